@@ -13,6 +13,7 @@
 #define FS_NETWORK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/error.h"
@@ -89,6 +90,57 @@ struct fs_network {
 	struct fs_projection proj;
 	double min_x, min_y, max_x, max_y; /* bounding box, metres */
 	char source[256];          /* what it was loaded from, for messages */
+	/* Added by the network module: membership of the largest strongly
+	 * connected component (1 = in it). OSM networks keep only that component,
+	 * so every entry is 1 there; CSV and grid networks are kept exactly as
+	 * given, so restrict pickups and drop-offs to nodes marked here. */
+	uint8_t *in_largest_scc;   /* node_count entries */
+	uint32_t largest_scc_size; /* number of nodes marked in in_largest_scc */
 };
+
+/* A position on the network: @offset_m metres along edge @edge from its from node. */
+struct fs_road_pos {
+	uint32_t edge;
+	double offset_m;
+};
+
+/** Local projection about (@origin_lat, @origin_lon). */
+void fs_projection_init(struct fs_projection *proj, double origin_lat, double origin_lon);
+/** WGS84 degrees to metres east/north of the origin. */
+struct fs_point fs_projection_to_xy(const struct fs_projection *proj, double lat, double lon);
+/** Metres east/north of the origin back to WGS84 degrees. */
+void fs_projection_to_latlon(const struct fs_projection *proj, struct fs_point p, double *ret_lat,
+			     double *ret_lon);
+
+/**
+ * A synthetic grid city: @rows x @cols intersections @spacing_m apart, every
+ * street two-way at @speed_mps, one lane per direction, class residential.
+ * Node r * cols + c is at x = c * spacing_m, y = r * spacing_m; east-west
+ * streets are named "Street <r>", north-south ones "Avenue <c>".
+ * Caller frees with fs_network_destroy(). NULL on bad arguments or no memory.
+ */
+struct fs_network *fs_network_grid(uint32_t rows, uint32_t cols, double spacing_m, double speed_mps,
+				   struct fs_error *err);
+
+/** Free @net and everything it owns; NULL is a no-op. */
+void fs_network_destroy(struct fs_network *net);
+
+/** Name of the road @edge lies on; "" when unnamed. Never NULL. */
+const char *fs_network_edge_name(const struct fs_network *net, uint32_t edge);
+
+/**
+ * The point @offset_m metres along @edge (clamped to [0, length_m]),
+ * following its shape. Offsets are measured in the edge's length_m; the shape
+ * is walked proportionally. Returns 0, or -EINVAL for a bad edge id.
+ */
+int fs_network_edge_point_at(const struct fs_network *net, uint32_t edge, double offset_m,
+			     struct fs_point *ret_point);
+
+/**
+ * Mark the largest strongly connected component of @net in @ret_mask
+ * (node_count bytes, 1 = member) and return its size. Iterative Tarjan,
+ * O(nodes + edges). Returns 0 for an empty network, -ENOMEM on no memory.
+ */
+int64_t fs_network_largest_scc(const struct fs_network *net, uint8_t *ret_mask);
 
 #endif
