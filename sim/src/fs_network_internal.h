@@ -10,6 +10,7 @@
 #ifndef FS_NETWORK_INTERNAL_H
 #define FS_NETWORK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fs/network.h"
@@ -49,6 +50,16 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 
 /** A new network holding only the nodes with mask[v] != 0 and the edges between them. */
 struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t *mask);
+
+/** Called for each plain (non-dense) node of a PBF file; a negative return stops the scan. */
+typedef int (*fs_osm_pbf_node_fn)(void *ctx, int64_t id, double lat, double lon);
+
+/**
+ * Check the framing of the OSM PBF file @path (block headers, sizes, zlib) and
+ * report its plain Node messages, which readosm 1.1 skips, to @on_node.
+ * Returns 0, or -errno with @err naming the file, block and byte offset.
+ */
+int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, struct fs_error *err);
 
 /** Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m). */
 double fs_geo_distance_m(double lat1, double lon1, double lat2, double lon2);

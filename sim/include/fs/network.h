@@ -122,6 +122,58 @@ void fs_projection_to_latlon(const struct fs_projection *proj, struct fs_point p
 struct fs_network *fs_network_grid(uint32_t rows, uint32_t cols, double spacing_m, double speed_mps,
 				   struct fs_error *err);
 
+/* How OSM ways become roads. Every value is a documented default that a
+ * scenario may override. */
+struct fs_osm_params {
+	/* Free-flow speed in km/h for ways without a usable maxspeed tag, per
+	 * enum fs_road_class (FS_ROAD_OTHER is highway=road). US-style
+	 * assumptions, as in the derived graphs of data/README.md: motorway 97,
+	 * trunk 72, primary 56, secondary 48, tertiary/unclassified/residential/
+	 * road 40, living_street/service 16, motorway_link 56, trunk/primary_link
+	 * 48, secondary/tertiary_link 40. */
+	double default_speed_kmh[FS_ROAD_CLASS_COUNT];
+	/* Keep only the largest strongly connected component (default true), so
+	 * every node can reach every other. */
+	bool largest_scc_only;
+};
+
+/** Fill @params with the defaults above. */
+void fs_osm_params_defaults(struct fs_osm_params *params);
+
+/**
+ * Load the drivable road network of an OpenStreetMap file (.osm.pbf / .pbf or
+ * .osm XML) with default parameters. Kept ways: highway in {motorway, trunk,
+ * primary, secondary, tertiary, unclassified, residential, living_street,
+ * road, *_link, service}, minus area=yes, access/motor_vehicle/motorcar =
+ * no|private and service = parking_aisle|driveway|drive-through|
+ * emergency_access. One-way: oneway=yes|true|1, junction=roundabout|circular,
+ * highway=motorway (unless oneway=no); oneway=-1 runs against the way.
+ * Speeds from maxspeed (km/h, "mph" converted), else the class default.
+ * lanes is per direction: lanes:forward/backward, else lanes (one-way) or
+ * lanes / 2 (two-way), at least 1. Graph nodes are way ends and nodes shared
+ * by two kept ways (or met twice by one); an edge keeps the way geometry
+ * between them, its length the great-circle length along it. Node refs missing
+ * from the file split the way. Nodes are numbered in OSM id order.
+ * Caller frees. NULL with @err naming the file and the problem.
+ */
+struct fs_network *fs_network_load_osm(const char *path, struct fs_error *err);
+/** fs_network_load_osm() with explicit parameters (NULL = defaults). */
+struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_osm_params *params,
+					    struct fs_error *err);
+
+/**
+ * Load a network from two CSV files with a header row, exactly as given (no
+ * component filtering: use in_largest_scc to restrict pickups). @nodes_csv has
+ * columns id,x,y (integer id, metres); @edges_csv has from,to,length_m,
+ * speed_mps and optionally lanes (default 1) and name; columns are matched by
+ * header name, extra columns are ignored. Nodes keep file order; edges keep
+ * file order within each from node (the CSR sorts them by from). Edges are
+ * straight lines, class FS_ROAD_OTHER. Errors read "file:line:field: what",
+ * e.g. a missing column, a non-number, an unknown node id, a negative length.
+ */
+struct fs_network *fs_network_load_csv(const char *nodes_csv, const char *edges_csv,
+				       struct fs_error *err);
+
 /** Free @net and everything it owns; NULL is a no-op. */
 void fs_network_destroy(struct fs_network *net);
 

@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_network_osm - the drivable road network of an OpenStreetMap extract.
+ *
+ * One readosm pass keeps every node's position and every drivable way's node
+ * references and attributes (the file's own order puts nodes first, but
+ * nothing here relies on it). Then:
+ *   1. nodes are sorted by OSM id, way references resolved by binary search
+ *      (references missing from an extract split the way);
+ *   2. a node becomes a graph node if it ends a way piece or is met two or
+ *      more times by kept ways (so a junction, or a closed way's seam);
+ *   3. each way piece is cut at its graph nodes into edges that keep the
+ *      geometry in between, one edge per allowed direction;
+ *   4. optionally only the largest strongly connected component is kept.
+ * Coordinates are projected about the centre of the bounding box of the
+ * nodes the kept ways use.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <expat.h>
+#include <readosm.h>
+
+#include "fs/network.h"
+#include "fs_network_internal.h"
+
+#define KMH_PER_MPH 1.609344 /* international mile */
+#define NONE UINT32_MAX
+
+void fs_osm_params_defaults(struct fs_osm_params *params)
+{
+	/* US-style defaults (assumptions, not OSM data), the same table as the
+	 * derived graphs documented in data/README.md. */
+	static const double kmh[FS_ROAD_CLASS_COUNT] = {
+		[FS_ROAD_MOTORWAY] = 97,       [FS_ROAD_TRUNK] = 72,
+		[FS_ROAD_PRIMARY] = 56,        [FS_ROAD_SECONDARY] = 48,
+		[FS_ROAD_TERTIARY] = 40,       [FS_ROAD_UNCLASSIFIED] = 40,
+		[FS_ROAD_RESIDENTIAL] = 40,    [FS_ROAD_LIVING_STREET] = 16,
+		[FS_ROAD_SERVICE] = 16,        [FS_ROAD_MOTORWAY_LINK] = 56,
+		[FS_ROAD_TRUNK_LINK] = 48,     [FS_ROAD_PRIMARY_LINK] = 48,
+		[FS_ROAD_SECONDARY_LINK] = 40, [FS_ROAD_TERTIARY_LINK] = 40,
+		[FS_ROAD_OTHER] = 40, /* highway=road */
+	};
+	memcpy(params->default_speed_kmh, kmh, sizeof(kmh));
+	params->largest_scc_only = true;
+}
+
+struct osm_node {
+	int64_t id;
+	double lat, lon;
+};
+
+struct osm_way {
+	int64_t id;
+	uint32_t ref_first, ref_count;
+	uint32_t name;
+	float speed_kmh;
+	int8_t dir; /* 0 both ways, 1 along the way, -1 against it */
+	uint8_t road_class;
+	uint8_t lanes_fwd, lanes_bwd;
+	uint16_t flags;
+};
+
+struct osm_ctx {
+	const struct fs_osm_params *params;
+	struct fs_netb *b;
+	struct osm_node *nodes;
+	uint32_t node_count, node_cap;
+	struct osm_way *ways;
+	uint32_t way_count, way_cap;
+	int64_t *refs;
+	uint32_t ref_count, ref_cap;
+	bool nomem;
+};
+
+static int grow(void **array, uint32_t *cap, uint64_t need, size_t elem)
+{
+	if (need <= *cap) {
+		return 0;
+	}
+	if (need >= UINT32_MAX) {
+		return -ENOMEM;
+	}
+	uint64_t n = *cap ? *cap : 1024;
+	while (n < need) {
+		n *= 2;
+	}
+	if (n > UINT32_MAX - 1) {
+		n = UINT32_MAX - 1;
+	}
+	void *p = realloc(*array, (size_t)n * elem);
+	if (!p) {
+		return -ENOMEM;
+	}
+	*array = p;
+	*cap = (uint32_t)n;
+	return 0;
+}
+
+static const char *tag(const readosm_tag *tags, int count, const char *key)
+{
+	for (int i = 0; i < count; i++) {
+		if (tags[i].key && !strcmp(tags[i].key, key)) {
+			return tags[i].value ? tags[i].value : "";
+		}
+	}
+	return NULL;
+}
+
+static bool is_one_of(const char *value, const char *const *set)
+{
+	if (!value) {
+		return false;
+	}
+	for (; *set; set++) {
+		if (!strcmp(value, *set)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int road_class_of(const char *highway)
+{
+	static const struct {
+		const char *name;
+		int road_class;
+	} map[] = {
+		{ "motorway", FS_ROAD_MOTORWAY },
+		{ "trunk", FS_ROAD_TRUNK },
+		{ "primary", FS_ROAD_PRIMARY },
+		{ "secondary", FS_ROAD_SECONDARY },
+		{ "tertiary", FS_ROAD_TERTIARY },
+		{ "unclassified", FS_ROAD_UNCLASSIFIED },
+		{ "residential", FS_ROAD_RESIDENTIAL },
+		{ "living_street", FS_ROAD_LIVING_STREET },
+		{ "service", FS_ROAD_SERVICE },
+		{ "motorway_link", FS_ROAD_MOTORWAY_LINK },
+		{ "trunk_link", FS_ROAD_TRUNK_LINK },
+		{ "primary_link", FS_ROAD_PRIMARY_LINK },
+		{ "secondary_link", FS_ROAD_SECONDARY_LINK },
+		{ "tertiary_link", FS_ROAD_TERTIARY_LINK },
+		{ "road", FS_ROAD_OTHER },
+	};
+	if (!highway) {
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!strcmp(highway, map[i].name)) {
+			return map[i].road_class;
+		}
+	}
+	return -1;
+}
+
+/* "50", "50 km/h", "30 mph", "30mph", "50;40" (first value) -> km/h; <= 0 if unusable
+ * ("none", "signals", "walk", "RU:urban", ...). */
+static double parse_maxspeed_kmh(const char *value)
+{
+	if (!value) {
+		return -1.0;
+	}
+	char *end;
+	double v = strtod(value, &end);
+	if (end == value || !isfinite(v) || v <= 0.0) {
+		return -1.0;
+	}
+	while (*end == ' ') {
+		end++;
+	}
+	if (!strncasecmp(end, "mph", 3)) {
+		v *= KMH_PER_MPH;
+	} else if (!strncasecmp(end, "knots", 5)) {
+		v *= 1.852;
+	} else if (*end && *end != ';' && strncasecmp(end, "km/h", 4) && strncasecmp(end, "kmh", 3) &&
+		   strncasecmp(end, "kph", 3)) {
+		return -1.0;
+	}
+	return v;
+}
+
+static int parse_lanes(const char *value)
+{
+	if (!value) {
+		return 0;
+	}
+	char *end;
+	long v = strtol(value, &end, 10);
+	if (end == value || v <= 0) {
+		return 0;
+	}
+	return v > 255 ? 255 : (int)v;
+}
+
+static int on_node(const void *user, const readosm_node *node)
+{
+	struct osm_ctx *ctx = (struct osm_ctx *)user;
+	if (node->latitude == READOSM_UNDEFINED || node->longitude == READOSM_UNDEFINED ||
+	    !isfinite(node->latitude) || !isfinite(node->longitude)) {
+		return READOSM_OK; /* a deleted or incomplete node: ways that use it are split */
+	}
+	if (grow((void **)&ctx->nodes, &ctx->node_cap, (uint64_t)ctx->node_count + 1,
+		 sizeof(*ctx->nodes)) < 0) {
+		ctx->nomem = true;
+		return READOSM_ABORT;
+	}
+	ctx->nodes[ctx->node_count++] = (struct osm_node){
+		.id = node->id,
+		.lat = node->latitude,
+		.lon = node->longitude,
+	};
+	return READOSM_OK;
+}
+
+static int on_way(const void *user, const readosm_way *way)
+{
+	static const char *const no_access[] = { "no", "private", NULL };
+	static const char *const bad_service[] = { "parking_aisle", "driveway", "drive-through",
+						   "emergency_access", NULL };
+	static const char *const yes[] = { "yes", "true", "1", NULL };
+	static const char *const round[] = { "roundabout", "circular", NULL };
+	struct osm_ctx *ctx = (struct osm_ctx *)user;
+	const readosm_tag *tags = way->tags;
+	int nt = way->tag_count;
+	if (way->node_ref_count < 2) {
+		return READOSM_OK;
+	}
+	int road_class = road_class_of(tag(tags, nt, "highway"));
+	if (road_class < 0) {
+		return READOSM_OK;
+	}
+	const char *area = tag(tags, nt, "area");
+	if ((area && !strcmp(area, "yes")) || is_one_of(tag(tags, nt, "access"), no_access) ||
+	    is_one_of(tag(tags, nt, "motor_vehicle"), no_access) ||
+	    is_one_of(tag(tags, nt, "motorcar"), no_access) ||
+	    (road_class == FS_ROAD_SERVICE && is_one_of(tag(tags, nt, "service"), bad_service))) {
+		return READOSM_OK;
+	}
+	struct osm_way w = { .id = way->id, .road_class = (uint8_t)road_class };
+	const char *oneway = tag(tags, nt, "oneway");
+	bool roundabout = is_one_of(tag(tags, nt, "junction"), round);
+	if (oneway && !strcmp(oneway, "-1")) {
+		w.dir = -1;
+	} else if (is_one_of(oneway, yes) || roundabout ||
+		   (road_class == FS_ROAD_MOTORWAY && !(oneway && !strcmp(oneway, "no")))) {
+		w.dir = 1;
+	}
+	if (w.dir) {
+		w.flags |= FS_EDGE_ONEWAY;
+	}
+	if (roundabout) {
+		w.flags |= FS_EDGE_ROUNDABOUT;
+	}
+	double kmh = parse_maxspeed_kmh(tag(tags, nt, "maxspeed"));
+	w.speed_kmh = (float)(kmh > 0.0 ? kmh : ctx->params->default_speed_kmh[road_class]);
+	int lanes = parse_lanes(tag(tags, nt, "lanes"));
+	int fwd = parse_lanes(tag(tags, nt, "lanes:forward"));
+	int bwd = parse_lanes(tag(tags, nt, "lanes:backward"));
+	if (w.dir) {
+		fwd = bwd = lanes ? lanes : 1;
+	} else {
+		fwd = fwd ? fwd : (lanes >= 2 ? lanes / 2 : 1);
+		bwd = bwd ? bwd : (lanes >= 2 ? lanes - lanes / 2 : 1);
+	}
+	w.lanes_fwd = (uint8_t)fwd;
+	w.lanes_bwd = (uint8_t)bwd;
+	const char *name = tag(tags, nt, "name");
+	if (!name) {
+		name = tag(tags, nt, "ref");
+	}
+	if (fs_netb_intern_name(ctx->b, name, &w.name) < 0 ||
+	    grow((void **)&ctx->ways, &ctx->way_cap, (uint64_t)ctx->way_count + 1,
+		 sizeof(*ctx->ways)) < 0 ||
+	    grow((void **)&ctx->refs, &ctx->ref_cap, (uint64_t)ctx->ref_count + way->node_ref_count,
+		 sizeof(*ctx->refs)) < 0) {
+		ctx->nomem = true;
+		return READOSM_ABORT;
+	}
+	w.ref_first = ctx->ref_count;
+	w.ref_count = (uint32_t)way->node_ref_count;
+	for (int i = 0; i < way->node_ref_count; i++) {
+		ctx->refs[ctx->ref_count++] = way->node_refs[i];
+	}
+	ctx->ways[ctx->way_count++] = w;
+	return READOSM_OK;
+}
+
+static int on_plain_node(void *user, int64_t id, double lat, double lon)
+{
+	readosm_node node = { .id = id, .latitude = lat, .longitude = lon };
+	return on_node(user, &node) == READOSM_OK ? 0 : -ENOMEM;
+}
+
+/* Well-formedness check with expat so a broken file is reported with its line
+ * and column (readosm says only "XML error", and leaks its parser then). */
+static int check_xml(const char *path, struct fs_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		return fs_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	}
+	XML_Parser parser = XML_ParserCreate(NULL);
+	if (!parser) {
+		fclose(f);
+		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	int rc = 0;
+	for (;;) {
+		void *buf = XML_GetBuffer(parser, 1 << 16);
+		if (!buf) {
+			rc = fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+			break;
+		}
+		size_t n = fread(buf, 1, 1 << 16, f);
+		if (ferror(f)) {
+			rc = fs_error_set(err, -EIO, "%s: read error", path);
+			break;
+		}
+		bool last = n < (1 << 16);
+		if (XML_ParseBuffer(parser, (int)n, last) != XML_STATUS_OK) {
+			rc = fs_error_at(err, -EINVAL, path,
+					 (unsigned)XML_GetCurrentLineNumber(parser),
+					 (unsigned)XML_GetCurrentColumnNumber(parser) + 1,
+					 "malformed OSM XML: %s",
+					 XML_ErrorString(XML_GetErrorCode(parser)));
+			break;
+		}
+		if (last) {
+			break;
+		}
+	}
+	XML_ParserFree(parser);
+	fclose(f);
+	return rc;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+static const char *readosm_message(int rc)
+{
+	switch (rc) {
+	case READOSM_INVALID_SUFFIX:
+		return "not an OSM file name (expected .osm, .osm.pbf or .pbf)";
+	case READOSM_FILE_NOT_FOUND:
+		return "cannot open for reading";
+	case READOSM_INSUFFICIENT_MEMORY:
+		return "out of memory";
+	case READOSM_CREATE_XML_PARSER_ERROR:
+		return "cannot create the XML parser";
+	case READOSM_READ_ERROR:
+		return "read error (truncated or not an OSM file)";
+	case READOSM_XML_ERROR:
+		return "malformed OSM XML";
+	case READOSM_INVALID_PBF_HEADER:
+		return "invalid PBF block header (truncated or not an OSM PBF file)";
+	case READOSM_UNZIP_ERROR:
+		return "cannot decompress a PBF block (truncated or corrupt)";
+	default:
+		return "readosm failed";
+	}
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	int64_t x = ((const struct osm_node *)a)->id, y = ((const struct osm_node *)b)->id;
+	return (x > y) - (x < y);
+}
+
+static uint32_t find_node(const struct osm_ctx *ctx, int64_t id)
+{
+	uint32_t lo = 0, hi = ctx->node_count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ctx->nodes[mid].id < id) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < ctx->node_count && ctx->nodes[lo].id == id ? lo : NONE;
+}
+
+static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from, uint32_t to,
+		      double length_m, struct fs_point *pts, uint32_t count)
+{
+	if (from == to) {
+		return 0; /* a loop back to the same junction never shortens a route */
+	}
+	struct fs_edge e = {
+		.length_m = (float)length_m,
+		.speed_mps = (float)(w->speed_kmh / 3.6),
+		.road_class = w->road_class,
+		.flags = w->flags,
+		.name = w->name,
+		.shape_count = count,
+	};
+	e.travel_time_s = e.length_m / e.speed_mps;
+	if (w->dir >= 0) {
+		e.from = from;
+		e.to = to;
+		e.lanes = w->lanes_fwd;
+		e.shape_first = b->shape_count;
+		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
+			return -ENOMEM;
+		}
+	}
+	if (w->dir <= 0) {
+		for (uint32_t i = 0; i < count / 2; i++) {
+			struct fs_point t = pts[i];
+			pts[i] = pts[count - 1 - i];
+			pts[count - 1 - i] = t;
+		}
+		e.from = to;
+		e.to = from;
+		e.lanes = w->lanes_bwd;
+		e.shape_first = b->shape_count;
+		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Steps 1-3 of the file comment; the ways' references become node indices in place. */
+static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, struct fs_error *err)
+{
+	struct fs_netb *b = ctx->b;
+	uint32_t *ref_idx = NULL, *graph_id = NULL;
+	uint8_t *uses = NULL;
+	struct fs_point *pts = NULL;
+	uint32_t pts_cap = 0;
+	bool sorted = true;
+	for (uint32_t i = 1; i < ctx->node_count && sorted; i++) {
+		sorted = ctx->nodes[i - 1].id < ctx->nodes[i].id;
+	}
+	if (!sorted) {
+		qsort(ctx->nodes, ctx->node_count, sizeof(*ctx->nodes), cmp_node);
+	}
+	ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
+	uses = calloc((size_t)ctx->node_count + 1, 1);
+	graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
+	if (!ref_idx || !uses || !graph_id) {
+		goto out_nomem;
+	}
+	/* Resolve refs, drop immediate repeats, count uses; 2 = junction. */
+	for (uint32_t w = 0; w < ctx->way_count; w++) {
+		const struct osm_way *way = &ctx->ways[w];
+		uint32_t prev = NONE;
+		for (uint32_t i = 0; i < way->ref_count; i++) {
+			uint32_t k = way->ref_first + i;
+			uint32_t v = find_node(ctx, ctx->refs[k]);
+			if (v != NONE && v == prev) {
+				v = NONE - 1; /* a repeated reference: skip, do not split */
+			} else if (v != NONE) {
+				prev = v;
+				if (uses[v] < 2) {
+					uses[v]++;
+				}
+			} else {
+				prev = NONE;
+			}
+			ref_idx[k] = v;
+		}
+		/* ends of each run of resolved refs are graph nodes */
+		uint32_t first = NONE, last = NONE, run = 0;
+		for (uint32_t i = 0; i <= way->ref_count; i++) {
+			uint32_t v = i < way->ref_count ? ref_idx[way->ref_first + i] : NONE;
+			if (v == NONE - 1) {
+				continue;
+			}
+			if (v == NONE) {
+				if (run >= 2) {
+					uses[first] = uses[last] = 2;
+				}
+				first = last = NONE;
+				run = 0;
+				continue;
+			}
+			if (first == NONE) {
+				first = v;
+			}
+			last = v;
+			run++;
+		}
+	}
+	/* Graph nodes in OSM id order; project about the bbox centre of used nodes. */
+	double min_lat = INFINITY, max_lat = -INFINITY, min_lon = INFINITY, max_lon = -INFINITY;
+	for (uint32_t v = 0; v < ctx->node_count; v++) {
+		if (uses[v]) {
+			min_lat = fmin(min_lat, ctx->nodes[v].lat);
+			max_lat = fmax(max_lat, ctx->nodes[v].lat);
+			min_lon = fmin(min_lon, ctx->nodes[v].lon);
+			max_lon = fmax(max_lon, ctx->nodes[v].lon);
+		}
+	}
+	if (min_lat > max_lat) {
+		fs_error_set(err, -EINVAL, "%s: no drivable roads (highway=* ways with known nodes)",
+			     path);
+		goto out_free;
+	}
+	struct fs_projection proj;
+	fs_projection_init(&proj, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2);
+	for (uint32_t v = 0; v < ctx->node_count; v++) {
+		graph_id[v] = NONE;
+		if (uses[v] >= 2) {
+			const struct osm_node *o = &ctx->nodes[v];
+			struct fs_point p = fs_projection_to_xy(&proj, o->lat, o->lon);
+			struct fs_node node = { p.x, p.y, o->lat, o->lon, o->id };
+			graph_id[v] = b->node_count;
+			if (fs_netb_add_node(b, &node) < 0) {
+				goto out_nomem;
+			}
+		}
+	}
+	/* Cut every run at graph nodes. */
+	for (uint32_t w = 0; w < ctx->way_count; w++) {
+		const struct osm_way *way = &ctx->ways[w];
+		uint32_t start = NONE, prev = NONE, count = 0;
+		double length = 0.0;
+		for (uint32_t i = 0; i < way->ref_count; i++) {
+			uint32_t v = ref_idx[way->ref_first + i];
+			if (v == NONE - 1) {
+				continue;
+			}
+			if (v == NONE) {
+				start = prev = NONE;
+				continue;
+			}
+			const struct osm_node *o = &ctx->nodes[v];
+			if (grow((void **)&pts, &pts_cap, (uint64_t)count + 1, sizeof(*pts)) < 0) {
+				goto out_nomem;
+			}
+			if (start == NONE) {
+				/* A run always starts at a graph node (its first resolved ref). */
+				start = v;
+				count = 0;
+				length = 0.0;
+			} else {
+				length += fs_geo_distance_m(ctx->nodes[prev].lat, ctx->nodes[prev].lon,
+							    o->lat, o->lon);
+			}
+			pts[count++] = fs_projection_to_xy(&proj, o->lat, o->lon);
+			prev = v;
+			if (graph_id[v] != NONE && count > 1) {
+				if (emit_edges(b, way, graph_id[start], graph_id[v], length, pts,
+					       count) < 0) {
+					goto out_nomem;
+				}
+				start = v;
+				pts[0] = fs_projection_to_xy(&proj, o->lat, o->lon);
+				count = 1;
+				length = 0.0;
+			}
+		}
+	}
+	free(ref_idx);
+	free(uses);
+	free(graph_id);
+	free(pts);
+	struct fs_network *net = fs_netb_build(b, &proj, path);
+	if (!net) {
+		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	return net;
+
+out_nomem:
+	fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+out_free:
+	free(ref_idx);
+	free(uses);
+	free(graph_id);
+	free(pts);
+	fs_netb_finish_free(b);
+	return NULL;
+}
+
+/* Drop nodes left without edges (their only edges were loops) and, if asked,
+ * everything outside the largest strongly connected component. */
+static struct fs_network *keep_used_nodes(struct fs_network *net, bool largest_scc_only,
+					  struct fs_error *err)
+{
+	uint8_t *keep = malloc((size_t)net->node_count + 1);
+	if (!keep) {
+		goto out_nomem;
+	}
+	bool all = true;
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		keep[v] = (net->out_first[v + 1] > net->out_first[v] ||
+			   net->in_first[v + 1] > net->in_first[v]) &&
+			  (!largest_scc_only || net->in_largest_scc[v]);
+		all = all && keep[v];
+	}
+	if (all) {
+		free(keep);
+		return net;
+	}
+	struct fs_network *sub = fs_network_subset(net, keep);
+	free(keep);
+	if (!sub) {
+		goto out_nomem;
+	}
+	fs_network_destroy(net);
+	return sub;
+
+out_nomem:
+	fs_error_set(err, -ENOMEM, "%s: out of memory", net->source);
+	fs_network_destroy(net);
+	return NULL;
+}
+
+struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_osm_params *params,
+					    struct fs_error *err)
+{
+	struct fs_osm_params defaults;
+	struct fs_netb b;
+	struct osm_ctx ctx = { .b = &b };
+	const void *handle = NULL;
+	struct fs_network *net = NULL;
+	if (!params) {
+		fs_osm_params_defaults(&defaults);
+		params = &defaults;
+	}
+	ctx.params = params;
+	if (fs_netb_init(&b) < 0) {
+		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+		return NULL;
+	}
+	int rc;
+	if (ends_with(path, ".pbf")) {
+		rc = fs_osm_pbf_scan(path, on_plain_node, &ctx, err);
+	} else if (ends_with(path, ".osm")) {
+		rc = check_xml(path, err);
+	} else {
+		rc = fs_error_set(err, -EINVAL, "%s: %s", path,
+				  readosm_message(READOSM_INVALID_SUFFIX));
+	}
+	if (rc < 0) {
+		goto out_free;
+	}
+	rc = readosm_open(path, &handle);
+	if (rc == READOSM_OK) {
+		rc = readosm_parse(handle, &ctx, on_node, on_way, NULL);
+	}
+	readosm_close(handle);
+	if (ctx.nomem) {
+		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+		goto out_free;
+	}
+	if (rc != READOSM_OK) {
+		fs_error_set(err, rc == READOSM_INVALID_SUFFIX ? -EINVAL : -EIO, "%s: %s (readosm %d)",
+			     path, readosm_message(rc), rc);
+		goto out_free;
+	}
+	net = build_graph(&ctx, path, err);
+	if (net) {
+		net = keep_used_nodes(net, params->largest_scc_only, err);
+	}
+	free(ctx.nodes);
+	free(ctx.ways);
+	free(ctx.refs);
+	return net;
+
+out_free:
+	free(ctx.nodes);
+	free(ctx.ways);
+	free(ctx.refs);
+	fs_netb_finish_free(&b);
+	return NULL;
+}
+
+struct fs_network *fs_network_load_osm(const char *path, struct fs_error *err)
+{
+	return fs_network_load_osm_with(path, NULL, err);
+}

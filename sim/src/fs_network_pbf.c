@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_network_pbf - a checking pass over an OSM PBF file before readosm reads it.
+ *
+ * readosm 1.1 decodes DenseNodes and ways but silently skips plain Node
+ * messages (PrimitiveGroup field 1), which some writers use for every node
+ * (data/osm/columbus.osm.pbf is one), and its error codes say nothing about
+ * where a file is broken. This pass walks the file's framing (BlobHeader,
+ * Blob, zlib), reports plain nodes to the caller, and names the block and
+ * byte offset of the first problem, so readosm only ever sees well-framed
+ * files. Every read is bounds-checked against the file or the decompressed
+ * block: a truncated or corrupt file is an error, never a crash.
+ * Format: https://wiki.openstreetmap.org/wiki/PBF_Format (fileformat.proto,
+ * osmformat.proto).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "fs_network_internal.h"
+
+#define MAX_HEADER_BYTES (64 * 1024)        /* fileformat.proto: BlobHeader < 64 KiB */
+#define MAX_BLOB_BYTES (32 * 1024 * 1024)   /* fileformat.proto: Blob < 32 MiB */
+
+struct pb {
+	const uint8_t *p, *end;
+};
+
+static bool pb_varint(struct pb *r, uint64_t *ret)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (r->p >= r->end) {
+			return false;
+		}
+		uint8_t c = *r->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Next field: number and wire type; for wire type 2 also the payload. */
+static bool pb_field(struct pb *r, uint32_t *ret_field, uint32_t *ret_wire, struct pb *ret_len,
+		     uint64_t *ret_varint)
+{
+	uint64_t key, len;
+	if (!pb_varint(r, &key)) {
+		return false;
+	}
+	*ret_field = (uint32_t)(key >> 3);
+	*ret_wire = (uint32_t)(key & 7);
+	switch (*ret_wire) {
+	case 0:
+		return pb_varint(r, ret_varint);
+	case 1:
+		if (r->end - r->p < 8) {
+			return false;
+		}
+		r->p += 8;
+		return true;
+	case 2:
+		if (!pb_varint(r, &len) || len > (uint64_t)(r->end - r->p)) {
+			return false;
+		}
+		ret_len->p = r->p;
+		ret_len->end = r->p + len;
+		r->p += len;
+		return true;
+	case 5:
+		if (r->end - r->p < 4) {
+			return false;
+		}
+		r->p += 4;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int64_t zigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static bool pb_equals(const struct pb *s, const char *text)
+{
+	size_t n = strlen(text);
+	return (size_t)(s->end - s->p) == n && !memcmp(s->p, text, n);
+}
+
+static int bad(struct fs_error *err, const char *path, uint32_t block, uint64_t offset,
+	       const char *what)
+{
+	return fs_error_set(err, -EINVAL, "%s: PBF block %" PRIu32 " at byte %" PRIu64 ": %s", path,
+			    block, offset, what);
+}
+
+/* PrimitiveBlock: plain nodes of every group, scaled by the block's granularity. */
+static int scan_primitive_block(struct pb blk, fs_osm_pbf_node_fn on_node, void *ctx)
+{
+	int64_t granularity = 100, lat_offset = 0, lon_offset = 0;
+	struct pb r = blk, sub;
+	uint32_t f, w;
+	uint64_t v;
+	while (r.p < r.end) {
+		if (!pb_field(&r, &f, &w, &sub, &v)) {
+			return -EINVAL;
+		}
+		if (f == 17 && w == 0) {
+			granularity = (int64_t)v;
+		} else if (f == 19 && w == 0) {
+			lat_offset = (int64_t)v;
+		} else if (f == 20 && w == 0) {
+			lon_offset = (int64_t)v;
+		}
+	}
+	r = blk;
+	while (r.p < r.end) {
+		if (!pb_field(&r, &f, &w, &sub, &v)) {
+			return -EINVAL;
+		}
+		if (f != 2 || w != 2) {
+			continue;
+		}
+		struct pb group = sub, node;
+		while (group.p < group.end) {
+			if (!pb_field(&group, &f, &w, &node, &v)) {
+				return -EINVAL;
+			}
+			if (f != 1 || w != 2) {
+				continue;
+			}
+			int64_t id = 0, lat = 0, lon = 0;
+			int have = 0;
+			while (node.p < node.end) {
+				if (!pb_field(&node, &f, &w, &sub, &v)) {
+					return -EINVAL;
+				}
+				if (w != 0) {
+					continue;
+				}
+				if (f == 1) {
+					id = zigzag(v);
+					have |= 1;
+				} else if (f == 8) {
+					lat = zigzag(v);
+					have |= 2;
+				} else if (f == 9) {
+					lon = zigzag(v);
+					have |= 4;
+				}
+			}
+			if (have != 7) {
+				return -EINVAL;
+			}
+			int rc = on_node(ctx, id, 1e-9 * (double)(lat_offset + granularity * lat),
+					 1e-9 * (double)(lon_offset + granularity * lon));
+			if (rc < 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static int read_file(const char *path, uint8_t **ret_data, size_t *ret_size, struct fs_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		return fs_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	}
+	size_t cap = 1 << 20, size = 0;
+	uint8_t *data = malloc(cap);
+	while (data) {
+		size += fread(data + size, 1, cap - size, f);
+		if (size < cap) {
+			break;
+		}
+		uint8_t *bigger = realloc(data, cap * 2);
+		if (!bigger) {
+			free(data);
+			data = NULL;
+			break;
+		}
+		data = bigger;
+		cap *= 2;
+	}
+	int failed = ferror(f);
+	fclose(f);
+	if (!data) {
+		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	if (failed) {
+		free(data);
+		return fs_error_set(err, -EIO, "%s: read error", path);
+	}
+	*ret_data = data;
+	*ret_size = size;
+	return 0;
+}
+
+int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, struct fs_error *err)
+{
+	uint8_t *data = NULL, *raw = NULL;
+	size_t size = 0, off = 0, raw_cap = 0;
+	int rc = read_file(path, &data, &size, err);
+	if (rc < 0) {
+		return rc;
+	}
+	uint32_t block = 0;
+	bool seen_header = false;
+	for (; off < size; block++) {
+		if (size - off < 4) {
+			rc = bad(err, path, block, off, "truncated block length");
+			goto out;
+		}
+		uint32_t hlen = (uint32_t)data[off] << 24 | (uint32_t)data[off + 1] << 16 |
+				(uint32_t)data[off + 2] << 8 | data[off + 3];
+		if (hlen == 0 || hlen > MAX_HEADER_BYTES) {
+			rc = bad(err, path, block, off,
+				 "block header length out of range (not an OSM PBF file?)");
+			goto out;
+		}
+		if (hlen > size - off - 4) {
+			rc = bad(err, path, block, off, "truncated block header");
+			goto out;
+		}
+		struct pb r = { data + off + 4, data + off + 4 + hlen }, type = { 0 }, sub;
+		uint64_t datasize = UINT64_MAX, v;
+		uint32_t f, w;
+		while (r.p < r.end) {
+			if (!pb_field(&r, &f, &w, &sub, &v)) {
+				rc = bad(err, path, block, off, "corrupt block header");
+				goto out;
+			}
+			if (f == 1 && w == 2) {
+				type = sub;
+			} else if (f == 3 && w == 0) {
+				datasize = v;
+			}
+		}
+		if (!type.p || datasize == UINT64_MAX || datasize > MAX_BLOB_BYTES) {
+			rc = bad(err, path, block, off,
+				 "block header without type or with a bad size (not an OSM PBF file?)");
+			goto out;
+		}
+		if (!seen_header && !pb_equals(&type, "OSMHeader")) {
+			rc = bad(err, path, block, off, "file does not start with an OSMHeader block");
+			goto out;
+		}
+		seen_header = true;
+		size_t blob_at = off + 4 + hlen;
+		if (datasize > size - blob_at) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "truncated: the block needs %" PRIu64 " bytes, the file has %zu more",
+				 datasize, size - blob_at);
+			rc = bad(err, path, block, off, msg);
+			goto out;
+		}
+		struct pb blob = { data + blob_at, data + blob_at + datasize }, payload = { 0 };
+		uint64_t raw_size = UINT64_MAX;
+		bool zlib = false;
+		while (blob.p < blob.end) {
+			if (!pb_field(&blob, &f, &w, &sub, &v)) {
+				rc = bad(err, path, block, off, "corrupt blob");
+				goto out;
+			}
+			if (f == 1 && w == 2) {
+				payload = sub;
+			} else if (f == 2 && w == 0) {
+				raw_size = v;
+			} else if (f == 3 && w == 2) {
+				payload = sub;
+				zlib = true;
+			} else if (f >= 4 && f <= 7) {
+				rc = bad(err, path, block, off,
+					 "unsupported compression (only raw and zlib blobs)");
+				goto out;
+			}
+		}
+		if (!payload.p) {
+			rc = bad(err, path, block, off, "blob without data");
+			goto out;
+		}
+		off = blob_at + datasize;
+		if (!pb_equals(&type, "OSMData")) {
+			continue; /* OSMHeader (readosm checks its features) or unknown: skip */
+		}
+		struct pb content = payload;
+		if (zlib) {
+			if (raw_size > MAX_BLOB_BYTES) {
+				rc = bad(err, path, block, off, "blob raw size out of range");
+				goto out;
+			}
+			if (raw_size > raw_cap) {
+				uint8_t *bigger = realloc(raw, raw_size ? raw_size : 1);
+				if (!bigger) {
+					rc = fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+					goto out;
+				}
+				raw = bigger;
+				raw_cap = raw_size;
+			}
+			uLongf got = (uLongf)raw_size;
+			int zrc = uncompress(raw, &got, payload.p, (uLong)(payload.end - payload.p));
+			if (zrc != Z_OK || got != raw_size) {
+				rc = bad(err, path, block, blob_at, "cannot decompress (corrupt zlib data)");
+				goto out;
+			}
+			content = (struct pb){ raw, raw + raw_size };
+		}
+		rc = scan_primitive_block(content, on_node, ctx);
+		if (rc == -EINVAL) {
+			rc = bad(err, path, block, blob_at, "corrupt primitive block");
+			goto out;
+		} else if (rc < 0) {
+			fs_error_set(err, rc, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	if (!seen_header) {
+		rc = fs_error_set(err, -EINVAL, "%s: empty file", path);
+	}
+out:
+	free(raw);
+	free(data);
+	return rc;
+}
