@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_vehicle_motion - where a vehicle is, computed on demand.
+ *
+ * A vehicle stores one motion segment: on edge `edge` its offset goes from
+ * seg_from_m to seg_to_m between seg_start_ms and seg_end_ms (a traversal,
+ * the rest of an edge after a stop, or a hold with from == to). Positions are
+ * interpolated linearly in time along it and mapped onto the edge's shape
+ * points, so a position costs nothing until somebody asks for it.
+ */
+#include <errno.h>
+#include <math.h>
+
+#include "fs/vehicle.h"
+#include "fs_vehicle_internal.h"
+
+int64_t vehicle_edge_ms(const struct fs_vehicle *v, const struct fs_network *net, uint32_t edge,
+			double factor)
+{
+	const struct fs_edge *e = &net->edges[edge];
+	double s = e->travel_time_s;
+	if (!(s > 0.0)) {
+		double mps = e->speed_mps > 0.0f ? e->speed_mps : v->params->plan_speed_kmh / 3.6;
+		s = e->length_m / mps;
+	}
+	if ((v->odd_flags & FS_ODD_SPEED_CAP) && v->speed_cap_mps > 0.0f &&
+	    v->phase != FS_CITY_DATA_COLLECTION) {
+		s = fmax(s, e->length_m / v->speed_cap_mps);
+	}
+	double ms = ceil(s * (factor > 0.0 ? factor : 1.0) * MS_PER_S);
+	return ms >= 1.0 ? (int64_t)ms : 1;
+}
+
+double vehicle_offset_at(const struct fs_vehicle *v, int64_t t)
+{
+	if (v->seg_end_ms == FS_NEVER_MS || t >= v->seg_end_ms || v->seg_end_ms <= v->seg_start_ms) {
+		return t >= v->seg_end_ms ? v->seg_to_m : v->seg_from_m;
+	}
+	if (t <= v->seg_start_ms) {
+		return v->seg_from_m;
+	}
+	double f = (double)(t - v->seg_start_ms) / (double)(v->seg_end_ms - v->seg_start_ms);
+	return v->seg_from_m + f * (v->seg_to_m - v->seg_from_m);
+}
+
+/* Point and heading @offset_m along @edge's shape (offsets in length_m units). */
+static void shape_point(const struct fs_network *net, uint32_t edge, double offset_m, double *x,
+			double *y, double *heading)
+{
+	const struct fs_edge *e = &net->edges[edge];
+	const struct fs_point *pts = net->shape + e->shape_first;
+	uint32_t n = e->shape_count;
+	double shape_len = 0.0;
+	for (uint32_t i = 1; i < n; i++) {
+		shape_len += hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+	}
+	double frac = e->length_m > 0.0f ? offset_m / e->length_m : 0.0;
+	double want = fmin(1.0, fmax(0.0, frac)) * shape_len;
+	for (uint32_t i = 1; i < n; i++) {
+		double dx = pts[i].x - pts[i - 1].x, dy = pts[i].y - pts[i - 1].y;
+		double seg = hypot(dx, dy);
+		if (seg <= 0.0) {
+			continue;
+		}
+		*heading = atan2(dy, dx);
+		if (want <= seg || i == n - 1) {
+			double f = fmin(1.0, want / seg);
+			*x = pts[i - 1].x + f * dx;
+			*y = pts[i - 1].y + f * dy;
+			return;
+		}
+		want -= seg;
+	}
+	*x = pts[n - 1].x; /* degenerate: all points coincide */
+	*y = pts[n - 1].y;
+}
+
+int fs_vehicle_position(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
+			double *ret_x, double *ret_y, uint32_t *ret_edge, double *ret_offset_m)
+{
+	if (v->edge == FS_NO_EDGE || v->edge >= net->edge_count) {
+		return -ENOENT;
+	}
+	double off = vehicle_offset_at(v, now_ms), x, y, heading = 0.0;
+	shape_point(net, v->edge, off, &x, &y, &heading);
+	if (ret_x) {
+		*ret_x = x;
+	}
+	if (ret_y) {
+		*ret_y = y;
+	}
+	if (ret_edge) {
+		*ret_edge = v->edge;
+	}
+	if (ret_offset_m) {
+		*ret_offset_m = off;
+	}
+	return 0;
+}
+
+int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
+			struct fs_vehicle_snapshot *ret)
+{
+	if (v->edge == FS_NO_EDGE || v->edge >= net->edge_count) {
+		return -ENOENT;
+	}
+	struct fs_vehicle_snapshot s = { .edge = v->edge, .heading_rad = 0.0 };
+	s.offset_m = vehicle_offset_at(v, now_ms);
+	shape_point(net, v->edge, s.offset_m, &s.x, &s.y, &s.heading_rad);
+	bool moving = v->seg_end_ms != FS_NEVER_MS && now_ms >= v->seg_start_ms &&
+		      now_ms < v->seg_end_ms && v->seg_to_m != v->seg_from_m;
+	if (moving) {
+		s.speed_mps = (v->seg_to_m - v->seg_from_m) /
+			      ((double)(v->seg_end_ms - v->seg_start_ms) / MS_PER_S);
+	}
+	s.soc = fs_vehicle_soc(v, now_ms);
+	struct fs_platform_assessment a;
+	fs_platform_assess(&v->platform, v->params, &a);
+	for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {
+		int h = platform_get_global(&v->platform, d);
+		s.health_flags |= h == FS_HEALTH_DEGRADED ? FS_HEALTH_SUMMARY_DEGRADED : 0u;
+		s.health_flags |= h == FS_HEALTH_FAILED ? FS_HEALTH_SUMMARY_FAILED : 0u;
+	}
+	s.health_flags |= a.odd_flags ? FS_HEALTH_SUMMARY_RESTRICTED : 0u;
+	s.health_flags |= a.minimal_risk ? FS_HEALTH_SUMMARY_MINIMAL_RISK : 0u;
+	s.health_flags |= a.needs_depot ? FS_HEALTH_SUMMARY_NEEDS_DEPOT : 0u;
+	*ret = s;
+	return 0;
+}

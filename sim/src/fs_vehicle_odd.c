@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_vehicle_odd - the operating design domain: may this vehicle drive here,
+ * now, and may it take this job?
+ *
+ * A vehicle's restrictions (odd_flags) are the union of its software
+ * release's, its city's and those its platform faults impose (rules table).
+ * In the data-collection phase a human drives, so only the geofence applies.
+ */
+#include <stddef.h>
+
+#include "fs/vehicle.h"
+#include "fs_vehicle_internal.h"
+
+const char vehicle_reason_energy[] = "not enough energy for the job";
+
+const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond)
+{
+	if (!cond || v->phase == FS_CITY_DATA_COLLECTION) {
+		return NULL;
+	}
+	if (cond->rain > v->params->max_rain) {
+		return "weather outside every ODD";
+	}
+	if (cond->rain >= FS_RAIN_LIGHT && (v->odd_flags & FS_ODD_NO_RAIN)) {
+		return "rain outside the vehicle's ODD";
+	}
+	if (cond->night && (v->odd_flags & FS_ODD_DAYTIME_ONLY)) {
+		return "night outside the vehicle's ODD";
+	}
+	return NULL;
+}
+
+static bool is_motorway(uint8_t road_class)
+{
+	return road_class == FS_ROAD_MOTORWAY || road_class == FS_ROAD_MOTORWAY_LINK ||
+	       road_class == FS_ROAD_TRUNK || road_class == FS_ROAD_TRUNK_LINK;
+}
+
+const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
+				    const struct fs_zone *zone, uint32_t edge)
+{
+	if (edge >= net->edge_count) {
+		return "no such edge";
+	}
+	if (zone) {
+		bool inside = zone->edge_in_zone ? zone->edge_in_zone[edge] != 0
+			      : zone->contains ? zone->contains(zone->ctx, edge)
+					       : true;
+		if (!inside) {
+			return "route leaves the geofence";
+		}
+	}
+	if (v->phase != FS_CITY_DATA_COLLECTION && (v->odd_flags & FS_ODD_NO_MOTORWAY) &&
+	    is_motorway(net->edges[edge].road_class)) {
+		return "route uses a motorway outside the vehicle's ODD";
+	}
+	return NULL;
+}
+
+static const char *route_refusal(const struct fs_vehicle *v, const struct fs_network *net,
+				 const struct fs_zone *zone, const uint32_t *edges, uint32_t n,
+				 double factor, double *km, double *seconds)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const char *why = fs_vehicle_edge_refusal(v, net, zone, edges[i]);
+		if (why) {
+			return why;
+		}
+		*km += net->edges[edges[i]].length_m / 1000.0;
+		*seconds += (double)vehicle_edge_ms(v, net, edges[i], factor) / MS_PER_S;
+	}
+	return NULL;
+}
+
+bool fs_vehicle_accepts_job(const struct fs_vehicle *v, const struct fs_network *net,
+			    const struct fs_job *job, const struct fs_conditions *cond,
+			    const struct fs_zone *zone, int64_t now_ms, const char **ret_reason)
+{
+	const char *why = NULL;
+	struct fs_platform_assessment a;
+	fs_platform_assess(&v->platform, v->params, &a);
+	double km = 0.0, seconds = 0.0;
+	double factor = cond && cond->travel_time_factor > 0.0 ? cond->travel_time_factor : 1.0;
+
+	if (v->state != FS_VEHICLE_AVAILABLE && v->state != FS_VEHICLE_REPOSITIONING) {
+		why = "not available";
+	} else if (!job || !job->id) {
+		why = "no job";
+	} else if (v->phase == FS_CITY_DATA_COLLECTION) {
+		why = "no riders in the data-collection phase";
+	} else if (a.needs_depot) {
+		why = "failed hardware: depot visit first";
+	} else if (a.minimal_risk && v->phase == FS_CITY_DRIVERLESS) {
+		why = "device faults force a minimal-risk stop";
+	} else if ((why = fs_vehicle_odd_refusal(v, cond))) {
+		/* why set */
+	} else if ((why = route_refusal(v, net, zone, job->to_pickup, job->to_pickup_len, factor, &km,
+					&seconds)) ||
+		   (why = route_refusal(v, net, zone, job->trip, job->trip_len, factor, &km,
+					&seconds))) {
+		/* why set */
+	} else {
+		/* the stack also runs while the vehicle waits for the rider */
+		seconds += job->board_dwell_s >= 0 ? job->board_dwell_s : v->params->max_wait_s;
+		if (!fs_vehicle_can_complete(v, now_ms, km, seconds, v->params->job_reserve_soc)) {
+			why = vehicle_reason_energy;
+		}
+	}
+	if (why && ret_reason) {
+		*ret_reason = why;
+	}
+	return !why;
+}
