@@ -1,0 +1,1321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_route - travel-time routing with contraction hierarchies (CH).
+ *
+ * Preprocessing (per distinct time-factor shape, see route.h): nodes are
+ * contracted one by one in the order of a priority that combines
+ *   level (1 + the highest level of an already contracted neighbour),
+ *   added shortcuts / removed edges, and
+ *   original edges the added shortcuts stand for / those of removed edges
+ * (the "edge difference + deleted neighbours" family, in the ratio form
+ * RoutingKit uses). Contracting v adds a shortcut u -> w for every pair of
+ * remaining neighbours whose path u -> v -> w has no witness: a path of at
+ * most the same weight that avoids v, searched by a Dijkstra from u limited
+ * in settled nodes and hops (a missed witness only costs an extra shortcut,
+ * never correctness). Priorities of v's neighbours are recomputed after each
+ * contraction. A shortcut remembers its two halves, so a path unpacks
+ * recursively into network edges.
+ *
+ * Query graph: nodes are renumbered by descending rank (id 0 = contracted
+ * last), so the few important nodes every search reaches share cache lines
+ * and a sweep in id order visits nodes from the top of the hierarchy down.
+ * Each node keeps its upward out-arcs ("up") and the arcs into it from higher
+ * nodes ("down", stored at the lower end, which a backward search follows
+ * upward). A point-to-point query is a bidirectional upward Dijkstra with
+ * stall-on-demand that stops when both queues' minima reach the best meeting
+ * distance. Many-to-one runs one backward upward search from the target and
+ * then either a pruned forward upward search per source or, for many sources,
+ * a PHAST sweep (Delling et al. 2011) that settles every node in id order
+ * along the up arcs; one-to-many is the mirror image.
+ *
+ * Weights are doubles: a hierarchy holds edge.travel_time_s times its class
+ * weights; an hour's times are that times the hour's scale.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/route.h"
+
+#define NONE UINT32_MAX
+#define SAME_SHAPE_TOLERANCE 1e-12 /* relative: hours this close share a hierarchy */
+#define PHAST_MIN_COUNT 8          /* below this many endpoints, pruned searches win */
+#define PHAST_NODES_PER_ENDPOINT 256 /* a sweep costs about this many pruned searches' worth per node */
+
+/* ---- shared pieces ---------------------------------------------------------- */
+
+struct qitem {
+	double key;
+	uint32_t node;
+};
+
+/* Binary min-heap with lazy deletion (stale entries are skipped on pop). */
+struct lheap {
+	struct qitem *a;
+	uint32_t n, cap;
+};
+
+static inline void heap_push(struct lheap *h, double key, uint32_t node)
+{
+	uint32_t i = h->n++;
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		if (h->a[p].key <= key) {
+			break;
+		}
+		h->a[i] = h->a[p];
+		i = p;
+	}
+	h->a[i] = (struct qitem){ key, node };
+}
+
+static inline struct qitem heap_pop(struct lheap *h)
+{
+	struct qitem top = h->a[0], last = h->a[--h->n];
+	uint32_t i = 0, n = h->n;
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n) {
+			break;
+		}
+		if (c + 1 < n && h->a[c + 1].key < h->a[c].key) {
+			c++;
+		}
+		if (last.key <= h->a[c].key) {
+			break;
+		}
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (n) {
+		h->a[i] = last;
+	}
+	return top;
+}
+
+static int heap_reserve(struct lheap *h, uint64_t need)
+{
+	if (need <= h->cap) {
+		return 0;
+	}
+	uint64_t cap = h->cap ? h->cap : 256;
+	while (cap < need) {
+		cap *= 2;
+	}
+	if (cap > UINT32_MAX) {
+		return -ENOMEM;
+	}
+	struct qitem *a = realloc(h->a, (size_t)cap * sizeof(*a));
+	if (!a) {
+		return -ENOMEM;
+	}
+	h->a = a;
+	h->cap = (uint32_t)cap;
+	return 0;
+}
+
+/* ---- the hierarchy ------------------------------------------------------------ */
+
+struct arc {
+	uint32_t head;
+	uint32_t edge; /* index into ch->edges */
+	double w;
+};
+
+/* A hierarchy edge in query ids: original (b == NONE, a = network edge) or a
+ * shortcut from -> to made of edges a (from -> middle) and b (middle -> to). */
+struct ch_edge {
+	uint32_t from, to;
+	uint32_t a, b;
+};
+
+struct ch {
+	uint32_t n;
+	uint32_t *id_of;   /* network node -> query id */
+	uint32_t *node_of; /* query id -> network node */
+	uint32_t *up_first;
+	struct arc *up;
+	uint32_t *down_first;
+	struct arc *down;
+	struct ch_edge *edges;
+	uint32_t edge_count;
+	uint32_t shortcuts;
+	double class_weight[FS_ROAD_CLASS_COUNT];
+};
+
+struct fs_router {
+	const struct fs_network *net;
+	struct fs_router_options opts;
+	uint32_t ch_count;
+	struct ch ch[FS_ROUTE_HOURS];
+	uint8_t hour_ch[FS_ROUTE_HOURS];
+	double hour_scale[FS_ROUTE_HOURS];
+	uint32_t max_arcs; /* largest up or down arc count over the hierarchies */
+};
+
+/* ---- contraction ---------------------------------------------------------------- */
+
+struct vec {
+	uint32_t *a;
+	uint32_t n, cap;
+};
+
+struct cedge {
+	uint32_t from, to;
+	double w;
+	uint32_t a, b; /* as struct ch_edge, in network node ids */
+	uint32_t hops; /* original edges this edge stands for */
+};
+
+struct ctr {
+	uint32_t n;
+	struct cedge *e;
+	uint32_t m, cap;
+	struct vec *out, *in;
+	uint8_t *contracted;
+	uint32_t *level;
+	/* witness search */
+	double *dist;
+	uint32_t *stamp;
+	uint16_t *hops;
+	uint32_t round;
+	struct lheap heap;
+	uint32_t settle_limit, hop_limit;
+	/* priority queue: indexed binary heap over nodes */
+	uint32_t *pq, *pq_pos, pq_n;
+	double *prio;
+	uint32_t *nbr; /* scratch: neighbours of the node being contracted */
+};
+
+static int vec_push(struct vec *v, uint32_t x)
+{
+	if (v->n == v->cap) {
+		uint32_t cap = v->cap ? v->cap * 2 : 4;
+		uint32_t *a = realloc(v->a, cap * sizeof(*a));
+		if (!a) {
+			return -ENOMEM;
+		}
+		v->a = a;
+		v->cap = cap;
+	}
+	v->a[v->n++] = x;
+	return 0;
+}
+
+static void vec_remove(struct vec *v, uint32_t x)
+{
+	for (uint32_t i = 0; i < v->n; i++) {
+		if (v->a[i] == x) {
+			v->a[i] = v->a[--v->n];
+			return;
+		}
+	}
+}
+
+static int ctr_new_edge(struct ctr *c, uint32_t from, uint32_t to, double w, uint32_t a,
+			uint32_t b, uint32_t hops)
+{
+	if (c->m == c->cap) {
+		uint64_t cap = c->cap ? (uint64_t)c->cap * 2 : 1024;
+		if (cap >= NONE) {
+			return -ENOMEM;
+		}
+		struct cedge *e = realloc(c->e, (size_t)cap * sizeof(*e));
+		if (!e) {
+			return -ENOMEM;
+		}
+		c->e = e;
+		c->cap = (uint32_t)cap;
+	}
+	uint32_t id = c->m++;
+	c->e[id] = (struct cedge){ from, to, w, a, b, hops };
+	if (vec_push(&c->out[from], id) < 0 || vec_push(&c->in[to], id) < 0) {
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Add u -> w with weight @w, or lower the weight of an existing u -> w. */
+static int ctr_add_or_improve(struct ctr *c, uint32_t u, uint32_t w, double weight, uint32_t a,
+			      uint32_t b, uint32_t hops)
+{
+	const struct vec *out = &c->out[u];
+	for (uint32_t i = 0; i < out->n; i++) {
+		struct cedge *e = &c->e[out->a[i]];
+		if (e->to == w) {
+			if (weight < e->w) {
+				e->w = weight;
+				e->a = a;
+				e->b = b;
+				e->hops = hops;
+			}
+			return 0;
+		}
+	}
+	return ctr_new_edge(c, u, w, weight, a, b, hops);
+}
+
+static int witness_search(struct ctr *c, uint32_t source, uint32_t avoid, double limit)
+{
+	if (++c->round == 0) {
+		memset(c->stamp, 0, c->n * sizeof(*c->stamp));
+		c->round = 1;
+	}
+	c->heap.n = 0;
+	if (heap_reserve(&c->heap, 64) < 0) {
+		return -ENOMEM;
+	}
+	c->dist[source] = 0.0;
+	c->stamp[source] = c->round;
+	c->hops[source] = 0;
+	heap_push(&c->heap, 0.0, source);
+	uint32_t settled = 0;
+	while (c->heap.n) {
+		struct qitem it = heap_pop(&c->heap);
+		uint32_t u = it.node;
+		if (it.key > c->dist[u]) {
+			continue;
+		}
+		if (it.key > limit || ++settled > c->settle_limit) {
+			break;
+		}
+		if (c->hops[u] >= c->hop_limit) {
+			continue;
+		}
+		const struct vec *out = &c->out[u];
+		if (heap_reserve(&c->heap, (uint64_t)c->heap.n + out->n) < 0) {
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; i < out->n; i++) {
+			const struct cedge *e = &c->e[out->a[i]];
+			uint32_t x = e->to;
+			double nd = it.key + e->w;
+			if (x == avoid || (c->stamp[x] == c->round && nd >= c->dist[x])) {
+				continue;
+			}
+			c->dist[x] = nd;
+			c->stamp[x] = c->round;
+			c->hops[x] = (uint16_t)(c->hops[u] + 1);
+			heap_push(&c->heap, nd, x);
+		}
+	}
+	return 0;
+}
+
+struct sim {
+	uint32_t added, removed, added_hops, removed_hops;
+};
+
+/* Count (or, with @apply, add) the shortcuts that contracting @v needs. */
+static int ctr_process(struct ctr *c, uint32_t v, bool apply, struct sim *ret)
+{
+	struct sim s = { .removed = c->in[v].n + c->out[v].n };
+	for (uint32_t i = 0; i < c->in[v].n; i++) {
+		s.removed_hops += c->e[c->in[v].a[i]].hops;
+	}
+	for (uint32_t j = 0; j < c->out[v].n; j++) {
+		s.removed_hops += c->e[c->out[v].a[j]].hops;
+	}
+	for (uint32_t i = 0; i < c->in[v].n; i++) {
+		uint32_t in_id = c->in[v].a[i];
+		uint32_t u = c->e[in_id].from;
+		double w_in = c->e[in_id].w;
+		uint32_t hops_in = c->e[in_id].hops;
+		double max_out = -1.0;
+		for (uint32_t j = 0; j < c->out[v].n; j++) {
+			const struct cedge *e = &c->e[c->out[v].a[j]];
+			if (e->to != u && e->w > max_out) {
+				max_out = e->w;
+			}
+		}
+		if (max_out < 0.0) {
+			continue;
+		}
+		if (witness_search(c, u, v, w_in + max_out) < 0) {
+			return -ENOMEM;
+		}
+		for (uint32_t j = 0; j < c->out[v].n; j++) {
+			uint32_t out_id = c->out[v].a[j];
+			uint32_t w = c->e[out_id].to;
+			double via = w_in + c->e[out_id].w;
+			if (w == u || (c->stamp[w] == c->round && c->dist[w] <= via)) {
+				continue;
+			}
+			uint32_t hops = hops_in + c->e[out_id].hops;
+			s.added++;
+			s.added_hops += hops;
+			if (apply && ctr_add_or_improve(c, u, w, via, in_id, out_id, hops) < 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	*ret = s;
+	return 0;
+}
+
+static int ctr_priority(struct ctr *c, uint32_t v, double *ret)
+{
+	struct sim s;
+	if (ctr_process(c, v, false, &s) < 0) {
+		return -ENOMEM;
+	}
+	*ret = c->level[v] + (s.removed ? (double)s.added / s.removed : 0.0) +
+	       (s.removed_hops ? (double)s.added_hops / s.removed_hops : 0.0);
+	return 0;
+}
+
+/* Indexed min-heap on c->prio, ties broken by node id (deterministic order). */
+static inline bool pq_less(const struct ctr *c, uint32_t a, uint32_t b)
+{
+	return c->prio[a] < c->prio[b] || (c->prio[a] == c->prio[b] && a < b);
+}
+
+static void pq_place(struct ctr *c, uint32_t i, uint32_t v)
+{
+	c->pq[i] = v;
+	c->pq_pos[v] = i;
+}
+
+static void pq_up(struct ctr *c, uint32_t i)
+{
+	uint32_t v = c->pq[i];
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		if (!pq_less(c, v, c->pq[p])) {
+			break;
+		}
+		pq_place(c, i, c->pq[p]);
+		i = p;
+	}
+	pq_place(c, i, v);
+}
+
+static void pq_down(struct ctr *c, uint32_t i)
+{
+	uint32_t v = c->pq[i];
+	for (;;) {
+		uint32_t k = 2 * i + 1;
+		if (k >= c->pq_n) {
+			break;
+		}
+		if (k + 1 < c->pq_n && pq_less(c, c->pq[k + 1], c->pq[k])) {
+			k++;
+		}
+		if (!pq_less(c, c->pq[k], v)) {
+			break;
+		}
+		pq_place(c, i, c->pq[k]);
+		i = k;
+	}
+	pq_place(c, i, v);
+}
+
+static void ctr_free(struct ctr *c)
+{
+	if (c->out) {
+		for (uint32_t v = 0; v < c->n; v++) {
+			free(c->out[v].a);
+			free(c->in[v].a);
+		}
+	}
+	free(c->out);
+	free(c->in);
+	free(c->e);
+	free(c->contracted);
+	free(c->level);
+	free(c->dist);
+	free(c->stamp);
+	free(c->hops);
+	free(c->heap.a);
+	free(c->pq);
+	free(c->pq_pos);
+	free(c->prio);
+	free(c->nbr);
+}
+
+static void ch_free(struct ch *ch)
+{
+	free(ch->id_of);
+	free(ch->node_of);
+	free(ch->up_first);
+	free(ch->up);
+	free(ch->down_first);
+	free(ch->down);
+	free(ch->edges);
+	memset(ch, 0, sizeof(*ch));
+}
+
+/* Turn the contracted graph (ranks in contraction order) into the query graph. */
+static int ch_assemble(struct ch *ch, struct ctr *c, const uint32_t *rank)
+{
+	uint32_t n = c->n;
+	ch->n = n;
+	ch->edge_count = c->m;
+	ch->id_of = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	ch->node_of = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	ch->up_first = calloc((size_t)n + 1, sizeof(uint32_t));
+	ch->down_first = calloc((size_t)n + 1, sizeof(uint32_t));
+	ch->edges = malloc(((size_t)c->m + 1) * sizeof(struct ch_edge));
+	ch->up = malloc(((size_t)c->m + 1) * sizeof(struct arc));
+	ch->down = malloc(((size_t)c->m + 1) * sizeof(struct arc));
+	uint32_t *fill = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	if (!ch->id_of || !ch->node_of || !ch->up_first || !ch->down_first || !ch->edges ||
+	    !ch->up || !ch->down || !fill) {
+		free(fill);
+		return -ENOMEM;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		ch->id_of[v] = n - 1 - rank[v];
+		ch->node_of[n - 1 - rank[v]] = v;
+	}
+	for (uint32_t i = 0; i < c->m; i++) {
+		const struct cedge *e = &c->e[i];
+		uint32_t from = ch->id_of[e->from], to = ch->id_of[e->to];
+		ch->edges[i] = (struct ch_edge){ from, to, e->a, e->b };
+		if (from > to) {
+			ch->up_first[from + 1]++; /* to is higher: an upward arc of from */
+		} else {
+			ch->down_first[to + 1]++; /* from is higher: a down arc stored at to */
+		}
+		ch->shortcuts += e->b != NONE;
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		ch->up_first[v + 1] += ch->up_first[v];
+		ch->down_first[v + 1] += ch->down_first[v];
+	}
+	memcpy(fill, ch->up_first, n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < c->m; i++) {
+		const struct ch_edge *e = &ch->edges[i];
+		if (e->from > e->to) {
+			ch->up[fill[e->from]++] = (struct arc){ e->to, i, c->e[i].w };
+		}
+	}
+	memcpy(fill, ch->down_first, n * sizeof(uint32_t));
+	for (uint32_t i = 0; i < c->m; i++) {
+		const struct ch_edge *e = &ch->edges[i];
+		if (e->from < e->to) {
+			ch->down[fill[e->to]++] = (struct arc){ e->from, i, c->e[i].w };
+		}
+	}
+	free(fill);
+	return 0;
+}
+
+static int ch_build(struct ch *ch, const struct fs_network *net, const double *class_weight,
+		    uint32_t settle_limit, uint32_t hop_limit)
+{
+	struct ctr c = { .n = net->node_count, .settle_limit = settle_limit, .hop_limit = hop_limit };
+	uint32_t n = c.n;
+	uint32_t *rank = NULL;
+	int rc = -ENOMEM;
+	memcpy(ch->class_weight, class_weight, sizeof(ch->class_weight));
+	c.out = calloc((size_t)n + 1, sizeof(*c.out));
+	c.in = calloc((size_t)n + 1, sizeof(*c.in));
+	c.contracted = calloc((size_t)n + 1, 1);
+	c.level = calloc((size_t)n + 1, sizeof(*c.level));
+	c.dist = malloc(((size_t)n + 1) * sizeof(*c.dist));
+	c.stamp = calloc((size_t)n + 1, sizeof(*c.stamp));
+	c.hops = calloc((size_t)n + 1, sizeof(*c.hops));
+	c.pq = malloc(((size_t)n + 1) * sizeof(*c.pq));
+	c.pq_pos = malloc(((size_t)n + 1) * sizeof(*c.pq_pos));
+	c.prio = malloc(((size_t)n + 1) * sizeof(*c.prio));
+	c.nbr = malloc(((size_t)n + 1) * sizeof(*c.nbr));
+	rank = malloc(((size_t)n + 1) * sizeof(*rank));
+	if (!c.out || !c.in || !c.contracted || !c.level || !c.dist || !c.stamp || !c.hops ||
+	    !c.pq || !c.pq_pos || !c.prio || !c.nbr || !rank) {
+		goto out;
+	}
+	/* Original edges; parallel edges keep the fastest, loops are useless. */
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		const struct fs_edge *edge = &net->edges[e];
+		if (edge->from == edge->to) {
+			continue;
+		}
+		double w = (double)edge->travel_time_s * class_weight[edge->road_class];
+		if (ctr_add_or_improve(&c, edge->from, edge->to, w, e, NONE, 1) < 0) {
+			goto out;
+		}
+	}
+	for (uint32_t v = 0; v < n; v++) {
+		if (ctr_priority(&c, v, &c.prio[v]) < 0) {
+			goto out;
+		}
+		pq_place(&c, v, v);
+	}
+	c.pq_n = n;
+	for (uint32_t i = n / 2; i-- > 0;) {
+		pq_down(&c, i);
+	}
+	for (uint32_t next = 0; next < n; next++) {
+		uint32_t v = c.pq[0];
+		pq_place(&c, 0, c.pq[--c.pq_n]);
+		if (c.pq_n) {
+			pq_down(&c, 0);
+		}
+		struct sim s;
+		if (ctr_process(&c, v, true, &s) < 0) {
+			goto out;
+		}
+		rank[v] = next;
+		c.contracted[v] = 1;
+		/* Detach v and collect its neighbours (each once). */
+		uint32_t nn = 0;
+		for (uint32_t i = 0; i < c.in[v].n; i++) {
+			uint32_t u = c.e[c.in[v].a[i]].from;
+			vec_remove(&c.out[u], c.in[v].a[i]);
+			c.nbr[nn++] = u;
+		}
+		for (uint32_t j = 0; j < c.out[v].n; j++) {
+			uint32_t w = c.e[c.out[v].a[j]].to;
+			vec_remove(&c.in[w], c.out[v].a[j]);
+			c.nbr[nn++] = w;
+		}
+		for (uint32_t k = 0; k < nn; k++) {
+			uint32_t x = c.nbr[k];
+			if (c.contracted[x]) {
+				continue;
+			}
+			c.contracted[x] = 2; /* seen: update once */
+			if (c.level[x] < c.level[v] + 1) {
+				c.level[x] = c.level[v] + 1;
+			}
+		}
+		for (uint32_t k = 0; k < nn; k++) {
+			uint32_t x = c.nbr[k];
+			if (c.contracted[x] != 2) {
+				continue;
+			}
+			c.contracted[x] = 0;
+			double old = c.prio[x];
+			if (ctr_priority(&c, x, &c.prio[x]) < 0) {
+				goto out;
+			}
+			if (c.prio[x] < old) {
+				pq_up(&c, c.pq_pos[x]);
+			} else {
+				pq_down(&c, c.pq_pos[x]);
+			}
+		}
+		free(c.in[v].a);
+		free(c.out[v].a);
+		c.in[v] = c.out[v] = (struct vec){ 0 };
+	}
+	rc = ch_assemble(ch, &c, rank);
+out:
+	free(rank);
+	ctr_free(&c);
+	if (rc < 0) {
+		ch_free(ch);
+	}
+	return rc;
+}
+
+/* ---- router ------------------------------------------------------------------- */
+
+void fs_router_options_defaults(struct fs_router_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
+		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+			opts->time_factor[h][c] = 1.0; /* free flow until a scenario says otherwise */
+		}
+	}
+	opts->witness_settle_limit = 500; /* see docs/world.md: build time vs. shortcuts */
+	opts->witness_hop_limit = 8;
+}
+
+void fs_router_options_set_hourly(struct fs_router_options *opts,
+				  const double factor[FS_ROUTE_HOURS])
+{
+	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
+		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+			opts->time_factor[h][c] = factor[h];
+		}
+	}
+}
+
+void fs_router_destroy(struct fs_router *router)
+{
+	if (!router) {
+		return;
+	}
+	for (uint32_t i = 0; i < router->ch_count; i++) {
+		ch_free(&router->ch[i]);
+	}
+	free(router);
+}
+
+struct fs_router *fs_router_create(const struct fs_network *net,
+				   const struct fs_router_options *opts, struct fs_error *err)
+{
+	struct fs_router_options defaults;
+	if (!opts) {
+		fs_router_options_defaults(&defaults);
+		opts = &defaults;
+	}
+	if (opts->witness_settle_limit == 0 || opts->witness_hop_limit == 0 ||
+	    opts->witness_hop_limit > UINT16_MAX) {
+		fs_error_set(err, -EINVAL, "router: witness limits must be positive");
+		return NULL;
+	}
+	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
+		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+			double f = opts->time_factor[h][c];
+			if (!(f > 0.0) || !isfinite(f)) {
+				fs_error_set(err, -EINVAL,
+					     "router: time factor for hour %d, road class %d is %g, "
+					     "not a positive number",
+					     h, c, f);
+				return NULL;
+			}
+		}
+	}
+	struct fs_router *r = calloc(1, sizeof(*r));
+	if (!r) {
+		fs_error_set(err, -ENOMEM, "router: out of memory");
+		return NULL;
+	}
+	r->net = net;
+	r->opts = *opts;
+	/* Group hours whose factor vectors are proportional: shape = factors / max. */
+	double shape[FS_ROUTE_HOURS][FS_ROAD_CLASS_COUNT];
+	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
+		double scale = 0.0;
+		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+			scale = fmax(scale, opts->time_factor[h][c]);
+		}
+		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+			shape[h][c] = opts->time_factor[h][c] / scale;
+		}
+		r->hour_scale[h] = scale;
+		uint32_t g = 0;
+		for (; g < r->ch_count; g++) {
+			bool same = true;
+			for (int c = 0; c < FS_ROAD_CLASS_COUNT && same; c++) {
+				same = fabs(shape[h][c] - r->ch[g].class_weight[c]) <=
+				       SAME_SHAPE_TOLERANCE * shape[h][c];
+			}
+			if (same) {
+				break;
+			}
+		}
+		if (g == r->ch_count) {
+			if (ch_build(&r->ch[g], net, shape[h], opts->witness_settle_limit,
+				     opts->witness_hop_limit) < 0) {
+				fs_error_set(err, -ENOMEM, "router: out of memory");
+				fs_router_destroy(r);
+				return NULL;
+			}
+			r->ch_count++;
+			uint32_t n = r->ch[g].n;
+			if (r->ch[g].up_first[n] > r->max_arcs) {
+				r->max_arcs = r->ch[g].up_first[n];
+			}
+			if (r->ch[g].down_first[n] > r->max_arcs) {
+				r->max_arcs = r->ch[g].down_first[n];
+			}
+		}
+		r->hour_ch[h] = (uint8_t)g;
+	}
+	return r;
+}
+
+uint32_t fs_router_hierarchy_count(const struct fs_router *router)
+{
+	return router->ch_count;
+}
+
+uint64_t fs_router_shortcut_count(const struct fs_router *router)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < router->ch_count; i++) {
+		total += router->ch[i].shortcuts;
+	}
+	return total;
+}
+
+/* ---- queries ------------------------------------------------------------------ */
+
+struct fs_route_query {
+	const struct fs_router *r;
+	uint32_t n;
+	double *df, *db;     /* tentative distances, valid where the stamp matches */
+	uint32_t *sf, *sb;   /* stamps */
+	uint32_t rf, rb;     /* current rounds */
+	uint32_t *pf, *pb;   /* parent edge (hierarchy edge, or network edge for Dijkstra) */
+	struct lheap hf, hb;
+	double *sweep;       /* PHAST distances, query ids */
+	uint32_t *stack;     /* path unpacking */
+	uint32_t *chain;
+};
+
+void fs_route_query_destroy(struct fs_route_query *q)
+{
+	if (!q) {
+		return;
+	}
+	free(q->df);
+	free(q->db);
+	free(q->sf);
+	free(q->sb);
+	free(q->pf);
+	free(q->pb);
+	free(q->hf.a);
+	free(q->hb.a);
+	free(q->sweep);
+	free(q->stack);
+	free(q->chain);
+	free(q);
+}
+
+struct fs_route_query *fs_route_query_create(const struct fs_router *router)
+{
+	struct fs_route_query *q = calloc(1, sizeof(*q));
+	if (!q) {
+		return NULL;
+	}
+	size_t n = (size_t)router->net->node_count + 1;
+	q->r = router;
+	q->n = router->net->node_count;
+	q->df = malloc(n * sizeof(double));
+	q->db = malloc(n * sizeof(double));
+	q->sf = calloc(n, sizeof(uint32_t));
+	q->sb = calloc(n, sizeof(uint32_t));
+	q->pf = malloc(n * sizeof(uint32_t));
+	q->pb = malloc(n * sizeof(uint32_t));
+	q->sweep = malloc(n * sizeof(double));
+	q->stack = malloc(2 * n * sizeof(uint32_t));
+	q->chain = malloc(n * sizeof(uint32_t));
+	/* A lazy heap holds at most one entry per relaxed arc plus the source. */
+	uint64_t cap = (uint64_t)router->max_arcs + router->net->edge_count + 2;
+	if (!q->df || !q->db || !q->sf || !q->sb || !q->pf || !q->pb || !q->sweep || !q->stack ||
+	    !q->chain || heap_reserve(&q->hf, cap) < 0 || heap_reserve(&q->hb, cap) < 0) {
+		fs_route_query_destroy(q);
+		return NULL;
+	}
+	return q;
+}
+
+void fs_path_finish(struct fs_path *path)
+{
+	free(path->edges);
+	*path = (struct fs_path){ 0 };
+}
+
+static int path_push(struct fs_path *path, uint32_t edge)
+{
+	if (path->count == path->capacity) {
+		uint32_t cap = path->capacity ? path->capacity * 2 : 64;
+		uint32_t *e = realloc(path->edges, cap * sizeof(*e));
+		if (!e) {
+			return -ENOMEM;
+		}
+		path->edges = e;
+		path->capacity = cap;
+	}
+	path->edges[path->count++] = edge;
+	return 0;
+}
+
+static void new_round(uint32_t *round, uint32_t *stamps, uint32_t n)
+{
+	if (++*round == 0) {
+		memset(stamps, 0, (size_t)n * sizeof(*stamps));
+		*round = 1;
+	}
+}
+
+/* Bidirectional upward search between query ids @s and @t; sets *ret_meet. */
+static double ch_distance(struct fs_route_query *q, const struct ch *ch, uint32_t s, uint32_t t,
+			  uint32_t *ret_meet)
+{
+	new_round(&q->rf, q->sf, q->n);
+	new_round(&q->rb, q->sb, q->n);
+	const uint32_t rf = q->rf, rb = q->rb;
+	double *df = q->df, *db = q->db;
+	uint32_t *sf = q->sf, *sb = q->sb;
+	q->hf.n = q->hb.n = 0;
+	df[s] = 0.0;
+	sf[s] = rf;
+	q->pf[s] = NONE;
+	db[t] = 0.0;
+	sb[t] = rb;
+	q->pb[t] = NONE;
+	heap_push(&q->hf, 0.0, s);
+	heap_push(&q->hb, 0.0, t);
+	double best = INFINITY;
+	uint32_t meet = NONE;
+	while (q->hf.n || q->hb.n) {
+		double min_f = q->hf.n ? q->hf.a[0].key : INFINITY;
+		double min_b = q->hb.n ? q->hb.a[0].key : INFINITY;
+		if (fmin(min_f, min_b) >= best) {
+			break;
+		}
+		if (min_f <= min_b) {
+			struct qitem it = heap_pop(&q->hf);
+			uint32_t u = it.node;
+			if (it.key > df[u]) {
+				continue;
+			}
+			if (sb[u] == rb && it.key + db[u] < best) {
+				best = it.key + db[u];
+				meet = u;
+			}
+			bool stalled = false;
+			for (uint32_t i = ch->down_first[u]; i < ch->down_first[u + 1]; i++) {
+				const struct arc *a = &ch->down[i];
+				if (sf[a->head] == rf && df[a->head] + a->w < it.key) {
+					stalled = true;
+					break;
+				}
+			}
+			if (stalled) {
+				continue;
+			}
+			for (uint32_t i = ch->up_first[u]; i < ch->up_first[u + 1]; i++) {
+				const struct arc *a = &ch->up[i];
+				double nd = it.key + a->w;
+				if (sf[a->head] != rf || nd < df[a->head]) {
+					df[a->head] = nd;
+					sf[a->head] = rf;
+					q->pf[a->head] = a->edge;
+					heap_push(&q->hf, nd, a->head);
+				}
+			}
+		} else {
+			struct qitem it = heap_pop(&q->hb);
+			uint32_t u = it.node;
+			if (it.key > db[u]) {
+				continue;
+			}
+			if (sf[u] == rf && it.key + df[u] < best) {
+				best = it.key + df[u];
+				meet = u;
+			}
+			bool stalled = false;
+			for (uint32_t i = ch->up_first[u]; i < ch->up_first[u + 1]; i++) {
+				const struct arc *a = &ch->up[i];
+				if (sb[a->head] == rb && db[a->head] + a->w < it.key) {
+					stalled = true;
+					break;
+				}
+			}
+			if (stalled) {
+				continue;
+			}
+			for (uint32_t i = ch->down_first[u]; i < ch->down_first[u + 1]; i++) {
+				const struct arc *a = &ch->down[i];
+				double nd = it.key + a->w;
+				if (sb[a->head] != rb || nd < db[a->head]) {
+					db[a->head] = nd;
+					sb[a->head] = rb;
+					q->pb[a->head] = a->edge;
+					heap_push(&q->hb, nd, a->head);
+				}
+			}
+		}
+	}
+	*ret_meet = meet;
+	return best;
+}
+
+static int unpack_edge(struct fs_route_query *q, const struct ch *ch, uint32_t edge,
+		       struct fs_path *path)
+{
+	uint32_t sp = 0;
+	q->stack[sp++] = edge;
+	while (sp) {
+		const struct ch_edge *e = &ch->edges[q->stack[--sp]];
+		if (e->b == NONE) {
+			if (path_push(path, e->a) < 0) {
+				return -ENOMEM;
+			}
+		} else {
+			q->stack[sp++] = e->b;
+			q->stack[sp++] = e->a;
+		}
+	}
+	return 0;
+}
+
+static int ch_unpack(struct fs_route_query *q, const struct ch *ch, uint32_t s, uint32_t t,
+		     uint32_t meet, struct fs_path *path)
+{
+	uint32_t k = 0;
+	for (uint32_t x = meet; x != s; x = ch->edges[q->pf[x]].from) {
+		q->chain[k++] = q->pf[x];
+	}
+	while (k) {
+		if (unpack_edge(q, ch, q->chain[--k], path) < 0) {
+			return -ENOMEM;
+		}
+	}
+	for (uint32_t x = meet; x != t; x = ch->edges[q->pb[x]].to) {
+		if (unpack_edge(q, ch, q->pb[x], path) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+		   double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_router *r = q->r;
+	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
+		return -EINVAL;
+	}
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	uint32_t s = ch->id_of[from], t = ch->id_of[to], meet;
+	double d = ch_distance(q, ch, s, t, &meet);
+	if (meet == NONE) {
+		return -ENOENT;
+	}
+	if (path) {
+		path->count = 0;
+		if (ch_unpack(q, ch, s, t, meet, path) < 0) {
+			return -ENOMEM;
+		}
+	}
+	*ret_time_s = d * r->hour_scale[hour];
+	return 0;
+}
+
+/* Time to drive @edge from @from_m to @to_m metres along it at @hour. */
+static double edge_time(const struct fs_router *r, uint32_t hour, uint32_t edge, double from_m,
+			double to_m)
+{
+	const struct fs_edge *e = &r->net->edges[edge];
+	if (!(e->length_m > 0.0f)) {
+		return 0.0;
+	}
+	double span = (to_m - from_m) / e->length_m;
+	return span * e->travel_time_s * r->opts.time_factor[hour][e->road_class];
+}
+
+static double clamp_offset(const struct fs_network *net, struct fs_road_pos p)
+{
+	double len = net->edges[p.edge].length_m;
+	return isnan(p.offset_m) ? 0.0 : fmin(len, fmax(0.0, p.offset_m));
+}
+
+int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_pos from,
+		       struct fs_road_pos to, double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_network *net = q->r->net;
+	if (hour >= FS_ROUTE_HOURS || from.edge >= net->edge_count || to.edge >= net->edge_count) {
+		return -EINVAL;
+	}
+	double a = clamp_offset(net, from), b = clamp_offset(net, to);
+	if (from.edge == to.edge && a <= b) {
+		if (path) {
+			path->count = 0;
+			if (path_push(path, from.edge) < 0) {
+				return -ENOMEM;
+			}
+		}
+		*ret_time_s = edge_time(q->r, hour, from.edge, a, b);
+		return 0;
+	}
+	const struct ch *ch = &q->r->ch[q->r->hour_ch[hour]];
+	uint32_t s = ch->id_of[net->edges[from.edge].to], t = ch->id_of[net->edges[to.edge].from];
+	uint32_t meet;
+	double middle = ch_distance(q, ch, s, t, &meet);
+	if (meet == NONE) {
+		return -ENOENT;
+	}
+	if (path) {
+		path->count = 0;
+		if (path_push(path, from.edge) < 0 || ch_unpack(q, ch, s, t, meet, path) < 0 ||
+		    path_push(path, to.edge) < 0) {
+			return -ENOMEM;
+		}
+	}
+	*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) +
+		      middle * q->r->hour_scale[hour] + edge_time(q->r, hour, to.edge, 0.0, b);
+	return 0;
+}
+
+/* Full upward search from @root: forward along up arcs into df, or backward
+ * along down arcs into db. Stall-on-demand leaves some distances as upper
+ * bounds, which is all the pruned searches and the sweep need. */
+static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+			  bool forward)
+{
+	uint32_t *round = forward ? &q->rf : &q->rb;
+	uint32_t *stamp = forward ? q->sf : q->sb;
+	double *dist = forward ? q->df : q->db;
+	struct lheap *h = forward ? &q->hf : &q->hb;
+	const uint32_t *own_first = forward ? ch->up_first : ch->down_first;
+	const struct arc *own = forward ? ch->up : ch->down;
+	const uint32_t *other_first = forward ? ch->down_first : ch->up_first;
+	const struct arc *other = forward ? ch->down : ch->up;
+	new_round(round, stamp, q->n);
+	const uint32_t rd = *round;
+	h->n = 0;
+	dist[root] = 0.0;
+	stamp[root] = rd;
+	heap_push(h, 0.0, root);
+	while (h->n) {
+		struct qitem it = heap_pop(h);
+		uint32_t u = it.node;
+		if (it.key > dist[u]) {
+			continue;
+		}
+		bool stalled = false;
+		for (uint32_t i = other_first[u]; i < other_first[u + 1] && !stalled; i++) {
+			stalled = stamp[other[i].head] == rd && dist[other[i].head] + other[i].w < it.key;
+		}
+		if (stalled) {
+			continue;
+		}
+		for (uint32_t i = own_first[u]; i < own_first[u + 1]; i++) {
+			const struct arc *a = &own[i];
+			double nd = it.key + a->w;
+			if (stamp[a->head] != rd || nd < dist[a->head]) {
+				dist[a->head] = nd;
+				stamp[a->head] = rd;
+				heap_push(h, nd, a->head);
+			}
+		}
+	}
+}
+
+/* Upward search from @root in the direction opposite to the completed full
+ * search, stopping once no meeting below the best so far is possible. */
+static double pruned_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+			    bool forward)
+{
+	uint32_t *round = forward ? &q->rf : &q->rb;
+	uint32_t *stamp = forward ? q->sf : q->sb;
+	double *dist = forward ? q->df : q->db;
+	const uint32_t other_round = forward ? q->rb : q->rf;
+	const uint32_t *other_stamp = forward ? q->sb : q->sf;
+	const double *other_dist = forward ? q->db : q->df;
+	struct lheap *h = forward ? &q->hf : &q->hb;
+	const uint32_t *own_first = forward ? ch->up_first : ch->down_first;
+	const struct arc *own = forward ? ch->up : ch->down;
+	const uint32_t *stall_first = forward ? ch->down_first : ch->up_first;
+	const struct arc *stall = forward ? ch->down : ch->up;
+	new_round(round, stamp, q->n);
+	const uint32_t rd = *round;
+	h->n = 0;
+	dist[root] = 0.0;
+	stamp[root] = rd;
+	heap_push(h, 0.0, root);
+	double best = INFINITY;
+	while (h->n) {
+		struct qitem it = heap_pop(h);
+		uint32_t u = it.node;
+		if (it.key >= best) {
+			break;
+		}
+		if (it.key > dist[u]) {
+			continue;
+		}
+		if (other_stamp[u] == other_round && it.key + other_dist[u] < best) {
+			best = it.key + other_dist[u];
+		}
+		bool stalled = false;
+		for (uint32_t i = stall_first[u]; i < stall_first[u + 1] && !stalled; i++) {
+			stalled = stamp[stall[i].head] == rd && dist[stall[i].head] + stall[i].w < it.key;
+		}
+		if (stalled) {
+			continue;
+		}
+		for (uint32_t i = own_first[u]; i < own_first[u + 1]; i++) {
+			const struct arc *a = &own[i];
+			double nd = it.key + a->w;
+			if (stamp[a->head] != rd || nd < dist[a->head]) {
+				dist[a->head] = nd;
+				stamp[a->head] = rd;
+				heap_push(h, nd, a->head);
+			}
+		}
+	}
+	return best;
+}
+
+/* PHAST: complete the full upward search by a sweep from the top of the
+ * hierarchy down. Backward (many-to-one): sweep[v] = min over up arcs v -> x
+ * of w + sweep[x]; forward (one-to-many): min over down arcs x -> v. */
+static void phast_sweep(struct fs_route_query *q, const struct ch *ch, bool forward)
+{
+	const uint32_t rd = forward ? q->rf : q->rb;
+	const uint32_t *stamp = forward ? q->sf : q->sb;
+	const double *dist = forward ? q->df : q->db;
+	const uint32_t *first = forward ? ch->down_first : ch->up_first;
+	const struct arc *arcs = forward ? ch->down : ch->up;
+	double *sweep = q->sweep;
+	for (uint32_t v = 0; v < ch->n; v++) {
+		double d = stamp[v] == rd ? dist[v] : INFINITY;
+		for (uint32_t i = first[v]; i < first[v + 1]; i++) {
+			double via = sweep[arcs[i].head] + arcs[i].w;
+			if (via < d) {
+				d = via;
+			}
+		}
+		sweep[v] = d;
+	}
+}
+
+static bool use_sweep(uint32_t count, uint32_t n)
+{
+	return count >= PHAST_MIN_COUNT && (uint64_t)count * PHAST_NODES_PER_ENDPOINT >= n;
+}
+
+static int check_positions(const struct fs_network *net, uint32_t hour,
+			   const struct fs_road_pos *pos, uint32_t count, struct fs_road_pos one)
+{
+	if (hour >= FS_ROUTE_HOURS || one.edge >= net->edge_count) {
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if (pos[i].edge >= net->edge_count) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct fs_road_pos *sources,
+			 uint32_t count, struct fs_road_pos target, double *ret_times_s)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	if (check_positions(net, hour, sources, count, target) < 0) {
+		return -EINVAL;
+	}
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	const double scale = r->hour_scale[hour];
+	const double b = clamp_offset(net, target);
+	const double head = edge_time(r, hour, target.edge, 0.0, b);
+	upward_search(q, ch, ch->id_of[net->edges[target.edge].from], false);
+	bool sweep = use_sweep(count, q->n);
+	if (sweep) {
+		phast_sweep(q, ch, false);
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_road_pos *src = &sources[i];
+		double a = clamp_offset(net, *src);
+		if (src->edge == target.edge && a <= b) {
+			ret_times_s[i] = edge_time(r, hour, target.edge, a, b);
+			continue;
+		}
+		uint32_t s = ch->id_of[net->edges[src->edge].to];
+		double d = sweep ? q->sweep[s] : pruned_search(q, ch, s, true);
+		ret_times_s[i] = isinf(d) ? INFINITY
+					  : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) +
+						    d * scale + head;
+	}
+	return 0;
+}
+
+int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road_pos source,
+			 const struct fs_road_pos *targets, uint32_t count, double *ret_times_s)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	if (check_positions(net, hour, targets, count, source) < 0) {
+		return -EINVAL;
+	}
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	const double scale = r->hour_scale[hour];
+	const double a = clamp_offset(net, source);
+	const double tail = edge_time(r, hour, source.edge, a, net->edges[source.edge].length_m);
+	upward_search(q, ch, ch->id_of[net->edges[source.edge].to], true);
+	bool sweep = use_sweep(count, q->n);
+	if (sweep) {
+		phast_sweep(q, ch, true);
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_road_pos *dst = &targets[i];
+		double b = clamp_offset(net, *dst);
+		if (dst->edge == source.edge && a <= b) {
+			ret_times_s[i] = edge_time(r, hour, source.edge, a, b);
+			continue;
+		}
+		uint32_t t = ch->id_of[net->edges[dst->edge].from];
+		double d = sweep ? q->sweep[t] : pruned_search(q, ch, t, false);
+		ret_times_s[i] = isinf(d) ? INFINITY
+					  : tail + d * scale + edge_time(r, hour, dst->edge, 0.0, b);
+	}
+	return 0;
+}
+
+/* ---- reference Dijkstra ---------------------------------------------------------- */
+
+static void dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to)
+{
+	const struct fs_network *net = q->r->net;
+	const double *factor = q->r->opts.time_factor[hour];
+	new_round(&q->rf, q->sf, q->n);
+	const uint32_t rd = q->rf;
+	q->hf.n = 0;
+	q->df[from] = 0.0;
+	q->sf[from] = rd;
+	q->pf[from] = NONE;
+	heap_push(&q->hf, 0.0, from);
+	while (q->hf.n) {
+		struct qitem it = heap_pop(&q->hf);
+		uint32_t u = it.node;
+		if (it.key > q->df[u]) {
+			continue;
+		}
+		if (u == to) {
+			break;
+		}
+		for (uint32_t e = net->out_first[u]; e < net->out_first[u + 1]; e++) {
+			const struct fs_edge *edge = &net->edges[e];
+			double nd = it.key + (double)edge->travel_time_s * factor[edge->road_class];
+			uint32_t x = edge->to;
+			if (q->sf[x] != rd || nd < q->df[x]) {
+				q->df[x] = nd;
+				q->sf[x] = rd;
+				q->pf[x] = e;
+				heap_push(&q->hf, nd, x);
+			}
+		}
+	}
+}
+
+int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+		       double *ret_time_s, struct fs_path *path)
+{
+	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
+		return -EINVAL;
+	}
+	dijkstra(q, hour, from, to);
+	if (q->sf[to] != q->rf) {
+		return -ENOENT;
+	}
+	if (path) {
+		uint32_t k = 0;
+		for (uint32_t x = to; x != from; x = q->r->net->edges[q->pf[x]].from) {
+			q->chain[k++] = q->pf[x];
+		}
+		path->count = 0;
+		while (k) {
+			if (path_push(path, q->chain[--k]) < 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	*ret_time_s = q->df[to];
+	return 0;
+}
+
+int fs_router_dijkstra_all(struct fs_route_query *q, uint32_t hour, uint32_t from,
+			   double *ret_times_s)
+{
+	if (hour >= FS_ROUTE_HOURS || from >= q->n) {
+		return -EINVAL;
+	}
+	dijkstra(q, hour, from, NONE);
+	for (uint32_t v = 0; v < q->n; v++) {
+		ret_times_s[v] = q->sf[v] == q->rf ? q->df[v] : INFINITY;
+	}
+	return 0;
+}

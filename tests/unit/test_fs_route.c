@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Routing: contraction hierarchies against plain Dijkstra on real networks,
+ * paths, positions, one-to-many / many-to-one, time-of-day factors.
+ * FS_TEST_QUICK=1 cuts the random pair counts (for sanitizer builds).
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fs/network.h"
+#include "fs/rng.h"
+#include "fs/route.h"
+
+#define REL_TOL 1e-6
+
+static bool quick(void)
+{
+	const char *q = getenv("FS_TEST_QUICK");
+	return q && *q && strcmp(q, "0") != 0;
+}
+
+static const char *data_path(const char *rel)
+{
+	static char path[1024];
+	const char *root = getenv("FS_SOURCE_ROOT");
+	snprintf(path, sizeof(path), "%s/%s", root ? root : ".", rel);
+	return path;
+}
+
+static struct fs_network *load(const char *rel)
+{
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_load_osm(data_path(rel), &err);
+	if (!net) {
+		fail_msg("%s", err.message);
+	}
+	return net;
+}
+
+static void assert_close(double got, double want)
+{
+	if (!(fabs(got - want) <= REL_TOL * fmax(1.0, fabs(want)))) {
+		fail_msg("got %.9f, want %.9f", got, want);
+	}
+}
+
+static double edge_cost(const struct fs_network *net, const struct fs_router_options *opts,
+			uint32_t hour, uint32_t e)
+{
+	return (double)net->edges[e].travel_time_s * opts->time_factor[hour][net->edges[e].road_class];
+}
+
+/* @path must run from node @from to node @to along connected edges and cost @time. */
+static void check_node_path(const struct fs_network *net, const struct fs_router_options *opts,
+			    uint32_t hour, const struct fs_path *path, uint32_t from, uint32_t to,
+			    double time)
+{
+	double sum = 0.0;
+	uint32_t at = from;
+	for (uint32_t i = 0; i < path->count; i++) {
+		assert_true(path->edges[i] < net->edge_count);
+		assert_int_equal(net->edges[path->edges[i]].from, at);
+		at = net->edges[path->edges[i]].to;
+		sum += edge_cost(net, opts, hour, path->edges[i]);
+	}
+	assert_int_equal(at, to);
+	assert_close(sum, time);
+}
+
+/* Reference for positions, from Dijkstra between the edge ends. */
+static double reference_positions(struct fs_route_query *q, const struct fs_network *net,
+				  const struct fs_router_options *opts, uint32_t hour,
+				  struct fs_road_pos a, struct fs_road_pos b)
+{
+	const struct fs_edge *ea = &net->edges[a.edge], *eb = &net->edges[b.edge];
+	if (a.edge == b.edge && a.offset_m <= b.offset_m) {
+		return edge_cost(net, opts, hour, a.edge) * (b.offset_m - a.offset_m) / ea->length_m;
+	}
+	double mid;
+	if (fs_router_dijkstra(q, hour, ea->to, eb->from, &mid, NULL) < 0) {
+		return INFINITY;
+	}
+	return edge_cost(net, opts, hour, a.edge) * (ea->length_m - a.offset_m) / ea->length_m + mid +
+	       edge_cost(net, opts, hour, b.edge) * b.offset_m / eb->length_m;
+}
+
+static struct fs_road_pos random_pos(struct fs_rng *rng, const struct fs_network *net)
+{
+	uint32_t e;
+	do {
+		e = (uint32_t)fs_rng_below(rng, net->edge_count);
+	} while (!(net->edges[e].length_m > 0.0f));
+	return (struct fs_road_pos){ e, fs_rng_uniform(rng) * net->edges[e].length_m };
+}
+
+/* ---- grid ------------------------------------------------------------------- */
+
+static void grid_times_are_manhattan(void **state)
+{
+	struct fs_network *net = fs_network_grid(5, 7, 100.0, 10.0, NULL);
+	assert_non_null(net);
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *r = fs_router_create(net, NULL, NULL);
+	assert_non_null(r);
+	assert_int_equal(fs_router_hierarchy_count(r), 1);
+	struct fs_route_query *q = fs_route_query_create(r);
+	assert_non_null(q);
+	struct fs_path path = { 0 };
+	for (uint32_t a = 0; a < net->node_count; a++) {
+		for (uint32_t b = 0; b < net->node_count; b++) {
+			double t;
+			assert_int_equal(fs_route_nodes(q, 0, a, b, &t, &path), 0);
+			int dx = abs((int)(a % 7) - (int)(b % 7)), dy = abs((int)(a / 7) - (int)(b / 7));
+			assert_close(t, 10.0 * (dx + dy));
+			assert_int_equal(path.count, dx + dy);
+			check_node_path(net, &opts, 0, &path, a, b, t);
+		}
+	}
+	double t = -1.0;
+	assert_int_equal(fs_route_nodes(q, 24, 0, 1, &t, NULL), -EINVAL);
+	assert_int_equal(fs_route_nodes(q, 0, 0, net->node_count, &t, NULL), -EINVAL);
+	assert_int_equal(fs_router_dijkstra(q, 0, net->node_count, 0, &t, NULL), -EINVAL);
+	assert_true(t == -1.0); /* never written on failure */
+
+	/* positions on the same edge: ahead is direct, behind goes around the block */
+	uint32_t e = net->out_first[8]; /* some edge out of interior node 8 */
+	struct fs_road_pos p1 = { e, 20.0 }, p2 = { e, 70.0 };
+	assert_int_equal(fs_route_positions(q, 0, p1, p2, &t, &path), 0);
+	assert_close(t, 5.0);
+	assert_int_equal(path.count, 1);
+	assert_int_equal(path.edges[0], e);
+	assert_int_equal(fs_route_positions(q, 0, p2, p1, &t, &path), 0);
+	assert_close(t, 3.0 + 10.0 + 2.0); /* rest of the edge, back along the twin, then 20 m */
+	assert_int_equal(path.count, 3);
+	assert_int_equal(path.edges[0], e);
+	assert_int_equal(path.edges[2], e);
+	for (uint32_t i = 1; i < path.count; i++) {
+		assert_int_equal(net->edges[path.edges[i - 1]].to, net->edges[path.edges[i]].from);
+	}
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+	fs_router_destroy(NULL);
+	fs_route_query_destroy(NULL);
+}
+
+static void unreachable_is_enoent_and_infinity(void **state)
+{
+	/* CSV networks are kept whole: node 40 is a dead end behind a one-way edge */
+	char dir[] = "/tmp/fs_test_route_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char nodes[64], edges[64];
+	snprintf(nodes, sizeof(nodes), "%s/n.csv", dir);
+	snprintf(edges, sizeof(edges), "%s/e.csv", dir);
+	FILE *f = fopen(nodes, "w");
+	assert_non_null(f);
+	fputs("id,x,y\n10,0,0\n20,100,0\n30,100,100\n40,200,100\n", f);
+	fclose(f);
+	f = fopen(edges, "w");
+	assert_non_null(f);
+	fputs("from,to,length_m,speed_mps\n10,20,100,10\n20,10,100,10\n20,30,100,10\n"
+	      "30,20,100,10\n30,40,100,10\n",
+	      f);
+	fclose(f);
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_load_csv(nodes, edges, &err);
+	remove(nodes);
+	remove(edges);
+	remove(dir);
+	if (!net) {
+		fail_msg("%s", err.message);
+	}
+	struct fs_router *r = fs_router_create(net, NULL, &err);
+	assert_non_null(r);
+	struct fs_route_query *q = fs_route_query_create(r);
+	double t = -1.0;
+	assert_int_equal(fs_route_nodes(q, 3, 3, 0, &t, NULL), -ENOENT);
+	assert_int_equal(fs_router_dijkstra(q, 3, 3, 0, &t, NULL), -ENOENT);
+	assert_true(t == -1.0);
+	assert_int_equal(fs_route_nodes(q, 3, 0, 3, &t, NULL), 0);
+	assert_close(t, 30.0);
+	/* vehicles on 10->20 and on the dead-end edge, to a point on 20->30 */
+	uint32_t e_dead = net->out_first[2]; /* 30 -> 40 is the only... check below */
+	for (uint32_t e = net->out_first[2]; e < net->out_first[3]; e++) {
+		if (net->edges[e].to == 3) {
+			e_dead = e;
+		}
+	}
+	uint32_t e_first = net->out_first[0], e_target = UINT32_MAX;
+	for (uint32_t e = net->out_first[1]; e < net->out_first[2]; e++) {
+		if (net->edges[e].to == 2) {
+			e_target = e;
+		}
+	}
+	struct fs_road_pos src[2] = { { e_first, 50.0 }, { e_dead, 10.0 } };
+	double times[2];
+	assert_int_equal(fs_route_many_to_one(q, 3, src, 2, (struct fs_road_pos){ e_target, 40.0 },
+					      times),
+			 0);
+	assert_close(times[0], 5.0 + 4.0);
+	assert_true(isinf(times[1]));
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+static void bad_options_are_rejected(void **state)
+{
+	struct fs_network *net = fs_network_grid(2, 2, 10.0, 1.0, NULL);
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	opts.time_factor[5][FS_ROAD_PRIMARY] = 0.0;
+	struct fs_error err = { 0 };
+	assert_null(fs_router_create(net, &opts, &err));
+	assert_non_null(strstr(err.message, "hour 5"));
+	fs_router_options_defaults(&opts);
+	opts.witness_settle_limit = 0;
+	assert_null(fs_router_create(net, &opts, &err));
+	fs_network_destroy(net);
+}
+
+/* ---- real networks ------------------------------------------------------------ */
+
+static void ch_equals_dijkstra(const char *rel, uint32_t pairs, uint64_t seed)
+{
+	struct fs_network *net = load(rel);
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_error err = { 0 };
+	struct fs_router *r = fs_router_create(net, &opts, &err);
+	assert_non_null(r);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_route_query *q2 = fs_route_query_create(r); /* a second, independent workspace */
+	assert_non_null(q);
+	assert_non_null(q2);
+	struct fs_rng rng;
+	fs_rng_init(&rng, seed, FS_RNG_STREAM_TEST, 0);
+	struct fs_path path = { 0 }, ref_path = { 0 };
+	for (uint32_t i = 0; i < pairs; i++) {
+		uint32_t a = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t b = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t hour = (uint32_t)fs_rng_below(&rng, FS_ROUTE_HOURS);
+		double t_ch, t_ref, t2;
+		assert_int_equal(fs_router_dijkstra(q, hour, a, b, &t_ref, &ref_path), 0);
+		assert_int_equal(fs_route_nodes(q2, hour, b, a, &t2, NULL), 0); /* interleave */
+		assert_int_equal(fs_route_nodes(q, hour, a, b, &t_ch, &path), 0);
+		assert_close(t_ch, t_ref);
+		check_node_path(net, &opts, hour, &path, a, b, t_ch);
+		check_node_path(net, &opts, hour, &ref_path, a, b, t_ref);
+	}
+	fs_path_finish(&path);
+	fs_path_finish(&ref_path);
+	fs_route_query_destroy(q);
+	fs_route_query_destroy(q2);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+static void atlanta_ch_equals_dijkstra(void **state)
+{
+	ch_equals_dijkstra("data/osm/atlanta.osm.pbf", quick() ? 1000 : 10000, 1);
+}
+
+static void columbus_ch_equals_dijkstra(void **state)
+{
+	ch_equals_dijkstra("data/osm/columbus.osm.pbf", quick() ? 500 : 10000, 2);
+}
+
+static void one_and_many_equal_dijkstra(const char *rel, uint32_t few, uint32_t many)
+{
+	struct fs_network *net = load(rel);
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *r = fs_router_create(net, &opts, NULL);
+	assert_non_null(r);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_route_query *ref = fs_route_query_create(r);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 5, FS_RNG_STREAM_TEST, 1);
+	struct fs_road_pos *pos = malloc(many * sizeof(*pos));
+	double *times = malloc(many * sizeof(*times));
+	double *all = malloc(net->node_count * sizeof(*all));
+	assert_non_null(pos);
+	assert_non_null(times);
+	assert_non_null(all);
+	for (int round = 0; round < 4; round++) {
+		/* 'few' uses pruned searches, 'many' the PHAST sweep */
+		uint32_t count = round % 2 ? many : few;
+		uint32_t hour = (uint32_t)fs_rng_below(&rng, FS_ROUTE_HOURS);
+		struct fs_road_pos one = random_pos(&rng, net);
+		for (uint32_t i = 0; i < count; i++) {
+			pos[i] = random_pos(&rng, net);
+		}
+		pos[0] = (struct fs_road_pos){ one.edge, one.offset_m / 2 };  /* same edge, behind */
+		pos[1] = (struct fs_road_pos){ one.edge, one.offset_m + 0.5 }; /* same edge, ahead */
+		assert_int_equal(fs_route_many_to_one(q, hour, pos, count, one, times), 0);
+		for (uint32_t i = 0; i < count; i++) {
+			assert_close(times[i], reference_positions(ref, net, &opts, hour, pos[i], one));
+		}
+		/* one-to-many against a single full Dijkstra */
+		assert_int_equal(fs_route_one_to_many(q, hour, one, pos, count, times), 0);
+		const struct fs_edge *src = &net->edges[one.edge];
+		assert_int_equal(fs_router_dijkstra_all(ref, hour, src->to, all), 0);
+		double tail = edge_cost(net, &opts, hour, one.edge) * (src->length_m - one.offset_m) /
+			      src->length_m;
+		for (uint32_t i = 0; i < count; i++) {
+			const struct fs_edge *dst = &net->edges[pos[i].edge];
+			double want = tail + all[dst->from] +
+				      edge_cost(net, &opts, hour, pos[i].edge) * pos[i].offset_m /
+					      dst->length_m;
+			if (pos[i].edge == one.edge && one.offset_m <= pos[i].offset_m) {
+				want = edge_cost(net, &opts, hour, one.edge) *
+				       (pos[i].offset_m - one.offset_m) / src->length_m;
+			}
+			assert_close(times[i], want);
+		}
+	}
+	/* Bad input writes nothing. */
+	times[0] = -1.0;
+	pos[0].edge = net->edge_count;
+	assert_int_equal(fs_route_many_to_one(q, 0, pos, 1, pos[1], times), -EINVAL);
+	assert_int_equal(fs_route_one_to_many(q, 0, pos[1], pos, 1, times), -EINVAL);
+	assert_true(times[0] == -1.0);
+	free(pos);
+	free(times);
+	free(all);
+	fs_route_query_destroy(q);
+	fs_route_query_destroy(ref);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+static void atlanta_one_and_many(void **state)
+{
+	one_and_many_equal_dijkstra("data/osm/atlanta.osm.pbf", 5, 1000);
+}
+
+static void columbus_one_and_many(void **state)
+{
+	one_and_many_equal_dijkstra("data/osm/columbus.osm.pbf", 5, quick() ? 300 : 1000);
+}
+
+static void positions_equal_dijkstra(void **state)
+{
+	struct fs_network *net = load("data/osm/atlanta.osm.pbf");
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *r = fs_router_create(net, &opts, NULL);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 9, FS_RNG_STREAM_TEST, 2);
+	struct fs_path path = { 0 };
+	for (int i = 0; i < (quick() ? 300 : 3000); i++) {
+		struct fs_road_pos a = random_pos(&rng, net), b = random_pos(&rng, net);
+		if (i % 10 == 0) {
+			b.edge = a.edge; /* exercise both same-edge cases */
+			b.offset_m = fs_rng_uniform(&rng) * net->edges[a.edge].length_m;
+		}
+		double t;
+		assert_int_equal(fs_route_positions(q, 12, a, b, &t, &path), 0);
+		assert_close(t, reference_positions(q, net, &opts, 12, a, b));
+		assert_true(path.count >= 1);
+		assert_int_equal(path.edges[0], a.edge);
+		assert_int_equal(path.edges[path.count - 1], b.edge);
+		double sum = 0.0;
+		for (uint32_t k = 0; k < path.count; k++) {
+			if (k) {
+				assert_int_equal(net->edges[path.edges[k - 1]].to,
+						 net->edges[path.edges[k]].from);
+			}
+			if (k && k + 1 < path.count) {
+				sum += edge_cost(net, &opts, 12, path.edges[k]);
+			}
+		}
+		if (path.count >= 2) {
+			const struct fs_edge *ea = &net->edges[a.edge], *eb = &net->edges[b.edge];
+			sum += edge_cost(net, &opts, 12, a.edge) * (ea->length_m - a.offset_m) /
+				       ea->length_m +
+			       edge_cost(net, &opts, 12, b.edge) * b.offset_m / eb->length_m;
+			assert_close(sum, t);
+		}
+	}
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+static void time_of_day_factors(void **state)
+{
+	struct fs_network *net = load("data/osm/atlanta.osm.pbf");
+	/* A uniform factor per hour scales every time exactly: one hierarchy. */
+	double hourly[FS_ROUTE_HOURS];
+	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
+		hourly[h] = (h >= 7 && h <= 9) || (h >= 16 && h <= 18) ? 1.6 : (h < 6 ? 0.9 : 1.2);
+	}
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	fs_router_options_set_hourly(&opts, hourly);
+	struct fs_router *r = fs_router_create(net, &opts, NULL);
+	assert_non_null(r);
+	assert_int_equal(fs_router_hierarchy_count(r), 1);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 3, FS_RNG_STREAM_TEST, 3);
+	for (int i = 0; i < 300; i++) {
+		uint32_t a = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t b = (uint32_t)fs_rng_below(&rng, net->node_count);
+		double night, peak, ref;
+		assert_int_equal(fs_route_nodes(q, 3, a, b, &night, NULL), 0);
+		assert_int_equal(fs_route_nodes(q, 8, a, b, &peak, NULL), 0);
+		assert_close(peak, night / 0.9 * 1.6);
+		assert_int_equal(fs_router_dijkstra(q, 8, a, b, &ref, NULL), 0);
+		assert_close(peak, ref);
+	}
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+
+	/* Per-class factors: motorways jam at the peaks. Two shapes, two hierarchies,
+	 * and peak routes avoid motorways where side streets are now faster. */
+	fs_router_options_defaults(&opts);
+	for (int h = 7; h <= 9; h++) {
+		opts.time_factor[h][FS_ROAD_MOTORWAY] = 3.0;
+		opts.time_factor[h][FS_ROAD_MOTORWAY_LINK] = 3.0;
+	}
+	for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+		opts.time_factor[17][c] = 1.5; /* uniform: same shape as free flow */
+	}
+	r = fs_router_create(net, &opts, NULL);
+	assert_non_null(r);
+	assert_int_equal(fs_router_hierarchy_count(r), 2);
+	q = fs_route_query_create(r);
+	struct fs_path path = { 0 };
+	uint32_t differ = 0;
+	for (int i = 0; i < (quick() ? 300 : 2000); i++) {
+		uint32_t a = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t b = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t hour = i % 2 ? 8 : 17;
+		double t, ref, free_flow;
+		assert_int_equal(fs_route_nodes(q, hour, a, b, &t, &path), 0);
+		assert_int_equal(fs_router_dijkstra(q, hour, a, b, &ref, NULL), 0);
+		assert_close(t, ref);
+		check_node_path(net, &opts, hour, &path, a, b, t);
+		assert_int_equal(fs_route_nodes(q, 12, a, b, &free_flow, NULL), 0);
+		if (hour == 17) {
+			assert_close(t, 1.5 * free_flow);
+		} else {
+			assert_true(t >= free_flow - 1e-9);
+			differ += t > free_flow * (1 + 1e-9);
+		}
+	}
+	assert_true(differ > 0);
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(grid_times_are_manhattan),
+		cmocka_unit_test(unreachable_is_enoent_and_infinity),
+		cmocka_unit_test(bad_options_are_rejected),
+		cmocka_unit_test(atlanta_ch_equals_dijkstra),
+		cmocka_unit_test(columbus_ch_equals_dijkstra),
+		cmocka_unit_test(atlanta_one_and_many),
+		cmocka_unit_test(columbus_one_and_many),
+		cmocka_unit_test(positions_equal_dijkstra),
+		cmocka_unit_test(time_of_day_factors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
