@@ -507,7 +507,7 @@ struct fs_fleet_stats {
 	double driving_hours;
 	double logged_gb;
 	double uploaded_gb;
-	double energy_charged_kwh;
+	double charged_kwh;        /* energy into batteries at depots */
 };
 
 /**
