@@ -61,6 +61,26 @@ typedef int (*fs_osm_pbf_node_fn)(void *ctx, int64_t id, double lat, double lon)
  */
 int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, struct fs_error *err);
 
+/* What a cache was built from: the source file's size and XXH3-64 hash and a
+ * hash of the loader's rules and parameters (all 0 when not applicable). */
+struct fs_cache_identity {
+	uint64_t source_size;
+	uint64_t source_hash;
+	uint64_t rules_hash;
+};
+
+/** Hash of the OSM loader's rules version and @params. */
+uint64_t fs_network_rules_hash(const struct fs_osm_params *params);
+/** Size and XXH3-64 hash of the file @path. */
+int fs_file_identity(const char *path, uint64_t *ret_size, uint64_t *ret_hash,
+		     struct fs_error *err);
+/** fs_network_save_cache() recording @id (NULL = zeros). */
+int fs_network_save_cache_with(const struct fs_network *net, const char *path,
+			       const struct fs_cache_identity *id, struct fs_error *err);
+/** fs_network_load_cache() that rejects (-ESTALE) a cache whose identity differs from @want. */
+struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_cache_identity *want,
+					      struct fs_error *err);
+
 /** Great-circle distance in metres (haversine, mean Earth radius 6,371,008.8 m). */
 double fs_geo_distance_m(double lat1, double lon1, double lat2, double lon2);
 

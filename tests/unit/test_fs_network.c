@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <xxhash.h>
+
 #include "fs/network.h"
 #include "fs/rng.h"
 
@@ -611,6 +613,313 @@ static void csv_errors_name_file_line_and_problem(void **state)
 	assert_error_names(&err, missing, "No such file");
 }
 
+/* ---- cache ---------------------------------------------------------------- */
+
+static void assert_same_network(const struct fs_network *a, const struct fs_network *b)
+{
+	assert_int_equal(a->node_count, b->node_count);
+	assert_int_equal(a->edge_count, b->edge_count);
+	assert_int_equal(a->shape_count, b->shape_count);
+	assert_int_equal(a->names_size, b->names_size);
+	assert_memory_equal(a->nodes, b->nodes, a->node_count * sizeof(*a->nodes));
+	assert_memory_equal(a->edges, b->edges, a->edge_count * sizeof(*a->edges));
+	assert_memory_equal(a->out_first, b->out_first, (a->node_count + 1) * sizeof(uint32_t));
+	assert_memory_equal(a->in_edges, b->in_edges, a->edge_count * sizeof(uint32_t));
+	assert_memory_equal(a->shape, b->shape, a->shape_count * sizeof(*a->shape));
+	assert_memory_equal(a->names, b->names, a->names_size);
+	assert_memory_equal(a->in_largest_scc, b->in_largest_scc, a->node_count);
+	assert_memory_equal(&a->proj, &b->proj, sizeof(a->proj));
+	assert_string_equal(a->source, b->source);
+	assert_true(a->min_x == b->min_x && a->max_y == b->max_y);
+}
+
+static void cache_round_trips_exactly(void **state)
+{
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_load_osm(data_path("data/osm/atlanta.osm.pbf"), &err);
+	assert_non_null(net);
+	const char *path = tmp_path("atlanta.fsnet");
+	assert_int_equal(fs_network_save_cache(net, path, &err), 0);
+	struct fs_network *back = fs_network_load_cache(path, &err);
+	if (!back) {
+		fail_msg("%s", err.message);
+	}
+	assert_same_network(net, back);
+	fs_network_destroy(back);
+	back = fs_network_load(path, &err); /* the spec form */
+	assert_non_null(back);
+	assert_same_network(net, back);
+	fs_network_destroy(back);
+	fs_network_destroy(net);
+
+	net = fs_network_grid(3, 4, 25.0, 7.0, NULL);
+	assert_int_equal(fs_network_save_cache(net, path, &err), 0);
+	back = fs_network_load_cache(path, &err);
+	assert_non_null(back);
+	assert_same_network(net, back);
+	fs_network_destroy(back);
+	fs_network_destroy(net);
+}
+
+static void cache_rejects_corrupt_files(void **state)
+{
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_grid(5, 5, 50.0, 10.0, NULL);
+	const char *good = tmp_path("grid.fsnet");
+	assert_int_equal(fs_network_save_cache(net, good, &err), 0);
+	size_t size;
+	uint8_t *bytes = read_all(good, &size);
+	assert_int_equal(size, 368 + 25 * 40 + net->edge_count * (36 + 2 * 16) + net->names_size);
+
+	const char *path;
+	for (size_t cut = 0; cut < size; cut += size / 23 + 1) {
+		path = write_file("cut.fsnet", bytes, cut);
+		assert_null(fs_network_load_cache(path, &err));
+		assert_error_names(&err, path, cut >= 8 || cut == 0 ? "truncated" : "");
+	}
+	uint8_t *copy = malloc(size + 1);
+	assert_non_null(copy);
+	memcpy(copy, bytes, size);
+	copy[size] = 0;
+	path = write_file("long.fsnet", copy, size + 1);
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "oversized");
+
+	copy[size - 40] ^= 0x10; /* a shape coordinate */
+	path = write_file("flip.fsnet", copy, size);
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "content checksum");
+	memcpy(copy, bytes, size);
+	copy[100] ^= 1; /* the projection */
+	path = write_file("flip2.fsnet", copy, size);
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "header checksum");
+	memcpy(copy, bytes, size);
+	copy[8] = 99; /* version */
+	path = write_file("version.fsnet", copy, size);
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "version 99");
+
+	/* Checksums right, content wrong: an edge to a node that does not exist. */
+	memcpy(copy, bytes, size);
+	size_t edge0 = 368 + 25 * 40;
+	copy[edge0 + 4] = 200; /* edge 0 'to' = 200 */
+	uint64_t h = XXH3_64bits(copy + 368, size - 368);
+	for (int i = 0; i < 8; i++) {
+		copy[48 + i] = (uint8_t)(h >> (8 * i));
+	}
+	h = XXH3_64bits(copy, 360);
+	for (int i = 0; i < 8; i++) {
+		copy[360 + i] = (uint8_t)(h >> (8 * i));
+	}
+	path = write_file("edited.fsnet", copy, size);
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "invalid network cache: bad or unsorted end nodes of edge 0");
+
+	path = write_text("text.fsnet", "nodes,edges\n1,2\n");
+	assert_null(fs_network_load_cache(path, &err));
+	assert_error_names(&err, path, "bad magic");
+	assert_null(fs_network_load_cache(tmp_path("none.fsnet"), &err));
+	assert_error_names(&err, tmp_path("none.fsnet"), "No such file");
+	free(copy);
+	free(bytes);
+	fs_network_destroy(net);
+}
+
+static void cached_loader_rebuilds_stale_caches(void **state)
+{
+	struct fs_error err = { 0 };
+	const char *src = write_text("city.osm", rules_osm);
+	int status = -1;
+	struct fs_network *first = fs_network_load_cached(src, tmp_dir, &status, &err);
+	if (!first) {
+		fail_msg("%s", err.message);
+	}
+	assert_int_equal(status, 0); /* parsed, cache written */
+	struct fs_network *second = fs_network_load_cached(src, tmp_dir, &status, &err);
+	assert_non_null(second);
+	assert_int_equal(status, 1); /* from the cache */
+	assert_same_network(first, second);
+	fs_network_destroy(second);
+
+	/* Same size, one byte different: node 16 moves 111 m north. */
+	char *edited = strdup(rules_osm);
+	assert_non_null(edited);
+	char *lat = strstr(edited, "33.7545");
+	assert_non_null(lat);
+	lat[5] = '5';
+	src = write_text("city.osm", edited);
+	second = fs_network_load_cached(src, tmp_dir, &status, &err);
+	assert_non_null(second);
+	assert_int_equal(status, 0); /* stale: parsed again, cache rewritten */
+	fs_network_destroy(second);
+	second = fs_network_load_cached(src, tmp_dir, &status, &err);
+	assert_non_null(second);
+	assert_int_equal(status, 1);
+	assert_int_equal(second->edge_count, first->edge_count);
+	double moved = 0.0;
+	for (uint32_t e = 0; e < second->edge_count; e++) {
+		moved += fabs(second->edges[e].length_m - first->edges[e].length_m);
+	}
+	assert_float_equal(moved, 2 * 111.2, 1.0); /* both directions of 12 <-> 16 */
+	fs_network_destroy(second);
+
+	/* An unwritable cache directory still loads, and says why it did not cache. */
+	second = fs_network_load_cached(src, "/nonexistent/dir", &status, &err);
+	assert_non_null(second);
+	assert_true(status < 0);
+	fs_network_destroy(second);
+	free(edited);
+	fs_network_destroy(first);
+}
+
+/* ---- snapping ---------------------------------------------------------------- */
+
+static void snap_on_a_grid(void **state)
+{
+	struct fs_network *net = fs_network_grid(3, 4, 100.0, 10.0, NULL);
+	struct fs_network_index *idx = fs_network_index_create(net, false);
+	assert_non_null(idx);
+	uint32_t edge;
+	double offset, dist;
+	assert_int_equal(fs_network_snap(net, idx, 130.0, 7.0, &edge, &offset, &dist), 0);
+	/* Street 0 between nodes 1 and 2: the lower id of the two directions */
+	const struct fs_edge *e = &net->edges[edge];
+	assert_true((e->from == 1 && e->to == 2) || (e->from == 2 && e->to == 1));
+	for (uint32_t k = 0; k < net->edge_count; k++) {
+		if (net->edges[k].from + net->edges[k].to == 3 && net->edges[k].from * net->edges[k].to == 2) {
+			assert_true(edge <= k);
+		}
+	}
+	assert_float_equal(dist, 7.0, 1e-9);
+	assert_float_equal(offset, e->from == 1 ? 30.0 : 70.0, 1e-9);
+	struct fs_point p;
+	assert_int_equal(fs_network_edge_point_at(net, edge, offset, &p), 0);
+	assert_float_equal(p.x, 130.0, 1e-9);
+	assert_float_equal(p.y, 0.0, 1e-9);
+	/* far outside the box: the nearest corner */
+	assert_int_equal(fs_network_snap(net, idx, -1000.0, -1000.0, &edge, &offset, &dist), 0);
+	assert_float_equal(dist, 1000.0 * sqrt(2.0), 1e-6);
+	assert_int_equal(fs_network_snap(net, idx, NAN, 0.0, &edge, &offset, &dist), -EINVAL);
+	fs_network_index_destroy(idx);
+	fs_network_index_destroy(NULL);
+	fs_network_destroy(net);
+
+	net = fs_network_grid(1, 1, 100.0, 10.0, NULL); /* one node, no roads */
+	idx = fs_network_index_create(net, false);
+	assert_non_null(idx);
+	assert_int_equal(fs_network_snap(net, idx, 0.0, 0.0, &edge, &offset, &dist), -ENOENT);
+	fs_network_index_destroy(idx);
+	fs_network_destroy(net);
+}
+
+static double brute_force_dist(const struct fs_network *net, double x, double y, bool scc_only)
+{
+	double best = INFINITY;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (scc_only && !(net->in_largest_scc[net->edges[e].from] &&
+				  net->in_largest_scc[net->edges[e].to])) {
+			continue;
+		}
+		const struct fs_point *p = net->shape + net->edges[e].shape_first;
+		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
+			double dx = p[s + 1].x - p[s].x, dy = p[s + 1].y - p[s].y;
+			double len2 = dx * dx + dy * dy;
+			double t = len2 > 0 ? ((x - p[s].x) * dx + (y - p[s].y) * dy) / len2 : 0;
+			t = fmin(1, fmax(0, t));
+			best = fmin(best, hypot(p[s].x + t * dx - x, p[s].y + t * dy - y));
+		}
+	}
+	return best;
+}
+
+static void snap_matches_brute_force_on_atlanta(void **state)
+{
+	struct fs_network *net = fs_network_load_osm(data_path("data/osm/atlanta.osm.pbf"), NULL);
+	assert_non_null(net);
+	struct fs_network_index *idx = fs_network_index_create(net, false);
+	assert_non_null(idx);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 11, FS_RNG_STREAM_TEST, 4);
+	for (int i = 0; i < 500; i++) {
+		/* inside the box, and some well outside it */
+		double margin = i % 5 == 0 ? 2000.0 : 0.0;
+		double x = net->min_x - margin + fs_rng_uniform(&rng) * (net->max_x - net->min_x + 2 * margin);
+		double y = net->min_y - margin + fs_rng_uniform(&rng) * (net->max_y - net->min_y + 2 * margin);
+		uint32_t edge;
+		double offset, dist;
+		assert_int_equal(fs_network_snap(net, idx, x, y, &edge, &offset, &dist), 0);
+		assert_float_equal(dist, brute_force_dist(net, x, y, false), 1e-9);
+		assert_true(offset >= 0.0 && offset <= net->edges[edge].length_m * (1 + 1e-9));
+		struct fs_point p;
+		assert_int_equal(fs_network_edge_point_at(net, edge, offset, &p), 0);
+		assert_float_equal(hypot(p.x - x, p.y - y), dist, 1e-6 * fmax(1.0, dist));
+	}
+	fs_network_index_destroy(idx);
+	fs_network_destroy(net);
+}
+
+static void snap_can_skip_roads_outside_the_largest_scc(void **state)
+{
+	const char *nodes = write_text("sn.csv", "id,x,y\n1,0,0\n2,100,0\n3,100,100\n4,100,300\n");
+	const char *edges = write_text("se.csv", "from,to,length_m,speed_mps\n1,2,100,10\n2,1,100,10\n"
+						 "2,3,100,10\n3,2,100,10\n3,4,200,10\n");
+	struct fs_network *net = fs_network_load_csv(nodes, edges, NULL);
+	assert_non_null(net);
+	struct fs_network_index *all = fs_network_index_create(net, false);
+	struct fs_network_index *scc = fs_network_index_create(net, true);
+	uint32_t edge;
+	double offset, dist;
+	assert_int_equal(fs_network_snap(net, all, 103.0, 250.0, &edge, &offset, &dist), 0);
+	assert_int_equal(net->edges[edge].to, 3); /* the dead end 3 -> 4 */
+	assert_float_equal(dist, 3.0, 1e-9);
+	assert_float_equal(offset, 150.0, 1e-9);
+	assert_int_equal(fs_network_snap(net, scc, 103.0, 250.0, &edge, &offset, &dist), 0);
+	assert_float_equal(dist, hypot(3.0, 150.0), 1e-9); /* node 3, end of 2 <-> 3 */
+	assert_true(net->in_largest_scc[net->edges[edge].from] && net->in_largest_scc[net->edges[edge].to]);
+	fs_network_index_destroy(all);
+	fs_network_index_destroy(scc);
+	fs_network_destroy(net);
+}
+
+/* ---- spec strings -------------------------------------------------------------- */
+
+static void load_dispatches_on_the_spec(void **state)
+{
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_load("grid:3x5:80", &err);
+	assert_non_null(net);
+	assert_int_equal(net->node_count, 15);
+	assert_float_equal(net->edges[0].speed_mps, 40 / 3.6, 1e-5);
+	fs_network_destroy(net);
+	net = fs_network_load("grid:2x2:50:20", &err);
+	assert_non_null(net);
+	assert_float_equal(net->edges[0].travel_time_s, 2.5, 1e-6);
+	fs_network_destroy(net);
+
+	const char *nodes = write_text("ln.csv", "id,x,y\n1,0,0\n2,3,4\n");
+	const char *edges = write_text("le.csv", "from,to,length_m,speed_mps\n1,2,5,1\n");
+	char spec[600];
+	snprintf(spec, sizeof(spec), "csv:%s,%s", nodes, edges);
+	net = fs_network_load(spec, &err);
+	assert_non_null(net);
+	assert_int_equal(net->edge_count, 1);
+	fs_network_destroy(net);
+
+	net = fs_network_load(data_path("data/osm/atlanta.osm.pbf"), &err);
+	assert_non_null(net);
+	assert_int_equal(net->node_count, 2785);
+	fs_network_destroy(net);
+
+	assert_null(fs_network_load("grid:3x:80", &err));
+	assert_non_null(strstr(err.message, "grid:ROWSxCOLS"));
+	assert_null(fs_network_load("grid:0x3:80", &err));
+	assert_null(fs_network_load("csv:onlyone.csv", &err));
+	assert_non_null(strstr(err.message, "csv:NODES"));
+	assert_null(fs_network_load("roads.shp", &err));
+	assert_non_null(strstr(err.message, "roads.shp: unknown network spec"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +934,13 @@ int main(void)
 		cmocka_unit_test(osm_broken_files_name_the_file),
 		cmocka_unit_test(csv_loads_exactly),
 		cmocka_unit_test(csv_errors_name_file_line_and_problem),
+		cmocka_unit_test(cache_round_trips_exactly),
+		cmocka_unit_test(cache_rejects_corrupt_files),
+		cmocka_unit_test(cached_loader_rebuilds_stale_caches),
+		cmocka_unit_test(snap_on_a_grid),
+		cmocka_unit_test(snap_matches_brute_force_on_atlanta),
+		cmocka_unit_test(snap_can_skip_roads_outside_the_largest_scc),
+		cmocka_unit_test(load_dispatches_on_the_spec),
 	};
 	return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
 }

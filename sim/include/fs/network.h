@@ -174,6 +174,40 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 struct fs_network *fs_network_load_csv(const char *nodes_csv, const char *edges_csv,
 				       struct fs_error *err);
 
+/**
+ * Write @net to @path as a binary cache (format in fs_network_cache.c:
+ * versioned, little-endian, XXH3-64 checksums of header and content).
+ * Written to a temporary file and renamed into place. Returns 0 or -errno.
+ */
+int fs_network_save_cache(const struct fs_network *net, const char *path, struct fs_error *err);
+
+/**
+ * Read a cache written by fs_network_save_cache(). A truncated, corrupt or
+ * foreign file is an error naming the file, never a crash.
+ */
+struct fs_network *fs_network_load_cache(const char *path, struct fs_error *err);
+
+/**
+ * Load an OSM file through a cache in @cache_dir (file <basename>.fsnet):
+ * use the cache if it was built from a file of the same size and XXH3-64
+ * hash with the same loader rules, else parse @osm_path (default parameters)
+ * and write the cache. @ret_cache_status (may be NULL) gets 1 for a cache
+ * hit, 0 when the cache was rewritten, or -errno when writing it failed (the
+ * network is returned all the same).
+ */
+struct fs_network *fs_network_load_cached(const char *osm_path, const char *cache_dir,
+					  int *ret_cache_status, struct fs_error *err);
+
+/**
+ * Load a network from a spec string:
+ *   "grid:ROWSxCOLS:SPACING_M[:SPEED_MPS]"  synthetic grid (speed default
+ *                                            40 km/h, the residential default)
+ *   "csv:NODES.csv,EDGES.csv"               fs_network_load_csv()
+ *   "PATH.fsnet"                            fs_network_load_cache()
+ *   "PATH.osm.pbf", "PATH.pbf", "PATH.osm"  fs_network_load_osm()
+ */
+struct fs_network *fs_network_load(const char *spec, struct fs_error *err);
+
 /** Free @net and everything it owns; NULL is a no-op. */
 void fs_network_destroy(struct fs_network *net);
 
@@ -187,6 +221,31 @@ const char *fs_network_edge_name(const struct fs_network *net, uint32_t edge);
  */
 int fs_network_edge_point_at(const struct fs_network *net, uint32_t edge, double offset_m,
 			     struct fs_point *ret_point);
+
+/* A spatial index over edge geometry for snapping points to roads. */
+struct fs_network_index;
+
+/**
+ * Index the shape segments of @net (which must outlive the index) in a
+ * uniform grid. With @largest_scc_only, only edges between nodes of the
+ * largest strongly connected component are indexed (use it for pickups on
+ * CSV networks). Immutable once built: any number of threads may snap.
+ * NULL on no memory.
+ */
+struct fs_network_index *fs_network_index_create(const struct fs_network *net,
+						 bool largest_scc_only);
+/** NULL is a no-op. */
+void fs_network_index_destroy(struct fs_network_index *idx);
+
+/**
+ * Nearest road position to (@x, @y) (metres, network frame): the edge, the
+ * offset along it (in length_m units, as fs_network_edge_point_at() takes)
+ * and the straight-line distance. Ties go to the lowest edge id, so of a
+ * two-way street's pair the lower id wins. Returns 0, -ENOENT if nothing is
+ * indexed, -EINVAL for non-finite coordinates.
+ */
+int fs_network_snap(const struct fs_network *net, const struct fs_network_index *idx, double x,
+		    double y, uint32_t *ret_edge, double *ret_offset_m, double *ret_dist_m);
 
 /**
  * Mark the largest strongly connected component of @net in @ret_mask

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_network_snap - nearest road position to a point.
+ *
+ * A uniform grid over the network's bounding box; every shape segment of
+ * every (eligible) edge is listed in each cell its bounding box touches,
+ * in CSR form. A query scans rings of cells around the point's cell,
+ * nearest ring first, and stops once the next ring cannot hold anything
+ * closer than the best segment found (cells of ring r + 1 are at least
+ * r * cell size away). Ties go to the lower edge id, so the answer does not
+ * depend on the order cells are visited. The cell size targets about two
+ * segments per cell.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/network.h"
+
+#define MAX_CELLS_PER_AXIS 4096
+#define MIN_CELL_M 5.0
+
+struct seg_ref {
+	uint32_t edge;
+	uint32_t seg; /* segment index within the edge's shape */
+};
+
+struct fs_network_index {
+	double x0, y0, cell;
+	uint32_t nx, ny;
+	uint32_t *cell_first; /* nx * ny + 1 */
+	struct seg_ref *refs;
+};
+
+void fs_network_index_destroy(struct fs_network_index *idx)
+{
+	if (!idx) {
+		return;
+	}
+	free(idx->cell_first);
+	free(idx->refs);
+	free(idx);
+}
+
+static bool eligible(const struct fs_network *net, uint32_t e, bool largest_scc_only)
+{
+	return !largest_scc_only || (net->in_largest_scc[net->edges[e].from] &&
+				     net->in_largest_scc[net->edges[e].to]);
+}
+
+static uint32_t clamp_cell(double v, double origin, double cell, uint32_t count)
+{
+	double c = floor((v - origin) / cell);
+	if (!(c >= 0.0)) {
+		return 0;
+	}
+	return c >= count ? count - 1 : (uint32_t)c;
+}
+
+/* The cells the bounding box of segment a-b touches: [x0, x1] x [y0, y1]. */
+struct cell_box {
+	uint32_t x0, x1, y0, y1;
+};
+
+static struct cell_box segment_cells(const struct fs_network_index *idx, struct fs_point a,
+				     struct fs_point b)
+{
+	return (struct cell_box){
+		clamp_cell(fmin(a.x, b.x), idx->x0, idx->cell, idx->nx),
+		clamp_cell(fmax(a.x, b.x), idx->x0, idx->cell, idx->nx),
+		clamp_cell(fmin(a.y, b.y), idx->y0, idx->cell, idx->ny),
+		clamp_cell(fmax(a.y, b.y), idx->y0, idx->cell, idx->ny),
+	};
+}
+
+struct fs_network_index *fs_network_index_create(const struct fs_network *net,
+						 bool largest_scc_only)
+{
+	struct fs_network_index *idx = calloc(1, sizeof(*idx));
+	if (!idx) {
+		return NULL;
+	}
+	uint64_t segs = 0;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (eligible(net, e, largest_scc_only)) {
+			segs += net->edges[e].shape_count - 1;
+		}
+	}
+	double w = net->max_x - net->min_x, h = net->max_y - net->min_y;
+	double cell = sqrt(fmax(w * h, 1.0) / (double)(segs ? segs : 1) * 2.0);
+	cell = fmax(cell, MIN_CELL_M);
+	cell = fmax(cell, fmax(w, h) / MAX_CELLS_PER_AXIS);
+	idx->cell = cell;
+	idx->x0 = net->min_x;
+	idx->y0 = net->min_y;
+	idx->nx = (uint32_t)(w / cell) + 1;
+	idx->ny = (uint32_t)(h / cell) + 1;
+	size_t cells = (size_t)idx->nx * idx->ny;
+	idx->cell_first = calloc(cells + 1, sizeof(uint32_t));
+	if (!idx->cell_first) {
+		goto out_fail;
+	}
+	/* Count, prefix-sum, fill: the same walk twice. */
+	uint64_t total = 0;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (!eligible(net, e, largest_scc_only)) {
+			continue;
+		}
+		const struct fs_point *p = net->shape + net->edges[e].shape_first;
+		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
+			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
+			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
+				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
+					idx->cell_first[(size_t)cy * idx->nx + cx + 1]++;
+					total++;
+				}
+			}
+		}
+	}
+	if (total >= UINT32_MAX) {
+		goto out_fail;
+	}
+	for (size_t c = 0; c < cells; c++) {
+		idx->cell_first[c + 1] += idx->cell_first[c];
+	}
+	idx->refs = malloc((size_t)(total + 1) * sizeof(*idx->refs));
+	uint32_t *fill = malloc((cells + 1) * sizeof(uint32_t));
+	if (!idx->refs || !fill) {
+		free(fill);
+		goto out_fail;
+	}
+	memcpy(fill, idx->cell_first, cells * sizeof(uint32_t));
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (!eligible(net, e, largest_scc_only)) {
+			continue;
+		}
+		const struct fs_point *p = net->shape + net->edges[e].shape_first;
+		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
+			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
+			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
+				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
+					uint32_t c = cy * idx->nx + cx;
+					idx->refs[fill[c]++] = (struct seg_ref){ e, s };
+				}
+			}
+		}
+	}
+	free(fill);
+	return idx;
+
+out_fail:
+	fs_network_index_destroy(idx);
+	return NULL;
+}
+
+/* Squared distance from (x, y) to segment a-b and the fraction along it. */
+static double seg_dist2(struct fs_point a, struct fs_point b, double x, double y, double *ret_t)
+{
+	double dx = b.x - a.x, dy = b.y - a.y;
+	double len2 = dx * dx + dy * dy;
+	double t = len2 > 0.0 ? ((x - a.x) * dx + (y - a.y) * dy) / len2 : 0.0;
+	t = fmin(1.0, fmax(0.0, t));
+	double px = a.x + t * dx - x, py = a.y + t * dy - y;
+	*ret_t = t;
+	return px * px + py * py;
+}
+
+int fs_network_snap(const struct fs_network *net, const struct fs_network_index *idx, double x,
+		    double y, uint32_t *ret_edge, double *ret_offset_m, double *ret_dist_m)
+{
+	if (!isfinite(x) || !isfinite(y)) {
+		return -EINVAL;
+	}
+	int64_t cx = (int64_t)clamp_cell(x, idx->x0, idx->cell, idx->nx);
+	int64_t cy = (int64_t)clamp_cell(y, idx->y0, idx->cell, idx->ny);
+	double best = INFINITY, best_t = 0.0;
+	struct seg_ref best_ref = { UINT32_MAX, 0 };
+	int64_t max_r = (int64_t)(idx->nx > idx->ny ? idx->nx : idx->ny);
+	for (int64_t r = 0; r <= max_r; r++) {
+		for (int64_t gy = cy - r; gy <= cy + r; gy++) {
+			if (gy < 0 || gy >= idx->ny) {
+				continue;
+			}
+			bool edge_row = gy == cy - r || gy == cy + r;
+			for (int64_t gx = cx - r; gx <= cx + r; gx += edge_row ? 1 : 2 * r) {
+				if (gx >= 0 && gx < idx->nx) {
+					uint32_t c = (uint32_t)(gy * idx->nx + gx);
+					for (uint32_t i = idx->cell_first[c]; i < idx->cell_first[c + 1];
+					     i++) {
+						struct seg_ref ref = idx->refs[i];
+						const struct fs_point *p =
+							net->shape + net->edges[ref.edge].shape_first;
+						double t;
+						double d = seg_dist2(p[ref.seg], p[ref.seg + 1], x, y, &t);
+						if (d < best || (d == best && ref.edge < best_ref.edge)) {
+							best = d;
+							best_t = t;
+							best_ref = ref;
+						}
+					}
+				}
+				if (r == 0) {
+					break;
+				}
+			}
+		}
+		double reach = (double)r * idx->cell;
+		if (best_ref.edge != UINT32_MAX && best <= reach * reach) {
+			break;
+		}
+	}
+	if (best_ref.edge == UINT32_MAX) {
+		return -ENOENT;
+	}
+	/* Offset along the shape, scaled to the edge's length_m (see edge_point_at). */
+	const struct fs_edge *e = &net->edges[best_ref.edge];
+	const struct fs_point *p = net->shape + e->shape_first;
+	double along = 0.0, shape_len = 0.0;
+	for (uint32_t s = 0; s + 1 < e->shape_count; s++) {
+		double seg = hypot(p[s + 1].x - p[s].x, p[s + 1].y - p[s].y);
+		if (s < best_ref.seg) {
+			along += seg;
+		} else if (s == best_ref.seg) {
+			along += best_t * seg;
+		}
+		shape_len += seg;
+	}
+	*ret_edge = best_ref.edge;
+	*ret_offset_m = shape_len > 0.0 ? along / shape_len * e->length_m : 0.0;
+	*ret_dist_m = sqrt(best);
+	return 0;
+}
