@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fleetctl - the operator's CLI for a running simulation (like `ros2 topic`).
+ *
+ * It attaches to the bus as an observer (it can never slow the run), reads
+ * what is published, and sends commands to the conductor, waiting for the
+ * acknowledgement.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/calendar.h"
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "pbprint.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleetctl [--bus ADDR] COMMAND [args]\n"
+		"\n"
+		"Inspect and steer a running fleetsim simulation.\n"
+		"\n"
+		"Commands:\n"
+		"  topics              list the topics with their message types and rates\n"
+		"  echo TOPIC          print messages on TOPIC (prefix match), decoded\n"
+		"       [-n COUNT] [--rows N] [--timeout S]\n"
+		"  hz TOPIC            message rate on TOPIC [--window S] [--timeout S]\n"
+		"  status              participants, tick, simulated/real ratio, drops\n"
+		"  pause | resume      pause or resume the run\n"
+		"  step [N]            run N ticks (default 1), then pause\n"
+		"  speed X|max         pace at X times real time, or as fast as possible\n"
+		"  stop                end the run after the current tick (results are written)\n"
+		"\n"
+		"Options:\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  -h, --help          this text (also `fleetctl COMMAND --help`)\n");
+}
+
+static struct fs_bus *attach(const char *address)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "fleetctl-%d", (int)getpid());
+	struct fs_bus_options opts = { .address = address, .name = name, .mode = FS_BUS_OBSERVER };
+	struct fs_bus *bus = fs_bus_connect(&opts);
+	if (!bus) {
+		return NULL;
+	}
+	return bus;
+}
+
+/* Observers need the handshake too before sending: it proves the broker is there. */
+static int attach_checked(const char *address, struct fs_bus **ret)
+{
+	struct fs_bus *bus = attach(address);
+	if (!bus) {
+		return 1;
+	}
+	if (fs_bus_handshake(bus, 3000) < 0) {
+		char buf[FS_BUS_ADDRESS_MAX];
+		fs_error("no simulation answers on %s (is `fleetsim run` running? --bus?)",
+			 address ? address : fs_bus_default_address(buf, sizeof(buf)));
+		fs_bus_close(bus);
+		return 1;
+	}
+	*ret = bus;
+	return 0;
+}
+
+static int parse_timeout(const char *text, double *ret)
+{
+	if (!fs_args_double(text, ret) || *ret <= 0) {
+		fs_error("--timeout: '%s' is not a positive number of seconds", text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmd_echo(const char *address, int argc, char **argv)
+{
+	uint64_t count = 0, rows = 20;
+	double timeout = 0;
+	static const struct option options[] = {
+		{ "rows", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "n:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!fs_args_u64(optarg, &count)) {
+				fs_error("-n: '%s' is not a count", optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (!fs_args_u64(optarg, &rows)) {
+				fs_error("--rows: '%s' is not a count", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_timeout(optarg, &timeout) < 0) {
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("Usage: fleetctl echo TOPIC [-n COUNT] [--rows N] [--timeout S]\n"
+			       "Print each message on TOPIC (a prefix: 'veh' matches veh.state and veh.event)\n"
+			       "decoded; batches print as tables of --rows rows (0 = all).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fs_error("echo: which topic? (`fleetctl topics` lists them)");
+		return 2;
+	}
+	const char *topic = argv[optind];
+	struct fs_bus *bus = attach(address);
+	if (!bus) {
+		return 1;
+	}
+	fs_bus_subscribe(bus, topic);
+	struct pbprint_options popts = { .max_rows = rows };
+	int64_t deadline = timeout > 0 ? fs_clock_now_ms() + (int64_t)(timeout * 1000) : INT64_MAX;
+	uint64_t seen = 0;
+	while (!stop && (!count || seen < count)) {
+		int64_t left = deadline - fs_clock_now_ms();
+		if (left <= 0) {
+			break;
+		}
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(bus, &msg, left > 500 ? 500 : (int)left);
+		if (rc == -EAGAIN || rc == -EINTR) {
+			continue;
+		}
+		if (rc < 0) {
+			break;
+		}
+		char when[32];
+		const Fleetsim__V1__Envelope *env = msg->env;
+		fs_calendar_format(env->sim_time_ms, when, sizeof(when));
+		printf("--- %s  from %s  seq %" PRIu64 "  tick %" PRIu64 "  %s  %zu bytes\n", msg->topic, env->sender,
+		       env->seq, env->tick, when, msg->bytes);
+		const ProtobufCMessage *payload = NULL;
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field(&fleetsim__v1__envelope__descriptor, env->payload_case);
+		if (f) {
+			payload = *(ProtobufCMessage *const *)((const char *)env + f->offset);
+		}
+		if (payload) {
+			printf("%s:\n", msg->info->descriptor->name);
+			pbprint_message(stdout, payload, 2, &popts);
+		}
+		fflush(stdout);
+		fs_bus_message_free(msg);
+		seen++;
+	}
+	const struct fs_bus_stats *st = fs_bus_get_stats(bus);
+	if (st->gaps) {
+		fs_warn("missed %" PRIu64 " message(s) (observers may drop when they fall behind)", st->gaps);
+	}
+	fs_bus_close(bus);
+	if (!seen && timeout > 0) {
+		fs_error("no message on '%s' within %g s", topic, timeout);
+		return 1;
+	}
+	return 0;
+}
+
+struct topic_rate {
+	char topic[FS_TOPIC_MAX];
+	uint64_t count;
+	uint64_t bytes;
+	const struct fs_topic_info *info;
+};
+
+static int cmd_topics(const char *address, int argc, char **argv)
+{
+	double window = 2.0;
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: fleetctl topics [--window S]\nListen for S seconds (default 2) and list the topics "
+		       "seen, then the known topics that were silent.\n");
+		return 0;
+	}
+	if (argc > 2 && !strcmp(argv[1], "--window") && parse_timeout(argv[2], &window) < 0) {
+		return 2;
+	}
+	struct fs_bus *bus = NULL;
+	if (attach_checked(address, &bus)) {
+		return 1;
+	}
+	fs_bus_subscribe(bus, "");
+	struct topic_rate rates[256];
+	size_t n = 0;
+	int64_t deadline = fs_clock_now_ms() + (int64_t)(window * 1000);
+	while (!stop && fs_clock_now_ms() < deadline) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(bus, &msg, 100) != 0) {
+			continue;
+		}
+		if (strncmp(msg->topic, "ctl.hello", 9)) {
+			size_t i = 0;
+			while (i < n && strcmp(rates[i].topic, msg->topic)) {
+				i++;
+			}
+			if (i == n && n < 256) {
+				snprintf(rates[n].topic, sizeof(rates[n].topic), "%s", msg->topic);
+				rates[n].info = msg->info;
+				rates[n].count = rates[n].bytes = 0;
+				n++;
+			}
+			if (i < n) {
+				rates[i].count++;
+				rates[i].bytes += msg->bytes;
+			}
+		}
+		fs_bus_message_free(msg);
+	}
+	fs_bus_close(bus);
+	printf("%-22s %-34s %10s %12s\n", "TOPIC", "TYPE", "MSG/S", "BYTES/S");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-22s %-34s %10.1f %12.0f\n", rates[i].topic, rates[i].info->descriptor->name,
+		       (double)rates[i].count / window, (double)rates[i].bytes / window);
+	}
+	for (const struct fs_topic_info *t = fs_topic_all(); t->name; t++) {
+		bool seen = false;
+		for (size_t i = 0; i < n; i++) {
+			seen |= rates[i].info == t;
+		}
+		if (!seen && strcmp(t->name, "ctl.hello")) {
+			printf("%-22s %-34s %10s %12s  %s\n", t->name, t->descriptor->name, "-", "-", t->summary);
+		}
+	}
+	return 0;
+}
+
+static int cmd_hz(const char *address, int argc, char **argv)
+{
+	double window = 5, timeout = 0;
+	static const struct option options[] = {
+		{ "window", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			if (parse_timeout(optarg, &window) < 0) {
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_timeout(optarg, &timeout) < 0) {
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
+			       "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
+			       "runs until Ctrl-C or --timeout.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fs_error("hz: which topic?");
+		return 2;
+	}
+	struct fs_bus *bus = attach(address);
+	if (!bus) {
+		return 1;
+	}
+	fs_bus_subscribe(bus, argv[optind]);
+	int64_t end = timeout > 0 ? fs_clock_now_us() + (int64_t)(timeout * 1e6) : INT64_MAX;
+	int64_t window_start = fs_clock_now_us(), last_us = 0;
+	int64_t first_sim = -1, last_sim = 0;
+	uint64_t count = 0, total = 0;
+	double min_dt = INFINITY, max_dt = 0, sum_dt = 0, sum_dt2 = 0;
+	while (!stop && fs_clock_now_us() < end) {
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(bus, &msg, 100);
+		int64_t now = fs_clock_now_us();
+		if (rc == 0) {
+			if (last_us) {
+				double dt = (double)(now - last_us) / 1e6;
+				min_dt = dt < min_dt ? dt : min_dt;
+				max_dt = dt > max_dt ? dt : max_dt;
+				sum_dt += dt;
+				sum_dt2 += dt * dt;
+			}
+			last_us = now;
+			if (first_sim < 0) {
+				first_sim = msg->env->sim_time_ms;
+			}
+			last_sim = msg->env->sim_time_ms;
+			count++;
+			total++;
+			fs_bus_message_free(msg);
+		}
+		if (now - window_start >= (int64_t)(window * 1e6)) {
+			double secs = (double)(now - window_start) / 1e6;
+			if (count > 1) {
+				double mean = sum_dt / (double)(count - 1);
+				double sd = sqrt(fmax(0, sum_dt2 / (double)(count - 1) - mean * mean));
+				double sim_s = (double)(last_sim - first_sim) / 1000.0;
+				printf("%s: %.2f msg/s wall, %.3f msg per simulated s; interval min %.4fs max %.4fs "
+				       "std %.4fs; window %" PRIu64 " msgs\n",
+				       argv[optind], (double)count / secs, sim_s > 0 ? (double)(count - 1) / sim_s : 0.0,
+				       min_dt, max_dt, sd, count);
+			} else {
+				printf("%s: %" PRIu64 " message(s) in %.1f s\n", argv[optind], count, secs);
+			}
+			fflush(stdout);
+			window_start = now;
+			count = 0;
+			sum_dt = sum_dt2 = 0;
+			min_dt = INFINITY;
+			max_dt = 0;
+			first_sim = -1;
+		}
+	}
+	fs_bus_close(bus);
+	return total ? 0 : 1;
+}
+
+static const char *state_name(Fleetsim__V1__RunState s)
+{
+	switch (s) {
+	case FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING:
+		return "waiting for participants";
+	case FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING:
+		return "running";
+	case FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED:
+		return "paused";
+	case FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING:
+		return "ending";
+	case FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED:
+		return "ended";
+	default:
+		return "unknown";
+	}
+}
+
+static int cmd_status(const char *address, int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: fleetctl status\nThe conductor's view: run state, tick, simulated time, "
+		       "speed, participants and their message counters.\n");
+		return 0;
+	}
+	struct fs_bus *bus = attach(address);
+	if (!bus) {
+		return 1;
+	}
+	fs_bus_subscribe(bus, "ctl.status");
+	struct fs_bus_message *msg = NULL;
+	int64_t deadline = fs_clock_now_ms() + 3000;
+	int rc = -EAGAIN;
+	while (!stop && fs_clock_now_ms() < deadline && (rc = fs_bus_recv(bus, &msg, 200)) != 0) {
+	}
+	if (rc != 0) {
+		char buf[FS_BUS_ADDRESS_MAX];
+		fs_error("no status from a conductor on %s within 3 s (is a simulation running?)",
+			 address ? address : fs_bus_default_address(buf, sizeof(buf)));
+		fs_bus_close(bus);
+		return 1;
+	}
+	const Fleetsim__V1__Status *st = msg->env->status;
+	char when[32];
+	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
+	printf("state        %s\n", state_name(st->state));
+	printf("tick         %" PRIu64 " of %" PRIu64 "\n", st->tick, st->duration_ticks);
+	printf("sim time     %s\n", when);
+	if (st->speed > 0) {
+		printf("speed        %gx real time requested, %.1fx measured\n", st->speed, st->sim_real_ratio);
+	} else {
+		printf("speed        max, %.1fx real time measured\n", st->sim_real_ratio);
+	}
+	printf("lockstep     p50 %" PRIu64 " us, p99 %" PRIu64 " us per tick\n", st->lockstep_p50_us,
+	       st->lockstep_p99_us);
+	printf("\n%-16s %-10s %-6s %10s %10s %12s %6s %8s\n", "PARTICIPANT", "ROLE", "READY", "DONE", "SENT", "RECEIVED",
+	       "GAPS", "DROPPED");
+	for (size_t i = 0; i < st->n_participants; i++) {
+		const Fleetsim__V1__ParticipantStatus *p = st->participants[i];
+		const Fleetsim__V1__ClientStats *s = p->stats;
+		uint64_t dropped = s ? s->malformed + s->unknown + s->oversize + s->rejected : 0;
+		printf("%-16s %-10s %-6s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %6" PRIu64 " %8" PRIu64 "\n",
+		       p->participant, p->role, p->ready ? "yes" : "no", p->last_done_tick, s ? s->msgs_sent : 0,
+		       s ? s->msgs_received : 0, s ? s->gaps : 0, dropped);
+	}
+	fs_bus_message_free(msg);
+	fs_bus_close(bus);
+	return 0;
+}
+
+static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int argc, char **argv)
+{
+	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
+	cmd.kind = kind;
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: fleetctl %s\nSent to the conductor; prints its answer and exits 1 if refused.\n",
+		       kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP    ? "step [N]"
+		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "speed X|max"
+										: argv[0]);
+		return 0;
+	}
+	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP) {
+		cmd.steps = 1;
+		if (argc > 1 && (!fs_args_u64(argv[1], &cmd.steps) || cmd.steps == 0)) {
+			fs_error("step: '%s' is not a positive number of ticks", argv[1]);
+			return 2;
+		}
+	} else if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED) {
+		if (argc < 2 || !fs_args_speed(argv[1], &cmd.speed)) {
+			fs_error("speed: give a positive factor (e.g. 60) or 'max'");
+			return 2;
+		}
+	}
+	struct fs_bus *bus = NULL;
+	if (attach_checked(address, &bus)) {
+		return 1;
+	}
+	fs_bus_subscribe(bus, "ctl.ack");
+	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND;
+	env.command = &cmd;
+	if (fs_bus_publish(bus, NULL, &env) < 0) {
+		fs_error("cannot send the command");
+		fs_bus_close(bus);
+		return 1;
+	}
+	int64_t deadline = fs_clock_now_ms() + 3000;
+	int status = 1;
+	bool answered = false;
+	while (!stop && !answered && fs_clock_now_ms() < deadline) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(bus, &msg, 200) != 0) {
+			continue;
+		}
+		const Fleetsim__V1__CommandAck *ack = msg->env->command_ack;
+		if (ack->command_id == cmd.command_id) {
+			answered = true;
+			if (ack->accepted) {
+				printf("%s\n", ack->reason);
+				status = 0;
+			} else {
+				fs_error("refused: %s", ack->reason);
+			}
+		}
+		fs_bus_message_free(msg);
+	}
+	if (!answered && !stop) {
+		fs_error("no answer from the conductor within 3 s");
+	}
+	fs_bus_close(bus);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fleetctl", FS_LOG_WARNING);
+	const char *address = NULL;
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
+			address = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--bus=", 6)) {
+			address = argv[i] + 6;
+			i++;
+		} else {
+			fs_error("unknown option '%s'", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	if (!strcmp(cmd, "topics")) {
+		return cmd_topics(address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "echo")) {
+		return cmd_echo(address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "hz")) {
+		return cmd_hz(address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "status")) {
+		return cmd_status(address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "pause")) {
+		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "resume")) {
+		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "step")) {
+		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "speed")) {
+		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "stop")) {
+		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP, sub_argc, sub_argv);
+	}
+	fs_error("unknown command '%s' (try `fleetctl --help`)", cmd);
+	return 2;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pbprint - reflection-based readable printing of protobuf-c messages. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "pbprint.h"
+
+static const void *field_ptr(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	return (const char *)msg + f->offset;
+}
+
+static size_t field_count(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	return *(const size_t *)((const char *)msg + f->quantifier_offset);
+}
+
+static bool is_scalar(const ProtobufCFieldDescriptor *f)
+{
+	return f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING &&
+	       f->type != PROTOBUF_C_TYPE_BYTES;
+}
+
+static void print_enum(FILE *out, const ProtobufCEnumDescriptor *d, int value)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+	if (!v) {
+		fprintf(out, "%d", value);
+		return;
+	}
+	/* Drop the enum's own prefix: VEHICLE_STATE_IN_TRIP -> IN_TRIP. */
+	const char *name = v->name;
+	size_t best = 0;
+	for (unsigned i = 0; i < d->n_values; i++) {
+		const char *other = d->values[i].name;
+		size_t n = 0;
+		while (name[n] && name[n] == other[n]) {
+			n++;
+		}
+		if (i == 0 || n < best) {
+			best = n;
+		}
+	}
+	while (best > 0 && name[best - 1] != '_') {
+		best--;
+	}
+	fputs(d->n_values > 1 ? name + best : name, out);
+}
+
+static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void *p)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		fprintf(out, "%" PRId32, *(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		fprintf(out, "%" PRIu32, *(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		fprintf(out, "%" PRId64, *(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		fprintf(out, "%" PRIu64, *(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		fprintf(out, "%.6g", (double)*(const float *)p);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		fprintf(out, "%.10g", *(const double *)p);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		fputs(*(const protobuf_c_boolean *)p ? "true" : "false", out);
+		break;
+	case PROTOBUF_C_TYPE_ENUM:
+		print_enum(out, f->descriptor, *(const int *)p);
+		break;
+	case PROTOBUF_C_TYPE_STRING:
+		fprintf(out, "\"%s\"", *(char *const *)p ? *(char *const *)p : "");
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		fprintf(out, "<%zu bytes>", ((const ProtobufCBinaryData *)p)->len);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		break;
+	}
+}
+
+static size_t elem_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_ENUM:
+		return sizeof(int);
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	default:
+		return 4;
+	}
+}
+
+static bool present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		return field_count(msg, f) > 0;
+	}
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+		return *(const uint32_t *)((const char *)msg + f->quantifier_offset) == f->id;
+	}
+	const void *p = field_ptr(msg, f);
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING) {
+		const char *s = *(const char *const *)p;
+		return s && (f->type == PROTOBUF_C_TYPE_MESSAGE || *s);
+	}
+	/* proto3 scalars: show non-zero values only, like protobuf's text format. */
+	static const char zero[16];
+	return memcmp(p, zero, elem_size(f)) != 0;
+}
+
+void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	size_t max = opts && opts->max_rows ? opts->max_rows : SIZE_MAX;
+	/* Struct of arrays: repeated scalars sharing one length print as a table. */
+	size_t table_len = 0, table_cols = 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) > 0) {
+			if (!table_cols) {
+				table_len = field_count(msg, f);
+			}
+			table_cols += field_count(msg, f) == table_len;
+		}
+	}
+	bool table = table_cols >= 2;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (!present(msg, f) || (table && f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) &&
+					 field_count(msg, f) == table_len)) {
+			continue;
+		}
+		const void *p = field_ptr(msg, f);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = field_count(msg, f);
+			const char *base = *(const char *const *)p;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				fprintf(out, "%*s%s: (%zu)\n", indent, "", f->name, n);
+				for (size_t k = 0; k < n && k < max; k++) {
+					fprintf(out, "%*s- \n", indent + 2, "");
+					pbprint_message(out, ((ProtobufCMessage *const *)base)[k], indent + 4, opts);
+				}
+				if (n > max) {
+					fprintf(out, "%*s... %zu more\n", indent + 2, "", n - max);
+				}
+			} else {
+				fprintf(out, "%*s%s: [", indent, "", f->name);
+				for (size_t k = 0; k < n && k < max; k++) {
+					fputs(k ? ", " : "", out);
+					print_value(out, f, base + k * elem_size(f));
+				}
+				fprintf(out, n > max ? ", ... %zu more]\n" : "]\n", n - max);
+			}
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			fprintf(out, "%*s%s:\n", indent, "", f->name);
+			pbprint_message(out, *(ProtobufCMessage *const *)p, indent + 2, opts);
+		} else {
+			fprintf(out, "%*s%s: ", indent, "", f->name);
+			print_value(out, f, p);
+			fputc('\n', out);
+		}
+	}
+	if (!table) {
+		return;
+	}
+	fprintf(out, "%*s(%zu records)\n%*s", indent, "", table_len, indent, "");
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) == table_len) {
+			fprintf(out, "%-14s", f->name);
+		}
+	}
+	fputc('\n', out);
+	for (size_t k = 0; k < table_len && k < max; k++) {
+		fprintf(out, "%*s", indent, "");
+		for (unsigned i = 0; i < d->n_fields; i++) {
+			const ProtobufCFieldDescriptor *f = &d->fields[i];
+			if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) == table_len) {
+				char cell[64];
+				FILE *mem = fmemopen(cell, sizeof(cell), "w");
+				if (mem) {
+					print_value(mem, f, *(const char *const *)field_ptr(msg, f) + k * elem_size(f));
+					fclose(mem);
+					cell[sizeof(cell) - 1] = '\0';
+					fprintf(out, "%-14s", cell);
+				}
+			}
+		}
+		fputc('\n', out);
+	}
+	if (table_len > max) {
+		fprintf(out, "%*s... %zu more records\n", indent, "", table_len - max);
+	}
+}

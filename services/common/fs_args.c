@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_args.h"
+
+bool fs_args_u64(const char *text, uint64_t *ret)
+{
+	if (!text || !*text || *text == '-' || *text == '+') {
+		return false;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end) {
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+bool fs_args_double(const char *text, double *ret)
+{
+	if (!text || !*text) {
+		return false;
+	}
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno || *end || !isfinite(v)) {
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+bool fs_args_duration_ms(const char *text, uint64_t *ret)
+{
+	if (!text || !*text) {
+		return false;
+	}
+	uint64_t total = 0;
+	const char *p = text;
+	bool any = false;
+	while (*p) {
+		char *end = NULL;
+		errno = 0;
+		double v = strtod(p, &end);
+		if (end == p || errno || v < 0 || !isfinite(v)) {
+			return false;
+		}
+		double unit;
+		if (!strncmp(end, "ms", 2)) {
+			unit = 1;
+			end += 2;
+		} else if (*end == 's' || *end == '\0') {
+			unit = 1000;
+			end += *end == 's';
+		} else if (*end == 'm') {
+			unit = 60000;
+			end++;
+		} else if (*end == 'h') {
+			unit = 3600000;
+			end++;
+		} else if (*end == 'd') {
+			unit = 86400000;
+			end++;
+		} else {
+			return false;
+		}
+		total += (uint64_t)llround(v * unit);
+		any = true;
+		p = end;
+	}
+	if (!any) {
+		return false;
+	}
+	*ret = total;
+	return true;
+}
+
+bool fs_args_speed(const char *text, double *ret)
+{
+	if (text && !strcmp(text, "max")) {
+		*ret = 0;
+		return true;
+	}
+	double v;
+	if (!fs_args_double(text, &v) || v <= 0) {
+		return false;
+	}
+	*ret = v;
+	return true;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fs_args.h - parsing of command-line values shared by the fleetsim programs. */
+#ifndef FS_ARGS_H
+#define FS_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Parse a non-negative integer (decimal); false on junk or overflow. */
+bool fs_args_u64(const char *text, uint64_t *ret);
+/** Parse a finite double. */
+bool fs_args_double(const char *text, double *ret);
+/**
+ * Parse a duration into milliseconds: "90" (seconds), "90s", "15m", "2h",
+ * "1d", "1h30m", "250ms".
+ */
+bool fs_args_duration_ms(const char *text, uint64_t *ret);
+/** Parse a speed: "max" (0) or a positive factor such as "60" or "0.5". */
+bool fs_args_speed(const char *text, double *ret);
+
+#endif

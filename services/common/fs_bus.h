@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_bus.h - the client side of the fleetsim bus (every service uses it).
+ *
+ * A bus is one broker with four endpoints derived from one address:
+ *   pub    publishers connect here (broker XSUB)
+ *   sub    lockstep participants subscribe here (broker XPUB, lossless)
+ *   watch  observers subscribe here: viewer, fleetctl (broker XPUB, bounded, may drop)
+ *   tap    capture of every message for a recorder (broker PUB)
+ * The address is "ipc://DIR" (endpoints DIR/pub, DIR/sub, ...) or
+ * "tcp://HOST:PORT" (ports PORT .. PORT+3).
+ *
+ * Every message is two frames, [topic][Envelope] (docs/protocol.md). The
+ * client stamps schema version, sender, per-sender and per-topic sequence
+ * numbers, and the current tick and simulated time on what it publishes, and
+ * on receipt decodes, validates and counts: a malformed, unknown or oversize
+ * message is logged (rate limited), counted and dropped, never returned.
+ */
+#ifndef FS_BUS_H
+#define FS_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.pb-c.h"
+#include "fs_topic.h"
+
+#define FS_BUS_SCHEMA_VERSION 1
+#define FS_BUS_MAX_MESSAGE_DEFAULT ((size_t)64 << 20)
+#define FS_BUS_ADDRESS_MAX 256
+
+enum fs_bus_endpoint {
+	FS_BUS_EP_PUB = 0,
+	FS_BUS_EP_SUB,
+	FS_BUS_EP_WATCH,
+	FS_BUS_EP_TAP,
+	FS_BUS_EP_COUNT,
+};
+
+enum fs_bus_mode {
+	FS_BUS_PARTICIPANT = 0, /* lossless subscription: must keep up, never dropped */
+	FS_BUS_OBSERVER,        /* bounded subscription: may lose messages, counted as gaps */
+};
+
+struct fs_bus_options {
+	const char *address;      /* NULL = fs_bus_default_address() */
+	const char *name;         /* sender name, unique in the run */
+	enum fs_bus_mode mode;
+	size_t max_message_bytes; /* 0 = FS_BUS_MAX_MESSAGE_DEFAULT */
+	int observer_hwm;         /* observers' receive queue, messages; 0 = 10000 */
+};
+
+struct fs_bus_stats {
+	uint64_t msgs_sent, bytes_sent;
+	uint64_t msgs_received, bytes_received;
+	uint64_t gaps, malformed, unknown, oversize, rejected;
+};
+
+struct fs_bus_message {
+	char topic[FS_TOPIC_MAX];
+	const struct fs_topic_info *info;
+	Fleetsim__V1__Envelope *env; /* owned; freed by fs_bus_message_free() */
+	size_t bytes;
+};
+
+struct fs_bus;
+
+/** Endpoint @which of bus @address into @buf. Returns 0 or -EINVAL. */
+int fs_bus_endpoint(const char *address, enum fs_bus_endpoint which, char *buf, size_t size);
+/** $FLEETSIM_BUS, else "ipc:///tmp/fleetsim-UID". */
+const char *fs_bus_default_address(char *buf, size_t size);
+
+/** Connect; logs why and returns NULL on failure. */
+struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts);
+void fs_bus_close(struct fs_bus *bus);
+
+int fs_bus_subscribe(struct fs_bus *bus, const char *prefix);
+/**
+ * Publish hellos until our own comes back through the broker, proving both
+ * directions are live (ZeroMQ's slow joiner). Messages received meanwhile are
+ * kept for fs_bus_recv(). Returns 0 or -ETIMEDOUT.
+ */
+int fs_bus_handshake(struct fs_bus *bus, int timeout_ms);
+/** Tick and simulated time stamped on what is published from now on. */
+void fs_bus_set_clock(struct fs_bus *bus, uint64_t tick, int64_t sim_time_ms);
+/**
+ * Publish @env (its payload must be set). @topic NULL uses the payload's base
+ * topic; otherwise it must be that base or base + "/...". Fills the envelope's
+ * header fields. Returns 0 or -errno.
+ */
+int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env);
+/**
+ * Next valid message, waiting at most @timeout_ms (-1 = forever, 0 = poll).
+ * Returns 0 with *ret set (caller frees), -EAGAIN on timeout, -EINTR on a
+ * signal, other -errno if the bus is broken.
+ */
+int fs_bus_recv(struct fs_bus *bus, struct fs_bus_message **ret, int timeout_ms);
+void fs_bus_message_free(struct fs_bus_message *msg);
+/** True if messages received during the handshake are still queued. */
+bool fs_bus_has_pending(const struct fs_bus *bus);
+/** The subscribe socket, for zmq_poll() alongside other sources. */
+void *fs_bus_socket(struct fs_bus *bus);
+const char *fs_bus_name(const struct fs_bus *bus);
+const struct fs_bus_stats *fs_bus_get_stats(const struct fs_bus *bus);
+/** Count and log (rate limited) a valid message the caller refuses. */
+void fs_bus_reject(struct fs_bus *bus, const struct fs_bus_message *msg, const char *why);
+void fs_bus_stats_to_proto(const struct fs_bus_stats *stats, Fleetsim__V1__ClientStats *ret);
+
+#endif

@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs-conductor - the deterministic lockstep barrier.
+ *
+ * The participant set is fixed at launch. Every participant reports Ready
+ * before tick 0; tick n+1 starts only after every participant reported
+ * TickDone(n). Each TickDone carries the participant's state hash; hashes of
+ * the participants sharing a role are summed (shards of one fleet add up to
+ * the same figure whatever the shard count) and the run digest is XXH3 over
+ * (tick, role, role hash) for every tick, roles in name order.
+ *
+ * Pacing is wall-clock (as fast as possible, or real time x a factor) and
+ * never changes what is simulated: only when ticks start, not what they do.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zmq.h>
+
+#include "fs/calendar.h"
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "lockstep_stats.h"
+
+#define NAME "conductor"
+#define STATUS_EVERY_MS 250
+#define STALL_WARN_MS 10000
+#define BYE_TIMEOUT_MS 15000
+
+struct participant {
+	char *name;
+	char *role;
+	bool ready;
+	bool done;       /* TickDone for the current tick received */
+	bool bye;
+	uint64_t hash;   /* of the current tick */
+	uint64_t last_done_tick;
+	bool has_done;
+	uint64_t work_us;
+	Fleetsim__V1__ClientStats stats;
+	json_t *results; /* from Bye */
+};
+
+struct role {
+	char *name;
+	uint64_t hash;
+};
+
+struct conductor {
+	struct fs_bus *bus;
+	char *address;
+	struct participant *parts;
+	size_t nparts;
+	struct role *roles;
+	size_t nroles;
+	uint64_t seed;
+	int64_t start_ms;
+	uint32_t tick_ms;
+	uint64_t duration_ticks;
+	double speed;          /* 0 = as fast as possible */
+	const char *out_dir;
+	int ready_timeout_ms;
+
+	Fleetsim__V1__RunState state;
+	uint64_t tick;         /* current (in flight) or next tick */
+	bool in_flight;
+	size_t pending_done;
+	int64_t tick_started_us;
+	bool paused;
+	uint64_t steps_left;   /* > 0: pause after this many more ticks */
+	bool stop_requested;
+	char end_reason[64];
+
+	int64_t anchor_us;     /* pacing: wall time at which anchor_tick may start */
+	uint64_t anchor_tick;
+	int64_t run_started_us, run_ended_us;
+	int64_t last_status_us;
+	uint64_t last_status_tick;
+	double ratio;
+
+	XXH3_state_t *digest;
+	struct lockstep_stats lockstep;
+	json_t *broker_stats;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fs-conductor --participants NAME:ROLE[,NAME:ROLE...] [options]\n"
+		"\n"
+		"The lockstep conductor of a fleetsim run (normally started by `fleetsim run`).\n"
+		"\n"
+		"Options:\n"
+		"  --bus ADDR            bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --participants LIST   the fixed participant set, e.g. vehicle-0:vehicle,dispatch:dispatch\n"
+		"  --seed N              run seed (recorded in summary.json)\n"
+		"  --start DATETIME      simulated start, e.g. 2028-06-01T06:00:00Z\n"
+		"  --duration D          simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
+		"  --tick-ms N           simulated milliseconds per tick (default 1000)\n"
+		"  --speed X|max         pace: X times real time, or max (default max)\n"
+		"  --paused              wait for `fleetctl resume` or `step` before tick 0\n"
+		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
+		"  --out DIR             write DIR/summary.json\n"
+		"  -h, --help            this text\n");
+}
+
+static int parse_participants(struct conductor *c, const char *list)
+{
+	char *copy = fs_xstrdup(list), *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':');
+		if (!colon || colon == item || !colon[1]) {
+			fs_error("--participants: '%s' is not NAME:ROLE", item);
+			free(copy);
+			return -EINVAL;
+		}
+		*colon = '\0';
+		for (size_t i = 0; i < c->nparts; i++) {
+			if (!strcmp(c->parts[i].name, item)) {
+				fs_error("--participants: '%s' listed twice", item);
+				free(copy);
+				return -EINVAL;
+			}
+		}
+		c->parts = realloc(c->parts, (c->nparts + 1) * sizeof(*c->parts));
+		c->parts[c->nparts] = (struct participant){ .name = fs_xstrdup(item), .role = fs_xstrdup(colon + 1) };
+		fleetsim__v1__client_stats__init(&c->parts[c->nparts].stats);
+		c->nparts++;
+	}
+	free(copy);
+	return 0;
+}
+
+static int compare_roles(const void *a, const void *b)
+{
+	return strcmp(((const struct role *)a)->name, ((const struct role *)b)->name);
+}
+
+static void build_roles(struct conductor *c)
+{
+	c->roles = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*c->roles));
+	for (size_t i = 0; i < c->nparts; i++) {
+		bool seen = false;
+		for (size_t r = 0; r < c->nroles; r++) {
+			seen |= !strcmp(c->roles[r].name, c->parts[i].role);
+		}
+		if (!seen) {
+			c->roles[c->nroles++].name = c->parts[i].role;
+		}
+	}
+	qsort(c->roles, c->nroles, sizeof(*c->roles), compare_roles);
+}
+
+static struct participant *find(struct conductor *c, const char *name)
+{
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (!strcmp(c->parts[i].name, name)) {
+			return &c->parts[i];
+		}
+	}
+	return NULL;
+}
+
+static int64_t sim_time_of(const struct conductor *c, uint64_t tick)
+{
+	return c->start_ms + (int64_t)tick * c->tick_ms;
+}
+
+static void publish(struct conductor *c, Fleetsim__V1__Envelope *env)
+{
+	int rc = fs_bus_publish(c->bus, NULL, env);
+	if (rc < 0) {
+		fs_error("cannot publish: %s", strerror(-rc));
+	}
+}
+
+static void send_ack(struct conductor *c, uint64_t id, const char *requester, bool ok, const char *reason)
+{
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__CommandAck ack = FLEETSIM__V1__COMMAND_ACK__INIT;
+	ack.command_id = id;
+	ack.requester = (char *)requester;
+	ack.accepted = ok;
+	ack.reason = (char *)reason;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK;
+	env.command_ack = &ack;
+	publish(c, &env);
+}
+
+static void reanchor(struct conductor *c)
+{
+	c->anchor_us = fs_clock_now_us();
+	c->anchor_tick = c->tick;
+}
+
+static void handle_command(struct conductor *c, const char *sender, const Fleetsim__V1__Command *cmd)
+{
+	char reason[128] = "";
+	bool ok = true;
+	switch (cmd->kind) {
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE:
+		c->paused = true;
+		c->steps_left = 0;
+		snprintf(reason, sizeof(reason), "paused at tick %" PRIu64, c->tick);
+		break;
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME:
+		c->paused = false;
+		c->steps_left = 0;
+		reanchor(c);
+		snprintf(reason, sizeof(reason), "running from tick %" PRIu64, c->tick);
+		break;
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP: {
+		uint64_t n = cmd->steps ? cmd->steps : 1;
+		c->steps_left = n;
+		c->paused = false;
+		reanchor(c);
+		snprintf(reason, sizeof(reason), "stepping %" PRIu64 " tick(s) from tick %" PRIu64, n, c->tick);
+		break;
+	}
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED:
+		if (!isfinite(cmd->speed) || cmd->speed < 0) {
+			ok = false;
+			snprintf(reason, sizeof(reason), "speed must be a positive factor or 0 (max)");
+			break;
+		}
+		c->speed = cmd->speed;
+		reanchor(c);
+		if (c->speed > 0) {
+			snprintf(reason, sizeof(reason), "speed %gx real time", c->speed);
+		} else {
+			snprintf(reason, sizeof(reason), "speed max");
+		}
+		break;
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP:
+		c->stop_requested = true;
+		snprintf(c->end_reason, sizeof(c->end_reason), "stopped by %s", sender);
+		snprintf(reason, sizeof(reason), "stopping after tick %" PRIu64, c->tick);
+		break;
+	default:
+		ok = false;
+		snprintf(reason, sizeof(reason), "unknown command kind %d", (int)cmd->kind);
+		break;
+	}
+	fs_info("%s from %s: %s", ok ? "command" : "refused command", sender, reason);
+	send_ack(c, cmd->command_id, sender, ok, reason);
+}
+
+static void start_tick(struct conductor *c)
+{
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__Tick tick = FLEETSIM__V1__TICK__INIT;
+	tick.tick = c->tick;
+	tick.sim_time_ms = sim_time_of(c, c->tick);
+	tick.tick_ms = c->tick_ms;
+	tick.last = c->tick + 1 >= c->duration_ticks;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START;
+	env.tick_start = &tick;
+	for (size_t i = 0; i < c->nparts; i++) {
+		c->parts[i].done = false;
+	}
+	c->pending_done = c->nparts;
+	c->in_flight = true;
+	c->tick_started_us = fs_clock_now_us();
+	if (!c->run_started_us) {
+		c->run_started_us = c->tick_started_us;
+	}
+	fs_bus_set_clock(c->bus, c->tick, tick.sim_time_ms);
+	publish(c, &env);
+}
+
+static void finish_tick(struct conductor *c)
+{
+	int64_t now = fs_clock_now_us();
+	uint64_t max_work = 0;
+	for (size_t r = 0; r < c->nroles; r++) {
+		c->roles[r].hash = 0;
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct participant *p = &c->parts[i];
+		for (size_t r = 0; r < c->nroles; r++) {
+			if (!strcmp(c->roles[r].name, p->role)) {
+				c->roles[r].hash += p->hash; /* additive: shard-invariant */
+			}
+		}
+		if (p->work_us > max_work) {
+			max_work = p->work_us;
+		}
+	}
+	for (size_t r = 0; r < c->nroles; r++) {
+		uint64_t rec[2] = { c->tick, c->roles[r].hash };
+		XXH3_64bits_update(c->digest, &rec[0], sizeof(rec[0]));
+		XXH3_64bits_update(c->digest, c->roles[r].name, strlen(c->roles[r].name) + 1);
+		XXH3_64bits_update(c->digest, &rec[1], sizeof(rec[1]));
+	}
+	uint64_t wall = (uint64_t)(now - c->tick_started_us);
+	lockstep_stats_add(&c->lockstep, wall, wall > max_work ? wall - max_work : 0);
+	c->in_flight = false;
+	c->tick++;
+	if (c->steps_left && --c->steps_left == 0) {
+		c->paused = true;
+		fs_info("paused at tick %" PRIu64 " after stepping", c->tick);
+	}
+}
+
+static void handle_done(struct conductor *c, struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__TickDone *done = msg->env->tick_done;
+	struct participant *p = find(c, msg->env->sender);
+	if (!p) {
+		fs_bus_reject(c->bus, msg, "not a participant of this run");
+		return;
+	}
+	if (!c->in_flight || done->tick != c->tick || p->done) {
+		char why[96];
+		snprintf(why, sizeof(why), "TickDone for tick %" PRIu64 " while at tick %" PRIu64 "%s", done->tick,
+			 c->tick, p->done ? " (duplicate)" : "");
+		fs_bus_reject(c->bus, msg, why);
+		return;
+	}
+	p->done = true;
+	p->hash = done->state_hash;
+	p->has_done = true;
+	p->last_done_tick = done->tick;
+	p->work_us = done->work_us;
+	if (done->stats) {
+		p->stats = *done->stats;
+		p->stats.base.unknown_fields = NULL;
+		p->stats.base.n_unknown_fields = 0;
+	}
+	if (--c->pending_done == 0) {
+		finish_tick(c);
+	}
+}
+
+static void handle_bye(struct conductor *c, struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__Bye *bye = msg->env->bye;
+	struct participant *p = find(c, msg->env->sender);
+	if (!p || p->bye) {
+		fs_bus_reject(c->bus, msg, p ? "duplicate Bye" : "not a participant of this run");
+		return;
+	}
+	p->bye = true;
+	if (bye->stats) {
+		p->stats = *bye->stats;
+		p->stats.base.unknown_fields = NULL;
+		p->stats.base.n_unknown_fields = 0;
+	}
+	p->results = json_object();
+	for (size_t i = 0; i < bye->n_results; i++) {
+		if (bye->results[i]->key && isfinite(bye->results[i]->value)) {
+			json_object_set_new(p->results, bye->results[i]->key, json_real(bye->results[i]->value));
+		}
+	}
+}
+
+static void handle_broker_kpis(struct conductor *c, struct fs_bus_message *msg)
+{
+	if (strcmp(msg->env->sender, "broker")) {
+		return;
+	}
+	json_t *o = json_object();
+	for (size_t i = 0; i < msg->env->kpis->n_kpis; i++) {
+		const Fleetsim__V1__Kpi *k = msg->env->kpis->kpis[i];
+		json_object_set_new(o, k->name, json_integer((json_int_t)k->value));
+	}
+	json_decref(c->broker_stats);
+	c->broker_stats = o;
+}
+
+static void handle_message(struct conductor *c, struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	switch (env->payload_case) {
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_READY: {
+		struct participant *p = find(c, env->ready->participant);
+		if (!p || strcmp(env->sender, env->ready->participant)) {
+			fs_bus_reject(c->bus, msg, "not a participant of this run");
+			break;
+		}
+		if (strcmp(p->role, env->ready->role)) {
+			fs_bus_reject(c->bus, msg, "role differs from the one the run was launched with");
+			break;
+		}
+		if (!p->ready) {
+			p->ready = true;
+			fs_debug("%s ready (pid %u)", p->name, env->ready->pid);
+		}
+		break;
+	}
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE:
+		handle_done(c, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE:
+		handle_bye(c, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND:
+		handle_command(c, env->sender, env->command);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
+		handle_broker_kpis(c, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT:
+		break;
+	default:
+		break;
+	}
+}
+
+static void publish_status(struct conductor *c)
+{
+	int64_t now = fs_clock_now_us();
+	if (c->last_status_us && now > c->last_status_us) {
+		double sim_s = (double)(c->tick - c->last_status_tick) * c->tick_ms / 1000.0;
+		double wall_s = (double)(now - c->last_status_us) / 1e6;
+		c->ratio = sim_s / wall_s;
+	}
+	c->last_status_us = now;
+	c->last_status_tick = c->tick;
+
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__Status st = FLEETSIM__V1__STATUS__INIT;
+	Fleetsim__V1__ClientStats own = FLEETSIM__V1__CLIENT_STATS__INIT;
+	Fleetsim__V1__ParticipantStatus *ps = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*ps));
+	Fleetsim__V1__ParticipantStatus **psp = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*psp));
+	for (size_t i = 0; i < c->nparts; i++) {
+		fleetsim__v1__participant_status__init(&ps[i]);
+		ps[i].participant = c->parts[i].name;
+		ps[i].role = c->parts[i].role;
+		ps[i].ready = c->parts[i].ready;
+		ps[i].last_done_tick = c->parts[i].last_done_tick;
+		ps[i].stats = &c->parts[i].stats;
+		psp[i] = &ps[i];
+	}
+	fs_bus_stats_to_proto(fs_bus_get_stats(c->bus), &own);
+	st.state = c->paused && c->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING
+			   ? FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED
+			   : c->state;
+	st.tick = c->tick;
+	st.sim_time_ms = sim_time_of(c, c->tick);
+	st.speed = c->speed;
+	st.sim_real_ratio = c->ratio;
+	st.duration_ticks = c->duration_ticks;
+	st.n_participants = c->nparts;
+	st.participants = psp;
+	st.conductor_stats = &own;
+	st.lockstep_p50_us = lockstep_stats_percentile(&c->lockstep, 0.5, false);
+	st.lockstep_p99_us = lockstep_stats_percentile(&c->lockstep, 0.99, false);
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS;
+	env.status = &st;
+	publish(c, &env);
+	free(ps);
+	free(psp);
+}
+
+static json_t *stats_json(const Fleetsim__V1__ClientStats *s)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "msgs_sent", (json_int_t)s->msgs_sent,
+			 "bytes_sent", (json_int_t)s->bytes_sent, "msgs_received", (json_int_t)s->msgs_received,
+			 "bytes_received", (json_int_t)s->bytes_received, "gaps", (json_int_t)s->gaps,
+			 "malformed", (json_int_t)s->malformed, "unknown", (json_int_t)s->unknown, "oversize",
+			 (json_int_t)s->oversize, "rejected", (json_int_t)s->rejected);
+}
+
+static int write_summary(struct conductor *c, bool completed)
+{
+	if (!c->out_dir) {
+		return 0;
+	}
+	char digest[17], start[32];
+	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c->digest));
+	fs_calendar_format(c->start_ms, start, sizeof(start));
+	double wall = c->run_started_us ? (double)(c->run_ended_us - c->run_started_us) / 1e6 : 0.0;
+	json_t *root = json_object();
+	json_object_set_new(root, "fleetsim_version", json_string(FS_VERSION));
+	json_object_set_new(root, "seed", json_integer((json_int_t)c->seed));
+	json_object_set_new(root, "start", json_string(start));
+	json_object_set_new(root, "tick_ms", json_integer(c->tick_ms));
+	json_object_set_new(root, "ticks", json_integer((json_int_t)c->tick));
+	json_object_set_new(root, "simulated_seconds", json_real((double)c->tick * c->tick_ms / 1000.0));
+	json_object_set_new(root, "wall_seconds", json_real(wall));
+	json_object_set_new(root, "sim_real_ratio",
+			    json_real(wall > 0 ? (double)c->tick * c->tick_ms / 1000.0 / wall : 0.0));
+	json_object_set_new(root, "completed", json_boolean(completed));
+	json_object_set_new(root, "end_reason", json_string(c->end_reason));
+	json_object_set_new(root, "run_digest", json_string(digest));
+	json_t *roles = json_array();
+	for (size_t r = 0; r < c->nroles; r++) {
+		json_array_append_new(roles, json_string(c->roles[r].name));
+	}
+	json_object_set_new(root, "digest_roles", roles);
+	json_object_set_new(root, "lockstep",
+			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
+				      "tick_wall_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, false),
+				      "tick_wall_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, false),
+				      "overhead_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, true),
+				      "overhead_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, true)));
+	json_t *parts = json_object(), *results = json_object();
+	Fleetsim__V1__ClientStats total = FLEETSIM__V1__CLIENT_STATS__INIT;
+	const struct fs_bus_stats *own = fs_bus_get_stats(c->bus);
+	Fleetsim__V1__ClientStats mine = FLEETSIM__V1__CLIENT_STATS__INIT;
+	fs_bus_stats_to_proto(own, &mine);
+	for (size_t i = 0; i <= c->nparts; i++) {
+		const Fleetsim__V1__ClientStats *s = i < c->nparts ? &c->parts[i].stats : &mine;
+		json_t *o = stats_json(s);
+		if (i < c->nparts) {
+			json_object_set_new(o, "role", json_string(c->parts[i].role));
+			json_object_set_new(o, "said_bye", json_boolean(c->parts[i].bye));
+			json_object_set_new(parts, c->parts[i].name, o);
+			if (c->parts[i].results) {
+				json_object_set(results, c->parts[i].name, c->parts[i].results);
+			}
+		} else {
+			json_object_set_new(parts, NAME, o);
+		}
+		total.msgs_sent += s->msgs_sent;
+		total.bytes_sent += s->bytes_sent;
+		total.msgs_received += s->msgs_received;
+		total.bytes_received += s->bytes_received;
+		total.gaps += s->gaps;
+		total.malformed += s->malformed;
+		total.unknown += s->unknown;
+		total.oversize += s->oversize;
+		total.rejected += s->rejected;
+	}
+	json_t *tot = stats_json(&total);
+	json_object_set_new(tot, "dropped",
+			    json_integer((json_int_t)(total.malformed + total.unknown + total.oversize + total.rejected)));
+	json_object_set_new(root, "participants", parts);
+	json_object_set_new(root, "totals", tot);
+	json_object_set_new(root, "broker", c->broker_stats ? json_incref(c->broker_stats) : json_object());
+	json_object_set_new(root, "results", results);
+
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	mkdir(c->out_dir, 0755);
+	int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(root);
+	if (rc < 0 || rename(tmp, path) < 0) {
+		fs_error("cannot write %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int wait_ready(struct conductor *c)
+{
+	int64_t deadline = fs_clock_now_ms() + c->ready_timeout_ms;
+	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING;
+	for (;;) {
+		size_t ready = 0;
+		for (size_t i = 0; i < c->nparts; i++) {
+			ready += c->parts[i].ready;
+		}
+		if (ready == c->nparts) {
+			return 0;
+		}
+		if (stop_signal) {
+			return -EINTR;
+		}
+		int64_t now = fs_clock_now_ms();
+		if (now >= deadline) {
+			char missing[1024] = "";
+			for (size_t i = 0; i < c->nparts; i++) {
+				if (!c->parts[i].ready && strlen(missing) + strlen(c->parts[i].name) + 3 < sizeof(missing)) {
+					strcat(missing, missing[0] ? ", " : "");
+					strcat(missing, c->parts[i].name);
+				}
+			}
+			fs_error("participants not ready after %d s: %s", c->ready_timeout_ms / 1000, missing);
+			return -ETIMEDOUT;
+		}
+		if (now * 1000 - c->last_status_us >= STATUS_EVERY_MS * 1000) {
+			publish_status(c);
+		}
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(c->bus, &msg, 50);
+		if (rc == 0) {
+			handle_message(c, msg);
+			fs_bus_message_free(msg);
+		} else if (rc != -EAGAIN && rc != -EINTR) {
+			return rc;
+		}
+	}
+}
+
+static int run(struct conductor *c)
+{
+	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING;
+	reanchor(c);
+	int64_t last_progress_us = fs_clock_now_us(), next_stall_warn = 0;
+	while (c->tick < c->duration_ticks) {
+		if (stop_signal && !c->stop_requested) {
+			c->stop_requested = true;
+			snprintf(c->end_reason, sizeof(c->end_reason), "interrupted");
+		}
+		if (!c->in_flight && c->stop_requested) {
+			break;
+		}
+		int64_t now = fs_clock_now_us();
+		long wait_ms = 50;
+		if (!c->in_flight && !c->paused) {
+			int64_t due = c->speed > 0 ? c->anchor_us + (int64_t)((double)(c->tick - c->anchor_tick) *
+									 c->tick_ms * 1000.0 / c->speed)
+						   : now;
+			if (now >= due) {
+				start_tick(c);
+				last_progress_us = now;
+				next_stall_warn = 0;
+				continue;
+			}
+			wait_ms = (long)((due - now + 999) / 1000);
+		}
+		if (now - c->last_status_us >= STATUS_EVERY_MS * 1000) {
+			publish_status(c);
+		}
+		if (c->in_flight && now - last_progress_us > STALL_WARN_MS * 1000LL && now > next_stall_warn) {
+			char waiting[1024] = "";
+			for (size_t i = 0; i < c->nparts; i++) {
+				if (!c->parts[i].done && strlen(waiting) + strlen(c->parts[i].name) + 3 < sizeof(waiting)) {
+					strcat(waiting, waiting[0] ? ", " : "");
+					strcat(waiting, c->parts[i].name);
+				}
+			}
+			fs_warn("tick %" PRIu64 " waiting for %s for %.0f s", c->tick, waiting,
+				(double)(now - last_progress_us) / 1e6);
+			next_stall_warn = now + STALL_WARN_MS * 1000LL;
+		}
+		if (wait_ms > STATUS_EVERY_MS) {
+			wait_ms = STATUS_EVERY_MS;
+		}
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(c->bus, &msg, c->in_flight ? (int)wait_ms : (int)(wait_ms > 0 ? wait_ms : 0));
+		if (rc == 0) {
+			bool was = c->in_flight;
+			handle_message(c, msg);
+			fs_bus_message_free(msg);
+			if (was && !c->in_flight) {
+				last_progress_us = fs_clock_now_us();
+			}
+		} else if (rc != -EAGAIN && rc != -EINTR) {
+			fs_error("bus receive failed: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	c->run_ended_us = fs_clock_now_us();
+	if (!c->end_reason[0]) {
+		snprintf(c->end_reason, sizeof(c->end_reason), "duration reached");
+	}
+	return 0;
+}
+
+static void end_run(struct conductor *c)
+{
+	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__End end = FLEETSIM__V1__END__INIT;
+	end.ticks = c->tick;
+	end.reason = c->end_reason;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
+	env.end = &end;
+	publish(c, &env);
+	int64_t deadline = fs_clock_now_ms() + BYE_TIMEOUT_MS;
+	for (;;) {
+		size_t byes = 0;
+		for (size_t i = 0; i < c->nparts; i++) {
+			byes += c->parts[i].bye;
+		}
+		if (byes == c->nparts || fs_clock_now_ms() >= deadline) {
+			if (byes < c->nparts) {
+				fs_warn("%zu participant(s) did not say bye", c->nparts - byes);
+			}
+			break;
+		}
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(c->bus, &msg, 100) == 0) {
+			handle_message(c, msg);
+			fs_bus_message_free(msg);
+		}
+	}
+	/* The broker reports its counters when it sees End go by; give them a moment. */
+	int64_t broker_deadline = fs_clock_now_ms() + 300;
+	while (fs_clock_now_ms() < broker_deadline) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(c->bus, &msg, 50) == 0) {
+			bool broker = msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
+			handle_message(c, msg);
+			fs_bus_message_free(msg);
+			if (broker) {
+				break;
+			}
+		}
+	}
+	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED;
+	publish_status(c);
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fs-conductor", FS_LOG_INFO);
+	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000 };
+	uint64_t duration_ms = 3600000, u;
+	const char *participants = NULL, *start = "2028-06-01T06:00:00Z";
+	bool start_paused = false;
+	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
+	       OPT_READY, OPT_OUT };
+	static const struct option options[] = {
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "participants", required_argument, NULL, OPT_PARTS },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "start", required_argument, NULL, OPT_START },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "tick-ms", required_argument, NULL, OPT_TICK },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "paused", no_argument, NULL, OPT_PAUSED },
+		{ "ready-timeout", required_argument, NULL, OPT_READY },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BUS:
+			c.address = optarg;
+			break;
+		case OPT_PARTS:
+			participants = optarg;
+			break;
+		case OPT_SEED:
+			if (!fs_args_u64(optarg, &c.seed)) {
+				fs_error("--seed: '%s' is not a non-negative integer", optarg);
+				return 2;
+			}
+			break;
+		case OPT_START:
+			start = optarg;
+			break;
+		case OPT_DURATION:
+			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0) {
+				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+				return 2;
+			}
+			break;
+		case OPT_TICK:
+			if (!fs_args_u64(optarg, &u) || u == 0 || u > 3600000) {
+				fs_error("--tick-ms: '%s' is not a tick length in ms (1..3600000)", optarg);
+				return 2;
+			}
+			c.tick_ms = (uint32_t)u;
+			break;
+		case OPT_SPEED:
+			if (!fs_args_speed(optarg, &c.speed)) {
+				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
+				return 2;
+			}
+			break;
+		case OPT_PAUSED:
+			start_paused = true;
+			break;
+		case OPT_READY:
+			if (!fs_args_u64(optarg, &u) || u == 0) {
+				fs_error("--ready-timeout: '%s' is not a number of seconds", optarg);
+				return 2;
+			}
+			c.ready_timeout_ms = (int)(u * 1000);
+			break;
+		case OPT_OUT:
+			c.out_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fs_error("unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	if (!participants || parse_participants(&c, participants) < 0 || c.nparts == 0) {
+		if (!participants) {
+			fs_error("--participants is required");
+		}
+		return 2;
+	}
+	if (fs_calendar_parse(start, &c.start_ms) < 0) {
+		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", start);
+		return 2;
+	}
+	c.duration_ticks = (duration_ms + c.tick_ms - 1) / c.tick_ms;
+	c.paused = start_paused;
+	build_roles(&c);
+	lockstep_stats_init(&c.lockstep);
+	c.digest = XXH3_createState();
+	XXH3_64bits_reset(c.digest);
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int status = 1;
+	struct fs_bus_options bopts = { .address = c.address, .name = NAME, .mode = FS_BUS_PARTICIPANT };
+	c.bus = fs_bus_connect(&bopts);
+	if (!c.bus) {
+		goto out;
+	}
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker" };
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		fs_bus_subscribe(c.bus, subs[i]);
+	}
+	if (fs_bus_handshake(c.bus, 20000) < 0) {
+		fs_error("no answer from the broker");
+		goto out;
+	}
+	int rc = wait_ready(&c);
+	if (rc < 0) {
+		status = rc == -EINTR ? 0 : 3;
+		goto out;
+	}
+	fs_info("%zu participant(s) ready; running %" PRIu64 " tick(s) of %u ms", c.nparts, c.duration_ticks, c.tick_ms);
+	if (run(&c) < 0) {
+		goto out;
+	}
+	end_run(&c);
+	bool completed = c.tick >= c.duration_ticks;
+	status = write_summary(&c, completed) < 0 ? 1 : 0;
+	char digest[17];
+	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c.digest));
+	fs_info("run %s after %" PRIu64 " ticks; digest %s", completed ? "complete" : "ended", c.tick, digest);
+out:
+	fs_bus_close(c.bus);
+	XXH3_freeState(c.digest);
+	for (size_t i = 0; i < c.nparts; i++) {
+		free(c.parts[i].name);
+		free(c.parts[i].role);
+		json_decref(c.parts[i].results);
+	}
+	free(c.parts);
+	free(c.roles);
+	json_decref(c.broker_stats);
+	lockstep_stats_finish(&c.lockstep);
+	return status;
+}

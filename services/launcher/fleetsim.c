@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fleetsim - the launcher: one command to run a fleet simulation. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs_log.h"
+#include "launcher.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleetsim COMMAND [options]\n"
+		"\n"
+		"Robotaxi fleet rollout simulator: vehicle nodes, dispatch and production as\n"
+		"separate processes in deterministic lockstep over a ZeroMQ bus.\n"
+		"\n"
+		"Commands:\n"
+		"  run        run a simulation (default city: Atlanta)\n"
+		"  version    print the version\n"
+		"\n"
+		"`fleetsim COMMAND --help` describes a command's options.\n"
+		"Operate a running simulation with `fleetctl`.\n");
+}
+
+const char *launcher_exe_dir(void)
+{
+	static char dir[PATH_MAX];
+	if (!dir[0]) {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+		if (n <= 0) {
+			snprintf(dir, sizeof(dir), ".");
+		} else {
+			dir[n] = '\0';
+			char *slash = strrchr(dir, '/');
+			if (slash) {
+				*slash = '\0';
+			}
+		}
+	}
+	return dir;
+}
+
+const char *launcher_data_dir(void)
+{
+	static char dir[PATH_MAX];
+	struct stat st;
+	const char *env = getenv("FLEETSIM_DATA");
+	if (env && *env) {
+		return env;
+	}
+	if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
+		return FS_SOURCE_DATA_DIR;
+	}
+	snprintf(dir, sizeof(dir), "%s", FS_INSTALL_DATA_DIR);
+	return dir;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fleetsim", FS_LOG_INFO);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("fleetsim %s\n", FS_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run")) {
+		return launcher_run(argc - 1, argv + 1);
+	}
+	fs_error("unknown command '%s' (try `fleetsim --help`)", argv[1]);
+	return 2;
+}

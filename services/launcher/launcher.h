@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* launcher.h - the `fleetsim` command's subcommands. */
+#ifndef LAUNCHER_H
+#define LAUNCHER_H
+
+/** `fleetsim run ...`: argv[0] is "run". Returns the process exit status. */
+int launcher_run(int argc, char **argv);
+
+/** Directory holding this executable (and its sibling service executables). */
+const char *launcher_exe_dir(void);
+/** The data directory: $FLEETSIM_DATA, the source tree's data/, or the installed one. */
+const char *launcher_data_dir(void);
+
+#endif

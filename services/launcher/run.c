@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `fleetsim run` - start the broker, the conductor and the services of a
+ * run, supervise them, and stop everything when the run ends or anything dies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "fs/calendar.h"
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "launcher.h"
+#include "supervisor.h"
+
+#define MAX_SHARDS 1024
+#define MAX_ARGS 64
+
+struct run_options {
+	char address[FS_BUS_ADDRESS_MAX];
+	bool address_given;
+	uint64_t seed;
+	const char *duration;
+	const char *start;
+	uint64_t tick_ms;
+	const char *speed;
+	uint64_t shards;
+	uint64_t vehicles;
+	const char *network;
+	const char *out_dir;
+	bool paused;
+	bool quiet;
+	bool viz;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleetsim run [options]\n"
+		"\n"
+		"Run a simulation: the broker, the conductor, --shards vehicle-node processes\n"
+		"and the other services, in deterministic lockstep. Ctrl-C stops it cleanly.\n"
+		"\n"
+		"Options:\n"
+		"  --seed N            run seed (default 1); same seed, same results\n"
+		"  --duration D        simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
+		"  --start DATETIME    simulated start (default 2028-06-01T06:00:00Z)\n"
+		"  --tick-ms N         simulated ms per tick (default 1000)\n"
+		"  --speed X|max       pace: X times real time or max (default max)\n"
+		"  --shards N          vehicle-node processes (default 1)\n"
+		"  --vehicles N        fleet size (default 300)\n"
+		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
+		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
+		"  --out DIR           write results (summary.json, ...) to DIR\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
+		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
+		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
+		"  --quiet             no progress line\n"
+		"  -h, --help          this text\n");
+}
+
+static int parse(int argc, char **argv, struct run_options *o)
+{
+	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ };
+	static const struct option options[] = {
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "start", required_argument, NULL, OPT_START },
+		{ "tick-ms", required_argument, NULL, OPT_TICK },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "shards", required_argument, NULL, OPT_SHARDS },
+		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "paused", no_argument, NULL, OPT_PAUSED },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "viz", no_argument, NULL, OPT_VIZ },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t ms;
+	double speed;
+	int64_t start_ms;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SEED:
+			if (!fs_args_u64(optarg, &o->seed)) {
+				fs_error("--seed: '%s' is not a non-negative integer", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_DURATION:
+			if (!fs_args_duration_ms(optarg, &ms) || ms == 0) {
+				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+				return -EINVAL;
+			}
+			o->duration = optarg;
+			break;
+		case OPT_START:
+			if (fs_calendar_parse(optarg, &start_ms) < 0) {
+				fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", optarg);
+				return -EINVAL;
+			}
+			o->start = optarg;
+			break;
+		case OPT_TICK:
+			if (!fs_args_u64(optarg, &o->tick_ms) || o->tick_ms == 0 || o->tick_ms > 3600000) {
+				fs_error("--tick-ms: '%s' is not a tick length in ms (1..3600000)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SPEED:
+			if (!fs_args_speed(optarg, &speed)) {
+				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
+				return -EINVAL;
+			}
+			o->speed = optarg;
+			break;
+		case OPT_SHARDS:
+			if (!fs_args_u64(optarg, &o->shards) || o->shards == 0 || o->shards > MAX_SHARDS) {
+				fs_error("--shards: '%s' is not a process count (1..%d)", optarg, MAX_SHARDS);
+				return -EINVAL;
+			}
+			break;
+		case OPT_VEHICLES:
+			if (!fs_args_u64(optarg, &o->vehicles) || o->vehicles > 1000000) {
+				fs_error("--vehicles: '%s' is not a fleet size (0..1000000)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NETWORK:
+			o->network = optarg;
+			break;
+		case OPT_OUT:
+			o->out_dir = optarg;
+			break;
+		case OPT_BUS:
+			if (fs_bus_endpoint(optarg, FS_BUS_EP_PUB, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
+				fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT",
+					 optarg);
+				return -EINVAL;
+			}
+			snprintf(o->address, sizeof(o->address), "%s", optarg);
+			o->address_given = true;
+			break;
+		case OPT_PAUSED:
+			o->paused = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_VIZ:
+			o->viz = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fs_error("unexpected argument '%s' (try `fleetsim run --help`)", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Argument vector builder for child processes. */
+struct argv_builder {
+	char *items[MAX_ARGS + 1];
+	int count;
+};
+
+static void arg(struct argv_builder *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct argv_builder *a, const char *fmt, ...)
+{
+	if (a->count >= MAX_ARGS) {
+		fs_error("internal: too many arguments");
+		abort();
+	}
+	char buf[PATH_MAX + 64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	a->items[a->count++] = fs_xstrdup(buf);
+	a->items[a->count] = NULL;
+}
+
+static void args_free(struct argv_builder *a)
+{
+	for (int i = 0; i < a->count; i++) {
+		free(a->items[i]);
+	}
+	a->count = 0;
+}
+
+static bool executable_exists(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* Resolve a city name to its shipped OSM file; anything else passes through. */
+static void resolve_network(const char *spec, char *buf, size_t size)
+{
+	if (!spec || !strcmp(spec, "atlanta") || !strcmp(spec, "columbus")) {
+		snprintf(buf, size, "%s/osm/%s.osm.pbf", launcher_data_dir(), spec ? spec : "atlanta");
+	} else {
+		snprintf(buf, size, "%s", spec);
+	}
+}
+
+/* Hold a lock beside an ipc bus directory so two runs cannot share one bus by accident. */
+static int lock_bus(const char *address, char *lock_path, size_t size)
+{
+	if (strncmp(address, "ipc://", 6)) {
+		lock_path[0] = '\0';
+		return -1;
+	}
+	snprintf(lock_path, size, "%s.lock", address + 6);
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fs_error("cannot create %s: %s", lock_path, strerror(errno));
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		fs_error("a simulation is already running on %s%s%s; stop it or pass --bus ipc:///tmp/another",
+			 address, pid[0] ? " (launcher pid " : "", pid[0] ? strtok(pid, "\n") : "");
+		if (pid[0]) {
+			fprintf(stderr, ")\n");
+		}
+		close(fd);
+		return -2;
+	}
+	if (ftruncate(fd, 0) == 0) {
+		dprintf(fd, "%d\n", (int)getpid());
+	}
+	return fd;
+}
+
+static bool wait_for_broker(struct supervisor *s, struct child *broker, const char *address)
+{
+	if (strncmp(address, "ipc://", 6)) {
+		return true; /* tcp: clients retry the connection until it binds */
+	}
+	char endpoint[FS_BUS_ADDRESS_MAX];
+	fs_bus_endpoint(address, FS_BUS_EP_TAP, endpoint, sizeof(endpoint));
+	int64_t deadline = fs_clock_now_ms() + 5000;
+	while (fs_clock_now_ms() < deadline) {
+		if (access(endpoint + 6, F_OK) == 0) {
+			return true; /* the tap is bound last */
+		}
+		if (supervisor_wait(s, broker, 10)) {
+			return false;
+		}
+	}
+	return false;
+}
+
+static void show_progress(const Fleetsim__V1__Status *st, bool tty)
+{
+	char when[32];
+	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
+	size_t ready = 0;
+	for (size_t i = 0; i < st->n_participants; i++) {
+		ready += st->participants[i]->ready;
+	}
+	const char *state = st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED    ? "paused"
+			    : st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING ? "waiting"
+										      : "running";
+	double pct = st->duration_ticks ? 100.0 * (double)st->tick / (double)st->duration_ticks : 0;
+	char speed[32];
+	if (st->speed > 0) {
+		snprintf(speed, sizeof(speed), "%gx", st->speed);
+	} else {
+		snprintf(speed, sizeof(speed), "max");
+	}
+	fprintf(stderr, "%s%s  tick %" PRIu64 "/%" PRIu64 " (%3.0f%%)  %7.1fx real time (target %s)  %s  %zu/%zu ready%s",
+		tty ? "\r\033[K" : "", when, st->tick, st->duration_ticks, pct, st->sim_real_ratio, speed, state, ready,
+		st->n_participants, tty ? "" : "\n");
+	fflush(stderr);
+}
+
+int launcher_run(int argc, char **argv)
+{
+	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T06:00:00Z", .tick_ms = 1000,
+				 .speed = "max", .shards = 1, .vehicles = 300 };
+	int rc = parse(argc, argv, &o);
+	if (rc) {
+		return rc > 0 ? 0 : 2;
+	}
+	if (!o.address_given) {
+		fs_bus_default_address(o.address, sizeof(o.address));
+	}
+	const char *dir = launcher_exe_dir();
+	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], network[PATH_MAX];
+	snprintf(broker_exe, sizeof(broker_exe), "%s/fs-broker", dir);
+	snprintf(conductor_exe, sizeof(conductor_exe), "%s/fs-conductor", dir);
+	snprintf(vehicle_exe, sizeof(vehicle_exe), "%s/fs-vehicle", dir);
+	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (!executable_exists(needed[i])) {
+			fs_error("cannot find %s (is the build complete?)", needed[i]);
+			return 1;
+		}
+	}
+	if (o.viz) {
+		fs_error("--viz: the viewer is not part of this build yet");
+		return 2;
+	}
+	resolve_network(o.network, network, sizeof(network));
+	if (!strchr(network, ':') && access(network, R_OK) < 0) {
+		fs_error("--network: cannot read %s: %s", network, strerror(errno));
+		return 2;
+	}
+	if (o.out_dir && mkdir(o.out_dir, 0755) < 0 && errno != EEXIST) {
+		fs_error("--out: cannot create %s: %s", o.out_dir, strerror(errno));
+		return 2;
+	}
+
+	char lock_path[PATH_MAX];
+	int lock_fd = lock_bus(o.address, lock_path, sizeof(lock_path));
+	if (lock_fd == -2) {
+		return 1;
+	}
+	struct supervisor *sup = fs_xcalloc(1, sizeof(*sup));
+	if (supervisor_init(sup) < 0) {
+		fs_error("cannot set up signal handling: %s", strerror(errno));
+		free(sup);
+		return 1;
+	}
+	int status = 1;
+	bool interrupted = false, tty = isatty(STDERR_FILENO) && !o.quiet;
+	struct argv_builder a = { 0 };
+	struct fs_bus *watch = NULL;
+
+	arg(&a, "%s", broker_exe);
+	arg(&a, "--bus=%s", o.address);
+	struct child *broker = supervisor_spawn(sup, "broker", CHILD_BROKER, a.items);
+	args_free(&a);
+	if (!broker || !wait_for_broker(sup, broker, o.address)) {
+		char why[128];
+		fs_error("the broker did not start on %s%s%s", o.address, broker && !broker->running ? ": it " : "",
+			 broker && !broker->running ? supervisor_describe(broker->status, why, sizeof(why)) : "");
+		goto out;
+	}
+
+	/* The participant set, fixed for the whole run. */
+	char participants[MAX_SHARDS * 24 + 256] = "";
+	for (uint64_t i = 0; i < o.shards; i++) {
+		size_t len = strlen(participants);
+		snprintf(participants + len, sizeof(participants) - len, "%svehicle-%" PRIu64 ":vehicle", i ? "," : "", i);
+	}
+	arg(&a, "%s", conductor_exe);
+	arg(&a, "--bus=%s", o.address);
+	arg(&a, "--participants=%s", participants);
+	arg(&a, "--seed=%" PRIu64, o.seed);
+	arg(&a, "--start=%s", o.start);
+	arg(&a, "--duration=%s", o.duration);
+	arg(&a, "--tick-ms=%" PRIu64, o.tick_ms);
+	arg(&a, "--speed=%s", o.speed);
+	if (o.paused) {
+		arg(&a, "--paused");
+	}
+	if (o.out_dir) {
+		arg(&a, "--out=%s", o.out_dir);
+	}
+	struct child *conductor = supervisor_spawn(sup, "conductor", CHILD_CONDUCTOR, a.items);
+	args_free(&a);
+	if (!conductor) {
+		goto out;
+	}
+	for (uint64_t i = 0; i < o.shards; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "vehicle-%" PRIu64, i);
+		arg(&a, "%s", vehicle_exe);
+		arg(&a, "--bus=%s", o.address);
+		arg(&a, "--name=%s", name);
+		arg(&a, "--seed=%" PRIu64, o.seed);
+		arg(&a, "--shard=%" PRIu64, i);
+		arg(&a, "--shards=%" PRIu64, o.shards);
+		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
+		arg(&a, "--network=%s", network);
+		if (o.out_dir) {
+			arg(&a, "--out=%s", o.out_dir);
+		}
+		struct child *c = supervisor_spawn(sup, name, CHILD_PARTICIPANT, a.items);
+		args_free(&a);
+		if (!c) {
+			goto out;
+		}
+	}
+
+	/* Progress comes from the conductor's status messages, as an observer. */
+	struct fs_bus_options wopts = { .address = o.address, .name = "launcher", .mode = FS_BUS_OBSERVER,
+					.observer_hwm = 100 };
+	char wname[48];
+	snprintf(wname, sizeof(wname), "launcher-%d", (int)getpid());
+	wopts.name = wname;
+	watch = fs_bus_connect(&wopts);
+	if (watch) {
+		fs_bus_subscribe(watch, "ctl.status");
+	}
+	if (!o.quiet) {
+		fs_info("run on %s: %" PRIu64 " vehicle shard(s), network %s, seed %" PRIu64, o.address, o.shards, network,
+			o.seed);
+	}
+
+	int64_t participant_exit_ms = 0;
+	int64_t last_progress_ms = 0;
+	for (;;) {
+		zmq_pollitem_t items[2] = {
+			{ .fd = sup->signal_fd, .events = ZMQ_POLLIN },
+			{ .socket = watch ? fs_bus_socket(watch) : NULL, .events = ZMQ_POLLIN },
+		};
+		zmq_poll(items, watch ? 2 : 1, 200);
+		struct signalfd_siginfo info;
+		while (read(sup->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+			if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM || info.ssi_signo == SIGHUP) {
+				if (interrupted || !conductor->running) {
+					fs_warn("stopping every process now");
+					supervisor_stop_all(sup, 500);
+					status = 130;
+					goto out;
+				}
+				interrupted = true;
+				fs_info("%sstopping the run (press Ctrl-C again to kill it)", tty ? "\n" : "");
+				kill(conductor->pid, SIGTERM);
+			}
+		}
+		struct child *ended[SUPERVISOR_MAX_CHILDREN];
+		int n = supervisor_reap(sup, ended, SUPERVISOR_MAX_CHILDREN);
+		for (int i = 0; i < n; i++) {
+			struct child *c = ended[i];
+			bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
+			if (c->kind == CHILD_CONDUCTOR && clean) {
+				continue; /* the run is over; the participants follow */
+			}
+			if (c->kind == CHILD_PARTICIPANT && clean) {
+				if (!participant_exit_ms) {
+					participant_exit_ms = fs_clock_now_ms();
+				}
+				continue;
+			}
+			if (c->kind == CHILD_OBSERVER) {
+				char why[128];
+				fs_warn("%s (pid %d) %s; the run goes on", c->name, (int)c->pid,
+					supervisor_describe(c->status, why, sizeof(why)));
+				continue;
+			}
+			char why[128];
+			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
+				 supervisor_describe(c->status, why, sizeof(why)));
+			supervisor_stop_all(sup, 1000);
+			status = 1;
+			goto out;
+		}
+		if (!conductor->running) {
+			/* Normal end: participants exit right after their Bye. */
+			int64_t deadline = fs_clock_now_ms() + 5000;
+			while (supervisor_running(sup, CHILD_PARTICIPANT) && fs_clock_now_ms() < deadline) {
+				struct pollfd pfd = { .fd = sup->signal_fd, .events = POLLIN };
+				poll(&pfd, 1, 20);
+				while (read(sup->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+				}
+				supervisor_reap(sup, NULL, 0);
+			}
+			if (supervisor_running(sup, CHILD_PARTICIPANT)) {
+				fs_error("participants still running 5 s after the run ended");
+			}
+			supervisor_stop_all(sup, 1000);
+			bool failed = false;
+			for (int i = 0; i < sup->count; i++) {
+				const struct child *c = &sup->children[i];
+				if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR) &&
+				    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
+					char why[128];
+					fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,
+						 supervisor_describe(c->status, why, sizeof(why)));
+					failed = true;
+				}
+			}
+			status = failed ? 1 : interrupted ? 130 : 0;
+			if (tty) {
+				fputc('\n', stderr);
+			}
+			if (!failed && o.out_dir && !o.quiet) {
+				fs_info("results in %s/summary.json", o.out_dir);
+			}
+			goto out;
+		}
+		if (participant_exit_ms && fs_clock_now_ms() - participant_exit_ms > 5000) {
+			fs_error("%sa participant exited but the run did not end; stopping the run", tty ? "\n" : "");
+			supervisor_stop_all(sup, 1000);
+			status = 1;
+			goto out;
+		}
+		if (watch && (items[1].revents & ZMQ_POLLIN || fs_bus_has_pending(watch))) {
+			struct fs_bus_message *msg = NULL;
+			const Fleetsim__V1__Status *latest = NULL;
+			struct fs_bus_message *keep = NULL;
+			while (fs_bus_recv(watch, &msg, 0) == 0) {
+				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
+					fs_bus_message_free(keep);
+					keep = msg;
+					latest = msg->env->status;
+				} else {
+					fs_bus_message_free(msg);
+				}
+			}
+			int64_t now = fs_clock_now_ms();
+			if (latest && !o.quiet && (tty || now - last_progress_ms >= 10000)) {
+				show_progress(latest, tty);
+				last_progress_ms = now;
+			}
+			fs_bus_message_free(keep);
+		}
+	}
+out:
+	fs_bus_close(watch);
+	supervisor_stop_all(sup, 1000);
+	supervisor_finish(sup);
+	free(sup);
+	if (lock_fd >= 0) {
+		unlink(lock_path);
+		close(lock_fd);
+	}
+	return status;
+}

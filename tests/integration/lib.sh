@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers of the integration tests (sourced). Each test gets a private
+# bus directory, starts real processes, and reports TAP.
+set -uo pipefail
+
+BUILD=${FS_BUILD_ROOT:?FS_BUILD_ROOT not set (run through meson test)}
+SRC=${FS_SOURCE_ROOT:?FS_SOURCE_ROOT not set}
+SVC=$BUILD/services
+TESTBIN=$BUILD/tests/integration
+WORK=$(mktemp -d /tmp/fsit.XXXXXX)
+PIDS=()
+tap_n=0
+tap_failed=0
+
+cleanup() {
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+  done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+check() { # description, command...
+  local what=$1; shift
+  if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+diag() { echo "# $*"; }
+finish() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+# json FILE EXPR: evaluate a Python expression on the parsed file, bound to j.
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+new_bus() { # name -> prints an ipc address in WORK
+  mkdir -p "$WORK/$1"
+  echo "ipc://$WORK/$1/bus"
+}
+
+start_broker() { # bus [args...]
+  local bus=$1; shift
+  "$SVC/fs-broker" --bus="$bus" "$@" 2>>"$WORK/broker.log" &
+  PIDS+=($!)
+  BROKER_PID=$!
+  local dir=${bus#ipc://}
+  for _ in $(seq 100); do [ -S "$dir/tap" ] && return 0; sleep 0.02; done
+  echo "# broker did not start" >&2
+  return 1
+}
+
+# Is any process of this test's programs still alive?
+leftovers() { # pattern (matched against full command lines)
+  pgrep -f "$1" || true
+}
