@@ -179,6 +179,7 @@ struct ctr {
 	/* witness search */
 	double *dist;
 	uint32_t *stamp;
+	uint32_t *target_stamp; /* out-neighbours still to settle, marked with the round */
 	uint16_t *hops;
 	uint32_t round;
 	struct lheap heap;
@@ -257,12 +258,13 @@ static int ctr_add_or_improve(struct ctr *c, uint32_t u, uint32_t w, double weig
 	return ctr_new_edge(c, u, w, weight, a, b, hops);
 }
 
-static int witness_search(struct ctr *c, uint32_t source, uint32_t avoid, double limit)
+/* Dijkstra from @source avoiding @avoid, until @targets nodes marked with
+ * target_stamp == round are settled, the distance passes @limit, or the
+ * settle/hop limits are hit. */
+static int witness_search(struct ctr *c, uint32_t source, uint32_t avoid, double limit,
+			  uint32_t targets)
 {
-	if (++c->round == 0) {
-		memset(c->stamp, 0, c->n * sizeof(*c->stamp));
-		c->round = 1;
-	}
+	c->round++; /* the caller reset the stamps before the counter could wrap */
 	c->heap.n = 0;
 	if (heap_reserve(&c->heap, 64) < 0) {
 		return -ENOMEM;
@@ -280,6 +282,12 @@ static int witness_search(struct ctr *c, uint32_t source, uint32_t avoid, double
 		}
 		if (it.key > limit || ++settled > c->settle_limit) {
 			break;
+		}
+		if (c->target_stamp[u] == c->round) {
+			c->target_stamp[u] = 0; /* count each target once */
+			if (--targets == 0) {
+				break;
+			}
 		}
 		if (c->hops[u] >= c->hop_limit) {
 			continue;
@@ -324,16 +332,24 @@ static int ctr_process(struct ctr *c, uint32_t v, bool apply, struct sim *ret)
 		double w_in = c->e[in_id].w;
 		uint32_t hops_in = c->e[in_id].hops;
 		double max_out = -1.0;
+		uint32_t targets = 0;
+		if (c->round + 1 == 0) {
+			memset(c->stamp, 0, c->n * sizeof(*c->stamp));
+			memset(c->target_stamp, 0, c->n * sizeof(*c->target_stamp));
+			c->round = 0;
+		}
 		for (uint32_t j = 0; j < c->out[v].n; j++) {
 			const struct cedge *e = &c->e[c->out[v].a[j]];
-			if (e->to != u && e->w > max_out) {
-				max_out = e->w;
+			if (e->to != u) {
+				max_out = e->w > max_out ? e->w : max_out;
+				targets += c->target_stamp[e->to] != c->round + 1;
+				c->target_stamp[e->to] = c->round + 1; /* the round the search will use */
 			}
 		}
 		if (max_out < 0.0) {
 			continue;
 		}
-		if (witness_search(c, u, v, w_in + max_out) < 0) {
+		if (witness_search(c, u, v, w_in + max_out, targets) < 0) {
 			return -ENOMEM;
 		}
 		for (uint32_t j = 0; j < c->out[v].n; j++) {
@@ -427,6 +443,7 @@ static void ctr_free(struct ctr *c)
 	free(c->level);
 	free(c->dist);
 	free(c->stamp);
+	free(c->target_stamp);
 	free(c->hops);
 	free(c->heap.a);
 	free(c->pq);
@@ -517,13 +534,15 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 	c.level = calloc((size_t)n + 1, sizeof(*c.level));
 	c.dist = malloc(((size_t)n + 1) * sizeof(*c.dist));
 	c.stamp = calloc((size_t)n + 1, sizeof(*c.stamp));
+	c.target_stamp = calloc((size_t)n + 1, sizeof(*c.target_stamp));
 	c.hops = calloc((size_t)n + 1, sizeof(*c.hops));
 	c.pq = malloc(((size_t)n + 1) * sizeof(*c.pq));
 	c.pq_pos = malloc(((size_t)n + 1) * sizeof(*c.pq_pos));
 	c.prio = malloc(((size_t)n + 1) * sizeof(*c.prio));
 	c.nbr = malloc(((size_t)n + 1) * sizeof(*c.nbr));
 	rank = malloc(((size_t)n + 1) * sizeof(*rank));
-	if (!c.out || !c.in || !c.contracted || !c.level || !c.dist || !c.stamp || !c.hops ||
+	if (!c.out || !c.in || !c.contracted || !c.level || !c.dist || !c.stamp ||
+	    !c.target_stamp || !c.hops ||
 	    !c.pq || !c.pq_pos || !c.prio || !c.nbr || !rank) {
 		goto out;
 	}
