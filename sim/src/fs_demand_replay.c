@@ -146,7 +146,9 @@ static int64_t finish(struct replay *r, int status)
 		b->count = r->before;
 		return status;
 	}
-	qsort(b->items + r->before, b->count - r->before, sizeof(*b->items), request_cmp);
+	if (b->count - r->before > 1) {
+		qsort(b->items + r->before, b->count - r->before, sizeof(*b->items), request_cmp);
+	}
 	return (int64_t)(b->count - r->before);
 }
 

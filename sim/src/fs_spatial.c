@@ -461,7 +461,9 @@ int fs_spatial_radius(const struct fs_spatial *s, double x, double y, double rad
 			}
 		}
 	}
-	qsort(hits->items, hits->count, sizeof(*hits->items), hit_cmp);
+	if (hits->count > 1) {
+		qsort(hits->items, hits->count, sizeof(*hits->items), hit_cmp);
+	}
 	for (size_t i = 0; i < hits->count; i++) {
 		hits->items[i].dist_m = sqrt(hits->items[i].dist_m);
 	}
