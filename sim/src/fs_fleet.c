@@ -905,6 +905,12 @@ static void on_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct
 		break;
 	case FS_VEHICLE_CHARGING:
 		acct(f, v, t);
+		/* the end time was rounded up to a whole ms: unplug at the target */
+		double over = v->battery_kwh - v->params->charge_target_soc * v->params->battery_kwh;
+		if (over > 0.0 && over < 1e-3) { /* < 1 Wh: a rounding artefact, not a fuller battery */
+			v->battery_kwh -= over;
+			f->stats.charged_kwh -= over;
+		}
 		f->stats.charges++;
 		fs_platform_assess(&v->platform, v->params, &a);
 		if (a.needs_depot || a.minimal_risk) {
@@ -1008,11 +1014,8 @@ static int64_t energy_due_ms(const struct fs_vehicle *v)
 	const struct fs_vehicle_params *p = v->params;
 	double mark = (v->flags & FS_VF_CHARGE_REQUESTED) ? 0.0 : p->charge_request_soc * p->battery_kwh;
 	double above = v->battery_kwh - mark;
-	if (above <= 1e-6 && mark > 0.0) {
-		return v->acct_ms; /* already below: request now */
-	}
 	if (above <= 1e-6) {
-		return v->acct_ms;
+		return v->acct_ms; /* already there: act now */
 	}
 	return add_ms(v->acct_ms, above / p->av_stack_kw * MS_PER_H);
 }
@@ -1027,6 +1030,13 @@ static void on_energy(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struc
 		return;
 	}
 	if (v->battery_kwh <= 1e-6) {
+		if (v->state == FS_VEHICLE_AVAILABLE && (v->flags & FS_VF_AT_DEPOT)) {
+			/* nobody answered the request: plug in here rather than go flat */
+			if (go(f, v, FS_VEHICLE_TO_CHARGER, t, "battery empty at a depot", ev) == 0) {
+				plug_request(f, v, t, ev);
+			}
+			return;
+		}
 		enter_mrc(f, v, t, FS_MRC_ENERGY, "battery empty", ev);
 	}
 }
