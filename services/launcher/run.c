@@ -48,6 +48,8 @@ struct run_options {
 	bool paused;
 	bool quiet;
 	bool viz;
+	const char *phase;
+	const char *matcher;
 };
 
 static void usage(FILE *out)
@@ -66,6 +68,8 @@ static void usage(FILE *out)
 		"  --speed X|max       pace: X times real time or max (default max)\n"
 		"  --shards N          vehicle-node processes (default 1)\n"
 		"  --vehicles N        fleet size (default 300)\n"
+		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
+		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
@@ -79,7 +83,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -94,6 +98,8 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "viz", no_argument, NULL, OPT_VIZ },
+		{ "phase", required_argument, NULL, OPT_PHASE },
+		{ "matcher", required_argument, NULL, OPT_MATCHER },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -172,6 +178,20 @@ static int parse(int argc, char **argv, struct run_options *o)
 			break;
 		case OPT_VIZ:
 			o->viz = true;
+			break;
+		case OPT_PHASE:
+			if (strcmp(optarg, "data-collection") && strcmp(optarg, "supervised") && strcmp(optarg, "driverless")) {
+				fs_error("--phase: '%s' is not data-collection, supervised or driverless", optarg);
+				return -EINVAL;
+			}
+			o->phase = optarg;
+			break;
+		case OPT_MATCHER:
+			if (strcmp(optarg, "batch") && strcmp(optarg, "greedy")) {
+				fs_error("--matcher: '%s' is not batch or greedy", optarg);
+				return -EINVAL;
+			}
+			o->matcher = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -319,10 +339,14 @@ int launcher_run(int argc, char **argv)
 		fs_bus_default_address(o.address, sizeof(o.address));
 	}
 	const char *dir = launcher_exe_dir();
-	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], network[PATH_MAX];
+	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], dispatch_exe[PATH_MAX],
+		network[PATH_MAX];
 	snprintf(broker_exe, sizeof(broker_exe), "%s/fs-broker", dir);
 	snprintf(conductor_exe, sizeof(conductor_exe), "%s/fs-conductor", dir);
 	snprintf(vehicle_exe, sizeof(vehicle_exe), "%s/fs-vehicle", dir);
+	snprintf(dispatch_exe, sizeof(dispatch_exe), "%s/fs-dispatch", dir);
+	/* Services join the run as they are built; none is ever imitated. */
+	bool with_dispatch = executable_exists(dispatch_exe);
 	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (!executable_exists(needed[i])) {
@@ -377,6 +401,9 @@ int launcher_run(int argc, char **argv)
 		size_t len = strlen(participants);
 		snprintf(participants + len, sizeof(participants) - len, "%svehicle-%" PRIu64 ":vehicle", i ? "," : "", i);
 	}
+	if (with_dispatch) {
+		strcat(participants, ",dispatch:dispatch");
+	}
 	arg(&a, "%s", conductor_exe);
 	arg(&a, "--bus=%s", o.address);
 	arg(&a, "--participants=%s", participants);
@@ -407,10 +434,34 @@ int launcher_run(int argc, char **argv)
 		arg(&a, "--shards=%" PRIu64, o.shards);
 		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 		arg(&a, "--network=%s", network);
+		arg(&a, "--self-charge=%s", with_dispatch ? "no" : "yes");
+		if (o.phase) {
+			arg(&a, "--phase=%s", o.phase);
+		}
 		if (o.out_dir) {
 			arg(&a, "--out=%s", o.out_dir);
 		}
 		struct child *c = supervisor_spawn(sup, name, CHILD_PARTICIPANT, a.items);
+		args_free(&a);
+		if (!c) {
+			goto out;
+		}
+	}
+	if (with_dispatch) {
+		arg(&a, "%s", dispatch_exe);
+		arg(&a, "--bus=%s", o.address);
+		arg(&a, "--name=dispatch");
+		arg(&a, "--seed=%" PRIu64, o.seed);
+		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
+		arg(&a, "--network=%s", network);
+		arg(&a, "--data=%s", launcher_data_dir());
+		if (o.matcher) {
+			arg(&a, "--matcher=%s", o.matcher);
+		}
+		if (o.out_dir) {
+			arg(&a, "--out=%s", o.out_dir);
+		}
+		struct child *c = supervisor_spawn(sup, "dispatch", CHILD_PARTICIPANT, a.items);
 		args_free(&a);
 		if (!c) {
 			goto out;

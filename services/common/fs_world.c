@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fs_world - load the shared city model of a run. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/calendar.h"
+#include "fs_log.h"
+#include "fs_world.h"
+
+const char *fs_world_cache_dir(char *buf, size_t size)
+{
+	const char *env = getenv("FLEETSIM_CACHE");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+	} else if (xdg && *xdg) {
+		snprintf(buf, size, "%s/fleetsim", xdg);
+	} else if (home && *home && access(home, W_OK) == 0) {
+		snprintf(buf, size, "%s/.cache/fleetsim", home);
+	} else {
+		snprintf(buf, size, "/tmp/fleetsim-cache-%u", (unsigned)getuid());
+	}
+	return buf;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	}
+	return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+static bool is_osm(const char *spec)
+{
+	size_t n = strlen(spec);
+	return (n > 4 && !strcmp(spec + n - 4, ".pbf")) || (n > 4 && !strcmp(spec + n - 4, ".osm"));
+}
+
+uint32_t fs_world_hour(int64_t sim_time_ms)
+{
+	return (uint32_t)(fs_calendar_second_of_day(sim_time_ms) / 3600);
+}
+
+uint32_t fs_world_nearest_depot(const struct fs_world *w, uint32_t node)
+{
+	uint32_t best = 0;
+	double best_d = INFINITY;
+	const struct fs_node *n = &w->net->nodes[node];
+	for (uint32_t d = 0; d < w->depot_count; d++) {
+		const struct fs_node *m = &w->net->nodes[w->depot_nodes[d]];
+		double dd = (n->x - m->x) * (n->x - m->x) + (n->y - m->y) * (n->y - m->y);
+		if (dd < best_d) {
+			best_d = dd;
+			best = d;
+		}
+	}
+	return best;
+}
+
+/* Depots on a regular pattern over the service area, each at the nearest
+ * service node: deterministic, and spread so no part of the city is far. */
+static void place_depots(struct fs_world *w, uint32_t count)
+{
+	const struct fs_network *net = w->net;
+	uint32_t cols = (uint32_t)ceil(sqrt((double)count));
+	uint32_t rows = (count + cols - 1) / cols;
+	for (uint32_t k = 0; k < count; k++) {
+		double fx = ((double)(k % cols) + 0.5) / cols, fy = ((double)(k / cols) + 0.5) / rows;
+		double x = net->min_x + fx * (net->max_x - net->min_x);
+		double y = net->min_y + fy * (net->max_y - net->min_y);
+		uint32_t best = 0;
+		double best_d = INFINITY;
+		for (uint32_t v = 0; v < net->node_count; v++) {
+			if (!w->in_scc[v]) {
+				continue;
+			}
+			double d = (net->nodes[v].x - x) * (net->nodes[v].x - x) + (net->nodes[v].y - y) * (net->nodes[v].y - y);
+			if (d < best_d) {
+				best_d = d;
+				best = v;
+			}
+		}
+		w->depot_nodes[w->depot_count++] = best;
+	}
+}
+
+struct fs_world *fs_world_load(const char *spec, uint32_t depots)
+{
+	struct fs_error err = { "" };
+	struct fs_world *w = fs_xcalloc(1, sizeof(*w));
+	if (is_osm(spec)) {
+		char cache[PATH_MAX];
+		fs_world_cache_dir(cache, sizeof(cache));
+		int status = 0;
+		if (mkdir_p(cache) < 0) {
+			fs_warn("cannot create the network cache %s: %s", cache, strerror(errno));
+		}
+		w->net = fs_network_load_cached(spec, cache, &status, &err);
+		if (w->net && status < 0) {
+			fs_warn("could not write the network cache in %s: %s", cache, strerror(-status));
+		}
+	} else {
+		w->net = fs_network_load(spec, &err);
+	}
+	if (!w->net) {
+		fs_error("%s", err.message[0] ? err.message : "cannot load the road network");
+		goto fail;
+	}
+	w->in_scc = fs_xcalloc(w->net->node_count ? w->net->node_count : 1, 1);
+	if (fs_network_largest_scc(w->net, w->in_scc) <= 0) {
+		fs_error("%s: the road network has no strongly connected component to serve", spec);
+		goto fail;
+	}
+	w->service_edges = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, sizeof(uint32_t));
+	for (uint32_t e = 0; e < w->net->edge_count; e++) {
+		if (w->in_scc[w->net->edges[e].from] && w->in_scc[w->net->edges[e].to]) {
+			w->service_edges[w->service_edge_count++] = e;
+		}
+	}
+	w->router = fs_router_create(w->net, NULL, &err);
+	if (!w->router) {
+		fs_error("routing for %s: %s", spec, err.message);
+		goto fail;
+	}
+	w->query = fs_route_query_create(w->router);
+	w->index = fs_network_index_create(w->net, true);
+	if (!w->query || !w->index) {
+		fs_error("out of memory building the world for %s", spec);
+		goto fail;
+	}
+	if (depots < 1 || depots > FS_WORLD_MAX_DEPOTS) {
+		fs_error("depot count %u is not in 1..%d", depots, FS_WORLD_MAX_DEPOTS);
+		goto fail;
+	}
+	place_depots(w, depots);
+	return w;
+fail:
+	fs_world_destroy(w);
+	return NULL;
+}
+
+void fs_world_destroy(struct fs_world *w)
+{
+	if (!w) {
+		return;
+	}
+	fs_network_index_destroy(w->index);
+	fs_route_query_destroy(w->query);
+	fs_router_destroy(w->router);
+	free(w->service_edges);
+	free(w->in_scc);
+	fs_network_destroy(w->net);
+	free(w);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_world.h - the city every service of a run shares: road network (through
+ * the binary cache for OSM files), the largest strongly connected component
+ * (where vehicles and riders may be), the router, a snapping index, depots.
+ *
+ * Every service loads the same world from the same spec, so edge and node
+ * ids agree across processes and can travel in messages.
+ */
+#ifndef FS_WORLD_H
+#define FS_WORLD_H
+
+#include <stdint.h>
+
+#include "fs/network.h"
+#include "fs/route.h"
+
+#define FS_WORLD_MAX_DEPOTS 64
+
+struct fs_world {
+	struct fs_network *net;
+	struct fs_router *router;
+	struct fs_route_query *query;   /* this process's routing workspace */
+	struct fs_network_index *index; /* edges of the largest SCC only */
+	uint8_t *in_scc;                /* node_count bytes */
+	uint32_t *service_edges;        /* edges with both ends in the SCC */
+	uint32_t service_edge_count;
+	uint32_t depot_nodes[FS_WORLD_MAX_DEPOTS];
+	uint32_t depot_count;
+};
+
+/**
+ * Load the world for @spec (see fs_network_load(); OSM files go through the
+ * cache in fs_world_cache_dir()) with @depots depots spread over the service
+ * area. Logs and returns NULL on failure.
+ */
+struct fs_world *fs_world_load(const char *spec, uint32_t depots);
+void fs_world_destroy(struct fs_world *world);
+/** $FLEETSIM_CACHE, $XDG_CACHE_HOME/fleetsim, ~/.cache/fleetsim or /tmp/fleetsim-cache-UID. */
+const char *fs_world_cache_dir(char *buf, size_t size);
+/** Hour of the (UTC-based) simulated day for the router's time-of-day factors. */
+uint32_t fs_world_hour(int64_t sim_time_ms);
+/** Nearest depot (by straight line) to node @node. */
+uint32_t fs_world_nearest_depot(const struct fs_world *world, uint32_t node);
+
+#endif

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vehicle_node - the vehicle-node service's model side (see vehicle_node.h).
+ *
+ * Determinism across shard counts: a vehicle's random streams derive from
+ * (run seed, stream, vehicle id); the fleet processes due events in (time,
+ * id) order; messages are applied in the lockstep's (tick, sender, seq)
+ * order and each touches only the vehicles it names; and the state hash is a
+ * sum over vehicles. So shards 1 and 4 give the same per-role hash sum.
+ * Depot plugs are not limited here: with several shards no one shard can
+ * know what the others occupy, so plug allocation belongs to dispatch.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/calendar.h"
+#include "fs/rng.h"
+#include "fs/vehicle.h"
+#include "fs_log.h"
+#include "fs_world.h"
+#include "vehicle_node.h"
+
+#define UNLIMITED_PLUGS 65535
+#define DEFAULT_PLUG_KW 150.0 /* DOMAIN.md: 150-250 kW per DC plug */
+
+/* An operation received from the bus, applied at the start of the next tick. */
+struct pending_job {
+	uint32_t vehicle_id;
+	uint64_t job_id;
+	int kind;                 /* fleetsim.v1.StopKind of the first stop */
+	struct fs_road_pos first; /* pickup, reposition target */
+	struct fs_road_pos second;/* drop-off */
+	uint32_t depot;
+};
+
+struct vehicle_node {
+	struct vehicle_node_config cfg;
+	struct fs_world *world;
+	struct fs_vehicle_params params;
+	struct fs_fleet *fleet;
+	struct fs_vehicle_events events;
+	struct fs_path path, trip;
+	struct pending_job *jobs;
+	size_t njobs, jobs_cap;
+	Fleetsim__V1__Delivery **deliveries; /* copied fields only */
+	uint32_t *idle;                      /* vehicle ids to give a data-collection drive */
+	size_t nidle, idle_cap;
+	uint64_t tick;
+	int64_t last_publish_ms;
+	uint64_t refused_jobs;
+	uint64_t unknown_vehicle_jobs;
+	/* state batch arrays, grown with the fleet */
+	size_t batch_cap;
+	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
+	Fleetsim__V1__VehicleState *b_state;
+	float *b_x, *b_y, *b_off, *b_soc, *b_speed, *b_heading;
+	uint64_t *b_job;
+};
+
+static bool owns(const struct vehicle_node *n, uint32_t id)
+{
+	return id % n->cfg.shards == n->cfg.shard;
+}
+
+static void push_idle(struct vehicle_node *n, uint32_t id)
+{
+	if (n->nidle == n->idle_cap) {
+		n->idle_cap = n->idle_cap ? n->idle_cap * 2 : 256;
+		n->idle = realloc(n->idle, n->idle_cap * sizeof(*n->idle));
+		if (!n->idle) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	n->idle[n->nidle++] = id;
+}
+
+struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
+{
+	struct vehicle_node *n = fs_xcalloc(1, sizeof(*n));
+	n->cfg = *cfg;
+	n->world = fs_world_load(cfg->network, cfg->depots);
+	if (!n->world) {
+		goto fail;
+	}
+	fs_vehicle_params_defaults(&n->params);
+	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
+	if (!n->fleet) {
+		fs_error("cannot create the fleet");
+		goto fail;
+	}
+	for (uint32_t d = 0; d < n->world->depot_count; d++) {
+		if (fs_fleet_add_depot(n->fleet, n->world->depot_nodes[d], UNLIMITED_PLUGS, DEFAULT_PLUG_KW) < 0) {
+			fs_error("cannot add depot %u", d);
+			goto fail;
+		}
+	}
+	n->last_publish_ms = INT64_MIN;
+	return n;
+fail:
+	vehicle_node_destroy(n);
+	return NULL;
+}
+
+void vehicle_node_destroy(struct vehicle_node *n)
+{
+	if (!n) {
+		return;
+	}
+	fs_fleet_destroy(n->fleet);
+	fs_world_destroy(n->world);
+	fs_vehicle_events_finish(&n->events);
+	fs_path_finish(&n->path);
+	fs_path_finish(&n->trip);
+	free(n->jobs);
+	free(n->idle);
+	free(n->b_id);
+	free(n->b_edge);
+	free(n->b_health);
+	free(n->b_odd);
+	free(n->b_sw);
+	free(n->b_state);
+	free(n->b_x);
+	free(n->b_y);
+	free(n->b_off);
+	free(n->b_soc);
+	free(n->b_speed);
+	free(n->b_heading);
+	free(n->b_job);
+	free(n);
+}
+
+/* The initial fleet: where each vehicle stands depends only on (seed, id). */
+static int place_fleet(struct vehicle_node *n, int64_t now_ms)
+{
+	const struct fs_world *w = n->world;
+	for (uint32_t id = n->cfg.shard; id < n->cfg.vehicles; id += n->cfg.shards) {
+		struct fs_rng rng;
+		fs_rng_init(&rng, n->cfg.seed, FS_RNG_STREAM_VEHICLE_PLACEMENT, id);
+		uint32_t edge = w->service_edges[fs_rng_below(&rng, w->service_edge_count)];
+		struct fs_vehicle_init init = {
+			.id = id,
+			.state = FS_VEHICLE_AVAILABLE,
+			.phase = (uint8_t)n->cfg.phase,
+			.sw = 0,
+			.home_depot = (uint16_t)(id % w->depot_count),
+			.soc = 0.55 + 0.4 * fs_rng_uniform(&rng),
+			.edge = edge,
+			.offset_m = fs_rng_uniform(&rng) * w->net->edges[edge].length_m,
+		};
+		int rc = fs_fleet_add(n->fleet, &init, now_ms);
+		if (rc < 0) {
+			fs_error("cannot add vehicle %u: %s", id, strerror(-rc));
+			return rc;
+		}
+		if (n->cfg.phase == FS_CITY_DATA_COLLECTION) {
+			push_idle(n, id);
+		}
+	}
+	return 0;
+}
+
+static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	struct vehicle_node *n = ctx;
+	const Fleetsim__V1__Envelope *env = msg->env;
+	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
+		return;
+	}
+	const struct fs_network *net = n->world->net;
+	for (size_t i = 0; i < env->jobs->n_jobs; i++) {
+		const Fleetsim__V1__Job *job = env->jobs->jobs[i];
+		if (!owns(n, job->vehicle_id)) {
+			continue;
+		}
+		if (job->n_stops == 0 || !job->job_id) {
+			fs_bus_reject(fs_participant_bus(p), msg, "job without stops or id");
+			continue;
+		}
+		struct pending_job pj = { .vehicle_id = job->vehicle_id, .job_id = job->job_id,
+					  .kind = job->stops[0]->kind };
+		bool valid = true;
+		for (size_t s = 0; s < job->n_stops && s < 2; s++) {
+			const Fleetsim__V1__Stop *stop = job->stops[s];
+			if (stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_CHARGE ||
+			    stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT) {
+				valid &= stop->depot < n->world->depot_count;
+				pj.depot = stop->depot;
+			} else {
+				valid &= stop->place && stop->place->edge < net->edge_count;
+				if (valid) {
+					struct fs_road_pos *pos = s == 0 ? &pj.first : &pj.second;
+					pos->edge = stop->place->edge;
+					pos->offset_m = stop->place->offset_m;
+				}
+			}
+		}
+		if (pj.kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_PICKUP &&
+		    (job->n_stops < 2 || job->stops[1]->kind != FLEETSIM__V1__STOP_KIND__STOP_KIND_DROPOFF)) {
+			valid = false;
+		}
+		if (!valid) {
+			fs_bus_reject(fs_participant_bus(p), msg, "job with a bad stop (edge or depot out of range)");
+			continue;
+		}
+		if (n->njobs == n->jobs_cap) {
+			n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 64;
+			n->jobs = realloc(n->jobs, n->jobs_cap * sizeof(*n->jobs));
+			if (!n->jobs) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		n->jobs[n->njobs++] = pj;
+	}
+}
+
+/* Route vehicle @id from where it is now to the end of edge @target. */
+static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t target_edge, int64_t now_ms,
+			      struct fs_path *path)
+{
+	int idx = fs_fleet_find(n->fleet, id);
+	if (idx < 0) {
+		return idx;
+	}
+	const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)idx);
+	struct fs_road_pos from;
+	double off = 0;
+	uint32_t edge = FS_NO_EDGE;
+	if (fs_vehicle_position(v, n->world->net, now_ms, NULL, NULL, &edge, &off) < 0) {
+		return -ENOENT;
+	}
+	from.edge = edge;
+	from.offset_m = off;
+	struct fs_road_pos to = { target_edge, n->world->net->edges[target_edge].length_m };
+	path->count = 0;
+	double t;
+	return fs_route_positions(n->world->query, fs_world_hour(now_ms), from, to, &t, path);
+}
+
+static uint32_t depot_in_edge(const struct fs_network *net, uint32_t node)
+{
+	return net->in_edges[net->in_first[node]];
+}
+
+static int send_to_depot(struct vehicle_node *n, uint32_t id, uint32_t depot, int purpose, int64_t now_ms)
+{
+	const struct fs_network *net = n->world->net;
+	int idx = fs_fleet_find(n->fleet, id);
+	if (idx < 0) {
+		return idx;
+	}
+	const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)idx);
+	n->path.count = 0;
+	if (!((v->flags & FS_VF_AT_DEPOT) && v->depot == depot)) {
+		int rc = route_from_vehicle(n, id, depot_in_edge(net, n->world->depot_nodes[depot]), now_ms, &n->path);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return fs_fleet_send_to_depot(n->fleet, id, (uint16_t)depot, purpose, n->path.edges, n->path.count, now_ms,
+				      &n->events);
+}
+
+static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int64_t now_ms)
+{
+	const struct fs_network *net = n->world->net;
+	int rc;
+	switch (pj->kind) {
+	case FLEETSIM__V1__STOP_KIND__STOP_KIND_PICKUP: {
+		rc = route_from_vehicle(n, pj->vehicle_id, pj->first.edge, now_ms, &n->path);
+		if (rc < 0) {
+			break;
+		}
+		double t;
+		n->trip.count = 0;
+		rc = fs_route_nodes(n->world->query, fs_world_hour(now_ms), net->edges[pj->first.edge].to,
+				    net->edges[pj->second.edge].to, &t, &n->trip);
+		if (rc < 0 || n->trip.count == 0) {
+			rc = rc < 0 ? rc : -EINVAL;
+			break;
+		}
+		struct fs_job job = {
+			.id = pj->job_id,
+			.to_pickup = n->path.edges,
+			.to_pickup_len = n->path.count,
+			.trip = n->trip.edges,
+			.trip_len = n->trip.count,
+			.board_dwell_s = n->cfg.board_dwell_s,
+		};
+		rc = fs_fleet_assign(n->fleet, pj->vehicle_id, &job, now_ms, &n->events);
+		break;
+	}
+	case FLEETSIM__V1__STOP_KIND__STOP_KIND_REPOSITION:
+		rc = route_from_vehicle(n, pj->vehicle_id, pj->first.edge, now_ms, &n->path);
+		if (rc == 0) {
+			rc = fs_fleet_reposition(n->fleet, pj->vehicle_id, n->path.edges, n->path.count, now_ms,
+						 &n->events);
+		}
+		break;
+	case FLEETSIM__V1__STOP_KIND__STOP_KIND_CHARGE:
+		rc = send_to_depot(n, pj->vehicle_id, pj->depot, FS_DEPOT_CHARGE, now_ms);
+		break;
+	case FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT:
+		rc = send_to_depot(n, pj->vehicle_id, pj->depot, FS_DEPOT_MAINTENANCE, now_ms);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	if (rc == -ENOENT && fs_fleet_find(n->fleet, pj->vehicle_id) < 0) {
+		n->unknown_vehicle_jobs++;
+	}
+	if (rc < 0 && rc != -EPERM) {
+		/* The fleet reports its own refusals as events; tell dispatch about ours too. */
+		struct fs_vehicle_event e = { .time_ms = now_ms, .job_id = pj->job_id, .vehicle_id = pj->vehicle_id,
+					      .kind = FS_VEV_JOB_DECLINED,
+					      .reason = rc == -ENOENT ? "no route or no such vehicle" : "malformed job" };
+		fs_vehicle_events_push(&n->events, &e);
+	}
+	if (rc < 0) {
+		n->refused_jobs++;
+	}
+}
+
+/* What the node does by itself: depots for faults (and energy when there is no
+ * dispatch), mapping drives in the data-collection phase. */
+static void react(struct vehicle_node *n, int64_t now_ms, size_t first_event)
+{
+	for (size_t i = first_event; i < n->events.count; i++) {
+		const struct fs_vehicle_event *e = &n->events.items[i];
+		bool to_available = e->kind == FS_VEV_STATE_CHANGED && e->to_state == FS_VEHICLE_AVAILABLE;
+		if (!to_available && e->kind != FS_VEV_MAINTENANCE_REQUEST &&
+		    !(e->kind == FS_VEV_CHARGE_REQUEST && n->cfg.self_charge)) {
+			continue;
+		}
+		int idx = fs_fleet_find(n->fleet, e->vehicle_id);
+		if (idx < 0) {
+			continue;
+		}
+		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)idx);
+		if (v->state != FS_VEHICLE_AVAILABLE) {
+			continue; /* asked again when it becomes available */
+		}
+		uint32_t node = v->edge != FS_NO_EDGE ? n->world->net->edges[v->edge].to : n->world->depot_nodes[0];
+		uint32_t depot = fs_world_nearest_depot(n->world, node);
+		if (v->flags & FS_VF_MAINT_REQUESTED) {
+			send_to_depot(n, v->id, depot, FS_DEPOT_MAINTENANCE, now_ms);
+		} else if ((v->flags & FS_VF_CHARGE_REQUESTED) && n->cfg.self_charge) {
+			send_to_depot(n, v->id, depot, FS_DEPOT_CHARGE, now_ms);
+		} else if (to_available && v->phase == FS_CITY_DATA_COLLECTION) {
+			push_idle(n, v->id);
+		}
+	}
+}
+
+/* Data collection: an idle vehicle drives to a random point of the service area. */
+static void start_mapping_drives(struct vehicle_node *n, uint64_t tick, int64_t now_ms)
+{
+	const struct fs_world *w = n->world;
+	size_t count = n->nidle;
+	n->nidle = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint32_t id = n->idle[i];
+		int idx = fs_fleet_find(n->fleet, id);
+		if (idx < 0 || fs_fleet_vehicle(n->fleet, (uint32_t)idx)->state != FS_VEHICLE_AVAILABLE) {
+			continue;
+		}
+		struct fs_rng rng;
+		fs_rng_init(&rng, n->cfg.seed ^ fs_mix64(tick), FS_RNG_STREAM_VEHICLE_OPS, id);
+		uint32_t target = w->service_edges[fs_rng_below(&rng, w->service_edge_count)];
+		if (route_from_vehicle(n, id, target, now_ms, &n->path) == 0 && n->path.count > 0) {
+			fs_fleet_reposition(n->fleet, id, n->path.edges, n->path.count, now_ms, &n->events);
+		}
+	}
+}
+
+static void grow_batch(struct vehicle_node *n, size_t count)
+{
+	if (count <= n->batch_cap) {
+		return;
+	}
+	size_t cap = count + count / 2 + 16;
+#define GROW(field) n->field = realloc(n->field, cap * sizeof(*n->field)); if (!n->field) abort()
+	GROW(b_id); GROW(b_edge); GROW(b_health); GROW(b_odd); GROW(b_sw); GROW(b_state);
+	GROW(b_x); GROW(b_y); GROW(b_off); GROW(b_soc); GROW(b_speed); GROW(b_heading); GROW(b_job);
+#undef GROW
+	n->batch_cap = cap;
+}
+
+static int publish_states(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
+{
+	uint32_t count = fs_fleet_count(n->fleet);
+	grow_batch(n, count);
+	size_t k = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, i);
+		struct fs_vehicle_snapshot s;
+		if (fs_vehicle_snapshot(v, n->world->net, now_ms, &s) < 0) {
+			s = (struct fs_vehicle_snapshot){ .edge = UINT32_MAX, .soc = fs_vehicle_soc(v, now_ms) };
+		}
+		n->b_id[k] = v->id;
+		n->b_state[k] = (Fleetsim__V1__VehicleState)v->state;
+		n->b_x[k] = (float)s.x;
+		n->b_y[k] = (float)s.y;
+		n->b_edge[k] = s.edge;
+		n->b_off[k] = (float)s.offset_m;
+		n->b_soc[k] = (float)s.soc;
+		n->b_speed[k] = (float)s.speed_mps;
+		n->b_heading[k] = (float)s.heading_rad;
+		n->b_health[k] = s.health_flags;
+		n->b_odd[k] = v->odd_flags;
+		n->b_job[k] = v->job_id;
+		n->b_sw[k] = n->params.sw[v->sw].version;
+		k++;
+	}
+	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
+	b.shard = n->cfg.shard;
+	b.shard_count = n->cfg.shards;
+	b.origin_lat = n->world->net->proj.origin_lat;
+	b.origin_lon = n->world->net->proj.origin_lon;
+	b.full = true;
+	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_edge_offset_m = b.n_soc = b.n_speed_mps =
+		b.n_heading_rad = b.n_health_flags = b.n_odd_flags = b.n_job_id = b.n_sw_version = k;
+	b.vehicle_id = n->b_id;
+	b.state = n->b_state;
+	b.x_m = n->b_x;
+	b.y_m = n->b_y;
+	b.edge = n->b_edge;
+	b.edge_offset_m = n->b_off;
+	b.soc = n->b_soc;
+	b.speed_mps = n->b_speed;
+	b.heading_rad = n->b_heading;
+	b.health_flags = n->b_health;
+	b.odd_flags = n->b_odd;
+	b.job_id = n->b_job;
+	b.sw_version = n->b_sw;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
+	env.vehicle_states = &b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+static int publish_events(struct vehicle_node *n, struct fs_participant *p)
+{
+	size_t count = n->events.count;
+	if (!count) {
+		return 0;
+	}
+	Fleetsim__V1__VehicleEvent *evs = fs_xcalloc(count, sizeof(*evs));
+	Fleetsim__V1__VehicleEvent **evp = fs_xcalloc(count, sizeof(*evp));
+	for (size_t i = 0; i < count; i++) {
+		const struct fs_vehicle_event *e = &n->events.items[i];
+		fleetsim__v1__vehicle_event__init(&evs[i]);
+		evs[i].vehicle_id = e->vehicle_id;
+		evs[i].kind = (Fleetsim__V1__VehicleEventKind)e->kind;
+		evs[i].sim_time_ms = e->time_ms;
+		evs[i].from_state = (Fleetsim__V1__VehicleState)e->from_state;
+		evs[i].to_state = (Fleetsim__V1__VehicleState)e->to_state;
+		evs[i].device = (Fleetsim__V1__DeviceKind)e->device;
+		evs[i].device_index = e->device_index;
+		evs[i].health = (Fleetsim__V1__DeviceHealth)e->health;
+		evs[i].job_id = e->job_id;
+		evs[i].value = e->value;
+		evs[i].reason = (char *)(e->reason ? e->reason : "");
+		evp[i] = &evs[i];
+	}
+	Fleetsim__V1__VehicleEventBatch b = FLEETSIM__V1__VEHICLE_EVENT_BATCH__INIT;
+	b.shard = n->cfg.shard;
+	b.n_events = count;
+	b.events = evp;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS;
+	env.vehicle_events = &b;
+	int rc = fs_participant_publish(p, NULL, &env);
+	free(evs);
+	free(evp);
+	return rc;
+}
+
+static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
+{
+	struct vehicle_node *n = ctx;
+	n->tick = tick;
+	fs_vehicle_events_clear(&n->events);
+	if (tick == 0 && place_fleet(n, now_ms) < 0) {
+		return -ENOMEM;
+	}
+	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE };
+	int hour = fs_calendar_second_of_day(now_ms) / 3600;
+	cond.night = hour < 6 || hour >= 21;
+	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n->njobs; i++) {
+		apply_job(n, &n->jobs[i], now_ms);
+	}
+	n->njobs = 0;
+	if (fs_fleet_advance(n->fleet, now_ms, &n->events) < 0) {
+		fs_error("fleet time went backwards at tick %" PRIu64, tick);
+		return -EINVAL;
+	}
+	react(n, now_ms, 0);
+	start_mapping_drives(n, tick, now_ms);
+	if (publish_events(n, p) < 0) {
+		return -EIO;
+	}
+	if (n->cfg.publish_every_ms && (n->last_publish_ms == INT64_MIN ||
+					now_ms - n->last_publish_ms >= (int64_t)n->cfg.publish_every_ms)) {
+		n->last_publish_ms = now_ms;
+		if (publish_states(n, p, now_ms) < 0) {
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static uint64_t state_hash(void *ctx)
+{
+	const struct vehicle_node *n = ctx;
+	return fs_fleet_hash(n->fleet);
+}
+
+static int on_end(void *ctx, struct fs_participant *p)
+{
+	struct vehicle_node *n = ctx;
+	const struct fs_fleet_stats *s = fs_fleet_stats(n->fleet);
+	uint32_t count = fs_fleet_count(n->fleet);
+	fs_participant_add_result(p, "vehicles", count);
+	fs_participant_add_result(p, "km_driven", s->km_driven);
+	fs_participant_add_result(p, "driving_hours", s->driving_hours);
+	fs_participant_add_result(p, "jobs_completed", (double)s->jobs_completed);
+	fs_participant_add_result(p, "jobs_refused", (double)n->refused_jobs);
+	fs_participant_add_result(p, "faults", (double)s->faults);
+	fs_participant_add_result(p, "remote_assist_requests", (double)s->ra_requests);
+	fs_participant_add_result(p, "disengagements", (double)s->disengagements);
+	fs_participant_add_result(p, "minimal_risk_stops", (double)s->minimal_risk);
+	fs_participant_add_result(p, "tows", (double)s->tows);
+	fs_participant_add_result(p, "strandings", (double)s->strandings);
+	fs_participant_add_result(p, "charges", (double)s->charges);
+	fs_participant_add_result(p, "charged_kwh", s->charged_kwh);
+	fs_participant_add_result(p, "logged_gb", s->logged_gb);
+	fs_participant_add_result(p, "uploaded_gb", s->uploaded_gb);
+	fs_participant_add_result(p, "memory_bytes_per_vehicle",
+				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
+	return 0;
+}
+
+const struct fs_participant_ops vehicle_node_ops = {
+	.on_message = on_message,
+	.on_tick = on_tick,
+	.state_hash = state_hash,
+	.on_end = on_end,
+};
