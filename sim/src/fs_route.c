@@ -157,8 +157,16 @@ struct fs_router {
 
 /* ---- contraction ---------------------------------------------------------------- */
 
+/* Adjacency entry of the remaining graph: the node at the other end, the
+ * edge, and its weight inline so a witness search never leaves the list. */
+struct adj {
+	uint32_t other;
+	uint32_t id;
+	double w;
+};
+
 struct vec {
-	uint32_t *a;
+	struct adj *a;
 	uint32_t n, cap;
 };
 
@@ -190,11 +198,11 @@ struct ctr {
 	uint32_t *nbr; /* scratch: neighbours of the node being contracted */
 };
 
-static int vec_push(struct vec *v, uint32_t x)
+static int vec_push(struct vec *v, struct adj x)
 {
 	if (v->n == v->cap) {
 		uint32_t cap = v->cap ? v->cap * 2 : 4;
-		uint32_t *a = realloc(v->a, cap * sizeof(*a));
+		struct adj *a = realloc(v->a, cap * sizeof(*a));
 		if (!a) {
 			return -ENOMEM;
 		}
@@ -205,10 +213,10 @@ static int vec_push(struct vec *v, uint32_t x)
 	return 0;
 }
 
-static void vec_remove(struct vec *v, uint32_t x)
+static void vec_remove(struct vec *v, uint32_t id)
 {
 	for (uint32_t i = 0; i < v->n; i++) {
-		if (v->a[i] == x) {
+		if (v->a[i].id == id) {
 			v->a[i] = v->a[--v->n];
 			return;
 		}
@@ -232,7 +240,8 @@ static int ctr_new_edge(struct ctr *c, uint32_t from, uint32_t to, double w, uin
 	}
 	uint32_t id = c->m++;
 	c->e[id] = (struct cedge){ from, to, w, a, b, hops };
-	if (vec_push(&c->out[from], id) < 0 || vec_push(&c->in[to], id) < 0) {
+	if (vec_push(&c->out[from], (struct adj){ to, id, w }) < 0 ||
+	    vec_push(&c->in[to], (struct adj){ from, id, w }) < 0) {
 		return -ENOMEM;
 	}
 	return 0;
@@ -242,18 +251,26 @@ static int ctr_new_edge(struct ctr *c, uint32_t from, uint32_t to, double w, uin
 static int ctr_add_or_improve(struct ctr *c, uint32_t u, uint32_t w, double weight, uint32_t a,
 			      uint32_t b, uint32_t hops)
 {
-	const struct vec *out = &c->out[u];
+	struct vec *out = &c->out[u];
 	for (uint32_t i = 0; i < out->n; i++) {
-		struct cedge *e = &c->e[out->a[i]];
-		if (e->to == w) {
-			if (weight < e->w) {
-				e->w = weight;
-				e->a = a;
-				e->b = b;
-				e->hops = hops;
-			}
-			return 0;
+		if (out->a[i].other != w) {
+			continue;
 		}
+		struct cedge *e = &c->e[out->a[i].id];
+		if (weight < e->w) {
+			e->w = weight;
+			e->a = a;
+			e->b = b;
+			e->hops = hops;
+			out->a[i].w = weight;
+			struct vec *in = &c->in[w];
+			for (uint32_t k = 0; k < in->n; k++) {
+				if (in->a[k].id == out->a[i].id) {
+					in->a[k].w = weight;
+				}
+			}
+		}
+		return 0;
 	}
 	return ctr_new_edge(c, u, w, weight, a, b, hops);
 }
@@ -297,9 +314,8 @@ static int witness_search(struct ctr *c, uint32_t source, uint32_t avoid, double
 			return -ENOMEM;
 		}
 		for (uint32_t i = 0; i < out->n; i++) {
-			const struct cedge *e = &c->e[out->a[i]];
-			uint32_t x = e->to;
-			double nd = it.key + e->w;
+			uint32_t x = out->a[i].other;
+			double nd = it.key + out->a[i].w;
 			if (x == avoid || (c->stamp[x] == c->round && nd >= c->dist[x])) {
 				continue;
 			}
@@ -321,13 +337,13 @@ static int ctr_process(struct ctr *c, uint32_t v, bool apply, struct sim *ret)
 {
 	struct sim s = { .removed = c->in[v].n + c->out[v].n };
 	for (uint32_t i = 0; i < c->in[v].n; i++) {
-		s.removed_hops += c->e[c->in[v].a[i]].hops;
+		s.removed_hops += c->e[c->in[v].a[i].id].hops;
 	}
 	for (uint32_t j = 0; j < c->out[v].n; j++) {
-		s.removed_hops += c->e[c->out[v].a[j]].hops;
+		s.removed_hops += c->e[c->out[v].a[j].id].hops;
 	}
 	for (uint32_t i = 0; i < c->in[v].n; i++) {
-		uint32_t in_id = c->in[v].a[i];
+		uint32_t in_id = c->in[v].a[i].id;
 		uint32_t u = c->e[in_id].from;
 		double w_in = c->e[in_id].w;
 		uint32_t hops_in = c->e[in_id].hops;
@@ -339,7 +355,7 @@ static int ctr_process(struct ctr *c, uint32_t v, bool apply, struct sim *ret)
 			c->round = 0;
 		}
 		for (uint32_t j = 0; j < c->out[v].n; j++) {
-			const struct cedge *e = &c->e[c->out[v].a[j]];
+			const struct cedge *e = &c->e[c->out[v].a[j].id];
 			if (e->to != u) {
 				max_out = e->w > max_out ? e->w : max_out;
 				targets += c->target_stamp[e->to] != c->round + 1;
@@ -353,7 +369,7 @@ static int ctr_process(struct ctr *c, uint32_t v, bool apply, struct sim *ret)
 			return -ENOMEM;
 		}
 		for (uint32_t j = 0; j < c->out[v].n; j++) {
-			uint32_t out_id = c->out[v].a[j];
+			uint32_t out_id = c->out[v].a[j].id;
 			uint32_t w = c->e[out_id].to;
 			double via = w_in + c->e[out_id].w;
 			if (w == u || (c->stamp[w] == c->round && c->dist[w] <= via)) {
@@ -582,13 +598,13 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 		/* Detach v and collect its neighbours (each once). */
 		uint32_t nn = 0;
 		for (uint32_t i = 0; i < c.in[v].n; i++) {
-			uint32_t u = c.e[c.in[v].a[i]].from;
-			vec_remove(&c.out[u], c.in[v].a[i]);
+			uint32_t u = c.in[v].a[i].other;
+			vec_remove(&c.out[u], c.in[v].a[i].id);
 			c.nbr[nn++] = u;
 		}
 		for (uint32_t j = 0; j < c.out[v].n; j++) {
-			uint32_t w = c.e[c.out[v].a[j]].to;
-			vec_remove(&c.in[w], c.out[v].a[j]);
+			uint32_t w = c.out[v].a[j].other;
+			vec_remove(&c.in[w], c.out[v].a[j].id);
 			c.nbr[nn++] = w;
 		}
 		for (uint32_t k = 0; k < nn; k++) {
