@@ -72,6 +72,10 @@ static void on_field(void *data, size_t len, void *user)
 	}
 	unsigned f = r->field_no++;
 	if (!r->header_done) {
+		if (f == 0 && len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
+			data = (char *)data + 3; /* a UTF-8 byte order mark before the first name */
+			len -= 3;
+		}
 		for (unsigned c = 0; c < MAX_FIELDS && r->spec->columns[c]; c++) {
 			if (strlen(r->spec->columns[c]) == len && !memcmp(r->spec->columns[c], data, len)) {
 				r->index[c] = (int)f;

@@ -530,8 +530,8 @@ static void osm_broken_files_name_the_file(void **state)
 static void csv_loads_exactly(void **state)
 {
 	/* a triangle 10 -> 20 -> 30 -> 10 plus a dead end 30 -> 40 */
-	const char *nodes = write_text("nodes.csv", "id,x,y\n10,0,0\n20,100,0\n30,100,100\n"
-						   "40,200,100\n");
+	const char *nodes = write_text("nodes.csv", "\xEF\xBB\xBFid,x,y\r\n10,0,0\r\n20,100,0\r\n"
+						   "30,100,100\r\n40,200,100\r\n"); /* BOM, CRLF */
 	const char *edges = write_text("edges.csv",
 				       "from,to,length_m,speed_mps,lanes,name\n"
 				       "10,20,100,10,2,First\n20,30,100.5,5,,\n30,10,150,10,1,\"Long, Road\"\n"
