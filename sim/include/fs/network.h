@@ -145,8 +145,8 @@ void fs_osm_params_defaults(struct fs_osm_params *params);
  * .osm XML) with default parameters. Kept ways: highway in {motorway, trunk,
  * primary, secondary, tertiary, unclassified, residential, living_street,
  * road, *_link, service}, minus area=yes, access/motor_vehicle/motorcar =
- * no|private and service = parking_aisle|driveway|drive-through|
- * emergency_access. One-way: oneway=yes|true|1, junction=roundabout|circular,
+ * no|private and, on highway=service, service = parking_aisle|driveway|
+ * drive-through|emergency_access. One-way: oneway=yes|true|1, junction=roundabout|circular,
  * highway=motorway (unless oneway=no); oneway=-1 runs against the way.
  * Speeds from maxspeed (km/h, "mph" converted), else the class default.
  * lanes is per direction: lanes:forward/backward, else lanes (one-way) or
