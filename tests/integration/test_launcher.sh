@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `fleetsim run` with the real processes: same seed same digest, shard count
+# does not change results, a killed child stops the run within 2 s naming it
+# and leaving no process behind, Ctrl-C ends the run cleanly.
+source "$(dirname "$0")/lib.sh"
+
+FLEETSIM=$SVC/fleetsim
+NET=grid:12x12:200   # small and fast; the Atlanta default is exercised in test_default_run
+
+digest() { json "$1/summary.json" "j['run_digest']"; }
+
+sim() { # tag args... (runs to completion)
+  local tag=$1; shift
+  local bus; bus=$(new_bus "$tag")
+  "$FLEETSIM" run --quiet --bus="$bus" --out="$WORK/$tag" "$@" 2>"$WORK/$tag.log"
+}
+
+check "seed 3 runs" sim s3a --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection
+check "seed 3 again" sim s3b --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection
+check "seed 4 runs" sim s4 --network=$NET --seed=4 --duration=20m --vehicles=60 --phase=data-collection
+check "same seed, same run digest" test "$(digest "$WORK/s3a")" = "$(digest "$WORK/s3b")"
+check "different seed, different run digest" test "$(digest "$WORK/s3a")" != "$(digest "$WORK/s4")"
+check "vehicles drove" python3 -c "import json,sys; j=json.load(open('$WORK/s3a/summary.json')); sys.exit(0 if sum(r.get('km_driven',0) for r in j['results'].values()) > 100 else 1)"
+check "4 shards run" sim sh4 --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection --shards=4
+check "--shards 1 and --shards 4 give the same run digest" test "$(digest "$WORK/s3a")" = "$(digest "$WORK/sh4")"
+
+# A long run to interrupt: paced so it is still going when we act.
+start_long() { # tag
+  LONG_BUS=$(new_bus "$1")
+  "$FLEETSIM" run --quiet --bus="$LONG_BUS" --out="$WORK/$1" --network=$NET --vehicles=60 --shards=2 \
+    --duration=10h --speed=200 2>"$WORK/$1.log" &
+  LAUNCHER=$!
+  PIDS+=($LAUNCHER)
+  for _ in $(seq 200); do
+    "$SVC/fleetctl" --bus="$LONG_BUS" status >/dev/null 2>&1 && \
+      "$SVC/fleetctl" --bus="$LONG_BUS" status 2>/dev/null | grep -q '^state *running' && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# The processes of a run are recognised by their bus address on the command line.
+none_left() { # bus
+  sleep 0.1
+  [ -z "$(pgrep -f -- "--bus=$1" || true)" ]
+}
+
+kill_child() { # tag pattern expected-name
+  local tag=$1 pattern=$2 name=$3
+  start_long "$tag" || { not_ok "$tag: run did not start"; return; }
+  local pid; pid=$(pgrep -af -- "--bus=$LONG_BUS" | grep -E -- "$pattern" | awk '{print $1}' | head -1)
+  if [ -z "$pid" ]; then not_ok "$tag: no $name process found"; return; fi
+  local t0; t0=$(date +%s%N)
+  kill -9 "$pid"
+  wait "$LAUNCHER"; local rc=$?
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  diag "$name killed: launcher exited $rc after $ms ms"
+  check "$tag: launcher exits non-zero" test "$rc" -ne 0
+  check "$tag: within 2 s ($ms ms)" test "$ms" -lt 2000
+  check "$tag: the message names $name and the signal" grep -q "$name (pid $pid) was killed by signal 9" "$WORK/$tag.log"
+  check "$tag: no fleetsim process left" none_left "$LONG_BUS"
+}
+
+kill_child kv "fs-vehicle.*--name=vehicle-1" vehicle-1
+kill_child kc "fs-conductor" conductor
+kill_child kb "fs-broker" broker
+
+start_long ctrlc || not_ok "ctrl-c: run did not start"
+kill -INT "$LAUNCHER"
+wait "$LAUNCHER"; rc=$?
+check "Ctrl-C: exit status 130 ($rc)" test "$rc" -eq 130
+check "Ctrl-C: summary written, marked incomplete" test "$(json "$WORK/ctrlc/summary.json" "j['completed'], j['end_reason']")" = "False interrupted"
+check "Ctrl-C: every participant said bye" test "$(json "$WORK/ctrlc/summary.json" "all(p.get('said_bye', True) for p in j['participants'].values())")" = True
+check "Ctrl-C: no fleetsim process left" none_left "$LONG_BUS"
+
+bus=$(new_bus busy)
+"$FLEETSIM" run --quiet --bus="$bus" --network=$NET --vehicles=10 --duration=10h --speed=10 2>/dev/null &
+first=$!; PIDS+=($first)
+sleep 0.5
+"$FLEETSIM" run --quiet --bus="$bus" --network=$NET --vehicles=10 --duration=1m 2>"$WORK/busy.log"; rc=$?
+check "a second run on a busy bus is refused" test "$rc" -ne 0
+check "... saying why" grep -q "already running on $bus" "$WORK/busy.log"
+kill -TERM "$first"; wait "$first"
+
+"$FLEETSIM" run --network=/nonexistent.osm.pbf --duration=1m 2>"$WORK/badnet.log"; rc=$?
+check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
+"$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
+check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
+finish
