@@ -316,12 +316,22 @@ static double log_gb_per_h(const struct fs_vehicle *v)
 {
 	const struct fs_vehicle_params *p = v->params;
 	double gb = 0.0;
-	for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {
-		if (platform_get_global(&v->platform, d) != FS_HEALTH_FAILED) {
-			int kind;
-			unsigned idx;
-			platform_device(d, &kind, &idx);
-			gb += p->log_gb_per_h[kind];
+	unsigned failed_bits = 0;
+	for (size_t i = 0; i < sizeof(v->platform.health); i++) {
+		failed_bits |= v->platform.health[i] & 0xAAu; /* FS_HEALTH_FAILED is 0b10 */
+	}
+	if (!failed_bits) {
+		for (int k = FS_DEVICE_CAMERA; k < FS_DEVICE_KIND_COUNT; k++) {
+			gb += fs_platform_kind_size(k) * p->log_gb_per_h[k];
+		}
+	} else {
+		for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {
+			if (platform_get_global(&v->platform, d) != FS_HEALTH_FAILED) {
+				int kind;
+				unsigned idx;
+				platform_device(d, &kind, &idx);
+				gb += p->log_gb_per_h[kind];
+			}
 		}
 	}
 	/* mapping drives log everything; later phases log selected scenes */
@@ -1086,7 +1096,24 @@ int64_t fs_fleet_advance(struct fs_fleet *f, int64_t now_ms, struct fs_vehicle_e
 	uint64_t visits = 0;
 	while (f->heap_count && f->heap[0].t <= now_ms) {
 		struct heap_entry top = f->heap[0];
-		visit(f, &f->v[top.idx], top.t, ev);
+		struct fs_vehicle *v = &f->v[top.idx];
+		/* Memory latency dominates a visit (a vehicle, its route entry, an
+		 * edge, all cold). The next vehicle due is one of the top's children:
+		 * fetch both while this one is processed, and this one's next edge. */
+		if (f->heap_count > 2) {
+			for (int c = 1; c <= 2; c++) {
+				const char *next = (const char *)&f->v[f->heap[c].idx];
+				__builtin_prefetch(next);
+				__builtin_prefetch(next + 64);
+				__builtin_prefetch(next + 128);
+			}
+		}
+		if (v->path_pos + 1 < v->path_len) {
+			const uint32_t *next = f->arena + v->path_off + v->path_pos + 1;
+			__builtin_prefetch(next);
+			__builtin_prefetch(&f->net->edges[v->edge]);
+		}
+		visit(f, v, top.t, ev);
 		visits++;
 	}
 	f->now_ms = now_ms;
@@ -1531,10 +1558,18 @@ int fs_fleet_send_to_depot(struct fs_fleet *f, uint32_t id, uint16_t depot, int 
 		return end(f, v, -EINVAL);
 	}
 	const struct depot *d = &f->depots[depot];
+	/* an empty route: already there (parked at the depot, or at the end of an edge into its node) */
+	bool there = ((v->flags & FS_VF_AT_DEPOT) && v->depot == depot) ||
+		     (v->edge != FS_NO_EDGE && v->seg_end_ms == FS_NEVER_MS &&
+		      f->net->edges[v->edge].to == d->node &&
+		      v->seg_to_m >= edge_len(f, v->edge) - 0.01);
 	if (path_len ? path[path_len - 1] >= f->net->edge_count ||
 			       f->net->edges[path[path_len - 1]].to != d->node
-		     : !((v->flags & FS_VF_AT_DEPOT) && v->depot == depot)) {
+		     : !there) {
 		return end(f, v, -EINVAL);
+	}
+	if (!path_len) {
+		park_at_depot(f, v, depot);
 	}
 	int to = purpose == FS_DEPOT_CHARGE ? FS_VEHICLE_TO_CHARGER : FS_VEHICLE_REPOSITIONING;
 	if (v->state == FS_VEHICLE_TO_PICKUP && purpose == FS_DEPOT_CHARGE) {

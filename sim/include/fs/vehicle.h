@@ -248,55 +248,57 @@ enum fs_vehicle_flags {
  * that is parked costs nothing until its next event.
  */
 struct fs_vehicle {
+	/* hot: read or written on every visit (kept in the first cache lines) */
 	const struct fs_vehicle_params *params; /* shared, not owned, not hashed */
-	struct fs_rng fault_rng;  /* (seed, FS_RNG_STREAM_VEHICLE_FAULTS, id) */
-	struct fs_rng ops_rng;    /* (seed, FS_RNG_STREAM_VEHICLE_OPS, id): RA, disengagement, yield */
-	uint64_t job_id;          /* 0 = none */
-	int64_t state_since_ms;
 	int64_t timer_ms;         /* state timer (commissioning, repair, wait, charge, RA, tow) */
 	int64_t acct_ms;          /* battery and op_ms are accounted up to here */
 	int64_t op_ms;            /* powered time: the fault process clock */
 	int64_t fault_at_op_ms;   /* next fault, on the op_ms clock */
 	int64_t seg_start_ms;     /* motion: offset goes seg_from_m -> seg_to_m */
 	int64_t seg_end_ms;       /*   over [seg_start_ms, seg_end_ms]; FS_NEVER_MS = parked */
-	int64_t upload_since_ms;
-	int64_t drive_ms;         /* driving time (logged hours) */
 	int64_t next_event_ms;
+	int64_t drive_ms;         /* driving time (logged hours) */
 	double battery_kwh;
 	double odometer_m;
 	double next_ra_m;         /* odometer of the next remote-assistance request */
 	double next_diseng_m;     /* odometer of the next disengagement */
 	double logged_gb;
-	double uploaded_gb;
 	uint32_t id;
 	uint32_t edge;            /* current edge or FS_NO_EDGE */
 	float seg_from_m;
 	float seg_to_m;
 	float speed_cap_mps;      /* in force when odd_flags has FS_ODD_SPEED_CAP */
-	float charge_kw;          /* plug power while charging */
 	uint32_t path_off;        /* remaining route: fleet arena [path_off, +path_len), at path_pos */
 	uint32_t path_len;
 	uint32_t path_pos;
+	uint32_t heap_pos;        /* fleet heap slot or UINT32_MAX */
+	uint16_t flags;           /* enum fs_vehicle_flags */
+	uint16_t odd_flags;       /* restrictions in force: software | platform | city */
+	uint8_t state;            /* enum fs_vehicle_state */
+	uint8_t phase;            /* enum fs_city_phase */
+	uint8_t sw;               /* index into params->sw */
+	uint8_t mrc_cause;        /* enum fs_mrc_cause bits */
+	struct fs_platform platform;
+	/* cold: state changes, faults, depots, jobs */
+	uint8_t resume_state;     /* state interrupted by the minimal-risk condition */
+	uint8_t sw_pending;       /* index to install at the next stop (FS_VF_SW_PENDING) */
+	uint16_t city_odd_flags;  /* restrictions set by the city */
+	uint16_t depot;           /* depot it is at / heading to, FS_NO_DEPOT */
+	uint16_t home_depot;      /* where it is towed and commissioned */
+	float charge_kw;          /* plug power while charging */
 	uint32_t trip_off;        /* the job's trip route, started when the rider boards */
 	uint32_t trip_len;
 	uint32_t board_dwell_ms;
-	uint32_t heap_pos;        /* fleet heap slot or UINT32_MAX */
 	uint32_t queue_next;      /* next vehicle index in a depot queue or UINT32_MAX */
 	uint32_t ra_count;
 	uint32_t diseng_count;
 	uint32_t mrc_count;
-	uint16_t flags;           /* enum fs_vehicle_flags */
-	uint16_t odd_flags;       /* restrictions in force: software | platform | city */
-	uint16_t city_odd_flags;  /* restrictions set by the city */
-	uint16_t depot;           /* depot it is at / heading to, FS_NO_DEPOT */
-	uint16_t home_depot;      /* where it is towed and commissioned */
-	uint8_t state;            /* enum fs_vehicle_state */
-	uint8_t resume_state;     /* state interrupted by the minimal-risk condition */
-	uint8_t phase;            /* enum fs_city_phase */
-	uint8_t sw;               /* index into params->sw */
-	uint8_t sw_pending;       /* index to install at the next stop (FS_VF_SW_PENDING) */
-	uint8_t mrc_cause;        /* enum fs_mrc_cause bits */
-	struct fs_platform platform;
+	uint64_t job_id;          /* 0 = none */
+	int64_t state_since_ms;
+	int64_t upload_since_ms;
+	double uploaded_gb;
+	struct fs_rng fault_rng;  /* (seed, FS_RNG_STREAM_VEHICLE_FAULTS, id) */
+	struct fs_rng ops_rng;    /* (seed, FS_RNG_STREAM_VEHICLE_OPS, id): RA, disengagement, yield */
 };
 
 /* How a vehicle starts. */
