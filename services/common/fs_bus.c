@@ -178,6 +178,11 @@ void fs_bus_close(struct fs_bus *bus)
 	free(bus);
 }
 
+void fs_bus_set_linger(struct fs_bus *bus, int ms)
+{
+	set_int(bus->pub, ZMQ_LINGER, ms);
+}
+
 int fs_bus_subscribe(struct fs_bus *bus, const char *prefix)
 {
 	if (zmq_setsockopt(bus->sub, ZMQ_SUBSCRIBE, prefix, strlen(prefix)) < 0) {

@@ -74,6 +74,8 @@ const char *fs_bus_default_address(char *buf, size_t size);
 /** Connect; logs why and returns NULL on failure. */
 struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts);
 void fs_bus_close(struct fs_bus *bus);
+/** How long closing may wait to deliver what is still queued (default 2000 ms; 0 when aborting). */
+void fs_bus_set_linger(struct fs_bus *bus, int ms);
 
 int fs_bus_subscribe(struct fs_bus *bus, const char *prefix);
 /**

@@ -299,6 +299,8 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		}
 	}
 	rc = -EINTR;
+	/* Stopped from outside: the broker may be gone, do not wait to deliver. */
+	fs_bus_set_linger(p.bus, 0);
 out:
 	for (size_t i = 0; i < p.inbox_len; i++) {
 		fs_bus_message_free(p.inbox[i]);

@@ -37,6 +37,7 @@
 #define STATUS_EVERY_MS 250
 #define STALL_WARN_MS 10000
 #define BYE_TIMEOUT_MS 15000
+#define BYE_TIMEOUT_STOPPED_MS 1000 /* stopped by a signal: the launcher may be tearing down */
 
 struct participant {
 	char *name;
@@ -680,7 +681,7 @@ static void end_run(struct conductor *c)
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
 	env.end = &end;
 	publish(c, &env);
-	int64_t deadline = fs_clock_now_ms() + BYE_TIMEOUT_MS;
+	int64_t deadline = fs_clock_now_ms() + (stop_signal ? BYE_TIMEOUT_STOPPED_MS : BYE_TIMEOUT_MS);
 	for (;;) {
 		size_t byes = 0;
 		for (size_t i = 0; i < c->nparts; i++) {
@@ -699,7 +700,7 @@ static void end_run(struct conductor *c)
 		}
 	}
 	/* The broker reports its counters when it sees End go by; give them a moment. */
-	int64_t broker_deadline = fs_clock_now_ms() + 300;
+	int64_t broker_deadline = fs_clock_now_ms() + (stop_signal ? 100 : 300);
 	while (fs_clock_now_ms() < broker_deadline) {
 		struct fs_bus_message *msg = NULL;
 		if (fs_bus_recv(c->bus, &msg, 50) == 0) {
@@ -851,6 +852,9 @@ int main(int argc, char **argv)
 	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c.digest));
 	fs_info("run %s after %" PRIu64 " ticks; digest %s", completed ? "complete" : "ended", c.tick, digest);
 out:
+	if (c.bus && stop_signal) {
+		fs_bus_set_linger(c.bus, 0); /* being torn down: do not wait for delivery */
+	}
 	fs_bus_close(c.bus);
 	XXH3_freeState(c.digest);
 	for (size_t i = 0; i < c.nparts; i++) {

@@ -528,7 +528,8 @@ int launcher_run(int argc, char **argv)
 			char why[128];
 			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
 				 supervisor_describe(c->status, why, sizeof(why)));
-			supervisor_stop_all(sup, 1000);
+			/* Time for the conductor to write what the run recorded so far. */
+			supervisor_stop_all(sup, 1500);
 			status = 1;
 			goto out;
 		}
