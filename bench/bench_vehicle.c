@@ -10,7 +10,8 @@
  * The bench plays the dispatcher: every vehicle that becomes available gets
  * a job to a random pickup and drop-off (routed with fs_route, the rider
  * boards 20-60 s after arrival); a vehicle asking to charge is routed to the
- * nearest of 16 depots; one needing repair to its home depot. One simulated
+ * nearest of 16 depots (plugs for 1 vehicle in 8, 150 kW); one needing repair
+ * to its home depot. Vehicles start on random edges with SoC 12-95 %. One simulated
  * hour in 1-s ticks, default vehicle parameters (fault process, remote
  * assistance, disengagements on). Reported separately: time inside
  * fs_fleet_advance() (the vehicle core), time in the dispatcher (routing and
@@ -169,7 +170,7 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 		uint32_t e = edges[fs_rng_below(&place, edge_count)];
 		struct fs_vehicle_init init = {
 			.id = id, .state = FS_VEHICLE_AVAILABLE, .phase = FS_CITY_DRIVERLESS, .sw = 2,
-			.home_depot = (uint16_t)(id % DEPOTS), .soc = 0.25 + 0.7 * fs_rng_uniform(&place),
+			.home_depot = (uint16_t)(id % DEPOTS), .soc = 0.12 + 0.83 * fs_rng_uniform(&place),
 			.edge = e, .offset_m = net->edges[e].length_m,
 		};
 		if (fs_fleet_add(b.fleet, &init, 0) < 0) {

@@ -114,6 +114,14 @@ int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net
 			      ((double)(v->seg_end_ms - v->seg_start_ms) / MS_PER_S);
 	}
 	s.soc = fs_vehicle_soc(v, now_ms);
+	unsigned any = 0;
+	for (size_t i = 0; i < sizeof(v->platform.health); i++) {
+		any |= v->platform.health[i];
+	}
+	if (!any) { /* every device ok: nothing to summarise */
+		*ret = s;
+		return 0;
+	}
 	struct fs_platform_assessment a;
 	fs_platform_assess(&v->platform, v->params, &a);
 	for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {

@@ -821,6 +821,70 @@ static void route_arena_compacts_and_keeps_routes(void **state)
 	world_down(&w);
 }
 
+static void service_transitions_run_the_fleet_actions(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet();
+	world_up(&w, &p, 1);
+	add(&w, 1, 0.9);
+	add(&w, 2, 0.9);
+	/* illegal through the fleet too: refused with an event */
+	assert_int_equal(fs_fleet_transition(w.fleet, 1, FS_VEHICLE_IN_TRIP, 0, &w.ev), -EPERM);
+	const struct fs_vehicle_event *r = vt_last(&w.ev, FS_VEV_TRANSITION_REFUSED, 1);
+	assert_non_null(r);
+	assert_string_equal(r->reason, "not in the transition table");
+	/* a stop requested by the service (e.g. a scenario): assistance ends it */
+	uint32_t route[16];
+	uint32_t n = vt_route(w.net, COLS, 0, 5, route);
+	assert_int_equal(fs_fleet_reposition(w.fleet, 1, route, n, 0, &w.ev), 0);
+	assert_int_equal(fs_fleet_transition(w.fleet, 1, FS_VEHICLE_MINIMAL_RISK, 12000, &w.ev), 0);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_MINIMAL_RISK);
+	int64_t back = 12000 + (int64_t)(p.ra_response_s * 1000);
+	fs_fleet_advance(w.fleet, back, &w.ev);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_REPOSITIONING); /* resumed */
+	fs_fleet_advance(w.fleet, back + 60000, &w.ev);
+	assert_int_equal(vt_last(&w.ev, FS_VEV_ARRIVED, 1)->time_ms, back + 38000);
+	/* maintenance at the depot, inspection time, then available; retire */
+	int64_t t0 = back + 60000;
+	assert_int_equal(fs_fleet_transition(w.fleet, 2, FS_VEHICLE_MAINTENANCE, t0, &w.ev), 0);
+	fs_fleet_advance(w.fleet, t0 + (int64_t)(p.inspection_h * H_MS) - 1, &w.ev);
+	assert_int_equal(veh(&w, 2)->state, FS_VEHICLE_MAINTENANCE);
+	fs_fleet_advance(w.fleet, t0 + (int64_t)(p.inspection_h * H_MS), &w.ev);
+	assert_int_equal(veh(&w, 2)->state, FS_VEHICLE_AVAILABLE);
+	assert_int_equal(fs_fleet_transition(w.fleet, 2, FS_VEHICLE_OUT_OF_SERVICE, 2 * H_MS, &w.ev), 0);
+	assert_int_equal(fs_fleet_transition(w.fleet, 1, FS_VEHICLE_OUT_OF_SERVICE, 2 * H_MS, &w.ev), -EPERM);
+	assert_string_equal(vt_last(&w.ev, FS_VEV_TRANSITION_REFUSED, 1)->reason, "not at a depot");
+	assert_int_equal(fs_fleet_transition(w.fleet, 99, FS_VEHICLE_AVAILABLE, 2 * H_MS, &w.ev), -ENOENT);
+	world_down(&w);
+}
+
+static void city_phase_governs_riders_and_stops(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet();
+	world_up(&w, &p, 1);
+	add_at(&w, 1, 0.9, FS_CITY_DATA_COLLECTION, 2, 0, 0);
+	uint32_t a[16], b[16];
+	uint32_t na = vt_route(w.net, COLS, 0, 2, a), nb = vt_route(w.net, COLS, 2, 4, b);
+	struct fs_job job = { .id = 3, .to_pickup = a, .to_pickup_len = na, .trip = b, .trip_len = nb };
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &job, 0, &w.ev), -EPERM);
+	assert_string_equal(vt_last(&w.ev, FS_VEV_JOB_DECLINED, 1)->reason,
+			    "no riders in the data-collection phase");
+	assert_int_equal(fs_fleet_set_phase(w.fleet, 1, FS_CITY_SUPERVISED, 1000, &w.ev), 0);
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &job, 1000, &w.ev), 0);
+	assert_int_equal(fs_fleet_set_phase(w.fleet, 1, 7, 1000, &w.ev), -EINVAL);
+	/* the city goes driverless while a stop-class fault is present: it stops */
+	fs_fleet_inject_fault(w.fleet, 1, FS_DEVICE_THOR, 0, FS_HEALTH_DEGRADED, 5000, &w.ev);
+	fs_fleet_inject_fault(w.fleet, 1, FS_DEVICE_THOR, 1, FS_HEALTH_DEGRADED, 5000, &w.ev);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_TO_PICKUP);
+	struct fs_vehicle_snapshot snap;
+	fs_vehicle_snapshot(veh(&w, 1), w.net, 5000, &snap);
+	assert_int_equal(snap.health_flags, FS_HEALTH_SUMMARY_DEGRADED | FS_HEALTH_SUMMARY_MINIMAL_RISK);
+	assert_int_equal(fs_fleet_set_phase(w.fleet, 1, FS_CITY_DRIVERLESS, 6000, &w.ev), 0);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_MINIMAL_RISK);
+	world_down(&w);
+}
+
 static void fleet_add_validates(void **state)
 {
 	struct world w;
@@ -865,6 +929,8 @@ int main(void)
 		cmocka_unit_test(state_does_not_depend_on_the_tick),
 		cmocka_unit_test(idle_vehicles_cost_nothing_per_tick),
 		cmocka_unit_test(route_arena_compacts_and_keeps_routes),
+		cmocka_unit_test(service_transitions_run_the_fleet_actions),
+		cmocka_unit_test(city_phase_governs_riders_and_stops),
 		cmocka_unit_test(fleet_add_validates),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
