@@ -156,6 +156,9 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 	struct fs_vehicle_params params;
 	fs_vehicle_params_defaults(&params);
 	b.fleet = fs_fleet_create(net, &params, 1);
+	if (!b.fleet || fs_fleet_reserve(b.fleet, n) < 0) {
+		die(city, "no memory for the fleet");
+	}
 	for (int d = 0; d < DEPOTS; d++) {
 		b.depot_node[d] = random_node(&b);
 		if (fs_fleet_add_depot(b.fleet, b.depot_node[d], (uint16_t)(n / DEPOTS / 8 + 1), 150.0) != d) {

@@ -14,9 +14,10 @@
  *    was split or how often it is advanced. A parked vehicle costs nothing.
  *  - Routes live in one arena of edge ids; a vehicle keeps (offset, length,
  *    position). Abandoned routes are garbage until the arena fills, then the
- *    live remainders are compacted into a buffer twice their size (amortised
- *    O(1) per edge; the capacity floor of 16 edges per vehicle keeps a mostly
- *    idle fleet from compacting often).
+ *    live remainders are compacted into a buffer 1.5 times their size
+ *    (amortised O(1) per edge: a compaction copying L live edges is followed
+ *    by at least L/2 new ones; the capacity floor of 16 edges per vehicle
+ *    keeps a mostly idle fleet from compacting often).
  *  - State changes go through go(), which runs the exit and entry actions
  *    (plug release and queue promotion, data upload, pending software) around
  *    the bare state machine, so every path through the fleet runs them.
@@ -163,7 +164,7 @@ static int arena_reserve(struct fs_fleet *f, size_t n)
 	for (uint32_t i = 0; i < f->count; i++) {
 		live += (size_t)(f->v[i].path_len - f->v[i].path_pos) + f->v[i].trip_len;
 	}
-	size_t cap = 2 * (live + n);
+	size_t cap = (live + n) + (live + n) / 2;
 	if (cap < (size_t)ARENA_PER_VEHICLE * f->count) {
 		cap = (size_t)ARENA_PER_VEHICLE * f->count;
 	}
@@ -1199,6 +1200,29 @@ int fs_fleet_depot_usage(const struct fs_fleet *f, uint16_t depot, uint32_t *ret
 	if (ret_queued) {
 		*ret_queued = f->depots[depot].q_len;
 	}
+	return 0;
+}
+
+int fs_fleet_reserve(struct fs_fleet *f, uint32_t count)
+{
+	if (count <= f->cap) {
+		return 0;
+	}
+	if (count >= NO_INDEX) {
+		return -ENOMEM;
+	}
+	struct fs_vehicle *v = realloc(f->v, (size_t)count * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	f->v = v;
+	f->cap = count;
+	struct heap_entry *h = realloc(f->heap, (size_t)count * sizeof(*h));
+	if (!h) {
+		return -ENOMEM; /* fs_fleet_add() retries the heap */
+	}
+	f->heap = h;
+	f->heap_cap = count;
 	return 0;
 }
 

@@ -744,6 +744,7 @@ static void idle_vehicles_cost_nothing_per_tick(void **state)
 	struct fs_vehicle_params p = quiet();
 	world_up(&w, &p, 5);
 	const uint32_t n = 100000;
+	assert_int_equal(fs_fleet_reserve(w.fleet, n), 0);
 	for (uint32_t id = 0; id < n; id++) {
 		assert_int_equal(add(&w, id, 0.8), (int)id);
 	}
@@ -767,6 +768,7 @@ static void idle_vehicles_cost_nothing_per_tick(void **state)
 	/* memory: the whole container, per vehicle */
 	size_t per = fs_fleet_memory_bytes(w.fleet) / n;
 	assert_true(per <= 1024);
+	assert_true(per < sizeof(struct fs_vehicle) + 16 + 64 + 8); /* + heap entry + arena floor */
 	world_down(&w);
 
 	/* with the default fault process on, an hour of 1-s ticks visits only

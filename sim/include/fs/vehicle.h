@@ -527,6 +527,9 @@ int fs_fleet_add_depot(struct fs_fleet *fleet, uint32_t node, uint16_t plugs, do
 int fs_fleet_depot_usage(const struct fs_fleet *fleet, uint16_t depot, uint32_t *ret_busy,
 			 uint32_t *ret_queued);
 
+/** Make room for @count vehicles in total (avoids growth slack). Returns 0 or -ENOMEM. */
+int fs_fleet_reserve(struct fs_fleet *fleet, uint32_t count);
+
 /**
  * Add a vehicle at @now_ms. Ids must increase (a shard adds its ids in
  * order); a vehicle at a depot stands on the depot node's first in-edge.
