@@ -185,7 +185,7 @@ const char *fs_vehicle_transition_refusal(const struct fs_vehicle *v, int to)
 		if (a.needs_depot) {
 			return "failed hardware: depot visit first";
 		}
-		/* fallthrough */
+		__attribute__((fallthrough));
 	case FS_VEHICLE_IN_TRIP:
 	case FS_VEHICLE_WAITING_FOR_RIDER:
 		if (!v->job_id) {
