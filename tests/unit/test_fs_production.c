@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Production and rollout model: ramps, stage capacities and queues,
+ * calibration failures and rework, allocation to cities, disruptions,
+ * retirement, determinism and step-size invariance.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fs/calendar.h"
+#include "fs/production.h"
+
+#define DAYS_PER_MONTH (365.25 / 12.0)
+
+static int32_t day_of(int y, int m, int d)
+{
+	return (int32_t)fs_calendar_days_from_civil(y, m, d);
+}
+
+/* One programme with one plant at full @per_day vehicles a day from 2027-01-01,
+ * unlimited stages of one day each, no failures, one city launched at once. */
+static void simple_params(struct fs_production_params *p, double per_day)
+{
+	memset(p, 0, sizeof(*p));
+	p->start_day = day_of(2027, 1, 1);
+	p->programme_count = 1;
+	struct fs_prod_programme *g = &p->programmes[0];
+	strcpy(g->name, "prog");
+	strcpy(g->oem, "OEM");
+	strcpy(g->model, "Car");
+	g->target = 1000000;
+	g->battery_kwh = 100;
+	g->plant_count = 1;
+	strcpy(g->plants[0].name, "plant");
+	g->plants[0].sop_day = p->start_day;
+	g->plants[0].ramp_months = 0;
+	g->plants[0].rate_per_month = per_day * DAYS_PER_MONTH;
+	g->build_days = g->integration_days = g->calibration_days = g->rework_days = 1;
+	p->city_count = 1;
+	struct fs_prod_city *c = &p->cities[0];
+	strcpy(c->name, "city");
+	strcpy(c->region, "north-america");
+	c->launch_day = p->start_day - 100;
+	c->data_collection_days = 30;
+	c->supervised_days = 30;
+	c->weight = 1;
+	c->transit_days = 1;
+	c->commissioning_days = 1;
+}
+
+static struct fs_production *create(const struct fs_production_params *p, uint64_t seed)
+{
+	struct fs_error err = { { 0 } };
+	struct fs_production *m = fs_production_create(p, seed, &err);
+	if (!m) {
+		fail_msg("create: %s", err.message);
+	}
+	return m;
+}
+
+static void stats_of(struct fs_production *m, struct fs_production_stats *s)
+{
+	fs_production_get_stats(m, s);
+}
+
+/* Closed-form integral of the smoothstep ramp in vehicles from SOP to day t. */
+static double smoothstep_volume(double rate_per_day, double ramp_days, double t)
+{
+	if (t <= 0) {
+		return 0;
+	}
+	if (t >= ramp_days) {
+		return rate_per_day * (ramp_days / 2.0 + (t - ramp_days));
+	}
+	double u = t / ramp_days;
+	return rate_per_day * ramp_days * (u * u * u - u * u * u * u / 2.0);
+}
+
+static void ramp_volumes_per_month_match_the_curve(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 0);
+	struct fs_prod_plant *pl = &p.programmes[0].plants[0];
+	pl->sop_day = day_of(2027, 3, 1);
+	pl->ramp_months = 9;
+	pl->rate_per_month = 600;
+	struct fs_production *m = create(&p, 1);
+	double rate_day = 600.0 * 12 / 365.25, ramp_days = 9 * DAYS_PER_MONTH;
+	uint64_t prev = 0;
+	double total_expected = 0;
+	for (int month = 0; month < 24; month++) {
+		int y = 2027 + month / 12, mo = month % 12 + 1;
+		int32_t first = day_of(y, mo, 1), next = mo == 12 ? day_of(y + 1, 1, 1) : day_of(y, mo + 1, 1);
+		fs_production_advance(m, next - 1, NULL);
+		struct fs_production_stats s;
+		stats_of(m, &s);
+		uint64_t built = s.programmes[0].built - prev;
+		prev = s.programmes[0].built;
+		double expected = smoothstep_volume(rate_day, ramp_days, next - pl->sop_day) -
+				  smoothstep_volume(rate_day, ramp_days, first - pl->sop_day);
+		total_expected += expected;
+		/* the model integrates at mid-day and floors the running sum */
+		if (fabs((double)built - expected) > 2.0) {
+			fail_msg("month %d-%02d: built %lu, curve says %.2f", y, mo, (unsigned long)built, expected);
+		}
+		if (fabs((double)prev - total_expected) > 2.0) {
+			fail_msg("cumulative to %d-%02d: %lu vs %.2f", y, mo, (unsigned long)prev, total_expected);
+		}
+		if (next <= pl->sop_day) {
+			assert_int_equal(built, 0);
+		}
+	}
+	/* after the ramp: the full monthly rate, month after month */
+	assert_true(fabs((double)prev - total_expected) <= 2.0);
+	fs_production_destroy(m);
+}
+
+static void ramp_curves_rise_from_zero_to_one(void **state)
+{
+	struct fs_prod_plant pl = { .sop_day = 1000, .ramp_months = 6, .rate_per_month = 100 };
+	for (int curve = FS_PROD_CURVE_SMOOTHSTEP; curve <= FS_PROD_CURVE_LINEAR; curve++) {
+		pl.curve = (uint8_t)curve;
+		assert_true(fs_production_ramp_fraction(&pl, 999.9) == 0.0);
+		assert_true(fabs(fs_production_ramp_fraction(&pl, 1000)) < 1e-9);
+		double prev = 0;
+		for (double d = 1000; d < 1000 + 6 * DAYS_PER_MONTH; d += 1.0) {
+			double f = fs_production_ramp_fraction(&pl, d);
+			assert_true(f >= prev - 1e-12 && f <= 1.0);
+			prev = f;
+		}
+		assert_true(fabs(fs_production_ramp_fraction(&pl, 1000 + 3 * DAYS_PER_MONTH) - 0.5) < 1e-9);
+		assert_true(fs_production_ramp_fraction(&pl, 1000 + 6 * DAYS_PER_MONTH) == 1.0);
+		assert_true(fs_production_ramp_fraction(&pl, 5000) == 1.0);
+	}
+}
+
+static void volume_target_caps_the_programme(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 50);
+	p.programmes[0].target = 777;
+	struct fs_production *m = create(&p, 1);
+	fs_production_advance(m, p.start_day + 100, NULL);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	assert_int_equal(s.programmes[0].built, 777);
+	assert_int_equal(s.delivered, 777);
+	assert_int_equal(s.fleet, 777);
+	fs_production_destroy(m);
+}
+
+static void a_short_stage_builds_a_queue_and_limits_throughput(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 30);
+	p.programmes[0].integration_per_day = 20;
+	struct fs_production *m = create(&p, 1);
+	struct fs_production_stats s;
+	uint64_t prev_cal = 0;
+	uint32_t prev_q = 0;
+	for (int d = 0; d < 60; d++) {
+		fs_production_advance(m, p.start_day + d, NULL);
+		stats_of(m, &s);
+		const struct fs_prod_programme_stats *ps = &s.programmes[0];
+		assert_int_equal(ps->built, 30u * (d + 1));
+		uint64_t into_cal = ps->entered[FS_PROD_STAGE_CALIBRATION] - prev_cal;
+		prev_cal = ps->entered[FS_PROD_STAGE_CALIBRATION];
+		assert_true(into_cal <= 20); /* never more than the line's capacity */
+		if (d >= 5) {
+			assert_int_equal(into_cal, 20);
+			assert_int_equal(ps->queued[FS_PROD_STAGE_INTEGRATION], prev_q + 10); /* 30 in, 20 out a day */
+		}
+		prev_q = ps->queued[FS_PROD_STAGE_INTEGRATION];
+		assert_true(ps->queued[FS_PROD_STAGE_INTEGRATION] <= ps->in_stage[FS_PROD_STAGE_INTEGRATION]);
+	}
+	/* downstream sees the capacity, not the build rate */
+	uint64_t d0 = s.delivered;
+	fs_production_advance(m, p.start_day + 69, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.delivered - d0, 200);
+	/* enough capacity: no queue at all */
+	p.programmes[0].integration_per_day = 30;
+	struct fs_production *m2 = create(&p, 1);
+	fs_production_advance(m2, p.start_day + 60, NULL);
+	stats_of(m2, &s);
+	assert_int_equal(s.programmes[0].queued[FS_PROD_STAGE_INTEGRATION], 0);
+	fs_production_destroy(m2);
+	fs_production_destroy(m);
+}
+
+static void calibration_failures_are_reworked_and_delivered(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 100);
+	struct fs_prod_programme *g = &p.programmes[0];
+	g->target = 10000;
+	g->calibration_fail_share = 0.2;
+	g->rework_days = 5;
+	struct fs_production *m = create(&p, 7);
+	fs_production_advance(m, p.start_day + 150, NULL);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	const struct fs_prod_programme_stats *ps = &s.programmes[0];
+	/* every calibration attempt fails with p = 0.2, re-tests included */
+	double attempts = (double)ps->entered[FS_PROD_STAGE_CALIBRATION];
+	double sd = sqrt(attempts * 0.2 * 0.8);
+	assert_true(fabs((double)ps->calibration_failures - 0.2 * attempts) < 4 * sd);
+	assert_int_equal(ps->entered[FS_PROD_STAGE_CALIBRATION], 10000 + ps->calibration_failures);
+	assert_int_equal(ps->entered[FS_PROD_STAGE_REWORK], ps->calibration_failures);
+	/* all built, all delivered: the rework sends them back, none is lost */
+	assert_int_equal(ps->built, 10000);
+	assert_int_equal(ps->delivered, 10000);
+	assert_int_equal(s.fleet, 10000);
+
+	/* rework takes time: mid-way, vehicles sit in rework and deliveries lag the build */
+	struct fs_production *m2 = create(&p, 7);
+	fs_production_advance(m2, p.start_day + 20, NULL);
+	stats_of(m2, &s);
+	assert_true(s.programmes[0].in_stage[FS_PROD_STAGE_REWORK] > 0);
+	/* a rework capacity short of the failures makes a queue there */
+	g->rework_per_day = 5;
+	struct fs_production *m3 = create(&p, 7);
+	fs_production_advance(m3, p.start_day + 20, NULL);
+	stats_of(m3, &s);
+	assert_true(s.programmes[0].queued[FS_PROD_STAGE_REWORK] > 100);
+	fs_production_destroy(m3);
+	fs_production_destroy(m2);
+	fs_production_destroy(m);
+}
+
+static void add_city(struct fs_production_params *p, const char *name, const char *region, uint32_t weight,
+		     int32_t launch_day)
+{
+	struct fs_prod_city *c = &p->cities[p->city_count++];
+	*c = p->cities[0];
+	strcpy(c->name, name);
+	strcpy(c->region, region);
+	c->weight = weight;
+	c->launch_day = launch_day;
+}
+
+static void deliveries_are_allocated_by_weight_region_launch_and_priority(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 60);
+	p.cities[0].weight = 1;
+	add_city(&p, "b", "north-america", 2, p.start_day - 10);
+	add_city(&p, "c", "north-america", 3, p.start_day - 10);
+	add_city(&p, "paris", "europe", 5, p.start_day - 10);
+	add_city(&p, "late", "north-america", 6, p.start_day + 200);
+	strcpy(p.programmes[0].regions[0], "north-america");
+	p.programmes[0].region_count = 1;
+	struct fs_production *m = create(&p, 1);
+	fs_production_advance(m, p.start_day + 99, NULL);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	uint64_t total = s.delivered;
+	assert_true(total > 5000);
+	/* shares 1:2:3 among the launched cities of the region, exact to a vehicle */
+	assert_true(llabs((long long)s.cities[0].delivered * 6 - (long long)total) <= 6);
+	assert_true(llabs((long long)s.cities[1].delivered * 3 - (long long)total) <= 3);
+	assert_true(llabs((long long)s.cities[2].delivered * 2 - (long long)total) <= 2);
+	assert_int_equal(s.cities[3].delivered, 0); /* another region */
+	assert_int_equal(s.cities[4].delivered, 0); /* not launched yet */
+	assert_int_equal(s.cities[4].phase, FS_PROD_PHASE_NONE);
+	/* once "late" launches (less transit), it takes 6 of every 12 */
+	fs_production_advance(m, p.start_day + 300, NULL);
+	struct fs_production_stats s2;
+	stats_of(m, &s2);
+	uint64_t after = s2.delivered - s.delivered, late = s2.cities[4].delivered;
+	assert_true(late > 0);
+	assert_true(late < after / 2 + 2);
+	assert_int_equal(s2.cities[4].phase, FS_PROD_PHASE_DRIVERLESS); /* 30 + 30 days after launch */
+	fs_production_destroy(m);
+
+	/* priority with a cap: "c" first, up to 500, then the others by weight */
+	p.cities[2].priority = 1;
+	p.cities[2].fleet_cap = 500;
+	m = create(&p, 1);
+	fs_production_advance(m, p.start_day + 5, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.cities[0].delivered + s.cities[1].delivered, 0);
+	fs_production_advance(m, p.start_day + 99, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.cities[2].fleet, 500);
+	assert_true(s.cities[0].delivered > 0 && s.cities[1].delivered > 0);
+	fs_production_destroy(m);
+}
+
+static void phases_follow_the_city_calendar(void **state)
+{
+	struct fs_prod_city c = { .launch_day = 100, .data_collection_days = 90, .supervised_days = 120 };
+	assert_int_equal(fs_production_city_phase(&c, 99), FS_PROD_PHASE_NONE);
+	assert_int_equal(fs_production_city_phase(&c, 100), FS_PROD_PHASE_DATA_COLLECTION);
+	assert_int_equal(fs_production_city_phase(&c, 189), FS_PROD_PHASE_DATA_COLLECTION);
+	assert_int_equal(fs_production_city_phase(&c, 190), FS_PROD_PHASE_SUPERVISED);
+	assert_int_equal(fs_production_city_phase(&c, 309), FS_PROD_PHASE_SUPERVISED);
+	assert_int_equal(fs_production_city_phase(&c, 310), FS_PROD_PHASE_DRIVERLESS);
+	assert_string_equal(fs_production_phase_name(FS_PROD_PHASE_SUPERVISED), "supervised");
+}
+
+static uint64_t delivered_by(struct fs_production *m, int32_t day)
+{
+	fs_production_advance(m, day, NULL);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	return s.delivered;
+}
+
+static void supplier_shortage_shifts_deliveries_as_configured(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 40);
+	p.programmes[0].target = 8000;
+	struct fs_production *base = create(&p, 3);
+	struct fs_prod_disruption *d = &p.disruptions[p.disruption_count++];
+	d->kind = FS_PROD_SUPPLIER_SHORTAGE;
+	strcpy(d->programme, "prog");
+	strcpy(d->plant, "plant");
+	d->start_day = p.start_day + 50;
+	d->end_day = p.start_day + 110; /* 60 days at half rate: 1,200 vehicles later */
+	d->factor = 0.5;
+	struct fs_production *cut = create(&p, 3);
+	/* before the window: identical */
+	assert_int_equal(delivered_by(base, p.start_day + 49), delivered_by(cut, p.start_day + 49));
+	/* built during the window: half */
+	struct fs_production_stats sb, sc;
+	fs_production_advance(base, p.start_day + 109, NULL);
+	fs_production_advance(cut, p.start_day + 109, NULL);
+	stats_of(base, &sb);
+	stats_of(cut, &sc);
+	assert_int_equal(sb.built - sc.built, 1200);
+	/* deliveries after the pipeline delay: short by the same 1,200 */
+	assert_int_equal(delivered_by(base, p.start_day + 150) - delivered_by(cut, p.start_day + 150), 1200);
+	/* base reaches the 8,000 target on day 200; the cut plant 30 days later */
+	assert_int_equal(delivered_by(base, p.start_day + 205), 8000);
+	assert_true(delivered_by(cut, p.start_day + 205) < 8000);
+	assert_int_equal(delivered_by(cut, p.start_day + 240), 8000);
+	fs_production_destroy(cut);
+	fs_production_destroy(base);
+}
+
+static void calibration_spike_raises_failures_in_its_window(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 200);
+	p.programmes[0].calibration_fail_share = 0.02;
+	struct fs_production *base = create(&p, 5);
+	struct fs_prod_disruption *d = &p.disruptions[p.disruption_count++];
+	d->kind = FS_PROD_CALIBRATION_SPIKE;
+	d->start_day = p.start_day + 30;
+	d->end_day = p.start_day + 60;
+	d->factor = 10; /* 20 % */
+	struct fs_production *spike = create(&p, 5);
+	struct fs_production_stats sb, ss;
+	fs_production_advance(base, p.start_day + 29, NULL);
+	fs_production_advance(spike, p.start_day + 29, NULL);
+	stats_of(base, &sb);
+	stats_of(spike, &ss);
+	assert_int_equal(sb.programmes[0].calibration_failures, ss.programmes[0].calibration_failures);
+	uint64_t f0 = ss.programmes[0].calibration_failures;
+	fs_production_advance(spike, p.start_day + 59, NULL);
+	stats_of(spike, &ss);
+	double attempts = 30 * 200 * 1.1; /* about, with re-tests */
+	double failures = (double)(ss.programmes[0].calibration_failures - f0);
+	assert_true(failures > 0.15 * attempts && failures < 0.25 * attempts);
+	fs_production_destroy(spike);
+	fs_production_destroy(base);
+}
+
+static void recall_grounds_or_retires_a_build_range(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 10);
+	p.programmes[0].target = 1000;
+	struct fs_prod_disruption *d = &p.disruptions[p.disruption_count++];
+	d->kind = FS_PROD_RECALL;
+	strcpy(d->programme, "prog");
+	d->start_day = p.start_day + 60;
+	d->build_from_day = p.start_day;
+	d->build_to_day = p.start_day + 19; /* the first 200 vehicles, all in service by then */
+	d->share = 1.0;
+	d->action = FS_PROD_RECALL_REWORK;
+	d->rework_days = 10;
+	struct fs_production *m = create(&p, 1);
+	struct fs_production_stats s;
+	fs_production_advance(m, p.start_day + 59, NULL);
+	stats_of(m, &s);
+	uint32_t fleet = s.fleet;
+	assert_int_equal(s.cities[0].grounded, 0);
+	fs_production_advance(m, p.start_day + 60, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.cities[0].grounded, 200);
+	assert_true(s.fleet >= fleet); /* grounded vehicles stay in the fleet */
+	assert_int_equal(s.cities[0].in_service + s.cities[0].grounded + s.cities[0].commissioning, s.cities[0].fleet);
+	fs_production_advance(m, p.start_day + 70, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.cities[0].grounded, 0);
+	fs_production_destroy(m);
+
+	/* retire: they leave the fleet, counted as retirements */
+	d->action = FS_PROD_RECALL_RETIRE;
+	m = create(&p, 1);
+	struct fs_prod_log log = { .city_filter = FS_PROD_NO_CITY };
+	fs_production_advance(m, p.start_day + 60, &log);
+	stats_of(m, &s);
+	assert_int_equal(s.retired, 200);
+	assert_int_equal(s.fleet, s.delivered - 200);
+	uint64_t logged = 0;
+	for (size_t i = 0; i < log.retirement_count; i++) {
+		assert_int_equal(log.retirements[i].reason, 2);
+		logged += log.retirements[i].count;
+	}
+	assert_int_equal(logged, 200);
+	fs_prod_log_finish(&log);
+	fs_production_destroy(m);
+
+	/* a recall of vehicles still in the pipeline sends them back to rework */
+	d->action = FS_PROD_RECALL_REWORK;
+	d->start_day = p.start_day + 2;
+	d->build_to_day = p.start_day + 1;
+	m = create(&p, 1);
+	fs_production_advance(m, p.start_day + 2, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.programmes[0].queued[FS_PROD_STAGE_REWORK] + s.programmes[0].in_stage[FS_PROD_STAGE_REWORK] > 0,
+			 1);
+	fs_production_advance(m, p.start_day + 200, NULL);
+	stats_of(m, &s);
+	assert_int_equal(s.delivered, 1000); /* reworked, then delivered */
+	fs_production_destroy(m);
+}
+
+static void vehicles_retire_after_their_service_life(void **state)
+{
+	struct fs_production_params p;
+	simple_params(&p, 10);
+	p.programmes[0].service_life_days = 100;
+	struct fs_production *m = create(&p, 1);
+	struct fs_prod_log log = { .city_filter = FS_PROD_NO_CITY };
+	fs_production_advance(m, p.start_day + 300, &log);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	/* in service from day 5 (build 1 + integration 1 + calibration 1 + transit 1 + commissioning 1) */
+	assert_int_equal(s.retired, 10u * (300 - 5 - 100 + 1));
+	assert_int_equal(s.fleet, s.delivered - s.retired);
+	for (size_t i = 0; i < log.retirement_count; i++) {
+		assert_int_equal(log.retirements[i].reason, 0);
+	}
+	fs_prod_log_finish(&log);
+	fs_production_destroy(m);
+}
+
+/* The defaults, day by day: fleet == cumulative deliveries - retirements. */
+static void fleet_is_deliveries_minus_retirements(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	struct fs_production *m = create(&p, 11);
+	struct fs_prod_log log = { .city_filter = FS_PROD_NO_CITY };
+	uint64_t delivered = 0, retired = 0, seq = 0;
+	for (int32_t day = p.start_day; day < day_of(2031, 1, 1); day += 7) {
+		fs_prod_log_clear(&log);
+		fs_production_advance(m, day, &log);
+		for (size_t i = 0; i < log.delivery_count; i++) {
+			assert_int_equal(log.deliveries[i].first_seq, seq); /* ids: dense and increasing */
+			seq += log.deliveries[i].count;
+			delivered += log.deliveries[i].count;
+		}
+		for (size_t i = 0; i < log.retirement_count; i++) {
+			retired += log.retirements[i].count;
+		}
+		struct fs_production_stats s;
+		stats_of(m, &s);
+		assert_int_equal(s.delivered, delivered);
+		assert_int_equal(s.retired, retired);
+		assert_int_equal(s.fleet, delivered - retired);
+		uint64_t sum = 0;
+		for (uint32_t c = 0; c < s.city_count; c++) {
+			const struct fs_prod_city_stats *cs = &s.cities[c];
+			assert_int_equal(cs->fleet, cs->delivered - cs->retired);
+			uint64_t by = 0;
+			for (uint32_t g = 0; g < s.programme_count; g++) {
+				by += cs->fleet_by_programme[g];
+			}
+			assert_int_equal(by, cs->fleet);
+			sum += cs->fleet;
+		}
+		assert_int_equal(sum, s.fleet);
+	}
+	fs_prod_log_finish(&log);
+	fs_production_destroy(m);
+}
+
+static void defaults_follow_the_domain_fleet_curve(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	assert_int_equal(fs_production_params_validate(&p, NULL), 0);
+	assert_int_equal(p.city_count, 28); /* DOMAIN: 28 cities by 2028 */
+	struct fs_production *m = create(&p, 1);
+	/* DOMAIN.md: ~1.9k end-2027, 5k end-2028, 12k end-2029, 27k end-2030 */
+	const int years[] = { 2027, 2028, 2029, 2030 };
+	const double fleet[] = { 1900, 5000, 12000, 27000 };
+	for (int i = 0; i < 4; i++) {
+		fs_production_advance(m, day_of(years[i], 12, 31), NULL);
+		struct fs_production_stats s;
+		stats_of(m, &s);
+		double err = fabs((double)s.fleet - fleet[i]) / fleet[i];
+		if (err > 0.1) {
+			fail_msg("end of %d: fleet %u, DOMAIN says ~%.0f", years[i], s.fleet, fleet[i]);
+		}
+		double target = fs_production_target_fleet(&p, s.day);
+		assert_true(fabs(target - fleet[i]) / fleet[i] < 0.12); /* DOMAIN's figures are approximate */
+	}
+	/* Stellantis goes to North America only */
+	int k0 = fs_production_find_programme(m, "stellantis-k0"), paris = fs_production_find_city(m, "paris");
+	assert_true(k0 >= 0 && paris >= 0);
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	assert_int_equal(s.cities[paris].fleet_by_programme[k0], 0);
+	assert_true(s.programmes[k0].fleet > 2000);
+	fs_production_destroy(m);
+}
+
+static void same_seed_same_series_whatever_the_step(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	p.programmes[0].calibration_fail_share = 0.1;
+	struct fs_prod_disruption *d = &p.disruptions[p.disruption_count++];
+	d->kind = FS_PROD_RECALL;
+	strcpy(d->programme, "lucid-gravity");
+	d->start_day = day_of(2028, 6, 1);
+	d->build_from_day = day_of(2027, 1, 1);
+	d->build_to_day = day_of(2027, 12, 31);
+	d->share = 0.3;
+	d->action = FS_PROD_RECALL_RETIRE;
+	struct fs_production *daily = create(&p, 42), *weekly = create(&p, 42), *once = create(&p, 42),
+			     *other = create(&p, 43);
+	int32_t end = day_of(2029, 12, 31);
+	for (int32_t day = p.start_day; day <= end; day++) {
+		fs_production_advance(daily, day, NULL);
+		if ((day - p.start_day) % 7 == 6 || day == end) {
+			fs_production_advance(weekly, day, NULL);
+			assert_int_equal(fs_production_hash(daily), fs_production_hash(weekly));
+		}
+	}
+	assert_int_equal(fs_production_advance(once, end, NULL), end - p.start_day + 1);
+	assert_int_equal(fs_production_advance(once, end, NULL), 0); /* nothing left to do */
+	fs_production_advance(other, end, NULL);
+	assert_int_equal(fs_production_hash(daily), fs_production_hash(once));
+	assert_int_not_equal(fs_production_hash(daily), fs_production_hash(other));
+	struct fs_production_stats a, b;
+	stats_of(daily, &a);
+	stats_of(once, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_int_equal(a.day, end);
+	fs_production_destroy(daily);
+	fs_production_destroy(weekly);
+	fs_production_destroy(once);
+	fs_production_destroy(other);
+}
+
+static void delivery_log_filters_by_city(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	struct fs_production *m = create(&p, 1);
+	int atl = fs_production_find_city(m, "atlanta");
+	assert_true(atl >= 0);
+	struct fs_prod_log log = { .city_filter = (uint16_t)atl };
+	fs_production_advance(m, day_of(2028, 12, 31), &log);
+	uint64_t n = 0, last_seq = 0;
+	for (size_t i = 0; i < log.delivery_count; i++) {
+		assert_int_equal(log.deliveries[i].city, atl);
+		assert_true(i == 0 || log.deliveries[i].first_seq >= last_seq);
+		last_seq = log.deliveries[i].first_seq + log.deliveries[i].count;
+		assert_true(log.deliveries[i].day >= p.cities[atl].launch_day);
+		n += log.deliveries[i].count;
+	}
+	struct fs_production_stats s;
+	stats_of(m, &s);
+	assert_int_equal(n, s.cities[atl].delivered);
+	assert_true(n > 0);
+	fs_prod_log_finish(&log);
+	fs_production_destroy(m);
+}
+
+static void bad_params_are_refused_with_a_reason(void **state)
+{
+	struct fs_production_params p;
+	struct fs_error err = { { 0 } };
+	simple_params(&p, 10);
+	p.programmes[0].integration_days = 0;
+	assert_null(fs_production_create(&p, 1, &err));
+	assert_non_null(strstr(err.message, "durations"));
+	simple_params(&p, 10);
+	struct fs_prod_disruption *d = &p.disruptions[p.disruption_count++];
+	d->kind = FS_PROD_SUPPLIER_SHORTAGE;
+	strcpy(d->programme, "nope");
+	d->start_day = p.start_day;
+	d->end_day = p.start_day + 1;
+	assert_int_equal(fs_production_params_validate(&p, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "nope"));
+	simple_params(&p, 10);
+	p.city_count = 2;
+	p.cities[1] = p.cities[0];
+	assert_int_equal(fs_production_params_validate(&p, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "twice"));
+
+	/* live disruptions: not in the past, names must exist */
+	simple_params(&p, 10);
+	struct fs_production *m = create(&p, 1);
+	fs_production_advance(m, p.start_day + 10, NULL);
+	struct fs_prod_disruption late = { .kind = FS_PROD_SUPPLIER_SHORTAGE, .start_day = p.start_day + 5,
+					   .end_day = p.start_day + 20, .factor = 0.5 };
+	assert_int_equal(fs_production_add_disruption(m, &late, &err), -EINVAL);
+	late.start_day = p.start_day + 11;
+	assert_int_equal(fs_production_add_disruption(m, &late, &err), 0);
+	assert_int_equal(fs_production_params(m)->disruption_count, 1);
+	fs_production_destroy(m);
+	fs_production_destroy(NULL);
+	assert_string_equal(fs_production_stage_name(FS_PROD_STAGE_CALIBRATION), "calibration");
+	assert_string_equal(fs_production_stage_name(99), "?");
+}
+
+static void day_from_ms_floors(void **state)
+{
+	assert_int_equal(fs_production_day_from_ms(0), 0);
+	assert_int_equal(fs_production_day_from_ms(86399999), 0);
+	assert_int_equal(fs_production_day_from_ms(86400000), 1);
+	assert_int_equal(fs_production_day_from_ms(-1), -1);
+	int64_t ms;
+	assert_int_equal(fs_calendar_parse("2028-06-01T06:00:00Z", &ms), 0);
+	assert_int_equal(fs_production_day_from_ms(ms), day_of(2028, 6, 1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ramp_volumes_per_month_match_the_curve),
+		cmocka_unit_test(ramp_curves_rise_from_zero_to_one),
+		cmocka_unit_test(volume_target_caps_the_programme),
+		cmocka_unit_test(a_short_stage_builds_a_queue_and_limits_throughput),
+		cmocka_unit_test(calibration_failures_are_reworked_and_delivered),
+		cmocka_unit_test(deliveries_are_allocated_by_weight_region_launch_and_priority),
+		cmocka_unit_test(phases_follow_the_city_calendar),
+		cmocka_unit_test(supplier_shortage_shifts_deliveries_as_configured),
+		cmocka_unit_test(calibration_spike_raises_failures_in_its_window),
+		cmocka_unit_test(recall_grounds_or_retires_a_build_range),
+		cmocka_unit_test(vehicles_retire_after_their_service_life),
+		cmocka_unit_test(fleet_is_deliveries_minus_retirements),
+		cmocka_unit_test(defaults_follow_the_domain_fleet_curve),
+		cmocka_unit_test(same_seed_same_series_whatever_the_step),
+		cmocka_unit_test(delivery_log_filters_by_city),
+		cmocka_unit_test(bad_params_are_refused_with_a_reason),
+		cmocka_unit_test(day_from_ms_floors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
