@@ -1,0 +1,1211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_scenario - read a scenario YAML file with a strict schema.
+ *
+ * libyaml's document API gives a node tree with a start mark per node, so
+ * every complaint points at the offending key or value as
+ * "file:line:column: reason" (lines and columns 1-based). Sections are read
+ * in a fixed order whatever their order in the file, because events are
+ * validated against the rest (zones, depots, releases, programmes, tick).
+ * A list section (zones, depots, software, programmes, cities) replaces the
+ * default list; a mapping section changes only the keys it names.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "fs/calendar.h"
+#include "fs/scenario.h"
+
+struct loader {
+	const char *name;
+	yaml_document_t doc;
+	struct fs_scenario *sc;
+	struct fs_error *err;
+};
+
+static int fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fs_error_at(L->err, -EINVAL, L->name, n ? (unsigned)n->start_mark.line + 1 : 0,
+			   n ? (unsigned)n->start_mark.column + 1 : 0, "%s", what);
+}
+
+static yaml_node_t *node(struct loader *L, int id)
+{
+	return yaml_document_get_node(&L->doc, id);
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static const char *text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!strcmp(text(n), "") || !strcmp(text(n), "~") || !strcmp(text(n), "null"));
+}
+
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	if (!n) {
+		return false;
+	}
+	for (const char *p = list; (p = strstr(p, word)); p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A mapping whose keys are all scalars from @allowed (space separated), none twice. */
+static int check_map(struct loader *L, const yaml_node_t *map, const char *what, const char *allowed)
+{
+	if (map->type != YAML_MAPPING_NODE) {
+		return fail(L, map, "%s: expected a mapping, found %s", what, kind_name(map));
+	}
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node(L, p->key);
+		if (k->type != YAML_SCALAR_NODE) {
+			return fail(L, k, "%s: keys must be plain names", what);
+		}
+		if (!word_in(allowed, text(k))) {
+			return fail(L, k, "unknown key '%s' in %s (expected one of: %s)", text(k), what, allowed);
+		}
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+			if (!strcmp(text(node(L, q->key)), text(k))) {
+				return fail(L, k, "key '%s' given twice in %s", text(k), what);
+			}
+		}
+	}
+	return 0;
+}
+
+static yaml_node_t *find(struct loader *L, const yaml_node_t *map, const char *key)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node(L, p->key);
+		if (k->type == YAML_SCALAR_NODE && !strcmp(text(k), key)) {
+			return node(L, p->value);
+		}
+	}
+	return NULL;
+}
+
+static int need_scalar(struct loader *L, const yaml_node_t *n, const char *key, const char *expected)
+{
+	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+		return fail(L, n, "%s: expected %s, found %s", key, expected, is_null(n) ? "nothing" : kind_name(n));
+	}
+	return 0;
+}
+
+static int get_double(struct loader *L, const yaml_node_t *map, const char *key, double lo, double hi, bool lo_open,
+		      double *ret)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "a number");
+	if (rc < 0) {
+		return rc;
+	}
+	char *end;
+	errno = 0;
+	double v = strtod(text(n), &end);
+	if (end == text(n) || *end || errno || !isfinite(v)) {
+		return fail(L, n, "%s: expected a number, found '%s'", key, text(n));
+	}
+	if ((lo_open ? v <= lo : v < lo) || v > hi) {
+		return fail(L, n, "%s: %g is out of range %s%g, %g]", key, v, lo_open ? "(" : "[", lo, hi);
+	}
+	*ret = v;
+	return 0;
+}
+
+static int get_u64(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi, uint64_t *ret)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "an integer");
+	if (rc < 0) {
+		return rc;
+	}
+	const char *t = text(n);
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(t, &end, 10);
+	if (*t < '0' || *t > '9' || *end || errno) {
+		return fail(L, n, "%s: expected a non-negative integer, found '%s'", key, t);
+	}
+	if (v < lo || v > hi) {
+		return fail(L, n, "%s: %llu is out of range [%" PRIu64 ", %" PRIu64 "]", key, v, lo, hi);
+	}
+	*ret = v;
+	return 0;
+}
+
+static int get_u32(struct loader *L, const yaml_node_t *map, const char *key, uint32_t lo, uint32_t hi, uint32_t *ret)
+{
+	uint64_t v = *ret;
+	int rc = get_u64(L, map, key, lo, hi, &v);
+	*ret = (uint32_t)v;
+	return rc;
+}
+
+static int get_string(struct loader *L, const yaml_node_t *map, const char *key, char *buf, size_t size)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "a string");
+	if (rc < 0) {
+		return rc;
+	}
+	if (strlen(text(n)) >= size) {
+		return fail(L, n, "%s: longer than %zu characters", key, size - 1);
+	}
+	snprintf(buf, size, "%s", text(n));
+	return 0;
+}
+
+static int get_duration_ms(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi,
+			   uint64_t *ret)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "a duration");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t v;
+	if (!fs_scenario_parse_duration_ms(text(n), &v)) {
+		return fail(L, n, "%s: expected a duration such as 90s, 15m, 2h, 1d or 1h30m, found '%s'", key, text(n));
+	}
+	if (v < lo || v > hi) {
+		return fail(L, n, "%s: %s is out of range", key, text(n));
+	}
+	*ret = v;
+	return 0;
+}
+
+static int get_date(struct loader *L, const yaml_node_t *map, const char *key, int64_t *ret)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "a date");
+	if (rc < 0) {
+		return rc;
+	}
+	if (fs_calendar_parse(text(n), ret) < 0) {
+		return fail(L, n, "%s: '%s' is not a date such as 2028-06, 2028-06-01 or 2028-06-01T06:00:00Z", key,
+			    text(n));
+	}
+	return 0;
+}
+
+static int get_enum(struct loader *L, const yaml_node_t *map, const char *key, const char *const *names, int count,
+		    int *ret)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_scalar(L, n, key, "a name");
+	if (rc < 0) {
+		return rc;
+	}
+	char all[200] = "";
+	for (int i = 0; i < count; i++) {
+		if (names[i] && !strcmp(names[i], text(n))) {
+			*ret = i;
+			return 0;
+		}
+		if (names[i]) {
+			size_t len = strlen(all);
+			snprintf(all + len, sizeof(all) - len, "%s%s", len ? ", " : "", names[i]);
+		}
+	}
+	return fail(L, n, "%s: '%s' is not one of %s", key, text(n), all);
+}
+
+static int need_list(struct loader *L, const yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		return fail(L, n, "%s: expected a list, found %s", key, kind_name(n));
+	}
+	return 0;
+}
+
+static size_t list_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+static yaml_node_t *list_item(struct loader *L, const yaml_node_t *n, size_t i)
+{
+	return node(L, n->data.sequence.items.start[i]);
+}
+
+/* A written path: relative ones are taken relative to the scenario file, and must be readable. */
+static int resolve_path(struct loader *L, const yaml_node_t *n, const char *key, char *value, size_t size)
+{
+	char buf[FS_SCN_PATH_MAX];
+	if (fs_scenario_path(L->sc, value, buf, sizeof(buf)) < 0 || strlen(buf) >= size) {
+		return fail(L, n, "%s: path too long", key);
+	}
+	if (access(buf, R_OK) < 0) {
+		return fail(L, n, "%s: cannot read '%s': %s", key, buf, strerror(errno));
+	}
+	snprintf(value, size, "%s", buf);
+	return 0;
+}
+
+static bool looks_like_path(const char *s)
+{
+	return strchr(s, '/') || strchr(s, '.');
+}
+
+/* ---- lat/lon ---- */
+
+static int parse_latlon(struct loader *L, const yaml_node_t *n, const char *key, double *lat, double *lon)
+{
+	if (n->type != YAML_SEQUENCE_NODE || list_len(n) != 2) {
+		return fail(L, n, "%s: expected [lat, lon], found %s", key, kind_name(n));
+	}
+	double v[2];
+	for (int i = 0; i < 2; i++) {
+		const yaml_node_t *c = list_item(L, n, (size_t)i);
+		char *end;
+		if (c->type != YAML_SCALAR_NODE) {
+			return fail(L, c, "%s: expected a number, found %s", key, kind_name(c));
+		}
+		errno = 0;
+		v[i] = strtod(text(c), &end);
+		if (end == text(c) || *end || errno || !isfinite(v[i])) {
+			return fail(L, c, "%s: expected a number, found '%s'", key, text(c));
+		}
+		if (fabs(v[i]) > (i == 0 ? 90.0 : 180.0)) {
+			return fail(L, c, "%s: %s %g is out of range", key, i == 0 ? "latitude" : "longitude", v[i]);
+		}
+	}
+	*lat = v[0];
+	*lon = v[1];
+	return 0;
+}
+
+static int parse_polygon(struct loader *L, const yaml_node_t *n, const char *key, double **ret, size_t *ret_count)
+{
+	int rc = need_list(L, n, key);
+	if (rc < 0) {
+		return rc;
+	}
+	size_t count = list_len(n);
+	if (count < 3) {
+		return fail(L, n, "%s: a polygon needs at least 3 [lat, lon] points", key);
+	}
+	double *pts = malloc(2 * count * sizeof(double));
+	if (!pts) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = parse_latlon(L, list_item(L, n, i), key, &pts[2 * i], &pts[2 * i + 1])) < 0) {
+			free(pts);
+			return rc;
+		}
+	}
+	*ret = pts;
+	*ret_count = count;
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static int read_zone(struct loader *L, const yaml_node_t *n, struct fs_scenario_zone *z)
+{
+	int rc = check_map(L, n, "a zone", "name polygon");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *name = find(L, n, "name"), *poly = find(L, n, "polygon");
+	if (!name || !poly) {
+		return fail(L, n, "a zone needs %s", !name ? "a name" : "a polygon");
+	}
+	if ((rc = get_string(L, n, "name", z->name, sizeof(z->name))) < 0) {
+		return rc;
+	}
+	if (!strcmp(z->name, "all") || !z->name[0]) {
+		return fail(L, name, "name: '%s' is reserved (it means the whole city)", z->name);
+	}
+	return parse_polygon(L, poly, "polygon", &z->latlon, &z->count);
+}
+
+static void free_zones(struct fs_scenario *sc)
+{
+	for (size_t i = 0; i < sc->zone_count; i++) {
+		free(sc->zones[i].latlon);
+	}
+	free(sc->zones);
+	sc->zones = NULL;
+	sc->zone_count = 0;
+}
+
+static int read_city(struct loader *L, const yaml_node_t *city)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, city, "city", "name map geofence utc_offset zones depots");
+	if (rc < 0) {
+		return rc;
+	}
+	if ((rc = get_string(L, city, "name", sc->city, sizeof(sc->city))) < 0 ||
+	    (rc = get_string(L, city, "map", sc->map, sizeof(sc->map))) < 0) {
+		return rc;
+	}
+	const yaml_node_t *n;
+	if ((n = find(L, city, "map"))) {
+		if (!strncmp(sc->map, "csv:", 4)) {
+			/* csv:NODES,EDGES: resolve both files */
+			char *comma = strchr(sc->map + 4, ',');
+			if (!comma) {
+				return fail(L, n, "map: expected csv:NODES.csv,EDGES.csv");
+			}
+			char nodes[FS_SCN_PATH_MAX], edges[FS_SCN_PATH_MAX];
+			snprintf(nodes, sizeof(nodes), "%.*s", (int)(comma - sc->map - 4), sc->map + 4);
+			snprintf(edges, sizeof(edges), "%s", comma + 1);
+			if ((rc = resolve_path(L, n, "map", nodes, sizeof(nodes))) < 0 ||
+			    (rc = resolve_path(L, n, "map", edges, sizeof(edges))) < 0) {
+				return rc;
+			}
+			if ((size_t)snprintf(sc->map, sizeof(sc->map), "csv:%s,%s", nodes, edges) >= sizeof(sc->map)) {
+				return fail(L, n, "map: path too long");
+			}
+		} else if (!strncmp(sc->map, "grid:", 5)) {
+			/* checked by the network loader */
+		} else if (looks_like_path(sc->map) && (rc = resolve_path(L, n, "map", sc->map, sizeof(sc->map))) < 0) {
+			return rc;
+		} else if (!sc->map[0]) {
+			return fail(L, n, "map: empty");
+		}
+	}
+	if ((n = find(L, city, "utc_offset"))) {
+		if ((rc = need_scalar(L, n, "utc_offset", "an offset such as -5h")) < 0) {
+			return rc;
+		}
+		const char *t = text(n);
+		bool neg = *t == '-';
+		uint64_t ms;
+		if (!fs_scenario_parse_duration_ms(t + (neg || *t == '+'), &ms) || ms > 14 * 3600000ULL || ms % 60000) {
+			return fail(L, n, "utc_offset: '%s' is not an offset such as -5h or +5h30m (within 14 h)", t);
+		}
+		sc->utc_offset_s = (int32_t)(ms / 1000) * (neg ? -1 : 1);
+	}
+	if ((n = find(L, city, "zones"))) {
+		if ((rc = need_list(L, n, "zones")) < 0) {
+			return rc;
+		}
+		free_zones(sc);
+		size_t count = list_len(n);
+		sc->zones = calloc(count ? count : 1, sizeof(*sc->zones));
+		if (!sc->zones) {
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < count; i++) {
+			if ((rc = read_zone(L, list_item(L, n, i), &sc->zones[i])) < 0) {
+				return rc;
+			}
+			sc->zone_count++;
+			for (size_t j = 0; j < i; j++) {
+				if (!strcmp(sc->zones[j].name, sc->zones[i].name)) {
+					return fail(L, list_item(L, n, i), "zone '%s' defined twice", sc->zones[i].name);
+				}
+			}
+		}
+	}
+	if ((n = find(L, city, "geofence"))) {
+		sc->geofence[0] = sc->geofence_zone[0] = '\0';
+		if (n->type == YAML_MAPPING_NODE) {
+			if ((rc = check_map(L, n, "geofence", "zone polygon")) < 0) {
+				return rc;
+			}
+			const yaml_node_t *z = find(L, n, "zone"), *p = find(L, n, "polygon");
+			if (!!z == !!p) {
+				return fail(L, n, "geofence: give either zone or polygon");
+			}
+			if (z) {
+				if ((rc = get_string(L, n, "zone", sc->geofence_zone, sizeof(sc->geofence_zone))) < 0) {
+					return rc;
+				}
+				if (!fs_scenario_zone_find(sc, sc->geofence_zone)) {
+					return fail(L, z, "geofence: unknown zone '%s'", sc->geofence_zone);
+				}
+			} else {
+				/* an inline service area becomes the zone "service-area" */
+				struct fs_scenario_zone *zs = realloc(sc->zones, (sc->zone_count + 1) * sizeof(*zs));
+				if (!zs) {
+					return -ENOMEM;
+				}
+				sc->zones = zs;
+				struct fs_scenario_zone *zone = &sc->zones[sc->zone_count];
+				memset(zone, 0, sizeof(*zone));
+				snprintf(zone->name, sizeof(zone->name), "service-area");
+				if (fs_scenario_zone_find(sc, "service-area")) {
+					return fail(L, p, "geofence: a zone named service-area exists already");
+				}
+				if ((rc = parse_polygon(L, p, "polygon", &zone->latlon, &zone->count)) < 0) {
+					return rc;
+				}
+				sc->zone_count++;
+				snprintf(sc->geofence_zone, sizeof(sc->geofence_zone), "service-area");
+			}
+		} else {
+			if ((rc = get_string(L, city, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
+				return rc;
+			}
+			if (!sc->geofence[0]) {
+				return fail(L, n, "geofence: empty (leave it out for the whole map)");
+			}
+			if (looks_like_path(sc->geofence) &&
+			    (rc = resolve_path(L, n, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
+				return rc;
+			}
+		}
+	}
+	if ((n = find(L, city, "depots"))) {
+		if ((rc = need_list(L, n, "depots")) < 0) {
+			return rc;
+		}
+		size_t count = list_len(n);
+		if (count < 1 || count > 64) {
+			return fail(L, n, "depots: a city needs 1 to 64 depots");
+		}
+		free(sc->depots);
+		sc->depot_count = 0;
+		sc->depots = calloc(count, sizeof(*sc->depots));
+		if (!sc->depots) {
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < count; i++) {
+			const yaml_node_t *d = list_item(L, n, i);
+			struct fs_scenario_depot *dep = &sc->depots[i];
+			snprintf(dep->name, sizeof(dep->name), "depot-%zu", i);
+			dep->plugs = 20;
+			dep->plug_kw = 150.0;
+			if ((rc = check_map(L, d, "a depot", "name at plugs plug_kw")) < 0 ||
+			    (rc = get_string(L, d, "name", dep->name, sizeof(dep->name))) < 0 ||
+			    (rc = get_u32(L, d, "plugs", 0, 10000, &dep->plugs)) < 0 ||
+			    (rc = get_double(L, d, "plug_kw", 0, 1000, true, &dep->plug_kw)) < 0) {
+				return rc;
+			}
+			const yaml_node_t *at = find(L, d, "at");
+			if (at) {
+				if ((rc = parse_latlon(L, at, "at", &dep->lat, &dep->lon)) < 0) {
+					return rc;
+				}
+				dep->placed = true;
+			}
+			sc->depot_count++;
+			for (size_t j = 0; j < i; j++) {
+				if (!strcmp(sc->depots[j].name, dep->name)) {
+					return fail(L, d, "depot '%s' defined twice", dep->name);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static const char *const odd_names[] = { "no_motorway", "daytime_only", "no_rain", "speed_cap" };
+
+static int read_software(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = need_list(L, n, "software");
+	if (rc < 0) {
+		return rc;
+	}
+	size_t count = list_len(n);
+	if (count < 1 || count > FS_SW_VERSIONS_MAX) {
+		return fail(L, n, "software: give 1 to %d releases", FS_SW_VERSIONS_MAX);
+	}
+	memset(sc->sw_share, 0, sizeof(sc->sw_share));
+	double total = 0;
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *s = list_item(L, n, i);
+		struct fs_sw_version *v = &sc->vehicle.sw[i];
+		*v = (struct fs_sw_version){ 0 };
+		if ((rc = check_map(L, s, "a software release",
+				    "version miles_per_disengagement ra_per_1000km odd share")) < 0) {
+			return rc;
+		}
+		const yaml_node_t *ver = find(L, s, "version"), *mpd = find(L, s, "miles_per_disengagement"),
+				  *ra = find(L, s, "ra_per_1000km");
+		if (!ver || !mpd || !ra) {
+			return fail(L, s, "a software release needs %s",
+				    !ver ? "a version" : !mpd ? "miles_per_disengagement" : "ra_per_1000km");
+		}
+		if ((rc = need_scalar(L, ver, "version", "a release such as 1.2")) < 0) {
+			return rc;
+		}
+		if (!fs_scenario_parse_version(text(ver), &v->version)) {
+			return fail(L, ver, "version: '%s' is not a release such as 1.2", text(ver));
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (sc->vehicle.sw[j].version == v->version) {
+				return fail(L, ver, "version %s listed twice", text(ver));
+			}
+		}
+		if ((rc = get_double(L, s, "miles_per_disengagement", 0, 1e9, true, &v->miles_per_disengagement)) < 0 ||
+		    (rc = get_double(L, s, "ra_per_1000km", 0, 1e6, false, &v->ra_per_1000km)) < 0 ||
+		    (rc = get_double(L, s, "share", 0, 1, false, &sc->sw_share[i])) < 0) {
+			return rc;
+		}
+		total += sc->sw_share[i];
+		const yaml_node_t *odd = find(L, s, "odd");
+		if (odd) {
+			if ((rc = need_list(L, odd, "odd")) < 0) {
+				return rc;
+			}
+			for (size_t k = 0; k < list_len(odd); k++) {
+				const yaml_node_t *f = list_item(L, odd, k);
+				bool found = false;
+				for (int b = 0; f->type == YAML_SCALAR_NODE && b < 4; b++) {
+					if (!strcmp(text(f), odd_names[b])) {
+						v->odd_flags |= (uint16_t)(1u << b);
+						found = true;
+					}
+				}
+				if (!found || !strcmp(text(f), "speed_cap")) {
+					return fail(L, f, "odd: '%s' is not no_motorway, daytime_only or no_rain",
+						    f->type == YAML_SCALAR_NODE ? text(f) : kind_name(f));
+				}
+			}
+		}
+	}
+	sc->vehicle.sw_count = (uint32_t)count;
+	if (fabs(total - 1.0) > 1e-9) {
+		return fail(L, n, "software: the shares of the releases add up to %g, not 1", total);
+	}
+	return 0;
+}
+
+static int read_fleet(struct loader *L, const yaml_node_t *fleet)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, fleet, "fleet", "size shards phase software");
+	if (rc < 0) {
+		return rc;
+	}
+	static const char *const phases[] = { "data-collection", "supervised", "driverless" };
+	int phase = sc->phase;
+	if ((rc = get_u32(L, fleet, "size", 0, 1000000, &sc->fleet_size)) < 0 ||
+	    (rc = get_u32(L, fleet, "shards", 1, 1024, &sc->shards)) < 0 ||
+	    (rc = get_enum(L, fleet, "phase", phases, 3, &phase)) < 0) {
+		return rc;
+	}
+	sc->phase = (uint8_t)phase;
+	const yaml_node_t *sw = find(L, fleet, "software");
+	return sw ? read_software(L, sw) : 0;
+}
+
+static int read_demand(struct loader *L, const yaml_node_t *d)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, d, "demand", "trips_per_day profile replay zone_weights patience");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t patience_ms = (uint64_t)(sc->patience_s * 1000.0);
+	if ((rc = get_double(L, d, "trips_per_day", 0, 1e8, false, &sc->trips_per_day)) < 0 ||
+	    (rc = get_string(L, d, "profile", sc->demand_profile, sizeof(sc->demand_profile))) < 0 ||
+	    (rc = get_string(L, d, "replay", sc->demand_replay, sizeof(sc->demand_replay))) < 0 ||
+	    (rc = get_duration_ms(L, d, "patience", 1000, 86400000, &patience_ms)) < 0) {
+		return rc;
+	}
+	sc->patience_s = (double)patience_ms / 1000.0;
+	const yaml_node_t *n;
+	if ((n = find(L, d, "profile")) && looks_like_path(sc->demand_profile) &&
+	    (rc = resolve_path(L, n, "profile", sc->demand_profile, sizeof(sc->demand_profile))) < 0) {
+		return rc;
+	}
+	if ((n = find(L, d, "replay")) && sc->demand_replay[0] &&
+	    (rc = resolve_path(L, n, "replay", sc->demand_replay, sizeof(sc->demand_replay))) < 0) {
+		return rc;
+	}
+	if ((n = find(L, d, "zone_weights"))) {
+		if (n->type != YAML_MAPPING_NODE) {
+			return fail(L, n, "zone_weights: expected a mapping zone: weight, found %s", kind_name(n));
+		}
+		size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		free(sc->zone_weights);
+		sc->zone_weight_count = 0;
+		sc->zone_weights = calloc(count ? count : 1, sizeof(*sc->zone_weights));
+		if (!sc->zone_weights) {
+			return -ENOMEM;
+		}
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+			const yaml_node_t *k = node(L, p->key);
+			if (k->type != YAML_SCALAR_NODE || !fs_scenario_zone_find(sc, text(k))) {
+				return fail(L, k, "zone_weights: unknown zone '%s'",
+					    k->type == YAML_SCALAR_NODE ? text(k) : kind_name(k));
+			}
+			struct fs_scenario_zone_weight *w = &sc->zone_weights[sc->zone_weight_count];
+			for (size_t j = 0; j < sc->zone_weight_count; j++) {
+				if (!strcmp(sc->zone_weights[j].zone, text(k))) {
+					return fail(L, k, "zone_weights: zone '%s' given twice", text(k));
+				}
+			}
+			snprintf(w->zone, sizeof(w->zone), "%s", text(k));
+			/* reuse the scalar reader on a one-pair view */
+			yaml_node_t view = *n;
+			view.data.mapping.pairs.start = p;
+			view.data.mapping.pairs.top = p + 1;
+			if ((rc = get_double(L, &view, text(k), 0, 1e6, false, &w->weight)) < 0) {
+				return rc;
+			}
+			sc->zone_weight_count++;
+		}
+	}
+	return 0;
+}
+
+static int read_dispatch(struct loader *L, const yaml_node_t *d)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, d, "dispatch", "matcher batch");
+	if (rc < 0) {
+		return rc;
+	}
+	static const char *const matchers[] = { "batch", "greedy" };
+	int m = sc->matcher;
+	uint64_t batch_ms = (uint64_t)(sc->batch_s * 1000.0);
+	if ((rc = get_enum(L, d, "matcher", matchers, 2, &m)) < 0 ||
+	    (rc = get_duration_ms(L, d, "batch", 1, 3600000, &batch_ms)) < 0) {
+		return rc;
+	}
+	sc->matcher = (uint8_t)m;
+	sc->batch_s = (double)batch_ms / 1000.0;
+	return 0;
+}
+
+/* The vehicle model: keys are the fields of struct fs_vehicle_params. */
+struct param_field {
+	const char *key;
+	size_t offset;
+	double lo, hi;
+	bool lo_open;
+};
+
+#define P(f, lo, hi, open) { #f, offsetof(struct fs_vehicle_params, f), lo, hi, open }
+static const struct param_field param_fields[] = {
+	P(battery_kwh, 0, 1000, true), P(kwh_per_km, 0, 2, true), P(av_stack_kw, 0, 20, false),
+	P(max_charge_kw, 0, 1000, true), P(charge_efficiency, 0, 1, true), P(taper_start_soc, 0, 1, true),
+	P(taper_end_fraction, 0, 1, true), P(charge_target_soc, 0, 1, true), P(charge_request_soc, 0, 1, false),
+	P(job_reserve_soc, 0, 1, false), P(plan_speed_kmh, 0, 200, true), P(commissioning_h, 0, 10000, false),
+	P(commissioning_fail_prob, 0, 1, false), P(rework_h, 0, 10000, false), P(repair_h, 0, 10000, false),
+	P(inspection_h, 0, 10000, false), P(max_wait_s, 0, 86400, false), P(ra_response_s, 0, 86400, true),
+	P(ra_session_s, 0, 86400, true), P(ra_retry_s, 0, 86400, true), P(tow_h, 0, 1000, true),
+	P(cap_one_thor_mps, 0, 60, true), P(cap_no_lidar_mps, 0, 60, true), P(cap_front_camera_mps, 0, 60, true),
+	P(log_share, 0, 1, false), P(upload_gbps, 0, 1000, true),
+};
+#undef P
+
+static const char *const kind_names[FS_DEVICE_KIND_COUNT] = {
+	[FS_DEVICE_CAMERA] = "camera", [FS_DEVICE_RADAR] = "radar", [FS_DEVICE_LIDAR] = "lidar",
+	[FS_DEVICE_ULTRASONIC] = "ultrasonic", [FS_DEVICE_THOR] = "thor",
+};
+
+static int read_vehicle(struct loader *L, const yaml_node_t *v)
+{
+	struct fs_vehicle_params *p = &L->sc->vehicle;
+	char allowed[1024] = "max_rain faults log_gb_per_h";
+	for (size_t i = 0; i < sizeof(param_fields) / sizeof(param_fields[0]); i++) {
+		size_t len = strlen(allowed);
+		snprintf(allowed + len, sizeof(allowed) - len, " %s", param_fields[i].key);
+	}
+	int rc = check_map(L, v, "vehicle", allowed);
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof(param_fields) / sizeof(param_fields[0]); i++) {
+		const struct param_field *f = &param_fields[i];
+		if ((rc = get_double(L, v, f->key, f->lo, f->hi, f->lo_open, (double *)((char *)p + f->offset))) < 0) {
+			return rc;
+		}
+	}
+	static const char *const rains[] = { "none", "light", "heavy", "storm" };
+	int rain = p->max_rain;
+	if ((rc = get_enum(L, v, "max_rain", rains, 4, &rain)) < 0) {
+		return rc;
+	}
+	p->max_rain = (uint8_t)rain;
+	const yaml_node_t *n;
+	if ((n = find(L, v, "faults"))) {
+		if ((rc = check_map(L, n, "vehicle.faults", "camera radar lidar ultrasonic thor")) < 0) {
+			return rc;
+		}
+		for (int k = 1; k < FS_DEVICE_KIND_COUNT; k++) {
+			const yaml_node_t *kn = find(L, n, kind_names[k]);
+			if (!kn) {
+				continue;
+			}
+			if ((rc = check_map(L, kn, kind_names[k], "degrade_per_h fail_per_h")) < 0 ||
+			    (rc = get_double(L, kn, "degrade_per_h", 0, 1, false, &p->degrade_per_h[k])) < 0 ||
+			    (rc = get_double(L, kn, "fail_per_h", 0, 1, false, &p->fail_per_h[k])) < 0) {
+				return rc;
+			}
+		}
+	}
+	if ((n = find(L, v, "log_gb_per_h"))) {
+		if ((rc = check_map(L, n, "vehicle.log_gb_per_h", "camera radar lidar ultrasonic thor")) < 0) {
+			return rc;
+		}
+		for (int k = 1; k < FS_DEVICE_KIND_COUNT; k++) {
+			if ((rc = get_double(L, n, kind_names[k], 0, 1000, false, &p->log_gb_per_h[k])) < 0) {
+				return rc;
+			}
+		}
+	}
+	if (p->charge_request_soc >= p->charge_target_soc || p->job_reserve_soc >= p->charge_target_soc) {
+		return fail(L, v, "vehicle: charge_request_soc and job_reserve_soc must be below charge_target_soc");
+	}
+	return 0;
+}
+
+static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_scenario_programme *pr)
+{
+	int rc = check_map(L, n, "a programme", "name oem model target plants");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *name = find(L, n, "name"), *plants = find(L, n, "plants");
+	if (!name || !plants || !find(L, n, "oem") || !find(L, n, "target")) {
+		return fail(L, n, "a programme needs %s",
+			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !find(L, n, "target") ? "a target" : "plants");
+	}
+	if ((rc = get_string(L, n, "name", pr->name, sizeof(pr->name))) < 0 ||
+	    (rc = get_string(L, n, "oem", pr->oem, sizeof(pr->oem))) < 0 ||
+	    (rc = get_string(L, n, "model", pr->model, sizeof(pr->model))) < 0 ||
+	    (rc = get_u64(L, n, "target", 1, 10000000, &pr->target)) < 0 || (rc = need_list(L, plants, "plants")) < 0) {
+		return rc;
+	}
+	size_t count = list_len(plants);
+	if (count < 1 || count > FS_SCN_PLANTS_MAX) {
+		return fail(L, plants, "plants: give 1 to %d plants", FS_SCN_PLANTS_MAX);
+	}
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *pn = list_item(L, plants, i);
+		struct fs_scenario_plant *pl = &pr->plants[i];
+		if ((rc = check_map(L, pn, "a plant", "name start_of_production ramp_months rate_per_month")) < 0) {
+			return rc;
+		}
+		if (!find(L, pn, "name") || !find(L, pn, "start_of_production") || !find(L, pn, "rate_per_month")) {
+			return fail(L, pn, "a plant needs name, start_of_production and rate_per_month");
+		}
+		pl->ramp_months = 6;
+		if ((rc = get_string(L, pn, "name", pl->name, sizeof(pl->name))) < 0 ||
+		    (rc = get_date(L, pn, "start_of_production", &pl->sop_ms)) < 0 ||
+		    (rc = get_double(L, pn, "ramp_months", 0, 120, false, &pl->ramp_months)) < 0 ||
+		    (rc = get_double(L, pn, "rate_per_month", 0, 1e6, true, &pl->rate_per_month)) < 0) {
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(pr->plants[j].name, pl->name)) {
+				return fail(L, pn, "plant '%s' listed twice", pl->name);
+			}
+		}
+		pr->plant_count++;
+	}
+	return 0;
+}
+
+static int read_production(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, n, "production", "programmes stages");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *list = find(L, n, "programmes");
+	if (list) {
+		if ((rc = need_list(L, list, "programmes")) < 0) {
+			return rc;
+		}
+		size_t count = list_len(list);
+		free(sc->programmes);
+		sc->programme_count = 0;
+		sc->programmes = calloc(count ? count : 1, sizeof(*sc->programmes));
+		if (!sc->programmes) {
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < count; i++) {
+			if ((rc = read_programme(L, list_item(L, list, i), &sc->programmes[i])) < 0) {
+				return rc;
+			}
+			sc->programme_count++;
+			if (fs_scenario_programme_find(sc, sc->programmes[i].name) != (int)i) {
+				return fail(L, list_item(L, list, i), "programme '%s' listed twice", sc->programmes[i].name);
+			}
+		}
+	}
+	const yaml_node_t *st = find(L, n, "stages");
+	if (st) {
+		struct fs_scenario_stages *s = &sc->stages;
+		if ((rc = check_map(L, st, "production.stages",
+				    "integration_per_month integration_days calibration_fail_share rework_days "
+				    "shipping_days retirement_years")) < 0 ||
+		    (rc = get_double(L, st, "integration_per_month", 0, 1e7, true, &s->integration_per_month)) < 0 ||
+		    (rc = get_double(L, st, "integration_days", 0, 365, false, &s->integration_days)) < 0 ||
+		    (rc = get_double(L, st, "calibration_fail_share", 0, 1, false, &s->calibration_fail_share)) < 0 ||
+		    (rc = get_double(L, st, "rework_days", 0, 365, false, &s->rework_days)) < 0 ||
+		    (rc = get_double(L, st, "shipping_days", 0, 365, false, &s->shipping_days)) < 0 ||
+		    (rc = get_double(L, st, "retirement_years", 0, 50, true, &s->retirement_years)) < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int read_rollout(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, n, "rollout", "cities");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *list = find(L, n, "cities");
+	if (!list) {
+		return 0;
+	}
+	if ((rc = need_list(L, list, "cities")) < 0) {
+		return rc;
+	}
+	size_t count = list_len(list);
+	free(sc->cities);
+	sc->city_count = 0;
+	sc->cities = calloc(count ? count : 1, sizeof(*sc->cities));
+	if (!sc->cities) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *cn = list_item(L, list, i);
+		struct fs_scenario_city_plan *c = &sc->cities[i];
+		c->data_collection_months = 4.5;
+		c->supervised_months = 4.5;
+		c->share = 1;
+		if ((rc = check_map(L, cn, "a rollout city",
+				    "name launch data_collection_months supervised_months share")) < 0) {
+			return rc;
+		}
+		if (!find(L, cn, "name") || !find(L, cn, "launch")) {
+			return fail(L, cn, "a rollout city needs a name and a launch date");
+		}
+		if ((rc = get_string(L, cn, "name", c->name, sizeof(c->name))) < 0 ||
+		    (rc = get_date(L, cn, "launch", &c->launch_ms)) < 0 ||
+		    (rc = get_double(L, cn, "data_collection_months", 0, 120, false, &c->data_collection_months)) < 0 ||
+		    (rc = get_double(L, cn, "supervised_months", 0, 120, false, &c->supervised_months)) < 0 ||
+		    (rc = get_double(L, cn, "share", 0, 1e6, false, &c->share)) < 0) {
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(sc->cities[j].name, c->name)) {
+				return fail(L, cn, "city '%s' listed twice", c->name);
+			}
+		}
+		sc->city_count++;
+	}
+	return 0;
+}
+
+static int read_event(struct loader *L, const yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		return fail(L, n, "an event: expected a mapping with a type, found %s", kind_name(n));
+	}
+	const yaml_node_t *type = find(L, n, "type");
+	if (!type) {
+		return fail(L, n, "an event needs a type");
+	}
+	int rc = need_scalar(L, type, "type", "an event type");
+	if (rc < 0) {
+		return rc;
+	}
+	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	struct fs_scenario_kv *kv = calloc(count, sizeof(*kv));
+	char **joined = calloc(count, sizeof(*joined));
+	size_t k = 0;
+	if (!kv || !joined) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const yaml_node_t *key = node(L, p->key), *val = node(L, p->value);
+		if (key->type != YAML_SCALAR_NODE) {
+			rc = fail(L, key, "an event: keys must be plain names");
+			goto out;
+		}
+		if (!strcmp(text(key), "type")) {
+			continue;
+		}
+		const char *value;
+		if (val->type == YAML_SCALAR_NODE) {
+			value = text(val);
+		} else if (val->type == YAML_SEQUENCE_NODE) {
+			/* a list of scalars travels as "a,b,c", as on the bus */
+			size_t len = 1;
+			for (size_t i = 0; i < list_len(val); i++) {
+				const yaml_node_t *item = list_item(L, val, i);
+				if (item->type != YAML_SCALAR_NODE) {
+					rc = fail(L, item, "%s: expected a list of plain values, found %s", text(key),
+						  kind_name(item));
+					goto out;
+				}
+				len += strlen(text(item)) + 1;
+			}
+			char *s = calloc(1, len);
+			if (!s) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			for (size_t i = 0; i < list_len(val); i++) {
+				if (i) {
+					strcat(s, ",");
+				}
+				strcat(s, text(list_item(L, val, i)));
+			}
+			joined[k] = s;
+			value = s;
+		} else {
+			rc = fail(L, val, "%s: expected a value or a list, found %s", text(key), kind_name(val));
+			goto out;
+		}
+		kv[k] = (struct fs_scenario_kv){
+			.key = text(key), .value = value,
+			.line = (unsigned)val->start_mark.line + 1, .column = (unsigned)val->start_mark.column + 1,
+			.key_line = (unsigned)key->start_mark.line + 1, .key_column = (unsigned)key->start_mark.column + 1,
+		};
+		k++;
+	}
+	struct fs_scenario_event_source src = {
+		.origin = L->name, .line = (unsigned)n->start_mark.line + 1, .column = (unsigned)n->start_mark.column + 1,
+	};
+	struct fs_scenario_event e;
+	if (!fs_scenario_event_type_from_name(text(type))) {
+		src.line = (unsigned)type->start_mark.line + 1;
+		src.column = (unsigned)type->start_mark.column + 1;
+	}
+	rc = fs_scenario_event_parse(L->sc, text(type), kv, k, &src, &e, L->err);
+	if (rc == 0 && e.apply_tick == FS_SCN_NEXT_TICK) {
+		rc = fail(L, n, "an event in a file needs a time: at (or from) or tick");
+	}
+	if (rc == 0 && e.apply_tick >= fs_scenario_ticks(L->sc)) {
+		rc = fail(L, n, "the event starts at tick %" PRIu64 ", after the run's last tick %" PRIu64, e.apply_tick,
+			  fs_scenario_ticks(L->sc) ? fs_scenario_ticks(L->sc) - 1 : 0);
+	}
+	if (rc == 0) {
+		rc = fs_scenario_add_event(L->sc, &e);
+	}
+out:
+	for (size_t i = 0; joined && i < count; i++) {
+		free(joined[i]);
+	}
+	free(joined);
+	free(kv);
+	return rc;
+}
+
+static int read_top(struct loader *L, const yaml_node_t *root)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc = check_map(L, root, "the scenario",
+			   "description seed start duration tick city fleet demand dispatch vehicle production rollout "
+			   "events");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *n;
+	uint64_t tick_ms = sc->tick_ms;
+	if ((n = find(L, root, "description")) && (rc = need_scalar(L, n, "description", "text")) < 0) {
+		return rc;
+	}
+	if ((rc = get_u64(L, root, "seed", 0, UINT64_MAX, &sc->seed)) < 0 ||
+	    (rc = get_date(L, root, "start", &sc->start_ms)) < 0 ||
+	    (rc = get_duration_ms(L, root, "duration", 1, 100ULL * 365 * 86400000, &sc->duration_ms)) < 0 ||
+	    (rc = get_duration_ms(L, root, "tick", 1, 3600000, &tick_ms)) < 0) {
+		return rc;
+	}
+	sc->tick_ms = (uint32_t)tick_ms;
+	static const struct {
+		const char *key;
+		int (*read)(struct loader *, const yaml_node_t *);
+	} sections[] = {
+		{ "city", read_city },       { "vehicle", read_vehicle },       { "fleet", read_fleet },
+		{ "demand", read_demand },   { "dispatch", read_dispatch },     { "production", read_production },
+		{ "rollout", read_rollout },
+	};
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if ((n = find(L, root, sections[i].key)) && (rc = sections[i].read(L, n)) < 0) {
+			return rc;
+		}
+	}
+	if (sc->geofence_zone[0] && !fs_scenario_zone_find(sc, sc->geofence_zone)) {
+		return fail(L, find(L, root, "city"), "geofence: zone '%s' is not among the city's zones",
+			    sc->geofence_zone);
+	}
+	for (size_t i = 0; i < sc->zone_weight_count; i++) {
+		if (!fs_scenario_zone_find(sc, sc->zone_weights[i].zone)) {
+			return fail(L, find(L, root, "demand"), "zone_weights: zone '%s' is not among the city's zones",
+				    sc->zone_weights[i].zone);
+		}
+	}
+	if ((n = find(L, root, "events"))) {
+		if (!is_null(n)) {
+			if ((rc = need_list(L, n, "events")) < 0) {
+				return rc;
+			}
+			for (size_t i = 0; i < list_len(n); i++) {
+				if ((rc = read_event(L, list_item(L, n, i))) < 0) {
+					return rc;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int fs_scenario_load_string(const char *text_in, size_t len, const char *name, const char *base_dir,
+			    struct fs_scenario *sc, struct fs_error *err)
+{
+	struct loader L = { .name = name ? name : "scenario", .sc = sc, .err = err };
+	int rc = fs_scenario_defaults(sc);
+	if (rc < 0) {
+		return fs_error_set(err, rc, "%s: out of memory", L.name);
+	}
+	snprintf(sc->source, sizeof(sc->source), "%s", name ? name : "");
+	snprintf(sc->base_dir, sizeof(sc->base_dir), "%s", base_dir ? base_dir : ".");
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		fs_scenario_finish(sc);
+		return fs_error_set(err, -ENOMEM, "%s: out of memory", L.name);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text_in, len);
+	if (!yaml_parser_load(&parser, &L.doc)) {
+		rc = fs_error_at(err, -EINVAL, L.name, (unsigned)parser.problem_mark.line + 1,
+				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+				 parser.problem ? parser.problem : "malformed", parser.context ? " " : "",
+				 parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		fs_scenario_finish(sc);
+		return rc;
+	}
+	/* One document only: a second one would be silently ignored. */
+	yaml_document_t extra;
+	if (yaml_parser_load(&parser, &extra)) {
+		yaml_node_t *root2 = yaml_document_get_root_node(&extra);
+		if (root2) {
+			rc = fs_error_at(err, -EINVAL, L.name, (unsigned)root2->start_mark.line + 1,
+					 (unsigned)root2->start_mark.column + 1,
+					 "a second YAML document; a scenario is one document");
+		}
+		yaml_document_delete(&extra);
+	} else {
+		rc = fs_error_at(err, -EINVAL, L.name, (unsigned)parser.problem_mark.line + 1,
+				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s",
+				 parser.problem ? parser.problem : "malformed");
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+	if (rc == 0 && root && !is_null(root)) {
+		rc = read_top(&L, root);
+	}
+	yaml_document_delete(&L.doc);
+	yaml_parser_delete(&parser);
+	if (rc < 0) {
+		fs_scenario_finish(sc);
+	}
+	return rc;
+}
+
+int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		return fs_error_set(err, e == ENOENT ? -ENOENT : -EIO, "%s: cannot open: %s", path, strerror(e));
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > (64u << 20)) {
+				free(buf);
+				fclose(f);
+				return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
+			}
+			char *n = realloc(buf, cap);
+			if (!n) {
+				free(buf);
+				fclose(f);
+				return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+			}
+			buf = n;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			break;
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return fs_error_set(err, -EIO, "%s: read error", path);
+	}
+	char dir[FS_SCN_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	int rc = fs_scenario_load_string(buf, len, path, dir, sc, err);
+	free(buf);
+	return rc;
+}

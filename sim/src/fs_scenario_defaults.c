@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_scenario_defaults - the default scenario, and the plumbing of struct
+ * fs_scenario (finish, copy, compare, look-ups).
+ *
+ * The values here are the ones examples/default.yaml writes out with their
+ * sources (tests/unit/test_fs_scenario.c loads that file and compares it with
+ * these field by field, so the two cannot drift). "DOMAIN" = the domain brief
+ * summarised in docs/scenario.md; "[est]" = our estimate.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/calendar.h"
+#include "fs/scenario.h"
+
+const char *fs_scenario_phase_name(int phase)
+{
+	switch (phase) {
+	case FS_CITY_DATA_COLLECTION:
+		return "data-collection";
+	case FS_CITY_SUPERVISED:
+		return "supervised";
+	case FS_CITY_DRIVERLESS:
+		return "driverless";
+	default:
+		return NULL;
+	}
+}
+
+static int64_t month(const char *text)
+{
+	int64_t ms = 0;
+	fs_calendar_parse(text, &ms);
+	return ms;
+}
+
+/* Atlanta zones for events and demand weights (lat, lon rings) [est]: drawn
+ * around the named districts inside the shipped network's extent
+ * (data/geofence/README.md). */
+static const double zone_downtown[] = {
+	33.7480, -84.3990, 33.7620, -84.3990, 33.7620, -84.3800, 33.7480, -84.3800,
+};
+static const double zone_stadium[] = { /* Mercedes-Benz Stadium, State Farm Arena, GWCC */
+	33.7515, -84.4060, 33.7610, -84.4060, 33.7610, -84.3945, 33.7515, -84.3945,
+};
+static const double zone_eastside[] = { /* Old Fourth Ward, Inman Park */
+	33.7420, -84.3720, 33.7740, -84.3720, 33.7740, -84.3460, 33.7420, -84.3460,
+};
+static const double zone_westside[] = { /* West End, Vine City, English Avenue */
+	33.7420, -84.4420, 33.7740, -84.4420, 33.7740, -84.4070, 33.7420, -84.4070,
+};
+
+static int add_zone(struct fs_scenario *sc, const char *name, const double *latlon, size_t doubles)
+{
+	struct fs_scenario_zone *z = &sc->zones[sc->zone_count];
+	z->latlon = malloc(doubles * sizeof(double));
+	if (!z->latlon) {
+		return -ENOMEM;
+	}
+	memcpy(z->latlon, latlon, doubles * sizeof(double));
+	z->count = doubles / 2;
+	snprintf(z->name, sizeof(z->name), "%s", name);
+	sc->zone_count++;
+	return 0;
+}
+
+int fs_scenario_defaults(struct fs_scenario *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	snprintf(sc->base_dir, sizeof(sc->base_dir), ".");
+	/* run: the launcher's defaults (docs/protocol.md) */
+	sc->seed = 1;
+	sc->start_ms = month("2028-06-01T06:00:00Z"); /* DOMAIN: rollout from 2027; a weekday morning */
+	sc->duration_ms = 3600000;                     /* one simulated hour */
+	sc->tick_ms = 1000;                            /* issue: default tick 1 s simulated */
+	/* city: Atlanta, DOMAIN's live robotaxi-on-Uber city, the shipped network */
+	snprintf(sc->city, sizeof(sc->city), "atlanta");
+	snprintf(sc->map, sizeof(sc->map), "atlanta");
+	snprintf(sc->geofence, sizeof(sc->geofence), "atlanta");
+	sc->utc_offset_s = -5 * 3600; /* Eastern Standard Time; DST not modelled */
+	sc->zones = calloc(4, sizeof(*sc->zones));
+	sc->depots = calloc(4, sizeof(*sc->depots));
+	if (!sc->zones || !sc->depots) {
+		goto fail;
+	}
+	if (add_zone(sc, "downtown", zone_downtown, 8) < 0 || add_zone(sc, "stadium", zone_stadium, 8) < 0 ||
+	    add_zone(sc, "eastside", zone_eastside, 8) < 0 || add_zone(sc, "westside", zone_westside, 8) < 0) {
+		goto fail;
+	}
+	for (int i = 0; i < 4; i++) {
+		struct fs_scenario_depot *d = &sc->depots[i];
+		snprintf(d->name, sizeof(d->name), "depot-%d", i);
+		d->plugs = 20;      /* [est] one DC plug per ~4 vehicles of a 300-car fleet */
+		d->plug_kw = 150.0; /* DOMAIN: 150-250 kW per plug (low end) */
+	}
+	sc->depot_count = 4;        /* [est] the vehicle node's default, spread over the area */
+	/* fleet */
+	sc->fleet_size = 300;       /* [est] Waymo ran ~1,500 in five cities (DOMAIN): a city's share */
+	sc->shards = 1;
+	sc->phase = FS_CITY_DRIVERLESS;
+	sc->sw_share[0] = 1.0;      /* everyone starts on the first release */
+	/* demand */
+	sc->trips_per_day = 6600.0; /* 300 vehicles x 22 trips/vehicle-day (DOMAIN: Waymo CA 19-26) */
+	snprintf(sc->demand_profile, sizeof(sc->demand_profile), "nyc2019"); /* DOMAIN: NYC 2019 hour profile */
+	sc->patience_s = 600.0;     /* DOMAIN: cancel after ~10 min */
+	/* dispatch */
+	sc->matcher = FS_SCN_MATCHER_BATCH;
+	sc->batch_s = 10.0;         /* [est] batched matching windows of seconds */
+	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
+	fs_vehicle_params_defaults(&sc->vehicle);
+	/* production (DOMAIN figures; plant names and rates [est]) */
+	sc->programmes = calloc(4, sizeof(*sc->programmes));
+	sc->cities = calloc(8, sizeof(*sc->cities));
+	if (!sc->programmes || !sc->cities) {
+		goto fail;
+	}
+	sc->programmes[0] = (struct fs_scenario_programme){
+		.name = "lucid-gravity", .oem = "Lucid (via Nuro)", .model = "Lucid Gravity", .target = 20000,
+		.plants = { { "casa-grande", month("2026-09"), 18, 330 } }, .plant_count = 1,
+	};
+	sc->programmes[1] = (struct fs_scenario_programme){
+		.name = "stellantis", .oem = "Stellantis", .model = "K0 van / STLA Small", .target = 5000,
+		.plants = { { "stellantis-us", month("2028-01"), 9, 250 } }, .plant_count = 1,
+	};
+	sc->programmes[2] = (struct fs_scenario_programme){
+		.name = "mercedes-s-class", .oem = "Mercedes-Benz", .model = "S-Class L4", .target = 2000,
+		.plants = { { "sindelfingen", month("2027-06"), 6, 50 } }, .plant_count = 1,
+	};
+	sc->programmes[3] = (struct fs_scenario_programme){
+		.name = "further-oems", .oem = "further OEMs", .model = "various", .target = 73000,
+		.plants = { { "north-america", month("2029-01"), 12, 1200 }, { "europe", month("2029-07"), 12, 600 },
+			    { "asia", month("2030-01"), 12, 600 } },
+		.plant_count = 3,
+	};
+	sc->programme_count = 4;
+	sc->stages = (struct fs_scenario_stages){
+		.integration_per_month = 4000, /* [est] Foxconn Hyperion 10 installs, whole network */
+		.integration_days = 5,         /* [est] */
+		.calibration_fail_share = 0.03,/* [est] DOMAIN: "a small % fail and are reworked" */
+		.rework_days = 3,              /* [est] */
+		.shipping_days = 14,           /* [est] plant to city depot */
+		.retirement_years = 5,         /* [est] robotaxi service life */
+	};
+	static const struct { const char *name, *launch; double share; } cities[] = {
+		{ "los-angeles", "2027-01", 2 },   /* DOMAIN: LA and SF in H1 2027 */
+		{ "san-francisco", "2027-01", 2 }, /* DOMAIN: Lucid/Nuro Bay Area first */
+		{ "atlanta", "2027-04", 1 },       /* DOMAIN: live robotaxi-on-Uber city */
+		{ "abu-dhabi", "2027-06", 0.5 },   /* DOMAIN: Mercedes-Benz S-Class pilot */
+		{ "austin", "2027-07", 1 },
+		{ "dallas", "2028-01", 1 },        /* DOMAIN: 28 cities by 2028 (more in a scenario) */
+		{ "miami", "2028-01", 1 },
+		{ "munich", "2028-04", 0.5 },
+	};
+	for (size_t i = 0; i < 8; i++) {
+		struct fs_scenario_city_plan *c = &sc->cities[i];
+		snprintf(c->name, sizeof(c->name), "%s", cities[i].name);
+		c->launch_ms = month(cities[i].launch);
+		c->data_collection_months = 4.5; /* DOMAIN: 3-6 months */
+		c->supervised_months = 4.5;      /* DOMAIN: 3-6 months */
+		c->share = cities[i].share;
+	}
+	sc->city_count = 8;
+	return 0;
+fail:
+	fs_scenario_finish(sc);
+	return -ENOMEM;
+}
+
+void fs_scenario_finish(struct fs_scenario *sc)
+{
+	if (!sc) {
+		return;
+	}
+	for (size_t i = 0; sc->zones && i < sc->zone_count; i++) {
+		free(sc->zones[i].latlon);
+	}
+	free(sc->zones);
+	free(sc->depots);
+	free(sc->zone_weights);
+	free(sc->programmes);
+	free(sc->cities);
+	free(sc->events);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static void *dup_array(const void *src, size_t count, size_t size, bool *failed)
+{
+	if (!count) {
+		return NULL;
+	}
+	void *p = malloc(count * size);
+	if (!p) {
+		*failed = true;
+		return NULL;
+	}
+	memcpy(p, src, count * size);
+	return p;
+}
+
+int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src)
+{
+	bool failed = false;
+	*dst = *src;
+	dst->zones = dup_array(src->zones, src->zone_count, sizeof(*src->zones), &failed);
+	for (size_t i = 0; dst->zones && i < src->zone_count; i++) {
+		dst->zones[i].latlon = NULL;
+	}
+	for (size_t i = 0; dst->zones && i < src->zone_count; i++) {
+		dst->zones[i].latlon = dup_array(src->zones[i].latlon, 2 * src->zones[i].count, sizeof(double), &failed);
+	}
+	if (!dst->zones) {
+		dst->zone_count = 0;
+	}
+	dst->depots = dup_array(src->depots, src->depot_count, sizeof(*src->depots), &failed);
+	dst->zone_weights = dup_array(src->zone_weights, src->zone_weight_count, sizeof(*src->zone_weights), &failed);
+	dst->programmes = dup_array(src->programmes, src->programme_count, sizeof(*src->programmes), &failed);
+	dst->cities = dup_array(src->cities, src->city_count, sizeof(*src->cities), &failed);
+	dst->events = dup_array(src->events, src->event_count, sizeof(*src->events), &failed);
+	if (failed) {
+		fs_scenario_finish(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define DIFF(cond, name)                                                                                      \
+	do {                                                                                                  \
+		if (cond) {                                                                                   \
+			if (ret_field) {                                                                      \
+				*ret_field = name;                                                            \
+			}                                                                                     \
+			return false;                                                                         \
+		}                                                                                             \
+	} while (0)
+
+static bool params_equal(const struct fs_vehicle_params *a, const struct fs_vehicle_params *b, const char **ret_field)
+{
+	/* Field by field (not memcmp: padding). */
+#define F(f) DIFF(a->f != b->f, "vehicle." #f)
+	F(battery_kwh); F(kwh_per_km); F(av_stack_kw); F(max_charge_kw); F(charge_efficiency);
+	F(taper_start_soc); F(taper_end_fraction); F(charge_target_soc); F(charge_request_soc);
+	F(job_reserve_soc); F(plan_speed_kmh); F(commissioning_h); F(commissioning_fail_prob); F(rework_h);
+	F(repair_h); F(inspection_h); F(max_wait_s); F(ra_response_s); F(ra_session_s); F(ra_retry_s); F(tow_h);
+	F(cap_one_thor_mps); F(cap_no_lidar_mps); F(cap_front_camera_mps); F(max_rain); F(log_share);
+	F(upload_gbps); F(sw_count);
+	for (int k = 0; k < FS_DEVICE_KIND_COUNT; k++) {
+		F(degrade_per_h[k]); F(fail_per_h[k]); F(log_gb_per_h[k]);
+	}
+	for (uint32_t i = 0; i < a->sw_count && i < FS_SW_VERSIONS_MAX; i++) {
+		F(sw[i].version); F(sw[i].miles_per_disengagement); F(sw[i].ra_per_1000km); F(sw[i].odd_flags);
+	}
+#undef F
+	return true;
+}
+
+bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b, const char **ret_field)
+{
+#define F(f) DIFF(a->f != b->f, #f)
+#define S(f) DIFF(strcmp(a->f, b->f), #f)
+	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
+	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
+	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
+	F(batch_s); F(programme_count); F(city_count); F(event_count);
+	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
+		F(sw_share[i]);
+	}
+	for (size_t i = 0; i < a->zone_count; i++) {
+		S(zones[i].name); F(zones[i].count);
+		DIFF(memcmp(a->zones[i].latlon, b->zones[i].latlon, 2 * a->zones[i].count * sizeof(double)),
+		     "zones[].polygon");
+	}
+	for (size_t i = 0; i < a->depot_count; i++) {
+		S(depots[i].name); F(depots[i].placed); F(depots[i].lat); F(depots[i].lon); F(depots[i].plugs);
+		F(depots[i].plug_kw);
+	}
+	for (size_t i = 0; i < a->zone_weight_count; i++) {
+		S(zone_weights[i].zone); F(zone_weights[i].weight);
+	}
+	if (!params_equal(&a->vehicle, &b->vehicle, ret_field)) {
+		return false;
+	}
+	for (size_t i = 0; i < a->programme_count; i++) {
+		S(programmes[i].name); S(programmes[i].oem); S(programmes[i].model); F(programmes[i].target);
+		F(programmes[i].plant_count);
+		for (uint32_t p = 0; p < a->programmes[i].plant_count; p++) {
+			S(programmes[i].plants[p].name); F(programmes[i].plants[p].sop_ms);
+			F(programmes[i].plants[p].ramp_months); F(programmes[i].plants[p].rate_per_month);
+		}
+	}
+	F(stages.integration_per_month); F(stages.integration_days); F(stages.calibration_fail_share);
+	F(stages.rework_days); F(stages.shipping_days); F(stages.retirement_years);
+	for (size_t i = 0; i < a->city_count; i++) {
+		S(cities[i].name); F(cities[i].launch_ms); F(cities[i].data_collection_months);
+		F(cities[i].supervised_months); F(cities[i].share);
+	}
+	for (size_t i = 0; i < a->event_count; i++) {
+		DIFF(!fs_scenario_event_equal(&a->events[i], &b->events[i]), "events[]");
+	}
+#undef F
+#undef S
+	return true;
+}
+
+const struct fs_scenario_zone *fs_scenario_zone_find(const struct fs_scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->zone_count; i++) {
+		if (!strcmp(sc->zones[i].name, name)) {
+			return &sc->zones[i];
+		}
+	}
+	return NULL;
+}
+
+int fs_scenario_programme_find(const struct fs_scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->programme_count; i++) {
+		if (!strcmp(sc->programmes[i].name, name)) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int fs_scenario_sw_find(const struct fs_scenario *sc, uint32_t version)
+{
+	for (uint32_t i = 0; i < sc->vehicle.sw_count && i < FS_SW_VERSIONS_MAX; i++) {
+		if (sc->vehicle.sw[i].version == version) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+uint64_t fs_scenario_ticks(const struct fs_scenario *sc)
+{
+	return sc->tick_ms ? (sc->duration_ms + sc->tick_ms - 1) / sc->tick_ms : 0;
+}
+
+int fs_scenario_path(const struct fs_scenario *sc, const char *spec, char *buf, size_t size)
+{
+	int n;
+	if (spec[0] == '/' || !sc->base_dir[0] || !strcmp(sc->base_dir, ".")) {
+		n = snprintf(buf, size, "%s", spec);
+	} else {
+		n = snprintf(buf, size, "%s/%s", sc->base_dir, spec);
+	}
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int fs_scenario_add_event(struct fs_scenario *sc, const struct fs_scenario_event *e)
+{
+	struct fs_scenario_event *n = realloc(sc->events, (sc->event_count + 1) * sizeof(*n));
+	if (!n) {
+		return -ENOMEM;
+	}
+	sc->events = n;
+	size_t at = sc->event_count;
+	while (at > 0 && n[at - 1].apply_tick > e->apply_tick) {
+		n[at] = n[at - 1];
+		at--;
+	}
+	n[at] = *e;
+	sc->event_count++;
+	return 0;
+}
