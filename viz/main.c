@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fleet-viz - watch a running fleetsim simulation: the fleet on the city map.
+ *
+ * One thread, one loop (STYLE.md section 6): SDL events, bus messages drained
+ * within a budget, a frame, then zmq_poll() on the bus until the next frame is
+ * due, so messages are taken as they come and the frame rate holds.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "fs_world.h"
+#include "viz_app.h"
+#include "viz_scene.h"
+#include "viz_sdl.h"
+
+#define FRAME_MS 16 /* ~60 frames per second */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleet-viz [options]\n"
+		"\n"
+		"Watch a running simulation: the fleet on the city map, live. fleet-viz only\n"
+		"observes (it can never slow or change the run); the control keys send\n"
+		"pause / resume / step / speed to the conductor like `fleetctl` does.\n"
+		"Press h in the window for the keys.\n"
+		"\n"
+		"Options:\n"
+		"  --bus ADDR          bus of the run (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --network SPEC      the run's road network, exactly as given to `fleetsim run`\n"
+		"                      (default atlanta; also columbus, FILE.osm.pbf, grid:..., csv:...)\n"
+		"  --depots N          depots in the city, as the vehicle nodes use (default 4)\n"
+		"  --width W --height H  window size (default 1280x800)\n"
+		"  --headless          no display: SDL's offscreen driver and the software renderer\n"
+		"  --software          the software renderer even with a display\n"
+		"  --font FILE         a TrueType font (default: fontconfig's sans)\n"
+		"  --trails            start with vehicle trails shown (key t)\n"
+		"  --heatmap           start with the demand heatmap shown (key d)\n"
+		"  --screenshot FILE   render --frames frames once every shard has reported, save\n"
+		"                      them as a PNG and exit (exit status 3 if no data came in --wait)\n"
+		"  --frames N          frames to render before the screenshot (default 1)\n"
+		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
+		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
+		"  -h, --help          this text\n");
+}
+
+/* City names resolve to the shipped OSM extracts, as `fleetsim run` does. */
+static void resolve_network(const char *spec, char *buf, size_t size)
+{
+	if (strcmp(spec, "atlanta") && strcmp(spec, "columbus")) {
+		snprintf(buf, size, "%s", spec);
+		return;
+	}
+	const char *env = getenv("FLEETSIM_DATA");
+	struct stat st;
+	if (env && *env) {
+		snprintf(buf, size, "%s/osm/%s.osm.pbf", env, spec);
+	} else if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
+		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_SOURCE_DATA_DIR, spec);
+	} else {
+		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_INSTALL_DATA_DIR, spec);
+	}
+}
+
+struct options {
+	const char *bus;
+	const char *network;
+	uint64_t depots;
+	uint64_t width, height;
+	bool headless, software, trails, heatmap;
+	const char *font;
+	const char *screenshot;
+	uint64_t frames;
+	double wait_s;
+	const char *screenshot_dir;
+};
+
+static int parse(int argc, char **argv, struct options *o)
+{
+	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR };
+	static const struct option options[] = {
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "depots", required_argument, NULL, OPT_DEPOTS },
+		{ "width", required_argument, NULL, OPT_WIDTH },
+		{ "height", required_argument, NULL, OPT_HEIGHT },
+		{ "headless", no_argument, NULL, OPT_HEADLESS },
+		{ "software", no_argument, NULL, OPT_SOFTWARE },
+		{ "font", required_argument, NULL, OPT_FONT },
+		{ "trails", no_argument, NULL, OPT_TRAILS },
+		{ "heatmap", no_argument, NULL, OPT_HEATMAP },
+		{ "screenshot", required_argument, NULL, OPT_SHOT },
+		{ "frames", required_argument, NULL, OPT_FRAMES },
+		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "screenshot-dir", required_argument, NULL, OPT_SHOT_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BUS:
+			if (fs_bus_endpoint(optarg, FS_BUS_EP_WATCH, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
+				fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT",
+					 optarg);
+				return -EINVAL;
+			}
+			o->bus = optarg;
+			break;
+		case OPT_NETWORK:
+			o->network = optarg;
+			break;
+		case OPT_DEPOTS:
+			if (!fs_args_u64(optarg, &o->depots) || o->depots < 1 || o->depots > FS_WORLD_MAX_DEPOTS) {
+				fs_error("--depots: '%s' is not a depot count (1..%d)", optarg, FS_WORLD_MAX_DEPOTS);
+				return -EINVAL;
+			}
+			break;
+		case OPT_WIDTH:
+		case OPT_HEIGHT: {
+			uint64_t *v = opt == OPT_WIDTH ? &o->width : &o->height;
+			if (!fs_args_u64(optarg, v) || *v < 320 || *v > 16384) {
+				fs_error("%s: '%s' is not a size in pixels (320..16384)", opt == OPT_WIDTH ? "--width" : "--height",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case OPT_HEADLESS:
+			o->headless = true;
+			break;
+		case OPT_SOFTWARE:
+			o->software = true;
+			break;
+		case OPT_FONT:
+			o->font = optarg;
+			break;
+		case OPT_TRAILS:
+			o->trails = true;
+			break;
+		case OPT_HEATMAP:
+			o->heatmap = true;
+			break;
+		case OPT_SHOT:
+			o->screenshot = optarg;
+			break;
+		case OPT_FRAMES:
+			if (!fs_args_u64(optarg, &o->frames) || o->frames < 1 || o->frames > 1000000) {
+				fs_error("--frames: '%s' is not a frame count (1..1000000)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_WAIT:
+			if (!fs_args_double(optarg, &o->wait_s) || o->wait_s < 0) {
+				fs_error("--wait: '%s' is not a number of seconds", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SHOT_DIR:
+			o->screenshot_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fs_error("unexpected argument '%s' (try `fleet-viz --help`)", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Render once every shard reported, then save and leave (tests, README images). */
+static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o)
+{
+	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000);
+	uint64_t frames = 0;
+	bool waited_out = false;
+	while (!stop) {
+		SDL_Event ev;
+		while (SDL_PollEvent(&ev)) {
+			if (!viz_app_handle_event(app, &ev)) {
+				return 0;
+			}
+		}
+		if (viz_app_poll_bus(app, 50) < 0) {
+			fs_error("the bus broke");
+			return 1;
+		}
+		if (!viz_app_has_snapshot(app)) {
+			if (fs_clock_now_ms() < deadline) {
+				zmq_pollitem_t item = { .socket = viz_app_bus_socket(app), .events = ZMQ_POLLIN };
+				zmq_poll(&item, 1, 50);
+				continue;
+			}
+			waited_out = true;
+		}
+		viz_app_render(app, fs_clock_now_ms());
+		if (++frames >= o->frames) {
+			int rc = viz_app_screenshot(app, o->screenshot);
+			if (rc < 0) {
+				return 1;
+			}
+			if (waited_out) {
+				fs_error("no vehicle data from every shard within %g s; saved %s anyway", o->wait_s, o->screenshot);
+				return 3;
+			}
+			fs_info("saved %s after %" PRIu64 " frame(s), %.1f ms/frame", o->screenshot, frames,
+				viz_app_frame_ms(app));
+			return 0;
+		}
+		viz_sdl_present(sdl);
+	}
+	return 1;
+}
+
+static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
+{
+	int64_t next = fs_clock_now_ms() + FRAME_MS;
+	void *socket = viz_app_bus_socket(app);
+	while (!stop) {
+		SDL_Event ev;
+		while (SDL_PollEvent(&ev)) {
+			if (!viz_app_handle_event(app, &ev)) {
+				return 0;
+			}
+		}
+		if (viz_app_poll_bus(app, FRAME_MS / 2) < 0) {
+			fs_error("the bus broke");
+			return 1;
+		}
+		viz_app_render(app, fs_clock_now_ms());
+		viz_sdl_present(sdl);
+		/* Until the next frame, take messages as they arrive. */
+		for (int64_t now = fs_clock_now_ms(); now < next && !stop; now = fs_clock_now_ms()) {
+			zmq_pollitem_t item = { .socket = socket, .events = ZMQ_POLLIN };
+			if (zmq_poll(&item, 1, (long)(next - now)) < 0 && errno != EINTR) {
+				break;
+			}
+			if (item.revents & ZMQ_POLLIN && viz_app_poll_bus(app, (int)(next - now)) < 0) {
+				return 1;
+			}
+		}
+		next += FRAME_MS;
+		int64_t now = fs_clock_now_ms();
+		if (next < now) {
+			next = now + FRAME_MS; /* a slow frame: do not try to catch up */
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fleet-viz", FS_LOG_INFO);
+	struct options o = { .network = "atlanta", .depots = 4, .width = 1280, .height = 800, .frames = 1, .wait_s = 30 };
+	int rc = parse(argc, argv, &o);
+	if (rc) {
+		return rc > 0 ? 0 : 2;
+	}
+	char address[FS_BUS_ADDRESS_MAX], network[PATH_MAX];
+	if (!o.bus) {
+		o.bus = fs_bus_default_address(address, sizeof(address));
+	}
+	resolve_network(o.network, network, sizeof(network));
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1"); /* ours above stop the loop */
+
+	int status = 1;
+	struct fs_world *world = fs_world_load(network, (uint32_t)o.depots);
+	if (!world) {
+		return 1;
+	}
+	struct viz_scene *scene = viz_scene_create(world->net, world->depot_nodes, world->depot_count);
+	struct viz_sdl *sdl = NULL;
+	struct viz_app *app = NULL;
+	if (!scene) {
+		fs_error("out of memory building the scene");
+		goto out;
+	}
+	char title[PATH_MAX + 64];
+	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.bus);
+	struct viz_sdl_options so = { .width = (int)o.width, .height = (int)o.height, .headless = o.headless,
+				      .software = o.software, .font_path = o.font, .title = title };
+	sdl = viz_sdl_create(&so);
+	if (!sdl) {
+		goto out;
+	}
+	struct viz_app_options ao = { .bus_address = o.bus, .screenshot_dir = o.screenshot_dir, .trails = o.trails,
+				      .heatmap = o.heatmap };
+	app = viz_app_create(&ao, scene, sdl);
+	if (!app) {
+		goto out;
+	}
+	const char *renderer, *driver;
+	viz_sdl_describe(sdl, &renderer, &driver);
+	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.bus, network, world->net->edge_count,
+		renderer, driver);
+	status = o.screenshot ? run_screenshot(app, sdl, &o) : run_interactive(app, sdl);
+out:
+	viz_app_destroy(app);
+	viz_sdl_destroy(sdl);
+	viz_scene_destroy(scene);
+	fs_world_destroy(world);
+	return status;
+}

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * viz_app - the viewer's behaviour (see viz_app.h).
+ *
+ * The viewer must never change or slow the run, so it only ever observes:
+ * it subscribes on the broker's bounded watch endpoint (what it cannot keep
+ * up with is dropped by the broker and counted as gaps), and the only thing
+ * it publishes is what a user asks for - pause, resume, step, speed - sent
+ * to the conductor exactly as `fleetctl` sends them, with the answer
+ * (CommandAck) shown when it comes back. The lockstep makes results
+ * independent of pacing, so even those commands leave the run digest alone.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "fs/calendar.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "viz_app.h"
+#include "viz_hud.h"
+
+#define OBSERVER_HWM 2000          /* messages queued for us before the broker drops (bounded staleness) */
+#define HANDSHAKE_EVERY_MS 500
+#define HANDSHAKE_TRY_MS 40
+#define ACK_TIMEOUT_MS 3000
+#define TOAST_MS 3500
+#define ROADS_REBUILD_IDLE_MS 120  /* while the view moves, scale the cached roads; rebuild when it rests */
+#define ROADS_CHEAP_MS 6.0         /* ... unless rebuilding is this cheap anyway */
+#define CLICK_SLOP_PX 4
+
+/* The speed ladder for '+' and '-' (x real time); 0 = as fast as possible. */
+static const double speed_ladder[] = { 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 3600 };
+#define LADDER_N (sizeof(speed_ladder) / sizeof(speed_ladder[0]))
+
+struct pending_command {
+	uint64_t id;
+	int64_t sent_ms;
+	bool active;
+};
+
+struct viz_app {
+	struct viz_scene *scene;
+	struct viz_sdl *sdl;
+	struct fs_bus *bus;
+	char bus_address[FS_BUS_ADDRESS_MAX];
+	char name[64];
+	char screenshot_dir[512];
+	char city[64];
+	bool control_ready;
+	int64_t next_handshake_ms;
+	bool connected;
+	uint64_t refused;
+	struct viz_command_sink sink;
+	struct pending_command pending[8];
+	uint64_t command_seq;
+
+	struct viz_view view;
+	bool view_fitted;
+	struct viz_layers layers;
+	bool following;
+	bool help;
+	bool dragging, drag_moved;
+	int drag_x, drag_y, press_x, press_y;
+	int64_t view_changed_ms;
+	double roads_ms;            /* what the last road rebuild cost */
+	struct viz_draw_list roads, dynamic;
+
+	char toast[256];
+	int64_t toast_until_ms;
+	int64_t now_ms;
+	double frame_ms;
+	int64_t last_frame_us;
+	uint32_t screenshots;
+};
+
+static int bus_send(void *ctx, const Fleetsim__V1__Command *cmd)
+{
+	struct viz_app *app = ctx;
+	if (!app->bus || !app->control_ready) {
+		return -ENOTCONN;
+	}
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND;
+	env.command = (Fleetsim__V1__Command *)cmd;
+	return fs_bus_publish(app->bus, NULL, &env);
+}
+
+static void city_name(const char *source, char *buf, size_t size)
+{
+	const char *base = strrchr(source, '/');
+	base = base ? base + 1 : source;
+	size_t n = strnlen(base, size - 1);
+	memcpy(buf, base, n);
+	buf[n] = '\0';
+	char *dot = strchr(buf, '.');
+	if (dot && dot != buf) {
+		*dot = '\0';
+	}
+}
+
+struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene *scene, struct viz_sdl *sdl)
+{
+	struct viz_app *app = calloc(1, sizeof(*app));
+	if (!app) {
+		fs_error("out of memory");
+		return NULL;
+	}
+	app->scene = scene;
+	app->sdl = sdl;
+	app->sink = (struct viz_command_sink){ bus_send, app };
+	app->layers = (struct viz_layers){ .trails = o->trails, .heatmap = o->heatmap, .riders = true, .depots = true,
+					   .selected = VIZ_NO_VEHICLE };
+	snprintf(app->screenshot_dir, sizeof(app->screenshot_dir), "%s", o->screenshot_dir ? o->screenshot_dir : ".");
+	city_name(viz_scene_network(scene)->source, app->city, sizeof(app->city));
+	snprintf(app->name, sizeof(app->name), "fleet-viz-%d", (int)getpid());
+	if (o->bus_address) {
+		snprintf(app->bus_address, sizeof(app->bus_address), "%s", o->bus_address);
+		struct fs_bus_options bo = { .address = o->bus_address, .name = app->name, .mode = FS_BUS_OBSERVER,
+					     .observer_hwm = OBSERVER_HWM };
+		app->bus = fs_bus_connect(&bo);
+		if (!app->bus) {
+			free(app);
+			return NULL;
+		}
+		static const char *const topics[] = { "veh.state", "veh.event", "ride.request", "ride.trip",
+						      "ctl.status", "ctl.ack", "ctl.end", "kpi" };
+		for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+			fs_bus_subscribe(app->bus, topics[i]);
+		}
+	}
+	app->frame_ms = 0;
+	return app;
+}
+
+void viz_app_destroy(struct viz_app *app)
+{
+	if (!app) {
+		return;
+	}
+	fs_bus_close(app->bus);
+	viz_draw_list_finish(&app->roads);
+	viz_draw_list_finish(&app->dynamic);
+	free(app);
+}
+
+void viz_app_set_command_sink(struct viz_app *app, const struct viz_command_sink *sink)
+{
+	app->sink = *sink;
+}
+
+static void toast(struct viz_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void toast(struct viz_app *app, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(app->toast, sizeof(app->toast), fmt, ap);
+	va_end(ap);
+	app->toast_until_ms = app->now_ms + TOAST_MS;
+}
+
+static void send_command(struct viz_app *app, Fleetsim__V1__CommandKind kind, double speed, const char *what)
+{
+	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
+	cmd.kind = kind;
+	cmd.speed = speed;
+	cmd.steps = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ? 1 : 0;
+	cmd.command_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)fs_clock_now_us() << 8) ^ ++app->command_seq;
+	int rc = app->sink.send(app->sink.ctx, &cmd);
+	if (rc < 0) {
+		toast(app, "%s: not sent (%s)", what,
+		      rc == -ENOTCONN ? "not connected to a simulation yet" : strerror(-rc));
+		return;
+	}
+	struct pending_command *slot = &app->pending[0];
+	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
+		if (!app->pending[i].active || app->pending[i].sent_ms < slot->sent_ms) {
+			slot = &app->pending[i];
+			if (!slot->active) {
+				break;
+			}
+		}
+	}
+	*slot = (struct pending_command){ .id = cmd.command_id, .sent_ms = app->now_ms, .active = true };
+	toast(app, "%s...", what);
+}
+
+static void handle_ack(struct viz_app *app, const Fleetsim__V1__CommandAck *ack)
+{
+	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
+		if (app->pending[i].active && app->pending[i].id == ack->command_id) {
+			app->pending[i].active = false;
+			if (ack->accepted) {
+				toast(app, "conductor: %s", ack->reason ? ack->reason : "ok");
+			} else {
+				toast(app, "conductor refused: %s", ack->reason ? ack->reason : "?");
+			}
+		}
+	}
+}
+
+static void check_timeouts(struct viz_app *app)
+{
+	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
+		if (app->pending[i].active && app->now_ms - app->pending[i].sent_ms > ACK_TIMEOUT_MS) {
+			app->pending[i].active = false;
+			toast(app, "no answer from the conductor within %d s", ACK_TIMEOUT_MS / 1000);
+		}
+	}
+}
+
+/* '+': the next ladder step above the current pace; '-': the next below. */
+static void change_speed(struct viz_app *app, int dir)
+{
+	const struct viz_run *run = viz_scene_run(app->scene);
+	if (!run->have_status) {
+		toast(app, "speed: no status from the conductor yet");
+		return;
+	}
+	double now = run->speed > 0 ? run->speed : INFINITY;
+	double target = -1;
+	if (dir > 0) {
+		for (size_t i = 0; i < LADDER_N; i++) {
+			if (speed_ladder[i] > now * 1.0001) {
+				target = speed_ladder[i];
+				break;
+			}
+		}
+		if (target < 0) {
+			if (isinf(now)) {
+				toast(app, "already as fast as possible");
+				return;
+			}
+			target = 0; /* past the top: max */
+		}
+	} else {
+		/* From max, step below what the run actually achieves. */
+		double from = isinf(now) ? fmax(run->sim_real_ratio, speed_ladder[0] * 2) : now;
+		for (size_t i = LADDER_N; i-- > 0;) {
+			if (speed_ladder[i] < from * 0.9999) {
+				target = speed_ladder[i];
+				break;
+			}
+		}
+		if (target < 0) {
+			toast(app, "already at the slowest pace (%gx)", speed_ladder[0]);
+			return;
+		}
+	}
+	char what[64];
+	if (target > 0) {
+		snprintf(what, sizeof(what), "speed %gx", target);
+	} else {
+		snprintf(what, sizeof(what), "speed max");
+	}
+	send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED, target, what);
+}
+
+static void fit_city(struct viz_app *app)
+{
+	const struct fs_network *n = viz_scene_network(app->scene);
+	viz_view_fit(&app->view, n->min_x, n->min_y, n->max_x, n->max_y);
+	app->following = false;
+	app->view_changed_ms = app->now_ms;
+}
+
+static void layout(struct viz_app *app)
+{
+	int w, h;
+	viz_sdl_size(app->sdl, &w, &h);
+	if (w == app->view.width && h == app->view.height && app->view_fitted) {
+		return;
+	}
+	double cx = app->view.cx, cy = app->view.cy;
+	app->view.width = w;
+	app->view.height = h;
+	float panel = w > 2 * VIZ_HUD_PANEL_W ? VIZ_HUD_PANEL_W : 0;
+	app->view.area = (struct viz_rect){ panel, 0, (float)w - panel, (float)h };
+	if (!app->view_fitted) {
+		fit_city(app);
+		app->view_fitted = true;
+	} else {
+		app->view.cx = cx;
+		app->view.cy = cy;
+	}
+	app->view_changed_ms = app->now_ms;
+}
+
+static struct viz_hud_input hud_input(const struct viz_app *app)
+{
+	const struct fs_bus_stats *bs = app->bus ? fs_bus_get_stats(app->bus) : NULL;
+	return (struct viz_hud_input){
+		.scene = app->scene,
+		.view = &app->view,
+		.layers = &app->layers,
+		.city = app->city,
+		.bus_address = app->bus ? app->bus_address : NULL,
+		.connected = app->connected || !app->bus,
+		.control_ready = app->control_ready,
+		.following = app->following,
+		.help = app->help,
+		.toast = app->now_ms < app->toast_until_ms ? app->toast : "",
+		.frame_ms = app->frame_ms,
+		.gaps = bs ? bs->gaps : 0,
+		.refused = app->refused,
+	};
+}
+
+static bool in_ui(const struct viz_app *app, int x, int y)
+{
+	if (x < app->view.area.x) {
+		return true; /* the panel */
+	}
+	struct viz_hud_input in = hud_input(app);
+	struct viz_rect r;
+	return viz_hud_inspector_rect(&in, &r) && x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+}
+
+static void zoom(struct viz_app *app, double factor, double sx, double sy)
+{
+	viz_view_zoom_at(&app->view, factor, sx, sy);
+	app->view_changed_ms = app->now_ms;
+}
+
+static void click(struct viz_app *app, int x, int y)
+{
+	if (in_ui(app, x, y)) {
+		return;
+	}
+	double radius = fmax(7, viz_marker_size(&app->view));
+	uint32_t id = viz_scene_pick(app->scene, &app->view, x, y, radius);
+	app->layers.selected = id;
+	if (id == VIZ_NO_VEHICLE) {
+		app->following = false;
+	}
+}
+
+static void screenshot_key(struct viz_app *app)
+{
+	char when[40], path[700];
+	int64_t t = viz_scene_time(app->scene);
+	if (t) {
+		struct fs_civil_time c;
+		fs_calendar_from_ms(t, &c);
+		snprintf(when, sizeof(when), "%04d%02d%02d-%02d%02d%02d", c.year, c.month, c.day, c.hour, c.minute, c.second);
+	} else {
+		snprintf(when, sizeof(when), "no-data");
+	}
+	struct stat st;
+	for (uint32_t n = 0;; n++) {
+		snprintf(path, sizeof(path), "%s/fleet-viz-%s%s%.0u.png", app->screenshot_dir, when, n ? "-" : "", n);
+		if (stat(path, &st) < 0 || n > 999) {
+			break;
+		}
+	}
+	if (viz_app_screenshot(app, path) == 0) {
+		toast(app, "saved %s", path);
+	} else {
+		toast(app, "could not save %s", path);
+	}
+}
+
+bool viz_app_handle_event(struct viz_app *app, const SDL_Event *ev)
+{
+	switch (ev->type) {
+	case SDL_QUIT:
+		return false;
+	case SDL_WINDOWEVENT:
+		if (ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
+			layout(app);
+		}
+		break;
+	case SDL_MOUSEBUTTONDOWN:
+		if (ev->button.button == SDL_BUTTON_LEFT) {
+			app->dragging = true;
+			app->drag_moved = false;
+			app->drag_x = app->press_x = ev->button.x;
+			app->drag_y = app->press_y = ev->button.y;
+		}
+		break;
+	case SDL_MOUSEMOTION:
+		if (app->dragging) {
+			int dx = ev->motion.x - app->drag_x, dy = ev->motion.y - app->drag_y;
+			if (abs(ev->motion.x - app->press_x) > CLICK_SLOP_PX || abs(ev->motion.y - app->press_y) > CLICK_SLOP_PX) {
+				app->drag_moved = true;
+			}
+			if (app->drag_moved && (dx || dy)) {
+				viz_view_pan(&app->view, dx, dy);
+				app->following = false;
+				app->view_changed_ms = app->now_ms;
+			}
+			app->drag_x = ev->motion.x;
+			app->drag_y = ev->motion.y;
+		}
+		break;
+	case SDL_MOUSEBUTTONUP:
+		if (ev->button.button == SDL_BUTTON_LEFT && app->dragging) {
+			app->dragging = false;
+			if (!app->drag_moved) {
+				click(app, ev->button.x, ev->button.y);
+			}
+		}
+		break;
+	case SDL_MOUSEWHEEL: {
+		float dy = ev->wheel.preciseY != 0 ? ev->wheel.preciseY : (float)ev->wheel.y;
+		if (ev->wheel.direction == SDL_MOUSEWHEEL_FLIPPED) {
+			dy = -dy;
+		}
+		int mx = ev->wheel.mouseX, my = ev->wheel.mouseY;
+		if (dy != 0) {
+			/* Zoom about the pointer, unless following (then about the vehicle). */
+			if (app->following) {
+				mx = (int)(app->view.area.x + app->view.area.w / 2);
+				my = (int)(app->view.area.y + app->view.area.h / 2);
+			}
+			zoom(app, pow(1.25, dy), mx, my);
+		}
+		break;
+	}
+	case SDL_KEYDOWN: {
+		SDL_Keycode k = ev->key.keysym.sym;
+		double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
+		switch (k) {
+		case SDLK_q:
+			return false;
+		case SDLK_h:
+		case SDLK_F1:
+			app->help = !app->help;
+			break;
+		case SDLK_ESCAPE:
+			if (app->help) {
+				app->help = false;
+			} else {
+				app->layers.selected = VIZ_NO_VEHICLE;
+				app->following = false;
+			}
+			break;
+		case SDLK_PAGEUP:
+		case SDLK_z:
+			zoom(app, 1.5, cx, cy);
+			break;
+		case SDLK_PAGEDOWN:
+		case SDLK_x:
+			zoom(app, 1 / 1.5, cx, cy);
+			break;
+		case SDLK_LEFT:
+		case SDLK_RIGHT:
+		case SDLK_UP:
+		case SDLK_DOWN:
+			viz_view_pan(&app->view, k == SDLK_LEFT ? 120 : k == SDLK_RIGHT ? -120 : 0,
+				     k == SDLK_UP ? 120 : k == SDLK_DOWN ? -120 : 0);
+			app->following = false;
+			app->view_changed_ms = app->now_ms;
+			break;
+		case SDLK_c:
+		case SDLK_HOME:
+			fit_city(app);
+			break;
+		case SDLK_f:
+			if (app->layers.selected != VIZ_NO_VEHICLE) {
+				app->following = !app->following;
+			} else {
+				toast(app, "click a vehicle first, then f follows it");
+			}
+			break;
+		case SDLK_d:
+			app->layers.heatmap = !app->layers.heatmap;
+			toast(app, "demand heatmap %s", app->layers.heatmap ? "on" : "off");
+			break;
+		case SDLK_t:
+			app->layers.trails = !app->layers.trails;
+			toast(app, "trails %s", app->layers.trails ? "on" : "off");
+			break;
+		case SDLK_r:
+			app->layers.riders = !app->layers.riders;
+			toast(app, "waiting riders %s", app->layers.riders ? "shown" : "hidden");
+			break;
+		case SDLK_s:
+			screenshot_key(app);
+			break;
+		case SDLK_SPACE: {
+			bool paused = viz_scene_run(app->scene)->state == VIZ_RUN_PAUSED;
+			send_command(app,
+				     paused ? FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME
+					    : FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE,
+				     0, paused ? "resume" : "pause");
+			break;
+		}
+		case SDLK_PERIOD:
+		case SDLK_KP_PERIOD:
+			send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, 0, "step");
+			break;
+		case SDLK_PLUS:
+		case SDLK_EQUALS:
+		case SDLK_KP_PLUS:
+			change_speed(app, +1);
+			break;
+		case SDLK_MINUS:
+		case SDLK_KP_MINUS:
+			change_speed(app, -1);
+			break;
+		default:
+			break;
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return true;
+}
+
+int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	(void)topic;
+	int rc = 0;
+	switch (env->payload_case) {
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
+		rc = viz_scene_apply_states(app->scene, env->vehicle_states, env->sim_time_ms);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
+		rc = viz_scene_apply_events(app->scene, env->vehicle_events);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS:
+		rc = viz_scene_apply_requests(app->scene, env->ride_requests, env->sim_time_ms);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS:
+		viz_scene_apply_trips(app->scene, env->trip_events);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS:
+		viz_scene_apply_status(app->scene, env->status);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
+		viz_scene_apply_kpis(app->scene, env->kpis);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK:
+		handle_ack(app, env->command_ack);
+		break;
+	default:
+		break;
+	}
+	if (rc == -ENOMEM) {
+		fs_error("out of memory applying a %s message", topic);
+	}
+	if (rc == 0) {
+		app->connected = true;
+	}
+	return rc == -EINVAL ? -EINVAL : 0;
+}
+
+int viz_app_poll_bus(struct viz_app *app, int budget_ms)
+{
+	if (!app->bus) {
+		return 0;
+	}
+	int64_t now = fs_clock_now_ms();
+	if (!app->control_ready && now >= app->next_handshake_ms) {
+		/* Commands need our publish leg proven (ZeroMQ slow joiner); what
+		 * arrives meanwhile is kept by the bus client, not lost. */
+		app->control_ready = fs_bus_handshake(app->bus, HANDSHAKE_TRY_MS) == 0;
+		app->next_handshake_ms = fs_clock_now_ms() + HANDSHAKE_EVERY_MS;
+	}
+	int64_t deadline = now + (budget_ms > 0 ? budget_ms : 20);
+	int applied = 0;
+	for (;;) {
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(app->bus, &msg, 0);
+		if (rc == -EAGAIN) {
+			break;
+		}
+		if (rc == -EINTR) {
+			continue;
+		}
+		if (rc < 0) {
+			return rc;
+		}
+		if (viz_app_ingest(app, msg->topic, msg->env) == -EINVAL) {
+			app->refused++;
+			fs_bus_reject(app->bus, msg, "inconsistent vehicle state batch (array lengths, shard or coordinates)");
+		}
+		fs_bus_message_free(msg);
+		applied++;
+		if (fs_clock_now_ms() >= deadline) {
+			break; /* the rest waits for the next frame (the broker bounds the queue) */
+		}
+	}
+	return applied;
+}
+
+void *viz_app_bus_socket(struct viz_app *app)
+{
+	return app->bus ? fs_bus_socket(app->bus) : NULL;
+}
+
+void viz_app_render(struct viz_app *app, int64_t now_ms)
+{
+	int64_t t0 = fs_clock_now_us();
+	app->now_ms = now_ms;
+	layout(app);
+	check_timeouts(app);
+	if (app->following) {
+		const struct viz_vehicle *v = viz_scene_find(app->scene, app->layers.selected);
+		if (v) {
+			if (v->x != app->view.cx || v->y != app->view.cy) {
+				app->view.cx = v->x;
+				app->view.cy = v->y;
+				app->view_changed_ms = now_ms;
+			}
+		} else {
+			app->following = false;
+		}
+	}
+
+	/* Roads: from the cache while the view moves (if rebuilding is costly), rebuilt once it rests. */
+	const struct viz_view *cached = viz_sdl_roads_view(app->sdl);
+	bool same = cached && !memcmp(cached, &app->view, sizeof(app->view));
+	bool moving = now_ms - app->view_changed_ms < ROADS_REBUILD_IDLE_MS && app->roads_ms > ROADS_CHEAP_MS;
+	if (same || (cached && moving)) {
+		viz_sdl_roads(app->sdl, NULL, &app->view);
+	} else {
+		int64_t r0 = fs_clock_now_us();
+		viz_draw_list_clear(&app->roads);
+		viz_scene_draw_roads(app->scene, &app->view, &app->roads);
+		viz_sdl_roads(app->sdl, &app->roads, &app->view);
+		app->roads_ms = (double)(fs_clock_now_us() - r0) / 1000.0;
+	}
+
+	viz_draw_list_clear(&app->dynamic);
+	viz_scene_draw_dynamic(app->scene, &app->view, &app->layers, &app->dynamic);
+	viz_sdl_draw(app->sdl, &app->dynamic);
+
+	struct viz_hud_input in = hud_input(app);
+	viz_hud_draw(app->sdl, &in);
+	viz_sdl_end_frame(app->sdl);
+	viz_sdl_flush(app->sdl); /* the software renderer draws its batch here: count it */
+	double ms = (double)(fs_clock_now_us() - t0) / 1000.0;
+	app->frame_ms = app->frame_ms > 0 ? 0.9 * app->frame_ms + 0.1 * ms : ms;
+}
+
+int viz_app_screenshot(struct viz_app *app, const char *path)
+{
+	return viz_sdl_save_png(app->sdl, path);
+}
+
+bool viz_app_has_snapshot(const struct viz_app *app)
+{
+	struct viz_stats st;
+	viz_scene_stats(app->scene, &st);
+	return st.shard_count > 0 && st.shards_seen == st.shard_count;
+}
+
+const struct viz_view *viz_app_view(const struct viz_app *app)
+{
+	return &app->view;
+}
+
+uint32_t viz_app_selected(const struct viz_app *app)
+{
+	return app->layers.selected;
+}
+
+bool viz_app_following(const struct viz_app *app)
+{
+	return app->following;
+}
+
+bool viz_app_help_shown(const struct viz_app *app)
+{
+	return app->help;
+}
+
+const struct viz_layers *viz_app_layers(const struct viz_app *app)
+{
+	return &app->layers;
+}
+
+const char *viz_app_toast(const struct viz_app *app)
+{
+	return app->now_ms < app->toast_until_ms ? app->toast : "";
+}
+
+double viz_app_frame_ms(const struct viz_app *app)
+{
+	return app->frame_ms;
+}

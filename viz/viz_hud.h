@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * viz_hud.h - what is drawn over the map: the run panel (clock, pace, fleet,
+ * vehicles by state as the legend, riders, waits, charts), the scale bar, the
+ * vehicle inspector, banners, the toast and the help overlay.
+ */
+#ifndef VIZ_HUD_H
+#define VIZ_HUD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "viz_scene.h"
+#include "viz_sdl.h"
+
+#define VIZ_HUD_PANEL_W 300 /* the left panel; the map area starts right of it */
+
+struct viz_hud_input {
+	const struct viz_scene *scene;
+	const struct viz_view *view;
+	const struct viz_layers *layers;
+	const char *city;          /* shown in the title, e.g. "atlanta" */
+	const char *bus_address;   /* NULL without a bus */
+	bool connected;            /* a message from the run arrived */
+	bool control_ready;        /* the bus handshake succeeded: commands can be sent */
+	bool following;
+	bool help;
+	const char *toast;         /* "" for none */
+	double frame_ms;
+	uint64_t gaps;             /* messages the observer lost (bounded queue) */
+	uint64_t refused;          /* messages the viewer refused */
+};
+
+/** Draw the HUD for @in over what is already drawn. */
+void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in);
+/** The inspector's rectangle (where clicks do not pick vehicles) when @in shows one. */
+bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret);
+
+/* Text helpers, pure (tested): */
+/** "2028-06-01 06:42:10 Thu" for simulated Unix ms @ms. */
+void viz_hud_format_time(int64_t ms, char *buf, size_t size);
+/** "3:12" (m:ss) or "1:02:03" (h:mm:ss) for @seconds; "-" when NAN. */
+void viz_hud_format_duration(double seconds, char *buf, size_t size);
+/** "1.0" for software version 100 (major * 100 + minor). */
+void viz_hud_format_version(uint32_t version, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,1570 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * viz_scene - the viewer's model of a run and its draw lists (see viz_scene.h).
+ *
+ * Costs that matter at 100,000 vehicles: applying a full batch is one pass
+ * (trails carried over by id; batches keep their order from tick to tick, so
+ * the lookup is nearly always "same index"); drawing is one pass to bucket
+ * vehicles by state (a counting sort) and a second to write one rectangle per
+ * visible vehicle into the bucket's range, so the backend draws each state in
+ * one call. Roads are culled by bounding box and thinned to one point per
+ * pixel. Nothing allocates per frame once the lists have grown.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "viz_scene.h"
+
+#define MAP_EMPTY UINT64_MAX
+#define MAX_KPIS 128
+#define KPI_NAME_MAX 48
+#define MAX_RIDERS 1000000u
+#define MAX_HEALTH 1000000u
+#define WAIT_RING 4096
+#define HEAT_HALF_LIFE_MS (20 * 60 * 1000) /* demand fades with a 20 min half-life (viewer choice) */
+#define RIDER_GRACE_MS (60 * 1000)         /* kept this long past their patience if no outcome is seen */
+#define RIDER_DEFAULT_PATIENCE_S 600       /* for requests that carry none */
+#define SERIES_STEP_MS (60 * 1000)
+#define TRAIL_STEP_MS 1000
+
+/* ---- a small open-addressing map, u64 -> u32 (linear probing, backward-shift delete) ---- */
+
+struct u64map {
+	uint64_t *keys;
+	uint32_t *vals;
+	uint32_t cap; /* power of two or 0 */
+	uint32_t count;
+};
+
+static uint32_t map_slot(uint64_t key, uint32_t cap)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	return (uint32_t)key & (cap - 1);
+}
+
+static void map_finish(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	*m = (struct u64map){ 0 };
+}
+
+static void map_clear(struct u64map *m)
+{
+	for (uint32_t i = 0; i < m->cap; i++) {
+		m->keys[i] = MAP_EMPTY;
+	}
+	m->count = 0;
+}
+
+static int map_reserve(struct u64map *m, uint32_t want)
+{
+	if ((uint64_t)want * 10 < (uint64_t)m->cap * 7) {
+		return 0;
+	}
+	uint32_t cap = m->cap ? m->cap : 64;
+	while ((uint64_t)want * 10 >= (uint64_t)cap * 7) {
+		cap *= 2;
+	}
+	uint64_t *keys = malloc(cap * sizeof(*keys));
+	uint32_t *vals = malloc(cap * sizeof(*vals));
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < cap; i++) {
+		keys[i] = MAP_EMPTY;
+	}
+	for (uint32_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] == MAP_EMPTY) {
+			continue;
+		}
+		uint32_t s = map_slot(m->keys[i], cap);
+		while (keys[s] != MAP_EMPTY) {
+			s = (s + 1) & (cap - 1);
+		}
+		keys[s] = m->keys[i];
+		vals[s] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->cap = cap;
+	return 0;
+}
+
+static bool map_get(const struct u64map *m, uint64_t key, uint32_t *ret)
+{
+	if (!m->cap || key == MAP_EMPTY) {
+		return false;
+	}
+	for (uint32_t s = map_slot(key, m->cap);; s = (s + 1) & (m->cap - 1)) {
+		if (m->keys[s] == key) {
+			*ret = m->vals[s];
+			return true;
+		}
+		if (m->keys[s] == MAP_EMPTY) {
+			return false;
+		}
+	}
+}
+
+static int map_put(struct u64map *m, uint64_t key, uint32_t val)
+{
+	if (key == MAP_EMPTY) {
+		return -EINVAL;
+	}
+	int rc = map_reserve(m, m->count + 1);
+	if (rc < 0) {
+		return rc;
+	}
+	uint32_t s = map_slot(key, m->cap);
+	while (m->keys[s] != MAP_EMPTY && m->keys[s] != key) {
+		s = (s + 1) & (m->cap - 1);
+	}
+	if (m->keys[s] == MAP_EMPTY) {
+		m->count++;
+	}
+	m->keys[s] = key;
+	m->vals[s] = val;
+	return 0;
+}
+
+static void map_del(struct u64map *m, uint64_t key)
+{
+	if (!m->cap || key == MAP_EMPTY) {
+		return;
+	}
+	uint32_t mask = m->cap - 1, s = map_slot(key, m->cap);
+	while (m->keys[s] != key) {
+		if (m->keys[s] == MAP_EMPTY) {
+			return;
+		}
+		s = (s + 1) & mask;
+	}
+	/* Backward shift: pull later members of the probe run into the hole. */
+	uint32_t hole = s;
+	for (uint32_t j = (hole + 1) & mask; m->keys[j] != MAP_EMPTY; j = (j + 1) & mask) {
+		uint32_t home = map_slot(m->keys[j], m->cap);
+		bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+		if (movable) {
+			m->keys[hole] = m->keys[j];
+			m->vals[hole] = m->vals[j];
+			hole = j;
+		}
+	}
+	m->keys[hole] = MAP_EMPTY;
+	m->count--;
+}
+
+/* ---- draw lists ---- */
+
+void viz_draw_list_clear(struct viz_draw_list *l)
+{
+	l->ncmds = l->nrects = l->npoints = l->nverts = 0;
+	l->failed = false;
+}
+
+void viz_draw_list_finish(struct viz_draw_list *l)
+{
+	free(l->cmds);
+	free(l->rects);
+	free(l->points);
+	free(l->verts);
+	*l = (struct viz_draw_list){ 0 };
+}
+
+/* Make room for @more items in an array of @size-byte items. */
+static bool grow(void **items, size_t *cap, size_t count, size_t more, size_t size)
+{
+	if (count + more <= *cap) {
+		return true;
+	}
+	size_t n = *cap ? *cap : 256;
+	while (n < count + more) {
+		n *= 2;
+	}
+	void *p = realloc(*items, n * size);
+	if (!p) {
+		return false;
+	}
+	*items = p;
+	*cap = n;
+	return true;
+}
+
+#define GROW(list, arr, n, cap, more) \
+	(grow((void **)&(list)->arr, &(list)->cap, (list)->n, (more), sizeof(*(list)->arr)) || ((list)->failed = true, false))
+
+static struct viz_cmd *add_cmd(struct viz_draw_list *l, enum viz_prim prim, struct viz_color c, bool blend,
+			       uint32_t first)
+{
+	if (!GROW(l, cmds, ncmds, cmds_cap, 1)) {
+		return NULL;
+	}
+	struct viz_cmd *cmd = &l->cmds[l->ncmds++];
+	*cmd = (struct viz_cmd){ .prim = (uint8_t)prim, .width = 1, .blend = blend, .color = c, .first = first };
+	return cmd;
+}
+
+/* ---- palette ---- */
+
+static const struct viz_color state_colors[VIZ_STATE_COUNT] = {
+	{ 255, 255, 255, 255 }, /* unspecified */
+	{ 140, 155, 176, 255 }, /* delivered */
+	{ 179, 157, 219, 255 }, /* commissioning */
+	{ 60, 208, 112, 255 },  /* available */
+	{ 255, 200, 60, 255 },  /* to pickup */
+	{ 255, 140, 30, 255 },  /* waiting for rider */
+	{ 50, 150, 255, 255 },  /* in trip */
+	{ 40, 220, 220, 255 },  /* repositioning */
+	{ 215, 140, 255, 255 }, /* to charger */
+	{ 160, 80, 255, 255 },  /* charging */
+	{ 190, 130, 70, 255 },  /* maintenance */
+	{ 125, 125, 125, 255 }, /* out of service */
+	{ 255, 50, 50, 255 },   /* minimal-risk stop / fault */
+};
+
+static const char *const state_names[VIZ_STATE_COUNT] = {
+	"unknown", "delivered", "commissioning", "available", "to pickup", "waiting for rider", "in trip",
+	"repositioning", "to charger", "charging", "maintenance", "out of service", "minimal-risk stop",
+};
+
+struct viz_color viz_state_color(uint32_t state)
+{
+	return state < VIZ_STATE_COUNT ? state_colors[state] : state_colors[0];
+}
+
+const char *viz_state_name(uint32_t state)
+{
+	return state < VIZ_STATE_COUNT ? state_names[state] : state_names[0];
+}
+
+struct viz_color viz_road_color(uint32_t cls)
+{
+	switch (cls) {
+	case FS_ROAD_MOTORWAY:
+	case FS_ROAD_MOTORWAY_LINK:
+		return (struct viz_color){ 178, 122, 64, 255 };
+	case FS_ROAD_TRUNK:
+	case FS_ROAD_TRUNK_LINK:
+		return (struct viz_color){ 168, 138, 82, 255 };
+	case FS_ROAD_PRIMARY:
+	case FS_ROAD_PRIMARY_LINK:
+		return (struct viz_color){ 150, 152, 164, 255 };
+	case FS_ROAD_SECONDARY:
+	case FS_ROAD_SECONDARY_LINK:
+		return (struct viz_color){ 122, 125, 138, 255 };
+	case FS_ROAD_TERTIARY:
+	case FS_ROAD_TERTIARY_LINK:
+		return (struct viz_color){ 98, 101, 114, 255 };
+	case FS_ROAD_RESIDENTIAL:
+	case FS_ROAD_UNCLASSIFIED:
+		return (struct viz_color){ 74, 77, 88, 255 };
+	case FS_ROAD_SERVICE:
+	case FS_ROAD_LIVING_STREET:
+		return (struct viz_color){ 56, 59, 68, 255 };
+	default:
+		return (struct viz_color){ 84, 84, 94, 255 };
+	}
+}
+
+static int road_width(uint32_t cls)
+{
+	switch (cls) {
+	case FS_ROAD_MOTORWAY:
+	case FS_ROAD_TRUNK:
+		return 3;
+	case FS_ROAD_PRIMARY:
+	case FS_ROAD_SECONDARY:
+	case FS_ROAD_MOTORWAY_LINK:
+	case FS_ROAD_TRUNK_LINK:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/* Drawing order: minor roads first so major ones lie on top. */
+static int road_rank(uint32_t cls)
+{
+	switch (cls) {
+	case FS_ROAD_SERVICE:
+	case FS_ROAD_LIVING_STREET:
+		return 0;
+	case FS_ROAD_RESIDENTIAL:
+	case FS_ROAD_UNCLASSIFIED:
+	case FS_ROAD_OTHER:
+		return 1;
+	case FS_ROAD_TERTIARY:
+	case FS_ROAD_TERTIARY_LINK:
+		return 2;
+	case FS_ROAD_SECONDARY:
+	case FS_ROAD_SECONDARY_LINK:
+		return 3;
+	case FS_ROAD_PRIMARY:
+	case FS_ROAD_PRIMARY_LINK:
+		return 4;
+	case FS_ROAD_TRUNK_LINK:
+	case FS_ROAD_MOTORWAY_LINK:
+		return 5;
+	default:
+		return 6; /* motorway, trunk */
+	}
+}
+
+/* Below this scale (px/m) the class is left out: a city-wide view of
+ * service roads is noise. */
+static double road_min_scale(uint32_t cls)
+{
+	switch (road_rank(cls)) {
+	case 0:
+		return 0.05;
+	case 1:
+		return 0.015;
+	default:
+		return 0.0;
+	}
+}
+
+struct viz_color viz_background_color(void)
+{
+	return (struct viz_color){ 20, 22, 28, 255 };
+}
+
+struct viz_color viz_depot_color(void)
+{
+	return (struct viz_color){ 235, 235, 235, 255 };
+}
+
+struct viz_color viz_rider_color(void)
+{
+	return (struct viz_color){ 255, 90, 200, 255 };
+}
+
+struct viz_color viz_select_color(void)
+{
+	return (struct viz_color){ 255, 255, 255, 255 };
+}
+
+/* ---- the view ---- */
+
+void viz_view_fit(struct viz_view *v, double min_x, double min_y, double max_x, double max_y)
+{
+	double bw = max_x - min_x, bh = max_y - min_y;
+	if (!(bw > 1)) {
+		bw = 1000;
+	}
+	if (!(bh > 1)) {
+		bh = 1000;
+	}
+	double aw = v->area.w > 1 ? v->area.w : 1, ah = v->area.h > 1 ? v->area.h : 1;
+	double s = fmin(aw * 0.94 / bw, ah * 0.94 / bh);
+	v->scale = fmin(fmax(s, VIZ_SCALE_MIN), VIZ_SCALE_MAX);
+	v->cx = (min_x + max_x) / 2;
+	v->cy = (min_y + max_y) / 2;
+}
+
+void viz_view_to_screen(const struct viz_view *v, double x, double y, float *ret_sx, float *ret_sy)
+{
+	*ret_sx = (float)(v->area.x + v->area.w / 2 + (x - v->cx) * v->scale);
+	*ret_sy = (float)(v->area.y + v->area.h / 2 - (y - v->cy) * v->scale);
+}
+
+void viz_view_to_world(const struct viz_view *v, double sx, double sy, double *ret_x, double *ret_y)
+{
+	*ret_x = v->cx + (sx - v->area.x - v->area.w / 2) / v->scale;
+	*ret_y = v->cy - (sy - v->area.y - v->area.h / 2) / v->scale;
+}
+
+void viz_view_zoom_at(struct viz_view *v, double factor, double sx, double sy)
+{
+	if (!(factor > 0)) {
+		return;
+	}
+	double wx, wy;
+	viz_view_to_world(v, sx, sy, &wx, &wy);
+	v->scale = fmin(fmax(v->scale * factor, VIZ_SCALE_MIN), VIZ_SCALE_MAX);
+	/* Keep (wx, wy) under (sx, sy). */
+	v->cx = wx - (sx - v->area.x - v->area.w / 2) / v->scale;
+	v->cy = wy + (sy - v->area.y - v->area.h / 2) / v->scale;
+}
+
+void viz_view_pan(struct viz_view *v, double dx, double dy)
+{
+	v->cx -= dx / v->scale;
+	v->cy += dy / v->scale;
+}
+
+void viz_view_scale_bar(const struct viz_view *v, double max_px, double *ret_m, double *ret_px, char *label,
+			size_t label_size)
+{
+	double max_m = max_px / v->scale, best = 1;
+	for (double p = 1; p <= 1e7; p *= 10) {
+		const double steps[] = { 1, 2, 5 };
+		for (int i = 0; i < 3; i++) {
+			if (steps[i] * p <= max_m) {
+				best = steps[i] * p;
+			}
+		}
+	}
+	*ret_m = best;
+	*ret_px = best * v->scale;
+	if (best >= 1000) {
+		snprintf(label, label_size, "%g km", best / 1000);
+	} else {
+		snprintf(label, label_size, "%g m", best);
+	}
+}
+
+float viz_marker_size(const struct viz_view *v)
+{
+	/* 3 px at city scale, growing by 2 px per doubling of zoom past 0.2 px/m, odd so it centres. */
+	double s = 3;
+	if (v->scale > 0.2) {
+		s = 3 + 2 * log2(v->scale / 0.2);
+	}
+	int n = (int)lround(fmin(s, 15));
+	return (float)(n | 1);
+}
+
+/* ---- the scene ---- */
+
+struct road {
+	uint32_t edge;
+	uint8_t cls;
+	float min_x, min_y, max_x, max_y;
+};
+
+struct shard {
+	struct viz_vehicle *v;
+	struct viz_fpoint *trail; /* cap * VIZ_TRAIL_LEN */
+	uint32_t count, cap;
+	struct u64map index;      /* id -> position in v, valid if index_valid */
+	bool index_valid;
+	bool seen;
+	int64_t time_ms;
+};
+
+struct rider {
+	uint64_t id;
+	float x, y;
+	int64_t requested_ms, deadline_ms;
+};
+
+struct health {
+	uint8_t dev[VIZ_DEVICE_COUNT];
+};
+
+struct kpi {
+	char name[KPI_NAME_MAX];
+	double value;
+};
+
+struct viz_scene {
+	const struct fs_network *net;
+	struct road *roads;
+	uint32_t nroads;
+	struct viz_fpoint *depots;
+	uint32_t ndepots;
+
+	struct shard *shards;          /* VIZ_MAX_SHARDS */
+	uint32_t shard_count;          /* from the batches; 0 before any */
+	uint32_t prefix[VIZ_MAX_SHARDS + 1]; /* vehicles before shard s in the merged order */
+	bool origin_mismatch;
+
+	struct u64map health_index;    /* vehicle id -> health slot */
+	struct health *health;
+	uint32_t nhealth;
+	size_t health_cap;
+
+	struct u64map rider_index;     /* request id -> riders slot */
+	struct rider *riders;
+	uint32_t nriders;
+	size_t riders_cap;
+	uint64_t requests, served, cancelled, rejected;
+	float waits[WAIT_RING];
+	uint32_t nwaits, wait_head;
+	double wait_p50, wait_p95;
+
+	float heat[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	int64_t heat_ms;
+
+	struct kpi kpis[MAX_KPIS];
+	uint32_t nkpis;
+
+	struct viz_run run;
+	int64_t now_ms;
+	int64_t series_ms;
+	struct viz_series series[VIZ_SERIES_COUNT];
+
+	/* drawing scratch (the scene is logically const while drawing) */
+	uint32_t *scratch;
+	size_t scratch_cap;
+};
+
+static int cmp_road(const void *a, const void *b)
+{
+	const struct road *x = a, *y = b;
+	int rx = road_rank(x->cls), ry = road_rank(y->cls);
+	if (rx != ry) {
+		return rx - ry;
+	}
+	return x->edge < y->edge ? -1 : x->edge > y->edge;
+}
+
+/* The other direction of a two-way road: same geometry reversed. */
+static bool is_twin(const struct fs_network *net, uint32_t e, uint32_t f)
+{
+	const struct fs_edge *a = &net->edges[e], *b = &net->edges[f];
+	if (a->from != b->to || a->to != b->from || a->shape_count != b->shape_count) {
+		return false;
+	}
+	for (uint32_t i = 0; i < a->shape_count; i++) {
+		const struct fs_point *p = &net->shape[a->shape_first + i];
+		const struct fs_point *q = &net->shape[b->shape_first + b->shape_count - 1 - i];
+		if (fabs(p->x - q->x) > 0.01 || fabs(p->y - q->y) > 0.01) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int build_roads(struct viz_scene *s)
+{
+	const struct fs_network *net = s->net;
+	s->roads = calloc(net->edge_count ? net->edge_count : 1, sizeof(*s->roads));
+	if (!s->roads) {
+		return -ENOMEM;
+	}
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		const struct fs_edge *ed = &net->edges[e];
+		bool drawn_by_twin = false;
+		for (uint32_t k = net->out_first[ed->to]; k < net->out_first[ed->to + 1]; k++) {
+			if (k < e && is_twin(net, e, k)) {
+				drawn_by_twin = true;
+				break;
+			}
+		}
+		if (drawn_by_twin || ed->shape_count < 2) {
+			continue;
+		}
+		struct road *r = &s->roads[s->nroads++];
+		r->edge = e;
+		r->cls = ed->road_class;
+		r->min_x = r->min_y = INFINITY;
+		r->max_x = r->max_y = -INFINITY;
+		for (uint32_t i = 0; i < ed->shape_count; i++) {
+			const struct fs_point *p = &net->shape[ed->shape_first + i];
+			r->min_x = fminf(r->min_x, (float)p->x);
+			r->min_y = fminf(r->min_y, (float)p->y);
+			r->max_x = fmaxf(r->max_x, (float)p->x);
+			r->max_y = fmaxf(r->max_y, (float)p->y);
+		}
+	}
+	qsort(s->roads, s->nroads, sizeof(*s->roads), cmp_road);
+	return 0;
+}
+
+struct viz_scene *viz_scene_create(const struct fs_network *net, const uint32_t *depot_nodes, uint32_t depot_count)
+{
+	struct viz_scene *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return NULL;
+	}
+	s->net = net;
+	s->shards = calloc(VIZ_MAX_SHARDS, sizeof(*s->shards));
+	s->depots = calloc(depot_count ? depot_count : 1, sizeof(*s->depots));
+	if (!s->shards || !s->depots || build_roads(s) < 0) {
+		viz_scene_destroy(s);
+		return NULL;
+	}
+	for (uint32_t d = 0; d < depot_count; d++) {
+		if (depot_nodes[d] < net->node_count) {
+			const struct fs_node *n = &net->nodes[depot_nodes[d]];
+			s->depots[s->ndepots++] = (struct viz_fpoint){ (float)n->x, (float)n->y };
+		}
+	}
+	s->wait_p50 = s->wait_p95 = NAN;
+	s->series_ms = INT64_MIN;
+	return s;
+}
+
+static void shard_reset(struct shard *sh)
+{
+	free(sh->v);
+	free(sh->trail);
+	map_finish(&sh->index);
+	*sh = (struct shard){ 0 };
+}
+
+void viz_scene_destroy(struct viz_scene *s)
+{
+	if (!s) {
+		return;
+	}
+	if (s->shards) {
+		for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+			shard_reset(&s->shards[i]);
+		}
+	}
+	free(s->shards);
+	free(s->roads);
+	free(s->depots);
+	map_finish(&s->health_index);
+	free(s->health);
+	map_finish(&s->rider_index);
+	free(s->riders);
+	free(s->scratch);
+	free(s);
+}
+
+const struct fs_network *viz_scene_network(const struct viz_scene *s)
+{
+	return s->net;
+}
+
+/* A new run on the same bus (time went backwards): forget the old one. */
+static void scene_reset_run(struct viz_scene *s)
+{
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		shard_reset(&s->shards[i]);
+	}
+	memset(s->prefix, 0, sizeof(s->prefix));
+	s->shard_count = 0;
+	map_finish(&s->health_index);
+	s->nhealth = 0;
+	map_finish(&s->rider_index);
+	s->nriders = 0;
+	s->requests = s->served = s->cancelled = s->rejected = 0;
+	s->nwaits = s->wait_head = 0;
+	s->wait_p50 = s->wait_p95 = NAN;
+	memset(s->heat, 0, sizeof(s->heat));
+	s->nkpis = 0;
+	memset(s->series, 0, sizeof(s->series));
+	s->series_ms = INT64_MIN;
+	s->now_ms = 0;
+	s->heat_ms = 0;
+}
+
+static void update_prefix(struct viz_scene *s)
+{
+	uint32_t total = 0;
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		s->prefix[i] = total;
+		total += s->shards[i].count;
+	}
+	s->prefix[VIZ_MAX_SHARDS] = total;
+}
+
+static int shard_index(struct shard *sh)
+{
+	if (sh->index_valid) {
+		return 0;
+	}
+	if (sh->index.cap) {
+		map_clear(&sh->index);
+	}
+	int rc = map_reserve(&sh->index, sh->count);
+	if (rc < 0) {
+		return rc;
+	}
+	for (uint32_t i = 0; i < sh->count; i++) {
+		if ((rc = map_put(&sh->index, sh->v[i].id, i)) < 0) {
+			return rc;
+		}
+	}
+	sh->index_valid = true;
+	return 0;
+}
+
+static int shard_reserve(struct shard *sh, uint32_t n)
+{
+	if (n <= sh->cap) {
+		return 0;
+	}
+	uint32_t cap = n + n / 4 + 16;
+	struct viz_vehicle *v = realloc(sh->v, cap * sizeof(*v));
+	if (!v) {
+		return -ENOMEM;
+	}
+	sh->v = v;
+	struct viz_fpoint *t = realloc(sh->trail, (size_t)cap * VIZ_TRAIL_LEN * sizeof(*t));
+	if (!t) {
+		return -ENOMEM;
+	}
+	sh->trail = t;
+	sh->cap = cap;
+	return 0;
+}
+
+static void trail_push(struct viz_vehicle *v, struct viz_fpoint *trail, int64_t now_ms)
+{
+	if (v->trail_len && now_ms - v->trail_ms < TRAIL_STEP_MS) {
+		return;
+	}
+	if (v->trail_len) {
+		const struct viz_fpoint *last = &trail[(v->trail_head + VIZ_TRAIL_LEN - 1) % VIZ_TRAIL_LEN];
+		if (last->x == v->x && last->y == v->y) {
+			v->trail_ms = now_ms;
+			return; /* standing still adds nothing */
+		}
+	}
+	trail[v->trail_head] = (struct viz_fpoint){ v->x, v->y };
+	v->trail_head = (uint8_t)((v->trail_head + 1) % VIZ_TRAIL_LEN);
+	if (v->trail_len < VIZ_TRAIL_LEN) {
+		v->trail_len++;
+	}
+	v->trail_ms = now_ms;
+}
+
+#define FIELD(b, name, i, dflt) ((b)->n_##name ? (b)->name[i] : (dflt))
+
+static void fill_vehicle(struct viz_vehicle *v, const Fleetsim__V1__VehicleStateBatch *b, size_t i)
+{
+	v->id = b->vehicle_id[i];
+	uint32_t st = (uint32_t)b->state[i];
+	v->state = (uint8_t)(st < VIZ_STATE_COUNT ? st : 0);
+	v->x = b->x_m[i];
+	v->y = b->y_m[i];
+	v->soc = FIELD(b, soc, i, NAN);
+	v->speed_mps = FIELD(b, speed_mps, i, 0.0f);
+	v->heading_rad = FIELD(b, heading_rad, i, 0.0f);
+	v->edge = FIELD(b, edge, i, UINT32_MAX);
+	v->health_flags = FIELD(b, health_flags, i, 0);
+	v->odd_flags = FIELD(b, odd_flags, i, 0);
+	v->sw_version = FIELD(b, sw_version, i, 0);
+	v->job_id = FIELD(b, job_id, i, 0);
+}
+
+static bool batch_consistent(const Fleetsim__V1__VehicleStateBatch *b)
+{
+	size_t n = b->n_vehicle_id;
+	if (b->n_state != n || b->n_x_m != n || b->n_y_m != n) {
+		return false;
+	}
+	size_t optional[] = { b->n_edge, b->n_edge_offset_m, b->n_soc, b->n_speed_mps, b->n_heading_rad,
+			      b->n_health_flags, b->n_odd_flags, b->n_job_id, b->n_sw_version };
+	for (size_t k = 0; k < sizeof(optional) / sizeof(optional[0]); k++) {
+		if (optional[k] != 0 && optional[k] != n) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(b->x_m[i]) || !isfinite(b->y_m[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int apply_full(struct shard *sh, const Fleetsim__V1__VehicleStateBatch *b, int64_t now_ms)
+{
+	size_t n = b->n_vehicle_id;
+	struct viz_vehicle *nv = malloc((n ? n : 1) * sizeof(*nv));
+	struct viz_fpoint *nt = malloc((n ? n : 1) * VIZ_TRAIL_LEN * sizeof(*nt));
+	if (!nv || !nt) {
+		free(nv);
+		free(nt);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct viz_vehicle *v = &nv[i];
+		fill_vehicle(v, b, i);
+		uint32_t old = UINT32_MAX;
+		if (i < sh->count && sh->v[i].id == v->id) {
+			old = (uint32_t)i; /* the usual case: same order as last time */
+		} else if (sh->count && shard_index(sh) == 0) {
+			map_get(&sh->index, v->id, &old);
+		}
+		if (old != UINT32_MAX) {
+			v->trail_len = sh->v[old].trail_len;
+			v->trail_head = sh->v[old].trail_head;
+			v->trail_ms = sh->v[old].trail_ms;
+			memcpy(&nt[i * VIZ_TRAIL_LEN], &sh->trail[(size_t)old * VIZ_TRAIL_LEN], VIZ_TRAIL_LEN * sizeof(*nt));
+		} else {
+			v->trail_len = v->trail_head = 0;
+			v->trail_ms = INT64_MIN;
+		}
+		trail_push(v, &nt[i * VIZ_TRAIL_LEN], now_ms);
+	}
+	free(sh->v);
+	free(sh->trail);
+	sh->v = nv;
+	sh->trail = nt;
+	sh->count = sh->cap = (uint32_t)n;
+	sh->index_valid = false;
+	return 0;
+}
+
+static int apply_delta(struct shard *sh, const Fleetsim__V1__VehicleStateBatch *b, int64_t now_ms)
+{
+	int rc = shard_index(sh);
+	if (rc < 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < b->n_vehicle_id; i++) {
+		uint32_t at;
+		if (!map_get(&sh->index, b->vehicle_id[i], &at)) {
+			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = map_put(&sh->index, b->vehicle_id[i], sh->count)) < 0) {
+				return rc;
+			}
+			at = sh->count++;
+			sh->v[at] = (struct viz_vehicle){ .trail_ms = INT64_MIN };
+		}
+		struct viz_vehicle *v = &sh->v[at];
+		uint8_t len = v->trail_len, head = v->trail_head;
+		int64_t tms = v->trail_ms;
+		fill_vehicle(v, b, i);
+		v->trail_len = len;
+		v->trail_head = head;
+		v->trail_ms = tms;
+		trail_push(v, &sh->trail[(size_t)at * VIZ_TRAIL_LEN], now_ms);
+	}
+	return 0;
+}
+
+int viz_scene_apply_states(struct viz_scene *s, const Fleetsim__V1__VehicleStateBatch *b, int64_t sim_time_ms)
+{
+	uint32_t count = b->shard_count ? b->shard_count : 1;
+	if (count > VIZ_MAX_SHARDS || b->shard >= count || !batch_consistent(b)) {
+		return -EINVAL;
+	}
+	if (s->shards[b->shard].seen && sim_time_ms < s->shards[b->shard].time_ms) {
+		scene_reset_run(s);
+	}
+	if (count != s->shard_count) {
+		/* The run has a different shard layout than we knew: drop shards it no longer has. */
+		for (uint32_t i = count; i < VIZ_MAX_SHARDS; i++) {
+			if (s->shards[i].seen) {
+				shard_reset(&s->shards[i]);
+			}
+		}
+		s->shard_count = count;
+	}
+	if (b->origin_lat != 0 || b->origin_lon != 0) {
+		s->origin_mismatch = fabs(b->origin_lat - s->net->proj.origin_lat) > 1e-6 ||
+				     fabs(b->origin_lon - s->net->proj.origin_lon) > 1e-6;
+	}
+	struct shard *sh = &s->shards[b->shard];
+	int rc = b->full ? apply_full(sh, b, sim_time_ms) : apply_delta(sh, b, sim_time_ms);
+	if (rc < 0) {
+		return rc;
+	}
+	sh->seen = true;
+	sh->time_ms = sim_time_ms;
+	update_prefix(s);
+	viz_scene_advance(s, sim_time_ms);
+	return 0;
+}
+
+int viz_device_flat_index(int kind, uint32_t index)
+{
+	static const uint32_t first[] = { 0, 0, 14, 23, 24, 36 };
+	static const uint32_t count[] = { 0, 14, 9, 1, 12, 2 };
+	if (kind < 1 || kind > 5 || index >= count[kind]) {
+		return -1;
+	}
+	return (int)(first[kind] + index);
+}
+
+int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEventBatch *b)
+{
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Fleetsim__V1__VehicleEvent *e = b->events[i];
+		if (e->kind != FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_DEVICE_HEALTH) {
+			continue;
+		}
+		int d = viz_device_flat_index((int)e->device, e->device_index);
+		if (d < 0 || (uint32_t)e->health > 2) {
+			continue;
+		}
+		uint32_t slot;
+		if (!map_get(&s->health_index, e->vehicle_id, &slot)) {
+			if (s->nhealth >= MAX_HEALTH) {
+				continue;
+			}
+			if (!grow((void **)&s->health, &s->health_cap, s->nhealth, 1, sizeof(*s->health))) {
+				return -ENOMEM;
+			}
+			slot = s->nhealth;
+			if (map_put(&s->health_index, e->vehicle_id, slot) < 0) {
+				return -ENOMEM;
+			}
+			memset(&s->health[slot], 0, sizeof(s->health[slot]));
+			s->nhealth++;
+		}
+		s->health[slot].dev[d] = (uint8_t)e->health;
+	}
+	return 0;
+}
+
+bool viz_scene_device_health(const struct viz_scene *s, uint32_t id, uint8_t ret[VIZ_DEVICE_COUNT])
+{
+	uint32_t slot;
+	if (!map_get(&s->health_index, id, &slot)) {
+		memset(ret, 0, VIZ_DEVICE_COUNT);
+		return false;
+	}
+	memcpy(ret, s->health[slot].dev, VIZ_DEVICE_COUNT);
+	return true;
+}
+
+static void heat_cell(const struct viz_scene *s, double x, double y, int *ret_c, int *ret_r)
+{
+	const struct fs_network *n = s->net;
+	double w = n->max_x - n->min_x, h = n->max_y - n->min_y;
+	int c = w > 0 ? (int)((x - n->min_x) / w * VIZ_HEAT_COLS) : 0;
+	int r = h > 0 ? (int)((y - n->min_y) / h * VIZ_HEAT_ROWS) : 0;
+	*ret_c = c < 0 ? 0 : c >= VIZ_HEAT_COLS ? VIZ_HEAT_COLS - 1 : c;
+	*ret_r = r < 0 ? 0 : r >= VIZ_HEAT_ROWS ? VIZ_HEAT_ROWS - 1 : r;
+}
+
+static void rider_remove(struct viz_scene *s, uint32_t slot)
+{
+	map_del(&s->rider_index, s->riders[slot].id);
+	uint32_t last = --s->nriders;
+	if (slot != last) {
+		s->riders[slot] = s->riders[last];
+		map_put(&s->rider_index, s->riders[slot].id, slot); /* replaces: cannot fail to allocate */
+	}
+}
+
+int viz_scene_apply_requests(struct viz_scene *s, const Fleetsim__V1__RideRequestBatch *b, int64_t sim_time_ms)
+{
+	for (size_t i = 0; i < b->n_requests; i++) {
+		const Fleetsim__V1__RideRequest *r = b->requests[i];
+		if (!r->origin || !isfinite(r->origin->x_m) || !isfinite(r->origin->y_m)) {
+			continue;
+		}
+		s->requests++;
+		int c, row;
+		heat_cell(s, r->origin->x_m, r->origin->y_m, &c, &row);
+		s->heat[row][c] += 1.0f;
+		uint32_t slot;
+		if (map_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
+			continue;
+		}
+		if (!grow((void **)&s->riders, &s->riders_cap, s->nriders, 1, sizeof(*s->riders))) {
+			return -ENOMEM;
+		}
+		if (map_put(&s->rider_index, r->request_id, s->nriders) < 0) {
+			return -ENOMEM;
+		}
+		int64_t asked = r->requested_ms ? r->requested_ms : sim_time_ms;
+		uint32_t patience = r->patience_s ? r->patience_s : RIDER_DEFAULT_PATIENCE_S;
+		s->riders[s->nriders++] = (struct rider){ .id = r->request_id, .x = r->origin->x_m, .y = r->origin->y_m,
+							  .requested_ms = asked,
+							  .deadline_ms = asked + (int64_t)patience * 1000 + RIDER_GRACE_MS };
+	}
+	viz_scene_advance(s, sim_time_ms);
+	return 0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank quantile of the sorted @v[0..n). */
+static double quantile(const float *v, uint32_t n, double q)
+{
+	uint32_t k = (uint32_t)ceil(q * n);
+	return v[k ? k - 1 : 0];
+}
+
+void viz_scene_apply_trips(struct viz_scene *s, const Fleetsim__V1__TripEventBatch *b)
+{
+	bool new_waits = false;
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Fleetsim__V1__TripEvent *e = b->events[i];
+		uint32_t slot;
+		bool waiting = map_get(&s->rider_index, e->request_id, &slot);
+		switch (e->kind) {
+		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_PICKED_UP:
+			if (waiting) {
+				double wait_s = (double)(e->sim_time_ms - s->riders[slot].requested_ms) / 1000.0;
+				if (wait_s >= 0) {
+					s->waits[s->wait_head] = (float)wait_s;
+					s->wait_head = (s->wait_head + 1) % WAIT_RING;
+					s->nwaits += s->nwaits < WAIT_RING;
+					new_waits = true;
+				}
+				rider_remove(s, slot);
+			}
+			break;
+		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_DROPPED_OFF:
+			s->served++;
+			if (waiting) {
+				rider_remove(s, slot);
+			}
+			break;
+		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_CANCELLED:
+		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_REJECTED:
+			if (e->kind == FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_CANCELLED) {
+				s->cancelled++;
+			} else {
+				s->rejected++;
+			}
+			if (waiting) {
+				rider_remove(s, slot);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (new_waits) {
+		float sorted[WAIT_RING];
+		memcpy(sorted, s->waits, s->nwaits * sizeof(float));
+		qsort(sorted, s->nwaits, sizeof(float), cmp_float);
+		s->wait_p50 = quantile(sorted, s->nwaits, 0.50);
+		s->wait_p95 = quantile(sorted, s->nwaits, 0.95);
+	}
+}
+
+void viz_scene_apply_status(struct viz_scene *s, const Fleetsim__V1__Status *st)
+{
+	static const enum viz_run_state map[] = { VIZ_RUN_UNKNOWN, VIZ_RUN_WAITING, VIZ_RUN_RUNNING,
+						  VIZ_RUN_PAUSED, VIZ_RUN_ENDING, VIZ_RUN_ENDED };
+	if (s->run.have_status && st->tick + 1 < s->run.tick && st->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED) {
+		scene_reset_run(s); /* a new run on the same bus */
+	}
+	s->run.state = (uint32_t)st->state < sizeof(map) / sizeof(map[0]) ? map[st->state] : VIZ_RUN_UNKNOWN;
+	s->run.tick = st->tick;
+	s->run.duration_ticks = st->duration_ticks;
+	s->run.sim_time_ms = st->sim_time_ms;
+	s->run.speed = st->speed;
+	s->run.sim_real_ratio = st->sim_real_ratio;
+	s->run.have_status = true;
+	if (st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING || st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED) {
+		viz_scene_advance(s, st->sim_time_ms);
+	}
+}
+
+void viz_scene_apply_kpis(struct viz_scene *s, const Fleetsim__V1__KpiSnapshot *snap)
+{
+	for (size_t i = 0; i < snap->n_kpis; i++) {
+		const Fleetsim__V1__Kpi *k = snap->kpis[i];
+		if (!k->name || (k->scope && k->scope[0]) || strlen(k->name) >= KPI_NAME_MAX) {
+			continue;
+		}
+		uint32_t j = 0;
+		while (j < s->nkpis && strcmp(s->kpis[j].name, k->name)) {
+			j++;
+		}
+		if (j == s->nkpis) {
+			if (s->nkpis == MAX_KPIS) {
+				continue;
+			}
+			snprintf(s->kpis[s->nkpis++].name, KPI_NAME_MAX, "%s", k->name);
+		}
+		s->kpis[j].value = k->value;
+	}
+}
+
+double viz_scene_kpi(const struct viz_scene *s, const char *name)
+{
+	for (uint32_t j = 0; j < s->nkpis; j++) {
+		if (!strcmp(s->kpis[j].name, name)) {
+			return s->kpis[j].value;
+		}
+	}
+	return NAN;
+}
+
+static void series_push(struct viz_series *se, double value)
+{
+	uint32_t at = (se->first + se->count) % VIZ_SERIES_LEN;
+	se->values[at] = (float)value;
+	if (se->count < VIZ_SERIES_LEN) {
+		se->count++;
+	} else {
+		se->first = (se->first + 1) % VIZ_SERIES_LEN;
+	}
+}
+
+void viz_scene_advance(struct viz_scene *s, int64_t t)
+{
+	if (t <= s->now_ms) {
+		return;
+	}
+	s->now_ms = t;
+	/* Heatmap decay, in steps of at least a simulated minute. */
+	if (!s->heat_ms) {
+		s->heat_ms = t;
+	} else if (t - s->heat_ms >= 60000) {
+		float f = (float)pow(0.5, (double)(t - s->heat_ms) / HEAT_HALF_LIFE_MS);
+		for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+			for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+				s->heat[r][c] *= f;
+			}
+		}
+		s->heat_ms = t;
+	}
+	for (uint32_t i = 0; i < s->nriders;) {
+		if (s->riders[i].deadline_ms < t) {
+			rider_remove(s, i); /* its outcome was lost (observers may drop messages) */
+		} else {
+			i++;
+		}
+	}
+	if (s->series_ms == INT64_MIN || t - s->series_ms >= SERIES_STEP_MS) {
+		struct viz_stats st;
+		viz_scene_stats(s, &st);
+		if (st.fleet) {
+			series_push(&s->series[VIZ_SERIES_FLEET], st.fleet);
+			series_push(&s->series[VIZ_SERIES_WAIT_P50], st.wait_p50_s);
+			series_push(&s->series[VIZ_SERIES_UTILISATION], st.utilisation);
+			s->series_ms = s->series_ms == INT64_MIN ? t : s->series_ms + (t - s->series_ms) / SERIES_STEP_MS * SERIES_STEP_MS;
+		}
+	}
+}
+
+int64_t viz_scene_time(const struct viz_scene *s)
+{
+	return s->now_ms;
+}
+
+const struct viz_run *viz_scene_run(const struct viz_scene *s)
+{
+	return &s->run;
+}
+
+const struct viz_series *viz_scene_series(const struct viz_scene *s, enum viz_series_kind kind)
+{
+	return &s->series[kind < VIZ_SERIES_COUNT ? kind : 0];
+}
+
+bool viz_scene_origin_mismatch(const struct viz_scene *s)
+{
+	return s->origin_mismatch;
+}
+
+static double kpi_or(const struct viz_scene *s, const char *name, double fallback)
+{
+	double v = viz_scene_kpi(s, name);
+	return isnan(v) ? fallback : v;
+}
+
+void viz_scene_stats(const struct viz_scene *s, struct viz_stats *ret)
+{
+	struct viz_stats st = { 0 };
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		const struct shard *sh = &s->shards[i];
+		if (!sh->seen) {
+			continue;
+		}
+		st.shards_seen++;
+		for (uint32_t k = 0; k < sh->count; k++) {
+			st.by_state[sh->v[k].state]++;
+		}
+		st.fleet += sh->count;
+	}
+	st.shard_count = s->shard_count;
+	st.requests = s->requests;
+	st.served = s->served;
+	st.cancelled = s->cancelled;
+	st.rejected = s->rejected;
+	uint64_t outcomes = s->served + s->cancelled + s->rejected;
+	st.served_share = kpi_or(s, "served.share", outcomes ? (double)s->served / (double)outcomes : NAN);
+	st.wait_p50_s = kpi_or(s, "wait.p50_s", s->wait_p50);
+	st.wait_p95_s = kpi_or(s, "wait.p95_s", s->wait_p95);
+	st.fleet_target = viz_scene_kpi(s, "fleet.target");
+	double waiting = viz_scene_kpi(s, "riders.waiting");
+	st.waiting_riders = isnan(waiting) ? s->nriders : (uint32_t)waiting;
+	uint32_t busy = st.by_state[FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_TO_PICKUP] +
+			st.by_state[FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_WAITING_FOR_RIDER] +
+			st.by_state[FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP];
+	st.utilisation = kpi_or(s, "utilisation", st.fleet ? (double)busy / st.fleet : NAN);
+	*ret = st;
+}
+
+uint32_t viz_scene_vehicle_count(const struct viz_scene *s)
+{
+	return s->prefix[VIZ_MAX_SHARDS];
+}
+
+const struct viz_vehicle *viz_scene_vehicle_at(const struct viz_scene *s, uint32_t i)
+{
+	if (i >= s->prefix[VIZ_MAX_SHARDS]) {
+		return NULL;
+	}
+	/* Last shard whose prefix is <= i and which holds vehicles. */
+	uint32_t lo = 0, hi = VIZ_MAX_SHARDS;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->prefix[mid] <= i) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	while (s->shards[lo].count == 0 || i - s->prefix[lo] >= s->shards[lo].count) {
+		lo++;
+	}
+	return &s->shards[lo].v[i - s->prefix[lo]];
+}
+
+const struct viz_vehicle *viz_scene_find(const struct viz_scene *s, uint32_t id)
+{
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		const struct shard *sh = &s->shards[i];
+		if (sh->index_valid) {
+			uint32_t at;
+			if (map_get(&sh->index, id, &at)) {
+				return &sh->v[at];
+			}
+			continue;
+		}
+		for (uint32_t k = 0; k < sh->count; k++) {
+			if (sh->v[k].id == id) {
+				return &sh->v[k];
+			}
+		}
+	}
+	return NULL;
+}
+
+uint32_t viz_scene_pick(const struct viz_scene *s, const struct viz_view *view, double sx, double sy,
+			double radius_px)
+{
+	uint32_t best = VIZ_NO_VEHICLE, best_state = 0;
+	double best_d2 = radius_px * radius_px;
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		const struct shard *sh = &s->shards[i];
+		for (uint32_t k = 0; k < sh->count; k++) {
+			const struct viz_vehicle *v = &sh->v[k];
+			float px, py;
+			viz_view_to_screen(view, v->x, v->y, &px, &py);
+			double d2 = (px - sx) * (px - sx) + (py - sy) * (py - sy);
+			/* Vehicles are drawn by state, then in merged order: later wins a tie. */
+			if (d2 < best_d2 || (d2 == best_d2 && best != VIZ_NO_VEHICLE && v->state >= best_state) ||
+			    (d2 == best_d2 && best == VIZ_NO_VEHICLE)) {
+				best = v->id;
+				best_d2 = d2;
+				best_state = v->state;
+			}
+		}
+	}
+	return best;
+}
+
+/* ---- drawing ---- */
+
+static bool on_screen(const struct viz_view *v, float x, float y, float pad)
+{
+	return x >= -pad && y >= -pad && x <= v->width + pad && y <= v->height + pad;
+}
+
+void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
+{
+	const struct fs_network *net = s->net;
+	double x0, y0, x1, y1, pad = 4 / view->scale;
+	viz_view_to_world(view, 0, view->height, &x0, &y0);
+	viz_view_to_world(view, view->width, 0, &x1, &y1);
+	int widen = view->scale >= 1.0 ? 1 : 0;
+	for (uint32_t r = 0; r < s->nroads; r++) {
+		const struct road *rd = &s->roads[r];
+		if (rd->max_x < x0 - pad || rd->min_x > x1 + pad || rd->max_y < y0 - pad || rd->min_y > y1 + pad ||
+		    view->scale < road_min_scale(rd->cls)) {
+			continue;
+		}
+		const struct fs_edge *e = &net->edges[rd->edge];
+		if (!GROW(l, points, npoints, points_cap, e->shape_count)) {
+			return;
+		}
+		uint32_t first = (uint32_t)l->npoints;
+		float lx = 0, ly = 0;
+		for (uint32_t i = 0; i < e->shape_count; i++) {
+			const struct fs_point *p = &net->shape[e->shape_first + i];
+			float sx, sy;
+			viz_view_to_screen(view, p->x, p->y, &sx, &sy);
+			bool last = i + 1 == e->shape_count;
+			/* Thin to about one point per pixel; always keep both ends. */
+			if (i > 0 && !last && fabsf(sx - lx) < 1.0f && fabsf(sy - ly) < 1.0f) {
+				continue;
+			}
+			l->points[l->npoints++] = (struct viz_fpoint){ sx, sy };
+			lx = sx;
+			ly = sy;
+		}
+		struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_POLYLINE, viz_road_color(rd->cls), false, first);
+		if (!cmd) {
+			return;
+		}
+		cmd->count = (uint32_t)l->npoints - first;
+		cmd->width = (uint8_t)(road_width(rd->cls) + widen);
+	}
+}
+
+static void draw_heatmap(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
+{
+	enum { LEVELS = 6 };
+	static const struct viz_color ramp[LEVELS] = {
+		{ 255, 240, 80, 40 }, { 255, 200, 60, 60 }, { 255, 150, 40, 80 },
+		{ 255, 100, 30, 100 }, { 240, 50, 30, 120 }, { 220, 20, 40, 140 },
+	};
+	float max = 0;
+	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+			max = fmaxf(max, s->heat[r][c]);
+		}
+	}
+	if (max <= 0) {
+		return;
+	}
+	const struct fs_network *n = s->net;
+	double cw = (n->max_x - n->min_x) / VIZ_HEAT_COLS, ch = (n->max_y - n->min_y) / VIZ_HEAT_ROWS;
+	for (int level = 0; level < LEVELS; level++) {
+		uint32_t first = (uint32_t)l->nrects;
+		for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+			for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+				float v = s->heat[r][c] / max;
+				if (v < 0.02f) {
+					continue;
+				}
+				/* Square root spreads the faint cells over more levels. */
+				int lv = (int)(sqrtf(v) * LEVELS);
+				if ((lv >= LEVELS ? LEVELS - 1 : lv) != level) {
+					continue;
+				}
+				float x0, y0, x1, y1;
+				viz_view_to_screen(view, n->min_x + c * cw, n->min_y + (r + 1) * ch, &x0, &y0);
+				viz_view_to_screen(view, n->min_x + (c + 1) * cw, n->min_y + r * ch, &x1, &y1);
+				if (x1 < 0 || y1 < 0 || x0 > view->width || y0 > view->height) {
+					continue;
+				}
+				if (!GROW(l, rects, nrects, rects_cap, 1)) {
+					return;
+				}
+				l->rects[l->nrects++] = (struct viz_rect){ x0, y0, x1 - x0, y1 - y0 };
+			}
+		}
+		if (l->nrects > first) {
+			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, ramp[level], true, first);
+			if (cmd) {
+				cmd->count = (uint32_t)l->nrects - first;
+			}
+		}
+	}
+}
+
+static void draw_depots(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
+{
+	if (!s->ndepots || !GROW(l, rects, nrects, rects_cap, 2 * s->ndepots)) {
+		return;
+	}
+	float size = fmaxf(9, viz_marker_size(view) + 6);
+	uint32_t first = (uint32_t)l->nrects;
+	for (uint32_t d = 0; d < s->ndepots; d++) {
+		float x, y;
+		viz_view_to_screen(view, s->depots[d].x, s->depots[d].y, &x, &y);
+		l->rects[l->nrects++] = (struct viz_rect){ x - size / 2, y - size / 2, size, size };
+	}
+	struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, (struct viz_color){ 40, 44, 56, 255 }, false, first);
+	if (cmd) {
+		cmd->count = s->ndepots;
+	}
+	first = (uint32_t)l->nrects;
+	for (uint32_t d = 0; d < s->ndepots; d++) {
+		l->rects[l->nrects++] = l->rects[first - s->ndepots + d];
+	}
+	cmd = add_cmd(l, VIZ_PRIM_OUTLINES, viz_depot_color(), false, first);
+	if (cmd) {
+		cmd->count = s->ndepots;
+	}
+}
+
+static void draw_riders(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
+{
+	if (!s->nriders || !GROW(l, rects, nrects, rects_cap, 2 * s->nriders)) {
+		return;
+	}
+	/* A small plus sign: a horizontal and a vertical bar. */
+	float arm = fmaxf(2, viz_marker_size(view) / 2 + 1);
+	uint32_t first = (uint32_t)l->nrects;
+	for (uint32_t i = 0; i < s->nriders; i++) {
+		float x, y;
+		viz_view_to_screen(view, s->riders[i].x, s->riders[i].y, &x, &y);
+		if (!on_screen(view, x, y, arm)) {
+			continue;
+		}
+		l->rects[l->nrects++] = (struct viz_rect){ x - arm, y, 2 * arm + 1, 1 };
+		l->rects[l->nrects++] = (struct viz_rect){ x, y - arm, 1, 2 * arm + 1 };
+	}
+	struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, viz_rider_color(), false, first);
+	if (cmd) {
+		cmd->count = (uint32_t)l->nrects - first;
+	}
+}
+
+/* Vehicles bucketed by state (counting sort of visible vehicle positions). */
+static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view *view,
+			  const struct viz_layers *layers, struct viz_draw_list *l)
+{
+	struct viz_scene *s = (struct viz_scene *)s_const; /* scratch only */
+	uint32_t total = viz_scene_vehicle_count(s);
+	if (!total) {
+		return;
+	}
+	if (s->scratch_cap < total) {
+		uint32_t *p = realloc(s->scratch, (size_t)total * sizeof(*p));
+		if (!p) {
+			l->failed = true;
+			return;
+		}
+		s->scratch = p;
+		s->scratch_cap = total;
+	}
+	float size = viz_marker_size(view), half = size / 2;
+	uint32_t counts[VIZ_STATE_COUNT] = { 0 }, visible = 0;
+	/* Pass 1: visibility and counts; scratch[i] = state + 1 or 0 (hidden). */
+	uint32_t i = 0;
+	for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+		const struct shard *d = &s->shards[sh];
+		for (uint32_t k = 0; k < d->count; k++, i++) {
+			float x, y;
+			viz_view_to_screen(view, d->v[k].x, d->v[k].y, &x, &y);
+			if (on_screen(view, x, y, size)) {
+				counts[d->v[k].state]++;
+				s->scratch[i] = d->v[k].state + 1u;
+				visible++;
+			} else {
+				s->scratch[i] = 0;
+			}
+		}
+	}
+	if (layers->trails) {
+		/* Older positions fade: two alpha steps keep it to two calls per state. */
+		for (uint32_t st = 0; st < VIZ_STATE_COUNT; st++) {
+			if (!counts[st]) {
+				continue;
+			}
+			struct viz_color c = viz_state_color(st);
+			for (int half_age = 0; half_age < 2; half_age++) {
+				uint32_t first = (uint32_t)l->npoints;
+				i = 0;
+				for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+					const struct shard *d = &s->shards[sh];
+					for (uint32_t k = 0; k < d->count; k++, i++) {
+						if (s->scratch[i] != st + 1u || d->v[k].trail_len < 2) {
+							continue;
+						}
+						const struct viz_vehicle *v = &d->v[k];
+						if (!GROW(l, points, npoints, points_cap, VIZ_TRAIL_LEN)) {
+							return;
+						}
+						/* age 1 = newest (the vehicle itself, skipped) ... trail_len = oldest */
+						for (uint32_t age = 2; age <= v->trail_len; age++) {
+							bool old = age > (uint32_t)(v->trail_len + 1) / 2;
+							if (old != (half_age == 0)) {
+								continue;
+							}
+							const struct viz_fpoint *p =
+								&d->trail[(size_t)k * VIZ_TRAIL_LEN +
+									  (v->trail_head + VIZ_TRAIL_LEN - age) % VIZ_TRAIL_LEN];
+							float x, y;
+							viz_view_to_screen(view, p->x, p->y, &x, &y);
+							l->points[l->npoints++] = (struct viz_fpoint){ x, y };
+						}
+					}
+				}
+				if (l->npoints > first) {
+					c.a = half_age == 0 ? 70 : 140;
+					struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_POINTS, c, true, first);
+					if (cmd) {
+						cmd->count = (uint32_t)l->npoints - first;
+					}
+				}
+			}
+		}
+	}
+	/* Arrows pointing along the heading when zoomed in and few are visible; squares otherwise. */
+	bool arrows = size >= 9 && visible <= 20000;
+	uint32_t start[VIZ_STATE_COUNT], fill[VIZ_STATE_COUNT], base = arrows ? (uint32_t)l->nverts : (uint32_t)l->nrects;
+	for (uint32_t st = 0, acc = 0; st < VIZ_STATE_COUNT; st++) {
+		start[st] = fill[st] = base + acc * (arrows ? 3 : 1);
+		acc += counts[st];
+	}
+	if (arrows ? !GROW(l, verts, nverts, verts_cap, 3 * (size_t)visible) : !GROW(l, rects, nrects, rects_cap, visible)) {
+		return;
+	}
+	i = 0;
+	for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+		const struct shard *d = &s->shards[sh];
+		for (uint32_t k = 0; k < d->count; k++, i++) {
+			if (!s->scratch[i]) {
+				continue;
+			}
+			const struct viz_vehicle *v = &d->v[k];
+			float x, y;
+			viz_view_to_screen(view, v->x, v->y, &x, &y);
+			if (arrows) {
+				struct viz_color c = viz_state_color(v->state);
+				float ch = cosf(v->heading_rad), sn = -sinf(v->heading_rad); /* screen y is down */
+				float tip = 0.75f * size, back = 0.5f * size, wing = 0.5f * size;
+				struct viz_vertex *t = &l->verts[fill[v->state]];
+				t[0] = (struct viz_vertex){ { x + ch * tip, y + sn * tip }, c, { 0, 0 } };
+				t[1] = (struct viz_vertex){ { x - ch * back - sn * wing, y - sn * back + ch * wing }, c, { 0, 0 } };
+				t[2] = (struct viz_vertex){ { x - ch * back + sn * wing, y - sn * back - ch * wing }, c, { 0, 0 } };
+				fill[v->state] += 3;
+			} else {
+				l->rects[fill[v->state]++] = (struct viz_rect){ x - half, y - half, size, size };
+			}
+		}
+	}
+	if (arrows) {
+		l->nverts += 3 * (size_t)visible;
+	} else {
+		l->nrects += visible;
+	}
+	for (uint32_t st = 0; st < VIZ_STATE_COUNT; st++) {
+		if (!counts[st]) {
+			continue;
+		}
+		struct viz_cmd *cmd = add_cmd(l, arrows ? VIZ_PRIM_TRIANGLES : VIZ_PRIM_RECTS, viz_state_color(st), false,
+					      start[st]);
+		if (cmd) {
+			cmd->count = counts[st] * (arrows ? 3 : 1);
+		}
+	}
+	if (layers->selected != VIZ_NO_VEHICLE) {
+		const struct viz_vehicle *v = viz_scene_find(s, layers->selected);
+		if (v && GROW(l, rects, nrects, rects_cap, 2)) {
+			float x, y;
+			viz_view_to_screen(view, v->x, v->y, &x, &y);
+			uint32_t first = (uint32_t)l->nrects;
+			float r1 = size / 2 + 4, r2 = size / 2 + 6;
+			l->rects[l->nrects++] = (struct viz_rect){ x - r1, y - r1, 2 * r1, 2 * r1 };
+			l->rects[l->nrects++] = (struct viz_rect){ x - r2, y - r2, 2 * r2, 2 * r2 };
+			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_OUTLINES, viz_select_color(), false, first);
+			if (cmd) {
+				cmd->count = 2;
+			}
+		}
+	}
+}
+
+void viz_scene_draw_dynamic(const struct viz_scene *s, const struct viz_view *view, const struct viz_layers *layers,
+			    struct viz_draw_list *l)
+{
+	if (layers->heatmap) {
+		draw_heatmap(s, view, l);
+	}
+	if (layers->depots) {
+		draw_depots(s, view, l);
+	}
+	if (layers->riders) {
+		draw_riders(s, view, l);
+	}
+	draw_vehicles(s, view, layers, l);
+}
