@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * production_node - the production service's model side: advances the
+ * production model (fs/production.h) with the run's simulated days and turns
+ * what it does into bus messages.
+ *
+ * Days and ticks: the model's days whose midnight (UTC) is before the run's
+ * start are its past, simulated at tick 0 before anything is published (the
+ * fleet in place when the run starts, the --vehicles of the run). Every later
+ * day is simulated on the first tick at or after its midnight; that tick
+ * publishes the day's prod.stage counts and, if any vehicle reached the city
+ * simulated in detail, a prod.delivery batch with new vehicle ids
+ * first_vehicle_id, first_vehicle_id + 1, ... (unique and increasing over the
+ * run), plus the ids of that city's vehicles retired that day (oldest first).
+ */
+#ifndef PRODUCTION_NODE_H
+#define PRODUCTION_NODE_H
+
+#include <stdint.h>
+
+#include "fs/production.h"
+#include "fs_participant.h"
+
+struct production_node_config {
+	uint64_t seed;
+	const char *city;           /* the city simulated in detail (default "atlanta") */
+	uint32_t first_vehicle_id;  /* = the run's initial fleet size (ids below are the vehicle nodes') */
+	uint32_t depots;            /* depots of the detailed city; delivery depot = id % depots */
+};
+
+struct production_node;
+
+/** Create with @params (copied). Logs why and returns NULL on bad input. */
+struct production_node *production_node_create(const struct production_node_config *cfg,
+					       const struct fs_production_params *params);
+void production_node_destroy(struct production_node *n);
+
+extern const struct fs_participant_ops production_node_ops;
+
+#endif

@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs-rollout - `fleetsim rollout`: how does service evolve as the fleet grows?
+ *
+ * 1. The production model (fs/production.h) advances the calendar from
+ *    --from to --to in whole days (the whole 2027-2030 plan takes ~20 ms).
+ * 2. At each sample date (--cadence: one day a month by default) it records
+ *    the fleet per city and per OEM, the vehicles in each stage, deliveries
+ *    and retirements, and the in-service fleet of the city simulated in
+ *    detail at the start of the window.
+ * 3. For every sample with vehicles in that city it launches a real run,
+ *    `fleetsim run --vehicles N --start DATE --duration WINDOW --phase P`,
+ *    up to --jobs at once, each on its own bus, and reads the KPIs its
+ *    summary.json reports. Missing KPIs (no dispatch in the build) stay empty.
+ * 4. It writes DIR/rollout.csv, DIR/rollout.png and DIR/runs/DATE/ (each run).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "fs/calendar.h"
+#include "fs/production.h"
+#include "fs_args.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "rollout.h"
+
+extern char **environ;
+
+#define MAX_OEMS FS_PROD_PROGRAMMES_MAX
+
+struct options {
+	int64_t from_ms, to_ms;     /* first and last month (to: end of that month) */
+	const char *cadence;
+	int step_months, step_days; /* one of them */
+	const char *out_dir;
+	uint64_t seed;
+	const char *city;
+	uint64_t window_ms;
+	int window_start_s;         /* time of day the window starts (UTC) */
+	uint64_t jobs;
+	bool detail;
+	const char *fleetsim;
+	uint64_t tick_ms;
+	bool quiet;
+};
+
+/* One row of the time series. */
+struct sample {
+	int32_t day;                /* the sample day */
+	int64_t start_ms;           /* the window's start */
+	struct fs_production_stats stats;
+	double target;
+	uint64_t deliveries, retirements; /* since the previous row */
+	uint32_t vehicles;          /* detailed city, in service at the window's start */
+	int phase;
+	/* from the run */
+	bool ran, run_ok;
+	double wall_s;
+	double trips, wait_p50_s, wait_p95_s, served_share, utilisation, km;
+	char digest[32];
+	pid_t pid;
+	int64_t started_us;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleetsim rollout --from YYYY-MM --to YYYY-MM [options]\n"
+		"\n"
+		"Advance the production and rollout plan from --from to --to; at each sample\n"
+		"date run a real simulation of the detailed city with the fleet in place then;\n"
+		"write DIR/rollout.csv and DIR/rollout.png.\n"
+		"\n"
+		"Options:\n"
+		"  --from YYYY-MM[-DD]   first month (default 2027-01)\n"
+		"  --to YYYY-MM[-DD]     last month, included (default 2030-12)\n"
+		"  --cadence C           monthly (default), quarterly, weekly or Nd (every N days)\n"
+		"  --out DIR             output directory (default rollout-out)\n"
+		"  --seed N              run seed (default 1)\n"
+		"  --city NAME           city simulated in detail (default atlanta)\n"
+		"  --window D            simulated length of each sampled run (default 2h; 1d = the\n"
+		"                        whole day, which also fills trips_per_day)\n"
+		"  --window-start HH:MM  time of day (UTC) the window starts (default 12:00)\n"
+		"  --jobs N              runs at once (default: the number of cores)\n"
+		"  --no-detail           production time series only, no runs\n"
+		"  --tick-ms N           tick of the sampled runs (default: fleetsim's, 1000)\n"
+		"  --fleetsim PATH       the fleetsim launcher (default: next to this program)\n"
+		"  --quiet               no progress lines\n"
+		"  -h, --help            this text\n");
+}
+
+static int parse_month(const char *text, int64_t *ret)
+{
+	return fs_calendar_parse(text, ret);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_FROM = 256, OPT_TO, OPT_CADENCE, OPT_OUT, OPT_SEED, OPT_CITY, OPT_WINDOW, OPT_WSTART, OPT_JOBS,
+	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET };
+	static const struct option options[] = {
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "cadence", required_argument, NULL, OPT_CADENCE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "city", required_argument, NULL, OPT_CITY },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "window-start", required_argument, NULL, OPT_WSTART },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "no-detail", no_argument, NULL, OPT_NO_DETAIL },
+		{ "fleetsim", required_argument, NULL, OPT_FLEETSIM },
+		{ "tick-ms", required_argument, NULL, OPT_TICK },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *from = "2027-01", *to = "2030-12";
+	int opt, hh, mm;
+	char junk;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_FROM:
+			from = optarg;
+			break;
+		case OPT_TO:
+			to = optarg;
+			break;
+		case OPT_CADENCE:
+			o->cadence = optarg;
+			break;
+		case OPT_OUT:
+			o->out_dir = optarg;
+			break;
+		case OPT_SEED:
+			if (!fs_args_u64(optarg, &o->seed)) {
+				fs_error("--seed: '%s' is not a non-negative integer", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_CITY:
+			o->city = optarg;
+			break;
+		case OPT_WINDOW:
+			if (!fs_args_duration_ms(optarg, &o->window_ms) || o->window_ms == 0 ||
+			    o->window_ms > 7 * 86400000ULL) {
+				fs_error("--window: '%s' is not a duration such as 2h or 1d (at most 7d)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_WSTART:
+			if (sscanf(optarg, "%d:%d%c", &hh, &mm, &junk) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
+				fs_error("--window-start: '%s' is not HH:MM", optarg);
+				return -EINVAL;
+			}
+			o->window_start_s = hh * 3600 + mm * 60;
+			break;
+		case OPT_JOBS:
+			if (!fs_args_u64(optarg, &o->jobs) || o->jobs == 0 || o->jobs > 64) {
+				fs_error("--jobs: '%s' is not 1..64", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NO_DETAIL:
+			o->detail = false;
+			break;
+		case OPT_FLEETSIM:
+			o->fleetsim = optarg;
+			break;
+		case OPT_TICK:
+			if (!fs_args_u64(optarg, &o->tick_ms) || o->tick_ms == 0 || o->tick_ms > 3600000) {
+				fs_error("--tick-ms: '%s' is not 1..3600000", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fs_error("unexpected argument '%s' (try --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (parse_month(from, &o->from_ms) < 0) {
+		fs_error("--from: '%s' is not a date such as 2027-01", from);
+		return -EINVAL;
+	}
+	if (parse_month(to, &o->to_ms) < 0) {
+		fs_error("--to: '%s' is not a date such as 2030-12", to);
+		return -EINVAL;
+	}
+	if (strlen(to) == 7) { /* a month: through its last day */
+		struct fs_civil_time t;
+		fs_calendar_from_ms(o->to_ms, &t);
+		int y = t.month == 12 ? t.year + 1 : t.year, m = t.month == 12 ? 1 : t.month + 1;
+		o->to_ms = fs_calendar_days_from_civil(y, m, 1) * 86400000LL - 1;
+	}
+	if (o->to_ms < o->from_ms) {
+		fs_error("--to is before --from");
+		return -EINVAL;
+	}
+	const char *c = o->cadence;
+	uint64_t n;
+	size_t len = strlen(c);
+	if (!strcmp(c, "monthly")) {
+		o->step_months = 1;
+	} else if (!strcmp(c, "quarterly")) {
+		o->step_months = 3;
+	} else if (!strcmp(c, "weekly")) {
+		o->step_days = 7;
+	} else if (!strcmp(c, "daily")) {
+		o->step_days = 1;
+	} else if (len > 1 && c[len - 1] == 'd' && sscanf(c, "%" SCNu64 "d%c", &n, &junk) == 1 && n > 0 &&
+		   n < 3650) {
+		o->step_days = (int)n;
+	} else {
+		fs_error("--cadence: '%s' is not monthly, quarterly, weekly, daily or Nd", c);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Sample days from --from to --to at the cadence. */
+static size_t sample_days(const struct options *o, int32_t **ret)
+{
+	int32_t first = fs_production_day_from_ms(o->from_ms), last = fs_production_day_from_ms(o->to_ms);
+	size_t cap = 64, n = 0;
+	int32_t *days = fs_xcalloc(cap, sizeof(*days));
+	struct fs_civil_time t;
+	fs_calendar_from_ms(o->from_ms, &t);
+	for (int k = 0;; k++) {
+		int32_t d;
+		if (o->step_months) {
+			int months = t.month - 1 + k * o->step_months;
+			d = (int32_t)fs_calendar_days_from_civil(t.year + months / 12, months % 12 + 1, t.day);
+		} else {
+			d = first + k * o->step_days;
+		}
+		if (d > last) {
+			break;
+		}
+		if (n == cap) {
+			cap *= 2;
+			days = realloc(days, cap * sizeof(*days));
+			if (!days) {
+				abort();
+			}
+		}
+		days[n++] = d;
+	}
+	*ret = days;
+	return n;
+}
+
+static const char *phase_arg(int phase)
+{
+	return fs_production_phase_name(phase); /* the launcher's --phase values */
+}
+
+/* ---- runs ------------------------------------------------------------------ */
+
+static int spawn_run(const struct options *o, struct sample *s, size_t index, const char *fleetsim)
+{
+	char start[32], dir[PATH_MAX], log_path[PATH_MAX + 16], bus[128], vehicles[32], window[32], seed[32],
+		tick[32];
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	snprintf(dir, sizeof(dir), "%s/runs/%.10s", o->out_dir, start);
+	mkdir(dir, 0755);
+	snprintf(log_path, sizeof(log_path), "%s/run.log", dir);
+	snprintf(bus, sizeof(bus), "ipc:///tmp/fs-rollout-%d-%zu", (int)getpid(), index);
+	snprintf(vehicles, sizeof(vehicles), "%" PRIu32, s->vehicles);
+	snprintf(window, sizeof(window), "%" PRIu64 "ms", o->window_ms);
+	snprintf(seed, sizeof(seed), "%" PRIu64, o->seed);
+	snprintf(tick, sizeof(tick), "%" PRIu64, o->tick_ms);
+	char *argv[32];
+	int a = 0;
+	argv[a++] = (char *)fleetsim;
+	argv[a++] = "run";
+	argv[a++] = "--vehicles";
+	argv[a++] = vehicles;
+	argv[a++] = "--start";
+	argv[a++] = start;
+	argv[a++] = "--duration";
+	argv[a++] = window;
+	argv[a++] = "--seed";
+	argv[a++] = seed;
+	argv[a++] = "--phase";
+	argv[a++] = (char *)phase_arg(s->phase);
+	argv[a++] = "--out";
+	argv[a++] = dir;
+	argv[a++] = "--bus";
+	argv[a++] = bus;
+	argv[a++] = "--quiet";
+	if (o->tick_ms) {
+		argv[a++] = "--tick-ms";
+		argv[a++] = tick;
+	}
+	argv[a] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	s->started_us = fs_clock_now_us();
+	int rc = posix_spawn(&s->pid, fleetsim, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc) {
+		fs_error("cannot start %s: %s", fleetsim, strerror(rc));
+		return -rc;
+	}
+	s->ran = true;
+	return 0;
+}
+
+/* A result's value from any participant (the first that has it), else NaN. */
+static double result_any(json_t *results, const char *key)
+{
+	const char *name;
+	json_t *r;
+	json_object_foreach(results, name, r) {
+		json_t *v = json_object_get(r, key);
+		if (json_is_number(v)) {
+			return json_number_value(v);
+		}
+	}
+	return NAN;
+}
+
+static double result_sum(json_t *results, const char *prefix, const char *key)
+{
+	const char *name;
+	json_t *r;
+	double sum = 0;
+	bool any = false;
+	json_object_foreach(results, name, r) {
+		json_t *v = json_object_get(r, key);
+		if (!strncmp(name, prefix, strlen(prefix)) && json_is_number(v)) {
+			sum += json_number_value(v);
+			any = true;
+		}
+	}
+	return any ? sum : NAN;
+}
+
+static double first_of(json_t *results, json_t *kpis, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		json_t *v = kpis ? json_object_get(kpis, *keys) : NULL;
+		if (json_is_number(v)) {
+			return json_number_value(v);
+		}
+		double x = result_any(results, *keys);
+		if (!isnan(x)) {
+			return x;
+		}
+	}
+	return NAN;
+}
+
+/* Read the KPIs of a finished run; what is not reported stays NaN. */
+static void read_summary(const struct options *o, struct sample *s)
+{
+	char start[32], path[PATH_MAX];
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	snprintf(path, sizeof(path), "%s/runs/%.10s/summary.json", o->out_dir, start);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		fs_warn("%s: %s", path, jerr.text);
+		s->run_ok = false;
+		return;
+	}
+	json_t *results = json_object_get(root, "results"), *kpis = json_object_get(root, "kpis");
+	json_t *participants = json_object_get(root, "participants");
+	bool dispatch = false;
+	const char *name;
+	json_t *pv;
+	json_object_foreach(participants, name, pv) {
+		const char *role = json_string_value(json_object_get(pv, "role"));
+		dispatch |= role && !strcmp(role, "dispatch");
+	}
+	static const char *const k_trips[] = { "trips_completed", "served", "trips", NULL };
+	static const char *const k_p50[] = { "wait_p50_s", "wait.p50_s", NULL };
+	static const char *const k_p95[] = { "wait_p95_s", "wait.p95_s", NULL };
+	static const char *const k_served[] = { "served_share", NULL };
+	static const char *const k_util[] = { "utilisation", "utilization", NULL };
+	static const char *const k_req[] = { "requests", NULL };
+	s->km = result_sum(results, "vehicle", "km_driven");
+	s->trips = first_of(results, kpis, k_trips);
+	if (isnan(s->trips) && dispatch) {
+		s->trips = result_sum(results, "vehicle", "jobs_completed");
+	}
+	s->wait_p50_s = first_of(results, kpis, k_p50);
+	s->wait_p95_s = first_of(results, kpis, k_p95);
+	s->served_share = first_of(results, kpis, k_served);
+	double req = first_of(results, kpis, k_req);
+	if (isnan(s->served_share) && !isnan(req) && req > 0 && !isnan(s->trips)) {
+		s->served_share = s->trips / req;
+	}
+	s->utilisation = first_of(results, kpis, k_util);
+	const char *digest = json_string_value(json_object_get(root, "run_digest"));
+	snprintf(s->digest, sizeof(s->digest), "%s", digest ? digest : "");
+	s->run_ok = json_is_true(json_object_get(root, "completed"));
+	json_decref(root);
+}
+
+static int run_all(const struct options *o, struct sample *samples, size_t n, const char *fleetsim)
+{
+	size_t next = 0, running = 0, failed = 0;
+	struct sample *by_pid[64] = { 0 };
+	for (;;) {
+		while (running < o->jobs && next < n) {
+			struct sample *s = &samples[next];
+			size_t k = next++;
+			if (!s->vehicles) {
+				continue;
+			}
+			if (spawn_run(o, s, k, fleetsim) < 0) {
+				return -1;
+			}
+			for (size_t j = 0; j < 64; j++) {
+				if (!by_pid[j]) {
+					by_pid[j] = s;
+					break;
+				}
+			}
+			running++;
+		}
+		if (!running) {
+			break;
+		}
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			fs_error("waitpid: %s", strerror(errno));
+			return -1;
+		}
+		for (size_t j = 0; j < 64; j++) {
+			struct sample *s = by_pid[j];
+			if (!s || s->pid != pid) {
+				continue;
+			}
+			by_pid[j] = NULL;
+			running--;
+			s->wall_s = (double)(fs_clock_now_us() - s->started_us) / 1e6;
+			char start[32];
+			fs_calendar_format(s->start_ms, start, sizeof(start));
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+				read_summary(o, s);
+			} else {
+				s->run_ok = false;
+				failed++;
+				fs_error("the run of %s failed (see %s/runs/%.10s/run.log)", start, o->out_dir, start);
+			}
+			if (!o->quiet) {
+				fs_info("%s: %u vehicles (%s), %.1f s wall", start, s->vehicles, phase_arg(s->phase),
+					s->wall_s);
+			}
+		}
+	}
+	return failed ? -1 : 0;
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+static void slug(const char *in, char *out, size_t size)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < size; in++) {
+		char c = *in;
+		out[k++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (c == ' ' || c == '/') ? '-' : c;
+	}
+	out[k] = '\0';
+}
+
+/* OEMs in programme order, and each programme's OEM index. */
+static size_t oems(const struct fs_production_params *p, const char **names, int *of_programme)
+{
+	size_t n = 0;
+	for (uint32_t g = 0; g < p->programme_count; g++) {
+		size_t k = 0;
+		while (k < n && strcmp(names[k], p->programmes[g].oem)) {
+			k++;
+		}
+		if (k == n) {
+			names[n++] = p->programmes[g].oem;
+		}
+		of_programme[g] = (int)k;
+	}
+	return n;
+}
+
+/* ",value" with @decimals digits, or "," alone for a missing (NaN) value. */
+static void put_num(FILE *f, double v, int decimals)
+{
+	fputc(',', f);
+	if (!isnan(v)) {
+		fprintf(f, "%.*f", decimals, v);
+	}
+}
+
+static int write_csv(const struct options *o, const struct fs_production_params *p, const struct sample *samples,
+		     size_t n, int city)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/rollout.csv", o->out_dir);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fs_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	const char *oem_names[MAX_OEMS];
+	int oem_of[FS_PROD_PROGRAMMES_MAX];
+	size_t noem = oems(p, oem_names, oem_of);
+	char s1[64];
+	fprintf(f, "date,fleet_total,target_fleet,delivered_cum,retired_cum,deliveries,retirements");
+	for (uint32_t c = 0; c < p->city_count; c++) {
+		fprintf(f, ",fleet_city_%s", p->cities[c].name);
+	}
+	for (size_t k = 0; k < noem; k++) {
+		slug(oem_names[k], s1, sizeof(s1));
+		fprintf(f, ",fleet_oem_%s", s1);
+	}
+	for (int st = FS_PROD_STAGE_BUILD; st < FS_PROD_STAGE_COUNT; st++) {
+		if (st != FS_PROD_STAGE_RETIRED) {
+			fprintf(f, ",stage_%s", fs_production_stage_name(st));
+		}
+	}
+	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,wait_p50_s,wait_p95_s,served_share,"
+		   "utilisation,vehicle_km,run_wall_s,run_digest\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct sample *s = &samples[i];
+		const struct fs_production_stats *st = &s->stats;
+		char date[32];
+		fs_calendar_format((int64_t)s->day * 86400000LL, date, sizeof(date));
+		fprintf(f, "%.10s,%u,%.0f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, date, st->fleet, s->target,
+			st->delivered, st->retired, s->deliveries, s->retirements);
+		for (uint32_t c = 0; c < st->city_count; c++) {
+			fprintf(f, ",%u", st->cities[c].fleet);
+		}
+		uint64_t by_oem[MAX_OEMS] = { 0 };
+		for (uint32_t g = 0; g < st->programme_count; g++) {
+			by_oem[oem_of[g]] += st->programmes[g].fleet;
+		}
+		for (size_t k = 0; k < noem; k++) {
+			fprintf(f, ",%" PRIu64, by_oem[k]);
+		}
+		for (int stg = FS_PROD_STAGE_BUILD; stg < FS_PROD_STAGE_COUNT; stg++) {
+			if (stg == FS_PROD_STAGE_RETIRED) {
+				continue;
+			}
+			uint64_t v = 0;
+			for (uint32_t g = 0; g < st->programme_count; g++) {
+				v += st->programmes[g].in_stage[stg];
+			}
+			fprintf(f, ",%" PRIu64, v);
+		}
+		fprintf(f, ",%s,%s,%u,%g", p->cities[city].name, fs_production_phase_name(s->phase), s->vehicles,
+			(double)o->window_ms / 3600000.0);
+		bool have = s->ran && s->run_ok;
+		double trips = have ? s->trips : NAN;
+		double per_day = o->window_ms >= 86400000ULL && !isnan(trips) ? trips / ((double)o->window_ms / 86400000.0) : NAN;
+		put_num(f, trips, 0);
+		put_num(f, per_day, 1);
+		put_num(f, have ? s->wait_p50_s : NAN, 1);
+		put_num(f, have ? s->wait_p95_s : NAN, 1);
+		put_num(f, have ? s->served_share : NAN, 4);
+		put_num(f, have ? s->utilisation : NAN, 4);
+		put_num(f, have ? s->km : NAN, 1);
+		put_num(f, s->ran ? s->wall_s : NAN, 2);
+		fprintf(f, ",%s\n", have ? s->digest : "");
+	}
+	if (fclose(f) != 0) {
+		fs_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const uint32_t palette[] = { 0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2,
+				    0x7f7f7f, 0xbcbd22, 0x17becf };
+
+static int write_chart(const struct options *o, const struct fs_production_params *p, const struct sample *samples,
+		       size_t n, int city)
+{
+#ifdef FS_ROLLOUT_PNG
+	const char *oem_names[MAX_OEMS];
+	int oem_of[FS_PROD_PROGRAMMES_MAX];
+	size_t noem = oems(p, oem_names, oem_of);
+	double *buf = fs_xcalloc((noem + 10) * (n ? n : 1), sizeof(double));
+	double *x = buf, *target = buf + n, *veh = buf + 2 * n, *trips = buf + 3 * n, *p50 = buf + 4 * n,
+	       *p95 = buf + 5 * n, *served = buf + 6 * n, *km = buf + 7 * n, *fleet_city = buf + 8 * n,
+	       *stack = buf + 10 * n;
+	bool any_kpi = false, any_trips = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct sample *s = &samples[i];
+		bool have = s->ran && s->run_ok;
+		x[i] = s->day;
+		target[i] = s->target;
+		veh[i] = s->vehicles;
+		fleet_city[i] = s->stats.cities[city].fleet;
+		/* trips per day with a window of whole days, else the trips in the window */
+		double days_in_window = o->window_ms >= 86400000ULL ? (double)o->window_ms / 86400000.0 : 1.0;
+		trips[i] = have && !isnan(s->trips) ? s->trips / days_in_window : NAN;
+		p50[i] = have ? s->wait_p50_s / 60.0 : NAN;
+		p95[i] = have ? s->wait_p95_s / 60.0 : NAN;
+		served[i] = have ? s->served_share * 100.0 : NAN;
+		km[i] = have ? s->km : NAN;
+		any_kpi |= !isnan(p50[i]) || !isnan(p95[i]) || !isnan(served[i]);
+		any_trips |= !isnan(trips[i]);
+		for (uint32_t g = 0; g < s->stats.programme_count; g++) {
+			stack[(size_t)oem_of[g] * n + i] += s->stats.programmes[g].fleet;
+		}
+	}
+	char title[160], subtitle[256], kt0[128], kt1[128], trips_name[64];
+	fs_calendar_format((int64_t)samples[0].day * 86400000LL, title, sizeof(title));
+	char from[16], to[16];
+	snprintf(from, sizeof(from), "%.7s", title);
+	fs_calendar_format((int64_t)samples[n - 1].day * 86400000LL, title, sizeof(title));
+	snprintf(to, sizeof(to), "%.7s", title);
+	snprintf(title, sizeof(title), "Robotaxi fleet rollout %s to %s: fleet by OEM", from, to);
+	snprintf(subtitle, sizeof(subtitle),
+		 "%u cities; %s in detail: one %g h run per sample from %02d:%02d UTC, seed %" PRIu64,
+		 p->city_count, p->cities[city].name, (double)o->window_ms / 3600000.0, o->window_start_s / 3600,
+		 o->window_start_s / 60 % 60, o->seed);
+	snprintf(kt0, sizeof(kt0), "%s: fleet, vehicles in service and trips", p->cities[city].name);
+	snprintf(kt1, sizeof(kt1), "%s: rider wait and served share", p->cities[city].name);
+	snprintf(trips_name, sizeof(trips_name), o->window_ms >= 86400000ULL ? "trips per day" : "trips in window");
+	struct chart c = {
+		.title = title,
+		.subtitle = subtitle,
+		.n = n,
+		.x_day = x,
+		.target = { .name = "target fleet curve (DOMAIN.md)", .y = target, .rgb = 0x000000, .dashed = 1 },
+		.kpi_title = { kt0, kt1 },
+		.kpi_left_unit = { "vehicles", "minutes" },
+		.kpi_right_unit = { any_trips ? "trips" : "km", "% served" },
+		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs (no dispatch in this build)"
+						    : "no runs (--no-detail)" },
+		.font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+	};
+	for (size_t k = 0; k < noem && k < CHART_STACK_MAX; k++) {
+		c.stack[k] = (struct chart_series){ .name = oem_names[k], .y = stack + k * n,
+						    .rgb = palette[k % (sizeof(palette) / sizeof(palette[0]))] };
+		c.stack_count++;
+	}
+	c.kpi[0][c.kpi_count[0]++] = (struct chart_series){ .name = "fleet", .y = fleet_city, .rgb = 0x1f77b4 };
+	c.kpi[0][c.kpi_count[0]++] = (struct chart_series){ .name = "in service at the window", .y = veh,
+							     .rgb = 0x2ca02c, .dashed = 1 };
+	if (any_trips) {
+		c.kpi[0][c.kpi_count[0]++] = (struct chart_series){ .name = trips_name, .y = trips, .rgb = 0xd62728,
+								     .right_axis = 1 };
+	} else {
+		c.kpi[0][c.kpi_count[0]++] = (struct chart_series){ .name = "vehicle km in window", .y = km,
+								     .rgb = 0xff7f0e, .right_axis = 1 };
+	}
+	c.kpi[1][c.kpi_count[1]++] = (struct chart_series){ .name = "wait p50", .y = p50, .rgb = 0x1f77b4 };
+	c.kpi[1][c.kpi_count[1]++] = (struct chart_series){ .name = "wait p95", .y = p95, .rgb = 0xd62728 };
+	c.kpi[1][c.kpi_count[1]++] = (struct chart_series){ .name = "served %", .y = served, .rgb = 0x2ca02c,
+							     .right_axis = 1 };
+	(void)any_kpi;
+	char path[PATH_MAX], err[256];
+	snprintf(path, sizeof(path), "%s/rollout.png", o->out_dir);
+	int rc = rollout_chart_write(&c, path, err, sizeof(err));
+	if (rc < 0) {
+		fs_error("%s: %s", path, err);
+	}
+	free(buf);
+	return rc;
+#else
+	(void)o, (void)p, (void)samples, (void)n, (void)city;
+	fs_warn("built without SDL2/SDL2_ttf/SDL2_image: no rollout.png");
+	return 0;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fleetsim rollout", FS_LOG_INFO);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
+			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600,
+			     .jobs = cores > 0 ? (uint64_t)cores : 1, .detail = true };
+	int rc = parse_args(argc, argv, &o);
+	if (rc) {
+		return rc > 0 ? 0 : 2;
+	}
+	char fleetsim[PATH_MAX];
+	if (o.fleetsim) {
+		snprintf(fleetsim, sizeof(fleetsim), "%s", o.fleetsim);
+	} else {
+		ssize_t len = readlink("/proc/self/exe", fleetsim, sizeof(fleetsim) - 16);
+		if (len <= 0) {
+			fs_error("cannot find my own executable");
+			return 1;
+		}
+		fleetsim[len] = '\0';
+		char *slash = strrchr(fleetsim, '/');
+		snprintf(slash ? slash + 1 : fleetsim, 16, "fleetsim");
+	}
+	if (o.detail && access(fleetsim, X_OK) < 0) {
+		fs_error("cannot run %s (use --fleetsim PATH or --no-detail)", fleetsim);
+		return 1;
+	}
+	if (mkdir(o.out_dir, 0755) < 0 && errno != EEXIST) {
+		fs_error("--out: cannot create %s: %s", o.out_dir, strerror(errno));
+		return 2;
+	}
+	char runs[PATH_MAX];
+	snprintf(runs, sizeof(runs), "%s/runs", o.out_dir);
+	if (o.detail && mkdir(runs, 0755) < 0 && errno != EEXIST) {
+		fs_error("cannot create %s: %s", runs, strerror(errno));
+		return 2;
+	}
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	sigaction(SIGPIPE, &sa, NULL);
+
+	int64_t t0 = fs_clock_now_us();
+	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
+	fs_production_params_defaults(params);
+	struct fs_error err = { { 0 } };
+	struct fs_production *model = fs_production_create(params, o.seed, &err);
+	if (!model) {
+		fs_error("production model: %s", err.message);
+		return 2;
+	}
+	int city = fs_production_find_city(model, o.city);
+	if (city < 0) {
+		fs_error("--city: '%s' is not a city of the rollout plan", o.city);
+		return 2;
+	}
+	int32_t *days;
+	size_t n = sample_days(&o, &days);
+	if (!n) {
+		fs_error("no sample date between --from and --to");
+		return 2;
+	}
+	struct sample *samples = fs_xcalloc(n, sizeof(*samples));
+	uint64_t prev_delivered = 0, prev_retired = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sample *s = &samples[i];
+		s->day = days[i];
+		s->start_ms = (int64_t)days[i] * 86400000LL + (int64_t)o.window_start_s * 1000;
+		/* The fleet in place when the window starts: every day whose midnight is
+		 * before it (the production service's rule for a run's past). */
+		if (fs_production_advance(model, fs_production_day_from_ms(s->start_ms - 1), NULL) < 0) {
+			fs_error("out of memory");
+			return 1;
+		}
+		fs_production_get_stats(model, &s->stats);
+		s->target = fs_production_target_fleet(params, s->day);
+		s->deliveries = s->stats.delivered - prev_delivered;
+		s->retirements = s->stats.retired - prev_retired;
+		prev_delivered = s->stats.delivered;
+		prev_retired = s->stats.retired;
+		s->vehicles = s->stats.cities[city].in_service;
+		s->phase = s->stats.cities[city].phase;
+		s->trips = s->wait_p50_s = s->wait_p95_s = s->served_share = s->utilisation = s->km = NAN;
+	}
+	double model_s = (double)(fs_clock_now_us() - t0) / 1e6;
+	int status = 0;
+	size_t ran = 0;
+	double run_wall = 0;
+	if (o.detail) {
+		if (!o.quiet) {
+			fs_info("production model: %zu samples in %.3f s; running %s with up to %" PRIu64 " at once",
+				n, model_s, o.city, o.jobs);
+		}
+		if (run_all(&o, samples, n, fleetsim) < 0) {
+			status = 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (samples[i].ran) {
+				ran++;
+				run_wall += samples[i].wall_s;
+			}
+		}
+	}
+	if (write_csv(&o, params, samples, n, city) < 0 || write_chart(&o, params, samples, n, city) < 0) {
+		status = 1;
+	}
+	double wall = (double)(fs_clock_now_us() - t0) / 1e6;
+	if (!o.quiet) {
+		fs_info("%zu samples, %zu runs; wall %.1f s (model %.3f s); per sampled run %.2f s of its own wall, "
+			"%.2f s of the total; results in %s/rollout.csv and rollout.png",
+			n, ran, wall, model_s, ran ? run_wall / (double)ran : 0.0, ran ? wall / (double)ran : 0.0,
+			o.out_dir);
+	}
+	free(samples);
+	free(days);
+	free(params);
+	fs_production_destroy(model);
+	return status;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rollout.h - the chart of `fleetsim rollout` (rollout_chart.c). */
+#ifndef ROLLOUT_H
+#define ROLLOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHART_STACK_MAX 16
+#define CHART_KPI_MAX 4
+
+/* One time series; NaN values are gaps. */
+struct chart_series {
+	const char *name;
+	const double *y;
+	uint32_t rgb;       /* 0xRRGGBB */
+	int right_axis;     /* KPI panels: drawn against the right-hand axis */
+	int dashed;
+};
+
+struct chart {
+	const char *title;
+	const char *subtitle;
+	size_t n;                       /* points */
+	const double *x_day;            /* days since 1970-01-01 */
+	/* top panel: fleet stacked by OEM, with the target curve */
+	struct chart_series stack[CHART_STACK_MAX];
+	size_t stack_count;
+	struct chart_series target;
+	/* bottom panels: the city simulated in detail */
+	const char *kpi_title[2];
+	const char *kpi_left_unit[2], *kpi_right_unit[2];
+	struct chart_series kpi[2][CHART_KPI_MAX];
+	size_t kpi_count[2];
+	const char *kpi_empty_note[2];  /* shown when a panel has no values at all */
+	const char *font_path;
+};
+
+/**
+ * Render @c to a PNG at @path (SDL2 software surface, SDL2_ttf text, SDL2_image
+ * IMG_SavePNG). Returns 0, or -1 with a reason in @err.
+ */
+int rollout_chart_write(const struct chart *c, const char *path, char *err, size_t err_size);
+
+#endif

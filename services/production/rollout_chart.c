@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rollout_chart - the rollout chart as a PNG, drawn on an SDL2 software
+ * surface (no window, no renderer): fleet by OEM stacked over time with the
+ * target curve on top, and two panels of the city simulated in detail below.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollout.h"
+
+#ifdef FS_ROLLOUT_PNG
+#include <SDL.h>
+#include <SDL_image.h>
+#include <SDL_ttf.h>
+
+#include "fs/calendar.h"
+
+#define W 1400
+#define H 940
+
+struct canvas {
+	SDL_Surface *s;
+	TTF_Font *font, *small, *bold;
+};
+
+struct rect {
+	int x0, y0, x1, y1;
+};
+
+static void put(struct canvas *cv, int x, int y, uint32_t rgb)
+{
+	if (x < 0 || y < 0 || x >= cv->s->w || y >= cv->s->h) {
+		return;
+	}
+	uint32_t *row = (uint32_t *)((uint8_t *)cv->s->pixels + (size_t)y * cv->s->pitch);
+	row[x] = 0xff000000u | rgb;
+}
+
+static void fill(struct canvas *cv, int x0, int y0, int x1, int y1, uint32_t rgb)
+{
+	SDL_Rect r = { x0, y0, x1 - x0, y1 - y0 };
+	if (r.w > 0 && r.h > 0) {
+		SDL_FillRect(cv->s, &r, 0xff000000u | rgb);
+	}
+}
+
+/* Bresenham, @thick pixels wide; @dash > 0: on/off every @dash steps. */
+static void line(struct canvas *cv, int x0, int y0, int x1, int y1, uint32_t rgb, int thick, int dash)
+{
+	int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
+	int err = dx + dy, step = 0;
+	for (;;) {
+		if (!dash || (step / dash) % 2 == 0) {
+			for (int a = -(thick / 2); a <= (thick - 1) / 2; a++) {
+				for (int b = -(thick / 2); b <= (thick - 1) / 2; b++) {
+					put(cv, x0 + a, y0 + b, rgb);
+				}
+			}
+		}
+		step++;
+		if (x0 == x1 && y0 == y1) {
+			break;
+		}
+		int e2 = 2 * err;
+		if (e2 >= dy) {
+			err += dy;
+			x0 += sx;
+		}
+		if (e2 <= dx) {
+			err += dx;
+			y0 += sy;
+		}
+	}
+}
+
+enum align { LEFT, CENTER, RIGHT };
+
+static void text(struct canvas *cv, TTF_Font *font, const char *str, int x, int y, uint32_t rgb, enum align al)
+{
+	if (!str || !*str) {
+		return;
+	}
+	SDL_Color c = { (uint8_t)(rgb >> 16), (uint8_t)(rgb >> 8), (uint8_t)rgb, 255 };
+	SDL_Surface *t = TTF_RenderUTF8_Blended(font, str, c);
+	if (!t) {
+		return;
+	}
+	SDL_Rect dst = { al == LEFT ? x : al == CENTER ? x - t->w / 2 : x - t->w, y, t->w, t->h };
+	SDL_BlitSurface(t, NULL, cv->s, &dst);
+	SDL_FreeSurface(t);
+}
+
+/* A "nice" axis maximum and step (1, 2, 2.5, 5 x 10^k) for about @ticks ticks. */
+static double nice_step(double max, int ticks, double *ret_max)
+{
+	if (!(max > 0)) {
+		max = 1;
+	}
+	double raw = max / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
+	double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+	*ret_max = ceil(max / step) * step;
+	return step;
+}
+
+static void format_count(double v, char *buf, size_t size)
+{
+	if (fabs(v) >= 1000) {
+		snprintf(buf, size, "%gk", v / 1000);
+	} else {
+		snprintf(buf, size, "%g", v);
+	}
+}
+
+struct xaxis {
+	double d0, d1;
+	struct rect r;
+};
+
+static int xpix(const struct xaxis *xa, double day)
+{
+	return xa->r.x0 + (int)lround((day - xa->d0) / (xa->d1 - xa->d0 > 0 ? xa->d1 - xa->d0 : 1) * (xa->r.x1 - xa->r.x0));
+}
+
+static int ypix(const struct rect *r, double v, double vmax)
+{
+	return r->y1 - (int)lround(v / vmax * (r->y1 - r->y0));
+}
+
+/* Frame, grid, year ticks and value ticks (left; right if @rmax > 0). */
+static void axes(struct canvas *cv, const struct xaxis *xa, double lmax, double lstep, double rmax, double rstep,
+		 const char *lunit, const char *runit)
+{
+	const struct rect *r = &xa->r;
+	fill(cv, r->x0, r->y0, r->x1, r->y1, 0xfbfbfb);
+	char buf[32];
+	for (double v = 0; v <= lmax + lstep / 2; v += lstep) {
+		int y = ypix(r, v, lmax);
+		line(cv, r->x0, y, r->x1, y, 0xe2e2e2, 1, 0);
+		format_count(v, buf, sizeof(buf));
+		text(cv, cv->small, buf, r->x0 - 6, y - 8, 0x404040, RIGHT);
+	}
+	if (rmax > 0) {
+		for (double v = 0; v <= rmax + rstep / 2; v += rstep) {
+			format_count(v, buf, sizeof(buf));
+			text(cv, cv->small, buf, r->x1 + 6, ypix(r, v, rmax) - 8, 0x404040, LEFT);
+		}
+		text(cv, cv->small, runit, r->x1 + 6, r->y0 - 22, 0x404040, LEFT);
+	}
+	text(cv, cv->small, lunit, r->x0 - 6, r->y0 - 22, 0x404040, RIGHT);
+	struct fs_civil_time t0, t1;
+	fs_calendar_from_ms((int64_t)xa->d0 * 86400000LL, &t0);
+	fs_calendar_from_ms((int64_t)xa->d1 * 86400000LL, &t1);
+	int span_months = (t1.year - t0.year) * 12 + t1.month - t0.month;
+	for (int y = t0.year; y <= t1.year; y++) {
+		for (int m = 1; m <= 12; m++) {
+			double d = (double)fs_calendar_days_from_civil(y, m, 1);
+			if (d < xa->d0 || d > xa->d1) {
+				continue;
+			}
+			int x = xpix(xa, d);
+			bool year = m == 1;
+			if (year || (span_months <= 24 && (m - 1) % 3 == 0) || span_months <= 8) {
+				line(cv, x, r->y0, x, r->y1, year ? 0xd0d0d0 : 0xeaeaea, 1, 0);
+				snprintf(buf, sizeof(buf), year ? "%d" : "%d-%02d", y, m);
+				text(cv, cv->small, buf, x, r->y1 + 4, 0x404040, CENTER);
+			}
+		}
+	}
+	line(cv, r->x0, r->y1, r->x1, r->y1, 0x606060, 1, 0);
+	line(cv, r->x0, r->y0, r->x0, r->y1, 0x606060, 1, 0);
+	if (rmax > 0) {
+		line(cv, r->x1, r->y0, r->x1, r->y1, 0x606060, 1, 0);
+	}
+}
+
+/* Linear interpolation of @y (NaN = gap) at @day. */
+static double interp(const double *x, const double *y, size_t n, double day)
+{
+	if (n == 0) {
+		return NAN;
+	}
+	if (day <= x[0]) {
+		return y[0];
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (day <= x[i]) {
+			double f = (day - x[i - 1]) / (x[i] - x[i - 1]);
+			return y[i - 1] + f * (y[i] - y[i - 1]);
+		}
+	}
+	return y[n - 1];
+}
+
+static void polyline(struct canvas *cv, const struct xaxis *xa, const double *x, const struct chart_series *s,
+		     size_t n, double vmax, int thick)
+{
+	int px = 0, py = 0;
+	bool have = false;
+	for (size_t i = 0; i < n; i++) {
+		double v = s->y[i];
+		if (isnan(v)) {
+			have = false;
+			continue;
+		}
+		int cx = xpix(xa, x[i]), cy = ypix(&xa->r, v < vmax ? v : vmax, vmax);
+		if (have) {
+			line(cv, px, py, cx, cy, s->rgb, thick, s->dashed ? 6 : 0);
+		}
+		fill(cv, cx - 2, cy - 2, cx + 3, cy + 3, s->rgb); /* the sample itself */
+		px = cx;
+		py = cy;
+		have = true;
+	}
+}
+
+static double series_max(const struct chart_series *s, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isnan(s->y[i]) && s->y[i] > m) {
+			m = s->y[i];
+		}
+	}
+	return m;
+}
+
+static bool series_empty(const struct chart_series *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!isnan(s->y[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void legend_item(struct canvas *cv, int x, int y, const struct chart_series *s, bool box)
+{
+	if (box) {
+		fill(cv, x, y + 3, x + 14, y + 15, s->rgb);
+	} else {
+		line(cv, x, y + 9, x + 18, y + 9, s->rgb, 3, s->dashed ? 4 : 0);
+	}
+	text(cv, cv->small, s->name, x + 24, y, 0x202020, LEFT);
+}
+
+static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxis *xa)
+{
+	double top = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		double sum = 0;
+		for (size_t k = 0; k < c->stack_count; k++) {
+			sum += c->stack[k].y[i];
+		}
+		top = fmax(top, sum);
+		if (c->target.y && !isnan(c->target.y[i])) {
+			top = fmax(top, c->target.y[i]);
+		}
+	}
+	double vmax, step = nice_step(top * 1.05, 6, &vmax);
+	axes(cv, xa, vmax, step, 0, 0, "vehicles", NULL);
+	const struct rect *r = &xa->r;
+	/* stacked areas, one pixel column at a time */
+	for (int x = r->x0 + 1; x < r->x1; x++) {
+		double day = xa->d0 + (double)(x - r->x0) / (r->x1 - r->x0) * (xa->d1 - xa->d0);
+		if (day < c->x_day[0] || day > c->x_day[c->n - 1]) {
+			continue;
+		}
+		double base = 0;
+		for (size_t k = 0; k < c->stack_count; k++) {
+			double v = interp(c->x_day, c->stack[k].y, c->n, day);
+			int y0 = ypix(r, base, vmax), y1 = ypix(r, base + v, vmax);
+			if (y1 < y0) {
+				line(cv, x, y0 - 1, x, y1, c->stack[k].rgb, 1, 0);
+			}
+			base += v;
+		}
+	}
+	if (c->target.y) {
+		polyline(cv, xa, c->x_day, &c->target, c->n, vmax, 2);
+	}
+	/* legend, right of the panel, top-down in stacking order reversed */
+	int ly = r->y0;
+	text(cv, cv->bold, "Fleet by OEM", r->x1 + 20, ly, 0x202020, LEFT);
+	ly += 26;
+	for (size_t k = c->stack_count; k-- > 0;) {
+		legend_item(cv, r->x1 + 20, ly, &c->stack[k], true);
+		ly += 22;
+	}
+	if (c->target.y) {
+		legend_item(cv, r->x1 + 20, ly + 6, &c->target, false);
+		ly += 28;
+	}
+	/* the latest figures, readable at a glance */
+	char buf[96];
+	double last = 0;
+	for (size_t k = 0; k < c->stack_count; k++) {
+		last += c->stack[k].y[c->n - 1];
+	}
+	snprintf(buf, sizeof(buf), "fleet at the end: %.0f", last);
+	text(cv, cv->font, buf, r->x1 + 20, ly + 14, 0x202020, LEFT);
+}
+
+static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const struct xaxis *xa)
+{
+	size_t n = c->n;
+	double lmax = 0, rmax = 0;
+	bool any = false, right = false;
+	for (size_t k = 0; k < c->kpi_count[panel]; k++) {
+		const struct chart_series *s = &c->kpi[panel][k];
+		any |= !series_empty(s, n);
+		if (s->right_axis) {
+			right = true;
+			rmax = fmax(rmax, series_max(s, n));
+		} else {
+			lmax = fmax(lmax, series_max(s, n));
+		}
+	}
+	double lm, rm = 0, ls = nice_step(lmax * 1.1, 4, &lm), rs = 0;
+	if (right) {
+		rs = nice_step(rmax * 1.1, 4, &rm);
+	}
+	axes(cv, xa, lm, ls, right ? rm : 0, rs, c->kpi_left_unit[panel], c->kpi_right_unit[panel]);
+	text(cv, cv->bold, c->kpi_title[panel], xa->r.x0, xa->r.y0 - 50, 0x202020, LEFT);
+	int lx = xa->r.x0;
+	for (size_t k = 0; k < c->kpi_count[panel]; k++) {
+		const struct chart_series *s = &c->kpi[panel][k];
+		polyline(cv, xa, c->x_day, s, n, s->right_axis ? rm : lm, 2);
+		legend_item(cv, lx, xa->r.y1 + 26, s, false);
+		int w = 0;
+		TTF_SizeUTF8(cv->small, s->name, &w, NULL);
+		lx += w + 50;
+	}
+	if (!any && c->kpi_empty_note[panel]) {
+		text(cv, cv->font, c->kpi_empty_note[panel], (xa->r.x0 + xa->r.x1) / 2, (xa->r.y0 + xa->r.y1) / 2 - 10,
+		     0x808080, CENTER);
+	}
+}
+
+int rollout_chart_write(const struct chart *c, const char *path, char *err, size_t err_size)
+{
+	int rc = -1;
+	struct canvas cv = { 0 };
+	if (c->n == 0) {
+		snprintf(err, err_size, "no data to chart");
+		return -1;
+	}
+	if (TTF_Init() < 0) {
+		snprintf(err, err_size, "TTF_Init: %s", TTF_GetError());
+		return -1;
+	}
+	cv.font = TTF_OpenFont(c->font_path, 16);
+	cv.small = TTF_OpenFont(c->font_path, 13);
+	cv.bold = TTF_OpenFont(c->font_path, 17);
+	if (!cv.font || !cv.small || !cv.bold) {
+		snprintf(err, err_size, "cannot open font %s: %s", c->font_path, TTF_GetError());
+		goto out;
+	}
+	TTF_SetFontStyle(cv.bold, TTF_STYLE_BOLD);
+	cv.s = SDL_CreateRGBSurfaceWithFormat(0, W, H, 32, SDL_PIXELFORMAT_ARGB8888);
+	if (!cv.s) {
+		snprintf(err, err_size, "SDL_CreateRGBSurfaceWithFormat: %s", SDL_GetError());
+		goto out;
+	}
+	fill(&cv, 0, 0, W, H, 0xffffff);
+	TTF_Font *title = TTF_OpenFont(c->font_path, 22);
+	if (title) {
+		TTF_SetFontStyle(title, TTF_STYLE_BOLD);
+		text(&cv, title, c->title, 24, 14, 0x101010, LEFT);
+		TTF_CloseFont(title);
+	}
+	text(&cv, cv.font, c->subtitle, 24, 46, 0x505050, LEFT);
+	double d0 = c->x_day[0], d1 = c->x_day[c->n - 1];
+	if (d1 <= d0) {
+		d1 = d0 + 1;
+	}
+	struct xaxis top = { d0, d1, { 90, 110, 1110, 520 } };
+	draw_top(&cv, c, &top);
+	struct xaxis left = { d0, d1, { 90, 640, 640, 860 } };
+	struct xaxis right = { d0, d1, { 790, 640, 1320, 860 } };
+	draw_kpi(&cv, c, 0, &left);
+	draw_kpi(&cv, c, 1, &right);
+	if (IMG_SavePNG(cv.s, path) < 0) {
+		snprintf(err, err_size, "IMG_SavePNG: %s", IMG_GetError());
+		goto out;
+	}
+	rc = 0;
+out:
+	SDL_FreeSurface(cv.s);
+	if (cv.font) {
+		TTF_CloseFont(cv.font);
+	}
+	if (cv.small) {
+		TTF_CloseFont(cv.small);
+	}
+	if (cv.bold) {
+		TTF_CloseFont(cv.bold);
+	}
+	TTF_Quit();
+	return rc;
+}
+
+#else
+
+int rollout_chart_write(const struct chart *c, const char *path, char *err, size_t err_size)
+{
+	(void)c;
+	(void)path;
+	snprintf(err, err_size, "built without SDL2, SDL2_ttf and SDL2_image");
+	return -1;
+}
+
+#endif
