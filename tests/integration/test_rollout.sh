@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The production service in a real lockstep run, and `fleetsim rollout`
+# (fs-rollout) end to end: a short rollout with real sampled runs, the CSV's
+# invariants (fleet = cumulative deliveries - retirements, per city and per
+# OEM sums), same seed same series, and a chart that is a real picture.
+source "$(dirname "$0")/lib.sh"
+
+ROLLOUT=$SVC/fs-rollout
+
+# ---- fs-production as a lockstep participant ---------------------------------
+prod_run() { # tag seed -> $WORK/tag/summary.json
+  local tag=$1 seed=$2 bus
+  bus=$(new_bus "$tag")
+  start_broker "$bus" || return 1
+  local bpid=$BROKER_PID
+  "$SVC/fs-conductor" --bus="$bus" --participants=production:production --duration=10d --tick-ms=600000 \
+    --start=2028-06-01T06:00:00Z --seed="$seed" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
+  local cpid=$!
+  "$SVC/fs-production" --bus="$bus" --name=production --seed="$seed" --first-vehicle-id=300 \
+    2>"$WORK/$tag/production.log" &
+  PIDS+=($!)
+  wait $cpid
+  local rc=$?
+  kill "$bpid" 2>/dev/null
+  return $rc
+}
+
+check "fs-production runs 10 days in lockstep" prod_run p1 4
+S=$WORK/p1/summary.json
+r() { json "$1" "j['results']['production']['$2']"; }
+check "it said bye with results" test "$(json "$S" "j['participants']['production']['said_bye']")" = True
+check "10 simulated days advanced the model" test "$(r "$S" days_simulated_in_run)" = 10.0
+check "fleet = delivered - retired" \
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']['production']; sys.exit(0 if r['fleet']==r['delivered']-r['retired'] else 1)" "$S"
+check "fleet per city sums to the fleet" \
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']['production']; sys.exit(0 if sum(v for k,v in r.items() if k.startswith('fleet_city_'))==r['fleet'] else 1)" "$S"
+check "atlanta has vehicles in mid-2028" python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['results']['production']['detailed_city_fleet'] > 0 else 1)" "$S"
+check "same seed again" prod_run p2 4
+check "same seed, same digest" test "$(json "$S" "j['run_digest']")" = "$(json "$WORK/p2/summary.json" "j['run_digest']")"
+check "bad --city is refused" bash -c "! '$SVC/fs-production' --city=atlantis --bus=ipc://$WORK/none 2>/dev/null"
+
+# ---- fleetsim rollout ----------------------------------------------------------
+# Atlanta launches in 2027-04 by default: 6 monthly samples, 2-3 with vehicles.
+check "rollout 2027-01..2027-06 with 10-minute sampled runs" \
+  "$ROLLOUT" --from 2027-01 --to 2027-06 --window 10m --seed 5 --jobs 2 --out "$WORK/r1" --quiet
+CSV=$WORK/r1/rollout.csv
+check "rollout.csv exists" test -s "$CSV"
+
+csv_check() { # python over the CSV rows (list of dicts `rows`); exit status is the check
+  python3 - "$CSV" "$1" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ok = eval(sys.argv[2], {"rows": rows, "int": int, "float": float, "all": all, "any": any, "len": len, "sum": sum})
+if not ok:
+    print("# check failed:", sys.argv[2], file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+}
+check "one row a month" csv_check "len(rows) == 6 and rows[0]['date'] == '2027-01-01' and rows[-1]['date'] == '2027-06-01'"
+check "fleet == cumulative deliveries - retirements" \
+  csv_check "all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"
+check "deliveries and retirements per row add up to the cumulative counts" \
+  csv_check "all(int(rows[i]['delivered_cum']) - (int(rows[i-1]['delivered_cum']) if i else 0) == int(rows[i]['deliveries']) and int(rows[i]['retired_cum']) - (int(rows[i-1]['retired_cum']) if i else 0) == int(rows[i]['retirements']) for i in range(len(rows)))"
+check "fleet per city sums to the fleet" \
+  csv_check "all(sum(int(v) for k, v in r.items() if k.startswith('fleet_city_')) == int(r['fleet_total']) for r in rows)"
+check "fleet per OEM sums to the fleet" \
+  csv_check "all(sum(int(v) for k, v in r.items() if k.startswith('fleet_oem_')) == int(r['fleet_total']) for r in rows)"
+check "the fleet grows" csv_check "int(rows[-1]['fleet_total']) > int(rows[0]['fleet_total']) > 0"
+check "atlanta has no vehicles before its launch, then some" \
+  csv_check "rows[2]['vehicles'] == '0' and rows[2]['city_phase'] == 'none' and int(rows[-1]['vehicles']) > 0"
+check "every sample with vehicles ran (digest, wall time), the others did not" \
+  csv_check "all((r['run_digest'] != '' and float(r['run_wall_s']) > 0) == (int(r['vehicles']) > 0) for r in rows)"
+RUNS=$(ls "$WORK"/r1/runs/*/summary.json 2>/dev/null | wc -l)
+check "each sampled run wrote its summary" csv_check "sum(int(r['vehicles']) > 0 for r in rows) == $RUNS > 0"
+check "KPIs not reported by the runs are left empty, not invented" \
+  csv_check "all(r['wait_p50_s'] == '' for r in rows) or all(r['wait_p50_s'] != '' for r in rows if r['run_digest'])"
+
+png_check() { # a real PNG of 1400x940 with many colours
+  python3 - "$1" <<'EOF'
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pos, idat, w = 8, b'', 0
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h = struct.unpack('>II', body[:8])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+assert (w, h) == (1400, 940), (w, h)
+assert len(set(raw[::7])) > 100, 'too few distinct byte values: a blank picture'
+EOF
+}
+check "rollout.png is a real chart" png_check "$WORK/r1/rollout.png"
+
+check "same seed again" "$ROLLOUT" --from 2027-01 --to 2027-06 --window 10m --seed 5 --jobs 2 --out "$WORK/r2" --quiet
+strip_wall() { python3 -c "import csv,sys; [print(','.join(v for k, v in r.items() if k != 'run_wall_s')) for r in csv.DictReader(open(sys.argv[1]))]" "$1"; }
+check "same seed, same time series (run digests included)" test "$(strip_wall "$CSV")" = "$(strip_wall "$WORK/r2/rollout.csv")"
+check "another seed, another series" "$ROLLOUT" --from 2027-01 --to 2027-06 --no-detail --seed 6 --out "$WORK/r3" --quiet
+check "the production series depends on the seed" test "$(strip_wall "$CSV" | cut -d, -f1-48)" != "$(strip_wall "$WORK/r3/rollout.csv" | cut -d, -f1-48)"
+
+check "the default plan 2027-01..2030-12 without runs" "$ROLLOUT" --no-detail --out "$WORK/r4" --quiet
+CSV=$WORK/r4/rollout.csv
+check "48 months; on 2030-12-01 the fleet nears DOMAIN's 27k for the end of 2030" \
+  csv_check "len(rows) == 48 and 22000 < int(rows[-1]['fleet_total']) < 30000"
+check "fleet == deliveries - retirements over four years" \
+  csv_check "all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"
+check "bad --from is refused" bash -c "! '$ROLLOUT' --from 2027-13 --no-detail --out '$WORK/r5' 2>/dev/null"
+check "--to before --from is refused" bash -c "! '$ROLLOUT' --from 2028-01 --to 2027-01 --no-detail --out '$WORK/r5' 2>/dev/null"
+check "no process left behind" test -z "$(leftovers "$WORK/r")"
+finish
