@@ -21,6 +21,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "pbprint.h"
 
 static volatile sig_atomic_t stop;
@@ -48,6 +49,9 @@ static void usage(FILE *out)
 		"  step [N]            run N ticks (default 1), then pause\n"
 		"  speed X|max         pace at X times real time, or as fast as possible\n"
 		"  stop                end the run after the current tick (results are written)\n"
+		"  inject FILE         send the events: of a scenario file to the running simulation\n"
+		"  inject --event TYPE [--tick N] KEY=VALUE...\n"
+		"                      send one event (e.g. --event weather zone=downtown severity=storm for=30m)\n"
 		"\n"
 		"Options:\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
@@ -484,6 +488,169 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 	return status;
 }
 
+static void free_command(Fleetsim__V1__ScenarioCommand *cmd)
+{
+	for (size_t i = 0; i < cmd->n_events; i++) {
+		Fleetsim__V1__ScenarioEvent *e = cmd->events[i];
+		for (size_t k = 0; k < e->n_params; k++) {
+			free(e->params[k]);
+		}
+		free(e->params);
+		free(e);
+	}
+	free(cmd->events);
+}
+
+/* An event whose params point at @kv (borrowed). */
+static Fleetsim__V1__ScenarioEvent *raw_event(const char *type, const struct fs_scenario_kv *kv, size_t n,
+					      uint64_t tick)
+{
+	Fleetsim__V1__ScenarioEvent *e = fs_xcalloc(1, sizeof(*e));
+	fleetsim__v1__scenario_event__init(e);
+	e->type = (char *)type;
+	e->apply_tick = tick;
+	e->params = fs_xcalloc(n ? n : 1, sizeof(*e->params));
+	for (size_t k = 0; k < n; k++) {
+		Fleetsim__V1__ScenarioEvent__ParamsEntry *p = fs_xcalloc(1, sizeof(*p));
+		fleetsim__v1__scenario_event__params_entry__init(p);
+		p->key = (char *)kv[k].key;
+		p->value = (char *)kv[k].value;
+		e->params[e->n_params++] = p;
+	}
+	return e;
+}
+
+/*
+ * The conductor validates with the run's scenario (zones, releases, depots,
+ * start and tick), so fleetctl sends the events as written and reports the
+ * conductor's verdict.
+ */
+static int cmd_inject(const char *address, int argc, char **argv)
+{
+	const char *type = NULL;
+	uint64_t tick = 0;
+	double timeout = 5;
+	static const struct option options[] = {
+		{ "event", required_argument, NULL, 'e' },
+		{ "tick", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+			type = optarg;
+			break;
+		case 'k':
+			if (!fs_args_u64(optarg, &tick) || tick == 0) {
+				fs_error("--tick: '%s' is not a tick number (>= 1; leave it out for the next tick)", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_timeout(optarg, &timeout) < 0) {
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("Usage: fleetctl inject FILE\n"
+			       "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
+			       "Send scenario events to the running simulation and print the conductor's answer;\n"
+			       "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
+			       "(default 5 s). FILE is YAML with an events: list as in a scenario file. Without a\n"
+			       "time (at=, from=, tick= or --tick) an event applies at the next tick. Types and\n"
+			       "keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
+			       "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
+			       "calibration_spike).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	Fleetsim__V1__ScenarioCommand cmd = FLEETSIM__V1__SCENARIO_COMMAND__INIT;
+	struct fs_scenario_raw_events raw = { 0 };
+	struct fs_scenario_kv kv[64];
+	if (type) {
+		size_t n = 0;
+		for (int i = optind; i < argc; i++) {
+			char *eq = strchr(argv[i], '=');
+			if (!eq || eq == argv[i] || n == 64) {
+				fs_error("inject: '%s' is not KEY=VALUE", argv[i]);
+				return 2;
+			}
+			*eq = '\0';
+			kv[n++] = (struct fs_scenario_kv){ .key = argv[i], .value = eq + 1 };
+		}
+		cmd.events = fs_xcalloc(1, sizeof(*cmd.events));
+		cmd.events[0] = raw_event(type, kv, n, tick);
+		cmd.n_events = 1;
+	} else {
+		if (optind + 1 != argc) {
+			fs_error("inject: give one FILE, or --event TYPE KEY=VALUE... (see --help)");
+			return 2;
+		}
+		if (tick) {
+			fs_error("inject: --tick goes with --event; in a file, give each event a time");
+			return 2;
+		}
+		struct fs_error err = { "" };
+		if (fs_scenario_read_raw_events(argv[optind], &raw, &err) < 0) {
+			fs_error("%s", err.message);
+			return 1;
+		}
+		cmd.events = fs_xcalloc(raw.count, sizeof(*cmd.events));
+		for (size_t i = 0; i < raw.count; i++) {
+			cmd.events[i] = raw_event(raw.items[i].type, raw.items[i].kv, raw.items[i].count, 0);
+		}
+		cmd.n_events = raw.count;
+	}
+	int status = 1;
+	struct fs_bus *bus = NULL;
+	if (attach_checked(address, &bus)) {
+		goto out;
+	}
+	fs_bus_subscribe(bus, "scn.ack");
+	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
+	env.scenario_command = &cmd;
+	if (fs_bus_publish(bus, "scn.cmd", &env) < 0) {
+		fs_error("cannot send the scenario command");
+		goto out;
+	}
+	int64_t deadline = fs_clock_now_ms() + (int64_t)(timeout * 1000);
+	bool answered = false;
+	while (!stop && !answered && fs_clock_now_ms() < deadline) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(bus, &msg, 200) != 0) {
+			continue;
+		}
+		const Fleetsim__V1__ScenarioAck *ack = msg->env->scenario_ack;
+		if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_ACK &&
+		    ack->command_id == cmd.command_id) {
+			answered = true;
+			if (ack->accepted) {
+				printf("accepted: %s (apply tick %" PRIu64 ")\n", ack->reason, ack->apply_tick);
+				status = 0;
+			} else {
+				fs_error("refused: %s", ack->reason);
+			}
+		}
+		fs_bus_message_free(msg);
+	}
+	if (!answered && !stop) {
+		fs_error("no answer from the conductor within %g s", timeout);
+	}
+out:
+	fs_bus_close(bus);
+	free_command(&cmd);
+	fs_scenario_raw_events_finish(&raw);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetctl", FS_LOG_WARNING);
@@ -533,6 +700,8 @@ int main(int argc, char **argv)
 		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "stop")) {
 		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "inject")) {
+		return cmd_inject(address, sub_argc, sub_argv);
 	}
 	fs_error("unknown command '%s' (try `fleetctl --help`)", cmd);
 	return 2;

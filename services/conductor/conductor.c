@@ -11,6 +11,16 @@
  *
  * Pacing is wall-clock (as fast as possible, or real time x a factor) and
  * never changes what is simulated: only when ticks start, not what they do.
+ *
+ * Scenario events (the --scenario file's and those injected on scn.cmd) are
+ * one schedule sorted by tick. An injected command is validated whole with
+ * the scenario's own rules (fs_scenario_event_parse) and refused whole if any
+ * event is invalid or in the past; accepted events get their tick ("next
+ * tick" = the next tick this conductor starts). Just before starting tick t
+ * the conductor publishes the events due at t on scn.cmd/apply, so every
+ * participant applies them right before on_tick(t), in schedule order: a run
+ * with an injected event and a run with the same event in its file publish
+ * the same message at the same point and give the same digest.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +41,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "lockstep_stats.h"
 
 #define NAME "conductor"
@@ -93,6 +104,10 @@ struct conductor {
 	XXH3_state_t *digest;
 	struct lockstep_stats lockstep;
 	json_t *broker_stats;
+
+	struct fs_scenario scenario; /* validation context; its events are the schedule */
+	size_t next_event;           /* first event not yet published */
+	uint64_t scn_accepted, scn_refused, events_applied;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -121,6 +136,7 @@ static void usage(FILE *out)
 		"  --paused              wait for `fleetctl resume` or `step` before tick 0\n"
 		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
 		"  --out DIR             write DIR/summary.json\n"
+		"  --scenario FILE       scenario: its events are scheduled, injected ones validated with it\n"
 		"  -h, --help            this text\n");
 }
 
@@ -265,6 +281,116 @@ static void handle_command(struct conductor *c, const char *sender, const Fleets
 	send_ack(c, cmd->command_id, sender, ok, reason);
 }
 
+static void send_scenario_ack(struct conductor *c, uint64_t id, const char *requester, bool ok, const char *reason,
+			      uint64_t tick)
+{
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__ScenarioAck ack = FLEETSIM__V1__SCENARIO_ACK__INIT;
+	ack.command_id = id;
+	ack.requester = (char *)requester;
+	ack.accepted = ok;
+	ack.reason = (char *)reason;
+	ack.apply_tick = tick;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_ACK;
+	env.scenario_ack = &ack;
+	publish(c, &env);
+}
+
+/* The next tick whose start is still ahead of us. */
+static uint64_t next_tick(const struct conductor *c)
+{
+	return c->in_flight ? c->tick + 1 : c->tick;
+}
+
+/* Validate every event of @cmd, then schedule them all, or none. */
+static void handle_scenario_command(struct conductor *c, const char *sender, const Fleetsim__V1__ScenarioCommand *cmd)
+{
+	char reason[600] = "";
+	struct fs_scenario_event *events = NULL;
+	size_t n = cmd->n_events;
+	uint64_t first = UINT64_MAX, next = next_tick(c);
+	bool ok = true;
+	if (n == 0 || n > 1024) {
+		ok = false;
+		snprintf(reason, sizeof(reason), "a scenario command needs 1 to 1024 events, not %zu", n);
+	} else if (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING &&
+		   c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+		ok = false;
+		snprintf(reason, sizeof(reason), "the run is over");
+	} else {
+		events = fs_xcalloc(n, sizeof(*events));
+	}
+	for (size_t i = 0; ok && i < n; i++) {
+		char origin[96];
+		struct fs_error err = { "" };
+		snprintf(origin, sizeof(origin), "event %zu (%s)", i + 1, cmd->events[i]->type);
+		if (fs_scenario_msg_event_parse(&c->scenario, cmd->events[i], false, origin, &events[i], &err) < 0) {
+			ok = false;
+			snprintf(reason, sizeof(reason), "%s", err.message);
+			break;
+		}
+		if (events[i].apply_tick == FS_SCN_NEXT_TICK) {
+			events[i].apply_tick = next;
+		}
+		if (events[i].apply_tick < next) {
+			ok = false;
+			snprintf(reason, sizeof(reason), "%s: tick %" PRIu64 " is in the past (the next tick is %" PRIu64 ")",
+				 origin, events[i].apply_tick, next);
+		} else if (events[i].apply_tick >= c->duration_ticks) {
+			ok = false;
+			snprintf(reason, sizeof(reason), "%s: tick %" PRIu64 " is after the run's last tick %" PRIu64, origin,
+				 events[i].apply_tick, c->duration_ticks - 1);
+		}
+		first = events[i].apply_tick < first ? events[i].apply_tick : first;
+	}
+	if (ok) {
+		for (size_t i = 0; i < n; i++) {
+			if (fs_scenario_add_event(&c->scenario, &events[i]) < 0) {
+				fs_error("out of memory for scenario events");
+				abort();
+			}
+		}
+		c->scn_accepted++;
+		snprintf(reason, sizeof(reason), "%zu event(s) scheduled from tick %" PRIu64, n, first);
+		fs_info("scenario command %" PRIu64 " from %s: %s", cmd->command_id, sender, reason);
+	} else {
+		c->scn_refused++;
+		first = 0;
+		fs_warn("refused scenario command %" PRIu64 " from %s: %s", cmd->command_id, sender, reason);
+	}
+	send_scenario_ack(c, cmd->command_id, sender, ok, reason, first);
+	free(events);
+}
+
+/* Publish the events due at the tick about to start (all at once, in schedule order). */
+static void publish_due_events(struct conductor *c)
+{
+	const struct fs_scenario *sc = &c->scenario;
+	size_t first = c->next_event, last = first;
+	while (last < sc->event_count && sc->events[last].apply_tick <= c->tick) {
+		last++;
+	}
+	if (last == first) {
+		return;
+	}
+	Fleetsim__V1__ScenarioCommand *cmd =
+		fs_scenario_msg_command_new(c->tick, sc, &sc->events[first], last - first);
+	if (!cmd) {
+		fs_error("cannot encode the scenario events of tick %" PRIu64, c->tick);
+		abort();
+	}
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
+	env.scenario_command = cmd;
+	int rc = fs_bus_publish(c->bus, FS_SCENARIO_APPLY_TOPIC, &env);
+	if (rc < 0) {
+		fs_error("cannot publish scenario events: %s", strerror(-rc));
+	}
+	fs_scenario_msg_command_free(cmd);
+	c->events_applied += last - first;
+	c->next_event = last;
+}
+
 static void start_tick(struct conductor *c)
 {
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
@@ -275,6 +401,7 @@ static void start_tick(struct conductor *c)
 	tick.last = c->tick + 1 >= c->duration_ticks;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START;
 	env.tick_start = &tick;
+	publish_due_events(c); /* before the Tick: delivered to on_message ahead of on_tick */
 	for (size_t i = 0; i < c->nparts; i++) {
 		c->parts[i].done = false;
 	}
@@ -420,6 +547,11 @@ static void handle_message(struct conductor *c, struct fs_bus_message *msg)
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		handle_broker_kpis(c, msg);
 		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND:
+		if (!strcmp(msg->topic, "scn.cmd")) { /* not our own scn.cmd/apply */
+			handle_scenario_command(c, env->sender, env->scenario_command);
+		}
+		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT:
 		break;
 	default:
@@ -550,6 +682,10 @@ static int write_summary(struct conductor *c, bool completed)
 	json_object_set_new(root, "totals", tot);
 	json_object_set_new(root, "broker", c->broker_stats ? json_incref(c->broker_stats) : json_object());
 	json_object_set_new(root, "results", results);
+	json_object_set_new(root, "scenario",
+			    json_pack("{s:s,s:I,s:I,s:I}", "file", c->scenario.source, "commands_accepted",
+				      (json_int_t)c->scn_accepted, "commands_refused", (json_int_t)c->scn_refused,
+				      "events_applied", (json_int_t)c->events_applied));
 
 	char path[4096], tmp[4200];
 	snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
@@ -721,10 +857,10 @@ int main(int argc, char **argv)
 	fs_log_init("fs-conductor", FS_LOG_INFO);
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000 };
 	uint64_t duration_ms = 3600000, u;
-	const char *participants = NULL, *start = "2028-06-01T06:00:00Z";
-	bool start_paused = false;
+	const char *participants = NULL, *start = "2028-06-01T06:00:00Z", *scenario = NULL;
+	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT };
+	       OPT_READY, OPT_OUT, OPT_SCENARIO };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "participants", required_argument, NULL, OPT_PARTS },
@@ -736,6 +872,7 @@ int main(int argc, char **argv)
 		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "ready-timeout", required_argument, NULL, OPT_READY },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -753,15 +890,18 @@ int main(int argc, char **argv)
 				fs_error("--seed: '%s' is not a non-negative integer", optarg);
 				return 2;
 			}
+			seed_given = true;
 			break;
 		case OPT_START:
 			start = optarg;
+			start_given = true;
 			break;
 		case OPT_DURATION:
 			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0) {
 				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
 				return 2;
 			}
+			duration_given = true;
 			break;
 		case OPT_TICK:
 			if (!fs_args_u64(optarg, &u) || u == 0 || u > 3600000) {
@@ -769,6 +909,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			c.tick_ms = (uint32_t)u;
+			tick_given = true;
 			break;
 		case OPT_SPEED:
 			if (!fs_args_speed(optarg, &c.speed)) {
@@ -788,6 +929,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OUT:
 			c.out_dir = optarg;
+			break;
+		case OPT_SCENARIO:
+			scenario = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -811,7 +955,33 @@ int main(int argc, char **argv)
 		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", start);
 		return 2;
 	}
+	if (fs_scenario_msg_load(scenario, &c.scenario) < 0) {
+		return 2;
+	}
+	if (scenario) { /* the file's values, unless a flag overrides them */
+		c.seed = seed_given ? c.seed : c.scenario.seed;
+		c.start_ms = start_given ? c.start_ms : c.scenario.start_ms;
+		duration_ms = duration_given ? duration_ms : c.scenario.duration_ms;
+		c.tick_ms = tick_given ? c.tick_ms : c.scenario.tick_ms;
+	}
 	c.duration_ticks = (duration_ms + c.tick_ms - 1) / c.tick_ms;
+	/* The file's events were timed with its start and tick: they must be the run's. */
+	if (c.scenario.event_count && (c.scenario.start_ms != c.start_ms || c.scenario.tick_ms != c.tick_ms)) {
+		fs_error("%s: its events are timed from start %s with tick %u ms; the run's --start/--tick-ms "
+			 "differ (change them in the file)", scenario, start, c.scenario.tick_ms);
+		fs_scenario_finish(&c.scenario);
+		return 2;
+	}
+	c.scenario.start_ms = c.start_ms;
+	c.scenario.tick_ms = c.tick_ms;
+	c.scenario.duration_ms = duration_ms;
+	for (size_t i = 0; i < c.scenario.event_count; i++) {
+		if (c.scenario.events[i].apply_tick >= c.duration_ticks) {
+			fs_warn("%s: events from tick %" PRIu64 " on fall after the run's end", scenario,
+				c.scenario.events[i].apply_tick);
+			break;
+		}
+	}
 	c.paused = start_paused;
 	build_roles(&c);
 	lockstep_stats_init(&c.lockstep);
@@ -828,7 +998,7 @@ int main(int argc, char **argv)
 	if (!c.bus) {
 		goto out;
 	}
-	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker" };
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}
@@ -866,5 +1036,6 @@ out:
 	free(c.roles);
 	json_decref(c.broker_stats);
 	lockstep_stats_finish(&c.lockstep);
+	fs_scenario_finish(&c.scenario);
 	return status;
 }

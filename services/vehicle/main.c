@@ -10,6 +10,7 @@
 #include "fs/vehicle.h"
 #include "fs_args.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "vehicle_node.h"
 
 static volatile sig_atomic_t stop;
@@ -39,6 +40,7 @@ static void usage(FILE *out)
 		"  --publish-every-ms N     state batch period in simulated ms (default 1000, 0 = never)\n"
 		"  --phase P                city phase: data-collection, supervised, driverless (default)\n"
 		"  --self-charge yes|no     go charging without dispatch (default yes)\n"
+		"  --scenario FILE          vehicle model, fleet, depots, releases from FILE; flags override\n"
 		"  -h, --help               this text\n");
 }
 
@@ -47,10 +49,11 @@ int main(int argc, char **argv)
 	fs_log_init("fs-vehicle", FS_LOG_INFO);
 	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .publish_every_ms = 1000,
 					   .phase = FS_CITY_DRIVERLESS, .self_charge = true, .board_dwell_s = 30 };
-	const char *address = NULL, *name = NULL;
+	const char *address = NULL, *name = NULL, *scenario = NULL;
+	bool given[4] = { false }; /* seed, vehicles, depots, phase: flags override the scenario */
 	uint64_t u;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_SHARD, OPT_SHARDS, OPT_VEHICLES, OPT_NETWORK, OPT_DEPOTS,
-	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT };
+	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT, OPT_SCENARIO };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "self-charge", required_argument, NULL, OPT_SELF_CHARGE },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -81,6 +85,7 @@ int main(int argc, char **argv)
 				fs_error("--seed: '%s' is not a non-negative integer", optarg);
 				return 2;
 			}
+			given[0] = true;
 			break;
 		case OPT_SHARD:
 		case OPT_SHARDS:
@@ -91,6 +96,8 @@ int main(int argc, char **argv)
 				fs_error("%s: '%s' is not a count", argv[optind - 1], optarg);
 				return 2;
 			}
+			given[1] |= opt == OPT_VEHICLES;
+			given[2] |= opt == OPT_DEPOTS;
 			*(opt == OPT_SHARD    ? &cfg.shard
 			  : opt == OPT_SHARDS ? &cfg.shards
 			  : opt == OPT_VEHICLES ? &cfg.vehicles
@@ -111,6 +118,7 @@ int main(int argc, char **argv)
 				fs_error("--phase: '%s' is not data-collection, supervised or driverless", optarg);
 				return 2;
 			}
+			given[3] = true;
 			break;
 		case OPT_SELF_CHARGE:
 			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
@@ -121,6 +129,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OUT:
 			break; /* per-vehicle exports come with the recording work */
+		case OPT_SCENARIO:
+			scenario = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -129,8 +140,20 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	struct fs_scenario sc;
+	if (fs_scenario_msg_load(scenario, &sc) < 0) {
+		return 2;
+	}
+	if (scenario) {
+		cfg.seed = given[0] ? cfg.seed : sc.seed;
+		cfg.vehicles = given[1] ? cfg.vehicles : sc.fleet_size;
+		cfg.depots = given[2] ? cfg.depots : (uint32_t)sc.depot_count;
+		cfg.phase = given[3] ? cfg.phase : sc.phase;
+	}
+	cfg.scenario = &sc;
 	if (!cfg.network) {
 		fs_error("--network is required");
+		fs_scenario_finish(&sc);
 		return 2;
 	}
 	if (cfg.shards == 0 || cfg.shard >= cfg.shards) {
@@ -148,10 +171,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct vehicle_node *node = vehicle_node_create(&cfg);
+	fs_scenario_finish(&sc); /* the node keeps its own copy */
 	if (!node) {
 		return 1;
 	}
-	static const char *const subs[] = { "ride.job", "prod.delivery", NULL };
+	static const char *const subs[] = { "ride.job", "prod.delivery", FS_SCENARIO_APPLY_TOPIC, NULL };
 	struct fs_participant_config pcfg = {
 		.address = address, .name = name, .role = "vehicle", .shard = cfg.shard, .shard_count = cfg.shards,
 		.subscriptions = subs,

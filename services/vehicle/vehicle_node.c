@@ -20,6 +20,7 @@
 #include "fs/rng.h"
 #include "fs/vehicle.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "fs_world.h"
 #include "vehicle_node.h"
 
@@ -52,6 +53,11 @@ struct vehicle_node {
 	int64_t last_publish_ms;
 	uint64_t refused_jobs;
 	uint64_t unknown_vehicle_jobs;
+	/* scenario events received from the conductor (scn.cmd/apply): pending or in force */
+	struct fs_scenario scn;
+	struct fs_scenario_event *scn_events;
+	size_t scn_count, scn_cap;
+	uint64_t scn_applied, scn_ignored;
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -86,14 +92,20 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 	if (!n->world) {
 		goto fail;
 	}
-	fs_vehicle_params_defaults(&n->params);
+	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
+		fs_error("out of memory for the scenario");
+		goto fail;
+	}
+	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
+	n->params = n->scn.vehicle;
 	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
 	if (!n->fleet) {
 		fs_error("cannot create the fleet");
 		goto fail;
 	}
 	for (uint32_t d = 0; d < n->world->depot_count; d++) {
-		if (fs_fleet_add_depot(n->fleet, n->world->depot_nodes[d], UNLIMITED_PLUGS, DEFAULT_PLUG_KW) < 0) {
+		double kw = d < n->scn.depot_count ? n->scn.depots[d].plug_kw : DEFAULT_PLUG_KW;
+		if (fs_fleet_add_depot(n->fleet, n->world->depot_nodes[d], UNLIMITED_PLUGS, kw) < 0) {
 			fs_error("cannot add depot %u", d);
 			goto fail;
 		}
@@ -112,6 +124,8 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	}
 	fs_fleet_destroy(n->fleet);
 	fs_world_destroy(n->world);
+	fs_scenario_finish(&n->scn);
+	free(n->scn_events);
 	fs_vehicle_events_finish(&n->events);
 	fs_path_finish(&n->path);
 	fs_path_finish(&n->trip);
@@ -141,11 +155,26 @@ static int place_fleet(struct vehicle_node *n, int64_t now_ms)
 		struct fs_rng rng;
 		fs_rng_init(&rng, n->cfg.seed, FS_RNG_STREAM_VEHICLE_PLACEMENT, id);
 		uint32_t edge = w->service_edges[fs_rng_below(&rng, w->service_edge_count)];
+		/* Initial release by the scenario's shares, from a stream of its own so
+		 * that placement does not change with the shares. */
+		uint8_t sw = 0;
+		if (n->scn.sw_share[0] < 1.0) {
+			struct fs_rng r;
+			fs_rng_init(&r, n->cfg.seed, FS_RNG_STREAM_SCENARIO, id);
+			double u = fs_rng_uniform(&r), acc = 0;
+			for (uint32_t i = 0; i < n->params.sw_count; i++) {
+				acc += n->scn.sw_share[i];
+				sw = (uint8_t)i;
+				if (u < acc) {
+					break;
+				}
+			}
+		}
 		struct fs_vehicle_init init = {
 			.id = id,
 			.state = FS_VEHICLE_AVAILABLE,
 			.phase = (uint8_t)n->cfg.phase,
-			.sw = 0,
+			.sw = sw,
 			.home_depot = (uint16_t)(id % w->depot_count),
 			.soc = 0.55 + 0.4 * fs_rng_uniform(&rng),
 			.edge = edge,
@@ -163,10 +192,43 @@ static int place_fleet(struct vehicle_node *n, int64_t now_ms)
 	return 0;
 }
 
+/* Scenario events from the conductor, each for the tick it names (applied in on_tick). */
+static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
+	if (strcmp(msg->env->sender, "conductor") || strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
+		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
+		return;
+	}
+	for (size_t i = 0; i < cmd->n_events; i++) {
+		struct fs_scenario_event e;
+		struct fs_error err = { "" };
+		if (fs_scenario_msg_event_parse(&n->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
+			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
+			fs_error("%s (is every service given the same --scenario?)", err.message);
+			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
+			continue;
+		}
+		if (n->scn_count == n->scn_cap) {
+			n->scn_cap = n->scn_cap ? n->scn_cap * 2 : 16;
+			n->scn_events = realloc(n->scn_events, n->scn_cap * sizeof(*n->scn_events));
+			if (!n->scn_events) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		n->scn_events[n->scn_count++] = e;
+	}
+}
+
 static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
 {
 	struct vehicle_node *n = ctx;
 	const Fleetsim__V1__Envelope *env = msg->env;
+	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
+		receive_scenario(n, p, msg);
+		return;
+	}
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
 		return;
 	}
@@ -481,6 +543,88 @@ static int publish_events(struct vehicle_node *n, struct fs_participant *p)
 	return rc;
 }
 
+/* A device fault on the vehicles the event picks (every kind's device when index is -1). */
+static void apply_device_fault(struct vehicle_node *n, const struct fs_scenario_event *e, bool ending, int64_t now_ms)
+{
+	unsigned first = e->device_index < 0 ? 0 : (unsigned)e->device_index;
+	unsigned last = e->device_index < 0 ? fs_platform_kind_size(e->device) : first + 1;
+	uint32_t count = fs_fleet_count(n->fleet);
+	for (uint32_t i = 0; i < count; i++) {
+		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, i);
+		uint32_t id = v->id;
+		if (!fs_scenario_event_selects(e, n->cfg.seed, id)) {
+			continue;
+		}
+		for (unsigned d = first; d < last; d++) {
+			v = fs_fleet_vehicle(n->fleet, i);
+			/* At the end of its window a transient fault clears where it is still as injected. */
+			if (ending && fs_platform_get(&v->platform, e->device, d) != e->health) {
+				continue;
+			}
+			fs_fleet_inject_fault(n->fleet, id, e->device, d, ending ? FS_HEALTH_OK : e->health, now_ms,
+					      &n->events);
+		}
+	}
+}
+
+static void apply_software_update(struct vehicle_node *n, const struct fs_scenario_event *e, int64_t now_ms)
+{
+	int sw = -1;
+	for (uint32_t i = 0; i < n->params.sw_count; i++) {
+		if (n->params.sw[i].version == e->version) {
+			sw = (int)i;
+		}
+	}
+	if (sw < 0) {
+		n->scn_ignored++;
+		return;
+	}
+	uint32_t count = fs_fleet_count(n->fleet);
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t id = fs_fleet_vehicle(n->fleet, i)->id;
+		if (fs_scenario_event_selects(e, n->cfg.seed, id)) {
+			fs_fleet_update_software(n->fleet, id, (uint8_t)sw, now_ms, &n->events);
+		}
+	}
+}
+
+/*
+ * Start (and end) the scenario events due at @tick, in the order received.
+ * The vehicle node owns device_fault, software_update and city-wide weather;
+ * the other types belong to dispatch and production.
+ */
+static void apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms, struct fs_conditions *cond)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < n->scn_count; i++) {
+		const struct fs_scenario_event *e = &n->scn_events[i];
+		bool starts = e->apply_tick == tick;
+		bool ends = e->duration_ticks && e->apply_tick + e->duration_ticks == tick;
+		if (e->type == FS_SCN_EVENT_DEVICE_FAULT && (starts || ends)) {
+			apply_device_fault(n, e, ends, now_ms);
+		} else if (e->type == FS_SCN_EVENT_SOFTWARE_UPDATE && starts) {
+			apply_software_update(n, e, now_ms);
+		} else if (e->type == FS_SCN_EVENT_WEATHER && fs_scenario_event_active(e, tick)) {
+			if (!strcmp(e->zone, "all")) {
+				cond->rain = e->severity > cond->rain ? e->severity : cond->rain;
+				cond->travel_time_factor = fmax(cond->travel_time_factor, 1.0 / e->speed_factor);
+			} else if (starts) {
+				n->scn_ignored++; /* per-zone conditions are not in fs_fleet yet */
+			}
+		} else if (starts && e->type != FS_SCN_EVENT_WEATHER) {
+			n->scn_ignored++; /* another service's event */
+		}
+		n->scn_applied += starts;
+		/* keep what has not started, has a window still open, or is weather for good */
+		bool keep_it = tick < e->apply_tick || (e->duration_ticks ? tick < e->apply_tick + e->duration_ticks
+									  : e->type == FS_SCN_EVENT_WEATHER);
+		if (keep_it) {
+			n->scn_events[keep++] = *e;
+		}
+	}
+	n->scn_count = keep;
+}
+
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct vehicle_node *n = ctx;
@@ -492,6 +636,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE };
 	int hour = fs_calendar_second_of_day(now_ms) / 3600;
 	cond.night = hour < 6 || hour >= 21;
+	apply_scenario(n, tick, now_ms, &cond);
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}
@@ -544,6 +689,8 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "charged_kwh", s->charged_kwh);
 	fs_participant_add_result(p, "logged_gb", s->logged_gb);
 	fs_participant_add_result(p, "uploaded_gb", s->uploaded_gb);
+	fs_participant_add_result(p, "scenario_events_applied", (double)n->scn_applied);
+	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
 	return 0;

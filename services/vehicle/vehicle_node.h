@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fs/scenario.h"
 #include "fs_participant.h"
 
 struct vehicle_node_config {
@@ -23,6 +24,7 @@ struct vehicle_node_config {
 	int phase;                 /* enum fs_city_phase of the city */
 	bool self_charge;          /* no dispatch in the run: go charging on our own */
 	int board_dwell_s;         /* rider boards this long after the vehicle arrives */
+	const struct fs_scenario *scenario; /* vehicle model, depots, releases, events; NULL = defaults */
 };
 
 struct vehicle_node;

@@ -953,7 +953,13 @@ static int read_rollout(struct loader *L, const yaml_node_t *n)
 	return 0;
 }
 
-static int read_event(struct loader *L, const yaml_node_t *n)
+/*
+ * The key/values of event mapping @n (without "type"), lists joined by ",".
+ * Values point into the document or into *@ret_joined (caller frees both
+ * arrays and the joined strings: free_event_kv()).
+ */
+static int event_kv(struct loader *L, const yaml_node_t *n, const yaml_node_t **ret_type,
+		    struct fs_scenario_kv **ret_kv, char ***ret_joined, size_t *ret_count)
 {
 	if (n->type != YAML_MAPPING_NODE) {
 		return fail(L, n, "an event: expected a mapping with a type, found %s", kind_name(n));
@@ -970,9 +976,12 @@ static int read_event(struct loader *L, const yaml_node_t *n)
 	struct fs_scenario_kv *kv = calloc(count, sizeof(*kv));
 	char **joined = calloc(count, sizeof(*joined));
 	size_t k = 0;
+	*ret_type = type;
+	*ret_kv = kv;
+	*ret_joined = joined;
+	*ret_count = 0;
 	if (!kv || !joined) {
-		rc = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		const yaml_node_t *key = node(L, p->key), *val = node(L, p->value);
@@ -1021,6 +1030,31 @@ static int read_event(struct loader *L, const yaml_node_t *n)
 			.key_line = (unsigned)key->start_mark.line + 1, .key_column = (unsigned)key->start_mark.column + 1,
 		};
 		k++;
+		*ret_count = k;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+static void free_event_kv(struct fs_scenario_kv *kv, char **joined, size_t count)
+{
+	for (size_t i = 0; joined && i < count; i++) {
+		free(joined[i]);
+	}
+	free(joined);
+	free(kv);
+}
+
+static int read_event(struct loader *L, const yaml_node_t *n)
+{
+	const yaml_node_t *type = NULL;
+	struct fs_scenario_kv *kv = NULL;
+	char **joined = NULL;
+	size_t k = 0;
+	int rc = event_kv(L, n, &type, &kv, &joined, &k);
+	if (rc < 0) {
+		goto out;
 	}
 	struct fs_scenario_event_source src = {
 		.origin = L->name, .line = (unsigned)n->start_mark.line + 1, .column = (unsigned)n->start_mark.column + 1,
@@ -1042,11 +1076,8 @@ static int read_event(struct loader *L, const yaml_node_t *n)
 		rc = fs_scenario_add_event(L->sc, &e);
 	}
 out:
-	for (size_t i = 0; joined && i < count; i++) {
-		free(joined[i]);
-	}
-	free(joined);
-	free(kv);
+	free_event_kv(kv, joined, n->type == YAML_MAPPING_NODE ?
+			  (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) : 0);
 	return rc;
 }
 
@@ -1161,7 +1192,7 @@ int fs_scenario_load_string(const char *text_in, size_t len, const char *name, c
 	return rc;
 }
 
-int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err)
+static int read_whole(const char *path, char **ret_buf, size_t *ret_len, struct fs_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -1198,6 +1229,20 @@ int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *
 		free(buf);
 		return fs_error_set(err, -EIO, "%s: read error", path);
 	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	memset(sc, 0, sizeof(*sc));
+	int rc = read_whole(path, &buf, &len, err);
+	if (rc < 0) {
+		return rc;
+	}
 	char dir[FS_SCN_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	if (slash) {
@@ -1205,7 +1250,101 @@ int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *
 	} else {
 		snprintf(dir, sizeof(dir), ".");
 	}
-	int rc = fs_scenario_load_string(buf, len, path, dir, sc, err);
+	rc = fs_scenario_load_string(buf, len, path, dir, sc, err);
 	free(buf);
+	return rc;
+}
+
+void fs_scenario_raw_events_finish(struct fs_scenario_raw_events *r)
+{
+	if (!r) {
+		return;
+	}
+	for (size_t i = 0; i < r->count; i++) {
+		struct fs_scenario_raw_event *e = &r->items[i];
+		for (size_t k = 0; k < e->count; k++) {
+			free((char *)e->kv[k].key);
+			free((char *)e->kv[k].value);
+		}
+		free(e->kv);
+		free(e->type);
+	}
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+static int copy_raw(struct loader *L, const yaml_node_t *n, struct fs_scenario_raw_event *out)
+{
+	const yaml_node_t *type = NULL;
+	struct fs_scenario_kv *kv = NULL;
+	char **joined = NULL;
+	size_t k = 0;
+	int rc = event_kv(L, n, &type, &kv, &joined, &k);
+	if (rc == 0) {
+		out->type = strdup(text(type));
+		out->kv = calloc(k ? k : 1, sizeof(*out->kv));
+		out->line = (unsigned)n->start_mark.line + 1;
+		out->column = (unsigned)n->start_mark.column + 1;
+		rc = out->type && out->kv ? 0 : -ENOMEM;
+		for (size_t i = 0; rc == 0 && i < k; i++) {
+			out->kv[i] = kv[i];
+			out->kv[i].key = strdup(kv[i].key);
+			out->kv[i].value = strdup(kv[i].value);
+			out->count++;
+			rc = out->kv[i].key && out->kv[i].value ? 0 : -ENOMEM;
+		}
+	}
+	free_event_kv(kv, joined, n->type == YAML_MAPPING_NODE ?
+			  (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) : 0);
+	return rc;
+}
+
+int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events *ret, struct fs_error *err)
+{
+	memset(ret, 0, sizeof(*ret));
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_whole(path, &buf, &len, err);
+	if (rc < 0) {
+		return rc;
+	}
+	struct loader L = { .name = path, .err = err };
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		free(buf);
+		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &L.doc)) {
+		rc = fs_error_at(err, -EINVAL, path, (unsigned)parser.problem_mark.line + 1,
+				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s",
+				 parser.problem ? parser.problem : "malformed");
+		yaml_parser_delete(&parser);
+		free(buf);
+		return rc;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+	const yaml_node_t *events = root && root->type == YAML_MAPPING_NODE ? find(&L, root, "events") : NULL;
+	if (!events) {
+		rc = fs_error_at(err, -EINVAL, path, 1, 1, "no events: list in the file");
+	} else if ((rc = need_list(&L, events, "events")) == 0) {
+		size_t n = list_len(events);
+		ret->items = calloc(n ? n : 1, sizeof(*ret->items));
+		rc = ret->items ? 0 : -ENOMEM;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			rc = copy_raw(&L, list_item(&L, events, i), &ret->items[i]);
+			ret->count++;
+		}
+		if (rc == 0 && n == 0) {
+			rc = fs_error_at(err, -EINVAL, path, (unsigned)events->start_mark.line + 1,
+					 (unsigned)events->start_mark.column + 1, "events: the list is empty");
+		}
+	}
+	yaml_document_delete(&L.doc);
+	yaml_parser_delete(&parser);
+	free(buf);
+	if (rc < 0) {
+		fs_scenario_raw_events_finish(ret);
+	}
 	return rc;
 }

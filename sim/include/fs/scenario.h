@@ -342,6 +342,29 @@ bool fs_scenario_event_active(const struct fs_scenario_event *e, uint64_t tick);
  */
 int fs_scenario_add_event(struct fs_scenario *sc, const struct fs_scenario_event *e);
 
+/* Events as written, not yet validated (what `fleetctl inject FILE` sends). */
+struct fs_scenario_raw_event {
+	char *type;
+	struct fs_scenario_kv *kv;      /* keys and values owned by the list */
+	size_t count;
+	unsigned line, column;
+};
+
+struct fs_scenario_raw_events {
+	struct fs_scenario_raw_event *items;
+	size_t count;
+};
+
+/**
+ * Read the `events:` list of the YAML file @path as key/value strings, lists
+ * flattened to "a,b,c" (the form the bus carries), without validating them
+ * against a scenario: the receiver does, with its own. Other top-level keys
+ * are ignored. Returns 0, -EINVAL ("path:line:column: reason"), -ENOENT,
+ * -EIO or -ENOMEM. Free with fs_scenario_raw_events_finish().
+ */
+int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events *ret, struct fs_error *err);
+void fs_scenario_raw_events_finish(struct fs_scenario_raw_events *r);
+
 /** Parse "1.2" (or "120") as a software version number (120). false if malformed. */
 bool fs_scenario_parse_version(const char *text, uint32_t *ret);
 /**

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fs_scenario_msg - scenario events <-> protobuf (see fs_scenario_msg.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_log.h"
+#include "fs_scenario_msg.h"
+
+void fs_scenario_msg_event_free(Fleetsim__V1__ScenarioEvent *m)
+{
+	if (!m) {
+		return;
+	}
+	for (size_t i = 0; i < m->n_params; i++) {
+		free(m->params[i]->key);
+		free(m->params[i]->value);
+		free(m->params[i]);
+	}
+	free(m->params);
+	free(m->type);
+	free(m);
+}
+
+Fleetsim__V1__ScenarioEvent *fs_scenario_msg_event_new(const struct fs_scenario *sc, const struct fs_scenario_event *e)
+{
+	struct fs_scenario_event_text t;
+	if (fs_scenario_event_format(sc, e, &t) < 0) {
+		return NULL;
+	}
+	Fleetsim__V1__ScenarioEvent *m = fs_xcalloc(1, sizeof(*m));
+	fleetsim__v1__scenario_event__init(m);
+	m->type = fs_xstrdup(fs_scenario_event_type_name(e->type));
+	m->apply_tick = e->apply_tick == FS_SCN_NEXT_TICK ? 0 : e->apply_tick;
+	m->params = fs_xcalloc(t.count ? t.count : 1, sizeof(*m->params));
+	for (size_t i = 0; i < t.count; i++) {
+		Fleetsim__V1__ScenarioEvent__ParamsEntry *p = fs_xcalloc(1, sizeof(*p));
+		fleetsim__v1__scenario_event__params_entry__init(p);
+		p->key = fs_xstrdup(t.key[i]);
+		p->value = fs_xstrdup(t.value[i]);
+		m->params[m->n_params++] = p;
+	}
+	return m;
+}
+
+Fleetsim__V1__ScenarioCommand *fs_scenario_msg_command_new(uint64_t command_id, const struct fs_scenario *sc,
+							  const struct fs_scenario_event *events, size_t n)
+{
+	Fleetsim__V1__ScenarioCommand *c = fs_xcalloc(1, sizeof(*c));
+	fleetsim__v1__scenario_command__init(c);
+	c->command_id = command_id;
+	c->events = fs_xcalloc(n ? n : 1, sizeof(*c->events));
+	for (size_t i = 0; i < n; i++) {
+		c->events[i] = fs_scenario_msg_event_new(sc, &events[i]);
+		if (!c->events[i]) {
+			fs_scenario_msg_command_free(c);
+			return NULL;
+		}
+		c->n_events++;
+	}
+	return c;
+}
+
+void fs_scenario_msg_command_free(Fleetsim__V1__ScenarioCommand *c)
+{
+	if (!c) {
+		return;
+	}
+	for (size_t i = 0; i < c->n_events; i++) {
+		fs_scenario_msg_event_free(c->events[i]);
+	}
+	free(c->events);
+	free(c);
+}
+
+int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1__ScenarioEvent *m, bool literal_tick,
+				const char *origin, struct fs_scenario_event *ret, struct fs_error *err)
+{
+	if (m->n_params > 64) {
+		return fs_error_set(err, -EINVAL, "%s: %zu parameters is too many", origin, m->n_params);
+	}
+	struct fs_scenario_kv kv[64];
+	bool has_time = false;
+	for (size_t i = 0; i < m->n_params; i++) {
+		if (!m->params[i] || !m->params[i]->key || !m->params[i]->value) {
+			return fs_error_set(err, -EINVAL, "%s: a parameter without key or value", origin);
+		}
+		kv[i] = (struct fs_scenario_kv){ .key = m->params[i]->key, .value = m->params[i]->value };
+		has_time |= !strcmp(kv[i].key, "at") || !strcmp(kv[i].key, "from") || !strcmp(kv[i].key, "tick");
+	}
+	if (has_time && (literal_tick || m->apply_tick)) {
+		return fs_error_set(err, -EINVAL, "%s: give the time either as apply_tick or in the params, not both",
+				    origin);
+	}
+	struct fs_scenario_event_source src = { .origin = origin };
+	struct fs_scenario_event e;
+	int rc = fs_scenario_event_parse(sc, m->type, kv, m->n_params, &src, &e, err);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!has_time) {
+		e.apply_tick = literal_tick || m->apply_tick ? m->apply_tick : FS_SCN_NEXT_TICK;
+	}
+	*ret = e;
+	return 0;
+}
+
+int fs_scenario_msg_load(const char *path, struct fs_scenario *sc)
+{
+	struct fs_error err = { "" };
+	int rc = path ? fs_scenario_load(path, sc, &err) : fs_scenario_defaults(sc);
+	if (rc < 0) {
+		fs_error("%s", path ? err.message : "out of memory for the default scenario");
+	}
+	return rc;
+}

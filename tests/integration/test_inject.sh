@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Scenario events injected live over the bus: the conductor validates them with
+# the scenario's rules, refuses bad or late ones with the reason, and applies an
+# accepted one at exactly its tick, so a run with an injected event gives the
+# same digest as a run with the same event in its scenario file.
+source "$(dirname "$0")/lib.sh"
+
+VEH=(--network=grid:12x12:150 --vehicles=60 --seed=5)
+
+start_run() { # tag [conductor/vehicle args...] -> BUS, CPID, VPID
+  local tag=$1; shift
+  BUS=$(new_bus "$tag")
+  start_broker "$BUS" || return 1
+  BPID=$BROKER_PID
+  "$SVC/fs-conductor" --bus="$BUS" --participants=vehicle-0:vehicle --duration=120 --seed=5 \
+    --out="$WORK/$tag" "$@" 2>"$WORK/$tag.conductor.log" &
+  CPID=$!
+  PIDS+=($CPID)
+  "$SVC/fs-vehicle" --bus="$BUS" --name=vehicle-0 "${VEH[@]}" ${SCN_VEH:+"$SCN_VEH"} 2>"$WORK/$tag.vehicle.log" &
+  VPID=$!
+  PIDS+=($VPID)
+}
+
+end_run() {
+  wait "$CPID"; local rc=$?
+  wait "$VPID"
+  kill "$BPID" 2>/dev/null
+  return $rc
+}
+
+ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
+digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
+
+# A: paused, stepped to tick 30, events injected live, resumed.
+start_run live --paused
+sleep 1
+check "step to tick 30" ctl step 30
+for _ in $(seq 50); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.1; done
+check "device fault accepted for tick 40" ctl inject --event device_fault --tick 40 vehicles=1,2,3,7 device=lidar health=failed
+cat > "$WORK/events.yaml" <<'YAML'
+events:
+  - type: software_update
+    tick: 50
+    version: "1.2"
+    share: 0.5
+YAML
+check "events of a file accepted" ctl inject "$WORK/events.yaml"
+ctl inject --event device_fault --tick 5 vehicles=1 device=lidar >"$WORK/past.out" 2>&1
+check "an event in the past is refused (exit 1)" test $? -eq 1
+check "... with the reason" grep -q "tick 5 is in the past (the next tick is 30)" "$WORK/past.out"
+ctl inject --event weather zone=midtown severity=storm >"$WORK/zone.out" 2>&1
+check "an unknown zone is refused (exit 1)" test $? -eq 1
+check "... naming the zone" grep -q "unknown zone 'midtown'" "$WORK/zone.out"
+ctl inject --event meteor >"$WORK/type.out" 2>&1
+check "an unknown event type is refused" test $? -eq 1
+ctl inject --event device_fault --tick 45 vehicles=1 device=lidar index=3 >"$WORK/index.out" 2>&1
+check "a bad field refuses the event" grep -q "index: '3' is not 'all' or 0..0" "$WORK/index.out"
+ctl inject --event weather --tick 500 zone=all severity=light >"$WORK/late.out" 2>&1
+check "an event after the run's end is refused" grep -q "after the run's last tick 119" "$WORK/late.out"
+check "resume" ctl resume
+check "run A completes" end_run
+check "two commands accepted, five refused, two events applied" \
+  test "$(json "$WORK/live/summary.json" "(j['scenario']['commands_accepted'], j['scenario']['commands_refused'], j['scenario']['events_applied'])")" = "(2, 5, 2)"
+
+# B: the same events in the scenario file at the same ticks.
+cat > "$WORK/same.yaml" <<'YAML'
+events:
+  - {type: device_fault, tick: 40, vehicles: [1, 2, 3, 7], device: lidar, health: failed}
+  - {type: software_update, tick: 50, version: "1.2", share: 0.5}
+YAML
+SCN_VEH=--scenario="$WORK/same.yaml" start_run file --scenario="$WORK/same.yaml"
+check "run B (events in the file) completes" end_run
+check "injected live == in the file: same run digest" test "$(digest live)" = "$(digest file)"
+
+# C: no events: the events did change the run.
+start_run none
+check "run C (no events) completes" end_run
+check "without the events the digest differs" test "$(digest live)" != "$(digest none)"
+
+# D: the software update alone at another tick gives yet another digest (tick matters).
+cat > "$WORK/other.yaml" <<'YAML'
+events:
+  - {type: device_fault, tick: 41, vehicles: [1, 2, 3, 7], device: lidar, health: failed}
+  - {type: software_update, tick: 50, version: "1.2", share: 0.5}
+YAML
+SCN_VEH=--scenario="$WORK/other.yaml" start_run other --scenario="$WORK/other.yaml"
+check "run D completes" end_run
+check "one tick later, another digest" test "$(digest other)" != "$(digest file)"
+
+# A broken scenario file stops the conductor before anything starts.
+printf 'events:\n  - {type: weather, at: 1m, zone: uptown, severity: storm}\n' >"$WORK/bad.yaml"
+"$SVC/fs-conductor" --participants=x:y --scenario="$WORK/bad.yaml" 2>"$WORK/bad.log"
+check "a broken scenario: exit 2" test $? -eq 2
+check "... with file:line:column and the reason" grep -q "bad.yaml:2:35: unknown zone 'uptown'" "$WORK/bad.log"
+finish
