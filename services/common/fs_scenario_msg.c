@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fs_scenario_msg - scenario events <-> protobuf (see fs_scenario_msg.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/calendar.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 
@@ -114,4 +116,29 @@ int fs_scenario_msg_load(const char *path, struct fs_scenario *sc)
 		fs_error("%s", path ? err.message : "out of memory for the default scenario");
 	}
 	return rc;
+}
+
+int fs_scenario_run_argv(const struct fs_scenario *sc, char **ret, int max)
+{
+	char start[32], buf[FS_SCN_PATH_MAX + 32];
+	fs_calendar_format(sc->start_ms, start, sizeof(start));
+	int n = 0;
+#define ARG(...)                                                                                           \
+	do {                                                                                               \
+		if (n < max) {                                                                             \
+			snprintf(buf, sizeof(buf), __VA_ARGS__);                                           \
+			ret[n++] = fs_xstrdup(buf);                                                        \
+		}                                                                                          \
+	} while (0)
+	ARG("--seed=%" PRIu64, sc->seed);
+	ARG("--start=%s", start);
+	ARG("--duration=%" PRIu64 "ms", sc->duration_ms);
+	ARG("--tick-ms=%" PRIu32, sc->tick_ms);
+	ARG("--vehicles=%" PRIu32, sc->fleet_size);
+	ARG("--shards=%" PRIu32, sc->shards);
+	ARG("--phase=%s", fs_scenario_phase_name(sc->phase));
+	ARG("--matcher=%s", sc->matcher == FS_SCN_MATCHER_GREEDY ? "greedy" : "batch");
+	ARG("--network=%s", sc->map);
+#undef ARG
+	return n;
 }

@@ -54,4 +54,13 @@ int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1
  */
 int fs_scenario_msg_load(const char *path, struct fs_scenario *sc);
 
+/**
+ * `fleetsim run` flags equivalent to @sc's run settings: --seed, --start,
+ * --duration, --tick-ms, --vehicles, --shards, --phase, --matcher,
+ * --network. Put them BEFORE the user's own flags: getopt_long keeps the
+ * last value, so a flag on the command line overrides the file. Writes at
+ * most @max heap strings to @ret (caller frees each) and returns how many.
+ */
+int fs_scenario_run_argv(const struct fs_scenario *sc, char **ret, int max);
+
 #endif
