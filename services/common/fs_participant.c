@@ -95,7 +95,9 @@ static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg)
 /* Deliver everything produced before @tick, in (tick, sender, sequence) order. */
 static void apply_inbox(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx, uint64_t tick)
 {
-	qsort(p->inbox, p->inbox_len, sizeof(*p->inbox), compare_messages);
+	if (p->inbox_len > 1) {
+		qsort(p->inbox, p->inbox_len, sizeof(*p->inbox), compare_messages);
+	}
 	size_t keep = 0;
 	for (size_t i = 0; i < p->inbox_len; i++) {
 		struct fs_bus_message *msg = p->inbox[i];

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "fs/calendar.h"
 #include "fs/rng.h"
@@ -693,6 +694,10 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		fs_participant_add_result(p, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0);
+	}
 	return 0;
 }
 

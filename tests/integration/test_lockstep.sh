@@ -10,7 +10,7 @@ run() { # tag seed -> writes $WORK/tag/summary.json
   bus=$(new_bus "$tag")
   start_broker "$bus" || return 1
   local bpid=$BROKER_PID
-  "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other \
+  timeout 120 "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other --ready-timeout=30 \
     --duration=300 --seed="$seed" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
   local cpid=$!
   for n in alpha beta; do
