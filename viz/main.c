@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +61,10 @@ static void usage(FILE *out)
 		"                      them as a PNG and exit (exit status 3 if no data came in --wait)\n"
 		"  --frames N          frames to render before the screenshot (default 1)\n"
 		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
+		"  --screenshot-meta F with --screenshot: also write the view and the simulated time\n"
+		"                      of each shard's batch shown (key=value lines; used by tests)\n"
+		"  --press KEYS        with --screenshot: press these keys, one per frame, once every\n"
+		"                      shard has reported (e.g. ' ' pauses the run; used by tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  -h, --help          this text\n");
 }
@@ -93,12 +98,14 @@ struct options {
 	uint64_t frames;
 	double wait_s;
 	const char *screenshot_dir;
+	const char *screenshot_meta;
+	const char *press;
 };
 
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR };
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -114,6 +121,8 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "frames", required_argument, NULL, OPT_FRAMES },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "screenshot-dir", required_argument, NULL, OPT_SHOT_DIR },
+		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
+		{ "press", required_argument, NULL, OPT_PRESS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -180,6 +189,12 @@ static int parse(int argc, char **argv, struct options *o)
 		case OPT_SHOT_DIR:
 			o->screenshot_dir = optarg;
 			break;
+		case OPT_SHOT_META:
+			o->screenshot_meta = optarg;
+			break;
+		case OPT_PRESS:
+			o->press = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -192,27 +207,76 @@ static int parse(int argc, char **argv, struct options *o)
 		fs_error("unexpected argument '%s' (try `fleet-viz --help`)", argv[optind]);
 		return -EINVAL;
 	}
+	if ((o->screenshot_meta || o->press) && !o->screenshot) {
+		fs_error("--screenshot-meta and --press go with --screenshot");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* Until the next frame is due, take bus messages as they arrive. */
+static int wait_next_frame(struct viz_app *app, int64_t *next)
+{
+	void *socket = viz_app_bus_socket(app);
+	for (int64_t now = fs_clock_now_ms(); now < *next && !stop; now = fs_clock_now_ms()) {
+		zmq_pollitem_t item = { .socket = socket, .events = ZMQ_POLLIN };
+		if (zmq_poll(&item, 1, (long)(*next - now)) < 0 && errno != EINTR) {
+			break;
+		}
+		if (item.revents & ZMQ_POLLIN && viz_app_poll_bus(app, (int)(*next - now)) < 0) {
+			fs_error("the bus broke");
+			return -EIO;
+		}
+	}
+	*next += FRAME_MS;
+	int64_t now = fs_clock_now_ms();
+	if (*next < now) {
+		*next = now + FRAME_MS; /* a slow frame: do not try to catch up */
+	}
+	return 0;
+}
+
+static bool handle_events(struct viz_app *app)
+{
+	SDL_Event ev;
+	while (SDL_PollEvent(&ev)) {
+		if (!viz_app_handle_event(app, &ev)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A key press as SDL would deliver it, through the same event path. */
+static void press_key(char c)
+{
+	SDL_Keycode k = c == ' ' ? SDLK_SPACE : c == '+' ? SDLK_PLUS : c == '-' ? SDLK_MINUS : c == '.' ? SDLK_PERIOD
+										: (SDL_Keycode)(unsigned char)c;
+	SDL_Event ev = { .type = SDL_KEYDOWN };
+	ev.key.state = SDL_PRESSED;
+	ev.key.keysym.sym = k;
+	SDL_PushEvent(&ev);
+	ev.type = SDL_KEYUP;
+	ev.key.state = SDL_RELEASED;
+	SDL_PushEvent(&ev);
 }
 
 /* Render once every shard reported, then save and leave (tests, README images). */
 static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o)
 {
-	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000);
+	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000), next = start;
 	uint64_t frames = 0;
+	const char *press = o->press ? o->press : "";
 	bool waited_out = false;
 	while (!stop) {
-		SDL_Event ev;
-		while (SDL_PollEvent(&ev)) {
-			if (!viz_app_handle_event(app, &ev)) {
-				return 0;
-			}
+		if (!handle_events(app)) {
+			return 0;
 		}
 		if (viz_app_poll_bus(app, 50) < 0) {
 			fs_error("the bus broke");
 			return 1;
 		}
-		if (!viz_app_has_snapshot(app)) {
+		if (!viz_app_has_snapshot(app) && !waited_out) {
 			if (fs_clock_now_ms() < deadline) {
 				zmq_pollitem_t item = { .socket = viz_app_bus_socket(app), .events = ZMQ_POLLIN };
 				zmq_poll(&item, 1, 50);
@@ -220,10 +284,13 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 			}
 			waited_out = true;
 		}
+		if (*press) {
+			press_key(*press++);
+		}
 		viz_app_render(app, fs_clock_now_ms());
-		if (++frames >= o->frames) {
-			int rc = viz_app_screenshot(app, o->screenshot);
-			if (rc < 0) {
+		if (++frames >= o->frames && !*press) {
+			if (viz_app_screenshot(app, o->screenshot) < 0 ||
+			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
 				return 1;
 			}
 			if (waited_out) {
@@ -235,6 +302,9 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 			return 0;
 		}
 		viz_sdl_present(sdl);
+		if (wait_next_frame(app, &next) < 0) {
+			return 1;
+		}
 	}
 	return 1;
 }
@@ -242,13 +312,9 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
 {
 	int64_t next = fs_clock_now_ms() + FRAME_MS;
-	void *socket = viz_app_bus_socket(app);
 	while (!stop) {
-		SDL_Event ev;
-		while (SDL_PollEvent(&ev)) {
-			if (!viz_app_handle_event(app, &ev)) {
-				return 0;
-			}
+		if (!handle_events(app)) {
+			return 0;
 		}
 		if (viz_app_poll_bus(app, FRAME_MS / 2) < 0) {
 			fs_error("the bus broke");
@@ -256,20 +322,8 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
 		}
 		viz_app_render(app, fs_clock_now_ms());
 		viz_sdl_present(sdl);
-		/* Until the next frame, take messages as they arrive. */
-		for (int64_t now = fs_clock_now_ms(); now < next && !stop; now = fs_clock_now_ms()) {
-			zmq_pollitem_t item = { .socket = socket, .events = ZMQ_POLLIN };
-			if (zmq_poll(&item, 1, (long)(next - now)) < 0 && errno != EINTR) {
-				break;
-			}
-			if (item.revents & ZMQ_POLLIN && viz_app_poll_bus(app, (int)(next - now)) < 0) {
-				return 1;
-			}
-		}
-		next += FRAME_MS;
-		int64_t now = fs_clock_now_ms();
-		if (next < now) {
-			next = now + FRAME_MS; /* a slow frame: do not try to catch up */
+		if (wait_next_frame(app, &next) < 0) {
+			return 1;
 		}
 	}
 	return 0;

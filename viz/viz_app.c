@@ -567,6 +567,9 @@ int viz_app_poll_bus(struct viz_app *app, int budget_ms)
 		 * arrives meanwhile is kept by the bus client, not lost. */
 		app->control_ready = fs_bus_handshake(app->bus, HANDSHAKE_TRY_MS) == 0;
 		app->next_handshake_ms = fs_clock_now_ms() + HANDSHAKE_EVERY_MS;
+		if (app->control_ready) {
+			fs_info("attached to %s as %s: control keys ready", app->bus_address, app->name);
+		}
 	}
 	int64_t deadline = now + (budget_ms > 0 ? budget_ms : 20);
 	int applied = 0;
@@ -648,6 +651,34 @@ void viz_app_render(struct viz_app *app, int64_t now_ms)
 int viz_app_screenshot(struct viz_app *app, const char *path)
 {
 	return viz_sdl_save_png(app->sdl, path);
+}
+
+int viz_app_write_meta(const struct viz_app *app, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		int e = errno;
+		fs_error("cannot write %s: %s", path, strerror(e));
+		return -e;
+	}
+	const struct viz_view *v = &app->view;
+	struct viz_stats st;
+	viz_scene_stats(app->scene, &st);
+	fprintf(f, "width=%d\nheight=%d\ncx=%.17g\ncy=%.17g\nscale=%.17g\n", v->width, v->height, v->cx, v->cy, v->scale);
+	fprintf(f, "area_x=%.9g\narea_y=%.9g\narea_w=%.9g\narea_h=%.9g\nmarker=%g\n", v->area.x, v->area.y, v->area.w,
+		v->area.h, viz_marker_size(v));
+	fprintf(f, "vehicles=%u\nshards=%u\nsim_time_ms=%" PRId64 "\nselected=%u\n", st.fleet, st.shard_count,
+		viz_scene_time(app->scene), app->layers.selected);
+	for (uint32_t s = 0; s < st.shard_count; s++) {
+		fprintf(f, "shard.%u.time_ms=%" PRId64 "\n", s, viz_scene_shard_time(app->scene, s));
+	}
+	const struct viz_run *run = viz_scene_run(app->scene);
+	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\n", (int)run->state, run->tick, viz_app_toast(app));
+	if (fclose(f) != 0) {
+		fs_error("cannot write %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
 }
 
 bool viz_app_has_snapshot(const struct viz_app *app)

@@ -63,6 +63,12 @@ void viz_app_render(struct viz_app *app, int64_t now_ms);
 /** Save what the last viz_app_render() drew. Returns 0 or -EIO. */
 int viz_app_screenshot(struct viz_app *app, const char *path);
 
+/**
+ * Write key=value lines describing the last frame: the view (cx, cy, scale,
+ * map area, window size, marker size) and, per shard, the simulated time of
+ * the state batch shown. Returns 0 or -errno (logged).
+ */
+int viz_app_write_meta(const struct viz_app *app, const char *path);
 /** True once every shard of the run has delivered a state batch. */
 bool viz_app_has_snapshot(const struct viz_app *app);
 const struct viz_view *viz_app_view(const struct viz_app *app);

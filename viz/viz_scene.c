@@ -1144,6 +1144,11 @@ const struct viz_series *viz_scene_series(const struct viz_scene *s, enum viz_se
 	return &s->series[kind < VIZ_SERIES_COUNT ? kind : 0];
 }
 
+int64_t viz_scene_shard_time(const struct viz_scene *s, uint32_t shard)
+{
+	return shard < VIZ_MAX_SHARDS && s->shards[shard].seen ? s->shards[shard].time_ms : INT64_MIN;
+}
+
 bool viz_scene_origin_mismatch(const struct viz_scene *s)
 {
 	return s->origin_mismatch;

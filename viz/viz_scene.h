@@ -227,6 +227,8 @@ void viz_scene_stats(const struct viz_scene *scene, struct viz_stats *ret);
 const struct viz_series *viz_scene_series(const struct viz_scene *scene, enum viz_series_kind kind);
 /** KPI @name (scope ""), or NAN if none was seen. */
 double viz_scene_kpi(const struct viz_scene *scene, const char *name);
+/** Simulated time of the state batch last applied for @shard, or INT64_MIN if none. */
+int64_t viz_scene_shard_time(const struct viz_scene *scene, uint32_t shard);
 /** True when a batch's projection origin differed from the network's (wrong --network). */
 bool viz_scene_origin_mismatch(const struct viz_scene *scene);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fs/production.h"
+#include "fs/scenario.h"
 #include "fs_args.h"
 #include "fs_log.h"
 #include "production_node.h"
@@ -39,6 +40,8 @@ static void usage(FILE *out)
 		"                           fleet size, so new ids follow the vehicle nodes' own\n"
 		"                           (default 0)\n"
 		"  --depots N               depots of the detailed city (default 4)\n"
+		"  --scenario FILE          programmes, stages, rollout cities and production events\n"
+		"                           from a scenario file (default: the built-in plan)\n"
 		"  --out DIR                accepted for symmetry; results go to summary.json\n"
 		"  -h, --help               this text\n");
 }
@@ -47,9 +50,9 @@ int main(int argc, char **argv)
 {
 	fs_log_init("fs-production", FS_LOG_INFO);
 	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
-	const char *address = NULL, *name = "production";
+	const char *address = NULL, *name = "production", *scenario = NULL;
 	uint64_t u;
-	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_CITY, OPT_FIRST_ID, OPT_DEPOTS, OPT_OUT };
+	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_CITY, OPT_FIRST_ID, OPT_DEPOTS, OPT_OUT, OPT_SCENARIO };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 		{ "first-vehicle-id", required_argument, NULL, OPT_FIRST_ID },
 		{ "depots", required_argument, NULL, OPT_DEPOTS },
 		{ "out", required_argument, NULL, OPT_OUT },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -89,6 +93,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OUT:
 			break;
+		case OPT_SCENARIO:
+			scenario = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -106,9 +113,20 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	/* The default rollout; the scenario file will fill these params. */
 	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
-	fs_production_params_defaults(params);
+	if (scenario) {
+		struct fs_scenario sc;
+		struct fs_error err = { { 0 } };
+		if (fs_scenario_load(scenario, &sc, &err) < 0 || fs_production_params_from_scenario(&sc, params, &err) < 0) {
+			fs_error("%s", err.message);
+			fs_scenario_finish(&sc);
+			free(params);
+			return 2;
+		}
+		fs_scenario_finish(&sc);
+	} else {
+		fs_production_params_defaults(params);
+	}
 	struct production_node *node = production_node_create(&cfg, params);
 	free(params);
 	if (!node) {

@@ -32,6 +32,7 @@
 
 #include "fs/calendar.h"
 #include "fs/production.h"
+#include "fs/scenario.h"
 #include "fs_args.h"
 #include "fs_clock.h"
 #include "fs_log.h"
@@ -53,6 +54,7 @@ struct options {
 	uint64_t jobs;
 	bool detail;
 	const char *fleetsim;
+	const char *scenario;
 	uint64_t tick_ms;
 	bool quiet;
 };
@@ -91,6 +93,8 @@ static void usage(FILE *out)
 		"  --out DIR             output directory (default rollout-out)\n"
 		"  --seed N              run seed (default 1)\n"
 		"  --city NAME           city simulated in detail (default atlanta)\n"
+		"  --scenario FILE       programmes, stages, cities and production events from a\n"
+		"                        scenario file (default: the built-in plan)\n"
 		"  --window D            simulated length of each sampled run (default 2h; 1d = the\n"
 		"                        whole day, which also fills trips_per_day)\n"
 		"  --window-start HH:MM  time of day (UTC) the window starts (default 12:00)\n"
@@ -110,7 +114,7 @@ static int parse_month(const char *text, int64_t *ret)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FROM = 256, OPT_TO, OPT_CADENCE, OPT_OUT, OPT_SEED, OPT_CITY, OPT_WINDOW, OPT_WSTART, OPT_JOBS,
-	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET };
+	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET, OPT_SCENARIO };
 	static const struct option options[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -125,6 +129,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "fleetsim", required_argument, NULL, OPT_FLEETSIM },
 		{ "tick-ms", required_argument, NULL, OPT_TICK },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -188,6 +193,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_QUIET:
 			o->quiet = true;
+			break;
+		case OPT_SCENARIO:
+			o->scenario = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -436,7 +444,8 @@ static int run_all(const struct options *o, struct sample *samples, size_t n, co
 				continue;
 			}
 			if (spawn_run(o, s, k, fleetsim) < 0) {
-				return -1;
+				failed++; /* reported; the other samples still run */
+				continue;
 			}
 			for (size_t j = 0; j < 64; j++) {
 				if (!by_pid[j]) {
@@ -740,8 +749,18 @@ int main(int argc, char **argv)
 
 	int64_t t0 = fs_clock_now_us();
 	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
-	fs_production_params_defaults(params);
 	struct fs_error err = { { 0 } };
+	if (o.scenario) {
+		struct fs_scenario sc;
+		if (fs_scenario_load(o.scenario, &sc, &err) < 0 || fs_production_params_from_scenario(&sc, params, &err) < 0) {
+			fs_error("%s", err.message);
+			fs_scenario_finish(&sc);
+			return 2;
+		}
+		fs_scenario_finish(&sc);
+	} else {
+		fs_production_params_defaults(params);
+	}
 	struct fs_production *model = fs_production_create(params, o.seed, &err);
 	if (!model) {
 		fs_error("production model: %s", err.message);

@@ -17,6 +17,7 @@
 
 #include "fs/calendar.h"
 #include "fs/production.h"
+#include "fs/scenario.h"
 
 #define DAYS_PER_MONTH (365.25 / 12.0)
 
@@ -643,6 +644,65 @@ static void day_from_ms_floors(void **state)
 	assert_int_equal(fs_production_day_from_ms(ms), day_of(2028, 6, 1));
 }
 
+static int load_scenario_params(const char *name, struct fs_scenario *sc, struct fs_production_params *p)
+{
+	const char *root = getenv("FS_SOURCE_ROOT");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/examples/%s", root ? root : ".", name);
+	struct fs_error err = { { 0 } };
+	if (fs_scenario_load(path, sc, &err) < 0) {
+		fail_msg("%s", err.message);
+	}
+	int rc = fs_production_params_from_scenario(sc, p, &err);
+	if (rc < 0) {
+		fail_msg("%s: %s", name, err.message);
+	}
+	return rc;
+}
+
+/* The scenario file fills the params; its supplier_shortage event cuts the plant as written. */
+static void scenario_files_drive_the_model(void **state)
+{
+	struct fs_scenario sc_default, sc_cut;
+	struct fs_production_params *pd = calloc(1, sizeof(*pd)), *pc = calloc(1, sizeof(*pc));
+	assert_non_null(pd);
+	assert_non_null(pc);
+	load_scenario_params("default.yaml", &sc_default, pd);
+	load_scenario_params("stellantis-supplier-delay.yaml", &sc_cut, pc);
+	assert_int_equal(pd->programme_count, sc_default.programme_count);
+	assert_int_equal(pd->city_count, sc_default.city_count);
+	assert_int_equal(pd->disruption_count, 0);
+	assert_int_equal(pc->disruption_count, 1);
+	const struct fs_prod_disruption *d = &pc->disruptions[0];
+	assert_int_equal(d->kind, FS_PROD_SUPPLIER_SHORTAGE);
+	assert_int_equal(d->start_day, day_of(2028, 3, 1));
+	assert_int_equal(d->end_day, day_of(2028, 9, 1));
+	assert_true(fabs(d->factor - 0.3) < 1e-12);
+	struct fs_production *a = create(pd, 1), *b = create(pc, 1);
+	int g = fs_production_find_programme(a, d->programme);
+	assert_true(g >= 0);
+	struct fs_production_stats sa, sb;
+	fs_production_advance(a, day_of(2028, 2, 29), NULL);
+	fs_production_advance(b, day_of(2028, 2, 29), NULL);
+	stats_of(a, &sa);
+	stats_of(b, &sb);
+	uint64_t a0 = sa.programmes[g].built, b0 = sb.programmes[g].built;
+	assert_int_equal(a0, b0);
+	fs_production_advance(a, day_of(2028, 8, 31), NULL);
+	fs_production_advance(b, day_of(2028, 8, 31), NULL);
+	stats_of(a, &sa);
+	stats_of(b, &sb);
+	double ratio = (double)(sb.programmes[g].built - b0) / (double)(sa.programmes[g].built - a0);
+	assert_true(fabs(ratio - 0.3) < 0.01); /* plant rate x 0.3 over the window */
+	assert_true(sb.fleet < sa.fleet);
+	fs_production_destroy(a);
+	fs_production_destroy(b);
+	fs_scenario_finish(&sc_default);
+	fs_scenario_finish(&sc_cut);
+	free(pd);
+	free(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +723,7 @@ int main(void)
 		cmocka_unit_test(delivery_log_filters_by_city),
 		cmocka_unit_test(bad_params_are_refused_with_a_reason),
 		cmocka_unit_test(day_from_ms_floors),
+		cmocka_unit_test(scenario_files_drive_the_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

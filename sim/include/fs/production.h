@@ -38,7 +38,7 @@
 
 #include "fs/error.h"
 
-#define FS_PROD_NAME_MAX 32
+#define FS_PROD_NAME_MAX 64 /* = FS_SCN_NAME_MAX */
 #define FS_PROD_PROGRAMMES_MAX 16
 #define FS_PROD_PLANTS_MAX 4
 #define FS_PROD_REGIONS_MAX 4
@@ -163,6 +163,28 @@ struct fs_production_params {
 
 /** Fill @p with the default rollout (programmes, cities, no disruptions); sources in comments. */
 void fs_production_params_defaults(struct fs_production_params *p);
+
+/** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
+void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
+
+struct fs_scenario;
+struct fs_scenario_event;
+
+/**
+ * The production params a scenario file describes (fs/scenario.h): its
+ * programmes, plants, stage figures, rollout cities and production events
+ * (supplier_shortage, recall, calibration_spike; tick -> day through the
+ * scenario's start and tick). What the scenario has no key for keeps the
+ * value of fs_production_params_defaults(): city regions, commissioning,
+ * batteries, the target curve. The network-wide Foxconn capacity is split
+ * over programmes by full rate. Returns 0 or -EINVAL with @err.
+ */
+int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_production_params *ret,
+				       struct fs_error *err);
+
+/** One production event of @sc (file or live injection) as a disruption. 0 or -EINVAL. */
+int fs_production_disruption_from_event(const struct fs_scenario *sc, const struct fs_scenario_event *e,
+					struct fs_prod_disruption *ret, struct fs_error *err);
 
 /**
  * Check @p: names unique and non-empty, durations >= 1, shares in [0,1],
