@@ -63,8 +63,8 @@ static void usage(FILE *out)
 		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
 		"  --screenshot-meta F with --screenshot: also write the view and the simulated time\n"
 		"                      of each shard's batch shown (key=value lines; used by tests)\n"
-		"  --press KEYS        with --screenshot: press these keys, one per frame, once every\n"
-		"                      shard has reported (e.g. ' ' pauses the run; used by tests)\n"
+		"  --press KEYS        with --screenshot: press these keys, five frames apart, once every\n"
+		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  -h, --help          this text\n");
 }
@@ -284,7 +284,12 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 			}
 			waited_out = true;
 		}
-		if (*press) {
+		if (*press && !viz_app_control_ready(app) && fs_clock_now_ms() > deadline) {
+			fs_error("--press: no control of the run (handshake and conductor status) within %g s", o->wait_s);
+			return 1;
+		}
+		/* Keys go in like a person's: once control works, a few frames apart. */
+		if (*press && viz_app_control_ready(app) && frames % 5 == 0) {
 			press_key(*press++);
 		}
 		viz_app_render(app, fs_clock_now_ms());

@@ -681,6 +681,11 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	return 0;
 }
 
+bool viz_app_control_ready(const struct viz_app *app)
+{
+	return app->control_ready && viz_scene_run(app->scene)->have_status;
+}
+
 bool viz_app_has_snapshot(const struct viz_app *app)
 {
 	struct viz_stats st;

@@ -69,6 +69,8 @@ int viz_app_screenshot(struct viz_app *app, const char *path);
  * the state batch shown. Returns 0 or -errno (logged).
  */
 int viz_app_write_meta(const struct viz_app *app, const char *path);
+/** True once the bus handshake succeeded and a conductor status arrived: control keys work. */
+bool viz_app_control_ready(const struct viz_app *app);
 /** True once every shard of the run has delivered a state batch. */
 bool viz_app_has_snapshot(const struct viz_app *app);
 const struct viz_view *viz_app_view(const struct viz_app *app);
