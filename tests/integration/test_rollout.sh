@@ -109,6 +109,20 @@ check "48 months; on 2030-12-01 the fleet nears DOMAIN's 27k for the end of 2030
   csv_check "len(rows) == 48 and 22000 < int(rows[-1]['fleet_total']) < 30000"
 check "fleet == deliveries - retirements over four years" \
   csv_check "all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"
+check "a daily rollout 2027-2028" "$ROLLOUT" --from 2027-01 --to 2028-12 --cadence daily --no-detail --out "$WORK/r6" --quiet
+check "a monthly one" "$ROLLOUT" --from 2027-01 --to 2028-12 --no-detail --out "$WORK/r7" --quiet
+same_dates() {
+  python3 - "$WORK/r6/rollout.csv" "$WORK/r7/rollout.csv" <<'EOF'
+import csv, sys
+d = {r['date']: r for r in csv.DictReader(open(sys.argv[1]))}
+m = {r['date']: r for r in csv.DictReader(open(sys.argv[2]))}
+per_row = {'deliveries', 'retirements', 'run_wall_s'}
+assert len(d) == 731 and len(m) == 24
+bad = [(k, c) for k in m for c in m[k] if c not in per_row and m[k][c] != d[k][c]]
+sys.exit(1 if bad else 0)
+EOF
+}
+check "step size does not matter: daily and monthly agree on every shared date" same_dates
 check "bad --from is refused" bash -c "! '$ROLLOUT' --from 2027-13 --no-detail --out '$WORK/r5' 2>/dev/null"
 check "--to before --from is refused" bash -c "! '$ROLLOUT' --from 2028-01 --to 2027-01 --no-detail --out '$WORK/r5' 2>/dev/null"
 check "no process left behind" test -z "$(leftovers "$WORK/r")"
