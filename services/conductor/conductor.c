@@ -111,6 +111,16 @@ struct conductor {
 };
 
 static volatile sig_atomic_t stop_signal;
+/* SIGUSR1: the launcher saw a process of the run die. Write what was recorded
+ * and leave at once; nobody is left to say bye. */
+static volatile sig_atomic_t abort_signal;
+
+static void on_abort(int sig)
+{
+	(void)sig;
+	abort_signal = 1;
+	stop_signal = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -749,7 +759,11 @@ static int run(struct conductor *c)
 	while (c->tick < c->duration_ticks) {
 		if (stop_signal && !c->stop_requested) {
 			c->stop_requested = true;
-			snprintf(c->end_reason, sizeof(c->end_reason), "interrupted");
+			snprintf(c->end_reason, sizeof(c->end_reason), abort_signal ? "aborted: a process of the run died"
+										  : "interrupted");
+		}
+		if (abort_signal) {
+			break; /* the tick in flight will never complete */
 		}
 		if (!c->in_flight && c->stop_requested) {
 			break;
@@ -817,7 +831,9 @@ static void end_run(struct conductor *c)
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
 	env.end = &end;
 	publish(c, &env);
-	int64_t deadline = fs_clock_now_ms() + (stop_signal ? BYE_TIMEOUT_STOPPED_MS : BYE_TIMEOUT_MS);
+	int64_t deadline = fs_clock_now_ms() + (abort_signal  ? 0
+						 : stop_signal ? BYE_TIMEOUT_STOPPED_MS
+							       : BYE_TIMEOUT_MS);
 	for (;;) {
 		size_t byes = 0;
 		for (size_t i = 0; i < c->nparts; i++) {
@@ -836,7 +852,7 @@ static void end_run(struct conductor *c)
 		}
 	}
 	/* The broker reports its counters when it sees End go by; give them a moment. */
-	int64_t broker_deadline = fs_clock_now_ms() + (stop_signal ? 100 : 300);
+	int64_t broker_deadline = fs_clock_now_ms() + (abort_signal ? 0 : stop_signal ? 100 : 300);
 	while (fs_clock_now_ms() < broker_deadline) {
 		struct fs_bus_message *msg = NULL;
 		if (fs_bus_recv(c->bus, &msg, 50) == 0) {
@@ -988,6 +1004,8 @@ int main(int argc, char **argv)
 	c.digest = XXH3_createState();
 	XXH3_64bits_reset(c.digest);
 
+	struct sigaction sa_abort = { .sa_handler = on_abort };
+	sigaction(SIGUSR1, &sa_abort, NULL);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -26,7 +26,9 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs/scenario.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "launcher.h"
 #include "supervisor.h"
 
@@ -50,6 +52,7 @@ struct run_options {
 	bool viz;
 	const char *phase;
 	const char *matcher;
+	const char *scenario;
 };
 
 static void usage(FILE *out)
@@ -61,6 +64,8 @@ static void usage(FILE *out)
 		"and the other services, in deterministic lockstep. Ctrl-C stops it cleanly.\n"
 		"\n"
 		"Options:\n"
+		"  --scenario FILE     describe the run in a YAML file (examples/default.yaml shows\n"
+		"                      every setting); flags given here override the file\n"
 		"  --seed N            run seed (default 1); same seed, same results\n"
 		"  --duration D        simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
 		"  --start DATETIME    simulated start (default 2028-06-01T06:00:00Z)\n"
@@ -83,7 +88,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -100,6 +105,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "viz", no_argument, NULL, OPT_VIZ },
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "matcher", required_argument, NULL, OPT_MATCHER },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -185,6 +191,9 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->phase = optarg;
+			break;
+		case OPT_SCENARIO:
+			o->scenario = optarg;
 			break;
 		case OPT_MATCHER:
 			if (strcmp(optarg, "batch") && strcmp(optarg, "greedy")) {
@@ -327,14 +336,65 @@ static void show_progress(const Fleetsim__V1__Status *st, bool tty)
 	fflush(stderr);
 }
 
+static void free_args(char **pre, int npre, char **all)
+{
+	for (int i = 0; i < npre; i++) {
+		free(pre[i]);
+	}
+	free(all);
+}
+
+static int launch(const struct run_options *opts);
+
 int launcher_run(int argc, char **argv)
 {
 	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T06:00:00Z", .tick_ms = 1000,
 				 .speed = "max", .shards = 1, .vehicles = 300 };
-	int rc = parse(argc, argv, &o);
+	/* A scenario file's settings go first, so flags on the command line win. */
+	const char *scenario_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
+			scenario_path = argv[i + 1];
+		} else if (!strncmp(argv[i], "--scenario=", 11)) {
+			scenario_path = argv[i] + 11;
+		}
+	}
+	char *pre[32];
+	int npre = 0;
+	if (scenario_path) {
+		struct fs_scenario sc;
+		if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
+			return 2; /* the loader said where and why */
+		}
+		npre = fs_scenario_run_argv(&sc, pre, 32);
+		fs_scenario_finish(&sc);
+		if (npre < 0) {
+			fs_error("%s: cannot turn the scenario into run settings", scenario_path);
+			return 2;
+		}
+	}
+	char **all = fs_xcalloc((size_t)(argc + npre + 1), sizeof(char *));
+	all[0] = argv[0];
+	for (int i = 0; i < npre; i++) {
+		all[1 + i] = pre[i];
+	}
+	for (int i = 1; i < argc; i++) {
+		all[npre + i] = argv[i];
+	}
+	/* The options point into these strings: they live as long as the run. */
+	int rc = parse(argc + npre, all, &o);
 	if (rc) {
+		free_args(pre, npre, all);
 		return rc > 0 ? 0 : 2;
 	}
+	int status = launch(&o);
+	free_args(pre, npre, all);
+	return status;
+}
+
+static int launch(const struct run_options *opts)
+{
+	struct run_options o = *opts;
 	if (!o.address_given) {
 		fs_bus_default_address(o.address, sizeof(o.address));
 	}
@@ -415,6 +475,9 @@ int launcher_run(int argc, char **argv)
 	if (o.paused) {
 		arg(&a, "--paused");
 	}
+	if (o.scenario) {
+		arg(&a, "--scenario=%s", o.scenario);
+	}
 	if (o.out_dir) {
 		arg(&a, "--out=%s", o.out_dir);
 	}
@@ -438,6 +501,9 @@ int launcher_run(int argc, char **argv)
 		if (o.phase) {
 			arg(&a, "--phase=%s", o.phase);
 		}
+		if (o.scenario) {
+			arg(&a, "--scenario=%s", o.scenario);
+		}
 		if (o.out_dir) {
 			arg(&a, "--out=%s", o.out_dir);
 		}
@@ -457,6 +523,9 @@ int launcher_run(int argc, char **argv)
 		arg(&a, "--data=%s", launcher_data_dir());
 		if (o.matcher) {
 			arg(&a, "--matcher=%s", o.matcher);
+		}
+		if (o.scenario) {
+			arg(&a, "--scenario=%s", o.scenario);
 		}
 		if (o.out_dir) {
 			arg(&a, "--out=%s", o.out_dir);
@@ -528,8 +597,12 @@ int launcher_run(int argc, char **argv)
 			char why[128];
 			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
 				 supervisor_describe(c->status, why, sizeof(why)));
-			/* Time for the conductor to write what the run recorded so far. */
-			supervisor_stop_all(sup, 1500);
+			/* The conductor writes what the run recorded so far, then everyone stops. */
+			if (conductor->running) {
+				kill(conductor->pid, SIGUSR1);
+				supervisor_wait(sup, conductor, 500);
+			}
+			supervisor_stop_all(sup, 1000);
 			status = 1;
 			goto out;
 		}

@@ -60,6 +60,10 @@ kill_child() { # tag pattern expected-name
   check "$tag: within 2 s ($ms ms)" test "$ms" -lt 2000
   check "$tag: the message names $name and the signal" grep -q "$name (pid $pid) was killed by signal 9" "$WORK/$tag.log"
   check "$tag: no fleetsim process left" none_left "$LONG_BUS"
+  if [ "$name" != conductor ]; then
+    check "$tag: what ran is kept: summary.json marked aborted" \
+      test "$(json "$WORK/$tag/summary.json" "j['completed'], j['end_reason'], j['ticks'] > 0")" = "False aborted: a process of the run died True"
+  fi
 }
 
 kill_child kv "fs-vehicle.*--name=vehicle-1" vehicle-1
@@ -87,4 +91,10 @@ kill -TERM "$first"; wait "$first"
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
+check "the default scenario file runs, flags override it" sim scn --scenario="$SRC/examples/default.yaml" --duration=3m --vehicles=30
+check "... with the file's seed and start, the flag's duration" test "$(json "$WORK/scn/summary.json" "j['seed'], j['start'], j['ticks']")" = "1 2028-06-01T06:00:00Z 180"
+printf 'seed: 5\nfleet:\n  size: lots\n' >"$WORK/bad.yaml"
+"$FLEETSIM" run --scenario="$WORK/bad.yaml" 2>"$WORK/badscn.log"; rc=$?
+check "a broken scenario stops before anything starts (exit $rc)" test "$rc" -eq 2
+check "... naming file:line:column" grep -q "bad.yaml:3:" "$WORK/badscn.log"
 finish
