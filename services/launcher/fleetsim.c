@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fleetsim - the launcher: one command to run a fleet simulation. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  run        run a simulation (default city: Atlanta)\n"
+		"  rollout    the multi-year rollout: production ramps and sampled service days\n"
 		"  version    print the version\n"
 		"\n"
 		"`fleetsim COMMAND --help` describes a command's options.\n"
@@ -72,6 +74,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run")) {
 		return launcher_run(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "rollout")) {
+		/* Its own program: it starts `fleetsim run` for each sampled day. */
+		char exe[PATH_MAX];
+		snprintf(exe, sizeof(exe), "%s/fs-rollout", launcher_exe_dir());
+		argv[1] = exe;
+		execv(exe, argv + 1);
+		fs_error("cannot run %s: %s", exe, strerror(errno));
+		return 1;
 	}
 	fs_error("unknown command '%s' (try `fleetsim --help`)", argv[1]);
 	return 2;

@@ -400,13 +400,15 @@ static int launch(const struct run_options *opts)
 	}
 	const char *dir = launcher_exe_dir();
 	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], dispatch_exe[PATH_MAX],
-		network[PATH_MAX];
+		production_exe[PATH_MAX], network[PATH_MAX];
 	snprintf(broker_exe, sizeof(broker_exe), "%s/fs-broker", dir);
 	snprintf(conductor_exe, sizeof(conductor_exe), "%s/fs-conductor", dir);
 	snprintf(vehicle_exe, sizeof(vehicle_exe), "%s/fs-vehicle", dir);
 	snprintf(dispatch_exe, sizeof(dispatch_exe), "%s/fs-dispatch", dir);
 	/* Services join the run as they are built; none is ever imitated. */
 	bool with_dispatch = executable_exists(dispatch_exe);
+	snprintf(production_exe, sizeof(production_exe), "%s/fs-production", dir);
+	bool with_production = executable_exists(production_exe);
 	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (!executable_exists(needed[i])) {
@@ -463,6 +465,9 @@ static int launch(const struct run_options *opts)
 	}
 	if (with_dispatch) {
 		strcat(participants, ",dispatch:dispatch");
+	}
+	if (with_production) {
+		strcat(participants, ",production:production");
 	}
 	arg(&a, "%s", conductor_exe);
 	arg(&a, "--bus=%s", o.address);
@@ -531,6 +536,23 @@ static int launch(const struct run_options *opts)
 			arg(&a, "--out=%s", o.out_dir);
 		}
 		struct child *c = supervisor_spawn(sup, "dispatch", CHILD_PARTICIPANT, a.items);
+		args_free(&a);
+		if (!c) {
+			goto out;
+		}
+	}
+
+	if (with_production) {
+		/* Deliveries continue the vehicle ids after the initial fleet. */
+		arg(&a, "%s", production_exe);
+		arg(&a, "--bus=%s", o.address);
+		arg(&a, "--name=production");
+		arg(&a, "--seed=%" PRIu64, o.seed);
+		arg(&a, "--first-vehicle-id=%" PRIu64, o.vehicles);
+		if (o.scenario) {
+			arg(&a, "--scenario=%s", o.scenario);
+		}
+		struct child *c = supervisor_spawn(sup, "production", CHILD_PARTICIPANT, a.items);
 		args_free(&a);
 		if (!c) {
 			goto out;

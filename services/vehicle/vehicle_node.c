@@ -38,6 +38,14 @@ struct pending_job {
 	uint32_t depot;
 };
 
+/* A vehicle handed over by production (prod.delivery), for this shard. */
+struct delivery {
+	uint32_t id;
+	uint32_t depot;
+	uint32_t phase;
+	uint32_t sw_version;
+};
+
 struct vehicle_node {
 	struct vehicle_node_config cfg;
 	struct fs_world *world;
@@ -47,7 +55,11 @@ struct vehicle_node {
 	struct fs_path path, trip;
 	struct pending_job *jobs;
 	size_t njobs, jobs_cap;
-	Fleetsim__V1__Delivery **deliveries; /* copied fields only */
+	struct delivery *deliveries;         /* received, added at the next tick */
+	size_t ndeliveries, deliveries_cap;
+	uint32_t *retiring;                  /* retired ids waiting for their vehicle to stop */
+	size_t nretiring, retiring_cap;
+	uint64_t delivered, retired;
 	uint32_t *idle;                      /* vehicle ids to give a data-collection drive */
 	size_t nidle, idle_cap;
 	uint64_t tick;
@@ -131,6 +143,8 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	fs_path_finish(&n->path);
 	fs_path_finish(&n->trip);
 	free(n->jobs);
+	free(n->deliveries);
+	free(n->retiring);
 	free(n->idle);
 	free(n->b_id);
 	free(n->b_edge);
@@ -222,12 +236,107 @@ static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, c
 	}
 }
 
+#define GROW_ARRAY(ptr, len, cap)                                                    \
+	do {                                                                         \
+		if ((len) == (cap)) {                                                \
+			(cap) = (cap) ? (cap) * 2 : 64;                              \
+			(ptr) = realloc((ptr), (cap) * sizeof(*(ptr)));              \
+			if (!(ptr)) {                                                \
+				fs_error("out of memory");                           \
+				abort();                                             \
+			}                                                            \
+		}                                                                    \
+	} while (0)
+
+static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__DeliveryBatch *b = msg->env->deliveries;
+	for (size_t i = 0; i < b->n_deliveries; i++) {
+		const Fleetsim__V1__Delivery *d = b->deliveries[i];
+		if (!owns(n, d->vehicle_id)) {
+			continue;
+		}
+		if (d->city_phase > FS_CITY_DRIVERLESS) {
+			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase");
+			continue;
+		}
+		GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
+		n->deliveries[n->ndeliveries++] = (struct delivery){ d->vehicle_id, d->depot % n->world->depot_count,
+								      d->city_phase, d->sw_version };
+	}
+	for (size_t i = 0; i < b->n_retired_vehicle_ids; i++) {
+		if (owns(n, b->retired_vehicle_ids[i])) {
+			GROW_ARRAY(n->retiring, n->nretiring, n->retiring_cap);
+			n->retiring[n->nretiring++] = b->retired_vehicle_ids[i];
+		}
+	}
+}
+
+/* New vehicles arrive at their depot and start commissioning into the city's phase. */
+static void add_deliveries(struct vehicle_node *n, int64_t now_ms)
+{
+	for (size_t i = 0; i < n->ndeliveries; i++) {
+		const struct delivery *d = &n->deliveries[i];
+		uint8_t sw = 0;
+		for (uint32_t k = 0; k < n->params.sw_count; k++) {
+			if (n->params.sw[k].version == d->sw_version) {
+				sw = (uint8_t)k;
+			}
+		}
+		struct fs_vehicle_init init = {
+			.id = d->id,
+			.state = FS_VEHICLE_DELIVERED,
+			.phase = (uint8_t)d->phase,
+			.sw = sw,
+			.home_depot = (uint16_t)d->depot,
+			.at_depot = true,
+			.soc = 0.8,
+			.edge = FS_NO_EDGE,
+		};
+		int rc = fs_fleet_add(n->fleet, &init, now_ms);
+		if (rc < 0) {
+			fs_warn("delivery of vehicle %u refused: %s", d->id, strerror(-rc));
+			continue;
+		}
+		n->delivered++;
+		fs_fleet_commission(n->fleet, d->id, now_ms, &n->events);
+	}
+	n->ndeliveries = 0;
+}
+
+/* Retired vehicles leave service once they are stopped (never mid-trip). */
+static void retire(struct vehicle_node *n, int64_t now_ms)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < n->nretiring; i++) {
+		uint32_t id = n->retiring[i];
+		int idx = fs_fleet_find(n->fleet, id);
+		if (idx < 0) {
+			continue; /* never delivered here: nothing to do */
+		}
+		int state = fs_fleet_vehicle(n->fleet, (uint32_t)idx)->state;
+		if (state == FS_VEHICLE_OUT_OF_SERVICE) {
+			continue;
+		}
+		if (fs_fleet_transition(n->fleet, id, FS_VEHICLE_OUT_OF_SERVICE, now_ms, NULL) == 0) {
+			n->retired++;
+			continue;
+		}
+		n->retiring[keep++] = id; /* busy: try again next tick */
+	}
+	n->nretiring = keep;
+}
+
 static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
 {
 	struct vehicle_node *n = ctx;
 	const Fleetsim__V1__Envelope *env = msg->env;
 	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
 		receive_scenario(n, p, msg);
+		return;
+	}
+	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES) {
+		receive_deliveries(n, p, msg);
 		return;
 	}
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
@@ -641,10 +750,12 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}
+	add_deliveries(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
 		apply_job(n, &n->jobs[i], now_ms);
 	}
 	n->njobs = 0;
+	retire(n, now_ms);
 	if (fs_fleet_advance(n->fleet, now_ms, &n->events) < 0) {
 		fs_error("fleet time went backwards at tick %" PRIu64, tick);
 		return -EINVAL;
@@ -667,7 +778,11 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 static uint64_t state_hash(void *ctx)
 {
 	const struct vehicle_node *n = ctx;
-	return fs_fleet_hash(n->fleet);
+	uint64_t h = fs_fleet_hash(n->fleet);
+	for (size_t i = 0; i < n->nretiring; i++) {
+		h += fs_mix64(0x7265746972656400ULL ^ n->retiring[i]); /* additive: shard-invariant */
+	}
+	return h;
 }
 
 static int on_end(void *ctx, struct fs_participant *p)
@@ -676,6 +791,8 @@ static int on_end(void *ctx, struct fs_participant *p)
 	const struct fs_fleet_stats *s = fs_fleet_stats(n->fleet);
 	uint32_t count = fs_fleet_count(n->fleet);
 	fs_participant_add_result(p, "vehicles", count);
+	fs_participant_add_result(p, "vehicles_delivered", (double)n->delivered);
+	fs_participant_add_result(p, "vehicles_retired", (double)n->retired);
 	fs_participant_add_result(p, "km_driven", s->km_driven);
 	fs_participant_add_result(p, "driving_hours", s->driving_hours);
 	fs_participant_add_result(p, "jobs_completed", (double)s->jobs_completed);
