@@ -29,6 +29,7 @@
 #define RIDER_DEFAULT_PATIENCE_S 600       /* for requests that carry none */
 #define SERIES_STEP_MS (60 * 1000)
 #define TRAIL_STEP_MS 1000
+#define TRAIL_POINT_BUDGET 250000u /* trail points per frame at most */
 
 /* ---- a small open-addressing map, u64 -> u32 (linear probing, backward-shift delete) ---- */
 
@@ -1449,46 +1450,68 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 		}
 	}
 	if (layers->trails) {
-		/* Older positions fade: two alpha steps keep it to two calls per state. */
-		for (uint32_t st = 0; st < VIZ_STATE_COUNT; st++) {
-			if (!counts[st]) {
-				continue;
+		/* A point budget keeps big fleets smooth: at 100,000 visible vehicles the
+		 * trails shorten to the last few positions. */
+		uint32_t max_age = visible ? TRAIL_POINT_BUDGET / visible + 1 : VIZ_TRAIL_LEN;
+		max_age = max_age < 3 ? 3 : max_age > VIZ_TRAIL_LEN ? VIZ_TRAIL_LEN : max_age;
+		/* Buckets (state, older half / newer half), filled in two passes like the markers. */
+		uint32_t tcount[2 * VIZ_STATE_COUNT] = { 0 }, tfill[2 * VIZ_STATE_COUNT];
+		size_t total_points = 0;
+		i = 0;
+		for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+			const struct shard *d = &s->shards[sh];
+			for (uint32_t k = 0; k < d->count; k++, i++) {
+				uint32_t len = d->v[k].trail_len < max_age ? d->v[k].trail_len : max_age;
+				if (!s->scratch[i] || len < 2) {
+					continue;
+				}
+				uint32_t older = len / 2; /* ages (len+1)/2+1 .. len */
+				tcount[2 * d->v[k].state] += older;
+				tcount[2 * d->v[k].state + 1] += len - 1 - older;
+				total_points += len - 1;
 			}
-			struct viz_color c = viz_state_color(st);
-			for (int half_age = 0; half_age < 2; half_age++) {
-				uint32_t first = (uint32_t)l->npoints;
-				i = 0;
-				for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
-					const struct shard *d = &s->shards[sh];
-					for (uint32_t k = 0; k < d->count; k++, i++) {
-						if (s->scratch[i] != st + 1u || d->v[k].trail_len < 2) {
-							continue;
-						}
-						const struct viz_vehicle *v = &d->v[k];
-						if (!GROW(l, points, npoints, points_cap, VIZ_TRAIL_LEN)) {
-							return;
-						}
-						/* age 1 = newest (the vehicle itself, skipped) ... trail_len = oldest */
-						for (uint32_t age = 2; age <= v->trail_len; age++) {
-							bool old = age > (uint32_t)(v->trail_len + 1) / 2;
-							if (old != (half_age == 0)) {
-								continue;
-							}
-							const struct viz_fpoint *p =
-								&d->trail[(size_t)k * VIZ_TRAIL_LEN +
-									  (v->trail_head + VIZ_TRAIL_LEN - age) % VIZ_TRAIL_LEN];
-							float x, y;
-							viz_view_to_screen(view, p->x, p->y, &x, &y);
-							l->points[l->npoints++] = (struct viz_fpoint){ x, y };
-						}
+		}
+		if (total_points && GROW(l, points, npoints, points_cap, total_points)) {
+			uint32_t base = (uint32_t)l->npoints, acc = 0;
+			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
+				tfill[b] = base + acc;
+				acc += tcount[b];
+			}
+			i = 0;
+			for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+				const struct shard *d = &s->shards[sh];
+				for (uint32_t k = 0; k < d->count; k++, i++) {
+					const struct viz_vehicle *v = &d->v[k];
+					uint32_t len = v->trail_len < max_age ? v->trail_len : max_age;
+					if (!s->scratch[i] || len < 2) {
+						continue;
+					}
+					/* age 1 = newest (the vehicle itself, skipped) ... len = oldest drawn */
+					for (uint32_t age = 2; age <= len; age++) {
+						const struct viz_fpoint *p =
+							&d->trail[(size_t)k * VIZ_TRAIL_LEN + (v->trail_head + VIZ_TRAIL_LEN - age) % VIZ_TRAIL_LEN];
+						float x, y;
+						viz_view_to_screen(view, p->x, p->y, &x, &y);
+						uint32_t b = 2 * v->state + (age > (len + 1) / 2 ? 0 : 1);
+						l->points[tfill[b]++] = (struct viz_fpoint){ x, y };
 					}
 				}
-				if (l->npoints > first) {
-					c.a = half_age == 0 ? 70 : 140;
-					struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_POINTS, c, true, first);
-					if (cmd) {
-						cmd->count = (uint32_t)l->npoints - first;
-					}
+			}
+			l->npoints += total_points;
+			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
+				if (!tcount[b]) {
+					continue;
+				}
+				/* Faded by mixing with the background here, not by alpha blending:
+				 * the software renderer blends a million points at a tenth of the speed. */
+				struct viz_color c = viz_state_color(b / 2), bg = viz_background_color(), m = c;
+				int keep = b % 2 == 0 ? 30 : 55; /* percent of the state colour: older fainter */
+				m.r = (uint8_t)((c.r * keep + bg.r * (100 - keep)) / 100);
+				m.g = (uint8_t)((c.g * keep + bg.g * (100 - keep)) / 100);
+				m.b = (uint8_t)((c.b * keep + bg.b * (100 - keep)) / 100);
+				struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_POINTS, m, false, tfill[b] - tcount[b]);
+				if (cmd) {
+					cmd->count = tcount[b];
 				}
 			}
 		}
