@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "fs/calendar.h"
 #include "pbprint.h"
 
 static const void *field_ptr(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
@@ -183,6 +184,13 @@ void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const s
 		} else {
 			fprintf(out, "%*s%s: ", indent, "", f->name);
 			print_value(out, f, p);
+			/* Simulated timestamps also as a date a person reads. */
+			size_t len = strlen(f->name);
+			if (f->type == PROTOBUF_C_TYPE_INT64 && len > 3 && !strcmp(f->name + len - 3, "_ms") &&
+			    *(const int64_t *)p > 100000000000LL) {
+				char when[32];
+				fprintf(out, " (%s)", fs_calendar_format(*(const int64_t *)p, when, sizeof(when)));
+			}
 			fputc('\n', out);
 		}
 	}

@@ -29,6 +29,7 @@ check "resume is acknowledged" sh -c "$CTL resume | grep -q 'running from tick'"
 check "the run is running" wait_for state '^running'
 check "echo veh.state prints a decoded batch table" sh -c "$CTL echo veh.state -n 1 --timeout 5 --rows 3 | grep -q 'vehicle_id *state *x_m'"
 check "echo shows state names" sh -c "$CTL echo veh.state -n 1 --timeout 5 | grep -Eq 'AVAILABLE|REPOSITIONING'"
+check "echo veh.event prints readable vehicle events" sh -c "$CTL echo veh.event -n 1 --timeout 10 | grep -Eq 'kind: (STATE_CHANGED|ARRIVED)'"
 check "topics lists veh.state with its type" sh -c "$CTL topics --window 1 | grep -q '^veh.state *fleetsim.v1.VehicleStateBatch'"
 check "hz measures veh.state" sh -c "$CTL hz veh.state --window 1 --timeout 2.5 | grep -q 'msg/s wall'"
 check "stop is acknowledged" sh -c "$CTL stop | grep -q 'stopping after tick'"
