@@ -66,6 +66,7 @@ static void usage(FILE *out)
 		"  --press KEYS        with --screenshot: press these keys, five frames apart, once every\n"
 		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
+		"  --select ID         open the inspector on vehicle ID (as if clicked)\n"
 		"  -h, --help          this text\n");
 }
 
@@ -100,12 +101,14 @@ struct options {
 	const char *screenshot_dir;
 	const char *screenshot_meta;
 	const char *press;
+	uint64_t select;
+	bool select_given;
 };
 
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS };
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -123,6 +126,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "screenshot-dir", required_argument, NULL, OPT_SHOT_DIR },
 		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
 		{ "press", required_argument, NULL, OPT_PRESS },
+		{ "select", required_argument, NULL, OPT_SELECT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -194,6 +198,13 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PRESS:
 			o->press = optarg;
+			break;
+		case OPT_SELECT:
+			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
+				fs_error("--select: '%s' is not a vehicle id", optarg);
+				return -EINVAL;
+			}
+			o->select_given = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -378,6 +389,9 @@ int main(int argc, char **argv)
 	app = viz_app_create(&ao, scene, sdl);
 	if (!app) {
 		goto out;
+	}
+	if (o.select_given) {
+		viz_app_select(app, (uint32_t)o.select);
 	}
 	const char *renderer, *driver;
 	viz_sdl_describe(sdl, &renderer, &driver);

@@ -152,6 +152,14 @@ void viz_app_destroy(struct viz_app *app)
 	free(app);
 }
 
+void viz_app_select(struct viz_app *app, uint32_t id)
+{
+	app->layers.selected = id;
+	if (id == VIZ_NO_VEHICLE) {
+		app->following = false;
+	}
+}
+
 void viz_app_set_command_sink(struct viz_app *app, const struct viz_command_sink *sink)
 {
 	app->sink = *sink;

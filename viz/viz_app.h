@@ -44,6 +44,8 @@ struct viz_app *viz_app_create(const struct viz_app_options *opts, struct viz_sc
 /** NULL is a no-op. */
 void viz_app_destroy(struct viz_app *app);
 
+/** Open the inspector on vehicle @id (VIZ_NO_VEHICLE closes it), as a click would. */
+void viz_app_select(struct viz_app *app, uint32_t id);
 /** Replace the command sink (tests). */
 void viz_app_set_command_sink(struct viz_app *app, const struct viz_command_sink *sink);
 /** Handle one SDL event. Returns false when the user asked to quit. */

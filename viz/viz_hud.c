@@ -114,7 +114,9 @@ static void draw_chart(struct viz_sdl *g, float x, float y, float w, float h, co
 			n = 0;
 			continue;
 		}
-		float px = x + 1 + (w - 2) * (float)i / (float)(VIZ_SERIES_LEN - 1);
+		/* The window widens as samples come, from an hour up to the full history. */
+		uint32_t span = se->count > 60 ? se->count : 60;
+		float px = x + 1 + (w - 2) * (float)i / (float)(span - 1);
 		float py = y + h - 2 - (h - 4) * (float)(v / max);
 		pts[n++] = (struct viz_fpoint){ px, py };
 	}
@@ -416,6 +418,8 @@ static void draw_inspector(struct viz_sdl *g, const struct viz_hud_input *in)
 	y += (float)lh + 2;
 	uint8_t health[VIZ_DEVICE_COUNT];
 	bool known = viz_scene_device_health(s, id, health);
+	/* Without events, the batch's summary still vouches for "all OK". */
+	bool all_ok = !(hf & (FS_HEALTH_SUMMARY_DEGRADED | FS_HEALTH_SUMMARY_FAILED));
 	static const struct {
 		const char *name;
 		int kind, count;
@@ -425,14 +429,18 @@ static void draw_inspector(struct viz_sdl *g, const struct viz_hud_input *in)
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, groups[k].name);
 		for (int d = 0; d < groups[k].count; d++) {
 			int flat = viz_device_flat_index(groups[k].kind, (uint32_t)d);
-			struct viz_color dc = known ? health_color(health[flat]) : (struct viz_color){ 70, 74, 84, 255 };
+			struct viz_color dc = known    ? health_color(health[flat])
+					      : all_ok ? ok_green
+						       : (struct viz_color){ 70, 74, 84, 255 };
 			float bx = x + 84 + (float)d * 12;
 			viz_sdl_fill_rect(g, bx, y + 3, 9, 9, dc);
 		}
 		y += (float)sh + 1;
 	}
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y + 2, dim,
-		     known ? "devices: health events seen since attaching" : "devices: no health event since attaching");
+		     known    ? "per device: health events since attaching"
+		     : all_ok ? "per device: OK by the state summary"
+			      : "per device: unknown (no event since attaching)");
 	y += (float)sh + 4;
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y, in->following ? accent : dim,
 		     in->following ? "following  (f: stop, Esc: close)" : "f: follow  \xc2\xb7  Esc: close");
