@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dispatch_service - the ride platform's bus side (see dispatch_service.h).
+ *
+ * Each tick:
+ *   on_message (before the tick, in (tick, sender, seq) order): vehicle
+ *     state batches update the platform's view of each vehicle (a record
+ *     touches only its vehicle, so shards may come in any number); vehicle
+ *     events are handed to fs_dispatch, which applies them in (time,
+ *     vehicle) order at the step: the result cannot depend on the shard
+ *     count;
+ *   on_tick: the requests that arrived since the previous tick (generated
+ *     for [previous tick, this tick) or replayed), one fs_dispatch_step(),
+ *     then RideRequestBatch, TripEventBatch, RideOfferBatch and JobBatch
+ *     ("ride.job"), and a KpiSnapshot every kpi_every_s.
+ * The state hash is fs_dispatch_hash(): a sum over requests and vehicle
+ * records. On End: trips.csv (one row per request), dispatch_by_hour.csv,
+ * dispatch_by_zone.csv and the KPIs as results in summary.json.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch_service.h"
+#include "fs/calendar.h"
+#include "fs/demand.h"
+#include "fs/fleet_placement.h"
+#include "fs_log.h"
+#include "fs_world.h"
+
+struct dispatch_service {
+	struct dispatch_config cfg;
+	struct fs_world *world;
+	struct fs_dispatch *d;
+	struct fs_demand *demand;
+	struct fs_demand_place *places;
+	size_t place_count;
+	struct fs_demand_profile profile;
+	bool has_profile;
+	struct fs_demand_batch replay;      /* replayed requests, times relative to the start until tick 0 */
+	size_t replay_next;
+	struct fs_demand_batch batch;       /* generated requests of one tick */
+	struct fs_dispatch_output out;
+	struct fs_vehicle_event *events;    /* one message's events, converted */
+	size_t events_cap;
+	bool started;
+	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
+	uint64_t bad_states, bad_events;
+	/* scratch for messages */
+	void *scratch;
+	size_t scratch_cap;
+};
+
+/* ---- create -------------------------------------------------------------------------------- */
+
+static bool load_profile(struct dispatch_service *s, const char *path)
+{
+	struct fs_error err = { "" };
+	if (fs_demand_profile_load(path, &s->profile, &err) < 0) {
+		fs_error("%s", err.message);
+		return false;
+	}
+	s->has_profile = true;
+	return true;
+}
+
+struct dispatch_service *dispatch_service_create(const struct dispatch_config *cfg)
+{
+	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
+	s->cfg = *cfg;
+	struct fs_error err = { "" };
+	s->world = fs_world_load(cfg->network, cfg->depots);
+	if (!s->world) {
+		goto fail;
+	}
+	const struct fs_network *net = s->world->net;
+	/* the fixed fleet must be one the vehicle nodes can place: check it before the run */
+	if (cfg->fleet_csv) {
+		struct fs_fleet_placement *fleet = NULL;
+		size_t count = 0;
+		if (fs_fleet_placement_load_csv(cfg->fleet_csv, net, s->world->in_scc, &fleet, &count, &err) < 0) {
+			fs_error("%s", err.message);
+			goto fail;
+		}
+		free(fleet);
+		if (count != cfg->vehicles) {
+			fs_error("%s: %zu vehicles, but the run has --vehicles %u", cfg->fleet_csv, count, cfg->vehicles);
+			goto fail;
+		}
+	}
+	if (cfg->demand_csv) {
+		struct fs_demand_replay_params rp = { .proj = &net->proj };
+		int64_t n = fs_demand_replay_csv(cfg->demand_csv, &rp, &s->replay, &err);
+		if (n < 0) {
+			fs_error("%s", err.message);
+			goto fail;
+		}
+		fs_info("%s: %" PRId64 " requests to replay (times in seconds from the run's start)", cfg->demand_csv, n);
+	} else {
+		if (fs_demand_places_from_network(net, true, &s->places, &s->place_count) < 0 ||
+		    !load_profile(s, cfg->profile)) {
+			goto fail;
+		}
+		struct fs_demand_params dp;
+		fs_demand_params_defaults(&dp);
+		dp.seed = cfg->seed;
+		dp.trips_per_day = cfg->demand_per_day;
+		dp.profile = &s->profile;
+		dp.utc_offset_s = cfg->utc_offset_s;
+		s->demand = fs_demand_create(&dp, s->places, s->place_count, &err);
+		if (!s->demand) {
+			fs_error("demand: %s", err.message);
+			goto fail;
+		}
+		s->cfg.demand_per_day = dp.trips_per_day;
+	}
+	struct fs_dispatch_world w = {
+		.net = net,
+		.query = s->world->query,
+		.index = s->world->index,
+		.in_scc = s->world->in_scc,
+		.depot_nodes = s->world->depot_nodes,
+		.depot_plugs = s->cfg.plugs,
+		.depot_count = s->world->depot_count,
+		.places = s->places,
+		.place_count = s->place_count,
+		.profile = s->has_profile ? &s->profile : NULL,
+		.trips_per_day = s->demand ? s->cfg.demand_per_day : 0.0,
+		.utc_offset_s = cfg->utc_offset_s,
+	};
+	s->d = fs_dispatch_create(&w, &cfg->params, &err);
+	if (!s->d) {
+		fs_error("%s", err.message);
+		goto fail;
+	}
+	return s;
+fail:
+	dispatch_service_destroy(s);
+	return NULL;
+}
+
+void dispatch_service_destroy(struct dispatch_service *s)
+{
+	if (!s) {
+		return;
+	}
+	fs_dispatch_destroy(s->d);
+	fs_demand_destroy(s->demand);
+	fs_world_destroy(s->world);
+	fs_demand_batch_finish(&s->replay);
+	fs_demand_batch_finish(&s->batch);
+	fs_dispatch_output_finish(&s->out);
+	free(s->places);
+	free(s->events);
+	free(s->scratch);
+	free(s);
+}
+
+/* ---- messages in ----------------------------------------------------------------------------- */
+
+static void apply_states(struct dispatch_service *s, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__VehicleStateBatch *b = msg->env->vehicle_states;
+	size_t n = b->n_vehicle_id;
+	if (b->n_state != n || b->n_x_m != n || b->n_y_m != n || b->n_edge != n || b->n_edge_offset_m != n ||
+	    b->n_soc != n || (b->n_odd_flags && b->n_odd_flags != n) || (b->n_health_flags && b->n_health_flags != n)) {
+		fs_bus_reject(fs_participant_bus(p), msg, "state batch with arrays of different lengths");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fs_dispatch_vehicle_state st = {
+			.id = b->vehicle_id[i],
+			.state = (uint8_t)((int)b->state[i] >= 0 && (int)b->state[i] < FS_VEHICLE_STATE_COUNT ? (int)b->state[i] : 0),
+			.edge = b->edge[i],
+			.offset_m = b->edge_offset_m[i],
+			.x = b->x_m[i],
+			.y = b->y_m[i],
+			.soc = b->soc[i],
+			.odd_flags = (uint16_t)(b->n_odd_flags ? b->odd_flags[i] : 0),
+			.health_flags = b->n_health_flags ? b->health_flags[i] : 0,
+		};
+		if (fs_dispatch_update_vehicle(s->d, msg->env->sim_time_ms, &st) < 0) {
+			s->bad_states++;
+			if (fs_log_should(s->bad_states)) {
+				fs_warn("vehicle %u: state record refused (%" PRIu64 " so far)", st.id, s->bad_states);
+			}
+		}
+	}
+}
+
+static void apply_events(struct dispatch_service *s, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__VehicleEventBatch *b = msg->env->vehicle_events;
+	if (b->n_events > s->events_cap) {
+		s->events_cap = b->n_events + b->n_events / 2 + 16;
+		s->events = realloc(s->events, s->events_cap * sizeof(*s->events));
+		if (!s->events) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Fleetsim__V1__VehicleEvent *e = b->events[i];
+		s->events[i] = (struct fs_vehicle_event){
+			.time_ms = e->sim_time_ms,
+			.job_id = e->job_id,
+			.value = e->value,
+			.vehicle_id = e->vehicle_id,
+			.kind = (uint8_t)e->kind,
+			.from_state = (uint8_t)e->from_state,
+			.to_state = (uint8_t)e->to_state,
+		};
+	}
+	if (fs_dispatch_add_events(s->d, s->events, b->n_events) < 0) {
+		fs_error("out of memory");
+		abort();
+	}
+}
+
+static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	struct dispatch_service *s = ctx;
+	switch (msg->env->payload_case) {
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
+		apply_states(s, p, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
+		apply_events(s, msg);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- messages out ---------------------------------------------------------------------------- */
+
+/* Bump allocator over one scratch buffer, reset per message. */
+struct arena {
+	char *base;
+	size_t used, cap;
+};
+
+static void *arena_get(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (a->used + n > a->cap) {
+		fs_error("internal: message scratch too small"); /* sized by arena_for(): a bug */
+		abort();
+	}
+	void *p = a->base + a->used;
+	a->used += n;
+	return p;
+}
+
+static struct arena arena_for(struct dispatch_service *s, size_t need)
+{
+	if (need > s->scratch_cap) {
+		free(s->scratch);
+		s->scratch_cap = need + need / 2;
+		s->scratch = malloc(s->scratch_cap);
+		if (!s->scratch) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	return (struct arena){ s->scratch, 0, s->scratch_cap };
+}
+
+static void set_place(Fleetsim__V1__Place *pl, uint32_t edge, double offset_m, struct fs_point pt)
+{
+	fleetsim__v1__place__init(pl);
+	pl->edge = edge;
+	pl->offset_m = (float)offset_m;
+	pl->x_m = (float)pt.x;
+	pl->y_m = (float)pt.y;
+}
+
+static int publish_requests(struct dispatch_service *s, struct fs_participant *p)
+{
+	size_t n = s->out.new_count;
+	if (!n) {
+		return 0;
+	}
+	const struct fs_network *net = s->world->net;
+	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__RideRequest) + sizeof(void *) + 2 * sizeof(Fleetsim__V1__Place) + 64) + 64);
+	Fleetsim__V1__RideRequest **rp = arena_get(&a, n * sizeof(*rp));
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, s->out.new_requests[i]);
+		Fleetsim__V1__RideRequest *q = arena_get(&a, sizeof(*q));
+		Fleetsim__V1__Place *o = arena_get(&a, sizeof(*o)), *dst = arena_get(&a, sizeof(*dst));
+		fleetsim__v1__ride_request__init(q);
+		bool placed = r->pickup_edge != FS_DISPATCH_NONE && r->dropoff_edge != FS_DISPATCH_NONE;
+		set_place(o, placed ? r->pickup_edge : UINT32_MAX, placed ? net->edges[r->pickup_edge].length_m : 0.0, r->origin);
+		set_place(dst, placed ? r->dropoff_edge : UINT32_MAX, placed ? net->edges[r->dropoff_edge].length_m : 0.0,
+			  r->dest);
+		q->request_id = r->id;
+		q->requested_ms = r->t_request_ms;
+		q->origin = o;
+		q->destination = dst;
+		q->origin_zone = r->zone;
+		q->destination_zone = fs_dispatch_zone_of(s->d, r->dest);
+		q->riders = 1;
+		q->patience_s = (uint32_t)lround(r->patience_s);
+		rp[i] = q;
+	}
+	Fleetsim__V1__RideRequestBatch b = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
+	b.n_requests = n;
+	b.requests = rp;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
+	env.ride_requests = &b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
+{
+	size_t n = s->out.event_count;
+	if (!n) {
+		return 0;
+	}
+	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__TripEvent) + sizeof(void *) + 32) + 64);
+	Fleetsim__V1__TripEvent **ep = arena_get(&a, n * sizeof(*ep));
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_dispatch_trip_event *e = &s->out.events[i];
+		Fleetsim__V1__TripEvent *t = arena_get(&a, sizeof(*t));
+		fleetsim__v1__trip_event__init(t);
+		t->request_id = e->request_id;
+		t->kind = (Fleetsim__V1__TripEventKind)e->kind;
+		t->sim_time_ms = e->t_ms;
+		t->vehicle_id = e->vehicle_id; /* UINT32_MAX: no vehicle */
+		t->reason = (char *)fs_dispatch_reason_name(e->reason);
+		ep[i] = t;
+	}
+	Fleetsim__V1__TripEventBatch b = FLEETSIM__V1__TRIP_EVENT_BATCH__INIT;
+	b.n_events = n;
+	b.events = ep;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
+	env.trip_events = &b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
+{
+	size_t n = s->out.offer_count;
+	if (!n) {
+		return 0;
+	}
+	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__RideOffer) + sizeof(void *) + 32) + 64);
+	Fleetsim__V1__RideOffer **op = arena_get(&a, n * sizeof(*op));
+	for (size_t i = 0; i < n; i++) {
+		Fleetsim__V1__RideOffer *o = arena_get(&a, sizeof(*o));
+		fleetsim__v1__ride_offer__init(o);
+		o->request_id = s->out.offers[i].request_id;
+		o->vehicle_id = s->out.offers[i].vehicle_id;
+		o->pickup_eta_s = (uint32_t)lround(s->out.offers[i].pickup_eta_s);
+		op[i] = o;
+	}
+	Fleetsim__V1__RideOfferBatch b = FLEETSIM__V1__RIDE_OFFER_BATCH__INIT;
+	b.n_offers = n;
+	b.offers = op;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
+	env.ride_offers = &b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
+{
+	size_t n = s->out.job_count;
+	if (!n) {
+		return 0;
+	}
+	size_t per = sizeof(Fleetsim__V1__Job) + sizeof(void *) +
+		     2 * (sizeof(Fleetsim__V1__Stop) + sizeof(void *) + sizeof(Fleetsim__V1__Place)) + 128;
+	struct arena a = arena_for(s, n * per + 64);
+	Fleetsim__V1__Job **jp = arena_get(&a, n * sizeof(*jp));
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_dispatch_job *job = &s->out.jobs[i];
+		Fleetsim__V1__Job *j = arena_get(&a, sizeof(*j));
+		Fleetsim__V1__Stop **sp = arena_get(&a, job->stop_count * sizeof(*sp));
+		fleetsim__v1__job__init(j);
+		for (uint32_t k = 0; k < job->stop_count; k++) {
+			const struct fs_dispatch_stop *st = &job->stops[k];
+			Fleetsim__V1__Stop *stop = arena_get(&a, sizeof(*stop));
+			fleetsim__v1__stop__init(stop);
+			stop->kind = (Fleetsim__V1__StopKind)st->kind;
+			stop->request_id = st->request_id;
+			stop->depot = st->depot;
+			if (st->kind != FS_DISPATCH_STOP_CHARGE && st->kind != FS_DISPATCH_STOP_DEPOT) {
+				Fleetsim__V1__Place *pl = arena_get(&a, sizeof(*pl));
+				set_place(pl, st->edge, st->offset_m, st->point);
+				stop->place = pl;
+			}
+			sp[k] = stop;
+		}
+		j->job_id = job->job_id;
+		j->vehicle_id = job->vehicle_id;
+		j->n_stops = job->stop_count;
+		j->stops = sp;
+		j->replaces_current = true; /* a ride or charge replaces a reposition in progress */
+		jp[i] = j;
+	}
+	Fleetsim__V1__JobBatch b = FLEETSIM__V1__JOB_BATCH__INIT;
+	b.n_jobs = n;
+	b.jobs = jp;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
+	env.jobs = &b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+#define MAX_KPIS 24
+
+static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
+{
+	struct fs_dispatch_kpi k;
+	fs_dispatch_kpi_running(s->d, &k);
+	struct { const char *name; double value; } list[MAX_KPIS] = {
+		{ "requests", (double)k.requests },
+		{ "served", (double)k.served },
+		{ "cancelled", (double)k.cancelled },
+		{ "rejected", (double)k.rejected },
+		{ "open", (double)k.open },
+		{ "wait.mean_s", k.wait_mean_s },
+		{ "wait.p50_s", k.wait_p50_s },
+		{ "wait.p90_s", k.wait_p90_s },
+		{ "wait.p95_s", k.wait_p95_s },
+		{ "in_vehicle.mean_s", k.in_vehicle_mean_s },
+		{ "km.total", k.km_total },
+		{ "km.empty_share", k.empty_km_share },
+		{ "utilisation", k.utilisation },
+		{ "trips_per_vehicle_day", k.trips_per_vehicle_day },
+		{ "fleet.known", fs_dispatch_vehicle_count(s->d) },
+		{ "charge.queue", fs_dispatch_charge_queue_length(s->d) },
+	};
+	size_t n = 16;
+	uint32_t in_use = 0;
+	for (uint32_t d = 0; d < s->world->depot_count; d++) {
+		in_use += fs_dispatch_plugs_in_use(s->d, d);
+	}
+	list[n].name = "charge.plugs_in_use";
+	list[n++].value = in_use;
+	Fleetsim__V1__Kpi kpis[MAX_KPIS], *kp[MAX_KPIS];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(list[i].value)) {
+			continue; /* not defined yet (no served trip, no distance) */
+		}
+		fleetsim__v1__kpi__init(&kpis[m]);
+		kpis[m].name = (char *)list[i].name;
+		kpis[m].value = list[i].value;
+		kpis[m].scope = (char *)"";
+		kp[m] = &kpis[m];
+		m++;
+	}
+	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
+	snap.n_kpis = m;
+	snap.kpis = kp;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
+	env.kpis = &snap;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+/* ---- the tick -------------------------------------------------------------------------------- */
+
+static int add_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
+{
+	const struct fs_demand_batch *src = &s->replay;
+	size_t i = s->replay_next;
+	if (s->demand) {
+		s->batch.count = 0;
+		if (fs_demand_generate(s->demand, t0, t1, &s->batch) < 0) {
+			fs_error("demand: out of memory");
+			return -ENOMEM;
+		}
+		src = &s->batch;
+		i = 0;
+	}
+	for (; i < src->count && src->items[i].t_ms < t1; i++) {
+		const struct fs_demand_request *q = &src->items[i];
+		struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
+		int64_t rc = fs_dispatch_add_request(s->d, &in);
+		if (rc < 0) {
+			fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));
+			return (int)rc;
+		}
+	}
+	if (!s->demand) {
+		s->replay_next = i;
+	}
+	return 0;
+}
+
+static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
+{
+	struct dispatch_service *s = ctx;
+	if (!s->started) {
+		s->started = true;
+		s->start_ms = s->prev_ms = now_ms;
+		s->next_kpi_ms = now_ms;
+		for (size_t i = 0; i < s->replay.count; i++) {
+			s->replay.items[i].t_ms += now_ms; /* replay times count from the run's start */
+		}
+	} else {
+		/* the requests that arrived since the previous tick */
+		int rc = add_requests(s, s->prev_ms, now_ms);
+		if (rc < 0) {
+			return rc;
+		}
+		s->prev_ms = now_ms;
+	}
+	s->last_ms = now_ms;
+	fs_dispatch_output_clear(&s->out);
+	int rc = fs_dispatch_step(s->d, now_ms, &s->out, NULL);
+	if (rc < 0) {
+		fs_error("dispatch step at tick %" PRIu64 ": %s", tick, strerror(-rc));
+		return rc;
+	}
+	if (publish_requests(s, p) < 0 || publish_trip_events(s, p) < 0 || publish_offers(s, p) < 0 ||
+	    publish_jobs(s, p) < 0) {
+		return -EIO;
+	}
+	if (s->cfg.kpi_every_s && now_ms >= s->next_kpi_ms) {
+		s->next_kpi_ms = now_ms + (int64_t)s->cfg.kpi_every_s * 1000;
+		if (publish_kpis(s, p) < 0) {
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static uint64_t state_hash(void *ctx)
+{
+	const struct dispatch_service *s = ctx;
+	return fs_dispatch_hash(s->d);
+}
+
+/* ---- outputs ------------------------------------------------------------------------------- */
+
+static void put_time(FILE *f, const struct dispatch_service *s, int64_t t_ms)
+{
+	if (t_ms < 0) {
+		fputc(',', f);
+	} else {
+		fprintf(f, ",%.3f", (double)(t_ms - s->start_ms) / 1000.0);
+	}
+}
+
+static void put_num(FILE *f, double v, int decimals)
+{
+	if (isfinite(v)) {
+		fprintf(f, ",%.*f", decimals, v);
+	} else {
+		fputc(',', f);
+	}
+}
+
+static FILE *open_out(const struct dispatch_service *s, const char *name, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", s->cfg.out_dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fs_error("cannot write %s: %s", path, strerror(errno));
+	}
+	return f;
+}
+
+static int close_out(FILE *f, const char *path)
+{
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		fs_error("cannot write %s", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int write_trips(const struct dispatch_service *s)
+{
+	char path[PATH_MAX];
+	FILE *f = open_out(s, "trips.csv", path, sizeof(path));
+	if (!f) {
+		return -EIO;
+	}
+	char start[32];
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	/* times: seconds since the run's start (summary.json "start"), empty if never reached */
+	fputs("request_id,demand_id,status,reason,t_request_s,t_offer_s,t_assign_s,t_arrive_s,t_pickup_s,"
+	      "t_dropoff_s,t_end_s,vehicle_id,offers,wait_s,in_vehicle_s,offer_eta_s,origin_x_m,origin_y_m,"
+	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,dropoff_edge,beeline_m,route_m,route_s,pickup_m,trip_m,"
+	      "uses_motorway\n",
+	      f);
+	uint64_t n = fs_dispatch_request_count(s->d);
+	for (uint64_t id = 1; id <= n; id++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, id);
+		fprintf(f, "%" PRIu64 ",%" PRIu64 ",%s,%s", r->id, r->demand_id, fs_dispatch_status_name(r->status),
+			fs_dispatch_reason_name(r->reason));
+		put_time(f, s, r->t_request_ms);
+		put_time(f, s, r->t_offer_ms);
+		put_time(f, s, r->t_assign_ms);
+		put_time(f, s, r->t_arrive_ms);
+		put_time(f, s, r->t_pickup_ms);
+		put_time(f, s, r->t_dropoff_ms);
+		put_time(f, s, r->t_end_ms);
+		if (r->vehicle_id == FS_DISPATCH_NONE) {
+			fputc(',', f);
+		} else {
+			fprintf(f, ",%u", r->vehicle_id);
+		}
+		fprintf(f, ",%u", r->offers);
+		put_num(f, r->t_arrive_ms >= 0 ? (double)(r->t_arrive_ms - r->t_request_ms) / 1000.0 : NAN, 3);
+		put_num(f, r->t_dropoff_ms >= 0 ? (double)(r->t_dropoff_ms - r->t_pickup_ms) / 1000.0 : NAN, 3);
+		put_num(f, r->offer_eta_s, 1);
+		put_num(f, r->origin.x, 1);
+		put_num(f, r->origin.y, 1);
+		put_num(f, r->dest.x, 1);
+		put_num(f, r->dest.y, 1);
+		fprintf(f, ",%u", r->zone);
+		if (r->pickup_edge == FS_DISPATCH_NONE || r->dropoff_edge == FS_DISPATCH_NONE) {
+			fputs(",,", f);
+		} else {
+			fprintf(f, ",%u,%u", r->pickup_edge, r->dropoff_edge);
+		}
+		put_num(f, r->beeline_m, 1);
+		put_num(f, r->route_m, 1);
+		put_num(f, r->route_s, 1);
+		put_num(f, r->pickup_m, 1);
+		put_num(f, r->trip_m, 1);
+		fprintf(f, ",%d\n", r->uses_motorway ? 1 : 0);
+	}
+	return close_out(f, path);
+}
+
+static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
+{
+	fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, key, k->requests, k->served, k->cancelled,
+		k->rejected, k->open);
+	put_num(f, k->wait_mean_s, 1);
+	put_num(f, k->wait_p50_s, 1);
+	put_num(f, k->wait_p90_s, 1);
+	put_num(f, k->wait_p95_s, 1);
+	put_num(f, k->in_vehicle_mean_s, 1);
+	put_num(f, k->km_total, 2);
+	put_num(f, k->empty_km_share, 4);
+	put_num(f, k->utilisation, 4);
+	put_num(f, k->trips_per_vehicle_day, 2);
+	fputc('\n', f);
+}
+
+static const char kpi_header[] = "requests,served,cancelled,rejected,open,wait_mean_s,wait_p50_s,wait_p90_s,"
+				 "wait_p95_s,in_vehicle_mean_s,km,empty_km_share,utilisation,trips_per_vehicle_day\n";
+
+static int write_groups(const struct dispatch_service *s, const struct fs_dispatch_kpi *by_hour,
+			const struct fs_dispatch_kpi *by_zone)
+{
+	char path[PATH_MAX];
+	FILE *f = open_out(s, "dispatch_by_hour.csv", path, sizeof(path));
+	if (!f) {
+		return -EIO;
+	}
+	fprintf(f, "hour,%s", kpi_header);
+	for (int h = 0; h < 24; h++) {
+		char key[8];
+		snprintf(key, sizeof(key), "%02d", h);
+		put_kpi_row(f, key, &by_hour[h]);
+	}
+	int rc = close_out(f, path);
+	f = open_out(s, "dispatch_by_zone.csv", path, sizeof(path));
+	if (!f) {
+		return -EIO;
+	}
+	/* zones: cells of --cell-m over the network's box; x/y = the cell's centre */
+	const struct fs_network *net = s->world->net;
+	uint32_t nz = fs_dispatch_zone_count(s->d);
+	uint32_t cols = (uint32_t)ceil(fmax(net->max_x - net->min_x, 1.0) / s->cfg.params.cell_m);
+	fprintf(f, "zone,x_m,y_m,%s", kpi_header);
+	for (uint32_t z = 0; z < nz; z++) {
+		if (!by_zone[z].requests) {
+			continue;
+		}
+		char key[64];
+		snprintf(key, sizeof(key), "%u,%.0f,%.0f", z, net->min_x + ((z % cols) + 0.5) * s->cfg.params.cell_m,
+			 net->min_y + ((z / cols) + 0.5) * s->cfg.params.cell_m);
+		put_kpi_row(f, key, &by_zone[z]);
+	}
+	return close_out(f, path) < 0 ? -EIO : rc;
+}
+
+static void result(struct fs_participant *p, const char *key, double value)
+{
+	if (isfinite(value)) {
+		fs_participant_add_result(p, key, value);
+	}
+}
+
+static int on_end(void *ctx, struct fs_participant *p)
+{
+	struct dispatch_service *s = ctx;
+	uint32_t nz = fs_dispatch_zone_count(s->d);
+	struct fs_dispatch_kpi k, by_hour[24];
+	struct fs_dispatch_kpi *by_zone = fs_xcalloc(nz ? nz : 1, sizeof(*by_zone));
+	if (fs_dispatch_kpi(s->d, &k, by_hour, by_zone) < 0) {
+		free(by_zone);
+		fs_error("out of memory computing the KPIs");
+		return -ENOMEM;
+	}
+	const struct fs_dispatch_counters *c = fs_dispatch_get_counters(s->d);
+	result(p, "requests", (double)k.requests);
+	result(p, "served", (double)k.served);
+	result(p, "cancelled", (double)k.cancelled);
+	result(p, "rejected", (double)k.rejected);
+	result(p, "open", (double)k.open);
+	result(p, "cancelled_patience", (double)k.cancelled_patience);
+	result(p, "cancelled_aborted", (double)k.cancelled_aborted);
+	uint64_t rejected_by[FS_DISPATCH_REASON_COUNT] = { 0 };
+	uint64_t n = fs_dispatch_request_count(s->d);
+	for (uint64_t id = 1; id <= n; id++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, id);
+		if (r->status == FS_DISPATCH_REJECTED) {
+			rejected_by[r->reason]++;
+		}
+	}
+	for (int reason = FS_DISPATCH_REASON_OUTSIDE_AREA; reason < FS_DISPATCH_REASON_COUNT; reason++) {
+		char key[48];
+		snprintf(key, sizeof(key), "rejected_%s", fs_dispatch_reason_name(reason));
+		result(p, key, (double)rejected_by[reason]);
+	}
+	result(p, "wait_mean_s", k.wait_mean_s);
+	result(p, "wait_p50_s", k.wait_p50_s);
+	result(p, "wait_p90_s", k.wait_p90_s);
+	result(p, "wait_p95_s", k.wait_p95_s);
+	result(p, "wait_max_s", k.wait_max_s);
+	result(p, "in_vehicle_mean_s", k.in_vehicle_mean_s);
+	result(p, "pickup_eta_mean_s", k.pickup_eta_mean_s);
+	result(p, "trip_km_mean", k.trip_km_mean);
+	result(p, "km_total", k.km_total);
+	result(p, "km_empty", k.km_empty);
+	result(p, "empty_km_share", k.empty_km_share);
+	result(p, "vehicle_hours", k.vehicle_hours);
+	result(p, "utilisation", k.utilisation);
+	result(p, "busy_share", k.vehicle_hours > 0 ? k.busy_hours / k.vehicle_hours : NAN);
+	result(p, "trips_per_vehicle_day", k.trips_per_vehicle_day);
+	result(p, "offers", (double)c->offers);
+	result(p, "declines", (double)c->declines);
+	result(p, "offer_timeouts", (double)c->offer_timeouts);
+	result(p, "handbacks", (double)c->handbacks);
+	result(p, "match_rounds", (double)c->match_rounds);
+	result(p, "repositions", (double)c->repositions);
+	result(p, "charge_jobs", (double)c->charge_jobs);
+	result(p, "charge_opportunistic", (double)c->opportunistic_charges);
+	result(p, "charge_queue_wait_mean_s", c->charge_jobs ? c->charge_queue_wait_s / (double)c->charge_jobs : 0.0);
+	uint32_t plugs = 0;
+	for (uint32_t d = 0; d < s->world->depot_count; d++) {
+		plugs += s->cfg.plugs[d];
+	}
+	result(p, "plugs", plugs);
+	uint32_t peak = 0;
+	for (uint32_t d = 0; d < s->world->depot_count; d++) {
+		peak = c->peak_plugs_in_use[d] > peak ? c->peak_plugs_in_use[d] : peak;
+	}
+	result(p, "plugs_peak_in_use", peak);
+	result(p, "demand_per_day", s->demand ? s->cfg.demand_per_day : NAN);
+	result(p, "bad_state_records", (double)s->bad_states);
+	fs_info("requests %" PRIu64 ": served %" PRIu64 ", cancelled %" PRIu64 ", rejected %" PRIu64 ", open %" PRIu64
+		"; wait p50 %.0f s, p90 %.0f s, p95 %.0f s; empty km %.1f %%",
+		k.requests, k.served, k.cancelled, k.rejected, k.open, k.wait_p50_s, k.wait_p90_s, k.wait_p95_s,
+		100.0 * k.empty_km_share);
+	int rc = 0;
+	if (s->cfg.out_dir && s->started) {
+		rc = write_trips(s);
+		if (write_groups(s, by_hour, by_zone) < 0) {
+			rc = -EIO;
+		}
+	}
+	free(by_zone);
+	return rc;
+}
+
+const struct fs_participant_ops dispatch_service_ops = {
+	.on_message = on_message,
+	.on_tick = on_tick,
+	.state_hash = state_hash,
+	.on_end = on_end,
+};

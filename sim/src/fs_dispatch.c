@@ -1,0 +1,1061 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_dispatch - the ride platform's core: requests and their lifecycle, the
+ * platform's view of the vehicles, vehicle events, the step, the state hash.
+ * Matching is in fs_dispatch_match.c, charging and rebalancing in
+ * fs_dispatch_fleetops.c, KPIs in fs_dispatch_kpi.c. See fs/dispatch.h.
+ *
+ * Stops: fs-vehicle stops a vehicle at the END of a stop's edge. A rider's
+ * point is snapped to the nearest service edge and the stop put at the
+ * nearer end node of that edge, through an edge that ends there, so the
+ * vehicle stops where the rider is rather than up to a block away.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "fs/calendar.h"
+#include "fs_dispatch_internal.h"
+
+static const char *const status_names[FS_DISPATCH_STATUS_COUNT] = {
+	"requested", "offered", "assigned", "picked_up", "dropped_off", "cancelled", "rejected",
+};
+
+static const char *const reason_names[FS_DISPATCH_REASON_COUNT] = {
+	"", "patience", "aborted", "outside_area", "no_route", "odd", "energy", "no_fleet",
+};
+
+const char *fs_dispatch_status_name(int status)
+{
+	return status >= 0 && status < FS_DISPATCH_STATUS_COUNT ? status_names[status] : "?";
+}
+
+const char *fs_dispatch_reason_name(int reason)
+{
+	return reason >= 0 && reason < FS_DISPATCH_REASON_COUNT ? reason_names[reason] : "?";
+}
+
+static bool is_final(int status)
+{
+	return status >= FS_DISPATCH_DROPPED_OFF;
+}
+
+/* Grow *@items (of @size bytes each) to hold @need; 0 or -ENOMEM. */
+static int grow(void **items, size_t size, size_t *cap, size_t need)
+{
+	if (need <= *cap) {
+		return 0;
+	}
+	size_t n = *cap ? *cap : 16;
+	while (n < need) {
+		n *= 2;
+	}
+	void *p = realloc(*items, n * size);
+	if (!p) {
+		return -ENOMEM;
+	}
+	*items = p;
+	*cap = n;
+	return 0;
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+void fs_dispatch_output_clear(struct fs_dispatch_output *out)
+{
+	out->job_count = out->event_count = out->offer_count = out->new_count = 0;
+}
+
+void fs_dispatch_output_finish(struct fs_dispatch_output *out)
+{
+	free(out->jobs);
+	free(out->events);
+	free(out->offers);
+	free(out->new_requests);
+	memset(out, 0, sizeof(*out));
+}
+
+int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_event *e)
+{
+	if (grow((void **)&out->events, sizeof(*out->events), &out->event_cap, out->event_count + 1) < 0) {
+		return -ENOMEM;
+	}
+	out->events[out->event_count++] = *e;
+	return 0;
+}
+
+int dispatch_emit_job(struct fs_dispatch_output *out, const struct fs_dispatch_job *job)
+{
+	if (grow((void **)&out->jobs, sizeof(*out->jobs), &out->job_cap, out->job_count + 1) < 0) {
+		return -ENOMEM;
+	}
+	out->jobs[out->job_count++] = *job;
+	return 0;
+}
+
+int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch_offer *o)
+{
+	if (grow((void **)&out->offers, sizeof(*out->offers), &out->offer_cap, out->offer_count + 1) < 0) {
+		return -ENOMEM;
+	}
+	out->offers[out->offer_count++] = *o;
+	return 0;
+}
+
+/* ---- small rules -------------------------------------------------------------------------- */
+
+int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms)
+{
+	return fs_calendar_second_of_day(t_ms + (int64_t)d->w.utc_offset_s * 1000) / 3600;
+}
+
+uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)
+{
+	/* the router's hour, as fs-vehicle asks for it (fs_world_hour: UTC-based day) */
+	return (uint32_t)(fs_calendar_second_of_day(t_ms) / 3600);
+}
+
+bool dispatch_is_night(const struct fs_dispatch *d, int64_t t_ms)
+{
+	int h = fs_calendar_second_of_day(t_ms) / 3600; /* fs-vehicle's rule, UTC-based day */
+	return h < d->p.night_end_h || h >= d->p.night_start_h;
+}
+
+bool dispatch_healthy(const struct vrec *v)
+{
+	return !(v->s.health_flags & (FS_HEALTH_SUMMARY_MINIMAL_RISK | FS_HEALTH_SUMMARY_NEEDS_DEPOT));
+}
+
+bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v)
+{
+	return d->p.charging && (v->charge_requested || v->s.soc < d->p.charge_soc);
+}
+
+double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r)
+{
+	double km = (eta_s * d->p.energy_speed_mps + r->route_m) / 1000.0;
+	double hours = (eta_s + d->p.board_dwell_s + r->route_s) / 3600.0;
+	return km * d->p.kwh_per_km + hours * d->p.av_stack_kw;
+}
+
+bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, double eta_s,
+			const struct fs_dispatch_request *r)
+{
+	double left = v->s.soc * d->p.battery_kwh - dispatch_trip_kwh(d, eta_s, r);
+	return left >= d->p.job_reserve_soc * d->p.battery_kwh;
+}
+
+bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
+		     int64_t now_ms)
+{
+	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && r->uses_motorway) {
+		return false;
+	}
+	if ((v->s.odd_flags & FS_ODD_DAYTIME_ONLY) && dispatch_is_night(d, now_ms)) {
+		return false;
+	}
+	return true;
+}
+
+static bool is_motorway_class(uint8_t c)
+{
+	return c == FS_ROAD_MOTORWAY || c == FS_ROAD_MOTORWAY_LINK || c == FS_ROAD_TRUNK || c == FS_ROAD_TRUNK_LINK;
+}
+
+bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path)
+{
+	for (uint32_t i = 0; i < path->count; i++) {
+		if (is_motorway_class(net->edges[path->edges[i]].road_class)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms)
+{
+	if (!(v->s.odd_flags & FS_ODD_NO_MOTORWAY)) {
+		return true;
+	}
+	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
+	struct fs_road_pos to = { target_edge, d->w.net->edges[target_edge].length_m };
+	double t;
+	d->path.count = 0;
+	return fs_route_positions(d->w.query, dispatch_hour(d, now_ms), from, to, &t, &d->path) == 0 &&
+	       !dispatch_path_uses_motorway(d->w.net, &d->path);
+}
+
+struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge)
+{
+	const struct fs_node *n = &net->nodes[net->edges[edge].to];
+	return (struct fs_point){ n->x, n->y };
+}
+
+static bool service_node(const struct fs_dispatch *d, uint32_t node)
+{
+	return d->w.in_scc[node] != 0;
+}
+
+/* The lowest-id edge into @node from a service node (the vehicle then stops at @node). */
+uint32_t dispatch_edge_into(const struct fs_dispatch *d, uint32_t node)
+{
+	const struct fs_network *net = d->w.net;
+	uint32_t best = FS_DISPATCH_NONE;
+	for (uint32_t k = net->in_first[node]; k < net->in_first[node + 1]; k++) {
+		uint32_t e = net->in_edges[k];
+		if (service_node(d, net->edges[e].from) && e < best) {
+			best = e;
+		}
+	}
+	return best;
+}
+
+uint32_t dispatch_edge_from(const struct fs_dispatch *d, uint32_t node)
+{
+	const struct fs_network *net = d->w.net;
+	for (uint32_t e = net->out_first[node]; e < net->out_first[node + 1]; e++) {
+		if (service_node(d, net->edges[e].to)) {
+			return e; /* out edges are sorted by id: the lowest */
+		}
+	}
+	return FS_DISPATCH_NONE;
+}
+
+/* ---- create / destroy --------------------------------------------------------------------- */
+
+static bool params_ok(const struct fs_dispatch_params *p)
+{
+	return (p->matcher == FS_DISPATCH_MATCH_BATCH || p->matcher == FS_DISPATCH_MATCH_GREEDY) &&
+	       p->batch_s > 0 && isfinite(p->batch_s) && p->patience_s > 0 && p->candidates >= 1 &&
+	       p->max_pickup_eta_s > 0 && p->offer_timeout_s > 0 && p->decline_cooldown_s >= 0 &&
+	       p->max_snap_m > 0 && p->board_dwell_s >= 0 && p->energy_speed_mps > 0 &&
+	       p->night_start_h >= 0 && p->night_start_h <= 24 && p->night_end_h >= 0 && p->night_end_h <= 24 &&
+	       p->charge_soc >= 0 && p->charge_soc < 1 && p->opportunistic_soc >= 0 && p->opportunistic_soc <= 1 &&
+	       p->offpeak_share >= 0 && p->charge_speed_mps > 0 && p->rebalance_s >= 0 && p->cell_m > 0 &&
+	       p->horizon_s > 0 && p->min_idle_s >= 0 && p->max_reposition_m > 0 && p->max_move_share >= 0 &&
+	       p->max_move_share <= 1 && p->battery_kwh > 0 && p->kwh_per_km >= 0 && p->av_stack_kw >= 0 &&
+	       p->job_reserve_soc >= 0 && p->job_reserve_soc < 1 && p->charge_target_soc > p->job_reserve_soc &&
+	       p->charge_target_soc <= 1;
+}
+
+static int init_zones(struct fs_dispatch *d, struct fs_error *err)
+{
+	const struct fs_network *net = d->w.net;
+	double w = fmax(net->max_x - net->min_x, 1.0), h = fmax(net->max_y - net->min_y, 1.0);
+	double cols = ceil(w / d->p.cell_m), rows = ceil(h / d->p.cell_m);
+	if (cols * rows > 4.0e6) {
+		return fs_error_set(err, -EINVAL, "dispatch: cell_m %g m makes %.0f zones (at most 4,000,000)",
+				    d->p.cell_m, cols * rows);
+	}
+	d->zone_cols = (uint32_t)cols;
+	d->zone_rows = (uint32_t)rows;
+	uint32_t n = d->zone_cols * d->zone_rows;
+	d->zones = calloc(n, sizeof(*d->zones));
+	double *best = malloc(n * sizeof(*best));
+	if (!d->zones || !best) {
+		free(best);
+		return fs_error_set(err, -ENOMEM, "dispatch: out of memory");
+	}
+	for (uint32_t z = 0; z < n; z++) {
+		d->zones[z].node = FS_DISPATCH_NONE;
+		d->zones[z].stop_edge = FS_DISPATCH_NONE;
+		best[z] = INFINITY;
+	}
+	/* representative node: the service node nearest the cell centre */
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		if (!service_node(d, v)) {
+			continue;
+		}
+		struct fs_point pt = { net->nodes[v].x, net->nodes[v].y };
+		uint32_t z = fs_dispatch_zone_of(d, pt);
+		double cx = net->min_x + ((double)(z % d->zone_cols) + 0.5) * d->p.cell_m;
+		double cy = net->min_y + ((double)(z / d->zone_cols) + 0.5) * d->p.cell_m;
+		double dd = (pt.x - cx) * (pt.x - cx) + (pt.y - cy) * (pt.y - cy);
+		if (dd < best[z] && dispatch_edge_into(d, v) != FS_DISPATCH_NONE) {
+			best[z] = dd;
+			d->zones[z].node = v;
+		}
+	}
+	free(best);
+	for (uint32_t z = 0; z < n; z++) {
+		if (d->zones[z].node != FS_DISPATCH_NONE) {
+			d->zones[z].stop_edge = dispatch_edge_into(d, d->zones[z].node);
+		}
+	}
+	/* prior: where the expected requests start */
+	double total = 0.0;
+	for (size_t i = 0; d->w.places && i < d->w.place_count; i++) {
+		double wt = d->w.places[i].weight;
+		if (!(wt > 0.0) || !isfinite(wt)) {
+			continue;
+		}
+		struct fs_point pt = { d->w.places[i].x, d->w.places[i].y };
+		d->zones[fs_dispatch_zone_of(d, pt)].prior += wt;
+		total += wt;
+	}
+	for (uint32_t z = 0; z < n && total > 0.0; z++) {
+		d->zones[z].prior /= total;
+	}
+	return 0;
+}
+
+struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
+				       const struct fs_dispatch_params *params, struct fs_error *err)
+{
+	if (!world || !world->net || !world->query || !world->index || !world->in_scc ||
+	    world->depot_count > FS_DISPATCH_MAX_DEPOTS || (world->depot_count && (!world->depot_nodes || !world->depot_plugs)) ||
+	    (world->place_count && !world->places) || !(world->trips_per_day >= 0.0) ||
+	    world->utc_offset_s % 60 != 0) {
+		fs_error_set(err, -EINVAL, "dispatch: bad world (network, router, index, SCC mask, depots, places)");
+		return NULL;
+	}
+	struct fs_dispatch *d = calloc(1, sizeof(*d));
+	if (!d) {
+		fs_error_set(err, -ENOMEM, "dispatch: out of memory");
+		return NULL;
+	}
+	d->w = *world;
+	if (params) {
+		d->p = *params;
+	} else {
+		fs_dispatch_params_defaults(&d->p);
+	}
+	if (!params_ok(&d->p)) {
+		fs_error_set(err, -EINVAL, "dispatch: bad parameters (periods and times > 0, shares in [0, 1], "
+					   "charge_target_soc > job_reserve_soc, night hours 0..24)");
+		goto fail;
+	}
+	const struct fs_network *net = d->w.net;
+	for (uint32_t k = 0; k < world->depot_count; k++) {
+		uint32_t node = world->depot_nodes[k];
+		if (node >= net->node_count || !service_node(d, node) ||
+		    (d->depot_stop_edge[k] = dispatch_edge_into(d, node)) == FS_DISPATCH_NONE) {
+			fs_error_set(err, -EINVAL, "dispatch: depot %u is not at a service node", k);
+			goto fail;
+		}
+	}
+	if (init_zones(d, err) < 0) {
+		goto fail;
+	}
+	double area = fmax(net->max_x - net->min_x, 1.0) * fmax(net->max_y - net->min_y, 1.0);
+	double cell = fmin(fmax(sqrt(area / 2000.0), 100.0), 500.0); /* about the spacing of idle vehicles */
+	d->pool = fs_spatial_create(net->min_x, net->min_y, net->max_x, net->max_y, cell);
+	if (!d->pool) {
+		fs_error_set(err, -ENOMEM, "dispatch: out of memory");
+		goto fail;
+	}
+	d->first_ms = INT64_MIN;
+	d->now_ms = INT64_MIN;
+	d->observed_ms = INT64_MIN;
+	return d;
+fail:
+	fs_dispatch_destroy(d);
+	return NULL;
+}
+
+void fs_dispatch_destroy(struct fs_dispatch *d)
+{
+	if (!d) {
+		return;
+	}
+	fs_spatial_destroy(d->pool);
+	fs_path_finish(&d->path);
+	free(d->req);
+	free(d->open);
+	free(d->fresh);
+	free(d->veh);
+	free(d->jobs);
+	free(d->ev);
+	free(d->queue);
+	free(d->zones);
+	free(d);
+}
+
+const struct fs_dispatch_params *fs_dispatch_get_params(const struct fs_dispatch *d)
+{
+	return &d->p;
+}
+
+/* ---- zones -------------------------------------------------------------------------------- */
+
+uint32_t fs_dispatch_zone_count(const struct fs_dispatch *d)
+{
+	return d->zone_cols * d->zone_rows;
+}
+
+uint32_t fs_dispatch_zone_of(const struct fs_dispatch *d, struct fs_point p)
+{
+	const struct fs_network *net = d->w.net;
+	double fx = (p.x - net->min_x) / d->p.cell_m, fy = (p.y - net->min_y) / d->p.cell_m;
+	uint32_t c = fx <= 0.0 || !isfinite(fx) ? 0 : fx >= d->zone_cols ? d->zone_cols - 1 : (uint32_t)fx;
+	uint32_t r = fy <= 0.0 || !isfinite(fy) ? 0 : fy >= d->zone_rows ? d->zone_rows - 1 : (uint32_t)fy;
+	return r * d->zone_cols + c;
+}
+
+/* ---- jobs and claims ---------------------------------------------------------------------- */
+
+uint64_t dispatch_new_job(struct fs_dispatch *d, int kind, uint32_t vehicle, uint64_t request)
+{
+	size_t cap = d->jobs_cap;
+	if (grow((void **)&d->jobs, sizeof(*d->jobs), &cap, d->njobs + 1) < 0) {
+		return 0;
+	}
+	d->jobs_cap = cap;
+	d->jobs[d->njobs++] = (struct jrec){ .request = request, .vehicle = vehicle, .kind = (uint8_t)kind };
+	return d->njobs;
+}
+
+static const struct jrec *job_of(const struct fs_dispatch *d, uint64_t job_id)
+{
+	return job_id >= 1 && job_id <= d->njobs ? &d->jobs[job_id - 1] : NULL;
+}
+
+void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,
+			uint64_t request, int64_t now_ms)
+{
+	if (v->claim == CLAIM_CHARGE && d->plugs_in_use[v->target] > 0) {
+		d->plugs_in_use[v->target]--;
+	}
+	v->claim = (uint8_t)claim;
+	v->target = target;
+	v->job_id = job;
+	v->request = request;
+	v->claim_ms = now_ms;
+	v->cmd_ms = now_ms;
+	v->confirmed = false;
+	if (claim == CLAIM_CHARGE) {
+		d->plugs_in_use[target]++;
+	}
+}
+
+void dispatch_release(struct fs_dispatch *d, struct vrec *v)
+{
+	if (v->claim == CLAIM_CHARGE && d->plugs_in_use[v->target] > 0) {
+		d->plugs_in_use[v->target]--;
+	}
+	v->claim = CLAIM_NONE;
+	v->target = 0;
+	v->job_id = 0;
+	v->request = 0;
+	v->confirmed = false;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+struct fs_dispatch_request *dispatch_req(struct fs_dispatch *d, uint64_t id)
+{
+	return id >= 1 && id <= d->nreq ? &d->req[id - 1] : NULL;
+}
+
+uint64_t fs_dispatch_request_count(const struct fs_dispatch *d)
+{
+	return d->nreq;
+}
+
+const struct fs_dispatch_request *fs_dispatch_request(const struct fs_dispatch *d, uint64_t id)
+{
+	return id >= 1 && id <= d->nreq ? &d->req[id - 1] : NULL;
+}
+
+/* Snap @p to a stop: the nearer end node of the nearest service edge. */
+static int snap_stop(struct fs_dispatch *d, struct fs_point p, uint32_t *ret_node)
+{
+	const struct fs_network *net = d->w.net;
+	uint32_t e;
+	double off, dist;
+	if (fs_network_snap(net, d->w.index, p.x, p.y, &e, &off, &dist) < 0 || dist > d->p.max_snap_m) {
+		return -ENOENT;
+	}
+	uint32_t n = off < 0.5 * net->edges[e].length_m ? net->edges[e].from : net->edges[e].to;
+	if (dispatch_edge_into(d, n) == FS_DISPATCH_NONE || dispatch_edge_from(d, n) == FS_DISPATCH_NONE) {
+		n = n == net->edges[e].from ? net->edges[e].to : net->edges[e].from;
+	}
+	*ret_node = n;
+	return 0;
+}
+
+static uint64_t request_hash(const struct fs_dispatch_request *r)
+{
+	int64_t f[15] = {
+		(int64_t)r->id, (int64_t)r->demand_id, (int64_t)r->job_id, r->t_request_ms, r->t_offer_ms,
+		r->t_assign_ms, r->t_arrive_ms, r->t_pickup_ms, r->t_dropoff_ms, r->t_end_ms,
+		(int64_t)r->vehicle_id, (int64_t)r->offers,
+		(int64_t)r->status | (int64_t)r->reason << 8 | (int64_t)r->admitted << 16,
+		(int64_t)r->pickup_edge << 32 | (int64_t)r->dropoff_edge,
+		(int64_t)r->pickup_node << 32 | (int64_t)r->dropoff_node,
+	};
+	return XXH3_64bits(f, sizeof(f));
+}
+
+int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_request_in *in)
+{
+	if (!in || in->t_ms < 0 || !isfinite(in->origin.x) || !isfinite(in->origin.y) || !isfinite(in->dest.x) ||
+	    !isfinite(in->dest.y) || (d->nreq && in->t_ms < d->req[d->nreq - 1].t_request_ms)) {
+		return -EINVAL;
+	}
+	size_t cap = d->req_cap;
+	if (grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + 1) < 0 ||
+	    grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + 1) < 0 ||
+	    grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + 1) < 0) {
+		return -ENOMEM;
+	}
+	d->req_cap = cap;
+	struct fs_dispatch_request *r = &d->req[d->nreq];
+	*r = (struct fs_dispatch_request){
+		.id = d->nreq + 1,
+		.demand_id = in->demand_id,
+		.t_request_ms = in->t_ms,
+		.t_offer_ms = NO_TIME, .t_assign_ms = NO_TIME, .t_arrive_ms = NO_TIME, .t_pickup_ms = NO_TIME,
+		.t_dropoff_ms = NO_TIME, .t_end_ms = NO_TIME,
+		.origin = in->origin,
+		.dest = in->dest,
+		.pickup_node = FS_DISPATCH_NONE,
+		.dropoff_node = FS_DISPATCH_NONE,
+		.pickup_edge = FS_DISPATCH_NONE,
+		.dropoff_edge = FS_DISPATCH_NONE,
+		.zone = fs_dispatch_zone_of(d, in->origin),
+		.vehicle_id = FS_DISPATCH_NONE,
+		.patience_s = (float)(in->patience_s > 0 ? in->patience_s : d->p.patience_s),
+		.beeline_m = (float)hypot(in->dest.x - in->origin.x, in->dest.y - in->origin.y),
+		.offer_eta_s = NAN,
+		.pickup_m = NAN,
+		.trip_m = NAN,
+		.route_m = NAN,
+		.route_s = NAN,
+		.status = FS_DISPATCH_REQUESTED,
+	};
+	/* Plan the trip as fs-vehicle will drive it: fastest route between the two stop nodes. */
+	const struct fs_network *net = d->w.net;
+	if (snap_stop(d, in->origin, &r->pickup_node) < 0 || snap_stop(d, in->dest, &r->dropoff_node) < 0) {
+		r->reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
+	} else {
+		uint32_t a = r->pickup_node, b = r->dropoff_node;
+		r->pickup_edge = dispatch_edge_into(d, a); /* until an offer picks the approach */
+		r->dropoff_edge = dispatch_edge_into(d, b);
+		double t;
+		d->path.count = 0;
+		if (a == b || fs_route_nodes(d->w.query, dispatch_hour(d, in->t_ms), a, b, &t, &d->path) < 0 ||
+		    d->path.count == 0) {
+			r->reason = FS_DISPATCH_REASON_NO_ROUTE;
+		} else {
+			double m = 0.0;
+			for (uint32_t i = 0; i < d->path.count; i++) {
+				m += net->edges[d->path.edges[i]].length_m;
+			}
+			r->route_m = (float)m;
+			r->route_s = (float)t;
+			r->uses_motorway = dispatch_path_uses_motorway(net, &d->path);
+		}
+	}
+	d->nreq++;
+	d->open[d->nopen++] = r->id;
+	d->fresh[d->nfresh++] = r->id;
+	d->waiting_admission++;
+	dispatch_observe_request(d, r->zone, r->t_request_ms);
+	return (int64_t)r->id;
+}
+
+/* The request ends: count its final hash once and for all. */
+static int finish(struct fs_dispatch *d, struct fs_dispatch_request *r, int status, int reason, int64_t t_ms,
+		  struct fs_dispatch_output *out)
+{
+	r->status = (uint8_t)status;
+	r->reason = (uint8_t)reason;
+	int kind = FS_DISPATCH_EV_DROPPED_OFF;
+	if (status == FS_DISPATCH_DROPPED_OFF) {
+		r->t_dropoff_ms = t_ms;
+	} else {
+		r->t_end_ms = t_ms;
+		kind = status == FS_DISPATCH_CANCELLED ? FS_DISPATCH_EV_CANCELLED : FS_DISPATCH_EV_REJECTED;
+	}
+	d->closed_hash += request_hash(r);
+	if (status == FS_DISPATCH_DROPPED_OFF) {
+		double wait_s = (double)(r->t_arrive_ms - r->t_request_ms) / MS_PER_S;
+		d->n_served++;
+		d->sum_wait_s += wait_s;
+		d->sum_in_vehicle_s += (double)(r->t_dropoff_ms - r->t_pickup_ms) / MS_PER_S;
+		d->sum_eta_s += isfinite(r->offer_eta_s) ? r->offer_eta_s : 0.0;
+		d->sum_trip_km += isfinite(r->route_m) ? r->route_m / 1000.0 : 0.0;
+		d->wait_hist[wait_s <= 0.0 ? 0 : wait_s >= WAIT_BINS - 1 ? WAIT_BINS - 1 : (size_t)wait_s]++;
+	} else if (status == FS_DISPATCH_CANCELLED) {
+		d->n_cancelled++;
+		d->n_cancelled_patience += reason == FS_DISPATCH_REASON_PATIENCE;
+		d->n_cancelled_aborted += reason == FS_DISPATCH_REASON_ABORTED;
+	} else {
+		d->n_rejected++;
+	}
+	struct fs_dispatch_trip_event e = { .request_id = r->id, .t_ms = t_ms, .vehicle_id = r->vehicle_id,
+					    .kind = (uint8_t)kind, .reason = (uint8_t)reason };
+	return dispatch_emit(out, &e);
+}
+
+/* An offer or assignment fell through before the pickup: the rider waits again. */
+static void back_to_pool(struct fs_dispatch_request *r)
+{
+	r->status = FS_DISPATCH_REQUESTED;
+	r->vehicle_id = FS_DISPATCH_NONE;
+	r->job_id = 0;
+	r->t_assign_ms = NO_TIME;
+	r->t_arrive_ms = NO_TIME;
+}
+
+/* ---- vehicles ----------------------------------------------------------------------------- */
+
+struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id)
+{
+	return id < d->nveh && d->veh[id].known ? &d->veh[id] : NULL;
+}
+
+const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_dispatch *d, uint32_t id)
+{
+	return id < d->nveh && d->veh[id].known ? &d->veh[id].s : NULL;
+}
+
+uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d)
+{
+	return d->known;
+}
+
+uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot)
+{
+	return depot < d->w.depot_count ? d->plugs_in_use[depot] : 0;
+}
+
+uint32_t fs_dispatch_charge_queue_length(const struct fs_dispatch *d)
+{
+	return (uint32_t)d->nqueue;
+}
+
+static bool driving_state(int s)
+{
+	return s == FS_VEHICLE_AVAILABLE || s == FS_VEHICLE_TO_PICKUP || s == FS_VEHICLE_IN_TRIP ||
+	       s == FS_VEHICLE_REPOSITIONING || s == FS_VEHICLE_TO_CHARGER;
+}
+
+static bool in_service(int s)
+{
+	return s != FS_VEHICLE_DELIVERED && s != FS_VEHICLE_COMMISSIONING && s != FS_VEHICLE_OUT_OF_SERVICE &&
+	       s != FS_VEHICLE_UNSPECIFIED;
+}
+
+/* Metres driven between two states of one vehicle (1 s apart in a run). */
+static double driven_m(const struct fs_network *net, const struct fs_dispatch_vehicle_state *a,
+		       const struct fs_dispatch_vehicle_state *b)
+{
+	if (a->edge == FS_NO_EDGE || b->edge == FS_NO_EDGE || a->edge >= net->edge_count || b->edge >= net->edge_count) {
+		return 0.0;
+	}
+	if (a->edge == b->edge && b->offset_m >= a->offset_m) {
+		return b->offset_m - a->offset_m;
+	}
+	const struct fs_edge *ea = &net->edges[a->edge], *eb = &net->edges[b->edge];
+	double m = fmax(ea->length_m - a->offset_m, 0.0) + b->offset_m;
+	if (ea->to != eb->from) {
+		/* edges skipped in between: the straight line between them (a slight underestimate) */
+		const struct fs_node *p = &net->nodes[ea->to], *q = &net->nodes[eb->from];
+		m += hypot(q->x - p->x, q->y - p->y);
+	}
+	return m;
+}
+
+static void account(struct fs_dispatch *d, struct vrec *v, int64_t t_ms, const struct fs_dispatch_vehicle_state *s)
+{
+	int prev = v->s.state;
+	double dt_ms = (double)(t_ms - v->seen_ms);
+	struct hour_acc *h = &d->hours[dispatch_local_hour(d, v->seen_ms)];
+	if (in_service(prev)) {
+		h->vehicle_ms += dt_ms;
+		if (prev == FS_VEHICLE_IN_TRIP) {
+			h->occupied_ms += dt_ms;
+		}
+		if (prev == FS_VEHICLE_TO_PICKUP || prev == FS_VEHICLE_WAITING_FOR_RIDER || prev == FS_VEHICLE_IN_TRIP) {
+			h->busy_ms += dt_ms;
+		}
+	}
+	bool towed = prev == FS_VEHICLE_MINIMAL_RISK && s->state == FS_VEHICLE_MAINTENANCE;
+	if (towed || !(driving_state(prev) || driving_state(s->state))) {
+		return;
+	}
+	double m = driven_m(d->w.net, &v->s, s);
+	if (m <= 0.0 || m > 100.0 * fmax(dt_ms, 1.0)) { /* > 100 m/s: a jump, not driving */
+		return;
+	}
+	/* the state the distance was driven in: the earlier one, unless the vehicle was standing then */
+	int st = driving_state(prev) ? prev : s->state;
+	v->odo_m += m;
+	h->km_total += m / 1000.0;
+	if (st == FS_VEHICLE_IN_TRIP) {
+		h->km_occupied += m / 1000.0;
+	}
+}
+
+static void count_odd(struct fs_dispatch *d, const struct vrec *v, int sign)
+{
+	d->motorway_ok += (uint32_t)(sign * !(v->s.odd_flags & FS_ODD_NO_MOTORWAY));
+	d->night_ok += (uint32_t)(sign * !(v->s.odd_flags & FS_ODD_DAYTIME_ONLY));
+}
+
+int fs_dispatch_update_vehicle(struct fs_dispatch *d, int64_t t_ms, const struct fs_dispatch_vehicle_state *s)
+{
+	if (!s || s->id == UINT32_MAX || s->state >= FS_VEHICLE_STATE_COUNT || !isfinite(s->x) || !isfinite(s->y) ||
+	    !isfinite(s->soc) || (s->edge != FS_NO_EDGE && s->edge >= d->w.net->edge_count)) {
+		return -EINVAL;
+	}
+	if (s->id >= d->nveh) {
+		size_t cap = d->veh_cap;
+		if (s->id >= UINT32_MAX / 2 || grow((void **)&d->veh, sizeof(*d->veh), &cap, (size_t)s->id + 1) < 0) {
+			return -ENOMEM;
+		}
+		memset(d->veh + d->nveh, 0, (s->id + 1 - d->nveh) * sizeof(*d->veh));
+		d->veh_cap = (uint32_t)cap;
+		d->nveh = s->id + 1;
+	}
+	struct vrec *v = &d->veh[s->id];
+	if (!v->known) {
+		*v = (struct vrec){ .s = *s, .seen_ms = t_ms, .idle_since_ms = t_ms, .queued_ms = NO_TIME,
+				    .cmd_ms = INT64_MIN, .cooldown_until_ms = INT64_MIN, .known = true };
+		d->known++;
+		count_odd(d, v, +1);
+		return 0;
+	}
+	if (t_ms < v->seen_ms) {
+		return -EINVAL;
+	}
+	account(d, v, t_ms, s);
+	if (s->state == FS_VEHICLE_AVAILABLE && v->s.state != FS_VEHICLE_AVAILABLE) {
+		v->idle_since_ms = t_ms;
+	}
+	count_odd(d, v, -1);
+	v->s = *s;
+	v->seen_ms = t_ms;
+	count_odd(d, v, +1);
+	/* A command is confirmed or over once a state produced after it was sent says so. */
+	if (t_ms > v->claim_ms) {
+		if (v->claim == CLAIM_CHARGE) {
+			bool at = s->state == FS_VEHICLE_TO_CHARGER || s->state == FS_VEHICLE_CHARGING;
+			if (s->state == FS_VEHICLE_CHARGING) {
+				v->charge_requested = false;
+			}
+			if (at) {
+				v->confirmed = true;
+			} else if (v->confirmed) {
+				dispatch_release(d, v); /* charged (or taken off the road): the plug is free */
+			}
+		} else if (v->claim == CLAIM_REPOSITION) {
+			if (s->state == FS_VEHICLE_REPOSITIONING) {
+				v->confirmed = true;
+			} else if (v->confirmed) {
+				dispatch_release(d, v);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+int fs_dispatch_add_events(struct fs_dispatch *d, const struct fs_vehicle_event *events, size_t count)
+{
+	if (count && !events) {
+		return -EINVAL;
+	}
+	if (grow((void **)&d->ev, sizeof(*d->ev), &d->ev_cap, d->nev + count) < 0) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		d->ev[d->nev] = (struct ev_item){ .e = events[i], .seq = d->ev_seq++ };
+		d->ev[d->nev].e.reason = NULL;
+		d->nev++;
+	}
+	return 0;
+}
+
+static int compare_events(const void *a, const void *b)
+{
+	const struct ev_item *x = a, *y = b;
+	if (x->e.time_ms != y->e.time_ms) {
+		return x->e.time_ms < y->e.time_ms ? -1 : 1;
+	}
+	if (x->e.vehicle_id != y->e.vehicle_id) {
+		return x->e.vehicle_id < y->e.vehicle_id ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, const struct jrec *j,
+			    struct vrec *v, struct fs_dispatch_output *out)
+{
+	struct fs_dispatch_request *r = dispatch_req(d, j->request);
+	if (!r || r->job_id != e->job_id || is_final(r->status)) {
+		d->counters.unknown_events++;
+		return 0;
+	}
+	bool owns = v && v->claim == CLAIM_RIDE && v->job_id == e->job_id;
+	struct fs_dispatch_trip_event te = { .request_id = r->id, .t_ms = e->time_ms, .vehicle_id = e->vehicle_id };
+	switch (e->kind) {
+	case FS_VEV_JOB_ACCEPTED:
+		if (r->status != FS_DISPATCH_OFFERED) {
+			break;
+		}
+		r->status = FS_DISPATCH_ASSIGNED;
+		r->t_assign_ms = e->time_ms;
+		r->odo_mark_m = v ? v->odo_m : 0.0;
+		if (owns) {
+			v->confirmed = true;
+		}
+		te.kind = FS_DISPATCH_EV_ASSIGNED;
+		return dispatch_emit(out, &te);
+	case FS_VEV_JOB_DECLINED:
+		if (r->status != FS_DISPATCH_OFFERED) {
+			break;
+		}
+		d->counters.declines++;
+		back_to_pool(r);
+		if (owns) {
+			dispatch_release(d, v);
+			v->cooldown_until_ms = e->time_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
+		}
+		break;
+	case FS_VEV_ARRIVED:
+		if (r->status == FS_DISPATCH_ASSIGNED && r->t_arrive_ms == NO_TIME) {
+			r->t_arrive_ms = e->time_ms;
+		} else if (r->status == FS_DISPATCH_PICKED_UP) {
+			r->trip_m = (float)(v ? v->odo_m - r->odo_mark_m : NAN);
+			if (owns) {
+				dispatch_release(d, v);
+			}
+			return finish(d, r, FS_DISPATCH_DROPPED_OFF, FS_DISPATCH_REASON_NONE, e->time_ms, out);
+		}
+		break;
+	case FS_VEV_STATE_CHANGED:
+		if (e->to_state != FS_VEHICLE_IN_TRIP || r->status != FS_DISPATCH_ASSIGNED) {
+			break;
+		}
+		r->status = FS_DISPATCH_PICKED_UP;
+		r->t_pickup_ms = e->time_ms;
+		if (r->t_arrive_ms == NO_TIME) {
+			r->t_arrive_ms = e->time_ms; /* arrival not reported: the rider was waiting at the kerb */
+		}
+		r->pickup_m = (float)(v ? v->odo_m - r->odo_mark_m : NAN);
+		r->odo_mark_m = v ? v->odo_m : 0.0;
+		te.kind = FS_DISPATCH_EV_PICKED_UP;
+		return dispatch_emit(out, &te);
+	case FS_VEV_JOB_HANDED_BACK:
+		d->counters.handbacks++;
+		if (owns) {
+			dispatch_release(d, v);
+		}
+		if (r->status == FS_DISPATCH_PICKED_UP) {
+			return finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_ABORTED, e->time_ms, out);
+		}
+		back_to_pool(r);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int apply_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, struct fs_dispatch_output *out)
+{
+	struct vrec *v = dispatch_vehicle(d, e->vehicle_id);
+	if (e->kind == FS_VEV_CHARGE_REQUEST) {
+		if (v) {
+			v->charge_requested = true;
+		}
+		return 0;
+	}
+	if (e->kind == FS_VEV_STATE_CHANGED && v && e->to_state == FS_VEHICLE_AVAILABLE) {
+		v->idle_since_ms = e->time_ms;
+	}
+	if (!e->job_id) {
+		return 0;
+	}
+	const struct jrec *j = job_of(d, e->job_id);
+	if (!j || j->vehicle != e->vehicle_id) {
+		if (e->kind == FS_VEV_JOB_ACCEPTED || e->kind == FS_VEV_JOB_DECLINED) {
+			d->counters.unknown_events++;
+		}
+		return 0;
+	}
+	if (j->kind == JOB_RIDE) {
+		return apply_ride_event(d, e, j, v, out);
+	}
+	/* charge and reposition jobs: fs-vehicle reports only its own refusals with our id */
+	if (e->kind == FS_VEV_JOB_DECLINED && v && v->job_id == e->job_id) {
+		dispatch_release(d, v);
+		v->cooldown_until_ms = e->time_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
+	}
+	return 0;
+}
+
+/* ---- the step ----------------------------------------------------------------------------- */
+
+static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t now_ms, struct fs_dispatch_output *out)
+{
+	r->admitted = true;
+	d->waiting_admission--;
+	int reason = r->reason;
+	if (!reason && d->known == 0) {
+		reason = FS_DISPATCH_REASON_NO_FLEET;
+	}
+	if (!reason && ((r->uses_motorway && d->motorway_ok == 0) ||
+			(dispatch_is_night(d, r->t_request_ms) && d->night_ok == 0))) {
+		reason = FS_DISPATCH_REASON_ODD;
+	}
+	if (!reason) {
+		double usable = (d->p.charge_target_soc - d->p.job_reserve_soc) * d->p.battery_kwh;
+		if (dispatch_trip_kwh(d, 0.0, r) > usable) {
+			reason = FS_DISPATCH_REASON_ENERGY;
+		}
+	}
+	if (reason) {
+		int64_t t = now_ms > r->t_request_ms ? now_ms : r->t_request_ms;
+		return finish(d, r, FS_DISPATCH_REJECTED, reason, t, out);
+	}
+	r->reason = FS_DISPATCH_REASON_NONE;
+	return 0;
+}
+
+int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		     struct fs_dispatch_step_stats *stats)
+{
+	if (!out || (d->now_ms != INT64_MIN && now_ms < d->now_ms)) {
+		return -EINVAL;
+	}
+	struct fs_dispatch_step_stats local;
+	if (!stats) {
+		stats = &local;
+	}
+	double (*clock_us)(void) = stats == &local ? NULL : stats->clock_us;
+	memset(stats, 0, sizeof(*stats));
+	stats->clock_us = clock_us;
+	if (d->first_ms == INT64_MIN) {
+		d->first_ms = now_ms;
+		d->next_match_ms = now_ms;
+		d->next_rebalance_ms = now_ms + (int64_t)(d->p.rebalance_s * MS_PER_S);
+	}
+	d->now_ms = now_ms;
+	int rc = 0;
+	/* new requests are announced */
+	if (grow((void **)&out->new_requests, sizeof(*out->new_requests), &out->new_cap, out->new_count + d->nfresh) < 0) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->nfresh; i++) {
+		const struct fs_dispatch_request *r = dispatch_req(d, d->fresh[i]);
+		out->new_requests[out->new_count++] = r->id;
+		struct fs_dispatch_trip_event te = { .request_id = r->id, .t_ms = r->t_request_ms,
+						     .vehicle_id = FS_DISPATCH_NONE, .kind = FS_DISPATCH_EV_REQUESTED };
+		if ((rc = dispatch_emit(out, &te)) < 0) {
+			return rc;
+		}
+	}
+	d->nfresh = 0;
+	/* vehicle events, in an order that does not depend on how the fleet is sharded */
+	if (d->nev) {
+		qsort(d->ev, d->nev, sizeof(*d->ev), compare_events);
+	}
+	for (size_t i = 0; i < d->nev; i++) {
+		if ((rc = apply_event(d, &d->ev[i].e, out)) < 0) {
+			return rc;
+		}
+	}
+	d->nev = 0;
+	/* admissions, timeouts, cancellations */
+	int64_t offer_timeout = (int64_t)(d->p.offer_timeout_s * MS_PER_S);
+	for (size_t i = 0; i < d->nopen; i++) {
+		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
+		if (r->t_request_ms > now_ms) {
+			continue;
+		}
+		if (!r->admitted) {
+			if (d->known == 0 && !r->reason && now_ms - r->t_request_ms < offer_timeout) {
+				continue; /* the fleet has not reported yet */
+			}
+			if ((rc = admit(d, r, now_ms, out)) < 0) {
+				return rc;
+			}
+		}
+		if (r->status == FS_DISPATCH_OFFERED && now_ms - r->t_offer_ms >= offer_timeout) {
+			struct vrec *v = dispatch_vehicle(d, r->vehicle_id);
+			if (v && v->claim == CLAIM_RIDE && v->job_id == r->job_id) {
+				dispatch_release(d, v);
+				v->cooldown_until_ms = now_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
+			}
+			d->counters.offer_timeouts++;
+			back_to_pool(r);
+		}
+		if (r->status == FS_DISPATCH_REQUESTED &&
+		    now_ms - r->t_request_ms >= (int64_t)((double)r->patience_s * MS_PER_S)) {
+			int64_t t = r->t_request_ms + (int64_t)((double)r->patience_s * MS_PER_S);
+			if ((rc = finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_PATIENCE, t, out)) < 0) {
+				return rc;
+			}
+		}
+	}
+	for (uint32_t id = 0; id < d->nveh; id++) {
+		struct vrec *v = &d->veh[id];
+		if (v->known && (v->claim == CLAIM_CHARGE || v->claim == CLAIM_REPOSITION) && !v->confirmed &&
+		    now_ms - v->claim_ms >= offer_timeout) {
+			dispatch_release(d, v); /* refused or never started: not again at once */
+			v->cooldown_until_ms = now_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
+		}
+	}
+	/* decisions: charging, matching, rebalancing, in this order */
+	if ((rc = dispatch_charge(d, now_ms, out, stats)) < 0) {
+		return rc;
+	}
+	if (now_ms >= d->next_match_ms) {
+		int64_t period = (int64_t)(d->p.batch_s * MS_PER_S);
+		while (d->next_match_ms <= now_ms) {
+			d->next_match_ms += period > 0 ? period : 1;
+		}
+		if ((rc = dispatch_match(d, now_ms, out, stats)) < 0) {
+			return rc;
+		}
+	}
+	if (d->p.rebalance_s > 0 && now_ms >= d->next_rebalance_ms) {
+		int64_t period = (int64_t)(d->p.rebalance_s * MS_PER_S);
+		while (d->next_rebalance_ms <= now_ms) {
+			d->next_rebalance_ms += period > 0 ? period : 1;
+		}
+		if ((rc = dispatch_rebalance(d, now_ms, out, stats)) < 0) {
+			return rc;
+		}
+	}
+	/* keep only open requests in the open list (order kept: arrival) */
+	size_t keep = 0;
+	for (size_t i = 0; i < d->nopen; i++) {
+		if (!is_final(dispatch_req(d, d->open[i])->status)) {
+			d->open[keep++] = d->open[i];
+		}
+	}
+	d->nopen = keep;
+	return 0;
+}
+
+/* ---- hash --------------------------------------------------------------------------------- */
+
+uint64_t fs_dispatch_hash(const struct fs_dispatch *d)
+{
+	uint64_t h = d->closed_hash;
+	for (size_t i = 0; i < d->nopen; i++) {
+		h += request_hash(&d->req[d->open[i] - 1]);
+	}
+	for (uint32_t id = 0; id < d->nveh; id++) {
+		const struct vrec *v = &d->veh[id];
+		if (!v->known || (v->claim == CLAIM_NONE && v->queued_ms == NO_TIME && !v->charge_requested &&
+				  v->cooldown_until_ms <= d->now_ms)) {
+			continue;
+		}
+		int64_t f[8] = { id, v->claim, v->target, (int64_t)v->job_id, (int64_t)v->request,
+				 v->claim_ms, v->queued_ms,
+				 (int64_t)v->confirmed | (int64_t)v->charge_requested << 1 |
+					 (v->cooldown_until_ms > d->now_ms ? v->cooldown_until_ms << 2 : 0) };
+		h += XXH3_64bits(f, sizeof(f));
+	}
+	return h;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_dispatch_internal.h - shared by the fs_dispatch*.c files, not installed.
+ */
+#ifndef FS_DISPATCH_INTERNAL_H
+#define FS_DISPATCH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/dispatch.h"
+#include "fs/spatial.h"
+
+#define MS_PER_S 1000.0
+#define NO_TIME (-1)
+
+/* What the platform has asked a vehicle to do. */
+enum claim {
+	CLAIM_NONE = 0,
+	CLAIM_RIDE,       /* request: from the offer to the drop-off */
+	CLAIM_CHARGE,     /* target = depot: from the job until it leaves the charger */
+	CLAIM_REPOSITION, /* target = zone: from the job until it arrives */
+};
+
+struct vrec {
+	struct fs_dispatch_vehicle_state s;
+	int64_t seen_ms;           /* time of the last state; INT64_MIN = never seen */
+	int64_t idle_since_ms;     /* available since */
+	int64_t cooldown_until_ms; /* declined an offer: not asked again before */
+	int64_t claim_ms;          /* when the current command was sent */
+	int64_t queued_ms;         /* waiting for a plug since; NO_TIME = not queued */
+	int64_t cmd_ms;            /* last time any command was sent (one per step) */
+	double odo_m;              /* distance integrated from the state batches */
+	uint64_t job_id;           /* job of the current command */
+	uint64_t request;          /* ride claim: request id */
+	uint32_t target;           /* depot (charge) or zone (reposition) */
+	uint8_t claim;             /* enum claim */
+	bool confirmed;            /* the vehicle started the command */
+	bool charge_requested;     /* it asked for a charger */
+	bool in_pool;              /* in the spatial index of matchable vehicles */
+	bool known;
+};
+
+enum job_kind {
+	JOB_RIDE = 0,
+	JOB_CHARGE,
+	JOB_REPOSITION,
+};
+
+struct jrec {
+	uint64_t request;
+	uint32_t vehicle;
+	uint8_t kind;
+};
+
+struct ev_item {
+	struct fs_vehicle_event e;
+	uint64_t seq;
+};
+
+struct zone {
+	uint32_t node;         /* representative service node, FS_DISPATCH_NONE if none */
+	uint32_t stop_edge;    /* repositioning target: the end of this edge */
+	double prior;          /* share of expected origins (places) */
+	double observed;       /* decayed count of requests seen */
+};
+
+#define WAIT_BINS 7200 /* 1 s bins for running wait quantiles; longer waits share the last */
+
+/* Vehicle figures by the hour they were spent in. */
+struct hour_acc {
+	double vehicle_ms, occupied_ms, busy_ms;
+	double km_total, km_occupied;
+};
+
+struct fs_dispatch {
+	struct fs_dispatch_params p;
+	struct fs_dispatch_world w;
+	/* requests */
+	struct fs_dispatch_request *req;
+	uint64_t nreq, req_cap;
+	uint64_t *open;            /* ids of requests not yet final */
+	size_t nopen, open_cap;
+	uint64_t *fresh;           /* ids added since the last step */
+	size_t nfresh, fresh_cap;
+	uint64_t closed_hash;      /* sum of the hashes of final requests */
+	uint64_t waiting_admission;/* requests not yet checked against the fleet */
+	/* vehicles, indexed by id */
+	struct vrec *veh;
+	uint32_t nveh, veh_cap;
+	uint32_t known, motorway_ok, night_ok;
+	struct fs_spatial *pool;
+	/* jobs, indexed by job_id - 1 */
+	struct jrec *jobs;
+	uint64_t njobs, jobs_cap;
+	/* events waiting for the next step */
+	struct ev_item *ev;
+	size_t nev, ev_cap;
+	uint64_t ev_seq;
+	/* depots */
+	uint32_t depot_stop_edge[FS_DISPATCH_MAX_DEPOTS];
+	uint32_t plugs_in_use[FS_DISPATCH_MAX_DEPOTS];
+	uint32_t *queue;           /* vehicles waiting for a plug, in arrival order */
+	size_t nqueue, queue_cap;
+	/* zones */
+	uint32_t zone_cols, zone_rows;
+	struct zone *zones;
+	int64_t observed_ms;       /* observed counts decayed up to here */
+	/* time */
+	int64_t now_ms;
+	int64_t first_ms;          /* first step, INT64_MIN before */
+	int64_t next_match_ms, next_rebalance_ms;
+	/* accounting */
+	struct hour_acc hours[24];
+	uint64_t n_served, n_cancelled, n_rejected, n_cancelled_patience, n_cancelled_aborted;
+	double sum_wait_s, sum_in_vehicle_s, sum_eta_s, sum_trip_km;
+	uint32_t wait_hist[WAIT_BINS];
+	struct fs_dispatch_counters counters;
+	struct fs_path path;       /* scratch */
+};
+
+/* fs_dispatch.c */
+struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id);
+struct fs_dispatch_request *dispatch_req(struct fs_dispatch *d, uint64_t id);
+uint64_t dispatch_new_job(struct fs_dispatch *d, int kind, uint32_t vehicle, uint64_t request);
+int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_event *e);
+int dispatch_emit_job(struct fs_dispatch_output *out, const struct fs_dispatch_job *job);
+int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch_offer *o);
+bool dispatch_is_night(const struct fs_dispatch *d, int64_t t_ms);
+int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms);
+uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms); /* router hour */
+bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v);
+bool dispatch_healthy(const struct vrec *v);
+double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r);
+bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, double eta_s,
+			const struct fs_dispatch_request *r);
+bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
+		     int64_t now_ms);
+bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path);
+/* Would fs-vehicle's fastest route from @v to the end of @target_edge stay in @v's ODD? */
+bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms);
+void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,
+			uint64_t request, int64_t now_ms);
+void dispatch_release(struct fs_dispatch *d, struct vrec *v);
+struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge);
+/* The lowest-id edge into @node from a service node, FS_DISPATCH_NONE if none. */
+uint32_t dispatch_edge_into(const struct fs_dispatch *d, uint32_t node);
+/* The lowest-id edge out of @node to a service node, FS_DISPATCH_NONE if none. */
+uint32_t dispatch_edge_from(const struct fs_dispatch *d, uint32_t node);
+
+/* fs_dispatch_match.c */
+int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		   struct fs_dispatch_step_stats *stats);
+
+/* fs_dispatch_fleetops.c */
+int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		    struct fs_dispatch_step_stats *stats);
+int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		       struct fs_dispatch_step_stats *stats);
+void dispatch_observe_request(struct fs_dispatch *d, uint32_t zone, int64_t t_ms);
+
+#endif

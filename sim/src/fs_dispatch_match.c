@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_dispatch_match - the two matchers (see fs/dispatch.h).
+ *
+ * Both share the candidate rule, so a comparison between them isolates the
+ * decision: a vehicle is eligible if it is available or repositioning,
+ * holds no other command, is healthy, has not just declined, does not need
+ * a charger; it is a candidate for a request if its ODD covers the planned
+ * trip and its battery covers pickup + trip with the reserve left (the
+ * deadhead estimated conservatively from the ETA). A pair is feasible if
+ * the ETA is at most params.max_pickup_eta_s and the rider, having waited
+ * so far, would still be within their patience at the vehicle's arrival.
+ *
+ * fs-vehicle drives the fastest route to the pickup; a vehicle whose ODD
+ * excludes motorways declines a job whose pickup route uses one. So each
+ * chosen pair of such a vehicle is checked by routing its pickup leg; the
+ * batch matcher re-solves without the pairs that fail (a few rounds), the
+ * greedy one moves on to its next-nearest candidate.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_dispatch_internal.h"
+
+#define VERIFY_ROUNDS 4
+
+struct arc {
+	uint32_t row;      /* index into the waiting list */
+	uint32_t vehicle;
+	double eta_s;
+	uint32_t approach; /* the last edge of the pickup drive, once planned */
+	uint8_t checked;   /* 0 not planned, 1 planned and inside the vehicle's ODD, 2 not possible */
+};
+
+struct match {
+	struct fs_dispatch *d;
+	int64_t now_ms;
+	uint32_t hour;
+	uint8_t *taken;              /* per vehicle id */
+	const struct fs_dispatch_request *r; /* the request whose candidates are searched */
+	struct fs_spatial_hit *hits;
+	struct fs_road_pos *src;
+	double *eta;
+	struct arc *arcs;
+	size_t narcs, arcs_cap;
+	double (*clock_us)(void);
+	double t_cand, t_eta, t_solve;
+};
+
+static double clock_now(const struct match *m)
+{
+	return m->clock_us ? m->clock_us() : 0.0;
+}
+
+static bool matchable(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
+{
+	return v->known && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
+	       (v->claim == CLAIM_NONE || v->claim == CLAIM_REPOSITION) && v->cmd_ms != now_ms &&
+	       v->cooldown_until_ms <= now_ms && v->s.edge != FS_NO_EDGE && dispatch_healthy(v) &&
+	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME;
+}
+
+/* Bring the spatial pool in line with who may be matched now. */
+static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
+{
+	uint32_t count = 0;
+	for (uint32_t id = 0; id < d->nveh; id++) {
+		struct vrec *v = &d->veh[id];
+		bool m = matchable(d, v, now_ms);
+		if (m) {
+			int rc = v->in_pool ? fs_spatial_move(d->pool, id, v->s.x, v->s.y)
+					    : fs_spatial_insert(d->pool, id, v->s.x, v->s.y);
+			v->in_pool = rc == 0;
+			count += v->in_pool;
+		} else if (v->in_pool) {
+			fs_spatial_remove(d->pool, id);
+			v->in_pool = false;
+		}
+	}
+	return count;
+}
+
+static bool candidate_filter(void *user, uint32_t id)
+{
+	const struct match *m = user;
+	const struct vrec *v = &m->d->veh[id];
+	return !m->taken[id] && dispatch_odd_ok(m->d, v, m->r, m->now_ms) && dispatch_energy_ok(m->d, v, 0.0, m->r);
+}
+
+/* Feasible (vehicle, ETA) pairs of request @r into m->arcs, as row @row. */
+static int candidates(struct match *m, const struct fs_dispatch_request *r, uint32_t row)
+{
+	struct fs_dispatch *d = m->d;
+	double t0 = clock_now(m);
+	m->r = r;
+	size_t n = fs_spatial_knn(d->pool, r->origin.x, r->origin.y, d->p.candidates, candidate_filter, m, m->hits);
+	double t1 = clock_now(m);
+	m->t_cand += t1 - t0;
+	if (!n) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vrec *v = &d->veh[m->hits[i].id];
+		m->src[i] = (struct fs_road_pos){ v->s.edge, v->s.offset_m };
+	}
+	/* arrival at the pickup node from any direction: the start of an edge out of it */
+	struct fs_road_pos target = { dispatch_edge_from(d, r->pickup_node), 0.0 };
+	int rc = fs_route_many_to_one(d->w.query, m->hour, m->src, (uint32_t)n, target, m->eta);
+	m->t_eta += clock_now(m) - t1;
+	if (rc < 0) {
+		return 0; /* a bad position: no candidates this round */
+	}
+	double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
+	for (size_t i = 0; i < n; i++) {
+		const struct vrec *v = &d->veh[m->hits[i].id];
+		double eta = m->eta[i];
+		if (!(eta <= d->p.max_pickup_eta_s) || waited_s + eta > (double)r->patience_s ||
+		    !dispatch_energy_ok(d, v, eta, r)) {
+			continue;
+		}
+		if (m->narcs == m->arcs_cap) {
+			size_t cap = m->arcs_cap ? m->arcs_cap * 2 : 256;
+			struct arc *a = realloc(m->arcs, cap * sizeof(*a));
+			if (!a) {
+				return -ENOMEM;
+			}
+			m->arcs = a;
+			m->arcs_cap = cap;
+		}
+		m->arcs[m->narcs++] = (struct arc){ .row = row, .vehicle = m->hits[i].id, .eta_s = eta };
+	}
+	return 0;
+}
+
+/*
+ * Plan the pickup drive of a chosen pair: the fastest route to the pickup node gives the
+ * edge the vehicle arrives by (the job's pickup edge: fs-vehicle stops at its end), and a
+ * vehicle whose ODD excludes motorways would refuse the drive if that route used one.
+ */
+static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch_request *r)
+{
+	struct fs_dispatch *d = m->d;
+	const struct fs_network *net = d->w.net;
+	const struct vrec *v = &d->veh[a->vehicle];
+	if (a->checked) {
+		return a->checked == 1;
+	}
+	a->checked = 2;
+	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
+	struct fs_road_pos to = { dispatch_edge_from(d, r->pickup_node), 0.0 };
+	double t;
+	d->path.count = 0;
+	if (fs_route_positions(d->w.query, m->hour, from, to, &t, &d->path) < 0 || d->path.count == 0) {
+		return false;
+	}
+	/* the path ends with the edge out of the pickup node, not driven (offset 0) */
+	uint32_t driven = d->path.count - 1;
+	a->approach = driven >= 1 && net->edges[d->path.edges[driven - 1]].to == r->pickup_node
+			      ? d->path.edges[driven - 1]
+			      : dispatch_edge_into(d, r->pickup_node);
+	if (v->s.odd_flags & FS_ODD_NO_MOTORWAY) {
+		d->path.count = driven;
+		if (dispatch_path_uses_motorway(net, &d->path)) {
+			return false;
+		}
+	}
+	a->checked = 1;
+	return true;
+}
+
+static int make_offer(struct fs_dispatch *d, struct fs_dispatch_request *r, struct vrec *v, const struct arc *a,
+		      int64_t now_ms, struct fs_dispatch_output *out)
+{
+	double eta_s = a->eta_s;
+	const struct fs_network *net = d->w.net;
+	uint64_t job = dispatch_new_job(d, JOB_RIDE, v->s.id, r->id);
+	if (!job) {
+		return -ENOMEM;
+	}
+	r->status = FS_DISPATCH_OFFERED;
+	r->vehicle_id = v->s.id;
+	r->job_id = job;
+	r->t_offer_ms = now_ms;
+	r->offer_eta_s = (float)eta_s;
+	r->offers++;
+	r->pickup_edge = a->approach;
+	dispatch_set_claim(d, v, CLAIM_RIDE, 0, job, r->id, now_ms);
+	if (v->in_pool) {
+		fs_spatial_remove(d->pool, v->s.id);
+		v->in_pool = false;
+	}
+	d->counters.offers++;
+	struct fs_dispatch_job j = { .job_id = job, .vehicle_id = v->s.id, .stop_count = 2 };
+	j.stops[0] = (struct fs_dispatch_stop){ .kind = FS_DISPATCH_STOP_PICKUP, .request_id = r->id,
+						.edge = r->pickup_edge,
+						.offset_m = net->edges[r->pickup_edge].length_m,
+						.point = dispatch_edge_end(net, r->pickup_edge) };
+	j.stops[1] = (struct fs_dispatch_stop){ .kind = FS_DISPATCH_STOP_DROPOFF, .request_id = r->id,
+						.edge = r->dropoff_edge,
+						.offset_m = net->edges[r->dropoff_edge].length_m,
+						.point = dispatch_edge_end(net, r->dropoff_edge) };
+	struct fs_dispatch_offer o = { .request_id = r->id, .vehicle_id = v->s.id, .pickup_eta_s = eta_s };
+	struct fs_dispatch_trip_event te = { .request_id = r->id, .t_ms = now_ms, .vehicle_id = v->s.id,
+					     .kind = FS_DISPATCH_EV_OFFERED };
+	int rc = dispatch_emit_job(out, &j);
+	if (rc == 0) {
+		rc = dispatch_emit_offer(out, &o);
+	}
+	if (rc == 0) {
+		rc = dispatch_emit(out, &te);
+	}
+	return rc;
+}
+
+static int compare_arcs(const void *a, const void *b)
+{
+	const struct arc *x = a, *y = b;
+	if (x->eta_s != y->eta_s) {
+		return x->eta_s < y->eta_s ? -1 : 1;
+	}
+	return x->vehicle < y->vehicle ? -1 : x->vehicle > y->vehicle;
+}
+
+/* Requests in arrival order, each the nearest free vehicle by ETA (SUMO's "greedy"). */
+static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
+			struct fs_dispatch_step_stats *stats)
+{
+	struct fs_dispatch *d = m->d;
+	for (uint32_t w = 0; w < nwait; w++) {
+		struct fs_dispatch_request *r = dispatch_req(d, waiting[w]);
+		m->narcs = 0;
+		int rc = candidates(m, r, w);
+		if (rc < 0) {
+			return rc;
+		}
+		stats->arcs += (uint32_t)m->narcs;
+		double t0 = clock_now(m);
+		qsort(m->arcs, m->narcs, sizeof(*m->arcs), compare_arcs);
+		for (size_t k = 0; k < m->narcs; k++) {
+			if (!plan_pickup(m, &m->arcs[k], r)) {
+				continue;
+			}
+			struct vrec *v = &d->veh[m->arcs[k].vehicle];
+			m->taken[v->s.id] = 1;
+			if ((rc = make_offer(d, r, v, &m->arcs[k], m->now_ms, out)) < 0) {
+				return rc;
+			}
+			stats->assigned++;
+			break;
+		}
+		m->t_solve += clock_now(m) - t0;
+	}
+	return 0;
+}
+
+/* All waiting requests at once: the assignment with the least total cost. */
+static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
+		       struct fs_dispatch_step_stats *stats)
+{
+	struct fs_dispatch *d = m->d;
+	m->narcs = 0;
+	for (uint32_t w = 0; w < nwait; w++) {
+		int rc = candidates(m, dispatch_req(d, waiting[w]), w);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	stats->arcs = (uint32_t)m->narcs;
+	if (!m->narcs) {
+		return 0;
+	}
+	double t0 = clock_now(m);
+	int rc = -ENOMEM;
+	uint32_t *col_of_vehicle = malloc((size_t)d->nveh * sizeof(*col_of_vehicle));
+	uint32_t *vehicle_of_col = malloc(m->narcs * sizeof(*vehicle_of_col));
+	uint32_t *row_first = malloc(((size_t)nwait + 1) * sizeof(*row_first));
+	uint32_t *col = malloc(m->narcs * sizeof(*col));
+	double *cost = malloc(m->narcs * sizeof(*cost));
+	size_t *arc_of = malloc(m->narcs * sizeof(*arc_of));
+	double *unassigned = malloc((size_t)nwait * sizeof(*unassigned));
+	uint32_t *choice = malloc((size_t)nwait * sizeof(*choice));
+	if (!col_of_vehicle || !vehicle_of_col || !row_first || !col || !cost || !arc_of || !unassigned || !choice) {
+		goto out;
+	}
+	/* columns: the distinct candidate vehicles, numbered in first-seen order */
+	uint32_t ncols = 0;
+	for (size_t k = 0; k < m->narcs; k++) {
+		col_of_vehicle[m->arcs[k].vehicle] = FS_DISPATCH_NONE;
+	}
+	for (size_t k = 0; k < m->narcs; k++) {
+		uint32_t id = m->arcs[k].vehicle;
+		if (col_of_vehicle[id] == FS_DISPATCH_NONE) {
+			col_of_vehicle[id] = ncols;
+			vehicle_of_col[ncols++] = id;
+		}
+	}
+	for (uint32_t w = 0; w < nwait; w++) {
+		/* leaving a rider waiting costs more than any pickup, and more the longer they waited */
+		double waited_s = (double)(m->now_ms - dispatch_req(d, waiting[w])->t_request_ms) / MS_PER_S;
+		unassigned[w] = d->p.max_pickup_eta_s + 1.0 + waited_s;
+	}
+	for (int round = 0; round < VERIFY_ROUNDS; round++) {
+		/* arcs come grouped by row (candidates() appends row by row) */
+		uint32_t n = 0;
+		size_t k = 0;
+		for (uint32_t w = 0; w < nwait; w++) {
+			row_first[w] = n;
+			for (; k < m->narcs && m->arcs[k].row == w; k++) {
+				if (m->arcs[k].checked == 2) {
+					continue;
+				}
+				col[n] = col_of_vehicle[m->arcs[k].vehicle];
+				cost[n] = m->arcs[k].eta_s;
+				arc_of[n] = k;
+				n++;
+			}
+		}
+		row_first[nwait] = n;
+		struct fs_dispatch_assign_problem prob = { .rows = nwait, .cols = ncols, .row_first = row_first,
+							   .col = col, .cost = cost, .unassigned_cost = unassigned };
+		rc = fs_dispatch_assign_solve(&prob, choice, NULL);
+		if (rc < 0) {
+			goto out;
+		}
+		bool all_ok = true;
+		for (uint32_t w = 0; w < nwait; w++) {
+			if (choice[w] == FS_DISPATCH_NONE) {
+				continue;
+			}
+			for (uint32_t a = row_first[w]; a < row_first[w + 1]; a++) {
+				if (col[a] == choice[w]) {
+					struct arc *arc = &m->arcs[arc_of[a]];
+					all_ok &= plan_pickup(m, arc, dispatch_req(d, waiting[w]));
+					choice[w] = arc->checked == 1 ? (uint32_t)arc_of[a] : FS_DISPATCH_NONE;
+					break;
+				}
+			}
+		}
+		if (all_ok) {
+			break;
+		}
+		/* the last round keeps the pairs that passed and leaves the others waiting */
+	}
+	m->t_solve += clock_now(m) - t0;
+	for (uint32_t w = 0; w < nwait; w++) {
+		if (choice[w] == FS_DISPATCH_NONE) {
+			continue;
+		}
+		const struct arc *arc = &m->arcs[choice[w]];
+		if ((rc = make_offer(d, dispatch_req(d, waiting[w]), &d->veh[arc->vehicle], arc, m->now_ms, out)) < 0) {
+			goto out;
+		}
+		stats->assigned++;
+	}
+	rc = 0;
+out:
+	free(col_of_vehicle);
+	free(vehicle_of_col);
+	free(row_first);
+	free(col);
+	free(cost);
+	free(arc_of);
+	free(unassigned);
+	free(choice);
+	return rc;
+}
+
+int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		   struct fs_dispatch_step_stats *stats)
+{
+	d->counters.match_rounds++;
+	stats->matched = true;
+	/* waiting riders, in arrival order */
+	uint64_t *waiting = malloc((d->nopen ? d->nopen : 1) * sizeof(*waiting));
+	if (!waiting) {
+		return -ENOMEM;
+	}
+	uint32_t nwait = 0;
+	for (size_t i = 0; i < d->nopen; i++) {
+		const struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
+		if (r->status == FS_DISPATCH_REQUESTED && r->admitted && r->t_request_ms <= now_ms) {
+			waiting[nwait++] = r->id;
+		}
+	}
+	stats->waiting = nwait;
+	if (!nwait) {
+		free(waiting);
+		return 0;
+	}
+	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us };
+	double t0 = clock_now(&m);
+	stats->eligible = sync_pool(d, now_ms);
+	m.t_cand += clock_now(&m) - t0;
+	int rc = -ENOMEM;
+	m.taken = calloc(d->nveh ? d->nveh : 1, 1);
+	m.hits = malloc(d->p.candidates * sizeof(*m.hits));
+	m.src = malloc(d->p.candidates * sizeof(*m.src));
+	m.eta = malloc(d->p.candidates * sizeof(*m.eta));
+	if (m.taken && m.hits && m.src && m.eta) {
+		rc = stats->eligible == 0 ? 0
+		     : d->p.matcher == FS_DISPATCH_MATCH_GREEDY ? match_greedy(&m, waiting, nwait, out, stats)
+								: match_batch(&m, waiting, nwait, out, stats);
+	}
+	stats->candidates_us = m.t_cand;
+	stats->eta_us = m.t_eta;
+	stats->solve_us = m.t_solve;
+	free(m.taken);
+	free(m.hits);
+	free(m.src);
+	free(m.eta);
+	free(m.arcs);
+	free(waiting);
+	return rc;
+}

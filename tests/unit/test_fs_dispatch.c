@@ -1,0 +1,999 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The ride platform: the assignment solver and the matcher against brute force, the greedy
+ * baseline, cancellations, the request lifecycle and its outcomes, rejections, charging with
+ * plug limits, rebalancing, order independence, a closed loop with the real fleet model, and
+ * the fixed-fleet CSV. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fs/demand.h"
+#include "fs/dispatch.h"
+#include "fs/dispatch_loop.h"
+#include "fs/fleet_placement.h"
+#include "fs/network.h"
+#include "fs/rng.h"
+#include "fs/route.h"
+
+#define COLS 10
+#define T0 1843560000000LL /* 2028-06-01T12:00:00Z: daytime */
+#define S 1000LL
+
+/* ---- a small city: 10 x 10 grid, 100 m blocks at 10 m/s (10 s an edge) ------------------- */
+
+struct city {
+	struct fs_network *net;
+	struct fs_router *router;
+	struct fs_route_query *q;
+	struct fs_network_index *idx;
+	uint8_t *scc;
+	uint32_t depots[2];
+	uint16_t plugs[2];
+	struct fs_demand_place *places;
+	size_t nplaces;
+	struct fs_demand_profile profile;
+	struct fs_dispatch_world w;
+	struct fs_dispatch_params p;
+	struct fs_dispatch *d;
+	struct fs_dispatch_output out;
+};
+
+static void city_up(struct city *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->net = fs_network_grid(COLS, COLS, 100.0, 10.0, NULL);
+	assert_non_null(c->net);
+	c->router = fs_router_create(c->net, NULL, NULL);
+	assert_non_null(c->router);
+	c->q = fs_route_query_create(c->router);
+	c->idx = fs_network_index_create(c->net, true);
+	c->scc = calloc(c->net->node_count, 1);
+	assert_true(fs_network_largest_scc(c->net, c->scc) == COLS * COLS);
+	c->w = (struct fs_dispatch_world){ .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc };
+	fs_dispatch_params_defaults(&c->p);
+	c->p.rebalance_s = 0; /* tests that want it turn it on */
+	c->p.charging = false;
+}
+
+static void city_create(struct city *c)
+{
+	struct fs_error err = { "" };
+	c->d = fs_dispatch_create(&c->w, &c->p, &err);
+	if (!c->d) {
+		fail_msg("fs_dispatch_create: %s", err.message);
+	}
+}
+
+static void city_down(struct city *c)
+{
+	fs_dispatch_destroy(c->d);
+	fs_dispatch_output_finish(&c->out);
+	fs_network_index_destroy(c->idx);
+	fs_route_query_destroy(c->q);
+	fs_router_destroy(c->router);
+	fs_network_destroy(c->net);
+	free(c->scc);
+	free(c->places);
+}
+
+static uint32_t node(uint32_t col, uint32_t row)
+{
+	return row * COLS + col;
+}
+
+static struct fs_point point_of(const struct city *c, uint32_t n)
+{
+	return (struct fs_point){ c->net->nodes[n].x, c->net->nodes[n].y };
+}
+
+static uint32_t edge_into(const struct city *c, uint32_t n)
+{
+	uint32_t best = UINT32_MAX;
+	for (uint32_t k = c->net->in_first[n]; k < c->net->in_first[n + 1]; k++) {
+		best = c->net->in_edges[k] < best ? c->net->in_edges[k] : best;
+	}
+	return best;
+}
+
+/* Report vehicle @id standing at node @n. */
+static void vehicle_at(struct city *c, uint32_t id, uint32_t n, int64_t t, double soc, int state)
+{
+	uint32_t e = edge_into(c, n);
+	struct fs_dispatch_vehicle_state s = { .id = id, .state = (uint8_t)state, .edge = e,
+					       .offset_m = c->net->edges[e].length_m, .x = c->net->nodes[n].x,
+					       .y = c->net->nodes[n].y, .soc = soc };
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+}
+
+static uint64_t request_at(struct city *c, int64_t t, uint32_t from, uint32_t to)
+{
+	struct fs_dispatch_request_in in = { .demand_id = 1000 + (uint64_t)t, .t_ms = t, .origin = point_of(c, from),
+					     .dest = point_of(c, to) };
+	int64_t id = fs_dispatch_add_request(c->d, &in);
+	assert_true(id > 0);
+	return (uint64_t)id;
+}
+
+static void step(struct city *c, int64_t t)
+{
+	fs_dispatch_output_clear(&c->out);
+	assert_int_equal(fs_dispatch_step(c->d, t, &c->out, NULL), 0);
+}
+
+/* The job for request @rid in the last step's output, or NULL. */
+static const struct fs_dispatch_job *job_for(const struct city *c, uint64_t rid)
+{
+	for (size_t i = 0; i < c->out.job_count; i++) {
+		if (c->out.jobs[i].stops[0].request_id == rid) {
+			return &c->out.jobs[i];
+		}
+	}
+	return NULL;
+}
+
+static void event(struct city *c, int64_t t, uint32_t vid, uint64_t job, int kind, int to_state)
+{
+	struct fs_vehicle_event e = { .time_ms = t, .job_id = job, .vehicle_id = vid, .kind = (uint8_t)kind,
+				      .to_state = (uint8_t)to_state };
+	assert_int_equal(fs_dispatch_add_events(c->d, &e, 1), 0);
+}
+
+/* requested == served + cancelled + rejected + open, counted from the records */
+static void assert_outcomes_add_up(const struct fs_dispatch *d)
+{
+	uint64_t n = fs_dispatch_request_count(d), by[FS_DISPATCH_STATUS_COUNT] = { 0 };
+	for (uint64_t id = 1; id <= n; id++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(d, id);
+		assert_true(r->status < FS_DISPATCH_STATUS_COUNT);
+		by[r->status]++;
+	}
+	struct fs_dispatch_kpi k, run;
+	assert_int_equal(fs_dispatch_kpi(d, &k, NULL, NULL), 0);
+	fs_dispatch_kpi_running(d, &run);
+	assert_int_equal(k.requests, n);
+	assert_int_equal(k.served, by[FS_DISPATCH_DROPPED_OFF]);
+	assert_int_equal(k.cancelled, by[FS_DISPATCH_CANCELLED]);
+	assert_int_equal(k.rejected, by[FS_DISPATCH_REJECTED]);
+	assert_int_equal(k.requests, k.served + k.cancelled + k.rejected + k.open);
+	assert_int_equal(run.served, k.served);
+	assert_int_equal(run.cancelled, k.cancelled);
+	assert_int_equal(run.rejected, k.rejected);
+	assert_int_equal(run.open, k.open);
+}
+
+/* ---- the assignment solver ------------------------------------------------------------------ */
+
+#define BR 7
+static double bf_best;
+static int bf_rows, bf_cols;
+static double bf_cost[BR][BR], bf_un[BR];
+static bool bf_has[BR][BR], bf_used[BR];
+
+static void brute(int r, double acc)
+{
+	if (r == bf_rows) {
+		bf_best = acc < bf_best ? acc : bf_best;
+		return;
+	}
+	brute(r + 1, acc + bf_un[r]);
+	for (int j = 0; j < bf_cols; j++) {
+		if (bf_has[r][j] && !bf_used[j]) {
+			bf_used[j] = true;
+			brute(r + 1, acc + bf_cost[r][j]);
+			bf_used[j] = false;
+		}
+	}
+}
+
+static void assign_matches_brute_force(void **state)
+{
+	struct fs_rng g;
+	fs_rng_init(&g, 7, FS_RNG_STREAM_TEST, 0);
+	for (int t = 0; t < 3000; t++) {
+		bf_rows = 1 + (int)fs_rng_below(&g, BR);
+		bf_cols = 1 + (int)fs_rng_below(&g, BR);
+		uint32_t row_first[BR + 1], col[BR * BR];
+		double cost[BR * BR];
+		uint32_t k = 0;
+		for (int r = 0; r < bf_rows; r++) {
+			row_first[r] = k;
+			/* a quarter of the rows would rather not be served at all than at any price */
+			bf_un[r] = fs_rng_below(&g, 4) == 0 ? 1e6 : (double)fs_rng_below(&g, 50);
+			for (int j = 0; j < bf_cols; j++) {
+				bf_has[r][j] = fs_rng_below(&g, 3) != 0;
+				if (bf_has[r][j]) {
+					/* integers give ties (determinism), fractions break them */
+					bf_cost[r][j] = (double)fs_rng_below(&g, 40) + (t % 2 ? fs_rng_uniform(&g) : 0.0);
+					col[k] = (uint32_t)j;
+					cost[k++] = bf_cost[r][j];
+				}
+			}
+		}
+		row_first[bf_rows] = k;
+		struct fs_dispatch_assign_problem p = { (uint32_t)bf_rows, (uint32_t)bf_cols, row_first, col, cost, bf_un };
+		uint32_t choice[BR];
+		double total;
+		assert_int_equal(fs_dispatch_assign_solve(&p, choice, &total), 0);
+		bf_best = INFINITY;
+		brute(0, 0.0);
+		assert_true(fabs(total - bf_best) < 1e-9);
+		/* the answer is a valid assignment whose cost is the reported total */
+		bool used[BR] = { false };
+		double check = 0.0;
+		for (int r = 0; r < bf_rows; r++) {
+			if (choice[r] == FS_DISPATCH_NONE) {
+				check += bf_un[r];
+				continue;
+			}
+			assert_true(choice[r] < (uint32_t)bf_cols && bf_has[r][choice[r]] && !used[choice[r]]);
+			used[choice[r]] = true;
+			check += bf_cost[r][choice[r]];
+		}
+		assert_true(fabs(check - total) < 1e-9);
+	}
+}
+
+static void assign_edge_cases(void **state)
+{
+	uint32_t choice[3] = { 7, 7, 7 };
+	double total = -1;
+	uint32_t none_first[1] = { 0 };
+	struct fs_dispatch_assign_problem empty = { 0, 5, none_first, NULL, NULL, NULL };
+	assert_int_equal(fs_dispatch_assign_solve(&empty, choice, &total), 0);
+	assert_true(total == 0.0);
+	/* rows without arcs stay unassigned; a row keeps out when that is cheaper */
+	uint32_t row_first[4] = { 0, 0, 1, 2 }, col[2] = { 0, 0 };
+	double cost[2] = { 5.0, 50.0 }, un[3] = { 1.0, 10.0, 20.0 };
+	struct fs_dispatch_assign_problem p = { 3, 1, row_first, col, cost, un };
+	assert_int_equal(fs_dispatch_assign_solve(&p, choice, &total), 0);
+	assert_int_equal(choice[0], FS_DISPATCH_NONE);
+	assert_int_equal(choice[1], 0);
+	assert_int_equal(choice[2], FS_DISPATCH_NONE);
+	assert_true(fabs(total - (1.0 + 5.0 + 20.0)) < 1e-12);
+	/* misuse */
+	double bad[2] = { NAN, 1.0 };
+	struct fs_dispatch_assign_problem nan_cost = { 3, 1, row_first, col, bad, un };
+	assert_int_equal(fs_dispatch_assign_solve(&nan_cost, choice, NULL), -EINVAL);
+	uint32_t far[2] = { 0, 9 };
+	struct fs_dispatch_assign_problem out_of_range = { 3, 1, row_first, far, cost, un };
+	assert_int_equal(fs_dispatch_assign_solve(&out_of_range, choice, NULL), -EINVAL);
+	assert_int_equal(fs_dispatch_assign_solve(NULL, choice, NULL), -EINVAL);
+}
+
+/* ---- matching ----------------------------------------------------------------------------- */
+
+static uint32_t edge_from(const struct city *c, uint32_t n)
+{
+	return c->net->out_first[n]; /* the lowest-id edge out of n */
+}
+
+/* ETA the way fs-vehicle drives: from the vehicle's position to the pickup node. */
+static double eta_ref(struct city *c, uint32_t vnode, uint32_t pickup_node)
+{
+	uint32_t e = edge_into(c, vnode);
+	struct fs_road_pos from = { e, c->net->edges[e].length_m };
+	struct fs_road_pos to = { edge_from(c, pickup_node), 0.0 };
+	double t;
+	assert_int_equal(fs_route_positions(c->q, 12, from, to, &t, NULL), 0);
+	return t;
+}
+
+#define BV 6
+static double perm_best;
+static int perm_nr, perm_nv;
+static double perm_eta[BV][BV], perm_un[BV];
+static bool perm_used[BV];
+
+static void perm(int r, double acc)
+{
+	if (r == perm_nr) {
+		perm_best = acc < perm_best ? acc : perm_best;
+		return;
+	}
+	perm(r + 1, acc + perm_un[r]);
+	for (int v = 0; v < perm_nv; v++) {
+		if (!perm_used[v] && perm_eta[r][v] <= 600.0) {
+			perm_used[v] = true;
+			perm(r + 1, acc + perm_eta[r][v]);
+			perm_used[v] = false;
+		}
+	}
+}
+
+/* The batch matcher's choice costs what the best of all permutations costs. */
+static void batch_is_optimal_against_brute_force(void **state)
+{
+	struct fs_rng g;
+	fs_rng_init(&g, 11, FS_RNG_STREAM_TEST, 1);
+	for (int t = 0; t < 40; t++) {
+		struct city c;
+		city_up(&c);
+		c.p.candidates = BV; /* every vehicle is a candidate: the brute force sees the same set */
+		city_create(&c);
+		perm_nv = 2 + (int)fs_rng_below(&g, BV - 1);
+		perm_nr = 1 + (int)fs_rng_below(&g, 5);
+		uint32_t vnode[BV];
+		for (int v = 0; v < perm_nv; v++) {
+			vnode[v] = (uint32_t)fs_rng_below(&g, COLS * COLS);
+			vehicle_at(&c, (uint32_t)v, vnode[v], T0, 0.9, FS_VEHICLE_AVAILABLE);
+		}
+		uint64_t rid[BV];
+		for (int r = 0; r < perm_nr; r++) {
+			uint32_t a = (uint32_t)fs_rng_below(&g, COLS * COLS), b;
+			do {
+				b = (uint32_t)fs_rng_below(&g, COLS * COLS);
+			} while (b == a);
+			rid[r] = request_at(&c, T0, a, b);
+			const struct fs_dispatch_request *req = fs_dispatch_request(c.d, rid[r]);
+			perm_un[r] = 600.0 + 1.0; /* max_pickup_eta_s + 1 + waited (0) */
+			for (int v = 0; v < perm_nv; v++) {
+				perm_eta[r][v] = eta_ref(&c, vnode[v], req->pickup_node);
+			}
+		}
+		step(&c, T0);
+		double got = 0.0;
+		for (int r = 0; r < perm_nr; r++) {
+			const struct fs_dispatch_job *j = job_for(&c, rid[r]);
+			const struct fs_dispatch_request *req = fs_dispatch_request(c.d, rid[r]);
+			if (!j) {
+				assert_int_equal(req->status, FS_DISPATCH_REQUESTED);
+				got += perm_un[r];
+				continue;
+			}
+			assert_int_equal(req->status, FS_DISPATCH_OFFERED);
+			assert_int_equal(req->vehicle_id, j->vehicle_id);
+			assert_true(fabs(req->offer_eta_s - perm_eta[r][j->vehicle_id]) < 1e-3);
+			got += perm_eta[r][j->vehicle_id];
+		}
+		perm_best = INFINITY;
+		perm(0, 0.0);
+		assert_true(fabs(got - perm_best) < 1e-3);
+		/* as many riders served as vehicles allow */
+		assert_int_equal(c.out.job_count, (size_t)(perm_nr < perm_nv ? perm_nr : perm_nv));
+		city_down(&c);
+	}
+}
+
+/*
+ * A street: vehicles A at x=4 and B at x=0, riders 1 (first) at x=3 and 2 at x=5, all on
+ * row 0. Greedy serves rider 1 first with the nearest car, A (1 block), leaving rider 2 to
+ * B (5 blocks): 6 blocks of pickup driving. The batch matcher sends B to rider 1 and A to
+ * rider 2: 4 blocks.
+ */
+static void greedy_and_batch_on_a_street(void **state)
+{
+	for (int matcher = 0; matcher < 2; matcher++) {
+		struct city c;
+		city_up(&c);
+		c.p.matcher = matcher;
+		city_create(&c);
+		vehicle_at(&c, 0, node(4, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* A */
+		vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* B */
+		uint64_t r1 = request_at(&c, T0 - 2 * S, node(3, 0), node(3, 5));
+		uint64_t r2 = request_at(&c, T0 - 1 * S, node(5, 0), node(5, 5));
+		step(&c, T0);
+		assert_int_equal(c.out.job_count, 2);
+		const struct fs_dispatch_job *j1 = job_for(&c, r1), *j2 = job_for(&c, r2);
+		assert_non_null(j1);
+		assert_non_null(j2);
+		double total = fs_dispatch_request(c.d, r1)->offer_eta_s + fs_dispatch_request(c.d, r2)->offer_eta_s;
+		if (matcher == FS_DISPATCH_MATCH_GREEDY) {
+			assert_int_equal(j1->vehicle_id, 0);
+			assert_int_equal(j2->vehicle_id, 1);
+			assert_true(fabs(total - 60.0) < 1e-3); /* 1 + 5 blocks at 10 s */
+		} else {
+			assert_int_equal(j1->vehicle_id, 1);
+			assert_int_equal(j2->vehicle_id, 0);
+			assert_true(fabs(total - 40.0) < 1e-3);
+		}
+		/* the job is the ride as fs-vehicle reads it: pickup then drop-off, ends of edges */
+		assert_int_equal(j1->stop_count, 2);
+		assert_int_equal(j1->stops[0].kind, FS_DISPATCH_STOP_PICKUP);
+		assert_int_equal(j1->stops[1].kind, FS_DISPATCH_STOP_DROPOFF);
+		assert_int_equal(c.net->edges[j1->stops[0].edge].to, node(3, 0));
+		assert_int_equal(c.net->edges[j1->stops[1].edge].to, node(3, 5));
+		assert_int_equal(c.out.offer_count, 2);
+		city_down(&c);
+	}
+}
+
+/* Greedy takes the smallest ETA, not the smallest straight line, and matches only every batch. */
+static void greedy_uses_eta_and_batch_period(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.matcher = FS_DISPATCH_MATCH_GREEDY;
+	/* cut the street between x=2 and x=3 on row 0 (both directions): a detour around the block */
+	for (uint32_t e = 0; e < c.net->edge_count; e++) {
+		const struct fs_edge *ed = &c.net->edges[e];
+		if ((ed->from == node(2, 0) && ed->to == node(3, 0)) || (ed->from == node(3, 0) && ed->to == node(2, 0))) {
+			c.net->edges[e].travel_time_s = 1000.0f;
+		}
+	}
+	fs_route_query_destroy(c.q);
+	fs_router_destroy(c.router);
+	c.router = fs_router_create(c.net, NULL, NULL);
+	c.q = fs_route_query_create(c.router);
+	c.w.query = c.q;
+	city_create(&c);
+	vehicle_at(&c, 0, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 100 m away, but the street is cut */
+	vehicle_at(&c, 1, node(3, 2), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 200 m away, straight down */
+	uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
+	step(&c, T0);
+	const struct fs_dispatch_job *j = job_for(&c, r);
+	assert_non_null(j);
+	assert_int_equal(j->vehicle_id, 1);
+	event(&c, T0 + 1 * S, 1, j->job_id, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	/* a request between batches waits for the next one (30 s) */
+	uint64_t r2 = request_at(&c, T0 + 5 * S, node(2, 1), node(9, 8));
+	step(&c, T0 + 5 * S);
+	assert_null(job_for(&c, r2));
+	step(&c, T0 + 30 * S);
+	assert_non_null(job_for(&c, r2));
+	assert_int_equal(job_for(&c, r2)->vehicle_id, 0);
+	city_down(&c);
+}
+
+/* ---- cancellations ---------------------------------------------------------------------------- */
+
+static void riders_cancel_at_patience(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.patience_s = 120.0;
+	city_create(&c);
+	/* the only vehicle is busy */
+	vehicle_at(&c, 0, node(0, 0), T0, 0.9, FS_VEHICLE_IN_TRIP);
+	uint64_t r = request_at(&c, T0, node(5, 5), node(9, 9));
+	for (int64_t t = T0; t < T0 + 120 * S; t += S) {
+		step(&c, t);
+		assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_REQUESTED);
+	}
+	step(&c, T0 + 120 * S);
+	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
+	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_PATIENCE);
+	assert_int_equal(req->t_end_ms, T0 + 120 * S);
+	bool seen = false;
+	for (size_t i = 0; i < c.out.event_count; i++) {
+		seen |= c.out.events[i].request_id == r && c.out.events[i].kind == FS_DISPATCH_EV_CANCELLED;
+	}
+	assert_true(seen);
+	/* a car that would arrive after the rider gave up is not offered: 18 blocks = 180 s > 120 s */
+	vehicle_at(&c, 1, node(0, 0), T0 + 121 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t far = request_at(&c, T0 + 150 * S, node(9, 9), node(5, 5));
+	for (int64_t t = T0 + 150 * S; t <= T0 + 270 * S; t += S) {
+		step(&c, t);
+		assert_null(job_for(&c, far));
+	}
+	assert_int_equal(fs_dispatch_request(c.d, far)->status, FS_DISPATCH_CANCELLED);
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+/* ---- the lifecycle ---------------------------------------------------------------------------- */
+
+static void lifecycle_and_outcomes(void **state)
+{
+	struct city c;
+	city_up(&c);
+	city_create(&c);
+	vehicle_at(&c, 0, node(1, 1), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(4, 4), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r = request_at(&c, T0 - 10 * S, node(1, 2), node(8, 8));
+	step(&c, T0);
+	const struct fs_dispatch_job *j = job_for(&c, r);
+	assert_non_null(j);
+	assert_int_equal(j->vehicle_id, 0);
+	uint64_t job = j->job_id;
+	/* the vehicle declines: the rider waits again, the next batch offers the other car */
+	event(&c, T0 + 1 * S, 0, job, FS_VEV_JOB_DECLINED, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 2 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_REQUESTED);
+	step(&c, T0 + 30 * S);
+	j = job_for(&c, r);
+	assert_non_null(j);
+	assert_int_equal(j->vehicle_id, 1); /* vehicle 0 cools down after declining */
+	job = j->job_id;
+	assert_int_equal(fs_dispatch_request(c.d, r)->offers, 2);
+	/* accepted, at the pickup, rider aboard, dropped off */
+	event(&c, T0 + 31 * S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	step(&c, T0 + 32 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_ASSIGNED);
+	event(&c, T0 + 60 * S, 1, job, FS_VEV_ARRIVED, FS_VEHICLE_TO_PICKUP);
+	event(&c, T0 + 60 * S, 1, job, FS_VEV_STATE_CHANGED, FS_VEHICLE_WAITING_FOR_RIDER);
+	event(&c, T0 + 90 * S, 1, job, FS_VEV_STATE_CHANGED, FS_VEHICLE_IN_TRIP);
+	step(&c, T0 + 91 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_PICKED_UP);
+	event(&c, T0 + 200 * S, 1, job, FS_VEV_ARRIVED, FS_VEHICLE_IN_TRIP);
+	step(&c, T0 + 201 * S);
+	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
+	assert_int_equal(req->status, FS_DISPATCH_DROPPED_OFF);
+	assert_int_equal(req->t_request_ms, T0 - 10 * S);
+	assert_int_equal(req->t_assign_ms, T0 + 31 * S);
+	assert_int_equal(req->t_arrive_ms, T0 + 60 * S);
+	assert_int_equal(req->t_pickup_ms, T0 + 90 * S);
+	assert_int_equal(req->t_dropoff_ms, T0 + 200 * S);
+	struct fs_dispatch_kpi k;
+	assert_int_equal(fs_dispatch_kpi(c.d, &k, NULL, NULL), 0);
+	assert_int_equal(k.served, 1);
+	assert_true(fabs(k.wait_p50_s - 70.0) < 1e-9);       /* arrival - request */
+	assert_true(fabs(k.in_vehicle_mean_s - 110.0) < 1e-9); /* drop-off - pickup */
+	/* events about a finished job change nothing */
+	event(&c, T0 + 202 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 203 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_DROPPED_OFF);
+
+	/* handed back before the pickup: waits again; handed back with the rider aboard: aborted */
+	vehicle_at(&c, 0, node(1, 1), T0 + 203 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(4, 4), T0 + 203 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r2 = request_at(&c, T0 + 205 * S, node(2, 2), node(7, 7));
+	step(&c, T0 + 210 * S);
+	j = job_for(&c, r2);
+	assert_non_null(j);
+	uint32_t v2 = j->vehicle_id;
+	job = j->job_id;
+	event(&c, T0 + 211 * S, v2, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	event(&c, T0 + 215 * S, v2, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 216 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r2)->status, FS_DISPATCH_REQUESTED);
+	step(&c, T0 + 240 * S);
+	j = job_for(&c, r2);
+	assert_non_null(j);
+	job = j->job_id;
+	v2 = j->vehicle_id;
+	event(&c, T0 + 241 * S, v2, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	event(&c, T0 + 250 * S, v2, job, FS_VEV_STATE_CHANGED, FS_VEHICLE_IN_TRIP);
+	event(&c, T0 + 260 * S, v2, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_MINIMAL_RISK);
+	step(&c, T0 + 261 * S);
+	req = fs_dispatch_request(c.d, r2);
+	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_ABORTED);
+
+	/* a vehicle that never answers: the offer times out and the rider is offered again */
+	vehicle_at(&c, 0, node(1, 1), T0 + 262 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(4, 4), T0 + 262 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r3 = request_at(&c, T0 + 265 * S, node(1, 1), node(6, 6));
+	step(&c, T0 + 270 * S);
+	assert_non_null(job_for(&c, r3));
+	step(&c, T0 + 280 * S);
+	assert_int_equal(fs_dispatch_request(c.d, r3)->status, FS_DISPATCH_REQUESTED);
+	assert_int_equal(fs_dispatch_get_counters(c.d)->offer_timeouts, 1);
+	step(&c, T0 + 300 * S);
+	assert_non_null(job_for(&c, r3));
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+static void rejections(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.battery_kwh = 0.2; /* 0.2 kWh x 0.7 usable: about 600 m of driving */
+	city_create(&c);
+	/* no fleet has reported: after the offer timeout the platform says no */
+	uint64_t early = request_at(&c, T0, node(1, 1), node(2, 2));
+	step(&c, T0);
+	assert_int_equal(fs_dispatch_request(c.d, early)->status, FS_DISPATCH_REQUESTED);
+	step(&c, T0 + 10 * S);
+	assert_int_equal(fs_dispatch_request(c.d, early)->status, FS_DISPATCH_REJECTED);
+	assert_int_equal(fs_dispatch_request(c.d, early)->reason, FS_DISPATCH_REASON_NO_FLEET);
+	vehicle_at(&c, 0, node(0, 0), T0 + 10 * S, 1.0, FS_VEHICLE_AVAILABLE);
+	struct fs_dispatch_request_in outside = { .t_ms = T0 + 11 * S, .origin = { -5000.0, 0.0 }, .dest = { 200, 200 } };
+	int64_t r_out = fs_dispatch_add_request(c.d, &outside);
+	uint64_t r_same = request_at(&c, T0 + 11 * S, node(3, 3), node(3, 3));
+	uint64_t r_long = request_at(&c, T0 + 11 * S, node(0, 0), node(9, 9));
+	uint64_t r_ok = request_at(&c, T0 + 11 * S, node(0, 1), node(1, 1));
+	step(&c, T0 + 12 * S);
+	assert_int_equal(fs_dispatch_request(c.d, (uint64_t)r_out)->reason, FS_DISPATCH_REASON_OUTSIDE_AREA);
+	assert_int_equal(fs_dispatch_request(c.d, r_same)->reason, FS_DISPATCH_REASON_NO_ROUTE);
+	assert_int_equal(fs_dispatch_request(c.d, r_long)->reason, FS_DISPATCH_REASON_ENERGY);
+	assert_int_equal(fs_dispatch_request(c.d, r_long)->status, FS_DISPATCH_REJECTED);
+	assert_int_equal(fs_dispatch_request(c.d, r_ok)->status, FS_DISPATCH_REQUESTED);
+	/* at night a fleet whose ODD is daytime only serves nobody */
+	struct fs_dispatch_vehicle_state day = { .id = 0, .state = FS_VEHICLE_AVAILABLE, .edge = edge_into(&c, 0),
+						 .offset_m = 100, .soc = 1.0, .odd_flags = FS_ODD_DAYTIME_ONLY };
+	int64_t night = T0 + 11 * 3600 * S; /* 23:00 */
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, night, &day), 0);
+	uint64_t r_night = request_at(&c, night, node(0, 1), node(1, 1));
+	step(&c, night);
+	assert_int_equal(fs_dispatch_request(c.d, r_night)->reason, FS_DISPATCH_REASON_ODD);
+	/* bad input */
+	struct fs_dispatch_request_in bad = { .t_ms = T0, .origin = { NAN, 0 } };
+	assert_int_equal(fs_dispatch_add_request(c.d, &bad), -EINVAL);
+	struct fs_dispatch_request_in past = { .t_ms = T0, .origin = { 0, 0 }, .dest = { 100, 0 } };
+	assert_int_equal(fs_dispatch_add_request(c.d, &past), -EINVAL); /* before the last request */
+	assert_int_equal(fs_dispatch_step(c.d, T0, &c.out, NULL), -EINVAL); /* time went backwards */
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+/* ---- charging --------------------------------------------------------------------------------- */
+
+static bool is_charge_job(const struct fs_dispatch_job *j, uint32_t vid)
+{
+	return j->vehicle_id == vid && j->stops[0].kind == FS_DISPATCH_STOP_CHARGE;
+}
+
+static int charge_depot_of(const struct city *c, uint32_t vid)
+{
+	for (size_t i = 0; i < c->out.job_count; i++) {
+		if (is_charge_job(&c->out.jobs[i], vid)) {
+			return (int)c->out.jobs[i].stops[0].depot;
+		}
+	}
+	return -1;
+}
+
+static void charging_respects_plugs(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.charging = true;
+	c.p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
+	c.depots[0] = node(0, 0);
+	c.depots[1] = node(9, 9);
+	c.plugs[0] = c.plugs[1] = 1;
+	c.w.depot_nodes = c.depots;
+	c.w.depot_plugs = c.plugs;
+	c.w.depot_count = 2;
+	city_create(&c);
+	/* four cars low on energy near depot 0, one fine */
+	vehicle_at(&c, 0, node(1, 0), T0, 0.10, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(2, 0), T0, 0.12, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 2, node(3, 0), T0, 0.15, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 3, node(4, 0), T0, 0.20, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 4, node(5, 0), T0, 0.90, FS_VEHICLE_AVAILABLE);
+	uint64_t r = request_at(&c, T0, node(1, 1), node(5, 5));
+	step(&c, T0);
+	/* the first two in the queue get the two plugs: the nearest free one, then the other */
+	assert_int_equal(charge_depot_of(&c, 0), 0);
+	assert_int_equal(charge_depot_of(&c, 1), 1);
+	assert_int_equal(charge_depot_of(&c, 2), -1);
+	assert_int_equal(charge_depot_of(&c, 3), -1);
+	assert_int_equal(fs_dispatch_plugs_in_use(c.d, 0), 1);
+	assert_int_equal(fs_dispatch_plugs_in_use(c.d, 1), 1);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 2);
+	/* cars that need energy carry no riders: the healthy one takes the ride */
+	assert_non_null(job_for(&c, r));
+	assert_int_equal(job_for(&c, r)->vehicle_id, 4);
+	/* car 0 drives to the charger, charges, and is done: its plug goes to car 2 */
+	vehicle_at(&c, 0, node(0, 1), T0 + 1 * S, 0.10, FS_VEHICLE_TO_CHARGER);
+	vehicle_at(&c, 1, node(3, 1), T0 + 1 * S, 0.12, FS_VEHICLE_TO_CHARGER);
+	step(&c, T0 + 2 * S);
+	assert_int_equal(c.out.job_count, 0);
+	vehicle_at(&c, 0, node(0, 0), T0 + 100 * S, 0.50, FS_VEHICLE_CHARGING);
+	step(&c, T0 + 100 * S);
+	assert_int_equal(charge_depot_of(&c, 2), -1);
+	vehicle_at(&c, 0, node(0, 0), T0 + 900 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 900 * S);
+	assert_int_equal(charge_depot_of(&c, 2), 0);
+	assert_int_equal(fs_dispatch_plugs_in_use(c.d, 0), 1);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 1);
+	const struct fs_dispatch_counters *cn = fs_dispatch_get_counters(c.d);
+	assert_true(cn->peak_plugs_in_use[0] <= 1 && cn->peak_plugs_in_use[1] <= 1);
+	/* a car that asks for a charger is sent even above the threshold (when a plug is free) */
+	vehicle_at(&c, 1, node(9, 9), T0 + 901 * S, 0.80, FS_VEHICLE_AVAILABLE); /* done: depot 1 free */
+	vehicle_at(&c, 2, node(1, 0), T0 + 901 * S, 0.15, FS_VEHICLE_TO_CHARGER);
+	vehicle_at(&c, 4, node(7, 7), T0 + 901 * S, 0.60, FS_VEHICLE_AVAILABLE);
+	event(&c, T0 + 901 * S, 4, 0, FS_VEV_CHARGE_REQUEST, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 902 * S);
+	/* car 3 waited longer: it gets depot 1; car 4 queues behind it */
+	assert_int_equal(charge_depot_of(&c, 3), 1);
+	assert_int_equal(charge_depot_of(&c, 4), -1);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 1);
+	/* car 3 never starts its charge job: it is given up after the offer timeout and the plug
+	 * goes to car 4 */
+	int sent = -1;
+	for (int64_t t = T0 + 903 * S; t <= T0 + 920 * S; t += S) {
+		step(&c, t);
+		assert_true(fs_dispatch_plugs_in_use(c.d, 1) <= 1);
+		if (getenv("FS_TEST_VERBOSE")) {
+			print_message("t %ld jobs %zu plugs %u %u queue %u\n", (long)((t - T0) / S), c.out.job_count,
+				      fs_dispatch_plugs_in_use(c.d, 0), fs_dispatch_plugs_in_use(c.d, 1),
+				      fs_dispatch_charge_queue_length(c.d));
+		}
+		if (charge_depot_of(&c, 4) == 1) {
+			sent = (int)((t - T0) / S);
+		}
+	}
+	assert_int_equal(sent, 912);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 0);
+	city_down(&c);
+}
+
+/* ---- rebalancing ------------------------------------------------------------------------------ */
+
+static void rebalancing_moves_idle_cars_to_demand(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.rebalance_s = 60.0;
+	c.p.cell_m = 500.0; /* 2 x 2 zones over the 900 m grid */
+	c.p.max_move_share = 0.5;
+	/* all demand starts around (800, 800); 480 a day at a flat profile: 5 in 15 min */
+	c.places = calloc(4, sizeof(*c.places));
+	c.nplaces = 4;
+	for (int i = 0; i < 4; i++) {
+		c.places[i] = (struct fs_demand_place){ .x = 700.0 + 100.0 * (i % 2), .y = 700.0 + 100.0 * (i / 2),
+							.zone = FS_DEMAND_NO_ZONE, .weight = 1.0 };
+	}
+	c.profile.slots_per_day = 24;
+	for (int h = 0; h < 24; h++) {
+		c.profile.slot_share[h] = 1.0 / 24.0;
+	}
+	c.w.places = c.places;
+	c.w.place_count = c.nplaces;
+	c.w.profile = &c.profile;
+	c.w.trips_per_day = 480.0;
+	city_create(&c);
+	uint32_t demand_zone = fs_dispatch_zone_of(c.d, point_of(&c, node(8, 8)));
+	assert_true(fabs(fs_dispatch_expected_demand(c.d, demand_zone, T0, 900.0) - 5.0) < 1e-9);
+	assert_true(fs_dispatch_expected_demand(c.d, fs_dispatch_zone_of(c.d, point_of(&c, 0)), T0, 900.0) == 0.0);
+	/* eight cars idle in the far corner since T0, one that just became idle */
+	for (uint32_t id = 0; id < 8; id++) {
+		vehicle_at(&c, id, node(id % 3, id / 3), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	step(&c, T0);
+	assert_int_equal(c.out.job_count, 0); /* rebalancing waits for its first period */
+	vehicle_at(&c, 8, node(1, 1), T0 + 50 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 60 * S);
+	assert_int_equal(c.out.job_count, 0); /* not idle for min_idle_s (120 s) yet */
+	step(&c, T0 + 120 * S);
+	/* 9 idle cars, 5 expected riders: 5 should stand in the demand zone; at most 4 move a round */
+	assert_int_equal(c.out.job_count, 4);
+	for (size_t i = 0; i < c.out.job_count; i++) {
+		const struct fs_dispatch_job *j = &c.out.jobs[i];
+		assert_int_equal(j->stops[0].kind, FS_DISPATCH_STOP_REPOSITION);
+		assert_int_equal(fs_dispatch_zone_of(c.d, j->stops[0].point), demand_zone);
+		assert_true(j->vehicle_id < 8); /* not the car idle for less than min_idle_s */
+	}
+	/* the cars go (confirmed by their state), the next round moves the fifth only */
+	int64_t t = T0 + 121 * S;
+	for (size_t i = 0; i < 4; i++) {
+		uint32_t id = c.out.jobs[i].vehicle_id;
+		vehicle_at(&c, id, node(id % 3, id / 3), t, 0.9, FS_VEHICLE_REPOSITIONING);
+	}
+	step(&c, T0 + 180 * S);
+	assert_int_equal(c.out.job_count, 1);
+	uint32_t fifth = c.out.jobs[0].vehicle_id;
+	vehicle_at(&c, fifth, node(fifth % 3, fifth / 3), T0 + 181 * S, 0.9, FS_VEHICLE_REPOSITIONING);
+	/* reposition claims do not block matching: a rider takes the nearest car, moving or not */
+	step(&c, T0 + 240 * S);
+	assert_int_equal(c.out.job_count, 0); /* balanced: nothing moves */
+	assert_int_equal(fs_dispatch_get_counters(c.d)->repositions, 5);
+	city_down(&c);
+}
+
+/* ---- determinism ------------------------------------------------------------------------------- */
+
+/* Reports split over shards arrive in another order: same decisions, same hash. */
+static void order_of_reports_does_not_matter(void **state)
+{
+	struct city a, b;
+	city_up(&a);
+	city_up(&b);
+	city_create(&a);
+	city_create(&b);
+	uint32_t n = 12;
+	for (uint32_t i = 0; i < n; i++) {
+		vehicle_at(&a, i, (i * 7) % 100, T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = (k % 4) * 3 + k / 4; /* as four shards of ids i % 4, one after the other */
+		i = n - 1 - i;
+		vehicle_at(&b, i, (i * 7) % 100, T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	uint64_t ra[6], rb[6];
+	for (int r = 0; r < 6; r++) {
+		ra[r] = request_at(&a, T0, (uint32_t)(r * 13 + 5) % 100, (uint32_t)(r * 29 + 50) % 100);
+		rb[r] = request_at(&b, T0, (uint32_t)(r * 13 + 5) % 100, (uint32_t)(r * 29 + 50) % 100);
+	}
+	step(&a, T0);
+	step(&b, T0);
+	assert_int_equal(a.out.job_count, b.out.job_count);
+	assert_int_equal(fs_dispatch_hash(a.d), fs_dispatch_hash(b.d));
+	/* the same events, in another order across vehicles */
+	struct fs_vehicle_event ev[12];
+	size_t ne = 0;
+	for (size_t i = 0; i < a.out.job_count; i++) {
+		ev[ne++] = (struct fs_vehicle_event){ .time_ms = T0 + S, .job_id = a.out.jobs[i].job_id,
+						      .vehicle_id = a.out.jobs[i].vehicle_id, .kind = FS_VEV_JOB_ACCEPTED };
+		ev[ne++] = (struct fs_vehicle_event){ .time_ms = T0 + S, .job_id = a.out.jobs[i].job_id,
+						      .vehicle_id = a.out.jobs[i].vehicle_id,
+						      .kind = FS_VEV_STATE_CHANGED, .to_state = FS_VEHICLE_TO_PICKUP };
+	}
+	assert_int_equal(fs_dispatch_add_events(a.d, ev, ne), 0);
+	for (size_t i = ne; i > 0; i -= 2) { /* vehicles reversed, each vehicle's own order kept */
+		assert_int_equal(fs_dispatch_add_events(b.d, &ev[i - 2], 2), 0);
+	}
+	step(&a, T0 + 2 * S);
+	step(&b, T0 + 2 * S);
+	assert_int_equal(fs_dispatch_hash(a.d), fs_dispatch_hash(b.d));
+	for (int r = 0; r < 6; r++) {
+		assert_int_equal(fs_dispatch_request(a.d, ra[r])->status, fs_dispatch_request(b.d, rb[r])->status);
+		assert_int_equal(fs_dispatch_request(a.d, ra[r])->vehicle_id, fs_dispatch_request(b.d, rb[r])->vehicle_id);
+	}
+	/* and the hash sees a decision */
+	uint64_t before = fs_dispatch_hash(a.d);
+	event(&a, T0 + 3 * S, a.out.jobs[0].vehicle_id, 0, FS_VEV_CHARGE_REQUEST, FS_VEHICLE_TO_PICKUP);
+	step(&a, T0 + 4 * S);
+	assert_int_not_equal(fs_dispatch_hash(a.d), before);
+	city_down(&a);
+	city_down(&b);
+}
+
+/* ---- the closed loop with the real fleet model -------------------------------------------------- */
+
+static void closed_loop_outcomes_add_up(void **state)
+{
+	for (int matcher = 0; matcher < 2; matcher++) {
+		struct city c;
+		city_up(&c);
+		c.p.matcher = matcher;
+		c.p.charging = true;
+		c.p.rebalance_s = 120.0;
+		c.depots[0] = node(2, 2);
+		c.depots[1] = node(7, 7);
+		c.plugs[0] = c.plugs[1] = 2;
+		c.w.depot_nodes = c.depots;
+		c.w.depot_plugs = c.plugs;
+		c.w.depot_count = 2;
+		struct fs_error err = { "" };
+		char profile[4096];
+		const char *root = getenv("FS_SOURCE_ROOT");
+		snprintf(profile, sizeof(profile), "%s/data/demand/nyc2019_profile.csv", root ? root : ".");
+		assert_int_equal(fs_demand_profile_load(profile, &c.profile, &err), 0);
+		assert_int_equal(fs_demand_places_from_network(c.net, true, &c.places, &c.nplaces), 0);
+		struct fs_demand_params dp;
+		fs_demand_params_defaults(&dp);
+		dp.seed = 5;
+		dp.trips_per_day = 6000; /* too many for 12 cars at the morning peak: riders give up */
+		dp.utc_offset_s = 0;
+		dp.profile = &c.profile;
+		struct fs_demand *dem = fs_demand_create(&dp, c.places, c.nplaces, &err);
+		assert_non_null(dem);
+		c.w.places = c.places;
+		c.w.place_count = c.nplaces;
+		c.w.profile = &c.profile;
+		c.w.trips_per_day = dp.trips_per_day;
+		struct fs_vehicle_params vp;
+		fs_vehicle_params_defaults(&vp);
+		vp.sw[0].odd_flags = 0;
+		struct fs_dispatch_loop_config cfg = { .world = &c.w, .dispatch = &c.p, .vehicle = &vp, .seed = 3,
+						       .vehicles = 12, .demand = dem, .start_ms = T0 - 4 * 3600 * S,
+						       .tick_ms = S, .plug_kw = 150.0, .board_dwell_s = 30 };
+		struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
+		if (!l) {
+			fail_msg("%s", err.message);
+		}
+		struct fs_dispatch *d = fs_dispatch_loop_dispatch(l);
+		for (int t = 0; t < 3 * 3600; t++) {
+			assert_int_equal(fs_dispatch_loop_tick(l, NULL), 0);
+			if (t % 600 == 0) {
+				assert_outcomes_add_up(d);
+			}
+		}
+		assert_outcomes_add_up(d);
+		struct fs_dispatch_kpi k;
+		assert_int_equal(fs_dispatch_kpi(d, &k, NULL, NULL), 0);
+		if (getenv("FS_TEST_VERBOSE")) {
+			print_message("matcher %d: requests %lu served %lu cancelled %lu rejected %lu open %lu wait p50 %.0f p95 %.0f\n",
+				      matcher, (unsigned long)k.requests, (unsigned long)k.served, (unsigned long)k.cancelled,
+				      (unsigned long)k.rejected, (unsigned long)k.open, k.wait_p50_s, k.wait_p95_s);
+		}
+		assert_true(k.requests > 300);
+		assert_true(k.served > 250);
+		assert_true(k.cancelled > 0);                       /* 12 cars cannot keep up */
+		assert_true(k.open < 100);                          /* only the last ~10 min are in progress */
+		assert_true(k.wait_p50_s > 0 && k.wait_p95_s >= k.wait_p50_s && k.wait_p95_s <= 700.0);
+		assert_true(k.empty_km_share > 0.05 && k.empty_km_share < 0.8);
+		/* the platform's odometer (from 1 Hz states) agrees with the fleet's own */
+		double fleet_km = fs_fleet_stats(fs_dispatch_loop_fleet(l))->km_driven;
+		assert_true(fabs(k.km_total - fleet_km) < 0.02 * fleet_km);
+		/* every served trip went through the whole timeline in order */
+		for (uint64_t id = 1; id <= k.requests; id++) {
+			const struct fs_dispatch_request *r = fs_dispatch_request(d, id);
+			if (r->status == FS_DISPATCH_DROPPED_OFF) {
+				assert_true(r->t_request_ms <= r->t_offer_ms && r->t_offer_ms <= r->t_assign_ms &&
+					    r->t_assign_ms <= r->t_arrive_ms && r->t_arrive_ms <= r->t_pickup_ms &&
+					    r->t_pickup_ms < r->t_dropoff_ms);
+			}
+		}
+		const struct fs_dispatch_counters *cn = fs_dispatch_get_counters(d);
+		assert_true(cn->peak_plugs_in_use[0] <= 2 && cn->peak_plugs_in_use[1] <= 2);
+		assert_int_equal(cn->unknown_events, 0);
+		fs_dispatch_loop_destroy(l);
+		fs_demand_destroy(dem);
+		city_down(&c);
+	}
+}
+
+/* ---- the fixed fleet ------------------------------------------------------------------------------ */
+
+static const char *write_tmp(const char *name, const char *text)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "/tmp/fs-test-dispatch-%d-%s", (int)getpid(), name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static void fleet_placement_csv(void **state)
+{
+	struct fs_network *net = fs_network_grid(3, 3, 100.0, 10.0, NULL);
+	struct fs_fleet_placement *fleet = NULL;
+	size_t n = 0;
+	struct fs_error err = { "" };
+	/* a grid has no node ids: node = index; columns in any order, soc optional */
+	const char *ok = write_tmp("ok.csv", "# fleet\nnode,vehicle_id,soc\n4,1,0.5\n8,0,\n");
+	assert_int_equal(fs_fleet_placement_load_csv(ok, net, NULL, &fleet, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(fleet[0].vehicle_id, 0);
+	assert_int_equal(fleet[0].node, 8);
+	assert_true(isnan(fleet[0].soc));
+	assert_int_equal(fleet[1].node, 4);
+	assert_true(fabs(fleet[1].soc - 0.5) < 1e-12);
+	assert_int_equal(net->edges[fleet[1].pos.edge].to, 4);
+	assert_true(fabs(fleet[1].pos.offset_m - net->edges[fleet[1].pos.edge].length_m) < 1e-9);
+	free(fleet);
+	unlink(ok);
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{ "vehicle,node\n0,1\n", ":1:1: the header needs columns vehicle_id and node" },
+		{ "vehicle_id,node\n0,1\n1,99\n", ":3:3: node 99 is not in the network" },
+		{ "vehicle_id,node\n0,1\n0,2\n", ":3: vehicle_id 0 appears again (first on line 2)" },
+		{ "vehicle_id,node\n0,1\n2,2\n", ":3: vehicle_id 2: ids must be 0..1" },
+		{ "vehicle_id,node,soc\n0,1,1.5\n", ":2:5: soc '1.5' is not a number in 0..1" },
+		{ "vehicle_id,node\nx,1\n", ":2:1: vehicle_id 'x' is not an id" },
+		{ "vehicle_id,node\n0\n", ":2:" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *path = write_tmp("bad.csv", bad[i].text);
+		assert_int_equal(fs_fleet_placement_load_csv(path, net, NULL, &fleet, &n, &err), -EINVAL);
+		if (!strstr(err.message, bad[i].message) || strncmp(err.message, path, strlen(path))) {
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.message, bad[i].message);
+		}
+		unlink(path);
+	}
+	/* outside the served component */
+	uint8_t scc[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 0 };
+	const char *path = write_tmp("scc.csv", "vehicle_id,node\n0,8\n");
+	assert_int_equal(fs_fleet_placement_load_csv(path, net, scc, &fleet, &n, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "outside the largest strongly connected component"));
+	unlink(path);
+	assert_int_equal(fs_fleet_placement_load_csv("/nonexistent/fleet.csv", net, NULL, &fleet, &n, &err), -ENOENT);
+	fs_network_destroy(net);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(assign_matches_brute_force),
+		cmocka_unit_test(assign_edge_cases),
+		cmocka_unit_test(batch_is_optimal_against_brute_force),
+		cmocka_unit_test(greedy_and_batch_on_a_street),
+		cmocka_unit_test(greedy_uses_eta_and_batch_period),
+		cmocka_unit_test(riders_cancel_at_patience),
+		cmocka_unit_test(lifecycle_and_outcomes),
+		cmocka_unit_test(rejections),
+		cmocka_unit_test(charging_respects_plugs),
+		cmocka_unit_test(rebalancing_moves_idle_cars_to_demand),
+		cmocka_unit_test(order_of_reports_does_not_matter),
+		cmocka_unit_test(closed_loop_outcomes_add_up),
+		cmocka_unit_test(fleet_placement_csv),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
