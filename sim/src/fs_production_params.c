@@ -130,6 +130,20 @@ static uint32_t transit_days(const char *region)
 	return !strcmp(region, "oceania") ? 40 : 35;
 }
 
+void fs_production_city_defaults(struct fs_prod_city *c, const char *region)
+{
+	memset(c, 0, sizeof(*c));
+	set_name(c->region, region);
+	c->data_collection_days = 120;  /* DOMAIN: data collection 3-6 months [est: 4] */
+	c->supervised_days = 150;       /* DOMAIN: supervised 3-6 months [est: 5] */
+	c->weight = 1;
+	c->priority = 0;
+	c->fleet_cap = 0;
+	c->transit_days = transit_days(region);
+	c->commissioning_per_day = 40;  /* [est] depot acceptance bays */
+	c->commissioning_days = 2;      /* fs_vehicle_params: commissioning_h = 48 */
+}
+
 void fs_production_params_defaults(struct fs_production_params *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -176,17 +190,10 @@ void fs_production_params_defaults(struct fs_production_params *p)
 
 	for (size_t i = 0; i < sizeof(cities) / sizeof(cities[0]); i++) {
 		struct fs_prod_city *c = &p->cities[p->city_count++];
+		fs_production_city_defaults(c, cities[i].region);
 		set_name(c->name, cities[i].name);
-		set_name(c->region, cities[i].region);
 		c->launch_day = day_of(cities[i].y, cities[i].m, 1);
-		c->data_collection_days = 120;  /* DOMAIN: data collection 3-6 months [est: 4] */
-		c->supervised_days = 150;       /* DOMAIN: supervised 3-6 months [est: 5] */
 		c->weight = cities[i].weight;
-		c->priority = 0;
-		c->fleet_cap = 0;
-		c->transit_days = transit_days(c->region);
-		c->commissioning_per_day = 40;  /* [est] depot acceptance bays */
-		c->commissioning_days = 2;      /* fs_vehicle_params: commissioning_h = 48 */
 	}
 
 	/* DOMAIN.md fleet curve: logistic toward 100k through ~1.9k end-2027, 5k
@@ -197,124 +204,84 @@ void fs_production_params_defaults(struct fs_production_params *p)
 	p->target_mid_day = day_of(2032, 1, 18);
 }
 
-/* ---- from a scenario file (fs/scenario.h) ------------------------------------------ */
-
-static const char *default_region(const char *city)
+const char *fs_production_curve_name(int curve)
 {
-	for (size_t i = 0; i < sizeof(cities) / sizeof(cities[0]); i++) {
-		if (!strcmp(cities[i].name, city)) {
-			return cities[i].region;
+	switch (curve) {
+	case FS_PROD_CURVE_SMOOTHSTEP:
+		return "smoothstep";
+	case FS_PROD_CURVE_LOGISTIC:
+		return "logistic";
+	case FS_PROD_CURVE_LINEAR:
+		return "linear";
+	default:
+		return NULL;
+	}
+}
+
+#define DIFF(cond, name)                                                                                      \
+	do {                                                                                                  \
+		if (cond) {                                                                                   \
+			if (ret_field) {                                                                      \
+				*ret_field = name;                                                            \
+			}                                                                                     \
+			return false;                                                                         \
+		}                                                                                             \
+	} while (0)
+
+bool fs_production_params_equal(const struct fs_production_params *a, const struct fs_production_params *b,
+				const char **ret_field)
+{
+	/* Field by field, names as strings: memcmp would compare padding and the
+	 * bytes after a name's terminator. */
+#define F(f) DIFF(a->f != b->f, #f)
+#define S(f) DIFF(strncmp(a->f, b->f, FS_PROD_NAME_MAX), #f)
+	F(programme_count); F(city_count); F(disruption_count); F(start_day); F(target_fleet);
+	F(target_rate_per_year); F(target_mid_day);
+	for (uint32_t i = 0; i < a->programme_count && i < FS_PROD_PROGRAMMES_MAX; i++) {
+		S(programmes[i].name); S(programmes[i].oem); S(programmes[i].model); F(programmes[i].region_count);
+		for (uint32_t r = 0; r < a->programmes[i].region_count && r < FS_PROD_REGIONS_MAX; r++) {
+			S(programmes[i].regions[r]);
 		}
+		F(programmes[i].plant_count);
+		for (uint32_t k = 0; k < a->programmes[i].plant_count && k < FS_PROD_PLANTS_MAX; k++) {
+			S(programmes[i].plants[k].name); F(programmes[i].plants[k].sop_day);
+			F(programmes[i].plants[k].ramp_months); F(programmes[i].plants[k].rate_per_month);
+			F(programmes[i].plants[k].curve);
+		}
+		F(programmes[i].target); F(programmes[i].battery_kwh); F(programmes[i].sw_version);
+		F(programmes[i].build_days); F(programmes[i].integration_per_day); F(programmes[i].integration_days);
+		F(programmes[i].calibration_per_day); F(programmes[i].calibration_days);
+		F(programmes[i].calibration_fail_share); F(programmes[i].rework_per_day); F(programmes[i].rework_days);
+		F(programmes[i].shipping_per_day); F(programmes[i].service_life_days);
+		F(programmes[i].attrition_per_year);
 	}
-	return "";
+	for (uint32_t i = 0; i < a->city_count && i < FS_PROD_CITIES_MAX; i++) {
+		S(cities[i].name); S(cities[i].region); F(cities[i].launch_day); F(cities[i].data_collection_days);
+		F(cities[i].supervised_days); F(cities[i].weight); F(cities[i].priority); F(cities[i].fleet_cap);
+		F(cities[i].transit_days); F(cities[i].commissioning_per_day); F(cities[i].commissioning_days);
+	}
+	for (uint32_t i = 0; i < a->disruption_count && i < FS_PROD_DISRUPTIONS_MAX; i++) {
+		F(disruptions[i].kind); S(disruptions[i].programme); S(disruptions[i].plant);
+		F(disruptions[i].start_day); F(disruptions[i].end_day); F(disruptions[i].factor);
+		F(disruptions[i].build_from_day); F(disruptions[i].build_to_day); F(disruptions[i].share);
+		F(disruptions[i].action); F(disruptions[i].rework_days);
+	}
+#undef F
+#undef S
+	return true;
 }
 
-static uint32_t days_at_least_one(double days)
-{
-	return days < 1.0 ? 1u : (uint32_t)lround(days);
-}
-
-static void copy_name(char *dst, const char *src, struct fs_error *err, int *rc)
-{
-	if (strlen(src) >= FS_PROD_NAME_MAX) {
-		*rc = fs_error_set(err, -EINVAL, "name '%s' is longer than %d characters", src, FS_PROD_NAME_MAX - 1);
-	}
-	set_name(dst, src);
-}
+/* ---- from a scenario file (fs/scenario.h) ------------------------------------------ */
 
 int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_production_params *ret,
 				       struct fs_error *err)
 {
+	/* The scenario's production and rollout sections are the params (one
+	 * struct, one set of defaults); only the events are kept apart. */
 	struct fs_production_params *p = ret;
-	struct fs_production_params defaults;
-	fs_production_params_defaults(&defaults);
-	if (sc->programme_count > FS_PROD_PROGRAMMES_MAX || sc->city_count > FS_PROD_CITIES_MAX) {
-		return fs_error_set(err, -EINVAL, "scenario: more than %d programmes or %d cities",
-				    FS_PROD_PROGRAMMES_MAX, FS_PROD_CITIES_MAX);
-	}
-	int rc = 0;
-	memset(p, 0, sizeof(*p));
-	p->start_day = defaults.start_day;
-	p->target_fleet = defaults.target_fleet;
-	p->target_rate_per_year = defaults.target_rate_per_year;
-	p->target_mid_day = defaults.target_mid_day;
-	double total_rate = 0;
-	for (size_t i = 0; i < sc->programme_count; i++) {
-		for (uint32_t k = 0; k < sc->programmes[i].plant_count; k++) {
-			total_rate += sc->programmes[i].plants[k].rate_per_month;
-		}
-	}
-	const struct fs_scenario_stages *st = &sc->stages;
-	for (size_t i = 0; i < sc->programme_count; i++) {
-		const struct fs_scenario_programme *sp = &sc->programmes[i];
-		struct fs_prod_programme *g = &p->programmes[p->programme_count++];
-		if (sp->plant_count > FS_PROD_PLANTS_MAX) {
-			return fs_error_set(err, -EINVAL, "programme '%s': more than %d plants", sp->name,
-					    FS_PROD_PLANTS_MAX);
-		}
-		double rate = 0;
-		for (uint32_t k = 0; k < sp->plant_count; k++) {
-			const struct fs_scenario_plant *pl = &sp->plants[k];
-			struct fs_prod_plant *q = &g->plants[g->plant_count++];
-			copy_name(q->name, pl->name, err, &rc);
-			q->sop_day = fs_production_day_from_ms(pl->sop_ms);
-			q->ramp_months = pl->ramp_months;
-			q->rate_per_month = pl->rate_per_month;
-			q->curve = FS_PROD_CURVE_SMOOTHSTEP;
-			rate += pl->rate_per_month;
-			if (q->sop_day < p->start_day) {
-				p->start_day = q->sop_day;
-			}
-		}
-		fs_production_programme_defaults(g, rate);
-		copy_name(g->name, sp->name, err, &rc);
-		copy_name(g->oem, sp->oem, err, &rc);
-		copy_name(g->model, sp->model, err, &rc);
-		g->target = sp->target > UINT32_MAX ? UINT32_MAX : (uint32_t)sp->target;
-		/* the programme's own battery, software and regions where the defaults know it */
-		for (uint32_t d = 0; d < defaults.programme_count; d++) {
-			const struct fs_prod_programme *dg = &defaults.programmes[d];
-			if (!strcmp(dg->name, sp->name)) {
-				g->battery_kwh = dg->battery_kwh;
-				memcpy(g->regions, dg->regions, sizeof(g->regions));
-				g->region_count = dg->region_count;
-			}
-		}
-		if (!(g->battery_kwh > 0)) {
-			g->battery_kwh = 100.0; /* DOMAIN: 100 kWh usable */
-		}
-		/* The scenario's Foxconn capacity is for the whole network: each
-		 * programme gets the part of it that its full rate is of the total. */
-		if (st->integration_per_month > 0 && total_rate > 0) {
-			g->integration_per_day =
-				(uint32_t)ceil(st->integration_per_month * 12.0 / 365.25 * rate / total_rate);
-		}
-		if (st->integration_days > 0) {
-			g->integration_days = days_at_least_one(st->integration_days);
-		}
-		g->calibration_fail_share = st->calibration_fail_share;
-		if (st->rework_days > 0) {
-			g->rework_days = days_at_least_one(st->rework_days);
-		}
-		if (st->retirement_years > 0) {
-			g->service_life_days = (uint32_t)lround(st->retirement_years * 365.25);
-		}
-	}
-	for (size_t i = 0; i < sc->city_count; i++) {
-		const struct fs_scenario_city_plan *cp = &sc->cities[i];
-		struct fs_prod_city *c = &p->cities[p->city_count++];
-		copy_name(c->name, cp->name, err, &rc);
-		set_name(c->region, default_region(cp->name));
-		c->launch_day = fs_production_day_from_ms(cp->launch_ms);
-		c->data_collection_days = (uint32_t)lround(cp->data_collection_months * 365.25 / 12.0);
-		c->supervised_days = (uint32_t)lround(cp->supervised_months * 365.25 / 12.0);
-		c->weight = (uint32_t)lround(cp->share * 1000.0);
-		c->transit_days = st->shipping_days > 0 ? days_at_least_one(st->shipping_days)
-							: transit_days(c->region);
-		c->commissioning_per_day = 40;
-		c->commissioning_days = 2;
-	}
-	for (size_t i = 0; i < sc->event_count && rc == 0; i++) {
+	*p = sc->production;
+	p->disruption_count = 0;
+	for (size_t i = 0; i < sc->event_count; i++) {
 		const struct fs_scenario_event *e = &sc->events[i];
 		if (e->type != FS_SCN_EVENT_SUPPLIER_SHORTAGE && e->type != FS_SCN_EVENT_RECALL &&
 		    e->type != FS_SCN_EVENT_CALIBRATION_SPIKE) {
@@ -324,12 +291,12 @@ int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_p
 			return fs_error_set(err, -EINVAL, "scenario: more than %d production events",
 					    FS_PROD_DISRUPTIONS_MAX);
 		}
-		rc = fs_production_disruption_from_event(sc, e, &p->disruptions[p->disruption_count++], err);
+		int rc = fs_production_disruption_from_event(sc, e, &p->disruptions[p->disruption_count++], err);
+		if (rc < 0) {
+			return rc;
+		}
 	}
-	if (rc == 0) {
-		rc = fs_production_params_validate(p, err);
-	}
-	return rc;
+	return fs_production_params_validate(p, err);
 }
 
 int fs_production_disruption_from_event(const struct fs_scenario *sc, const struct fs_scenario_event *e,
@@ -361,7 +328,14 @@ int fs_production_disruption_from_event(const struct fs_scenario *sc, const stru
 		d.build_to_day = fs_production_day_from_ms(e->built_to_ms);
 		d.share = e->share > 0 ? e->share : 1.0;
 		d.action = e->recall_action == FS_SCN_RECALL_RETIRE ? FS_PROD_RECALL_RETIRE : FS_PROD_RECALL_REWORK;
-		d.rework_days = days_at_least_one(sc->stages.rework_days);
+		/* grounded as long as the programme's rework takes (every programme: the longest) */
+		d.rework_days = 1;
+		for (uint32_t g = 0; g < sc->production.programme_count; g++) {
+			const struct fs_prod_programme *pg = &sc->production.programmes[g];
+			if ((!e->programme[0] || !strcmp(pg->name, e->programme)) && pg->rework_days > d.rework_days) {
+				d.rework_days = pg->rework_days;
+			}
+		}
 		break;
 	default:
 		return fs_error_set(err, -EINVAL, "event type %d is not a production event", e->type);

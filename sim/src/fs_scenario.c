@@ -808,9 +808,81 @@ static int read_vehicle(struct loader *L, const yaml_node_t *v)
 	return 0;
 }
 
-static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_scenario_programme *pr)
+static int get_day(struct loader *L, const yaml_node_t *map, const char *key, int32_t *ret)
 {
-	int rc = check_map(L, n, "a programme", "name oem model target plants");
+	int64_t ms = INT64_MIN;
+	int rc = get_date(L, map, key, &ms);
+	if (rc == 0 && ms != INT64_MIN) {
+		*ret = fs_production_day_from_ms(ms);
+	}
+	return rc;
+}
+
+/* A list of up to @max names into @names (each < FS_PROD_NAME_MAX). */
+static int get_names(struct loader *L, const yaml_node_t *map, const char *key, char (*names)[FS_PROD_NAME_MAX],
+		     uint32_t max, uint32_t *ret_count)
+{
+	const yaml_node_t *n = find(L, map, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = need_list(L, n, key);
+	if (rc < 0) {
+		return rc;
+	}
+	if (list_len(n) > max) {
+		return fail(L, n, "%s: at most %u names", key, max);
+	}
+	for (size_t i = 0; i < list_len(n); i++) {
+		const yaml_node_t *item = list_item(L, n, i);
+		if ((rc = need_scalar(L, item, key, "a name")) < 0) {
+			return rc;
+		}
+		if (strlen(text(item)) >= FS_PROD_NAME_MAX) {
+			return fail(L, item, "%s: longer than %d characters", key, FS_PROD_NAME_MAX - 1);
+		}
+		snprintf(names[i], FS_PROD_NAME_MAX, "%s", text(item));
+	}
+	*ret_count = (uint32_t)list_len(n);
+	return 0;
+}
+
+static int read_plant(struct loader *L, const yaml_node_t *pn, struct fs_prod_plant *pl)
+{
+	static const char *const curves[] = { "smoothstep", "logistic", "linear" };
+	int rc = check_map(L, pn, "a plant", "name start_of_production ramp_months rate_per_month curve");
+	if (rc < 0) {
+		return rc;
+	}
+	if (!find(L, pn, "name") || !find(L, pn, "start_of_production") || !find(L, pn, "rate_per_month")) {
+		return fail(L, pn, "a plant needs name, start_of_production and rate_per_month");
+	}
+	memset(pl, 0, sizeof(*pl));
+	pl->ramp_months = 6;                  /* DOMAIN: S-curve to full rate over 6-12 months */
+	pl->curve = FS_PROD_CURVE_SMOOTHSTEP; /* the S-curve of fs_production_params_defaults() */
+	int curve = pl->curve;
+	if ((rc = get_string(L, pn, "name", pl->name, sizeof(pl->name))) < 0 ||
+	    (rc = get_day(L, pn, "start_of_production", &pl->sop_day)) < 0 ||
+	    (rc = get_double(L, pn, "ramp_months", 0, 120, false, &pl->ramp_months)) < 0 ||
+	    (rc = get_double(L, pn, "rate_per_month", 0, 1e6, true, &pl->rate_per_month)) < 0 ||
+	    (rc = get_enum(L, pn, "curve", curves, 3, &curve)) < 0) {
+		return rc;
+	}
+	pl->curve = (uint8_t)curve;
+	return 0;
+}
+
+/*
+ * One programme: what it does not say comes from the same rules as the code
+ * defaults (fs_production_programme_defaults() for its plants' full rate), so
+ * a programme written out in full, as in examples/default.yaml, is exactly
+ * the programme of fs_production_params_defaults().
+ */
+static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod_programme *g)
+{
+	int rc = check_map(L, n, "a programme",
+			   "name oem model target regions battery_kwh software plants stages service_life_days "
+			   "attrition_per_year");
 	if (rc < 0) {
 		return rc;
 	}
@@ -819,47 +891,85 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_scen
 		return fail(L, n, "a programme needs %s",
 			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !find(L, n, "target") ? "a target" : "plants");
 	}
-	if ((rc = get_string(L, n, "name", pr->name, sizeof(pr->name))) < 0 ||
-	    (rc = get_string(L, n, "oem", pr->oem, sizeof(pr->oem))) < 0 ||
-	    (rc = get_string(L, n, "model", pr->model, sizeof(pr->model))) < 0 ||
-	    (rc = get_u64(L, n, "target", 1, 10000000, &pr->target)) < 0 || (rc = need_list(L, plants, "plants")) < 0) {
+	memset(g, 0, sizeof(*g));
+	if ((rc = need_list(L, plants, "plants")) < 0) {
 		return rc;
 	}
 	size_t count = list_len(plants);
-	if (count < 1 || count > FS_SCN_PLANTS_MAX) {
-		return fail(L, plants, "plants: give 1 to %d plants", FS_SCN_PLANTS_MAX);
+	if (count < 1 || count > FS_PROD_PLANTS_MAX) {
+		return fail(L, plants, "plants: give 1 to %d plants", FS_PROD_PLANTS_MAX);
 	}
+	double full_rate = 0;
 	for (size_t i = 0; i < count; i++) {
 		const yaml_node_t *pn = list_item(L, plants, i);
-		struct fs_scenario_plant *pl = &pr->plants[i];
-		if ((rc = check_map(L, pn, "a plant", "name start_of_production ramp_months rate_per_month")) < 0) {
-			return rc;
-		}
-		if (!find(L, pn, "name") || !find(L, pn, "start_of_production") || !find(L, pn, "rate_per_month")) {
-			return fail(L, pn, "a plant needs name, start_of_production and rate_per_month");
-		}
-		pl->ramp_months = 6;
-		if ((rc = get_string(L, pn, "name", pl->name, sizeof(pl->name))) < 0 ||
-		    (rc = get_date(L, pn, "start_of_production", &pl->sop_ms)) < 0 ||
-		    (rc = get_double(L, pn, "ramp_months", 0, 120, false, &pl->ramp_months)) < 0 ||
-		    (rc = get_double(L, pn, "rate_per_month", 0, 1e6, true, &pl->rate_per_month)) < 0) {
+		if ((rc = read_plant(L, pn, &g->plants[i])) < 0) {
 			return rc;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(pr->plants[j].name, pl->name)) {
-				return fail(L, pn, "plant '%s' listed twice", pl->name);
+			if (!strcmp(g->plants[j].name, g->plants[i].name)) {
+				return fail(L, pn, "plant '%s' listed twice", g->plants[i].name);
 			}
 		}
-		pr->plant_count++;
+		full_rate += g->plants[i].rate_per_month;
+		g->plant_count++;
+	}
+	fs_production_programme_defaults(g, full_rate);
+	g->battery_kwh = 100.0; /* DOMAIN: 100 kWh usable */
+	uint64_t target = 0;
+	const yaml_node_t *sw = find(L, n, "software");
+	if ((rc = get_string(L, n, "name", g->name, sizeof(g->name))) < 0 ||
+	    (rc = get_string(L, n, "oem", g->oem, sizeof(g->oem))) < 0 ||
+	    (rc = get_string(L, n, "model", g->model, sizeof(g->model))) < 0 ||
+	    (rc = get_u64(L, n, "target", 1, 10000000, &target)) < 0 ||
+	    (rc = get_names(L, n, "regions", g->regions, FS_PROD_REGIONS_MAX, &g->region_count)) < 0 ||
+	    (rc = get_double(L, n, "battery_kwh", 0, 1000, true, &g->battery_kwh)) < 0 ||
+	    (rc = get_u32(L, n, "service_life_days", 0, 36500, &g->service_life_days)) < 0 ||
+	    (rc = get_double(L, n, "attrition_per_year", 0, 0.99, false, &g->attrition_per_year)) < 0) {
+		return rc;
+	}
+	g->target = (uint32_t)target;
+	if (sw) {
+		if ((rc = need_scalar(L, sw, "software", "a release such as \"1.0\"")) < 0) {
+			return rc;
+		}
+		if (!fs_scenario_parse_version(text(sw), &g->sw_version) || fs_scenario_sw_find(L->sc, g->sw_version) < 0) {
+			return fail(L, sw, "software: '%s' is not a release of fleet.software", text(sw));
+		}
+	}
+	const yaml_node_t *st = find(L, n, "stages");
+	if (st && ((rc = check_map(L, st, "a programme's stages",
+				   "build_days integration_per_day integration_days calibration_per_day "
+				   "calibration_days calibration_fail_share rework_per_day rework_days "
+				   "shipping_per_day")) < 0 ||
+		   (rc = get_u32(L, st, "build_days", 1, 365, &g->build_days)) < 0 ||
+		   (rc = get_u32(L, st, "integration_per_day", 0, 1000000, &g->integration_per_day)) < 0 ||
+		   (rc = get_u32(L, st, "integration_days", 1, 365, &g->integration_days)) < 0 ||
+		   (rc = get_u32(L, st, "calibration_per_day", 0, 1000000, &g->calibration_per_day)) < 0 ||
+		   (rc = get_u32(L, st, "calibration_days", 1, 365, &g->calibration_days)) < 0 ||
+		   (rc = get_double(L, st, "calibration_fail_share", 0, 0.99, false, &g->calibration_fail_share)) < 0 ||
+		   (rc = get_u32(L, st, "rework_per_day", 0, 1000000, &g->rework_per_day)) < 0 ||
+		   (rc = get_u32(L, st, "rework_days", 1, 365, &g->rework_days)) < 0 ||
+		   (rc = get_u32(L, st, "shipping_per_day", 0, 1000000, &g->shipping_per_day)) < 0)) {
+		return rc;
 	}
 	return 0;
 }
 
 static int read_production(struct loader *L, const yaml_node_t *n)
 {
-	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, n, "production", "programmes stages");
+	struct fs_production_params *p = &L->sc->production;
+	int rc = check_map(L, n, "production", "start target_curve programmes");
 	if (rc < 0) {
+		return rc;
+	}
+	if ((rc = get_day(L, n, "start", &p->start_day)) < 0) {
+		return rc;
+	}
+	const yaml_node_t *curve = find(L, n, "target_curve");
+	if (curve && ((rc = check_map(L, curve, "production.target_curve", "fleet rate_per_year midpoint")) < 0 ||
+		      (rc = get_double(L, curve, "fleet", 0, 1e8, false, &p->target_fleet)) < 0 ||
+		      (rc = get_double(L, curve, "rate_per_year", 0, 100, true, &p->target_rate_per_year)) < 0 ||
+		      (rc = get_day(L, curve, "midpoint", &p->target_mid_day)) < 0)) {
 		return rc;
 	}
 	const yaml_node_t *list = find(L, n, "programmes");
@@ -868,35 +978,29 @@ static int read_production(struct loader *L, const yaml_node_t *n)
 			return rc;
 		}
 		size_t count = list_len(list);
-		free(sc->programmes);
-		sc->programme_count = 0;
-		sc->programmes = calloc(count ? count : 1, sizeof(*sc->programmes));
-		if (!sc->programmes) {
-			return -ENOMEM;
+		if (count > FS_PROD_PROGRAMMES_MAX) {
+			return fail(L, list, "programmes: at most %d", FS_PROD_PROGRAMMES_MAX);
 		}
+		p->programme_count = 0;
 		for (size_t i = 0; i < count; i++) {
-			if ((rc = read_programme(L, list_item(L, list, i), &sc->programmes[i])) < 0) {
+			if ((rc = read_programme(L, list_item(L, list, i), &p->programmes[i])) < 0) {
 				return rc;
 			}
-			sc->programme_count++;
-			if (fs_scenario_programme_find(sc, sc->programmes[i].name) != (int)i) {
-				return fail(L, list_item(L, list, i), "programme '%s' listed twice", sc->programmes[i].name);
+			p->programme_count++;
+			if (fs_scenario_programme_find(L->sc, p->programmes[i].name) != (int)i) {
+				return fail(L, list_item(L, list, i), "programme '%s' listed twice", p->programmes[i].name);
 			}
 		}
 	}
-	const yaml_node_t *st = find(L, n, "stages");
-	if (st) {
-		struct fs_scenario_stages *s = &sc->stages;
-		if ((rc = check_map(L, st, "production.stages",
-				    "integration_per_month integration_days calibration_fail_share rework_days "
-				    "shipping_days retirement_years")) < 0 ||
-		    (rc = get_double(L, st, "integration_per_month", 0, 1e7, true, &s->integration_per_month)) < 0 ||
-		    (rc = get_double(L, st, "integration_days", 0, 365, false, &s->integration_days)) < 0 ||
-		    (rc = get_double(L, st, "calibration_fail_share", 0, 1, false, &s->calibration_fail_share)) < 0 ||
-		    (rc = get_double(L, st, "rework_days", 0, 365, false, &s->rework_days)) < 0 ||
-		    (rc = get_double(L, st, "shipping_days", 0, 365, false, &s->shipping_days)) < 0 ||
-		    (rc = get_double(L, st, "retirement_years", 0, 50, true, &s->retirement_years)) < 0) {
-			return rc;
+	/* The model starts empty: before every plant's first vehicle. */
+	for (uint32_t i = 0; i < p->programme_count; i++) {
+		for (uint32_t k = 0; k < p->programmes[i].plant_count; k++) {
+			if (p->programmes[i].plants[k].sop_day < p->start_day) {
+				const yaml_node_t *at = find(L, n, "start") ? find(L, n, "start") : list;
+				return fail(L, at, "production.start is after the start of production of plant '%s' (%s): "
+					    "the model starts before any vehicle is built",
+					    p->programmes[i].plants[k].name, p->programmes[i].name);
+			}
 		}
 	}
 	return 0;
@@ -904,7 +1008,7 @@ static int read_production(struct loader *L, const yaml_node_t *n)
 
 static int read_rollout(struct loader *L, const yaml_node_t *n)
 {
-	struct fs_scenario *sc = L->sc;
+	struct fs_production_params *p = &L->sc->production;
 	int rc = check_map(L, n, "rollout", "cities");
 	if (rc < 0) {
 		return rc;
@@ -917,38 +1021,44 @@ static int read_rollout(struct loader *L, const yaml_node_t *n)
 		return rc;
 	}
 	size_t count = list_len(list);
-	free(sc->cities);
-	sc->city_count = 0;
-	sc->cities = calloc(count ? count : 1, sizeof(*sc->cities));
-	if (!sc->cities) {
-		return -ENOMEM;
+	if (count > FS_PROD_CITIES_MAX) {
+		return fail(L, list, "cities: at most %d", FS_PROD_CITIES_MAX);
 	}
+	p->city_count = 0;
 	for (size_t i = 0; i < count; i++) {
 		const yaml_node_t *cn = list_item(L, list, i);
-		struct fs_scenario_city_plan *c = &sc->cities[i];
-		c->data_collection_months = 4.5;
-		c->supervised_months = 4.5;
-		c->share = 1;
+		struct fs_prod_city *c = &p->cities[i];
 		if ((rc = check_map(L, cn, "a rollout city",
-				    "name launch data_collection_months supervised_months share")) < 0) {
+				    "name region launch data_collection_days supervised_days weight priority fleet_cap "
+				    "transit_days commissioning_per_day commissioning_days")) < 0) {
 			return rc;
 		}
-		if (!find(L, cn, "name") || !find(L, cn, "launch")) {
-			return fail(L, cn, "a rollout city needs a name and a launch date");
+		if (!find(L, cn, "name") || !find(L, cn, "region") || !find(L, cn, "launch")) {
+			return fail(L, cn, "a rollout city needs a name, a region and a launch date");
 		}
+		char region[FS_PROD_NAME_MAX];
+		if ((rc = get_string(L, cn, "region", region, sizeof(region))) < 0) {
+			return rc;
+		}
+		fs_production_city_defaults(c, region);
 		if ((rc = get_string(L, cn, "name", c->name, sizeof(c->name))) < 0 ||
-		    (rc = get_date(L, cn, "launch", &c->launch_ms)) < 0 ||
-		    (rc = get_double(L, cn, "data_collection_months", 0, 120, false, &c->data_collection_months)) < 0 ||
-		    (rc = get_double(L, cn, "supervised_months", 0, 120, false, &c->supervised_months)) < 0 ||
-		    (rc = get_double(L, cn, "share", 0, 1e6, false, &c->share)) < 0) {
+		    (rc = get_day(L, cn, "launch", &c->launch_day)) < 0 ||
+		    (rc = get_u32(L, cn, "data_collection_days", 0, 3650, &c->data_collection_days)) < 0 ||
+		    (rc = get_u32(L, cn, "supervised_days", 0, 3650, &c->supervised_days)) < 0 ||
+		    (rc = get_u32(L, cn, "weight", 0, 1000000, &c->weight)) < 0 ||
+		    (rc = get_u32(L, cn, "priority", 0, 1000, &c->priority)) < 0 ||
+		    (rc = get_u32(L, cn, "fleet_cap", 0, 10000000, &c->fleet_cap)) < 0 ||
+		    (rc = get_u32(L, cn, "transit_days", 1, 365, &c->transit_days)) < 0 ||
+		    (rc = get_u32(L, cn, "commissioning_per_day", 0, 1000000, &c->commissioning_per_day)) < 0 ||
+		    (rc = get_u32(L, cn, "commissioning_days", 1, 365, &c->commissioning_days)) < 0) {
 			return rc;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(sc->cities[j].name, c->name)) {
+			if (!strcmp(p->cities[j].name, c->name)) {
 				return fail(L, cn, "city '%s' listed twice", c->name);
 			}
 		}
-		sc->city_count++;
+		p->city_count++;
 	}
 	return 0;
 }

@@ -111,58 +111,8 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	sc->batch_s = 10.0;         /* [est] batched matching windows of seconds */
 	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
 	fs_vehicle_params_defaults(&sc->vehicle);
-	/* production (DOMAIN figures; plant names and rates [est]) */
-	sc->programmes = calloc(4, sizeof(*sc->programmes));
-	sc->cities = calloc(8, sizeof(*sc->cities));
-	if (!sc->programmes || !sc->cities) {
-		goto fail;
-	}
-	sc->programmes[0] = (struct fs_scenario_programme){
-		.name = "lucid-gravity", .oem = "Lucid (via Nuro)", .model = "Lucid Gravity", .target = 20000,
-		.plants = { { "casa-grande", month("2026-09"), 18, 330 } }, .plant_count = 1,
-	};
-	sc->programmes[1] = (struct fs_scenario_programme){
-		.name = "stellantis", .oem = "Stellantis", .model = "K0 van / STLA Small", .target = 5000,
-		.plants = { { "stellantis-us", month("2028-01"), 9, 250 } }, .plant_count = 1,
-	};
-	sc->programmes[2] = (struct fs_scenario_programme){
-		.name = "mercedes-s-class", .oem = "Mercedes-Benz", .model = "S-Class L4", .target = 2000,
-		.plants = { { "sindelfingen", month("2027-06"), 6, 50 } }, .plant_count = 1,
-	};
-	sc->programmes[3] = (struct fs_scenario_programme){
-		.name = "further-oems", .oem = "further OEMs", .model = "various", .target = 73000,
-		.plants = { { "north-america", month("2029-01"), 12, 1200 }, { "europe", month("2029-07"), 12, 600 },
-			    { "asia", month("2030-01"), 12, 600 } },
-		.plant_count = 3,
-	};
-	sc->programme_count = 4;
-	sc->stages = (struct fs_scenario_stages){
-		.integration_per_month = 4000, /* [est] Foxconn Hyperion 10 installs, whole network */
-		.integration_days = 5,         /* [est] */
-		.calibration_fail_share = 0.03,/* [est] DOMAIN: "a small % fail and are reworked" */
-		.rework_days = 3,              /* [est] */
-		.shipping_days = 14,           /* [est] plant to city depot */
-		.retirement_years = 5,         /* [est] robotaxi service life */
-	};
-	static const struct { const char *name, *launch; double share; } cities[] = {
-		{ "los-angeles", "2027-01", 2 },   /* DOMAIN: LA and SF in H1 2027 */
-		{ "san-francisco", "2027-01", 2 }, /* DOMAIN: Lucid/Nuro Bay Area first */
-		{ "atlanta", "2027-04", 1 },       /* DOMAIN: live robotaxi-on-Uber city */
-		{ "abu-dhabi", "2027-06", 0.5 },   /* DOMAIN: Mercedes-Benz S-Class pilot */
-		{ "austin", "2027-07", 1 },
-		{ "dallas", "2028-01", 1 },        /* DOMAIN: 28 cities by 2028 (more in a scenario) */
-		{ "miami", "2028-01", 1 },
-		{ "munich", "2028-04", 0.5 },
-	};
-	for (size_t i = 0; i < 8; i++) {
-		struct fs_scenario_city_plan *c = &sc->cities[i];
-		snprintf(c->name, sizeof(c->name), "%s", cities[i].name);
-		c->launch_ms = month(cities[i].launch);
-		c->data_collection_months = 4.5; /* DOMAIN: 3-6 months */
-		c->supervised_months = 4.5;      /* DOMAIN: 3-6 months */
-		c->share = cities[i].share;
-	}
-	sc->city_count = 8;
+	/* production and rollout: one source of truth, sim/src/fs_production_params.c */
+	fs_production_params_defaults(&sc->production);
 	return 0;
 fail:
 	fs_scenario_finish(sc);
@@ -180,8 +130,6 @@ void fs_scenario_finish(struct fs_scenario *sc)
 	free(sc->zones);
 	free(sc->depots);
 	free(sc->zone_weights);
-	free(sc->programmes);
-	free(sc->cities);
 	free(sc->events);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -216,8 +164,6 @@ int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src)
 	}
 	dst->depots = dup_array(src->depots, src->depot_count, sizeof(*src->depots), &failed);
 	dst->zone_weights = dup_array(src->zone_weights, src->zone_weight_count, sizeof(*src->zone_weights), &failed);
-	dst->programmes = dup_array(src->programmes, src->programme_count, sizeof(*src->programmes), &failed);
-	dst->cities = dup_array(src->cities, src->city_count, sizeof(*src->cities), &failed);
 	dst->events = dup_array(src->events, src->event_count, sizeof(*src->events), &failed);
 	if (failed) {
 		fs_scenario_finish(dst);
@@ -263,7 +209,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
 	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
-	F(batch_s); F(programme_count); F(city_count); F(event_count);
+	F(batch_s); F(event_count);
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
 		F(sw_share[i]);
 	}
@@ -282,19 +228,8 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	if (!params_equal(&a->vehicle, &b->vehicle, ret_field)) {
 		return false;
 	}
-	for (size_t i = 0; i < a->programme_count; i++) {
-		S(programmes[i].name); S(programmes[i].oem); S(programmes[i].model); F(programmes[i].target);
-		F(programmes[i].plant_count);
-		for (uint32_t p = 0; p < a->programmes[i].plant_count; p++) {
-			S(programmes[i].plants[p].name); F(programmes[i].plants[p].sop_ms);
-			F(programmes[i].plants[p].ramp_months); F(programmes[i].plants[p].rate_per_month);
-		}
-	}
-	F(stages.integration_per_month); F(stages.integration_days); F(stages.calibration_fail_share);
-	F(stages.rework_days); F(stages.shipping_days); F(stages.retirement_years);
-	for (size_t i = 0; i < a->city_count; i++) {
-		S(cities[i].name); F(cities[i].launch_ms); F(cities[i].data_collection_months);
-		F(cities[i].supervised_months); F(cities[i].share);
+	if (!fs_production_params_equal(&a->production, &b->production, ret_field)) {
+		return false; /* field names relative to the production params */
 	}
 	for (size_t i = 0; i < a->event_count; i++) {
 		DIFF(!fs_scenario_event_equal(&a->events[i], &b->events[i]), "events[]");
@@ -316,8 +251,8 @@ const struct fs_scenario_zone *fs_scenario_zone_find(const struct fs_scenario *s
 
 int fs_scenario_programme_find(const struct fs_scenario *sc, const char *name)
 {
-	for (size_t i = 0; i < sc->programme_count; i++) {
-		if (!strcmp(sc->programmes[i].name, name)) {
+	for (uint32_t i = 0; i < sc->production.programme_count; i++) {
+		if (!strcmp(sc->production.programmes[i].name, name)) {
 			return (int)i;
 		}
 	}

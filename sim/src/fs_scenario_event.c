@@ -625,8 +625,9 @@ int fs_scenario_event_parse(const struct fs_scenario *sc, const char *type_name,
 				return fail_kv(&c, plant, true, "plant needs a programme");
 			}
 			bool found = false;
-			for (uint32_t i = 0; i < sc->programmes[pi].plant_count; i++) {
-				found |= !strcmp(sc->programmes[pi].plants[i].name, plant->value);
+			const struct fs_prod_programme *g = &sc->production.programmes[pi];
+			for (uint32_t i = 0; i < g->plant_count; i++) {
+				found |= !strcmp(g->plants[i].name, plant->value);
 			}
 			if (!found) {
 				return fail_kv(&c, plant, false, "programme '%s' has no plant '%s'", e.programme, plant->value);

@@ -669,8 +669,8 @@ static void scenario_files_drive_the_model(void **state)
 	assert_non_null(pc);
 	load_scenario_params("default.yaml", &sc_default, pd);
 	load_scenario_params("stellantis-supplier-delay.yaml", &sc_cut, pc);
-	assert_int_equal(pd->programme_count, sc_default.programme_count);
-	assert_int_equal(pd->city_count, sc_default.city_count);
+	assert_int_equal(pd->programme_count, sc_default.production.programme_count);
+	assert_int_equal(pd->city_count, sc_default.production.city_count);
 	assert_int_equal(pd->disruption_count, 0);
 	assert_int_equal(pc->disruption_count, 1);
 	const struct fs_prod_disruption *d = &pc->disruptions[0];
@@ -703,6 +703,102 @@ static void scenario_files_drive_the_model(void **state)
 	free(pc);
 }
 
+/*
+ * One source of truth: the shipped default scenario describes exactly the
+ * plan of fs_production_params_defaults(), field by field (programmes, plants,
+ * stage capacities and durations, regions, cities, target curve).
+ */
+static void default_scenario_is_the_code_defaults(void **state)
+{
+	struct fs_scenario sc;
+	struct fs_production_params *from_file = calloc(1, sizeof(*from_file)), *code = calloc(1, sizeof(*code));
+	assert_non_null(from_file);
+	assert_non_null(code);
+	load_scenario_params("default.yaml", &sc, from_file);
+	fs_production_params_defaults(code);
+	const char *field = NULL;
+	bool equal = fs_production_params_equal(from_file, code, &field);
+	if (!equal) {
+		fail_msg("examples/default.yaml differs from fs_production_params_defaults() in %s", field);
+	}
+	/* The comparison itself can fail: one changed figure is found and named. */
+	from_file->programmes[2].integration_per_day++;
+	assert_false(fs_production_params_equal(from_file, code, &field));
+	assert_string_equal(field, "programmes[i].integration_per_day");
+	from_file->programmes[2].integration_per_day--;
+	snprintf(from_file->cities[3].region, sizeof(from_file->cities[3].region), "europe");
+	assert_false(fs_production_params_equal(from_file, code, &field));
+	assert_string_equal(field, "cities[i].region");
+	/* The scenario defaults are the same struct. */
+	struct fs_scenario def;
+	assert_int_equal(fs_scenario_defaults(&def), 0);
+	assert_true(fs_production_params_equal(&def.production, code, &field));
+	/* The plan the issue names: separate Stellantis programmes, US first. */
+	struct fs_production *m = create(code, 1);
+	int k0 = fs_production_find_programme(m, "stellantis-k0");
+	int small = fs_production_find_programme(m, "stellantis-stla-small");
+	assert_true(k0 >= 0 && small >= 0);
+	assert_int_equal(code->programmes[k0].region_count, 1);
+	assert_string_equal(code->programmes[k0].regions[0], "north-america");
+	assert_int_equal(code->programmes[k0].target + code->programmes[small].target, 5000);
+	fs_production_destroy(m);
+	fs_scenario_finish(&def);
+	fs_scenario_finish(&sc);
+	free(from_file);
+	free(code);
+}
+
+/* A scenario that writes a programme without its stages gets the code's rule for them. */
+static void scenario_programmes_and_cities_default_like_the_code(void **state)
+{
+	static const char yaml[] =
+		"production:\n"
+		"  start: 2027-01-01\n"
+		"  programmes:\n"
+		"    - name: p1\n"
+		"      oem: O\n"
+		"      target: 100\n"
+		"      plants: [{name: a, start_of_production: 2027-03, rate_per_month: 500}]\n"
+		"rollout:\n"
+		"  cities: [{name: lyon, region: europe, launch: 2027-06-15}]\n";
+	struct fs_scenario sc;
+	struct fs_error err = { { 0 } };
+	if (fs_scenario_load_string(yaml, sizeof(yaml) - 1, "t.yaml", NULL, &sc, &err) < 0) {
+		fail_msg("%s", err.message);
+	}
+	struct fs_prod_programme g;
+	memset(&g, 0, sizeof(g));
+	fs_production_programme_defaults(&g, 500);
+	const struct fs_prod_programme *p1 = &sc.production.programmes[0];
+	assert_int_equal(sc.production.programme_count, 1);
+	assert_int_equal(p1->integration_per_day, g.integration_per_day);
+	assert_int_equal(p1->rework_per_day, g.rework_per_day);
+	assert_int_equal(p1->service_life_days, g.service_life_days);
+	assert_true(p1->battery_kwh == 100.0);
+	assert_true(p1->plants[0].ramp_months == 6.0);
+	assert_int_equal(p1->plants[0].sop_day, day_of(2027, 3, 1));
+	struct fs_prod_city c;
+	fs_production_city_defaults(&c, "europe");
+	assert_int_equal(sc.production.city_count, 1);
+	assert_int_equal(sc.production.cities[0].transit_days, c.transit_days);
+	assert_int_equal(sc.production.cities[0].launch_day, day_of(2027, 6, 15));
+	assert_int_equal(sc.production.start_day, day_of(2027, 1, 1));
+	fs_scenario_finish(&sc);
+
+	/* A plant before the model's start, a city without a region: refused where written. */
+	static const char early[] = "production:\n  start: 2029-01-01\n";
+	assert_int_equal(fs_scenario_load_string(early, sizeof(early) - 1, "e.yaml", NULL, &sc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "e.yaml:2:10: production.start is after the start of production"));
+	static const char noregion[] = "rollout:\n  cities: [{name: lyon, launch: 2027-06}]\n";
+	assert_int_equal(fs_scenario_load_string(noregion, sizeof(noregion) - 1, "r.yaml", NULL, &sc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "r.yaml:2:12: a rollout city needs a name, a region and a launch date"));
+	static const char badsw[] =
+		"production:\n  programmes:\n    - {name: p, oem: o, target: 1, software: \"9.9\",\n"
+		"       plants: [{name: a, start_of_production: 2027-03, rate_per_month: 5}]}\n";
+	assert_int_equal(fs_scenario_load_string(badsw, sizeof(badsw) - 1, "s.yaml", NULL, &sc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "s.yaml:3:46: software: '9.9' is not a release of fleet.software"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +820,8 @@ int main(void)
 		cmocka_unit_test(bad_params_are_refused_with_a_reason),
 		cmocka_unit_test(day_from_ms_floors),
 		cmocka_unit_test(scenario_files_drive_the_model),
+		cmocka_unit_test(default_scenario_is_the_code_defaults),
+		cmocka_unit_test(scenario_programmes_and_cities_default_like_the_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

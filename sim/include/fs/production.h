@@ -161,28 +161,55 @@ struct fs_production_params {
 	int32_t target_mid_day;
 };
 
-/** Fill @p with the default rollout (programmes, cities, no disruptions); sources in comments. */
+/**
+ * Fill @p with the default rollout (programmes, cities, no disruptions);
+ * sources in comments. examples/default.yaml writes out exactly these values
+ * (tests/unit/test_fs_production.c loads it and compares field by field).
+ */
 void fs_production_params_defaults(struct fs_production_params *p);
 
 /** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
 void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
+
+/**
+ * Default figures of a rollout city in @region ("north-america", "europe",
+ * ...): phase lengths, weight 1, no priority or cap, transit time by region,
+ * depot commissioning. Name and launch day are left to the caller.
+ */
+void fs_production_city_defaults(struct fs_prod_city *c, const char *region);
+
+/**
+ * Field-by-field equality of two parameter sets (names compared as strings,
+ * no padding). False with the first differing field's name in @ret_field
+ * (e.g. "programmes[].plants[].sop_day"; may be NULL).
+ */
+bool fs_production_params_equal(const struct fs_production_params *a, const struct fs_production_params *b,
+				const char **ret_field);
+
+/** "smoothstep", "logistic", "linear"; NULL for an unknown curve. */
+const char *fs_production_curve_name(int curve);
 
 struct fs_scenario;
 struct fs_scenario_event;
 
 /**
  * The production params a scenario file describes (fs/scenario.h): its
- * programmes, plants, stage figures, rollout cities and production events
+ * `production` and `rollout` sections are a struct fs_production_params
+ * already (sc->production), to which this adds the file's production events
  * (supplier_shortage, recall, calibration_spike; tick -> day through the
- * scenario's start and tick). What the scenario has no key for keeps the
- * value of fs_production_params_defaults(): city regions, commissioning,
- * batteries, the target curve. The network-wide Foxconn capacity is split
- * over programmes by full rate. Returns 0 or -EINVAL with @err.
+ * scenario's start and tick) as disruptions, then validates. For the shipped
+ * examples/default.yaml the result equals fs_production_params_defaults().
+ * Returns 0 or -EINVAL with @err.
  */
 int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_production_params *ret,
 				       struct fs_error *err);
 
-/** One production event of @sc (file or live injection) as a disruption. 0 or -EINVAL. */
+/**
+ * One production event of @sc (file or live injection) as a disruption: it
+ * starts on the day of the event's tick (sc->start_ms + apply_tick * tick_ms)
+ * and ends after its window; a recall with rework grounds vehicles for the
+ * programme's rework_days. 0 or -EINVAL.
+ */
 int fs_production_disruption_from_event(const struct fs_scenario *sc, const struct fs_scenario_event *e,
 					struct fs_prod_disruption *ret, struct fs_error *err);
 

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "fs/error.h"
+#include "fs/production.h"
 #include "fs/vehicle.h"
 
 #define FS_SCN_NAME_MAX 64
@@ -68,43 +69,6 @@ struct fs_scenario_zone_weight {
 enum fs_scenario_matcher {
 	FS_SCN_MATCHER_BATCH = 0,
 	FS_SCN_MATCHER_GREEDY = 1,
-};
-
-/* ---- production and rollout (read by the production service) -------------- */
-
-struct fs_scenario_plant {
-	char name[FS_SCN_NAME_MAX];
-	int64_t sop_ms;          /* start of production (Unix ms UTC, month start) */
-	double ramp_months;      /* S-curve from 0 to full rate */
-	double rate_per_month;   /* full rate, vehicles for this programme */
-};
-
-#define FS_SCN_PLANTS_MAX 8
-
-struct fs_scenario_programme {
-	char name[FS_SCN_NAME_MAX];     /* unique key, used by events */
-	char oem[FS_SCN_NAME_MAX];
-	char model[FS_SCN_NAME_MAX];    /* vehicle model / platform */
-	uint64_t target;                /* vehicles for the fleet over the programme's life */
-	struct fs_scenario_plant plants[FS_SCN_PLANTS_MAX];
-	uint32_t plant_count;
-};
-
-struct fs_scenario_stages {
-	double integration_per_month;   /* Foxconn Hyperion 10 kit installs, whole network */
-	double integration_days;        /* per vehicle */
-	double calibration_fail_share;  /* end-of-line calibration/validation failures */
-	double rework_days;
-	double shipping_days;           /* plant to city depot */
-	double retirement_years;        /* service life */
-};
-
-struct fs_scenario_city_plan {
-	char name[FS_SCN_NAME_MAX];
-	int64_t launch_ms;              /* data collection starts */
-	double data_collection_months;
-	double supervised_months;
-	double share;                   /* relative share of deliveries */
 };
 
 /* ---- events ------------------------------------------------------------- */
@@ -208,12 +172,10 @@ struct fs_scenario {
 	double batch_s;
 	/* vehicle model (fleet.software fills params.sw) */
 	struct fs_vehicle_params vehicle;
-	/* production and rollout */
-	struct fs_scenario_programme *programmes;
-	size_t programme_count;
-	struct fs_scenario_stages stages;
-	struct fs_scenario_city_plan *cities;
-	size_t city_count;
+	/* production and rollout sections: the production model's own params
+	 * (fs_production_params_defaults() fills the defaults; the events stay
+	 * in `events`, so production.disruption_count is 0) */
+	struct fs_production_params production;
 	/* timed events, sorted by apply_tick (stable: file order within a tick) */
 	struct fs_scenario_event *events;
 	size_t event_count;
