@@ -961,10 +961,8 @@ int main(int argc, char **argv)
 		fs_error("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
-	if (!participants || parse_participants(&c, participants) < 0 || c.nparts == 0) {
-		if (!participants) {
-			fs_error("--participants is required");
-		}
+	if (!participants) {
+		fs_error("--participants is required");
 		return 2;
 	}
 	if (fs_calendar_parse(start, &c.start_ms) < 0) {
@@ -997,6 +995,16 @@ int main(int argc, char **argv)
 				c.scenario.events[i].apply_tick);
 			break;
 		}
+	}
+	/* Last of the checks, so the early exits above own nothing to free. */
+	if (parse_participants(&c, participants) < 0 || c.nparts == 0) {
+		for (size_t i = 0; i < c.nparts; i++) {
+			free(c.parts[i].name);
+			free(c.parts[i].role);
+		}
+		free(c.parts);
+		fs_scenario_finish(&c.scenario);
+		return 2;
 	}
 	c.paused = start_paused;
 	build_roles(&c);
