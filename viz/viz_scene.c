@@ -1471,8 +1471,10 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 				total_points += len - 1;
 			}
 		}
-		if (total_points && GROW(l, points, npoints, points_cap, total_points)) {
-			uint32_t base = (uint32_t)l->npoints, acc = 0;
+		/* Small squares rather than 1 px points, so the trail reads over a road line. */
+		float dot = size >= 9 ? 3 : 2;
+		if (total_points && GROW(l, rects, nrects, rects_cap, total_points)) {
+			uint32_t base = (uint32_t)l->nrects, acc = 0;
 			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
 				tfill[b] = base + acc;
 				acc += tcount[b];
@@ -1493,23 +1495,23 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 						float x, y;
 						viz_view_to_screen(view, p->x, p->y, &x, &y);
 						uint32_t b = 2 * v->state + (age > (len + 1) / 2 ? 0 : 1);
-						l->points[tfill[b]++] = (struct viz_fpoint){ x, y };
+						l->rects[tfill[b]++] = (struct viz_rect){ x - dot / 2, y - dot / 2, dot, dot };
 					}
 				}
 			}
-			l->npoints += total_points;
+			l->nrects += total_points;
 			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
 				if (!tcount[b]) {
 					continue;
 				}
 				/* Faded by mixing with the background here, not by alpha blending:
-				 * the software renderer blends a million points at a tenth of the speed. */
+				 * the software renderer blends at a fraction of the speed. */
 				struct viz_color c = viz_state_color(b / 2), bg = viz_background_color(), m = c;
-				int keep = b % 2 == 0 ? 30 : 55; /* percent of the state colour: older fainter */
+				int keep = b % 2 == 0 ? 35 : 60; /* percent of the state colour: older fainter */
 				m.r = (uint8_t)((c.r * keep + bg.r * (100 - keep)) / 100);
 				m.g = (uint8_t)((c.g * keep + bg.g * (100 - keep)) / 100);
 				m.b = (uint8_t)((c.b * keep + bg.b * (100 - keep)) / 100);
-				struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_POINTS, m, false, tfill[b] - tcount[b]);
+				struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, m, false, tfill[b] - tcount[b]);
 				if (cmd) {
 					cmd->count = tcount[b];
 				}

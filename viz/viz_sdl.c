@@ -163,7 +163,7 @@ struct viz_sdl *viz_sdl_create(const struct viz_sdl_options *o)
 		TTF_SetFontHinting(g->fonts[f], TTF_HINTING_LIGHT);
 	}
 	TTF_SetFontStyle(g->fonts[VIZ_FONT_LARGE], TTF_STYLE_BOLD);
-	Uint32 wflags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
+	Uint32 wflags = SDL_WINDOW_RESIZABLE; /* no HIGHDPI: mouse and pixel coordinates stay the same */
 	if (o->headless) {
 		wflags = SDL_WINDOW_HIDDEN;
 	}

@@ -268,7 +268,7 @@ static void trails_follow_vehicles_across_batches(void **state)
 	}
 	assert_int_equal(viz_scene_find(f->scene, 1)->trail_len, VIZ_TRAIL_LEN);
 	assert_int_equal(viz_scene_find(f->scene, 2)->trail_len, 1); /* standing still */
-	/* Drawn trails: points for vehicle 1 only, left of it (older positions have smaller x). */
+	/* Drawn trails: squares for vehicle 1 only, left of it (older positions have smaller x). */
 	struct viz_view v = make_view(800, 600, 0);
 	viz_view_fit(&v, 0, 0, 300, 200);
 	struct viz_layers layers = { .trails = true, .selected = VIZ_NO_VEHICLE };
@@ -277,16 +277,18 @@ static void trails_follow_vehicles_across_batches(void **state)
 	size_t points = 0;
 	float vx, vy;
 	viz_view_to_screen(&v, 19, 0, &vx, &vy);
+	struct viz_color sc = viz_state_color(7), bg = viz_background_color();
 	for (size_t c = 0; c < l.ncmds; c++) {
-		if (l.cmds[c].prim != VIZ_PRIM_POINTS) {
-			continue;
+		struct viz_color tc = l.cmds[c].color;
+		if (l.cmds[c].prim != VIZ_PRIM_RECTS || !memcmp(&tc, &sc, 4)) {
+			continue; /* the markers themselves */
 		}
 		/* Faded towards the background: between it and the state colour, never either. */
-		struct viz_color sc = viz_state_color(7), bg = viz_background_color(), tc = l.cmds[c].color;
 		assert_true(tc.g > bg.g && tc.g < sc.g);
 		assert_true(tc.b > bg.b && tc.b < sc.b);
 		for (uint32_t k = 0; k < l.cmds[c].count; k++) {
-			assert_true(l.points[l.cmds[c].first + k].x < vx);
+			const struct viz_rect *rc = &l.rects[l.cmds[c].first + k];
+			assert_true(rc->x + rc->w / 2 < vx);
 		}
 		points += l.cmds[c].count;
 	}
