@@ -81,6 +81,7 @@ static void usage(FILE *out)
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
+		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
 		"  -h, --help          this text\n");
 }
@@ -416,8 +417,13 @@ static int launch(const struct run_options *opts)
 			return 1;
 		}
 	}
-	if (o.viz) {
-		fs_error("--viz: the viewer is not part of this build yet");
+	char viz_exe[PATH_MAX];
+	snprintf(viz_exe, sizeof(viz_exe), "%s/../viz/fleet-viz", dir);
+	if (!executable_exists(viz_exe)) {
+		snprintf(viz_exe, sizeof(viz_exe), "%s/fleet-viz", dir); /* installed side by side */
+	}
+	if (o.viz && !executable_exists(viz_exe)) {
+		fs_error("--viz: cannot find fleet-viz (built only where SDL2, SDL2_ttf and SDL2_image are found)");
 		return 2;
 	}
 	resolve_network(o.network, network, sizeof(network));
@@ -553,6 +559,18 @@ static int launch(const struct run_options *opts)
 			arg(&a, "--scenario=%s", o.scenario);
 		}
 		struct child *c = supervisor_spawn(sup, "production", CHILD_PARTICIPANT, a.items);
+		args_free(&a);
+		if (!c) {
+			goto out;
+		}
+	}
+
+	if (o.viz) {
+		/* An observer: it can neither slow the run nor stop it by closing. */
+		arg(&a, "%s", viz_exe);
+		arg(&a, "--bus=%s", o.address);
+		arg(&a, "--network=%s", network);
+		struct child *c = supervisor_spawn(sup, "viewer", CHILD_OBSERVER, a.items);
 		args_free(&a);
 		if (!c) {
 			goto out;
