@@ -11,6 +11,7 @@
 #include "fs/scenario.h"
 #include "fs_args.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "production_node.h"
 
 static volatile sig_atomic_t stop;
@@ -40,8 +41,9 @@ static void usage(FILE *out)
 		"                           fleet size, so new ids follow the vehicle nodes' own\n"
 		"                           (default 0)\n"
 		"  --depots N               depots of the detailed city (default 4)\n"
-		"  --scenario FILE          programmes, stages, rollout cities and production events\n"
-		"                           from a scenario file (default: the built-in plan)\n"
+		"  --scenario FILE          programmes, stages and rollout cities from a scenario\n"
+		"                           file (default: examples/default.yaml's plan); its events\n"
+		"                           arrive from the conductor, which must get the same file\n"
 		"  --out DIR                accepted for symmetry; results go to summary.json\n"
 		"  -h, --help               this text\n");
 }
@@ -113,22 +115,27 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
-	if (scenario) {
-		struct fs_scenario sc;
-		struct fs_error err = { { 0 } };
-		if (fs_scenario_load(scenario, &sc, &err) < 0 || fs_production_params_from_scenario(&sc, params, &err) < 0) {
-			fs_error("%s", err.message);
-			fs_scenario_finish(&sc);
-			free(params);
-			return 2;
-		}
-		fs_scenario_finish(&sc);
-	} else {
-		fs_production_params_defaults(params);
+	/* The scenario (or the defaults, which are the same plan): the model's
+	 * params, and the rules to validate the scheduled events with. */
+	struct fs_scenario sc;
+	if (fs_scenario_msg_load(scenario, &sc) < 0) {
+		return 2; /* the loader said where and why */
 	}
+	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
+	struct fs_error err = { { 0 } };
+	if (fs_production_params_from_scenario(&sc, params, &err) < 0) {
+		fs_error("%s: %s", scenario ? scenario : "defaults", err.message);
+		fs_scenario_finish(&sc);
+		free(params);
+		return 2;
+	}
+	/* The file's production events reach us from the conductor at their
+	 * ticks, as injected ones do (production_node.h): not twice. */
+	params->disruption_count = 0;
+	cfg.scenario = &sc;
 	struct production_node *node = production_node_create(&cfg, params);
 	free(params);
+	fs_scenario_finish(&sc);
 	if (!node) {
 		return 2;
 	}

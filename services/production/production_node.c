@@ -9,6 +9,7 @@
 #include "fs/production.h"
 #include "fs/rng.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "production_node.h"
 
 #define MS_PER_DAY 86400000LL
@@ -25,6 +26,11 @@ struct production_node {
 	uint32_t next_id;
 	uint64_t published_deliveries, published_retirements, days;
 	uint64_t prev_entered[FS_PROD_PROGRAMMES_MAX][FS_PROD_STAGE_COUNT]; /* for per-day entries */
+	/* production events from the conductor (scn.cmd/apply), waiting for their tick */
+	struct fs_scenario scn;
+	struct fs_scenario_event *pending;
+	size_t pending_count, pending_cap;
+	uint64_t events_applied, events_without_effect, events_refused;
 };
 
 static void live_push(struct production_node *n, uint32_t id)
@@ -52,6 +58,11 @@ struct production_node *production_node_create(const struct production_node_conf
 {
 	struct production_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
+	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
+	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
+		fs_error("out of memory for the scenario");
+		goto fail;
+	}
 	struct fs_error err = { { 0 } };
 	n->model = fs_production_create(params, cfg->seed, &err);
 	if (!n->model) {
@@ -81,6 +92,8 @@ void production_node_destroy(struct production_node *n)
 	}
 	fs_production_destroy(n->model);
 	fs_prod_log_finish(&n->log);
+	fs_scenario_finish(&n->scn);
+	free(n->pending);
 	free(n->live);
 	free(n);
 }
@@ -205,9 +218,101 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 	return rc;
 }
 
+static bool is_production_event(int type)
+{
+	return type == FS_SCN_EVENT_SUPPLIER_SHORTAGE || type == FS_SCN_EVENT_RECALL ||
+	       type == FS_SCN_EVENT_CALIBRATION_SPIKE;
+}
+
+/* Scheduled events from the conductor; the production ones wait for their tick. */
+static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	struct production_node *n = ctx;
+	if (msg->env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND ||
+	    strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
+		return; /* scn.cmd itself is for the conductor to validate */
+	}
+	if (strcmp(msg->env->sender, "conductor")) {
+		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
+		return;
+	}
+	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
+	for (size_t i = 0; i < cmd->n_events; i++) {
+		struct fs_scenario_event e;
+		struct fs_error err = { "" };
+		if (fs_scenario_msg_event_parse(&n->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
+			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
+			fs_error("%s (is every service given the same --scenario?)", err.message);
+			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
+			n->events_refused++;
+			continue;
+		}
+		if (!is_production_event(e.type)) {
+			continue; /* vehicle nodes and dispatch apply the others */
+		}
+		if (n->pending_count == n->pending_cap) {
+			n->pending_cap = n->pending_cap ? n->pending_cap * 2 : 8;
+			n->pending = realloc(n->pending, n->pending_cap * sizeof(*n->pending));
+			if (!n->pending) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		n->pending[n->pending_count++] = e;
+	}
+}
+
+/*
+ * Turn the events due at @tick into disruptions of the model. An event's
+ * window is measured from @now_ms, the simulated time of its tick; the days
+ * the model has already simulated (at earlier ticks of the same day) are not
+ * simulated again, so the disruption starts on the next day it will simulate.
+ */
+static void apply_events(struct production_node *n, uint64_t tick, int64_t now_ms)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < n->pending_count; i++) {
+		struct fs_scenario_event e = n->pending[i];
+		if (e.apply_tick > tick) {
+			n->pending[keep++] = e;
+			continue;
+		}
+		struct fs_prod_disruption d;
+		struct fs_error err = { "" };
+		/* the tick's own start: fs_production_disruption_from_event() measures from sc->start_ms */
+		int64_t run_start_ms = n->scn.start_ms;
+		n->scn.start_ms = now_ms;
+		e.apply_tick = 0;
+		int rc = fs_production_disruption_from_event(&n->scn, &e, &d, &err);
+		n->scn.start_ms = run_start_ms;
+		int32_t next_day = fs_production_day(n->model) + 1;
+		if (rc == 0 && d.start_day < next_day) {
+			d.start_day = next_day;
+		}
+		if (rc == 0 && d.kind != FS_PROD_RECALL && d.end_day <= d.start_day) {
+			fs_warn("tick %" PRIu64 ": %s event ends before the next simulated day; it changes nothing", tick,
+				fs_scenario_event_type_name(e.type));
+			n->events_without_effect++;
+			continue;
+		}
+		if (rc == 0) {
+			rc = fs_production_add_disruption(n->model, &d, &err);
+		}
+		if (rc < 0) {
+			fs_error("tick %" PRIu64 ": %s event not applied: %s", tick, fs_scenario_event_type_name(e.type),
+				 err.message);
+			n->events_refused++;
+			continue;
+		}
+		n->events_applied++;
+	}
+	n->pending_count = keep;
+}
+
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct production_node *n = ctx;
+	apply_events(n, tick, now_ms);
 	if (!n->warm) {
 		/* The past: every day whose midnight is before the run's first instant. */
 		int32_t last_past = fs_production_day_from_ms(now_ms - 1);
@@ -271,6 +376,10 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
 	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
 	fs_participant_add_result(p, "retirements_published", (double)n->published_retirements);
+	fs_participant_add_result(p, "scenario_events_applied", (double)n->events_applied);
+	fs_participant_add_result(p, "scenario_events_without_effect", (double)n->events_without_effect);
+	fs_participant_add_result(p, "scenario_events_refused", (double)n->events_refused);
+	fs_participant_add_result(p, "disruptions", fs_production_params(n->model)->disruption_count);
 	for (uint32_t c = 0; c < s->city_count; c++) {
 		add_key(p, "fleet_city_", params->cities[c].name, s->cities[c].fleet);
 	}
@@ -292,6 +401,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 }
 
 const struct fs_participant_ops production_node_ops = {
+	.on_message = on_message,
 	.on_tick = on_tick,
 	.state_hash = state_hash,
 	.on_end = on_end,
