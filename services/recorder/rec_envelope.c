@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rec_envelope - protobuf wire-format walk over fleetsim.v1.Envelope's header fields. */
+#include <errno.h>
+#include <string.h>
+
+#include "rec_envelope.h"
+
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*p >= end) {
+			return -EBADMSG;
+		}
+		uint8_t b = *(*p)++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*ret = v;
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+int rec_envelope_peek(const uint8_t *data, size_t size, struct rec_envelope *ret)
+{
+	struct rec_envelope e = { 0 };
+	const uint8_t *p = data, *end = data + size;
+	while (p < end) {
+		uint64_t key, v;
+		if (varint(&p, end, &key) < 0) {
+			return -EBADMSG;
+		}
+		uint32_t field = (uint32_t)(key >> 3);
+		switch (key & 7) {
+		case 0: /* varint */
+			if (varint(&p, end, &v) < 0) {
+				return -EBADMSG;
+			}
+			if (field == 3) {
+				e.seq = v;
+			} else if (field == 4) {
+				e.topic_seq = v;
+			} else if (field == 5) {
+				e.tick = v;
+			} else if (field == 6) {
+				e.sim_time_ms = (int64_t)v;
+			}
+			break;
+		case 1: /* 64-bit */
+			if (end - p < 8) {
+				return -EBADMSG;
+			}
+			p += 8;
+			break;
+		case 2: /* length-delimited */
+			if (varint(&p, end, &v) < 0 || v > (uint64_t)(end - p)) {
+				return -EBADMSG;
+			}
+			if (field == 2) {
+				e.sender = (const char *)p;
+				e.sender_len = (size_t)v;
+			} else if (field >= 10) {
+				e.payload_field = field;
+			}
+			p += v;
+			break;
+		case 5: /* 32-bit */
+			if (end - p < 4) {
+				return -EBADMSG;
+			}
+			p += 4;
+			break;
+		default:
+			return -EBADMSG;
+		}
+		if (field == 0) {
+			return -EBADMSG;
+		}
+	}
+	*ret = e;
+	return 0;
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs-recorder - record every message of a fleetsim bus into an MCAP file.
+ *
+ * It reads the broker's capture tap (a PUB socket that gets a copy of every
+ * message the broker forwards) with no receive limit, so the broker's tap
+ * queue (--tap-hwm, 1,000,000 messages) is the only place a message can be
+ * lost; a lost message shows as a gap in its (sender, topic) sequence and is
+ * counted and reported. Before it reports ready it proves the tap is live: it
+ * publishes hellos on the bus until one comes back through the tap (ZeroMQ's
+ * slow joiner would otherwise lose the first messages of the run).
+ *
+ * Chunks are written as they fill, and at least every --flush-ms, so a
+ * recorder killed with SIGKILL leaves a file readable up to its last chunk
+ * (`fleetctl info` reads it; `fleetctl recover` rewrites it with an index).
+ * SIGINT/SIGTERM: take what is still queued, write the summary, exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "recorder.h"
+
+#define HANDSHAKE_MS 10000
+#define END_QUIET_MS 1000     /* after ctl.end: stop once the bus is quiet this long */
+#define END_MAX_MS 20000      /* ... or this long after ctl.end at most */
+#define DRAIN_MS 1000         /* on a signal: take what is queued for at most this long */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fs-recorder --out FILE [options] [-- RUN-ARGS...]\n"
+		"\n"
+		"Record every message on a fleetsim bus into an MCAP file (Foxglove, Lichtblick,\n"
+		"`fleetctl info|play|export`, `fs-replay --verify`). Stop it with Ctrl-C or SIGTERM.\n"
+		"\n"
+		"Options:\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --out FILE          the MCAP file to write (replaced if it exists)\n"
+		"  --name NAME         bus client name (default recorder-PID)\n"
+		"  --ready-file PATH   create PATH once the tap is proven live (for launchers)\n"
+		"  --exit-on-end       exit by itself once the run has ended (ctl.end, then quiet)\n"
+		"  --chunk-size N      chunk size in bytes (default 4194304)\n"
+		"  --flush-ms N        write an open chunk at least every N ms (default 1000)\n"
+		"  --compression C     none (default) or zstd\n"
+		"  --meta KEY=VALUE    add to the file's \"fleetsim.run\" metadata (repeatable)\n"
+		"  -- RUN-ARGS         the `fleetsim run` arguments of the run, kept in the\n"
+		"                      metadata so `fs-replay` can run it again; the file of\n"
+		"                      a --scenario argument is embedded\n"
+		"  -q, --quiet         no final report\n"
+		"  -h, --help          this text\n");
+}
+
+static int recv_message(void *tap, zmq_msg_t *topic, zmq_msg_t *body, bool *bad)
+{
+	*bad = false;
+	if (zmq_msg_recv(topic, tap, ZMQ_DONTWAIT) < 0) {
+		return -errno;
+	}
+	if (!zmq_msg_more(topic)) {
+		*bad = true;
+		return 0;
+	}
+	/* Frames of one message arrive together. */
+	if (zmq_msg_recv(body, tap, 0) < 0) {
+		return -errno;
+	}
+	while (zmq_msg_more(body)) {
+		*bad = true;
+		if (zmq_msg_recv(body, tap, 0) < 0) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+struct session {
+	void *ctx, *tap;
+	struct fs_bus *bus;
+	struct recorder *rec;
+	const char *name;
+	uint64_t malformed_frames;
+};
+
+/* Receive what is queued (at most @max messages). Returns count or -errno. */
+static int drain(struct session *s, int max)
+{
+	zmq_msg_t topic, body;
+	int n = 0;
+	zmq_msg_init(&topic);
+	zmq_msg_init(&body);
+	for (; n < max; n++) {
+		bool bad;
+		int rc = recv_message(s->tap, &topic, &body, &bad);
+		if (rc == -EAGAIN) {
+			break;
+		}
+		if (rc == -EINTR) {
+			continue;
+		}
+		if (rc < 0) {
+			n = rc;
+			break;
+		}
+		if (bad) {
+			s->malformed_frames++;
+			continue;
+		}
+		rc = recorder_write(s->rec, zmq_msg_data(&topic), zmq_msg_size(&topic), zmq_msg_data(&body),
+				    zmq_msg_size(&body), recorder_wall_ns());
+		if (rc < 0) {
+			fs_error("cannot write the recording: %s", strerror(-rc));
+			n = rc;
+			break;
+		}
+	}
+	zmq_msg_close(&topic);
+	zmq_msg_close(&body);
+	return n;
+}
+
+/* Publish hellos until one of ours comes back through the tap (recorded like any message). */
+static int handshake(struct session *s)
+{
+	char topic[FS_TOPIC_MAX];
+	snprintf(topic, sizeof(topic), "ctl.hello/%s", s->name);
+	int64_t deadline = fs_clock_now_ms() + HANDSHAKE_MS;
+	uint64_t seen_before = 0;
+	while (!stop && fs_clock_now_ms() < deadline) {
+		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+		Fleetsim__V1__Hello hello = FLEETSIM__V1__HELLO__INIT;
+		hello.nonce = (uint64_t)getpid();
+		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_HELLO;
+		env.hello = &hello;
+		int rc = fs_bus_publish(s->bus, topic, &env);
+		if (rc < 0) {
+			return rc;
+		}
+		int64_t retry = fs_clock_now_ms() + 50;
+		while (fs_clock_now_ms() < retry) {
+			zmq_pollitem_t item = { .socket = s->tap, .events = ZMQ_POLLIN };
+			zmq_poll(&item, 1, 10);
+			zmq_msg_t t, b;
+			zmq_msg_init(&t);
+			zmq_msg_init(&b);
+			bool bad;
+			while (recv_message(s->tap, &t, &b, &bad) == 0) {
+				if (bad) {
+					continue;
+				}
+				bool ours = zmq_msg_size(&t) == strlen(topic) && !memcmp(zmq_msg_data(&t), topic, strlen(topic));
+				recorder_write(s->rec, zmq_msg_data(&t), zmq_msg_size(&t), zmq_msg_data(&b), zmq_msg_size(&b),
+					       recorder_wall_ns());
+				if (ours) {
+					seen_before++;
+				}
+			}
+			zmq_msg_close(&t);
+			zmq_msg_close(&b);
+			if (seen_before) {
+				return 0;
+			}
+		}
+	}
+	return stop ? -EINTR : -ETIMEDOUT;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fs-recorder", FS_LOG_INFO);
+	const char *address = NULL, *out = NULL, *ready_file = NULL, *name = NULL;
+	bool exit_on_end = false, quiet = false;
+	struct recorder_options ro = { 0 };
+	struct fs_mcap_kv meta[16];
+	size_t n_meta = 0;
+	uint64_t u;
+	enum { OPT_BUS = 256, OPT_OUT, OPT_NAME, OPT_READY, OPT_END, OPT_CHUNK, OPT_FLUSH, OPT_COMP, OPT_META };
+	static const struct option options[] = {
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "exit-on-end", no_argument, NULL, OPT_END },
+		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+		{ "flush-ms", required_argument, NULL, OPT_FLUSH },
+		{ "compression", required_argument, NULL, OPT_COMP },
+		{ "meta", required_argument, NULL, OPT_META },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+hq", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BUS:
+			address = optarg;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_NAME:
+			name = optarg;
+			break;
+		case OPT_READY:
+			ready_file = optarg;
+			break;
+		case OPT_END:
+			exit_on_end = true;
+			break;
+		case OPT_CHUNK:
+			if (!fs_args_u64(optarg, &u) || u < 1024 || u > ((uint64_t)1 << 30)) {
+				fs_error("--chunk-size: '%s' is not a size in bytes (1024..1073741824)", optarg);
+				return 2;
+			}
+			ro.chunk_bytes = (size_t)u;
+			break;
+		case OPT_FLUSH:
+			if (!fs_args_u64(optarg, &u) || u == 0 || u > 3600000) {
+				fs_error("--flush-ms: '%s' is not a time in ms (1..3600000)", optarg);
+				return 2;
+			}
+			ro.flush_ms = (int)u;
+			break;
+		case OPT_COMP:
+			if (!strcmp(optarg, "none")) {
+				ro.compression = FS_MCAP_COMPRESSION_NONE;
+			} else if (!strcmp(optarg, "zstd") && fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD)) {
+				ro.compression = FS_MCAP_COMPRESSION_ZSTD;
+			} else {
+				fs_error("--compression: '%s' is not none%s", optarg,
+					 fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD) ? " or zstd" : " (zstd is not in this build)");
+				return 2;
+			}
+			break;
+		case OPT_META: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || n_meta == 16) {
+				fs_error("--meta: '%s' is not KEY=VALUE (at most 16)", optarg);
+				return 2;
+			}
+			*eq = '\0';
+			meta[n_meta++] = (struct fs_mcap_kv){ optarg, eq + 1 };
+			break;
+		}
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!out && optind < argc && strcmp(argv[optind - 1], "--")) {
+		out = argv[optind++]; /* fs-recorder FILE */
+	}
+	if (!out) {
+		fs_error("--out FILE is required (try --help)");
+		return 2;
+	}
+	char addr_buf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX], name_buf[64];
+	if (!address) {
+		address = fs_bus_default_address(addr_buf, sizeof(addr_buf));
+	}
+	if (fs_bus_endpoint(address, FS_BUS_EP_TAP, endpoint, sizeof(endpoint)) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", address);
+		return 2;
+	}
+	if (!name) {
+		snprintf(name_buf, sizeof(name_buf), "recorder-%d", (int)getpid());
+		name = name_buf;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	struct session s = { .name = name };
+	struct fs_error err = { "" };
+	s.rec = recorder_open(out, &ro, &err);
+	if (!s.rec) {
+		fs_error("%s", err.message);
+		return 1;
+	}
+	int rc = recorder_add_run(s.rec, argc - optind, argv + optind, meta, n_meta);
+	if (rc < 0) {
+		fs_error("%s: cannot write the run metadata: %s", out, strerror(-rc));
+		goto out;
+	}
+	s.ctx = zmq_ctx_new();
+	s.tap = zmq_socket(s.ctx, ZMQ_SUB);
+	int zero = 0, big = 8 << 20;
+	zmq_setsockopt(s.tap, ZMQ_RCVHWM, &zero, sizeof(zero)); /* never drop on our side */
+	zmq_setsockopt(s.tap, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s.tap, ZMQ_RCVBUF, &big, sizeof(big));
+	zmq_setsockopt(s.tap, ZMQ_SUBSCRIBE, "", 0);
+	if (zmq_connect(s.tap, endpoint) < 0) {
+		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+		goto out;
+	}
+	struct fs_bus_options bo = { .address = address, .name = name, .mode = FS_BUS_OBSERVER, .observer_hwm = 1 };
+	s.bus = fs_bus_connect(&bo);
+	if (!s.bus) {
+		goto out;
+	}
+	fs_bus_set_linger(s.bus, 0);
+	rc = handshake(&s);
+	if (rc < 0) {
+		if (rc != -EINTR) {
+			fs_error("no broker answers on %s (is a simulation running? --bus?)", address);
+		}
+		goto out;
+	}
+	if (ready_file) {
+		int fd = open(ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fs_error("cannot create %s: %s", ready_file, strerror(errno));
+			goto out;
+		}
+		dprintf(fd, "%d\n", (int)getpid());
+		close(fd);
+	}
+	if (!quiet) {
+		fs_info("recording %s to %s", address, out);
+	}
+	int64_t started = fs_clock_now_ms(), last_msg = started, end_seen_at = 0;
+	while (!stop) {
+		zmq_pollitem_t item = { .socket = s.tap, .events = ZMQ_POLLIN };
+		if (zmq_poll(&item, 1, 100) < 0 && errno != EINTR) {
+			fs_error("poll failed: %s", zmq_strerror(errno));
+			goto out;
+		}
+		int n = drain(&s, 4096);
+		if (n < 0) {
+			goto out;
+		}
+		int64_t now = fs_clock_now_ms();
+		if (n > 0) {
+			last_msg = now;
+		}
+		if ((rc = recorder_poll(s.rec, now)) < 0) {
+			fs_error("cannot write the recording: %s", strerror(-rc));
+			goto out;
+		}
+		if (exit_on_end && recorder_get_stats(s.rec)->seen_end) {
+			if (!end_seen_at) {
+				end_seen_at = now;
+			}
+			if (now - last_msg >= END_QUIET_MS || now - end_seen_at >= END_MAX_MS) {
+				break;
+			}
+		}
+	}
+	/* Stopped: what the broker already sent is still worth keeping. */
+	int64_t drain_until = fs_clock_now_ms() + DRAIN_MS;
+	while (fs_clock_now_ms() < drain_until) {
+		zmq_pollitem_t item = { .socket = s.tap, .events = ZMQ_POLLIN };
+		zmq_poll(&item, 1, 50);
+		int n = drain(&s, 4096);
+		if (n <= 0) {
+			break;
+		}
+	}
+	status = 0;
+	double secs = (double)(fs_clock_now_ms() - started) / 1000.0;
+	const struct recorder_stats st = *recorder_get_stats(s.rec);
+	rc = recorder_close(s.rec);
+	s.rec = NULL;
+	if (rc < 0) {
+		fs_error("cannot finish %s: %s", out, strerror(-rc));
+		status = 1;
+	}
+	if (!quiet) {
+		fs_info("recorded %" PRIu64 " messages (%.1f MB) in %" PRIu64 " chunks to %s in %.1f s; "
+			"%" PRIu64 " lost (sequence gaps), %" PRIu64 " malformed not recorded",
+			st.messages, (double)st.bytes / 1e6, st.chunks, out, secs, st.gaps,
+			st.malformed + s.malformed_frames);
+	}
+	if (st.gaps) {
+		fs_warn("%" PRIu64 " message(s) were lost before reaching the recorder (see the warnings above)", st.gaps);
+	}
+out:
+	recorder_close(s.rec);
+	fs_bus_close(s.bus);
+	if (s.tap) {
+		zmq_close(s.tap);
+	}
+	if (s.ctx) {
+		zmq_ctx_term(s.ctx);
+	}
+	return status;
+}
