@@ -60,6 +60,7 @@ struct participant {
 	uint64_t last_done_tick;
 	bool has_done;
 	uint64_t work_us;
+	uint64_t work_total_us; /* sum over ticks: where the run's wall time goes */
 	Fleetsim__V1__ClientStats stats;
 	json_t *results; /* from Bye */
 };
@@ -479,6 +480,7 @@ static void handle_done(struct conductor *c, struct fs_bus_message *msg)
 	p->has_done = true;
 	p->last_done_tick = done->tick;
 	p->work_us = done->work_us;
+	p->work_total_us += done->work_us;
 	if (done->stats) {
 		p->stats = *done->stats;
 		p->stats.base.unknown_fields = NULL;
@@ -668,6 +670,7 @@ static int write_summary(struct conductor *c, bool completed)
 		if (i < c->nparts) {
 			json_object_set_new(o, "role", json_string(c->parts[i].role));
 			json_object_set_new(o, "said_bye", json_boolean(c->parts[i].bye));
+			json_object_set_new(o, "work_seconds", json_real((double)c->parts[i].work_total_us / 1e6));
 			json_object_set_new(parts, c->parts[i].name, o);
 			if (c->parts[i].results) {
 				json_object_set(results, c->parts[i].name, c->parts[i].results);

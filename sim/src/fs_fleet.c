@@ -66,7 +66,51 @@ struct fs_fleet {
 	bool has_zone;
 	int64_t now_ms;
 	struct fs_fleet_stats stats;
+	/* The fleet hash is kept as a running sum of cached vehicle hashes; a
+	 * vehicle is rehashed only if it changed (every change goes through
+	 * begin() or reschedule(), which mark it), so a tick costs in
+	 * proportion to the vehicles it touched, not to the fleet. */
+	uint64_t *vhash;
+	uint8_t *dirty;
+	uint32_t *dirty_list;
+	uint32_t dirty_count;
+	uint32_t hash_cap;
+	uint64_t hash_sum;
 };
+
+static void mark_dirty(struct fs_fleet *f, uint32_t idx)
+{
+	if (!f->dirty[idx]) {
+		f->dirty[idx] = 1;
+		f->dirty_list[f->dirty_count++] = idx;
+	}
+}
+
+static int grow_hash(struct fs_fleet *f, uint32_t cap)
+{
+	if (cap <= f->hash_cap) {
+		return 0;
+	}
+	uint64_t *h = realloc(f->vhash, (size_t)cap * sizeof(*h));
+	if (!h) {
+		return -ENOMEM;
+	}
+	f->vhash = h;
+	uint8_t *d = realloc(f->dirty, cap);
+	if (!d) {
+		return -ENOMEM;
+	}
+	f->dirty = d;
+	uint32_t *l = realloc(f->dirty_list, (size_t)cap * sizeof(*l));
+	if (!l) {
+		return -ENOMEM;
+	}
+	f->dirty_list = l;
+	memset(f->vhash + f->hash_cap, 0, (size_t)(cap - f->hash_cap) * sizeof(*h));
+	memset(f->dirty + f->hash_cap, 0, cap - f->hash_cap);
+	f->hash_cap = cap;
+	return 0;
+}
 
 /* ---- heap ------------------------------------------------------------------- */
 
@@ -1065,6 +1109,7 @@ static void reschedule(struct fs_fleet *f, struct fs_vehicle *v)
 			     min64(vehicle_fault_wall_ms(v), energy_due_ms(v)));
 	v->next_event_ms = next;
 	heap_set(f, index_of(f, v), next);
+	mark_dirty(f, index_of(f, v));
 }
 
 /* Everything due for @v at @t. */
@@ -1156,6 +1201,9 @@ void fs_fleet_destroy(struct fs_fleet *f)
 	}
 	free(f->v);
 	free(f->heap);
+	free(f->vhash);
+	free(f->dirty);
+	free(f->dirty_list);
 	free(f->arena);
 	free(f->depots);
 	free(f);
@@ -1223,7 +1271,7 @@ int fs_fleet_reserve(struct fs_fleet *f, uint32_t count)
 	}
 	f->heap = h;
 	f->heap_cap = count;
-	return 0;
+	return grow_hash(f, count);
 }
 
 int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t now_ms)
@@ -1262,6 +1310,9 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 		}
 		f->heap = h;
 		f->heap_cap = f->cap;
+	}
+	if (grow_hash(f, f->cap) < 0) {
+		return -ENOMEM;
 	}
 	struct fs_vehicle *v = &f->v[f->count];
 	int r = fs_vehicle_init(v, &f->params, f->seed, &in, now_ms);
@@ -1327,6 +1378,7 @@ static int begin(struct fs_fleet *f, uint32_t id, int64_t now, struct fs_vehicle
 	}
 	*ret = &f->v[idx];
 	acct(f, *ret, now);
+	mark_dirty(f, (uint32_t)idx); /* the operation may change it without rescheduling */
 	return 0;
 }
 
@@ -1794,13 +1846,19 @@ uint64_t fs_fleet_vehicle_hash(const struct fs_fleet *f, uint32_t index)
 			       base ? base + v->trip_off : NULL, v->trip_len);
 }
 
-uint64_t fs_fleet_hash(const struct fs_fleet *f)
+uint64_t fs_fleet_hash(const struct fs_fleet *cf)
 {
-	uint64_t sum = 0;
-	for (uint32_t i = 0; i < f->count; i++) {
-		sum += fs_fleet_vehicle_hash(f, i); /* wraps: sum mod 2^64 */
+	/* The cache is not part of the fleet's value: refreshing it is not a change. */
+	struct fs_fleet *f = (struct fs_fleet *)cf;
+	for (uint32_t k = 0; k < f->dirty_count; k++) {
+		uint32_t i = f->dirty_list[k];
+		uint64_t h = fs_fleet_vehicle_hash(f, i);
+		f->hash_sum += h - f->vhash[i]; /* wraps: sum mod 2^64 */
+		f->vhash[i] = h;
+		f->dirty[i] = 0;
 	}
-	return sum;
+	f->dirty_count = 0;
+	return f->hash_sum;
 }
 
 const struct fs_fleet_stats *fs_fleet_stats(const struct fs_fleet *f)
@@ -1811,5 +1869,6 @@ const struct fs_fleet_stats *fs_fleet_stats(const struct fs_fleet *f)
 size_t fs_fleet_memory_bytes(const struct fs_fleet *f)
 {
 	return sizeof(*f) + (size_t)f->cap * sizeof(*f->v) + (size_t)f->heap_cap * sizeof(*f->heap) +
-	       f->arena_cap * sizeof(*f->arena) + (size_t)f->depot_cap * sizeof(*f->depots);
+	       f->arena_cap * sizeof(*f->arena) + (size_t)f->depot_cap * sizeof(*f->depots) +
+	       (size_t)f->hash_cap * (sizeof(*f->vhash) + sizeof(*f->dirty) + sizeof(*f->dirty_list));
 }

@@ -664,6 +664,12 @@ static uint64_t run_shard(const struct fs_vehicle_params *p, int parts, int part
 			make_job(w.net, v->id, next_job[v->id]++, w.net->edges[v->edge].to, a, b, &job);
 			fs_fleet_assign(w.fleet, v->id, &job, t, &w.ev);
 		}
+		/* The running hash (only changed vehicles rehashed) equals a full recount. */
+		uint64_t full = 0;
+		for (uint32_t i = 0; i < fs_fleet_count(w.fleet); i++) {
+			full += fs_fleet_vehicle_hash(w.fleet, i);
+		}
+		assert_int_equal(fs_fleet_hash(w.fleet), full);
 	}
 	uint64_t h = fs_fleet_hash(w.fleet);
 	*ret_jobs = fs_fleet_stats(w.fleet)->jobs_completed;
@@ -768,7 +774,8 @@ static void idle_vehicles_cost_nothing_per_tick(void **state)
 	/* memory: the whole container, per vehicle */
 	size_t per = fs_fleet_memory_bytes(w.fleet) / n;
 	assert_true(per <= 1024);
-	assert_true(per < sizeof(struct fs_vehicle) + 16 + 64 + 8); /* + heap entry + arena floor */
+	/* + heap entry + arena floor + cached hash, dirty flag and dirty-list slot */
+	assert_true(per < sizeof(struct fs_vehicle) + 16 + 64 + 8 + 13);
 	world_down(&w);
 
 	/* with the default fault process on, an hour of 1-s ticks visits only
