@@ -53,6 +53,7 @@ struct run_options {
 	const char *phase;
 	const char *matcher;
 	const char *scenario;
+	const char *state_every;
 };
 
 static void usage(FILE *out)
@@ -75,6 +76,7 @@ static void usage(FILE *out)
 		"  --vehicles N        fleet size (default 300)\n"
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
 		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
+		"  --state-every D     vehicle state batch period in simulated time (default 1s; 0 = never)\n"
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
@@ -89,7 +91,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -107,6 +109,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "matcher", required_argument, NULL, OPT_MATCHER },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -192,6 +195,13 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->phase = optarg;
+			break;
+		case OPT_STATE_EVERY:
+			if (strcmp(optarg, "0") && (!fs_args_duration_ms(optarg, &ms) || ms > 86400000)) {
+				fs_error("--state-every: '%s' is not a duration such as 1s, 10s or 0", optarg);
+				return -EINVAL;
+			}
+			o->state_every = optarg;
 			break;
 		case OPT_SCENARIO:
 			o->scenario = optarg;
@@ -509,6 +519,11 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 		arg(&a, "--network=%s", network);
 		arg(&a, "--self-charge=%s", with_dispatch ? "no" : "yes");
+		if (o.state_every) {
+			uint64_t every_ms = 0;
+			fs_args_duration_ms(o.state_every, &every_ms);
+			arg(&a, "--publish-every-ms=%" PRIu64, every_ms);
+		}
 		if (o.phase) {
 			arg(&a, "--phase=%s", o.phase);
 		}
