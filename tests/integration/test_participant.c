@@ -54,7 +54,9 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 		s->order_errors++;
 	}
 	s->last_applied_tick = env->tick;
-	uint64_t rec[3] = { s->current_tick, env->tick, env->seq };
+	/* topic_seq, not seq: seq also counts the sender's hellos, repeated Ready
+	 * and heartbeats, and how many of those it sent depends on timing. */
+	uint64_t rec[3] = { s->current_tick, env->tick, env->topic_seq };
 	uint64_t h = XXH3_64bits_withSeed(rec, sizeof(rec), XXH3_64bits(env->sender, strlen(env->sender)));
 	for (size_t i = 0; i < env->vehicle_events->n_events; i++) {
 		h = XXH3_64bits_withSeed(&env->vehicle_events->events[i]->value, sizeof(double), h);
