@@ -52,6 +52,11 @@ static void usage(FILE *out)
 		"  inject FILE         send the events: of a scenario file to the running simulation\n"
 		"  inject --event TYPE [--tick N] KEY=VALUE...\n"
 		"                      send one event (e.g. --event weather zone=downtown severity=storm for=30m)\n"
+		"  record FILE         record every bus message into an MCAP file (Ctrl-C ends it)\n"
+		"  info FILE           channels, message counts, time span of a recording\n"
+		"  play FILE           republish a recording onto the bus [--speed X] [--from T]\n"
+		"  export FILE         --timeline CSV, --geojson trips, --report PNG of a recording\n"
+		"  recover IN OUT      rewrite a cut-short recording with an index\n"
 		"\n"
 		"Options:\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
@@ -651,6 +656,44 @@ out:
 	return status;
 }
 
+/*
+ * Recording commands live in sibling programs (fs-recorder, fs-rec), run the
+ * way git runs git-*: fleetctl stays a bus client, they own the file formats.
+ */
+static int run_sibling(const char *program, const char *command, const char *address, int argc, char **argv)
+{
+	char dir[4096];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0) {
+		fs_error("cannot find the directory of fleetctl");
+		return 1;
+	}
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+	}
+	char exe[4200], bus[FS_BUS_ADDRESS_MAX + 8];
+	snprintf(exe, sizeof(exe), "%s/%s", dir, program);
+	char **args = fs_xcalloc((size_t)argc + 4, sizeof(char *));
+	int k = 0;
+	args[k++] = exe;
+	if (address) {
+		snprintf(bus, sizeof(bus), "--bus=%s", address);
+		args[k++] = bus;
+	}
+	if (command) {
+		args[k++] = (char *)command;
+	}
+	for (int i = 1; i < argc; i++) {
+		args[k++] = argv[i];
+	}
+	execv(exe, args);
+	fs_error("cannot run %s: %s", exe, strerror(errno));
+	free(args);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetctl", FS_LOG_WARNING);
@@ -702,6 +745,10 @@ int main(int argc, char **argv)
 		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "inject")) {
 		return cmd_inject(address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "record")) {
+		return run_sibling("fs-recorder", NULL, address, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "play") || !strcmp(cmd, "export") || !strcmp(cmd, "recover")) {
+		return run_sibling("fs-rec", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
 	}
 	fs_error("unknown command '%s' (try `fleetctl --help`)", cmd);
 	return 2;

@@ -1148,7 +1148,7 @@ static void read_summary(struct fs_mcap_reader *r)
 	if (summary_start == 0 || summary_start < r->data_start || summary_start > footer_at) {
 		return;
 	}
-	if (crc && crc != crc_of(r->map + summary_start, footer_at + 17 - summary_start)) {
+	if (crc && crc != crc_of(r->map + summary_start, footer_at + 25 - summary_start)) {
 		return;
 	}
 	struct cur s = { r->map + summary_start, footer_at - summary_start, false };

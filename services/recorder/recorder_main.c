@@ -208,8 +208,13 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	/* Options and FILE come before "--"; the run's arguments after it. */
+	int dd = 1;
+	while (dd < argc && strcmp(argv[dd], "--")) {
+		dd++;
+	}
 	int opt;
-	while ((opt = getopt_long(argc, argv, "+hq", options, NULL)) != -1) {
+	while ((opt = getopt_long(dd, argv, "hq", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_BUS:
 			address = optarg;
@@ -272,13 +277,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!out && optind < argc && strcmp(argv[optind - 1], "--")) {
+	if (!out && optind < dd) {
 		out = argv[optind++]; /* fs-recorder FILE */
+	}
+	if (optind < dd) {
+		fs_error("unexpected argument '%s' (the run's arguments go after --)", argv[optind]);
+		return 2;
 	}
 	if (!out) {
 		fs_error("--out FILE is required (try --help)");
 		return 2;
 	}
+	int run_argc = dd < argc ? argc - dd - 1 : 0;
+	char **run_argv = argv + (dd < argc ? dd + 1 : argc);
 	char addr_buf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX], name_buf[64];
 	if (!address) {
 		address = fs_bus_default_address(addr_buf, sizeof(addr_buf));
@@ -304,7 +315,7 @@ int main(int argc, char **argv)
 		fs_error("%s", err.message);
 		return 1;
 	}
-	int rc = recorder_add_run(s.rec, argc - optind, argv + optind, meta, n_meta);
+	int rc = recorder_add_run(s.rec, run_argc, run_argv, meta, n_meta);
 	if (rc < 0) {
 		fs_error("%s: cannot write the run metadata: %s", out, strerror(-rc));
 		goto out;

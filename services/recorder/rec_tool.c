@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs-rec - work with recordings: info, play, export, recover.
+ *
+ * `fleetctl info|play|export|recover ...` run this program (as `git` runs
+ * git-*), so the operator has one CLI and fleetctl stays free of file I/O.
+ *
+ *   info FILE             channels, message counts, time span (like `mcap info`);
+ *                         a file without summary (killed recorder) is read by
+ *                         walking its chunks, and says where it was cut
+ *   recover IN OUT        rewrite what IN holds into OUT with a summary and indexes
+ *   play FILE             republish the recorded envelopes onto a bus, paced by
+ *                         their simulated time, so the viewer and `fleetctl echo`
+ *                         see the run as if live
+ *   export FILE ...       per-vehicle timeline CSV, trips GeoJSON, KPI report PNG
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "fs/calendar.h"
+#include "fs_args.h"
+#include "fs_bus.h"
+#include "fs_clock.h"
+#include "fs_log.h"
+#include "fs_mcap.h"
+#include "rec_export.h"
+#include "recorder.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fs-rec COMMAND [args]      (also as `fleetctl COMMAND`)\n"
+		"\n"
+		"Commands:\n"
+		"  info FILE [--scan]          channels, message counts, time span of a recording\n"
+		"  recover IN OUT              rewrite a recording (e.g. of a killed recorder) with\n"
+		"                              a summary and indexes\n"
+		"  play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR]\n"
+		"                              republish a recording onto a bus as if live\n"
+		"  export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
+		"                              per-vehicle timeline, trips for kepler.gl, KPI report\n"
+		"\n"
+		"`fs-rec COMMAND --help` describes a command.\n");
+}
+
+static void format_ns(uint64_t ns, char *buf, size_t size)
+{
+	char date[32];
+	fs_calendar_format((int64_t)(ns / 1000000u), date, sizeof(date));
+	/* "YYYY-MM-DDTHH:MM:SSZ" -> add milliseconds before the Z */
+	size_t len = strlen(date);
+	if (len && date[len - 1] == 'Z') {
+		date[len - 1] = '\0';
+	}
+	snprintf(buf, size, "%s.%03uZ", date, (unsigned)((ns / 1000000u) % 1000u));
+}
+
+static void format_duration(double s, char *buf, size_t size)
+{
+	uint64_t t = (uint64_t)(s + 0.5);
+	if (t >= 86400) {
+		snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", t / 86400, t / 3600 % 24,
+			 t / 60 % 60, t % 60);
+	} else if (t >= 3600) {
+		snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", t / 3600, t / 60 % 60, t % 60);
+	} else if (t >= 60) {
+		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
+	} else {
+		snprintf(buf, size, "%.3fs", s);
+	}
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	bool scan = false;
+	static const struct option options[] = {
+		{ "scan", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (opt == 's') {
+			scan = true;
+		} else if (opt == 'h') {
+			printf("Usage: fleetctl info FILE [--scan]\n"
+			       "Channels, message counts and time span of a recording. The summary section is\n"
+			       "used when present (--scan counts by reading every chunk instead); a file\n"
+			       "without one (a recorder killed mid-run) is read chunk by chunk up to where it\n"
+			       "was cut, and `fleetctl recover` rewrites it with an index.\n");
+			return 0;
+		} else {
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fs_error("info: give one recording (see --help)");
+		return 2;
+	}
+	const char *path = argv[optind];
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
+	if (!r) {
+		fs_error("%s", err.message);
+		return 1;
+	}
+	bool summary = fs_mcap_reader_has_summary(r);
+	struct fs_mcap_stats st;
+	int rc = fs_mcap_reader_stats(r, scan || !summary, &st, &err);
+	if (rc < 0) {
+		fs_error("%s (counts below stop there)", err.message);
+	}
+	uint64_t valid = 0;
+	bool truncated = fs_mcap_reader_truncated(r, &valid);
+	printf("file:        %s (%" PRIu64 " bytes)\n", path, st.bytes);
+	printf("library:     %s\n", fs_mcap_reader_library(r));
+	printf("profile:     %s\n", fs_mcap_reader_profile(r));
+	if (summary) {
+		printf("index:       summary present%s\n", scan ? " (counts from reading every chunk)" : "");
+	} else if (truncated) {
+		printf("index:       none: the file was cut short after byte %" PRIu64
+		       " (recorder stopped before closing it);\n"
+		       "             counts from reading every whole chunk; `fleetctl recover` adds an index\n",
+		       valid);
+	} else {
+		printf("index:       none (counts from reading every chunk)\n");
+	}
+	printf("messages:    %" PRIu64 "\n", st.message_count);
+	printf("chunks:      %" PRIu32 "\n", st.chunk_count);
+	if (st.message_count) {
+		char a[48], b[48], d[48];
+		format_ns(st.message_start_time, a, sizeof(a));
+		format_ns(st.message_end_time, b, sizeof(b));
+		double secs = (double)(st.message_end_time - st.message_start_time) / 1e9;
+		format_duration(secs, d, sizeof(d));
+		printf("start:       %s (%" PRIu64 ".%09" PRIu64 ")\n", a, st.message_start_time / 1000000000u,
+		       st.message_start_time % 1000000000u);
+		printf("end:         %s (%" PRIu64 ".%09" PRIu64 ")\n", b, st.message_end_time / 1000000000u,
+		       st.message_end_time % 1000000000u);
+		printf("duration:    %s (simulated)\n", d);
+	}
+	printf("metadata:    %" PRIu32 "   attachments: %" PRIu32 "\n", st.metadata_count, st.attachment_count);
+	size_t nch = fs_mcap_reader_channel_count(r);
+	printf("channels:    %zu\n", nch);
+	double span = st.message_end_time > st.message_start_time
+			      ? (double)(st.message_end_time - st.message_start_time) / 1e9
+			      : 0;
+	for (size_t i = 0; i < nch; i++) {
+		const struct fs_mcap_channel *c = fs_mcap_reader_channel(r, i);
+		const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
+		const char *payload = "";
+		for (size_t k = 0; k < c->n_metadata; k++) {
+			if (!strcmp(c->metadata[k].key, "payload")) {
+				payload = c->metadata[k].value;
+			}
+		}
+		char hz[32] = "";
+		if (span > 0 && c->message_count > 1) {
+			snprintf(hz, sizeof(hz), "%.3g Hz", (double)c->message_count / span);
+		}
+		printf("  (%u) %-26s %9" PRIu64 " msgs %12s  %s [%s: %s]\n", c->id, c->topic, c->message_count, hz,
+		       payload, c->message_encoding, s ? s->name : "no schema");
+	}
+	const char *args = fs_mcap_reader_metadata_get(r, RECORDER_RUN_METADATA, "argv");
+	if (args) {
+		printf("run:         fleetsim run %s\n", args);
+	}
+	fs_mcap_reader_close(r);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_recover(int argc, char **argv)
+{
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: fleetctl recover IN OUT\n"
+		       "Copy every readable message, the metadata and attachments of IN (e.g. the file\n"
+		       "of a recorder killed mid-run) into OUT, a complete file with summary and indexes.\n");
+		return 0;
+	}
+	if (argc != 3) {
+		fs_error("recover: give IN and OUT (see --help)");
+		return 2;
+	}
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(argv[1], &err);
+	if (!r) {
+		fs_error("%s", err.message);
+		return 1;
+	}
+	struct fs_mcap_writer_options wo = { .profile = fs_mcap_reader_profile(r), .library = fs_mcap_reader_library(r) };
+	struct fs_mcap_writer *w = fs_mcap_writer_open(argv[2], &wo, &err);
+	if (!w) {
+		fs_error("%s", err.message);
+		fs_mcap_reader_close(r);
+		return 1;
+	}
+	/* Ids in the new file: schemas and channels registered as first met. */
+	int schema_map[65536], channel_map[65536];
+	memset(schema_map, -1, sizeof(schema_map));
+	memset(channel_map, -1, sizeof(channel_map));
+	struct fs_mcap_message m;
+	int rc;
+	uint64_t n = 0;
+	while ((rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
+		const struct fs_mcap_channel *c = m.channel;
+		if (channel_map[c->id] < 0) {
+			int sid = 0;
+			const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
+			if (s) {
+				if (schema_map[s->id] < 0) {
+					schema_map[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
+				}
+				sid = schema_map[s->id];
+			}
+			channel_map[c->id] = fs_mcap_writer_add_channel(w, (uint16_t)(sid > 0 ? sid : 0), c->topic,
+									c->message_encoding, c->metadata, c->n_metadata);
+		}
+		if (channel_map[c->id] < 0 ||
+		    fs_mcap_writer_write(w, (uint16_t)channel_map[c->id], m.sequence, m.log_time, m.publish_time, m.data,
+					 m.size) < 0) {
+			rc = -EIO;
+			break;
+		}
+		n++;
+	}
+	if (rc < 0) {
+		fs_warn("%s: stopped there; %" PRIu64 " messages before it are kept", err.message[0] ? err.message : "write failed", n);
+	}
+	for (size_t i = 0; i < fs_mcap_reader_metadata_count(r); i++) {
+		const struct fs_mcap_metadata *md = fs_mcap_reader_metadata(r, i);
+		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
+	}
+	for (size_t i = 0; i < fs_mcap_reader_attachment_count(r); i++) {
+		const struct fs_mcap_attachment *a = fs_mcap_reader_attachment(r, i);
+		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
+	}
+	uint64_t valid = 0;
+	bool truncated = fs_mcap_reader_truncated(r, &valid);
+	fs_mcap_reader_close(r);
+	int crc = fs_mcap_writer_close(w);
+	if (crc < 0) {
+		fs_error("%s: %s", argv[2], strerror(-crc));
+		return 1;
+	}
+	printf("recovered %" PRIu64 " messages into %s%s\n", n, argv[2],
+	       truncated ? " (the input was cut short; its last incomplete chunk is lost)" : "");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ play */
+
+static bool broker_up(const char *address)
+{
+	char ep[FS_BUS_ADDRESS_MAX];
+	if (strncmp(address, "ipc://", 6)) {
+		return true; /* tcp: assume someone runs it */
+	}
+	fs_bus_endpoint(address, FS_BUS_EP_TAP, ep, sizeof(ep));
+	return access(ep + 6, F_OK) == 0;
+}
+
+static pid_t start_broker(const char *address)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		return -1;
+	}
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	char broker[PATH_MAX + 16], bus_arg[FS_BUS_ADDRESS_MAX + 8];
+	snprintf(broker, sizeof(broker), "%s/fs-broker", exe);
+	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", address);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(broker, broker, bus_arg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 250 && !broker_up(address); i++) {
+		usleep(20000);
+	}
+	return pid;
+}
+
+static bool topic_selected(const char *topic, char **prefixes, size_t n)
+{
+	if (!strncmp(topic, "ctl.hello", 9)) {
+		return false; /* handshakes of the recorded run's clients: not part of its story */
+	}
+	if (!n) {
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(topic, prefixes[i], strlen(prefixes[i]))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int cmd_play(const char *global_bus, int argc, char **argv)
+{
+	const char *address = global_bus, *from = NULL, *topics = NULL;
+	double speed = 1;
+	bool loop = false;
+	static const struct option options[] = {
+		{ "speed", required_argument, NULL, 's' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "topics", required_argument, NULL, 't' },
+		{ "bus", required_argument, NULL, 'b' },
+		{ "loop", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (!fs_args_speed(optarg, &speed)) {
+				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			topics = optarg;
+			break;
+		case 'b':
+			address = optarg;
+			break;
+		case 'l':
+			loop = true;
+			break;
+		case 'h':
+			printf("Usage: fleetctl play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR] [--loop]\n"
+			       "Republish the envelopes of a recording onto a bus, paced by their simulated\n"
+			       "time at X times real time (default 1; max = no pacing), so `fleet-viz`,\n"
+			       "`fleetctl echo` and other observers show the run as if live. --from starts at\n"
+			       "T into the recording (90s, 15m, 2h) or at a date-time (2028-06-01T08:00:00Z).\n"
+			       "--topics keeps topics starting with one of the prefixes (e.g. veh.,kpi).\n"
+			       "Starts a broker on the bus if none is running there. Handshake hellos of the\n"
+			       "recorded run are not replayed.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fs_error("play: give one recording (see --help)");
+		return 2;
+	}
+	const char *path = argv[optind];
+	char abuf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX];
+	if (!address) {
+		address = fs_bus_default_address(abuf, sizeof(abuf));
+	}
+	if (fs_bus_endpoint(address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", address);
+		return 2;
+	}
+	char *prefixes[64];
+	size_t nprefix = 0;
+	char *topics_copy = topics ? fs_xstrdup(topics) : NULL;
+	for (char *save = NULL, *t = topics_copy ? strtok_r(topics_copy, ",", &save) : NULL; t && nprefix < 64;
+	     t = strtok_r(NULL, ",", &save)) {
+		prefixes[nprefix++] = t;
+	}
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
+	if (!r) {
+		fs_error("%s", err.message);
+		free(topics_copy);
+		return 1;
+	}
+	struct fs_mcap_stats st;
+	if (fs_mcap_reader_stats(r, false, &st, &err) < 0) {
+		fs_warn("%s", err.message);
+	}
+	uint64_t from_ns = st.message_start_time;
+	if (from) {
+		uint64_t ms;
+		int64_t abs_ms;
+		if (fs_args_duration_ms(from, &ms)) {
+			from_ns = st.message_start_time + ms * 1000000u;
+		} else if (fs_calendar_parse(from, &abs_ms) == 0 && abs_ms > 0) {
+			from_ns = (uint64_t)abs_ms * 1000000u;
+		} else {
+			fs_error("--from: '%s' is not a duration (90s, 15m) or a date-time", from);
+			fs_mcap_reader_close(r);
+			free(topics_copy);
+			return 2;
+		}
+	}
+	pid_t broker = 0;
+	if (!broker_up(address)) {
+		broker = start_broker(address);
+		if (broker <= 0 || !broker_up(address)) {
+			fs_error("no broker on %s and cannot start one", address);
+			fs_mcap_reader_close(r);
+			free(topics_copy);
+			return 1;
+		}
+		fs_info("started a broker on %s", address);
+	}
+	void *ctx = zmq_ctx_new();
+	void *pub = zmq_socket(ctx, ZMQ_PUB);
+	int zero = 0, linger = 2000;
+	zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof(zero));
+	zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
+	int status = 1;
+	if (zmq_connect(pub, endpoint) < 0) {
+		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
+		goto out;
+	}
+	usleep(200000); /* the connection must be up before the first message, or it is lost */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	uint64_t sent = 0, bytes = 0;
+	int64_t wall0 = fs_clock_now_us();
+	char when[48];
+	format_ns(from_ns, when, sizeof(when));
+	fs_info("playing %s from %s at %s onto %s", path, when, speed > 0 ? "paced" : "max speed", address);
+	do {
+		struct fs_mcap_message m;
+		int rc = 0;
+		fs_mcap_reader_rewind(r);
+		wall0 = fs_clock_now_us();
+		while (!stop && (rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
+			if (m.log_time < from_ns || !topic_selected(m.channel->topic, prefixes, nprefix)) {
+				continue;
+			}
+			if (speed > 0) {
+				int64_t due = wall0 + (int64_t)((double)(m.log_time - from_ns) / 1000.0 / speed);
+				int64_t wait = due - fs_clock_now_us();
+				while (wait > 0 && !stop) {
+					usleep(wait > 100000 ? 100000 : (useconds_t)wait);
+					wait = due - fs_clock_now_us();
+				}
+			}
+			const char *topic = m.channel->topic;
+			if (zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE) < 0 || zmq_send(pub, m.data, m.size, 0) < 0) {
+				if (errno == EINTR) {
+					continue;
+				}
+				fs_error("cannot publish: %s", zmq_strerror(errno));
+				goto out;
+			}
+			sent++;
+			bytes += m.size;
+		}
+		if (rc < 0) {
+			fs_warn("%s (played what came before)", err.message);
+		}
+	} while (loop && !stop);
+	double secs = (double)(fs_clock_now_us() - wall0) / 1e6;
+	printf("played %" PRIu64 " messages (%.1f MB) in %.1f s\n", sent, (double)bytes / 1e6, secs);
+	status = 0;
+out:
+	zmq_close(pub);
+	zmq_ctx_term(ctx);
+	fs_mcap_reader_close(r);
+	free(topics_copy);
+	if (broker > 0) {
+		usleep(300000); /* observers take the last messages */
+		kill(broker, SIGTERM);
+		waitpid(broker, NULL, 0);
+	}
+	return status;
+}
+
+/* ---------------------------------------------------------------- export */
+
+static int cmd_export(int argc, char **argv)
+{
+	struct rec_export_options o = { 0 };
+	static const struct option options[] = {
+		{ "timeline", required_argument, NULL, 't' },
+		{ "geojson", required_argument, NULL, 'g' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			o.timeline_csv = optarg;
+			break;
+		case 'g':
+			o.trips_geojson = optarg;
+			break;
+		case 'r':
+			o.report_png = optarg;
+			break;
+		case 'h':
+			printf("Usage: fleetctl export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
+			       "  --timeline  per-vehicle timeline: one row per stretch of constant state\n"
+			       "              (start, end, duration, position, charge, distance) and one per\n"
+			       "              vehicle event, ordered by vehicle then time\n"
+			       "  --geojson   trips as LineString features with [lon, lat, 0, unix_time]\n"
+			       "              coordinates (positions while IN_TRIP), which kepler.gl's trip\n"
+			       "              layer animates\n"
+			       "  --report    KPI report of the run as a PNG: fleet by state, charge, trips,\n"
+			       "              dispatch KPIs over simulated time\n"
+			       "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc || (!o.timeline_csv && !o.trips_geojson && !o.report_png)) {
+		fs_error("export: give one recording and at least one of --timeline, --geojson, --report");
+		return 2;
+	}
+	return rec_export(argv[optind], &o) < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fs-rec", FS_LOG_INFO);
+	const char *bus = NULL;
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
+			bus = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--bus=", 6)) {
+			bus = argv[i] + 6;
+			i++;
+		} else {
+			fs_error("unknown option '%s'", argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[i];
+	if (!strcmp(cmd, "info")) {
+		return cmd_info(argc - i, argv + i);
+	} else if (!strcmp(cmd, "recover")) {
+		return cmd_recover(argc - i, argv + i);
+	} else if (!strcmp(cmd, "play")) {
+		return cmd_play(bus, argc - i, argv + i);
+	} else if (!strcmp(cmd, "export")) {
+		return cmd_export(argc - i, argv + i);
+	}
+	fs_error("unknown command '%s' (try --help)", cmd);
+	return 2;
+}
