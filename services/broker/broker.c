@@ -34,6 +34,13 @@
 
 #define STATS_EVERY_MS 1000
 #define HARD_MAX_MESSAGE ((int64_t)1 << 30) /* a peer sending more is disconnected by ZeroMQ */
+/*
+ * Subscribers send the broker only subscriptions: one byte and a topic prefix.
+ * ZeroMQ keeps each subscription in a trie with a node per byte (about 50
+ * bytes each), so one 2 MiB subscription would cost the broker ~100 MB; a
+ * subscriber sending more than this is disconnected instead.
+ */
+#define MAX_SUBSCRIPTION_MESSAGE ((int64_t)FS_TOPIC_MAX * 2)
 
 struct broker {
 	void *ctx;
@@ -289,6 +296,10 @@ int main(int argc, char **argv)
 	}
 	int64_t hard_max = HARD_MAX_MESSAGE;
 	zmq_setsockopt(b.front, ZMQ_MAXMSGSIZE, &hard_max, sizeof(hard_max));
+	int64_t max_subscription = MAX_SUBSCRIPTION_MESSAGE;
+	for (int i = 1; i < 4; i++) {
+		zmq_setsockopt(all[i], ZMQ_MAXMSGSIZE, &max_subscription, sizeof(max_subscription));
+	}
 	set_int(b.front, ZMQ_RCVHWM, 0);
 	set_int(b.sub, ZMQ_SNDHWM, 0);
 	set_int(b.sub, ZMQ_XPUB_NODROP, 1);

@@ -82,6 +82,17 @@ int fs_bus_endpoint(const char *address, enum fs_bus_endpoint which, char *buf, 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * A sender name is 1-99 printable ASCII bytes without spaces, like a topic:
+ * receivers put it in logs and sequence keys, so a name carrying terminal
+ * escapes or newlines is refused on both sides.
+ */
+static bool valid_name(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+	return len < sizeof(((struct fs_bus *)NULL)->name) && fs_topic_valid(name, len);
+}
+
 static int set_int(void *socket, int option, int value)
 {
 	return zmq_setsockopt(socket, option, &value, sizeof(value));
@@ -95,8 +106,8 @@ struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 	} else {
 		snprintf(address, sizeof(address), "%s", opts->address);
 	}
-	if (!opts->name || !*opts->name || strlen(opts->name) >= 100) {
-		fs_error("bus client needs a name of 1 to 99 characters");
+	if (!valid_name(opts->name)) {
+		fs_error("bus client needs a name of 1 to 99 printable characters without spaces");
 		return NULL;
 	}
 	struct fs_bus *bus = fs_xcalloc(1, sizeof(*bus));
@@ -365,12 +376,13 @@ static int receive_one(struct fs_bus *bus, struct fs_bus_message **ret)
 		     "not a valid fleetsim.v1.Envelope (bad or truncated protobuf)");
 		goto out;
 	}
-	const char *sender = env->sender && *env->sender ? env->sender : NULL;
-	if (!sender) {
-		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL, "envelope has no sender");
+	if (!valid_name(env->sender)) {
+		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL,
+		     env->sender && *env->sender ? "sender is not 1-99 printable characters" : "envelope has no sender");
 		fleetsim__v1__envelope__free_unpacked(env, NULL);
 		goto out;
 	}
+	const char *sender = env->sender;
 	if (env->schema_version != FS_BUS_SCHEMA_VERSION) {
 		char why[96];
 		snprintf(why, sizeof(why), "schema version %u, this build speaks %d", env->schema_version,
