@@ -479,13 +479,13 @@ static int snap_stop(struct fs_dispatch *d, struct fs_point p, uint32_t *ret_nod
 
 static uint64_t request_hash(const struct fs_dispatch_request *r)
 {
-	int64_t f[15] = {
-		(int64_t)r->id, (int64_t)r->demand_id, (int64_t)r->job_id, r->t_request_ms, r->t_offer_ms,
-		r->t_assign_ms, r->t_arrive_ms, r->t_pickup_ms, r->t_dropoff_ms, r->t_end_ms,
-		(int64_t)r->vehicle_id, (int64_t)r->offers,
-		(int64_t)r->status | (int64_t)r->reason << 8 | (int64_t)r->admitted << 16,
-		(int64_t)r->pickup_edge << 32 | (int64_t)r->dropoff_edge,
-		(int64_t)r->pickup_node << 32 | (int64_t)r->dropoff_node,
+	uint64_t f[15] = {
+		r->id, r->demand_id, r->job_id, (uint64_t)r->t_request_ms, (uint64_t)r->t_offer_ms,
+		(uint64_t)r->t_assign_ms, (uint64_t)r->t_arrive_ms, (uint64_t)r->t_pickup_ms, (uint64_t)r->t_dropoff_ms,
+		(uint64_t)r->t_end_ms, r->vehicle_id, r->offers,
+		(uint64_t)r->status | (uint64_t)r->reason << 8 | (uint64_t)r->admitted << 16,
+		(uint64_t)r->pickup_edge << 32 | r->dropoff_edge,
+		(uint64_t)r->pickup_node << 32 | r->dropoff_node,
 	};
 	return XXH3_64bits(f, sizeof(f));
 }
@@ -1051,10 +1051,10 @@ uint64_t fs_dispatch_hash(const struct fs_dispatch *d)
 				  v->cooldown_until_ms <= d->now_ms)) {
 			continue;
 		}
-		int64_t f[8] = { id, v->claim, v->target, (int64_t)v->job_id, (int64_t)v->request,
-				 v->claim_ms, v->queued_ms,
-				 (int64_t)v->confirmed | (int64_t)v->charge_requested << 1 |
-					 (v->cooldown_until_ms > d->now_ms ? v->cooldown_until_ms << 2 : 0) };
+		uint64_t f[8] = { id, v->claim, v->target, v->job_id, v->request, (uint64_t)v->claim_ms,
+				  (uint64_t)v->queued_ms,
+				  (uint64_t)v->confirmed | (uint64_t)v->charge_requested << 1 |
+					  (v->cooldown_until_ms > d->now_ms ? (uint64_t)v->cooldown_until_ms << 2 : 0) };
 		h += XXH3_64bits(f, sizeof(f));
 	}
 	return h;

@@ -70,12 +70,12 @@ static uint32_t world_hour(int64_t t_ms)
 static int place_fleet(struct fs_dispatch_loop *l)
 {
 	const struct fs_dispatch_world *w = l->cfg.world;
-	uint32_t depots = w->depot_count ? w->depot_count : 1;
+	uint32_t depots = w->depot_count;
 	uint32_t n = l->cfg.vehicles;
 	for (uint32_t id = 0; id < n; id++) {
 		struct fs_vehicle_init init = {
 			.id = id, .state = FS_VEHICLE_AVAILABLE, .phase = FS_CITY_DRIVERLESS,
-			.home_depot = (uint16_t)(w->depot_count ? id % depots : FS_NO_DEPOT),
+			.home_depot = (uint16_t)(id % depots),
 		};
 		struct fs_rng rng;
 		fs_rng_init(&rng, l->cfg.seed, FS_RNG_STREAM_VEHICLE_PLACEMENT, id);
@@ -101,8 +101,8 @@ static int place_fleet(struct fs_dispatch_loop *l)
 struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_config *cfg, struct fs_error *err)
 {
 	if (!cfg || !cfg->world || cfg->tick_ms <= 0 || cfg->start_ms < 0 || cfg->plug_kw <= 0 ||
-	    cfg->board_dwell_s < 0 || (cfg->placement && cfg->vehicles == 0)) {
-		fs_error_set(err, -EINVAL, "dispatch loop: bad configuration");
+	    cfg->board_dwell_s < 0 || (cfg->placement && cfg->vehicles == 0) || cfg->world->depot_count == 0) {
+		fs_error_set(err, -EINVAL, "dispatch loop: bad configuration (a depot, times, plug power)");
 		return NULL;
 	}
 	struct fs_dispatch_loop *l = calloc(1, sizeof(*l));
@@ -308,7 +308,9 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 	if (grow((void **)&l->reported, sizeof(*l->reported), &l->reported_cap, l->events.count) < 0) {
 		return -ENOMEM;
 	}
-	memcpy(l->reported, l->events.items, l->events.count * sizeof(*l->reported));
+	if (l->events.count) {
+		memcpy(l->reported, l->events.items, l->events.count * sizeof(*l->reported));
+	}
 	l->nreported = l->events.count;
 	uint32_t n = fs_fleet_count(l->fleet);
 	if (grow((void **)&l->states, sizeof(*l->states), &l->states_cap, n) < 0) {
@@ -354,7 +356,9 @@ int fs_dispatch_loop_tick(struct fs_dispatch_loop *l, struct fs_dispatch_step_st
 	if (grow((void **)&l->jobs, sizeof(*l->jobs), &l->jobs_cap, l->out.job_count) < 0) {
 		return -ENOMEM;
 	}
-	memcpy(l->jobs, l->out.jobs, l->out.job_count * sizeof(*l->jobs));
+	if (l->out.job_count) {
+		memcpy(l->jobs, l->out.jobs, l->out.job_count * sizeof(*l->jobs));
+	}
 	l->njobs = l->out.job_count;
 	fs_dispatch_output_clear(&l->out);
 	if ((rc = fleet_tick(l)) < 0) {

@@ -237,7 +237,9 @@ static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, stru
 		}
 		stats->arcs += (uint32_t)m->narcs;
 		double t0 = clock_now(m);
-		qsort(m->arcs, m->narcs, sizeof(*m->arcs), compare_arcs);
+		if (m->narcs > 1) {
+			qsort(m->arcs, m->narcs, sizeof(*m->arcs), compare_arcs);
+		}
 		for (size_t k = 0; k < m->narcs; k++) {
 			if (!plan_pickup(m, &m->arcs[k], r)) {
 				continue;

@@ -978,6 +978,103 @@ static void fleet_placement_csv(void **state)
 	fs_network_destroy(net);
 }
 
+/* Comparison mode in one process: network, fleet and demand all from CSV files; every
+ * vehicle starts exactly at its node and every rider gets an outcome. */
+static void comparison_mode_from_csv_files(void **state)
+{
+	char nodes[4096] = "id,x,y\n", edges[8192] = "from,to,length_m,speed_mps\n", line[128];
+	for (int r = 0; r < 5; r++) {
+		for (int c = 0; c < 5; c++) {
+			snprintf(line, sizeof(line), "%d,%d,%d\n", 500 + r * 5 + c, c * 200, r * 200);
+			strcat(nodes, line);
+			int a = 500 + r * 5 + c;
+			if (c < 4) {
+				snprintf(line, sizeof(line), "%d,%d,200,10\n%d,%d,200,10\n", a, a + 1, a + 1, a);
+				strcat(edges, line);
+			}
+			if (r < 4) {
+				snprintf(line, sizeof(line), "%d,%d,200,10\n%d,%d,200,10\n", a, a + 5, a + 5, a);
+				strcat(edges, line);
+			}
+		}
+	}
+	char npath[300], epath[300], spec[700];
+	snprintf(npath, sizeof(npath), "%s", write_tmp("nodes.csv", nodes));
+	snprintf(epath, sizeof(epath), "%s", write_tmp("edges.csv", edges));
+	snprintf(spec, sizeof(spec), "csv:%s,%s", npath, epath);
+	const char *fleet_path = write_tmp("fleet.csv", "vehicle_id,node,soc\n0,524,0.9\n1,500,0.8\n2,512,0.7\n");
+	char fpath[300];
+	snprintf(fpath, sizeof(fpath), "%s", fleet_path);
+	const char *demand_path = write_tmp("demand.csv", "t_request_s,origin_x,origin_y,dest_x,dest_y\n"
+							  "10,0,0,800,800\n40,400,400,0,800\n41,800,0,0,0\n"
+							  "100,200,600,600,200\n300,800,800,0,0\n");
+	char dpath[300];
+	snprintf(dpath, sizeof(dpath), "%s", demand_path);
+
+	struct fs_error err = { "" };
+	struct city c;
+	memset(&c, 0, sizeof(c));
+	c.net = fs_network_load(spec, &err);
+	if (!c.net) {
+		fail_msg("%s", err.message);
+	}
+	c.router = fs_router_create(c.net, NULL, NULL);
+	c.q = fs_route_query_create(c.router);
+	c.idx = fs_network_index_create(c.net, true);
+	c.scc = calloc(c.net->node_count, 1);
+	assert_int_equal(fs_network_largest_scc(c.net, c.scc), 25);
+	c.depots[0] = 12; /* the middle node */
+	c.plugs[0] = 2;
+	c.w = (struct fs_dispatch_world){ .net = c.net, .query = c.q, .index = c.idx, .in_scc = c.scc,
+					  .depot_nodes = c.depots, .depot_plugs = c.plugs, .depot_count = 1 };
+	fs_dispatch_params_defaults(&c.p);
+	c.p.charging = false;
+	c.p.rebalance_s = 0; /* a comparison with a simulator that does not rebalance */
+	struct fs_fleet_placement *fleet = NULL;
+	size_t nfleet = 0;
+	assert_int_equal(fs_fleet_placement_load_csv(fpath, c.net, c.scc, &fleet, &nfleet, &err), 0);
+	assert_int_equal(nfleet, 3);
+	struct fs_demand_batch replay = { 0 };
+	struct fs_demand_replay_params rp = { .t_offset_ms = T0 };
+	assert_int_equal(fs_demand_replay_csv(dpath, &rp, &replay, &err), 5);
+	struct fs_dispatch_loop_config cfg = { .world = &c.w, .dispatch = &c.p, .seed = 1, .vehicles = 3,
+					       .placement = fleet, .replay = &replay, .start_ms = T0, .tick_ms = S,
+					       .plug_kw = 150.0, .board_dwell_s = 30 };
+	struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
+	if (!l) {
+		fail_msg("%s", err.message);
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct fs_vehicle *v = fs_fleet_vehicle(fs_dispatch_loop_fleet(l), i);
+		assert_int_equal(v->edge, fleet[i].pos.edge);
+		assert_int_equal(c.net->edges[v->edge].to, fleet[i].node);
+		assert_true(fabs(v->seg_to_m - c.net->edges[v->edge].length_m) < 1e-3);
+		assert_true(fabs(fs_vehicle_soc(v, T0) - fleet[i].soc) < 1e-9);
+	}
+	assert_int_equal(c.net->nodes[fleet[0].node].osm_id, 524);
+	for (int t = 0; t < 1200; t++) {
+		assert_int_equal(fs_dispatch_loop_tick(l, NULL), 0);
+	}
+	struct fs_dispatch *d = fs_dispatch_loop_dispatch(l);
+	assert_int_equal(fs_dispatch_request_count(d), 5);
+	assert_outcomes_add_up(d);
+	for (uint64_t id = 1; id <= 5; id++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(d, id);
+		assert_int_equal(r->status, FS_DISPATCH_DROPPED_OFF);
+		assert_int_equal(r->t_request_ms, replay.items[id - 1].t_ms);
+	}
+	/* the first rider, at (0, 0): vehicle 1 stands there */
+	assert_int_equal(fs_dispatch_request(d, 1)->vehicle_id, 1);
+	fs_dispatch_loop_destroy(l);
+	fs_demand_batch_finish(&replay);
+	free(fleet);
+	unlink(npath);
+	unlink(epath);
+	unlink(fpath);
+	unlink(dpath);
+	city_down(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -994,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(order_of_reports_does_not_matter),
 		cmocka_unit_test(closed_loop_outcomes_add_up),
 		cmocka_unit_test(fleet_placement_csv),
+		cmocka_unit_test(comparison_mode_from_csv_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

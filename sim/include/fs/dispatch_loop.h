@@ -21,7 +21,7 @@
 #include "fs/vehicle.h"
 
 struct fs_dispatch_loop_config {
-	const struct fs_dispatch_world *world;       /* borrowed */
+	const struct fs_dispatch_world *world;       /* borrowed; at least one depot (vehicles' home) */
 	const struct fs_dispatch_params *dispatch;   /* NULL = defaults */
 	const struct fs_vehicle_params *vehicle;     /* NULL = defaults */
 	uint64_t seed;

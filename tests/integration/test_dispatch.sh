@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# fs-dispatch with the real processes: KPIs in summary.json, one trips.csv row per
+# request with outcomes that add up, the platform's figures agreeing with the vehicle
+# nodes', the same results for 1 and 4 vehicle shards, both matchers, bad CSV input
+# stopping the run before it starts with file:line, and a run on a network and demand
+# given as CSV files (the comparison mode).
+source "$(dirname "$0")/lib.sh"
+
+FLEETSIM=$SVC/fleetsim
+NET=grid:12x12:200
+
+sim() { # tag args... (runs to completion)
+  local tag=$1; shift
+  local bus; bus=$(new_bus "$tag")
+  "$FLEETSIM" run --quiet --bus="$bus" --out="$WORK/$tag" "$@" 2>"$WORK/$tag.log"
+}
+
+# outcomes TAG: requests == served + cancelled + rejected + open, in summary.json and trips.csv
+outcomes() {
+  python3 - "$WORK/$1" <<'EOF'
+import csv, json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/summary.json"))["results"]["dispatch"]
+rows = list(csv.DictReader(open(d + "/trips.csv")))
+by = {}
+for row in rows:
+    by[row["status"]] = by.get(row["status"], 0) + 1
+final = {"dropped_off": "served", "cancelled": "cancelled", "rejected": "rejected"}
+ok = r["requests"] == r["served"] + r["cancelled"] + r["rejected"] + r["open"] and len(rows) == r["requests"]
+ok = ok and all(by.get(s, 0) == r[k] for s, k in final.items())
+ok = ok and sum(v for s, v in by.items() if s not in final) == r["open"]
+ok = ok and all(row["wait_s"] != "" for row in rows if row["status"] == "dropped_off")
+sys.exit(0 if ok and r["requests"] > 0 else 1)
+EOF
+}
+
+check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z
+check "summary.json has the dispatch KPIs" \
+  json "$WORK/d1/summary.json" "all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day'))"
+check "outcomes add up in summary.json and trips.csv" outcomes d1
+check "riders were served" test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] > 50)")" = 1
+check "every drop-off the platform counts is a job the vehicles completed" \
+  test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] == j['results']['vehicle-0']['jobs_completed'])")" = 1
+check "the platform's km (1 Hz states) agree with the vehicles' own within 1 %" \
+  test "$(json "$WORK/d1/summary.json" "int(abs(j['results']['dispatch']['km_total'] / j['results']['vehicle-0']['km_driven'] - 1) < 0.01)")" = 1
+check "per-hour and per-zone KPI files" test -s "$WORK/d1/dispatch_by_hour.csv" -a -s "$WORK/d1/dispatch_by_zone.csv"
+
+check "4 vehicle shards" sim d4 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --shards=4
+check "--shards 1 and 4: same run digest" \
+  test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d4/summary.json" "j['run_digest']")"
+check "--shards 1 and 4: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d4/trips.csv"
+
+check "the greedy matcher runs" sim g1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --matcher=greedy
+check "... and its outcomes add up" outcomes g1
+
+# Bad input stops fs-dispatch before the run, with file:line.
+printf 't_request_s,origin_x,origin_y,dest_x,dest_y\n10,0,0,400,400\n20,abc,0,1,1\n' >"$WORK/bad_demand.csv"
+"$SVC/fs-dispatch" --network=$NET --demand-csv="$WORK/bad_demand.csv" --bus="ipc://$WORK/nobus" 2>"$WORK/bad_demand.log"; rc=$?
+check "a bad demand CSV: fs-dispatch exits non-zero ($rc)" test "$rc" -ne 0
+check "... naming file:line:column" grep -q "bad_demand.csv:3:" "$WORK/bad_demand.log"
+printf 'vehicle_id,node\n0,1\n0,2\n' >"$WORK/bad_fleet.csv"
+"$SVC/fs-dispatch" --network=$NET --vehicles=2 --fleet-csv="$WORK/bad_fleet.csv" --bus="ipc://$WORK/nobus" \
+  2>"$WORK/bad_fleet.log"; rc=$?
+check "a bad fleet CSV: fs-dispatch exits non-zero ($rc)" test "$rc" -ne 0
+check "... naming file:line" grep -q "bad_fleet.csv:3: vehicle_id 0 appears again" "$WORK/bad_fleet.log"
+bus=$(new_bus badrun)
+printf 'demand:\n  replay: %s\n' "$WORK/bad_demand.csv" >"$WORK/bad_replay.yaml"
+"$FLEETSIM" run --quiet --bus="$bus" --network=$NET --duration=5m --scenario="$WORK/bad_replay.yaml" \
+  2>"$WORK/bad_run.log"; rc=$?
+check "a run whose replayed demand is bad fails ($rc)" test "$rc" -ne 0
+check "... saying where" grep -q "bad_demand.csv:3:" "$WORK/bad_run.log"
+
+# Comparison mode: the network and the demand as CSV files (6 x 6 blocks of 250 m at 10 m/s).
+python3 - "$WORK" <<'EOF'
+import sys
+w = sys.argv[1]
+with open(w + "/nodes.csv", "w") as f:
+    f.write("id,x,y\n")
+    for r in range(6):
+        for c in range(6):
+            f.write(f"{1000 + r * 6 + c},{c * 250},{r * 250}\n")
+with open(w + "/edges.csv", "w") as f:
+    f.write("from,to,length_m,speed_mps\n")
+    for r in range(6):
+        for c in range(6):
+            a = 1000 + r * 6 + c
+            if c < 5:
+                f.write(f"{a},{a + 1},250,10\n{a + 1},{a},250,10\n")
+            if r < 5:
+                f.write(f"{a},{a + 6},250,10\n{a + 6},{a},250,10\n")
+with open(w + "/demand.csv", "w") as f:
+    f.write("t_request_s,origin_x,origin_y,dest_x,dest_y\n")
+    for i in range(30):
+        f.write(f"{30 + 60 * i},{(i * 250) % 1500},{(i * 750) % 1500},{(1250 - i * 250) % 1500},{(250 + i * 500) % 1500}\n")
+with open(w + "/compare.yaml", "w") as f:
+    f.write(f"demand:\n  replay: {w}/demand.csv\n")
+EOF
+check "a run on a CSV network with CSV demand completes" \
+  sim cmp --network="csv:$WORK/nodes.csv,$WORK/edges.csv" --scenario="$WORK/compare.yaml" --duration=1h --vehicles=8
+check "... every replayed request is in trips.csv" \
+  test "$(json "$WORK/cmp/summary.json" "int(j['results']['dispatch']['requests'])")" = 30
+check "... and served (a short trip, eight cars)" \
+  test "$(json "$WORK/cmp/summary.json" "int(j['results']['dispatch']['served'])")" = 30
+check "... outcomes add up" outcomes cmp
+finish
