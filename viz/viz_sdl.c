@@ -144,6 +144,14 @@ struct viz_sdl *viz_sdl_create(const struct viz_sdl_options *o)
 		}
 	}
 	g->sdl_up = true;
+	const char *driver = SDL_GetCurrentVideoDriver();
+	if (!o->headless && !getenv("SDL_VIDEODRIVER") && driver &&
+	    (!strcmp(driver, "offscreen") || !strcmp(driver, "dummy"))) {
+		/* SDL fell back to an invisible driver: a window nobody can see is not what was asked for. */
+		fs_error("no display to open a window on (DISPLAY / WAYLAND_DISPLAY unset?): use --headless, "
+			 "or SDL_VIDEODRIVER=%s to insist", driver);
+		goto fail;
+	}
 	if (TTF_Init() < 0) {
 		fs_error("SDL_ttf: %s", TTF_GetError());
 		goto fail;
