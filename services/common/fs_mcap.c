@@ -1169,6 +1169,18 @@ static void read_summary(struct fs_mcap_reader *r)
 		} else if (op == FS_MCAP_OP_STATISTICS) {
 			stats_rec = rc;
 			have_stats = true;
+		} else if (op == FS_MCAP_OP_METADATA_INDEX || op == FS_MCAP_OP_ATTACHMENT_INDEX) {
+			/* Read the record it points at now: info and replay need it without a walk. */
+			uint64_t at = get_n(&rc, 8), length = get_n(&rc, 8);
+			if (rc.bad || at < r->data_start || at > summary_start || length < 9 || length > summary_start - at) {
+				continue;
+			}
+			struct cur rec = { r->map + at + 9, length - 9, false };
+			if (r->map[at] == FS_MCAP_OP_METADATA && op == FS_MCAP_OP_METADATA_INDEX) {
+				parse_metadata(r, &rec, at);
+			} else if (r->map[at] == FS_MCAP_OP_ATTACHMENT && op == FS_MCAP_OP_ATTACHMENT_INDEX) {
+				parse_attachment(r, &rec, at);
+			}
 		}
 	}
 	r->has_summary = true;

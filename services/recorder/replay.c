@@ -117,6 +117,16 @@ static void usage(FILE *out)
 		"  -h, --help        this text\n");
 }
 
+/*
+ * The tick a scn.cmd/apply message is for: its events' tick (the envelope's
+ * tick is the conductor's clock, still the previous tick when it publishes).
+ */
+static uint64_t applied_tick(const Fleetsim__V1__Envelope *env)
+{
+	const Fleetsim__V1__ScenarioCommand *c = env->scenario_command;
+	return c->n_events ? c->events[0]->apply_tick : env->tick;
+}
+
 static int cmp_done(const void *a, const void *b)
 {
 	const struct done_rec *x = a, *y = b;
@@ -215,7 +225,7 @@ static int read_recording(const char *path, struct recording *r)
 				abort();
 			}
 			struct applied *a = &r->applied[r->n_applied++];
-			a->tick = env->tick;
+			a->tick = applied_tick(env);
 			a->size = fleetsim__v1__scenario_command__get_packed_size(env->scenario_command);
 			a->bytes = fs_xcalloc(1, a->size ? a->size : 1);
 			fleetsim__v1__scenario_command__pack(env->scenario_command, a->bytes);
@@ -490,7 +500,7 @@ static void check_done(struct verify *v, const struct fs_bus_message *msg)
 
 static void check_applied(struct verify *v, const struct fs_bus_message *msg)
 {
-	uint64_t tick = msg->env->tick;
+	uint64_t tick = applied_tick(msg->env);
 	size_t size = fleetsim__v1__scenario_command__get_packed_size(msg->env->scenario_command);
 	uint8_t *bytes = fs_xcalloc(1, size ? size : 1);
 	fleetsim__v1__scenario_command__pack(msg->env->scenario_command, bytes);
@@ -744,12 +754,32 @@ int main(int argc, char **argv)
 	if (!v.bus) {
 		goto out_stop;
 	}
-	const char *subs[] = { "ctl.done", "ctl.tick", "ctl.end", "ctl.ack", "scn.ack", "scn.cmd/apply" };
+	const char *subs[] = { "ctl.done", "ctl.tick", "ctl.end", "ctl.ack", "scn.ack", "scn.cmd/apply", "ctl.status" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(*subs); i++) {
 		fs_bus_subscribe(v.bus, subs[i]);
 	}
 	if (fs_bus_handshake(v.bus, 30000) < 0) {
 		fs_error("the replay's bus did not answer");
+		goto out_stop;
+	}
+	/*
+	 * The conductor subscribes before its own handshake and reports status only
+	 * after it: its first status proves our commands will reach it.
+	 */
+	bool conductor_up = false;
+	int64_t up_deadline = fs_clock_now_ms() + 30000;
+	while (!conductor_up && !stop && fs_clock_now_ms() < up_deadline && run_alive(&run, NULL)) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(v.bus, &msg, 100) == 0) {
+			conductor_up = msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
+				       !strcmp(msg->env->sender, "conductor");
+			handle(&v, msg);
+			fs_bus_message_free(msg);
+		}
+	}
+	if (!conductor_up) {
+		fs_error("the replay's conductor did not come up:");
+		show_log(&run);
 		goto out_stop;
 	}
 	if (reinject(&v, &run) < 0) {

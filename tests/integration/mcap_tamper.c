@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs-mcap-tamper - test helper: copy a recording, changing one thing, the way
+ * someone editing a recording would (a valid file, every CRC recomputed).
+ *
+ *   fs-mcap-tamper IN OUT --done TICK SENDER        flip a bit of SENDER's state hash at TICK
+ *   fs-mcap-tamper IN OUT --scn-param KEY=VALUE     set KEY of the first event of the first
+ *                                                   live-injected scenario command (scn.cmd)
+ *   fs-mcap-tamper IN OUT --cut BYTES               keep only the first BYTES of IN (a crash)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.pb-c.h"
+#include "fs_log.h"
+#include "fs_mcap.h"
+
+static int cut(const char *in, const char *out, long bytes)
+{
+	FILE *f = fopen(in, "rb"), *g = fopen(out, "wb");
+	if (!f || !g) {
+		perror("fs-mcap-tamper");
+		return 1;
+	}
+	for (long i = 0; i < bytes; i++) {
+		int c = fgetc(f);
+		if (c == EOF) {
+			break;
+		}
+		fputc(c, g);
+	}
+	fclose(f);
+	return fclose(g) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fs-mcap-tamper", FS_LOG_INFO);
+	if (argc < 5 && !(argc == 5 || argc == 6)) {
+		fprintf(stderr, "usage: fs-mcap-tamper IN OUT --done TICK SENDER | --scn-param KEY=VALUE | --cut BYTES\n");
+		return 2;
+	}
+	const char *in = argv[1], *out = argv[2], *what = argv[3];
+	if (!strcmp(what, "--cut")) {
+		return cut(in, out, atol(argv[4]));
+	}
+	uint64_t tick = 0;
+	const char *sender = NULL, *key = NULL, *value = NULL;
+	if (!strcmp(what, "--done") && argc == 6) {
+		tick = strtoull(argv[4], NULL, 10);
+		sender = argv[5];
+	} else if (!strcmp(what, "--scn-param") && argc == 5 && strchr(argv[4], '=')) {
+		key = argv[4];
+		char *eq = strchr(argv[4], '=');
+		*eq = '\0';
+		value = eq + 1;
+	} else {
+		fprintf(stderr, "fs-mcap-tamper: bad arguments\n");
+		return 2;
+	}
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(in, &err);
+	if (!r) {
+		fprintf(stderr, "%s\n", err.message);
+		return 1;
+	}
+	struct fs_mcap_writer *w = fs_mcap_writer_open(out, NULL, &err);
+	if (!w) {
+		fprintf(stderr, "%s\n", err.message);
+		return 1;
+	}
+	int channel_map[65536];
+	int schema_map[65536];
+	memset(channel_map, -1, sizeof(channel_map));
+	memset(schema_map, -1, sizeof(schema_map));
+	int changed = 0;
+	struct fs_mcap_message m;
+	while (fs_mcap_reader_next(r, &m, &err) == 1) {
+		const struct fs_mcap_channel *c = m.channel;
+		if (channel_map[c->id] < 0) {
+			const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
+			if (schema_map[s->id] < 0) {
+				schema_map[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
+			}
+			channel_map[c->id] = fs_mcap_writer_add_channel(w, (uint16_t)schema_map[s->id], c->topic,
+									c->message_encoding, c->metadata, c->n_metadata);
+		}
+		const uint8_t *data = m.data;
+		size_t size = m.size;
+		uint8_t *copy = NULL;
+		bool done = sender && !strcmp(c->topic, "ctl.done");
+		bool cmd = key && !changed && !strcmp(c->topic, "scn.cmd");
+		if (done || cmd) {
+			Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, m.size, m.data);
+			bool hit = false;
+			if (done && env->tick_done && env->tick_done->tick == tick && !strcmp(env->sender, sender)) {
+				env->tick_done->state_hash ^= 1;
+				hit = true;
+			} else if (cmd && env->scenario_command && env->scenario_command->n_events) {
+				Fleetsim__V1__ScenarioEvent *e = env->scenario_command->events[0];
+				for (size_t i = 0; i < e->n_params; i++) {
+					if (!strcmp(e->params[i]->key, key)) {
+						free(e->params[i]->value);
+						e->params[i]->value = strdup(value);
+						hit = true;
+					}
+				}
+			}
+			if (hit) {
+				size = fleetsim__v1__envelope__get_packed_size(env);
+				copy = malloc(size);
+				fleetsim__v1__envelope__pack(env, copy);
+				data = copy;
+				changed++;
+			}
+			fleetsim__v1__envelope__free_unpacked(env, NULL);
+		}
+		fs_mcap_writer_write(w, (uint16_t)channel_map[c->id], m.sequence, m.log_time, m.publish_time, data, size);
+		free(copy);
+	}
+	for (size_t i = 0; i < fs_mcap_reader_metadata_count(r); i++) {
+		const struct fs_mcap_metadata *md = fs_mcap_reader_metadata(r, i);
+		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
+	}
+	for (size_t i = 0; i < fs_mcap_reader_attachment_count(r); i++) {
+		const struct fs_mcap_attachment *a = fs_mcap_reader_attachment(r, i);
+		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
+	}
+	fs_mcap_reader_close(r);
+	if (fs_mcap_writer_close(w) < 0 || !changed) {
+		fprintf(stderr, "fs-mcap-tamper: %s\n", changed ? "cannot write" : "nothing matched");
+		return 1;
+	}
+	printf("changed %d message(s)\n", changed);
+	return 0;
+}

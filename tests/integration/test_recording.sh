@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Recording, replay and exports with the real processes:
+#  - a 2-shard run with dispatch, stepped, events injected live, recorded from
+#    the broker's tap by fs-recorder, is read by the reference MCAP reader
+#    (@mcap/core from npm) which lists the channels and decodes vehicle batches
+#    with the FileDescriptorSet embedded in the file;
+#  - fs-replay --verify re-runs it and finds every state hash identical, and
+#    names the right tick and participant when the recording is tampered with;
+#  - a recorder killed with SIGKILL mid-run leaves a readable file;
+#  - play republishes a recording that `fleetctl echo` sees; exports are valid.
+source "$(dirname "$0")/lib.sh"
+
+REC=$SVC/fs-recorder
+TOOL=$SVC/fs-rec
+REPLAY=$SVC/fs-replay
+TAMPER=$TESTBIN/fs-mcap-tamper
+RUN_ARGS=(--network=grid:12x12:150 --vehicles=200 --seed=11 --duration=1800 --start=2028-06-01T17:00:00Z --shards=2)
+
+# The reference reader, installed once per build directory from the committed lockfile.
+NODE_DIR=$BUILD/tests/integration/mcap-node
+node_ready() {
+  command -v node >/dev/null && command -v npm >/dev/null || { diag "node/npm missing (scripts/deps installs them)"; return 1; }
+  mkdir -p "$NODE_DIR"
+  cp "$SRC/tests/integration/mcap-node/package.json" "$SRC/tests/integration/mcap-node/package-lock.json" \
+    "$SRC/tests/integration/mcap-node/check.cjs" "$NODE_DIR/"
+  if [ ! -d "$NODE_DIR/node_modules/@mcap/core" ]; then
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts >"$WORK/npm.log" 2>&1) || { sed 's/^/# /' "$WORK/npm.log"; return 1; }
+  fi
+}
+mcap_check() { node "$NODE_DIR/check.cjs" "$@"; }
+
+wait_file() { for _ in $(seq 500); do [ -e "$1" ] && return 0; sleep 0.02; done; return 1; }
+ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" 2>&1 | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
+
+# ---- A recorded run with live injection -------------------------------------
+BUS=$(new_bus live)
+"$SVC/fleetsim" run --bus="$BUS" "${RUN_ARGS[@]}" --paused --quiet --out="$WORK/live" 2>"$WORK/live.log" &
+RUN_PID=$!
+PIDS+=($RUN_PID)
+wait_file "${BUS#ipc://}/tap"
+"$REC" --bus="$BUS" --out="$WORK/live.mcap" --ready-file="$WORK/live.ready" --exit-on-end -- \
+  "${RUN_ARGS[@]}" 2>"$WORK/rec.log" &
+REC_PID=$!
+PIDS+=($REC_PID)
+check "recorder reports ready (tap proven live)" wait_file "$WORK/live.ready"
+check "step to tick 30" ctl step 30
+for _ in $(seq 100); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.05; done
+check "device fault injected live for tick 40" ctl inject --event device_fault --tick 40 vehicles=1,2,3,8 device=lidar health=failed
+check "light rain injected live for the next tick" ctl inject --event weather zone=all severity=light
+check "resume" ctl resume
+wait "$RUN_PID"; rc=$?
+check "the run completes" test $rc -eq 0
+wait "$REC_PID"; rc=$?
+check "the recorder exits by itself after the end (exit 0)" test $rc -eq 0
+sed 's/^/# /' "$WORK/rec.log"
+check "... and reports no lost message" grep -q " 0 lost (sequence gaps)" "$WORK/rec.log"
+
+"$TOOL" info "$WORK/live.mcap" >"$WORK/info.txt" 2>&1
+check "fleetctl info reads it" test $? -eq 0
+check "... with its summary" grep -q "^index: *summary present" "$WORK/info.txt"
+check "... 1800 ticks of 2 shards on veh.state" grep -Eq "^  \([0-9]+\) veh.state +3600 msgs" "$WORK/info.txt"
+check "... 2 shards + dispatch TickDones" grep -Eq "^  \([0-9]+\) ctl.done +5400 msgs" "$WORK/info.txt"
+check "... the simulated span" grep -q "^duration: *29m59s (simulated)" "$WORK/info.txt"
+check "... the run's arguments" grep -q '^run: .*"--shards=2"' "$WORK/info.txt"
+check "fleetctl info (through fleetctl)" "$SVC/fleetctl" info "$WORK/live.mcap"
+
+# ---- The independent reader ---------------------------------------------------
+if node_ready; then
+  mcap_check "$WORK/live.mcap" indexed >"$WORK/node.json" 2>"$WORK/node.err"
+  check "@mcap/core opens the file with its indexes" test $? -eq 0
+  sed 's/^/# /' "$WORK/node.err"
+  check "... every message decodes with the embedded schema" \
+    test "$(json "$WORK/node.json" "j['decoded'] == j['messages'] == int(j['statistics']['messageCount']) > 5000")" = True
+  check "... channels listed with schema fleetsim.v1.Envelope" \
+    test "$(json "$WORK/node.json" "j['channels']['veh.state']['schema'] == 'fleetsim.v1.Envelope' and j['channels']['veh.state']['payload'] == 'fleetsim.v1.VehicleStateBatch' and 'ctl.done' in j['channels']")" = True
+  check "... a vehicle batch decodes: 100 vehicles per shard" \
+    test "$(json "$WORK/node.json" "j['vehicleBatches'] == 3600 and j['maxBatchVehicles'] == 100 and j['firstBatch']['vehicles'] == 100")" = True
+  check "... log time is simulated time" \
+    test "$(json "$WORK/node.json" "int(j['firstBatch']['logTime']) == int(j['firstBatch']['simTimeMs']) * 1000000 and j['logTimeOrdered']")" = True
+  check "... the run metadata and the chunk index" \
+    test "$(json "$WORK/node.json" "j['metadata'][0]['name'] == 'fleetsim.run' and j['chunkIndexes'] >= 1")" = True
+  mcap_check "$WORK/live.mcap" stream >"$WORK/node-stream.json" 2>>"$WORK/node.err"
+  check "@mcap/core streaming reader: every CRC valid, file complete" \
+    test "$(json "$WORK/node-stream.json" "j['complete'] and j['decoded'] == j['messages']")" = True
+else
+  not_ok "the reference MCAP reader (npm @mcap/core) could not be installed"
+fi
+
+# ---- Replay --------------------------------------------------------------------
+"$REPLAY" "$WORK/live.mcap" --verify >"$WORK/replay.out" 2>"$WORK/replay.err"
+rc=$?
+sed 's/^/# /' "$WORK/replay.out" "$WORK/replay.err"
+check "replay --verify: identical (exit 0)" test $rc -eq 0
+check "... every hash compared, live commands re-injected" grep -q "^identical: 5400 state hashes of ticks 0..1799 (3 participant(s))" "$WORK/replay.out"
+check "... both live commands re-injected" test "$(grep -c 're-injected command' "$WORK/replay.err")" -eq 2
+
+"$TAMPER" "$WORK/live.mcap" "$WORK/hash.mcap" --done 777 vehicle-1 >/dev/null
+"$REPLAY" "$WORK/hash.mcap" --verify >"$WORK/replay2.out" 2>"$WORK/replay2.err"
+rc=$?
+sed 's/^/# /' "$WORK/replay2.out"
+check "a tampered state hash: replay fails (exit 1)" test $rc -eq 1
+check "... naming tick 777" grep -q "^DIVERGED at tick 777:" "$WORK/replay2.out"
+check "... and participant vehicle-1 only" \
+  sh -c "grep -q 'participant vehicle-1:' '$WORK/replay2.out' && ! grep -q 'participant vehicle-0:\|participant dispatch:' '$WORK/replay2.out'"
+
+"$TAMPER" "$WORK/live.mcap" "$WORK/cmd.mcap" --scn-param vehicles=1,2,3,9 >/dev/null
+"$REPLAY" "$WORK/cmd.mcap" --verify >"$WORK/replay3.out" 2>"$WORK/replay3.err"
+rc=$?
+sed 's/^/# /' "$WORK/replay3.out"
+check "a tampered injected command (fault on vehicle 9, not 8): replay fails" test $rc -eq 1
+check "... at the fault's tick 40" grep -q "^DIVERGED at tick 40:" "$WORK/replay3.out"
+check "... in the vehicle shards that host vehicles 8 and 9, not dispatch" \
+  sh -c "grep -q 'participant vehicle-' '$WORK/replay3.out' && ! grep -q 'participant dispatch:' '$WORK/replay3.out'"
+check "... and points at the applied events" grep -q "scenario events applied at tick 40 differ" "$WORK/replay3.out"
+
+"$REPLAY" "$WORK/live.mcap" >/dev/null 2>&1
+check "replay without --verify is a usage error (exit 2)" test $? -eq 2
+
+# ---- Exports -------------------------------------------------------------------
+"$SVC/fleetctl" export "$WORK/live.mcap" --timeline "$WORK/timeline.csv" --geojson "$WORK/trips.geojson" \
+  --report "$WORK/report.png" >"$WORK/export.out" 2>&1
+check "export (timeline, GeoJSON, report)" test $? -eq 0
+sed 's/^/# /' "$WORK/export.out"
+check "timeline: header, a row per state stretch of all 200 vehicles, events" python3 - "$WORK/timeline.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+states = [r for r in rows if r['kind'] == 'state']
+events = [r for r in rows if r['kind'] == 'event']
+assert len({r['vehicle_id'] for r in states}) == 200, len({r['vehicle_id'] for r in states})
+assert any(r['state'] == 'IN_TRIP' for r in states) and events
+# per vehicle, stretches follow each other without gap and sum to the recorded span
+by = {}
+for r in states:
+    by.setdefault(r['vehicle_id'], []).append(r)
+for v, rs in by.items():
+    for a, b in zip(rs, rs[1:]):
+        assert a['end_utc'] == b['start_utc'] and a['state'] != b['state'], (v, a, b)
+    assert abs(sum(float(r['duration_s']) for r in rs) - 1799) < 1e-6, v
+PY
+check "GeoJSON: trips as LineStrings of [lon, lat, 0, unix time], time increasing" python3 - "$WORK/trips.geojson" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+f = g['features']
+assert g['type'] == 'FeatureCollection' and len(f) >= 50, len(f)
+for x in f:
+    c = x['geometry']['coordinates']
+    assert x['geometry']['type'] == 'LineString' and len(c) >= 2
+    assert all(len(p) == 4 and p[2] == 0 for p in c)
+    assert all(a[3] < b[3] for a, b in zip(c, c[1:]))
+    assert 1843491600 <= c[0][3] <= 1843491600 + 1800
+PY
+check "report: a 1400x1000 PNG" python3 -c "
+import struct,sys; d=open('$WORK/report.png','rb').read(24)
+sys.exit(0 if d[:8]==b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', d[16:24])==(1400,1000) else 1)"
+
+# ---- Play ----------------------------------------------------------------------
+BUS=$(new_bus play)
+start_broker "$BUS"
+"$SVC/fleetctl" --bus="$BUS" echo veh.state -n 3 --timeout 20 >"$WORK/echo.out" 2>&1 &
+ECHO_PID=$!
+sleep 0.5
+"$SVC/fleetctl" --bus="$BUS" play "$WORK/live.mcap" --speed 600 --from 10m --topics veh.,ctl.tick >"$WORK/play.out" 2>&1
+check "play republishes the recording" test $? -eq 0
+wait "$ECHO_PID"
+check "... and fleetctl echo sees it as if live" grep -q "vehicle-1" "$WORK/echo.out"
+check "... from 10 minutes in" grep -q "2028-06-01T17:1" "$WORK/echo.out"
+kill "$BROKER_PID" 2>/dev/null
+
+# ---- kill -9 of the recorder mid-run ------------------------------------------
+BUS=$(new_bus crash)
+"$SVC/fleetsim" run --bus="$BUS" --network=grid:12x12:150 --vehicles=500 --seed=3 --duration=6h --speed=600 \
+  --quiet 2>"$WORK/crash.log" &
+RUN_PID=$!
+PIDS+=($RUN_PID)
+wait_file "${BUS#ipc://}/tap"
+"$REC" --bus="$BUS" --out="$WORK/crash.mcap" --ready-file="$WORK/crash.ready" --flush-ms=200 2>/dev/null &
+REC_PID=$!
+PIDS+=($REC_PID)
+wait_file "$WORK/crash.ready"
+sleep 3
+kill -9 "$REC_PID"
+wait "$REC_PID" 2>/dev/null
+kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
+"$TOOL" info "$WORK/crash.mcap" >"$WORK/crash-info.txt" 2>&1
+check "killed recorder: fleetctl info reads the file (exit 0)" test $? -eq 0
+sed 's/^/# /' "$WORK/crash-info.txt" | head -12
+check "... says it was cut short, without summary" grep -q "^index: *none: the file was cut short" "$WORK/crash-info.txt"
+n=$(sed -n 's/^messages: *//p' "$WORK/crash-info.txt")
+check "... and holds the ticks of the seconds it ran ($n messages)" test "${n:-0}" -gt 500
+"$TOOL" recover "$WORK/crash.mcap" "$WORK/recovered.mcap" >/dev/null 2>&1
+check "recover writes an indexed copy" grep -q "^index: *summary present" <("$TOOL" info "$WORK/recovered.mcap")
+check "... with every message" grep -q "^messages: *$n\$" <("$TOOL" info "$WORK/recovered.mcap")
+if node_ready; then
+  mcap_check "$WORK/crash.mcap" stream >"$WORK/crash.json" 2>&1
+  check "@mcap/core streams the cut file up to its last chunk, CRCs valid" \
+    test "$(json "$WORK/crash.json" "j['decoded'] == $n and not j['complete']")" = True
+  mcap_check "$WORK/recovered.mcap" indexed >"$WORK/recovered.json" 2>&1
+  check "@mcap/core opens the recovered file with its index" \
+    test "$(json "$WORK/recovered.json" "j['decoded'] == $n and j['vehicleBatches'] > 0")" = True
+fi
+"$TAMPER" "$WORK/live.mcap" "$WORK/cut.mcap" --cut 300000 >/dev/null
+check "a file cut mid-chunk is read up to the chunk before" sh -c "'$TOOL' info '$WORK/cut.mcap' | grep -q 'cut short after byte'"
+
+finish
