@@ -16,6 +16,15 @@
  * The state hash is fs_dispatch_hash(): a sum over requests and vehicle
  * records. On End: trips.csv (one row per request), dispatch_by_hour.csv,
  * dispatch_by_zone.csv and the KPIs as results in summary.json.
+ *
+ * Scenario events (from the conductor on scn.cmd/apply, in force for the
+ * ticks fs_scenario_event_active() says): depot_outage takes plugs out of
+ * service (cars charging there finish); demand_surge multiplies the request
+ * rate of origins in a zone: x m < 1 keeps each request there with
+ * probability m (a draw keyed by seed and request), x m > 1 adds the
+ * requests of ceil(m - 1) further generators (substreams 1, 2, ...) that
+ * start in the zone, each kept with probability (m - 1) / ceil(m - 1). The
+ * platform's forecast is not told: a surge is a surprise to it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,8 +38,19 @@
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/fleet_placement.h"
+#include "fs/rng.h"
 #include "fs_log.h"
+#include "fs_scenario_msg.h"
 #include "fs_world.h"
+
+#define MAX_SURGE_GENERATORS 32
+
+/* A timed scenario event the platform acts on, with its zone in metres. */
+struct scn_event {
+	struct fs_scenario_event e;
+	struct fs_point *ring;  /* the zone's polygon; NULL = the whole city */
+	size_t nring;
+};
 
 struct dispatch_service {
 	struct dispatch_config cfg;
@@ -47,6 +67,16 @@ struct dispatch_service {
 	struct fs_dispatch_output out;
 	struct fs_vehicle_event *events;    /* one message's events, converted */
 	size_t events_cap;
+	/* scenario */
+	struct fs_scenario scn;
+	struct scn_event *events_in_force;
+	size_t nscn, scn_cap;
+	struct fs_demand *surge[MAX_SURGE_GENERATORS]; /* extra generators, made when a surge needs them */
+	uint32_t nsurge;
+	struct fs_demand_params demand_params;
+	uint32_t plugs_now[FS_WORLD_MAX_DEPOTS];
+	uint64_t scn_applied, surge_added, surge_dropped;
+	uint64_t tick;
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
 	uint64_t bad_states, bad_events;
@@ -73,6 +103,11 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
 	struct fs_error err = { "" };
+	if (cfg->scenario ? fs_scenario_copy(&s->scn, cfg->scenario) < 0 : fs_scenario_defaults(&s->scn) < 0) {
+		fs_error("out of memory for the scenario");
+		goto fail;
+	}
+	s->cfg.scenario = NULL; /* the copy in s->scn is ours */
 	s->world = fs_world_load(cfg->network, cfg->depots);
 	if (!s->world) {
 		goto fail;
@@ -111,12 +146,16 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		dp.trips_per_day = cfg->demand_per_day;
 		dp.profile = &s->profile;
 		dp.utc_offset_s = cfg->utc_offset_s;
+		s->demand_params = dp;
 		s->demand = fs_demand_create(&dp, s->places, s->place_count, &err);
 		if (!s->demand) {
 			fs_error("demand: %s", err.message);
 			goto fail;
 		}
 		s->cfg.demand_per_day = dp.trips_per_day;
+	}
+	for (uint32_t k = 0; k < s->world->depot_count; k++) {
+		s->plugs_now[k] = cfg->plugs[k];
 	}
 	struct fs_dispatch_world w = {
 		.net = net,
@@ -150,6 +189,14 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	}
 	fs_dispatch_destroy(s->d);
 	fs_demand_destroy(s->demand);
+	for (uint32_t i = 0; i < s->nsurge; i++) {
+		fs_demand_destroy(s->surge[i]);
+	}
+	for (size_t i = 0; i < s->nscn; i++) {
+		free(s->events_in_force[i].ring);
+	}
+	free(s->events_in_force);
+	fs_scenario_finish(&s->scn);
 	fs_world_destroy(s->world);
 	fs_demand_batch_finish(&s->replay);
 	fs_demand_batch_finish(&s->batch);
@@ -221,10 +268,54 @@ static void apply_events(struct dispatch_service *s, const struct fs_bus_message
 	}
 }
 
+/* Keep the events the platform acts on; the zone's ring is projected once. */
+static void receive_scenario(struct dispatch_service *s, struct fs_participant *p, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
+	if (strcmp(msg->env->sender, "conductor") || strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
+		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
+		return;
+	}
+	for (size_t i = 0; i < cmd->n_events; i++) {
+		struct fs_scenario_event e;
+		struct fs_error err = { "" };
+		if (fs_scenario_msg_event_parse(&s->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
+			fs_error("%s (is every service given the same --scenario?)", err.message);
+			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
+			continue;
+		}
+		if (e.type != FS_SCN_EVENT_DEPOT_OUTAGE && e.type != FS_SCN_EVENT_DEMAND_SURGE) {
+			continue; /* for the vehicles or production */
+		}
+		struct scn_event se = { .e = e };
+		const struct fs_scenario_zone *z = e.type == FS_SCN_EVENT_DEMAND_SURGE ? fs_scenario_zone_find(&s->scn, e.zone) : NULL;
+		if (z && z->count >= 3) {
+			se.ring = fs_xcalloc(z->count, sizeof(*se.ring));
+			se.nring = z->count;
+			for (size_t k = 0; k < z->count; k++) {
+				se.ring[k] = fs_projection_to_xy(&s->world->net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
+			}
+		}
+		if (s->nscn == s->scn_cap) {
+			s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
+			s->events_in_force = realloc(s->events_in_force, s->scn_cap * sizeof(*s->events_in_force));
+			if (!s->events_in_force) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		s->events_in_force[s->nscn++] = se;
+		s->scn_applied++;
+	}
+}
+
 static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
 {
 	struct dispatch_service *s = ctx;
 	switch (msg->env->payload_case) {
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND:
+		receive_scenario(s, p, msg);
+		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
 		apply_states(s, p, msg);
 		break;
@@ -469,37 +560,184 @@ static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 
 /* ---- the tick -------------------------------------------------------------------------------- */
 
+static bool in_ring(const struct fs_point *ring, size_t n, struct fs_point p)
+{
+	bool inside = false;
+	for (size_t i = 0, j = n - 1; i < n; j = i++) {
+		if ((ring[i].y > p.y) != (ring[j].y > p.y) &&
+		    p.x < (ring[j].x - ring[i].x) * (p.y - ring[i].y) / (ring[j].y - ring[i].y) + ring[i].x) {
+			inside = !inside;
+		}
+	}
+	return inside;
+}
+
+/* Product of the multipliers of the demand surges in force at @p. */
+static double surge_at(const struct dispatch_service *s, struct fs_point p)
+{
+	double m = 1.0;
+	for (size_t i = 0; i < s->nscn; i++) {
+		const struct scn_event *se = &s->events_in_force[i];
+		if (se->e.type == FS_SCN_EVENT_DEMAND_SURGE && fs_scenario_event_active(&se->e, s->tick) &&
+		    (!se->ring || in_ring(se->ring, se->nring, p))) {
+			m *= se->e.multiplier;
+		}
+	}
+	return m;
+}
+
+/* A draw in [0, 1) for request @id of generator @gen: keyed, so any slicing gives the same. */
+static double keep_draw(const struct dispatch_service *s, uint32_t gen, uint64_t id)
+{
+	struct fs_rng r;
+	fs_rng_init(&r, s->cfg.seed ^ fs_mix64(gen + 1), FS_RNG_STREAM_SCENARIO, id);
+	return fs_rng_uniform(&r);
+}
+
+static int add_request(struct dispatch_service *s, const struct fs_demand_request *q)
+{
+	struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
+	int64_t rc = fs_dispatch_add_request(s->d, &in);
+	if (rc < 0) {
+		fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));
+		return (int)rc;
+	}
+	return 0;
+}
+
+static int compare_requests(const void *a, const void *b)
+{
+	const struct fs_demand_request *x = a, *y = b;
+	if (x->t_ms != y->t_ms) {
+		return x->t_ms < y->t_ms ? -1 : 1;
+	}
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static int add_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
 {
-	const struct fs_demand_batch *src = &s->replay;
-	size_t i = s->replay_next;
-	if (s->demand) {
-		s->batch.count = 0;
-		if (fs_demand_generate(s->demand, t0, t1, &s->batch) < 0) {
+	if (!s->demand) {
+		size_t i = s->replay_next;
+		for (; i < s->replay.count && s->replay.items[i].t_ms < t1; i++) {
+			int rc = add_request(s, &s->replay.items[i]);
+			if (rc < 0) {
+				return rc;
+			}
+		}
+		s->replay_next = i;
+		return 0;
+	}
+	s->batch.count = 0;
+	if (fs_demand_generate(s->demand, t0, t1, &s->batch) < 0) {
+		fs_error("demand: out of memory");
+		return -ENOMEM;
+	}
+	double peak = 1.0;
+	for (size_t i = 0; i < s->nscn; i++) {
+		const struct scn_event *se = &s->events_in_force[i];
+		if (se->e.type == FS_SCN_EVENT_DEMAND_SURGE && fs_scenario_event_active(&se->e, s->tick)) {
+			peak *= se->e.multiplier > 1.0 ? se->e.multiplier : 1.0;
+		}
+	}
+	if (peak == 1.0 && s->nscn == 0) {
+		for (size_t i = 0; i < s->batch.count; i++) {
+			int rc = add_request(s, &s->batch.items[i]);
+			if (rc < 0) {
+				return rc;
+			}
+		}
+		return 0;
+	}
+	/* surges: thin the base requests where the rate falls, add from extra generators where it rises */
+	size_t keep = 0;
+	for (size_t i = 0; i < s->batch.count; i++) {
+		double m = surge_at(s, s->batch.items[i].origin);
+		if (m < 1.0 && keep_draw(s, 0, s->batch.items[i].id) >= m) {
+			s->surge_dropped++;
+			continue;
+		}
+		s->batch.items[keep++] = s->batch.items[i];
+	}
+	s->batch.count = keep;
+	uint32_t extra = (uint32_t)ceil(peak - 1.0);
+	if (extra > MAX_SURGE_GENERATORS) {
+		extra = MAX_SURGE_GENERATORS;
+	}
+	for (uint32_t g = 0; g < extra; g++) {
+		if (g == s->nsurge) {
+			struct fs_error err = { "" };
+			struct fs_demand_params dp = s->demand_params;
+			dp.substream = g + 1;
+			s->surge[g] = fs_demand_create(&dp, s->places, s->place_count, &err);
+			if (!s->surge[g]) {
+				fs_error("demand surge: %s", err.message);
+				return -ENOMEM;
+			}
+			s->nsurge++;
+		}
+		size_t first = s->batch.count;
+		if (fs_demand_generate(s->surge[g], t0, t1, &s->batch) < 0) {
 			fs_error("demand: out of memory");
 			return -ENOMEM;
 		}
-		src = &s->batch;
-		i = 0;
+		keep = first;
+		for (size_t i = first; i < s->batch.count; i++) {
+			struct fs_demand_request q = s->batch.items[i];
+			double m = surge_at(s, q.origin);
+			uint32_t k = (uint32_t)ceil(m - 1.0);
+			/* generator g adds (m - 1) / k of a base rate when m needs k extra generators */
+			if (m <= 1.0 || g >= k || keep_draw(s, g + 1, q.id) >= (m - 1.0) / (double)k) {
+				continue;
+			}
+			q.id |= (uint64_t)(g + 1) << 56; /* tell the generators apart in reports */
+			s->batch.items[keep++] = q;
+			s->surge_added++;
+		}
+		s->batch.count = keep;
 	}
-	for (; i < src->count && src->items[i].t_ms < t1; i++) {
-		const struct fs_demand_request *q = &src->items[i];
-		struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
-		int64_t rc = fs_dispatch_add_request(s->d, &in);
+	if (s->batch.count > 1) {
+		qsort(s->batch.items, s->batch.count, sizeof(*s->batch.items), compare_requests);
+	}
+	for (size_t i = 0; i < s->batch.count; i++) {
+		int rc = add_request(s, &s->batch.items[i]);
 		if (rc < 0) {
-			fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));
-			return (int)rc;
+			return rc;
 		}
 	}
-	if (!s->demand) {
-		s->replay_next = i;
-	}
 	return 0;
+}
+
+/* Plugs in service: the scenario's, minus the outages in force. */
+static void apply_outages(struct dispatch_service *s)
+{
+	uint32_t n = s->world->depot_count;
+	uint32_t plugs[FS_WORLD_MAX_DEPOTS];
+	for (uint32_t k = 0; k < n; k++) {
+		plugs[k] = s->cfg.plugs[k];
+	}
+	for (size_t i = 0; i < s->nscn; i++) {
+		const struct fs_scenario_event *e = &s->events_in_force[i].e;
+		if (e->type != FS_SCN_EVENT_DEPOT_OUTAGE || !fs_scenario_event_active(e, s->tick) || e->depot < 0 ||
+		    (uint32_t)e->depot >= n) {
+			continue;
+		}
+		uint32_t k = (uint32_t)e->depot;
+		plugs[k] = e->plugs == 0 || e->plugs >= plugs[k] ? 0 : plugs[k] - e->plugs;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		if (plugs[k] != s->plugs_now[k]) {
+			fs_info("depot %u: %u of %u plugs in service", k, plugs[k], s->cfg.plugs[k]);
+			s->plugs_now[k] = plugs[k];
+			fs_dispatch_set_depot_plugs(s->d, k, plugs[k]);
+		}
+	}
 }
 
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct dispatch_service *s = ctx;
+	s->tick = tick;
+	apply_outages(s);
 	if (!s->started) {
 		s->started = true;
 		s->start_ms = s->prev_ms = now_ms;
@@ -767,6 +1005,9 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "plugs_peak_in_use", peak);
 	result(p, "demand_per_day", s->demand ? s->cfg.demand_per_day : NAN);
 	result(p, "bad_state_records", (double)s->bad_states);
+	result(p, "scenario_events_applied", (double)s->scn_applied);
+	result(p, "surge_requests_added", (double)s->surge_added);
+	result(p, "surge_requests_dropped", (double)s->surge_dropped);
 	fs_info("requests %" PRIu64 ": served %" PRIu64 ", cancelled %" PRIu64 ", rejected %" PRIu64 ", open %" PRIu64
 		"; wait p50 %.0f s, p90 %.0f s, p95 %.0f s; empty km %.1f %%",
 		k.requests, k.served, k.cancelled, k.rejected, k.open, k.wait_p50_s, k.wait_p90_s, k.wait_p95_s,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fs/dispatch.h"
+#include "fs/scenario.h"
 #include "fs_world.h"
 #include "fs_participant.h"
 
@@ -27,6 +28,7 @@ struct dispatch_config {
 	int32_t utc_offset_s;       /* local time = UTC + this (demand profile, KPI hours) */
 	uint32_t kpi_every_s;       /* KpiSnapshot period in simulated seconds; 0 = never */
 	struct fs_dispatch_params params;
+	const struct fs_scenario *scenario; /* zones and depots of the timed events (copied) */
 };
 
 struct dispatch_service;

@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 	cfg.params.job_reserve_soc = sc.vehicle.job_reserve_soc;
 	cfg.params.charge_target_soc = sc.vehicle.charge_target_soc;
 	cfg.params.board_dwell_s = 30; /* fs-vehicle: the rider boards 30 s after the car arrives */
-	fs_scenario_finish(&sc);
+	cfg.scenario = &sc;
 	if (cfg.params.max_pickup_eta_s > cfg.params.patience_s) {
 		cfg.params.max_pickup_eta_s = cfg.params.patience_s; /* never quote past the rider's patience */
 	}
@@ -294,10 +294,11 @@ int main(int argc, char **argv)
 
 	/* inputs are read and checked here, before the run: bad files stop us with file:line */
 	struct dispatch_service *s = dispatch_service_create(&cfg);
+	fs_scenario_finish(&sc); /* the service keeps its own copy */
 	if (!s) {
 		return 1;
 	}
-	static const char *const subs[] = { "veh.state", "veh.event", NULL };
+	static const char *const subs[] = { "veh.state", "veh.event", FS_SCENARIO_APPLY_TOPIC, NULL };
 	struct fs_participant_config pcfg = {
 		.address = address, .name = name, .role = "dispatch", .shard = 0, .shard_count = 1, .subscriptions = subs,
 	};

@@ -336,6 +336,7 @@ struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
 			fs_error_set(err, -EINVAL, "dispatch: depot %u is not at a service node", k);
 			goto fail;
 		}
+		d->plugs[k] = world->depot_plugs[k];
 	}
 	if (init_zones(d, err) < 0) {
 		goto fail;
@@ -622,6 +623,15 @@ uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d)
 uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot)
 {
 	return depot < d->w.depot_count ? d->plugs_in_use[depot] : 0;
+}
+
+int fs_dispatch_set_depot_plugs(struct fs_dispatch *d, uint32_t depot, uint32_t plugs)
+{
+	if (depot >= d->w.depot_count) {
+		return -EINVAL;
+	}
+	d->plugs[depot] = plugs;
+	return 0;
 }
 
 uint32_t fs_dispatch_charge_queue_length(const struct fs_dispatch *d)

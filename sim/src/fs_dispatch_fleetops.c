@@ -188,7 +188,7 @@ static uint32_t pick_depot(struct fs_dispatch *d, const struct vrec *v, const ui
 	for (;;) {
 		uint32_t best = FS_DISPATCH_NONE;
 		for (uint32_t k = 0; k < n; k++) {
-			if (tried[k] || d->plugs_in_use[k] + extra[k] >= d->w.depot_plugs[k] || !isfinite(times[k])) {
+			if (tried[k] || d->plugs_in_use[k] + extra[k] >= d->plugs[k] || !isfinite(times[k])) {
 				continue;
 			}
 			if (best == FS_DISPATCH_NONE || times[k] < times[best]) {

@@ -100,6 +100,7 @@ struct fs_dispatch {
 	/* depots */
 	uint32_t depot_stop_edge[FS_DISPATCH_MAX_DEPOTS];
 	uint32_t plugs_in_use[FS_DISPATCH_MAX_DEPOTS];
+	uint32_t plugs[FS_DISPATCH_MAX_DEPOTS];  /* in service now (outages take some away) */
 	uint32_t *queue;           /* vehicles waiting for a plug, in arrival order */
 	size_t nqueue, queue_cap;
 	/* zones */

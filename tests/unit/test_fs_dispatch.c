@@ -707,6 +707,22 @@ static void charging_respects_plugs(void **state)
 	}
 	assert_int_equal(sent, 912);
 	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 0);
+	/* an outage takes depot 0's plug out of service: car 2 charging there finishes, the next
+	 * car that needs energy waits although depot 0 is nearer */
+	vehicle_at(&c, 2, node(0, 0), T0 + 921 * S, 0.30, FS_VEHICLE_CHARGING);
+	vehicle_at(&c, 4, node(9, 9), T0 + 921 * S, 0.65, FS_VEHICLE_CHARGING); /* depot 1 stays busy */
+	assert_int_equal(fs_dispatch_set_depot_plugs(c.d, 0, 0), 0);
+	assert_int_equal(fs_dispatch_set_depot_plugs(c.d, 5, 0), -EINVAL);
+	vehicle_at(&c, 2, node(0, 0), T0 + 1500 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 5, node(1, 1), T0 + 1500 * S, 0.10, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 1501 * S);
+	assert_int_equal(charge_depot_of(&c, 5), -1);
+	assert_int_equal(fs_dispatch_plugs_in_use(c.d, 0), 0);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 2); /* car 3 (it never went) and car 5 */
+	assert_int_equal(fs_dispatch_set_depot_plugs(c.d, 0, 1), 0); /* back in service */
+	step(&c, T0 + 1502 * S);
+	assert_int_equal(charge_depot_of(&c, 3), 0); /* first come, first served */
+	assert_int_equal(charge_depot_of(&c, 5), -1);
 	city_down(&c);
 }
 

@@ -357,6 +357,12 @@ const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_disp
 uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d);
 /** Plugs reserved or in use at @depot (never above its plug count when the platform decides alone). */
 uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot);
+/**
+ * Plugs in service at @depot from now on (an outage takes some away, its end
+ * gives them back). Cars already charging finish; new sessions wait for a
+ * free plug. 0 or -EINVAL for a bad depot.
+ */
+int fs_dispatch_set_depot_plugs(struct fs_dispatch *d, uint32_t depot, uint32_t plugs);
 /** Vehicles waiting for a plug. */
 uint32_t fs_dispatch_charge_queue_length(const struct fs_dispatch *d);
 
