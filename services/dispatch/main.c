@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		"  --bus ADDR               bus address\n"
 		"  --name NAME              participant name (default dispatch)\n"
 		"  --scenario FILE          demand, dispatch, depots, vehicle model from FILE\n"
+		"  --phase P                city phase (fleet.phase): no riders in data-collection\n"
 		"  --seed N                 run seed (demand stream)\n"
 		"  --vehicles N             initial fleet, ids 0..N-1 (scenario fleet.size)\n"
 		"  --network SPEC           road network, as the vehicle nodes get it\n"
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
 	fs_dispatch_params_defaults(&cfg.params);
 	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = "data";
 	uint32_t plugs_per_depot = 0;
+	int phase = -1;
 	/* what the command line sets; the rest comes from the scenario */
 	bool g_seed = false, g_vehicles = false, g_depots = false, g_matcher = false, g_batch = false,
 	     g_patience = false, g_demand = false;
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
 	double x;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_VEHICLES, OPT_NETWORK, OPT_DATA, OPT_OUT, OPT_MATCHER,
 	       OPT_BATCH, OPT_PATIENCE, OPT_CANDIDATES, OPT_DEMAND, OPT_DEMAND_CSV, OPT_PROFILE, OPT_FLEET_CSV,
-	       OPT_DEPOTS, OPT_PLUGS, OPT_REBALANCE, OPT_CHARGING, OPT_KPI, OPT_SCENARIO };
+	       OPT_DEPOTS, OPT_PLUGS, OPT_REBALANCE, OPT_CHARGING, OPT_KPI, OPT_SCENARIO, OPT_PHASE };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
 		{ "charging", required_argument, NULL, OPT_CHARGING },
 		{ "kpi-every-s", required_argument, NULL, OPT_KPI },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -128,6 +131,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SCENARIO:
 			scenario = optarg;
+			break;
+		case OPT_PHASE:
+			if (!strcmp(optarg, "data-collection")) {
+				phase = FS_CITY_DATA_COLLECTION;
+			} else if (!strcmp(optarg, "supervised")) {
+				phase = FS_CITY_SUPERVISED;
+			} else if (!strcmp(optarg, "driverless")) {
+				phase = FS_CITY_DRIVERLESS;
+			} else {
+				fs_error("--phase: '%s' is not data-collection, supervised or driverless", optarg);
+				return 2;
+			}
 			break;
 		case OPT_VEHICLES:
 		case OPT_CANDIDATES:
@@ -277,6 +292,12 @@ int main(int argc, char **argv)
 		cfg.demand_csv = replay;
 	}
 	cfg.utc_offset_s = sc.utc_offset_s;
+	if ((phase < 0 ? sc.phase : phase) == FS_CITY_DATA_COLLECTION) {
+		/* human-driven mapping drives: the platform offers no rides in the city yet */
+		fs_info("city phase data-collection: no rider requests");
+		cfg.demand_per_day = 0;
+		cfg.demand_csv = NULL;
+	}
 	cfg.params.battery_kwh = sc.vehicle.battery_kwh;
 	cfg.params.kwh_per_km = sc.vehicle.kwh_per_km;
 	cfg.params.av_stack_kw = sc.vehicle.av_stack_kw;
