@@ -129,6 +129,11 @@ bool dispatch_healthy(const struct vrec *v)
 	return !(v->s.health_flags & (FS_HEALTH_SUMMARY_MINIMAL_RISK | FS_HEALTH_SUMMARY_NEEDS_DEPOT));
 }
 
+bool dispatch_fresh(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
+{
+	return now_ms - v->seen_ms <= (int64_t)(d->p.state_timeout_s * MS_PER_S);
+}
+
 bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v)
 {
 	return d->p.charging && (v->charge_requested || v->s.soc < d->p.charge_soc);
@@ -231,6 +236,7 @@ static bool params_ok(const struct fs_dispatch_params *p)
 	return (p->matcher == FS_DISPATCH_MATCH_BATCH || p->matcher == FS_DISPATCH_MATCH_GREEDY) &&
 	       p->batch_s > 0 && isfinite(p->batch_s) && p->patience_s > 0 && p->candidates >= 1 &&
 	       p->max_pickup_eta_s > 0 && p->offer_timeout_s > 0 && p->decline_cooldown_s >= 0 &&
+	       p->state_timeout_s > 0 &&
 	       p->max_snap_m > 0 && p->board_dwell_s >= 0 && p->energy_speed_mps > 0 &&
 	       p->night_start_h >= 0 && p->night_start_h <= 24 && p->night_end_h >= 0 && p->night_end_h <= 24 &&
 	       p->charge_soc >= 0 && p->charge_soc < 1 && p->opportunistic_soc >= 0 && p->opportunistic_soc <= 1 &&

@@ -158,9 +158,9 @@ static void count_unplanned(struct fs_dispatch *d, uint32_t *extra)
 	}
 }
 
-static bool may_charge(const struct vrec *v, int64_t now_ms)
+static bool may_charge(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
 {
-	return v->known && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
+	return v->known && dispatch_fresh(d, v, now_ms) && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
 	       (v->claim == CLAIM_NONE || v->claim == CLAIM_REPOSITION) && v->cmd_ms != now_ms &&
 	       v->s.edge != FS_NO_EDGE && v->cooldown_until_ms <= now_ms;
 }
@@ -259,7 +259,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 	/* join the queue, in id order */
 	for (uint32_t id = 0; id < d->nveh; id++) {
 		struct vrec *v = &d->veh[id];
-		if (v->queued_ms != NO_TIME || !may_charge(v, now_ms) || !dispatch_needs_charge(d, v) ||
+		if (v->queued_ms != NO_TIME || !may_charge(d, v, now_ms) || !dispatch_needs_charge(d, v) ||
 		    !dispatch_healthy(v)) {
 			continue;
 		}
@@ -284,7 +284,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 	keep = 0;
 	for (size_t i = 0; i < d->nqueue; i++) {
 		struct vrec *v = &d->veh[d->queue[i]];
-		uint32_t depot = may_charge(v, now_ms) ? pick_depot(d, v, extra, now_ms) : FS_DISPATCH_NONE;
+		uint32_t depot = may_charge(d, v, now_ms) ? pick_depot(d, v, extra, now_ms) : FS_DISPATCH_NONE;
 		if (depot == FS_DISPATCH_NONE) {
 			d->queue[keep++] = d->queue[i];
 			continue;
@@ -307,7 +307,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		uint32_t nkeys = 0, idle = 0;
 		for (uint32_t id = 0; id < d->nveh; id++) {
 			const struct vrec *v = &d->veh[id];
-			if (!may_charge(v, now_ms) || v->s.state != FS_VEHICLE_AVAILABLE || v->claim != CLAIM_NONE ||
+			if (!may_charge(d, v, now_ms) || v->s.state != FS_VEHICLE_AVAILABLE || v->claim != CLAIM_NONE ||
 			    !dispatch_healthy(v)) {
 				continue;
 			}
@@ -384,7 +384,8 @@ static int compare_ranked(const void *a, const void *b)
 
 static bool idle_for_rebalancing(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
 {
-	return v->known && v->s.state == FS_VEHICLE_AVAILABLE && v->claim == CLAIM_NONE && v->cmd_ms != now_ms &&
+	return v->known && dispatch_fresh(d, v, now_ms) && v->s.state == FS_VEHICLE_AVAILABLE &&
+	       v->claim == CLAIM_NONE && v->cmd_ms != now_ms &&
 	       v->queued_ms == NO_TIME && v->s.edge != FS_NO_EDGE && dispatch_healthy(v) &&
 	       !dispatch_needs_charge(d, v) && v->cooldown_until_ms <= now_ms;
 }

@@ -132,6 +132,8 @@ int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms);
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms); /* router hour */
 bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v);
 bool dispatch_healthy(const struct vrec *v);
+/* Reported recently enough to be given work (retired vehicles stop reporting). */
+bool dispatch_fresh(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms);
 double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r);
 bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, double eta_s,
 			const struct fs_dispatch_request *r);

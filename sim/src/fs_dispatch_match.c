@@ -59,7 +59,7 @@ static bool matchable(const struct fs_dispatch *d, const struct vrec *v, int64_t
 	return v->known && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
 	       (v->claim == CLAIM_NONE || v->claim == CLAIM_REPOSITION) && v->cmd_ms != now_ms &&
 	       v->cooldown_until_ms <= now_ms && v->s.edge != FS_NO_EDGE && dispatch_healthy(v) &&
-	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME;
+	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME && dispatch_fresh(d, v, now_ms);
 }
 
 /* Bring the spatial pool in line with who may be matched now. */

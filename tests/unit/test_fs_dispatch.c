@@ -61,6 +61,7 @@ static void city_up(struct city *c)
 	fs_dispatch_params_defaults(&c->p);
 	c->p.rebalance_s = 0; /* tests that want it turn it on */
 	c->p.charging = false;
+	c->p.state_timeout_s = 86400.0; /* these tests report a vehicle when it changes, not every second */
 }
 
 static void city_create(struct city *c)
@@ -439,6 +440,24 @@ static void greedy_uses_eta_and_batch_period(void **state)
 	step(&c, T0 + 30 * S);
 	assert_non_null(job_for(&c, r2));
 	assert_int_equal(job_for(&c, r2)->vehicle_id, 0);
+	city_down(&c);
+}
+
+/* A vehicle that stopped reporting (retired, gone) is not given work. */
+static void silent_vehicles_are_not_used(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.state_timeout_s = 10.0;
+	city_create(&c);
+	vehicle_at(&c, 0, node(1, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* nearer, silent from now on */
+	vehicle_at(&c, 1, node(6, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	step(&c, T0);
+	vehicle_at(&c, 1, node(6, 0), T0 + 20 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r = request_at(&c, T0 + 20 * S, node(0, 0), node(5, 5));
+	step(&c, T0 + 30 * S);
+	assert_non_null(job_for(&c, r));
+	assert_int_equal(job_for(&c, r)->vehicle_id, 1);
 	city_down(&c);
 }
 
@@ -1099,6 +1118,7 @@ int main(void)
 		cmocka_unit_test(batch_is_optimal_against_brute_force),
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
+		cmocka_unit_test(silent_vehicles_are_not_used),
 		cmocka_unit_test(riders_cancel_at_patience),
 		cmocka_unit_test(lifecycle_and_outcomes),
 		cmocka_unit_test(rejections),

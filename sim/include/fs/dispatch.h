@@ -112,6 +112,7 @@ struct fs_dispatch_params {
 	double max_pickup_eta_s;   /* longest pickup ETA ever offered (assignment cost cap) */
 	double offer_timeout_s;    /* a vehicle that does not answer an offer is passed over */
 	double decline_cooldown_s; /* a vehicle that declined is not asked again for this long */
+	double state_timeout_s;    /* a vehicle not reported for this long is not used (retired, gone) */
 	double max_snap_m;         /* farther from any road: outside the service area */
 	double board_dwell_s;      /* the vehicle waits this long at the pickup (fs-vehicle) */
 	double energy_speed_mps;   /* deadhead distance estimate = ETA x this (conservative) */
