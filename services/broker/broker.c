@@ -14,6 +14,18 @@
  * order of everything through the broker is the one order it forwards in.
  * It checks only framing and size (it never decodes): a message that is not
  * [topic][body] or is over the limit is counted, logged and dropped.
+ *
+ * Security: on ipc the bus is a directory only its user can open (0700). On
+ * tcp the four endpoints are CURVE servers (encrypted, the broker's key from
+ * --curve-secret or generated into --curve-dir) and a ZAP handler on
+ * inproc://zeromq.zap.01, served in the main loop, admits a client only if its
+ * public key is on the allow-list (--allow FILE, one Z85 key a line): so only
+ * authorised clients can publish anything, scenario commands included, or
+ * take part. With --open-watch any key may observe on the watch endpoint.
+ * Every refusal is counted (auth_denied, auth_denied_pub in kpi/broker and so
+ * in summary.json) and logged with the client's address and key; a client
+ * failing the handshake before ZAP is asked (no CURVE at all, or a wrong
+ * broker key) is counted from the sockets' monitors (auth_handshake_failed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,8 +54,21 @@
  */
 #define MAX_SUBSCRIPTION_MESSAGE ((int64_t)FS_TOPIC_MAX * 2)
 
+#define MAX_ALLOW_FILES 16
+#define CURVE_HANDSHAKE_MAX 1024 /* smallest ZMQ_MAXMSGSIZE a CURVE endpoint accepts (see setup_curve) */
+
+/* ZAP domains of the four endpoints (ZMQ_ZAP_DOMAIN), in enum fs_bus_endpoint order. */
+static const char *const domains[FS_BUS_EP_COUNT] = { "pub", "sub", "watch", "tap" };
+
 struct broker {
 	void *ctx;
+	void *zap;    /* REP on inproc://zeromq.zap.01: CURVE client keys (tcp only) */
+	uint8_t (*allow)[32];
+	size_t allow_count;
+	bool open_watch;
+	uint64_t auth_accepted, auth_denied, auth_denied_ep[FS_BUS_EP_COUNT];
+	void *monitor[FS_BUS_EP_COUNT]; /* handshake failures before ZAP (no CURVE, wrong broker key) */
+	uint64_t handshake_failed;
 	void *front;  /* XSUB */
 	void *sub;    /* XPUB, lossless */
 	void *watch;  /* XPUB, bounded */
@@ -70,7 +95,14 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  --bus ADDR          ipc://DIR (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
-		"                      or tcp://HOST:PORT (binds PORT..PORT+3)\n"
+		"                      or tcp://HOST:PORT (binds PORT..PORT+3, CURVE-encrypted)\n"
+		"  --allow FILE        tcp: public keys (Z85, one a line) of the clients admitted;\n"
+		"                      repeatable; required on tcp (`fleetctl keygen` makes keys)\n"
+		"  --curve-secret FILE tcp: the broker's secret key (its public key is derived)\n"
+		"  --curve-dir DIR     tcp, without --curve-secret: generate the broker's key pair\n"
+		"                      into DIR/broker.secret and DIR/broker.pub (clients need .pub)\n"
+		"  --open-watch        tcp: admit any client key on the watch endpoint (read-only\n"
+		"                      observers); publishing still needs an allowed key\n"
 		"  --max-message N     drop messages larger than N bytes (default %zu)\n"
 		"  --watch-hwm N       observer queue per subscriber, messages (default 10000)\n"
 		"  --tap-hwm N         capture tap queue, messages (default 1000000)\n"
@@ -104,20 +136,23 @@ static int bind_endpoint(void *socket, const char *address, enum fs_bus_endpoint
 /* Broker counters as a KPI snapshot from sender "broker" on topic kpi/broker. */
 static void publish_stats(struct broker *b)
 {
-	Fleetsim__V1__Kpi k[5];
-	Fleetsim__V1__Kpi *kp[5];
-	const char *names[] = { "msgs_forwarded", "bytes_forwarded", "dropped_malformed", "dropped_oversize",
-				"max_message_bytes" };
-	double values[] = { (double)b->msgs, (double)b->bytes, (double)b->malformed, (double)b->oversize,
-			    (double)b->max_message_bytes };
-	for (int i = 0; i < 5; i++) {
+	enum { NKPI = 9 };
+	Fleetsim__V1__Kpi k[NKPI];
+	Fleetsim__V1__Kpi *kp[NKPI];
+	const char *names[NKPI] = { "msgs_forwarded", "bytes_forwarded", "dropped_malformed", "dropped_oversize",
+				    "max_message_bytes", "auth_accepted", "auth_denied", "auth_denied_pub",
+				    "auth_handshake_failed" };
+	double values[NKPI] = { (double)b->msgs, (double)b->bytes, (double)b->malformed, (double)b->oversize,
+				(double)b->max_message_bytes, (double)b->auth_accepted, (double)b->auth_denied,
+				(double)b->auth_denied_ep[FS_BUS_EP_PUB], (double)b->handshake_failed };
+	for (int i = 0; i < NKPI; i++) {
 		fleetsim__v1__kpi__init(&k[i]);
 		k[i].name = (char *)names[i];
 		k[i].value = values[i];
 		kp[i] = &k[i];
 	}
 	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
-	snap.n_kpis = 5;
+	snap.n_kpis = NKPI;
 	snap.kpis = kp;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.schema_version = FS_BUS_SCHEMA_VERSION;
@@ -126,7 +161,7 @@ static void publish_stats(struct broker *b)
 	env.topic_seq = ++b->stats_seq;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
 	env.kpis = &snap;
-	uint8_t buf[512];
+	uint8_t buf[1024];
 	size_t n = fleetsim__v1__envelope__get_packed_size(&env);
 	if (n > sizeof(buf)) {
 		return;
@@ -227,6 +262,229 @@ static void discard(void *socket)
 	zmq_msg_close(&m);
 }
 
+static bool frame_is(const zmq_msg_t *m, const char *text)
+{
+	size_t len = strlen(text);
+	return zmq_msg_size((zmq_msg_t *)m) == len && !memcmp(zmq_msg_data((zmq_msg_t *)m), text, len);
+}
+
+static bool allowed_key(const struct broker *b, const uint8_t *key)
+{
+	for (size_t i = 0; i < b->allow_count; i++) {
+		if (!memcmp(b->allow[i], key, 32)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * One ZAP request (RFC 27: version, request id, domain, address, identity,
+ * mechanism, credentials...) answered 200 or 400. ZeroMQ asks on every
+ * connection attempt, so a refused client that keeps retrying is counted
+ * each time.
+ */
+static bool handle_zap(struct broker *b)
+{
+	enum { MAX_FRAMES = 8 };
+	zmq_msg_t f[MAX_FRAMES];
+	int n = 0;
+	bool more = true;
+	while (more) {
+		zmq_msg_t *m = &f[n < MAX_FRAMES ? n : MAX_FRAMES - 1];
+		if (n >= MAX_FRAMES) {
+			zmq_msg_close(m);
+		}
+		zmq_msg_init(m);
+		if (zmq_msg_recv(m, b->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(m);
+			if (n == 0) {
+				return false;
+			}
+			break; /* a REP socket hands over whole requests; cannot happen */
+		}
+		more = zmq_msg_more(m);
+		n = n < MAX_FRAMES ? n + 1 : n;
+	}
+	if (n < 6 || !frame_is(&f[0], "1.0")) {
+		/* Not a ZAP request we can answer; ZeroMQ itself never sends one. */
+		for (int i = 0; i < n; i++) {
+			zmq_msg_close(&f[i]);
+		}
+		fs_warn("malformed ZAP request (%d frames) ignored", n);
+		return true;
+	}
+	int ep = -1;
+	for (int i = 0; i < FS_BUS_EP_COUNT; i++) {
+		if (frame_is(&f[2], domains[i])) {
+			ep = i;
+		}
+	}
+	bool curve = frame_is(&f[5], "CURVE") && n >= 7 && zmq_msg_size(&f[6]) == 32;
+	const uint8_t *key = curve ? zmq_msg_data(&f[6]) : NULL;
+	bool ok = curve && ep >= 0 && ((ep == FS_BUS_EP_WATCH && b->open_watch) || allowed_key(b, key));
+	const char *status = ok ? "200" : "400";
+	const char *text = ok ? "OK" : !curve ? "CURVE required" : "key not on the allow-list";
+	zmq_send(b->zap, "1.0", 3, ZMQ_SNDMORE);
+	zmq_send(b->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+	zmq_send(b->zap, status, 3, ZMQ_SNDMORE);
+	zmq_send(b->zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(b->zap, "", 0, ZMQ_SNDMORE); /* user id */
+	zmq_send(b->zap, "", 0, 0);           /* metadata */
+	fs_debug("ZAP %s on %s: %s", status, ep >= 0 ? domains[ep] : "?", text);
+	if (ok) {
+		b->auth_accepted++;
+	} else {
+		b->auth_denied++;
+		if (ep >= 0) {
+			b->auth_denied_ep[ep]++;
+		}
+		if (fs_log_should(b->auth_denied)) {
+			char z85[FS_BUS_KEY_Z85 + 1] = "-";
+			char address[64] = "";
+			size_t alen = zmq_msg_size(&f[3]) < sizeof(address) - 1 ? zmq_msg_size(&f[3]) : sizeof(address) - 1;
+			const char *adata = zmq_msg_data(&f[3]);
+			for (size_t i = 0; i < alen; i++) {
+				address[i] = adata[i] >= 0x20 && adata[i] < 0x7f ? adata[i] : '?';
+			}
+			if (key) {
+				zmq_z85_encode(z85, key, 32);
+			}
+			fs_warn("refused a client at %s on the %s endpoint: %s (key %s) [%" PRIu64 " refused so far]",
+				address[0] ? address : "?", ep >= 0 ? domains[ep] : "unknown", text, z85, b->auth_denied);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		zmq_msg_close(&f[i]);
+	}
+	return true;
+}
+
+/* Handshake failures on endpoint @ep (monitor events: [event u16, value u32][endpoint]). */
+static void handle_monitor(struct broker *b, int ep)
+{
+	for (int n = 0; n < 64; n++) {
+		zmq_msg_t frame;
+		zmq_msg_init(&frame);
+		if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&frame);
+			return;
+		}
+		bool more = zmq_msg_more(&frame);
+		bool failed = zmq_msg_size(&frame) >= 2;
+		zmq_msg_close(&frame);
+		char peer[96] = "";
+		if (more) { /* the endpoint frame: the broker's own address, for the log */
+			zmq_msg_init(&frame);
+			if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) >= 0) {
+				size_t len = zmq_msg_size(&frame) < sizeof(peer) - 1 ? zmq_msg_size(&frame) : sizeof(peer) - 1;
+				memcpy(peer, zmq_msg_data(&frame), len);
+				for (size_t i = 0; i < len; i++) {
+					peer[i] = peer[i] >= 0x20 && peer[i] < 0x7f ? peer[i] : '?';
+				}
+			}
+			zmq_msg_close(&frame);
+		}
+		if (failed) {
+			b->handshake_failed++;
+			if (fs_log_should(b->handshake_failed)) {
+				fs_warn("refused a client on the %s endpoint %s: its security handshake failed (no CURVE, or "
+					"not this broker's public key) [%" PRIu64 " so far]",
+					domains[ep], peer, b->handshake_failed);
+			}
+		}
+	}
+}
+
+struct curve_options {
+	const char *secret_file;
+	const char *dir;
+	const char *allow_files[MAX_ALLOW_FILES];
+	int allow_file_count;
+};
+
+/*
+ * tcp: load the allow-list and the broker's key, start the ZAP handler and
+ * make the four sockets CURVE servers. Must run before they bind.
+ */
+static int setup_curve(struct broker *b, const struct curve_options *co, void *const sockets[FS_BUS_EP_COUNT])
+{
+	if (!zmq_has("curve")) {
+		fs_error("a tcp bus is CURVE-encrypted, but this libzmq has no CURVE (zmq_has(\"curve\") is false); "
+			 "use an ipc:// bus");
+		return -ENOTSUP;
+	}
+	if (!co->allow_file_count) {
+		fs_error("a tcp bus needs --allow FILE: the public keys of the clients admitted (`fleetctl keygen`)");
+		return -EINVAL;
+	}
+	for (int i = 0; i < co->allow_file_count; i++) {
+		if (fs_bus_allow_list_load(co->allow_files[i], &b->allow, &b->allow_count) < 0) {
+			return -EINVAL;
+		}
+	}
+	char public_key[FS_BUS_KEY_Z85 + 1], secret_key[FS_BUS_KEY_Z85 + 1];
+	char generated[4096];
+	const char *secret = co->secret_file;
+	if (!secret) {
+		if (!co->dir) {
+			fs_error("a tcp bus needs the broker's key: --curve-secret FILE, or --curve-dir DIR to generate one");
+			return -EINVAL;
+		}
+		/* a restarted broker keeps the key its clients already have */
+		snprintf(generated, sizeof(generated), "%s/broker.secret", co->dir);
+		if (access(generated, F_OK) < 0 && fs_bus_keygen(co->dir, "broker", NULL) < 0) {
+			return -EINVAL;
+		}
+		secret = generated;
+	}
+	if (fs_bus_key_load(secret, true, secret_key) < 0 || zmq_curve_public(public_key, secret_key) < 0) {
+		return -EINVAL;
+	}
+	b->zap = zmq_socket(b->ctx, ZMQ_REP);
+	int rc = 0;
+	if (!b->zap || set_int(b->zap, ZMQ_LINGER, 0) < 0 || zmq_bind(b->zap, "inproc://zeromq.zap.01") < 0) {
+		fs_error("cannot start the ZAP handler: %s", zmq_strerror(errno));
+		rc = -EIO;
+	}
+	/* ZMQ_MAXMSGSIZE also bounds the handshake's commands, and CURVE's INITIATE
+	 * (a vouch box plus metadata) is ~350 bytes: a tighter limit on an endpoint
+	 * that receives only subscriptions would drop every CURVE client there. */
+	const int64_t handshake_min = CURVE_HANDSHAKE_MAX;
+	for (int i = 0; i < FS_BUS_EP_COUNT && rc == 0; i++) {
+		int64_t limit = 0;
+		size_t size = sizeof(limit);
+		if (zmq_getsockopt(sockets[i], ZMQ_MAXMSGSIZE, &limit, &size) == 0 && limit >= 0 && limit < handshake_min) {
+			zmq_setsockopt(sockets[i], ZMQ_MAXMSGSIZE, &handshake_min, sizeof(handshake_min));
+		}
+		if (set_int(sockets[i], ZMQ_CURVE_SERVER, 1) < 0 ||
+		    zmq_setsockopt(sockets[i], ZMQ_CURVE_SECRETKEY, secret_key, FS_BUS_KEY_Z85) < 0 ||
+		    zmq_setsockopt(sockets[i], ZMQ_ZAP_DOMAIN, domains[i], strlen(domains[i])) < 0) {
+			fs_error("cannot make the %s endpoint a CURVE server: %s", domains[i], zmq_strerror(errno));
+			rc = -EIO;
+		}
+	}
+	/* Clients that fail before ZAP is asked (plain tcp, a wrong broker key)
+	 * are refused by ZeroMQ itself; the socket monitors let us count them. */
+	for (int i = 0; i < FS_BUS_EP_COUNT && rc == 0; i++) {
+		char endpoint[64];
+		snprintf(endpoint, sizeof(endpoint), "inproc://fs-broker-monitor-%s", domains[i]);
+		if (zmq_socket_monitor(sockets[i], endpoint,
+				       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+		    !(b->monitor[i] = zmq_socket(b->ctx, ZMQ_PAIR)) || set_int(b->monitor[i], ZMQ_LINGER, 0) < 0 ||
+		    zmq_connect(b->monitor[i], endpoint) < 0) {
+			fs_error("cannot monitor the %s endpoint: %s", domains[i], zmq_strerror(errno));
+			rc = -EIO;
+		}
+	}
+	explicit_bzero(secret_key, sizeof(secret_key));
+	if (rc == 0) {
+		fs_info("CURVE on: broker public key %s, %zu client key(s) allowed%s", public_key, b->allow_count,
+			b->open_watch ? ", any key may watch" : "");
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-broker", FS_LOG_INFO);
@@ -234,9 +492,14 @@ int main(int argc, char **argv)
 	char address[FS_BUS_ADDRESS_MAX];
 	fs_bus_default_address(address, sizeof(address));
 	uint64_t watch_hwm = 10000, tap_hwm = 1000000, u;
-	enum { OPT_BUS = 256, OPT_MAX, OPT_WATCH, OPT_TAP };
+	struct curve_options co = { 0 };
+	enum { OPT_BUS = 256, OPT_MAX, OPT_WATCH, OPT_TAP, OPT_ALLOW, OPT_CURVE_SECRET, OPT_CURVE_DIR, OPT_OPEN_WATCH };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
+		{ "curve-dir", required_argument, NULL, OPT_CURVE_DIR },
+		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
 		{ "max-message", required_argument, NULL, OPT_MAX },
 		{ "watch-hwm", required_argument, NULL, OPT_WATCH },
 		{ "tap-hwm", required_argument, NULL, OPT_TAP },
@@ -265,6 +528,22 @@ int main(int argc, char **argv)
 			}
 			*(opt == OPT_WATCH ? &watch_hwm : &tap_hwm) = u;
 			break;
+		case OPT_ALLOW:
+			if (co.allow_file_count == MAX_ALLOW_FILES) {
+				fs_error("--allow: at most %d files", MAX_ALLOW_FILES);
+				return 2;
+			}
+			co.allow_files[co.allow_file_count++] = optarg;
+			break;
+		case OPT_CURVE_SECRET:
+			co.secret_file = optarg;
+			break;
+		case OPT_CURVE_DIR:
+			co.dir = optarg;
+			break;
+		case OPT_OPEN_WATCH:
+			b.open_watch = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -279,6 +558,11 @@ int main(int argc, char **argv)
 	}
 	if (!strncmp(address, "ipc://", 6)) {
 		mkdir(address + 6, 0700); /* the run directory; fine if it exists */
+	}
+	bool tcp = !strncmp(address, "tcp://", 6);
+	if (!tcp && (co.allow_file_count || co.secret_file || co.dir || b.open_watch)) {
+		fs_warn("--allow, --curve-secret, --curve-dir and --open-watch apply to tcp buses only; ignored on %s",
+			address);
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
@@ -305,6 +589,10 @@ int main(int argc, char **argv)
 	set_int(b.sub, ZMQ_XPUB_NODROP, 1);
 	set_int(b.watch, ZMQ_SNDHWM, (int)watch_hwm);
 	set_int(b.tap, ZMQ_SNDHWM, (int)tap_hwm);
+	if (tcp && setup_curve(&b, &co, all) < 0) {
+		status = 2;
+		goto out;
+	}
 	if (bind_endpoint(b.front, address, FS_BUS_EP_PUB) < 0 || bind_endpoint(b.sub, address, FS_BUS_EP_SUB) < 0 ||
 	    bind_endpoint(b.watch, address, FS_BUS_EP_WATCH) < 0 || bind_endpoint(b.tap, address, FS_BUS_EP_TAP) < 0) {
 		goto out;
@@ -320,9 +608,14 @@ int main(int argc, char **argv)
 			{ .socket = b.front, .events = ZMQ_POLLIN },
 			{ .socket = b.sub, .events = ZMQ_POLLIN },
 			{ .socket = b.watch, .events = ZMQ_POLLIN },
+			{ .socket = b.zap, .events = ZMQ_POLLIN },
+			{ .socket = b.monitor[0], .events = ZMQ_POLLIN },
+			{ .socket = b.monitor[1], .events = ZMQ_POLLIN },
+			{ .socket = b.monitor[2], .events = ZMQ_POLLIN },
+			{ .socket = b.monitor[3], .events = ZMQ_POLLIN },
 		};
 		long wait = (long)(next_stats - fs_clock_now_ms());
-		if (zmq_poll(items, 3, wait > 0 ? wait : 0) < 0) {
+		if (zmq_poll(items, b.zap ? 8 : 3, wait > 0 ? wait : 0) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
@@ -351,6 +644,15 @@ int main(int argc, char **argv)
 		if (items[2].revents & ZMQ_POLLIN) {
 			discard(b.watch);
 		}
+		if (b.zap && items[3].revents & ZMQ_POLLIN) {
+			for (int i = 0; i < 64 && handle_zap(&b); i++) {
+			}
+		}
+		for (int i = 0; b.zap && i < FS_BUS_EP_COUNT; i++) {
+			if (items[4 + i].revents & ZMQ_POLLIN) {
+				handle_monitor(&b, i);
+			}
+		}
 		if (fs_clock_now_ms() >= next_stats) {
 			publish_stats(&b);
 			next_stats = fs_clock_now_ms() + STATS_EVERY_MS;
@@ -361,12 +663,21 @@ int main(int argc, char **argv)
 		 " oversize",
 		 b.msgs, b.bytes, b.malformed, b.oversize);
 out:
+	if (b.zap) {
+		zmq_close(b.zap);
+	}
+	for (int i = 0; i < FS_BUS_EP_COUNT; i++) {
+		if (b.monitor[i]) {
+			zmq_close(b.monitor[i]);
+		}
+	}
 	for (int i = 0; i < 4; i++) {
 		if (all[i]) {
 			zmq_close(all[i]);
 		}
 	}
 	zmq_ctx_term(b.ctx);
+	free(b.allow);
 	if (!strncmp(address, "ipc://", 6)) {
 		char endpoint[FS_BUS_ADDRESS_MAX];
 		for (int w = 0; w < FS_BUS_EP_COUNT; w++) {

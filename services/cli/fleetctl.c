@@ -25,6 +25,8 @@
 #include "pbprint.h"
 
 static volatile sig_atomic_t stop;
+/* --curve-server / --curve-secret (else $FLEETSIM_CURVE_SERVER / $FLEETSIM_CURVE_SECRET) */
+static const char *curve_server, *curve_secret;
 
 static void on_signal(int sig)
 {
@@ -57,9 +59,15 @@ static void usage(FILE *out)
 		"  play FILE           republish a recording onto the bus [--speed X] [--from T]\n"
 		"  export FILE         --timeline CSV, --geojson trips, --report PNG of a recording\n"
 		"  recover IN OUT      rewrite a cut-short recording with an index\n"
+		"  keygen [DIR] [--name NAME]\n"
+		"                      write a CURVE key pair: DIR/NAME.pub (for the broker's --allow list)\n"
+		"                      and DIR/NAME.secret (mode 0600); default ./fleetctl\n"
 		"\n"
 		"Options:\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --curve-server KEY|FILE  tcp bus: the broker's public key ($FLEETSIM_CURVE_SERVER)\n"
+		"  --curve-secret FILE tcp bus: this client's secret key ($FLEETSIM_CURVE_SECRET); only\n"
+		"                      keys on the broker's allow-list may send commands\n"
 		"  -h, --help          this text (also `fleetctl COMMAND --help`)\n");
 }
 
@@ -67,12 +75,34 @@ static struct fs_bus *attach(const char *address)
 {
 	char name[64];
 	snprintf(name, sizeof(name), "fleetctl-%d", (int)getpid());
-	struct fs_bus_options opts = { .address = address, .name = name, .mode = FS_BUS_OBSERVER };
+	struct fs_bus_options opts = { .address = address, .name = name, .mode = FS_BUS_OBSERVER,
+				       .curve_server = curve_server, .curve_secret = curve_secret };
 	struct fs_bus *bus = fs_bus_connect(&opts);
 	if (!bus) {
 		return NULL;
 	}
 	return bus;
+}
+
+/* Why the bus did not answer, as precisely as the client can tell. */
+static void report_unreachable(const char *address, int rc)
+{
+	if (rc == -EACCES) {
+		fs_error("refused: the broker on %s did not accept this client's CURVE key (not on its allow-list; "
+			 "use an authorised key with --curve-secret or $FLEETSIM_CURVE_SECRET)", address);
+	} else if (rc == -EPROTO) {
+		fs_error("refused: the security handshake with %s failed (a tcp bus needs the broker's public key: "
+			 "--curve-server or $FLEETSIM_CURVE_SERVER)", address);
+	} else if (!strncmp(address, "tcp://", 6) && !(curve_server && *curve_server) &&
+		   !(getenv(FS_BUS_ENV_CURVE_SERVER) && *getenv(FS_BUS_ENV_CURVE_SERVER))) {
+		fs_error("no simulation answers on %s (a tcp bus is encrypted: give the broker's public key with "
+			 "--curve-server or $FLEETSIM_CURVE_SERVER)", address);
+	} else if (!strncmp(address, "tcp://", 6)) {
+		fs_error("no simulation answers on %s (is it running? is the broker's public key the one of this "
+			 "broker?)", address);
+	} else {
+		fs_error("no simulation answers on %s (is `fleetsim run` running? --bus?)", address);
+	}
 }
 
 /* Observers need the handshake too before sending: it proves the broker is there. */
@@ -82,10 +112,10 @@ static int attach_checked(const char *address, struct fs_bus **ret)
 	if (!bus) {
 		return 1;
 	}
-	if (fs_bus_handshake(bus, 3000) < 0) {
+	int rc = fs_bus_handshake(bus, 3000);
+	if (rc < 0) {
 		char buf[FS_BUS_ADDRESS_MAX];
-		fs_error("no simulation answers on %s (is `fleetsim run` running? --bus?)",
-			 address ? address : fs_bus_default_address(buf, sizeof(buf)));
+		report_unreachable(address ? address : fs_bus_default_address(buf, sizeof(buf)), rc);
 		fs_bus_close(bus);
 		return 1;
 	}
@@ -396,8 +426,13 @@ static int cmd_status(const char *address, int argc, char **argv)
 	}
 	if (rc != 0) {
 		char buf[FS_BUS_ADDRESS_MAX];
-		fs_error("no status from a conductor on %s within 3 s (is a simulation running?)",
-			 address ? address : fs_bus_default_address(buf, sizeof(buf)));
+		const char *where = address ? address : fs_bus_default_address(buf, sizeof(buf));
+		int auth = fs_bus_auth_status(bus);
+		if (auth < 0) {
+			report_unreachable(where, auth);
+		} else {
+			fs_error("no status from a conductor on %s within 3 s (is a simulation running?)", where);
+		}
 		fs_bus_close(bus);
 		return 1;
 	}
@@ -656,6 +691,50 @@ out:
 	return status;
 }
 
+static int cmd_keygen(int argc, char **argv)
+{
+	const char *name = "fleetctl";
+	static const struct option options[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!*optarg || strchr(optarg, '/')) {
+				fs_error("--name: '%s' is not a file name", optarg);
+				return 2;
+			}
+			name = optarg;
+			break;
+		case 'h':
+			printf("Usage: fleetctl keygen [DIR] [--name NAME]\n"
+			       "Write a new CURVE key pair in Z85: DIR/NAME.pub, the public key to add to the\n"
+			       "broker's --allow list, and DIR/NAME.secret (mode 0600), for FLEETSIM_CURVE_SECRET\n"
+			       "or --curve-secret. DIR defaults to the current directory (created 0700 if\n"
+			       "missing), NAME to fleetctl; existing files are never overwritten.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		fs_error("keygen: give at most one directory");
+		return 2;
+	}
+	const char *dir = optind < argc ? argv[optind] : ".";
+	char public_key[FS_BUS_KEY_Z85 + 1];
+	if (fs_bus_keygen(dir, name, public_key) < 0) {
+		return 1;
+	}
+	printf("public key %s\nwritten to %s/%s.pub (allow-list line) and %s/%s.secret (keep private)\n", public_key,
+	       dir, name, dir, name);
+	return 0;
+}
+
 /*
  * Recording commands live in sibling programs (fs-recorder, fs-rec), run the
  * way git runs git-*: fleetctl stays a bus client, they own the file formats.
@@ -709,6 +788,15 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--bus=", 6)) {
 			address = argv[i] + 6;
 			i++;
+		} else if ((!strcmp(argv[i], "--curve-server") || !strcmp(argv[i], "--curve-secret")) && i + 1 < argc) {
+			*(!strcmp(argv[i], "--curve-server") ? &curve_server : &curve_secret) = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--curve-server=", 15)) {
+			curve_server = argv[i] + 15;
+			i++;
+		} else if (!strncmp(argv[i], "--curve-secret=", 15)) {
+			curve_secret = argv[i] + 15;
+			i++;
 		} else {
 			fs_error("unknown option '%s'", argv[i]);
 			usage(stderr);
@@ -749,6 +837,8 @@ int main(int argc, char **argv)
 		return run_sibling("fs-recorder", NULL, address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "play") || !strcmp(cmd, "export") || !strcmp(cmd, "recover")) {
 		return run_sibling("fs-rec", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
+	} else if (!strcmp(cmd, "keygen")) {
+		return cmd_keygen(sub_argc, sub_argv);
 	}
 	fs_error("unknown command '%s' (try `fleetctl --help`)", cmd);
 	return 2;

@@ -9,10 +9,12 @@
  * miss shows as gaps in the per-(sender, topic) sequence numbers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -42,6 +44,8 @@ struct fs_bus {
 	struct fs_strmap in_seq;  /* sender \0 topic -> last topic_seq seen */
 	struct pending *pending_head, *pending_tail;
 	struct fs_bus_stats stats;
+	void *monitor[2];         /* CURVE handshake events of pub and sub (tcp with keys only) */
+	int auth_status;          /* 0, -EACCES or -EPROTO (fs_bus_auth_status()) */
 };
 
 const char *fs_bus_default_address(char *buf, size_t size)
@@ -98,6 +102,298 @@ static int set_int(void *socket, int option, int value)
 	return zmq_setsockopt(socket, option, &value, sizeof(value));
 }
 
+/* ---- CURVE (tcp) ------------------------------------------------------------ */
+
+static bool is_z85_key(const char *text, size_t len)
+{
+	if (len != FS_BUS_KEY_Z85) {
+		return false;
+	}
+	char z85[FS_BUS_KEY_Z85 + 1];
+	uint8_t binary[32];
+	memcpy(z85, text, FS_BUS_KEY_Z85);
+	z85[FS_BUS_KEY_Z85] = '\0';
+	return zmq_z85_decode(binary, z85) != NULL;
+}
+
+/* The line at @p: its first word into *@ret_word / *@ret_len; returns the next line. */
+static const char *next_line(const char *p, const char **ret_word, size_t *ret_len)
+{
+	while (*p == ' ' || *p == '\t') {
+		p++;
+	}
+	const char *word = p;
+	while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+		p++;
+	}
+	*ret_word = word;
+	*ret_len = (size_t)(p - word);
+	while (*p && *p != '\n') {
+		p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+/* Read a small text file whole (NUL-terminated, caller frees); a secret must be private. */
+static char *read_key_file(const char *path, bool secret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fs_error("cannot read key file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		fs_error("%s: not a key file (a regular file of at most 1 MiB)", path);
+		close(fd);
+		return NULL;
+	}
+	if (secret && (st.st_mode & 077)) {
+		fs_error("%s: a secret key file must be readable by its owner only (chmod 600 %s)", path, path);
+		close(fd);
+		return NULL;
+	}
+	char *text = fs_xcalloc(1, (size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	text[got] = '\0';
+	return text;
+}
+
+int fs_bus_key_load(const char *spec, bool secret, char ret[FS_BUS_KEY_Z85 + 1])
+{
+	if (!spec || !*spec) {
+		fs_error("no CURVE key given");
+		return -EINVAL;
+	}
+	if (!secret && is_z85_key(spec, strlen(spec))) {
+		memcpy(ret, spec, FS_BUS_KEY_Z85 + 1);
+		return 0;
+	}
+	char *text = read_key_file(spec, secret);
+	if (!text) {
+		return -EINVAL;
+	}
+	int rc = -EINVAL;
+	for (const char *p = text; *p;) {
+		const char *word;
+		size_t len;
+		p = next_line(p, &word, &len);
+		/* Z85 has '#' in its alphabet: a key may start with one, a comment is anything else */
+		if (!len || (word[0] == '#' && !is_z85_key(word, len))) {
+			continue;
+		}
+		if (is_z85_key(word, len)) {
+			memcpy(ret, word, FS_BUS_KEY_Z85);
+			ret[FS_BUS_KEY_Z85] = '\0';
+			rc = 0;
+		}
+		break;
+	}
+	if (rc < 0) {
+		fs_error("%s: no Z85 CURVE key (40 characters) in it (write one with `fleetctl keygen`)", spec);
+	}
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+int fs_bus_allow_list_load(const char *path, uint8_t (**keys)[32], size_t *count)
+{
+	char *text = read_key_file(path, false);
+	if (!text) {
+		return -EINVAL;
+	}
+	int rc = 0;
+	unsigned line = 0;
+	for (const char *p = text; *p && rc == 0;) {
+		const char *word;
+		size_t len;
+		p = next_line(p, &word, &len);
+		line++;
+		if (!len || (word[0] == '#' && !is_z85_key(word, len))) {
+			continue; /* a key may start with '#' (Z85 alphabet); a comment is anything else */
+		}
+		if (!is_z85_key(word, len)) {
+			fs_error("%s:%u: '%.*s' is not a Z85 CURVE public key (40 characters)", path, line,
+				 (int)(len > 48 ? 48 : len), word);
+			rc = -EINVAL;
+			break;
+		}
+		uint8_t (*grown)[32] = realloc(*keys, (*count + 1) * sizeof(**keys));
+		if (!grown) {
+			rc = -ENOMEM;
+			break;
+		}
+		*keys = grown;
+		char z85[FS_BUS_KEY_Z85 + 1];
+		memcpy(z85, word, FS_BUS_KEY_Z85);
+		z85[FS_BUS_KEY_Z85] = '\0';
+		zmq_z85_decode((*keys)[*count], z85);
+		(*count)++;
+	}
+	free(text);
+	return rc;
+}
+
+static int write_key_file(const char *path, mode_t mode, const char *comment, const char *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		fs_error("cannot create %s: %s", path, errno == EEXIST ? "it exists (not overwritten)" : strerror(errno));
+		return -errno;
+	}
+	int rc = 0;
+	if (fchmod(fd, mode) < 0 || dprintf(fd, "# %s\n%s\n", comment, key) < 0) {
+		rc = -errno;
+		fs_error("cannot write %s: %s", path, strerror(errno));
+	}
+	if (close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	return rc;
+}
+
+int fs_bus_keygen(const char *dir, const char *name, char ret_public[FS_BUS_KEY_Z85 + 1])
+{
+	char public_key[FS_BUS_KEY_Z85 + 1], secret_key[FS_BUS_KEY_Z85 + 1];
+	if (!zmq_has("curve") || zmq_curve_keypair(public_key, secret_key) < 0) {
+		fs_error("this libzmq cannot make CURVE keys (zmq_has(\"curve\") is false)");
+		return -ENOTSUP;
+	}
+	char pub_path[4096], secret_path[4096];
+	if (snprintf(pub_path, sizeof(pub_path), "%s/%s.pub", dir, name) >= (int)sizeof(pub_path) ||
+	    snprintf(secret_path, sizeof(secret_path), "%s/%s.secret", dir, name) >= (int)sizeof(secret_path)) {
+		fs_error("key directory name too long");
+		return -ENAMETOOLONG;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fs_error("cannot create %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (access(pub_path, F_OK) == 0 || access(secret_path, F_OK) == 0) {
+		fs_error("%s.pub or %s.secret exists in %s: not overwritten", name, name, dir);
+		return -EEXIST;
+	}
+	int rc = write_key_file(secret_path, 0600,
+				"fleetsim CURVE secret key (Z85); keep it private: FLEETSIM_CURVE_SECRET=this file",
+				secret_key);
+	if (rc == 0) {
+		rc = write_key_file(pub_path, 0644,
+				    "fleetsim CURVE public key (Z85); add this line to the broker's --allow list",
+				    public_key);
+		if (rc < 0) {
+			unlink(secret_path);
+		}
+	}
+	explicit_bzero(secret_key, sizeof(secret_key));
+	if (rc == 0 && ret_public) {
+		memcpy(ret_public, public_key, sizeof(public_key));
+	}
+	return rc;
+}
+
+/*
+ * CURVE client options on both sockets, and a monitor on each so a refusal
+ * by the broker's ZAP handler is reported instead of looking like silence
+ * (ZeroMQ otherwise retries the connection quietly).
+ */
+static int setup_curve(struct fs_bus *bus, const struct fs_bus_options *opts)
+{
+	const char *server = opts->curve_server ? opts->curve_server : getenv(FS_BUS_ENV_CURVE_SERVER);
+	const char *secret = opts->curve_secret ? opts->curve_secret : getenv(FS_BUS_ENV_CURVE_SECRET);
+	if (!server || !*server) {
+		if (secret && *secret) {
+			fs_error("a CURVE secret key but not the broker's public key (" FS_BUS_ENV_CURVE_SERVER ")");
+			return -EINVAL;
+		}
+		return 0; /* plain tcp: an encrypting broker refuses it (fs_bus_auth_status() says so) */
+	}
+	if (!zmq_has("curve")) {
+		fs_error("this libzmq has no CURVE support (zmq_has(\"curve\") is false): cannot join an encrypted "
+			 "tcp bus");
+		return -ENOTSUP;
+	}
+	char server_key[FS_BUS_KEY_Z85 + 1], public_key[FS_BUS_KEY_Z85 + 1], secret_key[FS_BUS_KEY_Z85 + 1];
+	if (fs_bus_key_load(server, false, server_key) < 0) {
+		return -EINVAL;
+	}
+	int rc = 0;
+	if (secret && *secret) {
+		if (fs_bus_key_load(secret, true, secret_key) < 0 || zmq_curve_public(public_key, secret_key) < 0) {
+			rc = -EINVAL;
+		}
+	} else if (zmq_curve_keypair(public_key, secret_key) < 0) {
+		rc = -errno;
+	}
+	void *sockets[2] = { bus->pub, bus->sub };
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		char endpoint[64];
+		snprintf(endpoint, sizeof(endpoint), "inproc://fs-bus-monitor-%p-%d", (void *)bus, i);
+		if (zmq_setsockopt(sockets[i], ZMQ_CURVE_SERVERKEY, server_key, FS_BUS_KEY_Z85) < 0 ||
+		    zmq_setsockopt(sockets[i], ZMQ_CURVE_PUBLICKEY, public_key, FS_BUS_KEY_Z85) < 0 ||
+		    zmq_setsockopt(sockets[i], ZMQ_CURVE_SECRETKEY, secret_key, FS_BUS_KEY_Z85) < 0 ||
+		    zmq_socket_monitor(sockets[i], endpoint,
+				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+		    !(bus->monitor[i] = zmq_socket(bus->ctx, ZMQ_PAIR)) || set_int(bus->monitor[i], ZMQ_LINGER, 0) < 0 ||
+		    zmq_connect(bus->monitor[i], endpoint) < 0) {
+			fs_error("cannot set up CURVE on the bus sockets: %s", zmq_strerror(errno));
+			rc = -EINVAL;
+		}
+	}
+	explicit_bzero(secret_key, sizeof(secret_key));
+	return rc;
+}
+
+int fs_bus_auth_status(struct fs_bus *bus)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!bus->monitor[i]) {
+			continue;
+		}
+		for (;;) {
+			zmq_msg_t frame;
+			zmq_msg_init(&frame);
+			if (zmq_msg_recv(&frame, bus->monitor[i], ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&frame);
+				break;
+			}
+			/* [event u16, value u32][endpoint] */
+			bool more = zmq_msg_more(&frame);
+			if (zmq_msg_size(&frame) >= 2 && !bus->auth_status) {
+				uint16_t event;
+				memcpy(&event, zmq_msg_data(&frame), sizeof(event));
+				if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+					bus->auth_status = -EACCES;
+				} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+					bus->auth_status = -EPROTO;
+				}
+			}
+			zmq_msg_close(&frame);
+			while (more) {
+				zmq_msg_init(&frame);
+				if (zmq_msg_recv(&frame, bus->monitor[i], ZMQ_DONTWAIT) < 0) {
+					more = false;
+				} else {
+					more = zmq_msg_more(&frame);
+				}
+				zmq_msg_close(&frame);
+			}
+		}
+	}
+	return bus->auth_status;
+}
+
 struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 {
 	char address[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX];
@@ -134,6 +430,9 @@ struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 	}
 	if (fs_bus_endpoint(address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
 		fs_error("bad bus address '%s' (expected ipc://DIR or tcp://HOST:PORT)", address);
+		goto out_close;
+	}
+	if (!strncmp(address, "tcp://", 6) && setup_curve(bus, opts) < 0) {
 		goto out_close;
 	}
 	if (zmq_connect(bus->pub, endpoint) < 0) {
@@ -174,6 +473,11 @@ void fs_bus_close(struct fs_bus *bus)
 		bus->pending_head = p->next;
 		fs_bus_message_free(p->msg);
 		free(p);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (bus->monitor[i]) {
+			zmq_close(bus->monitor[i]);
+		}
 	}
 	if (bus->pub) {
 		zmq_close(bus->pub);
@@ -525,6 +829,9 @@ int fs_bus_handshake(struct fs_bus *bus, int timeout_ms)
 			long wait = (long)(retry - fs_clock_now_ms());
 			if (zmq_poll(&item, 1, wait > 0 ? wait : 0) < 0 && errno != EINTR) {
 				return -errno;
+			}
+			if ((rc = fs_bus_auth_status(bus)) < 0) {
+				return rc; /* the broker refused our key: retrying cannot help */
 			}
 		}
 	}

@@ -10,6 +10,16 @@
  * The address is "ipc://DIR" (endpoints DIR/pub, DIR/sub, ...) or
  * "tcp://HOST:PORT" (ports PORT .. PORT+3).
  *
+ * Security (docs/scenario.md): an ipc bus is a directory only its user can
+ * open. A tcp bus is CURVE-encrypted and authenticated: the broker is a CURVE
+ * server and admits only the client keys of its allow-list (optionally any
+ * key on the watch endpoint). A client on tcp uses CURVE when it knows the
+ * broker's public key: FLEETSIM_CURVE_SERVER (the key or a file holding it)
+ * or fs_bus_options.curve_server, with its own secret key from
+ * FLEETSIM_CURVE_SECRET / curve_secret (a file, mode 0600; the public key is
+ * derived from it) or, without one, a fresh key pair that only an open watch
+ * endpoint admits. `fleetctl keygen` writes key files.
+ *
  * Every message is two frames, [topic][Envelope] (docs/protocol.md). The
  * client stamps schema version, sender, per-sender and per-topic sequence
  * numbers, and the current tick and simulated time on what it publishes, and
@@ -29,6 +39,9 @@
 #define FS_BUS_SCHEMA_VERSION 1
 #define FS_BUS_MAX_MESSAGE_DEFAULT ((size_t)64 << 20)
 #define FS_BUS_ADDRESS_MAX 256
+#define FS_BUS_KEY_Z85 40 /* characters of a CURVE key in Z85 */
+#define FS_BUS_ENV_CURVE_SERVER "FLEETSIM_CURVE_SERVER"
+#define FS_BUS_ENV_CURVE_SECRET "FLEETSIM_CURVE_SECRET"
 
 enum fs_bus_endpoint {
 	FS_BUS_EP_PUB = 0,
@@ -49,6 +62,9 @@ struct fs_bus_options {
 	enum fs_bus_mode mode;
 	size_t max_message_bytes; /* 0 = FS_BUS_MAX_MESSAGE_DEFAULT */
 	int observer_hwm;         /* observers' receive queue, messages; 0 = 10000 */
+	/* tcp only (ignored on ipc): NULL = the environment variable */
+	const char *curve_server; /* broker's public key: Z85 or a file; $FLEETSIM_CURVE_SERVER */
+	const char *curve_secret; /* our secret key FILE (0600); $FLEETSIM_CURVE_SECRET; none = fresh pair */
 };
 
 struct fs_bus_stats {
@@ -108,5 +124,38 @@ const struct fs_bus_stats *fs_bus_get_stats(const struct fs_bus *bus);
 /** Count and log (rate limited) a valid message the caller refuses. */
 void fs_bus_reject(struct fs_bus *bus, const struct fs_bus_message *msg, const char *why);
 void fs_bus_stats_to_proto(const struct fs_bus_stats *stats, Fleetsim__V1__ClientStats *ret);
+
+/**
+ * The broker's verdict on this client's CURVE key so far: 0 (accepted, not
+ * yet known, or no CURVE), -EACCES (the broker refused the key: not on its
+ * allow-list) or -EPROTO (the security handshake failed otherwise, e.g. a
+ * plain client on a CURVE bus). fs_bus_handshake() fails with it at once.
+ */
+int fs_bus_auth_status(struct fs_bus *bus);
+
+/**
+ * A CURVE key in Z85 into @ret: @spec itself when it is a 40-character Z85
+ * key, else the file @spec names (the first line that is not blank or a
+ * '#' comment holds the key; text after it is ignored; a line whose first
+ * word is a key is a key even if it starts with '#', which Z85 uses). A @secret file must
+ * not be readable by group or others. Returns 0 or -errno, logged with why.
+ */
+int fs_bus_key_load(const char *spec, bool secret, char ret[FS_BUS_KEY_Z85 + 1]);
+
+/**
+ * A new CURVE key pair written to DIR/NAME.pub (mode 0644) and
+ * DIR/NAME.secret (mode 0600); neither may exist. The public key also goes
+ * to @ret_public (may be NULL). Returns 0 or -errno, logged with why.
+ */
+int fs_bus_keygen(const char *dir, const char *name, char ret_public[FS_BUS_KEY_Z85 + 1]);
+
+/**
+ * Append the public keys of allow-list file @path (one Z85 key a line; blank
+ * lines, '#' comments and text after a key ignored, as above; a key file of
+ * fs_bus_keygen() is a one-key list) to *@keys (32-byte binary keys, grown
+ * with realloc; caller frees) and *@count. A malformed line fails with
+ * path:line. Returns 0 or -errno, logged with why.
+ */
+int fs_bus_allow_list_load(const char *path, uint8_t (**keys)[32], size_t *count);
 
 #endif
