@@ -97,7 +97,7 @@ launched() {
   PIDS+=($fpid)
   if [ "$mode" = garbage ]; then
     # Connects as soon as the broker binds (ZeroMQ retries) and proves the path first.
-    "$TESTBIN/fs-garbage-publisher" --bus="$bus" --seed=4 --spoof=vehicle-0,vehicle-1,conductor \
+    "$TESTBIN/fs-garbage-publisher" --bus="$bus" --seed=4 --spoof=vehicle-0,vehicle-1,dispatch,conductor \
       --oversize="ride.job:$((65 * MiB))" --raw --max-rounds=3000 \
       >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
     gpid=$!
@@ -182,7 +182,8 @@ check "fleetsim run: totals.dropped > 0" positive ldirty "j['totals']['dropped']
 check "fleetsim run: broker counted malformed framing" positive ldirty "j['broker']['dropped_malformed']"
 check "fleetsim run: broker dropped the message over its limit" \
   test "$(field ldirty "j['broker']['dropped_oversize']")" = 1
-for p in vehicle-0 vehicle-1; do
+# every participant the launcher started (vehicle shards, and dispatch once built)
+for p in $(field ldirty "' '.join(k for k in j['participants'] if k != 'conductor')"); do
   check "$p counted malformed" positive ldirty "j['participants']['$p']['malformed']"
   check "$p counted rejected" positive ldirty "j['participants']['$p']['rejected']"
 done
