@@ -117,6 +117,37 @@ check "... and points at the applied events" grep -q "scenario events applied at
 "$REPLAY" "$WORK/live.mcap" >/dev/null 2>&1
 check "replay without --verify is a usage error (exit 2)" test $? -eq 2
 
+# ---- A scenario file: embedded, so the replay needs no copy of it ------------
+cat >"$WORK/scn.yaml" <<'YAML'
+seed: 4
+duration: 10m
+start: 2028-06-01T17:00:00Z
+events:
+  - type: weather
+    tick: 20
+    zone: all
+    severity: heavy
+YAML
+SCN_ARGS=(--scenario="$WORK/scn.yaml" --network=grid:12x12:150 --vehicles=100)
+BUS=$(new_bus scn)
+"$SVC/fleetsim" run --bus="$BUS" "${SCN_ARGS[@]}" --paused --quiet 2>"$WORK/scn.log" &
+RUN_PID=$!
+PIDS+=($RUN_PID)
+wait_file "${BUS#ipc://}/tap"
+"$SVC/fleetctl" --bus="$BUS" record "$WORK/scn.mcap" --ready-file="$WORK/scn.ready" --exit-on-end -- \
+  "${SCN_ARGS[@]}" 2>"$WORK/scn-rec.log" &
+REC_PID=$!
+PIDS+=($REC_PID)
+check "fleetctl record reports ready" wait_file "$WORK/scn.ready"
+ctl resume >/dev/null
+wait "$RUN_PID"
+wait "$REC_PID"
+check "fleetctl record ends with the run (exit 0)" test $? -eq 0
+rm "$WORK/scn.yaml"
+check "the scenario file is embedded" grep -q "attachments: 1" <("$TOOL" info "$WORK/scn.mcap")
+"$REPLAY" "$WORK/scn.mcap" --verify >"$WORK/replay4.out" 2>&1
+check "replay of a scenario run whose file is gone: identical" grep -q "^identical: 1200 state hashes" "$WORK/replay4.out"
+
 # ---- Exports -------------------------------------------------------------------
 "$SVC/fleetctl" export "$WORK/live.mcap" --timeline "$WORK/timeline.csv" --geojson "$WORK/trips.geojson" \
   --report "$WORK/report.png" >"$WORK/export.out" 2>&1
