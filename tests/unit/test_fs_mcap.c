@@ -20,7 +20,7 @@
 #include "fs_mcap.h"
 #include "rec_envelope.h"
 
-#define N_MESSAGES 600
+#define N_MESSAGES 610 /* the last ten are small: a writer abandoned then has an open chunk */
 
 static char dir[] = "/tmp/test_fs_mcap.XXXXXX";
 
@@ -41,10 +41,15 @@ static void path_of(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* Message i: channel i % 3, log time 1000 + i (ns), payload of 1..400 bytes derived from i. */
+/*
+ * Message i: channel i % 3, log time 1000 + i (ns), payload of 1..400 bytes
+ * derived from i; every 50th is 6-7 KB, more than half a chunk, which the
+ * writer puts in a chunk of its own without copying it.
+ */
+#define MAX_PAYLOAD 8192
 static size_t payload(unsigned i, uint8_t *buf)
 {
-	size_t n = 1 + (i * 37) % 400;
+	size_t n = i % 50 == 49 ? 6000 + i : 1 + (i * 37) % 400;
 	for (size_t k = 0; k < n; k++) {
 		buf[k] = (uint8_t)(i * 7 + k);
 	}
@@ -68,7 +73,7 @@ static void write_file(const char *path, enum fs_mcap_compression c, bool close)
 	struct fs_mcap_kv run[] = { { "argv", "[\"--seed=1\"]" }, { "cwd", "/x" } };
 	assert_int_equal(fs_mcap_writer_add_metadata(w, "fleetsim.run", run, 2), 0);
 	assert_int_equal(fs_mcap_writer_add_attachment(w, "scenario.yaml", "application/yaml", 5, "seed: 1\n", 8), 0);
-	uint8_t buf[512];
+	uint8_t buf[MAX_PAYLOAD];
 	for (unsigned i = 0; i < N_MESSAGES; i++) {
 		size_t n = payload(i, buf);
 		assert_int_equal(fs_mcap_writer_write(w, (uint16_t)(i % 3), i, 1000 + i, 5000 + i, buf, n), 0);
@@ -91,7 +96,7 @@ static int read_all(const char *path, int *ret_rc)
 		return -1;
 	}
 	struct fs_mcap_message m;
-	uint8_t buf[512];
+	uint8_t buf[MAX_PAYLOAD];
 	int n = 0, rc;
 	while ((rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
 		size_t size = payload((unsigned)n, buf);
