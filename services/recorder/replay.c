@@ -23,8 +23,10 @@
  * Exit status: 0 identical, 1 diverged, 2 cannot replay (usage, no run
  * arguments, the run failed to start).
  */
+#define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -643,17 +645,19 @@ static bool make_dir(const char *keep, char *dir, size_t size)
 	return mkdtemp(dir) != NULL;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path); /* best effort: keep going */
+	return 0;
+}
+
+/* The replay's own directory (outputs of the run it started): everything in it goes. */
 static void remove_dir(const char *dir)
 {
-	const char *names[] = { "scenario.yaml", "run.log", "out/summary.json", "out/trips.csv", "out" };
-	char path[PATH_MAX + 32];
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (unlink(path) < 0) {
-			rmdir(path);
-		}
-	}
-	rmdir(dir);
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(int argc, char **argv)
