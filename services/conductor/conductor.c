@@ -876,7 +876,7 @@ int main(int argc, char **argv)
 	fs_log_init("fs-conductor", FS_LOG_INFO);
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000 };
 	uint64_t duration_ms = 3600000, u;
-	const char *participants = NULL, *start = "2028-06-01T06:00:00Z", *scenario = NULL;
+	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
 	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
 	       OPT_READY, OPT_OUT, OPT_SCENARIO };

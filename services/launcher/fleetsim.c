@@ -22,6 +22,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  run        run a simulation (default city: Atlanta)\n"
 		"  rollout    the multi-year rollout: production ramps and sampled service days\n"
+		"  replay     re-run a recorded run and check it tick by tick (replay FILE --verify)\n"
 		"  version    print the version\n"
 		"\n"
 		"`fleetsim COMMAND --help` describes a command's options.\n"
@@ -75,10 +76,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "run")) {
 		return launcher_run(argc - 1, argv + 1);
 	}
-	if (!strcmp(argv[1], "rollout")) {
-		/* Its own program: it starts `fleetsim run` for each sampled day. */
+	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
+		/* Their own programs: each starts `fleetsim run` itself. */
 		char exe[PATH_MAX];
-		snprintf(exe, sizeof(exe), "%s/fs-rollout", launcher_exe_dir());
+		snprintf(exe, sizeof(exe), "%s/fs-%s", launcher_exe_dir(), argv[1]);
 		argv[1] = exe;
 		execv(exe, argv + 1);
 		fs_error("cannot run %s: %s", exe, strerror(errno));

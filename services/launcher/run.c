@@ -54,6 +54,9 @@ struct run_options {
 	const char *matcher;
 	const char *scenario;
 	const char *state_every;
+	const char *record;
+	int user_argc;      /* the run's arguments as given, for the recording */
+	char **user_argv;
 };
 
 static void usage(FILE *out)
@@ -69,7 +72,8 @@ static void usage(FILE *out)
 		"                      every setting); flags given here override the file\n"
 		"  --seed N            run seed (default 1); same seed, same results\n"
 		"  --duration D        simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
-		"  --start DATETIME    simulated start (default 2028-06-01T06:00:00Z)\n"
+		"  --start DATETIME    simulated start (default 2028-06-01T12:00:00Z,\n"
+		"                      07:00 in Atlanta)\n"
 		"  --tick-ms N         simulated ms per tick (default 1000)\n"
 		"  --speed X|max       pace: X times real time or max (default max)\n"
 		"  --shards N          vehicle-node processes (default 1)\n"
@@ -83,6 +87,8 @@ static void usage(FILE *out)
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
+		"  --record FILE       record every bus message to FILE (MCAP; `fleetctl info FILE`,\n"
+		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
 		"  -h, --help          this text\n");
@@ -91,7 +97,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -110,6 +116,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "matcher", required_argument, NULL, OPT_MATCHER },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -195,6 +202,9 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->phase = optarg;
+			break;
+		case OPT_RECORD:
+			o->record = optarg;
 			break;
 		case OPT_STATE_EVERY:
 			if (strcmp(optarg, "0") && (!fs_args_duration_ms(optarg, &ms) || ms > 86400000)) {
@@ -357,9 +367,58 @@ static void free_args(char **pre, int npre, char **all)
 
 static int launch(const struct run_options *opts);
 
+/*
+ * The recorder starts before the conductor and says when it is subscribed to
+ * the tap (a ready file), so tick 0 and everything after it are recorded. It
+ * keeps the run's arguments (and scenario file) so `fleetsim replay` can re-run it.
+ */
+static struct child *start_recorder(struct supervisor *sup, const struct run_options *o, const char *dir)
+{
+	char exe[PATH_MAX], ready[PATH_MAX];
+	snprintf(exe, sizeof(exe), "%s/fs-recorder", dir);
+	snprintf(ready, sizeof(ready), "/tmp/fleetsim-recorder-%d.ready", (int)getpid());
+	unlink(ready);
+	struct argv_builder a = { 0 };
+	arg(&a, "%s", exe);
+	arg(&a, "--bus=%s", o->address);
+	arg(&a, "--out=%s", o->record);
+	arg(&a, "--ready-file=%s", ready);
+	arg(&a, "--exit-on-end");
+	arg(&a, "--");
+	for (int i = 0; i < o->user_argc; i++) {
+		const char *u = o->user_argv[i];
+		if (!strcmp(u, "--record")) {
+			i++; /* and its value */
+			continue;
+		}
+		if (!strncmp(u, "--record=", 9)) {
+			continue;
+		}
+		arg(&a, "%s", u);
+	}
+	struct child *c = supervisor_spawn(sup, "recorder", CHILD_RECORDER, a.items);
+	args_free(&a);
+	if (!c) {
+		return NULL;
+	}
+	int64_t deadline = fs_clock_now_ms() + 10000;
+	while (access(ready, F_OK) != 0) {
+		if (fs_clock_now_ms() >= deadline || supervisor_wait(sup, c, 10)) {
+			char why[128] = "did not get ready in 10 s";
+			if (!c->running) {
+				supervisor_describe(c->status, why, sizeof(why));
+			}
+			fs_error("the recorder for %s %s", o->record, why);
+			return NULL;
+		}
+	}
+	unlink(ready);
+	return c;
+}
+
 int launcher_run(int argc, char **argv)
 {
-	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T06:00:00Z", .tick_ms = 1000,
+	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
 				 .speed = "max", .shards = 1, .vehicles = 300 };
 	/* A scenario file's settings go first, so flags on the command line win. */
 	const char *scenario_path = NULL;
@@ -398,6 +457,8 @@ int launcher_run(int argc, char **argv)
 		free_args(pre, npre, all);
 		return rc > 0 ? 0 : 2;
 	}
+	o.user_argc = argc - 1;
+	o.user_argv = argv + 1;
 	int status = launch(&o);
 	free_args(pre, npre, all);
 	return status;
@@ -470,6 +531,11 @@ static int launch(const struct run_options *opts)
 		char why[128];
 		fs_error("the broker did not start on %s%s%s", o.address, broker && !broker->running ? ": it " : "",
 			 broker && !broker->running ? supervisor_describe(broker->status, why, sizeof(why)) : "");
+		goto out;
+	}
+
+	struct child *recorder = NULL;
+	if (o.record && !(recorder = start_recorder(sup, &o, dir))) {
 		goto out;
 	}
 
@@ -643,6 +709,9 @@ static int launch(const struct run_options *opts)
 				}
 				continue;
 			}
+			if (c->kind == CHILD_RECORDER && clean && !conductor->running) {
+				continue; /* it finished the file after End */
+			}
 			if (c->kind == CHILD_OBSERVER) {
 				char why[128];
 				fs_warn("%s (pid %d) %s; the run goes on", c->name, (int)c->pid,
@@ -674,11 +743,14 @@ static int launch(const struct run_options *opts)
 			if (supervisor_running(sup, CHILD_PARTICIPANT)) {
 				fs_error("participants still running 5 s after the run ended");
 			}
+			if (recorder && recorder->running && !supervisor_wait(sup, recorder, 25000)) {
+				fs_error("the recorder did not finish %s within 25 s", o.record);
+			}
 			supervisor_stop_all(sup, 1000);
 			bool failed = false;
 			for (int i = 0; i < sup->count; i++) {
 				const struct child *c = &sup->children[i];
-				if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR) &&
+				if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR || c->kind == CHILD_RECORDER) &&
 				    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
 					char why[128];
 					fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,

@@ -18,7 +18,8 @@ enum child_kind {
 	CHILD_BROKER,
 	CHILD_CONDUCTOR,
 	CHILD_PARTICIPANT,
-	CHILD_OBSERVER, /* viewer, recorder: their death does not stop the run */
+	CHILD_OBSERVER, /* viewer: its death does not stop the run */
+	CHILD_RECORDER, /* asked for by the user: its death stops the run */
 };
 
 struct child {

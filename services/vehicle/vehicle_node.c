@@ -744,7 +744,8 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return -ENOMEM;
 	}
 	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE };
-	int hour = fs_calendar_second_of_day(now_ms) / 3600;
+	/* Night by the city's clock (the scenario's UTC offset), as demand and dispatch see it. */
+	int hour = fs_calendar_second_of_day(now_ms + (int64_t)n->scn.utc_offset_s * 1000) / 3600;
 	cond.night = hour < 6 || hour >= 21;
 	apply_scenario(n, tick, now_ms, &cond);
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {

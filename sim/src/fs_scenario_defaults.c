@@ -73,7 +73,7 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	snprintf(sc->base_dir, sizeof(sc->base_dir), ".");
 	/* run: the launcher's defaults (docs/protocol.md) */
 	sc->seed = 1;
-	sc->start_ms = month("2028-06-01T06:00:00Z"); /* DOMAIN: rollout from 2027; a weekday morning */
+	sc->start_ms = month("2028-06-01T12:00:00Z"); /* DOMAIN: rollout from 2027; 07:00 on a weekday in Atlanta */
 	sc->duration_ms = 3600000;                     /* one simulated hour */
 	sc->tick_ms = 1000;                            /* issue: default tick 1 s simulated */
 	/* city: Atlanta, DOMAIN's live robotaxi-on-Uber city, the shipped network */

@@ -92,7 +92,7 @@ check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
 check "the default scenario file runs, flags override it" sim scn --scenario="$SRC/examples/default.yaml" --duration=3m --vehicles=30
-check "... with the file's seed and start, the flag's duration" test "$(json "$WORK/scn/summary.json" "j['seed'], j['start'], j['ticks']")" = "1 2028-06-01T06:00:00Z 180"
+check "... with the file's seed and start, the flag's duration" test "$(json "$WORK/scn/summary.json" "j['seed'], j['start'], j['ticks']")" = "1 2028-06-01T12:00:00Z 180"
 printf 'seed: 5\nfleet:\n  size: lots\n' >"$WORK/bad.yaml"
 "$FLEETSIM" run --scenario="$WORK/bad.yaml" 2>"$WORK/badscn.log"; rc=$?
 check "a broken scenario stops before anything starts (exit $rc)" test "$rc" -eq 2

@@ -245,7 +245,7 @@ static void event_round_trip(void **state)
 	const char *const *cases[] = {
 		(const char *const[]){ "weather", "at", "30m", "until", "1h", "zone", "downtown", "severity", "storm", NULL },
 		(const char *const[]){ "weather", "tick", "5", "zone", "all", "severity", "light", "speed_factor", "0.8", NULL },
-		(const char *const[]){ "geofence", "at", "2028-06-01T06:10:00Z", "zone", "eastside", "mode", "remove", NULL },
+		(const char *const[]){ "geofence", "at", "2028-06-01T12:10:00Z", "zone", "eastside", "mode", "remove", NULL },
 		(const char *const[]){ "demand_surge", "from", "20m", "for", "45m", "zone", "stadium", "multiplier", "4", NULL },
 		(const char *const[]){ "road_closure", "at", "1m", "edges", "10, 11,12", NULL },
 		(const char *const[]){ "road_closure", "at", "1m", "way", "Peachtree Street NE", "duration", "90s", NULL },
@@ -286,7 +286,7 @@ static void event_round_trip(void **state)
 	assert_true(e.speed_factor > 0 && e.speed_factor < 1);
 	assert_true(fs_scenario_event_active(&e, 1800) && fs_scenario_event_active(&e, 3599));
 	assert_false(fs_scenario_event_active(&e, 1799) || fs_scenario_event_active(&e, 3600));
-	parse_kv(&sc, "geofence", (const char *const[]){ "at", "2028-06-01T06:10:00Z", "zone", "eastside", NULL }, &e);
+	parse_kv(&sc, "geofence", (const char *const[]){ "at", "2028-06-01T12:10:00Z", "zone", "eastside", NULL }, &e);
 	assert_int_equal(e.apply_tick, 600);
 	parse_kv(&sc, "software_update", (const char *const[]){ "version", "1.1", NULL }, &e);
 	assert_int_equal(e.apply_tick, FS_SCN_NEXT_TICK); /* injected "next tick" */

@@ -92,7 +92,7 @@ static void run_flags(void **state)
 	char *argv[16];
 	int n = fs_scenario_run_argv(&sc, argv, 16);
 	assert_int_equal(n, 9);
-	const char *expect[] = { "--seed=1", "--start=2028-06-01T06:00:00Z", "--duration=3600000ms", "--tick-ms=1000",
+	const char *expect[] = { "--seed=1", "--start=2028-06-01T12:00:00Z", "--duration=3600000ms", "--tick-ms=1000",
 				 "--vehicles=42", "--shards=1", "--phase=driverless", "--matcher=greedy",
 				 "--network=atlanta" };
 	for (int i = 0; i < n; i++) {
