@@ -387,6 +387,7 @@ static pid_t start_run(const struct recording *rec, int n_override, char **overr
 	snprintf(log, sizeof(log), "%s/run.log", run->dir);
 	pid_t pid = fork();
 	if (pid == 0) {
+		setpgid(0, 0); /* a group of its own, so a stuck run can be ended whole */
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
@@ -443,12 +444,13 @@ static void stop_run(struct run *run)
 	if (run->pid <= 0) {
 		return;
 	}
+	/* The launcher stops its processes on SIGTERM (it may wait 5 s for participants). */
 	kill(run->pid, SIGTERM);
-	for (int i = 0; i < 300 && run_alive(run, NULL); i++) {
+	for (int i = 0; i < 1500 && run_alive(run, NULL); i++) {
 		usleep(10000);
 	}
 	if (run->pid > 0) {
-		kill(run->pid, SIGKILL);
+		kill(-run->pid, SIGKILL); /* its process group: the launcher and what it started */
 		waitpid(run->pid, NULL, 0);
 		run->pid = 0;
 	}
