@@ -55,6 +55,8 @@ struct run_options {
 	const char *scenario;
 	const char *state_every;
 	const char *record;
+	const char *fleet_csv;
+	const char *demand_csv;
 	int user_argc;      /* the run's arguments as given, for the recording */
 	char **user_argv;
 };
@@ -81,6 +83,10 @@ static void usage(FILE *out)
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
 		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
 		"  --state-every D     vehicle state batch period in simulated time (default 1s; 0 = never)\n"
+		"  --fleet-csv FILE    start the fleet at given nodes (vehicle_id,node[,soc]), e.g. to\n"
+		"                      compare with another simulator on the same inputs\n"
+		"  --demand-csv FILE   replay these ride requests (t_request_s,origin_lat,origin_lon,\n"
+		"                      dest_lat,dest_lon or ..._x/_y in metres) instead of generating demand\n"
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
@@ -97,7 +103,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -117,6 +123,8 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
+		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -202,6 +210,12 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->phase = optarg;
+			break;
+		case OPT_DEMAND_CSV:
+			o->demand_csv = optarg;
+			break;
+		case OPT_FLEET_CSV:
+			o->fleet_csv = optarg;
 			break;
 		case OPT_RECORD:
 			o->record = optarg;
@@ -585,6 +599,9 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 		arg(&a, "--network=%s", network);
 		arg(&a, "--self-charge=%s", with_dispatch ? "no" : "yes");
+		if (o.fleet_csv) {
+			arg(&a, "--fleet-csv=%s", o.fleet_csv);
+		}
 		if (o.state_every) {
 			uint64_t every_ms = 0;
 			fs_args_duration_ms(o.state_every, &every_ms);
@@ -613,6 +630,15 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 		arg(&a, "--network=%s", network);
 		arg(&a, "--data=%s", launcher_data_dir());
+		if (o.phase) {
+			arg(&a, "--phase=%s", o.phase);
+		}
+		if (o.fleet_csv) {
+			arg(&a, "--fleet-csv=%s", o.fleet_csv);
+		}
+		if (o.demand_csv) {
+			arg(&a, "--demand-csv=%s", o.demand_csv);
+		}
 		if (o.matcher) {
 			arg(&a, "--matcher=%s", o.matcher);
 		}

@@ -40,6 +40,7 @@ static void usage(FILE *out)
 		"  --publish-every-ms N     state batch period in simulated ms (default 1000, 0 = never)\n"
 		"  --phase P                city phase: data-collection, supervised, driverless (default)\n"
 		"  --self-charge yes|no     go charging without dispatch (default yes)\n"
+		"  --fleet-csv FILE         start positions vehicle_id,node[,soc] instead of seeded ones\n"
 		"  --scenario FILE          vehicle model, fleet, depots, releases from FILE; flags override\n"
 		"  -h, --help               this text\n");
 }
@@ -53,7 +54,7 @@ int main(int argc, char **argv)
 	bool given[4] = { false }; /* seed, vehicles, depots, phase: flags override the scenario */
 	uint64_t u;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_SHARD, OPT_SHARDS, OPT_VEHICLES, OPT_NETWORK, OPT_DEPOTS,
-	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT, OPT_SCENARIO };
+	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT, OPT_SCENARIO, OPT_FLEET_CSV };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 		{ "self-charge", required_argument, NULL, OPT_SELF_CHARGE },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -129,6 +131,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OUT:
 			break; /* per-vehicle exports come with the recording work */
+		case OPT_FLEET_CSV:
+			cfg.fleet_csv = optarg;
+			break;
 		case OPT_SCENARIO:
 			scenario = optarg;
 			break;

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "fs/calendar.h"
+#include "fs/fleet_placement.h"
 #include "fs/rng.h"
 #include "fs/vehicle.h"
 #include "fs_log.h"
@@ -47,6 +48,8 @@ struct delivery {
 };
 
 struct vehicle_node {
+	struct fs_fleet_placement *placement; /* --fleet-csv, sorted by id */
+	size_t placement_count;
 	struct vehicle_node_config cfg;
 	struct fs_world *world;
 	struct fs_vehicle_params params;
@@ -110,6 +113,19 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 		goto fail;
 	}
 	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
+	if (cfg->fleet_csv) {
+		struct fs_error err = { "" };
+		if (fs_fleet_placement_load_csv(cfg->fleet_csv, n->world->net, n->world->in_scc, &n->placement,
+						&n->placement_count, &err) < 0) {
+			fs_error("%s", err.message);
+			goto fail;
+		}
+		if (n->placement_count != cfg->vehicles) {
+			fs_error("%s: %zu vehicles, but the run has %u (--vehicles)", cfg->fleet_csv, n->placement_count,
+				 cfg->vehicles);
+			goto fail;
+		}
+	}
 	n->params = n->scn.vehicle;
 	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
 	if (!n->fleet) {
@@ -143,6 +159,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	fs_path_finish(&n->path);
 	fs_path_finish(&n->trip);
 	free(n->jobs);
+	free(n->placement);
 	free(n->deliveries);
 	free(n->retiring);
 	free(n->idle);
@@ -195,6 +212,15 @@ static int place_fleet(struct vehicle_node *n, int64_t now_ms)
 			.edge = edge,
 			.offset_m = fs_rng_uniform(&rng) * w->net->edges[edge].length_m,
 		};
+		if (n->placement) {
+			/* Given positions (comparison with another simulator); ids are 0..n-1 in order. */
+			const struct fs_fleet_placement *fp = &n->placement[id];
+			init.edge = fp->pos.edge;
+			init.offset_m = fp->pos.offset_m;
+			if (!isnan(fp->soc)) {
+				init.soc = fp->soc;
+			}
+		}
 		int rc = fs_fleet_add(n->fleet, &init, now_ms);
 		if (rc < 0) {
 			fs_error("cannot add vehicle %u: %s", id, strerror(-rc));

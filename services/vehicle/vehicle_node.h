@@ -25,6 +25,7 @@ struct vehicle_node_config {
 	bool self_charge;          /* no dispatch in the run: go charging on our own */
 	int board_dwell_s;         /* rider boards this long after the vehicle arrives */
 	const struct fs_scenario *scenario; /* vehicle model, depots, releases, events; NULL = defaults */
+	const char *fleet_csv;     /* fixed start positions (vehicle_id,node[,soc]); NULL = seeded */
 };
 
 struct vehicle_node;
