@@ -57,6 +57,9 @@ struct run_options {
 	const char *record;
 	const char *fleet_csv;
 	const char *demand_csv;
+	const char *allow[16]; /* tcp: operators' public keys allowed to publish */
+	int nallow;
+	bool open_watch;
 	int user_argc;      /* the run's arguments as given, for the recording */
 	char **user_argv;
 };
@@ -92,6 +95,9 @@ static void usage(FILE *out)
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
+		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
+		"                      `fleetctl keygen`); repeatable\n"
+		"  --open-watch        tcp bus: any client may observe (never publish)\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
 		"  --record FILE       record every bus message to FILE (MCAP; `fleetctl info FILE`,\n"
 		"                      `fleetsim replay FILE --verify`)\n"
@@ -103,7 +109,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -125,6 +131,8 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
 		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -210,6 +218,16 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->phase = optarg;
+			break;
+		case OPT_ALLOW:
+			if (o->nallow >= 16) {
+				fs_error("--allow: at most 16 files");
+				return -EINVAL;
+			}
+			o->allow[o->nallow++] = optarg;
+			break;
+		case OPT_OPEN_WATCH:
+			o->open_watch = true;
 			break;
 		case OPT_DEMAND_CSV:
 			o->demand_csv = optarg;
@@ -328,13 +346,15 @@ static int lock_bus(const char *address, char *lock_path, size_t size)
 	return fd;
 }
 
-static bool wait_for_broker(struct supervisor *s, struct child *broker, const char *address)
+static bool wait_for_broker(struct supervisor *s, struct child *broker, const char *address, const char *keydir)
 {
+	char endpoint[FS_BUS_ADDRESS_MAX + 8];
 	if (strncmp(address, "ipc://", 6)) {
-		return true; /* tcp: clients retry the connection until it binds */
+		/* tcp: clients retry until it binds, but they need its public key first */
+		snprintf(endpoint, sizeof(endpoint), "ipc://%s/broker.pub", keydir);
+	} else {
+		fs_bus_endpoint(address, FS_BUS_EP_TAP, endpoint, sizeof(endpoint));
 	}
-	char endpoint[FS_BUS_ADDRESS_MAX];
-	fs_bus_endpoint(address, FS_BUS_EP_TAP, endpoint, sizeof(endpoint));
 	int64_t deadline = fs_clock_now_ms() + 5000;
 	while (fs_clock_now_ms() < deadline) {
 		if (access(endpoint + 6, F_OK) == 0) {
@@ -536,12 +556,43 @@ static int launch(const struct run_options *opts)
 	bool interrupted = false, tty = isatty(STDERR_FILENO) && !o.quiet;
 	struct argv_builder a = { 0 };
 	struct fs_bus *watch = NULL;
+	char keydir[64] = "";
 
+	/* A tcp bus is always CURVE: the run's processes share a key pair made
+	 * for this run; operators are admitted by --allow. */
+	bool tcp = !strncmp(o.address, "tcp://", 6);
+	if (tcp) {
+		if (!zmq_has("curve")) {
+			fs_error("a tcp bus needs CURVE, which this libzmq lacks (install libzmq with libsodium)");
+			goto out;
+		}
+		snprintf(keydir, sizeof(keydir), "/tmp/fleetsim-keys-XXXXXX");
+		if (!mkdtemp(keydir) || fs_bus_keygen(keydir, "run", NULL) < 0) {
+			fs_error("cannot make the run's CURVE keys in /tmp");
+			keydir[0] = '\0';
+			goto out;
+		}
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/run.secret", keydir);
+		setenv("FLEETSIM_CURVE_SECRET", path, 1);
+		snprintf(path, sizeof(path), "%s/broker.pub", keydir);
+		setenv("FLEETSIM_CURVE_SERVER", path, 1);
+	}
 	arg(&a, "%s", broker_exe);
 	arg(&a, "--bus=%s", o.address);
+	if (tcp) {
+		arg(&a, "--curve-dir=%s", keydir);
+		arg(&a, "--allow=%s/run.pub", keydir);
+		for (int i = 0; i < o.nallow; i++) {
+			arg(&a, "--allow=%s", o.allow[i]);
+		}
+		if (o.open_watch) {
+			arg(&a, "--open-watch");
+		}
+	}
 	struct child *broker = supervisor_spawn(sup, "broker", CHILD_BROKER, a.items);
 	args_free(&a);
-	if (!broker || !wait_for_broker(sup, broker, o.address)) {
+	if (!broker || !wait_for_broker(sup, broker, o.address, keydir)) {
 		char why[128];
 		fs_error("the broker did not start on %s%s%s", o.address, broker && !broker->running ? ": it " : "",
 			 broker && !broker->running ? supervisor_describe(broker->status, why, sizeof(why)) : "");
@@ -698,6 +749,10 @@ static int launch(const struct run_options *opts)
 		fs_info("run on %s: %" PRIu64 " vehicle shard(s), network %s, seed %" PRIu64, o.address, o.shards, network,
 			o.seed);
 	}
+	if (tcp) {
+		fs_info("tcp bus with CURVE: operators need FLEETSIM_CURVE_SERVER=%s/broker.pub and a secret key "
+			"whose public key was given with --allow", keydir);
+	}
 
 	int64_t participant_exit_ms = 0;
 	int64_t last_progress_ms = 0;
@@ -828,6 +883,15 @@ out:
 	if (lock_fd >= 0) {
 		unlink(lock_path);
 		close(lock_fd);
+	}
+	if (keydir[0]) {
+		static const char *const files[] = { "run.pub", "run.secret", "broker.pub", "broker.secret" };
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/%s", keydir, files[i]);
+			unlink(path);
+		}
+		rmdir(keydir);
 	}
 	return status;
 }

@@ -91,6 +91,27 @@ kill -TERM "$first"; wait "$first"
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
+# A tcp bus: CURVE with keys the launcher makes for the run; operators by --allow.
+"$SVC/fleetctl" keygen "$WORK/keys" --name ops >/dev/null 2>&1
+PORT=$((20000 + $$ % 20000))
+"$FLEETSIM" run --quiet --bus="tcp://127.0.0.1:$PORT" --allow="$WORK/keys/ops.pub" --out="$WORK/tcp" \
+  --network=$NET --vehicles=10 --duration=10h --speed=20 2>"$WORK/tcp.log" &
+TCP_RUN=$!
+PIDS+=($TCP_RUN)
+for _ in $(seq 100); do ls -d /tmp/fleetsim-keys-*/broker.pub >/dev/null 2>&1 && break; sleep 0.05; done
+sleep 1
+"$SVC/fleetctl" --bus="tcp://127.0.0.1:$PORT" pause >/dev/null 2>&1; rc=$?
+check "tcp: a client without a listed key cannot pause the run" test "$rc" -ne 0
+KEYDIR=$(grep -o '/tmp/fleetsim-keys-[A-Za-z0-9]*' "$WORK/tcp.log" | head -1)
+check "tcp: the launcher says where the broker's key is" test -n "$KEYDIR"
+FLEETSIM_CURVE_SERVER="$KEYDIR/broker.pub" FLEETSIM_CURVE_SECRET="$WORK/keys/ops.secret" \
+  "$SVC/fleetctl" --bus="tcp://127.0.0.1:$PORT" stop >/dev/null 2>&1; rc=$?
+check "tcp: a listed operator key can stop it" test "$rc" -eq 0
+wait "$TCP_RUN"; rc=$?
+check "tcp: the run ends cleanly, stopped by the operator" test "$rc:$(json "$WORK/tcp/summary.json" "j['end_reason'][:10]")" = "0:stopped by"
+check "tcp: the refusal is counted" test "$(json "$WORK/tcp/summary.json" "j['broker'].get('auth_handshake_failed', 0) + j['broker'].get('auth_denied', 0) > 0")" = True
+check "tcp: the run's keys are removed" test ! -e "$KEYDIR"
+
 check "the default scenario file runs, flags override it" sim scn --scenario="$SRC/examples/default.yaml" --duration=3m --vehicles=30
 check "... with the file's seed and start, the flag's duration" test "$(json "$WORK/scn/summary.json" "j['seed'], j['start'], j['ticks']")" = "1 2028-06-01T12:00:00Z 180"
 printf 'seed: 5\nfleet:\n  size: lots\n' >"$WORK/bad.yaml"
