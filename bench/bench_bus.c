@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_bus - the bus's figures (docs/bus.md).
+ *
+ * 1. Throughput of per-tick batch messages through fs-broker against raw
+ *    ZeroMQ PUB/SUB, measured in the same run: a publisher process sends
+ *    [topic][VehicleStateBatch envelope] messages of about 1 KiB, 64 KiB and
+ *    4 MiB (a 100,000-vehicle batch is ~4 MB) to a subscriber process, over
+ *    ipc, either directly (PUB bound, SUB connected) or through the broker
+ *    (publisher -> pub endpoint -> broker -> lossless sub endpoint ->
+ *    subscriber). Both sides are lossless (no high-water mark), so the
+ *    publisher keeps at most a window of messages in flight (credit from the
+ *    subscriber on a separate PUSH/PULL pair, the same in both modes), as
+ *    lockstep keeps one tick's output in flight. The subscriber checks every
+ *    message arrives, in order (a sequence number in the topic), whole.
+ *    Time: from the publisher's first send to the subscriber's last receipt.
+ *    Raw and broker runs alternate; each figure is the median of the runs.
+ * 2. Lockstep cost per tick: fs-broker, fs-conductor --speed max and N
+ *    participants (tests/integration/test_participant.c built as
+ *    fs-bench-participant, --publish 0: no work, only the barrier), reading
+ *    the conductor's tick wall-time percentiles from summary.json.
+ *
+ * Options: --quick (fewer messages and ticks), --part 1|2 (only one of
+ * them), --size LABEL (one message size), --ticks N, --participants N,
+ * --reps N. Processes are found beside this program (../services/fs-broker,
+ * ../services/fs-conductor, ./fs-bench-participant).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "envelope.pb-c.h"
+#include "fs/rng.h"
+#include "fs_bus.h"
+
+#define MAX_REPS 15
+#define TOPIC_BASE "veh.state/"
+
+static char self_dir[PATH_MAX];
+static char work_dir[] = "/tmp/fsbench.XXXXXX";
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "bench_bus: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void set_int(void *s, int opt, int v)
+{
+	zmq_setsockopt(s, opt, &v, sizeof(v));
+}
+
+/* ---- 1. throughput ----------------------------------------------------- */
+
+/* A VehicleStateBatch envelope of @vehicles records (realistic field mix). */
+static uint8_t *make_body(uint32_t vehicles, size_t *ret_len)
+{
+	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
+	struct fs_rng rng;
+	fs_rng_init(&rng, 1, FS_RNG_STREAM_TEST, vehicles);
+	b.shard_count = 1;
+	b.origin_lat = 33.749;
+	b.origin_lon = -84.388;
+	b.full = true;
+	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_edge_offset_m = b.n_soc = b.n_speed_mps =
+		b.n_heading_rad = vehicles;
+	b.vehicle_id = calloc(vehicles, sizeof(uint32_t));
+	b.state = calloc(vehicles, sizeof(*b.state));
+	b.x_m = calloc(vehicles, sizeof(float));
+	b.y_m = calloc(vehicles, sizeof(float));
+	b.edge = calloc(vehicles, sizeof(uint32_t));
+	b.edge_offset_m = calloc(vehicles, sizeof(float));
+	b.soc = calloc(vehicles, sizeof(float));
+	b.speed_mps = calloc(vehicles, sizeof(float));
+	b.heading_rad = calloc(vehicles, sizeof(float));
+	for (uint32_t i = 0; i < vehicles; i++) {
+		b.vehicle_id[i] = i;
+		b.state[i] = (Fleetsim__V1__VehicleState)(3 + fs_rng_below(&rng, 7));
+		b.x_m[i] = (float)(fs_rng_uniform(&rng) * 40000 - 20000);
+		b.y_m[i] = (float)(fs_rng_uniform(&rng) * 40000 - 20000);
+		b.edge[i] = (uint32_t)fs_rng_below(&rng, 400000);
+		b.edge_offset_m[i] = (float)(fs_rng_uniform(&rng) * 200);
+		b.soc[i] = (float)fs_rng_uniform(&rng);
+		b.speed_mps[i] = (float)(fs_rng_uniform(&rng) * 20);
+		b.heading_rad[i] = (float)(fs_rng_uniform(&rng) * 6.283);
+	}
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.schema_version = FS_BUS_SCHEMA_VERSION;
+	env.sender = (char *)"vehicle-0";
+	env.seq = env.topic_seq = 1;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
+	env.vehicle_states = &b;
+	size_t len = fleetsim__v1__envelope__get_packed_size(&env);
+	uint8_t *buf = malloc(len);
+	if (!buf) {
+		die("out of memory");
+	}
+	fleetsim__v1__envelope__pack(&env, buf);
+	free(b.vehicle_id);
+	free(b.state);
+	free(b.x_m);
+	free(b.y_m);
+	free(b.edge);
+	free(b.edge_offset_m);
+	free(b.soc);
+	free(b.speed_mps);
+	free(b.heading_rad);
+	*ret_len = len;
+	return buf;
+}
+
+/* The largest batch whose envelope fits in @target bytes. */
+static uint8_t *make_body_near(size_t target, size_t *ret_len, uint32_t *ret_vehicles)
+{
+	uint32_t lo = 1, hi = 1;
+	size_t len;
+	for (;;) {
+		free(make_body(hi, &len));
+		if (len > target) {
+			break;
+		}
+		lo = hi;
+		hi *= 2;
+	}
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		free(make_body(mid, &len));
+		*(len <= target ? &lo : &hi) = mid;
+	}
+	*ret_vehicles = lo;
+	return make_body(lo, ret_len);
+}
+
+enum ack_kind { ACK_WARM = 1, ACK_CREDIT, ACK_DONE };
+
+struct ack {
+	uint32_t kind;
+	uint64_t count;
+	int64_t t_ns;
+	uint64_t errors;
+};
+
+struct tp_run {
+	bool broker;
+	bool codec;                        /* pack / unpack every message, as fs_bus clients do */
+	const Fleetsim__V1__Envelope *env; /* decoded body, for packing */
+	const uint8_t *body;
+	size_t len;
+	uint64_t count;
+	unsigned window;
+	char data_ep[FS_BUS_ADDRESS_MAX]; /* where the subscriber connects */
+	char pub_ep[FS_BUS_ADDRESS_MAX];  /* where the publisher binds (raw) or connects (broker) */
+	char ack_ep[FS_BUS_ADDRESS_MAX];
+};
+
+static void send_ack(void *push, enum ack_kind kind, uint64_t count, int64_t t_ns, uint64_t errors)
+{
+	struct ack a = { kind, count, t_ns, errors };
+	zmq_send(push, &a, sizeof(a), 0);
+}
+
+static int subscriber(const struct tp_run *r)
+{
+	void *ctx = zmq_ctx_new();
+	void *sub = zmq_socket(ctx, ZMQ_SUB);
+	void *push = zmq_socket(ctx, ZMQ_PUSH);
+	set_int(sub, ZMQ_RCVHWM, 0);
+	set_int(sub, ZMQ_LINGER, 0);
+	set_int(push, ZMQ_LINGER, 2000);
+	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC_BASE, strlen(TOPIC_BASE));
+	if (zmq_connect(sub, r->data_ep) < 0 || zmq_connect(push, r->ack_ep) < 0) {
+		return 1;
+	}
+	uint64_t expected = 0, errors = 0, credit_every = r->window / 4 ? r->window / 4 : 1;
+	bool warm = false;
+	zmq_msg_t topic, body;
+	zmq_msg_init(&topic);
+	zmq_msg_init(&body);
+	while (expected < r->count) {
+		if (zmq_msg_recv(&topic, sub, 0) < 0 || zmq_msg_recv(&body, sub, 0) < 0) {
+			return 1;
+		}
+		const char *t = zmq_msg_data(&topic);
+		size_t tlen = zmq_msg_size(&topic);
+		size_t base = strlen(TOPIC_BASE);
+		if (tlen == base + 4 && !memcmp(t + base, "warm", 4)) {
+			if (!warm) {
+				send_ack(push, ACK_WARM, 0, 0, 0);
+				warm = true;
+			}
+			continue;
+		}
+		char hex[17] = "";
+		memcpy(hex, t + base, tlen - base < 16 ? tlen - base : 16);
+		uint64_t seq = strtoull(hex, NULL, 16);
+		errors += seq != expected || zmq_msg_size(&body) != r->len || zmq_msg_more(&body);
+		if (r->codec) {
+			/* what fs_bus_recv does with every message */
+			Fleetsim__V1__Envelope *env =
+				fleetsim__v1__envelope__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+			errors += !env;
+			fleetsim__v1__envelope__free_unpacked(env, NULL);
+		}
+		expected++;
+		if (expected == r->count) {
+			send_ack(push, ACK_DONE, expected, now_ns(), errors);
+		} else if (expected % credit_every == 0) {
+			send_ack(push, ACK_CREDIT, expected, 0, 0);
+		}
+	}
+	zmq_msg_close(&topic);
+	zmq_msg_close(&body);
+	zmq_close(sub);
+	zmq_close(push);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+static void no_free(void *data, void *hint)
+{
+	(void)data;
+	(void)hint;
+}
+
+/* Returns the elapsed ns from first send to last receipt (written to @out), or exit code. */
+static int publisher(const struct tp_run *r, int out)
+{
+	void *ctx = zmq_ctx_new();
+	void *pub = zmq_socket(ctx, ZMQ_PUB);
+	void *pull = zmq_socket(ctx, ZMQ_PULL);
+	set_int(pub, ZMQ_SNDHWM, 0);
+	set_int(pub, ZMQ_LINGER, 0);
+	set_int(pull, ZMQ_LINGER, 0);
+	if (zmq_bind(pull, r->ack_ep) < 0) {
+		return 1;
+	}
+	if ((r->broker ? zmq_connect(pub, r->pub_ep) : zmq_bind(pub, r->pub_ep)) < 0) {
+		return 1;
+	}
+	/* Slow joiner: publish small "warm" messages until the subscriber has one. */
+	struct ack a;
+	for (;;) {
+		zmq_send(pub, TOPIC_BASE "warm", strlen(TOPIC_BASE) + 4, ZMQ_SNDMORE);
+		zmq_send(pub, "", 0, 0);
+		zmq_pollitem_t item = { .socket = pull, .events = ZMQ_POLLIN };
+		if (zmq_poll(&item, 1, 2) > 0 && zmq_recv(pull, &a, sizeof(a), 0) == sizeof(a) && a.kind == ACK_WARM) {
+			break;
+		}
+	}
+	char topic[64];
+	uint64_t sent = 0, acked = 0;
+	int64_t t0 = now_ns();
+	while (sent < r->count) {
+		while (sent < r->count && sent - acked < r->window) {
+			int n = snprintf(topic, sizeof(topic), TOPIC_BASE "%016" PRIx64, sent);
+			zmq_msg_t body;
+			if (r->codec) {
+				/* what fs_bus_publish does with every message */
+				zmq_msg_init_size(&body, r->len);
+				fleetsim__v1__envelope__pack(r->env, zmq_msg_data(&body));
+			} else {
+				/* Zero copy: both modes send the same bytes without a memcpy here. */
+				zmq_msg_init_data(&body, (void *)r->body, r->len, no_free, NULL);
+			}
+			zmq_send(pub, topic, (size_t)n, ZMQ_SNDMORE);
+			zmq_msg_send(&body, pub, 0);
+			sent++;
+		}
+		if (sent < r->count) {
+			if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a)) {
+				return 1;
+			}
+			if (a.count > acked) {
+				acked = a.count;
+			}
+		}
+	}
+	do {
+		if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a)) {
+			return 1;
+		}
+	} while (a.kind != ACK_DONE);
+	int64_t result[2] = { a.t_ns - t0, (int64_t)a.errors };
+	if (write(out, result, sizeof(result)) != sizeof(result)) {
+		return 1;
+	}
+	zmq_close(pub);
+	zmq_close(pull);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+static pid_t fork_or_die(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		die("fork: %s", strerror(errno));
+	}
+	return pid;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), compare_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median time to pack (re-encode) or unpack + free one envelope of @len bytes. */
+static double codec_us(const uint8_t *body, size_t len, bool unpack)
+{
+	Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, len, body);
+	uint8_t *out = malloc(len);
+	if (!env || !out) {
+		die("cannot decode the benchmark's own envelope");
+	}
+	int rounds = len > (1 << 20) ? 15 : len > 16384 ? 301 : 5001;
+	double *t = calloc((size_t)rounds, sizeof(*t));
+	for (int i = 0; i < rounds; i++) {
+		int64_t t0 = now_ns();
+		if (unpack) {
+			fleetsim__v1__envelope__free_unpacked(fleetsim__v1__envelope__unpack(NULL, len, body), NULL);
+		} else if (fleetsim__v1__envelope__pack(env, out) != len) {
+			die("re-encoding changed the size");
+		}
+		t[i] = (double)(now_ns() - t0) / 1e3;
+	}
+	double m = median(t, rounds);
+	free(t);
+	free(out);
+	fleetsim__v1__envelope__free_unpacked(env, NULL);
+	return m;
+}
+
+static pid_t broker_pid; /* of the throughput part, for its CPU time */
+
+/* CPU seconds (user + system) used so far by process @pid. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		return 0;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* fields after the command name; utime, stime are 14, 15 */
+	unsigned long utime = 0, stime = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) {
+		return 0;
+	}
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double children_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Context switches (voluntary + involuntary) of all waited-for children. */
+static double children_switches(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)ru.ru_nvcsw + (double)ru.ru_nivcsw;
+}
+
+struct sample {
+	double seconds; /* first send to last receipt */
+	double cpu_s;   /* publisher + subscriber (+ broker) CPU over the whole measurement */
+	double broker_cpu_s;
+};
+
+/* One measurement: fork a subscriber and a publisher. */
+static struct sample measure(const struct tp_run *r)
+{
+	double broker0 = r->broker ? proc_cpu_s(broker_pid) : 0, cpu0 = children_cpu_s() + broker0;
+	int fds[2];
+	if (pipe(fds) < 0) {
+		die("pipe: %s", strerror(errno));
+	}
+	pid_t sub = fork_or_die();
+	if (sub == 0) {
+		close(fds[0]);
+		_exit(subscriber(r));
+	}
+	pid_t pub = fork_or_die();
+	if (pub == 0) {
+		close(fds[0]);
+		_exit(publisher(r, fds[1]));
+	}
+	close(fds[1]);
+	int64_t result[2] = { 0, 0 };
+	ssize_t got = read(fds[0], result, sizeof(result));
+	close(fds[0]);
+	int st1 = 0, st2 = 0;
+	waitpid(pub, &st1, 0);
+	waitpid(sub, &st2, 0);
+	if (got != sizeof(result) || !WIFEXITED(st1) || WEXITSTATUS(st1) || !WIFEXITED(st2) || WEXITSTATUS(st2)) {
+		die("%s measurement failed", r->broker ? "broker" : "raw");
+	}
+	if (result[1]) {
+		die("%s: %" PRId64 " messages lost, reordered or damaged", r->broker ? "broker" : "raw", result[1]);
+	}
+	if (!r->broker) {
+		unlink(r->pub_ep + 6);
+	}
+	unlink(r->ack_ep + 6);
+	double broker1 = r->broker ? proc_cpu_s(broker_pid) : 0, cpu1 = children_cpu_s() + broker1;
+	return (struct sample){ (double)result[0] / 1e9, cpu1 - cpu0, broker1 - broker0 };
+}
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork_or_die();
+	if (pid == 0) {
+		if (log && !freopen(log, "w", stderr)) {
+			_exit(127);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	int st;
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
+static bool wait_for_file(const char *path, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 5; i++) {
+		if (access(path, F_OK) == 0) {
+			return true;
+		}
+		usleep(5000);
+	}
+	return false;
+}
+
+static const struct {
+	size_t target;
+	uint64_t count, quick_count;
+	unsigned window;
+	const char *label;
+} sizes[] = {
+	{ 1024, 200000, 20000, 1024, "1 KiB" },
+	{ 64 * 1024, 8000, 800, 256, "64 KiB" },
+	{ 4 * 1024 * 1024, 128, 16, 8, "4 MiB" },
+};
+#define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static void table(const char *bus, bool codec, bool quick, int reps, const char *only)
+{
+	printf("   %-7s %9s %8s %6s | %10s %8s %7s | %10s %8s %7s %7s | %5s\n", "size", "envelope", "vehicles", "msgs",
+	       "raw msg/s", "MB/s", "cpu us", "bus msg/s", "MB/s", "cpu us", "broker", "ratio");
+	for (size_t s = 0; s < N_SIZES; s++) {
+		if (only && strcmp(only, sizes[s].label)) {
+			continue;
+		}
+		struct tp_run r = {
+			.codec = codec, .count = quick ? sizes[s].quick_count : sizes[s].count, .window = sizes[s].window
+		};
+		uint32_t vehicles;
+		uint8_t *body = make_body_near(sizes[s].target, &r.len, &vehicles);
+		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, r.len, body);
+		r.body = body;
+		r.env = env;
+		snprintf(r.ack_ep, sizeof(r.ack_ep), "ipc://%s/ack", work_dir);
+		double raw[MAX_REPS], bus_s[MAX_REPS], raw_cpu[MAX_REPS], bus_cpu[MAX_REPS], broker_cpu[MAX_REPS];
+		for (int k = 0; k < reps; k++) {
+			r.broker = false;
+			snprintf(r.pub_ep, sizeof(r.pub_ep), "ipc://%s/raw", work_dir);
+			snprintf(r.data_ep, sizeof(r.data_ep), "%s", r.pub_ep);
+			struct sample a = measure(&r);
+			r.broker = true;
+			fs_bus_endpoint(bus, FS_BUS_EP_PUB, r.pub_ep, sizeof(r.pub_ep));
+			fs_bus_endpoint(bus, FS_BUS_EP_SUB, r.data_ep, sizeof(r.data_ep));
+			struct sample b = measure(&r);
+			raw[k] = a.seconds;
+			raw_cpu[k] = a.cpu_s;
+			bus_s[k] = b.seconds;
+			bus_cpu[k] = b.cpu_s;
+			broker_cpu[k] = b.broker_cpu_s;
+		}
+		double raw_t = median(raw, reps), bus_t = median(bus_s, reps);
+		double n = (double)r.count, bytes = n * (double)(r.len + strlen(TOPIC_BASE) + 16);
+		printf("   %-7s %9zu %8" PRIu32 " %6" PRIu64 " | %10.0f %8.1f %7.1f | %10.0f %8.1f %7.1f %7.1f | %5.2f\n",
+		       sizes[s].label, r.len, vehicles, r.count, n / raw_t, bytes / raw_t / 1e6,
+		       median(raw_cpu, reps) / n * 1e6, n / bus_t, bytes / bus_t / 1e6, median(bus_cpu, reps) / n * 1e6,
+		       median(broker_cpu, reps) / n * 1e6, raw_t / bus_t);
+		fflush(stdout);
+		fleetsim__v1__envelope__free_unpacked(env, NULL);
+		free(body);
+	}
+}
+
+static void throughput(bool quick, int reps, const char *only)
+{
+	char broker_exe[PATH_MAX + 32], bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX];
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
+	snprintf(bus, sizeof(bus), "ipc://%s/bus", work_dir);
+	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
+	snprintf(log, sizeof(log), "%s/broker.log", work_dir);
+	char *argv[] = { broker_exe, bus_arg, NULL };
+	pid_t broker = spawn(argv, log);
+	broker_pid = broker;
+	char tap[PATH_MAX];
+	snprintf(tap, sizeof(tap), "%s/bus/tap", work_dir);
+	if (!wait_for_file(tap, 5000)) {
+		die("fs-broker did not start (%s)", log);
+	}
+	printf("1. throughput, ipc, one publisher process -> one subscriber process, lossless, credit window;\n"
+	       "   raw ZeroMQ PUB->SUB vs through fs-broker (pub -> broker -> sub endpoint), median of %d runs each\n"
+	       "   (cpu us: CPU time of all processes per message; broker: the broker's share)\n"
+	       "1a. the bytes alone (envelopes encoded once, sent without a copy): the transport\n",
+	       reps);
+	table(bus, false, quick, reps, only);
+	printf("1b. as fleetsim clients do it: the publisher packs every envelope (fs_bus_publish),\n"
+	       "    the subscriber unpacks and frees it (fs_bus_recv), in both modes\n");
+	table(bus, true, quick, reps, only);
+	stop(broker);
+	printf("   for scale, protobuf-c alone in one process, per message:\n");
+	for (size_t s = 0; s < N_SIZES; s++) {
+		if (only && strcmp(only, sizes[s].label)) {
+			continue;
+		}
+		size_t len;
+		uint32_t vehicles;
+		uint8_t *body = make_body_near(sizes[s].target, &len, &vehicles);
+		printf("   %-7s pack %.1f us, unpack + free %.1f us\n", sizes[s].label, codec_us(body, len, false),
+		       codec_us(body, len, true));
+		free(body);
+	}
+}
+
+/* ---- 2. lockstep -------------------------------------------------------- */
+
+static void lockstep(uint64_t ticks, int nparts)
+{
+	char broker_exe[PATH_MAX + 32], conductor_exe[PATH_MAX + 32], part_exe[PATH_MAX + 32];
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
+	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", self_dir);
+	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", self_dir);
+	char bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX], tap[PATH_MAX];
+	snprintf(bus, sizeof(bus), "ipc://%s/lockstep", work_dir);
+	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
+	snprintf(log, sizeof(log), "%s/lockstep-broker.log", work_dir);
+	snprintf(tap, sizeof(tap), "%s/lockstep/tap", work_dir);
+	double cpu0 = children_cpu_s(), switches0 = children_switches();
+	char *bargv[] = { broker_exe, bus_arg, NULL };
+	pid_t broker = spawn(bargv, log);
+	if (!wait_for_file(tap, 5000)) {
+		die("fs-broker did not start (%s)", log);
+	}
+	char parts[64 * 16] = "", duration[64], out[PATH_MAX + 8], names[64][32];
+	pid_t pids[64];
+	for (int i = 0; i < nparts; i++) {
+		size_t n = strlen(parts);
+		snprintf(parts + n, sizeof(parts) - n, "%sp%d:test", i ? "," : "", i);
+	}
+	char parts_arg[sizeof(parts) + 16];
+	snprintf(parts_arg, sizeof(parts_arg), "--participants=%s", parts);
+	snprintf(duration, sizeof(duration), "--duration=%" PRIu64, ticks); /* seconds = ticks of 1 s */
+	snprintf(out, sizeof(out), "--out=%s", work_dir);
+	snprintf(log, sizeof(log), "%s/conductor.log", work_dir);
+	char *cargv[] = { conductor_exe, bus_arg, parts_arg, duration, (char *)"--speed=max", (char *)"--seed=1", out,
+			  NULL };
+	pid_t conductor = spawn(cargv, log);
+	for (int i = 0; i < nparts; i++) {
+		snprintf(names[i], sizeof(names[i]), "--name=p%d", i);
+		char *pargv[] = { part_exe, bus_arg, names[i], (char *)"--publish=0", (char *)"--seed=1", NULL };
+		pids[i] = spawn(pargv, NULL);
+	}
+	int st;
+	waitpid(conductor, &st, 0);
+	for (int i = 0; i < nparts; i++) {
+		waitpid(pids[i], NULL, 0);
+	}
+	stop(broker);
+	double cpu = children_cpu_s() - cpu0, switches = children_switches() - switches0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		die("fs-conductor failed (%s)", log);
+	}
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/summary.json", work_dir);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	json_t *ls = root ? json_object_get(root, "lockstep") : NULL;
+	if (!ls) {
+		die("no lockstep figures in %s", path);
+	}
+	double wall = json_real_value(json_object_get(root, "wall_seconds"));
+	json_int_t done = json_integer_value(json_object_get(ls, "ticks"));
+	printf("2. lockstep, %d participants (--publish 0), fs-conductor --speed max, %" PRId64 " ticks:\n"
+	       "   tick wall time p50 %" PRId64 " us, p99 %" PRId64 " us (barrier overhead p50 %" PRId64
+	       " us, p99 %" PRId64 " us); %.0f ticks/s\n"
+	       "   per tick, all processes: %.0f us CPU, %.1f context switches\n",
+	       nparts, (int64_t)done, (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p50_us")),
+	       (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p99_us")),
+	       (int64_t)json_integer_value(json_object_get(ls, "overhead_p50_us")),
+	       (int64_t)json_integer_value(json_object_get(ls, "overhead_p99_us")), wall > 0 ? (double)done / wall : 0,
+	       done ? cpu / (double)done * 1e6 : 0, done ? switches / (double)done : 0);
+	json_decref(root);
+}
+
+static void remove_work_dir(void)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work_dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench_bus: could not remove %s\n", work_dir);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = getenv("FS_BENCH_QUICK") != NULL;
+	uint64_t ticks = 0;
+	int nparts = 6, reps = 0, part = 0;
+	const char *only = NULL;
+	static const struct option options[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "ticks", required_argument, NULL, 't' },
+		{ "participants", required_argument, NULL, 'p' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "part", required_argument, NULL, 'P' },
+		{ "size", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			quick = true;
+			break;
+		case 't':
+			ticks = strtoull(optarg, NULL, 10);
+			break;
+		case 'p':
+			nparts = atoi(optarg);
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'P':
+			part = atoi(optarg);
+			break;
+		case 's':
+			only = optarg;
+			break;
+		case 'h':
+			printf("Usage: bench_bus [--quick] [--part 1|2] [--size '1 KiB'|'64 KiB'|'4 MiB'] [--ticks N]\n"
+			       "                 [--participants N] [--reps N]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!ticks) {
+		ticks = quick ? 2000 : 20000;
+	}
+	if (!reps) {
+		reps = quick ? 1 : 5;
+	}
+	if (nparts < 1 || nparts > 64 || reps < 1 || reps > MAX_REPS || !ticks) {
+		die("bad arguments");
+	}
+	ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
+	if (n <= 0) {
+		die("cannot find my own path");
+	}
+	self_dir[n] = '\0';
+	*strrchr(self_dir, '/') = '\0';
+	if (!mkdtemp(work_dir)) {
+		die("mkdtemp: %s", strerror(errno));
+	}
+	atexit(remove_work_dir);
+	signal(SIGPIPE, SIG_IGN);
+	double load[3] = { 0, 0, 0 };
+	getloadavg(load, 3);
+	printf("bench_bus: %ld cores, load average %.2f at start (other work on the machine shows in these figures)\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+	if (part != 2) {
+		throughput(quick, reps, only);
+	}
+	if (part != 1) {
+		lockstep(ticks, nparts);
+	}
+	return 0;
+}
