@@ -192,6 +192,13 @@ static int cmd_echo(const char *address, int argc, char **argv)
 		}
 		struct fs_bus_message *msg = NULL;
 		int rc = fs_bus_recv(bus, &msg, left > 500 ? 500 : (int)left);
+		if (rc == -EAGAIN && fs_bus_auth_status(bus) < 0) {
+			char buf[FS_BUS_ADDRESS_MAX];
+			report_unreachable(address ? address : fs_bus_default_address(buf, sizeof(buf)),
+					   fs_bus_auth_status(bus));
+			fs_bus_close(bus);
+			return 1;
+		}
 		if (rc == -EAGAIN || rc == -EINTR) {
 			continue;
 		}
@@ -422,7 +429,8 @@ static int cmd_status(const char *address, int argc, char **argv)
 	struct fs_bus_message *msg = NULL;
 	int64_t deadline = fs_clock_now_ms() + 3000;
 	int rc = -EAGAIN;
-	while (!stop && fs_clock_now_ms() < deadline && (rc = fs_bus_recv(bus, &msg, 200)) != 0) {
+	while (!stop && fs_clock_now_ms() < deadline && (rc = fs_bus_recv(bus, &msg, 200)) != 0 &&
+	       fs_bus_auth_status(bus) == 0) {
 	}
 	if (rc != 0) {
 		char buf[FS_BUS_ADDRESS_MAX];
