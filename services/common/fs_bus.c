@@ -189,8 +189,9 @@ int fs_bus_key_load(const char *spec, bool secret, char ret[FS_BUS_KEY_Z85 + 1])
 		const char *word;
 		size_t len;
 		p = next_line(p, &word, &len);
-		/* Z85 has '#' in its alphabet: a key may start with one, a comment is anything else */
-		if (!len || (word[0] == '#' && !is_z85_key(word, len))) {
+		/* '#' is a Z85 digit, but only for values a key's first digit never
+		 * reaches (84 of 0..82 for 32-bit groups): a '#' line is a comment */
+		if (!len || word[0] == '#') {
 			continue;
 		}
 		if (is_z85_key(word, len)) {
@@ -221,8 +222,8 @@ int fs_bus_allow_list_load(const char *path, uint8_t (**keys)[32], size_t *count
 		size_t len;
 		p = next_line(p, &word, &len);
 		line++;
-		if (!len || (word[0] == '#' && !is_z85_key(word, len))) {
-			continue; /* a key may start with '#' (Z85 alphabet); a comment is anything else */
+		if (!len || word[0] == '#') {
+			continue; /* no Z85 key starts with '#' (see fs_bus_key_load()) */
 		}
 		if (!is_z85_key(word, len)) {
 			fs_error("%s:%u: '%.*s' is not a Z85 CURVE public key (40 characters)", path, line,

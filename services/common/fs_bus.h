@@ -136,8 +136,7 @@ int fs_bus_auth_status(struct fs_bus *bus);
 /**
  * A CURVE key in Z85 into @ret: @spec itself when it is a 40-character Z85
  * key, else the file @spec names (the first line that is not blank or a
- * '#' comment holds the key; text after it is ignored; a line whose first
- * word is a key is a key even if it starts with '#', which Z85 uses). A @secret file must
+ * '#' comment holds the key; text after it is ignored). A @secret file must
  * not be readable by group or others. Returns 0 or -errno, logged with why.
  */
 int fs_bus_key_load(const char *spec, bool secret, char ret[FS_BUS_KEY_Z85 + 1]);
@@ -151,7 +150,7 @@ int fs_bus_keygen(const char *dir, const char *name, char ret_public[FS_BUS_KEY_
 
 /**
  * Append the public keys of allow-list file @path (one Z85 key a line; blank
- * lines, '#' comments and text after a key ignored, as above; a key file of
+ * lines, '#' comments and text after a key ignored; a key file of
  * fs_bus_keygen() is a one-key list) to *@keys (32-byte binary keys, grown
  * with realloc; caller frees) and *@count. A malformed line fails with
  * path:line. Returns 0 or -errno, logged with why.
