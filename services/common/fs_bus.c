@@ -247,21 +247,36 @@ int fs_bus_allow_list_load(const char *path, uint8_t (**keys)[32], size_t *count
 	return rc;
 }
 
+/*
+ * Write a key file whole or not at all: into a temporary file first, then
+ * link()ed to @path, which fails if @path exists. A reader polling for the
+ * file (the launcher waits for broker.pub) never sees it empty or half written.
+ */
 static int write_key_file(const char *path, mode_t mode, const char *comment, const char *key)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		fs_error("cannot create %s: %s", path, errno == EEXIST ? "it exists (not overwritten)" : strerror(errno));
+		fs_error("cannot create %s: %s", path, strerror(errno));
 		return -errno;
 	}
 	int rc = 0;
 	if (fchmod(fd, mode) < 0 || dprintf(fd, "# %s\n%s\n", comment, key) < 0) {
 		rc = -errno;
-		fs_error("cannot write %s: %s", path, strerror(errno));
 	}
 	if (close(fd) < 0 && rc == 0) {
 		rc = -errno;
 	}
+	if (rc == 0 && link(tmp, path) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0) {
+		fs_error("cannot create %s: %s", path, rc == -EEXIST ? "it exists (not overwritten)" : strerror(-rc));
+	}
+	unlink(tmp);
 	return rc;
 }
 
