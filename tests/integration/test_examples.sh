@@ -100,7 +100,13 @@ check "lidar: after the 1.2 fix fewer requests are refused for the ODD" \
 # ---- charger outage ------------------------------------------------------------
 pair charger-outage
 show charger-outage dispatch charge_jobs charge_queue_wait_mean_s plugs_peak_in_use served wait_mean_s
+show charger-outage vehicle-0 charges charged_kwh
 check "charger: both outages were applied by dispatch" test "$(kpi charger-outage dispatch scenario_events_applied)" = 2.0
+check "charger: vehicles charged in the run" gt "$(kpi charger-outage.base dispatch charge_jobs)" 20
+check "charger: vehicles queue longer for a plug" \
+  gt "$(kpi charger-outage dispatch charge_queue_wait_mean_s)" "$(kpi charger-outage.base dispatch charge_queue_wait_mean_s)"
+check "charger: the fleet takes in less energy" \
+  gt "$(kpi charger-outage.base vehicle-0 charged_kwh)" "$(kpi charger-outage vehicle-0 charged_kwh)"
 
 # ---- Stellantis supplier delay (a production example: fleetsim rollout) ----------
 S=stellantis-supplier-delay
