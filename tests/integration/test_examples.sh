@@ -44,6 +44,14 @@ pair() {
   check "... and its baseline (exit $rb)" test "$rb" -eq 0
 }
 
+# todo REASON DESCRIPTION COMMAND...: a check of a known gap (TAP TODO): reported, not counted
+# as a failure; once it passes, meson reports the unexpected pass and the TODO should go.
+todo() {
+  local why=$1 what=$2; shift 2
+  tap_n=$((tap_n + 1))
+  if "$@"; then echo "ok $tap_n - $what # TODO $why"; else echo "not ok $tap_n - $what # TODO $why"; fi
+}
+
 # kpi TAG PARTICIPANT KEY
 kpi() { json "$WORK/$1/summary.json" "j['results']['$2']['$3']"; }
 # gt A B: A > B as numbers
@@ -62,6 +70,13 @@ show storm-downtown dispatch wait_mean_s wait_p95_s served cancelled declines ha
 check "storm: the mean wait rises" gt "$(kpi storm-downtown dispatch wait_mean_s)" "$(kpi storm-downtown.base dispatch wait_mean_s)"
 check "storm: the wait p95 rises" gt "$(kpi storm-downtown dispatch wait_p95_s)" "$(kpi storm-downtown.base dispatch wait_p95_s)"
 check "storm: fewer riders served" gt "$(kpi storm-downtown.base dispatch served)" "$(kpi storm-downtown dispatch served)"
+# The storm cell itself (zone downtown, outside every ODD) should make vehicles there decline
+# or hand back trips. Known gap: the vehicle node ignores weather over a zone (only zone `all`
+# reaches fs_fleet; services/vehicle/vehicle_node.c apply_scenario), so today the rises above
+# come from the city-wide light rain alone. Reported as TODO until zone weather exists.
+sd=$(python3 -c "print(sum(float(x) for x in '$(kpi storm-downtown dispatch declines) $(kpi storm-downtown dispatch handbacks) $(kpi storm-downtown dispatch cancelled)'.split()))")
+sb=$(python3 -c "print(sum(float(x) for x in '$(kpi storm-downtown.base dispatch declines) $(kpi storm-downtown.base dispatch handbacks) $(kpi storm-downtown.base dispatch cancelled)'.split()))")
+todo "zone weather is not applied by the vehicle node" "storm: declines + handbacks + cancellations rise ($sd vs $sb)" gt "$sd" "$sb"
 
 # ---- stadium surge: requests rise, in one place ---------------------------------
 pair stadium-surge
