@@ -74,6 +74,7 @@ struct vehicle_node {
 	struct fs_scenario_event *scn_events;
 	size_t scn_count, scn_cap;
 	uint64_t scn_applied, scn_ignored;
+	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -697,8 +698,10 @@ static void apply_device_fault(struct vehicle_node *n, const struct fs_scenario_
 			if (ending && fs_platform_get(&v->platform, e->device, d) != e->health) {
 				continue;
 			}
-			fs_fleet_inject_fault(n->fleet, id, e->device, d, ending ? FS_HEALTH_OK : e->health, now_ms,
-					      &n->events);
+			if (fs_fleet_inject_fault(n->fleet, id, e->device, d, ending ? FS_HEALTH_OK : e->health, now_ms,
+						  &n->events) == 0 && !ending) {
+				n->scn_faults_injected++;
+			}
 		}
 	}
 }
@@ -836,6 +839,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "uploaded_gb", s->uploaded_gb);
 	fs_participant_add_result(p, "scenario_events_applied", (double)n->scn_applied);
 	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
+	fs_participant_add_result(p, "faults_injected", (double)n->scn_faults_injected);
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
 	struct rusage ru;

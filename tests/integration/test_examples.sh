@@ -104,6 +104,10 @@ pair lidar-fault-wave
 show lidar-fault-wave vehicle-0 faults minimal_risk_stops remote_assist_requests scenario_events_applied
 show lidar-fault-wave dispatch rejected_odd in_vehicle_mean_s
 check "lidar: both events reached the vehicles" test "$(kpi lidar-fault-wave vehicle-0 scenario_events_applied)" = 2.0
+show lidar-fault-wave vehicle-0 faults_injected
+check "lidar: about a quarter of the 300 lidars degraded (40..110)" python3 -c \
+  "import sys; sys.exit(0 if 40 <= float('$(kpi lidar-fault-wave vehicle-0 faults_injected)') <= 110 else 1)"
+check "lidar: no lidar degraded in the baseline" test "$(kpi lidar-fault-wave.base vehicle-0 faults_injected)" = 0.0
 check "lidar: remote-assistance requests rise" \
   gt "$(kpi lidar-fault-wave vehicle-0 remote_assist_requests)" "$(kpi lidar-fault-wave.base vehicle-0 remote_assist_requests)"
 check "lidar: the no-lidar speed cap lengthens rides" \
