@@ -744,6 +744,7 @@ static int launch(const struct run_options *opts)
 	watch = fs_bus_connect(&wopts);
 	if (watch) {
 		fs_bus_subscribe(watch, "ctl.status");
+		fs_bus_subscribe(watch, "ctl.end");
 	}
 	if (!o.quiet) {
 		fs_info("run on %s: %" PRIu64 " vehicle shard(s), network %s, seed %" PRIu64, o.address, o.shards, network,
@@ -755,6 +756,7 @@ static int launch(const struct run_options *opts)
 	}
 
 	int64_t participant_exit_ms = 0;
+	bool run_ending = false; /* End was published: participants leave as they finish their outputs */
 	int64_t last_progress_ms = 0;
 	for (;;) {
 		zmq_pollitem_t items[2] = {
@@ -848,7 +850,7 @@ static int launch(const struct run_options *opts)
 			}
 			goto out;
 		}
-		if (participant_exit_ms && fs_clock_now_ms() - participant_exit_ms > 5000) {
+		if (participant_exit_ms && !run_ending && fs_clock_now_ms() - participant_exit_ms > 5000) {
 			fs_error("%sa participant exited but the run did not end; stopping the run", tty ? "\n" : "");
 			supervisor_stop_all(sup, 1000);
 			status = 1;
@@ -859,6 +861,11 @@ static int launch(const struct run_options *opts)
 			const Fleetsim__V1__Status *latest = NULL;
 			struct fs_bus_message *keep = NULL;
 			while (fs_bus_recv(watch, &msg, 0) == 0) {
+				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
+				    (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
+				     msg->env->status->state >= FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING)) {
+					run_ending = true;
+				}
 				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
 					fs_bus_message_free(keep);
 					keep = msg;
