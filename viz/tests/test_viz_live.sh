@@ -56,7 +56,8 @@ sed 's/^/# /' "$WORK/check.out"
 check "shot: vehicles in their state colours where the probe saw them, roads and HUD drawn" test "$rc" -eq 0
 
 # 2. Control keys: space pauses, '+' speeds up (10x -> 20x), both answered by the conductor.
-"$VIZ" --bus="$bus" --headless --screenshot="$WORK/keys.png" --frames=150 --press=' +' \
+# 600 frames (~10 s): time for the acknowledgements on a loaded machine.
+"$VIZ" --bus="$bus" --headless --screenshot="$WORK/keys.png" --frames=600 --press=' +' \
   --screenshot-meta="$WORK/keys.meta" 2>"$WORK/viz-keys.log"
 check "keys: fleet-viz ran (exit $?)" test -s "$WORK/keys.png"
 st=$(status_of "$bus")
