@@ -76,6 +76,7 @@ struct viz_app {
 
 	char toast[256];
 	int64_t toast_until_ms;
+	char last_answer[256]; /* the conductor's last answer, kept after its toast fades */
 	int64_t now_ms;
 	double frame_ms;
 	int64_t last_frame_us;
@@ -211,6 +212,7 @@ static void handle_ack(struct viz_app *app, const Fleetsim__V1__CommandAck *ack)
 			} else {
 				toast(app, "conductor refused: %s", ack->reason ? ack->reason : "?");
 			}
+			snprintf(app->last_answer, sizeof(app->last_answer), "%s", app->toast);
 		}
 	}
 }
@@ -681,7 +683,8 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 		fprintf(f, "shard.%u.time_ms=%" PRId64 "\n", s, viz_scene_shard_time(app->scene, s));
 	}
 	const struct viz_run *run = viz_scene_run(app->scene);
-	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\n", (int)run->state, run->tick, viz_app_toast(app));
+	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\n", (int)run->state, run->tick,
+		viz_app_toast(app), app->last_answer);
 	if (fclose(f) != 0) {
 		fs_error("cannot write %s: %s", path, strerror(errno));
 		return -EIO;
