@@ -2,7 +2,7 @@
 /*
  * fs_bus - bus client: connect, publish, subscribe, decode with clear errors.
  *
- * Loss policy (docs/protocol.md): a participant's publish socket has no
+ * Loss policy (docs/bus.md): a participant's publish socket has no
  * high-water mark (lockstep bounds what is in flight to one tick's output) and
  * its subscription is on the broker's lossless endpoint, so nothing between
  * participants is ever dropped. Observers use the bounded endpoint; what they

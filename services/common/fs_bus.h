@@ -20,7 +20,7 @@
  * derived from it) or, without one, a fresh key pair that only an open watch
  * endpoint admits. `fleetctl keygen` writes key files.
  *
- * Every message is two frames, [topic][Envelope] (docs/protocol.md). The
+ * Every message is two frames, [topic][Envelope] (docs/bus.md). The
  * client stamps schema version, sender, per-sender and per-topic sequence
  * numbers, and the current tick and simulated time on what it publishes, and
  * on receipt decodes, validates and counts: a malformed, unknown or oversize

@@ -13,7 +13,7 @@
  * travels through the one broker, whose lossless endpoint forwards messages in
  * the order it received them, on one FIFO pipe per subscriber; the conductor
  * sends Tick n+1 only after the broker delivered every TickDone(n), and each
- * sender publishes TickDone(n) after its tick-n output (docs/protocol.md).
+ * sender publishes TickDone(n) after its tick-n output (docs/bus.md).
  */
 #ifndef FS_PARTICIPANT_H
 #define FS_PARTICIPANT_H

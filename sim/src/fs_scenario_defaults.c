@@ -71,7 +71,7 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 {
 	memset(sc, 0, sizeof(*sc));
 	snprintf(sc->base_dir, sizeof(sc->base_dir), ".");
-	/* run: the launcher's defaults (docs/protocol.md) */
+	/* run: the launcher's defaults (docs/architecture.md) */
 	sc->seed = 1;
 	sc->start_ms = month("2028-06-01T12:00:00Z"); /* DOMAIN: rollout from 2027; 07:00 on a weekday in Atlanta */
 	sc->duration_ms = 3600000;                     /* one simulated hour */
