@@ -142,3 +142,28 @@ int fs_scenario_run_argv(const struct fs_scenario *sc, char **ret, int max)
 #undef ARG
 	return n;
 }
+
+size_t fs_scenario_msg_receive(struct fs_bus *bus, const struct fs_scenario *sc, const struct fs_bus_message *msg,
+			       void (*on_event)(void *ctx, const struct fs_scenario_event *e), void *ctx)
+{
+	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
+	if (msg->env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND ||
+	    strcmp(msg->env->sender, "conductor") || strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
+		fs_bus_reject(bus, msg, "scenario events come from the conductor only");
+		return 0; /* counted by the bus as rejected, not as events refused */
+	}
+	size_t refused = 0;
+	for (size_t i = 0; i < cmd->n_events; i++) {
+		struct fs_scenario_event e;
+		struct fs_error err = { "" };
+		if (fs_scenario_msg_event_parse(sc, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
+			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
+			fs_error("%s (is every service given the same --scenario?)", err.message);
+			fs_bus_reject(bus, msg, "scenario event does not validate here");
+			refused++;
+			continue;
+		}
+		on_event(ctx, &e);
+	}
+	return refused;
+}

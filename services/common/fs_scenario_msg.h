@@ -24,6 +24,7 @@
 
 #include "envelope.pb-c.h"
 #include "fs/scenario.h"
+#include "fs_bus.h"
 
 #define FS_SCENARIO_APPLY_TOPIC "scn.cmd/apply"
 
@@ -53,6 +54,15 @@ int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1
  * when @path is NULL. Logs the file:line:column error and returns -errno.
  */
 int fs_scenario_msg_load(const char *path, struct fs_scenario *sc);
+
+/**
+ * The scheduled events of @msg (FS_SCENARIO_APPLY_TOPIC from the conductor),
+ * each parsed against @sc and handed to @on_event in order. A message from
+ * anyone else, on another topic, or an event that does not validate here is
+ * rejected on @bus (counted and logged). Returns how many events did not validate.
+ */
+size_t fs_scenario_msg_receive(struct fs_bus *bus, const struct fs_scenario *sc, const struct fs_bus_message *msg,
+			       void (*on_event)(void *ctx, const struct fs_scenario_event *e), void *ctx);
 
 /**
  * `fleetsim run` flags equivalent to @sc's run settings: --seed, --start,

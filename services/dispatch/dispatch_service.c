@@ -269,44 +269,36 @@ static void apply_events(struct dispatch_service *s, const struct fs_bus_message
 }
 
 /* Keep the events the platform acts on; the zone's ring is projected once. */
+static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
+{
+	struct dispatch_service *s = ctx;
+	if (e->type != FS_SCN_EVENT_DEPOT_OUTAGE && e->type != FS_SCN_EVENT_DEMAND_SURGE) {
+		return; /* for the vehicles or production */
+	}
+	struct scn_event se = { .e = *e };
+	const struct fs_scenario_zone *z = e->type == FS_SCN_EVENT_DEMAND_SURGE ? fs_scenario_zone_find(&s->scn, e->zone) : NULL;
+	if (z && z->count >= 3) {
+		se.ring = fs_xcalloc(z->count, sizeof(*se.ring));
+		se.nring = z->count;
+		for (size_t k = 0; k < z->count; k++) {
+			se.ring[k] = fs_projection_to_xy(&s->world->net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
+		}
+	}
+	if (s->nscn == s->scn_cap) {
+		s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
+		s->events_in_force = realloc(s->events_in_force, s->scn_cap * sizeof(*s->events_in_force));
+		if (!s->events_in_force) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	s->events_in_force[s->nscn++] = se;
+	s->scn_applied++;
+}
+
 static void receive_scenario(struct dispatch_service *s, struct fs_participant *p, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
-	if (strcmp(msg->env->sender, "conductor") || strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
-		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
-		return;
-	}
-	for (size_t i = 0; i < cmd->n_events; i++) {
-		struct fs_scenario_event e;
-		struct fs_error err = { "" };
-		if (fs_scenario_msg_event_parse(&s->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
-			fs_error("%s (is every service given the same --scenario?)", err.message);
-			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
-			continue;
-		}
-		if (e.type != FS_SCN_EVENT_DEPOT_OUTAGE && e.type != FS_SCN_EVENT_DEMAND_SURGE) {
-			continue; /* for the vehicles or production */
-		}
-		struct scn_event se = { .e = e };
-		const struct fs_scenario_zone *z = e.type == FS_SCN_EVENT_DEMAND_SURGE ? fs_scenario_zone_find(&s->scn, e.zone) : NULL;
-		if (z && z->count >= 3) {
-			se.ring = fs_xcalloc(z->count, sizeof(*se.ring));
-			se.nring = z->count;
-			for (size_t k = 0; k < z->count; k++) {
-				se.ring[k] = fs_projection_to_xy(&s->world->net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
-			}
-		}
-		if (s->nscn == s->scn_cap) {
-			s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
-			s->events_in_force = realloc(s->events_in_force, s->scn_cap * sizeof(*s->events_in_force));
-			if (!s->events_in_force) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
-		s->events_in_force[s->nscn++] = se;
-		s->scn_applied++;
-	}
+	fs_scenario_msg_receive(fs_participant_bus(p), &s->scn, msg, keep_scenario_event, s);
 }
 
 static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)

@@ -224,7 +224,25 @@ static bool is_production_event(int type)
 	       type == FS_SCN_EVENT_CALIBRATION_SPIKE;
 }
 
-/* Scheduled events from the conductor; the production ones wait for their tick. */
+/* The production events wait for their tick; vehicle nodes and dispatch apply the others. */
+static void keep_event(void *ctx, const struct fs_scenario_event *e)
+{
+	struct production_node *n = ctx;
+	if (!is_production_event(e->type)) {
+		return;
+	}
+	if (n->pending_count == n->pending_cap) {
+		n->pending_cap = n->pending_cap ? n->pending_cap * 2 : 8;
+		n->pending = realloc(n->pending, n->pending_cap * sizeof(*n->pending));
+		if (!n->pending) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	n->pending[n->pending_count++] = *e;
+}
+
+/* Scheduled events from the conductor. */
 static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_message *msg)
 {
 	struct production_node *n = ctx;
@@ -232,34 +250,7 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 	    strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
 		return; /* scn.cmd itself is for the conductor to validate */
 	}
-	if (strcmp(msg->env->sender, "conductor")) {
-		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
-		return;
-	}
-	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
-	for (size_t i = 0; i < cmd->n_events; i++) {
-		struct fs_scenario_event e;
-		struct fs_error err = { "" };
-		if (fs_scenario_msg_event_parse(&n->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
-			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
-			fs_error("%s (is every service given the same --scenario?)", err.message);
-			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
-			n->events_refused++;
-			continue;
-		}
-		if (!is_production_event(e.type)) {
-			continue; /* vehicle nodes and dispatch apply the others */
-		}
-		if (n->pending_count == n->pending_cap) {
-			n->pending_cap = n->pending_cap ? n->pending_cap * 2 : 8;
-			n->pending = realloc(n->pending, n->pending_cap * sizeof(*n->pending));
-			if (!n->pending) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
-		n->pending[n->pending_count++] = e;
-	}
+	n->events_refused += fs_scenario_msg_receive(fs_participant_bus(p), &n->scn, msg, keep_event, n);
 }
 
 /*

@@ -235,32 +235,23 @@ static int place_fleet(struct vehicle_node *n, int64_t now_ms)
 }
 
 /* Scenario events from the conductor, each for the tick it names (applied in on_tick). */
+static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
+{
+	struct vehicle_node *n = ctx;
+	if (n->scn_count == n->scn_cap) {
+		n->scn_cap = n->scn_cap ? n->scn_cap * 2 : 16;
+		n->scn_events = realloc(n->scn_events, n->scn_cap * sizeof(*n->scn_events));
+		if (!n->scn_events) {
+			fs_error("out of memory");
+			abort();
+		}
+	}
+	n->scn_events[n->scn_count++] = *e;
+}
+
 static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__ScenarioCommand *cmd = msg->env->scenario_command;
-	if (strcmp(msg->env->sender, "conductor") || strcmp(msg->topic, FS_SCENARIO_APPLY_TOPIC)) {
-		fs_bus_reject(fs_participant_bus(p), msg, "scenario events come from the conductor only");
-		return;
-	}
-	for (size_t i = 0; i < cmd->n_events; i++) {
-		struct fs_scenario_event e;
-		struct fs_error err = { "" };
-		if (fs_scenario_msg_event_parse(&n->scn, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
-			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
-			fs_error("%s (is every service given the same --scenario?)", err.message);
-			fs_bus_reject(fs_participant_bus(p), msg, "scenario event does not validate here");
-			continue;
-		}
-		if (n->scn_count == n->scn_cap) {
-			n->scn_cap = n->scn_cap ? n->scn_cap * 2 : 16;
-			n->scn_events = realloc(n->scn_events, n->scn_cap * sizeof(*n->scn_events));
-			if (!n->scn_events) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
-		n->scn_events[n->scn_count++] = e;
-	}
+	fs_scenario_msg_receive(fs_participant_bus(p), &n->scn, msg, keep_scenario_event, n);
 }
 
 #define GROW_ARRAY(ptr, len, cap)                                                    \
