@@ -39,6 +39,7 @@
 #include "fs/demand.h"
 #include "fs/fleet_placement.h"
 #include "fs/rng.h"
+#include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 #include "fs_world.h"
@@ -76,6 +77,9 @@ struct dispatch_service {
 	struct fs_demand_params demand_params;
 	uint32_t plugs_now[FS_WORLD_MAX_DEPOTS];
 	uint64_t scn_applied, surge_added, surge_dropped;
+	struct fs_scenario_event *weather_events; /* received weather events, in order */
+	size_t nweather, weather_cap;
+	struct fs_weather *weather;               /* what they make of the city now */
 	uint64_t tick;
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
@@ -176,6 +180,12 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		fs_error("%s", err.message);
 		goto fail;
 	}
+	s->weather = fs_weather_create(net, &s->scn, &err);
+	if (!s->weather) {
+		fs_error("scenario zones: %s", err.message);
+		goto fail;
+	}
+	fs_dispatch_set_weather(s->d, s->weather);
 	return s;
 fail:
 	dispatch_service_destroy(s);
@@ -188,6 +198,8 @@ void dispatch_service_destroy(struct dispatch_service *s)
 		return;
 	}
 	fs_dispatch_destroy(s->d);
+	fs_weather_destroy(s->weather);
+	free(s->weather_events);
 	fs_demand_destroy(s->demand);
 	for (uint32_t i = 0; i < s->nsurge; i++) {
 		fs_demand_destroy(s->surge[i]);
@@ -272,6 +284,20 @@ static void apply_events(struct dispatch_service *s, const struct fs_bus_message
 static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 {
 	struct dispatch_service *s = ctx;
+	if (e->type == FS_SCN_EVENT_WEATHER) {
+		/* the vehicles drive in it; the platform stops offering rides they would refuse */
+		if (s->nweather == s->weather_cap) {
+			s->weather_cap = s->weather_cap ? s->weather_cap * 2 : 8;
+			s->weather_events = realloc(s->weather_events, s->weather_cap * sizeof(*s->weather_events));
+			if (!s->weather_events) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		s->weather_events[s->nweather++] = *e;
+		s->scn_applied++;
+		return;
+	}
 	if (e->type != FS_SCN_EVENT_DEPOT_OUTAGE && e->type != FS_SCN_EVENT_DEMAND_SURGE) {
 		return; /* for the vehicles or production */
 	}
@@ -730,6 +756,14 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	struct dispatch_service *s = ctx;
 	s->tick = tick;
 	apply_outages(s);
+	int wrc = fs_weather_update(s->weather, s->weather_events, s->nweather, tick);
+	if (wrc < 0) {
+		return wrc;
+	}
+	if (wrc > 0) {
+		fs_info("weather: %u edges under a zone's weather, city-wide severity %u",
+			fs_weather_edges_affected(s->weather), fs_weather_city_rain(s->weather));
+	}
 	if (!s->started) {
 		s->started = true;
 		s->start_ms = s->prev_ms = now_ms;
@@ -929,6 +963,63 @@ static void result(struct fs_participant *p, const char *key, double value)
 	}
 }
 
+struct zone_select {
+	struct fs_point *ring;
+	size_t n;
+};
+
+static bool starts_in_zone(const struct fs_dispatch_request *r, void *ctx)
+{
+	const struct zone_select *z = ctx;
+	return in_ring(z->ring, z->n, r->origin);
+}
+
+/*
+ * The KPIs of the requests starting in each of the scenario's named zones
+ * (where a storm or a surge was put): results zone_NAME_* in summary.json
+ * and dispatch_by_scenario_zone.csv.
+ */
+static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
+{
+	FILE *f = NULL;
+	char path[PATH_MAX];
+	if (s->cfg.out_dir && s->scn.zone_count) {
+		f = open_out(s, "dispatch_by_scenario_zone.csv", path, sizeof(path));
+		if (!f) {
+			return -EIO;
+		}
+		fprintf(f, "zone,%s", kpi_header);
+	}
+	int rc = 0;
+	for (size_t i = 0; i < s->scn.zone_count && rc == 0; i++) {
+		const struct fs_scenario_zone *sz = &s->scn.zones[i];
+		struct zone_select z = { fs_xcalloc(sz->count ? sz->count : 1, sizeof(*z.ring)), sz->count };
+		for (size_t k = 0; k < sz->count; k++) {
+			z.ring[k] = fs_projection_to_xy(&s->world->net->proj, sz->latlon[2 * k], sz->latlon[2 * k + 1]);
+		}
+		struct fs_dispatch_kpi k;
+		rc = fs_dispatch_kpi_select(s->d, starts_in_zone, &z, &k);
+		free(z.ring);
+		if (rc < 0) {
+			break;
+		}
+		static const char *const keys[] = { "requests", "served", "cancelled", "wait_mean_s", "wait_p90_s" };
+		double values[] = { (double)k.requests, (double)k.served, (double)k.cancelled, k.wait_mean_s, k.wait_p90_s };
+		for (size_t j = 0; j < sizeof(values) / sizeof(values[0]); j++) {
+			char key[FS_SCN_NAME_MAX + 32];
+			snprintf(key, sizeof(key), "zone_%s_%s", sz->name, keys[j]);
+			result(p, key, values[j]);
+		}
+		if (f) {
+			put_kpi_row(f, sz->name, &k);
+		}
+	}
+	if (f && close_out(f, path) < 0) {
+		rc = -EIO;
+	}
+	return rc;
+}
+
 static int on_end(void *ctx, struct fs_participant *p)
 {
 	struct dispatch_service *s = ctx;
@@ -1000,6 +1091,10 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "scenario_events_applied", (double)s->scn_applied);
 	result(p, "surge_requests_added", (double)s->surge_added);
 	result(p, "surge_requests_dropped", (double)s->surge_dropped);
+	int zrc = zone_kpis(s, p);
+	if (zrc < 0) {
+		fs_error("per-zone KPIs: %s", strerror(-zrc));
+	}
 	fs_info("requests %" PRIu64 ": served %" PRIu64 ", cancelled %" PRIu64 ", rejected %" PRIu64 ", open %" PRIu64
 		"; wait p50 %.0f s, p90 %.0f s, p95 %.0f s; empty km %.1f %%",
 		k.requests, k.served, k.cancelled, k.rejected, k.open, k.wait_p50_s, k.wait_p90_s, k.wait_p95_s,
@@ -1007,7 +1102,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	int rc = 0;
 	if (s->cfg.out_dir && s->started) {
 		rc = write_trips(s);
-		if (write_groups(s, by_hour, by_zone) < 0) {
+		if (write_groups(s, by_hour, by_zone) < 0 || zrc < 0) {
 			rc = -EIO;
 		}
 	}

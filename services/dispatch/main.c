@@ -303,6 +303,7 @@ int main(int argc, char **argv)
 	cfg.params.av_stack_kw = sc.vehicle.av_stack_kw;
 	cfg.params.job_reserve_soc = sc.vehicle.job_reserve_soc;
 	cfg.params.charge_target_soc = sc.vehicle.charge_target_soc;
+	cfg.params.max_rain = sc.vehicle.max_rain;
 	cfg.params.board_dwell_s = 30; /* fs-vehicle: the rider boards 30 s after the car arrives */
 	cfg.scenario = &sc;
 	if (cfg.params.max_pickup_eta_s > cfg.params.patience_s) {

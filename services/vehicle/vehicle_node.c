@@ -21,6 +21,7 @@
 #include "fs/fleet_placement.h"
 #include "fs/rng.h"
 #include "fs/vehicle.h"
+#include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 #include "fs_world.h"
@@ -75,6 +76,7 @@ struct vehicle_node {
 	size_t scn_count, scn_cap;
 	uint64_t scn_applied, scn_ignored;
 	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
+	struct fs_weather *weather;   /* from the weather events in force, city-wide and by zone */
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -127,6 +129,12 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 			goto fail;
 		}
 	}
+	struct fs_error werr = { "" };
+	n->weather = fs_weather_create(n->world->net, &n->scn, &werr);
+	if (!n->weather) {
+		fs_error("scenario zones: %s", werr.message);
+		goto fail;
+	}
 	n->params = n->scn.vehicle;
 	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
 	if (!n->fleet) {
@@ -153,6 +161,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 		return;
 	}
 	fs_fleet_destroy(n->fleet);
+	fs_weather_destroy(n->weather);
 	fs_world_destroy(n->world);
 	fs_scenario_finish(&n->scn);
 	free(n->scn_events);
@@ -720,11 +729,18 @@ static void apply_software_update(struct vehicle_node *n, const struct fs_scenar
 
 /*
  * Start (and end) the scenario events due at @tick, in the order received.
- * The vehicle node owns device_fault, software_update and city-wide weather;
- * the other types belong to dispatch and production.
+ * The vehicle node owns device_fault, software_update and weather (the
+ * city's and over zones, in @cond); the other types belong to dispatch and
+ * production.
  */
-static void apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms, struct fs_conditions *cond)
+static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms, struct fs_conditions *cond)
 {
+	if (fs_weather_update(n->weather, n->scn_events, n->scn_count, tick) < 0) {
+		return -ENOMEM;
+	}
+	cond->rain = fs_weather_city_rain(n->weather);
+	cond->travel_time_factor = 1.0 / fs_weather_city_speed_factor(n->weather);
+	cond->weather = n->weather;
 	size_t keep = 0;
 	for (size_t i = 0; i < n->scn_count; i++) {
 		const struct fs_scenario_event *e = &n->scn_events[i];
@@ -734,13 +750,6 @@ static void apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms
 			apply_device_fault(n, e, ends, now_ms);
 		} else if (e->type == FS_SCN_EVENT_SOFTWARE_UPDATE && starts) {
 			apply_software_update(n, e, now_ms);
-		} else if (e->type == FS_SCN_EVENT_WEATHER && fs_scenario_event_active(e, tick)) {
-			if (!strcmp(e->zone, "all")) {
-				cond->rain = e->severity > cond->rain ? e->severity : cond->rain;
-				cond->travel_time_factor = fmax(cond->travel_time_factor, 1.0 / e->speed_factor);
-			} else if (starts) {
-				n->scn_ignored++; /* per-zone conditions are not in fs_fleet yet */
-			}
 		} else if (starts && e->type != FS_SCN_EVENT_WEATHER) {
 			n->scn_ignored++; /* another service's event */
 		}
@@ -753,6 +762,7 @@ static void apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms
 		}
 	}
 	n->scn_count = keep;
+	return 0;
 }
 
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
@@ -767,7 +777,9 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	/* Night by the city's clock (the scenario's UTC offset), as demand and dispatch see it. */
 	int hour = fs_calendar_second_of_day(now_ms + (int64_t)n->scn.utc_offset_s * 1000) / 3600;
 	cond.night = hour < 6 || hour >= 21;
-	apply_scenario(n, tick, now_ms, &cond);
+	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
+		return -ENOMEM;
+	}
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}

@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "fs/calendar.h"
+#include "fs/weather.h"
 #include "fs_dispatch_internal.h"
 
 static const char *const status_names[FS_DISPATCH_STATUS_COUNT] = {
@@ -153,6 +154,73 @@ bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, doubl
 	return left >= d->p.job_reserve_soc * d->p.battery_kwh;
 }
 
+void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *weather)
+{
+	d->weather = weather;
+}
+
+/*
+ * Work out again, for the open requests, the worst zone weather on their
+ * planned trip when the weather changed since: fs-vehicle refuses a ride
+ * whose route crosses a storm, so offering it would only earn a decline.
+ */
+static void refresh_trip_weather(struct fs_dispatch *d)
+{
+	uint32_t version = d->weather ? (uint32_t)fs_weather_version(d->weather) + 1 : 0;
+	bool changed = version != d->weather_version;
+	d->weather_version = version;
+	if (!changed && d->nfresh == 0) {
+		return; /* nothing new: every open request is up to date */
+	}
+	bool zones = d->weather && fs_weather_has_zones(d->weather);
+	for (size_t i = 0; i < d->nopen; i++) {
+		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
+		if (r->trip_rain_version == version) {
+			continue;
+		}
+		r->trip_rain = 0;
+		r->trip_rain_version = version;
+		double t;
+		d->path.count = 0;
+		if (!zones || r->reason || r->pickup_node == r->dropoff_node ||
+		    fs_route_nodes(d->w.query, dispatch_hour(d, r->t_request_ms), r->pickup_node, r->dropoff_node, &t,
+				   &d->path) < 0) {
+			continue;
+		}
+		for (uint32_t k = 0; k < d->path.count; k++) {
+			uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
+			r->trip_rain = rain > r->trip_rain ? rain : r->trip_rain;
+		}
+	}
+}
+
+/* Would @v drive in @rain (fs_vehicle_odd.c's rule, from what the state batches say)? */
+static bool rain_ok(const struct fs_dispatch *d, const struct vrec *v, uint8_t rain)
+{
+	return rain <= d->p.max_rain && !(rain >= FS_RAIN_LIGHT && (v->s.odd_flags & FS_ODD_NO_RAIN));
+}
+
+/* The rain over @edge: the city's, or a zone's where worse. */
+static uint8_t rain_at(const struct fs_dispatch *d, uint32_t edge)
+{
+	uint8_t city = fs_weather_city_rain(d->weather);
+	uint8_t zone = edge == FS_NO_EDGE ? 0 : fs_weather_zone_rain(d->weather, edge);
+	return zone > city ? zone : city;
+}
+
+bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_path *path)
+{
+	if (!d->weather || !fs_weather_has_zones(d->weather)) {
+		return true;
+	}
+	for (uint32_t i = 0; i < path->count; i++) {
+		if (!rain_ok(d, v, fs_weather_zone_rain(d->weather, path->edges[i]))) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
 		     int64_t now_ms)
 {
@@ -161,6 +229,10 @@ bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const st
 	}
 	if ((v->s.odd_flags & FS_ODD_DAYTIME_ONLY) && dispatch_is_night(d, now_ms)) {
 		return false;
+	}
+	if (d->weather && (!rain_ok(d, v, rain_at(d, r->pickup_edge)) || !rain_ok(d, v, rain_at(d, r->dropoff_edge)) ||
+			   !rain_ok(d, v, rain_at(d, v->s.edge)) || !rain_ok(d, v, r->trip_rain))) {
+		return false; /* the vehicle would refuse: it stands in, or the ride starts or ends in, bad weather */
 	}
 	return true;
 }
@@ -182,15 +254,24 @@ bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_p
 
 bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms)
 {
-	if (!(v->s.odd_flags & FS_ODD_NO_MOTORWAY)) {
+	/* fs-vehicle refuses a drive on a motorway its ODD excludes or into a zone's bad weather */
+	bool motorways = v->s.odd_flags & FS_ODD_NO_MOTORWAY;
+	bool zones = d->weather && fs_weather_has_zones(d->weather);
+	if (!motorways && !zones) {
 		return true;
+	}
+	if (zones && !rain_ok(d, v, fs_weather_zone_rain(d->weather, target_edge))) {
+		return false;
 	}
 	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
 	struct fs_road_pos to = { target_edge, d->w.net->edges[target_edge].length_m };
 	double t;
 	d->path.count = 0;
-	return fs_route_positions(d->w.query, dispatch_hour(d, now_ms), from, to, &t, &d->path) == 0 &&
-	       !dispatch_path_uses_motorway(d->w.net, &d->path);
+	if (fs_route_positions(d->w.query, dispatch_hour(d, now_ms), from, to, &t, &d->path) < 0) {
+		return false;
+	}
+	return !(motorways && dispatch_path_uses_motorway(d->w.net, &d->path)) &&
+	       dispatch_path_weather_ok(d, v, &d->path);
 }
 
 struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge)
@@ -244,6 +325,7 @@ static bool params_ok(const struct fs_dispatch_params *p)
 	       p->horizon_s > 0 && p->min_idle_s >= 0 && p->max_reposition_m > 0 && p->max_move_share >= 0 &&
 	       p->max_move_share <= 1 && p->battery_kwh > 0 && p->kwh_per_km >= 0 && p->av_stack_kw >= 0 &&
 	       p->job_reserve_soc >= 0 && p->job_reserve_soc < 1 && p->charge_target_soc > p->job_reserve_soc &&
+	       p->max_rain <= FS_RAIN_STORM &&
 	       p->charge_target_soc <= 1;
 }
 
@@ -956,6 +1038,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	}
 	d->now_ms = now_ms;
 	int rc = 0;
+	refresh_trip_weather(d);
 	/* new requests are announced */
 	if (grow((void **)&out->new_requests, sizeof(*out->new_requests), &out->new_cap, out->new_count + d->nfresh) < 0) {
 		return -ENOMEM;

@@ -89,6 +89,8 @@ struct fs_dispatch {
 	struct vrec *veh;
 	uint32_t nveh, veh_cap;
 	uint32_t known, motorway_ok, night_ok;
+	const struct fs_weather *weather; /* borrowed (fs_dispatch_set_weather); NULL = clear */
+	uint32_t weather_version;         /* its version + 1 (0 = no weather set) */
 	struct fs_spatial *pool;
 	/* jobs, indexed by job_id - 1 */
 	struct jrec *jobs;
@@ -142,6 +144,8 @@ bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const st
 bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path);
 /* Would fs-vehicle's fastest route from @v to the end of @target_edge stay in @v's ODD? */
 bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms);
+/* Does @path stay out of every zone's weather outside @v's ODD? */
+bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_path *path);
 void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,
 			uint64_t request, int64_t now_ms);
 void dispatch_release(struct fs_dispatch *d, struct vrec *v);

@@ -189,6 +189,35 @@ int fs_dispatch_kpi(const struct fs_dispatch *d, struct fs_dispatch_kpi *total, 
 	return 0;
 }
 
+int fs_dispatch_kpi_select(const struct fs_dispatch *d,
+			   bool (*select)(const struct fs_dispatch_request *r, void *ctx), void *ctx,
+			   struct fs_dispatch_kpi *ret)
+{
+	struct keyed *waits = malloc((d->n_served ? d->n_served : 1) * sizeof(*waits));
+	if (!waits) {
+		return -ENOMEM;
+	}
+	struct fs_dispatch_kpi k = { 0 };
+	size_t n = 0;
+	for (uint64_t i = 0; i < d->nreq; i++) {
+		const struct fs_dispatch_request *r = &d->req[i];
+		if (!select(r, ctx)) {
+			continue;
+		}
+		add_request(&k, r);
+		if (r->status == FS_DISPATCH_DROPPED_OFF && n < d->n_served) {
+			waits[n++] = (struct keyed){ 0, (double)(r->t_arrive_ms - r->t_request_ms) / MS_PER_S };
+		}
+	}
+	qsort(waits, n, sizeof(*waits), compare_keyed);
+	group_quantiles(waits, n, &k, 1);
+	finish_kpi(&k);
+	k.empty_km_share = k.utilisation = k.trips_per_vehicle_day = NAN; /* vehicle figures are city-wide */
+	free(waits);
+	*ret = k;
+	return 0;
+}
+
 /* The quantile @p of the running wait histogram (1 s bins, linear inside a bin). */
 static double hist_quantile(const struct fs_dispatch *d, double p)
 {

@@ -12,8 +12,9 @@
  * so far, would still be within their patience at the vehicle's arrival.
  *
  * fs-vehicle drives the fastest route to the pickup; a vehicle whose ODD
- * excludes motorways declines a job whose pickup route uses one. So each
- * chosen pair of such a vehicle is checked by routing its pickup leg; the
+ * excludes motorways declines a job whose pickup route uses one, and any
+ * vehicle one whose route crosses a storm over a zone. So each chosen pair
+ * is checked by routing its pickup leg; the
  * batch matcher re-solves without the pairs that fail (a few rounds), the
  * greedy one moves on to its next-nearest candidate.
  */
@@ -137,7 +138,8 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 /*
  * Plan the pickup drive of a chosen pair: the fastest route to the pickup node gives the
  * edge the vehicle arrives by (the job's pickup edge: fs-vehicle stops at its end), and a
- * vehicle whose ODD excludes motorways would refuse the drive if that route used one.
+ * vehicle would refuse the drive if that route used a motorway its ODD excludes or crossed
+ * a zone's weather outside its ODD.
  */
 static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch_request *r)
 {
@@ -160,11 +162,12 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	a->approach = driven >= 1 && net->edges[d->path.edges[driven - 1]].to == r->pickup_node
 			      ? d->path.edges[driven - 1]
 			      : dispatch_edge_into(d, r->pickup_node);
-	if (v->s.odd_flags & FS_ODD_NO_MOTORWAY) {
-		d->path.count = driven;
-		if (dispatch_path_uses_motorway(net, &d->path)) {
-			return false;
-		}
+	d->path.count = driven;
+	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && dispatch_path_uses_motorway(net, &d->path)) {
+		return false;
+	}
+	if (!dispatch_path_weather_ok(d, v, &d->path)) {
+		return false; /* the drive to the pickup crosses a zone's weather the vehicle would refuse */
 	}
 	a->checked = 1;
 	return true;

@@ -45,4 +45,5 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p)
 	p->av_stack_kw = v.av_stack_kw;             /* DOMAIN [est]: 0.45 kW */
 	p->job_reserve_soc = v.job_reserve_soc;     /* the vehicle declines below this */
 	p->charge_target_soc = v.charge_target_soc; /* vehicles unplug at 80 % */
+	p->max_rain = v.max_rain;                   /* storms are outside every ODD */
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "fs/vehicle.h"
+#include "fs/weather.h"
 #include "fs_vehicle_internal.h"
 
 #define NO_INDEX UINT32_MAX
@@ -62,6 +63,7 @@ struct fs_fleet {
 	struct depot *depots;
 	uint32_t depot_count, depot_cap;
 	struct fs_conditions cond;
+	uint64_t weather_version; /* of cond.weather, to notice a change of zone weather */
 	struct fs_zone zone;
 	bool has_zone;
 	int64_t now_ms;
@@ -409,7 +411,7 @@ static void enter_edge(struct fs_fleet *f, struct fs_vehicle *v, uint32_t edge, 
 		       int64_t t)
 {
 	double len = edge_len(f, edge);
-	int64_t full = vehicle_edge_ms(v, f->net, edge, f->cond.travel_time_factor);
+	int64_t full = vehicle_edge_ms(v, f->net, edge, fs_conditions_time_factor(&f->cond, edge));
 	double frac = len > 0.0 ? (len - from_m) / len : 0.0;
 	int64_t dur = (int64_t)llround((double)full * fmax(0.0, frac));
 	v->edge = edge;
@@ -480,6 +482,22 @@ static void platform_changed(struct fs_fleet *f, struct fs_vehicle *v, int64_t t
 static void odd_check(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 		      struct fs_vehicle_events *ev);
 static void reschedule(struct fs_fleet *f, struct fs_vehicle *v);
+
+/*
+ * Why the conditions where @v is now are outside its ODD: the city's, or
+ * weather over a zone on its edge. Weather only: the road it stands on was
+ * checked when it was routed there.
+ */
+static const char *here_refusal(const struct fs_fleet *f, const struct fs_vehicle *v)
+{
+	const char *why = fs_vehicle_odd_refusal(v, &f->cond);
+	if (why || !f->cond.weather || v->edge == FS_NO_EDGE || v->phase == FS_CITY_DATA_COLLECTION) {
+		return why;
+	}
+	struct fs_conditions zone_only = { .travel_time_factor = 1.0,
+					   .rain = fs_conditions_rain(&f->cond, v->edge) };
+	return fs_vehicle_odd_refusal(v, &zone_only);
+}
 
 static void upload_start(struct fs_vehicle *v, int64_t t)
 {
@@ -802,7 +820,7 @@ static void on_mrc_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	}
 	v->mrc_cause &= (uint8_t)~FS_MRC_PLATFORM;
 	if (v->mrc_cause & FS_MRC_ODD) {
-		if (fs_vehicle_odd_refusal(v, &f->cond)) {
+		if (here_refusal(f, v)) {
 			v->timer_ms = add_ms(t, v->params->ra_retry_s * MS_PER_S);
 			return;
 		}
@@ -849,14 +867,14 @@ static void odd_check(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	    v->state == FS_VEHICLE_AVAILABLE || v->state == FS_VEHICLE_TO_CHARGER) {
 		return; /* returning to a depot stays allowed */
 	}
-	const char *cond_why = fs_vehicle_odd_refusal(v, &f->cond);
+	const char *cond_why = here_refusal(f, v);
 	const char *why = cond_why;
 	const uint32_t *route = route_of(f, v);
 	for (uint32_t i = v->path_pos + 1; !why && i < v->path_len; i++) {
-		why = fs_vehicle_edge_refusal(v, f->net, NULL, route[i]);
+		why = fs_vehicle_edge_refusal(v, f->net, NULL, &f->cond, route[i]);
 	}
 	for (uint32_t i = 0; !why && i < v->trip_len; i++) {
-		why = fs_vehicle_edge_refusal(v, f->net, NULL, f->arena[v->trip_off + i]);
+		why = fs_vehicle_edge_refusal(v, f->net, NULL, &f->cond, f->arena[v->trip_off + i]);
 	}
 	if (!why) {
 		return;
@@ -1558,7 +1576,7 @@ static const char *route_refusal(struct fs_fleet *f, const struct fs_vehicle *v,
 				 uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		const char *why = fs_vehicle_edge_refusal(v, f->net, f->has_zone ? &f->zone : NULL, p[i]);
+		const char *why = fs_vehicle_edge_refusal(v, f->net, f->has_zone ? &f->zone : NULL, &f->cond, p[i]);
 		if (why) {
 			return why;
 		}
@@ -1820,8 +1838,11 @@ int fs_fleet_set_conditions(struct fs_fleet *f, const struct fs_conditions *cond
 	if (r < 0) {
 		return (int)r;
 	}
-	bool odd_changed = cond->rain != f->cond.rain || cond->night != f->cond.night;
+	uint64_t wv = cond->weather ? fs_weather_version(cond->weather) : 0;
+	bool odd_changed = cond->rain != f->cond.rain || cond->night != f->cond.night ||
+			   cond->weather != f->cond.weather || wv != f->weather_version;
 	f->cond = *cond;
+	f->weather_version = wv;
 	if (!odd_changed) {
 		return 0; /* a new travel-time factor applies from the next edge on */
 	}

@@ -10,20 +10,50 @@
 #include <stddef.h>
 
 #include "fs/vehicle.h"
+#include "fs/weather.h"
 #include "fs_vehicle_internal.h"
 
 const char vehicle_reason_energy[] = "not enough energy for the job";
+
+double fs_conditions_time_factor(const struct fs_conditions *cond, uint32_t edge)
+{
+	double city = cond && cond->travel_time_factor > 0.0 ? cond->travel_time_factor : 1.0;
+	if (!cond || !cond->weather || !fs_weather_has_zones(cond->weather)) {
+		return city;
+	}
+	double zone = fs_weather_zone_time_factor(cond->weather, edge);
+	return zone > city ? zone : city;
+}
+
+uint8_t fs_conditions_rain(const struct fs_conditions *cond, uint32_t edge)
+{
+	if (!cond) {
+		return FS_RAIN_NONE;
+	}
+	uint8_t zone = cond->weather ? fs_weather_zone_rain(cond->weather, edge) : 0;
+	return zone > cond->rain ? zone : cond->rain;
+}
+
+/* @rain against the vehicle's ODD; @zone distinguishes the city's weather from a zone's. */
+static const char *rain_refusal(const struct fs_vehicle *v, uint8_t rain, bool zone)
+{
+	if (rain > v->params->max_rain) {
+		return zone ? "route enters weather outside every ODD" : "weather outside every ODD";
+	}
+	if (rain >= FS_RAIN_LIGHT && (v->odd_flags & FS_ODD_NO_RAIN)) {
+		return zone ? "route enters rain outside the vehicle's ODD" : "rain outside the vehicle's ODD";
+	}
+	return NULL;
+}
 
 const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond)
 {
 	if (!cond || v->phase == FS_CITY_DATA_COLLECTION) {
 		return NULL;
 	}
-	if (cond->rain > v->params->max_rain) {
-		return "weather outside every ODD";
-	}
-	if (cond->rain >= FS_RAIN_LIGHT && (v->odd_flags & FS_ODD_NO_RAIN)) {
-		return "rain outside the vehicle's ODD";
+	const char *why = rain_refusal(v, cond->rain, false);
+	if (why) {
+		return why;
 	}
 	if (cond->night && (v->odd_flags & FS_ODD_DAYTIME_ONLY)) {
 		return "night outside the vehicle's ODD";
@@ -38,7 +68,7 @@ static bool is_motorway(uint8_t road_class)
 }
 
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
-				    const struct fs_zone *zone, uint32_t edge)
+				    const struct fs_zone *zone, const struct fs_conditions *cond, uint32_t edge)
 {
 	if (edge >= net->edge_count) {
 		return "no such edge";
@@ -55,20 +85,24 @@ const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_
 	    is_motorway(net->edges[edge].road_class)) {
 		return "route uses a motorway outside the vehicle's ODD";
 	}
+	if (v->phase != FS_CITY_DATA_COLLECTION && cond && cond->weather) {
+		return rain_refusal(v, fs_weather_zone_rain(cond->weather, edge), true);
+	}
 	return NULL;
 }
 
 static const char *route_refusal(const struct fs_vehicle *v, const struct fs_network *net,
-				 const struct fs_zone *zone, const uint32_t *edges, uint32_t n,
-				 double factor, double *km, double *seconds)
+				 const struct fs_zone *zone, const struct fs_conditions *cond,
+				 const uint32_t *edges, uint32_t n, double *km, double *seconds)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		const char *why = fs_vehicle_edge_refusal(v, net, zone, edges[i]);
+		const char *why = fs_vehicle_edge_refusal(v, net, zone, cond, edges[i]);
 		if (why) {
 			return why;
 		}
 		*km += net->edges[edges[i]].length_m / 1000.0;
-		*seconds += (double)vehicle_edge_ms(v, net, edges[i], factor) / MS_PER_S;
+		*seconds += (double)vehicle_edge_ms(v, net, edges[i], fs_conditions_time_factor(cond, edges[i])) /
+			    MS_PER_S;
 	}
 	return NULL;
 }
@@ -81,7 +115,6 @@ bool fs_vehicle_accepts_job(const struct fs_vehicle *v, const struct fs_network 
 	struct fs_platform_assessment a;
 	fs_platform_assess(&v->platform, v->params, &a);
 	double km = 0.0, seconds = 0.0;
-	double factor = cond && cond->travel_time_factor > 0.0 ? cond->travel_time_factor : 1.0;
 
 	if (v->state != FS_VEHICLE_AVAILABLE && v->state != FS_VEHICLE_REPOSITIONING) {
 		why = "not available";
@@ -95,10 +128,12 @@ bool fs_vehicle_accepts_job(const struct fs_vehicle *v, const struct fs_network 
 		why = "device faults force a minimal-risk stop";
 	} else if ((why = fs_vehicle_odd_refusal(v, cond))) {
 		/* why set */
-	} else if ((why = route_refusal(v, net, zone, job->to_pickup, job->to_pickup_len, factor, &km,
+	} else if (cond && cond->weather && v->edge != FS_NO_EDGE &&
+		   (why = rain_refusal(v, fs_weather_zone_rain(cond->weather, v->edge), true))) {
+		/* why set: stopped in weather outside the ODD, it waits there until it clears */
+	} else if ((why = route_refusal(v, net, zone, cond, job->to_pickup, job->to_pickup_len, &km,
 					&seconds)) ||
-		   (why = route_refusal(v, net, zone, job->trip, job->trip_len, factor, &km,
-					&seconds))) {
+		   (why = route_refusal(v, net, zone, cond, job->trip, job->trip_len, &km, &seconds))) {
 		/* why set */
 	} else {
 		/* the stack also runs while the vehicle waits for the rider */

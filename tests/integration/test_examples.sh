@@ -44,14 +44,6 @@ pair() {
   check "... and its baseline (exit $rb)" test "$rb" -eq 0
 }
 
-# todo REASON DESCRIPTION COMMAND...: a check of a known gap (TAP TODO): reported, not counted
-# as a failure; once it passes, meson reports the unexpected pass and the TODO should go.
-todo() {
-  local why=$1 what=$2; shift 2
-  tap_n=$((tap_n + 1))
-  if "$@"; then echo "ok $tap_n - $what # TODO $why"; else echo "not ok $tap_n - $what # TODO $why"; fi
-}
-
 # kpi TAG PARTICIPANT KEY
 kpi() { json "$WORK/$1/summary.json" "j['results']['$2']['$3']"; }
 # gt A B: A > B as numbers
@@ -64,19 +56,35 @@ show() {
 
 check "examples/default.yaml runs" sim default "$EX/default.yaml" --duration=10m
 
-# ---- storm over downtown: waits rise --------------------------------------------
+# ---- storm over downtown: waits and cancellations rise, most of all in the zone ----
 pair storm-downtown
-show storm-downtown dispatch wait_mean_s wait_p95_s served cancelled declines handbacks
+show storm-downtown dispatch wait_mean_s wait_p95_s served cancelled declines handbacks \
+  zone_downtown_requests zone_downtown_cancelled zone_downtown_wait_mean_s
+show storm-downtown vehicle-0 minimal_risk_stops
 check "storm: the mean wait rises" gt "$(kpi storm-downtown dispatch wait_mean_s)" "$(kpi storm-downtown.base dispatch wait_mean_s)"
-check "storm: the wait p95 rises" gt "$(kpi storm-downtown dispatch wait_p95_s)" "$(kpi storm-downtown.base dispatch wait_p95_s)"
 check "storm: fewer riders served" gt "$(kpi storm-downtown.base dispatch served)" "$(kpi storm-downtown dispatch served)"
-# The storm cell itself (zone downtown, outside every ODD) should make vehicles there decline
-# or hand back trips. Known gap: the vehicle node ignores weather over a zone (only zone `all`
-# reaches fs_fleet; services/vehicle/vehicle_node.c apply_scenario), so today the rises above
-# come from the city-wide light rain alone. Reported as TODO until zone weather exists.
-sd=$(python3 -c "print(sum(float(x) for x in '$(kpi storm-downtown dispatch declines) $(kpi storm-downtown dispatch handbacks) $(kpi storm-downtown dispatch cancelled)'.split()))")
-sb=$(python3 -c "print(sum(float(x) for x in '$(kpi storm-downtown.base dispatch declines) $(kpi storm-downtown.base dispatch handbacks) $(kpi storm-downtown.base dispatch cancelled)'.split()))")
-todo "zone weather is not applied by the vehicle node" "storm: declines + handbacks + cancellations rise ($sd vs $sb)" gt "$sd" "$sb"
+# The storm cell (zone downtown, outside every ODD): vehicles caught in it pull over, the
+# platform stops offering rides that start, end or pass there, riders there wait and cancel.
+check "storm: requests starting downtown are the same (same demand)" test \
+  "$(kpi storm-downtown dispatch zone_downtown_requests)" = "$(kpi storm-downtown.base dispatch zone_downtown_requests)"
+check "storm: the mean wait downtown rises" \
+  gt "$(kpi storm-downtown dispatch zone_downtown_wait_mean_s)" "$(kpi storm-downtown.base dispatch zone_downtown_wait_mean_s)"
+check "storm: more downtown riders cancel" \
+  gt "$(kpi storm-downtown dispatch zone_downtown_cancelled)" "$(kpi storm-downtown.base dispatch zone_downtown_cancelled)"
+check "storm: downtown loses a larger share of its riders to cancellation than the city" python3 - \
+  "$(kpi storm-downtown dispatch zone_downtown_cancelled)" "$(kpi storm-downtown dispatch zone_downtown_requests)" \
+  "$(kpi storm-downtown dispatch cancelled)" "$(kpi storm-downtown dispatch requests)" <<'PY'
+import sys
+zc, zr, c, r = map(float, sys.argv[1:])
+print(f"# downtown {zc:.0f}/{zr:.0f} = {zc / zr:.2f}, elsewhere {c - zc:.0f}/{r - zr:.0f} = {(c - zc) / (r - zr):.2f}")
+sys.exit(0 if zc / zr > (c - zc) / (r - zr) else 1)
+PY
+check "storm: vehicles caught in the cell made minimal-risk stops" \
+  gt "$(kpi storm-downtown vehicle-0 minimal_risk_stops)" "$(kpi storm-downtown.base vehicle-0 minimal_risk_stops)"
+# dispatch sees the same weather: it does not offer rides the vehicles would refuse
+check "storm: under 1 % of offers declined ($(kpi storm-downtown dispatch declines) of $(kpi storm-downtown dispatch offers))" \
+  python3 -c "import sys; sys.exit(0 if $(kpi storm-downtown dispatch declines) <= 0.01 * $(kpi storm-downtown dispatch offers) else 1)"
+check "storm: dispatch_by_scenario_zone.csv has the downtown row" grep -q '^downtown,' "$WORK/storm-downtown/dispatch_by_scenario_zone.csv"
 
 # ---- stadium surge: requests rise, in one place ---------------------------------
 pair stadium-surge

@@ -78,15 +78,7 @@ static const struct fs_vehicle *veh(struct world *w, uint32_t id)
 /* Defaults without random faults or software events, so timings are exact. */
 static struct fs_vehicle_params quiet(void)
 {
-	struct fs_vehicle_params p = defaults;
-	for (int k = 0; k < FS_DEVICE_KIND_COUNT; k++) {
-		p.degrade_per_h[k] = p.fail_per_h[k] = 0.0;
-	}
-	for (uint32_t i = 0; i < p.sw_count; i++) {
-		p.sw[i].ra_per_1000km = 0.0;
-		p.sw[i].miles_per_disengagement = 0.0;
-	}
-	return p;
+	return vt_quiet_params();
 }
 
 /* ---- driving ---------------------------------------------------------------------- */

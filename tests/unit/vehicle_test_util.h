@@ -61,4 +61,19 @@ static inline const struct fs_vehicle_event *vt_last(const struct fs_vehicle_eve
 	return NULL;
 }
 
+/* Default parameters without random faults or software events, so timings are exact. */
+static inline struct fs_vehicle_params vt_quiet_params(void)
+{
+	struct fs_vehicle_params p;
+	fs_vehicle_params_defaults(&p);
+	for (int k = 0; k < FS_DEVICE_KIND_COUNT; k++) {
+		p.degrade_per_h[k] = p.fail_per_h[k] = 0.0;
+	}
+	for (uint32_t i = 0; i < p.sw_count; i++) {
+		p.sw[i].ra_per_1000km = 0.0;
+		p.sw[i].miles_per_disengagement = 0.0;
+	}
+	return p;
+}
+
 #endif

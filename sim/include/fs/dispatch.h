@@ -137,6 +137,7 @@ struct fs_dispatch_params {
 	double av_stack_kw;
 	double job_reserve_soc;
 	double charge_target_soc;
+	uint8_t max_rain;          /* enum fs_rain: worse weather is outside every vehicle's ODD */
 };
 
 /** Fill @p with the defaults (each commented with its source in fs_dispatch_params.c). */
@@ -201,6 +202,8 @@ struct fs_dispatch_request {
 	uint8_t status;         /* enum fs_dispatch_status */
 	uint8_t reason;         /* enum fs_dispatch_reason */
 	bool uses_motorway;     /* the planned trip uses motorway/trunk roads */
+	uint8_t trip_rain;      /* the worst zone weather (enum fs_rain) on the planned trip now */
+	uint32_t trip_rain_version; /* of the weather trip_rain was worked out under */
 	bool admitted;          /* checked against the fleet (rejected or not) */
 };
 
@@ -364,6 +367,16 @@ uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot);
  * free plug. 0 or -EINVAL for a bad depot.
  */
 int fs_dispatch_set_depot_plugs(struct fs_dispatch *d, uint32_t depot, uint32_t plugs);
+/**
+ * The weather now (fs/weather.h; borrowed until the next call, NULL = clear).
+ * While weather outside the ODD covers a rider's pickup or drop-off, or a
+ * vehicle, the platform offers that ride to no vehicle it would refuse:
+ * rain beyond params.max_rain to none, any rain not to vehicles whose ODD
+ * excludes rain. Riders there keep waiting (and cancel when their patience
+ * runs out) until it clears.
+ */
+void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *weather);
+
 /** Vehicles waiting for a plug. */
 uint32_t fs_dispatch_charge_queue_length(const struct fs_dispatch *d);
 
@@ -383,6 +396,13 @@ double fs_dispatch_expected_demand(const struct fs_dispatch *d, uint32_t zone, i
  */
 int fs_dispatch_kpi(const struct fs_dispatch *d, struct fs_dispatch_kpi *total,
 		    struct fs_dispatch_kpi *by_hour, struct fs_dispatch_kpi *by_zone);
+/**
+ * KPIs of the requests @select picks (say, those starting in a named zone):
+ * request figures only, vehicle figures NAN. 0 or -ENOMEM.
+ */
+int fs_dispatch_kpi_select(const struct fs_dispatch *d,
+			   bool (*select)(const struct fs_dispatch_request *r, void *ctx), void *ctx,
+			   struct fs_dispatch_kpi *ret);
 /**
  * The same totals from running counters, in O(1) of the request count: for
  * frequent snapshots. Wait quantiles come from a 1 s histogram (to within a

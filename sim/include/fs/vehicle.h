@@ -114,12 +114,22 @@ enum fs_rain {
 	FS_RAIN_STORM = 3,
 };
 
+struct fs_weather;
+
 /* What the world is like now; set on the fleet by the service each tick. */
 struct fs_conditions {
-	double travel_time_factor; /* time-of-day multiplier on link travel times, > 0 (1 = free flow) */
-	uint8_t rain;              /* enum fs_rain */
+	double travel_time_factor; /* city-wide multiplier on link travel times, > 0 (1 = free flow) */
+	uint8_t rain;              /* enum fs_rain, city-wide */
 	bool night;
+	/* Weather over zones (fs/weather.h), borrowed; NULL = none. Where it is
+	 * worse than the city-wide values above, it wins on that edge. */
+	const struct fs_weather *weather;
 };
+
+/** The travel-time factor on @edge under @cond: the slower of the city's and a zone's. */
+double fs_conditions_time_factor(const struct fs_conditions *cond, uint32_t edge);
+/** The rain on @edge under @cond: the worse of the city's and a zone's. */
+uint8_t fs_conditions_rain(const struct fs_conditions *cond, uint32_t edge);
 
 /* Why a vehicle is in the minimal-risk condition (bits). */
 enum fs_mrc_cause {
@@ -421,12 +431,15 @@ struct fs_zone {
 	void *ctx;
 };
 
-/** Why @cond is outside @v's ODD now, or NULL if it is inside. */
+/** Why @cond's city-wide part is outside @v's ODD now, or NULL if it is inside. */
 const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond);
 
-/** Why driving @edge is outside @v's ODD (road class, geofence), or NULL. @zone may be NULL. */
+/**
+ * Why driving @edge is outside @v's ODD (road class, geofence, weather over
+ * a zone of @cond), or NULL. @zone and @cond may be NULL.
+ */
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
-				    const struct fs_zone *zone, uint32_t edge);
+				    const struct fs_zone *zone, const struct fs_conditions *cond, uint32_t edge);
 
 /* A ride: drive to the pickup, wait for the rider, drive the trip. */
 struct fs_job {
