@@ -39,6 +39,8 @@
 #include "fs/demand.h"
 #include "fs/fleet_placement.h"
 #include "fs/rng.h"
+#include "fs/closures.h"
+#include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
@@ -77,9 +79,13 @@ struct dispatch_service {
 	struct fs_demand_params demand_params;
 	uint32_t plugs_now[FS_WORLD_MAX_DEPOTS];
 	uint64_t scn_applied, surge_added, surge_dropped;
-	struct fs_scenario_event *weather_events; /* received weather events, in order */
-	size_t nweather, weather_cap;
+	struct fs_scenario_event *map_events;    /* received weather, road_closure, geofence events, in order */
+	size_t nmap, map_cap;
+	uint8_t *area;                            /* service area, per node (NULL until an event needs it) */
+	uint8_t **zone_nodes;                     /* per scenario zone: its nodes, worked out when first named */
+	uint32_t area_nodes;                      /* nodes in the service area now */
 	struct fs_weather *weather;               /* what they make of the city now */
+	struct fs_closures *closures;
 	uint64_t tick;
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
@@ -186,6 +192,11 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		goto fail;
 	}
 	fs_dispatch_set_weather(s->d, s->weather);
+	s->closures = fs_closures_create(net);
+	if (!s->closures) {
+		fs_error("out of memory for road closures");
+		goto fail;
+	}
 	return s;
 fail:
 	dispatch_service_destroy(s);
@@ -199,7 +210,13 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	}
 	fs_dispatch_destroy(s->d);
 	fs_weather_destroy(s->weather);
-	free(s->weather_events);
+	fs_closures_destroy(s->closures);
+	free(s->map_events);
+	for (size_t i = 0; s->zone_nodes && i < s->scn.zone_count; i++) {
+		free(s->zone_nodes[i]);
+	}
+	free(s->zone_nodes);
+	free(s->area);
 	fs_demand_destroy(s->demand);
 	for (uint32_t i = 0; i < s->nsurge; i++) {
 		fs_demand_destroy(s->surge[i]);
@@ -284,17 +301,17 @@ static void apply_events(struct dispatch_service *s, const struct fs_bus_message
 static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 {
 	struct dispatch_service *s = ctx;
-	if (e->type == FS_SCN_EVENT_WEATHER) {
-		/* the vehicles drive in it; the platform stops offering rides they would refuse */
-		if (s->nweather == s->weather_cap) {
-			s->weather_cap = s->weather_cap ? s->weather_cap * 2 : 8;
-			s->weather_events = realloc(s->weather_events, s->weather_cap * sizeof(*s->weather_events));
-			if (!s->weather_events) {
+	if (e->type == FS_SCN_EVENT_WEATHER || e->type == FS_SCN_EVENT_ROAD_CLOSURE || e->type == FS_SCN_EVENT_GEOFENCE) {
+		/* the vehicles drive in it; the platform plans as they will drive */
+		if (s->nmap == s->map_cap) {
+			s->map_cap = s->map_cap ? s->map_cap * 2 : 8;
+			s->map_events = realloc(s->map_events, s->map_cap * sizeof(*s->map_events));
+			if (!s->map_events) {
 				fs_error("out of memory");
 				abort();
 			}
 		}
-		s->weather_events[s->nweather++] = *e;
+		s->map_events[s->nmap++] = *e;
 		s->scn_applied++;
 		return;
 	}
@@ -751,18 +768,104 @@ static void apply_outages(struct dispatch_service *s)
 	}
 }
 
+/* The nodes of scenario zone @name (cached), or NULL if there is no such zone. */
+static const uint8_t *zone_nodes(struct dispatch_service *s, const char *name)
+{
+	const struct fs_scenario_zone *z = fs_scenario_zone_find(&s->scn, name);
+	if (!z) {
+		return NULL;
+	}
+	size_t i = (size_t)(z - s->scn.zones);
+	if (!s->zone_nodes) {
+		s->zone_nodes = fs_xcalloc(s->scn.zone_count, sizeof(*s->zone_nodes));
+	}
+	if (!s->zone_nodes[i]) {
+		const struct fs_network *net = s->world->net;
+		uint8_t *in = fs_xcalloc(net->node_count ? net->node_count : 1, 1);
+		struct fs_point *ring = fs_xcalloc(z->count ? z->count : 1, sizeof(*ring));
+		for (size_t k = 0; k < z->count; k++) {
+			ring[k] = fs_projection_to_xy(&net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
+		}
+		for (uint32_t v = 0; v < net->node_count; v++) {
+			in[v] = in_ring(ring, z->count, (struct fs_point){ net->nodes[v].x, net->nodes[v].y });
+		}
+		free(ring);
+		s->zone_nodes[i] = in;
+	}
+	return s->zone_nodes[i];
+}
+
+/*
+ * The service area at @tick: the city's (its geofence zone, else the whole
+ * network) changed by the geofence events in force, in the order received:
+ * set makes it the zone, add joins the zone, remove cuts it out. Worked out
+ * again only when such an event starts or ends.
+ */
+static int update_service_area(struct dispatch_service *s, uint64_t tick)
+{
+	bool boundary = false;
+	for (size_t i = 0; i < s->nmap && !boundary; i++) {
+		const struct fs_scenario_event *e = &s->map_events[i];
+		boundary = e->type == FS_SCN_EVENT_GEOFENCE &&
+			   (e->apply_tick == tick || (e->duration_ticks && e->apply_tick + e->duration_ticks == tick));
+	}
+	if (!boundary && (s->area || !s->scn.geofence_zone[0])) {
+		return 0; /* (a city whose area is one of its zones gets it at the first tick) */
+	}
+	const struct fs_network *net = s->world->net;
+	uint32_t n = net->node_count;
+	if (!s->area) {
+		s->area = fs_xcalloc(n ? n : 1, 1);
+	}
+	const uint8_t *base = s->scn.geofence_zone[0] ? zone_nodes(s, s->scn.geofence_zone) : NULL;
+	for (uint32_t v = 0; v < n; v++) {
+		s->area[v] = base ? base[v] : 1;
+	}
+	for (size_t i = 0; i < s->nmap; i++) {
+		const struct fs_scenario_event *e = &s->map_events[i];
+		if (e->type != FS_SCN_EVENT_GEOFENCE || !fs_scenario_event_active(e, tick)) {
+			continue;
+		}
+		const uint8_t *z = zone_nodes(s, e->zone);
+		for (uint32_t v = 0; z && v < n; v++) {
+			s->area[v] = e->geofence_mode == FS_SCN_GEOFENCE_SET	 ? z[v]
+				     : e->geofence_mode == FS_SCN_GEOFENCE_ADD ? (uint8_t)(s->area[v] | z[v])
+									 : (uint8_t)(s->area[v] & !z[v]);
+		}
+	}
+	s->area_nodes = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		s->area_nodes += s->area[v] != 0;
+	}
+	fs_dispatch_set_service_area(s->d, s->area);
+	fs_info("service area: %u of %u nodes", s->area_nodes, n);
+	return 0;
+}
+
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct dispatch_service *s = ctx;
 	s->tick = tick;
 	apply_outages(s);
-	int wrc = fs_weather_update(s->weather, s->weather_events, s->nweather, tick);
+	int wrc = fs_weather_update(s->weather, s->map_events, s->nmap, tick);
 	if (wrc < 0) {
 		return wrc;
 	}
 	if (wrc > 0) {
 		fs_info("weather: %u edges under a zone's weather, city-wide severity %u",
 			fs_weather_edges_affected(s->weather), fs_weather_city_rain(s->weather));
+	}
+	if (update_service_area(s, tick) < 0) {
+		return -ENOMEM;
+	}
+	int crc = fs_closures_update(s->closures, s->map_events, s->nmap, tick);
+	if (crc < 0) {
+		return crc;
+	}
+	if (crc > 0) {
+		/* trips are planned around closed roads, as the vehicles will drive them */
+		fs_route_query_avoid(s->world->query, fs_closures_mask(s->closures));
+		fs_info("road closures: %u edges closed", fs_closures_count(s->closures));
 	}
 	if (!s->started) {
 		s->started = true;

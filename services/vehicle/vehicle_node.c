@@ -21,6 +21,8 @@
 #include "fs/fleet_placement.h"
 #include "fs/rng.h"
 #include "fs/vehicle.h"
+#include "fs/closures.h"
+#include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
@@ -77,6 +79,7 @@ struct vehicle_node {
 	uint64_t scn_applied, scn_ignored;
 	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
 	struct fs_weather *weather;   /* from the weather events in force, city-wide and by zone */
+	struct fs_closures *closures; /* from the road_closure events in force */
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -135,6 +138,11 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 		fs_error("scenario zones: %s", werr.message);
 		goto fail;
 	}
+	n->closures = fs_closures_create(n->world->net);
+	if (!n->closures) {
+		fs_error("out of memory for road closures");
+		goto fail;
+	}
 	n->params = n->scn.vehicle;
 	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
 	if (!n->fleet) {
@@ -162,6 +170,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	}
 	fs_fleet_destroy(n->fleet);
 	fs_weather_destroy(n->weather);
+	fs_closures_destroy(n->closures);
 	fs_world_destroy(n->world);
 	fs_scenario_finish(&n->scn);
 	free(n->scn_events);
@@ -741,6 +750,16 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 	cond->rain = fs_weather_city_rain(n->weather);
 	cond->travel_time_factor = 1.0 / fs_weather_city_speed_factor(n->weather);
 	cond->weather = n->weather;
+	int rc = fs_closures_update(n->closures, n->scn_events, n->scn_count, tick);
+	if (rc < 0) {
+		return -ENOMEM;
+	}
+	if (rc > 0) {
+		/* jobs are routed around closed roads from now on; running ones that use one are handed back */
+		fs_route_query_avoid(n->world->query, fs_closures_mask(n->closures));
+	}
+	cond->closed = fs_closures_mask(n->closures);
+	cond->closed_version = fs_closures_version(n->closures);
 	size_t keep = 0;
 	for (size_t i = 0; i < n->scn_count; i++) {
 		const struct fs_scenario_event *e = &n->scn_events[i];
@@ -750,13 +769,14 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 			apply_device_fault(n, e, ends, now_ms);
 		} else if (e->type == FS_SCN_EVENT_SOFTWARE_UPDATE && starts) {
 			apply_software_update(n, e, now_ms);
-		} else if (starts && e->type != FS_SCN_EVENT_WEATHER) {
+		} else if (starts && e->type != FS_SCN_EVENT_WEATHER && e->type != FS_SCN_EVENT_ROAD_CLOSURE) {
 			n->scn_ignored++; /* another service's event */
 		}
 		n->scn_applied += starts;
-		/* keep what has not started, has a window still open, or is weather for good */
+		/* keep what has not started, has a window still open, or is weather or a closure for good */
+		bool lasting = e->type == FS_SCN_EVENT_WEATHER || e->type == FS_SCN_EVENT_ROAD_CLOSURE;
 		bool keep_it = tick < e->apply_tick || (e->duration_ticks ? tick < e->apply_tick + e->duration_ticks
-									  : e->type == FS_SCN_EVENT_WEATHER);
+									  : lasting);
 		if (keep_it) {
 			n->scn_events[keep++] = *e;
 		}

@@ -159,6 +159,11 @@ void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *wea
 	d->weather = weather;
 }
 
+void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_area)
+{
+	d->node_in_area = node_in_area;
+}
+
 /*
  * Work out again, for the open requests, the worst zone weather on their
  * planned trip when the weather changed since: fs-vehicle refuses a ride
@@ -997,6 +1002,9 @@ static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t n
 	r->admitted = true;
 	d->waiting_admission--;
 	int reason = r->reason;
+	if (!reason && d->node_in_area && (!d->node_in_area[r->pickup_node] || !d->node_in_area[r->dropoff_node])) {
+		reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
+	}
 	if (!reason && d->known == 0) {
 		reason = FS_DISPATCH_REASON_NO_FLEET;
 	}

@@ -547,6 +547,9 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 		if (!dispatch_route_in_odd(d, v, d->zones[z].stop_edge, now_ms)) {
 			continue; /* fs-vehicle would refuse the drive */
 		}
+		if (d->node_in_area && !d->node_in_area[net->edges[d->zones[z].stop_edge].to]) {
+			continue; /* outside the service area */
+		}
 		uint64_t job = dispatch_new_job(d, JOB_REPOSITION, v->s.id, 0);
 		if (!job) {
 			rc = -ENOMEM;

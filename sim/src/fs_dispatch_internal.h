@@ -91,6 +91,7 @@ struct fs_dispatch {
 	uint32_t known, motorway_ok, night_ok;
 	const struct fs_weather *weather; /* borrowed (fs_dispatch_set_weather); NULL = clear */
 	uint32_t weather_version;         /* its version + 1 (0 = no weather set) */
+	const uint8_t *node_in_area;      /* service area (fs_dispatch_set_service_area); NULL = all */
 	struct fs_spatial *pool;
 	/* jobs, indexed by job_id - 1 */
 	struct jrec *jobs;

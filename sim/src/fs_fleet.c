@@ -1840,7 +1840,8 @@ int fs_fleet_set_conditions(struct fs_fleet *f, const struct fs_conditions *cond
 	}
 	uint64_t wv = cond->weather ? fs_weather_version(cond->weather) : 0;
 	bool odd_changed = cond->rain != f->cond.rain || cond->night != f->cond.night ||
-			   cond->weather != f->cond.weather || wv != f->weather_version;
+			   cond->weather != f->cond.weather || wv != f->weather_version ||
+			   cond->closed != f->cond.closed || cond->closed_version != f->cond.closed_version;
 	f->cond = *cond;
 	f->weather_version = wv;
 	if (!odd_changed) {

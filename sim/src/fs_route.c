@@ -784,7 +784,14 @@ struct fs_route_query {
 	double *sweep;       /* PHAST distances, query ids */
 	uint32_t *stack;     /* path unpacking */
 	uint32_t *chain;
+	const uint8_t *avoid;/* closed edges (fs_route_query_avoid), or NULL */
+	struct fs_path scratch; /* the hierarchy's route, to check it against @avoid */
 };
+
+void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed)
+{
+	q->avoid = edge_closed;
+}
 
 void fs_route_query_destroy(struct fs_route_query *q)
 {
@@ -802,6 +809,7 @@ void fs_route_query_destroy(struct fs_route_query *q)
 	free(q->sweep);
 	free(q->stack);
 	free(q->chain);
+	fs_path_finish(&q->scratch);
 	free(q);
 }
 
@@ -995,6 +1003,45 @@ static int ch_unpack(struct fs_route_query *q, const struct ch *ch, uint32_t s, 
 	return 0;
 }
 
+static void dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to);
+
+/* Does @path[first, last) use a closed edge? */
+static bool uses_closed(const struct fs_route_query *q, const struct fs_path *path, uint32_t first, uint32_t last)
+{
+	for (uint32_t i = first; i < last; i++) {
+		if (q->avoid[path->edges[i]]) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The fastest route from node @from to node @to around the closed edges:
+ * its time into @ret_time_s, its edges appended to @path (may be NULL).
+ */
+static int route_around(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to, double *ret_time_s,
+			struct fs_path *path)
+{
+	dijkstra(q, hour, from, to);
+	if (q->sf[to] != q->rf) {
+		return -ENOENT;
+	}
+	if (path) {
+		uint32_t k = 0;
+		for (uint32_t x = to; x != from; x = q->r->net->edges[q->pf[x]].from) {
+			q->chain[k++] = q->pf[x];
+		}
+		while (k) {
+			if (path_push(path, q->chain[--k]) < 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	*ret_time_s = q->df[to];
+	return 0;
+}
+
 int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
 		   double *ret_time_s, struct fs_path *path)
 {
@@ -1005,14 +1052,21 @@ int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint3
 	const struct ch *ch = &r->ch[r->hour_ch[hour]];
 	uint32_t s = ch->id_of[from], t = ch->id_of[to], meet;
 	double d = ch_distance(q, ch, s, t, &meet);
-	if (meet == NONE) {
+	struct fs_path *out = path ? path : q->avoid ? &q->scratch : NULL;
+	if (meet == NONE && !q->avoid) {
 		return -ENOENT;
 	}
-	if (path) {
-		path->count = 0;
-		if (ch_unpack(q, ch, s, t, meet, path) < 0) {
+	if (meet != NONE && out) {
+		out->count = 0;
+		if (ch_unpack(q, ch, s, t, meet, out) < 0) {
 			return -ENOMEM;
 		}
+	}
+	if (q->avoid && (meet == NONE || uses_closed(q, out, 0, out->count))) {
+		if (path) {
+			path->count = 0;
+		}
+		return route_around(q, hour, from, to, ret_time_s, path);
 	}
 	*ret_time_s = d * r->hour_scale[hour];
 	return 0;
@@ -1058,15 +1112,35 @@ int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_p
 	uint32_t s = ch->id_of[net->edges[from.edge].to], t = ch->id_of[net->edges[to.edge].from];
 	uint32_t meet;
 	double middle = ch_distance(q, ch, s, t, &meet);
-	if (meet == NONE) {
+	struct fs_path *out = path ? path : q->avoid ? &q->scratch : NULL;
+	if (meet == NONE && !q->avoid) {
 		return -ENOENT;
 	}
-	if (path) {
-		path->count = 0;
-		if (path_push(path, from.edge) < 0 || ch_unpack(q, ch, s, t, meet, path) < 0 ||
-		    path_push(path, to.edge) < 0) {
+	if (meet != NONE && out) {
+		out->count = 0;
+		if (path_push(out, from.edge) < 0 || ch_unpack(q, ch, s, t, meet, out) < 0 ||
+		    path_push(out, to.edge) < 0) {
 			return -ENOMEM;
 		}
+	}
+	if (q->avoid && (meet == NONE || uses_closed(q, out, 1, out->count - 1))) {
+		/* around the closure, between the end of from.edge and the start of to.edge */
+		if (path) {
+			path->count = 0;
+			if (path_push(path, from.edge) < 0) {
+				return -ENOMEM;
+			}
+		}
+		int rc = route_around(q, hour, net->edges[from.edge].to, net->edges[to.edge].from, &middle, path);
+		if (rc < 0) {
+			return rc;
+		}
+		if (path && path_push(path, to.edge) < 0) {
+			return -ENOMEM;
+		}
+		*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) + middle +
+			      edge_time(q->r, hour, to.edge, 0.0, b);
+		return 0;
 	}
 	*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) +
 		      middle * q->r->hour_scale[hour] + edge_time(q->r, hour, to.edge, 0.0, b);
@@ -1303,6 +1377,9 @@ static void dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uin
 			break;
 		}
 		for (uint32_t e = net->out_first[u]; e < net->out_first[u + 1]; e++) {
+			if (q->avoid && q->avoid[e]) {
+				continue;
+			}
 			const struct fs_edge *edge = &net->edges[e];
 			double nd = it.key + (double)edge->travel_time_s * factor[edge->road_class];
 			uint32_t x = edge->to;
@@ -1322,24 +1399,10 @@ int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, u
 	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
 		return -EINVAL;
 	}
-	dijkstra(q, hour, from, to);
-	if (q->sf[to] != q->rf) {
-		return -ENOENT;
-	}
 	if (path) {
-		uint32_t k = 0;
-		for (uint32_t x = to; x != from; x = q->r->net->edges[q->pf[x]].from) {
-			q->chain[k++] = q->pf[x];
-		}
 		path->count = 0;
-		while (k) {
-			if (path_push(path, q->chain[--k]) < 0) {
-				return -ENOMEM;
-			}
-		}
 	}
-	*ret_time_s = q->df[to];
-	return 0;
+	return route_around(q, hour, from, to, ret_time_s, path);
 }
 
 int fs_router_dijkstra_all(struct fs_route_query *q, uint32_t hour, uint32_t from,

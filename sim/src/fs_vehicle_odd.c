@@ -85,6 +85,9 @@ const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_
 	    is_motorway(net->edges[edge].road_class)) {
 		return "route uses a motorway outside the vehicle's ODD";
 	}
+	if (cond && cond->closed && cond->closed[edge] && edge != v->edge) {
+		return "route uses a closed road";
+	}
 	if (v->phase != FS_CITY_DATA_COLLECTION && cond && cond->weather) {
 		return rain_refusal(v, fs_weather_zone_rain(cond->weather, edge), true);
 	}

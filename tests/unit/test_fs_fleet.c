@@ -569,6 +569,36 @@ static void running_jobs_leaving_the_odd_are_handed_back(void **state)
 	world_down(&w);
 }
 
+static void a_road_closed_under_a_route_hands_the_job_back(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet();
+	world_up(&w, &p, 1);
+	add(&w, 1, 0.9);
+	add(&w, 2, 0.9);
+	uint32_t a[32], b[32];
+	uint32_t na = vt_route(w.net, COLS, 0, 5, a), nb = vt_route(w.net, COLS, 5, 9, b);
+	struct fs_job job = { .id = 11, .to_pickup = a, .to_pickup_len = na, .trip = b, .trip_len = nb };
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &job, 0, &w.ev), 0);
+	uint8_t *closed = calloc(w.net->edge_count, 1);
+	closed[vt_edge(w.net, 7, 8)] = 1;
+	struct fs_conditions cond = { .travel_time_factor = 1.0, .closed = closed, .closed_version = 1 };
+	assert_int_equal(fs_fleet_set_conditions(w.fleet, &cond, 15000, &w.ev), 0);
+	const struct fs_vehicle_event *hb = vt_last(&w.ev, FS_VEV_JOB_HANDED_BACK, 1);
+	assert_non_null(hb);
+	assert_string_equal(hb->reason, "route uses a closed road");
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_AVAILABLE);
+	/* a new job over it is declined; one around it is taken */
+	job.id = 12;
+	assert_int_equal(fs_fleet_assign(w.fleet, 2, &job, 15000, &w.ev), -EPERM);
+	assert_string_equal(vt_last(&w.ev, FS_VEV_JOB_DECLINED, 2)->reason, "route uses a closed road");
+	nb = vt_route(w.net, COLS, 5, 6, b);
+	job = (struct fs_job){ .id = 13, .to_pickup = a, .to_pickup_len = na, .trip = b, .trip_len = nb };
+	assert_int_equal(fs_fleet_assign(w.fleet, 2, &job, 15000, &w.ev), 0);
+	free(closed);
+	world_down(&w);
+}
+
 /* ---- data flywheel ------------------------------------------------------------------------ */
 
 static void logs_while_driving_and_uploads_at_the_depot(void **state)
@@ -933,6 +963,7 @@ int main(void)
 		cmocka_unit_test(service_transitions_run_the_fleet_actions),
 		cmocka_unit_test(city_phase_governs_riders_and_stops),
 		cmocka_unit_test(fleet_add_validates),
+		cmocka_unit_test(a_road_closed_under_a_route_hands_the_job_back),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

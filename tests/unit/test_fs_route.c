@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fs/closures.h"
 #include "fs/network.h"
 #include "fs/rng.h"
 #include "fs/route.h"
@@ -479,6 +480,99 @@ static void time_of_day_factors(void **state)
 	fs_network_destroy(net);
 }
 
+/* ---- closed roads ------------------------------------------------------------ */
+
+static struct fs_scenario_event closure(uint64_t at, uint64_t ticks, const char *way, uint32_t edge)
+{
+	struct fs_scenario_event e = { .type = FS_SCN_EVENT_ROAD_CLOSURE, .apply_tick = at, .duration_ticks = ticks };
+	if (way) {
+		snprintf(e.way, sizeof(e.way), "%s", way);
+	} else {
+		e.edges[0] = edge;
+		e.edge_count = 1;
+	}
+	return e;
+}
+
+static uint32_t edge_between(const struct fs_network *net, uint32_t a, uint32_t b)
+{
+	for (uint32_t e = net->out_first[a]; e < net->out_first[a + 1]; e++) {
+		if (net->edges[e].to == b) {
+			return e;
+		}
+	}
+	fail();
+	return 0;
+}
+
+static void closed_roads_are_routed_around(void **state)
+{
+	/* 3 rows x 5 columns, 100 m at 10 m/s; node r * 5 + c; row r is "Street <r>" */
+	struct fs_network *net = fs_network_grid(3, 5, 100.0, 10.0, NULL);
+	struct fs_router *r = fs_router_create(net, NULL, NULL);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_closures *c = fs_closures_create(net);
+	assert_non_null(c);
+	struct fs_path path = { 0 };
+	double t;
+	assert_int_equal(fs_route_nodes(q, 0, 0, 4, &t, &path), 0);
+	assert_close(t, 40.0);
+
+	/* one edge, 2 -> 3, closed from tick 5 for 10 ticks */
+	uint32_t e23 = edge_between(net, 2, 3);
+	struct fs_scenario_event ev[2] = { closure(5, 10, NULL, e23), closure(20, 0, "Street 0", 0) };
+	assert_int_equal(fs_closures_update(c, ev, 2, 4), 0);
+	assert_null(fs_closures_mask(c));
+	assert_int_equal(fs_closures_update(c, ev, 2, 5), 1);
+	assert_int_equal(fs_closures_count(c), 1);
+	fs_route_query_avoid(q, fs_closures_mask(c));
+	assert_int_equal(fs_route_nodes(q, 0, 0, 4, &t, &path), 0);
+	assert_close(t, 60.0); /* down a row at node 2, along, back up at 3 */
+	assert_int_equal(path.count, 6);
+	for (uint32_t i = 0; i < path.count; i++) {
+		assert_int_not_equal(path.edges[i], e23);
+		assert_true(i == 0 || net->edges[path.edges[i - 1]].to == net->edges[path.edges[i]].from);
+	}
+	assert_int_equal(fs_route_nodes(q, 0, 0, 4, &t, NULL), 0); /* the time alone goes around too */
+	assert_close(t, 60.0);
+	/* positions: the closed edge may be where the traveller stands, not in between */
+	struct fs_road_pos on = { e23, 50.0 }, to = { edge_between(net, 3, 4), 100.0 };
+	assert_int_equal(fs_route_positions(q, 0, on, to, &t, &path), 0);
+	assert_close(t, 5.0 + 10.0);
+	struct fs_road_pos from = { edge_between(net, 1, 2), 0.0 };
+	assert_int_equal(fs_route_positions(q, 0, from, to, &t, &path), 0);
+	assert_close(t, 10.0 + 30.0 + 10.0); /* 1-2, then 2-7-8-3 around the closure, then 3-4 */
+	assert_int_equal(path.edges[0], from.edge);
+	assert_int_equal(path.edges[path.count - 1], to.edge);
+
+	/* it reopens at tick 15; from tick 20 the whole of "Street 0" is closed for good */
+	assert_int_equal(fs_closures_update(c, ev, 2, 15), 1);
+	assert_null(fs_closures_mask(c));
+	assert_int_equal(fs_closures_update(c, ev, 2, 20), 1);
+	assert_int_equal(fs_closures_count(c), 8); /* 4 blocks, both ways */
+	fs_route_query_avoid(q, fs_closures_mask(c));
+	assert_int_equal(fs_route_nodes(q, 0, 0, 4, &t, &path), 0);
+	assert_close(t, 60.0); /* up to Street 1, along it, back down */
+	assert_int_equal(fs_closures_update(c, ev, 2, 1000), 0);
+	assert_int_equal(fs_closures_version(c), 3);
+
+	/* a way nobody has and an edge beyond the network are counted, nothing closes */
+	struct fs_scenario_event bad[2] = { closure(30, 5, "No Such Road", 0), closure(30, 5, NULL, 1u << 30) };
+	struct fs_closures *c2 = fs_closures_create(net);
+	assert_int_equal(fs_closures_update(c2, bad, 2, 30), 0);
+	assert_int_equal(fs_closures_unmatched(c2), 2);
+	/* no closure: the hierarchy's answer again */
+	fs_route_query_avoid(q, NULL);
+	assert_int_equal(fs_route_nodes(q, 0, 0, 4, &t, NULL), 0);
+	assert_close(t, 40.0);
+	fs_closures_destroy(c2);
+	fs_closures_destroy(c);
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +585,7 @@ int main(void)
 		cmocka_unit_test(columbus_one_and_many),
 		cmocka_unit_test(positions_equal_dijkstra),
 		cmocka_unit_test(time_of_day_factors),
+		cmocka_unit_test(closed_roads_are_routed_around),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

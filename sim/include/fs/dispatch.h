@@ -377,6 +377,15 @@ int fs_dispatch_set_depot_plugs(struct fs_dispatch *d, uint32_t depot, uint32_t 
  */
 void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *weather);
 
+/**
+ * The service area (geofence events): one byte per network node, nonzero =
+ * riders may be picked up and set down there; borrowed until the next call;
+ * NULL = everywhere. Requests admitted from now on with a pickup or drop-off
+ * outside are rejected (reason outside_area); riders already waiting are
+ * still served. Cars are not repositioned out of it.
+ */
+void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_area);
+
 /** Vehicles waiting for a plug. */
 uint32_t fs_dispatch_charge_queue_length(const struct fs_dispatch *d);
 

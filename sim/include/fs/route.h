@@ -75,6 +75,17 @@ void fs_route_query_destroy(struct fs_route_query *q);
 void fs_path_finish(struct fs_path *path);
 
 /**
+ * Edges to keep out of (a road closure), one byte per network edge, nonzero
+ * = closed; borrowed until changed; NULL = none. fs_route_nodes() and
+ * fs_route_positions() then return the fastest route that avoids them: the
+ * hierarchy's route when it does, else a Dijkstra search that skips them
+ * (-ENOENT if none exists). The start and end edges of a position route
+ * are where the traveller is and goes, so they are allowed. The many-to-one
+ * and one-to-many times stay the hierarchy's (estimates for ranking).
+ */
+void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed);
+
+/**
  * Fastest travel time from network node @from to node @to at @hour (0..23).
  * If @path is not NULL it receives the network edges in travel order
  * (empty when from == to). Returns 0, -ENOENT if @to cannot be reached,
@@ -108,8 +119,8 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 
 /**
  * Reference: plain Dijkstra on the network (no hierarchy), node to node,
- * with the same weights. Same contract as fs_route_nodes(); for tests and
- * benchmarks.
+ * with the same weights (and around the closed edges of fs_route_query_avoid()).
+ * Same contract as fs_route_nodes(); for tests and benchmarks.
  */
 int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
 		       double *ret_time_s, struct fs_path *path);

@@ -124,6 +124,10 @@ struct fs_conditions {
 	/* Weather over zones (fs/weather.h), borrowed; NULL = none. Where it is
 	 * worse than the city-wide values above, it wins on that edge. */
 	const struct fs_weather *weather;
+	/* Closed roads (fs/closures.h), one byte per edge, borrowed; NULL = none.
+	 * closed_version changes whenever the set does. */
+	const uint8_t *closed;
+	uint64_t closed_version;
 };
 
 /** The travel-time factor on @edge under @cond: the slower of the city's and a zone's. */
@@ -436,7 +440,8 @@ const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_c
 
 /**
  * Why driving @edge is outside @v's ODD (road class, geofence, weather over
- * a zone of @cond), or NULL. @zone and @cond may be NULL.
+ * a zone of @cond) or closed (@cond's closures; not the edge @v is on), or
+ * NULL. @zone and @cond may be NULL.
  */
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
 				    const struct fs_zone *zone, const struct fs_conditions *cond, uint32_t edge);
