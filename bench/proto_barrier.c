@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proto_barrier - a feasibility prototype for issue 2's lockstep aim
- * (LOCKSTEP_FINDINGS.md): what a barrier of 1 coordinator and N participant
+ * (docs/lockstep-transport.md): what a barrier of 1 coordinator and N participant
  * processes costs per tick on this machine, when Tick/TickDone go through an
  * XSUB/XPUB proxy process (fleetsim's topology today) or straight between
  * coordinator and participants. Raw ZeroMQ (or raw sockets), 10-byte
