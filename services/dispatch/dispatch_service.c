@@ -86,6 +86,7 @@ struct dispatch_service {
 	uint32_t area_nodes;                      /* nodes in the service area now */
 	struct fs_weather *weather;               /* what they make of the city now */
 	struct fs_closures *closures;
+	uint8_t *impassable;                      /* closed or under a storm: trips are planned around */
 	uint64_t tick;
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
@@ -211,6 +212,7 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	fs_dispatch_destroy(s->d);
 	fs_weather_destroy(s->weather);
 	fs_closures_destroy(s->closures);
+	free(s->impassable);
 	free(s->map_events);
 	for (size_t i = 0; s->zone_nodes && i < s->scn.zone_count; i++) {
 		free(s->zone_nodes[i]);
@@ -863,9 +865,17 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return crc;
 	}
 	if (crc > 0) {
-		/* trips are planned around closed roads, as the vehicles will drive them */
-		fs_route_query_avoid(s->world->query, fs_closures_mask(s->closures));
 		fs_info("road closures: %u edges closed", fs_closures_count(s->closures));
+	}
+	if (crc > 0 || wrc > 0) {
+		/* trips are planned around closed roads and storm cells, as the vehicles will drive them */
+		if (!s->impassable) {
+			s->impassable = fs_xcalloc(s->world->net->edge_count ? s->world->net->edge_count : 1, 1);
+		}
+		uint32_t k = fs_weather_impassable(s->weather, s->cfg.params.max_rain, fs_closures_mask(s->closures),
+						   s->impassable);
+		fs_route_query_avoid(s->world->query, k ? s->impassable : NULL);
+		fs_dispatch_set_weather(s->d, s->weather); /* the open requests' trips are planned again */
 	}
 	if (!s->started) {
 		s->started = true;

@@ -80,6 +80,7 @@ struct vehicle_node {
 	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
 	struct fs_weather *weather;   /* from the weather events in force, city-wide and by zone */
 	struct fs_closures *closures; /* from the road_closure events in force */
+	uint8_t *impassable;          /* closed or under a storm: routes go around (fs_route_query_avoid) */
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -171,6 +172,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	fs_fleet_destroy(n->fleet);
 	fs_weather_destroy(n->weather);
 	fs_closures_destroy(n->closures);
+	free(n->impassable);
 	fs_world_destroy(n->world);
 	fs_scenario_finish(&n->scn);
 	free(n->scn_events);
@@ -744,7 +746,8 @@ static void apply_software_update(struct vehicle_node *n, const struct fs_scenar
  */
 static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms, struct fs_conditions *cond)
 {
-	if (fs_weather_update(n->weather, n->scn_events, n->scn_count, tick) < 0) {
+	int wrc = fs_weather_update(n->weather, n->scn_events, n->scn_count, tick);
+	if (wrc < 0) {
 		return -ENOMEM;
 	}
 	cond->rain = fs_weather_city_rain(n->weather);
@@ -754,9 +757,15 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 	if (rc < 0) {
 		return -ENOMEM;
 	}
-	if (rc > 0) {
-		/* jobs are routed around closed roads from now on; running ones that use one are handed back */
-		fs_route_query_avoid(n->world->query, fs_closures_mask(n->closures));
+	if (rc > 0 || wrc > 0) {
+		/* jobs are routed around closed roads and storm cells from now on; running ones that
+		 * cross one are handed back (fs_fleet_set_conditions) */
+		if (!n->impassable) {
+			n->impassable = fs_xcalloc(n->world->net->edge_count ? n->world->net->edge_count : 1, 1);
+		}
+		uint32_t k = fs_weather_impassable(n->weather, n->params.max_rain, fs_closures_mask(n->closures),
+						   n->impassable);
+		fs_route_query_avoid(n->world->query, k ? n->impassable : NULL);
 	}
 	cond->closed = fs_closures_mask(n->closures);
 	cond->closed_version = fs_closures_version(n->closures);

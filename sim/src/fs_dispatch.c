@@ -157,6 +157,37 @@ bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, doubl
 void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *weather)
 {
 	d->weather = weather;
+	d->roads_version++;
+}
+
+/*
+ * Plan @r's trip into d->path as fs-vehicle will drive it now: around closed
+ * roads and storm cells. When there is no way around (a stop inside a storm
+ * cell, a street cut off), the plain fastest route, with the trip marked
+ * blocked until the roads change.
+ */
+static int plan_trip(struct fs_dispatch *d, struct fs_dispatch_request *r, double *ret_time_s)
+{
+	struct fs_route_query *q = d->w.query;
+	uint32_t hour = dispatch_hour(d, r->t_request_ms);
+	d->path.count = 0;
+	r->trip_blocked = false;
+	int rc = fs_route_nodes(q, hour, r->pickup_node, r->dropoff_node, ret_time_s, &d->path);
+	const uint8_t *avoid = fs_route_query_avoided(q);
+	if (rc == -ENOENT && avoid) {
+		fs_route_query_avoid(q, NULL);
+		d->path.count = 0;
+		rc = fs_route_nodes(q, hour, r->pickup_node, r->dropoff_node, ret_time_s, &d->path);
+		fs_route_query_avoid(q, avoid);
+		r->trip_blocked = rc == 0;
+	}
+	r->trip_rain = 0;
+	for (uint32_t k = 0; rc == 0 && d->weather && k < d->path.count; k++) {
+		uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
+		r->trip_rain = rain > r->trip_rain ? rain : r->trip_rain;
+	}
+	r->trip_plan_version = d->roads_version;
+	return rc;
 }
 
 void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_area)
@@ -165,36 +196,22 @@ void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_
 }
 
 /*
- * Work out again, for the open requests, the worst zone weather on their
- * planned trip when the weather changed since: fs-vehicle refuses a ride
- * whose route crosses a storm, so offering it would only earn a decline.
+ * When the roads changed (weather, closures), plan the open requests' trips
+ * again: fs-vehicle refuses a ride whose route crosses a storm or a closed
+ * road, so offering one it cannot drive around would only earn a decline.
  */
-static void refresh_trip_weather(struct fs_dispatch *d)
+static void replan_open_trips(struct fs_dispatch *d)
 {
-	uint32_t version = d->weather ? (uint32_t)fs_weather_version(d->weather) + 1 : 0;
-	bool changed = version != d->weather_version;
-	d->weather_version = version;
-	if (!changed && d->nfresh == 0) {
-		return; /* nothing new: every open request is up to date */
+	if (d->planned_version == d->roads_version) {
+		return;
 	}
-	bool zones = d->weather && fs_weather_has_zones(d->weather);
+	d->planned_version = d->roads_version;
 	for (size_t i = 0; i < d->nopen; i++) {
 		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
-		if (r->trip_rain_version == version) {
-			continue;
-		}
-		r->trip_rain = 0;
-		r->trip_rain_version = version;
 		double t;
-		d->path.count = 0;
-		if (!zones || r->reason || r->pickup_node == r->dropoff_node ||
-		    fs_route_nodes(d->w.query, dispatch_hour(d, r->t_request_ms), r->pickup_node, r->dropoff_node, &t,
-				   &d->path) < 0) {
-			continue;
-		}
-		for (uint32_t k = 0; k < d->path.count; k++) {
-			uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
-			r->trip_rain = rain > r->trip_rain ? rain : r->trip_rain;
+		if (r->trip_plan_version != d->roads_version && !r->reason && r->pickup_node != r->dropoff_node &&
+		    (r->status == FS_DISPATCH_REQUESTED || r->status == FS_DISPATCH_OFFERED)) {
+			plan_trip(d, r, &t);
 		}
 	}
 }
@@ -238,6 +255,9 @@ bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const st
 	if (d->weather && (!rain_ok(d, v, rain_at(d, r->pickup_edge)) || !rain_ok(d, v, rain_at(d, r->dropoff_edge)) ||
 			   !rain_ok(d, v, rain_at(d, v->s.edge)) || !rain_ok(d, v, r->trip_rain))) {
 		return false; /* the vehicle would refuse: it stands in, or the ride starts or ends in, bad weather */
+	}
+	if (r->trip_blocked) {
+		return false; /* no way around the closed roads and storm cells now */
 	}
 	return true;
 }
@@ -631,8 +651,7 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 		r->dropoff_edge = dispatch_edge_into(d, b);
 		double t;
 		d->path.count = 0;
-		if (a == b || fs_route_nodes(d->w.query, dispatch_hour(d, in->t_ms), a, b, &t, &d->path) < 0 ||
-		    d->path.count == 0) {
+		if (a == b || plan_trip(d, r, &t) < 0 || d->path.count == 0) {
 			r->reason = FS_DISPATCH_REASON_NO_ROUTE;
 		} else {
 			double m = 0.0;
@@ -1046,7 +1065,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	}
 	d->now_ms = now_ms;
 	int rc = 0;
-	refresh_trip_weather(d);
+	replan_open_trips(d);
 	/* new requests are announced */
 	if (grow((void **)&out->new_requests, sizeof(*out->new_requests), &out->new_cap, out->new_count + d->nfresh) < 0) {
 		return -ENOMEM;

@@ -90,7 +90,8 @@ struct fs_dispatch {
 	uint32_t nveh, veh_cap;
 	uint32_t known, motorway_ok, night_ok;
 	const struct fs_weather *weather; /* borrowed (fs_dispatch_set_weather); NULL = clear */
-	uint32_t weather_version;         /* its version + 1 (0 = no weather set) */
+	uint32_t roads_version;           /* calls of fs_dispatch_set_weather(): trips are replanned */
+	uint32_t planned_version;         /* the roads_version the open requests were last planned on */
 	const uint8_t *node_in_area;      /* service area (fs_dispatch_set_service_area); NULL = all */
 	struct fs_spatial *pool;
 	/* jobs, indexed by job_id - 1 */

@@ -793,6 +793,11 @@ void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed)
 	q->avoid = edge_closed;
 }
 
+const uint8_t *fs_route_query_avoided(const struct fs_route_query *q)
+{
+	return q->avoid;
+}
+
 void fs_route_query_destroy(struct fs_route_query *q)
 {
 	if (!q) {

@@ -239,6 +239,16 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 	return 1;
 }
 
+uint32_t fs_weather_impassable(const struct fs_weather *w, uint8_t max_rain, const uint8_t *closed, uint8_t *out)
+{
+	uint32_t n = 0;
+	for (uint32_t e = 0; e < w->net->edge_count; e++) {
+		out[e] = (closed && closed[e]) || w->edge_rain[e] > max_rain;
+		n += out[e];
+	}
+	return n;
+}
+
 uint8_t fs_weather_city_rain(const struct fs_weather *w)
 {
 	return w->city_rain;

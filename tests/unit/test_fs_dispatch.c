@@ -22,6 +22,8 @@
 #include "fs/network.h"
 #include "fs/rng.h"
 #include "fs/route.h"
+#include "fs/scenario.h"
+#include "fs/weather.h"
 
 #define COLS 10
 #define T0 1843560000000LL /* 2028-06-01T12:00:00Z: daytime */
@@ -1110,6 +1112,77 @@ static void comparison_mode_from_csv_files(void **state)
 	city_down(&c);
 }
 
+/* ---- storms, closures, the service area ---------------------------------------------------- */
+
+static void storm_cells_and_the_service_area_decide_what_is_offered(void **state)
+{
+	struct city c;
+	city_up(&c);
+	city_create(&c);
+	/* a scenario with one zone over the middle of the grid: x and y 250..650 m */
+	struct fs_scenario sc = { 0 };
+	struct fs_scenario_zone zone = { .name = "middle", .count = 4 };
+	double latlon[8];
+	const double box[4][2] = { { 250, 250 }, { 650, 250 }, { 650, 650 }, { 250, 650 } };
+	for (int i = 0; i < 4; i++) {
+		fs_projection_to_latlon(&c.net->proj, (struct fs_point){ box[i][0], box[i][1] }, &latlon[2 * i],
+					&latlon[2 * i + 1]);
+	}
+	zone.latlon = latlon;
+	sc.zones = &zone;
+	sc.zone_count = 1;
+	struct fs_error err = { "" };
+	struct fs_weather *w = fs_weather_create(c.net, &sc, &err);
+	assert_non_null(w);
+	struct fs_scenario_event storm = { .type = FS_SCN_EVENT_WEATHER, .zone = "middle", .severity = FS_RAIN_STORM,
+					   .speed_factor = 0.6 };
+	assert_int_equal(fs_weather_update(w, &storm, 1, 0), 1);
+	uint8_t *impassable = calloc(c.net->edge_count, 1);
+	assert_true(fs_weather_impassable(w, c.p.max_rain, NULL, impassable) > 0);
+	fs_route_query_avoid(c.q, impassable);
+	fs_dispatch_set_weather(c.d, w);
+
+	vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 2, node(9, 9), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t inside = request_at(&c, T0, node(4, 4), node(9, 0));  /* starts in the storm */
+	uint64_t across = request_at(&c, T0, node(0, 4), node(9, 4));  /* its fastest route crosses it */
+	step(&c, T0 + S);
+	assert_null(job_for(&c, inside));
+	assert_non_null(job_for(&c, across)); /* planned around the cell */
+	const struct fs_dispatch_request *r = fs_dispatch_request(c.d, across);
+	assert_false(r->trip_blocked);
+	assert_true(r->route_s > 90.0 + 1.0); /* longer than the straight 9 blocks */
+	assert_int_equal(fs_dispatch_request(c.d, inside)->status, FS_DISPATCH_REQUESTED); /* waits */
+
+	/* the storm passes: the rider inside is offered the free car */
+	assert_int_equal(fs_weather_update(w, &storm, 0, 10), 1);
+	fs_route_query_avoid(c.q, NULL);
+	fs_dispatch_set_weather(c.d, w);
+	step(&c, T0 + 60 * S); /* the next matching round */
+	assert_non_null(job_for(&c, inside));
+
+	/* the service area loses column 0: a new rider there is refused as outside it */
+	uint8_t *area = malloc(c.net->node_count);
+	for (uint32_t n = 0; n < c.net->node_count; n++) {
+		area[n] = n % COLS != 0;
+	}
+	fs_dispatch_set_service_area(c.d, area);
+	uint64_t outside = request_at(&c, T0 + 61 * S, node(0, 7), node(5, 7));
+	uint64_t ok = request_at(&c, T0 + 61 * S, node(1, 7), node(5, 7));
+	step(&c, T0 + 62 * S);
+	r = fs_dispatch_request(c.d, outside);
+	assert_int_equal(r->status, FS_DISPATCH_REJECTED);
+	assert_int_equal(r->reason, FS_DISPATCH_REASON_OUTSIDE_AREA);
+	assert_int_not_equal(fs_dispatch_request(c.d, ok)->status, FS_DISPATCH_REJECTED);
+	assert_outcomes_add_up(c.d);
+	fs_dispatch_set_service_area(c.d, NULL);
+	fs_dispatch_set_weather(c.d, NULL);
+	free(area);
+	free(impassable);
+	fs_weather_destroy(w);
+	city_down(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,6 +1201,7 @@ int main(void)
 		cmocka_unit_test(closed_loop_outcomes_add_up),
 		cmocka_unit_test(fleet_placement_csv),
 		cmocka_unit_test(comparison_mode_from_csv_files),
+		cmocka_unit_test(storm_cells_and_the_service_area_decide_what_is_offered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,10 @@ static void world_up(struct world *t)
 	t->net = fs_network_grid(COLS, COLS, 100.0, 10.0, NULL);
 	assert_non_null(t->net);
 	assert_int_equal(fs_scenario_defaults(&t->sc), 0);
+	for (size_t i = 0; i < t->sc.zone_count; i++) { /* the defaults' Atlanta zones: not on this grid */
+		free(t->sc.zones[i].latlon);
+	}
+	free(t->sc.zones);
 	t->sc.zones = calloc(1, sizeof(*t->sc.zones));
 	t->sc.zone_count = 1;
 	struct fs_scenario_zone *z = &t->sc.zones[0];

@@ -203,7 +203,8 @@ struct fs_dispatch_request {
 	uint8_t reason;         /* enum fs_dispatch_reason */
 	bool uses_motorway;     /* the planned trip uses motorway/trunk roads */
 	uint8_t trip_rain;      /* the worst zone weather (enum fs_rain) on the planned trip now */
-	uint32_t trip_rain_version; /* of the weather trip_rain was worked out under */
+	bool trip_blocked;      /* no route around the closed roads and storms now: not offered */
+	uint32_t trip_plan_version; /* of the roads the trip was planned on (fs_dispatch_set_weather) */
 	bool admitted;          /* checked against the fleet (rejected or not) */
 };
 
@@ -369,11 +370,14 @@ uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot);
 int fs_dispatch_set_depot_plugs(struct fs_dispatch *d, uint32_t depot, uint32_t plugs);
 /**
  * The weather now (fs/weather.h; borrowed until the next call, NULL = clear).
+ * Call it again whenever the weather or the edges the router avoids
+ * (fs_route_query_avoid() on the world's query: closed roads, storm cells)
+ * change: the open requests' trips are planned again at the next step.
  * While weather outside the ODD covers a rider's pickup or drop-off, or a
- * vehicle, the platform offers that ride to no vehicle it would refuse:
- * rain beyond params.max_rain to none, any rain not to vehicles whose ODD
- * excludes rain. Riders there keep waiting (and cancel when their patience
- * runs out) until it clears.
+ * vehicle, or no route around it exists, the platform offers that ride to no
+ * vehicle it would refuse: rain beyond params.max_rain to none, any rain not
+ * to vehicles whose ODD excludes rain. Riders there keep waiting (and cancel
+ * when their patience runs out) until it clears.
  */
 void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *weather);
 

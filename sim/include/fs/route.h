@@ -84,6 +84,8 @@ void fs_path_finish(struct fs_path *path);
  * and one-to-many times stay the hierarchy's (estimates for ranking).
  */
 void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed);
+/** The edges @q avoids now (fs_route_query_avoid()), or NULL. */
+const uint8_t *fs_route_query_avoided(const struct fs_route_query *q);
 
 /**
  * Fastest travel time from network node @from to node @to at @hour (0..23).
