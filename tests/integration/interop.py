@@ -225,7 +225,7 @@ def cmd_check_echo(args):
         print("interop: fleetctl decoded differently: " + ", ".join(errors))
         print(text)
         return 1
-    print(f"fleetctl decoded {topic} as built in Python ({len(lines)} lines)")
+    print(f"# fleetctl decoded {topic} as built in Python ({len(lines)} lines)")
     return 0
 
 

@@ -37,7 +37,7 @@ EOF
 
 check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z
 check "summary.json has the dispatch KPIs" \
-  json "$WORK/d1/summary.json" "all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day'))"
+  test "$(json "$WORK/d1/summary.json" "int(all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day')))")" = 1
 check "outcomes add up in summary.json and trips.csv" outcomes d1
 check "riders were served" test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] > 50)")" = 1
 check "every drop-off the platform counts is a job the vehicles completed" \

@@ -64,7 +64,7 @@ check "... 1800 ticks of 2 shards on veh.state" grep -Eq "^  \([0-9]+\) veh.stat
 check "... every participant's TickDones" grep -Eq "^  \([0-9]+\) ctl.done +7200 msgs" "$WORK/info.txt"
 check "... the simulated span" grep -q "^duration: *29m59s (simulated)" "$WORK/info.txt"
 check "... the run's arguments" grep -q '^run: .*"--shards=2"' "$WORK/info.txt"
-check "fleetctl info (through fleetctl)" "$SVC/fleetctl" info "$WORK/live.mcap"
+check "fleetctl info (through fleetctl)" sh -c '"$1" info "$2" >/dev/null' _ "$SVC/fleetctl" "$WORK/live.mcap"
 
 # ---- The independent reader ---------------------------------------------------
 if node_ready; then
