@@ -33,7 +33,7 @@
 #include "recorder.h"
 
 #define HANDSHAKE_MS 10000
-#define END_QUIET_MS 1000     /* after ctl.end: stop once the bus is quiet this long */
+#define END_QUIET_MS 1000     /* after ctl.end: stop once nothing but chatter came this long */
 #define END_MAX_MS 20000      /* ... or this long after ctl.end at most */
 #define DRAIN_MS 1000         /* on a signal: take what is queued for at most this long */
 
@@ -102,7 +102,24 @@ struct session {
 };
 
 /* Receive what is queued (at most @max messages). Returns count or -errno. */
-static int drain(struct session *s, int max)
+/*
+ * Periodic chatter that goes on after a run ended (the broker's counters, the
+ * conductor's status, heartbeats): recorded, but not a sign that the run is
+ * still producing anything.
+ */
+static bool is_chatter(const char *topic, size_t len)
+{
+	static const char *const topics[] = { "kpi/broker", "ctl.status", "ctl.heartbeat" };
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+		if (len == strlen(topics[i]) && !memcmp(topic, topics[i], len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Record up to @max waiting messages; @ret_news counts those that are not chatter. */
+static int drain(struct session *s, int max, int *ret_news)
 {
 	zmq_msg_t topic, body;
 	int n = 0;
@@ -124,6 +141,9 @@ static int drain(struct session *s, int max)
 		if (bad) {
 			s->malformed_frames++;
 			continue;
+		}
+		if (ret_news && !is_chatter(zmq_msg_data(&topic), zmq_msg_size(&topic))) {
+			(*ret_news)++;
 		}
 		rc = recorder_write(s->rec, zmq_msg_data(&topic), zmq_msg_size(&topic), zmq_msg_data(&body),
 				    zmq_msg_size(&body), recorder_wall_ns());
@@ -363,12 +383,13 @@ int main(int argc, char **argv)
 			fs_error("poll failed: %s", zmq_strerror(errno));
 			goto out;
 		}
-		int n = drain(&s, 4096);
+		int news = 0;
+		int n = drain(&s, 4096, &news);
 		if (n < 0) {
 			goto out;
 		}
 		int64_t now = fs_clock_now_ms();
-		if (n > 0) {
+		if (news > 0) {
 			last_msg = now;
 		}
 		if ((rc = recorder_poll(s.rec, now)) < 0) {
@@ -389,7 +410,7 @@ int main(int argc, char **argv)
 	while (fs_clock_now_ms() < drain_until) {
 		zmq_pollitem_t item = { .socket = s.tap, .events = ZMQ_POLLIN };
 		zmq_poll(&item, 1, 50);
-		int n = drain(&s, 4096);
+		int n = drain(&s, 4096, NULL);
 		if (n <= 0) {
 			break;
 		}
