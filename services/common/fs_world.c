@@ -137,8 +137,9 @@ struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 		goto fail;
 	}
 	w->query = fs_route_query_create(w->router);
+	w->surface_query = fs_route_query_create(w->router);
 	w->index = fs_network_index_create(w->net, true);
-	if (!w->query || !w->index) {
+	if (!w->query || !w->surface_query || !w->index) {
 		fs_error("out of memory building the world for %s", spec);
 		goto fail;
 	}
@@ -147,10 +148,35 @@ struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 		goto fail;
 	}
 	place_depots(w, depots);
+	w->surface_avoid = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, 1);
+	fs_world_set_impassable(w, NULL);
+	/* riders are not picked up on a motorway: snap them to the surface roads (all roads if
+	 * the network has nothing else, e.g. a test grid of one class) */
+	uint8_t *surface = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, 1);
+	uint32_t nsurface = 0;
+	for (uint32_t e = 0; e < w->net->edge_count; e++) {
+		surface[e] = !fs_road_is_motorway(w->net->edges[e].road_class);
+		nsurface += surface[e];
+	}
+	w->stop_index = fs_network_index_create_for(w->net, true, nsurface ? surface : NULL);
+	free(surface);
+	if (!w->stop_index) {
+		fs_error("out of memory building the world for %s", spec);
+		goto fail;
+	}
 	return w;
 fail:
 	fs_world_destroy(w);
 	return NULL;
+}
+
+void fs_world_set_impassable(struct fs_world *w, const uint8_t *impassable)
+{
+	fs_route_query_avoid(w->query, impassable);
+	for (uint32_t e = 0; e < w->net->edge_count; e++) {
+		w->surface_avoid[e] = fs_road_is_motorway(w->net->edges[e].road_class) || (impassable && impassable[e]);
+	}
+	fs_route_query_avoid(w->surface_query, w->surface_avoid);
 }
 
 void fs_world_destroy(struct fs_world *w)
@@ -159,7 +185,10 @@ void fs_world_destroy(struct fs_world *w)
 		return;
 	}
 	fs_network_index_destroy(w->index);
+	fs_network_index_destroy(w->stop_index);
 	fs_route_query_destroy(w->query);
+	fs_route_query_destroy(w->surface_query);
+	free(w->surface_avoid);
 	fs_router_destroy(w->router);
 	free(w->service_edges);
 	free(w->in_scc);

@@ -21,7 +21,13 @@ struct fs_world {
 	struct fs_network *net;
 	struct fs_router *router;
 	struct fs_route_query *query;   /* this process's routing workspace */
+	/* The same, for vehicles whose ODD excludes motorways: routes on surface
+	 * roads only (motorway, trunk and their links avoided), as such a vehicle
+	 * drives. Both avoid what fs_world_set_impassable() closes. */
+	struct fs_route_query *surface_query;
+	uint8_t *surface_avoid;         /* edge_count bytes: motorways + impassable */
 	struct fs_network_index *index; /* edges of the largest SCC only */
+	struct fs_network_index *stop_index; /* the same without motorways: where riders board and alight */
 	uint8_t *in_scc;                /* node_count bytes */
 	uint32_t *service_edges;        /* edges with both ends in the SCC */
 	uint32_t service_edge_count;
@@ -36,6 +42,13 @@ struct fs_world {
  */
 struct fs_world *fs_world_load(const char *spec, uint32_t depots);
 void fs_world_destroy(struct fs_world *world);
+/**
+ * Edges no vehicle may drive now (closed roads, storm cells; one byte per
+ * edge, borrowed until the next call; NULL = none): both queries route around
+ * them from now on.
+ */
+void fs_world_set_impassable(struct fs_world *w, const uint8_t *impassable);
+
 /** $FLEETSIM_CACHE, $XDG_CACHE_HOME/fleetsim, ~/.cache/fleetsim or /tmp/fleetsim-cache-UID. */
 const char *fs_world_cache_dir(char *buf, size_t size);
 /** Hour of the (UTC-based) simulated day for the router's time-of-day factors. */

@@ -171,7 +171,8 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	struct fs_dispatch_world w = {
 		.net = net,
 		.query = s->world->query,
-		.index = s->world->index,
+		.surface_query = s->world->surface_query,
+		.index = s->world->stop_index,
 		.in_scc = s->world->in_scc,
 		.depot_nodes = s->world->depot_nodes,
 		.depot_plugs = s->cfg.plugs,
@@ -874,7 +875,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		}
 		uint32_t k = fs_weather_impassable(s->weather, s->cfg.params.max_rain, fs_closures_mask(s->closures),
 						   s->impassable);
-		fs_route_query_avoid(s->world->query, k ? s->impassable : NULL);
+		fs_world_set_impassable(s->world, k ? s->impassable : NULL);
 		fs_dispatch_set_weather(s->d, s->weather); /* the open requests' trips are planned again */
 	}
 	if (!s->started) {

@@ -428,6 +428,13 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 	}
 }
 
+/* The router a vehicle drives by: surface roads only if its ODD excludes motorways. */
+static struct fs_route_query *query_for(const struct vehicle_node *n, const struct fs_vehicle *v)
+{
+	bool surface = (v->odd_flags & FS_ODD_NO_MOTORWAY) && v->phase != FS_CITY_DATA_COLLECTION;
+	return surface ? n->world->surface_query : n->world->query;
+}
+
 /* Route vehicle @id from where it is now to the end of edge @target. */
 static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t target_edge, int64_t now_ms,
 			      struct fs_path *path)
@@ -448,7 +455,7 @@ static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t targ
 	struct fs_road_pos to = { target_edge, n->world->net->edges[target_edge].length_m };
 	path->count = 0;
 	double t;
-	return fs_route_positions(n->world->query, fs_world_hour(now_ms), from, to, &t, path);
+	return fs_route_positions(query_for(n, v), fs_world_hour(now_ms), from, to, &t, path);
 }
 
 static uint32_t depot_in_edge(const struct fs_network *net, uint32_t node)
@@ -487,8 +494,10 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 		}
 		double t;
 		n->trip.count = 0;
-		rc = fs_route_nodes(n->world->query, fs_world_hour(now_ms), net->edges[pj->first.edge].to,
-				    net->edges[pj->second.edge].to, &t, &n->trip);
+		int idx = fs_fleet_find(n->fleet, pj->vehicle_id);
+		struct fs_route_query *q = idx >= 0 ? query_for(n, fs_fleet_vehicle(n->fleet, (uint32_t)idx)) : n->world->query;
+		rc = fs_route_nodes(q, fs_world_hour(now_ms), net->edges[pj->first.edge].to, net->edges[pj->second.edge].to,
+				    &t, &n->trip);
 		if (rc < 0 || n->trip.count == 0) {
 			rc = rc < 0 ? rc : -EINVAL;
 			break;
@@ -765,7 +774,7 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 		}
 		uint32_t k = fs_weather_impassable(n->weather, n->params.max_rain, fs_closures_mask(n->closures),
 						   n->impassable);
-		fs_route_query_avoid(n->world->query, k ? n->impassable : NULL);
+		fs_world_set_impassable(n->world, k ? n->impassable : NULL);
 	}
 	cond->closed = fs_closures_mask(n->closures);
 	cond->closed_version = fs_closures_version(n->closures);
@@ -851,8 +860,13 @@ static int on_end(void *ctx, struct fs_participant *p)
 {
 	struct vehicle_node *n = ctx;
 	const struct fs_fleet_stats *s = fs_fleet_stats(n->fleet);
-	uint32_t count = fs_fleet_count(n->fleet);
+	uint32_t count = fs_fleet_count(n->fleet), no_motorway = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		no_motorway += (fs_fleet_vehicle(n->fleet, i)->odd_flags & FS_ODD_NO_MOTORWAY) != 0;
+	}
 	fs_participant_add_result(p, "vehicles", count);
+	/* at the end: vehicles that drive surface roads only (their release or faults exclude motorways) */
+	fs_participant_add_result(p, "vehicles_no_motorway", no_motorway);
 	fs_participant_add_result(p, "vehicles_delivered", (double)n->delivered);
 	fs_participant_add_result(p, "vehicles_retired", (double)n->retired);
 	fs_participant_add_result(p, "km_driven", s->km_driven);

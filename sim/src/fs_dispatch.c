@@ -186,6 +186,12 @@ static int plan_trip(struct fs_dispatch *d, struct fs_dispatch_request *r, doubl
 		uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
 		r->trip_rain = rain > r->trip_rain ? rain : r->trip_rain;
 	}
+	r->uses_motorway = rc == 0 && dispatch_path_uses_motorway(d->w.net, &d->path);
+	/* a vehicle whose ODD excludes motorways drives it on surface roads, if there are any */
+	double t;
+	r->surface_ok = rc == 0 && (!r->uses_motorway ||
+				    (d->w.surface_query && fs_route_nodes(d->w.surface_query, hour, r->pickup_node,
+									  r->dropoff_node, &t, NULL) == 0));
 	r->trip_plan_version = d->roads_version;
 	return rc;
 }
@@ -209,8 +215,8 @@ static void replan_open_trips(struct fs_dispatch *d)
 	for (size_t i = 0; i < d->nopen; i++) {
 		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
 		double t;
-		if (r->trip_plan_version != d->roads_version && !r->reason && r->pickup_node != r->dropoff_node &&
-		    (r->status == FS_DISPATCH_REQUESTED || r->status == FS_DISPATCH_OFFERED)) {
+		/* assigned ones too: a ride handed back is offered again on today's roads */
+		if (r->trip_plan_version != d->roads_version && !r->reason && r->pickup_node != r->dropoff_node) {
 			plan_trip(d, r, &t);
 		}
 	}
@@ -230,6 +236,11 @@ static uint8_t rain_at(const struct fs_dispatch *d, uint32_t edge)
 	return zone > city ? zone : city;
 }
 
+struct fs_route_query *dispatch_query_for(const struct fs_dispatch *d, const struct vrec *v)
+{
+	return (v->s.odd_flags & FS_ODD_NO_MOTORWAY) && d->w.surface_query ? d->w.surface_query : d->w.query;
+}
+
 bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_path *path)
 {
 	if (!d->weather || !fs_weather_has_zones(d->weather)) {
@@ -246,7 +257,7 @@ bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v,
 bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
 		     int64_t now_ms)
 {
-	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && r->uses_motorway) {
+	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && !r->surface_ok) {
 		return false;
 	}
 	if ((v->s.odd_flags & FS_ODD_DAYTIME_ONLY) && dispatch_is_night(d, now_ms)) {
@@ -262,15 +273,10 @@ bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const st
 	return true;
 }
 
-static bool is_motorway_class(uint8_t c)
-{
-	return c == FS_ROAD_MOTORWAY || c == FS_ROAD_MOTORWAY_LINK || c == FS_ROAD_TRUNK || c == FS_ROAD_TRUNK_LINK;
-}
-
 bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path)
 {
 	for (uint32_t i = 0; i < path->count; i++) {
-		if (is_motorway_class(net->edges[path->edges[i]].road_class)) {
+		if (fs_road_is_motorway(net->edges[path->edges[i]].road_class)) {
 			return true;
 		}
 	}
@@ -292,7 +298,7 @@ bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t
 	struct fs_road_pos to = { target_edge, d->w.net->edges[target_edge].length_m };
 	double t;
 	d->path.count = 0;
-	if (fs_route_positions(d->w.query, dispatch_hour(d, now_ms), from, to, &t, &d->path) < 0) {
+	if (fs_route_positions(dispatch_query_for(d, v), dispatch_hour(d, now_ms), from, to, &t, &d->path) < 0) {
 		return false;
 	}
 	return !(motorways && dispatch_path_uses_motorway(d->w.net, &d->path)) &&
@@ -660,7 +666,7 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 			}
 			r->route_m = (float)m;
 			r->route_s = (float)t;
-			r->uses_motorway = dispatch_path_uses_motorway(net, &d->path);
+			/* uses_motorway and surface_ok: plan_trip() */
 		}
 	}
 	d->nreq++;
@@ -1027,7 +1033,7 @@ static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t n
 	if (!reason && d->known == 0) {
 		reason = FS_DISPATCH_REASON_NO_FLEET;
 	}
-	if (!reason && ((r->uses_motorway && d->motorway_ok == 0) ||
+	if (!reason && ((!r->surface_ok && d->motorway_ok == 0) ||
 			(dispatch_is_night(d, r->t_request_ms) && d->night_ok == 0))) {
 		reason = FS_DISPATCH_REASON_ODD;
 	}

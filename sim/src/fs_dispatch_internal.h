@@ -146,6 +146,8 @@ bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const st
 bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path);
 /* Would fs-vehicle's fastest route from @v to the end of @target_edge stay in @v's ODD? */
 bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms);
+/* The router @v drives by: surface roads only if its ODD excludes motorways (and there is one). */
+struct fs_route_query *dispatch_query_for(const struct fs_dispatch *d, const struct vrec *v);
 /* Does @path stay out of every zone's weather outside @v's ODD? */
 bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_path *path);
 void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,

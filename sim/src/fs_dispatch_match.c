@@ -154,7 +154,7 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	struct fs_road_pos to = { dispatch_edge_from(d, r->pickup_node), 0.0 };
 	double t;
 	d->path.count = 0;
-	if (fs_route_positions(d->w.query, m->hour, from, to, &t, &d->path) < 0 || d->path.count == 0) {
+	if (fs_route_positions(dispatch_query_for(d, v), m->hour, from, to, &t, &d->path) < 0 || d->path.count == 0) {
 		return false;
 	}
 	/* the path ends with the edge out of the pickup node, not driven (offset 0) */

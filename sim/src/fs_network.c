@@ -621,3 +621,9 @@ struct fs_network *fs_network_load(const char *spec, struct fs_error *err)
 		     spec);
 	return NULL;
 }
+
+bool fs_road_is_motorway(uint8_t road_class)
+{
+	return road_class == FS_ROAD_MOTORWAY || road_class == FS_ROAD_MOTORWAY_LINK || road_class == FS_ROAD_TRUNK ||
+	       road_class == FS_ROAD_TRUNK_LINK;
+}

@@ -43,10 +43,10 @@ void fs_network_index_destroy(struct fs_network_index *idx)
 	free(idx);
 }
 
-static bool eligible(const struct fs_network *net, uint32_t e, bool largest_scc_only)
+static bool eligible(const struct fs_network *net, uint32_t e, bool largest_scc_only, const uint8_t *include)
 {
-	return !largest_scc_only || (net->in_largest_scc[net->edges[e].from] &&
-				     net->in_largest_scc[net->edges[e].to]);
+	return (!include || include[e]) &&
+	       (!largest_scc_only || (net->in_largest_scc[net->edges[e].from] && net->in_largest_scc[net->edges[e].to]));
 }
 
 static uint32_t clamp_cell(double v, double origin, double cell, uint32_t count)
@@ -77,13 +77,19 @@ static struct cell_box segment_cells(const struct fs_network_index *idx, struct 
 struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 						 bool largest_scc_only)
 {
+	return fs_network_index_create_for(net, largest_scc_only, NULL);
+}
+
+struct fs_network_index *fs_network_index_create_for(const struct fs_network *net, bool largest_scc_only,
+						     const uint8_t *include)
+{
 	struct fs_network_index *idx = calloc(1, sizeof(*idx));
 	if (!idx) {
 		return NULL;
 	}
 	uint64_t segs = 0;
 	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (eligible(net, e, largest_scc_only)) {
+		if (eligible(net, e, largest_scc_only, include)) {
 			segs += net->edges[e].shape_count - 1;
 		}
 	}
@@ -104,7 +110,7 @@ struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 	/* Count, prefix-sum, fill: the same walk twice. */
 	uint64_t total = 0;
 	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only)) {
+		if (!eligible(net, e, largest_scc_only, include)) {
 			continue;
 		}
 		const struct fs_point *p = net->shape + net->edges[e].shape_first;
@@ -132,7 +138,7 @@ struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 	}
 	memcpy(fill, idx->cell_first, cells * sizeof(uint32_t));
 	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only)) {
+		if (!eligible(net, e, largest_scc_only, include)) {
 			continue;
 		}
 		const struct fs_point *p = net->shape + net->edges[e].shape_first;

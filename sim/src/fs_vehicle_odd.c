@@ -61,12 +61,6 @@ const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_c
 	return NULL;
 }
 
-static bool is_motorway(uint8_t road_class)
-{
-	return road_class == FS_ROAD_MOTORWAY || road_class == FS_ROAD_MOTORWAY_LINK ||
-	       road_class == FS_ROAD_TRUNK || road_class == FS_ROAD_TRUNK_LINK;
-}
-
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
 				    const struct fs_zone *zone, const struct fs_conditions *cond, uint32_t edge)
 {
@@ -82,7 +76,7 @@ const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_
 		}
 	}
 	if (v->phase != FS_CITY_DATA_COLLECTION && (v->odd_flags & FS_ODD_NO_MOTORWAY) &&
-	    is_motorway(net->edges[edge].road_class)) {
+	    fs_road_is_motorway(net->edges[edge].road_class)) {
 		return "route uses a motorway outside the vehicle's ODD";
 	}
 	if (cond && cond->closed && cond->closed[edge] && edge != v->edge) {

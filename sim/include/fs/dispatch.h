@@ -147,6 +147,10 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p);
 struct fs_dispatch_world {
 	const struct fs_network *net;
 	struct fs_route_query *query;          /* routing workspace (used from one thread) */
+	/* A workspace that avoids motorways (fs_route_query_avoid), the routes a
+	 * vehicle whose ODD excludes them drives; NULL: such vehicles take only
+	 * rides whose fastest route has none. */
+	struct fs_route_query *surface_query;
 	const struct fs_network_index *index;  /* snapping index over the service edges */
 	const uint8_t *in_scc;                 /* node_count bytes: serviceable nodes */
 	const uint32_t *depot_nodes;           /* depot k at node depot_nodes[k] */
@@ -202,6 +206,7 @@ struct fs_dispatch_request {
 	uint8_t status;         /* enum fs_dispatch_status */
 	uint8_t reason;         /* enum fs_dispatch_reason */
 	bool uses_motorway;     /* the planned trip uses motorway/trunk roads */
+	bool surface_ok;        /* a route on surface roads exists (vehicles whose ODD excludes motorways) */
 	uint8_t trip_rain;      /* the worst zone weather (enum fs_rain) on the planned trip now */
 	bool trip_blocked;      /* no route around the closed roads and storms now: not offered */
 	uint32_t trip_plan_version; /* of the roads the trip was planned on (fs_dispatch_set_weather) */

@@ -222,6 +222,12 @@ const char *fs_network_edge_name(const struct fs_network *net, uint32_t edge);
 int fs_network_edge_point_at(const struct fs_network *net, uint32_t edge, double offset_m,
 			     struct fs_point *ret_point);
 
+/**
+ * Is @road_class a motorway, a trunk road or a link of either: the roads an
+ * ODD without motorways excludes, and where riders are not picked up.
+ */
+bool fs_road_is_motorway(uint8_t road_class);
+
 /* A spatial index over edge geometry for snapping points to roads. */
 struct fs_network_index;
 
@@ -234,6 +240,9 @@ struct fs_network_index;
  */
 struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 						 bool largest_scc_only);
+/** The same over only the edges whose byte in @include is nonzero (NULL = all). */
+struct fs_network_index *fs_network_index_create_for(const struct fs_network *net, bool largest_scc_only,
+						     const uint8_t *include);
 /** NULL is a no-op. */
 void fs_network_index_destroy(struct fs_network_index *idx);
 
