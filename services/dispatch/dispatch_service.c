@@ -1153,6 +1153,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "open", (double)k.open);
 	result(p, "cancelled_patience", (double)k.cancelled_patience);
 	result(p, "cancelled_aborted", (double)k.cancelled_aborted);
+	result(p, "cancelled_after_assignment", (double)fs_dispatch_get_counters(s->d)->cancelled_assigned);
 	uint64_t rejected_by[FS_DISPATCH_REASON_COUNT] = { 0 };
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {

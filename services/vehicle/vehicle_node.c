@@ -33,10 +33,12 @@
 #define DEFAULT_PLUG_KW 150.0 /* DOMAIN.md: 150-250 kW per DC plug */
 
 /* An operation received from the bus, applied at the start of the next tick. */
+#define JOB_CANCEL (-1)
+
 struct pending_job {
 	uint32_t vehicle_id;
 	uint64_t job_id;
-	int kind;                 /* fleetsim.v1.StopKind of the first stop */
+	int kind;                 /* fleetsim.v1.StopKind of the first stop; JOB_CANCEL: drop job_id */
 	struct fs_road_pos first; /* pickup, reposition target */
 	struct fs_road_pos second;/* drop-off */
 	uint32_t depot;
@@ -386,12 +388,12 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 		if (!owns(n, job->vehicle_id)) {
 			continue;
 		}
-		if (job->n_stops == 0 || !job->job_id) {
+		if (!job->job_id || (job->n_stops == 0 && !job->replaces_current)) {
 			fs_bus_reject(fs_participant_bus(p), msg, "job without stops or id");
 			continue;
 		}
 		struct pending_job pj = { .vehicle_id = job->vehicle_id, .job_id = job->job_id,
-					  .kind = job->stops[0]->kind };
+					  .kind = job->n_stops ? (int)job->stops[0]->kind : JOB_CANCEL };
 		bool valid = true;
 		for (size_t s = 0; s < job->n_stops && s < 2; s++) {
 			const Fleetsim__V1__Stop *stop = job->stops[s];
@@ -526,6 +528,18 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 	case FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT:
 		rc = send_to_depot(n, pj->vehicle_id, pj->depot, FS_DEPOT_MAINTENANCE, now_ms);
 		break;
+	case JOB_CANCEL: {
+		/* the rider gave up: drop that ride if it is still the vehicle's (not a later one) */
+		int idx = fs_fleet_find(n->fleet, pj->vehicle_id);
+		if (idx < 0) {
+			rc = -ENOENT;
+		} else if (fs_fleet_vehicle(n->fleet, (uint32_t)idx)->job_id != pj->job_id) {
+			rc = 0; /* already over: nothing to drop */
+		} else {
+			rc = fs_fleet_cancel_job(n->fleet, pj->vehicle_id, now_ms, &n->events);
+		}
+		break;
+	}
 	default:
 		rc = -EINVAL;
 		break;

@@ -918,7 +918,11 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 {
 	struct fs_dispatch_request *r = dispatch_req(d, j->request);
 	if (!r || r->job_id != e->job_id || is_final(r->status)) {
-		d->counters.unknown_events++;
+		/* (news from a car whose rider gave up while it was on its way, sent before it heard,
+		 * or its hand-back: the answer to our cancellation) */
+		bool answer = r && r->job_id == e->job_id && r->status == FS_DISPATCH_CANCELLED &&
+			      r->t_assign_ms != NO_TIME;
+		d->counters.unknown_events += !answer;
 		return 0;
 	}
 	bool owns = v && v->claim == CLAIM_RIDE && v->job_id == e->job_id;
@@ -1022,6 +1026,25 @@ static int apply_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, 
 
 /* ---- the step ----------------------------------------------------------------------------- */
 
+/*
+ * The rider of @r gives up on the car that is on its way (later than quoted:
+ * a storm, a detour, a stop on the way): the vehicle is told to drop the job
+ * (a job with no stops) and is free for the next match once it reports so.
+ */
+static int cancel_on_the_way(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t now_ms,
+			     struct fs_dispatch_output *out)
+{
+	d->counters.cancelled_assigned++;
+	struct vrec *v = dispatch_vehicle(d, r->vehicle_id);
+	if (!v || v->claim != CLAIM_RIDE || v->job_id != r->job_id) {
+		return 0;
+	}
+	struct fs_dispatch_job cancel = { .job_id = r->job_id, .vehicle_id = r->vehicle_id, .stop_count = 0 };
+	dispatch_release(d, v);
+	v->cmd_ms = now_ms;
+	return dispatch_emit_job(out, &cancel);
+}
+
 static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t now_ms, struct fs_dispatch_output *out)
 {
 	r->admitted = true;
@@ -1120,9 +1143,13 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 			d->counters.offer_timeouts++;
 			back_to_pool(r);
 		}
-		if (r->status == FS_DISPATCH_REQUESTED &&
+		bool car_coming = r->status == FS_DISPATCH_ASSIGNED && r->t_arrive_ms == NO_TIME;
+		if ((r->status == FS_DISPATCH_REQUESTED || car_coming) &&
 		    now_ms - r->t_request_ms >= (int64_t)((double)r->patience_s * MS_PER_S)) {
 			int64_t t = r->t_request_ms + (int64_t)((double)r->patience_s * MS_PER_S);
+			if (car_coming && (rc = cancel_on_the_way(d, r, now_ms, out)) < 0) {
+				return rc;
+			}
 			if ((rc = finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_PATIENCE, t, out)) < 0) {
 				return rc;
 			}

@@ -6,6 +6,8 @@
 # Closed roads: every trip is planned around them (never shorter, some
 # longer), the vehicles drive those routes without refusing them. Geofence:
 # riders starting downtown are refused as outside the area instead of served.
+# Late cars: when the whole city crawls (speed factor 0.1), riders whose car
+# is on its way give up at their patience and the car is told to drop the ride.
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
@@ -68,4 +70,26 @@ check "downtown riders are refused as outside the service area" \
   python3 -c "import sys; sys.exit(0 if $(kpi roads dispatch rejected_outside_area) >= 0.8 * $(kpi roads dispatch zone_downtown_requests) + $(kpi base dispatch rejected_outside_area) else 1)"
 check "hardly any ride starting downtown is served (baseline: most)" python3 -c \
   "import sys; r, s, bs = $(kpi roads dispatch zone_downtown_requests), $(kpi roads dispatch zone_downtown_served), $(kpi base dispatch zone_downtown_served); sys.exit(0 if s <= 0.1 * r and bs >= 0.5 * r else 1)"
+
+# ---- late cars: riders give up on a car on its way ---------------------------------
+cat > "$WORK/slow.yaml" <<YAML
+seed: 2
+start: 2028-06-01T13:00:00Z
+duration: 40m
+events:
+  - type: weather
+    at: 10m
+    zone: all
+    severity: light
+    speed_factor: 0.1
+YAML
+check "a run where the city crawls from minute 10 completes" sim slow "$WORK/slow.yaml"
+diag "slow: dispatch.cancelled_after_assignment $(kpi slow dispatch cancelled_after_assignment), vehicle-0.jobs_refused $(kpi slow vehicle-0 jobs_refused)"
+check "riders gave up on cars already on their way" python3 -c "import sys; sys.exit(0 if $(kpi slow dispatch cancelled_after_assignment) > 0 else 1)"
+check "... and the vehicles dropped those rides (no job refused)" test "$(kpi slow vehicle-0 jobs_refused)" = 0.0
+check "... and every request is accounted for" python3 - "$WORK/slow/summary.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["results"]["dispatch"]
+sys.exit(0 if d["requests"] == d["served"] + d["cancelled"] + d["rejected"] + d["open"] else 1)
+PY
 finish

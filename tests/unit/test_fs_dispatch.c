@@ -463,6 +463,50 @@ static void silent_vehicles_are_not_used(void **state)
 	city_down(&c);
 }
 
+/* A rider whose car is on its way but late gives up at patience; the vehicle is told to drop it. */
+static void riders_give_up_on_a_late_car(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.patience_s = 120.0;
+	city_create(&c);
+	vehicle_at(&c, 1, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 20 s away */
+	uint64_t r = request_at(&c, T0, node(4, 0), node(9, 9));
+	step(&c, T0);
+	const struct fs_dispatch_job *j = job_for(&c, r);
+	assert_non_null(j);
+	uint64_t job = j->job_id;
+	event(&c, T0 + 1 * S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	vehicle_at(&c, 1, node(2, 0), T0 + 1 * S, 0.9, FS_VEHICLE_TO_PICKUP);
+	/* ... and the car never gets there (stuck, slowed): at 120 s the rider gives up */
+	for (int64_t t = T0 + S; t < T0 + 120 * S; t += S) {
+		step(&c, t);
+		assert_int_equal(fs_dispatch_request(c.d, r)->status, FS_DISPATCH_ASSIGNED);
+	}
+	step(&c, T0 + 120 * S);
+	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
+	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_PATIENCE);
+	const struct fs_dispatch_job *cancel = NULL;
+	for (size_t i = 0; i < c.out.job_count; i++) {
+		cancel = c.out.jobs[i].job_id == job ? &c.out.jobs[i] : cancel;
+	}
+	assert_non_null(cancel); /* the vehicle is told to drop the ride: a job with no stops */
+	assert_int_equal(cancel->vehicle_id, 1);
+	assert_int_equal(cancel->stop_count, 0);
+	assert_int_equal(fs_dispatch_get_counters(c.d)->cancelled_assigned, 1);
+	/* the car's hand-back is the answer, not an unknown event; then it is free again */
+	uint64_t unknown = fs_dispatch_get_counters(c.d)->unknown_events;
+	event(&c, T0 + 121 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(3, 0), T0 + 121 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t next = request_at(&c, T0 + 121 * S, node(3, 1), node(9, 9));
+	step(&c, T0 + 150 * S);
+	assert_int_equal(fs_dispatch_get_counters(c.d)->unknown_events, unknown);
+	assert_non_null(job_for(&c, next));
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
 /* ---- cancellations ---------------------------------------------------------------------------- */
 
 static void riders_cancel_at_patience(void **state)
@@ -1193,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_are_not_used),
 		cmocka_unit_test(riders_cancel_at_patience),
+		cmocka_unit_test(riders_give_up_on_a_late_car),
 		cmocka_unit_test(lifecycle_and_outcomes),
 		cmocka_unit_test(rejections),
 		cmocka_unit_test(charging_respects_plugs),

@@ -107,7 +107,7 @@ enum fs_dispatch_stop_kind {
 struct fs_dispatch_params {
 	int matcher;               /* enum fs_dispatch_matcher */
 	double batch_s;            /* matching period (both matchers) */
-	double patience_s;         /* rider gives up if no vehicle is offered by then */
+	double patience_s;         /* rider gives up if no vehicle has arrived by then (assigned or not) */
 	uint32_t candidates;       /* nearest eligible vehicles considered per request */
 	double max_pickup_eta_s;   /* longest pickup ETA ever offered (assignment cost cap) */
 	double offer_timeout_s;    /* a vehicle that does not answer an offer is passed over */
@@ -235,6 +235,7 @@ struct fs_dispatch_stop {
 };
 
 /* A vehicle's task list: one ride (pickup, drop-off) or one stop. */
+/* A job for a vehicle; with no stops, the cancellation of its job job_id (the rider gave up). */
 struct fs_dispatch_job {
 	uint64_t job_id;
 	uint32_t vehicle_id;
@@ -306,6 +307,7 @@ struct fs_dispatch_kpi {
 /* Platform counters over the whole run. */
 struct fs_dispatch_counters {
 	uint64_t offers, declines, offer_timeouts, handbacks;
+	uint64_t cancelled_assigned;  /* riders who gave up on a car already on its way (patience) */
 	uint64_t repositions, charge_jobs, charge_queued, opportunistic_charges;
 	uint64_t unknown_events;      /* events about jobs the platform does not know */
 	uint64_t match_rounds;
