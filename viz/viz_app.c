@@ -132,8 +132,9 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 			free(app);
 			return NULL;
 		}
-		static const char *const topics[] = { "veh.state", "veh.event", "ride.request", "ride.trip",
-						      "ctl.status", "ctl.ack", "ctl.end", "kpi" };
+		/* veh.snapshot: what a paused run's shards repeat, so attaching while paused shows the fleet */
+		static const char *const topics[] = { "veh.state", "veh.snapshot", "veh.event", "ride.request",
+						      "ride.trip", "ctl.status", "ctl.ack", "ctl.end", "kpi" };
 		for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
 			fs_bus_subscribe(app->bus, topics[i]);
 		}

@@ -277,6 +277,9 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		}
 		if (now >= next_heartbeat) {
 			publish_heartbeat(&p);
+			if (p.started && ops->on_idle) {
+				ops->on_idle(ctx, &p);
+			}
 			next_heartbeat = now + HEARTBEAT_MS;
 		}
 		int64_t wake = p.started ? next_heartbeat : (next_ready < next_heartbeat ? next_ready : next_heartbeat);

@@ -34,6 +34,13 @@ struct fs_participant_ops {
 	uint64_t (*state_hash)(void *ctx);
 	/** The run is over: write outputs, add results (may be NULL). */
 	int (*on_end)(void *ctx, struct fs_participant *p);
+	/**
+	 * Waiting for the next tick for a second or more after tick 0 (paused, or
+	 * a slow pace), about once a second (may be NULL). For observers only:
+	 * whatever it publishes must be on a topic no participant applies, or
+	 * the run would depend on the wall clock.
+	 */
+	void (*on_idle)(void *ctx, struct fs_participant *p);
 };
 
 struct fs_participant_config {

@@ -19,6 +19,8 @@ static const struct fs_topic_info topics[] = {
 	{ "ctl.end", P(END), D(end), "the run is over" },
 	{ "ctl.bye", P(BYE), D(bye), "participant's final counters and results" },
 	{ "veh.state", P(VEHICLE_STATES), D(vehicle_state_batch), "vehicle state batch per shard" },
+	{ "veh.snapshot", P(VEHICLE_STATES), D(vehicle_state_batch),
+	  "a waiting (paused) shard's vehicle states, for viewers; no participant applies it" },
 	{ "veh.event", P(VEHICLE_EVENTS), D(vehicle_event_batch), "vehicle events per shard" },
 	{ "ride.request", P(RIDE_REQUESTS), D(ride_request_batch), "ride requests" },
 	{ "ride.offer", P(RIDE_OFFERS), D(ride_offer_batch), "pickup-time offers" },

@@ -71,6 +71,7 @@ struct vehicle_node {
 	uint32_t *idle;                      /* vehicle ids to give a data-collection drive */
 	size_t nidle, idle_cap;
 	uint64_t tick;
+	int64_t now_ms;                      /* simulated time of the last tick */
 	int64_t last_publish_ms;
 	uint64_t refused_jobs;
 	uint64_t unknown_vehicle_jobs;
@@ -624,7 +625,7 @@ static void grow_batch(struct vehicle_node *n, size_t count)
 	n->batch_cap = cap;
 }
 
-static int publish_states(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
+static int publish_states(struct vehicle_node *n, struct fs_participant *p, const char *topic, int64_t now_ms)
 {
 	uint32_t count = fs_fleet_count(n->fleet);
 	grow_batch(n, count);
@@ -674,7 +675,7 @@ static int publish_states(struct vehicle_node *n, struct fs_participant *p, int6
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
 	env.vehicle_states = &b;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, topic, &env);
 }
 
 static int publish_events(struct vehicle_node *n, struct fs_participant *p)
@@ -821,6 +822,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 {
 	struct vehicle_node *n = ctx;
 	n->tick = tick;
+	n->now_ms = now_ms;
 	fs_vehicle_events_clear(&n->events);
 	if (tick == 0 && place_fleet(n, now_ms) < 0) {
 		return -ENOMEM;
@@ -853,7 +855,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (n->cfg.publish_every_ms && (n->last_publish_ms == INT64_MIN ||
 					now_ms - n->last_publish_ms >= (int64_t)n->cfg.publish_every_ms)) {
 		n->last_publish_ms = now_ms;
-		if (publish_states(n, p, now_ms) < 0) {
+		if (publish_states(n, p, NULL, now_ms) < 0) {
 			return -EIO;
 		}
 	}
@@ -909,9 +911,23 @@ static int on_end(void *ctx, struct fs_participant *p)
 	return 0;
 }
 
+/*
+ * Waiting (paused): a viewer that attaches now would see nothing until the
+ * next tick, so repeat where every vehicle is, on veh.snapshot, which no
+ * participant applies (the run does not depend on how long it was paused).
+ */
+static void on_idle(void *ctx, struct fs_participant *p)
+{
+	struct vehicle_node *n = ctx;
+	if (publish_states(n, p, "veh.snapshot", n->now_ms) < 0) {
+		fs_warn("cannot publish the snapshot of a paused shard");
+	}
+}
+
 const struct fs_participant_ops vehicle_node_ops = {
 	.on_message = on_message,
 	.on_tick = on_tick,
 	.state_hash = state_hash,
 	.on_end = on_end,
+	.on_idle = on_idle,
 };

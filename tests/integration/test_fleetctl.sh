@@ -23,6 +23,10 @@ check "status lists the participant" sh -c "$CTL status | grep -q '^vehicle-0 *v
 check "step 5 is acknowledged" sh -c "$CTL step 5 | grep -q 'stepping 5 tick'"
 check "after step 5 the run is paused at tick 5" wait_for tick '^5 of'
 check "... and still paused" wait_for state '^paused'
+# a viewer attaching now gets the fleet: paused shards repeat their states on veh.snapshot
+check "a paused shard repeats its vehicle states on veh.snapshot" \
+  sh -c "$CTL echo veh.snapshot -n 1 --timeout 5 --rows 1 | grep -q 'vehicle_id *state *x_m'"
+check "... and stays at tick 5 meanwhile" wait_for tick '^5 of'
 check "speed 50 is acknowledged" sh -c "$CTL speed 50 | grep -q 'speed 50x'"
 check "speed with junk is a usage error" sh -c "! $CTL speed fast 2>/dev/null"
 check "resume is acknowledged" sh -c "$CTL resume | grep -q 'running from tick'"
