@@ -861,9 +861,14 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (update_service_area(s, tick) < 0) {
 		return -ENOMEM;
 	}
+	uint64_t unmatched = fs_closures_unmatched(s->closures);
 	int crc = fs_closures_update(s->closures, s->map_events, s->nmap, tick);
 	if (crc < 0) {
 		return crc;
+	}
+	if (fs_closures_unmatched(s->closures) > unmatched) {
+		fs_warn("tick %" PRIu64 ": a road_closure names a road this map does not have (way name or edge id); "
+			"nothing closed for it", tick);
 	}
 	if (crc > 0) {
 		fs_info("road closures: %u edges closed", fs_closures_count(s->closures));
@@ -1206,6 +1211,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "scenario_events_applied", (double)s->scn_applied);
 	result(p, "surge_requests_added", (double)s->surge_added);
 	result(p, "surge_requests_dropped", (double)s->surge_dropped);
+	result(p, "road_closures_unmatched", (double)fs_closures_unmatched(s->closures));
 	int zrc = zone_kpis(s, p);
 	if (zrc < 0) {
 		fs_error("per-zone KPIs: %s", strerror(-zrc));
