@@ -38,6 +38,7 @@
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/fleet_placement.h"
+#include "fs/geofence.h"
 #include "fs/rng.h"
 #include "fs/closures.h"
 #include "fs/route.h"
@@ -83,6 +84,7 @@ struct dispatch_service {
 	size_t nmap, map_cap;
 	uint8_t *area;                            /* service area, per node (NULL until an event needs it) */
 	uint8_t **zone_nodes;                     /* per scenario zone: its nodes, worked out when first named */
+	uint8_t *city_area;                       /* nodes inside city.geofence given as a GeoJSON file */
 	uint32_t area_nodes;                      /* nodes in the service area now */
 	struct fs_weather *weather;               /* what they make of the city now */
 	struct fs_closures *closures;
@@ -107,6 +109,34 @@ static bool load_profile(struct dispatch_service *s, const char *path)
 	}
 	s->has_profile = true;
 	return true;
+}
+
+/*
+ * city.geofence as a GeoJSON file (a path; a shipped name such as "atlanta"
+ * is the map's own extent, data/geofence/README.md, so it restricts nothing):
+ * riders are picked up and set down only at nodes inside one of its polygons.
+ */
+static int load_city_area(struct dispatch_service *s, struct fs_error *err)
+{
+	const struct fs_network *net = s->world->net;
+	struct fs_geofence *g = fs_geofence_create(&net->proj);
+	if (!g) {
+		return fs_error_set(err, -ENOMEM, "out of memory");
+	}
+	int rc = fs_geofence_load_geojson(g, s->scn.geofence, err);
+	if (rc < 0) {
+		fs_geofence_destroy(g);
+		return rc;
+	}
+	s->city_area = fs_xcalloc(net->node_count ? net->node_count : 1, 1);
+	uint32_t inside = 0;
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		s->city_area[v] = fs_geofence_zones_at(g, net->nodes[v].x, net->nodes[v].y, NULL, 0) > 0;
+		inside += s->city_area[v];
+	}
+	fs_geofence_destroy(g);
+	fs_info("%s: %u of %u nodes in the service area", s->scn.geofence, inside, net->node_count);
+	return 0;
 }
 
 struct dispatch_service *dispatch_service_create(const struct dispatch_config *cfg)
@@ -194,6 +224,10 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		goto fail;
 	}
 	fs_dispatch_set_weather(s->d, s->weather);
+	if (strchr(s->scn.geofence, '/') && load_city_area(s, &err) < 0) {
+		fs_error("%s", err.message);
+		goto fail;
+	}
 	s->closures = fs_closures_create(net);
 	if (!s->closures) {
 		fs_error("out of memory for road closures");
@@ -219,6 +253,7 @@ void dispatch_service_destroy(struct dispatch_service *s)
 		free(s->zone_nodes[i]);
 	}
 	free(s->zone_nodes);
+	free(s->city_area);
 	free(s->area);
 	fs_demand_destroy(s->demand);
 	for (uint32_t i = 0; i < s->nsurge; i++) {
@@ -812,15 +847,15 @@ static int update_service_area(struct dispatch_service *s, uint64_t tick)
 		boundary = e->type == FS_SCN_EVENT_GEOFENCE &&
 			   (e->apply_tick == tick || (e->duration_ticks && e->apply_tick + e->duration_ticks == tick));
 	}
-	if (!boundary && (s->area || !s->scn.geofence_zone[0])) {
-		return 0; /* (a city whose area is one of its zones gets it at the first tick) */
+	if (!boundary && (s->area || (!s->scn.geofence_zone[0] && !s->city_area))) {
+		return 0; /* (a city with a service area of its own gets it at the first tick) */
 	}
 	const struct fs_network *net = s->world->net;
 	uint32_t n = net->node_count;
 	if (!s->area) {
 		s->area = fs_xcalloc(n ? n : 1, 1);
 	}
-	const uint8_t *base = s->scn.geofence_zone[0] ? zone_nodes(s, s->scn.geofence_zone) : NULL;
+	const uint8_t *base = s->scn.geofence_zone[0] ? zone_nodes(s, s->scn.geofence_zone) : s->city_area;
 	for (uint32_t v = 0; v < n; v++) {
 		s->area[v] = base ? base[v] : 1;
 	}

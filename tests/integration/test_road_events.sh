@@ -71,6 +71,23 @@ check "downtown riders are refused as outside the service area" \
 check "hardly any ride starting downtown is served (baseline: most)" python3 -c \
   "import sys; r, s, bs = $(kpi roads dispatch zone_downtown_requests), $(kpi roads dispatch zone_downtown_served), $(kpi base dispatch zone_downtown_served); sys.exit(0 if s <= 0.1 * r and bs >= 0.5 * r else 1)"
 
+# ---- a service area from a GeoJSON file (city.geofence) ---------------------------
+# the eastside zone as the whole service area: every rider starting or ending elsewhere is refused
+cat > "$WORK/east.geojson" <<'JSON'
+{"type": "Feature", "properties": {"name": "east"}, "geometry": {"type": "Polygon",
+ "coordinates": [[[-84.3720, 33.7420], [-84.3460, 33.7420], [-84.3460, 33.7740], [-84.3720, 33.7740], [-84.3720, 33.7420]]]}}
+JSON
+printf '%s' "$head" > "$WORK/east.yaml"
+printf 'city:\n  geofence: %s\n' "$WORK/east.geojson" >> "$WORK/east.yaml"
+check "a run whose service area is a GeoJSON file completes" sim east "$WORK/east.yaml"
+check "... and says how much of the map it covers" grep -q "east.geojson: [0-9]* of [0-9]* nodes in the service area" "$WORK/east.log"
+diag "east: served $(kpi east dispatch served), rejected_outside_area $(kpi east dispatch rejected_outside_area), eastside requests $(kpi east dispatch zone_eastside_requests) served $(kpi east dispatch zone_eastside_served)"
+check "... riders outside it are refused, and only riders inside it are served" python3 - "$WORK/east/summary.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["results"]["dispatch"]
+sys.exit(0 if d["rejected_outside_area"] > 0.5 * d["requests"] and 0 < d["served"] <= d["zone_eastside_requests"] else 1)
+PY
+
 # ---- late cars: riders give up on a car on its way ---------------------------------
 cat > "$WORK/slow.yaml" <<YAML
 seed: 2
