@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fs/calendar.h"
+#include "fs/geofence.h"
 #include "fs/scenario.h"
 
 struct loader {
@@ -41,6 +42,25 @@ static int fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	return fs_error_at(L->err, -EINVAL, L->name, n ? (unsigned)n->start_mark.line + 1 : 0,
 			   n ? (unsigned)n->start_mark.column + 1 : 0, "%s", what);
+}
+
+/*
+ * A service area file is read here too, so a broken one stops the run before
+ * anything starts, with the GeoJSON's own file:line:column after this file's.
+ */
+static int check_geojson(struct loader *L, const yaml_node_t *n, const char *path)
+{
+	struct fs_geofence *g = fs_geofence_create(NULL);
+	if (!g) {
+		return -ENOMEM;
+	}
+	struct fs_error err = { "" };
+	int rc = fs_geofence_load_geojson(g, path, &err);
+	fs_geofence_destroy(g);
+	if (rc == 0) {
+		return fail(L, n, "geofence: %s has no polygon", path);
+	}
+	return rc < 0 ? fail(L, n, "geofence: %s", err.message) : 0;
 }
 
 static yaml_node_t *node(struct loader *L, int id)
@@ -503,6 +523,9 @@ static int read_city(struct loader *L, const yaml_node_t *city)
 			}
 			if (looks_like_path(sc->geofence) &&
 			    (rc = resolve_path(L, n, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
+				return rc;
+			}
+			if (looks_like_path(sc->geofence) && (rc = check_geojson(L, n, sc->geofence)) < 0) {
 				return rc;
 			}
 		}

@@ -181,6 +181,9 @@ static void broken_files_fail_with_position(void **state)
 		     "fleet:\n  software:\n    - {version: '1.0', miles_per_disengagement: 1, ra_per_1000km: 1, share: 0.5}\n",
 		     3, 5, "add up to 0.5");
 	expect_error("map.yaml", "city:\n  map: nowhere/city.osm.pbf\n", 2, 8, "map: cannot read");
+	/* a broken service-area file: its own position after the scenario's */
+	write_file("area.geojson", "{\"type\": \"Polygon\", \"coordinates\": [[[1, 2], [3, 4]]");
+	expect_error("area.yaml", "city:\n  geofence: area.geojson\n", 2, 13, "area.geojson:1:");
 	expect_error("weights.yaml", "demand:\n  zone_weights: {downtown: 2, uptown: 1}\n", 2, 31,
 		     "zone_weights: unknown zone 'uptown'");
 }
