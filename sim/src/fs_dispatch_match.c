@@ -169,6 +169,17 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	if (!dispatch_path_weather_ok(d, v, &d->path)) {
 		return false; /* the drive to the pickup crosses a zone's weather the vehicle would refuse */
 	}
+	/* The candidate's ETA came from the hierarchy's fastest route; the route the vehicle will
+	 * drive (surface roads only, around a closure or a storm) can be longer. Quote that one,
+	 * and keep the pair only if it still brings the car within the rider's patience. */
+	if (t > a->eta_s + 1.0) {
+		double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
+		if (!(t <= d->p.max_pickup_eta_s) || waited_s + t > (double)r->patience_s ||
+		    !dispatch_energy_ok(d, v, t, r)) {
+			return false;
+		}
+		a->eta_s = t;
+	}
 	a->checked = 1;
 	return true;
 }

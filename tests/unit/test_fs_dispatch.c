@@ -507,6 +507,31 @@ static void riders_give_up_on_a_late_car(void **state)
 	city_down(&c);
 }
 
+/* The ETA quoted is that of the route the car will drive, around a closed street. */
+static void offers_quote_the_detour_around_a_closure(void **state)
+{
+	struct city c;
+	city_up(&c);
+	city_create(&c);
+	uint8_t *closed = calloc(c.net->edge_count, 1);
+	for (uint32_t e = 0; e < c.net->edge_count; e++) {
+		const struct fs_edge *ed = &c.net->edges[e];
+		closed[e] = (ed->from == node(1, 0) && ed->to == node(2, 0)) || (ed->from == node(2, 0) && ed->to == node(1, 0));
+	}
+	fs_route_query_avoid(c.q, closed);
+	fs_dispatch_set_weather(c.d, NULL); /* the roads changed: replan */
+	vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
+	step(&c, T0);
+	assert_non_null(job_for(&c, r));
+	assert_int_equal(c.out.offer_count, 1);
+	/* straight along row 0 it would be 30 s; around the closed block (up, along, down) 50 s */
+	assert_true(fabs(c.out.offers[0].pickup_eta_s - 50.0) < 1.0);
+	fs_route_query_avoid(c.q, NULL);
+	free(closed);
+	city_down(&c);
+}
+
 /* ---- cancellations ---------------------------------------------------------------------------- */
 
 static void riders_cancel_at_patience(void **state)
@@ -1238,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(silent_vehicles_are_not_used),
 		cmocka_unit_test(riders_cancel_at_patience),
 		cmocka_unit_test(riders_give_up_on_a_late_car),
+		cmocka_unit_test(offers_quote_the_detour_around_a_closure),
 		cmocka_unit_test(lifecycle_and_outcomes),
 		cmocka_unit_test(rejections),
 		cmocka_unit_test(charging_respects_plugs),
