@@ -139,6 +139,39 @@ static int load_city_area(struct dispatch_service *s, struct fs_error *err)
 	return 0;
 }
 
+static bool in_ring(const struct fs_point *ring, size_t n, struct fs_point p);
+
+/*
+ * demand.zone_weights: a place (where trips start and end) inside a weighted
+ * zone counts that many times as much, e.g. {downtown: 2} doubles the trips
+ * that start or end downtown relative to the rest; 0 takes the zone out.
+ */
+static void weigh_places(struct dispatch_service *s)
+{
+	const struct fs_projection *proj = &s->world->net->proj;
+	for (size_t k = 0; k < s->scn.zone_weight_count; k++) {
+		const struct fs_scenario_zone_weight *zw = &s->scn.zone_weights[k];
+		const struct fs_scenario_zone *z = fs_scenario_zone_find(&s->scn, zw->zone);
+		if (!z || z->count < 3) {
+			continue; /* the loader checked the name; a zone without a ring weighs nothing */
+		}
+		struct fs_point *ring = fs_xcalloc(z->count, sizeof(*ring));
+		for (size_t i = 0; i < z->count; i++) {
+			ring[i] = fs_projection_to_xy(proj, z->latlon[2 * i], z->latlon[2 * i + 1]);
+		}
+		size_t inside = 0;
+		for (size_t i = 0; i < s->place_count; i++) {
+			struct fs_point p = { s->places[i].x, s->places[i].y };
+			if (in_ring(ring, z->count, p)) {
+				s->places[i].weight *= zw->weight;
+				inside++;
+			}
+		}
+		free(ring);
+		fs_info("demand: zone %s weighs %g (%zu places)", zw->zone, zw->weight, inside);
+	}
+}
+
 struct dispatch_service *dispatch_service_create(const struct dispatch_config *cfg)
 {
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
@@ -181,6 +214,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		    !load_profile(s, cfg->profile)) {
 			goto fail;
 		}
+		weigh_places(s);
 		struct fs_demand_params dp;
 		fs_demand_params_defaults(&dp);
 		dp.seed = cfg->seed;

@@ -103,4 +103,15 @@ check "... every replayed request is in trips.csv" \
 check "... and served (a short trip, eight cars)" \
   test "$(json "$WORK/cmp/summary.json" "int(j['results']['dispatch']['served'])")" = 30
 check "... outcomes add up" outcomes cmp
+
+# demand.zone_weights: the same number of riders, more of them starting downtown
+printf 'seed: 1\nduration: 1h\ndemand:\n  zone_weights: {downtown: 5}\n' > "$WORK/weights.yaml"
+printf 'seed: 1\nduration: 1h\n' > "$WORK/plain.yaml"
+check "a run with zone weights completes" sim zw --scenario="$WORK/weights.yaml"
+check "... and one without" sim zw0 --scenario="$WORK/plain.yaml"
+zw() { json "$WORK/$1/summary.json" "int(j['results']['dispatch']['$2'])"; }
+diag "downtown requests: $(zw zw zone_downtown_requests) of $(zw zw requests) weighted, $(zw zw0 zone_downtown_requests) of $(zw zw0 requests) plain"
+check "... the same number of riders" test "$(zw zw requests)" = "$(zw zw0 requests)"
+check "... and over 1.5x as many of them start downtown" \
+  python3 -c "import sys; sys.exit(0 if $(zw zw zone_downtown_requests) > 1.5 * $(zw zw0 zone_downtown_requests) else 1)"
 finish
