@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "fs/calendar.h"
+#include "fs/vehicle.h"
+#include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_world.h"
 
@@ -148,8 +150,9 @@ struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 		goto fail;
 	}
 	place_depots(w, depots);
+	w->impassable = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, 1);
 	w->surface_avoid = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, 1);
-	fs_world_set_impassable(w, NULL);
+	fs_world_update_roads(w, NULL, FS_RAIN_STORM, NULL);
 	/* riders are not picked up on a motorway: snap them to the surface roads (all roads if
 	 * the network has nothing else, e.g. a test grid of one class) */
 	uint8_t *surface = fs_xcalloc(w->net->edge_count ? w->net->edge_count : 1, 1);
@@ -170,12 +173,17 @@ fail:
 	return NULL;
 }
 
-void fs_world_set_impassable(struct fs_world *w, const uint8_t *impassable)
+void fs_world_update_roads(struct fs_world *w, const struct fs_weather *weather, uint8_t max_rain,
+			   const uint8_t *closed)
 {
-	fs_route_query_avoid(w->query, impassable);
+	bool zones = weather && fs_weather_has_zones(weather);
+	uint32_t n = 0;
 	for (uint32_t e = 0; e < w->net->edge_count; e++) {
-		w->surface_avoid[e] = fs_road_is_motorway(w->net->edges[e].road_class) || (impassable && impassable[e]);
+		w->impassable[e] = (closed && closed[e]) || (zones && fs_weather_zone_rain(weather, e) > max_rain);
+		w->surface_avoid[e] = w->impassable[e] || fs_road_is_motorway(w->net->edges[e].road_class);
+		n += w->impassable[e];
 	}
+	fs_route_query_avoid(w->query, n ? w->impassable : NULL);
 	fs_route_query_avoid(w->surface_query, w->surface_avoid);
 }
 
@@ -188,6 +196,7 @@ void fs_world_destroy(struct fs_world *w)
 	fs_network_index_destroy(w->stop_index);
 	fs_route_query_destroy(w->query);
 	fs_route_query_destroy(w->surface_query);
+	free(w->impassable);
 	free(w->surface_avoid);
 	fs_router_destroy(w->router);
 	free(w->service_edges);

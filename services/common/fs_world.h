@@ -23,8 +23,9 @@ struct fs_world {
 	struct fs_route_query *query;   /* this process's routing workspace */
 	/* The same, for vehicles whose ODD excludes motorways: routes on surface
 	 * roads only (motorway, trunk and their links avoided), as such a vehicle
-	 * drives. Both avoid what fs_world_set_impassable() closes. */
+	 * drives. Both avoid what fs_world_update_roads() closes. */
 	struct fs_route_query *surface_query;
+	uint8_t *impassable;            /* edge_count bytes: closed or under a storm now */
 	uint8_t *surface_avoid;         /* edge_count bytes: motorways + impassable */
 	struct fs_network_index *index; /* edges of the largest SCC only */
 	struct fs_network_index *stop_index; /* the same without motorways: where riders board and alight */
@@ -42,12 +43,16 @@ struct fs_world {
  */
 struct fs_world *fs_world_load(const char *spec, uint32_t depots);
 void fs_world_destroy(struct fs_world *world);
+struct fs_weather;
+
 /**
- * Edges no vehicle may drive now (closed roads, storm cells; one byte per
- * edge, borrowed until the next call; NULL = none): both queries route around
- * them from now on.
+ * The roads changed: from now on both queries route around the edges no
+ * vehicle may drive, those @closed (one byte per edge; may be NULL) and those
+ * under a zone's weather worse than @max_rain (outside every ODD; @weather
+ * may be NULL), as around a closed road.
  */
-void fs_world_set_impassable(struct fs_world *w, const uint8_t *impassable);
+void fs_world_update_roads(struct fs_world *w, const struct fs_weather *weather, uint8_t max_rain,
+			   const uint8_t *closed);
 
 /** $FLEETSIM_CACHE, $XDG_CACHE_HOME/fleetsim, ~/.cache/fleetsim or /tmp/fleetsim-cache-UID. */
 const char *fs_world_cache_dir(char *buf, size_t size);

@@ -52,7 +52,7 @@
 /* A timed scenario event the platform acts on, with its zone in metres. */
 struct scn_event {
 	struct fs_scenario_event e;
-	struct fs_point *ring;  /* the zone's polygon; NULL = the whole city */
+	const struct fs_point *ring; /* the zone's polygon (zone_rings); NULL = the whole city */
 	size_t nring;
 };
 
@@ -83,12 +83,12 @@ struct dispatch_service {
 	struct fs_scenario_event *map_events;    /* received weather, road_closure, geofence events, in order */
 	size_t nmap, map_cap;
 	uint8_t *area;                            /* service area, per node (NULL until an event needs it) */
+	struct fs_point **zone_rings;             /* per scenario zone: its polygon in metres */
 	uint8_t **zone_nodes;                     /* per scenario zone: its nodes, worked out when first named */
 	uint8_t *city_area;                       /* nodes inside city.geofence given as a GeoJSON file */
 	uint32_t area_nodes;                      /* nodes in the service area now */
 	struct fs_weather *weather;               /* what they make of the city now */
 	struct fs_closures *closures;
-	uint8_t *impassable;                      /* closed or under a storm: trips are planned around */
 	uint64_t tick;
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
@@ -148,17 +148,13 @@ static bool in_ring(const struct fs_point *ring, size_t n, struct fs_point p);
  */
 static void weigh_places(struct dispatch_service *s)
 {
-	const struct fs_projection *proj = &s->world->net->proj;
 	for (size_t k = 0; k < s->scn.zone_weight_count; k++) {
 		const struct fs_scenario_zone_weight *zw = &s->scn.zone_weights[k];
 		const struct fs_scenario_zone *z = fs_scenario_zone_find(&s->scn, zw->zone);
 		if (!z || z->count < 3) {
 			continue; /* the loader checked the name; a zone without a ring weighs nothing */
 		}
-		struct fs_point *ring = fs_xcalloc(z->count, sizeof(*ring));
-		for (size_t i = 0; i < z->count; i++) {
-			ring[i] = fs_projection_to_xy(proj, z->latlon[2 * i], z->latlon[2 * i + 1]);
-		}
+		const struct fs_point *ring = s->zone_rings[z - s->scn.zones];
 		size_t inside = 0;
 		for (size_t i = 0; i < s->place_count; i++) {
 			struct fs_point p = { s->places[i].x, s->places[i].y };
@@ -167,7 +163,6 @@ static void weigh_places(struct dispatch_service *s)
 				inside++;
 			}
 		}
-		free(ring);
 		fs_info("demand: zone %s weighs %g (%zu places)", zw->zone, zw->weight, inside);
 	}
 }
@@ -187,6 +182,15 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		goto fail;
 	}
 	const struct fs_network *net = s->world->net;
+	/* the scenario's zones in metres, once: surges, zone weights, the service area, zone KPIs */
+	s->zone_rings = fs_xcalloc(s->scn.zone_count ? s->scn.zone_count : 1, sizeof(*s->zone_rings));
+	for (size_t i = 0; i < s->scn.zone_count; i++) {
+		const struct fs_scenario_zone *z = &s->scn.zones[i];
+		s->zone_rings[i] = fs_xcalloc(z->count ? z->count : 1, sizeof(**s->zone_rings));
+		for (size_t k = 0; k < z->count; k++) {
+			s->zone_rings[i][k] = fs_projection_to_xy(&net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
+		}
+	}
 	/* the fixed fleet must be one the vehicle nodes can place: check it before the run */
 	if (cfg->fleet_csv) {
 		struct fs_fleet_placement *fleet = NULL;
@@ -281,7 +285,6 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	fs_dispatch_destroy(s->d);
 	fs_weather_destroy(s->weather);
 	fs_closures_destroy(s->closures);
-	free(s->impassable);
 	free(s->map_events);
 	for (size_t i = 0; s->zone_nodes && i < s->scn.zone_count; i++) {
 		free(s->zone_nodes[i]);
@@ -293,10 +296,11 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	for (uint32_t i = 0; i < s->nsurge; i++) {
 		fs_demand_destroy(s->surge[i]);
 	}
-	for (size_t i = 0; i < s->nscn; i++) {
-		free(s->events_in_force[i].ring);
-	}
 	free(s->events_in_force);
+	for (size_t i = 0; s->zone_rings && i < s->scn.zone_count; i++) {
+		free(s->zone_rings[i]);
+	}
+	free(s->zone_rings);
 	fs_scenario_finish(&s->scn);
 	fs_world_destroy(s->world);
 	fs_demand_batch_finish(&s->replay);
@@ -393,11 +397,8 @@ static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 	struct scn_event se = { .e = *e };
 	const struct fs_scenario_zone *z = e->type == FS_SCN_EVENT_DEMAND_SURGE ? fs_scenario_zone_find(&s->scn, e->zone) : NULL;
 	if (z && z->count >= 3) {
-		se.ring = fs_xcalloc(z->count, sizeof(*se.ring));
+		se.ring = s->zone_rings[z - s->scn.zones];
 		se.nring = z->count;
-		for (size_t k = 0; k < z->count; k++) {
-			se.ring[k] = fs_projection_to_xy(&s->world->net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
-		}
 	}
 	if (s->nscn == s->scn_cap) {
 		s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
@@ -854,14 +855,9 @@ static const uint8_t *zone_nodes(struct dispatch_service *s, const char *name)
 	if (!s->zone_nodes[i]) {
 		const struct fs_network *net = s->world->net;
 		uint8_t *in = fs_xcalloc(net->node_count ? net->node_count : 1, 1);
-		struct fs_point *ring = fs_xcalloc(z->count ? z->count : 1, sizeof(*ring));
-		for (size_t k = 0; k < z->count; k++) {
-			ring[k] = fs_projection_to_xy(&net->proj, z->latlon[2 * k], z->latlon[2 * k + 1]);
-		}
 		for (uint32_t v = 0; v < net->node_count; v++) {
-			in[v] = in_ring(ring, z->count, (struct fs_point){ net->nodes[v].x, net->nodes[v].y });
+			in[v] = in_ring(s->zone_rings[i], z->count, (struct fs_point){ net->nodes[v].x, net->nodes[v].y });
 		}
-		free(ring);
 		s->zone_nodes[i] = in;
 	}
 	return s->zone_nodes[i];
@@ -879,7 +875,7 @@ static int update_service_area(struct dispatch_service *s, uint64_t tick)
 	for (size_t i = 0; i < s->nmap && !boundary; i++) {
 		const struct fs_scenario_event *e = &s->map_events[i];
 		boundary = e->type == FS_SCN_EVENT_GEOFENCE &&
-			   (e->apply_tick == tick || (e->duration_ticks && e->apply_tick + e->duration_ticks == tick));
+			   (fs_scenario_event_starts(e, tick) || fs_scenario_event_ends(e, tick));
 	}
 	if (!boundary && (s->area || (!s->scn.geofence_zone[0] && !s->city_area))) {
 		return 0; /* (a city with a service area of its own gets it at the first tick) */
@@ -944,12 +940,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	}
 	if (crc > 0 || wrc > 0) {
 		/* trips are planned around closed roads and storm cells, as the vehicles will drive them */
-		if (!s->impassable) {
-			s->impassable = fs_xcalloc(s->world->net->edge_count ? s->world->net->edge_count : 1, 1);
-		}
-		uint32_t k = fs_weather_impassable(s->weather, s->cfg.params.max_rain, fs_closures_mask(s->closures),
-						   s->impassable);
-		fs_world_set_impassable(s->world, k ? s->impassable : NULL);
+		fs_world_update_roads(s->world, s->weather, s->cfg.params.max_rain, fs_closures_mask(s->closures));
 		fs_dispatch_set_weather(s->d, s->weather); /* the open requests' trips are planned again */
 	}
 	if (!s->started) {
@@ -1152,7 +1143,7 @@ static void result(struct fs_participant *p, const char *key, double value)
 }
 
 struct zone_select {
-	struct fs_point *ring;
+	const struct fs_point *ring;
 	size_t n;
 };
 
@@ -1181,13 +1172,9 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 	int rc = 0;
 	for (size_t i = 0; i < s->scn.zone_count && rc == 0; i++) {
 		const struct fs_scenario_zone *sz = &s->scn.zones[i];
-		struct zone_select z = { fs_xcalloc(sz->count ? sz->count : 1, sizeof(*z.ring)), sz->count };
-		for (size_t k = 0; k < sz->count; k++) {
-			z.ring[k] = fs_projection_to_xy(&s->world->net->proj, sz->latlon[2 * k], sz->latlon[2 * k + 1]);
-		}
+		struct zone_select z = { s->zone_rings[i], sz->count };
 		struct fs_dispatch_kpi k;
 		rc = fs_dispatch_kpi_select(s->d, starts_in_zone, &z, &k);
-		free(z.ring);
 		if (rc < 0) {
 			break;
 		}

@@ -83,7 +83,6 @@ struct vehicle_node {
 	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
 	struct fs_weather *weather;   /* from the weather events in force, city-wide and by zone */
 	struct fs_closures *closures; /* from the road_closure events in force */
-	uint8_t *impassable;          /* closed or under a storm: routes go around (fs_route_query_avoid) */
 	/* state batch arrays, grown with the fleet */
 	size_t batch_cap;
 	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
@@ -175,7 +174,6 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	fs_fleet_destroy(n->fleet);
 	fs_weather_destroy(n->weather);
 	fs_closures_destroy(n->closures);
-	free(n->impassable);
 	fs_world_destroy(n->world);
 	fs_scenario_finish(&n->scn);
 	free(n->scn_events);
@@ -529,18 +527,9 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 	case FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT:
 		rc = send_to_depot(n, pj->vehicle_id, pj->depot, FS_DEPOT_MAINTENANCE, now_ms);
 		break;
-	case JOB_CANCEL: {
-		/* the rider gave up: drop that ride if it is still the vehicle's (not a later one) */
-		int idx = fs_fleet_find(n->fleet, pj->vehicle_id);
-		if (idx < 0) {
-			rc = -ENOENT;
-		} else if (fs_fleet_vehicle(n->fleet, (uint32_t)idx)->job_id != pj->job_id) {
-			rc = 0; /* already over: nothing to drop */
-		} else {
-			rc = fs_fleet_cancel_job(n->fleet, pj->vehicle_id, now_ms, &n->events);
-		}
+	case JOB_CANCEL: /* the rider gave up */
+		rc = fs_fleet_drop_job(n->fleet, pj->vehicle_id, pj->job_id, now_ms, &n->events);
 		break;
-	}
 	default:
 		rc = -EINVAL;
 		break;
@@ -784,20 +773,15 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 	if (rc > 0 || wrc > 0) {
 		/* jobs are routed around closed roads and storm cells from now on; running ones that
 		 * cross one are handed back (fs_fleet_set_conditions) */
-		if (!n->impassable) {
-			n->impassable = fs_xcalloc(n->world->net->edge_count ? n->world->net->edge_count : 1, 1);
-		}
-		uint32_t k = fs_weather_impassable(n->weather, n->params.max_rain, fs_closures_mask(n->closures),
-						   n->impassable);
-		fs_world_set_impassable(n->world, k ? n->impassable : NULL);
+		fs_world_update_roads(n->world, n->weather, n->params.max_rain, fs_closures_mask(n->closures));
 	}
 	cond->closed = fs_closures_mask(n->closures);
 	cond->closed_version = fs_closures_version(n->closures);
 	size_t keep = 0;
 	for (size_t i = 0; i < n->scn_count; i++) {
 		const struct fs_scenario_event *e = &n->scn_events[i];
-		bool starts = e->apply_tick == tick;
-		bool ends = e->duration_ticks && e->apply_tick + e->duration_ticks == tick;
+		bool starts = fs_scenario_event_starts(e, tick);
+		bool ends = fs_scenario_event_ends(e, tick);
 		if (e->type == FS_SCN_EVENT_DEVICE_FAULT && (starts || ends)) {
 			apply_device_fault(n, e, ends, now_ms);
 		} else if (e->type == FS_SCN_EVENT_SOFTWARE_UPDATE && starts) {

@@ -51,8 +51,8 @@ static bool boundary(const struct fs_scenario_event *events, size_t n, uint64_t 
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_scenario_event *e = &events[i];
-		if (e->type == FS_SCN_EVENT_ROAD_CLOSURE && e->apply_tick != FS_SCN_NEXT_TICK &&
-		    (e->apply_tick == tick || (e->duration_ticks && e->apply_tick + e->duration_ticks == tick))) {
+		if (e->type == FS_SCN_EVENT_ROAD_CLOSURE &&
+		    (fs_scenario_event_starts(e, tick) || fs_scenario_event_ends(e, tick))) {
 			return true;
 		}
 	}
@@ -93,7 +93,7 @@ int fs_closures_update(struct fs_closures *c, const struct fs_scenario_event *ev
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_scenario_event *e = &events[i];
 		if (e->type == FS_SCN_EVENT_ROAD_CLOSURE && fs_scenario_event_active(e, tick)) {
-			close_roads(c, e, e->apply_tick == tick);
+			close_roads(c, e, fs_scenario_event_starts(e, tick));
 		}
 	}
 	if (!memcmp(c->next, c->mask, edges)) {

@@ -225,7 +225,7 @@ static void replan_open_trips(struct fs_dispatch *d)
 /* Would @v drive in @rain (fs_vehicle_odd.c's rule, from what the state batches say)? */
 static bool rain_ok(const struct fs_dispatch *d, const struct vrec *v, uint8_t rain)
 {
-	return rain <= d->p.max_rain && !(rain >= FS_RAIN_LIGHT && (v->s.odd_flags & FS_ODD_NO_RAIN));
+	return fs_rain_within_odd(rain, d->p.max_rain, v->s.odd_flags);
 }
 
 /* The rain over @edge: the city's, or a zone's where worse. */

@@ -247,11 +247,7 @@ static void apply_job(struct fs_dispatch_loop *l, const struct fs_dispatch_job *
 	const struct fs_dispatch_stop *s = &j->stops[0];
 	int rc = -EINVAL;
 	if (j->stop_count == 0) {
-		/* the rider gave up: drop the ride if it is still the vehicle's (as fs-vehicle does) */
-		int idx = fs_fleet_find(l->fleet, j->vehicle_id);
-		if (idx >= 0 && fs_fleet_vehicle(l->fleet, (uint32_t)idx)->job_id == j->job_id) {
-			fs_fleet_cancel_job(l->fleet, j->vehicle_id, l->now_ms, &l->events);
-		}
+		fs_fleet_drop_job(l->fleet, j->vehicle_id, j->job_id, l->now_ms, &l->events); /* the rider gave up */
 		return;
 	}
 	switch (s->kind) {

@@ -483,22 +483,6 @@ static void odd_check(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 		      struct fs_vehicle_events *ev);
 static void reschedule(struct fs_fleet *f, struct fs_vehicle *v);
 
-/*
- * Why the conditions where @v is now are outside its ODD: the city's, or
- * weather over a zone on its edge. Weather only: the road it stands on was
- * checked when it was routed there.
- */
-static const char *here_refusal(const struct fs_fleet *f, const struct fs_vehicle *v)
-{
-	const char *why = fs_vehicle_odd_refusal(v, &f->cond);
-	if (why || !f->cond.weather || v->edge == FS_NO_EDGE || v->phase == FS_CITY_DATA_COLLECTION) {
-		return why;
-	}
-	struct fs_conditions zone_only = { .travel_time_factor = 1.0,
-					   .rain = fs_conditions_rain(&f->cond, v->edge) };
-	return fs_vehicle_odd_refusal(v, &zone_only);
-}
-
 static void upload_start(struct fs_vehicle *v, int64_t t)
 {
 	if (!(v->flags & FS_VF_UPLOADING)) {
@@ -820,7 +804,7 @@ static void on_mrc_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	}
 	v->mrc_cause &= (uint8_t)~FS_MRC_PLATFORM;
 	if (v->mrc_cause & FS_MRC_ODD) {
-		if (here_refusal(f, v)) {
+		if (fs_vehicle_here_refusal(v, &f->cond)) {
 			v->timer_ms = add_ms(t, v->params->ra_retry_s * MS_PER_S);
 			return;
 		}
@@ -867,7 +851,7 @@ static void odd_check(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	    v->state == FS_VEHICLE_AVAILABLE || v->state == FS_VEHICLE_TO_CHARGER) {
 		return; /* returning to a depot stays allowed */
 	}
-	const char *cond_why = here_refusal(f, v);
+	const char *cond_why = fs_vehicle_here_refusal(v, &f->cond);
 	const char *why = cond_why;
 	const uint32_t *route = route_of(f, v);
 	for (uint32_t i = v->path_pos + 1; !why && i < v->path_len; i++) {
@@ -1569,6 +1553,16 @@ int fs_fleet_cancel_job(struct fs_fleet *f, uint32_t id, int64_t now_ms, struct 
 	refuse(ev, v, now_ms, FS_VEHICLE_AVAILABLE,
 	       v->job_id ? "rider on board: cannot cancel" : "no job to cancel");
 	return end(f, v, -EPERM);
+}
+
+int fs_fleet_drop_job(struct fs_fleet *f, uint32_t id, uint64_t job_id, int64_t now_ms,
+		      struct fs_vehicle_events *ev)
+{
+	int idx = fs_fleet_find(f, id);
+	if (idx < 0) {
+		return -ENOENT;
+	}
+	return f->v[idx].job_id == job_id ? fs_fleet_cancel_job(f, id, now_ms, ev) : 0;
 }
 
 /* Refuse a route leaving the ODD or geofence; event says which edge rule. */

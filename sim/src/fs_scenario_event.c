@@ -852,6 +852,16 @@ bool fs_scenario_event_selects(const struct fs_scenario_event *e, uint64_t seed,
 	return fs_rng_uniform(&rng) < e->share;
 }
 
+bool fs_scenario_event_starts(const struct fs_scenario_event *e, uint64_t tick)
+{
+	return e->apply_tick != FS_SCN_NEXT_TICK && e->apply_tick == tick;
+}
+
+bool fs_scenario_event_ends(const struct fs_scenario_event *e, uint64_t tick)
+{
+	return e->apply_tick != FS_SCN_NEXT_TICK && e->duration_ticks && e->apply_tick + e->duration_ticks == tick;
+}
+
 bool fs_scenario_event_active(const struct fs_scenario_event *e, uint64_t tick)
 {
 	if (e->apply_tick == FS_SCN_NEXT_TICK || tick < e->apply_tick) {

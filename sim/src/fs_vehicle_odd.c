@@ -34,16 +34,21 @@ uint8_t fs_conditions_rain(const struct fs_conditions *cond, uint32_t edge)
 	return zone > cond->rain ? zone : cond->rain;
 }
 
-/* @rain against the vehicle's ODD; @zone distinguishes the city's weather from a zone's. */
-static const char *rain_refusal(const struct fs_vehicle *v, uint8_t rain, bool zone)
+bool fs_rain_within_odd(uint8_t rain, uint8_t max_rain, uint16_t odd_flags)
 {
+	return rain <= max_rain && !(rain >= FS_RAIN_LIGHT && (odd_flags & FS_ODD_NO_RAIN));
+}
+
+/* @rain against the vehicle's ODD; @route: on its way (a zone ahead) rather than where it is. */
+static const char *rain_refusal(const struct fs_vehicle *v, uint8_t rain, bool route)
+{
+	if (fs_rain_within_odd(rain, v->params->max_rain, v->odd_flags)) {
+		return NULL;
+	}
 	if (rain > v->params->max_rain) {
-		return zone ? "route enters weather outside every ODD" : "weather outside every ODD";
+		return route ? "route enters weather outside every ODD" : "weather outside every ODD";
 	}
-	if (rain >= FS_RAIN_LIGHT && (v->odd_flags & FS_ODD_NO_RAIN)) {
-		return zone ? "route enters rain outside the vehicle's ODD" : "rain outside the vehicle's ODD";
-	}
-	return NULL;
+	return route ? "route enters rain outside the vehicle's ODD" : "rain outside the vehicle's ODD";
 }
 
 const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond)
@@ -59,6 +64,15 @@ const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_c
 		return "night outside the vehicle's ODD";
 	}
 	return NULL;
+}
+
+const char *fs_vehicle_here_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond)
+{
+	const char *why = fs_vehicle_odd_refusal(v, cond);
+	if (why || !cond->weather || v->edge == FS_NO_EDGE || v->phase == FS_CITY_DATA_COLLECTION) {
+		return why;
+	}
+	return rain_refusal(v, fs_conditions_rain(cond, v->edge), false);
 }
 
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
@@ -123,10 +137,7 @@ bool fs_vehicle_accepts_job(const struct fs_vehicle *v, const struct fs_network 
 		why = "failed hardware: depot visit first";
 	} else if (a.minimal_risk && v->phase == FS_CITY_DRIVERLESS) {
 		why = "device faults force a minimal-risk stop";
-	} else if ((why = fs_vehicle_odd_refusal(v, cond))) {
-		/* why set */
-	} else if (cond && cond->weather && v->edge != FS_NO_EDGE &&
-		   (why = rain_refusal(v, fs_weather_zone_rain(cond->weather, v->edge), true))) {
+	} else if (cond && (why = fs_vehicle_here_refusal(v, cond))) {
 		/* why set: stopped in weather outside the ODD, it waits there until it clears */
 	} else if ((why = route_refusal(v, net, zone, cond, job->to_pickup, job->to_pickup_len, &km,
 					&seconds)) ||

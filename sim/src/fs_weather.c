@@ -173,7 +173,7 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 		}
 		int32_t z = strcmp(e->zone, "all") ? zone_index(w, e->zone) : -1;
 		if (z == -2) {
-			w->unknown_zones += e->apply_tick == tick; /* once, when it starts */
+			w->unknown_zones += fs_scenario_event_starts(e, tick); /* once, when it starts */
 			continue;
 		}
 		if (count == w->next_cap) {
@@ -237,16 +237,6 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 	w->next_cap = cap;
 	w->version++;
 	return 1;
-}
-
-uint32_t fs_weather_impassable(const struct fs_weather *w, uint8_t max_rain, const uint8_t *closed, uint8_t *out)
-{
-	uint32_t n = 0;
-	for (uint32_t e = 0; e < w->net->edge_count; e++) {
-		out[e] = (closed && closed[e]) || w->edge_rain[e] > max_rain;
-		n += out[e];
-	}
-	return n;
 }
 
 uint8_t fs_weather_city_rain(const struct fs_weather *w)

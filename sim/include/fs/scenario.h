@@ -297,6 +297,10 @@ bool fs_scenario_event_selects(const struct fs_scenario_event *e, uint64_t seed,
 
 /** Is @e in force at @tick (apply_tick <= tick < apply_tick + duration, or forever)? */
 bool fs_scenario_event_active(const struct fs_scenario_event *e, uint64_t tick);
+/** Does @e start at @tick? */
+bool fs_scenario_event_starts(const struct fs_scenario_event *e, uint64_t tick);
+/** Does @e's window end at @tick (its first tick no longer in force)? */
+bool fs_scenario_event_ends(const struct fs_scenario_event *e, uint64_t tick);
 
 /**
  * Add @e to @sc's events keeping them sorted by apply_tick (after any with the

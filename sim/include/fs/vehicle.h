@@ -435,8 +435,16 @@ struct fs_zone {
 	void *ctx;
 };
 
+/**
+ * May a vehicle whose ODD has @odd_flags and @max_rain drive in @rain (enum
+ * fs_rain)? The one rain rule, for the vehicles and for dispatch's view of them.
+ */
+bool fs_rain_within_odd(uint8_t rain, uint8_t max_rain, uint16_t odd_flags);
+
 /** Why @cond's city-wide part is outside @v's ODD now, or NULL if it is inside. */
 const char *fs_vehicle_odd_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond);
+/** The same where @v stands: the city's conditions, or a zone's weather on its edge. */
+const char *fs_vehicle_here_refusal(const struct fs_vehicle *v, const struct fs_conditions *cond);
 
 /**
  * Why driving @edge is outside @v's ODD (road class, geofence, weather over
@@ -600,6 +608,13 @@ int fs_fleet_board(struct fs_fleet *fleet, uint32_t id, int64_t now_ms, struct f
 /** Cancel the job of a vehicle driving to or waiting at the pickup (not with a rider aboard). */
 int fs_fleet_cancel_job(struct fs_fleet *fleet, uint32_t id, int64_t now_ms,
 			struct fs_vehicle_events *ev);
+/**
+ * The rider of job @job_id gave up: cancel it if it is still vehicle @id's
+ * (0 without effect once it ended or was replaced). -ENOENT for an unknown
+ * vehicle, -EPERM with the rider aboard (as fs_fleet_cancel_job()).
+ */
+int fs_fleet_drop_job(struct fs_fleet *fleet, uint32_t id, uint64_t job_id, int64_t now_ms,
+		      struct fs_vehicle_events *ev);
 /** Drive an available vehicle along @path (repositioning, or a data-collection drive). */
 int fs_fleet_reposition(struct fs_fleet *fleet, uint32_t id, const uint32_t *path, uint32_t path_len,
 			int64_t now_ms, struct fs_vehicle_events *ev);

@@ -53,15 +53,6 @@ double fs_weather_city_speed_factor(const struct fs_weather *w);
 uint8_t fs_weather_zone_rain(const struct fs_weather *w, uint32_t edge);
 double fs_weather_zone_time_factor(const struct fs_weather *w, uint32_t edge);
 
-/**
- * The edges no vehicle may drive now: those @closed (one byte per edge, may
- * be NULL) and those under a zone's weather worse than @max_rain (outside
- * every ODD), as one byte per edge into @out (edge_count bytes), for
- * fs_route_query_avoid(): routes then go around a storm cell as around a
- * closed road. Returns how many.
- */
-uint32_t fs_weather_impassable(const struct fs_weather *w, uint8_t max_rain, const uint8_t *closed, uint8_t *out);
-
 /** Is any zone under weather now (else the per-edge lookups are all clear)? */
 bool fs_weather_has_zones(const struct fs_weather *w);
 /** Edges under a zone's weather now. */
