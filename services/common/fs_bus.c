@@ -32,6 +32,8 @@ struct pending {
 
 struct fs_bus {
 	void *ctx;
+	struct fs_bus_watermark *published; /* since fs_bus_clear_published(), ctl.* excluded */
+	size_t published_len, published_cap;
 	void *pub;
 	void *sub;
 	char name[100];
@@ -506,6 +508,7 @@ void fs_bus_close(struct fs_bus *bus)
 	}
 	fs_strmap_finish(&bus->out_seq);
 	fs_strmap_finish(&bus->in_seq);
+	free(bus->published);
 	free(bus);
 }
 
@@ -526,6 +529,38 @@ void fs_bus_set_clock(struct fs_bus *bus, uint64_t tick, int64_t sim_time_ms)
 {
 	bus->tick = tick;
 	bus->sim_time_ms = sim_time_ms;
+}
+
+/*
+ * Remember the last topic_seq of each topic published since the last
+ * fs_bus_clear_published(): a participant's TickDone announces them so its
+ * peers know what to wait for. A sender publishes on a handful of topics per
+ * tick, so a linear scan beats a map here.
+ */
+static void note_published(struct fs_bus *bus, const char *topic, size_t topic_len, uint64_t topic_seq)
+{
+	if (fs_topic_is_control(topic)) {
+		return;
+	}
+	for (size_t i = 0; i < bus->published_len; i++) {
+		if (!strcmp(bus->published[i].topic, topic)) {
+			bus->published[i].topic_seq = topic_seq;
+			return;
+		}
+	}
+	if (bus->published_len == bus->published_cap) {
+		size_t cap = bus->published_cap ? bus->published_cap * 2 : 8;
+		struct fs_bus_watermark *n = realloc(bus->published, cap * sizeof(*n));
+		if (!n) {
+			fs_error("out of memory for published topics");
+			abort();
+		}
+		bus->published = n;
+		bus->published_cap = cap;
+	}
+	struct fs_bus_watermark *w = &bus->published[bus->published_len++];
+	memcpy(w->topic, topic, topic_len + 1);
+	w->topic_seq = topic_seq;
 }
 
 int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env)
@@ -580,7 +615,34 @@ int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope
 	}
 	bus->stats.msgs_sent++;
 	bus->stats.bytes_sent += size + topic_len;
+	note_published(bus, topic, topic_len, env->topic_seq);
 	return 0;
+}
+
+size_t fs_bus_published(const struct fs_bus *bus, const struct fs_bus_watermark **ret)
+{
+	*ret = bus->published;
+	return bus->published_len;
+}
+
+void fs_bus_clear_published(struct fs_bus *bus)
+{
+	bus->published_len = 0;
+}
+
+uint64_t fs_bus_received_seq(const struct fs_bus *bus, const char *sender, const char *topic)
+{
+	char key[256];
+	int n = snprintf(key, sizeof(key), "%s%c%s", sender, '\0', topic);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		return UINT64_MAX; /* never tracked (see track_sequence()): nothing to wait for */
+	}
+	const uint64_t *last = fs_strmap_find(&bus->in_seq, key, (size_t)n);
+	if (!last) {
+		/* full map: new streams are no longer tracked, so waiting could never end */
+		return bus->in_seq.count >= bus->in_seq.max_count ? UINT64_MAX : 0;
+	}
+	return *last;
 }
 
 static void drop(struct fs_bus *bus, uint64_t *counter, const char *kind, const char *topic,
@@ -597,6 +659,13 @@ static void drop(struct fs_bus *bus, uint64_t *counter, const char *kind, const 
 void fs_bus_reject(struct fs_bus *bus, const struct fs_bus_message *msg, const char *why)
 {
 	drop(bus, &bus->stats.rejected, "rejected", msg->topic, msg->bytes, msg->env->sender, why);
+}
+
+void fs_bus_drop_malformed(struct fs_bus *bus, const char *source, size_t bytes, const char *why)
+{
+	bus->stats.msgs_received++;
+	bus->stats.bytes_received += bytes;
+	drop(bus, &bus->stats.malformed, "malformed", source, bytes, NULL, why);
 }
 
 /* Printable copy of an untrusted topic frame for log messages. */
@@ -640,6 +709,82 @@ static void track_sequence(struct fs_bus *bus, const struct fs_bus_message *msg)
 }
 
 /*
+ * Validate one [topic][envelope] pair (from the bus or a control socket) into
+ * an fs_bus_message. Returns 1 with *ret set, or 0 when it was bad: counted,
+ * logged (rate limited) and dropped.
+ */
+static int decode(struct fs_bus *bus, const char *tdata, size_t tlen, const void *body, size_t body_len,
+		  size_t total, struct fs_bus_message **ret)
+{
+	char topic[FS_TOPIC_MAX * 4 + 8];
+	printable_topic(tdata, tlen, topic, sizeof(topic));
+	if (!fs_topic_valid(tdata, tlen)) {
+		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL, "topic is not printable ASCII of 1-127 bytes");
+		return 0;
+	}
+	if (total > bus->max_message_bytes) {
+		char why[96];
+		snprintf(why, sizeof(why), "larger than the limit of %zu bytes", bus->max_message_bytes);
+		drop(bus, &bus->stats.oversize, "oversize", topic, total, NULL, why);
+		return 0;
+	}
+	const struct fs_topic_info *info = fs_topic_lookup(tdata, tlen);
+	Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, body_len, body);
+	if (!env) {
+		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL,
+		     "not a valid fleetsim.v1.Envelope (bad or truncated protobuf)");
+		return 0;
+	}
+	const char *why = NULL;
+	uint64_t *counter = &bus->stats.malformed;
+	const char *kind = "malformed";
+	char buf[160];
+	if (!valid_name(env->sender)) {
+		why = env->sender && *env->sender ? "sender is not 1-99 printable characters" : "envelope has no sender";
+		drop(bus, counter, kind, topic, total, NULL, why);
+		fleetsim__v1__envelope__free_unpacked(env, NULL);
+		return 0;
+	}
+	if (env->schema_version != FS_BUS_SCHEMA_VERSION) {
+		snprintf(buf, sizeof(buf), "schema version %u, this build speaks %d", env->schema_version,
+			 FS_BUS_SCHEMA_VERSION);
+		why = buf;
+		counter = &bus->stats.rejected;
+		kind = "rejected";
+	} else if (!info || env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD__NOT_SET) {
+		why = !info ? "topic not in the fleetsim.v1 registry" : "payload type unknown to this build";
+		counter = &bus->stats.unknown;
+		kind = "unknown";
+	} else if (info->payload != env->payload_case) {
+		const struct fs_topic_info *actual = fs_topic_by_payload(env->payload_case);
+		snprintf(buf, sizeof(buf), "payload is %s, topic expects %s",
+			 actual ? actual->descriptor->name : "unknown", info->descriptor->name);
+		why = buf;
+	}
+	if (why) {
+		drop(bus, counter, kind, topic, total, env->sender, why);
+		fleetsim__v1__envelope__free_unpacked(env, NULL);
+		return 0;
+	}
+	struct fs_bus_message *msg = fs_xcalloc(1, sizeof(*msg));
+	memcpy(msg->topic, tdata, tlen);
+	msg->topic[tlen] = '\0';
+	msg->info = info;
+	msg->env = env;
+	msg->bytes = total;
+	*ret = msg;
+	return 1;
+}
+
+int fs_bus_decode(struct fs_bus *bus, const char *topic, size_t topic_len, const void *body, size_t body_len,
+		  struct fs_bus_message **ret)
+{
+	bus->stats.msgs_received++;
+	bus->stats.bytes_received += topic_len + body_len;
+	return decode(bus, topic, topic_len, body, body_len, topic_len + body_len, ret);
+}
+
+/*
  * Receive one ZeroMQ message (all its frames) and turn it into a validated
  * fs_bus_message. Returns 1 with *ret set, 0 if the message was bad and
  * dropped, -EAGAIN if nothing was waiting, other -errno on failure.
@@ -673,72 +818,18 @@ static int receive_one(struct fs_bus *bus, struct fs_bus_message **ret)
 	bus->stats.msgs_received++;
 	bus->stats.bytes_received += total;
 
-	char topic[FS_TOPIC_MAX * 4 + 8];
-	printable_topic(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), topic, sizeof(topic));
 	if (nframes != 2) {
+		char topic[FS_TOPIC_MAX * 4 + 8];
+		printable_topic(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), topic, sizeof(topic));
 		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL,
 		     nframes == 1 ? "one frame, expected [topic][envelope]" : "more than two frames");
 		goto out;
 	}
-	const char *tdata = zmq_msg_data(&frames[0]);
-	size_t tlen = zmq_msg_size(&frames[0]);
-	if (!fs_topic_valid(tdata, tlen)) {
-		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL, "topic is not printable ASCII of 1-127 bytes");
-		goto out;
+	rc = decode(bus, zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]), zmq_msg_data(&frames[1]),
+		    zmq_msg_size(&frames[1]), total, ret);
+	if (rc == 1) {
+		track_sequence(bus, *ret);
 	}
-	if (total > bus->max_message_bytes) {
-		char why[96];
-		snprintf(why, sizeof(why), "larger than the limit of %zu bytes", bus->max_message_bytes);
-		drop(bus, &bus->stats.oversize, "oversize", topic, total, NULL, why);
-		goto out;
-	}
-	const struct fs_topic_info *info = fs_topic_lookup(tdata, tlen);
-	Fleetsim__V1__Envelope *env =
-		fleetsim__v1__envelope__unpack(NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]));
-	if (!env) {
-		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL,
-		     "not a valid fleetsim.v1.Envelope (bad or truncated protobuf)");
-		goto out;
-	}
-	if (!valid_name(env->sender)) {
-		drop(bus, &bus->stats.malformed, "malformed", topic, total, NULL,
-		     env->sender && *env->sender ? "sender is not 1-99 printable characters" : "envelope has no sender");
-		fleetsim__v1__envelope__free_unpacked(env, NULL);
-		goto out;
-	}
-	const char *sender = env->sender;
-	if (env->schema_version != FS_BUS_SCHEMA_VERSION) {
-		char why[96];
-		snprintf(why, sizeof(why), "schema version %u, this build speaks %d", env->schema_version,
-			 FS_BUS_SCHEMA_VERSION);
-		drop(bus, &bus->stats.rejected, "rejected", topic, total, sender, why);
-		fleetsim__v1__envelope__free_unpacked(env, NULL);
-		goto out;
-	}
-	if (!info || env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD__NOT_SET) {
-		drop(bus, &bus->stats.unknown, "unknown", topic, total, sender,
-		     !info ? "topic not in the fleetsim.v1 registry" : "payload type unknown to this build");
-		fleetsim__v1__envelope__free_unpacked(env, NULL);
-		goto out;
-	}
-	if (info->payload != env->payload_case) {
-		const struct fs_topic_info *actual = fs_topic_by_payload(env->payload_case);
-		char why[160];
-		snprintf(why, sizeof(why), "payload is %s, topic expects %s",
-			 actual ? actual->descriptor->name : "unknown", info->descriptor->name);
-		drop(bus, &bus->stats.malformed, "malformed", topic, total, sender, why);
-		fleetsim__v1__envelope__free_unpacked(env, NULL);
-		goto out;
-	}
-	struct fs_bus_message *msg = fs_xcalloc(1, sizeof(*msg));
-	memcpy(msg->topic, tdata, tlen);
-	msg->topic[tlen] = '\0';
-	msg->info = info;
-	msg->env = env;
-	msg->bytes = total;
-	track_sequence(bus, msg);
-	*ret = msg;
-	rc = 1;
 out:
 	zmq_msg_close(&frames[0]);
 	zmq_msg_close(&frames[1]);

@@ -80,6 +80,12 @@ struct fs_bus_message {
 	size_t bytes;
 };
 
+/* What a sender published on one topic up to now (see fs_bus_published()). */
+struct fs_bus_watermark {
+	char topic[FS_TOPIC_MAX];
+	uint64_t topic_seq;
+};
+
 struct fs_bus;
 
 /** Endpoint @which of bus @address into @buf. Returns 0 or -EINVAL. */
@@ -115,6 +121,27 @@ int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope
  */
 int fs_bus_recv(struct fs_bus *bus, struct fs_bus_message **ret, int timeout_ms);
 void fs_bus_message_free(struct fs_bus_message *msg);
+/**
+ * Validate a [topic][envelope] pair that arrived another way (the lockstep
+ * control socket) exactly as a bus message, counting it in the stats.
+ * Returns 1 with *ret set, 0 if it was bad (counted, logged, dropped).
+ */
+int fs_bus_decode(struct fs_bus *bus, const char *topic, size_t topic_len, const void *body, size_t body_len,
+		  struct fs_bus_message **ret);
+/** Count and log (rate limited) bytes from @source that are not a message at all. */
+void fs_bus_drop_malformed(struct fs_bus *bus, const char *source, size_t bytes, const char *why);
+/**
+ * The topics published since the last fs_bus_clear_published() (control
+ * topics excluded), each with its last topic_seq: what a TickDone announces.
+ */
+size_t fs_bus_published(const struct fs_bus *bus, const struct fs_bus_watermark **ret);
+void fs_bus_clear_published(struct fs_bus *bus);
+/**
+ * The last topic_seq received from @sender on @topic: 0 if none yet,
+ * UINT64_MAX if the stream is not tracked (too many streams, or names too
+ * long), in which case there is nothing to wait for.
+ */
+uint64_t fs_bus_received_seq(const struct fs_bus *bus, const char *sender, const char *topic);
 /** True if messages received during the handshake are still queued. */
 bool fs_bus_has_pending(const struct fs_bus *bus);
 /** The subscribe socket, for zmq_poll() alongside other sources. */

@@ -6,14 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "fs_clock.h"
+#include "fs_control.h"
 #include "fs_log.h"
 #include "fs_participant.h"
 
 #define CONDUCTOR "conductor"
 #define READY_RESEND_MS 250
 #define HEARTBEAT_MS 1000
+#define INPUT_STALL_WARN_MS 10000
 
 struct result {
 	char *key;
@@ -22,11 +25,16 @@ struct result {
 
 struct fs_participant {
 	const struct fs_participant_config *cfg;
+	char address[FS_BUS_ADDRESS_MAX];
+	volatile sig_atomic_t *stop;
 	struct fs_bus *bus;
+	int control_fd;        /* the conductor's control socket, -1 = none (Ticks come on the bus) */
+	bool bus_ticks_off;    /* a Tick came on the control socket: the bus copies are unsubscribed */
 	struct fs_bus_message **inbox;
 	size_t inbox_len, inbox_cap;
 	uint64_t next_tick;   /* the tick we expect next */
 	bool started;
+	uint64_t input_waits;  /* ticks whose inputs were still on the way when the Tick came */
 	struct result *results;
 	size_t results_len, results_cap;
 };
@@ -113,7 +121,31 @@ static void apply_inbox(struct fs_participant *p, const struct fs_participant_op
 	p->inbox_len = keep;
 }
 
-static int publish_ready(struct fs_participant *p)
+/* The control socket is gone (the conductor closed it): go on with the bus copies. */
+static void control_lost(struct fs_participant *p, int err)
+{
+	fs_warn("%s: control socket closed (%s); taking ticks from the bus", p->cfg->name, strerror(-err));
+	close(p->control_fd);
+	p->control_fd = -1;
+	if (p->bus_ticks_off) {
+		fs_bus_subscribe(p->bus, "ctl.tick");
+		fs_bus_subscribe(p->bus, "ctl.end");
+		p->bus_ticks_off = false;
+	}
+}
+
+/* Send a control message already published (and so stamped) on the bus. */
+static void send_control(struct fs_participant *p, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	if (p->control_fd >= 0) {
+		int rc = fs_control_send(p->control_fd, topic, env);
+		if (rc < 0) {
+			control_lost(p, rc);
+		}
+	}
+}
+
+static int publish_ready(struct fs_participant *p, bool on_control)
 {
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	Fleetsim__V1__Ready ready = FLEETSIM__V1__READY__INIT;
@@ -123,9 +155,112 @@ static int publish_ready(struct fs_participant *p)
 	ready.shard = p->cfg->shard;
 	ready.shard_count = p->cfg->shard_count;
 	ready.version = (char *)FS_VERSION;
+	ready.control_socket = p->control_fd >= 0;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_READY;
 	env.ready = &ready;
-	return fs_participant_publish(p, NULL, &env);
+	int rc = fs_participant_publish(p, NULL, &env);
+	if (rc == 0 && on_control) {
+		send_control(p, "ctl.ready", &env);
+	}
+	return rc;
+}
+
+/*
+ * Before tick 0, on an ipc bus: connect to the conductor's control socket if
+ * it has one (a conductor told --control=bus, or on tcp, has none: then the
+ * bus carries everything, as it does for a participant that is not us).
+ */
+static void try_control_socket(struct fs_participant *p)
+{
+	char path[FS_BUS_ADDRESS_MAX];
+	if (p->control_fd >= 0 || fs_control_path(p->address, path, sizeof(path)) < 0) {
+		return;
+	}
+	int fd = fs_control_connect(p->address);
+	if (fd >= 0) {
+		p->control_fd = fd;
+		fs_debug("%s: on the conductor's control socket %s", p->cfg->name, path);
+	}
+}
+
+static bool subscribed(const struct fs_participant *p, const char *topic)
+{
+	for (const char *const *s = p->cfg->subscriptions; s && *s; s++) {
+		if (!strncmp(topic, *s, strlen(*s))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A message that arrived while waiting for a tick's inputs: data goes to the
+ * inbox; a copy of a Tick already taken is dropped; other control messages
+ * cannot be due now (the conductor waits for our TickDone) and are refused.
+ */
+static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg);
+
+static void take_while_waiting(struct fs_participant *p, struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	if (!strcmp(env->sender, p->cfg->name)) {
+		fs_bus_message_free(msg);
+	} else if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START ||
+		   env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
+		if (strcmp(env->sender, CONDUCTOR) || env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
+		    env->tick_start->tick >= p->next_tick) {
+			fs_bus_reject(p->bus, msg, "control message while waiting for a tick's inputs");
+		}
+		fs_bus_message_free(msg);
+	} else {
+		inbox_push(p, msg);
+	}
+}
+
+/*
+ * Wait until the bus delivered every message the conductor says was produced
+ * before this tick on topics we subscribe to (Tick.inputs, End.inputs): the
+ * control socket outruns the broker, so a Tick may arrive first. The bus is
+ * lossless for participants, so this ends unless a peer died, which the
+ * launcher sees; meanwhile the wait is reported every 10 s.
+ */
+static int wait_inputs(struct fs_participant *p, uint64_t tick, Fleetsim__V1__TopicWatermark *const *inputs,
+		       size_t n_inputs)
+{
+	bool counted = false;
+	for (size_t i = 0; i < n_inputs; i++) {
+		const Fleetsim__V1__TopicWatermark *w = inputs[i];
+		if (!w->sender || !w->topic || !strcmp(w->sender, p->cfg->name) || !subscribed(p, w->topic)) {
+			continue;
+		}
+		int64_t since = fs_clock_now_ms(), warn_at = since + INPUT_STALL_WARN_MS;
+		uint64_t have;
+		while ((have = fs_bus_received_seq(p->bus, w->sender, w->topic)) < w->topic_seq) {
+			if (!counted) {
+				p->input_waits++;
+				counted = true;
+			}
+			if (*p->stop) {
+				return -EINTR;
+			}
+			struct fs_bus_message *msg = NULL;
+			int rc = fs_bus_recv(p->bus, &msg, 1000);
+			if (rc == 0) {
+				take_while_waiting(p, msg);
+			} else if (rc != -EAGAIN && rc != -EINTR) {
+				return rc;
+			}
+			int64_t now = fs_clock_now_ms();
+			if (now >= warn_at) {
+				fs_warn("%s: tick %" PRIu64 " still waits for %s's %s #%" PRIu64 " (has #%" PRIu64
+					") after %.0f s",
+					p->cfg->name, tick, w->sender, w->topic, w->topic_seq, have,
+					(double)(now - since) / 1000.0);
+				warn_at = now + INPUT_STALL_WARN_MS;
+			}
+		}
+	}
+	return 0;
 }
 
 static int publish_heartbeat(struct fs_participant *p)
@@ -143,10 +278,15 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 		    const Fleetsim__V1__Tick *tick)
 {
 	int64_t started_us = fs_clock_now_us();
+	p->next_tick = tick->tick + 1; /* from now on, copies of this Tick are duplicates */
+	int rc = wait_inputs(p, tick->tick, tick->inputs, tick->n_inputs);
+	if (rc < 0) {
+		return rc;
+	}
 	fs_bus_set_clock(p->bus, tick->tick, tick->sim_time_ms);
 	apply_inbox(p, ops, ctx, tick->tick);
 	p->started = true;
-	int rc = ops->on_tick ? ops->on_tick(ctx, p, tick->tick, tick->sim_time_ms) : 0;
+	rc = ops->on_tick ? ops->on_tick(ctx, p, tick->tick, tick->sim_time_ms) : 0;
 	if (rc) {
 		fs_error("%s: tick %" PRIu64 " failed (%d)", p->cfg->name, tick->tick, rc);
 		return rc < 0 ? rc : -EIO;
@@ -159,11 +299,31 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	/* Counted before this message is sent, so the figure is stable run to run. */
 	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &stats);
 	done.stats = &stats;
+	/* What we published since the last TickDone: what our peers wait for before tick n+1. */
+	const struct fs_bus_watermark *published;
+	size_t n_published = fs_bus_published(p->bus, &published);
+	Fleetsim__V1__TopicWatermark *marks = fs_xcalloc(n_published ? n_published : 1, sizeof(*marks));
+	Fleetsim__V1__TopicWatermark **markp = fs_xcalloc(n_published ? n_published : 1, sizeof(*markp));
+	for (size_t i = 0; i < n_published; i++) {
+		fleetsim__v1__topic_watermark__init(&marks[i]);
+		marks[i].topic = (char *)published[i].topic;
+		marks[i].topic_seq = published[i].topic_seq;
+		markp[i] = &marks[i];
+	}
+	done.n_published = n_published;
+	done.published = markp;
 	done.work_us = (uint64_t)(fs_clock_now_us() - started_us);
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE;
 	env.tick_done = &done;
-	p->next_tick = tick->tick + 1;
-	return fs_participant_publish(p, NULL, &env);
+	/* The bus copy is for observers (recorder, replay); the conductor takes the first to arrive. */
+	rc = fs_participant_publish(p, NULL, &env);
+	if (rc == 0) {
+		send_control(p, "ctl.done", &env);
+		fs_bus_clear_published(p->bus);
+	}
+	free(marks);
+	free(markp);
+	return rc;
 }
 
 static int say_bye(struct fs_participant *p)
@@ -199,7 +359,7 @@ static int say_bye(struct fs_participant *p)
 
 /* Returns 1 when the run ended, 0 to go on, -errno on failure. */
 static int handle(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx,
-		  struct fs_bus_message *msg)
+		  struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__Envelope *env = msg->env;
 	if (!strcmp(env->sender, p->cfg->name)) {
@@ -211,6 +371,15 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 		if (strcmp(env->sender, CONDUCTOR)) {
 			fs_bus_reject(p->bus, msg, "only the conductor starts ticks");
 			break;
+		}
+		if (env->tick_start->tick < p->next_tick) {
+			break; /* the other copy (bus or control socket) of a Tick already taken */
+		}
+		if (from_control && !p->bus_ticks_off) {
+			/* Ticks come here now: stop waking up for their bus copies. */
+			zmq_setsockopt(fs_bus_socket(p->bus), ZMQ_UNSUBSCRIBE, "ctl.tick", 8);
+			zmq_setsockopt(fs_bus_socket(p->bus), ZMQ_UNSUBSCRIBE, "ctl.end", 7);
+			p->bus_ticks_off = true;
 		}
 		if (env->tick_start->tick != p->next_tick) {
 			char why[96];
@@ -228,13 +397,22 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			fs_bus_reject(p->bus, msg, "only the conductor ends the run");
 			break;
 		}
+		int rc = wait_inputs(p, p->next_tick, env->end->inputs, env->end->n_inputs);
 		fs_bus_message_free(msg);
+		if (rc < 0) {
+			return rc;
+		}
 		apply_inbox(p, ops, ctx, UINT64_MAX);
+		fs_participant_add_result(p, "lockstep_input_waits", (double)p->input_waits);
 		if (ops->on_end && ops->on_end(ctx, p) < 0) {
 			fs_error("%s: could not finish its outputs", p->cfg->name);
 		}
 		return say_bye(p) < 0 ? -EIO : 1;
 	default:
+		if (from_control) {
+			fs_bus_reject(p->bus, msg, "not a control message");
+			break;
+		}
 		inbox_push(p, msg);
 		return 0;
 	}
@@ -242,12 +420,57 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 	return 0;
 }
 
+/*
+ * The next message from the control socket or the bus, waiting at most
+ * @timeout_ms. Returns 0 with *ret set, -EAGAIN on timeout, other -errno.
+ */
+static int next_message(struct fs_participant *p, struct fs_bus_message **ret, bool *from_control, int timeout_ms)
+{
+	int64_t deadline = fs_clock_now_ms() + timeout_ms;
+	for (;;) {
+		*from_control = false;
+		if (p->control_fd >= 0) {
+			int rc = fs_control_recv(p->control_fd, p->bus, ret);
+			if (rc == 1) {
+				*from_control = true;
+				return 0;
+			}
+			if (rc == 0) {
+				continue; /* bad datagram, counted and dropped */
+			}
+			if (rc != -EAGAIN) {
+				control_lost(p, rc);
+			}
+		}
+		int rc = fs_bus_recv(p->bus, ret, 0);
+		if (rc != -EAGAIN) {
+			return rc;
+		}
+		long wait = (long)(deadline - fs_clock_now_ms());
+		if (wait <= 0) {
+			return -EAGAIN;
+		}
+		zmq_pollitem_t items[2] = {
+			{ .socket = fs_bus_socket(p->bus), .events = ZMQ_POLLIN },
+			{ .fd = p->control_fd, .events = ZMQ_POLLIN },
+		};
+		if (zmq_poll(items, p->control_fd >= 0 ? 2 : 1, wait) < 0) {
+			return errno == EINTR ? -EINTR : -errno;
+		}
+	}
+}
+
 int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_participant_ops *ops,
 		       void *ctx, volatile sig_atomic_t *stop)
 {
-	struct fs_participant p = { .cfg = cfg };
+	struct fs_participant p = { .cfg = cfg, .stop = stop, .control_fd = -1 };
+	if (cfg->address) {
+		snprintf(p.address, sizeof(p.address), "%s", cfg->address);
+	} else {
+		fs_bus_default_address(p.address, sizeof(p.address));
+	}
 	struct fs_bus_options opts = {
-		.address = cfg->address,
+		.address = p.address,
 		.name = cfg->name,
 		.mode = FS_BUS_PARTICIPANT,
 		.max_message_bytes = cfg->max_message_bytes,
@@ -272,7 +495,9 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		int64_t now = fs_clock_now_ms();
 		if (!p.started && now >= next_ready) {
 			/* Repeated until tick 0: the conductor may have subscribed after our first one. */
-			publish_ready(&p);
+			bool connected = p.control_fd >= 0;
+			try_control_socket(&p);
+			publish_ready(&p, !connected && p.control_fd >= 0);
 			next_ready = now + READY_RESEND_MS;
 		}
 		if (now >= next_heartbeat) {
@@ -284,7 +509,8 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		}
 		int64_t wake = p.started ? next_heartbeat : (next_ready < next_heartbeat ? next_ready : next_heartbeat);
 		struct fs_bus_message *msg = NULL;
-		rc = fs_bus_recv(p.bus, &msg, (int)(wake > now ? wake - now : 0));
+		bool from_control = false;
+		rc = next_message(&p, &msg, &from_control, (int)(wake > now ? wake - now : 0));
 		if (rc == -EAGAIN || rc == -EINTR) {
 			rc = 0;
 			continue;
@@ -294,7 +520,7 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 			goto out;
 		}
 		next_heartbeat = fs_clock_now_ms() + HEARTBEAT_MS; /* traffic shows we are alive */
-		rc = handle(&p, ops, ctx, msg);
+		rc = handle(&p, ops, ctx, msg, from_control);
 		if (rc < 0) {
 			goto out;
 		}
@@ -315,6 +541,9 @@ out:
 		free(p.results[i].key);
 	}
 	free(p.results);
+	if (p.control_fd >= 0) {
+		close(p.control_fd);
+	}
 	fs_bus_close(p.bus);
 	return rc;
 }

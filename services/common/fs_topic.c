@@ -72,3 +72,8 @@ bool fs_topic_valid(const char *topic, size_t len)
 	}
 	return true;
 }
+
+bool fs_topic_is_control(const char *topic)
+{
+	return !strncmp(topic, "ctl.", 4);
+}

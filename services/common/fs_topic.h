@@ -31,5 +31,10 @@ const struct fs_topic_info *fs_topic_by_payload(Fleetsim__V1__Envelope__PayloadC
 const struct fs_topic_info *fs_topic_lookup(const char *topic, size_t len);
 /** True if @topic (not NUL-terminated, @len bytes) is printable ASCII, non-empty, short enough. */
 bool fs_topic_valid(const char *topic, size_t len);
+/**
+ * True for the lockstep's own control topics ("ctl.*"): no participant
+ * applies them as simulation input, so they carry no watermark.
+ */
+bool fs_topic_is_control(const char *topic);
 
 #endif

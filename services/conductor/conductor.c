@@ -42,12 +42,15 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "control_hub.h"
 #include "lockstep_stats.h"
+#include "tick_inputs.h"
 
 #define NAME "conductor"
 #define STATUS_EVERY_MS 250
 #define STALL_WARN_MS 10000
 #define BYE_TIMEOUT_MS 15000
+#define CONTROL_GRACE_MS 600 /* > two of the participants' Ready intervals */
 #define BYE_TIMEOUT_STOPPED_MS 1000 /* stopped by a signal: the launcher may be tearing down */
 
 struct participant {
@@ -73,6 +76,12 @@ struct role {
 struct conductor {
 	struct fs_bus *bus;
 	char *address;
+	bool use_control_socket;     /* --control=socket (on ipc buses) */
+	struct control_hub *hub;     /* NULL: every lockstep message on the bus */
+	bool done_subscribed;        /* ctl.done on the bus: some participant reports there */
+	struct tick_inputs inputs;   /* what the next Tick tells participants to wait for */
+	bool broker_reported;
+	size_t on_control_socket;    /* participants bound to the control socket at tick 0 */
 	struct participant *parts;
 	size_t nparts;
 	struct role *roles;
@@ -148,6 +157,8 @@ static void usage(FILE *out)
 		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
 		"  --out DIR             write DIR/summary.json\n"
 		"  --scenario FILE       scenario: its events are scheduled, injected ones validated with it\n"
+		"  --control socket|bus  lockstep messages on the control socket DIR/ctl (ipc buses; default)\n"
+		"                        or through the broker like everything else\n"
 		"  -h, --help            this text\n");
 }
 
@@ -402,6 +413,31 @@ static void publish_due_events(struct conductor *c)
 	c->next_event = last;
 }
 
+/*
+ * The watermarks for the next Tick or End: every TickDone's of the last
+ * tick, and what the conductor itself published since the last Tick.
+ */
+static size_t take_inputs(struct conductor *c, Fleetsim__V1__TopicWatermark ***ret)
+{
+	const struct fs_bus_watermark *own;
+	size_t n = fs_bus_published(c->bus, &own);
+	for (size_t i = 0; i < n; i++) {
+		tick_inputs_add(&c->inputs, NAME, own[i].topic, own[i].topic_seq);
+	}
+	fs_bus_clear_published(c->bus);
+	return tick_inputs_proto(&c->inputs, ret);
+}
+
+/* A Tick or End, already on the bus, to the participants on the control socket. */
+static void send_control(struct conductor *c, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	if (control_hub_broadcast(c->hub, topic, env) < 0) {
+		fs_error("cannot send %s on the control socket: stopping the run", topic);
+		abort_signal = 1;
+		stop_signal = 1;
+	}
+}
+
 static void start_tick(struct conductor *c)
 {
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
@@ -413,6 +449,7 @@ static void start_tick(struct conductor *c)
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START;
 	env.tick_start = &tick;
 	publish_due_events(c); /* before the Tick: delivered to on_message ahead of on_tick */
+	tick.n_inputs = take_inputs(c, &tick.inputs);
 	for (size_t i = 0; i < c->nparts; i++) {
 		c->parts[i].done = false;
 	}
@@ -424,6 +461,8 @@ static void start_tick(struct conductor *c)
 	}
 	fs_bus_set_clock(c->bus, c->tick, tick.sim_time_ms);
 	publish(c, &env);
+	send_control(c, "ctl.tick", &env);
+	tick_inputs_clear(&c->inputs);
 }
 
 static void finish_tick(struct conductor *c)
@@ -460,13 +499,16 @@ static void finish_tick(struct conductor *c)
 	}
 }
 
-static void handle_done(struct conductor *c, struct fs_bus_message *msg)
+static void handle_done(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__TickDone *done = msg->env->tick_done;
 	struct participant *p = find(c, msg->env->sender);
 	if (!p) {
 		fs_bus_reject(c->bus, msg, "not a participant of this run");
 		return;
+	}
+	if (!from_control && control_hub_bound(c->hub, (size_t)(p - c->parts))) {
+		return; /* the observers' copy: ours came on the control socket */
 	}
 	if (!c->in_flight || done->tick != c->tick || p->done) {
 		char why[96];
@@ -476,6 +518,12 @@ static void handle_done(struct conductor *c, struct fs_bus_message *msg)
 		return;
 	}
 	p->done = true;
+	for (size_t i = 0; i < done->n_published; i++) {
+		const Fleetsim__V1__TopicWatermark *w = done->published[i];
+		if (!tick_inputs_add(&c->inputs, p->name, w->topic, w->topic_seq)) {
+			fs_bus_reject(c->bus, msg, "TickDone announces an invalid or control topic (ignored)");
+		}
+	}
 	p->hash = done->state_hash;
 	p->has_done = true;
 	p->last_done_tick = done->tick;
@@ -491,7 +539,7 @@ static void handle_done(struct conductor *c, struct fs_bus_message *msg)
 	}
 }
 
-static void handle_bye(struct conductor *c, struct fs_bus_message *msg)
+static void handle_bye(struct conductor *c, const struct fs_bus_message *msg)
 {
 	const Fleetsim__V1__Bye *bye = msg->env->bye;
 	struct participant *p = find(c, msg->env->sender);
@@ -513,11 +561,12 @@ static void handle_bye(struct conductor *c, struct fs_bus_message *msg)
 	}
 }
 
-static void handle_broker_kpis(struct conductor *c, struct fs_bus_message *msg)
+static void handle_broker_kpis(struct conductor *c, const struct fs_bus_message *msg)
 {
 	if (strcmp(msg->env->sender, "broker")) {
 		return;
 	}
+	c->broker_reported = true;
 	json_t *o = json_object();
 	for (size_t i = 0; i < msg->env->kpis->n_kpis; i++) {
 		const Fleetsim__V1__Kpi *k = msg->env->kpis->kpis[i];
@@ -527,18 +576,39 @@ static void handle_broker_kpis(struct conductor *c, struct fs_bus_message *msg)
 	c->broker_stats = o;
 }
 
-static void handle_message(struct conductor *c, struct fs_bus_message *msg)
+/* The participant a Ready speaks for, or NULL (rejected, counted). */
+static struct participant *ready_participant(struct conductor *c, const struct fs_bus_message *msg)
 {
 	const Fleetsim__V1__Envelope *env = msg->env;
+	struct participant *p = find(c, env->ready->participant);
+	if (!p || strcmp(env->sender, env->ready->participant)) {
+		fs_bus_reject(c->bus, msg, "not a participant of this run");
+		return NULL;
+	}
+	if (strcmp(p->role, env->ready->role)) {
+		fs_bus_reject(c->bus, msg, "role differs from the one the run was launched with");
+		return NULL;
+	}
+	return p;
+}
+
+static void handle_message(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	if (from_control && env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_READY &&
+	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE) {
+		fs_bus_reject(c->bus, msg, "not a control message");
+		return;
+	}
 	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_READY: {
-		struct participant *p = find(c, env->ready->participant);
-		if (!p || strcmp(env->sender, env->ready->participant)) {
-			fs_bus_reject(c->bus, msg, "not a participant of this run");
+		struct participant *p = ready_participant(c, msg);
+		if (!p) {
 			break;
 		}
-		if (strcmp(p->role, env->ready->role)) {
-			fs_bus_reject(c->bus, msg, "role differs from the one the run was launched with");
+		/* Said on the bus, but we have not seen it on the control socket yet: wait for that. */
+		if (!from_control && env->ready->control_socket && c->hub &&
+		    !control_hub_bound(c->hub, (size_t)(p - c->parts))) {
 			break;
 		}
 		if (!p->ready) {
@@ -548,7 +618,7 @@ static void handle_message(struct conductor *c, struct fs_bus_message *msg)
 		break;
 	}
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE:
-		handle_done(c, msg);
+		handle_done(c, msg, from_control);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE:
 		handle_bye(c, msg);
@@ -568,6 +638,76 @@ static void handle_message(struct conductor *c, struct fs_bus_message *msg)
 		break;
 	default:
 		break;
+	}
+}
+
+/* ---- control socket ------------------------------------------------------ */
+
+static long control_identify(void *ctx, const struct fs_bus_message *msg)
+{
+	struct conductor *c = ctx;
+	struct participant *p = ready_participant(c, msg);
+	if (p && c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+		/* the participant set and its paths are fixed at tick 0 */
+		fs_bus_reject(c->bus, msg, "control connection after the run started");
+		return -1;
+	}
+	return p ? (long)(p - c->parts) : -1;
+}
+
+static void control_message(void *ctx, size_t index, const struct fs_bus_message *msg)
+{
+	struct conductor *c = ctx;
+	if (strcmp(msg->env->sender, c->parts[index].name)) {
+		fs_bus_reject(c->bus, msg, "sender is not the participant of this control connection");
+		return;
+	}
+	handle_message(c, msg, true);
+}
+
+static void control_closed(void *ctx, size_t index)
+{
+	struct conductor *c = ctx;
+	if (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING &&
+	    c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING) {
+		return; /* after End: participants leave */
+	}
+	fs_warn("%s closed its control connection; expecting its TickDones on the bus", c->parts[index].name);
+	if (!c->done_subscribed) {
+		fs_bus_subscribe(c->bus, "ctl.done");
+		c->done_subscribed = true;
+	}
+}
+
+static const struct control_hub_ops control_ops = {
+	.identify = control_identify,
+	.message = control_message,
+	.closed = control_closed,
+};
+
+/*
+ * Wait at most @timeout_ms for input, then handle everything that arrived,
+ * on the control socket and on the bus. Returns 0 or -errno.
+ */
+static int wait_input(struct conductor *c, int timeout_ms)
+{
+	if (!fs_bus_has_pending(c->bus)) {
+		int rc = control_hub_wait(c->hub, fs_bus_socket(c->bus), timeout_ms);
+		if (rc < 0 && rc != -EINTR) {
+			return rc;
+		}
+	}
+	for (;;) {
+		struct fs_bus_message *msg = NULL;
+		int rc = fs_bus_recv(c->bus, &msg, 0);
+		if (rc == -EAGAIN || rc == -EINTR) {
+			return 0;
+		}
+		if (rc < 0) {
+			return rc;
+		}
+		handle_message(c, msg, false);
+		fs_bus_message_free(msg);
 	}
 }
 
@@ -654,7 +794,8 @@ static int write_summary(struct conductor *c, bool completed)
 	}
 	json_object_set_new(root, "digest_roles", roles);
 	json_object_set_new(root, "lockstep",
-			    json_pack("{s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
+				      "on_control_socket", (json_int_t)c->on_control_socket,
 				      "tick_wall_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, false),
 				      "tick_wall_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, false),
 				      "overhead_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, true),
@@ -715,7 +856,7 @@ static int write_summary(struct conductor *c, bool completed)
 
 static int wait_ready(struct conductor *c)
 {
-	int64_t deadline = fs_clock_now_ms() + c->ready_timeout_ms;
+	int64_t deadline = fs_clock_now_ms() + c->ready_timeout_ms, grace_end = 0;
 	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING;
 	for (;;) {
 		size_t ready = 0;
@@ -723,7 +864,19 @@ static int wait_ready(struct conductor *c)
 			ready += c->parts[i].ready;
 		}
 		if (ready == c->nparts) {
-			return 0;
+			/*
+			 * One that said Ready on the bus before our control socket
+			 * existed tries it again with its next Ready (every 250 ms):
+			 * give it that long before settling on the bus for it.
+			 */
+			if (control_hub_bound_count(c->hub) == c->nparts || !c->hub) {
+				return 0;
+			}
+			if (!grace_end) {
+				grace_end = fs_clock_now_ms() + CONTROL_GRACE_MS;
+			} else if (fs_clock_now_ms() >= grace_end) {
+				return 0;
+			}
 		}
 		if (stop_signal) {
 			return -EINTR;
@@ -743,12 +896,8 @@ static int wait_ready(struct conductor *c)
 		if (now * 1000 - c->last_status_us >= STATUS_EVERY_MS * 1000) {
 			publish_status(c);
 		}
-		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(c->bus, &msg, 50);
-		if (rc == 0) {
-			handle_message(c, msg);
-			fs_bus_message_free(msg);
-		} else if (rc != -EAGAIN && rc != -EINTR) {
+		int rc = wait_input(c, 50);
+		if (rc < 0) {
 			return rc;
 		}
 	}
@@ -803,18 +952,14 @@ static int run(struct conductor *c)
 		if (wait_ms > STATUS_EVERY_MS) {
 			wait_ms = STATUS_EVERY_MS;
 		}
-		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(c->bus, &msg, c->in_flight ? (int)wait_ms : (int)(wait_ms > 0 ? wait_ms : 0));
-		if (rc == 0) {
-			bool was = c->in_flight;
-			handle_message(c, msg);
-			fs_bus_message_free(msg);
-			if (was && !c->in_flight) {
-				last_progress_us = fs_clock_now_us();
-			}
-		} else if (rc != -EAGAIN && rc != -EINTR) {
+		bool was = c->in_flight;
+		int rc = wait_input(c, c->in_flight ? (int)wait_ms : (int)(wait_ms > 0 ? wait_ms : 0));
+		if (rc < 0) {
 			fs_error("bus receive failed: %s", strerror(-rc));
 			return rc;
+		}
+		if (was && !c->in_flight) {
+			last_progress_us = fs_clock_now_us();
 		}
 	}
 	c->run_ended_us = fs_clock_now_us();
@@ -831,9 +976,12 @@ static void end_run(struct conductor *c)
 	Fleetsim__V1__End end = FLEETSIM__V1__END__INIT;
 	end.ticks = c->tick;
 	end.reason = c->end_reason;
+	end.n_inputs = take_inputs(c, &end.inputs);
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
 	env.end = &end;
 	publish(c, &env);
+	send_control(c, "ctl.end", &env);
+	tick_inputs_clear(&c->inputs);
 	int64_t deadline = fs_clock_now_ms() + (abort_signal  ? 0
 						 : stop_signal ? BYE_TIMEOUT_STOPPED_MS
 							       : BYE_TIMEOUT_MS);
@@ -848,23 +996,16 @@ static void end_run(struct conductor *c)
 			}
 			break;
 		}
-		struct fs_bus_message *msg = NULL;
-		if (fs_bus_recv(c->bus, &msg, 100) == 0) {
-			handle_message(c, msg);
-			fs_bus_message_free(msg);
+		if (wait_input(c, 100) < 0) {
+			break;
 		}
 	}
 	/* The broker reports its counters when it sees End go by; give them a moment. */
 	int64_t broker_deadline = fs_clock_now_ms() + (abort_signal ? 0 : stop_signal ? 100 : 300);
-	while (fs_clock_now_ms() < broker_deadline) {
-		struct fs_bus_message *msg = NULL;
-		if (fs_bus_recv(c->bus, &msg, 50) == 0) {
-			bool broker = msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
-			handle_message(c, msg);
-			fs_bus_message_free(msg);
-			if (broker) {
-				break;
-			}
+	c->broker_reported = false;
+	while (!c->broker_reported && fs_clock_now_ms() < broker_deadline) {
+		if (wait_input(c, 50) < 0) {
+			break;
 		}
 	}
 	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED;
@@ -874,12 +1015,12 @@ static void end_run(struct conductor *c)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-conductor", FS_LOG_INFO);
-	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000 };
+	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true };
 	uint64_t duration_ms = 3600000, u;
 	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
 	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT, OPT_SCENARIO };
+	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "participants", required_argument, NULL, OPT_PARTS },
@@ -892,6 +1033,7 @@ int main(int argc, char **argv)
 		{ "ready-timeout", required_argument, NULL, OPT_READY },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -951,6 +1093,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SCENARIO:
 			scenario = optarg;
+			break;
+		case OPT_CONTROL:
+			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
+				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
+				return 2;
+			}
+			c.use_control_socket = !strcmp(optarg, "socket");
 			break;
 		case 'h':
 			usage(stdout);
@@ -1031,15 +1180,28 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}
+	c.done_subscribed = true;
 	if (fs_bus_handshake(c.bus, 20000) < 0) {
 		fs_error("no answer from the broker");
 		goto out;
+	}
+	if (c.use_control_socket) {
+		char address[FS_BUS_ADDRESS_MAX];
+		c.hub = control_hub_open(c.address ? c.address : fs_bus_default_address(address, sizeof(address)),
+					 c.nparts, c.bus, &control_ops, &c);
 	}
 	int rc = wait_ready(&c);
 	if (rc < 0) {
 		status = rc == -EINTR ? 0 : 3;
 		goto out;
 	}
+	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);
+	if (on_socket == c.nparts) {
+		/* Every TickDone comes on the control socket: stop waking up for the bus copies. */
+		zmq_setsockopt(fs_bus_socket(c.bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
+		c.done_subscribed = false;
+	}
+	fs_info("lockstep: %zu of %zu participant(s) on the control socket, the rest on the bus", on_socket, c.nparts);
 	fs_info("%zu participant(s) ready; running %" PRIu64 " tick(s) of %u ms", c.nparts, c.duration_ticks, c.tick_ms);
 	if (run(&c) < 0) {
 		goto out;
@@ -1054,7 +1216,9 @@ out:
 	if (c.bus && stop_signal) {
 		fs_bus_set_linger(c.bus, 0); /* being torn down: do not wait for delivery */
 	}
+	control_hub_close(c.hub);
 	fs_bus_close(c.bus);
+	tick_inputs_finish(&c.inputs);
 	XXH3_freeState(c.digest);
 	for (size_t i = 0; i < c.nparts; i++) {
 		free(c.parts[i].name);

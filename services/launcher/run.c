@@ -60,6 +60,7 @@ struct run_options {
 	const char *allow[16]; /* tcp: operators' public keys allowed to publish */
 	int nallow;
 	bool open_watch;
+	const char *control;  /* lockstep path: socket (default on ipc) or bus */
 	int user_argc;      /* the run's arguments as given, for the recording */
 	char **user_argv;
 };
@@ -98,6 +99,8 @@ static void usage(FILE *out)
 		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
 		"                      `fleetctl keygen`); repeatable\n"
 		"  --open-watch        tcp bus: any client may observe (never publish)\n"
+		"  --control socket|bus  lockstep messages on the conductor's control socket (ipc bus;\n"
+		"                      default, faster) or through the broker (docs/bus.md)\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
 		"  --record FILE       record every bus message to FILE (MCAP; `fleetctl info FILE`,\n"
 		"                      `fleetsim replay FILE --verify`)\n"
@@ -109,7 +112,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -133,6 +136,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -205,6 +209,13 @@ static int parse(int argc, char **argv, struct run_options *o)
 			break;
 		case OPT_PAUSED:
 			o->paused = true;
+			break;
+		case OPT_CONTROL:
+			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
+				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
+				return -EINVAL;
+			}
+			o->control = optarg;
 			break;
 		case OPT_QUIET:
 			o->quiet = true;
@@ -626,6 +637,9 @@ static int launch(const struct run_options *opts)
 	arg(&a, "--speed=%s", o.speed);
 	if (o.paused) {
 		arg(&a, "--paused");
+	}
+	if (o.control) {
+		arg(&a, "--control=%s", o.control);
 	}
 	if (o.scenario) {
 		arg(&a, "--scenario=%s", o.scenario);

@@ -45,6 +45,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control.h"
 #include "fs_log.h"
 #include "fs_topic.h"
 
@@ -68,11 +69,13 @@ struct garbage {
 	struct oversize oversize[MAX_OVERSIZE];
 	size_t noversize;
 	bool raw;
+	bool control;          /* also feed the conductor's control socket */
 	/* what the watch saw */
 	bool saw_tick, saw_end;
 	uint64_t first_tick, last_tick;
 	/* what we sent */
 	uint64_t messages, bytes, regenerated;
+	uint64_t control_datagrams, control_connections;
 };
 
 static volatile sig_atomic_t stop;
@@ -376,6 +379,9 @@ static void send_meaning(struct garbage *g)
 	b = make(g, SHAPE_JOBS, "garbage", 2, 0, &len);
 	send2(g, "ride.job", 8, b, len);
 	free(b);
+	b = make(g, SHAPE_EVENTS, "garbage", 2, 0, &len); /* the version is checked before the payload */
+	send2(g, "scn.cmd", 7, b, len);
+	free(b);
 	/* unknown topics that prefix-match subscriptions ("veh.event", "ctl.tick") */
 	b = make(g, SHAPE_EVENTS, "garbage", FS_BUS_SCHEMA_VERSION, 0, &len);
 	send2(g, "veh.eventx", 10, b, len);
@@ -677,10 +683,101 @@ static int handshake(struct garbage *g)
 	return -ETIMEDOUT;
 }
 
+/* One datagram on a control connection; the conductor may already have hung up, which is fine. */
+static void control_send(struct garbage *g, int fd, const void *data, size_t len)
+{
+	if (send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+		g->control_datagrams++;
+	}
+}
+
+static void control_send_framed(struct garbage *g, int fd, const char *topic, const uint8_t *body, size_t len)
+{
+	size_t topic_len = strlen(topic);
+	uint8_t *d = malloc(topic_len + 1 + len);
+	if (!d) {
+		return;
+	}
+	memcpy(d, topic, topic_len + 1);
+	memcpy(d + topic_len + 1, body, len);
+	control_send(g, fd, d, topic_len + 1 + len);
+	free(d);
+}
+
+/* A Ready for @name claiming process @pid, as the conductor's control socket expects first. */
+static uint8_t *make_ready(struct garbage *g, const char *name, uint32_t pid, size_t *ret_len)
+{
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	Fleetsim__V1__Ready ready = FLEETSIM__V1__READY__INIT;
+	header(g, &env, name, FS_BUS_SCHEMA_VERSION);
+	ready.participant = (char *)name;
+	ready.role = (char *)"vehicle";
+	ready.pid = pid;
+	ready.control_socket = true;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_READY;
+	env.ready = &ready;
+	return pack(&env, ret_len);
+}
+
+/*
+ * The conductor's control socket (DIR/ctl): junk datagrams, truncated
+ * envelopes, a connection that does not begin with Ready, Readies for
+ * strangers, for participants under a pid that is not the sender's, and
+ * (once ticks run) under our own pid, too late to join. Each must be counted
+ * and refused without disturbing the participants' own connections.
+ */
+static void send_control_junk(struct garbage *g)
+{
+	int fd = fs_control_connect(g->address);
+	if (fd < 0) {
+		return; /* no control socket (yet): --control=bus, or not started */
+	}
+	g->control_connections++;
+	uint8_t junk[256];
+	size_t n = 1 + (size_t)fs_rng_below(&g->rng, sizeof(junk));
+	random_bytes(g, junk, n);
+	for (size_t i = 0; i < n; i++) {
+		junk[i] |= 1; /* no NUL: no topic/envelope boundary */
+	}
+	control_send(g, fd, junk, n);
+	size_t len;
+	uint8_t *b = make(g, SHAPE_DONE, "garbage", FS_BUS_SCHEMA_VERSION, g->last_tick, &len);
+	control_send_framed(g, fd, "ctl.done", b, len / 2);   /* truncated */
+	control_send_framed(g, fd, "ctl.tick", b, len);       /* payload is not the topic's */
+	control_send_framed(g, fd, "veh.eventx", b, len);     /* unknown topic */
+	control_send_framed(g, fd, "ctl.done", b, len);       /* valid, but not a Ready first: hung up */
+	free(b);
+	close(fd);
+
+	const char *names[] = { "garbage", g->nspoof ? g->spoof[fs_rng_below(&g->rng, g->nspoof)] : "vehicle-0" };
+	for (size_t i = 0; i < 2; i++) {
+		/* a stranger, then a participant's name under a pid that is not ours */
+		if ((fd = fs_control_connect(g->address)) < 0) {
+			return;
+		}
+		g->control_connections++;
+		b = make_ready(g, names[i], i == 0 ? (uint32_t)getpid() : 1, &len);
+		control_send_framed(g, fd, "ctl.ready", b, len);
+		free(b);
+		close(fd);
+	}
+	if (g->saw_tick && g->nspoof) {
+		/* our own pid, a participant's name: only refused because the run started */
+		if ((fd = fs_control_connect(g->address)) < 0) {
+			return;
+		}
+		g->control_connections++;
+		b = make_ready(g, names[1], (uint32_t)getpid(), &len);
+		control_send_framed(g, fd, "ctl.ready", b, len);
+		free(b);
+		close(fd);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: fs-garbage-publisher --bus ADDR [--seed N] [--spoof NAME,...]\n"
-		     "         [--oversize TOPIC:BYTES,...] [--interval-ms N] [--max-rounds N] [--raw]\n"
+		     "         [--oversize TOPIC:BYTES,...] [--interval-ms N] [--max-rounds N] [--raw] [--control]\n"
 		     "Publish rounds of bad messages until the conductor's End passes (or --max-rounds).\n");
 }
 
@@ -714,7 +811,7 @@ int main(int argc, char **argv)
 	static struct garbage g;
 	uint64_t seed = 1, interval_ms = 20, max_rounds = 100000;
 	fs_bus_default_address(g.address, sizeof(g.address));
-	enum { OPT_BUS = 256, OPT_SEED, OPT_SPOOF, OPT_OVERSIZE, OPT_INTERVAL, OPT_ROUNDS, OPT_RAW };
+	enum { OPT_BUS = 256, OPT_SEED, OPT_SPOOF, OPT_OVERSIZE, OPT_INTERVAL, OPT_ROUNDS, OPT_RAW, OPT_CONTROL };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -723,6 +820,7 @@ int main(int argc, char **argv)
 		{ "interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "max-rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "control", no_argument, NULL, OPT_CONTROL },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -749,6 +847,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			g.raw = true;
+			break;
+		case OPT_CONTROL:
+			g.control = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -800,6 +901,9 @@ int main(int argc, char **argv)
 		send_random_bodies(&g);
 		send_truncated(&g);
 		send_meaning(&g);
+		if (g.control) {
+			send_control_junk(&g);
+		}
 		rounds++;
 		int64_t until = fs_clock_now_ms() + (int64_t)interval_ms;
 		do {
@@ -807,8 +911,10 @@ int main(int argc, char **argv)
 		} while (!g.saw_end && fs_clock_now_ms() < until);
 	}
 	printf("rounds=%" PRIu64 " rounds_during_ticks=%" PRIu64 " first_tick=%" PRIu64 " last_tick=%" PRIu64
-	       " end_seen=%d messages=%" PRIu64 " bytes=%" PRIu64 " regenerated=%" PRIu64 "\n",
-	       rounds, during, g.first_tick, g.last_tick, g.saw_end, g.messages, g.bytes, g.regenerated);
+	       " end_seen=%d messages=%" PRIu64 " bytes=%" PRIu64 " regenerated=%" PRIu64
+	       " control_connections=%" PRIu64 " control_datagrams=%" PRIu64 "\n",
+	       rounds, during, g.first_tick, g.last_tick, g.saw_end, g.messages, g.bytes, g.regenerated,
+	       g.control_connections, g.control_datagrams);
 	fflush(stdout);
 	status = 0;
 out:

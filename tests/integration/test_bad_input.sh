@@ -28,9 +28,12 @@ wait_bounded() {
   wait "$pid"
 }
 
-# direct TAG SEED garbage|clean -> $WORK/TAG/summary.json
+# direct TAG SEED garbage|clean [socket|bus] -> $WORK/TAG/summary.json
+# The garbage run puts the lockstep on the bus, where spoofed Ticks, Ends
+# and TickDones reach the participants and the conductor; on the control
+# socket (the launched runs below) they never get that far.
 direct() {
-  local tag=$1 seed=$2 mode=$3 bus speed=max
+  local tag=$1 seed=$2 mode=$3 control=${4:-socket} bus speed=max
   bus=$(new_bus "$tag")
   # A broker limit above the clients' 64 MiB, so one oversize message is
   # dropped by the broker and another by the clients.
@@ -38,7 +41,7 @@ direct() {
   local bpid=$BROKER_PID gpid="" epid=""
   [ "$mode" = garbage ] && speed=100 # 300 ticks over ~3 s, so the garbage lands mid-run
   "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other \
-    --duration=300 --speed=$speed --seed="$seed" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
+    --duration=300 --speed=$speed --seed="$seed" --control="$control" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
   local cpid=$!
   PIDS+=($cpid)
   local ppids=()
@@ -98,7 +101,7 @@ launched() {
   if [ "$mode" = garbage ]; then
     # Connects as soon as the broker binds (ZeroMQ retries) and proves the path first.
     "$TESTBIN/fs-garbage-publisher" --bus="$bus" --seed=4 --spoof=vehicle-0,vehicle-1,dispatch,conductor \
-      --oversize="ride.job:$((65 * MiB))" --raw --max-rounds=3000 \
+      --oversize="ride.job:$((65 * MiB))" --raw --control --max-rounds=3000 \
       >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
     gpid=$!
     PIDS+=($gpid)
@@ -139,12 +142,12 @@ check "broker survives junk peers with bounded memory and still forwards" junk_p
 
 # --- broker + conductor + test participants (+ fleetctl observing) ---
 check "clean run completes" direct clean 7 clean
-check "run with garbage completes; every process kept running and exited cleanly" direct dirty 7 garbage
+check "run with garbage completes; every process kept running and exited cleanly" direct dirty 7 garbage bus
 diag "garbage: $(cat "$WORK/dirty/garbage.out" 2>/dev/null)"
 check "garbage was published while ticks ran" \
   test "$(sed -n 's/.*rounds_during_ticks=\([0-9]*\).*/\1/p' "$WORK/dirty/garbage.out")" -gt 10
 check "summary says completed, 300 ticks" test "$(field dirty "j['completed'] and j['ticks']")" = 300
-check "same digest as the clean run" same_digest clean dirty
+check "same digest as the clean run (which ran on the control socket)" same_digest clean dirty
 check "clean run dropped nothing" test "$(field clean "j['totals']['dropped']")" = 0
 check "totals.dropped > 0" positive dirty "j['totals']['dropped']"
 check "broker counted malformed framing" positive dirty "j['broker']['dropped_malformed']"
@@ -187,7 +190,14 @@ for p in $(field ldirty "' '.join(k for k in j['participants'] if k != 'conducto
   check "$p counted malformed" positive ldirty "j['participants']['$p']['malformed']"
   check "$p counted rejected" positive ldirty "j['participants']['$p']['rejected']"
 done
-check "fleetsim run: conductor rejected bad TickDone" positive ldirty "j['participants']['conductor']['rejected']"
+check "garbage reached the control socket" \
+  test "$(sed -n 's/.*control_connections=\([0-9]*\).*/\1/p' "$WORK/ldirty/garbage.out")" -gt 10
+check "fleetsim run: conductor refused the control-socket garbage (rejected)" \
+  positive ldirty "j['participants']['conductor']['rejected']"
+check "fleetsim run: conductor counted malformed control datagrams" \
+  positive ldirty "j['participants']['conductor']['malformed']"
+check "fleetsim run: every participant kept its control connection" \
+  test "$(field ldirty "j['lockstep']['on_control_socket'] == len(j['participants']) - 1")" = True
 check "fleetsim run: no terminal escape reached the log" no_escapes "$WORK/ldirty/fleetsim.log"
 check "no fleetsim process left" test -z "$(leftovers "$WORK/l")"
 finish

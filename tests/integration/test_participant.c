@@ -3,7 +3,8 @@
  * fs-test-participant - a lockstep participant for the bus and conductor
  * tests and the lockstep benchmark (never started by `fleetsim run`).
  *
- * Each tick it publishes --publish vehicle-event batches whose content derives
+ * Each tick it publishes --publish vehicle-event batches (of --batch events,
+ * default 1) whose content derives
  * from (seed, name, tick), and folds every message it receives into its state
  * hash together with the tick it was applied in. So the run digest changes if
  * any message is lost, duplicated, applied in another tick or another order:
@@ -27,6 +28,7 @@ struct state {
 	const char *name;
 	uint64_t seed;
 	uint64_t publish;
+	uint64_t batch;        /* events per message: large ones make the broker lag the control socket */
 	uint64_t applied_hash;
 	uint64_t applied;
 	uint64_t current_tick;
@@ -71,23 +73,31 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t s
 	s->current_tick = tick + 1; /* messages of this tick apply in the next */
 	struct fs_rng rng;
 	fs_rng_init(&rng, s->seed, FS_RNG_STREAM_TEST, XXH3_64bits(s->name, strlen(s->name)) ^ tick);
-	for (uint64_t m = 0; m < s->publish; m++) {
-		Fleetsim__V1__VehicleEvent ev = FLEETSIM__V1__VEHICLE_EVENT__INIT;
-		Fleetsim__V1__VehicleEvent *evp = &ev;
+	size_t n = s->batch ? (size_t)s->batch : 1;
+	Fleetsim__V1__VehicleEvent *ev = fs_xcalloc(n, sizeof(*ev));
+	Fleetsim__V1__VehicleEvent **evp = fs_xcalloc(n, sizeof(*evp));
+	int rc = 0;
+	for (uint64_t m = 0; m < s->publish && rc == 0; m++) {
 		Fleetsim__V1__VehicleEventBatch batch = FLEETSIM__V1__VEHICLE_EVENT_BATCH__INIT;
 		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-		ev.kind = FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_STATE_CHANGED;
-		ev.sim_time_ms = sim_time_ms;
-		ev.value = fs_rng_uniform(&rng);
-		batch.n_events = 1;
-		batch.events = &evp;
+		for (size_t i = 0; i < n; i++) {
+			fleetsim__v1__vehicle_event__init(&ev[i]);
+			ev[i].kind = FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_STATE_CHANGED;
+			ev[i].sim_time_ms = sim_time_ms;
+			ev[i].value = fs_rng_uniform(&rng);
+			evp[i] = &ev[i];
+		}
+		batch.n_events = n;
+		batch.events = evp;
 		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS;
 		env.vehicle_events = &batch;
 		if (fs_participant_publish(p, NULL, &env) < 0) {
-			return -EIO;
+			rc = -EIO;
 		}
 	}
-	return 0;
+	free(ev);
+	free(evp);
+	return rc;
 }
 
 static uint64_t state_hash(void *ctx)
@@ -109,13 +119,14 @@ int main(int argc, char **argv)
 	fs_log_init("fs-test-participant", FS_LOG_WARNING);
 	struct state s = { .name = "test" };
 	const char *address = NULL, *role = "test";
-	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH };
+	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH, OPT_BATCH };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
+		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ 0 },
 	};
 	int opt;
@@ -137,6 +148,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PUBLISH:
 			if (!fs_args_u64(optarg, &s.publish)) {
+				return 2;
+			}
+			break;
+		case OPT_BATCH:
+			if (!fs_args_u64(optarg, &s.batch) || s.batch > 1000000) {
 				return 2;
 			}
 			break;

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tick_inputs - what a Tick tells participants to wait for (see tick_inputs.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_log.h"
+#include "tick_inputs.h"
+
+bool tick_inputs_add(struct tick_inputs *t, const char *sender, const char *topic, uint64_t topic_seq)
+{
+	size_t len = topic ? strlen(topic) : 0;
+	if (!len || len >= FS_TOPIC_MAX || !fs_topic_valid(topic, len) || fs_topic_is_control(topic)) {
+		return false;
+	}
+	if (t->len == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		struct tick_input *n = realloc(t->items, t->cap * sizeof(*n));
+		if (!n) {
+			fs_error("out of memory for tick inputs");
+			abort();
+		}
+		t->items = n;
+	}
+	struct tick_input *in = &t->items[t->len++];
+	in->sender = sender;
+	memcpy(in->topic, topic, len + 1);
+	in->topic_seq = topic_seq;
+	return true;
+}
+
+size_t tick_inputs_proto(struct tick_inputs *t, Fleetsim__V1__TopicWatermark ***ret)
+{
+	if (t->len > t->marks_cap) {
+		free(t->marks);
+		free(t->mark_ptrs);
+		t->marks_cap = t->len;
+		t->marks = fs_xcalloc(t->marks_cap, sizeof(*t->marks));
+		t->mark_ptrs = fs_xcalloc(t->marks_cap, sizeof(*t->mark_ptrs));
+	}
+	for (size_t i = 0; i < t->len; i++) {
+		fleetsim__v1__topic_watermark__init(&t->marks[i]);
+		t->marks[i].sender = (char *)t->items[i].sender;
+		t->marks[i].topic = t->items[i].topic;
+		t->marks[i].topic_seq = t->items[i].topic_seq;
+		t->mark_ptrs[i] = &t->marks[i];
+	}
+	*ret = t->mark_ptrs;
+	return t->len;
+}
+
+void tick_inputs_clear(struct tick_inputs *t)
+{
+	t->len = 0;
+}
+
+void tick_inputs_finish(struct tick_inputs *t)
+{
+	free(t->items);
+	free(t->marks);
+	free(t->mark_ptrs);
+	*t = (struct tick_inputs){ 0 };
+}
