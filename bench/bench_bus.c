@@ -671,29 +671,30 @@ static double zmq_round_trip_us(int rounds)
 	return (double)(t1 - t0) / 1e3 / rounds;
 }
 
-static void lockstep(uint64_t ticks, int nparts)
+struct lockstep_figures {
+	int64_t p50_us, p99_us, overhead_p50_us, overhead_p99_us, on_socket;
+	double ticks_per_s, cpu_us, switches;
+};
+
+/* One run of fs-conductor and @nparts fs-bench-participants with the lockstep on @control. */
+static struct lockstep_figures lockstep_run(uint64_t ticks, int nparts, const char *control)
 {
 	char broker_exe[PATH_MAX + 32], conductor_exe[PATH_MAX + 32], part_exe[PATH_MAX + 32];
 	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
 	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", self_dir);
 	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", self_dir);
 	char bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX], tap[PATH_MAX];
-	snprintf(bus, sizeof(bus), "ipc://%s/lockstep", work_dir);
+	snprintf(bus, sizeof(bus), "ipc://%s/lockstep-%s", work_dir, control);
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
 	snprintf(log, sizeof(log), "%s/lockstep-broker.log", work_dir);
-	snprintf(tap, sizeof(tap), "%s/lockstep/tap", work_dir);
-	double round_trip = INFINITY, zmq_round_trip = INFINITY;
-	for (int i = 0; i < 3; i++) { /* best of 3, as above */
-		round_trip = fmin(round_trip, pipe_round_trip_us(5000));
-		zmq_round_trip = fmin(zmq_round_trip, zmq_round_trip_us(2000));
-	}
+	snprintf(tap, sizeof(tap), "%s/lockstep-%s/tap", work_dir, control);
 	double cpu0 = children_cpu_s(), switches0 = children_switches();
 	char *bargv[] = { broker_exe, bus_arg, NULL };
 	pid_t broker = spawn(bargv, log);
 	if (!wait_for_file(tap, 5000)) {
 		die("fs-broker did not start (%s)", log);
 	}
-	char parts[64 * 16] = "", duration[64], out[PATH_MAX + 8], names[64][32];
+	char parts[64 * 16] = "", duration[64], out[PATH_MAX + 8], names[64][32], control_arg[32];
 	pid_t pids[64];
 	for (int i = 0; i < nparts; i++) {
 		size_t n = strlen(parts);
@@ -703,9 +704,10 @@ static void lockstep(uint64_t ticks, int nparts)
 	snprintf(parts_arg, sizeof(parts_arg), "--participants=%s", parts);
 	snprintf(duration, sizeof(duration), "--duration=%" PRIu64, ticks); /* seconds = ticks of 1 s */
 	snprintf(out, sizeof(out), "--out=%s", work_dir);
+	snprintf(control_arg, sizeof(control_arg), "--control=%s", control);
 	snprintf(log, sizeof(log), "%s/conductor.log", work_dir);
 	char *cargv[] = { conductor_exe, bus_arg, parts_arg, duration, (char *)"--speed=max", (char *)"--seed=1", out,
-			  NULL };
+			  control_arg, NULL };
 	pid_t conductor = spawn(cargv, log);
 	for (int i = 0; i < nparts; i++) {
 		snprintf(names[i], sizeof(names[i]), "--name=p%d", i);
@@ -732,20 +734,55 @@ static void lockstep(uint64_t ticks, int nparts)
 	}
 	double wall = json_real_value(json_object_get(root, "wall_seconds"));
 	json_int_t done = json_integer_value(json_object_get(ls, "ticks"));
-	printf("2. lockstep, %d participants (--publish 0), fs-conductor --speed max, %" PRId64 " ticks:\n"
-	       "   tick wall time p50 %" PRId64 " us, p99 %" PRId64 " us (barrier overhead p50 %" PRId64
-	       " us, p99 %" PRId64 " us); %.0f ticks/s\n"
-	       "   per tick, all processes: %.0f us CPU, %.1f context switches\n"
-	       "   this machine's round trips between two processes: pipe %.1f us, ZeroMQ ipc %.1f us;\n"
-	       "   p50 tick = %.1f ZeroMQ round trips (a tick needs at least 2: conductor -> broker -> participant\n"
-	       "   and back, before the 6-way fan-out and fan-in)\n",
-	       nparts, (int64_t)done, (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p50_us")),
-	       (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p99_us")),
-	       (int64_t)json_integer_value(json_object_get(ls, "overhead_p50_us")),
-	       (int64_t)json_integer_value(json_object_get(ls, "overhead_p99_us")), wall > 0 ? (double)done / wall : 0,
-	       done ? cpu / (double)done * 1e6 : 0, done ? switches / (double)done : 0, round_trip, zmq_round_trip,
-	       (double)json_integer_value(json_object_get(ls, "tick_wall_p50_us")) / zmq_round_trip);
+	struct lockstep_figures f = {
+		.p50_us = (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p50_us")),
+		.p99_us = (int64_t)json_integer_value(json_object_get(ls, "tick_wall_p99_us")),
+		.overhead_p50_us = (int64_t)json_integer_value(json_object_get(ls, "overhead_p50_us")),
+		.overhead_p99_us = (int64_t)json_integer_value(json_object_get(ls, "overhead_p99_us")),
+		.on_socket = (int64_t)json_integer_value(json_object_get(ls, "on_control_socket")),
+		.ticks_per_s = wall > 0 ? (double)done / wall : 0,
+		.cpu_us = done ? cpu / (double)done * 1e6 : 0,
+		.switches = done ? switches / (double)done : 0,
+	};
 	json_decref(root);
+	if (!strcmp(control, "socket") && f.on_socket != nparts) {
+		die("only %" PRId64 " of %d participants used the control socket", f.on_socket, nparts);
+	}
+	return f;
+}
+
+static void lockstep(uint64_t ticks, int nparts)
+{
+	double round_trip = INFINITY, zmq_round_trip = INFINITY;
+	for (int i = 0; i < 3; i++) { /* best of 3, as above */
+		round_trip = fmin(round_trip, pipe_round_trip_us(5000));
+		zmq_round_trip = fmin(zmq_round_trip, zmq_round_trip_us(2000));
+	}
+	static const char *const controls[] = { "socket", "bus" };
+	static const char *const what[] = {
+		"control socket (default on ipc): Tick/TickDone straight between conductor and participants",
+		"bus (--control=bus, and every tcp bus): Tick/TickDone through fs-broker",
+	};
+	struct lockstep_figures f[2];
+	printf("2. lockstep, %d participants (--publish 0), fs-conductor --speed max, %" PRIu64 " ticks each way:\n",
+	       nparts, ticks);
+	for (int i = 0; i < 2; i++) {
+		f[i] = lockstep_run(ticks, nparts, controls[i]);
+		printf("   %s\n"
+		       "     tick wall time p50 %" PRId64 " us, p99 %" PRId64 " us (barrier overhead p50 %" PRId64
+		       " us, p99 %" PRId64 " us); %.0f ticks/s\n"
+		       "     per tick, all processes: %.0f us CPU, %.1f context switches\n",
+		       what[i], f[i].p50_us, f[i].p99_us, f[i].overhead_p50_us, f[i].overhead_p99_us, f[i].ticks_per_s,
+		       f[i].cpu_us, f[i].switches);
+	}
+	printf("   control socket / bus, same run: p50 %.2f, p99 %.2f, CPU %.2f\n"
+	       "   this machine's round trips between two processes: pipe %.1f us, ZeroMQ ipc %.1f us;\n"
+	       "   p50 tick on the control socket = %.1f pipe round trips (a tick needs at least 2 wake-ups\n"
+	       "   per participant: its Tick, and the conductor's for its TickDone)\n",
+	       f[1].p50_us ? (double)f[0].p50_us / (double)f[1].p50_us : 0,
+	       f[1].p99_us ? (double)f[0].p99_us / (double)f[1].p99_us : 0,
+	       f[1].cpu_us > 0 ? f[0].cpu_us / f[1].cpu_us : 0, round_trip, zmq_round_trip,
+	       (double)f[0].p50_us / round_trip);
 }
 
 static void remove_work_dir(void)

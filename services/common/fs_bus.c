@@ -563,11 +563,11 @@ static void note_published(struct fs_bus *bus, const char *topic, size_t topic_l
 	w->topic_seq = topic_seq;
 }
 
-int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env)
+const char *fs_bus_stamp(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env)
 {
 	const struct fs_topic_info *info = fs_topic_by_payload(env->payload_case);
 	if (!info) {
-		return -EINVAL;
+		return NULL;
 	}
 	if (!topic) {
 		topic = info->name;
@@ -575,12 +575,12 @@ int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope
 		/* a topic of this payload type (veh.state and veh.snapshot share one) */
 		const struct fs_topic_info *named = fs_topic_lookup(topic, strlen(topic));
 		if (!named || named->payload != info->payload || !fs_topic_valid(topic, strlen(topic))) {
-			return -EINVAL;
+			return NULL;
 		}
 	}
 	uint64_t *topic_seq = fs_strmap_get(&bus->out_seq, topic, strlen(topic));
 	if (!topic_seq) {
-		return -ENOMEM;
+		return NULL;
 	}
 	env->schema_version = FS_BUS_SCHEMA_VERSION;
 	env->sender = bus->name;
@@ -588,35 +588,64 @@ int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope
 	env->topic_seq = ++*topic_seq;
 	env->tick = bus->tick;
 	env->sim_time_ms = bus->sim_time_ms;
+	note_published(bus, topic, strlen(topic), env->topic_seq);
+	return topic;
+}
 
-	size_t size = fleetsim__v1__envelope__get_packed_size(env);
-	zmq_msg_t body;
-	if (zmq_msg_init_size(&body, size) < 0) {
-		return -ENOMEM;
-	}
-	fleetsim__v1__envelope__pack(env, zmq_msg_data(&body));
-	size_t topic_len = strlen(topic);
+/* Send [topic][body] and count it; @body is consumed either way. */
+static int send_message(struct fs_bus *bus, const char *topic, zmq_msg_t *body)
+{
+	size_t topic_len = strlen(topic), size = zmq_msg_size(body);
 	int rc;
 	do {
 		rc = zmq_send(bus->pub, topic, topic_len, ZMQ_SNDMORE);
 	} while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
 		int e = errno;
-		zmq_msg_close(&body);
+		zmq_msg_close(body);
 		return -e;
 	}
 	do {
-		rc = zmq_msg_send(&body, bus->pub, 0);
+		rc = zmq_msg_send(body, bus->pub, 0);
 	} while (rc < 0 && errno == EINTR);
 	if (rc < 0) {
 		int e = errno;
-		zmq_msg_close(&body);
+		zmq_msg_close(body);
 		return -e;
 	}
 	bus->stats.msgs_sent++;
 	bus->stats.bytes_sent += size + topic_len;
-	note_published(bus, topic, topic_len, env->topic_seq);
 	return 0;
+}
+
+int fs_bus_send_stamped(struct fs_bus *bus, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	size_t size = fleetsim__v1__envelope__get_packed_size(env);
+	zmq_msg_t body;
+	if (zmq_msg_init_size(&body, size) < 0) {
+		return -ENOMEM;
+	}
+	fleetsim__v1__envelope__pack(env, zmq_msg_data(&body));
+	return send_message(bus, topic, &body);
+}
+
+int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env)
+{
+	const char *stamped = fs_bus_stamp(bus, topic, env);
+	if (!stamped) {
+		return -EINVAL;
+	}
+	return fs_bus_send_stamped(bus, stamped, env);
+}
+
+int fs_bus_forward(struct fs_bus *bus, const char *topic, const void *envelope, size_t size)
+{
+	zmq_msg_t body;
+	if (zmq_msg_init_size(&body, size) < 0) {
+		return -ENOMEM;
+	}
+	memcpy(zmq_msg_data(&body), envelope, size);
+	return send_message(bus, topic, &body);
 }
 
 size_t fs_bus_published(const struct fs_bus *bus, const struct fs_bus_watermark **ret)

@@ -115,6 +115,20 @@ void fs_bus_set_clock(struct fs_bus *bus, uint64_t tick, int64_t sim_time_ms);
  */
 int fs_bus_publish(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env);
 /**
+ * fs_bus_publish() in two steps, for a message that also travels another way
+ * (the control socket): fill @env's header and count it in the sequences,
+ * returning the topic it goes on (NULL if @topic does not fit the payload);
+ * then, if wanted, send it on the bus as stamped.
+ */
+const char *fs_bus_stamp(struct fs_bus *bus, const char *topic, Fleetsim__V1__Envelope *env);
+int fs_bus_send_stamped(struct fs_bus *bus, const char *topic, const Fleetsim__V1__Envelope *env);
+/**
+ * Publish the packed envelope of another sender as it is (the conductor
+ * copying TickDones it received on the control socket to the bus for
+ * observers: recorder, replay, fleetctl). Returns 0 or -errno.
+ */
+int fs_bus_forward(struct fs_bus *bus, const char *topic, const void *envelope, size_t size);
+/**
  * Next valid message, waiting at most @timeout_ms (-1 = forever, 0 = poll).
  * Returns 0 with *ret set (caller frees), -EAGAIN on timeout, -EINTR on a
  * signal, other -errno if the bus is broken.

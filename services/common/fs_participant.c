@@ -315,11 +315,21 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	done.work_us = (uint64_t)(fs_clock_now_us() - started_us);
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE;
 	env.tick_done = &done;
-	/* The bus copy is for observers (recorder, replay); the conductor takes the first to arrive. */
-	rc = fs_participant_publish(p, NULL, &env);
-	if (rc == 0) {
+	/*
+	 * On the control socket only: the conductor copies it to the bus for
+	 * observers (recorder, replay), one burst per tick instead of a wake-up
+	 * of every participant's ZeroMQ thread and the broker for each.
+	 */
+	if (p->control_fd >= 0 && fs_bus_stamp(p->bus, NULL, &env)) {
 		send_control(p, "ctl.done", &env);
+		rc = p->control_fd >= 0 ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", &env);
+	} else {
+		rc = fs_participant_publish(p, NULL, &env);
+	}
+	if (rc == 0) {
 		fs_bus_clear_published(p->bus);
+	} else {
+		fs_error("%s: cannot send TickDone: %s", p->cfg->name, strerror(-rc));
 	}
 	free(marks);
 	free(markp);

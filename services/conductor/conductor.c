@@ -66,6 +66,8 @@ struct participant {
 	uint64_t work_total_us; /* sum over ticks: where the run's wall time goes */
 	Fleetsim__V1__ClientStats stats;
 	json_t *results; /* from Bye */
+	uint8_t *done_copy;   /* its last TickDone from the control socket, packed, for the bus */
+	size_t done_copy_len, done_copy_cap;
 };
 
 struct role {
@@ -81,6 +83,7 @@ struct conductor {
 	bool done_subscribed;        /* ctl.done on the bus: some participant reports there */
 	struct tick_inputs inputs;   /* what the next Tick tells participants to wait for */
 	bool broker_reported;
+	bool done_copies_due;        /* TickDones from the control socket not yet copied to the bus */
 	size_t on_control_socket;    /* participants bound to the control socket at tick 0 */
 	struct participant *parts;
 	size_t nparts;
@@ -438,6 +441,29 @@ static void send_control(struct conductor *c, const char *topic, const Fleetsim_
 	}
 }
 
+/*
+ * Observers (recorder, replay, fleetctl) read every participant's TickDone
+ * on the bus; those that came on the control socket go there now, as their
+ * senders stamped them, in one burst after the next Tick is on its way.
+ */
+static void copy_done_to_bus(struct conductor *c)
+{
+	if (!c->done_copies_due) {
+		return;
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct participant *p = &c->parts[i];
+		if (p->done_copy_len) {
+			int rc = fs_bus_forward(c->bus, "ctl.done", p->done_copy, p->done_copy_len);
+			if (rc < 0) {
+				fs_error("cannot copy %s's TickDone to the bus: %s", p->name, strerror(-rc));
+			}
+			p->done_copy_len = 0;
+		}
+	}
+	c->done_copies_due = false;
+}
+
 static void start_tick(struct conductor *c)
 {
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
@@ -460,8 +486,14 @@ static void start_tick(struct conductor *c)
 		c->run_started_us = c->tick_started_us;
 	}
 	fs_bus_set_clock(c->bus, c->tick, tick.sim_time_ms);
-	publish(c, &env);
-	send_control(c, "ctl.tick", &env);
+	/* the participants first: the bus copies are for observers, off the critical path */
+	const char *topic = fs_bus_stamp(c->bus, NULL, &env);
+	send_control(c, topic, &env);
+	copy_done_to_bus(c);
+	int rc = fs_bus_send_stamped(c->bus, topic, &env);
+	if (rc < 0) {
+		fs_error("cannot publish tick %" PRIu64 ": %s", c->tick, strerror(-rc));
+	}
 	tick_inputs_clear(&c->inputs);
 }
 
@@ -518,6 +550,16 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		return;
 	}
 	p->done = true;
+	if (from_control) {
+		size_t len = fleetsim__v1__envelope__get_packed_size(msg->env);
+		if (len > p->done_copy_cap) {
+			free(p->done_copy);
+			p->done_copy_cap = len * 2;
+			p->done_copy = fs_xcalloc(1, p->done_copy_cap);
+		}
+		p->done_copy_len = fleetsim__v1__envelope__pack(msg->env, p->done_copy);
+		c->done_copies_due = true;
+	}
 	for (size_t i = 0; i < done->n_published; i++) {
 		const Fleetsim__V1__TopicWatermark *w = done->published[i];
 		if (!tick_inputs_add(&c->inputs, p->name, w->topic, w->topic_seq)) {
@@ -934,6 +976,9 @@ static int run(struct conductor *c)
 			}
 			wait_ms = (long)((due - now + 999) / 1000);
 		}
+		if (!c->in_flight) {
+			copy_done_to_bus(c); /* paused or pacing: observers should not wait for the next tick */
+		}
 		if (now - c->last_status_us >= STATUS_EVERY_MS * 1000) {
 			publish_status(c);
 		}
@@ -979,8 +1024,12 @@ static void end_run(struct conductor *c)
 	end.n_inputs = take_inputs(c, &end.inputs);
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
 	env.end = &end;
-	publish(c, &env);
-	send_control(c, "ctl.end", &env);
+	copy_done_to_bus(c);
+	const char *topic = fs_bus_stamp(c->bus, NULL, &env);
+	send_control(c, topic, &env);
+	if (fs_bus_send_stamped(c->bus, topic, &env) < 0) {
+		fs_error("cannot publish End");
+	}
 	tick_inputs_clear(&c->inputs);
 	int64_t deadline = fs_clock_now_ms() + (abort_signal  ? 0
 						 : stop_signal ? BYE_TIMEOUT_STOPPED_MS
@@ -1223,6 +1272,7 @@ out:
 	for (size_t i = 0; i < c.nparts; i++) {
 		free(c.parts[i].name);
 		free(c.parts[i].role);
+		free(c.parts[i].done_copy);
 		json_decref(c.parts[i].results);
 	}
 	free(c.parts);
