@@ -298,6 +298,7 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	done.state_hash = ops->state_hash ? ops->state_hash(ctx) : 0;
 	/* Counted before this message is sent, so the figure is stable run to run. */
 	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &stats);
+	stats.input_waits = p->input_waits;
 	done.stats = &stats;
 	/* What we published since the last TickDone: what our peers wait for before tick n+1. */
 	const struct fs_bus_watermark *published;
@@ -355,6 +356,7 @@ static int say_bye(struct fs_participant *p)
 		kvp[i] = &kv[i];
 	}
 	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &stats);
+	stats.input_waits = p->input_waits;
 	bye.participant = (char *)p->cfg->name;
 	bye.stats = &stats;
 	bye.n_results = p->results_len;
@@ -413,7 +415,6 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			return rc;
 		}
 		apply_inbox(p, ops, ctx, UINT64_MAX);
-		fs_participant_add_result(p, "lockstep_input_waits", (double)p->input_waits);
 		if (ops->on_end && ops->on_end(ctx, p) < 0) {
 			fs_error("%s: could not finish its outputs", p->cfg->name);
 		}

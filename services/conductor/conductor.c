@@ -801,11 +801,12 @@ static void publish_status(struct conductor *c)
 
 static json_t *stats_json(const Fleetsim__V1__ClientStats *s)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "msgs_sent", (json_int_t)s->msgs_sent,
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "msgs_sent", (json_int_t)s->msgs_sent,
 			 "bytes_sent", (json_int_t)s->bytes_sent, "msgs_received", (json_int_t)s->msgs_received,
 			 "bytes_received", (json_int_t)s->bytes_received, "gaps", (json_int_t)s->gaps,
 			 "malformed", (json_int_t)s->malformed, "unknown", (json_int_t)s->unknown, "oversize",
-			 (json_int_t)s->oversize, "rejected", (json_int_t)s->rejected);
+			 (json_int_t)s->oversize, "rejected", (json_int_t)s->rejected, "input_waits",
+			 (json_int_t)s->input_waits);
 }
 
 static int write_summary(struct conductor *c, bool completed)
@@ -870,6 +871,7 @@ static int write_summary(struct conductor *c, bool completed)
 		total.unknown += s->unknown;
 		total.oversize += s->oversize;
 		total.rejected += s->rejected;
+		total.input_waits += s->input_waits;
 	}
 	json_t *tot = stats_json(&total);
 	json_object_set_new(tot, "dropped",
