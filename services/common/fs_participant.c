@@ -173,7 +173,7 @@ static int publish_ready(struct fs_participant *p, bool on_control)
 static void try_control_socket(struct fs_participant *p)
 {
 	char path[FS_BUS_ADDRESS_MAX];
-	if (p->control_fd >= 0 || fs_control_path(p->address, path, sizeof(path)) < 0) {
+	if (p->control_fd >= 0 || p->cfg->bus_only || fs_control_path(p->address, path, sizeof(path)) < 0) {
 		return;
 	}
 	int fd = fs_control_connect(p->address);

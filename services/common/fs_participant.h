@@ -51,6 +51,7 @@ struct fs_participant_config {
 	const char *const *subscriptions;   /* NULL-terminated topic prefixes */
 	size_t max_message_bytes;           /* 0 = default */
 	int connect_timeout_ms;             /* 0 = 20 s */
+	bool bus_only;                      /* never use the conductor's control socket (tests) */
 };
 
 /**

@@ -6,11 +6,13 @@
 source "$(dirname "$0")/lib.sh"
 
 # run TAG SEED [CONTROL [BATCH [DURATION]]] -> $WORK/TAG/summary.json
-# CONTROL: socket (Tick/TickDone on the conductor's control socket) or bus.
+# CONTROL: socket (Tick/TickDone on the conductor's control socket), bus, or
+# mixed (gamma, like a participant that cannot use the socket, stays on the bus).
 # BATCH: events per message; large ones reach peers through the broker well
 # after the Tick on the control socket, so the participants must wait for them.
 run() {
-  local tag=$1 seed=$2 control=${3:-socket} batch=${4:-1} duration=${5:-300} bus
+  local tag=$1 seed=$2 control=${3:-socket} batch=${4:-1} duration=${5:-300} bus gamma_path=()
+  [ "$control" = mixed ] && { control=socket; gamma_path=(--bus-only); }
   bus=$(new_bus "$tag")
   start_broker "$bus" || return 1
   local bpid=$BROKER_PID
@@ -21,7 +23,8 @@ run() {
     "$TESTBIN/fs-test-participant" --bus="$bus" --name=$n --role=model --seed="$seed" --publish=4 --batch="$batch" &
     PIDS+=($!)
   done
-  "$TESTBIN/fs-test-participant" --bus="$bus" --name=gamma --role=other --seed="$seed" --publish=2 --batch="$batch" &
+  "$TESTBIN/fs-test-participant" --bus="$bus" --name=gamma --role=other --seed="$seed" --publish=2 --batch="$batch" \
+    ${gamma_path[@]+"${gamma_path[@]}"} &
   PIDS+=($!)
   wait $cpid
   local rc=$?
@@ -60,5 +63,12 @@ check "heavy: Ticks overtook their data and participants waited for it" \
   test "$(json "$WORK/hs/summary.json" "int(sum(j['participants'][n]['input_waits'] for n in ('alpha', 'beta', 'gamma')) > 0)")" = 1
 check "heavy: control socket and bus give the same digest" \
   test "$(json "$WORK/hs/summary.json" "j['run_digest']")" = "$(json "$WORK/hb/summary.json" "j['run_digest']")"
+check "heavy publishers, gamma on the bus and the others on the control socket" run hm 7 mixed 40000 40
+check "mixed run: two participants on the control socket" \
+  test "$(json "$WORK/hm/summary.json" "j['lockstep']['on_control_socket']")" = 2
+check "mixed run: same digest as on the control socket alone" \
+  test "$(json "$WORK/hs/summary.json" "j['run_digest']")" = "$(json "$WORK/hm/summary.json" "j['run_digest']")"
+check "mixed run: every message applied, in order, nothing dropped" \
+  test "$(json "$WORK/hm/summary.json" "[int(j['results'][n]['applied']) for n in ('alpha', 'beta', 'gamma')] + [sum(int(r['order_errors']) for r in j['results'].values()), j['totals']['dropped']]")" = "[240, 240, 320, 0, 0]"
 check "heavy: no gaps, nothing dropped" test "$(json "$WORK/hs/summary.json" "j['totals']['gaps'] + j['totals']['dropped']")" = 0
 finish

@@ -119,7 +119,8 @@ int main(int argc, char **argv)
 	fs_log_init("fs-test-participant", FS_LOG_WARNING);
 	struct state s = { .name = "test" };
 	const char *address = NULL, *role = "test";
-	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH, OPT_BATCH };
+	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH, OPT_BATCH, OPT_BUS_ONLY };
+	bool bus_only = false;
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "bus-only", no_argument, NULL, OPT_BUS_ONLY }, /* as a participant that cannot use the control socket */
 		{ 0 },
 	};
 	int opt;
@@ -151,6 +153,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_BUS_ONLY:
+			bus_only = true;
+			break;
 		case OPT_BATCH:
 			if (!fs_args_u64(optarg, &s.batch) || s.batch > 1000000) {
 				return 2;
@@ -166,6 +171,7 @@ int main(int argc, char **argv)
 	static const char *const subs[] = { "veh.event", NULL };
 	struct fs_participant_config cfg = {
 		.address = address, .name = s.name, .role = role, .shard_count = 1, .subscriptions = subs,
+		.bus_only = bus_only,
 	};
 	struct fs_participant_ops ops = {
 		.on_message = on_message, .on_tick = on_tick, .state_hash = state_hash, .on_end = on_end,
