@@ -1252,7 +1252,14 @@ int main(int argc, char **argv)
 		zmq_setsockopt(fs_bus_socket(c.bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
 		c.done_subscribed = false;
 	}
-	fs_info("lockstep: %zu of %zu participant(s) on the control socket, the rest on the bus", on_socket, c.nparts);
+	if (on_socket == c.nparts) {
+		fs_info("lockstep on the control socket for all %zu participant(s)", c.nparts);
+	} else if (c.hub) {
+		fs_info("lockstep on the control socket for %zu of %zu participant(s), the others on the bus", on_socket,
+			c.nparts);
+	} else {
+		fs_info("lockstep on the bus for all %zu participant(s)", c.nparts);
+	}
 	fs_info("%zu participant(s) ready; running %" PRIu64 " tick(s) of %u ms", c.nparts, c.duration_ticks, c.tick_ms);
 	if (run(&c) < 0) {
 		goto out;
