@@ -275,7 +275,7 @@ static int publish_heartbeat(struct fs_participant *p)
 }
 
 static int run_tick(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx,
-		    const Fleetsim__V1__Tick *tick)
+		    const Fleetsim__V1__Tick *tick, bool from_control)
 {
 	int64_t started_us = fs_clock_now_us();
 	p->next_tick = tick->tick + 1; /* from now on, copies of this Tick are duplicates */
@@ -317,11 +317,14 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE;
 	env.tick_done = &done;
 	/*
-	 * On the control socket only: the conductor copies it to the bus for
-	 * observers (recorder, replay), one burst per tick instead of a wake-up
-	 * of every participant's ZeroMQ thread and the broker for each.
+	 * Answered the way the Tick came. On the control socket only: the
+	 * conductor copies it to the bus for observers (recorder, replay), one
+	 * burst per tick instead of a wake-up of every participant's ZeroMQ
+	 * thread and the broker for each. A Tick from the bus means the
+	 * conductor has not bound our connection (it came too late, after tick
+	 * 0 started): it expects the TickDone on the bus.
 	 */
-	if (p->control_fd >= 0 && fs_bus_stamp(p->bus, NULL, &env)) {
+	if (from_control && p->control_fd >= 0 && fs_bus_stamp(p->bus, NULL, &env)) {
 		send_control(p, "ctl.done", &env);
 		rc = p->control_fd >= 0 ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", &env);
 	} else {
@@ -400,7 +403,7 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			fs_bus_reject(p->bus, msg, why);
 			break;
 		}
-		int rc = run_tick(p, ops, ctx, env->tick_start);
+		int rc = run_tick(p, ops, ctx, env->tick_start, from_control);
 		fs_bus_message_free(msg);
 		return rc < 0 ? rc : 0;
 	}
