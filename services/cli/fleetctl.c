@@ -457,14 +457,15 @@ static int cmd_status(const char *address, int argc, char **argv)
 	}
 	printf("lockstep     p50 %" PRIu64 " us, p99 %" PRIu64 " us per tick\n", st->lockstep_p50_us,
 	       st->lockstep_p99_us);
-	printf("\n%-16s %-10s %-6s %10s %10s %12s %6s %8s\n", "PARTICIPANT", "ROLE", "READY", "DONE", "SENT", "RECEIVED",
-	       "GAPS", "DROPPED");
+	printf("\n%-16s %-10s %-6s %-7s %10s %10s %12s %6s %8s\n", "PARTICIPANT", "ROLE", "READY", "TICKS", "DONE", "SENT",
+	       "RECEIVED", "GAPS", "DROPPED");
 	for (size_t i = 0; i < st->n_participants; i++) {
 		const Fleetsim__V1__ParticipantStatus *p = st->participants[i];
 		const Fleetsim__V1__ClientStats *s = p->stats;
 		uint64_t dropped = s ? s->malformed + s->unknown + s->oversize + s->rejected : 0;
-		printf("%-16s %-10s %-6s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %6" PRIu64 " %8" PRIu64 "\n",
-		       p->participant, p->role, p->ready ? "yes" : "no", p->last_done_tick, s ? s->msgs_sent : 0,
+		printf("%-16s %-10s %-6s %-8s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %6" PRIu64 " %8" PRIu64 "\n",
+		       p->participant, p->role, p->ready ? "yes" : "no", p->control_socket ? "socket" : "bus",
+		       p->last_done_tick, s ? s->msgs_sent : 0,
 		       s ? s->msgs_received : 0, s ? s->gaps : 0, dropped);
 	}
 	fs_bus_message_free(msg);

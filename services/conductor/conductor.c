@@ -776,6 +776,7 @@ static void publish_status(struct conductor *c)
 		ps[i].ready = c->parts[i].ready;
 		ps[i].last_done_tick = c->parts[i].last_done_tick;
 		ps[i].stats = &c->parts[i].stats;
+		ps[i].control_socket = control_hub_bound(c->hub, i);
 		psp[i] = &ps[i];
 	}
 	fs_bus_stats_to_proto(fs_bus_get_stats(c->bus), &own);

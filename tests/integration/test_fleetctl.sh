@@ -19,7 +19,8 @@ wait_for() { # field regex
 
 check "status answers and shows the run paused before tick 0" wait_for state '^paused'
 check "tick 0 while paused" test "$(status_field tick | awk '{print $1}')" = 0
-check "status lists the participant" sh -c "$CTL status | grep -q '^vehicle-0 *vehicle *yes'"
+check "status lists the participant, its lockstep on the control socket" \
+  sh -c "$CTL status | grep -q '^vehicle-0 *vehicle *yes *socket '"
 check "step 5 is acknowledged" sh -c "$CTL step 5 | grep -q 'stepping 5 tick'"
 check "after step 5 the run is paused at tick 5" wait_for tick '^5 of'
 check "... and still paused" wait_for state '^paused'
