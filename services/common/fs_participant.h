@@ -2,18 +2,23 @@
 /*
  * fs_participant.h - the lockstep loop every simulation service runs.
  *
- * connect -> handshake -> Ready (repeated until tick 0) -> for each Tick n:
- *   1. apply, via on_message, every message produced before tick n, sorted by
+ * connect -> handshake -> Ready (repeated until tick 0; on an ipc bus also on
+ * the conductor's control socket, which then carries Tick, TickDone and End)
+ * -> for each Tick n:
+ *   1. wait until every message the Tick's watermarks name (on topics we
+ *      subscribe to) has arrived;
+ *   2. apply, via on_message, every message produced before tick n, sorted by
  *      (tick, sender, sequence): never in arrival order;
- *   2. on_tick(n): simulate, publish outputs (stamped with tick n);
- *   3. publish TickDone(n) with state_hash().
- * On End: on_end() writes outputs, Bye carries the final counters and results.
+ *   3. on_tick(n): simulate, publish outputs (stamped with tick n);
+ *   4. send TickDone(n) with state_hash() and the watermarks of what we
+ *      published, the way the Tick came.
+ * On End: wait for the last tick's inputs, on_end() writes outputs, Bye
+ * carries the final counters and results.
  *
- * Why messages of tick n are all present when Tick n+1 arrives: everything
- * travels through the one broker, whose lossless endpoint forwards messages in
- * the order it received them, on one FIFO pipe per subscriber; the conductor
- * sends Tick n+1 only after the broker delivered every TickDone(n), and each
- * sender publishes TickDone(n) after its tick-n output (docs/bus.md).
+ * Why messages of tick n are all present at step 2 of tick n+1: the
+ * watermarks say what was sent, the bus to participants is lossless, and
+ * step 1 waits for it; a Tick on the control socket overtakes the data on
+ * the bus all the time (docs/bus.md "Why lockstep ordering holds").
  */
 #ifndef FS_PARTICIPANT_H
 #define FS_PARTICIPANT_H
