@@ -9,6 +9,11 @@
  * the same figure whatever the shard count) and the run digest is XXH3 over
  * (tick, role, role hash) for every tick, roles in name order.
  *
+ * On an ipc bus Ready, Tick, TickDone and End travel on the control socket
+ * (control_hub.c) and their copies on the bus; each Tick carries the
+ * watermarks of the last tick's TickDones (tick_inputs.c), so participants
+ * apply a tick's output only once all of it arrived (docs/bus.md).
+ *
  * Pacing is wall-clock (as fast as possible, or real time x a factor) and
  * never changes what is simulated: only when ticks start, not what they do.
  *
