@@ -24,6 +24,12 @@ check "different seed, different run digest" test "$(digest "$WORK/s3a")" != "$(
 check "vehicles drove" python3 -c "import json,sys; j=json.load(open('$WORK/s3a/summary.json')); sys.exit(0 if sum(r.get('km_driven',0) for r in j['results'].values()) > 100 else 1)"
 check "4 shards run" sim sh4 --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection --shards=4
 check "--shards 1 and --shards 4 give the same run digest" test "$(digest "$WORK/s3a")" = "$(digest "$WORK/sh4")"
+check "4 shards, lockstep through the broker" sim sh4bus --network=$NET --seed=3 --duration=20m --vehicles=60 \
+  --phase=data-collection --shards=4 --control=bus
+check "control socket and bus give the same run digest (real services)" \
+  test "$(digest "$WORK/sh4")" = "$(digest "$WORK/sh4bus")"
+check "the default run's lockstep was on the control socket, --control=bus's was not" \
+  test "$(json "$WORK/sh4/summary.json" "j['lockstep']['on_control_socket'] == len(j['participants']) - 1 >= 5"):$(json "$WORK/sh4bus/summary.json" "j['lockstep']['on_control_socket']")" = "True:0"
 
 # A long run to interrupt: paced so it is still going when we act.
 start_long() { # tag
