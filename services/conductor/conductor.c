@@ -71,6 +71,7 @@ struct participant {
 	uint64_t work_total_us; /* sum over ticks: where the run's wall time goes */
 	Fleetsim__V1__ClientStats stats;
 	json_t *results; /* from Bye */
+	bool on_control;      /* its lockstep runs on the control socket (fixed at tick 0) */
 	uint8_t *done_copy;   /* its last TickDone from the control socket, packed, for the bus */
 	size_t done_copy_len, done_copy_cap;
 };
@@ -85,7 +86,6 @@ struct conductor {
 	char *address;
 	bool use_control_socket;     /* --control=socket (on ipc buses) */
 	struct control_hub *hub;     /* NULL: every lockstep message on the bus */
-	bool done_subscribed;        /* ctl.done on the bus: some participant reports there */
 	struct tick_inputs inputs;   /* what the next Tick tells participants to wait for */
 	bool broker_reported;
 	bool done_copies_due;        /* TickDones from the control socket not yet copied to the bus */
@@ -544,8 +544,8 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		fs_bus_reject(c->bus, msg, "not a participant of this run");
 		return;
 	}
-	if (!from_control && control_hub_bound(c->hub, (size_t)(p - c->parts))) {
-		return; /* the observers' copy: ours came on the control socket */
+	if (!from_control && p->on_control) {
+		return; /* the observers' copy (ours came on the control socket), maybe our own echoed */
 	}
 	if (!c->in_flight || done->tick != c->tick || p->done) {
 		char why[96];
@@ -719,11 +719,8 @@ static void control_closed(void *ctx, size_t index)
 	    c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING) {
 		return; /* after End: participants leave */
 	}
-	fs_warn("%s closed its control connection; expecting its TickDones on the bus", c->parts[index].name);
-	if (!c->done_subscribed) {
-		fs_bus_subscribe(c->bus, "ctl.done");
-		c->done_subscribed = true;
-	}
+	/* It died (the launcher stops the run) or is about to: nobody closes a live one's. */
+	fs_warn("%s closed its control connection", c->parts[index].name);
 }
 
 static const struct control_hub_ops control_ops = {
@@ -1237,7 +1234,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}
-	c.done_subscribed = true;
 	if (fs_bus_handshake(c.bus, 20000) < 0) {
 		fs_error("no answer from the broker");
 		goto out;
@@ -1253,10 +1249,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);
+	for (size_t i = 0; i < c.nparts; i++) {
+		c.parts[i].on_control = control_hub_bound(c.hub, i);
+	}
 	if (on_socket == c.nparts) {
 		/* Every TickDone comes on the control socket: stop waking up for the bus copies. */
 		zmq_setsockopt(fs_bus_socket(c.bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
-		c.done_subscribed = false;
 	}
 	if (on_socket == c.nparts) {
 		fs_info("lockstep on the control socket for all %zu participant(s)", c.nparts);

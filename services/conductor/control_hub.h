@@ -22,7 +22,7 @@ struct control_hub_ops {
 	long (*identify)(void *ctx, const struct fs_bus_message *msg);
 	/** A message on participant @index's connection (Ready included); the hub frees @msg. */
 	void (*message)(void *ctx, size_t index, const struct fs_bus_message *msg);
-	/** Participant @index's connection closed: its control messages come on the bus again. */
+	/** Participant @index's connection closed: it died, or is leaving after End. */
 	void (*closed)(void *ctx, size_t index);
 };
 

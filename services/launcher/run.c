@@ -61,6 +61,8 @@ struct run_options {
 	int nallow;
 	bool open_watch;
 	const char *control;  /* lockstep path: socket (default on ipc) or bus */
+	const char *external[16]; /* NAME:ROLE participants started by the user, not by us */
+	int nexternal;
 	int user_argc;      /* the run's arguments as given, for the recording */
 	char **user_argv;
 };
@@ -99,6 +101,8 @@ static void usage(FILE *out)
 		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
 		"                      `fleetctl keygen`); repeatable\n"
 		"  --open-watch        tcp bus: any client may observe (never publish)\n"
+		"  --participant NAME:ROLE  also wait for a participant you start yourself (any language;\n"
+		"                      examples/python/lockstep_participant.py); repeatable\n"
 		"  --control socket|bus  lockstep messages on the conductor's control socket (ipc bus;\n"
 		"                      default, faster) or through the broker (docs/bus.md)\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
@@ -112,7 +116,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -137,6 +141,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "participant", required_argument, NULL, OPT_PARTICIPANT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -210,6 +215,23 @@ static int parse(int argc, char **argv, struct run_options *o)
 		case OPT_PAUSED:
 			o->paused = true;
 			break;
+		case OPT_PARTICIPANT: {
+			const char *colon = strchr(optarg, ':');
+			size_t name_len = colon ? (size_t)(colon - optarg) : 0;
+			if (!colon || !name_len || !colon[1] || strchr(colon + 1, ':') || strchr(optarg, ',') ||
+			    !fs_topic_valid(optarg, strlen(optarg)) || name_len >= 100 ||
+			    (name_len == 9 && !strncmp(optarg, "conductor", 9))) {
+				fs_error("--participant: '%s' is not NAME:ROLE (printable, no spaces or commas; "
+					 "not the conductor)", optarg);
+				return -EINVAL;
+			}
+			if (o->nexternal >= 16) {
+				fs_error("--participant: at most 16");
+				return -EINVAL;
+			}
+			o->external[o->nexternal++] = optarg;
+			break;
+		}
 		case OPT_CONTROL:
 			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
 				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
@@ -616,7 +638,7 @@ static int launch(const struct run_options *opts)
 	}
 
 	/* The participant set, fixed for the whole run. */
-	char participants[MAX_SHARDS * 24 + 256] = "";
+	char participants[MAX_SHARDS * 24 + 256 + 16 * 128] = "";
 	for (uint64_t i = 0; i < o.shards; i++) {
 		size_t len = strlen(participants);
 		snprintf(participants + len, sizeof(participants) - len, "%svehicle-%" PRIu64 ":vehicle", i ? "," : "", i);
@@ -626,6 +648,10 @@ static int launch(const struct run_options *opts)
 	}
 	if (with_production) {
 		strcat(participants, ",production:production");
+	}
+	for (int i = 0; i < o.nexternal; i++) {
+		size_t len = strlen(participants);
+		snprintf(participants + len, sizeof(participants) - len, ",%s", o.external[i]);
 	}
 	arg(&a, "%s", conductor_exe);
 	arg(&a, "--bus=%s", o.address);

@@ -11,8 +11,9 @@ source "$(dirname "$0")/lib.sh"
 # BATCH: events per message; large ones reach peers through the broker well
 # after the Tick on the control socket, so the participants must wait for them.
 run() {
-  local tag=$1 seed=$2 control=${3:-socket} batch=${4:-1} duration=${5:-300} bus gamma_path=()
+  local tag=$1 seed=$2 control=${3:-socket} batch=${4:-1} duration=${5:-300} bus gamma_path=() python=""
   [ "$control" = mixed ] && { control=socket; gamma_path=(--bus-only); }
+  [ "$control" = python ] && { control=socket; python=1; }
   bus=$(new_bus "$tag")
   start_broker "$bus" || return 1
   local bpid=$BROKER_PID
@@ -23,8 +24,13 @@ run() {
     "$TESTBIN/fs-test-participant" --bus="$bus" --name=$n --role=model --seed="$seed" --publish=4 --batch="$batch" &
     PIDS+=($!)
   done
-  "$TESTBIN/fs-test-participant" --bus="$bus" --name=gamma --role=other --seed="$seed" --publish=2 --batch="$batch" \
-    ${gamma_path[@]+"${gamma_path[@]}"} &
+  if [ -n "$python" ]; then
+    /usr/bin/python3 "$SRC/examples/python/lockstep_participant.py" --bus="$bus" --name=gamma --role=other \
+      --seed="$seed" --gen="$WORK/gen" 2>"$WORK/$tag/gamma.log" &
+  else
+    "$TESTBIN/fs-test-participant" --bus="$bus" --name=gamma --role=other --seed="$seed" --publish=2 --batch="$batch" \
+      ${gamma_path[@]+"${gamma_path[@]}"} &
+  fi
   PIDS+=($!)
   wait $cpid
   local rc=$?
@@ -70,5 +76,19 @@ check "mixed run: same digest as on the control socket alone" \
   test "$(json "$WORK/hs/summary.json" "j['run_digest']")" = "$(json "$WORK/hm/summary.json" "j['run_digest']")"
 check "mixed run: every message applied, in order, nothing dropped" \
   test "$(json "$WORK/hm/summary.json" "[int(j['results'][n]['applied']) for n in ('alpha', 'beta', 'gamma')] + [sum(int(r['order_errors']) for r in j['results'].values()), j['totals']['dropped']]")" = "[240, 240, 320, 0, 0]"
+# A participant written in Python from docs/bus.md alone (examples/python/), on
+# the bus path next to two C participants on the control socket: it applies
+# their vehicle events and publishes a KPI snapshot of its own every tick.
+mkdir -p "$WORK/gen"
+check "protoc generates the Python classes" protoc --proto_path="$SRC/proto" --python_out="$WORK/gen" "$SRC"/proto/*.proto
+check "a Python participant takes part (seed 7)" run py1 7 python 1 100
+check "... the run completes, the C participants on the control socket, Python on the bus" \
+  test "$(json "$WORK/py1/summary.json" "j['completed'], j['ticks'], j['lockstep']['on_control_socket'], j['participants']['gamma']['said_bye']")" = "True 100 2 True"
+check "... every message applied in the tick after it was produced, in order" \
+  test "$(json "$WORK/py1/summary.json" "[int(j['results'][n]['applied']) for n in ('alpha', 'beta', 'gamma')] + [int(j['results']['gamma']['events']), sum(int(r['order_errors']) for r in j['results'].values()), j['totals']['dropped']]")" = "[400, 400, 800, 800, 0, 0]"
+check "... same seed again" run py2 7 python 1 100
+check "... same digest" test "$(json "$WORK/py1/summary.json" "j['run_digest']")" = "$(json "$WORK/py2/summary.json" "j['run_digest']")"
+check "... another seed" run py3 8 python 1 100
+check "... another digest" test "$(json "$WORK/py1/summary.json" "j['run_digest']")" != "$(json "$WORK/py3/summary.json" "j['run_digest']")"
 check "heavy: no gaps, nothing dropped" test "$(json "$WORK/hs/summary.json" "j['totals']['gaps'] + j['totals']['dropped']")" = 0
 finish
