@@ -731,6 +731,21 @@ int main(int argc, char **argv)
 			 file);
 		goto out_free;
 	}
+	if (n_override <= 0 && rec.argv) {
+		size_t k;
+		json_t *arg;
+		json_array_foreach(rec.argv, k, arg)
+		{
+			const char *text = json_string_value(arg);
+			if (text && !strncmp(text, "--participant", 13)) {
+				const char *value = strchr(text, '=') ? "" : json_string_value(json_array_get(rec.argv, k + 1));
+				fs_error("%s: its run had a participant started outside fleetsim (%s%s%s): a replay "
+					 "cannot start it, so it cannot reproduce the run",
+					 file, text, value && *value ? " " : "", value ? value : "");
+				goto out_free;
+			}
+		}
+	}
 	size_t expected = 0;
 	for (size_t i = 0; i < rec.n_done && rec.done[i].tick == rec.done[0].tick; i++) {
 		expected++;

@@ -126,7 +126,7 @@ with_python() { # tag seed
   local tag=$1 seed=$2 bus fpid
   bus=$(new_bus "$tag")
   "$SVC/fleetsim" run --bus="$bus" --out="$WORK/$tag" --seed="$seed" --vehicles=60 --duration=10m --quiet \
-    --participant=py:python 2>"$WORK/$tag.log" &
+    --participant=py:python --record="$WORK/$tag.mcap" 2>"$WORK/$tag.log" &
   fpid=$!
   PIDS+=($fpid)
   "$PY" "$SRC/examples/python/lockstep_participant.py" --bus="$bus" --name=py --role=python --gen="$GEN" \
@@ -141,5 +141,11 @@ check "... nothing dropped anywhere, the C services on the control socket" \
   test "$(pyfield pya "j['totals']['dropped'], j['lockstep']['on_control_socket'] == len(j['participants']) - 2")" = "0 True"
 check "... same seed, same digest, Python's state hash included" with_python pyb 5
 check "... (digests)" test "$(pyfield pya "j['run_digest']")" = "$(pyfield pyb "j['run_digest']")"
+replay_refuses() {
+  ! "$SVC/fleetsim" replay "$WORK/pya.mcap" --verify 2>"$WORK/pya.replay.log" &&
+    grep -q "participant started outside fleetsim (--participant=py:python)" "$WORK/pya.replay.log"
+}
+check "fleetsim replay --verify of that recording refuses at once, naming the participant it cannot start" \
+  replay_refuses
 check "a bad --participant is a usage error" bash -c "! '$SVC/fleetsim' run --participant=nocolon --duration=1 2>/dev/null"
 finish
