@@ -124,7 +124,8 @@ static void apply_inbox(struct fs_participant *p, const struct fs_participant_op
 /* The control socket is gone (the conductor closed it): go on with the bus copies. */
 static void control_lost(struct fs_participant *p, int err)
 {
-	fs_warn("%s: control socket closed (%s); taking ticks from the bus", p->cfg->name, strerror(-err));
+	fs_warn("%s: lost the conductor's control socket (%s); listening for ticks on the bus", p->cfg->name,
+		strerror(-err));
 	close(p->control_fd);
 	p->control_fd = -1;
 	if (p->bus_ticks_off) {
