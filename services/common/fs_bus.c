@@ -659,14 +659,21 @@ void fs_bus_clear_published(struct fs_bus *bus)
 	bus->published_len = 0;
 }
 
+/* The in_seq key of a (sender, topic) stream: "sender\0topic"; 0 if the names are too long to track. */
+static size_t stream_key(const char *sender, const char *topic, char key[256])
+{
+	int n = snprintf(key, 256, "%s%c%s", sender, '\0', topic);
+	return n < 0 || n >= 256 ? 0 : (size_t)n;
+}
+
 uint64_t fs_bus_received_seq(const struct fs_bus *bus, const char *sender, const char *topic)
 {
 	char key[256];
-	int n = snprintf(key, sizeof(key), "%s%c%s", sender, '\0', topic);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
+	size_t n = stream_key(sender, topic, key);
+	if (!n) {
 		return UINT64_MAX; /* never tracked (see track_sequence()): nothing to wait for */
 	}
-	const uint64_t *last = fs_strmap_find(&bus->in_seq, key, (size_t)n);
+	const uint64_t *last = fs_strmap_find(&bus->in_seq, key, n);
 	if (!last) {
 		/* full map: new streams are no longer tracked, so waiting could never end */
 		return bus->in_seq.count >= bus->in_seq.max_count ? UINT64_MAX : 0;
@@ -715,11 +722,11 @@ static void printable_topic(const char *data, size_t len, char *buf, size_t size
 static void track_sequence(struct fs_bus *bus, const struct fs_bus_message *msg)
 {
 	char key[256];
-	int n = snprintf(key, sizeof(key), "%s%c%s", msg->env->sender, '\0', msg->topic);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
+	size_t n = stream_key(msg->env->sender, msg->topic, key);
+	if (!n) {
 		return;
 	}
-	uint64_t *last = fs_strmap_get(&bus->in_seq, key, (size_t)n);
+	uint64_t *last = fs_strmap_get(&bus->in_seq, key, n);
 	if (!last) {
 		return; /* too many streams to track: stop counting new ones, never grow */
 	}

@@ -102,18 +102,34 @@ int fs_control_connect(const char *address)
 	return fd;
 }
 
-uint8_t *fs_control_pack(const char *topic, const Fleetsim__V1__Envelope *env, size_t *ret_size)
+/* The datagram's size for @env on @topic, or 0 (logged) if it is over the limit. */
+static size_t framed_size(const char *topic, const Fleetsim__V1__Envelope *env)
 {
-	size_t topic_len = strlen(topic);
-	size_t size = topic_len + 1 + fleetsim__v1__envelope__get_packed_size(env);
+	size_t size = strlen(topic) + 1 + fleetsim__v1__envelope__get_packed_size(env);
 	if (size > FS_CONTROL_MAX_DATAGRAM) {
 		fs_error("%s message of %zu bytes is over the control socket's limit of %zu", topic, size,
 			 FS_CONTROL_MAX_DATAGRAM);
+		return 0;
+	}
+	return size;
+}
+
+/* "TOPIC\0ENVELOPE" into @buf, which holds framed_size() bytes. */
+static void frame(const char *topic, const Fleetsim__V1__Envelope *env, uint8_t *buf)
+{
+	size_t topic_len = strlen(topic);
+	memcpy(buf, topic, topic_len + 1);
+	fleetsim__v1__envelope__pack(env, buf + topic_len + 1);
+}
+
+uint8_t *fs_control_pack(const char *topic, const Fleetsim__V1__Envelope *env, size_t *ret_size)
+{
+	size_t size = framed_size(topic, env);
+	if (!size) {
 		return NULL;
 	}
 	uint8_t *buf = fs_xcalloc(1, size);
-	memcpy(buf, topic, topic_len + 1);
-	fleetsim__v1__envelope__pack(env, buf + topic_len + 1);
+	frame(topic, env, buf);
 	*ret_size = size;
 	return buf;
 }
@@ -146,13 +162,18 @@ int fs_control_send_datagram(int fd, const uint8_t *data, size_t size)
 
 int fs_control_send(int fd, const char *topic, const Fleetsim__V1__Envelope *env)
 {
-	size_t size;
-	uint8_t *buf = fs_control_pack(topic, env, &size);
-	if (!buf) {
+	size_t size = framed_size(topic, env);
+	if (!size) {
 		return -EMSGSIZE;
 	}
+	/* A TickDone every tick: on the stack unless it is unusually large. */
+	uint8_t small[4096];
+	uint8_t *buf = size <= sizeof(small) ? small : fs_xcalloc(1, size);
+	frame(topic, env, buf);
 	int rc = fs_control_send_datagram(fd, buf, size);
-	free(buf);
+	if (buf != small) {
+		free(buf);
+	}
 	return rc;
 }
 

@@ -1255,8 +1255,6 @@ int main(int argc, char **argv)
 	if (on_socket == c.nparts) {
 		/* Every TickDone comes on the control socket: stop waking up for the bus copies. */
 		zmq_setsockopt(fs_bus_socket(c.bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
-	}
-	if (on_socket == c.nparts) {
 		fs_info("lockstep on the control socket for all %zu participant(s)", c.nparts);
 	} else if (c.hub) {
 		fs_info("lockstep on the control socket for %zu of %zu participant(s), the others on the bus", on_socket,

@@ -122,8 +122,11 @@ static void accept_all(struct control_hub *hub)
 	}
 }
 
-/* A new connection's first message must be a participant's Ready. Returns false if it was closed. */
-static bool read_unbound(struct control_hub *hub, size_t i)
+/*
+ * A new connection's first message must be a participant's Ready: bind it, or
+ * close it. Either way it leaves slot @i (the last one moves there).
+ */
+static void read_unbound(struct control_hub *hub, size_t i)
 {
 	struct fs_bus_message *msg = NULL;
 	int rc;
@@ -131,11 +134,11 @@ static bool read_unbound(struct control_hub *hub, size_t i)
 		/* a bad datagram, counted: keep reading */
 	}
 	if (rc == -EAGAIN) {
-		return true;
+		return;
 	}
 	if (rc < 0) {
 		drop_unbound(hub, i);
-		return false;
+		return;
 	}
 	long index = -1;
 	struct ucred cred;
@@ -155,14 +158,13 @@ static bool read_unbound(struct control_hub *hub, size_t i)
 		}
 		fs_bus_message_free(msg);
 		drop_unbound(hub, i);
-		return false;
+		return;
 	}
 	hub->fds[index] = hub->unbound[i];
 	hub->nbound++;
 	hub->unbound[i] = hub->unbound[--hub->n_unbound];
 	hub->ops->message(hub->ctx, (size_t)index, msg);
 	fs_bus_message_free(msg);
-	return false; /* moved: the caller's index now names another connection */
 }
 
 static void read_bound(struct control_hub *hub, size_t index)
