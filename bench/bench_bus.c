@@ -6,15 +6,17 @@
  *    ZeroMQ PUB/SUB, measured in the same run: a publisher process sends
  *    [topic][VehicleStateBatch envelope] messages of about 1 KiB, 64 KiB and
  *    4 MiB (a 100,000-vehicle batch is ~4 MB) to a subscriber process, over
- *    ipc, either directly (PUB bound, SUB connected) or through the broker
- *    (publisher -> pub endpoint -> broker -> lossless sub endpoint ->
+ *    ipc, either directly (PUB bound, SUB connected), through libzmq's own
+ *    zmq_proxy() between an XSUB and a lossless XPUB (the least any
+ *    XSUB/XPUB broker does: the price of the hop itself), or through the
+ *    broker (publisher -> pub endpoint -> broker -> lossless sub endpoint ->
  *    subscriber). Both sides are lossless (no high-water mark), so the
  *    publisher keeps at most a window of messages in flight (credit from the
  *    subscriber on a separate PUSH/PULL pair, the same in both modes), as
  *    lockstep keeps one tick's output in flight. The subscriber checks every
  *    message arrives, in order (a sequence number in the topic), whole.
  *    Time: from the publisher's first send to the subscriber's last receipt.
- *    Raw and broker runs alternate; each figure is the best of the runs (on
+ *    The three alternate; each figure is the best of the runs (on
  *    a shared machine the slower ones measure the machine's other work).
  * 2. Lockstep cost per tick: fs-broker, fs-conductor --speed max and N
  *    participants (tests/integration/test_participant.c built as
@@ -169,7 +171,8 @@ struct ack {
 };
 
 struct tp_run {
-	bool broker;
+	pid_t relay; /* 0: raw, PUB straight to SUB; else the relay's pid (fs-broker or zmq_proxy) */
+	const char *what;
 	bool codec;                        /* pack / unpack every message, as fs_bus clients do */
 	const Fleetsim__V1__Envelope *env; /* decoded body, for packing */
 	const uint8_t *body;
@@ -262,7 +265,7 @@ static int publisher(const struct tp_run *r, int out)
 	if (zmq_bind(pull, r->ack_ep) < 0) {
 		return 1;
 	}
-	if ((r->broker ? zmq_connect(pub, r->pub_ep) : zmq_bind(pub, r->pub_ep)) < 0) {
+	if ((r->relay ? zmq_connect(pub, r->pub_ep) : zmq_bind(pub, r->pub_ep)) < 0) {
 		return 1;
 	}
 	/* Slow joiner: publish small "warm" messages until the subscriber has one. */
@@ -375,8 +378,6 @@ static double codec_us(const uint8_t *body, size_t len, bool unpack)
 	return m;
 }
 
-static pid_t broker_pid; /* of the throughput part, for its CPU time */
-
 /* CPU seconds (user + system) used so far by process @pid. */
 static double proc_cpu_s(pid_t pid)
 {
@@ -422,7 +423,7 @@ struct sample {
 /* One measurement: fork a subscriber and a publisher. */
 static struct sample measure(const struct tp_run *r)
 {
-	double broker0 = r->broker ? proc_cpu_s(broker_pid) : 0, cpu0 = children_cpu_s() + broker0;
+	double broker0 = r->relay ? proc_cpu_s(r->relay) : 0, cpu0 = children_cpu_s() + broker0;
 	int fds[2];
 	if (pipe(fds) < 0) {
 		die("pipe: %s", strerror(errno));
@@ -445,16 +446,16 @@ static struct sample measure(const struct tp_run *r)
 	waitpid(pub, &st1, 0);
 	waitpid(sub, &st2, 0);
 	if (got != sizeof(result) || !WIFEXITED(st1) || WEXITSTATUS(st1) || !WIFEXITED(st2) || WEXITSTATUS(st2)) {
-		die("%s measurement failed", r->broker ? "broker" : "raw");
+		die("%s measurement failed", r->what);
 	}
 	if (result[1]) {
-		die("%s: %" PRId64 " messages lost, reordered or damaged", r->broker ? "broker" : "raw", result[1]);
+		die("%s: %" PRId64 " messages lost, reordered or damaged", r->what, result[1]);
 	}
-	if (!r->broker) {
+	if (!r->relay) {
 		unlink(r->pub_ep + 6);
 	}
 	unlink(r->ack_ep + 6);
-	double broker1 = r->broker ? proc_cpu_s(broker_pid) : 0, cpu1 = children_cpu_s() + broker1;
+	double broker1 = r->relay ? proc_cpu_s(r->relay) : 0, cpu1 = children_cpu_s() + broker1;
 	return (struct sample){ (double)result[0] / 1e9, cpu1 - cpu0, broker1 - broker0 };
 }
 
@@ -501,10 +502,53 @@ static const struct {
 };
 #define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
 
-static void table(const char *bus, bool codec, bool quick, int reps, const char *only)
+/*
+ * The least any XSUB/XPUB broker can do: libzmq's own zmq_proxy() between an
+ * XSUB and a lossless XPUB, with fs-broker's socket options, and nothing else
+ * (no validation, no counters, no watch or tap outputs). What it costs over
+ * the raw path is the price of the hop itself, which no broker code can save.
+ */
+static int plain_proxy(const char *front_ep, const char *back_ep)
 {
-	printf("   %-7s %9s %8s %6s | %10s %8s %7s | %10s %8s %7s %7s | %5s\n", "size", "envelope", "vehicles", "msgs",
-	       "raw msg/s", "MB/s", "cpu us", "bus msg/s", "MB/s", "cpu us", "broker", "ratio");
+	void *ctx = zmq_ctx_new();
+	void *xsub = zmq_socket(ctx, ZMQ_XSUB);
+	void *xpub = zmq_socket(ctx, ZMQ_XPUB);
+	set_int(xsub, ZMQ_RCVHWM, 0);
+	set_int(xpub, ZMQ_SNDHWM, 0);
+	set_int(xpub, ZMQ_XPUB_NODROP, 1);
+	set_int(xsub, ZMQ_LINGER, 0);
+	set_int(xpub, ZMQ_LINGER, 0);
+	if (zmq_bind(xsub, front_ep) < 0 || zmq_bind(xpub, back_ep) < 0) {
+		return 1;
+	}
+	zmq_proxy(xsub, xpub, NULL); /* returns when the context is terminated: on SIGTERM, exit */
+	return 0;
+}
+
+static pid_t start_plain_proxy(const char *front_ep, const char *back_ep)
+{
+	pid_t pid = fork_or_die();
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		_exit(plain_proxy(front_ep, back_ep));
+	}
+	if (!wait_for_file(back_ep + 6, 5000)) {
+		die("zmq_proxy did not start");
+	}
+	return pid;
+}
+
+enum { MODE_RAW, MODE_PROXY, MODE_BROKER, N_MODES };
+
+static void table(const char *bus, pid_t broker, bool codec, bool quick, int reps, const char *only)
+{
+	char proxy_front[FS_BUS_ADDRESS_MAX], proxy_back[FS_BUS_ADDRESS_MAX];
+	snprintf(proxy_front, sizeof(proxy_front), "ipc://%s/proxy-in", work_dir);
+	snprintf(proxy_back, sizeof(proxy_back), "ipc://%s/proxy-out", work_dir);
+	pid_t proxy = start_plain_proxy(proxy_front, proxy_back);
+	printf("   %-7s %9s %6s | %9s %6s | %9s %6s %6s | %9s %6s %6s | %5s %5s %9s\n", "size", "envelope",
+	       "msgs", "raw msg/s", "cpu us", "zmq_proxy", "cpu us", "relay", "fs-broker", "cpu us", "relay", "proxy", "bus",
+	       "bus/proxy");
 	for (size_t s = 0; s < N_SIZES; s++) {
 		if (only && strcmp(only, sizes[s].label)) {
 			continue;
@@ -518,34 +562,49 @@ static void table(const char *bus, bool codec, bool quick, int reps, const char 
 		r.body = body;
 		r.env = env;
 		snprintf(r.ack_ep, sizeof(r.ack_ep), "ipc://%s/ack", work_dir);
-		double raw[MAX_REPS] = { 0 }, bus_s[MAX_REPS] = { 0 }, raw_cpu[MAX_REPS] = { 0 }, bus_cpu[MAX_REPS] = { 0 },
-		       broker_cpu[MAX_REPS] = { 0 };
+		double secs[N_MODES][MAX_REPS] = { { 0 } }, cpu[N_MODES][MAX_REPS] = { { 0 } },
+		       relay_cpu[N_MODES][MAX_REPS] = { { 0 } };
 		for (int k = 0; k < reps; k++) {
-			r.broker = false;
-			snprintf(r.pub_ep, sizeof(r.pub_ep), "ipc://%s/raw", work_dir);
-			snprintf(r.data_ep, sizeof(r.data_ep), "%s", r.pub_ep);
-			struct sample a = measure(&r);
-			r.broker = true;
-			fs_bus_endpoint(bus, FS_BUS_EP_PUB, r.pub_ep, sizeof(r.pub_ep));
-			fs_bus_endpoint(bus, FS_BUS_EP_SUB, r.data_ep, sizeof(r.data_ep));
-			struct sample b = measure(&r);
-			raw[k] = a.seconds;
-			raw_cpu[k] = a.cpu_s;
-			bus_s[k] = b.seconds;
-			bus_cpu[k] = b.cpu_s;
-			broker_cpu[k] = b.broker_cpu_s;
+			/* Alternate the three so the machine's other work falls on all of them alike. */
+			for (int m = 0; m < N_MODES; m++) {
+				if (m == MODE_RAW) {
+					r.relay = 0;
+					r.what = "raw";
+					snprintf(r.pub_ep, sizeof(r.pub_ep), "ipc://%s/raw", work_dir);
+					snprintf(r.data_ep, sizeof(r.data_ep), "%s", r.pub_ep);
+				} else if (m == MODE_PROXY) {
+					r.relay = proxy;
+					r.what = "zmq_proxy";
+					snprintf(r.pub_ep, sizeof(r.pub_ep), "%s", proxy_front);
+					snprintf(r.data_ep, sizeof(r.data_ep), "%s", proxy_back);
+				} else {
+					r.relay = broker;
+					r.what = "fs-broker";
+					fs_bus_endpoint(bus, FS_BUS_EP_PUB, r.pub_ep, sizeof(r.pub_ep));
+					fs_bus_endpoint(bus, FS_BUS_EP_SUB, r.data_ep, sizeof(r.data_ep));
+				}
+				struct sample a = measure(&r);
+				secs[m][k] = a.seconds;
+				cpu[m][k] = a.cpu_s;
+				relay_cpu[m][k] = a.broker_cpu_s;
+			}
 		}
 		/* The best of the runs: on a shared machine the others measure its other work. */
-		double raw_t = least(raw, reps), bus_t = least(bus_s, reps);
-		double n = (double)r.count, bytes = n * (double)(r.len + strlen(TOPIC_BASE) + 16);
-		printf("   %-7s %9zu %8" PRIu32 " %6" PRIu64 " | %10.0f %8.1f %7.1f | %10.0f %8.1f %7.1f %7.1f | %5.2f\n",
-		       sizes[s].label, r.len, vehicles, r.count, n / raw_t, bytes / raw_t / 1e6,
-		       least(raw_cpu, reps) / n * 1e6, n / bus_t, bytes / bus_t / 1e6, least(bus_cpu, reps) / n * 1e6,
-		       least(broker_cpu, reps) / n * 1e6, raw_t / bus_t);
+		double n = (double)r.count, t[N_MODES], c[N_MODES], rc[N_MODES];
+		for (int m = 0; m < N_MODES; m++) {
+			t[m] = least(secs[m], reps);
+			c[m] = least(cpu[m], reps) / n * 1e6;
+			rc[m] = least(relay_cpu[m], reps) / n * 1e6;
+		}
+		printf("   %-7s %9zu %6" PRIu64 " | %9.0f %6.1f | %9.0f %6.1f %6.1f | %9.0f %6.1f %6.1f | %5.2f %5.2f %9.2f\n",
+		       sizes[s].label, r.len, r.count, n / t[MODE_RAW], c[MODE_RAW], n / t[MODE_PROXY], c[MODE_PROXY],
+		       rc[MODE_PROXY], n / t[MODE_BROKER], c[MODE_BROKER], rc[MODE_BROKER], t[MODE_RAW] / t[MODE_PROXY],
+		       t[MODE_RAW] / t[MODE_BROKER], t[MODE_PROXY] / t[MODE_BROKER]);
 		fflush(stdout);
 		fleetsim__v1__envelope__free_unpacked(env, NULL);
 		free(body);
 	}
+	stop(proxy);
 }
 
 static void throughput(bool quick, int reps, const char *only)
@@ -557,21 +616,22 @@ static void throughput(bool quick, int reps, const char *only)
 	snprintf(log, sizeof(log), "%s/broker.log", work_dir);
 	char *argv[] = { broker_exe, bus_arg, NULL };
 	pid_t broker = spawn(argv, log);
-	broker_pid = broker;
 	char tap[PATH_MAX];
 	snprintf(tap, sizeof(tap), "%s/bus/tap", work_dir);
 	if (!wait_for_file(tap, 5000)) {
 		die("fs-broker did not start (%s)", log);
 	}
 	printf("1. throughput, ipc, one publisher process -> one subscriber process, lossless, credit window;\n"
-	       "   raw ZeroMQ PUB->SUB vs through fs-broker (pub -> broker -> sub endpoint), best of %d runs each\n"
-	       "   (cpu us: CPU time of all processes per message; broker: the broker's share)\n"
+	       "   raw ZeroMQ PUB->SUB, through libzmq's zmq_proxy (XSUB->XPUB, nothing else: the least any\n"
+	       "   broker does) and through fs-broker (pub -> broker -> sub endpoint); best of %d runs each\n"
+	       "   (cpu us: CPU time of all processes per message; relay: the proxy's or broker's share;\n"
+	       "   proxy, bus: throughput as a fraction of raw; bus/proxy: fs-broker's as a fraction of zmq_proxy's)\n"
 	       "1a. the bytes alone (envelopes encoded once, sent without a copy): the transport\n",
 	       reps);
-	table(bus, false, quick, reps, only);
+	table(bus, broker, false, quick, reps, only);
 	printf("1b. as fleetsim clients do it: the publisher packs every envelope (fs_bus_publish),\n"
-	       "    the subscriber unpacks and frees it (fs_bus_recv), in both modes\n");
-	table(bus, true, quick, reps, only);
+	       "    the subscriber unpacks and frees it (fs_bus_recv), in all three\n");
+	table(bus, broker, true, quick, reps, only);
 	stop(broker);
 	printf("   for scale, protobuf-c alone in one process, per message:\n");
 	for (size_t s = 0; s < N_SIZES; s++) {
@@ -581,8 +641,8 @@ static void throughput(bool quick, int reps, const char *only)
 		size_t len;
 		uint32_t vehicles;
 		uint8_t *body = make_body_near(sizes[s].target, &len, &vehicles);
-		printf("   %-7s pack %.1f us, unpack + free %.1f us\n", sizes[s].label, codec_us(body, len, false),
-		       codec_us(body, len, true));
+		printf("   %-7s %u vehicles, pack %.1f us, unpack + free %.1f us\n", sizes[s].label, vehicles,
+		       codec_us(body, len, false), codec_us(body, len, true));
 		free(body);
 	}
 }
