@@ -1248,6 +1248,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "offer_timeouts", (double)c->offer_timeouts);
 	result(p, "handbacks", (double)c->handbacks);
 	result(p, "match_rounds", (double)c->match_rounds);
+	result(p, "pickup_eta_corrections", (double)c->pickup_eta_corrections);
 	result(p, "repositions", (double)c->repositions);
 	result(p, "charge_jobs", (double)c->charge_jobs);
 	result(p, "charge_opportunistic", (double)c->opportunistic_charges);

@@ -14,9 +14,17 @@
  * fs-vehicle drives the fastest route to the pickup; a vehicle whose ODD
  * excludes motorways declines a job whose pickup route uses one, and any
  * vehicle one whose route crosses a storm over a zone. So each chosen pair
- * is checked by routing its pickup leg; the
- * batch matcher re-solves without the pairs that fail (a few rounds), the
- * greedy one moves on to its next-nearest candidate.
+ * is checked by routing its pickup leg, the way the vehicle will drive it.
+ *
+ * Candidates are ranked by the hierarchy's many-to-one ETAs, which ignore
+ * closures, storms and motorway-free ODDs. Those can only make a route
+ * longer (they remove roads, never add any), so the hierarchy's ETA is a
+ * lower bound on the drivable one, and both matchers use it as one: the
+ * greedy matcher plans candidates in order of the bound until no unplanned
+ * candidate's bound beats the best planned ETA; the batch matcher re-solves
+ * the assignment while a chosen pair fails or turns out slower than its
+ * bound (a few rounds). Where nothing is closed, the first plan matches its
+ * bound and nothing extra is routed.
  */
 #include <errno.h>
 #include <math.h>
@@ -25,7 +33,7 @@
 
 #include "fs_dispatch_internal.h"
 
-#define VERIFY_ROUNDS 4
+#define VERIFY_ROUNDS 6
 
 struct arc {
 	uint32_t row;      /* index into the waiting list */
@@ -173,6 +181,7 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	 * drive (surface roads only, around a closure or a storm) can be longer. Quote that one,
 	 * and keep the pair only if it still brings the car within the rider's patience. */
 	if (t > a->eta_s + 1.0) {
+		d->counters.pickup_eta_corrections++;
 		double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
 		if (!(t <= d->p.max_pickup_eta_s) || waited_s + t > (double)r->patience_s ||
 		    !dispatch_energy_ok(d, v, t, r)) {
@@ -254,17 +263,22 @@ static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, stru
 		if (m->narcs > 1) {
 			qsort(m->arcs, m->narcs, sizeof(*m->arcs), compare_arcs);
 		}
-		for (size_t k = 0; k < m->narcs; k++) {
-			if (!plan_pickup(m, &m->arcs[k], r)) {
-				continue;
+		/* Best first on the lower bound: stop once no unplanned candidate can beat the best
+		 * planned one (ties go to the earlier in bound order: the same choice as before
+		 * wherever nothing is closed). */
+		struct arc *best = NULL;
+		for (size_t k = 0; k < m->narcs && !(best && best->eta_s <= m->arcs[k].eta_s); k++) {
+			if (plan_pickup(m, &m->arcs[k], r) && (!best || m->arcs[k].eta_s < best->eta_s)) {
+				best = &m->arcs[k];
 			}
-			struct vrec *v = &d->veh[m->arcs[k].vehicle];
+		}
+		if (best) {
+			struct vrec *v = &d->veh[best->vehicle];
 			m->taken[v->s.id] = 1;
-			if ((rc = make_offer(d, r, v, &m->arcs[k], m->now_ms, out)) < 0) {
+			if ((rc = make_offer(d, r, v, best, m->now_ms, out)) < 0) {
 				return rc;
 			}
 			stats->assigned++;
-			break;
 		}
 		m->t_solve += clock_now(m) - t0;
 	}
@@ -348,7 +362,9 @@ static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struc
 			for (uint32_t a = row_first[w]; a < row_first[w + 1]; a++) {
 				if (col[a] == choice[w]) {
 					struct arc *arc = &m->arcs[arc_of[a]];
-					all_ok &= plan_pickup(m, arc, dispatch_req(d, waiting[w]));
+					/* solved on cost[a]; a pair that failed or came out slower than that
+					 * bound calls for another round with what planning found */
+					all_ok &= plan_pickup(m, arc, dispatch_req(d, waiting[w])) && arc->eta_s <= cost[a];
 					choice[w] = arc->checked == 1 ? (uint32_t)arc_of[a] : FS_DISPATCH_NONE;
 					break;
 				}
@@ -357,7 +373,8 @@ static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struc
 		if (all_ok) {
 			break;
 		}
-		/* the last round keeps the pairs that passed and leaves the others waiting */
+		/* the last round keeps the pairs that passed (at their planned ETAs) and leaves the
+		 * others waiting */
 	}
 	m->t_solve += clock_now(m) - t0;
 	for (uint32_t w = 0; w < nwait; w++) {

@@ -532,6 +532,51 @@ static void offers_quote_the_detour_around_a_closure(void **state)
 	city_down(&c);
 }
 
+/*
+ * The routing hierarchy ranks candidates without the closure: car 1 looks 30 s away and car 2
+ * 40 s, but car 1 must drive around the closed block (50 s). Both matchers send car 2.
+ */
+static void matchers_rank_by_the_drive_around_a_closure(void **state)
+{
+	const enum fs_dispatch_matcher matchers[] = { FS_DISPATCH_MATCH_BATCH, FS_DISPATCH_MATCH_GREEDY };
+	for (size_t i = 0; i < sizeof(matchers) / sizeof(matchers[0]); i++) {
+		struct city c;
+		city_up(&c);
+		c.p.matcher = matchers[i];
+		city_create(&c);
+		uint8_t *closed = calloc(c.net->edge_count, 1);
+		for (uint32_t e = 0; e < c.net->edge_count; e++) {
+			const struct fs_edge *ed = &c.net->edges[e];
+			closed[e] = (ed->from == node(1, 0) && ed->to == node(2, 0)) ||
+				    (ed->from == node(2, 0) && ed->to == node(1, 0));
+		}
+		fs_route_query_avoid(c.q, closed);
+		fs_dispatch_set_weather(c.d, NULL);
+		vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+		vehicle_at(&c, 2, node(3, 4), T0, 0.9, FS_VEHICLE_AVAILABLE);
+		uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
+		step(&c, T0);
+		const struct fs_dispatch_job *j = job_for(&c, r);
+		assert_non_null(j);
+		assert_int_equal(j->vehicle_id, 2);
+		assert_int_equal(c.out.offer_count, 1);
+		assert_true(fabs(c.out.offers[0].pickup_eta_s - 40.0) < 1.0);
+		assert_int_equal(fs_dispatch_get_counters(c.d)->pickup_eta_corrections, 1);
+		/* with the road open again, car 1 is nearest and nothing is corrected */
+		fs_route_query_avoid(c.q, NULL);
+		fs_dispatch_set_weather(c.d, NULL);
+		vehicle_at(&c, 3, node(0, 0), T0 + 10 * S, 0.9, FS_VEHICLE_AVAILABLE);
+		uint64_t r2 = request_at(&c, T0 + 10 * S, node(3, 0), node(9, 9));
+		step(&c, T0 + 60 * S);
+		j = job_for(&c, r2);
+		assert_non_null(j);
+		assert_true(j->vehicle_id == 1 || j->vehicle_id == 3);
+		assert_int_equal(fs_dispatch_get_counters(c.d)->pickup_eta_corrections, 1);
+		free(closed);
+		city_down(&c);
+	}
+}
+
 /* ---- cancellations ---------------------------------------------------------------------------- */
 
 static void riders_cancel_at_patience(void **state)
@@ -1269,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(riders_cancel_at_patience),
 		cmocka_unit_test(riders_give_up_on_a_late_car),
 		cmocka_unit_test(offers_quote_the_detour_around_a_closure),
+		cmocka_unit_test(matchers_rank_by_the_drive_around_a_closure),
 		cmocka_unit_test(lifecycle_and_outcomes),
 		cmocka_unit_test(rejections),
 		cmocka_unit_test(charging_respects_plugs),

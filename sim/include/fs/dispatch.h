@@ -311,6 +311,9 @@ struct fs_dispatch_counters {
 	uint64_t repositions, charge_jobs, charge_queued, opportunistic_charges;
 	uint64_t unknown_events;      /* events about jobs the platform does not know */
 	uint64_t match_rounds;
+	/* planned pickup drives slower than the hierarchy's ETA ranked them (a closure, a storm,
+	 * a motorway-free ODD): each one made the matcher look further */
+	uint64_t pickup_eta_corrections;
 	double charge_queue_wait_s;   /* summed over vehicles that got a plug */
 	uint32_t peak_plugs_in_use[FS_DISPATCH_MAX_DEPOTS];
 };
