@@ -24,6 +24,7 @@
 #include "fs/calendar.h"
 #include "fs/geofence.h"
 #include "fs/scenario.h"
+#include "fs_scenario_internal.h"
 
 struct loader {
 	const char *name;
@@ -93,11 +94,11 @@ static bool is_null(const yaml_node_t *n)
 	       (!strcmp(text(n), "") || !strcmp(text(n), "~") || !strcmp(text(n), "null"));
 }
 
-static bool word_in(const char *list, const char *word)
+bool fs_scenario_word_in(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 	if (!n) {
-		return false;
+		return false; /* strstr() finds "" everywhere and the loop would not advance */
 	}
 	for (const char *p = list; (p = strstr(p, word)); p += n) {
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
@@ -118,7 +119,7 @@ static int check_map(struct loader *L, const yaml_node_t *map, const char *what,
 		if (k->type != YAML_SCALAR_NODE) {
 			return fail(L, k, "%s: keys must be plain names", what);
 		}
-		if (!word_in(allowed, text(k))) {
+		if (!fs_scenario_word_in(allowed, text(k))) {
 			return fail(L, k, "unknown key '%s' in %s (expected one of: %s)", text(k), what, allowed);
 		}
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {

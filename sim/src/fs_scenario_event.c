@@ -19,6 +19,7 @@
 #include "fs/calendar.h"
 #include "fs/rng.h"
 #include "fs/scenario.h"
+#include "fs_scenario_internal.h"
 
 static const char *const type_names[FS_SCN_EVENT_TYPE_COUNT] = {
 	[FS_SCN_EVENT_WEATHER] = "weather",
@@ -178,17 +179,6 @@ static int fail_kv(const struct ctx *c, const struct fs_scenario_kv *kv, bool at
 	}
 	return fs_error_at(c->err, -EINVAL, c->src && c->src->origin ? c->src->origin : "event", line, col, "%s",
 			   what);
-}
-
-static bool word_in(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = list; (p = strstr(p, word)); p += n) {
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
-			return true;
-		}
-	}
-	return false;
 }
 
 static int name_index(const char *const *names, size_t count, const char *value)
@@ -388,7 +378,7 @@ int fs_scenario_event_parse(const struct fs_scenario *sc, const char *type_name,
 				    *mode = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_scenario_kv *k = &kv[i];
-		if (!word_in(type_keys[e.type], k->key) && !word_in(time_keys, k->key)) {
+		if (!fs_scenario_word_in(type_keys[e.type], k->key) && !fs_scenario_word_in(time_keys, k->key)) {
 			return fail_kv(&c, k, true, "unknown key '%s' for a %s event (expected: %s, %s)", k->key,
 				       type_names[e.type], type_keys[e.type], time_keys);
 		}

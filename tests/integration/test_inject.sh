@@ -58,10 +58,15 @@ ctl inject --event device_fault --tick 45 vehicles=1 device=lidar index=3 >"$WOR
 check "a bad field refuses the event" grep -q "index: '3' is not 'all' or 0..0" "$WORK/index.out"
 ctl inject --event weather --tick 500 zone=all severity=light >"$WORK/late.out" 2>&1
 check "an event after the run's end is refused" grep -q "after the run's last tick 119" "$WORK/late.out"
+# found by tests/fuzz: an empty key once sent the conductor's key lookup round forever
+printf 'events:\n  - {type: depot_outage, tick: 60, "": depot-1}\n' >"$WORK/empty-key.yaml"
+ctl inject "$WORK/empty-key.yaml" >"$WORK/empty-key.out" 2>&1
+check "an event with an empty key is refused (exit 1)" test $? -eq 1
+check "... naming the key" grep -q "unknown key '' for a depot_outage event" "$WORK/empty-key.out"
 check "resume" ctl resume
 check "run A completes" end_run
-check "two commands accepted, five refused, two events applied" \
-  test "$(json "$WORK/live/summary.json" "(j['scenario']['commands_accepted'], j['scenario']['commands_refused'], j['scenario']['events_applied'])")" = "(2, 5, 2)"
+check "two commands accepted, six refused, two events applied" \
+  test "$(json "$WORK/live/summary.json" "(j['scenario']['commands_accepted'], j['scenario']['commands_refused'], j['scenario']['events_applied'])")" = "(2, 6, 2)"
 
 # B: the same events in the scenario file at the same ticks.
 cat > "$WORK/same.yaml" <<'YAML'

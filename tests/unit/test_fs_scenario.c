@@ -164,6 +164,9 @@ static void broken_files_fail_with_position(void **state)
 	expect_error("event_key.yaml",
 		     "events:\n  - type: demand_surge\n    at: 10m\n    for: 1h\n    zone: stadium\n    factor: 3\n", 6, 5,
 		     "unknown key 'factor' for a demand_surge event");
+	/* found by tests/fuzz: an empty key used to send the key lookup round forever */
+	expect_error("event_empty_key.yaml", "events:\n  - type: depot_outage\n    at: 2m\n    \"\": depot-1\n", 4, 5,
+		     "unknown key '' for a depot_outage event");
 	expect_error("event_missing.yaml", "events:\n  - type: demand_surge\n    at: 10m\n    zone: stadium\n", 2, 5,
 		     "needs a multiplier");
 	expect_error("event_time.yaml", "events:\n  - type: weather\n    zone: all\n    severity: light\n", 2, 5,
