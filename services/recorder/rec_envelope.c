@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rec_envelope - protobuf wire-format walk over fleetsim.v1.Envelope's header fields. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "envelope.pb-c.h"
 #include "rec_envelope.h"
+
+/* Is @field one of the payload oneof's members? Other numbers are unknown fields
+ * (from a newer schema, or noise), which protobuf skips and so do we. */
+static bool is_payload_field(uint32_t field)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&fleetsim__v1__envelope__descriptor, (unsigned)field);
+	return f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->type == PROTOBUF_C_TYPE_MESSAGE;
+}
 
 static int varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 {
@@ -60,7 +71,7 @@ int rec_envelope_peek(const uint8_t *data, size_t size, struct rec_envelope *ret
 			if (field == 2) {
 				e.sender = (const char *)p;
 				e.sender_len = (size_t)v;
-			} else if (field >= 10) {
+			} else if (is_payload_field(field)) {
 				e.payload_field = field;
 			}
 			p += v;
@@ -74,9 +85,9 @@ int rec_envelope_peek(const uint8_t *data, size_t size, struct rec_envelope *ret
 		default:
 			return -EBADMSG;
 		}
-		if (field == 0) {
-			return -EBADMSG;
-		}
+		/* Field number 0 is not valid protobuf, but protobuf-c, which every client
+		 * decodes with, skips it like any unknown field; so do we, or the recorder
+		 * would leave out a message that every participant applied (tests/fuzz). */
 	}
 	*ret = e;
 	return 0;
