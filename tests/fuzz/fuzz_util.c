@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
+#include "fuzz_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t path_size)
+{
+	int fd = memfd_create("fuzz-input", MFD_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	snprintf(path, path_size, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+void fuzz_report(const char *target, const char *outcome)
+{
+	static int verbose = -1;
+	if (verbose < 0) {
+		verbose = getenv("FUZZ_VERBOSE") != NULL;
+	}
+	if (verbose) {
+		fprintf(stderr, "%s: %s\n", target, outcome);
+	}
+}
