@@ -295,8 +295,54 @@ static int on_plain_node(void *user, int64_t id, double lat, double lon)
 	return on_node(user, &node) == READOSM_OK ? 0 : -ENOMEM;
 }
 
+struct xml_check {
+	XML_Parser parser;
+	const char *path;
+	struct fs_error *err;
+	int rc;
+};
+
+/*
+ * readosm reads the attributes it needs without checking that they are there
+ * (a <tag/> without k and v made it call strlen(NULL); found by
+ * tests/fuzz/fuzz_osm_xml), so an element missing one is an error here,
+ * before readosm sees the file.
+ */
+static void XMLCALL check_element(void *user, const XML_Char *name, const XML_Char **attrs)
+{
+	static const struct {
+		const char *element;
+		const char *required[3];
+	} rules[] = {
+		{ "node", { "id", "lat", "lon" } }, { "way", { "id" } },	       { "relation", { "id" } },
+		{ "nd", { "ref" } },		    { "tag", { "k", "v" } }, { "member", { "type", "ref", "role" } },
+	};
+	struct xml_check *c = user;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (strcmp(name, rules[i].element)) {
+			continue;
+		}
+		for (size_t k = 0; k < 3 && rules[i].required[k]; k++) {
+			bool found = false;
+			for (size_t a = 0; attrs[a] && !found; a += 2) {
+				found = !strcmp(attrs[a], rules[i].required[k]);
+			}
+			if (!found) {
+				c->rc = fs_error_at(c->err, -EINVAL, c->path, (unsigned)XML_GetCurrentLineNumber(c->parser),
+						    (unsigned)XML_GetCurrentColumnNumber(c->parser) + 1,
+						    "malformed OSM XML: <%s> without its '%s' attribute", name,
+						    rules[i].required[k]);
+				XML_StopParser(c->parser, XML_FALSE);
+				return;
+			}
+		}
+		return;
+	}
+}
+
 /* Well-formedness check with expat so a broken file is reported with its line
- * and column (readosm says only "XML error", and leaks its parser then). */
+ * and column (readosm says only "XML error", and leaks its parser then), and
+ * the attributes readosm relies on (check_element). */
 static int check_xml(const char *path, struct fs_error *err)
 {
 	FILE *f = fopen(path, "rb");
@@ -308,6 +354,9 @@ static int check_xml(const char *path, struct fs_error *err)
 		fclose(f);
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
+	struct xml_check check = { .parser = parser, .path = path, .err = err };
+	XML_SetUserData(parser, &check);
+	XML_SetStartElementHandler(parser, check_element);
 	int rc = 0;
 	for (;;) {
 		void *buf = XML_GetBuffer(parser, 1 << 16);
@@ -322,6 +371,10 @@ static int check_xml(const char *path, struct fs_error *err)
 		}
 		bool last = n < (1 << 16);
 		if (XML_ParseBuffer(parser, (int)n, last) != XML_STATUS_OK) {
+			if (check.rc < 0) {
+				rc = check.rc; /* check_element() stopped the parser and said why */
+				break;
+			}
 			rc = fs_error_at(err, -EINVAL, path,
 					 (unsigned)XML_GetCurrentLineNumber(parser),
 					 (unsigned)XML_GetCurrentColumnNumber(parser) + 1,

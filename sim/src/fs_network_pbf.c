@@ -103,6 +103,197 @@ static int bad(struct fs_error *err, const char *path, uint32_t block, uint64_t 
 			    block, offset, what);
 }
 
+/*
+ * ---- what readosm trusts -------------------------------------------------
+ *
+ * readosm 1.1 decodes a PrimitiveBlock without checking what it reads: a
+ * packed field whose last varint runs past its end makes it dereference a
+ * NULL pointer, string-table indexes are used unchecked, and it reads field
+ * keys as one byte. Found by tests/fuzz (fuzz_osm_pbf). So before readosm
+ * sees a block, every structure it reads is checked here: one-byte keys
+ * below the block level, packed fields made of whole varints, string
+ * indexes inside the table, and parallel arrays of equal length.
+ */
+
+/* Count the varints of a packed field; false unless they end exactly at its end. */
+static bool packed_count(struct pb field, size_t *ret_count)
+{
+	size_t n = 0;
+	uint64_t v;
+	while (field.p < field.end) {
+		if (!pb_varint(&field, &v)) {
+			return false;
+		}
+		n++;
+	}
+	*ret_count = n;
+	return true;
+}
+
+/* Every value of a packed field (running sums when @delta, zigzag when @zz) is a string index. */
+static bool packed_strings_ok(struct pb field, uint64_t nstrings, bool delta, bool zz)
+{
+	int64_t sum = 0;
+	uint64_t v;
+	while (field.p < field.end) {
+		if (!pb_varint(&field, &v)) {
+			return false;
+		}
+		int64_t x = zz ? zigzag(v) : (int64_t)(uint32_t)v;
+		sum = delta ? (int64_t)((uint64_t)sum + (uint64_t)x) : x;
+		if (sum < 0 || (uint64_t)sum >= nstrings) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The next field of a structure readosm reads, whose keys it takes as one byte. */
+static bool pb_field_1(struct pb *r, uint32_t *ret_field, uint32_t *ret_wire, struct pb *ret_len,
+		       uint64_t *ret_varint)
+{
+	return r->p < r->end && *r->p < 0x80 && pb_field(r, ret_field, ret_wire, ret_len, ret_varint);
+}
+
+/* Every field of @msg one-byte keyed and well formed; packed ones (a bit per field
+ * number in @packed) made of whole varints, their counts in @counts[field]. */
+static bool fields_ok(struct pb msg, uint32_t packed, size_t counts[16])
+{
+	uint32_t f, w;
+	uint64_t v;
+	struct pb sub;
+	while (msg.p < msg.end) {
+		if (!pb_field_1(&msg, &f, &w, &sub, &v)) {
+			return false;
+		}
+		if (f < 16 && (packed >> f & 1)) {
+			if (w != 2 || !packed_count(sub, &counts[f])) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* The field @number (wire type 2) of @msg, the last one if repeated; false if absent. */
+static bool pb_find(struct pb msg, uint32_t number, struct pb *ret)
+{
+	uint32_t f, w;
+	uint64_t v;
+	struct pb sub;
+	bool found = false;
+	while (msg.p < msg.end && pb_field(&msg, &f, &w, &sub, &v)) {
+		if (f == number && w == 2) {
+			*ret = sub;
+			found = true;
+		}
+	}
+	return found;
+}
+
+static const char *check_dense(struct pb dense, uint64_t nstrings)
+{
+	size_t n[16] = { 0 };
+	struct pb sub;
+	if (!fields_ok(dense, 1u << 1 | 1u << 8 | 1u << 9 | 1u << 10, n)) {
+		return "corrupt dense nodes";
+	}
+	if (n[1] != n[8] || n[1] != n[9]) {
+		return "dense nodes: ids, latitudes and longitudes differ in number";
+	}
+	if (pb_find(dense, 10, &sub) && !packed_strings_ok(sub, nstrings, false, false)) {
+		return "dense nodes: a tag names a string outside the block's table";
+	}
+	if (pb_find(dense, 5, &sub)) {
+		size_t info[16] = { 0 };
+		struct pb users;
+		if (!fields_ok(sub, 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5, info)) {
+			return "corrupt dense node infos";
+		}
+		if (pb_find(sub, 5, &users) && !packed_strings_ok(users, nstrings, true, true)) {
+			return "dense node infos: a user names a string outside the block's table";
+		}
+	}
+	return NULL;
+}
+
+static const char *check_way_or_relation(struct pb m, uint64_t nstrings, bool relation)
+{
+	size_t n[16] = { 0 };
+	struct pb sub;
+	uint32_t packed = 1u << 2 | 1u << 3 | (relation ? 1u << 8 | 1u << 9 | 1u << 10 : 1u << 8);
+	if (!fields_ok(m, packed, n)) {
+		return relation ? "corrupt relation" : "corrupt way";
+	}
+	if (n[2] != n[3]) {
+		return "tag keys and values differ in number";
+	}
+	if ((pb_find(m, 2, &sub) && !packed_strings_ok(sub, nstrings, false, false)) ||
+	    (pb_find(m, 3, &sub) && !packed_strings_ok(sub, nstrings, false, false))) {
+		return "a tag names a string outside the block's table";
+	}
+	if (relation && (n[8] != n[9] || n[8] != n[10])) {
+		return "relation: roles, members and member types differ in number";
+	}
+	if (relation && pb_find(m, 8, &sub) && !packed_strings_ok(sub, nstrings, false, false)) {
+		return "relation: a role names a string outside the block's table";
+	}
+	if (pb_find(m, 4, &sub)) {
+		size_t info[16] = { 0 };
+		if (!fields_ok(sub, 0, info)) {
+			return "corrupt way or relation info";
+		}
+	}
+	return NULL;
+}
+
+/* NULL if readosm can read the block safely, else what is wrong with it. */
+static const char *check_primitive_block(struct pb blk)
+{
+	struct pb r = blk, sub, table = { 0 };
+	uint32_t f, w;
+	uint64_t v, nstrings = 0;
+	while (r.p < r.end) {
+		if (!pb_field(&r, &f, &w, &sub, &v)) {
+			return "corrupt primitive block";
+		}
+		if (f == 1 && w == 2) {
+			table = sub;
+		}
+	}
+	if (table.p) {
+		while (table.p < table.end) {
+			if (!pb_field_1(&table, &f, &w, &sub, &v)) {
+				return "corrupt string table";
+			}
+			nstrings += f == 1 && w == 2;
+		}
+	}
+	r = blk;
+	while (r.p < r.end && pb_field(&r, &f, &w, &sub, &v)) {
+		if (f != 2) {
+			continue;
+		}
+		if (w != 2) {
+			return "corrupt primitive group";
+		}
+		struct pb group = sub, item;
+		while (group.p < group.end) {
+			if (!pb_field_1(&group, &f, &w, &item, &v) || w != 2) {
+				return "corrupt primitive group";
+			}
+			const char *why = f == 2   ? check_dense(item, nstrings)
+					  : f == 3 ? check_way_or_relation(item, nstrings, false)
+					  : f == 4 ? check_way_or_relation(item, nstrings, true)
+						   : NULL;
+			if (why) {
+				return why;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* PrimitiveBlock: plain nodes of every group, scaled by the block's granularity. */
 static int scan_primitive_block(struct pb blk, fs_osm_pbf_node_fn on_node, void *ctx)
 {
@@ -317,6 +508,11 @@ int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, str
 				goto out;
 			}
 			content = (struct pb){ raw, raw + raw_size };
+		}
+		const char *why = check_primitive_block(content);
+		if (why) {
+			rc = bad(err, path, block, blob_at, why);
+			goto out;
 		}
 		rc = scan_primitive_block(content, on_node, ctx);
 		if (rc == -EINVAL) {
