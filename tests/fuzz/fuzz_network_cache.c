@@ -23,12 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fs_network *net = fs_network_load_cache(path, &err);
 	fuzz_report("network_cache", net ? "loaded" : err.message);
 	if (net) {
-		/* every edge joins two nodes of the network */
-		for (uint32_t e = 0; e < net->edge_count; e++) {
-			if (net->edges[e].from >= net->node_count || net->edges[e].to >= net->node_count) {
-				abort();
-			}
-		}
+		fuzz_check_network(net);
 		fs_network_destroy(net);
 	} else if (!strstr(err.message, path)) {
 		fprintf(stderr, "error without the file's name: %s\n", err.message);

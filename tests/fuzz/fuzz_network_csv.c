@@ -27,12 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fs_network *net = fs_network_load_csv(nodes_path, edges_path, &err);
 		fuzz_report("network_csv", net ? "loaded" : err.message);
 		if (net) {
-			for (uint32_t e = 0; e < net->edge_count; e++) {
-				if (net->edges[e].from >= net->node_count || net->edges[e].to >= net->node_count ||
-				    !(net->edges[e].length_m >= 0.0)) {
-					abort();
-				}
-			}
+			fuzz_check_network(net);
 			fs_network_destroy(net);
 		} else if (!strstr(err.message, nodes_path) && !strstr(err.message, edges_path)) {
 			fprintf(stderr, "error without a file's name: %s\n", err.message);

@@ -35,12 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_report("osm", net ? "loaded" : err.message);
 	unlink(path);
 	if (net) {
-		for (uint32_t e = 0; e < net->edge_count; e++) {
-			if (net->edges[e].from >= net->node_count || net->edges[e].to >= net->node_count ||
-			    !(net->edges[e].length_m >= 0.0)) {
-				abort();
-			}
-		}
+		fuzz_check_network(net);
 		fs_network_destroy(net);
 	} else if (!strstr(err.message, path)) {
 		fprintf(stderr, "error without the file's name: %s\n", err.message);

@@ -36,3 +36,13 @@ void fuzz_report(const char *target, const char *outcome)
 		fprintf(stderr, "%s: %s\n", target, outcome);
 	}
 }
+
+void fuzz_check_network(const struct fs_network *net)
+{
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		const struct fs_edge *ed = &net->edges[e];
+		if (ed->from >= net->node_count || ed->to >= net->node_count || !(ed->length_m >= 0.0)) {
+			abort();
+		}
+	}
+}
