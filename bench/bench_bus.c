@@ -16,7 +16,8 @@
  *    lockstep keeps one tick's output in flight. The subscriber checks every
  *    message arrives, in order (a sequence number in the topic), whole.
  *    Time: from the publisher's first send to the subscriber's last receipt.
- *    The three alternate; each figure is the best of the runs (on
+ *    A fan-out table sends to two subscribers (a participant and the
+ *    recorder on the tap, as in a run with --record). The three alternate; each figure is the best of the runs (on
  *    a shared machine the slower ones measure the machine's other work).
  * 2. Lockstep cost per tick: fs-broker, fs-conductor --speed max and N
  *    participants (tests/integration/test_participant.c built as
@@ -163,8 +164,11 @@ static uint8_t *make_body_near(size_t target, size_t *ret_len, uint32_t *ret_veh
 
 enum ack_kind { ACK_WARM = 1, ACK_CREDIT, ACK_DONE };
 
+#define MAX_SUBS 2
+
 struct ack {
 	uint32_t kind;
+	uint32_t sub; /* which subscriber */
 	uint64_t count;
 	int64_t t_ns;
 	uint64_t errors;
@@ -179,18 +183,19 @@ struct tp_run {
 	size_t len;
 	uint64_t count;
 	unsigned window;
-	char data_ep[FS_BUS_ADDRESS_MAX]; /* where the subscriber connects */
+	int nsubs;                                  /* 1, or 2 for the fan-out table */
+	char data_ep[MAX_SUBS][FS_BUS_ADDRESS_MAX]; /* where each subscriber connects */
 	char pub_ep[FS_BUS_ADDRESS_MAX];  /* where the publisher binds (raw) or connects (broker) */
 	char ack_ep[FS_BUS_ADDRESS_MAX];
 };
 
-static void send_ack(void *push, enum ack_kind kind, uint64_t count, int64_t t_ns, uint64_t errors)
+static void send_ack(void *push, int sub, enum ack_kind kind, uint64_t count, int64_t t_ns, uint64_t errors)
 {
-	struct ack a = { kind, count, t_ns, errors };
+	struct ack a = { kind, (uint32_t)sub, count, t_ns, errors };
 	zmq_send(push, &a, sizeof(a), 0);
 }
 
-static int subscriber(const struct tp_run *r)
+static int subscriber(const struct tp_run *r, int id)
 {
 	void *ctx = zmq_ctx_new();
 	void *sub = zmq_socket(ctx, ZMQ_SUB);
@@ -199,7 +204,7 @@ static int subscriber(const struct tp_run *r)
 	set_int(sub, ZMQ_LINGER, 0);
 	set_int(push, ZMQ_LINGER, 2000);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC_BASE, strlen(TOPIC_BASE));
-	if (zmq_connect(sub, r->data_ep) < 0 || zmq_connect(push, r->ack_ep) < 0) {
+	if (zmq_connect(sub, r->data_ep[id]) < 0 || zmq_connect(push, r->ack_ep) < 0) {
 		return 1;
 	}
 	uint64_t expected = 0, errors = 0, credit_every = r->window / 4 ? r->window / 4 : 1;
@@ -216,7 +221,7 @@ static int subscriber(const struct tp_run *r)
 		size_t base = strlen(TOPIC_BASE);
 		if (tlen == base + 4 && !memcmp(t + base, "warm", 4)) {
 			if (!warm) {
-				send_ack(push, ACK_WARM, 0, 0, 0);
+				send_ack(push, id, ACK_WARM, 0, 0, 0);
 				warm = true;
 			}
 			continue;
@@ -234,9 +239,9 @@ static int subscriber(const struct tp_run *r)
 		}
 		expected++;
 		if (expected == r->count) {
-			send_ack(push, ACK_DONE, expected, now_ns(), errors);
+			send_ack(push, id, ACK_DONE, expected, now_ns(), errors);
 		} else if (expected % credit_every == 0) {
-			send_ack(push, ACK_CREDIT, expected, 0, 0);
+			send_ack(push, id, ACK_CREDIT, expected, 0, 0);
 		}
 	}
 	zmq_msg_close(&topic);
@@ -268,18 +273,20 @@ static int publisher(const struct tp_run *r, int out)
 	if ((r->relay ? zmq_connect(pub, r->pub_ep) : zmq_bind(pub, r->pub_ep)) < 0) {
 		return 1;
 	}
-	/* Slow joiner: publish small "warm" messages until the subscriber has one. */
+	/* Slow joiner: publish small "warm" messages until every subscriber has one. */
 	struct ack a;
-	for (;;) {
+	unsigned warm = 0, all = (1u << r->nsubs) - 1;
+	while (warm != all) {
 		zmq_send(pub, TOPIC_BASE "warm", strlen(TOPIC_BASE) + 4, ZMQ_SNDMORE);
 		zmq_send(pub, "", 0, 0);
 		zmq_pollitem_t item = { .socket = pull, .events = ZMQ_POLLIN };
-		if (zmq_poll(&item, 1, 2) > 0 && zmq_recv(pull, &a, sizeof(a), 0) == sizeof(a) && a.kind == ACK_WARM) {
-			break;
+		if (zmq_poll(&item, 1, 2) > 0 && zmq_recv(pull, &a, sizeof(a), 0) == sizeof(a) && a.kind == ACK_WARM &&
+		    a.sub < MAX_SUBS) {
+			warm |= 1u << a.sub;
 		}
 	}
 	char topic[64];
-	uint64_t sent = 0, acked = 0;
+	uint64_t sent = 0, acked = 0, acked_by[MAX_SUBS] = { 0 };
 	int64_t t0 = now_ns();
 	while (sent < r->count) {
 		while (sent < r->count && sent - acked < r->window) {
@@ -298,20 +305,30 @@ static int publisher(const struct tp_run *r, int out)
 			sent++;
 		}
 		if (sent < r->count) {
-			if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a)) {
+			if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a) || a.sub >= MAX_SUBS) {
 				return 1;
 			}
-			if (a.count > acked) {
-				acked = a.count;
+			if (a.count > acked_by[a.sub]) {
+				acked_by[a.sub] = a.count;
+			}
+			/* the window is the slowest subscriber's */
+			acked = acked_by[0];
+			for (int i = 1; i < r->nsubs; i++) {
+				acked = acked_by[i] < acked ? acked_by[i] : acked;
 			}
 		}
 	}
-	do {
-		if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a)) {
+	int64_t result[2] = { 0, 0 };
+	for (unsigned done = 0; done != all;) {
+		if (zmq_recv(pull, &a, sizeof(a), 0) != sizeof(a) || a.sub >= MAX_SUBS) {
 			return 1;
 		}
-	} while (a.kind != ACK_DONE);
-	int64_t result[2] = { a.t_ns - t0, (int64_t)a.errors };
+		if (a.kind == ACK_DONE) {
+			done |= 1u << a.sub;
+			result[0] = a.t_ns - t0 > result[0] ? a.t_ns - t0 : result[0]; /* until the last one has all */
+			result[1] += (int64_t)a.errors;
+		}
+	}
 	if (write(out, result, sizeof(result)) != sizeof(result)) {
 		return 1;
 	}
@@ -420,7 +437,7 @@ struct sample {
 	double broker_cpu_s;
 };
 
-/* One measurement: fork a subscriber and a publisher. */
+/* One measurement: fork the subscribers and a publisher. */
 static struct sample measure(const struct tp_run *r)
 {
 	double broker0 = r->relay ? proc_cpu_s(r->relay) : 0, cpu0 = children_cpu_s() + broker0;
@@ -428,10 +445,13 @@ static struct sample measure(const struct tp_run *r)
 	if (pipe(fds) < 0) {
 		die("pipe: %s", strerror(errno));
 	}
-	pid_t sub = fork_or_die();
-	if (sub == 0) {
-		close(fds[0]);
-		_exit(subscriber(r));
+	pid_t subs[MAX_SUBS];
+	for (int i = 0; i < r->nsubs; i++) {
+		subs[i] = fork_or_die();
+		if (subs[i] == 0) {
+			close(fds[0]);
+			_exit(subscriber(r, i));
+		}
 	}
 	pid_t pub = fork_or_die();
 	if (pub == 0) {
@@ -442,10 +462,14 @@ static struct sample measure(const struct tp_run *r)
 	int64_t result[2] = { 0, 0 };
 	ssize_t got = read(fds[0], result, sizeof(result));
 	close(fds[0]);
-	int st1 = 0, st2 = 0;
-	waitpid(pub, &st1, 0);
-	waitpid(sub, &st2, 0);
-	if (got != sizeof(result) || !WIFEXITED(st1) || WEXITSTATUS(st1) || !WIFEXITED(st2) || WEXITSTATUS(st2)) {
+	int st = 0;
+	waitpid(pub, &st, 0);
+	bool ok = got == sizeof(result) && WIFEXITED(st) && !WEXITSTATUS(st);
+	for (int i = 0; i < r->nsubs; i++) {
+		waitpid(subs[i], &st, 0);
+		ok &= WIFEXITED(st) && !WEXITSTATUS(st);
+	}
+	if (!ok) {
 		die("%s measurement failed", r->what);
 	}
 	if (result[1]) {
@@ -540,7 +564,7 @@ static pid_t start_plain_proxy(const char *front_ep, const char *back_ep)
 
 enum { MODE_RAW, MODE_PROXY, MODE_BROKER, N_MODES };
 
-static void table(const char *bus, pid_t broker, bool codec, bool quick, int reps, const char *only)
+static void table(const char *bus, pid_t broker, bool codec, int nsubs, bool quick, int reps, const char *only)
 {
 	char proxy_front[FS_BUS_ADDRESS_MAX], proxy_back[FS_BUS_ADDRESS_MAX];
 	snprintf(proxy_front, sizeof(proxy_front), "ipc://%s/proxy-in", work_dir);
@@ -553,9 +577,10 @@ static void table(const char *bus, pid_t broker, bool codec, bool quick, int rep
 		if (only && strcmp(only, sizes[s].label)) {
 			continue;
 		}
-		struct tp_run r = {
-			.codec = codec, .count = quick ? sizes[s].quick_count : sizes[s].count, .window = sizes[s].window
-		};
+		struct tp_run r = { .codec = codec,
+				    .nsubs = nsubs,
+				    .count = quick ? sizes[s].quick_count : sizes[s].count,
+				    .window = sizes[s].window };
 		uint32_t vehicles;
 		uint8_t *body = make_body_near(sizes[s].target, &r.len, &vehicles);
 		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, r.len, body);
@@ -571,17 +596,21 @@ static void table(const char *bus, pid_t broker, bool codec, bool quick, int rep
 					r.relay = 0;
 					r.what = "raw";
 					snprintf(r.pub_ep, sizeof(r.pub_ep), "ipc://%s/raw", work_dir);
-					snprintf(r.data_ep, sizeof(r.data_ep), "%s", r.pub_ep);
+					snprintf(r.data_ep[0], sizeof(r.data_ep[0]), "%s", r.pub_ep);
+					snprintf(r.data_ep[1], sizeof(r.data_ep[1]), "%s", r.pub_ep);
 				} else if (m == MODE_PROXY) {
 					r.relay = proxy;
 					r.what = "zmq_proxy";
 					snprintf(r.pub_ep, sizeof(r.pub_ep), "%s", proxy_front);
-					snprintf(r.data_ep, sizeof(r.data_ep), "%s", proxy_back);
+					snprintf(r.data_ep[0], sizeof(r.data_ep[0]), "%s", proxy_back);
+					snprintf(r.data_ep[1], sizeof(r.data_ep[1]), "%s", proxy_back);
 				} else {
 					r.relay = broker;
 					r.what = "fs-broker";
 					fs_bus_endpoint(bus, FS_BUS_EP_PUB, r.pub_ep, sizeof(r.pub_ep));
-					fs_bus_endpoint(bus, FS_BUS_EP_SUB, r.data_ep, sizeof(r.data_ep));
+					/* a participant on the lossless endpoint; the second, the recorder, on the tap */
+					fs_bus_endpoint(bus, FS_BUS_EP_SUB, r.data_ep[0], sizeof(r.data_ep[0]));
+					fs_bus_endpoint(bus, FS_BUS_EP_TAP, r.data_ep[1], sizeof(r.data_ep[1]));
 				}
 				struct sample a = measure(&r);
 				secs[m][k] = a.seconds;
@@ -628,10 +657,15 @@ static void throughput(bool quick, int reps, const char *only)
 	       "   proxy, bus: throughput as a fraction of raw; bus/proxy: fs-broker's as a fraction of zmq_proxy's)\n"
 	       "1a. the bytes alone (envelopes encoded once, sent without a copy): the transport\n",
 	       reps);
-	table(bus, broker, false, quick, reps, only);
+	table(bus, broker, false, 1, quick, reps, only);
 	printf("1b. as fleetsim clients do it: the publisher packs every envelope (fs_bus_publish),\n"
 	       "    the subscriber unpacks and frees it (fs_bus_recv), in all three\n");
-	table(bus, broker, true, quick, reps, only);
+	table(bus, broker, true, 1, quick, reps, only);
+	printf("1c. fan-out, the bytes alone: the same messages to two subscriber processes, as in a run\n"
+	       "    with --record (a participant on the sub endpoint and the recorder on the tap); raw:\n"
+	       "    the publisher's PUB sends to both, zmq_proxy: its XPUB does; publisher kept to the\n"
+	       "    slower one's credit\n");
+	table(bus, broker, false, 2, quick, reps, only);
 	stop(broker);
 	printf("   for scale, protobuf-c alone in one process, per message:\n");
 	for (size_t s = 0; s < N_SIZES; s++) {
