@@ -17,8 +17,9 @@
  *    message arrives, in order (a sequence number in the topic), whole.
  *    Time: from the publisher's first send to the subscriber's last receipt.
  *    A fan-out table sends to two subscribers (a participant and the
- *    recorder on the tap, as in a run with --record). The three alternate; each figure is the best of the runs (on
- *    a shared machine the slower ones measure the machine's other work).
+ *    recorder on the tap, as in a run with --record). The three alternate;
+ *    each figure is the best of the runs (on a shared machine the slower
+ *    ones measure the machine's other work).
  * 2. Lockstep cost per tick: fs-broker, fs-conductor --speed max and N
  *    participants (tests/integration/test_participant.c built as
  *    fs-bench-participant, --publish 0: no work, only the barrier), reading
