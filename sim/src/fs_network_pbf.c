@@ -108,20 +108,24 @@ static int bad(struct fs_error *err, const char *path, uint32_t block, uint64_t 
  *
  * readosm 1.1 decodes a PrimitiveBlock without checking what it reads: a
  * packed field whose last varint runs past its end makes it dereference a
- * NULL pointer, string-table indexes are used unchecked, and it reads field
+ * NULL pointer (so does a varint longer than 5 bytes in a field it reads
+ * as 32-bit), string-table indexes are used unchecked, and it reads field
  * keys as one byte. Found by tests/fuzz (fuzz_osm_pbf). So before readosm
  * sees a block, every structure it reads is checked here: one-byte keys
- * below the block level, packed fields made of whole varints, string
- * indexes inside the table, and parallel arrays of equal length.
+ * below the block level, packed fields made of whole varints of the width
+ * readosm expects, string indexes inside the table, and parallel arrays of
+ * equal length.
  */
 
-/* Count the varints of a packed field; false unless they end exactly at its end. */
-static bool packed_count(struct pb field, size_t *ret_count)
+/* Count the varints of a packed field; false unless they end exactly at its end
+ * and none is longer than @max_bytes. */
+static bool packed_count(struct pb field, int max_bytes, size_t *ret_count)
 {
 	size_t n = 0;
 	uint64_t v;
 	while (field.p < field.end) {
-		if (!pb_varint(&field, &v)) {
+		const uint8_t *start = field.p;
+		if (!pb_varint(&field, &v) || field.p - start > max_bytes) {
 			return false;
 		}
 		n++;
@@ -156,8 +160,9 @@ static bool pb_field_1(struct pb *r, uint32_t *ret_field, uint32_t *ret_wire, st
 }
 
 /* Every field of @msg one-byte keyed and well formed; packed ones (a bit per field
- * number in @packed) made of whole varints, their counts in @counts[field]. */
-static bool fields_ok(struct pb msg, uint32_t packed, size_t counts[16])
+ * number in @packed) made of whole varints, at most 5 bytes long in those readosm
+ * reads as 32-bit (@narrow), their counts in @counts[field]. */
+static bool fields_ok(struct pb msg, uint32_t packed, uint32_t narrow, size_t counts[16])
 {
 	uint32_t f, w;
 	uint64_t v;
@@ -167,7 +172,7 @@ static bool fields_ok(struct pb msg, uint32_t packed, size_t counts[16])
 			return false;
 		}
 		if (f < 16 && (packed >> f & 1)) {
-			if (w != 2 || !packed_count(sub, &counts[f])) {
+			if (w != 2 || !packed_count(sub, (narrow >> f & 1) ? 5 : 10, &counts[f])) {
 				return false;
 			}
 		}
@@ -195,7 +200,7 @@ static const char *check_dense(struct pb dense, uint64_t nstrings)
 {
 	size_t n[16] = { 0 };
 	struct pb sub;
-	if (!fields_ok(dense, 1u << 1 | 1u << 8 | 1u << 9 | 1u << 10, n)) {
+	if (!fields_ok(dense, 1u << 1 | 1u << 8 | 1u << 9 | 1u << 10, 1u << 10, n)) {
 		return "corrupt dense nodes";
 	}
 	if (n[1] != n[8] || n[1] != n[9]) {
@@ -207,7 +212,7 @@ static const char *check_dense(struct pb dense, uint64_t nstrings)
 	if (pb_find(dense, 5, &sub)) {
 		size_t info[16] = { 0 };
 		struct pb users;
-		if (!fields_ok(sub, 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5, info)) {
+		if (!fields_ok(sub, 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5, 1u << 1 | 1u << 4 | 1u << 5, info)) {
 			return "corrupt dense node infos";
 		}
 		if (pb_find(sub, 5, &users) && !packed_strings_ok(users, nstrings, true, true)) {
@@ -222,7 +227,8 @@ static const char *check_way_or_relation(struct pb m, uint64_t nstrings, bool re
 	size_t n[16] = { 0 };
 	struct pb sub;
 	uint32_t packed = 1u << 2 | 1u << 3 | (relation ? 1u << 8 | 1u << 9 | 1u << 10 : 1u << 8);
-	if (!fields_ok(m, packed, n)) {
+	uint32_t narrow = 1u << 2 | 1u << 3 | (relation ? 1u << 8 | 1u << 10 : 0);
+	if (!fields_ok(m, packed, narrow, n)) {
 		return relation ? "corrupt relation" : "corrupt way";
 	}
 	if (n[2] != n[3]) {
@@ -240,7 +246,7 @@ static const char *check_way_or_relation(struct pb m, uint64_t nstrings, bool re
 	}
 	if (pb_find(m, 4, &sub)) {
 		size_t info[16] = { 0 };
-		if (!fields_ok(sub, 0, info)) {
+		if (!fields_ok(sub, 0, 0, info)) {
 			return "corrupt way or relation info";
 		}
 	}
