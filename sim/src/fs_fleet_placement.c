@@ -211,7 +211,7 @@ int fs_fleet_placement_load_csv(const char *path, const struct fs_network *net, 
 			}
 		}
 		free(first);
-		if (rc == 0) {
+		if (rc == 0 && l.count > 1) { /* qsort() must not be given NULL, even for 0 items */
 			qsort(l.items, l.count, sizeof(*l.items), compare_placements);
 		}
 	}

@@ -16,6 +16,7 @@
  * nodes the kept ways use.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ struct osm_ctx {
 	int64_t *refs;
 	uint32_t ref_count, ref_cap;
 	bool nomem;
+	uint64_t off_globe;     /* nodes with coordinates no place on Earth has: a corrupt file */
+	int64_t first_off_globe;
 };
 
 static int grow(void **array, uint32_t *cap, uint64_t need, size_t elem)
@@ -202,6 +205,12 @@ static int on_node(const void *user, const readosm_node *node)
 	if (node->latitude == READOSM_UNDEFINED || node->longitude == READOSM_UNDEFINED ||
 	    !isfinite(node->latitude) || !isfinite(node->longitude)) {
 		return READOSM_OK; /* a deleted or incomplete node: ways that use it are split */
+	}
+	if (!(fabs(node->latitude) <= 90.0 && fabs(node->longitude) <= 180.0)) {
+		if (!ctx->off_globe++) {
+			ctx->first_off_globe = node->id;
+		}
+		return READOSM_OK; /* reported once the file is read */
 	}
 	if (grow((void **)&ctx->nodes, &ctx->node_cap, (uint64_t)ctx->node_count + 1,
 		 sizeof(*ctx->nodes)) < 0) {
@@ -710,6 +719,13 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 	if (rc != READOSM_OK) {
 		fs_error_set(err, rc == READOSM_INVALID_SUFFIX ? -EINVAL : -EIO, "%s: %s (readosm %d)",
 			     path, readosm_message(rc), rc);
+		goto out_free;
+	}
+	if (ctx.off_globe) {
+		fs_error_set(err, -EINVAL,
+			     "%s: %" PRIu64 " node(s) with a latitude beyond +-90 or a longitude beyond +-180 "
+			     "(the first: node %" PRId64 "); the file is corrupt",
+			     path, ctx.off_globe, ctx.first_off_globe);
 		goto out_free;
 	}
 	net = build_graph(&ctx, path, err);

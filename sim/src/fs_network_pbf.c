@@ -358,8 +358,10 @@ static int scan_primitive_block(struct pb blk, fs_osm_pbf_node_fn on_node, void 
 			if (have != 7) {
 				return -EINVAL;
 			}
-			int rc = on_node(ctx, id, 1e-9 * (double)(lat_offset + granularity * lat),
-					 1e-9 * (double)(lon_offset + granularity * lon));
+			/* in doubles: a corrupt file's values overflow int64 (found by tests/fuzz);
+			 * the loader refuses coordinates outside the globe */
+			int rc = on_node(ctx, id, 1e-9 * ((double)lat_offset + (double)granularity * (double)lat),
+					 1e-9 * ((double)lon_offset + (double)granularity * (double)lon));
 			if (rc < 0) {
 				return rc;
 			}

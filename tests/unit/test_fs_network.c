@@ -518,6 +518,10 @@ static void osm_broken_files_name_the_file(void **state)
 	assert_null(fs_network_load_osm(path, &err));
 	assert_error_names(&err, path, ":4:27:");
 	assert_error_names(&err, path, "<tag> without its 'v' attribute");
+	path = write_text("off-globe.osm", "<osm><node id=\"7\" lat=\"95\" lon=\"2\"/><node id=\"8\" lat=\"1\" lon=\"2\"/>"
+					  "<way id=\"5\"><nd ref=\"7\"/><nd ref=\"8\"/><tag k=\"highway\" v=\"primary\"/></way></osm>");
+	assert_null(fs_network_load_osm(path, &err));
+	assert_error_names(&err, path, "1 node(s) with a latitude beyond +-90 or a longitude beyond +-180 (the first: node 7)");
 	path = write_text("no-ref.osm", "<osm><way id=\"5\"><nd/></way></osm>");
 	assert_null(fs_network_load_osm(path, &err));
 	assert_error_names(&err, path, "<nd> without its 'ref' attribute");
