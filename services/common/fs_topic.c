@@ -31,6 +31,7 @@ static const struct fs_topic_info topics[] = {
 	{ "scn.cmd", P(SCENARIO_COMMAND), D(scenario_command), "scenario events to inject" },
 	{ "scn.ack", P(SCENARIO_ACK), D(scenario_ack), "acknowledgement of scenario commands" },
 	{ "kpi", P(KPIS), D(kpi_snapshot), "KPI snapshots" },
+	{ "world.traffic", P(TRAFFIC), D(traffic_state), "vehicles driving per cell and road class" },
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "fs/calendar.h"
+#include "fs/demand.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
+#include "fs_data.h"
 #include "fs_log.h"
 #include "fs_world.h"
 
@@ -52,9 +54,39 @@ static bool is_osm(const char *spec)
 	return (n > 4 && !strcmp(spec + n - 4, ".pbf")) || (n > 4 && !strcmp(spec + n - 4, ".osm"));
 }
 
-uint32_t fs_world_hour(int64_t sim_time_ms)
+uint32_t fs_world_hour(const struct fs_world *w, int64_t sim_time_ms)
 {
-	return (uint32_t)(fs_calendar_second_of_day(sim_time_ms) / 3600);
+	return (uint32_t)(fs_calendar_second_of_day(sim_time_ms + (int64_t)w->utc_offset_s * 1000) / 3600);
+}
+
+int fs_world_traffic_params(const struct fs_scenario *sc, const char *data_dir,
+			    const char *demand_profile, struct fs_traffic_params *ret)
+{
+	*ret = sc->traffic;
+	const char *name = sc->speed_profile;
+	if (!strcmp(name, "none")) {
+		return 0;
+	}
+	if (!strcmp(name, "demand")) {
+		name = demand_profile ? demand_profile : sc->demand_profile;
+	}
+	char path[PATH_MAX];
+	if (strchr(name, '/')) {
+		snprintf(path, sizeof(path), "%s", name);
+	} else {
+		snprintf(path, sizeof(path), "%s/demand/%s_profile.csv", data_dir ? data_dir : fs_data_dir(), name);
+	}
+	struct fs_error err = { "" };
+	struct fs_demand_profile *profile = fs_xcalloc(1, sizeof(*profile));
+	int rc = fs_demand_profile_load(path, profile, &err);
+	if (rc == 0) {
+		rc = fs_traffic_hour_factors_from_profile(ret, profile, &err);
+	}
+	free(profile);
+	if (rc < 0) {
+		fs_error("traffic.speed_profile: %s", err.message);
+	}
+	return rc;
 }
 
 uint32_t fs_world_nearest_depot(const struct fs_world *w, uint32_t node)
@@ -102,6 +134,12 @@ static void place_depots(struct fs_world *w, uint32_t count)
 
 struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 {
+	return fs_world_load_traffic(spec, depots, NULL, 0);
+}
+
+struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
+				       const struct fs_traffic_params *traffic, int32_t utc_offset_s)
+{
 	struct fs_error err = { "" };
 	struct fs_world *w = fs_xcalloc(1, sizeof(*w));
 	if (is_osm(spec)) {
@@ -133,7 +171,30 @@ struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 			w->service_edges[w->service_edge_count++] = e;
 		}
 	}
-	w->router = fs_router_create(w->net, NULL, &err);
+	w->utc_offset_s = utc_offset_s;
+	struct fs_router_options ropts;
+	fs_router_options_defaults(&ropts);
+	if (traffic) {
+		const char *why = fs_traffic_params_invalid(traffic);
+		if (why) {
+			fs_error("traffic: %s", why);
+			goto fail;
+		}
+		w->traffic_params = *traffic;
+		fs_traffic_apply_junctions(w->net, traffic, &w->junctions);
+		const uint32_t *k = w->junctions.edges;
+		fs_debug("junction delays: %u edges end at signals, %u at stop signs, %u give way, %u minor roads "
+			 "entering major ones, %u crossings of equal roads, %u no junction; mean %.1f s",
+			 k[FS_JUNCTION_SIGNAL], k[FS_JUNCTION_STOP], k[FS_JUNCTION_GIVE_WAY], k[FS_JUNCTION_MINOR],
+			 k[FS_JUNCTION_EQUAL], k[FS_JUNCTION_NONE], w->junctions.mean_delay_s);
+		memcpy(ropts.time_factor, traffic->hour_factor, sizeof(ropts.time_factor));
+		w->traffic = fs_traffic_create(w->net, traffic, &err);
+		if (!w->traffic) {
+			fs_error("%s", err.message);
+			goto fail;
+		}
+	}
+	w->router = fs_router_create(w->net, &ropts, &err);
 	if (!w->router) {
 		fs_error("routing for %s: %s", spec, err.message);
 		goto fail;
@@ -199,6 +260,7 @@ void fs_world_destroy(struct fs_world *w)
 	free(w->impassable);
 	free(w->surface_avoid);
 	fs_router_destroy(w->router);
+	fs_traffic_destroy(w->traffic);
 	free(w->service_edges);
 	free(w->in_scc);
 	fs_network_destroy(w->net);

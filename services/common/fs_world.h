@@ -14,6 +14,8 @@
 
 #include "fs/network.h"
 #include "fs/route.h"
+#include "fs/scenario.h"
+#include "fs/traffic.h"
 
 #define FS_WORLD_MAX_DEPOTS 64
 
@@ -34,6 +36,13 @@ struct fs_world {
 	uint32_t service_edge_count;
 	uint32_t depot_nodes[FS_WORLD_MAX_DEPOTS];
 	uint32_t depot_count;
+	/* What streets cost: junction delays are in the network's travel times,
+	 * the router knows the hour factors, and traffic adds the fleet's own
+	 * flows (NULL for a world loaded without traffic, e.g. the viewer's). */
+	struct fs_traffic *traffic;
+	struct fs_traffic_params traffic_params;
+	struct fs_junction_stats junctions;
+	int32_t utc_offset_s;           /* the router's hours are local: UTC + this */
 };
 
 /**
@@ -42,6 +51,21 @@ struct fs_world {
  * area. Logs and returns NULL on failure.
  */
 struct fs_world *fs_world_load(const char *spec, uint32_t depots);
+/**
+ * fs_world_load() for a simulation: junction delays of @traffic added to the
+ * edges, the router built with its hour factors (by local hour, UTC +
+ * @utc_offset_s), and a traffic state for the fleet's own flows.
+ */
+struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
+				       const struct fs_traffic_params *traffic, int32_t utc_offset_s);
+/**
+ * The traffic parameters of @sc with hour factors from its speed profile:
+ * "demand" (the demand profile @demand_profile, a name or a path, or the
+ * scenario's when NULL), a shipped profile name (@data_dir/demand/NAME_profile.csv),
+ * a path, or "none" (1 at every hour). Logs and returns -errno on failure.
+ */
+int fs_world_traffic_params(const struct fs_scenario *sc, const char *data_dir,
+			    const char *demand_profile, struct fs_traffic_params *ret);
 void fs_world_destroy(struct fs_world *world);
 struct fs_weather;
 
@@ -56,8 +80,8 @@ void fs_world_update_roads(struct fs_world *w, const struct fs_weather *weather,
 
 /** $FLEETSIM_CACHE, $XDG_CACHE_HOME/fleetsim, ~/.cache/fleetsim or /tmp/fleetsim-cache-UID. */
 const char *fs_world_cache_dir(char *buf, size_t size);
-/** Hour of the (UTC-based) simulated day for the router's time-of-day factors. */
-uint32_t fs_world_hour(int64_t sim_time_ms);
+/** Local hour of the simulated day for the router's time-of-day factors. */
+uint32_t fs_world_hour(const struct fs_world *w, int64_t sim_time_ms);
 /** Nearest depot (by straight line) to node @node. */
 uint32_t fs_world_nearest_depot(const struct fs_world *world, uint32_t node);
 

@@ -45,6 +45,7 @@
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "fs_traffic_msg.h"
 #include "fs_world.h"
 
 #define MAX_SURGE_GENERATORS 32
@@ -93,6 +94,15 @@ struct dispatch_service {
 	bool started;
 	int64_t start_ms, prev_ms, next_kpi_ms, last_ms;
 	uint64_t bad_states, bad_events;
+	/* the fleet's own traffic: counted every traffic.update_s, applied here and by the
+	 * vehicle nodes at the start of the next tick (docs/traffic.md) */
+	uint32_t *traffic_counts;
+	uint32_t traffic_hour;
+	bool traffic_pending;
+	int64_t next_traffic_ms;
+	struct fs_traffic_msg traffic_msg;
+	uint64_t traffic_updates;
+	double traffic_max_factor;
 	/* scratch for messages */
 	void *scratch;
 	size_t scratch_cap;
@@ -177,10 +187,17 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		goto fail;
 	}
 	s->cfg.scenario = NULL; /* the copy in s->scn is ours */
-	s->world = fs_world_load(cfg->network, cfg->depots);
+	struct fs_traffic_params traffic;
+	if (fs_world_traffic_params(&s->scn, cfg->data_dir, cfg->profile, &traffic) < 0) {
+		goto fail;
+	}
+	s->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, cfg->utc_offset_s);
 	if (!s->world) {
 		goto fail;
 	}
+	s->traffic_counts = fs_xcalloc(fs_traffic_slot_count(s->world->traffic), sizeof(*s->traffic_counts));
+	s->traffic_hour = UINT32_MAX;
+	s->traffic_max_factor = 1.0;
 	const struct fs_network *net = s->world->net;
 	/* the scenario's zones in metres, once: surges, zone weights, the service area, zone KPIs */
 	s->zone_rings = fs_xcalloc(s->scn.zone_count ? s->scn.zone_count : 1, sizeof(*s->zone_rings));
@@ -250,6 +267,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		.profile = s->has_profile ? &s->profile : NULL,
 		.trips_per_day = s->demand ? s->cfg.demand_per_day : 0.0,
 		.utc_offset_s = cfg->utc_offset_s,
+		.traffic = s->world->traffic,
 	};
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);
 	if (!s->d) {
@@ -283,6 +301,8 @@ void dispatch_service_destroy(struct dispatch_service *s)
 		return;
 	}
 	fs_dispatch_destroy(s->d);
+	free(s->traffic_counts);
+	fs_traffic_msg_finish(&s->traffic_msg);
 	fs_weather_destroy(s->weather);
 	fs_closures_destroy(s->closures);
 	free(s->map_events);
@@ -666,6 +686,56 @@ static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 	return fs_participant_publish(p, NULL, &env);
 }
 
+/* ---- the fleet's own traffic ------------------------------------------------------------------ */
+
+static bool drives(uint8_t state)
+{
+	return state == FS_VEHICLE_TO_PICKUP || state == FS_VEHICLE_IN_TRIP || state == FS_VEHICLE_REPOSITIONING ||
+	       state == FS_VEHICLE_TO_CHARGER;
+}
+
+/* Vehicles driving per traffic slot, from the latest states of every shard. */
+static void count_traffic(struct dispatch_service *s)
+{
+	const struct fs_traffic *t = s->world->traffic;
+	uint32_t slots = fs_traffic_slot_count(t), bound = fs_dispatch_vehicle_id_bound(s->d);
+	memset(s->traffic_counts, 0, (size_t)slots * sizeof(*s->traffic_counts));
+	for (uint32_t id = 0; id < bound; id++) {
+		const struct fs_dispatch_vehicle_state *v = fs_dispatch_vehicle(s->d, id);
+		if (v && drives(v->state) && v->edge < s->world->net->edge_count) {
+			s->traffic_counts[fs_traffic_slot_of_edge(t, v->edge)]++;
+		}
+	}
+}
+
+static int publish_traffic(struct dispatch_service *s, struct fs_participant *p)
+{
+	count_traffic(s);
+	if (fs_traffic_msg_encode(&s->traffic_msg, s->traffic_counts, fs_traffic_slot_count(s->world->traffic)) < 0) {
+		return -ENOMEM;
+	}
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRAFFIC;
+	env.traffic = &s->traffic_msg.state;
+	s->traffic_pending = true; /* the vehicle nodes apply it at the next tick, and so do we */
+	return fs_participant_publish(p, NULL, &env);
+}
+
+/* At the start of a tick: the counts published in the previous one, or a new hour. */
+static void apply_traffic(struct dispatch_service *s, int64_t now_ms)
+{
+	uint32_t hour = fs_world_hour(s->world, now_ms);
+	if (!s->traffic_pending && hour == s->traffic_hour) {
+		return;
+	}
+	fs_traffic_update(s->world->traffic, hour, s->traffic_counts);
+	s->traffic_hour = hour;
+	s->traffic_pending = false;
+	s->traffic_updates++;
+	double f = fs_traffic_max_fleet_factor(s->world->traffic);
+	s->traffic_max_factor = f > s->traffic_max_factor ? f : s->traffic_max_factor;
+}
+
 /* ---- the tick -------------------------------------------------------------------------------- */
 
 static bool in_ring(const struct fs_point *ring, size_t n, struct fs_point p)
@@ -914,6 +984,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 {
 	struct dispatch_service *s = ctx;
 	s->tick = tick;
+	apply_traffic(s, now_ms);
 	apply_outages(s);
 	int wrc = fs_weather_update(s->weather, s->map_events, s->nmap, tick);
 	if (wrc < 0) {
@@ -968,6 +1039,12 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (publish_requests(s, p) < 0 || publish_trip_events(s, p) < 0 || publish_offers(s, p) < 0 ||
 	    publish_jobs(s, p) < 0) {
 		return -EIO;
+	}
+	if (now_ms >= s->next_traffic_ms) {
+		s->next_traffic_ms = now_ms + (int64_t)llround(s->world->traffic_params.update_s * 1000.0);
+		if (publish_traffic(s, p) < 0) {
+			return -EIO;
+		}
 	}
 	if (s->cfg.kpi_every_s && now_ms >= s->next_kpi_ms) {
 		s->next_kpi_ms = now_ms + (int64_t)s->cfg.kpi_every_s * 1000;
@@ -1265,6 +1342,9 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "plugs_peak_in_use", peak);
 	result(p, "demand_per_day", s->demand ? s->cfg.demand_per_day : NAN);
 	result(p, "bad_state_records", (double)s->bad_states);
+	result(p, "traffic_updates", (double)s->traffic_updates);
+	result(p, "traffic_max_fleet_factor", s->traffic_max_factor);
+	result(p, "junction_delay_mean_s", s->world->junctions.mean_delay_s);
 	result(p, "scenario_events_applied", (double)s->scn_applied);
 	result(p, "surge_requests_added", (double)s->surge_added);
 	result(p, "surge_requests_dropped", (double)s->surge_dropped);

@@ -18,6 +18,7 @@ struct dispatch_config {
 	const char *network;        /* world spec, as the vehicle nodes get it */
 	const char *out_dir;        /* may be NULL */
 	const char *profile;        /* demand profile CSV (full path) */
+	const char *data_dir;       /* shipped data (speed profiles by name) */
 	const char *demand_csv;     /* replay these requests instead of generating; may be NULL */
 	const char *fleet_csv;      /* fixed fleet placement to check against; may be NULL */
 	uint64_t seed;

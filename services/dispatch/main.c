@@ -10,6 +10,7 @@
 
 #include "dispatch_service.h"
 #include "fs_args.h"
+#include "fs_data.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 
@@ -39,7 +40,7 @@ static void usage(FILE *out)
 		"  --seed N                 run seed (demand stream)\n"
 		"  --vehicles N             initial fleet, ids 0..N-1 (scenario fleet.size)\n"
 		"  --network SPEC           road network, as the vehicle nodes get it\n"
-		"  --data DIR               the project's data directory (default ./data)\n"
+		"  --data DIR               shipped data (default $FLEETSIM_DATA, the source tree's data/, or the installed share/fleetsim)\n"
 		"  --out DIR                write trips.csv, dispatch_by_hour.csv, dispatch_by_zone.csv\n"
 		"  --matcher batch|greedy   optimal assignment every batch or SUMO-style greedy\n"
 		"  --batch-s S              matching period in seconds, both matchers (dispatch.batch)\n"
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 	fs_log_init("fs-dispatch", FS_LOG_INFO);
 	struct dispatch_config cfg = { .kpi_every_s = 60 }; /* the issue: a snapshot per simulated minute */
 	fs_dispatch_params_defaults(&cfg.params);
-	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = "data";
+	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = NULL;
 	uint32_t plugs_per_depot = 0;
 	int phase = -1;
 	/* what the command line sets; the rest comes from the scenario */
@@ -240,6 +241,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* the scenario first (its file:line:column errors stop us here), then the flags */
+	if (!data_dir) {
+		data_dir = fs_data_dir();
+	}
 	struct fs_scenario sc;
 	if (fs_scenario_msg_load(scenario, &sc) < 0) {
 		return 2;
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
 		cfg.demand_csv = replay;
 	}
 	cfg.utc_offset_s = sc.utc_offset_s;
+	cfg.data_dir = data_dir;
 	if ((phase < 0 ? sc.phase : phase) == FS_CITY_DATA_COLLECTION) {
 		/* human-driven mapping drives: the platform offers no rides in the city yet */
 		fs_info("city phase data-collection: no rider requests");

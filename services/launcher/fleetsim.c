@@ -47,21 +47,6 @@ const char *launcher_exe_dir(void)
 	return dir;
 }
 
-const char *launcher_data_dir(void)
-{
-	static char dir[PATH_MAX];
-	struct stat st;
-	const char *env = getenv("FLEETSIM_DATA");
-	if (env && *env) {
-		return env;
-	}
-	if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
-		return FS_SOURCE_DATA_DIR;
-	}
-	snprintf(dir, sizeof(dir), "%s", FS_INSTALL_DATA_DIR);
-	return dir;
-}
-
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetsim", FS_LOG_INFO);

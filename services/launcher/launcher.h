@@ -9,6 +9,8 @@ int launcher_run(int argc, char **argv);
 /** Directory holding this executable (and its sibling service executables). */
 const char *launcher_exe_dir(void);
 /** The data directory: $FLEETSIM_DATA, the source tree's data/, or the installed one. */
-const char *launcher_data_dir(void);
+/* the shipped data: fs_data_dir() */
+#include "fs_data.h"
+#define launcher_data_dir fs_data_dir
 
 #endif

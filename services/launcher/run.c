@@ -690,6 +690,7 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 		arg(&a, "--network=%s", network);
 		arg(&a, "--self-charge=%s", with_dispatch ? "no" : "yes");
+		arg(&a, "--data=%s", launcher_data_dir());
 		if (o.fleet_csv) {
 			arg(&a, "--fleet-csv=%s", o.fleet_csv);
 		}

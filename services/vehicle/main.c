@@ -42,6 +42,7 @@ static void usage(FILE *out)
 		"  --self-charge yes|no     go charging without dispatch (default yes)\n"
 		"  --fleet-csv FILE         start positions vehicle_id,node[,soc] instead of seeded ones\n"
 		"  --scenario FILE          vehicle model, fleet, depots, releases from FILE; flags override\n"
+		"  --data DIR               shipped data for the traffic's hour factors (default as fs-dispatch)\n"
 		"  -h, --help               this text\n");
 }
 
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
 	bool given[4] = { false }; /* seed, vehicles, depots, phase: flags override the scenario */
 	uint64_t u;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_SHARD, OPT_SHARDS, OPT_VEHICLES, OPT_NETWORK, OPT_DEPOTS,
-	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT, OPT_SCENARIO, OPT_FLEET_CSV };
+	       OPT_PUBLISH, OPT_PHASE, OPT_SELF_CHARGE, OPT_OUT, OPT_SCENARIO, OPT_FLEET_CSV, OPT_DATA };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
+		{ "data", required_argument, NULL, OPT_DATA },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,6 +139,9 @@ int main(int argc, char **argv)
 		case OPT_SCENARIO:
 			scenario = optarg;
 			break;
+		case OPT_DATA:
+			cfg.data_dir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -180,7 +185,7 @@ int main(int argc, char **argv)
 	if (!node) {
 		return 1;
 	}
-	static const char *const subs[] = { "ride.job", "prod.delivery", FS_SCENARIO_APPLY_TOPIC, NULL };
+	static const char *const subs[] = { "ride.job", "prod.delivery", "world.traffic", FS_SCENARIO_APPLY_TOPIC, NULL };
 	struct fs_participant_config pcfg = {
 		.address = address, .name = name, .role = "vehicle", .shard = cfg.shard, .shard_count = cfg.shards,
 		.subscriptions = subs,

@@ -26,6 +26,7 @@
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "fs_traffic_msg.h"
 #include "fs_world.h"
 #include "vehicle_node.h"
 
@@ -57,6 +58,9 @@ struct vehicle_node {
 	size_t placement_count;
 	struct vehicle_node_config cfg;
 	struct fs_world *world;
+	uint32_t *traffic_counts;            /* the fleet's own traffic, as dispatch counted it */
+	uint32_t traffic_hour;
+	bool traffic_changed;
 	struct fs_vehicle_params params;
 	struct fs_fleet *fleet;
 	struct fs_vehicle_events events;
@@ -113,14 +117,20 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 {
 	struct vehicle_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
-	n->world = fs_world_load(cfg->network, cfg->depots);
-	if (!n->world) {
-		goto fail;
-	}
 	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
 		fs_error("out of memory for the scenario");
 		goto fail;
 	}
+	struct fs_traffic_params traffic;
+	if (fs_world_traffic_params(&n->scn, cfg->data_dir, NULL, &traffic) < 0) {
+		goto fail;
+	}
+	n->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, n->scn.utc_offset_s);
+	if (!n->world) {
+		goto fail;
+	}
+	n->traffic_counts = fs_xcalloc(fs_traffic_slot_count(n->world->traffic), sizeof(*n->traffic_counts));
+	n->traffic_hour = UINT32_MAX;
 	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
 	if (cfg->fleet_csv) {
 		struct fs_error err = { "" };
@@ -172,6 +182,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 		return;
 	}
 	fs_fleet_destroy(n->fleet);
+	free(n->traffic_counts);
 	fs_weather_destroy(n->weather);
 	fs_closures_destroy(n->closures);
 	fs_world_destroy(n->world);
@@ -378,6 +389,16 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 		receive_deliveries(n, p, msg);
 		return;
 	}
+	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TRAFFIC) {
+		const char *why = fs_traffic_msg_decode(env->traffic, n->traffic_counts,
+							fs_traffic_slot_count(n->world->traffic));
+		if (why) {
+			fs_bus_reject(fs_participant_bus(p), msg, why);
+		} else {
+			n->traffic_changed = true; /* applied in this tick, as dispatch applies it */
+		}
+		return;
+	}
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
 		return;
 	}
@@ -456,7 +477,7 @@ static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t targ
 	struct fs_road_pos to = { target_edge, n->world->net->edges[target_edge].length_m };
 	path->count = 0;
 	double t;
-	return fs_route_positions(query_for(n, v), fs_world_hour(now_ms), from, to, &t, path);
+	return fs_route_positions(query_for(n, v), fs_world_hour(n->world, now_ms), from, to, &t, path);
 }
 
 static uint32_t depot_in_edge(const struct fs_network *net, uint32_t node)
@@ -497,7 +518,7 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 		n->trip.count = 0;
 		int idx = fs_fleet_find(n->fleet, pj->vehicle_id);
 		struct fs_route_query *q = idx >= 0 ? query_for(n, fs_fleet_vehicle(n->fleet, (uint32_t)idx)) : n->world->query;
-		rc = fs_route_nodes(q, fs_world_hour(now_ms), net->edges[pj->first.edge].to, net->edges[pj->second.edge].to,
+		rc = fs_route_nodes(q, fs_world_hour(n->world, now_ms), net->edges[pj->first.edge].to, net->edges[pj->second.edge].to,
 				    &t, &n->trip);
 		if (rc < 0 || n->trip.count == 0) {
 			rc = rc < 0 ? rc : -EINVAL;
@@ -811,10 +832,16 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (tick == 0 && place_fleet(n, now_ms) < 0) {
 		return -ENOMEM;
 	}
-	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE };
+	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE,
+				      .traffic = n->world->traffic };
 	/* Night by the city's clock (the scenario's UTC offset), as demand and dispatch see it. */
-	int hour = fs_calendar_second_of_day(now_ms + (int64_t)n->scn.utc_offset_s * 1000) / 3600;
+	uint32_t hour = fs_world_hour(n->world, now_ms);
 	cond.night = hour < 6 || hour >= 21;
+	if (n->traffic_changed || hour != n->traffic_hour) {
+		fs_traffic_update(n->world->traffic, hour, n->traffic_counts);
+		n->traffic_changed = false;
+		n->traffic_hour = hour;
+	}
 	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
 		return -ENOMEM;
 	}

@@ -26,6 +26,7 @@ struct vehicle_node_config {
 	int board_dwell_s;         /* rider boards this long after the vehicle arrives */
 	const struct fs_scenario *scenario; /* vehicle model, depots, releases, events; NULL = defaults */
 	const char *fleet_csv;     /* fixed start positions (vehicle_id,node[,soc]); NULL = seeded */
+	const char *data_dir;      /* shipped data (speed profiles); NULL = "data" */
 };
 
 struct vehicle_node;

@@ -115,8 +115,8 @@ int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms)
 
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)
 {
-	/* the router's hour, as fs-vehicle asks for it (fs_world_hour: UTC-based day) */
-	return (uint32_t)(fs_calendar_second_of_day(t_ms) / 3600);
+	/* the router's hour, as fs-vehicle asks for it (fs_world_hour: the city's clock) */
+	return (uint32_t)dispatch_local_hour(d, t_ms);
 }
 
 bool dispatch_is_night(const struct fs_dispatch *d, int64_t t_ms)
@@ -736,6 +736,11 @@ const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_disp
 uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d)
 {
 	return d->known;
+}
+
+uint32_t fs_dispatch_vehicle_id_bound(const struct fs_dispatch *d)
+{
+	return d->nveh;
 }
 
 uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/traffic.h"
 #include "fs_dispatch_internal.h"
 
 #define VERIFY_ROUNDS 6
@@ -171,6 +172,9 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 			      ? d->path.edges[driven - 1]
 			      : dispatch_edge_into(d, r->pickup_node);
 	d->path.count = driven;
+	if (d->w.traffic) {
+		t *= fs_traffic_path_fleet_factor(d->w.traffic, d->path.edges, d->path.count); /* as driven */
+	}
 	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && dispatch_path_uses_motorway(net, &d->path)) {
 		return false;
 	}

@@ -622,6 +622,28 @@ struct fs_network *fs_network_load(const char *spec, struct fs_error *err)
 	return NULL;
 }
 
+/* OSM highway=* values, in enum fs_road_class order. */
+static const char *const road_class_names[FS_ROAD_CLASS_COUNT] = {
+	"motorway",	   "trunk",	     "primary",	    "secondary",      "tertiary",
+	"unclassified",	   "residential",    "living_street", "service",	      "motorway_link",
+	"trunk_link",	   "primary_link",   "secondary_link", "tertiary_link", "road",
+};
+
+const char *fs_road_class_name(int road_class)
+{
+	return road_class >= 0 && road_class < FS_ROAD_CLASS_COUNT ? road_class_names[road_class] : "?";
+}
+
+int fs_road_class_from_name(const char *name)
+{
+	for (int c = 0; name && c < FS_ROAD_CLASS_COUNT; c++) {
+		if (!strcmp(name, road_class_names[c])) {
+			return c;
+		}
+	}
+	return -1;
+}
+
 bool fs_road_is_motorway(uint8_t road_class)
 {
 	return road_class == FS_ROAD_MOTORWAY || road_class == FS_ROAD_MOTORWAY_LINK || road_class == FS_ROAD_TRUNK ||

@@ -47,7 +47,7 @@
 #define EDGE_BYTES 36u
 #define SHAPE_BYTES 16u
 /* Bump when the OSM loader's rules change in a way the parameters do not show. */
-#define FS_OSM_RULES_VERSION 1u
+#define FS_OSM_RULES_VERSION 2u /* 2: junction control flags from node tags */
 
 /* ---- little-endian encoding --------------------------------------------------- */
 

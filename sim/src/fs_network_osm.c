@@ -53,6 +53,7 @@ void fs_osm_params_defaults(struct fs_osm_params *params)
 struct osm_node {
 	int64_t id;
 	double lat, lon;
+	uint16_t control; /* FS_EDGE_SIGNAL | FS_EDGE_STOP | FS_EDGE_GIVE_WAY from its tags */
 };
 
 struct osm_way {
@@ -127,39 +128,6 @@ static bool is_one_of(const char *value, const char *const *set)
 	return false;
 }
 
-static int road_class_of(const char *highway)
-{
-	static const struct {
-		const char *name;
-		int road_class;
-	} map[] = {
-		{ "motorway", FS_ROAD_MOTORWAY },
-		{ "trunk", FS_ROAD_TRUNK },
-		{ "primary", FS_ROAD_PRIMARY },
-		{ "secondary", FS_ROAD_SECONDARY },
-		{ "tertiary", FS_ROAD_TERTIARY },
-		{ "unclassified", FS_ROAD_UNCLASSIFIED },
-		{ "residential", FS_ROAD_RESIDENTIAL },
-		{ "living_street", FS_ROAD_LIVING_STREET },
-		{ "service", FS_ROAD_SERVICE },
-		{ "motorway_link", FS_ROAD_MOTORWAY_LINK },
-		{ "trunk_link", FS_ROAD_TRUNK_LINK },
-		{ "primary_link", FS_ROAD_PRIMARY_LINK },
-		{ "secondary_link", FS_ROAD_SECONDARY_LINK },
-		{ "tertiary_link", FS_ROAD_TERTIARY_LINK },
-		{ "road", FS_ROAD_OTHER },
-	};
-	if (!highway) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (!strcmp(highway, map[i].name)) {
-			return map[i].road_class;
-		}
-	}
-	return -1;
-}
-
 /* "50", "50 km/h", "30 mph", "30mph", "50;40" (first value) -> km/h; <= 0 if unusable
  * ("none", "signals", "walk", "RU:urban", ...). */
 static double parse_maxspeed_kmh(const char *value)
@@ -199,6 +167,22 @@ static int parse_lanes(const char *value)
 	return v > 255 ? 255 : (int)v;
 }
 
+/* Junction control a node's tags declare (highway=traffic_signals|stop|give_way). */
+static uint16_t node_control(const readosm_node *node)
+{
+	const char *highway = node->tags ? tag(node->tags, node->tag_count, "highway") : NULL;
+	if (!highway) {
+		return 0;
+	}
+	if (!strcmp(highway, "traffic_signals")) {
+		return FS_EDGE_SIGNAL;
+	}
+	if (!strcmp(highway, "stop")) {
+		return FS_EDGE_STOP;
+	}
+	return !strcmp(highway, "give_way") ? FS_EDGE_GIVE_WAY : 0;
+}
+
 static int on_node(const void *user, const readosm_node *node)
 {
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
@@ -221,6 +205,7 @@ static int on_node(const void *user, const readosm_node *node)
 		.id = node->id,
 		.lat = node->latitude,
 		.lon = node->longitude,
+		.control = node_control(node),
 	};
 	return READOSM_OK;
 }
@@ -238,7 +223,7 @@ static int on_way(const void *user, const readosm_way *way)
 	if (way->node_ref_count < 2) {
 		return READOSM_OK;
 	}
-	int road_class = road_class_of(tag(tags, nt, "highway"));
+	int road_class = fs_road_class_from_name(tag(tags, nt, "highway"));
 	if (road_class < 0) {
 		return READOSM_OK;
 	}
@@ -450,8 +435,10 @@ static uint32_t find_node(const struct osm_ctx *ctx, int64_t id)
 	return lo < ctx->node_count && ctx->nodes[lo].id == id ? lo : NONE;
 }
 
+/* @control_fwd/@control_bwd: signs and signals met driving along / against the way. */
 static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from, uint32_t to,
-		      double length_m, struct fs_point *pts, uint32_t count)
+		      double length_m, struct fs_point *pts, uint32_t count, uint16_t control_fwd,
+		      uint16_t control_bwd)
 {
 	if (from == to) {
 		return 0; /* a loop back to the same junction never shortens a route */
@@ -460,7 +447,6 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 		.length_m = (float)length_m,
 		.speed_mps = (float)(w->speed_kmh / 3.6),
 		.road_class = w->road_class,
-		.flags = w->flags,
 		.name = w->name,
 		.shape_count = count,
 	};
@@ -469,6 +455,7 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 		e.from = from;
 		e.to = to;
 		e.lanes = w->lanes_fwd;
+		e.flags = w->flags | control_fwd;
 		e.shape_first = b->shape_count;
 		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
 			return -ENOMEM;
@@ -483,6 +470,7 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 		e.from = to;
 		e.to = from;
 		e.lanes = w->lanes_bwd;
+		e.flags = w->flags | control_bwd;
 		e.shape_first = b->shape_count;
 		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
 			return -ENOMEM;
@@ -586,6 +574,7 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	for (uint32_t w = 0; w < ctx->way_count; w++) {
 		const struct osm_way *way = &ctx->ways[w];
 		uint32_t start = NONE, prev = NONE, count = 0;
+		uint16_t control_fwd = 0, control_bwd = 0;
 		double length = 0.0;
 		for (uint32_t i = 0; i < way->ref_count; i++) {
 			uint32_t v = ref_idx[way->ref_first + i];
@@ -605,7 +594,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 				start = v;
 				count = 0;
 				length = 0.0;
+				control_fwd = 0;
+				control_bwd = o->control;
 			} else {
+				control_fwd |= o->control;
 				length += fs_geo_distance_m(ctx->nodes[prev].lat, ctx->nodes[prev].lon,
 							    o->lat, o->lon);
 			}
@@ -613,13 +605,17 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 			prev = v;
 			if (graph_id[v] != NONE && count > 1) {
 				if (emit_edges(b, way, graph_id[start], graph_id[v], length, pts,
-					       count) < 0) {
+					       count, control_fwd, control_bwd) < 0) {
 					goto out_nomem;
 				}
 				start = v;
 				pts[0] = fs_projection_to_xy(&proj, o->lat, o->lon);
 				count = 1;
 				length = 0.0;
+				control_fwd = 0;
+				control_bwd = o->control;
+			} else if (count > 1) {
+				control_bwd |= o->control; /* a signal between junctions: both ways */
 			}
 		}
 	}

@@ -748,6 +748,70 @@ static int read_dispatch(struct loader *L, const yaml_node_t *d)
 	return 0;
 }
 
+static int read_traffic_seconds(struct loader *L, const yaml_node_t *d, const char *key, double *ret)
+{
+	uint64_t ms = (uint64_t)llround(*ret * 1000.0);
+	int rc = get_duration_ms(L, d, key, 0, 600000, &ms);
+	*ret = (double)ms / 1000.0;
+	return rc;
+}
+
+static int read_traffic(struct loader *L, const yaml_node_t *d)
+{
+	struct fs_scenario *sc = L->sc;
+	struct fs_traffic_params *t = &sc->traffic;
+	int rc = check_map(L, d, "traffic",
+			   "speed_profile congestion_level profile_congestion_level signal_cycle signal_green_major signal_green_minor stop_delay "
+			   "give_way_delay equal_delay bpr_alpha bpr_beta cell_m update_every capacity_vphpl");
+	if (rc < 0 ||
+	    (rc = get_string(L, d, "speed_profile", sc->speed_profile, sizeof(sc->speed_profile))) < 0 ||
+	    (rc = get_double(L, d, "congestion_level", 0, 5, false, &t->congestion_level)) < 0 ||
+	    (rc = get_double(L, d, "profile_congestion_level", 0, 5, false, &t->profile_congestion_level)) < 0 ||
+	    (rc = read_traffic_seconds(L, d, "signal_cycle", &t->signal_cycle_s)) < 0 ||
+	    (rc = get_double(L, d, "signal_green_major", 0, 1, true, &t->signal_green_major)) < 0 ||
+	    (rc = get_double(L, d, "signal_green_minor", 0, 1, true, &t->signal_green_minor)) < 0 ||
+	    (rc = read_traffic_seconds(L, d, "stop_delay", &t->stop_delay_s)) < 0 ||
+	    (rc = read_traffic_seconds(L, d, "give_way_delay", &t->give_way_delay_s)) < 0 ||
+	    (rc = read_traffic_seconds(L, d, "equal_delay", &t->equal_delay_s)) < 0 ||
+	    (rc = get_double(L, d, "bpr_alpha", 0, 10, false, &t->bpr_alpha)) < 0 ||
+	    (rc = get_double(L, d, "bpr_beta", 1, 10, false, &t->bpr_beta)) < 0 ||
+	    (rc = get_double(L, d, "cell_m", 100, 100000, false, &t->cell_m)) < 0) {
+		return rc;
+	}
+	uint64_t update_ms = (uint64_t)llround(t->update_s * 1000.0);
+	if ((rc = get_duration_ms(L, d, "update_every", 1000, 86400000, &update_ms)) < 0) {
+		return rc;
+	}
+	t->update_s = (double)update_ms / 1000.0;
+	const yaml_node_t *n;
+	if ((n = find(L, d, "speed_profile")) && looks_like_path(sc->speed_profile) &&
+	    (rc = resolve_path(L, n, "speed_profile", sc->speed_profile, sizeof(sc->speed_profile))) < 0) {
+		return rc;
+	}
+	if (!(n = find(L, d, "capacity_vphpl"))) {
+		return 0;
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		return fail(L, n, "capacity_vphpl: expected a mapping road_class: vehicles/h/lane, found %s",
+			    kind_name(n));
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node(L, p->key);
+		int cls = k->type == YAML_SCALAR_NODE ? fs_road_class_from_name(text(k)) : -1;
+		if (cls < 0) {
+			return fail(L, k, "capacity_vphpl: unknown road class '%s'",
+				    k->type == YAML_SCALAR_NODE ? text(k) : kind_name(k));
+		}
+		yaml_node_t view = *n; /* the scalar reader on a one-pair view */
+		view.data.mapping.pairs.start = p;
+		view.data.mapping.pairs.top = p + 1;
+		if ((rc = get_double(L, &view, text(k), 50, 5000, false, &t->capacity_vphpl[cls])) < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* The vehicle model: keys are the fields of struct fs_vehicle_params. */
 struct param_field {
 	const char *key;
@@ -1219,7 +1283,7 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 {
 	struct fs_scenario *sc = L->sc;
 	int rc = check_map(L, root, "the scenario",
-			   "description seed start duration tick city fleet demand dispatch vehicle production rollout "
+			   "description seed start duration tick city fleet demand dispatch vehicle production rollout traffic "
 			   "events");
 	if (rc < 0) {
 		return rc;
@@ -1242,7 +1306,7 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 	} sections[] = {
 		{ "city", read_city },       { "vehicle", read_vehicle },       { "fleet", read_fleet },
 		{ "demand", read_demand },   { "dispatch", read_dispatch },     { "production", read_production },
-		{ "rollout", read_rollout },
+		{ "rollout", read_rollout }, { "traffic", read_traffic },
 	};
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		if ((n = find(L, root, sections[i].key)) && (rc = sections[i].read(L, n)) < 0) {

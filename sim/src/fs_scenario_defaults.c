@@ -109,6 +109,9 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	/* dispatch */
 	sc->matcher = FS_SCN_MATCHER_BATCH;
 	sc->batch_s = 10.0;         /* [est] batched matching windows of seconds */
+	/* traffic: hour factors from the demand profile's trip speeds (docs/traffic.md) */
+	snprintf(sc->speed_profile, sizeof(sc->speed_profile), "demand");
+	fs_traffic_params_defaults(&sc->traffic);
 	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
 	fs_vehicle_params_defaults(&sc->vehicle);
 	/* production and rollout: one source of truth, sim/src/fs_production_params.c */
@@ -209,7 +212,13 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
 	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
-	F(batch_s); F(event_count);
+	F(batch_s); F(event_count); S(speed_profile);
+	F(traffic.congestion_level); F(traffic.profile_congestion_level); F(traffic.signal_cycle_s); F(traffic.signal_green_major); F(traffic.signal_green_minor);
+	F(traffic.stop_delay_s); F(traffic.give_way_delay_s); F(traffic.equal_delay_s);
+	F(traffic.bpr_alpha); F(traffic.bpr_beta); F(traffic.cell_m); F(traffic.update_s);
+	for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
+		F(traffic.capacity_vphpl[c]);
+	}
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
 		F(sw_share[i]);
 	}

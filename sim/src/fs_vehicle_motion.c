@@ -25,7 +25,11 @@ int64_t vehicle_edge_ms(const struct fs_vehicle *v, const struct fs_network *net
 	}
 	if ((v->odd_flags & FS_ODD_SPEED_CAP) && v->speed_cap_mps > 0.0f &&
 	    v->phase != FS_CITY_DATA_COLLECTION) {
-		s = fmax(s, e->length_m / v->speed_cap_mps);
+		/* the cap slows the running, not the wait at the junction the edge ends in
+		 * (travel_time_s holds both: fs_traffic_apply_junctions()) */
+		double run = e->speed_mps > 0.0f ? e->length_m / e->speed_mps : s;
+		double junction = fmax(0.0, s - run);
+		s = fmax(run, e->length_m / v->speed_cap_mps) + junction;
 	}
 	double ms = ceil(s * (factor > 0.0 ? factor : 1.0) * MS_PER_S);
 	return ms >= 1.0 ? (int64_t)ms : 1;

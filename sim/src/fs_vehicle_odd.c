@@ -9,6 +9,7 @@
  */
 #include <stddef.h>
 
+#include "fs/traffic.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
 #include "fs_vehicle_internal.h"
@@ -18,11 +19,12 @@ const char vehicle_reason_energy[] = "not enough energy for the job";
 double fs_conditions_time_factor(const struct fs_conditions *cond, uint32_t edge)
 {
 	double city = cond && cond->travel_time_factor > 0.0 ? cond->travel_time_factor : 1.0;
+	double traffic = cond && cond->traffic ? fs_traffic_edge_factor(cond->traffic, edge) : 1.0;
 	if (!cond || !cond->weather || !fs_weather_has_zones(cond->weather)) {
-		return city;
+		return city * traffic;
 	}
 	double zone = fs_weather_zone_time_factor(cond->weather, edge);
-	return zone > city ? zone : city;
+	return (zone > city ? zone : city) * traffic;
 }
 
 uint8_t fs_conditions_rain(const struct fs_conditions *cond, uint32_t edge)

@@ -164,6 +164,9 @@ struct fs_dispatch_world {
 	const struct fs_demand_profile *profile;
 	double trips_per_day;
 	int32_t utc_offset_s;                  /* local time of the profile = UTC + this */
+	/* What the fleet's own traffic adds to the router's times (fs/traffic.h),
+	 * borrowed; NULL = nothing. Pickup ETAs are quoted with it, as driven. */
+	const struct fs_traffic *traffic;
 };
 
 /* A rider's request as it arrives. */
@@ -370,6 +373,8 @@ const struct fs_dispatch_request *fs_dispatch_request(const struct fs_dispatch *
 const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_dispatch *d, uint32_t id);
 /** Vehicles seen so far. */
 uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d);
+/** One above the highest vehicle id seen (ids below it may be unseen: fs_dispatch_vehicle() NULL). */
+uint32_t fs_dispatch_vehicle_id_bound(const struct fs_dispatch *d);
 /** Plugs reserved or in use at @depot (never above its plug count when the platform decides alone). */
 uint32_t fs_dispatch_plugs_in_use(const struct fs_dispatch *d, uint32_t depot);
 /**

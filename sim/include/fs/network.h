@@ -61,7 +61,8 @@ struct fs_edge {
 	uint32_t from, to;
 	float length_m;
 	float speed_mps;      /* free-flow speed */
-	float travel_time_s;  /* length_m / speed_mps */
+	float travel_time_s;  /* length_m / speed_mps, plus the junction delay at its end once
+			       * the world applied it (fs_traffic_apply_junctions()) */
 	uint8_t lanes;
 	uint8_t road_class;   /* enum fs_road_class */
 	uint16_t flags;       /* FS_EDGE_* */
@@ -73,6 +74,12 @@ struct fs_edge {
 enum fs_edge_flags {
 	FS_EDGE_ONEWAY = 1 << 0,
 	FS_EDGE_ROUNDABOUT = 1 << 1,
+	/* Junction control where the edge ends, from OSM node tags on its way
+	 * (a node after its start, up to and including its end node):
+	 * highway=traffic_signals, highway=stop, highway=give_way. */
+	FS_EDGE_SIGNAL = 1 << 2,
+	FS_EDGE_STOP = 1 << 3,
+	FS_EDGE_GIVE_WAY = 1 << 4,
 };
 
 struct fs_network {
@@ -227,6 +234,10 @@ int fs_network_edge_point_at(const struct fs_network *net, uint32_t edge, double
  * ODD without motorways excludes, and where riders are not picked up.
  */
 bool fs_road_is_motorway(uint8_t road_class);
+/** The OSM highway=* value of @road_class ("road" for FS_ROAD_OTHER, "?" if bad). */
+const char *fs_road_class_name(int road_class);
+/** The class of OSM highway=@name, or -1 if it is not a drivable class. */
+int fs_road_class_from_name(const char *name);
 
 /* A spatial index over edge geometry for snapping points to roads. */
 struct fs_network_index;

@@ -30,6 +30,7 @@
 
 #include "fs/error.h"
 #include "fs/production.h"
+#include "fs/traffic.h"
 #include "fs/vehicle.h"
 
 #define FS_SCN_NAME_MAX 64
@@ -170,6 +171,10 @@ struct fs_scenario {
 	/* dispatch */
 	uint8_t matcher;                /* enum fs_scenario_matcher */
 	double batch_s;
+	/* traffic: what streets cost (fs/traffic.h); hour_factor stays 1 here and is
+	 * filled from speed_profile when a service loads the world */
+	char speed_profile[FS_SCN_PATH_MAX]; /* "demand" (the demand profile), a profile, or "none" */
+	struct fs_traffic_params traffic;
 	/* vehicle model (fleet.software fills params.sw) */
 	struct fs_vehicle_params vehicle;
 	/* production and rollout sections: the production model's own params

@@ -115,6 +115,7 @@ enum fs_rain {
 };
 
 struct fs_weather;
+struct fs_traffic;
 
 /* What the world is like now; set on the fleet by the service each tick. */
 struct fs_conditions {
@@ -128,9 +129,13 @@ struct fs_conditions {
 	 * closed_version changes whenever the set does. */
 	const uint8_t *closed;
 	uint64_t closed_version;
+	/* What streets cost now (fs/traffic.h: hour factor times the fleet's own
+	 * traffic), borrowed; NULL = free flow. Multiplies the weather's factor. */
+	const struct fs_traffic *traffic;
 };
 
-/** The travel-time factor on @edge under @cond: the slower of the city's and a zone's. */
+/** The travel-time factor on @edge under @cond: the slower of the city's and a zone's
+ * weather, times the traffic's factor there. */
 double fs_conditions_time_factor(const struct fs_conditions *cond, uint32_t edge);
 /** The rain on @edge under @cond: the worse of the city's and a zone's. */
 uint8_t fs_conditions_rain(const struct fs_conditions *cond, uint32_t edge);
