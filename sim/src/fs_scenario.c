@@ -762,7 +762,7 @@ static int read_traffic(struct loader *L, const yaml_node_t *d)
 	struct fs_traffic_params *t = &sc->traffic;
 	int rc = check_map(L, d, "traffic",
 			   "speed_profile congestion_level profile_congestion_level signal_cycle signal_green_major signal_green_minor stop_delay "
-			   "give_way_delay equal_delay bpr_alpha bpr_beta cell_m update_every capacity_vphpl");
+			   "give_way_delay equal_delay bpr_alpha bpr_beta cell_m update_every min_speed_kmh capacity_vphpl");
 	if (rc < 0 ||
 	    (rc = get_string(L, d, "speed_profile", sc->speed_profile, sizeof(sc->speed_profile))) < 0 ||
 	    (rc = get_double(L, d, "congestion_level", 0, 5, false, &t->congestion_level)) < 0 ||
@@ -775,7 +775,8 @@ static int read_traffic(struct loader *L, const yaml_node_t *d)
 	    (rc = read_traffic_seconds(L, d, "equal_delay", &t->equal_delay_s)) < 0 ||
 	    (rc = get_double(L, d, "bpr_alpha", 0, 10, false, &t->bpr_alpha)) < 0 ||
 	    (rc = get_double(L, d, "bpr_beta", 1, 10, false, &t->bpr_beta)) < 0 ||
-	    (rc = get_double(L, d, "cell_m", 100, 100000, false, &t->cell_m)) < 0) {
+	    (rc = get_double(L, d, "cell_m", 100, 100000, false, &t->cell_m)) < 0 ||
+	    (rc = get_double(L, d, "min_speed_kmh", 0.5, 100, false, &t->min_speed_kmh)) < 0) {
 		return rc;
 	}
 	uint64_t update_ms = (uint64_t)llround(t->update_s * 1000.0);

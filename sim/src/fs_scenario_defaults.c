@@ -215,7 +215,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(batch_s); F(event_count); S(speed_profile);
 	F(traffic.congestion_level); F(traffic.profile_congestion_level); F(traffic.signal_cycle_s); F(traffic.signal_green_major); F(traffic.signal_green_minor);
 	F(traffic.stop_delay_s); F(traffic.give_way_delay_s); F(traffic.equal_delay_s);
-	F(traffic.bpr_alpha); F(traffic.bpr_beta); F(traffic.cell_m); F(traffic.update_s);
+	F(traffic.bpr_alpha); F(traffic.bpr_beta); F(traffic.cell_m); F(traffic.update_s); F(traffic.min_speed_kmh);
 	for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
 		F(traffic.capacity_vphpl[c]);
 	}

@@ -25,7 +25,8 @@ void fs_traffic_params_defaults(struct fs_traffic_params *p)
 		.bpr_alpha = 0.15,          /* Bureau of Public Roads, Traffic Assignment Manual (1964) */
 		.bpr_beta = 4.0,
 		.cell_m = 1000.0,
-		.update_s = 60.0,           /* [est] a minute: flows change slowly next to a trip */
+		.update_s = 60.0,
+		.min_speed_kmh = 5.0,       /* [est] stop-and-go queues: BPR's bound */           /* [est] a minute: flows change slowly next to a trip */
 	};
 	for (int h = 0; h < FS_TRAFFIC_HOURS; h++) {
 		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
@@ -122,6 +123,9 @@ const char *fs_traffic_params_invalid(const struct fs_traffic_params *p)
 	}
 	if (!(p->cell_m >= 100.0 && p->cell_m <= 100000.0)) {
 		return "traffic cell must be 100 m..100 km";
+	}
+	if (!(p->min_speed_kmh >= 0.5 && p->min_speed_kmh <= 100.0)) {
+		return "traffic min speed must be 0.5..100 km/h";
 	}
 	if (!(p->update_s >= 1.0 && p->update_s <= 86400.0)) {
 		return "traffic update period must be 1 s..1 day";
@@ -356,6 +360,7 @@ struct fs_traffic {
 	const struct fs_network *net;
 	struct fs_traffic_params p;
 	uint32_t cols, rows, slot_count;
+	double cell_w, cell_h;
 	uint32_t *edge_slot;   /* edge -> slot */
 	struct slot *slots;
 	uint32_t hour;
@@ -371,8 +376,8 @@ static void build_slots(struct fs_traffic *t)
 		const struct fs_edge *ed = &net->edges[e];
 		const struct fs_node *a = &net->nodes[ed->from], *b = &net->nodes[ed->to];
 		double mx = 0.5 * (a->x + b->x) - net->min_x, my = 0.5 * (a->y + b->y) - net->min_y;
-		uint32_t cx = (uint32_t)fmin(t->cols - 1, fmax(0.0, floor(mx / p->cell_m)));
-		uint32_t cy = (uint32_t)fmin(t->rows - 1, fmax(0.0, floor(my / p->cell_m)));
+		uint32_t cx = (uint32_t)fmin(t->cols - 1, fmax(0.0, t->cell_w > 0.0 ? floor(mx / t->cell_w) : 0.0));
+		uint32_t cy = (uint32_t)fmin(t->rows - 1, fmax(0.0, t->cell_h > 0.0 ? floor(my / t->cell_h) : 0.0));
 		uint32_t cls = ed->road_class < FS_ROAD_CLASS_COUNT ? ed->road_class : FS_ROAD_OTHER;
 		uint32_t id = (cy * t->cols + cx) * TRAFFIC_GROUPS + road_group((uint8_t)cls);
 		struct slot *s = &t->slots[id];
@@ -415,8 +420,12 @@ struct fs_traffic *fs_traffic_create(const struct fs_network *net, const struct 
 	t->net = net;
 	t->p = *p;
 	double w = fmax(0.0, net->max_x - net->min_x), h = fmax(0.0, net->max_y - net->min_y);
-	t->cols = (uint32_t)floor(w / p->cell_m) + 1;
-	t->rows = (uint32_t)floor(h / p->cell_m) + 1;
+	/* cells of about cell_m that tile the network's extent exactly, so no
+	 * edge cell holds a sliver of road */
+	t->cols = (uint32_t)fmax(1.0, round(w / p->cell_m));
+	t->rows = (uint32_t)fmax(1.0, round(h / p->cell_m));
+	t->cell_w = w / t->cols;
+	t->cell_h = h / t->rows;
 	if ((uint64_t)t->cols * t->rows * TRAFFIC_GROUPS > (1u << 24)) {
 		fs_error_set(err, -EINVAL, "traffic: %u x %u cells of %.0f m are too many; use larger cells",
 			     t->cols, t->rows, p->cell_m);
@@ -471,6 +480,9 @@ void fs_traffic_update(struct fs_traffic *t, uint32_t local_hour, const uint32_t
 			double q = vehicles[i] / s->lane_km * (s->free_kmh / f_hour);
 			double x = s->background_vc[t->hour] + q / s->capacity;
 			f = (1.0 + t->p.bpr_alpha * pow(x, t->p.bpr_beta)) / f_hour;
+			/* BPR grows without bound past capacity; traffic does not: it crawls */
+			double crawl = s->free_kmh / f_hour / t->p.min_speed_kmh;
+			f = fmin(f, fmax(1.0, crawl));
 			f = f > 1.0 ? f : 1.0;
 		}
 		s->fleet_factor = f;

@@ -60,6 +60,7 @@ struct fs_traffic_params {
 	double capacity_vphpl[FS_ROAD_CLASS_COUNT]; /* vehicles per hour per lane */
 	double cell_m;                /* side of the square cells flows are counted in */
 	double update_s;              /* how often the fleet's flows are counted and applied */
+	double min_speed_kmh;         /* the fleet never slows a slot below this (a crawl) */
 };
 
 /** Fill @p with the defaults (sources in docs/traffic.md). hour_factor is all 1. */
