@@ -35,6 +35,9 @@
 #include "fs_dispatch_internal.h"
 
 #define VERIFY_ROUNDS 6
+/* The batch matcher's passes: riders left unmatched by a pass get their candidates again among
+ * the vehicles still free, twice as many each pass, until a pass matches nobody. */
+#define MAX_CANDIDATES 512
 
 struct arc {
 	uint32_t row;      /* index into the waiting list */
@@ -49,6 +52,7 @@ struct match {
 	int64_t now_ms;
 	uint32_t hour;
 	uint8_t *taken;              /* per vehicle id */
+	uint32_t k;                  /* candidates searched per request */
 	const struct fs_dispatch_request *r; /* the request whose candidates are searched */
 	struct fs_spatial_hit *hits;
 	struct fs_road_pos *src;
@@ -105,7 +109,7 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 	struct fs_dispatch *d = m->d;
 	double t0 = clock_now(m);
 	m->r = r;
-	size_t n = fs_spatial_knn(d->pool, r->origin.x, r->origin.y, d->p.candidates, candidate_filter, m, m->hits);
+	size_t n = fs_spatial_knn(d->pool, r->origin.x, r->origin.y, m->k, candidate_filter, m, m->hits);
 	double t1 = clock_now(m);
 	m->t_cand += t1 - t0;
 	if (!n) {
@@ -290,8 +294,8 @@ static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, stru
 }
 
 /* All waiting requests at once: the assignment with the least total cost. */
-static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
-		       struct fs_dispatch_step_stats *stats)
+static int batch_pass(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
+		      struct fs_dispatch_step_stats *stats)
 {
 	struct fs_dispatch *d = m->d;
 	m->narcs = 0;
@@ -301,7 +305,7 @@ static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struc
 			return rc;
 		}
 	}
-	stats->arcs = (uint32_t)m->narcs;
+	stats->arcs += (uint32_t)m->narcs;
 	if (!m->narcs) {
 		return 0;
 	}
@@ -386,6 +390,7 @@ static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struc
 			continue;
 		}
 		const struct arc *arc = &m->arcs[choice[w]];
+		m->taken[arc->vehicle] = 1;
 		if ((rc = make_offer(d, dispatch_req(d, waiting[w]), &d->veh[arc->vehicle], arc, m->now_ms, out)) < 0) {
 			goto out;
 		}
@@ -402,6 +407,38 @@ out:
 	free(unassigned);
 	free(choice);
 	return rc;
+}
+
+/*
+ * Riders who share a place share their nearest vehicles: with k candidates
+ * each, one assignment can match at most k of them per place, however many
+ * idle vehicles stand a little farther off. So the riders a pass leaves
+ * unmatched are matched again among the vehicles still free, with twice the
+ * candidates, while passes keep matching someone.
+ */
+static int match_batch(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
+		       struct fs_dispatch_step_stats *stats)
+{
+	struct fs_dispatch *d = m->d;
+	for (;;) {
+		uint32_t before = stats->assigned;
+		int rc = batch_pass(m, waiting, nwait, out, stats);
+		if (rc < 0 || stats->assigned == before || m->k >= MAX_CANDIDATES) {
+			return rc;
+		}
+		uint32_t left = 0;
+		for (uint32_t w = 0; w < nwait; w++) {
+			if (dispatch_req(d, waiting[w])->status == FS_DISPATCH_REQUESTED) {
+				waiting[left++] = waiting[w];
+			}
+		}
+		if (!left) {
+			return 0;
+		}
+		nwait = left;
+		m->k = m->k * 2 < MAX_CANDIDATES ? m->k * 2 : MAX_CANDIDATES;
+		stats->batch_passes++;
+	}
 }
 
 int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
@@ -426,15 +463,18 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 		free(waiting);
 		return 0;
 	}
-	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us };
+	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us,
+			   .k = d->p.candidates };
 	double t0 = clock_now(&m);
 	stats->eligible = sync_pool(d, now_ms);
 	m.t_cand += clock_now(&m) - t0;
 	int rc = -ENOMEM;
 	m.taken = calloc(d->nveh ? d->nveh : 1, 1);
-	m.hits = malloc(d->p.candidates * sizeof(*m.hits));
-	m.src = malloc(d->p.candidates * sizeof(*m.src));
-	m.eta = malloc(d->p.candidates * sizeof(*m.eta));
+	uint32_t kmax = d->p.matcher == FS_DISPATCH_MATCH_BATCH && d->p.candidates < MAX_CANDIDATES ? MAX_CANDIDATES
+														: d->p.candidates;
+	m.hits = malloc(kmax * sizeof(*m.hits));
+	m.src = malloc(kmax * sizeof(*m.src));
+	m.eta = malloc(kmax * sizeof(*m.eta));
 	if (m.taken && m.hits && m.src && m.eta) {
 		rc = stats->eligible == 0 ? 0
 		     : d->p.matcher == FS_DISPATCH_MATCH_GREEDY ? match_greedy(&m, waiting, nwait, out, stats)

@@ -408,6 +408,37 @@ static void greedy_and_batch_on_a_street(void **state)
 	}
 }
 
+/* Many riders at a few places, idle cars everywhere: the batch matcher serves as many as greedy
+ * (it once offered at most `candidates` rides per place per round: the shared nearest cars). */
+static void batch_serves_crowds_like_greedy(void **state)
+{
+	uint32_t offered[2] = { 0, 0 };
+	for (int matcher = 0; matcher < 2; matcher++) {
+		struct city c;
+		city_up(&c);
+		c.p.matcher = matcher;
+		city_create(&c);
+		for (uint32_t id = 0; id < 100; id++) {
+			vehicle_at(&c, id, node(id % COLS, id / COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+		}
+		for (int k = 0; k < 60; k++) {
+			uint32_t at = k % 2 ? node(2, 2) : node(7, 7);
+			request_at(&c, T0 - 60 * S + k, at, k % 2 ? node(8, 1) : node(1, 8));
+		}
+		step(&c, T0);
+		offered[matcher] = c.out.offer_count;
+		/* no car twice */
+		for (uint32_t i = 0; i < c.out.job_count; i++) {
+			for (uint32_t j = i + 1; j < c.out.job_count; j++) {
+				assert_int_not_equal(c.out.jobs[i].vehicle_id, c.out.jobs[j].vehicle_id);
+			}
+		}
+		city_down(&c);
+	}
+	assert_int_equal(offered[FS_DISPATCH_MATCH_GREEDY], 60);
+	assert_int_equal(offered[FS_DISPATCH_MATCH_BATCH], offered[FS_DISPATCH_MATCH_GREEDY]);
+}
+
 /* Greedy takes the smallest ETA, not the smallest straight line, and matches only every batch. */
 static void greedy_uses_eta_and_batch_period(void **state)
 {
@@ -1309,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(assign_edge_cases),
 		cmocka_unit_test(batch_is_optimal_against_brute_force),
 		cmocka_unit_test(greedy_and_batch_on_a_street),
+		cmocka_unit_test(batch_serves_crowds_like_greedy),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_are_not_used),
 		cmocka_unit_test(riders_cancel_at_patience),

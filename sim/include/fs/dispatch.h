@@ -284,6 +284,7 @@ struct fs_dispatch_step_stats {
 	uint32_t eligible;        /* vehicles in the pool */
 	uint32_t arcs;            /* feasible (request, vehicle) pairs */
 	uint32_t assigned;
+	uint32_t batch_passes;    /* batch matcher: extra passes for riders the first left unmatched */
 	uint32_t repositioned;
 	uint32_t sent_to_charge;
 	double candidates_us, eta_us, solve_us; /* matching phases, with clock_us */
