@@ -548,6 +548,14 @@ static int launch(const struct run_options *opts)
 	bool with_dispatch = executable_exists(dispatch_exe);
 	snprintf(production_exe, sizeof(production_exe), "%s/fs-production", dir);
 	bool with_production = executable_exists(production_exe);
+	uint64_t state_every_ms = 1;
+	if (with_dispatch && o.state_every && (!strcmp(o.state_every, "0") ||
+					       (fs_args_duration_ms(o.state_every, &state_every_ms) && !state_every_ms))) {
+		/* dispatch knows the fleet only from these batches: without them it matches nobody */
+		fs_error("--state-every 0: dispatch matches riders to vehicles from their state batches; "
+			 "give a period such as 1s or 10s");
+		return 2;
+	}
 	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (!executable_exists(needed[i])) {

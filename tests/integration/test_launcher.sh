@@ -97,6 +97,9 @@ kill -TERM "$first"; wait "$first"
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
+"$FLEETSIM" run --state-every=0 --duration=1m 2>"$WORK/nostate.log"; rc=$?
+check "--state-every 0 with dispatch is refused up front (exit $rc): dispatch would know no vehicle" \
+  sh -c "test $rc -eq 2 && grep -q 'state batches' '$WORK/nostate.log'"
 # A tcp bus: CURVE with keys the launcher makes for the run; operators by --allow.
 "$SVC/fleetctl" keygen "$WORK/keys" --name ops >/dev/null 2>&1
 PORT=$((20000 + $$ % 20000))
