@@ -383,6 +383,22 @@ static uint32_t draw_destination(const struct fs_demand *d, uint32_t o, struct f
 	return best; /* the origin itself only when it is the sole destination */
 }
 
+double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofence_zone *area,
+				uint32_t samples, uint64_t seed)
+{
+	struct fs_rng rng;
+	/* entity UINT64_MAX: generated requests use (bucket << 24) | arrival < 2^63 */
+	fs_rng_init(&rng, seed, FS_RNG_STREAM_DEMAND, UINT64_MAX);
+	uint32_t inside = 0;
+	for (uint32_t i = 0; i < samples; i++) {
+		const struct fs_demand_place *o = &d->places[draw_origin(d, &rng)];
+		double len = draw_length(d, &rng);
+		double angle = 2.0 * M_PI * fs_rng_uniform(&rng);
+		inside += fs_geofence_zone_contains(area, o->x + len * cos(angle), o->y + len * sin(angle));
+	}
+	return samples ? (double)inside / samples : 0.0;
+}
+
 static int batch_reserve(struct fs_demand_batch *b, size_t more)
 {
 	if (b->count + more <= b->capacity) {

@@ -671,11 +671,18 @@ static int read_fleet(struct loader *L, const yaml_node_t *fleet)
 static int read_demand(struct loader *L, const yaml_node_t *d)
 {
 	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, d, "demand", "trips_per_day profile replay zone_weights patience");
+	int rc = check_map(L, d, "demand",
+			   "city_trips_per_day market_share trips_per_day profile replay zone_weights patience");
 	if (rc < 0) {
 		return rc;
 	}
 	uint64_t patience_ms = (uint64_t)(sc->patience_s * 1000.0);
+	if ((rc = get_double(L, d, "city_trips_per_day", 0, 1e8, false, &sc->city_trips_per_day)) < 0 ||
+	    (rc = get_double(L, d, "market_share", 0, 1, false, &sc->market_share)) < 0) {
+		return rc;
+	}
+	/* the service's demand is its share of the city's, unless the file says it outright */
+	sc->trips_per_day = sc->city_trips_per_day * sc->market_share;
 	if ((rc = get_double(L, d, "trips_per_day", 0, 1e8, false, &sc->trips_per_day)) < 0 ||
 	    (rc = get_string(L, d, "profile", sc->demand_profile, sizeof(sc->demand_profile))) < 0 ||
 	    (rc = get_string(L, d, "replay", sc->demand_replay, sizeof(sc->demand_replay))) < 0 ||

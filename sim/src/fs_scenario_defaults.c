@@ -103,7 +103,12 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	sc->phase = FS_CITY_DRIVERLESS;
 	sc->sw_share[0] = 1.0;      /* everyone starts on the first release */
 	/* demand */
-	sc->trips_per_day = 6600.0; /* 300 vehicles x 22 trips/vehicle-day (DOMAIN: Waymo CA 19-26) */
+	/* Chicago's ride-hail trips per km2 (City of Chicago TNP + taxi trips 2023) over the
+	 * Atlanta service area's 18.32 km2, times the 0.385 of them that end in it
+	 * (fs-demand-derive reach): docs/demand.md "Trips of the city" */
+	sc->city_trips_per_day = 2441.0;
+	sc->market_share = 0.27;    /* Waymo's share in its San Francisco area, Apr 2025 (YipitData) */
+	sc->trips_per_day = sc->city_trips_per_day * sc->market_share;
 	snprintf(sc->demand_profile, sizeof(sc->demand_profile), "nyc2019"); /* DOMAIN: NYC 2019 hour profile */
 	sc->patience_s = 600.0;     /* DOMAIN: cancel after ~10 min */
 	/* dispatch */
@@ -208,7 +213,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 #define S(f) DIFF(strcmp(a->f, b->f), #f)
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
 	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
-	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
+	F(city_trips_per_day); F(market_share); F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
 	F(batch_s); F(event_count);
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
 		F(sw_share[i]);

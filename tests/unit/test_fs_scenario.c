@@ -228,6 +228,43 @@ static void overrides_and_paths(void **state)
 	fs_scenario_finish(&sc);
 }
 
+/* The service's demand is its share of the city's; trips_per_day overrides; the fleet never moves it. */
+static void demand_is_the_city_share(void **state)
+{
+	struct fs_scenario def, sc;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_scenario_defaults(&def), 0);
+	assert_true(def.city_trips_per_day > 0 && def.market_share > 0 && def.market_share <= 1);
+	assert_true(def.trips_per_day == def.city_trips_per_day * def.market_share);
+
+	const char *path = write_file("share.yaml", "fleet: {size: 600}\ndemand: {market_share: 0.5}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == def.city_trips_per_day * 0.5); /* twice the fleet: no more riders */
+	fs_scenario_finish(&sc);
+
+	path = write_file("city.yaml", "demand: {city_trips_per_day: 10000, market_share: 0.1}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == 1000.0);
+	fs_scenario_finish(&sc);
+
+	/* an explicit trips_per_day wins, whichever order the keys come in */
+	path = write_file("override.yaml", "demand: {trips_per_day: 1234, market_share: 0.5}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == 1234.0 && sc.market_share == 0.5);
+	fs_scenario_finish(&sc);
+	fs_scenario_finish(&def);
+
+	expect_error("share_range.yaml", "demand:\n  market_share: 1.5\n", 2, 17, "market_share: 1.5 is out of range");
+	expect_error("city_range.yaml", "demand:\n  city_trips_per_day: -1\n", 2, 23,
+		     "city_trips_per_day: -1 is out of range");
+}
+
 static void parse_kv(const struct fs_scenario *sc, const char *type, const char *const *pairs,
 		     struct fs_scenario_event *ret)
 {
@@ -392,6 +429,7 @@ int main(void)
 		cmocka_unit_test(every_example_parses),
 		cmocka_unit_test(broken_files_fail_with_position),
 		cmocka_unit_test(overrides_and_paths),
+		cmocka_unit_test(demand_is_the_city_share),
 		cmocka_unit_test(event_round_trip),
 		cmocka_unit_test(event_errors_name_the_origin),
 		cmocka_unit_test(share_selection_is_deterministic),

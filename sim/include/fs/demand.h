@@ -260,6 +260,18 @@ int64_t fs_demand_generate(const struct fs_demand *d, int64_t t0_ms, int64_t t1_
 			   struct fs_demand_batch *out);
 
 /**
+ * Share of trips that end inside @area among trips that start at @d's places
+ * (drawn by origin weight) and run a length drawn from the profile, untruncated,
+ * in a uniformly random direction: how many of the ride-hail trips starting in
+ * a service area also end in it (docs/demand.md "Trips of the city"). The
+ * geometry only: a real destination is not drawn to the area's own attractions.
+ * @samples trips drawn from stream (@seed, DEMAND, UINT64_MAX), apart from
+ * every generated request's. 0 for no samples.
+ */
+double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofence_zone *area,
+				uint32_t samples, uint64_t seed);
+
+/**
  * Places from the nodes of @net (only those in its largest SCC when
  * @scc_only), weight 1, no zone. Caller frees *ret_places.
  */

@@ -161,7 +161,9 @@ struct fs_scenario {
 	uint8_t phase;                  /* enum fs_city_phase */
 	double sw_share[FS_SW_VERSIONS_MAX]; /* initial share of the fleet on vehicle.sw[i] */
 	/* demand */
-	double trips_per_day;
+	double city_trips_per_day;      /* ride-hail trips a day with both ends in the service area */
+	double market_share;            /* the service's share of them */
+	double trips_per_day;           /* the service's requests a day: city x share, or as written */
 	char demand_profile[FS_SCN_PATH_MAX];  /* shipped name (data/demand/NAME_profile.csv) or path */
 	char demand_replay[FS_SCN_PATH_MAX];   /* CSV of requests to replay instead; "" = generate */
 	struct fs_scenario_zone_weight *zone_weights;
