@@ -291,7 +291,6 @@ int main(int argc, char **argv)
 		snprintf(replay, sizeof(replay), "%s", sc.demand_replay);
 		cfg.demand_csv = replay;
 	}
-	cfg.utc_offset_s = sc.utc_offset_s;
 	if ((phase < 0 ? sc.phase : phase) == FS_CITY_DATA_COLLECTION) {
 		/* human-driven mapping drives: the platform offers no rides in the city yet */
 		fs_info("city phase data-collection: no rider requests");

@@ -81,7 +81,7 @@ static void usage(FILE *out)
 		"  --seed N            run seed (default 1); same seed, same results\n"
 		"  --duration D        simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
 		"  --start DATETIME    simulated start (default 2028-06-01T12:00:00Z,\n"
-		"                      07:00 in Atlanta)\n"
+		"                      08:00 in Atlanta, EDT)\n"
 		"  --tick-ms N         simulated ms per tick (default 1000)\n"
 		"  --speed X|max       pace: X times real time or max (default max)\n"
 		"  --shards N          vehicle-node processes (default 1)\n"

@@ -812,8 +812,8 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return -ENOMEM;
 	}
 	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE };
-	/* Night by the city's clock (the scenario's UTC offset), as demand and dispatch see it. */
-	int hour = fs_calendar_second_of_day(now_ms + (int64_t)n->scn.utc_offset_s * 1000) / 3600;
+	/* Night by the city's clock (the scenario's time zone), as demand and dispatch see it. */
+	int hour = fs_calendar_second_of_day(fs_timezone_local_ms(&n->scn.tz, now_ms)) / 3600;
 	cond.night = hour < 6 || hour >= 21;
 	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
 		return -ENOMEM;

@@ -166,6 +166,22 @@ int64_t fs_timezone_local_ms(const struct fs_timezone *tz, int64_t t_ms)
 	return t_ms + (int64_t)fs_timezone_offset_s(tz, t_ms) * 1000;
 }
 
+int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms)
+{
+	/* Offsets change by less than a day: the offset a day earlier or later brackets the
+	 * answer. Try the earlier one first, so a repeated hour gives its first instant. */
+	int32_t before = fs_timezone_offset_s(tz, local_ms - 86400000), after = fs_timezone_offset_s(tz, local_ms + 86400000);
+	int64_t t = local_ms - (int64_t)before * 1000;
+	if (fs_timezone_offset_s(tz, t) == before) {
+		return t;
+	}
+	t = local_ms - (int64_t)after * 1000;
+	if (fs_timezone_offset_s(tz, t) == after) {
+		return t;
+	}
+	return local_ms - (int64_t)before * 1000; /* the skipped hour */
+}
+
 /* ---- the footer: a POSIX TZ string ---- */
 
 /* "EST" or "<-03>"; names are only skipped (the offsets are what counts). */

@@ -83,5 +83,12 @@ bool fs_timezone_equal(const struct fs_timezone *a, const struct fs_timezone *b)
 int32_t fs_timezone_offset_s(const struct fs_timezone *tz, int64_t t_ms);
 /** Local wall-clock time at @t_ms as Unix-style ms: @t_ms + its offset. */
 int64_t fs_timezone_local_ms(const struct fs_timezone *tz, int64_t t_ms);
+/**
+ * The instant (Unix ms UTC) of wall-clock time @local_ms (Unix-style ms) on
+ * @tz's clock. A time that happens twice (clocks go back) gives the first; one
+ * that never happens (clocks go forward) is read with the offset before the
+ * change, as a clock not yet changed would show it. Pure; @tz NULL is UTC.
+ */
+int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms);
 
 #endif
