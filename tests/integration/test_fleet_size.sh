@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 FLEETSIM=$SVC/fleetsim
 
 # Four hours from 16:00 local (20:00 UTC in June): the evening peak of the profile,
-# the default city demand (659 requests a day, ~115 in the window).
+# the default city demand (659 requests a day, 156 of them in the window).
 cat >"$WORK/peak.yaml" <<'EOF'
 start: 2028-06-01T20:00:00Z
 duration: 4h

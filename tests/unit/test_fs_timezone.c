@@ -79,6 +79,30 @@ static void rule_after_the_table(void **state)
 	fs_timezone_finish(&syd);
 }
 
+/* Wall-clock time back to UTC: a repeated hour gives its first instant, a skipped one the old offset. */
+static void wall_clock_to_utc(void **state)
+{
+	struct fs_timezone tz;
+	load("America/New_York", &tz);
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-06-01T08:00:00Z")), ms("2028-06-01T12:00:00Z"));
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-01-15T07:00:00Z")), ms("2028-01-15T12:00:00Z"));
+	/* 01:30 on 5 November happens at 05:30 UTC (EDT) and again at 06:30 UTC (EST) */
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-11-05T01:30:00Z")), ms("2028-11-05T05:30:00Z"));
+	/* 02:30 on 12 March never happens: read on EST, 07:30 UTC */
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-03-12T02:30:00Z")), ms("2028-03-12T07:30:00Z"));
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-03-12T03:00:00Z")), ms("2028-03-12T07:00:00Z"));
+	assert_int_equal(fs_timezone_utc_ms(&tz, ms("2028-03-12T01:59:59Z")), ms("2028-03-12T06:59:59Z"));
+	assert_int_equal(fs_timezone_utc_ms(NULL, 12345), 12345);
+	/* round trip over a year, hour by hour, away from the repeated hour */
+	for (int64_t t = ms("2028-01-01T00:00:00Z"); t < ms("2029-01-01T00:00:00Z"); t += 3600000) {
+		int64_t local = fs_timezone_local_ms(&tz, t);
+		if (fs_timezone_utc_ms(&tz, local) != t) {
+			assert_int_equal(t, ms("2028-11-05T06:00:00Z")); /* 01:00 EST, the second 01:00 */
+		}
+	}
+	fs_timezone_finish(&tz);
+}
+
 /* The C library's own answer (glibc reads the same files) at @t seconds in zone @name. */
 static long libc_offset(const char *name, time_t t)
 {
@@ -275,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(new_york_2028),
 		cmocka_unit_test(rule_after_the_table),
+		cmocka_unit_test(wall_clock_to_utc),
 		cmocka_unit_test(agrees_with_the_c_library),
 		cmocka_unit_test(slim_and_version_one_files),
 		cmocka_unit_test(bad_zones),
