@@ -170,7 +170,8 @@ int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms)
 {
 	/* Offsets change by less than a day: the offset a day earlier or later brackets the
 	 * answer. Try the earlier one first, so a repeated hour gives its first instant. */
-	int32_t before = fs_timezone_offset_s(tz, local_ms - 86400000), after = fs_timezone_offset_s(tz, local_ms + 86400000);
+	int32_t before = fs_timezone_offset_s(tz, local_ms - 86400000);
+	int32_t after = fs_timezone_offset_s(tz, local_ms + 86400000);
 	int64_t t = local_ms - (int64_t)before * 1000;
 	if (fs_timezone_offset_s(tz, t) == before) {
 		return t;
