@@ -182,7 +182,9 @@ static size_t tzif(uint8_t *buf, int version, const int64_t *at, const uint8_t *
 			}
 			len += put32(buf + len, (uint32_t)at[i]);
 		}
-		memcpy(buf + len, idx, n);
+		if (n) {
+			memcpy(buf + len, idx, n);
+		}
 		len += n;
 		for (size_t k = 0; k < types; k++) {
 			len += put32(buf + len, (uint32_t)off[k]);
