@@ -238,7 +238,11 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	dp.seed = 1;
 	dp.trips_per_day = trips_per_day;
 	dp.profile = profile;
-	dp.utc_offset_s = -5 * 3600; /* Atlanta, as examples/default.yaml */
+	struct fs_timezone tz; /* Atlanta's clock, as examples/default.yaml */
+	if (fs_timezone_load(FS_TZ_DIR, "America/New_York", &tz, &err) < 0) {
+		die("time zone", &err);
+	}
+	dp.tz = &tz;
 	struct fs_demand *dem = fs_demand_create(&dp, places, nplaces, &err);
 	if (!dem) {
 		die("demand", &err);
@@ -246,13 +250,13 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	struct fs_dispatch_world w = { .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc,
 				       .depot_nodes = c->depots, .depot_plugs = c->plugs, .depot_count = 4,
 				       .places = places, .place_count = nplaces, .profile = profile,
-				       .trips_per_day = trips_per_day, .utc_offset_s = dp.utc_offset_s };
+				       .trips_per_day = trips_per_day, .tz = &tz };
 	struct fs_dispatch_params p;
 	fs_dispatch_params_defaults(&p);
 	p.matcher = matcher;
 	p.batch_s = batch_s;
 	struct fs_dispatch_loop_config cfg = { .world = &w, .dispatch = &p, .seed = 1, .vehicles = vehicles,
-					       .demand = dem, .start_ms = 1843560000000LL, /* 07:00 in Atlanta */
+					       .demand = dem, .start_ms = 1843556400000LL, /* 07:00 EDT in Atlanta */
 					       .tick_ms = 1000, .plug_kw = 150.0, .board_dwell_s = 30 };
 	struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
 	if (!l) {
@@ -270,6 +274,7 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	}
 	fs_dispatch_loop_destroy(l);
 	fs_demand_destroy(dem);
+	fs_timezone_finish(&tz);
 	return f;
 }
 

@@ -6,6 +6,12 @@
  *   fs-demand-derive nyc --name NAME --out PROFILE.csv [--zones ZONES.csv
  *                    [--zone-weights WEIGHTS.csv]] TLC.csv...
  *   fs-demand-derive chicago --name NAME --out PROFILE.csv CHICAGO.csv...
+ *   fs-demand-derive reach --network SPEC --area AREA.geojson --profile PROFILE.csv
+ *                    [--samples N]
+ *
+ * `reach` prints the service area's size and the share of the trips starting
+ * in it that also end in it (fs_demand_internal_share()): two steps of the
+ * default `demand.city_trips_per_day` (docs/demand.md "Trips of the city").
  *
  * The written files start with '#' lines giving this command and the
  * record counts, so the data says how it was made. Run from the project root
@@ -16,12 +22,79 @@
 #include <string.h>
 
 #include "fs/demand.h"
+#include "fs/geofence.h"
+#include "fs/network.h"
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: fs-demand-derive nyc|chicago --name NAME --out PROFILE.csv "
-			"[--zones ZONES.csv [--zone-weights WEIGHTS.csv]] FILE.csv...\n");
+			"[--zones ZONES.csv [--zone-weights WEIGHTS.csv]] FILE.csv...\n"
+			"       fs-demand-derive reach --network SPEC --area AREA.geojson --profile PROFILE.csv "
+			"[--samples N]\n");
 	exit(2);
+}
+
+/* The area's first zone, the network's places in it, and the share of trips that stay inside. */
+static int reach(int argc, char **argv)
+{
+	const char *network = NULL, *area_path = NULL, *profile = NULL;
+	unsigned long samples = 1000000;
+	for (int i = 2; i < argc; i += 2) {
+		if (i + 1 >= argc) {
+			usage();
+		} else if (strcmp(argv[i], "--network") == 0) {
+			network = argv[i + 1];
+		} else if (strcmp(argv[i], "--area") == 0) {
+			area_path = argv[i + 1];
+		} else if (strcmp(argv[i], "--profile") == 0) {
+			profile = argv[i + 1];
+		} else if (strcmp(argv[i], "--samples") == 0) {
+			samples = strtoul(argv[i + 1], NULL, 10);
+		} else {
+			usage();
+		}
+	}
+	if (!network || !area_path || !profile || samples == 0 || samples > UINT32_MAX) {
+		usage();
+	}
+	struct fs_error err = { { 0 } };
+	struct fs_network *net = fs_network_load(network, &err);
+	if (!net) {
+		fprintf(stderr, "fs-demand-derive: %s\n", err.message);
+		return 1;
+	}
+	struct fs_geofence *area = fs_geofence_create(&net->proj);
+	struct fs_demand_place *places = NULL;
+	size_t n = 0;
+	struct fs_demand *d = NULL;
+	int rc = 1;
+	if (!area || fs_geofence_load_geojson(area, area_path, &err) <= 0) {
+		fprintf(stderr, "fs-demand-derive: %s: %s\n", area_path, area ? err.message : "out of memory");
+		goto out;
+	}
+	if (fs_demand_places_from_network(net, true, &places, &n) < 0) {
+		fprintf(stderr, "fs-demand-derive: out of memory\n");
+		goto out;
+	}
+	struct fs_demand_params dp;
+	fs_demand_params_defaults(&dp);
+	dp.profile_path = profile;
+	d = fs_demand_create(&dp, places, n, &err);
+	if (!d) {
+		fprintf(stderr, "fs-demand-derive: %s\n", err.message);
+		goto out;
+	}
+	const struct fs_geofence_zone *z = fs_geofence_zone(area, 0);
+	double share = fs_demand_internal_share(d, z, (uint32_t)samples, dp.seed);
+	printf("area %s: %.3f km2, %zu places; of %lu trips of %s starting there, %.4f end there\n",
+	       area_path, fs_geofence_zone_area(z) / 1e6, n, samples, profile, share);
+	rc = 0;
+out:
+	fs_demand_destroy(d);
+	free(places);
+	fs_geofence_destroy(area);
+	fs_network_destroy(net);
+	return rc;
 }
 
 static void print_profile(const struct fs_demand_profile *p)
@@ -56,6 +129,9 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage();
+	}
+	if (strcmp(argv[1], "reach") == 0) {
+		return reach(argc, argv);
 	}
 	bool nyc = strcmp(argv[1], "nyc") == 0;
 	if (!nyc && strcmp(argv[1], "chicago") != 0) {

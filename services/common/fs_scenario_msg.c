@@ -112,8 +112,12 @@ int fs_scenario_msg_load(const char *path, struct fs_scenario *sc)
 {
 	struct fs_error err = { "" };
 	int rc = path ? fs_scenario_load(path, sc, &err) : fs_scenario_defaults(sc);
-	if (rc < 0) {
-		fs_error("%s", path ? err.message : "out of memory for the default scenario");
+	if (rc < 0 && path) {
+		fs_error("%s", err.message);
+	} else if (rc < 0) {
+		fs_error("%s", rc == -ENOMEM ? "out of memory for the default scenario"
+					     : "cannot read the default scenario's time zone from " FS_TZ_DIR
+					       " (install the tzdata package: scripts/deps)");
 	}
 	return rc;
 }

@@ -56,7 +56,8 @@ static bool is_osm(const char *spec)
 
 uint32_t fs_world_hour(const struct fs_world *w, int64_t sim_time_ms)
 {
-	return (uint32_t)(fs_calendar_second_of_day(sim_time_ms + (int64_t)w->utc_offset_s * 1000) / 3600);
+	int64_t local = w->tz ? fs_timezone_local_ms(w->tz, sim_time_ms) : sim_time_ms;
+	return (uint32_t)(fs_calendar_second_of_day(local) / 3600);
 }
 
 int fs_world_traffic_params(const struct fs_scenario *sc, const char *data_dir,
@@ -134,11 +135,11 @@ static void place_depots(struct fs_world *w, uint32_t count)
 
 struct fs_world *fs_world_load(const char *spec, uint32_t depots)
 {
-	return fs_world_load_traffic(spec, depots, NULL, 0);
+	return fs_world_load_traffic(spec, depots, NULL, NULL);
 }
 
 struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
-				       const struct fs_traffic_params *traffic, int32_t utc_offset_s)
+				       const struct fs_traffic_params *traffic, const struct fs_timezone *tz)
 {
 	struct fs_error err = { "" };
 	struct fs_world *w = fs_xcalloc(1, sizeof(*w));
@@ -171,7 +172,7 @@ struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
 			w->service_edges[w->service_edge_count++] = e;
 		}
 	}
-	w->utc_offset_s = utc_offset_s;
+	w->tz = tz;
 	struct fs_router_options ropts;
 	fs_router_options_defaults(&ropts);
 	if (traffic) {

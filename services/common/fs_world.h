@@ -42,7 +42,7 @@ struct fs_world {
 	struct fs_traffic *traffic;
 	struct fs_traffic_params traffic_params;
 	struct fs_junction_stats junctions;
-	int32_t utc_offset_s;           /* the router's hours are local: UTC + this */
+	const struct fs_timezone *tz;   /* the router's hours are the city's (borrowed); NULL = UTC */
 };
 
 /**
@@ -54,10 +54,11 @@ struct fs_world *fs_world_load(const char *spec, uint32_t depots);
 /**
  * fs_world_load() for a simulation: junction delays of @traffic added to the
  * edges, the router built with its hour factors (by local hour, UTC +
- * @utc_offset_s), and a traffic state for the fleet's own flows.
+ * @tz, borrowed: it must outlive the world; NULL = UTC), and a traffic state for
+ * the fleet's own flows.
  */
 struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
-				       const struct fs_traffic_params *traffic, int32_t utc_offset_s);
+				       const struct fs_traffic_params *traffic, const struct fs_timezone *tz);
 /**
  * The traffic parameters of @sc with hour factors from its speed profile:
  * "demand" (the demand profile @demand_profile, a name or a path, or the

@@ -191,7 +191,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	if (fs_world_traffic_params(&s->scn, cfg->data_dir, cfg->profile, &traffic) < 0) {
 		goto fail;
 	}
-	s->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, cfg->utc_offset_s);
+	s->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &s->scn.tz);
 	if (!s->world) {
 		goto fail;
 	}
@@ -241,7 +241,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		dp.seed = cfg->seed;
 		dp.trips_per_day = cfg->demand_per_day;
 		dp.profile = &s->profile;
-		dp.utc_offset_s = cfg->utc_offset_s;
+		dp.tz = &s->scn.tz; /* the city's clock: daylight saving included */
 		s->demand_params = dp;
 		s->demand = fs_demand_create(&dp, s->places, s->place_count, &err);
 		if (!s->demand) {
@@ -266,7 +266,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		.place_count = s->place_count,
 		.profile = s->has_profile ? &s->profile : NULL,
 		.trips_per_day = s->demand ? s->cfg.demand_per_day : 0.0,
-		.utc_offset_s = cfg->utc_offset_s,
+		.tz = &s->scn.tz,
 		.traffic = s->world->traffic,
 	};
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);

@@ -26,7 +26,6 @@ struct dispatch_config {
 	uint32_t depots;            /* as the vehicle nodes: the world places them */
 	uint16_t plugs[FS_WORLD_MAX_DEPOTS];         /* DC plugs per depot */
 	double demand_per_day;      /* generated requests per day */
-	int32_t utc_offset_s;       /* local time = UTC + this (demand profile, KPI hours) */
 	uint32_t kpi_every_s;       /* KpiSnapshot period in simulated seconds; 0 = never */
 	struct fs_dispatch_params params;
 	const struct fs_scenario *scenario; /* zones and depots of the timed events (copied) */

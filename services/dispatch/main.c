@@ -46,8 +46,8 @@ static void usage(FILE *out)
 		"  --batch-s S              matching period in seconds, both matchers (dispatch.batch)\n"
 		"  --patience-s S           riders cancel when no car is offered within S (demand.patience)\n"
 		"  --candidates K           nearest vehicles considered per request (default 8)\n"
-		"  --demand-per-day N       generated requests per day (demand.trips_per_day, scaled with\n"
-		"                           --vehicles when that differs from fleet.size)\n"
+		"  --demand-per-day N       generated requests per day (default: the scenario's\n"
+		"                           demand.trips_per_day; the fleet size does not change it)\n"
 		"  --demand-csv FILE        replay requests: t_request_s,origin_x,origin_y,dest_x,dest_y\n"
 		"                           (metres) or ..._lat/_lon columns; times from the run's start\n"
 		"  --profile FILE           demand profile CSV (demand.profile)\n"
@@ -280,8 +280,8 @@ int main(int argc, char **argv)
 		cfg.params.patience_s = sc.patience_s;
 	}
 	if (!g_demand) {
-		/* the scenario's demand per vehicle, for the fleet this run has */
-		cfg.demand_per_day = sc.fleet_size ? sc.trips_per_day * cfg.vehicles / sc.fleet_size : sc.trips_per_day;
+		/* the city's demand, whatever the fleet: a fleet too small leaves riders waiting */
+		cfg.demand_per_day = sc.trips_per_day;
 	}
 	if (!cfg.profile) {
 		if (strchr(sc.demand_profile, '/')) {
@@ -295,7 +295,6 @@ int main(int argc, char **argv)
 		snprintf(replay, sizeof(replay), "%s", sc.demand_replay);
 		cfg.demand_csv = replay;
 	}
-	cfg.utc_offset_s = sc.utc_offset_s;
 	cfg.data_dir = data_dir;
 	if ((phase < 0 ? sc.phase : phase) == FS_CITY_DATA_COLLECTION) {
 		/* human-driven mapping drives: the platform offers no rides in the city yet */

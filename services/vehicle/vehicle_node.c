@@ -125,7 +125,7 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 	if (fs_world_traffic_params(&n->scn, cfg->data_dir, NULL, &traffic) < 0) {
 		goto fail;
 	}
-	n->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, n->scn.utc_offset_s);
+	n->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &n->scn.tz);
 	if (!n->world) {
 		goto fail;
 	}
@@ -834,7 +834,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	}
 	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE,
 				      .traffic = n->world->traffic };
-	/* Night by the city's clock (the scenario's UTC offset), as demand and dispatch see it. */
+	/* Night by the city's clock (the scenario's time zone), as demand and dispatch see it. */
 	uint32_t hour = fs_world_hour(n->world, now_ms);
 	cond.night = hour < 6 || hour >= 21;
 	if (n->traffic_changed || hour != n->traffic_hour) {

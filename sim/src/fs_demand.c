@@ -4,7 +4,8 @@
  *
  * Time: arrivals are a Poisson process whose rate is piecewise constant per
  * local-time slot of the profile (rate = trips_per_day x slot share / slot
- * length). Time is cut into FS_DEMAND_BUCKET_MS buckets aligned to t = 0;
+ * length), local time being the city's clock (params.tz, daylight saving
+ * included). Time is cut into FS_DEMAND_BUCKET_MS buckets aligned to t = 0;
  * slot lengths are whole minutes, so a bucket never straddles two slots.
  * Bucket b draws its count and its sorted arrival offsets from stream
  * (seed, DEMAND, b << 24), and arrival i of it draws its origin and
@@ -41,7 +42,7 @@ struct fs_demand {
 	struct fs_demand_profile profile;
 	uint64_t seed;
 	double trips_per_day;
-	int64_t utc_offset_ms;
+	struct fs_timezone tz; /* the city's clock for the slots (a copy) */
 	double band_rel, band_min_m;
 	uint32_t length_draws;
 	double length_cdf[FS_DEMAND_MAX_BINS];
@@ -65,8 +66,8 @@ void fs_demand_params_defaults(struct fs_demand_params *p)
 		/* [est] A scenario sets this. 20,000 trips/day is ~1,000 robotaxis at
 		 * 20 trips per vehicle-day (Waymo CA 19-26, CPUC; DOMAIN.md). */
 		.trips_per_day = 20000.0,
-		/* Atlanta, the default city, and NYC: UTC-5 (EST; DST not modelled). */
-		.utc_offset_s = -5 * 3600,
+		/* UTC; a scenario gives its city's zone (Atlanta: America/New_York) */
+		.tz = NULL,
 		.profile = NULL,
 		/* Derived from the 2019 NYC TLC sample by tools/fs-demand-derive
 		 * (docs/demand.md); relative to the project root. */
@@ -101,6 +102,7 @@ void fs_demand_destroy(struct fs_demand *d)
 	free(d->dest_w);
 	free(d->cell_first);
 	free(d->cell_items);
+	fs_timezone_finish(&d->tz);
 	free(d);
 }
 
@@ -179,10 +181,10 @@ struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
 				   struct fs_error *err)
 {
 	const struct fs_demand_params *p = params;
-	if (!(p->trips_per_day >= 0.0) || !isfinite(p->trips_per_day) || p->utc_offset_s % 60 != 0 ||
-	    !(p->band_rel >= 0.0) || !(p->band_min_m >= 0.0) || p->length_draws == 0) {
-		fs_error_set(err, -EINVAL, "demand: bad parameters (trips_per_day, utc_offset_s a "
-					   "multiple of 60, band_rel, band_min_m, length_draws >= 1)");
+	if (!(p->trips_per_day >= 0.0) || !isfinite(p->trips_per_day) || !(p->band_rel >= 0.0) ||
+	    !(p->band_min_m >= 0.0) || p->length_draws == 0) {
+		fs_error_set(err, -EINVAL, "demand: bad parameters (trips_per_day, band_rel, band_min_m, "
+					   "length_draws >= 1)");
 		return NULL;
 	}
 	if (n == 0 || n >= UINT32_MAX) {
@@ -212,7 +214,10 @@ struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
 	}
 	d->seed = p->seed ^ fs_mix64((uint64_t)p->substream + 1);
 	d->trips_per_day = p->trips_per_day;
-	d->utc_offset_ms = (int64_t)p->utc_offset_s * 1000;
+	if (p->tz && fs_timezone_copy(&d->tz, p->tz) < 0) { /* without one, calloc's zeros are UTC */
+		fs_error_set(err, -ENOMEM, "demand: out of memory");
+		goto out_destroy;
+	}
 	d->band_rel = p->band_rel;
 	d->band_min_m = p->band_min_m;
 	d->length_draws = p->length_draws;
@@ -383,6 +388,22 @@ static uint32_t draw_destination(const struct fs_demand *d, uint32_t o, struct f
 	return best; /* the origin itself only when it is the sole destination */
 }
 
+double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofence_zone *area,
+				uint32_t samples, uint64_t seed)
+{
+	struct fs_rng rng;
+	/* entity UINT64_MAX: generated requests use (bucket << 24) | arrival < 2^63 */
+	fs_rng_init(&rng, seed, FS_RNG_STREAM_DEMAND, UINT64_MAX);
+	uint32_t inside = 0;
+	for (uint32_t i = 0; i < samples; i++) {
+		const struct fs_demand_place *o = &d->places[draw_origin(d, &rng)];
+		double len = draw_length(d, &rng);
+		double angle = 2.0 * M_PI * fs_rng_uniform(&rng);
+		inside += fs_geofence_zone_contains(area, o->x + len * cos(angle), o->y + len * sin(angle));
+	}
+	return samples ? (double)inside / samples : 0.0;
+}
+
 static int batch_reserve(struct fs_demand_batch *b, size_t more)
 {
 	if (b->count + more <= b->capacity) {
@@ -425,7 +446,8 @@ int64_t fs_demand_generate(const struct fs_demand *d, int64_t t0_ms, int64_t t1_
 	int r = 0;
 	for (int64_t b = t0_ms / FS_DEMAND_BUCKET_MS; b <= (t1_ms - 1) / FS_DEMAND_BUCKET_MS; b++) {
 		int64_t start = b * FS_DEMAND_BUCKET_MS;
-		uint32_t slot = (uint32_t)fs_calendar_second_of_day(start + d->utc_offset_ms) / slot_s;
+		/* the slot the bucket starts in (zones change offset on whole minutes since 1972) */
+		uint32_t slot = (uint32_t)fs_calendar_second_of_day(fs_timezone_local_ms(&d->tz, start)) / slot_s;
 		struct fs_rng rng;
 		fs_rng_init(&rng, d->seed, FS_RNG_STREAM_DEMAND, (uint64_t)b << ARRIVAL_BITS);
 		uint64_t k = fs_rng_poisson(&rng, per_bucket * pr->slot_share[slot]);

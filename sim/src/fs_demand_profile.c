@@ -1086,7 +1086,7 @@ int fs_demand_zone_weights_load(const char *path, struct fs_demand_zone_weight *
 /* ---- travel model ---- */
 
 int fs_demand_travel_model_init(struct fs_demand_travel_model *m,
-				const struct fs_demand_profile *p, int32_t utc_offset_s)
+				const struct fs_demand_profile *p, const struct fs_timezone *tz)
 {
 	if (!(p->detour_factor >= 1.0)) {
 		return -EINVAL;
@@ -1098,7 +1098,7 @@ int fs_demand_travel_model_init(struct fs_demand_travel_model *m,
 	}
 	m->detour_factor = p->detour_factor;
 	memcpy(m->hour_speed_mps, p->hour_speed_mps, sizeof(m->hour_speed_mps));
-	m->utc_offset_s = utc_offset_s;
+	m->tz = tz;
 	return 0;
 }
 
@@ -1111,6 +1111,6 @@ double fs_demand_travel_distance_m(const struct fs_demand_travel_model *m, struc
 double fs_demand_travel_time_s(const struct fs_demand_travel_model *m, struct fs_point a,
 			       struct fs_point b, int64_t t_ms)
 {
-	int hour = fs_calendar_second_of_day(t_ms + (int64_t)m->utc_offset_s * 1000) / 3600;
+	int hour = fs_calendar_second_of_day(fs_timezone_local_ms(m->tz, t_ms)) / 3600;
 	return fs_demand_travel_distance_m(m, a, b) / m->hour_speed_mps[hour];
 }

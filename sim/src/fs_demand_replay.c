@@ -29,7 +29,7 @@ struct replay {
 	uint64_t next_id;
 	/* TLC */
 	const struct fs_demand_zones *zones;
-	int64_t offset_ms;
+	const struct fs_timezone *tz;
 	bool skip_unknown;
 	uint64_t skipped;
 };
@@ -227,7 +227,7 @@ static int on_tlc_row(void *user, const struct fs_demand_csv_row *row)
 	}
 	struct fs_demand_request req = {
 		.id = r->next_id++,
-		.t_ms = t0 - r->offset_ms,
+		.t_ms = fs_timezone_utc_ms(r->tz, t0),
 		.origin = z[0]->centroid,
 		.dest = z[1]->centroid,
 		.origin_zone = z[0]->id,
@@ -244,12 +244,12 @@ static int on_tlc_row(void *user, const struct fs_demand_csv_row *row)
 }
 
 int64_t fs_demand_replay_tlc(const char *const *paths, size_t n,
-			     const struct fs_demand_zones *zones, int32_t utc_offset_s,
+			     const struct fs_demand_zones *zones, const struct fs_timezone *tz,
 			     bool skip_unknown_zones, struct fs_demand_batch *out,
 			     uint64_t *ret_skipped, struct fs_error *err)
 {
-	struct replay r = { .out = out, .before = out->count, .err = err, .zones = zones,
-			    .offset_ms = (int64_t)utc_offset_s * 1000, .skip_unknown = skip_unknown_zones };
+	struct replay r = { .out = out, .before = out->count, .err = err, .zones = zones, .tz = tz,
+			    .skip_unknown = skip_unknown_zones };
 	int s = 0;
 	for (size_t i = 0; i < n && s == 0; i++) {
 		r.have_header = false;

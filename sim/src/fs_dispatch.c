@@ -110,7 +110,7 @@ int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch
 
 int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms)
 {
-	return fs_calendar_second_of_day(t_ms + (int64_t)d->w.utc_offset_s * 1000) / 3600;
+	return fs_calendar_second_of_day(fs_timezone_local_ms(d->w.tz, t_ms)) / 3600;
 }
 
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)
@@ -426,8 +426,7 @@ struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
 {
 	if (!world || !world->net || !world->query || !world->index || !world->in_scc ||
 	    world->depot_count > FS_DISPATCH_MAX_DEPOTS || (world->depot_count && (!world->depot_nodes || !world->depot_plugs)) ||
-	    (world->place_count && !world->places) || !(world->trips_per_day >= 0.0) ||
-	    world->utc_offset_s % 60 != 0) {
+	    (world->place_count && !world->places) || !(world->trips_per_day >= 0.0)) {
 		fs_error_set(err, -EINVAL, "dispatch: bad world (network, router, index, SCC mask, depots, places)");
 		return NULL;
 	}

@@ -92,7 +92,7 @@ static double expected_total(const struct fs_dispatch *d, int64_t t_ms, double h
 		int64_t slot_ms = 86400000 / p->slots_per_day; /* slots divide the day in whole minutes */
 		double sum = 0.0, t = 0.0;
 		while (t < horizon_s) {
-			int64_t local = t_ms + (int64_t)(t * MS_PER_S) + (int64_t)d->w.utc_offset_s * 1000;
+			int64_t local = fs_timezone_local_ms(d->w.tz, t_ms + (int64_t)(t * MS_PER_S));
 			int64_t day_ms = (local % 86400000 + 86400000) % 86400000;
 			int64_t slot = day_ms / slot_ms;
 			double step = fmin((double)((slot + 1) * slot_ms - day_ms) / MS_PER_S, horizon_s - t);

@@ -296,7 +296,7 @@ static void apply_job(struct fs_dispatch_loop *l, const struct fs_dispatch_job *
 static int fleet_tick(struct fs_dispatch_loop *l)
 {
 	fs_vehicle_events_clear(&l->events);
-	int hour = fs_calendar_second_of_day(l->now_ms) / 3600;
+	int hour = fs_calendar_second_of_day(fs_timezone_local_ms(l->cfg.world->tz, l->now_ms)) / 3600;
 	struct fs_conditions cond = { .travel_time_factor = 1.0, .rain = FS_RAIN_NONE, .night = hour < 6 || hour >= 21 };
 	if (fs_fleet_set_conditions(l->fleet, &cond, l->now_ms, &l->events) < 0) {
 		return -EINVAL;

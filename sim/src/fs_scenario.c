@@ -408,10 +408,55 @@ static void free_zones(struct fs_scenario *sc)
 	sc->zone_count = 0;
 }
 
+/*
+ * The city's clock: an IANA zone read from the system tz database now, so an
+ * unknown name stops the run here with its position, or a fixed offset.
+ */
+static int read_clock(struct loader *L, const yaml_node_t *city)
+{
+	struct fs_scenario *sc = L->sc;
+	const yaml_node_t *zone = find(L, city, "timezone"), *offset = find(L, city, "utc_offset");
+	int rc;
+	if (zone && offset) {
+		return fail(L, offset, "utc_offset: give city.timezone or city.utc_offset, not both");
+	}
+	if (zone) {
+		char name[FS_SCN_NAME_MAX];
+		struct fs_timezone tz;
+		struct fs_error err = { "" };
+		if ((rc = get_string(L, city, "timezone", name, sizeof(name))) < 0) {
+			return rc;
+		}
+		if ((rc = fs_timezone_load(FS_TZ_DIR, name, &tz, &err)) < 0) {
+			return rc == -ENOMEM ? rc : fail(L, zone, "timezone: %s", err.message);
+		}
+		fs_timezone_finish(&sc->tz);
+		sc->tz = tz;
+		snprintf(sc->timezone, sizeof(sc->timezone), "%s", name);
+		sc->utc_offset_s = 0;
+	}
+	if (offset) {
+		if ((rc = need_scalar(L, offset, "utc_offset", "an offset such as -5h")) < 0) {
+			return rc;
+		}
+		const char *t = text(offset);
+		bool neg = *t == '-';
+		uint64_t ms;
+		if (!fs_scenario_parse_duration_ms(t + (neg || *t == '+'), &ms) || ms > 14 * 3600000ULL || ms % 60000) {
+			return fail(L, offset, "utc_offset: '%s' is not an offset such as -5h or +5h30m (within 14 h)", t);
+		}
+		sc->utc_offset_s = (int32_t)(ms / 1000) * (neg ? -1 : 1);
+		sc->timezone[0] = '\0'; /* the fixed offset replaces the default zone */
+		fs_timezone_finish(&sc->tz);
+		fs_timezone_fixed(&sc->tz, sc->utc_offset_s);
+	}
+	return 0;
+}
+
 static int read_city(struct loader *L, const yaml_node_t *city)
 {
 	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, city, "city", "name map geofence utc_offset zones depots");
+	int rc = check_map(L, city, "city", "name map geofence timezone utc_offset zones depots");
 	if (rc < 0) {
 		return rc;
 	}
@@ -445,17 +490,8 @@ static int read_city(struct loader *L, const yaml_node_t *city)
 			return fail(L, n, "map: empty");
 		}
 	}
-	if ((n = find(L, city, "utc_offset"))) {
-		if ((rc = need_scalar(L, n, "utc_offset", "an offset such as -5h")) < 0) {
-			return rc;
-		}
-		const char *t = text(n);
-		bool neg = *t == '-';
-		uint64_t ms;
-		if (!fs_scenario_parse_duration_ms(t + (neg || *t == '+'), &ms) || ms > 14 * 3600000ULL || ms % 60000) {
-			return fail(L, n, "utc_offset: '%s' is not an offset such as -5h or +5h30m (within 14 h)", t);
-		}
-		sc->utc_offset_s = (int32_t)(ms / 1000) * (neg ? -1 : 1);
+	if ((rc = read_clock(L, city)) < 0) {
+		return rc;
 	}
 	if ((n = find(L, city, "zones"))) {
 		if ((rc = need_list(L, n, "zones")) < 0) {
@@ -671,11 +707,18 @@ static int read_fleet(struct loader *L, const yaml_node_t *fleet)
 static int read_demand(struct loader *L, const yaml_node_t *d)
 {
 	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, d, "demand", "trips_per_day profile replay zone_weights patience");
+	int rc = check_map(L, d, "demand",
+			   "city_trips_per_day market_share trips_per_day profile replay zone_weights patience");
 	if (rc < 0) {
 		return rc;
 	}
 	uint64_t patience_ms = (uint64_t)(sc->patience_s * 1000.0);
+	if ((rc = get_double(L, d, "city_trips_per_day", 0, 1e8, false, &sc->city_trips_per_day)) < 0 ||
+	    (rc = get_double(L, d, "market_share", 0, 1, false, &sc->market_share)) < 0) {
+		return rc;
+	}
+	/* the service's demand is its share of the city's, unless the file says it outright */
+	sc->trips_per_day = sc->city_trips_per_day * sc->market_share;
 	if ((rc = get_double(L, d, "trips_per_day", 0, 1e8, false, &sc->trips_per_day)) < 0 ||
 	    (rc = get_string(L, d, "profile", sc->demand_profile, sizeof(sc->demand_profile))) < 0 ||
 	    (rc = get_string(L, d, "replay", sc->demand_replay, sizeof(sc->demand_replay))) < 0 ||
@@ -1344,8 +1387,12 @@ int fs_scenario_load_string(const char *text_in, size_t len, const char *name, c
 {
 	struct loader L = { .name = name ? name : "scenario", .sc = sc, .err = err };
 	int rc = fs_scenario_defaults(sc);
-	if (rc < 0) {
+	if (rc == -ENOMEM) {
 		return fs_error_set(err, rc, "%s: out of memory", L.name);
+	}
+	if (rc < 0) {
+		return fs_error_set(err, rc, "%s: cannot read the default time zone America/New_York from %s "
+					     "(install the tzdata package: scripts/deps)", L.name, FS_TZ_DIR);
 	}
 	snprintf(sc->source, sizeof(sc->source), "%s", name ? name : "");
 	snprintf(sc->base_dir, sizeof(sc->base_dir), "%s", base_dir ? base_dir : ".");

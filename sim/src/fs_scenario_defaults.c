@@ -73,14 +73,20 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	snprintf(sc->base_dir, sizeof(sc->base_dir), ".");
 	/* run: the launcher's defaults (docs/architecture.md) */
 	sc->seed = 1;
-	sc->start_ms = month("2028-06-01T12:00:00Z"); /* DOMAIN: rollout from 2027; 07:00 on a weekday in Atlanta */
+	sc->start_ms = month("2028-06-01T12:00:00Z"); /* DOMAIN: rollout from 2027; 08:00 EDT on a weekday in Atlanta */
 	sc->duration_ms = 3600000;                     /* one simulated hour */
 	sc->tick_ms = 1000;                            /* issue: default tick 1 s simulated */
 	/* city: Atlanta, DOMAIN's live robotaxi-on-Uber city, the shipped network */
 	snprintf(sc->city, sizeof(sc->city), "atlanta");
 	snprintf(sc->map, sizeof(sc->map), "atlanta");
 	snprintf(sc->geofence, sizeof(sc->geofence), "atlanta");
-	sc->utc_offset_s = -5 * 3600; /* Eastern Standard Time; DST not modelled */
+	/* Atlanta keeps New York's clock: EST, EDT from the 2nd Sunday of March to the 1st of November */
+	snprintf(sc->timezone, sizeof(sc->timezone), "America/New_York");
+	int rc = fs_timezone_load(FS_TZ_DIR, sc->timezone, &sc->tz, NULL);
+	if (rc < 0) {
+		fs_scenario_finish(sc);
+		return rc;
+	}
 	sc->zones = calloc(4, sizeof(*sc->zones));
 	sc->depots = calloc(4, sizeof(*sc->depots));
 	if (!sc->zones || !sc->depots) {
@@ -103,7 +109,12 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	sc->phase = FS_CITY_DRIVERLESS;
 	sc->sw_share[0] = 1.0;      /* everyone starts on the first release */
 	/* demand */
-	sc->trips_per_day = 6600.0; /* 300 vehicles x 22 trips/vehicle-day (DOMAIN: Waymo CA 19-26) */
+	/* Chicago's ride-hail trips per km2 (City of Chicago TNP + taxi trips 2023) over the
+	 * Atlanta service area's 18.32 km2, times the 0.385 of them that end in it
+	 * (fs-demand-derive reach): docs/demand.md "Trips of the city" */
+	sc->city_trips_per_day = 2441.0;
+	sc->market_share = 0.27;    /* Waymo's share in its San Francisco area, Apr 2025 (YipitData) */
+	sc->trips_per_day = sc->city_trips_per_day * sc->market_share;
 	snprintf(sc->demand_profile, sizeof(sc->demand_profile), "nyc2019"); /* DOMAIN: NYC 2019 hour profile */
 	sc->patience_s = 600.0;     /* DOMAIN: cancel after ~10 min */
 	/* dispatch */
@@ -134,6 +145,7 @@ void fs_scenario_finish(struct fs_scenario *sc)
 	free(sc->depots);
 	free(sc->zone_weights);
 	free(sc->events);
+	fs_timezone_finish(&sc->tz);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -168,6 +180,8 @@ int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src)
 	dst->depots = dup_array(src->depots, src->depot_count, sizeof(*src->depots), &failed);
 	dst->zone_weights = dup_array(src->zone_weights, src->zone_weight_count, sizeof(*src->zone_weights), &failed);
 	dst->events = dup_array(src->events, src->event_count, sizeof(*src->events), &failed);
+	dst->tz = (struct fs_timezone){ 0 };
+	failed |= fs_timezone_copy(&dst->tz, &src->tz) < 0;
 	if (failed) {
 		fs_scenario_finish(dst);
 		return -ENOMEM;
@@ -210,8 +224,8 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 #define F(f) DIFF(a->f != b->f, #f)
 #define S(f) DIFF(strcmp(a->f, b->f), #f)
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
-	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
-	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
+	S(timezone); F(utc_offset_s); DIFF(!fs_timezone_equal(&a->tz, &b->tz), "tz"); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
+	F(city_trips_per_day); F(market_share); F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
 	F(batch_s); F(event_count); S(speed_profile);
 	F(traffic.congestion_level); F(traffic.profile_congestion_level); F(traffic.signal_cycle_s); F(traffic.signal_green_major); F(traffic.signal_green_minor);
 	F(traffic.stop_delay_s); F(traffic.give_way_delay_s); F(traffic.equal_delay_s);

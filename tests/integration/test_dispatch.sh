@@ -35,7 +35,10 @@ sys.exit(0 if ok and r["requests"] > 0 else 1)
 EOF
 }
 
-check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z
+# A busy grid city: 2,640 requests a day, set outright (the default is Atlanta's, docs/demand.md).
+printf 'demand: {trips_per_day: 2640}\n' >"$WORK/busy.yaml"
+BUSY=--scenario=$WORK/busy.yaml
+check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z $BUSY
 check "summary.json has the dispatch KPIs" \
   test "$(json "$WORK/d1/summary.json" "int(all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day')))")" = 1
 check "outcomes add up in summary.json and trips.csv" outcomes d1
@@ -46,12 +49,12 @@ check "the platform's km (1 Hz states) agree with the vehicles' own within 1 %" 
   test "$(json "$WORK/d1/summary.json" "int(abs(j['results']['dispatch']['km_total'] / j['results']['vehicle-0']['km_driven'] - 1) < 0.01)")" = 1
 check "per-hour and per-zone KPI files" test -s "$WORK/d1/dispatch_by_hour.csv" -a -s "$WORK/d1/dispatch_by_zone.csv"
 
-check "4 vehicle shards" sim d4 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --shards=4
+check "4 vehicle shards" sim d4 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --shards=4 $BUSY
 check "--shards 1 and 4: same run digest" \
   test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d4/summary.json" "j['run_digest']")"
 check "--shards 1 and 4: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d4/trips.csv"
 
-check "the greedy matcher runs" sim g1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --matcher=greedy
+check "the greedy matcher runs" sim g1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --matcher=greedy $BUSY
 check "... and its outcomes add up" outcomes g1
 
 # Bad input stops fs-dispatch before the run, with file:line.
@@ -105,8 +108,8 @@ check "... and served (a short trip, eight cars)" \
 check "... outcomes add up" outcomes cmp
 
 # demand.zone_weights: the same number of riders, more of them starting downtown
-printf 'seed: 1\nduration: 1h\ndemand:\n  zone_weights: {downtown: 5}\n' > "$WORK/weights.yaml"
-printf 'seed: 1\nduration: 1h\n' > "$WORK/plain.yaml"
+printf 'seed: 1\nduration: 1h\ndemand:\n  trips_per_day: 2640\n  zone_weights: {downtown: 5}\n' > "$WORK/weights.yaml"
+printf 'seed: 1\nduration: 1h\ndemand:\n  trips_per_day: 2640\n' > "$WORK/plain.yaml"
 check "a run with zone weights completes" sim zw --scenario="$WORK/weights.yaml"
 check "... and one without" sim zw0 --scenario="$WORK/plain.yaml"
 zw() { json "$WORK/$1/summary.json" "int(j['results']['dispatch']['$2'])"; }

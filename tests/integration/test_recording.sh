@@ -15,7 +15,10 @@ REC=$SVC/fs-recorder
 TOOL=$SVC/fs-rec
 REPLAY=$SVC/fs-replay
 TAMPER=$TESTBIN/fs-mcap-tamper
-RUN_ARGS=(--network=grid:12x12:150 --vehicles=200 --seed=11 --duration=1800 --start=2028-06-01T17:00:00Z --shards=2)
+# A busy grid city: 4,400 requests a day, set outright (the default is Atlanta's, docs/demand.md).
+printf 'demand: {trips_per_day: 4400}\n' >"$WORK/busy.yaml"
+RUN_ARGS=(--network=grid:12x12:150 --vehicles=200 --seed=11 --duration=1800 --start=2028-06-01T17:00:00Z --shards=2
+  --scenario="$WORK/busy.yaml")
 
 # The reference reader, installed once per build directory from the committed lockfile.
 NODE_DIR=$BUILD/tests/integration/mcap-node

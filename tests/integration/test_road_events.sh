@@ -11,9 +11,13 @@
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
+# A busy hour for the default 300 cars: 6,600 requests a day, set outright (the default
+# demand is Atlanta's, docs/demand.md).
 head="seed: 3
 start: 2028-06-01T13:00:00Z
 duration: 1h
+demand:
+  trips_per_day: 6600
 "
 printf '%s' "$head" > "$WORK/base.yaml"
 cat > "$WORK/roads.yaml" <<YAML
@@ -93,6 +97,8 @@ cat > "$WORK/slow.yaml" <<YAML
 seed: 2
 start: 2028-06-01T13:00:00Z
 duration: 40m
+demand:
+  trips_per_day: 6600
 events:
   - type: weather
     at: 10m

@@ -390,6 +390,19 @@ static struct fs_demand_place *random_places(size_t n, double side_m, uint64_t s
 	return p;
 }
 
+/* The TLC sample's clock, read once for the whole test program. */
+static const struct fs_timezone *new_york(void)
+{
+	static struct fs_timezone tz;
+	static bool loaded;
+	struct fs_error err = { { 0 } };
+	if (!loaded && fs_timezone_load(FS_TZ_DIR, "America/New_York", &tz, &err) < 0) {
+		fail_msg("%s (is tzdata installed? scripts/deps)", err.message);
+	}
+	loaded = true;
+	return &tz;
+}
+
 static struct fs_demand *make(uint64_t seed, uint32_t sub, double per_day,
 			      const struct fs_demand_place *places, size_t n)
 {
@@ -399,6 +412,7 @@ static struct fs_demand *make(uint64_t seed, uint32_t sub, double per_day,
 	params.substream = sub;
 	params.trips_per_day = per_day;
 	params.profile = nyc_profile();
+	params.tz = new_york();
 	struct fs_error err = { { 0 } };
 	struct fs_demand *d = fs_demand_create(&params, places, n, &err);
 	if (!d) {
@@ -483,35 +497,57 @@ static void same_seed_same_requests_and_slicing_does_not_matter(void **state)
 	free(places);
 }
 
-static void generated_hour_profile_matches_the_sample(void **state)
+/* Worst difference of the hour shares of @b, read at UTC + @offset_h, from the sample's. */
+static double worst_hour_share(const struct fs_demand_batch *b, int offset_h)
 {
-	struct fs_demand_place *places = random_places(500, 5000, 2);
-	struct fs_demand *d = make(7, 0, 50000, places, 500);
-	struct fs_demand_batch b = { 0 };
-	const int64_t day = 86400000, t0 = INT64_C(1546300800000); /* 2019-01-01 00:00 UTC */
-	/* A week, generated one hour at a time as a simulation would. */
-	for (int64_t t = t0; t < t0 + 7 * day; t += 3600000) {
-		assert_true(fs_demand_generate(d, t, t + 3600000, &b) >= 0);
-	}
-	/* 350,000 expected; Poisson sd ~590. */
-	assert_true(fabs((double)b.count - 350000.0) < 3000.0);
-	double hours[24] = { 0 };
-	for (size_t i = 0; i < b.count; i++) {
-		int64_t local_s = (b.items[i].t_ms - 5 * INT64_C(3600000)) / 1000; /* UTC-5 */
+	double hours[24] = { 0 }, worst = 0;
+	for (size_t i = 0; i < b->count; i++) {
+		int64_t local_s = (b->items[i].t_ms + offset_h * INT64_C(3600000)) / 1000;
 		hours[(local_s % 86400) / 3600] += 1.0;
 	}
 	struct sample *s = tlc_sample();
-	double worst = 0;
 	for (int h = 0; h < 24; h++) {
-		worst = fmax(worst, fabs(hours[h] / (double)b.count - s->hour_share[h]));
+		worst = fmax(worst, fabs(hours[h] / (double)b->count - s->hour_share[h]));
 	}
+	return worst;
+}
+
+/* A week of 50,000 trips a day from @t0, generated one hour at a time as a simulation would. */
+static void week_of_demand(int64_t t0, struct fs_demand_batch *b)
+{
+	struct fs_demand_place *places = random_places(500, 5000, 2);
+	struct fs_demand *d = make(7, 0, 50000, places, 500);
+	for (int64_t t = t0; t < t0 + 7 * INT64_C(86400000); t += 3600000) {
+		assert_true(fs_demand_generate(d, t, t + 3600000, b) >= 0);
+	}
+	fs_demand_destroy(d);
+	free(places);
+}
+
+static void generated_hour_profile_matches_the_sample(void **state)
+{
+	struct fs_demand_batch b = { 0 };
+	week_of_demand(INT64_C(1546300800000), &b); /* 2019-01-01 00:00 UTC: standard time */
+	/* 350,000 expected; Poisson sd ~590. */
+	assert_true(fabs((double)b.count - 350000.0) < 3000.0);
 	/* Each hour's share within 0.5 percentage points of the real sample's
 	 * (the sampling error here is ~0.04 pp). */
+	double worst = worst_hour_share(&b, -5);
 	print_message("# worst hour-share difference %.3f pp\n", 100 * worst);
 	assert_true(worst < 0.005);
 	fs_demand_batch_finish(&b);
-	fs_demand_destroy(d);
-	free(places);
+}
+
+/* In June the city's clock is on daylight time: the profile's peaks come an hour earlier in UTC. */
+static void summer_peaks_follow_daylight_time(void **state)
+{
+	struct fs_demand_batch b = { 0 };
+	week_of_demand(INT64_C(1843430400000), &b); /* 2028-06-01 00:00 UTC */
+	double edt = worst_hour_share(&b, -4), est = worst_hour_share(&b, -5);
+	print_message("# June: worst hour-share difference %.3f pp on EDT, %.3f pp on EST\n", 100 * edt, 100 * est);
+	assert_true(edt < 0.005);
+	assert_true(est > 0.01);
+	fs_demand_batch_finish(&b);
 }
 
 static void generated_trip_lengths_match_the_sample(void **state)
@@ -582,9 +618,6 @@ static void small_city_and_zone_weights(void **state)
 	assert_null(fs_demand_create(&params, places, 400, &err));
 	assert_non_null(strstr(err.message, "destination"));
 	params.zone_weights = NULL;
-	params.utc_offset_s = 30;
-	assert_null(fs_demand_create(&params, places, 400, &err));
-	params.utc_offset_s = 0;
 	assert_null(fs_demand_create(&params, places, 0, &err));
 	/* The default profile path is relative to the project root. */
 	params.profile = NULL;
@@ -723,21 +756,30 @@ static void tlc_zone_replay_and_travel_model(void **state)
 					      &err), 0);
 	struct fs_demand_batch b = { 0 };
 	uint64_t skipped = 0;
-	int64_t n = fs_demand_replay_tlc(tlc, 12, &zones, -5 * 3600, true, &b, &skipped, &err);
+	struct fs_timezone ny; /* the records are New York wall-clock times */
+	if (fs_timezone_load(FS_TZ_DIR, "America/New_York", &ny, &err) < 0) {
+		fail_msg("%s", err.message);
+	}
+	int64_t n = fs_demand_replay_tlc(tlc, 12, &zones, &ny, true, &b, &skipped, &err);
 	if (n < 0) {
 		fail_msg("%s", err.message);
 	}
 	assert_int_equal((uint64_t)n + skipped, 120000);
 	assert_true(skipped > 0 && skipped < 2400); /* ids 264/265: ~1 % */
-	/* The first record of January: 2019-01-15 03:36:12 local, 230 -> 48, 1.0 mi. */
-	const struct fs_demand_request *first = NULL;
+	/* The first record of January: 2019-01-15 03:36:12 local, 230 -> 48, 1.0 mi;
+	 * the first of July, 2019-07-02 14:37:10 local, is on daylight time. */
+	const struct fs_demand_request *first = NULL, *july = NULL;
 	for (size_t i = 0; i < b.count; i++) {
 		if (b.items[i].id == 0) {
 			first = &b.items[i];
+		} else if (b.items[i].id == 60000) {
+			july = &b.items[i];
 		}
 	}
 	assert_non_null(first);
+	assert_non_null(july);
 	assert_int_equal(first->t_ms, INT64_C(1547523372000) + 5 * INT64_C(3600000));
+	assert_int_equal(july->t_ms, INT64_C(1562078230000) + 4 * INT64_C(3600000));
 	assert_int_equal(first->origin_zone, 230);
 	assert_int_equal(first->dest_zone, 48);
 	assert_true(first->origin.x == fs_demand_zones_find(&zones, 230)->centroid.x);
@@ -751,7 +793,7 @@ static void tlc_zone_replay_and_travel_model(void **state)
 	 * trips >= 2 km apart the median modelled/recorded distance is 1 by
 	 * construction; the modelled time should be near the recorded one. */
 	struct fs_demand_travel_model m;
-	assert_int_equal(fs_demand_travel_model_init(&m, nyc_profile(), -5 * 3600), 0);
+	assert_int_equal(fs_demand_travel_model_init(&m, nyc_profile(), &ny), 0);
 	double *dr = malloc(b.count * sizeof(double)), *tr = malloc(b.count * sizeof(double));
 	size_t k = 0;
 	for (size_t i = 0; i < b.count; i++) {
@@ -779,18 +821,19 @@ static void tlc_zone_replay_and_travel_model(void **state)
 		"vendor_id,pickup_datetime,dropoff_datetime,trip_distance,pickup_location_id,dropoff_location_id\n"
 		"1,2019-01-01 10:00:00,2019-01-01 10:10:00,1.5,1,2\n"
 		"1,2019-01-01 10:00:00,2019-01-01 10:10:00,1.5,264,2\n");
-	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, 0, false, &b, NULL, &err), -EINVAL);
+	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, NULL, false, &b, NULL, &err), -EINVAL);
 	expect_error(&err, path, ":3:47: ", "pickup_location_id: unknown zone id 264");
 	assert_int_equal(b.count, before);
-	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, 0, true, &b, &skipped, &err), 1);
+	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, NULL, true, &b, &skipped, &err), 1);
 	assert_int_equal(skipped, 1);
 	path = write_tmp("tlc_bad2.csv",
 		"vendor_id,pickup_datetime,dropoff_datetime,trip_distance,pickup_location_id,dropoff_location_id\n"
 		"1,2019-01-01 10:00:00,2019-01-01 10:10:00,1.5,1,x2\n");
-	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, 0, true, &b, NULL, &err), -EINVAL);
+	assert_int_equal(fs_demand_replay_tlc(&path, 1, &zones, NULL, true, &b, NULL, &err), -EINVAL);
 	expect_error(&err, path, ":2:49: ", "dropoff_location_id: \"x2\" is not a zone id");
 	fs_demand_batch_finish(&b);
 	fs_demand_zones_finish(&zones);
+	fs_timezone_finish(&ny);
 }
 
 int main(void)
@@ -801,6 +844,7 @@ int main(void)
 		cmocka_unit_test(profile_and_tlc_errors_name_file_line_column),
 		cmocka_unit_test(same_seed_same_requests_and_slicing_does_not_matter),
 		cmocka_unit_test(generated_hour_profile_matches_the_sample),
+		cmocka_unit_test(summer_peaks_follow_daylight_time),
 		cmocka_unit_test(generated_trip_lengths_match_the_sample),
 		cmocka_unit_test(small_city_and_zone_weights),
 		cmocka_unit_test(places_from_a_network_and_zones),

@@ -1039,7 +1039,6 @@ static void closed_loop_outcomes_add_up(void **state)
 		fs_demand_params_defaults(&dp);
 		dp.seed = 5;
 		dp.trips_per_day = 6000; /* too many for 12 cars at the morning peak: riders give up */
-		dp.utc_offset_s = 0;
 		dp.profile = &c.profile;
 		struct fs_demand *dem = fs_demand_create(&dp, c.places, c.nplaces, &err);
 		assert_non_null(dem);

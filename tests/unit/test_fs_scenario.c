@@ -228,6 +228,90 @@ static void overrides_and_paths(void **state)
 	fs_scenario_finish(&sc);
 }
 
+/* The service's demand is its share of the city's; trips_per_day overrides; the fleet never moves it. */
+static void demand_is_the_city_share(void **state)
+{
+	struct fs_scenario def, sc;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_scenario_defaults(&def), 0);
+	assert_true(def.city_trips_per_day > 0 && def.market_share > 0 && def.market_share <= 1);
+	assert_true(def.trips_per_day == def.city_trips_per_day * def.market_share);
+
+	const char *path = write_file("share.yaml", "fleet: {size: 600}\ndemand: {market_share: 0.5}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == def.city_trips_per_day * 0.5); /* twice the fleet: no more riders */
+	fs_scenario_finish(&sc);
+
+	path = write_file("city.yaml", "demand: {city_trips_per_day: 10000, market_share: 0.1}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == 1000.0);
+	fs_scenario_finish(&sc);
+
+	/* an explicit trips_per_day wins, whichever order the keys come in */
+	path = write_file("override.yaml", "demand: {trips_per_day: 1234, market_share: 0.5}\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.trips_per_day == 1234.0 && sc.market_share == 0.5);
+	fs_scenario_finish(&sc);
+	fs_scenario_finish(&def);
+
+	expect_error("share_range.yaml", "demand:\n  market_share: 1.5\n", 2, 17, "market_share: 1.5 is out of range");
+	expect_error("city_range.yaml", "demand:\n  city_trips_per_day: -1\n", 2, 23,
+		     "city_trips_per_day: -1 is out of range");
+}
+
+/* The city's clock: a zone from the tz database by default, a fixed offset on request. */
+static void city_clock(void **state)
+{
+	struct fs_scenario sc;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_scenario_defaults(&sc), 0);
+	assert_string_equal(sc.timezone, "America/New_York");
+	int64_t june, january;
+	assert_int_equal(fs_calendar_parse("2028-06-01T12:00:00Z", &june), 0);
+	assert_int_equal(fs_calendar_parse("2028-01-15T12:00:00Z", &january), 0);
+	assert_int_equal(fs_timezone_offset_s(&sc.tz, june), -4 * 3600); /* EDT */
+	assert_int_equal(fs_timezone_offset_s(&sc.tz, january), -5 * 3600);
+	struct fs_scenario copy;
+	assert_int_equal(fs_scenario_copy(&copy, &sc), 0);
+	assert_true(fs_scenario_equal(&copy, &sc, NULL));
+	assert_int_equal(fs_timezone_offset_s(&copy.tz, june), -4 * 3600);
+	fs_scenario_finish(&copy);
+	fs_scenario_finish(&sc);
+
+	const char *path = write_file("sydney.yaml", "city:\n  timezone: Australia/Sydney\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_string_equal(sc.timezone, "Australia/Sydney");
+	assert_int_equal(fs_timezone_offset_s(&sc.tz, june), 10 * 3600);
+	assert_int_equal(fs_timezone_offset_s(&sc.tz, january), 11 * 3600);
+	fs_scenario_finish(&sc);
+
+	/* a fixed offset replaces the default zone: no daylight saving */
+	path = write_file("fixed.yaml", "city:\n  utc_offset: -5h\n");
+	if (fs_scenario_load(path, &sc, &err)) {
+		fail_msg("%s", err.message);
+	}
+	assert_string_equal(sc.timezone, "");
+	assert_int_equal(sc.utc_offset_s, -5 * 3600);
+	assert_int_equal(fs_timezone_offset_s(&sc.tz, june), -5 * 3600);
+	fs_scenario_finish(&sc);
+
+	expect_error("tz_unknown.yaml", "seed: 2\ncity:\n  name: atlantis\n  timezone: America/Atlantis\n", 4, 13,
+		     "timezone: unknown time zone 'America/Atlantis'");
+	expect_error("tz_path.yaml", "city:\n  timezone: ../../etc/passwd\n", 2, 13,
+		     "is not a time zone name");
+	expect_error("tz_both.yaml", "city:\n  timezone: America/Chicago\n  utc_offset: -6h\n", 3, 15,
+		     "give city.timezone or city.utc_offset, not both");
+	expect_error("tz_list.yaml", "city:\n  timezone: [America/Chicago]\n", 2, 13, "timezone: expected a string");
+}
+
 static void parse_kv(const struct fs_scenario *sc, const char *type, const char *const *pairs,
 		     struct fs_scenario_event *ret)
 {
@@ -392,6 +476,8 @@ int main(void)
 		cmocka_unit_test(every_example_parses),
 		cmocka_unit_test(broken_files_fail_with_position),
 		cmocka_unit_test(overrides_and_paths),
+		cmocka_unit_test(demand_is_the_city_share),
+		cmocka_unit_test(city_clock),
 		cmocka_unit_test(event_round_trip),
 		cmocka_unit_test(event_errors_name_the_origin),
 		cmocka_unit_test(share_selection_is_deterministic),

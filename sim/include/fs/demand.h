@@ -25,6 +25,7 @@
 #include "fs/error.h"
 #include "fs/geofence.h"
 #include "fs/network.h"
+#include "fs/timezone.h"
 
 #define FS_DEMAND_MAX_SLOTS 288 /* 5-minute slots at the finest */
 #define FS_DEMAND_MAX_BINS 96
@@ -174,12 +175,15 @@ int fs_demand_zone_weights_load(const char *path, struct fs_demand_zone_weight *
 struct fs_demand_travel_model {
 	double detour_factor;
 	double hour_speed_mps[24];
-	int32_t utc_offset_s;
+	const struct fs_timezone *tz; /* the city's clock (borrowed); NULL = UTC */
 };
 
-/** From a profile's detour factor and hourly speeds; -EINVAL when it has none. */
+/**
+ * From a profile's detour factor and hourly speeds, hours read on @tz's clock
+ * (may be NULL: UTC; must outlive @m); -EINVAL when the profile has none.
+ */
 int fs_demand_travel_model_init(struct fs_demand_travel_model *m,
-				const struct fs_demand_profile *p, int32_t utc_offset_s);
+				const struct fs_demand_profile *p, const struct fs_timezone *tz);
 double fs_demand_travel_distance_m(const struct fs_demand_travel_model *m, struct fs_point a,
 				   struct fs_point b);
 double fs_demand_travel_time_s(const struct fs_demand_travel_model *m, struct fs_point a,
@@ -222,7 +226,7 @@ struct fs_demand_params {
 	uint64_t seed;
 	uint32_t substream;  /* separates generators that share a seed (cities, operators) */
 	double trips_per_day;
-	int32_t utc_offset_s; /* local = UTC + offset for the slot profile; a multiple of 60 */
+	const struct fs_timezone *tz; /* the city's clock for the slot profile (copied); NULL = UTC */
 	const struct fs_demand_profile *profile; /* NULL: load profile_path */
 	const char *profile_path;
 	/* Zone weights multiply place weights; NULL: every zone weighs 1. With a
@@ -260,6 +264,18 @@ int64_t fs_demand_generate(const struct fs_demand *d, int64_t t0_ms, int64_t t1_
 			   struct fs_demand_batch *out);
 
 /**
+ * Share of trips that end inside @area among trips that start at @d's places
+ * (drawn by origin weight) and run a length drawn from the profile, untruncated,
+ * in a uniformly random direction: how many of the ride-hail trips starting in
+ * a service area also end in it (docs/demand.md "Trips of the city"). The
+ * geometry only: a real destination is not drawn to the area's own attractions.
+ * @samples trips drawn from stream (@seed, DEMAND, UINT64_MAX), apart from
+ * every generated request's. 0 for no samples.
+ */
+double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofence_zone *area,
+				uint32_t samples, uint64_t seed);
+
+/**
  * Places from the nodes of @net (only those in its largest SCC when
  * @scc_only), weight 1, no zone. Caller frees *ret_places.
  */
@@ -289,12 +305,12 @@ int64_t fs_demand_replay_csv(const char *path, const struct fs_demand_replay_par
 /**
  * Replay zone-based TLC records: origin and destination are the centroids of
  * pickup_location_id and dropoff_location_id in @zones' frame, the time is
- * pickup_datetime (local wall time) - @utc_offset_s, and the recorded
+ * pickup_datetime, a wall-clock time on @tz's clock (NULL: UTC), and the recorded
  * distance and duration are kept. Unknown zone ids are an error unless
  * @skip_unknown_zones (then counted in *ret_skipped, may be NULL).
  */
 int64_t fs_demand_replay_tlc(const char *const *paths, size_t n,
-			     const struct fs_demand_zones *zones, int32_t utc_offset_s,
+			     const struct fs_demand_zones *zones, const struct fs_timezone *tz,
 			     bool skip_unknown_zones, struct fs_demand_batch *out,
 			     uint64_t *ret_skipped, struct fs_error *err);
 

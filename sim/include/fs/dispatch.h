@@ -163,7 +163,9 @@ struct fs_dispatch_world {
 	size_t place_count;
 	const struct fs_demand_profile *profile;
 	double trips_per_day;
-	int32_t utc_offset_s;                  /* local time of the profile = UTC + this */
+	/* The city's clock: the profile's slots, KPI hours and night (borrowed, must
+	 * outlive the dispatcher); NULL = UTC. */
+	const struct fs_timezone *tz;
 	/* What the fleet's own traffic adds to the router's times (fs/traffic.h),
 	 * borrowed; NULL = nothing. Pickup ETAs are quoted with it, as driven. */
 	const struct fs_traffic *traffic;

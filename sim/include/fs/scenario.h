@@ -30,6 +30,7 @@
 
 #include "fs/error.h"
 #include "fs/production.h"
+#include "fs/timezone.h"
 #include "fs/traffic.h"
 #include "fs/vehicle.h"
 
@@ -151,7 +152,10 @@ struct fs_scenario {
 	char map[FS_SCN_PATH_MAX];      /* network spec: city name, path, grid:..., csv:... */
 	char geofence[FS_SCN_PATH_MAX]; /* shipped name, .geojson path, or "" with geofence_zone */
 	char geofence_zone[FS_SCN_NAME_MAX]; /* or a zone of `zones` is the service area */
-	int32_t utc_offset_s;           /* local time = UTC + this (demand profile, night) */
+	char timezone[FS_SCN_NAME_MAX]; /* IANA zone ("America/New_York"); "" with utc_offset */
+	int32_t utc_offset_s;           /* a fixed offset instead of a zone (when timezone is "") */
+	struct fs_timezone tz;          /* the city's clock, from either: every local hour reads it
+					 * (demand profile, dispatch KPI hours, night ODD rules) */
 	struct fs_scenario_zone *zones;
 	size_t zone_count;
 	struct fs_scenario_depot *depots;
@@ -162,7 +166,9 @@ struct fs_scenario {
 	uint8_t phase;                  /* enum fs_city_phase */
 	double sw_share[FS_SW_VERSIONS_MAX]; /* initial share of the fleet on vehicle.sw[i] */
 	/* demand */
-	double trips_per_day;
+	double city_trips_per_day;      /* ride-hail trips a day with both ends in the service area */
+	double market_share;            /* the service's share of them */
+	double trips_per_day;           /* the service's requests a day: city x share, or as written */
 	char demand_profile[FS_SCN_PATH_MAX];  /* shipped name (data/demand/NAME_profile.csv) or path */
 	char demand_replay[FS_SCN_PATH_MAX];   /* CSV of requests to replay instead; "" = generate */
 	struct fs_scenario_zone_weight *zone_weights;
@@ -188,7 +194,9 @@ struct fs_scenario {
 
 /**
  * Fill @sc with the defaults: what examples/default.yaml says, each value
- * commented there with its source. Returns 0 or -ENOMEM (then @sc is empty).
+ * commented there with its source. The default time zone is read from the
+ * system tz database (FS_TZ_DIR, package tzdata). Returns 0, -ENOMEM, or
+ * -ENOENT / -EIO / -EINVAL when that zone cannot be read (then @sc is empty).
  * Release with fs_scenario_finish().
  */
 int fs_scenario_defaults(struct fs_scenario *sc);
