@@ -304,7 +304,9 @@ int main(int argc, char **argv)
 	cfg.params.job_reserve_soc = sc.vehicle.job_reserve_soc;
 	cfg.params.charge_target_soc = sc.vehicle.charge_target_soc;
 	cfg.params.max_rain = sc.vehicle.max_rain;
-	cfg.params.board_dwell_s = 30; /* fs-vehicle: the rider boards 30 s after the car arrives */
+	cfg.params.seed = cfg.seed; /* the riders' draws, as the vehicle nodes make them */
+	cfg.params.riders = sc.riders;
+	cfg.params.max_wait_s = sc.vehicle.max_wait_s; /* how long a car waits at the kerb */
 	cfg.scenario = &sc;
 	if (cfg.params.max_pickup_eta_s > cfg.params.patience_s) {
 		cfg.params.max_pickup_eta_s = cfg.params.patience_s; /* never quote past the rider's patience */

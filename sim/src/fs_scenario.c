@@ -748,6 +748,49 @@ static int read_dispatch(struct loader *L, const yaml_node_t *d)
 	return 0;
 }
 
+/* A log-normal time as {median: D, p95: D}. */
+static int read_dwell(struct loader *L, const yaml_node_t *riders, const char *key, double *median_s, double *p95_s)
+{
+	const yaml_node_t *n = find(L, riders, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = check_map(L, n, key, "median p95");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t median_ms = (uint64_t)(*median_s * 1000.0), p95_ms = (uint64_t)(*p95_s * 1000.0);
+	if ((rc = get_duration_ms(L, n, "median", 0, 3600000, &median_ms)) < 0 ||
+	    (rc = get_duration_ms(L, n, "p95", 0, 3600000, &p95_ms)) < 0) {
+		return rc;
+	}
+	if (p95_ms < median_ms) {
+		return fail(L, n, "%s: p95 is shorter than the median", key);
+	}
+	*median_s = (double)median_ms / 1000.0;
+	*p95_s = (double)p95_ms / 1000.0;
+	return 0;
+}
+
+static int read_riders(struct loader *L, const yaml_node_t *d)
+{
+	struct fs_rider_params *p = &L->sc->riders;
+	int rc = check_map(L, d, "riders", "patience patience_shape board alight no_show");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t patience_ms = (uint64_t)(p->patience_median_s * 1000.0);
+	if ((rc = get_duration_ms(L, d, "patience", 1000, 86400000, &patience_ms)) < 0 ||
+	    (rc = get_double(L, d, "patience_shape", 0.1, 20, false, &p->patience_shape)) < 0 ||
+	    (rc = read_dwell(L, d, "board", &p->board_median_s, &p->board_p95_s)) < 0 ||
+	    (rc = read_dwell(L, d, "alight", &p->alight_median_s, &p->alight_p95_s)) < 0 ||
+	    (rc = get_double(L, d, "no_show", 0, 1, false, &p->no_show_share)) < 0) {
+		return rc;
+	}
+	p->patience_median_s = (double)patience_ms / 1000.0;
+	return 0;
+}
+
 /* The vehicle model: keys are the fields of struct fs_vehicle_params. */
 struct param_field {
 	const char *key;
@@ -1219,8 +1262,8 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 {
 	struct fs_scenario *sc = L->sc;
 	int rc = check_map(L, root, "the scenario",
-			   "description seed start duration tick city fleet demand dispatch vehicle production rollout "
-			   "events");
+			   "description seed start duration tick city fleet demand riders dispatch vehicle production "
+			   "rollout events");
 	if (rc < 0) {
 		return rc;
 	}
@@ -1242,7 +1285,7 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 	} sections[] = {
 		{ "city", read_city },       { "vehicle", read_vehicle },       { "fleet", read_fleet },
 		{ "demand", read_demand },   { "dispatch", read_dispatch },     { "production", read_production },
-		{ "rollout", read_rollout },
+		{ "rollout", read_rollout }, { "riders", read_riders },
 	};
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		if ((n = find(L, root, sections[i].key)) && (rc = sections[i].read(L, n)) < 0) {

@@ -109,6 +109,8 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	/* dispatch */
 	sc->matcher = FS_SCN_MATCHER_BATCH;
 	sc->batch_s = 10.0;         /* [est] batched matching windows of seconds */
+	/* riders: one source of truth, sim/src/fs_rider.c */
+	fs_rider_params_defaults(&sc->riders);
 	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
 	fs_vehicle_params_defaults(&sc->vehicle);
 	/* production and rollout: one source of truth, sim/src/fs_production_params.c */
@@ -210,6 +212,8 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
 	F(batch_s); F(event_count);
+	F(riders.patience_median_s); F(riders.patience_shape); F(riders.board_median_s); F(riders.board_p95_s);
+	F(riders.alight_median_s); F(riders.alight_p95_s); F(riders.no_show_share);
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
 		F(sw_share[i]);
 	}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # fs-dispatch with the real processes: KPIs in summary.json, one trips.csv row per
-# request with outcomes that add up, the platform's figures agreeing with the vehicle
-# nodes', the same results for 1 and 4 vehicle shards, both matchers, bad CSV input
-# stopping the run before it starts with file:line, and a run on a network and demand
-# given as CSV files (the comparison mode).
+# request with outcomes that add up (cancellations by kind), the platform's figures agreeing
+# with the vehicle nodes', the same results for 1, 2 and 4 vehicle shards with riders who
+# cancel and fail to show, both matchers, bad CSV input stopping the run before it starts with
+# file:line, and a run on a network and demand given as CSV files (the comparison mode).
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
@@ -31,25 +31,38 @@ ok = r["requests"] == r["served"] + r["cancelled"] + r["rejected"] + r["open"] a
 ok = ok and all(by.get(s, 0) == r[k] for s, k in final.items())
 ok = ok and sum(v for s, v in by.items() if s not in final) == r["open"]
 ok = ok and all(row["wait_s"] != "" for row in rows if row["status"] == "dropped_off")
+# cancellations split by kind, the same in both files
+kinds = ("before_assignment", "after_assignment", "no_show", "aborted")
+ok = ok and r["cancelled"] == sum(r["cancelled_" + k] for k in kinds)
+ok = ok and all(sum(row["reason"] == k for row in rows if row["status"] == "cancelled") == r["cancelled_" + k]
+                for k in kinds)
 sys.exit(0 if ok and r["requests"] > 0 else 1)
 EOF
 }
 
-check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z
+# Riders in a hurry (3 min median patience) and often absent (10 %): every kind of outcome.
+printf 'riders: {patience: 3m, no_show: 0.1}\n' >"$WORK/riders.yaml"
+check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 \
+  --start=2028-06-01T22:00:00Z --scenario="$WORK/riders.yaml"
 check "summary.json has the dispatch KPIs" \
   test "$(json "$WORK/d1/summary.json" "int(all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day')))")" = 1
 check "outcomes add up in summary.json and trips.csv" outcomes d1
 check "riders were served" test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] > 50)")" = 1
+check "... some gave up with a car on its way, some never came" \
+  test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['cancelled_after_assignment'] > 0 and j['results']['dispatch']['cancelled_no_show'] > 0)")" = 1
 check "every drop-off the platform counts is a job the vehicles completed" \
   test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] == j['results']['vehicle-0']['jobs_completed'])")" = 1
 check "the platform's km (1 Hz states) agree with the vehicles' own within 1 %" \
   test "$(json "$WORK/d1/summary.json" "int(abs(j['results']['dispatch']['km_total'] / j['results']['vehicle-0']['km_driven'] - 1) < 0.01)")" = 1
 check "per-hour and per-zone KPI files" test -s "$WORK/d1/dispatch_by_hour.csv" -a -s "$WORK/d1/dispatch_by_zone.csv"
 
-check "4 vehicle shards" sim d4 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --shards=4
-check "--shards 1 and 4: same run digest" \
-  test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d4/summary.json" "j['run_digest']")"
-check "--shards 1 and 4: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d4/trips.csv"
+for shards in 2 4; do
+  check "$shards vehicle shards" sim d$shards --network=$NET --seed=2 --duration=40m --vehicles=120 \
+    --start=2028-06-01T22:00:00Z --scenario="$WORK/riders.yaml" --shards=$shards
+  check "--shards 1 and $shards: same run digest" \
+    test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d$shards/summary.json" "j['run_digest']")"
+  check "--shards 1 and $shards: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d$shards/trips.csv"
+done
 
 check "the greedy matcher runs" sim g1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --matcher=greedy
 check "... and its outcomes add up" outcomes g1

@@ -30,6 +30,7 @@
 
 #include "fs/error.h"
 #include "fs/production.h"
+#include "fs/rider.h"
 #include "fs/vehicle.h"
 
 #define FS_SCN_NAME_MAX 64
@@ -166,7 +167,9 @@ struct fs_scenario {
 	char demand_replay[FS_SCN_PATH_MAX];   /* CSV of requests to replay instead; "" = generate */
 	struct fs_scenario_zone_weight *zone_weights;
 	size_t zone_weight_count;
-	double patience_s;              /* a rider cancels after waiting this long unassigned */
+	double patience_s;              /* no rider waits longer for a car (the platform's cap) */
+	/* riders: patience, boarding, alighting, no-shows (fs/rider.h) */
+	struct fs_rider_params riders;
 	/* dispatch */
 	uint8_t matcher;                /* enum fs_scenario_matcher */
 	double batch_s;
