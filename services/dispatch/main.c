@@ -54,8 +54,8 @@ static void usage(FILE *out)
 		"                           and --vehicles (the vehicle nodes place it)\n"
 		"  --depots N               depots, as the vehicle nodes (city.depots)\n"
 		"  --plugs-per-depot N      DC plugs at every depot (city.depots[].plugs)\n"
-		"  --rebalance-s S          rebalancing period, 0 = off (default 120)\n"
-		"  --charging yes|no        charging decisions (default yes)\n"
+		"  --rebalance-s S          rebalancing period, 0 = off (dispatch.rebalance)\n"
+		"  --charging yes|no        charging decisions (dispatch.charging)\n"
 		"  --kpi-every-s S          KPI snapshot period on topic kpi (default 60, 0 = off)\n"
 		"  -h, --help               this text\n");
 }
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	int phase = -1;
 	/* what the command line sets; the rest comes from the scenario */
 	bool g_seed = false, g_vehicles = false, g_depots = false, g_matcher = false, g_batch = false,
-	     g_patience = false, g_demand = false;
+	     g_patience = false, g_demand = false, g_rebalance = false, g_charging = false;
 	uint64_t u;
 	double x;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_VEHICLES, OPT_NETWORK, OPT_DATA, OPT_OUT, OPT_MATCHER,
@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 			if (!positive_seconds("--rebalance-s", optarg, &cfg.params.rebalance_s, true)) {
 				return 2;
 			}
+			g_rebalance = true;
 			break;
 		case OPT_DEMAND:
 			if (!fs_args_double(optarg, &x) || x < 0 || x > 1e9) {
@@ -222,6 +223,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.params.charging = !strcmp(optarg, "yes");
+			g_charging = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -274,6 +276,12 @@ int main(int argc, char **argv)
 	}
 	if (!g_patience && sc.patience_s > 0) {
 		cfg.params.patience_s = sc.patience_s;
+	}
+	if (!g_rebalance) {
+		cfg.params.rebalance_s = sc.rebalance_s;
+	}
+	if (!g_charging) {
+		cfg.params.charging = sc.charging;
 	}
 	if (!g_demand) {
 		/* the scenario's demand per vehicle, for the fleet this run has */

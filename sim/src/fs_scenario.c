@@ -732,19 +732,24 @@ static int read_demand(struct loader *L, const yaml_node_t *d)
 static int read_dispatch(struct loader *L, const yaml_node_t *d)
 {
 	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, d, "dispatch", "matcher batch");
+	int rc = check_map(L, d, "dispatch", "matcher batch rebalance charging");
 	if (rc < 0) {
 		return rc;
 	}
 	static const char *const matchers[] = { "batch", "greedy" };
-	int m = sc->matcher;
-	uint64_t batch_ms = (uint64_t)(sc->batch_s * 1000.0);
+	static const char *const yes_no[] = { "false", "true" };
+	int m = sc->matcher, charging = sc->charging;
+	uint64_t batch_ms = (uint64_t)(sc->batch_s * 1000.0), rebalance_ms = (uint64_t)(sc->rebalance_s * 1000.0);
 	if ((rc = get_enum(L, d, "matcher", matchers, 2, &m)) < 0 ||
-	    (rc = get_duration_ms(L, d, "batch", 1, 3600000, &batch_ms)) < 0) {
+	    (rc = get_duration_ms(L, d, "batch", 1, 3600000, &batch_ms)) < 0 ||
+	    (rc = get_duration_ms(L, d, "rebalance", 0, 86400000, &rebalance_ms)) < 0 ||
+	    (rc = get_enum(L, d, "charging", yes_no, 2, &charging)) < 0) {
 		return rc;
 	}
 	sc->matcher = (uint8_t)m;
 	sc->batch_s = (double)batch_ms / 1000.0;
+	sc->rebalance_s = (double)rebalance_ms / 1000.0;
+	sc->charging = charging;
 	return 0;
 }
 

@@ -109,6 +109,8 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	/* dispatch */
 	sc->matcher = FS_SCN_MATCHER_BATCH;
 	sc->batch_s = 10.0;         /* [est] batched matching windows of seconds */
+	sc->rebalance_s = 120.0;    /* [est] as fs_dispatch_params_defaults() */
+	sc->charging = true;
 	/* riders: one source of truth, sim/src/fs_rider.c */
 	fs_rider_params_defaults(&sc->riders);
 	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
@@ -211,7 +213,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
 	F(utc_offset_s); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
-	F(batch_s); F(event_count);
+	F(batch_s); F(rebalance_s); F(charging); F(event_count);
 	F(riders.patience_median_s); F(riders.patience_shape); F(riders.board_median_s); F(riders.board_p95_s);
 	F(riders.alight_median_s); F(riders.alight_p95_s); F(riders.no_show_share);
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {

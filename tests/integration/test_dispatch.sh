@@ -4,7 +4,8 @@
 # request with outcomes that add up (cancellations by kind), the platform's figures agreeing
 # with the vehicle nodes', the same results for 1, 2 and 4 vehicle shards with riders who
 # cancel and fail to show, both matchers, bad CSV input stopping the run before it starts with
-# file:line, and a run on a network and demand given as CSV files (the comparison mode).
+# file:line, a run on a network and demand given as CSV files (the comparison mode), and
+# rebalancing and charging switched off by flag or by the scenario.
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
@@ -127,4 +128,29 @@ diag "downtown requests: $(zw zw zone_downtown_requests) of $(zw zw requests) we
 check "... the same number of riders" test "$(zw zw requests)" = "$(zw zw0 requests)"
 check "... and over 1.5x as many of them start downtown" \
   python3 -c "import sys; sys.exit(0 if $(zw zw zone_downtown_requests) > 1.5 * $(zw zw0 zone_downtown_requests) else 1)"
+
+# Rebalancing and charging switched off (docs/dispatch.md, comparison mode): by flag, by the
+# scenario, and a flag overriding the scenario. An evening on a larger grid moves idle cars
+# toward demand; at 02:00 in Atlanta's clock (off-peak) idle cars top up their batteries.
+eve=(--network=grid:24x24:200 --seed=2 --duration=30m --vehicles=60 --start=2028-06-01T22:00:00Z)
+night=(--network=$NET --seed=2 --duration=30m --vehicles=60 --start=2028-06-01T07:00:00Z)
+printf 'dispatch: {rebalance: 0, charging: false}\n' >"$WORK/no_ops.yaml"
+ops() { json "$WORK/$1/summary.json" "int(j['results']['dispatch']['repositions']), int(j['results']['dispatch']['charge_jobs'])"; }
+for when in eve night; do
+  declare -n args=$when
+  check "$when: a run with rebalancing and charging" sim "${when}_on" "${args[@]}"
+  check "$when: --rebalance-s 0 --charging no" sim "${when}_off" "${args[@]}" --rebalance-s=0 --charging=no
+  check "$when: ... no repositioning, no charge job" test "$(ops "${when}_off")" = "0 0"
+  check "$when: the same in the scenario file" sim "${when}_file" "${args[@]}" --scenario="$WORK/no_ops.yaml"
+  check "$when: ... no repositioning, no charge job" test "$(ops "${when}_file")" = "0 0"
+done
+read -r moves _ <<<"$(ops eve_on)"
+read -r _ charges <<<"$(ops night_on)"
+check "the evening moved idle cars ($moves) and the night sent some to charge ($charges)" \
+  test "$moves" -gt 0 -a "$charges" -gt 0
+check "a flag overrides the file" sim night_flag "${night[@]}" --scenario="$WORK/no_ops.yaml" --charging=yes
+read -r moves charges <<<"$(ops night_flag)"
+check "... charging on again ($charges jobs), rebalancing still off" test "$moves" -eq 0 -a "$charges" -gt 0
+"$FLEETSIM" run --charging=maybe 2>"$WORK/badflag.log"; rc=$?
+check "a bad --charging is a usage error (exit $rc)" test "$rc" -eq 2
 finish

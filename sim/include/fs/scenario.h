@@ -173,6 +173,8 @@ struct fs_scenario {
 	/* dispatch */
 	uint8_t matcher;                /* enum fs_scenario_matcher */
 	double batch_s;
+	double rebalance_s;             /* rebalancing period; 0 = off */
+	bool charging;                  /* the platform sends cars to charge */
 	/* vehicle model (fleet.software fills params.sw) */
 	struct fs_vehicle_params vehicle;
 	/* production and rollout sections: the production model's own params
