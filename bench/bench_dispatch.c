@@ -257,7 +257,7 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	p.batch_s = batch_s;
 	struct fs_dispatch_loop_config cfg = { .world = &w, .dispatch = &p, .seed = 1, .vehicles = vehicles,
 					       .demand = dem, .start_ms = 1843556400000LL, /* 07:00 EDT in Atlanta */
-					       .tick_ms = 1000, .plug_kw = 150.0, .board_dwell_s = 30 };
+					       .tick_ms = 1000, .plug_kw = 150.0 };
 	struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
 	if (!l) {
 		die("loop", &err);

@@ -142,6 +142,8 @@ int fs_scenario_run_argv(const struct fs_scenario *sc, char **ret, int max)
 	ARG("--shards=%" PRIu32, sc->shards);
 	ARG("--phase=%s", fs_scenario_phase_name(sc->phase));
 	ARG("--matcher=%s", sc->matcher == FS_SCN_MATCHER_GREEDY ? "greedy" : "batch");
+	ARG("--rebalance-s=%g", sc->rebalance_s);
+	ARG("--charging=%s", sc->charging ? "yes" : "no");
 	ARG("--network=%s", sc->map);
 #undef ARG
 	return n;

@@ -67,7 +67,7 @@ size_t fs_scenario_msg_receive(struct fs_bus *bus, const struct fs_scenario *sc,
 /**
  * `fleetsim run` flags equivalent to @sc's run settings: --seed, --start,
  * --duration, --tick-ms, --vehicles, --shards, --phase, --matcher,
- * --network. Put them BEFORE the user's own flags: getopt_long keeps the
+ * --rebalance-s, --charging, --network. Put them BEFORE the user's own flags: getopt_long keeps the
  * last value, so a flag on the command line overrides the file. Writes at
  * most @max heap strings to @ret (caller frees each) and returns how many.
  */

@@ -1114,7 +1114,7 @@ static int write_trips(const struct dispatch_service *s)
 	fputs("request_id,demand_id,status,reason,t_request_s,t_offer_s,t_assign_s,t_arrive_s,t_pickup_s,"
 	      "t_dropoff_s,t_end_s,vehicle_id,offers,wait_s,in_vehicle_s,offer_eta_s,origin_x_m,origin_y_m,"
 	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,dropoff_edge,beeline_m,route_m,route_s,pickup_m,trip_m,"
-	      "uses_motorway\n",
+	      "uses_motorway,rider_patience_s,rider_board_s,rider_alight_s,rider_no_show\n",
 	      f);
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1152,7 +1152,11 @@ static int write_trips(const struct dispatch_service *s)
 		put_num(f, r->route_s, 1);
 		put_num(f, r->pickup_m, 1);
 		put_num(f, r->trip_m, 1);
-		fprintf(f, ",%d\n", r->uses_motorway ? 1 : 0);
+		fprintf(f, ",%d", r->uses_motorway ? 1 : 0);
+		put_num(f, r->rider_patience_s, 1);
+		put_num(f, r->rider_board_s, 1);
+		put_num(f, r->rider_alight_s, 1);
+		fprintf(f, ",%d\n", r->rider_no_show ? 1 : 0);
 	}
 	return close_out(f, path);
 }
@@ -1289,9 +1293,10 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "cancelled", (double)k.cancelled);
 	result(p, "rejected", (double)k.rejected);
 	result(p, "open", (double)k.open);
-	result(p, "cancelled_patience", (double)k.cancelled_patience);
+	result(p, "cancelled_before_assignment", (double)k.cancelled_before_assignment);
+	result(p, "cancelled_after_assignment", (double)k.cancelled_after_assignment);
+	result(p, "cancelled_no_show", (double)k.cancelled_no_show);
 	result(p, "cancelled_aborted", (double)k.cancelled_aborted);
-	result(p, "cancelled_after_assignment", (double)fs_dispatch_get_counters(s->d)->cancelled_assigned);
 	uint64_t rejected_by[FS_DISPATCH_REASON_COUNT] = { 0 };
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {

@@ -55,8 +55,8 @@ static void usage(FILE *out)
 		"                           and --vehicles (the vehicle nodes place it)\n"
 		"  --depots N               depots, as the vehicle nodes (city.depots)\n"
 		"  --plugs-per-depot N      DC plugs at every depot (city.depots[].plugs)\n"
-		"  --rebalance-s S          rebalancing period, 0 = off (default 120)\n"
-		"  --charging yes|no        charging decisions (default yes)\n"
+		"  --rebalance-s S          rebalancing period, 0 = off (dispatch.rebalance)\n"
+		"  --charging yes|no        charging decisions (dispatch.charging)\n"
 		"  --kpi-every-s S          KPI snapshot period on topic kpi (default 60, 0 = off)\n"
 		"  -h, --help               this text\n");
 }
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	int phase = -1;
 	/* what the command line sets; the rest comes from the scenario */
 	bool g_seed = false, g_vehicles = false, g_depots = false, g_matcher = false, g_batch = false,
-	     g_patience = false, g_demand = false;
+	     g_patience = false, g_demand = false, g_rebalance = false, g_charging = false;
 	uint64_t u;
 	double x;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_VEHICLES, OPT_NETWORK, OPT_DATA, OPT_OUT, OPT_MATCHER,
@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 			if (!positive_seconds("--rebalance-s", optarg, &cfg.params.rebalance_s, true)) {
 				return 2;
 			}
+			g_rebalance = true;
 			break;
 		case OPT_DEMAND:
 			if (!fs_args_double(optarg, &x) || x < 0 || x > 1e9) {
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.params.charging = !strcmp(optarg, "yes");
+			g_charging = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -279,6 +281,12 @@ int main(int argc, char **argv)
 	if (!g_patience && sc.patience_s > 0) {
 		cfg.params.patience_s = sc.patience_s;
 	}
+	if (!g_rebalance) {
+		cfg.params.rebalance_s = sc.rebalance_s;
+	}
+	if (!g_charging) {
+		cfg.params.charging = sc.charging;
+	}
 	if (!g_demand) {
 		/* the city's demand, whatever the fleet: a fleet too small leaves riders waiting */
 		cfg.demand_per_day = sc.trips_per_day;
@@ -308,7 +316,9 @@ int main(int argc, char **argv)
 	cfg.params.job_reserve_soc = sc.vehicle.job_reserve_soc;
 	cfg.params.charge_target_soc = sc.vehicle.charge_target_soc;
 	cfg.params.max_rain = sc.vehicle.max_rain;
-	cfg.params.board_dwell_s = 30; /* fs-vehicle: the rider boards 30 s after the car arrives */
+	cfg.params.seed = cfg.seed; /* the riders' draws, as the vehicle nodes make them */
+	cfg.params.riders = sc.riders;
+	cfg.params.max_wait_s = sc.vehicle.max_wait_s; /* how long a car waits at the kerb */
 	cfg.scenario = &sc;
 	if (cfg.params.max_pickup_eta_s > cfg.params.patience_s) {
 		cfg.params.max_pickup_eta_s = cfg.params.patience_s; /* never quote past the rider's patience */

@@ -52,6 +52,8 @@ struct run_options {
 	bool viz;
 	const char *phase;
 	const char *matcher;
+	const char *rebalance_s; /* dispatch: rebalancing period, 0 = off */
+	const char *charging;    /* dispatch: yes or no */
 	const char *scenario;
 	const char *state_every;
 	const char *record;
@@ -89,6 +91,9 @@ static void usage(FILE *out)
 		"                      (demand.city_trips_per_day x market_share), whatever N\n"
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
 		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
+		"  --rebalance-s S     dispatch: move idle cars toward demand every S seconds; 0 = off\n"
+		"                      (default 120, dispatch.rebalance)\n"
+		"  --charging yes|no   dispatch: send cars to charge (default yes, dispatch.charging)\n"
 		"  --state-every D     vehicle state batch period in simulated time (default 1s; 0 = never,\n"
 		"                      refused when dispatch runs: it matches from these batches)\n"
 		"  --fleet-csv FILE    start the fleet at given nodes (vehicle_id,node[,soc]), e.g. to\n"
@@ -118,7 +123,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -135,6 +140,8 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "viz", no_argument, NULL, OPT_VIZ },
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "matcher", required_argument, NULL, OPT_MATCHER },
+		{ "rebalance-s", required_argument, NULL, OPT_REBALANCE },
+		{ "charging", required_argument, NULL, OPT_CHARGING },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "record", required_argument, NULL, OPT_RECORD },
@@ -148,7 +155,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ 0 },
 	};
 	uint64_t ms;
-	double speed;
+	double speed, seconds;
 	int64_t start_ms;
 	int opt;
 	optind = 1;
@@ -289,6 +296,20 @@ static int parse(int argc, char **argv, struct run_options *o)
 				return -EINVAL;
 			}
 			o->matcher = optarg;
+			break;
+		case OPT_REBALANCE:
+			if (!fs_args_double(optarg, &seconds) || !(seconds >= 0) || seconds > 86400) {
+				fs_error("--rebalance-s: '%s' is not a number of seconds (0 = off, at most 86400)", optarg);
+				return -EINVAL;
+			}
+			o->rebalance_s = optarg;
+			break;
+		case OPT_CHARGING:
+			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
+				fs_error("--charging: '%s' is not yes or no", optarg);
+				return -EINVAL;
+			}
+			o->charging = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -743,6 +764,12 @@ static int launch(const struct run_options *opts)
 		}
 		if (o.matcher) {
 			arg(&a, "--matcher=%s", o.matcher);
+		}
+		if (o.rebalance_s) {
+			arg(&a, "--rebalance-s=%s", o.rebalance_s);
+		}
+		if (o.charging) {
+			arg(&a, "--charging=%s", o.charging);
 		}
 		if (o.scenario) {
 			arg(&a, "--scenario=%s", o.scenario);

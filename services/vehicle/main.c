@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 {
 	fs_log_init("fs-vehicle", FS_LOG_INFO);
 	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .publish_every_ms = 1000,
-					   .phase = FS_CITY_DRIVERLESS, .self_charge = true, .board_dwell_s = 30 };
+					   .phase = FS_CITY_DRIVERLESS, .self_charge = true };
 	const char *address = NULL, *name = NULL, *scenario = NULL;
 	bool given[4] = { false }; /* seed, vehicles, depots, phase: flags override the scenario */
 	uint64_t u;

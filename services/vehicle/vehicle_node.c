@@ -39,6 +39,7 @@
 struct pending_job {
 	uint32_t vehicle_id;
 	uint64_t job_id;
+	uint64_t request_id;      /* of the first stop: the rider of a ride */
 	int kind;                 /* fleetsim.v1.StopKind of the first stop; JOB_CANCEL: drop job_id */
 	struct fs_road_pos first; /* pickup, reposition target */
 	struct fs_road_pos second;/* drop-off */
@@ -413,6 +414,7 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 			continue;
 		}
 		struct pending_job pj = { .vehicle_id = job->vehicle_id, .job_id = job->job_id,
+					  .request_id = job->n_stops ? job->stops[0]->request_id : 0,
 					  .kind = job->n_stops ? (int)job->stops[0]->kind : JOB_CANCEL };
 		bool valid = true;
 		for (size_t s = 0; s < job->n_stops && s < 2; s++) {
@@ -530,8 +532,11 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 			.to_pickup_len = n->path.count,
 			.trip = n->trip.edges,
 			.trip_len = n->trip.count,
-			.board_dwell_s = n->cfg.board_dwell_s,
 		};
+		/* the rider dispatch drew for this request: the same seed, stream and id */
+		struct fs_rider rider;
+		fs_rider_draw(&n->scn.riders, n->cfg.seed, pj->request_id, &rider);
+		fs_rider_dwells(&rider, n->params.max_wait_s, &job.board_dwell_s, &job.alight_dwell_s);
 		rc = fs_fleet_assign(n->fleet, pj->vehicle_id, &job, now_ms, &n->events);
 		break;
 	}

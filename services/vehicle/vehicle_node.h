@@ -23,8 +23,7 @@ struct vehicle_node_config {
 	uint32_t publish_every_ms; /* state batch period in simulated ms; 0 = never */
 	int phase;                 /* enum fs_city_phase of the city */
 	bool self_charge;          /* no dispatch in the run: go charging on our own */
-	int board_dwell_s;         /* rider boards this long after the vehicle arrives */
-	const struct fs_scenario *scenario; /* vehicle model, depots, releases, events; NULL = defaults */
+	const struct fs_scenario *scenario; /* vehicle model, riders, depots, releases, events; NULL = defaults */
 	const char *fleet_csv;     /* fixed start positions (vehicle_id,node[,soc]); NULL = seeded */
 	const char *data_dir;      /* shipped data (speed profiles); NULL = "data" */
 };

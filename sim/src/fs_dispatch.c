@@ -26,7 +26,8 @@ static const char *const status_names[FS_DISPATCH_STATUS_COUNT] = {
 };
 
 static const char *const reason_names[FS_DISPATCH_REASON_COUNT] = {
-	"", "patience", "aborted", "outside_area", "no_route", "odd", "energy", "no_fleet",
+	"", "before_assignment", "after_assignment", "no_show", "aborted", "outside_area", "no_route", "odd",
+	"energy", "no_fleet",
 };
 
 const char *fs_dispatch_status_name(int status)
@@ -143,7 +144,9 @@ bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v)
 double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r)
 {
 	double km = (eta_s * d->p.energy_speed_mps + r->route_m) / 1000.0;
-	double hours = (eta_s + d->p.board_dwell_s + r->route_s) / 3600.0;
+	/* the stack also runs while the car waits for the rider (a no-show: its whole wait) and they get out */
+	double wait_s = r->rider_shows ? (double)r->rider_board_s : d->p.max_wait_s;
+	double hours = (eta_s + wait_s + r->route_s + (double)r->rider_alight_s) / 3600.0;
 	return km * d->p.kwh_per_km + hours * d->p.av_stack_kw;
 }
 
@@ -349,7 +352,8 @@ static bool params_ok(const struct fs_dispatch_params *p)
 	       p->batch_s > 0 && isfinite(p->batch_s) && p->patience_s > 0 && p->candidates >= 1 &&
 	       p->max_pickup_eta_s > 0 && p->offer_timeout_s > 0 && p->decline_cooldown_s >= 0 &&
 	       p->state_timeout_s > 0 &&
-	       p->max_snap_m > 0 && p->board_dwell_s >= 0 && p->energy_speed_mps > 0 &&
+	       p->max_snap_m > 0 && fs_rider_params_valid(&p->riders) && p->max_wait_s >= 0 &&
+	       p->max_wait_s <= 86400 && p->energy_speed_mps > 0 &&
 	       p->night_start_h >= 0 && p->night_start_h <= 24 && p->night_end_h >= 0 && p->night_end_h <= 24 &&
 	       p->charge_soc >= 0 && p->charge_soc < 1 && p->opportunistic_soc >= 0 && p->opportunistic_soc <= 1 &&
 	       p->offpeak_share >= 0 && p->charge_speed_mps > 0 && p->rebalance_s >= 0 && p->cell_m > 0 &&
@@ -623,6 +627,8 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 	}
 	d->req_cap = cap;
 	struct fs_dispatch_request *r = &d->req[d->nreq];
+	struct fs_rider rider;
+	fs_rider_draw(&d->p.riders, d->p.seed, d->nreq + 1, &rider);
 	*r = (struct fs_dispatch_request){
 		.id = d->nreq + 1,
 		.demand_id = in->demand_id,
@@ -638,6 +644,11 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 		.zone = fs_dispatch_zone_of(d, in->origin),
 		.vehicle_id = FS_DISPATCH_NONE,
 		.patience_s = (float)(in->patience_s > 0 ? in->patience_s : d->p.patience_s),
+		.rider_patience_s = (float)rider.patience_s,
+		.rider_board_s = (float)rider.board_s,
+		.rider_alight_s = (float)rider.alight_s,
+		.rider_shows = fs_rider_shows(&rider, d->p.max_wait_s),
+		.rider_no_show = rider.no_show,
 		.beeline_m = (float)hypot(in->dest.x - in->origin.x, in->dest.y - in->origin.y),
 		.offer_eta_s = NAN,
 		.pickup_m = NAN,
@@ -700,8 +711,7 @@ static int finish(struct fs_dispatch *d, struct fs_dispatch_request *r, int stat
 		d->wait_hist[wait_s <= 0.0 ? 0 : wait_s >= WAIT_BINS - 1 ? WAIT_BINS - 1 : (size_t)wait_s]++;
 	} else if (status == FS_DISPATCH_CANCELLED) {
 		d->n_cancelled++;
-		d->n_cancelled_patience += reason == FS_DISPATCH_REASON_PATIENCE;
-		d->n_cancelled_aborted += reason == FS_DISPATCH_REASON_ABORTED;
+		d->n_cancelled_by[reason]++;
 	} else {
 		d->n_rejected++;
 	}
@@ -987,6 +997,11 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 		if (r->status == FS_DISPATCH_PICKED_UP) {
 			return finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_ABORTED, e->time_ms, out);
 		}
+		if (r->status == FS_DISPATCH_ASSIGNED && r->t_arrive_ms != NO_TIME && !r->rider_shows &&
+		    e->time_ms - r->t_arrive_ms >= (int64_t)(d->p.max_wait_s * MS_PER_S)) {
+			/* the car waited its time at the kerb and left: the rider never came */
+			return finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_NO_SHOW, e->time_ms, out);
+		}
 		back_to_pool(r);
 		break;
 	default:
@@ -1031,14 +1046,36 @@ static int apply_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, 
 /* ---- the step ----------------------------------------------------------------------------- */
 
 /*
- * The rider of @r gives up on the car that is on its way (later than quoted:
- * a storm, a detour, a stop on the way): the vehicle is told to drop the job
- * (a job with no stops) and is free for the next match once it reports so.
+ * When the rider of @r gives up, NO_TIME if not (yet) at @now_ms: at the
+ * lower of their own patience and the platform's cap, counted from the
+ * request; with a car on its way (@car_coming) also as soon as they see it
+ * assigned if the quoted arrival is past that. Never before the assignment
+ * with a car coming: the rider cancels what the app shows them.
+ */
+static int64_t give_up_ms(const struct fs_dispatch_request *r, int64_t now_ms, bool car_coming)
+{
+	double patience_s = fmin((double)r->rider_patience_s, (double)r->patience_s);
+	int64_t deadline = r->t_request_ms + (int64_t)(patience_s * MS_PER_S);
+	if (car_coming) {
+		int64_t quoted = isfinite(r->offer_eta_s) ? r->t_offer_ms + (int64_t)((double)r->offer_eta_s * MS_PER_S)
+							  : r->t_offer_ms;
+		if (quoted > deadline) {
+			return r->t_assign_ms; /* the ETA shown is longer than the rider will wait */
+		}
+		deadline = deadline > r->t_assign_ms ? deadline : r->t_assign_ms;
+	}
+	return now_ms >= deadline ? deadline : NO_TIME;
+}
+
+/*
+ * The rider of @r gives up on the car that is on its way (a quoted ETA too
+ * long for them, or later than quoted: a storm, a detour, a stop on the way):
+ * the vehicle is told to drop the job (a job with no stops) and is free for
+ * the next match once it reports so.
  */
 static int cancel_on_the_way(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t now_ms,
 			     struct fs_dispatch_output *out)
 {
-	d->counters.cancelled_assigned++;
 	struct vrec *v = dispatch_vehicle(d, r->vehicle_id);
 	if (!v || v->claim != CLAIM_RIDE || v->job_id != r->job_id) {
 		return 0;
@@ -1148,13 +1185,14 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 			back_to_pool(r);
 		}
 		bool car_coming = r->status == FS_DISPATCH_ASSIGNED && r->t_arrive_ms == NO_TIME;
-		if ((r->status == FS_DISPATCH_REQUESTED || car_coming) &&
-		    now_ms - r->t_request_ms >= (int64_t)((double)r->patience_s * MS_PER_S)) {
-			int64_t t = r->t_request_ms + (int64_t)((double)r->patience_s * MS_PER_S);
+		int64_t t = r->status == FS_DISPATCH_REQUESTED || car_coming ? give_up_ms(r, now_ms, car_coming)
+									       : NO_TIME;
+		if (t != NO_TIME) {
 			if (car_coming && (rc = cancel_on_the_way(d, r, now_ms, out)) < 0) {
 				return rc;
 			}
-			if ((rc = finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_PATIENCE, t, out)) < 0) {
+			int reason = car_coming ? FS_DISPATCH_REASON_AFTER_ASSIGNMENT : FS_DISPATCH_REASON_BEFORE_ASSIGNMENT;
+			if ((rc = finish(d, r, FS_DISPATCH_CANCELLED, reason, t, out)) < 0) {
 				return rc;
 			}
 		}

@@ -117,7 +117,8 @@ struct fs_dispatch {
 	int64_t next_match_ms, next_rebalance_ms;
 	/* accounting */
 	struct hour_acc hours[24];
-	uint64_t n_served, n_cancelled, n_rejected, n_cancelled_patience, n_cancelled_aborted;
+	uint64_t n_served, n_cancelled, n_rejected;
+	uint64_t n_cancelled_by[FS_DISPATCH_REASON_COUNT];
 	double sum_wait_s, sum_in_vehicle_s, sum_eta_s, sum_trip_km;
 	uint32_t wait_hist[WAIT_BINS];
 	struct fs_dispatch_counters counters;

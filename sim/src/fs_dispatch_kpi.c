@@ -71,7 +71,9 @@ static void add_request(struct fs_dispatch_kpi *k, const struct fs_dispatch_requ
 		break;
 	case FS_DISPATCH_CANCELLED:
 		k->cancelled++;
-		k->cancelled_patience += r->reason == FS_DISPATCH_REASON_PATIENCE;
+		k->cancelled_before_assignment += r->reason == FS_DISPATCH_REASON_BEFORE_ASSIGNMENT;
+		k->cancelled_after_assignment += r->reason == FS_DISPATCH_REASON_AFTER_ASSIGNMENT;
+		k->cancelled_no_show += r->reason == FS_DISPATCH_REASON_NO_SHOW;
 		k->cancelled_aborted += r->reason == FS_DISPATCH_REASON_ABORTED;
 		break;
 	case FS_DISPATCH_REJECTED:
@@ -243,8 +245,10 @@ void fs_dispatch_kpi_running(const struct fs_dispatch *d, struct fs_dispatch_kpi
 	k.cancelled = d->n_cancelled;
 	k.rejected = d->n_rejected;
 	k.open = d->nreq - d->n_served - d->n_cancelled - d->n_rejected;
-	k.cancelled_patience = d->n_cancelled_patience;
-	k.cancelled_aborted = d->n_cancelled_aborted;
+	k.cancelled_before_assignment = d->n_cancelled_by[FS_DISPATCH_REASON_BEFORE_ASSIGNMENT];
+	k.cancelled_after_assignment = d->n_cancelled_by[FS_DISPATCH_REASON_AFTER_ASSIGNMENT];
+	k.cancelled_no_show = d->n_cancelled_by[FS_DISPATCH_REASON_NO_SHOW];
+	k.cancelled_aborted = d->n_cancelled_by[FS_DISPATCH_REASON_ABORTED];
 	k.wait_mean_s = d->sum_wait_s;
 	k.in_vehicle_mean_s = d->sum_in_vehicle_s;
 	k.pickup_eta_mean_s = d->sum_eta_s;

@@ -101,7 +101,7 @@ static int place_fleet(struct fs_dispatch_loop *l)
 struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_config *cfg, struct fs_error *err)
 {
 	if (!cfg || !cfg->world || cfg->tick_ms <= 0 || cfg->start_ms < 0 || cfg->plug_kw <= 0 ||
-	    cfg->board_dwell_s < 0 || (cfg->placement && cfg->vehicles == 0) || cfg->world->depot_count == 0) {
+	    (cfg->placement && cfg->vehicles == 0) || cfg->world->depot_count == 0) {
 		fs_error_set(err, -EINVAL, "dispatch loop: bad configuration (a depot, times, plug power)");
 		return NULL;
 	}
@@ -116,12 +116,14 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 	} else {
 		fs_dispatch_params_defaults(&l->dp);
 	}
-	l->dp.board_dwell_s = cfg->board_dwell_s;
 	if (cfg->vehicle) {
 		l->vp = *cfg->vehicle;
 	} else {
 		fs_vehicle_params_defaults(&l->vp);
 	}
+	/* riders are drawn from the run's seed, and cars wait for them as the fleet's do */
+	l->dp.seed = cfg->seed;
+	l->dp.max_wait_s = l->vp.max_wait_s;
 	l->cfg.dispatch = &l->dp;
 	l->cfg.vehicle = &l->vp;
 	const struct fs_dispatch_world *w = cfg->world;
@@ -264,9 +266,11 @@ static void apply_job(struct fs_dispatch_loop *l, const struct fs_dispatch_job *
 			rc = rc < 0 ? rc : -EINVAL;
 			break;
 		}
+		struct fs_rider rider;
+		fs_rider_draw(&l->dp.riders, l->cfg.seed, s->request_id, &rider);
 		struct fs_job job = { .id = j->job_id, .to_pickup = l->path.edges, .to_pickup_len = l->path.count,
-				      .trip = l->trip.edges, .trip_len = l->trip.count,
-				      .board_dwell_s = l->cfg.board_dwell_s };
+				      .trip = l->trip.edges, .trip_len = l->trip.count };
+		fs_rider_dwells(&rider, l->vp.max_wait_s, &job.board_dwell_s, &job.alight_dwell_s);
 		rc = fs_fleet_assign(l->fleet, j->vehicle_id, &job, l->now_ms, &l->events);
 		break;
 	}

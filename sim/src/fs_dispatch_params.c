@@ -17,13 +17,13 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p)
 	p->matcher = FS_DISPATCH_MATCH_BATCH;
 	p->batch_s = 30.0;             /* [est] ride-hailing batch windows are seconds to ~1 min */
 	p->patience_s = 600.0;         /* DOMAIN: riders cancel after ~10 min without a car */
+	fs_rider_params_defaults(&p->riders); /* each rider's own patience, boarding, ... (fs_rider.c) */
 	p->candidates = 8;             /* [est] more changed no assignment in docs/dispatch.md runs */
 	p->max_pickup_eta_s = 600.0;   /* DOMAIN: p90 wait target 10 min: never quote more */
 	p->offer_timeout_s = 10.0;     /* [est] a vehicle answers in the next tick (1 s) */
 	p->decline_cooldown_s = 60.0;  /* [est] */
 	p->state_timeout_s = 10.0;     /* fs-vehicle reports every vehicle each simulated second */
 	p->max_snap_m = 250.0;         /* [est] a rider walks ~3 min to the kerb */
-	p->board_dwell_s = 30.0;       /* fs-vehicle: rider boards 30 s after arrival */
 	p->energy_speed_mps = 16.7;    /* [est] 60 km/h, above every urban class default (primary 56) */
 	p->night_start_h = 21;         /* fs-vehicle's night: hour < 6 or >= 21 */
 	p->night_end_h = 6;
@@ -46,4 +46,5 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p)
 	p->job_reserve_soc = v.job_reserve_soc;     /* the vehicle declines below this */
 	p->charge_target_soc = v.charge_target_soc; /* vehicles unplug at 80 % */
 	p->max_rain = v.max_rain;                   /* storms are outside every ODD */
+	p->max_wait_s = v.max_wait_s;               /* then the car leaves: a no-show */
 }

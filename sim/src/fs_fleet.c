@@ -748,6 +748,9 @@ static void enter_mrc(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, uint8
 static void resume(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct fs_vehicle_events *ev)
 {
 	int to = v->resume_state;
+	if (to == FS_VEHICLE_IN_TRIP && v->path_pos >= v->path_len) {
+		to = FS_VEHICLE_AVAILABLE; /* stopped at the drop-off: the rider got out meanwhile */
+	}
 	if (to == FS_VEHICLE_AVAILABLE || fs_vehicle_transition_refusal(v, to)) {
 		hand_back(f, v, t, "could not resume after remote assistance", ev);
 		to = FS_VEHICLE_AVAILABLE;
@@ -908,6 +911,11 @@ static void arrive(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct f
 		push(ev, v, t, FS_VEV_ARRIVED, "at drop-off", 0.0);
 		f->stats.jobs_completed++;
 		v->job_id = 0;
+		if (v->alight_s) {
+			/* the rider gets out: the car stands in_trip, its only timer in that state */
+			v->timer_ms = add_ms(t, v->alight_s * MS_PER_S);
+			break;
+		}
 		go(f, v, FS_VEHICLE_AVAILABLE, t, "trip completed", ev);
 		break;
 	case FS_VEHICLE_REPOSITIONING:
@@ -951,6 +959,9 @@ static void on_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct
 		break;
 	case FS_VEHICLE_MAINTENANCE:
 		finish_maintenance(f, v, t, ev);
+		break;
+	case FS_VEHICLE_IN_TRIP:
+		go(f, v, FS_VEHICLE_AVAILABLE, t, "rider got out", ev);
 		break;
 	case FS_VEHICLE_WAITING_FOR_RIDER:
 		if (v->flags & FS_VF_AUTO_BOARD) {
@@ -1502,6 +1513,8 @@ int fs_fleet_assign(struct fs_fleet *f, uint32_t id, const struct fs_job *job, i
 		v->flags |= FS_VF_AUTO_BOARD;
 		v->board_dwell_ms = (uint32_t)job->board_dwell_s * 1000u;
 	}
+	int32_t alight = job->alight_dwell_s;
+	v->alight_s = (uint16_t)(alight <= 0 ? 0 : alight < UINT16_MAX ? alight : UINT16_MAX);
 	if (n1) {
 		start_route(f, v, join, now_ms, ev);
 	} else {

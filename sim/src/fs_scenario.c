@@ -775,19 +775,67 @@ static int read_demand(struct loader *L, const yaml_node_t *d)
 static int read_dispatch(struct loader *L, const yaml_node_t *d)
 {
 	struct fs_scenario *sc = L->sc;
-	int rc = check_map(L, d, "dispatch", "matcher batch");
+	int rc = check_map(L, d, "dispatch", "matcher batch rebalance charging");
 	if (rc < 0) {
 		return rc;
 	}
 	static const char *const matchers[] = { "batch", "greedy" };
-	int m = sc->matcher;
-	uint64_t batch_ms = (uint64_t)(sc->batch_s * 1000.0);
+	static const char *const yes_no[] = { "false", "true" };
+	int m = sc->matcher, charging = sc->charging;
+	uint64_t batch_ms = (uint64_t)(sc->batch_s * 1000.0), rebalance_ms = (uint64_t)(sc->rebalance_s * 1000.0);
 	if ((rc = get_enum(L, d, "matcher", matchers, 2, &m)) < 0 ||
-	    (rc = get_duration_ms(L, d, "batch", 1, 3600000, &batch_ms)) < 0) {
+	    (rc = get_duration_ms(L, d, "batch", 1, 3600000, &batch_ms)) < 0 ||
+	    (rc = get_duration_ms(L, d, "rebalance", 0, 86400000, &rebalance_ms)) < 0 ||
+	    (rc = get_enum(L, d, "charging", yes_no, 2, &charging)) < 0) {
 		return rc;
 	}
 	sc->matcher = (uint8_t)m;
 	sc->batch_s = (double)batch_ms / 1000.0;
+	sc->rebalance_s = (double)rebalance_ms / 1000.0;
+	sc->charging = charging;
+	return 0;
+}
+
+/* A log-normal time as {median: D, p95: D}. */
+static int read_dwell(struct loader *L, const yaml_node_t *riders, const char *key, double *median_s, double *p95_s)
+{
+	const yaml_node_t *n = find(L, riders, key);
+	if (!n) {
+		return 0;
+	}
+	int rc = check_map(L, n, key, "median p95");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t median_ms = (uint64_t)(*median_s * 1000.0), p95_ms = (uint64_t)(*p95_s * 1000.0);
+	if ((rc = get_duration_ms(L, n, "median", 0, 3600000, &median_ms)) < 0 ||
+	    (rc = get_duration_ms(L, n, "p95", 0, 3600000, &p95_ms)) < 0) {
+		return rc;
+	}
+	if (p95_ms < median_ms) {
+		return fail(L, n, "%s: p95 is shorter than the median", key);
+	}
+	*median_s = (double)median_ms / 1000.0;
+	*p95_s = (double)p95_ms / 1000.0;
+	return 0;
+}
+
+static int read_riders(struct loader *L, const yaml_node_t *d)
+{
+	struct fs_rider_params *p = &L->sc->riders;
+	int rc = check_map(L, d, "riders", "patience patience_shape board alight no_show");
+	if (rc < 0) {
+		return rc;
+	}
+	uint64_t patience_ms = (uint64_t)(p->patience_median_s * 1000.0);
+	if ((rc = get_duration_ms(L, d, "patience", 1000, 86400000, &patience_ms)) < 0 ||
+	    (rc = get_double(L, d, "patience_shape", 0.1, 20, false, &p->patience_shape)) < 0 ||
+	    (rc = read_dwell(L, d, "board", &p->board_median_s, &p->board_p95_s)) < 0 ||
+	    (rc = read_dwell(L, d, "alight", &p->alight_median_s, &p->alight_p95_s)) < 0 ||
+	    (rc = get_double(L, d, "no_show", 0, 1, false, &p->no_show_share)) < 0) {
+		return rc;
+	}
+	p->patience_median_s = (double)patience_ms / 1000.0;
 	return 0;
 }
 
@@ -1327,8 +1375,8 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 {
 	struct fs_scenario *sc = L->sc;
 	int rc = check_map(L, root, "the scenario",
-			   "description seed start duration tick city fleet demand dispatch vehicle production rollout traffic "
-			   "events");
+			   "description seed start duration tick city fleet demand riders dispatch vehicle production rollout "
+			   "traffic events");
 	if (rc < 0) {
 		return rc;
 	}
@@ -1350,7 +1398,7 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 	} sections[] = {
 		{ "city", read_city },       { "vehicle", read_vehicle },       { "fleet", read_fleet },
 		{ "demand", read_demand },   { "dispatch", read_dispatch },     { "production", read_production },
-		{ "rollout", read_rollout }, { "traffic", read_traffic },
+		{ "rollout", read_rollout }, { "riders", read_riders },   { "traffic", read_traffic },
 	};
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		if ((n = find(L, root, sections[i].key)) && (rc = sections[i].read(L, n)) < 0) {

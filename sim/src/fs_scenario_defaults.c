@@ -123,6 +123,10 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	/* traffic: hour factors from the demand profile's trip speeds (docs/traffic.md) */
 	snprintf(sc->speed_profile, sizeof(sc->speed_profile), "demand");
 	fs_traffic_params_defaults(&sc->traffic);
+	sc->rebalance_s = 120.0;    /* [est] as fs_dispatch_params_defaults() */
+	sc->charging = true;
+	/* riders: one source of truth, sim/src/fs_rider.c */
+	fs_rider_params_defaults(&sc->riders);
 	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
 	fs_vehicle_params_defaults(&sc->vehicle);
 	/* production and rollout: one source of truth, sim/src/fs_production_params.c */
@@ -226,13 +230,15 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
 	S(timezone); F(utc_offset_s); DIFF(!fs_timezone_equal(&a->tz, &b->tz), "tz"); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(city_trips_per_day); F(market_share); F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
-	F(batch_s); F(event_count); S(speed_profile);
+	F(batch_s); F(rebalance_s); F(charging); F(event_count); S(speed_profile);
 	F(traffic.congestion_level); F(traffic.profile_congestion_level); F(traffic.signal_cycle_s); F(traffic.signal_green_major); F(traffic.signal_green_minor);
 	F(traffic.stop_delay_s); F(traffic.give_way_delay_s); F(traffic.equal_delay_s);
 	F(traffic.bpr_alpha); F(traffic.bpr_beta); F(traffic.cell_m); F(traffic.update_s); F(traffic.min_speed_kmh);
 	for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
 		F(traffic.capacity_vphpl[c]);
 	}
+	F(riders.patience_median_s); F(riders.patience_shape); F(riders.board_median_s); F(riders.board_p95_s);
+	F(riders.alight_median_s); F(riders.alight_p95_s); F(riders.no_show_share);
 	for (int i = 0; i < FS_SW_VERSIONS_MAX; i++) {
 		F(sw_share[i]);
 	}

@@ -420,6 +420,7 @@ uint64_t fs_vehicle_hash(const struct fs_vehicle *v, const uint32_t *path, uint3
 	put_f32(&c, v->speed_cap_mps);
 	put_f32(&c, v->charge_kw);
 	put_u32(&c, v->board_dwell_ms);
+	put_u32(&c, v->alight_s);
 	put_u32(&c, v->ra_count);
 	put_u32(&c, v->diseng_count);
 	put_u32(&c, v->mrc_count);

@@ -146,8 +146,9 @@ bool fs_vehicle_accepts_job(const struct fs_vehicle *v, const struct fs_network 
 		   (why = route_refusal(v, net, zone, cond, job->trip, job->trip_len, &km, &seconds))) {
 		/* why set */
 	} else {
-		/* the stack also runs while the vehicle waits for the rider */
+		/* the stack also runs while the vehicle waits for the rider and while they get out */
 		seconds += job->board_dwell_s >= 0 ? job->board_dwell_s : v->params->max_wait_s;
+		seconds += job->alight_dwell_s > 0 ? job->alight_dwell_s : 0;
 		if (!fs_vehicle_can_complete(v, now_ms, km, seconds, v->params->job_reserve_soc)) {
 			why = vehicle_reason_energy;
 		}

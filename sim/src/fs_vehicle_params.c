@@ -31,7 +31,7 @@ void fs_vehicle_params_defaults(struct fs_vehicle_params *p)
 	p->rework_h = 24.0;                  /* [est] */
 	p->repair_h = 8.0;                   /* [est] swap + recalibrate a sensor or computer */
 	p->inspection_h = 1.0;               /* [est] */
-	p->max_wait_s = 300.0;               /* [est] DOMAIN: riders wait ~5 min median */
+	p->max_wait_s = 300.0;               /* no-show after 5 min at the kerb: Lyft, FREE NOW rules */
 	p->ra_response_s = 120.0;            /* [est] agent connects, diagnoses, clears */
 	p->ra_session_s = 45.0;              /* [est] guidance request: short stop */
 	p->ra_retry_s = 600.0;               /* [est] */

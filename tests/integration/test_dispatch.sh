@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # fs-dispatch with the real processes: KPIs in summary.json, one trips.csv row per
-# request with outcomes that add up, the platform's figures agreeing with the vehicle
-# nodes', the same results for 1 and 4 vehicle shards, both matchers, bad CSV input
-# stopping the run before it starts with file:line, and a run on a network and demand
-# given as CSV files (the comparison mode).
+# request with outcomes that add up (cancellations by kind), the platform's figures agreeing
+# with the vehicle nodes', the same results for 1, 2 and 4 vehicle shards with riders who
+# cancel and fail to show, both matchers, bad CSV input stopping the run before it starts with
+# file:line, a run on a network and demand given as CSV files (the comparison mode), and
+# rebalancing and charging switched off by flag or by the scenario.
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
@@ -31,6 +32,11 @@ ok = r["requests"] == r["served"] + r["cancelled"] + r["rejected"] + r["open"] a
 ok = ok and all(by.get(s, 0) == r[k] for s, k in final.items())
 ok = ok and sum(v for s, v in by.items() if s not in final) == r["open"]
 ok = ok and all(row["wait_s"] != "" for row in rows if row["status"] == "dropped_off")
+# cancellations split by kind, the same in both files
+kinds = ("before_assignment", "after_assignment", "no_show", "aborted")
+ok = ok and r["cancelled"] == sum(r["cancelled_" + k] for k in kinds)
+ok = ok and all(sum(row["reason"] == k for row in rows if row["status"] == "cancelled") == r["cancelled_" + k]
+                for k in kinds)
 sys.exit(0 if ok and r["requests"] > 0 else 1)
 EOF
 }
@@ -38,21 +44,29 @@ EOF
 # A busy grid city: 2,640 requests a day, set outright (the default is Atlanta's, docs/demand.md).
 printf 'demand: {trips_per_day: 2640}\n' >"$WORK/busy.yaml"
 BUSY=--scenario=$WORK/busy.yaml
-check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z $BUSY
+# Riders in a hurry (3 min median patience) and often absent (10 %): every kind of outcome.
+printf 'demand: {trips_per_day: 2640}\nriders: {patience: 3m, no_show: 0.1}\n' >"$WORK/riders.yaml"
+check "a run with dispatch completes" sim d1 --network=$NET --seed=2 --duration=40m --vehicles=120 \
+  --start=2028-06-01T22:00:00Z --scenario="$WORK/riders.yaml"
 check "summary.json has the dispatch KPIs" \
   test "$(json "$WORK/d1/summary.json" "int(all(k in j['results']['dispatch'] for k in ('requests','served','cancelled','rejected','wait_p50_s','wait_p90_s','wait_p95_s','in_vehicle_mean_s','empty_km_share','utilisation','trips_per_vehicle_day')))")" = 1
 check "outcomes add up in summary.json and trips.csv" outcomes d1
 check "riders were served" test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] > 50)")" = 1
+check "... some gave up with a car on its way, some never came" \
+  test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['cancelled_after_assignment'] > 0 and j['results']['dispatch']['cancelled_no_show'] > 0)")" = 1
 check "every drop-off the platform counts is a job the vehicles completed" \
   test "$(json "$WORK/d1/summary.json" "int(j['results']['dispatch']['served'] == j['results']['vehicle-0']['jobs_completed'])")" = 1
 check "the platform's km (1 Hz states) agree with the vehicles' own within 1 %" \
   test "$(json "$WORK/d1/summary.json" "int(abs(j['results']['dispatch']['km_total'] / j['results']['vehicle-0']['km_driven'] - 1) < 0.01)")" = 1
 check "per-hour and per-zone KPI files" test -s "$WORK/d1/dispatch_by_hour.csv" -a -s "$WORK/d1/dispatch_by_zone.csv"
 
-check "4 vehicle shards" sim d4 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --shards=4 $BUSY
-check "--shards 1 and 4: same run digest" \
-  test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d4/summary.json" "j['run_digest']")"
-check "--shards 1 and 4: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d4/trips.csv"
+for shards in 2 4; do
+  check "$shards vehicle shards" sim d$shards --network=$NET --seed=2 --duration=40m --vehicles=120 \
+    --start=2028-06-01T22:00:00Z --scenario="$WORK/riders.yaml" --shards=$shards
+  check "--shards 1 and $shards: same run digest" \
+    test "$(json "$WORK/d1/summary.json" "j['run_digest']")" = "$(json "$WORK/d$shards/summary.json" "j['run_digest']")"
+  check "--shards 1 and $shards: the same trips.csv" cmp -s "$WORK/d1/trips.csv" "$WORK/d$shards/trips.csv"
+done
 
 check "the greedy matcher runs" sim g1 --network=$NET --seed=2 --duration=40m --vehicles=120 --start=2028-06-01T22:00:00Z --matcher=greedy $BUSY
 check "... and its outcomes add up" outcomes g1
@@ -97,7 +111,8 @@ with open(w + "/demand.csv", "w") as f:
     for i in range(30):
         f.write(f"{30 + 60 * i},{(i * 250) % 1500},{(i * 750) % 1500},{(1250 - i * 250) % 1500},{(250 + i * 500) % 1500}\n")
 with open(w + "/compare.yaml", "w") as f:
-    f.write(f"demand:\n  replay: {w}/demand.csv\n")
+    # as another simulator would: every rider waits for their car and comes
+    f.write(f"demand:\n  replay: {w}/demand.csv\n  patience: 2h\nriders: {{patience: 2h, no_show: 0}}\n")
 EOF
 check "a run on a CSV network with CSV demand completes" \
   sim cmp --network="csv:$WORK/nodes.csv,$WORK/edges.csv" --scenario="$WORK/compare.yaml" --duration=1h --vehicles=8
@@ -117,4 +132,32 @@ diag "downtown requests: $(zw zw zone_downtown_requests) of $(zw zw requests) we
 check "... the same number of riders" test "$(zw zw requests)" = "$(zw zw0 requests)"
 check "... and over 1.5x as many of them start downtown" \
   python3 -c "import sys; sys.exit(0 if $(zw zw zone_downtown_requests) > 1.5 * $(zw zw0 zone_downtown_requests) else 1)"
+
+# Rebalancing and charging switched off (docs/dispatch.md, comparison mode): by flag, by the
+# scenario, and a flag overriding the scenario. An evening on a larger grid moves idle cars
+# toward demand; at 02:00 in Atlanta's clock (off-peak) idle cars top up their batteries.
+# 60 cars with the demand of a busy city (1,320 trips a day, set outright)
+printf 'demand: {trips_per_day: 1320}\n' >"$WORK/ops_on.yaml"
+printf 'demand: {trips_per_day: 1320}\ndispatch: {rebalance: 0, charging: false}\n' >"$WORK/no_ops.yaml"
+eve=(--network=grid:24x24:200 --seed=2 --duration=30m --vehicles=60 --start=2028-06-01T22:00:00Z)
+night=(--network=$NET --seed=2 --duration=30m --vehicles=60 --start=2028-06-01T07:00:00Z)
+ops() { json "$WORK/$1/summary.json" "int(j['results']['dispatch']['repositions']), int(j['results']['dispatch']['charge_jobs'])"; }
+for when in eve night; do
+  declare -n args=$when
+  check "$when: a run with rebalancing and charging" sim "${when}_on" "${args[@]}" --scenario="$WORK/ops_on.yaml"
+  check "$when: --rebalance-s 0 --charging no" sim "${when}_off" "${args[@]}" --scenario="$WORK/ops_on.yaml" \
+    --rebalance-s=0 --charging=no
+  check "$when: ... no repositioning, no charge job" test "$(ops "${when}_off")" = "0 0"
+  check "$when: the same in the scenario file" sim "${when}_file" "${args[@]}" --scenario="$WORK/no_ops.yaml"
+  check "$when: ... no repositioning, no charge job" test "$(ops "${when}_file")" = "0 0"
+done
+read -r moves _ <<<"$(ops eve_on)"
+read -r _ charges <<<"$(ops night_on)"
+check "the evening moved idle cars ($moves) and the night sent some to charge ($charges)" \
+  test "$moves" -gt 0 -a "$charges" -gt 0
+check "a flag overrides the file" sim night_flag "${night[@]}" --scenario="$WORK/no_ops.yaml" --charging=yes
+read -r moves charges <<<"$(ops night_flag)"
+check "... charging on again ($charges jobs), rebalancing still off" test "$moves" -eq 0 -a "$charges" -gt 0
+"$FLEETSIM" run --charging=maybe 2>"$WORK/badflag.log"; rc=$?
+check "a bad --charging is a usage error (exit $rc)" test "$rc" -eq 2
 finish

@@ -64,6 +64,9 @@ static void city_up(struct city *c)
 	c->p.rebalance_s = 0; /* tests that want it turn it on */
 	c->p.charging = false;
 	c->p.state_timeout_s = 86400.0; /* these tests report a vehicle when it changes, not every second */
+	/* riders wait up to the platform's patience and always come: tests of riders' own behaviour set it */
+	c->p.riders.patience_median_s = 86400.0;
+	c->p.riders.no_show_share = 0.0;
 }
 
 static void city_create(struct city *c)
@@ -166,8 +169,13 @@ static void assert_outcomes_add_up(const struct fs_dispatch *d)
 	assert_int_equal(k.cancelled, by[FS_DISPATCH_CANCELLED]);
 	assert_int_equal(k.rejected, by[FS_DISPATCH_REJECTED]);
 	assert_int_equal(k.requests, k.served + k.cancelled + k.rejected + k.open);
+	assert_int_equal(k.cancelled, k.cancelled_before_assignment + k.cancelled_after_assignment +
+					     k.cancelled_no_show + k.cancelled_aborted);
 	assert_int_equal(run.served, k.served);
 	assert_int_equal(run.cancelled, k.cancelled);
+	assert_int_equal(run.cancelled_before_assignment, k.cancelled_before_assignment);
+	assert_int_equal(run.cancelled_after_assignment, k.cancelled_after_assignment);
+	assert_int_equal(run.cancelled_no_show, k.cancelled_no_show);
 	assert_int_equal(run.rejected, k.rejected);
 	assert_int_equal(run.open, k.open);
 }
@@ -517,7 +525,7 @@ static void riders_give_up_on_a_late_car(void **state)
 	step(&c, T0 + 120 * S);
 	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
 	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
-	assert_int_equal(req->reason, FS_DISPATCH_REASON_PATIENCE);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_AFTER_ASSIGNMENT);
 	const struct fs_dispatch_job *cancel = NULL;
 	for (size_t i = 0; i < c.out.job_count; i++) {
 		cancel = c.out.jobs[i].job_id == job ? &c.out.jobs[i] : cancel;
@@ -525,7 +533,10 @@ static void riders_give_up_on_a_late_car(void **state)
 	assert_non_null(cancel); /* the vehicle is told to drop the ride: a job with no stops */
 	assert_int_equal(cancel->vehicle_id, 1);
 	assert_int_equal(cancel->stop_count, 0);
-	assert_int_equal(fs_dispatch_get_counters(c.d)->cancelled_assigned, 1);
+	struct fs_dispatch_kpi k;
+	assert_int_equal(fs_dispatch_kpi(c.d, &k, NULL, NULL), 0);
+	assert_int_equal(k.cancelled_after_assignment, 1);
+	assert_int_equal(k.cancelled_before_assignment, 0);
 	/* the car's hand-back is the answer, not an unknown event; then it is free again */
 	uint64_t unknown = fs_dispatch_get_counters(c.d)->unknown_events;
 	event(&c, T0 + 121 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
@@ -626,7 +637,7 @@ static void riders_cancel_at_patience(void **state)
 	step(&c, T0 + 120 * S);
 	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
 	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
-	assert_int_equal(req->reason, FS_DISPATCH_REASON_PATIENCE);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_BEFORE_ASSIGNMENT);
 	assert_int_equal(req->t_end_ms, T0 + 120 * S);
 	bool seen = false;
 	for (size_t i = 0; i < c.out.event_count; i++) {
@@ -641,6 +652,157 @@ static void riders_cancel_at_patience(void **state)
 		assert_null(job_for(&c, far));
 	}
 	assert_int_equal(fs_dispatch_request(c.d, far)->status, FS_DISPATCH_CANCELLED);
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+/* The rider of request @id in @c's run (the platform draws the same one). */
+static struct fs_rider rider_of(const struct city *c, uint64_t id)
+{
+	struct fs_rider r;
+	fs_rider_draw(&c->p.riders, c->p.seed, id, &r);
+	return r;
+}
+
+/* With no car, each rider gives up at their own patience, as many by each time as its survival says. */
+static void riders_give_up_at_their_own_patience(void **state)
+{
+	struct city c;
+	city_up(&c);
+	fs_rider_params_defaults(&c.p.riders);
+	c.p.riders.patience_median_s = 60.0;
+	c.p.seed = 5;
+	city_create(&c);
+	vehicle_at(&c, 0, node(0, 0), T0, 0.9, FS_VEHICLE_IN_TRIP); /* the only car is busy */
+	const int n = 400;
+	for (int i = 0; i < n; i++) {
+		request_at(&c, T0, node((uint32_t)i % 10, 5), node(9, 9));
+	}
+	int by_median = 0;
+	for (int64_t t = T0; t <= T0 + 600 * S; t += S) {
+		step(&c, t);
+		for (uint64_t id = 1; id <= (uint64_t)n; id++) {
+			const struct fs_dispatch_request *r = fs_dispatch_request(c.d, id);
+			int64_t due = T0 + (int64_t)(rider_of(&c, id).patience_s * 1000.0);
+			if (due < T0 + 600 * S) { /* (the platform's cap ends the others at 600 s) */
+				assert_int_equal(r->status, t < due ? FS_DISPATCH_REQUESTED : FS_DISPATCH_CANCELLED);
+			}
+			if (t == T0 + 60 * S) {
+				by_median += r->status == FS_DISPATCH_CANCELLED;
+			}
+		}
+	}
+	for (uint64_t id = 1; id <= (uint64_t)n; id++) {
+		const struct fs_dispatch_request *r = fs_dispatch_request(c.d, id);
+		double own = rider_of(&c, id).patience_s;
+		assert_int_equal(r->reason, FS_DISPATCH_REASON_BEFORE_ASSIGNMENT);
+		assert_int_equal(r->t_end_ms, T0 + (int64_t)(fmin(own, 600.0) * 1000.0));
+		assert_true(fabs(r->rider_patience_s - own) < 1e-3);
+	}
+	/* half by the median, within 4 binomial sigmas */
+	assert_true(abs(by_median - n / 2) < 4.0 * sqrt(n * 0.25));
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+/* A rider quoted an ETA past their patience cancels as soon as the car is assigned; one whose
+ * car comes in time waits for it. */
+static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
+{
+	struct city c;
+	city_up(&c);
+	fs_rider_params_defaults(&c.p.riders);
+	c.p.riders.patience_median_s = 30.0;
+	c.p.riders.patience_shape = 20.0; /* nearly everyone 24-34 s */
+	c.p.riders.no_show_share = 0.0;
+	c.p.batch_s = 1.0;
+	city_create(&c);
+	assert_true(rider_of(&c, 1).patience_s < 49.0 && rider_of(&c, 2).patience_s > 22.0);
+	vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 5 blocks: 50 s */
+	uint64_t far = request_at(&c, T0, node(5, 0), node(9, 9));
+	step(&c, T0);
+	const struct fs_dispatch_job *j = job_for(&c, far);
+	assert_non_null(j);
+	uint64_t job = j->job_id;
+	assert_true(fabs(fs_dispatch_request(c.d, far)->offer_eta_s - 50.0) < 1e-3);
+	event(&c, T0 + S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	step(&c, T0 + S);
+	const struct fs_dispatch_request *r = fs_dispatch_request(c.d, far);
+	assert_int_equal(r->status, FS_DISPATCH_CANCELLED);
+	assert_int_equal(r->reason, FS_DISPATCH_REASON_AFTER_ASSIGNMENT);
+	assert_int_equal(r->t_end_ms, T0 + S); /* when the app showed the car */
+	bool called_off = false;
+	for (size_t i = 0; i < c.out.job_count; i++) {
+		called_off |= c.out.jobs[i].job_id == job && c.out.jobs[i].stop_count == 0;
+	}
+	assert_true(called_off);
+	/* a car two blocks (20 s) away: the rider waits for it */
+	event(&c, T0 + 2 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(0, 0), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 2, node(7, 3), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(0, 9));
+	step(&c, T0 + 2 * S);
+	j = job_for(&c, near);
+	assert_non_null(j);
+	assert_int_equal(j->vehicle_id, 2);
+	event(&c, T0 + 3 * S, 2, j->job_id, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	for (int64_t t = T0 + 3 * S; t <= T0 + 20 * S; t += S) {
+		step(&c, t);
+		assert_int_equal(fs_dispatch_request(c.d, near)->status, FS_DISPATCH_ASSIGNED);
+	}
+	struct fs_dispatch_kpi k;
+	assert_int_equal(fs_dispatch_kpi(c.d, &k, NULL, NULL), 0);
+	assert_true(k.cancelled_after_assignment == 1 && k.cancelled_before_assignment == 0);
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
+/* A rider who never comes: the car waits its time at the kerb and leaves; the ride ends as a
+ * no-show, counted apart, and the car takes the next rider. A car that leaves earlier (a fault)
+ * hands the rider back to the pool instead. */
+static void a_no_show_frees_the_car_and_counts(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.p.riders.no_show_share = 1.0;
+	c.p.max_wait_s = 300.0;
+	city_create(&c);
+	vehicle_at(&c, 1, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t r = request_at(&c, T0, node(4, 0), node(9, 9));
+	step(&c, T0);
+	const struct fs_dispatch_job *j = job_for(&c, r);
+	assert_non_null(j);
+	uint64_t job = j->job_id;
+	assert_false(fs_dispatch_request(c.d, r)->rider_shows);
+	event(&c, T0 + S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	event(&c, T0 + 21 * S, 1, job, FS_VEV_ARRIVED, FS_VEHICLE_TO_PICKUP);
+	/* the car leaves early (a fault): not a no-show, the rider waits for another car */
+	event(&c, T0 + 100 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(4, 0), T0 + 100 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 100 * S);
+	j = job_for(&c, r); /* back in the pool: offered again */
+	assert_non_null(j);
+	assert_int_equal(fs_dispatch_request(c.d, r)->reason, FS_DISPATCH_REASON_NONE);
+	job = j->job_id;
+	event(&c, T0 + 111 * S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
+	event(&c, T0 + 111 * S, 1, job, FS_VEV_ARRIVED, FS_VEHICLE_TO_PICKUP);
+	vehicle_at(&c, 1, node(4, 0), T0 + 111 * S, 0.9, FS_VEHICLE_WAITING_FOR_RIDER);
+	step(&c, T0 + 112 * S);
+	/* ... after its 300 s at the kerb it leaves: a no-show */
+	event(&c, T0 + 411 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 1, node(4, 0), T0 + 411 * S, 0.9, FS_VEHICLE_AVAILABLE);
+	uint64_t next = request_at(&c, T0 + 411 * S, node(5, 0), node(9, 9));
+	step(&c, T0 + 420 * S);
+	const struct fs_dispatch_request *req = fs_dispatch_request(c.d, r);
+	assert_int_equal(req->status, FS_DISPATCH_CANCELLED);
+	assert_int_equal(req->reason, FS_DISPATCH_REASON_NO_SHOW);
+	assert_int_equal(req->t_end_ms, T0 + 411 * S);
+	assert_non_null(job_for(&c, next)); /* the car is free for the next rider */
+	assert_int_equal(job_for(&c, next)->vehicle_id, 1);
+	struct fs_dispatch_kpi k;
+	assert_int_equal(fs_dispatch_kpi(c.d, &k, NULL, NULL), 0);
+	assert_true(k.cancelled_no_show == 1 && k.cancelled_after_assignment == 0 &&
+		    k.cancelled_before_assignment == 0);
 	assert_outcomes_add_up(c.d);
 	city_down(&c);
 }
@@ -1023,6 +1185,8 @@ static void closed_loop_outcomes_add_up(void **state)
 		c.p.matcher = matcher;
 		c.p.charging = true;
 		c.p.rebalance_s = 120.0;
+		fs_rider_params_defaults(&c.p.riders); /* riders as in a run, more of them no-shows */
+		c.p.riders.no_show_share = 0.05;
 		c.depots[0] = node(2, 2);
 		c.depots[1] = node(7, 7);
 		c.plugs[0] = c.plugs[1] = 2;
@@ -1051,7 +1215,7 @@ static void closed_loop_outcomes_add_up(void **state)
 		vp.sw[0].odd_flags = 0;
 		struct fs_dispatch_loop_config cfg = { .world = &c.w, .dispatch = &c.p, .vehicle = &vp, .seed = 3,
 						       .vehicles = 12, .demand = dem, .start_ms = T0 - 4 * 3600 * S,
-						       .tick_ms = S, .plug_kw = 150.0, .board_dwell_s = 30 };
+						       .tick_ms = S, .plug_kw = 150.0 };
 		struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
 		if (!l) {
 			fail_msg("%s", err.message);
@@ -1073,7 +1237,8 @@ static void closed_loop_outcomes_add_up(void **state)
 		}
 		assert_true(k.requests > 300);
 		assert_true(k.served > 250);
-		assert_true(k.cancelled > 0);                       /* 12 cars cannot keep up */
+		assert_true(k.cancelled_before_assignment > 0);     /* 12 cars cannot keep up */
+		assert_true(k.cancelled_no_show > 0);
 		assert_true(k.open < 100);                          /* only the last ~10 min are in progress */
 		assert_true(k.wait_p50_s > 0 && k.wait_p95_s >= k.wait_p50_s && k.wait_p95_s <= 700.0);
 		assert_true(k.empty_km_share > 0.05 && k.empty_km_share < 0.8);
@@ -1220,7 +1385,7 @@ static void comparison_mode_from_csv_files(void **state)
 	assert_int_equal(fs_demand_replay_csv(dpath, &rp, &replay, &err), 5);
 	struct fs_dispatch_loop_config cfg = { .world = &c.w, .dispatch = &c.p, .seed = 1, .vehicles = 3,
 					       .placement = fleet, .replay = &replay, .start_ms = T0, .tick_ms = S,
-					       .plug_kw = 150.0, .board_dwell_s = 30 };
+					       .plug_kw = 150.0 };
 	struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
 	if (!l) {
 		fail_msg("%s", err.message);
@@ -1343,6 +1508,9 @@ int main(void)
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_are_not_used),
 		cmocka_unit_test(riders_cancel_at_patience),
+		cmocka_unit_test(riders_give_up_at_their_own_patience),
+		cmocka_unit_test(a_long_quote_makes_the_rider_cancel_once_assigned),
+		cmocka_unit_test(a_no_show_frees_the_car_and_counts),
 		cmocka_unit_test(riders_give_up_on_a_late_car),
 		cmocka_unit_test(offers_quote_the_detour_around_a_closure),
 		cmocka_unit_test(matchers_rank_by_the_drive_around_a_closure),

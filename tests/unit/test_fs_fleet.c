@@ -364,18 +364,24 @@ static void driving_on_empty_strands_and_tows(void **state)
 
 /* ---- jobs ----------------------------------------------------------------------------- */
 
+/* Vehicle 1 at node 0 takes ride 42 at time 0: pickup at node 5 (50 s), drop-off at node 95. */
+static void ride_0_5_95(struct world *w, struct fs_vehicle_params *p, int32_t board_s, int32_t alight_s)
+{
+	world_up(w, p, 1);
+	add(w, 1, 0.9);
+	uint32_t a[32], b[32];
+	uint32_t na = vt_route(w->net, COLS, 0, 5, a);
+	uint32_t nb = vt_route(w->net, COLS, 5, 95, b);
+	struct fs_job job = { .id = 42, .to_pickup = a, .to_pickup_len = na, .trip = b,
+			      .trip_len = nb, .board_dwell_s = board_s, .alight_dwell_s = alight_s };
+	assert_int_equal(fs_fleet_assign(w->fleet, 1, &job, 0, &w->ev), 0);
+}
+
 static void job_cycle_pickup_board_trip_dropoff(void **state)
 {
 	struct world w;
 	struct fs_vehicle_params p = quiet();
-	world_up(&w, &p, 1);
-	add(&w, 1, 0.9);
-	uint32_t a[32], b[32];
-	uint32_t na = vt_route(w.net, COLS, 0, 5, a);
-	uint32_t nb = vt_route(w.net, COLS, 5, 95, b);
-	struct fs_job job = { .id = 42, .to_pickup = a, .to_pickup_len = na, .trip = b,
-			      .trip_len = nb, .board_dwell_s = 30 };
-	assert_int_equal(fs_fleet_assign(w.fleet, 1, &job, 0, &w.ev), 0);
+	ride_0_5_95(&w, &p, 30, 0);
 	fs_fleet_advance(w.fleet, H_MS, &w.ev);
 	/* the story, in order */
 	int want[][3] = {
@@ -407,6 +413,36 @@ static void job_cycle_pickup_board_trip_dropoff(void **state)
 	fs_vehicle_position(veh(&w, 1), w.net, H_MS, &x, &y, NULL, NULL);
 	assert_float_equal(x, 500.0, 1e-6); /* node 95 */
 	assert_float_equal(y, 900.0, 1e-6);
+	world_down(&w);
+}
+
+/* At the drop-off the car stands, rider aboard, while they get out; only then is it free. */
+static void rider_gets_out_before_the_car_is_free(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet();
+	ride_0_5_95(&w, &p, 30, 25);
+	fs_fleet_advance(w.fleet, 170000, &w.ev); /* at the drop-off (as in the cycle above) */
+	const struct fs_vehicle_event *at = vt_last(&w.ev, FS_VEV_ARRIVED, 1);
+	assert_non_null(at);
+	assert_int_equal(at->time_ms, 170000);
+	assert_int_equal(fs_fleet_stats(w.fleet)->jobs_completed, 1);
+	fs_fleet_advance(w.fleet, 194999, &w.ev);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_IN_TRIP);
+	uint32_t c[32];
+	uint32_t nc = vt_route(w.net, COLS, 95, 99, c);
+	struct fs_job next = { .id = 43, .trip = c, .trip_len = nc, .board_dwell_s = 0 };
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &next, 194999, &w.ev), -EPERM); /* not free yet */
+	double x, y;
+	fs_vehicle_position(veh(&w, 1), w.net, 190000, &x, &y, NULL, NULL);
+	assert_float_equal(x, 500.0, 1e-6); /* standing at node 95 */
+	assert_float_equal(y, 900.0, 1e-6);
+	fs_fleet_advance(w.fleet, 195000, &w.ev);
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_AVAILABLE);
+	const struct fs_vehicle_event *free_again = vt_last(&w.ev, FS_VEV_STATE_CHANGED, 1);
+	assert_int_equal(free_again->time_ms, 195000);
+	assert_int_equal(free_again->to_state, FS_VEHICLE_AVAILABLE);
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &next, 195000, &w.ev), 0);
 	world_down(&w);
 }
 
@@ -952,6 +988,7 @@ int main(void)
 		cmocka_unit_test(parked_vehicle_asks_to_charge_exactly_on_time),
 		cmocka_unit_test(driving_on_empty_strands_and_tows),
 		cmocka_unit_test(job_cycle_pickup_board_trip_dropoff),
+		cmocka_unit_test(rider_gets_out_before_the_car_is_free),
 		cmocka_unit_test(rider_boards_on_call_or_is_a_no_show),
 		cmocka_unit_test(declines_work_outside_its_odd),
 		cmocka_unit_test(running_jobs_leaving_the_odd_are_handed_back),

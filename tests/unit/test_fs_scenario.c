@@ -189,6 +189,11 @@ static void broken_files_fail_with_position(void **state)
 	expect_error("area.yaml", "city:\n  geofence: area.geojson\n", 2, 13, "area.geojson:1:");
 	expect_error("weights.yaml", "demand:\n  zone_weights: {downtown: 2, uptown: 1}\n", 2, 31,
 		     "zone_weights: unknown zone 'uptown'");
+	expect_error("board.yaml", "riders:\n  board: {median: 2m, p95: 30s}\n", 2, 10,
+		     "board: p95 is shorter than the median");
+	expect_error("no_show.yaml", "riders:\n  no_show: 2\n", 2, 12, "no_show: 2 is out of range");
+	expect_error("charging.yaml", "dispatch:\n  charging: maybe\n", 2, 13,
+		     "charging: 'maybe' is not one of false, true");
 }
 
 static void overrides_and_paths(void **state)
@@ -200,7 +205,8 @@ static void overrides_and_paths(void **state)
 				      "city:\n  map: csv:nodes.csv,edges.csv\n  geofence: {zone: downtown}\n"
 				      "fleet: {size: 12, phase: supervised}\n"
 				      "demand: {zone_weights: {stadium: 3}, patience: 8m}\n"
-				      "dispatch: {matcher: greedy, batch: 30s}\n");
+				      "dispatch: {matcher: greedy, batch: 30s, rebalance: 0, charging: false}\n"
+				      "riders: {patience: 4m, board: {median: 20s, p95: 20s}, no_show: 0}\n");
 	struct fs_scenario sc;
 	struct fs_error err = { "" };
 	if (fs_scenario_load(path, &sc, &err)) {
@@ -213,6 +219,10 @@ static void overrides_and_paths(void **state)
 	assert_int_equal(sc.phase, FS_CITY_SUPERVISED);
 	assert_int_equal(sc.matcher, FS_SCN_MATCHER_GREEDY);
 	assert_true(sc.batch_s == 30.0 && sc.patience_s == 480.0);
+	assert_true(sc.rebalance_s == 0.0 && !sc.charging);
+	assert_true(sc.riders.patience_median_s == 240.0 && sc.riders.board_median_s == 20.0 &&
+		    sc.riders.board_p95_s == 20.0 && sc.riders.no_show_share == 0.0);
+	assert_true(sc.riders.patience_shape == 2.0 && sc.riders.alight_median_s == 15.0); /* defaults kept */
 	assert_string_equal(sc.geofence, "");
 	assert_string_equal(sc.geofence_zone, "downtown");
 	char expect[700];

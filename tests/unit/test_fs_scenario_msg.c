@@ -89,12 +89,14 @@ static void run_flags(void **state)
 	assert_int_equal(fs_scenario_defaults(&sc), 0);
 	sc.fleet_size = 42;
 	sc.matcher = FS_SCN_MATCHER_GREEDY;
+	sc.rebalance_s = 90.5;
+	sc.charging = false;
 	char *argv[16];
 	int n = fs_scenario_run_argv(&sc, argv, 16);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 11);
 	const char *expect[] = { "--seed=1", "--start=2028-06-01T12:00:00Z", "--duration=3600000ms", "--tick-ms=1000",
 				 "--vehicles=42", "--shards=1", "--phase=driverless", "--matcher=greedy",
-				 "--network=atlanta" };
+				 "--rebalance-s=90.5", "--charging=no", "--network=atlanta" };
 	for (int i = 0; i < n; i++) {
 		assert_string_equal(argv[i], expect[i]);
 		free(argv[i]);

@@ -6,8 +6,9 @@
  *
  * A request lives through
  *   requested -> offered -> assigned -> picked up -> dropped off
- * and may instead end cancelled (the rider's patience ran out before a
- * vehicle was offered, or the trip was aborted with the rider aboard) or
+ * and may instead end cancelled (the rider gave up waiting, before or after a
+ * car was assigned; never came to the car; or the trip was aborted with the
+ * rider aboard) or
  * rejected (no vehicle of the fleet can serve it: outside the service area,
  * no route, outside every vehicle's ODD, longer than a battery allows). Every
  * request ends in exactly one of dropped off, cancelled, rejected; until then
@@ -16,7 +17,8 @@
  *
  * Each fs_dispatch_step() first applies the vehicle events given since the
  * last step (sorted by (time, vehicle id), so the answer does not depend on
- * how the fleet is split over processes), cancels riders out of patience,
+ * how the fleet is split over processes), cancels riders out of patience
+ * (each rider's own, fs/rider.h, drawn from params.seed and the request id),
  * then makes the platform's decisions in a fixed order so that they never
  * fight over a car: charging first (vehicles that need energy leave the
  * pool), then matching (every params.batch_s), then rebalancing of the
@@ -47,6 +49,7 @@
 #include "fs/demand.h"
 #include "fs/error.h"
 #include "fs/network.h"
+#include "fs/rider.h"
 #include "fs/route.h"
 #include "fs/vehicle.h"
 
@@ -73,7 +76,9 @@ enum fs_dispatch_status {
 /* Why a request was cancelled or rejected. */
 enum fs_dispatch_reason {
 	FS_DISPATCH_REASON_NONE = 0,
-	FS_DISPATCH_REASON_PATIENCE,      /* cancelled: no vehicle offered within the rider's patience */
+	FS_DISPATCH_REASON_BEFORE_ASSIGNMENT, /* cancelled: the rider gave up before a car was assigned */
+	FS_DISPATCH_REASON_AFTER_ASSIGNMENT,  /* cancelled: gave up with a car on its way (quoted or late) */
+	FS_DISPATCH_REASON_NO_SHOW,       /* cancelled: never came to the car, which left after its wait */
 	FS_DISPATCH_REASON_ABORTED,       /* cancelled: the vehicle gave the trip up with the rider aboard */
 	FS_DISPATCH_REASON_OUTSIDE_AREA,  /* rejected: origin or destination too far from any road */
 	FS_DISPATCH_REASON_NO_ROUTE,      /* rejected: no route, or pickup and drop-off at one place */
@@ -107,14 +112,16 @@ enum fs_dispatch_stop_kind {
 struct fs_dispatch_params {
 	int matcher;               /* enum fs_dispatch_matcher */
 	double batch_s;            /* matching period (both matchers) */
-	double patience_s;         /* rider gives up if no vehicle has arrived by then (assigned or not) */
+	uint64_t seed;             /* run seed: each rider's draws (fs_rider_draw(), keyed by request id) */
+	double patience_s;         /* no rider waits longer for a car (assigned or not); no ETA quoted past it */
+	struct fs_rider_params riders; /* patience, boarding, alighting, no-shows */
+	double max_wait_s;         /* a car waits this long at the pickup (fs_vehicle_params.max_wait_s) */
 	uint32_t candidates;       /* nearest eligible vehicles considered per request */
 	double max_pickup_eta_s;   /* longest pickup ETA ever offered (assignment cost cap) */
 	double offer_timeout_s;    /* a vehicle that does not answer an offer is passed over */
 	double decline_cooldown_s; /* a vehicle that declined is not asked again for this long */
 	double state_timeout_s;    /* a vehicle not reported for this long is not used (retired, gone) */
 	double max_snap_m;         /* farther from any road: outside the service area */
-	double board_dwell_s;      /* the vehicle waits this long at the pickup (fs-vehicle) */
 	double energy_speed_mps;   /* deadhead distance estimate = ETA x this (conservative) */
 	int night_start_h;         /* night hours [start, 24) + [0, end) for DAYTIME_ONLY ODDs */
 	int night_end_h;
@@ -177,7 +184,7 @@ struct fs_dispatch_request_in {
 	int64_t t_ms;           /* request time */
 	struct fs_point origin; /* metres, network frame */
 	struct fs_point dest;
-	double patience_s;      /* <= 0: params.patience_s */
+	double patience_s;      /* the platform's cap for this rider; <= 0: params.patience_s */
 };
 
 /* One request and its timeline (read-only for callers). Times are Unix ms, -1 = not reached. */
@@ -200,7 +207,10 @@ struct fs_dispatch_request {
 	uint32_t zone;          /* grid cell of the origin (fs_dispatch_zone_of()) */
 	uint32_t vehicle_id;    /* FS_DISPATCH_NONE if none */
 	uint32_t offers;        /* offers made (more than one after declines) */
-	float patience_s;
+	float patience_s;       /* the platform's cap: never quoted or kept waiting past it */
+	float rider_patience_s; /* this rider's own (fs_rider_draw()): gives up at the lower of the two */
+	float rider_board_s;    /* time to board once the car is there */
+	float rider_alight_s;   /* time to get out at the drop-off */
 	float beeline_m;
 	float route_m;          /* planned trip: pickup to drop-off, fastest route */
 	float route_s;
@@ -210,6 +220,8 @@ struct fs_dispatch_request {
 	double odo_mark_m;      /* the vehicle's odometer at assignment, then at pickup */
 	uint8_t status;         /* enum fs_dispatch_status */
 	uint8_t reason;         /* enum fs_dispatch_reason */
+	bool rider_shows;       /* comes to the car within params.max_wait_s (else a no-show) */
+	bool rider_no_show;     /* drawn as never coming (rider_shows is also false for a late one) */
 	bool uses_motorway;     /* the planned trip uses motorway/trunk roads */
 	bool surface_ok;        /* a route on surface roads exists (vehicles whose ODD excludes motorways) */
 	uint8_t trip_rain;      /* the worst zone weather (enum fs_rain) on the planned trip now */
@@ -295,7 +307,7 @@ struct fs_dispatch_step_stats {
 /* Key figures over a set of requests and, for the whole fleet, vehicles. */
 struct fs_dispatch_kpi {
 	uint64_t requests, served, cancelled, rejected, open;
-	uint64_t cancelled_patience, cancelled_aborted;
+	uint64_t cancelled_before_assignment, cancelled_after_assignment, cancelled_no_show, cancelled_aborted;
 	double wait_mean_s, wait_p50_s, wait_p90_s, wait_p95_s, wait_max_s;
 	double in_vehicle_mean_s;
 	double pickup_eta_mean_s;
@@ -313,7 +325,6 @@ struct fs_dispatch_kpi {
 /* Platform counters over the whole run. */
 struct fs_dispatch_counters {
 	uint64_t offers, declines, offer_timeouts, handbacks;
-	uint64_t cancelled_assigned;  /* riders who gave up on a car already on its way (patience) */
 	uint64_t repositions, charge_jobs, charge_queued, opportunistic_charges;
 	uint64_t unknown_events;      /* events about jobs the platform does not know */
 	uint64_t match_rounds;
@@ -451,7 +462,7 @@ uint64_t fs_dispatch_hash(const struct fs_dispatch *d);
 
 /** "requested", "offered", ... ("?" if unknown). */
 const char *fs_dispatch_status_name(int status);
-/** "patience", "aborted", "outside_area", ... ("" for none). */
+/** "before_assignment", "no_show", "outside_area", ... ("" for none). */
 const char *fs_dispatch_reason_name(int reason);
 
 /* ---- the assignment problem ------------------------------------------------------------ */

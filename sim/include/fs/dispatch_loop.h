@@ -4,7 +4,9 @@
  * fs_dispatch -> jobs -> fs_fleet -> events and states -> fs_dispatch, tick
  * by tick, with the lockstep's one-tick delay between them and fs-vehicle's
  * reading of jobs (a ride stops at the end of the pickup and drop-off edges,
- * a reposition at the end of its edge, a charge job at a depot). For tests,
+ * the rider boards and gets out as drawn for them (fs/rider.h, the run's
+ * seed; the dispatch params' riders), a reposition stops at the end of its
+ * edge, a charge job at a depot). For tests,
  * benchmarks (one seed, one demand, two matchers, in one run) and quick
  * what-if studies; the bus services do the same across processes.
  */
@@ -32,7 +34,6 @@ struct fs_dispatch_loop_config {
 	int64_t start_ms;
 	int64_t tick_ms;             /* > 0 */
 	double plug_kw;              /* depot plugs (fs-vehicle: 150 kW) */
-	int board_dwell_s;           /* fs-vehicle: 30 */
 };
 
 struct fs_dispatch_loop;

@@ -30,6 +30,7 @@
 
 #include "fs/error.h"
 #include "fs/production.h"
+#include "fs/rider.h"
 #include "fs/timezone.h"
 #include "fs/traffic.h"
 #include "fs/vehicle.h"
@@ -173,7 +174,9 @@ struct fs_scenario {
 	char demand_replay[FS_SCN_PATH_MAX];   /* CSV of requests to replay instead; "" = generate */
 	struct fs_scenario_zone_weight *zone_weights;
 	size_t zone_weight_count;
-	double patience_s;              /* a rider cancels after waiting this long unassigned */
+	double patience_s;              /* no rider waits longer for a car (the platform's cap) */
+	/* riders: patience, boarding, alighting, no-shows (fs/rider.h) */
+	struct fs_rider_params riders;
 	/* dispatch */
 	uint8_t matcher;                /* enum fs_scenario_matcher */
 	double batch_s;
@@ -181,6 +184,8 @@ struct fs_scenario {
 	 * filled from speed_profile when a service loads the world */
 	char speed_profile[FS_SCN_PATH_MAX]; /* "demand" (the demand profile), a profile, or "none" */
 	struct fs_traffic_params traffic;
+	double rebalance_s;             /* rebalancing period; 0 = off */
+	bool charging;                  /* the platform sends cars to charge */
 	/* vehicle model (fleet.software fills params.sw) */
 	struct fs_vehicle_params vehicle;
 	/* production and rollout sections: the production model's own params

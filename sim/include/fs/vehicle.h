@@ -304,6 +304,7 @@ struct fs_vehicle {
 	uint16_t city_odd_flags;  /* restrictions set by the city */
 	uint16_t depot;           /* depot it is at / heading to, FS_NO_DEPOT */
 	uint16_t home_depot;      /* where it is towed and commissioned */
+	uint16_t alight_s;        /* the rider gets out this long after the car stops at the drop-off */
 	float charge_kw;          /* plug power while charging */
 	uint32_t trip_off;        /* the job's trip route, started when the rider boards */
 	uint32_t trip_len;
@@ -467,6 +468,7 @@ struct fs_job {
 	const uint32_t *trip;       /* edges pickup -> drop-off; starts where to_pickup ends */
 	uint32_t trip_len;
 	int32_t board_dwell_s;      /* >= 0: the rider boards this long after arrival; <0: wait for fs_fleet_board() */
+	int32_t alight_dwell_s;     /* > 0: the car stands at the drop-off, rider aboard, this long (in_trip) */
 };
 
 /**
