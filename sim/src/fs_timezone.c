@@ -94,6 +94,18 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* a + b, held at the ends of int64_t: instants near them come from broken input, not from runs */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
+	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
+}
+
 /* Days since 1970-01-01 of the day @d names in @year. */
 static int64_t rule_day(const struct fs_tz_date *d, int year)
 {
@@ -124,8 +136,11 @@ static int32_t rule_offset(const struct fs_tz_rule *r, int64_t t_s)
 	if (!r->has_dst) {
 		return r->std_offset_s;
 	}
+	/* the year of local standard time; beyond +-31 million years the year is held (no overflow) */
+	const int64_t limit_s = INT64_C(1000000000000000);
+	int64_t local_s = t_s + r->std_offset_s;
 	struct fs_civil_time c;
-	fs_calendar_from_ms((t_s + r->std_offset_s) * 1000, &c); /* the year of local standard time */
+	fs_calendar_from_ms((local_s < -limit_s ? -limit_s : local_s > limit_s ? limit_s : local_s) * 1000, &c);
 	/* daylight time starts at a local standard time and ends at a local daylight time */
 	int64_t start = rule_day(&r->start, c.year) * 86400 + r->start.time_s - r->std_offset_s;
 	int64_t end = rule_day(&r->end, c.year) * 86400 + r->end.time_s - r->dst_offset_s;
@@ -163,24 +178,24 @@ int32_t fs_timezone_offset_s(const struct fs_timezone *tz, int64_t t_ms)
 
 int64_t fs_timezone_local_ms(const struct fs_timezone *tz, int64_t t_ms)
 {
-	return t_ms + (int64_t)fs_timezone_offset_s(tz, t_ms) * 1000;
+	return add_sat(t_ms, (int64_t)fs_timezone_offset_s(tz, t_ms) * 1000);
 }
 
 int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms)
 {
 	/* Offsets change by less than a day: the offset a day earlier or later brackets the
 	 * answer. Try the earlier one first, so a repeated hour gives its first instant. */
-	int32_t before = fs_timezone_offset_s(tz, local_ms - 86400000);
-	int32_t after = fs_timezone_offset_s(tz, local_ms + 86400000);
-	int64_t t = local_ms - (int64_t)before * 1000;
+	int32_t before = fs_timezone_offset_s(tz, add_sat(local_ms, -86400000));
+	int32_t after = fs_timezone_offset_s(tz, add_sat(local_ms, 86400000));
+	int64_t t = add_sat(local_ms, -(int64_t)before * 1000);
 	if (fs_timezone_offset_s(tz, t) == before) {
 		return t;
 	}
-	t = local_ms - (int64_t)after * 1000;
+	t = add_sat(local_ms, -(int64_t)after * 1000);
 	if (fs_timezone_offset_s(tz, t) == after) {
 		return t;
 	}
-	return local_ms - (int64_t)before * 1000; /* the skipped hour */
+	return add_sat(local_ms, -(int64_t)before * 1000); /* the skipped hour */
 }
 
 /* ---- the footer: a POSIX TZ string ---- */

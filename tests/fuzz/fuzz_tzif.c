@@ -5,6 +5,7 @@
  * ascend and whose every answer, before, between and after them (the footer's
  * rule), is an offset within 26 hours, or an error naming the zone.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 
 static void check_offset(const struct fs_timezone *tz, int64_t t_s)
 {
+	if (t_s < -INT64_MAX / 1000 || t_s > INT64_MAX / 1000) {
+		t_s = t_s < 0 ? -INT64_MAX / 1000 : INT64_MAX / 1000; /* transitions may lie anywhere in int64 */
+	}
 	int32_t off = fs_timezone_offset_s(tz, t_s * 1000);
 	if (off <= -MAX_OFFSET_S || off >= MAX_OFFSET_S) {
 		fprintf(stderr, "offset %d at %lld\n", off, (long long)t_s);
@@ -41,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i && tz.at_s[i] <= tz.at_s[i - 1]) {
 			abort();
 		}
-		check_offset(&tz, tz.at_s[i] - 1);
+		check_offset(&tz, tz.at_s[i] == INT64_MIN ? INT64_MIN : tz.at_s[i] - 1);
 		check_offset(&tz, tz.at_s[i]);
 	}
 	/* 1900 .. 2200, every 29 days and a bit: the rule's years, both sides of new year */
