@@ -87,7 +87,7 @@ static void usage(FILE *out)
 		"  --tick-ms N         simulated ms per tick (default 1000)\n"
 		"  --speed X|max       pace: X times real time or max (default max)\n"
 		"  --shards N          vehicle-node processes (default 1)\n"
-		"  --vehicles N        fleet size (default 300); demand stays the city's\n"
+		"  --vehicles N        fleet size (default 32: fleet.size); demand stays the city's\n"
 		"                      (demand.city_trips_per_day x market_share), whatever N\n"
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
 		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
@@ -509,8 +509,9 @@ static struct child *start_recorder(struct supervisor *sup, const struct run_opt
 int launcher_run(int argc, char **argv)
 {
 	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
-				 .speed = "max", .shards = 1, .vehicles = 300 };
-	/* A scenario file's settings go first, so flags on the command line win. */
+				 .speed = "max", .shards = 1 };
+	/* A scenario file's settings (else the defaults, examples/default.yaml) go first, so flags on the
+	 * command line win. */
 	const char *scenario_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
@@ -521,17 +522,15 @@ int launcher_run(int argc, char **argv)
 	}
 	char *pre[32];
 	int npre = 0;
-	if (scenario_path) {
-		struct fs_scenario sc;
-		if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
-			return 2; /* the loader said where and why */
-		}
-		npre = fs_scenario_run_argv(&sc, pre, 32);
-		fs_scenario_finish(&sc);
-		if (npre < 0) {
-			fs_error("%s: cannot turn the scenario into run settings", scenario_path);
-			return 2;
-		}
+	struct fs_scenario sc;
+	if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
+		return 2; /* the loader said where and why */
+	}
+	npre = fs_scenario_run_argv(&sc, pre, 32);
+	fs_scenario_finish(&sc);
+	if (npre < 0) {
+		fs_error("%s: cannot turn the scenario into run settings", scenario_path ? scenario_path : "the defaults");
+		return 2;
 	}
 	char **all = fs_xcalloc((size_t)(argc + npre + 1), sizeof(char *));
 	all[0] = argv[0];

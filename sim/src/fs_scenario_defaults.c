@@ -99,12 +99,14 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	for (int i = 0; i < 4; i++) {
 		struct fs_scenario_depot *d = &sc->depots[i];
 		snprintf(d->name, sizeof(d->name), "depot-%d", i);
-		d->plugs = 20;      /* [est] one DC plug per ~4 vehicles of a 300-car fleet */
+		d->plugs = 2;       /* [est] one DC plug per ~4 vehicles of the 32-car fleet */
 		d->plug_kw = 150.0; /* DOMAIN: 150-250 kW per plug (low end) */
 	}
 	sc->depot_count = 4;        /* [est] the vehicle node's default, spread over the area */
 	/* fleet */
-	sc->fleet_size = 300;       /* [est] Waymo ran ~1,500 in five cities (DOMAIN): a city's share */
+	/* [est] Waymo ran ~1,500 cars in five cities (May 2025, DOMAIN): ~300 for Atlanta's 65 sq mi
+	 * service area (press, June 2025), scaled to the 7.0 sq mi of the shipped map */
+	sc->fleet_size = 32;
 	sc->shards = 1;
 	sc->phase = FS_CITY_DRIVERLESS;
 	sc->sw_share[0] = 1.0;      /* everyone starts on the first release */
