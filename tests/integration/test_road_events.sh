@@ -11,11 +11,12 @@
 source "$(dirname "$0")/lib.sh"
 
 FLEETSIM=$SVC/fleetsim
-# A busy hour for the default 300 cars: 6,600 requests a day, set outright (the default
-# demand is Atlanta's, docs/demand.md).
+# A busy hour for 300 cars: 6,600 requests a day, set outright (the default demand is
+# Atlanta's and its fleet 32 cars, docs/calibration.md).
 head="seed: 3
 start: 2028-06-01T13:00:00Z
 duration: 1h
+fleet: {size: 300}
 demand:
   trips_per_day: 6600
 "
@@ -97,6 +98,7 @@ cat > "$WORK/slow.yaml" <<YAML
 seed: 2
 start: 2028-06-01T13:00:00Z
 duration: 40m
+fleet: {size: 300}
 demand:
   trips_per_day: 6600
 events:

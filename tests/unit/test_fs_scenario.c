@@ -353,7 +353,7 @@ static void event_round_trip(void **state)
 		(const char *const[]){ "device_fault", "at", "0", "share", "0.25", "device", "camera", "index", "all", "health", "degraded", NULL },
 		(const char *const[]){ "software_update", "at", "15m", "version", "1.2", NULL },
 		(const char *const[]){ "software_update", "at", "15m", "version", "110", "share", "0.5", NULL },
-		(const char *const[]){ "depot_outage", "at", "5m", "for", "2h", "depot", "depot-2", "plugs", "10", NULL },
+		(const char *const[]){ "depot_outage", "at", "5m", "for", "2h", "depot", "depot-2", "plugs", "1", NULL },
 		(const char *const[]){ "supplier_shortage", "at", "0", "for", "30d", "programme", "stellantis-k0", "plant", "k0-us", "factor", "0.4", NULL },
 		(const char *const[]){ "recall", "at", "0", "programme", "lucid-gravity", "built", "2027-03-01,2027-04-15", "share", "0.3", "action", "retire", NULL },
 		(const char *const[]){ "calibration_spike", "at", "0", "for", "7d", "factor", "3", NULL },

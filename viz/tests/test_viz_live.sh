@@ -35,7 +35,7 @@ status_of() { # bus
 
 # 1. The screenshot against the probe's record of the same batches (2 shards).
 bus=$(new_bus shot)
-"$FLEETSIM" run --quiet --bus="$bus" --shards=2 --speed=10 --duration=30m --phase=data-collection \
+"$FLEETSIM" run --quiet --bus="$bus" --shards=2 --vehicles=300 --speed=10 --duration=30m --phase=data-collection \
   2>"$WORK/shot-run.log" &
 LAUNCHER=$!; PIDS+=($LAUNCHER)
 check "shot: the run starts" wait_running "$bus"
