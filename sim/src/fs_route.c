@@ -1293,10 +1293,10 @@ static bool needs_turn_search(const struct fs_route_query *q, const struct fs_pa
 	return false;
 }
 
-int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
-		   double *ret_time_s, struct fs_path *path)
+/* Check a node-to-node query and answer it if there is nothing to search: -EINVAL, 1 (done) or 0. */
+static int nodes_trivial(const struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+			 double *ret_time_s, struct fs_path *path)
 {
-	const struct fs_router *r = q->r;
 	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
 		return -EINVAL;
 	}
@@ -1305,7 +1305,18 @@ int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint3
 	}
 	if (from == to) {
 		*ret_time_s = 0.0;
-		return 0;
+		return 1;
+	}
+	return 0;
+}
+
+int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+		   double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_router *r = q->r;
+	int rc = nodes_trivial(q, hour, from, to, ret_time_s, path);
+	if (rc) {
+		return rc < 0 ? rc : 0;
 	}
 	q->stats.routes++;
 	const struct ch *ch = &r->ch[r->hour_ch[hour]];
@@ -1741,15 +1752,9 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
 		       double *ret_time_s, struct fs_path *path)
 {
-	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
-		return -EINVAL;
-	}
-	if (path) {
-		path->count = 0;
-	}
-	if (from == to) {
-		*ret_time_s = 0.0;
-		return 0;
+	int rc = nodes_trivial(q, hour, from, to, ret_time_s, path);
+	if (rc) {
+		return rc < 0 ? rc : 0;
 	}
 	return turn_search(q, hour, NONE, from, NONE, to, false, ret_time_s, path);
 }
