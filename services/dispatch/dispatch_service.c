@@ -700,9 +700,26 @@ static double keep_draw(const struct dispatch_service *s, uint32_t gen, uint64_t
 	return fs_rng_uniform(&r);
 }
 
+/*
+ * A generated rider's place is a junction (the demand's places are the network's nodes):
+ * the rider stands somewhere along the half-blocks around it, drawn per request id.
+ */
+static struct fs_point along_the_streets(const struct dispatch_service *s, struct fs_point at, uint64_t id, int which)
+{
+	struct fs_rng r;
+	fs_rng_init(&r, s->cfg.seed, FS_RNG_STREAM_DEMAND_PLACE, id * 2 + (uint64_t)which);
+	double u = fs_rng_uniform(&r), v = fs_rng_uniform(&r);
+	struct fs_point p;
+	return fs_network_point_near_junction(s->world->net, s->world->stop_index, at.x, at.y, u, v, &p) == 0 ? p : at;
+}
+
 static int add_request(struct dispatch_service *s, const struct fs_demand_request *q)
 {
 	struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
+	if (s->demand) { /* replayed requests are where their records say */
+		in.origin = along_the_streets(s, q->origin, q->id, 0);
+		in.dest = along_the_streets(s, q->dest, q->id, 1);
+	}
 	int64_t rc = fs_dispatch_add_request(s->d, &in);
 	if (rc < 0) {
 		fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));

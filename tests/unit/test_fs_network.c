@@ -722,6 +722,38 @@ static void grid_has_no_banned_turns_and_reverse_edges(void **state)
 	fs_network_destroy(net);
 }
 
+/* Riders of a junction stand along the half-blocks around it, uniformly along the streets. */
+static void points_near_a_junction(void **state)
+{
+	struct fs_network *net = fs_network_grid(3, 3, 100.0, 10.0, NULL);
+	struct fs_network_index *idx = fs_network_index_create(net, true);
+	int per_street[4] = { 0 };
+	double sum = 0.0;
+	const int n = 4000;
+	for (int i = 0; i < n; i++) {
+		struct fs_point p;
+		double u = (i + 0.5) / n, v = ((i * 7919) % n + 0.5) / n;
+		assert_int_equal(fs_network_point_near_junction(net, idx, 101.0, 99.0, u, v, &p), 0); /* node 4 */
+		double dx = p.x - 100.0, dy = p.y - 100.0;
+		assert_true(fabs(dx) < 1e-9 || fabs(dy) < 1e-9); /* on one of the four streets */
+		double d = fabs(dx) + fabs(dy);
+		assert_true(d <= 50.0 + 1e-9); /* never past the middle of the block */
+		per_street[dx > 0.5 ? 0 : dx < -0.5 ? 1 : dy > 0.5 ? 2 : 3] += d > 0.5;
+		sum += d;
+	}
+	for (int k = 0; k < 4; k++) {
+		assert_true(abs(per_street[k] - n / 4) < n / 40); /* equal lengths, equal shares */
+	}
+	assert_true(fabs(sum / n - 25.0) < 0.5); /* uniform over the half-block */
+	/* a corner has two streets; a point far off still finds its nearest junction */
+	struct fs_point p;
+	assert_int_equal(fs_network_point_near_junction(net, idx, -30.0, -40.0, 0.9, 1.0, &p), 0);
+	assert_true((fabs(p.x) < 1e-9 && fabs(p.y - 50.0) < 1e-9) || (fabs(p.y) < 1e-9 && fabs(p.x - 50.0) < 1e-9));
+	assert_int_equal(fs_network_point_near_junction(net, idx, NAN, 0.0, 0.5, 0.5, &p), -EINVAL);
+	fs_network_index_destroy(idx);
+	fs_network_destroy(net);
+}
+
 /* ---- cache ---------------------------------------------------------------- */
 
 static void assert_same_network(const struct fs_network *a, const struct fs_network *b)
@@ -1044,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(osm_columbus_reads_plain_pbf_nodes),
 		cmocka_unit_test(osm_broken_files_name_the_file),
 		cmocka_unit_test(osm_turn_restrictions),
+		cmocka_unit_test(points_near_a_junction),
 		cmocka_unit_test(grid_has_no_banned_turns_and_reverse_edges),
 		cmocka_unit_test(csv_loads_exactly),
 		cmocka_unit_test(csv_errors_name_file_line_and_problem),

@@ -288,6 +288,20 @@ int fs_network_snap(const struct fs_network *net, const struct fs_network_index 
 		    double y, uint32_t *ret_edge, double *ret_offset_m, double *ret_dist_m);
 
 /**
+ * A point of the streets around the junction nearest (@x, @y) (found with
+ * @idx): of the streets meeting there (a two-way street once), one drawn by
+ * @u in [0, 1) with a probability proportional to its length, and on it a
+ * point @v in [0, 1) of the way to its middle. So a junction's share of
+ * riders stands along the half-blocks nearer to it than to any other: spread
+ * over every junction, uniformly along the streets. Only streets of the
+ * largest SCC, and motorways only where nothing else meets. Returns 0,
+ * -ENOENT if nothing is indexed or no street qualifies, -EINVAL for
+ * non-finite input.
+ */
+int fs_network_point_near_junction(const struct fs_network *net, const struct fs_network_index *idx, double x,
+				   double y, double u, double v, struct fs_point *ret_point);
+
+/**
  * Mark the largest strongly connected component of @net in @ret_mask
  * (node_count bytes, 1 = member) and return its size. Iterative Tarjan,
  * O(nodes + edges). Returns 0 for an empty network, -ENOMEM on no memory.

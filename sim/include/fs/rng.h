@@ -27,6 +27,7 @@ enum fs_rng_stream {
 	FS_RNG_STREAM_PRODUCTION = 6,
 	FS_RNG_STREAM_RIDERS = 7,
 	FS_RNG_STREAM_SCENARIO = 8,
+	FS_RNG_STREAM_DEMAND_PLACE = 9, /* where along the streets a generated rider stands */
 };
 
 /** Seed @rng for stream @stream of entity @entity in run @seed. */
