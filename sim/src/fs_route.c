@@ -1183,7 +1183,8 @@ static int push_chain(struct fs_route_query *q, uint32_t last, struct fs_path *p
 	return 0;
 }
 
-static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_t root, bool forward);
+static void upward_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
+			  bool forward);
 static void phast_sweep(struct fs_route_query *q, const struct ch *ch, bool forward);
 
 /*
@@ -1192,7 +1193,8 @@ static void phast_sweep(struct fs_route_query *q, const struct ch *ch, bool forw
  */
 static void times_to(struct fs_route_query *q, const struct ch *ch, uint32_t t)
 {
-	upward_search(q, ch, ch->id_of[t], false);
+	struct seed root = { ch->id_of[t], NONE, 0.0 };
+	upward_search(q, ch, &root, 1, false);
 	phast_sweep(q, ch, false);
 }
 
@@ -1420,25 +1422,54 @@ static uint32_t seed_state(const struct seed *seeds, uint32_t count, uint32_t no
 	return best;
 }
 
-/* Seeds where every route of more than four edges between @a and @b leaves the end states. */
-static void plant_seeds(struct fs_route_query *q, const struct ch *ch, uint32_t hour, uint32_t nf, uint32_t nb,
-			uint32_t *ret_nfs, uint32_t *ret_nbs)
+/*
+ * Seeds for the hierarchy where every route of more than four edges between
+ * the ends leaves the end states @st (@n of them): those two turns deep,
+ * at the far end of their edge (@forward) or its start. Returns the count.
+ */
+static uint32_t seeds_from(const struct fs_route_query *q, const struct ch *ch, uint32_t hour,
+			   const struct end_state *st, uint32_t n, bool forward, struct seed *seeds)
 {
 	const struct fs_network *net = q->r->net;
 	const double scale = q->r->hour_scale[hour];
-	uint32_t nfs = 0, nbs = 0;
-	for (uint32_t i = 0; i < nf; i++) {
-		if (q->fst[i].parent != NONE) {
-			q->fseed[nfs++] = (struct seed){ ch->id_of[net->edges[q->fst[i].edge].to], i, q->fst[i].t / scale };
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (st[i].parent != NONE) {
+			const struct fs_edge *e = &net->edges[st[i].edge];
+			seeds[k++] = (struct seed){ ch->id_of[forward ? e->to : e->from], i, st[i].t / scale };
 		}
 	}
-	for (uint32_t j = 0; j < nb; j++) {
-		if (q->bst[j].parent != NONE) {
-			q->bseed[nbs++] = (struct seed){ ch->id_of[net->edges[q->bst[j].edge].from], j, q->bst[j].t / scale };
+	return k;
+}
+
+/*
+ * The fastest way from the end of @a to the start of @b within the end
+ * states alone (at most four edges between), exact; the states it ends and
+ * starts with into *@ret_i and *@ret_j (NONE: @a or @b itself).
+ */
+static double pair_ends(const struct fs_route_query *q, uint32_t a, uint32_t nf, uint32_t b, uint32_t nb,
+			uint32_t *ret_i, uint32_t *ret_j)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	double best = INFINITY;
+	*ret_i = *ret_j = NONE;
+	for (uint32_t i = 0; i <= nf; i++) { /* i == nf: @a itself */
+		uint32_t e = i < nf ? q->fst[i].edge : a;
+		for (uint32_t j = 0; j <= nb; j++) {
+			uint32_t g = j < nb ? q->bst[j].edge : b;
+			if (net->edges[e].to != net->edges[g].from || !turn_ok(r, e, g)) {
+				continue;
+			}
+			double c = (i < nf ? q->fst[i].t : 0.0) + turn_seconds(r, e, g) + (j < nb ? q->bst[j].t : 0.0);
+			if (c < best) {
+				best = c;
+				*ret_i = i < nf ? i : NONE;
+				*ret_j = j < nb ? j : NONE;
+			}
 		}
 	}
-	*ret_nfs = nfs;
-	*ret_nbs = nbs;
+	return best;
 }
 
 /*
@@ -1456,29 +1487,14 @@ static int route_between(struct fs_route_query *q, uint32_t hour, uint32_t a, ui
 			 struct fs_path *path)
 {
 	const struct fs_router *r = q->r;
-	const struct fs_network *net = r->net;
 	const struct ch *ch = &r->ch[r->hour_ch[hour]];
 	q->stats.routes++;
 	uint32_t nf = end_states(q, hour, a, true, q->fst), nb = end_states(q, hour, b, false, q->bst);
-	double best = INFINITY;
-	uint32_t bi = NONE, bj = NONE;
-	for (uint32_t i = 0; i <= nf; i++) { /* i == nf: @a itself */
-		uint32_t e = i < nf ? q->fst[i].edge : a;
-		for (uint32_t j = 0; j <= nb; j++) {
-			uint32_t g = j < nb ? q->bst[j].edge : b;
-			if (net->edges[e].to != net->edges[g].from || !turn_ok(r, e, g)) {
-				continue;
-			}
-			double c = (i < nf ? q->fst[i].t : 0.0) + turn_seconds(r, e, g) + (j < nb ? q->bst[j].t : 0.0);
-			if (c < best) {
-				best = c;
-				bi = i < nf ? i : NONE;
-				bj = j < nb ? j : NONE;
-			}
-		}
-	}
-	uint32_t nfs, nbs, meet = NONE, first, last;
-	plant_seeds(q, ch, hour, nf, nb, &nfs, &nbs);
+	uint32_t bi, bj;
+	double best = pair_ends(q, a, nf, b, nb, &bi, &bj);
+	uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+	uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+	uint32_t meet = NONE, first, last;
 	double mid = nfs && nbs ? ch_search(q, ch, q->fseed, nfs, q->bseed, nbs, &meet) * r->hour_scale[hour] : INFINITY;
 	path->count = 0;
 	if (path_push(path, a) < 0) {
@@ -1540,10 +1556,10 @@ int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_p
 	return 0;
 }
 
-/* Full upward search from @root: forward along up arcs into df, or backward
+/* Full upward search from @seeds: forward along up arcs into df, or backward
  * along down arcs into db. Stall-on-demand leaves some distances as upper
  * bounds, which is all the pruned searches and the sweep need. */
-static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+static void upward_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			  bool forward)
 {
 	uint32_t *round = forward ? &q->rf : &q->rb;
@@ -1557,9 +1573,7 @@ static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_
 	new_round(round, stamp, q->n);
 	const uint32_t rd = *round;
 	h->n = 0;
-	dist[root] = 0.0;
-	stamp[root] = rd;
-	heap_push(h, 0.0, root);
+	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
 	while (h->n) {
 		struct qitem it = heap_pop(h);
 		uint32_t u = it.node;
@@ -1585,9 +1599,9 @@ static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_
 	}
 }
 
-/* Upward search from @root in the direction opposite to the completed full
+/* Upward search from @seeds in the direction opposite to the completed full
  * search, stopping once no meeting below the best so far is possible. */
-static double pruned_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+static double pruned_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			    bool forward)
 {
 	uint32_t *round = forward ? &q->rf : &q->rb;
@@ -1604,9 +1618,7 @@ static double pruned_search(struct fs_route_query *q, const struct ch *ch, uint3
 	new_round(round, stamp, q->n);
 	const uint32_t rd = *round;
 	h->n = 0;
-	dist[root] = 0.0;
-	stamp[root] = rd;
-	heap_push(h, 0.0, root);
+	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
 	double best = INFINITY;
 	while (h->n) {
 		struct qitem it = heap_pop(h);
@@ -1682,6 +1694,23 @@ static int check_positions(const struct fs_network *net, uint32_t hour,
 	return 0;
 }
 
+/* The least of the seeds' weights plus the PHAST sweep's time from (or to) their nodes. */
+static double via_sweep(const struct fs_route_query *q, const struct seed *seeds, uint32_t count)
+{
+	double d = INFINITY;
+	for (uint32_t i = 0; i < count; i++) {
+		d = fmin(d, seeds[i].w + q->sweep[seeds[i].node]);
+	}
+	return d;
+}
+
+/*
+ * Many-to-one and one-to-many take the turns near both ends exactly, as
+ * route_between() does (end states, their pairings, the hierarchy between
+ * the states two turns deep), and ignore those further in: lower bounds,
+ * and exact for most routes. The fixed end's states seed one full upward
+ * search (and the PHAST sweep); each other end its own pruned search.
+ */
 int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct fs_road_pos *sources,
 			 uint32_t count, struct fs_road_pos target, double *ret_times_s)
 {
@@ -1694,7 +1723,9 @@ int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct f
 	const double scale = r->hour_scale[hour];
 	const double b = clamp_offset(net, target);
 	const double head = edge_time(r, hour, target.edge, 0.0, b);
-	upward_search(q, ch, ch->id_of[net->edges[target.edge].from], false);
+	uint32_t nb = end_states(q, hour, target.edge, false, q->bst);
+	uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+	upward_search(q, ch, q->bseed, nbs, false);
 	bool sweep = use_sweep(count, q->n);
 	if (sweep) {
 		phast_sweep(q, ch, false);
@@ -1706,11 +1737,13 @@ int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct f
 			ret_times_s[i] = edge_time(r, hour, target.edge, a, b);
 			continue;
 		}
-		uint32_t s = ch->id_of[net->edges[src->edge].to];
-		double d = sweep ? q->sweep[s] : pruned_search(q, ch, s, true);
-		ret_times_s[i] = isinf(d) ? INFINITY
-					  : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) +
-						    d * scale + head;
+		uint32_t nf = end_states(q, hour, src->edge, true, q->fst), fi, bj;
+		double best = pair_ends(q, src->edge, nf, target.edge, nb, &fi, &bj);
+		uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+		double d = sweep ? via_sweep(q, q->fseed, nfs) : nfs && nbs ? pruned_search(q, ch, q->fseed, nfs, true) : INFINITY;
+		best = fmin(best, d * scale);
+		ret_times_s[i] = isinf(best) ? INFINITY
+					     : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) + best + head;
 	}
 	return 0;
 }
@@ -1727,7 +1760,9 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 	const double scale = r->hour_scale[hour];
 	const double a = clamp_offset(net, source);
 	const double tail = edge_time(r, hour, source.edge, a, net->edges[source.edge].length_m);
-	upward_search(q, ch, ch->id_of[net->edges[source.edge].to], true);
+	uint32_t nf = end_states(q, hour, source.edge, true, q->fst);
+	uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+	upward_search(q, ch, q->fseed, nfs, true);
 	bool sweep = use_sweep(count, q->n);
 	if (sweep) {
 		phast_sweep(q, ch, true);
@@ -1739,10 +1774,12 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 			ret_times_s[i] = edge_time(r, hour, source.edge, a, b);
 			continue;
 		}
-		uint32_t t = ch->id_of[net->edges[dst->edge].from];
-		double d = sweep ? q->sweep[t] : pruned_search(q, ch, t, false);
-		ret_times_s[i] = isinf(d) ? INFINITY
-					  : tail + d * scale + edge_time(r, hour, dst->edge, 0.0, b);
+		uint32_t nb = end_states(q, hour, dst->edge, false, q->bst), fi, bj;
+		double best = pair_ends(q, source.edge, nf, dst->edge, nb, &fi, &bj);
+		uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+		double d = sweep ? via_sweep(q, q->bseed, nbs) : nfs && nbs ? pruned_search(q, ch, q->bseed, nbs, false) : INFINITY;
+		best = fmin(best, d * scale);
+		ret_times_s[i] = isinf(best) ? INFINITY : tail + best + edge_time(r, hour, dst->edge, 0.0, b);
 	}
 	return 0;
 }

@@ -572,8 +572,9 @@ static void offers_quote_the_detour_around_a_closure(void **state)
 }
 
 /*
- * The routing hierarchy ranks candidates without the closure: car 1 looks 30 s away and car 2
- * 40 s, but car 1 must drive around the closed block (50 s). Both matchers send car 2.
+ * The routing hierarchy ranks candidates without a closure in the middle of their way (it
+ * sees the turns and closures within two turns of either end only): car 1 looks 70 s away
+ * and car 2 80 s, but car 1 must drive around the closed block (90 s). Both matchers send car 2.
  */
 static void matchers_rank_by_the_drive_around_a_closure(void **state)
 {
@@ -586,26 +587,26 @@ static void matchers_rank_by_the_drive_around_a_closure(void **state)
 		uint8_t *closed = calloc(c.net->edge_count, 1);
 		for (uint32_t e = 0; e < c.net->edge_count; e++) {
 			const struct fs_edge *ed = &c.net->edges[e];
-			closed[e] = (ed->from == node(1, 0) && ed->to == node(2, 0)) ||
-				    (ed->from == node(2, 0) && ed->to == node(1, 0));
+			closed[e] = (ed->from == node(3, 0) && ed->to == node(4, 0)) ||
+				    (ed->from == node(4, 0) && ed->to == node(3, 0));
 		}
 		fs_route_query_avoid(c.q, closed);
 		fs_dispatch_set_weather(c.d, NULL);
 		vehicle_on(&c, 1, node(0, 0), node(1, 0), 0.0, T0);   /* at the corner, facing east */
-		vehicle_on(&c, 2, node(3, 5), node(3, 4), 100.0, T0); /* four blocks north, facing south */
-		uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
+		vehicle_on(&c, 2, node(7, 9), node(7, 8), 100.0, T0); /* eight blocks north, facing south */
+		uint64_t r = request_at(&c, T0, node(7, 0), node(9, 9));
 		step(&c, T0);
 		const struct fs_dispatch_job *j = job_for(&c, r);
 		assert_non_null(j);
 		assert_int_equal(j->vehicle_id, 2);
 		assert_int_equal(c.out.offer_count, 1);
-		assert_true(fabs(c.out.offers[0].pickup_eta_s - 40.0) < 1.0);
+		assert_true(fabs(c.out.offers[0].pickup_eta_s - 80.0) < 1.0);
 		assert_int_equal(fs_dispatch_get_counters(c.d)->pickup_eta_corrections, 1);
 		/* with the road open again, car 1 is nearest and nothing is corrected */
 		fs_route_query_avoid(c.q, NULL);
 		fs_dispatch_set_weather(c.d, NULL);
 		vehicle_on(&c, 3, node(0, 0), node(1, 0), 0.0, T0 + 10 * S);
-		uint64_t r2 = request_at(&c, T0 + 10 * S, node(3, 0), node(9, 9));
+		uint64_t r2 = request_at(&c, T0 + 10 * S, node(7, 0), node(9, 9));
 		step(&c, T0 + 60 * S);
 		j = job_for(&c, r2);
 		assert_non_null(j);

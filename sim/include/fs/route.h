@@ -23,8 +23,9 @@
  * hierarchy is node-based, so these routes take its answer, with the turns
  * at the first and last node charged exactly, when the route it finds has no
  * banned turn and no U-turn anywhere else; otherwise a Dijkstra over edges
- * (turn by turn) gives the exact route. Many-to-one and one-to-many ignore
- * turns: their times are lower bounds, for ranking.
+ * (turn by turn) gives the exact route. Many-to-one and one-to-many take the
+ * turns (and closed edges) within two turns of both ends exactly and ignore
+ * those further in: lower bounds, for ranking, exact for most routes.
  */
 #ifndef FS_ROUTE_H
 #define FS_ROUTE_H
@@ -107,7 +108,8 @@ void fs_path_finish(struct fs_path *path);
  * hierarchy's route when it does, else a Dijkstra search that skips them
  * (-ENOENT if none exists). The start and end edges of a position route
  * are where the traveller is and goes, so they are allowed. The many-to-one
- * and one-to-many times stay the hierarchy's (estimates for ranking).
+ * and one-to-many times avoid them only near both ends (estimates for
+ * ranking, lower bounds).
  */
 void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed);
 /** The edges @q avoids now (fs_route_query_avoid()), or NULL. */
