@@ -504,7 +504,6 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 	if (!n) {
 		return 0;
 	}
-	const struct fs_network *net = s->world->net;
 	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__RideRequest) + sizeof(void *) + 2 * sizeof(Fleetsim__V1__Place) + 64) + 64);
 	Fleetsim__V1__RideRequest **rp = arena_get(&a, n * sizeof(*rp));
 	for (size_t i = 0; i < n; i++) {
@@ -513,9 +512,8 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 		Fleetsim__V1__Place *o = arena_get(&a, sizeof(*o)), *dst = arena_get(&a, sizeof(*dst));
 		fleetsim__v1__ride_request__init(q);
 		bool placed = r->pickup_edge != FS_DISPATCH_NONE && r->dropoff_edge != FS_DISPATCH_NONE;
-		set_place(o, placed ? r->pickup_edge : UINT32_MAX, placed ? net->edges[r->pickup_edge].length_m : 0.0, r->origin);
-		set_place(dst, placed ? r->dropoff_edge : UINT32_MAX, placed ? net->edges[r->dropoff_edge].length_m : 0.0,
-			  r->dest);
+		set_place(o, placed ? r->pickup_edge : UINT32_MAX, placed ? r->pickup_offset_m : 0.0, r->origin);
+		set_place(dst, placed ? r->dropoff_edge : UINT32_MAX, placed ? r->dropoff_offset_m : 0.0, r->dest);
 		q->request_id = r->id;
 		q->requested_ms = r->t_request_ms;
 		q->origin = o;
@@ -772,9 +770,26 @@ static double keep_draw(const struct dispatch_service *s, uint32_t gen, uint64_t
 	return fs_rng_uniform(&r);
 }
 
+/*
+ * A generated rider's place is a junction (the demand's places are the network's nodes):
+ * the rider stands somewhere along the half-blocks around it, drawn per request id.
+ */
+static struct fs_point along_the_streets(const struct dispatch_service *s, struct fs_point at, uint64_t id, int which)
+{
+	struct fs_rng r;
+	fs_rng_init(&r, s->cfg.seed, FS_RNG_STREAM_DEMAND_PLACE, id * 2 + (uint64_t)which);
+	double u = fs_rng_uniform(&r), v = fs_rng_uniform(&r);
+	struct fs_point p;
+	return fs_network_point_near_junction(s->world->net, s->world->stop_index, at.x, at.y, u, v, &p) == 0 ? p : at;
+}
+
 static int add_request(struct dispatch_service *s, const struct fs_demand_request *q)
 {
 	struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
+	if (s->demand) { /* replayed requests are where their records say */
+		in.origin = along_the_streets(s, q->origin, q->id, 0);
+		in.dest = along_the_streets(s, q->dest, q->id, 1);
+	}
 	int64_t rc = fs_dispatch_add_request(s->d, &in);
 	if (rc < 0) {
 		fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));
@@ -1101,8 +1116,23 @@ static int close_out(FILE *f, const char *path)
 	return 0;
 }
 
+/* edge,offset_m,x_m,y_m of a place on the road; empty fields when there is none */
+static void put_place(FILE *f, const struct fs_network *net, uint32_t edge, float offset_m)
+{
+	struct fs_point pt;
+	if (edge == FS_DISPATCH_NONE || fs_network_edge_point_at(net, edge, offset_m, &pt) < 0) {
+		fputs(",,,,", f);
+		return;
+	}
+	fprintf(f, ",%u", edge);
+	put_num(f, offset_m, 1);
+	put_num(f, pt.x, 1);
+	put_num(f, pt.y, 1);
+}
+
 static int write_trips(const struct dispatch_service *s)
 {
+	const struct fs_network *net = s->world->net;
 	char path[PATH_MAX];
 	FILE *f = open_out(s, "trips.csv", path, sizeof(path));
 	if (!f) {
@@ -1113,8 +1143,9 @@ static int write_trips(const struct dispatch_service *s)
 	/* times: seconds since the run's start (summary.json "start"), empty if never reached */
 	fputs("request_id,demand_id,status,reason,t_request_s,t_offer_s,t_assign_s,t_arrive_s,t_pickup_s,"
 	      "t_dropoff_s,t_end_s,vehicle_id,offers,wait_s,in_vehicle_s,offer_eta_s,origin_x_m,origin_y_m,"
-	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,dropoff_edge,beeline_m,route_m,route_s,pickup_m,trip_m,"
-	      "uses_motorway,rider_patience_s,rider_board_s,rider_alight_s,rider_no_show\n",
+	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,pickup_offset_m,pickup_x_m,pickup_y_m,dropoff_edge,"
+	      "dropoff_offset_m,dropoff_x_m,dropoff_y_m,beeline_m,route_m,route_s,pickup_m,trip_m,uses_motorway,"
+	      "rider_patience_s,rider_board_s,rider_alight_s,rider_no_show\n",
 	      f);
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1142,11 +1173,8 @@ static int write_trips(const struct dispatch_service *s)
 		put_num(f, r->dest.x, 1);
 		put_num(f, r->dest.y, 1);
 		fprintf(f, ",%u", r->zone);
-		if (r->pickup_edge == FS_DISPATCH_NONE || r->dropoff_edge == FS_DISPATCH_NONE) {
-			fputs(",,", f);
-		} else {
-			fprintf(f, ",%u,%u", r->pickup_edge, r->dropoff_edge);
-		}
+		put_place(f, net, r->pickup_edge, r->pickup_offset_m);
+		put_place(f, net, r->dropoff_edge, r->dropoff_offset_m);
 		put_num(f, r->beeline_m, 1);
 		put_num(f, r->route_m, 1);
 		put_num(f, r->route_s, 1);
@@ -1331,6 +1359,13 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "handbacks", (double)c->handbacks);
 	result(p, "match_rounds", (double)c->match_rounds);
 	result(p, "pickup_eta_corrections", (double)c->pickup_eta_corrections);
+	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
+	 * on all roads, and on surface roads only (ODDs without motorways) */
+	struct fs_route_stats rs = fs_route_query_stats(s->world->query), ss = fs_route_query_stats(s->world->surface_query);
+	result(p, "routes", (double)rs.routes);
+	result(p, "route_turn_searches", (double)rs.fallbacks);
+	result(p, "surface_routes", (double)ss.routes);
+	result(p, "surface_route_turn_searches", (double)ss.fallbacks);
 	result(p, "repositions", (double)c->repositions);
 	result(p, "charge_jobs", (double)c->charge_jobs);
 	result(p, "charge_opportunistic", (double)c->opportunistic_charges);

@@ -424,7 +424,9 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 				valid &= stop->depot < n->world->depot_count;
 				pj.depot = stop->depot;
 			} else {
-				valid &= stop->place && stop->place->edge < net->edge_count;
+				/* a place on an edge: an offset along it (clamped to its length) */
+				valid &= stop->place && stop->place->edge < net->edge_count && isfinite(stop->place->offset_m) &&
+					 stop->place->offset_m >= 0.0f;
 				if (valid) {
 					struct fs_road_pos *pos = s == 0 ? &pj.first : &pj.second;
 					pos->edge = stop->place->edge;
@@ -437,7 +439,7 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 			valid = false;
 		}
 		if (!valid) {
-			fs_bus_reject(fs_participant_bus(p), msg, "job with a bad stop (edge or depot out of range)");
+			fs_bus_reject(fs_participant_bus(p), msg, "job with a bad stop (edge, offset or depot out of range)");
 			continue;
 		}
 		if (n->njobs == n->jobs_cap) {
@@ -459,9 +461,8 @@ static struct fs_route_query *query_for(const struct vehicle_node *n, const stru
 	return surface ? n->world->surface_query : n->world->query;
 }
 
-/* Route vehicle @id from where it is now to the end of edge @target. */
-static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t target_edge, int64_t now_ms,
-			      struct fs_path *path)
+/* Route vehicle @id from where it is now to @to. */
+static int route_to(struct vehicle_node *n, uint32_t id, struct fs_road_pos to, int64_t now_ms, struct fs_path *path)
 {
 	int idx = fs_fleet_find(n->fleet, id);
 	if (idx < 0) {
@@ -476,10 +477,23 @@ static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t targ
 	}
 	from.edge = edge;
 	from.offset_m = off;
-	struct fs_road_pos to = { target_edge, n->world->net->edges[target_edge].length_m };
 	path->count = 0;
 	double t;
 	return fs_route_positions(query_for(n, v), fs_world_hour(n->world, now_ms), from, to, &t, path);
+}
+
+/* Route vehicle @id from where it is now to the end of edge @target. */
+static int route_from_vehicle(struct vehicle_node *n, uint32_t id, uint32_t target_edge, int64_t now_ms,
+			      struct fs_path *path)
+{
+	struct fs_road_pos to = { target_edge, n->world->net->edges[target_edge].length_m };
+	return route_to(n, id, to, now_ms, path);
+}
+
+/* How far before the end of its edge @p lies. */
+static double short_of_end(const struct fs_network *net, struct fs_road_pos p)
+{
+	return fmax(0.0, net->edges[p.edge].length_m - p.offset_m);
 }
 
 static uint32_t depot_in_edge(const struct fs_network *net, uint32_t node)
@@ -512,7 +526,8 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 	int rc;
 	switch (pj->kind) {
 	case FLEETSIM__V1__STOP_KIND__STOP_KIND_PICKUP: {
-		rc = route_from_vehicle(n, pj->vehicle_id, pj->first.edge, now_ms, &n->path);
+		/* to where the rider stands, then on to where they get out, along the edges */
+		rc = route_to(n, pj->vehicle_id, pj->first, now_ms, &n->path);
 		if (rc < 0) {
 			break;
 		}
@@ -520,10 +535,8 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 		n->trip.count = 0;
 		int idx = fs_fleet_find(n->fleet, pj->vehicle_id);
 		struct fs_route_query *q = idx >= 0 ? query_for(n, fs_fleet_vehicle(n->fleet, (uint32_t)idx)) : n->world->query;
-		rc = fs_route_nodes(q, fs_world_hour(n->world, now_ms), net->edges[pj->first.edge].to, net->edges[pj->second.edge].to,
-				    &t, &n->trip);
-		if (rc < 0 || n->trip.count == 0) {
-			rc = rc < 0 ? rc : -EINVAL;
+		rc = fs_route_positions(q, fs_world_hour(n->world, now_ms), pj->first, pj->second, &t, &n->trip);
+		if (rc < 0) {
 			break;
 		}
 		struct fs_job job = {
@@ -532,6 +545,8 @@ static void apply_job(struct vehicle_node *n, const struct pending_job *pj, int6
 			.to_pickup_len = n->path.count,
 			.trip = n->trip.edges,
 			.trip_len = n->trip.count,
+			.pickup_short_m = short_of_end(net, pj->first),
+			.dropoff_short_m = short_of_end(net, pj->second),
 		};
 		/* the rider dispatch drew for this request: the same seed, stream and id */
 		struct fs_rider rider;
@@ -905,6 +920,14 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "driving_hours", s->driving_hours);
 	fs_participant_add_result(p, "jobs_completed", (double)s->jobs_completed);
 	fs_participant_add_result(p, "jobs_refused", (double)n->refused_jobs);
+	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
+	 * on all roads, and on surface roads only (ODDs without motorways) */
+	struct fs_route_stats rs = fs_route_query_stats(n->world->query);
+	struct fs_route_stats ss = fs_route_query_stats(n->world->surface_query);
+	fs_participant_add_result(p, "routes", (double)rs.routes);
+	fs_participant_add_result(p, "route_turn_searches", (double)rs.fallbacks);
+	fs_participant_add_result(p, "surface_routes", (double)ss.routes);
+	fs_participant_add_result(p, "surface_route_turn_searches", (double)ss.fallbacks);
 	fs_participant_add_result(p, "faults", (double)s->faults);
 	fs_participant_add_result(p, "remote_assist_requests", (double)s->ra_requests);
 	fs_participant_add_result(p, "disengagements", (double)s->disengagements);

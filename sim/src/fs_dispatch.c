@@ -5,10 +5,13 @@
  * Matching is in fs_dispatch_match.c, charging and rebalancing in
  * fs_dispatch_fleetops.c, KPIs in fs_dispatch_kpi.c. See fs/dispatch.h.
  *
- * Stops: fs-vehicle stops a vehicle at the END of a stop's edge. A rider's
- * point is snapped to the nearest service edge and the stop put at the
- * nearer end node of that edge, through an edge that ends there, so the
- * vehicle stops where the rider is rather than up to a block away.
+ * Stops: a rider's point is snapped to the nearest point of the nearest
+ * service edge, and the car stops right there (fs-vehicle stops a vehicle
+ * at a stop's offset along its edge), on the side of the street, that edge
+ * or the one the other way, from which the trip is fastest: the car pulls
+ * over on the side it drives on and the rider crosses to it. A rider at a
+ * junction is picked up at the start of the edge the trip leaves by, and set
+ * down at the end of the edge it arrives by.
  */
 #include <errno.h>
 #include <math.h>
@@ -173,17 +176,20 @@ static int plan_trip(struct fs_dispatch *d, struct fs_dispatch_request *r, doubl
 {
 	struct fs_route_query *q = d->w.query;
 	uint32_t hour = dispatch_hour(d, r->t_request_ms);
+	struct fs_road_pos from = dispatch_pickup(r), to = dispatch_dropoff(r);
 	d->path.count = 0;
 	r->trip_blocked = false;
-	int rc = fs_route_nodes(q, hour, r->pickup_node, r->dropoff_node, ret_time_s, &d->path);
+	int rc = fs_route_positions(q, hour, from, to, ret_time_s, &d->path);
 	const uint8_t *avoid = fs_route_query_avoided(q);
 	if (rc == -ENOENT && avoid) {
 		fs_route_query_avoid(q, NULL);
 		d->path.count = 0;
-		rc = fs_route_nodes(q, hour, r->pickup_node, r->dropoff_node, ret_time_s, &d->path);
+		rc = fs_route_positions(q, hour, from, to, ret_time_s, &d->path);
 		fs_route_query_avoid(q, avoid);
 		r->trip_blocked = rc == 0;
 	}
+	/* the router lets a route start and end on a closed edge; a car would refuse to */
+	r->trip_blocked |= rc == 0 && avoid && (avoid[from.edge] || avoid[to.edge]);
 	r->trip_rain = 0;
 	for (uint32_t k = 0; rc == 0 && d->weather && k < d->path.count; k++) {
 		uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
@@ -193,8 +199,7 @@ static int plan_trip(struct fs_dispatch *d, struct fs_dispatch_request *r, doubl
 	/* a vehicle whose ODD excludes motorways drives it on surface roads, if there are any */
 	double t;
 	r->surface_ok = rc == 0 && (!r->uses_motorway ||
-				    (d->w.surface_query && fs_route_nodes(d->w.surface_query, hour, r->pickup_node,
-									  r->dropoff_node, &t, NULL) == 0));
+				    (d->w.surface_query && fs_route_positions(d->w.surface_query, hour, from, to, &t, NULL) == 0));
 	r->trip_plan_version = d->roads_version;
 	return rc;
 }
@@ -203,6 +208,10 @@ void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_
 {
 	d->node_in_area = node_in_area;
 }
+
+static int snap_place(const struct fs_dispatch *d, struct fs_point p, struct fs_road_pos *ret);
+static bool place_stops(struct fs_dispatch *d, struct fs_dispatch_request *r, struct fs_road_pos pick,
+			struct fs_road_pos drop);
 
 /*
  * When the roads changed (weather, closures), plan the open requests' trips
@@ -215,11 +224,19 @@ static void replan_open_trips(struct fs_dispatch *d)
 		return;
 	}
 	d->planned_version = d->roads_version;
+	const uint8_t *closed = fs_route_query_avoided(d->w.query);
 	for (size_t i = 0; i < d->nopen; i++) {
 		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
 		double t;
 		/* assigned ones too: a ride handed back is offered again on today's roads */
-		if (r->trip_plan_version != d->roads_version && !r->reason && r->pickup_node != r->dropoff_node) {
+		if (r->trip_plan_version != d->roads_version && !r->reason && r->pickup_edge != FS_DISPATCH_NONE) {
+			/* a rider still waiting whose street closed walks to where cars may stop */
+			if (closed && r->status == FS_DISPATCH_REQUESTED && (closed[r->pickup_edge] || closed[r->dropoff_edge])) {
+				struct fs_road_pos pick, drop;
+				if (snap_place(d, r->origin, &pick) == 0 && snap_place(d, r->dest, &drop) == 0) {
+					place_stops(d, r, pick, drop);
+				}
+			}
 			plan_trip(d, r, &t);
 		}
 	}
@@ -306,6 +323,22 @@ bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t
 	}
 	return !(motorways && dispatch_path_uses_motorway(d->w.net, &d->path)) &&
 	       dispatch_path_weather_ok(d, v, &d->path);
+}
+
+struct fs_road_pos dispatch_pickup(const struct fs_dispatch_request *r)
+{
+	return (struct fs_road_pos){ r->pickup_edge, r->pickup_offset_m };
+}
+
+struct fs_road_pos dispatch_dropoff(const struct fs_dispatch_request *r)
+{
+	return (struct fs_road_pos){ r->dropoff_edge, r->dropoff_offset_m };
+}
+
+uint32_t dispatch_nearer_node(const struct fs_network *net, struct fs_road_pos p)
+{
+	const struct fs_edge *e = &net->edges[p.edge];
+	return p.offset_m < 0.5 * e->length_m ? e->from : e->to;
 }
 
 struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge)
@@ -583,21 +616,133 @@ const struct fs_dispatch_request *fs_dispatch_request(const struct fs_dispatch *
 	return id >= 1 && id <= d->nreq ? &d->req[id - 1] : NULL;
 }
 
-/* Snap @p to a stop: the nearer end node of the nearest service edge. */
-static int snap_stop(struct fs_dispatch *d, struct fs_point p, uint32_t *ret_node)
+/* A rider's point as a place on the road: the nearest point of the nearest service edge. */
+static int snap_place(const struct fs_dispatch *d, struct fs_point p, struct fs_road_pos *ret)
 {
-	const struct fs_network *net = d->w.net;
 	uint32_t e;
 	double off, dist;
-	if (fs_network_snap(net, d->w.index, p.x, p.y, &e, &off, &dist) < 0 || dist > d->p.max_snap_m) {
+	if (fs_network_snap(d->w.net, d->w.index, p.x, p.y, &e, &off, &dist) < 0 || dist > d->p.max_snap_m) {
 		return -ENOENT;
 	}
-	uint32_t n = off < 0.5 * net->edges[e].length_m ? net->edges[e].from : net->edges[e].to;
-	if (dispatch_edge_into(d, n) == FS_DISPATCH_NONE || dispatch_edge_from(d, n) == FS_DISPATCH_NONE) {
-		n = n == net->edges[e].from ? net->edges[e].to : net->edges[e].from;
-	}
-	*ret_node = n;
+	*ret = (struct fs_road_pos){ e, off };
 	return 0;
+}
+
+#define AT_JUNCTION_M 0.5 /* a rider this close to an end of an edge stands at the junction */
+#define MAX_SIDES 16
+
+/* Is @e a place riders may be picked up or set down, like the snapped @like? (Open, no motorway unless @like is one.) */
+static bool stop_edge_ok(const struct fs_dispatch *d, uint32_t e, uint32_t like)
+{
+	const struct fs_network *net = d->w.net;
+	const uint8_t *closed = fs_route_query_avoided(d->w.query);
+	return service_node(d, net->edges[e].from) && service_node(d, net->edges[e].to) && !(closed && closed[e]) &&
+	       (!fs_road_is_motorway(net->edges[e].road_class) || fs_road_is_motorway(net->edges[like].road_class));
+}
+
+/* The starts of the edges out of @v (@pickup) or the ends of those into it, where a car may stop. */
+static int junction_sides(const struct fs_dispatch *d, uint32_t v, uint32_t like, bool pickup, struct fs_road_pos *ret)
+{
+	const struct fs_network *net = d->w.net;
+	uint32_t first = pickup ? net->out_first[v] : net->in_first[v];
+	uint32_t last = pickup ? net->out_first[v + 1] : net->in_first[v + 1];
+	int n = 0;
+	for (uint32_t k = first; k < last && n < MAX_SIDES; k++) {
+		uint32_t x = pickup ? k : net->in_edges[k];
+		if (stop_edge_ok(d, x, like)) {
+			ret[n++] = (struct fs_road_pos){ x, pickup ? 0.0 : net->edges[x].length_m };
+		}
+	}
+	return n;
+}
+
+/*
+ * Where a car may stop for a rider snapped to @p, into @ret (MAX_SIDES): that
+ * point and the same point of the edge the other way (the other side of the
+ * street); for a rider at a junction, the start of every edge out of it
+ * (@pickup: the car stops there and drives on along it) or the end of every
+ * edge into it (drop-off). A closed street's riders walk to its nearer
+ * junction. Returns how many (at least 1: @p itself when nothing near is
+ * open, a rider in a storm cell, who waits).
+ */
+static int stop_sides(const struct fs_dispatch *d, struct fs_road_pos p, bool pickup, struct fs_road_pos *ret)
+{
+	const struct fs_network *net = d->w.net;
+	const struct fs_edge *e = &net->edges[p.edge];
+	bool at_from = p.offset_m <= AT_JUNCTION_M, at_to = p.offset_m >= e->length_m - AT_JUNCTION_M;
+	int n = at_from || at_to ? junction_sides(d, at_from ? e->from : e->to, p.edge, pickup, ret) : 0;
+	if (!n && stop_edge_ok(d, p.edge, p.edge)) {
+		ret[n++] = p;
+	}
+	uint32_t r = fs_network_reverse_edge(net, p.edge);
+	if (!at_from && !at_to && r != UINT32_MAX && stop_edge_ok(d, r, p.edge)) {
+		ret[n++] = (struct fs_road_pos){ r, fmax(0.0, net->edges[r].length_m - p.offset_m) };
+	}
+	if (!n && !at_from && !at_to) { /* the street is closed here: to its nearer junction */
+		n = junction_sides(d, p.offset_m < 0.5 * e->length_m ? e->from : e->to, p.edge, pickup, ret);
+	}
+	if (!n) {
+		ret[n++] = p;
+	}
+	return n;
+}
+
+/*
+ * Where the trip starts and ends: of the places stop_sides() offers, the pair
+ * with the fastest trip (ties: the first). The car pulls over on the side it
+ * drives on and the rider crosses the street to it. Both stay as snapped
+ * when no pair has a route.
+ */
+static void choose_sides(struct fs_dispatch *d, int64_t t_ms, struct fs_road_pos *pick, struct fs_road_pos *drop)
+{
+	struct fs_road_pos p[MAX_SIDES], q[MAX_SIDES];
+	int np = stop_sides(d, *pick, true, p), nq = stop_sides(d, *drop, false, q);
+	double best = INFINITY;
+	for (int i = 0; i < np; i++) {
+		for (int j = 0; j < nq; j++) {
+			double t;
+			if (fs_route_positions(d->w.query, dispatch_hour(d, t_ms), p[i], q[j], &t, NULL) == 0 && t < best) {
+				best = t;
+				*pick = p[i];
+				*drop = q[j];
+			}
+		}
+	}
+}
+
+/* Metres along @path from @a metres along its first edge to @b along its last. */
+static double path_metres(const struct fs_network *net, const struct fs_path *path, double a, double b)
+{
+	if (path->count == 1) {
+		return fmax(0.0, b - a);
+	}
+	double m = fmax(0.0, net->edges[path->edges[0]].length_m - a) + b;
+	for (uint32_t i = 1; i + 1 < path->count; i++) {
+		m += net->edges[path->edges[i]].length_m;
+	}
+	return m;
+}
+
+/* Place the rider's pickup and drop-off; false when they are the same place. */
+static bool place_stops(struct fs_dispatch *d, struct fs_dispatch_request *r, struct fs_road_pos pick,
+			struct fs_road_pos drop)
+{
+	choose_sides(d, r->t_request_ms, &pick, &drop);
+	r->pickup_edge = pick.edge;
+	r->pickup_offset_m = (float)pick.offset_m;
+	r->dropoff_edge = drop.edge;
+	r->dropoff_offset_m = (float)drop.offset_m;
+	struct fs_point a, b;
+	fs_network_edge_point_at(d->w.net, pick.edge, pick.offset_m, &a);
+	fs_network_edge_point_at(d->w.net, drop.edge, drop.offset_m, &b);
+	return hypot(b.x - a.x, b.y - a.y) >= 1.0;
+}
+
+static uint32_t float_bits(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, sizeof(u));
+	return u;
 }
 
 static uint64_t request_hash(const struct fs_dispatch_request *r)
@@ -608,7 +753,7 @@ static uint64_t request_hash(const struct fs_dispatch_request *r)
 		(uint64_t)r->t_end_ms, r->vehicle_id, r->offers,
 		(uint64_t)r->status | (uint64_t)r->reason << 8 | (uint64_t)r->admitted << 16,
 		(uint64_t)r->pickup_edge << 32 | r->dropoff_edge,
-		(uint64_t)r->pickup_node << 32 | r->dropoff_node,
+		(uint64_t)float_bits(r->pickup_offset_m) << 32 | float_bits(r->dropoff_offset_m),
 	};
 	return XXH3_64bits(f, sizeof(f));
 }
@@ -637,8 +782,6 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 		.t_dropoff_ms = NO_TIME, .t_end_ms = NO_TIME,
 		.origin = in->origin,
 		.dest = in->dest,
-		.pickup_node = FS_DISPATCH_NONE,
-		.dropoff_node = FS_DISPATCH_NONE,
 		.pickup_edge = FS_DISPATCH_NONE,
 		.dropoff_edge = FS_DISPATCH_NONE,
 		.zone = fs_dispatch_zone_of(d, in->origin),
@@ -657,24 +800,17 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 		.route_s = NAN,
 		.status = FS_DISPATCH_REQUESTED,
 	};
-	/* Plan the trip as fs-vehicle will drive it: fastest route between the two stop nodes. */
+	/* Plan the trip as fs-vehicle will drive it: fastest route between the two stops. */
 	const struct fs_network *net = d->w.net;
-	if (snap_stop(d, in->origin, &r->pickup_node) < 0 || snap_stop(d, in->dest, &r->dropoff_node) < 0) {
+	struct fs_road_pos pick, drop;
+	if (snap_place(d, in->origin, &pick) < 0 || snap_place(d, in->dest, &drop) < 0) {
 		r->reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
 	} else {
-		uint32_t a = r->pickup_node, b = r->dropoff_node;
-		r->pickup_edge = dispatch_edge_into(d, a); /* until an offer picks the approach */
-		r->dropoff_edge = dispatch_edge_into(d, b);
 		double t;
-		d->path.count = 0;
-		if (a == b || plan_trip(d, r, &t) < 0 || d->path.count == 0) {
+		if (!place_stops(d, r, pick, drop) || plan_trip(d, r, &t) < 0) {
 			r->reason = FS_DISPATCH_REASON_NO_ROUTE;
 		} else {
-			double m = 0.0;
-			for (uint32_t i = 0; i < d->path.count; i++) {
-				m += net->edges[d->path.edges[i]].length_m;
-			}
-			r->route_m = (float)m;
+			r->route_m = (float)path_metres(net, &d->path, r->pickup_offset_m, r->dropoff_offset_m);
 			r->route_s = (float)t;
 			/* uses_motorway and surface_ok: plan_trip() */
 		}
@@ -1091,7 +1227,9 @@ static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t n
 	r->admitted = true;
 	d->waiting_admission--;
 	int reason = r->reason;
-	if (!reason && d->node_in_area && (!d->node_in_area[r->pickup_node] || !d->node_in_area[r->dropoff_node])) {
+	if (!reason && d->node_in_area &&
+	    (!d->node_in_area[dispatch_nearer_node(d->w.net, dispatch_pickup(r))] ||
+	     !d->node_in_area[dispatch_nearer_node(d->w.net, dispatch_dropoff(r))])) {
 		reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
 	}
 	if (!reason && d->known == 0) {

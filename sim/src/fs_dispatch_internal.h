@@ -155,6 +155,11 @@ void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32
 			uint64_t request, int64_t now_ms);
 void dispatch_release(struct fs_dispatch *d, struct vrec *v);
 struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge);
+/* Where the rider of @r is picked up and set down. */
+struct fs_road_pos dispatch_pickup(const struct fs_dispatch_request *r);
+struct fs_road_pos dispatch_dropoff(const struct fs_dispatch_request *r);
+/* The end node of @p's edge nearer to it. */
+uint32_t dispatch_nearer_node(const struct fs_network *net, struct fs_road_pos p);
 /* The lowest-id edge into @node from a service node, FS_DISPATCH_NONE if none. */
 uint32_t dispatch_edge_into(const struct fs_dispatch *d, uint32_t node);
 /* The lowest-id edge out of @node to a service node, FS_DISPATCH_NONE if none. */

@@ -204,7 +204,8 @@ struct fs_fleet *fs_dispatch_loop_fleet(struct fs_dispatch_loop *l)
 
 /* ---- the fleet side: fs-vehicle's reading of jobs ---------------------------------------- */
 
-static int route_from_vehicle(struct fs_dispatch_loop *l, uint32_t id, uint32_t target_edge, struct fs_path *path)
+/* Route vehicle @id from where it is now to @to. */
+static int route_to(struct fs_dispatch_loop *l, uint32_t id, struct fs_road_pos to, struct fs_path *path)
 {
 	const struct fs_network *net = l->cfg.world->net;
 	int idx = fs_fleet_find(l->fleet, id);
@@ -217,9 +218,22 @@ static int route_from_vehicle(struct fs_dispatch_loop *l, uint32_t id, uint32_t 
 	if (fs_vehicle_position(v, net, l->now_ms, NULL, NULL, &edge, &off) < 0) {
 		return -ENOENT;
 	}
-	struct fs_road_pos from = { edge, off }, to = { target_edge, net->edges[target_edge].length_m };
+	struct fs_road_pos from = { edge, off };
 	path->count = 0;
 	return fs_route_positions(l->cfg.world->query, world_hour(l->now_ms), from, to, &t, path);
+}
+
+/* Route vehicle @id to the end of edge @target_edge. */
+static int route_from_vehicle(struct fs_dispatch_loop *l, uint32_t id, uint32_t target_edge, struct fs_path *path)
+{
+	struct fs_road_pos to = { target_edge, l->cfg.world->net->edges[target_edge].length_m };
+	return route_to(l, id, to, path);
+}
+
+/* How far before the end of its edge @p lies. */
+static double short_of_end(const struct fs_network *net, struct fs_road_pos p)
+{
+	return fmax(0.0, net->edges[p.edge].length_m - p.offset_m);
 }
 
 static int send_to_depot(struct fs_dispatch_loop *l, uint32_t id, uint32_t depot, int purpose)
@@ -254,22 +268,22 @@ static void apply_job(struct fs_dispatch_loop *l, const struct fs_dispatch_job *
 	}
 	switch (s->kind) {
 	case FS_DISPATCH_STOP_PICKUP: {
-		rc = route_from_vehicle(l, j->vehicle_id, s->edge, &l->path);
+		struct fs_road_pos pick = { s->edge, s->offset_m }, drop = { j->stops[1].edge, j->stops[1].offset_m };
+		rc = route_to(l, j->vehicle_id, pick, &l->path);
 		if (rc < 0) {
 			break;
 		}
 		double t;
 		l->trip.count = 0;
-		rc = fs_route_nodes(l->cfg.world->query, world_hour(l->now_ms), net->edges[s->edge].to,
-				    net->edges[j->stops[1].edge].to, &t, &l->trip);
-		if (rc < 0 || l->trip.count == 0) {
-			rc = rc < 0 ? rc : -EINVAL;
+		rc = fs_route_positions(l->cfg.world->query, world_hour(l->now_ms), pick, drop, &t, &l->trip);
+		if (rc < 0) {
 			break;
 		}
 		struct fs_rider rider;
 		fs_rider_draw(&l->dp.riders, l->cfg.seed, s->request_id, &rider);
 		struct fs_job job = { .id = j->job_id, .to_pickup = l->path.edges, .to_pickup_len = l->path.count,
-				      .trip = l->trip.edges, .trip_len = l->trip.count };
+				      .trip = l->trip.edges, .trip_len = l->trip.count,
+				      .pickup_short_m = short_of_end(net, pick), .dropoff_short_m = short_of_end(net, drop) };
 		fs_rider_dwells(&rider, l->vp.max_wait_s, &job.board_dwell_s, &job.alight_dwell_s);
 		rc = fs_fleet_assign(l->fleet, j->vehicle_id, &job, l->now_ms, &l->events);
 		break;

@@ -11,15 +11,16 @@
  * the ETA is at most params.max_pickup_eta_s and the rider, having waited
  * so far, would still be within their patience at the vehicle's arrival.
  *
- * fs-vehicle drives the fastest route to the pickup; a vehicle whose ODD
+ * fs-vehicle drives the fastest route to the pickup (turns obeyed); a vehicle whose ODD
  * excludes motorways declines a job whose pickup route uses one, and any
  * vehicle one whose route crosses a storm over a zone. So each chosen pair
  * is checked by routing its pickup leg, the way the vehicle will drive it.
  *
  * Candidates are ranked by the hierarchy's many-to-one ETAs, which ignore
- * closures, storms and motorway-free ODDs. Those can only make a route
- * longer (they remove roads, never add any), so the hierarchy's ETA is a
- * lower bound on the drivable one, and both matchers use it as one: the
+ * turn restrictions, U-turn costs, closures, storms and motorway-free ODDs.
+ * Those can only make a route longer (they remove roads and turns or add
+ * time, never the reverse), so the hierarchy's ETA is a lower bound on the
+ * drivable one, and both matchers use it as one: the
  * greedy matcher plans candidates in order of the bound until no unplanned
  * candidate's bound beats the best planned ETA; the batch matcher re-solves
  * the assignment while a chosen pair fails or turns out slower than its
@@ -43,7 +44,6 @@ struct arc {
 	uint32_t row;      /* index into the waiting list */
 	uint32_t vehicle;
 	double eta_s;
-	uint32_t approach; /* the last edge of the pickup drive, once planned */
 	uint8_t checked;   /* 0 not planned, 1 planned and inside the vehicle's ODD, 2 not possible */
 };
 
@@ -119,9 +119,8 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 		const struct vrec *v = &d->veh[m->hits[i].id];
 		m->src[i] = (struct fs_road_pos){ v->s.edge, v->s.offset_m };
 	}
-	/* arrival at the pickup node from any direction: the start of an edge out of it */
-	struct fs_road_pos target = { dispatch_edge_from(d, r->pickup_node), 0.0 };
-	int rc = fs_route_many_to_one(d->w.query, m->hour, m->src, (uint32_t)n, target, m->eta);
+	/* to where the rider stands, on the side of the street the car stops on */
+	int rc = fs_route_many_to_one(d->w.query, m->hour, m->src, (uint32_t)n, dispatch_pickup(r), m->eta);
 	m->t_eta += clock_now(m) - t1;
 	if (rc < 0) {
 		return 0; /* a bad position: no candidates this round */
@@ -149,10 +148,9 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 }
 
 /*
- * Plan the pickup drive of a chosen pair: the fastest route to the pickup node gives the
- * edge the vehicle arrives by (the job's pickup edge: fs-vehicle stops at its end), and a
- * vehicle would refuse the drive if that route used a motorway its ODD excludes or crossed
- * a zone's weather outside its ODD.
+ * Plan the pickup drive of a chosen pair, as the vehicle will drive it: a vehicle would
+ * refuse the drive if that route used a motorway its ODD excludes or crossed a zone's
+ * weather outside its ODD.
  */
 static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch_request *r)
 {
@@ -164,18 +162,11 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	}
 	a->checked = 2;
 	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
-	struct fs_road_pos to = { dispatch_edge_from(d, r->pickup_node), 0.0 };
 	double t;
 	d->path.count = 0;
-	if (fs_route_positions(dispatch_query_for(d, v), m->hour, from, to, &t, &d->path) < 0 || d->path.count == 0) {
+	if (fs_route_positions(dispatch_query_for(d, v), m->hour, from, dispatch_pickup(r), &t, &d->path) < 0) {
 		return false;
 	}
-	/* the path ends with the edge out of the pickup node, not driven (offset 0) */
-	uint32_t driven = d->path.count - 1;
-	a->approach = driven >= 1 && net->edges[d->path.edges[driven - 1]].to == r->pickup_node
-			      ? d->path.edges[driven - 1]
-			      : dispatch_edge_into(d, r->pickup_node);
-	d->path.count = driven;
 	if (d->w.traffic) {
 		t *= fs_traffic_path_fleet_factor(d->w.traffic, d->path.edges, d->path.count); /* as driven */
 	}
@@ -185,9 +176,10 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 	if (!dispatch_path_weather_ok(d, v, &d->path)) {
 		return false; /* the drive to the pickup crosses a zone's weather the vehicle would refuse */
 	}
-	/* The candidate's ETA came from the hierarchy's fastest route; the route the vehicle will
-	 * drive (surface roads only, around a closure or a storm) can be longer. Quote that one,
-	 * and keep the pair only if it still brings the car within the rider's patience. */
+	/* The candidate's ETA came from the hierarchy's fastest route without turns; the route the
+	 * vehicle will drive (U-turns, turn restrictions, surface roads only, around a closure or a
+	 * storm) can be longer. Quote that one, and keep the pair only if it still brings the car
+	 * within the rider's patience. */
 	if (t > a->eta_s + 1.0) {
 		d->counters.pickup_eta_corrections++;
 		double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
@@ -216,7 +208,6 @@ static int make_offer(struct fs_dispatch *d, struct fs_dispatch_request *r, stru
 	r->t_offer_ms = now_ms;
 	r->offer_eta_s = (float)eta_s;
 	r->offers++;
-	r->pickup_edge = a->approach;
 	dispatch_set_claim(d, v, CLAIM_RIDE, 0, job, r->id, now_ms);
 	if (v->in_pool) {
 		fs_spatial_remove(d->pool, v->s.id);
@@ -225,13 +216,11 @@ static int make_offer(struct fs_dispatch *d, struct fs_dispatch_request *r, stru
 	d->counters.offers++;
 	struct fs_dispatch_job j = { .job_id = job, .vehicle_id = v->s.id, .stop_count = 2 };
 	j.stops[0] = (struct fs_dispatch_stop){ .kind = FS_DISPATCH_STOP_PICKUP, .request_id = r->id,
-						.edge = r->pickup_edge,
-						.offset_m = net->edges[r->pickup_edge].length_m,
-						.point = dispatch_edge_end(net, r->pickup_edge) };
+						.edge = r->pickup_edge, .offset_m = r->pickup_offset_m };
 	j.stops[1] = (struct fs_dispatch_stop){ .kind = FS_DISPATCH_STOP_DROPOFF, .request_id = r->id,
-						.edge = r->dropoff_edge,
-						.offset_m = net->edges[r->dropoff_edge].length_m,
-						.point = dispatch_edge_end(net, r->dropoff_edge) };
+						.edge = r->dropoff_edge, .offset_m = r->dropoff_offset_m };
+	fs_network_edge_point_at(net, r->pickup_edge, r->pickup_offset_m, &j.stops[0].point);
+	fs_network_edge_point_at(net, r->dropoff_edge, r->dropoff_offset_m, &j.stops[1].point);
 	struct fs_dispatch_offer o = { .request_id = r->id, .vehicle_id = v->s.id, .pickup_eta_s = eta_s };
 	struct fs_dispatch_trip_event te = { .request_id = r->id, .t_ms = now_ms, .vehicle_id = v->s.id,
 					     .kind = FS_DISPATCH_EV_OFFERED };

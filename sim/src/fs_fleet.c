@@ -275,11 +275,13 @@ static int arena_copy(struct fs_fleet *f, uint32_t first, const uint32_t *a, uin
 static void route_clear(struct fs_vehicle *v)
 {
 	v->path_off = v->path_len = v->path_pos = 0;
+	v->stop_short_m = 0.0f;
 }
 
 static void trip_clear(struct fs_vehicle *v)
 {
 	v->trip_off = v->trip_len = 0;
+	v->trip_stop_short_m = 0.0f;
 }
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -406,19 +408,26 @@ static void drive_account(struct fs_fleet *f, struct fs_vehicle *v, double from_
 
 /* ---- motion ----------------------------------------------------------------------- */
 
-/* Start driving @edge from @from_m at @t under the current conditions. */
-static void enter_edge(struct fs_fleet *f, struct fs_vehicle *v, uint32_t edge, double from_m,
+/* Start driving @edge from @from_m to @to_m at @t under the current conditions. */
+static void enter_edge(struct fs_fleet *f, struct fs_vehicle *v, uint32_t edge, double from_m, double to_m,
 		       int64_t t)
 {
 	double len = edge_len(f, edge);
 	int64_t full = vehicle_edge_ms(v, f->net, edge, fs_conditions_time_factor(&f->cond, edge));
-	double frac = len > 0.0 ? (len - from_m) / len : 0.0;
+	double frac = len > 0.0 ? (to_m - from_m) / len : 0.0;
 	int64_t dur = (int64_t)llround((double)full * fmax(0.0, frac));
 	v->edge = edge;
 	v->seg_from_m = (float)from_m;
-	v->seg_to_m = (float)len;
+	v->seg_to_m = (float)to_m;
 	v->seg_start_ms = t;
 	v->seg_end_ms = t + (dur > 0 ? dur : 1);
+}
+
+/* How far along the edge at route position @pos the vehicle drives: to its end, or to the stop on the last one. */
+static double drive_to_m(const struct fs_fleet *f, const struct fs_vehicle *v, uint32_t pos)
+{
+	double len = edge_len(f, route_of(f, v)[pos]);
+	return pos + 1 == v->path_len ? fmax(0.0, len - v->stop_short_m) : len;
 }
 
 /* Stop where the vehicle is at @t: account the part of the segment driven, park. */
@@ -442,11 +451,12 @@ static void hold(struct fs_vehicle *v, int64_t t, int64_t until)
 	v->seg_end_ms = until;
 }
 
-/* Let the vehicle finish the edge it is on and go no further. */
+/* Let the vehicle finish the edge it is on and go no further (to the stop it was heading for if that is on this edge). */
 static void stop_at_edge_end(struct fs_vehicle *v)
 {
 	if (v->path_len > v->path_pos + 1) {
 		v->path_len = v->path_pos + 1;
+		v->stop_short_m = 0.0f;
 	}
 }
 
@@ -460,13 +470,13 @@ static void continue_route(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 		route_clear(v);
 		return;
 	}
-	double len = edge_len(f, v->edge);
-	if (v->seg_to_m < len - 0.01) {
-		enter_edge(f, v, v->edge, v->seg_to_m, t); /* the rest of this edge */
+	double end = drive_to_m(f, v, v->path_pos);
+	if (v->seg_to_m < end - 0.01) {
+		enter_edge(f, v, v->edge, v->seg_to_m, end, t); /* the rest of this edge, or up to the stop */
 	} else if (v->path_pos + 1 < v->path_len) {
 		v->path_pos++;
 		f->stats.edges_driven++;
-		enter_edge(f, v, route_of(f, v)[v->path_pos], 0.0, t);
+		enter_edge(f, v, route_of(f, v)[v->path_pos], 0.0, drive_to_m(f, v, v->path_pos), t);
 	} else {
 		f->stats.edges_driven++;
 		arrive(f, v, t, ev);
@@ -887,6 +897,7 @@ static void board(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct fs
 	v->path_off = v->trip_off;
 	v->path_len = v->trip_len;
 	v->path_pos = 0;
+	v->stop_short_m = v->trip_stop_short_m;
 	trip_clear(v);
 	if (route_of(f, v)[0] != v->edge) {
 		v->edge = route_of(f, v)[0]; /* from the pickup node: start of the trip's first edge */
@@ -1443,6 +1454,12 @@ static void start_route(struct fs_fleet *f, struct fs_vehicle *v, int join, int6
 		v->seg_start_ms = t;
 		v->seg_end_ms = FS_NEVER_MS;
 	}
+	/* moving towards a point of this edge the new route does not stop at (an old stop, or the
+	 * end past a new stop): stop the segment here and go on by the new route */
+	bool moving = v->seg_end_ms != FS_NEVER_MS && v->seg_to_m > v->seg_from_m;
+	if (moving && fabs(v->seg_to_m - drive_to_m(f, v, v->path_pos)) > 0.01 && v->path_pos + 1 == v->path_len) {
+		settle_motion(f, v, t);
+	}
 	if (v->seg_end_ms == FS_NEVER_MS) {
 		continue_route(f, v, t, ev);
 	}
@@ -1458,9 +1475,10 @@ int fs_fleet_assign(struct fs_fleet *f, uint32_t id, const struct fs_job *job, i
 		return r;
 	}
 	const struct fs_network *net = f->net;
-	if (!job || !job->id || job->trip_len == 0 || !route_connected(net, job->to_pickup, job->to_pickup_len) ||
+	if (!job || !job->id || job->trip_len == 0 || !(job->pickup_short_m >= 0.0) || !(job->dropoff_short_m >= 0.0) ||
+	    !route_connected(net, job->to_pickup, job->to_pickup_len) ||
 	    !route_connected(net, job->trip, job->trip_len) ||
-	    (job->to_pickup_len &&
+	    (job->to_pickup_len && job->to_pickup[job->to_pickup_len - 1] != job->trip[0] &&
 	     net->edges[job->to_pickup[job->to_pickup_len - 1]].to != net->edges[job->trip[0]].from)) {
 		return end(f, v, -EINVAL);
 	}
@@ -1508,6 +1526,8 @@ int fs_fleet_assign(struct fs_fleet *f, uint32_t id, const struct fs_job *job, i
 	v->path_pos = 0;
 	v->trip_off = off + n1;
 	v->trip_len = job->trip_len;
+	v->stop_short_m = n1 ? (float)fmin(job->pickup_short_m, edge_len(f, route_of(f, v)[n1 - 1])) : 0.0f;
+	v->trip_stop_short_m = (float)fmin(job->dropoff_short_m, edge_len(f, job->trip[job->trip_len - 1]));
 	v->flags &= (uint16_t)~FS_VF_AUTO_BOARD;
 	if (job->board_dwell_s >= 0) {
 		v->flags |= FS_VF_AUTO_BOARD;
@@ -1621,6 +1641,7 @@ static int drive_to(struct fs_fleet *f, struct fs_vehicle *v, int to, const uint
 	v->path_off = off;
 	v->path_len = n ? n + (first != FS_NO_EDGE) : 0;
 	v->path_pos = 0;
+	v->stop_short_m = 0.0f; /* repositions and depot drives end at a junction */
 	if (n) {
 		start_route(f, v, join, t, ev);
 	}

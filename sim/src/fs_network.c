@@ -100,6 +100,7 @@ void fs_netb_finish_free(struct fs_netb *b)
 	free(b->shape);
 	free(b->names);
 	free(b->name_slots);
+	free(b->turns);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -131,6 +132,16 @@ int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge)
 		return -ENOMEM;
 	}
 	b->edges[b->edge_count++] = *edge;
+	return 0;
+}
+
+int fs_netb_add_turn(struct fs_netb *b, uint32_t from, uint32_t to, bool only)
+{
+	if (b->turn_count == UINT32_MAX - 1 ||
+	    grow((void **)&b->turns, &b->turn_cap, b->turn_count + 1, sizeof(*b->turns)) < 0) {
+		return -ENOMEM;
+	}
+	b->turns[b->turn_count++] = (struct fs_netb_turn){ from, to, only };
 	return 0;
 }
 
@@ -214,6 +225,7 @@ void fs_network_destroy(struct fs_network *net)
 	free(net->shape);
 	free(net->names);
 	free(net->in_largest_scc);
+	free(net->banned_turns);
 	free(net);
 }
 
@@ -239,6 +251,94 @@ static void compute_bbox(struct fs_network *net)
 	net->min_y = min_y;
 	net->max_x = max_x;
 	net->max_y = max_y;
+}
+
+static int compare_turns(const void *a, const void *b)
+{
+	const struct fs_turn *x = a, *y = b;
+	if (x->from != y->from) {
+		return x->from < y->from ? -1 : 1;
+	}
+	return (x->to > y->to) - (x->to < y->to);
+}
+
+static int push_turn(struct fs_network *net, uint32_t *cap, uint32_t from, uint32_t to)
+{
+	if (grow((void **)&net->banned_turns, cap, net->banned_turn_count + 1, sizeof(*net->banned_turns)) < 0) {
+		return -ENOMEM;
+	}
+	net->banned_turns[net->banned_turn_count++] = (struct fs_turn){ from, to };
+	return 0;
+}
+
+static bool meets(const struct fs_network *net, struct fs_turn t)
+{
+	return t.from < net->edge_count && t.to < net->edge_count && net->edges[t.from].to == net->edges[t.to].from;
+}
+
+/*
+ * The builder's restrictions in network edge ids (b->edges[e].from holds
+ * builder edge e's new id by now): no-turns as they are, each from
+ * edge's only-turns as bans of every other turn at its end node; sorted,
+ * without duplicates or pairs that do not meet.
+ */
+static int build_turns(struct fs_network *net, struct fs_netb *b)
+{
+	uint32_t cap = 0;
+	struct fs_turn *only = malloc(((size_t)b->turn_count + 1) * sizeof(*only));
+	uint32_t nonly = 0;
+	if (!only) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < b->turn_count; i++) {
+		const struct fs_netb_turn *t = &b->turns[i];
+		if (t->from >= b->edge_count || t->to >= b->edge_count) {
+			continue;
+		}
+		struct fs_turn turn = { b->edges[t->from].from, b->edges[t->to].from };
+		if (!meets(net, turn)) {
+			continue;
+		}
+		if (t->only) {
+			only[nonly++] = turn;
+		} else if (push_turn(net, &cap, turn.from, turn.to) < 0) {
+			goto out_nomem;
+		}
+	}
+	qsort(only, nonly, sizeof(*only), compare_turns);
+	for (uint32_t i = 0; i < nonly;) {
+		uint32_t from = only[i].from, k = i;
+		while (k < nonly && only[k].from == from) {
+			k++;
+		}
+		uint32_t via = net->edges[from].to;
+		for (uint32_t e = net->out_first[via]; e < net->out_first[via + 1]; e++) {
+			bool allowed = false;
+			for (uint32_t j = i; j < k && !allowed; j++) {
+				allowed = only[j].to == e;
+			}
+			if (!allowed && push_turn(net, &cap, from, e) < 0) {
+				goto out_nomem;
+			}
+		}
+		i = k;
+	}
+	free(only);
+	if (net->banned_turn_count) {
+		qsort(net->banned_turns, net->banned_turn_count, sizeof(*net->banned_turns), compare_turns);
+		uint32_t keep = 1;
+		for (uint32_t i = 1; i < net->banned_turn_count; i++) {
+			if (compare_turns(&net->banned_turns[i], &net->banned_turns[keep - 1])) {
+				net->banned_turns[keep++] = net->banned_turns[i];
+			}
+		}
+		net->banned_turn_count = keep;
+	}
+	return 0;
+
+out_nomem:
+	free(only);
+	return -ENOMEM;
 }
 
 struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *proj,
@@ -275,13 +375,20 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 	}
 	memcpy(fill, net->out_first, (size_t)n * sizeof(uint32_t));
 	for (uint32_t e = 0; e < m; e++) {
-		net->edges[fill[b->edges[e].from]++] = b->edges[e];
+		uint32_t at = fill[b->edges[e].from]++;
+		net->edges[at] = b->edges[e];
+		if (b->turn_count) {
+			b->edges[e].from = at; /* the builder edge's new id, for build_turns() */
+		}
 	}
 	memcpy(fill, net->in_first, (size_t)n * sizeof(uint32_t));
 	for (uint32_t e = 0; e < m; e++) {
 		net->in_edges[fill[net->edges[e].to]++] = e;
 	}
 	free(fill);
+	if (build_turns(net, b) < 0) {
+		goto out_free_net;
+	}
 	free(b->edges);
 	b->edges = NULL;
 
@@ -317,6 +424,7 @@ out_free_builder:
 struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t *mask)
 {
 	struct fs_netb b;
+	uint32_t *new_edge = NULL;
 	uint32_t *new_id = malloc(((size_t)net->node_count + 1) * sizeof(uint32_t));
 	if (!new_id || fs_netb_init(&b) < 0) {
 		free(new_id);
@@ -331,11 +439,17 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			}
 		}
 	}
+	new_edge = malloc(((size_t)net->edge_count + 1) * sizeof(uint32_t));
+	if (!new_edge) {
+		goto out_fail;
+	}
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		struct fs_edge edge = net->edges[e];
+		new_edge[e] = UINT32_MAX;
 		if (new_id[edge.from] == UINT32_MAX || new_id[edge.to] == UINT32_MAX) {
 			continue;
 		}
+		new_edge[e] = b.edge_count;
 		edge.from = new_id[edge.from];
 		edge.to = new_id[edge.to];
 		uint32_t first = b.shape_count;
@@ -348,13 +462,54 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			goto out_fail;
 		}
 	}
+	for (uint32_t i = 0; i < net->banned_turn_count; i++) {
+		const struct fs_turn *t = &net->banned_turns[i];
+		if (new_edge[t->from] != UINT32_MAX && new_edge[t->to] != UINT32_MAX &&
+		    fs_netb_add_turn(&b, new_edge[t->from], new_edge[t->to], false) < 0) {
+			goto out_fail;
+		}
+	}
 	free(new_id);
+	free(new_edge);
 	return fs_netb_build(&b, &net->proj, net->source);
 
 out_fail:
 	free(new_id);
+	free(new_edge);
 	fs_netb_finish_free(&b);
 	return NULL;
+}
+
+bool fs_network_turn_allowed(const struct fs_network *net, uint32_t from, uint32_t to)
+{
+	if (!meets(net, (struct fs_turn){ from, to })) {
+		return false;
+	}
+	uint32_t lo = 0, hi = net->banned_turn_count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct fs_turn *t = &net->banned_turns[mid];
+		if (t->from < from || (t->from == from && t->to < to)) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return !(lo < net->banned_turn_count && net->banned_turns[lo].from == from && net->banned_turns[lo].to == to);
+}
+
+uint32_t fs_network_reverse_edge(const struct fs_network *net, uint32_t edge)
+{
+	if (edge >= net->edge_count) {
+		return UINT32_MAX;
+	}
+	const struct fs_edge *e = &net->edges[edge];
+	for (uint32_t r = net->out_first[e->to]; r < net->out_first[e->to + 1]; r++) {
+		if (net->edges[r].to == e->from && fabsf(net->edges[r].length_m - e->length_m) <= 0.01f) {
+			return r; /* out edges are sorted by id: the lowest */
+		}
+	}
+	return UINT32_MAX;
 }
 
 const char *fs_network_edge_name(const struct fs_network *net, uint32_t edge)

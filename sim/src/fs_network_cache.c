@@ -4,13 +4,13 @@
  * city loads in milliseconds instead of re-parsing its OSM extract.
  *
  * Layout, all integers and floats little-endian (IEEE 754), no padding:
- *   header (FS_CACHE_HEADER_BYTES = 368):
+ *   header (FS_CACHE_HEADER_BYTES = 372):
  *     magic "FSNET\r\n\x1a" (8; the CR LF / ^Z catch text-mode mangling)
  *     u32 version, u32 header size
  *     u64 source size, u64 source hash   (XXH3-64 of the source file; 0, 0 if none)
  *     u64 rules hash                      (XXH3-64 of the loader rules and parameters)
  *     u64 content size, u64 content hash  (XXH3-64 of everything after the header)
- *     u32 node count, edge count, shape point count, names size
+ *     u32 node count, edge count, shape point count, names size, banned turn count
  *     f64 origin_lat, origin_lon, metres_per_deg_lat, metres_per_deg_lon
  *     char source[256]                   (NUL-padded)
  *     u64 header hash                     (XXH3-64 of the header bytes before it)
@@ -20,6 +20,7 @@
  *            u8 lanes, road_class; u16 flags; u32 name, shape_first, shape_count
  *     shape  (16 bytes each): f64 x, y
  *     names  (names size bytes)
+ *     banned turns (8 bytes each): u32 from edge, to edge; sorted, distinct
  * A reader checks the header hash, the sizes against the file size, the
  * content hash, then every index in the content (edges sorted by from, nodes,
  * shape ranges and names in bounds) before it builds the network, so a
@@ -41,13 +42,14 @@
 #include "fs_network_internal.h"
 
 #define FS_CACHE_MAGIC "FSNET\r\n\x1a"
-#define FS_CACHE_VERSION 1u
-#define FS_CACHE_HEADER_BYTES 368u
+#define FS_CACHE_VERSION 2u /* 2: banned turns */
+#define FS_CACHE_HEADER_BYTES 372u
 #define NODE_BYTES 40u
 #define EDGE_BYTES 36u
 #define SHAPE_BYTES 16u
+#define TURN_BYTES 8u
 /* Bump when the OSM loader's rules change in a way the parameters do not show. */
-#define FS_OSM_RULES_VERSION 2u /* 2: junction control flags from node tags */
+#define FS_OSM_RULES_VERSION 3u /* 2: turn restrictions; 3: junction control flags from node tags */
 
 /* ---- little-endian encoding --------------------------------------------------- */
 
@@ -212,7 +214,8 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 {
 	uint64_t content = (uint64_t)net->node_count * NODE_BYTES +
 			   (uint64_t)net->edge_count * EDGE_BYTES +
-			   (uint64_t)net->shape_count * SHAPE_BYTES + net->names_size;
+			   (uint64_t)net->shape_count * SHAPE_BYTES + net->names_size +
+			   (uint64_t)net->banned_turn_count * TURN_BYTES;
 	uint64_t total = FS_CACHE_HEADER_BYTES + content;
 	if (total > SIZE_MAX / 2) {
 		return fs_error_set(err, -EFBIG, "%s: network too large for a cache", path);
@@ -249,6 +252,11 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 		put_f64(&w, net->shape[i].y);
 	}
 	memcpy(w.p, net->names, net->names_size);
+	w.p += net->names_size;
+	for (uint32_t i = 0; i < net->banned_turn_count; i++) {
+		put_u32(&w, net->banned_turns[i].from);
+		put_u32(&w, net->banned_turns[i].to);
+	}
 
 	w.p = buf;
 	memcpy(w.p, FS_CACHE_MAGIC, 8);
@@ -264,6 +272,7 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 	put_u32(&w, net->edge_count);
 	put_u32(&w, net->shape_count);
 	put_u32(&w, net->names_size);
+	put_u32(&w, net->banned_turn_count);
 	put_f64(&w, net->proj.origin_lat);
 	put_f64(&w, net->proj.origin_lon);
 	put_f64(&w, net->proj.metres_per_deg_lat);
@@ -385,8 +394,29 @@ static int decode_content(struct fs_netb *b, struct rbuf *r, uint32_t nodes, uin
 		}
 	}
 	memcpy(names, r->p, names_size);
+	r->p += names_size;
 	if (names_size == 0 || names[0] != '\0' || names[names_size - 1] != '\0') {
 		return invalid(err, path, "names not NUL-framed, size", names_size);
+	}
+	return 0;
+}
+
+/* Decode and check the banned turns into @b (fs_netb_build() drops pairs that do not meet). */
+static int decode_turns(struct fs_netb *b, struct rbuf *r, uint32_t turns, const char *path,
+			struct fs_error *err)
+{
+	uint32_t prev_from = 0, prev_to = 0;
+	for (uint32_t i = 0; i < turns; i++) {
+		uint32_t from = get_u32(r), to = get_u32(r);
+		if (from >= b->edge_count || to >= b->edge_count || b->edges[from].to != b->edges[to].from ||
+		    (i && (from < prev_from || (from == prev_from && to <= prev_to)))) {
+			return invalid(err, path, "bad, unsorted or repeated banned turn", i);
+		}
+		if (fs_netb_add_turn(b, from, to, false) < 0) {
+			return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
+		}
+		prev_from = from;
+		prev_to = to;
 	}
 	return 0;
 }
@@ -420,7 +450,7 @@ struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_
 	id.rules_hash = get_u64(&r);
 	uint64_t content = get_u64(&r), content_hash = get_u64(&r);
 	uint32_t nodes = get_u32(&r), edges = get_u32(&r), shapes = get_u32(&r);
-	uint32_t names_size = get_u32(&r);
+	uint32_t names_size = get_u32(&r), turns = get_u32(&r);
 	struct fs_projection proj;
 	proj.origin_lat = get_f64(&r);
 	proj.origin_lon = get_f64(&r);
@@ -451,7 +481,7 @@ struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_
 		return NULL;
 	}
 	uint64_t expect = (uint64_t)nodes * NODE_BYTES + (uint64_t)edges * EDGE_BYTES +
-			  (uint64_t)shapes * SHAPE_BYTES + names_size;
+			  (uint64_t)shapes * SHAPE_BYTES + names_size + (uint64_t)turns * TURN_BYTES;
 	if (content != expect || content > SIZE_MAX / 2) {
 		fclose(f);
 		fs_error_set(err, -EINVAL, "%s: corrupt network cache (sizes disagree)", path);
@@ -483,7 +513,8 @@ struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_
 		return NULL;
 	}
 	r.p = body;
-	if (decode_content(&b, &r, nodes, edges, shapes, names_size, path, err) < 0) {
+	if (decode_content(&b, &r, nodes, edges, shapes, names_size, path, err) < 0 ||
+	    decode_turns(&b, &r, turns, path, err) < 0) {
 		free(body);
 		fs_netb_finish_free(&b);
 		return NULL;

@@ -15,6 +15,13 @@
 
 #include "fs/network.h"
 
+/* A turn restriction in builder edge ids: ban @from -> @to, or with @only,
+ * every turn from @from except onto @to (and @from's other only-targets). */
+struct fs_netb_turn {
+	uint32_t from, to;
+	bool only;
+};
+
 struct fs_netb {
 	struct fs_node *nodes;
 	uint32_t node_count, node_cap;
@@ -26,6 +33,8 @@ struct fs_netb {
 	uint32_t names_size, names_cap;
 	uint32_t *name_slots; /* open addressing over names offsets, 0 = empty */
 	uint32_t name_slot_cap, name_slot_used;
+	struct fs_netb_turn *turns;
+	uint32_t turn_count, turn_cap;
 };
 
 /** Start an empty builder (names[0] = '\0' is reserved for "unnamed"). */
@@ -38,17 +47,21 @@ int fs_netb_add_node(struct fs_netb *b, const struct fs_node *node);
 int fs_netb_add_shape(struct fs_netb *b, const struct fs_point *pts, uint32_t count);
 /** Append an edge (from, to, shape_first/count and name already filled in). */
 int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge);
+/** Add a turn restriction between builder edges (see struct fs_netb_turn). */
+int fs_netb_add_turn(struct fs_netb *b, uint32_t from, uint32_t to, bool only);
 /** Intern @name (deduplicated); sets *ret_offset (0 for NULL or ""). */
 int fs_netb_intern_name(struct fs_netb *b, const char *name, uint32_t *ret_offset);
 
 /**
  * Turn the builder into a network (the builder is emptied either way).
- * @source is copied for messages. NULL on no memory.
+ * Turn restrictions become the network's banned_turns (only-turns expanded;
+ * pairs whose edges do not meet are dropped). @source is copied for
+ * messages. NULL on no memory.
  */
 struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *proj,
 				 const char *source);
 
-/** A new network holding only the nodes with mask[v] != 0 and the edges between them. */
+/** A new network holding only the nodes with mask[v] != 0, the edges between them and their banned turns. */
 struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t *mask);
 
 /** Called for each plain (non-dense) node of a PBF file; a negative return stops the scan. */

@@ -11,7 +11,9 @@
  *      more times by kept ways (so a junction, or a closed way's seam);
  *   3. each way piece is cut at its graph nodes into edges that keep the
  *      geometry in between, one edge per allowed direction;
- *   4. optionally only the largest strongly connected component is kept.
+ *   4. turn restrictions (relations with a via node) are resolved to the
+ *      edges of their from and to ways at the via node;
+ *   5. optionally only the largest strongly connected component is kept.
  * Coordinates are projected about the centre of the bounding box of the
  * nodes the kept ways use.
  */
@@ -67,6 +69,12 @@ struct osm_way {
 	uint16_t flags;
 };
 
+/* One from way, via node, to way of a turn restriction relation. */
+struct osm_restriction {
+	int64_t from_way, via_node, to_way;
+	bool only;
+};
+
 struct osm_ctx {
 	const struct fs_osm_params *params;
 	struct fs_netb *b;
@@ -76,6 +84,8 @@ struct osm_ctx {
 	uint32_t way_count, way_cap;
 	int64_t *refs;
 	uint32_t ref_count, ref_cap;
+	struct osm_restriction *restrictions;
+	uint32_t restriction_count, restriction_cap;
 	bool nomem;
 	uint64_t off_globe;     /* nodes with coordinates no place on Earth has: a corrupt file */
 	int64_t first_off_globe;
@@ -283,6 +293,99 @@ static int on_way(const void *user, const readosm_way *way)
 	return READOSM_OK;
 }
 
+/*
+ * The restriction a car obeys, as OSRM's car profile reads it: the value of
+ * the most specific of restriction:motorcar, :motor_vehicle, :vehicle and
+ * restriction; NULL if none, or if it is neither only_* nor no_* (no_*_on_red
+ * is a rule for red lights, not a turn ban).
+ */
+static const char *restriction_value(const readosm_tag *tags, int nt)
+{
+	static const char *const keys[] = { "restriction:motorcar", "restriction:motor_vehicle",
+					    "restriction:vehicle", "restriction" };
+	const char *value = NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !value; i++) {
+		value = tag(tags, nt, keys[i]);
+	}
+	if (!value) {
+		return NULL;
+	}
+	size_t n = strlen(value);
+	bool no = !strncmp(value, "no_", 3) && !(n >= 7 && !strcmp(value + n - 7, "_on_red"));
+	return no || !strncmp(value, "only_", 5) ? value : NULL;
+}
+
+/* Does except= (";"-separated) exempt cars: motorcar, motor_vehicle or vehicle (OSRM's car rule)? */
+static bool exempts_cars(const char *except)
+{
+	static const char *const car[] = { "motorcar", "motor_vehicle", "vehicle", NULL };
+	while (except && *except) {
+		while (*except == ' ' || *except == ';') {
+			except++;
+		}
+		size_t n = strcspn(except, ";");
+		size_t k = n;
+		while (k && except[k - 1] == ' ') {
+			k--;
+		}
+		for (const char *const *c = car; *c; c++) {
+			if (k == strlen(*c) && !strncmp(except, *c, k)) {
+				return true;
+			}
+		}
+		except += n;
+	}
+	return false;
+}
+
+static int on_relation(const void *user, const readosm_relation *rel)
+{
+	struct osm_ctx *ctx = (struct osm_ctx *)user;
+	const char *type = tag(rel->tags, rel->tag_count, "type");
+	const char *value = type && !strcmp(type, "restriction") ? restriction_value(rel->tags, rel->tag_count) : NULL;
+	if (!value || exempts_cars(tag(rel->tags, rel->tag_count, "except"))) {
+		return READOSM_OK;
+	}
+	int64_t via = 0;
+	int vias = 0, froms = 0, tos = 0;
+	for (int i = 0; i < rel->member_count; i++) {
+		const readosm_member *m = &rel->members[i];
+		const char *role = m->role ? m->role : "";
+		if (!strcmp(role, "via")) {
+			vias += m->member_type == READOSM_MEMBER_NODE ? 1 : 100; /* a via way: not supported */
+			via = m->id;
+		} else if (m->member_type == READOSM_MEMBER_WAY) {
+			froms += !strcmp(role, "from");
+			tos += !strcmp(role, "to");
+		}
+	}
+	/* several from ways only for no_entry, several to ways only for no_exit (as OSRM) */
+	if (vias != 1 || !froms || !tos || (froms > 1 && strncmp(value, "no_entry", 8)) ||
+	    (tos > 1 && strncmp(value, "no_exit", 7))) {
+		return READOSM_OK;
+	}
+	for (int i = 0; i < rel->member_count; i++) {
+		const readosm_member *f = &rel->members[i];
+		if (f->member_type != READOSM_MEMBER_WAY || !f->role || strcmp(f->role, "from")) {
+			continue;
+		}
+		for (int k = 0; k < rel->member_count; k++) {
+			const readosm_member *t = &rel->members[k];
+			if (t->member_type != READOSM_MEMBER_WAY || !t->role || strcmp(t->role, "to")) {
+				continue;
+			}
+			if (grow((void **)&ctx->restrictions, &ctx->restriction_cap, (uint64_t)ctx->restriction_count + 1,
+				 sizeof(*ctx->restrictions)) < 0) {
+				ctx->nomem = true;
+				return READOSM_ABORT;
+			}
+			ctx->restrictions[ctx->restriction_count++] =
+				(struct osm_restriction){ f->id, via, t->id, value[0] == 'o' };
+		}
+	}
+	return READOSM_OK;
+}
+
 static int on_plain_node(void *user, int64_t id, double lat, double lon)
 {
 	readosm_node node = { .id = id, .latitude = lat, .longitude = lon };
@@ -479,11 +582,86 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 	return 0;
 }
 
-/* Steps 1-3 of the file comment; the ways' references become node indices in place. */
+struct way_key {
+	int64_t id;
+	uint32_t index;
+};
+
+static int cmp_way_key(const void *a, const void *b)
+{
+	const struct way_key *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static uint32_t find_way(const struct way_key *keys, uint32_t n, int64_t id)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (keys[mid].id < id) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < n && keys[lo].id == id ? keys[lo].index : NONE;
+}
+
+/* Does @way start or end at OSM node @id (OSRM's condition on a restriction's from and to ways)? */
+static bool way_ends_at(const struct osm_ctx *ctx, const struct osm_way *way, int64_t id)
+{
+	return ctx->refs[way->ref_first] == id || ctx->refs[way->ref_first + way->ref_count - 1] == id;
+}
+
+/*
+ * Step 4: each restriction bans (or, only_*, allows alone) the turns from the
+ * from way's edges into the via node onto the to way's edges out of it.
+ * Restrictions naming ways or nodes that are not drivable or not in the
+ * extract, a via node that is no junction, or ways that do not start or end
+ * at it, are skipped.
+ */
+static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, const uint32_t *way_edges)
+{
+	if (!ctx->restriction_count) {
+		return 0;
+	}
+	struct fs_netb *b = ctx->b;
+	struct way_key *keys = malloc(((size_t)ctx->way_count + 1) * sizeof(*keys));
+	if (!keys) {
+		return -ENOMEM;
+	}
+	for (uint32_t w = 0; w < ctx->way_count; w++) {
+		keys[w] = (struct way_key){ ctx->ways[w].id, w };
+	}
+	qsort(keys, ctx->way_count, sizeof(*keys), cmp_way_key);
+	for (uint32_t i = 0; i < ctx->restriction_count; i++) {
+		const struct osm_restriction *r = &ctx->restrictions[i];
+		uint32_t wf = find_way(keys, ctx->way_count, r->from_way);
+		uint32_t wt = find_way(keys, ctx->way_count, r->to_way);
+		uint32_t v = find_node(ctx, r->via_node);
+		uint32_t g = v == NONE ? NONE : graph_id[v];
+		if (wf == NONE || wt == NONE || g == NONE || !way_ends_at(ctx, &ctx->ways[wf], r->via_node) ||
+		    !way_ends_at(ctx, &ctx->ways[wt], r->via_node)) {
+			continue;
+		}
+		for (uint32_t f = way_edges[wf]; f < way_edges[wf + 1]; f++) {
+			for (uint32_t t = way_edges[wt]; t < way_edges[wt + 1] && b->edges[f].to == g; t++) {
+				if (b->edges[t].from == g && fs_netb_add_turn(b, f, t, r->only) < 0) {
+					free(keys);
+					return -ENOMEM;
+				}
+			}
+		}
+	}
+	free(keys);
+	return 0;
+}
+
+/* Steps 1-4 of the file comment; the ways' references become node indices in place. */
 static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, struct fs_error *err)
 {
 	struct fs_netb *b = ctx->b;
-	uint32_t *ref_idx = NULL, *graph_id = NULL;
+	uint32_t *ref_idx = NULL, *graph_id = NULL, *way_edges = NULL;
 	uint8_t *uses = NULL;
 	struct fs_point *pts = NULL;
 	uint32_t pts_cap = 0;
@@ -497,7 +675,8 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
 	uses = calloc((size_t)ctx->node_count + 1, 1);
 	graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
-	if (!ref_idx || !uses || !graph_id) {
+	way_edges = malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
+	if (!ref_idx || !uses || !graph_id || !way_edges) {
 		goto out_nomem;
 	}
 	/* Resolve refs, drop immediate repeats, count uses; 2 = junction. */
@@ -570,11 +749,12 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 			}
 		}
 	}
-	/* Cut every run at graph nodes. */
+	/* Cut every run at graph nodes; way w's edges are [way_edges[w], way_edges[w + 1]). */
 	for (uint32_t w = 0; w < ctx->way_count; w++) {
 		const struct osm_way *way = &ctx->ways[w];
 		uint32_t start = NONE, prev = NONE, count = 0;
 		uint16_t control_fwd = 0, control_bwd = 0;
+		way_edges[w] = b->edge_count;
 		double length = 0.0;
 		for (uint32_t i = 0; i < way->ref_count; i++) {
 			uint32_t v = ref_idx[way->ref_first + i];
@@ -619,9 +799,14 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 			}
 		}
 	}
+	way_edges[ctx->way_count] = b->edge_count;
+	if (resolve_restrictions(ctx, graph_id, way_edges) < 0) {
+		goto out_nomem;
+	}
 	free(ref_idx);
 	free(uses);
 	free(graph_id);
+	free(way_edges);
 	free(pts);
 	struct fs_network *net = fs_netb_build(b, &proj, path);
 	if (!net) {
@@ -635,6 +820,7 @@ out_free:
 	free(ref_idx);
 	free(uses);
 	free(graph_id);
+	free(way_edges);
 	free(pts);
 	fs_netb_finish_free(b);
 	return NULL;
@@ -705,7 +891,7 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 	}
 	rc = readosm_open(path, &handle);
 	if (rc == READOSM_OK) {
-		rc = readosm_parse(handle, &ctx, on_node, on_way, NULL);
+		rc = readosm_parse(handle, &ctx, on_node, on_way, on_relation);
 	}
 	readosm_close(handle);
 	if (ctx.nomem) {
@@ -731,12 +917,14 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 	free(ctx.nodes);
 	free(ctx.ways);
 	free(ctx.refs);
+	free(ctx.restrictions);
 	return net;
 
 out_free:
 	free(ctx.nodes);
 	free(ctx.ways);
 	free(ctx.refs);
+	free(ctx.restrictions);
 	fs_netb_finish_free(&b);
 	return NULL;
 }

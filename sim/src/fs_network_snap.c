@@ -237,3 +237,68 @@ int fs_network_snap(const struct fs_network *net, const struct fs_network_index 
 	*ret_dist_m = sqrt(best);
 	return 0;
 }
+
+/* ---- points near a junction ------------------------------------------------ */
+
+/* A street at node @n: edge @e out of it, or into it (@inbound) when there is no edge the other way. */
+static bool street_at(const struct fs_network *net, uint32_t e, bool inbound, bool motorways)
+{
+	const struct fs_edge *ed = &net->edges[e];
+	if (!net->in_largest_scc[ed->from] || !net->in_largest_scc[ed->to] ||
+	    (!motorways && fs_road_is_motorway(ed->road_class)) || !(ed->length_m > 0.0f)) {
+		return false;
+	}
+	return !inbound || fs_network_reverse_edge(net, e) == UINT32_MAX;
+}
+
+/* Sum of the lengths of the streets at @n (fs_network_point_near_junction()), and with
+ * @pick >= 0, the street where that running sum passes @pick. */
+static double streets_at(const struct fs_network *net, uint32_t n, bool motorways, double pick, uint32_t *ret_edge,
+			 bool *ret_inbound)
+{
+	double sum = 0.0;
+	for (int inbound = 0; inbound < 2; inbound++) {
+		uint32_t first = inbound ? net->in_first[n] : net->out_first[n];
+		uint32_t last = inbound ? net->in_first[n + 1] : net->out_first[n + 1];
+		for (uint32_t k = first; k < last; k++) {
+			uint32_t e = inbound ? net->in_edges[k] : k;
+			if (!street_at(net, e, inbound, motorways)) {
+				continue;
+			}
+			sum += net->edges[e].length_m;
+			if (pick >= 0.0 && (pick < sum || *ret_edge == UINT32_MAX)) {
+				*ret_edge = e;
+				*ret_inbound = inbound;
+				if (pick < sum) {
+					return sum;
+				}
+			}
+		}
+	}
+	return sum;
+}
+
+int fs_network_point_near_junction(const struct fs_network *net, const struct fs_network_index *idx, double x,
+				   double y, double u, double v, struct fs_point *ret_point)
+{
+	uint32_t e;
+	double off, dist;
+	if (!isfinite(u) || !isfinite(v)) {
+		return -EINVAL;
+	}
+	int rc = fs_network_snap(net, idx, x, y, &e, &off, &dist);
+	if (rc < 0) {
+		return rc;
+	}
+	uint32_t n = off < 0.5 * net->edges[e].length_m ? net->edges[e].from : net->edges[e].to;
+	bool motorways = streets_at(net, n, false, -1.0, NULL, NULL) <= 0.0;
+	double total = streets_at(net, n, motorways, -1.0, NULL, NULL);
+	if (!(total > 0.0)) {
+		return -ENOENT;
+	}
+	uint32_t street = UINT32_MAX;
+	bool inbound = false;
+	streets_at(net, n, motorways, fmin(fmax(u, 0.0), 1.0) * total, &street, &inbound);
+	double len = net->edges[street].length_m, along = fmin(fmax(v, 0.0), 1.0) * 0.5 * len;
+	return fs_network_edge_point_at(net, street, inbound ? len - along : along, ret_point);
+}

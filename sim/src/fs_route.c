@@ -153,6 +153,8 @@ struct fs_router {
 	uint8_t hour_ch[FS_ROUTE_HOURS];
 	double hour_scale[FS_ROUTE_HOURS];
 	uint32_t max_arcs; /* largest up or down arc count over the hierarchies */
+	uint32_t max_degree;  /* most edges into or out of one node */
+	uint64_t transitions; /* turns in the network: sum over nodes of in-degree x out-degree */
 };
 
 /* ---- contraction ---------------------------------------------------------------- */
@@ -659,6 +661,7 @@ void fs_router_options_defaults(struct fs_router_options *opts)
 	}
 	opts->witness_settle_limit = 500; /* see docs/world.md: build time vs. shortcuts */
 	opts->witness_hop_limit = 8;
+	opts->uturn_penalty_s = 20.0; /* OSRM profiles/car.lua: properties.u_turn_penalty */
 }
 
 void fs_router_options_set_hourly(struct fs_router_options *opts,
@@ -695,6 +698,10 @@ struct fs_router *fs_router_create(const struct fs_network *net,
 		fs_error_set(err, -EINVAL, "router: witness limits must be positive");
 		return NULL;
 	}
+	if (!(opts->uturn_penalty_s >= 0.0) || !isfinite(opts->uturn_penalty_s)) {
+		fs_error_set(err, -EINVAL, "router: U-turn penalty %g s is not a number >= 0", opts->uturn_penalty_s);
+		return NULL;
+	}
 	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
 		for (int c = 0; c < FS_ROAD_CLASS_COUNT; c++) {
 			double f = opts->time_factor[h][c];
@@ -714,6 +721,12 @@ struct fs_router *fs_router_create(const struct fs_network *net,
 	}
 	r->net = net;
 	r->opts = *opts;
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		uint32_t out = net->out_first[v + 1] - net->out_first[v], in = net->in_first[v + 1] - net->in_first[v];
+		r->max_degree = out > r->max_degree ? out : r->max_degree;
+		r->max_degree = in > r->max_degree ? in : r->max_degree;
+		r->transitions += (uint64_t)in * out;
+	}
 	/* Group hours whose factor vectors are proportional: shape = factors / max. */
 	double shape[FS_ROUTE_HOURS][FS_ROAD_CLASS_COUNT];
 	for (int h = 0; h < FS_ROUTE_HOURS; h++) {
@@ -773,6 +786,26 @@ uint64_t fs_router_shortcut_count(const struct fs_router *router)
 
 /* ---- queries ------------------------------------------------------------------ */
 
+/* Where a hierarchy search starts: query id @node, at @w (hierarchy units), from end state @state. */
+struct seed {
+	uint32_t node;
+	uint32_t state;
+	double w;
+};
+
+/*
+ * An edge within SEED_DEPTH edges of a route's first (or last) edge, reached
+ * turn by turn: forward, @t is the time from the end of the first edge to
+ * the end of @edge; backward, from the start of @edge to the start of the
+ * last one. @parent is the state it continues (forward) or leads into
+ * (backward), NONE next to the end edge.
+ */
+struct end_state {
+	uint32_t edge;
+	uint32_t parent;
+	double t;
+};
+
 struct fs_route_query {
 	const struct fs_router *r;
 	uint32_t n;
@@ -785,7 +818,15 @@ struct fs_route_query {
 	uint32_t *stack;     /* path unpacking */
 	uint32_t *chain;
 	const uint8_t *avoid;/* closed edges (fs_route_query_avoid), or NULL */
-	struct fs_path scratch; /* the hierarchy's route, to check it against @avoid */
+	struct fs_path scratch; /* the hierarchy's route, to check its turns and against @avoid */
+	/* turn by turn: Dijkstra over edges, a label per edge */
+	double *de;
+	uint32_t *se, *pe;
+	uint32_t re;
+	struct lheap he;
+	struct end_state *fst, *bst; /* the turns near a route's ends, exactly */
+	struct seed *fseed, *bseed;  /* where the hierarchy takes over from them */
+	struct fs_route_stats stats;
 };
 
 void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed)
@@ -796,6 +837,11 @@ void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed)
 const uint8_t *fs_route_query_avoided(const struct fs_route_query *q)
 {
 	return q->avoid;
+}
+
+struct fs_route_stats fs_route_query_stats(const struct fs_route_query *q)
+{
+	return q->stats;
 }
 
 void fs_route_query_destroy(struct fs_route_query *q)
@@ -815,6 +861,14 @@ void fs_route_query_destroy(struct fs_route_query *q)
 	free(q->stack);
 	free(q->chain);
 	fs_path_finish(&q->scratch);
+	free(q->de);
+	free(q->se);
+	free(q->pe);
+	free(q->he.a);
+	free(q->fst);
+	free(q->bst);
+	free(q->fseed);
+	free(q->bseed);
 	free(q);
 }
 
@@ -834,12 +888,24 @@ struct fs_route_query *fs_route_query_create(const struct fs_router *router)
 	q->pf = malloc(n * sizeof(uint32_t));
 	q->pb = malloc(n * sizeof(uint32_t));
 	q->sweep = malloc(n * sizeof(double));
+	size_t m = (size_t)router->net->edge_count + 1;
 	q->stack = malloc(2 * n * sizeof(uint32_t));
-	q->chain = malloc(n * sizeof(uint32_t));
-	/* A lazy heap holds at most one entry per relaxed arc plus the source. */
+	q->chain = malloc((n + m) * sizeof(uint32_t)); /* a turn-by-turn path may pass a node twice */
+	q->de = malloc(m * sizeof(double));
+	q->se = calloc(m, sizeof(uint32_t));
+	q->pe = malloc(m * sizeof(uint32_t));
+	size_t d = router->max_degree, states = d + d * d + 1; /* SEED_DEPTH 2 */
+	q->fst = malloc(states * sizeof(*q->fst));
+	q->bst = malloc(states * sizeof(*q->bst));
+	q->fseed = malloc(states * sizeof(*q->fseed));
+	q->bseed = malloc(states * sizeof(*q->bseed));
+	/* A lazy heap holds at most one entry per relaxed arc (or turn) plus the sources. */
 	uint64_t cap = (uint64_t)router->max_arcs + router->net->edge_count + 2;
+	uint64_t cap_e = router->transitions + router->net->edge_count + 2;
 	if (!q->df || !q->db || !q->sf || !q->sb || !q->pf || !q->pb || !q->sweep || !q->stack ||
-	    !q->chain || heap_reserve(&q->hf, cap) < 0 || heap_reserve(&q->hb, cap) < 0) {
+	    !q->chain || !q->de || !q->se || !q->pe || !q->fst || !q->bst || !q->fseed || !q->bseed ||
+	    heap_reserve(&q->hf, cap) < 0 ||
+	    heap_reserve(&q->hb, cap) < 0 || heap_reserve(&q->he, cap_e) < 0) {
 		fs_route_query_destroy(q);
 		return NULL;
 	}
@@ -875,9 +941,27 @@ static void new_round(uint32_t *round, uint32_t *stamps, uint32_t n)
 	}
 }
 
-/* Bidirectional upward search between query ids @s and @t; sets *ret_meet. */
-static double ch_distance(struct fs_route_query *q, const struct ch *ch, uint32_t s, uint32_t t,
-			  uint32_t *ret_meet)
+/* Start a hierarchy search at @seeds (several on one node keep the least weight). */
+static void plant(const struct seed *seeds, uint32_t count, double *dist, uint32_t *stamp, uint32_t round,
+		  uint32_t *parent, struct lheap *h)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t v = seeds[i].node;
+		if (stamp[v] != round || seeds[i].w < dist[v]) {
+			dist[v] = seeds[i].w;
+			stamp[v] = round;
+			parent[v] = NONE;
+			heap_push(h, seeds[i].w, v);
+		}
+	}
+}
+
+/*
+ * Bidirectional upward search from the forward seeds @fs to the backward
+ * seeds @bs (query ids); sets *ret_meet (NONE if they never meet).
+ */
+static double ch_search(struct fs_route_query *q, const struct ch *ch, const struct seed *fs, uint32_t nf,
+			const struct seed *bs, uint32_t nb, uint32_t *ret_meet)
 {
 	new_round(&q->rf, q->sf, q->n);
 	new_round(&q->rb, q->sb, q->n);
@@ -885,14 +969,8 @@ static double ch_distance(struct fs_route_query *q, const struct ch *ch, uint32_
 	double *df = q->df, *db = q->db;
 	uint32_t *sf = q->sf, *sb = q->sb;
 	q->hf.n = q->hb.n = 0;
-	df[s] = 0.0;
-	sf[s] = rf;
-	q->pf[s] = NONE;
-	db[t] = 0.0;
-	sb[t] = rb;
-	q->pb[t] = NONE;
-	heap_push(&q->hf, 0.0, s);
-	heap_push(&q->hb, 0.0, t);
+	plant(fs, nf, df, sf, rf, q->pf, &q->hf);
+	plant(bs, nb, db, sb, rb, q->pb, &q->hb);
 	double best = INFINITY;
 	uint32_t meet = NONE;
 	while (q->hf.n || q->hb.n) {
@@ -969,6 +1047,14 @@ static double ch_distance(struct fs_route_query *q, const struct ch *ch, uint32_
 	return best;
 }
 
+/* ch_search() between the query ids @s and @t. */
+static double ch_distance(struct fs_route_query *q, const struct ch *ch, uint32_t s, uint32_t t,
+			  uint32_t *ret_meet)
+{
+	struct seed from = { s, NONE, 0.0 }, to = { t, NONE, 0.0 };
+	return ch_search(q, ch, &from, 1, &to, 1, ret_meet);
+}
+
 static int unpack_edge(struct fs_route_query *q, const struct ch *ch, uint32_t edge,
 		       struct fs_path *path)
 {
@@ -988,93 +1074,50 @@ static int unpack_edge(struct fs_route_query *q, const struct ch *ch, uint32_t e
 	return 0;
 }
 
-static int ch_unpack(struct fs_route_query *q, const struct ch *ch, uint32_t s, uint32_t t,
-		     uint32_t meet, struct fs_path *path)
+/* Unpack the route through @meet into @path; the roots of both searches (the
+ * seeds it started from) into *@ret_first and *@ret_last. */
+static int ch_unpack(struct fs_route_query *q, const struct ch *ch, uint32_t meet, struct fs_path *path,
+		     uint32_t *ret_first, uint32_t *ret_last)
 {
-	uint32_t k = 0;
-	for (uint32_t x = meet; x != s; x = ch->edges[q->pf[x]].from) {
+	uint32_t k = 0, x = meet;
+	for (; q->pf[x] != NONE; x = ch->edges[q->pf[x]].from) {
 		q->chain[k++] = q->pf[x];
 	}
+	*ret_first = x;
 	while (k) {
 		if (unpack_edge(q, ch, q->chain[--k], path) < 0) {
 			return -ENOMEM;
 		}
 	}
-	for (uint32_t x = meet; x != t; x = ch->edges[q->pb[x]].to) {
+	for (x = meet; q->pb[x] != NONE; x = ch->edges[q->pb[x]].to) {
 		if (unpack_edge(q, ch, q->pb[x], path) < 0) {
 			return -ENOMEM;
 		}
 	}
+	*ret_last = x;
 	return 0;
 }
 
-static void dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to);
-
-/* Does @path[first, last) use a closed edge? */
-static bool uses_closed(const struct fs_route_query *q, const struct fs_path *path, uint32_t first, uint32_t last)
+/* The roots of both searches of the route through @meet (ch_unpack() without the path). */
+static void ch_roots(const struct fs_route_query *q, const struct ch *ch, uint32_t meet, uint32_t *ret_first,
+		     uint32_t *ret_last)
 {
-	for (uint32_t i = first; i < last; i++) {
-		if (q->avoid[path->edges[i]]) {
-			return true;
-		}
+	uint32_t x = meet;
+	for (; q->pf[x] != NONE; x = ch->edges[q->pf[x]].from) {
 	}
-	return false;
+	*ret_first = x;
+	for (x = meet; q->pb[x] != NONE; x = ch->edges[q->pb[x]].to) {
+	}
+	*ret_last = x;
 }
 
-/*
- * The fastest route from node @from to node @to around the closed edges:
- * its time into @ret_time_s, its edges appended to @path (may be NULL).
- */
-static int route_around(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to, double *ret_time_s,
-			struct fs_path *path)
-{
-	dijkstra(q, hour, from, to);
-	if (q->sf[to] != q->rf) {
-		return -ENOENT;
-	}
-	if (path) {
-		uint32_t k = 0;
-		for (uint32_t x = to; x != from; x = q->r->net->edges[q->pf[x]].from) {
-			q->chain[k++] = q->pf[x];
-		}
-		while (k) {
-			if (path_push(path, q->chain[--k]) < 0) {
-				return -ENOMEM;
-			}
-		}
-	}
-	*ret_time_s = q->df[to];
-	return 0;
-}
+/* ---- turns ------------------------------------------------------------------- */
 
-int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
-		   double *ret_time_s, struct fs_path *path)
+/* Seconds to drive all of @edge at @hour. */
+static double edge_seconds(const struct fs_router *r, uint32_t hour, uint32_t edge)
 {
-	const struct fs_router *r = q->r;
-	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
-		return -EINVAL;
-	}
-	const struct ch *ch = &r->ch[r->hour_ch[hour]];
-	uint32_t s = ch->id_of[from], t = ch->id_of[to], meet;
-	double d = ch_distance(q, ch, s, t, &meet);
-	struct fs_path *out = path ? path : q->avoid ? &q->scratch : NULL;
-	if (meet == NONE && !q->avoid) {
-		return -ENOENT;
-	}
-	if (meet != NONE && out) {
-		out->count = 0;
-		if (ch_unpack(q, ch, s, t, meet, out) < 0) {
-			return -ENOMEM;
-		}
-	}
-	if (q->avoid && (meet == NONE || uses_closed(q, out, 0, out->count))) {
-		if (path) {
-			path->count = 0;
-		}
-		return route_around(q, hour, from, to, ret_time_s, path);
-	}
-	*ret_time_s = d * r->hour_scale[hour];
-	return 0;
+	const struct fs_edge *e = &r->net->edges[edge];
+	return (double)e->travel_time_s * r->opts.time_factor[hour][e->road_class];
 }
 
 /* Time to drive @edge from @from_m to @to_m metres along it at @hour. */
@@ -1085,14 +1128,404 @@ static double edge_time(const struct fs_router *r, uint32_t hour, uint32_t edge,
 	if (!(e->length_m > 0.0f)) {
 		return 0.0;
 	}
-	double span = (to_m - from_m) / e->length_m;
-	return span * e->travel_time_s * r->opts.time_factor[hour][e->road_class];
+	return (to_m - from_m) / e->length_m * edge_seconds(r, hour, edge);
 }
 
 static double clamp_offset(const struct fs_network *net, struct fs_road_pos p)
 {
 	double len = net->edges[p.edge].length_m;
 	return isnan(p.offset_m) ? 0.0 : fmin(len, fmax(0.0, p.offset_m));
+}
+
+/* May a traveller at the end of @a go on along @b (which starts there)? */
+static bool turn_ok(const struct fs_router *r, uint32_t a, uint32_t b)
+{
+	return r->opts.ignore_banned_turns || fs_network_turn_allowed(r->net, a, b);
+}
+
+static bool is_uturn(const struct fs_network *net, uint32_t a, uint32_t b)
+{
+	return net->edges[b].to == net->edges[a].from;
+}
+
+/* Seconds the turn from @a onto @b costs: the U-turn penalty when @b leads back where @a came from. */
+static double turn_seconds(const struct fs_router *r, uint32_t a, uint32_t b)
+{
+	return is_uturn(r->net, a, b) ? r->opts.uturn_penalty_s : 0.0;
+}
+
+static bool avoided(const struct fs_route_query *q, uint32_t edge)
+{
+	return q->avoid && q->avoid[edge];
+}
+
+/* Edge @edge is reached at its end at @t over @parent; @estimate is what is left at least. */
+static void label_edge(struct fs_route_query *q, uint32_t edge, double t, uint32_t parent, double estimate)
+{
+	q->de[edge] = t;
+	q->se[edge] = q->re;
+	q->pe[edge] = parent;
+	heap_push(&q->he, t + estimate, edge);
+}
+
+/* Append the edges of the search tree from its root to @last (inclusive) to @path. */
+static int push_chain(struct fs_route_query *q, uint32_t last, struct fs_path *path)
+{
+	uint32_t k = 0;
+	for (uint32_t x = last; x != NONE; x = q->pe[x]) {
+		q->chain[k++] = x;
+	}
+	while (k) {
+		if (path_push(path, q->chain[--k]) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void upward_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
+			  bool forward);
+static void phast_sweep(struct fs_route_query *q, const struct ch *ch, bool forward);
+
+/*
+ * Lower bounds for a search towards node @t: the hierarchy's times (turns
+ * ignored) from every node to @t, into q->sweep (hierarchy units).
+ */
+static void times_to(struct fs_route_query *q, const struct ch *ch, uint32_t t)
+{
+	struct seed root = { ch->id_of[t], NONE, 0.0 };
+	upward_search(q, ch, &root, 1, false);
+	phast_sweep(q, ch, false);
+}
+
+/*
+ * Turn by turn: Dijkstra over edges, an edge's label the time at its end.
+ * From the end of @src_edge (time 0), or, when it is NONE, along any edge out
+ * of node @src_node; to the start of @dst_edge (entered by an allowed turn),
+ * or, when it is NONE, to the end of an edge into node @dst_node. Banned
+ * turns are never taken, U-turns pay their penalty, avoided edges are
+ * skipped (but @dst_edge). @path (may be NULL) gets the edges driven,
+ * @src_edge and @dst_edge included. @guided makes it an A* search whose
+ * estimate is the hierarchy's time (turns ignored: a lower bound, and
+ * consistent) from an edge's end to the destination, so it settles little
+ * more than the routes within the turns' extra cost of the fastest.
+ */
+static int turn_search(struct fs_route_query *q, uint32_t hour, uint32_t src_edge, uint32_t src_node,
+		       uint32_t dst_edge, uint32_t dst_node, bool guided, double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	const double scale = r->hour_scale[hour];
+	if (guided) {
+		times_to(q, ch, dst_edge != NONE ? net->edges[dst_edge].from : dst_node);
+	}
+#define ESTIMATE(e) (guided ? q->sweep[ch->id_of[net->edges[e].to]] * scale : 0.0)
+	new_round(&q->re, q->se, net->edge_count);
+	q->he.n = 0;
+	if (src_edge != NONE) {
+		label_edge(q, src_edge, 0.0, NONE, ESTIMATE(src_edge));
+	} else {
+		for (uint32_t e = net->out_first[src_node]; e < net->out_first[src_node + 1]; e++) {
+			double t = edge_seconds(r, hour, e);
+			if (!avoided(q, e) && (q->se[e] != q->re || t < q->de[e])) {
+				label_edge(q, e, t, NONE, ESTIMATE(e));
+			}
+		}
+	}
+	double best = INFINITY;
+	uint32_t last = NONE;
+	while (q->he.n) {
+		struct qitem it = heap_pop(&q->he);
+		uint32_t e = it.node;
+		double at_end = q->de[e];
+		if (it.key > at_end + ESTIMATE(e)) {
+			continue;
+		}
+		if (it.key >= best) {
+			break;
+		}
+		uint32_t v = net->edges[e].to;
+		if (dst_edge == NONE && v == dst_node) {
+			best = at_end;
+			last = e;
+			break;
+		}
+		for (uint32_t f = net->out_first[v]; f < net->out_first[v + 1]; f++) {
+			if (!turn_ok(r, e, f)) {
+				continue;
+			}
+			double at = at_end + turn_seconds(r, e, f);
+			if (f == dst_edge && at < best) {
+				best = at;
+				last = e;
+			}
+			double t = at + edge_seconds(r, hour, f), h = ESTIMATE(f);
+			if (!avoided(q, f) && !isinf(h) && (q->se[f] != q->re || t < q->de[f])) {
+				label_edge(q, f, t, e, h);
+			}
+		}
+	}
+#undef ESTIMATE
+	if (last == NONE) {
+		return -ENOENT;
+	}
+	if (path && (push_chain(q, last, path) < 0 || (dst_edge != NONE && path_push(path, dst_edge) < 0))) {
+		return -ENOMEM;
+	}
+	*ret_time_s = best;
+	return 0;
+}
+
+/* Does @path[first, last) take a banned turn, an uncharged U-turn or an avoided edge? */
+static bool needs_turn_search(const struct fs_route_query *q, const struct fs_path *path, uint32_t first,
+			      uint32_t last)
+{
+	const struct fs_router *r = q->r;
+	for (uint32_t i = first; i < last; i++) {
+		uint32_t e = path->edges[i];
+		if (avoided(q, e)) {
+			return true;
+		}
+		if (i > first && (!turn_ok(r, path->edges[i - 1], e) ||
+				  (r->opts.uturn_penalty_s > 0.0 && is_uturn(r->net, path->edges[i - 1], e)))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Check a node-to-node query and answer it if there is nothing to search: -EINVAL, 1 (done) or 0. */
+static int nodes_trivial(const struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+			 double *ret_time_s, struct fs_path *path)
+{
+	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
+		return -EINVAL;
+	}
+	if (path) {
+		path->count = 0;
+	}
+	if (from == to) {
+		*ret_time_s = 0.0;
+		return 1;
+	}
+	return 0;
+}
+
+int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
+		   double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_router *r = q->r;
+	int rc = nodes_trivial(q, hour, from, to, ret_time_s, path);
+	if (rc) {
+		return rc < 0 ? rc : 0;
+	}
+	q->stats.routes++;
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	uint32_t meet, first, last;
+	double d = ch_distance(q, ch, ch->id_of[from], ch->id_of[to], &meet);
+	if (meet == NONE) {
+		return -ENOENT; /* not even ignoring turns and closures */
+	}
+	/* A shortest node path passes no node twice: its turns can only be banned ones. */
+	bool check = q->avoid || (r->net->banned_turn_count && !r->opts.ignore_banned_turns);
+	struct fs_path *out = path ? path : check ? &q->scratch : NULL;
+	if (out) {
+		out->count = 0;
+		if (ch_unpack(q, ch, meet, out, &first, &last) < 0) {
+			return -ENOMEM;
+		}
+	}
+	if (check && needs_turn_search(q, out, 0, out->count)) {
+		q->stats.fallbacks++;
+		out->count = 0;
+		return turn_search(q, hour, NONE, from, NONE, to, true, ret_time_s, path);
+	}
+	*ret_time_s = d * r->hour_scale[hour];
+	return 0;
+}
+
+/*
+ * The edges within SEED_DEPTH (2) turns after @a (@forward) or before @a,
+ * with exact times: banned turns skipped, U-turns charged, avoided edges left
+ * out. A duplicate of an edge reached twice does no harm. Returns the count.
+ */
+static uint32_t end_states(struct fs_route_query *q, uint32_t hour, uint32_t a, bool forward, struct end_state *st)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	uint32_t n = 0;
+	for (uint32_t depth = 0, begin = 0, end = 0; depth < 2; depth++, begin = end, end = n) {
+		for (uint32_t i = depth ? begin : 0; depth ? i < end : i < 1; i++) {
+			uint32_t from = depth ? st[i].edge : a, parent = depth ? i : NONE;
+			double t0 = depth ? st[i].t : 0.0;
+			uint32_t v = forward ? net->edges[from].to : net->edges[from].from;
+			uint32_t first = forward ? net->out_first[v] : net->in_first[v];
+			uint32_t last = forward ? net->out_first[v + 1] : net->in_first[v + 1];
+			for (uint32_t k = first; k < last; k++) {
+				uint32_t e = forward ? k : net->in_edges[k];
+				uint32_t x = forward ? from : e, y = forward ? e : from; /* the turn x -> y */
+				if (!avoided(q, e) && turn_ok(r, x, y)) {
+					st[n++] = (struct end_state){ e, parent, t0 + edge_seconds(r, hour, e) + turn_seconds(r, x, y) };
+				}
+			}
+		}
+	}
+	return n;
+}
+
+static int depth_of(const struct end_state *st, uint32_t i)
+{
+	int d = 0;
+	for (; i != NONE; i = st[i].parent) {
+		d++;
+	}
+	return d;
+}
+
+/* Append the forward states' edges up to state @i, in travel order. */
+static int push_forward(struct fs_path *path, const struct end_state *st, uint32_t i)
+{
+	for (uint32_t k = i; k != NONE; k = st[k].parent) {
+		if (path_push(path, NONE) < 0) {
+			return -ENOMEM;
+		}
+	}
+	for (uint32_t k = i, j = path->count; k != NONE; k = st[k].parent) {
+		path->edges[--j] = st[k].edge;
+	}
+	return 0;
+}
+
+/* Append the backward states' edges from state @i on, in travel order. */
+static int push_backward(struct fs_path *path, const struct end_state *st, uint32_t i)
+{
+	for (uint32_t k = i; k != NONE; k = st[k].parent) {
+		if (path_push(path, st[k].edge) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The state a search rooted at query id @node started from (the least weight there). */
+static uint32_t seed_state(const struct seed *seeds, uint32_t count, uint32_t node)
+{
+	uint32_t best = NONE;
+	double w = INFINITY;
+	for (uint32_t i = 0; i < count; i++) {
+		if (seeds[i].node == node && seeds[i].w < w) {
+			w = seeds[i].w;
+			best = seeds[i].state;
+		}
+	}
+	return best;
+}
+
+/*
+ * Seeds for the hierarchy where every route of more than four edges between
+ * the ends leaves the end states @st (@n of them): those two turns deep,
+ * at the far end of their edge (@forward) or its start. Returns the count.
+ */
+static uint32_t seeds_from(const struct fs_route_query *q, const struct ch *ch, uint32_t hour,
+			   const struct end_state *st, uint32_t n, bool forward, struct seed *seeds)
+{
+	const struct fs_network *net = q->r->net;
+	const double scale = q->r->hour_scale[hour];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (st[i].parent != NONE) {
+			const struct fs_edge *e = &net->edges[st[i].edge];
+			seeds[k++] = (struct seed){ ch->id_of[forward ? e->to : e->from], i, st[i].t / scale };
+		}
+	}
+	return k;
+}
+
+/*
+ * The fastest way from the end of @a to the start of @b within the end
+ * states alone (at most four edges between), exact; the states it ends and
+ * starts with into *@ret_i and *@ret_j (NONE: @a or @b itself).
+ */
+static double pair_ends(const struct fs_route_query *q, uint32_t a, uint32_t nf, uint32_t b, uint32_t nb,
+			uint32_t *ret_i, uint32_t *ret_j)
+{
+	const struct fs_router *r = q->r;
+	const struct fs_network *net = r->net;
+	double best = INFINITY;
+	*ret_i = *ret_j = NONE;
+	for (uint32_t i = 0; i <= nf; i++) { /* i == nf: @a itself */
+		uint32_t e = i < nf ? q->fst[i].edge : a;
+		for (uint32_t j = 0; j <= nb; j++) {
+			uint32_t g = j < nb ? q->bst[j].edge : b;
+			if (net->edges[e].to != net->edges[g].from || !turn_ok(r, e, g)) {
+				continue;
+			}
+			double c = (i < nf ? q->fst[i].t : 0.0) + turn_seconds(r, e, g) + (j < nb ? q->bst[j].t : 0.0);
+			if (c < best) {
+				best = c;
+				*ret_i = i < nf ? i : NONE;
+				*ret_j = j < nb ? j : NONE;
+			}
+		}
+	}
+	return best;
+}
+
+/*
+ * The fastest route from the end of edge @a to the start of edge @b, turns
+ * at both included, into *@ret_time_s and @path (a, the edges between, b).
+ * Near both ends every turn is taken exactly: the edges up to two turns
+ * after @a and before @b (end_states()). Routes of at most four edges
+ * between are their pairings; longer ones go through the hierarchy from the
+ * forward states two turns deep to the backward ones. The hierarchy ignores
+ * the turns in between and avoided edges, so its best is a lower bound:
+ * exact when its route takes none of them (no banned turn, no U-turn, no
+ * avoided edge), else the turn-by-turn search decides.
+ */
+static int route_between(struct fs_route_query *q, uint32_t hour, uint32_t a, uint32_t b, double *ret_time_s,
+			 struct fs_path *path)
+{
+	const struct fs_router *r = q->r;
+	const struct ch *ch = &r->ch[r->hour_ch[hour]];
+	q->stats.routes++;
+	uint32_t nf = end_states(q, hour, a, true, q->fst), nb = end_states(q, hour, b, false, q->bst);
+	uint32_t bi, bj;
+	double best = pair_ends(q, a, nf, b, nb, &bi, &bj);
+	uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+	uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+	uint32_t meet = NONE, first, last;
+	double mid = nfs && nbs ? ch_search(q, ch, q->fseed, nfs, q->bseed, nbs, &meet) * r->hour_scale[hour] : INFINITY;
+	path->count = 0;
+	if (path_push(path, a) < 0) {
+		return -ENOMEM;
+	}
+	if (meet != NONE && mid < best) {
+		ch_roots(q, ch, meet, &first, &last);
+		uint32_t fi = seed_state(q->fseed, nfs, first), bk = seed_state(q->bseed, nbs, last);
+		uint32_t df = (uint32_t)depth_of(q->fst, fi), db = (uint32_t)depth_of(q->bst, bk);
+		if (push_forward(path, q->fst, fi) < 0 || ch_unpack(q, ch, meet, path, &first, &last) < 0 ||
+		    push_backward(path, q->bst, bk) < 0 || path_push(path, b) < 0) {
+			return -ENOMEM;
+		}
+		/* the turns from the last forward state to the first backward one were not charged */
+		if (needs_turn_search(q, path, df, path->count - db)) {
+			q->stats.fallbacks++;
+			path->count = 0;
+			return turn_search(q, hour, a, NONE, b, NONE, true, ret_time_s, path);
+		}
+		*ret_time_s = mid;
+		return 0;
+	}
+	if (isinf(best)) {
+		return -ENOENT;
+	}
+	if ((bi != NONE && push_forward(path, q->fst, bi) < 0) || (bj != NONE && push_backward(path, q->bst, bj) < 0) ||
+	    path_push(path, b) < 0) {
+		return -ENOMEM;
+	}
+	*ret_time_s = best;
+	return 0;
 }
 
 int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_pos from,
@@ -1113,49 +1546,20 @@ int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_p
 		*ret_time_s = edge_time(q->r, hour, from.edge, a, b);
 		return 0;
 	}
-	const struct ch *ch = &q->r->ch[q->r->hour_ch[hour]];
-	uint32_t s = ch->id_of[net->edges[from.edge].to], t = ch->id_of[net->edges[to.edge].from];
-	uint32_t meet;
-	double middle = ch_distance(q, ch, s, t, &meet);
-	struct fs_path *out = path ? path : q->avoid ? &q->scratch : NULL;
-	if (meet == NONE && !q->avoid) {
-		return -ENOENT;
+	double middle;
+	int rc = route_between(q, hour, from.edge, to.edge, &middle, path ? path : &q->scratch);
+	if (rc < 0) {
+		return rc;
 	}
-	if (meet != NONE && out) {
-		out->count = 0;
-		if (path_push(out, from.edge) < 0 || ch_unpack(q, ch, s, t, meet, out) < 0 ||
-		    path_push(out, to.edge) < 0) {
-			return -ENOMEM;
-		}
-	}
-	if (q->avoid && (meet == NONE || uses_closed(q, out, 1, out->count - 1))) {
-		/* around the closure, between the end of from.edge and the start of to.edge */
-		if (path) {
-			path->count = 0;
-			if (path_push(path, from.edge) < 0) {
-				return -ENOMEM;
-			}
-		}
-		int rc = route_around(q, hour, net->edges[from.edge].to, net->edges[to.edge].from, &middle, path);
-		if (rc < 0) {
-			return rc;
-		}
-		if (path && path_push(path, to.edge) < 0) {
-			return -ENOMEM;
-		}
-		*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) + middle +
-			      edge_time(q->r, hour, to.edge, 0.0, b);
-		return 0;
-	}
-	*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) +
-		      middle * q->r->hour_scale[hour] + edge_time(q->r, hour, to.edge, 0.0, b);
+	*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) + middle +
+		      edge_time(q->r, hour, to.edge, 0.0, b);
 	return 0;
 }
 
-/* Full upward search from @root: forward along up arcs into df, or backward
+/* Full upward search from @seeds: forward along up arcs into df, or backward
  * along down arcs into db. Stall-on-demand leaves some distances as upper
  * bounds, which is all the pruned searches and the sweep need. */
-static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+static void upward_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			  bool forward)
 {
 	uint32_t *round = forward ? &q->rf : &q->rb;
@@ -1169,9 +1573,7 @@ static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_
 	new_round(round, stamp, q->n);
 	const uint32_t rd = *round;
 	h->n = 0;
-	dist[root] = 0.0;
-	stamp[root] = rd;
-	heap_push(h, 0.0, root);
+	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
 	while (h->n) {
 		struct qitem it = heap_pop(h);
 		uint32_t u = it.node;
@@ -1197,9 +1599,9 @@ static void upward_search(struct fs_route_query *q, const struct ch *ch, uint32_
 	}
 }
 
-/* Upward search from @root in the direction opposite to the completed full
+/* Upward search from @seeds in the direction opposite to the completed full
  * search, stopping once no meeting below the best so far is possible. */
-static double pruned_search(struct fs_route_query *q, const struct ch *ch, uint32_t root,
+static double pruned_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			    bool forward)
 {
 	uint32_t *round = forward ? &q->rf : &q->rb;
@@ -1216,9 +1618,7 @@ static double pruned_search(struct fs_route_query *q, const struct ch *ch, uint3
 	new_round(round, stamp, q->n);
 	const uint32_t rd = *round;
 	h->n = 0;
-	dist[root] = 0.0;
-	stamp[root] = rd;
-	heap_push(h, 0.0, root);
+	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
 	double best = INFINITY;
 	while (h->n) {
 		struct qitem it = heap_pop(h);
@@ -1294,6 +1694,23 @@ static int check_positions(const struct fs_network *net, uint32_t hour,
 	return 0;
 }
 
+/* The least of the seeds' weights plus the PHAST sweep's time from (or to) their nodes. */
+static double via_sweep(const struct fs_route_query *q, const struct seed *seeds, uint32_t count)
+{
+	double d = INFINITY;
+	for (uint32_t i = 0; i < count; i++) {
+		d = fmin(d, seeds[i].w + q->sweep[seeds[i].node]);
+	}
+	return d;
+}
+
+/*
+ * Many-to-one and one-to-many take the turns near both ends exactly, as
+ * route_between() does (end states, their pairings, the hierarchy between
+ * the states two turns deep), and ignore those further in: lower bounds,
+ * and exact for most routes. The fixed end's states seed one full upward
+ * search (and the PHAST sweep); each other end its own pruned search.
+ */
 int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct fs_road_pos *sources,
 			 uint32_t count, struct fs_road_pos target, double *ret_times_s)
 {
@@ -1306,7 +1723,9 @@ int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct f
 	const double scale = r->hour_scale[hour];
 	const double b = clamp_offset(net, target);
 	const double head = edge_time(r, hour, target.edge, 0.0, b);
-	upward_search(q, ch, ch->id_of[net->edges[target.edge].from], false);
+	uint32_t nb = end_states(q, hour, target.edge, false, q->bst);
+	uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+	upward_search(q, ch, q->bseed, nbs, false);
 	bool sweep = use_sweep(count, q->n);
 	if (sweep) {
 		phast_sweep(q, ch, false);
@@ -1318,11 +1737,13 @@ int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct f
 			ret_times_s[i] = edge_time(r, hour, target.edge, a, b);
 			continue;
 		}
-		uint32_t s = ch->id_of[net->edges[src->edge].to];
-		double d = sweep ? q->sweep[s] : pruned_search(q, ch, s, true);
-		ret_times_s[i] = isinf(d) ? INFINITY
-					  : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) +
-						    d * scale + head;
+		uint32_t nf = end_states(q, hour, src->edge, true, q->fst), fi, bj;
+		double best = pair_ends(q, src->edge, nf, target.edge, nb, &fi, &bj);
+		uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+		double d = sweep ? via_sweep(q, q->fseed, nfs) : nfs && nbs ? pruned_search(q, ch, q->fseed, nfs, true) : INFINITY;
+		best = fmin(best, d * scale);
+		ret_times_s[i] = isinf(best) ? INFINITY
+					     : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) + best + head;
 	}
 	return 0;
 }
@@ -1339,7 +1760,9 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 	const double scale = r->hour_scale[hour];
 	const double a = clamp_offset(net, source);
 	const double tail = edge_time(r, hour, source.edge, a, net->edges[source.edge].length_m);
-	upward_search(q, ch, ch->id_of[net->edges[source.edge].to], true);
+	uint32_t nf = end_states(q, hour, source.edge, true, q->fst);
+	uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
+	upward_search(q, ch, q->fseed, nfs, true);
 	bool sweep = use_sweep(count, q->n);
 	if (sweep) {
 		phast_sweep(q, ch, true);
@@ -1351,63 +1774,54 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 			ret_times_s[i] = edge_time(r, hour, source.edge, a, b);
 			continue;
 		}
-		uint32_t t = ch->id_of[net->edges[dst->edge].from];
-		double d = sweep ? q->sweep[t] : pruned_search(q, ch, t, false);
-		ret_times_s[i] = isinf(d) ? INFINITY
-					  : tail + d * scale + edge_time(r, hour, dst->edge, 0.0, b);
+		uint32_t nb = end_states(q, hour, dst->edge, false, q->bst), fi, bj;
+		double best = pair_ends(q, source.edge, nf, dst->edge, nb, &fi, &bj);
+		uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
+		double d = sweep ? via_sweep(q, q->bseed, nbs) : nfs && nbs ? pruned_search(q, ch, q->bseed, nbs, false) : INFINITY;
+		best = fmin(best, d * scale);
+		ret_times_s[i] = isinf(best) ? INFINITY : tail + best + edge_time(r, hour, dst->edge, 0.0, b);
 	}
 	return 0;
 }
 
 /* ---- reference Dijkstra ---------------------------------------------------------- */
 
-static void dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to)
-{
-	const struct fs_network *net = q->r->net;
-	const double *factor = q->r->opts.time_factor[hour];
-	new_round(&q->rf, q->sf, q->n);
-	const uint32_t rd = q->rf;
-	q->hf.n = 0;
-	q->df[from] = 0.0;
-	q->sf[from] = rd;
-	q->pf[from] = NONE;
-	heap_push(&q->hf, 0.0, from);
-	while (q->hf.n) {
-		struct qitem it = heap_pop(&q->hf);
-		uint32_t u = it.node;
-		if (it.key > q->df[u]) {
-			continue;
-		}
-		if (u == to) {
-			break;
-		}
-		for (uint32_t e = net->out_first[u]; e < net->out_first[u + 1]; e++) {
-			if (q->avoid && q->avoid[e]) {
-				continue;
-			}
-			const struct fs_edge *edge = &net->edges[e];
-			double nd = it.key + (double)edge->travel_time_s * factor[edge->road_class];
-			uint32_t x = edge->to;
-			if (q->sf[x] != rd || nd < q->df[x]) {
-				q->df[x] = nd;
-				q->sf[x] = rd;
-				q->pf[x] = e;
-				heap_push(&q->hf, nd, x);
-			}
-		}
-	}
-}
-
 int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
 		       double *ret_time_s, struct fs_path *path)
 {
-	if (hour >= FS_ROUTE_HOURS || from >= q->n || to >= q->n) {
+	int rc = nodes_trivial(q, hour, from, to, ret_time_s, path);
+	if (rc) {
+		return rc < 0 ? rc : 0;
+	}
+	return turn_search(q, hour, NONE, from, NONE, to, false, ret_time_s, path);
+}
+
+int fs_router_dijkstra_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_pos from,
+				 struct fs_road_pos to, double *ret_time_s, struct fs_path *path)
+{
+	const struct fs_network *net = q->r->net;
+	if (hour >= FS_ROUTE_HOURS || from.edge >= net->edge_count || to.edge >= net->edge_count) {
 		return -EINVAL;
 	}
+	double a = clamp_offset(net, from), b = clamp_offset(net, to);
 	if (path) {
 		path->count = 0;
 	}
-	return route_around(q, hour, from, to, ret_time_s, path);
+	if (from.edge == to.edge && a <= b) {
+		if (path && path_push(path, from.edge) < 0) {
+			return -ENOMEM;
+		}
+		*ret_time_s = edge_time(q->r, hour, from.edge, a, b);
+		return 0;
+	}
+	double middle;
+	int rc = turn_search(q, hour, from.edge, NONE, to.edge, NONE, false, &middle, path);
+	if (rc < 0) {
+		return rc;
+	}
+	*ret_time_s = edge_time(q->r, hour, from.edge, a, net->edges[from.edge].length_m) + middle +
+		      edge_time(q->r, hour, to.edge, 0.0, b);
+	return 0;
 }
 
 int fs_router_dijkstra_all(struct fs_route_query *q, uint32_t hour, uint32_t from,
@@ -1416,9 +1830,17 @@ int fs_router_dijkstra_all(struct fs_route_query *q, uint32_t hour, uint32_t fro
 	if (hour >= FS_ROUTE_HOURS || from >= q->n) {
 		return -EINVAL;
 	}
-	dijkstra(q, hour, from, NONE);
+	const struct fs_network *net = q->r->net;
+	double t;
+	turn_search(q, hour, NONE, from, NONE, NONE, false, &t, NULL); /* no node NONE: searches everything */
 	for (uint32_t v = 0; v < q->n; v++) {
-		ret_times_s[v] = q->sf[v] == q->rf ? q->df[v] : INFINITY;
+		ret_times_s[v] = v == from ? 0.0 : INFINITY;
+	}
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		uint32_t v = net->edges[e].to;
+		if (q->se[e] == q->re && q->de[e] < ret_times_s[v]) {
+			ret_times_s[v] = q->de[e];
+		}
 	}
 	return 0;
 }

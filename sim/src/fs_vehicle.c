@@ -417,6 +417,8 @@ uint64_t fs_vehicle_hash(const struct fs_vehicle *v, const uint32_t *path, uint3
 	put_u32(&c, v->edge);
 	put_f32(&c, v->seg_from_m);
 	put_f32(&c, v->seg_to_m);
+	put_f32(&c, v->stop_short_m);
+	put_f32(&c, v->trip_stop_short_m);
 	put_f32(&c, v->speed_cap_mps);
 	put_f32(&c, v->charge_kw);
 	put_u32(&c, v->board_dwell_ms);

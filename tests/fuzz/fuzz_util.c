@@ -45,4 +45,11 @@ void fuzz_check_network(const struct fs_network *net)
 			abort();
 		}
 	}
+	for (uint32_t i = 0; i < net->banned_turn_count; i++) {
+		const struct fs_turn *t = &net->banned_turns[i];
+		if (t->from >= net->edge_count || t->to >= net->edge_count ||
+		    net->edges[t->from].to != net->edges[t->to].from || fs_network_turn_allowed(net, t->from, t->to)) {
+			abort(); /* every banned turn meets, and the lookup finds it */
+		}
+	}
 }

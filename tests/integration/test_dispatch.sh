@@ -59,6 +59,18 @@ check "every drop-off the platform counts is a job the vehicles completed" \
 check "the platform's km (1 Hz states) agree with the vehicles' own within 1 %" \
   test "$(json "$WORK/d1/summary.json" "int(abs(j['results']['dispatch']['km_total'] / j['results']['vehicle-0']['km_driven'] - 1) < 0.01)")" = 1
 check "per-hour and per-zone KPI files" test -s "$WORK/d1/dispatch_by_hour.csv" -a -s "$WORK/d1/dispatch_by_zone.csv"
+# places: riders stand along the 200 m blocks; the car stops where each one stands, not at a junction
+check "served riders were picked up and set down where they stood along the street" python3 - "$WORK/d1/trips.csv" <<'EOF'
+import csv, math, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["status"] == "dropped_off"]
+gap = lambda r, a, b: math.hypot(float(r[a + "_x_m"]) - float(r[b + "_x_m"]), float(r[a + "_y_m"]) - float(r[b + "_y_m"]))
+at_rider = sum(gap(r, "pickup", "origin") < 1.0 and gap(r, "dropoff", "dest") < 1.0 for r in rows)
+# a grid junction is where x and y are both multiples of 200 m
+on_grid = lambda v: abs(v / 200 - round(v / 200)) * 200 < 1.0
+at_junction = sum(on_grid(float(r["pickup_x_m"])) and on_grid(float(r["pickup_y_m"])) for r in rows)
+print(f"# {len(rows)} served: {at_rider} picked up and set down where they stood, {at_junction} picked up at a junction")
+sys.exit(0 if rows and at_rider == len(rows) and at_junction <= 0.1 * len(rows) else 1)
+EOF
 
 for shards in 2 4; do
   check "$shards vehicle shards" sim d$shards --network=$NET --seed=2 --duration=40m --vehicles=120 \

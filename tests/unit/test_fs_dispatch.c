@@ -128,6 +128,38 @@ static uint64_t request_at(struct city *c, int64_t t, uint32_t from, uint32_t to
 	return (uint64_t)id;
 }
 
+static uint32_t edge_ab(const struct city *c, uint32_t a, uint32_t b)
+{
+	for (uint32_t e = c->net->out_first[a]; e < c->net->out_first[a + 1]; e++) {
+		if (c->net->edges[e].to == b) {
+			return e;
+		}
+	}
+	fail();
+	return 0;
+}
+
+/* Report vehicle @id on the block from node @a to node @b, @offset_m along it (facing @b). */
+static void vehicle_on(struct city *c, uint32_t id, uint32_t a, uint32_t b, double offset_m, int64_t t)
+{
+	uint32_t e = edge_ab(c, a, b);
+	struct fs_point pt;
+	fs_network_edge_point_at(c->net, e, offset_m, &pt);
+	struct fs_dispatch_vehicle_state s = { .id = id, .state = FS_VEHICLE_AVAILABLE, .edge = e, .offset_m = offset_m,
+					       .x = pt.x, .y = pt.y, .soc = 0.9 };
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+}
+
+/* A rider at (@x, @y) metres going to (@tx, @ty). */
+static uint64_t request_xy(struct city *c, int64_t t, double x, double y, double tx, double ty)
+{
+	struct fs_dispatch_request_in in = { .demand_id = 2000 + (uint64_t)t, .t_ms = t, .origin = { x, y },
+					     .dest = { tx, ty } };
+	int64_t id = fs_dispatch_add_request(c->d, &in);
+	assert_true(id > 0);
+	return (uint64_t)id;
+}
+
 static void step(struct city *c, int64_t t)
 {
 	fs_dispatch_output_clear(&c->out);
@@ -281,17 +313,12 @@ static void assign_edge_cases(void **state)
 
 /* ---- matching ----------------------------------------------------------------------------- */
 
-static uint32_t edge_from(const struct city *c, uint32_t n)
-{
-	return c->net->out_first[n]; /* the lowest-id edge out of n */
-}
-
-/* ETA the way fs-vehicle drives: from the vehicle's position to the pickup node. */
-static double eta_ref(struct city *c, uint32_t vnode, uint32_t pickup_node)
+/* ETA the way fs-vehicle drives: from the vehicle's position to where the rider stands. */
+static double eta_ref(struct city *c, uint32_t vnode, const struct fs_dispatch_request *req)
 {
 	uint32_t e = edge_into(c, vnode);
 	struct fs_road_pos from = { e, c->net->edges[e].length_m };
-	struct fs_road_pos to = { edge_from(c, pickup_node), 0.0 };
+	struct fs_road_pos to = { req->pickup_edge, req->pickup_offset_m };
 	double t;
 	assert_int_equal(fs_route_positions(c->q, 12, from, to, &t, NULL), 0);
 	return t;
@@ -346,7 +373,7 @@ static void batch_is_optimal_against_brute_force(void **state)
 			const struct fs_dispatch_request *req = fs_dispatch_request(c.d, rid[r]);
 			perm_un[r] = 600.0 + 1.0; /* max_pickup_eta_s + 1 + waited (0) */
 			for (int v = 0; v < perm_nv; v++) {
-				perm_eta[r][v] = eta_ref(&c, vnode[v], req->pickup_node);
+				perm_eta[r][v] = eta_ref(&c, vnode[v], req);
 			}
 		}
 		step(&c, T0);
@@ -374,10 +401,13 @@ static void batch_is_optimal_against_brute_force(void **state)
 }
 
 /*
- * A street: vehicles A at x=4 and B at x=0, riders 1 (first) at x=3 and 2 at x=5, all on
- * row 0. Greedy serves rider 1 first with the nearest car, A (1 block), leaving rider 2 to
- * B (5 blocks): 6 blocks of pickup driving. The batch matcher sends B to rider 1 and A to
- * rider 2: 4 blocks.
+ * Around junction (5, 1): rider 1 stands 20 m east of it and goes east, rider 2 30 m west
+ * of it and goes west, each on the side of the street their trip leaves by. Car A comes down
+ * the avenue, 20 m before the junction: 4 s to rider 1 (left turn), 5 s to rider 2 (right
+ * turn). Car B drives east along the street, 40 m before it: 6 s to rider 1, but 27 s to
+ * rider 2 (a U-turn at the junction). Greedy serves rider 1 first with the nearest car, A,
+ * leaving rider 2 to B: 31 s of pickup driving. The batch matcher sends B to rider 1 and A
+ * to rider 2: 11 s.
  */
 static void greedy_and_batch_on_a_street(void **state)
 {
@@ -386,10 +416,16 @@ static void greedy_and_batch_on_a_street(void **state)
 		city_up(&c);
 		c.p.matcher = matcher;
 		city_create(&c);
-		vehicle_at(&c, 0, node(4, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* A */
-		vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* B */
-		uint64_t r1 = request_at(&c, T0 - 2 * S, node(3, 0), node(3, 5));
-		uint64_t r2 = request_at(&c, T0 - 1 * S, node(5, 0), node(5, 5));
+		vehicle_on(&c, 0, node(5, 2), node(5, 1), 80.0, T0); /* A */
+		vehicle_on(&c, 1, node(4, 1), node(5, 1), 60.0, T0); /* B */
+		uint64_t r1 = request_xy(&c, T0 - 2 * S, 520.0, 100.0, 850.0, 100.0);
+		uint64_t r2 = request_xy(&c, T0 - 1 * S, 470.0, 100.0, 50.0, 100.0);
+		const struct fs_dispatch_request *q1 = fs_dispatch_request(c.d, r1);
+		assert_int_equal(q1->pickup_edge, edge_ab(&c, node(5, 1), node(6, 1))); /* eastbound side */
+		assert_true(fabs(q1->pickup_offset_m - 20.0) < 1e-3);
+		const struct fs_dispatch_request *q2 = fs_dispatch_request(c.d, r2);
+		assert_int_equal(q2->pickup_edge, edge_ab(&c, node(5, 1), node(4, 1))); /* westbound side */
+		assert_true(fabs(q2->pickup_offset_m - 30.0) < 1e-3);
 		step(&c, T0);
 		assert_int_equal(c.out.job_count, 2);
 		const struct fs_dispatch_job *j1 = job_for(&c, r1), *j2 = job_for(&c, r2);
@@ -399,18 +435,21 @@ static void greedy_and_batch_on_a_street(void **state)
 		if (matcher == FS_DISPATCH_MATCH_GREEDY) {
 			assert_int_equal(j1->vehicle_id, 0);
 			assert_int_equal(j2->vehicle_id, 1);
-			assert_true(fabs(total - 60.0) < 1e-3); /* 1 + 5 blocks at 10 s */
+			assert_true(fabs(total - 31.0) < 1e-3);
 		} else {
 			assert_int_equal(j1->vehicle_id, 1);
 			assert_int_equal(j2->vehicle_id, 0);
-			assert_true(fabs(total - 40.0) < 1e-3);
+			assert_true(fabs(total - 11.0) < 1e-3);
 		}
-		/* the job is the ride as fs-vehicle reads it: pickup then drop-off, ends of edges */
+		/* the job is the ride as fs-vehicle reads it: pickup then drop-off, where the riders are */
 		assert_int_equal(j1->stop_count, 2);
 		assert_int_equal(j1->stops[0].kind, FS_DISPATCH_STOP_PICKUP);
 		assert_int_equal(j1->stops[1].kind, FS_DISPATCH_STOP_DROPOFF);
-		assert_int_equal(c.net->edges[j1->stops[0].edge].to, node(3, 0));
-		assert_int_equal(c.net->edges[j1->stops[1].edge].to, node(3, 5));
+		assert_int_equal(j1->stops[0].edge, q1->pickup_edge);
+		assert_true(fabs(j1->stops[0].offset_m - 20.0) < 1e-3);
+		assert_true(fabs(j1->stops[0].point.x - 520.0) < 1e-3 && fabs(j1->stops[0].point.y - 100.0) < 1e-3);
+		assert_int_equal(j1->stops[1].edge, edge_ab(&c, node(8, 1), node(9, 1)));
+		assert_true(fabs(j1->stops[1].offset_m - 50.0) < 1e-3);
 		assert_int_equal(c.out.offer_count, 2);
 		city_down(&c);
 	}
@@ -467,7 +506,7 @@ static void greedy_uses_eta_and_batch_period(void **state)
 	c.w.query = c.q;
 	city_create(&c);
 	vehicle_at(&c, 0, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 100 m away, but the street is cut */
-	vehicle_at(&c, 1, node(3, 2), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 200 m away, straight down */
+	vehicle_on(&c, 1, node(3, 3), node(3, 2), 100.0, T0);         /* 200 m away, straight down */
 	uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
 	step(&c, T0);
 	const struct fs_dispatch_job *j = job_for(&c, r);
@@ -575,8 +614,9 @@ static void offers_quote_the_detour_around_a_closure(void **state)
 }
 
 /*
- * The routing hierarchy ranks candidates without the closure: car 1 looks 30 s away and car 2
- * 40 s, but car 1 must drive around the closed block (50 s). Both matchers send car 2.
+ * The routing hierarchy ranks candidates without a closure in the middle of their way (it
+ * sees the turns and closures within two turns of either end only): car 1 looks 70 s away
+ * and car 2 80 s, but car 1 must drive around the closed block (90 s). Both matchers send car 2.
  */
 static void matchers_rank_by_the_drive_around_a_closure(void **state)
 {
@@ -589,26 +629,26 @@ static void matchers_rank_by_the_drive_around_a_closure(void **state)
 		uint8_t *closed = calloc(c.net->edge_count, 1);
 		for (uint32_t e = 0; e < c.net->edge_count; e++) {
 			const struct fs_edge *ed = &c.net->edges[e];
-			closed[e] = (ed->from == node(1, 0) && ed->to == node(2, 0)) ||
-				    (ed->from == node(2, 0) && ed->to == node(1, 0));
+			closed[e] = (ed->from == node(3, 0) && ed->to == node(4, 0)) ||
+				    (ed->from == node(4, 0) && ed->to == node(3, 0));
 		}
 		fs_route_query_avoid(c.q, closed);
 		fs_dispatch_set_weather(c.d, NULL);
-		vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
-		vehicle_at(&c, 2, node(3, 4), T0, 0.9, FS_VEHICLE_AVAILABLE);
-		uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
+		vehicle_on(&c, 1, node(0, 0), node(1, 0), 0.0, T0);   /* at the corner, facing east */
+		vehicle_on(&c, 2, node(7, 9), node(7, 8), 100.0, T0); /* eight blocks north, facing south */
+		uint64_t r = request_at(&c, T0, node(7, 0), node(9, 9));
 		step(&c, T0);
 		const struct fs_dispatch_job *j = job_for(&c, r);
 		assert_non_null(j);
 		assert_int_equal(j->vehicle_id, 2);
 		assert_int_equal(c.out.offer_count, 1);
-		assert_true(fabs(c.out.offers[0].pickup_eta_s - 40.0) < 1.0);
+		assert_true(fabs(c.out.offers[0].pickup_eta_s - 80.0) < 1.0);
 		assert_int_equal(fs_dispatch_get_counters(c.d)->pickup_eta_corrections, 1);
 		/* with the road open again, car 1 is nearest and nothing is corrected */
 		fs_route_query_avoid(c.q, NULL);
 		fs_dispatch_set_weather(c.d, NULL);
-		vehicle_at(&c, 3, node(0, 0), T0 + 10 * S, 0.9, FS_VEHICLE_AVAILABLE);
-		uint64_t r2 = request_at(&c, T0 + 10 * S, node(3, 0), node(9, 9));
+		vehicle_on(&c, 3, node(0, 0), node(1, 0), 0.0, T0 + 10 * S);
+		uint64_t r2 = request_at(&c, T0 + 10 * S, node(7, 0), node(9, 9));
 		step(&c, T0 + 60 * S);
 		j = job_for(&c, r2);
 		assert_non_null(j);
@@ -724,7 +764,7 @@ static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
 	const struct fs_dispatch_job *j = job_for(&c, far);
 	assert_non_null(j);
 	uint64_t job = j->job_id;
-	assert_true(fabs(fs_dispatch_request(c.d, far)->offer_eta_s - 50.0) < 1e-3);
+	assert_true(fs_dispatch_request(c.d, far)->offer_eta_s >= 50.0 - 1e-3); /* 5 blocks, and any turn about */
 	event(&c, T0 + S, 1, job, FS_VEV_JOB_ACCEPTED, FS_VEHICLE_TO_PICKUP);
 	step(&c, T0 + S);
 	const struct fs_dispatch_request *r = fs_dispatch_request(c.d, far);
@@ -739,8 +779,13 @@ static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
 	/* a car two blocks (20 s) away: the rider waits for it */
 	event(&c, T0 + 2 * S, 1, job, FS_VEV_JOB_HANDED_BACK, FS_VEHICLE_AVAILABLE);
 	vehicle_at(&c, 1, node(0, 0), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
-	vehicle_at(&c, 2, node(7, 3), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
-	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(0, 9));
+	/* heading east already: no turn about on the way */
+	uint32_t east = edge_ab(&c, node(6, 3), node(7, 3));
+	struct fs_dispatch_vehicle_state s2 = { .id = 2, .state = FS_VEHICLE_AVAILABLE, .edge = east,
+						.offset_m = c.net->edges[east].length_m, .x = c.net->nodes[node(7, 3)].x,
+						.y = c.net->nodes[node(7, 3)].y, .soc = 0.9 };
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, T0 + 2 * S, &s2), 0);
+	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(9, 9));
 	step(&c, T0 + 2 * S);
 	j = job_for(&c, near);
 	assert_non_null(j);
@@ -1421,6 +1466,80 @@ static void comparison_mode_from_csv_files(void **state)
 	city_down(&c);
 }
 
+/* ---- places along the edges ------------------------------------------------------------------ */
+
+/* Distance from (@x, @y) to the nearest junction of @net. */
+static double to_junction(const struct fs_network *net, double x, double y)
+{
+	double best = INFINITY;
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		best = fmin(best, hypot(net->nodes[v].x - x, net->nodes[v].y - y));
+	}
+	return best;
+}
+
+/*
+ * A rider mid-block is picked up where they stand and set down where they go, not at the
+ * nearer junction: the real fleet, driven by the platform's jobs, waits at the rider's point
+ * and parks at the destination's; the trip is planned and driven between those points.
+ */
+static void pickups_and_dropoffs_where_the_rider_is(void **state)
+{
+	struct city c;
+	city_up(&c);
+	c.depots[0] = node(0, 0);
+	c.plugs[0] = 2;
+	c.w.depot_nodes = c.depots;
+	c.w.depot_plugs = c.plugs;
+	c.w.depot_count = 1;
+	/* 50 m from both junctions of its block on Street 5; the destination 20 m past (7, 1) on Street 1 */
+	struct fs_demand_batch replay = { 0 };
+	struct fs_demand_request q = { .id = 0, .t_ms = T0 + 5 * S, .origin = { 350.0, 500.0 }, .dest = { 720.0, 100.0 },
+				       .origin_zone = FS_DEMAND_NO_ZONE, .dest_zone = FS_DEMAND_NO_ZONE };
+	replay.items = &q;
+	replay.count = replay.capacity = 1;
+	struct fs_vehicle_params vp;
+	fs_vehicle_params_defaults(&vp);
+	vp.sw[0].odd_flags = 0;
+	struct fs_dispatch_loop_config cfg = { .world = &c.w, .dispatch = &c.p, .vehicle = &vp, .seed = 4, .vehicles = 1,
+					       .replay = &replay, .start_ms = T0, .tick_ms = S, .plug_kw = 150.0 };
+	struct fs_error err = { "" };
+	struct fs_dispatch_loop *l = fs_dispatch_loop_create(&cfg, &err);
+	if (!l) {
+		fail_msg("%s", err.message);
+	}
+	struct fs_dispatch *d = fs_dispatch_loop_dispatch(l);
+	const struct fs_fleet *fleet = fs_dispatch_loop_fleet(l);
+	bool waited = false;
+	double x, y;
+	for (int t = 0; t < 1200; t++) {
+		assert_int_equal(fs_dispatch_loop_tick(l, NULL), 0);
+		const struct fs_vehicle *v = fs_fleet_vehicle(fleet, 0);
+		if (v->state == FS_VEHICLE_WAITING_FOR_RIDER) {
+			assert_int_equal(fs_vehicle_position(v, c.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
+			assert_true(hypot(x - 350.0, y - 500.0) < 0.5); /* where the rider stands ... */
+			assert_true(to_junction(c.net, x, y) > 49.0);  /* ... not at a junction */
+			waited = true;
+		}
+	}
+	assert_true(waited);
+	const struct fs_dispatch_request *r = fs_dispatch_request(d, 1);
+	assert_int_equal(r->status, FS_DISPATCH_DROPPED_OFF);
+	/* picked up on the side the trip leaves by (east), set down on the side it arrives by */
+	assert_int_equal(r->pickup_edge, edge_ab(&c, node(3, 5), node(4, 5)));
+	assert_true(fabs(r->pickup_offset_m - 50.0) < 1e-3);
+	assert_int_equal(r->dropoff_edge, edge_ab(&c, node(7, 1), node(8, 1)));
+	assert_true(fabs(r->dropoff_offset_m - 20.0) < 1e-3);
+	assert_true(fabs(r->route_m - 770.0) < 0.01); /* 50 m + 3 blocks east + 4 south + 20 m */
+	assert_true(fabs(r->route_s - 77.0) < 0.01);
+	assert_true(fabs(r->trip_m - 770.0) < 15.0); /* driven, from the 1 Hz states */
+	const struct fs_vehicle *v = fs_fleet_vehicle(fleet, 0);
+	assert_int_equal(fs_vehicle_position(v, c.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
+	assert_true(hypot(x - 720.0, y - 100.0) < 0.5);
+	fs_dispatch_loop_destroy(l);
+	city_down(&c);
+}
+
 /* ---- storms, closures, the service area ---------------------------------------------------- */
 
 static void storm_cells_and_the_service_area_decide_what_is_offered(void **state)
@@ -1520,6 +1639,7 @@ int main(void)
 		cmocka_unit_test(rebalancing_moves_idle_cars_to_demand),
 		cmocka_unit_test(order_of_reports_does_not_matter),
 		cmocka_unit_test(closed_loop_outcomes_add_up),
+		cmocka_unit_test(pickups_and_dropoffs_where_the_rider_is),
 		cmocka_unit_test(fleet_placement_csv),
 		cmocka_unit_test(comparison_mode_from_csv_files),
 		cmocka_unit_test(storm_cells_and_the_service_area_decide_what_is_offered),

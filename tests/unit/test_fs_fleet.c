@@ -446,6 +446,61 @@ static void rider_gets_out_before_the_car_is_free(void **state)
 	world_down(&w);
 }
 
+/* The car stops where the rider stands along the block, not at the next junction, and sets
+ * the rider down along the last block too. */
+static void job_stops_along_the_edge(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet();
+	world_up(&w, &p, 1);
+	add(&w, 1, 0.9);
+	uint32_t a[32], b[32];
+	uint32_t na = vt_route(w.net, COLS, 0, 5, a);
+	b[0] = a[na - 1]; /* the trip starts on the pickup's edge, 4 -> 5 */
+	uint32_t nb = 1 + vt_route(w.net, COLS, 5, 95, b + 1);
+	struct fs_job job = { .id = 7, .to_pickup = a, .to_pickup_len = na, .trip = b, .trip_len = nb,
+			      .board_dwell_s = 30, .pickup_short_m = 30.0, .dropoff_short_m = 40.0 };
+	assert_int_equal(fs_fleet_assign(w.fleet, 1, &job, 0, &w.ev), 0);
+	fs_fleet_advance(w.fleet, 60000, &w.ev);
+	const struct fs_vehicle_event *arr = vt_last(&w.ev, FS_VEV_ARRIVED, 1);
+	assert_non_null(arr);
+	assert_int_equal(arr->time_ms, 47000); /* four blocks and 70 m of the fifth at 10 m/s */
+	double x, y, off;
+	uint32_t edge;
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_WAITING_FOR_RIDER);
+	assert_int_equal(fs_vehicle_position(veh(&w, 1), w.net, 60000, &x, &y, &edge, &off), 0);
+	assert_int_equal(edge, vt_edge(w.net, 4, 5));
+	assert_float_equal(off, 70.0, 1e-4);
+	assert_float_equal(x, 470.0, 1e-4);
+	fs_fleet_advance(w.fleet, H_MS, &w.ev);
+	arr = vt_last(&w.ev, FS_VEV_ARRIVED, 1);
+	assert_int_equal(arr->time_ms, 77000 + 3000 + 80000 + 6000); /* rest of the block, 8 blocks, 60 m */
+	assert_int_equal(veh(&w, 1)->state, FS_VEHICLE_AVAILABLE);
+	assert_int_equal(fs_vehicle_position(veh(&w, 1), w.net, H_MS, &x, &y, &edge, &off), 0);
+	assert_int_equal(edge, vt_edge(w.net, 85, 95));
+	assert_float_equal(x, 500.0, 1e-4);
+	assert_float_equal(y, 860.0, 1e-4);
+	assert_float_equal(veh(&w, 1)->odometer_m, 470.0 + 30.0 + 800.0 + 60.0, 1e-3);
+
+	/* a car driving on towards the junction stops short when its new job says so */
+	add(&w, 2, 0.9);
+	uint32_t r[4];
+	uint32_t nr = vt_route(w.net, COLS, 0, 2, r);
+	assert_int_equal(fs_fleet_reposition(w.fleet, 2, r, nr, H_MS, &w.ev), 0);
+	fs_fleet_advance(w.fleet, H_MS + 15000, &w.ev); /* halfway along 1 -> 2 */
+	uint32_t here[1] = { r[1] }, on[2] = { r[1], vt_edge(w.net, 2, 12) };
+	struct fs_job near = { .id = 8, .to_pickup = here, .to_pickup_len = 1, .trip = on, .trip_len = 2,
+			       .board_dwell_s = 30, .pickup_short_m = 20.0 };
+	assert_int_equal(fs_fleet_assign(w.fleet, 2, &near, H_MS + 15000, &w.ev), 0);
+	fs_fleet_advance(w.fleet, H_MS + 25000, &w.ev);
+	arr = vt_last(&w.ev, FS_VEV_ARRIVED, 2);
+	assert_non_null(arr);
+	assert_int_equal(arr->time_ms, H_MS + 18000);
+	assert_int_equal(fs_vehicle_position(veh(&w, 2), w.net, H_MS + 25000, &x, &y, &edge, &off), 0);
+	assert_float_equal(off, 80.0, 1e-4);
+	world_down(&w);
+}
+
 static void rider_boards_on_call_or_is_a_no_show(void **state)
 {
 	struct world w;
@@ -989,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(driving_on_empty_strands_and_tows),
 		cmocka_unit_test(job_cycle_pickup_board_trip_dropoff),
 		cmocka_unit_test(rider_gets_out_before_the_car_is_free),
+		cmocka_unit_test(job_stops_along_the_edge),
 		cmocka_unit_test(rider_boards_on_call_or_is_a_no_show),
 		cmocka_unit_test(declines_work_outside_its_odd),
 		cmocka_unit_test(running_jobs_leaving_the_odd_are_handed_back),

@@ -648,6 +648,112 @@ static void csv_errors_name_file_line_and_problem(void **state)
 	assert_error_names(&err, missing, "No such file");
 }
 
+/* ---- turn restrictions ------------------------------------------------------ */
+
+static void assert_same_network(const struct fs_network *a, const struct fs_network *b);
+
+/* The turn from OSM node a to b, then on to c: banned? */
+static bool banned_osm(const struct fs_network *net, int64_t a, int64_t b, int64_t c)
+{
+	const struct fs_edge *in = edge_by_osm(net, a, b), *out = edge_by_osm(net, b, c);
+	assert_non_null(in);
+	assert_non_null(out);
+	return !fs_network_turn_allowed(net, (uint32_t)(in - net->edges), (uint32_t)(out - net->edges));
+}
+
+static void osm_turn_restrictions(void **state)
+{
+	struct fs_error err = { 0 };
+	struct fs_network *net = fs_network_load_osm(data_path("tests/data/turn_restrictions.osm"), &err);
+	if (!net) {
+		fail_msg("%s", err.message);
+	}
+	check_invariants(net);
+	/* 200 no_left_turn: southbound North Street may not turn onto East Street */
+	assert_true(banned_osm(net, 100, 101, 103));
+	assert_false(banned_osm(net, 103, 101, 100)); /* the other way round is another turn */
+	assert_false(banned_osm(net, 100, 101, 102));
+	/* 201 only_straight_on from West Street: everything but East Street, U-turn included */
+	assert_false(banned_osm(net, 104, 101, 103));
+	assert_true(banned_osm(net, 104, 101, 100));
+	assert_true(banned_osm(net, 104, 101, 102));
+	assert_true(banned_osm(net, 104, 101, 104));
+	/* 202 except=motorcar, 203 via way, 204 lorries only, 205 from way not at the via node */
+	assert_false(banned_osm(net, 102, 101, 103));
+	assert_false(banned_osm(net, 102, 101, 104));
+	assert_false(banned_osm(net, 105, 100, 101));
+	assert_int_equal(net->banned_turn_count, 4);
+	for (uint32_t i = 1; i < net->banned_turn_count; i++) {
+		const struct fs_turn *p = &net->banned_turns[i - 1], *t = &net->banned_turns[i];
+		assert_true(p->from < t->from || (p->from == t->from && p->to < t->to));
+	}
+	/* a turn between edges that do not meet is never allowed */
+	const struct fs_edge *far = edge_by_osm(net, 105, 103), *west = edge_by_osm(net, 101, 104);
+	assert_false(fs_network_turn_allowed(net, (uint32_t)(far - net->edges), (uint32_t)(west - net->edges)));
+	/* every street is two-way: each edge has its reverse, position mirrored */
+	const struct fs_edge *north = edge_by_osm(net, 100, 101), *south = edge_by_osm(net, 101, 100);
+	assert_int_equal(fs_network_reverse_edge(net, (uint32_t)(north - net->edges)), (uint32_t)(south - net->edges));
+
+	/* the cache keeps them */
+	const char *path = tmp_path("turns.fsnet");
+	assert_int_equal(fs_network_save_cache(net, path, &err), 0);
+	struct fs_network *back = fs_network_load_cache(path, &err);
+	if (!back) {
+		fail_msg("%s", err.message);
+	}
+	assert_same_network(net, back);
+	assert_true(banned_osm(back, 100, 101, 103));
+	fs_network_destroy(back);
+	fs_network_destroy(net);
+}
+
+static void grid_has_no_banned_turns_and_reverse_edges(void **state)
+{
+	struct fs_network *net = fs_network_grid(2, 3, 100.0, 10.0, NULL);
+	assert_int_equal(net->banned_turn_count, 0);
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		uint32_t r = fs_network_reverse_edge(net, e);
+		assert_true(r < net->edge_count);
+		assert_int_equal(net->edges[r].from, net->edges[e].to);
+		assert_int_equal(net->edges[r].to, net->edges[e].from);
+		assert_int_equal(fs_network_reverse_edge(net, r), e);
+	}
+	assert_int_equal(fs_network_reverse_edge(net, net->edge_count), UINT32_MAX);
+	fs_network_destroy(net);
+}
+
+/* Riders of a junction stand along the half-blocks around it, uniformly along the streets. */
+static void points_near_a_junction(void **state)
+{
+	struct fs_network *net = fs_network_grid(3, 3, 100.0, 10.0, NULL);
+	struct fs_network_index *idx = fs_network_index_create(net, true);
+	int per_street[4] = { 0 };
+	double sum = 0.0;
+	const int n = 4000;
+	for (int i = 0; i < n; i++) {
+		struct fs_point p;
+		double u = (i + 0.5) / n, v = ((i * 7919) % n + 0.5) / n;
+		assert_int_equal(fs_network_point_near_junction(net, idx, 101.0, 99.0, u, v, &p), 0); /* node 4 */
+		double dx = p.x - 100.0, dy = p.y - 100.0;
+		assert_true(fabs(dx) < 1e-9 || fabs(dy) < 1e-9); /* on one of the four streets */
+		double d = fabs(dx) + fabs(dy);
+		assert_true(d <= 50.0 + 1e-9); /* never past the middle of the block */
+		per_street[dx > 0.5 ? 0 : dx < -0.5 ? 1 : dy > 0.5 ? 2 : 3] += d > 0.5;
+		sum += d;
+	}
+	for (int k = 0; k < 4; k++) {
+		assert_true(abs(per_street[k] - n / 4) < n / 40); /* equal lengths, equal shares */
+	}
+	assert_true(fabs(sum / n - 25.0) < 0.5); /* uniform over the half-block */
+	/* a corner has two streets; a point far off still finds its nearest junction */
+	struct fs_point p;
+	assert_int_equal(fs_network_point_near_junction(net, idx, -30.0, -40.0, 0.9, 1.0, &p), 0);
+	assert_true((fabs(p.x) < 1e-9 && fabs(p.y - 50.0) < 1e-9) || (fabs(p.y) < 1e-9 && fabs(p.x - 50.0) < 1e-9));
+	assert_int_equal(fs_network_point_near_junction(net, idx, NAN, 0.0, 0.5, 0.5, &p), -EINVAL);
+	fs_network_index_destroy(idx);
+	fs_network_destroy(net);
+}
+
 /* ---- cache ---------------------------------------------------------------- */
 
 static void assert_same_network(const struct fs_network *a, const struct fs_network *b)
@@ -663,6 +769,8 @@ static void assert_same_network(const struct fs_network *a, const struct fs_netw
 	assert_memory_equal(a->shape, b->shape, a->shape_count * sizeof(*a->shape));
 	assert_memory_equal(a->names, b->names, a->names_size);
 	assert_memory_equal(a->in_largest_scc, b->in_largest_scc, a->node_count);
+	assert_int_equal(a->banned_turn_count, b->banned_turn_count);
+	assert_memory_equal(a->banned_turns, b->banned_turns, a->banned_turn_count * sizeof(*a->banned_turns));
 	assert_memory_equal(&a->proj, &b->proj, sizeof(a->proj));
 	assert_string_equal(a->source, b->source);
 	assert_true(a->min_x == b->min_x && a->max_y == b->max_y);
@@ -704,7 +812,7 @@ static void cache_rejects_corrupt_files(void **state)
 	assert_int_equal(fs_network_save_cache(net, good, &err), 0);
 	size_t size;
 	uint8_t *bytes = read_all(good, &size);
-	assert_int_equal(size, 368 + 25 * 40 + net->edge_count * (36 + 2 * 16) + net->names_size);
+	assert_int_equal(size, 372 + 25 * 40 + net->edge_count * (36 + 2 * 16) + net->names_size);
 
 	const char *path;
 	for (size_t cut = 0; cut < size; cut += size / 23 + 1) {
@@ -737,15 +845,15 @@ static void cache_rejects_corrupt_files(void **state)
 
 	/* Checksums right, content wrong: an edge to a node that does not exist. */
 	memcpy(copy, bytes, size);
-	size_t edge0 = 368 + 25 * 40;
+	size_t edge0 = 372 + 25 * 40;
 	copy[edge0 + 4] = 200; /* edge 0 'to' = 200 */
-	uint64_t h = XXH3_64bits(copy + 368, size - 368);
+	uint64_t h = XXH3_64bits(copy + 372, size - 372);
 	for (int i = 0; i < 8; i++) {
 		copy[48 + i] = (uint8_t)(h >> (8 * i));
 	}
-	h = XXH3_64bits(copy, 360);
+	h = XXH3_64bits(copy, 364);
 	for (int i = 0; i < 8; i++) {
-		copy[360 + i] = (uint8_t)(h >> (8 * i));
+		copy[364 + i] = (uint8_t)(h >> (8 * i));
 	}
 	path = write_file("edited.fsnet", copy, size);
 	assert_null(fs_network_load_cache(path, &err));
@@ -967,6 +1075,9 @@ int main(void)
 		cmocka_unit_test(osm_atlanta_loads_with_sane_counts),
 		cmocka_unit_test(osm_columbus_reads_plain_pbf_nodes),
 		cmocka_unit_test(osm_broken_files_name_the_file),
+		cmocka_unit_test(osm_turn_restrictions),
+		cmocka_unit_test(points_near_a_junction),
+		cmocka_unit_test(grid_has_no_banned_turns_and_reverse_edges),
 		cmocka_unit_test(csv_loads_exactly),
 		cmocka_unit_test(csv_errors_name_file_line_and_problem),
 		cmocka_unit_test(cache_round_trips_exactly),

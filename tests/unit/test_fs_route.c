@@ -5,6 +5,7 @@
  * FS_TEST_QUICK=1 cuts the random pair counts (for sanitizer builds).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,7 +60,8 @@ static double edge_cost(const struct fs_network *net, const struct fs_router_opt
 	return (double)net->edges[e].travel_time_s * opts->time_factor[hour][net->edges[e].road_class];
 }
 
-/* @path must run from node @from to node @to along connected edges and cost @time. */
+/* @path must run from node @from to node @to along connected edges, with no
+ * banned turn, and cost @time (U-turns included). */
 static void check_node_path(const struct fs_network *net, const struct fs_router_options *opts,
 			    uint32_t hour, const struct fs_path *path, uint32_t from, uint32_t to,
 			    double time)
@@ -71,6 +73,11 @@ static void check_node_path(const struct fs_network *net, const struct fs_router
 		assert_int_equal(net->edges[path->edges[i]].from, at);
 		at = net->edges[path->edges[i]].to;
 		sum += edge_cost(net, opts, hour, path->edges[i]);
+		if (i) {
+			uint32_t a = path->edges[i - 1], b = path->edges[i];
+			assert_true(opts->ignore_banned_turns || fs_network_turn_allowed(net, a, b));
+			sum += net->edges[b].to == net->edges[a].from ? opts->uturn_penalty_s : 0.0;
+		}
 	}
 	assert_int_equal(at, to);
 	assert_close(sum, time);
@@ -140,13 +147,24 @@ static void grid_times_are_manhattan(void **state)
 	assert_int_equal(path.count, 1);
 	assert_int_equal(path.edges[0], e);
 	assert_int_equal(fs_route_positions(q, 0, p2, p1, &t, &path), 0);
-	assert_close(t, 3.0 + 10.0 + 2.0); /* rest of the edge, back along the twin, then 20 m */
-	assert_int_equal(path.count, 3);
+	/* two U-turns (20 s each) would cost more than the block: rest, three sides, 20 m */
+	assert_close(t, 3.0 + 30.0 + 2.0);
+	assert_int_equal(path.count, 5);
 	assert_int_equal(path.edges[0], e);
-	assert_int_equal(path.edges[2], e);
+	assert_int_equal(path.edges[4], e);
 	for (uint32_t i = 1; i < path.count; i++) {
 		assert_int_equal(net->edges[path.edges[i - 1]].to, net->edges[path.edges[i]].from);
+		assert_int_not_equal(net->edges[path.edges[i]].to, net->edges[path.edges[i - 1]].from);
 	}
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	/* free U-turns: back along the twin */
+	opts.uturn_penalty_s = 0.0;
+	r = fs_router_create(net, &opts, NULL);
+	q = fs_route_query_create(r);
+	assert_int_equal(fs_route_positions(q, 0, p2, p1, &t, &path), 0);
+	assert_close(t, 3.0 + 10.0 + 2.0);
+	assert_int_equal(path.count, 3);
 	fs_path_finish(&path);
 	fs_route_query_destroy(q);
 	fs_router_destroy(r);
@@ -227,6 +245,12 @@ static void bad_options_are_rejected(void **state)
 	fs_router_options_defaults(&opts);
 	opts.witness_settle_limit = 0;
 	assert_null(fs_router_create(net, &opts, &err));
+	fs_router_options_defaults(&opts);
+	opts.uturn_penalty_s = -1.0;
+	assert_null(fs_router_create(net, &opts, &err));
+	assert_non_null(strstr(err.message, "U-turn"));
+	opts.uturn_penalty_s = NAN;
+	assert_null(fs_router_create(net, &opts, &err));
 	fs_network_destroy(net);
 }
 
@@ -290,11 +314,14 @@ static void columbus_ch_equals_dijkstra(void **state)
 	ch_equals_dijkstra("data/osm/columbus.osm.pbf", quick() ? 500 : 10000, 2);
 }
 
+/* Many-to-one and one-to-many ignore turns: compare them with references that do too. */
 static void one_and_many_equal_dijkstra(const char *rel, uint32_t few, uint32_t many)
 {
 	struct fs_network *net = load(rel);
 	struct fs_router_options opts;
 	fs_router_options_defaults(&opts);
+	opts.uturn_penalty_s = 0.0;
+	opts.ignore_banned_turns = true;
 	struct fs_router *r = fs_router_create(net, &opts, NULL);
 	assert_non_null(r);
 	struct fs_route_query *q = fs_route_query_create(r);
@@ -364,9 +391,53 @@ static void columbus_one_and_many(void **state)
 	one_and_many_equal_dijkstra("data/osm/columbus.osm.pbf", 5, quick() ? 300 : 1000);
 }
 
+/* Does @path take a banned turn? How many U-turns? */
+static bool takes_banned_turn(const struct fs_network *net, const struct fs_path *path, uint32_t *ret_uturns)
+{
+	bool banned = false;
+	*ret_uturns = 0;
+	for (uint32_t k = 1; k < path->count; k++) {
+		uint32_t a = path->edges[k - 1], b = path->edges[k];
+		assert_int_equal(net->edges[a].to, net->edges[b].from);
+		banned |= !fs_network_turn_allowed(net, a, b);
+		*ret_uturns += net->edges[b].to == net->edges[a].from;
+	}
+	return banned;
+}
+
+/* fs_route_positions() against the turn-by-turn Dijkstra, with its path's cost. */
+static void check_positions(struct fs_route_query *q, const struct fs_network *net,
+			    const struct fs_router_options *opts, uint32_t hour, struct fs_road_pos a,
+			    struct fs_road_pos b, struct fs_path *path)
+{
+	double t, ref;
+	int rc = fs_route_positions(q, hour, a, b, &t, path);
+	assert_int_equal(rc, fs_router_dijkstra_positions(q, hour, a, b, &ref, NULL));
+	if (rc < 0) {
+		return;
+	}
+	assert_close(t, ref);
+	assert_true(path->count >= 1);
+	assert_int_equal(path->edges[0], a.edge);
+	assert_int_equal(path->edges[path->count - 1], b.edge);
+	uint32_t uturns;
+	assert_false(takes_banned_turn(net, path, &uturns));
+	if (path->count >= 2) {
+		const struct fs_edge *ea = &net->edges[a.edge], *eb = &net->edges[b.edge];
+		double sum = uturns * opts->uturn_penalty_s +
+			     edge_cost(net, opts, hour, a.edge) * (ea->length_m - a.offset_m) / ea->length_m +
+			     edge_cost(net, opts, hour, b.edge) * b.offset_m / eb->length_m;
+		for (uint32_t k = 1; k + 1 < path->count; k++) {
+			sum += edge_cost(net, opts, hour, path->edges[k]);
+		}
+		assert_close(sum, t);
+	}
+}
+
 static void positions_equal_dijkstra(void **state)
 {
 	struct fs_network *net = load("data/osm/atlanta.osm.pbf");
+	assert_true(net->banned_turn_count > 0); /* Atlanta's turn restrictions are in play */
 	struct fs_router_options opts;
 	fs_router_options_defaults(&opts);
 	struct fs_router *r = fs_router_create(net, &opts, NULL);
@@ -374,37 +445,204 @@ static void positions_equal_dijkstra(void **state)
 	struct fs_rng rng;
 	fs_rng_init(&rng, 9, FS_RNG_STREAM_TEST, 2);
 	struct fs_path path = { 0 };
-	for (int i = 0; i < (quick() ? 300 : 3000); i++) {
+	uint32_t n = quick() ? 300 : 3000;
+	for (uint32_t i = 0; i < n; i++) {
 		struct fs_road_pos a = random_pos(&rng, net), b = random_pos(&rng, net);
 		if (i % 10 == 0) {
 			b.edge = a.edge; /* exercise both same-edge cases */
 			b.offset_m = fs_rng_uniform(&rng) * net->edges[a.edge].length_m;
+		} else if (i % 10 == 1 && fs_network_reverse_edge(net, a.edge) != UINT32_MAX) {
+			b.edge = fs_network_reverse_edge(net, a.edge); /* the other side of the street */
+			b.offset_m = fs_rng_uniform(&rng) * net->edges[b.edge].length_m;
 		}
-		double t;
-		assert_int_equal(fs_route_positions(q, 12, a, b, &t, &path), 0);
-		assert_close(t, reference_positions(q, net, &opts, 12, a, b));
-		assert_true(path.count >= 1);
-		assert_int_equal(path.edges[0], a.edge);
-		assert_int_equal(path.edges[path.count - 1], b.edge);
-		double sum = 0.0;
-		for (uint32_t k = 0; k < path.count; k++) {
-			if (k) {
-				assert_int_equal(net->edges[path.edges[k - 1]].to,
-						 net->edges[path.edges[k]].from);
+		check_positions(q, net, &opts, 12, a, b, &path);
+	}
+	struct fs_route_stats st = fs_route_query_stats(q);
+	assert_true(st.routes >= n * 8 / 10);
+	assert_true(st.fallbacks > 0 && st.fallbacks < st.routes / 2); /* the hierarchy decides most routes */
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+/*
+ * Many banned turns (a tenth of all, at random) on Atlanta: every route of
+ * the hierarchy, checked and corrected, equals the turn-by-turn search, and
+ * no route takes a banned turn.
+ */
+static void random_banned_turns(void **state)
+{
+	struct fs_network *net = load("data/osm/atlanta.osm.pbf");
+	struct fs_rng rng;
+	fs_rng_init(&rng, 21, FS_RNG_STREAM_TEST, 4);
+	uint32_t cap = 0, n = 0;
+	struct fs_turn *bans = NULL;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		uint32_t v = net->edges[e].to;
+		for (uint32_t f = net->out_first[v]; f < net->out_first[v + 1]; f++) {
+			if (fs_rng_uniform(&rng) < 0.1) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 1024;
+					bans = realloc(bans, cap * sizeof(*bans));
+					assert_non_null(bans);
+				}
+				bans[n++] = (struct fs_turn){ e, f }; /* e ascending, f ascending: sorted */
 			}
-			if (k && k + 1 < path.count) {
-				sum += edge_cost(net, &opts, 12, path.edges[k]);
-			}
-		}
-		if (path.count >= 2) {
-			const struct fs_edge *ea = &net->edges[a.edge], *eb = &net->edges[b.edge];
-			sum += edge_cost(net, &opts, 12, a.edge) * (ea->length_m - a.offset_m) /
-				       ea->length_m +
-			       edge_cost(net, &opts, 12, b.edge) * b.offset_m / eb->length_m;
-			assert_close(sum, t);
 		}
 	}
+	free(net->banned_turns);
+	net->banned_turns = bans;
+	net->banned_turn_count = n;
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *r = fs_router_create(net, &opts, NULL);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_path path = { 0 };
+	uint32_t pairs = quick() ? 300 : 3000;
+	for (uint32_t i = 0; i < pairs; i++) {
+		check_positions(q, net, &opts, 7, random_pos(&rng, net), random_pos(&rng, net), &path);
+		uint32_t a = (uint32_t)fs_rng_below(&rng, net->node_count);
+		uint32_t b = (uint32_t)fs_rng_below(&rng, net->node_count);
+		double t, ref;
+		int rc = fs_route_nodes(q, 7, a, b, &t, &path);
+		assert_int_equal(rc, fs_router_dijkstra(q, 7, a, b, &ref, NULL));
+		if (rc == 0) {
+			uint32_t uturns;
+			assert_close(t, ref);
+			assert_false(takes_banned_turn(net, &path, &uturns));
+		}
+	}
+	assert_true(fs_route_query_stats(q).fallbacks > 0);
 	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+/* The hand-made junction of tests/data/turn_restrictions.osm (see the file). */
+static uint32_t osm_edge(const struct fs_network *net, int64_t a, int64_t b)
+{
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (net->nodes[net->edges[e].from].osm_id == a && net->nodes[net->edges[e].to].osm_id == b) {
+			return e;
+		}
+	}
+	fail_msg("no edge %" PRId64 " -> %" PRId64, a, b);
+	return 0;
+}
+
+static uint32_t osm_node(const struct fs_network *net, int64_t id)
+{
+	for (uint32_t v = 0; v < net->node_count; v++) {
+		if (net->nodes[v].osm_id == id) {
+			return v;
+		}
+	}
+	fail_msg("no node %" PRId64, id);
+	return 0;
+}
+
+static void turn_restrictions_are_obeyed(void **state)
+{
+	struct fs_network *net = load("tests/data/turn_restrictions.osm");
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *r = fs_router_create(net, &opts, NULL);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_path path = { 0 };
+	double t, ref;
+	const uint32_t north_in = osm_edge(net, 100, 101), east_out = osm_edge(net, 101, 103);
+	const uint32_t top = osm_edge(net, 100, 105), side = osm_edge(net, 105, 103);
+	/* a1 -> b1: the left turn at v is banned; the legal detour is round by c */
+	assert_int_equal(fs_route_nodes(q, 0, osm_node(net, 100), osm_node(net, 103), &t, &path), 0);
+	assert_int_equal(path.count, 2);
+	assert_int_equal(path.edges[0], top);
+	assert_int_equal(path.edges[1], side);
+	assert_close(t, edge_cost(net, &opts, 0, top) + edge_cost(net, &opts, 0, side));
+	assert_int_equal(fs_router_dijkstra(q, 0, osm_node(net, 100), osm_node(net, 103), &ref, NULL), 0);
+	assert_close(t, ref);
+	assert_int_equal(fs_route_query_stats(q).fallbacks, 1); /* the hierarchy's way turned left */
+	/* the same from a car on North Street to a point on East Street */
+	struct fs_road_pos car = { north_in, 50.0 }, rider = { east_out, 30.0 };
+	assert_int_equal(fs_route_positions(q, 0, car, rider, &t, &path), 0);
+	for (uint32_t k = 1; k < path.count; k++) {
+		assert_false(path.edges[k - 1] == north_in && path.edges[k] == east_out);
+	}
+	uint32_t uturns;
+	assert_false(takes_banned_turn(net, &path, &uturns));
+	check_positions(q, net, &opts, 0, car, rider, &path);
+	/* only_straight_on from West Street: w1 -> a1 goes on to b1 and round by c */
+	assert_int_equal(fs_route_nodes(q, 0, osm_node(net, 104), osm_node(net, 100), &t, &path), 0);
+	assert_int_equal(path.count, 4);
+	assert_int_equal(path.edges[0], osm_edge(net, 104, 101));
+	assert_int_equal(path.edges[1], east_out);
+	assert_int_equal(path.edges[2], osm_edge(net, 103, 105));
+	assert_int_equal(path.edges[3], osm_edge(net, 105, 100));
+	/* except=motorcar: a car from a2 may turn right onto East Street */
+	assert_int_equal(fs_route_nodes(q, 0, osm_node(net, 102), osm_node(net, 103), &t, &path), 0);
+	assert_int_equal(path.count, 2);
+	/* a dead end: turning round at a2 costs the U-turn */
+	struct fs_road_pos down = { osm_edge(net, 101, 102), 10.0 }, up = { osm_edge(net, 102, 101), 90.0 };
+	assert_int_equal(fs_route_positions(q, 0, down, up, &t, &path), 0);
+	assert_int_equal(path.count, 2);
+	double len = net->edges[down.edge].length_m;
+	assert_close(t, edge_cost(net, &opts, 0, down.edge) * (len - 10.0 + 90.0) / len + 20.0);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+
+	/* a router told to ignore the restrictions turns left */
+	opts.ignore_banned_turns = true;
+	r = fs_router_create(net, &opts, NULL);
+	q = fs_route_query_create(r);
+	assert_int_equal(fs_route_nodes(q, 0, osm_node(net, 100), osm_node(net, 103), &t, &path), 0);
+	assert_int_equal(path.count, 2);
+	assert_int_equal(path.edges[0], north_in);
+	assert_int_equal(path.edges[1], east_out);
+	assert_int_equal(fs_route_query_stats(q).fallbacks, 0);
+	fs_path_finish(&path);
+	fs_route_query_destroy(q);
+	fs_router_destroy(r);
+	fs_network_destroy(net);
+}
+
+/*
+ * Many-to-one and one-to-many take the turns near both ends exactly and ignore those further
+ * in: never above the route a vehicle drives, and equal to it for most routes.
+ */
+static void one_and_many_are_lower_bounds(void **state)
+{
+	struct fs_network *net = load("data/osm/atlanta.osm.pbf");
+	struct fs_router *r = fs_router_create(net, NULL, NULL);
+	struct fs_route_query *q = fs_route_query_create(r);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 13, FS_RNG_STREAM_TEST, 5);
+	struct fs_road_pos pos[20];
+	double eta[20];
+	uint32_t equal = 0, all = 0;
+	for (int round = 0; round < 40; round++) {
+		struct fs_road_pos one = random_pos(&rng, net);
+		uint32_t n = round % 2 ? 20 : 5; /* PHAST sweep or pruned searches */
+		for (uint32_t i = 0; i < n; i++) {
+			pos[i] = random_pos(&rng, net);
+		}
+		for (int dir = 0; dir < 2; dir++) {
+			assert_int_equal(dir ? fs_route_one_to_many(q, 9, one, pos, n, eta)
+					     : fs_route_many_to_one(q, 9, pos, n, one, eta),
+					 0);
+			for (uint32_t i = 0; i < n; i++) {
+				double t;
+				assert_int_equal(fs_route_positions(q, 9, dir ? one : pos[i], dir ? pos[i] : one, &t, NULL), 0);
+				assert_true(eta[i] <= t + 1e-6);
+				equal += eta[i] >= t - 1e-6;
+				all++;
+			}
+		}
+	}
+	if (getenv("FS_TEST_VERBOSE")) {
+		print_message("%u of %u estimates exact\n", equal, all);
+	}
+	assert_true(equal >= all * 2 / 3);
 	fs_route_query_destroy(q);
 	fs_router_destroy(r);
 	fs_network_destroy(net);
@@ -584,6 +822,9 @@ int main(void)
 		cmocka_unit_test(atlanta_one_and_many),
 		cmocka_unit_test(columbus_one_and_many),
 		cmocka_unit_test(positions_equal_dijkstra),
+		cmocka_unit_test(random_banned_turns),
+		cmocka_unit_test(turn_restrictions_are_obeyed),
+		cmocka_unit_test(one_and_many_are_lower_bounds),
 		cmocka_unit_test(time_of_day_factors),
 		cmocka_unit_test(closed_roads_are_routed_around),
 	};

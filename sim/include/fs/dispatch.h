@@ -200,10 +200,13 @@ struct fs_dispatch_request {
 	int64_t t_dropoff_ms;
 	int64_t t_end_ms;       /* cancelled or rejected */
 	struct fs_point origin, dest;
-	uint32_t pickup_node;   /* where the rider is picked up and set down (network nodes) */
-	uint32_t dropoff_node;
-	uint32_t pickup_edge;   /* an edge into pickup_node; after an offer, the vehicle's approach */
-	uint32_t dropoff_edge;  /* an edge into dropoff_node (fs-vehicle routes node to node) */
+	/* Where the rider is picked up and set down: the nearest point of the nearest service
+	 * edge, on the side of the street (the edge or its reverse) the fastest trip uses.
+	 * FS_DISPATCH_NONE when outside the area. */
+	uint32_t pickup_edge;
+	uint32_t dropoff_edge;
+	float pickup_offset_m;  /* metres along pickup_edge */
+	float dropoff_offset_m;
 	uint32_t zone;          /* grid cell of the origin (fs_dispatch_zone_of()) */
 	uint32_t vehicle_id;    /* FS_DISPATCH_NONE if none */
 	uint32_t offers;        /* offers made (more than one after declines) */
@@ -245,8 +248,8 @@ struct fs_dispatch_vehicle_state {
 struct fs_dispatch_stop {
 	uint8_t kind;           /* enum fs_dispatch_stop_kind */
 	uint64_t request_id;    /* 0 if the stop serves no rider */
-	uint32_t edge;          /* stop at the end of this edge (not for CHARGE/DEPOT) */
-	double offset_m;
+	uint32_t edge;          /* stop on this edge (not for CHARGE/DEPOT) ... */
+	double offset_m;        /* ... this far along it (a reposition: at its end) */
 	struct fs_point point;
 	uint32_t depot;         /* CHARGE/DEPOT */
 };
@@ -348,8 +351,10 @@ void fs_dispatch_destroy(struct fs_dispatch *d);
 const struct fs_dispatch_params *fs_dispatch_get_params(const struct fs_dispatch *d);
 
 /**
- * A rider requests a ride. Snaps origin and destination to the service
- * edges and plans the trip; the request becomes eligible for matching once
+ * A rider requests a ride. Snaps origin and destination to the nearest
+ * points of the service edges, takes for each the side of the street (that
+ * edge or the one in the other direction) of the fastest trip, and plans the
+ * trip between them; the request becomes eligible for matching once
  * a step runs at or after its time. Returns its id (> 0), or -EINVAL (bad
  * time or point) / -ENOMEM. Requests must come in non-decreasing time order.
  */
@@ -412,7 +417,8 @@ void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *wea
 
 /**
  * The service area (geofence events): one byte per network node, nonzero =
- * riders may be picked up and set down there; borrowed until the next call;
+ * riders may be picked up and set down there (a point of an edge counts as
+ * its nearer end node); borrowed until the next call;
  * NULL = everywhere. Requests admitted from now on with a pickup or drop-off
  * outside are rejected (reason outside_area); riders already waiting are
  * still served. Cars are not repositioned out of it.

@@ -3,9 +3,9 @@
  * fs/dispatch_loop.h - the platform and a fleet in one process: demand ->
  * fs_dispatch -> jobs -> fs_fleet -> events and states -> fs_dispatch, tick
  * by tick, with the lockstep's one-tick delay between them and fs-vehicle's
- * reading of jobs (a ride stops at the end of the pickup and drop-off edges,
- * the rider boards and gets out as drawn for them (fs/rider.h, the run's
- * seed; the dispatch params' riders), a reposition stops at the end of its
+ * reading of jobs (a ride stops at the pickup's and drop-off's offsets along
+ * their edges, the rider boards and gets out as drawn for them (fs/rider.h, the
+ * run's seed; the dispatch params' riders), a reposition stops at the end of its
  * edge, a charge job at a depot). For tests,
  * benchmarks (one seed, one demand, two matchers, in one run) and quick
  * what-if studies; the bus services do the same across processes.

@@ -82,6 +82,11 @@ enum fs_edge_flags {
 	FS_EDGE_GIVE_WAY = 1 << 4,
 };
 
+/* A turn from the end of edge @from onto edge @to (which starts where @from ends). */
+struct fs_turn {
+	uint32_t from, to;
+};
+
 struct fs_network {
 	uint32_t node_count;
 	uint32_t edge_count;
@@ -103,6 +108,10 @@ struct fs_network {
 	 * given, so restrict pickups and drop-offs to nodes marked here. */
 	uint8_t *in_largest_scc;   /* node_count entries */
 	uint32_t largest_scc_size; /* number of nodes marked in in_largest_scc */
+	/* Turns no car may take (OSM turn restrictions, see fs_network_load_osm()),
+	 * sorted by (from, to), no duplicates; none on CSV and grid networks. */
+	struct fs_turn *banned_turns;
+	uint32_t banned_turn_count;
 };
 
 /* A position on the network: @offset_m metres along edge @edge from its from node. */
@@ -161,6 +170,13 @@ void fs_osm_params_defaults(struct fs_osm_params *params);
  * by two kept ways (or met twice by one); an edge keeps the way geometry
  * between them, its length the great-circle length along it. Node refs missing
  * from the file split the way. Nodes are numbered in OSM id order.
+ * Turn restrictions (relations type=restriction with a via node, the
+ * restriction in restriction=, restriction:motorcar=, :motor_vehicle= or
+ * :vehicle=, as OSRM's car profile reads them) become banned_turns: no_* bans
+ * the turn from the from way's edge into the via node onto the to way's edge
+ * out of it, only_* bans every other turn from that edge; the from and to
+ * ways must start or end at the via node. Ignored: via ways, except= naming
+ * motorcar, motor_vehicle or vehicle, no_*_on_red, conditional restrictions.
  * Caller frees. NULL with @err naming the file and the problem.
  */
 struct fs_network *fs_network_load_osm(const char *path, struct fs_error *err);
@@ -218,6 +234,21 @@ struct fs_network *fs_network_load(const char *spec, struct fs_error *err);
 /** Free @net and everything it owns; NULL is a no-op. */
 void fs_network_destroy(struct fs_network *net);
 
+/**
+ * May a car at the end of edge @from go on along edge @to? False when @to
+ * does not start where @from ends or the turn is banned (banned_turns);
+ * U-turns are turns like any other here (their cost is the router's).
+ */
+bool fs_network_turn_allowed(const struct fs_network *net, uint32_t from, uint32_t to);
+
+/**
+ * The other direction of @edge's street: an edge from its to node to its
+ * from node with the same length (to 1 cm), the lowest id of them; UINT32_MAX
+ * when the street is one-way. A position @offset_m along @edge is
+ * length_m - @offset_m along it.
+ */
+uint32_t fs_network_reverse_edge(const struct fs_network *net, uint32_t edge);
+
 /** Name of the road @edge lies on; "" when unnamed. Never NULL. */
 const char *fs_network_edge_name(const struct fs_network *net, uint32_t edge);
 
@@ -266,6 +297,20 @@ void fs_network_index_destroy(struct fs_network_index *idx);
  */
 int fs_network_snap(const struct fs_network *net, const struct fs_network_index *idx, double x,
 		    double y, uint32_t *ret_edge, double *ret_offset_m, double *ret_dist_m);
+
+/**
+ * A point of the streets around the junction nearest (@x, @y) (found with
+ * @idx): of the streets meeting there (a two-way street once), one drawn by
+ * @u in [0, 1) with a probability proportional to its length, and on it a
+ * point @v in [0, 1) of the way to its middle. So a junction's share of
+ * riders stands along the half-blocks nearer to it than to any other: spread
+ * over every junction, uniformly along the streets. Only streets of the
+ * largest SCC, and motorways only where nothing else meets. Returns 0,
+ * -ENOENT if nothing is indexed or no street qualifies, -EINVAL for
+ * non-finite input.
+ */
+int fs_network_point_near_junction(const struct fs_network *net, const struct fs_network_index *idx, double x,
+				   double y, double u, double v, struct fs_point *ret_point);
 
 /**
  * Mark the largest strongly connected component of @net in @ret_mask

@@ -28,6 +28,7 @@ enum fs_rng_stream {
 	FS_RNG_STREAM_RIDERS = 7,
 	FS_RNG_STREAM_SCENARIO = 8,
 	FS_RNG_STREAM_RIDER_CHOICES = 9, /* patience, boarding, alighting, no-show (fs/rider.h) */
+	FS_RNG_STREAM_DEMAND_PLACE = 10, /* where along the streets a generated rider stands */
 };
 
 /** Seed @rng for stream @stream of entity @entity in run @seed. */

@@ -14,10 +14,23 @@
  * needs exactly one); each other shape of factors gets its own hierarchy.
  * A route uses the factors of the hour it is asked for (no change of hour
  * along the way).
+ *
+ * Turns: point-to-point routes (fs_route_nodes, fs_route_positions) never
+ * take a turn the network bans (fs_network.banned_turns, OSM restrictions)
+ * and pay uturn_penalty_s for each U-turn at a node (an edge a -> b followed
+ * by one b -> a). Nobody turns round in the middle of an edge: a traveller
+ * goes on to the next node and turns there, or around the block. The
+ * hierarchy is node-based, so these routes take its answer, with the turns
+ * at the first and last node charged exactly, when the route it finds has no
+ * banned turn and no U-turn anywhere else; otherwise a Dijkstra over edges
+ * (turn by turn) gives the exact route. Many-to-one and one-to-many take the
+ * turns (and closed edges) within two turns of both ends exactly and ignore
+ * those further in: lower bounds, for ranking, exact for most routes.
  */
 #ifndef FS_ROUTE_H
 #define FS_ROUTE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fs/error.h"
@@ -38,6 +51,20 @@ struct fs_router_options {
 	 * 8 hops (measured on Atlanta/Columbus, see docs/world.md). */
 	uint32_t witness_settle_limit;
 	uint32_t witness_hop_limit;
+	/* Seconds added for each U-turn at a node (not scaled by the hour's
+	 * factors). Default 20 s, OSRM's car profile (profiles/car.lua,
+	 * properties.u_turn_penalty), which adds it on top of its turn-angle
+	 * penalty. */
+	double uturn_penalty_s;
+	/* Route as if the network banned no turn (default false). */
+	bool ignore_banned_turns;
+};
+
+/* How often point-to-point routes of a workspace needed the turn-by-turn search. */
+struct fs_route_stats {
+	uint64_t routes;     /* fs_route_nodes() and fs_route_positions() calls that searched */
+	uint64_t fallbacks;  /* ... of which the hierarchy's route had a banned turn, an uncharged
+			      * U-turn or a closed edge, so a Dijkstra over edges decided */
 };
 
 /* An ordered list of network edge ids; init with {0}, free with fs_path_finish(). */
@@ -81,14 +108,18 @@ void fs_path_finish(struct fs_path *path);
  * hierarchy's route when it does, else a Dijkstra search that skips them
  * (-ENOENT if none exists). The start and end edges of a position route
  * are where the traveller is and goes, so they are allowed. The many-to-one
- * and one-to-many times stay the hierarchy's (estimates for ranking).
+ * and one-to-many times avoid them only near both ends (estimates for
+ * ranking, lower bounds).
  */
 void fs_route_query_avoid(struct fs_route_query *q, const uint8_t *edge_closed);
 /** The edges @q avoids now (fs_route_query_avoid()), or NULL. */
 const uint8_t *fs_route_query_avoided(const struct fs_route_query *q);
+/** Counters of @q's point-to-point routes since it was created. */
+struct fs_route_stats fs_route_query_stats(const struct fs_route_query *q);
 
 /**
- * Fastest travel time from network node @from to node @to at @hour (0..23).
+ * Fastest travel time from network node @from to node @to at @hour (0..23),
+ * obeying turns (any first edge out of @from, any last edge into @to).
  * If @path is not NULL it receives the network edges in travel order
  * (empty when from == to). Returns 0, -ENOENT if @to cannot be reached,
  * -EINVAL for bad ids or hour, -ENOMEM if @path cannot grow.
@@ -98,10 +129,11 @@ int fs_route_nodes(struct fs_route_query *q, uint32_t hour, uint32_t from, uint3
 
 /**
  * Fastest travel time from position @from to position @to: the rest of
- * from.edge, the network in between, and the first to.offset_m of to.edge;
- * or just the stretch between the offsets when both are on the same edge and
- * @to lies ahead. Offsets are clamped to the edge. @path (may be NULL) gets
- * from.edge, the edges between, and to.edge (once if they are the same).
+ * from.edge, the network in between (with the turns at its ends: from
+ * from.edge, onto to.edge), and the first to.offset_m of to.edge; or just the
+ * stretch between the offsets when both are on the same edge and @to lies
+ * ahead. Offsets are clamped to the edge. @path (may be NULL) gets from.edge,
+ * the edges between, and to.edge (once if they are the same).
  */
 int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_pos from,
 		       struct fs_road_pos to, double *ret_time_s, struct fs_path *path);
@@ -120,13 +152,20 @@ int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road
 			 const struct fs_road_pos *targets, uint32_t count, double *ret_times_s);
 
 /**
- * Reference: plain Dijkstra on the network (no hierarchy), node to node,
- * with the same weights (and around the closed edges of fs_route_query_avoid()).
- * Same contract as fs_route_nodes(); for tests and benchmarks.
+ * Reference: Dijkstra over the network's edges, turn by turn (no hierarchy),
+ * node to node, with the same weights and turn rules (and around the closed
+ * edges of fs_route_query_avoid()). Same contract as fs_route_nodes(); for
+ * tests and benchmarks.
  */
 int fs_router_dijkstra(struct fs_route_query *q, uint32_t hour, uint32_t from, uint32_t to,
 		       double *ret_time_s, struct fs_path *path);
-/** Reference: times from @from to every node into @ret_times_s[node_count] (INFINITY if unreachable). */
+/** Reference for fs_route_positions(), the same way. */
+int fs_router_dijkstra_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_pos from,
+				 struct fs_road_pos to, double *ret_time_s, struct fs_path *path);
+/**
+ * Reference: times from @from to every node into @ret_times_s[node_count]
+ * (INFINITY if unreachable), turn by turn as fs_router_dijkstra().
+ */
 int fs_router_dijkstra_all(struct fs_route_query *q, uint32_t hour, uint32_t from,
 			   double *ret_times_s);
 

@@ -286,6 +286,7 @@ struct fs_vehicle {
 	uint32_t edge;            /* current edge or FS_NO_EDGE */
 	float seg_from_m;
 	float seg_to_m;
+	float stop_short_m;       /* the route ends this far before the end of its last edge (0: at the end) */
 	float speed_cap_mps;      /* in force when odd_flags has FS_ODD_SPEED_CAP */
 	uint32_t path_off;        /* remaining route: fleet arena [path_off, +path_len), at path_pos */
 	uint32_t path_len;
@@ -308,6 +309,7 @@ struct fs_vehicle {
 	float charge_kw;          /* plug power while charging */
 	uint32_t trip_off;        /* the job's trip route, started when the rider boards */
 	uint32_t trip_len;
+	float trip_stop_short_m;  /* the trip's stop_short_m: where the rider gets out */
 	uint32_t board_dwell_ms;
 	uint32_t queue_next;      /* next vehicle index in a depot queue or UINT32_MAX */
 	uint32_t ra_count;
@@ -460,7 +462,13 @@ const char *fs_vehicle_here_refusal(const struct fs_vehicle *v, const struct fs_
 const char *fs_vehicle_edge_refusal(const struct fs_vehicle *v, const struct fs_network *net,
 				    const struct fs_zone *zone, const struct fs_conditions *cond, uint32_t edge);
 
-/* A ride: drive to the pickup, wait for the rider, drive the trip. */
+/*
+ * A ride: drive to the pickup, wait for the rider, drive the trip. The
+ * pickup is on the last edge of @to_pickup, @pickup_short_m metres before
+ * its end (0: at its end, a junction); the trip starts there (on that edge,
+ * or at the start of its first edge when that is the next one) and ends on
+ * its last edge @dropoff_short_m before the end.
+ */
 struct fs_job {
 	uint64_t id;                /* nonzero */
 	const uint32_t *to_pickup;  /* edges from the vehicle's position; may be empty */
@@ -469,6 +477,8 @@ struct fs_job {
 	uint32_t trip_len;
 	int32_t board_dwell_s;      /* >= 0: the rider boards this long after arrival; <0: wait for fs_fleet_board() */
 	int32_t alight_dwell_s;     /* > 0: the car stands at the drop-off, rider aboard, this long (in_trip) */
+	double pickup_short_m;      /* >= 0, clamped to the edge */
+	double dropoff_short_m;
 };
 
 /**
