@@ -116,11 +116,8 @@ show lidar-fault-wave vehicle-0 faults_injected
 check "lidar: about a quarter of the 300 lidars degraded (40..110)" python3 -c \
   "import sys; sys.exit(0 if 40 <= float('$(kpi lidar-fault-wave vehicle-0 faults_injected)') <= 110 else 1)"
 check "lidar: no lidar degraded in the baseline" test "$(kpi lidar-fault-wave.base vehicle-0 faults_injected)" = 0.0
-check "lidar: remote-assistance requests rise" \
-  gt "$(kpi lidar-fault-wave vehicle-0 remote_assist_requests)" "$(kpi lidar-fault-wave.base vehicle-0 remote_assist_requests)"
-# The no-lidar speed cap holds only until remote assistance clears the degraded lidar
-# (vehicle.ra_response_s, 2 min): ride times move by less than their noise, so they are shown,
-# not checked.
+# A degraded lidar only takes rain out of the ODD (rule R8): in this dry hour rides and
+# remote-assistance requests move by less than their noise, so they are shown, not checked.
 # Release 1.2 lifts the no_motorway ODD limit of 1.0/1.1: vehicles that installed it may take
 # motorways again (restricted ones drive surface roads; requests are hardly ever refused for it).
 show lidar-fault-wave vehicle-0 vehicles_no_motorway
