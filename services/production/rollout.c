@@ -72,6 +72,7 @@ struct sample {
 	bool ran, run_ok;
 	double wall_s;
 	double trips, wait_p50_s, wait_p95_s, served_share, utilisation, km;
+	double requests, open_at_end; /* dispatch's requests, and those still open when the window ends */
 	char digest[32];
 	pid_t pid;
 	int64_t started_us;
@@ -413,6 +414,7 @@ static void read_summary(const struct options *o, struct sample *s)
 	static const char *const k_served[] = { "served_share", NULL };
 	static const char *const k_util[] = { "utilisation", "utilization", NULL };
 	static const char *const k_req[] = { "requests", NULL };
+	static const char *const k_open[] = { "open", NULL };
 	s->km = result_sum(results, "vehicle", "km_driven");
 	s->trips = first_of(results, kpis, k_trips);
 	if (isnan(s->trips) && dispatch) {
@@ -421,9 +423,13 @@ static void read_summary(const struct options *o, struct sample *s)
 	s->wait_p50_s = first_of(results, kpis, k_p50);
 	s->wait_p95_s = first_of(results, kpis, k_p95);
 	s->served_share = first_of(results, kpis, k_served);
-	double req = first_of(results, kpis, k_req);
-	if (isnan(s->served_share) && !isnan(req) && req > 0 && !isnan(s->trips)) {
-		s->served_share = s->trips / req;
+	s->requests = first_of(results, kpis, k_req);
+	s->open_at_end = first_of(results, kpis, k_open);
+	/* A request still open when the window closes is neither served nor lost:
+	 * the share is of the requests whose outcome the window saw. */
+	double closed = s->requests - (isnan(s->open_at_end) ? 0.0 : s->open_at_end);
+	if (isnan(s->served_share) && !isnan(closed) && closed > 0 && !isnan(s->trips)) {
+		s->served_share = s->trips / closed;
 	}
 	s->utilisation = first_of(results, kpis, k_util);
 	const char *digest = json_string_value(json_object_get(root, "run_digest"));
@@ -558,8 +564,8 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 			fprintf(f, ",stage_%s", fs_production_stage_name(st));
 		}
 	}
-	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,wait_p50_s,wait_p95_s,served_share,"
-		   "utilisation,vehicle_km,run_wall_s,run_digest\n");
+	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,requests,open_at_end,wait_p50_s,"
+		   "wait_p95_s,served_share,utilisation,vehicle_km,run_wall_s,run_digest\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct sample *s = &samples[i];
 		const struct fs_production_stats *st = &s->stats;
@@ -594,6 +600,8 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		double per_day = o->window_ms >= 86400000ULL && !isnan(trips) ? trips / ((double)o->window_ms / 86400000.0) : NAN;
 		put_num(f, trips, 0);
 		put_num(f, per_day, 1);
+		put_num(f, have ? s->requests : NAN, 0);
+		put_num(f, have ? s->open_at_end : NAN, 0);
 		put_num(f, have ? s->wait_p50_s : NAN, 1);
 		put_num(f, have ? s->wait_p95_s : NAN, 1);
 		put_num(f, have ? s->served_share : NAN, 4);
@@ -798,6 +806,7 @@ int main(int argc, char **argv)
 		s->vehicles = s->stats.cities[city].in_service;
 		s->phase = s->stats.cities[city].phase;
 		s->trips = s->wait_p50_s = s->wait_p95_s = s->served_share = s->utilisation = s->km = NAN;
+		s->requests = s->open_at_end = NAN;
 	}
 	double model_s = (double)(fs_clock_now_us() - t0) / 1e6;
 	int status = 0;

@@ -97,6 +97,16 @@ EOF
 }
 check "rollout.png is a real chart" png_check "$WORK/r1/rollout.png"
 
+# Riders from the supervised phase on: Atlanta is driverless by mid-2028.
+check "rollout 2028-06..2028-07 with riders (10-minute windows)" \
+  "$ROLLOUT" --from 2028-06 --to 2028-07 --window 10m --seed 5 --jobs 2 --out "$WORK/r8" --quiet
+CSV=$WORK/r8/rollout.csv
+check "requests still open when a window ends are counted apart" \
+  csv_check "all(r['run_digest'] != '' and int(r['requests']) > 0 and int(r['open_at_end']) > 0 for r in rows)"
+check "the served share is of the requests closed in the window: served / (requests - open at the end)" \
+  csv_check "all(abs(float(r['served_share']) - int(r['trips_window']) / (int(r['requests']) - int(r['open_at_end']))) < 1e-3 and float(r['served_share']) <= 1 for r in rows)"
+CSV=$WORK/r1/rollout.csv
+
 check "same seed again" "$ROLLOUT" --from 2027-01 --to 2027-06 --window 10m --seed 5 --jobs 2 --out "$WORK/r2" --quiet
 strip_wall() { python3 -c "import csv,sys; [print(','.join(v for k, v in r.items() if k != 'run_wall_s')) for r in csv.DictReader(open(sys.argv[1]))]" "$1"; }
 check "same seed, same time series (run digests included)" test "$(strip_wall "$CSV")" = "$(strip_wall "$WORK/r2/rollout.csv")"
