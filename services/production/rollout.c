@@ -659,24 +659,32 @@ static int write_chart(const struct options *o, const struct fs_production_param
 	fs_calendar_format((int64_t)samples[n - 1].day * 86400000LL, title, sizeof(title));
 	snprintf(to, sizeof(to), "%.7s", title);
 	snprintf(title, sizeof(title), "Robotaxi fleet rollout %s to %s: fleet by OEM", from, to);
-	snprintf(subtitle, sizeof(subtitle),
-		 "%u cities; %s in detail: one %g h run per sample from %02d:%02d UTC, seed %" PRIu64,
-		 p->city_count, p->cities[city].name, (double)o->window_ms / 3600000.0, o->window_start_s / 3600,
-		 o->window_start_s / 60 % 60, o->seed);
+	char window[32];
+	if (o->window_ms < 3600000ULL) {
+		snprintf(window, sizeof(window), "%g min", (double)o->window_ms / 60000.0);
+	} else {
+		snprintf(window, sizeof(window), "%g h", (double)o->window_ms / 3600000.0);
+	}
+	snprintf(subtitle, sizeof(subtitle), "%u cities; %s in detail: one %s run per sample from %02d:%02d UTC, seed %" PRIu64,
+		 p->city_count, p->cities[city].name, window, o->window_start_s / 3600, o->window_start_s / 60 % 60,
+		 o->seed);
 	snprintf(kt0, sizeof(kt0), "%s: fleet, vehicles in service and trips", p->cities[city].name);
 	snprintf(kt1, sizeof(kt1), "%s: rider wait and served share", p->cities[city].name);
 	snprintf(trips_name, sizeof(trips_name), o->window_ms >= 86400000ULL ? "trips per day" : "trips in window");
+	char target_name[96];
+	snprintf(target_name, sizeof(target_name), "target (logistic, %gk)", p->target_fleet / 1000.0);
 	struct chart c = {
 		.title = title,
 		.subtitle = subtitle,
 		.n = n,
 		.x_day = x,
-		.target = { .name = "target fleet curve (DOMAIN.md)", .y = target, .rgb = 0x000000, .dashed = 1 },
+		.target = { .name = target_name, .y = target, .rgb = 0x000000, .dashed = 1 },
 		.kpi_title = { kt0, kt1 },
 		.kpi_left_unit = { "vehicles", "minutes" },
 		.kpi_right_unit = { any_trips ? "trips" : "km", "% served" },
 		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs (no dispatch in this build)"
 						    : "no runs (--no-detail)" },
+		.kpi_right_max = { 0, 100 }, /* served share, % */
 		.font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 	};
 	for (size_t k = 0; k < noem && k < CHART_STACK_MAX; k++) {

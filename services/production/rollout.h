@@ -33,8 +33,16 @@ struct chart {
 	struct chart_series kpi[2][CHART_KPI_MAX];
 	size_t kpi_count[2];
 	const char *kpi_empty_note[2];  /* shown when a panel has no values at all */
+	double kpi_right_max[2];        /* > 0: the right axis always spans [0, this] (a share in %) */
 	const char *font_path;
 };
+
+/**
+ * The top of a value axis with about @ticks ticks, and its step in
+ * @ret_step: [0, @fixed_max] when @fixed_max > 0 (shares), else a "nice"
+ * number (1, 2, 2.5, 5 x 10^k steps) at least 10 % above @data_max.
+ */
+double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *ret_step);
 
 /**
  * Render @c to a PNG at @path (SDL2 software surface, SDL2_ttf text, SDL2_image

@@ -13,6 +13,30 @@
 
 #include "rollout.h"
 
+/* A "nice" axis maximum and step (1, 2, 2.5, 5 x 10^k) for about @ticks ticks. */
+static double nice_step(double max, int ticks, double *ret_max)
+{
+	if (!(max > 0)) {
+		max = 1;
+	}
+	double raw = max / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
+	double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+	*ret_max = ceil(max / step) * step;
+	return step;
+}
+
+double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *ret_step)
+{
+	double max;
+	if (fixed_max > 0) {
+		/* a share: its whole range, whatever the data (a served share of 100 % is the top, not 91 % of it) */
+		*ret_step = nice_step(fixed_max, ticks, &max);
+		return fixed_max;
+	}
+	*ret_step = nice_step(data_max * 1.1, ticks, &max);
+	return max;
+}
+
 #ifdef FS_ROLLOUT_PNG
 #include <SDL.h>
 #include <SDL_image.h>
@@ -93,18 +117,6 @@ static void text(struct canvas *cv, TTF_Font *font, const char *str, int x, int 
 	SDL_Rect dst = { al == LEFT ? x : al == CENTER ? x - t->w / 2 : x - t->w, y, t->w, t->h };
 	SDL_BlitSurface(t, NULL, cv->s, &dst);
 	SDL_FreeSurface(t);
-}
-
-/* A "nice" axis maximum and step (1, 2, 2.5, 5 x 10^k) for about @ticks ticks. */
-static double nice_step(double max, int ticks, double *ret_max)
-{
-	if (!(max > 0)) {
-		max = 1;
-	}
-	double raw = max / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
-	double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
-	*ret_max = ceil(max / step) * step;
-	return step;
 }
 
 static void format_count(double v, char *buf, size_t size)
@@ -321,9 +333,9 @@ static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const 
 			lmax = fmax(lmax, series_max(s, n));
 		}
 	}
-	double lm, rm = 0, ls = nice_step(lmax * 1.1, 4, &lm), rs = 0;
+	double ls, rs = 0, lm = rollout_chart_axis(lmax, 0, 4, &ls), rm = 0;
 	if (right) {
-		rs = nice_step(rmax * 1.1, 4, &rm);
+		rm = rollout_chart_axis(rmax, c->kpi_right_max[panel], 4, &rs);
 	}
 	axes(cv, xa, lm, ls, right ? rm : 0, rs, c->kpi_left_unit[panel], c->kpi_right_unit[panel]);
 	text(cv, cv->bold, c->kpi_title[panel], xa->r.x0, xa->r.y0 - 50, 0x202020, LEFT);

@@ -96,6 +96,8 @@ assert len(set(raw[::7])) > 100, 'too few distinct byte values: a blank picture'
 EOF
 }
 check "rollout.png is a real chart" png_check "$WORK/r1/rollout.png"
+# The chart's text is drawn from string literals: none may cite the project's internal brief.
+check "the chart cites no internal brief" bash -c "! grep -aq DOMAIN '$ROLLOUT'"
 
 # Riders from the supervised phase on: Atlanta is driverless by mid-2028.
 check "rollout 2028-06..2028-07 with riders (10-minute windows)" \
