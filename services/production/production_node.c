@@ -317,6 +317,11 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		for (uint32_t g = 0; g < s->programme_count; g++) {
 			memcpy(n->prev_entered[g], s->programmes[g].entered, sizeof(n->prev_entered[g]));
 		}
+		if (s->cities[n->city].fleet != n->cfg.first_vehicle_id) {
+			fs_info("%s: the run's %u vehicles stand for the plan's %u there on this day",
+				fs_production_params(n->model)->cities[n->city].name, n->cfg.first_vehicle_id,
+				s->cities[n->city].fleet);
+		}
 		free(s);
 	}
 	int32_t today = fs_production_day_from_ms(now_ms);
@@ -362,8 +367,12 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "delivered", (double)s->delivered);
 	fs_participant_add_result(p, "retired", (double)s->retired);
 	fs_participant_add_result(p, "scrapped", (double)s->scrapped);
-	fs_participant_add_result(p, "detailed_city_fleet", s->cities[n->city].fleet);
-	fs_participant_add_result(p, "detailed_city_in_service", s->cities[n->city].in_service);
+	/* The detailed city as it drives: the run's own fleet (its --vehicles stand for the plan's
+	 * vehicles there at the start) plus what was delivered, minus what retired. The plan's
+	 * figures for that city are reported beside it, under their own names. */
+	fs_participant_add_result(p, "detailed_city_fleet", (double)(n->live_n - n->live_head));
+	fs_participant_add_result(p, "detailed_city_plan_fleet", s->cities[n->city].fleet);
+	fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
 	fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
 	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
 	fs_participant_add_result(p, "retirements_published", (double)n->published_retirements);

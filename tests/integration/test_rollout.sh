@@ -38,6 +38,16 @@ check "fleet per city sums to the fleet" \
 check "atlanta has vehicles in mid-2028" python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['results']['production']['detailed_city_fleet'] > 0 else 1)" "$S"
 check "same seed again" prod_run p2 4
 check "same seed, same digest" test "$(json "$S" "j['run_digest']")" = "$(json "$WORK/p2/summary.json" "j['run_digest']")"
+# A default run: 300 vehicles drive in Atlanta, whatever the plan has there on that day.
+check "a default run of 20 simulated seconds" \
+  "$SVC/fleetsim" run --duration 20s --bus "$(new_bus d1)" --out "$WORK/d1" --quiet
+check "production reports the detailed city's fleet as the vehicle nodes drive it" \
+  python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1])); r = j['results']
+drive = sum(v['vehicles'] - v['vehicles_retired'] for k, v in r.items() if k.startswith('vehicle'))
+p = r['production']
+sys.exit(0 if drive == 300 and p['detailed_city_fleet'] == drive == 300 + p['deliveries_published'] - p['retirements_published'] else 1)" "$WORK/d1/summary.json"
 check "bad --city is refused" bash -c "! '$SVC/fs-production' --city=atlantis --bus=ipc://$WORK/none 2>/dev/null"
 
 # ---- fleetsim rollout ----------------------------------------------------------
