@@ -95,13 +95,14 @@ static void usage(FILE *out)
 		"  --seed N              run seed (default 1)\n"
 		"  --city NAME           city simulated in detail (default atlanta)\n"
 		"  --scenario FILE       programmes, stages, cities and production events from a\n"
-		"                        scenario file (default: the built-in plan)\n"
+		"                        scenario file (default: the built-in plan); the sampled runs\n"
+		"                        use its settings too (not its timed events)\n"
 		"  --window D            simulated length of each sampled run (default 2h; 1d = the\n"
 		"                        whole day, which also fills trips_per_day)\n"
 		"  --window-start HH:MM  time of day (UTC) the window starts (default 12:00)\n"
 		"  --jobs N              runs at once (default: the number of cores)\n"
 		"  --no-detail           production time series only, no runs\n"
-		"  --tick-ms N           tick of the sampled runs (default: fleetsim's, 1000)\n"
+		"  --tick-ms N           tick of the sampled runs (default 1000, a scenario's too)\n"
 		"  --fleetsim PATH       the fleetsim launcher (default: next to this program)\n"
 		"  --quiet               no progress lines\n"
 		"  -h, --help            this text\n");
@@ -320,9 +321,14 @@ static int spawn_run(const struct options *o, struct sample *s, size_t index, co
 	argv[a++] = "--bus";
 	argv[a++] = bus;
 	argv[a++] = "--quiet";
-	if (o->tick_ms) {
-		argv[a++] = "--tick-ms";
-		argv[a++] = tick;
+	argv[a++] = "--tick-ms"; /* the window's, not a multi-year scenario's coarse tick */
+	argv[a++] = tick;
+	if (o->scenario) {
+		/* The file's plan, vehicles, city and demand hold in every window; its timed
+		 * events belong to its own timeline (the production ones shaped the plan). */
+		argv[a++] = "--scenario";
+		argv[a++] = (char *)o->scenario;
+		argv[a++] = "--no-scenario-events";
 	}
 	argv[a] = NULL;
 	posix_spawn_file_actions_t fa;
@@ -727,7 +733,7 @@ int main(int argc, char **argv)
 	fs_log_init("fleetsim rollout", FS_LOG_INFO);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
-			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600,
+			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,
 			     .jobs = cores > 0 ? (uint64_t)cores : 1, .detail = true };
 	int rc = parse_args(argc, argv, &o);
 	if (rc) {

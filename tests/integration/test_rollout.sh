@@ -117,6 +117,42 @@ check "requests still open when a window ends are counted apart" \
   csv_check "all(r['run_digest'] != '' and int(r['requests']) > 0 and int(r['open_at_end']) > 0 for r in rows)"
 check "the served share is of the requests closed in the window: served / (requests - open at the end)" \
   csv_check "all(abs(float(r['served_share']) - int(r['trips_window']) / (int(r['requests']) - int(r['open_at_end']))) < 1e-3 and float(r['served_share']) <= 1 for r in rows)"
+
+# --scenario: the file's plan shapes the fleet, and its settings hold in every sampled run.
+cat >"$WORK/plan.yaml" <<'EOF'
+description: rollout test - the whole fleet on release 1.2, a supplier shortage in the plan
+seed: 5
+start: 2028-01-01T00:00:00Z
+duration: 366d
+tick: 1h
+fleet:
+  software:
+    - {version: "1.0", miles_per_disengagement: 13000, ra_per_1000km: 10, odd: [no_motorway], share: 0}
+    - {version: "1.1", miles_per_disengagement: 20000, ra_per_1000km: 6, odd: [no_motorway], share: 0}
+    - {version: "1.2", miles_per_disengagement: 30000, ra_per_1000km: 4, odd: [], share: 1}
+events:
+  - {type: supplier_shortage, from: 2028-03-01, until: 2028-09-01, programme: stellantis-k0, plant: k0-us, factor: 0.3}
+EOF
+check "rollout --scenario FILE with sampled runs" \
+  "$ROLLOUT" --from 2028-06 --to 2028-07 --window 10m --seed 5 --jobs 2 --scenario "$WORK/plan.yaml" \
+  --out "$WORK/r10" --quiet
+scenario_runs() {
+  python3 - "$WORK/r10" "$WORK/plan.yaml" <<'EOF'
+import csv, json, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1] + '/rollout.csv')) if r['run_digest']]
+assert len(rows) == 2, rows
+for r in rows:
+    j = json.load(open('%s/runs/%s/summary.json' % (sys.argv[1], r['date'])))
+    res = j['results']
+    assert j['scenario']['file'] == sys.argv[2], j['scenario']
+    # the file's fleet settings: every vehicle on 1.2, which drives motorways
+    assert sum(v['vehicles_no_motorway'] for k, v in res.items() if k.startswith('vehicle')) == 0
+    # the run's production plan is the rollout's: its shortage, its fleet in Atlanta
+    assert res['production']['disruptions'] == 1
+    assert res['production']['detailed_city_plan_in_service'] == int(r['vehicles']), (r['vehicles'], res['production'])
+EOF
+}
+check "the sampled runs run the file's settings and its plan (not its timed events)" scenario_runs
 CSV=$WORK/r1/rollout.csv
 
 check "same seed again" "$ROLLOUT" --from 2027-01 --to 2027-06 --window 10m --seed 5 --jobs 2 --out "$WORK/r2" --quiet
