@@ -349,7 +349,7 @@ static uint64_t state_hash(void *ctx)
 
 static void add_key(struct fs_participant *p, const char *prefix, const char *name, double value)
 {
-	char key[96];
+	char key[192];
 	snprintf(key, sizeof(key), "%s%s", prefix, name);
 	fs_participant_add_result(p, key, value);
 }
@@ -385,6 +385,13 @@ static int on_end(void *ctx, struct fs_participant *p)
 	}
 	for (uint32_t g = 0; g < s->programme_count; g++) {
 		add_key(p, "fleet_programme_", params->programmes[g].name, s->programmes[g].fleet);
+	}
+	for (uint32_t k = 0; k < s->integrator_count; k++) {
+		char key[FS_PROD_NAME_MAX + 16];
+		snprintf(key, sizeof(key), "integrator_%s_", params->integrators[k].name);
+		add_key(p, key, "capacity_per_day", s->integrators[k].capacity_per_day);
+		add_key(p, key, "queued", s->integrators[k].queued);
+		add_key(p, key, "started", (double)s->integrators[k].started);
 	}
 	for (int st = FS_PROD_STAGE_BUILD; st < FS_PROD_STAGE_COUNT; st++) {
 		if (st == FS_PROD_STAGE_RETIRED) {

@@ -565,10 +565,18 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		slug(oem_names[k], s1, sizeof(s1));
 		fprintf(f, ",fleet_oem_%s", s1);
 	}
+	for (size_t k = 0; k < noem; k++) {
+		slug(oem_names[k], s1, sizeof(s1));
+		fprintf(f, ",delivered_oem_%s", s1);
+	}
 	for (int st = FS_PROD_STAGE_BUILD; st < FS_PROD_STAGE_COUNT; st++) {
 		if (st != FS_PROD_STAGE_RETIRED) {
 			fprintf(f, ",stage_%s", fs_production_stage_name(st));
 		}
+	}
+	for (uint32_t k = 0; k < p->integrator_count; k++) {
+		slug(p->integrators[k].name, s1, sizeof(s1));
+		fprintf(f, ",%s_capacity_per_day,%s_queued,%s_started", s1, s1, s1);
 	}
 	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,requests,open_at_end,wait_p50_s,"
 		   "wait_p95_s,served_share,utilisation,vehicle_km,run_wall_s,run_digest\n");
@@ -582,12 +590,16 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		for (uint32_t c = 0; c < st->city_count; c++) {
 			fprintf(f, ",%u", st->cities[c].fleet);
 		}
-		uint64_t by_oem[MAX_OEMS] = { 0 };
+		uint64_t by_oem[MAX_OEMS] = { 0 }, delivered_by_oem[MAX_OEMS] = { 0 };
 		for (uint32_t g = 0; g < st->programme_count; g++) {
 			by_oem[oem_of[g]] += st->programmes[g].fleet;
+			delivered_by_oem[oem_of[g]] += st->programmes[g].delivered;
 		}
 		for (size_t k = 0; k < noem; k++) {
 			fprintf(f, ",%" PRIu64, by_oem[k]);
+		}
+		for (size_t k = 0; k < noem; k++) {
+			fprintf(f, ",%" PRIu64, delivered_by_oem[k]);
 		}
 		for (int stg = FS_PROD_STAGE_BUILD; stg < FS_PROD_STAGE_COUNT; stg++) {
 			if (stg == FS_PROD_STAGE_RETIRED) {
@@ -598,6 +610,10 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 				v += st->programmes[g].in_stage[stg];
 			}
 			fprintf(f, ",%" PRIu64, v);
+		}
+		for (uint32_t k = 0; k < st->integrator_count; k++) {
+			const struct fs_prod_integrator_stats *is = &st->integrators[k];
+			fprintf(f, ",%u,%u,%" PRIu64, is->capacity_per_day, is->queued, is->started);
 		}
 		fprintf(f, ",%s,%s,%u,%g", p->cities[city].name, fs_production_phase_name(s->phase), s->vehicles,
 			(double)o->window_ms / 3600000.0);

@@ -970,15 +970,21 @@ static int read_plant(struct loader *L, const yaml_node_t *pn, struct fs_prod_pl
 static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod_programme *g)
 {
 	int rc = check_map(L, n, "a programme",
-			   "name oem model target regions battery_kwh software plants stages service_life_days "
-			   "attrition_per_year");
+			   "name oem model target fills_fleet_target integrator regions battery_kwh software plants "
+			   "stages service_life_days attrition_per_year");
 	if (rc < 0) {
 		return rc;
 	}
+	static const char *const no_yes[] = { "false", "true" };
+	int fills = 0;
+	if ((rc = get_enum(L, n, "fills_fleet_target", no_yes, 2, &fills)) < 0) {
+		return rc;
+	}
 	const yaml_node_t *name = find(L, n, "name"), *plants = find(L, n, "plants");
-	if (!name || !plants || !find(L, n, "oem") || !find(L, n, "target")) {
+	bool has_target = find(L, n, "target") || fills; /* filling the fleet, it needs no volume of its own */
+	if (!name || !plants || !find(L, n, "oem") || !has_target) {
 		return fail(L, n, "a programme needs %s",
-			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !find(L, n, "target") ? "a target" : "plants");
+			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !has_target ? "a target" : "plants");
 	}
 	memset(g, 0, sizeof(*g));
 	if ((rc = need_list(L, plants, "plants")) < 0) {
@@ -1004,12 +1010,27 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 	}
 	fs_production_programme_defaults(g, full_rate);
 	g->battery_kwh = 100.0; /* DOMAIN: 100 kWh usable */
+	g->fills_fleet = fills;
 	uint64_t target = 0;
-	const yaml_node_t *sw = find(L, n, "software");
+	const yaml_node_t *sw = find(L, n, "software"), *integrator = find(L, n, "integrator");
+	if (integrator) {
+		char site[FS_PROD_NAME_MAX] = "";
+		if ((rc = get_string(L, n, "integrator", site, sizeof(site))) < 0) {
+			return rc;
+		}
+		bool known = false;
+		for (uint32_t i = 0; i < L->sc->production.integrator_count; i++) {
+			known |= !strcmp(L->sc->production.integrators[i].name, site);
+		}
+		if (!known) {
+			return fail(L, integrator, "integrator: '%s' is not one of production.integrators", site);
+		}
+		fs_production_programme_use_integrator(g, site); /* its stages may still set a cap of its own */
+	}
 	if ((rc = get_string(L, n, "name", g->name, sizeof(g->name))) < 0 ||
 	    (rc = get_string(L, n, "oem", g->oem, sizeof(g->oem))) < 0 ||
 	    (rc = get_string(L, n, "model", g->model, sizeof(g->model))) < 0 ||
-	    (rc = get_u64(L, n, "target", 1, 10000000, &target)) < 0 ||
+	    (rc = get_u64(L, n, "target", fills ? 0 : 1, 10000000, &target)) < 0 ||
 	    (rc = get_names(L, n, "regions", g->regions, FS_PROD_REGIONS_MAX, &g->region_count)) < 0 ||
 	    (rc = get_double(L, n, "battery_kwh", 0, 1000, true, &g->battery_kwh)) < 0 ||
 	    (rc = get_u32(L, n, "service_life_days", 0, 36500, &g->service_life_days)) < 0 ||
@@ -1044,11 +1065,88 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 	return 0;
 }
 
+/* One shared integration site: a name and the capacity steps of its lines. */
+static int read_integrator(struct loader *L, const yaml_node_t *n, struct fs_prod_integrator *in)
+{
+	int rc = check_map(L, n, "an integrator", "name lines");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *lines = find(L, n, "lines");
+	if (!find(L, n, "name") || !lines) {
+		return fail(L, n, "an integrator needs a name and lines");
+	}
+	memset(in, 0, sizeof(*in));
+	if ((rc = get_string(L, n, "name", in->name, sizeof(in->name))) < 0 || (rc = need_list(L, lines, "lines")) < 0) {
+		return rc;
+	}
+	if (list_len(lines) > FS_PROD_LINES_MAX) {
+		return fail(L, lines, "lines: at most %d", FS_PROD_LINES_MAX);
+	}
+	for (size_t i = 0; i < list_len(lines); i++) {
+		const yaml_node_t *ln = list_item(L, lines, i);
+		struct fs_prod_line *line = &in->lines[i];
+		if ((rc = check_map(L, ln, "an integrator line", "start per_day")) < 0) {
+			return rc;
+		}
+		if (!find(L, ln, "start") || !find(L, ln, "per_day")) {
+			return fail(L, ln, "an integrator line needs start and per_day");
+		}
+		if ((rc = get_day(L, ln, "start", &line->start_day)) < 0 ||
+		    (rc = get_u32(L, ln, "per_day", 0, 1000000, &line->per_day)) < 0) {
+			return rc;
+		}
+		in->line_count++;
+	}
+	return 0;
+}
+
+/* production.integrators (@list) of the production section @section. */
+static int read_integrators(struct loader *L, const yaml_node_t *section, const yaml_node_t *list)
+{
+	struct fs_production_params *p = &L->sc->production;
+	int rc = need_list(L, list, "integrators");
+	if (rc < 0) {
+		return rc;
+	}
+	if (list_len(list) > FS_PROD_INTEGRATORS_MAX) {
+		return fail(L, list, "integrators: at most %d", FS_PROD_INTEGRATORS_MAX);
+	}
+	p->integrator_count = 0;
+	for (size_t i = 0; i < list_len(list); i++) {
+		if ((rc = read_integrator(L, list_item(L, list, i), &p->integrators[i])) < 0) {
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(p->integrators[j].name, p->integrators[i].name)) {
+				return fail(L, list_item(L, list, i), "integrator '%s' listed twice", p->integrators[i].name);
+			}
+		}
+		p->integrator_count++;
+	}
+	/* the programmes of the default plan that name a site this list drops */
+	for (uint32_t g = 0; g < p->programme_count; g++) {
+		bool known = !p->programmes[g].integrator[0];
+		for (uint32_t i = 0; i < p->integrator_count; i++) {
+			known |= !strcmp(p->integrators[i].name, p->programmes[g].integrator);
+		}
+		if (!known && !find(L, section, "programmes")) {
+			return fail(L, list, "integrators: programme '%s' uses '%s', which this list leaves out",
+				    p->programmes[g].name, p->programmes[g].integrator);
+		}
+	}
+	return 0;
+}
+
 static int read_production(struct loader *L, const yaml_node_t *n)
 {
 	struct fs_production_params *p = &L->sc->production;
-	int rc = check_map(L, n, "production", "start target_curve programmes");
+	int rc = check_map(L, n, "production", "start target_curve integrators programmes");
 	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *integrators = find(L, n, "integrators");
+	if (integrators && (rc = read_integrators(L, n, integrators)) < 0) { /* before the programmes naming them */
 		return rc;
 	}
 	if ((rc = get_day(L, n, "start", &p->start_day)) < 0) {

@@ -161,12 +161,50 @@ check "same seed, same time series (run digests included)" test "$(strip_wall "$
 check "another seed, another series" "$ROLLOUT" --from 2027-01 --to 2027-06 --no-detail --seed 6 --out "$WORK/r3" --quiet
 check "the production series depends on the seed" test "$(strip_wall "$CSV" | cut -d, -f1-48)" != "$(strip_wall "$WORK/r3/rollout.csv" | cut -d, -f1-48)"
 
-check "the default plan 2027-01..2030-12 without runs" "$ROLLOUT" --no-detail --out "$WORK/r4" --quiet
+check "the default plan 2027-01..2034-12 without runs" \
+  "$ROLLOUT" --from 2027-01 --to 2034-12 --no-detail --out "$WORK/r4" --quiet
 CSV=$WORK/r4/rollout.csv
-check "48 months; on 2030-12-01 the fleet nears DOMAIN's 27k for the end of 2030" \
-  csv_check "len(rows) == 48 and 22000 < int(rows[-1]['fleet_total']) < 30000"
-check "fleet == deliveries - retirements over four years" \
-  csv_check "all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"
+check "96 months; fleet == deliveries - retirements over eight years" \
+  csv_check "len(rows) == 96 and all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"
+check "per-OEM deliveries add up to the deliveries" \
+  csv_check "all(sum(int(v) for k, v in r.items() if k.startswith('delivered_oem_')) == int(r['delivered_cum']) for r in rows)"
+check "Stellantis: nothing before 2028, its first 5,000 delivered by the start of 2029" \
+  csv_check "all(int(r['delivered_oem_stellantis']) == 0 for r in rows if r['date'] <= '2028-01-01') and int([r for r in rows if r['date'] == '2029-01-01'][0]['delivered_oem_stellantis']) >= 5000"
+check "the fleet in service reaches 100,000 by the end of 2034 and holds it" \
+  csv_check "int(rows[-1]['fleet_total']) >= 99000 and any(int(r['fleet_total']) >= 100000 for r in rows)"
+check "Foxconn is a stage of its own: capacity, queue, vehicles started" \
+  csv_check "int(rows[-1]['foxconn_capacity_per_day']) > 0 and int(rows[-1]['foxconn_started']) > 5000"
+# examples/foxconn-half-capacity.yaml: half of every Foxconn line
+check "the plan with Foxconn at half capacity" \
+  "$ROLLOUT" --from 2027-01 --to 2034-12 --no-detail --scenario "$SRC/examples/foxconn-half-capacity.yaml" \
+  --out "$WORK/r11" --quiet
+half_foxconn() {
+  python3 - "$WORK/r4/rollout.csv" "$WORK/r11/rollout.csv" <<'EOF'
+import csv, sys
+ba = {r['date']: r for r in csv.DictReader(open(sys.argv[1]))}
+ha = {r['date']: r for r in csv.DictReader(open(sys.argv[2]))}
+first = lambda rows: min((d for d, r in rows.items() if int(r['fleet_total']) >= 100000), default='never')
+print('# Stellantis by 2029-01-01: %s (default %s); 100,000 reached %s (default %s)' % (
+    ha['2029-01-01']['delivered_oem_stellantis'], ba['2029-01-01']['delivered_oem_stellantis'], first(ha), first(ba)))
+ok = int(ha['2029-01-01']['delivered_oem_stellantis']) < 5000 <= int(ba['2029-01-01']['delivered_oem_stellantis'])
+ok &= any(int(r['foxconn_queued']) > 300 for r in ha.values())
+ok &= first(ha) > first(ba)
+ok &= int(ha['2033-01-01']['delivered_oem_further-hyperion-oems']) < int(ba['2033-01-01']['delivered_oem_further-hyperion-oems'])
+# Lucid and Mercedes integrate on their own lines: the same fleets within 1 %
+for d in ba:
+    for k in ('fleet_oem_lucid', 'fleet_oem_mercedes-benz'):
+        ok &= abs(int(ha[d][k]) - int(ba[d][k])) <= 0.01 * max(100, int(ba[d][k]))
+sys.exit(0 if ok else 1)
+EOF
+}
+check "half of Foxconn delays Stellantis and the unnamed Hyperion programmes, not Lucid or Mercedes" half_foxconn
+# examples/stellantis-production-from-2028.yaml: the press reading, production *starting* in 2028
+check "the press reading of Stellantis' plan" \
+  "$ROLLOUT" --from 2027-01 --to 2030-12 --no-detail --scenario "$SRC/examples/stellantis-production-from-2028.yaml" \
+  --out "$WORK/r12" --quiet
+CSV=$WORK/r12/rollout.csv
+check "... delivers hundreds within 2028 and its 5,000 by the end of 2030" \
+  csv_check "0 < int([r for r in rows if r['date'] == '2029-01-01'][0]['delivered_oem_stellantis']) < 1000 and int(rows[-1]['delivered_oem_stellantis']) == 5000"
 check "a daily rollout 2027-2028" "$ROLLOUT" --from 2027-01 --to 2028-12 --cadence daily --no-detail --out "$WORK/r6" --quiet
 check "a monthly one" "$ROLLOUT" --from 2027-01 --to 2028-12 --no-detail --out "$WORK/r7" --quiet
 same_dates() {

@@ -44,6 +44,8 @@
 #define FS_PROD_REGIONS_MAX 4
 #define FS_PROD_CITIES_MAX 64
 #define FS_PROD_DISRUPTIONS_MAX 64
+#define FS_PROD_INTEGRATORS_MAX 4
+#define FS_PROD_LINES_MAX 4
 #define FS_PROD_NO_CITY UINT16_MAX
 
 /* Numbered as fleetsim.v1.ProductionStage (proto/production.proto). */
@@ -82,6 +84,24 @@ struct fs_prod_plant {
 	uint8_t curve;           /* enum fs_prod_curve */
 };
 
+/* A capacity step of a shared integrator: from start_day on, per_day more vehicles a day. */
+struct fs_prod_line {
+	int32_t start_day;
+	uint32_t per_day;
+};
+
+/*
+ * A shared integration site (Foxconn installing the Hyperion 10 kit): the
+ * capacity of its lines is shared by every programme that names it, first
+ * come (arrival day) first served, ties in programme order; so one site can
+ * be the bottleneck of several programmes at once.
+ */
+struct fs_prod_integrator {
+	char name[FS_PROD_NAME_MAX];   /* e.g. "foxconn" */
+	struct fs_prod_line lines[FS_PROD_LINES_MAX];
+	uint32_t line_count;
+};
+
 /* One OEM programme supplying the fleet. */
 struct fs_prod_programme {
 	char name[FS_PROD_NAME_MAX];   /* e.g. "lucid-gravity" */
@@ -91,12 +111,17 @@ struct fs_prod_programme {
 	uint32_t region_count;
 	struct fs_prod_plant plants[FS_PROD_PLANTS_MAX];
 	uint32_t plant_count;
-	uint32_t target;               /* vehicles for the fleet over the programme's life */
+	uint32_t target;               /* vehicles for the fleet over the programme's life; with
+					* fills_fleet, 0 = no cap of its own */
+	bool fills_fleet;              /* builds only what keeps the fleet at target_fleet (after the
+					* programmes before it, replacements included) */
+	char integrator[FS_PROD_NAME_MAX]; /* shared integration site; "" = its own line
+					    * (integration_per_day) */
 	double battery_kwh;
 	uint32_t sw_version;           /* driving software shipped from the factory */
 	/* stages: capacity per day (0 = unlimited) and duration in days (>= 1) */
 	uint32_t build_days;
-	uint32_t integration_per_day, integration_days;
+	uint32_t integration_per_day, integration_days; /* with an integrator: a cap of its own (0 = none) */
 	uint32_t calibration_per_day, calibration_days;
 	double calibration_fail_share; /* share failing end-of-line validation, 0..1 */
 	uint32_t rework_per_day, rework_days;
@@ -153,9 +178,12 @@ struct fs_production_params {
 	uint32_t city_count;
 	struct fs_prod_disruption disruptions[FS_PROD_DISRUPTIONS_MAX];
 	uint32_t disruption_count;
+	struct fs_prod_integrator integrators[FS_PROD_INTEGRATORS_MAX];
+	uint32_t integrator_count;
 	int32_t start_day;  /* the model starts empty here (before any SOP) */
 	/* fleet curve the programmes are meant to follow (for charts and checks):
-	 * logistic K / (1 + exp(-r (t - t_mid))) in vehicles, t in days */
+	 * logistic K / (1 + exp(-r (t - t_mid))) in vehicles, t in days; K is
+	 * also the fleet the fills_fleet programmes build toward */
 	double target_fleet;
 	double target_rate_per_year;
 	int32_t target_mid_day;
@@ -170,6 +198,16 @@ void fs_production_params_defaults(struct fs_production_params *p);
 
 /** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
 void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
+
+/**
+ * Let @g integrate at the shared site @integrator: its own integration cap
+ * becomes 0 (none; the site's lines are the capacity). A scenario may set
+ * one again after this.
+ */
+void fs_production_programme_use_integrator(struct fs_prod_programme *g, const char *integrator);
+
+/** Capacity a day of @in on @day: the sum of its lines started by then. */
+uint32_t fs_production_integrator_capacity(const struct fs_prod_integrator *in, int32_t day);
 
 /**
  * Default figures of a rollout city in @region ("north-america", "europe",
@@ -318,9 +356,19 @@ struct fs_prod_city_stats {
 	uint32_t fleet_by_programme[FS_PROD_PROGRAMMES_MAX];
 };
 
+/* Counts of one shared integrator. */
+struct fs_prod_integrator_stats {
+	uint32_t capacity_per_day;    /* today */
+	uint32_t queued;              /* vehicles of its programmes waiting for it */
+	uint32_t in_process;
+	uint32_t started_today;
+	uint64_t started;             /* cumulative */
+};
+
 struct fs_production_stats {
 	int32_t day;
-	uint32_t programme_count, city_count;
+	uint32_t programme_count, city_count, integrator_count;
+	struct fs_prod_integrator_stats integrators[FS_PROD_INTEGRATORS_MAX];
 	struct fs_prod_programme_stats programmes[FS_PROD_PROGRAMMES_MAX];
 	struct fs_prod_city_stats cities[FS_PROD_CITIES_MAX];
 	uint64_t built, delivered, retired, scrapped;
