@@ -502,6 +502,10 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 			return fs_error_set(err, -EINVAL, "programme '%s': calibration_fail_share not in [0, 1)",
 					    g->name);
 		}
+		if (!(g->battery_kwh > 0) || !(g->kwh_per_km > 0) || !(g->max_charge_kw > 0) || !g->seats) {
+			return fs_error_set(err, -EINVAL, "programme '%s': its vehicle needs a battery, a consumption, a "
+					    "charging limit and seats", g->name);
+		}
 		if (!(g->attrition_per_year >= 0 && g->attrition_per_year < 1)) {
 			return fs_error_set(err, -EINVAL, "programme '%s': attrition_per_year not in [0, 1)", g->name);
 		}

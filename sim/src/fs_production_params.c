@@ -68,9 +68,23 @@ uint32_t fs_production_integrator_capacity(const struct fs_prod_integrator *in, 
 	return cap;
 }
 
+void fs_production_programme_vehicle_defaults(struct fs_prod_programme *g)
+{
+	g->battery_kwh = 100.0;  /* DOMAIN: 100 kWh usable (= fs_vehicle_params_defaults()) */
+	g->kwh_per_km = 0.22;    /* DOMAIN: 0.22 kWh/km */
+	g->max_charge_kw = 250;  /* [est] DOMAIN: plugs of 150-250 kW (= fs_vehicle_params_defaults()) */
+	g->seats = 4;            /* [est] Waymo's and Zoox's robotaxis take four riders (allthe.news, Jan 2026) */
+}
+
+/* The programme's vehicle: pack, consumption, DC limit, seats (sources where it is added). */
+struct vehicle_spec {
+	double battery_kwh, kwh_per_km, max_charge_kw;
+	uint32_t seats;
+};
+
 static struct fs_prod_programme *add_programme(struct fs_production_params *p, const char *name,
 					       const char *oem, const char *model, uint32_t target,
-					       double battery_kwh)
+					       struct vehicle_spec vehicle)
 {
 	struct fs_prod_programme *g = &p->programmes[p->programme_count++];
 	memset(g, 0, sizeof(*g));
@@ -78,7 +92,10 @@ static struct fs_prod_programme *add_programme(struct fs_production_params *p, c
 	set_name(g->oem, oem);
 	set_name(g->model, model);
 	g->target = target;
-	g->battery_kwh = battery_kwh;
+	g->battery_kwh = vehicle.battery_kwh;
+	g->kwh_per_km = vehicle.kwh_per_km;
+	g->max_charge_kw = vehicle.max_charge_kw;
+	g->seats = vehicle.seats;
 	return g;
 }
 
@@ -176,7 +193,10 @@ void fs_production_params_defaults(struct fs_production_params *p)
 	 * robotaxi line]; full rate [est] 400 a month: the rate at which the 20,000
 	 * are built by the end of 2031 (12 ramp-equivalent months + 38 months at
 	 * full rate = 50 x 400). */
-	g = add_programme(p, "lucid-gravity", "Lucid", "Gravity", 20000, 123.0);
+	/* The Gravity: 123 kWh, 400 kW peak DC (DOMAIN.md), ~0.17 kWh/km EPA (DOMAIN.md,
+	 * arenaev), six passengers in Uber's robotaxi (CES 2026: allthe.news, clubalfa.it). */
+	g = add_programme(p, "lucid-gravity", "Lucid", "Gravity", 20000,
+			  (struct vehicle_spec){ 123.0, 0.17, 400.0, 6 });
 	add_plant(g, "casa-grande", day_of(2026, 10, 1), 24, 400);
 	fs_production_programme_defaults(g, 400);
 
@@ -187,7 +207,10 @@ void fs_production_params_defaults(struct fs_production_params *p)
 	 * Uber: volume, SOP and rate are [est] (they move the Mercedes share of
 	 * the early fleet; the fleet target itself is met by the programme that
 	 * fills it, below). Plant: Factory 56, Sindelfingen. */
-	g = add_programme(p, "mercedes-s-class", "Mercedes-Benz", "S-Class", 5000, 108.0);
+	/* Its vehicle [est]: the S-Class is not a BEV (heise.de/-11108340), the model needs one:
+	 * an EQS-class pack (108 kWh), 0.20 kWh/km, 200 kW DC; three riders in the rear. */
+	g = add_programme(p, "mercedes-s-class", "Mercedes-Benz", "S-Class", 5000,
+			  (struct vehicle_spec){ 108.0, 0.20, 200.0, 3 });
 	add_plant(g, "sindelfingen", day_of(2026, 7, 1), 12, 60);
 	fs_production_programme_defaults(g, 60);
 
@@ -215,12 +238,19 @@ void fs_production_params_defaults(struct fs_production_params *p)
 	 * calibration and a week's transit, the 5,000 are delivered within 2028.
 	 * examples/stellantis-production-from-2028.yaml is the trade press's
 	 * reading instead: production *starting* in 2028, 5,000 eventually. */
-	g = add_programme(p, "stellantis-k0", "Stellantis", "K0 van", 2500, 75.0);
+	/* The K0 vans on sale (e-Expert, ë-Jumpy, Vivaro-e): 75 kWh, 330 km WLTP (~0.23 kWh/km),
+	 * 100 kW DC (europe.autonews.com, May 2020); passenger versions seat 6-9 (visao.pt):
+	 * six riders [est]. */
+	g = add_programme(p, "stellantis-k0", "Stellantis", "K0 van", 2500, (struct vehicle_spec){ 75.0, 0.23, 100.0, 6 });
 	add_plant(g, "k0-us", day_of(2028, 1, 1), 6, 350);
 	add_region(g, "north-america");
 	fs_production_programme_defaults(g, 350);
 	fs_production_programme_use_integrator(g, "foxconn");
-	g = add_programme(p, "stellantis-stla-small", "Stellantis", "STLA Small", 2500, 54.0);
+	/* STLA Small [est] as the small cars on Stellantis' current e-CMP platform: a 54 kWh
+	 * pack, ~0.15 kWh/km (e-208: 10-11 kWh/100 km in town, auto-nomie.fr), 100 kW DC
+	 * (e-208: cleantechnica.com); four riders. */
+	g = add_programme(p, "stellantis-stla-small", "Stellantis", "STLA Small", 2500,
+			  (struct vehicle_spec){ 54.0, 0.15, 100.0, 4 });
 	add_plant(g, "stla-small-us", day_of(2028, 1, 1), 6, 350);
 	add_region(g, "north-america");
 	fs_production_programme_defaults(g, 350);
@@ -236,7 +266,8 @@ void fs_production_params_defaults(struct fs_production_params *p)
 	 * and rates are [est], sized so the fleet follows DOMAIN's curve through
 	 * 2030; they set when the fleet reaches 100,000. Foxconn integrates [est:
 	 * NVIDIA's Hyperion integration partner for Stellantis]. */
-	g = add_programme(p, "hyperion-unnamed", "Further Hyperion OEMs", "unnamed L4 vehicle", 0, 100.0);
+	g = add_programme(p, "hyperion-unnamed", "Further Hyperion OEMs", "unnamed L4 vehicle", 0,
+			  (struct vehicle_spec){ 100.0, 0.22, 250.0, 4 }); /* the model's default vehicle */
 	g->fills_fleet = true;
 	add_plant(g, "unnamed-1", day_of(2029, 1, 1), 24, 1200);
 	add_plant(g, "unnamed-2", day_of(2030, 7, 1), 24, 1200);
@@ -310,7 +341,8 @@ bool fs_production_params_equal(const struct fs_production_params *a, const stru
 			F(programmes[i].plants[k].curve);
 		}
 		F(programmes[i].target); F(programmes[i].fills_fleet); S(programmes[i].integrator);
-		F(programmes[i].battery_kwh); F(programmes[i].sw_version);
+		F(programmes[i].battery_kwh); F(programmes[i].kwh_per_km); F(programmes[i].max_charge_kw);
+		F(programmes[i].seats); F(programmes[i].sw_version);
 		F(programmes[i].build_days); F(programmes[i].integration_per_day); F(programmes[i].integration_days);
 		F(programmes[i].calibration_per_day); F(programmes[i].calibration_days);
 		F(programmes[i].calibration_fail_share); F(programmes[i].rework_per_day); F(programmes[i].rework_days);

@@ -970,8 +970,8 @@ static int read_plant(struct loader *L, const yaml_node_t *pn, struct fs_prod_pl
 static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod_programme *g)
 {
 	int rc = check_map(L, n, "a programme",
-			   "name oem model target fills_fleet_target integrator regions battery_kwh software plants "
-			   "stages service_life_days attrition_per_year");
+			   "name oem model target fills_fleet_target integrator regions battery_kwh kwh_per_km "
+			   "max_charge_kw seats software plants stages service_life_days attrition_per_year");
 	if (rc < 0) {
 		return rc;
 	}
@@ -1009,7 +1009,7 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 		g->plant_count++;
 	}
 	fs_production_programme_defaults(g, full_rate);
-	g->battery_kwh = 100.0; /* DOMAIN: 100 kWh usable */
+	fs_production_programme_vehicle_defaults(g);
 	g->fills_fleet = fills;
 	uint64_t target = 0;
 	const yaml_node_t *sw = find(L, n, "software"), *integrator = find(L, n, "integrator");
@@ -1033,6 +1033,9 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 	    (rc = get_u64(L, n, "target", fills ? 0 : 1, 10000000, &target)) < 0 ||
 	    (rc = get_names(L, n, "regions", g->regions, FS_PROD_REGIONS_MAX, &g->region_count)) < 0 ||
 	    (rc = get_double(L, n, "battery_kwh", 0, 1000, true, &g->battery_kwh)) < 0 ||
+	    (rc = get_double(L, n, "kwh_per_km", 0, 2, true, &g->kwh_per_km)) < 0 ||
+	    (rc = get_double(L, n, "max_charge_kw", 0, 1000, true, &g->max_charge_kw)) < 0 ||
+	    (rc = get_u32(L, n, "seats", 1, 100, &g->seats)) < 0 ||
 	    (rc = get_u32(L, n, "service_life_days", 0, 36500, &g->service_life_days)) < 0 ||
 	    (rc = get_double(L, n, "attrition_per_year", 0, 0.99, false, &g->attrition_per_year)) < 0) {
 		return rc;

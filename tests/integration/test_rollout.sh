@@ -48,6 +48,53 @@ j = json.load(open(sys.argv[1])); r = j['results']
 drive = sum(v['vehicles'] - v['vehicles_retired'] for k, v in r.items() if k.startswith('vehicle'))
 p = r['production']
 sys.exit(0 if drive == 300 and p['detailed_city_fleet'] == drive == 300 + p['deliveries_published'] - p['retirements_published'] else 1)" "$WORK/d1/summary.json"
+# Per-programme vehicles through the real processes: "tiny" (15 kWh, 0.30 kWh/km, 50 kW) starts
+# production late May 2028, so its first vehicles reach Atlanta at the run's midnight; the run's
+# initial 40 vehicles stand for the plan's "roomy" ones (100 kWh, 0.22 kWh/km, 250 kW).
+cat >"$WORK/programmes.yaml" <<'EOF'
+description: per-programme vehicles - a small-battery programme delivers during the run
+seed: 7
+start: 2028-06-06T22:00:00Z
+duration: 8h
+tick: 5s
+fleet: {size: 40}
+vehicle: {commissioning_h: 0.25}
+production:
+  start: 2027-01-01
+  programmes:
+    - {name: roomy, oem: A, target: 100000, battery_kwh: 100, kwh_per_km: 0.22, max_charge_kw: 250, seats: 4,
+       plants: [{name: a1, start_of_production: 2027-01-01, ramp_months: 0, rate_per_month: 60}]}
+    - {name: tiny, oem: B, target: 100000, battery_kwh: 15, kwh_per_km: 0.30, max_charge_kw: 50, seats: 2,
+       plants: [{name: b1, start_of_production: 2028-05-25, ramp_months: 0, rate_per_month: 300}]}
+rollout:
+  cities:
+    - {name: atlanta, region: north-america, launch: 2027-01-01}
+EOF
+check "a run whose deliveries come from two programmes (8 h over midnight)" \
+  "$SVC/fleetsim" run --scenario "$WORK/programmes.yaml" --bus "$(new_bus pv)" --out "$WORK/pv" --quiet
+programme_vehicles() {
+  python3 - "$WORK/pv/summary.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))['results']
+v, p = r['vehicle-0'], r['production']
+g = lambda prog, k: v['programme_%s_%s' % (prog, k)]
+print('# tiny: %d delivered, %.0f km, %.3f kWh/km, %d charges at %.1f kW; roomy: %d, %.3f kWh/km, %.1f kW' % (
+    g('tiny', 'vehicles'), g('tiny', 'km'), g('tiny', 'traction_kwh') / g('tiny', 'km'), g('tiny', 'charges'),
+    g('tiny', 'charged_kwh') / g('tiny', 'charging_hours'), g('roomy', 'vehicles'),
+    g('roomy', 'traction_kwh') / g('roomy', 'km'), g('roomy', 'charged_kwh') / max(g('roomy', 'charging_hours'), 1e-9)))
+# the run's 40 vehicles are the plan's roomy ones; tiny ones only come by delivery, and they drove
+assert g('roomy', 'vehicles') >= 40 and g('tiny', 'vehicles') > 0
+assert g('roomy', 'vehicles') + g('tiny', 'vehicles') == 40 + p['deliveries_published'] == v['vehicles']
+assert g('tiny', 'battery_kwh') == 15 and g('tiny', 'seats') == 2 and g('tiny', 'km') > 100
+# each drives with its own consumption ...
+assert abs(g('tiny', 'traction_kwh') / g('tiny', 'km') - 0.30) < 1e-3
+assert abs(g('roomy', 'traction_kwh') / g('roomy', 'km') - 0.22) < 1e-3
+# ... and its small battery sends it to charge, at its own 50 kW (x 0.92, less the AV stack), not the plug's 150
+assert g('tiny', 'charges') > 0 and 44 < g('tiny', 'charged_kwh') / g('tiny', 'charging_hours') < 46.1
+assert g('tiny', 'charge_requests') / g('tiny', 'vehicles') > 5 * g('roomy', 'charge_requests') / g('roomy', 'vehicles')
+EOF
+}
+check "a delivered vehicle of a programme drives and charges with that programme's battery and consumption" programme_vehicles
 check "bad --city is refused" bash -c "! '$SVC/fs-production' --city=atlantis --bus=ipc://$WORK/none 2>/dev/null"
 
 # ---- fleetsim rollout ----------------------------------------------------------

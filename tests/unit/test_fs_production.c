@@ -39,7 +39,7 @@ static void simple_params(struct fs_production_params *p, double per_day)
 	strcpy(g->oem, "OEM");
 	strcpy(g->model, "Car");
 	g->target = 1000000;
-	g->battery_kwh = 100;
+	fs_production_programme_vehicle_defaults(g);
 	g->plant_count = 1;
 	strcpy(g->plants[0].name, "plant");
 	g->plants[0].sop_day = p->start_day;

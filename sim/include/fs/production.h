@@ -117,7 +117,11 @@ struct fs_prod_programme {
 					* programmes before it, replacements included) */
 	char integrator[FS_PROD_NAME_MAX]; /* shared integration site; "" = its own line
 					    * (integration_per_day) */
-	double battery_kwh;
+	/* the programme's vehicle, simulated for each of its vehicles in the detailed city */
+	double battery_kwh;            /* usable */
+	double kwh_per_km;             /* traction consumption */
+	double max_charge_kw;          /* DC acceptance limit */
+	uint32_t seats;                /* passenger seats */
 	uint32_t sw_version;           /* driving software shipped from the factory */
 	/* stages: capacity per day (0 = unlimited) and duration in days (>= 1) */
 	uint32_t build_days;
@@ -198,6 +202,9 @@ void fs_production_params_defaults(struct fs_production_params *p);
 
 /** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
 void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
+
+/** The vehicle of a programme that does not describe its own: the vehicle model's defaults. */
+void fs_production_programme_vehicle_defaults(struct fs_prod_programme *g);
 
 /**
  * Let @g integrate at the shared site @integrator: its own integration cap
