@@ -15,6 +15,13 @@
 #define MS_PER_DAY 86400000LL
 #define NO_PROGRAMME UINT16_MAX
 
+/* What the node told the vehicle nodes about one vehicle of the detailed city. */
+struct vehicle_info {
+	uint16_t programme; /* NO_PROGRAMME: the run's vehicle model (an initial vehicle before the plan had any) */
+	uint32_t factory;   /* its programme's release from the factory */
+	uint32_t sw;        /* the release it was last given (0: not told) */
+};
+
 struct production_node {
 	struct production_node_config cfg;
 	struct fs_production *model;
@@ -24,8 +31,9 @@ struct production_node {
 	/* live ids in the detailed city, oldest first: [live_head, live_n) */
 	uint32_t *live;
 	size_t live_head, live_n, live_cap;
-	uint16_t *programme_of;     /* by vehicle id (< next_id): programme index, or NO_PROGRAMME */
-	size_t programme_of_cap;
+	struct vehicle_info *vehicles; /* by vehicle id (< next_id) */
+	size_t vehicles_cap;
+	uint64_t ota_updates;
 	uint32_t next_id;
 	uint64_t published_deliveries, published_retirements, days;
 	uint64_t prev_entered[FS_PROD_PROGRAMMES_MAX][FS_PROD_STAGE_COUNT]; /* for per-day entries */
@@ -56,24 +64,24 @@ static void live_push(struct production_node *n, uint32_t id)
 	n->live[n->live_n++] = id;
 }
 
-static void set_programme(struct production_node *n, uint32_t id, uint16_t programme)
+static struct vehicle_info *vehicle_info(struct production_node *n, uint32_t id)
 {
-	if (id >= n->programme_of_cap) {
-		size_t cap = n->programme_of_cap ? n->programme_of_cap : 1024;
+	if (id >= n->vehicles_cap) {
+		size_t cap = n->vehicles_cap ? n->vehicles_cap : 1024;
 		while (cap <= id) {
 			cap *= 2;
 		}
-		n->programme_of = realloc(n->programme_of, cap * sizeof(*n->programme_of));
-		if (!n->programme_of) {
+		n->vehicles = realloc(n->vehicles, cap * sizeof(*n->vehicles));
+		if (!n->vehicles) {
 			fs_error("out of memory");
 			abort();
 		}
-		for (size_t i = n->programme_of_cap; i < cap; i++) {
-			n->programme_of[i] = NO_PROGRAMME;
+		for (size_t i = n->vehicles_cap; i < cap; i++) {
+			n->vehicles[i] = (struct vehicle_info){ .programme = NO_PROGRAMME };
 		}
-		n->programme_of_cap = cap;
+		n->vehicles_cap = cap;
 	}
-	n->programme_of[id] = programme;
+	return &n->vehicles[id];
 }
 
 /* The id the plan's retirement of a vehicle of @programme retires: the oldest of that programme, else the oldest. */
@@ -81,7 +89,7 @@ static bool retire_one(struct production_node *n, uint16_t programme, uint32_t *
 {
 	for (size_t i = n->live_head; i < n->live_n; i++) {
 		uint32_t id = n->live[i];
-		if (id < n->programme_of_cap && n->programme_of[id] == programme) {
+		if (id < n->vehicles_cap && n->vehicles[id].programme == programme) {
 			memmove(n->live + i, n->live + i + 1, (n->live_n - i - 1) * sizeof(*n->live));
 			n->live_n--;
 			*ret_id = id;
@@ -137,7 +145,7 @@ void production_node_destroy(struct production_node *n)
 	fs_scenario_finish(&n->scn);
 	free(n->pending);
 	free(n->live);
-	free(n->programme_of);
+	free(n->vehicles);
 	free(n);
 }
 
@@ -223,13 +231,15 @@ static void fill_delivery(struct production_node *n, Fleetsim__V1__Delivery *d, 
 	d->model = (char *)pg->model;
 	d->city = (char *)city->name;
 	d->depot = n->cfg.depots ? id % n->cfg.depots : 0;
-	d->sw_version = pg->sw_version;
+	struct vehicle_info *vi = vehicle_info(n, id);
+	*vi = (struct vehicle_info){ .programme = g, .factory = pg->sw_version };
+	vi->sw = fs_production_vehicle_release(n->model, id, pg->sw_version, day); /* the flywheel's, if out */
+	d->sw_version = vi->sw;
 	d->battery_kwh = (float)pg->battery_kwh;
 	d->kwh_per_km = (float)pg->kwh_per_km;
 	d->max_charge_kw = (float)pg->max_charge_kw;
 	d->seats = pg->seats;
 	d->city_phase = phase < 0 ? 0 : (uint32_t)phase;
-	set_programme(n, id, g);
 }
 
 /*
@@ -291,8 +301,36 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 	for (size_t i = 0; i < n->log.retirement_count; i++) {
 		retired += n->log.retirements[i].count;
 	}
-	if (!count && !retired) {
+	/* over the air: the vehicles already there that a release reached today */
+	Fleetsim__V1__SoftwareUpdate *ota = NULL, **otap = NULL;
+	size_t nota = 0, ota_cap = 0;
+	int32_t today = fs_production_day(n->model);
+	for (size_t i = n->live_head; i < n->live_n; i++) {
+		struct vehicle_info *vi = vehicle_info(n, n->live[i]);
+		uint32_t sw = fs_production_vehicle_release(n->model, n->live[i], vi->factory, today);
+		if (sw <= vi->sw) {
+			continue;
+		}
+		vi->sw = sw;
+		if (nota == ota_cap) {
+			ota_cap = ota_cap ? ota_cap * 2 : 64;
+			ota = realloc(ota, ota_cap * sizeof(*ota));
+			if (!ota) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		fleetsim__v1__software_update__init(&ota[nota]);
+		ota[nota].vehicle_id = n->live[i];
+		ota[nota].sw_version = sw;
+		nota++;
+	}
+	if (!count && !retired && !nota) {
 		return 0;
+	}
+	otap = fs_xcalloc(nota ? nota : 1, sizeof(*otap));
+	for (size_t i = 0; i < nota; i++) {
+		otap[i] = &ota[i];
 	}
 	Fleetsim__V1__Delivery *d = fs_xcalloc(count ? count : 1, sizeof(*d));
 	Fleetsim__V1__Delivery **dp = fs_xcalloc(count ? count : 1, sizeof(*dp));
@@ -319,7 +357,12 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 	b.deliveries = dp;
 	b.n_retired_vehicle_ids = r;
 	b.retired_vehicle_ids = gone;
+	b.n_software_updates = nota;
+	b.software_updates = otap;
 	int rc = publish_batch(p, &b);
+	n->ota_updates += nota;
+	free(ota);
+	free(otap);
 	n->published_deliveries += count;
 	n->published_retirements += r;
 	free(d);
@@ -489,6 +532,9 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
 	fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
 	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
+	fs_participant_add_result(p, "ota_updates_published", (double)n->ota_updates);
+	fs_participant_add_result(p, "flywheel_data_pb", s->flywheel.data_pb);
+	fs_participant_add_result(p, "sw_latest", s->flywheel.latest);
 	fs_participant_add_result(p, "retirements_published", (double)n->published_retirements);
 	fs_participant_add_result(p, "scenario_events_applied", (double)n->events_applied);
 	fs_participant_add_result(p, "scenario_events_without_effect", (double)n->events_without_effect);

@@ -86,6 +86,9 @@ struct vehicle_node {
 	size_t njobs, jobs_cap;
 	struct delivery *deliveries;         /* received, added at the next tick */
 	size_t ndeliveries, deliveries_cap;
+	struct ota { uint32_t id, version; } *ota; /* over-the-air releases received, applied at the next tick */
+	size_t nota, ota_cap;
+	uint64_t ota_applied;
 	struct programme_model models[FS_FLEET_VARIANTS_MAX];
 	size_t model_count;
 	uint64_t model_refusals;             /* vehicles kept on the run's model (no room, charging) */
@@ -214,6 +217,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	free(n->jobs);
 	free(n->placement);
 	free(n->deliveries);
+	free(n->ota);
 	free(n->retiring);
 	free(n->idle);
 	free(n->b_id);
@@ -344,6 +348,13 @@ static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p,
 			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase or a bad vehicle");
 		}
 	}
+	for (size_t i = 0; i < b->n_software_updates; i++) {
+		const Fleetsim__V1__SoftwareUpdate *u = b->software_updates[i];
+		if (owns(n, u->vehicle_id)) {
+			GROW_ARRAY(n->ota, n->nota, n->ota_cap);
+			n->ota[n->nota++] = (struct ota){ u->vehicle_id, u->sw_version };
+		}
+	}
 	for (size_t i = 0; i < b->n_retired_vehicle_ids; i++) {
 		if (owns(n, b->retired_vehicle_ids[i])) {
 			GROW_ARRAY(n->retiring, n->nretiring, n->retiring_cap);
@@ -442,6 +453,34 @@ static void add_deliveries(struct vehicle_node *n, int64_t now_ms)
 		fs_fleet_commission(n->fleet, d->id, now_ms, &n->events);
 	}
 	n->ndeliveries = 0;
+}
+
+/* A release of fleet.software's table: its index, or -1. */
+static int sw_index(const struct vehicle_node *n, uint32_t version)
+{
+	for (uint32_t k = 0; k < n->params.sw_count; k++) {
+		if (n->params.sw[k].version == version) {
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+/* Releases from the data flywheel: installed now if the vehicle is stopped, else at its next stop. */
+static void apply_ota(struct vehicle_node *n, int64_t now_ms)
+{
+	for (size_t i = 0; i < n->nota; i++) {
+		int idx = fs_fleet_find(n->fleet, n->ota[i].id), sw = sw_index(n, n->ota[i].version);
+		if (idx < 0 || sw < 0) {
+			continue; /* retired meanwhile, or a release this run does not know */
+		}
+		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)idx);
+		if (n->params.sw[v->sw].version < n->ota[i].version &&
+		    fs_fleet_update_software(n->fleet, n->ota[i].id, (uint8_t)sw, now_ms, &n->events) == 0) {
+			n->ota_applied++;
+		}
+	}
+	n->nota = 0;
 }
 
 /* Retired vehicles leave service once they are stopped (never mid-trip). */
@@ -939,6 +978,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return -EINVAL;
 	}
 	add_deliveries(n, now_ms);
+	apply_ota(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
 		apply_job(n, &n->jobs[i], now_ms);
 	}
@@ -1027,6 +1067,16 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
 	fs_participant_add_result(p, "faults_injected", (double)n->scn_faults_injected);
 	report_programmes(n, p);
+	fs_participant_add_result(p, "ota_updates_applied", (double)n->ota_applied);
+	for (uint32_t k = 0; k < n->params.sw_count; k++) { /* at the end, by release (e.g. vehicles_sw_120) */
+		uint32_t on = 0;
+		for (uint32_t i = 0; i < count; i++) {
+			on += fs_fleet_vehicle(n->fleet, i)->sw == k;
+		}
+		char key[40];
+		snprintf(key, sizeof(key), "vehicles_sw_%u", n->params.sw[k].version);
+		fs_participant_add_result(p, key, on);
+	}
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
 	struct rusage ru;

@@ -36,6 +36,7 @@
 
 #include "fs/production.h"
 #include "fs/rng.h"
+#include "fs_production_internal.h"
 
 /* Keys of the random streams (part of every result: keep stable). */
 enum draw_kind {
@@ -43,6 +44,7 @@ enum draw_kind {
 	DRAW_ATTRITION = 2,
 	DRAW_ATTRITION_PICK = 3,
 	DRAW_RECALL = 4,
+	DRAW_OTA_RANK = 5,
 };
 
 struct lot {
@@ -119,6 +121,7 @@ struct fs_production {
 	uint32_t dis_count;
 	uint64_t integrator_started[FS_PROD_INTEGRATORS_MAX];
 	uint32_t integrator_started_today[FS_PROD_INTEGRATORS_MAX];
+	struct flywheel_state flywheel;
 	struct lots tmp;             /* scratch */
 	bool oom;
 };
@@ -532,7 +535,8 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 			return rc;
 		}
 	}
-	return validate_integrators(p, err);
+	int rc = validate_integrators(p, err);
+	return rc < 0 ? rc : flywheel_validate(&p->flywheel, err);
 }
 
 /*
@@ -569,6 +573,7 @@ struct fs_production *fs_production_create(const struct fs_production_params *pa
 	prod->params = *params;
 	prod->seed = seed;
 	prod->day = params->start_day - 1;
+	flywheel_init(&prod->flywheel);
 	const struct fs_production_params *p = &prod->params;
 	for (uint32_t i = 0; i < p->programme_count; i++) {
 		const struct fs_prod_programme *g = &p->programmes[i];
@@ -1286,10 +1291,15 @@ int64_t fs_production_advance(struct fs_production *prod, int32_t last_day, stru
 		for (uint16_t g = 0; g < prod->params.programme_count; g++) {
 			programme_downstream(prod, g, log);
 		}
+		uint32_t in_service = 0;
 		for (uint16_t c = 0; c < prod->params.city_count; c++) {
 			commission(prod, c);
 			retire(prod, c, log);
+			for (uint16_t g = 0; g < prod->params.programme_count; g++) {
+				in_service += prod->city[c].in_service_by_programme[g];
+			}
 		}
+		flywheel_day(&prod->flywheel, &prod->params.flywheel, prod->day, in_service);
 		days++;
 		if (prod->oom) {
 			return -ENOMEM;
@@ -1320,6 +1330,7 @@ void fs_production_get_stats(const struct fs_production *prod, struct fs_product
 	const struct fs_production_params *p = &prod->params;
 	memset(ret, 0, sizeof(*ret));
 	ret->day = prod->day;
+	flywheel_stats(&prod->flywheel, &p->flywheel, prod->day, &ret->flywheel);
 	ret->programme_count = p->programme_count;
 	ret->city_count = p->city_count;
 	for (uint16_t g = 0; g < p->programme_count; g++) {
@@ -1410,6 +1421,10 @@ uint64_t fs_production_hash(const struct fs_production *prod)
 			hash_lots(&st, &ps->work[k]);
 		}
 	}
+	const struct flywheel_state *fw = &prod->flywheel;
+	double fwd[2] = { fw->km, fw->data_gb };
+	XXH3_64bits_update(&st, fwd, sizeof(fwd));
+	XXH3_64bits_update(&st, fw->release_day, sizeof(fw->release_day));
 	for (uint32_t c = 0; c < p->city_count; c++) {
 		const struct city_state *cs = &prod->city[c];
 		uint64_t v[4] = { cs->delivered, cs->retired, cs->inbound, (uint64_t)cs->wrr };
@@ -1419,6 +1434,23 @@ uint64_t fs_production_hash(const struct fs_production *prod)
 		hash_lots(&st, &cs->fleet);
 	}
 	return XXH3_64bits_digest(&st);
+}
+
+uint32_t fs_production_vehicle_release(const struct fs_production *prod, uint64_t vehicle_key,
+				       uint32_t factory_version, int32_t day)
+{
+	const struct fs_prod_flywheel *fw = &prod->params.flywheel;
+	struct fs_rng rng;
+	fs_rng_init(&rng, prod->seed, FS_RNG_STREAM_PRODUCTION,
+		    fs_mix64(((uint64_t)DRAW_OTA_RANK << 56) ^ vehicle_key));
+	double rank = fs_rng_uniform(&rng); /* its place in every staged rollout */
+	uint32_t version = factory_version;
+	for (uint32_t k = 0; k < fw->release_count; k++) {
+		if (fw->releases[k].version > version && rank < flywheel_share(&prod->flywheel, fw, k, day)) {
+			version = fw->releases[k].version;
+		}
+	}
+	return version;
 }
 
 const char *fs_production_stage_name(int stage)

@@ -282,12 +282,43 @@ void fs_production_params_defaults(struct fs_production_params *p)
 		c->weight = cities[i].weight;
 	}
 
+	fs_production_flywheel_defaults(&p->flywheel);
+
 	/* DOMAIN.md fleet curve: logistic toward 100k through ~1.9k end-2027, 5k
 	 * end-2028, 12k end-2029, 27k end-2030: K = 100,000, r = 0.95 / year,
 	 * midpoint 2032-01-18 gives 2.1k, 5.2k, 12.5k, 27.0k. */
 	p->target_fleet = 100000;
 	p->target_rate_per_year = 0.95;
 	p->target_mid_day = day_of(2032, 1, 18);
+}
+
+/*
+ * The data flywheel [est]. What a vehicle in service drives and uploads a day
+ * is derived from published figures; how much data a release needs is not
+ * published for any fleet, so it is anchored on Waymo's record: its
+ * driverless fleet passed 1 million miles in January 2023 and 100 million in
+ * July 2025 (Waymo on X, via newsable.asianetnews.com), and its riders got
+ * freeways in November 2025 (alphaleaders.co.uk). Release 1.2 (fleet.software:
+ * motorways, 30,000 miles per disengagement) needs the data of ~100 million
+ * miles, 1.1 (20,000) a tenth of that [est]; they move when those releases
+ * come out.
+ */
+void fs_production_flywheel_defaults(struct fs_prod_flywheel *fw)
+{
+	memset(fw, 0, sizeof(*fw));
+	/* DOMAIN: 19-26 trips a day of 3.19 mi mean (CPUC), 44 % of miles empty:
+	 * 22.5 x 5.13 km / 0.56 = 206 km a day */
+	fw->km_per_vehicle_day = 206;
+	/* fs_vehicle_params_defaults(): 14 cameras x 4.5 + 9 radars x 0.5 + lidar 30 +
+	 * 12 ultrasonics x 0.01 + 2 Thor x 1 = 99.6 GB a driving hour, 25 % of it
+	 * logged, at 24 km/h (DOMAIN): 1.04 GB a km, all uploaded at the depots */
+	fw->gb_per_km = 1.04;
+	fw->cadence_days = 91;  /* [est] a quarterly release train */
+	fw->train_days = 30;    /* [est] training on DGX Cloud, validation in simulation (Cosmos) and on track */
+	fw->ota_days = 28;      /* [est] staged over-the-air rollout over four weeks */
+	/* 1 mile = 1.609 km x 1.04 GB = 1.67 GB */
+	fw->releases[fw->release_count++] = (struct fs_prod_release){ 110, 16.7 };  /* ~10 million miles */
+	fw->releases[fw->release_count++] = (struct fs_prod_release){ 120, 167.0 }; /* ~100 million miles */
 }
 
 const char *fs_production_curve_name(int curve)
@@ -323,6 +354,11 @@ bool fs_production_params_equal(const struct fs_production_params *a, const stru
 #define S(f) DIFF(strncmp(a->f, b->f, FS_PROD_NAME_MAX), #f)
 	F(programme_count); F(city_count); F(disruption_count); F(integrator_count); F(start_day); F(target_fleet);
 	F(target_rate_per_year); F(target_mid_day);
+	F(flywheel.km_per_vehicle_day); F(flywheel.gb_per_km); F(flywheel.cadence_days); F(flywheel.train_days);
+	F(flywheel.ota_days); F(flywheel.release_count);
+	for (uint32_t i = 0; i < a->flywheel.release_count && i < FS_PROD_RELEASES_MAX; i++) {
+		F(flywheel.releases[i].version); F(flywheel.releases[i].data_pb);
+	}
 	for (uint32_t i = 0; i < a->integrator_count && i < FS_PROD_INTEGRATORS_MAX; i++) {
 		S(integrators[i].name); F(integrators[i].line_count);
 		for (uint32_t k = 0; k < a->integrators[i].line_count && k < FS_PROD_LINES_MAX; k++) {

@@ -1141,11 +1141,64 @@ static int read_integrators(struct loader *L, const yaml_node_t *section, const 
 	return 0;
 }
 
+/* production.flywheel: fleet data -> training -> releases over the air. */
+static int read_flywheel(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_prod_flywheel *fw = &L->sc->production.flywheel;
+	int rc = check_map(L, n, "production.flywheel",
+			   "km_per_vehicle_day gb_per_km cadence_days train_days ota_days releases");
+	if (rc < 0 || (rc = get_double(L, n, "km_per_vehicle_day", 0, 5000, false, &fw->km_per_vehicle_day)) < 0 ||
+	    (rc = get_double(L, n, "gb_per_km", 0, 1e6, false, &fw->gb_per_km)) < 0 ||
+	    (rc = get_u32(L, n, "cadence_days", 0, 3650, &fw->cadence_days)) < 0 ||
+	    (rc = get_u32(L, n, "train_days", 0, 3650, &fw->train_days)) < 0 ||
+	    (rc = get_u32(L, n, "ota_days", 1, 3650, &fw->ota_days)) < 0) {
+		return rc;
+	}
+	const yaml_node_t *list = find(L, n, "releases");
+	if (!list) {
+		return 0;
+	}
+	if ((rc = need_list(L, list, "releases")) < 0) {
+		return rc;
+	}
+	if (list_len(list) > FS_PROD_RELEASES_MAX) {
+		return fail(L, list, "releases: at most %d", FS_PROD_RELEASES_MAX);
+	}
+	fw->release_count = 0;
+	for (size_t i = 0; i < list_len(list); i++) {
+		const yaml_node_t *rn = list_item(L, list, i), *version;
+		struct fs_prod_release *r = &fw->releases[i];
+		if ((rc = check_map(L, rn, "a flywheel release", "version data_pb")) < 0) {
+			return rc;
+		}
+		if (!(version = find(L, rn, "version")) || !find(L, rn, "data_pb")) {
+			return fail(L, rn, "a flywheel release needs version and data_pb");
+		}
+		if ((rc = need_scalar(L, version, "version", "a release such as \"1.1\"")) < 0 ||
+		    (rc = get_double(L, rn, "data_pb", 0, 1e9, false, &r->data_pb)) < 0) {
+			return rc;
+		}
+		if (!fs_scenario_parse_version(text(version), &r->version) || fs_scenario_sw_find(L->sc, r->version) < 0) {
+			return fail(L, version, "version: '%s' is not a release of fleet.software", text(version));
+		}
+		if (i && r->version <= fw->releases[i - 1].version) {
+			return fail(L, version, "version: releases are trained oldest first; '%s' is not newer than the one "
+				    "before", text(version));
+		}
+		fw->release_count++;
+	}
+	return 0;
+}
+
 static int read_production(struct loader *L, const yaml_node_t *n)
 {
 	struct fs_production_params *p = &L->sc->production;
-	int rc = check_map(L, n, "production", "start target_curve integrators programmes");
+	int rc = check_map(L, n, "production", "start target_curve integrators flywheel programmes");
 	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *flywheel = find(L, n, "flywheel");
+	if (flywheel && (rc = read_flywheel(L, flywheel)) < 0) {
 		return rc;
 	}
 	const yaml_node_t *integrators = find(L, n, "integrators");

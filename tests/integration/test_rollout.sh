@@ -3,10 +3,23 @@
 # The production service in a real lockstep run, and `fleetsim rollout`
 # (fs-rollout) end to end: a short rollout with real sampled runs, the CSV's
 # invariants (fleet = cumulative deliveries - retirements, per city and per
-# OEM sums), same seed same series, and a chart that is a real picture.
+# OEM sums), same seed same series, and a chart that is a real picture; the
+# plan the mission describes (Stellantis, Foxconn, the 100,000), per-programme
+# vehicles and the data flywheel through the real processes.
 source "$(dirname "$0")/lib.sh"
 
 ROLLOUT=$SVC/fs-rollout
+
+csv_check() { # python over the CSV rows (list of dicts `rows`); exit status is the check
+  python3 - "$CSV" "$1" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ok = eval(sys.argv[2], {"rows": rows, "int": int, "float": float, "all": all, "any": any, "len": len, "sum": sum})
+if not ok:
+    print("# check failed:", sys.argv[2], file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+}
 
 # ---- fs-production as a lockstep participant ---------------------------------
 prod_run() { # tag seed -> $WORK/tag/summary.json
@@ -95,6 +108,23 @@ assert g('tiny', 'charge_requests') / g('tiny', 'vehicles') > 5 * g('roomy', 'ch
 EOF
 }
 check "a delivered vehicle of a programme drives and charges with that programme's battery and consumption" programme_vehicles
+# The data flywheel: release 1.2 (motorways) goes out in July 2028 and reaches Atlanta's fleet over
+# the air; the sampled runs' vehicles run what the plan says, and a run over midnight gets the day's share.
+check "weekly samples through the rollout of release 1.2 (10-minute windows)" \
+  "$ROLLOUT" --from 2028-06-20 --to 2028-08-10 --cadence 7d --window 10m --seed 5 --jobs 2 --out "$WORK/r13" --quiet
+CSV=$WORK/r13/rollout.csv
+check "the fleet's data grow and release 1.2 goes out: more miles per disengagement, motorways" \
+  csv_check "rows[0]['sw_latest'] == '1.1' and rows[-1]['sw_latest'] == '1.2' and float(rows[-1]['data_pb']) > float(rows[0]['data_pb']) and float(rows[0]['fleet_miles_per_disengagement']) < float(rows[-1]['fleet_miles_per_disengagement']) and rows[0]['fleet_motorway_share'] == '0.0000' and rows[-1]['fleet_motorway_share'] == '1.0000' and any(0 < float(r['sw_latest_share']) < 1 for r in rows)"
+check "Atlanta's sampled runs run the release as far as it reached them (within 0.1)" \
+  csv_check "all(r['run_digest'] and abs(float(r['run_sw_latest_share']) - float(r['sw_latest_share'])) < 0.1 and abs(float(r['run_no_motorway_share']) - (1 - float(r['fleet_motorway_share']))) < 0.1 for r in rows)"
+check "a run over midnight during the rollout" \
+  "$SVC/fleetsim" run --start 2028-07-12T23:30:00Z --duration 1h --tick-ms 5000 --bus "$(new_bus ota)" --out "$WORK/ota" --quiet
+check "... installs the day's share of the release over the air" python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))['results']
+v = r['vehicle-0']; p = r['production']
+print('# %d updates published, %d installed; %d of %d vehicles on 1.2' % (p['ota_updates_published'], v['ota_updates_applied'], v['vehicles_sw_120'], v['vehicles']))
+sys.exit(0 if 0 < p['ota_updates_published'] and 0 < v['ota_updates_applied'] <= p['ota_updates_published'] and 0 < v['vehicles_sw_120'] < v['vehicles'] else 1)" "$WORK/ota/summary.json"
 check "bad --city is refused" bash -c "! '$SVC/fs-production' --city=atlantis --bus=ipc://$WORK/none 2>/dev/null"
 
 # ---- fleetsim rollout ----------------------------------------------------------
@@ -104,16 +134,6 @@ check "rollout 2027-01..2027-06 with 10-minute sampled runs" \
 CSV=$WORK/r1/rollout.csv
 check "rollout.csv exists" test -s "$CSV"
 
-csv_check() { # python over the CSV rows (list of dicts `rows`); exit status is the check
-  python3 - "$CSV" "$1" <<'EOF'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-ok = eval(sys.argv[2], {"rows": rows, "int": int, "float": float, "all": all, "any": any, "len": len, "sum": sum})
-if not ok:
-    print("# check failed:", sys.argv[2], file=sys.stderr)
-sys.exit(0 if ok else 1)
-EOF
-}
 check "one row a month" csv_check "len(rows) == 6 and rows[0]['date'] == '2027-01-01' and rows[-1]['date'] == '2027-06-01'"
 check "fleet == cumulative deliveries - retirements" \
   csv_check "all(int(r['fleet_total']) == int(r['delivered_cum']) - int(r['retired_cum']) for r in rows)"

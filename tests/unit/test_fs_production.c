@@ -609,6 +609,64 @@ static void halving_a_shared_integrator_delays_every_programme_using_it(void **s
 	fs_production_destroy(b);
 }
 
+/*
+ * The data flywheel: the fleet's uploaded data train each release once they
+ * reach its need and the cadence allows; it goes out after training and
+ * reaches the fleet over the air, each vehicle once and for good.
+ */
+static void fleet_data_train_releases_that_go_out_over_the_air(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	const struct fs_prod_flywheel *fw = &p.flywheel;
+	assert_int_equal(fw->release_count, 2);
+	struct fs_production *m = create(&p, 1);
+	struct fs_production_stats s;
+	double data_before = 0;
+	int32_t trained[2] = { INT32_MIN, INT32_MIN };
+	for (int32_t d = day_of(2027, 1, 1); d <= day_of(2029, 12, 31); d++) {
+		fs_production_advance(m, d, NULL);
+		stats_of(m, &s);
+		assert_true(s.flywheel.data_pb >= data_before); /* it only grows, with the fleet in service */
+		for (uint32_t k = 0; k < 2; k++) {
+			if (trained[k] == INT32_MIN && s.flywheel.releases[k].train_day == d) {
+				trained[k] = d;
+				/* the data it needs were in by the end of the day before */
+				assert_true(data_before >= fw->releases[k].data_pb);
+				assert_int_equal(s.flywheel.releases[k].release_day, d + (int32_t)fw->train_days);
+			}
+		}
+		data_before = s.flywheel.data_pb;
+	}
+	assert_true(trained[0] != INT32_MIN && trained[1] != INT32_MIN);
+	assert_true(trained[1] - trained[0] >= (int32_t)fw->cadence_days); /* one train a quarter at most */
+	assert_int_equal(s.flywheel.latest, 120);
+	/* over the air: a linear staged rollout, vehicles reached once and for good */
+	int32_t out = s.flywheel.releases[1].release_day, mid = out + (int32_t)fw->ota_days / 2;
+	uint32_t on_mid = 0;
+	for (uint64_t key = 0; key < 2000; key++) {
+		uint32_t before = fs_production_vehicle_release(m, key, 100, out - 1);
+		uint32_t during = fs_production_vehicle_release(m, key, 100, mid);
+		uint32_t after = fs_production_vehicle_release(m, key, 100, out + (int32_t)fw->ota_days);
+		assert_int_equal(before, 110);
+		assert_true(during >= before && after >= during);
+		assert_int_equal(after, 120);
+		on_mid += during == 120;
+		/* never back to an older release than the factory's */
+		assert_int_equal(fs_production_vehicle_release(m, key, 130, out + 100), 130);
+	}
+	double expect = (double)(mid - out + 1) / fw->ota_days;
+	assert_true(fabs(on_mid / 2000.0 - expect) < 0.04);
+	fs_production_destroy(m);
+	/* twice the data a km: the first release trains sooner */
+	p.flywheel.gb_per_km *= 2;
+	m = create(&p, 1);
+	fs_production_advance(m, day_of(2029, 12, 31), NULL);
+	stats_of(m, &s);
+	assert_true(s.flywheel.releases[0].train_day < trained[0]);
+	fs_production_destroy(m);
+}
+
 static void same_seed_same_series_whatever_the_step(void **state)
 {
 	struct fs_production_params p;
@@ -914,6 +972,7 @@ int main(void)
 		cmocka_unit_test(fleet_is_deliveries_minus_retirements),
 		cmocka_unit_test(defaults_tell_the_mission_rollout),
 		cmocka_unit_test(halving_a_shared_integrator_delays_every_programme_using_it),
+		cmocka_unit_test(fleet_data_train_releases_that_go_out_over_the_air),
 		cmocka_unit_test(same_seed_same_series_whatever_the_step),
 		cmocka_unit_test(delivery_log_filters_by_city),
 		cmocka_unit_test(bad_params_are_refused_with_a_reason),

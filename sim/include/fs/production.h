@@ -46,6 +46,7 @@
 #define FS_PROD_DISRUPTIONS_MAX 64
 #define FS_PROD_INTEGRATORS_MAX 4
 #define FS_PROD_LINES_MAX 4
+#define FS_PROD_RELEASES_MAX 8
 #define FS_PROD_NO_CITY UINT16_MAX
 
 /* Numbered as fleetsim.v1.ProductionStage (proto/production.proto). */
@@ -174,6 +175,28 @@ struct fs_prod_disruption {
 	uint32_t rework_days;               /* recall + rework: days out of service */
 };
 
+/* A driving-software release the fleet's data trains (its rates and ODD: fleet.software). */
+struct fs_prod_release {
+	uint32_t version;          /* e.g. 110 for "1.1"; a release of fleet.software */
+	double data_pb;            /* uploaded fleet data it needs for training, cumulative, PB */
+};
+
+/*
+ * The data flywheel: the fleet in service drives, logs and uploads; once the
+ * uploaded data reach a release's need and the release train's cadence
+ * allows, that release is trained (DGX Cloud) and validated for train_days,
+ * then rolled out over the air to the fleet over ota_days.
+ */
+struct fs_prod_flywheel {
+	double km_per_vehicle_day; /* driven by a vehicle in service a day */
+	double gb_per_km;          /* logged and uploaded a km */
+	uint32_t cadence_days;     /* at most one training started per this many days */
+	uint32_t train_days;       /* training + validation, to release */
+	uint32_t ota_days;         /* release to the whole fleet (staged, linear) */
+	struct fs_prod_release releases[FS_PROD_RELEASES_MAX]; /* in the order they are trained */
+	uint32_t release_count;
+};
+
 /* Everything the production model needs; the scenario file fills it. */
 struct fs_production_params {
 	struct fs_prod_programme programmes[FS_PROD_PROGRAMMES_MAX];
@@ -184,6 +207,7 @@ struct fs_production_params {
 	uint32_t disruption_count;
 	struct fs_prod_integrator integrators[FS_PROD_INTEGRATORS_MAX];
 	uint32_t integrator_count;
+	struct fs_prod_flywheel flywheel;
 	int32_t start_day;  /* the model starts empty here (before any SOP) */
 	/* fleet curve the programmes are meant to follow (for charts and checks):
 	 * logistic K / (1 + exp(-r (t - t_mid))) in vehicles, t in days; K is
@@ -199,6 +223,9 @@ struct fs_production_params {
  * (tests/unit/test_fs_production.c loads it and compares field by field).
  */
 void fs_production_params_defaults(struct fs_production_params *p);
+
+/** The default data flywheel (sources in fs_production_params.c). */
+void fs_production_flywheel_defaults(struct fs_prod_flywheel *fw);
 
 /** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
 void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
@@ -372,8 +399,23 @@ struct fs_prod_integrator_stats {
 	uint64_t started;             /* cumulative */
 };
 
+/* The data flywheel today. */
+struct fs_prod_flywheel_stats {
+	double fleet_km;              /* driven in service, cumulative */
+	double data_pb;               /* uploaded, cumulative */
+	uint32_t latest;              /* latest release out; 0 = none yet */
+	uint32_t release_count;
+	struct {
+		uint32_t version;
+		int32_t train_day;    /* training started; INT32_MIN = not yet */
+		int32_t release_day;  /* out (OTA starts); INT32_MIN = not yet */
+		double share;         /* of the fleet on this release or a later one */
+	} releases[FS_PROD_RELEASES_MAX];
+};
+
 struct fs_production_stats {
 	int32_t day;
+	struct fs_prod_flywheel_stats flywheel;
 	uint32_t programme_count, city_count, integrator_count;
 	struct fs_prod_integrator_stats integrators[FS_PROD_INTEGRATORS_MAX];
 	struct fs_prod_programme_stats programmes[FS_PROD_PROGRAMMES_MAX];
@@ -388,6 +430,16 @@ void fs_production_get_stats(const struct fs_production *prod, struct fs_product
 /** Index of programme / city @name, or -ENOENT. */
 int fs_production_find_programme(const struct fs_production *prod, const char *name);
 int fs_production_find_city(const struct fs_production *prod, const char *name);
+
+/**
+ * The release a vehicle runs on @day (the last simulated day or earlier):
+ * the latest release whose over-the-air rollout has reached it, or
+ * @factory_version if none newer has. Which vehicles a staged rollout
+ * reaches first is a draw keyed by (seed, @vehicle_key), the same for every
+ * release, so a vehicle never goes back to an older one.
+ */
+uint32_t fs_production_vehicle_release(const struct fs_production *prod, uint64_t vehicle_key,
+				       uint32_t factory_version, int32_t day);
 
 /** XXH3-64 of the model's state (counts, lots, counters): equal states, equal hashes. */
 uint64_t fs_production_hash(const struct fs_production *prod);
