@@ -11,7 +11,11 @@
  *   current phase (data collection -> supervised -> driverless) -> retired
  *   (service life or an attrition rate).
  * Each stage has a capacity per day and a duration in days; a stage that is
- * short of capacity builds a queue in front of it.
+ * short of capacity builds a queue in front of it. Integration is a
+ * programme's own line or a shared integrator (Foxconn) whose capacity its
+ * programmes share. A fills_fleet programme builds only what keeps the fleet
+ * at the target (replacements included). The data flywheel turns the fleet's
+ * uploaded data into software releases that go out over the air.
  *
  * The model is counts-based: vehicles move in lots (same programme, build day
  * and stage timing), not one by one; random draws (calibration failures,
