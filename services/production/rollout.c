@@ -846,7 +846,7 @@ static int write_chart(const struct options *o, const struct fs_production_param
 		.x_day = x,
 		.target = { .name = target_name, .y = target, .rgb = 0x000000, .dashed = 1 },
 		.kpi_title = { kt0, kt1, "software from fleet data" },
-		.kpi_left_unit = { "vehicles", "minutes", "miles/diseng." },
+		.kpi_left_unit = { "vehicles", "minutes", "mi/diseng." },
 		.kpi_right_unit = { any_trips ? "trips" : "km", "% served", "% of fleet" },
 		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs" : "no runs (--no-detail)" },
 		.kpi_right_max = { 0, 100, 100 }, /* shares, % */

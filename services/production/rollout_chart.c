@@ -406,7 +406,7 @@ int rollout_chart_write(const struct chart *c, const char *path, char *err, size
 	}
 	struct xaxis top = { d0, d1, { 90, 110, 1110, 480 } };
 	draw_top(&cv, c, &top);
-	static const int panel_x[CHART_PANELS][2] = { { 80, 400 }, { 520, 840 }, { 960, 1300 } };
+	static const int panel_x[CHART_PANELS][2] = { { 70, 380 }, { 490, 800 }, { 990, 1300 } };
 	for (int k = 0; k < CHART_PANELS; k++) {
 		struct xaxis xa = { d0, d1, { panel_x[k][0], 610, panel_x[k][1], 850 } };
 		draw_kpi(&cv, c, k, &xa);
