@@ -165,6 +165,8 @@ static void usage(FILE *out)
 		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
 		"  --out DIR             write DIR/summary.json\n"
 		"  --scenario FILE       scenario: its events are scheduled, injected ones validated with it\n"
+		"  --no-scenario-events  schedule none of the file's events (a window of a longer scenario,\n"
+		"                        as `fleetsim rollout` samples it); injected ones still apply\n"
 		"  --control socket|bus  lockstep messages on the control socket DIR/ctl (ipc buses; default)\n"
 		"                        or through the broker like everything else\n"
 		"  -h, --help            this text\n");
@@ -1072,9 +1074,10 @@ int main(int argc, char **argv)
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true };
 	uint64_t duration_ms = 3600000, u;
 	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
-	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false;
+	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false,
+	     file_events = true;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL };
+	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_NO_EVENTS };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "participants", required_argument, NULL, OPT_PARTS },
@@ -1088,6 +1091,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1148,6 +1152,9 @@ int main(int argc, char **argv)
 		case OPT_SCENARIO:
 			scenario = optarg;
 			break;
+		case OPT_NO_EVENTS:
+			file_events = false;
+			break;
 		case OPT_CONTROL:
 			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
 				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
@@ -1177,6 +1184,9 @@ int main(int argc, char **argv)
 	}
 	if (fs_scenario_msg_load(scenario, &c.scenario) < 0) {
 		return 2;
+	}
+	if (!file_events) {
+		c.scenario.event_count = 0; /* the rules stay: injected events are still checked with them */
 	}
 	if (scenario) { /* the file's values, unless a flag overrides them */
 		c.seed = seed_given ? c.seed : c.scenario.seed;

@@ -55,6 +55,7 @@ struct run_options {
 	const char *rebalance_s; /* dispatch: rebalancing period, 0 = off */
 	const char *charging;    /* dispatch: yes or no */
 	const char *scenario;
+	bool no_scenario_events; /* the file's settings without its timed events */
 	const char *state_every;
 	const char *record;
 	const char *fleet_csv;
@@ -80,6 +81,9 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  --scenario FILE     describe the run in a YAML file (examples/default.yaml shows\n"
 		"                      every setting); flags given here override the file\n"
+		"  --no-scenario-events  the file's settings without its timed events (a window of a\n"
+		"                      longer scenario; `fleetsim rollout` runs its samples so); its\n"
+		"                      production events still shape the production plan\n"
 		"  --seed N            run seed (default 1); same seed, same results\n"
 		"  --duration D        simulated duration: 3600, 90m, 2h, 1d (default 1h)\n"
 		"  --start DATETIME    simulated start (default 2028-06-01T12:00:00Z,\n"
@@ -123,7 +127,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -143,6 +147,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "rebalance-s", required_argument, NULL, OPT_REBALANCE },
 		{ "charging", required_argument, NULL, OPT_CHARGING },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
 		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
@@ -289,6 +294,9 @@ static int parse(int argc, char **argv, struct run_options *o)
 			break;
 		case OPT_SCENARIO:
 			o->scenario = optarg;
+			break;
+		case OPT_NO_EVENTS:
+			o->no_scenario_events = true;
 			break;
 		case OPT_MATCHER:
 			if (strcmp(optarg, "batch") && strcmp(optarg, "greedy")) {
@@ -700,6 +708,9 @@ static int launch(const struct run_options *opts)
 	if (o.scenario) {
 		arg(&a, "--scenario=%s", o.scenario);
 	}
+	if (o.no_scenario_events) {
+		arg(&a, "--no-scenario-events");
+	}
 	if (o.out_dir) {
 		arg(&a, "--out=%s", o.out_dir);
 	}
@@ -792,6 +803,9 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--first-vehicle-id=%" PRIu64, o.vehicles);
 		if (o.scenario) {
 			arg(&a, "--scenario=%s", o.scenario);
+		}
+		if (o.no_scenario_events) {
+			arg(&a, "--no-scenario-events"); /* then the file's production events are its plan */
 		}
 		struct child *c = supervisor_spawn(sup, "production", CHILD_PARTICIPANT, a.items);
 		args_free(&a);

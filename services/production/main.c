@@ -44,6 +44,9 @@ static void usage(FILE *out)
 		"  --scenario FILE          programmes, stages and rollout cities from a scenario\n"
 		"                           file (default: examples/default.yaml's plan); its events\n"
 		"                           arrive from the conductor, which must get the same file\n"
+		"  --no-scenario-events     the conductor schedules none of the file's events (a window\n"
+		"                           of a longer scenario): its production events are then part\n"
+		"                           of the plan this node simulates\n"
 		"  --out DIR                accepted for symmetry; results go to summary.json\n"
 		"  -h, --help               this text\n");
 }
@@ -53,8 +56,9 @@ int main(int argc, char **argv)
 	fs_log_init("fs-production", FS_LOG_INFO);
 	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
 	const char *address = NULL, *name = "production", *scenario = NULL;
+	bool file_events_in_plan = false;
 	uint64_t u;
-	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_CITY, OPT_FIRST_ID, OPT_DEPOTS, OPT_OUT, OPT_SCENARIO };
+	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_CITY, OPT_FIRST_ID, OPT_DEPOTS, OPT_OUT, OPT_SCENARIO, OPT_NO_EVENTS };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -64,6 +68,7 @@ int main(int argc, char **argv)
 		{ "depots", required_argument, NULL, OPT_DEPOTS },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -98,6 +103,9 @@ int main(int argc, char **argv)
 		case OPT_SCENARIO:
 			scenario = optarg;
 			break;
+		case OPT_NO_EVENTS:
+			file_events_in_plan = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -130,8 +138,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The file's production events reach us from the conductor at their
-	 * ticks, as injected ones do (production_node.h): not twice. */
-	params->disruption_count = 0;
+	 * ticks, as injected ones do (production_node.h): not twice. Unless the
+	 * conductor schedules none of them: then they are the plan's history. */
+	if (!file_events_in_plan) {
+		params->disruption_count = 0;
+	}
 	cfg.scenario = &sc;
 	struct production_node *node = production_node_create(&cfg, params);
 	free(params);

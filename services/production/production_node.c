@@ -13,6 +13,14 @@
 #include "production_node.h"
 
 #define MS_PER_DAY 86400000LL
+#define NO_PROGRAMME UINT16_MAX
+
+/* What the node told the vehicle nodes about one vehicle of the detailed city. */
+struct vehicle_info {
+	uint16_t programme; /* NO_PROGRAMME: the run's vehicle model (an initial vehicle before the plan had any) */
+	uint32_t factory;   /* its programme's release from the factory */
+	uint32_t sw;        /* the release it was last given (0: not told) */
+};
 
 struct production_node {
 	struct production_node_config cfg;
@@ -23,6 +31,9 @@ struct production_node {
 	/* live ids in the detailed city, oldest first: [live_head, live_n) */
 	uint32_t *live;
 	size_t live_head, live_n, live_cap;
+	struct vehicle_info *vehicles; /* by vehicle id (< next_id) */
+	size_t vehicles_cap;
+	uint64_t ota_updates;
 	uint32_t next_id;
 	uint64_t published_deliveries, published_retirements, days;
 	uint64_t prev_entered[FS_PROD_PROGRAMMES_MAX][FS_PROD_STAGE_COUNT]; /* for per-day entries */
@@ -51,6 +62,45 @@ static void live_push(struct production_node *n, uint32_t id)
 		}
 	}
 	n->live[n->live_n++] = id;
+}
+
+static struct vehicle_info *vehicle_info(struct production_node *n, uint32_t id)
+{
+	if (id >= n->vehicles_cap) {
+		size_t cap = n->vehicles_cap ? n->vehicles_cap : 1024;
+		while (cap <= id) {
+			cap *= 2;
+		}
+		n->vehicles = realloc(n->vehicles, cap * sizeof(*n->vehicles));
+		if (!n->vehicles) {
+			fs_error("out of memory");
+			abort();
+		}
+		for (size_t i = n->vehicles_cap; i < cap; i++) {
+			n->vehicles[i] = (struct vehicle_info){ .programme = NO_PROGRAMME };
+		}
+		n->vehicles_cap = cap;
+	}
+	return &n->vehicles[id];
+}
+
+/* The id the plan's retirement of a vehicle of @programme retires: the oldest of that programme, else the oldest. */
+static bool retire_one(struct production_node *n, uint16_t programme, uint32_t *ret_id)
+{
+	for (size_t i = n->live_head; i < n->live_n; i++) {
+		uint32_t id = n->live[i];
+		if (id < n->vehicles_cap && n->vehicles[id].programme == programme) {
+			memmove(n->live + i, n->live + i + 1, (n->live_n - i - 1) * sizeof(*n->live));
+			n->live_n--;
+			*ret_id = id;
+			return true;
+		}
+	}
+	if (n->live_head == n->live_n) {
+		return false;
+	}
+	*ret_id = n->live[n->live_head++];
+	return true;
 }
 
 struct production_node *production_node_create(const struct production_node_config *cfg,
@@ -95,6 +145,7 @@ void production_node_destroy(struct production_node *n)
 	fs_scenario_finish(&n->scn);
 	free(n->pending);
 	free(n->live);
+	free(n->vehicles);
 	free(n);
 }
 
@@ -158,11 +209,91 @@ static int publish_stage_counts(struct production_node *n, struct fs_participant
 	return rc;
 }
 
+static int publish_batch(struct fs_participant *p, Fleetsim__V1__DeliveryBatch *b)
+{
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES;
+	env.deliveries = b;
+	return fs_participant_publish(p, NULL, &env);
+}
+
+/* @d: vehicle @id of programme @g as it arrives in (or, at the start, stands in) the detailed city on @day. */
+static void fill_delivery(struct production_node *n, Fleetsim__V1__Delivery *d, uint32_t id, uint16_t g, int32_t day)
+{
+	const struct fs_production_params *params = fs_production_params(n->model);
+	const struct fs_prod_programme *pg = &params->programmes[g];
+	const struct fs_prod_city *city = &params->cities[n->city];
+	int phase = fs_production_city_phase(city, day);
+	fleetsim__v1__delivery__init(d);
+	d->vehicle_id = id;
+	d->programme = (char *)pg->name;
+	d->oem = (char *)pg->oem;
+	d->model = (char *)pg->model;
+	d->city = (char *)city->name;
+	d->depot = n->cfg.depots ? id % n->cfg.depots : 0;
+	struct vehicle_info *vi = vehicle_info(n, id);
+	*vi = (struct vehicle_info){ .programme = g, .factory = pg->sw_version };
+	vi->sw = fs_production_vehicle_release(n->model, id, pg->sw_version, day); /* the flywheel's, if out */
+	d->sw_version = vi->sw;
+	d->battery_kwh = (float)pg->battery_kwh;
+	d->kwh_per_km = (float)pg->kwh_per_km;
+	d->max_charge_kw = (float)pg->max_charge_kw;
+	d->seats = pg->seats;
+	d->city_phase = phase < 0 ? 0 : (uint32_t)phase;
+}
+
+/*
+ * Tick 0: the run's initial vehicles (ids 0..first_vehicle_id-1) stand for
+ * the plan's fleet in the detailed city; give each the programme (vehicle,
+ * software) of its share of that fleet: largest remainders over the
+ * programmes' fleets there, ids in programme order.
+ */
+static int publish_initial_fleet(struct production_node *n, struct fs_participant *p,
+				 const struct fs_production_stats *s)
+{
+	const struct fs_prod_city_stats *cs = &s->cities[n->city];
+	uint32_t total = n->cfg.first_vehicle_id;
+	if (!total || !cs->fleet) {
+		return 0; /* no plan fleet there yet: the run's vehicle model stands */
+	}
+	uint32_t share[FS_PROD_PROGRAMMES_MAX] = { 0 }, given = 0;
+	double rest[FS_PROD_PROGRAMMES_MAX] = { 0 };
+	for (uint32_t g = 0; g < s->programme_count; g++) {
+		double exact = (double)total * cs->fleet_by_programme[g] / cs->fleet;
+		share[g] = (uint32_t)exact;
+		rest[g] = exact - share[g];
+		given += share[g];
+	}
+	while (given < total) {
+		uint32_t best = 0;
+		for (uint32_t g = 1; g < s->programme_count; g++) {
+			best = rest[g] > rest[best] ? g : best;
+		}
+		share[best]++;
+		rest[best] = -1;
+		given++;
+	}
+	Fleetsim__V1__Delivery *d = fs_xcalloc(total, sizeof(*d));
+	Fleetsim__V1__Delivery **dp = fs_xcalloc(total, sizeof(*dp));
+	uint32_t id = 0;
+	for (uint16_t g = 0; g < s->programme_count; g++) {
+		for (uint32_t j = 0; j < share[g]; j++, id++) {
+			fill_delivery(n, &d[id], id, g, s->day);
+			dp[id] = &d[id];
+		}
+	}
+	Fleetsim__V1__DeliveryBatch b = FLEETSIM__V1__DELIVERY_BATCH__INIT;
+	b.n_in_service = total;
+	b.in_service = dp;
+	int rc = publish_batch(p, &b);
+	free(d);
+	free(dp);
+	return rc;
+}
+
 /* Deliveries and retirements of the detailed city, logged by the last advance. */
 static int publish_deliveries(struct production_node *n, struct fs_participant *p)
 {
-	const struct fs_production_params *params = fs_production_params(n->model);
-	const struct fs_prod_city *city = &params->cities[n->city];
 	size_t count = 0, retired = 0;
 	for (size_t i = 0; i < n->log.delivery_count; i++) {
 		count += n->log.deliveries[i].count;
@@ -170,8 +301,36 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 	for (size_t i = 0; i < n->log.retirement_count; i++) {
 		retired += n->log.retirements[i].count;
 	}
-	if (!count && !retired) {
+	/* over the air: the vehicles already there that a release reached today */
+	Fleetsim__V1__SoftwareUpdate *ota = NULL, **otap = NULL;
+	size_t nota = 0, ota_cap = 0;
+	int32_t today = fs_production_day(n->model);
+	for (size_t i = n->live_head; i < n->live_n; i++) {
+		struct vehicle_info *vi = vehicle_info(n, n->live[i]);
+		uint32_t sw = fs_production_vehicle_release(n->model, n->live[i], vi->factory, today);
+		if (sw <= vi->sw) {
+			continue;
+		}
+		vi->sw = sw;
+		if (nota == ota_cap) {
+			ota_cap = ota_cap ? ota_cap * 2 : 64;
+			ota = realloc(ota, ota_cap * sizeof(*ota));
+			if (!ota) {
+				fs_error("out of memory");
+				abort();
+			}
+		}
+		fleetsim__v1__software_update__init(&ota[nota]);
+		ota[nota].vehicle_id = n->live[i];
+		ota[nota].sw_version = sw;
+		nota++;
+	}
+	if (!count && !retired && !nota) {
 		return 0;
+	}
+	otap = fs_xcalloc(nota ? nota : 1, sizeof(*otap));
+	for (size_t i = 0; i < nota; i++) {
+		otap[i] = &ota[i];
 	}
 	Fleetsim__V1__Delivery *d = fs_xcalloc(count ? count : 1, sizeof(*d));
 	Fleetsim__V1__Delivery **dp = fs_xcalloc(count ? count : 1, sizeof(*dp));
@@ -179,37 +338,31 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 	size_t k = 0;
 	for (size_t i = 0; i < n->log.delivery_count; i++) {
 		const struct fs_prod_delivery *e = &n->log.deliveries[i];
-		const struct fs_prod_programme *g = &params->programmes[e->programme];
-		int phase = fs_production_city_phase(city, e->day);
 		for (uint32_t j = 0; j < e->count; j++, k++) {
-			fleetsim__v1__delivery__init(&d[k]);
-			d[k].vehicle_id = n->next_id++;
-			d[k].programme = (char *)g->name;
-			d[k].oem = (char *)g->oem;
-			d[k].model = (char *)g->model;
-			d[k].city = (char *)city->name;
-			d[k].depot = n->cfg.depots ? d[k].vehicle_id % n->cfg.depots : 0;
-			d[k].sw_version = g->sw_version;
-			d[k].battery_kwh = (float)g->battery_kwh;
-			d[k].city_phase = phase < 0 ? 0 : (uint32_t)phase;
+			fill_delivery(n, &d[k], n->next_id++, e->programme, e->day);
 			d[k].build_day = e->build_day;
 			dp[k] = &d[k];
 			live_push(n, d[k].vehicle_id);
 		}
 	}
 	size_t r = 0;
-	for (; r < retired && n->live_head < n->live_n; r++) {
-		gone[r] = n->live[n->live_head++];
+	for (size_t i = 0; i < n->log.retirement_count; i++) {
+		const struct fs_prod_retirement *e = &n->log.retirements[i];
+		for (uint32_t j = 0; j < e->count && retire_one(n, e->programme, &gone[r]); j++) {
+			r++;
+		}
 	}
 	Fleetsim__V1__DeliveryBatch b = FLEETSIM__V1__DELIVERY_BATCH__INIT;
 	b.n_deliveries = count;
 	b.deliveries = dp;
 	b.n_retired_vehicle_ids = r;
 	b.retired_vehicle_ids = gone;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES;
-	env.deliveries = &b;
-	int rc = fs_participant_publish(p, NULL, &env);
+	b.n_software_updates = nota;
+	b.software_updates = otap;
+	int rc = publish_batch(p, &b);
+	n->ota_updates += nota;
+	free(ota);
+	free(otap);
 	n->published_deliveries += count;
 	n->published_retirements += r;
 	free(d);
@@ -317,7 +470,16 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		for (uint32_t g = 0; g < s->programme_count; g++) {
 			memcpy(n->prev_entered[g], s->programmes[g].entered, sizeof(n->prev_entered[g]));
 		}
+		if (s->cities[n->city].fleet != n->cfg.first_vehicle_id) {
+			fs_info("%s: the run's %u vehicles stand for the plan's %u there on this day",
+				fs_production_params(n->model)->cities[n->city].name, n->cfg.first_vehicle_id,
+				s->cities[n->city].fleet);
+		}
+		int rc = publish_initial_fleet(n, p, s);
 		free(s);
+		if (rc < 0) {
+			return -EIO;
+		}
 	}
 	int32_t today = fs_production_day_from_ms(now_ms);
 	if (today <= fs_production_day(n->model)) {
@@ -344,7 +506,7 @@ static uint64_t state_hash(void *ctx)
 
 static void add_key(struct fs_participant *p, const char *prefix, const char *name, double value)
 {
-	char key[96];
+	char key[192];
 	snprintf(key, sizeof(key), "%s%s", prefix, name);
 	fs_participant_add_result(p, key, value);
 }
@@ -362,10 +524,17 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "delivered", (double)s->delivered);
 	fs_participant_add_result(p, "retired", (double)s->retired);
 	fs_participant_add_result(p, "scrapped", (double)s->scrapped);
-	fs_participant_add_result(p, "detailed_city_fleet", s->cities[n->city].fleet);
-	fs_participant_add_result(p, "detailed_city_in_service", s->cities[n->city].in_service);
+	/* The detailed city as it drives: the run's own fleet (its --vehicles stand for the plan's
+	 * vehicles there at the start) plus what was delivered, minus what retired. The plan's
+	 * figures for that city are reported beside it, under their own names. */
+	fs_participant_add_result(p, "detailed_city_fleet", (double)(n->live_n - n->live_head));
+	fs_participant_add_result(p, "detailed_city_plan_fleet", s->cities[n->city].fleet);
+	fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
 	fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
 	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
+	fs_participant_add_result(p, "ota_updates_published", (double)n->ota_updates);
+	fs_participant_add_result(p, "flywheel_data_pb", s->flywheel.data_pb);
+	fs_participant_add_result(p, "sw_latest", s->flywheel.latest);
 	fs_participant_add_result(p, "retirements_published", (double)n->published_retirements);
 	fs_participant_add_result(p, "scenario_events_applied", (double)n->events_applied);
 	fs_participant_add_result(p, "scenario_events_without_effect", (double)n->events_without_effect);
@@ -376,6 +545,13 @@ static int on_end(void *ctx, struct fs_participant *p)
 	}
 	for (uint32_t g = 0; g < s->programme_count; g++) {
 		add_key(p, "fleet_programme_", params->programmes[g].name, s->programmes[g].fleet);
+	}
+	for (uint32_t k = 0; k < s->integrator_count; k++) {
+		char key[FS_PROD_NAME_MAX + 16];
+		snprintf(key, sizeof(key), "integrator_%s_", params->integrators[k].name);
+		add_key(p, key, "capacity_per_day", s->integrators[k].capacity_per_day);
+		add_key(p, key, "queued", s->integrators[k].queued);
+		add_key(p, key, "started", (double)s->integrators[k].started);
 	}
 	for (int st = FS_PROD_STAGE_BUILD; st < FS_PROD_STAGE_COUNT; st++) {
 		if (st == FS_PROD_STAGE_RETIRED) {

@@ -59,6 +59,14 @@ struct options {
 	bool quiet;
 };
 
+/* The fleet's software at a sample: the data flywheel's releases over the air. */
+struct sw_mix {
+	uint32_t latest;              /* the newest release out (or the factory's) */
+	double latest_share;          /* of the fleet on it */
+	double miles_per_disengagement; /* the fleet's: miles over disengagements, releases by share */
+	double motorway_share;        /* of the fleet on a release whose ODD has motorways */
+};
+
 /* One row of the time series. */
 struct sample {
 	int32_t day;                /* the sample day */
@@ -72,6 +80,9 @@ struct sample {
 	bool ran, run_ok;
 	double wall_s;
 	double trips, wait_p50_s, wait_p95_s, served_share, utilisation, km;
+	double requests, open_at_end; /* dispatch's requests, and those still open when the window ends */
+	double run_latest_share, run_no_motorway_share, run_disengagements; /* the plan's latest release in the run */
+	struct sw_mix sw;             /* the fleet's software (data flywheel) at the sample */
 	char digest[32];
 	pid_t pid;
 	int64_t started_us;
@@ -94,13 +105,14 @@ static void usage(FILE *out)
 		"  --seed N              run seed (default 1)\n"
 		"  --city NAME           city simulated in detail (default atlanta)\n"
 		"  --scenario FILE       programmes, stages, cities and production events from a\n"
-		"                        scenario file (default: the built-in plan)\n"
+		"                        scenario file (default: the built-in plan); the sampled runs\n"
+		"                        use its settings too (not its timed events)\n"
 		"  --window D            simulated length of each sampled run (default 2h; 1d = the\n"
 		"                        whole day, which also fills trips_per_day)\n"
 		"  --window-start HH:MM  time of day (UTC) the window starts (default 12:00)\n"
 		"  --jobs N              runs at once (default: the number of cores)\n"
 		"  --no-detail           production time series only, no runs\n"
-		"  --tick-ms N           tick of the sampled runs (default: fleetsim's, 1000)\n"
+		"  --tick-ms N           tick of the sampled runs (default 1000, a scenario's too)\n"
 		"  --fleetsim PATH       the fleetsim launcher (default: next to this program)\n"
 		"  --quiet               no progress lines\n"
 		"  -h, --help            this text\n");
@@ -319,9 +331,14 @@ static int spawn_run(const struct options *o, struct sample *s, size_t index, co
 	argv[a++] = "--bus";
 	argv[a++] = bus;
 	argv[a++] = "--quiet";
-	if (o->tick_ms) {
-		argv[a++] = "--tick-ms";
-		argv[a++] = tick;
+	argv[a++] = "--tick-ms"; /* the window's, not a multi-year scenario's coarse tick */
+	argv[a++] = tick;
+	if (o->scenario) {
+		/* The file's plan, vehicles, city and demand hold in every window; its timed
+		 * events belong to its own timeline (the production ones shaped the plan). */
+		argv[a++] = "--scenario";
+		argv[a++] = (char *)o->scenario;
+		argv[a++] = "--no-scenario-events";
 	}
 	argv[a] = NULL;
 	posix_spawn_file_actions_t fa;
@@ -413,6 +430,7 @@ static void read_summary(const struct options *o, struct sample *s)
 	static const char *const k_served[] = { "served_share", NULL };
 	static const char *const k_util[] = { "utilisation", "utilization", NULL };
 	static const char *const k_req[] = { "requests", NULL };
+	static const char *const k_open[] = { "open", NULL };
 	s->km = result_sum(results, "vehicle", "km_driven");
 	s->trips = first_of(results, kpis, k_trips);
 	if (isnan(s->trips) && dispatch) {
@@ -421,15 +439,46 @@ static void read_summary(const struct options *o, struct sample *s)
 	s->wait_p50_s = first_of(results, kpis, k_p50);
 	s->wait_p95_s = first_of(results, kpis, k_p95);
 	s->served_share = first_of(results, kpis, k_served);
-	double req = first_of(results, kpis, k_req);
-	if (isnan(s->served_share) && !isnan(req) && req > 0 && !isnan(s->trips)) {
-		s->served_share = s->trips / req;
+	s->requests = first_of(results, kpis, k_req);
+	s->open_at_end = first_of(results, kpis, k_open);
+	/* A request still open when the window closes is neither served nor lost:
+	 * the share is of the requests whose outcome the window saw. */
+	double closed = s->requests - (isnan(s->open_at_end) ? 0.0 : s->open_at_end);
+	if (isnan(s->served_share) && !isnan(closed) && closed > 0 && !isnan(s->trips)) {
+		s->served_share = s->trips / closed;
 	}
 	s->utilisation = first_of(results, kpis, k_util);
+	/* the flywheel's latest release in the run's fleet, and what it changes there */
+	char on_latest[40];
+	snprintf(on_latest, sizeof(on_latest), "vehicles_sw_%u", s->sw.latest);
+	double vehicles = result_sum(results, "vehicle", "vehicles");
+	if (vehicles > 0) {
+		s->run_latest_share = result_sum(results, "vehicle", on_latest) / vehicles;
+		s->run_no_motorway_share = result_sum(results, "vehicle", "vehicles_no_motorway") / vehicles;
+	}
+	s->run_disengagements = result_sum(results, "vehicle", "disengagements");
 	const char *digest = json_string_value(json_object_get(root, "run_digest"));
 	snprintf(s->digest, sizeof(s->digest), "%s", digest ? digest : "");
 	s->run_ok = json_is_true(json_object_get(root, "completed"));
 	json_decref(root);
+}
+
+/* The plan (and vehicle model) of --scenario FILE, or the defaults. */
+static int load_plan(const struct options *o, struct fs_production_params *ret_params,
+		     struct fs_vehicle_params *ret_vehicle, struct fs_error *err)
+{
+	struct fs_scenario sc;
+	int rc = o->scenario ? fs_scenario_load(o->scenario, &sc, err) : fs_scenario_defaults(&sc);
+	if (rc < 0) {
+		if (!o->scenario) {
+			fs_error_set(err, rc, "out of memory for the default scenario");
+		}
+		return rc;
+	}
+	rc = fs_production_params_from_scenario(&sc, ret_params, err);
+	*ret_vehicle = sc.vehicle;
+	fs_scenario_finish(&sc);
+	return rc;
 }
 
 static int run_all(const struct options *o, struct sample *samples, size_t n, const char *fleetsim)
@@ -522,6 +571,61 @@ static size_t oems(const struct fs_production_params *p, const char **names, int
 	return n;
 }
 
+static const struct fs_sw_version *release_of(const struct fs_vehicle_params *v, uint32_t version)
+{
+	for (uint32_t k = 0; k < v->sw_count; k++) {
+		if (v->sw[k].version == version) {
+			return &v->sw[k];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The fleet's releases from the flywheel's shares: the releases' staged
+ * rollouts are nested (fs_production_vehicle_release()), so the share on
+ * release k exactly is share(>= k) - share(>= k+1); the rest of the fleet
+ * runs the programmes' factory release (the oldest of them).
+ */
+static void software_mix(const struct fs_production_stats *st, const struct fs_production_params *p,
+			 const struct fs_vehicle_params *v, struct sw_mix *ret)
+{
+	uint32_t factory = UINT32_MAX;
+	for (uint32_t g = 0; g < p->programme_count; g++) {
+		factory = p->programmes[g].sw_version < factory ? p->programmes[g].sw_version : factory;
+	}
+	const struct fs_prod_flywheel_stats *fw = &st->flywheel;
+	double rest = 1.0, per_mile = 0.0, motorway = 0.0;
+	*ret = (struct sw_mix){ .latest = factory, .latest_share = 1.0 };
+	for (uint32_t k = fw->release_count; k-- > 0;) {
+		double on = fw->releases[k].share - (k + 1 < fw->release_count ? fw->releases[k + 1].share : 0.0);
+		const struct fs_sw_version *r = release_of(v, fw->releases[k].version);
+		if (fw->releases[k].share > 0 && ret->latest == factory) {
+			ret->latest = fw->releases[k].version;
+			ret->latest_share = fw->releases[k].share;
+		}
+		if (r && on > 0) {
+			per_mile += on / r->miles_per_disengagement;
+			motorway += (r->odd_flags & FS_ODD_NO_MOTORWAY) ? 0.0 : on;
+			rest -= on;
+		}
+	}
+	const struct fs_sw_version *base = release_of(v, factory);
+	if (base && rest > 0) {
+		per_mile += rest / base->miles_per_disengagement;
+		motorway += (base->odd_flags & FS_ODD_NO_MOTORWAY) ? 0.0 : rest;
+	}
+	ret->miles_per_disengagement = per_mile > 0 ? 1.0 / per_mile : NAN;
+	ret->motorway_share = motorway;
+}
+
+/* ",1.2" for 120 and ",1.15" for 115 (fs_scenario_parse_version()'s numbering). */
+static void put_version(FILE *f, uint32_t version)
+{
+	uint32_t minor = version % 100;
+	fprintf(f, minor % 10 ? ",%u.%02u" : ",%u.%u", version / 100, minor % 10 ? minor : minor / 10);
+}
+
 /* ",value" with @decimals digits, or "," alone for a missing (NaN) value. */
 static void put_num(FILE *f, double v, int decimals)
 {
@@ -553,13 +657,23 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		slug(oem_names[k], s1, sizeof(s1));
 		fprintf(f, ",fleet_oem_%s", s1);
 	}
+	for (size_t k = 0; k < noem; k++) {
+		slug(oem_names[k], s1, sizeof(s1));
+		fprintf(f, ",delivered_oem_%s", s1);
+	}
 	for (int st = FS_PROD_STAGE_BUILD; st < FS_PROD_STAGE_COUNT; st++) {
 		if (st != FS_PROD_STAGE_RETIRED) {
 			fprintf(f, ",stage_%s", fs_production_stage_name(st));
 		}
 	}
-	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,wait_p50_s,wait_p95_s,served_share,"
-		   "utilisation,vehicle_km,run_wall_s,run_digest\n");
+	for (uint32_t k = 0; k < p->integrator_count; k++) {
+		slug(p->integrators[k].name, s1, sizeof(s1));
+		fprintf(f, ",%s_capacity_per_day,%s_queued,%s_started", s1, s1, s1);
+	}
+	fprintf(f, ",fleet_km_cum,data_pb,sw_latest,sw_latest_share,fleet_miles_per_disengagement,fleet_motorway_share");
+	fprintf(f, ",city,city_phase,vehicles,window_h,trips_window,trips_per_day,requests,open_at_end,wait_p50_s,"
+		   "wait_p95_s,served_share,utilisation,vehicle_km,run_sw_latest_share,run_no_motorway_share,"
+		   "run_disengagements,run_wall_s,run_digest\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct sample *s = &samples[i];
 		const struct fs_production_stats *st = &s->stats;
@@ -570,12 +684,16 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		for (uint32_t c = 0; c < st->city_count; c++) {
 			fprintf(f, ",%u", st->cities[c].fleet);
 		}
-		uint64_t by_oem[MAX_OEMS] = { 0 };
+		uint64_t by_oem[MAX_OEMS] = { 0 }, delivered_by_oem[MAX_OEMS] = { 0 };
 		for (uint32_t g = 0; g < st->programme_count; g++) {
 			by_oem[oem_of[g]] += st->programmes[g].fleet;
+			delivered_by_oem[oem_of[g]] += st->programmes[g].delivered;
 		}
 		for (size_t k = 0; k < noem; k++) {
 			fprintf(f, ",%" PRIu64, by_oem[k]);
+		}
+		for (size_t k = 0; k < noem; k++) {
+			fprintf(f, ",%" PRIu64, delivered_by_oem[k]);
 		}
 		for (int stg = FS_PROD_STAGE_BUILD; stg < FS_PROD_STAGE_COUNT; stg++) {
 			if (stg == FS_PROD_STAGE_RETIRED) {
@@ -587,6 +705,15 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 			}
 			fprintf(f, ",%" PRIu64, v);
 		}
+		for (uint32_t k = 0; k < st->integrator_count; k++) {
+			const struct fs_prod_integrator_stats *is = &st->integrators[k];
+			fprintf(f, ",%u,%u,%" PRIu64, is->capacity_per_day, is->queued, is->started);
+		}
+		fprintf(f, ",%.0f,%.3f", st->flywheel.fleet_km, st->flywheel.data_pb);
+		put_version(f, s->sw.latest);
+		put_num(f, s->sw.latest_share, 4);
+		put_num(f, s->sw.miles_per_disengagement, 0);
+		put_num(f, s->sw.motorway_share, 4);
 		fprintf(f, ",%s,%s,%u,%g", p->cities[city].name, fs_production_phase_name(s->phase), s->vehicles,
 			(double)o->window_ms / 3600000.0);
 		bool have = s->ran && s->run_ok;
@@ -594,11 +721,16 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		double per_day = o->window_ms >= 86400000ULL && !isnan(trips) ? trips / ((double)o->window_ms / 86400000.0) : NAN;
 		put_num(f, trips, 0);
 		put_num(f, per_day, 1);
+		put_num(f, have ? s->requests : NAN, 0);
+		put_num(f, have ? s->open_at_end : NAN, 0);
 		put_num(f, have ? s->wait_p50_s : NAN, 1);
 		put_num(f, have ? s->wait_p95_s : NAN, 1);
 		put_num(f, have ? s->served_share : NAN, 4);
 		put_num(f, have ? s->utilisation : NAN, 4);
 		put_num(f, have ? s->km : NAN, 1);
+		put_num(f, have ? s->run_latest_share : NAN, 4);
+		put_num(f, have ? s->run_no_motorway_share : NAN, 4);
+		put_num(f, have ? s->run_disengagements : NAN, 0);
 		put_num(f, s->ran ? s->wall_s : NAN, 2);
 		fprintf(f, ",%s\n", have ? s->digest : "");
 	}
@@ -612,6 +744,47 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 static const uint32_t palette[] = { 0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2,
 				    0x7f7f7f, 0xbcbd22, 0x17becf };
 
+#ifdef FS_ROLLOUT_PNG
+/*
+ * The third panel: the data flywheel's releases in the fleet (its miles per
+ * disengagement, the share on the latest release and with motorways in the
+ * ODD) and in the detailed city's sampled runs; release days marked on the
+ * fleet panel. @y: 4 x n values, @labels: the markers' text; both outlive @c.
+ */
+static void software_panel(struct chart *c, const struct sample *samples, size_t n, double *y,
+			   char (*labels)[32])
+{
+	double *mpd = y, *latest = y + n, *motorway = y + 2 * n, *run_latest = y + 3 * n;
+	for (size_t i = 0; i < n; i++) {
+		const struct sample *s = &samples[i];
+		mpd[i] = s->sw.miles_per_disengagement;
+		latest[i] = s->sw.latest_share * 100.0;
+		motorway[i] = s->sw.motorway_share * 100.0;
+		run_latest[i] = s->ran && s->run_ok ? s->run_latest_share * 100.0 : NAN;
+	}
+	c->kpi[2][c->kpi_count[2]++] = (struct chart_series){ .name = "miles per disengagement", .y = mpd,
+							       .rgb = 0x7a3db8 };
+	c->kpi[2][c->kpi_count[2]++] = (struct chart_series){ .name = "on the latest release", .y = latest,
+							       .rgb = 0x2ca02c, .right_axis = 1 };
+	c->kpi[2][c->kpi_count[2]++] = (struct chart_series){ .name = "motorways in the ODD", .y = motorway,
+							       .rgb = 0xff7f0e, .right_axis = 1, .dashed = 1 };
+	c->kpi[2][c->kpi_count[2]++] = (struct chart_series){ .name = "latest, in the city's runs", .y = run_latest,
+							       .rgb = 0x17becf, .right_axis = 1 };
+	const struct fs_prod_flywheel_stats *fw = &samples[n - 1].stats.flywheel;
+	for (uint32_t k = 0; k < fw->release_count && c->marker_count < CHART_MARKERS_MAX; k++) {
+		if (fw->releases[k].release_day == INT32_MIN) {
+			continue;
+		}
+		uint32_t v = fw->releases[k].version, minor = v % 100;
+		snprintf(labels[c->marker_count], 32, minor % 10 ? "%u.%02u out" : "%u.%u out", v / 100,
+			 minor % 10 ? minor : minor / 10);
+		c->markers[c->marker_count].day = fw->releases[k].release_day;
+		c->markers[c->marker_count].label = labels[c->marker_count];
+		c->marker_count++;
+	}
+}
+#endif
+
 static int write_chart(const struct options *o, const struct fs_production_params *p, const struct sample *samples,
 		       size_t n, int city)
 {
@@ -620,6 +793,7 @@ static int write_chart(const struct options *o, const struct fs_production_param
 	int oem_of[FS_PROD_PROGRAMMES_MAX];
 	size_t noem = oems(p, oem_names, oem_of);
 	double *buf = fs_xcalloc((noem + 10) * (n ? n : 1), sizeof(double));
+	double *sw_series = fs_xcalloc(4 * (n ? n : 1), sizeof(double));
 	double *x = buf, *target = buf + n, *veh = buf + 2 * n, *trips = buf + 3 * n, *p50 = buf + 4 * n,
 	       *p95 = buf + 5 * n, *served = buf + 6 * n, *km = buf + 7 * n, *fleet_city = buf + 8 * n,
 	       *stack = buf + 10 * n;
@@ -651,24 +825,31 @@ static int write_chart(const struct options *o, const struct fs_production_param
 	fs_calendar_format((int64_t)samples[n - 1].day * 86400000LL, title, sizeof(title));
 	snprintf(to, sizeof(to), "%.7s", title);
 	snprintf(title, sizeof(title), "Robotaxi fleet rollout %s to %s: fleet by OEM", from, to);
-	snprintf(subtitle, sizeof(subtitle),
-		 "%u cities; %s in detail: one %g h run per sample from %02d:%02d UTC, seed %" PRIu64,
-		 p->city_count, p->cities[city].name, (double)o->window_ms / 3600000.0, o->window_start_s / 3600,
-		 o->window_start_s / 60 % 60, o->seed);
-	snprintf(kt0, sizeof(kt0), "%s: fleet, vehicles in service and trips", p->cities[city].name);
-	snprintf(kt1, sizeof(kt1), "%s: rider wait and served share", p->cities[city].name);
+	char window[32];
+	if (o->window_ms < 3600000ULL) {
+		snprintf(window, sizeof(window), "%g min", (double)o->window_ms / 60000.0);
+	} else {
+		snprintf(window, sizeof(window), "%g h", (double)o->window_ms / 3600000.0);
+	}
+	snprintf(subtitle, sizeof(subtitle), "%u cities; %s in detail: one %s run per sample from %02d:%02d UTC, seed %" PRIu64,
+		 p->city_count, p->cities[city].name, window, o->window_start_s / 3600, o->window_start_s / 60 % 60,
+		 o->seed);
+	snprintf(kt0, sizeof(kt0), "%s: fleet and trips", p->cities[city].name);
+	snprintf(kt1, sizeof(kt1), "%s: wait and served share", p->cities[city].name);
 	snprintf(trips_name, sizeof(trips_name), o->window_ms >= 86400000ULL ? "trips per day" : "trips in window");
+	char target_name[96];
+	snprintf(target_name, sizeof(target_name), "target (logistic, %gk)", p->target_fleet / 1000.0);
 	struct chart c = {
 		.title = title,
 		.subtitle = subtitle,
 		.n = n,
 		.x_day = x,
-		.target = { .name = "target fleet curve (DOMAIN.md)", .y = target, .rgb = 0x000000, .dashed = 1 },
-		.kpi_title = { kt0, kt1 },
-		.kpi_left_unit = { "vehicles", "minutes" },
-		.kpi_right_unit = { any_trips ? "trips" : "km", "% served" },
-		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs (no dispatch in this build)"
-						    : "no runs (--no-detail)" },
+		.target = { .name = target_name, .y = target, .rgb = 0x000000, .dashed = 1 },
+		.kpi_title = { kt0, kt1, "software from fleet data" },
+		.kpi_left_unit = { "vehicles", "minutes", "mi/diseng." },
+		.kpi_right_unit = { any_trips ? "trips" : "km", "% served", "% of fleet" },
+		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs" : "no runs (--no-detail)" },
+		.kpi_right_max = { 0, 100, 100 }, /* shares, % */
 		.font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 	};
 	for (size_t k = 0; k < noem && k < CHART_STACK_MAX; k++) {
@@ -691,6 +872,8 @@ static int write_chart(const struct options *o, const struct fs_production_param
 	c.kpi[1][c.kpi_count[1]++] = (struct chart_series){ .name = "served %", .y = served, .rgb = 0x2ca02c,
 							     .right_axis = 1 };
 	(void)any_kpi;
+	char labels[FS_PROD_RELEASES_MAX][32];
+	software_panel(&c, samples, n, sw_series, labels);
 	char path[PATH_MAX], err[256];
 	snprintf(path, sizeof(path), "%s/rollout.png", o->out_dir);
 	int rc = rollout_chart_write(&c, path, err, sizeof(err));
@@ -698,6 +881,7 @@ static int write_chart(const struct options *o, const struct fs_production_param
 		fs_error("%s: %s", path, err);
 	}
 	free(buf);
+	free(sw_series);
 	return rc;
 #else
 	(void)o, (void)p, (void)samples, (void)n, (void)city;
@@ -711,7 +895,7 @@ int main(int argc, char **argv)
 	fs_log_init("fleetsim rollout", FS_LOG_INFO);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
-			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600,
+			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,
 			     .jobs = cores > 0 ? (uint64_t)cores : 1, .detail = true };
 	int rc = parse_args(argc, argv, &o);
 	if (rc) {
@@ -749,17 +933,11 @@ int main(int argc, char **argv)
 
 	int64_t t0 = fs_clock_now_us();
 	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
+	struct fs_vehicle_params vehicle; /* the releases' rates and ODD, for the fleet's software */
 	struct fs_error err = { { 0 } };
-	if (o.scenario) {
-		struct fs_scenario sc;
-		if (fs_scenario_load(o.scenario, &sc, &err) < 0 || fs_production_params_from_scenario(&sc, params, &err) < 0) {
-			fs_error("%s", err.message);
-			fs_scenario_finish(&sc);
-			return 2;
-		}
-		fs_scenario_finish(&sc);
-	} else {
-		fs_production_params_defaults(params);
+	if (load_plan(&o, params, &vehicle, &err) < 0) {
+		fs_error("%s", err.message);
+		return 2;
 	}
 	struct fs_production *model = fs_production_create(params, o.seed, &err);
 	if (!model) {
@@ -796,8 +974,10 @@ int main(int argc, char **argv)
 		prev_delivered = s->stats.delivered;
 		prev_retired = s->stats.retired;
 		s->vehicles = s->stats.cities[city].in_service;
+		software_mix(&s->stats, params, &vehicle, &s->sw);
 		s->phase = s->stats.cities[city].phase;
 		s->trips = s->wait_p50_s = s->wait_p95_s = s->served_share = s->utilisation = s->km = NAN;
+		s->requests = s->open_at_end = s->run_latest_share = s->run_no_motorway_share = s->run_disengagements = NAN;
 	}
 	double model_s = (double)(fs_clock_now_us() - t0) / 1e6;
 	int status = 0;

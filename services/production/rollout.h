@@ -8,6 +8,8 @@
 
 #define CHART_STACK_MAX 16
 #define CHART_KPI_MAX 4
+#define CHART_PANELS 3   /* below the fleet: the city in detail (two), the fleet's software */
+#define CHART_MARKERS_MAX 8
 
 /* One time series; NaN values are gaps. */
 struct chart_series {
@@ -27,14 +29,25 @@ struct chart {
 	struct chart_series stack[CHART_STACK_MAX];
 	size_t stack_count;
 	struct chart_series target;
-	/* bottom panels: the city simulated in detail */
-	const char *kpi_title[2];
-	const char *kpi_left_unit[2], *kpi_right_unit[2];
-	struct chart_series kpi[2][CHART_KPI_MAX];
-	size_t kpi_count[2];
-	const char *kpi_empty_note[2];  /* shown when a panel has no values at all */
+	/* days marked on the fleet panel with a label (software releases) */
+	struct { double day; const char *label; } markers[CHART_MARKERS_MAX];
+	size_t marker_count;
+	/* bottom panels: the city simulated in detail, the fleet's software */
+	const char *kpi_title[CHART_PANELS];
+	const char *kpi_left_unit[CHART_PANELS], *kpi_right_unit[CHART_PANELS];
+	struct chart_series kpi[CHART_PANELS][CHART_KPI_MAX];
+	size_t kpi_count[CHART_PANELS];
+	const char *kpi_empty_note[CHART_PANELS]; /* shown when a panel has no values at all */
+	double kpi_right_max[CHART_PANELS];       /* > 0: the right axis always spans [0, this] (a share in %) */
 	const char *font_path;
 };
+
+/**
+ * The top of a value axis with about @ticks ticks, and its step in
+ * @ret_step: [0, @fixed_max] when @fixed_max > 0 (shares), else a "nice"
+ * number (1, 2, 2.5, 5 x 10^k steps) at least 10 % above @data_max.
+ */
+double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *ret_step);
 
 /**
  * Render @c to a PNG at @path (SDL2 software surface, SDL2_ttf text, SDL2_image

@@ -13,6 +13,30 @@
 
 #include "rollout.h"
 
+/* A "nice" axis maximum and step (1, 2, 2.5, 5 x 10^k) for about @ticks ticks. */
+static double nice_step(double max, int ticks, double *ret_max)
+{
+	if (!(max > 0)) {
+		max = 1;
+	}
+	double raw = max / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
+	double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+	*ret_max = ceil(max / step) * step;
+	return step;
+}
+
+double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *ret_step)
+{
+	double max;
+	if (fixed_max > 0) {
+		/* a share: its whole range, whatever the data (a served share of 100 % is the top, not 91 % of it) */
+		*ret_step = nice_step(fixed_max, ticks, &max);
+		return fixed_max;
+	}
+	*ret_step = nice_step(data_max * 1.1, ticks, &max);
+	return max;
+}
+
 #ifdef FS_ROLLOUT_PNG
 #include <SDL.h>
 #include <SDL_image.h>
@@ -93,18 +117,6 @@ static void text(struct canvas *cv, TTF_Font *font, const char *str, int x, int 
 	SDL_Rect dst = { al == LEFT ? x : al == CENTER ? x - t->w / 2 : x - t->w, y, t->w, t->h };
 	SDL_BlitSurface(t, NULL, cv->s, &dst);
 	SDL_FreeSurface(t);
-}
-
-/* A "nice" axis maximum and step (1, 2, 2.5, 5 x 10^k) for about @ticks ticks. */
-static double nice_step(double max, int ticks, double *ret_max)
-{
-	if (!(max > 0)) {
-		max = 1;
-	}
-	double raw = max / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
-	double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
-	*ret_max = ceil(max / step) * step;
-	return step;
 }
 
 static void format_count(double v, char *buf, size_t size)
@@ -304,6 +316,15 @@ static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxi
 	}
 	snprintf(buf, sizeof(buf), "fleet at the end: %.0f", last);
 	text(cv, cv->font, buf, r->x1 + 20, ly + 14, 0x202020, LEFT);
+	/* releases of the driving software, where they went out */
+	for (size_t k = 0; k < c->marker_count; k++) {
+		if (c->markers[k].day < xa->d0 || c->markers[k].day > xa->d1) {
+			continue;
+		}
+		int x = xpix(xa, c->markers[k].day);
+		line(cv, x, r->y0, x, r->y1, 0x7a3db8, 1, 4);
+		text(cv, cv->small, c->markers[k].label, x + 3, r->y0 + 2, 0x7a3db8, LEFT);
+	}
 }
 
 static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const struct xaxis *xa)
@@ -321,20 +342,24 @@ static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const 
 			lmax = fmax(lmax, series_max(s, n));
 		}
 	}
-	double lm, rm = 0, ls = nice_step(lmax * 1.1, 4, &lm), rs = 0;
+	double ls, rs = 0, lm = rollout_chart_axis(lmax, 0, 4, &ls), rm = 0;
 	if (right) {
-		rs = nice_step(rmax * 1.1, 4, &rm);
+		rm = rollout_chart_axis(rmax, c->kpi_right_max[panel], 4, &rs);
 	}
 	axes(cv, xa, lm, ls, right ? rm : 0, rs, c->kpi_left_unit[panel], c->kpi_right_unit[panel]);
 	text(cv, cv->bold, c->kpi_title[panel], xa->r.x0, xa->r.y0 - 50, 0x202020, LEFT);
-	int lx = xa->r.x0;
+	int lx = xa->r.x0, ly = xa->r.y1 + 26;
 	for (size_t k = 0; k < c->kpi_count[panel]; k++) {
 		const struct chart_series *s = &c->kpi[panel][k];
 		polyline(cv, xa, c->x_day, s, n, s->right_axis ? rm : lm, 2);
-		legend_item(cv, lx, xa->r.y1 + 26, s, false);
 		int w = 0;
 		TTF_SizeUTF8(cv->small, s->name, &w, NULL);
-		lx += w + 50;
+		if (lx > xa->r.x0 && lx + w + 24 > xa->r.x1 + 40) { /* the next row */
+			lx = xa->r.x0;
+			ly += 20;
+		}
+		legend_item(cv, lx, ly, s, false);
+		lx += w + 44;
 	}
 	if (!any && c->kpi_empty_note[panel]) {
 		text(cv, cv->font, c->kpi_empty_note[panel], (xa->r.x0 + xa->r.x1) / 2, (xa->r.y0 + xa->r.y1) / 2 - 10,
@@ -379,12 +404,13 @@ int rollout_chart_write(const struct chart *c, const char *path, char *err, size
 	if (d1 <= d0) {
 		d1 = d0 + 1;
 	}
-	struct xaxis top = { d0, d1, { 90, 110, 1110, 520 } };
+	struct xaxis top = { d0, d1, { 90, 110, 1110, 480 } };
 	draw_top(&cv, c, &top);
-	struct xaxis left = { d0, d1, { 90, 640, 640, 860 } };
-	struct xaxis right = { d0, d1, { 790, 640, 1320, 860 } };
-	draw_kpi(&cv, c, 0, &left);
-	draw_kpi(&cv, c, 1, &right);
+	static const int panel_x[CHART_PANELS][2] = { { 70, 380 }, { 490, 800 }, { 990, 1300 } };
+	for (int k = 0; k < CHART_PANELS; k++) {
+		struct xaxis xa = { d0, d1, { panel_x[k][0], 610, panel_x[k][1], 850 } };
+		draw_kpi(&cv, c, k, &xa);
+	}
 	if (IMG_SavePNG(cv.s, path) < 0) {
 		snprintf(err, err_size, "IMG_SavePNG: %s", IMG_GetError());
 		goto out;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -46,12 +47,28 @@ struct pending_job {
 	uint32_t depot;
 };
 
-/* A vehicle handed over by production (prod.delivery), for this shard. */
+#define PROGRAMME_NAME_MAX 64
+
+/* A vehicle handed over by production (prod.delivery), for this shard; or, at
+ * the start, one of the run's vehicles and the programme it stands for. */
 struct delivery {
 	uint32_t id;
 	uint32_t depot;
 	uint32_t phase;
 	uint32_t sw_version;
+	bool in_service;                      /* an initial vehicle: re-specified, not added */
+	char programme[PROGRAMME_NAME_MAX];   /* "" = the run's vehicle model */
+	double battery_kwh, kwh_per_km, max_charge_kw; /* 0 = the run's vehicle model's */
+	uint32_t seats;
+};
+
+/* An OEM programme's vehicle, as a variant of the fleet's vehicle model (fs_fleet_add_variant()). */
+struct programme_model {
+	char name[PROGRAMME_NAME_MAX];
+	unsigned variant;
+	double battery_kwh, kwh_per_km, max_charge_kw;
+	uint32_t seats;
+	uint32_t vehicles;                    /* delivered or re-specified in this shard */
 };
 
 struct vehicle_node {
@@ -70,6 +87,12 @@ struct vehicle_node {
 	size_t njobs, jobs_cap;
 	struct delivery *deliveries;         /* received, added at the next tick */
 	size_t ndeliveries, deliveries_cap;
+	struct ota { uint32_t id, version; } *ota; /* over-the-air releases received, applied at the next tick */
+	size_t nota, ota_cap;
+	uint64_t ota_applied;
+	struct programme_model models[FS_FLEET_VARIANTS_MAX];
+	size_t model_count;
+	uint64_t model_refusals;             /* vehicles kept on the run's model (no room, charging) */
 	uint32_t *retiring;                  /* retired ids waiting for their vehicle to stop */
 	size_t nretiring, retiring_cap;
 	uint64_t delivered, retired;
@@ -195,6 +218,7 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	free(n->jobs);
 	free(n->placement);
 	free(n->deliveries);
+	free(n->ota);
 	free(n->retiring);
 	free(n->idle);
 	free(n->b_id);
@@ -299,27 +323,94 @@ static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, c
 		}                                                                    \
 	} while (0)
 
+/* A delivery (or an initial vehicle's programme) for this shard; false if malformed. */
+static bool keep_delivery(struct vehicle_node *n, const Fleetsim__V1__Delivery *d, bool in_service)
+{
+	if (d->city_phase > FS_CITY_DRIVERLESS || !(d->battery_kwh >= 0 && d->battery_kwh < 10000) ||
+	    !(d->kwh_per_km >= 0 && d->kwh_per_km < 10) || !(d->max_charge_kw >= 0 && d->max_charge_kw < 10000)) {
+		return false;
+	}
+	GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
+	struct delivery *k = &n->deliveries[n->ndeliveries++];
+	*k = (struct delivery){ .id = d->vehicle_id, .depot = d->depot % n->world->depot_count, .phase = d->city_phase,
+				.sw_version = d->sw_version, .in_service = in_service, .battery_kwh = d->battery_kwh,
+				.kwh_per_km = d->kwh_per_km, .max_charge_kw = d->max_charge_kw, .seats = d->seats };
+	snprintf(k->programme, sizeof(k->programme), "%s", d->programme ? d->programme : "");
+	return true;
+}
+
 static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
 {
 	const Fleetsim__V1__DeliveryBatch *b = msg->env->deliveries;
-	for (size_t i = 0; i < b->n_deliveries; i++) {
-		const Fleetsim__V1__Delivery *d = b->deliveries[i];
-		if (!owns(n, d->vehicle_id)) {
-			continue;
+	for (size_t i = 0; i < b->n_deliveries + b->n_in_service; i++) {
+		bool in_service = i >= b->n_deliveries;
+		const Fleetsim__V1__Delivery *d = in_service ? b->in_service[i - b->n_deliveries] : b->deliveries[i];
+		if (owns(n, d->vehicle_id) && !keep_delivery(n, d, in_service)) {
+			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase or a bad vehicle");
 		}
-		if (d->city_phase > FS_CITY_DRIVERLESS) {
-			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase");
-			continue;
+	}
+	for (size_t i = 0; i < b->n_software_updates; i++) {
+		const Fleetsim__V1__SoftwareUpdate *u = b->software_updates[i];
+		if (owns(n, u->vehicle_id)) {
+			GROW_ARRAY(n->ota, n->nota, n->ota_cap);
+			n->ota[n->nota++] = (struct ota){ u->vehicle_id, u->sw_version };
 		}
-		GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
-		n->deliveries[n->ndeliveries++] = (struct delivery){ d->vehicle_id, d->depot % n->world->depot_count,
-								      d->city_phase, d->sw_version };
 	}
 	for (size_t i = 0; i < b->n_retired_vehicle_ids; i++) {
 		if (owns(n, b->retired_vehicle_ids[i])) {
 			GROW_ARRAY(n->retiring, n->nretiring, n->retiring_cap);
 			n->retiring[n->nretiring++] = b->retired_vehicle_ids[i];
 		}
+	}
+}
+
+/*
+ * The model of @d's programme, its fleet variant added the first time one of
+ * its vehicles comes; NULL for a delivery that names none (or no room left):
+ * the run's vehicle model.
+ */
+static struct programme_model *programme_model(struct vehicle_node *n, const struct delivery *d)
+{
+	if (!d->programme[0]) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n->model_count; i++) {
+		if (!strcmp(n->models[i].name, d->programme)) {
+			return &n->models[i];
+		}
+	}
+	struct fs_vehicle_params vp = n->params;
+	vp.battery_kwh = d->battery_kwh > 0 ? d->battery_kwh : vp.battery_kwh;
+	vp.kwh_per_km = d->kwh_per_km > 0 ? d->kwh_per_km : vp.kwh_per_km;
+	vp.max_charge_kw = d->max_charge_kw > 0 ? d->max_charge_kw : vp.max_charge_kw;
+	int variant = n->model_count < FS_FLEET_VARIANTS_MAX ? fs_fleet_add_variant(n->fleet, &vp) : -ENOSPC;
+	if (variant < 0) {
+		return NULL;
+	}
+	struct programme_model *m = &n->models[n->model_count++];
+	*m = (struct programme_model){ .variant = (unsigned)variant, .battery_kwh = vp.battery_kwh,
+				       .kwh_per_km = vp.kwh_per_km, .max_charge_kw = vp.max_charge_kw, .seats = d->seats };
+	snprintf(m->name, sizeof(m->name), "%s", d->programme);
+	return m;
+}
+
+/* An initial vehicle becomes one of the programme it stands for (its vehicle; its software). */
+static void respecify(struct vehicle_node *n, const struct delivery *d, uint8_t sw, int64_t now_ms)
+{
+	if (fs_fleet_find(n->fleet, d->id) < 0) {
+		return;
+	}
+	struct programme_model *m = programme_model(n, d);
+	if (!m || fs_fleet_set_variant(n->fleet, d->id, m->variant, now_ms, &n->events) < 0) {
+		n->model_refusals++;
+	} else {
+		m->vehicles++;
+	}
+	/* over the air, a vehicle only ever moves to a newer release (one the scenario started it on stays) */
+	const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)fs_fleet_find(n->fleet, d->id));
+	if (d->sw_version && n->params.sw[sw].version == d->sw_version &&
+	    n->params.sw[v->sw].version < d->sw_version) {
+		fs_fleet_update_software(n->fleet, d->id, sw, now_ms, &n->events);
 	}
 }
 
@@ -334,6 +425,10 @@ static void add_deliveries(struct vehicle_node *n, int64_t now_ms)
 				sw = (uint8_t)k;
 			}
 		}
+		if (d->in_service) {
+			respecify(n, d, sw, now_ms);
+			continue;
+		}
 		struct fs_vehicle_init init = {
 			.id = d->id,
 			.state = FS_VEHICLE_DELIVERED,
@@ -344,15 +439,49 @@ static void add_deliveries(struct vehicle_node *n, int64_t now_ms)
 			.soc = 0.8,
 			.edge = FS_NO_EDGE,
 		};
+		struct programme_model *m = programme_model(n, d);
+		init.variant = m ? (uint8_t)m->variant : 0;
+		n->model_refusals += d->programme[0] && !m;
 		int rc = fs_fleet_add(n->fleet, &init, now_ms);
 		if (rc < 0) {
 			fs_warn("delivery of vehicle %u refused: %s", d->id, strerror(-rc));
 			continue;
 		}
+		if (m) {
+			m->vehicles++;
+		}
 		n->delivered++;
 		fs_fleet_commission(n->fleet, d->id, now_ms, &n->events);
 	}
 	n->ndeliveries = 0;
+}
+
+/* A release of fleet.software's table: its index, or -1. */
+static int sw_index(const struct vehicle_node *n, uint32_t version)
+{
+	for (uint32_t k = 0; k < n->params.sw_count; k++) {
+		if (n->params.sw[k].version == version) {
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+/* Releases from the data flywheel: installed now if the vehicle is stopped, else at its next stop. */
+static void apply_ota(struct vehicle_node *n, int64_t now_ms)
+{
+	for (size_t i = 0; i < n->nota; i++) {
+		int idx = fs_fleet_find(n->fleet, n->ota[i].id), sw = sw_index(n, n->ota[i].version);
+		if (idx < 0 || sw < 0) {
+			continue; /* retired meanwhile, or a release this run does not know */
+		}
+		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, (uint32_t)idx);
+		if (n->params.sw[v->sw].version < n->ota[i].version &&
+		    fs_fleet_update_software(n->fleet, n->ota[i].id, (uint8_t)sw, now_ms, &n->events) == 0) {
+			n->ota_applied++;
+		}
+	}
+	n->nota = 0;
 }
 
 /* Retired vehicles leave service once they are stopped (never mid-trip). */
@@ -869,6 +998,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return -EINVAL;
 	}
 	add_deliveries(n, now_ms);
+	apply_ota(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
 		apply_job(n, &n->jobs[i], now_ms);
 	}
@@ -901,6 +1031,29 @@ static uint64_t state_hash(void *ctx)
 		h += fs_mix64(0x7265746972656400ULL ^ n->retiring[i]); /* additive: shard-invariant */
 	}
 	return h;
+}
+
+/* What each programme's vehicles did here: the vehicle they are and how it drove and charged. */
+static void report_programmes(struct vehicle_node *n, struct fs_participant *p)
+{
+	fs_participant_add_result(p, "programme_models", (double)n->model_count);
+	fs_participant_add_result(p, "programme_model_refusals", (double)n->model_refusals);
+	for (size_t i = 0; i < n->model_count; i++) {
+		const struct programme_model *m = &n->models[i];
+		const struct fs_fleet_stats *st = fs_fleet_variant_stats(n->fleet, m->variant);
+		struct { const char *key; double value; } r[] = {
+			{ "vehicles", m->vehicles }, { "battery_kwh", m->battery_kwh }, { "kwh_per_km", m->kwh_per_km },
+			{ "max_charge_kw", m->max_charge_kw }, { "seats", m->seats }, { "km", st->km_driven },
+			{ "traction_kwh", st->traction_kwh }, { "charges", (double)st->charges },
+			{ "charge_requests", (double)st->charge_requests }, { "charged_kwh", st->charged_kwh },
+			{ "charging_hours", st->charging_hours },
+		};
+		for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++) {
+			char key[PROGRAMME_NAME_MAX + 40];
+			snprintf(key, sizeof(key), "programme_%s_%s", m->name, r[k].key);
+			fs_participant_add_result(p, key, r[k].value);
+		}
+	}
 }
 
 static int on_end(void *ctx, struct fs_participant *p)
@@ -941,6 +1094,17 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "scenario_events_applied", (double)n->scn_applied);
 	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
 	fs_participant_add_result(p, "faults_injected", (double)n->scn_faults_injected);
+	report_programmes(n, p);
+	fs_participant_add_result(p, "ota_updates_applied", (double)n->ota_applied);
+	for (uint32_t k = 0; k < n->params.sw_count; k++) { /* at the end, by release (e.g. vehicles_sw_120) */
+		uint32_t on = 0;
+		for (uint32_t i = 0; i < count; i++) {
+			on += fs_fleet_vehicle(n->fleet, i)->sw == k;
+		}
+		char key[40];
+		snprintf(key, sizeof(key), "vehicles_sw_%u", n->params.sw[k].version);
+		fs_participant_add_result(p, key, on);
+	}
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
 	struct rusage ru;

@@ -52,7 +52,10 @@ struct depot {
 
 struct fs_fleet {
 	const struct fs_network *net;
-	struct fs_vehicle_params params; /* vehicles point here */
+	struct fs_vehicle_params params; /* vehicles point here ... */
+	struct fs_vehicle_params variants[FS_FLEET_VARIANTS_MAX]; /* ... or here (OEM programmes) */
+	uint32_t variant_count;
+	struct fs_fleet_stats variant_stats[FS_FLEET_VARIANTS_MAX + 1]; /* [0]: the fleet's params */
 	uint64_t seed;
 	struct fs_vehicle *v;
 	uint32_t count, cap;
@@ -350,13 +353,27 @@ static bool is_depot_state(int s)
 	return s == FS_VEHICLE_CHARGING || s == FS_VEHICLE_MAINTENANCE;
 }
 
+/* The counters of @v's vehicle model (its variant). */
+static struct fs_fleet_stats *vstats(struct fs_fleet *f, const struct fs_vehicle *v)
+{
+	if (v->params == &f->params) {
+		return &f->variant_stats[0];
+	}
+	return &f->variant_stats[1 + (v->params - f->variants)];
+}
+
 /* Energy and powered time up to @t, counting what chargers put in. */
 static void acct(struct fs_fleet *f, struct fs_vehicle *v, int64_t t)
 {
 	double b0 = v->battery_kwh;
+	int64_t t0 = v->acct_ms;
 	vehicle_account(v, t);
 	if (v->state == FS_VEHICLE_CHARGING) {
+		double h = t > t0 ? (double)(t - t0) / MS_PER_H : 0.0;
 		f->stats.charged_kwh += v->battery_kwh - b0;
+		f->stats.charging_hours += h;
+		vstats(f, v)->charged_kwh += v->battery_kwh - b0;
+		vstats(f, v)->charging_hours += h;
 	}
 }
 
@@ -397,13 +414,18 @@ static void drive_account(struct fs_fleet *f, struct fs_vehicle *v, double from_
 	}
 	double h = (double)(t1 - t0) / MS_PER_H;
 	double gb = h * log_gb_per_h(v);
-	v->battery_kwh = fmax(0.0, v->battery_kwh - d / 1000.0 * v->params->kwh_per_km);
+	double kwh = d / 1000.0 * v->params->kwh_per_km;
+	v->battery_kwh = fmax(0.0, v->battery_kwh - kwh);
 	v->odometer_m += d;
 	v->drive_ms += t1 - t0;
 	v->logged_gb += gb;
-	f->stats.km_driven += d / 1000.0;
-	f->stats.driving_hours += h;
-	f->stats.logged_gb += gb;
+	struct fs_fleet_stats *stats[2] = { &f->stats, vstats(f, v) };
+	for (int i = 0; i < 2; i++) {
+		stats[i]->km_driven += d / 1000.0;
+		stats[i]->driving_hours += h;
+		stats[i]->logged_gb += gb;
+		stats[i]->traction_kwh += kwh;
+	}
 }
 
 /* ---- motion ----------------------------------------------------------------------- */
@@ -989,8 +1011,10 @@ static void on_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct
 		if (over > 0.0 && over < 1e-3) { /* < 1 Wh: a rounding artefact, not a fuller battery */
 			v->battery_kwh -= over;
 			f->stats.charged_kwh -= over;
+			vstats(f, v)->charged_kwh -= over;
 		}
 		f->stats.charges++;
+		vstats(f, v)->charges++;
 		fs_platform_assess(&v->platform, v->params, &a);
 		if (a.needs_depot || a.minimal_risk) {
 			if (go(f, v, FS_VEHICLE_MAINTENANCE, t, "charged; faults need repair", ev) == 0) {
@@ -1056,6 +1080,7 @@ static void charge_request(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, 
 	}
 	v->flags |= FS_VF_CHARGE_REQUESTED;
 	f->stats.charge_requests++;
+	vstats(f, v)->charge_requests++;
 	push(ev, v, t, FS_VEV_CHARGE_REQUEST, why, v->battery_kwh / v->params->battery_kwh);
 }
 
@@ -1338,8 +1363,11 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 	if (grow_hash(f, f->cap) < 0) {
 		return -ENOMEM;
 	}
+	if (in.variant > f->variant_count) {
+		return -EINVAL;
+	}
 	struct fs_vehicle *v = &f->v[f->count];
-	int r = fs_vehicle_init(v, &f->params, f->seed, &in, now_ms);
+	int r = fs_vehicle_init(v, in.variant ? &f->variants[in.variant - 1] : &f->params, f->seed, &in, now_ms);
 	if (r < 0) {
 		return r;
 	}
@@ -1829,9 +1857,9 @@ int fs_fleet_transition(struct fs_fleet *f, uint32_t id, int to, int64_t now_ms,
 		f->depots[v->depot].busy++;
 		v->charge_kw = (float)f->depots[v->depot].plug_kw;
 		v->flags &= (uint16_t)~FS_VF_CHARGE_REQUESTED;
-		v->timer_ms = add_ms(now_ms, fs_vehicle_charge_seconds(&f->params, v->charge_kw,
-								       v->battery_kwh / f->params.battery_kwh,
-								       f->params.charge_target_soc) *
+		v->timer_ms = add_ms(now_ms, fs_vehicle_charge_seconds(v->params, v->charge_kw,
+								       v->battery_kwh / v->params->battery_kwh,
+								       v->params->charge_target_soc) *
 						     MS_PER_S);
 		return end(f, v, 0);
 	default:
@@ -1843,7 +1871,7 @@ int fs_fleet_transition(struct fs_fleet *f, uint32_t id, int to, int64_t now_ms,
 	}
 	if (to == FS_VEHICLE_COMMISSIONING) {
 		v->flags &= (uint16_t)~FS_VF_REWORK;
-		v->timer_ms = add_ms(now_ms, f->params.commissioning_h * MS_PER_H);
+		v->timer_ms = add_ms(now_ms, v->params->commissioning_h * MS_PER_H);
 	} else if (to == FS_VEHICLE_MAINTENANCE) {
 		start_maintenance(f, v, now_ms);
 	} else if (to == FS_VEHICLE_AVAILABLE || to == FS_VEHICLE_OUT_OF_SERVICE) {
@@ -1914,6 +1942,48 @@ uint64_t fs_fleet_hash(const struct fs_fleet *cf)
 const struct fs_fleet_stats *fs_fleet_stats(const struct fs_fleet *f)
 {
 	return &f->stats;
+}
+
+int fs_fleet_add_variant(struct fs_fleet *f, const struct fs_vehicle_params *params)
+{
+	if (!params || !(params->battery_kwh > 0.0) || params->sw_count != f->params.sw_count) {
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < params->sw_count; i++) {
+		if (params->sw[i].version != f->params.sw[i].version) {
+			return -EINVAL; /* a vehicle's sw index must mean the same release in every variant */
+		}
+	}
+	if (f->variant_count == FS_FLEET_VARIANTS_MAX) {
+		return -ENOSPC;
+	}
+	f->variants[f->variant_count++] = *params;
+	return (int)f->variant_count;
+}
+
+const struct fs_fleet_stats *fs_fleet_variant_stats(const struct fs_fleet *f, unsigned variant)
+{
+	return variant <= f->variant_count ? &f->variant_stats[variant] : NULL;
+}
+
+int fs_fleet_set_variant(struct fs_fleet *f, uint32_t id, unsigned variant, int64_t now_ms,
+			 struct fs_vehicle_events *ev)
+{
+	if (variant > f->variant_count) {
+		return -EINVAL;
+	}
+	struct fs_vehicle *v;
+	int r = begin(f, id, now_ms, ev, &v);
+	if (r < 0) {
+		return r;
+	}
+	if (v->state == FS_VEHICLE_CHARGING) {
+		return end(f, v, -EPERM);
+	}
+	const struct fs_vehicle_params *to = variant ? &f->variants[variant - 1] : &f->params;
+	v->battery_kwh = v->battery_kwh / v->params->battery_kwh * to->battery_kwh; /* the same state of charge */
+	v->params = to;
+	return end(f, v, 0);
 }
 
 size_t fs_fleet_memory_bytes(const struct fs_fleet *f)

@@ -7,16 +7,20 @@
  * capacity plus a list of lots in process that are done on their ready day.
  * One simulated day runs, in this fixed order:
  *   1. recalls that start today;
- *   2. for each programme in index order, upstream first: build (the plants'
- *      S-curves integrated day by day, floor of the running sum, capped by
- *      the programme target), then each stage completes what is due and
- *      starts what its capacity allows; calibration splits what it finishes
- *      into passes and binomially drawn failures (to rework, then back to
- *      calibration); shipping hands arrivals to the city depots and allocates
- *      what it dispatches to cities by smooth weighted round robin (nginx's:
- *      exact shares over time, no catch-up bursts) among the eligible cities
- *      of the highest priority;
- *   3. for each city: commissioning, then retirement (service life first,
+ *   2. for each programme in index order: build (the plants' S-curves
+ *      integrated day by day, floor of the running sum, capped by the
+ *      programme target, or for a fills_fleet programme by what the fleet
+ *      still needs), then build and integration complete what is due, and a
+ *      programme with its own integration line starts what it allows;
+ *   3. each shared integrator starts what its lines allow from its
+ *      programmes' queues, oldest arrival first (ties in programme order);
+ *   4. for each programme in index order: calibration splits what it
+ *      finishes into passes and binomially drawn failures (to rework, then
+ *      back to calibration); shipping hands arrivals to the city depots and
+ *      allocates what it dispatches to cities by smooth weighted round robin
+ *      (nginx's: exact shares over time, no catch-up bursts) among the
+ *      eligible cities of the highest priority;
+ *   5. for each city: commissioning, then retirement (service life first,
  *      then attrition drawn binomially per programme).
  * Because days are the only step and every draw's stream is keyed by what
  * and when (never by call order), the state after day D is the same however
@@ -32,6 +36,7 @@
 
 #include "fs/production.h"
 #include "fs/rng.h"
+#include "fs_production_internal.h"
 
 /* Keys of the random streams (part of every result: keep stable). */
 enum draw_kind {
@@ -39,6 +44,7 @@ enum draw_kind {
 	DRAW_ATTRITION = 2,
 	DRAW_ATTRITION_PICK = 3,
 	DRAW_RECALL = 4,
+	DRAW_OTA_RANK = 5,
 };
 
 struct lot {
@@ -79,6 +85,9 @@ struct prog_state {
 	uint64_t entered[FS_PROD_STAGE_COUNT];
 	uint64_t built, delivered, retired, scrapped, calibration_failures;
 	uint16_t region_ok[FS_PROD_CITIES_MAX]; /* may serve city c */
+	int integrator;                         /* index, or -1: its own integration line */
+	int32_t lead_days;                      /* build to commissioned, without queues (fills_fleet) */
+	uint64_t integration_started_today;     /* against its own cap at a shared integrator */
 };
 
 struct city_state {
@@ -110,6 +119,9 @@ struct fs_production {
 	struct city_state city[FS_PROD_CITIES_MAX];
 	struct disruption dis[FS_PROD_DISRUPTIONS_MAX];
 	uint32_t dis_count;
+	uint64_t integrator_started[FS_PROD_INTEGRATORS_MAX];
+	uint32_t integrator_started_today[FS_PROD_INTEGRATORS_MAX];
+	struct flywheel_state flywheel;
 	struct lots tmp;             /* scratch */
 	bool oom;
 };
@@ -414,11 +426,50 @@ static int resolve_disruption(const struct fs_production_params *p, const struct
 	return 0;
 }
 
+static int find_integrator(const struct fs_production_params *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->integrator_count && i < FS_PROD_INTEGRATORS_MAX; i++) {
+		if (!strcmp(p->integrators[i].name, name)) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static int validate_integrators(const struct fs_production_params *p, struct fs_error *err)
+{
+	for (uint32_t i = 0; i < p->integrator_count; i++) {
+		const struct fs_prod_integrator *in = &p->integrators[i];
+		if (!in->name[0] || !memchr(in->name, 0, sizeof(in->name))) {
+			return fs_error_set(err, -EINVAL, "integrator %u: empty or unterminated name", i);
+		}
+		if (find_integrator(p, in->name) != (int)i) {
+			return fs_error_set(err, -EINVAL, "integrator '%s': defined twice", in->name);
+		}
+		if (in->line_count > FS_PROD_LINES_MAX) {
+			return fs_error_set(err, -EINVAL, "integrator '%s': at most %d lines", in->name, FS_PROD_LINES_MAX);
+		}
+	}
+	for (uint32_t g = 0; g < p->programme_count; g++) {
+		const struct fs_prod_programme *pg = &p->programmes[g];
+		if (!memchr(pg->integrator, 0, sizeof(pg->integrator)) ||
+		    (pg->integrator[0] && find_integrator(p, pg->integrator) < 0)) {
+			return fs_error_set(err, -EINVAL, "programme '%s': unknown integrator '%.*s'", pg->name,
+					    FS_PROD_NAME_MAX - 1, pg->integrator);
+		}
+		if (pg->fills_fleet && !(p->target_fleet > 0)) {
+			return fs_error_set(err, -EINVAL, "programme '%s' fills the fleet, but there is no target fleet",
+					    pg->name);
+		}
+	}
+	return 0;
+}
+
 int fs_production_params_validate(const struct fs_production_params *p, struct fs_error *err)
 {
 	if (p->programme_count > FS_PROD_PROGRAMMES_MAX || p->city_count > FS_PROD_CITIES_MAX ||
-	    p->disruption_count > FS_PROD_DISRUPTIONS_MAX) {
-		return fs_error_set(err, -EINVAL, "production: too many programmes, cities or disruptions");
+	    p->disruption_count > FS_PROD_DISRUPTIONS_MAX || p->integrator_count > FS_PROD_INTEGRATORS_MAX) {
+		return fs_error_set(err, -EINVAL, "production: too many programmes, cities, integrators or disruptions");
 	}
 	for (uint32_t i = 0; i < p->programme_count; i++) {
 		const struct fs_prod_programme *g = &p->programmes[i];
@@ -454,6 +505,10 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 			return fs_error_set(err, -EINVAL, "programme '%s': calibration_fail_share not in [0, 1)",
 					    g->name);
 		}
+		if (!(g->battery_kwh > 0) || !(g->kwh_per_km > 0) || !(g->max_charge_kw > 0) || !g->seats) {
+			return fs_error_set(err, -EINVAL, "programme '%s': its vehicle needs a battery, a consumption, a "
+					    "charging limit and seats", g->name);
+		}
 		if (!(g->attrition_per_year >= 0 && g->attrition_per_year < 1)) {
 			return fs_error_set(err, -EINVAL, "programme '%s': attrition_per_year not in [0, 1)", g->name);
 		}
@@ -480,7 +535,28 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 			return rc;
 		}
 	}
-	return 0;
+	int rc = validate_integrators(p, err);
+	return rc < 0 ? rc : flywheel_validate(&p->flywheel, err);
+}
+
+/*
+ * Days from build to commissioned, queues aside: the programme's stages plus
+ * transit and commissioning averaged over the cities it may serve, by their
+ * share of deliveries (weight). A replacement ordered this far ahead of a
+ * retirement arrives about when the vehicle leaves.
+ */
+static int32_t lead_days(const struct fs_production_params *p, const struct fs_prod_programme *g,
+			 const uint16_t *region_ok)
+{
+	double weighted = 0, weights = 0;
+	for (uint32_t c = 0; c < p->city_count; c++) {
+		if (region_ok[c]) {
+			weighted += (double)p->cities[c].weight * (p->cities[c].transit_days + p->cities[c].commissioning_days);
+			weights += p->cities[c].weight;
+		}
+	}
+	return (int32_t)(g->build_days + g->integration_days + g->calibration_days) +
+	       (int32_t)lround(weights > 0 ? weighted / weights : 0);
 }
 
 struct fs_production *fs_production_create(const struct fs_production_params *params, uint64_t seed,
@@ -497,6 +573,7 @@ struct fs_production *fs_production_create(const struct fs_production_params *pa
 	prod->params = *params;
 	prod->seed = seed;
 	prod->day = params->start_day - 1;
+	flywheel_init(&prod->flywheel);
 	const struct fs_production_params *p = &prod->params;
 	for (uint32_t i = 0; i < p->programme_count; i++) {
 		const struct fs_prod_programme *g = &p->programmes[i];
@@ -507,6 +584,8 @@ struct fs_production *fs_production_create(const struct fs_production_params *pa
 			prod->prog[i].region_ok[c] =
 				g->region_count == 0 || name_in(g->regions, g->region_count, p->cities[c].region);
 		}
+		prod->prog[i].integrator = g->integrator[0] ? find_integrator(p, g->integrator) : -1;
+		prod->prog[i].lead_days = lead_days(p, g, prod->prog[i].region_ok);
 	}
 	for (uint32_t i = 0; i < p->disruption_count; i++) {
 		resolve_disruption(p, &p->disruptions[i], &prod->dis[i], NULL);
@@ -826,6 +905,59 @@ static double fail_share(const struct fs_production *prod, int g, int32_t day)
 	return s < 1.0 ? s : 1.0;
 }
 
+/*
+ * The fleet @lead days from now as planned today: every vehicle built and
+ * not scrapped or retired (in the pipeline or in a city), less those whose
+ * service life ends within @lead and the attrition expected meanwhile. A
+ * fills_fleet programme builds while this is below the target fleet, so
+ * replacements are ordered one lead time ahead of the retirements they
+ * replace, as a fleet planner would.
+ */
+static double planned_fleet(const struct fs_production *prod, int32_t lead)
+{
+	const struct fs_production_params *p = &prod->params;
+	int32_t horizon = prod->day + lead;
+	double fleet = 0;
+	for (uint16_t g = 0; g < p->programme_count; g++) {
+		const struct prog_state *ps = &prod->prog[g];
+		double a = p->programmes[g].attrition_per_year;
+		double in_cities = (double)(ps->delivered - ps->retired);
+		fleet += (double)(ps->built - ps->scrapped - ps->retired);
+		if (a > 0) {
+			fleet -= in_cities * -expm1(log1p(-a) * lead / 365.25);
+		}
+	}
+	if (!prod->min_service_life) {
+		return fleet;
+	}
+	for (uint16_t c = 0; c < p->city_count; c++) {
+		const struct lots *fl = &prod->city[c].fleet; /* in commissioning order: a prefix is due */
+		for (size_t i = fl->head; i < fl->n && fl->v[i].ready_day + prod->min_service_life <= horizon; i++) {
+			uint32_t life = p->programmes[fl->v[i].programme].service_life_days;
+			if (life && fl->v[i].ready_day + (int32_t)life <= horizon) {
+				fleet -= fl->v[i].count;
+			}
+		}
+	}
+	return fleet;
+}
+
+/* How many of @n vehicles a programme may build today: its target, or for a fills_fleet one the gap. */
+static uint64_t build_allowance(const struct fs_production *prod, uint16_t g, uint64_t n)
+{
+	const struct fs_prod_programme *pg = &prod->params.programmes[g];
+	const struct prog_state *ps = &prod->prog[g];
+	if (pg->target || !pg->fills_fleet) {
+		uint64_t left = pg->target > ps->built ? pg->target - ps->built : 0;
+		n = n < left ? n : left;
+	}
+	if (pg->fills_fleet && n) {
+		double gap = ceil(prod->params.target_fleet - planned_fleet(prod, ps->lead_days));
+		n = gap <= 0 ? 0 : gap < (double)n ? (uint64_t)gap : n;
+	}
+	return n;
+}
+
 static void build(struct fs_production *prod, uint16_t g)
 {
 	const struct fs_prod_programme *pg = &prod->params.programmes[g];
@@ -842,10 +974,8 @@ static void build(struct fs_production *prod, uint16_t g)
 		ps->plant_acc[k] += rate;
 		double whole = floor(ps->plant_acc[k]);
 		uint64_t n = whole > (double)ps->plant_built[k] ? (uint64_t)whole - ps->plant_built[k] : 0;
-		ps->plant_built[k] += n;
-		if (ps->built + n > pg->target) {
-			n = pg->target > ps->built ? pg->target - ps->built : 0;
-		}
+		ps->plant_built[k] += n; /* capacity not allowed today is lost, not caught up later */
+		n = build_allowance(prod, g, n);
 		if (!n) {
 			continue;
 		}
@@ -995,16 +1125,77 @@ static void calibrate(struct fs_production *prod, uint16_t g)
 	}
 }
 
-static void programme_day(struct fs_production *prod, uint16_t g, struct fs_prod_log *log)
+/* Build, then what build and integration finish today; a programme's own integration line starts. */
+static void programme_upstream(struct fs_production *prod, uint16_t g)
+{
+	const struct fs_prod_programme *pg = &prod->params.programmes[g];
+	struct prog_state *ps = &prod->prog[g];
+	build(prod, g);
+	advance_stage(prod, ps, PIPE_BUILD, PIPE_INTEGRATION);
+	advance_stage(prod, ps, PIPE_INTEGRATION, PIPE_CALIBRATION);
+	ps->integration_started_today = 0;
+	if (ps->integrator < 0) {
+		start_from_queue(prod, &ps->queue[PIPE_INTEGRATION], pg->integration_per_day,
+				 prod->day + (int32_t)pg->integration_days, &ps->work[PIPE_INTEGRATION]);
+	}
+}
+
+/*
+ * A shared integrator's day: its capacity goes to the vehicles of its
+ * programmes that have waited longest (queue arrival day), ties to the
+ * lower programme index, each programme within its own cap if it has one.
+ */
+static void integrate_shared(struct fs_production *prod, int k)
+{
+	const struct fs_production_params *p = &prod->params;
+	uint32_t cap = fs_production_integrator_capacity(&p->integrators[k], prod->day), started = 0;
+	while (cap && started < cap) {
+		int best = -1;
+		int32_t best_day = 0;
+		for (uint16_t g = 0; g < p->programme_count; g++) {
+			const struct prog_state *ps = &prod->prog[g];
+			const struct lots *q = &ps->queue[PIPE_INTEGRATION];
+			uint32_t own = p->programmes[g].integration_per_day;
+			if (ps->integrator != k || q->head == q->n || (own && ps->integration_started_today >= own)) {
+				continue;
+			}
+			if (best < 0 || q->v[q->head].ready_day < best_day) {
+				best = g;
+				best_day = q->v[q->head].ready_day;
+			}
+		}
+		if (best < 0) {
+			break;
+		}
+		const struct fs_prod_programme *pg = &p->programmes[best];
+		struct prog_state *ps = &prod->prog[best];
+		struct lots *q = &ps->queue[PIPE_INTEGRATION];
+		uint64_t n = q->v[q->head].count;
+		if (cap && n > cap - started) {
+			n = cap - started;
+		}
+		if (pg->integration_per_day && n > pg->integration_per_day - ps->integration_started_today) {
+			n = pg->integration_per_day - ps->integration_started_today;
+		}
+		/* one lot (or part of it) at a time, so the next pick sees the new queue front */
+		if (!n) {
+			break; /* an empty lot at the front: start_from_queue() would take it as "unlimited" */
+		}
+		uint64_t got = start_from_queue(prod, q, (uint32_t)n, prod->day + (int32_t)pg->integration_days,
+						&ps->work[PIPE_INTEGRATION]);
+		ps->integration_started_today += got;
+		started += (uint32_t)got;
+	}
+	prod->integrator_started[k] += started;
+	prod->integrator_started_today[k] = started;
+}
+
+/* Calibration, rework, arrivals at the depots and shipping to cities. */
+static void programme_downstream(struct fs_production *prod, uint16_t g, struct fs_prod_log *log)
 {
 	const struct fs_prod_programme *pg = &prod->params.programmes[g];
 	struct prog_state *ps = &prod->prog[g];
 	int32_t day = prod->day;
-	build(prod, g);
-	advance_stage(prod, ps, PIPE_BUILD, PIPE_INTEGRATION);
-	advance_stage(prod, ps, PIPE_INTEGRATION, PIPE_CALIBRATION);
-	start_from_queue(prod, &ps->queue[PIPE_INTEGRATION], pg->integration_per_day,
-			 day + (int32_t)pg->integration_days, &ps->work[PIPE_INTEGRATION]);
 	calibrate(prod, g);
 	advance_stage(prod, ps, PIPE_REWORK, PIPE_CALIBRATION);
 	start_from_queue(prod, &ps->queue[PIPE_CALIBRATION], pg->calibration_per_day,
@@ -1092,12 +1283,23 @@ int64_t fs_production_advance(struct fs_production *prod, int32_t last_day, stru
 		prod->day++;
 		apply_recalls(prod, log);
 		for (uint16_t g = 0; g < prod->params.programme_count; g++) {
-			programme_day(prod, g, log);
+			programme_upstream(prod, g);
 		}
+		for (uint32_t k = 0; k < prod->params.integrator_count; k++) {
+			integrate_shared(prod, (int)k);
+		}
+		for (uint16_t g = 0; g < prod->params.programme_count; g++) {
+			programme_downstream(prod, g, log);
+		}
+		uint32_t in_service = 0;
 		for (uint16_t c = 0; c < prod->params.city_count; c++) {
 			commission(prod, c);
 			retire(prod, c, log);
+			for (uint16_t g = 0; g < prod->params.programme_count; g++) {
+				in_service += prod->city[c].in_service_by_programme[g];
+			}
 		}
+		flywheel_day(&prod->flywheel, &prod->params.flywheel, prod->day, in_service);
 		days++;
 		if (prod->oom) {
 			return -ENOMEM;
@@ -1128,6 +1330,7 @@ void fs_production_get_stats(const struct fs_production *prod, struct fs_product
 	const struct fs_production_params *p = &prod->params;
 	memset(ret, 0, sizeof(*ret));
 	ret->day = prod->day;
+	flywheel_stats(&prod->flywheel, &p->flywheel, prod->day, &ret->flywheel);
 	ret->programme_count = p->programme_count;
 	ret->city_count = p->city_count;
 	for (uint16_t g = 0; g < p->programme_count; g++) {
@@ -1157,6 +1360,19 @@ void fs_production_get_stats(const struct fs_production *prod, struct fs_product
 		ret->delivered += ps->delivered;
 		ret->retired += ps->retired;
 		ret->scrapped += ps->scrapped;
+	}
+	ret->integrator_count = p->integrator_count;
+	for (uint32_t k = 0; k < p->integrator_count; k++) {
+		struct fs_prod_integrator_stats *s = &ret->integrators[k];
+		s->capacity_per_day = fs_production_integrator_capacity(&p->integrators[k], prod->day);
+		s->started = prod->integrator_started[k];
+		s->started_today = prod->integrator_started_today[k];
+		for (uint16_t g = 0; g < p->programme_count; g++) {
+			if (prod->prog[g].integrator == (int)k) {
+				s->queued += (uint32_t)lots_sum(&prod->prog[g].queue[PIPE_INTEGRATION], -1);
+				s->in_process += (uint32_t)lots_sum(&prod->prog[g].work[PIPE_INTEGRATION], -1);
+			}
+		}
 	}
 	for (uint16_t c = 0; c < p->city_count; c++) {
 		const struct city_state *cs = &prod->city[c];
@@ -1205,6 +1421,10 @@ uint64_t fs_production_hash(const struct fs_production *prod)
 			hash_lots(&st, &ps->work[k]);
 		}
 	}
+	const struct flywheel_state *fw = &prod->flywheel;
+	double fwd[2] = { fw->km, fw->data_gb };
+	XXH3_64bits_update(&st, fwd, sizeof(fwd));
+	XXH3_64bits_update(&st, fw->release_day, sizeof(fw->release_day));
 	for (uint32_t c = 0; c < p->city_count; c++) {
 		const struct city_state *cs = &prod->city[c];
 		uint64_t v[4] = { cs->delivered, cs->retired, cs->inbound, (uint64_t)cs->wrr };
@@ -1214,6 +1434,23 @@ uint64_t fs_production_hash(const struct fs_production *prod)
 		hash_lots(&st, &cs->fleet);
 	}
 	return XXH3_64bits_digest(&st);
+}
+
+uint32_t fs_production_vehicle_release(const struct fs_production *prod, uint64_t vehicle_key,
+				       uint32_t factory_version, int32_t day)
+{
+	const struct fs_prod_flywheel *fw = &prod->params.flywheel;
+	struct fs_rng rng;
+	fs_rng_init(&rng, prod->seed, FS_RNG_STREAM_PRODUCTION,
+		    fs_mix64(((uint64_t)DRAW_OTA_RANK << 56) ^ vehicle_key));
+	double rank = fs_rng_uniform(&rng); /* its place in every staged rollout */
+	uint32_t version = factory_version;
+	for (uint32_t k = 0; k < fw->release_count; k++) {
+		if (fw->releases[k].version > version && rank < flywheel_share(&prod->flywheel, fw, k, day)) {
+			version = fw->releases[k].version;
+		}
+	}
+	return version;
 }
 
 const char *fs_production_stage_name(int stage)

@@ -1061,15 +1061,21 @@ static int read_plant(struct loader *L, const yaml_node_t *pn, struct fs_prod_pl
 static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod_programme *g)
 {
 	int rc = check_map(L, n, "a programme",
-			   "name oem model target regions battery_kwh software plants stages service_life_days "
-			   "attrition_per_year");
+			   "name oem model target fills_fleet_target integrator regions battery_kwh kwh_per_km "
+			   "max_charge_kw seats software plants stages service_life_days attrition_per_year");
 	if (rc < 0) {
 		return rc;
 	}
+	static const char *const no_yes[] = { "false", "true" };
+	int fills = 0;
+	if ((rc = get_enum(L, n, "fills_fleet_target", no_yes, 2, &fills)) < 0) {
+		return rc;
+	}
 	const yaml_node_t *name = find(L, n, "name"), *plants = find(L, n, "plants");
-	if (!name || !plants || !find(L, n, "oem") || !find(L, n, "target")) {
+	bool has_target = find(L, n, "target") || fills; /* filling the fleet, it needs no volume of its own */
+	if (!name || !plants || !find(L, n, "oem") || !has_target) {
 		return fail(L, n, "a programme needs %s",
-			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !find(L, n, "target") ? "a target" : "plants");
+			    !name ? "a name" : !find(L, n, "oem") ? "an oem" : !has_target ? "a target" : "plants");
 	}
 	memset(g, 0, sizeof(*g));
 	if ((rc = need_list(L, plants, "plants")) < 0) {
@@ -1094,15 +1100,33 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 		g->plant_count++;
 	}
 	fs_production_programme_defaults(g, full_rate);
-	g->battery_kwh = 100.0; /* DOMAIN: 100 kWh usable */
+	fs_production_programme_vehicle_defaults(g);
+	g->fills_fleet = fills;
 	uint64_t target = 0;
-	const yaml_node_t *sw = find(L, n, "software");
+	const yaml_node_t *sw = find(L, n, "software"), *integrator = find(L, n, "integrator");
+	if (integrator) {
+		char site[FS_PROD_NAME_MAX] = "";
+		if ((rc = get_string(L, n, "integrator", site, sizeof(site))) < 0) {
+			return rc;
+		}
+		bool known = false;
+		for (uint32_t i = 0; i < L->sc->production.integrator_count; i++) {
+			known |= !strcmp(L->sc->production.integrators[i].name, site);
+		}
+		if (!known) {
+			return fail(L, integrator, "integrator: '%s' is not one of production.integrators", site);
+		}
+		fs_production_programme_use_integrator(g, site); /* its stages may still set a cap of its own */
+	}
 	if ((rc = get_string(L, n, "name", g->name, sizeof(g->name))) < 0 ||
 	    (rc = get_string(L, n, "oem", g->oem, sizeof(g->oem))) < 0 ||
 	    (rc = get_string(L, n, "model", g->model, sizeof(g->model))) < 0 ||
-	    (rc = get_u64(L, n, "target", 1, 10000000, &target)) < 0 ||
+	    (rc = get_u64(L, n, "target", fills ? 0 : 1, 10000000, &target)) < 0 ||
 	    (rc = get_names(L, n, "regions", g->regions, FS_PROD_REGIONS_MAX, &g->region_count)) < 0 ||
 	    (rc = get_double(L, n, "battery_kwh", 0, 1000, true, &g->battery_kwh)) < 0 ||
+	    (rc = get_double(L, n, "kwh_per_km", 0, 2, true, &g->kwh_per_km)) < 0 ||
+	    (rc = get_double(L, n, "max_charge_kw", 0, 1000, true, &g->max_charge_kw)) < 0 ||
+	    (rc = get_u32(L, n, "seats", 1, 100, &g->seats)) < 0 ||
 	    (rc = get_u32(L, n, "service_life_days", 0, 36500, &g->service_life_days)) < 0 ||
 	    (rc = get_double(L, n, "attrition_per_year", 0, 0.99, false, &g->attrition_per_year)) < 0) {
 		return rc;
@@ -1135,11 +1159,141 @@ static int read_programme(struct loader *L, const yaml_node_t *n, struct fs_prod
 	return 0;
 }
 
+/* One shared integration site: a name and the capacity steps of its lines. */
+static int read_integrator(struct loader *L, const yaml_node_t *n, struct fs_prod_integrator *in)
+{
+	int rc = check_map(L, n, "an integrator", "name lines");
+	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *lines = find(L, n, "lines");
+	if (!find(L, n, "name") || !lines) {
+		return fail(L, n, "an integrator needs a name and lines");
+	}
+	memset(in, 0, sizeof(*in));
+	if ((rc = get_string(L, n, "name", in->name, sizeof(in->name))) < 0 || (rc = need_list(L, lines, "lines")) < 0) {
+		return rc;
+	}
+	if (list_len(lines) > FS_PROD_LINES_MAX) {
+		return fail(L, lines, "lines: at most %d", FS_PROD_LINES_MAX);
+	}
+	for (size_t i = 0; i < list_len(lines); i++) {
+		const yaml_node_t *ln = list_item(L, lines, i);
+		struct fs_prod_line *line = &in->lines[i];
+		if ((rc = check_map(L, ln, "an integrator line", "start per_day")) < 0) {
+			return rc;
+		}
+		if (!find(L, ln, "start") || !find(L, ln, "per_day")) {
+			return fail(L, ln, "an integrator line needs start and per_day");
+		}
+		if ((rc = get_day(L, ln, "start", &line->start_day)) < 0 ||
+		    (rc = get_u32(L, ln, "per_day", 0, 1000000, &line->per_day)) < 0) {
+			return rc;
+		}
+		in->line_count++;
+	}
+	return 0;
+}
+
+/* production.integrators (@list) of the production section @section. */
+static int read_integrators(struct loader *L, const yaml_node_t *section, const yaml_node_t *list)
+{
+	struct fs_production_params *p = &L->sc->production;
+	int rc = need_list(L, list, "integrators");
+	if (rc < 0) {
+		return rc;
+	}
+	if (list_len(list) > FS_PROD_INTEGRATORS_MAX) {
+		return fail(L, list, "integrators: at most %d", FS_PROD_INTEGRATORS_MAX);
+	}
+	p->integrator_count = 0;
+	for (size_t i = 0; i < list_len(list); i++) {
+		if ((rc = read_integrator(L, list_item(L, list, i), &p->integrators[i])) < 0) {
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(p->integrators[j].name, p->integrators[i].name)) {
+				return fail(L, list_item(L, list, i), "integrator '%s' listed twice", p->integrators[i].name);
+			}
+		}
+		p->integrator_count++;
+	}
+	/* the programmes of the default plan that name a site this list drops */
+	for (uint32_t g = 0; g < p->programme_count; g++) {
+		bool known = !p->programmes[g].integrator[0];
+		for (uint32_t i = 0; i < p->integrator_count; i++) {
+			known |= !strcmp(p->integrators[i].name, p->programmes[g].integrator);
+		}
+		if (!known && !find(L, section, "programmes")) {
+			return fail(L, list, "integrators: programme '%s' uses '%s', which this list leaves out",
+				    p->programmes[g].name, p->programmes[g].integrator);
+		}
+	}
+	return 0;
+}
+
+/* production.flywheel: fleet data -> training -> releases over the air. */
+static int read_flywheel(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_prod_flywheel *fw = &L->sc->production.flywheel;
+	int rc = check_map(L, n, "production.flywheel",
+			   "km_per_vehicle_day gb_per_km cadence_days train_days ota_days releases");
+	if (rc < 0 || (rc = get_double(L, n, "km_per_vehicle_day", 0, 5000, false, &fw->km_per_vehicle_day)) < 0 ||
+	    (rc = get_double(L, n, "gb_per_km", 0, 1e6, false, &fw->gb_per_km)) < 0 ||
+	    (rc = get_u32(L, n, "cadence_days", 0, 3650, &fw->cadence_days)) < 0 ||
+	    (rc = get_u32(L, n, "train_days", 0, 3650, &fw->train_days)) < 0 ||
+	    (rc = get_u32(L, n, "ota_days", 1, 3650, &fw->ota_days)) < 0) {
+		return rc;
+	}
+	const yaml_node_t *list = find(L, n, "releases");
+	if (!list) {
+		return 0;
+	}
+	if ((rc = need_list(L, list, "releases")) < 0) {
+		return rc;
+	}
+	if (list_len(list) > FS_PROD_RELEASES_MAX) {
+		return fail(L, list, "releases: at most %d", FS_PROD_RELEASES_MAX);
+	}
+	fw->release_count = 0;
+	for (size_t i = 0; i < list_len(list); i++) {
+		const yaml_node_t *rn = list_item(L, list, i), *version;
+		struct fs_prod_release *r = &fw->releases[i];
+		if ((rc = check_map(L, rn, "a flywheel release", "version data_pb")) < 0) {
+			return rc;
+		}
+		if (!(version = find(L, rn, "version")) || !find(L, rn, "data_pb")) {
+			return fail(L, rn, "a flywheel release needs version and data_pb");
+		}
+		if ((rc = need_scalar(L, version, "version", "a release such as \"1.1\"")) < 0 ||
+		    (rc = get_double(L, rn, "data_pb", 0, 1e9, false, &r->data_pb)) < 0) {
+			return rc;
+		}
+		if (!fs_scenario_parse_version(text(version), &r->version) || fs_scenario_sw_find(L->sc, r->version) < 0) {
+			return fail(L, version, "version: '%s' is not a release of fleet.software", text(version));
+		}
+		if (i && r->version <= fw->releases[i - 1].version) {
+			return fail(L, version, "version: releases are trained oldest first; '%s' is not newer than the one "
+				    "before", text(version));
+		}
+		fw->release_count++;
+	}
+	return 0;
+}
+
 static int read_production(struct loader *L, const yaml_node_t *n)
 {
 	struct fs_production_params *p = &L->sc->production;
-	int rc = check_map(L, n, "production", "start target_curve programmes");
+	int rc = check_map(L, n, "production", "start target_curve integrators flywheel programmes");
 	if (rc < 0) {
+		return rc;
+	}
+	const yaml_node_t *flywheel = find(L, n, "flywheel");
+	if (flywheel && (rc = read_flywheel(L, flywheel)) < 0) {
+		return rc;
+	}
+	const yaml_node_t *integrators = find(L, n, "integrators");
+	if (integrators && (rc = read_integrators(L, n, integrators)) < 0) { /* before the programmes naming them */
 		return rc;
 	}
 	if ((rc = get_day(L, n, "start", &p->start_day)) < 0) {

@@ -36,7 +36,8 @@ result() { json "$WORK/$1/summary.json" "int(j['results']['production']['$2'])";
 
 # Tick 290 is 2028-06-03 12:20 (10-minute ticks from 06:00 on June 1st): June 3rd
 # was simulated at tick 252, so the shortage starts with June 4th and lasts
-# three days. Lucid's Casa Grande plant is at full rate (150 a month) by then.
+# three days. Lucid's Casa Grande plant builds ~370 a month by then (its 24-month
+# ramp to 400 a month from October 2026), ~12 a day.
 
 # A: paused, stepped, the shortage injected live for tick 290.
 start_run live --paused
@@ -74,8 +75,8 @@ check "run C (no event) completes" end_run
 check "without the event the digest differs" test "$(digest live)" != "$(digest none)"
 built_live=$(result live built); built_none=$(result none built)
 diag "built in 10 days: $built_none without the shortage, $built_live with it"
-check "the shortage cut production (three days of Casa Grande, ~5 a day)" \
-  test $((built_none - built_live)) -ge 10 -a $((built_none - built_live)) -le 20
+check "the shortage cut production (three days of Casa Grande, ~12 a day)" \
+  test $((built_none - built_live)) -ge 30 -a $((built_none - built_live)) -le 42
 
 # D: the same shortage one day later gives another digest (the tick matters).
 sed 's/tick: 290/tick: 434/' "$WORK/shortage.yaml" > "$WORK/later.yaml"

@@ -227,6 +227,52 @@ static void charges_20_to_80_in_the_expected_minutes(void **state)
 	world_down(&w);
 }
 
+/* A vehicle of another model (an OEM programme's) drives and charges with its own pack, consumption and limit. */
+static void a_variant_drives_and_charges_with_its_own_vehicle(void **state)
+{
+	struct world w;
+	struct fs_vehicle_params p = quiet(), small = p;
+	world_up(&w, &p, 1);
+	small.battery_kwh = 30.0;
+	small.kwh_per_km = 0.30;
+	small.max_charge_kw = 50.0;
+	int variant = fs_fleet_add_variant(w.fleet, &small);
+	assert_int_equal(variant, 1);
+	struct fs_vehicle_params other = p;
+	other.sw_count = 1;
+	assert_int_equal(fs_fleet_add_variant(w.fleet, &other), -EINVAL); /* releases must be the fleet's */
+	struct fs_vehicle_init init = { .id = 1, .state = FS_VEHICLE_AVAILABLE, .phase = FS_CITY_DRIVERLESS, .sw = 2,
+					.home_depot = 0, .variant = (uint8_t)variant, .at_depot = true, .soc = 0.5,
+					.edge = FS_NO_EDGE };
+	assert_int_equal(fs_fleet_add(w.fleet, &init, 0), 0);
+	assert_int_equal(add(&w, 2, 0.9), 1); /* the fleet's own model */
+	assert_float_equal(veh(&w, 1)->battery_kwh, 15.0, 1e-9);
+	uint32_t r[16];
+	uint32_t n = vt_route(w.net, COLS, 0, 4, r);
+	assert_int_equal(fs_fleet_reposition(w.fleet, 1, r, n, 1000, &w.ev), 0);
+	assert_int_equal(fs_fleet_reposition(w.fleet, 2, r, n, 1000, &w.ev), 0);
+	fs_fleet_advance(w.fleet, 41000, &w.ev);
+	assert_float_equal(fs_fleet_variant_stats(w.fleet, 1)->traction_kwh, 0.4 * 0.30, 1e-9);
+	assert_float_equal(fs_fleet_variant_stats(w.fleet, 0)->traction_kwh, 0.4 * p.kwh_per_km, 1e-9);
+	assert_float_equal(fs_fleet_stats(w.fleet)->traction_kwh, 0.4 * (0.30 + p.kwh_per_km), 1e-9);
+	assert_null(fs_fleet_variant_stats(w.fleet, 2));
+	/* back at the depot, a 150 kW plug charges it at its own 50 kW */
+	n = vt_route(w.net, COLS, 4, 0, r);
+	assert_int_equal(fs_fleet_send_to_depot(w.fleet, 1, 0, FS_DEPOT_CHARGE, r, n, 50000, &w.ev), 0);
+	fs_fleet_advance(w.fleet, 20 * H_MS, &w.ev);
+	const struct fs_fleet_stats *st = fs_fleet_variant_stats(w.fleet, 1);
+	assert_int_equal(st->charges, 1);
+	assert_float_equal(st->charged_kwh / st->charging_hours, 50.0 * 0.92 - p.av_stack_kw, 1e-3);
+	assert_true(st->charged_kwh > 9.0 && st->charged_kwh < 9.3); /* from ~14.8 kWh to 80 % of 30 */
+	/* the fleet's own vehicle becomes one of the small model at the same state of charge */
+	double soc = fs_vehicle_soc(veh(&w, 2), 20 * H_MS);
+	assert_int_equal(fs_fleet_set_variant(w.fleet, 2, 1, 20 * H_MS, &w.ev), 0);
+	assert_float_equal(fs_vehicle_soc(veh(&w, 2), 20 * H_MS), soc, 1e-12);
+	assert_float_equal(veh(&w, 2)->battery_kwh, soc * 30.0, 1e-9);
+	assert_int_equal(fs_fleet_set_variant(w.fleet, 2, 3, 20 * H_MS, &w.ev), -EINVAL);
+	world_down(&w);
+}
+
 static void full_plugs_queue_in_arrival_order(void **state)
 {
 	struct world w;
@@ -1038,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(drives_a_route_at_link_times_with_positions),
 		cmocka_unit_test(position_follows_the_edge_shape),
 		cmocka_unit_test(charges_20_to_80_in_the_expected_minutes),
+		cmocka_unit_test(a_variant_drives_and_charges_with_its_own_vehicle),
 		cmocka_unit_test(full_plugs_queue_in_arrival_order),
 		cmocka_unit_test(cannot_finish_a_job_asks_to_charge),
 		cmocka_unit_test(parked_vehicle_asks_to_charge_exactly_on_time),

@@ -5,6 +5,7 @@
  * retirement, determinism and step-size invariance.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +39,7 @@ static void simple_params(struct fs_production_params *p, double per_day)
 	strcpy(g->oem, "OEM");
 	strcpy(g->model, "Car");
 	g->target = 1000000;
-	g->battery_kwh = 100;
+	fs_production_programme_vehicle_defaults(g);
 	g->plant_count = 1;
 	strcpy(g->plants[0].name, "plant");
 	g->plants[0].sop_day = p->start_day;
@@ -500,34 +501,169 @@ static void fleet_is_deliveries_minus_retirements(void **state)
 	fs_production_destroy(m);
 }
 
-static void defaults_follow_the_domain_fleet_curve(void **state)
+/* Delivered by the programmes of @oem so far. */
+static uint64_t delivered_by_oem(const struct fs_production_params *p, const struct fs_production_stats *s,
+				 const char *oem)
+{
+	uint64_t n = 0;
+	for (uint32_t g = 0; g < s->programme_count; g++) {
+		n += strcmp(p->programmes[g].oem, oem) ? 0 : s->programmes[g].delivered;
+	}
+	return n;
+}
+
+/*
+ * The rollout the mission describes: Stellantis delivers its first 5,000
+ * equipped vehicles within 2028, in the US; Lucid builds its ~20,000 over
+ * 2026-2031; the fleet reaches the 100,000 and holds it, retirements
+ * replaced; 28 cities.
+ */
+static void defaults_tell_the_mission_rollout(void **state)
 {
 	struct fs_production_params p;
 	fs_production_params_defaults(&p);
 	assert_int_equal(fs_production_params_validate(&p, NULL), 0);
 	assert_int_equal(p.city_count, 28); /* DOMAIN: 28 cities by 2028 */
 	struct fs_production *m = create(&p, 1);
-	/* DOMAIN.md: ~1.9k end-2027, 5k end-2028, 12k end-2029, 27k end-2030 */
-	const int years[] = { 2027, 2028, 2029, 2030 };
-	const double fleet[] = { 1900, 5000, 12000, 27000 };
-	for (int i = 0; i < 4; i++) {
-		fs_production_advance(m, day_of(years[i], 12, 31), NULL);
-		struct fs_production_stats s;
-		stats_of(m, &s);
-		double err = fabs((double)s.fleet - fleet[i]) / fleet[i];
-		if (err > 0.1) {
-			fail_msg("end of %d: fleet %u, DOMAIN says ~%.0f", years[i], s.fleet, fleet[i]);
-		}
-		double target = fs_production_target_fleet(&p, s.day);
-		assert_true(fabs(target - fleet[i]) / fleet[i] < 0.12); /* DOMAIN's figures are approximate */
+	struct fs_production_stats s;
+	fs_production_advance(m, day_of(2027, 12, 31), NULL);
+	stats_of(m, &s);
+	assert_int_equal(delivered_by_oem(&p, &s, "Stellantis"), 0); /* production from 2028 */
+	fs_production_advance(m, day_of(2028, 12, 31), NULL);
+	stats_of(m, &s);
+	if (delivered_by_oem(&p, &s, "Stellantis") < 5000) {
+		fail_msg("Stellantis delivered %" PRIu64 " within 2028", delivered_by_oem(&p, &s, "Stellantis"));
 	}
-	/* Stellantis goes to North America only */
+	/* ... to North American cities only */
 	int k0 = fs_production_find_programme(m, "stellantis-k0"), paris = fs_production_find_city(m, "paris");
 	assert_true(k0 >= 0 && paris >= 0);
-	struct fs_production_stats s;
-	stats_of(m, &s);
 	assert_int_equal(s.cities[paris].fleet_by_programme[k0], 0);
-	assert_true(s.programmes[k0].fleet > 2000);
+	fs_production_advance(m, day_of(2031, 12, 31), NULL);
+	stats_of(m, &s);
+	int lucid = fs_production_find_programme(m, "lucid-gravity");
+	assert_int_equal(s.programmes[lucid].built, 20000); /* over six years, 2026-2031 */
+	/* the fleet reaches 100,000 and, its retirements replaced, stays there */
+	uint32_t peak = 0;
+	int32_t reached = 0;
+	for (int32_t d = day_of(2032, 1, 1); d <= day_of(2034, 12, 31); d += 7) {
+		fs_production_advance(m, d, NULL);
+		stats_of(m, &s);
+		if (!reached && s.fleet >= 100000) {
+			reached = d;
+		}
+		peak = s.fleet > peak ? s.fleet : peak;
+		if (reached && (s.fleet < 99000 || s.fleet > 101000)) {
+			fail_msg("day %d: fleet %u after reaching 100,000 on day %d", d, s.fleet, reached);
+		}
+	}
+	assert_true(reached > 0);
+	assert_true(s.retired > 10000); /* the first cohorts have retired and were replaced */
+	fs_production_destroy(m);
+}
+
+/*
+ * Foxconn is one site for every programme that uses it: halve its lines and
+ * each of those programmes delivers later, while the others build as before.
+ */
+static void halving_a_shared_integrator_delays_every_programme_using_it(void **state)
+{
+	struct fs_production_params p, half;
+	fs_production_params_defaults(&p);
+	half = p;
+	assert_int_equal(half.integrator_count, 1);
+	assert_string_equal(half.integrators[0].name, "foxconn");
+	for (uint32_t k = 0; k < half.integrators[0].line_count; k++) {
+		half.integrators[0].lines[k].per_day /= 2;
+	}
+	struct fs_production *a = create(&p, 1), *b = create(&half, 1);
+	uint32_t users = 0, max_queue = 0;
+	bool delayed[FS_PROD_PROGRAMMES_MAX] = { false };
+	for (int32_t d = day_of(2028, 1, 1); d <= day_of(2032, 12, 31); d += 7) {
+		struct fs_production_stats sa, sb;
+		fs_production_advance(a, d, NULL);
+		fs_production_advance(b, d, NULL);
+		stats_of(a, &sa);
+		stats_of(b, &sb);
+		assert_true(sb.integrators[0].capacity_per_day * 2 <= sa.integrators[0].capacity_per_day);
+		max_queue = sb.integrators[0].queued > max_queue ? sb.integrators[0].queued : max_queue;
+		for (uint32_t g = 0; g < p.programme_count; g++) {
+			if (p.programmes[g].integrator[0]) {
+				assert_true(sb.programmes[g].delivered <= sa.programmes[g].delivered + 50);
+				delayed[g] |= sb.programmes[g].delivered + 100 < sa.programmes[g].delivered;
+			} else {
+				assert_int_equal(sb.programmes[g].built, sa.programmes[g].built); /* own lines: untouched */
+			}
+		}
+	}
+	for (uint32_t g = 0; g < p.programme_count; g++) {
+		if (p.programmes[g].integrator[0]) {
+			users++;
+			if (!delayed[g]) {
+				fail_msg("%s is not delayed by half of Foxconn", p.programmes[g].name);
+			}
+		}
+	}
+	assert_int_equal(users, 3); /* K0, STLA Small, the unnamed Hyperion programmes */
+	assert_true(max_queue > 1000); /* the queue in front of Foxconn is where they wait */
+	fs_production_destroy(a);
+	fs_production_destroy(b);
+}
+
+/*
+ * The data flywheel: the fleet's uploaded data train each release once they
+ * reach its need and the cadence allows; it goes out after training and
+ * reaches the fleet over the air, each vehicle once and for good.
+ */
+static void fleet_data_train_releases_that_go_out_over_the_air(void **state)
+{
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	const struct fs_prod_flywheel *fw = &p.flywheel;
+	assert_int_equal(fw->release_count, 2);
+	struct fs_production *m = create(&p, 1);
+	struct fs_production_stats s;
+	double data_before = 0;
+	int32_t trained[2] = { INT32_MIN, INT32_MIN };
+	for (int32_t d = day_of(2027, 1, 1); d <= day_of(2029, 12, 31); d++) {
+		fs_production_advance(m, d, NULL);
+		stats_of(m, &s);
+		assert_true(s.flywheel.data_pb >= data_before); /* it only grows, with the fleet in service */
+		for (uint32_t k = 0; k < 2; k++) {
+			if (trained[k] == INT32_MIN && s.flywheel.releases[k].train_day == d) {
+				trained[k] = d;
+				/* the data it needs were in by the end of the day before */
+				assert_true(data_before >= fw->releases[k].data_pb);
+				assert_int_equal(s.flywheel.releases[k].release_day, d + (int32_t)fw->train_days);
+			}
+		}
+		data_before = s.flywheel.data_pb;
+	}
+	assert_true(trained[0] != INT32_MIN && trained[1] != INT32_MIN);
+	assert_true(trained[1] - trained[0] >= (int32_t)fw->cadence_days); /* one train a quarter at most */
+	assert_int_equal(s.flywheel.latest, 120);
+	/* over the air: a linear staged rollout, vehicles reached once and for good */
+	int32_t out = s.flywheel.releases[1].release_day, mid = out + (int32_t)fw->ota_days / 2;
+	uint32_t on_mid = 0;
+	for (uint64_t key = 0; key < 2000; key++) {
+		uint32_t before = fs_production_vehicle_release(m, key, 100, out - 1);
+		uint32_t during = fs_production_vehicle_release(m, key, 100, mid);
+		uint32_t after = fs_production_vehicle_release(m, key, 100, out + (int32_t)fw->ota_days);
+		assert_int_equal(before, 110);
+		assert_true(during >= before && after >= during);
+		assert_int_equal(after, 120);
+		on_mid += during == 120;
+		/* never back to an older release than the factory's */
+		assert_int_equal(fs_production_vehicle_release(m, key, 130, out + 100), 130);
+	}
+	double expect = (double)(mid - out + 1) / fw->ota_days;
+	assert_true(fabs(on_mid / 2000.0 - expect) < 0.04);
+	fs_production_destroy(m);
+	/* twice the data a km: the first release trains sooner */
+	p.flywheel.gb_per_km *= 2;
+	m = create(&p, 1);
+	fs_production_advance(m, day_of(2029, 12, 31), NULL);
+	stats_of(m, &s);
+	assert_true(s.flywheel.releases[0].train_day < trained[0]);
 	fs_production_destroy(m);
 }
 
@@ -797,6 +933,26 @@ static void scenario_programmes_and_cities_default_like_the_code(void **state)
 		"       plants: [{name: a, start_of_production: 2027-03, rate_per_month: 5}]}\n";
 	assert_int_equal(fs_scenario_load_string(badsw, sizeof(badsw) - 1, "s.yaml", NULL, &sc, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "s.yaml:3:46: software: '9.9' is not a release of fleet.software"));
+	/* A shared integrator is named, and must exist; a programme filling the fleet needs no target. */
+	static const char site[] =
+		"production:\n  integrators: [{name: fox, lines: [{start: 2027-01, per_day: 5}]}]\n"
+		"  programmes:\n    - {name: p, oem: o, fills_fleet_target: true, integrator: fox,\n"
+		"       plants: [{name: a, start_of_production: 2027-03, rate_per_month: 50}]}\n";
+	if (fs_scenario_load_string(site, sizeof(site) - 1, "i.yaml", NULL, &sc, &err) < 0) {
+		fail_msg("%s", err.message);
+	}
+	assert_true(sc.production.programmes[0].fills_fleet);
+	assert_int_equal(sc.production.programmes[0].target, 0);
+	assert_string_equal(sc.production.programmes[0].integrator, "fox");
+	assert_int_equal(sc.production.programmes[0].integration_per_day, 0); /* the site's lines are the cap */
+	assert_int_equal(fs_production_integrator_capacity(&sc.production.integrators[0], day_of(2027, 1, 1)), 5);
+	assert_int_equal(fs_production_integrator_capacity(&sc.production.integrators[0], day_of(2026, 12, 31)), 0);
+	fs_scenario_finish(&sc);
+	static const char nosite[] =
+		"production:\n  programmes:\n    - {name: p, oem: o, target: 9, integrator: acme,\n"
+		"       plants: [{name: a, start_of_production: 2027-03, rate_per_month: 5}]}\n";
+	assert_int_equal(fs_scenario_load_string(nosite, sizeof(nosite) - 1, "n.yaml", NULL, &sc, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "n.yaml:3:48: integrator: 'acme' is not one of production.integrators"));
 }
 
 int main(void)
@@ -814,7 +970,9 @@ int main(void)
 		cmocka_unit_test(recall_grounds_or_retires_a_build_range),
 		cmocka_unit_test(vehicles_retire_after_their_service_life),
 		cmocka_unit_test(fleet_is_deliveries_minus_retirements),
-		cmocka_unit_test(defaults_follow_the_domain_fleet_curve),
+		cmocka_unit_test(defaults_tell_the_mission_rollout),
+		cmocka_unit_test(halving_a_shared_integrator_delays_every_programme_using_it),
+		cmocka_unit_test(fleet_data_train_releases_that_go_out_over_the_air),
 		cmocka_unit_test(same_seed_same_series_whatever_the_step),
 		cmocka_unit_test(delivery_log_filters_by_city),
 		cmocka_unit_test(bad_params_are_refused_with_a_reason),

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fs/calendar.h"
+#include "fs/production.h"
 #include "fs/scenario.h"
 
 static char tmpdir[256];
@@ -112,7 +113,11 @@ static void every_example_parses(void **state)
 			fail_msg("%s", err.message);
 		}
 		if (strcmp(e->d_name, "default.yaml")) {
-			assert_true(sc.event_count > 0); /* an example shows an event */
+			/* an example shows an event, or a production plan of its own (fleetsim rollout) */
+			struct fs_scenario def;
+			assert_int_equal(fs_scenario_defaults(&def), 0);
+			assert_true(sc.event_count > 0 || !fs_production_params_equal(&sc.production, &def.production, NULL));
+			fs_scenario_finish(&def);
 		}
 		for (size_t i = 1; i < sc.event_count; i++) {
 			assert_true(sc.events[i - 1].apply_tick <= sc.events[i].apply_tick);

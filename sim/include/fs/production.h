@@ -11,7 +11,11 @@
  *   current phase (data collection -> supervised -> driverless) -> retired
  *   (service life or an attrition rate).
  * Each stage has a capacity per day and a duration in days; a stage that is
- * short of capacity builds a queue in front of it.
+ * short of capacity builds a queue in front of it. Integration is a
+ * programme's own line or a shared integrator (Foxconn) whose capacity its
+ * programmes share. A fills_fleet programme builds only what keeps the fleet
+ * at the target (replacements included). The data flywheel turns the fleet's
+ * uploaded data into software releases that go out over the air.
  *
  * The model is counts-based: vehicles move in lots (same programme, build day
  * and stage timing), not one by one; random draws (calibration failures,
@@ -44,6 +48,9 @@
 #define FS_PROD_REGIONS_MAX 4
 #define FS_PROD_CITIES_MAX 64
 #define FS_PROD_DISRUPTIONS_MAX 64
+#define FS_PROD_INTEGRATORS_MAX 4
+#define FS_PROD_LINES_MAX 4
+#define FS_PROD_RELEASES_MAX 8
 #define FS_PROD_NO_CITY UINT16_MAX
 
 /* Numbered as fleetsim.v1.ProductionStage (proto/production.proto). */
@@ -82,6 +89,24 @@ struct fs_prod_plant {
 	uint8_t curve;           /* enum fs_prod_curve */
 };
 
+/* A capacity step of a shared integrator: from start_day on, per_day more vehicles a day. */
+struct fs_prod_line {
+	int32_t start_day;
+	uint32_t per_day;
+};
+
+/*
+ * A shared integration site (Foxconn installing the Hyperion 10 kit): the
+ * capacity of its lines is shared by every programme that names it, first
+ * come (arrival day) first served, ties in programme order; so one site can
+ * be the bottleneck of several programmes at once.
+ */
+struct fs_prod_integrator {
+	char name[FS_PROD_NAME_MAX];   /* e.g. "foxconn" */
+	struct fs_prod_line lines[FS_PROD_LINES_MAX];
+	uint32_t line_count;
+};
+
 /* One OEM programme supplying the fleet. */
 struct fs_prod_programme {
 	char name[FS_PROD_NAME_MAX];   /* e.g. "lucid-gravity" */
@@ -91,12 +116,21 @@ struct fs_prod_programme {
 	uint32_t region_count;
 	struct fs_prod_plant plants[FS_PROD_PLANTS_MAX];
 	uint32_t plant_count;
-	uint32_t target;               /* vehicles for the fleet over the programme's life */
-	double battery_kwh;
+	uint32_t target;               /* vehicles for the fleet over the programme's life; with
+					* fills_fleet, 0 = no cap of its own */
+	bool fills_fleet;              /* builds only what keeps the fleet at target_fleet (after the
+					* programmes before it, replacements included) */
+	char integrator[FS_PROD_NAME_MAX]; /* shared integration site; "" = its own line
+					    * (integration_per_day) */
+	/* the programme's vehicle, simulated for each of its vehicles in the detailed city */
+	double battery_kwh;            /* usable */
+	double kwh_per_km;             /* traction consumption */
+	double max_charge_kw;          /* DC acceptance limit */
+	uint32_t seats;                /* passenger seats */
 	uint32_t sw_version;           /* driving software shipped from the factory */
 	/* stages: capacity per day (0 = unlimited) and duration in days (>= 1) */
 	uint32_t build_days;
-	uint32_t integration_per_day, integration_days;
+	uint32_t integration_per_day, integration_days; /* with an integrator: a cap of its own (0 = none) */
 	uint32_t calibration_per_day, calibration_days;
 	double calibration_fail_share; /* share failing end-of-line validation, 0..1 */
 	uint32_t rework_per_day, rework_days;
@@ -145,6 +179,28 @@ struct fs_prod_disruption {
 	uint32_t rework_days;               /* recall + rework: days out of service */
 };
 
+/* A driving-software release the fleet's data trains (its rates and ODD: fleet.software). */
+struct fs_prod_release {
+	uint32_t version;          /* e.g. 110 for "1.1"; a release of fleet.software */
+	double data_pb;            /* uploaded fleet data it needs for training, cumulative, PB */
+};
+
+/*
+ * The data flywheel: the fleet in service drives, logs and uploads; once the
+ * uploaded data reach a release's need and the release train's cadence
+ * allows, that release is trained (DGX Cloud) and validated for train_days,
+ * then rolled out over the air to the fleet over ota_days.
+ */
+struct fs_prod_flywheel {
+	double km_per_vehicle_day; /* driven by a vehicle in service a day */
+	double gb_per_km;          /* logged and uploaded a km */
+	uint32_t cadence_days;     /* at most one training started per this many days */
+	uint32_t train_days;       /* training + validation, to release */
+	uint32_t ota_days;         /* release to the whole fleet (staged, linear) */
+	struct fs_prod_release releases[FS_PROD_RELEASES_MAX]; /* in the order they are trained */
+	uint32_t release_count;
+};
+
 /* Everything the production model needs; the scenario file fills it. */
 struct fs_production_params {
 	struct fs_prod_programme programmes[FS_PROD_PROGRAMMES_MAX];
@@ -153,9 +209,13 @@ struct fs_production_params {
 	uint32_t city_count;
 	struct fs_prod_disruption disruptions[FS_PROD_DISRUPTIONS_MAX];
 	uint32_t disruption_count;
+	struct fs_prod_integrator integrators[FS_PROD_INTEGRATORS_MAX];
+	uint32_t integrator_count;
+	struct fs_prod_flywheel flywheel;
 	int32_t start_day;  /* the model starts empty here (before any SOP) */
 	/* fleet curve the programmes are meant to follow (for charts and checks):
-	 * logistic K / (1 + exp(-r (t - t_mid))) in vehicles, t in days */
+	 * logistic K / (1 + exp(-r (t - t_mid))) in vehicles, t in days; K is
+	 * also the fleet the fills_fleet programmes build toward */
 	double target_fleet;
 	double target_rate_per_year;
 	int32_t target_mid_day;
@@ -168,8 +228,24 @@ struct fs_production_params {
  */
 void fs_production_params_defaults(struct fs_production_params *p);
 
+/** The default data flywheel (sources in fs_production_params.c). */
+void fs_production_flywheel_defaults(struct fs_prod_flywheel *fw);
+
 /** Default stage figures of a programme whose plants reach @full_rate_per_month together. */
 void fs_production_programme_defaults(struct fs_prod_programme *g, double full_rate_per_month);
+
+/** The vehicle of a programme that does not describe its own: the vehicle model's defaults. */
+void fs_production_programme_vehicle_defaults(struct fs_prod_programme *g);
+
+/**
+ * Let @g integrate at the shared site @integrator: its own integration cap
+ * becomes 0 (none; the site's lines are the capacity). A scenario may set
+ * one again after this.
+ */
+void fs_production_programme_use_integrator(struct fs_prod_programme *g, const char *integrator);
+
+/** Capacity a day of @in on @day: the sum of its lines started by then. */
+uint32_t fs_production_integrator_capacity(const struct fs_prod_integrator *in, int32_t day);
 
 /**
  * Default figures of a rollout city in @region ("north-america", "europe",
@@ -318,9 +394,34 @@ struct fs_prod_city_stats {
 	uint32_t fleet_by_programme[FS_PROD_PROGRAMMES_MAX];
 };
 
+/* Counts of one shared integrator. */
+struct fs_prod_integrator_stats {
+	uint32_t capacity_per_day;    /* today */
+	uint32_t queued;              /* vehicles of its programmes waiting for it */
+	uint32_t in_process;
+	uint32_t started_today;
+	uint64_t started;             /* cumulative */
+};
+
+/* The data flywheel today. */
+struct fs_prod_flywheel_stats {
+	double fleet_km;              /* driven in service, cumulative */
+	double data_pb;               /* uploaded, cumulative */
+	uint32_t latest;              /* latest release out; 0 = none yet */
+	uint32_t release_count;
+	struct {
+		uint32_t version;
+		int32_t train_day;    /* training started; INT32_MIN = not yet */
+		int32_t release_day;  /* out (OTA starts); INT32_MIN = not yet */
+		double share;         /* of the fleet on this release or a later one */
+	} releases[FS_PROD_RELEASES_MAX];
+};
+
 struct fs_production_stats {
 	int32_t day;
-	uint32_t programme_count, city_count;
+	struct fs_prod_flywheel_stats flywheel;
+	uint32_t programme_count, city_count, integrator_count;
+	struct fs_prod_integrator_stats integrators[FS_PROD_INTEGRATORS_MAX];
 	struct fs_prod_programme_stats programmes[FS_PROD_PROGRAMMES_MAX];
 	struct fs_prod_city_stats cities[FS_PROD_CITIES_MAX];
 	uint64_t built, delivered, retired, scrapped;
@@ -333,6 +434,16 @@ void fs_production_get_stats(const struct fs_production *prod, struct fs_product
 /** Index of programme / city @name, or -ENOENT. */
 int fs_production_find_programme(const struct fs_production *prod, const char *name);
 int fs_production_find_city(const struct fs_production *prod, const char *name);
+
+/**
+ * The release a vehicle runs on @day (the last simulated day or earlier):
+ * the latest release whose over-the-air rollout has reached it, or
+ * @factory_version if none newer has. Which vehicles a staged rollout
+ * reaches first is a draw keyed by (seed, @vehicle_key), the same for every
+ * release, so a vehicle never goes back to an older one.
+ */
+uint32_t fs_production_vehicle_release(const struct fs_production *prod, uint64_t vehicle_key,
+				       uint32_t factory_version, int32_t day);
 
 /** XXH3-64 of the model's state (counts, lots, counters): equal states, equal hashes. */
 uint64_t fs_production_hash(const struct fs_production *prod);

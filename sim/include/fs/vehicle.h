@@ -331,6 +331,7 @@ struct fs_vehicle_init {
 	uint8_t sw;             /* index into params->sw */
 	uint16_t city_odd_flags;
 	uint16_t home_depot;    /* FS_NO_DEPOT allowed only for a bare vehicle */
+	uint8_t variant;        /* fleets: 0 = the fleet's params, k = fs_fleet_add_variant()'s k */
 	bool at_depot;          /* parked at home_depot */
 	double soc;             /* 0..1 */
 	uint32_t edge;          /* where it stands; FS_NO_EDGE if not on the network */
@@ -553,7 +554,11 @@ struct fs_fleet_stats {
 	double logged_gb;
 	double uploaded_gb;
 	double charged_kwh;        /* energy into batteries at depots */
+	double traction_kwh;       /* energy driving took (params.kwh_per_km x km) */
+	double charging_hours;     /* time plugged in and charging */
 };
+
+#define FS_FLEET_VARIANTS_MAX 16
 
 /**
  * Create a fleet over @net (borrowed, must outlive the fleet) with a copy of
@@ -563,6 +568,16 @@ struct fs_fleet *fs_fleet_create(const struct fs_network *net, const struct fs_v
 				 uint64_t seed);
 /** Free; NULL is a no-op. */
 void fs_fleet_destroy(struct fs_fleet *fleet);
+
+/**
+ * Add a vehicle model that some of the fleet's vehicles are (an OEM
+ * programme's pack, consumption, charging limit), as a copy of @params; its
+ * software releases must be the fleet's. Returns its index 1..
+ * FS_FLEET_VARIANTS_MAX for fs_vehicle_init.variant, -EINVAL or -ENOSPC.
+ */
+int fs_fleet_add_variant(struct fs_fleet *fleet, const struct fs_vehicle_params *params);
+/** Counters of the vehicles of @variant (0: the fleet's own params); NULL if there is none. */
+const struct fs_fleet_stats *fs_fleet_variant_stats(const struct fs_fleet *fleet, unsigned variant);
 
 /** Add a depot at @node with @plugs plugs of @plug_kw. Returns its index or -EINVAL/-ENOMEM. */
 int fs_fleet_add_depot(struct fs_fleet *fleet, uint32_t node, uint16_t plugs, double plug_kw);
@@ -656,6 +671,14 @@ int fs_fleet_update_software(struct fs_fleet *fleet, uint32_t id, uint8_t sw, in
 /** A scenario-injected device fault (e.g. the "device_fault" scenario event). */
 int fs_fleet_inject_fault(struct fs_fleet *fleet, uint32_t id, int kind, unsigned index, int health,
 			  int64_t now_ms, struct fs_vehicle_events *ev);
+/**
+ * Vehicle @id becomes a vehicle of @variant (0: the fleet's params) at the
+ * same state of charge: the run's first vehicles take the models of the
+ * programmes they stand for. -EPERM while it charges (its plug time was set
+ * for the old pack), -EINVAL for an unknown variant, -ENOENT.
+ */
+int fs_fleet_set_variant(struct fs_fleet *fleet, uint32_t id, unsigned variant, int64_t now_ms,
+			 struct fs_vehicle_events *ev);
 /** Any table transition, with the fleet's entry/exit actions (plugs, uploads, timers). */
 int fs_fleet_transition(struct fs_fleet *fleet, uint32_t id, int to, int64_t now_ms,
 			struct fs_vehicle_events *ev);
