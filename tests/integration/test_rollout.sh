@@ -51,7 +51,7 @@ check "fleet per city sums to the fleet" \
 check "atlanta has vehicles in mid-2028" python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['results']['production']['detailed_city_fleet'] > 0 else 1)" "$S"
 check "same seed again" prod_run p2 4
 check "same seed, same digest" test "$(json "$S" "j['run_digest']")" = "$(json "$WORK/p2/summary.json" "j['run_digest']")"
-# A default run: 300 vehicles drive in Atlanta, whatever the plan has there on that day.
+# A default run: its 32 vehicles (fleet.size) drive in Atlanta, whatever the plan has there on that day.
 check "a default run of 20 simulated seconds" \
   "$SVC/fleetsim" run --duration 20s --bus "$(new_bus d1)" --out "$WORK/d1" --quiet
 check "production reports the detailed city's fleet as the vehicle nodes drive it" \
@@ -60,7 +60,7 @@ import json, sys
 j = json.load(open(sys.argv[1])); r = j['results']
 drive = sum(v['vehicles'] - v['vehicles_retired'] for k, v in r.items() if k.startswith('vehicle'))
 p = r['production']
-sys.exit(0 if drive == 300 and p['detailed_city_fleet'] == drive == 300 + p['deliveries_published'] - p['retirements_published'] else 1)" "$WORK/d1/summary.json"
+sys.exit(0 if drive == 32 and p['detailed_city_fleet'] == drive == 32 + p['deliveries_published'] - p['retirements_published'] else 1)" "$WORK/d1/summary.json"
 # Per-programme vehicles through the real processes: "tiny" (15 kWh, 0.30 kWh/km, 50 kW) starts
 # production late May 2028, so its first vehicles reach Atlanta at the run's midnight; the run's
 # initial 40 vehicles stand for the plan's "roomy" ones (100 kWh, 0.22 kWh/km, 250 kW).
@@ -71,6 +71,7 @@ start: 2028-06-06T22:00:00Z
 duration: 8h
 tick: 5s
 fleet: {size: 40}
+demand: {trips_per_day: 880}    # 22 trips a car a day, set outright (the default is the city's)
 vehicle: {commissioning_h: 0.25}
 production:
   start: 2027-01-01
@@ -177,8 +178,8 @@ check "rollout.png is a real chart" png_check "$WORK/r1/rollout.png"
 check "the chart cites no internal brief" bash -c "! grep -aq DOMAIN '$ROLLOUT'"
 
 # Riders from the supervised phase on: Atlanta is driverless by mid-2028.
-check "rollout 2028-06..2028-07 with riders (10-minute windows)" \
-  "$ROLLOUT" --from 2028-06 --to 2028-07 --window 10m --seed 5 --jobs 2 --out "$WORK/r8" --quiet
+check "rollout 2028-06..2028-07 with riders (30-minute windows: the city's demand)" \
+  "$ROLLOUT" --from 2028-06 --to 2028-07 --window 30m --seed 5 --jobs 2 --out "$WORK/r8" --quiet
 CSV=$WORK/r8/rollout.csv
 check "requests still open when a window ends are counted apart" \
   csv_check "all(r['run_digest'] != '' and int(r['requests']) > 0 and int(r['open_at_end']) > 0 for r in rows)"
