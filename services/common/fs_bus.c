@@ -53,10 +53,14 @@ struct fs_bus {
 const char *fs_bus_default_address(char *buf, size_t size)
 {
 	const char *env = getenv("FLEETSIM_BUS");
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
 	if (env && *env) {
 		snprintf(buf, size, "%s", env);
+	} else if (runtime && runtime[0] == '/' && strlen(runtime) + sizeof("/fleetsim/watch") <= 108) {
+		/* the user's private runtime directory (XDG Base Directory spec): no other user can get in first */
+		snprintf(buf, size, "ipc://%s/fleetsim", runtime);
 	} else {
-		snprintf(buf, size, "ipc:///tmp/fleetsim-%u", (unsigned)getuid());
+		snprintf(buf, size, "ipc:///tmp/fleetsim-%u", (unsigned)geteuid());
 	}
 	return buf;
 }
@@ -449,6 +453,9 @@ struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 	if (fs_bus_endpoint(address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
 		fs_error("bad bus address '%s' (expected ipc://DIR or tcp://HOST:PORT)", address);
 		goto out_close;
+	}
+	if (fs_bus_dir_check(address, false, NULL) < 0) {
+		goto out_close; /* said why, naming the directory */
 	}
 	if (!strncmp(address, "tcp://", 6) && setup_curve(bus, opts) < 0) {
 		goto out_close;

@@ -96,7 +96,8 @@ static void usage(FILE *out)
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
-		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
 		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
 		"                      `fleetctl keygen`); repeatable\n"
@@ -348,34 +349,53 @@ static void resolve_network(const char *spec, char *buf, size_t size)
 	}
 }
 
-/* Hold a lock beside an ipc bus directory so two runs cannot share one bus by accident. */
-static int lock_bus(const char *address, char *lock_path, size_t size)
+/*
+ * Make (or check) the ipc bus directory, private to us (fs_bus_dir_check()),
+ * and hold a lock inside it so two runs cannot share one bus by accident.
+ * Returns the lock's descriptor (*@ret_dir_fd the directory's), -1 on tcp,
+ * or -2 when the run must not start (said why).
+ */
+static int lock_bus(const char *address, int *ret_dir_fd)
 {
+	*ret_dir_fd = -1;
 	if (strncmp(address, "ipc://", 6)) {
-		lock_path[0] = '\0';
 		return -1;
 	}
-	snprintf(lock_path, size, "%s.lock", address + 6);
-	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fs_error("cannot create %s: %s", lock_path, strerror(errno));
+	int dir_fd;
+	if (fs_bus_dir_check(address, true, &dir_fd) < 0) {
 		return -2;
 	}
+	/* Inside a directory only we can enter: nobody else can plant a file or a link here. */
+	int fd = openat(dir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fs_error("cannot create %s/lock: %s", address + 6, strerror(errno));
+		close(dir_fd);
+		return -2;
+	}
+	struct stat held, named;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		char pid[32] = "";
 		ssize_t n = read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = '\0';
-		fs_error("a simulation is already running on %s%s%s; stop it or pass --bus ipc:///tmp/another",
-			 address, pid[0] ? " (launcher pid " : "", pid[0] ? strtok(pid, "\n") : "");
-		if (pid[0]) {
-			fprintf(stderr, ")\n");
-		}
+		pid[strcspn(pid, "\n")] = '\0';
+		fs_error("a simulation is already running on %s%s%s%s; stop it or pass --bus ipc:///tmp/another", address,
+			 pid[0] ? " (launcher pid " : "", pid, pid[0] ? ")" : "");
 		close(fd);
+		close(dir_fd);
+		return -2;
+	}
+	/* A run ending now unlinks the lock it held: make sure ours is the one on disk. */
+	if (fstat(fd, &held) < 0 || fstatat(dir_fd, "lock", &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
+		fs_error("the run on %s was ending while this one started; try again", address);
+		close(fd);
+		close(dir_fd);
 		return -2;
 	}
 	if (ftruncate(fd, 0) == 0) {
 		dprintf(fd, "%d\n", (int)getpid());
 	}
+	*ret_dir_fd = dir_fd;
 	return fd;
 }
 
@@ -441,10 +461,14 @@ static int launch(const struct run_options *opts);
  */
 static struct child *start_recorder(struct supervisor *sup, const struct run_options *o, const char *dir)
 {
-	char exe[PATH_MAX], ready[PATH_MAX];
+	char exe[PATH_MAX], ready[PATH_MAX], ready_dir[64] = "/tmp/fleetsim-recorder-XXXXXX";
 	snprintf(exe, sizeof(exe), "%s/fs-recorder", dir);
-	snprintf(ready, sizeof(ready), "/tmp/fleetsim-recorder-%d.ready", (int)getpid());
-	unlink(ready);
+	/* in a directory of our own: a name in /tmp itself could be planted (as a link) by another user */
+	if (!mkdtemp(ready_dir)) {
+		fs_error("cannot make a private directory in /tmp for the recorder: %s", strerror(errno));
+		return NULL;
+	}
+	snprintf(ready, sizeof(ready), "%s/ready", ready_dir);
 	struct argv_builder a = { 0 };
 	arg(&a, "%s", exe);
 	arg(&a, "--bus=%s", o->address);
@@ -465,21 +489,19 @@ static struct child *start_recorder(struct supervisor *sup, const struct run_opt
 	}
 	struct child *c = supervisor_spawn(sup, "recorder", CHILD_RECORDER, a.items);
 	args_free(&a);
-	if (!c) {
-		return NULL;
-	}
 	int64_t deadline = fs_clock_now_ms() + 10000;
-	while (access(ready, F_OK) != 0) {
+	while (c && access(ready, F_OK) != 0) {
 		if (fs_clock_now_ms() >= deadline || supervisor_wait(sup, c, 10)) {
 			char why[128] = "did not get ready in 10 s";
 			if (!c->running) {
 				supervisor_describe(c->status, why, sizeof(why));
 			}
 			fs_error("the recorder for %s %s", o->record, why);
-			return NULL;
+			c = NULL;
 		}
 	}
 	unlink(ready);
+	rmdir(ready_dir);
 	return c;
 }
 
@@ -574,8 +596,8 @@ static int launch(const struct run_options *opts)
 		return 2;
 	}
 
-	char lock_path[PATH_MAX];
-	int lock_fd = lock_bus(o.address, lock_path, sizeof(lock_path));
+	int dir_fd;
+	int lock_fd = lock_bus(o.address, &dir_fd);
 	if (lock_fd == -2) {
 		return 1;
 	}
@@ -928,8 +950,10 @@ out:
 	supervisor_finish(sup);
 	free(sup);
 	if (lock_fd >= 0) {
-		unlink(lock_path);
+		/* everything of the run is gone: its sockets (a killed conductor's ctl too), the lock */
+		fs_bus_dir_remove(o.address, dir_fd);
 		close(lock_fd);
+		close(dir_fd);
 	}
 	if (keydir[0]) {
 		static const char *const files[] = { "run.pub", "run.secret", "broker.pub", "broker.secret" };

@@ -431,6 +431,9 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 	zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof(zero));
 	zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
 	int status = 1;
+	if (fs_bus_dir_check(address, false, NULL) < 0) {
+		goto out; /* said why */
+	}
 	if (zmq_connect(pub, endpoint) < 0) {
 		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
 		goto out;
