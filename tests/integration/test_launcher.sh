@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # `fleetsim run` with the real processes: same seed same digest, shard count
-# does not change results, a killed child stops the run within 2 s naming it
+# does not change results, a killed child stops the run within 10 s naming it
 # and leaving no process behind, Ctrl-C ends the run cleanly.
 source "$(dirname "$0")/lib.sh"
 
@@ -63,16 +63,24 @@ kill_child() { # tag pattern expected-name
   local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   diag "$name killed: launcher exited $rc after $ms ms"
   check "$tag: launcher exits non-zero" test "$rc" -ne 0
-  check "$tag: within 2 s ($ms ms)" test "$ms" -lt 2000
+  # the documented bound (4 s for the conductor, 2 s for exits, 3 s grace), not a speed: a busy machine is slow
+  check "$tag: within the bound of 10 s ($ms ms)" test "$ms" -lt 10000
   check "$tag: the message names $name and the signal" grep -q "$name (pid $pid) was killed by signal 9" "$WORK/$tag.log"
   check "$tag: no fleetsim process left" none_left "$LONG_BUS"
   if [ "$name" != conductor ]; then
     check "$tag: what ran is kept: summary.json marked aborted" \
       test "$(json "$WORK/$tag/summary.json" "j['completed'], j['end_reason'], j['ticks'] > 0")" = "False aborted: a process of the run died True"
+    check "$tag: ... with the results of the others" \
+      test "$(json "$WORK/$tag/summary.json" "'dispatch' in j['results'] and 'vehicle-0' in j['results']")" = True
+  else
+    check "$tag: nobody else could: the launcher writes summary.json, marked aborted, naming why" \
+      test "$(json "$WORK/$tag/summary.json" "j['completed'], j['end_reason'], j['ticks'] > 0")" = "False aborted: the conductor was killed by signal 9 (Killed) True"
   fi
+  check "$tag: dispatch's outputs are written" test -s "$WORK/$tag/trips.csv"
 }
 
 kill_child kv "fs-vehicle.*--name=vehicle-1" vehicle-1
+kill_child kp "fs-production" production
 kill_child kc "fs-conductor" conductor
 kill_child kb "fs-broker" broker
 

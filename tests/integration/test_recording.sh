@@ -240,6 +240,11 @@ wait_file "$WORK/crash.ready"
 sleep 3
 kill -9 "$REC_PID"
 wait "$REC_PID" 2>/dev/null
+# the run goes on: a recording played onto its bus would mix into it (its senders' names collide)
+"$TOOL" play "$WORK/live.mcap" --bus="$BUS" --speed=max >/dev/null 2>"$WORK/play-live.log"; rc=$?
+check "play onto a live run's bus is refused (exit $rc)" test $rc -eq 1
+check "... saying a run is live there" grep -q "a run is live on $BUS" "$WORK/play-live.log"
+check "... and the run goes on" kill -0 "$RUN_PID"
 kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
 "$TOOL" info "$WORK/crash.mcap" >"$WORK/crash-info.txt" 2>&1
 check "killed recorder: fleetctl info reads the file (exit 0)" test $? -eq 0
