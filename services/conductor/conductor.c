@@ -1253,8 +1253,11 @@ int main(int argc, char **argv)
 			start_given = true;
 			break;
 		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0) {
-				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0 ||
+			    duration_ms > FS_SCN_DURATION_MAX_MS) {
+				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
+					 "or 1d",
+					 optarg);
 				return 2;
 			}
 			duration_given = true;

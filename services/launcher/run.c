@@ -34,7 +34,9 @@
 #include "launcher.h"
 #include "supervisor.h"
 
-#define MAX_SHARDS 1024
+/* [est] Each shard is a process with its own copy of the road network; more than there are
+ * cores only adds lockstep overhead. 256 starts in 3 s on a 6x6 grid (2 cores). */
+#define MAX_SHARDS 256
 #define MAX_ARGS 64
 /*
  * How a run ends (docs/architecture.md "Supervision"). A stop: the conductor
@@ -97,7 +99,8 @@ static void usage(FILE *out)
 		"                      07:00 in Atlanta)\n"
 		"  --tick-ms N         simulated ms per tick (default 1000)\n"
 		"  --speed X|max       pace: X times real time or max (default max)\n"
-		"  --shards N          vehicle-node processes (default 1)\n"
+		"  --shards N          vehicle-node processes (default 1; at most 256, and at most one\n"
+		"                      per vehicle)\n"
 		"  --vehicles N        fleet size (default 300)\n"
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
 		"  --matcher M         dispatch matcher: batch (default) or greedy\n"
@@ -177,8 +180,10 @@ static int parse(int argc, char **argv, struct run_options *o)
 			}
 			break;
 		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &ms) || ms == 0) {
-				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+			if (!fs_args_duration_ms(optarg, &ms) || ms == 0 || ms > FS_SCN_DURATION_MAX_MS) {
+				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
+					 "or 1d (as in a scenario file)",
+					 optarg);
 				return -EINVAL;
 			}
 			o->duration = optarg;
@@ -324,6 +329,12 @@ static int parse(int argc, char **argv, struct run_options *o)
 		fs_error("unexpected argument '%s' (try `fleetsim run --help`)", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->shards > (o->vehicles ? o->vehicles : 1)) {
+		fs_error("--shards %" PRIu64 ": more vehicle processes than vehicles (%" PRIu64 "); at most one per "
+			 "vehicle",
+			 o->shards, o->vehicles);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -340,12 +351,16 @@ static void arg(struct argv_builder *a, const char *fmt, ...)
 		fs_error("internal: too many arguments");
 		abort();
 	}
-	char buf[PATH_MAX + 64];
+	/* sized to fit: the participant list of a many-shard run is longer than any path */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	a->items[a->count++] = fs_xstrdup(buf);
+	char *buf = fs_xcalloc((size_t)(n > 0 ? n : 0) + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+	va_end(ap);
+	a->items[a->count++] = buf;
 	a->items[a->count] = NULL;
 }
 

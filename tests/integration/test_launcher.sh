@@ -105,6 +105,24 @@ kill -TERM "$first"; wait "$first"
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
+# command-line values are range-checked like the file's, before anything starts
+timeout 20 "$FLEETSIM" run --duration=1e30 --bus="$(new_bus huge)" 2>"$WORK/hugedur.log"; rc=$?
+check "--duration 1e30 is refused up front (exit $rc)" test "$rc" -eq 2
+check "... naming the limit" grep -q "1 ms to 100 years" "$WORK/hugedur.log"
+timeout 20 "$FLEETSIM" run --shards=1000 --bus="$(new_bus manyshards)" 2>"$WORK/manyshards.log"; rc=$?
+check "--shards 1000 is refused up front (exit $rc)" sh -c "test $rc -eq 2 && grep -q '1..256' '$WORK/manyshards.log'"
+timeout 20 "$FLEETSIM" run --shards=8 --vehicles=5 --bus="$(new_bus fewcars)" 2>"$WORK/fewcars.log"; rc=$?
+check "--shards beyond the fleet is refused up front (exit $rc)" \
+  sh -c "test $rc -eq 2 && grep -q 'more vehicle processes than vehicles (5)' '$WORK/fewcars.log'"
+# scenario files that cost more than they are worth: refused where they pass a documented limit
+python3 -c "d = 200000; open('$WORK/nested.yaml', 'w').write('seed: 1\nevents: ' + '[' * d + ']' * d + '\n')"
+timeout 20 "$FLEETSIM" run --scenario="$WORK/nested.yaml" --bus="$(new_bus nested)" 2>"$WORK/nested.log"; rc=$?
+check "a 400 KB file of nested lists is refused at once (exit $rc)" test "$rc" -eq 2
+check "... at file:line:column, naming the nesting limit" grep -q "nested.yaml:2:40: nested more than 32 deep" "$WORK/nested.log"
+python3 -c "open('$WORK/alias.yaml', 'w').write('events:\n  - &e {type: weather, at: 1s, zone: all, severity: light}\n' + '  - *e\n' * 99999)"
+timeout 20 "$FLEETSIM" run --scenario="$WORK/alias.yaml" --bus="$(new_bus alias)" 2>"$WORK/alias.log"; rc=$?
+check "100,000 events sharing one alias are refused at once (exit $rc)" test "$rc" -eq 2
+check "... at the first event over the limit" grep -q "alias.yaml:10002:5: more than 10000 values in one list" "$WORK/alias.log"
 # A tcp bus: CURVE with keys the launcher makes for the run; operators by --allow.
 "$SVC/fleetctl" keygen "$WORK/keys" --name ops >/dev/null 2>&1
 PORT=$((20000 + $$ % 20000))
