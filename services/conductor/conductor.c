@@ -65,6 +65,7 @@
  */
 #define STOP_WAIT_MS_DEFAULT 10000
 #define ABORT_BYE_TIMEOUT_MS 2000 /* a process of the run died: the others' outputs, quickly */
+#define COPIED_SEQS 4 /* TickDone copies whose echo from the bus may still be on its way */
 #define EXIT_NOT_ANSWERED 4 /* the run ended, summary written, but some participants did not answer */
 
 struct participant {
@@ -86,6 +87,8 @@ struct participant {
 	bool on_control;      /* its lockstep runs on the control socket (fixed at tick 0) */
 	uint8_t *done_copy;   /* its last TickDone from the control socket, packed, for the bus */
 	size_t done_copy_len, done_copy_cap;
+	uint64_t copied_seq[COPIED_SEQS]; /* envelope seqs of the last TickDones copied to the bus */
+	unsigned copied_next;
 };
 
 struct role {
@@ -138,9 +141,12 @@ struct conductor {
 	struct lockstep_stats lockstep;
 	json_t *broker_stats;
 
+	bool fleet_known;            /* --vehicles given: injected events naming other vehicles are refused */
+	uint64_t fleet_ids;          /* vehicle ids 0..fleet_ids-1 exist: the initial fleet and deliveries so far */
 	struct fs_scenario scenario; /* validation context; its events are the schedule */
 	size_t next_event;           /* first event not yet published */
 	uint64_t scn_accepted, scn_refused, events_applied;
+	uint64_t forged_done;        /* TickDones on the bus under the name of a participant on the control socket */
 };
 
 /* SIGINT/SIGTERM: 1 = stop at the next tick boundary (waiting --stop-wait for
@@ -181,6 +187,8 @@ static void usage(FILE *out)
 		"  --speed X|max         pace: X times real time, or max (default max)\n"
 		"  --paused              wait for `fleetctl resume` or `step` before tick 0\n"
 		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
+		"  --vehicles N          the initial fleet (ids 0..N-1): injected events naming other\n"
+		"                        vehicles (beyond it and the deliveries so far) are refused\n"
 		"  --stop-wait S         a stop (signal, fleetctl stop) waits at most S seconds for the\n"
 		"                        tick in flight, then ends the run without it (default 10)\n"
 		"  --out DIR             write DIR/summary.json\n"
@@ -386,6 +394,17 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 		if (events[i].apply_tick == FS_SCN_NEXT_TICK) {
 			events[i].apply_tick = next;
 		}
+		for (uint32_t k = 0; c->fleet_known && k < events[i].vehicle_count; k++) {
+			if (events[i].vehicles[k] >= c->fleet_ids) {
+				ok = false;
+				snprintf(reason, sizeof(reason), "%s: vehicle %u does not exist (the fleet has %" PRIu64
+					 " so far, ids from 0)", origin, events[i].vehicles[k], c->fleet_ids);
+				break;
+			}
+		}
+		if (!ok) {
+			break;
+		}
 		if (events[i].apply_tick < next) {
 			ok = false;
 			snprintf(reason, sizeof(reason), "%s: tick %" PRIu64 " is in the past (the next tick is %" PRIu64 ")",
@@ -569,7 +588,18 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		return;
 	}
 	if (!from_control && p->on_control) {
-		return; /* the observers' copy (ours came on the control socket), maybe our own echoed */
+		/* Ours came on the control socket: this is a copy we put on the bus for observers, echoed
+		 * (one of the last few we copied), or someone else's forgery, counted. */
+		bool echo = false;
+		for (int k = 0; k < COPIED_SEQS; k++) {
+			echo |= p->copied_seq[k] == msg->env->seq;
+		}
+		if (!echo) {
+			c->forged_done++;
+			fs_bus_reject(c->bus, msg, "TickDone on the bus for a participant whose lockstep runs on the "
+						   "control socket");
+		}
+		return;
 	}
 	if (c->tick_abandoned && done->tick == c->tick) {
 		return; /* late for the tick the run ended without: it is alive, its Bye will follow */
@@ -590,6 +620,7 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 			p->done_copy = fs_xcalloc(1, p->done_copy_cap);
 		}
 		p->done_copy_len = fleetsim__v1__envelope__pack(msg->env, p->done_copy);
+		p->copied_seq[p->copied_next++ % COPIED_SEQS] = msg->env->seq;
 		c->done_copies_due = true;
 	}
 	for (size_t i = 0; i < done->n_published; i++) {
@@ -710,6 +741,14 @@ static void handle_message(struct conductor *c, const struct fs_bus_message *msg
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		handle_broker_kpis(c, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES:
+		/* new vehicles: injected events may name them from now on */
+		for (size_t i = 0; i < env->deliveries->n_deliveries; i++) {
+			if (env->deliveries->deliveries[i]->vehicle_id >= c->fleet_ids) {
+				c->fleet_ids = (uint64_t)env->deliveries->deliveries[i]->vehicle_id + 1;
+			}
+		}
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND:
 		if (!strcmp(msg->topic, "scn.cmd")) { /* not our own scn.cmd/apply */
@@ -883,8 +922,9 @@ static int write_summary(struct conductor *c, bool completed)
 	}
 	json_object_set_new(root, "digest_roles", roles);
 	json_object_set_new(root, "lockstep",
-			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
 				      "on_control_socket", (json_int_t)c->on_control_socket,
+				      "forged_done_refused", (json_int_t)c->forged_done,
 				      "tick_wall_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, false),
 				      "tick_wall_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, false),
 				      "overhead_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, true),
@@ -1214,7 +1254,7 @@ int main(int argc, char **argv)
 	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
 	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_STOP_WAIT };
+	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_STOP_WAIT, OPT_VEHICLES };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "participants", required_argument, NULL, OPT_PARTS },
@@ -1226,6 +1266,7 @@ int main(int argc, char **argv)
 		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "ready-timeout", required_argument, NULL, OPT_READY },
 		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
+		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -1285,6 +1326,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			c.ready_timeout_ms = (int)(u * 1000);
+			break;
+		case OPT_VEHICLES:
+			if (!fs_args_u64(optarg, &c.fleet_ids) || c.fleet_ids > UINT32_MAX) {
+				fs_error("--vehicles: '%s' is not a fleet size", optarg);
+				return 2;
+			}
+			c.fleet_known = true;
 			break;
 		case OPT_STOP_WAIT:
 			if (!fs_args_u64(optarg, &u) || u > 3600) {
@@ -1384,7 +1432,8 @@ int main(int argc, char **argv)
 	if (!c.bus) {
 		goto out;
 	}
-	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd" };
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd",
+			       "prod.delivery" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}

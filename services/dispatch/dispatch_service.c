@@ -254,7 +254,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	};
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);
 	if (!s->d) {
-		fs_error("%s", err.message);
+		fs_error("network %s: %s", cfg->network, err.message);
 		goto fail;
 	}
 	s->weather = fs_weather_create(net, &s->scn, &err);

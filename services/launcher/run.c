@@ -800,6 +800,7 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--control=%s", o.control);
 	}
 	arg(&a, "--stop-wait=%" PRIu64, o.stop_wait_s);
+	arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 	if (o.scenario) {
 		arg(&a, "--scenario=%s", o.scenario);
 	}

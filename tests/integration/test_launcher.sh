@@ -103,6 +103,13 @@ kill -TERM "$first"; wait "$first"
 
 "$FLEETSIM" run --network=/nonexistent.osm.pbf --duration=1m 2>"$WORK/badnet.log"; rc=$?
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
+printf 'id,x,y\n0,0,0\n1,500,0\n2,1000,0\n' >"$WORK/oneway-nodes.csv"
+printf 'from,to,length_m,speed_mps,lanes\n0,1,500,10,1\n1,2,500,10,1\n' >"$WORK/oneway-edges.csv"
+timeout 60 "$FLEETSIM" run --quiet --bus="$(new_bus oneway)" --network="csv:$WORK/oneway-nodes.csv,$WORK/oneway-edges.csv" \
+  --vehicles=3 --duration=1m 2>"$WORK/oneway.log"; rc=$?
+check "a network of one-way roads only is refused (exit $rc)" test "$rc" -ne 0
+check "... naming the network's files and why" \
+  grep -q "oneway-edges.csv: no road leads from any node and back to it" "$WORK/oneway.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
 # command-line values are range-checked like the file's, before anything starts
