@@ -15,7 +15,8 @@
  * It checks only framing and size (it never decodes): a message that is not
  * [topic][body] or is over the limit is counted, logged and dropped.
  *
- * Security: on ipc the bus is a directory only its user can open (0700). On
+ * Security: on ipc the bus is a directory only its user can open (0700),
+ * checked before binding (fs_bus_dir_check(): owner, mode, no link). On
  * tcp the four endpoints are CURVE servers (encrypted, the broker's key from
  * --curve-secret or generated into --curve-dir) and a ZAP handler on
  * inproc://zeromq.zap.01, served in the main loop, admits a client only if its
@@ -94,7 +95,8 @@ static void usage(FILE *out)
 		"The fleetsim message bus (normally started by `fleetsim run`).\n"
 		"\n"
 		"Options:\n"
-		"  --bus ADDR          ipc://DIR (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --bus ADDR          ipc://DIR (default $FLEETSIM_BUS, else\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
 		"                      or tcp://HOST:PORT (binds PORT..PORT+3, CURVE-encrypted)\n"
 		"  --allow FILE        tcp: public keys (Z85, one a line) of the clients admitted;\n"
 		"                      repeatable; required on tcp (`fleetctl keygen` makes keys)\n"
@@ -556,8 +558,8 @@ int main(int argc, char **argv)
 		fs_error("unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
-	if (!strncmp(address, "ipc://", 6)) {
-		mkdir(address + 6, 0700); /* the run directory; fine if it exists */
+	if (fs_bus_dir_check(address, true, NULL) < 0) {
+		return 1; /* not a private directory of ours: said why */
 	}
 	bool tcp = !strncmp(address, "tcp://", 6);
 	if (!tcp && (co.allow_file_count || co.secret_file || co.dir || b.open_watch)) {

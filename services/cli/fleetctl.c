@@ -64,7 +64,8 @@ static void usage(FILE *out)
 		"                      and DIR/NAME.secret (mode 0600); default ./fleetctl\n"
 		"\n"
 		"Options:\n"
-		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
 		"  --curve-server KEY|FILE  tcp bus: the broker's public key ($FLEETSIM_CURVE_SERVER)\n"
 		"  --curve-secret FILE tcp bus: this client's secret key ($FLEETSIM_CURVE_SECRET); only\n"
 		"                      keys on the broker's allow-list may send commands\n"
@@ -91,8 +92,8 @@ static void report_unreachable(const char *address, int rc)
 		fs_error("refused: the broker on %s did not accept this client's CURVE key (not on its allow-list; "
 			 "use an authorised key with --curve-secret or $FLEETSIM_CURVE_SECRET)", address);
 	} else if (rc == -EPROTO) {
-		fs_error("refused: the security handshake with %s failed (a tcp bus needs the broker's public key: "
-			 "--curve-server or $FLEETSIM_CURVE_SERVER)", address);
+		fs_error("refused: the security handshake with %s failed (is --curve-server or "
+			 "$FLEETSIM_CURVE_SERVER this broker's public key?)", address);
 	} else if (!strncmp(address, "tcp://", 6) && !(curve_server && *curve_server) &&
 		   !(getenv(FS_BUS_ENV_CURVE_SERVER) && *getenv(FS_BUS_ENV_CURVE_SERVER))) {
 		fs_error("no simulation answers on %s (a tcp bus is encrypted: give the broker's public key with "
@@ -435,11 +436,16 @@ static int cmd_status(const char *address, int argc, char **argv)
 	if (rc != 0) {
 		char buf[FS_BUS_ADDRESS_MAX];
 		const char *where = address ? address : fs_bus_default_address(buf, sizeof(buf));
+		/* Silence has three causes: no broker, a broker that will not talk to us, no run. */
 		int auth = fs_bus_auth_status(bus);
+		if (auth == 0) {
+			auth = fs_bus_handshake(bus, 1000);
+		}
 		if (auth < 0) {
 			report_unreachable(where, auth);
 		} else {
-			fs_error("no status from a conductor on %s within 3 s (is a simulation running?)", where);
+			fs_error("the bus on %s answers, but no conductor reports status: no run is in progress there",
+				 where);
 		}
 		fs_bus_close(bus);
 		return 1;

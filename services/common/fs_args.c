@@ -70,7 +70,11 @@ bool fs_args_duration_ms(const char *text, uint64_t *ret)
 		} else {
 			return false;
 		}
-		total += (uint64_t)llround(v * unit);
+		double ms = v * unit;
+		if (ms > 9.0e18 || (uint64_t)llround(ms) > UINT64_MAX - total) {
+			return false; /* 1e30: beyond any clock, and llround() would be undefined */
+		}
+		total += (uint64_t)llround(ms);
 		any = true;
 		p = end;
 	}

@@ -53,10 +53,14 @@ struct fs_bus {
 const char *fs_bus_default_address(char *buf, size_t size)
 {
 	const char *env = getenv("FLEETSIM_BUS");
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
 	if (env && *env) {
 		snprintf(buf, size, "%s", env);
+	} else if (runtime && runtime[0] == '/' && strlen(runtime) + sizeof("/fleetsim/watch") <= 108) {
+		/* the user's private runtime directory (XDG Base Directory spec): no other user can get in first */
+		snprintf(buf, size, "ipc://%s/fleetsim", runtime);
 	} else {
-		snprintf(buf, size, "ipc:///tmp/fleetsim-%u", (unsigned)getuid());
+		snprintf(buf, size, "ipc:///tmp/fleetsim-%u", (unsigned)geteuid());
 	}
 	return buf;
 }
@@ -362,7 +366,8 @@ static int setup_curve(struct fs_bus *bus, const struct fs_bus_options *opts)
 		    zmq_setsockopt(sockets[i], ZMQ_CURVE_PUBLICKEY, public_key, FS_BUS_KEY_Z85) < 0 ||
 		    zmq_setsockopt(sockets[i], ZMQ_CURVE_SECRETKEY, secret_key, FS_BUS_KEY_Z85) < 0 ||
 		    zmq_socket_monitor(sockets[i], endpoint,
-				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+					       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
 		    !(bus->monitor[i] = zmq_socket(bus->ctx, ZMQ_PAIR)) || set_int(bus->monitor[i], ZMQ_LINGER, 0) < 0 ||
 		    zmq_connect(bus->monitor[i], endpoint) < 0) {
 			fs_error("cannot set up CURVE on the bus sockets: %s", zmq_strerror(errno));
@@ -393,7 +398,10 @@ int fs_bus_auth_status(struct fs_bus *bus)
 				memcpy(&event, zmq_msg_data(&frame), sizeof(event));
 				if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 					bus->auth_status = -EACCES;
-				} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+				} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+					   event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+					/* NO_DETAIL: the broker hung up mid-handshake, as it does on a HELLO
+					 * sealed for another key (a wrong broker public key) */
 					bus->auth_status = -EPROTO;
 				}
 			}
@@ -449,6 +457,9 @@ struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 	if (fs_bus_endpoint(address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
 		fs_error("bad bus address '%s' (expected ipc://DIR or tcp://HOST:PORT)", address);
 		goto out_close;
+	}
+	if (fs_bus_dir_check(address, false, NULL) < 0) {
+		goto out_close; /* said why, naming the directory */
 	}
 	if (!strncmp(address, "tcp://", 6) && setup_curve(bus, opts) < 0) {
 		goto out_close;

@@ -90,8 +90,26 @@ struct fs_bus;
 
 /** Endpoint @which of bus @address into @buf. Returns 0 or -EINVAL. */
 int fs_bus_endpoint(const char *address, enum fs_bus_endpoint which, char *buf, size_t size);
-/** $FLEETSIM_BUS, else "ipc:///tmp/fleetsim-UID". */
+/** $FLEETSIM_BUS, else "ipc://$XDG_RUNTIME_DIR/fleetsim" if that is set, else "ipc:///tmp/fleetsim-UID". */
 const char *fs_bus_default_address(char *buf, size_t size);
+/**
+ * Check that the directory of ipc bus @address is private (fs_bus_dir.c):
+ * a directory, not a symbolic link, owned by the effective user, mode 0700,
+ * in a parent no other user can replace it from. @create: make it (0700)
+ * first if it does not exist. Every process of a run checks before it binds
+ * or connects; fs_bus_connect() does. A refusal is logged naming the path and
+ * what is wrong. tcp addresses pass. Returns 0 with *@ret_fd (may be NULL) an
+ * O_DIRECTORY descriptor of it (ipc only; caller closes), or -errno: -ENOENT
+ * missing, -ELOOP a link, -ENOTDIR not a directory, -EPERM another owner or
+ * an unsafe parent, -EACCES a mode other than 0700.
+ */
+int fs_bus_dir_check(const char *address, bool create, int *ret_fd);
+/**
+ * Remove what a run leaves in ipc bus directory @address (sockets, control
+ * socket, lock), then the directory if that emptied it. @dir_fd: its
+ * descriptor from fs_bus_dir_check(), or -1.
+ */
+void fs_bus_dir_remove(const char *address, int dir_fd);
 
 /** Connect; logs why and returns NULL on failure. */
 struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts);

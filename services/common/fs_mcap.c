@@ -888,6 +888,7 @@ struct rchunk {
 	const uint8_t *records;   /* uncompressed records of the chunk being walked */
 	size_t size, pos;
 	uint64_t offset;          /* of the Chunk record in the file */
+	uint64_t number;          /* 1 for the file's first chunk: named in errors */
 	uint8_t *owned;           /* decompressed copy, if compressed */
 	bool active;
 };
@@ -1332,6 +1333,7 @@ void fs_mcap_reader_rewind(struct fs_mcap_reader *r)
 	r->pos = r->data_start;
 	r->done = false;
 	r->chunk.active = false;
+	r->chunk.number = 0;
 }
 
 static int corrupt(struct fs_mcap_reader *r, struct fs_error *err, uint64_t offset, const char *what)
@@ -1340,8 +1342,32 @@ static int corrupt(struct fs_mcap_reader *r, struct fs_error *err, uint64_t offs
 	return fs_error_set(err, -EBADMSG, "%s: byte %" PRIu64 ": %s", r->path, offset, what);
 }
 
+/* A damaged chunk, named by its number and offset (the chunk being opened or walked). */
+static int corrupt_chunk(struct fs_mcap_reader *r, struct fs_error *err, uint64_t offset, const char *what)
+{
+	r->done = true;
+	return fs_error_set(err, -EBADMSG, "%s: chunk %" PRIu64 " (byte %" PRIu64 "): %s", r->path, r->chunk.number,
+			    offset, what);
+}
+
+/*
+ * A record running past the end of the file: the file was cut there (a
+ * killed recorder), unless the file ends with the closing magic, i.e. it was
+ * written whole and a length inside it is wrong.
+ */
+static int overrun(struct fs_mcap_reader *r, struct fs_error *err, uint64_t offset)
+{
+	if (r->size >= 2 * sizeof(MAGIC) && !memcmp(r->map + r->size - sizeof(MAGIC), MAGIC, sizeof(MAGIC))) {
+		return corrupt(r, err, offset, "a record runs past the end of a file that was written whole (damaged)");
+	}
+	r->truncated = true;
+	r->done = true;
+	return 0;
+}
+
 static int open_chunk(struct fs_mcap_reader *r, struct cur *c, uint64_t offset, struct fs_error *err)
 {
+	r->chunk.number++;
 	get_n(c, 8);
 	get_n(c, 8);
 	uint64_t usize = get_n(c, 8);
@@ -1351,14 +1377,14 @@ static int open_chunk(struct fs_mcap_reader *r, struct cur *c, uint64_t offset, 
 	const uint8_t *records = get_bytes(c, rsize);
 	if (c->bad || !compression) {
 		free(compression);
-		return corrupt(r, err, offset, "bad chunk record");
+		return corrupt_chunk(r, err, offset, "bad chunk record");
 	}
 	free(r->chunk.owned);
 	r->chunk.owned = NULL;
 	if (!*compression) {
 		if (usize != rsize) {
 			free(compression);
-			return corrupt(r, err, offset, "chunk sizes disagree");
+			return corrupt_chunk(r, err, offset, "chunk sizes disagree");
 		}
 		r->chunk.records = records;
 	}
@@ -1366,17 +1392,17 @@ static int open_chunk(struct fs_mcap_reader *r, struct cur *c, uint64_t offset, 
 	else if (!strcmp(compression, "zstd")) {
 		if (usize > ((uint64_t)1 << 34)) {
 			free(compression);
-			return corrupt(r, err, offset, "chunk too large");
+			return corrupt_chunk(r, err, offset, "chunk too large");
 		}
 		r->chunk.owned = malloc(usize ? usize : 1);
 		if (!r->chunk.owned) {
 			free(compression);
-			return corrupt(r, err, offset, "out of memory for a chunk");
+			return corrupt_chunk(r, err, offset, "out of memory for a chunk");
 		}
 		size_t n = ZSTD_decompress(r->chunk.owned, usize, records, rsize);
 		if (ZSTD_isError(n) || n != usize) {
 			free(compression);
-			return corrupt(r, err, offset, "zstd chunk does not decompress");
+			return corrupt_chunk(r, err, offset, "zstd chunk does not decompress");
 		}
 		r->chunk.records = r->chunk.owned;
 	}
@@ -1385,11 +1411,11 @@ static int open_chunk(struct fs_mcap_reader *r, struct cur *c, uint64_t offset, 
 		char what[96];
 		snprintf(what, sizeof(what), "chunk compression '%.32s' is not supported by this build", compression);
 		free(compression);
-		return corrupt(r, err, offset, what);
+		return corrupt_chunk(r, err, offset, what);
 	}
 	free(compression);
 	if (crc && crc != crc_of(r->chunk.records, usize)) {
-		return corrupt(r, err, offset, "chunk CRC mismatch");
+		return corrupt_chunk(r, err, offset, "chunk CRC mismatch");
 	}
 	r->chunk.size = usize;
 	r->chunk.pos = 0;
@@ -1407,11 +1433,12 @@ static int fill_message(struct fs_mcap_reader *r, struct cur *c, uint64_t offset
 	ret->log_time = get_n(c, 8);
 	ret->publish_time = get_n(c, 8);
 	if (c->bad) {
-		return corrupt(r, err, offset, "bad message record");
+		return (r->chunk.active ? corrupt_chunk : corrupt)(r, err, offset, "bad message record");
 	}
 	ret->channel = find_channel(r, id);
 	if (!ret->channel) {
-		return corrupt(r, err, offset, "message on a channel that was never defined");
+		return (r->chunk.active ? corrupt_chunk : corrupt)(r, err, offset,
+								  "message on a channel that was never defined");
 	}
 	ret->data = c->p;
 	ret->size = c->left;
@@ -1435,7 +1462,7 @@ int fs_mcap_reader_next(struct fs_mcap_reader *r, struct fs_mcap_message *ret, s
 			uint64_t len = get_n(&c, 8);
 			const uint8_t *p = get_bytes(&c, len);
 			if (!p) {
-				return corrupt(r, err, r->chunk.offset, "record overruns its chunk");
+				return corrupt_chunk(r, err, r->chunk.offset, "a record overruns its chunk");
 			}
 			r->chunk.pos += 9 + len;
 			struct cur rc = { p, len, false };
@@ -1448,7 +1475,7 @@ int fs_mcap_reader_next(struct fs_mcap_reader *r, struct fs_mcap_message *ret, s
 				k = parse_channel(r, &rc);
 			}
 			if (k < 0) {
-				return corrupt(r, err, r->chunk.offset, "bad schema or channel record in a chunk");
+				return corrupt_chunk(r, err, r->chunk.offset, "bad schema or channel record");
 			}
 			continue;
 		}
@@ -1457,19 +1484,15 @@ int fs_mcap_reader_next(struct fs_mcap_reader *r, struct fs_mcap_message *ret, s
 		}
 		uint64_t offset = r->pos;
 		if (r->size - offset < 9) {
-			/* A complete file ends with the footer; anything else was cut short. */
-			r->truncated = true;
-			r->done = true;
-			return 0;
+			/* A complete file ends with DataEnd and the summary; anything else was cut short. */
+			return overrun(r, err, offset);
 		}
 		struct cur c = { r->map + offset, r->size - offset, false };
 		uint8_t op = (uint8_t)get_n(&c, 1);
 		uint64_t len = get_n(&c, 8);
 		const uint8_t *p = get_bytes(&c, len);
 		if (!p) {
-			r->truncated = true;
-			r->done = true;
-			return 0;
+			return overrun(r, err, offset);
 		}
 		r->pos = offset + 9 + len;
 		struct cur rc = { p, len, false };

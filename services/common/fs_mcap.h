@@ -160,8 +160,10 @@ struct fs_mcap_reader *fs_mcap_reader_open(const char *path, struct fs_error *er
 void fs_mcap_reader_close(struct fs_mcap_reader *r);
 /**
  * Next message in file order. Returns 1 with *ret filled, 0 at the end of the
- * data (DataEnd, or the first incomplete record of a truncated file), -EBADMSG
- * on a corrupt record or chunk (@err says which and where).
+ * data (DataEnd, or the first incomplete record of a file cut short: one that
+ * does not end with the MCAP magic), -EBADMSG on a corrupt record or chunk, or
+ * on a record running past the end of a file that does end with the magic
+ * (@err says which and where: "chunk N (byte OFFSET): chunk CRC mismatch").
  */
 int fs_mcap_reader_next(struct fs_mcap_reader *r, struct fs_mcap_message *ret, struct fs_error *err);
 /** Start again from the first record. */

@@ -17,6 +17,7 @@
 #define READY_RESEND_MS 250
 #define HEARTBEAT_MS 1000
 #define INPUT_STALL_WARN_MS 10000
+#define BYE_LINGER_ON_CONTROL_MS 200 /* the bus copy of a Bye also sent on the control socket */
 
 struct result {
 	char *key;
@@ -29,6 +30,7 @@ struct fs_participant {
 	volatile sig_atomic_t *stop;
 	struct fs_bus *bus;
 	int control_fd;        /* the conductor's control socket, -1 = none (Ticks come on the bus) */
+	bool control_mute;     /* sending on it failed: still read what the conductor sent before (End) */
 	bool bus_ticks_off;    /* a Tick came on the control socket: the bus copies are unsubscribed */
 	struct fs_bus_message **inbox;
 	size_t inbox_len, inbox_cap;
@@ -37,6 +39,7 @@ struct fs_participant {
 	uint64_t input_waits;  /* ticks whose inputs were still on the way when the Tick came */
 	struct result *results;
 	size_t results_len, results_cap;
+	struct fs_bus_message *pending_end; /* an End that came while a tick waited for its inputs */
 };
 
 struct fs_bus *fs_participant_bus(struct fs_participant *p)
@@ -128,6 +131,7 @@ static void control_lost(struct fs_participant *p, int err)
 		strerror(-err));
 	close(p->control_fd);
 	p->control_fd = -1;
+	p->control_mute = false;
 	if (p->bus_ticks_off) {
 		fs_bus_subscribe(p->bus, "ctl.tick");
 		fs_bus_subscribe(p->bus, "ctl.end");
@@ -135,13 +139,26 @@ static void control_lost(struct fs_participant *p, int err)
 	}
 }
 
-/* Send a control message already published (and so stamped) on the bus. */
+/* True if a control message sent now reaches the conductor's control socket. */
+static bool control_sends(const struct fs_participant *p)
+{
+	return p->control_fd >= 0 && !p->control_mute;
+}
+
+/*
+ * Send a control message already published (and so stamped) on the bus. If
+ * that fails (the conductor closed its end), the socket is kept for reading:
+ * an End the conductor sent before it left is still queued there, and is
+ * read before the end of the stream, which then closes it (control_lost()).
+ */
 static void send_control(struct fs_participant *p, const char *topic, const Fleetsim__V1__Envelope *env)
 {
-	if (p->control_fd >= 0) {
+	if (control_sends(p)) {
 		int rc = fs_control_send(p->control_fd, topic, env);
 		if (rc < 0) {
-			control_lost(p, rc);
+			fs_warn("%s: cannot send %s on the control socket (%s); the bus carries it", p->cfg->name, topic,
+				strerror(-rc));
+			p->control_mute = true;
 		}
 	}
 }
@@ -225,8 +242,30 @@ static void take_while_waiting(struct fs_participant *p, struct fs_bus_message *
  * lossless for participants, so this ends unless a peer died, which the
  * launcher sees; meanwhile the wait is reported every 10 s.
  */
+static int next_message(struct fs_participant *p, struct fs_bus_message **ret, bool *from_control, int timeout_ms);
+
+/*
+ * An End from the conductor while a tick waits for its inputs: the run was
+ * stopped or aborted without that tick (docs/architecture.md "Stopping a
+ * run"), and what the tick waits for may never come (a dead peer or broker).
+ * Keep it for the loop, which ends the run with the last tick's state.
+ */
+static bool end_while_waiting(struct fs_participant *p, struct fs_bus_message *msg, bool waiting_for_end)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_END || strcmp(env->sender, CONDUCTOR)) {
+		return false;
+	}
+	if (waiting_for_end || p->pending_end) {
+		fs_bus_message_free(msg); /* the other copy (bus or control socket) of the End being handled */
+	} else {
+		p->pending_end = msg;
+	}
+	return true;
+}
+
 static int wait_inputs(struct fs_participant *p, uint64_t tick, Fleetsim__V1__TopicWatermark *const *inputs,
-		       size_t n_inputs)
+		       size_t n_inputs, bool for_end)
 {
 	bool counted = false;
 	for (size_t i = 0; i < n_inputs; i++) {
@@ -245,8 +284,13 @@ static int wait_inputs(struct fs_participant *p, uint64_t tick, Fleetsim__V1__To
 				return -EINTR;
 			}
 			struct fs_bus_message *msg = NULL;
-			int rc = fs_bus_recv(p->bus, &msg, 1000);
-			if (rc == 0) {
+			bool from_control = false;
+			int rc = next_message(p, &msg, &from_control, 1000);
+			if (rc == 0 && end_while_waiting(p, msg, for_end)) {
+				if (p->pending_end) {
+					return -ECANCELED;
+				}
+			} else if (rc == 0) {
 				take_while_waiting(p, msg);
 			} else if (rc != -EAGAIN && rc != -EINTR) {
 				return rc;
@@ -280,7 +324,7 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 {
 	int64_t started_us = fs_clock_now_us();
 	p->next_tick = tick->tick + 1; /* from now on, copies of this Tick are duplicates */
-	int rc = wait_inputs(p, tick->tick, tick->inputs, tick->n_inputs);
+	int rc = wait_inputs(p, tick->tick, tick->inputs, tick->n_inputs, false);
 	if (rc < 0) {
 		return rc;
 	}
@@ -325,9 +369,9 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	 * conductor has not bound our connection (it came too late, after tick
 	 * 0 started): it expects the TickDone on the bus.
 	 */
-	if (from_control && p->control_fd >= 0 && fs_bus_stamp(p->bus, NULL, &env)) {
+	if (from_control && control_sends(p) && fs_bus_stamp(p->bus, NULL, &env)) {
 		send_control(p, "ctl.done", &env);
-		rc = p->control_fd >= 0 ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", &env);
+		rc = control_sends(p) ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", &env);
 	} else {
 		rc = fs_participant_publish(p, NULL, &env);
 	}
@@ -367,7 +411,18 @@ static int say_bye(struct fs_participant *p)
 	bye.results = kvp;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE;
 	env.bye = &bye;
-	int rc = fs_participant_publish(p, NULL, &env);
+	/* On the control socket too, when we have one: the results reach the conductor even if the
+	 * broker died; the bus copy is for observers, so it need not wait long to leave. */
+	int rc;
+	if (control_sends(p) && fs_bus_stamp(p->bus, NULL, &env)) {
+		send_control(p, "ctl.bye", &env);
+		rc = fs_bus_send_stamped(p->bus, "ctl.bye", &env);
+		if (control_sends(p)) {
+			fs_bus_set_linger(p->bus, BYE_LINGER_ON_CONTROL_MS);
+		}
+	} else {
+		rc = fs_participant_publish(p, NULL, &env);
+	}
 	free(kv);
 	free(kvp);
 	return rc;
@@ -413,7 +468,7 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			fs_bus_reject(p->bus, msg, "only the conductor ends the run");
 			break;
 		}
-		int rc = wait_inputs(p, p->next_tick, env->end->inputs, env->end->n_inputs);
+		int rc = wait_inputs(p, p->next_tick, env->end->inputs, env->end->n_inputs, true);
 		fs_bus_message_free(msg);
 		if (rc < 0) {
 			return rc;
@@ -475,6 +530,41 @@ static int next_message(struct fs_participant *p, struct fs_bus_message **ret, b
 	}
 }
 
+/*
+ * A participant may be started before its run's broker (a --participant
+ * started by hand): wait for the ipc bus directory to appear, at most
+ * @timeout_ms; fs_bus_connect() then checks it is private before using it.
+ */
+static int wait_for_bus_dir(struct fs_participant *p, int timeout_ms)
+{
+	if (strncmp(p->address, "ipc://", 6)) {
+		return 0;
+	}
+	int64_t deadline = fs_clock_now_ms() + timeout_ms;
+	while (access(p->address + 6, F_OK) < 0 && errno == ENOENT && !*p->stop && fs_clock_now_ms() < deadline) {
+		usleep(20000);
+	}
+	return *p->stop ? -EINTR : 0;
+}
+
+/*
+ * Stopped by a signal without End (the conductor died, or someone stopped
+ * this process): the state is the one after the last finished tick, since
+ * a signal only sets *stop, read between messages; write the outputs of the
+ * run so far rather than lose them.
+ */
+static void keep_outputs(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx)
+{
+	if (!p->started || !ops->on_end) {
+		return;
+	}
+	fs_warn("%s: stopped without End after tick %" PRIu64 ": writing its outputs as they stand", p->cfg->name,
+		fs_participant_tick(p));
+	if (ops->on_end(ctx, p) < 0) {
+		fs_error("%s: could not finish its outputs", p->cfg->name);
+	}
+}
+
 int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_participant_ops *ops,
 		       void *ctx, volatile sig_atomic_t *stop)
 {
@@ -490,7 +580,10 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		.mode = FS_BUS_PARTICIPANT,
 		.max_message_bytes = cfg->max_message_bytes,
 	};
-	int rc = 0;
+	int rc = wait_for_bus_dir(&p, cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 20000);
+	if (rc < 0) {
+		return rc;
+	}
 	p.bus = fs_bus_connect(&opts);
 	if (!p.bus) {
 		return -ECONNREFUSED;
@@ -536,6 +629,14 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		}
 		next_heartbeat = fs_clock_now_ms() + HEARTBEAT_MS; /* traffic shows we are alive */
 		rc = handle(&p, ops, ctx, msg, from_control);
+		if (rc == -ECANCELED && p.pending_end) {
+			/* the tick was given up: end with the state of the one before */
+			fs_warn("%s: the run ended during tick %" PRIu64 ", before its inputs came", cfg->name,
+				fs_participant_tick(&p));
+			msg = p.pending_end;
+			p.pending_end = NULL;
+			rc = handle(&p, ops, ctx, msg, false);
+		}
 		if (rc < 0) {
 			goto out;
 		}
@@ -545,13 +646,17 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 		}
 	}
 	rc = -EINTR;
-	/* Stopped from outside: the broker may be gone, do not wait to deliver. */
-	fs_bus_set_linger(p.bus, 0);
 out:
+	if (rc == -EINTR) {
+		/* Stopped from outside: the broker may be gone, do not wait to deliver. */
+		fs_bus_set_linger(p.bus, 0);
+		keep_outputs(&p, ops, ctx);
+	}
 	for (size_t i = 0; i < p.inbox_len; i++) {
 		fs_bus_message_free(p.inbox[i]);
 	}
 	free(p.inbox);
+	fs_bus_message_free(p.pending_end);
 	for (size_t i = 0; i < p.results_len; i++) {
 		free(p.results[i].key);
 	}

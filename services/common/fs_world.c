@@ -172,6 +172,13 @@ struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
 			w->service_edges[w->service_edge_count++] = e;
 		}
 	}
+	if (!w->service_edge_count) {
+		/* e.g. a network of one-way roads that never lead back: no depot, no ride, no return */
+		fs_error("%s: no road leads from any node and back to it (the largest part where every node "
+			 "reaches every other has no road); are all roads one-way?",
+			 spec);
+		goto fail;
+	}
 	w->tz = tz;
 	struct fs_router_options ropts;
 	fs_router_options_defaults(&ropts);

@@ -46,6 +46,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_outfile.h"
 #include "fs_scenario_msg.h"
 #include "control_hub.h"
 #include "lockstep_stats.h"
@@ -54,9 +55,18 @@
 #define NAME "conductor"
 #define STATUS_EVERY_MS 250
 #define STALL_WARN_MS 10000
-#define BYE_TIMEOUT_MS 15000
+#define BYE_TIMEOUT_MS 15000 /* after End: for the participants to write their outputs and say Bye */
 #define CONTROL_GRACE_MS 600 /* > two of the participants' Ready intervals */
-#define BYE_TIMEOUT_STOPPED_MS 1000 /* stopped by a signal: the launcher may be tearing down */
+/*
+ * [est] How long a stop request waits for the tick in flight before the run
+ * ends without it: longer than the multi-second dispatch ticks of a
+ * 100,000-vehicle run (issue 18), short enough that a stuck participant
+ * (stopped, looping) cannot hold the results back. --stop-wait changes it.
+ */
+#define STOP_WAIT_MS_DEFAULT 10000
+#define ABORT_BYE_TIMEOUT_MS 2000 /* a process of the run died: the others' outputs, quickly */
+#define COPIED_SEQS 4 /* TickDone copies whose echo from the bus may still be on its way */
+#define EXIT_NOT_ANSWERED 4 /* the run ended, summary written, but some participants did not answer */
 
 struct participant {
 	char *name;
@@ -71,9 +81,14 @@ struct participant {
 	uint64_t work_total_us; /* sum over ticks: where the run's wall time goes */
 	Fleetsim__V1__ClientStats stats;
 	json_t *results; /* from Bye */
+	bool gone;       /* closed its control connection before End: it died */
+	bool bye_on_control;
+	char not_answered[128]; /* why the run ended without it (summary.json "not_answered"), "" = it answered */
 	bool on_control;      /* its lockstep runs on the control socket (fixed at tick 0) */
 	uint8_t *done_copy;   /* its last TickDone from the control socket, packed, for the bus */
 	size_t done_copy_len, done_copy_cap;
+	uint64_t copied_seq[COPIED_SEQS]; /* envelope seqs of the last TickDones copied to the bus */
+	unsigned copied_next;
 };
 
 struct role {
@@ -111,6 +126,9 @@ struct conductor {
 	uint64_t steps_left;   /* > 0: pause after this many more ticks */
 	bool stop_requested;
 	char end_reason[64];
+	int stop_wait_ms;      /* how long a stop waits for the tick in flight */
+	int64_t stop_since_us; /* when the stop was requested, 0 = not yet */
+	bool tick_abandoned;   /* the run ended during a tick: c->tick was never finished */
 
 	int64_t anchor_us;     /* pacing: wall time at which anchor_tick may start */
 	uint64_t anchor_tick;
@@ -123,14 +141,19 @@ struct conductor {
 	struct lockstep_stats lockstep;
 	json_t *broker_stats;
 
+	bool fleet_known;            /* --vehicles given: injected events naming other vehicles are refused */
+	uint64_t fleet_ids;          /* vehicle ids 0..fleet_ids-1 exist: the initial fleet and deliveries so far */
 	struct fs_scenario scenario; /* validation context; its events are the schedule */
 	size_t next_event;           /* first event not yet published */
 	uint64_t scn_accepted, scn_refused, events_applied;
+	uint64_t forged_done;        /* TickDones on the bus under the name of a participant on the control socket */
 };
 
+/* SIGINT/SIGTERM: 1 = stop at the next tick boundary (waiting --stop-wait for
+ * the tick in flight), 2 = a second one: stop now, without that tick. */
 static volatile sig_atomic_t stop_signal;
-/* SIGUSR1: the launcher saw a process of the run die. Write what was recorded
- * and leave at once; nobody is left to say bye. */
+/* SIGUSR1: the launcher saw a process of the run die. End now (the tick in
+ * flight will not complete) and write what was recorded. */
 static volatile sig_atomic_t abort_signal;
 
 static void on_abort(int sig)
@@ -143,7 +166,7 @@ static void on_abort(int sig)
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_signal = 1;
+	stop_signal = stop_signal ? 2 : 1;
 }
 
 static void usage(FILE *out)
@@ -154,7 +177,8 @@ static void usage(FILE *out)
 		"The lockstep conductor of a fleetsim run (normally started by `fleetsim run`).\n"
 		"\n"
 		"Options:\n"
-		"  --bus ADDR            bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --bus ADDR            bus address (default $FLEETSIM_BUS, else\n"
+		"                        ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
 		"  --participants LIST   the fixed participant set, e.g. vehicle-0:vehicle,dispatch:dispatch\n"
 		"  --seed N              run seed (recorded in summary.json)\n"
 		"  --start DATETIME      simulated start, e.g. 2028-06-01T06:00:00Z\n"
@@ -163,13 +187,21 @@ static void usage(FILE *out)
 		"  --speed X|max         pace: X times real time, or max (default max)\n"
 		"  --paused              wait for `fleetctl resume` or `step` before tick 0\n"
 		"  --ready-timeout S     give up if participants are not ready (default 60)\n"
+		"  --vehicles N          the initial fleet (ids 0..N-1): injected events naming other\n"
+		"                        vehicles (beyond it and the deliveries so far) are refused\n"
+		"  --stop-wait S         a stop (signal, fleetctl stop) waits at most S seconds for the\n"
+		"                        tick in flight, then ends the run without it (default 10)\n"
 		"  --out DIR             write DIR/summary.json\n"
 		"  --scenario FILE       scenario: its events are scheduled, injected ones validated with it\n"
 		"  --no-scenario-events  schedule none of the file's events (a window of a longer scenario,\n"
 		"                        as `fleetsim rollout` samples it); injected ones still apply\n"
 		"  --control socket|bus  lockstep messages on the control socket DIR/ctl (ipc buses; default)\n"
 		"                        or through the broker like everything else\n"
-		"  -h, --help            this text\n");
+		"  -h, --help            this text\n"
+		"\n"
+		"Exit status: 0 the run ended (summary.json says whether it completed), 1 failure,\n"
+		"2 usage, 3 participants not ready in time, 4 the run ended but some participants\n"
+		"did not answer (summary.json \"not_answered\" names them and why).\n");
 }
 
 static int parse_participants(struct conductor *c, const char *list)
@@ -364,6 +396,17 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 		if (events[i].apply_tick == FS_SCN_NEXT_TICK) {
 			events[i].apply_tick = next;
 		}
+		for (uint32_t k = 0; c->fleet_known && k < events[i].vehicle_count; k++) {
+			if (events[i].vehicles[k] >= c->fleet_ids) {
+				ok = false;
+				snprintf(reason, sizeof(reason), "%s: vehicle %u does not exist (the fleet has %" PRIu64
+					 " so far, ids from 0)", origin, events[i].vehicles[k], c->fleet_ids);
+				break;
+			}
+		}
+		if (!ok) {
+			break;
+		}
 		if (events[i].apply_tick < next) {
 			ok = false;
 			snprintf(reason, sizeof(reason), "%s: tick %" PRIu64 " is in the past (the next tick is %" PRIu64 ")",
@@ -547,7 +590,21 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		return;
 	}
 	if (!from_control && p->on_control) {
-		return; /* the observers' copy (ours came on the control socket), maybe our own echoed */
+		/* Ours came on the control socket: this is a copy we put on the bus for observers, echoed
+		 * (one of the last few we copied), or someone else's forgery, counted. */
+		bool echo = false;
+		for (int k = 0; k < COPIED_SEQS; k++) {
+			echo |= p->copied_seq[k] == msg->env->seq;
+		}
+		if (!echo) {
+			c->forged_done++;
+			fs_bus_reject(c->bus, msg, "TickDone on the bus for a participant whose lockstep runs on the "
+						   "control socket");
+		}
+		return;
+	}
+	if (c->tick_abandoned && done->tick == c->tick) {
+		return; /* late for the tick the run ended without: it is alive, its Bye will follow */
 	}
 	if (!c->in_flight || done->tick != c->tick || p->done) {
 		char why[96];
@@ -565,6 +622,7 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 			p->done_copy = fs_xcalloc(1, p->done_copy_cap);
 		}
 		p->done_copy_len = fleetsim__v1__envelope__pack(msg->env, p->done_copy);
+		p->copied_seq[p->copied_next++ % COPIED_SEQS] = msg->env->seq;
 		c->done_copies_due = true;
 	}
 	for (size_t i = 0; i < done->n_published; i++) {
@@ -588,15 +646,22 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 	}
 }
 
-static void handle_bye(struct conductor *c, const struct fs_bus_message *msg)
+static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__Bye *bye = msg->env->bye;
 	struct participant *p = find(c, msg->env->sender);
+	if (p && !from_control && control_hub_bound(c->hub, (size_t)(p - c->parts))) {
+		return; /* the observers' copy: ours comes on the control socket, also when the broker is gone */
+	}
+	if (p && p->bye && p->bye_on_control && !from_control) {
+		return; /* the observers' copy of one that came on the control socket (now closed) */
+	}
 	if (!p || p->bye) {
 		fs_bus_reject(c->bus, msg, p ? "duplicate Bye" : "not a participant of this run");
 		return;
 	}
 	p->bye = true;
+	p->bye_on_control = from_control;
 	if (bye->stats) {
 		p->stats = *bye->stats;
 		p->stats.base.unknown_fields = NULL;
@@ -645,7 +710,8 @@ static void handle_message(struct conductor *c, const struct fs_bus_message *msg
 {
 	const Fleetsim__V1__Envelope *env = msg->env;
 	if (from_control && env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_READY &&
-	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE) {
+	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE &&
+	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE) {
 		fs_bus_reject(c->bus, msg, "not a control message");
 		return;
 	}
@@ -670,13 +736,21 @@ static void handle_message(struct conductor *c, const struct fs_bus_message *msg
 		handle_done(c, msg, from_control);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE:
-		handle_bye(c, msg);
+		handle_bye(c, msg, from_control);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND:
 		handle_command(c, env->sender, env->command);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		handle_broker_kpis(c, msg);
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES:
+		/* new vehicles: injected events may name them from now on */
+		for (size_t i = 0; i < env->deliveries->n_deliveries; i++) {
+			if (env->deliveries->deliveries[i]->vehicle_id >= c->fleet_ids) {
+				c->fleet_ids = (uint64_t)env->deliveries->deliveries[i]->vehicle_id + 1;
+			}
+		}
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND:
 		if (!strcmp(msg->topic, "scn.cmd")) { /* not our own scn.cmd/apply */
@@ -722,6 +796,7 @@ static void control_closed(void *ctx, size_t index)
 		return; /* after End: participants leave */
 	}
 	/* It died (the launcher stops the run) or is about to: nobody closes a live one's. */
+	c->parts[index].gone = true;
 	fs_warn("%s closed its control connection", c->parts[index].name);
 }
 
@@ -835,6 +910,13 @@ static int write_summary(struct conductor *c, bool completed)
 			    json_real(wall > 0 ? (double)c->tick * c->tick_ms / 1000.0 / wall : 0.0));
 	json_object_set_new(root, "completed", json_boolean(completed));
 	json_object_set_new(root, "end_reason", json_string(c->end_reason));
+	json_t *not_answered = json_object();
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (c->parts[i].not_answered[0]) {
+			json_object_set_new(not_answered, c->parts[i].name, json_string(c->parts[i].not_answered));
+		}
+	}
+	json_object_set_new(root, "not_answered", not_answered);
 	json_object_set_new(root, "run_digest", json_string(digest));
 	json_t *roles = json_array();
 	for (size_t r = 0; r < c->nroles; r++) {
@@ -842,8 +924,9 @@ static int write_summary(struct conductor *c, bool completed)
 	}
 	json_object_set_new(root, "digest_roles", roles);
 	json_object_set_new(root, "lockstep",
-			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
+			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ticks", (json_int_t)c->lockstep.count,
 				      "on_control_socket", (json_int_t)c->on_control_socket,
+				      "forged_done_refused", (json_int_t)c->forged_done,
 				      "tick_wall_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, false),
 				      "tick_wall_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, false),
 				      "overhead_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, true),
@@ -890,17 +973,18 @@ static int write_summary(struct conductor *c, bool completed)
 				      (json_int_t)c->scn_accepted, "commands_refused", (json_int_t)c->scn_refused,
 				      "events_applied", (json_int_t)c->events_applied));
 
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof(path), "%s/summary.json", c->out_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	mkdir(c->out_dir, 0755);
-	int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct fs_outfile out;
+	FILE *f = fs_outfile_open(&out, c->out_dir, "summary.json");
+	int rc = f ? json_dumpf(root, f, JSON_INDENT(2) | JSON_SORT_KEYS) : -1;
 	json_decref(root);
-	if (rc < 0 || rename(tmp, path) < 0) {
-		fs_error("cannot write %s: %s", path, strerror(errno));
+	if (rc < 0) {
+		if (f) {
+			fs_error("cannot write %s", out.path);
+			fs_outfile_abandon(&out);
+		}
 		return -EIO;
 	}
-	return 0;
+	return fs_outfile_commit(&out) < 0 ? -EIO : 0;
 }
 
 static int wait_ready(struct conductor *c)
@@ -927,7 +1011,11 @@ static int wait_ready(struct conductor *c)
 				return 0;
 			}
 		}
-		if (stop_signal) {
+		if (stop_signal || c->stop_requested) {
+			if (!c->stop_requested) {
+				snprintf(c->end_reason, sizeof(c->end_reason), "%s before tick 0",
+					 abort_signal ? "aborted: a process of the run died" : "interrupted");
+			}
 			return -EINTR;
 		}
 		int64_t now = fs_clock_now_ms();
@@ -940,6 +1028,8 @@ static int wait_ready(struct conductor *c)
 				}
 			}
 			fs_error("participants not ready after %d s: %s", c->ready_timeout_ms / 1000, missing);
+			snprintf(c->end_reason, sizeof(c->end_reason), "participants not ready after %d s",
+				 c->ready_timeout_ms / 1000);
 			return -ETIMEDOUT;
 		}
 		if (now * 1000 - c->last_status_us >= STATUS_EVERY_MS * 1000) {
@@ -952,21 +1042,74 @@ static int wait_ready(struct conductor *c)
 	}
 }
 
+/* The participants that have not answered tick c->tick, comma separated, into @buf. */
+static void list_waiting(const struct conductor *c, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (!c->parts[i].done && strlen(buf) + strlen(c->parts[i].name) + 3 < size) {
+			strcat(buf, buf[0] ? ", " : "");
+			strcat(buf, c->parts[i].name);
+		}
+	}
+}
+
+/*
+ * A stop (signal, fleetctl stop) or an abort came: true when the run ends
+ * now. Between ticks it ends at once; during a tick it waits for the tick,
+ * but at most --stop-wait (not at all after an abort or a second signal),
+ * then gives the tick up, noting who did not answer it.
+ */
+static bool stop_now(struct conductor *c)
+{
+	if (stop_signal && !c->stop_requested) {
+		c->stop_requested = true;
+		snprintf(c->end_reason, sizeof(c->end_reason), abort_signal ? "aborted: a process of the run died"
+									  : "interrupted");
+	}
+	if (!c->stop_requested && !abort_signal) {
+		return false;
+	}
+	int64_t now = fs_clock_now_us();
+	if (!c->in_flight) {
+		return true;
+	}
+	if (!c->stop_since_us) {
+		char waiting[1024];
+		list_waiting(c, waiting, sizeof(waiting));
+		c->stop_since_us = now;
+		if (!abort_signal) {
+			fs_info("stopping: waiting at most %d s for tick %" PRIu64 " (%s)", c->stop_wait_ms / 1000, c->tick,
+				waiting);
+		}
+	}
+	bool hurry = abort_signal || stop_signal > 1;
+	if (!hurry && now - c->stop_since_us < (int64_t)c->stop_wait_ms * 1000) {
+		return false;
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct participant *p = &c->parts[i];
+		if (!p->done) {
+			snprintf(p->not_answered, sizeof(p->not_answered),
+				 "no TickDone for tick %" PRIu64 " %s%.1f s after the stop", c->tick,
+				 p->gone ? "(it died); " : "", (double)(now - c->stop_since_us) / 1e6);
+		}
+	}
+	char waiting[1024];
+	list_waiting(c, waiting, sizeof(waiting));
+	fs_warn("ending the run without tick %" PRIu64 ": no answer from %s", c->tick, waiting);
+	c->tick_abandoned = true;
+	c->in_flight = false;
+	return true;
+}
+
 static int run(struct conductor *c)
 {
 	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING;
 	reanchor(c);
 	int64_t last_progress_us = fs_clock_now_us(), next_stall_warn = 0;
 	while (c->tick < c->duration_ticks) {
-		if (stop_signal && !c->stop_requested) {
-			c->stop_requested = true;
-			snprintf(c->end_reason, sizeof(c->end_reason), abort_signal ? "aborted: a process of the run died"
-										  : "interrupted");
-		}
-		if (abort_signal) {
-			break; /* the tick in flight will never complete */
-		}
-		if (!c->in_flight && c->stop_requested) {
+		if (stop_now(c)) {
 			break;
 		}
 		int64_t now = fs_clock_now_us();
@@ -990,19 +1133,17 @@ static int run(struct conductor *c)
 			publish_status(c);
 		}
 		if (c->in_flight && now - last_progress_us > STALL_WARN_MS * 1000LL && now > next_stall_warn) {
-			char waiting[1024] = "";
-			for (size_t i = 0; i < c->nparts; i++) {
-				if (!c->parts[i].done && strlen(waiting) + strlen(c->parts[i].name) + 3 < sizeof(waiting)) {
-					strcat(waiting, waiting[0] ? ", " : "");
-					strcat(waiting, c->parts[i].name);
-				}
-			}
+			char waiting[1024];
+			list_waiting(c, waiting, sizeof(waiting));
 			fs_warn("tick %" PRIu64 " waiting for %s for %.0f s", c->tick, waiting,
 				(double)(now - last_progress_us) / 1e6);
 			next_stall_warn = now + STALL_WARN_MS * 1000LL;
 		}
 		if (wait_ms > STATUS_EVERY_MS) {
 			wait_ms = STATUS_EVERY_MS;
+		}
+		if (c->stop_since_us && wait_ms > 50) {
+			wait_ms = 50; /* the stop's wait is counted in wall time */
 		}
 		bool was = c->in_flight;
 		int rc = wait_input(c, c->in_flight ? (int)wait_ms : (int)(wait_ms > 0 ? wait_ms : 0));
@@ -1021,6 +1162,57 @@ static int run(struct conductor *c)
 	return 0;
 }
 
+/*
+ * Whether to wait for @p's Bye: it is alive and answered the run so far. After
+ * an abort, also one that had no time to finish the last tick (it gets End
+ * and says Bye like the others; the short abort bound caps a stuck one).
+ */
+static bool bye_expected(const struct participant *p)
+{
+	return p->ready && !p->gone && (!p->not_answered[0] || abort_signal);
+}
+
+/*
+ * After End: wait for every participant that answered so far to write its
+ * outputs and say Bye (one that did not answer the last tick is not waited
+ * for, but its Bye is taken if it comes meanwhile), at most BYE_TIMEOUT_MS,
+ * or ABORT_BYE_TIMEOUT_MS when a process of the run died.
+ */
+static void wait_byes(struct conductor *c)
+{
+	int64_t deadline = fs_clock_now_ms() + (abort_signal ? ABORT_BYE_TIMEOUT_MS : BYE_TIMEOUT_MS);
+	for (;;) {
+		size_t missing = 0;
+		for (size_t i = 0; i < c->nparts; i++) {
+			missing += !c->parts[i].bye && bye_expected(&c->parts[i]);
+		}
+		if (!missing || fs_clock_now_ms() >= deadline || wait_input(c, 100) < 0) {
+			break;
+		}
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct participant *p = &c->parts[i];
+		if (!p->bye && !p->not_answered[0]) {
+			snprintf(p->not_answered, sizeof(p->not_answered), "%s", p->gone ? "it died: no Bye, no results"
+								   : !p->ready ? "never ready"
+									       : "no Bye (its results and outputs may be missing)");
+		}
+		if (p->not_answered[0]) {
+			fs_warn("%s did not answer: %s", p->name, p->not_answered);
+		}
+	}
+}
+
+static bool someone_did_not_answer(const struct conductor *c)
+{
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (c->parts[i].not_answered[0]) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void end_run(struct conductor *c)
 {
 	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING;
@@ -1029,6 +1221,10 @@ static void end_run(struct conductor *c)
 	end.ticks = c->tick;
 	end.reason = c->end_reason;
 	end.n_inputs = take_inputs(c, &end.inputs);
+	if (abort_signal) {
+		/* A process died (maybe the broker): what it owed may never come, so nobody waits for it. */
+		end.n_inputs = 0;
+	}
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
 	env.end = &end;
 	copy_done_to_bus(c);
@@ -1038,24 +1234,7 @@ static void end_run(struct conductor *c)
 		fs_error("cannot publish End");
 	}
 	tick_inputs_clear(&c->inputs);
-	int64_t deadline = fs_clock_now_ms() + (abort_signal  ? 0
-						 : stop_signal ? BYE_TIMEOUT_STOPPED_MS
-							       : BYE_TIMEOUT_MS);
-	for (;;) {
-		size_t byes = 0;
-		for (size_t i = 0; i < c->nparts; i++) {
-			byes += c->parts[i].bye;
-		}
-		if (byes == c->nparts || fs_clock_now_ms() >= deadline) {
-			if (byes < c->nparts) {
-				fs_warn("%zu participant(s) did not say bye", c->nparts - byes);
-			}
-			break;
-		}
-		if (wait_input(c, 100) < 0) {
-			break;
-		}
-	}
+	wait_byes(c);
 	/* The broker reports its counters when it sees End go by; give them a moment. */
 	int64_t broker_deadline = fs_clock_now_ms() + (abort_signal ? 0 : stop_signal ? 100 : 300);
 	c->broker_reported = false;
@@ -1071,13 +1250,14 @@ static void end_run(struct conductor *c)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-conductor", FS_LOG_INFO);
-	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true };
+	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true,
+			       .stop_wait_ms = STOP_WAIT_MS_DEFAULT };
 	uint64_t duration_ms = 3600000, u;
 	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
 	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false,
 	     file_events = true;
 	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_NO_EVENTS };
+	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_NO_EVENTS, OPT_STOP_WAIT, OPT_VEHICLES };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "participants", required_argument, NULL, OPT_PARTS },
@@ -1088,6 +1268,8 @@ int main(int argc, char **argv)
 		{ "speed", required_argument, NULL, OPT_SPEED },
 		{ "paused", no_argument, NULL, OPT_PAUSED },
 		{ "ready-timeout", required_argument, NULL, OPT_READY },
+		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
+		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "control", required_argument, NULL, OPT_CONTROL },
@@ -1116,8 +1298,11 @@ int main(int argc, char **argv)
 			start_given = true;
 			break;
 		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0) {
-				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0 ||
+			    duration_ms > FS_SCN_DURATION_MAX_MS) {
+				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
+					 "or 1d",
+					 optarg);
 				return 2;
 			}
 			duration_given = true;
@@ -1140,11 +1325,25 @@ int main(int argc, char **argv)
 			start_paused = true;
 			break;
 		case OPT_READY:
-			if (!fs_args_u64(optarg, &u) || u == 0) {
-				fs_error("--ready-timeout: '%s' is not a number of seconds", optarg);
+			if (!fs_args_u64(optarg, &u) || u == 0 || u > 86400) {
+				fs_error("--ready-timeout: '%s' is not a number of seconds (1..86400)", optarg);
 				return 2;
 			}
 			c.ready_timeout_ms = (int)(u * 1000);
+			break;
+		case OPT_VEHICLES:
+			if (!fs_args_u64(optarg, &c.fleet_ids) || c.fleet_ids > UINT32_MAX) {
+				fs_error("--vehicles: '%s' is not a fleet size", optarg);
+				return 2;
+			}
+			c.fleet_known = true;
+			break;
+		case OPT_STOP_WAIT:
+			if (!fs_args_u64(optarg, &u) || u > 3600) {
+				fs_error("--stop-wait: '%s' is not a number of seconds (0..3600)", optarg);
+				return 2;
+			}
+			c.stop_wait_ms = (int)(u * 1000);
 			break;
 		case OPT_OUT:
 			c.out_dir = optarg;
@@ -1177,6 +1376,9 @@ int main(int argc, char **argv)
 	if (!participants) {
 		fs_error("--participants is required");
 		return 2;
+	}
+	if (c.out_dir && fs_outfile_check_dir("--out", c.out_dir) < 0) {
+		return 2; /* before the run, not after it */
 	}
 	if (fs_calendar_parse(start, &c.start_ms) < 0) {
 		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", start);
@@ -1240,7 +1442,8 @@ int main(int argc, char **argv)
 	if (!c.bus) {
 		goto out;
 	}
-	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd" };
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd",
+			       "prod.delivery" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}
@@ -1255,7 +1458,10 @@ int main(int argc, char **argv)
 	}
 	int rc = wait_ready(&c);
 	if (rc < 0) {
-		status = rc == -EINTR ? 0 : 3;
+		/* No tick ran; still say why in summary.json, and let the ready ones leave now. */
+		c.run_ended_us = fs_clock_now_us();
+		end_run(&c);
+		status = write_summary(&c, false) < 0 ? 1 : rc == -EINTR ? 0 : 3;
 		goto out;
 	}
 	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);
@@ -1278,7 +1484,7 @@ int main(int argc, char **argv)
 	}
 	end_run(&c);
 	bool completed = c.tick >= c.duration_ticks;
-	status = write_summary(&c, completed) < 0 ? 1 : 0;
+	status = write_summary(&c, completed) < 0 ? 1 : someone_did_not_answer(&c) ? EXIT_NOT_ANSWERED : 0;
 	char digest[17];
 	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c.digest));
 	fs_info("run %s after %" PRIu64 " ticks; digest %s", completed ? "complete" : "ended", c.tick, digest);

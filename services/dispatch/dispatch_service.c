@@ -44,6 +44,7 @@
 #include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
+#include "fs_outfile.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_world.h"
@@ -271,7 +272,7 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	};
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);
 	if (!s->d) {
-		fs_error("%s", err.message);
+		fs_error("network %s: %s", cfg->network, err.message);
 		goto fail;
 	}
 	s->weather = fs_weather_create(net, &s->scn, &err);
@@ -1096,24 +1097,15 @@ static void put_num(FILE *f, double v, int decimals)
 	}
 }
 
-static FILE *open_out(const struct dispatch_service *s, const char *name, char *path, size_t size)
+/* Written under a temporary name and renamed when complete (fs_outfile.h): never half a file. */
+static FILE *open_out(const struct dispatch_service *s, const char *name, struct fs_outfile *out)
 {
-	snprintf(path, size, "%s/%s", s->cfg.out_dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		fs_error("cannot write %s: %s", path, strerror(errno));
-	}
-	return f;
+	return fs_outfile_open(out, s->cfg.out_dir, name);
 }
 
-static int close_out(FILE *f, const char *path)
+static int close_out(struct fs_outfile *out)
 {
-	bool bad = ferror(f);
-	if (fclose(f) != 0 || bad) {
-		fs_error("cannot write %s", path);
-		return -EIO;
-	}
-	return 0;
+	return fs_outfile_commit(out) < 0 ? -EIO : 0;
 }
 
 /* edge,offset_m,x_m,y_m of a place on the road; empty fields when there is none */
@@ -1133,8 +1125,8 @@ static void put_place(FILE *f, const struct fs_network *net, uint32_t edge, floa
 static int write_trips(const struct dispatch_service *s)
 {
 	const struct fs_network *net = s->world->net;
-	char path[PATH_MAX];
-	FILE *f = open_out(s, "trips.csv", path, sizeof(path));
+	struct fs_outfile out;
+	FILE *f = open_out(s, "trips.csv", &out);
 	if (!f) {
 		return -EIO;
 	}
@@ -1186,7 +1178,7 @@ static int write_trips(const struct dispatch_service *s)
 		put_num(f, r->rider_alight_s, 1);
 		fprintf(f, ",%d\n", r->rider_no_show ? 1 : 0);
 	}
-	return close_out(f, path);
+	return close_out(&out);
 }
 
 static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
@@ -1211,8 +1203,8 @@ static const char kpi_header[] = "requests,served,cancelled,rejected,open,wait_m
 static int write_groups(const struct dispatch_service *s, const struct fs_dispatch_kpi *by_hour,
 			const struct fs_dispatch_kpi *by_zone)
 {
-	char path[PATH_MAX];
-	FILE *f = open_out(s, "dispatch_by_hour.csv", path, sizeof(path));
+	struct fs_outfile out;
+	FILE *f = open_out(s, "dispatch_by_hour.csv", &out);
 	if (!f) {
 		return -EIO;
 	}
@@ -1222,8 +1214,8 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 		snprintf(key, sizeof(key), "%02d", h);
 		put_kpi_row(f, key, &by_hour[h]);
 	}
-	int rc = close_out(f, path);
-	f = open_out(s, "dispatch_by_zone.csv", path, sizeof(path));
+	int rc = close_out(&out);
+	f = open_out(s, "dispatch_by_zone.csv", &out);
 	if (!f) {
 		return -EIO;
 	}
@@ -1241,7 +1233,7 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 			 net->min_y + ((z / cols) + 0.5) * s->cfg.params.cell_m);
 		put_kpi_row(f, key, &by_zone[z]);
 	}
-	return close_out(f, path) < 0 ? -EIO : rc;
+	return close_out(&out) < 0 ? -EIO : rc;
 }
 
 static void result(struct fs_participant *p, const char *key, double value)
@@ -1270,9 +1262,9 @@ static bool starts_in_zone(const struct fs_dispatch_request *r, void *ctx)
 static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 {
 	FILE *f = NULL;
-	char path[PATH_MAX];
+	struct fs_outfile out;
 	if (s->cfg.out_dir && s->scn.zone_count) {
-		f = open_out(s, "dispatch_by_scenario_zone.csv", path, sizeof(path));
+		f = open_out(s, "dispatch_by_scenario_zone.csv", &out);
 		if (!f) {
 			return -EIO;
 		}
@@ -1298,7 +1290,7 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 			put_kpi_row(f, sz->name, &k);
 		}
 	}
-	if (f && close_out(f, path) < 0) {
+	if (f && close_out(&out) < 0) {
 		rc = -EIO;
 	}
 	return rc;

@@ -12,6 +12,7 @@
 #include "fs_args.h"
 #include "fs_data.h"
 #include "fs_log.h"
+#include "fs_outfile.h"
 #include "fs_scenario_msg.h"
 
 static volatile sig_atomic_t stop;
@@ -241,6 +242,9 @@ int main(int argc, char **argv)
 	if (!cfg.network) {
 		fs_error("--network is required");
 		return 2;
+	}
+	if (cfg.out_dir && fs_outfile_check_dir("--out", cfg.out_dir) < 0) {
+		return 2; /* before the run, not after it */
 	}
 	/* the scenario first (its file:line:column errors stop us here), then the flags */
 	if (!data_dir) {

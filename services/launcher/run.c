@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -28,12 +29,25 @@
 #include "fs_clock.h"
 #include "fs/scenario.h"
 #include "fs_log.h"
+#include "fs_outfile.h"
 #include "fs_scenario_msg.h"
 #include "launcher.h"
 #include "supervisor.h"
 
-#define MAX_SHARDS 1024
+/* [est] Each shard is a process with its own copy of the road network; more than there are
+ * cores only adds lockstep overhead. 256 starts in 3 s on a 6x6 grid (2 cores). */
+#define MAX_SHARDS 256
 #define MAX_ARGS 64
+/*
+ * How a run ends (docs/architecture.md "Supervision"). A stop: the conductor
+ * waits --stop-wait for the tick in flight and 15 s for the participants'
+ * outputs; if it has not ended the run this much later still, it is stuck
+ * itself and the launcher aborts it.
+ */
+#define STOP_BACKSTOP_MS 25000
+#define PARTICIPANT_EXIT_MS 2000      /* after the conductor ended: answering ones have said Bye by then */
+#define ABORT_CONDUCTOR_WAIT_MS 4000  /* a process died: the conductor waits 2 s for Byes, then writes */
+#define STOP_GRACE_MS 3000            /* SIGTERM to SIGKILL: a participant writes its outputs meanwhile */
 
 struct run_options {
 	char address[FS_BUS_ADDRESS_MAX];
@@ -64,6 +78,7 @@ struct run_options {
 	int nallow;
 	bool open_watch;
 	const char *control;  /* lockstep path: socket (default on ipc) or bus */
+	uint64_t stop_wait_s; /* a stop waits this long for the tick in flight */
 	const char *external[16]; /* NAME:ROLE participants started by the user, not by us */
 	int nexternal;
 	int user_argc;      /* the run's arguments as given, for the recording */
@@ -90,7 +105,8 @@ static void usage(FILE *out)
 		"                      08:00 in Atlanta, EDT)\n"
 		"  --tick-ms N         simulated ms per tick (default 1000)\n"
 		"  --speed X|max       pace: X times real time or max (default max)\n"
-		"  --shards N          vehicle-node processes (default 1)\n"
+		"  --shards N          vehicle-node processes (default 1; at most 256, and at most one\n"
+		"                      per vehicle)\n"
 		"  --vehicles N        fleet size (default 32: fleet.size); demand stays the city's\n"
 		"                      (demand.city_trips_per_day x market_share), whatever N\n"
 		"  --phase P           city phase: data-collection, supervised, driverless (default)\n"
@@ -107,7 +123,8 @@ static void usage(FILE *out)
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
 		"  --out DIR           write results (summary.json, ...) to DIR\n"
-		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID);\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
 		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
 		"                      `fleetctl keygen`); repeatable\n"
@@ -117,6 +134,9 @@ static void usage(FILE *out)
 		"  --control socket|bus  lockstep messages on the conductor's control socket (ipc bus;\n"
 		"                      default, faster) or through the broker (docs/bus.md)\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
+		"  --stop-wait S       a stop (Ctrl-C, SIGTERM, `fleetctl stop`) waits at most S seconds\n"
+		"                      for a tick in flight, then ends without it (default 10); the\n"
+		"                      results are written either way, marked incomplete\n"
 		"  --record FILE       record every bus message to FILE (MCAP; `fleetctl info FILE`,\n"
 		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
@@ -127,7 +147,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS, OPT_STOP_WAIT };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -156,6 +176,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "participant", required_argument, NULL, OPT_PARTICIPANT },
+		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -173,8 +194,10 @@ static int parse(int argc, char **argv, struct run_options *o)
 			}
 			break;
 		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &ms) || ms == 0) {
-				fs_error("--duration: '%s' is not a duration such as 3600, 90m, 2h or 1d", optarg);
+			if (!fs_args_duration_ms(optarg, &ms) || ms == 0 || ms > FS_SCN_DURATION_MAX_MS) {
+				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
+					 "or 1d (as in a scenario file)",
+					 optarg);
 				return -EINVAL;
 			}
 			o->duration = optarg;
@@ -246,6 +269,12 @@ static int parse(int argc, char **argv, struct run_options *o)
 			o->external[o->nexternal++] = optarg;
 			break;
 		}
+		case OPT_STOP_WAIT:
+			if (!fs_args_u64(optarg, &o->stop_wait_s) || o->stop_wait_s > 3600) {
+				fs_error("--stop-wait: '%s' is not a number of seconds (0..3600)", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_CONTROL:
 			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
 				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
@@ -331,6 +360,12 @@ static int parse(int argc, char **argv, struct run_options *o)
 		fs_error("unexpected argument '%s' (try `fleetsim run --help`)", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->shards > (o->vehicles ? o->vehicles : 1)) {
+		fs_error("--shards %" PRIu64 ": more vehicle processes than vehicles (%" PRIu64 "); at most one per "
+			 "vehicle",
+			 o->shards, o->vehicles);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -347,12 +382,16 @@ static void arg(struct argv_builder *a, const char *fmt, ...)
 		fs_error("internal: too many arguments");
 		abort();
 	}
-	char buf[PATH_MAX + 64];
+	/* sized to fit: the participant list of a many-shard run is longer than any path */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	a->items[a->count++] = fs_xstrdup(buf);
+	char *buf = fs_xcalloc((size_t)(n > 0 ? n : 0) + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
+	va_end(ap);
+	a->items[a->count++] = buf;
 	a->items[a->count] = NULL;
 }
 
@@ -379,34 +418,53 @@ static void resolve_network(const char *spec, char *buf, size_t size)
 	}
 }
 
-/* Hold a lock beside an ipc bus directory so two runs cannot share one bus by accident. */
-static int lock_bus(const char *address, char *lock_path, size_t size)
+/*
+ * Make (or check) the ipc bus directory, private to us (fs_bus_dir_check()),
+ * and hold a lock inside it so two runs cannot share one bus by accident.
+ * Returns the lock's descriptor (*@ret_dir_fd the directory's), -1 on tcp,
+ * or -2 when the run must not start (said why).
+ */
+static int lock_bus(const char *address, int *ret_dir_fd)
 {
+	*ret_dir_fd = -1;
 	if (strncmp(address, "ipc://", 6)) {
-		lock_path[0] = '\0';
 		return -1;
 	}
-	snprintf(lock_path, size, "%s.lock", address + 6);
-	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fs_error("cannot create %s: %s", lock_path, strerror(errno));
+	int dir_fd;
+	if (fs_bus_dir_check(address, true, &dir_fd) < 0) {
 		return -2;
 	}
+	/* Inside a directory only we can enter: nobody else can plant a file or a link here. */
+	int fd = openat(dir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fs_error("cannot create %s/lock: %s", address + 6, strerror(errno));
+		close(dir_fd);
+		return -2;
+	}
+	struct stat held, named;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		char pid[32] = "";
 		ssize_t n = read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = '\0';
-		fs_error("a simulation is already running on %s%s%s; stop it or pass --bus ipc:///tmp/another",
-			 address, pid[0] ? " (launcher pid " : "", pid[0] ? strtok(pid, "\n") : "");
-		if (pid[0]) {
-			fprintf(stderr, ")\n");
-		}
+		pid[strcspn(pid, "\n")] = '\0';
+		fs_error("a simulation is already running on %s%s%s%s; stop it or pass --bus ipc:///tmp/another", address,
+			 pid[0] ? " (launcher pid " : "", pid, pid[0] ? ")" : "");
 		close(fd);
+		close(dir_fd);
+		return -2;
+	}
+	/* A run ending now unlinks the lock it held: make sure ours is the one on disk. */
+	if (fstat(fd, &held) < 0 || fstatat(dir_fd, "lock", &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    held.st_ino != named.st_ino || held.st_dev != named.st_dev) {
+		fs_error("the run on %s was ending while this one started; try again", address);
+		close(fd);
+		close(dir_fd);
 		return -2;
 	}
 	if (ftruncate(fd, 0) == 0) {
 		dprintf(fd, "%d\n", (int)getpid());
 	}
+	*ret_dir_fd = dir_fd;
 	return fd;
 }
 
@@ -455,6 +513,79 @@ static void show_progress(const Fleetsim__V1__Status *st, bool tty)
 	fflush(stderr);
 }
 
+/* fs-conductor's exit status 4: it ended the run and wrote summary.json, but not everyone answered. */
+static bool conductor_not_answered(const struct child *c)
+{
+	return WIFEXITED(c->status) && WEXITSTATUS(c->status) == 4;
+}
+
+/* A stop signal (Ctrl-C, SIGTERM, SIGHUP): the conductor ends the run; a second one, without the tick in flight. */
+static void ask_to_stop(struct child *conductor, const struct run_options *o, int64_t *stop_started_ms, bool tty)
+{
+	if (!*stop_started_ms) {
+		*stop_started_ms = fs_clock_now_ms();
+		fs_info("%sstopping the run at the end of this tick (waiting at most %" PRIu64
+			" s for it); the results are written. Ctrl-C again: stop without waiting for the tick",
+			tty ? "\n" : "", o->stop_wait_s);
+	} else {
+		fs_info("stopping without waiting for the tick in flight; the results are being written");
+	}
+	kill(conductor->pid, SIGTERM);
+}
+
+/* Wait up to @ms for every participant to exit by itself. */
+static void wait_participants(struct supervisor *sup, int ms)
+{
+	int64_t deadline = fs_clock_now_ms() + ms;
+	while (supervisor_running(sup, CHILD_PARTICIPANT) && fs_clock_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = sup->signal_fd, .events = POLLIN };
+		poll(&pfd, 1, 20);
+		supervisor_take_stops(sup); /* the run is ending already */
+		supervisor_reap(sup, NULL, 0);
+	}
+}
+
+/*
+ * A process of the run died (or one left early): the conductor ends the run
+ * now and writes what it has (SIGUSR1), the others write their outputs as
+ * they receive End or SIGTERM, then whatever is left is killed.
+ */
+static void abort_run(struct supervisor *sup, struct child *conductor)
+{
+	if (conductor->running) {
+		kill(conductor->pid, SIGUSR1);
+		supervisor_wait(sup, conductor, ABORT_CONDUCTOR_WAIT_MS);
+		wait_participants(sup, PARTICIPANT_EXIT_MS); /* they leave after End and their Bye */
+	}
+	supervisor_stop_all(sup, STOP_GRACE_MS);
+}
+
+/*
+ * The conductor died, so nobody wrote summary.json: write what the launcher
+ * knows (marked incomplete, naming why), so no earlier run's file stands in
+ * for this one. The participants wrote their outputs when stopped.
+ */
+static void write_orphan_summary(const struct run_options *o, const struct child *conductor, uint64_t last_tick)
+{
+	char why[128], reason[192];
+	supervisor_describe(conductor->status, why, sizeof(why));
+	snprintf(reason, sizeof(reason), "aborted: the conductor %s", why);
+	json_t *root = json_pack("{s:s,s:I,s:s,s:I,s:I,s:b,s:s,s:{s:s},s:{},s:s}", "fleetsim_version", FS_VERSION, "seed",
+				 (json_int_t)o->seed, "start", o->start, "tick_ms", (json_int_t)o->tick_ms, "ticks",
+				 (json_int_t)last_tick, "completed", 0, "end_reason", reason, "not_answered", "conductor",
+				 why, "results", "written_by",
+				 "fleetsim run: the conductor died, so ticks is the last one it reported and the "
+				 "participants' results are in their own outputs only");
+	struct fs_outfile out;
+	FILE *f = root ? fs_outfile_open(&out, o->out_dir, "summary.json") : NULL;
+	if (f && json_dumpf(root, f, JSON_INDENT(2) | JSON_SORT_KEYS) == 0) {
+		fs_outfile_commit(&out);
+	} else if (f) {
+		fs_outfile_abandon(&out);
+	}
+	json_decref(root);
+}
+
 static void free_args(char **pre, int npre, char **all)
 {
 	for (int i = 0; i < npre; i++) {
@@ -472,10 +603,14 @@ static int launch(const struct run_options *opts);
  */
 static struct child *start_recorder(struct supervisor *sup, const struct run_options *o, const char *dir)
 {
-	char exe[PATH_MAX], ready[PATH_MAX];
+	char exe[PATH_MAX], ready[PATH_MAX], ready_dir[64] = "/tmp/fleetsim-recorder-XXXXXX";
 	snprintf(exe, sizeof(exe), "%s/fs-recorder", dir);
-	snprintf(ready, sizeof(ready), "/tmp/fleetsim-recorder-%d.ready", (int)getpid());
-	unlink(ready);
+	/* in a directory of our own: a name in /tmp itself could be planted (as a link) by another user */
+	if (!mkdtemp(ready_dir)) {
+		fs_error("cannot make a private directory in /tmp for the recorder: %s", strerror(errno));
+		return NULL;
+	}
+	snprintf(ready, sizeof(ready), "%s/ready", ready_dir);
 	struct argv_builder a = { 0 };
 	arg(&a, "%s", exe);
 	arg(&a, "--bus=%s", o->address);
@@ -496,28 +631,26 @@ static struct child *start_recorder(struct supervisor *sup, const struct run_opt
 	}
 	struct child *c = supervisor_spawn(sup, "recorder", CHILD_RECORDER, a.items);
 	args_free(&a);
-	if (!c) {
-		return NULL;
-	}
 	int64_t deadline = fs_clock_now_ms() + 10000;
-	while (access(ready, F_OK) != 0) {
+	while (c && access(ready, F_OK) != 0) {
 		if (fs_clock_now_ms() >= deadline || supervisor_wait(sup, c, 10)) {
 			char why[128] = "did not get ready in 10 s";
 			if (!c->running) {
 				supervisor_describe(c->status, why, sizeof(why));
 			}
 			fs_error("the recorder for %s %s", o->record, why);
-			return NULL;
+			c = NULL;
 		}
 	}
 	unlink(ready);
+	rmdir(ready_dir);
 	return c;
 }
 
 int launcher_run(int argc, char **argv)
 {
 	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
-				 .speed = "max", .shards = 1 };
+				 .speed = "max", .shards = 1, .stop_wait_s = 10 };
 	/* A scenario file's settings (else the defaults, examples/default.yaml) go first, so flags on the
 	 * command line win. */
 	const char *scenario_path = NULL;
@@ -607,13 +740,12 @@ static int launch(const struct run_options *opts)
 		fs_error("--network: cannot read %s: %s", network, strerror(errno));
 		return 2;
 	}
-	if (o.out_dir && mkdir(o.out_dir, 0755) < 0 && errno != EEXIST) {
-		fs_error("--out: cannot create %s: %s", o.out_dir, strerror(errno));
-		return 2;
+	if (o.out_dir && fs_outfile_check_dir("--out", o.out_dir) < 0) {
+		return 2; /* a file, /dev/null, a read-only place: said now, not after the run */
 	}
 
-	char lock_path[PATH_MAX];
-	int lock_fd = lock_bus(o.address, lock_path, sizeof(lock_path));
+	int dir_fd;
+	int lock_fd = lock_bus(o.address, &dir_fd);
 	if (lock_fd == -2) {
 		return 1;
 	}
@@ -705,6 +837,8 @@ static int launch(const struct run_options *opts)
 	if (o.control) {
 		arg(&a, "--control=%s", o.control);
 	}
+	arg(&a, "--stop-wait=%" PRIu64, o.stop_wait_s);
+	arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 	if (o.scenario) {
 		arg(&a, "--scenario=%s", o.scenario);
 	}
@@ -846,7 +980,8 @@ static int launch(const struct run_options *opts)
 			"whose public key was given with --allow", keydir);
 	}
 
-	int64_t participant_exit_ms = 0;
+	int64_t participant_exit_ms = 0, stop_started_ms = 0;
+	uint64_t last_tick = 0; /* from the conductor's status: for a summary if it dies */
 	bool run_ending = false; /* End was published: participants leave as they finish their outputs */
 	int64_t last_progress_ms = 0;
 	for (;;) {
@@ -855,27 +990,25 @@ static int launch(const struct run_options *opts)
 			{ .socket = watch ? fs_bus_socket(watch) : NULL, .events = ZMQ_POLLIN },
 		};
 		zmq_poll(items, watch ? 2 : 1, 200);
-		struct signalfd_siginfo info;
-		while (read(sup->signal_fd, &info, sizeof(info)) == sizeof(info)) {
-			if (info.ssi_signo == SIGINT || info.ssi_signo == SIGTERM || info.ssi_signo == SIGHUP) {
-				if (interrupted || !conductor->running) {
-					fs_warn("stopping every process now");
-					supervisor_stop_all(sup, 500);
-					status = 130;
-					goto out;
-				}
-				interrupted = true;
-				fs_info("%sstopping the run (press Ctrl-C again to kill it)", tty ? "\n" : "");
-				kill(conductor->pid, SIGTERM);
-			}
+		for (int stops = supervisor_take_stops(sup); stops > 0 && conductor->running; stops--) {
+			ask_to_stop(conductor, &o, &stop_started_ms, tty);
+			interrupted = true;
+		}
+		if (stop_started_ms && conductor->running &&
+		    fs_clock_now_ms() - stop_started_ms > ((int64_t)o.stop_wait_s * 1000 + STOP_BACKSTOP_MS)) {
+			fs_error("%sthe conductor did not end the run %" PRIu64 " s after the stop; aborting it",
+				 tty ? "\n" : "", o.stop_wait_s + STOP_BACKSTOP_MS / 1000);
+			abort_run(sup, conductor);
+			status = 1;
+			goto out;
 		}
 		struct child *ended[SUPERVISOR_MAX_CHILDREN];
 		int n = supervisor_reap(sup, ended, SUPERVISOR_MAX_CHILDREN);
 		for (int i = 0; i < n; i++) {
 			struct child *c = ended[i];
 			bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
-			if (c->kind == CHILD_CONDUCTOR && clean) {
-				continue; /* the run is over; the participants follow */
+			if (c->kind == CHILD_CONDUCTOR && (clean || conductor_not_answered(c))) {
+				continue; /* the run is over, summary written; the participants follow */
 			}
 			if (c->kind == CHILD_PARTICIPANT && clean) {
 				if (!participant_exit_ms) {
@@ -895,27 +1028,19 @@ static int launch(const struct run_options *opts)
 			char why[128];
 			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
 				 supervisor_describe(c->status, why, sizeof(why)));
-			/* The conductor writes what the run recorded so far, then everyone stops. */
-			if (conductor->running) {
-				kill(conductor->pid, SIGUSR1);
-				supervisor_wait(sup, conductor, 500);
+			abort_run(sup, conductor);
+			if (c == conductor && o.out_dir) {
+				write_orphan_summary(&o, c, last_tick);
 			}
-			supervisor_stop_all(sup, 1000);
 			status = 1;
 			goto out;
 		}
 		if (!conductor->running) {
-			/* Normal end: participants exit right after their Bye. */
-			int64_t deadline = fs_clock_now_ms() + 5000;
-			while (supervisor_running(sup, CHILD_PARTICIPANT) && fs_clock_now_ms() < deadline) {
-				struct pollfd pfd = { .fd = sup->signal_fd, .events = POLLIN };
-				poll(&pfd, 1, 20);
-				while (read(sup->signal_fd, &info, sizeof(info)) == sizeof(info)) {
-				}
-				supervisor_reap(sup, NULL, 0);
-			}
+			/* Normal end: participants exit right after their Bye; the conductor waited for those. */
+			wait_participants(sup, PARTICIPANT_EXIT_MS);
 			if (supervisor_running(sup, CHILD_PARTICIPANT)) {
-				fs_error("participants still running 5 s after the run ended");
+				fs_error("participants still running %d s after the run ended: stopping them",
+					 PARTICIPANT_EXIT_MS / 1000);
 			}
 			if (recorder && recorder->running && !supervisor_wait(sup, recorder, 25000)) {
 				fs_error("the recorder did not finish %s within 25 s", o.record);
@@ -927,8 +1052,13 @@ static int launch(const struct run_options *opts)
 				if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR || c->kind == CHILD_RECORDER) &&
 				    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
 					char why[128];
-					fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,
-						 supervisor_describe(c->status, why, sizeof(why)));
+					if (c == conductor && conductor_not_answered(c)) {
+						fs_error("the run ended without an answer from some participants "
+							 "(summary.json \"not_answered\")");
+					} else {
+						fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,
+							 supervisor_describe(c->status, why, sizeof(why)));
+					}
 					failed = true;
 				}
 			}
@@ -943,7 +1073,7 @@ static int launch(const struct run_options *opts)
 		}
 		if (participant_exit_ms && !run_ending && fs_clock_now_ms() - participant_exit_ms > 5000) {
 			fs_error("%sa participant exited but the run did not end; stopping the run", tty ? "\n" : "");
-			supervisor_stop_all(sup, 1000);
+			abort_run(sup, conductor);
 			status = 1;
 			goto out;
 		}
@@ -961,6 +1091,7 @@ static int launch(const struct run_options *opts)
 					fs_bus_message_free(keep);
 					keep = msg;
 					latest = msg->env->status;
+					last_tick = latest->tick;
 				} else {
 					fs_bus_message_free(msg);
 				}
@@ -979,8 +1110,10 @@ out:
 	supervisor_finish(sup);
 	free(sup);
 	if (lock_fd >= 0) {
-		unlink(lock_path);
+		/* everything of the run is gone: its sockets (a killed conductor's ctl too), the lock */
+		fs_bus_dir_remove(o.address, dir_fd);
 		close(lock_fd);
+		close(dir_fd);
 	}
 	if (keydir[0]) {
 		static const char *const files[] = { "run.pub", "run.secret", "broker.pub", "broker.secret" };

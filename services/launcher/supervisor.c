@@ -110,11 +110,23 @@ static int running_total(const struct supervisor *s)
 	return n;
 }
 
+/* Read every pending signal: SIGCHLD only wakes us (supervisor_reap() asks), stop signals are counted. */
 static void drain_signals(struct supervisor *s)
 {
 	struct signalfd_siginfo info;
 	while (read(s->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+		if (info.ssi_signo != SIGCHLD) {
+			s->stops++;
+		}
 	}
+}
+
+int supervisor_take_stops(struct supervisor *s)
+{
+	drain_signals(s);
+	int n = s->stops;
+	s->stops = 0;
+	return n;
 }
 
 bool supervisor_wait(struct supervisor *s, struct child *c, int timeout_ms)
@@ -141,6 +153,7 @@ void supervisor_stop_all(struct supervisor *s, int grace_ms)
 	for (int i = 0; i < s->count; i++) {
 		if (s->children[i].running) {
 			kill(s->children[i].pid, SIGTERM);
+			kill(s->children[i].pid, SIGCONT); /* a stopped one (kill -STOP) then ends as asked */
 		}
 	}
 	int64_t deadline = fs_clock_now_ms() + grace_ms;

@@ -33,7 +33,8 @@ struct child {
 struct supervisor {
 	struct child children[SUPERVISOR_MAX_CHILDREN];
 	int count;
-	int signal_fd; /* SIGCHLD, SIGINT, SIGTERM */
+	int signal_fd; /* SIGCHLD, SIGINT, SIGTERM, SIGHUP */
+	int stops;     /* SIGINT, SIGTERM and SIGHUP read from it and not yet taken */
 };
 
 /** Block the signals we handle and open a signalfd for them. Returns 0 or -errno. */
@@ -50,6 +51,11 @@ int supervisor_reap(struct supervisor *s, struct child **ret_ended, int max);
 void supervisor_stop_all(struct supervisor *s, int grace_ms);
 /** Wait up to @timeout_ms for @c to end. True if it did. */
 bool supervisor_wait(struct supervisor *s, struct child *c, int timeout_ms);
+/**
+ * How many stop signals (SIGINT, SIGTERM, SIGHUP) came since the last call,
+ * including those read while waiting in the calls above: none is lost.
+ */
+int supervisor_take_stops(struct supervisor *s);
 /** "exited with status 3", "was killed by signal 9 (Killed)". */
 const char *supervisor_describe(int status, char *buf, size_t size);
 int supervisor_running(const struct supervisor *s, enum child_kind kind);

@@ -302,6 +302,44 @@ static pid_t start_broker(const char *address)
 	return pid;
 }
 
+/*
+ * A run in progress on @address: its conductor publishes its status every
+ * 250 ms. Playing a recording there would feed the run messages from senders
+ * named like its own participants (a recorded vehicle-1's veh.event #53 is
+ * not the live vehicle-1's), which breaks its lockstep; so play refuses.
+ * Returns true (and says so) if one answered within a second.
+ */
+static bool live_run_on(const char *address)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "play-check-%d", (int)getpid());
+	struct fs_bus_options bo = { .address = address, .name = name, .mode = FS_BUS_OBSERVER, .observer_hwm = 100 };
+	struct fs_bus *bus = fs_bus_connect(&bo);
+	if (!bus) {
+		return false;
+	}
+	fs_bus_set_linger(bus, 0);
+	fs_bus_subscribe(bus, "ctl.status");
+	bool live = false;
+	int64_t deadline = fs_clock_now_ms() + 1000;
+	while (!live && fs_clock_now_ms() < deadline) {
+		struct fs_bus_message *msg = NULL;
+		if (fs_bus_recv(bus, &msg, 100) != 0) {
+			continue;
+		}
+		const Fleetsim__V1__Status *st = msg->env->status;
+		if (st && st->state < FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED) {
+			fs_error("a run is live on %s (%s at tick %" PRIu64 "): playing a recording there would mix "
+				 "its messages into that run; play onto a bus of its own (--bus ipc:///tmp/replay)",
+				 address, msg->env->sender, st->tick);
+			live = true;
+		}
+		fs_bus_message_free(msg);
+	}
+	fs_bus_close(bus);
+	return live;
+}
+
 static bool topic_selected(const char *topic, char **prefixes, size_t n)
 {
 	if (!strncmp(topic, "ctl.hello", 9)) {
@@ -361,8 +399,9 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 			       "`fleetctl echo` and other observers show the run as if live. --from starts at\n"
 			       "T into the recording (90s, 15m, 2h) or at a date-time (2028-06-01T08:00:00Z).\n"
 			       "--topics keeps topics starting with one of the prefixes (e.g. veh.,kpi).\n"
-			       "Starts a broker on the bus if none is running there. Handshake hellos of the\n"
-			       "recorded run are not replayed.\n");
+			       "Starts a broker on the bus if none is running there, and refuses a bus where\n"
+			       "a run is live (its conductor reports status): the recording's senders would\n"
+			       "collide with the run's. Handshake hellos of the recorded run are not replayed.\n");
 			return 0;
 		default:
 			return 2;
@@ -415,6 +454,11 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		}
 	}
 	pid_t broker = 0;
+	if (broker_up(address) && live_run_on(address)) {
+		fs_mcap_reader_close(r);
+		free(topics_copy);
+		return 1;
+	}
 	if (!broker_up(address)) {
 		broker = start_broker(address);
 		if (broker <= 0 || !broker_up(address)) {
@@ -431,6 +475,9 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 	zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof(zero));
 	zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
 	int status = 1;
+	if (fs_bus_dir_check(address, false, NULL) < 0) {
+		goto out; /* said why */
+	}
 	if (zmq_connect(pub, endpoint) < 0) {
 		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
 		goto out;

@@ -54,7 +54,8 @@ static void usage(FILE *out)
 		"`fleetctl info|play|export`, `fs-replay --verify`). Stop it with Ctrl-C or SIGTERM.\n"
 		"\n"
 		"Options:\n"
-		"  --bus ADDR          bus address (default $FLEETSIM_BUS or ipc:///tmp/fleetsim-UID)\n"
+		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
 		"  --out FILE          the MCAP file to write (replaced if it exists)\n"
 		"  --name NAME         bus client name (default recorder-PID)\n"
 		"  --ready-file PATH   create PATH once the tap is proven live (for launchers)\n"
@@ -318,6 +319,9 @@ int main(int argc, char **argv)
 		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", address);
 		return 2;
 	}
+	if (fs_bus_dir_check(address, false, NULL) < 0) {
+		return 1; /* the tap is not connected through a directory someone else controls */
+	}
 	if (!name) {
 		snprintf(name_buf, sizeof(name_buf), "recorder-%d", (int)getpid());
 		name = name_buf;
@@ -365,7 +369,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (ready_file) {
-		int fd = open(ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = open(ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			fs_error("cannot create %s: %s", ready_file, strerror(errno));
 			goto out;

@@ -20,8 +20,14 @@
  *     that tick, and the run is stopped. Scenario events applied at a tick
  *     that differ from the recorded ones are reported too (a tampered or
  *     misread command shows there first).
- * Exit status: 0 identical, 1 diverged, 2 cannot replay (usage, no run
- * arguments, the run failed to start).
+ * A recording is verified only if it reads whole: a chunk failing its CRC,
+ * or any record that cannot be read before the end of the data, is reported
+ * as damage naming the chunk and byte, and nothing is replayed. Only a file
+ * cut short at its end (a recorder killed mid-run: no summary, no closing
+ * magic) is verified as far as it goes, with its own exit status.
+ * Exit status (REPLAY_* below): 0 identical, 1 diverged, 2 cannot replay
+ * (usage, no run arguments, the run failed to start), 3 identical as far as
+ * a recording cut short at its end goes, 4 the recording is damaged.
  */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
@@ -47,6 +53,14 @@
 #include "recorder.h"
 
 #define MAX_RUN_ARGS 96
+
+enum replay_status {
+	REPLAY_IDENTICAL = 0,
+	REPLAY_DIVERGED = 1,
+	REPLAY_CANNOT = 2,
+	REPLAY_IDENTICAL_AS_FAR_AS_RECORDED = 3, /* the file was cut short at its end */
+	REPLAY_DAMAGED = 4,                      /* a chunk or record before the end cannot be read */
+};
 
 static volatile sig_atomic_t stop;
 
@@ -95,7 +109,10 @@ struct recording {
 	char cwd[PATH_MAX];
 	uint8_t *scenario;
 	size_t scenario_size;
-	bool truncated;
+	bool truncated;         /* cut short at its end: read as far as it goes */
+	uint64_t valid_bytes;   /* ... up to here */
+	bool damaged;           /* a chunk or record before the end failed: nothing is verified */
+	char damage[512];
 };
 
 static void usage(FILE *out)
@@ -107,8 +124,12 @@ static void usage(FILE *out)
 		"Run the simulation recorded in FILE again, from its recorded arguments,\n"
 		"scenario and live-injected commands, and check tick by tick that every\n"
 		"participant's state hash matches the recording. On a mismatch, name the\n"
-		"first tick and the participant(s) that diverged. Exit 0 if identical,\n"
-		"1 if it diverged, 2 if it cannot replay.\n"
+		"first tick and the participant(s) that diverged.\n"
+		"\n"
+		"Exit status: 0 identical; 1 diverged; 2 cannot replay; 3 identical as far as\n"
+		"a recording cut short at its end goes (its recorder was killed: later ticks\n"
+		"are unknown); 4 the recording is damaged (a chunk fails its CRC or cannot be\n"
+		"read before the end: named, and nothing is verified).\n"
 		"\n"
 		"Options:\n"
 		"  --verify          compare state hashes (the only mode so far)\n"
@@ -240,9 +261,10 @@ static int read_recording(const char *path, struct recording *r)
 		}
 	}
 	if (rc < 0) {
-		fs_warn("%s (the replay checks what was read before it)", err.message);
+		r->damaged = true;
+		snprintf(r->damage, sizeof(r->damage), "%s", err.message);
 	}
-	r->truncated = fs_mcap_reader_truncated(rd, NULL) || rc < 0;
+	r->truncated = fs_mcap_reader_truncated(rd, &r->valid_bytes);
 	const char *argv = fs_mcap_reader_metadata_get(rd, RECORDER_RUN_METADATA, "argv");
 	if (argv) {
 		r->argv = json_loads(argv, 0, NULL);
@@ -716,11 +738,19 @@ int main(int argc, char **argv)
 	}
 	struct recording rec = { 0 };
 	if (read_recording(file, &rec) < 0) {
-		return 2;
+		return REPLAY_CANNOT;
 	}
-	int status = 2;
+	int status = REPLAY_CANNOT;
 	struct run run = { 0 };
 	struct verify v = { .rec = &rec };
+	if (rec.damaged) {
+		/* What comes after the damage is unknown: a verdict on the rest would be a guess. */
+		printf("DAMAGED: %s\nreplay: the recording cannot be verified (%zu state hashes read before the "
+		       "damage)\n",
+		       rec.damage, rec.n_done);
+		status = REPLAY_DAMAGED;
+		goto out_free;
+	}
 	if (!rec.any_done) {
 		fs_error("%s has no TickDone messages: nothing to verify", file);
 		goto out_free;
@@ -860,22 +890,28 @@ int main(int argc, char **argv)
 		}
 		printf("replay: %" PRIu64 " state hashes compared up to tick %" PRIu64 ", %" PRIu64 " differ\n",
 		       v.compared, v.first_bad_tick, v.mismatched_hashes);
-		status = 1;
+		status = REPLAY_DIVERGED;
 	} else if (missing) {
 		printf("INCOMPLETE: %" PRIu64 " recorded state hashes were never produced by the replay "
 		       "(it ended at tick %" PRIu64 ")\n",
 		       missing, v.current_tick);
-		status = 1;
+		status = REPLAY_DIVERGED;
 	} else if (v.events_differ) {
 		printf("DIVERGED: the scenario events applied at tick %" PRIu64 " differ from the recorded ones, "
 		       "though every state hash matched\n",
 		       v.events_diff_tick);
-		status = 1;
+		status = REPLAY_DIVERGED;
+	} else if (rec.truncated) {
+		printf("identical as far as it was recorded: %" PRIu64 " state hashes of ticks 0..%" PRIu64
+		       " (%zu participant(s)) match; the recording was cut short after byte %" PRIu64
+		       " (its recorder stopped before the run ended), so later ticks were not checked\n",
+		       v.compared, rec.max_tick, expected, rec.valid_bytes);
+		status = REPLAY_IDENTICAL_AS_FAR_AS_RECORDED;
 	} else {
 		printf("identical: %" PRIu64 " state hashes of ticks 0..%" PRIu64 " (%zu participant(s)) match the "
-		       "recording%s\n",
-		       v.compared, rec.max_tick, expected, rec.truncated ? " (as far as it was recorded)" : "");
-		status = 0;
+		       "recording\n",
+		       v.compared, rec.max_tick, expected);
+		status = REPLAY_IDENTICAL;
 	}
 	if (v.unrecorded) {
 		printf("note: %" PRIu64 " state hashes of the replay were not in the recording (lost while recording)\n",

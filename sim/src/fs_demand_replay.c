@@ -104,9 +104,11 @@ static int on_coord_row(void *user, const struct fs_demand_csv_row *row)
 			return fs_demand_csv_fail(row, c, r->err, "%s: %g is out of range", names[i], v[i]);
 		}
 	}
-	if (fabs(v[0]) > 9e12) {
+	if (v[0] < 0 || v[0] > 9e12) {
 		return fs_demand_csv_fail(row, (size_t)r->col[0], r->err,
-					  "t_request_s: %g is out of range", v[0]);
+					  v[0] < 0 ? "t_request_s: %g is before the run's start (seconds from it, 0 or more)"
+						   : "t_request_s: %g is out of range",
+					  v[0]);
 	}
 	struct fs_demand_request req = {
 		.id = r->next_id++,

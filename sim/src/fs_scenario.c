@@ -9,6 +9,11 @@
  * validated against the rest (zones, depots, releases, programmes, tick).
  * A list section (zones, depots, software, programmes, cities) replaces the
  * default list; a mapping section changes only the keys it names.
+ *
+ * What a file may cost is bounded as it is read (load_document(), the
+ * FS_SCN_*_MAX limits in fs/scenario.h): nesting, values, anchors, list and
+ * mapping lengths (events, polygon points), zones, an event's keys and list
+ * values, each refused at file:line:column.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +34,7 @@
 struct loader {
 	const char *name;
 	yaml_document_t doc;
+	bool have_doc;          /* doc was initialised (yaml_document_delete() it) */
 	struct fs_scenario *sc;
 	struct fs_error *err;
 };
@@ -499,6 +505,9 @@ static int read_city(struct loader *L, const yaml_node_t *city)
 		}
 		free_zones(sc);
 		size_t count = list_len(n);
+		if (count > FS_SCN_ZONES_MAX) {
+			return fail(L, list_item(L, n, FS_SCN_ZONES_MAX), "zones: at most %d", FS_SCN_ZONES_MAX);
+		}
 		sc->zones = calloc(count ? count : 1, sizeof(*sc->zones));
 		if (!sc->zones) {
 			return -ENOMEM;
@@ -1398,6 +1407,40 @@ static int read_rollout(struct loader *L, const yaml_node_t *n)
 }
 
 /*
+ * An event's list value as "a,b,c", the way it travels on the bus: at most
+ * FS_SCN_LIST_MAX plain values (the longest list an event takes), in one pass.
+ */
+static int join_list(struct loader *L, const yaml_node_t *key, const yaml_node_t *val, char **ret)
+{
+	size_t n = list_len(val), len = 1;
+	if (n > FS_SCN_LIST_MAX) {
+		return fail(L, list_item(L, val, FS_SCN_LIST_MAX), "%s: at most %d values in a list", text(key),
+			    FS_SCN_LIST_MAX);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *item = list_item(L, val, i);
+		if (item->type != YAML_SCALAR_NODE) {
+			return fail(L, item, "%s: expected a list of plain values, found %s", text(key), kind_name(item));
+		}
+		len += item->data.scalar.length + 1;
+	}
+	char *s = calloc(1, len), *end = s;
+	if (!s) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *item = list_item(L, val, i);
+		if (i) {
+			*end++ = ',';
+		}
+		memcpy(end, text(item), item->data.scalar.length);
+		end += item->data.scalar.length;
+	}
+	*ret = s;
+	return 0;
+}
+
+/*
  * The key/values of event mapping @n (without "type"), lists joined by ",".
  * Values point into the document or into *@ret_joined (caller frees both
  * arrays and the joined strings: free_event_kv()).
@@ -1417,6 +1460,10 @@ static int event_kv(struct loader *L, const yaml_node_t *n, const yaml_node_t **
 		return rc;
 	}
 	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > FS_SCN_EVENT_KEYS_MAX) {
+		return fail(L, node(L, n->data.mapping.pairs.start[FS_SCN_EVENT_KEYS_MAX].key),
+			    "an event: more than %d keys", FS_SCN_EVENT_KEYS_MAX);
+	}
 	struct fs_scenario_kv *kv = calloc(count, sizeof(*kv));
 	char **joined = calloc(count, sizeof(*joined));
 	size_t k = 0;
@@ -1440,30 +1487,10 @@ static int event_kv(struct loader *L, const yaml_node_t *n, const yaml_node_t **
 		if (val->type == YAML_SCALAR_NODE) {
 			value = text(val);
 		} else if (val->type == YAML_SEQUENCE_NODE) {
-			/* a list of scalars travels as "a,b,c", as on the bus */
-			size_t len = 1;
-			for (size_t i = 0; i < list_len(val); i++) {
-				const yaml_node_t *item = list_item(L, val, i);
-				if (item->type != YAML_SCALAR_NODE) {
-					rc = fail(L, item, "%s: expected a list of plain values, found %s", text(key),
-						  kind_name(item));
-					goto out;
-				}
-				len += strlen(text(item)) + 1;
-			}
-			char *s = calloc(1, len);
-			if (!s) {
-				rc = -ENOMEM;
+			if ((rc = join_list(L, key, val, &joined[k])) < 0) {
 				goto out;
 			}
-			for (size_t i = 0; i < list_len(val); i++) {
-				if (i) {
-					strcat(s, ",");
-				}
-				strcat(s, text(list_item(L, val, i)));
-			}
-			joined[k] = s;
-			value = s;
+			value = joined[k];
 		} else {
 			rc = fail(L, val, "%s: expected a value or a list, found %s", text(key), kind_name(val));
 			goto out;
@@ -1517,12 +1544,71 @@ static int read_event(struct loader *L, const yaml_node_t *n)
 			  fs_scenario_ticks(L->sc) ? fs_scenario_ticks(L->sc) - 1 : 0);
 	}
 	if (rc == 0) {
-		rc = fs_scenario_add_event(L->sc, &e);
+		L->sc->events[L->sc->event_count++] = e; /* room made by read_events(), sorted there */
 	}
 out:
 	free_event_kv(kv, joined, n->type == YAML_MAPPING_NODE ?
 			  (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) : 0);
 	return rc;
+}
+
+/*
+ * Sort events[0..n) by apply_tick, keeping file order within a tick: a merge
+ * sort, since inserting each in place costs n^2 moves of a large struct for a
+ * file written back to front.
+ */
+static int sort_events(struct fs_scenario_event *ev, size_t n)
+{
+	struct fs_scenario_event *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	if (!tmp) {
+		return -ENOMEM;
+	}
+	struct fs_scenario_event *from = ev, *to = tmp;
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi) {
+				to[k++] = from[b].apply_tick < from[a].apply_tick ? from[b++] : from[a++];
+			}
+			while (a < mid) {
+				to[k++] = from[a++];
+			}
+			while (b < hi) {
+				to[k++] = from[b++];
+			}
+		}
+		struct fs_scenario_event *swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != ev) {
+		memcpy(ev, from, n * sizeof(*ev));
+	}
+	free(tmp);
+	return 0;
+}
+
+/* The file's events, after those already there (none but injected ones), sorted by tick. */
+static int read_events(struct loader *L, const yaml_node_t *list)
+{
+	int rc = need_list(L, list, "events");
+	if (rc < 0) {
+		return rc;
+	}
+	struct fs_scenario *sc = L->sc;
+	size_t n = list_len(list);
+	struct fs_scenario_event *ev = realloc(sc->events, (sc->event_count + n + 1) * sizeof(*ev));
+	if (!ev) {
+		return -ENOMEM;
+	}
+	sc->events = ev;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = read_event(L, list_item(L, list, i))) < 0) {
+			return rc;
+		}
+	}
+	return sort_events(sc->events, sc->event_count);
 }
 
 static int read_top(struct loader *L, const yaml_node_t *root)
@@ -1541,7 +1627,7 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 	}
 	if ((rc = get_u64(L, root, "seed", 0, UINT64_MAX, &sc->seed)) < 0 ||
 	    (rc = get_date(L, root, "start", &sc->start_ms)) < 0 ||
-	    (rc = get_duration_ms(L, root, "duration", 1, 100ULL * 365 * 86400000, &sc->duration_ms)) < 0 ||
+	    (rc = get_duration_ms(L, root, "duration", 1, FS_SCN_DURATION_MAX_MS, &sc->duration_ms)) < 0 ||
 	    (rc = get_duration_ms(L, root, "tick", 1, 3600000, &tick_ms)) < 0) {
 		return rc;
 	}
@@ -1569,19 +1655,211 @@ static int read_top(struct loader *L, const yaml_node_t *root)
 				    sc->zone_weights[i].zone);
 		}
 	}
-	if ((n = find(L, root, "events"))) {
-		if (!is_null(n)) {
-			if ((rc = need_list(L, n, "events")) < 0) {
-				return rc;
-			}
-			for (size_t i = 0; i < list_len(n); i++) {
-				if ((rc = read_event(L, list_item(L, n, i))) < 0) {
-					return rc;
-				}
-			}
-		}
+	if ((n = find(L, root, "events")) && !is_null(n)) {
+		return read_events(L, n);
 	}
 	return 0;
+}
+
+/* ---- reading the YAML document -------------------------------------------- */
+
+struct open_node {
+	int id;       /* a sequence or mapping being filled */
+	int key;      /* a mapping's key waiting for its value, 0 = none */
+};
+
+struct builder {
+	struct loader *L;
+	struct open_node stack[FS_SCN_DEPTH_MAX];
+	size_t depth;
+	size_t nodes;
+	struct {
+		char *name;
+		int id;
+	} anchors[FS_SCN_ANCHORS_MAX];
+	size_t n_anchors;
+	bool document_done;
+};
+
+static int fail_at(struct loader *L, yaml_mark_t m, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(struct loader *L, yaml_mark_t m, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fs_error_at(L->err, -EINVAL, L->name, (unsigned)m.line + 1, (unsigned)m.column + 1, "%s", what);
+}
+
+/* The new node @id (from @ev) into its parent, and its anchor. */
+static int place(struct builder *b, int id, const yaml_event_t *ev, const yaml_char_t *anchor)
+{
+	if (!id) {
+		return -ENOMEM;
+	}
+	yaml_node_t *n = node(b->L, id);
+	n->start_mark = ev->start_mark;
+	n->end_mark = ev->end_mark;
+	if (++b->nodes > FS_SCN_NODES_MAX) {
+		return fail_at(b->L, ev->start_mark, "more than %d values in the file; a scenario holds far fewer",
+			       FS_SCN_NODES_MAX);
+	}
+	if (anchor) {
+		if (b->n_anchors == FS_SCN_ANCHORS_MAX) {
+			return fail_at(b->L, ev->start_mark, "more than %d anchors (&name) in the file", FS_SCN_ANCHORS_MAX);
+		}
+		b->anchors[b->n_anchors].name = strdup((const char *)anchor);
+		if (!b->anchors[b->n_anchors].name) {
+			return -ENOMEM;
+		}
+		b->anchors[b->n_anchors++].id = id;
+	}
+	return 0;
+}
+
+/*
+ * Attach @id (written at @at: an alias's own place, not its anchor's) to the
+ * collection being filled, or make it the root.
+ */
+static int attach(struct builder *b, int id, yaml_mark_t at)
+{
+	if (!b->depth) {
+		return 0; /* the root: the document's first node */
+	}
+	struct open_node *top = &b->stack[b->depth - 1];
+	yaml_node_t *parent = node(b->L, top->id);
+	size_t items = parent->type == YAML_SEQUENCE_NODE
+			       ? (size_t)(parent->data.sequence.items.top - parent->data.sequence.items.start)
+			       : (size_t)(parent->data.mapping.pairs.top - parent->data.mapping.pairs.start);
+	if (items == FS_SCN_ITEMS_MAX && (parent->type == YAML_SEQUENCE_NODE || !top->key)) {
+		return fail_at(b->L, at, "more than %d %s in one %s", FS_SCN_ITEMS_MAX,
+			       parent->type == YAML_SEQUENCE_NODE ? "values" : "keys",
+			       parent->type == YAML_SEQUENCE_NODE ? "list" : "mapping");
+	}
+	int ok;
+	if (parent->type == YAML_SEQUENCE_NODE) {
+		ok = yaml_document_append_sequence_item(&b->L->doc, top->id, id);
+	} else if (!top->key) {
+		top->key = id;
+		ok = 1;
+	} else {
+		ok = yaml_document_append_mapping_pair(&b->L->doc, top->id, top->key, id);
+		top->key = 0;
+	}
+	return ok ? 0 : -ENOMEM;
+}
+
+static int alias(struct builder *b, const yaml_event_t *ev)
+{
+	/* the latest definition of a name wins (YAML 1.1) */
+	for (size_t i = b->n_anchors; i-- > 0;) {
+		if (!strcmp(b->anchors[i].name, (const char *)ev->data.alias.anchor)) {
+			return attach(b, b->anchors[i].id, ev->start_mark);
+		}
+	}
+	return fail_at(b->L, ev->start_mark, "alias *%s names no anchor defined before it", ev->data.alias.anchor);
+}
+
+static int open_collection(struct builder *b, const yaml_event_t *ev)
+{
+	if (b->depth == FS_SCN_DEPTH_MAX) {
+		return fail_at(b->L, ev->start_mark, "nested more than %d deep; a scenario needs 6", FS_SCN_DEPTH_MAX);
+	}
+	bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+	int id = seq ? yaml_document_add_sequence(&b->L->doc, ev->data.sequence_start.tag,
+						  ev->data.sequence_start.style)
+		     : yaml_document_add_mapping(&b->L->doc, ev->data.mapping_start.tag, ev->data.mapping_start.style);
+	int rc = place(b, id, ev, seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor);
+	if (rc == 0) {
+		rc = attach(b, id, ev->start_mark);
+	}
+	if (rc == 0) {
+		b->stack[b->depth++] = (struct open_node){ .id = id };
+	}
+	return rc;
+}
+
+/* One parser event into the document. Returns 1 at the end of the stream, 0 to go on, or -errno. */
+static int build(struct builder *b, const yaml_event_t *ev)
+{
+	struct loader *L = b->L;
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		return 1;
+	case YAML_DOCUMENT_START_EVENT:
+		if (b->document_done) {
+			return fail_at(L, ev->start_mark, "a second YAML document; a scenario is one document");
+		}
+		if (!yaml_document_initialize(&L->doc, NULL, NULL, NULL, 1, 1)) {
+			return -ENOMEM;
+		}
+		L->have_doc = true;
+		return 0;
+	case YAML_DOCUMENT_END_EVENT:
+		b->document_done = true;
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return alias(b, ev);
+	case YAML_SCALAR_EVENT: {
+		if (ev->data.scalar.length > INT_MAX) {
+			return fail_at(L, ev->start_mark, "a value too long");
+		}
+		int id = yaml_document_add_scalar(&L->doc, ev->data.scalar.tag, ev->data.scalar.value,
+						  (int)ev->data.scalar.length, ev->data.scalar.style);
+		int rc = place(b, id, ev, ev->data.scalar.anchor);
+		return rc < 0 ? rc : attach(b, id, ev->start_mark);
+	}
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		return open_collection(b, ev);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		node(L, b->stack[--b->depth].id)->end_mark = ev->end_mark;
+		return 0;
+	default:
+		return 0; /* stream start */
+	}
+}
+
+/*
+ * The file's one YAML document into L->doc, like yaml_parser_load(), but
+ * refusing at once what would cost more than a scenario is worth: libyaml
+ * does work proportional to the nesting depth for every token, so 200,000
+ * nested '[' took minutes; the depth, the number of values and of anchors
+ * are bounded (FS_SCN_*_MAX), and a second document is an error. Nodes keep
+ * their start marks for file:line:column messages. Returns 0 or -errno
+ * (L->err filled); L->have_doc says whether L->doc must be deleted.
+ */
+static int load_document(struct loader *L, const char *text_in, size_t len)
+{
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		return fs_error_set(L->err, -ENOMEM, "%s: out of memory", L->name);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text_in, len);
+	struct builder b = { .L = L };
+	int rc = 0;
+	while (rc == 0) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = fs_error_at(L->err, -EINVAL, L->name, (unsigned)parser.problem_mark.line + 1,
+					 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+					 parser.problem ? parser.problem : "malformed", parser.context ? " " : "",
+					 parser.context ? parser.context : "");
+			break;
+		}
+		rc = build(&b, &ev);
+		yaml_event_delete(&ev);
+	}
+	if (rc == -ENOMEM) {
+		rc = fs_error_set(L->err, -ENOMEM, "%s: out of memory", L->name);
+	}
+	for (size_t i = 0; i < b.n_anchors; i++) {
+		free(b.anchors[i].name);
+	}
+	yaml_parser_delete(&parser);
+	return rc < 0 ? rc : 0;
 }
 
 int fs_scenario_load_string(const char *text_in, size_t len, const char *name, const char *base_dir,
@@ -1598,42 +1876,14 @@ int fs_scenario_load_string(const char *text_in, size_t len, const char *name, c
 	}
 	snprintf(sc->source, sizeof(sc->source), "%s", name ? name : "");
 	snprintf(sc->base_dir, sizeof(sc->base_dir), "%s", base_dir ? base_dir : ".");
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser)) {
-		fs_scenario_finish(sc);
-		return fs_error_set(err, -ENOMEM, "%s: out of memory", L.name);
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text_in, len);
-	if (!yaml_parser_load(&parser, &L.doc)) {
-		rc = fs_error_at(err, -EINVAL, L.name, (unsigned)parser.problem_mark.line + 1,
-				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
-				 parser.problem ? parser.problem : "malformed", parser.context ? " " : "",
-				 parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		fs_scenario_finish(sc);
-		return rc;
-	}
-	/* One document only: a second one would be silently ignored. */
-	yaml_document_t extra;
-	if (yaml_parser_load(&parser, &extra)) {
-		yaml_node_t *root2 = yaml_document_get_root_node(&extra);
-		if (root2) {
-			rc = fs_error_at(err, -EINVAL, L.name, (unsigned)root2->start_mark.line + 1,
-					 (unsigned)root2->start_mark.column + 1,
-					 "a second YAML document; a scenario is one document");
-		}
-		yaml_document_delete(&extra);
-	} else {
-		rc = fs_error_at(err, -EINVAL, L.name, (unsigned)parser.problem_mark.line + 1,
-				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s",
-				 parser.problem ? parser.problem : "malformed");
-	}
-	yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+	rc = load_document(&L, text_in, len);
+	yaml_node_t *root = rc == 0 && L.have_doc ? yaml_document_get_root_node(&L.doc) : NULL;
 	if (rc == 0 && root && !is_null(root)) {
 		rc = read_top(&L, root);
 	}
-	yaml_document_delete(&L.doc);
-	yaml_parser_delete(&parser);
+	if (L.have_doc) {
+		yaml_document_delete(&L.doc);
+	}
 	if (rc < 0) {
 		fs_scenario_finish(sc);
 	}
@@ -1757,21 +2007,15 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 		return rc;
 	}
 	struct loader L = { .name = path, .err = err };
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser)) {
-		free(buf);
-		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &L.doc)) {
-		rc = fs_error_at(err, -EINVAL, path, (unsigned)parser.problem_mark.line + 1,
-				 (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s",
-				 parser.problem ? parser.problem : "malformed");
-		yaml_parser_delete(&parser);
+	rc = load_document(&L, buf, len);
+	if (rc < 0) {
+		if (L.have_doc) {
+			yaml_document_delete(&L.doc);
+		}
 		free(buf);
 		return rc;
 	}
-	yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+	yaml_node_t *root = L.have_doc ? yaml_document_get_root_node(&L.doc) : NULL;
 	const yaml_node_t *events = root && root->type == YAML_MAPPING_NODE ? find(&L, root, "events") : NULL;
 	if (!events) {
 		rc = fs_error_at(err, -EINVAL, path, 1, 1, "no events: list in the file");
@@ -1788,8 +2032,9 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 					 (unsigned)events->start_mark.column + 1, "events: the list is empty");
 		}
 	}
-	yaml_document_delete(&L.doc);
-	yaml_parser_delete(&parser);
+	if (L.have_doc) {
+		yaml_document_delete(&L.doc);
+	}
 	free(buf);
 	if (rc < 0) {
 		fs_scenario_raw_events_finish(ret);

@@ -21,10 +21,11 @@ static struct fs_bus *bus_for_fuzzing(void)
 		static char address[64];
 		snprintf(address, sizeof(address), "ipc:///tmp/fleetsim-fuzz-%d", (int)getpid());
 		struct fs_bus_options o = { .address = address, .name = "fuzz", .mode = FS_BUS_PARTICIPANT };
-		bus = fs_bus_connect(&o);
-		if (!bus) {
+		/* a client connects only through a private bus directory: make one, gone once connected */
+		if (fs_bus_dir_check(address, true, NULL) < 0 || !(bus = fs_bus_connect(&o))) {
 			abort();
 		}
+		fs_bus_dir_remove(address, -1);
 		fs_bus_set_linger(bus, 0);
 	}
 	return bus;

@@ -7,6 +7,9 @@
  *   fs-mcap-tamper IN OUT --scn-param KEY=VALUE     set KEY of the first event of the first
  *                                                   live-injected scenario command (scn.cmd)
  *   fs-mcap-tamper IN OUT --cut BYTES               keep only the first BYTES of IN (a crash)
+ *   fs-mcap-tamper IN OUT --corrupt-chunk N         flip a byte in the middle of chunk N (1 = the
+ *                                                   first), leaving its CRC as it was (bit rot,
+ *                                                   or an edit by hand)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,16 +39,71 @@ static int cut(const char *in, const char *out, long bytes)
 	return fclose(g) ? 1 : 0;
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
+/* Walk the top-level records (magic, then op + u64 length + content) to chunk @n and flip a byte mid-way. */
+static int corrupt_chunk(const char *in, const char *out, long n)
+{
+	FILE *f = fopen(in, "rb");
+	if (!f || fseek(f, 0, SEEK_END) < 0) {
+		perror("fs-mcap-tamper");
+		return 1;
+	}
+	long size = ftell(f);
+	uint8_t *data = malloc((size_t)size);
+	rewind(f);
+	if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) {
+		fclose(f);
+		free(data);
+		return 1;
+	}
+	fclose(f);
+	long chunks = 0;
+	int rc = 1;
+	for (uint64_t at = 8; at + 9 <= (uint64_t)size; at += 9 + le64(data + at + 1)) {
+		if (data[at] == FS_MCAP_OP_CHUNK && ++chunks == n) {
+			uint64_t len = le64(data + at + 1);
+			data[at + 9 + len / 2] ^= 0x40; /* inside its records, past the chunk header */
+			fprintf(stderr, "fs-mcap-tamper: flipped a byte of chunk %ld (record at byte %" PRIu64 ")\n", n, at);
+			rc = 0;
+			break;
+		}
+	}
+	FILE *g = fopen(out, "wb");
+	if (rc == 0 && (!g || fwrite(data, 1, (size_t)size, g) != (size_t)size)) {
+		rc = 1;
+	}
+	if (g) {
+		fclose(g);
+	}
+	free(data);
+	if (chunks < n) {
+		fprintf(stderr, "fs-mcap-tamper: %s has %ld chunk(s), not %ld\n", in, chunks, n);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-mcap-tamper", FS_LOG_INFO);
 	if (argc < 5 && !(argc == 5 || argc == 6)) {
-		fprintf(stderr, "usage: fs-mcap-tamper IN OUT --done TICK SENDER | --scn-param KEY=VALUE | --cut BYTES\n");
+		fprintf(stderr, "usage: fs-mcap-tamper IN OUT --done TICK SENDER | --scn-param KEY=VALUE | --cut BYTES | "
+				"--corrupt-chunk N\n");
 		return 2;
 	}
 	const char *in = argv[1], *out = argv[2], *what = argv[3];
 	if (!strcmp(what, "--cut")) {
 		return cut(in, out, atol(argv[4]));
+	}
+	if (!strcmp(what, "--corrupt-chunk")) {
+		return corrupt_chunk(in, out, atol(argv[4]));
 	}
 	uint64_t tick = 0;
 	const char *sender = NULL, *key = NULL, *value = NULL;

@@ -47,8 +47,9 @@ direct() {
   local ppids=()
   for n in alpha:model:4 beta:model:4 gamma:other:2; do
     IFS=: read -r name role publish <<<"$n"
+    # mixed: gamma on the bus, the others on the control socket
     "$TESTBIN/fs-test-participant" --bus="$bus" --name="$name" --role="$role" --seed="$seed" \
-      --publish="$publish" 2>"$WORK/$tag/$name.log" &
+      --publish="$publish" ${mixed:+$([ "$name" = gamma ] && echo --bus-only)} 2>"$WORK/$tag/$name.log" &
     ppids+=($!)
     PIDS+=($!)
   done
@@ -166,6 +167,12 @@ check "conductor rejected TickDone for wrong ticks / from strangers" \
 check "no gaps (garbage never disturbs a sequence)" test "$(field dirty "j['totals']['gaps']")" = 0
 check "peers' messages all applied, in order" \
   test "$(field dirty "[int(r['applied']) for r in j['results'].values()] + [sum(int(r['order_errors']) for r in j['results'].values())]")" = "[1800, 1800, 2400, 0]"
+# mixed lockstep: the conductor reads ctl.done on the bus (for gamma), where TickDones forged under
+# alpha's and beta's names (their lockstep is on the control socket) are counted, not ignored
+mixed=1 check "mixed lockstep with garbage completes" direct mixed 7 garbage socket
+check "... same digest as the clean run" same_digest clean mixed
+check "... TickDones on the bus under a control-socket participant's name are counted as refused" \
+  positive mixed "j['lockstep']['forged_done_refused']"
 check "fleetctl echo decoded the real traffic" grep -q "from alpha" "$WORK/dirty/echo.out"
 check "fleetctl echo printed nothing from the garbage publisher" bash -c "! grep -q 'from garbage' '$WORK/dirty/echo.out'"
 check "fleetctl echo counted what it dropped" grep -q "dropped malformed" "$WORK/dirty/echo.log"

@@ -114,6 +114,11 @@ check "no key at all: pause gets nowhere (exit 1)" test $? -eq 1
 check "... with a hint about the broker's key" grep -q "a tcp bus is encrypted" "$WORK/i4.out"
 as intruder --curve-server "$KEYS/ops.pub" pause >"$WORK/i6.out" 2>&1
 check "a wrong broker key: pause gets nowhere (exit 1)" test $? -eq 1
+check "... told the handshake failed and asked about the broker's key" \
+  grep -q "security handshake with .* failed (is --curve-server or \$FLEETSIM_CURVE_SERVER this broker's public key?)" "$WORK/i6.out"
+as intruder --curve-server "$KEYS/ops.pub" status >"$WORK/i7.out" 2>&1
+check "a wrong broker key: status says so too, not \"is a simulation running?\"" \
+  grep -q "this broker's public key" "$WORK/i7.out"
 check "the run is still paused at tick 30" wait_tick ops 30
 check "authorised: resume" as ops resume
 check "run A completes" end_run

@@ -42,6 +42,13 @@ wait "$RUN"; rc=$?
 check "the run ends after stop (exit $rc)" test "$rc" -eq 0
 check "summary records the stop" sh -c "python3 -c \"import json; j=json.load(open('$WORK/out/summary.json')); assert not j['completed'] and j['end_reason'].startswith('stopped by fleetctl')\""
 check "fleetctl without a simulation fails clearly" sh -c "! $CTL pause 2>&1 | grep -q 'no simulation answers'; $CTL pause 2>&1 | grep -q 'no simulation answers'"
+# a broker without a run: the bus answers, no conductor does
+BARE=$(new_bus bare)
+start_broker "$BARE"
+"$SVC/fleetctl" --bus="$BARE" status >/dev/null 2>"$WORK/bare.log"; rc=$?
+check "status on a bus without a run fails (exit $rc)" test "$rc" -eq 1
+check "... saying the bus answers but no run is in progress" grep -q "answers, but no conductor reports status" "$WORK/bare.log"
+kill "$BROKER_PID"
 check "fleetctl --help" sh -c "$SVC/fleetctl --help | grep -q 'Usage: fleetctl'"
 check "unknown command is an error" sh -c "! $CTL frobnicate 2>/dev/null"
 finish

@@ -13,7 +13,7 @@ start_run() { # tag [conductor/vehicle args...] -> BUS, CPID, VPID
   BUS=$(new_bus "$tag")
   start_broker "$BUS" || return 1
   BPID=$BROKER_PID
-  "$SVC/fs-conductor" --bus="$BUS" --participants=vehicle-0:vehicle --duration=120 --seed=5 \
+  "$SVC/fs-conductor" --bus="$BUS" --participants=vehicle-0:vehicle --duration=120 --seed=5 --vehicles=60 \
     --out="$WORK/$tag" "$@" 2>"$WORK/$tag.conductor.log" &
   CPID=$!
   PIDS+=($CPID)
@@ -58,6 +58,9 @@ ctl inject --event device_fault --tick 45 vehicles=1 device=lidar index=3 >"$WOR
 check "a bad field refuses the event" grep -q "index: '3' is not 'all' or 0..0" "$WORK/index.out"
 ctl inject --event weather --tick 500 zone=all severity=light >"$WORK/late.out" 2>&1
 check "an event after the run's end is refused" grep -q "after the run's last tick 119" "$WORK/late.out"
+ctl inject --event device_fault --tick 45 vehicles=3,60 device=lidar >"$WORK/novehicle.out" 2>&1
+check "a fault on a vehicle that does not exist is refused (exit 1)" test $? -eq 1
+check "... naming it" grep -q "vehicle 60 does not exist (the fleet has 60 so far" "$WORK/novehicle.out"
 # found by tests/fuzz: an empty key once sent the conductor's key lookup round forever
 printf 'events:\n  - {type: depot_outage, tick: 60, "": depot-1}\n' >"$WORK/empty-key.yaml"
 ctl inject "$WORK/empty-key.yaml" >"$WORK/empty-key.out" 2>&1
@@ -65,8 +68,8 @@ check "an event with an empty key is refused (exit 1)" test $? -eq 1
 check "... naming the key" grep -q "unknown key '' for a depot_outage event" "$WORK/empty-key.out"
 check "resume" ctl resume
 check "run A completes" end_run
-check "two commands accepted, six refused, two events applied" \
-  test "$(json "$WORK/live/summary.json" "(j['scenario']['commands_accepted'], j['scenario']['commands_refused'], j['scenario']['events_applied'])")" = "(2, 6, 2)"
+check "two commands accepted, seven refused, two events applied" \
+  test "$(json "$WORK/live/summary.json" "(j['scenario']['commands_accepted'], j['scenario']['commands_refused'], j['scenario']['events_applied'])")" = "(2, 7, 2)"
 
 # B: the same events in the scenario file at the same ticks.
 cat > "$WORK/same.yaml" <<'YAML'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # `fleetsim run` with the real processes: same seed same digest, shard count
-# does not change results, a killed child stops the run within 2 s naming it
+# does not change results, a killed child stops the run within 10 s naming it
 # and leaving no process behind, Ctrl-C ends the run cleanly.
 source "$(dirname "$0")/lib.sh"
 
@@ -63,16 +63,24 @@ kill_child() { # tag pattern expected-name
   local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   diag "$name killed: launcher exited $rc after $ms ms"
   check "$tag: launcher exits non-zero" test "$rc" -ne 0
-  check "$tag: within 2 s ($ms ms)" test "$ms" -lt 2000
+  # the documented bound (4 s for the conductor, 2 s for exits, 3 s grace), not a speed: a busy machine is slow
+  check "$tag: within the bound of 10 s ($ms ms)" test "$ms" -lt 10000
   check "$tag: the message names $name and the signal" grep -q "$name (pid $pid) was killed by signal 9" "$WORK/$tag.log"
   check "$tag: no fleetsim process left" none_left "$LONG_BUS"
   if [ "$name" != conductor ]; then
     check "$tag: what ran is kept: summary.json marked aborted" \
       test "$(json "$WORK/$tag/summary.json" "j['completed'], j['end_reason'], j['ticks'] > 0")" = "False aborted: a process of the run died True"
+    check "$tag: ... with the results of the others" \
+      test "$(json "$WORK/$tag/summary.json" "'dispatch' in j['results'] and 'vehicle-0' in j['results']")" = True
+  else
+    check "$tag: nobody else could: the launcher writes summary.json, marked aborted, naming why" \
+      test "$(json "$WORK/$tag/summary.json" "j['completed'], j['end_reason'], j['ticks'] > 0")" = "False aborted: the conductor was killed by signal 9 (Killed) True"
   fi
+  check "$tag: dispatch's outputs are written" test -s "$WORK/$tag/trips.csv"
 }
 
 kill_child kv "fs-vehicle.*--name=vehicle-1" vehicle-1
+kill_child kp "fs-production" production
 kill_child kc "fs-conductor" conductor
 kill_child kb "fs-broker" broker
 
@@ -95,11 +103,36 @@ kill -TERM "$first"; wait "$first"
 
 "$FLEETSIM" run --network=/nonexistent.osm.pbf --duration=1m 2>"$WORK/badnet.log"; rc=$?
 check "a missing network file is a clear error (exit $rc)" grep -q "nonexistent.osm.pbf" "$WORK/badnet.log"
+printf 'id,x,y\n0,0,0\n1,500,0\n2,1000,0\n' >"$WORK/oneway-nodes.csv"
+printf 'from,to,length_m,speed_mps,lanes\n0,1,500,10,1\n1,2,500,10,1\n' >"$WORK/oneway-edges.csv"
+timeout 60 "$FLEETSIM" run --quiet --bus="$(new_bus oneway)" --network="csv:$WORK/oneway-nodes.csv,$WORK/oneway-edges.csv" \
+  --vehicles=3 --duration=1m 2>"$WORK/oneway.log"; rc=$?
+check "a network of one-way roads only is refused (exit $rc)" test "$rc" -ne 0
+check "... naming the network's files and why" \
+  grep -q "oneway-edges.csv: no road leads from any node and back to it" "$WORK/oneway.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
 "$FLEETSIM" run --state-every=0 --duration=1m 2>"$WORK/nostate.log"; rc=$?
 check "--state-every 0 with dispatch is refused up front (exit $rc): dispatch would know no vehicle" \
   sh -c "test $rc -eq 2 && grep -q 'state batches' '$WORK/nostate.log'"
+# command-line values are range-checked like the file's, before anything starts
+timeout 20 "$FLEETSIM" run --duration=1e30 --bus="$(new_bus huge)" 2>"$WORK/hugedur.log"; rc=$?
+check "--duration 1e30 is refused up front (exit $rc)" test "$rc" -eq 2
+check "... naming the limit" grep -q "1 ms to 100 years" "$WORK/hugedur.log"
+timeout 20 "$FLEETSIM" run --shards=1000 --bus="$(new_bus manyshards)" 2>"$WORK/manyshards.log"; rc=$?
+check "--shards 1000 is refused up front (exit $rc)" sh -c "test $rc -eq 2 && grep -q '1..256' '$WORK/manyshards.log'"
+timeout 20 "$FLEETSIM" run --shards=8 --vehicles=5 --bus="$(new_bus fewcars)" 2>"$WORK/fewcars.log"; rc=$?
+check "--shards beyond the fleet is refused up front (exit $rc)" \
+  sh -c "test $rc -eq 2 && grep -q 'more vehicle processes than vehicles (5)' '$WORK/fewcars.log'"
+# scenario files that cost more than they are worth: refused where they pass a documented limit
+python3 -c "d = 200000; open('$WORK/nested.yaml', 'w').write('seed: 1\nevents: ' + '[' * d + ']' * d + '\n')"
+timeout 20 "$FLEETSIM" run --scenario="$WORK/nested.yaml" --bus="$(new_bus nested)" 2>"$WORK/nested.log"; rc=$?
+check "a 400 KB file of nested lists is refused at once (exit $rc)" test "$rc" -eq 2
+check "... at file:line:column, naming the nesting limit" grep -q "nested.yaml:2:40: nested more than 32 deep" "$WORK/nested.log"
+python3 -c "open('$WORK/alias.yaml', 'w').write('events:\n  - &e {type: weather, at: 1s, zone: all, severity: light}\n' + '  - *e\n' * 99999)"
+timeout 20 "$FLEETSIM" run --scenario="$WORK/alias.yaml" --bus="$(new_bus alias)" 2>"$WORK/alias.log"; rc=$?
+check "100,000 events sharing one alias are refused at once (exit $rc)" test "$rc" -eq 2
+check "... at the first event over the limit" grep -q "alias.yaml:10002:5: more than 10000 values in one list" "$WORK/alias.log"
 # A tcp bus: CURVE with keys the launcher makes for the run; operators by --allow.
 "$SVC/fleetctl" keygen "$WORK/keys" --name ops >/dev/null 2>&1
 PORT=$((20000 + $$ % 20000))

@@ -74,6 +74,8 @@ check "mixed run: two participants on the control socket" \
   test "$(json "$WORK/hm/summary.json" "j['lockstep']['on_control_socket']")" = 2
 check "mixed run: same digest as on the control socket alone" \
   test "$(json "$WORK/hs/summary.json" "j['run_digest']")" = "$(json "$WORK/hm/summary.json" "j['run_digest']")"
+check "mixed run: the conductor's own TickDone copies on the bus are not taken for forgeries" \
+  test "$(json "$WORK/hm/summary.json" "j['lockstep']['forged_done_refused']")" = 0
 check "mixed run: every message applied, in order, nothing dropped" \
   test "$(json "$WORK/hm/summary.json" "[int(j['results'][n]['applied']) for n in ('alpha', 'beta', 'gamma')] + [sum(int(r['order_errors']) for r in j['results'].values()), j['totals']['dropped']]")" = "[240, 240, 320, 0, 0]"
 # A participant written in Python from docs/bus.md alone (examples/python/), on

@@ -9,6 +9,10 @@
  * hash together with the tick it was applied in. So the run digest changes if
  * any message is lost, duplicated, applied in another tick or another order:
  * the tests assert that it does not change from run to run.
+ *
+ * --tick-sleep-ms N --sleep-from-tick K: each tick from K on also takes N ms
+ * of wall time, like dispatch on a 100,000-vehicle fleet (a multi-second
+ * tick to stop a run in).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include "fs/rng.h"
@@ -34,6 +39,7 @@ struct state {
 	uint64_t current_tick;
 	uint64_t last_applied_tick;
 	uint64_t order_errors;
+	uint64_t tick_sleep_ms, sleep_from_tick;
 };
 
 static volatile sig_atomic_t stop;
@@ -71,6 +77,11 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t s
 {
 	struct state *s = ctx;
 	s->current_tick = tick + 1; /* messages of this tick apply in the next */
+	if (s->tick_sleep_ms && tick >= s->sleep_from_tick) {
+		struct timespec ts = { (time_t)(s->tick_sleep_ms / 1000), (long)(s->tick_sleep_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+		}
+	}
 	struct fs_rng rng;
 	fs_rng_init(&rng, s->seed, FS_RNG_STREAM_TEST, XXH3_64bits(s->name, strlen(s->name)) ^ tick);
 	size_t n = s->batch ? (size_t)s->batch : 1;
@@ -119,7 +130,8 @@ int main(int argc, char **argv)
 	fs_log_init("fs-test-participant", FS_LOG_WARNING);
 	struct state s = { .name = "test" };
 	const char *address = NULL, *role = "test";
-	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH, OPT_BATCH, OPT_BUS_ONLY };
+	enum { OPT_BUS = 256, OPT_NAME, OPT_ROLE, OPT_SEED, OPT_PUBLISH, OPT_BATCH, OPT_BUS_ONLY, OPT_SLEEP,
+	       OPT_SLEEP_FROM };
 	bool bus_only = false;
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
@@ -129,6 +141,8 @@ int main(int argc, char **argv)
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "bus-only", no_argument, NULL, OPT_BUS_ONLY }, /* as a participant that cannot use the control socket */
+		{ "tick-sleep-ms", required_argument, NULL, OPT_SLEEP },
+		{ "sleep-from-tick", required_argument, NULL, OPT_SLEEP_FROM },
 		{ 0 },
 	};
 	int opt;
@@ -155,6 +169,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BUS_ONLY:
 			bus_only = true;
+			break;
+		case OPT_SLEEP:
+		case OPT_SLEEP_FROM:
+			if (!fs_args_u64(optarg, opt == OPT_SLEEP ? &s.tick_sleep_ms : &s.sleep_from_tick)) {
+				return 2;
+			}
 			break;
 		case OPT_BATCH:
 			if (!fs_args_u64(optarg, &s.batch) || s.batch > 1000000) {

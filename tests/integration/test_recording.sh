@@ -118,6 +118,26 @@ check "... in the vehicle shards that host vehicles 8 and 9, not dispatch" \
   sh -c "grep -q 'participant vehicle-' '$WORK/replay3.out' && ! grep -q 'participant dispatch:' '$WORK/replay3.out'"
 check "... and points at the applied events" grep -q "scenario events applied at tick 40 differ" "$WORK/replay3.out"
 
+# Bit rot (or an edit that did not redo the CRC) in a chunk in the middle: never "identical".
+chunks=$(sed -n 's/^chunks: *//p' "$WORK/info.txt")
+middle=$(( (${chunks:-0} + 1) / 2 ))
+check "the recording has chunks before and after a middle one ($chunks)" test "${chunks:-0}" -ge 3
+"$TAMPER" "$WORK/live.mcap" "$WORK/rot.mcap" --corrupt-chunk "$middle" 2>/dev/null
+"$REPLAY" "$WORK/rot.mcap" --verify >"$WORK/replay-rot.out" 2>"$WORK/replay-rot.err"
+rc=$?
+sed 's/^/# /' "$WORK/replay-rot.out"
+check "a corrupted middle chunk: replay --verify fails as damaged (exit 4, was $rc)" test $rc -eq 4
+check "... naming the chunk and its CRC" grep -q "^DAMAGED: .*chunk $middle (byte [0-9]*): chunk CRC mismatch" "$WORK/replay-rot.out"
+check "... and never reporting it identical" sh -c "! grep -qi identical '$WORK/replay-rot.out'"
+# A recording cut at its end (recorder killed): verified as far as it goes, with its own status.
+"$TAMPER" "$WORK/live.mcap" "$WORK/cut-end.mcap" --cut $(( $(stat -c %s "$WORK/live.mcap") * 2 / 3 )) >/dev/null
+"$REPLAY" "$WORK/cut-end.mcap" --verify >"$WORK/replay-cut.out" 2>"$WORK/replay-cut.err"
+rc=$?
+sed 's/^/# /' "$WORK/replay-cut.out"
+check "a recording cut short at its end: identical as far as recorded (exit 3, was $rc)" test $rc -eq 3
+check "... saying where it was cut and that later ticks were not checked" \
+  grep -q "^identical as far as it was recorded: .*cut short after byte [0-9]*.*later ticks were not checked" "$WORK/replay-cut.out"
+
 "$REPLAY" "$WORK/live.mcap" >/dev/null 2>&1
 check "replay without --verify is a usage error (exit 2)" test $? -eq 2
 
@@ -223,6 +243,11 @@ wait_file "$WORK/crash.ready"
 sleep 3
 kill -9 "$REC_PID"
 wait "$REC_PID" 2>/dev/null
+# the run goes on: a recording played onto its bus would mix into it (its senders' names collide)
+"$TOOL" play "$WORK/live.mcap" --bus="$BUS" --speed=max >/dev/null 2>"$WORK/play-live.log"; rc=$?
+check "play onto a live run's bus is refused (exit $rc)" test $rc -eq 1
+check "... saying a run is live there" grep -q "a run is live on $BUS" "$WORK/play-live.log"
+check "... and the run goes on" kill -0 "$RUN_PID"
 kill "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
 "$TOOL" info "$WORK/crash.mcap" >"$WORK/crash-info.txt" 2>&1
 check "killed recorder: fleetctl info reads the file (exit 0)" test $? -eq 0

@@ -2,7 +2,8 @@
 /*
  * The CURVE key files of a tcp bus (services/common/fs_bus.h): key pairs from
  * fs_bus_keygen() load back, secrets must be private, allow-lists parse with
- * path:line errors and comments.
+ * path:line errors and comments. The directory of an ipc bus: only a private
+ * one of ours (0700, not a link, safe parent) is used.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -136,12 +138,94 @@ static void allow_lists_parse_keys_comments_and_errors(void **state)
 	free(keys);
 }
 
+static const char *path_in(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "ipc://%s/%s", dir, name);
+	return buf;
+}
+
+static void a_bus_directory_is_created_private_whatever_the_umask(void **state)
+{
+	char address[256];
+	path_in("made", address, sizeof(address));
+	mode_t old = umask(0);
+	int fd = -1;
+	assert_int_equal(fs_bus_dir_check(address, true, &fd), 0);
+	umask(old);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	close(fd);
+	/* again, now that it exists: accepted, also by a client that does not create */
+	assert_int_equal(fs_bus_dir_check(address, true, NULL), 0);
+	assert_int_equal(fs_bus_dir_check(address, false, NULL), 0);
+	/* a run's leftovers go, and the directory with them */
+	char file[300];
+	snprintf(file, sizeof(file), "%s/made/ctl", dir);
+	close(open(file, O_CREAT | O_WRONLY, 0600));
+	fs_bus_dir_remove(address, -1);
+	assert_int_equal(access(address + 6, F_OK), -1);
+	/* a missing directory: a client refuses, it never creates one */
+	assert_int_equal(fs_bus_dir_check(address, false, NULL), -ENOENT);
+	assert_int_equal(access(address + 6, F_OK), -1);
+	/* tcp buses have no directory */
+	assert_int_equal(fs_bus_dir_check("tcp://127.0.0.1:5555", false, NULL), 0);
+}
+
+static void a_bus_directory_others_could_use_is_refused(void **state)
+{
+	char address[200], target[256];
+	/* a directory anyone may enter or write to */
+	path_in("open", address, sizeof(address));
+	assert_int_equal(mkdir(address + 6, 0700), 0);
+	assert_int_equal(chmod(address + 6, 0777), 0);
+	assert_int_equal(fs_bus_dir_check(address, true, NULL), -EACCES);
+	assert_int_equal(chmod(address + 6, 0750), 0);
+	assert_int_equal(fs_bus_dir_check(address, false, NULL), -EACCES);
+	/* a symbolic link, even to a private directory of ours */
+	path_in("private", target, sizeof(target));
+	assert_int_equal(mkdir(target + 6, 0700), 0);
+	path_in("link", address, sizeof(address));
+	assert_int_equal(symlink(target + 6, address + 6), 0);
+	assert_int_equal(fs_bus_dir_check(address, true, NULL), -ELOOP);
+	assert_int_equal(fs_bus_dir_check(address, false, NULL), -ELOOP);
+	/* not a directory */
+	write_file("file", 0600, "x");
+	path_in("file", address, sizeof(address));
+	assert_int_equal(fs_bus_dir_check(address, true, NULL), -ENOTDIR);
+	/* in a parent others may write to without the sticky bit: they could swap it */
+	path_in("shared", address, sizeof(address));
+	assert_int_equal(mkdir(address + 6, 0700), 0);
+	assert_int_equal(chmod(address + 6, 0777), 0);
+	snprintf(target, sizeof(target), "%s/bus", address);
+	assert_int_equal(fs_bus_dir_check(target, true, NULL), -EPERM);
+	assert_int_equal(chmod(address + 6, 01777), 0); /* sticky, like /tmp: fine */
+	assert_int_equal(fs_bus_dir_check(target, true, NULL), 0);
+}
+
+static void a_bus_directory_of_another_user_is_refused(void **state)
+{
+	if (geteuid() != 0) {
+		skip(); /* giving a directory away needs root; tests/integration/test_shared_machine.sh covers it */
+	}
+	char address[256];
+	path_in("theirs", address, sizeof(address));
+	assert_int_equal(mkdir(address + 6, 0700), 0);
+	assert_int_equal(chown(address + 6, 65534, 65534), 0);
+	assert_int_equal(fs_bus_dir_check(address, true, NULL), -EPERM);
+	assert_int_equal(fs_bus_dir_check(address, false, NULL), -EPERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(keygen_writes_a_pair_that_loads_back),
 		cmocka_unit_test(a_secret_readable_by_others_is_refused),
 		cmocka_unit_test(allow_lists_parse_keys_comments_and_errors),
+		cmocka_unit_test(a_bus_directory_is_created_private_whatever_the_umask),
+		cmocka_unit_test(a_bus_directory_others_could_use_is_refused),
+		cmocka_unit_test(a_bus_directory_of_another_user_is_refused),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

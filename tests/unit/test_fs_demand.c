@@ -735,6 +735,9 @@ static void broken_replay_files_say_where(void **state)
 		  ":1: ", "need a projection", false },
 		{ "", ": ", "empty file", true },
 		{ "t_request_s,origin_x,origin_y,dest_x,dest_y\n\"1,2,3,4,5\n", ":2: ", "unterminated quoted field", true },
+		/* a request before the run's start would be recorded as one that never was */
+		{ "t_request_s,origin_x,origin_y,dest_x,dest_y\n5,0,0,100,100\n-3,0,0,100,100\n", ":3:1: ",
+		  "t_request_s: -3 is before the run's start", true },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char name[32];

@@ -6,6 +6,7 @@
  * envelope header peek of the recorder.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,6 +255,64 @@ static void corrupt_chunk_is_refused(void **state)
 	}
 	assert_int_equal(rc, -EBADMSG);
 	assert_non_null(strstr(err.message, "CRC"));
+	assert_non_null(strstr(err.message, "chunk 1 (byte ")); /* which chunk, where */
+	assert_false(fs_mcap_reader_truncated(r, NULL));     /* damage, not a cut */
+	fs_mcap_reader_close(r);
+}
+
+/* Little-endian u64 at @p. */
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
+/*
+ * A whole file (it ends with the MCAP magic) whose second chunk's length runs
+ * past the end: that is damage, not a recorder killed mid-chunk, so reading
+ * fails naming the byte instead of stopping "cut short" before that chunk.
+ */
+static void an_overlong_record_in_a_whole_file_is_damage(void **state)
+{
+	char path[256];
+	path_of(path, sizeof(path), "overlong.mcap");
+	write_file(path, FS_MCAP_COMPRESSION_NONE, true);
+	long size = file_size(path);
+	uint8_t *data = malloc((size_t)size);
+	FILE *f = fopen(path, "rb");
+	assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	uint64_t at = 8 + 9 + le64(data + 9), second = 0; /* after the magic and the header record */
+	for (int chunks = 0; at + 9 <= (uint64_t)size && chunks < 2; at += 9 + le64(data + at + 1)) {
+		if (data[at] == FS_MCAP_OP_CHUNK && ++chunks == 2) {
+			second = at;
+		}
+	}
+	assert_true(second > 0);
+	for (int i = 0; i < 8; i++) {
+		data[second + 1 + i] = i == 5 ? 0x01 : 0x00; /* a length of 2^40 */
+	}
+	f = fopen(path, "wb");
+	assert_int_equal(fwrite(data, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	free(data);
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
+	assert_non_null(r);
+	struct fs_mcap_message m;
+	int rc, count = 0;
+	while ((rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
+		count++;
+	}
+	assert_int_equal(rc, -EBADMSG);
+	assert_true(count > 0); /* the first chunk was read */
+	assert_false(fs_mcap_reader_truncated(r, NULL));
+	char where[64];
+	snprintf(where, sizeof(where), "byte %" PRIu64 ":", second);
+	assert_non_null(strstr(err.message, where));
 	fs_mcap_reader_close(r);
 }
 
@@ -316,6 +375,7 @@ int main(void)
 		cmocka_unit_test(every_truncation_reads_whole_chunks),
 		cmocka_unit_test(abandoned_file_is_readable),
 		cmocka_unit_test(corrupt_chunk_is_refused),
+		cmocka_unit_test(an_overlong_record_in_a_whole_file_is_damage),
 		cmocka_unit_test(not_mcap_is_refused),
 		cmocka_unit_test(envelope_peek),
 	};

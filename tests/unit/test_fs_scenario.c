@@ -478,10 +478,91 @@ static void string_loader_and_empty(void **state)
 	assert_true(fs_scenario_equal(&sc, &def, NULL)); /* an empty file is the defaults */
 	fs_scenario_finish(&sc);
 	assert_int_equal(fs_scenario_load_string("seed: 1\n---\nseed: 2\n", 20, "two", NULL, &sc, &err), -EINVAL);
-	assert_non_null(strstr(err.message, "two:3:1: a second YAML document"));
+	assert_non_null(strstr(err.message, "two:2:1: a second YAML document")); /* its "---" */
 	assert_int_equal(fs_scenario_load("/nonexistent/x.yaml", &sc, &err), -ENOENT);
 	fs_scenario_finish(&def);
 	fs_scenario_finish(NULL);
+}
+
+/* A YAML text of @n copies of @unit between @head and @tail (caller frees). */
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+	char *s = malloc(hl + ul * n + tl + 1), *p = s;
+	assert_non_null(s);
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++, p += ul) {
+		memcpy(p, unit, ul);
+	}
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+static void expect_string_error(const char *yaml, const char *where_reason)
+{
+	struct fs_scenario sc;
+	struct fs_error err = { "" };
+	int rc = fs_scenario_load_string(yaml, strlen(yaml), "big", NULL, &sc, &err);
+	if (rc != -EINVAL || !strstr(err.message, where_reason)) {
+		fail_msg("expected -EINVAL and '%s', got %d '%s'", where_reason, rc, err.message);
+	}
+}
+
+/*
+ * Files that cost more than they are worth are refused where they go over a
+ * documented limit (fs/scenario.h FS_SCN_*_MAX, docs/scenario.md "Limits"),
+ * without reading the rest: 200,000 nested lists (400 KB) took libyaml
+ * minutes, 100,000 events sharing one alias held tick 0 back for minutes.
+ */
+static void outsized_files_are_refused_at_the_limit(void **state)
+{
+	char *nest = repeat("seed: 1\nevents: ", "[", 200000, "]\n");
+	expect_string_error(nest, "big:2:40: nested more than 32 deep");
+	free(nest);
+	char *alias = repeat("events:\n  - &e {type: weather, at: 1s, zone: all, severity: light, for: 1m}\n", "  - *e\n",
+			     99999, "");
+	expect_string_error(alias, "big:10002:5: more than 10000 values in one list");
+	free(alias);
+	char *ids = repeat("events:\n  - {type: device_fault, at: 5m, device: lidar, vehicles: [", "1, ", 99, "1]}\n");
+	expect_string_error(ids, "big:2:252: vehicles: at most 64 values in a list");
+	free(ids);
+	char *anchors = repeat("city:\n  zones:\n", "    - {name: &a z, polygon: [[0, 0], [0, 1], [1, 1]]}\n", 65, "");
+	expect_string_error(anchors, "big:67:14: more than 64 anchors");
+	free(anchors);
+	expect_string_error("seed: *nothing\n", "big:1:7: alias *nothing names no anchor");
+	char *zones = repeat("city:\n  zones:\n", "    - {name: z, polygon: [[0, 0], [0, 1], [1, 1]]}\n", 257, "");
+	expect_string_error(zones, "big:259:7: zones: at most 256");
+	free(zones);
+	char *keys = repeat("events:\n  - {type: weather, at: 5m, zone: all, severity: light", ", x: 1", 40, "}\n");
+	expect_string_error(keys, "more than 32 keys");
+	free(keys);
+}
+
+/* At the limit a file loads, fast, its events sorted by tick and in file order within one. */
+static void many_events_load_sorted(void **state)
+{
+	size_t n = 10000;
+	char *yaml = malloc(n * 80 + 64), *p = yaml;
+	assert_non_null(yaml);
+	p += sprintf(p, "duration: 10h\nevents:\n");
+	for (size_t i = 0; i < n; i++) {
+		/* back to front, two at each time; the second of a pair is a storm */
+		p += sprintf(p, "  - {type: weather, at: %zus, zone: all, severity: %s}\n", 10000 - i / 2,
+			     i % 2 ? "storm" : "light");
+	}
+	struct fs_scenario sc;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_scenario_load_string(yaml, strlen(yaml), "many", NULL, &sc, &err), 0);
+	assert_int_equal(sc.event_count, n);
+	for (size_t i = 1; i < n; i++) {
+		assert_true(sc.events[i - 1].apply_tick <= sc.events[i].apply_tick);
+		if (sc.events[i - 1].apply_tick == sc.events[i].apply_tick) {
+			assert_true(sc.events[i - 1].severity < sc.events[i].severity); /* file order */
+		}
+	}
+	fs_scenario_finish(&sc);
+	free(yaml);
 }
 
 int main(void)
@@ -498,6 +579,8 @@ int main(void)
 		cmocka_unit_test(share_selection_is_deterministic),
 		cmocka_unit_test(durations_and_versions),
 		cmocka_unit_test(string_loader_and_empty),
+		cmocka_unit_test(outsized_files_are_refused_at_the_limit),
+		cmocka_unit_test(many_events_load_sorted),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

@@ -37,7 +37,20 @@
 
 #define FS_SCN_NAME_MAX 64
 #define FS_SCN_PATH_MAX 1024
-#define FS_SCN_LIST_MAX 64      /* vehicle ids or edges in one event */
+#define FS_SCN_LIST_MAX 64      /* vehicle ids or edges in one event (a list value of an event) */
+/*
+ * What a scenario file may hold (docs/scenario.md "Limits"). Each is far
+ * above what a scenario needs and bounds what reading or applying it costs,
+ * so an outsized file is refused at file:line:column in well under a second.
+ */
+#define FS_SCN_DEPTH_MAX 32          /* YAML collections inside collections (the schema needs 6) */
+#define FS_SCN_NODES_MAX 1000000     /* YAML values in the file (~100 MB in memory) */
+#define FS_SCN_ANCHORS_MAX 64        /* YAML anchors (&name) in the file */
+#define FS_SCN_ITEMS_MAX 10000       /* values of one YAML list or keys of one mapping: events in a
+					(a year of hourly events is 8,760), points of a polygon, ... */
+#define FS_SCN_EVENT_KEYS_MAX 32     /* keys of one event (device_fault, the largest, takes 12) */
+#define FS_SCN_ZONES_MAX 256         /* named zones of a city */
+#define FS_SCN_DURATION_MAX_MS (100ULL * 365 * 86400000) /* a run's duration: 100 years */
 #define FS_SCN_NEXT_TICK UINT64_MAX /* apply_tick of an injected event: "the next tick" */
 
 /* ---- city ---------------------------------------------------------------- */
