@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""fleetsim and SUMO on identical inputs (scripts/compare-sumo; docs/comparison.md).
+
+Builds one road network with SUMO's netgenerate (a grid) and writes the same
+junctions and streets as fleetsim's CSV network; draws one fleet (taxis at
+given junctions) and one set of ride requests (seeded); runs SUMO's taxi
+device (greedy dispatch) and fleetsim (greedy and batch matchers, with its
+street model as configured and in free flow); reads SUMO's tripinfo and
+fleetsim's trips.csv / summary.json with the same definitions, and prints one
+Markdown table.
+
+Definitions, the same for both simulators (served riders only):
+  wait        the car stands at the pickup - the request
+  in-vehicle  the rider has boarded - the car stands at the drop-off
+  ride km     distance driven with the rider aboard
+  ride speed  mean ride km / mean in-vehicle time
+  empty km    km driven without a rider / all km driven by the fleet
+Boarding and alighting take the same fixed time in both (SUMO's
+boardingDuration serves both), and neither is part of wait or in-vehicle.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=os.path.join(ROOT, "out", "compare-sumo"), help="work and output directory")
+    p.add_argument("--fleetsim", default=os.path.join(ROOT, "build", "services", "fleetsim"))
+    p.add_argument("--seed", type=int, default=1, help="seed of the fleet, the requests, SUMO and fleetsim")
+    p.add_argument("--grid", type=int, default=20, help="junctions per side of the grid")
+    p.add_argument("--block", type=float, default=150.0, help="block length, m")
+    p.add_argument("--speed", type=float, default=13.89, help="speed limit, m/s (50 km/h)")
+    p.add_argument("--taxis", type=int, default=50)
+    p.add_argument("--requests-per-hour", type=float, default=300.0)
+    p.add_argument("--demand-window", type=float, default=3600.0, help="requests arrive in [0, this) s")
+    p.add_argument("--duration", type=float, default=5400.0, help="simulated s, both simulators")
+    p.add_argument("--min-trip", type=float, default=300.0, help="shortest beeline of a request, m")
+    p.add_argument("--board", type=float, default=30.0, help="boarding and alighting time, s (both)")
+    p.add_argument("--period", type=float, default=10.0, help="dispatch period, s (both)")
+    p.add_argument("--repeat", type=int, default=1, help="run each this often; wall = the fastest")
+    p.add_argument("--quick", action="store_true", help="only SUMO right-before-left and fleetsim greedy (tests)")
+    p.add_argument("--bus-prefix", default=f"ipc:///tmp/fs-compare-sumo-{os.getuid()}-{os.getpid()}")
+    return p.parse_args()
+
+
+# ---- the network --------------------------------------------------------------------------
+
+class Net:
+    """Junctions and streets as SUMO built them, and as fleetsim reads them."""
+
+    def __init__(self, path):
+        root = ET.parse(path).getroot()
+        self.nodes = {}  # SUMO junction id -> (x, y)
+        for j in root.iter("junction"):
+            if j.get("type") != "internal":
+                self.nodes[j.get("id")] = (float(j.get("x")), float(j.get("y")))
+        self.edges = {}  # SUMO edge id -> dict(from, to, lane_len, speed, shape)
+        for e in root.iter("edge"):
+            if e.get("function"):  # internal (junction) and other special edges
+                continue
+            lane = e.find("lane")
+            shape = [tuple(map(float, pt.split(","))) for pt in lane.get("shape").split()]
+            self.edges[e.get("id")] = {
+                "from": e.get("from"), "to": e.get("to"), "lane_len": float(lane.get("length")),
+                "speed": float(lane.get("speed")), "shape": shape,
+            }
+        # fleetsim node ids: file order; edges sorted by (from, to) so that
+        # fleetsim's edge ids (CSR order by from, file order within) are the row order.
+        self.node_ids = sorted(self.nodes, key=lambda n: (self.nodes[n][1], self.nodes[n][0], n))
+        self.index = {n: i for i, n in enumerate(self.node_ids)}
+        self.edge_ids = sorted(self.edges, key=lambda e: (self.index[self.edges[e]["from"]],
+                                                          self.index[self.edges[e]["to"]], e))
+
+    def centre_length(self, eid):
+        e = self.edges[eid]
+        (x0, y0), (x1, y1) = self.nodes[e["from"]], self.nodes[e["to"]]
+        return math.hypot(x1 - x0, y1 - y0)
+
+    def first_edge_into(self, node):
+        """fleetsim stands a vehicle at the end of the lowest-id edge into its node."""
+        return next(e for e in self.edge_ids if self.edges[e]["to"] == node)
+
+    def point(self, eid, pos):
+        """The point @pos metres along the lane of @eid (SUMO's position on the edge)."""
+        shape = self.edges[eid]["shape"]
+        total = sum(math.dist(a, b) for a, b in zip(shape, shape[1:]))
+        # lane positions are scaled to the lane length when the shape is shorter or longer
+        left = pos * total / self.edges[eid]["lane_len"]
+        for a, b in zip(shape, shape[1:]):
+            d = math.dist(a, b)
+            if left <= d or b == shape[-1]:
+                f = min(1.0, left / d) if d > 0 else 0.0
+                return (a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
+            left -= d
+        return shape[-1]
+
+    def write_fleetsim_csv(self, nodes_csv, edges_csv):
+        with open(nodes_csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "x", "y"])
+            for i, n in enumerate(self.node_ids):
+                w.writerow([i, f"{self.nodes[n][0]:.2f}", f"{self.nodes[n][1]:.2f}"])
+        with open(edges_csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["from", "to", "length_m", "speed_mps", "lanes", "name"])
+            for eid in self.edge_ids:
+                e = self.edges[eid]
+                w.writerow([self.index[e["from"]], self.index[e["to"]], f"{self.centre_length(eid):.2f}",
+                            f"{e['speed']:.2f}", 1, eid])
+
+
+def netgenerate_grid(a, path, junction_type):
+    run_checked(["netgenerate", "--grid", "--grid.number", str(a.grid), "--grid.length", str(a.block),
+                 "--default.lanenumber", "1", "--default.speed", str(a.speed),
+                 "--default-junction-type", junction_type, "--tls.guess", "false",
+                 "--seed", str(a.seed), "-o", path])
+
+
+# ---- fleet and requests -------------------------------------------------------------------
+
+def draw_inputs(a, net):
+    rng = random.Random(a.seed)
+    nodes = rng.sample(net.node_ids, a.taxis)
+    fleet = [(i, n, net.first_edge_into(n)) for i, n in enumerate(nodes)]
+    margin = 5.0
+    usable = [e for e in net.edge_ids if net.edges[e]["lane_len"] > 2 * margin + 1]
+    weights = [net.edges[e]["lane_len"] for e in usable]
+    requests = []
+    t = 0.0
+    while True:
+        t += rng.expovariate(a.requests_per_hour / 3600.0)
+        if t >= a.demand_window:
+            break
+        while True:
+            eo, ed = rng.choices(usable, weights, k=2)
+            po = rng.uniform(margin, net.edges[eo]["lane_len"] - margin)
+            pd = rng.uniform(margin, net.edges[ed]["lane_len"] - margin)
+            o, d = net.point(eo, po), net.point(ed, pd)
+            if eo != ed and math.dist(o, d) >= a.min_trip:
+                break
+        requests.append({"t": int(t), "from": eo, "pos": po, "to": ed, "arrival": pd, "o": o, "d": d})
+    return fleet, requests
+
+
+def write_inputs(a, net, fleet, requests, d):
+    net.write_fleetsim_csv(f"{d}/nodes.csv", f"{d}/edges.csv")
+    with open(f"{d}/fleet.csv", "w") as f:
+        f.write("vehicle_id,node,soc\n")
+        for i, n, _ in fleet:
+            f.write(f"{i},{net.index[n]},0.9\n")
+    with open(f"{d}/demand.csv", "w") as f:
+        f.write("t_request_s,origin_x,origin_y,dest_x,dest_y\n")
+        for r in requests:
+            f.write(f"{r['t']},{r['o'][0]:.2f},{r['o'][1]:.2f},{r['d'][0]:.2f},{r['d'][1]:.2f}\n")
+    # SUMO: taxis that start where fleetsim's do (the end of the same edge), stop
+    # there idle, drive at the limit (no speed deviation: fleetsim's cars keep it),
+    # and one person a ride. The taxi device's own stop times (pickUpDuration 0 s,
+    # dropOffDuration 60 s by default) are set to 0, so a car stands at the kerb
+    # while its rider boards or alights: a.board seconds, as in fleetsim.
+    with open(f"{d}/sumo.rou.xml", "w") as f:
+        f.write('<routes>\n')
+        f.write(f'  <vType id="taxi" vClass="taxi" personCapacity="1" speedDev="0" '
+                f'boardingDuration="{a.board:g}">\n'
+                '    <param key="has.taxi.device" value="true"/>\n'
+                '    <param key="device.taxi.pickUpDuration" value="0"/>\n'
+                '    <param key="device.taxi.dropOffDuration" value="0"/>\n  </vType>\n')
+        for i, _, eid in fleet:
+            pos = max(0.0, net.edges[eid]["lane_len"] - 1.0)
+            f.write(f'  <vehicle id="taxi{i}" type="taxi" depart="0" departPos="{pos:.2f}" line="taxi">'
+                    f'<route edges="{eid}"/></vehicle>\n')
+        for k, r in enumerate(requests):
+            f.write(f'  <person id="p{k}" depart="{r["t"]}" departPos="{r["pos"]:.2f}">'
+                    f'<ride from="{r["from"]}" to="{r["to"]}" arrivalPos="{r["arrival"]:.2f}" lines="taxi"/>'
+                    '</person>\n')
+        f.write('</routes>\n')
+
+
+# ---- running ------------------------------------------------------------------------------
+
+def run_checked(cmd, **kw):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout + r.stderr)
+        sys.exit(f"compare-sumo: {cmd[0]} failed (exit {r.returncode})")
+    return r
+
+
+def timed(a, cmd):
+    """Wall time of @cmd, the fastest of a.repeat runs (the runs are deterministic)."""
+    best = float("inf")
+    for _ in range(max(1, a.repeat)):
+        t0 = time.monotonic()
+        run_checked(cmd)
+        best = min(best, time.monotonic() - t0)
+    return best
+
+
+def run_sumo(a, d, name, net_xml):
+    out = f"{d}/{name}"
+    os.makedirs(out, exist_ok=True)
+    wall = timed(a, ["sumo", "-n", net_xml, "-r", f"{d}/sumo.rou.xml", "--seed", str(a.seed),
+                  "--end", str(int(a.duration)), "--no-step-log", "--no-warnings",
+                  "--device.taxi.dispatch-algorithm", "greedy",
+                  "--device.taxi.dispatch-period", str(a.period), "--device.taxi.idle-algorithm", "stop",
+                  "--tripinfo-output", f"{out}/tripinfo.xml", "--tripinfo-output.write-unfinished",
+                  "--stop-output", f"{out}/stops.xml", "--stop-output.write-unfinished",
+                  "--statistic-output", f"{out}/statistics.xml"])
+    return read_sumo(a, out, wall)
+
+
+def fleetsim_scenario(a, matcher, traffic):
+    zero = "{degrade_per_h: 0, fail_per_h: 0}"
+    return f"""# written by scripts/compare-sumo
+seed: {a.seed}
+start: 2028-06-01T12:00:00Z   # 08:00 in Atlanta (EDT): the hour of "traffic defaults"
+duration: {int(a.duration)}s
+fleet:
+  software: [{{version: "1.2", miles_per_disengagement: 1e9, ra_per_1000km: 0, odd: [], share: 1}}]
+demand: {{patience: 2h}}
+riders: {{patience: 2h, no_show: 0, board: {{median: {a.board:g}s, p95: {a.board:g}s}}, alight: {{median: {a.board:g}s, p95: {a.board:g}s}}}}
+dispatch: {{matcher: {matcher}, batch: {a.period:g}s, rebalance: 0, charging: false}}
+traffic: {traffic}
+vehicle:
+  faults: {{camera: {zero}, radar: {zero}, lidar: {zero}, ultrasonic: {zero}, thor: {zero}}}
+"""
+
+
+def run_fleetsim(a, d, name, matcher, traffic):
+    out = f"{d}/{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    with open(f"{out}/scenario.yaml", "w") as f:
+        f.write(fleetsim_scenario(a, matcher, traffic))
+    wall = timed(a, [a.fleetsim, "run", "--quiet", "--scenario", f"{out}/scenario.yaml",
+                  "--network", f"csv:{d}/nodes.csv,{d}/edges.csv", "--vehicles", str(a.taxis),
+                  "--fleet-csv", f"{d}/fleet.csv", "--demand-csv", f"{d}/demand.csv",
+                  "--out", out, "--bus", f"{a.bus_prefix}-{name}"])
+    return read_fleetsim(out, wall)
+
+
+# ---- reading results ----------------------------------------------------------------------
+
+def quantile(xs, q):
+    """Type-7 quantile (fleetsim's summary uses the same)."""
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    h = (len(s) - 1) * q
+    lo = math.floor(h)
+    return s[lo] + (h - lo) * (s[min(lo + 1, len(s) - 1)] - s[lo])
+
+
+def figures(requests, waits, in_vehicle, ride_m, km_total, km_empty, wall, extra=""):
+    n = len(waits)
+    mean = statistics.fmean if n else (lambda xs: float("nan"))
+    iv, km = mean(in_vehicle), mean(ride_m) / 1000.0
+    return {
+        "requests": requests, "served": n, "wait_mean": mean(waits), "wait_p50": quantile(waits, 0.5),
+        "wait_p95": quantile(waits, 0.95), "in_vehicle": iv, "ride_km": km,
+        "ride_kmh": km / iv * 3600.0 if n and iv > 0 else float("nan"),
+        "empty_share": km_empty / km_total if km_total > 0 else float("nan"),
+        "km_total": km_total, "wall": wall, "extra": extra,
+    }
+
+
+def sumo_stops(out):
+    """Each taxi's stops in time order: (started, ended, loaded, unloaded)."""
+    stops = {}
+    for s in ET.parse(f"{out}/stops.xml").getroot().iter("stopinfo"):
+        stops.setdefault(s.get("id"), []).append((float(s.get("started")), float(s.get("ended")),
+                                                  int(s.get("loadedPersons")), int(s.get("unloadedPersons"))))
+    for v in stops.values():
+        v.sort()
+    return stops
+
+
+def read_sumo(a, out, wall):
+    root = ET.parse(f"{out}/tripinfo.xml").getroot()
+    stops = sumo_stops(out)
+    waits, in_vehicle, ride_m = [], [], []
+    requests = 0
+    for p in root.iter("personinfo"):
+        requests += 1
+        ride = p.find("ride")
+        if ride is None or float(ride.get("arrival")) < 0:
+            continue
+        # the ride starts when boarding ends: that is the end of the taxi's pickup stop;
+        # the drop-off is its next stop that unloads someone
+        own = stops[ride.get("vehicle")]
+        k = next(i for i, s in enumerate(own) if s[2] > 0 and abs(s[1] - float(ride.get("depart"))) < 0.5)
+        drop = next(s for s in own[k + 1:] if s[3] > 0)
+        waits.append(own[k][0] - float(p.get("depart")))
+        in_vehicle.append(drop[0] - own[k][1])
+        ride_m.append(float(ride.get("routeLength")))
+    km_total = km_empty = 0.0
+    for t in root.iter("tripinfo"):
+        taxi = t.find("taxi")
+        if taxi is None:
+            continue
+        driven = float(t.get("routeLength")) / 1000.0
+        km_total += driven
+        km_empty += driven - float(taxi.get("occupiedDistance")) / 1000.0
+    stats = ET.parse(f"{out}/statistics.xml").getroot()
+    tele = stats.find("teleports")
+    extra = f"teleports {tele.get('total')}" if tele is not None else ""
+    return figures(requests, waits, in_vehicle, ride_m, km_total, km_empty, wall, extra)
+
+
+def read_fleetsim(out, wall):
+    with open(f"{out}/trips.csv") as f:
+        rows = list(csv.DictReader(f))
+    served = [r for r in rows if r["t_dropoff_s"]]
+    d = json.load(open(f"{out}/summary.json"))["results"]["dispatch"]
+    return figures(len(rows), [float(r["wait_s"]) for r in served], [float(r["in_vehicle_s"]) for r in served],
+                   [float(r["trip_m"]) for r in served], d["km_total"], d["km_empty"], wall)
+
+
+# ---- the table ----------------------------------------------------------------------------
+
+def table(rows):
+    head = ("| simulator, setting | served | wait mean | p50 | p95 | in-vehicle | ride km | ride speed "
+            "| empty km | wall |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [head]
+    for label, r in rows:
+        note = f" ({r['extra']})" if r["extra"] else ""
+        lines.append(f"| {label}{note} | {r['served']} / {r['requests']} | {r['wait_mean']:.0f} s "
+                     f"| {r['wait_p50']:.0f} s | {r['wait_p95']:.0f} s | {r['in_vehicle']:.0f} s "
+                     f"| {r['ride_km']:.2f} | {r['ride_kmh']:.1f} km/h | {100 * r['empty_share']:.1f} % "
+                     f"| {r['wall']:.1f} s |")
+    return "\n".join(lines)
+
+
+FREE_FLOW = ("{speed_profile: none, signal_cycle: 0s, stop_delay: 0s, give_way_delay: 0s, "
+             "equal_delay: 0s, bpr_alpha: 0}")
+JUNCTIONS_ONLY = "{speed_profile: none}"
+
+
+def main():
+    a = parse_args()
+    d = os.path.abspath(a.out)
+    os.makedirs(d, exist_ok=True)
+    os.environ.setdefault("SUMO_HOME", "/usr/share/sumo")
+    nets = {"right_before_left": f"{d}/grid-rbl.net.xml", "priority": f"{d}/grid-priority.net.xml"}
+    kinds = ["right_before_left"] if a.quick else list(nets)
+    for kind in kinds:
+        netgenerate_grid(a, nets[kind], kind)
+    net = Net(nets["right_before_left"])
+    for kind in kinds[1:]:
+        other = Net(nets[kind])
+        assert other.nodes == net.nodes and {e: (v["from"], v["to"]) for e, v in other.edges.items()} == \
+            {e: (v["from"], v["to"]) for e, v in net.edges.items()}, "grids differ"
+    fleet, requests = draw_inputs(a, net)
+    write_inputs(a, net, fleet, requests, d)
+
+    rows = [("SUMO 1.15, greedy, right-before-left junctions", run_sumo(a, d, "sumo-rbl", nets["right_before_left"]))]
+    if not a.quick:
+        rows.append(("SUMO 1.15, greedy, priority junctions", run_sumo(a, d, "sumo-priority", nets["priority"])))
+    settings = [("greedy", "junctions only", "fs-greedy-junctions", JUNCTIONS_ONLY)]
+    if not a.quick:
+        settings = [
+            ("greedy", "traffic defaults (08:00)", "fs-greedy-defaults", "{}"),
+            ("greedy", "junctions only", "fs-greedy-junctions", JUNCTIONS_ONLY),
+            ("greedy", "free flow", "fs-greedy-free", FREE_FLOW),
+            ("batch", "traffic defaults (08:00)", "fs-batch-defaults", "{}"),
+            ("batch", "junctions only", "fs-batch-junctions", JUNCTIONS_ONLY),
+            ("batch", "free flow", "fs-batch-free", FREE_FLOW),
+        ]
+    for matcher, label, name, traffic in settings:
+        rows.append((f"fleetsim, {matcher}, {label}", run_fleetsim(a, d, name, matcher, traffic)))
+
+    blocks = a.grid - 1
+    print(f"{a.grid}x{a.grid} grid ({blocks}x{blocks} blocks of {a.block:g} m, one lane each way, "
+          f"{a.speed:g} m/s, no signals); {a.taxis} taxis, {len(requests)} requests in "
+          f"{a.demand_window / 60:g} min, run {a.duration / 60:g} min; seed {a.seed}; dispatch every "
+          f"{a.period:g} s; boarding and alighting {a.board:g} s\n")
+    print(table(rows))
+    with open(f"{d}/results.json", "w") as f:
+        json.dump({label: r for label, r in rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
