@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """fleetsim and SUMO on identical inputs (scripts/compare-sumo; docs/comparison.md).
 
-Builds one road network with SUMO's netgenerate (a grid) and writes the same
-junctions and streets as fleetsim's CSV network; draws one fleet (taxis at
-given junctions) and one set of ride requests (seeded); runs SUMO's taxi
-device (greedy dispatch) and fleetsim (greedy and batch matchers, with its
-street model as configured and in free flow); reads SUMO's tripinfo and
-fleetsim's trips.csv / summary.json with the same definitions, and prints one
-Markdown table.
+Builds one road network for both: a grid from SUMO's netgenerate, written out
+as fleetsim's CSV network with the same junctions, lengths and speeds
+(--network grid), or a cut of an OpenStreetMap extract that both read
+(--network osm: osmium cuts it, netconvert builds SUMO's network with OSM's
+signals and fleetsim's default speeds, fleetsim loads the same .osm). Draws
+one fleet (taxis at given junctions) and one set of ride requests (seeded);
+runs SUMO's taxi device (greedy dispatch) and fleetsim (greedy and batch
+matchers, with its street model as configured and in free flow); reads SUMO's
+tripinfo and stop output and fleetsim's trips.csv / summary.json with the
+same definitions, and prints one Markdown table.
 
 Definitions, the same for both simulators (served riders only):
   wait        the car stands at the pickup - the request
@@ -26,6 +29,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -38,12 +42,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=os.path.join(ROOT, "out", "compare-sumo"), help="work and output directory")
+    p.add_argument("--out", help="work and output directory (default out/compare-sumo/NETWORK)")
     p.add_argument("--fleetsim", default=os.path.join(ROOT, "build", "services", "fleetsim"))
+    p.add_argument("--network", choices=("grid", "osm"), default="grid",
+                   help="grid: netgenerate's grid; osm: a cut of an OpenStreetMap extract")
+    p.add_argument("--osm", default=os.path.join(ROOT, "data", "osm", "atlanta.osm.pbf"), help="(osm) extract")
+    p.add_argument("--bbox", default="-84.400,33.745,-84.375,33.765",
+                   help="(osm) lon,lat,lon,lat of the cut (default: downtown Atlanta, 2.3 x 2.2 km)")
     p.add_argument("--seed", type=int, default=1, help="seed of the fleet, the requests, SUMO and fleetsim")
-    p.add_argument("--grid", type=int, default=20, help="junctions per side of the grid")
-    p.add_argument("--block", type=float, default=150.0, help="block length, m")
-    p.add_argument("--speed", type=float, default=13.89, help="speed limit, m/s (50 km/h)")
+    p.add_argument("--grid", type=int, default=20, help="(grid) junctions per side")
+    p.add_argument("--block", type=float, default=150.0, help="(grid) block length, m")
+    p.add_argument("--speed", type=float, default=13.89, help="(grid) speed limit, m/s (50 km/h)")
     p.add_argument("--taxis", type=int, default=50)
     p.add_argument("--requests-per-hour", type=float, default=300.0)
     p.add_argument("--demand-window", type=float, default=3600.0, help="requests arrive in [0, this) s")
@@ -54,7 +63,9 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=1, help="run each this often; wall = the fastest")
     p.add_argument("--quick", action="store_true", help="only SUMO right-before-left and fleetsim greedy (tests)")
     p.add_argument("--bus-prefix", default=f"ipc:///tmp/fs-compare-sumo-{os.getuid()}-{os.getpid()}")
-    return p.parse_args()
+    a = p.parse_args()
+    a.out = a.out or os.path.join(ROOT, "out", "compare-sumo", a.network)
+    return a
 
 
 # ---- the network --------------------------------------------------------------------------
@@ -78,6 +89,10 @@ class Net:
                 "from": e.get("from"), "to": e.get("to"), "lane_len": float(lane.get("length")),
                 "speed": float(lane.get("speed")), "shape": shape,
             }
+        self.successors = {e: [] for e in self.edges}  # what SUMO lets a car turn into
+        for c in root.iter("connection"):
+            if c.get("from") in self.edges and c.get("to") in self.edges:
+                self.successors[c.get("from")].append(c.get("to"))
         # fleetsim node ids: file order; edges sorted by (from, to) so that
         # fleetsim's edge ids (CSR order by from, file order within) are the row order.
         self.node_ids = sorted(self.nodes, key=lambda n: (self.nodes[n][1], self.nodes[n][0], n))
@@ -89,6 +104,47 @@ class Net:
         e = self.edges[eid]
         (x0, y0), (x1, y1) = self.nodes[e["from"]], self.nodes[e["to"]]
         return math.hypot(x1 - x0, y1 - y0)
+
+    def largest_scc(self):
+        """The edges of the largest strongly connected set (by SUMO's connections):
+        every ride between two of them can be driven (Kosaraju, iterative)."""
+        order, seen = [], set()
+        for root in self.edge_ids:
+            if root in seen:
+                continue
+            seen.add(root)
+            stack = [(root, iter(self.successors[root]))]
+            while stack:
+                e, it = stack[-1]
+                nxt = next((n for n in it if n not in seen), None)
+                if nxt is None:
+                    order.append(e)
+                    stack.pop()
+                else:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(self.successors[nxt])))
+        back = {e: [] for e in self.edges}
+        for e, succ in self.successors.items():
+            for n in succ:
+                back[n].append(e)
+        best, seen = set(), set()
+        for root in reversed(order):
+            if root in seen:
+                continue
+            comp, stack = {root}, [root]
+            seen.add(root)
+            while stack:
+                for n in back[stack.pop()]:
+                    if n not in seen:
+                        seen.add(n)
+                        comp.add(n)
+                        stack.append(n)
+            best = max(best, comp, key=len)
+        return best
+
+    def neighbours(self, node):
+        return {self.edges[e]["to"] for e in self.edges if self.edges[e]["from"] == node} | \
+               {self.edges[e]["from"] for e in self.edges if self.edges[e]["to"] == node}
 
     def first_edge_into(self, node):
         """fleetsim stands a vehicle at the end of the lowest-id edge into its node."""
@@ -130,14 +186,86 @@ def netgenerate_grid(a, path, junction_type):
                  "--seed", str(a.seed), "-o", path])
 
 
+# fleetsim's speeds where OSM has no maxspeed (fs_osm_params_defaults(), sim/src/fs_network_osm.c),
+# given to SUMO too; and the ways both keep: fleetsim drives service roads that SUMO's
+# type map closes to cars, so those (and every class outside this list) are left out.
+FLEETSIM_KMH = {"motorway": 97, "trunk": 72, "primary": 56, "secondary": 48, "tertiary": 40,
+                "unclassified": 40, "residential": 40, "motorway_link": 56, "trunk_link": 48,
+                "primary_link": 48, "secondary_link": 40, "tertiary_link": 40}
+
+
+def osm_cut(a, d):
+    """Cut a.bbox out of a.osm, keep the drivable ways both simulators read alike."""
+    raw = f"{d}/cut-raw.osm"
+    run_checked(["osmium", "extract", "--overwrite", "-b", a.bbox, a.osm, "-o", raw])
+    tree = ET.parse(raw)
+    root = tree.getroot()
+    closed = {"no", "private"}
+    for w in root.findall("way"):
+        t = {x.get("k"): x.get("v") for x in w.findall("tag")}
+        if t.get("highway") not in FLEETSIM_KMH or t.get("area") == "yes" or \
+                closed & {t.get("access"), t.get("motor_vehicle"), t.get("motorcar")}:
+            root.remove(w)
+    tree.write(f"{d}/cut.osm", encoding="utf-8", xml_declaration=True)
+    lat_lon = {n.get("id"): (float(n.get("lat")), float(n.get("lon"))) for n in root.iter("node")}
+    return f"{d}/cut.osm", lat_lon
+
+
+def netconvert_osm(d, osm):
+    """SUMO's network of the cut: OSM's signals (SUMO's recommended OSM options), fleetsim's speeds."""
+    types = open(os.path.join(os.environ["SUMO_HOME"], "data", "typemap", "osmNetconvert.typ.xml")).read()
+    for cls, kmh in FLEETSIM_KMH.items():
+        types = re.sub(rf'(<type id="highway\.{cls}"[^>]*speed=")[0-9.]+', rf"\g<1>{kmh / 3.6:.2f}", types)
+    with open(f"{d}/fleetsim-speeds.typ.xml", "w") as f:
+        f.write(types)
+    path = f"{d}/osm.net.xml"
+    run_checked(["netconvert", "--osm-files", osm, "--type-files", f"{d}/fleetsim-speeds.typ.xml",
+                 "--keep-edges.by-vclass", "passenger", "--keep-edges.components", "1",
+                 "--geometry.remove", "--junctions.join", "--tls.guess-signals", "--tls.discard-simple",
+                 "--tls.join", "--no-warnings", "-o", path])
+    return path
+
+
+def solve3(m, v):
+    """x with m x = v (3 x 3, Gauss-Jordan with pivoting)."""
+    rows = [list(r) + [b] for r, b in zip(m, v)]
+    for i in range(3):
+        p = max(range(i, 3), key=lambda r: abs(rows[r][i]))
+        rows[i], rows[p] = rows[p], rows[i]
+        for r in range(3):
+            if r != i:
+                f = rows[r][i] / rows[i][i]
+                rows[r] = [x - f * y for x, y in zip(rows[r], rows[i])]
+    return [rows[i][3] / rows[i][i] for i in range(3)]
+
+
+def geo_of_xy(net, lat_lon):
+    """SUMO's x, y -> latitude, longitude: an affine fit over the junctions that are OSM
+    nodes (a few km of UTM: the fit is within a metre, checked)."""
+    pts = [(net.nodes[j], lat_lon[j]) for j in net.nodes if j in lat_lon]
+    m = [[sum(p[0][i] * p[0][k] for p in pts) for k in (0, 1)] + [sum(p[0][i] for p in pts)] for i in (0, 1)]
+    m.append([sum(p[0][0] for p in pts), sum(p[0][1] for p in pts), len(pts)])
+    coef = [solve3(m, [sum(p[0][0] * p[1][c] for p in pts), sum(p[0][1] * p[1][c] for p in pts),
+                       sum(p[1][c] for p in pts)]) for c in (0, 1)]
+
+    def geo(xy):
+        return tuple(c[0] * xy[0] + c[1] * xy[1] + c[2] for c in coef)
+    worst = max(math.dist(((geo(xy)[0] - ll[0]) * 111320.0, (geo(xy)[1] - ll[1]) * 111320.0 *
+                          math.cos(math.radians(ll[0]))), (0, 0)) for xy, ll in pts)
+    assert worst < 1.0, f"x, y to lat, lon fit off by {worst:.2f} m"
+    return geo
+
+
 # ---- fleet and requests -------------------------------------------------------------------
 
-def draw_inputs(a, net):
+def draw_inputs(a, net, starts, edges):
+    """Taxis at distinct junctions of @starts, each on its SUMO edge into it; requests
+    (Poisson in time) at uniform places along @edges, at least a.min_trip apart."""
     rng = random.Random(a.seed)
-    nodes = rng.sample(net.node_ids, a.taxis)
-    fleet = [(i, n, net.first_edge_into(n)) for i, n in enumerate(nodes)]
+    nodes = rng.sample(sorted(starts), a.taxis)
+    fleet = [(i, n, starts[n]) for i, n in enumerate(nodes)]
     margin = 5.0
-    usable = [e for e in net.edge_ids if net.edges[e]["lane_len"] > 2 * margin + 1]
+    usable = [e for e in net.edge_ids if e in edges and net.edges[e]["lane_len"] > 2 * margin + 1]
     weights = [net.edges[e]["lane_len"] for e in usable]
     requests = []
     t = 0.0
@@ -156,16 +284,23 @@ def draw_inputs(a, net):
     return fleet, requests
 
 
-def write_inputs(a, net, fleet, requests, d):
-    net.write_fleetsim_csv(f"{d}/nodes.csv", f"{d}/edges.csv")
+def write_inputs(a, net, fleet, requests, d, node_id, geo):
+    """fleet.csv (@node_id: fleetsim's id of a junction), demand.csv (x, y in metres, or
+    latitude and longitude when @geo converts), sumo.rou.xml."""
     with open(f"{d}/fleet.csv", "w") as f:
         f.write("vehicle_id,node,soc\n")
         for i, n, _ in fleet:
-            f.write(f"{i},{net.index[n]},0.9\n")
+            f.write(f"{i},{node_id(n)},0.9\n")
     with open(f"{d}/demand.csv", "w") as f:
-        f.write("t_request_s,origin_x,origin_y,dest_x,dest_y\n")
-        for r in requests:
-            f.write(f"{r['t']},{r['o'][0]:.2f},{r['o'][1]:.2f},{r['d'][0]:.2f},{r['d'][1]:.2f}\n")
+        if geo:
+            f.write("t_request_s,origin_lat,origin_lon,dest_lat,dest_lon\n")
+            for r in requests:
+                (la0, lo0), (la1, lo1) = geo(r["o"]), geo(r["d"])
+                f.write(f"{r['t']},{la0:.7f},{lo0:.7f},{la1:.7f},{lo1:.7f}\n")
+        else:
+            f.write("t_request_s,origin_x,origin_y,dest_x,dest_y\n")
+            for r in requests:
+                f.write(f"{r['t']},{r['o'][0]:.2f},{r['o'][1]:.2f},{r['d'][0]:.2f},{r['d'][1]:.2f}\n")
     # SUMO: taxis that start where fleetsim's do (the end of the same edge), stop
     # there idle, drive at the limit (no speed deviation: fleetsim's cars keep it),
     # and one person a ride. The taxi device's own stop times (pickUpDuration 0 s,
@@ -239,14 +374,14 @@ vehicle:
 """
 
 
-def run_fleetsim(a, d, name, matcher, traffic):
+def run_fleetsim(a, d, name, matcher, traffic, network):
     out = f"{d}/{name}"
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     with open(f"{out}/scenario.yaml", "w") as f:
         f.write(fleetsim_scenario(a, matcher, traffic))
     wall = timed(a, [a.fleetsim, "run", "--quiet", "--scenario", f"{out}/scenario.yaml",
-                  "--network", f"csv:{d}/nodes.csv,{d}/edges.csv", "--vehicles", str(a.taxis),
+                  "--network", network, "--vehicles", str(a.taxis),
                   "--fleet-csv", f"{d}/fleet.csv", "--demand-csv", f"{d}/demand.csv",
                   "--out", out, "--bus", f"{a.bus_prefix}-{name}"])
     return read_fleetsim(out, wall)
@@ -349,26 +484,62 @@ FREE_FLOW = ("{speed_profile: none, signal_cycle: 0s, stop_delay: 0s, give_way_d
 JUNCTIONS_ONLY = "{speed_profile: none}"
 
 
+def setup_grid(a, d, quick):
+    """The grid: SUMO's nets by junction type, fleetsim's CSV network, inputs."""
+    nets = {"right-before-left junctions": f"{d}/grid-rbl.net.xml", "priority junctions": f"{d}/grid-priority.net.xml"}
+    kinds = list(nets)[:1] if quick else list(nets)
+    for kind in kinds:
+        netgenerate_grid(a, nets[kind], kind.split()[0].replace("-", "_"))
+    net = Net(nets[kinds[0]])
+    for kind in kinds[1:]:
+        other = Net(nets[kind])
+        assert other.nodes == net.nodes and {e: (v["from"], v["to"]) for e, v in other.edges.items()} == \
+            {e: (v["from"], v["to"]) for e, v in net.edges.items()}, "grids differ"
+    net.write_fleetsim_csv(f"{d}/nodes.csv", f"{d}/edges.csv")
+    # fleetsim stands a car at the end of the lowest-id edge into its node: SUMO's taxi too
+    fleet, requests = draw_inputs(a, net, {n: net.first_edge_into(n) for n in net.node_ids}, set(net.edges))
+    write_inputs(a, net, fleet, requests, d, lambda n: net.index[n], None)
+    blocks = a.grid - 1
+    what = (f"{a.grid}x{a.grid} grid ({blocks}x{blocks} blocks of {a.block:g} m, one lane each way, "
+            f"{a.speed:g} m/s, no signals)")
+    return what, {k: nets[k] for k in kinds}, f"csv:{d}/nodes.csv,{d}/edges.csv", len(requests)
+
+
+def setup_osm(a, d):
+    """A cut of a real street network: the same .osm file for both."""
+    osm, lat_lon = osm_cut(a, d)
+    path = netconvert_osm(d, osm)
+    net = Net(path)
+    scc = net.largest_scc()
+    # taxis start at junctions that are OSM nodes where ways cross (so graph nodes of
+    # fleetsim too), on an edge of the strongly connected set into them
+    starts = {}
+    for e in net.edge_ids:
+        n = net.edges[e]["to"]
+        if e in scc and n in lat_lon and n not in starts and len(net.neighbours(n)) >= 3:
+            starts[n] = e
+    fleet, requests = draw_inputs(a, net, starts, scc)
+    write_inputs(a, net, fleet, requests, d, lambda n: n, geo_of_xy(net, lat_lon))
+    signals = sum(1 for _ in ET.parse(path).getroot().iter("tlLogic"))
+    what = (f"OpenStreetMap cut {a.bbox} of {os.path.basename(a.osm)} ({len(net.nodes)} SUMO junctions, "
+            f"{len(net.edges)} edges, {signals} signal programs)")
+    return what, {"OSM signals and priorities": path}, osm, len(requests)
+
+
 def main():
     a = parse_args()
     d = os.path.abspath(a.out)
     os.makedirs(d, exist_ok=True)
     os.environ.setdefault("SUMO_HOME", "/usr/share/sumo")
-    nets = {"right_before_left": f"{d}/grid-rbl.net.xml", "priority": f"{d}/grid-priority.net.xml"}
-    kinds = ["right_before_left"] if a.quick else list(nets)
-    for kind in kinds:
-        netgenerate_grid(a, nets[kind], kind)
-    net = Net(nets["right_before_left"])
-    for kind in kinds[1:]:
-        other = Net(nets[kind])
-        assert other.nodes == net.nodes and {e: (v["from"], v["to"]) for e, v in other.edges.items()} == \
-            {e: (v["from"], v["to"]) for e, v in net.edges.items()}, "grids differ"
-    fleet, requests = draw_inputs(a, net)
-    write_inputs(a, net, fleet, requests, d)
+    if a.network == "grid":
+        what, sumo_nets, network, n_requests = setup_grid(a, d, a.quick)
+    else:
+        what, sumo_nets, network, n_requests = setup_osm(a, d)
 
-    rows = [("SUMO 1.15, greedy, right-before-left junctions", run_sumo(a, d, "sumo-rbl", nets["right_before_left"]))]
-    if not a.quick:
-        rows.append(("SUMO 1.15, greedy, priority junctions", run_sumo(a, d, "sumo-priority", nets["priority"])))
+    rows = []
+    for kind, net_xml in sumo_nets.items():
+        name = "sumo-" + kind.split()[0].lower().replace("-", "")
+        rows.append((f"SUMO 1.15, greedy, {kind}", run_sumo(a, d, name, net_xml)))
     settings = [("greedy", "junctions only", "fs-greedy-junctions", JUNCTIONS_ONLY)]
     if not a.quick:
         settings = [
@@ -380,13 +551,11 @@ def main():
             ("batch", "free flow", "fs-batch-free", FREE_FLOW),
         ]
     for matcher, label, name, traffic in settings:
-        rows.append((f"fleetsim, {matcher}, {label}", run_fleetsim(a, d, name, matcher, traffic)))
+        rows.append((f"fleetsim, {matcher}, {label}", run_fleetsim(a, d, name, matcher, traffic, network)))
 
-    blocks = a.grid - 1
-    print(f"{a.grid}x{a.grid} grid ({blocks}x{blocks} blocks of {a.block:g} m, one lane each way, "
-          f"{a.speed:g} m/s, no signals); {a.taxis} taxis, {len(requests)} requests in "
-          f"{a.demand_window / 60:g} min, run {a.duration / 60:g} min; seed {a.seed}; dispatch every "
-          f"{a.period:g} s; boarding and alighting {a.board:g} s\n")
+    print(f"{what}; {a.taxis} taxis, {n_requests} requests in {a.demand_window / 60:g} min, run "
+          f"{a.duration / 60:g} min; seed {a.seed}; dispatch every {a.period:g} s; boarding and alighting "
+          f"{a.board:g} s\n")
     print(table(rows))
     with open(f"{d}/results.json", "w") as f:
         json.dump({label: r for label, r in rows}, f, indent=1)
