@@ -30,6 +30,7 @@ import math
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,7 +61,7 @@ def parse_args():
     p.add_argument("--min-trip", type=float, default=300.0, help="shortest beeline of a request, m")
     p.add_argument("--board", type=float, default=30.0, help="boarding and alighting time, s (both)")
     p.add_argument("--period", type=float, default=10.0, help="dispatch period, s (both)")
-    p.add_argument("--repeat", type=int, default=1, help="run each this often; wall = the fastest")
+    p.add_argument("--repeat", type=int, default=1, help="run each this often; wall and CPU time: the least")
     p.add_argument("--quick", action="store_true", help="only SUMO right-before-left and fleetsim greedy (tests)")
     p.add_argument("--bus-prefix", default=f"ipc:///tmp/fs-compare-sumo-{os.getuid()}-{os.getpid()}")
     a = p.parse_args()
@@ -335,26 +336,31 @@ def run_checked(cmd, **kw):
 
 
 def timed(a, cmd):
-    """Wall time of @cmd, the fastest of a.repeat runs (the runs are deterministic)."""
-    best = float("inf")
+    """(wall, cpu) seconds of @cmd, each the least of a.repeat runs (the runs are
+    deterministic). cpu: user + system time of every process of the run (fleetsim's
+    launcher waits for its children), which other work on the machine barely moves."""
+    wall = cpu = float("inf")
     for _ in range(max(1, a.repeat)):
-        t0 = time.monotonic()
+        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
         run_checked(cmd)
-        best = min(best, time.monotonic() - t0)
-    return best
+        t1, r1 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = min(wall, t1 - t0)
+        cpu = min(cpu, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return wall, cpu
 
 
 def run_sumo(a, d, name, net_xml):
     out = f"{d}/{name}"
     os.makedirs(out, exist_ok=True)
-    wall = timed(a, ["sumo", "-n", net_xml, "-r", f"{d}/sumo.rou.xml", "--seed", str(a.seed),
+    times = timed(a, ["sumo", "-n", net_xml, "-r", f"{d}/sumo.rou.xml", "--seed", str(a.seed),
                   "--end", str(int(a.duration)), "--no-step-log", "--no-warnings",
+                  "--xml-validation", "never", "--xml-validation.net", "never",
                   "--device.taxi.dispatch-algorithm", "greedy",
                   "--device.taxi.dispatch-period", str(a.period), "--device.taxi.idle-algorithm", "stop",
                   "--tripinfo-output", f"{out}/tripinfo.xml", "--tripinfo-output.write-unfinished",
                   "--stop-output", f"{out}/stops.xml", "--stop-output.write-unfinished",
                   "--statistic-output", f"{out}/statistics.xml"])
-    return read_sumo(a, out, wall)
+    return read_sumo(a, out, times)
 
 
 def fleetsim_scenario(a, matcher, traffic):
@@ -380,11 +386,11 @@ def run_fleetsim(a, d, name, matcher, traffic, network):
     os.makedirs(out)
     with open(f"{out}/scenario.yaml", "w") as f:
         f.write(fleetsim_scenario(a, matcher, traffic))
-    wall = timed(a, [a.fleetsim, "run", "--quiet", "--scenario", f"{out}/scenario.yaml",
+    times = timed(a, [a.fleetsim, "run", "--quiet", "--scenario", f"{out}/scenario.yaml",
                   "--network", network, "--vehicles", str(a.taxis),
                   "--fleet-csv", f"{d}/fleet.csv", "--demand-csv", f"{d}/demand.csv",
                   "--out", out, "--bus", f"{a.bus_prefix}-{name}"])
-    return read_fleetsim(out, wall)
+    return read_fleetsim(out, times)
 
 
 # ---- reading results ----------------------------------------------------------------------
@@ -399,7 +405,11 @@ def quantile(xs, q):
     return s[lo] + (h - lo) * (s[min(lo + 1, len(s) - 1)] - s[lo])
 
 
-def figures(requests, waits, in_vehicle, ride_m, km_total, km_empty, wall, extra=""):
+def figures(requests, rides, km_total, km_empty, times, extra=""):
+    """@rides: request index -> (wait s, in-vehicle s, ride m) of each served rider."""
+    waits = [r[0] for r in rides.values()]
+    in_vehicle = [r[1] for r in rides.values()]
+    ride_m = [r[2] for r in rides.values()]
     n = len(waits)
     mean = statistics.fmean if n else (lambda xs: float("nan"))
     iv, km = mean(in_vehicle), mean(ride_m) / 1000.0
@@ -408,7 +418,7 @@ def figures(requests, waits, in_vehicle, ride_m, km_total, km_empty, wall, extra
         "wait_p95": quantile(waits, 0.95), "in_vehicle": iv, "ride_km": km,
         "ride_kmh": km / iv * 3600.0 if n and iv > 0 else float("nan"),
         "empty_share": km_empty / km_total if km_total > 0 else float("nan"),
-        "km_total": km_total, "wall": wall, "extra": extra,
+        "km_total": km_total, "wall": times[0], "cpu": times[1], "extra": extra, "rides": rides,
     }
 
 
@@ -423,10 +433,10 @@ def sumo_stops(out):
     return stops
 
 
-def read_sumo(a, out, wall):
+def read_sumo(a, out, times):
     root = ET.parse(f"{out}/tripinfo.xml").getroot()
     stops = sumo_stops(out)
-    waits, in_vehicle, ride_m = [], [], []
+    rides = {}
     requests = 0
     for p in root.iter("personinfo"):
         requests += 1
@@ -438,9 +448,8 @@ def read_sumo(a, out, wall):
         own = stops[ride.get("vehicle")]
         k = next(i for i, s in enumerate(own) if s[2] > 0 and abs(s[1] - float(ride.get("depart"))) < 0.5)
         drop = next(s for s in own[k + 1:] if s[3] > 0)
-        waits.append(own[k][0] - float(p.get("depart")))
-        in_vehicle.append(drop[0] - own[k][1])
-        ride_m.append(float(ride.get("routeLength")))
+        rides[int(p.get("id")[1:])] = (own[k][0] - float(p.get("depart")), drop[0] - own[k][1],
+                                       float(ride.get("routeLength")))
     km_total = km_empty = 0.0
     for t in root.iter("tripinfo"):
         taxi = t.find("taxi")
@@ -452,30 +461,50 @@ def read_sumo(a, out, wall):
     stats = ET.parse(f"{out}/statistics.xml").getroot()
     tele = stats.find("teleports")
     extra = f"teleports {tele.get('total')}" if tele is not None else ""
-    return figures(requests, waits, in_vehicle, ride_m, km_total, km_empty, wall, extra)
+    return figures(requests, rides, km_total, km_empty, times, extra)
 
 
-def read_fleetsim(out, wall):
+def read_fleetsim(out, times):
     with open(f"{out}/trips.csv") as f:
         rows = list(csv.DictReader(f))
     served = [r for r in rows if r["t_dropoff_s"]]
     d = json.load(open(f"{out}/summary.json"))["results"]["dispatch"]
-    return figures(len(rows), [float(r["wait_s"]) for r in served], [float(r["in_vehicle_s"]) for r in served],
-                   [float(r["trip_m"]) for r in served], d["km_total"], d["km_empty"], wall)
+    rides = {int(r["demand_id"]): (float(r["wait_s"]), float(r["in_vehicle_s"]), float(r["trip_m"]))
+             for r in served}
+    return figures(len(rows), rides, d["km_total"], d["km_empty"], times)
 
 
 # ---- the table ----------------------------------------------------------------------------
 
 def table(rows):
     head = ("| simulator, setting | served | wait mean | p50 | p95 | in-vehicle | ride km | ride speed "
-            "| empty km | wall |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "| empty km | wall (CPU) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for label, r in rows:
         note = f" ({r['extra']})" if r["extra"] else ""
         lines.append(f"| {label}{note} | {r['served']} / {r['requests']} | {r['wait_mean']:.0f} s "
                      f"| {r['wait_p50']:.0f} s | {r['wait_p95']:.0f} s | {r['in_vehicle']:.0f} s "
                      f"| {r['ride_km']:.2f} | {r['ride_kmh']:.1f} km/h | {100 * r['empty_share']:.1f} % "
-                     f"| {r['wall']:.1f} s |")
+                     f"| {r['wall']:.1f} s ({r['cpu']:.1f} s) |")
+    return "\n".join(lines)
+
+
+def paired(rows):
+    """The same riders in both: per-ride ratios SUMO / fleetsim against the first SUMO row."""
+    ref_label, ref = rows[0]
+    lines = [f"Same riders, ride by ride: {ref_label} / each fleetsim setting (median and middle half "
+             "of the per-ride ratios)\n",
+             "| fleetsim setting | riders in both | in-vehicle time | ride km | wait |",
+             "|---|---:|---:|---:|---:|"]
+
+    def ratio(k, both, fs):
+        xs = [ref["rides"][i][k] / fs[i][k] for i in both if fs[i][k] > 0]
+        return f"{quantile(xs, 0.5):.2f} ({quantile(xs, 0.25):.2f}-{quantile(xs, 0.75):.2f})"
+    for label, r in rows:
+        if label.startswith("fleetsim"):
+            both = sorted(set(ref["rides"]) & set(r["rides"]))
+            lines.append(f"| {label[len('fleetsim, '):]} | {len(both)} | {ratio(1, both, r['rides'])} "
+                         f"| {ratio(2, both, r['rides'])} | {ratio(0, both, r['rides'])} |")
     return "\n".join(lines)
 
 
@@ -557,8 +586,10 @@ def main():
           f"{a.duration / 60:g} min; seed {a.seed}; dispatch every {a.period:g} s; boarding and alighting "
           f"{a.board:g} s\n")
     print(table(rows))
+    print()
+    print(paired(rows))
     with open(f"{d}/results.json", "w") as f:
-        json.dump({label: r for label, r in rows}, f, indent=1)
+        json.dump({label: {k: v for k, v in r.items() if k != "rides"} for label, r in rows}, f, indent=1)
 
 
 if __name__ == "__main__":
