@@ -61,6 +61,8 @@ def parse_args():
     p.add_argument("--min-trip", type=float, default=300.0, help="shortest beeline of a request, m")
     p.add_argument("--board", type=float, default=30.0, help="boarding and alighting time, s (both)")
     p.add_argument("--period", type=float, default=10.0, help="dispatch period, s (both)")
+    p.add_argument("--sumo-sigma", type=float,
+                   help="SUMO's driver imperfection (Krauss sigma; default SUMO's own, 0.5)")
     p.add_argument("--repeat", type=int, default=1, help="run each this often; wall and CPU time: the least")
     p.add_argument("--quick", action="store_true", help="only SUMO right-before-left and fleetsim greedy (tests)")
     p.add_argument("--bus-prefix", default=f"ipc:///tmp/fs-compare-sumo-{os.getuid()}-{os.getpid()}")
@@ -309,7 +311,8 @@ def write_inputs(a, net, fleet, requests, d, node_id, geo):
     # while its rider boards or alights: a.board seconds, as in fleetsim.
     with open(f"{d}/sumo.rou.xml", "w") as f:
         f.write('<routes>\n')
-        f.write(f'  <vType id="taxi" vClass="taxi" personCapacity="1" speedDev="0" '
+        sigma = "" if a.sumo_sigma is None else f'sigma="{a.sumo_sigma:g}" '
+        f.write(f'  <vType id="taxi" vClass="taxi" personCapacity="1" speedDev="0" {sigma}'
                 f'boardingDuration="{a.board:g}">\n'
                 '    <param key="has.taxi.device" value="true"/>\n'
                 '    <param key="device.taxi.pickUpDuration" value="0"/>\n'
