@@ -264,6 +264,8 @@ def geo_of_xy(net, lat_lon):
 def draw_inputs(a, net, starts, edges):
     """Taxis at distinct junctions of @starts, each on its SUMO edge into it; requests
     (Poisson in time) at uniform places along @edges, at least a.min_trip apart."""
+    if a.taxis > len(starts):
+        sys.exit(f"compare-sumo: {a.taxis} taxis need as many junctions to start at; this network has {len(starts)}")
     rng = random.Random(a.seed)
     nodes = rng.sample(sorted(starts), a.taxis)
     fleet = [(i, n, starts[n]) for i, n in enumerate(nodes)]
