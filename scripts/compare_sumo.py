@@ -11,7 +11,8 @@ one fleet (taxis at given junctions) and one set of ride requests (seeded);
 runs SUMO's taxi device (greedy dispatch) and fleetsim (greedy and batch
 matchers, with its street model as configured and in free flow); reads SUMO's
 tripinfo and stop output and fleetsim's trips.csv / summary.json with the
-same definitions, and prints one Markdown table.
+same definitions, and prints the Markdown tables of docs/comparison.md (one
+row per simulator and setting; then the same riders, ride by ride).
 
 Definitions, the same for both simulators (served riders only):
   wait        the car stands at the pickup - the request
