@@ -51,6 +51,9 @@ def parse_args():
     p.add_argument("--osm", default=os.path.join(ROOT, "data", "osm", "atlanta.osm.pbf"), help="(osm) extract")
     p.add_argument("--bbox", default="-84.400,33.745,-84.375,33.765",
                    help="(osm) lon,lat,lon,lat of the cut (default: downtown Atlanta, 2.3 x 2.2 km)")
+    p.add_argument("--no-signals", action="store_true",
+                   help="(osm) leave OSM's traffic signals out of both (SUMO: no programs; fleetsim: "
+                        "traffic.signal_cycle 0 s): what the signals cost each")
     p.add_argument("--seed", type=int, default=1, help="seed of the fleet, the requests, SUMO and fleetsim")
     p.add_argument("--grid", type=int, default=20, help="(grid) junctions per side")
     p.add_argument("--block", type=float, default=150.0, help="(grid) block length, m")
@@ -68,7 +71,9 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="only SUMO right-before-left and fleetsim greedy (tests)")
     p.add_argument("--bus-prefix", default=f"ipc:///tmp/fs-compare-sumo-{os.getuid()}-{os.getpid()}")
     a = p.parse_args()
-    a.out = a.out or os.path.join(ROOT, "out", "compare-sumo", a.network)
+    if a.no_signals and a.network != "osm":
+        p.error("--no-signals needs --network osm (the grid has no signals)")
+    a.out = a.out or os.path.join(ROOT, "out", "compare-sumo", a.network + ("-nosignals" if a.no_signals else ""))
     return a
 
 
@@ -215,18 +220,20 @@ def osm_cut(a, d):
     return f"{d}/cut.osm", lat_lon
 
 
-def netconvert_osm(d, osm):
-    """SUMO's network of the cut: OSM's signals (SUMO's recommended OSM options), fleetsim's speeds."""
+def netconvert_osm(a, d, osm):
+    """SUMO's network of the cut: OSM's signals (SUMO's recommended OSM options; none with
+    a.no_signals), fleetsim's speeds."""
     types = open(os.path.join(os.environ["SUMO_HOME"], "data", "typemap", "osmNetconvert.typ.xml")).read()
     for cls, kmh in FLEETSIM_KMH.items():
         types = re.sub(rf'(<type id="highway\.{cls}"[^>]*speed=")[0-9.]+', rf"\g<1>{kmh / 3.6:.2f}", types)
     with open(f"{d}/fleetsim-speeds.typ.xml", "w") as f:
         f.write(types)
     path = f"{d}/osm.net.xml"
+    signals = ["--tls.discard-loaded"] if a.no_signals else \
+        ["--tls.guess-signals", "--tls.discard-simple", "--tls.join"]
     run_checked(["netconvert", "--osm-files", osm, "--type-files", f"{d}/fleetsim-speeds.typ.xml",
                  "--keep-edges.by-vclass", "passenger", "--keep-edges.components", "1",
-                 "--geometry.remove", "--junctions.join", "--tls.guess-signals", "--tls.discard-simple",
-                 "--tls.join", "--no-warnings", "-o", path])
+                 "--geometry.remove", "--junctions.join", *signals, "--no-warnings", "-o", path])
     return path
 
 
@@ -543,7 +550,7 @@ def setup_grid(a, d, quick):
 def setup_osm(a, d):
     """A cut of a real street network: the same .osm file for both."""
     osm, lat_lon = osm_cut(a, d)
-    path = netconvert_osm(d, osm)
+    path = netconvert_osm(a, d, osm)
     net = Net(path)
     scc = net.largest_scc()
     # taxis start at junctions that are OSM nodes where ways cross (so graph nodes of
@@ -558,7 +565,8 @@ def setup_osm(a, d):
     signals = sum(1 for _ in ET.parse(path).getroot().iter("tlLogic"))
     what = (f"OpenStreetMap cut {a.bbox} of {os.path.basename(a.osm)} ({len(net.nodes)} SUMO junctions, "
             f"{len(net.edges)} edges, {signals} signal programs)")
-    return what, {"OSM signals and priorities": path}, osm, len(requests)
+    kind = "OSM priorities, no signals" if a.no_signals else "OSM signals and priorities"
+    return what, {kind: path}, osm, len(requests)
 
 
 def main():
@@ -586,6 +594,10 @@ def main():
             ("batch", "free flow", "fs-batch-free", FREE_FLOW),
         ]
     for matcher, label, name, traffic in settings:
+        if a.no_signals:
+            label += ", no signals"
+            if "signal_cycle" not in traffic:
+                traffic = "{signal_cycle: 0s}" if traffic == "{}" else traffic[:-1] + ", signal_cycle: 0s}"
         rows.append((f"fleetsim, {matcher}, {label}", run_fleetsim(a, d, name, matcher, traffic, network)))
 
     print(f"{what}; {a.taxis} taxis, {n_requests} requests in {a.demand_window / 60:g} min, run "

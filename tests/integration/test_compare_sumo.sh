@@ -45,7 +45,7 @@ diag "requests $(json "$R" "$S['requests']") / $(json "$R" "$F['requests']"), ri
 check "both simulators got the same requests" \
   test "$(json "$R" "$S['requests'] == $F['requests'] == $(($(wc -l <"$OUT/demand.csv") - 1)) > 10")" = True
 check "both served every rider" test "$(json "$R" "$S['served'] == $S['requests'] and $F['served'] == $F['requests']")" = True
-check "the same rides measure the same length in both (within 20 %: fleetsim snaps stops to junctions)" \
+check "the same rides measure the same length in both (within 20 %: fleetsim may stop on the other side of a two-way street)" \
   test "$(json "$R" "abs($S['ride_km'] / $F['ride_km'] - 1) < 0.20")" = True
 check "rides are no faster than the speed limit in either, and not stuck" \
   test "$(json "$R" "all(15 < r['ride_kmh'] <= 50.01 for r in ($S, $F))")" = True
