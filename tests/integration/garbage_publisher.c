@@ -778,7 +778,10 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: fs-garbage-publisher --bus ADDR [--seed N] [--spoof NAME,...]\n"
 		     "         [--oversize TOPIC:BYTES,...] [--interval-ms N] [--max-rounds N] [--raw] [--control]\n"
-		     "Publish rounds of bad messages until the conductor's End passes (or --max-rounds).\n");
+		     "         [--ready-file PATH]\n"
+		     "Publish rounds of bad messages until the conductor's End passes (or --max-rounds).\n"
+		     "--ready-file: create PATH once the first round is out (a test then resumes its paused\n"
+		     "run, so the garbage lands during ticks however busy the machine is).\n");
 }
 
 static int parse_list(char *list, struct garbage *g, bool oversize)
@@ -811,7 +814,9 @@ int main(int argc, char **argv)
 	static struct garbage g;
 	uint64_t seed = 1, interval_ms = 20, max_rounds = 100000;
 	fs_bus_default_address(g.address, sizeof(g.address));
-	enum { OPT_BUS = 256, OPT_SEED, OPT_SPOOF, OPT_OVERSIZE, OPT_INTERVAL, OPT_ROUNDS, OPT_RAW, OPT_CONTROL };
+	enum { OPT_BUS = 256, OPT_SEED, OPT_SPOOF, OPT_OVERSIZE, OPT_INTERVAL, OPT_ROUNDS, OPT_RAW, OPT_CONTROL,
+	       OPT_READY };
+	const char *ready_file = NULL;
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -821,6 +826,7 @@ int main(int argc, char **argv)
 		{ "max-rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "control", no_argument, NULL, OPT_CONTROL },
+		{ "ready-file", required_argument, NULL, OPT_READY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -850,6 +856,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CONTROL:
 			g.control = true;
+			break;
+		case OPT_READY:
+			ready_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -905,6 +914,12 @@ int main(int argc, char **argv)
 			send_control_junk(&g);
 		}
 		rounds++;
+		if (rounds == 1 && ready_file) {
+			FILE *f = fopen(ready_file, "w");
+			if (f) {
+				fclose(f);
+			}
+		}
 		int64_t until = fs_clock_now_ms() + (int64_t)interval_ms;
 		do {
 			read_watch(&g, (int)interval_ms);

@@ -44,7 +44,7 @@ start_broker() { # bus [args...]
   PIDS+=($!)
   BROKER_PID=$!
   local dir=${bus#ipc://}
-  for _ in $(seq 100); do [ -S "$dir/tap" ] && return 0; sleep 0.02; done
+  for _ in $(seq 3000); do [ -S "$dir/tap" ] && return 0; sleep 0.02; done # up to 60 s on a busy machine
   echo "# broker did not start" >&2
   return 1
 }

@@ -28,6 +28,20 @@ wait_bounded() {
   wait "$pid"
 }
 
+# resume_when_garbage_flows BUS READY-FILE GARBAGE-PID: once the garbage publisher's first round
+# is out (its ready file), resume the paused run; events, not a clock, however busy the machine.
+resume_when_garbage_flows() {
+  while [ ! -e "$2" ]; do
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  for _ in $(seq 600); do
+    "$SVC/fleetctl" --bus="$1" resume >/dev/null 2>&1 && return 0
+    sleep 0.1 # the conductor is still starting
+  done
+  return 1
+}
+
 # direct TAG SEED garbage|clean [socket|bus] -> $WORK/TAG/summary.json
 # The garbage run puts the lockstep on the bus, where spoofed Ticks, Ends
 # and TickDones reach the participants and the conductor; on the control
@@ -38,9 +52,10 @@ direct() {
   # A broker limit above the clients' 64 MiB, so one oversize message is
   # dropped by the broker and another by the clients.
   start_broker "$bus" --max-message=$((96 * MiB)) || return 1
-  local bpid=$BROKER_PID gpid="" epid=""
-  [ "$mode" = garbage ] && speed=100 # 300 ticks over ~3 s, so the garbage lands mid-run
-  "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other \
+  local bpid=$BROKER_PID gpid="" epid="" paused=()
+  # 300 ticks over ~3 s, paused until the garbage flows, so it lands mid-run however busy the machine
+  [ "$mode" = garbage ] && { speed=100; paused=(--paused); }
+  "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other "${paused[@]}" \
     --duration=300 --speed=$speed --seed="$seed" --control="$control" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
   local cpid=$!
   PIDS+=($cpid)
@@ -59,18 +74,19 @@ direct() {
     PIDS+=($epid)
     "$TESTBIN/fs-garbage-publisher" --bus="$bus" --seed=3 --spoof=alpha,beta,gamma,conductor \
       --oversize="veh.event:$((70 * MiB)),veh.event:$((100 * MiB))" --raw --max-rounds=3000 \
-      >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
+      --ready-file="$WORK/$tag/garbage.ready" >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
     gpid=$!
     PIDS+=($gpid)
+    resume_when_garbage_flows "$bus" "$WORK/$tag/garbage.ready" "$gpid" || diag "$tag: could not resume the run"
   fi
-  wait_bounded $cpid 40
+  wait_bounded $cpid 300
   local rc=$? failed=0
   [ $rc -eq 0 ] || { diag "$tag: conductor exited $rc"; failed=1; }
   for p in "${ppids[@]}"; do
-    wait_bounded "$p" 10 || { diag "$tag: a participant exited $?"; failed=1; }
+    wait_bounded "$p" 60 || { diag "$tag: a participant exited $?"; failed=1; }
   done
   if [ -n "$gpid" ]; then
-    wait_bounded "$gpid" 10 || { diag "$tag: garbage publisher exited $?"; failed=1; }
+    wait_bounded "$gpid" 60 || { diag "$tag: garbage publisher exited $?"; failed=1; }
     if kill -0 "$epid" 2>/dev/null; then
       kill -TERM "$epid"
       wait "$epid" || { diag "$tag: fleetctl echo exited $?"; failed=1; }
@@ -94,8 +110,10 @@ direct() {
 launched() {
   local tag=$1 seed=$2 mode=$3 bus speed=max gpid=""
   bus=$(new_bus "$tag")
-  [ "$mode" = garbage ] && speed=200 # 10 simulated minutes over ~3 s
-  "$SVC/fleetsim" run --bus="$bus" --out="$WORK/$tag" --seed="$seed" --shards=2 --vehicles=60 \
+  local paused=()
+  # 10 simulated minutes over ~3 s, paused until the garbage flows (see direct)
+  [ "$mode" = garbage ] && { speed=200; paused=(--paused); }
+  "$SVC/fleetsim" run --bus="$bus" --out="$WORK/$tag" --seed="$seed" --shards=2 --vehicles=60 "${paused[@]}" \
     --duration=10m --speed=$speed --quiet 2>"$WORK/$tag/fleetsim.log" &
   local fpid=$!
   PIDS+=($fpid)
@@ -103,15 +121,16 @@ launched() {
     # Connects as soon as the broker binds (ZeroMQ retries) and proves the path first.
     "$TESTBIN/fs-garbage-publisher" --bus="$bus" --seed=4 --spoof=vehicle-0,vehicle-1,dispatch,conductor \
       --oversize="ride.job:$((65 * MiB))" --raw --control --max-rounds=3000 \
-      >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
+      --ready-file="$WORK/$tag/garbage.ready" >"$WORK/$tag/garbage.out" 2>"$WORK/$tag/garbage.log" &
     gpid=$!
     PIDS+=($gpid)
+    resume_when_garbage_flows "$bus" "$WORK/$tag/garbage.ready" "$gpid" || diag "$tag: could not resume the run"
   fi
-  wait_bounded $fpid 40
+  wait_bounded $fpid 300
   local rc=$?
   [ $rc -eq 0 ] || diag "$tag: fleetsim run exited $rc: $(tail -3 "$WORK/$tag/fleetsim.log")"
   if [ -n "$gpid" ]; then
-    wait_bounded "$gpid" 10 || { diag "$tag: garbage publisher exited $?"; rc=1; }
+    wait_bounded "$gpid" 60 || { diag "$tag: garbage publisher exited $?"; rc=1; }
   fi
   return $rc
 }

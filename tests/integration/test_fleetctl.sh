@@ -13,7 +13,7 @@ PIDS+=($RUN)
 
 status_field() { $CTL status 2>/dev/null | awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }'; }
 wait_for() { # field regex
-  for _ in $(seq 100); do status_field "$1" | grep -Eq "$2" && return 0; sleep 0.05; done
+  for _ in $(seq 1200); do status_field "$1" | grep -Eq "$2" && return 0; sleep 0.05; done
   return 1
 }
 

@@ -34,9 +34,9 @@ digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
 
 # A: paused, stepped to tick 30, events injected live, resumed.
 start_run live --paused
-sleep 1
+for _ in $(seq 600); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^state *paused" && break; sleep 0.1; done
 check "step to tick 30" ctl step 30
-for _ in $(seq 50); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.1; done
+for _ in $(seq 600); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.1; done
 check "device fault accepted for tick 40" ctl inject --event device_fault --tick 40 vehicles=1,2,3,7 device=lidar health=failed
 cat > "$WORK/events.yaml" <<'YAML'
 events:

@@ -38,7 +38,7 @@ start_long() { # tag
     --duration=10h --speed=200 2>"$WORK/$1.log" &
   LAUNCHER=$!
   PIDS+=($LAUNCHER)
-  for _ in $(seq 200); do
+  for _ in $(seq 1200); do
     "$SVC/fleetctl" --bus="$LONG_BUS" status >/dev/null 2>&1 && \
       "$SVC/fleetctl" --bus="$LONG_BUS" status 2>/dev/null | grep -q '^state *running' && return 0
     sleep 0.05
@@ -95,7 +95,7 @@ check "Ctrl-C: no fleetsim process left" none_left "$LONG_BUS"
 bus=$(new_bus busy)
 "$FLEETSIM" run --quiet --bus="$bus" --network=$NET --vehicles=10 --duration=10h --speed=10 2>/dev/null &
 first=$!; PIDS+=($first)
-sleep 0.5
+for _ in $(seq 1200); do [ -e "${bus#ipc://}/lock" ] && break; sleep 0.05; done # the first run holds the bus
 "$FLEETSIM" run --quiet --bus="$bus" --network=$NET --vehicles=10 --duration=1m 2>"$WORK/busy.log"; rc=$?
 check "a second run on a busy bus is refused" test "$rc" -ne 0
 check "... saying why" grep -q "already running on $bus" "$WORK/busy.log"
@@ -140,8 +140,8 @@ PORT=$((20000 + $$ % 20000))
   --network=$NET --vehicles=10 --duration=10h --speed=20 2>"$WORK/tcp.log" &
 TCP_RUN=$!
 PIDS+=($TCP_RUN)
-for _ in $(seq 100); do ls -d /tmp/fleetsim-keys-*/broker.pub >/dev/null 2>&1 && break; sleep 0.05; done
-sleep 1
+# the launcher names its key directory once everything is started
+for _ in $(seq 1200); do grep -q 'FLEETSIM_CURVE_SERVER=/tmp/fleetsim-keys-' "$WORK/tcp.log" && break; sleep 0.05; done
 "$SVC/fleetctl" --bus="tcp://127.0.0.1:$PORT" pause >/dev/null 2>&1; rc=$?
 check "tcp: a client without a listed key cannot pause the run" test "$rc" -ne 0
 KEYDIR=$(grep -o '/tmp/fleetsim-keys-[A-Za-z0-9]*' "$WORK/tcp.log" | head -1)

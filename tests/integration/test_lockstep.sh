@@ -17,7 +17,8 @@ run() {
   bus=$(new_bus "$tag")
   start_broker "$bus" || return 1
   local bpid=$BROKER_PID
-  timeout 120 "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other --ready-timeout=30 \
+  # hang guards, not speed limits: an ASan build on a busy machine is many times slower
+  timeout 900 "$SVC/fs-conductor" --bus="$bus" --participants=alpha:model,beta:model,gamma:other --ready-timeout=300 \
     --duration="$duration" --seed="$seed" --control="$control" --out="$WORK/$tag" 2>"$WORK/$tag/conductor.log" &
   local cpid=$!
   for n in alpha beta; do

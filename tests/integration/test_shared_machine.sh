@@ -77,7 +77,7 @@ as_other touch "$bus.lock"
 setpriv --reuid="$OUID" --regid="$OGID" --clear-groups -- bash -c 'exec 9<"$1" && flock 9 && touch "$1.held" && exec sleep 120' - "$bus.lock" >/dev/null 2>&1 &
 HOLDER=$!
 PIDS+=($HOLDER)
-for _ in $(seq 200); do [ -e "$bus.lock.held" ] && break; sleep 0.05; done
+for _ in $(seq 1200); do [ -e "$bus.lock.held" ] && break; sleep 0.05; done
 "$FLEETSIM" run "${RUN[@]}" --bus="ipc://$bus" --out="$WORK/lock" 2>"$WORK/lock.log"; rc=$?
 check "lock beside the bus directory: ignored, our run completes (exit $rc)" test "$rc" -eq 0
 check "... with its results" test "$(json "$WORK/lock/summary.json" "j['completed']")" = True

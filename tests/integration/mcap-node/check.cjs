@@ -20,7 +20,8 @@ if (!file || !["indexed", "stream"].includes(mode)) {
   process.exit(2);
 }
 
-const report = { mode, channels: {}, messages: 0, decoded: 0, schemas: [], vehicleBatches: 0, maxBatchVehicles: 0,
+const report = { mode, channels: {}, messages: 0, decoded: 0, schemas: [], vehicleBatches: 0, snapshotBatches: 0,
+  maxBatchVehicles: 0,
   firstBatch: null, tickDone: 0, statistics: null, chunkIndexes: 0, summary: false };
 const types = new Map(); // schema id -> protobufjs Type
 
@@ -44,7 +45,9 @@ function handle(channel, schema, message) {
   const env = Type.toObject(Type.decode(message.data), { longs: String, defaults: false });
   report.decoded++;
   const batch = env.vehicle_states ?? env.vehicleStates;
-  if (batch) {
+  // veh.snapshot repeats the states while a run is paused: as many as the pause is long
+  if (batch && channel.topic === "veh.snapshot") report.snapshotBatches++;
+  if (batch && channel.topic !== "veh.snapshot") {
     const ids = batch.vehicle_id ?? batch.vehicleId ?? [];
     report.vehicleBatches++;
     report.maxBatchVehicles = Math.max(report.maxBatchVehicles, ids.length);
