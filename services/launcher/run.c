@@ -978,7 +978,8 @@ static int launch(const struct run_options *opts)
 			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
 				 supervisor_describe(c->status, why, sizeof(why)));
 			abort_run(sup, conductor);
-			if (c == conductor && o.out_dir) {
+			if (c == conductor && o.out_dir && WIFSIGNALED(c->status)) {
+				/* killed: it wrote nothing (one that exited wrote its own, e.g. participants not ready) */
 				write_orphan_summary(&o, c, last_tick);
 			}
 			status = 1;
