@@ -130,7 +130,13 @@ static void usage(FILE *out)
 		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
-		"  -h, --help          this text\n");
+		"  -h, --help          this text\n"
+		"\n"
+		"Exit status: 0 the run ended (completed, or stopped by `fleetctl stop`); 130\n"
+		"interrupted by a signal; 1 a process failed or a participant did not answer\n"
+		"(summary.json \"not_answered\"); 2 bad arguments or input. Once the run has started,\n"
+		"whatever ends it (short of SIGKILL to fleetsim itself), --out gets a summary.json\n"
+		"(docs/architecture.md \"Stopping a run\").\n");
 }
 
 static int parse(int argc, char **argv, struct run_options *o)
