@@ -17,7 +17,6 @@
 #define READY_RESEND_MS 250
 #define HEARTBEAT_MS 1000
 #define INPUT_STALL_WARN_MS 10000
-#define BYE_LINGER_ON_CONTROL_MS 200 /* the bus copy of a Bye also sent on the control socket */
 
 struct result {
 	char *key;
@@ -412,14 +411,11 @@ static int say_bye(struct fs_participant *p)
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE;
 	env.bye = &bye;
 	/* On the control socket too, when we have one: the results reach the conductor even if the
-	 * broker died; the bus copy is for observers, so it need not wait long to leave. */
+	 * broker died. (Closing still lingers for the bus: our last tick's data may be queued there.) */
 	int rc;
 	if (control_sends(p) && fs_bus_stamp(p->bus, NULL, &env)) {
 		send_control(p, "ctl.bye", &env);
 		rc = fs_bus_send_stamped(p->bus, "ctl.bye", &env);
-		if (control_sends(p)) {
-			fs_bus_set_linger(p->bus, BYE_LINGER_ON_CONTROL_MS);
-		}
 	} else {
 		rc = fs_participant_publish(p, NULL, &env);
 	}

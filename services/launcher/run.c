@@ -141,7 +141,13 @@ static void usage(FILE *out)
 		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
-		"  -h, --help          this text\n");
+		"  -h, --help          this text\n"
+		"\n"
+		"Exit status: 0 the run ended (completed, or stopped by `fleetctl stop`); 130\n"
+		"interrupted by a signal; 1 a process failed or a participant did not answer\n"
+		"(summary.json \"not_answered\"); 2 bad arguments or input. Once the run has started,\n"
+		"whatever ends it (short of SIGKILL to fleetsim itself), --out gets a summary.json\n"
+		"(docs/architecture.md \"Stopping a run\").\n");
 }
 
 static int parse(int argc, char **argv, struct run_options *o)
@@ -1029,7 +1035,8 @@ static int launch(const struct run_options *opts)
 			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
 				 supervisor_describe(c->status, why, sizeof(why)));
 			abort_run(sup, conductor);
-			if (c == conductor && o.out_dir) {
+			if (c == conductor && o.out_dir && WIFSIGNALED(c->status)) {
+				/* killed: it wrote nothing (one that exited wrote its own, e.g. participants not ready) */
 				write_orphan_summary(&o, c, last_tick);
 			}
 			status = 1;
