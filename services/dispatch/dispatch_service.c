@@ -47,6 +47,7 @@
 #include "fs_outfile.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
+#include "fs_vehicle_msg.h"
 #include "fs_world.h"
 
 #define MAX_SURGE_GENERATORS 32
@@ -73,6 +74,8 @@ struct dispatch_service {
 	struct fs_dispatch_output out;
 	struct fs_vehicle_event *events;    /* one message's events, converted */
 	size_t events_cap;
+	struct fs_vehicle_records records;  /* of one batch */
+	int64_t prev_tick_ms;               /* the vehicles' time of the records applied now */
 	/* scenario */
 	struct fs_scenario scn;
 	struct scn_event *events_in_force;
@@ -329,6 +332,7 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	fs_dispatch_output_finish(&s->out);
 	free(s->places);
 	free(s->events);
+	fs_vehicle_records_finish(&s->records);
 	free(s->scratch);
 	free(s);
 }
@@ -337,58 +341,31 @@ void dispatch_service_destroy(struct dispatch_service *s)
 
 static void apply_states(struct dispatch_service *s, struct fs_participant *p, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__VehicleStateBatch *b = msg->env->vehicle_states;
-	size_t n = b->n_vehicle_id;
-	if (b->n_state != n || b->n_x_m != n || b->n_y_m != n || b->n_edge != n || b->n_edge_offset_m != n ||
-	    b->n_soc != n || (b->n_odd_flags && b->n_odd_flags != n) || (b->n_health_flags && b->n_health_flags != n)) {
-		fs_bus_reject(fs_participant_bus(p), msg, "state batch with arrays of different lengths");
+	const char *why = fs_vehicle_msg_decode_records(msg->env->vehicle_states, msg->env->sim_time_ms, &s->records);
+	if (why) {
+		fs_bus_reject(fs_participant_bus(p), msg, why);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct fs_dispatch_vehicle_state st = {
-			.id = b->vehicle_id[i],
-			.state = (uint8_t)((int)b->state[i] >= 0 && (int)b->state[i] < FS_VEHICLE_STATE_COUNT ? (int)b->state[i] : 0),
-			.edge = b->edge[i],
-			.offset_m = b->edge_offset_m[i],
-			.x = b->x_m[i],
-			.y = b->y_m[i],
-			.soc = b->soc[i],
-			.odd_flags = (uint16_t)(b->n_odd_flags ? b->odd_flags[i] : 0),
-			.health_flags = b->n_health_flags ? b->health_flags[i] : 0,
-		};
-		if (fs_dispatch_update_vehicle(s->d, msg->env->sim_time_ms, &st) < 0) {
+	for (size_t i = 0; i < s->records.count; i++) {
+		const struct fs_vehicle_record *r = &s->records.items[i];
+		if (fs_dispatch_update_vehicle(s->d, r) < 0) {
 			s->bad_states++;
 			if (fs_log_should(s->bad_states)) {
-				fs_warn("vehicle %u: state record refused (%" PRIu64 " so far)", st.id, s->bad_states);
+				fs_warn("vehicle %u: record refused (%" PRIu64 " so far)", r->id, s->bad_states);
 			}
 		}
 	}
 }
 
-static void apply_events(struct dispatch_service *s, const struct fs_bus_message *msg)
+static void apply_events(struct dispatch_service *s, struct fs_participant *p, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__VehicleEventBatch *b = msg->env->vehicle_events;
-	if (b->n_events > s->events_cap) {
-		s->events_cap = b->n_events + b->n_events / 2 + 16;
-		s->events = realloc(s->events, s->events_cap * sizeof(*s->events));
-		if (!s->events) {
-			fs_error("out of memory");
-			abort();
-		}
+	size_t count;
+	const char *why = fs_vehicle_msg_decode_events(msg->env->vehicle_events, &s->events, &s->events_cap, &count);
+	if (why) {
+		fs_bus_reject(fs_participant_bus(p), msg, why);
+		return;
 	}
-	for (size_t i = 0; i < b->n_events; i++) {
-		const Fleetsim__V1__VehicleEvent *e = b->events[i];
-		s->events[i] = (struct fs_vehicle_event){
-			.time_ms = e->sim_time_ms,
-			.job_id = e->job_id,
-			.value = e->value,
-			.vehicle_id = e->vehicle_id,
-			.kind = (uint8_t)e->kind,
-			.from_state = (uint8_t)e->from_state,
-			.to_state = (uint8_t)e->to_state,
-		};
-	}
-	if (fs_dispatch_add_events(s->d, s->events, b->n_events) < 0) {
+	if (fs_dispatch_add_events(s->d, s->events, count) < 0) {
 		fs_error("out of memory");
 		abort();
 	}
@@ -449,7 +426,7 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 		apply_states(s, p, msg);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
-		apply_events(s, msg);
+		apply_events(s, p, msg);
 		break;
 	default:
 		break;
@@ -637,6 +614,7 @@ static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 {
 	struct fs_dispatch_kpi k;
+	fs_dispatch_settle(s->d);
 	fs_dispatch_kpi_running(s->d, &k);
 	struct { const char *name; double value; } list[MAX_KPIS] = {
 		{ "requests", (double)k.requests },
@@ -700,7 +678,7 @@ static void count_traffic(struct dispatch_service *s)
 	uint32_t slots = fs_traffic_slot_count(t), bound = fs_dispatch_vehicle_id_bound(s->d);
 	memset(s->traffic_counts, 0, (size_t)slots * sizeof(*s->traffic_counts));
 	for (uint32_t id = 0; id < bound; id++) {
-		const struct fs_dispatch_vehicle_state *v = fs_dispatch_vehicle(s->d, id);
+		const struct fs_vehicle_record *v = fs_dispatch_vehicle_record(s->d, id);
 		if (v && drives(v->state) && v->edge < s->world->net->edge_count) {
 			s->traffic_counts[fs_traffic_slot_of_edge(t, v->edge)]++;
 		}
@@ -1000,6 +978,10 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 {
 	struct dispatch_service *s = ctx;
 	s->tick = tick;
+	if (tick > 0) {
+		fs_dispatch_set_fleet_time(s->d, s->prev_tick_ms);
+	}
+	s->prev_tick_ms = now_ms;
 	apply_traffic(s, now_ms);
 	apply_outages(s);
 	int wrc = fs_weather_update(s->weather, s->map_events, s->nmap, tick);
@@ -1302,6 +1284,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	uint32_t nz = fs_dispatch_zone_count(s->d);
 	struct fs_dispatch_kpi k, by_hour[24];
 	struct fs_dispatch_kpi *by_zone = fs_xcalloc(nz ? nz : 1, sizeof(*by_zone));
+	fs_dispatch_settle(s->d);
 	if (fs_dispatch_kpi(s->d, &k, by_hour, by_zone) < 0) {
 		free(by_zone);
 		fs_error("out of memory computing the KPIs");

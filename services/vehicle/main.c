@@ -37,7 +37,8 @@ static void usage(FILE *out)
 		"  --vehicles N             initial fleet size over all shards (default 300)\n"
 		"  --network SPEC           road network (see `fleetsim run --help`)\n"
 		"  --depots N               depots in the city (default 4)\n"
-		"  --publish-every-ms N     state batch period in simulated ms (default 1000, 0 = never)\n"
+		"  --keyframe-every-ms N    period of keyframes (every vehicle, on veh.snapshot) in simulated ms\n"
+		"                           (default 60000, 0 = never); changes go on veh.state every tick\n"
 		"  --phase P                city phase: data-collection, supervised, driverless (default)\n"
 		"  --self-charge yes|no     go charging without dispatch (default yes)\n"
 		"  --fleet-csv FILE         start positions vehicle_id,node[,soc] instead of seeded ones\n"
@@ -49,7 +50,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-vehicle", FS_LOG_INFO);
-	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .publish_every_ms = 1000,
+	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .keyframe_every_ms = 60000,
 					   .phase = FS_CITY_DRIVERLESS, .self_charge = true };
 	const char *address = NULL, *name = NULL, *scenario = NULL;
 	bool given[4] = { false }; /* seed, vehicles, depots, phase: flags override the scenario */
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "depots", required_argument, NULL, OPT_DEPOTS },
-		{ "publish-every-ms", required_argument, NULL, OPT_PUBLISH },
+		{ "keyframe-every-ms", required_argument, NULL, OPT_PUBLISH },
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "self-charge", required_argument, NULL, OPT_SELF_CHARGE },
 		{ "out", required_argument, NULL, OPT_OUT },
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 			  : opt == OPT_SHARDS ? &cfg.shards
 			  : opt == OPT_VEHICLES ? &cfg.vehicles
 			  : opt == OPT_DEPOTS ? &cfg.depots
-					      : &cfg.publish_every_ms) = (uint32_t)u;
+					      : &cfg.keyframe_every_ms) = (uint32_t)u;
 			break;
 		case OPT_NETWORK:
 			cfg.network = optarg;

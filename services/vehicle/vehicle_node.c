@@ -29,6 +29,7 @@
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_world.h"
+#include "fs_vehicle_msg.h"
 #include "vehicle_node.h"
 
 #define UNLIMITED_PLUGS 65535
@@ -100,7 +101,6 @@ struct vehicle_node {
 	size_t nidle, idle_cap;
 	uint64_t tick;
 	int64_t now_ms;                      /* simulated time of the last tick */
-	int64_t last_publish_ms;
 	uint64_t refused_jobs;
 	uint64_t unknown_vehicle_jobs;
 	/* scenario events received from the conductor (scn.cmd/apply): pending or in force */
@@ -111,12 +111,12 @@ struct vehicle_node {
 	uint64_t scn_faults_injected; /* devices put in a worse health by device_fault events */
 	struct fs_weather *weather;   /* from the weather events in force, city-wide and by zone */
 	struct fs_closures *closures; /* from the road_closure events in force */
-	/* state batch arrays, grown with the fleet */
-	size_t batch_cap;
-	uint32_t *b_id, *b_edge, *b_health, *b_odd, *b_sw;
-	Fleetsim__V1__VehicleState *b_state;
-	float *b_x, *b_y, *b_off, *b_soc, *b_speed, *b_heading;
-	uint64_t *b_job;
+	struct fs_fleet_news *news;          /* what the bus knows of each vehicle: news only */
+	struct fs_vehicle_record *keyframe;  /* every vehicle, for veh.snapshot */
+	size_t keyframe_cap;
+	int64_t last_keyframe_ms;
+	uint64_t keyframes;
+	struct fs_vehicle_msg msg;
 };
 
 static bool owns(const struct vehicle_node *n, uint32_t id)
@@ -182,7 +182,8 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 	}
 	n->params = n->scn.vehicle;
 	n->fleet = fs_fleet_create(n->world->net, &n->params, cfg->seed);
-	if (!n->fleet) {
+	n->news = fs_fleet_news_create();
+	if (!n->fleet || !n->news) {
 		fs_error("cannot create the fleet");
 		goto fail;
 	}
@@ -193,7 +194,7 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 			goto fail;
 		}
 	}
-	n->last_publish_ms = INT64_MIN;
+	n->last_keyframe_ms = INT64_MIN;
 	return n;
 fail:
 	vehicle_node_destroy(n);
@@ -221,19 +222,9 @@ void vehicle_node_destroy(struct vehicle_node *n)
 	free(n->ota);
 	free(n->retiring);
 	free(n->idle);
-	free(n->b_id);
-	free(n->b_edge);
-	free(n->b_health);
-	free(n->b_odd);
-	free(n->b_sw);
-	free(n->b_state);
-	free(n->b_x);
-	free(n->b_y);
-	free(n->b_off);
-	free(n->b_soc);
-	free(n->b_speed);
-	free(n->b_heading);
-	free(n->b_job);
+	fs_fleet_news_destroy(n->news);
+	free(n->keyframe);
+	fs_vehicle_msg_finish(&n->msg);
 	free(n);
 }
 
@@ -771,107 +762,70 @@ static void start_mapping_drives(struct vehicle_node *n, uint64_t tick, int64_t 
 	}
 }
 
-static void grow_batch(struct vehicle_node *n, size_t count)
+static int publish_records(struct vehicle_node *n, struct fs_participant *p, const char *topic, bool full,
+			   const struct fs_vehicle_record *records, size_t count, int64_t now_ms)
 {
-	if (count <= n->batch_cap) {
-		return;
+	struct fs_vehicle_batch_info info = {
+		.shard = n->cfg.shard, .shard_count = n->cfg.shards, .origin_lat = n->world->net->proj.origin_lat,
+		.origin_lon = n->world->net->proj.origin_lon, .full = full,
+	};
+	if (fs_vehicle_msg_encode_records(&n->msg, &info, records, count, now_ms) < 0) {
+		return -ENOMEM;
 	}
-	size_t cap = count + count / 2 + 16;
-#define GROW(field) n->field = realloc(n->field, cap * sizeof(*n->field)); if (!n->field) abort()
-	GROW(b_id); GROW(b_edge); GROW(b_health); GROW(b_odd); GROW(b_sw); GROW(b_state);
-	GROW(b_x); GROW(b_y); GROW(b_off); GROW(b_soc); GROW(b_speed); GROW(b_heading); GROW(b_job);
-#undef GROW
-	n->batch_cap = cap;
-}
-
-static int publish_states(struct vehicle_node *n, struct fs_participant *p, const char *topic, int64_t now_ms)
-{
-	uint32_t count = fs_fleet_count(n->fleet);
-	grow_batch(n, count);
-	size_t k = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		const struct fs_vehicle *v = fs_fleet_vehicle(n->fleet, i);
-		struct fs_vehicle_snapshot s;
-		if (fs_vehicle_snapshot(v, n->world->net, now_ms, &s) < 0) {
-			s = (struct fs_vehicle_snapshot){ .edge = UINT32_MAX, .soc = fs_vehicle_soc(v, now_ms) };
-		}
-		n->b_id[k] = v->id;
-		n->b_state[k] = (Fleetsim__V1__VehicleState)v->state;
-		n->b_x[k] = (float)s.x;
-		n->b_y[k] = (float)s.y;
-		n->b_edge[k] = s.edge;
-		n->b_off[k] = (float)s.offset_m;
-		n->b_soc[k] = (float)s.soc;
-		n->b_speed[k] = (float)s.speed_mps;
-		n->b_heading[k] = (float)s.heading_rad;
-		n->b_health[k] = s.health_flags;
-		n->b_odd[k] = v->odd_flags;
-		n->b_job[k] = v->job_id;
-		n->b_sw[k] = n->params.sw[v->sw].version;
-		k++;
-	}
-	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
-	b.shard = n->cfg.shard;
-	b.shard_count = n->cfg.shards;
-	b.origin_lat = n->world->net->proj.origin_lat;
-	b.origin_lon = n->world->net->proj.origin_lon;
-	b.full = true;
-	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_edge_offset_m = b.n_soc = b.n_speed_mps =
-		b.n_heading_rad = b.n_health_flags = b.n_odd_flags = b.n_job_id = b.n_sw_version = k;
-	b.vehicle_id = n->b_id;
-	b.state = n->b_state;
-	b.x_m = n->b_x;
-	b.y_m = n->b_y;
-	b.edge = n->b_edge;
-	b.edge_offset_m = n->b_off;
-	b.soc = n->b_soc;
-	b.speed_mps = n->b_speed;
-	b.heading_rad = n->b_heading;
-	b.health_flags = n->b_health;
-	b.odd_flags = n->b_odd;
-	b.job_id = n->b_job;
-	b.sw_version = n->b_sw;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
-	env.vehicle_states = &b;
+	env.vehicle_states = &n->msg.batch;
 	return fs_participant_publish(p, topic, &env);
+}
+
+/* This tick's news on veh.state: what dispatch and every observer keep their mirror with. */
+static int publish_news(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
+{
+	const struct fs_vehicle_record *records;
+	long count = fs_fleet_news_take(n->news, n->fleet, n->world->net, now_ms, &records);
+	if (count < 0) {
+		return -ENOMEM;
+	}
+	return count ? publish_records(n, p, NULL, false, records, (size_t)count, now_ms) : 0;
+}
+
+/*
+ * Every vehicle of the shard on veh.snapshot, which no participant applies: a
+ * keyframe for an observer that attached late (the viewer, fleetctl echo) and
+ * for a recording read from the middle. It does not change what the bus knows
+ * (n->news), so keyframes cannot change the run.
+ */
+static int publish_keyframe(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
+{
+	uint32_t count = fs_fleet_count(n->fleet);
+	if (count > n->keyframe_cap) {
+		size_t cap = count + count / 2 + 16;
+		struct fs_vehicle_record *k = realloc(n->keyframe, cap * sizeof(*k));
+		if (!k) {
+			return -ENOMEM;
+		}
+		n->keyframe = k;
+		n->keyframe_cap = cap;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		fs_vehicle_record_take(fs_fleet_vehicle(n->fleet, i), n->world->net, now_ms, &n->keyframe[i]);
+	}
+	n->keyframes++;
+	return publish_records(n, p, "veh.snapshot", true, n->keyframe, count, now_ms);
 }
 
 static int publish_events(struct vehicle_node *n, struct fs_participant *p)
 {
-	size_t count = n->events.count;
-	if (!count) {
+	if (!n->events.count) {
 		return 0;
 	}
-	Fleetsim__V1__VehicleEvent *evs = fs_xcalloc(count, sizeof(*evs));
-	Fleetsim__V1__VehicleEvent **evp = fs_xcalloc(count, sizeof(*evp));
-	for (size_t i = 0; i < count; i++) {
-		const struct fs_vehicle_event *e = &n->events.items[i];
-		fleetsim__v1__vehicle_event__init(&evs[i]);
-		evs[i].vehicle_id = e->vehicle_id;
-		evs[i].kind = (Fleetsim__V1__VehicleEventKind)e->kind;
-		evs[i].sim_time_ms = e->time_ms;
-		evs[i].from_state = (Fleetsim__V1__VehicleState)e->from_state;
-		evs[i].to_state = (Fleetsim__V1__VehicleState)e->to_state;
-		evs[i].device = (Fleetsim__V1__DeviceKind)e->device;
-		evs[i].device_index = e->device_index;
-		evs[i].health = (Fleetsim__V1__DeviceHealth)e->health;
-		evs[i].job_id = e->job_id;
-		evs[i].value = e->value;
-		evs[i].reason = (char *)(e->reason ? e->reason : "");
-		evp[i] = &evs[i];
+	if (fs_vehicle_msg_encode_events(&n->msg, n->cfg.shard, n->events.items, n->events.count) < 0) {
+		return -ENOMEM;
 	}
-	Fleetsim__V1__VehicleEventBatch b = FLEETSIM__V1__VEHICLE_EVENT_BATCH__INIT;
-	b.shard = n->cfg.shard;
-	b.n_events = count;
-	b.events = evp;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS;
-	env.vehicle_events = &b;
-	int rc = fs_participant_publish(p, NULL, &env);
-	free(evs);
-	free(evp);
-	return rc;
+	env.vehicle_events = &n->msg.events;
+	return fs_participant_publish(p, NULL, &env);
 }
 
 /* A device fault on the vehicles the event picks (every kind's device when index is -1). */
@@ -1013,10 +967,13 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (publish_events(n, p) < 0) {
 		return -EIO;
 	}
-	if (n->cfg.publish_every_ms && (n->last_publish_ms == INT64_MIN ||
-					now_ms - n->last_publish_ms >= (int64_t)n->cfg.publish_every_ms)) {
-		n->last_publish_ms = now_ms;
-		if (publish_states(n, p, NULL, now_ms) < 0) {
+	if (publish_news(n, p, now_ms) < 0) {
+		return -EIO;
+	}
+	if (n->cfg.keyframe_every_ms && (n->last_keyframe_ms == INT64_MIN ||
+					 now_ms - n->last_keyframe_ms >= (int64_t)n->cfg.keyframe_every_ms)) {
+		n->last_keyframe_ms = now_ms;
+		if (publish_keyframe(n, p, now_ms) < 0) {
 			return -EIO;
 		}
 	}
@@ -1105,6 +1062,11 @@ static int on_end(void *ctx, struct fs_participant *p)
 		snprintf(key, sizeof(key), "vehicles_sw_%u", n->params.sw[k].version);
 		fs_participant_add_result(p, key, on);
 	}
+	uint64_t full, moves;
+	fs_fleet_news_counts(n->news, &full, &moves);
+	fs_participant_add_result(p, "records_full", (double)full);
+	fs_participant_add_result(p, "records_moves", (double)moves);
+	fs_participant_add_result(p, "keyframes", (double)n->keyframes);
 	fs_participant_add_result(p, "memory_bytes_per_vehicle",
 				  count ? (double)fs_fleet_memory_bytes(n->fleet) / count : 0.0);
 	struct rusage ru;
@@ -1122,7 +1084,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 static void on_idle(void *ctx, struct fs_participant *p)
 {
 	struct vehicle_node *n = ctx;
-	if (publish_states(n, p, "veh.snapshot", n->now_ms) < 0) {
+	if (publish_keyframe(n, p, n->now_ms) < 0) {
 		fs_warn("cannot publish the snapshot of a paused shard");
 	}
 }

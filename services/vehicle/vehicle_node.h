@@ -20,7 +20,7 @@ struct vehicle_node_config {
 	uint32_t shard, shards;
 	uint32_t vehicles;         /* initial fleet: ids 0 .. vehicles-1 over all shards */
 	uint32_t depots;
-	uint32_t publish_every_ms; /* state batch period in simulated ms; 0 = never */
+	uint32_t keyframe_every_ms; /* keyframe (veh.snapshot) period in simulated ms; 0 = never */
 	int phase;                 /* enum fs_city_phase of the city */
 	bool self_charge;          /* no dispatch in the run: go charging on our own */
 	const struct fs_scenario *scenario; /* vehicle model, riders, depots, releases, events; NULL = defaults */

@@ -134,14 +134,32 @@ bool dispatch_healthy(const struct vrec *v)
 	return !(v->s.health_flags & (FS_HEALTH_SUMMARY_MINIMAL_RISK | FS_HEALTH_SUMMARY_NEEDS_DEPOT));
 }
 
-bool dispatch_fresh(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
+const struct fs_dispatch_vehicle_state *dispatch_view(const struct fs_dispatch *d, const struct vrec *v)
 {
-	return now_ms - v->seen_ms <= (int64_t)(d->p.state_timeout_s * MS_PER_S);
+	/* a cache of what the record says at fleet_ms: filling it in is not a change of v */
+	struct vrec *w = (struct vrec *)v;
+	int64_t t = d->fleet_ms > v->rec.t_ms ? d->fleet_ms : v->rec.t_ms;
+	if (w->view_ms == t) {
+		return &w->s;
+	}
+	w->view_ms = t;
+	w->s.soc = fs_vehicle_record_soc_at(&v->rec, t);
+	bool moves_on = v->rec.seg_end_ms != FS_NEVER_MS && v->rec.seg_end_ms > v->rec.t_ms &&
+			v->rec.seg_to_m != v->rec.seg_from_m;
+	if (v->rec.edge != FS_NO_EDGE && moves_on) {
+		struct fs_vehicle_snapshot at;
+		if (fs_vehicle_record_place(&v->rec, d->w.net, t, &at) == 0) {
+			w->s.offset_m = at.offset_m;
+			w->s.x = at.x;
+			w->s.y = at.y;
+		}
+	}
+	return &w->s;
 }
 
 bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v)
 {
-	return d->p.charging && (v->charge_requested || v->s.soc < d->p.charge_soc);
+	return d->p.charging && (v->charge_requested || dispatch_view(d, v)->soc < d->p.charge_soc);
 }
 
 double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r)
@@ -156,7 +174,7 @@ double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct
 bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, double eta_s,
 			const struct fs_dispatch_request *r)
 {
-	double left = v->s.soc * d->p.battery_kwh - dispatch_trip_kwh(d, eta_s, r);
+	double left = dispatch_view(d, v)->soc * d->p.battery_kwh - dispatch_trip_kwh(d, eta_s, r);
 	return left >= d->p.job_reserve_soc * d->p.battery_kwh;
 }
 
@@ -314,7 +332,8 @@ bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t
 	if (zones && !rain_ok(d, v, fs_weather_zone_rain(d->weather, target_edge))) {
 		return false;
 	}
-	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
+	const struct fs_dispatch_vehicle_state *at = dispatch_view(d, v);
+	struct fs_road_pos from = { at->edge, at->offset_m };
 	struct fs_road_pos to = { target_edge, d->w.net->edges[target_edge].length_m };
 	double t;
 	d->path.count = 0;
@@ -384,7 +403,6 @@ static bool params_ok(const struct fs_dispatch_params *p)
 	return (p->matcher == FS_DISPATCH_MATCH_BATCH || p->matcher == FS_DISPATCH_MATCH_GREEDY) &&
 	       p->batch_s > 0 && isfinite(p->batch_s) && p->patience_s > 0 && p->candidates >= 1 &&
 	       p->max_pickup_eta_s > 0 && p->offer_timeout_s > 0 && p->decline_cooldown_s >= 0 &&
-	       p->state_timeout_s > 0 &&
 	       p->max_snap_m > 0 && fs_rider_params_valid(&p->riders) && p->max_wait_s >= 0 &&
 	       p->max_wait_s <= 86400 && p->energy_speed_mps > 0 &&
 	       p->night_start_h >= 0 && p->night_start_h <= 24 && p->night_end_h >= 0 && p->night_end_h <= 24 &&
@@ -505,6 +523,8 @@ struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
 	}
 	d->first_ms = INT64_MIN;
 	d->now_ms = INT64_MIN;
+	d->fleet_ms = INT64_MIN;
+	d->next_settle_ms = INT64_MIN;
 	d->observed_ms = INT64_MIN;
 	return d;
 fail:
@@ -875,7 +895,12 @@ struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id)
 
 const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_dispatch *d, uint32_t id)
 {
-	return id < d->nveh && d->veh[id].known ? &d->veh[id].s : NULL;
+	return id < d->nveh && d->veh[id].known ? dispatch_view(d, &d->veh[id]) : NULL;
+}
+
+const struct fs_vehicle_record *fs_dispatch_vehicle_record(const struct fs_dispatch *d, uint32_t id)
+{
+	return id < d->nveh && d->veh[id].known ? &d->veh[id].rec : NULL;
 }
 
 uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d)
@@ -919,54 +944,77 @@ static bool in_service(int s)
 	       s != FS_VEHICLE_UNSPECIFIED;
 }
 
-/* Metres driven between two states of one vehicle (1 s apart in a run). */
-static double driven_m(const struct fs_network *net, const struct fs_dispatch_vehicle_state *a,
-		       const struct fs_dispatch_vehicle_state *b)
+/* Add @state's time over [@from_ms, @to_ms) to the hours it falls in, by the city's clock. */
+static void account_time(struct fs_dispatch *d, int state, int64_t from_ms, int64_t to_ms)
 {
-	if (a->edge == FS_NO_EDGE || b->edge == FS_NO_EDGE || a->edge >= net->edge_count || b->edge >= net->edge_count) {
-		return 0.0;
-	}
-	if (a->edge == b->edge && b->offset_m >= a->offset_m) {
-		return b->offset_m - a->offset_m;
-	}
-	const struct fs_edge *ea = &net->edges[a->edge], *eb = &net->edges[b->edge];
-	double m = fmax(ea->length_m - a->offset_m, 0.0) + b->offset_m;
-	if (ea->to != eb->from) {
-		/* edges skipped in between: the straight line between them (a slight underestimate) */
-		const struct fs_node *p = &net->nodes[ea->to], *q = &net->nodes[eb->from];
-		m += hypot(q->x - p->x, q->y - p->y);
-	}
-	return m;
-}
-
-static void account(struct fs_dispatch *d, struct vrec *v, int64_t t_ms, const struct fs_dispatch_vehicle_state *s)
-{
-	int prev = v->s.state;
-	double dt_ms = (double)(t_ms - v->seen_ms);
-	struct hour_acc *h = &d->hours[dispatch_local_hour(d, v->seen_ms)];
-	if (in_service(prev)) {
-		h->vehicle_ms += dt_ms;
-		if (prev == FS_VEHICLE_IN_TRIP) {
-			h->occupied_ms += dt_ms;
-		}
-		if (prev == FS_VEHICLE_TO_PICKUP || prev == FS_VEHICLE_WAITING_FOR_RIDER || prev == FS_VEHICLE_IN_TRIP) {
-			h->busy_ms += dt_ms;
-		}
-	}
-	bool towed = prev == FS_VEHICLE_MINIMAL_RISK && s->state == FS_VEHICLE_MAINTENANCE;
-	if (towed || !(driving_state(prev) || driving_state(s->state))) {
+	if (!in_service(state)) {
 		return;
 	}
-	double m = driven_m(d->w.net, &v->s, s);
-	if (m <= 0.0 || m > 100.0 * fmax(dt_ms, 1.0)) { /* > 100 m/s: a jump, not driving */
+	while (from_ms < to_ms) {
+		int64_t into = fs_timezone_local_ms(d->w.tz, from_ms) % MS_PER_HOUR;
+		int64_t end = from_ms + (MS_PER_HOUR - (into < 0 ? into + MS_PER_HOUR : into));
+		end = end < to_ms ? end : to_ms;
+		struct hour_acc *h = &d->hours[dispatch_local_hour(d, from_ms)];
+		double dt_ms = (double)(end - from_ms);
+		h->vehicle_ms += dt_ms;
+		if (state == FS_VEHICLE_IN_TRIP) {
+			h->occupied_ms += dt_ms;
+		}
+		if (state == FS_VEHICLE_TO_PICKUP || state == FS_VEHICLE_WAITING_FOR_RIDER || state == FS_VEHICLE_IN_TRIP) {
+			h->busy_ms += dt_ms;
+		}
+		from_ms = end;
+	}
+}
+
+/* Time up to @r and the distance its odometer says, in the state the vehicle was in. */
+static void account(struct fs_dispatch *d, struct vrec *v, const struct fs_vehicle_record *r)
+{
+	int prev = v->rec.state, next = r->kind == FS_VEHICLE_RECORD_MOVE ? prev : r->state;
+	account_time(d, prev, v->acct_ms, r->t_ms);
+	v->acct_ms = r->t_ms > v->acct_ms ? r->t_ms : v->acct_ms;
+	double m = r->odometer_m - v->rec.odometer_m;
+	bool towed = prev == FS_VEHICLE_MINIMAL_RISK && next == FS_VEHICLE_MAINTENANCE;
+	if (towed || !(m > 0.0) || !(driving_state(prev) || driving_state(next))) {
 		return;
 	}
 	/* the state the distance was driven in: the earlier one, unless the vehicle was standing then */
-	int st = driving_state(prev) ? prev : s->state;
+	int st = driving_state(prev) ? prev : next;
+	struct hour_acc *h = &d->hours[dispatch_local_hour(d, v->rec.t_ms)];
 	v->odo_m += m;
 	h->km_total += m / 1000.0;
 	if (st == FS_VEHICLE_IN_TRIP) {
 		h->km_occupied += m / 1000.0;
+	}
+}
+
+/* Every vehicle's time up to the fleet's time (once an hour, and before KPIs are read). */
+void fs_dispatch_settle(struct fs_dispatch *d)
+{
+	if (d->fleet_ms == INT64_MIN) {
+		return;
+	}
+	for (uint32_t id = 0; id < d->nveh; id++) {
+		struct vrec *v = &d->veh[id];
+		if (v->known && v->acct_ms < d->fleet_ms) {
+			account_time(d, v->rec.state, v->acct_ms, d->fleet_ms);
+			v->acct_ms = d->fleet_ms;
+		}
+	}
+}
+
+void fs_dispatch_set_fleet_time(struct fs_dispatch *d, int64_t t_ms)
+{
+	if (d->fleet_ms != INT64_MIN && t_ms <= d->fleet_ms) {
+		return;
+	}
+	d->fleet_ms = t_ms;
+	if (d->next_settle_ms == INT64_MIN) {
+		int64_t into = fs_timezone_local_ms(d->w.tz, t_ms) % MS_PER_HOUR;
+		d->next_settle_ms = t_ms + (MS_PER_HOUR - (into < 0 ? into + MS_PER_HOUR : into));
+	} else if (t_ms >= d->next_settle_ms) {
+		fs_dispatch_settle(d);
+		d->next_settle_ms += MS_PER_HOUR * (1 + (t_ms - d->next_settle_ms) / MS_PER_HOUR);
 	}
 }
 
@@ -976,42 +1024,71 @@ static void count_odd(struct fs_dispatch *d, const struct vrec *v, int sign)
 	d->night_ok += (uint32_t)(sign * !(v->s.odd_flags & FS_ODD_DAYTIME_ONLY));
 }
 
-int fs_dispatch_update_vehicle(struct fs_dispatch *d, int64_t t_ms, const struct fs_dispatch_vehicle_state *s)
+static bool record_ok(const struct fs_dispatch *d, const struct fs_vehicle_record *r)
 {
-	if (!s || s->id == UINT32_MAX || s->state >= FS_VEHICLE_STATE_COUNT || !isfinite(s->x) || !isfinite(s->y) ||
-	    !isfinite(s->soc) || (s->edge != FS_NO_EDGE && s->edge >= d->w.net->edge_count)) {
+	return r->id != UINT32_MAX && r->state < FS_VEHICLE_STATE_COUNT && isfinite(r->x) && isfinite(r->y) &&
+	       isfinite(r->soc) && isfinite(r->soc_per_h) && isfinite(r->seg_from_m) && isfinite(r->seg_to_m) &&
+	       isfinite(r->odometer_m) && (r->edge == FS_NO_EDGE || r->edge < d->w.net->edge_count);
+}
+
+/* The view of a new record: where it puts the vehicle when it was taken. */
+static void view_record(struct fs_dispatch *d, struct vrec *v)
+{
+	const struct fs_vehicle_record *r = &v->rec;
+	v->s = (struct fs_dispatch_vehicle_state){ .id = r->id, .state = r->state, .edge = r->edge,
+						    .offset_m = fs_vehicle_record_offset_at(r, r->t_ms),
+						    .x = r->x, .y = r->y, .soc = r->soc, .odd_flags = r->odd_flags,
+						    .health_flags = r->health_flags };
+	v->view_ms = r->t_ms;
+	if (d->fleet_ms == INT64_MIN || r->t_ms > d->fleet_ms) {
+		fs_dispatch_set_fleet_time(d, r->t_ms);
+	}
+}
+
+int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_record *r)
+{
+	if (!r || !record_ok(d, r)) {
 		return -EINVAL;
 	}
-	if (s->id >= d->nveh) {
+	if (r->id >= d->nveh) {
 		size_t cap = d->veh_cap;
-		if (s->id >= UINT32_MAX / 2 || grow((void **)&d->veh, sizeof(*d->veh), &cap, (size_t)s->id + 1) < 0) {
+		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
+			return -ENOENT;
+		}
+		if (r->id >= UINT32_MAX / 2 || grow((void **)&d->veh, sizeof(*d->veh), &cap, (size_t)r->id + 1) < 0) {
 			return -ENOMEM;
 		}
-		memset(d->veh + d->nveh, 0, (s->id + 1 - d->nveh) * sizeof(*d->veh));
+		memset(d->veh + d->nveh, 0, (r->id + 1 - d->nveh) * sizeof(*d->veh));
 		d->veh_cap = (uint32_t)cap;
-		d->nveh = s->id + 1;
+		d->nveh = r->id + 1;
 	}
-	struct vrec *v = &d->veh[s->id];
+	struct vrec *v = &d->veh[r->id];
 	if (!v->known) {
-		*v = (struct vrec){ .s = *s, .seen_ms = t_ms, .idle_since_ms = t_ms, .queued_ms = NO_TIME,
+		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
+			return -ENOENT;
+		}
+		*v = (struct vrec){ .rec = *r, .acct_ms = r->t_ms, .idle_since_ms = r->t_ms, .queued_ms = NO_TIME,
 				    .cmd_ms = INT64_MIN, .cooldown_until_ms = INT64_MIN, .known = true };
+		view_record(d, v);
 		d->known++;
 		count_odd(d, v, +1);
 		return 0;
 	}
-	if (t_ms < v->seen_ms) {
+	if (r->t_ms < v->rec.t_ms) {
 		return -EINVAL;
 	}
-	account(d, v, t_ms, s);
-	if (s->state == FS_VEHICLE_AVAILABLE && v->s.state != FS_VEHICLE_AVAILABLE) {
-		v->idle_since_ms = t_ms;
-	}
+	account(d, v, r);
+	int was = v->rec.state;
 	count_odd(d, v, -1);
-	v->s = *s;
-	v->seen_ms = t_ms;
+	fs_vehicle_record_merge(&v->rec, true, r);
+	view_record(d, v);
 	count_odd(d, v, +1);
-	/* A command is confirmed or over once a state produced after it was sent says so. */
-	if (t_ms > v->claim_ms) {
+	const struct fs_dispatch_vehicle_state *s = &v->s;
+	if (s->state == FS_VEHICLE_AVAILABLE && was != FS_VEHICLE_AVAILABLE) {
+		v->idle_since_ms = r->t_ms;
+	}
+	/* A command is confirmed or over once a record taken after it was sent says so. */
+	if (r->t_ms > v->claim_ms) {
 		if (v->claim == CLAIM_CHARGE) {
 			bool at = s->state == FS_VEHICLE_TO_CHARGER || s->state == FS_VEHICLE_CHARGING;
 			if (s->state == FS_VEHICLE_CHARGING) {

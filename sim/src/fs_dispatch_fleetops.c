@@ -148,7 +148,7 @@ static void count_unplanned(struct fs_dispatch *d, uint32_t *extra)
 		double best_d = INFINITY;
 		for (uint32_t k = 0; k < d->w.depot_count; k++) {
 			const struct fs_node *n = &net->nodes[d->w.depot_nodes[k]];
-			double dd = hypot(n->x - v->s.x, n->y - v->s.y);
+			double dd = hypot(n->x - dispatch_view(d, v)->x, n->y - dispatch_view(d, v)->y);
 			if (dd < best_d) {
 				best_d = dd;
 				best = k;
@@ -160,7 +160,7 @@ static void count_unplanned(struct fs_dispatch *d, uint32_t *extra)
 
 static bool may_charge(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
 {
-	return v->known && dispatch_fresh(d, v, now_ms) && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
+	return v->known && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
 	       (v->claim == CLAIM_NONE || v->claim == CLAIM_REPOSITION) && v->cmd_ms != now_ms &&
 	       v->s.edge != FS_NO_EDGE && v->cooldown_until_ms <= now_ms;
 }
@@ -175,11 +175,11 @@ static uint32_t pick_depot(struct fs_dispatch *d, const struct vrec *v, const ui
 	for (uint32_t k = 0; k < n; k++) {
 		targets[k] = (struct fs_road_pos){ d->depot_stop_edge[k], net->edges[d->depot_stop_edge[k]].length_m };
 	}
-	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
+	struct fs_road_pos from = { v->s.edge, dispatch_view(d, v)->offset_m };
 	if (fs_route_one_to_many(d->w.query, dispatch_hour(d, now_ms), from, targets, n, times) < 0) {
 		for (uint32_t k = 0; k < n; k++) { /* fall back to the straight line */
 			const struct fs_node *node = &net->nodes[d->w.depot_nodes[k]];
-			times[k] = hypot(node->x - v->s.x, node->y - v->s.y) / d->p.charge_speed_mps;
+			times[k] = hypot(node->x - dispatch_view(d, v)->x, node->y - dispatch_view(d, v)->y) / d->p.charge_speed_mps;
 		}
 	}
 	/* nearest free depot first; a car whose ODD excludes motorways takes the first it can reach
@@ -312,9 +312,9 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 				continue;
 			}
 			idle++;
-			if (v->s.soc < d->p.opportunistic_soc &&
+			if (dispatch_view(d, v)->soc < d->p.opportunistic_soc &&
 			    now_ms - v->idle_since_ms >= (int64_t)(d->p.min_idle_s * MS_PER_S)) {
-				keys[nkeys++] = (struct soc_key){ v->s.soc, id };
+				keys[nkeys++] = (struct soc_key){ dispatch_view(d, v)->soc, id };
 			}
 		}
 		qsort(keys, nkeys, sizeof(*keys), compare_soc_keys);
@@ -384,7 +384,7 @@ static int compare_ranked(const void *a, const void *b)
 
 static bool idle_for_rebalancing(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
 {
-	return v->known && dispatch_fresh(d, v, now_ms) && v->s.state == FS_VEHICLE_AVAILABLE &&
+	return v->known && v->s.state == FS_VEHICLE_AVAILABLE &&
 	       v->claim == CLAIM_NONE && v->cmd_ms != now_ms &&
 	       v->queued_ms == NO_TIME && v->s.edge != FS_NO_EDGE && dispatch_healthy(v) &&
 	       !dispatch_needs_charge(d, v) && v->cooldown_until_ms <= now_ms;
@@ -424,7 +424,7 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 			supply[v->target] += 1.0;
 			total_supply += 1.0;
 		} else if (idle_for_rebalancing(d, v, now_ms)) {
-			struct fs_point p = { v->s.x, v->s.y };
+			struct fs_point p = { dispatch_view(d, v)->x, dispatch_view(d, v)->y };
 			uint32_t z = fs_dispatch_zone_of(d, p);
 			supply[z] += 1.0;
 			total_supply += 1.0;
@@ -500,7 +500,7 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 				continue; /* one entry per zone: its slots are consecutive */
 			}
 			const struct fs_node *node = &net->nodes[d->zones[slot_zone[s0]].node];
-			double dist = hypot(node->x - v->s.x, node->y - v->s.y);
+			double dist = hypot(node->x - dispatch_view(d, v)->x, node->y - dispatch_view(d, v)->y);
 			if (dist < d->p.max_reposition_m) {
 				near[nnear++] = (struct ranked){ dist, s0 };
 			}

@@ -13,6 +13,7 @@
 
 #define MS_PER_S 1000.0
 #define NO_TIME (-1)
+#define MS_PER_HOUR INT64_C(3600000)
 
 /* What the platform has asked a vehicle to do. */
 enum claim {
@@ -23,14 +24,16 @@ enum claim {
 };
 
 struct vrec {
-	struct fs_dispatch_vehicle_state s;
-	int64_t seen_ms;           /* time of the last state; INT64_MIN = never seen */
+	struct fs_dispatch_vehicle_state s; /* the view: position and charge at view_ms (dispatch_view) */
+	struct fs_vehicle_record rec; /* the vehicle's last record, moves merged in */
+	int64_t view_ms;           /* s is brought up to here */
+	int64_t acct_ms;           /* time and distance are accounted up to here */
 	int64_t idle_since_ms;     /* available since */
 	int64_t cooldown_until_ms; /* declined an offer: not asked again before */
 	int64_t claim_ms;          /* when the current command was sent */
 	int64_t queued_ms;         /* waiting for a plug since; NO_TIME = not queued */
 	int64_t cmd_ms;            /* last time any command was sent (one per step) */
-	double odo_m;              /* distance integrated from the state batches */
+	double odo_m;              /* distance driven, from the records' odometers */
 	uint64_t job_id;           /* job of the current command */
 	uint64_t request;          /* ride claim: request id */
 	uint32_t target;           /* depot (charge) or zone (reposition) */
@@ -89,6 +92,8 @@ struct fs_dispatch {
 	struct vrec *veh;
 	uint32_t nveh, veh_cap;
 	uint32_t known, motorway_ok, night_ok;
+	int64_t fleet_ms;          /* the vehicles' time the records are current for; INT64_MIN = none */
+	int64_t next_settle_ms;    /* every vehicle's time is accounted at each local hour */
 	const struct fs_weather *weather; /* borrowed (fs_dispatch_set_weather); NULL = clear */
 	uint32_t roads_version;           /* calls of fs_dispatch_set_weather(): trips are replanned */
 	uint32_t planned_version;         /* the roads_version the open requests were last planned on */
@@ -137,8 +142,12 @@ int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms);
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms); /* router hour */
 bool dispatch_needs_charge(const struct fs_dispatch *d, const struct vrec *v);
 bool dispatch_healthy(const struct vrec *v);
-/* Reported recently enough to be given work (retired vehicles stop reporting). */
-bool dispatch_fresh(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms);
+/*
+ * @v as the platform sees it at the fleet's time (its last record placed there): the
+ * position of a moving car and every car's charge are brought up to date when asked,
+ * so a tick costs in proportion to the vehicles it looks at, not to the fleet.
+ */
+const struct fs_dispatch_vehicle_state *dispatch_view(const struct fs_dispatch *d, const struct vrec *v);
 double dispatch_trip_kwh(const struct fs_dispatch *d, double eta_s, const struct fs_dispatch_request *r);
 bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, double eta_s,
 			const struct fs_dispatch_request *r);

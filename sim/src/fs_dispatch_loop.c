@@ -37,7 +37,8 @@ struct fs_dispatch_loop {
 	struct fs_vehicle_events events;   /* the fleet's events of this tick */
 	struct fs_vehicle_event *reported; /* ... of the previous tick, for dispatch */
 	size_t nreported, reported_cap;
-	struct fs_dispatch_vehicle_state *states; /* the previous tick's snapshot */
+	struct fs_fleet_news *news;        /* what dispatch knows of each vehicle */
+	struct fs_vehicle_record *states;  /* the previous tick's news, as fs-vehicle sends them */
 	size_t nstates, states_cap;
 	int64_t states_ms;
 	struct fs_demand_batch batch;
@@ -147,7 +148,8 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 		goto fail;
 	}
 	l->fleet = fs_fleet_create(net, &l->vp, cfg->seed);
-	if (!l->fleet) {
+	l->news = fs_fleet_news_create();
+	if (!l->fleet || !l->news) {
 		fs_error_set(err, -ENOMEM, "dispatch loop: cannot create the fleet");
 		goto fail;
 	}
@@ -175,6 +177,7 @@ void fs_dispatch_loop_destroy(struct fs_dispatch_loop *l)
 	}
 	fs_dispatch_destroy(l->d);
 	fs_fleet_destroy(l->fleet);
+	fs_fleet_news_destroy(l->news);
 	fs_dispatch_output_finish(&l->out);
 	fs_vehicle_events_finish(&l->events);
 	fs_demand_batch_finish(&l->batch);
@@ -334,24 +337,17 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 		memcpy(l->reported, l->events.items, l->events.count * sizeof(*l->reported));
 	}
 	l->nreported = l->events.count;
-	uint32_t n = fs_fleet_count(l->fleet);
-	if (grow((void **)&l->states, sizeof(*l->states), &l->states_cap, n) < 0) {
+	const struct fs_vehicle_record *news;
+	long n = fs_fleet_news_take(l->news, l->fleet, l->cfg.world->net, l->now_ms, &news);
+	if (n < 0 || grow((void **)&l->states, sizeof(*l->states), &l->states_cap, (size_t)n) < 0) {
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		const struct fs_vehicle *v = fs_fleet_vehicle(l->fleet, i);
-		struct fs_vehicle_snapshot s;
-		if (fs_vehicle_snapshot(v, l->cfg.world->net, l->now_ms, &s) < 0) {
-			s = (struct fs_vehicle_snapshot){ .edge = FS_NO_EDGE, .soc = fs_vehicle_soc(v, l->now_ms) };
-		}
-		/* through float, as the wire carries them */
-		l->states[i] = (struct fs_dispatch_vehicle_state){
-			.id = v->id, .state = v->state, .edge = s.edge, .offset_m = (float)s.offset_m,
-			.x = (float)s.x, .y = (float)s.y, .soc = (float)s.soc, .odd_flags = v->odd_flags,
-			.health_flags = s.health_flags,
-		};
+	for (long i = 0; i < n; i++) {
+		l->states[i] = news[i];
+		/* through the wire's precision */
+		l->states[i].odometer_m = (double)llround(news[i].odometer_m * 10.0) / 10.0;
 	}
-	l->nstates = n;
+	l->nstates = (size_t)n;
 	l->states_ms = l->now_ms;
 	return 0;
 }
@@ -363,8 +359,9 @@ int fs_dispatch_loop_tick(struct fs_dispatch_loop *l, struct fs_dispatch_step_st
 	size_t nevents = 0;
 	int rc = 0;
 	if (l->tick > 0) {
+		fs_dispatch_set_fleet_time(l->d, l->states_ms);
 		for (size_t i = 0; i < l->nstates; i++) {
-			if ((rc = fs_dispatch_update_vehicle(l->d, l->states_ms, &l->states[i])) < 0) {
+			if ((rc = fs_dispatch_update_vehicle(l->d, &l->states[i])) < 0) {
 				return rc;
 			}
 		}

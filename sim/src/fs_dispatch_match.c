@@ -73,7 +73,7 @@ static bool matchable(const struct fs_dispatch *d, const struct vrec *v, int64_t
 	return v->known && (v->s.state == FS_VEHICLE_AVAILABLE || v->s.state == FS_VEHICLE_REPOSITIONING) &&
 	       (v->claim == CLAIM_NONE || v->claim == CLAIM_REPOSITION) && v->cmd_ms != now_ms &&
 	       v->cooldown_until_ms <= now_ms && v->s.edge != FS_NO_EDGE && dispatch_healthy(v) &&
-	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME && dispatch_fresh(d, v, now_ms);
+	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME;
 }
 
 /* Bring the spatial pool in line with who may be matched now. */
@@ -84,8 +84,8 @@ static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
 		struct vrec *v = &d->veh[id];
 		bool m = matchable(d, v, now_ms);
 		if (m) {
-			int rc = v->in_pool ? fs_spatial_move(d->pool, id, v->s.x, v->s.y)
-					    : fs_spatial_insert(d->pool, id, v->s.x, v->s.y);
+			int rc = v->in_pool ? fs_spatial_move(d->pool, id, dispatch_view(d, v)->x, dispatch_view(d, v)->y)
+					    : fs_spatial_insert(d->pool, id, dispatch_view(d, v)->x, dispatch_view(d, v)->y);
 			v->in_pool = rc == 0;
 			count += v->in_pool;
 		} else if (v->in_pool) {
@@ -117,7 +117,7 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vrec *v = &d->veh[m->hits[i].id];
-		m->src[i] = (struct fs_road_pos){ v->s.edge, v->s.offset_m };
+		m->src[i] = (struct fs_road_pos){ v->s.edge, dispatch_view(d, v)->offset_m };
 	}
 	/* to where the rider stands, on the side of the street the car stops on */
 	int rc = fs_route_many_to_one(d->w.query, m->hour, m->src, (uint32_t)n, dispatch_pickup(r), m->eta);
@@ -161,7 +161,7 @@ static bool plan_pickup(struct match *m, struct arc *a, const struct fs_dispatch
 		return a->checked == 1;
 	}
 	a->checked = 2;
-	struct fs_road_pos from = { v->s.edge, v->s.offset_m };
+	struct fs_road_pos from = { v->s.edge, dispatch_view(d, v)->offset_m };
 	double t;
 	d->path.count = 0;
 	if (fs_route_positions(dispatch_query_for(d, v), m->hour, from, dispatch_pickup(r), &t, &d->path) < 0) {

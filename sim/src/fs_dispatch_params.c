@@ -22,7 +22,6 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p)
 	p->max_pickup_eta_s = 600.0;   /* DOMAIN: p90 wait target 10 min: never quote more */
 	p->offer_timeout_s = 10.0;     /* [est] a vehicle answers in the next tick (1 s) */
 	p->decline_cooldown_s = 60.0;  /* [est] */
-	p->state_timeout_s = 10.0;     /* fs-vehicle reports every vehicle each simulated second */
 	p->max_snap_m = 250.0;         /* [est] a rider walks ~3 min to the kerb */
 	p->energy_speed_mps = 16.7;    /* [est] 60 km/h, above every urban class default (primary 56) */
 	p->night_start_h = 21;         /* fs-vehicle's night: hour < 6 or >= 21 */

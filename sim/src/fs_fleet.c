@@ -76,18 +76,26 @@ struct fs_fleet {
 	 * begin() or reschedule(), which mark it), so a tick costs in
 	 * proportion to the vehicles it touched, not to the fleet. */
 	uint64_t *vhash;
-	uint8_t *dirty;
-	uint32_t *dirty_list;
+	uint8_t *dirty;            /* DIRTY_* bits per vehicle */
+	uint32_t *dirty_list;      /* to rehash */
 	uint32_t dirty_count;
+	uint32_t *touched_list;    /* to look at for news (fs_fleet_touched) */
+	uint32_t touched_count;
 	uint32_t hash_cap;
 	uint64_t hash_sum;
 };
 
+enum { DIRTY_HASH = 1, DIRTY_TOUCHED = 2 };
+
 static void mark_dirty(struct fs_fleet *f, uint32_t idx)
 {
-	if (!f->dirty[idx]) {
-		f->dirty[idx] = 1;
+	if (!(f->dirty[idx] & DIRTY_HASH)) {
+		f->dirty[idx] |= DIRTY_HASH;
 		f->dirty_list[f->dirty_count++] = idx;
+	}
+	if (!(f->dirty[idx] & DIRTY_TOUCHED)) {
+		f->dirty[idx] |= DIRTY_TOUCHED;
+		f->touched_list[f->touched_count++] = idx;
 	}
 }
 
@@ -111,6 +119,11 @@ static int grow_hash(struct fs_fleet *f, uint32_t cap)
 		return -ENOMEM;
 	}
 	f->dirty_list = l;
+	l = realloc(f->touched_list, (size_t)cap * sizeof(*l));
+	if (!l) {
+		return -ENOMEM;
+	}
+	f->touched_list = l;
 	memset(f->vhash + f->hash_cap, 0, (size_t)(cap - f->hash_cap) * sizeof(*h));
 	memset(f->dirty + f->hash_cap, 0, cap - f->hash_cap);
 	f->hash_cap = cap;
@@ -1253,6 +1266,7 @@ void fs_fleet_destroy(struct fs_fleet *f)
 	free(f->vhash);
 	free(f->dirty);
 	free(f->dirty_list);
+	free(f->touched_list);
 	free(f->arena);
 	free(f->depots);
 	free(f);
@@ -1933,10 +1947,24 @@ uint64_t fs_fleet_hash(const struct fs_fleet *cf)
 		uint64_t h = fs_fleet_vehicle_hash(f, i);
 		f->hash_sum += h - f->vhash[i]; /* wraps: sum mod 2^64 */
 		f->vhash[i] = h;
-		f->dirty[i] = 0;
+		f->dirty[i] &= (uint8_t)~DIRTY_HASH;
 	}
 	f->dirty_count = 0;
 	return f->hash_sum;
+}
+
+const uint32_t *fs_fleet_touched(const struct fs_fleet *f, uint32_t *ret_count)
+{
+	*ret_count = f->touched_count;
+	return f->touched_list;
+}
+
+void fs_fleet_clear_touched(struct fs_fleet *f)
+{
+	for (uint32_t k = 0; k < f->touched_count; k++) {
+		f->dirty[f->touched_list[k]] &= (uint8_t)~DIRTY_TOUCHED;
+	}
+	f->touched_count = 0;
 }
 
 const struct fs_fleet_stats *fs_fleet_stats(const struct fs_fleet *f)
@@ -1990,5 +2018,6 @@ size_t fs_fleet_memory_bytes(const struct fs_fleet *f)
 {
 	return sizeof(*f) + (size_t)f->cap * sizeof(*f->v) + (size_t)f->heap_cap * sizeof(*f->heap) +
 	       f->arena_cap * sizeof(*f->arena) + (size_t)f->depot_cap * sizeof(*f->depots) +
-	       (size_t)f->hash_cap * (sizeof(*f->vhash) + sizeof(*f->dirty) + sizeof(*f->dirty_list));
+	       (size_t)f->hash_cap * (sizeof(*f->vhash) + sizeof(*f->dirty) + sizeof(*f->dirty_list) +
+							sizeof(*f->touched_list));
 }

@@ -50,6 +50,13 @@ int64_t vehicle_edge_ms(const struct fs_vehicle *v, const struct fs_network *net
 			double factor);
 /* Offset along the current edge at @t. */
 double vehicle_offset_at(const struct fs_vehicle *v, int64_t t);
+/* Offset at @t on a segment going @from_m -> @to_m over [@start_ms, @end_ms] (FS_NEVER_MS: standing). */
+double vehicle_segment_offset_at(float from_m, float to_m, int64_t start_ms, int64_t end_ms, int64_t t);
+/* FS_HEALTH_SUMMARY_* bits of @v's platform. */
+uint32_t vehicle_health_summary(const struct fs_vehicle *v);
+/* Point and heading @offset_m along @edge's shape (offsets in length_m units). */
+void vehicle_shape_point(const struct fs_network *net, uint32_t edge, double offset_m, double *x, double *y,
+			 double *heading);
 
 /* ---- fs_vehicle_platform.c ---- */
 

@@ -35,21 +35,25 @@ int64_t vehicle_edge_ms(const struct fs_vehicle *v, const struct fs_network *net
 	return ms >= 1.0 ? (int64_t)ms : 1;
 }
 
-double vehicle_offset_at(const struct fs_vehicle *v, int64_t t)
+double vehicle_segment_offset_at(float from_m, float to_m, int64_t start_ms, int64_t end_ms, int64_t t)
 {
-	if (v->seg_end_ms == FS_NEVER_MS || t >= v->seg_end_ms || v->seg_end_ms <= v->seg_start_ms) {
-		return t >= v->seg_end_ms ? v->seg_to_m : v->seg_from_m;
+	if (end_ms == FS_NEVER_MS || t >= end_ms || end_ms <= start_ms) {
+		return t >= end_ms ? to_m : from_m;
 	}
-	if (t <= v->seg_start_ms) {
-		return v->seg_from_m;
+	if (t <= start_ms) {
+		return from_m;
 	}
-	double f = (double)(t - v->seg_start_ms) / (double)(v->seg_end_ms - v->seg_start_ms);
-	return v->seg_from_m + f * (v->seg_to_m - v->seg_from_m);
+	double f = (double)(t - start_ms) / (double)(end_ms - start_ms);
+	return from_m + f * (to_m - from_m);
 }
 
-/* Point and heading @offset_m along @edge's shape (offsets in length_m units). */
-static void shape_point(const struct fs_network *net, uint32_t edge, double offset_m, double *x,
-			double *y, double *heading)
+double vehicle_offset_at(const struct fs_vehicle *v, int64_t t)
+{
+	return vehicle_segment_offset_at(v->seg_from_m, v->seg_to_m, v->seg_start_ms, v->seg_end_ms, t);
+}
+
+void vehicle_shape_point(const struct fs_network *net, uint32_t edge, double offset_m, double *x, double *y,
+			 double *heading)
 {
 	const struct fs_edge *e = &net->edges[edge];
 	const struct fs_point *pts = net->shape + e->shape_first;
@@ -86,7 +90,7 @@ int fs_vehicle_position(const struct fs_vehicle *v, const struct fs_network *net
 		return -ENOENT;
 	}
 	double off = vehicle_offset_at(v, now_ms), x, y, heading = 0.0;
-	shape_point(net, v->edge, off, &x, &y, &heading);
+	vehicle_shape_point(net, v->edge, off, &x, &y, &heading);
 	if (ret_x) {
 		*ret_x = x;
 	}
@@ -102,6 +106,29 @@ int fs_vehicle_position(const struct fs_vehicle *v, const struct fs_network *net
 	return 0;
 }
 
+uint32_t vehicle_health_summary(const struct fs_vehicle *v)
+{
+	unsigned any = 0;
+	for (size_t i = 0; i < sizeof(v->platform.health); i++) {
+		any |= v->platform.health[i];
+	}
+	if (!any) { /* every device ok: nothing to summarise */
+		return 0;
+	}
+	uint32_t flags = 0;
+	struct fs_platform_assessment a;
+	fs_platform_assess(&v->platform, v->params, &a);
+	for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {
+		int h = platform_get_global(&v->platform, d);
+		flags |= h == FS_HEALTH_DEGRADED ? FS_HEALTH_SUMMARY_DEGRADED : 0u;
+		flags |= h == FS_HEALTH_FAILED ? FS_HEALTH_SUMMARY_FAILED : 0u;
+	}
+	flags |= a.odd_flags ? FS_HEALTH_SUMMARY_RESTRICTED : 0u;
+	flags |= a.minimal_risk ? FS_HEALTH_SUMMARY_MINIMAL_RISK : 0u;
+	flags |= a.needs_depot ? FS_HEALTH_SUMMARY_NEEDS_DEPOT : 0u;
+	return flags;
+}
+
 int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
 			struct fs_vehicle_snapshot *ret)
 {
@@ -110,7 +137,7 @@ int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net
 	}
 	struct fs_vehicle_snapshot s = { .edge = v->edge, .heading_rad = 0.0 };
 	s.offset_m = vehicle_offset_at(v, now_ms);
-	shape_point(net, v->edge, s.offset_m, &s.x, &s.y, &s.heading_rad);
+	vehicle_shape_point(net, v->edge, s.offset_m, &s.x, &s.y, &s.heading_rad);
 	bool moving = v->seg_end_ms != FS_NEVER_MS && now_ms >= v->seg_start_ms &&
 		      now_ms < v->seg_end_ms && v->seg_to_m != v->seg_from_m;
 	if (moving) {
@@ -118,24 +145,7 @@ int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net
 			      ((double)(v->seg_end_ms - v->seg_start_ms) / MS_PER_S);
 	}
 	s.soc = fs_vehicle_soc(v, now_ms);
-	unsigned any = 0;
-	for (size_t i = 0; i < sizeof(v->platform.health); i++) {
-		any |= v->platform.health[i];
-	}
-	if (!any) { /* every device ok: nothing to summarise */
-		*ret = s;
-		return 0;
-	}
-	struct fs_platform_assessment a;
-	fs_platform_assess(&v->platform, v->params, &a);
-	for (unsigned d = 0; d < FS_PLATFORM_DEVICES; d++) {
-		int h = platform_get_global(&v->platform, d);
-		s.health_flags |= h == FS_HEALTH_DEGRADED ? FS_HEALTH_SUMMARY_DEGRADED : 0u;
-		s.health_flags |= h == FS_HEALTH_FAILED ? FS_HEALTH_SUMMARY_FAILED : 0u;
-	}
-	s.health_flags |= a.odd_flags ? FS_HEALTH_SUMMARY_RESTRICTED : 0u;
-	s.health_flags |= a.minimal_risk ? FS_HEALTH_SUMMARY_MINIMAL_RISK : 0u;
-	s.health_flags |= a.needs_depot ? FS_HEALTH_SUMMARY_NEEDS_DEPOT : 0u;
+	s.health_flags = vehicle_health_summary(v);
 	*ret = s;
 	return 0;
 }

@@ -120,7 +120,6 @@ struct fs_dispatch_params {
 	double max_pickup_eta_s;   /* longest pickup ETA ever offered (assignment cost cap) */
 	double offer_timeout_s;    /* a vehicle that does not answer an offer is passed over */
 	double decline_cooldown_s; /* a vehicle that declined is not asked again for this long */
-	double state_timeout_s;    /* a vehicle not reported for this long is not used (retired, gone) */
 	double max_snap_m;         /* farther from any road: outside the service area */
 	double energy_speed_mps;   /* deadhead distance estimate = ETA x this (conservative) */
 	int night_start_h;         /* night hours [start, 24) + [0, end) for DAYTIME_ONLY ODDs */
@@ -233,7 +232,7 @@ struct fs_dispatch_request {
 	bool admitted;          /* checked against the fleet (rejected or not) */
 };
 
-/* A vehicle as the platform sees it, from the state batches. */
+/* A vehicle as the platform sees it: its last record placed at the fleet's time. */
 struct fs_dispatch_vehicle_state {
 	uint32_t id;
 	uint8_t state;          /* enum fs_vehicle_state */
@@ -361,12 +360,22 @@ const struct fs_dispatch_params *fs_dispatch_get_params(const struct fs_dispatch
 int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_request_in *req);
 
 /**
- * What a state batch says about one vehicle at simulated time @t_ms (the
- * tick it was produced in). Creates the vehicle the first time. Integrates
- * the distance and time since its previous state by state (KPIs). Records of
- * one vehicle must come in time order; vehicles in any order. 0 or -EINVAL / -ENOMEM.
+ * A vehicle's record (fs/vehicle.h: sent when it says something new; a move
+ * merges into the last full one). Creates the vehicle at its first full
+ * record. Accounts the time since its previous record in the state it was in,
+ * and the distance its odometer gained (KPIs). Records of one vehicle must
+ * come in time order; vehicles in any order. 0, -EINVAL (a bad record),
+ * -ENOENT (a move of a vehicle without a full record) or -ENOMEM.
  */
-int fs_dispatch_update_vehicle(struct fs_dispatch *d, int64_t t_ms, const struct fs_dispatch_vehicle_state *s);
+int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_record *r);
+/**
+ * The vehicles' time their records are current for (the vehicle nodes' last
+ * tick): positions and charges are read there. Records also move it forward.
+ * Once per local hour it accounts every vehicle's time (fs_dispatch_settle).
+ */
+void fs_dispatch_set_fleet_time(struct fs_dispatch *d, int64_t t_ms);
+/** Account every vehicle's time in its state up to the fleet's time (before reading KPIs). */
+void fs_dispatch_settle(struct fs_dispatch *d);
 
 /**
  * Vehicle events (copied; reasons are not kept). Applied at the next step in
@@ -390,6 +399,8 @@ const struct fs_dispatch_request *fs_dispatch_request(const struct fs_dispatch *
 
 /** The dispatcher's view of vehicle @id (state, soc, ...), or NULL if never seen. */
 const struct fs_dispatch_vehicle_state *fs_dispatch_vehicle(const struct fs_dispatch *d, uint32_t id);
+/** The last record of vehicle @id (moves merged), or NULL if unknown. */
+const struct fs_vehicle_record *fs_dispatch_vehicle_record(const struct fs_dispatch *d, uint32_t id);
 /** Vehicles seen so far. */
 uint32_t fs_dispatch_vehicle_count(const struct fs_dispatch *d);
 /** One above the highest vehicle id seen (ids below it may be unseen: fs_dispatch_vehicle() NULL). */

@@ -523,6 +523,71 @@ int fs_vehicle_position(const struct fs_vehicle *v, const struct fs_network *net
 int fs_vehicle_snapshot(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
 			struct fs_vehicle_snapshot *ret);
 
+/*
+ * What a vehicle tells the world: its state and the motion segment it is on,
+ * enough to place it at any time until its next record (the bus carries
+ * records when they change, not positions every second: docs/bus.md
+ * "Vehicle records"). Its charge is a level at t_ms and a rate.
+ */
+struct fs_vehicle_record {
+	int64_t t_ms;           /* when the record was taken */
+	int64_t soc_ms;         /* when soc was taken (a move keeps the last full record's) */
+	int64_t seg_start_ms;   /* offset goes seg_from_m -> seg_to_m over */
+	int64_t seg_end_ms;     /*   [seg_start_ms, seg_end_ms]; FS_NEVER_MS = standing */
+	double odometer_m;      /* at t_ms */
+	uint64_t job_id;        /* 0 = none */
+	uint32_t id;
+	uint32_t edge;          /* FS_NO_EDGE when off the network */
+	uint32_t health_flags;  /* FS_HEALTH_SUMMARY_* */
+	uint32_t sw_version;
+	float seg_from_m;
+	float seg_to_m;
+	float soc;              /* 0..1 at t_ms */
+	float soc_per_h;        /* its rate of change at t_ms */
+	float x, y;             /* position at t_ms, metres in the network's frame */
+	uint16_t odd_flags;
+	uint8_t state;          /* enum fs_vehicle_state */
+	uint8_t kind;           /* enum fs_vehicle_record_kind */
+};
+
+enum fs_vehicle_record_kind {
+	FS_VEHICLE_RECORD_FULL = 0,
+	FS_VEHICLE_RECORD_MOVE = 1, /* only t_ms, edge, segment, odometer, x, y are meant */
+};
+
+/* How far a record's charge may drift from the vehicle's before it is sent again. */
+#define FS_VEHICLE_RECORD_SOC_STEP 0.005
+
+/** The record of @v at @now_ms. Returns 0 (off the network: edge FS_NO_EDGE, x = y = 0). */
+int fs_vehicle_record_take(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
+			   struct fs_vehicle_record *ret);
+/** Offset along r->edge at @t_ms (>= r->t_ms), as the vehicle computes it. */
+double fs_vehicle_record_offset_at(const struct fs_vehicle_record *r, int64_t t_ms);
+/** Charge 0..1 at @t_ms, extrapolated from the record. */
+double fs_vehicle_record_soc_at(const struct fs_vehicle_record *r, int64_t t_ms);
+/** True while the record's segment moves the vehicle at @t_ms. */
+bool fs_vehicle_record_moving(const struct fs_vehicle_record *r, int64_t t_ms);
+/**
+ * Where the record puts the vehicle at @t_ms: position, heading, speed, offset,
+ * charge (health_flags copied). Returns 0, or -ENOENT when off the network or the
+ * edge is not in @net (then only soc and health_flags are set).
+ */
+int fs_vehicle_record_place(const struct fs_vehicle_record *r, const struct fs_network *net, int64_t t_ms,
+			    struct fs_vehicle_snapshot *ret);
+/**
+ * Does @now say something @sent (the vehicle's last record) does not: another
+ * state, segment, edge, job, flags or software, or a charge that has drifted
+ * from @sent's extrapolation by more than FS_VEHICLE_RECORD_SOC_STEP?
+ */
+bool fs_vehicle_record_news(const struct fs_vehicle_record *sent, const struct fs_vehicle_record *now);
+/** Is the news of @now over @sent only a new segment (a FS_VEHICLE_RECORD_MOVE says it)? */
+bool fs_vehicle_record_only_moved(const struct fs_vehicle_record *sent, const struct fs_vehicle_record *now);
+/**
+ * Bring @known (the last record of a vehicle, or anything when @have is false)
+ * up to @in. A move needs a known full record of the same vehicle (-ENOENT).
+ */
+int fs_vehicle_record_merge(struct fs_vehicle_record *known, bool have, const struct fs_vehicle_record *in);
+
 /**
  * XXH3-64 of @v's canonical state (fields in a fixed order and byte order;
  * no padding, pointers, heap slots or arena offsets) and of @path's remaining
@@ -682,6 +747,37 @@ int fs_fleet_set_variant(struct fs_fleet *fleet, uint32_t id, unsigned variant, 
 /** Any table transition, with the fleet's entry/exit actions (plugs, uploads, timers). */
 int fs_fleet_transition(struct fs_fleet *fleet, uint32_t id, int to, int64_t now_ms,
 			struct fs_vehicle_events *ev);
+
+/**
+ * Indices of the vehicles the fleet touched (visited, commanded, added) since
+ * the last fs_fleet_clear_touched(), in the order first touched: the only ones
+ * whose record can have changed, except for a drifting charge.
+ */
+const uint32_t *fs_fleet_touched(const struct fs_fleet *fleet, uint32_t *ret_count);
+void fs_fleet_clear_touched(struct fs_fleet *fleet);
+
+/*
+ * What readers of a fleet's records know (the last record of each vehicle,
+ * moves merged), to send only news: fs_fleet_news() looks at the vehicles the
+ * fleet touched, and every FS_FLEET_NEWS_SWEEP_MS at every vehicle's charge.
+ */
+struct fs_fleet_news;
+
+/* [est] how often every car's drifting charge is checked: a minute of AV-stack drain is ~0.04 %
+ * of a battery, far inside FS_VEHICLE_RECORD_SOC_STEP */
+#define FS_FLEET_NEWS_SWEEP_MS 60000
+
+struct fs_fleet_news *fs_fleet_news_create(void);
+void fs_fleet_news_destroy(struct fs_fleet_news *news);
+/**
+ * The records of @fleet's vehicles that say something new at @now_ms, as
+ * moves where only the segment changed; clears the fleet's touched list.
+ * Returns their count (*@ret valid until the next call) or -ENOMEM.
+ */
+long fs_fleet_news_take(struct fs_fleet_news *news, struct fs_fleet *fleet, const struct fs_network *net,
+			int64_t now_ms, const struct fs_vehicle_record **ret);
+/** Counts of full records and moves sent so far. */
+void fs_fleet_news_counts(const struct fs_fleet_news *news, uint64_t *ret_full, uint64_t *ret_moves);
 
 /** fs_vehicle_hash() of vehicle @index with its routes. */
 uint64_t fs_fleet_vehicle_hash(const struct fs_fleet *fleet, uint32_t index);
