@@ -56,6 +56,16 @@ int fs_vehicle_record_take(const struct fs_vehicle *v, const struct fs_network *
 	return 0;
 }
 
+struct fs_vehicle_record fs_vehicle_record_standing(uint32_t id, int state, uint32_t edge, double offset_m, double x,
+						    double y, double soc, int64_t t_ms)
+{
+	return (struct fs_vehicle_record){
+		.t_ms = t_ms, .soc_ms = t_ms, .seg_start_ms = t_ms, .seg_end_ms = FS_NEVER_MS, .id = id, .edge = edge,
+		.seg_from_m = (float)offset_m, .seg_to_m = (float)offset_m, .soc = (float)soc, .x = (float)x,
+		.y = (float)y, .state = (uint8_t)state, .kind = FS_VEHICLE_RECORD_FULL,
+	};
+}
+
 double fs_vehicle_record_offset_at(const struct fs_vehicle_record *r, int64_t t_ms)
 {
 	return vehicle_segment_offset_at(r->seg_from_m, r->seg_to_m, r->seg_start_ms, r->seg_end_ms, t_ms);

@@ -63,7 +63,6 @@ static void city_up(struct city *c)
 	fs_dispatch_params_defaults(&c->p);
 	c->p.rebalance_s = 0; /* tests that want it turn it on */
 	c->p.charging = false;
-	c->p.state_timeout_s = 86400.0; /* these tests report a vehicle when it changes, not every second */
 	/* riders wait up to the platform's patience and always come: tests of riders' own behaviour set it */
 	c->p.riders.patience_median_s = 86400.0;
 	c->p.riders.no_show_share = 0.0;
@@ -113,10 +112,9 @@ static uint32_t edge_into(const struct city *c, uint32_t n)
 static void vehicle_at(struct city *c, uint32_t id, uint32_t n, int64_t t, double soc, int state)
 {
 	uint32_t e = edge_into(c, n);
-	struct fs_dispatch_vehicle_state s = { .id = id, .state = (uint8_t)state, .edge = e,
-					       .offset_m = c->net->edges[e].length_m, .x = c->net->nodes[n].x,
-					       .y = c->net->nodes[n].y, .soc = soc };
-	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+	struct fs_vehicle_record s = fs_vehicle_record_standing(id, state, e, c->net->edges[e].length_m,
+								 c->net->nodes[n].x, c->net->nodes[n].y, soc, t);
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
 
 static uint64_t request_at(struct city *c, int64_t t, uint32_t from, uint32_t to)
@@ -145,9 +143,8 @@ static void vehicle_on(struct city *c, uint32_t id, uint32_t a, uint32_t b, doub
 	uint32_t e = edge_ab(c, a, b);
 	struct fs_point pt;
 	fs_network_edge_point_at(c->net, e, offset_m, &pt);
-	struct fs_dispatch_vehicle_state s = { .id = id, .state = FS_VEHICLE_AVAILABLE, .edge = e, .offset_m = offset_m,
-					       .x = pt.x, .y = pt.y, .soc = 0.9 };
-	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+	struct fs_vehicle_record s = fs_vehicle_record_standing(id, FS_VEHICLE_AVAILABLE, e, offset_m, pt.x, pt.y, 0.9, t);
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
 
 /* A rider at (@x, @y) metres going to (@tx, @ty). */
@@ -523,19 +520,25 @@ static void greedy_uses_eta_and_batch_period(void **state)
 	city_down(&c);
 }
 
-/* A vehicle that stopped reporting (retired, gone) is not given work. */
-static void silent_vehicles_are_not_used(void **state)
+/*
+ * Vehicles send news, not heartbeats: a car parked since the morning is still
+ * there in the evening and gets the ride; one taken out of service does not.
+ */
+static void silent_vehicles_stay_where_they_stood(void **state)
 {
 	struct city c;
 	city_up(&c);
-	c.p.state_timeout_s = 10.0;
 	city_create(&c);
-	vehicle_at(&c, 0, node(1, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* nearer, silent from now on */
-	vehicle_at(&c, 1, node(6, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 0, node(1, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* nearer, retired at noon */
+	vehicle_at(&c, 1, node(6, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* silent from now on */
+	vehicle_at(&c, 2, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
 	step(&c, T0);
-	vehicle_at(&c, 1, node(6, 0), T0 + 20 * S, 0.9, FS_VEHICLE_AVAILABLE);
-	uint64_t r = request_at(&c, T0 + 20 * S, node(0, 0), node(5, 5));
-	step(&c, T0 + 30 * S);
+	vehicle_at(&c, 0, node(1, 0), T0 + 4 * 3600 * S, 0.9, FS_VEHICLE_OUT_OF_SERVICE);
+	vehicle_at(&c, 2, node(2, 0), T0 + 4 * 3600 * S, 0.9, FS_VEHICLE_MAINTENANCE);
+	int64_t evening = T0 + 8 * 3600 * S;
+	fs_dispatch_set_fleet_time(c.d, evening);
+	uint64_t r = request_at(&c, evening, node(0, 0), node(5, 5));
+	step(&c, evening + 10 * S);
 	assert_non_null(job_for(&c, r));
 	assert_int_equal(job_for(&c, r)->vehicle_id, 1);
 	city_down(&c);
@@ -781,10 +784,10 @@ static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
 	vehicle_at(&c, 1, node(0, 0), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
 	/* heading east already: no turn about on the way */
 	uint32_t east = edge_ab(&c, node(6, 3), node(7, 3));
-	struct fs_dispatch_vehicle_state s2 = { .id = 2, .state = FS_VEHICLE_AVAILABLE, .edge = east,
-						.offset_m = c.net->edges[east].length_m, .x = c.net->nodes[node(7, 3)].x,
-						.y = c.net->nodes[node(7, 3)].y, .soc = 0.9 };
-	assert_int_equal(fs_dispatch_update_vehicle(c.d, T0 + 2 * S, &s2), 0);
+	struct fs_vehicle_record s2 = fs_vehicle_record_standing(2, FS_VEHICLE_AVAILABLE, east, c.net->edges[east].length_m,
+								  c.net->nodes[node(7, 3)].x, c.net->nodes[node(7, 3)].y,
+								  0.9, T0 + 2 * S);
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &s2), 0);
 	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(9, 9));
 	step(&c, T0 + 2 * S);
 	j = job_for(&c, near);
@@ -972,10 +975,11 @@ static void rejections(void **state)
 	assert_int_equal(fs_dispatch_request(c.d, r_long)->status, FS_DISPATCH_REJECTED);
 	assert_int_equal(fs_dispatch_request(c.d, r_ok)->status, FS_DISPATCH_REQUESTED);
 	/* at night a fleet whose ODD is daytime only serves nobody */
-	struct fs_dispatch_vehicle_state day = { .id = 0, .state = FS_VEHICLE_AVAILABLE, .edge = edge_into(&c, 0),
-						 .offset_m = 100, .soc = 1.0, .odd_flags = FS_ODD_DAYTIME_ONLY };
 	int64_t night = T0 + 11 * 3600 * S; /* 23:00 */
-	assert_int_equal(fs_dispatch_update_vehicle(c.d, night, &day), 0);
+	struct fs_vehicle_record day = fs_vehicle_record_standing(0, FS_VEHICLE_AVAILABLE, edge_into(&c, 0), 100, 0, 0,
+								   1.0, night);
+	day.odd_flags = FS_ODD_DAYTIME_ONLY;
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &day), 0);
 	uint64_t r_night = request_at(&c, night, node(0, 1), node(1, 1));
 	step(&c, night);
 	assert_int_equal(fs_dispatch_request(c.d, r_night)->reason, FS_DISPATCH_REASON_ODD);
@@ -1625,7 +1629,7 @@ int main(void)
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
-		cmocka_unit_test(silent_vehicles_are_not_used),
+		cmocka_unit_test(silent_vehicles_stay_where_they_stood),
 		cmocka_unit_test(riders_cancel_at_patience),
 		cmocka_unit_test(riders_give_up_at_their_own_patience),
 		cmocka_unit_test(a_long_quote_makes_the_rider_cancel_once_assigned),
