@@ -527,6 +527,7 @@ void fs_dispatch_destroy(struct fs_dispatch *d)
 	free(d->ev);
 	free(d->queue);
 	free(d->zones);
+	dispatch_index_free(d);
 	free(d);
 }
 
@@ -585,6 +586,7 @@ void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32
 	if (claim == CLAIM_CHARGE) {
 		d->plugs_in_use[target]++;
 	}
+	dispatch_touch(d, v);
 }
 
 void dispatch_release(struct fs_dispatch *d, struct vrec *v)
@@ -597,6 +599,7 @@ void dispatch_release(struct fs_dispatch *d, struct vrec *v)
 	v->job_id = 0;
 	v->request = 0;
 	v->confirmed = false;
+	dispatch_touch(d, v);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -997,6 +1000,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, int64_t t_ms, const struct
 				    .cmd_ms = INT64_MIN, .cooldown_until_ms = INT64_MIN, .known = true };
 		d->known++;
 		count_odd(d, v, +1);
+		dispatch_touch(d, v);
 		return 0;
 	}
 	if (t_ms < v->seen_ms) {
@@ -1030,6 +1034,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, int64_t t_ms, const struct
 			}
 		}
 	}
+	dispatch_note_state(d, v); /* keep: the indexes of fs_dispatch_index.c follow every state */
 	return 0;
 }
 
@@ -1087,6 +1092,7 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 		r->odo_mark_m = v ? v->odo_m : 0.0;
 		if (owns) {
 			v->confirmed = true;
+			dispatch_touch(d, v);
 		}
 		te.kind = FS_DISPATCH_EV_ASSIGNED;
 		return dispatch_emit(out, &te);
@@ -1152,6 +1158,7 @@ static int apply_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, 
 	if (e->kind == FS_VEV_CHARGE_REQUEST) {
 		if (v) {
 			v->charge_requested = true;
+			dispatch_touch(d, v);
 		}
 		return 0;
 	}
@@ -1259,6 +1266,9 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	if (!out || (d->now_ms != INT64_MIN && now_ms < d->now_ms)) {
 		return -EINVAL;
 	}
+	if (d->index_oom) {
+		return -ENOMEM;
+	}
 	struct fs_dispatch_step_stats local;
 	if (!stats) {
 		stats = &local;
@@ -1335,8 +1345,10 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 			}
 		}
 	}
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		struct vrec *v = &d->veh[id];
+	uint32_t nwatch;
+	dispatch_watch_list(d, &nwatch); /* every vehicle with a charge or reposition command, in id order */
+	for (uint32_t i = 0; i < nwatch; i++) {
+		struct vrec *v = &d->veh[d->watch[i]];
 		if (v->known && (v->claim == CLAIM_CHARGE || v->claim == CLAIM_REPOSITION) && !v->confirmed &&
 		    now_ms - v->claim_ms >= offer_timeout) {
 			dispatch_release(d, v); /* refused or never started: not again at once */
@@ -1384,17 +1396,6 @@ uint64_t fs_dispatch_hash(const struct fs_dispatch *d)
 	for (size_t i = 0; i < d->nopen; i++) {
 		h += request_hash(&d->req[d->open[i] - 1]);
 	}
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		const struct vrec *v = &d->veh[id];
-		if (!v->known || (v->claim == CLAIM_NONE && v->queued_ms == NO_TIME && !v->charge_requested &&
-				  v->cooldown_until_ms <= d->now_ms)) {
-			continue;
-		}
-		uint64_t f[8] = { id, v->claim, v->target, v->job_id, v->request, (uint64_t)v->claim_ms,
-				  (uint64_t)v->queued_ms,
-				  (uint64_t)v->confirmed | (uint64_t)v->charge_requested << 1 |
-					  (v->cooldown_until_ms > d->now_ms ? (uint64_t)v->cooldown_until_ms << 2 : 0) };
-		h += XXH3_64bits(f, sizeof(f));
-	}
-	return h;
+	/* The cached terms are not part of the platform's state: refreshing them is not a change. */
+	return h + dispatch_vehicles_hash((struct fs_dispatch *)d);
 }
