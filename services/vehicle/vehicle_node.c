@@ -1018,9 +1018,13 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
 		return -ENOMEM;
 	}
+	double advance_cpu_s, advance_wall_s;
+	core_clock(&advance_cpu_s, &advance_wall_s);
+	/* (it advances the fleet to now first: the tick's events fall due here) */
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}
+	core_time_since(&n->advance, advance_cpu_s, advance_wall_s);
 	add_deliveries(n, now_ms);
 	apply_ota(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
@@ -1028,7 +1032,6 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	}
 	n->njobs = 0;
 	retire(n, now_ms);
-	double advance_cpu_s, advance_wall_s;
 	core_clock(&advance_cpu_s, &advance_wall_s);
 	if (fs_fleet_advance(n->fleet, now_ms, &n->events) < 0) {
 		fs_error("fleet time went backwards at tick %" PRIu64, tick);
@@ -1067,7 +1070,8 @@ static uint64_t state_hash(void *ctx)
 /*
  * The simulation's own time (docs/scale.md): core = each tick's work up to
  * publishing (scenario, jobs and their routes, fs_fleet_advance, reactions)
- * plus the state hash; advance and hash are parts of it.
+ * plus the state hash; advance (fs_fleet_set_conditions(), which advances the
+ * fleet to the tick's time, and fs_fleet_advance()) and hash are parts of it.
  */
 static void report_core_time(const struct vehicle_node *n, struct fs_participant *p)
 {
