@@ -112,9 +112,32 @@ int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch
 
 /* ---- small rules -------------------------------------------------------------------------- */
 
-int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms)
+/*
+ * The local hour of @t_ms. Asked for every vehicle state (the KPIs by hour), so
+ * the UTC span of the last answer's local hour is kept: inside it the answer is
+ * the same, as long as no offset change falls in it (checked at both ends; zones
+ * do not change their offset twice within an hour).
+ */
+int dispatch_local_hour(const struct fs_dispatch *cd, int64_t t_ms)
 {
-	return fs_calendar_second_of_day(fs_timezone_local_ms(d->w.tz, t_ms)) / 3600;
+	struct fs_dispatch *d = (struct fs_dispatch *)cd; /* the span is a cache, not state */
+	if (t_ms >= d->hour_span.from_ms && t_ms < d->hour_span.to_ms) {
+		return d->hour_span.hour;
+	}
+	int64_t local = fs_timezone_local_ms(d->w.tz, t_ms);
+	int hour = fs_calendar_second_of_day(local) / 3600;
+	int64_t into_hour = local % 3600000;
+	into_hour += into_hour < 0 ? 3600000 : 0;
+	int32_t off = fs_timezone_offset_s(d->w.tz, t_ms);
+	if (t_ms > INT64_MIN / 2 && t_ms < INT64_MAX / 2 && local == t_ms + (int64_t)off * 1000) {
+		int64_t from = t_ms - into_hour, to = from + 3600000;
+		if (fs_timezone_offset_s(d->w.tz, from) == off && fs_timezone_offset_s(d->w.tz, to - 1) == off) {
+			d->hour_span.from_ms = from;
+			d->hour_span.to_ms = to;
+			d->hour_span.hour = hour;
+		}
+	}
+	return hour;
 }
 
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)

@@ -118,6 +118,7 @@ struct fs_dispatch {
 	struct zone *zones;
 	int64_t observed_ms;       /* observed counts decayed up to here */
 	/* time */
+	struct { int64_t from_ms, to_ms; int hour; } hour_span; /* dispatch_local_hour()'s last hour */
 	int64_t now_ms;
 	int64_t first_ms;          /* first step, INT64_MIN before */
 	int64_t next_match_ms, next_rebalance_ms;
