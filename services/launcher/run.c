@@ -593,6 +593,64 @@ static void write_orphan_summary(const struct run_options *o, const struct child
 	json_decref(root);
 }
 
+static double timeval_s(struct timeval t)
+{
+	return (double)t.tv_sec + (double)t.tv_usec * 1e-6;
+}
+
+static json_t *usage_json(const struct rusage *u)
+{
+	double user = timeval_s(u->ru_utime), sys = timeval_s(u->ru_stime);
+	return json_pack("{s:f,s:f,s:f,s:I}", "cpu_user_seconds", user, "cpu_system_seconds", sys, "cpu_seconds",
+			 user + sys, "peak_rss_bytes", (json_int_t)u->ru_maxrss * 1024);
+}
+
+/*
+ * Add what each process of the run cost to the conductor's summary.json:
+ * CPU time and peak resident memory from wait4() when it ended (exact: the
+ * kernel's accounting over its whole life), and the launcher's own from
+ * getrusage(). The total's peak_rss_bytes sums the peaks, an upper bound on
+ * the memory the run held at any one time.
+ */
+static void add_process_usage(const struct run_options *o, const struct supervisor *sup)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/summary.json", o->out_dir);
+	json_t *root = json_load_file(path, 0, NULL);
+	json_t *procs = json_object();
+	if (!root || !procs) {
+		fs_warn("cannot add the processes' CPU time and memory to %s", path);
+		json_decref(root);
+		json_decref(procs);
+		return;
+	}
+	struct rusage self;
+	getrusage(RUSAGE_SELF, &self);
+	json_object_set_new(procs, "fleetsim", usage_json(&self));
+	double cpu = timeval_s(self.ru_utime) + timeval_s(self.ru_stime);
+	json_int_t rss = (json_int_t)self.ru_maxrss * 1024;
+	for (int i = 0; i < sup->count; i++) {
+		const struct child *c = &sup->children[i];
+		if (c->running) {
+			continue;
+		}
+		json_object_set_new(procs, c->name, usage_json(&c->usage));
+		cpu += timeval_s(c->usage.ru_utime) + timeval_s(c->usage.ru_stime);
+		rss += (json_int_t)c->usage.ru_maxrss * 1024;
+	}
+	json_object_set_new(root, "processes", procs);
+	json_object_set_new(root, "processes_total",
+			    json_pack("{s:f,s:I}", "cpu_seconds", cpu, "peak_rss_bytes_sum", rss));
+	struct fs_outfile out;
+	FILE *f = fs_outfile_open(&out, o->out_dir, "summary.json");
+	if (f && json_dumpf(root, f, JSON_INDENT(2) | JSON_SORT_KEYS) == 0) {
+		fs_outfile_commit(&out);
+	} else if (f) {
+		fs_outfile_abandon(&out);
+	}
+	json_decref(root);
+}
+
 static void free_args(char **pre, int npre, char **all)
 {
 	for (int i = 0; i < npre; i++) {
@@ -1046,6 +1104,9 @@ static int launch(const struct run_options *opts)
 				fs_error("the recorder did not finish %s within 25 s", o.record);
 			}
 			supervisor_stop_all(sup, 1000);
+			if (o.out_dir) {
+				add_process_usage(&o, sup);
+			}
 			bool failed = false;
 			for (int i = 0; i < sup->count; i++) {
 				const struct child *c = &sup->children[i];

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "fs/calendar.h"
 #include "fs/fleet_placement.h"
@@ -117,7 +118,28 @@ struct vehicle_node {
 	int64_t last_keyframe_ms;
 	uint64_t keyframes;
 	struct fs_vehicle_msg msg;
+	/* The simulation's own cost, measured around it in every tick (results core_*): what the
+	 * process spends beyond it (bus, codec, lockstep) is the system's overhead. */
+	struct core_time { double cpu_s, wall_s; } core, advance, hash;
 };
+
+/* This thread's CPU time and the monotonic clock, in seconds. */
+static void core_clock(double *cpu_s, double *wall_s)
+{
+	struct timespec c, w;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+	clock_gettime(CLOCK_MONOTONIC, &w);
+	*cpu_s = (double)c.tv_sec + (double)c.tv_nsec * 1e-9;
+	*wall_s = (double)w.tv_sec + (double)w.tv_nsec * 1e-9;
+}
+
+static void core_time_since(struct core_time *acc, double cpu0_s, double wall0_s)
+{
+	double cpu_s, wall_s;
+	core_clock(&cpu_s, &wall_s);
+	acc->cpu_s += cpu_s - cpu0_s;
+	acc->wall_s += wall_s - wall0_s;
+}
 
 static bool owns(const struct vehicle_node *n, uint32_t id)
 {
@@ -929,6 +951,8 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct vehicle_node *n = ctx;
+	double core_cpu_s, core_wall_s;
+	core_clock(&core_cpu_s, &core_wall_s);
 	n->tick = tick;
 	n->now_ms = now_ms;
 	fs_vehicle_events_clear(&n->events);
@@ -948,9 +972,13 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
 		return -ENOMEM;
 	}
+	double advance_cpu_s, advance_wall_s;
+	core_clock(&advance_cpu_s, &advance_wall_s);
+	/* (it advances the fleet to now first: the tick's events fall due here) */
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}
+	core_time_since(&n->advance, advance_cpu_s, advance_wall_s);
 	add_deliveries(n, now_ms);
 	apply_ota(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
@@ -958,12 +986,15 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	}
 	n->njobs = 0;
 	retire(n, now_ms);
+	core_clock(&advance_cpu_s, &advance_wall_s);
 	if (fs_fleet_advance(n->fleet, now_ms, &n->events) < 0) {
 		fs_error("fleet time went backwards at tick %" PRIu64, tick);
 		return -EINVAL;
 	}
+	core_time_since(&n->advance, advance_cpu_s, advance_wall_s);
 	react(n, now_ms, 0);
 	start_mapping_drives(n, tick, now_ms);
+	core_time_since(&n->core, core_cpu_s, core_wall_s);
 	if (publish_events(n, p) < 0) {
 		return -EIO;
 	}
@@ -982,12 +1013,30 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 
 static uint64_t state_hash(void *ctx)
 {
-	const struct vehicle_node *n = ctx;
+	struct vehicle_node *n = ctx;
+	double cpu_s, wall_s;
+	core_clock(&cpu_s, &wall_s);
 	uint64_t h = fs_fleet_hash(n->fleet);
 	for (size_t i = 0; i < n->nretiring; i++) {
 		h += fs_mix64(0x7265746972656400ULL ^ n->retiring[i]); /* additive: shard-invariant */
 	}
+	core_time_since(&n->hash, cpu_s, wall_s);
 	return h;
+}
+
+/*
+ * The simulation's own time (docs/scale.md): core = each tick's work up to
+ * publishing (scenario, jobs and their routes, fs_fleet_advance, reactions)
+ * plus the state hash; advance (fs_fleet_set_conditions(), which advances the
+ * fleet to the tick's time, and fs_fleet_advance()) and hash are parts of it.
+ */
+static void report_core_time(const struct vehicle_node *n, struct fs_participant *p)
+{
+	fs_participant_add_result(p, "core_cpu_seconds", n->core.cpu_s + n->hash.cpu_s);
+	fs_participant_add_result(p, "core_wall_seconds", n->core.wall_s + n->hash.wall_s);
+	fs_participant_add_result(p, "core_advance_cpu_seconds", n->advance.cpu_s);
+	fs_participant_add_result(p, "core_advance_wall_seconds", n->advance.wall_s);
+	fs_participant_add_result(p, "core_hash_cpu_seconds", n->hash.cpu_s);
 }
 
 /* What each programme's vehicles did here: the vehicle they are and how it drove and charged. */
@@ -1073,6 +1122,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		fs_participant_add_result(p, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0);
 	}
+	report_core_time(n, p);
 	return 0;
 }
 

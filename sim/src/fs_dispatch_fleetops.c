@@ -139,8 +139,10 @@ double fs_dispatch_expected_demand(const struct fs_dispatch *d, uint32_t zone, i
 static void count_unplanned(struct fs_dispatch *d, uint32_t *extra)
 {
 	const struct fs_network *net = d->w.net;
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		const struct vrec *v = &d->veh[id];
+	uint32_t nwatch;
+	const uint32_t *watch = dispatch_watch_list(d, &nwatch); /* every vehicle on a charger among them */
+	for (uint32_t i = 0; i < nwatch; i++) {
+		const struct vrec *v = &d->veh[watch[i]];
 		if (!v->known || v->claim == CLAIM_CHARGE || v->s.state != FS_VEHICLE_CHARGING) {
 			continue;
 		}
@@ -251,13 +253,17 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		struct vrec *v = &d->veh[d->queue[i]];
 		if (v->claim == CLAIM_CHARGE || !dispatch_needs_charge(d, v) || !dispatch_healthy(v)) {
 			v->queued_ms = NO_TIME;
+			dispatch_touch(d, v);
 			continue;
 		}
 		d->queue[keep++] = d->queue[i];
 	}
 	d->nqueue = keep;
-	/* join the queue, in id order */
-	for (uint32_t id = 0; id < d->nveh; id++) {
+	/* join the queue, in id order (every vehicle in need of a charger is watched) */
+	uint32_t nwatch;
+	dispatch_watch_list(d, &nwatch);
+	for (uint32_t i = 0; i < nwatch; i++) {
+		uint32_t id = d->watch[i];
 		struct vrec *v = &d->veh[id];
 		if (v->queued_ms != NO_TIME || !may_charge(d, v, now_ms) || !dispatch_needs_charge(d, v) ||
 		    !dispatch_healthy(v)) {
@@ -273,6 +279,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 			d->queue_cap = cap ? cap * 2 : 64;
 		}
 		v->queued_ms = now_ms;
+		dispatch_touch(d, v);
 		if (v->in_pool) {
 			fs_spatial_remove(d->pool, id);
 			v->in_pool = false;
@@ -291,6 +298,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		}
 		d->counters.charge_queue_wait_s += (double)(now_ms - v->queued_ms) / MS_PER_S;
 		v->queued_ms = NO_TIME;
+		dispatch_touch(d, v);
 		int rc = send_to_charge(d, v, depot, now_ms, out);
 		if (rc < 0) {
 			return rc;
