@@ -40,7 +40,8 @@ struct vrec {
 	uint8_t claim;             /* enum claim */
 	bool confirmed;            /* the vehicle started the command */
 	bool charge_requested;     /* it asked for a charger */
-	bool in_pool;              /* in the spatial index of matchable vehicles */
+	bool in_pool;              /* in the spatial index of matchable vehicles ... */
+	double pool_x, pool_y;     /* ... at this point */
 	bool known;
 	/* fs_dispatch_index.c: */
 	bool hash_dirty;           /* in dirty: its hash term is recomputed at the next hash */
