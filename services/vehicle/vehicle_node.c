@@ -27,6 +27,7 @@
 #include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
+#include "fs_ride_msg.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_world.h"
@@ -545,44 +546,27 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
 		return;
 	}
-	const struct fs_network *net = n->world->net;
+	const struct fs_ride_limits limits = { n->world->net->edge_count, n->world->depot_count };
 	for (size_t i = 0; i < env->jobs->n_jobs; i++) {
-		const Fleetsim__V1__Job *job = env->jobs->jobs[i];
-		if (!owns(n, job->vehicle_id)) {
+		if (!owns(n, env->jobs->jobs[i]->vehicle_id)) {
+			continue; /* another shard's, which judges it */
+		}
+		struct fs_dispatch_job job;
+		const char *why = fs_ride_msg_decode_job(env->jobs->jobs[i], &limits, &job);
+		if (why) {
+			fs_bus_reject(fs_participant_bus(p), msg, why);
 			continue;
 		}
-		if (!job->job_id || (job->n_stops == 0 && !job->replaces_current)) {
-			fs_bus_reject(fs_participant_bus(p), msg, "job without stops or id");
-			continue;
-		}
-		struct pending_job pj = { .vehicle_id = job->vehicle_id, .job_id = job->job_id,
-					  .request_id = job->n_stops ? job->stops[0]->request_id : 0,
-					  .kind = job->n_stops ? (int)job->stops[0]->kind : JOB_CANCEL };
-		bool valid = true;
-		for (size_t s = 0; s < job->n_stops && s < 2; s++) {
-			const Fleetsim__V1__Stop *stop = job->stops[s];
-			if (stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_CHARGE ||
-			    stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT) {
-				valid &= stop->depot < n->world->depot_count;
-				pj.depot = stop->depot;
+		struct pending_job pj = { .vehicle_id = job.vehicle_id, .job_id = job.job_id,
+					  .request_id = job.stop_count ? job.stops[0].request_id : 0,
+					  .kind = job.stop_count ? job.stops[0].kind : JOB_CANCEL };
+		for (uint32_t k = 0; k < job.stop_count; k++) {
+			const struct fs_dispatch_stop *st = &job.stops[k];
+			if (st->kind == FS_DISPATCH_STOP_CHARGE || st->kind == FS_DISPATCH_STOP_DEPOT) {
+				pj.depot = st->depot;
 			} else {
-				/* a place on an edge: an offset along it (clamped to its length) */
-				valid &= stop->place && stop->place->edge < net->edge_count && isfinite(stop->place->offset_m) &&
-					 stop->place->offset_m >= 0.0f;
-				if (valid) {
-					struct fs_road_pos *pos = s == 0 ? &pj.first : &pj.second;
-					pos->edge = stop->place->edge;
-					pos->offset_m = stop->place->offset_m;
-				}
+				*(k == 0 ? &pj.first : &pj.second) = (struct fs_road_pos){ st->edge, st->offset_m };
 			}
-		}
-		if (pj.kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_PICKUP &&
-		    (job->n_stops < 2 || job->stops[1]->kind != FLEETSIM__V1__STOP_KIND__STOP_KIND_DROPOFF)) {
-			valid = false;
-		}
-		if (!valid) {
-			fs_bus_reject(fs_participant_bus(p), msg, "job with a bad stop (edge, offset or depot out of range)");
-			continue;
 		}
 		if (n->njobs == n->jobs_cap) {
 			n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 64;
