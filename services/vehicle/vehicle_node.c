@@ -27,6 +27,7 @@
 #include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
+#include "fs_production_msg.h"
 #include "fs_ride_msg.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
@@ -338,19 +339,14 @@ static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, c
 	} while (0)
 
 /* A delivery (or an initial vehicle's programme) for this shard; false if malformed. */
-static bool keep_delivery(struct vehicle_node *n, const Fleetsim__V1__Delivery *d, bool in_service)
+static void keep_delivery(struct vehicle_node *n, const struct fs_delivery *d, bool in_service)
 {
-	if (d->city_phase > FS_CITY_DRIVERLESS || !(d->battery_kwh >= 0 && d->battery_kwh < 10000) ||
-	    !(d->kwh_per_km >= 0 && d->kwh_per_km < 10) || !(d->max_charge_kw >= 0 && d->max_charge_kw < 10000)) {
-		return false;
-	}
 	GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
 	struct delivery *k = &n->deliveries[n->ndeliveries++];
 	*k = (struct delivery){ .id = d->vehicle_id, .depot = d->depot % n->world->depot_count, .phase = d->city_phase,
 				.sw_version = d->sw_version, .in_service = in_service, .battery_kwh = d->battery_kwh,
 				.kwh_per_km = d->kwh_per_km, .max_charge_kw = d->max_charge_kw, .seats = d->seats };
-	snprintf(k->programme, sizeof(k->programme), "%s", d->programme ? d->programme : "");
-	return true;
+	snprintf(k->programme, sizeof(k->programme), "%s", d->programme);
 }
 
 static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
@@ -358,9 +354,16 @@ static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p,
 	const Fleetsim__V1__DeliveryBatch *b = msg->env->deliveries;
 	for (size_t i = 0; i < b->n_deliveries + b->n_in_service; i++) {
 		bool in_service = i >= b->n_deliveries;
-		const Fleetsim__V1__Delivery *d = in_service ? b->in_service[i - b->n_deliveries] : b->deliveries[i];
-		if (owns(n, d->vehicle_id) && !keep_delivery(n, d, in_service)) {
-			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase or a bad vehicle");
+		const Fleetsim__V1__Delivery *w = in_service ? b->in_service[i - b->n_deliveries] : b->deliveries[i];
+		if (!owns(n, w->vehicle_id)) {
+			continue; /* another shard's, which judges it */
+		}
+		struct fs_delivery d;
+		const char *why = fs_production_msg_decode_delivery(w, &d);
+		if (why) {
+			fs_bus_reject(fs_participant_bus(p), msg, why);
+		} else {
+			keep_delivery(n, &d, in_service);
 		}
 	}
 	for (size_t i = 0; i < b->n_software_updates; i++) {
