@@ -167,9 +167,22 @@ static bool may_charge(const struct fs_dispatch *d, const struct vrec *v, int64_
 	       v->s.edge != FS_NO_EDGE && v->cooldown_until_ms <= now_ms;
 }
 
+static bool any_plug_free(const struct fs_dispatch *d, const uint32_t *extra)
+{
+	for (uint32_t k = 0; k < d->w.depot_count; k++) {
+		if (d->plugs_in_use[k] + extra[k] < d->plugs[k]) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The depot with a free plug nearest to @v in travel time; FS_DISPATCH_NONE if none is free. */
 static uint32_t pick_depot(struct fs_dispatch *d, const struct vrec *v, const uint32_t *extra, int64_t now_ms)
 {
+	if (!any_plug_free(d, extra)) {
+		return FS_DISPATCH_NONE; /* at the peaks, for every car of a long queue: no travel times needed */
+	}
 	const struct fs_network *net = d->w.net;
 	struct fs_road_pos targets[FS_DISPATCH_MAX_DEPOTS];
 	double times[FS_DISPATCH_MAX_DEPOTS];
@@ -306,8 +319,9 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		stats->sent_to_charge++;
 	}
 	d->nqueue = keep;
-	/* off-peak top-ups on free plugs, lowest charge first */
-	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share) {
+	/* off-peak top-ups on free plugs, lowest charge first (with none free, no car would go: the
+	 * walk over the idle fleet is skipped) */
+	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share && any_plug_free(d, extra)) {
 		struct soc_key *keys = malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
 		if (!keys) {
 			return -ENOMEM;
