@@ -1006,6 +1006,21 @@ static int charge_depot_of(const struct city *c, uint32_t vid)
 	return -1;
 }
 
+/* The small city with charging on, no off-peak top-ups, and one plug at each of two depots (corners). */
+static void charging_city_up(struct city *c)
+{
+	city_up(c);
+	c->p.charging = true;
+	c->p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
+	c->depots[0] = node(0, 0);
+	c->depots[1] = node(9, 9);
+	c->plugs[0] = c->plugs[1] = 1;
+	c->w.depot_nodes = c->depots;
+	c->w.depot_plugs = c->plugs;
+	c->w.depot_count = 2;
+	city_create(c);
+}
+
 /*
  * A step costs what changed, not the fleet: with 100,000 idle cars, only those with a charge
  * command, in the queue or in need of a charger are looked at by the charging pass and the
@@ -1014,16 +1029,7 @@ static int charge_depot_of(const struct city *c, uint32_t vid)
 static void step_looks_at_the_cars_concerned_not_the_fleet(void **state)
 {
 	struct city c;
-	city_up(&c);
-	c.p.charging = true;
-	c.p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
-	c.depots[0] = node(0, 0);
-	c.depots[1] = node(9, 9);
-	c.plugs[0] = c.plugs[1] = 1;
-	c.w.depot_nodes = c.depots;
-	c.w.depot_plugs = c.plugs;
-	c.w.depot_count = 2;
-	city_create(&c);
+	charging_city_up(&c);
 	const uint32_t fleet = 100000;
 	for (uint32_t id = 0; id < fleet; id++) {
 		vehicle_at(&c, id, id % (COLS * COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
@@ -1072,16 +1078,7 @@ static void step_looks_at_the_cars_concerned_not_the_fleet(void **state)
 static void charging_respects_plugs(void **state)
 {
 	struct city c;
-	city_up(&c);
-	c.p.charging = true;
-	c.p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
-	c.depots[0] = node(0, 0);
-	c.depots[1] = node(9, 9);
-	c.plugs[0] = c.plugs[1] = 1;
-	c.w.depot_nodes = c.depots;
-	c.w.depot_plugs = c.plugs;
-	c.w.depot_count = 2;
-	city_create(&c);
+	charging_city_up(&c);
 	/* four cars low on energy near depot 0, one fine */
 	vehicle_at(&c, 0, node(1, 0), T0, 0.10, FS_VEHICLE_AVAILABLE);
 	vehicle_at(&c, 1, node(2, 0), T0, 0.12, FS_VEHICLE_AVAILABLE);
