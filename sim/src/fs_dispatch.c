@@ -1447,6 +1447,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	}
 	uint32_t nwatch;
 	dispatch_watch_list(d, &nwatch); /* every vehicle with a charge or reposition command, in id order */
+	stats->vehicles_examined += nwatch;
 	for (uint32_t i = 0; i < nwatch; i++) {
 		struct vrec *v = &d->veh[d->watch[i]];
 		if (v->known && (v->claim == CLAIM_CHARGE || v->claim == CLAIM_REPOSITION) && !v->confirmed &&

@@ -224,34 +224,45 @@ void fs_network_destroy(struct fs_network *net)
 	free(net->in_first);
 	free(net->shape);
 	free(net->shape_seg);
-	free(net->edge_shape_m);
 	free(net->names);
 	free(net->in_largest_scc);
 	free(net->banned_turns);
 	free(net);
 }
 
-/* The shape's segment lengths and headings, and each edge's shape length (fs_network.shape_seg). */
+/*
+ * The shape's segment lengths and headings, and each edge's shape length
+ * (fs_network.shape_seg). Every builder gives each edge its own shape points;
+ * should two edges share one (a network cache written by something else), the
+ * values are not kept and positions are computed from the points.
+ */
 static int compute_shape_metrics(struct fs_network *net)
 {
 	struct fs_shape_seg *seg = malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
-	double *edge_m = malloc(((size_t)net->edge_count + 1) * sizeof(*edge_m));
-	if (!seg || !edge_m) {
+	uint8_t *taken = calloc((size_t)net->shape_count + 1, 1);
+	if (!seg || !taken) {
 		free(seg);
-		free(edge_m);
+		free(taken);
 		return -ENOMEM;
 	}
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_edge *ed = &net->edges[e];
-		seg[ed->shape_first] = (struct fs_shape_seg){ 0.0, 0.0 }; /* a first point ends no segment */
+		for (uint32_t i = 0; i < ed->shape_count; i++) {
+			if (taken[ed->shape_first + i]++) {
+				free(seg);
+				free(taken);
+				return 0;
+			}
+		}
 		for (uint32_t i = 1; i < ed->shape_count; i++) {
 			seg[ed->shape_first + i] = (struct fs_shape_seg){ fs_network_shape_seg_m(net, ed->shape_first + i),
 									  fs_network_shape_heading(net, ed->shape_first + i) };
 		}
-		edge_m[e] = fs_network_edge_shape_m(net, e);
+		/* (computed from the points: net->shape_seg is not set yet) */
+		seg[ed->shape_first] = (struct fs_shape_seg){ fs_network_edge_shape_m(net, e), 0.0 };
 	}
+	free(taken);
 	net->shape_seg = seg;
-	net->edge_shape_m = edge_m;
 	return 0;
 }
 

@@ -1010,19 +1010,79 @@ static int charge_depot_of(const struct city *c, uint32_t vid)
 	return -1;
 }
 
+/* The small city with charging on, no off-peak top-ups, and one plug at each of two depots (corners). */
+static void charging_city_up(struct city *c)
+{
+	city_up(c);
+	c->p.charging = true;
+	c->p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
+	c->depots[0] = node(0, 0);
+	c->depots[1] = node(9, 9);
+	c->plugs[0] = c->plugs[1] = 1;
+	c->w.depot_nodes = c->depots;
+	c->w.depot_plugs = c->plugs;
+	c->w.depot_count = 2;
+	city_create(c);
+}
+
+/*
+ * A step costs what changed, not the fleet: with 100,000 idle cars, only those with a charge
+ * command, in the queue or in need of a charger are looked at by the charging pass and the
+ * command timeouts; the state hash follows the cars whose decisions change.
+ */
+static void step_looks_at_the_cars_concerned_not_the_fleet(void **state)
+{
+	struct city c;
+	charging_city_up(&c);
+	const uint32_t fleet = 100000;
+	for (uint32_t id = 0; id < fleet; id++) {
+		vehicle_at(&c, id, id % (COLS * COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	struct fs_dispatch_step_stats st = { 0 };
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0, &c.out, &st), 0);
+	assert_int_equal(st.vehicles_examined, 0);
+	uint64_t idle_hash = fs_dispatch_hash(c.d);
+	/* three cars run low: they are looked at, two go to the plugs, one waits in the queue */
+	vehicle_at(&c, 11, node(1, 0), T0 + S, 0.10, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 5000, node(2, 0), T0 + S, 0.12, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 77777, node(3, 0), T0 + S, 0.15, FS_VEHICLE_AVAILABLE);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + S, &c.out, &st), 0);
+	assert_int_equal(st.sent_to_charge, 2);
+	assert_true(st.vehicles_examined >= 3 && st.vehicles_examined <= 3 * 3);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 1);
+	assert_int_equal(charge_depot_of(&c, 11), 0);
+	assert_int_equal(charge_depot_of(&c, 5000), 1);
+	assert_true(fs_dispatch_hash(c.d) != idle_hash);
+	/* the first charges and is done: its plug goes to the third; the hash is back to the
+	 * idle fleet's once no car holds a decision */
+	vehicle_at(&c, 11, node(0, 1), T0 + 2 * S, 0.10, FS_VEHICLE_TO_CHARGER);
+	vehicle_at(&c, 5000, node(3, 1), T0 + 2 * S, 0.12, FS_VEHICLE_TO_CHARGER);
+	step(&c, T0 + 2 * S);
+	vehicle_at(&c, 11, node(0, 0), T0 + 100 * S, 0.50, FS_VEHICLE_CHARGING);
+	vehicle_at(&c, 5000, node(9, 9), T0 + 100 * S, 0.50, FS_VEHICLE_CHARGING);
+	step(&c, T0 + 100 * S);
+	vehicle_at(&c, 11, node(0, 0), T0 + 900 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 900 * S);
+	assert_int_equal(charge_depot_of(&c, 77777), 0);
+	vehicle_at(&c, 77777, node(0, 0), T0 + 901 * S, 0.50, FS_VEHICLE_CHARGING);
+	step(&c, T0 + 901 * S);
+	vehicle_at(&c, 5000, node(9, 9), T0 + 1800 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 77777, node(0, 0), T0 + 1800 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + 1800 * S, &c.out, &st), 0);
+	assert_int_equal(fs_dispatch_hash(c.d), idle_hash);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + 1801 * S, &c.out, &st), 0);
+	assert_int_equal(st.vehicles_examined, 0);
+	city_down(&c);
+}
+
 static void charging_respects_plugs(void **state)
 {
 	struct city c;
-	city_up(&c);
-	c.p.charging = true;
-	c.p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
-	c.depots[0] = node(0, 0);
-	c.depots[1] = node(9, 9);
-	c.plugs[0] = c.plugs[1] = 1;
-	c.w.depot_nodes = c.depots;
-	c.w.depot_plugs = c.plugs;
-	c.w.depot_count = 2;
-	city_create(&c);
+	charging_city_up(&c);
 	/* four cars low on energy near depot 0, one fine */
 	vehicle_at(&c, 0, node(1, 0), T0, 0.10, FS_VEHICLE_AVAILABLE);
 	vehicle_at(&c, 1, node(2, 0), T0, 0.12, FS_VEHICLE_AVAILABLE);
@@ -1647,6 +1707,7 @@ int main(void)
 		cmocka_unit_test(fleet_placement_csv),
 		cmocka_unit_test(comparison_mode_from_csv_files),
 		cmocka_unit_test(storm_cells_and_the_service_area_decide_what_is_offered),
+		cmocka_unit_test(step_looks_at_the_cars_concerned_not_the_fleet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
