@@ -761,6 +761,9 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 		fs_info("%" PRIu64 " move(s) before their vehicle's first full record were skipped "
 			"(the recording began mid-run; keyframes on veh.snapshot fill in)", x.unknown_moves);
 	}
+	if (x.stale) {
+		fs_warn("%" PRIu64 " record(s) older than their vehicle's last were skipped", x.stale);
+	}
 	if (x.resynchronised) {
 		fs_warn("%" PRIu64 " keyframe record(s) disagreed with the vehicles' earlier records "
 			"(records lost before the recorder?); the keyframes were taken", x.resynchronised);
