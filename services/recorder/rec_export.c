@@ -48,11 +48,15 @@ _Static_assert(REC_STATES == FS_VEHICLE_STATE_COUNT, "the report has a series pe
 
 #define DEFAULT_TICK_MS 1000 /* until a Tick says (docs/architecture.md "Lockstep") */
 #define HOLD_TICKS 2         /* how far a message may come behind a later tick's (handle_message) */
+/* ... but never more than this much held: a paused run repeats its keyframes at one simulated
+ * time for as long as the pause lasts (4 MB each at 100,000 vehicles) */
+#define HOLD_BYTES_MAX (128u << 20)
 
 enum topic_kind { TOPIC_STATE, TOPIC_SNAPSHOT, TOPIC_EVENT, TOPIC_KPI, TOPIC_TRIP, TOPIC_READY, TOPIC_TICK, TOPIC_COUNT };
 
 struct pending {
 	Fleetsim__V1__Envelope *env;
+	size_t bytes;             /* as recorded */
 	int topic;                /* enum topic_kind */
 };
 
@@ -119,7 +123,7 @@ struct exporter {
 	uint64_t max_tick;
 	uint32_t tick_ms;         /* from the conductor's Tick */
 	struct pending *pending;  /* messages held until their tick is complete, in time order */
-	size_t n_pending, cap_pending;
+	size_t n_pending, cap_pending, pending_bytes;
 };
 
 static const char *state_name(unsigned s)
@@ -638,11 +642,13 @@ static void apply_message(struct exporter *x, struct pending *p)
 	fleetsim__v1__envelope__free_unpacked(p->env, NULL);
 }
 
-/* Apply the held messages stamped before @before_ms, oldest first. */
+/* Apply the held messages stamped before @before_ms, oldest first, and more while too much is held. */
 static void release(struct exporter *x, int64_t before_ms)
 {
 	size_t k = 0;
-	while (k < x->n_pending && x->pending[k].env->sim_time_ms < before_ms) {
+	while (k < x->n_pending &&
+	       (x->pending[k].env->sim_time_ms < before_ms || x->pending_bytes > HOLD_BYTES_MAX)) {
+		x->pending_bytes -= x->pending[k].bytes;
 		apply_message(x, &x->pending[k++]);
 	}
 	memmove(x->pending, x->pending + k, (x->n_pending - k) * sizeof(*x->pending));
@@ -650,7 +656,7 @@ static void release(struct exporter *x, int64_t before_ms)
 }
 
 /* Hold @env in simulated-time order (then arrival order); usually it goes last. */
-static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, int topic)
+static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
 {
 	if (x->n_pending == x->cap_pending) {
 		x->cap_pending = x->cap_pending ? 2 * x->cap_pending : 64;
@@ -665,8 +671,9 @@ static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, int topic)
 		at--;
 	}
 	memmove(x->pending + at + 1, x->pending + at, (x->n_pending - at) * sizeof(*x->pending));
-	x->pending[at] = (struct pending){ .env = env, .topic = topic };
+	x->pending[at] = (struct pending){ .env = env, .bytes = bytes, .topic = topic };
 	x->n_pending++;
+	x->pending_bytes += bytes;
 }
 
 static int topic_of(const char *topic)
@@ -719,7 +726,7 @@ static void handle_message(struct exporter *x, const char *topic, const struct f
 	if (env->sim_time_ms > x->last_ms) {
 		x->last_ms = env->sim_time_ms;
 	}
-	hold(x, env, kind);
+	hold(x, env, m->size, kind);
 	release(x, x->last_ms - HOLD_TICKS * (int64_t)x->tick_ms);
 }
 
