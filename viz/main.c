@@ -66,6 +66,8 @@ static void usage(FILE *out)
 		"                      of each shard's batch shown (key=value lines; used by tests)\n"
 		"  --press KEYS        with --screenshot: press these keys, five frames apart, once every\n"
 		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
+		"  --state-log FILE    append what every frame shows (display time, each vehicle's\n"
+		"                      id, state and position) to FILE (for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  --select ID         open the inspector on vehicle ID (as if clicked)\n"
 		"  -h, --help          this text\n");
@@ -102,6 +104,7 @@ struct options {
 	const char *screenshot_dir;
 	const char *screenshot_meta;
 	const char *press;
+	const char *state_log;
 	uint64_t select;
 	bool select_given;
 };
@@ -109,7 +112,8 @@ struct options {
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT };
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT,
+	       OPT_STATE_LOG };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -128,6 +132,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
 		{ "press", required_argument, NULL, OPT_PRESS },
 		{ "select", required_argument, NULL, OPT_SELECT },
+		{ "state-log", required_argument, NULL, OPT_STATE_LOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -199,6 +204,9 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PRESS:
 			o->press = optarg;
+			break;
+		case OPT_STATE_LOG:
+			o->state_log = optarg;
 			break;
 		case OPT_SELECT:
 			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
@@ -273,11 +281,23 @@ static void press_key(char c)
 	SDL_PushEvent(&ev);
 }
 
-/* Render once every shard reported, then save and leave (tests, README images). */
-static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o)
+/* Draw a frame (and log it with --state-log). */
+static int frame(struct viz_app *app, FILE *log, uint64_t *count)
+{
+	int64_t now = fs_clock_now_ms();
+	viz_app_render(app, now);
+	if (log && viz_app_log_frame(app, log, (*count)++, now) < 0) {
+		fs_error("cannot write the state log");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Render once every shard's keyframe came, then save and leave (tests, README images). */
+static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o, FILE *log)
 {
 	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000), next = start;
-	uint64_t frames = 0;
+	uint64_t frames = 0, drawn = 0;
 	const char *press = o->press ? o->press : "";
 	bool waited_out = false;
 	while (!stop) {
@@ -290,8 +310,14 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 		}
 		if (!viz_app_has_snapshot(app) && !waited_out) {
 			if (fs_clock_now_ms() < deadline) {
-				zmq_pollitem_t item = { .socket = viz_app_bus_socket(app), .events = ZMQ_POLLIN };
-				zmq_poll(&item, 1, 50);
+				/* Until then the frames show what news came (logged for tests), not saved. */
+				if (frame(app, log, &drawn) < 0) {
+					return 1;
+				}
+				viz_sdl_present(sdl);
+				if (wait_next_frame(app, &next) < 0) {
+					return 1;
+				}
 				continue;
 			}
 			waited_out = true;
@@ -304,7 +330,9 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 		if (*press && viz_app_control_ready(app) && frames % 5 == 0) {
 			press_key(*press++);
 		}
-		viz_app_render(app, fs_clock_now_ms());
+		if (frame(app, log, &drawn) < 0) {
+			return 1;
+		}
 		if (++frames >= o->frames && !*press) {
 			if (viz_app_screenshot(app, o->screenshot) < 0 ||
 			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
@@ -326,9 +354,10 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 	return 1;
 }
 
-static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
+static int run_interactive(struct viz_app *app, struct viz_sdl *sdl, FILE *log)
 {
 	int64_t next = fs_clock_now_ms() + FRAME_MS;
+	uint64_t drawn = 0;
 	while (!stop) {
 		if (!handle_events(app)) {
 			return 0;
@@ -337,7 +366,9 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
 			fs_error("the bus broke");
 			return 1;
 		}
-		viz_app_render(app, fs_clock_now_ms());
+		if (frame(app, log, &drawn) < 0) {
+			return 1;
+		}
 		viz_sdl_present(sdl);
 		if (wait_next_frame(app, &next) < 0) {
 			return 1;
@@ -366,6 +397,11 @@ int main(int argc, char **argv)
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1"); /* ours above stop the loop */
 
 	int status = 1;
+	FILE *log = NULL;
+	if (o.state_log && !(log = fopen(o.state_log, "w"))) {
+		fs_error("cannot write %s: %s", o.state_log, strerror(errno));
+		return 1;
+	}
 	struct fs_world *world = fs_world_load(network, (uint32_t)o.depots);
 	if (!world) {
 		return 1;
@@ -398,8 +434,12 @@ int main(int argc, char **argv)
 	viz_sdl_describe(sdl, &renderer, &driver);
 	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.bus, network, world->net->edge_count,
 		renderer, driver);
-	status = o.screenshot ? run_screenshot(app, sdl, &o) : run_interactive(app, sdl);
+	status = o.screenshot ? run_screenshot(app, sdl, &o, log) : run_interactive(app, sdl, log);
 out:
+	if (log && fclose(log) != 0) {
+		fs_error("cannot write %s", o.state_log);
+		status = 1;
+	}
 	viz_app_destroy(app);
 	viz_sdl_destroy(sdl);
 	viz_scene_destroy(scene);

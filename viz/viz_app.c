@@ -59,6 +59,9 @@ struct viz_app {
 	int64_t next_handshake_ms;
 	bool connected;
 	uint64_t refused;
+	bool told_network;          /* the wrong-network refusal was logged */
+	struct viz_clock clock;     /* which simulated time a frame shows */
+	int64_t first_data_ms;      /* the first vehicle batch applied (for the state log) */
 	struct viz_command_sink sink;
 	struct pending_command pending[8];
 	uint64_t command_seq;
@@ -140,6 +143,7 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 		}
 	}
 	app->frame_ms = 0;
+	viz_clock_reset(&app->clock);
 	return app;
 }
 
@@ -536,6 +540,15 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
 		rc = viz_scene_apply_states(app->scene, env->vehicle_states, env->sim_time_ms);
+		if (rc == 0) {
+			viz_clock_note(&app->clock, viz_scene_data_time(app->scene), app->now_ms);
+			app->first_data_ms = app->first_data_ms ? app->first_data_ms : env->sim_time_ms;
+		}
+		if (rc == -EXDEV && !app->told_network) {
+			fs_error("the run is on another road network than %s: its vehicles are not shown; start fleet-viz "
+				 "with the run's --network", viz_scene_network(app->scene)->source);
+			app->told_network = true;
+		}
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
 		rc = viz_scene_apply_events(app->scene, env->vehicle_events);
@@ -564,7 +577,7 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	if (rc == 0) {
 		app->connected = true;
 	}
-	return rc == -EINVAL ? -EINVAL : 0;
+	return rc == -EINVAL || rc == -EXDEV ? -EINVAL : 0;
 }
 
 int viz_app_poll_bus(struct viz_app *app, int budget_ms)
@@ -596,9 +609,10 @@ int viz_app_poll_bus(struct viz_app *app, int budget_ms)
 		if (rc < 0) {
 			return rc;
 		}
+		app->now_ms = fs_clock_now_ms();
 		if (viz_app_ingest(app, msg->topic, msg->env) == -EINVAL) {
 			app->refused++;
-			fs_bus_reject(app->bus, msg, "inconsistent vehicle state batch (array lengths, shard or coordinates)");
+			fs_bus_reject(app->bus, msg, viz_scene_refusal(app->scene));
 		}
 		fs_bus_message_free(msg);
 		applied++;
@@ -620,6 +634,10 @@ void viz_app_render(struct viz_app *app, int64_t now_ms)
 	app->now_ms = now_ms;
 	layout(app);
 	check_timeouts(app);
+	const struct viz_run *run = viz_scene_run(app->scene);
+	bool running = !run->have_status || run->state == VIZ_RUN_RUNNING;
+	viz_scene_place(app->scene, viz_clock_frame(&app->clock, now_ms, running,
+						    run->have_status ? run->sim_real_ratio : 0));
 	if (app->following) {
 		const struct viz_vehicle *v = viz_scene_find(app->scene, app->layers.selected);
 		if (v) {
@@ -678,10 +696,13 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	fprintf(f, "width=%d\nheight=%d\ncx=%.17g\ncy=%.17g\nscale=%.17g\n", v->width, v->height, v->cx, v->cy, v->scale);
 	fprintf(f, "area_x=%.9g\narea_y=%.9g\narea_w=%.9g\narea_h=%.9g\nmarker=%g\n", v->area.x, v->area.y, v->area.w,
 		v->area.h, viz_marker_size(v));
-	fprintf(f, "vehicles=%u\nshards=%u\nsim_time_ms=%" PRId64 "\nselected=%u\n", st.fleet, st.shard_count,
-		viz_scene_time(app->scene), app->layers.selected);
+	fprintf(f, "vehicles=%u\nshards=%u\nkeyframed=%u\nsim_time_ms=%" PRId64 "\ndisplay_ms=%" PRId64
+		   "\ndata_ms=%" PRId64 "\nselected=%u\n",
+		st.fleet, st.shard_count, st.shards_keyframed, viz_scene_time(app->scene),
+		viz_scene_display_time(app->scene), viz_scene_data_time(app->scene), app->layers.selected);
 	for (uint32_t s = 0; s < st.shard_count; s++) {
-		fprintf(f, "shard.%u.time_ms=%" PRId64 "\n", s, viz_scene_shard_time(app->scene, s));
+		fprintf(f, "shard.%u.time_ms=%" PRId64 "\nshard.%u.keyframe_ms=%" PRId64 "\n", s,
+			viz_scene_shard_time(app->scene, s), s, viz_scene_shard_keyframe_time(app->scene, s));
 	}
 	const struct viz_run *run = viz_scene_run(app->scene);
 	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\n", (int)run->state, run->tick,
@@ -693,6 +714,31 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	return 0;
 }
 
+int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_t wall_ms)
+{
+	struct viz_stats st;
+	viz_scene_stats(app->scene, &st);
+	uint32_t n = viz_scene_vehicle_count(app->scene), shown = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		shown += viz_scene_vehicle_at(app->scene, i)->on_map;
+	}
+	fprintf(f, "frame %" PRIu64 " wall %" PRId64 " display %" PRId64 " data %" PRId64 " keyframed %u/%u shown %u"
+		   " ignored %" PRIu64 " refused %" PRIu64 " since %" PRId64 "\n",
+		frame, wall_ms, viz_scene_display_time(app->scene), viz_scene_data_time(app->scene), st.shards_keyframed,
+		st.shard_count, shown, st.moves_ignored, app->refused, app->first_data_ms);
+	for (uint32_t s = 0; s < st.shard_count; s++) {
+		fprintf(f, "%s%" PRId64, s ? "," : "shards ", viz_scene_shard_time(app->scene, s));
+	}
+	fprintf(f, "%s", st.shard_count ? "\n" : "");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct viz_vehicle *v = viz_scene_vehicle_at(app->scene, i);
+		if (v->on_map) {
+			fprintf(f, "v %u %u %.3f %.3f\n", v->id, v->state, v->x, v->y);
+		}
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
 bool viz_app_control_ready(const struct viz_app *app)
 {
 	return app->control_ready && viz_scene_run(app->scene)->have_status;
@@ -702,7 +748,7 @@ bool viz_app_has_snapshot(const struct viz_app *app)
 {
 	struct viz_stats st;
 	viz_scene_stats(app->scene, &st);
-	return st.shard_count > 0 && st.shards_seen == st.shard_count;
+	return st.shard_count > 0 && st.shards_keyframed == st.shard_count;
 }
 
 const struct viz_view *viz_app_view(const struct viz_app *app)

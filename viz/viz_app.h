@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <SDL.h>
 
@@ -73,7 +74,15 @@ int viz_app_screenshot(struct viz_app *app, const char *path);
 int viz_app_write_meta(const struct viz_app *app, const char *path);
 /** True once the bus handshake succeeded and a conductor status arrived: control keys work. */
 bool viz_app_control_ready(const struct viz_app *app);
-/** True once every shard of the run has delivered a state batch. */
+/**
+ * Append what frame @frame (drawn at wall time @wall_ms) showed to @f: a line
+ * "frame N wall W display D data T keyframed K/S shown M ignored I refused R
+ * since A" (A: the time of the first vehicle batch applied), a line "shards T0,T1,..." (the newest batch time of each shard, once known),
+ * then "v ID STATE X Y" per vehicle placed on the map (metres, at the display
+ * time). For tests that follow the fleet frame by frame. Returns 0 or -EIO.
+ */
+int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_t wall_ms);
+/** True once every shard of the run has delivered a keyframe (the whole fleet is known). */
 bool viz_app_has_snapshot(const struct viz_app *app);
 const struct viz_view *viz_app_view(const struct viz_app *app);
 uint32_t viz_app_selected(const struct viz_app *app);

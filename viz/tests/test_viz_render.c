@@ -6,10 +6,13 @@
  * to the conductor.
  *
  * The recording viz/tests/data/atlanta-data-collection-2shards.rec holds the
- * last state batch of each of 2 shards and the last conductor status, made with
- *   fleetsim run --bus ipc:///tmp/rec --shards 2 --speed 30 --duration 30m \
+ * last keyframe of each of 2 shards of a paused run and its status (paused:
+ * the viewer shows the keyframes' time, where the keyframes' positions are the
+ * vehicles' own), made with
+ *   fleetsim run --bus ipc:///tmp/rec --shards 2 --vehicles 300 --speed 30 --duration 30m \
  *     --phase data-collection --seed 1 &
- *   viz-probe --bus ipc:///tmp/rec --out atlanta-data-collection-2shards.rec --last --seconds 15
+ *   sleep 9; fleetctl --bus ipc:///tmp/rec pause; sleep 1
+ *   viz-probe --bus ipc:///tmp/rec --out atlanta-data-collection-2shards.rec --last --seconds 4
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fs_vehicle_msg.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_hud.h"
@@ -57,11 +61,16 @@ static int feed(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
 	struct fixture *f = ctx;
 	assert_int_equal(viz_app_ingest(f->app, topic, env), 0);
 	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
-		const Fleetsim__V1__VehicleStateBatch *b = env->vehicle_states;
-		f->veh = realloc(f->veh, (f->nveh + b->n_vehicle_id) * sizeof(*f->veh));
-		for (size_t i = 0; i < b->n_vehicle_id; i++) {
-			f->veh[f->nveh++] = (struct vt_vehicle){ b->vehicle_id[i], (uint32_t)b->state[i], b->x_m[i], b->y_m[i] };
+		struct fs_vehicle_records recs = { 0 };
+		assert_null(fs_vehicle_msg_decode_records(env->vehicle_states, env->sim_time_ms, &recs));
+		assert_true(recs.info.full);
+		f->veh = realloc(f->veh, (f->nveh + recs.count) * sizeof(*f->veh));
+		for (size_t i = 0; i < recs.count; i++) {
+			const struct fs_vehicle_record *r = &recs.items[i];
+			assert_int_not_equal(r->edge, FS_NO_EDGE);
+			f->veh[f->nveh++] = (struct vt_vehicle){ r->id, r->state, r->x, r->y };
 		}
+		fs_vehicle_records_finish(&recs);
 	}
 	return 0;
 }
