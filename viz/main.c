@@ -58,8 +58,9 @@ static void usage(FILE *out)
 		"  --font FILE         a TrueType font (default: fontconfig's sans)\n"
 		"  --trails            start with vehicle trails shown (key t)\n"
 		"  --heatmap           start with the demand heatmap shown (key d)\n"
-		"  --screenshot FILE   render --frames frames once every shard has reported, save\n"
-		"                      them as a PNG and exit (exit status 3 if no data came in --wait)\n"
+		"  --screenshot FILE   render --frames frames once every shard's keyframe came, save\n"
+		"                      them as a PNG and exit (exit status 3 if no data came in --wait,\n"
+		"                      4 at once if the run is on another road network)\n"
 		"  --frames N          frames to render before the screenshot (default 1)\n"
 		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
 		"  --screenshot-meta F with --screenshot: also write the view and the simulated time\n"
@@ -307,6 +308,15 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 		if (viz_app_poll_bus(app, 50) < 0) {
 			fs_error("the bus broke");
 			return 1;
+		}
+		if (viz_app_wrong_network(app)) {
+			/* Refused: what the window shows now (the banner) is the answer. */
+			viz_app_render(app, fs_clock_now_ms());
+			if (viz_app_screenshot(app, o->screenshot) < 0 ||
+			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
+				return 1;
+			}
+			return 4;
 		}
 		if (!viz_app_has_snapshot(app) && !waited_out) {
 			if (fs_clock_now_ms() < deadline) {

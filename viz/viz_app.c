@@ -171,6 +171,20 @@ void viz_app_set_command_sink(struct viz_app *app, const struct viz_command_sink
 	app->sink = *sink;
 }
 
+/* Say loudly, once, that the run is not on our network: log, title, banner (viz_hud). */
+static void refuse_network(struct viz_app *app)
+{
+	double lat, lon;
+	viz_scene_run_origin(app->scene, &lat, &lon);
+	fs_error("the run is on another road network (origin %.5f, %.5f) than %s: none of its vehicles are shown; "
+		 "start fleet-viz with the run's --network", lat, lon, viz_scene_network(app->scene)->source);
+	char title[FS_BUS_ADDRESS_MAX + 128];
+	snprintf(title, sizeof(title), "fleet-viz - NOT THIS RUN'S NETWORK (%s) - %s", app->city,
+		 app->bus ? app->bus_address : "no bus");
+	viz_sdl_set_title(app->sdl, title);
+	app->told_network = true;
+}
+
 static void toast(struct viz_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void toast(struct viz_app *app, const char *fmt, ...)
 {
@@ -545,9 +559,7 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 			app->first_data_ms = app->first_data_ms ? app->first_data_ms : env->sim_time_ms;
 		}
 		if (rc == -EXDEV && !app->told_network) {
-			fs_error("the run is on another road network than %s: its vehicles are not shown; start fleet-viz "
-				 "with the run's --network", viz_scene_network(app->scene)->source);
-			app->told_network = true;
+			refuse_network(app);
 		}
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
@@ -574,8 +586,8 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	if (rc == -ENOMEM) {
 		fs_error("out of memory applying a %s message", topic);
 	}
-	if (rc == 0) {
-		app->connected = true;
+	if (rc == 0 || rc == -EXDEV) {
+		app->connected = true; /* the run answers, even if on another network */
 	}
 	return rc == -EINVAL || rc == -EXDEV ? -EINVAL : 0;
 }
@@ -705,8 +717,8 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 			viz_scene_shard_time(app->scene, s), s, viz_scene_shard_keyframe_time(app->scene, s));
 	}
 	const struct viz_run *run = viz_scene_run(app->scene);
-	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\n", (int)run->state, run->tick,
-		viz_app_toast(app), app->last_answer);
+	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\nwrong_network=%d\nrefused=%" PRIu64 "\n",
+		(int)run->state, run->tick, viz_app_toast(app), app->last_answer, viz_app_wrong_network(app), app->refused);
 	if (fclose(f) != 0) {
 		fs_error("cannot write %s: %s", path, strerror(errno));
 		return -EIO;
@@ -737,6 +749,11 @@ int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_
 		}
 	}
 	return ferror(f) ? -EIO : 0;
+}
+
+bool viz_app_wrong_network(const struct viz_app *app)
+{
+	return viz_scene_origin_mismatch(app->scene);
 }
 
 bool viz_app_control_ready(const struct viz_app *app)

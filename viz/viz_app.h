@@ -72,6 +72,8 @@ int viz_app_screenshot(struct viz_app *app, const char *path);
  * the state batch shown. Returns 0 or -errno (logged).
  */
 int viz_app_write_meta(const struct viz_app *app, const char *path);
+/** True when the run is on another road network than the viewer's: its vehicles are refused. */
+bool viz_app_wrong_network(const struct viz_app *app);
 /** True once the bus handshake succeeded and a conductor status arrived: control keys work. */
 bool viz_app_control_ready(const struct viz_app *app);
 /**

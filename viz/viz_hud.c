@@ -505,8 +505,15 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 		by += 34;
 	}
 	if (viz_scene_origin_mismatch(in->scene)) {
-		draw_banner(g, v, by, (struct viz_color){ 150, 30, 30, 235 },
-			    "this run uses another road network: start fleet-viz with the run's --network");
+		double lat, lon;
+		char c[300];
+		viz_scene_run_origin(in->scene, &lat, &lon);
+		snprintf(c, sizeof(c), "NOT THIS RUN'S NETWORK: the run is on another map (origin %.4f, %.4f), not %s",
+			 lat, lon, in->city);
+		draw_banner(g, v, by, viz_refusal_color(), c);
+		by += 34;
+		draw_banner(g, v, by, viz_refusal_color(),
+			    "none of its vehicles are shown: start fleet-viz with the run's --network");
 		by += 34;
 	}
 	const struct viz_run *run = viz_scene_run(in->scene);

@@ -356,6 +356,11 @@ struct viz_color viz_select_color(void)
 	return (struct viz_color){ 255, 255, 255, 255 };
 }
 
+struct viz_color viz_refusal_color(void)
+{
+	return (struct viz_color){ 170, 24, 40, 255 };
+}
+
 /* ---- the view ---- */
 
 void viz_view_fit(struct viz_view *v, double min_x, double min_y, double max_x, double max_y)
@@ -1279,6 +1284,12 @@ int64_t viz_scene_shard_keyframe_time(const struct viz_scene *s, uint32_t shard)
 bool viz_scene_origin_mismatch(const struct viz_scene *s)
 {
 	return s->origin_mismatch;
+}
+
+void viz_scene_run_origin(const struct viz_scene *s, double *ret_lat, double *ret_lon)
+{
+	*ret_lat = s->run_origin_lat;
+	*ret_lon = s->run_origin_lon;
 }
 
 static double kpi_or(const struct viz_scene *s, const char *name, double fallback)

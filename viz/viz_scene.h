@@ -258,8 +258,13 @@ double viz_scene_kpi(const struct viz_scene *scene, const char *name);
 int64_t viz_scene_shard_time(const struct viz_scene *scene, uint32_t shard);
 /** Simulated time of @shard's last keyframe, or INT64_MIN if none arrived since attaching. */
 int64_t viz_scene_shard_keyframe_time(const struct viz_scene *scene, uint32_t shard);
-/** True when a batch's projection origin differed from the network's (wrong --network). */
+/**
+ * True when batches came from another road network than the scene's (their
+ * projection origin differs: the run's --network is not the viewer's); they
+ * are refused. viz_scene_run_origin() gives the run's origin (0, 0 before).
+ */
 bool viz_scene_origin_mismatch(const struct viz_scene *scene);
+void viz_scene_run_origin(const struct viz_scene *scene, double *ret_lat, double *ret_lon);
 
 /** The last record of vehicle @id, or NULL. */
 const struct fs_vehicle_record *viz_scene_record(const struct viz_scene *scene, uint32_t id);
@@ -329,5 +334,6 @@ struct viz_color viz_background_color(void);
 struct viz_color viz_depot_color(void);
 struct viz_color viz_rider_color(void);
 struct viz_color viz_select_color(void);
+struct viz_color viz_refusal_color(void); /* the wrong-network banner */
 
 #endif

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# fleet-viz (headless) on real runs, for what a user of the viewer relies on:
+#  - a viewer on another road network than the run's refuses its vehicles
+#    loudly (an error, a red banner, exit status 4 with --screenshot) instead
+#    of drawing them over the wrong streets;
+source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
+
+VIZ=$BUILD/viz/fleet-viz
+PIXELS=$BUILD/viz/tests/viz-pixels
+FLEETSIM=$SVC/fleetsim
+FLEETCTL=$SVC/fleetctl
+export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
+REFUSAL=170,24,40 # viz_refusal_color()
+
+wait_running() { # bus
+  for _ in $(seq 300); do
+    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# 1. A run on a grid, a viewer on the default network (Atlanta).
+bus=$(new_bus grid)
+"$FLEETSIM" run --quiet --bus="$bus" --network=grid:20x20:150 --vehicles=50 --speed=10 --duration=10m \
+  --phase=data-collection 2>"$WORK/grid-run.log" &
+LAUNCHER=$!; PIDS+=($LAUNCHER)
+check "grid: the run starts" wait_running "$bus"
+"$VIZ" --bus="$bus" --headless --screenshot="$WORK/grid.png" --screenshot-meta="$WORK/grid.meta" --wait=30 \
+  2>"$WORK/grid-viz.log"
+rc=$?
+kill -TERM "$LAUNCHER"; wait "$LAUNCHER"
+sed 's/^/# /' "$WORK/grid-viz.log"
+check "grid: fleet-viz refuses the run at once (exit 4, got $rc)" test "$rc" -eq 4
+check "grid: ... saying so in an error" grep -q "error.*another road network" "$WORK/grid-viz.log"
+check "grid: ... drawing none of its vehicles" grep -qx "vehicles=0" "$WORK/grid.meta"
+check "grid: ... counting its batches as refused" grep -q "^refused=[1-9]" "$WORK/grid.meta"
+banner=$("$PIXELS" --png="$WORK/grid.png" --color=$REFUSAL --rect=300,0,980,90)
+diag "banner pixels: $banner"
+check "grid: ... under a red banner across the top of the map" test "$banner" -ge 5000
+
+finish
