@@ -21,6 +21,8 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs/scenario.h"
+#include "fs/timezone.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_scene.h"
@@ -52,6 +54,9 @@ static void usage(FILE *out)
 		"  --network SPEC      the run's road network, exactly as given to `fleetsim run`\n"
 		"                      (default atlanta; also columbus, FILE.osm.pbf, grid:..., csv:...)\n"
 		"  --depots N          depots in the city, as the vehicle nodes use (default 4)\n"
+		"  --scenario FILE     the run's scenario: the HUD shows its city.timezone's local time\n"
+		"                      (default: examples/default.yaml's, America/New_York)\n"
+		"  --timezone ZONE     the HUD's clock: an IANA zone or UTC (overrides --scenario)\n"
 		"  --width W --height H  window size (default 1280x800)\n"
 		"  --headless          no display: SDL's offscreen driver and the software renderer\n"
 		"  --software          the software renderer even with a display\n"
@@ -106,6 +111,8 @@ struct options {
 	const char *screenshot_meta;
 	const char *press;
 	const char *state_log;
+	const char *scenario;
+	const char *timezone;
 	uint64_t select;
 	bool select_given;
 };
@@ -114,7 +121,7 @@ static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
 	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT,
-	       OPT_STATE_LOG };
+	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -134,6 +141,8 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "press", required_argument, NULL, OPT_PRESS },
 		{ "select", required_argument, NULL, OPT_SELECT },
 		{ "state-log", required_argument, NULL, OPT_STATE_LOG },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "timezone", required_argument, NULL, OPT_TIMEZONE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -209,6 +218,12 @@ static int parse(int argc, char **argv, struct options *o)
 		case OPT_STATE_LOG:
 			o->state_log = optarg;
 			break;
+		case OPT_SCENARIO:
+			o->scenario = optarg;
+			break;
+		case OPT_TIMEZONE:
+			o->timezone = optarg;
+			break;
 		case OPT_SELECT:
 			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
 				fs_error("--select: '%s' is not a vehicle id", optarg);
@@ -233,6 +248,35 @@ static int parse(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The city's clock for the HUD: --timezone, else the scenario's city.timezone
+ * (--scenario, else the defaults). Returns 0, or -1 after saying why.
+ */
+static int load_clock(const struct options *o, struct fs_timezone *ret)
+{
+	struct fs_error err = { "" };
+	if (o->timezone && !strcmp(o->timezone, "UTC")) {
+		fs_timezone_fixed(ret, 0);
+		return 0;
+	}
+	if (o->timezone) {
+		if (fs_timezone_load(FS_TZ_DIR, o->timezone, ret, &err) < 0) {
+			fs_error("--timezone: %s", err.message);
+			return -1;
+		}
+		return 0;
+	}
+	struct fs_scenario sc;
+	int rc = o->scenario ? fs_scenario_load(o->scenario, &sc, &err) : fs_scenario_defaults(&sc);
+	if (rc < 0) {
+		fs_error("%s", o->scenario ? err.message : "cannot read the default time zone (package tzdata)");
+		return -1;
+	}
+	rc = fs_timezone_copy(ret, &sc.tz);
+	fs_scenario_finish(&sc);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Until the next frame is due, take bus messages as they arrive. */
@@ -406,6 +450,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1"); /* ours above stop the loop */
 
+	struct fs_timezone tz = { 0 };
+	if (load_clock(&o, &tz) < 0) {
+		return 2;
+	}
 	int status = 1;
 	FILE *log = NULL;
 	if (o.state_log && !(log = fopen(o.state_log, "w"))) {
@@ -432,7 +480,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct viz_app_options ao = { .bus_address = o.bus, .screenshot_dir = o.screenshot_dir, .trails = o.trails,
-				      .heatmap = o.heatmap };
+				      .heatmap = o.heatmap, .tz = &tz };
 	app = viz_app_create(&ao, scene, sdl);
 	if (!app) {
 		goto out;
@@ -454,5 +502,6 @@ out:
 	viz_sdl_destroy(sdl);
 	viz_scene_destroy(scene);
 	fs_world_destroy(world);
+	fs_timezone_finish(&tz);
 	return status;
 }

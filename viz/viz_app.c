@@ -55,6 +55,7 @@ struct viz_app {
 	char name[64];
 	char screenshot_dir[512];
 	char city[64];
+	const struct fs_timezone *tz;
 	bool control_ready;
 	int64_t next_handshake_ms;
 	bool connected;
@@ -124,6 +125,7 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 	app->layers = (struct viz_layers){ .trails = o->trails, .heatmap = o->heatmap, .riders = true, .depots = true,
 					   .selected = VIZ_NO_VEHICLE };
 	snprintf(app->screenshot_dir, sizeof(app->screenshot_dir), "%s", o->screenshot_dir ? o->screenshot_dir : ".");
+	app->tz = o->tz;
 	city_name(viz_scene_network(scene)->source, app->city, sizeof(app->city));
 	snprintf(app->name, sizeof(app->name), "fleet-viz-%d", (int)getpid());
 	if (o->bus_address) {
@@ -331,6 +333,7 @@ static struct viz_hud_input hud_input(const struct viz_app *app)
 		.view = &app->view,
 		.layers = &app->layers,
 		.city = app->city,
+		.tz = app->tz,
 		.bus_address = app->bus ? app->bus_address : NULL,
 		.connected = app->connected || !app->bus,
 		.control_ready = app->control_ready,
@@ -716,6 +719,13 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 		fprintf(f, "shard.%u.time_ms=%" PRId64 "\nshard.%u.keyframe_ms=%" PRId64 "\n", s,
 			viz_scene_shard_time(app->scene, s), s, viz_scene_shard_keyframe_time(app->scene, s));
 	}
+	struct viz_hud_input in = hud_input(app);
+	char clock[64] = "", zone[96] = "";
+	if (viz_hud_clock(&in)) {
+		viz_hud_format_time(viz_hud_clock(&in), app->tz, clock, sizeof(clock));
+		viz_hud_format_zone(viz_hud_clock(&in), app->tz, zone, sizeof(zone));
+	}
+	fprintf(f, "clock=%s\nzone=%s\n", clock, zone); /* what the HUD's clock says */
 	const struct viz_run *run = viz_scene_run(app->scene);
 	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\nwrong_network=%d\nrefused=%" PRIu64 "\n",
 		(int)run->state, run->tick, viz_app_toast(app), app->last_answer, viz_app_wrong_network(app), app->refused);

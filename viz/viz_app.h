@@ -34,6 +34,7 @@ struct viz_command_sink {
 struct viz_app_options {
 	const char *bus_address;     /* NULL: no bus (tests feed envelopes) */
 	const char *screenshot_dir;  /* where 's' writes PNGs; NULL = current directory */
+	const struct fs_timezone *tz;/* the city's clock for the HUD (borrowed); NULL = UTC */
 	bool trails;                 /* initial layer switches */
 	bool heatmap;
 };

@@ -26,13 +26,25 @@ static const struct viz_color bad_red = { 255, 60, 60, 255 };
 /* The legend's order: the states a rider cares about first. */
 static const uint8_t legend_order[] = { 3, 4, 5, 6, 7, 8, 9, 12, 10, 11, 1, 2 };
 
-void viz_hud_format_time(int64_t ms, char *buf, size_t size)
+void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	struct fs_civil_time t;
-	fs_calendar_from_ms(ms, &t);
+	fs_calendar_from_ms(fs_timezone_local_ms(tz, ms), &t);
 	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d %s", t.year, t.month, t.day, t.hour, t.minute, t.second,
 		 days[t.weekday % 7]);
+}
+
+void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size)
+{
+	int32_t off = fs_timezone_offset_s(tz, ms);
+	int32_t a = off < 0 ? -off : off;
+	char hm[16] = "";
+	if (off) {
+		snprintf(hm, sizeof(hm), a % 3600 ? "%c%d:%02d" : "%c%d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	}
+	const char *name = tz && tz->name[0] ? tz->name : "";
+	snprintf(buf, size, "UTC%s%s%s", hm, name[0] ? " " : "", name);
 }
 
 void viz_hud_format_duration(double s, char *buf, size_t size)
@@ -144,14 +156,18 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, grey, c);
 	}
 	y += (float)lh + 2;
-	int64_t now = viz_scene_time(s);
+	int64_t now = viz_hud_clock(in);
 	if (now) {
-		viz_hud_format_time(now, c, sizeof(c));
+		viz_hud_format_time(now, in->tz, c, sizeof(c));
 		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, white, c);
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE);
+		viz_hud_format_zone(now, in->tz, c, sizeof(c));
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c); /* whose clock: the city's local time */
+		y += (float)sh + 2;
 	} else {
 		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, dim, "waiting for the run");
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + (float)sh + 4;
 	}
-	y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + 2;
 
 	/* Run state and pace. */
 	const char *word = "NO STATUS";
@@ -296,6 +312,12 @@ static void draw_scale_bar(struct viz_sdl *g, const struct viz_view *v)
 	viz_sdl_line(g, x0, y - 4, x0, y + 3, white);
 	viz_sdl_line(g, x1, y - 4, x1, y + 3, white);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x0 + ((float)px - (float)tw) / 2, y - (float)th - 3, white, label);
+}
+
+int64_t viz_hud_clock(const struct viz_hud_input *in)
+{
+	int64_t shown = viz_scene_display_time(in->scene);
+	return shown ? shown : viz_scene_time(in->scene);
 }
 
 bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret)
@@ -518,7 +540,8 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 	}
 	const struct viz_run *run = viz_scene_run(in->scene);
 	if (run->state == VIZ_RUN_ENDED || run->state == VIZ_RUN_ENDING) {
-		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 }, "the run has ended");
+		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 },
+			    "the run has ended: its final state  \xc2\xb7  q closes the viewer");
 	}
 	if (in->toast && in->toast[0]) {
 		int w, h;

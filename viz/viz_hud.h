@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/timezone.h"
 #include "viz_scene.h"
 #include "viz_sdl.h"
 
@@ -21,6 +22,7 @@ struct viz_hud_input {
 	const struct viz_view *view;
 	const struct viz_layers *layers;
 	const char *city;          /* shown in the title, e.g. "atlanta" */
+	const struct fs_timezone *tz; /* the city's clock (the scenario's city.timezone); NULL = UTC */
 	const char *bus_address;   /* NULL without a bus */
 	bool connected;            /* a message from the run arrived */
 	bool control_ready;        /* the bus handshake succeeded: commands can be sent */
@@ -34,12 +36,16 @@ struct viz_hud_input {
 
 /** Draw the HUD for @in over what is already drawn. */
 void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in);
+/** The simulated time the clock shows: the frame's display time (else the newest seen; 0 before any). */
+int64_t viz_hud_clock(const struct viz_hud_input *in);
 /** The inspector's rectangle (where clicks do not pick vehicles) when @in shows one. */
 bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret);
 
 /* Text helpers, pure (tested): */
-/** "2028-06-01 06:42:10 Thu" for simulated Unix ms @ms. */
-void viz_hud_format_time(int64_t ms, char *buf, size_t size);
+/** "2028-06-01 02:42:10 Thu": the wall clock of @tz (NULL: UTC) at simulated Unix ms @ms. */
+void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size);
+/** "UTC-4 America/New_York", "UTC+5:30", "UTC": @tz's offset at @ms and its name. */
+void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size);
 /** "3:12" (m:ss) or "1:02:03" (h:mm:ss) for @seconds; "-" when NAN. */
 void viz_hud_format_duration(double seconds, char *buf, size_t size);
 /** "1.0" for software version 100 (major * 100 + minor). */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fs/timezone.h"
 #include "fs_vehicle_msg.h"
 #include "fs_world.h"
 #include "viz_app.h"
@@ -431,8 +432,26 @@ static void hud_text_formats(void **state)
 {
 	(void)state;
 	char buf[64];
-	viz_hud_format_time(1843452019000, buf, sizeof(buf)); /* 2028-06-01 06:00:19 UTC, a Thursday */
+	viz_hud_format_time(1843452019000, NULL, buf, sizeof(buf)); /* 2028-06-01 06:00:19 UTC, a Thursday */
 	assert_string_equal(buf, "2028-06-01 06:00:19 Thu");
+	viz_hud_format_zone(1843452019000, NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC");
+	/* The city's clock: Atlanta on daylight time in June, standard time in January. */
+	struct fs_timezone tz;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_timezone_load(FS_TZ_DIR, "America/New_York", &tz, &err), 0);
+	viz_hud_format_time(1843452019000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "2028-06-01 02:00:19 Thu");
+	viz_hud_format_zone(1843452019000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC-4 America/New_York");
+	viz_hud_format_time(1830297600000, &tz, buf, sizeof(buf)); /* 2028-01-01 00:00 UTC */
+	assert_string_equal(buf, "2027-12-31 19:00:00 Fri");
+	viz_hud_format_zone(1830297600000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC-5 America/New_York");
+	fs_timezone_finish(&tz);
+	fs_timezone_fixed(&tz, 19800); /* a fixed offset: India */
+	viz_hud_format_zone(0, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC+5:30");
 	viz_hud_format_duration(192, buf, sizeof(buf));
 	assert_string_equal(buf, "3:12");
 	viz_hud_format_duration(3723, buf, sizeof(buf));
