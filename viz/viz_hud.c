@@ -97,28 +97,80 @@ static int text_right(struct viz_sdl *g, enum viz_font f, float right, float y, 
 	return viz_sdl_text(g, f, right - (float)w, y, c, s);
 }
 
-static void draw_chart(struct viz_sdl *g, float x, float y, float w, float h, const struct viz_series *se,
-		       const char *label, const char *value, double fixed_max)
+int viz_hud_time_ticks(int64_t t0_ms, int64_t t1_ms, const struct fs_timezone *tz, int max, int64_t *ret)
 {
+	static const int64_t steps_min[] = { 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440 };
+	int64_t local0 = fs_timezone_local_ms(tz, t0_ms), local1 = fs_timezone_local_ms(tz, t1_ms);
+	for (size_t k = 0; k < sizeof(steps_min) / sizeof(steps_min[0]) && local0 >= 0; k++) {
+		int64_t step = steps_min[k] * 60000, first = (local0 + step - 1) / step * step;
+		if (first > local1 || (local1 - first) / step + 1 > max) {
+			continue;
+		}
+		int n = 0;
+		for (int64_t t = first; t <= local1; t += step) {
+			ret[n++] = fs_timezone_utc_ms(tz, t);
+		}
+		return n;
+	}
+	return 0;
+}
+
+static void format_value(enum viz_series_kind kind, double v, char *buf, size_t size)
+{
+	if (kind == VIZ_SERIES_WAIT_P50) {
+		viz_hud_format_duration(v, buf, size);
+	} else if (kind == VIZ_SERIES_UTILISATION) {
+		snprintf(buf, size, "%.0f %%", 100 * v);
+	} else {
+		format_count((uint64_t)llround(v), buf, size);
+	}
+}
+
+/* The value range a chart shows: 0..1 for shares; else the data's own range, padded, so change shows. */
+static void chart_range(const struct viz_series *se, enum viz_series_kind kind, double *ret_lo, double *ret_hi)
+{
+	double lo = INFINITY, hi = -INFINITY;
+	for (uint32_t i = 0; i < se->count; i++) {
+		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
+		if (!isnan(v)) {
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
+		}
+	}
+	if (kind == VIZ_SERIES_UTILISATION) {
+		lo = 0;
+		hi = fmax(hi, 1);
+	} else if (hi >= lo) {
+		double pad = fmax((hi - lo) * 0.1, fmax(fabs(hi) * 0.02, 1));
+		lo = fmax(0, lo - pad);
+		hi += pad;
+	}
+	*ret_lo = lo;
+	*ret_hi = hi;
+}
+
+/* A chart over simulated time (at least the last hour) with its value range and local-time ticks. */
+static void draw_chart(struct viz_sdl *g, const struct viz_hud_input *in, float x, float y, float w, float h,
+		       enum viz_series_kind kind, const char *label, const char *value)
+{
+	const struct viz_series *se = viz_scene_series(in->scene, kind);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, label);
 	text_right(g, VIZ_FONT_SMALL, x + w, y, white, value);
 	y += (float)viz_sdl_line_height(g, VIZ_FONT_SMALL);
 	viz_sdl_fill_rect(g, x, y, w, h, (struct viz_color){ 28, 31, 40, 255 });
-	double max = fixed_max;
-	for (uint32_t i = 0; i < se->count; i++) {
-		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
-		if (!isnan(v) && v > max) {
-			max = v;
-		}
-	}
-	if (se->count < 2 || !(max > 0)) {
+	double lo, hi;
+	chart_range(se, kind, &lo, &hi);
+	if (se->count < 2 || !(hi > lo)) {
 		viz_sdl_text(g, VIZ_FONT_SMALL, x + 6, y + h / 2 - 7, dim, se->count < 2 ? "collecting..." : "no data");
 		return;
 	}
+	int64_t t0 = se->times_ms[se->first], t1 = se->times_ms[(se->first + se->count - 1) % VIZ_SERIES_LEN];
+	t1 = t1 - t0 < 3600000 ? t0 + 3600000 : t1; /* the window widens from an hour to the full history */
 	struct viz_fpoint pts[VIZ_SERIES_LEN];
 	size_t n = 0;
 	for (uint32_t i = 0; i < se->count; i++) {
-		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
+		uint32_t at = (se->first + i) % VIZ_SERIES_LEN;
+		float v = se->values[at];
 		if (isnan(v)) {
 			if (n > 1) {
 				viz_sdl_lines(g, pts, n, accent);
@@ -126,14 +178,32 @@ static void draw_chart(struct viz_sdl *g, float x, float y, float w, float h, co
 			n = 0;
 			continue;
 		}
-		/* The window widens as samples come, from an hour up to the full history. */
-		uint32_t span = se->count > 60 ? se->count : 60;
-		float px = x + 1 + (w - 2) * (float)i / (float)(span - 1);
-		float py = y + h - 2 - (h - 4) * (float)(v / max);
+		float px = x + 1 + (w - 2) * (float)((double)(se->times_ms[at] - t0) / (double)(t1 - t0));
+		float py = y + h - 2 - (h - 4) * (float)((v - lo) / (hi - lo));
 		pts[n++] = (struct viz_fpoint){ px, py };
 	}
 	if (n > 1) {
 		viz_sdl_lines(g, pts, n, accent);
+	}
+	char a[32], b[32];
+	format_value(kind, hi, a, sizeof(a));
+	format_value(kind, lo, b, sizeof(b));
+	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+	text_right(g, VIZ_FONT_SMALL, x + w - 3, y + 1, dim, a);
+	text_right(g, VIZ_FONT_SMALL, x + w - 3, y + h - (float)sh, dim, b);
+	/* Time axis: ticks at round local times, labelled below. */
+	int64_t ticks[4];
+	int nt = viz_hud_time_ticks(t0, t1, in->tz, 4, ticks);
+	for (int k = 0; k < nt; k++) {
+		float tx = x + 1 + (w - 2) * (float)((double)(ticks[k] - t0) / (double)(t1 - t0));
+		struct fs_civil_time c;
+		fs_calendar_from_ms(fs_timezone_local_ms(in->tz, ticks[k]), &c);
+		snprintf(a, sizeof(a), "%02d:%02d", c.hour, c.minute);
+		int tw, th;
+		viz_sdl_text_size(g, VIZ_FONT_SMALL, a, &tw, &th);
+		viz_sdl_line(g, tx, y + h, tx, y + h + 3, grey);
+		float lx = fminf(fmaxf(tx - (float)tw / 2, x), x + w - (float)tw);
+		viz_sdl_text(g, VIZ_FONT_SMALL, lx, y + h + 2, dim, a);
 	}
 }
 
@@ -269,21 +339,20 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c);
 	y += (float)sh + 8;
 
-	/* Charts: a sample per simulated minute. */
+	/* Charts: a sample per simulated minute, over local time. */
 	const float ch = 30;
-	const struct viz_series *fleet = viz_scene_series(s, VIZ_SERIES_FLEET);
 	format_count(st.fleet, a, sizeof(a));
-	draw_chart(g, x, y, w, ch, fleet, "fleet size", a, 0);
-	y += (float)sh + ch + 6;
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_FLEET, "fleet size", a);
+	y += 2 * (float)sh + ch + 6;
 	viz_hud_format_duration(st.wait_p50_s, b, sizeof(b));
-	draw_chart(g, x, y, w, ch, viz_scene_series(s, VIZ_SERIES_WAIT_P50), "wait p50", b, 0);
-	y += (float)sh + ch + 6;
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_WAIT_P50, "wait p50", b);
+	y += 2 * (float)sh + ch + 6;
 	if (isnan(st.utilisation)) {
 		snprintf(a, sizeof(a), "-");
 	} else {
 		snprintf(a, sizeof(a), "%.1f %%", 100 * st.utilisation);
 	}
-	draw_chart(g, x, y, w, ch, viz_scene_series(s, VIZ_SERIES_UTILISATION), "utilisation (rider jobs)", a, 1.0);
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_UTILISATION, "utilisation (rider jobs)", a);
 
 	/* Footer: where we listen and how we are doing. */
 	float fy = (float)height - 2 * (float)sh - 8;

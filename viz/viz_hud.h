@@ -48,6 +48,12 @@ void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, si
 void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size);
 /** "3:12" (m:ss) or "1:02:03" (h:mm:ss) for @seconds; "-" when NAN. */
 void viz_hud_format_duration(double seconds, char *buf, size_t size);
+/**
+ * Up to @max chart ticks at round local times of @tz (every 5, 10, 15, 30
+ * min, 1, 2, 3, 6, 12 or 24 h: the shortest step that fits) within
+ * [@t0_ms, @t1_ms], as simulated Unix ms in @ret. Returns how many.
+ */
+int viz_hud_time_ticks(int64_t t0_ms, int64_t t1_ms, const struct fs_timezone *tz, int max, int64_t *ret);
 /** "1.0" for software version 100 (major * 100 + minor). */
 void viz_hud_format_version(uint32_t version, char *buf, size_t size);
 

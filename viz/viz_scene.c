@@ -1208,10 +1208,11 @@ double viz_scene_kpi(const struct viz_scene *s, const char *name)
 	return NAN;
 }
 
-static void series_push(struct viz_series *se, double value)
+static void series_push(struct viz_series *se, double value, int64_t t_ms)
 {
 	uint32_t at = (se->first + se->count) % VIZ_SERIES_LEN;
 	se->values[at] = (float)value;
+	se->times_ms[at] = t_ms;
 	if (se->count < VIZ_SERIES_LEN) {
 		se->count++;
 	} else {
@@ -1248,9 +1249,9 @@ void viz_scene_advance(struct viz_scene *s, int64_t t)
 		struct viz_stats st;
 		viz_scene_stats(s, &st);
 		if (st.fleet) {
-			series_push(&s->series[VIZ_SERIES_FLEET], st.fleet);
-			series_push(&s->series[VIZ_SERIES_WAIT_P50], st.wait_p50_s);
-			series_push(&s->series[VIZ_SERIES_UTILISATION], st.utilisation);
+			series_push(&s->series[VIZ_SERIES_FLEET], st.fleet, t);
+			series_push(&s->series[VIZ_SERIES_WAIT_P50], st.wait_p50_s, t);
+			series_push(&s->series[VIZ_SERIES_UTILISATION], st.utilisation, t);
 			s->series_ms = s->series_ms == INT64_MIN ? t : s->series_ms + (t - s->series_ms) / SERIES_STEP_MS * SERIES_STEP_MS;
 		}
 	}

@@ -176,9 +176,10 @@ struct viz_run {
 	bool have_status;
 };
 
-/* A chart's samples, oldest first from @first, one per simulated minute. */
+/* A chart's samples, oldest first from @first, one per simulated minute, each with its time. */
 struct viz_series {
 	float values[VIZ_SERIES_LEN];
+	int64_t times_ms[VIZ_SERIES_LEN]; /* simulated time of each sample */
 	uint32_t first, count;
 };
 

@@ -448,6 +448,15 @@ static void hud_text_formats(void **state)
 	assert_string_equal(buf, "2027-12-31 19:00:00 Fri");
 	viz_hud_format_zone(1830297600000, &tz, buf, sizeof(buf));
 	assert_string_equal(buf, "UTC-5 America/New_York");
+	/* Chart ticks at round local times: 10:05 to 12:40 in New York (14:05 to 16:40 UTC) -> 11:00, 12:00. */
+	int64_t ticks[4], t0 = 1843481100000; /* 2028-06-01 14:05 UTC */
+	assert_int_equal(viz_hud_time_ticks(t0, t0 + 155 * 60000, &tz, 4, ticks), 2);
+	assert_int_equal(ticks[0], t0 + 55 * 60000);
+	assert_int_equal(ticks[1], t0 + 115 * 60000);
+	/* An hour, 10:05 to 11:05: the shortest step with at most 4 ticks is 15 min (10:15 ... 11:00). */
+	assert_int_equal(viz_hud_time_ticks(t0, t0 + 60 * 60000, &tz, 4, ticks), 4);
+	assert_int_equal(ticks[0], t0 + 10 * 60000);
+	assert_int_equal(ticks[3], t0 + 55 * 60000);
 	fs_timezone_finish(&tz);
 	fs_timezone_fixed(&tz, 19800); /* a fixed offset: India */
 	viz_hud_format_zone(0, &tz, buf, sizeof(buf));

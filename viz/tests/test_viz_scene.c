@@ -811,6 +811,9 @@ static void charts_sample_each_simulated_minute(void **state)
 	const struct viz_series *fleet = viz_scene_series(f->scene, VIZ_SERIES_FLEET);
 	const struct viz_series *util = viz_scene_series(f->scene, VIZ_SERIES_UTILISATION);
 	assert_int_equal(fleet->count, 11); /* minutes 0..10 */
+	for (uint32_t i = 0; i < fleet->count; i++) {
+		assert_int_equal(fleet->times_ms[i], 1000 + (int64_t)i * 60000); /* for the charts' time axis */
+	}
 	assert_float_equal(fleet->values[0], 2, 1e-6);
 	assert_float_equal(util->values[0], 0.5, 1e-6);
 	assert_float_equal(util->values[10], 1.0, 1e-6);
