@@ -582,10 +582,36 @@ static void draw_help(struct viz_sdl *g, const struct viz_view *v)
 	}
 }
 
+void viz_hud_heat_legend_rect(const struct viz_view *v, struct viz_rect *ret)
+{
+	*ret = (struct viz_rect){ v->area.x + 12, (float)v->height - 84, 12 + VIZ_HEAT_LEVELS * 24, 62 };
+}
+
+/* What the heatmap's colours mean: its scale, from faint demand to the busiest place. */
+static void draw_heat_legend(struct viz_sdl *g, const struct viz_view *v)
+{
+	struct viz_rect r;
+	viz_hud_heat_legend_rect(v, &r);
+	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+	viz_sdl_fill_rect(g, r.x, r.y, r.w, r.h, viz_background_color());
+	viz_sdl_rect(g, r.x, r.y, r.w, r.h, edge_line);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + 6, r.y + 3, grey, "ride requests, 20 min half-life");
+	float sy = r.y + 5 + (float)sh;
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		/* Blended over the map's background, as on the map. */
+		viz_sdl_fill_rect(g, r.x + 6 + (float)lv * 24, sy, 24, 14, viz_heat_color(lv));
+	}
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + 6, sy + 15, dim, "few");
+	text_right(g, VIZ_FONT_SMALL, r.x + r.w - 6, sy + 15, dim, "busiest place");
+}
+
 void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 {
 	const struct viz_view *v = in->view;
 	draw_scale_bar(g, v);
+	if (in->layers->heatmap) {
+		draw_heat_legend(g, v);
+	}
 	draw_panel(g, in, v->height);
 	draw_inspector(g, in);
 	float by = 10;

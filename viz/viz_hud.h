@@ -38,6 +38,8 @@ struct viz_hud_input {
 void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in);
 /** The simulated time the clock shows: the frame's display time (else the newest seen; 0 before any). */
 int64_t viz_hud_clock(const struct viz_hud_input *in);
+/** Where the heatmap's legend is drawn (bottom left of the map) when the heatmap is on. */
+void viz_hud_heat_legend_rect(const struct viz_view *view, struct viz_rect *ret);
 /** The inspector's rectangle (where clicks do not pick vehicles) when @in shows one. */
 bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret);
 

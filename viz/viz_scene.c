@@ -1469,56 +1469,139 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 	}
 }
 
+/*
+ * The demand colour map: matplotlib's magma (perceptually uniform, readable
+ * with colour-vision deficiency; van der Walt and Smith 2015), sampled at
+ * 0.2 .. 1.0, dark purple to pale cream. Its alpha rises with density so
+ * quiet streets show through; blended over the map its colours keep clear of
+ * the vehicle states' and the roads' (checked by the tests).
+ */
+static const struct viz_color heat_ramp[VIZ_HEAT_LEVELS] = {
+	{ 59, 15, 112, 160 }, { 100, 26, 128, 169 }, { 140, 41, 129, 178 }, { 183, 55, 121, 186 },
+	{ 222, 73, 104, 195 }, { 247, 112, 92, 204 }, { 254, 159, 109, 212 }, { 254, 206, 145, 221 },
+	{ 252, 253, 191, 230 },
+};
+
+struct viz_color viz_heat_color(int level)
+{
+	return heat_ramp[level < 0 ? 0 : level >= VIZ_HEAT_LEVELS ? VIZ_HEAT_LEVELS - 1 : level];
+}
+
+#define HEAT_UP 2 /* drawn cells per grid cell and axis (bilinear) */
+
+/* The grid smoothed with a 5 x 5 binomial kernel (a Gaussian of about one cell), separably. */
+static void heat_smooth(const float in[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float out[VIZ_HEAT_ROWS][VIZ_HEAT_COLS])
+{
+	static const float k[5] = { 1 / 16.0f, 4 / 16.0f, 6 / 16.0f, 4 / 16.0f, 1 / 16.0f };
+	static float tmp[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+			float v = 0;
+			for (int d = -2; d <= 2; d++) {
+				int cc = c + d;
+				v += cc >= 0 && cc < VIZ_HEAT_COLS ? k[d + 2] * in[r][cc] : 0;
+			}
+			tmp[r][c] = v;
+		}
+	}
+	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+			float v = 0;
+			for (int d = -2; d <= 2; d++) {
+				int rr = r + d;
+				v += rr >= 0 && rr < VIZ_HEAT_ROWS ? k[d + 2] * tmp[rr][c] : 0;
+			}
+			out[r][c] = v;
+		}
+	}
+}
+
+/* The smoothed grid at fractional cell (@fc, @fr), bilinear. */
+static float heat_at(const float g[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float fc, float fr)
+{
+	int c0 = (int)floorf(fc), r0 = (int)floorf(fr);
+	float tc = fc - (float)c0, tr = fr - (float)r0, v = 0;
+	for (int dr = 0; dr <= 1; dr++) {
+		for (int dc = 0; dc <= 1; dc++) {
+			int r = r0 + dr, c = c0 + dc;
+			if (r >= 0 && r < VIZ_HEAT_ROWS && c >= 0 && c < VIZ_HEAT_COLS) {
+				v += (dr ? tr : 1 - tr) * (dc ? tc : 1 - tc) * g[r][c];
+			}
+		}
+	}
+	return v;
+}
+
+int viz_heat_level(float share)
+{
+	if (!(share >= 0.02f)) {
+		return -1;
+	}
+	int lv = (int)(sqrtf(share) * VIZ_HEAT_LEVELS); /* square root: faint demand gets more levels */
+	return lv >= VIZ_HEAT_LEVELS ? VIZ_HEAT_LEVELS - 1 : lv;
+}
+
 static void draw_heatmap(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
 {
-	enum { LEVELS = 6 };
-	static const struct viz_color ramp[LEVELS] = {
-		{ 255, 240, 80, 40 }, { 255, 200, 60, 60 }, { 255, 150, 40, 80 },
-		{ 255, 100, 30, 100 }, { 240, 50, 30, 120 }, { 220, 20, 40, 140 },
-	};
+	static float smooth[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	heat_smooth(s->heat, smooth);
 	float max = 0;
 	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
 		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
-			max = fmaxf(max, s->heat[r][c]);
+			max = fmaxf(max, smooth[r][c]);
 		}
 	}
 	if (max <= 0) {
 		return;
 	}
 	const struct fs_network *n = s->net;
-	double cw = (n->max_x - n->min_x) / VIZ_HEAT_COLS, ch = (n->max_y - n->min_y) / VIZ_HEAT_ROWS;
-	for (int level = 0; level < LEVELS; level++) {
-		uint32_t first = (uint32_t)l->nrects;
-		for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
-			for (int c = 0; c < VIZ_HEAT_COLS; c++) {
-				float v = s->heat[r][c] / max;
-				if (v < 0.02f) {
-					continue;
-				}
-				/* Square root spreads the faint cells over more levels. */
-				int lv = (int)(sqrtf(v) * LEVELS);
-				if ((lv >= LEVELS ? LEVELS - 1 : lv) != level) {
+	double cw = (n->max_x - n->min_x) / (VIZ_HEAT_COLS * HEAT_UP), ch = (n->max_y - n->min_y) / (VIZ_HEAT_ROWS * HEAT_UP);
+	uint32_t count[VIZ_HEAT_LEVELS] = { 0 }, fill[VIZ_HEAT_LEVELS];
+	/* Two passes, as for the vehicles: count per level, then write each level's range. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int r = 0; r < VIZ_HEAT_ROWS * HEAT_UP; r++) {
+			for (int c = 0; c < VIZ_HEAT_COLS * HEAT_UP; c++) {
+				/* Fine cell centres in grid-cell units: a value per grid cell sits at its centre. */
+				float v = heat_at(smooth, ((float)c + 0.5f) / HEAT_UP - 0.5f, ((float)r + 0.5f) / HEAT_UP - 0.5f);
+				int lv = viz_heat_level(v / max);
+				if (lv < 0) {
 					continue;
 				}
 				float x0, y0, x1, y1;
 				viz_view_to_screen(view, n->min_x + c * cw, n->min_y + (r + 1) * ch, &x0, &y0);
 				viz_view_to_screen(view, n->min_x + (c + 1) * cw, n->min_y + r * ch, &x1, &y1);
-				if (x1 < 0 || y1 < 0 || x0 > view->width || y0 > view->height) {
+				/* Whole pixels, so neighbours tile without gaps or blended overlaps. */
+				x0 = roundf(x0), y0 = roundf(y0), x1 = roundf(x1), y1 = roundf(y1);
+				if (x1 < 0 || y1 < 0 || x0 > view->width || y0 > view->height || x1 <= x0 || y1 <= y0) {
 					continue;
 				}
-				if (!GROW(l, rects, nrects, rects_cap, 1)) {
-					return;
+				if (pass == 0) {
+					count[lv]++;
+				} else {
+					l->rects[fill[lv]++] = (struct viz_rect){ x0, y0, x1 - x0, y1 - y0 };
 				}
-				l->rects[l->nrects++] = (struct viz_rect){ x0, y0, x1 - x0, y1 - y0 };
 			}
 		}
-		if (l->nrects > first) {
-			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, ramp[level], true, first);
-			if (cmd) {
-				cmd->count = (uint32_t)l->nrects - first;
+		if (pass == 0) {
+			uint32_t total = 0;
+			for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+				fill[lv] = (uint32_t)l->nrects + total;
+				total += count[lv];
+			}
+			if (!total || !GROW(l, rects, nrects, rects_cap, total)) {
+				return;
 			}
 		}
 	}
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		if (count[lv]) {
+			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, heat_ramp[lv], true, fill[lv] - count[lv]);
+			if (cmd) {
+				cmd->count = count[lv];
+			}
+		}
+	}
+	l->nrects = fill[VIZ_HEAT_LEVELS - 1];
 }
 
 static void draw_depots(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)

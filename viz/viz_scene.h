@@ -42,6 +42,7 @@
 #define VIZ_SERIES_LEN 240     /* samples kept per chart */
 #define VIZ_HEAT_COLS 96
 #define VIZ_HEAT_ROWS 64
+#define VIZ_HEAT_LEVELS 9      /* colours of the demand heatmap (viz_heat_color) */
 #define VIZ_NO_VEHICLE UINT32_MAX
 
 /* Layouts match SDL_Color, SDL_FPoint, SDL_FRect and SDL_Vertex (checked in viz_sdl.c). */
@@ -336,5 +337,9 @@ struct viz_color viz_depot_color(void);
 struct viz_color viz_rider_color(void);
 struct viz_color viz_select_color(void);
 struct viz_color viz_refusal_color(void); /* the wrong-network banner */
+/** Demand heatmap colour (alpha included) of level 0 (faint) .. VIZ_HEAT_LEVELS - 1 (the busiest place). */
+struct viz_color viz_heat_color(int level);
+/** The level of a place with @share of the busiest place's demand (smoothed), or -1: not drawn. */
+int viz_heat_level(float share);
 
 #endif

@@ -409,6 +409,20 @@ static void help_layers_and_screenshot_keys(void **state)
 	assert_true(viz_app_layers(f->app)->trails);
 	key(f, SDLK_d);
 	assert_true(viz_app_layers(f->app)->heatmap);
+	/* With the heatmap, its legend: one swatch per level, darkest to brightest (the colour map's order). */
+	img = render(f);
+	struct viz_rect lg;
+	viz_hud_heat_legend_rect(viz_app_view(f->app), &lg);
+	int sh = 15, brighter = 0;
+	double last = -1;
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		uint32_t p = vt_pixel(img, (int)lg.x + 6 + lv * 24 + 12, (int)lg.y + 5 + sh + 7);
+		double lum = 0.2126 * ((p >> 16) & 0xff) + 0.7152 * ((p >> 8) & 0xff) + 0.0722 * (p & 0xff);
+		brighter += lum > last;
+		last = lum;
+	}
+	SDL_FreeSurface(img);
+	assert_int_equal(brighter, VIZ_HEAT_LEVELS);
 	key(f, SDLK_r);
 	assert_false(viz_app_layers(f->app)->riders);
 	SDL_FreeSurface(render(f));

@@ -623,15 +623,89 @@ static void riders_and_heatmap_are_drawn(void **state)
 			rider = true;
 			assert_int_equal(cmd->count, 6); /* a plus sign (two bars) per rider */
 		}
-		if (cmd->prim == VIZ_PRIM_RECTS && cmd->blend) {
-			heat = true;
-			const struct viz_rect *rc = &l.rects[cmd->first];
-			assert_true(rc->x <= rx && rx <= rc->x + rc->w && rc->y <= ry && ry <= rc->y + rc->h);
+		struct viz_color top = viz_heat_color(VIZ_HEAT_LEVELS - 1);
+		if (cmd->prim == VIZ_PRIM_RECTS && cmd->blend && !memcmp(&cmd->color, &top, 4)) {
+			/* The busiest level covers where the riders asked. */
+			for (uint32_t k = 0; k < cmd->count; k++) {
+				const struct viz_rect *rc = &l.rects[cmd->first + k];
+				heat |= rc->x <= rx + 1 && rx <= rc->x + rc->w + 1 && rc->y <= ry + 1 && ry <= rc->y + rc->h + 1;
+			}
 		}
 	}
 	assert_true(rider);
 	assert_true(heat);
 	/* Demand fades: after 10 half-lives the cell is below the drawing threshold relative to a new one. */
+	viz_draw_list_finish(&l);
+}
+
+static double luminance(struct viz_color c)
+{
+	return 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+}
+
+/* A heat colour as it shows over the map's background. */
+static struct viz_color over_background(struct viz_color c)
+{
+	struct viz_color bg = viz_background_color();
+	double a = c.a / 255.0;
+	return (struct viz_color){ (uint8_t)lround(a * c.r + (1 - a) * bg.r), (uint8_t)lround(a * c.g + (1 - a) * bg.g),
+				   (uint8_t)lround(a * c.b + (1 - a) * bg.b), 255 };
+}
+
+static double distance(struct viz_color a, struct viz_color b)
+{
+	return sqrt((double)((a.r - b.r) * (a.r - b.r) + (a.g - b.g) * (a.g - b.g) + (a.b - b.b) * (a.b - b.b)));
+}
+
+static void heatmap_is_smooth_ordered_and_apart_from_the_states(void **state)
+{
+	struct fixture *f = *state;
+	/* A perceptual map: each level brighter than the one below, as shown over the map. */
+	for (int lv = 1; lv < VIZ_HEAT_LEVELS; lv++) {
+		assert_true(luminance(over_background(viz_heat_color(lv))) >
+			    luminance(over_background(viz_heat_color(lv - 1))) + 5);
+	}
+	/* Not the colour of a vehicle state or a road. */
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		struct viz_color c = over_background(viz_heat_color(lv));
+		for (uint32_t st = 1; st < VIZ_STATE_COUNT; st++) {
+			assert_true(distance(c, viz_state_color(st)) >= 30);
+		}
+		for (uint32_t rc = 0; rc < FS_ROAD_CLASS_COUNT; rc++) {
+			assert_true(distance(c, viz_road_color(rc)) >= 30);
+		}
+	}
+	/* Smoothed: requests at one point colour a soft spot several grid cells wide, brightest in its middle. */
+	Fleetsim__V1__RideRequest r[4];
+	Fleetsim__V1__RideRequest *rp[4];
+	Fleetsim__V1__Place p[4];
+	for (int i = 0; i < 4; i++) {
+		add_request(&r[i], &p[i], 50 + i, 0, 150, 100, 0);
+		rp[i] = &r[i];
+	}
+	Fleetsim__V1__RideRequestBatch rb = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
+	rb.requests = rp;
+	rb.n_requests = 4;
+	assert_int_equal(viz_scene_apply_requests(f->scene, &rb, 5000), 0);
+	struct viz_view v = make_view(960, 640, 0);
+	viz_view_fit(&v, 0, 0, 300, 200);
+	struct viz_layers layers = { .heatmap = true, .selected = VIZ_NO_VEHICLE };
+	struct viz_draw_list l = { 0 };
+	viz_scene_draw_dynamic(f->scene, &v, &layers, &l);
+	float cx, cy, cell = (float)(300.0 / VIZ_HEAT_COLS * v.scale); /* a grid cell in pixels */
+	viz_view_to_screen(&v, 150, 100, &cx, &cy);
+	float reach = 0;
+	int levels = 0;
+	for (size_t c = 0; c < l.ncmds; c++) {
+		assert_true(l.cmds[c].blend);
+		levels++;
+		for (uint32_t k = 0; k < l.cmds[c].count; k++) {
+			const struct viz_rect *rc = &l.rects[l.cmds[c].first + k];
+			reach = fmaxf(reach, fabsf(rc->x + rc->w / 2 - cx));
+		}
+	}
+	assert_true(levels >= 4);          /* a gradient, not one block */
+	assert_true(reach >= 1.5f * cell); /* beyond the cell the requests fell in */
 	viz_draw_list_finish(&l);
 }
 
@@ -870,6 +944,7 @@ int main(void)
 		T(device_health_from_events),
 		T(riders_wait_until_their_outcome),
 		T(riders_and_heatmap_are_drawn),
+		T(heatmap_is_smooth_ordered_and_apart_from_the_states),
 		T(vehicles_drawn_in_state_colours_where_they_are),
 		T(picking_finds_the_nearest_vehicle),
 		T(roads_drawn_once_per_street_and_culled),
