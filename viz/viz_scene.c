@@ -497,6 +497,7 @@ struct viz_scene {
 	char refusal[160];
 	int64_t data_ms;               /* newest vehicle batch */
 	int64_t display_ms;            /* of the last placement */
+	uint32_t place_cursor;         /* where the next frame's placement window starts */
 
 	struct u64map health_index;    /* vehicle id -> health slot */
 	struct health *health;
@@ -873,13 +874,17 @@ static bool same_place(const struct fs_vehicle_record *r, int64_t a, int64_t b)
 	return (a >= r->seg_end_ms && b >= r->seg_end_ms) || (a <= r->seg_start_ms && b <= r->seg_start_ms);
 }
 
-static void place_vehicle(const struct fs_network *net, struct viz_vehicle *v, const struct fs_vehicle_record *r,
-			  int64_t display_ms)
+/* Place @v from @r at @display_ms; false (and nothing done) when that needs placing and @may_place is not. */
+static bool place_vehicle(const struct fs_network *net, struct viz_vehicle *v, const struct fs_vehicle_record *r,
+			  int64_t display_ms, bool may_place)
 {
 	int64_t t = display_ms > r->t_ms ? display_ms : r->t_ms;
 	v->soc = (float)fs_vehicle_record_soc_at(r, t);
 	if (v->placed_ms != INT64_MIN && same_place(r, v->placed_ms, t)) {
-		return; /* standing: nothing to compute */
+		return true; /* standing: nothing to compute */
+	}
+	if (!may_place && v->placed_ms != INT64_MIN) {
+		return false;
 	}
 	struct fs_vehicle_snapshot s;
 	v->on_map = fs_vehicle_record_place(r, net, t, &s) == 0;
@@ -888,21 +893,33 @@ static void place_vehicle(const struct fs_network *net, struct viz_vehicle *v, c
 	v->heading_rad = (float)s.heading_rad;
 	v->speed_mps = (float)s.speed_mps;
 	v->placed_ms = t;
+	return true;
 }
 
+/*
+ * Placing a moving vehicle costs ~0.1 us (its road's geometry); past
+ * VIZ_PLACE_BUDGET vehicles a frame, the moving ones take turns (a window of
+ * the merged order that moves on each frame), so a 100,000-vehicle fleet
+ * moves at a fraction of the frame rate instead of slowing every frame.
+ * Vehicles with a new record are always placed.
+ */
 void viz_scene_place(struct viz_scene *s, int64_t display_ms)
 {
 	s->display_ms = display_ms;
+	uint32_t total = viz_scene_vehicle_count(s), n = 0;
+	bool budgeted = total > VIZ_PLACE_BUDGET;
+	uint32_t from = budgeted ? s->place_cursor % total : 0;
 	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
 		struct shard *sh = &s->shards[i];
-		for (uint32_t k = 0; k < sh->count; k++) {
+		for (uint32_t k = 0; k < sh->count; k++, n++) {
 			struct viz_vehicle *v = &sh->v[k];
-			place_vehicle(s->net, v, &sh->rec[k], display_ms);
-			if (v->on_map) {
+			bool turn = !budgeted || (n - from + total) % total < VIZ_PLACE_BUDGET;
+			if (place_vehicle(s->net, v, &sh->rec[k], display_ms, turn) && v->on_map) {
 				trail_push(v, &sh->trail[(size_t)k * VIZ_TRAIL_LEN], v->placed_ms);
 			}
 		}
 	}
+	s->place_cursor = budgeted ? (from + VIZ_PLACE_BUDGET) % total : 0;
 }
 
 int64_t viz_scene_display_time(const struct viz_scene *s)

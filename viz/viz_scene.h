@@ -43,6 +43,7 @@
 #define VIZ_HEAT_COLS 96
 #define VIZ_HEAT_ROWS 64
 #define VIZ_HEAT_LEVELS 9      /* colours of the demand heatmap (viz_heat_color) */
+#define VIZ_PLACE_BUDGET 40000u /* moving vehicles placed per frame at most (viz_scene_place) */
 #define VIZ_NO_VEHICLE UINT32_MAX
 
 /* Layouts match SDL_Color, SDL_FPoint, SDL_FRect and SDL_Vertex (checked in viz_sdl.c). */
@@ -226,7 +227,8 @@ const char *viz_scene_refusal(const struct viz_scene *scene);
 /**
  * Place every vehicle at display time @display_ms from its last record (a
  * record newer than @display_ms places it at the record's time), and add a
- * trail point per simulated second. Cheap for vehicles that stand.
+ * trail point per simulated second. Cheap for vehicles that stand; in fleets
+ * over VIZ_PLACE_BUDGET the moving ones take turns, frame by frame.
  */
 void viz_scene_place(struct viz_scene *scene, int64_t display_ms);
 /** The display time of the last viz_scene_place() (0 before any). */

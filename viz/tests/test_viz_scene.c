@@ -364,6 +364,43 @@ static void vehicles_move_along_their_segment_between_records(void **state)
 	assert_float_equal(v->x, 0, 1e-9);
 }
 
+static void big_fleets_take_turns_to_move(void **state)
+{
+	struct fixture *f = *state;
+	/* More moving vehicles than a frame places: each frame places VIZ_PLACE_BUDGET of them, in turns. */
+	uint32_t n = VIZ_PLACE_BUDGET + VIZ_PLACE_BUDGET / 2;
+	struct fs_vehicle_record *r = calloc(n, sizeof(*r));
+	float off;
+	uint32_t e = edge_at(0, 0, &off);
+	for (uint32_t i = 0; i < n; i++) {
+		r[i] = (struct fs_vehicle_record){ .id = i, .state = 7, .edge = e, .seg_from_m = 0, .seg_to_m = 100,
+						   .seg_start_ms = 1000, .seg_end_ms = 101000, .t_ms = 1000, .soc_ms = 1000 };
+	}
+	struct fs_vehicle_batch_info info = { .shard_count = 1, .full = true, .origin_lat = grid->proj.origin_lat,
+					      .origin_lon = grid->proj.origin_lon };
+	assert_int_equal(fs_vehicle_msg_encode_records(&enc, &info, r, n, 1000), 0);
+	assert_int_equal(viz_scene_apply_states(f->scene, &enc.batch, 1000), 0);
+	viz_scene_place(f->scene, 1000); /* new records: all placed at once */
+	for (uint32_t i = 0; i < n; i++) {
+		assert_float_equal(viz_scene_vehicle_at(f->scene, i)->x, 0, 1e-9);
+	}
+	viz_scene_place(f->scene, 2000);
+	uint32_t moved = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		moved += viz_scene_vehicle_at(f->scene, i)->x > 0.5;
+	}
+	assert_int_equal(moved, VIZ_PLACE_BUDGET);
+	viz_scene_place(f->scene, 3000); /* the others' turn: every vehicle moved within two frames */
+	uint32_t now = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		double x = viz_scene_vehicle_at(f->scene, i)->x;
+		assert_true(fabs(x - 2) < 1e-9 || fabs(x - 1) < 1e-9);
+		now += fabs(x - 2) < 1e-9;
+	}
+	assert_int_equal(now, VIZ_PLACE_BUDGET);
+	free(r);
+}
+
 static void the_clock_runs_on_between_ticks_and_never_behind_the_data(void **state)
 {
 	(void)state;
@@ -939,6 +976,7 @@ int main(void)
 		T(news_update_add_and_wait_for_a_keyframe),
 		T(news_before_any_keyframe_show_what_changed),
 		T(vehicles_move_along_their_segment_between_records),
+		T(big_fleets_take_turns_to_move),
 		T(the_clock_runs_on_between_ticks_and_never_behind_the_data),
 		T(trails_follow_vehicles_across_batches),
 		T(device_health_from_events),
