@@ -455,6 +455,11 @@ struct shard {
 	struct fs_vehicle_record *rec; /* each vehicle's last record, moves merged: parallel to v */
 	struct viz_fpoint *trail; /* cap * VIZ_TRAIL_LEN */
 	uint32_t count, cap;
+	/* the arrays of the keyframe before: the next keyframe is built in them, then swapped */
+	struct viz_vehicle *spare_v;
+	struct fs_vehicle_record *spare_rec;
+	struct viz_fpoint *spare_trail;
+	uint32_t spare_cap;
 	struct u64map index;      /* id -> position in v, valid if index_valid */
 	bool index_valid;
 	bool seen;
@@ -621,6 +626,9 @@ static void shard_reset(struct shard *sh)
 	free(sh->v);
 	free(sh->rec);
 	free(sh->trail);
+	free(sh->spare_v);
+	free(sh->spare_rec);
+	free(sh->spare_trail);
 	map_finish(&sh->index);
 	*sh = (struct shard){ 0 };
 }
@@ -769,6 +777,12 @@ static void take_status(struct viz_vehicle *v, const struct fs_vehicle_record *r
 	v->placed_ms = INT64_MIN;
 }
 
+static bool same_segment(const struct fs_vehicle_record *a, const struct fs_vehicle_record *b)
+{
+	return a->edge == b->edge && a->seg_start_ms == b->seg_start_ms && a->seg_end_ms == b->seg_end_ms &&
+	       a->seg_from_m == b->seg_from_m && a->seg_to_m == b->seg_to_m;
+}
+
 /* A vehicle new to the shard: no trail yet, not placed. */
 static void vehicle_init(struct viz_vehicle *v, const struct fs_vehicle_record *r)
 {
@@ -787,15 +801,30 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 	while (n < in->count && in->items[n].kind != FS_VEHICLE_RECORD_MOVE) {
 		n++; /* full records come first */
 	}
-	struct viz_vehicle *nv = malloc((n ? n : 1) * sizeof(*nv));
-	struct fs_vehicle_record *nr = malloc((n ? n : 1) * sizeof(*nr));
-	struct viz_fpoint *nt = malloc((n ? n : 1) * VIZ_TRAIL_LEN * sizeof(*nt));
-	if (!nv || !nr || !nt) {
-		free(nv);
-		free(nr);
-		free(nt);
-		return -ENOMEM;
+	if (n > sh->spare_cap) {
+		/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
+		 * in fresh memory each time costs more in page faults than in work. */
+		size_t cap = n + n / 4 + 16;
+		void *a = realloc(sh->spare_v, cap * sizeof(*sh->spare_v));
+		if (a) {
+			sh->spare_v = a;
+		}
+		void *b = realloc(sh->spare_rec, cap * sizeof(*sh->spare_rec));
+		if (b) {
+			sh->spare_rec = b;
+		}
+		void *c = realloc(sh->spare_trail, cap * VIZ_TRAIL_LEN * sizeof(*sh->spare_trail));
+		if (c) {
+			sh->spare_trail = c;
+		}
+		if (!a || !b || !c) {
+			return -ENOMEM;
+		}
+		sh->spare_cap = (uint32_t)cap;
 	}
+	struct viz_vehicle *nv = sh->spare_v;
+	struct fs_vehicle_record *nr = sh->spare_rec;
+	struct viz_fpoint *nt = sh->spare_trail;
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_vehicle_record *r = &in->items[i];
 		uint32_t old = UINT32_MAX;
@@ -808,18 +837,24 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 		if (old != UINT32_MAX) {
 			nv[i] = sh->v[old];
 			take_status(&nv[i], r);
+			if (same_segment(&sh->rec[old], r)) {
+				nv[i].placed_ms = sh->v[old].placed_ms; /* nothing new about where it is */
+			}
 			memcpy(&nt[i * VIZ_TRAIL_LEN], &sh->trail[(size_t)old * VIZ_TRAIL_LEN], VIZ_TRAIL_LEN * sizeof(*nt));
 		} else {
 			vehicle_init(&nv[i], r);
 		}
 	}
-	free(sh->v);
-	free(sh->rec);
-	free(sh->trail);
+	sh->spare_v = sh->v;
+	sh->spare_rec = sh->rec;
+	sh->spare_trail = sh->trail;
+	uint32_t cap = sh->cap;
 	sh->v = nv;
 	sh->rec = nr;
 	sh->trail = nt;
-	sh->count = sh->cap = (uint32_t)n;
+	sh->cap = sh->spare_cap;
+	sh->spare_cap = cap;
+	sh->count = (uint32_t)n;
 	sh->index_valid = false;
 	return 0;
 }
@@ -986,10 +1021,12 @@ int viz_scene_apply_states(struct viz_scene *s, const Fleetsim__V1__VehicleState
 	if (info->full) {
 		sh->keyframe_ms = sim_time_ms;
 		sh->keyframed = true;
-		/* moves left out of a keyframe's batch would be merged here; keyframes hold full records only */
-		rc = apply_news(sh, &(struct fs_vehicle_records){ .items = s->decoded.items + sh->count,
-								  .count = s->decoded.count - sh->count },
-				&s->moves_ignored);
+		/* Moves in a keyframe's batch (vehicle nodes send none there) update its full records. */
+		if (s->decoded.count > sh->count) {
+			rc = apply_news(sh, &(struct fs_vehicle_records){ .items = s->decoded.items + sh->count,
+									  .count = s->decoded.count - sh->count },
+					&s->moves_ignored);
+		}
 		if (rc < 0) {
 			return rc;
 		}
