@@ -51,6 +51,9 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  --bus ADDR          bus of the run (default $FLEETSIM_BUS, else\n"
 		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
+		"  --play FILE         play a recording (fleetsim run --record) instead, with a timeline:\n"
+		"                      space pauses, + and - change the pace, [ and ] jump a minute,\n"
+		"                      a click on the timeline seeks\n"
 		"  --network SPEC      the run's road network, exactly as given to `fleetsim run`\n"
 		"                      (default atlanta; also columbus, FILE.osm.pbf, grid:..., csv:...)\n"
 		"  --depots N          depots in the city, as the vehicle nodes use (default 4)\n"
@@ -113,6 +116,7 @@ struct options {
 	const char *state_log;
 	const char *scenario;
 	const char *timezone;
+	const char *play;
 	uint64_t select;
 	bool select_given;
 };
@@ -121,7 +125,7 @@ static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
 	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT,
-	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE };
+	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE, OPT_PLAY };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -143,6 +147,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "state-log", required_argument, NULL, OPT_STATE_LOG },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "timezone", required_argument, NULL, OPT_TIMEZONE },
+		{ "play", required_argument, NULL, OPT_PLAY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -223,6 +228,9 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TIMEZONE:
 			o->timezone = optarg;
+			break;
+		case OPT_PLAY:
+			o->play = optarg;
 			break;
 		case OPT_SELECT:
 			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
@@ -440,7 +448,7 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	char address[FS_BUS_ADDRESS_MAX], network[PATH_MAX];
-	if (!o.bus) {
+	if (!o.bus && !o.play) {
 		o.bus = fs_bus_default_address(address, sizeof(address));
 	}
 	resolve_network(o.network, network, sizeof(network));
@@ -472,15 +480,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	char title[PATH_MAX + 64];
-	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.bus);
+	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.play ? o.play : o.bus);
 	struct viz_sdl_options so = { .width = (int)o.width, .height = (int)o.height, .headless = o.headless,
 				      .software = o.software, .font_path = o.font, .title = title };
 	sdl = viz_sdl_create(&so);
 	if (!sdl) {
 		goto out;
 	}
-	struct viz_app_options ao = { .bus_address = o.bus, .screenshot_dir = o.screenshot_dir, .trails = o.trails,
-				      .heatmap = o.heatmap, .tz = &tz };
+	struct viz_app_options ao = { .bus_address = o.play ? NULL : o.bus, .play_path = o.play,
+				      .screenshot_dir = o.screenshot_dir, .trails = o.trails, .heatmap = o.heatmap, .tz = &tz };
 	app = viz_app_create(&ao, scene, sdl);
 	if (!app) {
 		goto out;
@@ -490,8 +498,8 @@ int main(int argc, char **argv)
 	}
 	const char *renderer, *driver;
 	viz_sdl_describe(sdl, &renderer, &driver);
-	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.bus, network, world->net->edge_count,
-		renderer, driver);
+	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.play ? o.play : o.bus, network,
+		world->net->edge_count, renderer, driver);
 	status = o.screenshot ? run_screenshot(app, sdl, &o, log) : run_interactive(app, sdl, log);
 out:
 	if (log && fclose(log) != 0) {

@@ -62,6 +62,7 @@ struct viz_app {
 	uint64_t refused;
 	bool told_network;          /* the wrong-network refusal was logged */
 	struct viz_clock clock;     /* which simulated time a frame shows */
+	struct viz_player *player;  /* playing a recording: its position is the display time */
 	int64_t first_data_ms;      /* the first vehicle batch applied (for the state log) */
 	struct viz_command_sink sink;
 	struct pending_command pending[8];
@@ -81,6 +82,7 @@ struct viz_app {
 	char toast[256];
 	int64_t toast_until_ms;
 	char last_answer[256]; /* the conductor's last answer, kept after its toast fades */
+	struct viz_player_state play; /* the player's, as of the last frame */
 	int64_t now_ms;
 	double frame_ms;
 	int64_t last_frame_us;
@@ -110,6 +112,27 @@ static void city_name(const char *source, char *buf, size_t size)
 	if (dot && dot != buf) {
 		*dot = '\0';
 	}
+}
+
+/* Recorded messages go in as bus messages would, except the run's control traffic. */
+static int play_message(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	struct viz_app *app = ctx;
+	if (!strncmp(topic, "ctl.", 4)) {
+		return 0; /* the recorded run's status, acks, ticks: the player is in charge now */
+	}
+	if (viz_app_ingest(app, topic, env) == -EINVAL) {
+		app->refused++;
+	}
+	return 0;
+}
+
+static void play_reset(void *ctx)
+{
+	struct viz_app *app = ctx;
+	viz_scene_reset(app->scene);
+	viz_clock_reset(&app->clock);
+	app->first_data_ms = 0;
 }
 
 struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene *scene, struct viz_sdl *sdl)
@@ -146,6 +169,15 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 	}
 	app->frame_ms = 0;
 	viz_clock_reset(&app->clock);
+	if (o->play_path) {
+		struct viz_player_sink sink = { play_message, play_reset, app };
+		app->player = viz_player_open(o->play_path, &sink);
+		if (!app->player) {
+			viz_app_destroy(app);
+			return NULL;
+		}
+		fs_info("playing %s", o->play_path);
+	}
 	return app;
 }
 
@@ -155,6 +187,7 @@ void viz_app_destroy(struct viz_app *app)
 		return;
 	}
 	fs_bus_close(app->bus);
+	viz_player_close(app->player);
 	viz_draw_list_finish(&app->roads);
 	viz_draw_list_finish(&app->dynamic);
 	free(app);
@@ -343,6 +376,7 @@ static struct viz_hud_input hud_input(const struct viz_app *app)
 		.frame_ms = app->frame_ms,
 		.gaps = bs ? bs->gaps : 0,
 		.refused = app->refused,
+		.play = app->player ? &app->play : NULL,
 	};
 }
 
@@ -362,8 +396,87 @@ static void zoom(struct viz_app *app, double factor, double sx, double sy)
 	app->view_changed_ms = app->now_ms;
 }
 
+/* A ladder step above (@dir > 0) or below the pace @now, or @now at either end. */
+static double ladder_step(double now, int dir)
+{
+	if (dir > 0) {
+		for (size_t i = 0; i < LADDER_N; i++) {
+			if (speed_ladder[i] > now * 1.0001) {
+				return speed_ladder[i];
+			}
+		}
+		return now;
+	}
+	for (size_t i = LADDER_N; i-- > 0;) {
+		if (speed_ladder[i] < now * 0.9999) {
+			return speed_ladder[i];
+		}
+	}
+	return now;
+}
+
+static void play_seek(struct viz_app *app, int64_t t_ms)
+{
+	if (viz_player_seek(app->player, t_ms) < 0) {
+		toast(app, "the recording is damaged there: playback stops");
+	}
+	viz_player_get(app->player, &app->play);
+}
+
+/* Keys of a playback: the timeline's, not the conductor's. Returns false for keys it does not take. */
+static bool play_key(struct viz_app *app, SDL_Keycode k)
+{
+	struct viz_player_state ps;
+	viz_player_get(app->player, &ps);
+	switch (k) {
+	case SDLK_SPACE:
+		if (ps.at_end) {
+			play_seek(app, ps.start_ms); /* from the start again */
+		}
+		viz_player_set_paused(app->player, !ps.paused && !ps.at_end);
+		toast(app, "%s", ps.paused || ps.at_end ? "playing" : "paused");
+		break;
+	case SDLK_PLUS:
+	case SDLK_EQUALS:
+	case SDLK_KP_PLUS:
+	case SDLK_MINUS:
+	case SDLK_KP_MINUS:
+		viz_player_set_rate(app->player, ladder_step(ps.rate, k == SDLK_MINUS || k == SDLK_KP_MINUS ? -1 : 1));
+		viz_player_get(app->player, &ps);
+		toast(app, "playback at %gx", ps.rate);
+		break;
+	case SDLK_LEFTBRACKET:
+	case SDLK_RIGHTBRACKET:
+		play_seek(app, ps.position_ms + (k == SDLK_LEFTBRACKET ? -60000 : 60000));
+		break;
+	case SDLK_PERIOD:
+	case SDLK_KP_PERIOD:
+		viz_player_set_paused(app->player, true);
+		play_seek(app, ps.position_ms + 1000);
+		break;
+	default:
+		return false;
+	}
+	viz_player_get(app->player, &app->play);
+	return true;
+}
+
+static bool on_timeline(const struct viz_app *app, int x, int y)
+{
+	struct viz_rect r;
+	viz_hud_timeline_rect(&app->view, &r);
+	return app->player && x >= r.x - 4 && x <= r.x + r.w + 4 && y >= r.y - 6 && y <= r.y + r.h + 6;
+}
+
 static void click(struct viz_app *app, int x, int y)
 {
+	if (on_timeline(app, x, y)) {
+		struct viz_rect r;
+		viz_hud_timeline_rect(&app->view, &r);
+		double f = fmin(1, fmax(0, (x - r.x) / r.w));
+		play_seek(app, app->play.start_ms + (int64_t)llround(f * (double)(app->play.end_ms - app->play.start_ms)));
+		return;
+	}
 	if (in_ui(app, x, y)) {
 		return;
 	}
@@ -460,6 +573,9 @@ bool viz_app_handle_event(struct viz_app *app, const SDL_Event *ev)
 	case SDL_KEYDOWN: {
 		SDL_Keycode k = ev->key.keysym.sym;
 		double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
+		if (app->player && play_key(app, k)) {
+			break;
+		}
 		switch (k) {
 		case SDLK_q:
 			return false;
@@ -649,10 +765,20 @@ void viz_app_render(struct viz_app *app, int64_t now_ms)
 	app->now_ms = now_ms;
 	layout(app);
 	check_timeouts(app);
-	const struct viz_run *run = viz_scene_run(app->scene);
-	bool running = !run->have_status || run->state == VIZ_RUN_RUNNING;
-	viz_scene_place(app->scene, viz_clock_frame(&app->clock, now_ms, running,
-						    run->have_status ? run->sim_real_ratio : 0));
+	if (app->player) {
+		struct viz_player_state ps;
+		if (viz_player_advance(app->player, now_ms) < 0) {
+			toast(app, "the recording is damaged here: playback stops");
+		}
+		viz_player_get(app->player, &ps);
+		viz_scene_place(app->scene, ps.position_ms);
+		app->play = ps;
+	} else {
+		const struct viz_run *run = viz_scene_run(app->scene);
+		bool running = !run->have_status || run->state == VIZ_RUN_RUNNING;
+		viz_scene_place(app->scene, viz_clock_frame(&app->clock, now_ms, running,
+							    run->have_status ? run->sim_real_ratio : 0));
+	}
 	if (app->following) {
 		const struct viz_vehicle *v = viz_scene_find(app->scene, app->layers.selected);
 		if (v) {
@@ -726,6 +852,12 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 		viz_hud_format_zone(viz_hud_clock(&in), app->tz, zone, sizeof(zone));
 	}
 	fprintf(f, "clock=%s\nzone=%s\n", clock, zone); /* what the HUD's clock says */
+	if (app->player) {
+		fprintf(f, "play_start_ms=%" PRId64 "\nplay_end_ms=%" PRId64 "\nplay_position_ms=%" PRId64
+			   "\nplay_rate=%g\nplay_paused=%d\nplay_at_end=%d\n",
+			app->play.start_ms, app->play.end_ms, app->play.position_ms, app->play.rate, app->play.paused,
+			app->play.at_end);
+	}
 	const struct viz_run *run = viz_scene_run(app->scene);
 	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\nwrong_network=%d\nrefused=%" PRIu64 "\n",
 		(int)run->state, run->tick, viz_app_toast(app), app->last_answer, viz_app_wrong_network(app), app->refused);
@@ -761,6 +893,15 @@ int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_
 	return ferror(f) ? -EIO : 0;
 }
 
+bool viz_app_playback(const struct viz_app *app, struct viz_player_state *ret)
+{
+	if (!app->player) {
+		return false;
+	}
+	viz_player_get(app->player, ret);
+	return true;
+}
+
 bool viz_app_wrong_network(const struct viz_app *app)
 {
 	return viz_scene_origin_mismatch(app->scene);
@@ -768,6 +909,9 @@ bool viz_app_wrong_network(const struct viz_app *app)
 
 bool viz_app_control_ready(const struct viz_app *app)
 {
+	if (app->player) {
+		return true; /* the keys drive the player */
+	}
 	return app->control_ready && viz_scene_run(app->scene)->have_status;
 }
 

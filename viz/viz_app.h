@@ -19,6 +19,7 @@
 #include <SDL.h>
 
 #include "envelope.pb-c.h"
+#include "viz_player.h"
 #include "viz_scene.h"
 #include "viz_sdl.h"
 
@@ -33,6 +34,7 @@ struct viz_command_sink {
 
 struct viz_app_options {
 	const char *bus_address;     /* NULL: no bus (tests feed envelopes) */
+	const char *play_path;       /* a recording to play (with a timeline) instead of a bus */
 	const char *screenshot_dir;  /* where 's' writes PNGs; NULL = current directory */
 	const struct fs_timezone *tz;/* the city's clock for the HUD (borrowed); NULL = UTC */
 	bool trails;                 /* initial layer switches */
@@ -73,9 +75,11 @@ int viz_app_screenshot(struct viz_app *app, const char *path);
  * the state batch shown. Returns 0 or -errno (logged).
  */
 int viz_app_write_meta(const struct viz_app *app, const char *path);
+/** Playing a recording: its state (false and nothing filled when attached to a bus). */
+bool viz_app_playback(const struct viz_app *app, struct viz_player_state *ret);
 /** True when the run is on another road network than the viewer's: its vehicles are refused. */
 bool viz_app_wrong_network(const struct viz_app *app);
-/** True once the bus handshake succeeded and a conductor status arrived: control keys work. */
+/** True once the bus handshake succeeded and a conductor status arrived (or playing): control keys work. */
 bool viz_app_control_ready(const struct viz_app *app);
 /**
  * Append what frame @frame (drawn at wall time @wall_ms) showed to @f: a line

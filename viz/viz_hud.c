@@ -263,8 +263,16 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	default:
 		break;
 	}
+	if (in->play) {
+		word = in->play->at_end ? "END OF RECORDING" : in->play->paused ? "PLAYBACK PAUSED" : "PLAYBACK";
+		wc = in->play->paused ? warn_amber : accent;
+	}
 	tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
-	if (run->have_status) {
+	if (in->play) {
+		format_speed(in->play->rate, a, sizeof(a));
+		snprintf(c, sizeof(c), "   %s", a);
+		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, white, c);
+	} else if (run->have_status) {
 		if (run->speed > 0) {
 			format_speed(run->speed, a, sizeof(a));
 		} else {
@@ -356,7 +364,9 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 
 	/* Footer: where we listen and how we are doing. */
 	float fy = (float)height - 2 * (float)sh - 8;
-	if (in->bus_address) {
+	if (in->play) {
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
+	} else if (in->bus_address) {
 		format_count(in->gaps, a, sizeof(a));
 		snprintf(c, sizeof(c), "%s  \xc2\xb7  %s lost", in->bus_address, a);
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, in->gaps ? warn_amber : dim, c);
@@ -364,7 +374,8 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
 	}
 	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
-		 in->control_ready ? "control ready" : "control not connected", in->frame_ms);
+		 in->play ? "keys drive the timeline" : in->control_ready ? "control ready" : "control not connected",
+		 in->frame_ms);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
 }
 
@@ -582,16 +593,49 @@ static void draw_help(struct viz_sdl *g, const struct viz_view *v)
 	}
 }
 
-void viz_hud_heat_legend_rect(const struct viz_view *v, struct viz_rect *ret)
+void viz_hud_heat_legend_rect(const struct viz_view *v, bool playing, struct viz_rect *ret)
 {
-	*ret = (struct viz_rect){ v->area.x + 12, (float)v->height - 84, 12 + VIZ_HEAT_LEVELS * 24, 62 };
+	*ret = (struct viz_rect){ v->area.x + 12, (float)v->height - 84 - (playing ? 44 : 0), 12 + VIZ_HEAT_LEVELS * 24, 62 };
+}
+
+void viz_hud_timeline_rect(const struct viz_view *v, struct viz_rect *ret)
+{
+	*ret = (struct viz_rect){ v->area.x + 16, (float)v->height - 38, (float)v->width - v->area.x - 16 - 200, 10 };
+}
+
+/* The recording's span, what has been played, where the picture is; start and end in local time. */
+static void draw_timeline(struct viz_sdl *g, const struct viz_hud_input *in)
+{
+	const struct viz_player_state *p = in->play;
+	struct viz_rect r;
+	viz_hud_timeline_rect(in->view, &r);
+	double span = (double)(p->end_ms - p->start_ms);
+	float at = span > 0 ? (float)((double)(p->position_ms - p->start_ms) / span) : 0;
+	viz_sdl_fill_rect(g, r.x - 6, r.y - 6, r.w + 12, r.h + 28, (struct viz_color){ 14, 16, 22, 220 });
+	viz_sdl_fill_rect(g, r.x, r.y, r.w, r.h, (struct viz_color){ 40, 44, 56, 255 });
+	viz_sdl_fill_rect(g, r.x, r.y, r.w * at, r.h, accent);
+	viz_sdl_fill_rect(g, r.x + r.w * at - 2, r.y - 3, 4, r.h + 6, white);
+	char a[64], c[96];
+	struct fs_civil_time t;
+	fs_calendar_from_ms(fs_timezone_local_ms(in->tz, p->start_ms), &t);
+	snprintf(a, sizeof(a), "%02d:%02d:%02d", t.hour, t.minute, t.second);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x, r.y + r.h + 2, dim, a);
+	fs_calendar_from_ms(fs_timezone_local_ms(in->tz, p->end_ms), &t);
+	snprintf(a, sizeof(a), "%02d:%02d:%02d", t.hour, t.minute, t.second);
+	text_right(g, VIZ_FONT_SMALL, r.x + r.w, r.y + r.h + 2, dim, a);
+	snprintf(c, sizeof(c), "%s  \xc2\xb7  space pause  +/- pace  [ ] a minute  click: seek",
+		 p->at_end ? "end of the recording" : p->paused ? "paused" : "playing");
+	int w, h;
+	viz_sdl_text_size(g, VIZ_FONT_SMALL, c, &w, &h);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + (r.w - (float)w) / 2, r.y + r.h + 2, grey, c);
 }
 
 /* What the heatmap's colours mean: its scale, from faint demand to the busiest place. */
-static void draw_heat_legend(struct viz_sdl *g, const struct viz_view *v)
+static void draw_heat_legend(struct viz_sdl *g, const struct viz_hud_input *in)
 {
+	const struct viz_view *v = in->view;
 	struct viz_rect r;
-	viz_hud_heat_legend_rect(v, &r);
+	viz_hud_heat_legend_rect(v, in->play != NULL, &r);
 	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
 	viz_sdl_fill_rect(g, r.x, r.y, r.w, r.h, viz_background_color());
 	viz_sdl_rect(g, r.x, r.y, r.w, r.h, edge_line);
@@ -610,7 +654,10 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 	const struct viz_view *v = in->view;
 	draw_scale_bar(g, v);
 	if (in->layers->heatmap) {
-		draw_heat_legend(g, v);
+		draw_heat_legend(g, in);
+	}
+	if (in->play) {
+		draw_timeline(g, in);
 	}
 	draw_panel(g, in, v->height);
 	draw_inspector(g, in);
@@ -641,7 +688,7 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 	if (in->toast && in->toast[0]) {
 		int w, h;
 		viz_sdl_text_size(g, VIZ_FONT_NORMAL, in->toast, &w, &h);
-		float x = v->area.x + (v->area.w - (float)w) / 2, y = (float)v->height - 60;
+		float x = v->area.x + (v->area.w - (float)w) / 2, y = (float)v->height - 60 - (in->play ? 44 : 0);
 		viz_sdl_fill_rect(g, x - 12, y - 6, (float)w + 24, (float)h + 12, (struct viz_color){ 10, 12, 16, 230 });
 		viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, white, in->toast);
 	}

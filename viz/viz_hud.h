@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fs/timezone.h"
+#include "viz_player.h"
 #include "viz_scene.h"
 #include "viz_sdl.h"
 
@@ -32,14 +33,17 @@ struct viz_hud_input {
 	double frame_ms;
 	uint64_t gaps;             /* messages the observer lost (bounded queue) */
 	uint64_t refused;          /* messages the viewer refused */
+	const struct viz_player_state *play; /* playing a recording (its timeline), NULL when live */
 };
 
 /** Draw the HUD for @in over what is already drawn. */
 void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in);
 /** The simulated time the clock shows: the frame's display time (else the newest seen; 0 before any). */
 int64_t viz_hud_clock(const struct viz_hud_input *in);
-/** Where the heatmap's legend is drawn (bottom left of the map) when the heatmap is on. */
-void viz_hud_heat_legend_rect(const struct viz_view *view, struct viz_rect *ret);
+/** Where the heatmap's legend is drawn (bottom left of the map; above the timeline when playing). */
+void viz_hud_heat_legend_rect(const struct viz_view *view, bool playing, struct viz_rect *ret);
+/** The playback timeline's bar (bottom of the map); a click on it seeks. */
+void viz_hud_timeline_rect(const struct viz_view *view, struct viz_rect *ret);
 /** The inspector's rectangle (where clicks do not pick vehicles) when @in shows one. */
 bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret);
 

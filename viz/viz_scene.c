@@ -1311,6 +1311,12 @@ void viz_scene_advance(struct viz_scene *s, int64_t t)
 	}
 }
 
+void viz_scene_reset(struct viz_scene *s)
+{
+	scene_reset_run(s);
+	s->run = (struct viz_run){ 0 };
+}
+
 int64_t viz_scene_time(const struct viz_scene *s)
 {
 	return s->now_ms;

@@ -251,6 +251,8 @@ void viz_scene_apply_kpis(struct viz_scene *scene, const Fleetsim__V1__KpiSnapsh
  */
 void viz_scene_advance(struct viz_scene *scene, int64_t sim_time_ms);
 
+/** Forget the run: vehicles, riders, heatmap, KPIs, charts, status (a playback seeking back). */
+void viz_scene_reset(struct viz_scene *scene);
 /** Newest simulated time the scene has seen (0 before any). */
 int64_t viz_scene_time(const struct viz_scene *scene);
 const struct viz_run *viz_scene_run(const struct viz_scene *scene);

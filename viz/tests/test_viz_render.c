@@ -412,7 +412,7 @@ static void help_layers_and_screenshot_keys(void **state)
 	/* With the heatmap, its legend: one swatch per level, darkest to brightest (the colour map's order). */
 	img = render(f);
 	struct viz_rect lg;
-	viz_hud_heat_legend_rect(viz_app_view(f->app), &lg);
+	viz_hud_heat_legend_rect(viz_app_view(f->app), false, &lg);
 	int sh = 15, brighter = 0;
 	double last = -1;
 	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {

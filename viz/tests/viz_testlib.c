@@ -7,6 +7,7 @@
 
 #include <SDL_image.h>
 
+#include "fs_mcap.h"
 #include "fs_vehicle_msg.h"
 #include "viz_testlib.h"
 
@@ -361,12 +362,48 @@ static struct vt_mirror_vehicle *mirror_slot(struct vt_mirror *m, uint32_t id)
 	return &m->v[id];
 }
 
+/* A fleetsim recording (MCAP): its messages, in file order, as the recorder got them from the bus. */
+static int read_mcap(const char *path, int (*fn)(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env),
+		     void *ctx)
+{
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
+	if (!r) {
+		return -EINVAL;
+	}
+	struct fs_mcap_message msg;
+	int rc;
+	while ((rc = fs_mcap_reader_next(r, &msg, &err)) == 1) {
+		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, msg.size, msg.data);
+		int stop = env ? fn(ctx, msg.channel->topic, env) : 0;
+		if (env) {
+			fleetsim__v1__envelope__free_unpacked(env, NULL);
+		}
+		if (stop) {
+			break;
+		}
+	}
+	fs_mcap_reader_close(r);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+static bool is_mcap(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char magic[5] = { 0 };
+	bool yes = f && fread(magic, 1, 5, f) == 5 && !memcmp(magic, "\x89MCAP", 5);
+	if (f) {
+		fclose(f);
+	}
+	return yes;
+}
+
 int vt_mirror_load(struct vt_mirror *m, const struct fs_network *net, const char *path)
 {
 	memset(m, 0, sizeof(*m));
 	m->net = net;
 	struct load_ctx c = { .m = m };
-	int rc = vt_rec_read(path, load_batch, &c);
+	int rc = is_mcap(path) ? read_mcap(path, load_batch, &c) : vt_rec_read(path, load_batch, &c);
 	fs_vehicle_records_finish(&c.decoded);
 	if (rc < 0 || c.rc < 0) {
 		return rc < 0 ? rc : c.rc;

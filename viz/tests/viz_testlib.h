@@ -82,7 +82,11 @@ struct vt_mirror {
 	uint64_t keyframe_mismatched;  /* ... placed more than 1 cm from the keyframe's position */
 };
 
-/** Load the record batches of recording @path. Returns 0 or -errno (a batch the codec refuses: -EINVAL). */
+/**
+ * Load the record batches of recording @path: a viz-probe recording or a
+ * fleetsim one (MCAP, `fleetsim run --record`). Returns 0 or -errno (a batch
+ * the codec refuses: -EINVAL).
+ */
 int vt_mirror_load(struct vt_mirror *m, const struct fs_network *net, const char *path);
 void vt_mirror_finish(struct vt_mirror *m);
 /** Apply the batches of @shard up to (and at) @t_ms. */
