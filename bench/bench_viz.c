@@ -4,14 +4,19 @@
  * software renderer at 1280x800 (the viewer's own code: scene, draw lists,
  * SDL backend, HUD).
  *
- * Synthetic fleet on the Atlanta network: vehicles at seeded random points on
- * the roads, in seeded random states, moving along their heading. Every frame
- * a new full state batch arrives (as at 60x real time with one batch per
- * simulated second), so each frame pays: protobuf decode + apply, the draw
- * lists, rasterisation, HUD and present. Cases: a still view (roads from the
- * cached layer), a view panned every frame (roads redrawn each frame), trails
- * on. Reported per video driver: dummy (pure rendering) and offscreen (what
- * --headless uses).
+ * Synthetic fleet on the Atlanta network, as vehicles publish it: records
+ * (fs/vehicle.h), encoded by the vehicle family's codec. Seeded random
+ * vehicles in seeded random states drive along seeded random roads at 12 m/s
+ * (charging and minimal-risk ones stand); a vehicle that reaches the end of
+ * its road sends a move onto the next, 1 % of the fleet changes state each
+ * simulated second (a full record), and a keyframe of every vehicle comes
+ * every 60 simulated seconds. Each frame is one simulated second (60x real
+ * time at 60 frames per second): it pays the protobuf decode and apply of
+ * that second's news, placing every moving vehicle at the frame's display
+ * time, the draw lists, rasterisation, HUD and present. Cases: a still view
+ * (roads from the cached layer), a view panned every frame (roads redrawn each
+ * frame), trails on. Reported per video driver: dummy (pure rendering) and
+ * offscreen (what --headless uses).
  *
  * Run from the project root (scripts/bench does): it reads data/osm/atlanta.osm.pbf.
  */
@@ -23,6 +28,7 @@
 #include "fs/rng.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_vehicle_msg.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_scene.h"
@@ -32,98 +38,100 @@
 #define HEIGHT 800
 #define FRAMES 90
 #define WARMUP 10
+#define SPEED_MPS 12.0
+#define KEYFRAME_EVERY 60 /* frames (simulated seconds), the vehicle nodes' default */
 
 struct fleet {
 	uint32_t n;
-	uint32_t *id, *edge, *sw, *health;
-	Fleetsim__V1__VehicleState *state;
-	float *x, *y, *soc, *heading, *speed;
-	uint64_t *job;
+	struct fs_vehicle_record *truth; /* each vehicle's current record */
+	struct fs_vehicle_record *news;  /* this second's */
+	const struct fs_world *w;
+	struct fs_vehicle_msg msg;
 };
 
-static void fleet_init(struct fleet *f, uint32_t n, const struct fs_world *w)
+/* Vehicle @v drives the whole of edge @e from @t_ms (or stands on it). */
+static void drive(struct fleet *f, struct fs_vehicle_record *v, uint32_t e, int64_t t_ms, struct fs_rng *r)
 {
-	f->n = n;
-	f->id = calloc(n, sizeof(uint32_t));
-	f->edge = calloc(n, sizeof(uint32_t));
-	f->sw = calloc(n, sizeof(uint32_t));
-	f->health = calloc(n, sizeof(uint32_t));
-	f->state = calloc(n, sizeof(*f->state));
-	f->x = calloc(n, sizeof(float));
-	f->y = calloc(n, sizeof(float));
-	f->soc = calloc(n, sizeof(float));
-	f->heading = calloc(n, sizeof(float));
-	f->speed = calloc(n, sizeof(float));
-	f->job = calloc(n, sizeof(uint64_t));
+	float len = f->w->net->edges[e].length_m;
+	bool stands = v->state == 9 || v->state == 12;
+	v->edge = e;
+	v->seg_from_m = stands ? (float)(fs_rng_uniform(r) * len) : 0;
+	v->seg_to_m = stands ? v->seg_from_m : len;
+	v->seg_start_ms = t_ms;
+	v->seg_end_ms = stands ? FS_NEVER_MS : t_ms + (int64_t)ceil(len / SPEED_MPS * 1000) + 1;
+}
+
+static uint32_t random_edge(const struct fs_world *w, struct fs_rng *r)
+{
+	return w->service_edges[fs_rng_below(r, w->service_edge_count)];
+}
+
+static void fleet_init(struct fleet *f, uint32_t n, const struct fs_world *w, int64_t t_ms)
+{
+	*f = (struct fleet){ .n = n, .w = w, .truth = calloc(n, sizeof(*f->truth)), .news = calloc(n, sizeof(*f->news)) };
 	/* A mix like a busy driverless fleet. */
 	static const int mix[] = { 3, 3, 3, 4, 5, 6, 6, 6, 6, 7, 8, 9, 9, 12, 11 };
 	for (uint32_t i = 0; i < n; i++) {
 		struct fs_rng r;
 		fs_rng_init(&r, 2027, 1, i);
-		uint32_t e = w->service_edges[fs_rng_below(&r, w->service_edge_count)];
-		struct fs_point p;
-		fs_network_edge_point_at(w->net, e, fs_rng_uniform(&r) * w->net->edges[e].length_m, &p);
-		f->id[i] = i;
-		f->edge[i] = e;
-		f->sw[i] = 100;
-		f->state[i] = (Fleetsim__V1__VehicleState)mix[fs_rng_below(&r, sizeof(mix) / sizeof(mix[0]))];
-		f->x[i] = (float)p.x;
-		f->y[i] = (float)p.y;
-		f->soc[i] = (float)(0.2 + 0.8 * fs_rng_uniform(&r));
-		f->heading[i] = (float)(2 * M_PI * fs_rng_uniform(&r));
-		f->speed[i] = f->state[i] == 9 || f->state[i] == 12 ? 0 : 12;
-		f->job[i] = f->state[i] >= 4 && f->state[i] <= 6 ? 1000 + i : 0;
+		struct fs_vehicle_record *v = &f->truth[i];
+		*v = (struct fs_vehicle_record){ .id = i, .sw_version = 100, .soc = (float)(0.2 + 0.8 * fs_rng_uniform(&r)) };
+		v->state = (uint8_t)mix[fs_rng_below(&r, sizeof(mix) / sizeof(mix[0]))];
+		v->job_id = v->state >= 4 && v->state <= 6 ? 1000 + i : 0;
+		drive(f, v, random_edge(w, &r), t_ms - (int64_t)(fs_rng_uniform(&r) * 15000), &r);
 	}
 }
 
 static void fleet_free(struct fleet *f)
 {
-	free(f->id);
-	free(f->edge);
-	free(f->sw);
-	free(f->health);
-	free(f->state);
-	free(f->x);
-	free(f->y);
-	free(f->soc);
-	free(f->heading);
-	free(f->speed);
-	free(f->job);
+	free(f->truth);
+	free(f->news);
+	fs_vehicle_msg_finish(&f->msg);
 }
 
-/* One simulated second of movement, packed as a vehicle node would send it. */
-static uint8_t *fleet_pack(struct fleet *f, int64_t sim_ms, size_t *ret_size)
+static uint8_t *pack(struct fleet *f, const struct fs_vehicle_record *recs, size_t count, bool full, int64_t t_ms,
+		     size_t *ret_size)
 {
-	for (uint32_t i = 0; i < f->n; i++) {
-		f->x[i] += f->speed[i] * cosf(f->heading[i]);
-		f->y[i] += f->speed[i] * sinf(f->heading[i]);
-	}
-	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
-	b.shard = 0;
-	b.shard_count = 1;
-	b.full = true;
-	size_t n = f->n;
-	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_soc = b.n_speed_mps = b.n_heading_rad =
-		b.n_health_flags = b.n_job_id = b.n_sw_version = n;
-	b.vehicle_id = f->id;
-	b.state = f->state;
-	b.x_m = f->x;
-	b.y_m = f->y;
-	b.edge = f->edge;
-	b.soc = f->soc;
-	b.speed_mps = f->speed;
-	b.heading_rad = f->heading;
-	b.health_flags = f->health;
-	b.job_id = f->job;
-	b.sw_version = f->sw;
+	struct fs_vehicle_batch_info info = { .shard_count = 1, .full = full, .origin_lat = f->w->net->proj.origin_lat,
+					      .origin_lon = f->w->net->proj.origin_lon };
+	fs_vehicle_msg_encode_records(&f->msg, &info, recs, count, t_ms);
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
-	env.vehicle_states = &b;
-	env.sim_time_ms = sim_ms;
+	env.vehicle_states = &f->msg.batch;
+	env.sim_time_ms = t_ms;
 	*ret_size = fleetsim__v1__envelope__get_packed_size(&env);
 	uint8_t *buf = malloc(*ret_size);
 	fleetsim__v1__envelope__pack(&env, buf);
 	return buf;
+}
+
+/* One simulated second: the records vehicles send (every vehicle in a keyframe second), packed. */
+static uint8_t *fleet_second(struct fleet *f, int64_t t_ms, bool keyframe, size_t *ret_size)
+{
+	size_t k = 0;
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct fs_vehicle_record *v = &f->truth[i];
+		struct fs_rng r;
+		fs_rng_init(&r, 2027, 2, (uint64_t)t_ms * 1000003u + i);
+		bool changes = fs_rng_uniform(&r) < 0.01;
+		if (changes) {
+			v->state = (uint8_t)(3 + fs_rng_below(&r, 6));
+		}
+		bool moves = v->seg_end_ms != FS_NEVER_MS && t_ms >= v->seg_end_ms;
+		if (moves) {
+			drive(f, v, random_edge(f->w, &r), v->seg_end_ms, &r);
+		}
+		if (changes || moves || keyframe) {
+			struct fs_vehicle_snapshot p;
+			fs_vehicle_record_place(v, f->w->net, t_ms, &p);
+			v->x = (float)p.x;
+			v->y = (float)p.y;
+			v->t_ms = v->soc_ms = t_ms;
+			f->news[k] = *v;
+			f->news[k++].kind = changes || keyframe ? FS_VEHICLE_RECORD_FULL : FS_VEHICLE_RECORD_MOVE;
+		}
+	}
+	return pack(f, f->news, k, keyframe, t_ms, ret_size);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -153,14 +161,15 @@ static void run_case(struct fs_world *w, const char *driver, uint32_t vehicles, 
 		exit(1);
 	}
 	struct fleet f;
-	fleet_init(&f, vehicles, w);
-	double apply_ms[FRAMES], render_ms[FRAMES], present_ms[FRAMES], frame_ms[FRAMES];
-	size_t bytes = 0;
 	int64_t sim = 1843452000000;
+	fleet_init(&f, vehicles, w, sim);
+	double apply_ms[FRAMES], render_ms[FRAMES], present_ms[FRAMES], frame_ms[FRAMES];
+	size_t bytes = 0, keyframe_bytes = 0;
+	double keyframe_ms = 0;
 	for (int i = 0; i < WARMUP + FRAMES; i++) {
 		size_t size;
-		uint8_t *buf = fleet_pack(&f, sim += 1000, &size);
-		bytes = size;
+		bool keyframe = i % KEYFRAME_EVERY == 0;
+		uint8_t *buf = fleet_second(&f, sim += 1000, keyframe, &size);
 		int64_t t0 = fs_clock_now_us();
 		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, size, buf);
 		viz_app_ingest(app, "veh.state", env);
@@ -178,8 +187,13 @@ static void run_case(struct fs_world *w, const char *driver, uint32_t vehicles, 
 		viz_sdl_present(sdl);
 		int64_t t3 = fs_clock_now_us();
 		free(buf);
+		if (keyframe) {
+			keyframe_bytes = size;
+			keyframe_ms = (double)(t1 - t0) / 1000;
+		}
 		if (i >= WARMUP) {
 			int k = i - WARMUP;
+			bytes += size;
 			apply_ms[k] = (double)(t1 - t0) / 1000;
 			render_ms[k] = (double)(t2 - t1) / 1000;
 			present_ms[k] = (double)(t3 - t2) / 1000;
@@ -193,9 +207,9 @@ static void run_case(struct fs_world *w, const char *driver, uint32_t vehicles, 
 	viz_draw_list_finish(&l);
 	static const char *const names[] = { "still", "panning", "trails" };
 	double p50 = pct(frame_ms, FRAMES, 0.5), p95 = pct(frame_ms, FRAMES, 0.95);
-	printf("%-9s %8u  %-8s %7.1f KB  %6.2f  %7.2f  %6.2f  %6.2f %6.2f  %6.1f  %5zu\n", driver, vehicles,
-	       names[vc], (double)bytes / 1024, pct(apply_ms, FRAMES, 0.5), pct(render_ms, FRAMES, 0.5),
-	       pct(present_ms, FRAMES, 0.5), p50, p95, 1000 / p50, cmds);
+	printf("%-9s %8u  %-8s %7.1f KB  %6.2f  %7.2f  %6.2f  %6.2f %6.2f  %6.1f  %5zu  %7.1f KB %6.2f\n", driver,
+	       vehicles, names[vc], (double)bytes / FRAMES / 1024, pct(apply_ms, FRAMES, 0.5), pct(render_ms, FRAMES, 0.5),
+	       pct(present_ms, FRAMES, 0.5), p50, p95, 1000 / p50, cmds, (double)keyframe_bytes / 1024, keyframe_ms);
 	fflush(stdout);
 	fleet_free(&f);
 	viz_app_destroy(app);
@@ -211,11 +225,12 @@ int main(void)
 		fprintf(stderr, "bench_viz: run from the project root (needs data/osm/atlanta.osm.pbf)\n");
 		return 1;
 	}
-	printf("fleet-viz frame time, SDL software renderer, %dx%d, Atlanta (%u edges); a new full batch every frame;\n"
-	       "median ms of %d frames (p95 for the frame); cmds = draw calls of the dynamic layer\n",
-	       WIDTH, HEIGHT, w->net->edge_count, FRAMES);
-	printf("%-9s %8s  %-8s %10s  %6s  %7s  %6s  %6s %6s  %6s  %5s\n", "driver", "vehicles", "view", "batch",
-	       "apply", "render", "present", "frame", "p95", "fps", "cmds");
+	printf("fleet-viz frame time, SDL software renderer, %dx%d, Atlanta (%u edges); a simulated second of records\n"
+	       "every frame, a keyframe every %d; median ms of %d frames (p95 for the frame); batch = mean news per\n"
+	       "frame; cmds = draw calls of the dynamic layer; keyframe: its size and decode + apply ms\n",
+	       WIDTH, HEIGHT, w->net->edge_count, KEYFRAME_EVERY, FRAMES);
+	printf("%-9s %8s  %-8s %10s  %6s  %7s  %6s  %6s %6s  %6s  %5s  %10s %6s\n", "driver", "vehicles", "view", "batch",
+	       "apply", "render", "present", "frame", "p95", "fps", "cmds", "keyframe", "apply");
 	const char *drivers[] = { "dummy", "offscreen" };
 	const uint32_t sizes[] = { 10000, 100000 };
 	for (size_t d = 0; d < 2; d++) {

@@ -21,6 +21,8 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs/scenario.h"
+#include "fs/timezone.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_scene.h"
@@ -49,23 +51,32 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  --bus ADDR          bus of the run (default $FLEETSIM_BUS, else\n"
 		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
+		"  --play FILE         play a recording (fleetsim run --record) instead, with a timeline:\n"
+		"                      space pauses, + and - change the pace, [ and ] jump a minute,\n"
+		"                      a click on the timeline seeks\n"
 		"  --network SPEC      the run's road network, exactly as given to `fleetsim run`\n"
 		"                      (default atlanta; also columbus, FILE.osm.pbf, grid:..., csv:...)\n"
 		"  --depots N          depots in the city, as the vehicle nodes use (default 4)\n"
+		"  --scenario FILE     the run's scenario: the HUD shows its city.timezone's local time\n"
+		"                      (default: examples/default.yaml's, America/New_York)\n"
+		"  --timezone ZONE     the HUD's clock: an IANA zone or UTC (overrides --scenario)\n"
 		"  --width W --height H  window size (default 1280x800)\n"
 		"  --headless          no display: SDL's offscreen driver and the software renderer\n"
 		"  --software          the software renderer even with a display\n"
 		"  --font FILE         a TrueType font (default: fontconfig's sans)\n"
 		"  --trails            start with vehicle trails shown (key t)\n"
 		"  --heatmap           start with the demand heatmap shown (key d)\n"
-		"  --screenshot FILE   render --frames frames once every shard has reported, save\n"
-		"                      them as a PNG and exit (exit status 3 if no data came in --wait)\n"
+		"  --screenshot FILE   render --frames frames once every shard's keyframe came, save\n"
+		"                      them as a PNG and exit (exit status 3 if no data came in --wait,\n"
+		"                      4 at once if the run is on another road network)\n"
 		"  --frames N          frames to render before the screenshot (default 1)\n"
 		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
 		"  --screenshot-meta F with --screenshot: also write the view and the simulated time\n"
 		"                      of each shard's batch shown (key=value lines; used by tests)\n"
 		"  --press KEYS        with --screenshot: press these keys, five frames apart, once every\n"
 		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
+		"  --state-log FILE    append what every frame shows (display time, each vehicle's\n"
+		"                      id, state and position) to FILE (for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  --select ID         open the inspector on vehicle ID (as if clicked)\n"
 		"  -h, --help          this text\n");
@@ -102,6 +113,10 @@ struct options {
 	const char *screenshot_dir;
 	const char *screenshot_meta;
 	const char *press;
+	const char *state_log;
+	const char *scenario;
+	const char *timezone;
+	const char *play;
 	uint64_t select;
 	bool select_given;
 };
@@ -109,7 +124,8 @@ struct options {
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT };
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT,
+	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE, OPT_PLAY };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "network", required_argument, NULL, OPT_NETWORK },
@@ -128,6 +144,10 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
 		{ "press", required_argument, NULL, OPT_PRESS },
 		{ "select", required_argument, NULL, OPT_SELECT },
+		{ "state-log", required_argument, NULL, OPT_STATE_LOG },
+		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "timezone", required_argument, NULL, OPT_TIMEZONE },
+		{ "play", required_argument, NULL, OPT_PLAY },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -200,6 +220,18 @@ static int parse(int argc, char **argv, struct options *o)
 		case OPT_PRESS:
 			o->press = optarg;
 			break;
+		case OPT_STATE_LOG:
+			o->state_log = optarg;
+			break;
+		case OPT_SCENARIO:
+			o->scenario = optarg;
+			break;
+		case OPT_TIMEZONE:
+			o->timezone = optarg;
+			break;
+		case OPT_PLAY:
+			o->play = optarg;
+			break;
 		case OPT_SELECT:
 			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
 				fs_error("--select: '%s' is not a vehicle id", optarg);
@@ -224,6 +256,35 @@ static int parse(int argc, char **argv, struct options *o)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The city's clock for the HUD: --timezone, else the scenario's city.timezone
+ * (--scenario, else the defaults). Returns 0, or -1 after saying why.
+ */
+static int load_clock(const struct options *o, struct fs_timezone *ret)
+{
+	struct fs_error err = { "" };
+	if (o->timezone && !strcmp(o->timezone, "UTC")) {
+		fs_timezone_fixed(ret, 0);
+		return 0;
+	}
+	if (o->timezone) {
+		if (fs_timezone_load(FS_TZ_DIR, o->timezone, ret, &err) < 0) {
+			fs_error("--timezone: %s", err.message);
+			return -1;
+		}
+		return 0;
+	}
+	struct fs_scenario sc;
+	int rc = o->scenario ? fs_scenario_load(o->scenario, &sc, &err) : fs_scenario_defaults(&sc);
+	if (rc < 0) {
+		fs_error("%s", o->scenario ? err.message : "cannot read the default time zone (package tzdata)");
+		return -1;
+	}
+	rc = fs_timezone_copy(ret, &sc.tz);
+	fs_scenario_finish(&sc);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Until the next frame is due, take bus messages as they arrive. */
@@ -273,11 +334,23 @@ static void press_key(char c)
 	SDL_PushEvent(&ev);
 }
 
-/* Render once every shard reported, then save and leave (tests, README images). */
-static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o)
+/* Draw a frame (and log it with --state-log). */
+static int frame(struct viz_app *app, FILE *log, uint64_t *count)
+{
+	int64_t now = fs_clock_now_ms();
+	viz_app_render(app, now);
+	if (log && viz_app_log_frame(app, log, (*count)++, now) < 0) {
+		fs_error("cannot write the state log");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Render once every shard's keyframe came, then save and leave (tests, README images). */
+static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o, FILE *log)
 {
 	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000), next = start;
-	uint64_t frames = 0;
+	uint64_t frames = 0, drawn = 0;
 	const char *press = o->press ? o->press : "";
 	bool waited_out = false;
 	while (!stop) {
@@ -288,10 +361,25 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 			fs_error("the bus broke");
 			return 1;
 		}
+		if (viz_app_wrong_network(app)) {
+			/* Refused: what the window shows now (the banner) is the answer. */
+			viz_app_render(app, fs_clock_now_ms());
+			if (viz_app_screenshot(app, o->screenshot) < 0 ||
+			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
+				return 1;
+			}
+			return 4;
+		}
 		if (!viz_app_has_snapshot(app) && !waited_out) {
 			if (fs_clock_now_ms() < deadline) {
-				zmq_pollitem_t item = { .socket = viz_app_bus_socket(app), .events = ZMQ_POLLIN };
-				zmq_poll(&item, 1, 50);
+				/* Until then the frames show what news came (logged for tests), not saved. */
+				if (frame(app, log, &drawn) < 0) {
+					return 1;
+				}
+				viz_sdl_present(sdl);
+				if (wait_next_frame(app, &next) < 0) {
+					return 1;
+				}
 				continue;
 			}
 			waited_out = true;
@@ -304,7 +392,9 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 		if (*press && viz_app_control_ready(app) && frames % 5 == 0) {
 			press_key(*press++);
 		}
-		viz_app_render(app, fs_clock_now_ms());
+		if (frame(app, log, &drawn) < 0) {
+			return 1;
+		}
 		if (++frames >= o->frames && !*press) {
 			if (viz_app_screenshot(app, o->screenshot) < 0 ||
 			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
@@ -326,9 +416,10 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 	return 1;
 }
 
-static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
+static int run_interactive(struct viz_app *app, struct viz_sdl *sdl, FILE *log)
 {
 	int64_t next = fs_clock_now_ms() + FRAME_MS;
+	uint64_t drawn = 0;
 	while (!stop) {
 		if (!handle_events(app)) {
 			return 0;
@@ -337,7 +428,9 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
 			fs_error("the bus broke");
 			return 1;
 		}
-		viz_app_render(app, fs_clock_now_ms());
+		if (frame(app, log, &drawn) < 0) {
+			return 1;
+		}
 		viz_sdl_present(sdl);
 		if (wait_next_frame(app, &next) < 0) {
 			return 1;
@@ -355,7 +448,7 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	char address[FS_BUS_ADDRESS_MAX], network[PATH_MAX];
-	if (!o.bus) {
+	if (!o.bus && !o.play) {
 		o.bus = fs_bus_default_address(address, sizeof(address));
 	}
 	resolve_network(o.network, network, sizeof(network));
@@ -365,7 +458,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1"); /* ours above stop the loop */
 
+	struct fs_timezone tz = { 0 };
+	if (load_clock(&o, &tz) < 0) {
+		return 2;
+	}
 	int status = 1;
+	FILE *log = NULL;
+	if (o.state_log && !(log = fopen(o.state_log, "w"))) {
+		fs_error("cannot write %s: %s", o.state_log, strerror(errno));
+		return 1;
+	}
 	struct fs_world *world = fs_world_load(network, (uint32_t)o.depots);
 	if (!world) {
 		return 1;
@@ -378,15 +480,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	char title[PATH_MAX + 64];
-	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.bus);
+	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.play ? o.play : o.bus);
 	struct viz_sdl_options so = { .width = (int)o.width, .height = (int)o.height, .headless = o.headless,
 				      .software = o.software, .font_path = o.font, .title = title };
 	sdl = viz_sdl_create(&so);
 	if (!sdl) {
 		goto out;
 	}
-	struct viz_app_options ao = { .bus_address = o.bus, .screenshot_dir = o.screenshot_dir, .trails = o.trails,
-				      .heatmap = o.heatmap };
+	struct viz_app_options ao = { .bus_address = o.play ? NULL : o.bus, .play_path = o.play,
+				      .screenshot_dir = o.screenshot_dir, .trails = o.trails, .heatmap = o.heatmap, .tz = &tz };
 	app = viz_app_create(&ao, scene, sdl);
 	if (!app) {
 		goto out;
@@ -396,13 +498,18 @@ int main(int argc, char **argv)
 	}
 	const char *renderer, *driver;
 	viz_sdl_describe(sdl, &renderer, &driver);
-	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.bus, network, world->net->edge_count,
-		renderer, driver);
-	status = o.screenshot ? run_screenshot(app, sdl, &o) : run_interactive(app, sdl);
+	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.play ? o.play : o.bus, network,
+		world->net->edge_count, renderer, driver);
+	status = o.screenshot ? run_screenshot(app, sdl, &o, log) : run_interactive(app, sdl, log);
 out:
+	if (log && fclose(log) != 0) {
+		fs_error("cannot write %s", o.state_log);
+		status = 1;
+	}
 	viz_app_destroy(app);
 	viz_sdl_destroy(sdl);
 	viz_scene_destroy(scene);
 	fs_world_destroy(world);
+	fs_timezone_finish(&tz);
 	return status;
 }

@@ -55,10 +55,15 @@ struct viz_app {
 	char name[64];
 	char screenshot_dir[512];
 	char city[64];
+	const struct fs_timezone *tz;
 	bool control_ready;
 	int64_t next_handshake_ms;
 	bool connected;
 	uint64_t refused;
+	bool told_network;          /* the wrong-network refusal was logged */
+	struct viz_clock clock;     /* which simulated time a frame shows */
+	struct viz_player *player;  /* playing a recording: its position is the display time */
+	int64_t first_data_ms;      /* the first vehicle batch applied (for the state log) */
 	struct viz_command_sink sink;
 	struct pending_command pending[8];
 	uint64_t command_seq;
@@ -77,6 +82,7 @@ struct viz_app {
 	char toast[256];
 	int64_t toast_until_ms;
 	char last_answer[256]; /* the conductor's last answer, kept after its toast fades */
+	struct viz_player_state play; /* the player's, as of the last frame */
 	int64_t now_ms;
 	double frame_ms;
 	int64_t last_frame_us;
@@ -108,6 +114,27 @@ static void city_name(const char *source, char *buf, size_t size)
 	}
 }
 
+/* Recorded messages go in as bus messages would, except the run's control traffic. */
+static int play_message(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	struct viz_app *app = ctx;
+	if (!strncmp(topic, "ctl.", 4)) {
+		return 0; /* the recorded run's status, acks, ticks: the player is in charge now */
+	}
+	if (viz_app_ingest(app, topic, env) == -EINVAL) {
+		app->refused++;
+	}
+	return 0;
+}
+
+static void play_reset(void *ctx)
+{
+	struct viz_app *app = ctx;
+	viz_scene_reset(app->scene);
+	viz_clock_reset(&app->clock);
+	app->first_data_ms = 0;
+}
+
 struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene *scene, struct viz_sdl *sdl)
 {
 	struct viz_app *app = calloc(1, sizeof(*app));
@@ -121,6 +148,7 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 	app->layers = (struct viz_layers){ .trails = o->trails, .heatmap = o->heatmap, .riders = true, .depots = true,
 					   .selected = VIZ_NO_VEHICLE };
 	snprintf(app->screenshot_dir, sizeof(app->screenshot_dir), "%s", o->screenshot_dir ? o->screenshot_dir : ".");
+	app->tz = o->tz;
 	city_name(viz_scene_network(scene)->source, app->city, sizeof(app->city));
 	snprintf(app->name, sizeof(app->name), "fleet-viz-%d", (int)getpid());
 	if (o->bus_address) {
@@ -140,6 +168,16 @@ struct viz_app *viz_app_create(const struct viz_app_options *o, struct viz_scene
 		}
 	}
 	app->frame_ms = 0;
+	viz_clock_reset(&app->clock);
+	if (o->play_path) {
+		struct viz_player_sink sink = { play_message, play_reset, app };
+		app->player = viz_player_open(o->play_path, &sink);
+		if (!app->player) {
+			viz_app_destroy(app);
+			return NULL;
+		}
+		fs_info("playing %s", o->play_path);
+	}
 	return app;
 }
 
@@ -149,6 +187,7 @@ void viz_app_destroy(struct viz_app *app)
 		return;
 	}
 	fs_bus_close(app->bus);
+	viz_player_close(app->player);
 	viz_draw_list_finish(&app->roads);
 	viz_draw_list_finish(&app->dynamic);
 	free(app);
@@ -165,6 +204,20 @@ void viz_app_select(struct viz_app *app, uint32_t id)
 void viz_app_set_command_sink(struct viz_app *app, const struct viz_command_sink *sink)
 {
 	app->sink = *sink;
+}
+
+/* Say loudly, once, that the run is not on our network: log, title, banner (viz_hud). */
+static void refuse_network(struct viz_app *app)
+{
+	double lat, lon;
+	viz_scene_run_origin(app->scene, &lat, &lon);
+	fs_error("the run is on another road network (origin %.5f, %.5f) than %s: none of its vehicles are shown; "
+		 "start fleet-viz with the run's --network", lat, lon, viz_scene_network(app->scene)->source);
+	char title[FS_BUS_ADDRESS_MAX + 128];
+	snprintf(title, sizeof(title), "fleet-viz - NOT THIS RUN'S NETWORK (%s) - %s", app->city,
+		 app->bus ? app->bus_address : "no bus");
+	viz_sdl_set_title(app->sdl, title);
+	app->told_network = true;
 }
 
 static void toast(struct viz_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -313,6 +366,7 @@ static struct viz_hud_input hud_input(const struct viz_app *app)
 		.view = &app->view,
 		.layers = &app->layers,
 		.city = app->city,
+		.tz = app->tz,
 		.bus_address = app->bus ? app->bus_address : NULL,
 		.connected = app->connected || !app->bus,
 		.control_ready = app->control_ready,
@@ -322,6 +376,7 @@ static struct viz_hud_input hud_input(const struct viz_app *app)
 		.frame_ms = app->frame_ms,
 		.gaps = bs ? bs->gaps : 0,
 		.refused = app->refused,
+		.play = app->player ? &app->play : NULL,
 	};
 }
 
@@ -341,8 +396,87 @@ static void zoom(struct viz_app *app, double factor, double sx, double sy)
 	app->view_changed_ms = app->now_ms;
 }
 
+/* A ladder step above (@dir > 0) or below the pace @now, or @now at either end. */
+static double ladder_step(double now, int dir)
+{
+	if (dir > 0) {
+		for (size_t i = 0; i < LADDER_N; i++) {
+			if (speed_ladder[i] > now * 1.0001) {
+				return speed_ladder[i];
+			}
+		}
+		return now;
+	}
+	for (size_t i = LADDER_N; i-- > 0;) {
+		if (speed_ladder[i] < now * 0.9999) {
+			return speed_ladder[i];
+		}
+	}
+	return now;
+}
+
+static void play_seek(struct viz_app *app, int64_t t_ms)
+{
+	if (viz_player_seek(app->player, t_ms) < 0) {
+		toast(app, "the recording is damaged there: playback stops");
+	}
+	viz_player_get(app->player, &app->play);
+}
+
+/* Keys of a playback: the timeline's, not the conductor's. Returns false for keys it does not take. */
+static bool play_key(struct viz_app *app, SDL_Keycode k)
+{
+	struct viz_player_state ps;
+	viz_player_get(app->player, &ps);
+	switch (k) {
+	case SDLK_SPACE:
+		if (ps.at_end) {
+			play_seek(app, ps.start_ms); /* from the start again */
+		}
+		viz_player_set_paused(app->player, !ps.paused && !ps.at_end);
+		toast(app, "%s", ps.paused || ps.at_end ? "playing" : "paused");
+		break;
+	case SDLK_PLUS:
+	case SDLK_EQUALS:
+	case SDLK_KP_PLUS:
+	case SDLK_MINUS:
+	case SDLK_KP_MINUS:
+		viz_player_set_rate(app->player, ladder_step(ps.rate, k == SDLK_MINUS || k == SDLK_KP_MINUS ? -1 : 1));
+		viz_player_get(app->player, &ps);
+		toast(app, "playback at %gx", ps.rate);
+		break;
+	case SDLK_LEFTBRACKET:
+	case SDLK_RIGHTBRACKET:
+		play_seek(app, ps.position_ms + (k == SDLK_LEFTBRACKET ? -60000 : 60000));
+		break;
+	case SDLK_PERIOD:
+	case SDLK_KP_PERIOD:
+		viz_player_set_paused(app->player, true);
+		play_seek(app, ps.position_ms + 1000);
+		break;
+	default:
+		return false;
+	}
+	viz_player_get(app->player, &app->play);
+	return true;
+}
+
+static bool on_timeline(const struct viz_app *app, int x, int y)
+{
+	struct viz_rect r;
+	viz_hud_timeline_rect(&app->view, &r);
+	return app->player && x >= r.x - 4 && x <= r.x + r.w + 4 && y >= r.y - 6 && y <= r.y + r.h + 6;
+}
+
 static void click(struct viz_app *app, int x, int y)
 {
+	if (on_timeline(app, x, y)) {
+		struct viz_rect r;
+		viz_hud_timeline_rect(&app->view, &r);
+		double f = fmin(1, fmax(0, (x - r.x) / r.w));
+		play_seek(app, app->play.start_ms + (int64_t)llround(f * (double)(app->play.end_ms - app->play.start_ms)));
+		return;
+	}
 	if (in_ui(app, x, y)) {
 		return;
 	}
@@ -439,6 +573,9 @@ bool viz_app_handle_event(struct viz_app *app, const SDL_Event *ev)
 	case SDL_KEYDOWN: {
 		SDL_Keycode k = ev->key.keysym.sym;
 		double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
+		if (app->player && play_key(app, k)) {
+			break;
+		}
 		switch (k) {
 		case SDLK_q:
 			return false;
@@ -536,6 +673,13 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
 		rc = viz_scene_apply_states(app->scene, env->vehicle_states, env->sim_time_ms);
+		if (rc == 0) {
+			viz_clock_note(&app->clock, viz_scene_data_time(app->scene), app->now_ms);
+			app->first_data_ms = app->first_data_ms ? app->first_data_ms : env->sim_time_ms;
+		}
+		if (rc == -EXDEV && !app->told_network) {
+			refuse_network(app);
+		}
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS:
 		rc = viz_scene_apply_events(app->scene, env->vehicle_events);
@@ -561,10 +705,10 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	if (rc == -ENOMEM) {
 		fs_error("out of memory applying a %s message", topic);
 	}
-	if (rc == 0) {
-		app->connected = true;
+	if (rc == 0 || rc == -EXDEV) {
+		app->connected = true; /* the run answers, even if on another network */
 	}
-	return rc == -EINVAL ? -EINVAL : 0;
+	return rc == -EINVAL || rc == -EXDEV ? -EINVAL : 0;
 }
 
 int viz_app_poll_bus(struct viz_app *app, int budget_ms)
@@ -596,9 +740,10 @@ int viz_app_poll_bus(struct viz_app *app, int budget_ms)
 		if (rc < 0) {
 			return rc;
 		}
+		app->now_ms = fs_clock_now_ms();
 		if (viz_app_ingest(app, msg->topic, msg->env) == -EINVAL) {
 			app->refused++;
-			fs_bus_reject(app->bus, msg, "inconsistent vehicle state batch (array lengths, shard or coordinates)");
+			fs_bus_reject(app->bus, msg, viz_scene_refusal(app->scene));
 		}
 		fs_bus_message_free(msg);
 		applied++;
@@ -620,6 +765,20 @@ void viz_app_render(struct viz_app *app, int64_t now_ms)
 	app->now_ms = now_ms;
 	layout(app);
 	check_timeouts(app);
+	if (app->player) {
+		struct viz_player_state ps;
+		if (viz_player_advance(app->player, now_ms) < 0) {
+			toast(app, "the recording is damaged here: playback stops");
+		}
+		viz_player_get(app->player, &ps);
+		viz_scene_place(app->scene, ps.position_ms);
+		app->play = ps;
+	} else {
+		const struct viz_run *run = viz_scene_run(app->scene);
+		bool running = !run->have_status || run->state == VIZ_RUN_RUNNING;
+		viz_scene_place(app->scene, viz_clock_frame(&app->clock, now_ms, running,
+							    run->have_status ? run->sim_real_ratio : 0));
+	}
 	if (app->following) {
 		const struct viz_vehicle *v = viz_scene_find(app->scene, app->layers.selected);
 		if (v) {
@@ -678,14 +837,30 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	fprintf(f, "width=%d\nheight=%d\ncx=%.17g\ncy=%.17g\nscale=%.17g\n", v->width, v->height, v->cx, v->cy, v->scale);
 	fprintf(f, "area_x=%.9g\narea_y=%.9g\narea_w=%.9g\narea_h=%.9g\nmarker=%g\n", v->area.x, v->area.y, v->area.w,
 		v->area.h, viz_marker_size(v));
-	fprintf(f, "vehicles=%u\nshards=%u\nsim_time_ms=%" PRId64 "\nselected=%u\n", st.fleet, st.shard_count,
-		viz_scene_time(app->scene), app->layers.selected);
+	fprintf(f, "vehicles=%u\nshards=%u\nkeyframed=%u\nsim_time_ms=%" PRId64 "\ndisplay_ms=%" PRId64
+		   "\ndata_ms=%" PRId64 "\nselected=%u\n",
+		st.fleet, st.shard_count, st.shards_keyframed, viz_scene_time(app->scene),
+		viz_scene_display_time(app->scene), viz_scene_data_time(app->scene), app->layers.selected);
 	for (uint32_t s = 0; s < st.shard_count; s++) {
-		fprintf(f, "shard.%u.time_ms=%" PRId64 "\n", s, viz_scene_shard_time(app->scene, s));
+		fprintf(f, "shard.%u.time_ms=%" PRId64 "\nshard.%u.keyframe_ms=%" PRId64 "\n", s,
+			viz_scene_shard_time(app->scene, s), s, viz_scene_shard_keyframe_time(app->scene, s));
+	}
+	struct viz_hud_input in = hud_input(app);
+	char clock[64] = "", zone[96] = "";
+	if (viz_hud_clock(&in)) {
+		viz_hud_format_time(viz_hud_clock(&in), app->tz, clock, sizeof(clock));
+		viz_hud_format_zone(viz_hud_clock(&in), app->tz, zone, sizeof(zone));
+	}
+	fprintf(f, "clock=%s\nzone=%s\n", clock, zone); /* what the HUD's clock says */
+	if (app->player) {
+		fprintf(f, "play_start_ms=%" PRId64 "\nplay_end_ms=%" PRId64 "\nplay_position_ms=%" PRId64
+			   "\nplay_rate=%g\nplay_paused=%d\nplay_at_end=%d\n",
+			app->play.start_ms, app->play.end_ms, app->play.position_ms, app->play.rate, app->play.paused,
+			app->play.at_end);
 	}
 	const struct viz_run *run = viz_scene_run(app->scene);
-	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\n", (int)run->state, run->tick,
-		viz_app_toast(app), app->last_answer);
+	fprintf(f, "run_state=%d\nrun_tick=%" PRIu64 "\ntoast=%s\nanswer=%s\nwrong_network=%d\nrefused=%" PRIu64 "\n",
+		(int)run->state, run->tick, viz_app_toast(app), app->last_answer, viz_app_wrong_network(app), app->refused);
 	if (fclose(f) != 0) {
 		fs_error("cannot write %s: %s", path, strerror(errno));
 		return -EIO;
@@ -693,8 +868,50 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	return 0;
 }
 
+int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_t wall_ms)
+{
+	struct viz_stats st;
+	viz_scene_stats(app->scene, &st);
+	uint32_t n = viz_scene_vehicle_count(app->scene), shown = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		shown += viz_scene_vehicle_at(app->scene, i)->on_map;
+	}
+	fprintf(f, "frame %" PRIu64 " wall %" PRId64 " display %" PRId64 " data %" PRId64 " keyframed %u/%u shown %u"
+		   " ignored %" PRIu64 " refused %" PRIu64 " since %" PRId64 "\n",
+		frame, wall_ms, viz_scene_display_time(app->scene), viz_scene_data_time(app->scene), st.shards_keyframed,
+		st.shard_count, shown, st.moves_ignored, app->refused, app->first_data_ms);
+	for (uint32_t s = 0; s < st.shard_count; s++) {
+		fprintf(f, "%s%" PRId64, s ? "," : "shards ", viz_scene_shard_time(app->scene, s));
+	}
+	fprintf(f, "%s", st.shard_count ? "\n" : "");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct viz_vehicle *v = viz_scene_vehicle_at(app->scene, i);
+		if (v->on_map) {
+			fprintf(f, "v %u %u %.3f %.3f\n", v->id, v->state, v->x, v->y);
+		}
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+bool viz_app_playback(const struct viz_app *app, struct viz_player_state *ret)
+{
+	if (!app->player) {
+		return false;
+	}
+	viz_player_get(app->player, ret);
+	return true;
+}
+
+bool viz_app_wrong_network(const struct viz_app *app)
+{
+	return viz_scene_origin_mismatch(app->scene);
+}
+
 bool viz_app_control_ready(const struct viz_app *app)
 {
+	if (app->player) {
+		return true; /* the keys drive the player */
+	}
 	return app->control_ready && viz_scene_run(app->scene)->have_status;
 }
 
@@ -702,7 +919,7 @@ bool viz_app_has_snapshot(const struct viz_app *app)
 {
 	struct viz_stats st;
 	viz_scene_stats(app->scene, &st);
-	return st.shard_count > 0 && st.shards_seen == st.shard_count;
+	return st.shard_count > 0 && st.shards_keyframed == st.shard_count;
 }
 
 const struct viz_view *viz_app_view(const struct viz_app *app)

@@ -14,10 +14,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <SDL.h>
 
 #include "envelope.pb-c.h"
+#include "viz_player.h"
 #include "viz_scene.h"
 #include "viz_sdl.h"
 
@@ -32,7 +34,9 @@ struct viz_command_sink {
 
 struct viz_app_options {
 	const char *bus_address;     /* NULL: no bus (tests feed envelopes) */
+	const char *play_path;       /* a recording to play (with a timeline) instead of a bus */
 	const char *screenshot_dir;  /* where 's' writes PNGs; NULL = current directory */
+	const struct fs_timezone *tz;/* the city's clock for the HUD (borrowed); NULL = UTC */
 	bool trails;                 /* initial layer switches */
 	bool heatmap;
 };
@@ -71,9 +75,21 @@ int viz_app_screenshot(struct viz_app *app, const char *path);
  * the state batch shown. Returns 0 or -errno (logged).
  */
 int viz_app_write_meta(const struct viz_app *app, const char *path);
-/** True once the bus handshake succeeded and a conductor status arrived: control keys work. */
+/** Playing a recording: its state (false and nothing filled when attached to a bus). */
+bool viz_app_playback(const struct viz_app *app, struct viz_player_state *ret);
+/** True when the run is on another road network than the viewer's: its vehicles are refused. */
+bool viz_app_wrong_network(const struct viz_app *app);
+/** True once the bus handshake succeeded and a conductor status arrived (or playing): control keys work. */
 bool viz_app_control_ready(const struct viz_app *app);
-/** True once every shard of the run has delivered a state batch. */
+/**
+ * Append what frame @frame (drawn at wall time @wall_ms) showed to @f: a line
+ * "frame N wall W display D data T keyframed K/S shown M ignored I refused R
+ * since A" (A: the time of the first vehicle batch applied), a line "shards T0,T1,..." (the newest batch time of each shard, once known),
+ * then "v ID STATE X Y" per vehicle placed on the map (metres, at the display
+ * time). For tests that follow the fleet frame by frame. Returns 0 or -EIO.
+ */
+int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_t wall_ms);
+/** True once every shard of the run has delivered a keyframe (the whole fleet is known). */
 bool viz_app_has_snapshot(const struct viz_app *app);
 const struct viz_view *viz_app_view(const struct viz_app *app);
 uint32_t viz_app_selected(const struct viz_app *app);

@@ -26,13 +26,25 @@ static const struct viz_color bad_red = { 255, 60, 60, 255 };
 /* The legend's order: the states a rider cares about first. */
 static const uint8_t legend_order[] = { 3, 4, 5, 6, 7, 8, 9, 12, 10, 11, 1, 2 };
 
-void viz_hud_format_time(int64_t ms, char *buf, size_t size)
+void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	struct fs_civil_time t;
-	fs_calendar_from_ms(ms, &t);
+	fs_calendar_from_ms(fs_timezone_local_ms(tz, ms), &t);
 	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d %s", t.year, t.month, t.day, t.hour, t.minute, t.second,
 		 days[t.weekday % 7]);
+}
+
+void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size)
+{
+	int32_t off = fs_timezone_offset_s(tz, ms);
+	int32_t a = off < 0 ? -off : off;
+	char hm[16] = "";
+	if (off) {
+		snprintf(hm, sizeof(hm), a % 3600 ? "%c%d:%02d" : "%c%d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	}
+	const char *name = tz && tz->name[0] ? tz->name : "";
+	snprintf(buf, size, "UTC%s%s%s", hm, name[0] ? " " : "", name);
 }
 
 void viz_hud_format_duration(double s, char *buf, size_t size)
@@ -85,28 +97,80 @@ static int text_right(struct viz_sdl *g, enum viz_font f, float right, float y, 
 	return viz_sdl_text(g, f, right - (float)w, y, c, s);
 }
 
-static void draw_chart(struct viz_sdl *g, float x, float y, float w, float h, const struct viz_series *se,
-		       const char *label, const char *value, double fixed_max)
+int viz_hud_time_ticks(int64_t t0_ms, int64_t t1_ms, const struct fs_timezone *tz, int max, int64_t *ret)
 {
+	static const int64_t steps_min[] = { 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440 };
+	int64_t local0 = fs_timezone_local_ms(tz, t0_ms), local1 = fs_timezone_local_ms(tz, t1_ms);
+	for (size_t k = 0; k < sizeof(steps_min) / sizeof(steps_min[0]) && local0 >= 0; k++) {
+		int64_t step = steps_min[k] * 60000, first = (local0 + step - 1) / step * step;
+		if (first > local1 || (local1 - first) / step + 1 > max) {
+			continue;
+		}
+		int n = 0;
+		for (int64_t t = first; t <= local1; t += step) {
+			ret[n++] = fs_timezone_utc_ms(tz, t);
+		}
+		return n;
+	}
+	return 0;
+}
+
+static void format_value(enum viz_series_kind kind, double v, char *buf, size_t size)
+{
+	if (kind == VIZ_SERIES_WAIT_P50) {
+		viz_hud_format_duration(v, buf, size);
+	} else if (kind == VIZ_SERIES_UTILISATION) {
+		snprintf(buf, size, "%.0f %%", 100 * v);
+	} else {
+		format_count((uint64_t)llround(v), buf, size);
+	}
+}
+
+/* The value range a chart shows: 0..1 for shares; else the data's own range, padded, so change shows. */
+static void chart_range(const struct viz_series *se, enum viz_series_kind kind, double *ret_lo, double *ret_hi)
+{
+	double lo = INFINITY, hi = -INFINITY;
+	for (uint32_t i = 0; i < se->count; i++) {
+		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
+		if (!isnan(v)) {
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
+		}
+	}
+	if (kind == VIZ_SERIES_UTILISATION) {
+		lo = 0;
+		hi = fmax(hi, 1);
+	} else if (hi >= lo) {
+		double pad = fmax((hi - lo) * 0.1, fmax(fabs(hi) * 0.02, 1));
+		lo = fmax(0, lo - pad);
+		hi += pad;
+	}
+	*ret_lo = lo;
+	*ret_hi = hi;
+}
+
+/* A chart over simulated time (at least the last hour) with its value range and local-time ticks. */
+static void draw_chart(struct viz_sdl *g, const struct viz_hud_input *in, float x, float y, float w, float h,
+		       enum viz_series_kind kind, const char *label, const char *value)
+{
+	const struct viz_series *se = viz_scene_series(in->scene, kind);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, label);
 	text_right(g, VIZ_FONT_SMALL, x + w, y, white, value);
 	y += (float)viz_sdl_line_height(g, VIZ_FONT_SMALL);
 	viz_sdl_fill_rect(g, x, y, w, h, (struct viz_color){ 28, 31, 40, 255 });
-	double max = fixed_max;
-	for (uint32_t i = 0; i < se->count; i++) {
-		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
-		if (!isnan(v) && v > max) {
-			max = v;
-		}
-	}
-	if (se->count < 2 || !(max > 0)) {
+	double lo, hi;
+	chart_range(se, kind, &lo, &hi);
+	if (se->count < 2 || !(hi > lo)) {
 		viz_sdl_text(g, VIZ_FONT_SMALL, x + 6, y + h / 2 - 7, dim, se->count < 2 ? "collecting..." : "no data");
 		return;
 	}
+	int64_t t0 = se->times_ms[se->first], t1 = se->times_ms[(se->first + se->count - 1) % VIZ_SERIES_LEN];
+	t1 = t1 - t0 < 3600000 ? t0 + 3600000 : t1; /* the window widens from an hour to the full history */
 	struct viz_fpoint pts[VIZ_SERIES_LEN];
 	size_t n = 0;
 	for (uint32_t i = 0; i < se->count; i++) {
-		float v = se->values[(se->first + i) % VIZ_SERIES_LEN];
+		uint32_t at = (se->first + i) % VIZ_SERIES_LEN;
+		float v = se->values[at];
 		if (isnan(v)) {
 			if (n > 1) {
 				viz_sdl_lines(g, pts, n, accent);
@@ -114,14 +178,32 @@ static void draw_chart(struct viz_sdl *g, float x, float y, float w, float h, co
 			n = 0;
 			continue;
 		}
-		/* The window widens as samples come, from an hour up to the full history. */
-		uint32_t span = se->count > 60 ? se->count : 60;
-		float px = x + 1 + (w - 2) * (float)i / (float)(span - 1);
-		float py = y + h - 2 - (h - 4) * (float)(v / max);
+		float px = x + 1 + (w - 2) * (float)((double)(se->times_ms[at] - t0) / (double)(t1 - t0));
+		float py = y + h - 2 - (h - 4) * (float)((v - lo) / (hi - lo));
 		pts[n++] = (struct viz_fpoint){ px, py };
 	}
 	if (n > 1) {
 		viz_sdl_lines(g, pts, n, accent);
+	}
+	char a[32], b[32];
+	format_value(kind, hi, a, sizeof(a));
+	format_value(kind, lo, b, sizeof(b));
+	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+	text_right(g, VIZ_FONT_SMALL, x + w - 3, y + 1, dim, a);
+	text_right(g, VIZ_FONT_SMALL, x + w - 3, y + h - (float)sh, dim, b);
+	/* Time axis: ticks at round local times, labelled below. */
+	int64_t ticks[4];
+	int nt = viz_hud_time_ticks(t0, t1, in->tz, 4, ticks);
+	for (int k = 0; k < nt; k++) {
+		float tx = x + 1 + (w - 2) * (float)((double)(ticks[k] - t0) / (double)(t1 - t0));
+		struct fs_civil_time c;
+		fs_calendar_from_ms(fs_timezone_local_ms(in->tz, ticks[k]), &c);
+		snprintf(a, sizeof(a), "%02d:%02d", c.hour, c.minute);
+		int tw, th;
+		viz_sdl_text_size(g, VIZ_FONT_SMALL, a, &tw, &th);
+		viz_sdl_line(g, tx, y + h, tx, y + h + 3, grey);
+		float lx = fminf(fmaxf(tx - (float)tw / 2, x), x + w - (float)tw);
+		viz_sdl_text(g, VIZ_FONT_SMALL, lx, y + h + 2, dim, a);
 	}
 }
 
@@ -144,14 +226,18 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, grey, c);
 	}
 	y += (float)lh + 2;
-	int64_t now = viz_scene_time(s);
+	int64_t now = viz_hud_clock(in);
 	if (now) {
-		viz_hud_format_time(now, c, sizeof(c));
+		viz_hud_format_time(now, in->tz, c, sizeof(c));
 		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, white, c);
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE);
+		viz_hud_format_zone(now, in->tz, c, sizeof(c));
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c); /* whose clock: the city's local time */
+		y += (float)sh + 2;
 	} else {
 		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, dim, "waiting for the run");
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + (float)sh + 4;
 	}
-	y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + 2;
 
 	/* Run state and pace. */
 	const char *word = "NO STATUS";
@@ -177,8 +263,16 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	default:
 		break;
 	}
+	if (in->play) {
+		word = in->play->at_end ? "END OF RECORDING" : in->play->paused ? "PLAYBACK PAUSED" : "PLAYBACK";
+		wc = in->play->paused ? warn_amber : accent;
+	}
 	tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
-	if (run->have_status) {
+	if (in->play) {
+		format_speed(in->play->rate, a, sizeof(a));
+		snprintf(c, sizeof(c), "   %s", a);
+		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, white, c);
+	} else if (run->have_status) {
 		if (run->speed > 0) {
 			format_speed(run->speed, a, sizeof(a));
 		} else {
@@ -253,25 +347,26 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c);
 	y += (float)sh + 8;
 
-	/* Charts: a sample per simulated minute. */
+	/* Charts: a sample per simulated minute, over local time. */
 	const float ch = 30;
-	const struct viz_series *fleet = viz_scene_series(s, VIZ_SERIES_FLEET);
 	format_count(st.fleet, a, sizeof(a));
-	draw_chart(g, x, y, w, ch, fleet, "fleet size", a, 0);
-	y += (float)sh + ch + 6;
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_FLEET, "fleet size", a);
+	y += 2 * (float)sh + ch + 6;
 	viz_hud_format_duration(st.wait_p50_s, b, sizeof(b));
-	draw_chart(g, x, y, w, ch, viz_scene_series(s, VIZ_SERIES_WAIT_P50), "wait p50", b, 0);
-	y += (float)sh + ch + 6;
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_WAIT_P50, "wait p50", b);
+	y += 2 * (float)sh + ch + 6;
 	if (isnan(st.utilisation)) {
 		snprintf(a, sizeof(a), "-");
 	} else {
 		snprintf(a, sizeof(a), "%.1f %%", 100 * st.utilisation);
 	}
-	draw_chart(g, x, y, w, ch, viz_scene_series(s, VIZ_SERIES_UTILISATION), "utilisation (rider jobs)", a, 1.0);
+	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_UTILISATION, "utilisation (rider jobs)", a);
 
 	/* Footer: where we listen and how we are doing. */
 	float fy = (float)height - 2 * (float)sh - 8;
-	if (in->bus_address) {
+	if (in->play) {
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
+	} else if (in->bus_address) {
 		format_count(in->gaps, a, sizeof(a));
 		snprintf(c, sizeof(c), "%s  \xc2\xb7  %s lost", in->bus_address, a);
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, in->gaps ? warn_amber : dim, c);
@@ -279,7 +374,8 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
 	}
 	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
-		 in->control_ready ? "control ready" : "control not connected", in->frame_ms);
+		 in->play ? "keys drive the timeline" : in->control_ready ? "control ready" : "control not connected",
+		 in->frame_ms);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
 }
 
@@ -296,6 +392,12 @@ static void draw_scale_bar(struct viz_sdl *g, const struct viz_view *v)
 	viz_sdl_line(g, x0, y - 4, x0, y + 3, white);
 	viz_sdl_line(g, x1, y - 4, x1, y + 3, white);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x0 + ((float)px - (float)tw) / 2, y - (float)th - 3, white, label);
+}
+
+int64_t viz_hud_clock(const struct viz_hud_input *in)
+{
+	int64_t shown = viz_scene_display_time(in->scene);
+	return shown ? shown : viz_scene_time(in->scene);
 }
 
 bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret)
@@ -491,10 +593,72 @@ static void draw_help(struct viz_sdl *g, const struct viz_view *v)
 	}
 }
 
+void viz_hud_heat_legend_rect(const struct viz_view *v, bool playing, struct viz_rect *ret)
+{
+	*ret = (struct viz_rect){ v->area.x + 12, (float)v->height - 84 - (playing ? 44 : 0), 12 + VIZ_HEAT_LEVELS * 24, 62 };
+}
+
+void viz_hud_timeline_rect(const struct viz_view *v, struct viz_rect *ret)
+{
+	*ret = (struct viz_rect){ v->area.x + 16, (float)v->height - 38, (float)v->width - v->area.x - 16 - 200, 10 };
+}
+
+/* The recording's span, what has been played, where the picture is; start and end in local time. */
+static void draw_timeline(struct viz_sdl *g, const struct viz_hud_input *in)
+{
+	const struct viz_player_state *p = in->play;
+	struct viz_rect r;
+	viz_hud_timeline_rect(in->view, &r);
+	double span = (double)(p->end_ms - p->start_ms);
+	float at = span > 0 ? (float)((double)(p->position_ms - p->start_ms) / span) : 0;
+	viz_sdl_fill_rect(g, r.x - 6, r.y - 6, r.w + 12, r.h + 28, (struct viz_color){ 14, 16, 22, 220 });
+	viz_sdl_fill_rect(g, r.x, r.y, r.w, r.h, (struct viz_color){ 40, 44, 56, 255 });
+	viz_sdl_fill_rect(g, r.x, r.y, r.w * at, r.h, accent);
+	viz_sdl_fill_rect(g, r.x + r.w * at - 2, r.y - 3, 4, r.h + 6, white);
+	char a[64], c[96];
+	struct fs_civil_time t;
+	fs_calendar_from_ms(fs_timezone_local_ms(in->tz, p->start_ms), &t);
+	snprintf(a, sizeof(a), "%02d:%02d:%02d", t.hour, t.minute, t.second);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x, r.y + r.h + 2, dim, a);
+	fs_calendar_from_ms(fs_timezone_local_ms(in->tz, p->end_ms), &t);
+	snprintf(a, sizeof(a), "%02d:%02d:%02d", t.hour, t.minute, t.second);
+	text_right(g, VIZ_FONT_SMALL, r.x + r.w, r.y + r.h + 2, dim, a);
+	snprintf(c, sizeof(c), "%s  \xc2\xb7  space pause  +/- pace  [ ] a minute  click: seek",
+		 p->at_end ? "end of the recording" : p->paused ? "paused" : "playing");
+	int w, h;
+	viz_sdl_text_size(g, VIZ_FONT_SMALL, c, &w, &h);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + (r.w - (float)w) / 2, r.y + r.h + 2, grey, c);
+}
+
+/* What the heatmap's colours mean: its scale, from faint demand to the busiest place. */
+static void draw_heat_legend(struct viz_sdl *g, const struct viz_hud_input *in)
+{
+	const struct viz_view *v = in->view;
+	struct viz_rect r;
+	viz_hud_heat_legend_rect(v, in->play != NULL, &r);
+	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+	viz_sdl_fill_rect(g, r.x, r.y, r.w, r.h, viz_background_color());
+	viz_sdl_rect(g, r.x, r.y, r.w, r.h, edge_line);
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + 6, r.y + 3, grey, "ride requests, 20 min half-life");
+	float sy = r.y + 5 + (float)sh;
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		/* Blended over the map's background, as on the map. */
+		viz_sdl_fill_rect(g, r.x + 6 + (float)lv * 24, sy, 24, 14, viz_heat_color(lv));
+	}
+	viz_sdl_text(g, VIZ_FONT_SMALL, r.x + 6, sy + 15, dim, "few");
+	text_right(g, VIZ_FONT_SMALL, r.x + r.w - 6, sy + 15, dim, "busiest place");
+}
+
 void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 {
 	const struct viz_view *v = in->view;
 	draw_scale_bar(g, v);
+	if (in->layers->heatmap) {
+		draw_heat_legend(g, in);
+	}
+	if (in->play) {
+		draw_timeline(g, in);
+	}
 	draw_panel(g, in, v->height);
 	draw_inspector(g, in);
 	float by = 10;
@@ -505,18 +669,26 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 		by += 34;
 	}
 	if (viz_scene_origin_mismatch(in->scene)) {
-		draw_banner(g, v, by, (struct viz_color){ 150, 30, 30, 235 },
-			    "this run uses another road network: start fleet-viz with the run's --network");
+		double lat, lon;
+		char c[300];
+		viz_scene_run_origin(in->scene, &lat, &lon);
+		snprintf(c, sizeof(c), "NOT THIS RUN'S NETWORK: the run is on another map (origin %.4f, %.4f), not %s",
+			 lat, lon, in->city);
+		draw_banner(g, v, by, viz_refusal_color(), c);
+		by += 34;
+		draw_banner(g, v, by, viz_refusal_color(),
+			    "none of its vehicles are shown: start fleet-viz with the run's --network");
 		by += 34;
 	}
 	const struct viz_run *run = viz_scene_run(in->scene);
 	if (run->state == VIZ_RUN_ENDED || run->state == VIZ_RUN_ENDING) {
-		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 }, "the run has ended");
+		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 },
+			    "the run has ended: its final state  \xc2\xb7  q closes the viewer");
 	}
 	if (in->toast && in->toast[0]) {
 		int w, h;
 		viz_sdl_text_size(g, VIZ_FONT_NORMAL, in->toast, &w, &h);
-		float x = v->area.x + (v->area.w - (float)w) / 2, y = (float)v->height - 60;
+		float x = v->area.x + (v->area.w - (float)w) / 2, y = (float)v->height - 60 - (in->play ? 44 : 0);
 		viz_sdl_fill_rect(g, x - 12, y - 6, (float)w + 24, (float)h + 12, (struct viz_color){ 10, 12, 16, 230 });
 		viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, white, in->toast);
 	}

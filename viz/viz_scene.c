@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_vehicle_msg.h"
 #include "viz_scene.h"
 
 #define MAP_EMPTY UINT64_MAX
@@ -355,6 +356,11 @@ struct viz_color viz_select_color(void)
 	return (struct viz_color){ 255, 255, 255, 255 };
 }
 
+struct viz_color viz_refusal_color(void)
+{
+	return (struct viz_color){ 170, 24, 40, 255 };
+}
+
 /* ---- the view ---- */
 
 void viz_view_fit(struct viz_view *v, double min_x, double min_y, double max_x, double max_y)
@@ -446,12 +452,20 @@ struct road {
 
 struct shard {
 	struct viz_vehicle *v;
+	struct fs_vehicle_record *rec; /* each vehicle's last record, moves merged: parallel to v */
 	struct viz_fpoint *trail; /* cap * VIZ_TRAIL_LEN */
 	uint32_t count, cap;
+	/* the arrays of the keyframe before: the next keyframe is built in them, then swapped */
+	struct viz_vehicle *spare_v;
+	struct fs_vehicle_record *spare_rec;
+	struct viz_fpoint *spare_trail;
+	uint32_t spare_cap;
 	struct u64map index;      /* id -> position in v, valid if index_valid */
 	bool index_valid;
 	bool seen;
-	int64_t time_ms;
+	bool keyframed;           /* a keyframe arrived: every vehicle of the shard is known */
+	int64_t time_ms;          /* of the newest batch */
+	int64_t keyframe_ms;      /* of the newest keyframe */
 };
 
 struct rider {
@@ -480,6 +494,15 @@ struct viz_scene {
 	uint32_t shard_count;          /* from the batches; 0 before any */
 	uint32_t prefix[VIZ_MAX_SHARDS + 1]; /* vehicles before shard s in the merged order */
 	bool origin_mismatch;
+	double run_origin_lat, run_origin_lon; /* of the refused batches' network */
+	struct fs_vehicle_records decoded;   /* the batch being applied */
+	struct fs_vehicle_event *events;     /* the event batch being applied */
+	size_t events_cap;
+	uint64_t moves_ignored;
+	char refusal[160];
+	int64_t data_ms;               /* newest vehicle batch */
+	int64_t display_ms;            /* of the last placement */
+	uint32_t place_cursor;         /* where the next frame's placement window starts */
 
 	struct u64map health_index;    /* vehicle id -> health slot */
 	struct health *health;
@@ -601,7 +624,11 @@ struct viz_scene *viz_scene_create(const struct fs_network *net, const uint32_t 
 static void shard_reset(struct shard *sh)
 {
 	free(sh->v);
+	free(sh->rec);
 	free(sh->trail);
+	free(sh->spare_v);
+	free(sh->spare_rec);
+	free(sh->spare_trail);
 	map_finish(&sh->index);
 	*sh = (struct shard){ 0 };
 }
@@ -624,6 +651,8 @@ void viz_scene_destroy(struct viz_scene *s)
 	map_finish(&s->rider_index);
 	free(s->riders);
 	free(s->scratch);
+	fs_vehicle_records_finish(&s->decoded);
+	free(s->events);
 	free(s);
 }
 
@@ -653,6 +682,8 @@ static void scene_reset_run(struct viz_scene *s)
 	s->series_ms = INT64_MIN;
 	s->now_ms = 0;
 	s->heat_ms = 0;
+	s->data_ms = s->display_ms = 0;
+	s->moves_ignored = 0;
 }
 
 static void update_prefix(struct viz_scene *s)
@@ -697,6 +728,11 @@ static int shard_reserve(struct shard *sh, uint32_t n)
 		return -ENOMEM;
 	}
 	sh->v = v;
+	struct fs_vehicle_record *r = realloc(sh->rec, cap * sizeof(*r));
+	if (!r) {
+		return -ENOMEM;
+	}
+	sh->rec = r;
 	struct viz_fpoint *t = realloc(sh->trail, (size_t)cap * VIZ_TRAIL_LEN * sizeof(*t));
 	if (!t) {
 		return -ENOMEM;
@@ -711,14 +747,15 @@ static void trail_push(struct viz_vehicle *v, struct viz_fpoint *trail, int64_t 
 	if (v->trail_len && now_ms - v->trail_ms < TRAIL_STEP_MS) {
 		return;
 	}
+	struct viz_fpoint here = { (float)v->x, (float)v->y };
 	if (v->trail_len) {
 		const struct viz_fpoint *last = &trail[(v->trail_head + VIZ_TRAIL_LEN - 1) % VIZ_TRAIL_LEN];
-		if (last->x == v->x && last->y == v->y) {
+		if (last->x == here.x && last->y == here.y) {
 			v->trail_ms = now_ms;
 			return; /* standing still adds nothing */
 		}
 	}
-	trail[v->trail_head] = (struct viz_fpoint){ v->x, v->y };
+	trail[v->trail_head] = here;
 	v->trail_head = (uint8_t)((v->trail_head + 1) % VIZ_TRAIL_LEN);
 	if (v->trail_len < VIZ_TRAIL_LEN) {
 		v->trail_len++;
@@ -726,141 +763,279 @@ static void trail_push(struct viz_vehicle *v, struct viz_fpoint *trail, int64_t 
 	v->trail_ms = now_ms;
 }
 
-#define FIELD(b, name, i, dflt) ((b)->n_##name ? (b)->name[i] : (dflt))
-
-static void fill_vehicle(struct viz_vehicle *v, const Fleetsim__V1__VehicleStateBatch *b, size_t i)
+/* What a full record says about a vehicle apart from where it is (placed later). */
+static void take_status(struct viz_vehicle *v, const struct fs_vehicle_record *r)
 {
-	v->id = b->vehicle_id[i];
-	uint32_t st = (uint32_t)b->state[i];
-	v->state = (uint8_t)(st < VIZ_STATE_COUNT ? st : 0);
-	v->x = b->x_m[i];
-	v->y = b->y_m[i];
-	v->soc = FIELD(b, soc, i, NAN);
-	v->speed_mps = FIELD(b, speed_mps, i, 0.0f);
-	v->heading_rad = FIELD(b, heading_rad, i, 0.0f);
-	v->edge = FIELD(b, edge, i, UINT32_MAX);
-	v->health_flags = FIELD(b, health_flags, i, 0);
-	v->odd_flags = FIELD(b, odd_flags, i, 0);
-	v->sw_version = FIELD(b, sw_version, i, 0);
-	v->job_id = FIELD(b, job_id, i, 0);
+	v->id = r->id;
+	v->state = r->state < VIZ_STATE_COUNT ? r->state : 0;
+	v->health_flags = r->health_flags;
+	v->odd_flags = r->odd_flags;
+	v->sw_version = r->sw_version;
+	v->job_id = r->job_id;
+	v->edge = r->edge;
+	v->record_ms = r->t_ms;
+	v->placed_ms = INT64_MIN;
 }
 
-static bool batch_consistent(const Fleetsim__V1__VehicleStateBatch *b)
+static bool same_segment(const struct fs_vehicle_record *a, const struct fs_vehicle_record *b)
 {
-	size_t n = b->n_vehicle_id;
-	if (b->n_state != n || b->n_x_m != n || b->n_y_m != n) {
-		return false;
-	}
-	size_t optional[] = { b->n_edge, b->n_edge_offset_m, b->n_soc, b->n_speed_mps, b->n_heading_rad,
-			      b->n_health_flags, b->n_odd_flags, b->n_job_id, b->n_sw_version };
-	for (size_t k = 0; k < sizeof(optional) / sizeof(optional[0]); k++) {
-		if (optional[k] != 0 && optional[k] != n) {
-			return false;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(b->x_m[i]) || !isfinite(b->y_m[i])) {
-			return false;
-		}
-	}
-	return true;
+	return a->edge == b->edge && a->seg_start_ms == b->seg_start_ms && a->seg_end_ms == b->seg_end_ms &&
+	       a->seg_from_m == b->seg_from_m && a->seg_to_m == b->seg_to_m;
 }
 
-static int apply_full(struct shard *sh, const Fleetsim__V1__VehicleStateBatch *b, int64_t now_ms)
+/* A vehicle new to the shard: no trail yet, not placed. */
+static void vehicle_init(struct viz_vehicle *v, const struct fs_vehicle_record *r)
 {
-	size_t n = b->n_vehicle_id;
-	struct viz_vehicle *nv = malloc((n ? n : 1) * sizeof(*nv));
-	struct viz_fpoint *nt = malloc((n ? n : 1) * VIZ_TRAIL_LEN * sizeof(*nt));
-	if (!nv || !nt) {
-		free(nv);
-		free(nt);
-		return -ENOMEM;
+	*v = (struct viz_vehicle){ .trail_ms = INT64_MIN, .soc = NAN };
+	take_status(v, r);
+}
+
+/*
+ * A keyframe: the shard's whole set becomes the batch's records. Trails and
+ * places carry over by id (batches keep their order from one keyframe to the
+ * next, so the lookup is nearly always "same index").
+ */
+static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
+{
+	size_t n = 0;
+	while (n < in->count && in->items[n].kind != FS_VEHICLE_RECORD_MOVE) {
+		n++; /* full records come first */
 	}
+	if (n > sh->spare_cap) {
+		/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
+		 * in fresh memory each time costs more in page faults than in work. */
+		size_t cap = n + n / 4 + 16;
+		void *a = realloc(sh->spare_v, cap * sizeof(*sh->spare_v));
+		if (a) {
+			sh->spare_v = a;
+		}
+		void *b = realloc(sh->spare_rec, cap * sizeof(*sh->spare_rec));
+		if (b) {
+			sh->spare_rec = b;
+		}
+		void *c = realloc(sh->spare_trail, cap * VIZ_TRAIL_LEN * sizeof(*sh->spare_trail));
+		if (c) {
+			sh->spare_trail = c;
+		}
+		if (!a || !b || !c) {
+			return -ENOMEM;
+		}
+		sh->spare_cap = (uint32_t)cap;
+	}
+	struct viz_vehicle *nv = sh->spare_v;
+	struct fs_vehicle_record *nr = sh->spare_rec;
+	struct viz_fpoint *nt = sh->spare_trail;
 	for (size_t i = 0; i < n; i++) {
-		struct viz_vehicle *v = &nv[i];
-		fill_vehicle(v, b, i);
+		const struct fs_vehicle_record *r = &in->items[i];
 		uint32_t old = UINT32_MAX;
-		if (i < sh->count && sh->v[i].id == v->id) {
-			old = (uint32_t)i; /* the usual case: same order as last time */
+		if (i < sh->count && sh->v[i].id == r->id) {
+			old = (uint32_t)i;
 		} else if (sh->count && shard_index(sh) == 0) {
-			map_get(&sh->index, v->id, &old);
+			map_get(&sh->index, r->id, &old);
 		}
+		nr[i] = *r;
 		if (old != UINT32_MAX) {
-			v->trail_len = sh->v[old].trail_len;
-			v->trail_head = sh->v[old].trail_head;
-			v->trail_ms = sh->v[old].trail_ms;
+			nv[i] = sh->v[old];
+			take_status(&nv[i], r);
+			if (same_segment(&sh->rec[old], r)) {
+				nv[i].placed_ms = sh->v[old].placed_ms; /* nothing new about where it is */
+			}
 			memcpy(&nt[i * VIZ_TRAIL_LEN], &sh->trail[(size_t)old * VIZ_TRAIL_LEN], VIZ_TRAIL_LEN * sizeof(*nt));
 		} else {
-			v->trail_len = v->trail_head = 0;
-			v->trail_ms = INT64_MIN;
+			vehicle_init(&nv[i], r);
 		}
-		trail_push(v, &nt[i * VIZ_TRAIL_LEN], now_ms);
 	}
-	free(sh->v);
-	free(sh->trail);
+	sh->spare_v = sh->v;
+	sh->spare_rec = sh->rec;
+	sh->spare_trail = sh->trail;
+	uint32_t cap = sh->cap;
 	sh->v = nv;
+	sh->rec = nr;
 	sh->trail = nt;
-	sh->count = sh->cap = (uint32_t)n;
+	sh->cap = sh->spare_cap;
+	sh->spare_cap = cap;
+	sh->count = (uint32_t)n;
 	sh->index_valid = false;
 	return 0;
 }
 
-static int apply_delta(struct shard *sh, const Fleetsim__V1__VehicleStateBatch *b, int64_t now_ms)
+/*
+ * News: full records replace (or add) their vehicle's, moves update a known
+ * one. A move for a vehicle whose full record we never had cannot be shown
+ * (its state is unknown): it waits for the shard's next keyframe. Records
+ * older than the one held (a reordered delivery) are left out.
+ */
+static int apply_news(struct shard *sh, const struct fs_vehicle_records *in, uint64_t *moves_ignored)
 {
 	int rc = shard_index(sh);
 	if (rc < 0) {
 		return rc;
 	}
-	for (size_t i = 0; i < b->n_vehicle_id; i++) {
+	for (size_t i = 0; i < in->count; i++) {
+		const struct fs_vehicle_record *r = &in->items[i];
 		uint32_t at;
-		if (!map_get(&sh->index, b->vehicle_id[i], &at)) {
-			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = map_put(&sh->index, b->vehicle_id[i], sh->count)) < 0) {
+		bool known = map_get(&sh->index, r->id, &at);
+		if (!known && r->kind == FS_VEHICLE_RECORD_MOVE) {
+			(*moves_ignored)++;
+			continue;
+		}
+		if (!known) {
+			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = map_put(&sh->index, r->id, sh->count)) < 0) {
 				return rc;
 			}
 			at = sh->count++;
-			sh->v[at] = (struct viz_vehicle){ .trail_ms = INT64_MIN };
+			vehicle_init(&sh->v[at], r);
+		} else if (r->t_ms < sh->rec[at].t_ms) {
+			continue;
 		}
-		struct viz_vehicle *v = &sh->v[at];
-		uint8_t len = v->trail_len, head = v->trail_head;
-		int64_t tms = v->trail_ms;
-		fill_vehicle(v, b, i);
-		v->trail_len = len;
-		v->trail_head = head;
-		v->trail_ms = tms;
-		trail_push(v, &sh->trail[(size_t)at * VIZ_TRAIL_LEN], now_ms);
+		fs_vehicle_record_merge(&sh->rec[at], known, r); /* cannot fail: known, or a full record */
+		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
+			sh->v[at].edge = r->edge;
+			sh->v[at].record_ms = r->t_ms;
+			sh->v[at].placed_ms = INT64_MIN;
+		} else {
+			take_status(&sh->v[at], r);
+		}
 	}
 	return 0;
 }
 
+/* Does the record put the vehicle at the same place at times @a and @b? */
+static bool same_place(const struct fs_vehicle_record *r, int64_t a, int64_t b)
+{
+	if (r->seg_from_m == r->seg_to_m || r->seg_end_ms == FS_NEVER_MS) {
+		return true;
+	}
+	return (a >= r->seg_end_ms && b >= r->seg_end_ms) || (a <= r->seg_start_ms && b <= r->seg_start_ms);
+}
+
+/* Place @v from @r at @display_ms; false (and nothing done) when that needs placing and @may_place is not. */
+static bool place_vehicle(const struct fs_network *net, struct viz_vehicle *v, const struct fs_vehicle_record *r,
+			  int64_t display_ms, bool may_place)
+{
+	int64_t t = display_ms > r->t_ms ? display_ms : r->t_ms;
+	v->soc = (float)fs_vehicle_record_soc_at(r, t);
+	if (v->placed_ms != INT64_MIN && same_place(r, v->placed_ms, t)) {
+		return true; /* standing: nothing to compute */
+	}
+	if (!may_place && v->placed_ms != INT64_MIN) {
+		return false;
+	}
+	struct fs_vehicle_snapshot s;
+	v->on_map = fs_vehicle_record_place(r, net, t, &s) == 0;
+	v->x = v->on_map ? s.x : 0;
+	v->y = v->on_map ? s.y : 0;
+	v->heading_rad = (float)s.heading_rad;
+	v->speed_mps = (float)s.speed_mps;
+	v->placed_ms = t;
+	return true;
+}
+
+/*
+ * Placing a moving vehicle costs ~0.1 us (its road's geometry); past
+ * VIZ_PLACE_BUDGET vehicles a frame, the moving ones take turns (a window of
+ * the merged order that moves on each frame), so a 100,000-vehicle fleet
+ * moves at a fraction of the frame rate instead of slowing every frame.
+ * Vehicles with a new record are always placed.
+ */
+void viz_scene_place(struct viz_scene *s, int64_t display_ms)
+{
+	s->display_ms = display_ms;
+	uint32_t total = viz_scene_vehicle_count(s), n = 0;
+	bool budgeted = total > VIZ_PLACE_BUDGET;
+	uint32_t from = budgeted ? s->place_cursor % total : 0;
+	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
+		struct shard *sh = &s->shards[i];
+		for (uint32_t k = 0; k < sh->count; k++, n++) {
+			struct viz_vehicle *v = &sh->v[k];
+			bool turn = !budgeted || (n - from + total) % total < VIZ_PLACE_BUDGET;
+			if (place_vehicle(s->net, v, &sh->rec[k], display_ms, turn) && v->on_map) {
+				trail_push(v, &sh->trail[(size_t)k * VIZ_TRAIL_LEN], v->placed_ms);
+			}
+		}
+	}
+	s->place_cursor = budgeted ? (from + VIZ_PLACE_BUDGET) % total : 0;
+}
+
+int64_t viz_scene_display_time(const struct viz_scene *s)
+{
+	return s->display_ms;
+}
+
+int64_t viz_scene_data_time(const struct viz_scene *s)
+{
+	return s->data_ms;
+}
+
+const char *viz_scene_refusal(const struct viz_scene *s)
+{
+	return s->refusal;
+}
+
+static int refuse(struct viz_scene *s, int rc, const char *why)
+{
+	snprintf(s->refusal, sizeof(s->refusal), "%s", why);
+	return rc;
+}
+
+/* Batches carry the origin of the network they were computed on: another one means another city. */
+static bool same_network(const struct viz_scene *s, const struct fs_vehicle_batch_info *info)
+{
+	return fabs(info->origin_lat - s->net->proj.origin_lat) <= 1e-6 &&
+	       fabs(info->origin_lon - s->net->proj.origin_lon) <= 1e-6;
+}
+
 int viz_scene_apply_states(struct viz_scene *s, const Fleetsim__V1__VehicleStateBatch *b, int64_t sim_time_ms)
 {
-	uint32_t count = b->shard_count ? b->shard_count : 1;
-	if (count > VIZ_MAX_SHARDS || b->shard >= count || !batch_consistent(b)) {
-		return -EINVAL;
+	const char *why = fs_vehicle_msg_decode_records(b, sim_time_ms, &s->decoded);
+	if (why) {
+		return refuse(s, -EINVAL, why);
 	}
-	if (s->shards[b->shard].seen && sim_time_ms < s->shards[b->shard].time_ms) {
+	const struct fs_vehicle_batch_info *info = &s->decoded.info;
+	if (info->shard_count > VIZ_MAX_SHARDS) {
+		return refuse(s, -EINVAL, "a batch from more shards than the viewer holds");
+	}
+	if (!same_network(s, info)) {
+		s->origin_mismatch = true;
+		s->run_origin_lat = info->origin_lat;
+		s->run_origin_lon = info->origin_lon;
+		return refuse(s, -EXDEV, "a batch computed on another road network (projection origin)");
+	}
+	if (s->shards[info->shard].seen && sim_time_ms < s->shards[info->shard].time_ms) {
 		scene_reset_run(s);
 	}
-	if (count != s->shard_count) {
+	if (info->shard_count != s->shard_count) {
 		/* The run has a different shard layout than we knew: drop shards it no longer has. */
-		for (uint32_t i = count; i < VIZ_MAX_SHARDS; i++) {
+		for (uint32_t i = info->shard_count; i < VIZ_MAX_SHARDS; i++) {
 			if (s->shards[i].seen) {
 				shard_reset(&s->shards[i]);
 			}
 		}
-		s->shard_count = count;
+		s->shard_count = info->shard_count;
 	}
-	if (b->origin_lat != 0 || b->origin_lon != 0) {
-		s->origin_mismatch = fabs(b->origin_lat - s->net->proj.origin_lat) > 1e-6 ||
-				     fabs(b->origin_lon - s->net->proj.origin_lon) > 1e-6;
-	}
-	struct shard *sh = &s->shards[b->shard];
-	int rc = b->full ? apply_full(sh, b, sim_time_ms) : apply_delta(sh, b, sim_time_ms);
+	struct shard *sh = &s->shards[info->shard];
+	int rc = info->full ? apply_keyframe(sh, &s->decoded) : apply_news(sh, &s->decoded, &s->moves_ignored);
 	if (rc < 0) {
 		return rc;
 	}
+	if (info->full) {
+		sh->keyframe_ms = sim_time_ms;
+		sh->keyframed = true;
+		/* Moves in a keyframe's batch (vehicle nodes send none there) update its full records. */
+		if (s->decoded.count > sh->count) {
+			rc = apply_news(sh, &(struct fs_vehicle_records){ .items = s->decoded.items + sh->count,
+									  .count = s->decoded.count - sh->count },
+					&s->moves_ignored);
+		}
+		if (rc < 0) {
+			return rc;
+		}
+	}
 	sh->seen = true;
 	sh->time_ms = sim_time_ms;
+	if (sim_time_ms > s->data_ms) {
+		s->data_ms = sim_time_ms;
+	}
 	update_prefix(s);
 	viz_scene_advance(s, sim_time_ms);
 	return 0;
@@ -878,13 +1053,18 @@ int viz_device_flat_index(int kind, uint32_t index)
 
 int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEventBatch *b)
 {
-	for (size_t i = 0; i < b->n_events; i++) {
-		const Fleetsim__V1__VehicleEvent *e = b->events[i];
-		if (e->kind != FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_DEVICE_HEALTH) {
+	size_t n;
+	const char *why = fs_vehicle_msg_decode_events(b, &s->events, &s->events_cap, &n);
+	if (why) {
+		return refuse(s, -EINVAL, why);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_vehicle_event *e = &s->events[i];
+		if (e->kind != FS_VEV_DEVICE_HEALTH) {
 			continue;
 		}
-		int d = viz_device_flat_index((int)e->device, e->device_index);
-		if (d < 0 || (uint32_t)e->health > 2) {
+		int d = viz_device_flat_index(e->device, e->device_index);
+		if (d < 0) {
 			continue;
 		}
 		uint32_t slot;
@@ -1082,10 +1262,11 @@ double viz_scene_kpi(const struct viz_scene *s, const char *name)
 	return NAN;
 }
 
-static void series_push(struct viz_series *se, double value)
+static void series_push(struct viz_series *se, double value, int64_t t_ms)
 {
 	uint32_t at = (se->first + se->count) % VIZ_SERIES_LEN;
 	se->values[at] = (float)value;
+	se->times_ms[at] = t_ms;
 	if (se->count < VIZ_SERIES_LEN) {
 		se->count++;
 	} else {
@@ -1122,12 +1303,18 @@ void viz_scene_advance(struct viz_scene *s, int64_t t)
 		struct viz_stats st;
 		viz_scene_stats(s, &st);
 		if (st.fleet) {
-			series_push(&s->series[VIZ_SERIES_FLEET], st.fleet);
-			series_push(&s->series[VIZ_SERIES_WAIT_P50], st.wait_p50_s);
-			series_push(&s->series[VIZ_SERIES_UTILISATION], st.utilisation);
+			series_push(&s->series[VIZ_SERIES_FLEET], st.fleet, t);
+			series_push(&s->series[VIZ_SERIES_WAIT_P50], st.wait_p50_s, t);
+			series_push(&s->series[VIZ_SERIES_UTILISATION], st.utilisation, t);
 			s->series_ms = s->series_ms == INT64_MIN ? t : s->series_ms + (t - s->series_ms) / SERIES_STEP_MS * SERIES_STEP_MS;
 		}
 	}
+}
+
+void viz_scene_reset(struct viz_scene *s)
+{
+	scene_reset_run(s);
+	s->run = (struct viz_run){ 0 };
 }
 
 int64_t viz_scene_time(const struct viz_scene *s)
@@ -1150,9 +1337,20 @@ int64_t viz_scene_shard_time(const struct viz_scene *s, uint32_t shard)
 	return shard < VIZ_MAX_SHARDS && s->shards[shard].seen ? s->shards[shard].time_ms : INT64_MIN;
 }
 
+int64_t viz_scene_shard_keyframe_time(const struct viz_scene *s, uint32_t shard)
+{
+	return shard < VIZ_MAX_SHARDS && s->shards[shard].keyframed ? s->shards[shard].keyframe_ms : INT64_MIN;
+}
+
 bool viz_scene_origin_mismatch(const struct viz_scene *s)
 {
 	return s->origin_mismatch;
+}
+
+void viz_scene_run_origin(const struct viz_scene *s, double *ret_lat, double *ret_lon)
+{
+	*ret_lat = s->run_origin_lat;
+	*ret_lon = s->run_origin_lon;
 }
 
 static double kpi_or(const struct viz_scene *s, const char *name, double fallback)
@@ -1170,12 +1368,14 @@ void viz_scene_stats(const struct viz_scene *s, struct viz_stats *ret)
 			continue;
 		}
 		st.shards_seen++;
+		st.shards_keyframed += sh->keyframed;
 		for (uint32_t k = 0; k < sh->count; k++) {
 			st.by_state[sh->v[k].state]++;
 		}
 		st.fleet += sh->count;
 	}
 	st.shard_count = s->shard_count;
+	st.moves_ignored = s->moves_ignored;
 	st.requests = s->requests;
 	st.served = s->served;
 	st.cancelled = s->cancelled;
@@ -1220,24 +1420,38 @@ const struct viz_vehicle *viz_scene_vehicle_at(const struct viz_scene *s, uint32
 	return &s->shards[lo].v[i - s->prefix[lo]];
 }
 
-const struct viz_vehicle *viz_scene_find(const struct viz_scene *s, uint32_t id)
+/* Shard and index of vehicle @id; false if unknown. */
+static bool locate(const struct viz_scene *s, uint32_t id, uint32_t *ret_shard, uint32_t *ret_at)
 {
 	for (uint32_t i = 0; i < VIZ_MAX_SHARDS; i++) {
 		const struct shard *sh = &s->shards[i];
+		uint32_t at = UINT32_MAX;
 		if (sh->index_valid) {
-			uint32_t at;
-			if (map_get(&sh->index, id, &at)) {
-				return &sh->v[at];
+			map_get(&sh->index, id, &at);
+		} else {
+			for (uint32_t k = 0; k < sh->count && at == UINT32_MAX; k++) {
+				at = sh->v[k].id == id ? k : UINT32_MAX;
 			}
-			continue;
 		}
-		for (uint32_t k = 0; k < sh->count; k++) {
-			if (sh->v[k].id == id) {
-				return &sh->v[k];
-			}
+		if (at != UINT32_MAX) {
+			*ret_shard = i;
+			*ret_at = at;
+			return true;
 		}
 	}
-	return NULL;
+	return false;
+}
+
+const struct viz_vehicle *viz_scene_find(const struct viz_scene *s, uint32_t id)
+{
+	uint32_t sh, at;
+	return locate(s, id, &sh, &at) ? &s->shards[sh].v[at] : NULL;
+}
+
+const struct fs_vehicle_record *viz_scene_record(const struct viz_scene *s, uint32_t id)
+{
+	uint32_t sh, at;
+	return locate(s, id, &sh, &at) ? &s->shards[sh].rec[at] : NULL;
 }
 
 uint32_t viz_scene_pick(const struct viz_scene *s, const struct viz_view *view, double sx, double sy,
@@ -1249,6 +1463,9 @@ uint32_t viz_scene_pick(const struct viz_scene *s, const struct viz_view *view, 
 		const struct shard *sh = &s->shards[i];
 		for (uint32_t k = 0; k < sh->count; k++) {
 			const struct viz_vehicle *v = &sh->v[k];
+			if (!v->on_map) {
+				continue;
+			}
 			float px, py;
 			viz_view_to_screen(view, v->x, v->y, &px, &py);
 			double d2 = (px - sx) * (px - sx) + (py - sy) * (py - sy);
@@ -1312,56 +1529,139 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 	}
 }
 
+/*
+ * The demand colour map: matplotlib's magma (perceptually uniform, readable
+ * with colour-vision deficiency; van der Walt and Smith 2015), sampled at
+ * 0.2 .. 1.0, dark purple to pale cream. Its alpha rises with density so
+ * quiet streets show through; blended over the map its colours keep clear of
+ * the vehicle states' and the roads' (checked by the tests).
+ */
+static const struct viz_color heat_ramp[VIZ_HEAT_LEVELS] = {
+	{ 59, 15, 112, 160 }, { 100, 26, 128, 169 }, { 140, 41, 129, 178 }, { 183, 55, 121, 186 },
+	{ 222, 73, 104, 195 }, { 247, 112, 92, 204 }, { 254, 159, 109, 212 }, { 254, 206, 145, 221 },
+	{ 252, 253, 191, 230 },
+};
+
+struct viz_color viz_heat_color(int level)
+{
+	return heat_ramp[level < 0 ? 0 : level >= VIZ_HEAT_LEVELS ? VIZ_HEAT_LEVELS - 1 : level];
+}
+
+#define HEAT_UP 2 /* drawn cells per grid cell and axis (bilinear) */
+
+/* The grid smoothed with a 5 x 5 binomial kernel (a Gaussian of about one cell), separably. */
+static void heat_smooth(const float in[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float out[VIZ_HEAT_ROWS][VIZ_HEAT_COLS])
+{
+	static const float k[5] = { 1 / 16.0f, 4 / 16.0f, 6 / 16.0f, 4 / 16.0f, 1 / 16.0f };
+	static float tmp[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+			float v = 0;
+			for (int d = -2; d <= 2; d++) {
+				int cc = c + d;
+				v += cc >= 0 && cc < VIZ_HEAT_COLS ? k[d + 2] * in[r][cc] : 0;
+			}
+			tmp[r][c] = v;
+		}
+	}
+	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
+		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
+			float v = 0;
+			for (int d = -2; d <= 2; d++) {
+				int rr = r + d;
+				v += rr >= 0 && rr < VIZ_HEAT_ROWS ? k[d + 2] * tmp[rr][c] : 0;
+			}
+			out[r][c] = v;
+		}
+	}
+}
+
+/* The smoothed grid at fractional cell (@fc, @fr), bilinear. */
+static float heat_at(const float g[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float fc, float fr)
+{
+	int c0 = (int)floorf(fc), r0 = (int)floorf(fr);
+	float tc = fc - (float)c0, tr = fr - (float)r0, v = 0;
+	for (int dr = 0; dr <= 1; dr++) {
+		for (int dc = 0; dc <= 1; dc++) {
+			int r = r0 + dr, c = c0 + dc;
+			if (r >= 0 && r < VIZ_HEAT_ROWS && c >= 0 && c < VIZ_HEAT_COLS) {
+				v += (dr ? tr : 1 - tr) * (dc ? tc : 1 - tc) * g[r][c];
+			}
+		}
+	}
+	return v;
+}
+
+int viz_heat_level(float share)
+{
+	if (!(share >= 0.02f)) {
+		return -1;
+	}
+	int lv = (int)(sqrtf(share) * VIZ_HEAT_LEVELS); /* square root: faint demand gets more levels */
+	return lv >= VIZ_HEAT_LEVELS ? VIZ_HEAT_LEVELS - 1 : lv;
+}
+
 static void draw_heatmap(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
 {
-	enum { LEVELS = 6 };
-	static const struct viz_color ramp[LEVELS] = {
-		{ 255, 240, 80, 40 }, { 255, 200, 60, 60 }, { 255, 150, 40, 80 },
-		{ 255, 100, 30, 100 }, { 240, 50, 30, 120 }, { 220, 20, 40, 140 },
-	};
+	static float smooth[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	heat_smooth(s->heat, smooth);
 	float max = 0;
 	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
 		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
-			max = fmaxf(max, s->heat[r][c]);
+			max = fmaxf(max, smooth[r][c]);
 		}
 	}
 	if (max <= 0) {
 		return;
 	}
 	const struct fs_network *n = s->net;
-	double cw = (n->max_x - n->min_x) / VIZ_HEAT_COLS, ch = (n->max_y - n->min_y) / VIZ_HEAT_ROWS;
-	for (int level = 0; level < LEVELS; level++) {
-		uint32_t first = (uint32_t)l->nrects;
-		for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
-			for (int c = 0; c < VIZ_HEAT_COLS; c++) {
-				float v = s->heat[r][c] / max;
-				if (v < 0.02f) {
-					continue;
-				}
-				/* Square root spreads the faint cells over more levels. */
-				int lv = (int)(sqrtf(v) * LEVELS);
-				if ((lv >= LEVELS ? LEVELS - 1 : lv) != level) {
+	double cw = (n->max_x - n->min_x) / (VIZ_HEAT_COLS * HEAT_UP), ch = (n->max_y - n->min_y) / (VIZ_HEAT_ROWS * HEAT_UP);
+	uint32_t count[VIZ_HEAT_LEVELS] = { 0 }, fill[VIZ_HEAT_LEVELS];
+	/* Two passes, as for the vehicles: count per level, then write each level's range. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int r = 0; r < VIZ_HEAT_ROWS * HEAT_UP; r++) {
+			for (int c = 0; c < VIZ_HEAT_COLS * HEAT_UP; c++) {
+				/* Fine cell centres in grid-cell units: a value per grid cell sits at its centre. */
+				float v = heat_at(smooth, ((float)c + 0.5f) / HEAT_UP - 0.5f, ((float)r + 0.5f) / HEAT_UP - 0.5f);
+				int lv = viz_heat_level(v / max);
+				if (lv < 0) {
 					continue;
 				}
 				float x0, y0, x1, y1;
 				viz_view_to_screen(view, n->min_x + c * cw, n->min_y + (r + 1) * ch, &x0, &y0);
 				viz_view_to_screen(view, n->min_x + (c + 1) * cw, n->min_y + r * ch, &x1, &y1);
-				if (x1 < 0 || y1 < 0 || x0 > view->width || y0 > view->height) {
+				/* Whole pixels, so neighbours tile without gaps or blended overlaps. */
+				x0 = roundf(x0), y0 = roundf(y0), x1 = roundf(x1), y1 = roundf(y1);
+				if (x1 < 0 || y1 < 0 || x0 > view->width || y0 > view->height || x1 <= x0 || y1 <= y0) {
 					continue;
 				}
-				if (!GROW(l, rects, nrects, rects_cap, 1)) {
-					return;
+				if (pass == 0) {
+					count[lv]++;
+				} else {
+					l->rects[fill[lv]++] = (struct viz_rect){ x0, y0, x1 - x0, y1 - y0 };
 				}
-				l->rects[l->nrects++] = (struct viz_rect){ x0, y0, x1 - x0, y1 - y0 };
 			}
 		}
-		if (l->nrects > first) {
-			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, ramp[level], true, first);
-			if (cmd) {
-				cmd->count = (uint32_t)l->nrects - first;
+		if (pass == 0) {
+			uint32_t total = 0;
+			for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+				fill[lv] = (uint32_t)l->nrects + total;
+				total += count[lv];
+			}
+			if (!total || !GROW(l, rects, nrects, rects_cap, total)) {
+				return;
 			}
 		}
 	}
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		if (count[lv]) {
+			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, heat_ramp[lv], true, fill[lv] - count[lv]);
+			if (cmd) {
+				cmd->count = count[lv];
+			}
+		}
+	}
+	l->nrects = fill[VIZ_HEAT_LEVELS - 1];
 }
 
 static void draw_depots(const struct viz_scene *s, const struct viz_view *view, struct viz_draw_list *l)
@@ -1440,7 +1740,7 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 		for (uint32_t k = 0; k < d->count; k++, i++) {
 			float x, y;
 			viz_view_to_screen(view, d->v[k].x, d->v[k].y, &x, &y);
-			if (on_screen(view, x, y, size)) {
+			if (d->v[k].on_map && on_screen(view, x, y, size)) {
 				counts[d->v[k].state]++;
 				s->scratch[i] = d->v[k].state + 1u;
 				visible++;
@@ -1569,7 +1869,7 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 	}
 	if (layers->selected != VIZ_NO_VEHICLE) {
 		const struct viz_vehicle *v = viz_scene_find(s, layers->selected);
-		if (v && GROW(l, rects, nrects, rects_cap, 2)) {
+		if (v && v->on_map && GROW(l, rects, nrects, rects_cap, 2)) {
 			float x, y;
 			viz_view_to_screen(view, v->x, v->y, &x, &y);
 			uint32_t first = (uint32_t)l->nrects;
@@ -1597,4 +1897,55 @@ void viz_scene_draw_dynamic(const struct viz_scene *s, const struct viz_view *vi
 		draw_riders(s, view, l);
 	}
 	draw_vehicles(s, view, layers, l);
+}
+
+/* ---- the display clock ---- */
+
+#define PACE_WINDOW_MS 500 /* wall time over which the pace is measured: several frames and ticks */
+
+void viz_clock_reset(struct viz_clock *c)
+{
+	*c = (struct viz_clock){ .anchor_wall_ms = INT64_MIN, .wall_ms = INT64_MIN };
+}
+
+void viz_clock_note(struct viz_clock *c, int64_t data_ms, int64_t wall_ms)
+{
+	if (data_ms < c->data_ms) {
+		viz_clock_reset(c); /* a new run on the same bus */
+	}
+	if (data_ms <= c->data_ms) {
+		return;
+	}
+	int64_t step = data_ms - c->data_ms;
+	if (c->data_ms && (!c->tick_ms || step < c->tick_ms)) {
+		c->tick_ms = step;
+	}
+	if (c->anchor_wall_ms == INT64_MIN) {
+		c->anchor_wall_ms = wall_ms;
+		c->anchor_data_ms = data_ms;
+	} else if (wall_ms - c->anchor_wall_ms >= PACE_WINDOW_MS) {
+		double rate = (double)(data_ms - c->anchor_data_ms) / (double)(wall_ms - c->anchor_wall_ms);
+		c->rate = c->rate > 0 ? 0.5 * c->rate + 0.5 * rate : rate;
+		c->anchor_wall_ms = wall_ms;
+		c->anchor_data_ms = data_ms;
+	}
+	c->data_ms = data_ms;
+}
+
+int64_t viz_clock_frame(struct viz_clock *c, int64_t wall_ms, bool running, double hint_rate)
+{
+	if (!running || c->wall_ms == INT64_MIN || !c->data_ms) {
+		if (!running) {
+			c->anchor_wall_ms = INT64_MIN; /* a pause is not pace: measure afresh after it */
+		}
+		c->shown_ms = c->data_ms;
+		c->wall_ms = wall_ms;
+		return c->shown_ms;
+	}
+	double rate = c->rate > 0 ? c->rate : hint_rate > 0 ? hint_rate : 0;
+	int64_t t = c->shown_ms + (int64_t)llround((double)(wall_ms - c->wall_ms) * rate);
+	int64_t ahead = c->data_ms + (c->tick_ms ? c->tick_ms : VIZ_CLOCK_TICK_MS);
+	c->shown_ms = t < c->data_ms ? c->data_ms : t > ahead ? ahead : t;
+	c->wall_ms = wall_ms;
+	return c->shown_ms;
 }

@@ -10,12 +10,19 @@
  * a window, a clock or a socket: tests drive it with recorded or synthetic
  * batches and check the draw lists.
  *
- * Fleet merge: every vehicle-node shard publishes a full batch (snapshot of
- * the vehicles it hosts) each simulated second. The scene keeps the latest
- * batch per shard, keyed by shard index, and the fleet is the union of those;
- * a later full batch from a shard replaces that shard's vehicles, a non-full
- * batch updates or adds the vehicles it names. So a viewer that attaches mid
- * run shows the whole fleet after one batch per shard.
+ * Fleet merge: vehicles publish records (fs/vehicle.h struct fs_vehicle_record,
+ * decoded by the vehicle family's one codec, fs_vehicle_msg.h), not positions:
+ * a full record when a vehicle changes state, job, flags, software or charge,
+ * a move when it only enters its next motion segment. Each shard sends its
+ * news on veh.state every tick and a keyframe (every vehicle it hosts, `full`)
+ * on veh.snapshot now and then. The scene keeps each vehicle's last record per
+ * shard: a keyframe replaces the shard's set, news update single vehicles, a
+ * move for a vehicle without a known full record is ignored (counted) until
+ * the shard's next keyframe. So a viewer that attaches mid run shows the
+ * vehicles that changed at once and the whole fleet after one keyframe per
+ * shard. Positions are computed from the records at a display time
+ * (viz_scene_place(), the vehicle's own arithmetic), so vehicles move
+ * smoothly between records; viz_clock says which display time a frame shows.
  */
 #ifndef VIZ_SCENE_H
 #define VIZ_SCENE_H
@@ -26,6 +33,7 @@
 
 #include "envelope.pb-c.h"
 #include "fs/network.h"
+#include "fs/vehicle.h"
 
 #define VIZ_STATE_COUNT 13     /* fleetsim.v1.VehicleState values 0..12 */
 #define VIZ_DEVICE_COUNT 38    /* Hyperion 10: 14 cameras, 9 radars, 1 lidar, 12 ultrasonics, 2 Thor */
@@ -34,6 +42,8 @@
 #define VIZ_SERIES_LEN 240     /* samples kept per chart */
 #define VIZ_HEAT_COLS 96
 #define VIZ_HEAT_ROWS 64
+#define VIZ_HEAT_LEVELS 9      /* colours of the demand heatmap (viz_heat_color) */
+#define VIZ_PLACE_BUDGET 40000u /* moving vehicles placed per frame at most (viz_scene_place) */
 #define VIZ_NO_VEHICLE UINT32_MAX
 
 /* Layouts match SDL_Color, SDL_FPoint, SDL_FRect and SDL_Vertex (checked in viz_sdl.c). */
@@ -113,13 +123,14 @@ void viz_view_to_world(const struct viz_view *view, double sx, double sy, double
 void viz_view_scale_bar(const struct viz_view *view, double max_px, double *ret_m, double *ret_px, char *label,
 			size_t label_size);
 
-/* One vehicle as last reported by its shard. */
+/* One vehicle as its last record places it at the display time (viz_scene_place()). */
 struct viz_vehicle {
 	uint32_t id;
 	uint8_t state;        /* fleetsim.v1.VehicleState */
 	uint8_t trail_len;    /* valid trail positions */
 	uint8_t trail_head;   /* next trail slot to write */
-	float x, y;           /* metres, network frame */
+	bool on_map;          /* placed on a road of the network (else not drawn) */
+	double x, y;          /* metres, network frame, at the display time */
 	float soc;            /* 0..1 */
 	float speed_mps;
 	float heading_rad;
@@ -129,6 +140,8 @@ struct viz_vehicle {
 	uint32_t sw_version;
 	uint64_t job_id;
 	int64_t trail_ms;     /* simulated time of the newest trail position */
+	int64_t record_ms;    /* simulated time of its last record */
+	int64_t placed_ms;    /* display time x, y are for (INT64_MIN: not placed since the record) */
 };
 
 enum viz_run_state {
@@ -145,6 +158,8 @@ struct viz_stats {
 	uint32_t fleet;                   /* vehicles in the merged fleet */
 	uint32_t by_state[VIZ_STATE_COUNT];
 	uint32_t shards_seen, shard_count;
+	uint32_t shards_keyframed;        /* shards whose keyframe arrived: their whole fleet is known */
+	uint64_t moves_ignored;           /* moves of vehicles with no known full record (before a keyframe) */
 	uint32_t waiting_riders;
 	double fleet_target;              /* KPI fleet.target */
 	double served_share;              /* KPI served.share, else served / (served + cancelled + rejected) */
@@ -163,9 +178,10 @@ struct viz_run {
 	bool have_status;
 };
 
-/* A chart's samples, oldest first from @first, one per simulated minute. */
+/* A chart's samples, oldest first from @first, one per simulated minute, each with its time. */
 struct viz_series {
 	float values[VIZ_SERIES_LEN];
+	int64_t times_ms[VIZ_SERIES_LEN]; /* simulated time of each sample */
 	uint32_t first, count;
 };
 
@@ -198,13 +214,28 @@ void viz_scene_destroy(struct viz_scene *scene);
 const struct fs_network *viz_scene_network(const struct viz_scene *scene);
 
 /**
- * Apply one shard's state batch produced at @sim_time_ms. Returns 0,
- * -EINVAL for a batch whose arrays disagree in length or whose shard is out
- * of range (nothing applied), -ENOMEM.
+ * Apply one shard's record batch sent at @sim_time_ms (veh.state news or a
+ * veh.snapshot keyframe). Returns 0; -EINVAL for a batch the codec refuses or
+ * whose shard is out of range, -EXDEV for a batch computed on another road
+ * network (its projection origin differs from the scene's), both with nothing
+ * applied and the reason in viz_scene_refusal(); -ENOMEM.
  */
 int viz_scene_apply_states(struct viz_scene *scene, const Fleetsim__V1__VehicleStateBatch *batch,
 			   int64_t sim_time_ms);
-/** Device health changes (DEVICE_HEALTH events) per vehicle. Returns 0 or -ENOMEM. */
+/** Why the last refused batch was refused ("" if none was). */
+const char *viz_scene_refusal(const struct viz_scene *scene);
+/**
+ * Place every vehicle at display time @display_ms from its last record (a
+ * record newer than @display_ms places it at the record's time), and add a
+ * trail point per simulated second. Cheap for vehicles that stand; in fleets
+ * over VIZ_PLACE_BUDGET the moving ones take turns, frame by frame.
+ */
+void viz_scene_place(struct viz_scene *scene, int64_t display_ms);
+/** The display time of the last viz_scene_place() (0 before any). */
+int64_t viz_scene_display_time(const struct viz_scene *scene);
+/** Newest simulated time of a vehicle batch (0 before any). */
+int64_t viz_scene_data_time(const struct viz_scene *scene);
+/** Device health changes (DEVICE_HEALTH events) per vehicle. Returns 0, -EINVAL (refused by the codec) or -ENOMEM. */
 int viz_scene_apply_events(struct viz_scene *scene, const Fleetsim__V1__VehicleEventBatch *batch);
 /** Riders who asked for a ride: waiting until a trip event ends their wait. 0 or -ENOMEM. */
 int viz_scene_apply_requests(struct viz_scene *scene, const Fleetsim__V1__RideRequestBatch *batch,
@@ -220,6 +251,8 @@ void viz_scene_apply_kpis(struct viz_scene *scene, const Fleetsim__V1__KpiSnapsh
  */
 void viz_scene_advance(struct viz_scene *scene, int64_t sim_time_ms);
 
+/** Forget the run: vehicles, riders, heatmap, KPIs, charts, status (a playback seeking back). */
+void viz_scene_reset(struct viz_scene *scene);
 /** Newest simulated time the scene has seen (0 before any). */
 int64_t viz_scene_time(const struct viz_scene *scene);
 const struct viz_run *viz_scene_run(const struct viz_scene *scene);
@@ -229,9 +262,18 @@ const struct viz_series *viz_scene_series(const struct viz_scene *scene, enum vi
 double viz_scene_kpi(const struct viz_scene *scene, const char *name);
 /** Simulated time of the state batch last applied for @shard, or INT64_MIN if none. */
 int64_t viz_scene_shard_time(const struct viz_scene *scene, uint32_t shard);
-/** True when a batch's projection origin differed from the network's (wrong --network). */
+/** Simulated time of @shard's last keyframe, or INT64_MIN if none arrived since attaching. */
+int64_t viz_scene_shard_keyframe_time(const struct viz_scene *scene, uint32_t shard);
+/**
+ * True when batches came from another road network than the scene's (their
+ * projection origin differs: the run's --network is not the viewer's); they
+ * are refused. viz_scene_run_origin() gives the run's origin (0, 0 before).
+ */
 bool viz_scene_origin_mismatch(const struct viz_scene *scene);
+void viz_scene_run_origin(const struct viz_scene *scene, double *ret_lat, double *ret_lon);
 
+/** The last record of vehicle @id, or NULL. */
+const struct fs_vehicle_record *viz_scene_record(const struct viz_scene *scene, uint32_t id);
 /** Vehicles in the merged fleet and the @i-th of them (0 <= i < count; order: shard, then batch order). */
 uint32_t viz_scene_vehicle_count(const struct viz_scene *scene);
 const struct viz_vehicle *viz_scene_vehicle_at(const struct viz_scene *scene, uint32_t i);
@@ -253,6 +295,35 @@ bool viz_scene_device_health(const struct viz_scene *scene, uint32_t id, uint8_t
 /** Flat device index for (kind, index), or -1 if out of range. */
 int viz_device_flat_index(int kind, uint32_t index);
 
+/*
+ * Which simulated time a frame shows. Records place a vehicle at any time up
+ * to its next record, which comes with the next tick, so while the run goes
+ * the display time runs on from the newest data at the measured pace, at
+ * most one tick ahead of it and never behind it: vehicles glide between
+ * ticks instead of jumping once a tick. A paused or ended run shows the
+ * newest data's time. Pure: the caller passes wall times.
+ */
+struct viz_clock {
+	int64_t data_ms;          /* newest simulated time of data */
+	int64_t shown_ms;         /* display time of the last frame */
+	int64_t wall_ms;          /* wall time of the last frame */
+	int64_t tick_ms;          /* smallest step between data times seen (the run's tick) */
+	int64_t anchor_wall_ms, anchor_data_ms; /* start of the pace measurement */
+	double rate;              /* simulated ms per wall ms, measured (0: unknown) */
+};
+
+#define VIZ_CLOCK_TICK_MS 1000 /* assumed tick until two data times tell it */
+
+void viz_clock_reset(struct viz_clock *clock);
+/** Data of simulated time @data_ms arrived at wall time @wall_ms. */
+void viz_clock_note(struct viz_clock *clock, int64_t data_ms, int64_t wall_ms);
+/**
+ * The display time of a frame at wall time @wall_ms. @running: the run goes
+ * (else the newest data's time is shown); @hint_rate: the pace to assume
+ * before one is measured (the conductor's, 0 if unknown).
+ */
+int64_t viz_clock_frame(struct viz_clock *clock, int64_t wall_ms, bool running, double hint_rate);
+
 /** Roads by class, culled to the view (the static layer a backend may cache). */
 void viz_scene_draw_roads(const struct viz_scene *scene, const struct viz_view *view, struct viz_draw_list *list);
 /** Heatmap, depots, riders, trails, vehicles (by state) and the selection, in that order. */
@@ -269,5 +340,10 @@ struct viz_color viz_background_color(void);
 struct viz_color viz_depot_color(void);
 struct viz_color viz_rider_color(void);
 struct viz_color viz_select_color(void);
+struct viz_color viz_refusal_color(void); /* the wrong-network banner */
+/** Demand heatmap colour (alpha included) of level 0 (faint) .. VIZ_HEAT_LEVELS - 1 (the busiest place). */
+struct viz_color viz_heat_color(int level);
+/** The level of a place with @share of the busiest place's demand (smoothed), or -1: not drawn. */
+int viz_heat_level(float share);
 
 #endif

@@ -543,6 +543,11 @@ void viz_sdl_flush(struct viz_sdl *g)
 	SDL_RenderFlush(g->renderer);
 }
 
+void viz_sdl_set_title(struct viz_sdl *g, const char *title)
+{
+	SDL_SetWindowTitle(g->window, title);
+}
+
 void viz_sdl_present(struct viz_sdl *g)
 {
 	SDL_RenderPresent(g->renderer);

@@ -81,6 +81,8 @@ SDL_Surface *viz_sdl_read_pixels(struct viz_sdl *g);
 int viz_sdl_save_png(struct viz_sdl *g, const char *path);
 /** Execute the batched drawing now (the software renderer rasterises here, not per call). */
 void viz_sdl_flush(struct viz_sdl *g);
+/** Set the window's title. */
+void viz_sdl_set_title(struct viz_sdl *g, const char *title);
 void viz_sdl_present(struct viz_sdl *g);
 
 #endif

@@ -6,10 +6,13 @@
  * to the conductor.
  *
  * The recording viz/tests/data/atlanta-data-collection-2shards.rec holds the
- * last state batch of each of 2 shards and the last conductor status, made with
- *   fleetsim run --bus ipc:///tmp/rec --shards 2 --speed 30 --duration 30m \
+ * last keyframe of each of 2 shards of a paused run and its status (paused:
+ * the viewer shows the keyframes' time, where the keyframes' positions are the
+ * vehicles' own), made with
+ *   fleetsim run --bus ipc:///tmp/rec --shards 2 --vehicles 300 --speed 30 --duration 30m \
  *     --phase data-collection --seed 1 &
- *   viz-probe --bus ipc:///tmp/rec --out atlanta-data-collection-2shards.rec --last --seconds 15
+ *   sleep 9; fleetctl --bus ipc:///tmp/rec pause; sleep 1
+ *   viz-probe --bus ipc:///tmp/rec --out atlanta-data-collection-2shards.rec --last --seconds 4
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fs/timezone.h"
+#include "fs_vehicle_msg.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_hud.h"
@@ -57,11 +62,16 @@ static int feed(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
 	struct fixture *f = ctx;
 	assert_int_equal(viz_app_ingest(f->app, topic, env), 0);
 	if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
-		const Fleetsim__V1__VehicleStateBatch *b = env->vehicle_states;
-		f->veh = realloc(f->veh, (f->nveh + b->n_vehicle_id) * sizeof(*f->veh));
-		for (size_t i = 0; i < b->n_vehicle_id; i++) {
-			f->veh[f->nveh++] = (struct vt_vehicle){ b->vehicle_id[i], (uint32_t)b->state[i], b->x_m[i], b->y_m[i] };
+		struct fs_vehicle_records recs = { 0 };
+		assert_null(fs_vehicle_msg_decode_records(env->vehicle_states, env->sim_time_ms, &recs));
+		assert_true(recs.info.full);
+		f->veh = realloc(f->veh, (f->nveh + recs.count) * sizeof(*f->veh));
+		for (size_t i = 0; i < recs.count; i++) {
+			const struct fs_vehicle_record *r = &recs.items[i];
+			assert_int_not_equal(r->edge, FS_NO_EDGE);
+			f->veh[f->nveh++] = (struct vt_vehicle){ r->id, r->state, r->x, r->y };
 		}
+		fs_vehicle_records_finish(&recs);
 	}
 	return 0;
 }
@@ -399,6 +409,20 @@ static void help_layers_and_screenshot_keys(void **state)
 	assert_true(viz_app_layers(f->app)->trails);
 	key(f, SDLK_d);
 	assert_true(viz_app_layers(f->app)->heatmap);
+	/* With the heatmap, its legend: one swatch per level, darkest to brightest (the colour map's order). */
+	img = render(f);
+	struct viz_rect lg;
+	viz_hud_heat_legend_rect(viz_app_view(f->app), false, &lg);
+	int sh = 15, brighter = 0;
+	double last = -1;
+	for (int lv = 0; lv < VIZ_HEAT_LEVELS; lv++) {
+		uint32_t p = vt_pixel(img, (int)lg.x + 6 + lv * 24 + 12, (int)lg.y + 5 + sh + 7);
+		double lum = 0.2126 * ((p >> 16) & 0xff) + 0.7152 * ((p >> 8) & 0xff) + 0.0722 * (p & 0xff);
+		brighter += lum > last;
+		last = lum;
+	}
+	SDL_FreeSurface(img);
+	assert_int_equal(brighter, VIZ_HEAT_LEVELS);
 	key(f, SDLK_r);
 	assert_false(viz_app_layers(f->app)->riders);
 	SDL_FreeSurface(render(f));
@@ -422,8 +446,35 @@ static void hud_text_formats(void **state)
 {
 	(void)state;
 	char buf[64];
-	viz_hud_format_time(1843452019000, buf, sizeof(buf)); /* 2028-06-01 06:00:19 UTC, a Thursday */
+	viz_hud_format_time(1843452019000, NULL, buf, sizeof(buf)); /* 2028-06-01 06:00:19 UTC, a Thursday */
 	assert_string_equal(buf, "2028-06-01 06:00:19 Thu");
+	viz_hud_format_zone(1843452019000, NULL, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC");
+	/* The city's clock: Atlanta on daylight time in June, standard time in January. */
+	struct fs_timezone tz;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_timezone_load(FS_TZ_DIR, "America/New_York", &tz, &err), 0);
+	viz_hud_format_time(1843452019000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "2028-06-01 02:00:19 Thu");
+	viz_hud_format_zone(1843452019000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC-4 America/New_York");
+	viz_hud_format_time(1830297600000, &tz, buf, sizeof(buf)); /* 2028-01-01 00:00 UTC */
+	assert_string_equal(buf, "2027-12-31 19:00:00 Fri");
+	viz_hud_format_zone(1830297600000, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC-5 America/New_York");
+	/* Chart ticks at round local times: 10:05 to 12:40 in New York (14:05 to 16:40 UTC) -> 11:00, 12:00. */
+	int64_t ticks[4], t0 = 1843481100000; /* 2028-06-01 14:05 UTC */
+	assert_int_equal(viz_hud_time_ticks(t0, t0 + 155 * 60000, &tz, 4, ticks), 2);
+	assert_int_equal(ticks[0], t0 + 55 * 60000);
+	assert_int_equal(ticks[1], t0 + 115 * 60000);
+	/* An hour, 10:05 to 11:05: the shortest step with at most 4 ticks is 15 min (10:15 ... 11:00). */
+	assert_int_equal(viz_hud_time_ticks(t0, t0 + 60 * 60000, &tz, 4, ticks), 4);
+	assert_int_equal(ticks[0], t0 + 10 * 60000);
+	assert_int_equal(ticks[3], t0 + 55 * 60000);
+	fs_timezone_finish(&tz);
+	fs_timezone_fixed(&tz, 19800); /* a fixed offset: India */
+	viz_hud_format_zone(0, &tz, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC+5:30");
 	viz_hud_format_duration(192, buf, sizeof(buf));
 	assert_string_equal(buf, "3:12");
 	viz_hud_format_duration(3723, buf, sizeof(buf));

@@ -3,11 +3,12 @@
  * viz-check - is a fleet-viz screenshot right? (test helper)
  *
  * Takes the PNG and the --screenshot-meta file fleet-viz wrote, and a
- * recording viz-probe made of the same run. The meta file names the view and,
- * per shard, the simulated time of the batch on screen; the vehicles'
- * positions and states come from the probe's copy of those batches, not from
- * the viewer. Exit 0 when every isolated vehicle shows its state colour where
- * its position says, nothing else is state-coloured, roads and HUD are drawn.
+ * recording viz-probe made of the same run. The meta file names the view, the
+ * display time and, per shard, the time of the newest batch the viewer had;
+ * the vehicles' states and positions at the display time come from the
+ * probe's records up to those times (vt_mirror), not from the viewer. Exit 0
+ * when every isolated vehicle shows its state colour where its records put
+ * it, nothing else is state-coloured, roads and HUD are drawn.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 struct meta {
 	struct viz_view view;
 	uint32_t shards, vehicles;
+	int64_t display_ms;
 	int64_t shard_ms[MAX_SHARDS];
 };
 
@@ -70,43 +72,14 @@ static int read_meta(const char *path, struct meta *m)
 			m->shards = (uint32_t)strtoul(v, NULL, 10);
 		} else if (!strcmp(k, "vehicles")) {
 			m->vehicles = (uint32_t)strtoul(v, NULL, 10);
-		} else if (sscanf(k, "shard.%u.time_ms", &s) == 1 && s < MAX_SHARDS) {
+		} else if (!strcmp(k, "display_ms")) {
+			m->display_ms = strtoll(v, NULL, 10);
+		} else if (sscanf(k, "shard.%u.", &s) == 1 && s < MAX_SHARDS && strstr(k, ".time_ms")) {
 			m->shard_ms[s] = strtoll(v, NULL, 10);
 		}
 	}
 	fclose(f);
 	return m->view.scale > 0 && m->shards > 0 && m->shards <= MAX_SHARDS ? 0 : -EINVAL;
-}
-
-struct collect {
-	const struct meta *meta;
-	struct vt_vehicle *v;
-	size_t n, cap;
-	bool found[MAX_SHARDS];
-};
-
-static int on_message(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
-{
-	struct collect *c = ctx;
-	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
-		return 0;
-	}
-	const Fleetsim__V1__VehicleStateBatch *b = env->vehicle_states;
-	if (b->shard >= c->meta->shards || env->sim_time_ms != c->meta->shard_ms[b->shard] || c->found[b->shard]) {
-		return 0;
-	}
-	c->found[b->shard] = true;
-	for (size_t i = 0; i < b->n_vehicle_id; i++) {
-		if (c->n == c->cap) {
-			c->cap = c->cap ? 2 * c->cap : 1024;
-			c->v = realloc(c->v, c->cap * sizeof(*c->v));
-			if (!c->v) {
-				return 1;
-			}
-		}
-		c->v[c->n++] = (struct vt_vehicle){ b->vehicle_id[i], (uint32_t)b->state[i], b->x_m[i], b->y_m[i] };
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -157,24 +130,41 @@ int main(int argc, char **argv)
 		fs_error("%s: not a fleet-viz screenshot meta file", meta_path);
 		return 1;
 	}
-	struct collect c = { .meta = &meta };
-	int rc = vt_rec_read(record, on_message, &c);
+	struct fs_world *world = fs_world_load(network, (uint32_t)depots);
+	if (!world) {
+		return 1;
+	}
+	struct vt_mirror mirror;
+	int rc = vt_mirror_load(&mirror, world->net, record);
 	if (rc < 0) {
 		fs_error("%s: %s", record, strerror(-rc));
 		return 1;
 	}
 	for (uint32_t s = 0; s < meta.shards; s++) {
-		if (!c.found[s]) {
-			fs_error("shard %u: the probe never saw the batch of %" PRId64 " the viewer showed", s, meta.shard_ms[s]);
+		vt_mirror_advance(&mirror, s, meta.shard_ms[s]);
+		if (!mirror.keyframed[s]) {
+			fs_error("shard %u: the probe saw no keyframe up to %" PRId64, s, meta.shard_ms[s]);
 			return 1;
 		}
 	}
-	if (c.n != meta.vehicles) {
-		fs_error("the viewer showed %u vehicles, the probe's batches hold %zu", meta.vehicles, c.n);
+	struct vt_vehicle *veh = malloc((mirror.cap ? mirror.cap : 1) * sizeof(*veh));
+	size_t n = 0, known = 0;
+	for (uint32_t id = 0; veh && id < mirror.cap; id++) {
+		double x, y;
+		known += mirror.v[id].have;
+		if (vt_mirror_place(&mirror, id, meta.display_ms, &x, &y)) {
+			veh[n++] = (struct vt_vehicle){ id, mirror.v[id].rec.state, x, y };
+		}
+	}
+	printf("# display %" PRId64 ": %zu vehicles known, %zu on the map; keyframes checked %" PRIu64
+	       " vehicles, %" PRIu64 " off\n", meta.display_ms, known, n, mirror.keyframe_checked,
+	       mirror.keyframe_mismatched);
+	if (known != meta.vehicles) {
+		fs_error("the viewer showed %u vehicles, the probe's records hold %zu", meta.vehicles, known);
 		return 1;
 	}
-	struct fs_world *world = fs_world_load(network, (uint32_t)depots);
-	if (!world) {
+	if (mirror.keyframe_mismatched) {
+		fs_error("the records placed %" PRIu64 " vehicle(s) away from where a keyframe says", mirror.keyframe_mismatched);
 		return 1;
 	}
 	struct viz_fpoint dep[FS_WORLD_MAX_DEPOTS];
@@ -192,11 +182,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct vt_report r;
-	vt_check_frame(img, &meta.view, world->net, c.v, c.n, dep, world->depot_count, NULL, &r);
+	vt_check_frame(img, &meta.view, world->net, veh, n, dep, world->depot_count, NULL, &r);
 	vt_report_print(stdout, &r);
 	bool ok = vt_report_ok(&r, (int)min_checked);
 	SDL_FreeSurface(img);
+	vt_mirror_finish(&mirror);
 	fs_world_destroy(world);
-	free(c.v);
+	free(veh);
 	return ok ? 0 : 1;
 }

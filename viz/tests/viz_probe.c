@@ -3,9 +3,11 @@
  * viz-probe - record what the viewer would see (test helper).
  *
  * Attaches to a run's bus as an observer, like fleet-viz, and records vehicle
- * state batches, vehicle events and conductor status into a recording (see
- * viz_testlib.h): every message, or with --last only the newest state batch of
- * each shard and the newest status. Prints "ready" once attached, stops after
+ * record batches (news on veh.state, keyframes on veh.snapshot), vehicle
+ * events and conductor status into a recording (see viz_testlib.h): every
+ * message, or with --last only the newest keyframe of each shard and the
+ * newest status. Prints "ready" once attached and "keyframe SHARD TIME_MS"
+ * for each keyframe it records (so a test can time an attach); stops after
  * --seconds or on SIGTERM / SIGINT.
  */
 #include <errno.h>
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fs_bus_subscribe(bus, "veh.state");
+	fs_bus_subscribe(bus, "veh.snapshot");
 	fs_bus_subscribe(bus, "veh.event");
 	fs_bus_subscribe(bus, "ctl.status");
 	if (fs_bus_handshake(bus, 10000) < 0) {
@@ -113,6 +116,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		const Fleetsim__V1__Envelope *env = msg->env;
+		bool keyframe = env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES && env->vehicle_states->full;
+		if (keyframe) {
+			printf("keyframe %u %lld\n", env->vehicle_states->shard, (long long)env->sim_time_ms);
+			fflush(stdout);
+		}
 		if (!last) {
 			if (vt_rec_write(f, msg->topic, env) < 0) {
 				status = 1;
@@ -122,7 +130,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		size_t slot = MAX_SHARDS;
-		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
+		if (keyframe) {
 			slot = env->vehicle_states->shard < MAX_SHARDS ? env->vehicle_states->shard : MAX_SHARDS;
 		} else if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
 			fs_bus_message_free(msg);

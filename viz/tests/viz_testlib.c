@@ -7,6 +7,8 @@
 
 #include <SDL_image.h>
 
+#include "fs_mcap.h"
+#include "fs_vehicle_msg.h"
 #include "viz_testlib.h"
 
 static int put_u32(FILE *f, uint32_t v)
@@ -301,4 +303,204 @@ bool vt_report_ok(const struct vt_report *r, int min_checked)
 	return r->checked >= min_checked && r->matched == r->checked && r->false_colour == 0 && r->roads_checked >= 20 &&
 	       r->roads_drawn * 100 >= r->roads_checked * 97 && r->hud_text_pixels >= 400 &&
 	       r->legend_swatches == VIZ_STATE_COUNT - 1;
+}
+
+/* ---- the mirror ---- */
+
+struct load_ctx {
+	struct vt_mirror *m;
+	struct fs_vehicle_records decoded;
+	int rc;
+};
+
+static int load_batch(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env)
+{
+	(void)topic;
+	struct load_ctx *c = ctx;
+	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
+		return 0;
+	}
+	if (fs_vehicle_msg_decode_records(env->vehicle_states, env->sim_time_ms, &c->decoded) ||
+	    c->decoded.info.shard_count > VT_MAX_SHARDS) {
+		c->rc = -EINVAL;
+		return 1;
+	}
+	struct vt_mirror *m = c->m;
+	struct vt_batch *b = realloc(m->batches, (m->nbatches + 1) * sizeof(*b));
+	struct fs_vehicle_record *items = malloc((c->decoded.count ? c->decoded.count : 1) * sizeof(*items));
+	if (!b || !items) {
+		free(items);
+		m->batches = b ? b : m->batches;
+		c->rc = -ENOMEM;
+		return 1;
+	}
+	memcpy(items, c->decoded.items, c->decoded.count * sizeof(*items));
+	m->batches = b;
+	m->batches[m->nbatches++] = (struct vt_batch){ .t_ms = env->sim_time_ms, .shard = c->decoded.info.shard,
+						       .shard_count = c->decoded.info.shard_count,
+						       .keyframe = c->decoded.info.full, .items = items,
+						       .count = c->decoded.count };
+	m->shard_count = c->decoded.info.shard_count;
+	return 0;
+}
+
+static struct vt_mirror_vehicle *mirror_slot(struct vt_mirror *m, uint32_t id)
+{
+	if (id >= m->cap) {
+		size_t cap = (size_t)id + id / 2 + 1024;
+		if (cap > (64u << 20)) {
+			return NULL;
+		}
+		struct vt_mirror_vehicle *v = realloc(m->v, cap * sizeof(*v));
+		if (!v) {
+			return NULL;
+		}
+		memset(v + m->cap, 0, (cap - m->cap) * sizeof(*v));
+		m->v = v;
+		m->cap = cap;
+	}
+	return &m->v[id];
+}
+
+/* A fleetsim recording (MCAP): its messages, in file order, as the recorder got them from the bus. */
+static int read_mcap(const char *path, int (*fn)(void *ctx, const char *topic, const Fleetsim__V1__Envelope *env),
+		     void *ctx)
+{
+	struct fs_error err = { "" };
+	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
+	if (!r) {
+		return -EINVAL;
+	}
+	struct fs_mcap_message msg;
+	int rc;
+	while ((rc = fs_mcap_reader_next(r, &msg, &err)) == 1) {
+		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, msg.size, msg.data);
+		int stop = env ? fn(ctx, msg.channel->topic, env) : 0;
+		if (env) {
+			fleetsim__v1__envelope__free_unpacked(env, NULL);
+		}
+		if (stop) {
+			break;
+		}
+	}
+	fs_mcap_reader_close(r);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+static bool is_mcap(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char magic[5] = { 0 };
+	bool yes = f && fread(magic, 1, 5, f) == 5 && !memcmp(magic, "\x89MCAP", 5);
+	if (f) {
+		fclose(f);
+	}
+	return yes;
+}
+
+int vt_mirror_load(struct vt_mirror *m, const struct fs_network *net, const char *path)
+{
+	memset(m, 0, sizeof(*m));
+	m->net = net;
+	struct load_ctx c = { .m = m };
+	int rc = is_mcap(path) ? read_mcap(path, load_batch, &c) : vt_rec_read(path, load_batch, &c);
+	fs_vehicle_records_finish(&c.decoded);
+	if (rc < 0 || c.rc < 0) {
+		return rc < 0 ? rc : c.rc;
+	}
+	/* Room for every id now, so m->v (and callers' arrays sized by m->cap) never move. */
+	uint32_t max = 0;
+	for (size_t i = 0; i < m->nbatches; i++) {
+		for (size_t k = 0; k < m->batches[i].count; k++) {
+			max = m->batches[i].items[k].id > max ? m->batches[i].items[k].id : max;
+		}
+	}
+	return mirror_slot(m, max) ? 0 : -ENOMEM;
+}
+
+void vt_mirror_finish(struct vt_mirror *m)
+{
+	for (size_t i = 0; i < m->nbatches; i++) {
+		free(m->batches[i].items);
+	}
+	free(m->batches);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+bool vt_mirror_place(const struct vt_mirror *m, uint32_t id, int64_t t_ms, double *ret_x, double *ret_y)
+{
+	if (id >= m->cap || !m->v[id].have) {
+		return false;
+	}
+	const struct fs_vehicle_record *r = &m->v[id].rec;
+	struct fs_vehicle_snapshot s;
+	if (fs_vehicle_record_place(r, m->net, t_ms > r->t_ms ? t_ms : r->t_ms, &s) < 0) {
+		return false;
+	}
+	*ret_x = s.x;
+	*ret_y = s.y;
+	return true;
+}
+
+/* A keyframe holds every vehicle of its shard where the vehicle itself put it: compare, then take it. */
+static void apply_keyframe(struct vt_mirror *m, const struct vt_batch *b)
+{
+	for (size_t i = 0; i < b->count && m->keyframed[b->shard]; i++) {
+		const struct fs_vehicle_record *r = &b->items[i];
+		double x, y;
+		if (r->edge == FS_NO_EDGE || r->kind == FS_VEHICLE_RECORD_MOVE) {
+			continue;
+		}
+		m->keyframe_checked++;
+		if (!vt_mirror_place(m, r->id, b->t_ms, &x, &y) || fabs(x - r->x) > 0.01 || fabs(y - r->y) > 0.01) {
+			m->keyframe_mismatched++;
+		}
+	}
+	for (size_t id = 0; id < m->cap; id++) {
+		if (m->v[id].have && m->v[id].shard == b->shard) {
+			m->v[id].have = false; /* the keyframe is the shard's whole fleet */
+		}
+	}
+	m->keyframed[b->shard] = true;
+}
+
+static void apply_batch(struct vt_mirror *m, const struct vt_batch *b)
+{
+	if (b->keyframe) {
+		apply_keyframe(m, b);
+	}
+	for (size_t i = 0; i < b->count; i++) {
+		const struct fs_vehicle_record *r = &b->items[i];
+		struct vt_mirror_vehicle *v = mirror_slot(m, r->id);
+		if (!v) {
+			continue;
+		}
+		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
+			if (v->have) {
+				fs_vehicle_record_merge(&v->rec, true, r);
+			}
+			continue;
+		}
+		v->rec = *r;
+		v->have = true;
+		v->shard = b->shard;
+		if (!b->keyframe) {
+			v->news_full_ms = b->t_ms;
+		}
+	}
+}
+
+void vt_mirror_advance(struct vt_mirror *m, uint32_t shard, int64_t t_ms)
+{
+	if (shard >= VT_MAX_SHARDS) {
+		return;
+	}
+	size_t i = m->next[shard];
+	for (; i < m->nbatches && (m->batches[i].shard != shard || m->batches[i].t_ms <= t_ms); i++) {
+		if (m->batches[i].shard == shard) {
+			apply_batch(m, &m->batches[i]);
+		}
+	}
+	m->next[shard] = i;
 }

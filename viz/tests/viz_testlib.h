@@ -20,6 +20,7 @@
 
 #include "envelope.pb-c.h"
 #include "fs/network.h"
+#include "fs/vehicle.h"
 #include "viz_scene.h"
 
 #define VT_REC_MAGIC "FSVREC1\n"
@@ -41,6 +42,57 @@ struct vt_vehicle {
 	uint32_t state;
 	double x, y;
 };
+
+/*
+ * The run's vehicles as its records tell them, kept apart from the viewer's
+ * code: record batches of a recording (decoded with the vehicle family's
+ * codec, as every reader must), applied per shard up to a time, each vehicle
+ * placed with the vehicle's own arithmetic (fs_vehicle_record_place). Each
+ * keyframe applied is first compared with what the mirror already held: the
+ * keyframe's positions are the vehicles' own, so a mismatch means the mirror
+ * (or a record) is wrong, whatever the viewer does.
+ */
+struct vt_batch {
+	int64_t t_ms;
+	uint32_t shard, shard_count;
+	bool keyframe;
+	struct fs_vehicle_record *items;
+	size_t count;
+};
+
+struct vt_mirror_vehicle {
+	struct fs_vehicle_record rec;  /* moves merged */
+	int64_t news_full_ms;          /* time of its newest full record on veh.state, 0 if none */
+	uint32_t shard;
+	bool have;
+};
+
+#define VT_MAX_SHARDS 64
+
+struct vt_mirror {
+	const struct fs_network *net;
+	struct vt_batch *batches;      /* a recording's record batches, in order */
+	size_t nbatches;
+	size_t next[VT_MAX_SHARDS];    /* per shard: the next batch to apply */
+	bool keyframed[VT_MAX_SHARDS];
+	uint32_t shard_count;
+	struct vt_mirror_vehicle *v;   /* by vehicle id */
+	size_t cap;
+	uint64_t keyframe_checked;     /* vehicles of keyframes compared with the mirror */
+	uint64_t keyframe_mismatched;  /* ... placed more than 1 cm from the keyframe's position */
+};
+
+/**
+ * Load the record batches of recording @path: a viz-probe recording or a
+ * fleetsim one (MCAP, `fleetsim run --record`). Returns 0 or -errno (a batch
+ * the codec refuses: -EINVAL).
+ */
+int vt_mirror_load(struct vt_mirror *m, const struct fs_network *net, const char *path);
+void vt_mirror_finish(struct vt_mirror *m);
+/** Apply the batches of @shard up to (and at) @t_ms. */
+void vt_mirror_advance(struct vt_mirror *m, uint32_t shard, int64_t t_ms);
+/** Where vehicle @id is at @t_ms; false when unknown or off the network. */
+bool vt_mirror_place(const struct vt_mirror *m, uint32_t id, int64_t t_ms, double *ret_x, double *ret_y);
 
 /* What a frame showed, checked against ground truth. */
 struct vt_report {

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A viewer attached to a running simulation mid-run (issue 17, Done-when 5),
+# headless. Vehicles publish records when they change and keyframes of every
+# vehicle every 60 s simulated; an independent observer (viz-probe) records
+# them from before the viewer attaches. fleet-viz attaches right after a
+# keyframe, logs what every frame shows (--state-log) and saves a screenshot
+# once it holds a keyframe of every shard. viz-attach-check compares each frame
+# with the probe's records: (a) before the keyframes only vehicles with news,
+# (b) the whole fleet within one keyframe period, each where its records put
+# it at the frame's display time, (c) moving vehicles move frame by frame
+# between records, along their road. viz-check checks the screenshot's pixels
+# against the same records.
+source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
+
+VIZ=$BUILD/viz/fleet-viz
+PROBE=$BUILD/viz/tests/viz-probe
+CHECK=$BUILD/viz/tests/viz-check
+ATTACH=$BUILD/viz/tests/viz-attach-check
+FLEETSIM=$SVC/fleetsim
+FLEETCTL=$SVC/fleetctl
+ATLANTA=$SRC/data/osm/atlanta.osm.pbf
+KEYFRAME_MS=60000 # the vehicle nodes' default keyframe period
+export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
+
+wait_running() { # bus
+  for _ in $(seq 300); do
+    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+keyframes_seen() { # count
+  [ "$(grep -c '^keyframe' "$WORK/probe.out" 2>/dev/null)" -ge "$1" ]
+}
+
+wait_for() { # seconds command...
+  local n=$(($1 * 20)); shift
+  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+
+# Data collection: every vehicle drives (moves), some change state (full records: charging).
+bus=$(new_bus attach)
+"$FLEETSIM" run --quiet --bus="$bus" --shards=2 --vehicles=300 --speed=10 --duration=20m --phase=data-collection \
+  2>"$WORK/run.log" &
+LAUNCHER=$!; PIDS+=($LAUNCHER)
+check "the run starts" wait_running "$bus"
+"$PROBE" --bus="$bus" --out="$WORK/rec" >"$WORK/probe.out" 2>"$WORK/probe.err" &
+PROBE_PID=$!; PIDS+=($PROBE_PID)
+wait_for 10 grep -q ready "$WORK/probe.out"
+# The probe holds a keyframe of both shards; then attach right after the next one, so the viewer
+# has most of a keyframe period with news only.
+check "the probe saw keyframes of both shards" wait_for 30 keyframes_seen 2
+check "... and the next ones" wait_for 30 keyframes_seen 4
+"$VIZ" --bus="$bus" --headless --screenshot="$WORK/shot.png" --frames=120 --screenshot-meta="$WORK/shot.meta" \
+  --state-log="$WORK/frames.log" --wait=60 2>"$WORK/viz.log"
+rc=$?
+kill -TERM "$PROBE_PID"; wait "$PROBE_PID"
+kill -TERM "$LAUNCHER"; wait "$LAUNCHER"
+check "fleet-viz saved its screenshot once every shard's keyframe came (exit $rc)" test "$rc" -eq 0 -a -s "$WORK/shot.png"
+diag "$(grep -c '^frame' "$WORK/frames.log") frames logged; $(grep '^keyframed\|^display_ms' "$WORK/shot.meta" | tr '\n' ' ')"
+
+"$ATTACH" --record="$WORK/rec" --log="$WORK/frames.log" --network="$ATLANTA" --keyframe-every-ms=$KEYFRAME_MS \
+  >"$WORK/attach.out" 2>&1
+rc=$?
+sed 's/^/# /' "$WORK/attach.out"
+check "every frame against the run's records: (a) news only before the keyframes, (b) the whole fleet in place within one keyframe period, (c) smooth along the roads" test "$rc" -eq 0
+
+"$CHECK" --png="$WORK/shot.png" --meta="$WORK/shot.meta" --record="$WORK/rec" --network="$ATLANTA" \
+  >"$WORK/check.out" 2>&1
+rc=$?
+sed 's/^/# /' "$WORK/check.out"
+check "the screenshot: every isolated vehicle in its state colour where its records put it at the display time" \
+  test "$rc" -eq 0
+
+finish
