@@ -117,7 +117,7 @@ check "a run without keyframes" sim nokf --network=$NET --seed=3 --duration=20m 
 check "a run with a keyframe every second" sim kf1s --network=$NET --seed=3 --duration=20m --vehicles=60 \
   --keyframe-every=1s
 check "without keyframes dispatch still serves riders" \
-  test "$(json "$WORK/nokf/summary.json" "j['results']['dispatch']['served'] > 10")" = True
+  test "$(json "$WORK/nokf/summary.json" "j['results']['dispatch']['served'] > 0")" = True
 check "keyframes do not change the run: same digest with none and one every second" \
   test "$(digest "$WORK/nokf")" = "$(digest "$WORK/kf1s")"
 # command-line values are range-checked like the file's, before anything starts

@@ -113,10 +113,12 @@ static void every_example_parses(void **state)
 			fail_msg("%s", err.message);
 		}
 		if (strcmp(e->d_name, "default.yaml")) {
-			/* an example shows an event, or a production plan of its own (fleetsim rollout) */
+			/* an example shows an event, a production plan of its own (fleetsim rollout), or
+			 * a fleet of another size (scale-100k) */
 			struct fs_scenario def;
 			assert_int_equal(fs_scenario_defaults(&def), 0);
-			assert_true(sc.event_count > 0 || !fs_production_params_equal(&sc.production, &def.production, NULL));
+			assert_true(sc.event_count > 0 || !fs_production_params_equal(&sc.production, &def.production, NULL) ||
+				    sc.fleet_size != def.fleet_size);
 			fs_scenario_finish(&def);
 		}
 		for (size_t i = 1; i < sc.event_count; i++) {
