@@ -22,8 +22,10 @@ check "seed 4 runs" sim s4 --network=$NET --seed=4 --duration=20m --vehicles=60 
 check "same seed, same run digest" test "$(digest "$WORK/s3a")" = "$(digest "$WORK/s3b")"
 check "different seed, different run digest" test "$(digest "$WORK/s3a")" != "$(digest "$WORK/s4")"
 check "vehicles drove" python3 -c "import json,sys; j=json.load(open('$WORK/s3a/summary.json')); sys.exit(0 if sum(r.get('km_driven',0) for r in j['results'].values()) > 100 else 1)"
+check "2 shards run" sim sh2 --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection --shards=2
 check "4 shards run" sim sh4 --network=$NET --seed=3 --duration=20m --vehicles=60 --phase=data-collection --shards=4
-check "--shards 1 and --shards 4 give the same run digest" test "$(digest "$WORK/s3a")" = "$(digest "$WORK/sh4")"
+check "--shards 1, 2 and 4 give the same run digest" \
+  test "$(digest "$WORK/s3a")" = "$(digest "$WORK/sh2")" -a "$(digest "$WORK/s3a")" = "$(digest "$WORK/sh4")"
 check "4 shards, lockstep through the broker" sim sh4bus --network=$NET --seed=3 --duration=20m --vehicles=60 \
   --phase=data-collection --shards=4 --control=bus
 check "control socket and bus give the same run digest (real services)" \
