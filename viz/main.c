@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zmq.h>
 
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_data.h"
 #include "fs_log.h"
 #include "fs_world.h"
 #include "viz_app.h"
@@ -78,15 +78,7 @@ static void resolve_network(const char *spec, char *buf, size_t size)
 		snprintf(buf, size, "%s", spec);
 		return;
 	}
-	const char *env = getenv("FLEETSIM_DATA");
-	struct stat st;
-	if (env && *env) {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", env, spec);
-	} else if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_SOURCE_DATA_DIR, spec);
-	} else {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_INSTALL_DATA_DIR, spec);
-	}
+	snprintf(buf, size, "%s/osm/%s.osm.pbf", fs_data_dir(), spec);
 }
 
 struct options {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fs_log.h"
+#include "fs_paths.h"
 #include "launcher.h"
 
 static void usage(FILE *out)
@@ -29,24 +30,6 @@ static void usage(FILE *out)
 		"Operate a running simulation with `fleetctl`.\n");
 }
 
-const char *launcher_exe_dir(void)
-{
-	static char dir[PATH_MAX];
-	if (!dir[0]) {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-		if (n <= 0) {
-			snprintf(dir, sizeof(dir), ".");
-		} else {
-			dir[n] = '\0';
-			char *slash = strrchr(dir, '/');
-			if (slash) {
-				*slash = '\0';
-			}
-		}
-	}
-	return dir;
-}
-
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetsim", FS_LOG_INFO);
@@ -63,8 +46,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
 		/* Their own programs: each starts `fleetsim run` itself. */
-		char exe[PATH_MAX];
-		snprintf(exe, sizeof(exe), "%s/fs-%s", launcher_exe_dir(), argv[1]);
+		char name[32], exe[PATH_MAX];
+		snprintf(name, sizeof(name), "fs-%s", argv[1]);
+		fs_paths_helper(name, exe, sizeof(exe));
 		argv[1] = exe;
 		execv(exe, argv + 1);
 		fs_error("cannot run %s: %s", exe, strerror(errno));

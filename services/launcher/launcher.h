@@ -6,8 +6,6 @@
 /** `fleetsim run ...`: argv[0] is "run". Returns the process exit status. */
 int launcher_run(int argc, char **argv);
 
-/** Directory holding this executable (and its sibling service executables). */
-const char *launcher_exe_dir(void);
 /** The data directory: $FLEETSIM_DATA, the source tree's data/, or the installed one. */
 /* the shipped data: fs_data_dir() */
 #include "fs_data.h"

@@ -34,6 +34,7 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
+#include "fs_paths.h"
 #include "rec_export.h"
 #include "recorder.h"
 
@@ -281,15 +282,8 @@ static bool broker_up(const char *address)
 
 static pid_t start_broker(const char *address)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0) {
-		return -1;
-	}
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	char broker[PATH_MAX + 16], bus_arg[FS_BUS_ADDRESS_MAX + 8];
-	snprintf(broker, sizeof(broker), "%s/fs-broker", exe);
+	char broker[PATH_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8];
+	fs_paths_helper("fs-broker", broker, sizeof(broker));
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", address);
 	pid_t pid = fork();
 	if (pid == 0) {
