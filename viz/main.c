@@ -68,6 +68,7 @@ static void usage(FILE *out)
 		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  --select ID         open the inspector on vehicle ID (as if clicked)\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n");
 }
 
@@ -341,6 +342,9 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl)
 int main(int argc, char **argv)
 {
 	fs_log_init("fleet-viz", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fleet-viz")) {
+		return 0;
+	}
 	struct options o = { .network = "atlanta", .depots = 4, .width = 1280, .height = 800, .frames = 1, .wait_s = 30 };
 	int rc = parse(argc, argv, &o);
 	if (rc) {

@@ -70,6 +70,7 @@ static void usage(FILE *out)
 		"  --curve-server KEY|FILE  tcp bus: the broker's public key ($FLEETSIM_CURVE_SERVER)\n"
 		"  --curve-secret FILE tcp bus: this client's secret key ($FLEETSIM_CURVE_SECRET); only\n"
 		"                      keys on the broker's allow-list may send commands\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text (also `fleetctl COMMAND --help`)\n");
 }
 
@@ -781,6 +782,9 @@ static int run_sibling(const char *program, const char *command, const char *add
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetctl", FS_LOG_WARNING);
+	if (fs_args_version(argc, argv, "fleetctl")) {
+		return 0;
+	}
 	const char *address = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_args.h"
 #include "fs_log.h"
 #include "fs_paths.h"
 #include "launcher.h"
@@ -26,7 +27,8 @@ static void usage(FILE *out)
 		"  replay     re-run a recorded run and check it tick by tick (replay FILE --verify)\n"
 		"  version    print the version\n"
 		"\n"
-		"`fleetsim COMMAND --help` describes a command's options.\n"
+		"`fleetsim COMMAND --help` describes a command's options; --version prints the\n"
+		"version.\n"
 		"Operate a running simulation with `fleetctl`.\n");
 }
 
@@ -37,7 +39,10 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+	if (fs_args_version(argc, argv, "fleetsim")) {
+		return 0; /* `fleetsim --version`, also after a command: `fleetsim run --version` */
+	}
+	if (!strcmp(argv[1], "version")) {
 		printf("fleetsim %s\n", FS_VERSION);
 		return 0;
 	}

@@ -142,6 +142,7 @@ static void usage(FILE *out)
 		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 the run ended (completed, or stopped by `fleetctl stop`); 130\n"

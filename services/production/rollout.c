@@ -117,6 +117,7 @@ static void usage(FILE *out)
 		"  --fleetsim PATH       the fleetsim launcher (default: the one installed with this\n"
 		"                        program, or the build tree's)\n"
 		"  --quiet               no progress lines\n"
+		"  --version             print the version\n"
 		"  -h, --help            this text\n");
 }
 
@@ -895,6 +896,9 @@ static int write_chart(const struct options *o, const struct fs_production_param
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetsim rollout", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-rollout")) {
+		return 0;
+	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
 			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,

@@ -60,7 +60,7 @@ static void usage(FILE *out)
 		"  export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
 		"                              per-vehicle timeline, trips for kepler.gl, KPI report\n"
 		"\n"
-		"`fs-rec COMMAND --help` describes a command.\n");
+		"`fs-rec COMMAND --help` describes a command; `fs-rec --version` prints the version.\n");
 }
 
 static void format_ns(uint64_t ns, char *buf, size_t size)
@@ -584,6 +584,9 @@ static int cmd_export(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-rec", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-rec")) {
+		return 0;
+	}
 	const char *bus = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {

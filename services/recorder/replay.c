@@ -138,6 +138,7 @@ static void usage(FILE *out)
 		"  --timeout S       give up after S seconds (default 1800)\n"
 		"  -- RUN-ARGS       `fleetsim run` arguments to use instead of the recorded\n"
 		"                    ones (for recordings made with `fleetctl record`)\n"
+		"  --version         print the version\n"
 		"  -h, --help        this text\n");
 }
 
@@ -680,6 +681,9 @@ static void remove_dir(const char *dir)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-replay", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-replay")) {
+		return 0;
+	}
 	bool verify = false;
 	const char *keep = NULL;
 	double timeout_s = 1800;
