@@ -24,17 +24,18 @@
 const char *fs_paths_exe_dir(void)
 {
 	static char dir[PATH_MAX];
-	if (!dir[0]) {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-		char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
-		if (!slash) {
-			snprintf(dir, sizeof(dir), ".");
-		} else {
-			*slash = '\0';
-			if (!dir[0]) {
-				snprintf(dir, sizeof(dir), "/"); /* an executable in / */
-			}
-		}
+	if (dir[0]) {
+		return dir;
+	}
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	dir[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		dir[1] = '\0'; /* an executable in / */
+	} else {
+		*slash = '\0';
 	}
 	return dir;
 }
