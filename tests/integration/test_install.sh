@@ -87,7 +87,7 @@ if [ -x "$BIN/fleet-viz" ]; then
   "$LIBEXEC/fs-broker" --bus "ipc://$WORK/bus-viz/b" 2>"$O/broker.log" &
   broker=$!
   for _ in $(seq 500); do [ -S "$WORK/bus-viz/b/tap" ] && break; sleep 0.02; done
-  SDL_VIDEODRIVER=offscreen fleet-viz --headless --bus "ipc://$WORK/bus-viz/b" --screenshot "$O/viz.png" \
+  fleet-viz --headless --bus "ipc://$WORK/bus-viz/b" --screenshot "$O/viz.png" \
     --wait 1 >"$O/viz.log" 2>&1
   echo $? >"$O/viz.rc"
   kill "$broker"
