@@ -74,15 +74,17 @@ static bool prefix_from(const char *dir, const char *configured, char *ret, size
 	return true;
 }
 
+bool fs_paths_prefix_of(const char *exe_dir, char *ret, size_t size)
+{
+	return prefix_from(exe_dir, FS_BINDIR, ret, size) || prefix_from(exe_dir, FS_LIBEXECDIR, ret, size);
+}
+
 const char *fs_paths_prefix(void)
 {
 	static char prefix[PATH_MAX];
 	static int known; /* 0 not yet looked, 1 installed, -1 build tree */
 	if (!known) {
-		const char *dir = fs_paths_exe_dir();
-		bool installed = prefix_from(dir, FS_BINDIR, prefix, sizeof(prefix)) ||
-				 prefix_from(dir, FS_LIBEXECDIR, prefix, sizeof(prefix));
-		known = installed ? 1 : -1;
+		known = fs_paths_prefix_of(fs_paths_exe_dir(), prefix, sizeof(prefix)) ? 1 : -1;
 	}
 	return known > 0 ? prefix : NULL;
 }

@@ -3,6 +3,7 @@
 #ifndef FS_PATHS_H
 #define FS_PATHS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /** Directory of the running executable (/proc/self/exe, symlinks resolved); "." if unknown. */
@@ -15,6 +16,13 @@ const char *fs_paths_exe_dir(void);
  * unpacked under a DESTDIR, finds its own files and never the configured ones.
  */
 const char *fs_paths_prefix(void);
+
+/**
+ * The rule behind fs_paths_prefix(), for any directory: true, with the prefix
+ * in @ret, if @exe_dir is the configured bindir or libexecdir (FS_BINDIR,
+ * FS_LIBEXECDIR) or ends in its part below the configured prefix.
+ */
+bool fs_paths_prefix_of(const char *exe_dir, char *ret, size_t size);
 
 /**
  * A configured install directory (absolute, e.g. FS_DATADIR) under the prefix
