@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zmq.h>
 
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_data.h"
 #include "fs_log.h"
 #include "fs/scenario.h"
 #include "fs/timezone.h"
@@ -79,6 +79,7 @@ static void usage(FILE *out)
 		"                      id, state and position) to FILE (for tests)\n"
 		"  --screenshot-dir D  where the s key saves PNGs (default: the current directory)\n"
 		"  --select ID         open the inspector on vehicle ID (as if clicked)\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n");
 }
 
@@ -89,15 +90,7 @@ static void resolve_network(const char *spec, char *buf, size_t size)
 		snprintf(buf, size, "%s", spec);
 		return;
 	}
-	const char *env = getenv("FLEETSIM_DATA");
-	struct stat st;
-	if (env && *env) {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", env, spec);
-	} else if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_SOURCE_DATA_DIR, spec);
-	} else {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", FS_INSTALL_DATA_DIR, spec);
-	}
+	snprintf(buf, size, "%s/osm/%s.osm.pbf", fs_data_dir(), spec);
 }
 
 struct options {
@@ -442,6 +435,9 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl, FILE *log)
 int main(int argc, char **argv)
 {
 	fs_log_init("fleet-viz", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fleet-viz")) {
+		return 0;
+	}
 	struct options o = { .network = "atlanta", .depots = 4, .width = 1280, .height = 800, .frames = 1, .wait_s = 30 };
 	int rc = parse(argc, argv, &o);
 	if (rc) {

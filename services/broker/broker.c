@@ -108,6 +108,7 @@ static void usage(FILE *out)
 		"  --max-message N     drop messages larger than N bytes (default %zu)\n"
 		"  --watch-hwm N       observer queue per subscriber, messages (default 10000)\n"
 		"  --tap-hwm N         capture tap queue, messages (default 1000000)\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n",
 		FS_BUS_MAX_MESSAGE_DEFAULT);
 }
@@ -490,6 +491,9 @@ static int setup_curve(struct broker *b, const struct curve_options *co, void *c
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-broker", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-broker")) {
+		return 0;
+	}
 	struct broker b = { .max_message_bytes = FS_BUS_MAX_MESSAGE_DEFAULT };
 	char address[FS_BUS_ADDRESS_MAX];
 	fs_bus_default_address(address, sizeof(address));

@@ -21,6 +21,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_paths.h"
 #include "fs_scenario_msg.h"
 #include "pbprint.h"
 
@@ -69,6 +70,7 @@ static void usage(FILE *out)
 		"  --curve-server KEY|FILE  tcp bus: the broker's public key ($FLEETSIM_CURVE_SERVER)\n"
 		"  --curve-secret FILE tcp bus: this client's secret key ($FLEETSIM_CURVE_SECRET); only\n"
 		"                      keys on the broker's allow-list may send commands\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text (also `fleetctl COMMAND --help`)\n");
 }
 
@@ -756,19 +758,8 @@ static int cmd_keygen(int argc, char **argv)
  */
 static int run_sibling(const char *program, const char *command, const char *address, int argc, char **argv)
 {
-	char dir[4096];
-	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n <= 0) {
-		fs_error("cannot find the directory of fleetctl");
-		return 1;
-	}
-	dir[n] = '\0';
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-	}
-	char exe[4200], bus[FS_BUS_ADDRESS_MAX + 8];
-	snprintf(exe, sizeof(exe), "%s/%s", dir, program);
+	char exe[PATH_MAX], bus[FS_BUS_ADDRESS_MAX + 8];
+	fs_paths_helper(program, exe, sizeof(exe));
 	char **args = fs_xcalloc((size_t)argc + 4, sizeof(char *));
 	int k = 0;
 	args[k++] = exe;
@@ -791,6 +782,9 @@ static int run_sibling(const char *program, const char *command, const char *add
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetctl", FS_LOG_WARNING);
+	if (fs_args_version(argc, argv, "fleetctl")) {
+		return 0;
+	}
 	const char *address = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +98,15 @@ bool fs_args_speed(const char *text, double *ret)
 	}
 	*ret = v;
 	return true;
+}
+
+bool fs_args_version(int argc, char **argv, const char *program)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("%s %s\n", program, FS_VERSION);
+			return true;
+		}
+	}
+	return false;
 }

@@ -17,5 +17,11 @@ bool fs_args_double(const char *text, double *ret);
 bool fs_args_duration_ms(const char *text, uint64_t *ret);
 /** Parse a speed: "max" (0) or a positive factor such as "60" or "0.5". */
 bool fs_args_speed(const char *text, double *ret);
+/**
+ * If an argument before "--" is --version, print "@program VERSION" (the
+ * project version from meson.build) on stdout and return true: every fleetsim
+ * program answers --version so, wherever it stands among the options.
+ */
+bool fs_args_version(int argc, char **argv, const char *program);
 
 #endif

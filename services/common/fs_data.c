@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "fs_data.h"
+#include "fs_paths.h"
 
 const char *fs_data_dir(void)
 {
@@ -15,10 +16,12 @@ const char *fs_data_dir(void)
 	if (env && *env) {
 		return env;
 	}
-	if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
-		return FS_SOURCE_DATA_DIR;
+	if (fs_paths_prefix()) {
+		return fs_paths_installed(FS_DATADIR, dir, sizeof(dir));
 	}
-	snprintf(dir, sizeof(dir), "%s", FS_INSTALL_DATA_DIR);
+	if (stat(FS_SOURCE_DATA_DIR "/osm", &st) == 0) {
+		return FS_SOURCE_DATA_DIR; /* a build that was not installed */
+	}
+	snprintf(dir, sizeof(dir), "%s", FS_DATADIR);
 	return dir;
 }
-

@@ -4,8 +4,9 @@
 #define FS_DATA_H
 
 /**
- * $FLEETSIM_DATA if set, else the source tree's data/ when it is there (a
- * build that was not installed), else the installed share/fleetsim.
+ * $FLEETSIM_DATA if set; else, for an installed program, share/fleetsim under
+ * the prefix it runs from (fs_paths_prefix()); else, in the build tree, the
+ * source tree's data/ when it is there, else the configured share/fleetsim.
  */
 const char *fs_data_dir(void);
 

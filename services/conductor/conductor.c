@@ -197,6 +197,7 @@ static void usage(FILE *out)
 		"                        as `fleetsim rollout` samples it); injected ones still apply\n"
 		"  --control socket|bus  lockstep messages on the control socket DIR/ctl (ipc buses; default)\n"
 		"                        or through the broker like everything else\n"
+		"  --version             print the version\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"Exit status: 0 the run ended (summary.json says whether it completed), 1 failure,\n"
@@ -1250,6 +1251,9 @@ static void end_run(struct conductor *c)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-conductor", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-conductor")) {
+		return 0;
+	}
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true,
 			       .stop_wait_ms = STOP_WAIT_MS_DEFAULT };
 	uint64_t duration_ms = 3600000, u;

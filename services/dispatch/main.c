@@ -76,6 +76,9 @@ static bool positive_seconds(const char *opt, const char *text, double *ret, boo
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-dispatch", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-dispatch")) {
+		return 0;
+	}
 	struct dispatch_config cfg = { .kpi_every_s = 60 }; /* the issue: a snapshot per simulated minute */
 	fs_dispatch_params_defaults(&cfg.params);
 	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = NULL;

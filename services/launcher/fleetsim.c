@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs_args.h"
 #include "fs_log.h"
+#include "fs_paths.h"
 #include "launcher.h"
 
 static void usage(FILE *out)
@@ -25,26 +27,9 @@ static void usage(FILE *out)
 		"  replay     re-run a recorded run and check it tick by tick (replay FILE --verify)\n"
 		"  version    print the version\n"
 		"\n"
-		"`fleetsim COMMAND --help` describes a command's options.\n"
+		"`fleetsim COMMAND --help` describes a command's options; --version prints the\n"
+		"version.\n"
 		"Operate a running simulation with `fleetctl`.\n");
-}
-
-const char *launcher_exe_dir(void)
-{
-	static char dir[PATH_MAX];
-	if (!dir[0]) {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-		if (n <= 0) {
-			snprintf(dir, sizeof(dir), ".");
-		} else {
-			dir[n] = '\0';
-			char *slash = strrchr(dir, '/');
-			if (slash) {
-				*slash = '\0';
-			}
-		}
-	}
-	return dir;
 }
 
 int main(int argc, char **argv)
@@ -54,7 +39,10 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+	if (fs_args_version(argc, argv, "fleetsim")) {
+		return 0; /* `fleetsim --version`, also after a command: `fleetsim run --version` */
+	}
+	if (!strcmp(argv[1], "version")) {
 		printf("fleetsim %s\n", FS_VERSION);
 		return 0;
 	}
@@ -63,8 +51,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
 		/* Their own programs: each starts `fleetsim run` itself. */
-		char exe[PATH_MAX];
-		snprintf(exe, sizeof(exe), "%s/fs-%s", launcher_exe_dir(), argv[1]);
+		char name[32], exe[PATH_MAX];
+		snprintf(name, sizeof(name), "fs-%s", argv[1]);
+		fs_paths_helper(name, exe, sizeof(exe));
 		argv[1] = exe;
 		execv(exe, argv + 1);
 		fs_error("cannot run %s: %s", exe, strerror(errno));

@@ -6,10 +6,8 @@
 /** `fleetsim run ...`: argv[0] is "run". Returns the process exit status. */
 int launcher_run(int argc, char **argv);
 
-/** Directory holding this executable (and its sibling service executables). */
-const char *launcher_exe_dir(void);
-/** The data directory: $FLEETSIM_DATA, the source tree's data/, or the installed one. */
-/* the shipped data: fs_data_dir() */
+/* the shipped data: fs_data_dir() ($FLEETSIM_DATA, the install's share/fleetsim, or in the build
+ * tree the source tree's data/) */
 #include "fs_data.h"
 #define launcher_data_dir fs_data_dir
 

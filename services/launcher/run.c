@@ -30,6 +30,7 @@
 #include "fs/scenario.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
+#include "fs_paths.h"
 #include "fs_scenario_msg.h"
 #include "launcher.h"
 #include "supervisor.h"
@@ -142,6 +143,7 @@ static void usage(FILE *out)
 		"                      `fleetsim replay FILE --verify`)\n"
 		"  --viz               open the viewer (fleet-viz) on the run; closing it does not stop the run\n"
 		"  --quiet             no progress line\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Exit status: 0 the run ended (completed, or stopped by `fleetctl stop`); 130\n"
@@ -666,10 +668,10 @@ static int launch(const struct run_options *opts);
  * the tap (a ready file), so tick 0 and everything after it are recorded. It
  * keeps the run's arguments (and scenario file) so `fleetsim replay` can re-run it.
  */
-static struct child *start_recorder(struct supervisor *sup, const struct run_options *o, const char *dir)
+static struct child *start_recorder(struct supervisor *sup, const struct run_options *o)
 {
 	char exe[PATH_MAX], ready[PATH_MAX], ready_dir[64] = "/tmp/fleetsim-recorder-XXXXXX";
-	snprintf(exe, sizeof(exe), "%s/fs-recorder", dir);
+	fs_paths_helper("fs-recorder", exe, sizeof(exe));
 	/* in a directory of our own: a name in /tmp itself could be planted (as a link) by another user */
 	if (!mkdtemp(ready_dir)) {
 		fs_error("cannot make a private directory in /tmp for the recorder: %s", strerror(errno));
@@ -765,16 +767,15 @@ static int launch(const struct run_options *opts)
 	if (!o.address_given) {
 		fs_bus_default_address(o.address, sizeof(o.address));
 	}
-	const char *dir = launcher_exe_dir();
 	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], dispatch_exe[PATH_MAX],
 		production_exe[PATH_MAX], network[PATH_MAX];
-	snprintf(broker_exe, sizeof(broker_exe), "%s/fs-broker", dir);
-	snprintf(conductor_exe, sizeof(conductor_exe), "%s/fs-conductor", dir);
-	snprintf(vehicle_exe, sizeof(vehicle_exe), "%s/fs-vehicle", dir);
-	snprintf(dispatch_exe, sizeof(dispatch_exe), "%s/fs-dispatch", dir);
+	fs_paths_helper("fs-broker", broker_exe, sizeof(broker_exe));
+	fs_paths_helper("fs-conductor", conductor_exe, sizeof(conductor_exe));
+	fs_paths_helper("fs-vehicle", vehicle_exe, sizeof(vehicle_exe));
+	fs_paths_helper("fs-dispatch", dispatch_exe, sizeof(dispatch_exe));
 	/* Services join the run as they are built; none is ever imitated. */
 	bool with_dispatch = executable_exists(dispatch_exe);
-	snprintf(production_exe, sizeof(production_exe), "%s/fs-production", dir);
+	fs_paths_helper("fs-production", production_exe, sizeof(production_exe));
 	bool with_production = executable_exists(production_exe);
 	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
@@ -784,10 +785,7 @@ static int launch(const struct run_options *opts)
 		}
 	}
 	char viz_exe[PATH_MAX];
-	snprintf(viz_exe, sizeof(viz_exe), "%s/../viz/fleet-viz", dir);
-	if (!executable_exists(viz_exe)) {
-		snprintf(viz_exe, sizeof(viz_exe), "%s/fleet-viz", dir); /* installed side by side */
-	}
+	fs_paths_program("fleet-viz", viz_exe, sizeof(viz_exe));
 	if (o.viz && !executable_exists(viz_exe)) {
 		fs_error("--viz: cannot find fleet-viz (built only where SDL2, SDL2_ttf and SDL2_image are found)");
 		return 2;
@@ -860,7 +858,7 @@ static int launch(const struct run_options *opts)
 	}
 
 	struct child *recorder = NULL;
-	if (o.record && !(recorder = start_recorder(sup, &o, dir))) {
+	if (o.record && !(recorder = start_recorder(sup, &o))) {
 		goto out;
 	}
 

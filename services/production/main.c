@@ -48,12 +48,16 @@ static void usage(FILE *out)
 		"                           of a longer scenario): its production events are then part\n"
 		"                           of the plan this node simulates\n"
 		"  --out DIR                accepted for symmetry; results go to summary.json\n"
+		"  --version                print the version\n"
 		"  -h, --help               this text\n");
 }
 
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-production", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-production")) {
+		return 0;
+	}
 	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
 	const char *address = NULL, *name = "production", *scenario = NULL;
 	bool file_events_in_plan = false;

@@ -36,6 +36,7 @@
 #include "fs_args.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_paths.h"
 #include "rollout.h"
 
 extern char **environ;
@@ -113,8 +114,10 @@ static void usage(FILE *out)
 		"  --jobs N              runs at once (default: the number of cores)\n"
 		"  --no-detail           production time series only, no runs\n"
 		"  --tick-ms N           tick of the sampled runs (default 1000, a scenario's too)\n"
-		"  --fleetsim PATH       the fleetsim launcher (default: next to this program)\n"
+		"  --fleetsim PATH       the fleetsim launcher (default: the one installed with this\n"
+		"                        program, or the build tree's)\n"
 		"  --quiet               no progress lines\n"
+		"  --version             print the version\n"
 		"  -h, --help            this text\n");
 }
 
@@ -893,6 +896,9 @@ static int write_chart(const struct options *o, const struct fs_production_param
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetsim rollout", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-rollout")) {
+		return 0;
+	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
 			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,
@@ -905,14 +911,7 @@ int main(int argc, char **argv)
 	if (o.fleetsim) {
 		snprintf(fleetsim, sizeof(fleetsim), "%s", o.fleetsim);
 	} else {
-		ssize_t len = readlink("/proc/self/exe", fleetsim, sizeof(fleetsim) - 16);
-		if (len <= 0) {
-			fs_error("cannot find my own executable");
-			return 1;
-		}
-		fleetsim[len] = '\0';
-		char *slash = strrchr(fleetsim, '/');
-		snprintf(slash ? slash + 1 : fleetsim, 16, "fleetsim");
+		fs_paths_program("fleetsim", fleetsim, sizeof(fleetsim));
 	}
 	if (o.detail && access(fleetsim, X_OK) < 0) {
 		fs_error("cannot run %s (use --fleetsim PATH or --no-detail)", fleetsim);

@@ -34,6 +34,7 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
+#include "fs_paths.h"
 #include "rec_export.h"
 #include "recorder.h"
 
@@ -59,7 +60,7 @@ static void usage(FILE *out)
 		"  export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
 		"                              per-vehicle timeline, trips for kepler.gl, KPI report\n"
 		"\n"
-		"`fs-rec COMMAND --help` describes a command.\n");
+		"`fs-rec COMMAND --help` describes a command; `fs-rec --version` prints the version.\n");
 }
 
 static void format_ns(uint64_t ns, char *buf, size_t size)
@@ -281,15 +282,8 @@ static bool broker_up(const char *address)
 
 static pid_t start_broker(const char *address)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0) {
-		return -1;
-	}
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	char broker[PATH_MAX + 16], bus_arg[FS_BUS_ADDRESS_MAX + 8];
-	snprintf(broker, sizeof(broker), "%s/fs-broker", exe);
+	char broker[PATH_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8];
+	fs_paths_helper("fs-broker", broker, sizeof(broker));
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", address);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -590,6 +584,9 @@ static int cmd_export(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-rec", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-rec")) {
+		return 0;
+	}
 	const char *bus = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {

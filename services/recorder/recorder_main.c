@@ -68,6 +68,7 @@ static void usage(FILE *out)
 		"                      metadata so `fs-replay` can run it again; the file of\n"
 		"                      a --scenario argument is embedded\n"
 		"  -q, --quiet         no final report\n"
+		"  --version           print the version\n"
 		"  -h, --help          this text\n");
 }
 
@@ -208,6 +209,9 @@ static int handshake(struct session *s)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-recorder", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-recorder")) {
+		return 0;
+	}
 	const char *address = NULL, *out = NULL, *ready_file = NULL, *name = NULL;
 	bool exit_on_end = false, quiet = false;
 	struct recorder_options ro = { 0 };

@@ -50,6 +50,7 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
+#include "fs_paths.h"
 #include "recorder.h"
 
 #define MAX_RUN_ARGS 96
@@ -137,6 +138,7 @@ static void usage(FILE *out)
 		"  --timeout S       give up after S seconds (default 1800)\n"
 		"  -- RUN-ARGS       `fleetsim run` arguments to use instead of the recorded\n"
 		"                    ones (for recordings made with `fleetctl record`)\n"
+		"  --version         print the version\n"
 		"  -h, --help        this text\n");
 }
 
@@ -329,19 +331,11 @@ struct run {
 
 static pid_t start_run(const struct recording *rec, int n_override, char **override, struct run *run)
 {
-	char exe_dir[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe_dir, sizeof(exe_dir) - 1);
-	if (n <= 0) {
-		fs_error("cannot find my own directory");
-		return -1;
-	}
-	exe_dir[n] = '\0';
-	*strrchr(exe_dir, '/') = '\0';
 	char *args[MAX_RUN_ARGS + 16];
 	char *owned[MAX_RUN_ARGS + 16];
 	int na = 0, no = 0;
-	char fleetsim[PATH_MAX + 16];
-	snprintf(fleetsim, sizeof(fleetsim), "%s/fleetsim", exe_dir);
+	char fleetsim[PATH_MAX];
+	fs_paths_program("fleetsim", fleetsim, sizeof(fleetsim));
 	args[na++] = fleetsim;
 	args[na++] = (char *)"run";
 	const char *src[MAX_RUN_ARGS];
@@ -687,6 +681,9 @@ static void remove_dir(const char *dir)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-replay", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-replay")) {
+		return 0;
+	}
 	bool verify = false;
 	const char *keep = NULL;
 	double timeout_s = 1800;

@@ -44,12 +44,16 @@ static void usage(FILE *out)
 		"  --fleet-csv FILE         start positions vehicle_id,node[,soc] instead of seeded ones\n"
 		"  --scenario FILE          vehicle model, fleet, depots, releases from FILE; flags override\n"
 		"  --data DIR               shipped data for the traffic's hour factors (default as fs-dispatch)\n"
+		"  --version                print the version\n"
 		"  -h, --help               this text\n");
 }
 
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-vehicle", FS_LOG_INFO);
+	if (fs_args_version(argc, argv, "fs-vehicle")) {
+		return 0;
+	}
 	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .keyframe_every_ms = 60000,
 					   .phase = FS_CITY_DRIVERLESS, .self_charge = true };
 	const char *address = NULL, *name = NULL, *scenario = NULL;

@@ -327,9 +327,12 @@ static int perm_nr, perm_nv;
 static double perm_eta[BV][BV], perm_un[BV];
 static bool perm_used[BV];
 
+/* Rider r on, each left unserved or given a free vehicle. The recursion stops at the
+ * arrays' own size too: perm_nr <= BV holds only by how the test draws it, which the
+ * compiler cannot see (GCC 12 -O3 -Warray-bounds unrolls it past the arrays). */
 static void perm(int r, double acc)
 {
-	if (r == perm_nr) {
+	if (r == perm_nr || r == BV) {
 		perm_best = acc < perm_best ? acc : perm_best;
 		return;
 	}
