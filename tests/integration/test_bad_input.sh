@@ -128,7 +128,7 @@ launched() {
   fi
   wait_bounded $fpid 300
   local rc=$?
-  [ $rc -eq 0 ] || diag "$tag: fleetsim run exited $rc: $(tail -3 "$WORK/$tag/fleetsim.log")"
+  [ $rc -eq 0 ] || diag "$tag: fleetsim run exited $rc: $(grep -E 'died|killed by|exited with|error' "$WORK/$tag/fleetsim.log" | head -5)"
   if [ -n "$gpid" ]; then
     wait_bounded "$gpid" 60 || { diag "$tag: garbage publisher exited $?"; rc=1; }
   fi
