@@ -11,8 +11,11 @@
  * echo came back, so it is queued for every subscriber), and only then
  * publishes Tick t, with the watermarks a conductor would send. The
  * participant under test must still apply alpha's output of tick t at tick
- * t+1. Its Bye results (fs-test-participant: applied, order_errors) are
- * printed as "applied=N order_errors=M".
+ * t+1. Before Tick 0 the conductor publishes one batch of its own, named by
+ * Tick 0's watermarks as scenario events are: that one is due at tick 0.
+ * The participant's Bye results (fs-test-participant: applied,
+ * order_errors, from_conductor, conductor_tick) are printed as
+ * "applied=N order_errors=M conductor=K@TICK".
  *
  *   fs-fast-peer --bus ADDR --participant NAME [--ticks N] [--publish K]
  */
@@ -40,7 +43,7 @@ struct script {
 	/* the participant's last TickDone's watermarks, for the next Tick */
 	Fleetsim__V1__TopicWatermark marks[16];
 	size_t n_marks;
-	double applied, order_errors;
+	double applied, order_errors, from_conductor, conductor_tick;
 	bool ready, bye;
 };
 
@@ -72,6 +75,10 @@ static uint64_t take(struct script *s, struct fs_bus_message *msg)
 				s->applied = env->bye->results[i]->value;
 			} else if (!strcmp(env->bye->results[i]->key, "order_errors")) {
 				s->order_errors = env->bye->results[i]->value;
+			} else if (!strcmp(env->bye->results[i]->key, "from_conductor")) {
+				s->from_conductor = env->bye->results[i]->value;
+			} else if (!strcmp(env->bye->results[i]->key, "conductor_tick")) {
+				s->conductor_tick = env->bye->results[i]->value;
 			}
 		}
 		s->bye = true;
@@ -107,21 +114,27 @@ static int wait_for(struct script *s, enum awaited what, uint64_t n)
 	}
 }
 
-/* alpha's output of @tick: @publish batches of one event each. */
+/* A batch of one vehicle event on @bus. */
+static int publish_event(struct fs_bus *bus, double value)
+{
+	Fleetsim__V1__VehicleEvent ev = FLEETSIM__V1__VEHICLE_EVENT__INIT, *evp = &ev;
+	Fleetsim__V1__VehicleEventBatch batch = FLEETSIM__V1__VEHICLE_EVENT_BATCH__INIT;
+	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+	ev.kind = FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_STATE_CHANGED;
+	ev.value = value;
+	batch.n_events = 1;
+	batch.events = &evp;
+	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS;
+	env.vehicle_events = &batch;
+	return fs_bus_publish(bus, PEER_TOPIC, &env);
+}
+
+/* alpha's output of @tick: @publish batches. */
 static int peer_publishes(struct script *s, uint64_t tick)
 {
 	fs_bus_set_clock(s->peer, tick, (int64_t)tick * 1000);
 	for (uint64_t m = 0; m < s->publish; m++) {
-		Fleetsim__V1__VehicleEvent ev = FLEETSIM__V1__VEHICLE_EVENT__INIT, *evp = &ev;
-		Fleetsim__V1__VehicleEventBatch batch = FLEETSIM__V1__VEHICLE_EVENT_BATCH__INIT;
-		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-		ev.kind = FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_STATE_CHANGED;
-		ev.value = (double)(tick * s->publish + m);
-		batch.n_events = 1;
-		batch.events = &evp;
-		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS;
-		env.vehicle_events = &batch;
-		int rc = fs_bus_publish(s->peer, PEER_TOPIC, &env);
+		int rc = publish_event(s->peer, (double)(tick * s->publish + m));
 		if (rc < 0) {
 			return rc;
 		}
@@ -133,9 +146,16 @@ static int peer_publishes(struct script *s, uint64_t tick)
 static int conductor_sends(struct script *s, uint64_t tick, bool end)
 {
 	Fleetsim__V1__TopicWatermark alpha = FLEETSIM__V1__TOPIC_WATERMARK__INIT;
+	Fleetsim__V1__TopicWatermark own = FLEETSIM__V1__TOPIC_WATERMARK__INIT;
 	Fleetsim__V1__TopicWatermark *inputs[1 + sizeof(s->marks) / sizeof(s->marks[0])];
 	size_t n = 0;
-	if (tick > 0) {
+	if (tick == 0) {
+		/* our batch published before Tick 0, named as the conductor names its scenario events */
+		own.sender = (char *)"conductor";
+		own.topic = (char *)PEER_TOPIC;
+		own.topic_seq = 1;
+		inputs[n++] = &own;
+	} else {
 		alpha.sender = (char *)PEER;
 		alpha.topic = (char *)PEER_TOPIC;
 		alpha.topic_seq = tick * s->publish;
@@ -174,16 +194,21 @@ static int play(struct script *s)
 		fs_error("%s never said Ready", s->participant);
 		return -ETIMEDOUT;
 	}
+	int rc = publish_event(s->conductor, -1.0);
+	if (rc < 0) {
+		fs_error("cannot publish the conductor's batch: %s", strerror(-rc));
+		return rc;
+	}
 	for (uint64_t tick = 0; tick <= s->ticks; tick++) {
 		bool end = tick == s->ticks;
 		if (!end) {
-			int rc = peer_publishes(s, tick);
+			rc = peer_publishes(s, tick);
 			if (rc < 0 || wait_for(s, AWAIT_ECHO, (tick + 1) * s->publish) < 0) {
 				fs_error("%s's output of tick %" PRIu64 " did not come back through the broker", PEER, tick);
 				return rc < 0 ? rc : -ETIMEDOUT;
 			}
 		}
-		int rc = conductor_sends(s, tick, end);
+		rc = conductor_sends(s, tick, end);
 		if (rc < 0) {
 			fs_error("cannot publish %s %" PRIu64 ": %s", end ? "End after tick" : "Tick", tick, strerror(-rc));
 			return rc;
@@ -253,7 +278,8 @@ int main(int argc, char **argv)
 	s.peer = s.conductor ? join(address, PEER, peer_subs) : NULL;
 	int rc = s.peer ? play(&s) : -ECONNREFUSED;
 	if (rc == 0) {
-		printf("applied=%.0f order_errors=%.0f\n", s.applied, s.order_errors);
+		printf("applied=%.0f order_errors=%.0f conductor=%.0f@%.0f\n", s.applied, s.order_errors, s.from_conductor,
+		       s.conductor_tick);
 	}
 	for (size_t i = 0; i < s.n_marks; i++) {
 		free(s.marks[i].topic);
