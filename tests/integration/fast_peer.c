@@ -281,8 +281,8 @@ int main(int argc, char **argv)
 		printf("applied=%.0f order_errors=%.0f conductor=%.0f@%.0f\n", s.applied, s.order_errors, s.from_conductor,
 		       s.conductor_tick);
 	}
-	for (size_t i = 0; i < s.n_marks; i++) {
-		free(s.marks[i].topic);
+	for (size_t i = 0; i < sizeof(s.marks) / sizeof(s.marks[0]); i++) {
+		free(s.marks[i].topic); /* also those of an earlier, longer TickDone */
 	}
 	fs_bus_close(s.peer);
 	fs_bus_close(s.conductor);
