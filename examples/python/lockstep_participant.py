@@ -151,7 +151,11 @@ class Participant:
                     waited = time.monotonic()
 
     def apply_inbox(self, before_tick, produced_in):
-        """Apply what was produced before @before_tick; all of it should be from tick @produced_in."""
+        """Apply what was produced before @before_tick; all of it should be from tick @produced_in.
+
+        (A participant that subscribes to the conductor's scn.cmd/apply also applies, at tick 0,
+        what Tick 0's inputs name: the events due then carry tick 0. docs/bus.md step 3.)
+        """
         self.inbox.sort(key=lambda e: (e.tick, e.sender, e.seq))
         keep = []
         for env in self.inbox:

@@ -102,8 +102,27 @@ static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg)
 	p->inbox[p->inbox_len++] = msg;
 }
 
-/* Deliver everything produced before @tick, in (tick, sender, sequence) order. */
-static void apply_inbox(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx, uint64_t tick)
+/* Is @msg among what @inputs name (its sender's topic up to the watermark)? */
+static bool named_by(const struct fs_bus_message *msg, Fleetsim__V1__TopicWatermark *const *inputs, size_t n_inputs)
+{
+	for (size_t i = 0; i < n_inputs; i++) {
+		const Fleetsim__V1__TopicWatermark *w = inputs[i];
+		if (w->sender && w->topic && !strcmp(w->sender, msg->env->sender) && !strcmp(w->topic, msg->topic)) {
+			return msg->env->topic_seq <= w->topic_seq;
+		}
+	}
+	return false;
+}
+
+/*
+ * Deliver what is due at @tick, in (tick, sender, sequence) order: everything
+ * produced before it, and what the Tick's @inputs name. The latter matters at
+ * tick 0 only: the scenario events the conductor published before Tick 0 are
+ * stamped tick 0, like a faster peer's tick-0 output, which is due at tick 1;
+ * only the watermarks tell them apart, not whether the Tick came first.
+ */
+static void apply_inbox(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx, uint64_t tick,
+			Fleetsim__V1__TopicWatermark *const *inputs, size_t n_inputs)
 {
 	if (p->inbox_len > 1) {
 		qsort(p->inbox, p->inbox_len, sizeof(*p->inbox), compare_messages);
@@ -111,7 +130,7 @@ static void apply_inbox(struct fs_participant *p, const struct fs_participant_op
 	size_t keep = 0;
 	for (size_t i = 0; i < p->inbox_len; i++) {
 		struct fs_bus_message *msg = p->inbox[i];
-		if (msg->env->tick < tick || !p->started) {
+		if (msg->env->tick < tick || named_by(msg, inputs, n_inputs)) {
 			if (ops->on_message) {
 				ops->on_message(ctx, p, msg);
 			}
@@ -328,7 +347,7 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 		return rc;
 	}
 	fs_bus_set_clock(p->bus, tick->tick, tick->sim_time_ms);
-	apply_inbox(p, ops, ctx, tick->tick);
+	apply_inbox(p, ops, ctx, tick->tick, tick->inputs, tick->n_inputs);
 	p->started = true;
 	rc = ops->on_tick ? ops->on_tick(ctx, p, tick->tick, tick->sim_time_ms) : 0;
 	if (rc) {
@@ -469,7 +488,7 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 		if (rc < 0) {
 			return rc;
 		}
-		apply_inbox(p, ops, ctx, UINT64_MAX);
+		apply_inbox(p, ops, ctx, UINT64_MAX, NULL, 0);
 		if (ops->on_end && ops->on_end(ctx, p) < 0) {
 			fs_error("%s: could not finish its outputs", p->cfg->name);
 		}

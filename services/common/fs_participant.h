@@ -7,8 +7,9 @@
  * -> for each Tick n:
  *   1. wait until every message the Tick's watermarks name (on topics we
  *      subscribe to) has arrived;
- *   2. apply, via on_message, every message produced before tick n, sorted by
- *      (tick, sender, sequence): never in arrival order;
+ *   2. apply, via on_message, every message produced before tick n (at tick
+ *      0: what the Tick's watermarks name), sorted by (tick, sender,
+ *      sequence): never in arrival order;
  *   3. on_tick(n): simulate, publish outputs (stamped with tick n);
  *   4. send TickDone(n) with state_hash() and the watermarks of what we
  *      published, the way the Tick came.

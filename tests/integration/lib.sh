@@ -17,7 +17,12 @@ cleanup() {
     [ -n "$p" ] && kill -9 "$p" 2>/dev/null
   done
   wait 2>/dev/null
-  rm -rf "$WORK"
+  # FS_TEST_KEEP_FAILED=1 (scripts/test-under-load sets it): a failed test's logs stay for a look
+  if [ "$tap_failed" -gt 0 ] && [ -n "${FS_TEST_KEEP_FAILED:-}" ]; then
+    echo "# logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
 }
 trap cleanup EXIT
 
@@ -27,7 +32,7 @@ check() { # description, command...
   local what=$1; shift
   if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
-diag() { echo "# $*"; }
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; } # every line a TAP comment
 finish() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
 # json FILE EXPR: evaluate a Python expression on the parsed file, bound to j.

@@ -52,10 +52,10 @@ start_run() { # tag [broker args] -> BUS, BPID, CPID, VPID; SCN = scenario args 
     2>"$WORK/$tag.broker.log" &
   BPID=$!
   PIDS+=($BPID)
-  for _ in $(seq 100); do [ -s "$WORK/$tag.broker/broker.pub" ] && break; sleep 0.02; done
+  for _ in $(seq 3000); do [ -s "$WORK/$tag.broker/broker.pub" ] && break; sleep 0.02; done # up to 60 s on a busy machine
   export FLEETSIM_CURVE_SERVER=$WORK/$tag.broker/broker.pub
   # bounded: a run left paused by a failed command must fail the test, not hang it
-  FLEETSIM_CURVE_SECRET=$KEYS/run.secret timeout 120 "$SVC/fs-conductor" --bus="$BUS" --participants=vehicle-0:vehicle \
+  FLEETSIM_CURVE_SECRET=$KEYS/run.secret timeout 600 "$SVC/fs-conductor" --bus="$BUS" --participants=vehicle-0:vehicle \
     --duration=120 --seed=5 --out="$WORK/$tag" --paused ${SCN:+"$SCN"} 2>"$WORK/$tag.conductor.log" &
   CPID=$!
   PIDS+=($CPID)
@@ -88,7 +88,7 @@ raw_as() {
   fi
 }
 wait_tick() { # key tick
-  for _ in $(seq 50); do raw_as "$1" status 2>/dev/null | grep -q "^tick *$2 " && return 0; sleep 0.1; done
+  for _ in $(seq 1200); do raw_as "$1" status 2>/dev/null | grep -q "^tick *$2 " && return 0; sleep 0.1; done
   return 1
 }
 digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }

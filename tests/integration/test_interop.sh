@@ -26,7 +26,8 @@ check "broker starts" start_broker "$bus"
 # echo_of NAME TOPIC PUBLISH-ARGS...: fleetctl echo -n 1 while Python publishes
 echo_of() {
   local name=$1 topic=$2; shift 2
-  "$SVC/fleetctl" --bus="$bus" echo "$topic" -n 1 --timeout 5 --rows 0 >"$WORK/a/$name.echo" 2>"$WORK/a/$name.log" &
+  # a hang guard: Python publishes until echo has its message, however long starting takes
+  "$SVC/fleetctl" --bus="$bus" echo "$topic" -n 1 --timeout 120 --rows 0 >"$WORK/a/$name.echo" 2>"$WORK/a/$name.log" &
   local fp=$!
   "$PY" "$INTEROP" publish --bus="$bus" --gen="$GEN" --until-pid=$fp "$@" >>"$WORK/a/publish.log" || return 1
   wait $fp

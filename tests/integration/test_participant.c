@@ -39,6 +39,7 @@ struct state {
 	uint64_t current_tick;
 	uint64_t last_applied_tick;
 	uint64_t order_errors;
+	uint64_t from_conductor, conductor_tick; /* fs-fast-peer's scenario input, and the tick it was applied in */
 	uint64_t tick_sleep_ms, sleep_from_tick;
 };
 
@@ -55,6 +56,12 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 	struct state *s = ctx;
 	const Fleetsim__V1__Envelope *env = msg->env;
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS) {
+		return;
+	}
+	if (!strcmp(env->sender, "conductor")) {
+		/* published before a Tick, like scenario events: due in that tick, at tick 0 too */
+		s->from_conductor++;
+		s->conductor_tick = s->current_tick;
 		return;
 	}
 	/* Messages of tick n must be applied at tick n+1, in (tick, sender, seq) order. */
@@ -122,6 +129,10 @@ static int on_end(void *ctx, struct fs_participant *p)
 	struct state *s = ctx;
 	fs_participant_add_result(p, "applied", (double)s->applied);
 	fs_participant_add_result(p, "order_errors", (double)s->order_errors);
+	if (s->from_conductor) {
+		fs_participant_add_result(p, "from_conductor", (double)s->from_conductor);
+		fs_participant_add_result(p, "conductor_tick", (double)s->conductor_tick);
+	}
 	return 0;
 }
 

@@ -41,9 +41,10 @@ result() { json "$WORK/$1/summary.json" "int(j['results']['production']['$2'])";
 
 # A: paused, stepped, the shortage injected live for tick 290.
 start_run live --paused
-sleep 0.5
+# events, not a clock: the conductor answers (paused) before the step, which then runs its ticks
+for _ in $(seq 1200); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q '^state *paused' && break; sleep 0.05; done
 check "step to tick 100" ctl step 100
-for _ in $(seq 50); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *100 " && break; sleep 0.1; done
+for _ in $(seq 1200); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *100 " && break; sleep 0.1; done
 check "supplier_shortage accepted for tick 290" \
   ctl inject --event supplier_shortage --tick 290 programme=lucid-gravity plant=casa-grande factor=0 for=3d
 ctl inject --event supplier_shortage --tick 300 programme=lucid-gravity plant=nowhere factor=0.5 for=1d \
