@@ -51,7 +51,8 @@ static void usage(FILE *out)
 		"  step [N]            run N ticks (default 1), then pause\n"
 		"  speed X|max         pace at X times real time, or as fast as possible\n"
 		"  stop                end the run after the current tick (results are written)\n"
-		"  inject FILE         send the events: of a scenario file to the running simulation\n"
+		"  inject FILE         send the events: of a scenario file to the running simulation;\n"
+		"                      offsets (at: 10m) count from now [--from-start]\n"
 		"  inject --event TYPE [--tick N] KEY=VALUE...\n"
 		"                      send one event (e.g. --event weather zone=downtown severity=storm for=30m)\n"
 		"  record FILE         record every bus message into an MCAP file (Ctrl-C ends it)\n"
@@ -578,16 +579,21 @@ static Fleetsim__V1__ScenarioEvent *raw_event(const char *type, const struct fs_
 /*
  * The conductor validates with the run's scenario (zones, releases, depots,
  * start and tick), so fleetctl sends the events as written and reports the
- * conductor's verdict.
+ * conductor's verdict. Offsets (at: 10m) count from now unless --from-start:
+ * a scenario file's offsets count from the start of the run, which a running
+ * simulation may have passed long ago, and "10 minutes in" is what a storm
+ * file injected live means. Date-times and tick: name one moment either way.
  */
 static int cmd_inject(const char *address, int argc, char **argv)
 {
 	const char *type = NULL;
 	uint64_t tick = 0;
 	double timeout = 5;
+	bool from_start = false;
 	static const struct option options[] = {
 		{ "event", required_argument, NULL, 'e' },
 		{ "tick", required_argument, NULL, 'k' },
+		{ "from-start", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -605,19 +611,28 @@ static int cmd_inject(const char *address, int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 's':
+			from_start = true;
+			break;
 		case 't':
 			if (parse_timeout(optarg, &timeout) < 0) {
 				return 2;
 			}
 			break;
 		case 'h':
-			printf("Usage: fleetctl inject FILE\n"
+			printf("Usage: fleetctl inject [--from-start] FILE\n"
 			       "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
 			       "Send scenario events to the running simulation and print the conductor's answer;\n"
 			       "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
-			       "(default 5 s). FILE is YAML with an events: list as in a scenario file. Without a\n"
-			       "time (at=, from=, tick= or --tick) an event applies at the next tick. Types and\n"
-			       "keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
+			       "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
+			       "\n"
+			       "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
+			       "the run starts, so a file's events play out as written whenever it is injected;\n"
+			       "with --from-start offsets count from the run's start, as in a scenario file. A\n"
+			       "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
+			       "moment either way. Without a time an event applies at the next tick.\n"
+			       "\n"
+			       "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
 			       "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
 			       "calibration_spike).\n");
 			return 0;
@@ -669,6 +684,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 	}
 	fs_bus_subscribe(bus, "scn.ack");
 	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
+	cmd.from_now = !from_start;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
 	env.scenario_command = &cmd;
@@ -688,7 +704,11 @@ static int cmd_inject(const char *address, int argc, char **argv)
 		    ack->command_id == cmd.command_id) {
 			answered = true;
 			if (ack->accepted) {
-				printf("accepted: %s (apply tick %" PRIu64 ")\n", ack->reason, ack->apply_tick);
+				printf("accepted: %s (apply tick %" PRIu64 ")", ack->reason, ack->apply_tick);
+				if (cmd.from_now) {
+					printf("; offsets counted from tick %" PRIu64, ack->from_tick);
+				}
+				putchar('\n');
 				status = 0;
 			} else {
 				fs_error("refused: %s", ack->reason);

@@ -84,6 +84,7 @@ struct injected {
 	Fleetsim__V1__Envelope *env;
 	bool accepted;
 	uint64_t apply_tick;
+	uint64_t from_tick; /* a from_now command: the tick its offsets counted from */
 };
 
 struct applied {
@@ -240,6 +241,7 @@ static int read_recording(const char *path, struct recording *r)
 				if (r->inj[i].command_id == a->command_id && !strcmp(r->inj[i].sender, a->requester)) {
 					r->inj[i].accepted = a->accepted;
 					r->inj[i].apply_tick = a->apply_tick;
+					r->inj[i].from_tick = a->from_tick;
 				}
 			}
 		} else if (apply && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
@@ -614,6 +616,18 @@ static int send_command(struct verify *v, Fleetsim__V1__CommandKind kind, struct
 	return wait_ack(v, cmd.command_id, false, reason, sizeof(reason), run);
 }
 
+/* Does @e give its own time (at/from/tick in its params)? Then apply_tick must stay 0. */
+static bool has_time_param(const Fleetsim__V1__ScenarioEvent *e)
+{
+	for (size_t i = 0; i < e->n_params; i++) {
+		const char *k = e->params[i]->key;
+		if (k && (!strcmp(k, "at") || !strcmp(k, "from") || !strcmp(k, "tick"))) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Re-inject the accepted live commands with the ticks they got in the recorded run. */
 static int reinject(struct verify *v, struct run *run)
 {
@@ -627,12 +641,15 @@ static int reinject(struct verify *v, struct run *run)
 		Fleetsim__V1__ScenarioEvent **ptrs = fs_xcalloc(cmd.n_events ? cmd.n_events : 1, sizeof(*ptrs));
 		for (size_t k = 0; k < cmd.n_events; k++) {
 			events[k] = *in->cmd->events[k];
-			if (events[k].apply_tick == 0) {
+			if (events[k].apply_tick == 0 && !has_time_param(&events[k])) {
 				events[k].apply_tick = in->apply_tick; /* "next tick" then is this tick */
 			}
 			ptrs[k] = &events[k];
 		}
 		cmd.events = ptrs;
+		if (cmd.from_now) {
+			cmd.from_tick = in->from_tick; /* "10m from now" then was from this tick */
+		}
 		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
 		env.scenario_command = &cmd;
