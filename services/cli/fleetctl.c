@@ -350,7 +350,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	int64_t window_start = fs_clock_now_us(), last_us = 0;
 	int64_t first_sim = -1, last_sim = 0;
 	uint64_t count = 0, total = 0;
-	double min_dt = INFINITY, max_dt = 0, sum_dt = 0, sum_dt2 = 0;
+	/* The window's intervals, Welford's way: the first one may reach back into the previous window
+	 * (a real interval all the same), so they are counted apart from the messages. */
+	uint64_t n_dt = 0;
+	double min_dt = INFINITY, max_dt = 0, mean_dt = 0, m2_dt = 0;
 	while (!stop && fs_clock_now_us() < end) {
 		struct fs_bus_message *msg = NULL;
 		int rc = fs_bus_recv(bus, &msg, 100);
@@ -360,8 +363,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 				double dt = (double)(now - last_us) / 1e6;
 				min_dt = dt < min_dt ? dt : min_dt;
 				max_dt = dt > max_dt ? dt : max_dt;
-				sum_dt += dt;
-				sum_dt2 += dt * dt;
+				n_dt++;
+				double delta = dt - mean_dt;
+				mean_dt += delta / (double)n_dt;
+				m2_dt += delta * (dt - mean_dt);
 			}
 			last_us = now;
 			if (first_sim < 0) {
@@ -374,9 +379,8 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		}
 		if (now - window_start >= (int64_t)(window * 1e6)) {
 			double secs = (double)(now - window_start) / 1e6;
-			if (count > 1) {
-				double mean = sum_dt / (double)(count - 1);
-				double sd = sqrt(fmax(0, sum_dt2 / (double)(count - 1) - mean * mean));
+			if (count > 1 && n_dt > 0) {
+				double sd = sqrt(m2_dt / (double)n_dt); /* of the intervals seen, like `ros2 topic hz` */
 				double sim_s = (double)(last_sim - first_sim) / 1000.0;
 				printf("%s: %.2f msg/s wall, %.3f msg per simulated s; interval min %.4fs max %.4fs "
 				       "std %.4fs; window %" PRIu64 " msgs\n",
@@ -388,7 +392,8 @@ static int cmd_hz(const char *address, int argc, char **argv)
 			fflush(stdout);
 			window_start = now;
 			count = 0;
-			sum_dt = sum_dt2 = 0;
+			n_dt = 0;
+			mean_dt = m2_dt = 0;
 			min_dt = INFINITY;
 			max_dt = 0;
 			first_sim = -1;
