@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +98,10 @@ bool fs_args_speed(const char *text, double *ret)
 	}
 	*ret = v;
 	return true;
+}
+
+int fs_args_try_help(const char *command)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", command);
+	return 2;
 }

@@ -42,6 +42,49 @@ for lo, hi, sd in rows:
     assert sd <= hi - lo + 1e-4, (lo, hi, sd)
 PY
 
+# echo: exact topics, zeros, times, width, fields, a vehicle, CSV and JSON
+$CTL echo kpi -n 4 --timeout 15 >"$WORK/kpi.out"
+check "echo kpi: the topic kpi only, not kpi/broker" test "$(awk '/^--- /{print $2}' "$WORK/kpi.out" | sort -u)" = kpi
+$CTL echo 'kpi*' -n 6 --timeout 15 >"$WORK/kpistar.out"
+check "echo 'kpi*': kpi/broker too" grep -q "^--- kpi/broker " "$WORK/kpistar.out"
+$CTL echo kpi/broker -n 1 --timeout 10 >"$WORK/broker.out"
+check "echo kpi/broker: a counter at zero shows its value" \
+  sh -c "grep -A1 'name: \"dropped_malformed\"' '$WORK/broker.out' | grep -q 'value: 0$'"
+check "... and no 1970 date: the broker's counters have no simulated time" \
+  sh -c "grep -q '^--- kpi/broker .*no simulated time' '$WORK/broker.out' && ! grep -q 1970 '$WORK/broker.out'"
+COLUMNS=100 $CTL echo veh.state -n 1 --timeout 10 >"$WORK/wide.out"
+check "echo veh.state fits a 100-column terminal" test "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$WORK/wide.out")" -le 100
+check "... naming the columns left out" grep -q "more columns: .*--field picks them" "$WORK/wide.out"
+$CTL echo veh.state -n 2 --timeout 10 --csv --field vehicle_id,soc >"$WORK/fields.csv"
+check "--csv --field: a header and one row per vehicle with the chosen columns" python3 - "$WORK/fields.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert rows[0] == ["topic", "sender", "tick", "sim_time_utc", "vehicle_id", "soc"], rows[0]
+assert len(rows) == 1 + 2 * 12, len(rows)
+assert sorted({int(r[4]) for r in rows[1:]}) == list(range(12))
+assert all(r[3].endswith("Z") and 0 <= float(r[5]) <= 1 for r in rows[1:])
+PY
+$CTL echo veh.state -n 3 --timeout 10 --vehicle 7 --csv >"$WORK/v7.csv"
+check "--vehicle 7: only vehicle 7's records" python3 - "$WORK/v7.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 3 and all(r["vehicle_id"] == "7" for r in rows), rows
+PY
+$CTL echo veh.state -n 2 --timeout 10 --vehicle 7 --json >"$WORK/v7.json"
+check "--json: one object per message, every field, the vehicle's record only" python3 - "$WORK/v7.json" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2
+for j in lines:
+    assert j["topic"] == "veh.state" and j["sim_time_utc"].endswith("Z") and j["tick"] > 0
+    p = j["payload"]
+    assert p["vehicle_id"] == [7] and all(len(v) == 1 for v in p.values() if isinstance(v, list)), p
+    assert "shard" in p  # a zero is a value, not a missing field
+PY
+$CTL echo veh.state --field nope -n 1 >/dev/null 2>"$WORK/nope.err"; rc=$?
+check "--field with a field the topic lacks is a usage error naming the fields (exit $rc)" \
+  sh -c "test $rc -eq 2 && grep -q \"has no field 'nope' (fields: \" '$WORK/nope.err'"
+
 $CTL stop >/dev/null
 wait "$RUN"
 finish
