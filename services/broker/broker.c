@@ -490,6 +490,7 @@ static int setup_curve(struct broker *b, const struct curve_options *co, void *c
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-broker", FS_LOG_INFO);
+	argv[0] = (char *)"fs-broker"; /* getopt names the program in its one-line complaint */
 	struct broker b = { .max_message_bytes = FS_BUS_MAX_MESSAGE_DEFAULT };
 	char address[FS_BUS_ADDRESS_MAX];
 	fs_bus_default_address(address, sizeof(address));
@@ -550,8 +551,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-broker");
 		}
 	}
 	if (optind < argc) {

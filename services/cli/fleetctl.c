@@ -6,6 +6,7 @@
  * what is published, and sends commands to the conductor, waiting for the
  * acknowledgement.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -424,6 +425,19 @@ static int cmd_echo(const char *address, int argc, char **argv)
 	return 0;
 }
 
+/* A command that takes at most @max arguments (no options but --help): one line and a hint otherwise. */
+static bool extra_arguments(int argc, char **argv, int max)
+{
+	for (int i = 1; i < argc; i++) {
+		if (i > max || (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))) {
+			fs_error("unexpected %s '%s'", argv[i][0] == '-' ? "option" : "argument", argv[i]);
+			fs_args_try_help(argv[0]);
+			return true;
+		}
+	}
+	return false;
+}
+
 struct topic_rate {
 	char topic[FS_TOPIC_MAX];
 	uint64_t count;
@@ -439,7 +453,15 @@ static int cmd_topics(const char *address, int argc, char **argv)
 		       "seen, then the known topics that were silent.\n");
 		return 0;
 	}
-	if (argc > 2 && !strcmp(argv[1], "--window") && parse_timeout(argv[2], &window) < 0) {
+	if (argc > 1 && !strcmp(argv[1], "--window")) {
+		if (argc < 3 || parse_timeout(argv[2], &window) < 0) {
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+		argv[0] = (char *)"fleetctl topics";
+	}
+	if (extra_arguments(argc, argv, 0)) {
 		return 2;
 	}
 	struct fs_bus *bus = NULL;
@@ -520,7 +542,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 			       "runs until Ctrl-C or --timeout.\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (optind >= argc) {
@@ -614,6 +636,9 @@ static int cmd_status(const char *address, int argc, char **argv)
 		       "speed, participants and their message counters.\n");
 		return 0;
 	}
+	if (extra_arguments(argc, argv, 0)) {
+		return 2;
+	}
 	struct fs_bus *bus = attach(address);
 	if (!bus) {
 		return 1;
@@ -681,6 +706,11 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "fleetctl speed X|max"
 										: argv[0]);
 		return 0;
+	}
+	bool takes_value = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ||
+			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED;
+	if (extra_arguments(argc, argv, takes_value ? 1 : 0)) {
+		return 2;
 	}
 	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP) {
 		cmd.steps = 1;
@@ -828,7 +858,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 			       "calibration_spike).\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	Fleetsim__V1__ScenarioCommand cmd = FLEETSIM__V1__SCENARIO_COMMAND__INIT;
@@ -944,7 +974,7 @@ static int cmd_keygen(int argc, char **argv)
 			       "missing), NAME to fleetctl; existing files are never overwritten.\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (argc - optind > 1) {
@@ -965,7 +995,8 @@ static int cmd_keygen(int argc, char **argv)
  * Recording commands live in sibling programs (fs-recorder, fs-rec), run the
  * way git runs git-*: fleetctl stays a bus client, they own the file formats.
  */
-static int run_sibling(const char *program, const char *command, const char *address, int argc, char **argv)
+static int run_sibling(const char *program, const char *display, const char *command, const char *address, int argc,
+		       char **argv)
 {
 	char dir[4096];
 	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
@@ -982,7 +1013,7 @@ static int run_sibling(const char *program, const char *command, const char *add
 	snprintf(exe, sizeof(exe), "%s/%s", dir, program);
 	char **args = fs_xcalloc((size_t)argc + 4, sizeof(char *));
 	int k = 0;
-	args[k++] = exe;
+	args[k++] = (char *)display; /* its argv[0]: the name it gives in help and messages */
 	if (address) {
 		snprintf(bus, sizeof(bus), "--bus=%s", address);
 		args[k++] = bus;
@@ -1025,8 +1056,7 @@ int main(int argc, char **argv)
 			i++;
 		} else {
 			fs_error("unknown option '%s'", argv[i]);
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fleetctl");
 		}
 	}
 	if (i >= argc) {
@@ -1042,6 +1072,7 @@ int main(int argc, char **argv)
 	char full_name[64];
 	snprintf(full_name, sizeof(full_name), "fleetctl %s", cmd);
 	sub_argv[0] = full_name; /* getopt names the command in its one-line complaints */
+	fs_log_init(full_name, FS_LOG_WARNING); /* and so do our messages: "fleetctl echo: error: ..." */
 	if (!strcmp(cmd, "topics")) {
 		return cmd_topics(address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "echo")) {
@@ -1063,9 +1094,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "inject")) {
 		return cmd_inject(address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "record")) {
-		return run_sibling("fs-recorder", NULL, address, sub_argc, sub_argv);
+		return run_sibling("fs-recorder", "fleetctl record", NULL, address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "play") || !strcmp(cmd, "export") || !strcmp(cmd, "recover")) {
-		return run_sibling("fs-rec", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
+		return run_sibling("fs-rec", "fleetctl", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "keygen")) {
 		return cmd_keygen(sub_argc, sub_argv);
 	}

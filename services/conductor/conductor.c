@@ -1258,6 +1258,7 @@ static void end_run(struct conductor *c)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-conductor", FS_LOG_INFO);
+	argv[0] = (char *)"fs-conductor"; /* getopt names the program in its one-line complaint */
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true,
 			       .stop_wait_ms = STOP_WAIT_MS_DEFAULT };
 	uint64_t duration_ms = 3600000, u;
@@ -1373,8 +1374,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-conductor");
 		}
 	}
 	if (optind < argc) {

@@ -76,6 +76,7 @@ static bool positive_seconds(const char *opt, const char *text, double *ret, boo
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-dispatch", FS_LOG_INFO);
+	argv[0] = (char *)"fs-dispatch"; /* getopt names the program in its one-line complaint */
 	struct dispatch_config cfg = { .kpi_every_s = 60 }; /* the issue: a snapshot per simulated minute */
 	fs_dispatch_params_defaults(&cfg.params);
 	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = NULL;
@@ -231,8 +232,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-dispatch");
 		}
 	}
 	if (optind < argc) {

@@ -59,13 +59,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "run")) {
+		argv[1] = (char *)"fleetsim run"; /* getopt names the command in its one-line complaint */
 		return launcher_run(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
 		/* Their own programs: each starts `fleetsim run` itself. */
 		char exe[PATH_MAX];
 		snprintf(exe, sizeof(exe), "%s/fs-%s", launcher_exe_dir(), argv[1]);
-		argv[1] = exe;
+		/* argv[0] is the name it gives in help and messages: what the user typed */
+		argv[1] = (char *)(!strcmp(argv[1], "rollout") ? "fleetsim rollout" : "fleetsim replay");
 		execv(exe, argv + 1);
 		fs_error("cannot run %s: %s", exe, strerror(errno));
 		return 1;

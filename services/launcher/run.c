@@ -359,7 +359,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			fs_args_try_help("fleetsim run");
 			return -EINVAL;
 		}
 	}

@@ -54,6 +54,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-production", FS_LOG_INFO);
+	argv[0] = (char *)"fs-production"; /* getopt names the program in its one-line complaint */
 	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
 	const char *address = NULL, *name = "production", *scenario = NULL;
 	bool file_events_in_plan = false;
@@ -110,8 +111,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-production");
 		}
 	}
 	if (optind < argc) {

@@ -91,7 +91,7 @@ struct sample {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fleetsim rollout --from YYYY-MM --to YYYY-MM [options]\n"
+		"Usage: fleetsim rollout [--from YYYY-MM] [--to YYYY-MM] [options]\n"
 		"\n"
 		"Advance the production and rollout plan from --from to --to; at each sample\n"
 		"date run a real simulation of the detailed city with the fleet in place then;\n"
@@ -100,7 +100,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  --from YYYY-MM[-DD]   first month (default 2027-01)\n"
 		"  --to YYYY-MM[-DD]     last month, included (default 2030-12)\n"
-		"  --cadence C           monthly (default), quarterly, weekly or Nd (every N days)\n"
+		"  --cadence C           monthly (default), quarterly, weekly, daily or Nd (every N days)\n"
 		"  --out DIR             output directory (default rollout-out)\n"
 		"  --seed N              run seed (default 1)\n"
 		"  --city NAME           city simulated in detail (default atlanta)\n"
@@ -213,7 +213,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			fs_args_try_help("fleetsim rollout");
 			return -EINVAL;
 		}
 	}
@@ -893,6 +893,7 @@ static int write_chart(const struct options *o, const struct fs_production_param
 int main(int argc, char **argv)
 {
 	fs_log_init("fleetsim rollout", FS_LOG_INFO);
+	argv[0] = (char *)"fleetsim rollout"; /* getopt names the program in its one-line complaint */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
 			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,

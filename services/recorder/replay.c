@@ -116,11 +116,13 @@ struct recording {
 	char damage[512];
 };
 
+/* "fleetsim replay" when run so (fleetsim execs us with that argv[0]), else our own name. */
+static const char *program = "fs-replay";
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fs-replay FILE --verify [options] [-- RUN-ARGS...]\n"
-		"       fleetsim replay FILE --verify\n"
+		"Usage: %s FILE --verify [options] [-- RUN-ARGS...]\n"
 		"\n"
 		"Run the simulation recorded in FILE again, from its recorded arguments,\n"
 		"scenario and live-injected commands, and check tick by tick that every\n"
@@ -138,7 +140,8 @@ static void usage(FILE *out)
 		"  --timeout S       give up after S seconds (default 1800)\n"
 		"  -- RUN-ARGS       `fleetsim run` arguments to use instead of the recorded\n"
 		"                    ones (for recordings made with `fleetctl record`)\n"
-		"  -h, --help        this text\n");
+		"  -h, --help        this text\n",
+		program);
 }
 
 /*
@@ -402,7 +405,7 @@ static pid_t start_run(const struct recording *rec, int n_override, char **overr
 	args[na++] = (char *)"--paused";
 	args[na++] = (char *)"--quiet";
 	args[na] = NULL;
-	fprintf(stderr, "fs-replay: running");
+	fprintf(stderr, "%s: running", program);
 	for (int i = 1; i < na; i++) {
 		fprintf(stderr, " %s", args[i]);
 	}
@@ -419,11 +422,11 @@ static pid_t start_run(const struct recording *rec, int n_override, char **overr
 			close(fd);
 		}
 		if (rec->cwd[0] && n_override <= 0 && chdir(rec->cwd) < 0) {
-			fprintf(stderr, "fs-replay: cannot enter the recorded directory %s: %s\n", rec->cwd,
+			fprintf(stderr, "%s: cannot enter the recorded directory %s: %s\n", program, rec->cwd,
 				strerror(errno));
 		}
 		execv(fleetsim, args);
-		fprintf(stderr, "fs-replay: cannot run %s: %s\n", fleetsim, strerror(errno));
+		fprintf(stderr, "%s: cannot run %s: %s\n", program, fleetsim, strerror(errno));
 		_exit(127);
 	}
 	for (int i = 0; i < no; i++) {
@@ -703,7 +706,11 @@ static void remove_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	fs_log_init("fs-replay", FS_LOG_INFO);
+	if (!strcmp(argv[0], "fleetsim replay")) {
+		program = argv[0];
+	}
+	argv[0] = (char *)program; /* getopt names the program in its one-line complaint */
+	fs_log_init(program, FS_LOG_INFO);
 	bool verify = false;
 	const char *keep = NULL;
 	double timeout_s = 1800;
@@ -738,8 +745,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help(program);
 		}
 	}
 	const char *file = optind < dd ? argv[optind++] : NULL;

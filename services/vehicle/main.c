@@ -49,6 +49,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	fs_log_init("fs-vehicle", FS_LOG_INFO);
+	argv[0] = (char *)"fs-vehicle"; /* getopt names the program in its one-line complaint */
 	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .publish_every_ms = 1000,
 					   .phase = FS_CITY_DRIVERLESS, .self_charge = true };
 	const char *address = NULL, *name = NULL, *scenario = NULL;
@@ -146,8 +147,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-vehicle");
 		}
 	}
 	struct fs_scenario sc;

@@ -20,6 +20,31 @@ mkdir -m 0777 "$WORK/open"
 check "a bus folder to create in a world-writable, non-sticky folder is refused (exit $rc)" test "$rc" -ne 0
 check "... saying why" grep -q "writable by other users and not sticky" "$WORK/open.log"
 check "... and nothing is created there" test ! -e "$WORK/open/x"
+# ---- help and error messages name the command the user typed --------------------
+"$SVC/fleetctl" record --help >"$WORK/h.out" 2>&1
+check "fleetctl record --help is fleetctl record's" grep -q "^Usage: fleetctl record FILE" "$WORK/h.out"
+"$SVC/fleetsim" replay --help >"$WORK/h.out" 2>&1
+check "fleetsim replay --help is fleetsim replay's" grep -q "^Usage: fleetsim replay FILE --verify" "$WORK/h.out"
+"$SVC/fleetctl" info "$WORK/missing.mcap" >/dev/null 2>"$WORK/h.out"
+check "fleetctl info on a missing file: fleetctl info says so, not fs-rec" \
+  sh -c "grep -q '^fleetctl info: error: .*missing.mcap' '$WORK/h.out' && ! grep -q fs-rec '$WORK/h.out'"
+"$SVC/fleetsim" rollout --help >"$WORK/h.out" 2>&1
+check "rollout usage: --from/--to optional (they have defaults), daily cadence listed" \
+  sh -c "grep -q '^Usage: fleetsim rollout \[--from YYYY-MM\] \[--to YYYY-MM\]' '$WORK/h.out' && grep -q 'daily' '$WORK/h.out'"
+# an unknown option: one line naming it and where help is, exit 2, for every program
+bad_option() { # command words...
+  "$@" --frobnicate >/dev/null 2>"$WORK/bad.err"; local rc=$?
+  local name="$*"; name=${name#"$SVC/"}
+  [ "$rc" -eq 2 ] && [ "$(wc -l <"$WORK/bad.err")" -eq 2 ] && grep -q -- "--frobnicate" "$WORK/bad.err" &&
+    grep -q "^Try '$name --help' for more information.$" "$WORK/bad.err" ||
+    { sed 's/^/# /' "$WORK/bad.err"; return 1; }
+}
+for cmd in "fleetsim run" "fleetsim rollout" "fleetsim replay" "fleetctl" "fleetctl echo" "fleetctl hz" \
+  "fleetctl topics" "fleetctl status" "fleetctl pause" "fleetctl inject" "fleetctl keygen" "fleetctl record" \
+  "fleetctl info" "fleetctl play" "fleetctl export" fs-broker fs-conductor fs-vehicle fs-dispatch fs-production; do
+  check "$cmd --frobnicate: one line and a hint (exit 2)" bad_option $SVC/$cmd
+done
+
 # ---- fleetctl against a paced run ----------------------------------------------
 BUS=$(new_bus live)
 CTL="$SVC/fleetctl --bus=$BUS"
@@ -84,6 +109,13 @@ PY
 $CTL echo veh.state --field nope -n 1 >/dev/null 2>"$WORK/nope.err"; rc=$?
 check "--field with a field the topic lacks is a usage error naming the fields (exit $rc)" \
   sh -c "test $rc -eq 2 && grep -q \"has no field 'nope' (fields: \" '$WORK/nope.err'"
+
+# play: the log line says where, from when and how fast
+timeout -s INT 3 "$SVC/fleetctl" --bus="$BUS" record "$WORK/short.mcap" 2>/dev/null
+"$SVC/fleetctl" --bus="ipc://$WORK/playbus/bus" play "$WORK/short.mcap" --speed max >/dev/null 2>"$WORK/play.err"
+sed 's/^/# /' "$WORK/play.err"
+check "fleetctl play logs 'playing FILE onto BUS from TIME, as fast as possible'" \
+  grep -q "^fleetctl play: playing .*short.mcap onto ipc://.*/playbus/bus from 20[0-9-]*T[0-9:.]*Z, as fast as possible$" "$WORK/play.err"
 
 $CTL stop >/dev/null
 wait "$RUN"
