@@ -45,6 +45,51 @@ for cmd in "fleetsim run" "fleetsim rollout" "fleetsim replay" "fleetctl" "fleet
   check "$cmd --frobnicate: one line and a hint (exit 2)" bad_option $SVC/$cmd
 done
 
+# ---- progress ------------------------------------------------------------------
+# On a terminal (script(1) gives the run one): an ETA, the children's lines above the progress
+# line (never glued onto it), and a last line that says how the run ended.
+script -qfec "'$SVC/fleetsim' run ${NET[*]} --vehicles=20 --duration=6h --speed=2000 --bus='ipc://$WORK/tty/bus' \
+  --out='$WORK/tty/out'" "$WORK/tty.typescript" >/dev/null 2>&1
+check "progress on a terminal:" python3 - "$WORK/tty.typescript" <<'PY'
+import re, sys
+raw = open(sys.argv[1], errors="replace").read()
+segs = [s.replace("\x1b[K", "") for s in re.split(r"[\r\n]", raw) if s.strip()]
+progress = [s for s in segs if "real time (target" in s]
+assert progress, "no progress line"
+assert any(re.search(r"ETA \d+:\d\d", s) for s in progress), "no ETA"
+glued = [s for s in segs if "real time (target" in s and re.search(r"(fs-conductor|dispatch|production|fleetsim):", s)]
+assert not glued, glued
+final = [s for s in segs if " tick " in s][-1]
+assert re.search(r"tick 21600/21600  ended after \d+:\d\d of wall time", final), final
+assert any(s.startswith("fs-conductor: run complete") for s in segs), "the children's lines are shown"
+PY
+
+# rollout: k/N and an ETA; Ctrl-C keeps what was done; --resume runs the rest
+ROLL=("$SVC/fleetsim" rollout --from 2028-01 --to 2028-08 --window 10m --seed 5 --jobs 1 --out "$WORK/roll")
+"${ROLL[@]}" 2>"$WORK/roll1.log" &
+RPID=$!
+for _ in $(seq 600); do grep -q '^fleetsim rollout: \[3/8\]' "$WORK/roll1.log" && break; sleep 0.1; done
+kill -INT "$RPID"; wait "$RPID"; rc=$?
+sed 's/^/# /' "$WORK/roll1.log"
+check "rollout progress: [k/N] and an ETA per run" grep -q '^fleetsim rollout: \[2/8\] 2028-02-01T12:00:00Z: .*; ETA [0-9]*:[0-9][0-9]$' "$WORK/roll1.log"
+check "rollout Ctrl-C: exit 130 ($rc)" test "$rc" -eq 130
+check "... rollout.csv and rollout.png written with the runs done" python3 - "$WORK/roll" <<'PY'
+import csv, os, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/rollout.csv")))
+done = [r["date"] for r in rows if r["run_digest"]]
+assert len(rows) == 8 and 3 <= len(done) < 8 and done == [r["date"] for r in rows][:len(done)], done
+assert os.path.getsize(sys.argv[1] + "/rollout.png") > 10000
+print("# done before Ctrl-C:", len(done))
+PY
+DONE=$(python3 -c "import csv,sys; print(sum(1 for r in csv.DictReader(open('$WORK/roll/rollout.csv')) if r['run_digest']))")
+"${ROLL[@]}" --resume 2>"$WORK/roll2.log"; rc=$?
+sed 's/^/# /' "$WORK/roll2.log"
+check "rollout --resume: completes (exit $rc), running only the $((8 - DONE)) left" \
+  sh -c "test $rc -eq 0 && grep -q '^fleetsim rollout: \[$((8 - DONE))/$((8 - DONE))\]' '$WORK/roll2.log' && ! grep -q '2028-01-01T12:00:00Z: ' '$WORK/roll2.log'"
+check "... every sample has its run" python3 -c "
+import csv; rows = list(csv.DictReader(open('$WORK/roll/rollout.csv')))
+assert len(rows) == 8 and all(r['run_digest'] for r in rows)"
+
 # ---- fleetctl against a paced run ----------------------------------------------
 BUS=$(new_bus live)
 CTL="$SVC/fleetctl --bus=$BUS"
