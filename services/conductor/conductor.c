@@ -654,6 +654,19 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 	}
 }
 
+/*
+ * A result as JSON: results travel as doubles, but most are counts (requests,
+ * served, faults), which a reader expects as 232, not 232.0; a whole number
+ * within a double's exact range is written as an integer, anything else as is.
+ */
+static json_t *json_result(double v)
+{
+	if (v == floor(v) && fabs(v) <= 9007199254740992.0) { /* 2^53 */
+		return json_integer((json_int_t)v);
+	}
+	return json_real(v);
+}
+
 static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__Bye *bye = msg->env->bye;
@@ -678,7 +691,7 @@ static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bo
 	p->results = json_object();
 	for (size_t i = 0; i < bye->n_results; i++) {
 		if (bye->results[i]->key && isfinite(bye->results[i]->value)) {
-			json_object_set_new(p->results, bye->results[i]->key, json_real(bye->results[i]->value));
+			json_object_set_new(p->results, bye->results[i]->key, json_result(bye->results[i]->value));
 		}
 	}
 }

@@ -164,4 +164,44 @@ check "fleetctl play logs 'playing FILE onto BUS from TIME, as fast as possible'
 
 $CTL stop >/dev/null
 wait "$RUN"
+# ---- exports --------------------------------------------------------------------
+# Atlanta (a network with a place on Earth): positions as WGS84 too, counts as integers
+"$SVC/fleetsim" run --quiet --duration=1h --out="$WORK/atl" --bus="ipc://$WORK/atl/bus" 2>"$WORK/atl.log"
+check "trips.csv: latitude/longitude of origin, destination, pickup and drop-off, in Atlanta" python3 - "$WORK/atl" <<'PY'
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/trips.csv")))
+assert len(rows) >= 5, len(rows)
+for r in rows:
+    for p in ("origin", "dest"):
+        lat, lon = float(r[p + "_lat"]), float(r[p + "_lon"])
+        assert 33.4 < lat < 34.2 and -84.8 < lon < -84.0, (p, lat, lon)
+    if r["pickup_x_m"]:
+        # the pickup's metres and degrees agree with the origin's (the same projection)
+        dx = float(r["pickup_x_m"]) - float(r["origin_x_m"])
+        dlat = (float(r["pickup_lat"]) - float(r["origin_lat"])) * 111195
+        dlon = (float(r["pickup_lon"]) - float(r["origin_lon"])) * 111195 * math.cos(math.radians(33.75))
+        dy = float(r["pickup_y_m"]) - float(r["origin_y_m"])
+        assert abs(dlon - dx) < 2 and abs(dlat - dy) < 2, (dx, dlon, dy, dlat)
+PY
+check "zone CSVs: lat/lon columns; the downtown zone is in downtown Atlanta" python3 - "$WORK/atl" <<'PY'
+import csv, sys
+cells = list(csv.DictReader(open(sys.argv[1] + "/dispatch_by_zone.csv")))
+assert cells and all(33.4 < float(c["lat"]) < 34.2 and -84.8 < float(c["lon"]) < -84.0 for c in cells)
+zones = {z["zone"]: z for z in csv.DictReader(open(sys.argv[1] + "/dispatch_by_scenario_zone.csv"))}
+d = zones["downtown"]  # Five Points, downtown Atlanta: 33.754 N, 84.391 W
+assert abs(float(d["lat"]) - 33.754) < 0.01 and abs(float(d["lon"]) + 84.391) < 0.01, d
+PY
+check "summary.json: counts are integers (\"requests\": 12, not 12.0)" python3 - "$WORK/atl/summary.json" <<'PY'
+import json, re, sys
+raw = open(sys.argv[1]).read()
+d = json.loads(raw)["results"]["dispatch"]
+assert all(isinstance(d[k], int) for k in ("requests", "served", "cancelled", "rejected", "open")), d
+assert not re.search(r'"(requests|served|cancelled|rejected|open|faults_injected)": -?\d+\.0\b', raw)
+PY
+check "a grid has no place on Earth: its lat/lon columns are empty, not near 0,0" python3 - "$WORK/live" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/trips.csv")))
+assert rows and all(r["origin_lat"] == "" and r["origin_lon"] == "" for r in rows)
+PY
+
 finish
