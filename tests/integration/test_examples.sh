@@ -92,7 +92,7 @@ show stadium-surge dispatch requests surge_requests_added wait_p95_s repositions
 added=$(kpi stadium-surge dispatch surge_requests_added)
 check "surge: requests were added ($added)" gt "$added" 0
 check "surge: requests = baseline + the surge's" test "$(kpi stadium-surge dispatch requests)" = \
-  "$(python3 -c "print(float($(kpi stadium-surge.base dispatch requests)) + float($added))")"
+  "$(python3 -c "print($(kpi stadium-surge.base dispatch requests) + $added)")"
 # The zone of dispatch_by_zone.csv is a 1 km grid cell: most of the added requests land in
 # the cell of the stadium, and no cell loses requests.
 check "surge: the added requests are concentrated in one 1 km zone" python3 - "$WORK" "$added" <<'PY'
