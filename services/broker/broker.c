@@ -494,6 +494,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-broker")) {
 		return 0;
 	}
+	argv[0] = (char *)"fs-broker"; /* getopt names the program in its one-line complaint */
 	struct broker b = { .max_message_bytes = FS_BUS_MAX_MESSAGE_DEFAULT };
 	char address[FS_BUS_ADDRESS_MAX];
 	fs_bus_default_address(address, sizeof(address));
@@ -554,8 +555,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-broker");
 		}
 	}
 	if (optind < argc) {

@@ -6,6 +6,7 @@
  * what is published, and sends commands to the conductor, waiting for the
  * acknowledgement.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "fs/calendar.h"
@@ -44,15 +46,16 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  topics              list the topics with their message types and rates\n"
-		"  echo TOPIC          print messages on TOPIC (prefix match), decoded\n"
-		"       [-n COUNT] [--rows N] [--timeout S]\n"
+		"  echo TOPIC          print messages on TOPIC, decoded (TOPIC* for a prefix)\n"
+		"       [-n COUNT] [--timeout S] [--field PATH] [--vehicle ID] [--csv|--json]\n"
 		"  hz TOPIC            message rate on TOPIC [--window S] [--timeout S]\n"
 		"  status              participants, tick, simulated/real ratio, drops\n"
 		"  pause | resume      pause or resume the run\n"
 		"  step [N]            run N ticks (default 1), then pause\n"
 		"  speed X|max         pace at X times real time, or as fast as possible\n"
 		"  stop                end the run after the current tick (results are written)\n"
-		"  inject FILE         send the events: of a scenario file to the running simulation\n"
+		"  inject FILE         send the events: of a scenario file to the running simulation;\n"
+		"                      offsets (at: 10m) count from now [--from-start]\n"
 		"  inject --event TYPE [--tick N] KEY=VALUE...\n"
 		"                      send one event (e.g. --event weather zone=downtown severity=storm for=30m)\n"
 		"  record FILE         record every bus message into an MCAP file (Ctrl-C ends it)\n"
@@ -135,13 +138,109 @@ static int parse_timeout(const char *text, double *ret)
 	return 0;
 }
 
-static int cmd_echo(const char *address, int argc, char **argv)
+/* How echo picks messages: `veh.state` exactly; `veh` (no such topic) or `kpi*` by prefix. */
+struct echo_topic {
+	char name[FS_TOPIC_MAX];
+	bool prefix;
+	const struct fs_topic_info *info; /* the one payload type of an exact topic, else NULL */
+};
+
+static int echo_topic_parse(const char *arg, struct echo_topic *ret)
 {
-	uint64_t count = 0, rows = 20;
-	double timeout = 0;
+	size_t len = strlen(arg);
+	bool star = len > 0 && arg[len - 1] == '*';
+	if (star) {
+		len--;
+	}
+	if (len >= sizeof(ret->name) || (len && !fs_topic_valid(arg, len))) {
+		fs_error("echo: '%s' is not a topic (`fleetctl topics` lists them)", arg);
+		return -EINVAL;
+	}
+	memcpy(ret->name, arg, len);
+	ret->name[len] = '\0';
+	ret->info = star ? NULL : fs_topic_lookup(ret->name, len);
+	ret->prefix = star || !ret->info;
+	return 0;
+}
+
+static bool echo_topic_match(const struct echo_topic *t, const char *topic)
+{
+	return t->prefix ? !strncmp(topic, t->name, strlen(t->name)) : !strcmp(topic, t->name);
+}
+
+enum echo_format { ECHO_TEXT, ECHO_CSV, ECHO_JSON };
+
+struct echo_options {
+	uint64_t count;
+	double timeout;
+	enum echo_format format;
+	bool by_vehicle;
+	uint64_t vehicle;
+	struct pbprint_options print;
+	const ProtobufCMessageDescriptor *warned; /* the last type echo_fields_fit() warned about */
+};
+
+/* Columns for text tables: the terminal's, else $COLUMNS, else no limit (a pipe gets every column). */
+static size_t terminal_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+		return ws.ws_col;
+	}
+	uint64_t cols;
+	const char *env = getenv("COLUMNS");
+	return env && fs_args_u64(env, &cols) && cols > 0 && cols < 100000 ? (size_t)cols : 0;
+}
+
+static int echo_add_fields(struct echo_options *o, char *list)
+{
+	char *save = NULL;
+	for (char *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (o->print.n_fields == PBPRINT_MAX_FIELDS || !*f || strlen(f) > 200) {
+			fs_error("--field: at most %d fields of at most 200 characters", PBPRINT_MAX_FIELDS);
+			return -EINVAL;
+		}
+		o->print.fields[o->print.n_fields++] = f;
+	}
+	return 0;
+}
+
+static void echo_usage(void)
+{
+	printf("Usage: fleetctl echo TOPIC [-n COUNT] [--timeout S] [--field PATH]... [--vehicle ID]\n"
+	       "                    [--rows N] [--csv | --json]\n"
+	       "Print each message on TOPIC, decoded.\n"
+	       "\n"
+	       "TOPIC: a topic name matches that topic only (kpi, not kpi/broker); end it with * for\n"
+	       "every topic that starts so (kpi* also gets kpi/broker); a name that is no topic is a\n"
+	       "prefix too (veh: veh.state, veh.event, veh.snapshot).\n"
+	       "  -n COUNT        stop after COUNT messages (after the filter)\n"
+	       "  --timeout S     stop after S seconds; exit 1 if nothing was printed\n"
+	       "  --field PATH    print only this field of the payload (a.b for nested ones and the\n"
+	       "                  items of a list; repeatable or comma-separated: --field vehicle_id,soc)\n"
+	       "  --vehicle ID    only what concerns vehicle ID: messages whose vehicle_id is ID, the\n"
+	       "                  records or items of a batch whose vehicle_id is ID; others are skipped\n"
+	       "  --rows N        rows of a table, items of a list to show (default 20, 0 = all; text)\n"
+	       "  --csv           one CSV row per record (a batch's table or list, else the message):\n"
+	       "                  topic,sender,tick,sim_time_utc then the fields; a header line whenever\n"
+	       "                  the columns change\n"
+	       "  --json          one JSON object per message (JSON Lines): topic, sender, seq, tick,\n"
+	       "                  sim_time_ms, sim_time_utc, type, payload (fields by their proto names)\n"
+	       "Every field prints, zeros included. Text tables fit the terminal's width ($COLUMNS);\n"
+	       "the columns left out are named. Times are simulated UTC; messages outside simulated\n"
+	       "time (the broker's kpi/broker counters) have none.\n");
+}
+
+static int echo_parse(int argc, char **argv, struct echo_options *o)
+{
+	enum { OPT_ROWS = 256, OPT_TIMEOUT, OPT_FIELD, OPT_VEHICLE, OPT_CSV, OPT_JSON };
 	static const struct option options[] = {
-		{ "rows", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' },
+		{ "rows", required_argument, NULL, OPT_ROWS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "field", required_argument, NULL, OPT_FIELD },
+		{ "vehicle", required_argument, NULL, OPT_VEHICLE },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -150,51 +249,152 @@ static int cmd_echo(const char *address, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "n:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
-			if (!fs_args_u64(optarg, &count)) {
+			if (!fs_args_u64(optarg, &o->count)) {
 				fs_error("-n: '%s' is not a count", optarg);
 				return 2;
 			}
 			break;
-		case 'r':
+		case OPT_ROWS: {
+			uint64_t rows;
 			if (!fs_args_u64(optarg, &rows)) {
 				fs_error("--rows: '%s' is not a count", optarg);
 				return 2;
 			}
+			o->print.max_rows = (size_t)rows;
 			break;
-		case 't':
-			if (parse_timeout(optarg, &timeout) < 0) {
+		}
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &o->timeout) < 0) {
 				return 2;
 			}
 			break;
+		case OPT_FIELD:
+			if (echo_add_fields(o, optarg) < 0) {
+				return 2;
+			}
+			break;
+		case OPT_VEHICLE:
+			if (!fs_args_u64(optarg, &o->vehicle)) {
+				fs_error("--vehicle: '%s' is not a vehicle id", optarg);
+				return 2;
+			}
+			o->by_vehicle = true;
+			break;
+		case OPT_CSV:
+		case OPT_JSON:
+			if (o->format != ECHO_TEXT) {
+				fs_error("echo: give --csv or --json, not both");
+				return 2;
+			}
+			o->format = opt == OPT_CSV ? ECHO_CSV : ECHO_JSON;
+			break;
 		case 'h':
-			printf("Usage: fleetctl echo TOPIC [-n COUNT] [--rows N] [--timeout S]\n"
-			       "Print each message on TOPIC (a prefix: 'veh' matches veh.state and veh.event)\n"
-			       "decoded; batches print as tables of --rows rows (0 = all).\n");
+			echo_usage();
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help("fleetctl echo");
 		}
+	}
+	return -1;
+}
+
+/*
+ * Under a prefix (veh, kpi*) messages of several types arrive: one whose type
+ * has none of the --field paths is skipped, said once per type.
+ */
+static bool echo_fields_fit(struct echo_options *o, const ProtobufCMessageDescriptor *d)
+{
+	char why[512] = "";
+	for (size_t i = 0; i < o->print.n_fields; i++) {
+		if (pbprint_field_exists(d, o->print.fields[i], why, sizeof(why))) {
+			return true;
+		}
+	}
+	if (o->print.n_fields && o->warned != d) {
+		fs_warn("skipping %s messages: --field %s: %s", d->name, o->print.fields[0], why);
+		o->warned = d;
+	}
+	return !o->print.n_fields;
+}
+
+/* One message as the user asked for it; false if the vehicle filter or --field left nothing. */
+static bool echo_print(const struct fs_bus_message *msg, struct echo_options *o, struct pbprint_csv_state *csv)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	ProtobufCMessage *payload = NULL;
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&fleetsim__v1__envelope__descriptor, env->payload_case);
+	if (f) {
+		payload = *(ProtobufCMessage **)((char *)env + f->offset); /* ours: msg is owned by the caller */
+	}
+	if (payload && !echo_fields_fit(o, payload->descriptor)) {
+		return false;
+	}
+	if (o->by_vehicle && (!payload || pbprint_filter_vehicle(payload, o->vehicle) != PBPRINT_THIS_VEHICLE)) {
+		return false;
+	}
+	struct pbprint_meta meta = { .topic = msg->topic, .sender = env->sender, .seq = env->seq, .tick = env->tick,
+				     .sim_time_ms = env->sim_time_ms, .type = msg->info->descriptor->name };
+	if (o->format == ECHO_CSV && payload) {
+		pbprint_csv(stdout, &meta, payload, &o->print, csv);
+		return true;
+	}
+	if (o->format == ECHO_JSON && payload) {
+		pbprint_json(stdout, &meta, payload, &o->print);
+		return true;
+	}
+	char when[40] = "no simulated time";
+	if (env->sim_time_ms) {
+		fs_calendar_format(env->sim_time_ms, when, sizeof(when));
+	}
+	printf("--- %s  from %s  seq %" PRIu64 "  tick %" PRIu64 "  %s  %zu bytes\n", msg->topic, env->sender, env->seq,
+	       env->tick, when, msg->bytes);
+	if (payload) {
+		printf("%s:\n", msg->info->descriptor->name);
+		pbprint_message(stdout, payload, 2, &o->print);
+	}
+	fflush(stdout);
+	return true;
+}
+
+static int cmd_echo(const char *address, int argc, char **argv)
+{
+	struct echo_options o = { .print = { .max_rows = 20 } };
+	int rc = echo_parse(argc, argv, &o);
+	if (rc >= 0) {
+		return rc;
 	}
 	if (optind >= argc) {
 		fs_error("echo: which topic? (`fleetctl topics` lists them)");
 		return 2;
 	}
-	const char *topic = argv[optind];
+	struct echo_topic topic;
+	if (echo_topic_parse(argv[optind], &topic) < 0) {
+		return 2;
+	}
+	for (size_t i = 0; topic.info && i < o.print.n_fields; i++) {
+		char why[512];
+		if (!pbprint_field_exists(topic.info->descriptor, o.print.fields[i], why, sizeof(why))) {
+			fs_error("--field %s: %s", o.print.fields[i], why);
+			return 2;
+		}
+	}
+	o.print.width = o.format == ECHO_TEXT ? terminal_width() : 0;
 	struct fs_bus *bus = attach(address);
 	if (!bus) {
 		return 1;
 	}
-	fs_bus_subscribe(bus, topic);
-	struct pbprint_options popts = { .max_rows = rows };
-	int64_t deadline = timeout > 0 ? fs_clock_now_ms() + (int64_t)(timeout * 1000) : INT64_MAX;
+	fs_bus_subscribe(bus, topic.name);
+	struct pbprint_csv_state csv = { 0 };
+	int64_t deadline = o.timeout > 0 ? fs_clock_now_ms() + (int64_t)(o.timeout * 1000) : INT64_MAX;
 	uint64_t seen = 0;
-	while (!stop && (!count || seen < count)) {
+	while (!stop && (!o.count || seen < o.count)) {
 		int64_t left = deadline - fs_clock_now_ms();
 		if (left <= 0) {
 			break;
 		}
 		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(bus, &msg, left > 500 ? 500 : (int)left);
+		rc = fs_bus_recv(bus, &msg, left > 500 ? 500 : (int)left);
 		if (rc == -EAGAIN && fs_bus_auth_status(bus) < 0) {
 			char buf[FS_BUS_ADDRESS_MAX];
 			report_unreachable(address ? address : fs_bus_default_address(buf, sizeof(buf)),
@@ -208,35 +408,36 @@ static int cmd_echo(const char *address, int argc, char **argv)
 		if (rc < 0) {
 			break;
 		}
-		char when[32];
-		const Fleetsim__V1__Envelope *env = msg->env;
-		fs_calendar_format(env->sim_time_ms, when, sizeof(when));
-		printf("--- %s  from %s  seq %" PRIu64 "  tick %" PRIu64 "  %s  %zu bytes\n", msg->topic, env->sender,
-		       env->seq, env->tick, when, msg->bytes);
-		const ProtobufCMessage *payload = NULL;
-		const ProtobufCFieldDescriptor *f =
-			protobuf_c_message_descriptor_get_field(&fleetsim__v1__envelope__descriptor, env->payload_case);
-		if (f) {
-			payload = *(ProtobufCMessage *const *)((const char *)env + f->offset);
+		if (echo_topic_match(&topic, msg->topic) && echo_print(msg, &o, &csv)) {
+			seen++;
 		}
-		if (payload) {
-			printf("%s:\n", msg->info->descriptor->name);
-			pbprint_message(stdout, payload, 2, &popts);
-		}
-		fflush(stdout);
 		fs_bus_message_free(msg);
-		seen++;
 	}
+	pbprint_csv_finish(&csv);
 	const struct fs_bus_stats *st = fs_bus_get_stats(bus);
 	if (st->gaps) {
 		fs_warn("missed %" PRIu64 " message(s) (observers may drop when they fall behind)", st->gaps);
 	}
 	fs_bus_close(bus);
-	if (!seen && timeout > 0) {
-		fs_error("no message on '%s' within %g s", topic, timeout);
+	if (!seen && o.timeout > 0) {
+		fs_error("no message on '%s'%s within %g s", argv[optind], o.by_vehicle ? " about that vehicle" : "",
+			 o.timeout);
 		return 1;
 	}
 	return 0;
+}
+
+/* A command that takes at most @max arguments (no options but --help): one line and a hint otherwise. */
+static bool extra_arguments(int argc, char **argv, int max)
+{
+	for (int i = 1; i < argc; i++) {
+		if (i > max || (argv[i][0] == '-' && argv[i][1] && !isdigit((unsigned char)argv[i][1]))) {
+			fs_error("unexpected %s '%s'", argv[i][0] == '-' ? "option" : "argument", argv[i]);
+			fs_args_try_help(argv[0]);
+			return true;
+		}
+	}
+	return false;
 }
 
 struct topic_rate {
@@ -254,7 +455,15 @@ static int cmd_topics(const char *address, int argc, char **argv)
 		       "seen, then the known topics that were silent.\n");
 		return 0;
 	}
-	if (argc > 2 && !strcmp(argv[1], "--window") && parse_timeout(argv[2], &window) < 0) {
+	if (argc > 1 && !strcmp(argv[1], "--window")) {
+		if (argc < 3 || parse_timeout(argv[2], &window) < 0) {
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+		argv[0] = (char *)"fleetctl topics";
+	}
+	if (extra_arguments(argc, argv, 0)) {
 		return 2;
 	}
 	struct fs_bus *bus = NULL;
@@ -335,7 +544,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 			       "runs until Ctrl-C or --timeout.\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (optind >= argc) {
@@ -351,7 +560,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	int64_t window_start = fs_clock_now_us(), last_us = 0;
 	int64_t first_sim = -1, last_sim = 0;
 	uint64_t count = 0, total = 0;
-	double min_dt = INFINITY, max_dt = 0, sum_dt = 0, sum_dt2 = 0;
+	/* The window's intervals, Welford's way: the first one may reach back into the previous window
+	 * (a real interval all the same), so they are counted apart from the messages. */
+	uint64_t n_dt = 0;
+	double min_dt = INFINITY, max_dt = 0, mean_dt = 0, m2_dt = 0;
 	while (!stop && fs_clock_now_us() < end) {
 		struct fs_bus_message *msg = NULL;
 		int rc = fs_bus_recv(bus, &msg, 100);
@@ -361,8 +573,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 				double dt = (double)(now - last_us) / 1e6;
 				min_dt = dt < min_dt ? dt : min_dt;
 				max_dt = dt > max_dt ? dt : max_dt;
-				sum_dt += dt;
-				sum_dt2 += dt * dt;
+				n_dt++;
+				double delta = dt - mean_dt;
+				mean_dt += delta / (double)n_dt;
+				m2_dt += delta * (dt - mean_dt);
 			}
 			last_us = now;
 			if (first_sim < 0) {
@@ -375,9 +589,8 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		}
 		if (now - window_start >= (int64_t)(window * 1e6)) {
 			double secs = (double)(now - window_start) / 1e6;
-			if (count > 1) {
-				double mean = sum_dt / (double)(count - 1);
-				double sd = sqrt(fmax(0, sum_dt2 / (double)(count - 1) - mean * mean));
+			if (count > 1 && n_dt > 0) {
+				double sd = sqrt(m2_dt / (double)n_dt); /* of the intervals seen, like `ros2 topic hz` */
 				double sim_s = (double)(last_sim - first_sim) / 1000.0;
 				printf("%s: %.2f msg/s wall, %.3f msg per simulated s; interval min %.4fs max %.4fs "
 				       "std %.4fs; window %" PRIu64 " msgs\n",
@@ -389,7 +602,8 @@ static int cmd_hz(const char *address, int argc, char **argv)
 			fflush(stdout);
 			window_start = now;
 			count = 0;
-			sum_dt = sum_dt2 = 0;
+			n_dt = 0;
+			mean_dt = m2_dt = 0;
 			min_dt = INFINITY;
 			max_dt = 0;
 			first_sim = -1;
@@ -423,6 +637,9 @@ static int cmd_status(const char *address, int argc, char **argv)
 		printf("Usage: fleetctl status\nThe conductor's view: run state, tick, simulated time, "
 		       "speed, participants and their message counters.\n");
 		return 0;
+	}
+	if (extra_arguments(argc, argv, 0)) {
+		return 2;
 	}
 	struct fs_bus *bus = attach(address);
 	if (!bus) {
@@ -486,11 +703,16 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
 	cmd.kind = kind;
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: fleetctl %s\nSent to the conductor; prints its answer and exits 1 if refused.\n",
-		       kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP    ? "step [N]"
-		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "speed X|max"
+		printf("Usage: %s\nSent to the conductor; prints its answer and exits 1 if refused.\n",
+		       kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP    ? "fleetctl step [N]"
+		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "fleetctl speed X|max"
 										: argv[0]);
 		return 0;
+	}
+	bool takes_value = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ||
+			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED;
+	if (extra_arguments(argc, argv, takes_value ? 1 : 0)) {
+		return 2;
 	}
 	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP) {
 		cmd.steps = 1;
@@ -580,16 +802,21 @@ static Fleetsim__V1__ScenarioEvent *raw_event(const char *type, const struct fs_
 /*
  * The conductor validates with the run's scenario (zones, releases, depots,
  * start and tick), so fleetctl sends the events as written and reports the
- * conductor's verdict.
+ * conductor's verdict. Offsets (at: 10m) count from now unless --from-start:
+ * a scenario file's offsets count from the start of the run, which a running
+ * simulation may have passed long ago, and "10 minutes in" is what a storm
+ * file injected live means. Date-times and tick: name one moment either way.
  */
 static int cmd_inject(const char *address, int argc, char **argv)
 {
 	const char *type = NULL;
 	uint64_t tick = 0;
 	double timeout = 5;
+	bool from_start = false;
 	static const struct option options[] = {
 		{ "event", required_argument, NULL, 'e' },
 		{ "tick", required_argument, NULL, 'k' },
+		{ "from-start", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -607,24 +834,33 @@ static int cmd_inject(const char *address, int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 's':
+			from_start = true;
+			break;
 		case 't':
 			if (parse_timeout(optarg, &timeout) < 0) {
 				return 2;
 			}
 			break;
 		case 'h':
-			printf("Usage: fleetctl inject FILE\n"
+			printf("Usage: fleetctl inject [--from-start] FILE\n"
 			       "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
 			       "Send scenario events to the running simulation and print the conductor's answer;\n"
 			       "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
-			       "(default 5 s). FILE is YAML with an events: list as in a scenario file. Without a\n"
-			       "time (at=, from=, tick= or --tick) an event applies at the next tick. Types and\n"
-			       "keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
+			       "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
+			       "\n"
+			       "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
+			       "the run starts, so a file's events play out as written whenever it is injected;\n"
+			       "with --from-start offsets count from the run's start, as in a scenario file. A\n"
+			       "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
+			       "moment either way. Without a time an event applies at the next tick.\n"
+			       "\n"
+			       "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
 			       "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
 			       "calibration_spike).\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	Fleetsim__V1__ScenarioCommand cmd = FLEETSIM__V1__SCENARIO_COMMAND__INIT;
@@ -671,6 +907,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 	}
 	fs_bus_subscribe(bus, "scn.ack");
 	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
+	cmd.from_now = !from_start;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
 	env.scenario_command = &cmd;
@@ -690,7 +927,11 @@ static int cmd_inject(const char *address, int argc, char **argv)
 		    ack->command_id == cmd.command_id) {
 			answered = true;
 			if (ack->accepted) {
-				printf("accepted: %s (apply tick %" PRIu64 ")\n", ack->reason, ack->apply_tick);
+				printf("accepted: %s (apply tick %" PRIu64 ")", ack->reason, ack->apply_tick);
+				if (cmd.from_now) {
+					printf("; offsets counted from tick %" PRIu64, ack->from_tick);
+				}
+				putchar('\n');
 				status = 0;
 			} else {
 				fs_error("refused: %s", ack->reason);
@@ -735,7 +976,7 @@ static int cmd_keygen(int argc, char **argv)
 			       "missing), NAME to fleetctl; existing files are never overwritten.\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (argc - optind > 1) {
@@ -756,13 +997,14 @@ static int cmd_keygen(int argc, char **argv)
  * Recording commands live in sibling programs (fs-recorder, fs-rec), run the
  * way git runs git-*: fleetctl stays a bus client, they own the file formats.
  */
-static int run_sibling(const char *program, const char *command, const char *address, int argc, char **argv)
+static int run_sibling(const char *program, const char *display, const char *command, const char *address, int argc,
+		       char **argv)
 {
 	char exe[PATH_MAX], bus[FS_BUS_ADDRESS_MAX + 8];
 	fs_paths_helper(program, exe, sizeof(exe));
 	char **args = fs_xcalloc((size_t)argc + 4, sizeof(char *));
 	int k = 0;
-	args[k++] = exe;
+	args[k++] = (char *)display; /* its argv[0]: the name it gives in help and messages */
 	if (address) {
 		snprintf(bus, sizeof(bus), "--bus=%s", address);
 		args[k++] = bus;
@@ -808,8 +1050,7 @@ int main(int argc, char **argv)
 			i++;
 		} else {
 			fs_error("unknown option '%s'", argv[i]);
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fleetctl");
 		}
 	}
 	if (i >= argc) {
@@ -822,6 +1063,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[i];
 	int sub_argc = argc - i;
 	char **sub_argv = argv + i;
+	char full_name[64];
+	snprintf(full_name, sizeof(full_name), "fleetctl %s", cmd);
+	sub_argv[0] = full_name; /* getopt names the command in its one-line complaints */
+	fs_log_init(full_name, FS_LOG_WARNING); /* and so do our messages: "fleetctl echo: error: ..." */
 	if (!strcmp(cmd, "topics")) {
 		return cmd_topics(address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "echo")) {
@@ -843,9 +1088,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "inject")) {
 		return cmd_inject(address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "record")) {
-		return run_sibling("fs-recorder", NULL, address, sub_argc, sub_argv);
+		return run_sibling("fs-recorder", "fleetctl record", NULL, address, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "play") || !strcmp(cmd, "export") || !strcmp(cmd, "recover")) {
-		return run_sibling("fs-rec", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
+		return run_sibling("fs-rec", "fleetctl", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
 	} else if (!strcmp(cmd, "keygen")) {
 		return cmd_keygen(sub_argc, sub_argv);
 	}

@@ -1,26 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pbprint - reflection-based readable printing of protobuf-c messages. */
+/* pbprint - reflection-based readable printing of protobuf-c messages (see pbprint.h). */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fs/calendar.h"
+#include "fs_log.h"
 #include "pbprint.h"
 
-static const void *field_ptr(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+#define CELL_MAX 64
+
+const void *pbprint_field(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
 	return (const char *)msg + f->offset;
 }
 
-static size_t field_count(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+size_t pbprint_count(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
 	return *(const size_t *)((const char *)msg + f->quantifier_offset);
 }
 
-static bool is_scalar(const ProtobufCFieldDescriptor *f)
+bool pbprint_is_scalar(const ProtobufCFieldDescriptor *f)
 {
-	return f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING &&
-	       f->type != PROTOBUF_C_TYPE_BYTES;
+	return f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_BYTES;
 }
 
 static void print_enum(FILE *out, const ProtobufCEnumDescriptor *d, int value)
@@ -49,7 +52,7 @@ static void print_enum(FILE *out, const ProtobufCEnumDescriptor *d, int value)
 	fputs(d->n_values > 1 ? name + best : name, out);
 }
 
-static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void *p)
+void pbprint_value(FILE *out, const ProtobufCFieldDescriptor *f, const void *p, bool quote)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -82,9 +85,11 @@ static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
 	case PROTOBUF_C_TYPE_ENUM:
 		print_enum(out, f->descriptor, *(const int *)p);
 		break;
-	case PROTOBUF_C_TYPE_STRING:
-		fprintf(out, "\"%s\"", *(char *const *)p ? *(char *const *)p : "");
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)p ? *(char *const *)p : "";
+		fprintf(out, quote ? "\"%s\"" : "%s", s);
 		break;
+	}
 	case PROTOBUF_C_TYPE_BYTES:
 		fprintf(out, "<%zu bytes>", ((const ProtobufCBinaryData *)p)->len);
 		break;
@@ -93,7 +98,7 @@ static void print_value(FILE *out, const ProtobufCFieldDescriptor *f, const void
 	}
 }
 
-static size_t elem_size(const ProtobufCFieldDescriptor *f)
+size_t pbprint_elem_size(const ProtobufCFieldDescriptor *f)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT64:
@@ -117,179 +122,185 @@ static size_t elem_size(const ProtobufCFieldDescriptor *f)
 	}
 }
 
-static bool present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+bool pbprint_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
-	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-		return field_count(msg, f) > 0;
-	}
 	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
 		return *(const uint32_t *)((const char *)msg + f->quantifier_offset) == f->id;
 	}
-	const void *p = field_ptr(msg, f);
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE || f->type == PROTOBUF_C_TYPE_STRING) {
-		const char *s = *(const char *const *)p;
-		return s && (f->type == PROTOBUF_C_TYPE_MESSAGE || *s);
+	if (f->label != PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		return *(ProtobufCMessage *const *)pbprint_field(msg, f) != NULL;
 	}
-	/* proto3 scalars: show non-zero values only, like protobuf's text format. */
-	static const char zero[16];
-	return memcmp(p, zero, elem_size(f)) != 0;
+	return true; /* scalars, zeros included; lists, empty included */
+}
+
+bool pbprint_selected(const struct pbprint_options *opts, const char *prefix, const char *name)
+{
+	if (!opts || !opts->n_fields) {
+		return true;
+	}
+	char path[256];
+	snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+	size_t len = strlen(path);
+	for (size_t i = 0; i < opts->n_fields; i++) {
+		const char *sel = opts->fields[i];
+		size_t sl = strlen(sel);
+		/* the field itself, one on the way to a selected field, or one inside a selected message */
+		if (!strcmp(sel, path) || (sl > len && !strncmp(sel, path, len) && sel[len] == '.') ||
+		    (len > sl && !strncmp(path, sel, sl) && path[sl] == '.')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t pbprint_table(const ProtobufCMessage *msg, const struct pbprint_options *opts, const char *prefix,
+		     size_t *ret_len)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	size_t len = 0, cols = 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(f) && pbprint_count(msg, f) > 0 &&
+		    pbprint_selected(opts, prefix, f->name)) {
+			if (!cols) {
+				len = pbprint_count(msg, f);
+			}
+			cols += pbprint_count(msg, f) == len;
+		}
+	}
+	*ret_len = len;
+	return cols;
+}
+
+bool pbprint_in_table(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t len)
+{
+	return len && f->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(f) && pbprint_count(msg, f) == len;
+}
+
+void pbprint_value_text(const ProtobufCFieldDescriptor *f, const void *p, char *buf, size_t size)
+{
+	FILE *mem = fmemopen(buf, size, "w");
+	buf[0] = '\0';
+	if (mem) {
+		pbprint_value(mem, f, p, false);
+		fclose(mem);
+		buf[size - 1] = '\0';
+	}
+}
+
+static void cell_text(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t k, char *cell)
+{
+	pbprint_value_text(f, *(const char *const *)pbprint_field(msg, f) + k * pbprint_elem_size(f), cell, CELL_MAX);
 }
 
 /*
- * Columns of one table. A message may hold several struct-of-arrays groups:
- * VehicleStateBatch has full records (vehicle_id, state, x_m, ...) and moves
- * (move_vehicle_id, move_x_m, ...), of different vehicles, so each group gets
- * its own table. A field named PREFIX_NAME where the message also has NAME
- * belongs to group PREFIX; every other one to the unnamed group.
+ * The struct-of-arrays table: columns as wide as their widest cell, and only
+ * as many as fit @opts->width (a 180-column batch wraps into noise); the
+ * rest are named so the user can pick them with --field.
  */
-struct table {
-	const char *prefix; /* "" or e.g. "move" (not terminated: prefix_len) */
-	size_t prefix_len;
-	size_t len;         /* records: the count of the group's first non-empty field */
-	size_t cols;        /* fields of that count */
-};
-
-#define MAX_TABLES 8
-
-static bool is_column(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
-{
-	return f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) > 0;
-}
-
-static size_t group_prefix_len(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
-{
-	const char *us = strchr(f->name, '_');
-	const ProtobufCFieldDescriptor *base = us ? protobuf_c_message_descriptor_get_field_by_name(d, us + 1) : NULL;
-	return base && base->label == PROTOBUF_C_LABEL_REPEATED ? (size_t)(us - f->name) : 0;
-}
-
-static struct table *table_of(struct table *tables, size_t n, const ProtobufCMessageDescriptor *d,
-			      const ProtobufCFieldDescriptor *f)
-{
-	size_t plen = group_prefix_len(d, f);
-	for (size_t i = 0; i < n; i++) {
-		if (tables[i].prefix_len == plen && !strncmp(tables[i].prefix, f->name, plen)) {
-			return &tables[i];
-		}
-	}
-	return NULL;
-}
-
-static size_t find_tables(const ProtobufCMessage *msg, struct table *tables)
+static void print_table(FILE *out, const ProtobufCMessage *msg, int indent, size_t len, size_t max,
+			const struct pbprint_options *opts, const char *prefix)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
-	size_t n = 0;
-	for (unsigned i = 0; i < d->n_fields; i++) {
+	size_t rows = len < max ? len : max;
+	const ProtobufCFieldDescriptor *cols[256];
+	size_t widths[256], ncols = 0, used = (size_t)indent, hidden = 0;
+	char hidden_names[512] = "";
+	for (unsigned i = 0; i < d->n_fields && ncols < 256; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (!is_column(msg, f)) {
+		if (!pbprint_in_table(msg, f, len) || !pbprint_selected(opts, prefix, f->name)) {
 			continue;
 		}
-		struct table *t = table_of(tables, n, d, f);
-		if (!t && n < MAX_TABLES) {
-			t = &tables[n++];
-			*t = (struct table){ .prefix = f->name, .prefix_len = group_prefix_len(d, f),
-					     .len = field_count(msg, f) };
+		size_t w = strlen(f->name);
+		for (size_t k = 0; k < rows; k++) {
+			char cell[CELL_MAX];
+			cell_text(msg, f, k, cell);
+			w = strlen(cell) > w ? strlen(cell) : w;
 		}
-		if (t && field_count(msg, f) == t->len) {
-			t->cols++;
+		w += 2;
+		if (opts && opts->width && used + w > opts->width && ncols > 0) {
+			size_t l = strlen(hidden_names);
+			snprintf(hidden_names + l, sizeof(hidden_names) - l, "%s%s", hidden ? ", " : "", f->name);
+			hidden++;
+			continue;
 		}
+		cols[ncols] = f;
+		widths[ncols++] = w;
+		used += w;
 	}
-	return n;
-}
-
-/* Is @f printed as a column of a table (two or more columns of the same length)? */
-static bool in_table(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, struct table *tables, size_t n)
-{
-	if (!is_column(msg, f)) {
-		return false;
-	}
-	const struct table *t = table_of(tables, n, msg->descriptor, f);
-	return t && t->cols >= 2 && field_count(msg, f) == t->len;
-}
-
-/* A column is as wide as its name (without the group's prefix) and a space, at least 14. */
-static int column_width(const char *name)
-{
-	int len = (int)strlen(name) + 1;
-	return len > 14 ? len : 14;
-}
-
-static void print_table(FILE *out, const ProtobufCMessage *msg, const struct table *t, struct table *tables,
-			size_t n, int indent, size_t max)
-{
-	const ProtobufCMessageDescriptor *d = msg->descriptor;
-	size_t skip = t->prefix_len ? t->prefix_len + 1 : 0;
-	fprintf(out, "%*s(%zu %.*s%srecords)\n%*s", indent, "", t->len, (int)t->prefix_len, t->prefix,
-		t->prefix_len ? " " : "", indent, "");
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (in_table(msg, f, tables, n) && table_of(tables, n, d, f) == t) {
-			fprintf(out, "%-*s", column_width(f->name + skip), f->name + skip);
-		}
+	fprintf(out, "%*s(%zu records)\n%*s", indent, "", len, indent, "");
+	for (size_t c = 0; c < ncols; c++) {
+		fprintf(out, "%-*s", c + 1 < ncols ? (int)widths[c] : 0, cols[c]->name);
 	}
 	fputc('\n', out);
-	for (size_t k = 0; k < t->len && k < max; k++) {
+	for (size_t k = 0; k < rows; k++) {
 		fprintf(out, "%*s", indent, "");
-		for (unsigned i = 0; i < d->n_fields; i++) {
-			const ProtobufCFieldDescriptor *f = &d->fields[i];
-			if (!in_table(msg, f, tables, n) || table_of(tables, n, d, f) != t) {
-				continue;
-			}
-			char cell[64];
-			FILE *mem = fmemopen(cell, sizeof(cell), "w");
-			if (mem) {
-				print_value(mem, f, *(const char *const *)field_ptr(msg, f) + k * elem_size(f));
-				fclose(mem);
-				cell[sizeof(cell) - 1] = '\0';
-				fprintf(out, "%-*s", column_width(f->name + skip), cell);
-			}
+		for (size_t c = 0; c < ncols; c++) {
+			char cell[CELL_MAX];
+			cell_text(msg, cols[c], k, cell);
+			fprintf(out, "%-*s", c + 1 < ncols ? (int)widths[c] : 0, cell);
 		}
 		fputc('\n', out);
 	}
-	if (t->len > max) {
-		fprintf(out, "%*s... %zu more records\n", indent, "", t->len - max);
+	if (len > max) {
+		fprintf(out, "%*s... %zu more records\n", indent, "", len - max);
+	}
+	if (hidden) {
+		fprintf(out, "%*s(%zu more columns: %s; --field picks them)\n", indent, "", hidden, hidden_names);
 	}
 }
 
-void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts)
+static void print_fields(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts,
+			 const char *prefix);
+
+static void print_list(FILE *out, const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, int indent,
+		       size_t max, const struct pbprint_options *opts, const char *path)
+{
+	size_t n = pbprint_count(msg, f);
+	const char *base = *(const char *const *)pbprint_field(msg, f);
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		fprintf(out, "%*s%s: (%zu)\n", indent, "", f->name, n);
+		for (size_t k = 0; k < n && k < max; k++) {
+			fprintf(out, "%*s- \n", indent + 2, "");
+			print_fields(out, ((ProtobufCMessage *const *)(const void *)base)[k], indent + 4, opts, path);
+		}
+		if (n > max) {
+			fprintf(out, "%*s... %zu more\n", indent + 2, "", n - max);
+		}
+		return;
+	}
+	fprintf(out, "%*s%s: [", indent, "", f->name);
+	for (size_t k = 0; k < n && k < max; k++) {
+		fputs(k ? ", " : "", out);
+		pbprint_value(out, f, base + k * pbprint_elem_size(f), true);
+	}
+	fprintf(out, n > max ? ", ... %zu more]\n" : "]\n", n - max);
+}
+
+static void print_fields(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts,
+			 const char *prefix)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	size_t max = opts && opts->max_rows ? opts->max_rows : SIZE_MAX;
-	/* Struct of arrays: repeated scalars of a group sharing one length print as a table. */
-	struct table tables[MAX_TABLES];
-	size_t n_tables = find_tables(msg, tables);
+	size_t table_len = 0;
+	bool table = pbprint_table(msg, opts, prefix, &table_len) >= 2;
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (!present(msg, f) || in_table(msg, f, tables, n_tables)) {
+		if (!pbprint_present(msg, f) || !pbprint_selected(opts, prefix, f->name) ||
+		    (table && pbprint_in_table(msg, f, table_len))) {
 			continue;
 		}
-		const void *p = field_ptr(msg, f);
+		char path[256];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->name);
+		const void *p = pbprint_field(msg, f);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = field_count(msg, f);
-			const char *base = *(const char *const *)p;
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				fprintf(out, "%*s%s: (%zu)\n", indent, "", f->name, n);
-				for (size_t k = 0; k < n && k < max; k++) {
-					fprintf(out, "%*s- \n", indent + 2, "");
-					pbprint_message(out, ((ProtobufCMessage *const *)base)[k], indent + 4, opts);
-				}
-				if (n > max) {
-					fprintf(out, "%*s... %zu more\n", indent + 2, "", n - max);
-				}
-			} else {
-				fprintf(out, "%*s%s: [", indent, "", f->name);
-				for (size_t k = 0; k < n && k < max; k++) {
-					fputs(k ? ", " : "", out);
-					print_value(out, f, base + k * elem_size(f));
-				}
-				fprintf(out, n > max ? ", ... %zu more]\n" : "]\n", n - max);
-			}
+			print_list(out, msg, f, indent, max, opts, path);
 		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 			fprintf(out, "%*s%s:\n", indent, "", f->name);
-			pbprint_message(out, *(ProtobufCMessage *const *)p, indent + 2, opts);
+			print_fields(out, *(ProtobufCMessage *const *)p, indent + 2, opts, path);
 		} else {
 			fprintf(out, "%*s%s: ", indent, "", f->name);
-			print_value(out, f, p);
+			pbprint_value(out, f, p, true);
 			/* Simulated timestamps also as a date a person reads. */
 			size_t len = strlen(f->name);
 			if (f->type == PROTOBUF_C_TYPE_INT64 && len > 3 && !strcmp(f->name + len - 3, "_ms") &&
@@ -300,9 +311,12 @@ void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const s
 			fputc('\n', out);
 		}
 	}
-	for (size_t t = 0; t < n_tables; t++) {
-		if (tables[t].cols >= 2) {
-			print_table(out, msg, &tables[t], tables, n_tables, indent, max);
-		}
+	if (table) {
+		print_table(out, msg, indent, table_len, max, opts, prefix);
 	}
+}
+
+void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts)
+{
+	print_fields(out, msg, indent, opts, "");
 }

@@ -110,3 +110,9 @@ bool fs_args_version(int argc, char **argv, const char *program)
 	}
 	return false;
 }
+
+int fs_args_try_help(const char *command)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", command);
+	return 2;
+}

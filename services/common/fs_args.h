@@ -24,4 +24,12 @@ bool fs_args_speed(const char *text, double *ret);
  */
 bool fs_args_version(int argc, char **argv, const char *program);
 
+/**
+ * After getopt_long() refused an option (it printed one line naming it, with
+ * argv[0] as the program: set that to the full command, e.g. "fleetctl echo"):
+ * add where help is, instead of the whole help text. Returns 2, the exit
+ * status of a usage error.
+ */
+int fs_args_try_help(const char *command);
+
 #endif

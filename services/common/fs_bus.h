@@ -96,7 +96,8 @@ const char *fs_bus_default_address(char *buf, size_t size);
  * Check that the directory of ipc bus @address is private (fs_bus_dir.c):
  * a directory, not a symbolic link, owned by the effective user, mode 0700,
  * in a parent no other user can replace it from. @create: make it (0700)
- * first if it does not exist. Every process of a run checks before it binds
+ * first if it does not exist, and its missing ancestors (0700, each checked
+ * like a parent). Every process of a run checks before it binds
  * or connects; fs_bus_connect() does. A refusal is logged naming the path and
  * what is wrong. tcp addresses pass. Returns 0 with *@ret_fd (may be NULL) an
  * O_DIRECTORY descriptor of it (ipc only; caller closes), or -errno: -ENOENT

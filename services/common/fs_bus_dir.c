@@ -13,6 +13,8 @@
  * mode is exactly 0700, and its parent cannot be used by another user to
  * swap it (owned by root or us, and sticky if others may write there). The
  * first failed check is the refusal, naming the path and what is wrong.
+ * Whoever creates the directory (launcher, broker) also creates its missing
+ * ancestors, each 0700 and each inside a folder that passes the parent check.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +70,43 @@ static int check_parent(const char *dir)
 			 "sticky, so they could replace it",
 			 dir, parent, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * `--bus ipc:///tmp/runs/a/bus` where /tmp/runs does not exist yet: make each
+ * missing ancestor of @dir private (0700), and only inside a folder that
+ * check_parent() accepts, so no other user can swap it out from under us. An
+ * ancestor that exists is left as it is; @dir's own parent is checked again
+ * by the caller like any other.
+ */
+static int make_ancestors(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		fs_error("bus directory %s: name too long", dir);
+		return -ENAMETOOLONG;
+	}
+	char *last = strrchr(path, '/');
+	for (char *p = path + 1; last && p <= last; p++) {
+		if (*p != '/' || p[-1] == '/') {
+			continue;
+		}
+		*p = '\0';
+		struct stat st;
+		if (lstat(path, &st) < 0 && errno == ENOENT) {
+			int rc = check_parent(path);
+			if (rc < 0) {
+				return rc;
+			}
+			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+				int e = errno;
+				fs_error("cannot create %s for bus directory %s: %s", path, dir, strerror(e));
+				return -e;
+			}
+		}
+		*p = '/';
 	}
 	return 0;
 }
@@ -143,7 +182,11 @@ int fs_bus_dir_check(const char *address, bool create, int *ret_fd)
 		fs_error("bus address %s names no directory", address);
 		return -EINVAL;
 	}
-	int rc = check_parent(dir);
+	int rc = create ? make_ancestors(dir) : 0;
+	if (rc < 0) {
+		return rc;
+	}
+	rc = check_parent(dir);
 	if (rc < 0) {
 		return rc;
 	}

@@ -11,12 +11,35 @@
 #include "fs_log.h"
 #include "fs_outfile.h"
 
+/* mkdir -p: @dir and each missing parent (0755, as results are meant to be shared). */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0') {
+			continue;
+		}
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			return -errno;
+		}
+		*p = c;
+		if (!c) {
+			return 0;
+		}
+	}
+}
+
 int fs_outfile_check_dir(const char *what, const char *dir)
 {
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		int e = errno;
-		fs_error("%s: cannot create %s: %s", what, dir, strerror(e));
-		return -e;
+	int rc = make_dirs(dir);
+	if (rc < 0) {
+		fs_error("%s: cannot create %s: %s", what, dir, strerror(-rc));
+		return rc;
 	}
 	struct stat st;
 	if (stat(dir, &st) < 0) {

@@ -21,8 +21,8 @@ struct fs_outfile {
 };
 
 /**
- * Check, before a run, that @dir can take its results: create it (0755) if
- * missing; refuse anything that is not a directory (an existing file,
+ * Check, before a run, that @dir can take its results: create it and its
+ * missing parents (0755); refuse anything that is not a directory (an existing file,
  * /dev/null) or a directory we cannot write into. Logs why, naming @what
  * (e.g. "--out") and @dir. Returns 0 or -errno.
  */

@@ -77,7 +77,8 @@ void fs_scenario_msg_command_free(Fleetsim__V1__ScenarioCommand *c)
 }
 
 int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1__ScenarioEvent *m, bool literal_tick,
-				const char *origin, struct fs_scenario_event *ret, struct fs_error *err)
+				uint64_t offset_base_ms, const char *origin, struct fs_scenario_event *ret,
+				struct fs_error *err)
 {
 	if (m->n_params > 64) {
 		return fs_error_set(err, -EINVAL, "%s: %zu parameters is too many", origin, m->n_params);
@@ -95,7 +96,7 @@ int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1
 		return fs_error_set(err, -EINVAL, "%s: give the time either as apply_tick or in the params, not both",
 				    origin);
 	}
-	struct fs_scenario_event_source src = { .origin = origin };
+	struct fs_scenario_event_source src = { .origin = origin, .offset_base_ms = offset_base_ms };
 	struct fs_scenario_event e;
 	int rc = fs_scenario_event_parse(sc, m->type, kv, m->n_params, &src, &e, err);
 	if (rc < 0) {
@@ -162,7 +163,7 @@ size_t fs_scenario_msg_receive(struct fs_bus *bus, const struct fs_scenario *sc,
 	for (size_t i = 0; i < cmd->n_events; i++) {
 		struct fs_scenario_event e;
 		struct fs_error err = { "" };
-		if (fs_scenario_msg_event_parse(sc, cmd->events[i], true, "scheduled event", &e, &err) < 0) {
+		if (fs_scenario_msg_event_parse(sc, cmd->events[i], true, 0, "scheduled event", &e, &err) < 0) {
 			/* The conductor validated it with the same scenario; a mismatch is a launch error. */
 			fs_error("%s (is every service given the same --scenario?)", err.message);
 			fs_bus_reject(bus, msg, "scenario event does not validate here");

@@ -44,10 +44,12 @@ void fs_scenario_msg_command_free(Fleetsim__V1__ScenarioCommand *m);
  * Validate @m against @sc into @ret (fs_scenario_event_parse(); @origin names
  * it in messages). With @literal_tick the message's apply_tick is the tick
  * (the conductor's scheduled events); otherwise 0 means "next tick"
- * (FS_SCN_NEXT_TICK) unless the params give a time (at/from/tick).
+ * (FS_SCN_NEXT_TICK) unless the params give a time (at/from/tick). Offsets
+ * in the params (at: 20m) count from @offset_base_ms (0: the run's start).
  */
 int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1__ScenarioEvent *m, bool literal_tick,
-				const char *origin, struct fs_scenario_event *ret, struct fs_error *err);
+				uint64_t offset_base_ms, const char *origin, struct fs_scenario_event *ret,
+				struct fs_error *err);
 
 /**
  * Load the scenario a service was given (--scenario FILE), or the defaults

@@ -21,7 +21,8 @@
  * one schedule sorted by tick. An injected command is validated whole with
  * the scenario's own rules (fs_scenario_event_parse) and refused whole if any
  * event is invalid or in the past; accepted events get their tick ("next
- * tick" = the next tick this conductor starts). Just before starting tick t
+ * tick" = the next tick this conductor starts). A command marked from_now
+ * (fleetctl inject) counts its offsets (at: 10m) from that next tick. Just before starting tick t
  * the conductor publishes the events due at t on scn.cmd/apply, so every
  * participant applies them right before on_tick(t), in schedule order: a run
  * with an injected event and a run with the same event in its file publish
@@ -347,7 +348,7 @@ static void handle_command(struct conductor *c, const char *sender, const Fleets
 }
 
 static void send_scenario_ack(struct conductor *c, uint64_t id, const char *requester, bool ok, const char *reason,
-			      uint64_t tick)
+			      uint64_t tick, uint64_t from_tick)
 {
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	Fleetsim__V1__ScenarioAck ack = FLEETSIM__V1__SCENARIO_ACK__INIT;
@@ -356,6 +357,7 @@ static void send_scenario_ack(struct conductor *c, uint64_t id, const char *requ
 	ack.accepted = ok;
 	ack.reason = (char *)reason;
 	ack.apply_tick = tick;
+	ack.from_tick = from_tick;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_ACK;
 	env.scenario_ack = &ack;
 	publish(c, &env);
@@ -374,6 +376,8 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 	struct fs_scenario_event *events = NULL;
 	size_t n = cmd->n_events;
 	uint64_t first = UINT64_MAX, next = next_tick(c);
+	/* `fleetctl inject` counts a file's offsets (at: 10m) from now, not from the run's start */
+	uint64_t from_tick = cmd->from_now ? (cmd->from_tick ? cmd->from_tick : next) : 0;
 	bool ok = true;
 	if (n == 0 || n > 1024) {
 		ok = false;
@@ -382,6 +386,9 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 		   c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
 		ok = false;
 		snprintf(reason, sizeof(reason), "the run is over");
+	} else if (from_tick > c->duration_ticks) {
+		ok = false;
+		snprintf(reason, sizeof(reason), "from_tick %" PRIu64 " is after the run's end", from_tick);
 	} else {
 		events = fs_xcalloc(n, sizeof(*events));
 	}
@@ -389,7 +396,8 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 		char origin[96];
 		struct fs_error err = { "" };
 		snprintf(origin, sizeof(origin), "event %zu (%s)", i + 1, cmd->events[i]->type);
-		if (fs_scenario_msg_event_parse(&c->scenario, cmd->events[i], false, origin, &events[i], &err) < 0) {
+		if (fs_scenario_msg_event_parse(&c->scenario, cmd->events[i], false, from_tick * c->tick_ms, origin,
+						&events[i], &err) < 0) {
 			ok = false;
 			snprintf(reason, sizeof(reason), "%s", err.message);
 			break;
@@ -434,7 +442,7 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 		first = 0;
 		fs_warn("refused scenario command %" PRIu64 " from %s: %s", cmd->command_id, sender, reason);
 	}
-	send_scenario_ack(c, cmd->command_id, sender, ok, reason, first);
+	send_scenario_ack(c, cmd->command_id, sender, ok, reason, first, ok ? from_tick : 0);
 	free(events);
 }
 
@@ -647,6 +655,19 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 	}
 }
 
+/*
+ * A result as JSON: results travel as doubles, but most are counts (requests,
+ * served, faults), which a reader expects as 232, not 232.0; a whole number
+ * within a double's exact range is written as an integer, anything else as is.
+ */
+static json_t *json_result(double v)
+{
+	if (v == floor(v) && fabs(v) <= 9007199254740992.0) { /* 2^53 */
+		return json_integer((json_int_t)v);
+	}
+	return json_real(v);
+}
+
 static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__Bye *bye = msg->env->bye;
@@ -671,7 +692,7 @@ static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bo
 	p->results = json_object();
 	for (size_t i = 0; i < bye->n_results; i++) {
 		if (bye->results[i]->key && isfinite(bye->results[i]->value)) {
-			json_object_set_new(p->results, bye->results[i]->key, json_real(bye->results[i]->value));
+			json_object_set_new(p->results, bye->results[i]->key, json_result(bye->results[i]->value));
 		}
 	}
 }
@@ -1254,6 +1275,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-conductor")) {
 		return 0;
 	}
+	argv[0] = (char *)"fs-conductor"; /* getopt names the program in its one-line complaint */
 	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true,
 			       .stop_wait_ms = STOP_WAIT_MS_DEFAULT };
 	uint64_t duration_ms = 3600000, u;
@@ -1369,8 +1391,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-conductor");
 		}
 	}
 	if (optind < argc) {

@@ -993,11 +993,32 @@ static int close_out(struct fs_outfile *out)
 	return fs_outfile_commit(out) < 0 ? -EIO : 0;
 }
 
+/*
+ * ,lat,lon (WGS84, 6 decimals: ~0.1 m) of a point in the network's metres, from its projection
+ * origin, so the CSVs load in kepler.gl and QGIS as they are. Empty without a point (@pt NULL)
+ * or on a network with no place on Earth (a grid: projected about 0,0).
+ */
+static void put_latlon(FILE *f, const struct fs_network *net, const struct fs_point *pt)
+{
+	double lat, lon;
+	if (!pt || (net->proj.origin_lat == 0.0 && net->proj.origin_lon == 0.0)) {
+		fputs(",,", f);
+		return;
+	}
+	fs_projection_to_latlon(&net->proj, *pt, &lat, &lon);
+	fprintf(f, ",%.6f,%.6f", lat, lon);
+}
+
+static bool place_point(const struct fs_network *net, uint32_t edge, float offset_m, struct fs_point *ret)
+{
+	return edge != FS_DISPATCH_NONE && fs_network_edge_point_at(net, edge, offset_m, ret) == 0;
+}
+
 /* edge,offset_m,x_m,y_m of a place on the road; empty fields when there is none */
 static void put_place(FILE *f, const struct fs_network *net, uint32_t edge, float offset_m)
 {
 	struct fs_point pt;
-	if (edge == FS_DISPATCH_NONE || fs_network_edge_point_at(net, edge, offset_m, &pt) < 0) {
+	if (!place_point(net, edge, offset_m, &pt)) {
 		fputs(",,,,", f);
 		return;
 	}
@@ -1022,7 +1043,8 @@ static int write_trips(const struct dispatch_service *s)
 	      "t_dropoff_s,t_end_s,vehicle_id,offers,wait_s,in_vehicle_s,offer_eta_s,origin_x_m,origin_y_m,"
 	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,pickup_offset_m,pickup_x_m,pickup_y_m,dropoff_edge,"
 	      "dropoff_offset_m,dropoff_x_m,dropoff_y_m,beeline_m,route_m,route_s,pickup_m,trip_m,uses_motorway,"
-	      "rider_patience_s,rider_board_s,rider_alight_s,rider_no_show\n",
+	      "rider_patience_s,rider_board_s,rider_alight_s,rider_no_show,origin_lat,origin_lon,dest_lat,dest_lon,"
+	      "pickup_lat,pickup_lon,dropoff_lat,dropoff_lon\n",
 	      f);
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1061,7 +1083,13 @@ static int write_trips(const struct dispatch_service *s)
 		put_num(f, r->rider_patience_s, 1);
 		put_num(f, r->rider_board_s, 1);
 		put_num(f, r->rider_alight_s, 1);
-		fprintf(f, ",%d\n", r->rider_no_show ? 1 : 0);
+		fprintf(f, ",%d", r->rider_no_show ? 1 : 0);
+		struct fs_point pickup, dropoff;
+		put_latlon(f, net, &r->origin);
+		put_latlon(f, net, &r->dest);
+		put_latlon(f, net, place_point(net, r->pickup_edge, r->pickup_offset_m, &pickup) ? &pickup : NULL);
+		put_latlon(f, net, place_point(net, r->dropoff_edge, r->dropoff_offset_m, &dropoff) ? &dropoff : NULL);
+		fputc('\n', f);
 	}
 	return close_out(&out);
 }
@@ -1108,15 +1136,16 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 	const struct fs_network *net = s->world->net;
 	uint32_t nz = fs_dispatch_zone_count(s->d);
 	uint32_t cols = (uint32_t)ceil(fmax(net->max_x - net->min_x, 1.0) / s->cfg.params.cell_m);
-	fprintf(f, "zone,x_m,y_m,%s", kpi_header);
+	fprintf(f, "zone,x_m,y_m,lat,lon,%s", kpi_header);
 	for (uint32_t z = 0; z < nz; z++) {
 		if (!by_zone[z].requests) {
 			continue;
 		}
-		char key[64];
-		snprintf(key, sizeof(key), "%u,%.0f,%.0f", z, net->min_x + ((z % cols) + 0.5) * s->cfg.params.cell_m,
-			 net->min_y + ((z / cols) + 0.5) * s->cfg.params.cell_m);
-		put_kpi_row(f, key, &by_zone[z]);
+		struct fs_point centre = { net->min_x + ((z % cols) + 0.5) * s->cfg.params.cell_m,
+					   net->min_y + ((z / cols) + 0.5) * s->cfg.params.cell_m };
+		fprintf(f, "%u,%.0f,%.0f", z, centre.x, centre.y);
+		put_latlon(f, net, &centre);
+		put_kpi_row(f, "", &by_zone[z]);
 	}
 	return close_out(&out) < 0 ? -EIO : rc;
 }
@@ -1153,7 +1182,7 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 		if (!f) {
 			return -EIO;
 		}
-		fprintf(f, "zone,%s", kpi_header);
+		fprintf(f, "zone,lat,lon,%s", kpi_header); /* lat,lon: the zone's polygon's vertex mean */
 	}
 	int rc = 0;
 	for (size_t i = 0; i < s->scn.zone_count && rc == 0; i++) {
@@ -1172,7 +1201,14 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 			result(p, key, values[j]);
 		}
 		if (f) {
-			put_kpi_row(f, sz->name, &k);
+			struct fs_point c = { 0, 0 };
+			for (size_t v = 0; v < sz->count; v++) {
+				c.x += s->zone_rings[i][v].x / (double)sz->count;
+				c.y += s->zone_rings[i][v].y / (double)sz->count;
+			}
+			fputs(sz->name, f);
+			put_latlon(f, s->world->net, sz->count ? &c : NULL);
+			put_kpi_row(f, "", &k);
 		}
 	}
 	if (f && close_out(&out) < 0) {

@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-dispatch")) {
 		return 0;
 	}
+	argv[0] = (char *)"fs-dispatch"; /* getopt names the program in its one-line complaint */
 	struct dispatch_config cfg = { .kpi_every_s = 60 }; /* the issue: a snapshot per simulated minute */
 	fs_dispatch_params_defaults(&cfg.params);
 	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = NULL;
@@ -234,8 +235,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-dispatch");
 		}
 	}
 	if (optind < argc) {

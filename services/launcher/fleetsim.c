@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "run")) {
+		argv[1] = (char *)"fleetsim run"; /* getopt names the command in its one-line complaint */
 		return launcher_run(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
 		char name[32], exe[PATH_MAX];
 		snprintf(name, sizeof(name), "fs-%s", argv[1]);
 		fs_paths_helper(name, exe, sizeof(exe));
-		argv[1] = exe;
+		/* argv[0] is the name it gives in help and messages: what the user typed */
+		argv[1] = (char *)(!strcmp(argv[1], "rollout") ? "fleetsim rollout" : "fleetsim replay");
 		execv(exe, argv + 1);
 		fs_error("cannot run %s: %s", exe, strerror(errno));
 		return 1;

@@ -124,9 +124,10 @@ static void usage(FILE *out)
 		"                      dest_lat,dest_lon or ..._x/_y in metres) instead of generating demand\n"
 		"  --network SPEC      road network: atlanta (default), columbus, FILE.osm.pbf,\n"
 		"                      FILE.osm, grid:ROWSxCOLS:SPACING_M, csv:NODES.csv,EDGES.csv\n"
-		"  --out DIR           write results (summary.json, ...) to DIR\n"
+		"  --out DIR           write results (summary.json, ...) to DIR (created, with its parents)\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
-		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID);\n"
+		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID; an ipc\n"
+		"                      DIR and missing folders above it are created, private: 0700);\n"
 		"                      tcp://HOST:PORT lets processes on other hosts attach\n"
 		"  --allow FILE        tcp bus: also admit the CURVE public key(s) in FILE (operators;\n"
 		"                      `fleetctl keygen`); repeatable\n"
@@ -361,7 +362,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			fs_args_try_help("fleetsim run");
 			return -EINVAL;
 		}
 	}
@@ -498,9 +499,63 @@ static bool wait_for_broker(struct supervisor *s, struct child *broker, const ch
 	return false;
 }
 
-static void show_progress(const Fleetsim__V1__Status *st, bool tty)
+/*
+ * What the progress line needs across status messages: the last status, and
+ * two samples of (wall time, tick) 5 to 10 s apart for the ETA, so it follows
+ * a change of speed (fleetctl speed, a busy hour) within seconds.
+ */
+struct progress {
+	int64_t start_ms;
+	int64_t sample_ms[2];
+	uint64_t sample_tick[2];
+	int64_t sim_time_ms;
+	uint64_t tick, duration_ticks;
+};
+
+static void format_wall(double s, char *buf, size_t size)
 {
-	char when[32];
+	long t = lround(s);
+	if (t >= 3600) {
+		snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	} else {
+		snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+	}
+}
+
+/* "ETA 1:05" from the ticks done in the last 5-10 s of wall time; "" before there is a rate. */
+static void progress_eta(struct progress *pg, const Fleetsim__V1__Status *st, int64_t now, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (st->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING) {
+		pg->sample_ms[0] = pg->sample_ms[1] = 0; /* a pause is no part of the rate */
+		return;
+	}
+	if (!pg->sample_ms[1] || now - pg->sample_ms[1] >= 5000) {
+		pg->sample_ms[0] = pg->sample_ms[1] ? pg->sample_ms[1] : now;
+		pg->sample_tick[0] = pg->sample_ms[1] ? pg->sample_tick[1] : st->tick;
+		pg->sample_ms[1] = now;
+		pg->sample_tick[1] = st->tick;
+	}
+	double secs = (double)(now - pg->sample_ms[0]) / 1000.0;
+	if (secs < 0.5 || st->tick <= pg->sample_tick[0] || st->tick >= st->duration_ticks) {
+		return;
+	}
+	double rate = (double)(st->tick - pg->sample_tick[0]) / secs;
+	char left[32];
+	format_wall((double)(st->duration_ticks - st->tick) / rate, left, sizeof(left));
+	snprintf(buf, size, "  ETA %s", left);
+}
+
+static void show_progress(struct supervisor *sup, struct progress *pg, const Fleetsim__V1__Status *st, bool tty)
+{
+	int64_t now = fs_clock_now_ms();
+	if (!pg->start_ms) {
+		pg->start_ms = now;
+	}
+	pg->sim_time_ms = st->sim_time_ms;
+	pg->tick = st->tick;
+	pg->duration_ticks = st->duration_ticks;
+	char when[32], eta[48], speed[32], line[400];
 	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
 	size_t ready = 0;
 	for (size_t i = 0; i < st->n_participants; i++) {
@@ -508,18 +563,44 @@ static void show_progress(const Fleetsim__V1__Status *st, bool tty)
 	}
 	const char *state = st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED    ? "paused"
 			    : st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING ? "waiting"
-										      : "running";
+			    : st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING ? "running"
+										      : "ending";
 	double pct = st->duration_ticks ? 100.0 * (double)st->tick / (double)st->duration_ticks : 0;
-	char speed[32];
 	if (st->speed > 0) {
 		snprintf(speed, sizeof(speed), "%gx", st->speed);
 	} else {
 		snprintf(speed, sizeof(speed), "max");
 	}
-	fprintf(stderr, "%s%s  tick %" PRIu64 "/%" PRIu64 " (%3.0f%%)  %7.1fx real time (target %s)  %s  %zu/%zu ready%s",
-		tty ? "\r\033[K" : "", when, st->tick, st->duration_ticks, pct, st->sim_real_ratio, speed, state, ready,
-		st->n_participants, tty ? "" : "\n");
-	fflush(stderr);
+	progress_eta(pg, st, now, eta, sizeof(eta));
+	snprintf(line, sizeof(line), "%s  tick %" PRIu64 "/%" PRIu64 " (%3.0f%%)%s  %7.1fx real time (target %s)  %s  %zu/%zu ready",
+		 when, st->tick, st->duration_ticks, pct, eta, st->sim_real_ratio, speed, state, ready,
+		 st->n_participants);
+	if (tty) {
+		supervisor_progress(sup, line);
+	} else {
+		fprintf(stderr, "%s\n", line);
+	}
+}
+
+/* The run is over: the last line says how it ended and how long it took, not "running". */
+static void show_final_progress(struct supervisor *sup, const struct progress *pg, uint64_t tick_ms, bool tty,
+				bool stopped)
+{
+	if (!pg->start_ms) {
+		return;
+	}
+	char when[32], took[32], line[300];
+	fs_calendar_format(pg->sim_time_ms, when, sizeof(when));
+	int64_t wall_ms = fs_clock_now_ms() - pg->start_ms;
+	format_wall((double)wall_ms / 1000.0, took, sizeof(took));
+	snprintf(line, sizeof(line), "%s  tick %" PRIu64 "/%" PRIu64 "  %s after %s of wall time (%.1fx real time)", when,
+		 pg->tick, pg->duration_ticks, stopped ? "stopped" : "ended", took,
+		 wall_ms > 0 ? (double)pg->tick * (double)tick_ms / (double)wall_ms : 0.0);
+	if (tty) {
+		supervisor_progress_end(sup, line);
+	} else {
+		fprintf(stderr, "%s\n", line);
+	}
 }
 
 /* fs-conductor's exit status 4: it ended the run and wrote summary.json, but not everyone answered. */
@@ -547,8 +628,7 @@ static void wait_participants(struct supervisor *sup, int ms)
 {
 	int64_t deadline = fs_clock_now_ms() + ms;
 	while (supervisor_running(sup, CHILD_PARTICIPANT) && fs_clock_now_ms() < deadline) {
-		struct pollfd pfd = { .fd = sup->signal_fd, .events = POLLIN };
-		poll(&pfd, 1, 20);
+		supervisor_poll(sup, 20);
 		supervisor_take_stops(sup); /* the run is ending already */
 		supervisor_reap(sup, NULL, 0);
 	}
@@ -812,6 +892,9 @@ static int launch(const struct run_options *opts)
 	}
 	int status = 1;
 	bool interrupted = false, tty = isatty(STDERR_FILENO) && !o.quiet;
+	if (tty && supervisor_capture_logs(sup) < 0) {
+		tty = false; /* no pipe: progress as whole lines, as into a file */
+	}
 	struct argv_builder a = { 0 };
 	struct fs_bus *watch = NULL;
 	char keydir[64] = "";
@@ -1039,12 +1122,15 @@ static int launch(const struct run_options *opts)
 	uint64_t last_tick = 0; /* from the conductor's status: for a summary if it dies */
 	bool run_ending = false; /* End was published: participants leave as they finish their outputs */
 	int64_t last_progress_ms = 0;
+	struct progress pg = { 0 };
 	for (;;) {
-		zmq_pollitem_t items[2] = {
+		zmq_pollitem_t items[3] = {
 			{ .fd = sup->signal_fd, .events = ZMQ_POLLIN },
+			{ .fd = sup->log_fd, .events = ZMQ_POLLIN },
 			{ .socket = watch ? fs_bus_socket(watch) : NULL, .events = ZMQ_POLLIN },
 		};
-		zmq_poll(items, watch ? 2 : 1, 200);
+		zmq_poll(items, watch ? 3 : 2, 200);
+		supervisor_relay_logs(sup, false);
 		for (int stops = supervisor_take_stops(sup); stops > 0 && conductor->running; stops--) {
 			ask_to_stop(conductor, &o, &stop_started_ms, tty);
 			interrupted = true;
@@ -1122,8 +1208,8 @@ static int launch(const struct run_options *opts)
 				}
 			}
 			status = failed ? 1 : interrupted ? 130 : 0;
-			if (tty) {
-				fputc('\n', stderr);
+			if (!o.quiet) {
+				show_final_progress(sup, &pg, o.tick_ms, tty, interrupted || stop_started_ms);
 			}
 			if (!failed && o.out_dir && !o.quiet) {
 				fs_info("results in %s/summary.json", o.out_dir);
@@ -1136,7 +1222,7 @@ static int launch(const struct run_options *opts)
 			status = 1;
 			goto out;
 		}
-		if (watch && (items[1].revents & ZMQ_POLLIN || fs_bus_has_pending(watch))) {
+		if (watch && (items[2].revents & ZMQ_POLLIN || fs_bus_has_pending(watch))) {
 			struct fs_bus_message *msg = NULL;
 			const Fleetsim__V1__Status *latest = NULL;
 			struct fs_bus_message *keep = NULL;
@@ -1145,6 +1231,10 @@ static int launch(const struct run_options *opts)
 				    (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
 				     msg->env->status->state >= FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING)) {
 					run_ending = true;
+				}
+				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
+					pg.tick = msg->env->end->ticks; /* for the final line */
+					pg.sim_time_ms = msg->env->sim_time_ms;
 				}
 				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
 					fs_bus_message_free(keep);
@@ -1157,7 +1247,7 @@ static int launch(const struct run_options *opts)
 			}
 			int64_t now = fs_clock_now_ms();
 			if (latest && !o.quiet && (tty || now - last_progress_ms >= 10000)) {
-				show_progress(latest, tty);
+				show_progress(sup, &pg, latest, tty);
 				last_progress_ms = now;
 			}
 			fs_bus_message_free(keep);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* supervisor - child processes of a run (see supervisor.h). */
+#define _GNU_SOURCE /* memrchr, pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ static sigset_t handled, saved_mask;
 int supervisor_init(struct supervisor *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->log_fd = s->log_wr = -1;
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGCHLD);
 	sigaddset(&handled, SIGINT);
@@ -32,8 +35,99 @@ int supervisor_init(struct supervisor *s)
 	return s->signal_fd < 0 ? -errno : 0;
 }
 
+int supervisor_capture_logs(struct supervisor *s)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		return -errno;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	s->log_fd = fds[0];
+	s->log_wr = fds[1];
+	return 0;
+}
+
+static void write_all(const char *text, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, text, len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+static void draw_progress(const struct supervisor *s)
+{
+	if (s->progress[0]) {
+		write_all("\r\033[K", 4);
+		write_all(s->progress, strlen(s->progress));
+	}
+}
+
+void supervisor_progress(struct supervisor *s, const char *line)
+{
+	snprintf(s->progress, sizeof(s->progress), "%s", line);
+	draw_progress(s);
+}
+
+void supervisor_progress_end(struct supervisor *s, const char *line)
+{
+	supervisor_progress(s, line);
+	write_all("\n", 1);
+	s->progress[0] = '\0';
+}
+
+void supervisor_relay_logs(struct supervisor *s, bool flush)
+{
+	if (s->log_fd < 0) {
+		return;
+	}
+	bool wrote = false;
+	for (;;) {
+		ssize_t n = read(s->log_fd, s->log_buf + s->log_len, sizeof(s->log_buf) - s->log_len);
+		if (n > 0) {
+			s->log_len += (size_t)n;
+		}
+		/* complete lines, or everything when flushing or when one line fills the buffer */
+		char *end = memrchr(s->log_buf, '\n', s->log_len);
+		size_t take = end ? (size_t)(end - s->log_buf) + 1 : 0;
+		if (!take && s->log_len && (flush || s->log_len == sizeof(s->log_buf))) {
+			take = s->log_len;
+		}
+		if (take) {
+			if (s->progress[0] && !wrote) {
+				write_all("\r\033[K", 4); /* the children's lines go above the progress line */
+			}
+			write_all(s->log_buf, take);
+			if (s->log_buf[take - 1] != '\n') {
+				write_all("\n", 1);
+			}
+			memmove(s->log_buf, s->log_buf + take, s->log_len - take);
+			s->log_len -= take;
+			wrote = true;
+		}
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			break;
+		}
+	}
+	if (wrote) {
+		draw_progress(s);
+	}
+}
+
 void supervisor_finish(struct supervisor *s)
 {
+	supervisor_relay_logs(s, true);
+	if (s->log_fd >= 0) {
+		close(s->log_fd);
+		close(s->log_wr);
+	}
 	if (s->signal_fd >= 0) {
 		close(s->signal_fd);
 	}
@@ -59,6 +153,9 @@ struct child *supervisor_spawn(struct supervisor *s, const char *name, enum chil
 			_exit(127); /* the launcher died before we set PDEATHSIG */
 		}
 		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+		if (s->log_wr >= 0) {
+			dup2(s->log_wr, STDERR_FILENO);
+		}
 		execv(argv[0], argv);
 		fprintf(stderr, "fleetsim: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -123,6 +220,14 @@ static void drain_signals(struct supervisor *s)
 	}
 }
 
+void supervisor_poll(struct supervisor *s, int timeout_ms)
+{
+	struct pollfd pfd[2] = { { .fd = s->signal_fd, .events = POLLIN }, { .fd = s->log_fd, .events = POLLIN } };
+	poll(pfd, s->log_fd >= 0 ? 2 : 1, timeout_ms);
+	drain_signals(s);
+	supervisor_relay_logs(s, false);
+}
+
 int supervisor_take_stops(struct supervisor *s)
 {
 	drain_signals(s);
@@ -143,9 +248,7 @@ bool supervisor_wait(struct supervisor *s, struct child *c, int timeout_ms)
 		if (left <= 0) {
 			return false;
 		}
-		struct pollfd pfd = { .fd = s->signal_fd, .events = POLLIN };
-		poll(&pfd, 1, left > 50 ? 50 : (int)left);
-		drain_signals(s);
+		supervisor_poll(s, left > 50 ? 50 : (int)left);
 	}
 	return true;
 }
@@ -161,9 +264,7 @@ void supervisor_stop_all(struct supervisor *s, int grace_ms)
 	int64_t deadline = fs_clock_now_ms() + grace_ms;
 	while (running_total(s) && fs_clock_now_ms() < deadline) {
 		supervisor_reap(s, NULL, 0);
-		struct pollfd pfd = { .fd = s->signal_fd, .events = POLLIN };
-		poll(&pfd, 1, 20);
-		drain_signals(s);
+		supervisor_poll(s, 20);
 	}
 	for (int i = 0; i < s->count; i++) {
 		if (s->children[i].running) {

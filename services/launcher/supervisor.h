@@ -5,6 +5,11 @@
  * Children run in their own process groups (a terminal's Ctrl-C reaches only
  * the launcher, which then ends the run in order) and die with the launcher
  * (PR_SET_PDEATHSIG), so no fleetsim process outlives it.
+ *
+ * On a terminal the launcher keeps a progress line at the bottom; children
+ * writing to the same terminal would glue their messages onto it. So there
+ * the children's stderr is a pipe the supervisor reads: each complete line
+ * is written after clearing the progress line, which is then drawn again.
  */
 #ifndef SUPERVISOR_H
 #define SUPERVISOR_H
@@ -37,8 +42,26 @@ struct supervisor {
 	int count;
 	int signal_fd; /* SIGCHLD, SIGINT, SIGTERM, SIGHUP */
 	int stops;     /* SIGINT, SIGTERM and SIGHUP read from it and not yet taken */
+	int log_fd;    /* read end of the children's stderr (supervisor_capture_logs()), else -1 */
+	int log_wr;    /* its write end, each child's stderr */
+	char log_buf[8192];
+	size_t log_len;       /* a line not complete yet */
+	char progress[512];   /* the progress line on the terminal, "" for none */
 };
 
+/**
+ * Children started from now on write their stderr into a pipe that the
+ * supervisor relays line by line (around the progress line). Returns 0 or -errno.
+ */
+int supervisor_capture_logs(struct supervisor *s);
+/** Show @line as the progress line (replacing the last), on a terminal. */
+void supervisor_progress(struct supervisor *s, const char *line);
+/** Show @line as the last progress line and end it: what follows goes below. */
+void supervisor_progress_end(struct supervisor *s, const char *line);
+/** Relay the children's complete lines (all of it with @flush). */
+void supervisor_relay_logs(struct supervisor *s, bool flush);
+/** Wait up to @timeout_ms for a signal or a child's message, relaying messages. */
+void supervisor_poll(struct supervisor *s, int timeout_ms);
 /** Block the signals we handle and open a signalfd for them. Returns 0 or -errno. */
 int supervisor_init(struct supervisor *s);
 void supervisor_finish(struct supervisor *s);

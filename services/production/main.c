@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-production")) {
 		return 0;
 	}
+	argv[0] = (char *)"fs-production"; /* getopt names the program in its one-line complaint */
 	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
 	const char *address = NULL, *name = "production", *scenario = NULL;
 	bool file_events_in_plan = false;
@@ -114,8 +115,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-production");
 		}
 	}
 	if (optind < argc) {

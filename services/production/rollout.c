@@ -58,7 +58,17 @@ struct options {
 	const char *scenario;
 	uint64_t tick_ms;
 	bool quiet;
+	bool resume;                /* keep the completed runs already in DIR/runs */
 };
+
+/* Ctrl-C or SIGTERM: no new runs; those running stop (and say so), then the CSV and chart are written. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
 
 /* The fleet's software at a sample: the data flywheel's releases over the air. */
 struct sw_mix {
@@ -79,6 +89,7 @@ struct sample {
 	int phase;
 	/* from the run */
 	bool ran, run_ok;
+	bool resumed;               /* its run was already in DIR/runs (--resume) */
 	double wall_s;
 	double trips, wait_p50_s, wait_p95_s, served_share, utilisation, km;
 	double requests, open_at_end; /* dispatch's requests, and those still open when the window ends */
@@ -92,16 +103,17 @@ struct sample {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fleetsim rollout --from YYYY-MM --to YYYY-MM [options]\n"
+		"Usage: fleetsim rollout [--from YYYY-MM] [--to YYYY-MM] [options]\n"
 		"\n"
 		"Advance the production and rollout plan from --from to --to; at each sample\n"
 		"date run a real simulation of the detailed city with the fleet in place then;\n"
-		"write DIR/rollout.csv and DIR/rollout.png.\n"
+		"write DIR/rollout.csv and DIR/rollout.png. Ctrl-C stops the runs in flight and\n"
+		"writes both with the samples done so far; --resume then continues.\n"
 		"\n"
 		"Options:\n"
 		"  --from YYYY-MM[-DD]   first month (default 2027-01)\n"
 		"  --to YYYY-MM[-DD]     last month, included (default 2030-12)\n"
-		"  --cadence C           monthly (default), quarterly, weekly or Nd (every N days)\n"
+		"  --cadence C           monthly (default), quarterly, weekly, daily or Nd (every N days)\n"
 		"  --out DIR             output directory (default rollout-out)\n"
 		"  --seed N              run seed (default 1)\n"
 		"  --city NAME           city simulated in detail (default atlanta)\n"
@@ -116,6 +128,8 @@ static void usage(FILE *out)
 		"  --tick-ms N           tick of the sampled runs (default 1000, a scenario's too)\n"
 		"  --fleetsim PATH       the fleetsim launcher (default: the one installed with this\n"
 		"                        program, or the build tree's)\n"
+		"  --resume              keep the sampled runs that completed in an earlier rollout\n"
+		"                        into the same --out (one stopped with Ctrl-C) and run the rest\n"
 		"  --quiet               no progress lines\n"
 		"  --version             print the version\n"
 		"  -h, --help            this text\n");
@@ -129,7 +143,7 @@ static int parse_month(const char *text, int64_t *ret)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FROM = 256, OPT_TO, OPT_CADENCE, OPT_OUT, OPT_SEED, OPT_CITY, OPT_WINDOW, OPT_WSTART, OPT_JOBS,
-	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET, OPT_SCENARIO };
+	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET, OPT_SCENARIO, OPT_RESUME };
 	static const struct option options[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -145,6 +159,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "tick-ms", required_argument, NULL, OPT_TICK },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
+		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -212,11 +227,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_SCENARIO:
 			o->scenario = optarg;
 			break;
+		case OPT_RESUME:
+			o->resume = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
 		default:
-			usage(stderr);
+			fs_args_try_help("fleetsim rollout");
 			return -EINVAL;
 		}
 	}
@@ -484,15 +502,97 @@ static int load_plan(const struct options *o, struct fs_production_params *ret_p
 	return rc;
 }
 
+/*
+ * --resume: the sample's run is done if DIR/runs/DATE/summary.json is a
+ * completed run of this sample (same seed, start, tick and window): an earlier
+ * rollout into the same --out wrote it before it was stopped.
+ */
+static bool resume_sample(const struct options *o, struct sample *s)
+{
+	char start[32], path[PATH_MAX];
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	snprintf(path, sizeof(path), "%s/runs/%.10s/summary.json", o->out_dir, start);
+	json_t *root = json_load_file(path, 0, NULL);
+	if (!root) {
+		return false;
+	}
+	const char *was = json_string_value(json_object_get(root, "start"));
+	bool same = json_is_true(json_object_get(root, "completed")) && was && !strcmp(was, start) &&
+		    json_integer_value(json_object_get(root, "seed")) == (json_int_t)o->seed &&
+		    json_integer_value(json_object_get(root, "tick_ms")) == (json_int_t)o->tick_ms &&
+		    json_integer_value(json_object_get(root, "ticks")) == (json_int_t)((o->window_ms + o->tick_ms - 1) / o->tick_ms);
+	json_decref(root);
+	if (!same) {
+		return false;
+	}
+	s->ran = s->resumed = true;
+	read_summary(o, s);
+	return s->run_ok;
+}
+
+/* "[3/24] 2028-03-01T12:00:00Z: 120 vehicles (driverless), 3.2 s wall; ETA 1:05" */
+static void report_run(const struct options *o, const struct sample *s, size_t done, size_t total, int64_t t0_us)
+{
+	char start[32], eta[48] = "";
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	if (done < total && done > 0) {
+		/* the runs' own pace so far, --jobs at once: remaining x elapsed / done */
+		long left = lround((double)(fs_clock_now_us() - t0_us) / 1e6 / (double)done * (double)(total - done));
+		snprintf(eta, sizeof(eta), "; ETA %ld:%02ld", left / 60, left % 60);
+	}
+	fs_info("[%zu/%zu] %s: %u vehicles (%s), %.1f s wall%s%s", done, total, start, s->vehicles, phase_arg(s->phase),
+		s->wall_s, s->run_ok ? "" : " (failed)", eta);
+}
+
+/* Stop the runs in flight: each writes what it has (fleetsim run ends cleanly on SIGTERM). */
+static void stop_runs(struct sample *const *by_pid)
+{
+	for (size_t j = 0; j < 64; j++) {
+		if (by_pid[j]) {
+			kill(by_pid[j]->pid, SIGTERM);
+		}
+	}
+}
+
+/* A run ended: its results, or why not. Returns true if it failed (not stopped by us). */
+static bool finish_run(const struct options *o, struct sample *s, int status)
+{
+	s->wall_s = (double)(fs_clock_now_us() - s->started_us) / 1e6;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		read_summary(o, s);
+		return false;
+	}
+	s->run_ok = false;
+	if (interrupted) {
+		s->ran = false; /* stopped by us: not done, --resume runs it again */
+		return false;
+	}
+	char start[32];
+	fs_calendar_format(s->start_ms, start, sizeof(start));
+	fs_error("the run of %s failed (see %s/runs/%.10s/run.log)", start, o->out_dir, start);
+	return true;
+}
+
 static int run_all(const struct options *o, struct sample *samples, size_t n, const char *fleetsim)
 {
-	size_t next = 0, running = 0, failed = 0;
+	size_t next = 0, running = 0, failed = 0, total = 0, done = 0, resumed = 0;
 	struct sample *by_pid[64] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (samples[i].vehicles && !(o->resume && resume_sample(o, &samples[i]))) {
+			total++;
+		}
+		resumed += samples[i].resumed && samples[i].run_ok;
+	}
+	if (resumed && !o->quiet) {
+		fs_info("--resume: %zu sampled run(s) already done in %s/runs; %zu to run", resumed, o->out_dir, total);
+	}
+	int64_t t0_us = fs_clock_now_us();
+	bool stopping = false;
 	for (;;) {
-		while (running < o->jobs && next < n) {
+		while (!interrupted && running < o->jobs && next < n) {
 			struct sample *s = &samples[next];
 			size_t k = next++;
-			if (!s->vehicles) {
+			if (!s->vehicles || (s->resumed && s->run_ok)) {
 				continue;
 			}
 			if (spawn_run(o, s, k, fleetsim) < 0) {
@@ -506,6 +606,12 @@ static int run_all(const struct options *o, struct sample *samples, size_t n, co
 				}
 			}
 			running++;
+		}
+		if (interrupted && !stopping) {
+			stopping = true;
+			fs_info("stopping: %zu run(s) in flight end now; rollout.csv and rollout.png get the %zu done", running,
+				done + resumed);
+			stop_runs(by_pid);
 		}
 		if (!running) {
 			break;
@@ -526,19 +632,12 @@ static int run_all(const struct options *o, struct sample *samples, size_t n, co
 			}
 			by_pid[j] = NULL;
 			running--;
-			s->wall_s = (double)(fs_clock_now_us() - s->started_us) / 1e6;
-			char start[32];
-			fs_calendar_format(s->start_ms, start, sizeof(start));
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-				read_summary(o, s);
-			} else {
-				s->run_ok = false;
-				failed++;
-				fs_error("the run of %s failed (see %s/runs/%.10s/run.log)", start, o->out_dir, start);
-			}
-			if (!o->quiet) {
-				fs_info("%s: %u vehicles (%s), %.1f s wall", start, s->vehicles, phase_arg(s->phase),
-					s->wall_s);
+			failed += finish_run(o, s, status);
+			if (s->ran) {
+				done++;
+				if (!o->quiet) {
+					report_run(o, s, done, total, t0_us);
+				}
 			}
 		}
 	}
@@ -734,7 +833,7 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 		put_num(f, have ? s->run_latest_share : NAN, 4);
 		put_num(f, have ? s->run_no_motorway_share : NAN, 4);
 		put_num(f, have ? s->run_disengagements : NAN, 0);
-		put_num(f, s->ran ? s->wall_s : NAN, 2);
+		put_num(f, s->ran && !s->resumed ? s->wall_s : NAN, 2); /* a resumed run's wall was not measured here */
 		fprintf(f, ",%s\n", have ? s->digest : "");
 	}
 	if (fclose(f) != 0) {
@@ -899,6 +998,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-rollout")) {
 		return 0;
 	}
+	argv[0] = (char *)"fleetsim rollout"; /* getopt names the program in its one-line complaint */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
 			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,
@@ -929,6 +1029,9 @@ int main(int argc, char **argv)
 	}
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	sigaction(SIGPIPE, &sa, NULL);
+	struct sigaction stop_sa = { .sa_handler = on_signal }; /* no SA_RESTART: waitpid() returns to look */
+	sigaction(SIGINT, &stop_sa, NULL);
+	sigaction(SIGTERM, &stop_sa, NULL);
 
 	int64_t t0 = fs_clock_now_us();
 	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
@@ -991,7 +1094,7 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (samples[i].ran) {
+			if (samples[i].ran && !samples[i].resumed) {
 				ran++;
 				run_wall += samples[i].wall_s;
 			}
@@ -1001,7 +1104,16 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	double wall = (double)(fs_clock_now_us() - t0) / 1e6;
-	if (!o.quiet) {
+	if (interrupted) {
+		size_t done = 0, todo = 0;
+		for (size_t i = 0; i < n; i++) {
+			done += samples[i].ran && samples[i].run_ok;
+			todo += samples[i].vehicles > 0;
+		}
+		fs_info("interrupted: %zu of %zu sampled runs done, in %s/rollout.csv and rollout.png; the same command "
+			"with --resume runs the other %zu", done, todo, o.out_dir, todo - done);
+		status = 130;
+	} else if (!o.quiet) {
 		fs_info("%zu samples, %zu runs; wall %.1f s (model %.3f s); per sampled run %.2f s of its own wall, "
 			"%.2f s of the total; results in %s/rollout.csv and rollout.png",
 			n, ran, wall, model_s, ran ? run_wall / (double)ran : 0.0, ran ? wall / (double)ran : 0.0,

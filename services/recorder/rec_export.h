@@ -46,6 +46,15 @@ struct rec_report {
 	int64_t start_ms, end_ms;
 };
 
+/**
+ * The time axis of a report over [@t0_ms, @t1_ms]: a round step (1, 2, 5,
+ * 10, 15, 30 s or min, 1, 2, 3, 6, 12 h, 1, 2, 7 d) giving at most @max_ticks
+ * ticks, and the first multiple of it (UTC) at or after @t0_ms.
+ */
+int64_t rec_report_time_step(int64_t t0_ms, int64_t t1_ms, int max_ticks, int64_t *ret_first_ms);
+/** A readable legend name for one of dispatch's KPI names ("wait.p50_s" -> "median wait"). */
+const char *rec_report_kpi_label(const char *name);
+
 /** Draw @rep into a PNG at @path. Returns 0, -ENOTSUP (built without SDL2) or -errno. */
 int rec_report_png(const struct rec_report *rep, const char *path);
 

@@ -14,6 +14,43 @@
 
 #include "rec_export.h"
 
+int64_t rec_report_time_step(int64_t t0_ms, int64_t t1_ms, int max_ticks, int64_t *ret_first_ms)
+{
+	static const int64_t steps_s[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+					   21600, 43200, 86400, 172800, 604800 };
+	int64_t span = t1_ms > t0_ms ? t1_ms - t0_ms : 1, step = 0;
+	for (size_t i = 0; i < sizeof(steps_s) / sizeof(steps_s[0]) && !step; i++) {
+		if (span / (steps_s[i] * 1000) + 1 <= max_ticks) {
+			step = steps_s[i] * 1000;
+		}
+	}
+	if (!step) {
+		step = (span / max_ticks / 604800000 + 1) * 604800000; /* weeks */
+	}
+	int64_t first = t0_ms / step * step;
+	*ret_first_ms = first < t0_ms ? first + step : first;
+	return step;
+}
+
+const char *rec_report_kpi_label(const char *name)
+{
+	static const struct {
+		const char *name, *label;
+	} labels[] = {
+		{ "wait.p50_s", "median wait" },
+		{ "wait.p90_s", "90th percentile wait" },
+		{ "wait.p95_s", "95th percentile wait" },
+		{ "wait.mean_s", "mean wait" },
+		{ "in_vehicle.mean_s", "mean time in vehicle" },
+	};
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		if (!strcmp(labels[i].name, name)) {
+			return labels[i].label;
+		}
+	}
+	return name;
+}
+
 #ifdef FS_REC_PNG
 #include <SDL.h>
 #include <SDL_image.h>
@@ -147,16 +184,23 @@ static void frame(struct canvas *cv, const struct panel *p, const char *title, c
 		}
 		text(cv, cv->small, p->x0 - 6, y - 8, 2, 0x616161, b);
 	}
-	for (int i = 0; i <= 4; i++) {
-		int64_t t = p->t0 + (p->t1 - p->t0) * i / 4;
+	/* ticks on round times (12:00, 12:30, ...), in UTC, which the axis says */
+	int64_t first, step = rec_report_time_step(p->t0, p->t1, (p->x1 - p->x0) / 70, &first);
+	for (int64_t t = first; t <= p->t1; t += step) {
 		char b[32];
 		fs_calendar_format(t, b, sizeof(b));
-		/* "YYYY-MM-DDTHH:MM:SSZ": seconds only for spans under an hour, the date for a day or more */
-		b[p->t1 - p->t0 < 3600000 ? 19 : 16] = '\0';
+		/* "YYYY-MM-DDTHH:MM:SSZ": HH:MM, with seconds for steps under a minute, the date from a day up */
+		b[step < 60000 ? 19 : 16] = '\0';
+		const char *label = step >= 86400000 ? b : b + 11;
+		if (step >= 86400000) {
+			b[10] = '\0';
+		}
 		int x = px(p, t);
+		line(cv, x, p->y0, x, p->y1, 0xeeeeee, 1);
 		line(cv, x, p->y1, x, p->y1 + 4, 0x757575, 1);
-		text(cv, cv->small, x, p->y1 + 6, 1, 0x616161, b + (p->t1 - p->t0 < 86400000 ? 11 : 0));
+		text(cv, cv->small, x, p->y1 + 6, 1, 0x616161, label);
 	}
+	text(cv, cv->small, p->x1, p->y1 + 22, 2, 0x616161, "simulated time, UTC");
 	line(cv, p->x0, p->y1, p->x1, p->y1, 0x757575, 1);
 	line(cv, p->x0, p->y0, p->x0, p->y1, 0x757575, 1);
 }
@@ -199,7 +243,7 @@ static void draw(struct canvas *cv, const struct rec_report *rep)
 	fs_calendar_format(rep->start_ms, t0, sizeof(t0));
 	fs_calendar_format(rep->end_ms, t1, sizeof(t1));
 	text(cv, cv->big, 40, 18, 0, 0x212121, "fleetsim run report");
-	snprintf(b, sizeof(b), "%s  |  %s to %s (simulated), %llu ticks  |  %llu messages", rep->source, t0, t1,
+	snprintf(b, sizeof(b), "%s  |  %s to %s (simulated, UTC), %llu ticks  |  %llu messages", rep->source, t0, t1,
 		 (unsigned long long)rep->ticks, (unsigned long long)rep->messages);
 	text(cv, cv->font, 40, 58, 0, 0x424242, b);
 	snprintf(b, sizeof(b), "vehicles: up to %llu  |  trips completed: %llu  |  participants: %s",
@@ -277,9 +321,12 @@ static void draw(struct canvas *cv, const struct rec_report *rep)
 			continue;
 		}
 		plot(cv, &u, k->t_ms, k->v, k->n, colours[i]);
+		const char *label = rec_report_kpi_label(names[i]);
+		int w = 0;
+		TTF_SizeUTF8(cv->small, label, &w, NULL);
 		fill(cv, lx, u.y0 + 8, lx + 14, u.y0 + 22, colours[i]);
-		text(cv, cv->small, lx + 18, u.y0 + 6, 0, 0x424242, names[i] + 5);
-		lx += 90;
+		text(cv, cv->small, lx + 18, u.y0 + 6, 0, 0x424242, label);
+		lx += w + 32;
 	}
 	if (!kpi(rep, names[0])) {
 		text(cv, cv->small, (u.x0 + u.x1) / 2, (u.y0 + u.y1) / 2, 1, 0x9e9e9e, "no dispatch KPIs recorded");

@@ -111,7 +111,7 @@ static int cmd_info(int argc, char **argv)
 			       "was cut, and `fleetctl recover` rewrites it with an index.\n");
 			return 0;
 		} else {
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (optind + 1 != argc) {
@@ -398,7 +398,7 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 			       "collide with the run's. Handshake hellos of the recorded run are not replayed.\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (optind + 1 != argc) {
@@ -484,7 +484,13 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 	int64_t wall0 = fs_clock_now_us();
 	char when[48];
 	format_ns(from_ns, when, sizeof(when));
-	fs_info("playing %s from %s at %s onto %s", path, when, speed > 0 ? "paced" : "max speed", address);
+	char pace[48];
+	if (speed > 0) {
+		snprintf(pace, sizeof(pace), "at %gx real time", speed);
+	} else {
+		snprintf(pace, sizeof(pace), "as fast as possible");
+	}
+	fs_info("playing %s onto %s from %s, %s", path, address, when, pace);
 	do {
 		struct fs_mcap_message m;
 		int rc = 0;
@@ -571,7 +577,7 @@ static int cmd_export(int argc, char **argv)
 			       "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");
 			return 0;
 		default:
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (optind + 1 != argc || (!o.timeline_csv && !o.trips_geojson && !o.report_png)) {
@@ -587,6 +593,9 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-rec")) {
 		return 0;
 	}
+	if (strcmp(argv[0], "fleetctl")) {
+		argv[0] = (char *)"fs-rec";
+	}
 	const char *bus = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
@@ -601,7 +610,7 @@ int main(int argc, char **argv)
 			i++;
 		} else {
 			fs_error("unknown option '%s'", argv[i]);
-			return 2;
+			return fs_args_try_help(argv[0]);
 		}
 	}
 	if (i >= argc) {
@@ -609,6 +618,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[i];
+	/* Run as `fleetctl info ...` (fleetctl execs us with argv[0] "fleetctl"): say so in messages. */
+	static char program[64];
+	snprintf(program, sizeof(program), "%s %s", argv[0], cmd);
+	fs_log_init(program, FS_LOG_INFO);
+	argv[i] = program; /* the subcommand's argv[0]: getopt names it in its one-line complaint */
 	if (!strcmp(cmd, "info")) {
 		return cmd_info(argc - i, argv + i);
 	} else if (!strcmp(cmd, "recover")) {

@@ -45,18 +45,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* "fleetctl record" when run so (fleetctl execs us with that argv[0]), else our own name. */
+static const char *program = "fs-recorder";
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fs-recorder --out FILE [options] [-- RUN-ARGS...]\n"
+		"Usage: %s FILE [options] [-- RUN-ARGS...]\n"
 		"\n"
 		"Record every message on a fleetsim bus into an MCAP file (Foxglove, Lichtblick,\n"
-		"`fleetctl info|play|export`, `fs-replay --verify`). Stop it with Ctrl-C or SIGTERM.\n"
+		"`fleetctl info|play|export`, `fleetsim replay --verify`). Stop it with Ctrl-C or SIGTERM.\n"
 		"\n"
 		"Options:\n"
 		"  --bus ADDR          bus address (default $FLEETSIM_BUS, else\n"
 		"                      ipc://$XDG_RUNTIME_DIR/fleetsim or ipc:///tmp/fleetsim-UID)\n"
-		"  --out FILE          the MCAP file to write (replaced if it exists)\n"
+		"  FILE, --out FILE    the MCAP file to write (replaced if it exists)\n"
 		"  --name NAME         bus client name (default recorder-PID)\n"
 		"  --ready-file PATH   create PATH once the tap is proven live (for launchers)\n"
 		"  --exit-on-end       exit by itself once the run has ended (ctl.end, then quiet)\n"
@@ -65,11 +68,12 @@ static void usage(FILE *out)
 		"  --compression C     none (default) or zstd\n"
 		"  --meta KEY=VALUE    add to the file's \"fleetsim.run\" metadata (repeatable)\n"
 		"  -- RUN-ARGS         the `fleetsim run` arguments of the run, kept in the\n"
-		"                      metadata so `fs-replay` can run it again; the file of\n"
+		"                      metadata so `fleetsim replay` can run it again; the file of\n"
 		"                      a --scenario argument is embedded\n"
 		"  -q, --quiet         no final report\n"
 		"  --version           print the version\n"
-		"  -h, --help          this text\n");
+		"  -h, --help          this text\n",
+		program);
 }
 
 static int recv_message(void *tap, zmq_msg_t *topic, zmq_msg_t *body, bool *bad)
@@ -208,7 +212,11 @@ static int handshake(struct session *s)
 
 int main(int argc, char **argv)
 {
-	fs_log_init("fs-recorder", FS_LOG_INFO);
+	if (!strcmp(argv[0], "fleetctl record")) {
+		program = argv[0];
+	}
+	argv[0] = (char *)program; /* getopt names the program in its one-line complaint */
+	fs_log_init(program, FS_LOG_INFO);
 	if (fs_args_version(argc, argv, "fs-recorder")) {
 		return 0;
 	}
@@ -298,8 +306,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help(program);
 		}
 	}
 	if (!out && optind < dd) {
@@ -310,7 +317,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!out) {
-		fs_error("--out FILE is required (try --help)");
+		fs_error("which file? (`%s FILE`; try --help)", program);
 		return 2;
 	}
 	int run_argc = dd < argc ? argc - dd - 1 : 0;

@@ -85,6 +85,7 @@ struct injected {
 	Fleetsim__V1__Envelope *env;
 	bool accepted;
 	uint64_t apply_tick;
+	uint64_t from_tick; /* a from_now command: the tick its offsets counted from */
 };
 
 struct applied {
@@ -116,11 +117,13 @@ struct recording {
 	char damage[512];
 };
 
+/* "fleetsim replay" when run so (fleetsim execs us with that argv[0]), else our own name. */
+static const char *program = "fs-replay";
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fs-replay FILE --verify [options] [-- RUN-ARGS...]\n"
-		"       fleetsim replay FILE --verify\n"
+		"Usage: %s FILE --verify [options] [-- RUN-ARGS...]\n"
 		"\n"
 		"Run the simulation recorded in FILE again, from its recorded arguments,\n"
 		"scenario and live-injected commands, and check tick by tick that every\n"
@@ -139,7 +142,8 @@ static void usage(FILE *out)
 		"  -- RUN-ARGS       `fleetsim run` arguments to use instead of the recorded\n"
 		"                    ones (for recordings made with `fleetctl record`)\n"
 		"  --version         print the version\n"
-		"  -h, --help        this text\n");
+		"  -h, --help        this text\n",
+		program);
 }
 
 /*
@@ -242,6 +246,7 @@ static int read_recording(const char *path, struct recording *r)
 				if (r->inj[i].command_id == a->command_id && !strcmp(r->inj[i].sender, a->requester)) {
 					r->inj[i].accepted = a->accepted;
 					r->inj[i].apply_tick = a->apply_tick;
+					r->inj[i].from_tick = a->from_tick;
 				}
 			}
 		} else if (apply && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
@@ -394,7 +399,7 @@ static pid_t start_run(const struct recording *rec, int n_override, char **overr
 	args[na++] = (char *)"--paused";
 	args[na++] = (char *)"--quiet";
 	args[na] = NULL;
-	fprintf(stderr, "fs-replay: running");
+	fprintf(stderr, "%s: running", program);
 	for (int i = 1; i < na; i++) {
 		fprintf(stderr, " %s", args[i]);
 	}
@@ -411,11 +416,11 @@ static pid_t start_run(const struct recording *rec, int n_override, char **overr
 			close(fd);
 		}
 		if (rec->cwd[0] && n_override <= 0 && chdir(rec->cwd) < 0) {
-			fprintf(stderr, "fs-replay: cannot enter the recorded directory %s: %s\n", rec->cwd,
+			fprintf(stderr, "%s: cannot enter the recorded directory %s: %s\n", program, rec->cwd,
 				strerror(errno));
 		}
 		execv(fleetsim, args);
-		fprintf(stderr, "fs-replay: cannot run %s: %s\n", fleetsim, strerror(errno));
+		fprintf(stderr, "%s: cannot run %s: %s\n", program, fleetsim, strerror(errno));
 		_exit(127);
 	}
 	for (int i = 0; i < no; i++) {
@@ -608,6 +613,18 @@ static int send_command(struct verify *v, Fleetsim__V1__CommandKind kind, struct
 	return wait_ack(v, cmd.command_id, false, reason, sizeof(reason), run);
 }
 
+/* Does @e give its own time (at/from/tick in its params)? Then apply_tick must stay 0. */
+static bool has_time_param(const Fleetsim__V1__ScenarioEvent *e)
+{
+	for (size_t i = 0; i < e->n_params; i++) {
+		const char *k = e->params[i]->key;
+		if (k && (!strcmp(k, "at") || !strcmp(k, "from") || !strcmp(k, "tick"))) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Re-inject the accepted live commands with the ticks they got in the recorded run. */
 static int reinject(struct verify *v, struct run *run)
 {
@@ -621,12 +638,15 @@ static int reinject(struct verify *v, struct run *run)
 		Fleetsim__V1__ScenarioEvent **ptrs = fs_xcalloc(cmd.n_events ? cmd.n_events : 1, sizeof(*ptrs));
 		for (size_t k = 0; k < cmd.n_events; k++) {
 			events[k] = *in->cmd->events[k];
-			if (events[k].apply_tick == 0) {
+			if (events[k].apply_tick == 0 && !has_time_param(&events[k])) {
 				events[k].apply_tick = in->apply_tick; /* "next tick" then is this tick */
 			}
 			ptrs[k] = &events[k];
 		}
 		cmd.events = ptrs;
+		if (cmd.from_now) {
+			cmd.from_tick = in->from_tick; /* "10m from now" then was from this tick */
+		}
 		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND;
 		env.scenario_command = &cmd;
@@ -680,7 +700,11 @@ static void remove_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-	fs_log_init("fs-replay", FS_LOG_INFO);
+	if (!strcmp(argv[0], "fleetsim replay")) {
+		program = argv[0];
+	}
+	argv[0] = (char *)program; /* getopt names the program in its one-line complaint */
+	fs_log_init(program, FS_LOG_INFO);
 	if (fs_args_version(argc, argv, "fs-replay")) {
 		return 0;
 	}
@@ -718,8 +742,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help(program);
 		}
 	}
 	const char *file = optind < dd ? argv[optind++] : NULL;

@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 	if (fs_args_version(argc, argv, "fs-vehicle")) {
 		return 0;
 	}
+	argv[0] = (char *)"fs-vehicle"; /* getopt names the program in its one-line complaint */
 	struct vehicle_node_config cfg = { .shards = 1, .vehicles = 300, .depots = 4, .keyframe_every_ms = 60000,
 					   .phase = FS_CITY_DRIVERLESS, .self_charge = true };
 	const char *address = NULL, *name = NULL, *scenario = NULL;
@@ -151,8 +152,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return fs_args_try_help("fs-vehicle");
 		}
 	}
 	struct fs_scenario sc;

@@ -321,7 +321,7 @@ static int parse_built(const struct ctx *c, const struct fs_scenario_kv *kv, int
 	return 0;
 }
 
-/* A point in time: an offset from the start ("2h", "0") or a date-time. */
+/* A point in time: an offset ("2h", "0") from the source's base (the start, or now) or a date-time. */
 static int parse_time(const struct ctx *c, const struct fs_scenario_kv *kv, uint64_t *ret_offset_ms)
 {
 	const char *v = kv->value;
@@ -337,11 +337,17 @@ static int parse_time(const struct ctx *c, const struct fs_scenario_kv *kv, uint
 		*ret_offset_ms = (uint64_t)(ms - c->sc->start_ms);
 		return 0;
 	}
-	if (!fs_scenario_parse_duration_ms(v, ret_offset_ms)) {
+	uint64_t offset_ms;
+	if (!fs_scenario_parse_duration_ms(v, &offset_ms)) {
 		return fail_kv(c, kv, false,
 			       "%s: '%s' is neither a time since the start (90s, 15m, 2h, 1h30m) nor a date-time",
 			       kv->key, v);
 	}
+	uint64_t base_ms = c->src ? c->src->offset_base_ms : 0;
+	if (offset_ms > UINT64_MAX / 2 - base_ms) {
+		return fail_kv(c, kv, false, "%s: '%s' is too far ahead", kv->key, v);
+	}
+	*ret_offset_ms = base_ms + offset_ms; /* "in 20 minutes" of a live command: from its base */
 	return 0;
 }
 

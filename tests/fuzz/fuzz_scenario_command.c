@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < cmd->n_events; i++) {
 		struct fs_scenario_event e;
 		struct fs_error err = { "" };
-		int rc = fs_scenario_msg_event_parse(&sc, cmd->events[i], false, "event", &e, &err);
+		int rc = fs_scenario_msg_event_parse(&sc, cmd->events[i], false, 0, "event", &e, &err);
 		fuzz_report("scenario_command", rc == 0 ? "accepted" : err.message);
 		if (rc < 0 && strncmp(err.message, "event", 5) != 0) {
 			fprintf(stderr, "refusal that does not name the event: %s\n", err.message);

@@ -250,7 +250,9 @@ def cmd_check_echo(args):
         expect("zones", fields.get("origin_zone") == [str(r.origin_zone) for r in reqs])
         # edge appears for origin and destination of each request, in order
         expect("edges", fields.get("edge") == [str(e) for r in reqs for e in (r.origin.edge, r.destination.edge)])
-        expect("offsets", fields.get("offset_m") == [f"{r.origin.offset_m:.6g}" for r in reqs])
+        # every field prints, zeros too: the destinations' offsets of 0 as well
+        expect("offsets", fields.get("offset_m") ==
+               [f"{o:.6g}" for r in reqs for o in (r.origin.offset_m, r.destination.offset_m)])
         expect("requested_ms", fields.get("requested_ms") ==
                [f"{r.requested_ms} (2028-06-01T06:00:42Z)" for r in reqs])
     if errors:

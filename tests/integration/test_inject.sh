@@ -96,6 +96,34 @@ SCN_VEH=--scenario="$WORK/other.yaml" start_run other --scenario="$WORK/other.ya
 check "run D completes" end_run
 check "one tick later, another digest" test "$(digest other)" != "$(digest file)"
 
+# E: a file injected live counts its offsets from now (README: `fleetctl inject
+# examples/storm-downtown.yaml` at any point of a run); date-times and ticks stay absolute.
+start_run rel --paused --duration=2h --start=2028-06-01T21:00:00Z
+for _ in $(seq 600); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^state *paused" && break; sleep 0.1; done
+ctl step 30 >/dev/null
+for _ in $(seq 600); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.1; done
+ctl inject "$SRC/examples/storm-downtown.yaml" >"$WORK/rel.out" 2>&1; rc=$?
+check "the README's storm file injected at tick 30 is accepted (exit $rc)" test "$rc" -eq 0
+check "... its first event (at: 10m) 10 minutes from now: tick 630" grep -q "from tick 630 .*apply tick 630.*counted from tick 30" "$WORK/rel.out"
+printf 'events:\n  - {type: weather, at: 10s, zone: all, severity: light}\n' >"$WORK/start10s.yaml"
+ctl inject --from-start "$WORK/start10s.yaml" >"$WORK/fromstart.out" 2>&1; rc=$?
+check "--from-start: offsets count from the run's start, so at: 10s is refused at tick 30 (exit $rc)" test "$rc" -eq 1
+check "... as in the past" grep -q "tick 10 is in the past (the next tick is 30)" "$WORK/fromstart.out"
+printf 'events:\n  - {type: weather, at: "2028-06-01T21:01:00Z", zone: eastside, severity: heavy}\n' >"$WORK/datetime.yaml"
+check "a date-time in a file injected live is that moment: tick 60" sh -c "'$SVC/fleetctl' --bus='$BUS' inject '$WORK/datetime.yaml' | grep -q 'apply tick 60)'"
+ctl resume >/dev/null
+check "run E completes" end_run
+cat > "$WORK/rel-file.yaml" <<'YAML'
+start: 2028-06-01T21:00:00Z
+events:
+  - {type: weather, tick: 60, zone: eastside, severity: heavy}
+  - {type: weather, tick: 630, zone: all, severity: light}
+  - {type: weather, tick: 1230, for: 50m, zone: downtown, severity: storm, speed_factor: 0.6}
+YAML
+SCN_VEH=--scenario="$WORK/rel-file.yaml" start_run relfile --scenario="$WORK/rel-file.yaml" --duration=2h
+check "run F (the same events at those ticks, in its file) completes" end_run
+check "injected from now == written at the ticks it got: same run digest" test "$(digest rel)" = "$(digest relfile)"
+
 # A broken scenario file stops the conductor before anything starts.
 printf 'events:\n  - {type: weather, at: 1m, zone: uptown, severity: storm}\n' >"$WORK/bad.yaml"
 "$SVC/fs-conductor" --participants=x:y --scenario="$WORK/bad.yaml" 2>"$WORK/bad.log"

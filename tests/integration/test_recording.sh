@@ -53,6 +53,8 @@ check "step to tick 30" ctl step 30
 for _ in $(seq 1200); do "$SVC/fleetctl" --bus="$BUS" status 2>/dev/null | grep -q "^tick *30 " && break; sleep 0.05; done
 check "device fault injected live for tick 40" ctl inject --event device_fault --tick 40 vehicles=1,2,3,8 device=lidar health=failed
 check "light rain injected live for the next tick" ctl inject --event weather zone=all severity=light
+check "rain ends 2 minutes from now (an offset from now: tick 150)" \
+  sh -c '"$1" --bus="$2" inject --event weather zone=all severity=none at=2m | grep -q "apply tick 150)"' _ "$SVC/fleetctl" "$BUS"
 check "resume" ctl resume
 wait "$RUN_PID"; rc=$?
 check "the run completes" test $rc -eq 0
@@ -108,7 +110,7 @@ rc=$?
 sed 's/^/# /' "$WORK/replay.out" "$WORK/replay.err"
 check "replay --verify: identical (exit 0)" test $rc -eq 0
 check "... every hash compared, live commands re-injected" grep -q "^identical: 7200 state hashes of ticks 0..1799 (4 participant(s))" "$WORK/replay.out"
-check "... both live commands re-injected" test "$(grep -c 're-injected command' "$WORK/replay.err")" -eq 2
+check "... the three live commands re-injected" test "$(grep -c 're-injected command' "$WORK/replay.err")" -eq 3
 
 "$TAMPER" "$WORK/live.mcap" "$WORK/hash.mcap" --done 777 vehicle-1 >/dev/null
 "$REPLAY" "$WORK/hash.mcap" --verify >"$WORK/replay2.out" 2>"$WORK/replay2.err"

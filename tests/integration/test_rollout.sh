@@ -43,7 +43,7 @@ check "fs-production runs 10 days in lockstep" prod_run p1 4
 S=$WORK/p1/summary.json
 r() { json "$1" "j['results']['production']['$2']"; }
 check "it said bye with results" test "$(json "$S" "j['participants']['production']['said_bye']")" = True
-check "10 simulated days advanced the model" test "$(r "$S" days_simulated_in_run)" = 10.0
+check "10 simulated days advanced the model" test "$(r "$S" days_simulated_in_run)" = 10
 check "fleet = delivered - retired" \
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']['production']; sys.exit(0 if r['fleet']==r['delivered']-r['retired'] else 1)" "$S"
 check "fleet per city sums to the fleet" \

@@ -40,7 +40,7 @@ static void file_events_survive_the_wire(void **state)
 		assert_int_equal(back->n_events, sc.event_count);
 		for (size_t i = 0; i < back->n_events; i++) {
 			struct fs_scenario_event e;
-			if (fs_scenario_msg_event_parse(&sc, back->events[i], true, "wire", &e, &err)) {
+			if (fs_scenario_msg_event_parse(&sc, back->events[i], true, 0, "wire", &e, &err)) {
 				fail_msg("%s: %s", files[f], err.message);
 			}
 			if (!fs_scenario_event_equal(&e, &sc.events[i])) {
@@ -71,14 +71,14 @@ static void next_tick_and_params_time(void **state)
 	m.params = pp;
 	struct fs_scenario_event e;
 	struct fs_error err = { "" };
-	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, "cmd", &e, &err), 0);
+	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, 0, "cmd", &e, &err), 0);
 	assert_int_equal(e.apply_tick, FS_SCN_NEXT_TICK); /* 0 = next tick */
 	assert_int_equal(e.duration_ticks, 1800);
 	m.apply_tick = 77;
-	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, "cmd", &e, &err), 0);
+	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, 0, "cmd", &e, &err), 0);
 	assert_int_equal(e.apply_tick, 77);
 	p[2].key = (char *)"at"; /* a time in the params and an apply_tick: ambiguous */
-	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, "cmd", &e, &err), -EINVAL);
+	assert_int_equal(fs_scenario_msg_event_parse(&sc, &m, false, 0, "cmd", &e, &err), -EINVAL);
 	assert_non_null(strstr(err.message, "either as apply_tick or in the params"));
 	fs_scenario_finish(&sc);
 }

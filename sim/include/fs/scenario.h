@@ -282,12 +282,14 @@ struct fs_scenario_kv {
 struct fs_scenario_event_source {
 	const char *origin;             /* file name or description */
 	unsigned line, column;          /* of the event itself */
+	uint64_t offset_base_ms;        /* offsets (at/from/until as 20m) count from here; 0 = the start */
 };
 
 /**
  * Build and validate an event of type @type_name from @kv (@n pairs) against
  * @sc: its zones, depots, software releases, programmes, tick length and
- * start (for `at`, `from`, `until`, `for`, `duration`). Keys are those of the
+ * start (for `at`, `from`, `until`, `for`, `duration`; offsets such as 20m
+ * count from @src->offset_base_ms, date-times from the start). Keys are those of the
  * file format (docs/scenario.md). An event without a time gets apply_tick
  * FS_SCN_NEXT_TICK. On error returns -EINVAL with "origin:line:column: reason"
  * in @err and leaves @ret untouched.
