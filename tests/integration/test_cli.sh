@@ -99,8 +99,8 @@ RUN=$!
 PIDS+=($RUN)
 for _ in $(seq 1200); do $CTL status 2>/dev/null | grep -q "^state *running" && break; sleep 0.1; done
 
-# hz: the spread of the intervals it measured (ros2 topic hz's std)
-$CTL hz veh.state --window 1 --timeout 6.5 >"$WORK/hz.out" 2>&1
+# hz: the spread of the intervals it measured (ros2 topic hz's std); ticks come at a steady pace
+$CTL hz ctl.tick --window 1 --timeout 6.5 >"$WORK/hz.out" 2>&1
 sed 's/^/# /' "$WORK/hz.out"
 check "hz: the interval std is positive when min and max differ, and within their range" python3 - "$WORK/hz.out" <<'PY'
 import re, sys
@@ -125,7 +125,8 @@ check "... and no 1970 date: the broker's counters have no simulated time" \
 COLUMNS=100 $CTL echo veh.state -n 1 --timeout 120 >"$WORK/wide.out"
 check "echo veh.state fits a 100-column terminal" test "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$WORK/wide.out")" -le 100
 check "... naming the columns left out" grep -q "more columns: .*--field picks them" "$WORK/wide.out"
-$CTL echo veh.state -n 2 --timeout 120 --csv --field vehicle_id,soc >"$WORK/fields.csv"
+# keyframes (veh.snapshot) hold every vehicle; veh.state only those that changed
+$CTL echo veh.snapshot -n 2 --timeout 120 --csv --field vehicle_id,soc >"$WORK/fields.csv"
 check "--csv --field: a header and one row per vehicle with the chosen columns" python3 - "$WORK/fields.csv" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
@@ -134,21 +135,23 @@ assert len(rows) == 1 + 2 * 12, len(rows)
 assert sorted({int(r[4]) for r in rows[1:]}) == list(range(12))
 assert all(r[3].endswith("Z") and 0 <= float(r[5]) <= 1 for r in rows[1:])
 PY
-$CTL echo veh.state -n 3 --timeout 120 --vehicle 7 --csv >"$WORK/v7.csv"
+$CTL echo veh.snapshot -n 3 --timeout 120 --vehicle 7 --csv >"$WORK/v7.csv"
 check "--vehicle 7: only vehicle 7's records" python3 - "$WORK/v7.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert len(rows) == 3 and all(r["vehicle_id"] == "7" for r in rows), rows
 PY
-$CTL echo veh.state -n 2 --timeout 120 --vehicle 7 --json >"$WORK/v7.json"
+$CTL echo veh.snapshot -n 2 --timeout 120 --vehicle 7 --json >"$WORK/v7.json"
 check "--json: one object per message, every field, the vehicle's record only" python3 - "$WORK/v7.json" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 assert len(lines) == 2
 for j in lines:
-    assert j["topic"] == "veh.state" and j["sim_time_utc"].endswith("Z") and j["tick"] > 0
+    assert j["topic"] == "veh.snapshot" and j["sim_time_utc"].endswith("Z") and j["tick"] > 0
     p = j["payload"]
-    assert p["vehicle_id"] == [7] and all(len(v) == 1 for v in p.values() if isinstance(v, list)), p
+    # a keyframe's full records; its moves (move_*) are empty
+    assert p["vehicle_id"] == [7] and all(len(v) == (0 if k.startswith("move_") else 1)
+                                          for k, v in p.items() if isinstance(v, list)), p
     assert "shard" in p  # a zero is a value, not a missing field
 PY
 $CTL echo veh.state --field nope -n 1 >/dev/null 2>"$WORK/nope.err"; rc=$?
