@@ -5,6 +5,8 @@
 
 /** `fleetsim run ...`: argv[0] is "run". Returns the process exit status. */
 int launcher_run(int argc, char **argv);
+/** `fleetsim join ...`: become a participant of a run on another host (execs it). */
+int launcher_join(int argc, char **argv);
 
 /** Directory holding this executable (and its sibling service executables). */
 const char *launcher_exe_dir(void);
