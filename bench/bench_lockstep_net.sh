@@ -10,7 +10,8 @@
 # host holding every byte D each way; its own cost shows in the "relay 0 ms" row).
 # Needs root and `ip netns`. Prints, per setting: tick wall time p50/p99, the
 # barrier's overhead p50/p99 (tick wall time minus the slowest participant's
-# own work: what lockstep costs), and simulated seconds per wall second.
+# own work: what lockstep costs), the mean tick (wall time / ticks) and
+# simulated seconds per wall second. Times in us.
 # Usage: bench/bench_lockstep_net.sh [BUILD_DIR] [DURATION]   (scripts/bench lockstep-net)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,8 +61,9 @@ report() { # label summary.json
 import json, sys
 j = json.load(open(sys.argv[2])); l = j["lockstep"]
 ok = "" if j["completed"] else "  (did not complete)"
-print(f"{sys.argv[1]:<34} {l['tick_wall_p50_us']:>8} {l['tick_wall_p99_us']:>8} {l['overhead_p50_us']:>8} "
-      f"{l['overhead_p99_us']:>8} {j['sim_real_ratio']:>10.0f}x  {j['run_digest']}{ok}")
+mean = j["wall_seconds"] / j["ticks"] * 1e6 if j["ticks"] else 0
+print(f"{sys.argv[1]:<34} {l['tick_wall_p50_us']:>8} {l['tick_wall_p99_us']:>8} {mean:>8.0f} {l['overhead_p50_us']:>8} "
+      f"{l['overhead_p99_us']:>8} {j['sim_real_ratio']:>9.0f}x  {j['run_digest']}{ok}")
 PY
 }
 
@@ -104,7 +106,7 @@ net() {
 
 echo "lockstep over the network: $(nproc) core(s), load $(cut -d' ' -f1-3 /proc/loadavg); run: ${RUN[*]}"
 echo "added latency is each way on every link (a round trip gets twice); netem in this kernel: $netem"
-printf '%-34s %8s %8s %8s %8s %11s  %s\n' setting "tick p50" "p99" "ovh p50" "p99" "sim/wall" "digest"
+printf '%-34s %8s %8s %8s %8s %8s %10s  %s\n' setting "tick p50" "p99" "mean" "ovh p50" "p99" "sim/wall" "digest"
 "$build/services/fleetsim" run --bus="ipc://$out/ipc-bus" --out="$out/ipc" "${RUN[@]}" 2>/dev/null
 report "one host, ipc, control socket" "$out/ipc/summary.json"
 "$build/services/fleetsim" run --bus="tcp://127.0.0.1:$((PORT + 10))" --out="$out/tcp" "${RUN[@]}" 2>/dev/null
