@@ -97,7 +97,6 @@ struct broker {
 	struct peer *peers;    /* pub connections that said hello, by descriptor */
 	size_t npeers, peers_cap;
 	uint64_t peers_lost;
-	bool ended;            /* ctl.end went by */
 };
 
 static volatile sig_atomic_t stop;
@@ -256,10 +255,9 @@ static void peer_lost(struct broker *b, int fd)
 		struct peer lost = b->peers[i];
 		b->peers[i] = b->peers[--b->npeers];
 		b->peers_lost++;
-		if (!b->ended) { /* after End, clients leave */
-			fs_warn("lost %s at %s: its connection closed or stopped answering heartbeats", lost.name,
-				lost.address);
-		}
+		/* observers (fleetctl) come and go: the conductor says it when a participant is lost */
+		fs_debug("lost %s at %s: its connection closed or stopped answering heartbeats", lost.name,
+			 lost.address);
 		Fleetsim__V1__PeerLost pl = FLEETSIM__V1__PEER_LOST__INIT;
 		pl.participant = lost.name;
 		pl.address = lost.address;
@@ -353,7 +351,6 @@ static int forward(struct broker *b)
 	}
 	zmq_msg_close(&frames[0]);
 	zmq_msg_close(&frames[1]);
-	b->ended |= is_end;
 	return is_end ? 2 : 1;
 }
 

@@ -84,6 +84,8 @@ struct run_options {
 	int nexternal;
 	const char *remote[MAX_REMOTE]; /* our participants that join from other hosts (`fleetsim join`) */
 	int nremote;
+	char *remote_lists[16]; /* the --remote values the names point into (free_options()) */
+	int nremote_lists;
 	const char *keys_dir; /* tcp: the run's CURVE keys, kept for the hosts that join */
 	uint64_t ready_timeout_s; /* how long the run waits for every participant to be ready */
 	int user_argc;      /* the run's arguments as given, for the recording */
@@ -167,7 +169,12 @@ static void usage(FILE *out)
 /* --remote NAME[,NAME...]: checked against the run once every option is read. */
 static int add_remote(struct run_options *o, const char *arg)
 {
+	if (o->nremote_lists == 16) {
+		fs_error("--remote: at most 16 times (names may be comma separated)");
+		return -EINVAL;
+	}
 	char *list = fs_xstrdup(arg); /* the names point into it for the whole run */
+	o->remote_lists[o->nremote_lists++] = list;
 	for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		for (int i = 0; i < o->nremote; i++) {
 			if (!strcmp(o->remote[i], name)) {
@@ -750,6 +757,14 @@ static void write_orphan_summary(const struct run_options *o, const struct child
 	json_decref(root);
 }
 
+static void free_options(struct run_options *o)
+{
+	for (int i = 0; i < o->nremote_lists; i++) {
+		free(o->remote_lists[i]);
+	}
+	o->nremote_lists = 0;
+}
+
 static void free_args(char **pre, int npre, char **all)
 {
 	for (int i = 0; i < npre; i++) {
@@ -860,12 +875,14 @@ int launcher_run(int argc, char **argv)
 	int npre;
 	int rc = load_options(argc, argv, &o, pre, &npre, &all);
 	if (rc) {
+		free_options(&o);
 		free_args(pre, npre, all);
 		return rc > 0 ? 0 : 2;
 	}
 	o.user_argc = argc - 1;
 	o.user_argv = argv + 1;
 	int status = launch(&o);
+	free_options(&o);
 	free_args(pre, npre, all);
 	return status;
 }
@@ -933,6 +950,7 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	int npre;
 	int rc = load_options(argc, argv, &o, pre, &npre, &all);
 	if (rc) {
+		free_options(&o);
 		free_args(pre, npre, all);
 		return rc > 0 ? 0 : 2;
 	}
@@ -980,6 +998,7 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	}
 	int status = a.count ? 1 : 2;
 	args_free(&a);
+	free_options(&o);
 	free_args(pre, npre, all);
 	return status;
 }
