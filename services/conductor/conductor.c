@@ -147,6 +147,7 @@ struct conductor {
 	size_t next_event;           /* first event not yet published */
 	uint64_t scn_accepted, scn_refused, events_applied;
 	uint64_t forged_done;        /* TickDones on the bus under the name of a participant on the control socket */
+	bool peer_lost;              /* the broker lost a participant's connection (tcp): the run failed */
 };
 
 /* SIGINT/SIGTERM: 1 = stop at the next tick boundary (waiting --stop-wait for
@@ -714,7 +715,11 @@ static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *m
 		address[i + 1] = '\0';
 	}
 	p->gone = true;
-	snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s during tick %" PRIu64, address, c->tick);
+	if (c->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s before tick 0", address);
+	} else {
+		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s during tick %" PRIu64, address, c->tick);
+	}
 	if (!abort_signal) {
 		snprintf(c->end_reason, sizeof(c->end_reason), "aborted: %s at %s was lost (%s)", p->name, address,
 			 "process ended, or host or network gone");
@@ -722,6 +727,7 @@ static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *m
 	fs_error("%s at %s was lost: its connection to the broker closed or stopped answering heartbeats; stopping "
 		 "the run", p->name, address);
 	c->stop_requested = true;
+	c->peer_lost = true;
 	abort_signal = 1;
 	stop_signal = 1;
 }
@@ -1500,7 +1506,7 @@ int main(int argc, char **argv)
 		/* No tick ran; still say why in summary.json, and let the ready ones leave now. */
 		c.run_ended_us = fs_clock_now_us();
 		end_run(&c);
-		status = write_summary(&c, false) < 0 ? 1 : rc == -EINTR ? 0 : 3;
+		status = write_summary(&c, false) < 0 ? 1 : c.peer_lost ? EXIT_NOT_ANSWERED : rc == -EINTR ? 0 : 3;
 		goto out;
 	}
 	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);
