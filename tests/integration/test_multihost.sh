@@ -106,13 +106,10 @@ sleep 0.5
 check "nothing left running in any namespace" test "$(left)" = 0
 
 # A run that cannot end by itself before we act: paced, 10 simulated hours.
-wait_ticking() { # tag: until the conductor reports tick 20 or more
-  for _ in $(seq 300); do
-    on a env FLEETSIM_CURVE_SECRET="$WORK/keys/run.secret" FLEETSIM_CURVE_SERVER="$WORK/keys/broker.pub" \
-      "$SVC/fleetctl" --bus="tcp://127.0.0.1:$PORT" status 2>/dev/null | grep -qE "^tick +([2-9][0-9]|[0-9]{3,}) " &&
-      return 0
-    sleep 0.1
-  done
+status_a() { on a env FLEETSIM_CURVE_SECRET="$WORK/keys/run.secret" FLEETSIM_CURVE_SERVER="$WORK/keys/broker.pub" \
+  "$SVC/fleetctl" --bus="tcp://127.0.0.1:$PORT" status 2>/dev/null; }
+wait_ticking() { # until the conductor reports tick 20 or more
+  for _ in $(seq 300); do status_a | grep -qE "^tick +([2-9][0-9]|[0-9]{3,}) " && return 0; sleep 0.1; done
   return 1
 }
 stopped_within() { # seconds: host a's launcher ended that soon after $T0 (ms)
@@ -138,7 +135,18 @@ none_left() { # after a fault, every process of every namespace must end by itse
   return 1
 }
 
-# 2. Killing the remote shard's process.
+# 2. A remote shard lost before tick 0 (the others not there yet) also stops the run, naming it.
+ready_c() { for _ in $(seq 300); do status_a | grep -qE "^vehicle-1 +vehicle +yes " && return 0; sleep 0.1; done; return 1; }
+start_run early 10h
+join early c 10h --keys="$WORK/keys" --role=vehicle --shard=1/2
+check "run 1b waits, vehicle-1 ready on host c" ready_c
+kill -9 $(on c pgrep -f -- "fs-vehicle .*--name=vehicle-1 ")
+T0=$(date +%s%3N)
+check "killing vehicle-1 before tick 0 stops the run within 5 s" stopped_within 5
+check "... exit status 1, summary.json: lost before tick 0, the others never ready" \
+  test "$RUN_RC:$(json "$WORK/early/summary.json" "j['not_answered']['vehicle-1'].startswith('lost at ${HOST_IP[c]}:') and j['not_answered']['vehicle-1'].endswith('before tick 0') and j['not_answered']['vehicle-0'] == 'never ready'")" = 1:True
+
+# 3. Killing the remote shard's process.
 start_run kill 10h --speed=200
 join_all kill 10h
 check "run 2 is ticking on four hosts" wait_ticking
@@ -151,7 +159,7 @@ check "... exit status 1" test "$RUN_RC" -eq 1
 check "... the error names vehicle-1 and its address; summary.json incomplete, results kept" names_lost kill
 check "... nothing left running in any namespace" none_left
 
-# 3. Deleting host c's link: no connection closes, the heartbeats stop.
+# 4. Deleting host c's link: no connection closes, the heartbeats stop.
 start_run link 10h --speed=200
 join_all link 10h
 check "run 3 is ticking on four hosts" wait_ticking
