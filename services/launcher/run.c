@@ -757,20 +757,21 @@ static void write_orphan_summary(const struct run_options *o, const struct child
 	json_decref(root);
 }
 
-static void free_options(struct run_options *o)
-{
-	for (int i = 0; i < o->nremote_lists; i++) {
-		free(o->remote_lists[i]);
-	}
-	o->nremote_lists = 0;
-}
-
 static void free_args(char **pre, int npre, char **all)
 {
 	for (int i = 0; i < npre; i++) {
 		free(pre[i]);
 	}
 	free(all);
+}
+
+/* What parse() allocated (the --remote lists). */
+static void free_options(struct run_options *o)
+{
+	for (int i = 0; i < o->nremote_lists; i++) {
+		free(o->remote_lists[i]);
+	}
+	o->nremote_lists = 0;
 }
 
 static int launch(const struct run_options *opts);
