@@ -27,6 +27,12 @@
  * in summary.json) and logged with the client's address and key; a client
  * failing the handshake before ZAP is asked (no CURVE at all, or a wrong
  * broker key) is counted from the sockets' monitors (auth_handshake_failed).
+ *
+ * Supervision across hosts (tcp): every connection carries ZeroMQ heartbeats
+ * (FS_BUS_HEARTBEAT_*), and the broker remembers which connection of the pub
+ * endpoint each client's hellos (ctl.hello/NAME) came from. When one closes
+ * or stops answering, it publishes PeerLost{NAME, peer address} on ctl.lost:
+ * the conductor stops the run if NAME is one of its participants.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -61,6 +70,13 @@
 /* ZAP domains of the four endpoints (ZMQ_ZAP_DOMAIN), in enum fs_bus_endpoint order. */
 static const char *const domains[FS_BUS_EP_COUNT] = { "pub", "sub", "watch", "tap" };
 
+/* A client connection of the pub endpoint and the name its hellos gave (tcp). */
+struct peer {
+	int fd;
+	char name[FS_TOPIC_MAX];
+	char address[INET6_ADDRSTRLEN + 8];
+};
+
 struct broker {
 	void *ctx;
 	void *zap;    /* REP on inproc://zeromq.zap.01: CURVE client keys (tcp only) */
@@ -76,7 +92,11 @@ struct broker {
 	void *tap;    /* PUB */
 	size_t max_message_bytes;
 	uint64_t msgs, bytes, malformed, oversize, seq;
-	uint64_t stats_seq;
+	uint64_t stats_seq, lost_seq;
+	bool track_peers;      /* tcp: name the clients whose connections are lost */
+	struct peer *peers;    /* pub connections that said hello, by descriptor */
+	size_t npeers, peers_cap;
+	uint64_t peers_lost;
 };
 
 static volatile sig_atomic_t stop;
@@ -136,18 +156,21 @@ static int bind_endpoint(void *socket, const char *address, enum fs_bus_endpoint
 	return 0;
 }
 
+static void send_own(struct broker *b, const char *topic, Fleetsim__V1__Envelope *env, uint64_t topic_seq);
+
 /* Broker counters as a KPI snapshot from sender "broker" on topic kpi/broker. */
 static void publish_stats(struct broker *b)
 {
-	enum { NKPI = 9 };
+	enum { NKPI = 10 };
 	Fleetsim__V1__Kpi k[NKPI];
 	Fleetsim__V1__Kpi *kp[NKPI];
 	const char *names[NKPI] = { "msgs_forwarded", "bytes_forwarded", "dropped_malformed", "dropped_oversize",
 				    "max_message_bytes", "auth_accepted", "auth_denied", "auth_denied_pub",
-				    "auth_handshake_failed" };
+				    "auth_handshake_failed", "peers_lost" };
 	double values[NKPI] = { (double)b->msgs, (double)b->bytes, (double)b->malformed, (double)b->oversize,
 				(double)b->max_message_bytes, (double)b->auth_accepted, (double)b->auth_denied,
-				(double)b->auth_denied_ep[FS_BUS_EP_PUB], (double)b->handshake_failed };
+				(double)b->auth_denied_ep[FS_BUS_EP_PUB], (double)b->handshake_failed,
+				(double)b->peers_lost };
 	for (int i = 0; i < NKPI; i++) {
 		fleetsim__v1__kpi__init(&k[i]);
 		k[i].name = (char *)names[i];
@@ -158,23 +181,94 @@ static void publish_stats(struct broker *b)
 	snap.n_kpis = NKPI;
 	snap.kpis = kp;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.schema_version = FS_BUS_SCHEMA_VERSION;
-	env.sender = (char *)"broker";
-	env.seq = ++b->seq;
-	env.topic_seq = ++b->stats_seq;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
 	env.kpis = &snap;
+	send_own(b, "kpi/broker", &env, ++b->stats_seq);
+}
+
+/* One message of the broker's own to every output (sub, watch, tap). */
+static void send_own(struct broker *b, const char *topic, Fleetsim__V1__Envelope *env, uint64_t topic_seq)
+{
+	env->schema_version = FS_BUS_SCHEMA_VERSION;
+	env->sender = (char *)"broker";
+	env->seq = ++b->seq;
+	env->topic_seq = topic_seq;
 	uint8_t buf[1024];
-	size_t n = fleetsim__v1__envelope__get_packed_size(&env);
+	size_t n = fleetsim__v1__envelope__get_packed_size(env);
 	if (n > sizeof(buf)) {
 		return;
 	}
-	fleetsim__v1__envelope__pack(&env, buf);
-	static const char topic[] = "kpi/broker";
+	fleetsim__v1__envelope__pack(env, buf);
 	void *outs[] = { b->sub, b->watch, b->tap };
 	for (int i = 0; i < 3; i++) {
-		zmq_send(outs[i], topic, sizeof(topic) - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+		zmq_send(outs[i], topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
 		zmq_send(outs[i], buf, n, ZMQ_DONTWAIT);
+	}
+}
+
+/* A hello on @topic (ctl.hello/NAME) came on connection @fd: remember who is there. */
+static void note_peer(struct broker *b, const zmq_msg_t *topic, int fd)
+{
+	const char *t = zmq_msg_data((zmq_msg_t *)topic);
+	size_t len = zmq_msg_size((zmq_msg_t *)topic), prefix = sizeof("ctl.hello/") - 1;
+	struct peer *p = NULL;
+	for (size_t i = 0; i < b->npeers && !p; i++) {
+		p = b->peers[i].fd == fd ? &b->peers[i] : NULL;
+	}
+	if (!p) {
+		if (b->npeers == b->peers_cap) {
+			b->peers_cap = b->peers_cap ? b->peers_cap * 2 : 16;
+			b->peers = realloc(b->peers, b->peers_cap * sizeof(*b->peers));
+			if (!b->peers) {
+				fs_error("out of memory for the peer table");
+				abort();
+			}
+		}
+		p = &b->peers[b->npeers++];
+		*p = (struct peer){ .fd = fd };
+		struct sockaddr_storage sa;
+		socklen_t sa_len = sizeof(sa);
+		char host[INET6_ADDRSTRLEN] = "?";
+		int port = 0;
+		if (getpeername(fd, (struct sockaddr *)&sa, &sa_len) == 0) {
+			if (sa.ss_family == AF_INET) {
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof(host));
+				port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+			} else if (sa.ss_family == AF_INET6) {
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof(host));
+				port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+			}
+		}
+		snprintf(p->address, sizeof(p->address), "%s:%d", host, port);
+	}
+	size_t n = len - prefix < sizeof(p->name) - 1 ? len - prefix : sizeof(p->name) - 1;
+	memcpy(p->name, t + prefix, n); /* printable ASCII: the topic was validated */
+	p->name[n] = '\0';
+}
+
+/* Connection @fd of the pub endpoint closed or timed out: say who it was. */
+static void peer_lost(struct broker *b, int fd)
+{
+	for (size_t i = 0; i < b->npeers; i++) {
+		if (b->peers[i].fd != fd) {
+			continue;
+		}
+		struct peer lost = b->peers[i];
+		b->peers[i] = b->peers[--b->npeers];
+		b->peers_lost++;
+		/* observers (fleetctl) come and go: the conductor says it when a participant is lost */
+		fs_debug("lost %s at %s: its connection closed or stopped answering heartbeats", lost.name,
+			 lost.address);
+		Fleetsim__V1__PeerLost pl = FLEETSIM__V1__PEER_LOST__INIT;
+		pl.participant = lost.name;
+		pl.address = lost.address;
+		pl.reason = (char *)"its connection to the broker closed (process ended) or stopped answering "
+				    "heartbeats (host or network gone)";
+		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
+		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_PEER_LOST;
+		env.peer_lost = &pl;
+		send_own(b, "ctl.lost", &env, ++b->lost_seq);
+		return;
 	}
 }
 
@@ -228,6 +322,12 @@ static int forward(struct broker *b)
 		drop(b, &b->oversize, "oversize", &frames[0], total);
 	} else {
 		is_end = zmq_msg_size(&frames[0]) == 7 && !memcmp(zmq_msg_data(&frames[0]), "ctl.end", 7);
+		if (b->track_peers && zmq_msg_size(&frames[0]) > 10 && !memcmp(zmq_msg_data(&frames[0]), "ctl.hello/", 10)) {
+			int fd = zmq_msg_get(&frames[0], ZMQ_SRCFD);
+			if (fd >= 0) {
+				note_peer(b, &frames[0], fd);
+			}
+		}
 		b->msgs++;
 		b->bytes += total;
 		void *outs[] = { b->sub, b->watch, b->tap };
@@ -374,7 +474,16 @@ static void handle_monitor(struct broker *b, int ep)
 			return;
 		}
 		bool more = zmq_msg_more(&frame);
-		bool failed = zmq_msg_size(&frame) >= 2;
+		uint16_t event = 0;
+		uint32_t value = 0;
+		if (zmq_msg_size(&frame) >= 6) {
+			memcpy(&event, zmq_msg_data(&frame), sizeof(event));
+			memcpy(&value, (const char *)zmq_msg_data(&frame) + 2, sizeof(value));
+		}
+		bool failed = event && event != ZMQ_EVENT_DISCONNECTED;
+		if (event == ZMQ_EVENT_DISCONNECTED && ep == FS_BUS_EP_PUB) {
+			peer_lost(b, (int)value); /* the value of a disconnection is the connection's descriptor */
+		}
 		zmq_msg_close(&frame);
 		char peer[96] = "";
 		if (more) { /* the endpoint frame: the broker's own address, for the log */
@@ -472,8 +581,12 @@ static int setup_curve(struct broker *b, const struct curve_options *co, void *c
 	for (int i = 0; i < FS_BUS_EP_COUNT && rc == 0; i++) {
 		char endpoint[64];
 		snprintf(endpoint, sizeof(endpoint), "inproc://fs-broker-monitor-%s", domains[i]);
-		if (zmq_socket_monitor(sockets[i], endpoint,
-				       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
+		int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+			     (i == FS_BUS_EP_PUB ? ZMQ_EVENT_DISCONNECTED : 0);
+		if (set_int(sockets[i], ZMQ_HEARTBEAT_IVL, FS_BUS_HEARTBEAT_IVL_MS) < 0 ||
+		    set_int(sockets[i], ZMQ_HEARTBEAT_TIMEOUT, FS_BUS_HEARTBEAT_TIMEOUT_MS) < 0 ||
+		    set_int(sockets[i], ZMQ_HEARTBEAT_TTL, FS_BUS_HEARTBEAT_TIMEOUT_MS) < 0 ||
+		    zmq_socket_monitor(sockets[i], endpoint, events) < 0 ||
 		    !(b->monitor[i] = zmq_socket(b->ctx, ZMQ_PAIR)) || set_int(b->monitor[i], ZMQ_LINGER, 0) < 0 ||
 		    zmq_connect(b->monitor[i], endpoint) < 0) {
 			fs_error("cannot monitor the %s endpoint: %s", domains[i], zmq_strerror(errno));
@@ -481,6 +594,7 @@ static int setup_curve(struct broker *b, const struct curve_options *co, void *c
 		}
 	}
 	explicit_bzero(secret_key, sizeof(secret_key));
+	b->track_peers = rc == 0;
 	if (rc == 0) {
 		fs_info("CURVE on: broker public key %s, %zu client key(s) allowed%s", public_key, b->allow_count,
 			b->open_watch ? ", any key may watch" : "");
@@ -684,6 +798,7 @@ out:
 	}
 	zmq_ctx_term(b.ctx);
 	free(b.allow);
+	free(b.peers);
 	if (!strncmp(address, "ipc://", 6)) {
 		char endpoint[FS_BUS_ADDRESS_MAX];
 		for (int w = 0; w < FS_BUS_EP_COUNT; w++) {

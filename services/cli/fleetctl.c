@@ -96,13 +96,14 @@ static void report_unreachable(const char *address, int rc)
 	if (rc == -EACCES) {
 		fs_error("refused: the broker on %s did not accept this client's CURVE key (not on its allow-list; "
 			 "use an authorised key with --curve-secret or $FLEETSIM_CURVE_SECRET)", address);
+	} else if (!strncmp(address, "tcp://", 6) && !(curve_server && *curve_server) &&
+		   !(getenv(FS_BUS_ENV_CURVE_SERVER) && *getenv(FS_BUS_ENV_CURVE_SERVER))) {
+		/* a plain client: refused (-EPROTO) or not answered, the cure is the same */
+		fs_error("no simulation answers on %s (a tcp bus is encrypted: give the broker's public key with "
+			 "--curve-server or $FLEETSIM_CURVE_SERVER)", address);
 	} else if (rc == -EPROTO) {
 		fs_error("refused: the security handshake with %s failed (is --curve-server or "
 			 "$FLEETSIM_CURVE_SERVER this broker's public key?)", address);
-	} else if (!strncmp(address, "tcp://", 6) && !(curve_server && *curve_server) &&
-		   !(getenv(FS_BUS_ENV_CURVE_SERVER) && *getenv(FS_BUS_ENV_CURVE_SERVER))) {
-		fs_error("no simulation answers on %s (a tcp bus is encrypted: give the broker's public key with "
-			 "--curve-server or $FLEETSIM_CURVE_SERVER)", address);
 	} else if (!strncmp(address, "tcp://", 6)) {
 		fs_error("no simulation answers on %s (is it running? is the broker's public key the one of this "
 			 "broker?)", address);

@@ -46,8 +46,10 @@ struct fs_bus {
 	struct fs_strmap in_seq;  /* sender \0 topic -> last topic_seq seen */
 	struct pending *pending_head, *pending_tail;
 	struct fs_bus_stats stats;
-	void *monitor[2];         /* CURVE handshake events of pub and sub (tcp with keys only) */
+	void *monitor[2];         /* handshake and disconnection events of pub and sub (tcp only) */
 	int auth_status;          /* 0, -EACCES or -EPROTO (fs_bus_auth_status()) */
+	bool handshake_done;      /* fs_bus_handshake() succeeded: a disconnection now is a lost link */
+	bool link_lost;           /* tcp: a connection to the broker closed or timed out after the handshake */
 };
 
 const char *fs_bus_default_address(char *buf, size_t size)
@@ -360,22 +362,42 @@ static int setup_curve(struct fs_bus *bus, const struct fs_bus_options *opts)
 	}
 	void *sockets[2] = { bus->pub, bus->sub };
 	for (int i = 0; i < 2 && rc == 0; i++) {
-		char endpoint[64];
-		snprintf(endpoint, sizeof(endpoint), "inproc://fs-bus-monitor-%p-%d", (void *)bus, i);
 		if (zmq_setsockopt(sockets[i], ZMQ_CURVE_SERVERKEY, server_key, FS_BUS_KEY_Z85) < 0 ||
 		    zmq_setsockopt(sockets[i], ZMQ_CURVE_PUBLICKEY, public_key, FS_BUS_KEY_Z85) < 0 ||
-		    zmq_setsockopt(sockets[i], ZMQ_CURVE_SECRETKEY, secret_key, FS_BUS_KEY_Z85) < 0 ||
-		    zmq_socket_monitor(sockets[i], endpoint,
-				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-					       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0 ||
-		    !(bus->monitor[i] = zmq_socket(bus->ctx, ZMQ_PAIR)) || set_int(bus->monitor[i], ZMQ_LINGER, 0) < 0 ||
-		    zmq_connect(bus->monitor[i], endpoint) < 0) {
+		    zmq_setsockopt(sockets[i], ZMQ_CURVE_SECRETKEY, secret_key, FS_BUS_KEY_Z85) < 0) {
 			fs_error("cannot set up CURVE on the bus sockets: %s", zmq_strerror(errno));
 			rc = -EINVAL;
 		}
 	}
 	explicit_bzero(secret_key, sizeof(secret_key));
 	return rc;
+}
+
+/*
+ * tcp: ZeroMQ heartbeats on both sockets (answered by ZeroMQ's I/O thread, so
+ * a client busy in a long tick still answers), and a monitor on each that
+ * reports a refusal by the broker (instead of a quiet retry) and a connection
+ * lost after the handshake (fs_bus_link_lost()).
+ */
+static int setup_tcp(struct fs_bus *bus)
+{
+	void *sockets[2] = { bus->pub, bus->sub };
+	for (int i = 0; i < 2; i++) {
+		char endpoint[64];
+		snprintf(endpoint, sizeof(endpoint), "inproc://fs-bus-monitor-%p-%d", (void *)bus, i);
+		if (set_int(sockets[i], ZMQ_HEARTBEAT_IVL, FS_BUS_HEARTBEAT_IVL_MS) < 0 ||
+		    set_int(sockets[i], ZMQ_HEARTBEAT_TIMEOUT, FS_BUS_HEARTBEAT_TIMEOUT_MS) < 0 ||
+		    set_int(sockets[i], ZMQ_HEARTBEAT_TTL, FS_BUS_HEARTBEAT_TIMEOUT_MS) < 0 ||
+		    zmq_socket_monitor(sockets[i], endpoint,
+				       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+					       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) < 0 ||
+		    !(bus->monitor[i] = zmq_socket(bus->ctx, ZMQ_PAIR)) || set_int(bus->monitor[i], ZMQ_LINGER, 0) < 0 ||
+		    zmq_connect(bus->monitor[i], endpoint) < 0) {
+			fs_error("cannot set up the tcp bus sockets: %s", zmq_strerror(errno));
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int fs_bus_auth_status(struct fs_bus *bus)
@@ -393,9 +415,14 @@ int fs_bus_auth_status(struct fs_bus *bus)
 			}
 			/* [event u16, value u32][endpoint] */
 			bool more = zmq_msg_more(&frame);
-			if (zmq_msg_size(&frame) >= 2 && !bus->auth_status) {
-				uint16_t event;
+			uint16_t event = 0;
+			if (zmq_msg_size(&frame) >= 2) {
 				memcpy(&event, zmq_msg_data(&frame), sizeof(event));
+			}
+			if (event == ZMQ_EVENT_DISCONNECTED) {
+				/* before the handshake it is a refusal, which the other events report */
+				bus->link_lost |= bus->handshake_done;
+			} else if (event && !bus->auth_status) {
 				if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 					bus->auth_status = -EACCES;
 				} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
@@ -418,6 +445,12 @@ int fs_bus_auth_status(struct fs_bus *bus)
 		}
 	}
 	return bus->auth_status;
+}
+
+bool fs_bus_link_lost(struct fs_bus *bus)
+{
+	fs_bus_auth_status(bus);
+	return bus->link_lost;
 }
 
 struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
@@ -461,7 +494,7 @@ struct fs_bus *fs_bus_connect(const struct fs_bus_options *opts)
 	if (fs_bus_dir_check(address, false, NULL) < 0) {
 		goto out_close; /* said why, naming the directory */
 	}
-	if (!strncmp(address, "tcp://", 6) && setup_curve(bus, opts) < 0) {
+	if (!strncmp(address, "tcp://", 6) && (setup_curve(bus, opts) < 0 || setup_tcp(bus) < 0)) {
 		goto out_close;
 	}
 	if (zmq_connect(bus->pub, endpoint) < 0) {
@@ -969,6 +1002,7 @@ int fs_bus_handshake(struct fs_bus *bus, int timeout_ms)
 					bool ours = msg->env->hello->nonce == nonce;
 					fs_bus_message_free(msg);
 					if (ours) {
+						bus->handshake_done = true;
 						zmq_setsockopt(bus->sub, ZMQ_UNSUBSCRIBE, topic, strlen(topic));
 						return 0;
 					}

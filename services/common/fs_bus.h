@@ -42,6 +42,17 @@
 #define FS_BUS_KEY_Z85 40 /* characters of a CURVE key in Z85 */
 #define FS_BUS_ENV_CURVE_SERVER "FLEETSIM_CURVE_SERVER"
 #define FS_BUS_ENV_CURVE_SECRET "FLEETSIM_CURVE_SECRET"
+/*
+ * tcp buses: ZeroMQ heartbeats (ZMTP 3.1 PING/PONG) on every connection, both
+ * ways. [est] A peer silent for 2 s after a ping is taken for gone: a killed
+ * process closes its connections at once, so this bounds only a host or
+ * network that vanished (docs/cluster.md "Supervision across hosts"); 2 s is
+ * four pings, and far above a LAN's round trip (0.1-2 ms here with added
+ * latency), yet lets the run stop within 5 s. A loaded machine must not starve
+ * ZeroMQ's I/O thread that long.
+ */
+#define FS_BUS_HEARTBEAT_IVL_MS 500
+#define FS_BUS_HEARTBEAT_TIMEOUT_MS 2000
 
 enum fs_bus_endpoint {
 	FS_BUS_EP_PUB = 0,
@@ -192,6 +203,14 @@ void fs_bus_stats_to_proto(const struct fs_bus_stats *stats, Fleetsim__V1__Clien
  * plain client on a CURVE bus). fs_bus_handshake() fails with it at once.
  */
 int fs_bus_auth_status(struct fs_bus *bus);
+
+/**
+ * tcp: true once a connection to the broker closed or went silent (no
+ * heartbeat answer for FS_BUS_HEARTBEAT_TIMEOUT_MS) after fs_bus_handshake()
+ * succeeded. What the broker queued for us is then lost, so a participant
+ * cannot go on; it should exit. Always false on ipc.
+ */
+bool fs_bus_link_lost(struct fs_bus *bus);
 
 /**
  * A CURVE key in Z85 into @ret: @spec itself when it is a 40-character Z85

@@ -531,6 +531,12 @@ static int next_message(struct fs_participant *p, struct fs_bus_message **ret, b
 		if (rc != -EAGAIN) {
 			return rc;
 		}
+		if (fs_bus_link_lost(p->bus)) {
+			/* tcp: what the broker queued for us is gone; the run cannot go on with us (docs/cluster.md) */
+			fs_error("%s: lost the bus %s (the broker, its host or the network is gone): exiting", p->cfg->name,
+				 p->address);
+			return -ENOTCONN;
+		}
 		long wait = (long)(deadline - fs_clock_now_ms());
 		if (wait <= 0) {
 			return -EAGAIN;
@@ -610,7 +616,11 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 	}
 	rc = fs_bus_handshake(p.bus, cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 20000);
 	if (rc < 0) {
-		fs_error("%s: no answer from the broker: %s", cfg->name, strerror(-rc));
+		fs_error("%s: %s %s", cfg->name,
+			 rc == -EACCES ? "the broker refused our CURVE key (not on the run's allow-list) at"
+			 : rc == -EPROTO ? "the security handshake failed (no CURVE key, or not this broker's public key) at"
+					 : "no answer from the broker at",
+			 p.address);
 		goto out;
 	}
 	int64_t next_ready = 0, next_heartbeat = fs_clock_now_ms() + HEARTBEAT_MS;
@@ -639,7 +649,9 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 			continue;
 		}
 		if (rc < 0) {
-			fs_error("%s: bus receive failed: %s", cfg->name, strerror(-rc));
+			if (rc != -ENOTCONN) { /* that one is said where it is seen */
+				fs_error("%s: bus receive failed: %s", cfg->name, strerror(-rc));
+			}
 			goto out;
 		}
 		next_heartbeat = fs_clock_now_ms() + HEARTBEAT_MS; /* traffic shows we are alive */
@@ -662,8 +674,8 @@ int fs_participant_run(const struct fs_participant_config *cfg, const struct fs_
 	}
 	rc = -EINTR;
 out:
-	if (rc == -EINTR) {
-		/* Stopped from outside: the broker may be gone, do not wait to deliver. */
+	if (rc == -EINTR || rc == -ENOTCONN) {
+		/* Stopped from outside, or the bus is lost: do not wait to deliver. */
 		fs_bus_set_linger(p.bus, 0);
 		keep_outputs(&p, ops, ctx);
 	}

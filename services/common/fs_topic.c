@@ -18,6 +18,7 @@ static const struct fs_topic_info topics[] = {
 	{ "ctl.ack", P(COMMAND_ACK), D(command_ack), "conductor's answer to a command" },
 	{ "ctl.end", P(END), D(end), "the run is over" },
 	{ "ctl.bye", P(BYE), D(bye), "participant's final counters and results" },
+	{ "ctl.lost", P(PEER_LOST), D(peer_lost), "broker: a client's connection closed or timed out (tcp)" },
 	{ "veh.state", P(VEHICLE_STATES), D(vehicle_state_batch), "vehicle state batch per shard" },
 	{ "veh.snapshot", P(VEHICLE_STATES), D(vehicle_state_batch),
 	  "a waiting (paused) shard's vehicle states, for viewers; no participant applies it" },

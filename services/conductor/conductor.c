@@ -126,7 +126,7 @@ struct conductor {
 	bool paused;
 	uint64_t steps_left;   /* > 0: pause after this many more ticks */
 	bool stop_requested;
-	char end_reason[64];
+	char end_reason[256];
 	int stop_wait_ms;      /* how long a stop waits for the tick in flight */
 	int64_t stop_since_us; /* when the stop was requested, 0 = not yet */
 	bool tick_abandoned;   /* the run ended during a tick: c->tick was never finished */
@@ -148,6 +148,7 @@ struct conductor {
 	size_t next_event;           /* first event not yet published */
 	uint64_t scn_accepted, scn_refused, events_applied;
 	uint64_t forged_done;        /* TickDones on the bus under the name of a participant on the control socket */
+	bool peer_lost;              /* the broker lost a participant's connection (tcp): the run failed */
 };
 
 /* SIGINT/SIGTERM: 1 = stop at the next tick boundary (waiting --stop-wait for
@@ -712,6 +713,47 @@ static void handle_broker_kpis(struct conductor *c, const struct fs_bus_message 
 	c->broker_stats = o;
 }
 
+/*
+ * The broker lost a client's connection (tcp; docs/cluster.md): if it is one
+ * of ours and the run is not over, the run cannot go on (what it owed will
+ * never come): end it now, as when the launcher sees a local process die,
+ * naming it and its address.
+ */
+static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__PeerLost *lost = msg->env->peer_lost;
+	struct participant *p = lost->participant ? find(c, lost->participant) : NULL;
+	if (strcmp(msg->env->sender, "broker")) {
+		fs_bus_reject(c->bus, msg, "ctl.lost not from the broker");
+		return;
+	}
+	if (!p || p->bye || (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING &&
+			     c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING)) {
+		return; /* an observer, or one that already left after End */
+	}
+	char address[64] = "?";
+	for (size_t i = 0; lost->address && lost->address[i] && i + 1 < sizeof(address); i++) {
+		address[i] = lost->address[i] > 0x20 && lost->address[i] < 0x7f ? lost->address[i] : '?';
+		address[i + 1] = '\0';
+	}
+	p->gone = true;
+	if (c->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s before tick 0", address);
+	} else {
+		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s during tick %" PRIu64, address, c->tick);
+	}
+	if (!abort_signal) {
+		snprintf(c->end_reason, sizeof(c->end_reason), "aborted: %s at %s was lost (%s)", p->name, address,
+			 "process ended, or host or network gone");
+	}
+	fs_error("%s at %s was lost: its connection to the broker closed or stopped answering heartbeats; stopping "
+		 "the run", p->name, address);
+	c->stop_requested = true;
+	c->peer_lost = true;
+	abort_signal = 1;
+	stop_signal = 1;
+}
+
 /* The participant a Ready speaks for, or NULL (rejected, counted). */
 static struct participant *ready_participant(struct conductor *c, const struct fs_bus_message *msg)
 {
@@ -778,6 +820,9 @@ static void handle_message(struct conductor *c, const struct fs_bus_message *msg
 		if (!strcmp(msg->topic, "scn.cmd")) { /* not our own scn.cmd/apply */
 			handle_scenario_command(c, env->sender, env->scenario_command);
 		}
+		break;
+	case FLEETSIM__V1__ENVELOPE__PAYLOAD_PEER_LOST:
+		handle_peer_lost(c, msg);
 		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT:
 		break;
@@ -1111,7 +1156,7 @@ static bool stop_now(struct conductor *c)
 	}
 	for (size_t i = 0; i < c->nparts; i++) {
 		struct participant *p = &c->parts[i];
-		if (!p->done) {
+		if (!p->done && !p->not_answered[0]) { /* a lost one's says where it was */
 			snprintf(p->not_answered, sizeof(p->not_answered),
 				 "no TickDone for tick %" PRIu64 " %s%.1f s after the stop", c->tick,
 				 p->gone ? "(it died); " : "", (double)(now - c->stop_since_us) / 1e6);
@@ -1467,8 +1512,8 @@ int main(int argc, char **argv)
 	if (!c.bus) {
 		goto out;
 	}
-	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "kpi/broker", "scn.cmd",
-			       "prod.delivery" };
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "ctl.lost", "kpi/broker",
+			       "scn.cmd", "prod.delivery" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		fs_bus_subscribe(c.bus, subs[i]);
 	}
@@ -1486,7 +1531,7 @@ int main(int argc, char **argv)
 		/* No tick ran; still say why in summary.json, and let the ready ones leave now. */
 		c.run_ended_us = fs_clock_now_us();
 		end_run(&c);
-		status = write_summary(&c, false) < 0 ? 1 : rc == -EINTR ? 0 : 3;
+		status = write_summary(&c, false) < 0 ? 1 : c.peer_lost ? EXIT_NOT_ANSWERED : rc == -EINTR ? 0 : 3;
 		goto out;
 	}
 	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);

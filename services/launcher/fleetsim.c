@@ -23,6 +23,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  run        run a simulation (default city: Atlanta)\n"
+		"  join       take part from this host in a run on another (docs/cluster.md)\n"
 		"  rollout    the multi-year rollout: production ramps and sampled service days\n"
 		"  replay     re-run a recorded run and check it tick by tick (replay FILE --verify)\n"
 		"  version    print the version\n"
@@ -49,6 +50,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "run")) {
 		argv[1] = (char *)"fleetsim run"; /* getopt names the command in its one-line complaint */
 		return launcher_run(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "join")) {
+		return launcher_join(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "rollout") || !strcmp(argv[1], "replay")) {
 		/* Their own programs: each starts `fleetsim run` itself. */

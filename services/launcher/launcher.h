@@ -5,6 +5,8 @@
 
 /** `fleetsim run ...`: argv[0] is "run". Returns the process exit status. */
 int launcher_run(int argc, char **argv);
+/** `fleetsim join ...`: become a participant of a run on another host (execs it). */
+int launcher_join(int argc, char **argv);
 
 /* the shipped data: fs_data_dir() ($FLEETSIM_DATA, the install's share/fleetsim, or in the build
  * tree the source tree's data/) */

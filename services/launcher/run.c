@@ -39,6 +39,7 @@
  * cores only adds lockstep overhead. 256 starts in 3 s on a 6x6 grid (2 cores). */
 #define MAX_SHARDS 256
 #define MAX_ARGS 64
+#define MAX_REMOTE (MAX_SHARDS + 2) /* every shard, dispatch and production */
 /*
  * How a run ends (docs/architecture.md "Supervision"). A stop: the conductor
  * waits --stop-wait for the tick in flight and 15 s for the participants'
@@ -82,6 +83,12 @@ struct run_options {
 	uint64_t stop_wait_s; /* a stop waits this long for the tick in flight */
 	const char *external[16]; /* NAME:ROLE participants started by the user, not by us */
 	int nexternal;
+	const char *remote[MAX_REMOTE]; /* our participants that join from other hosts (`fleetsim join`) */
+	int nremote;
+	char *remote_lists[16]; /* the --remote values the names point into (free_options()) */
+	int nremote_lists;
+	const char *keys_dir; /* tcp: the run's CURVE keys, kept for the hosts that join */
+	uint64_t ready_timeout_s; /* how long the run waits for every participant to be ready */
 	int user_argc;      /* the run's arguments as given, for the recording */
 	char **user_argv;
 };
@@ -136,6 +143,15 @@ static void usage(FILE *out)
 		"                      examples/python/lockstep_participant.py); repeatable\n"
 		"  --control socket|bus  lockstep messages on the conductor's control socket (ipc bus;\n"
 		"                      default, faster) or through the broker (docs/bus.md)\n"
+		"  --remote NAME[,NAME...]  tcp bus: these participants of the run (vehicle-K, dispatch,\n"
+		"                      production) join from other hosts with `fleetsim join`; the run\n"
+		"                      waits for them instead of starting them (docs/cluster.md)\n"
+		"  --keys DIR          tcp bus: the run's CURVE keys in DIR (run.secret, run.pub,\n"
+		"                      broker.secret, broker.pub; made if missing, kept after the run);\n"
+		"                      hosts that join need run.secret (or their own key, --allow) and\n"
+		"                      broker.pub\n"
+		"  --ready-timeout S   wait at most S seconds for every participant to be ready\n"
+		"                      (default 60)\n"
 		"  --paused            start paused (then `fleetctl resume` or `fleetctl step`)\n"
 		"  --stop-wait S       a stop (Ctrl-C, SIGTERM, `fleetctl stop`) waits at most S seconds\n"
 		"                      for a tick in flight, then ends without it (default 10); the\n"
@@ -154,10 +170,46 @@ static void usage(FILE *out)
 		"(docs/architecture.md \"Stopping a run\").\n");
 }
 
+/* --remote NAME[,NAME...]: checked against the run once every option is read. */
+static int add_remote(struct run_options *o, const char *arg)
+{
+	if (o->nremote_lists == 16) {
+		fs_error("--remote: at most 16 times (names may be comma separated)");
+		return -EINVAL;
+	}
+	char *list = fs_xstrdup(arg); /* the names point into it for the whole run */
+	o->remote_lists[o->nremote_lists++] = list;
+	for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		for (int i = 0; i < o->nremote; i++) {
+			if (!strcmp(o->remote[i], name)) {
+				fs_error("--remote: '%s' given twice", name);
+				return -EINVAL;
+			}
+		}
+		if (o->nremote == MAX_REMOTE) {
+			fs_error("--remote: at most %d", MAX_REMOTE);
+			return -EINVAL;
+		}
+		o->remote[o->nremote++] = name;
+	}
+	return 0;
+}
+
+static bool is_remote(const struct run_options *o, const char *name)
+{
+	for (int i = 0; i < o->nremote; i++) {
+		if (!strcmp(o->remote[i], name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
 	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_KEYFRAME_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS, OPT_STOP_WAIT };
+	enum { OPT_REMOTE = 512, OPT_KEYS, OPT_READY_TIMEOUT }; /* several hosts (docs/cluster.md) */
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -187,6 +239,9 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ "participant", required_argument, NULL, OPT_PARTICIPANT },
 		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
+		{ "remote", required_argument, NULL, OPT_REMOTE },
+		{ "keys", required_argument, NULL, OPT_KEYS },
+		{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -279,6 +334,21 @@ static int parse(int argc, char **argv, struct run_options *o)
 			o->external[o->nexternal++] = optarg;
 			break;
 		}
+		case OPT_REMOTE:
+			if (add_remote(o, optarg) < 0) {
+				return -EINVAL;
+			}
+			break;
+		case OPT_KEYS:
+			o->keys_dir = optarg;
+			break;
+		case OPT_READY_TIMEOUT:
+			if (!fs_args_u64(optarg, &o->ready_timeout_s) || o->ready_timeout_s == 0 ||
+			    o->ready_timeout_s > 86400) {
+				fs_error("--ready-timeout: '%s' is not a number of seconds (1..86400)", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_STOP_WAIT:
 			if (!fs_args_u64(optarg, &o->stop_wait_s) || o->stop_wait_s > 3600) {
 				fs_error("--stop-wait: '%s' is not a number of seconds (0..3600)", optarg);
@@ -370,6 +440,16 @@ static int parse(int argc, char **argv, struct run_options *o)
 		fs_error("unexpected argument '%s' (try `fleetsim run --help`)", argv[optind]);
 		return -EINVAL;
 	}
+	for (int i = 0; i < o->nremote; i++) {
+		uint64_t k;
+		const char *r = o->remote[i];
+		bool shard = !strncmp(r, "vehicle-", 8) && fs_args_u64(r + 8, &k) && k < o->shards;
+		if (!shard && strcmp(r, "dispatch") && strcmp(r, "production")) {
+			fs_error("--remote: '%s' is not a participant of this run (vehicle-0..vehicle-%" PRIu64
+				 ", dispatch, production)", r, o->shards - 1);
+			return -EINVAL;
+		}
+	}
 	if (o->shards > (o->vehicles ? o->vehicles : 1)) {
 		fs_error("--shards %" PRIu64 ": more vehicle processes than vehicles (%" PRIu64 "); at most one per "
 			 "vehicle",
@@ -411,6 +491,78 @@ static void args_free(struct argv_builder *a)
 		free(a->items[i]);
 	}
 	a->count = 0;
+}
+
+/* "FLAG=VALUE" when there is a value. */
+static void arg_if(struct argv_builder *a, const char *flag, const char *value)
+{
+	if (value) {
+		arg(a, "%s=%s", flag, value);
+	}
+}
+
+/* A vehicle shard's command line (`fleetsim run` starts it; `fleetsim join` runs it on another host). */
+static void vehicle_args(struct argv_builder *a, const struct run_options *o, const char *network,
+			 uint64_t shard, bool with_dispatch)
+{
+	char exe[PATH_MAX];
+	fs_paths_helper("fs-vehicle", exe, sizeof(exe));
+	arg(a, "%s", exe);
+	arg(a, "--bus=%s", o->address);
+	arg(a, "--name=vehicle-%" PRIu64, shard);
+	arg(a, "--seed=%" PRIu64, o->seed);
+	arg(a, "--shard=%" PRIu64, shard);
+	arg(a, "--shards=%" PRIu64, o->shards);
+	arg(a, "--vehicles=%" PRIu64, o->vehicles);
+	arg(a, "--network=%s", network);
+	arg(a, "--self-charge=%s", with_dispatch ? "no" : "yes");
+	arg(a, "--data=%s", launcher_data_dir());
+	arg_if(a, "--fleet-csv", o->fleet_csv);
+	if (o->keyframe_every) {
+		uint64_t every_ms = 0;
+		fs_args_duration_ms(o->keyframe_every, &every_ms);
+		arg(a, "--keyframe-every-ms=%" PRIu64, every_ms);
+	}
+	arg_if(a, "--phase", o->phase);
+	arg_if(a, "--scenario", o->scenario);
+	arg_if(a, "--out", o->out_dir);
+}
+
+static void dispatch_args(struct argv_builder *a, const struct run_options *o, const char *network)
+{
+	char exe[PATH_MAX];
+	fs_paths_helper("fs-dispatch", exe, sizeof(exe));
+	arg(a, "%s", exe);
+	arg(a, "--bus=%s", o->address);
+	arg(a, "--name=dispatch");
+	arg(a, "--seed=%" PRIu64, o->seed);
+	arg(a, "--vehicles=%" PRIu64, o->vehicles);
+	arg(a, "--network=%s", network);
+	arg(a, "--data=%s", launcher_data_dir());
+	arg_if(a, "--phase", o->phase);
+	arg_if(a, "--fleet-csv", o->fleet_csv);
+	arg_if(a, "--demand-csv", o->demand_csv);
+	arg_if(a, "--matcher", o->matcher);
+	arg_if(a, "--rebalance-s", o->rebalance_s);
+	arg_if(a, "--charging", o->charging);
+	arg_if(a, "--scenario", o->scenario);
+	arg_if(a, "--out", o->out_dir);
+}
+
+/* Deliveries continue the vehicle ids after the initial fleet. */
+static void production_args(struct argv_builder *a, const struct run_options *o)
+{
+	char exe[PATH_MAX];
+	fs_paths_helper("fs-production", exe, sizeof(exe));
+	arg(a, "%s", exe);
+	arg(a, "--bus=%s", o->address);
+	arg(a, "--name=production");
+	arg(a, "--seed=%" PRIu64, o->seed);
+	arg(a, "--first-vehicle-id=%" PRIu64, o->vehicles);
+	arg_if(a, "--scenario", o->scenario);
+	if (o->no_scenario_events) {
+		arg(a, "--no-scenario-events"); /* then the file's production events are its plan */
+	}
 }
 
 static bool executable_exists(const char *path)
@@ -476,6 +628,26 @@ static int lock_bus(const char *address, int *ret_dir_fd)
 	}
 	*ret_dir_fd = dir_fd;
 	return fd;
+}
+
+/*
+ * --keys DIR: the run's key pair (run.secret, run.pub) made if missing and
+ * kept, so the hosts that join can hold a copy; the broker makes and keeps
+ * its own there (broker.secret, broker.pub).
+ */
+static int run_keys(const char *dir)
+{
+	char path[PATH_MAX];
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fs_error("--keys: cannot make %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/run.secret", dir);
+	if (access(path, F_OK) < 0 && fs_bus_keygen(dir, "run", NULL) < 0) {
+		return -EIO;
+	}
+	char key[FS_BUS_KEY_Z85 + 1];
+	return fs_bus_key_load(path, true, key) < 0 ? -EINVAL : 0; /* private, and a key */
 }
 
 static bool wait_for_broker(struct supervisor *s, struct child *broker, const char *address, const char *keydir)
@@ -741,6 +913,15 @@ static void free_args(char **pre, int npre, char **all)
 	free(all);
 }
 
+/* What parse() allocated (the --remote lists). */
+static void free_options(struct run_options *o)
+{
+	for (int i = 0; i < o->nremote_lists; i++) {
+		free(o->remote_lists[i]);
+	}
+	o->nremote_lists = 0;
+}
+
 static int launch(const struct run_options *opts);
 
 /*
@@ -794,12 +975,17 @@ static struct child *start_recorder(struct supervisor *sup, const struct run_opt
 	return c;
 }
 
-int launcher_run(int argc, char **argv)
+/*
+ * The run's settings: a scenario file's (else the defaults, examples/default.yaml)
+ * first, so flags on the command line win. Returns 0, 1 after --help, or -EINVAL
+ * (said why). The options point into *@ret_pre and *@ret_all (free_args()).
+ */
+static int load_options(int argc, char **argv, struct run_options *o, char **pre, int *ret_npre, char ***ret_all)
 {
-	struct run_options o = { .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
-				 .speed = "max", .shards = 1, .stop_wait_s = 10 };
-	/* A scenario file's settings (else the defaults, examples/default.yaml) go first, so flags on the
-	 * command line win. */
+	*o = (struct run_options){ .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
+				   .speed = "max", .shards = 1, .stop_wait_s = 10 };
+	*ret_npre = 0;
+	*ret_all = NULL;
 	const char *scenario_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
@@ -808,17 +994,15 @@ int launcher_run(int argc, char **argv)
 			scenario_path = argv[i] + 11;
 		}
 	}
-	char *pre[32];
-	int npre = 0;
 	struct fs_scenario sc;
 	if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
-		return 2; /* the loader said where and why */
+		return -EINVAL; /* the loader said where and why */
 	}
-	npre = fs_scenario_run_argv(&sc, pre, 32);
+	int npre = fs_scenario_run_argv(&sc, pre, 32);
 	fs_scenario_finish(&sc);
 	if (npre < 0) {
 		fs_error("%s: cannot turn the scenario into run settings", scenario_path ? scenario_path : "the defaults");
-		return 2;
+		return -EINVAL;
 	}
 	char **all = fs_xcalloc((size_t)(argc + npre + 1), sizeof(char *));
 	all[0] = argv[0];
@@ -828,16 +1012,193 @@ int launcher_run(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		all[npre + i] = argv[i];
 	}
-	/* The options point into these strings: they live as long as the run. */
-	int rc = parse(argc + npre, all, &o);
+	*ret_npre = npre;
+	*ret_all = all;
+	return parse(argc + npre, all, o);
+}
+
+int launcher_run(int argc, char **argv)
+{
+	struct run_options o;
+	char *pre[32], **all;
+	int npre;
+	int rc = load_options(argc, argv, &o, pre, &npre, &all);
 	if (rc) {
+		free_options(&o);
 		free_args(pre, npre, all);
 		return rc > 0 ? 0 : 2;
 	}
 	o.user_argc = argc - 1;
 	o.user_argv = argv + 1;
 	int status = launch(&o);
+	free_options(&o);
 	free_args(pre, npre, all);
+	return status;
+}
+
+static void join_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: fleetsim join --bus tcp://HOST:PORT --role ROLE [--shard K/N] [keys] [run options]\n"
+		"\n"
+		"Take part, from this host, in a run started elsewhere with `fleetsim run --bus tcp://...\n"
+		"--remote NAME` (or by Slurm or systemd: docs/cluster.md). This process becomes the\n"
+		"participant (fs-vehicle, fs-dispatch or fs-production) with the command line\n"
+		"`fleetsim run` would give it, so give the same run options as the run (--scenario,\n"
+		"--seed, --vehicles, --network, --shards ...).\n"
+		"\n"
+		"  --role vehicle|dispatch|production\n"
+		"  --shard K/N         vehicle role: shard K of N (the participant vehicle-K)\n"
+		"  --keys DIR          the run's key directory (`fleetsim run --keys DIR`): our secret key\n"
+		"                      DIR/run.secret and the broker's public key DIR/broker.pub\n"
+		"  --key FILE          our CURVE secret key instead (its public key on the run's --allow)\n"
+		"  --broker-key KEY    the broker's public key instead (Z85 or a file)\n"
+		"\n"
+		"Exit status: the participant's (0 the run ended; 1 refused, lost the bus, or failed).\n");
+}
+
+/* One join-only option at argv[*i] (--role, --shard, --keys, --key, --broker-key, =VALUE or VALUE); NULL if not one. */
+static const char *join_option(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n)) {
+		return NULL;
+	}
+	if (argv[*i][n] == '=') {
+		return argv[*i] + n + 1;
+	}
+	if (argv[*i][n] == '\0' && *i + 1 < argc) {
+		return argv[++*i];
+	}
+	return NULL;
+}
+
+/* "K/N" with 0 <= K < N <= MAX_SHARDS. */
+static bool parse_shard(const char *text, uint64_t *k, uint64_t *n)
+{
+	const char *slash = text ? strchr(text, '/') : NULL;
+	char first[24];
+	if (!slash || (size_t)(slash - text) >= sizeof(first)) {
+		return false;
+	}
+	memcpy(first, text, (size_t)(slash - text));
+	first[slash - text] = '\0';
+	return fs_args_u64(first, k) && fs_args_u64(slash + 1, n) && *n > 0 && *n <= MAX_SHARDS && *k < *n;
+}
+
+/*
+ * Become participant @role (shard @k) of the run the options in @argv
+ * describe: the same command line `fleetsim run` would start it with, the
+ * keys in the environment fs_bus reads. Returns only on failure.
+ */
+static int join_exec(int argc, char **argv, const char *role, uint64_t k, const char *keys, const char *key,
+		     const char *broker_key)
+{
+	struct run_options o;
+	char *pre[32], **all;
+	int npre;
+	int rc = load_options(argc, argv, &o, pre, &npre, &all);
+	if (rc) {
+		free_options(&o);
+		free_args(pre, npre, all);
+		return rc > 0 ? 0 : 2;
+	}
+	char secret[PATH_MAX] = "", server[PATH_MAX] = "", network[PATH_MAX];
+	if (keys) {
+		snprintf(secret, sizeof(secret), "%s/run.secret", keys);
+		snprintf(server, sizeof(server), "%s/broker.pub", keys);
+	}
+	if (key) {
+		snprintf(secret, sizeof(secret), "%s", key);
+	}
+	if (broker_key) {
+		snprintf(server, sizeof(server), "%s", broker_key);
+	}
+	if (secret[0]) {
+		setenv(FS_BUS_ENV_CURVE_SECRET, secret, 1);
+	}
+	if (server[0]) {
+		setenv(FS_BUS_ENV_CURVE_SERVER, server, 1);
+	}
+	char dispatch_exe[PATH_MAX];
+	fs_paths_helper("fs-dispatch", dispatch_exe, sizeof(dispatch_exe));
+	resolve_network(o.network, network, sizeof(network));
+	struct argv_builder a = { 0 };
+	if (!o.address_given || strncmp(o.address, "tcp://", 6)) {
+		fs_error("join: --bus tcp://HOST:PORT is required (the run's broker, on another host)");
+	} else if (!getenv(FS_BUS_ENV_CURVE_SECRET) || !getenv(FS_BUS_ENV_CURVE_SERVER)) {
+		fs_error("join: a tcp bus is encrypted: give --keys DIR (the run's run.secret and broker.pub), or "
+			 "--key FILE and --broker-key KEY");
+	} else if (!strchr(network, ':') && access(network, R_OK) < 0) {
+		fs_error("--network: cannot read %s on this host: %s", network, strerror(errno));
+	} else if (!strcmp(role, "vehicle")) {
+		vehicle_args(&a, &o, network, k, executable_exists(dispatch_exe));
+	} else if (!strcmp(role, "dispatch")) {
+		dispatch_args(&a, &o, network);
+	} else {
+		production_args(&a, &o);
+	}
+	if (a.count) {
+		fs_info("joining the run on %s as %s", o.address, a.items[2] + strlen("--name="));
+		fflush(stderr);
+		execv(a.items[0], a.items);
+		fs_error("cannot run %s: %s", a.items[0], strerror(errno));
+	}
+	int status = a.count ? 1 : 2;
+	args_free(&a);
+	free_options(&o);
+	free_args(pre, npre, all);
+	return status;
+}
+
+int launcher_join(int argc, char **argv)
+{
+	const char *role = NULL, *shard = NULL, *keys = NULL, *key = NULL, *broker_key = NULL;
+	char **rest = fs_xcalloc((size_t)argc + 2, sizeof(char *));
+	int nrest = 0;
+	rest[nrest++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			join_usage(stdout);
+			free(rest);
+			return 0;
+		} else if ((v = join_option(argc, argv, &i, "--role"))) {
+			role = v;
+		} else if ((v = join_option(argc, argv, &i, "--shard"))) {
+			shard = v;
+		} else if ((v = join_option(argc, argv, &i, "--keys"))) {
+			keys = v;
+		} else if ((v = join_option(argc, argv, &i, "--key"))) {
+			key = v;
+		} else if ((v = join_option(argc, argv, &i, "--broker-key"))) {
+			broker_key = v;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	uint64_t k = 0, n = 0;
+	char shards_arg[48] = "";
+	int status = 2;
+	if (!role || (strcmp(role, "vehicle") && strcmp(role, "dispatch") && strcmp(role, "production"))) {
+		fs_error("join: --role vehicle, dispatch or production is required (`fleetsim join --help`)");
+		goto out;
+	}
+	if (!strcmp(role, "vehicle")) {
+		if (!parse_shard(shard, &k, &n)) {
+			fs_error("join: --shard '%s' is not K/N with 0 <= K < N <= %d (vehicle role)", shard ? shard : "",
+				 MAX_SHARDS);
+			goto out;
+		}
+		snprintf(shards_arg, sizeof(shards_arg), "--shards=%" PRIu64, n);
+		rest[nrest++] = shards_arg; /* after the user's: the shard count is the one of K/N */
+	} else if (shard) {
+		fs_error("join: --shard is for the vehicle role");
+		goto out;
+	}
+	status = join_exec(nrest, rest, role, k, keys, key, broker_key);
+out:
+	free(rest);
 	return status;
 }
 
@@ -879,6 +1240,14 @@ static int launch(const struct run_options *opts)
 		return 2; /* a file, /dev/null, a read-only place: said now, not after the run */
 	}
 
+	if ((o.nremote || o.keys_dir) && strncmp(o.address, "tcp://", 6)) {
+		fs_error("--remote and --keys need a tcp bus (--bus tcp://HOST:PORT): other hosts join over tcp");
+		return 2;
+	}
+	if (o.nremote && !o.quiet) {
+		fs_info("waiting for %d participant(s) to join from other hosts (`fleetsim join`), at most %" PRIu64
+			" s", o.nremote, o.ready_timeout_s ? o.ready_timeout_s : 60);
+	}
 	int dir_fd;
 	int lock_fd = lock_bus(o.address, &dir_fd);
 	if (lock_fd == -2) {
@@ -897,7 +1266,8 @@ static int launch(const struct run_options *opts)
 	}
 	struct argv_builder a = { 0 };
 	struct fs_bus *watch = NULL;
-	char keydir[64] = "";
+	char keydir[64] = ""; /* a tcp run's own keys, removed after it */
+	const char *keys = o.keys_dir ? o.keys_dir : keydir;
 
 	/* A tcp bus is always CURVE: the run's processes share a key pair made
 	 * for this run; operators are admitted by --allow. */
@@ -907,23 +1277,29 @@ static int launch(const struct run_options *opts)
 			fs_error("a tcp bus needs CURVE, which this libzmq lacks (install libzmq with libsodium)");
 			goto out;
 		}
-		snprintf(keydir, sizeof(keydir), "/tmp/fleetsim-keys-XXXXXX");
-		if (!mkdtemp(keydir) || fs_bus_keygen(keydir, "run", NULL) < 0) {
-			fs_error("cannot make the run's CURVE keys in /tmp");
-			keydir[0] = '\0';
-			goto out;
+		if (o.keys_dir) {
+			if (run_keys(o.keys_dir) < 0) {
+				goto out;
+			}
+		} else {
+			snprintf(keydir, sizeof(keydir), "/tmp/fleetsim-keys-XXXXXX");
+			if (!mkdtemp(keydir) || fs_bus_keygen(keydir, "run", NULL) < 0) {
+				fs_error("cannot make the run's CURVE keys in /tmp");
+				keydir[0] = '\0';
+				goto out;
+			}
 		}
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/run.secret", keydir);
+		snprintf(path, sizeof(path), "%s/run.secret", keys);
 		setenv("FLEETSIM_CURVE_SECRET", path, 1);
-		snprintf(path, sizeof(path), "%s/broker.pub", keydir);
+		snprintf(path, sizeof(path), "%s/broker.pub", keys);
 		setenv("FLEETSIM_CURVE_SERVER", path, 1);
 	}
 	arg(&a, "%s", broker_exe);
 	arg(&a, "--bus=%s", o.address);
 	if (tcp) {
-		arg(&a, "--curve-dir=%s", keydir);
-		arg(&a, "--allow=%s/run.pub", keydir);
+		arg(&a, "--curve-dir=%s", keys);
+		arg(&a, "--allow=%s/run.pub", keys);
 		for (int i = 0; i < o.nallow; i++) {
 			arg(&a, "--allow=%s", o.allow[i]);
 		}
@@ -933,7 +1309,7 @@ static int launch(const struct run_options *opts)
 	}
 	struct child *broker = supervisor_spawn(sup, "broker", CHILD_BROKER, a.items);
 	args_free(&a);
-	if (!broker || !wait_for_broker(sup, broker, o.address, keydir)) {
+	if (!broker || !wait_for_broker(sup, broker, o.address, keys)) {
 		char why[128];
 		fs_error("the broker did not start on %s%s%s", o.address, broker && !broker->running ? ": it " : "",
 			 broker && !broker->running ? supervisor_describe(broker->status, why, sizeof(why)) : "");
@@ -976,6 +1352,9 @@ static int launch(const struct run_options *opts)
 		arg(&a, "--control=%s", o.control);
 	}
 	arg(&a, "--stop-wait=%" PRIu64, o.stop_wait_s);
+	if (o.ready_timeout_s) {
+		arg(&a, "--ready-timeout=%" PRIu64, o.ready_timeout_s);
+	}
 	arg(&a, "--vehicles=%" PRIu64, o.vehicles);
 	if (o.scenario) {
 		arg(&a, "--scenario=%s", o.scenario);
@@ -994,91 +1373,26 @@ static int launch(const struct run_options *opts)
 	for (uint64_t i = 0; i < o.shards; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "vehicle-%" PRIu64, i);
-		arg(&a, "%s", vehicle_exe);
-		arg(&a, "--bus=%s", o.address);
-		arg(&a, "--name=%s", name);
-		arg(&a, "--seed=%" PRIu64, o.seed);
-		arg(&a, "--shard=%" PRIu64, i);
-		arg(&a, "--shards=%" PRIu64, o.shards);
-		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
-		arg(&a, "--network=%s", network);
-		arg(&a, "--self-charge=%s", with_dispatch ? "no" : "yes");
-		arg(&a, "--data=%s", launcher_data_dir());
-		if (o.fleet_csv) {
-			arg(&a, "--fleet-csv=%s", o.fleet_csv);
+		if (is_remote(&o, name)) {
+			continue; /* it joins from its host */
 		}
-		if (o.keyframe_every) {
-			uint64_t every_ms = 0;
-			fs_args_duration_ms(o.keyframe_every, &every_ms);
-			arg(&a, "--keyframe-every-ms=%" PRIu64, every_ms);
-		}
-		if (o.phase) {
-			arg(&a, "--phase=%s", o.phase);
-		}
-		if (o.scenario) {
-			arg(&a, "--scenario=%s", o.scenario);
-		}
-		if (o.out_dir) {
-			arg(&a, "--out=%s", o.out_dir);
-		}
+		vehicle_args(&a, &o, network, i, with_dispatch);
 		struct child *c = supervisor_spawn(sup, name, CHILD_PARTICIPANT, a.items);
 		args_free(&a);
 		if (!c) {
 			goto out;
 		}
 	}
-	if (with_dispatch) {
-		arg(&a, "%s", dispatch_exe);
-		arg(&a, "--bus=%s", o.address);
-		arg(&a, "--name=dispatch");
-		arg(&a, "--seed=%" PRIu64, o.seed);
-		arg(&a, "--vehicles=%" PRIu64, o.vehicles);
-		arg(&a, "--network=%s", network);
-		arg(&a, "--data=%s", launcher_data_dir());
-		if (o.phase) {
-			arg(&a, "--phase=%s", o.phase);
-		}
-		if (o.fleet_csv) {
-			arg(&a, "--fleet-csv=%s", o.fleet_csv);
-		}
-		if (o.demand_csv) {
-			arg(&a, "--demand-csv=%s", o.demand_csv);
-		}
-		if (o.matcher) {
-			arg(&a, "--matcher=%s", o.matcher);
-		}
-		if (o.rebalance_s) {
-			arg(&a, "--rebalance-s=%s", o.rebalance_s);
-		}
-		if (o.charging) {
-			arg(&a, "--charging=%s", o.charging);
-		}
-		if (o.scenario) {
-			arg(&a, "--scenario=%s", o.scenario);
-		}
-		if (o.out_dir) {
-			arg(&a, "--out=%s", o.out_dir);
-		}
+	if (with_dispatch && !is_remote(&o, "dispatch")) {
+		dispatch_args(&a, &o, network);
 		struct child *c = supervisor_spawn(sup, "dispatch", CHILD_PARTICIPANT, a.items);
 		args_free(&a);
 		if (!c) {
 			goto out;
 		}
 	}
-
-	if (with_production) {
-		/* Deliveries continue the vehicle ids after the initial fleet. */
-		arg(&a, "%s", production_exe);
-		arg(&a, "--bus=%s", o.address);
-		arg(&a, "--name=production");
-		arg(&a, "--seed=%" PRIu64, o.seed);
-		arg(&a, "--first-vehicle-id=%" PRIu64, o.vehicles);
-		if (o.scenario) {
-			arg(&a, "--scenario=%s", o.scenario);
-		}
-		if (o.no_scenario_events) {
-			arg(&a, "--no-scenario-events"); /* then the file's production events are its plan */
-		}
+	if (with_production && !is_remote(&o, "production")) {
+		production_args(&a, &o);
 		struct child *c = supervisor_spawn(sup, "production", CHILD_PARTICIPANT, a.items);
 		args_free(&a);
 		if (!c) {
@@ -1115,7 +1429,7 @@ static int launch(const struct run_options *opts)
 	}
 	if (tcp) {
 		fs_info("tcp bus with CURVE: operators need FLEETSIM_CURVE_SERVER=%s/broker.pub and a secret key "
-			"whose public key was given with --allow", keydir);
+			"whose public key was given with --allow", keys);
 	}
 
 	int64_t participant_exit_ms = 0, stop_started_ms = 0;

@@ -58,3 +58,24 @@ start_broker() { # bus [args...]
 leftovers() { # pattern (matched against full command lines)
   pgrep -f "$1" || true
 }
+
+free_ports() { # N: the first of N consecutive free tcp ports on 127.0.0.1
+  python3 - "$1" <<'PY'
+import random, socket, sys
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    socks = []
+    try:
+        for i in range(int(sys.argv[1])):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p + i))
+            socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(p)
+    break
+PY
+}

@@ -10,27 +10,6 @@ source "$(dirname "$0")/lib.sh"
 VEH=(--network=grid:12x12:150 --vehicles=60 --seed=5)
 KEYS=$WORK/keys
 
-free_port() { # four consecutive free ports on 127.0.0.1 -> the first
-  python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 60000)
-    socks = []
-    try:
-        for i in range(4):
-            s = socket.socket()
-            s.bind(("127.0.0.1", p + i))
-            socks.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(p)
-    break
-PY
-}
-
 if ! "$SVC/fleetctl" keygen "$KEYS" --name run >"$WORK/keygen.out" 2>&1; then
   cat "$WORK/keygen.out" | sed 's/^/# /'
   echo "Bail out! fleetctl keygen failed: this libzmq has no CURVE (zmq_has(\"curve\") is false)"
@@ -47,7 +26,7 @@ cat "$KEYS/run.pub" "$KEYS/ops.pub" > "$WORK/allow.txt" # the run's own processe
 
 start_run() { # tag [broker args] -> BUS, BPID, CPID, VPID; SCN = scenario args for conductor and vehicle
   local tag=$1; shift
-  BUS=tcp://127.0.0.1:$(free_port)
+  BUS=tcp://127.0.0.1:$(free_ports 4)
   "$SVC/fs-broker" --bus="$BUS" --allow="$WORK/allow.txt" --curve-dir="$WORK/$tag.broker" "$@" \
     2>"$WORK/$tag.broker.log" &
   BPID=$!
@@ -155,7 +134,7 @@ check "run C completes" end_run
 check "an injected event changes the digest" test "$(digest none)" != "$(digest live)"
 
 # A broker on tcp without an allow-list does not start.
-"$SVC/fs-broker" --bus=tcp://127.0.0.1:$(free_port) --curve-dir="$WORK/nolist" 2>"$WORK/nolist.log"
+"$SVC/fs-broker" --bus=tcp://127.0.0.1:$(free_ports 4) --curve-dir="$WORK/nolist" 2>"$WORK/nolist.log"
 check "tcp without --allow: exit 2" test $? -eq 2
 check "... saying why" grep -q "a tcp bus needs --allow FILE" "$WORK/nolist.log"
 finish
