@@ -154,7 +154,7 @@ if [ "${FS_VIZ:-0}" = 1 ]; then
     test "$(cat "$I/viz.rc")" = 3
 fi
 check "completion: fleetsim <TAB> offers the commands ($(cat "$I/complete.fleetsim"))" \
-  test "$(cat "$I/complete.fleetsim")" = "replay rollout run version"
+  test "$(cat "$I/complete.fleetsim")" = "join replay rollout run version"
 check "completion: fleetsim run --sc<TAB> -> --scenario" test "$(cat "$I/complete.fleetsim-run")" = "--scenario"
 check "completion: fleetctl re<TAB> ($(cat "$I/complete.fleetctl"))" \
   test "$(cat "$I/complete.fleetctl")" = "record recover resume"
