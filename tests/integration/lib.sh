@@ -38,27 +38,6 @@ finish() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 # json FILE EXPR: evaluate a Python expression on the parsed file, bound to j.
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-new_bus() { # name -> prints an ipc address in WORK
-  mkdir -p "$WORK/$1"
-  echo "ipc://$WORK/$1/bus"
-}
-
-start_broker() { # bus [args...]
-  local bus=$1; shift
-  "$SVC/fs-broker" --bus="$bus" "$@" 2>>"$WORK/broker.log" &
-  PIDS+=($!)
-  BROKER_PID=$!
-  local dir=${bus#ipc://}
-  for _ in $(seq 3000); do [ -S "$dir/tap" ] && return 0; sleep 0.02; done # up to 60 s on a busy machine
-  echo "# broker did not start" >&2
-  return 1
-}
-
-# Is any process of this test's programs still alive?
-leftovers() { # pattern (matched against full command lines)
-  pgrep -f "$1" || true
-}
-
 free_ports() { # N: the first of N consecutive free tcp ports on 127.0.0.1
   python3 - "$1" <<'PY'
 import random, socket, sys
@@ -78,4 +57,25 @@ for _ in range(200):
     print(p)
     break
 PY
+}
+
+new_bus() { # name -> prints an ipc address in WORK
+  mkdir -p "$WORK/$1"
+  echo "ipc://$WORK/$1/bus"
+}
+
+start_broker() { # bus [args...]
+  local bus=$1; shift
+  "$SVC/fs-broker" --bus="$bus" "$@" 2>>"$WORK/broker.log" &
+  PIDS+=($!)
+  BROKER_PID=$!
+  local dir=${bus#ipc://}
+  for _ in $(seq 3000); do [ -S "$dir/tap" ] && return 0; sleep 0.02; done # up to 60 s on a busy machine
+  echo "# broker did not start" >&2
+  return 1
+}
+
+# Is any process of this test's programs still alive?
+leftovers() { # pattern (matched against full command lines)
+  pgrep -f "$1" || true
 }
