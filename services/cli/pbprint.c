@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "fs/calendar.h"
-#include "fs_log.h"
 #include "pbprint.h"
 
 #define CELL_MAX 64
