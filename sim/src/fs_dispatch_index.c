@@ -26,9 +26,6 @@
 
 static bool grow_lists(struct fs_dispatch *d)
 {
-	if (d->index_cap >= d->nveh) {
-		return true;
-	}
 	uint32_t cap = d->veh_cap > d->nveh ? d->veh_cap : d->nveh;
 	uint32_t **lists[] = { &d->dirty, &d->cooling, &d->watch, &d->watch_tmp };
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -56,7 +53,7 @@ static uint8_t hashed_flags(const struct vrec *v)
 
 static void note(struct fs_dispatch *d, struct vrec *v, bool changed_decision)
 {
-	if (!grow_lists(d)) {
+	if (d->index_cap < d->nveh && !grow_lists(d)) {
 		return;
 	}
 	uint32_t id = (uint32_t)(v - d->veh);
