@@ -102,6 +102,18 @@ static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg)
 	p->inbox[p->inbox_len++] = msg;
 }
 
+/*
+ * Is @msg an input of @tick? What was produced before it; and before the first
+ * tick, what the conductor sent ahead of it (the scenario events due at tick 0
+ * are stamped 0), but not a faster peer's output of that tick: it waits for the
+ * next tick like every tick's, or when the first Tick reached this participant
+ * would decide what the run does.
+ */
+static bool is_input(const struct fs_participant *p, const struct fs_bus_message *msg, uint64_t tick)
+{
+	return msg->env->tick < tick || (!p->started && !strcmp(msg->env->sender, CONDUCTOR));
+}
+
 /* Deliver everything produced before @tick, in (tick, sender, sequence) order. */
 static void apply_inbox(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx, uint64_t tick)
 {
@@ -111,7 +123,7 @@ static void apply_inbox(struct fs_participant *p, const struct fs_participant_op
 	size_t keep = 0;
 	for (size_t i = 0; i < p->inbox_len; i++) {
 		struct fs_bus_message *msg = p->inbox[i];
-		if (msg->env->tick < tick || !p->started) {
+		if (is_input(p, msg, tick)) {
 			if (ops->on_message) {
 				ops->on_message(ctx, p, msg);
 			}
