@@ -52,6 +52,7 @@ _Static_assert(REC_STATES == FS_VEHICLE_STATE_COUNT, "the report has a series pe
  * time for as long as the pause lasts (4 MB each at 100,000 vehicles) */
 #define HOLD_BYTES_MAX (128u << 20)
 
+/* In the order messages of one simulated time are applied (hold()). */
 enum topic_kind { TOPIC_STATE, TOPIC_SNAPSHOT, TOPIC_EVENT, TOPIC_KPI, TOPIC_TRIP, TOPIC_READY, TOPIC_TICK, TOPIC_COUNT };
 
 struct pending {
@@ -655,7 +656,12 @@ static void release(struct exporter *x, int64_t before_ms)
 	x->n_pending -= k;
 }
 
-/* Hold @env in simulated-time order (then arrival order); usually it goes last. */
+/*
+ * Hold @env in simulated-time order, then topic order (enum topic_kind: a
+ * tick's records before its events, so an event takes the position and charge
+ * of the record its vehicle sent in the same tick), then arrival order;
+ * usually it goes last.
+ */
 static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
 {
 	if (x->n_pending == x->cap_pending) {
@@ -667,7 +673,8 @@ static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, 
 		}
 	}
 	size_t at = x->n_pending;
-	while (at > 0 && x->pending[at - 1].env->sim_time_ms > env->sim_time_ms) {
+	while (at > 0 && (x->pending[at - 1].env->sim_time_ms > env->sim_time_ms ||
+			  (x->pending[at - 1].env->sim_time_ms == env->sim_time_ms && x->pending[at - 1].topic > topic))) {
 		at--;
 	}
 	memmove(x->pending + at + 1, x->pending + at, (x->n_pending - at) * sizeof(*x->pending));
