@@ -123,6 +123,7 @@ struct exporter {
 	int64_t last_ms;
 	uint64_t max_tick;
 	uint32_t tick_ms;         /* from the conductor's Tick */
+	bool tick_known;
 	struct pending *pending;  /* messages held until their tick is complete, in time order */
 	size_t n_pending, cap_pending, pending_bytes;
 };
@@ -322,13 +323,25 @@ static void close_sample(struct exporter *x)
 	x->have_cur = false;
 }
 
-/* Close the open tick's sample when time moves on past it. */
+/*
+ * Close the open tick's sample when time moves on past it. The ticks between
+ * (no message of theirs came in time: the conductor's copies of its Ticks can
+ * reach the broker many ticks late at full speed) get a sample each too, of
+ * the fleet as it stood: nothing was applied at them.
+ */
 static void sample(struct exporter *x, int64_t t_ms)
 {
 	if (x->have_cur && t_ms <= x->cur_ms) {
 		return;
 	}
+	bool fill = x->have_cur && x->tick_known;
+	int64_t from = x->cur_ms;
 	close_sample(x);
+	for (int64_t k = from + x->tick_ms; fill && k < t_ms; k += x->tick_ms) {
+		x->cur_ms = k;
+		x->have_cur = true;
+		close_sample(x);
+	}
 	x->cur_ms = t_ms;
 	x->have_cur = true;
 }
@@ -722,6 +735,7 @@ static void handle_message(struct exporter *x, const char *topic, const struct f
 	if (kind == TOPIC_TICK && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START &&
 	    env->tick_start->tick_ms) {
 		x->tick_ms = env->tick_start->tick_ms;
+		x->tick_known = true;
 	}
 	if (env->sim_time_ms <= 0) {
 		apply_message(x, &(struct pending){ .env = env, .topic = kind }); /* before the run's clock */
