@@ -18,9 +18,9 @@
  * Positions are metres east and north of the batch's origin, turned into WGS84
  * with the same equirectangular projection as the network (fs_projection_*).
  * A record holds the position at its own time; the exporter has no network to
- * place a vehicle between records, so a position read between records (an
- * event's, the last stretch's end) is the last record's: at most the edge the
- * vehicle is on behind. A trip is the stretch while a vehicle is IN_TRIP, one
+ * place a vehicle between records, so a position read between records (of an
+ * event whose vehicle sent no record in its tick, the last stretch's end) is
+ * the last record's: at most the edge the vehicle is on behind. A trip is the stretch while a vehicle is IN_TRIP, one
  * point per record; kepler.gl's trip layer wants each coordinate as [lon, lat,
  * altitude, unix time in seconds] and draws straight lines between them.
  */
