@@ -18,9 +18,9 @@
  * Positions are metres east and north of the batch's origin, turned into WGS84
  * with the same equirectangular projection as the network (fs_projection_*).
  * A record holds the position at its own time; the exporter has no network to
- * place a vehicle between records, so a position read between records (an
- * event's, the last stretch's end) is the last record's: at most the edge the
- * vehicle is on behind. A trip is the stretch while a vehicle is IN_TRIP, one
+ * place a vehicle between records, so a position read between records (of an
+ * event whose vehicle sent no record in its tick, the last stretch's end) is
+ * the last record's: at most the edge the vehicle is on behind. A trip is the stretch while a vehicle is IN_TRIP, one
  * point per record; kepler.gl's trip layer wants each coordinate as [lon, lat,
  * altitude, unix time in seconds] and draws straight lines between them.
  */
@@ -52,6 +52,7 @@ _Static_assert(REC_STATES == FS_VEHICLE_STATE_COUNT, "the report has a series pe
  * time for as long as the pause lasts (4 MB each at 100,000 vehicles) */
 #define HOLD_BYTES_MAX (128u << 20)
 
+/* In the order messages of one simulated time are applied (hold()). */
 enum topic_kind { TOPIC_STATE, TOPIC_SNAPSHOT, TOPIC_EVENT, TOPIC_KPI, TOPIC_TRIP, TOPIC_READY, TOPIC_TICK, TOPIC_COUNT };
 
 struct pending {
@@ -122,6 +123,7 @@ struct exporter {
 	int64_t last_ms;
 	uint64_t max_tick;
 	uint32_t tick_ms;         /* from the conductor's Tick */
+	bool tick_known;
 	struct pending *pending;  /* messages held until their tick is complete, in time order */
 	size_t n_pending, cap_pending, pending_bytes;
 };
@@ -321,13 +323,25 @@ static void close_sample(struct exporter *x)
 	x->have_cur = false;
 }
 
-/* Close the open tick's sample when time moves on past it. */
+/*
+ * Close the open tick's sample when time moves on past it. The ticks between
+ * (no message of theirs came in time: the conductor's copies of its Ticks can
+ * reach the broker many ticks late at full speed) get a sample each too, of
+ * the fleet as it stood: nothing was applied at them.
+ */
 static void sample(struct exporter *x, int64_t t_ms)
 {
 	if (x->have_cur && t_ms <= x->cur_ms) {
 		return;
 	}
+	bool fill = x->have_cur && x->tick_known;
+	int64_t from = x->cur_ms;
 	close_sample(x);
+	for (int64_t k = from + x->tick_ms; fill && k < t_ms; k += x->tick_ms) {
+		x->cur_ms = k;
+		x->have_cur = true;
+		close_sample(x);
+	}
 	x->cur_ms = t_ms;
 	x->have_cur = true;
 }
@@ -655,7 +669,12 @@ static void release(struct exporter *x, int64_t before_ms)
 	x->n_pending -= k;
 }
 
-/* Hold @env in simulated-time order (then arrival order); usually it goes last. */
+/*
+ * Hold @env in simulated-time order, then topic order (enum topic_kind: a
+ * tick's records before its events, so an event takes the position and charge
+ * of the record its vehicle sent in the same tick), then arrival order;
+ * usually it goes last.
+ */
 static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
 {
 	if (x->n_pending == x->cap_pending) {
@@ -667,7 +686,8 @@ static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, 
 		}
 	}
 	size_t at = x->n_pending;
-	while (at > 0 && x->pending[at - 1].env->sim_time_ms > env->sim_time_ms) {
+	while (at > 0 && (x->pending[at - 1].env->sim_time_ms > env->sim_time_ms ||
+			  (x->pending[at - 1].env->sim_time_ms == env->sim_time_ms && x->pending[at - 1].topic > topic))) {
 		at--;
 	}
 	memmove(x->pending + at + 1, x->pending + at, (x->n_pending - at) * sizeof(*x->pending));
@@ -715,6 +735,7 @@ static void handle_message(struct exporter *x, const char *topic, const struct f
 	if (kind == TOPIC_TICK && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START &&
 	    env->tick_start->tick_ms) {
 		x->tick_ms = env->tick_start->tick_ms;
+		x->tick_known = true;
 	}
 	if (env->sim_time_ms <= 0) {
 		apply_message(x, &(struct pending){ .env = env, .topic = kind }); /* before the run's clock */

@@ -570,8 +570,8 @@ static int cmd_export(int argc, char **argv)
 			       "              (start, end, duration, position, charge, distance) and one per\n"
 			       "              vehicle event, ordered by vehicle then time\n"
 			       "  --geojson   trips as LineString features with [lon, lat, 0, unix_time]\n"
-			       "              coordinates (positions while IN_TRIP), which kepler.gl's trip\n"
-			       "              layer animates\n"
+			       "              coordinates (at each of the vehicle's records while IN_TRIP),\n"
+			       "              which kepler.gl's trip layer animates\n"
 			       "  --report    KPI report of the run as a PNG: fleet by state, charge, trips,\n"
 			       "              dispatch KPIs over simulated time\n"
 			       "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");

@@ -360,10 +360,11 @@ def cmd_subscribe(args):
                 # a keyframe: every vehicle of the shard as a full record
                 expect(f"{where}: keyframe not full", b.full and moves == 0 and n == args.vehicles // args.shards)
                 keyframes.setdefault(env.sender, []).append(env.tick)
-                continue
-            expect(f"{where}: news marked full", not b.full)
-            states.setdefault(env.sender, []).append(env.tick)
-            # the bytes of a shard's first batch of full records and of its first with moves, for protoc
+            else:
+                expect(f"{where}: news marked full", not b.full)
+                states.setdefault(env.sender, []).append(env.tick)
+            # the bytes of a shard's first batch of full records (news or a keyframe: the subscriber
+            # may join after tick 0) and of its first with moves, for protoc
             for suffix, has in (("", n), ("-moves", moves)):
                 name = env.sender + suffix
                 if name in saved or not has:
