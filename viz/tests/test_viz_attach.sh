@@ -12,24 +12,10 @@
 # between records, along their road. viz-check checks the screenshot's pixels
 # against the same records.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
+source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
-VIZ=$BUILD/viz/fleet-viz
-PROBE=$BUILD/viz/tests/viz-probe
-CHECK=$BUILD/viz/tests/viz-check
 ATTACH=$BUILD/viz/tests/viz-attach-check
-FLEETSIM=$SVC/fleetsim
-FLEETCTL=$SVC/fleetctl
-ATLANTA=$SRC/data/osm/atlanta.osm.pbf
 KEYFRAME_MS=60000 # the vehicle nodes' default keyframe period
-export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
-
-wait_running() { # bus
-  for _ in $(seq 300); do
-    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 keyframes_seen() { # count
   [ "$(grep -c '^keyframe' "$WORK/probe.out" 2>/dev/null)" -ge "$1" ]

@@ -7,22 +7,7 @@
 #  - its control keys pause the run and change its pace through the conductor;
 #  - killing it mid-run leaves the run alone: same run digest as without it.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
-
-VIZ=$BUILD/viz/fleet-viz
-PROBE=$BUILD/viz/tests/viz-probe
-CHECK=$BUILD/viz/tests/viz-check
-FLEETSIM=$SVC/fleetsim
-FLEETCTL=$SVC/fleetctl
-ATLANTA=$SRC/data/osm/atlanta.osm.pbf
-export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
-
-wait_running() { # bus
-  for _ in $(seq 300); do
-    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
 none_left() { # bus
   sleep 0.1
