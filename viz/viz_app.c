@@ -889,6 +889,11 @@ int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_
 		fprintf(f, "%s%" PRId64, s ? "," : "shards ", viz_scene_shard_time(app->scene, s));
 	}
 	fprintf(f, "%s", st.shard_count ? "\n" : "");
+	for (uint32_t s = 0; s < st.shard_count; s++) {
+		int64_t k = viz_scene_shard_keyframe_time(app->scene, s);
+		fprintf(f, "%s%" PRId64, s ? "," : "keyframes ", k == INT64_MIN ? 0 : k);
+	}
+	fprintf(f, "%s", st.shard_count ? "\n" : "");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct viz_vehicle *v = viz_scene_vehicle_at(app->scene, i);
 		if (v->on_map) {
