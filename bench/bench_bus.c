@@ -50,6 +50,7 @@
 
 #include "envelope.pb-c.h"
 #include "fs/rng.h"
+#include "fs_vehicle_msg.h"
 #include "fs_bus.h"
 
 #define MAX_REPS 15
@@ -84,59 +85,43 @@ static void set_int(void *s, int opt, int v)
 
 /* ---- 1. throughput ----------------------------------------------------- */
 
-/* A VehicleStateBatch envelope of @vehicles records (realistic field mix). */
+/* A VehicleStateBatch envelope of @vehicles full records (realistic field mix; a keyframe). */
 static uint8_t *make_body(uint32_t vehicles, size_t *ret_len)
 {
-	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
 	struct fs_rng rng;
 	fs_rng_init(&rng, 1, FS_RNG_STREAM_TEST, vehicles);
-	b.shard_count = 1;
-	b.origin_lat = 33.749;
-	b.origin_lon = -84.388;
-	b.full = true;
-	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_edge_offset_m = b.n_soc = b.n_speed_mps =
-		b.n_heading_rad = vehicles;
-	b.vehicle_id = calloc(vehicles, sizeof(uint32_t));
-	b.state = calloc(vehicles, sizeof(*b.state));
-	b.x_m = calloc(vehicles, sizeof(float));
-	b.y_m = calloc(vehicles, sizeof(float));
-	b.edge = calloc(vehicles, sizeof(uint32_t));
-	b.edge_offset_m = calloc(vehicles, sizeof(float));
-	b.soc = calloc(vehicles, sizeof(float));
-	b.speed_mps = calloc(vehicles, sizeof(float));
-	b.heading_rad = calloc(vehicles, sizeof(float));
+	struct fs_vehicle_record *recs = calloc(vehicles ? vehicles : 1, sizeof(*recs));
+	const int64_t t = 1843560000000LL;
 	for (uint32_t i = 0; i < vehicles; i++) {
-		b.vehicle_id[i] = i;
-		b.state[i] = (Fleetsim__V1__VehicleState)(3 + fs_rng_below(&rng, 7));
-		b.x_m[i] = (float)(fs_rng_uniform(&rng) * 40000 - 20000);
-		b.y_m[i] = (float)(fs_rng_uniform(&rng) * 40000 - 20000);
-		b.edge[i] = (uint32_t)fs_rng_below(&rng, 400000);
-		b.edge_offset_m[i] = (float)(fs_rng_uniform(&rng) * 200);
-		b.soc[i] = (float)fs_rng_uniform(&rng);
-		b.speed_mps[i] = (float)(fs_rng_uniform(&rng) * 20);
-		b.heading_rad[i] = (float)(fs_rng_uniform(&rng) * 6.283);
+		float len = (float)(20 + fs_rng_uniform(&rng) * 180);
+		recs[i] = fs_vehicle_record_standing(i, 3 + (int)fs_rng_below(&rng, 7), (uint32_t)fs_rng_below(&rng, 400000),
+						     0.0, fs_rng_uniform(&rng) * 40000 - 20000,
+						     fs_rng_uniform(&rng) * 40000 - 20000, fs_rng_uniform(&rng), t);
+		recs[i].seg_to_m = len;
+		recs[i].seg_start_ms = t - (int64_t)fs_rng_below(&rng, 10000);
+		recs[i].seg_end_ms = recs[i].seg_start_ms + 2000 + (int64_t)fs_rng_below(&rng, 20000);
+		recs[i].odometer_m = fs_rng_uniform(&rng) * 1e6;
+	}
+	struct fs_vehicle_msg m = { 0 };
+	struct fs_vehicle_batch_info info = { .shard_count = 1, .origin_lat = 33.749, .origin_lon = -84.388, .full = true };
+	if (fs_vehicle_msg_encode_records(&m, &info, recs, vehicles, t) < 0) {
+		die("out of memory");
 	}
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.schema_version = FS_BUS_SCHEMA_VERSION;
 	env.sender = (char *)"vehicle-0";
 	env.seq = env.topic_seq = 1;
+	env.sim_time_ms = t;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
-	env.vehicle_states = &b;
+	env.vehicle_states = &m.batch;
 	size_t len = fleetsim__v1__envelope__get_packed_size(&env);
 	uint8_t *buf = malloc(len);
 	if (!buf) {
 		die("out of memory");
 	}
 	fleetsim__v1__envelope__pack(&env, buf);
-	free(b.vehicle_id);
-	free(b.state);
-	free(b.x_m);
-	free(b.y_m);
-	free(b.edge);
-	free(b.edge_offset_m);
-	free(b.soc);
-	free(b.speed_mps);
-	free(b.heading_rad);
+	fs_vehicle_msg_finish(&m);
+	free(recs);
 	*ret_len = len;
 	return buf;
 }

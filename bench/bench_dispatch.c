@@ -149,9 +149,8 @@ static struct round_figures one_round(struct city *c, int matcher, uint32_t vehi
 		double off = fs_rng_uniform(&r) * c->net->edges[e].length_m;
 		struct fs_point pt;
 		fs_network_edge_point_at(c->net, e, off, &pt);
-		struct fs_dispatch_vehicle_state s = { .id = id, .state = FS_VEHICLE_AVAILABLE, .edge = e, .offset_m = off,
-						       .x = pt.x, .y = pt.y, .soc = 0.8 };
-		if (fs_dispatch_update_vehicle(d, t, &s) < 0) {
+		struct fs_vehicle_record s = fs_vehicle_record_standing(id, FS_VEHICLE_AVAILABLE, e, off, pt.x, pt.y, 0.8, t);
+		if (fs_dispatch_update_vehicle(d, &s) < 0) {
 			die("vehicle", NULL);
 		}
 	}

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "fs_vehicle_msg.h"
 #include "envelope.pb-c.h"
 #include "fs/rng.h"
 #include "fs_bus.h"
@@ -102,80 +103,61 @@ static size_t envelope_head(uint8_t *p, uint64_t seq, uint64_t tick, int64_t sim
 #define DISTINCT_TICKS 16
 
 /*
- * Realistic batches: every hosted vehicle with plausible values, and
- * DISTINCT_TICKS consecutive ticks in which moving vehicles advance along
- * their heading and draw their battery (what makes consecutive batches alike
+ * Realistic batches: every hosted vehicle with plausible values (keyframes),
+ * and DISTINCT_TICKS consecutive ticks in which moving vehicles advance along
+ * their edge and draw their battery (what makes consecutive batches alike
  * but not equal, which matters for compression). Packed before the timed part.
  */
 static uint8_t **make_batches(uint32_t vehicles, size_t *ret_sizes)
 {
-	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
-	b.shard = 0;
-	b.shard_count = 1;
-	b.origin_lat = 33.749;
-	b.origin_lon = -84.388;
-	b.full = true;
-	b.n_vehicle_id = b.n_state = b.n_x_m = b.n_y_m = b.n_edge = b.n_edge_offset_m = b.n_soc = b.n_speed_mps =
-		b.n_heading_rad = b.n_health_flags = b.n_odd_flags = b.n_job_id = b.n_sw_version = vehicles;
-	b.vehicle_id = calloc(vehicles, sizeof(uint32_t));
-	b.state = calloc(vehicles, sizeof(*b.state));
-	b.x_m = calloc(vehicles, sizeof(float));
-	b.y_m = calloc(vehicles, sizeof(float));
-	b.edge = calloc(vehicles, sizeof(uint32_t));
-	b.edge_offset_m = calloc(vehicles, sizeof(float));
-	b.soc = calloc(vehicles, sizeof(float));
-	b.speed_mps = calloc(vehicles, sizeof(float));
-	b.heading_rad = calloc(vehicles, sizeof(float));
-	b.health_flags = calloc(vehicles, sizeof(uint32_t));
-	b.odd_flags = calloc(vehicles, sizeof(uint32_t));
-	b.job_id = calloc(vehicles, sizeof(uint64_t));
-	b.sw_version = calloc(vehicles, sizeof(uint32_t));
+	struct fs_vehicle_record *recs = calloc(vehicles ? vehicles : 1, sizeof(*recs));
+	float *speed = calloc(vehicles ? vehicles : 1, sizeof(*speed));
+	float *heading = calloc(vehicles ? vehicles : 1, sizeof(*heading));
 	struct fs_rng rng;
 	fs_rng_init(&rng, 1, FS_RNG_STREAM_TEST, vehicles);
+	int64_t t = 1843560000000LL;
 	for (uint32_t i = 0; i < vehicles; i++) {
-		b.vehicle_id[i] = i;
-		b.state[i] = (Fleetsim__V1__VehicleState)(3 + fs_rng_below(&rng, 7));
-		b.x_m[i] = (float)(fs_rng_uniform(&rng) * 30000 - 15000);
-		b.y_m[i] = (float)(fs_rng_uniform(&rng) * 30000 - 15000);
-		b.edge[i] = (uint32_t)fs_rng_below(&rng, 400000);
-		b.edge_offset_m[i] = (float)(fs_rng_uniform(&rng) * 200);
-		b.soc[i] = (float)(0.2 + 0.8 * fs_rng_uniform(&rng));
+		recs[i] = fs_vehicle_record_standing(i, 3 + (int)fs_rng_below(&rng, 7), (uint32_t)fs_rng_below(&rng, 400000),
+						     fs_rng_uniform(&rng) * 200, fs_rng_uniform(&rng) * 30000 - 15000,
+						     fs_rng_uniform(&rng) * 30000 - 15000, 0.2 + 0.8 * fs_rng_uniform(&rng), t);
 		/* about a third parked (available, charging), the rest driving */
-		b.speed_mps[i] = fs_rng_below(&rng, 3) ? (float)(5 + fs_rng_uniform(&rng) * 12) : 0.0f;
-		b.heading_rad[i] = (float)(fs_rng_uniform(&rng) * 6.283);
-		b.job_id[i] = fs_rng_below(&rng, 2) ? 1000000 + fs_rng_below(&rng, 1000000) : 0;
-		b.sw_version[i] = 3;
+		speed[i] = fs_rng_below(&rng, 3) ? (float)(5 + fs_rng_uniform(&rng) * 12) : 0.0f;
+		heading[i] = (float)(fs_rng_uniform(&rng) * 6.283);
+		recs[i].job_id = fs_rng_below(&rng, 2) ? 1000000 + fs_rng_below(&rng, 1000000) : 0;
+		recs[i].sw_version = 3;
+		recs[i].soc_per_h = -0.01f;
 	}
+	struct fs_vehicle_msg m = { 0 };
+	struct fs_vehicle_batch_info info = { .shard_count = 1, .origin_lat = 33.749, .origin_lon = -84.388, .full = true };
 	uint8_t **out = calloc(DISTINCT_TICKS, sizeof(*out));
-	for (int t = 0; t < DISTINCT_TICKS; t++) {
+	for (int k = 0; k < DISTINCT_TICKS; k++) {
+		t += 1000;
 		for (uint32_t i = 0; i < vehicles; i++) {
-			float v = b.speed_mps[i];
-			b.x_m[i] += v * cosf(b.heading_rad[i]);
-			b.y_m[i] += v * sinf(b.heading_rad[i]);
-			b.edge_offset_m[i] += v;
-			if (b.edge_offset_m[i] > 200) { /* next edge */
-				b.edge_offset_m[i] -= 200;
-				b.edge[i]++;
+			struct fs_vehicle_record *r = &recs[i];
+			float v = speed[i];
+			r->t_ms = r->soc_ms = t;
+			r->x += v * cosf(heading[i]);
+			r->y += v * sinf(heading[i]);
+			r->seg_from_m += v;
+			if (r->seg_from_m > 200) { /* next edge */
+				r->seg_from_m -= 200;
+				r->edge++;
 			}
-			b.soc[i] -= v * 0.22f / 100.0f / 1000.0f; /* 0.22 kWh/km of 100 kWh */
+			r->seg_to_m = r->seg_from_m;
+			r->odometer_m += v;
+			r->soc -= v * 0.22f / 100.0f / 1000.0f; /* 0.22 kWh/km of 100 kWh */
 		}
-		ret_sizes[t] = fleetsim__v1__vehicle_state_batch__get_packed_size(&b);
-		out[t] = malloc(ret_sizes[t]);
-		fleetsim__v1__vehicle_state_batch__pack(&b, out[t]);
+		if (fs_vehicle_msg_encode_records(&m, &info, recs, vehicles, t) < 0) {
+			abort();
+		}
+		ret_sizes[k] = fleetsim__v1__vehicle_state_batch__get_packed_size(&m.batch);
+		out[k] = malloc(ret_sizes[k]);
+		fleetsim__v1__vehicle_state_batch__pack(&m.batch, out[k]);
 	}
-	free(b.vehicle_id);
-	free(b.state);
-	free(b.x_m);
-	free(b.y_m);
-	free(b.edge);
-	free(b.edge_offset_m);
-	free(b.soc);
-	free(b.speed_mps);
-	free(b.heading_rad);
-	free(b.health_flags);
-	free(b.odd_flags);
-	free(b.job_id);
-	free(b.sw_version);
+	fs_vehicle_msg_finish(&m);
+	free(recs);
+	free(speed);
+	free(heading);
 	return out;
 }
 

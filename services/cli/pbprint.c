@@ -135,26 +135,132 @@ static bool present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor 
 	return memcmp(p, zero, elem_size(f)) != 0;
 }
 
+/*
+ * Columns of one table. A message may hold several struct-of-arrays groups:
+ * VehicleStateBatch has full records (vehicle_id, state, x_m, ...) and moves
+ * (move_vehicle_id, move_x_m, ...), of different vehicles, so each group gets
+ * its own table. A field named PREFIX_NAME where the message also has NAME
+ * belongs to group PREFIX; every other one to the unnamed group.
+ */
+struct table {
+	const char *prefix; /* "" or e.g. "move" (not terminated: prefix_len) */
+	size_t prefix_len;
+	size_t len;         /* records: the count of the group's first non-empty field */
+	size_t cols;        /* fields of that count */
+};
+
+#define MAX_TABLES 8
+
+static bool is_column(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	return f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) > 0;
+}
+
+static size_t group_prefix_len(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
+{
+	const char *us = strchr(f->name, '_');
+	const ProtobufCFieldDescriptor *base = us ? protobuf_c_message_descriptor_get_field_by_name(d, us + 1) : NULL;
+	return base && base->label == PROTOBUF_C_LABEL_REPEATED ? (size_t)(us - f->name) : 0;
+}
+
+static struct table *table_of(struct table *tables, size_t n, const ProtobufCMessageDescriptor *d,
+			      const ProtobufCFieldDescriptor *f)
+{
+	size_t plen = group_prefix_len(d, f);
+	for (size_t i = 0; i < n; i++) {
+		if (tables[i].prefix_len == plen && !strncmp(tables[i].prefix, f->name, plen)) {
+			return &tables[i];
+		}
+	}
+	return NULL;
+}
+
+static size_t find_tables(const ProtobufCMessage *msg, struct table *tables)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	size_t n = 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (!is_column(msg, f)) {
+			continue;
+		}
+		struct table *t = table_of(tables, n, d, f);
+		if (!t && n < MAX_TABLES) {
+			t = &tables[n++];
+			*t = (struct table){ .prefix = f->name, .prefix_len = group_prefix_len(d, f),
+					     .len = field_count(msg, f) };
+		}
+		if (t && field_count(msg, f) == t->len) {
+			t->cols++;
+		}
+	}
+	return n;
+}
+
+/* Is @f printed as a column of a table (two or more columns of the same length)? */
+static bool in_table(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, struct table *tables, size_t n)
+{
+	if (!is_column(msg, f)) {
+		return false;
+	}
+	const struct table *t = table_of(tables, n, msg->descriptor, f);
+	return t && t->cols >= 2 && field_count(msg, f) == t->len;
+}
+
+/* A column is as wide as its name (without the group's prefix) and a space, at least 14. */
+static int column_width(const char *name)
+{
+	int len = (int)strlen(name) + 1;
+	return len > 14 ? len : 14;
+}
+
+static void print_table(FILE *out, const ProtobufCMessage *msg, const struct table *t, struct table *tables,
+			size_t n, int indent, size_t max)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	size_t skip = t->prefix_len ? t->prefix_len + 1 : 0;
+	fprintf(out, "%*s(%zu %.*s%srecords)\n%*s", indent, "", t->len, (int)t->prefix_len, t->prefix,
+		t->prefix_len ? " " : "", indent, "");
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (in_table(msg, f, tables, n) && table_of(tables, n, d, f) == t) {
+			fprintf(out, "%-*s", column_width(f->name + skip), f->name + skip);
+		}
+	}
+	fputc('\n', out);
+	for (size_t k = 0; k < t->len && k < max; k++) {
+		fprintf(out, "%*s", indent, "");
+		for (unsigned i = 0; i < d->n_fields; i++) {
+			const ProtobufCFieldDescriptor *f = &d->fields[i];
+			if (!in_table(msg, f, tables, n) || table_of(tables, n, d, f) != t) {
+				continue;
+			}
+			char cell[64];
+			FILE *mem = fmemopen(cell, sizeof(cell), "w");
+			if (mem) {
+				print_value(mem, f, *(const char *const *)field_ptr(msg, f) + k * elem_size(f));
+				fclose(mem);
+				cell[sizeof(cell) - 1] = '\0';
+				fprintf(out, "%-*s", column_width(f->name + skip), cell);
+			}
+		}
+		fputc('\n', out);
+	}
+	if (t->len > max) {
+		fprintf(out, "%*s... %zu more records\n", indent, "", t->len - max);
+	}
+}
+
 void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const struct pbprint_options *opts)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	size_t max = opts && opts->max_rows ? opts->max_rows : SIZE_MAX;
-	/* Struct of arrays: repeated scalars sharing one length print as a table. */
-	size_t table_len = 0, table_cols = 0;
+	/* Struct of arrays: repeated scalars of a group sharing one length print as a table. */
+	struct table tables[MAX_TABLES];
+	size_t n_tables = find_tables(msg, tables);
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) > 0) {
-			if (!table_cols) {
-				table_len = field_count(msg, f);
-			}
-			table_cols += field_count(msg, f) == table_len;
-		}
-	}
-	bool table = table_cols >= 2;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (!present(msg, f) || (table && f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) &&
-					 field_count(msg, f) == table_len)) {
+		if (!present(msg, f) || in_table(msg, f, tables, n_tables)) {
 			continue;
 		}
 		const void *p = field_ptr(msg, f);
@@ -194,35 +300,9 @@ void pbprint_message(FILE *out, const ProtobufCMessage *msg, int indent, const s
 			fputc('\n', out);
 		}
 	}
-	if (!table) {
-		return;
-	}
-	fprintf(out, "%*s(%zu records)\n%*s", indent, "", table_len, indent, "");
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) == table_len) {
-			fprintf(out, "%-14s", f->name);
+	for (size_t t = 0; t < n_tables; t++) {
+		if (tables[t].cols >= 2) {
+			print_table(out, msg, &tables[t], tables, n_tables, indent, max);
 		}
-	}
-	fputc('\n', out);
-	for (size_t k = 0; k < table_len && k < max; k++) {
-		fprintf(out, "%*s", indent, "");
-		for (unsigned i = 0; i < d->n_fields; i++) {
-			const ProtobufCFieldDescriptor *f = &d->fields[i];
-			if (f->label == PROTOBUF_C_LABEL_REPEATED && is_scalar(f) && field_count(msg, f) == table_len) {
-				char cell[64];
-				FILE *mem = fmemopen(cell, sizeof(cell), "w");
-				if (mem) {
-					print_value(mem, f, *(const char *const *)field_ptr(msg, f) + k * elem_size(f));
-					fclose(mem);
-					cell[sizeof(cell) - 1] = '\0';
-					fprintf(out, "%-14s", cell);
-				}
-			}
-		}
-		fputc('\n', out);
-	}
-	if (table_len > max) {
-		fprintf(out, "%*s... %zu more records\n", indent, "", table_len - max);
 	}
 }

@@ -4,7 +4,9 @@
  *
  * Nested messages indent; enums print their names; packed arrays of the same
  * length in one message (the struct-of-arrays batches) print as a table, one
- * row per record, so a vehicle batch reads like a table of vehicles.
+ * row per record, so a vehicle batch reads like a table of vehicles. Arrays
+ * named PREFIX_NAME beside an array NAME form a table of their own, headed
+ * "(N PREFIX records)" with columns named NAME: a vehicle batch's moves.
  */
 #ifndef PBPRINT_H
 #define PBPRINT_H

@@ -207,8 +207,21 @@ struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
 		fs_error("routing for %s: %s", spec, err.message);
 		goto fail;
 	}
+	bool motorways = false;
+	for (uint32_t e = 0; e < w->net->edge_count && !motorways; e++) {
+		motorways = fs_road_is_motorway(w->net->edges[e].road_class);
+	}
+	w->surface_router = w->router;
+	if (motorways) {
+		ropts.surface_only = true;
+		w->surface_router = fs_router_create(w->net, &ropts, &err);
+		if (!w->surface_router) {
+			fs_error("routing on surface roads for %s: %s", spec, err.message);
+			goto fail;
+		}
+	}
 	w->query = fs_route_query_create(w->router);
-	w->surface_query = fs_route_query_create(w->router);
+	w->surface_query = fs_route_query_create(w->surface_router);
 	w->index = fs_network_index_create(w->net, true);
 	if (!w->query || !w->surface_query || !w->index) {
 		fs_error("out of memory building the world for %s", spec);
@@ -267,6 +280,9 @@ void fs_world_destroy(struct fs_world *w)
 	fs_route_query_destroy(w->surface_query);
 	free(w->impassable);
 	free(w->surface_avoid);
+	if (w->surface_router != w->router) {
+		fs_router_destroy(w->surface_router);
+	}
 	fs_router_destroy(w->router);
 	fs_traffic_destroy(w->traffic);
 	free(w->service_edges);

@@ -22,6 +22,8 @@
 struct fs_world {
 	struct fs_network *net;
 	struct fs_router *router;
+	struct fs_router *surface_router; /* without motorways, for the ODDs that exclude them; = router if
+					   * the network has none */
 	struct fs_route_query *query;   /* this process's routing workspace */
 	/* The same, for vehicles whose ODD excludes motorways: routes on surface
 	 * roads only (motorway, trunk and their links avoided), as such a vehicle

@@ -45,6 +45,7 @@
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
+#include "fs_ride_msg.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_vehicle_msg.h"
@@ -75,6 +76,9 @@ struct dispatch_service {
 	struct fs_vehicle_event *events;    /* one message's events, converted */
 	size_t events_cap;
 	struct fs_vehicle_records records;  /* of one batch */
+	struct fs_ride_msg ride_msg;        /* encoding the ride batches */
+	struct fs_ride_request *requests;   /* a tick's new requests, as the bus carries them */
+	size_t requests_cap;
 	int64_t prev_tick_ms;               /* the vehicles' time of the records applied now */
 	/* scenario */
 	struct fs_scenario scn;
@@ -107,9 +111,6 @@ struct dispatch_service {
 	struct fs_traffic_msg traffic_msg;
 	uint64_t traffic_updates;
 	double traffic_max_factor;
-	/* scratch for messages */
-	void *scratch;
-	size_t scratch_cap;
 };
 
 /* ---- create -------------------------------------------------------------------------------- */
@@ -333,7 +334,8 @@ void dispatch_service_destroy(struct dispatch_service *s)
 	free(s->places);
 	free(s->events);
 	fs_vehicle_records_finish(&s->records);
-	free(s->scratch);
+	fs_ride_msg_finish(&s->ride_msg);
+	free(s->requests);
 	free(s);
 }
 
@@ -435,177 +437,78 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 
 /* ---- messages out ---------------------------------------------------------------------------- */
 
-/* Bump allocator over one scratch buffer, reset per message. */
-struct arena {
-	char *base;
-	size_t used, cap;
-};
-
-static void *arena_get(struct arena *a, size_t n)
-{
-	n = (n + 15) & ~(size_t)15;
-	if (a->used + n > a->cap) {
-		fs_error("internal: message scratch too small"); /* sized by arena_for(): a bug */
-		abort();
-	}
-	void *p = a->base + a->used;
-	a->used += n;
-	return p;
-}
-
-static struct arena arena_for(struct dispatch_service *s, size_t need)
-{
-	if (need > s->scratch_cap) {
-		free(s->scratch);
-		s->scratch_cap = need + need / 2;
-		s->scratch = malloc(s->scratch_cap);
-		if (!s->scratch) {
-			fs_error("out of memory");
-			abort();
-		}
-	}
-	return (struct arena){ s->scratch, 0, s->scratch_cap };
-}
-
-static void set_place(Fleetsim__V1__Place *pl, uint32_t edge, double offset_m, struct fs_point pt)
-{
-	fleetsim__v1__place__init(pl);
-	pl->edge = edge;
-	pl->offset_m = (float)offset_m;
-	pl->x_m = (float)pt.x;
-	pl->y_m = (float)pt.y;
-}
-
 static int publish_requests(struct dispatch_service *s, struct fs_participant *p)
 {
 	size_t n = s->out.new_count;
 	if (!n) {
 		return 0;
 	}
-	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__RideRequest) + sizeof(void *) + 2 * sizeof(Fleetsim__V1__Place) + 64) + 64);
-	Fleetsim__V1__RideRequest **rp = arena_get(&a, n * sizeof(*rp));
+	if (n > s->requests_cap) {
+		s->requests_cap = n + n / 2;
+		s->requests = realloc(s->requests, s->requests_cap * sizeof(*s->requests));
+		if (!s->requests) {
+			return -ENOMEM;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, s->out.new_requests[i]);
-		Fleetsim__V1__RideRequest *q = arena_get(&a, sizeof(*q));
-		Fleetsim__V1__Place *o = arena_get(&a, sizeof(*o)), *dst = arena_get(&a, sizeof(*dst));
-		fleetsim__v1__ride_request__init(q);
 		bool placed = r->pickup_edge != FS_DISPATCH_NONE && r->dropoff_edge != FS_DISPATCH_NONE;
-		set_place(o, placed ? r->pickup_edge : UINT32_MAX, placed ? r->pickup_offset_m : 0.0, r->origin);
-		set_place(dst, placed ? r->dropoff_edge : UINT32_MAX, placed ? r->dropoff_offset_m : 0.0, r->dest);
-		q->request_id = r->id;
-		q->requested_ms = r->t_request_ms;
-		q->origin = o;
-		q->destination = dst;
-		q->origin_zone = r->zone;
-		q->destination_zone = fs_dispatch_zone_of(s->d, r->dest);
-		q->riders = 1;
-		q->patience_s = (uint32_t)lround(r->patience_s);
-		rp[i] = q;
+		s->requests[i] = (struct fs_ride_request){
+			.id = r->id, .t_request_ms = r->t_request_ms,
+			.pickup = { placed ? r->pickup_edge : UINT32_MAX, placed ? r->pickup_offset_m : 0.0 },
+			.dropoff = { placed ? r->dropoff_edge : UINT32_MAX, placed ? r->dropoff_offset_m : 0.0 },
+			.origin = r->origin, .dest = r->dest, .origin_zone = r->zone,
+			.dest_zone = fs_dispatch_zone_of(s->d, r->dest), .patience_s = (uint32_t)lround(r->patience_s),
+		};
 	}
-	Fleetsim__V1__RideRequestBatch b = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
-	b.n_requests = n;
-	b.requests = rp;
+	if (fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n) < 0) {
+		return -ENOMEM;
+	}
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
-	env.ride_requests = &b;
+	env.ride_requests = &s->ride_msg.requests;
 	return fs_participant_publish(p, NULL, &env);
 }
 
 static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
 {
-	size_t n = s->out.event_count;
-	if (!n) {
+	if (!s->out.event_count) {
 		return 0;
 	}
-	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__TripEvent) + sizeof(void *) + 32) + 64);
-	Fleetsim__V1__TripEvent **ep = arena_get(&a, n * sizeof(*ep));
-	for (size_t i = 0; i < n; i++) {
-		const struct fs_dispatch_trip_event *e = &s->out.events[i];
-		Fleetsim__V1__TripEvent *t = arena_get(&a, sizeof(*t));
-		fleetsim__v1__trip_event__init(t);
-		t->request_id = e->request_id;
-		t->kind = (Fleetsim__V1__TripEventKind)e->kind;
-		t->sim_time_ms = e->t_ms;
-		t->vehicle_id = e->vehicle_id; /* UINT32_MAX: no vehicle */
-		t->reason = (char *)fs_dispatch_reason_name(e->reason);
-		ep[i] = t;
+	if (fs_ride_msg_encode_trip_events(&s->ride_msg, s->out.events, s->out.event_count) < 0) {
+		return -ENOMEM;
 	}
-	Fleetsim__V1__TripEventBatch b = FLEETSIM__V1__TRIP_EVENT_BATCH__INIT;
-	b.n_events = n;
-	b.events = ep;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
-	env.trip_events = &b;
+	env.trip_events = &s->ride_msg.trips;
 	return fs_participant_publish(p, NULL, &env);
 }
 
 static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
 {
-	size_t n = s->out.offer_count;
-	if (!n) {
+	if (!s->out.offer_count) {
 		return 0;
 	}
-	struct arena a = arena_for(s, n * (sizeof(Fleetsim__V1__RideOffer) + sizeof(void *) + 32) + 64);
-	Fleetsim__V1__RideOffer **op = arena_get(&a, n * sizeof(*op));
-	for (size_t i = 0; i < n; i++) {
-		Fleetsim__V1__RideOffer *o = arena_get(&a, sizeof(*o));
-		fleetsim__v1__ride_offer__init(o);
-		o->request_id = s->out.offers[i].request_id;
-		o->vehicle_id = s->out.offers[i].vehicle_id;
-		o->pickup_eta_s = (uint32_t)lround(s->out.offers[i].pickup_eta_s);
-		op[i] = o;
+	if (fs_ride_msg_encode_offers(&s->ride_msg, s->out.offers, s->out.offer_count) < 0) {
+		return -ENOMEM;
 	}
-	Fleetsim__V1__RideOfferBatch b = FLEETSIM__V1__RIDE_OFFER_BATCH__INIT;
-	b.n_offers = n;
-	b.offers = op;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
-	env.ride_offers = &b;
+	env.ride_offers = &s->ride_msg.offers;
 	return fs_participant_publish(p, NULL, &env);
 }
 
 static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
 {
-	size_t n = s->out.job_count;
-	if (!n) {
+	if (!s->out.job_count) {
 		return 0;
 	}
-	size_t per = sizeof(Fleetsim__V1__Job) + sizeof(void *) +
-		     2 * (sizeof(Fleetsim__V1__Stop) + sizeof(void *) + sizeof(Fleetsim__V1__Place)) + 128;
-	struct arena a = arena_for(s, n * per + 64);
-	Fleetsim__V1__Job **jp = arena_get(&a, n * sizeof(*jp));
-	for (size_t i = 0; i < n; i++) {
-		const struct fs_dispatch_job *job = &s->out.jobs[i];
-		Fleetsim__V1__Job *j = arena_get(&a, sizeof(*j));
-		Fleetsim__V1__Stop **sp = arena_get(&a, job->stop_count * sizeof(*sp));
-		fleetsim__v1__job__init(j);
-		for (uint32_t k = 0; k < job->stop_count; k++) {
-			const struct fs_dispatch_stop *st = &job->stops[k];
-			Fleetsim__V1__Stop *stop = arena_get(&a, sizeof(*stop));
-			fleetsim__v1__stop__init(stop);
-			stop->kind = (Fleetsim__V1__StopKind)st->kind;
-			stop->request_id = st->request_id;
-			stop->depot = st->depot;
-			if (st->kind != FS_DISPATCH_STOP_CHARGE && st->kind != FS_DISPATCH_STOP_DEPOT) {
-				Fleetsim__V1__Place *pl = arena_get(&a, sizeof(*pl));
-				set_place(pl, st->edge, st->offset_m, st->point);
-				stop->place = pl;
-			}
-			sp[k] = stop;
-		}
-		j->job_id = job->job_id;
-		j->vehicle_id = job->vehicle_id;
-		j->n_stops = job->stop_count;
-		j->stops = sp;
-		j->replaces_current = true; /* a ride or charge replaces a reposition in progress */
-		jp[i] = j;
+	if (fs_ride_msg_encode_jobs(&s->ride_msg, s->out.jobs, s->out.job_count) < 0) {
+		return -ENOMEM;
 	}
-	Fleetsim__V1__JobBatch b = FLEETSIM__V1__JOB_BATCH__INIT;
-	b.n_jobs = n;
-	b.jobs = jp;
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
-	env.jobs = &b;
+	env.jobs = &s->ride_msg.jobs;
 	return fs_participant_publish(p, NULL, &env);
 }
 

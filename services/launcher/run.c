@@ -70,7 +70,7 @@ struct run_options {
 	const char *charging;    /* dispatch: yes or no */
 	const char *scenario;
 	bool no_scenario_events; /* the file's settings without its timed events */
-	const char *state_every;
+	const char *keyframe_every;
 	const char *record;
 	const char *fleet_csv;
 	const char *demand_csv;
@@ -114,8 +114,9 @@ static void usage(FILE *out)
 		"  --rebalance-s S     dispatch: move idle cars toward demand every S seconds; 0 = off\n"
 		"                      (default 120, dispatch.rebalance)\n"
 		"  --charging yes|no   dispatch: send cars to charge (default yes, dispatch.charging)\n"
-		"  --state-every D     vehicle state batch period in simulated time (default 1s; 0 = never,\n"
-		"                      refused when dispatch runs: it matches from these batches)\n"
+		"  --keyframe-every D  period of keyframes, every vehicle on veh.snapshot for observers that\n"
+		"                      attach late (default 1m; 0 = never); what changes goes every tick,\n"
+		"                      and keyframes never change a run's results\n"
 		"  --fleet-csv FILE    start the fleet at given nodes (vehicle_id,node[,soc]), e.g. to\n"
 		"                      compare with another simulator on the same inputs\n"
 		"  --demand-csv FILE   replay these ride requests (t_request_s,origin_lat,origin_lon,\n"
@@ -153,7 +154,7 @@ static void usage(FILE *out)
 static int parse(int argc, char **argv, struct run_options *o)
 {
 	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_STATE_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS, OPT_STOP_WAIT };
+	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_KEYFRAME_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS, OPT_STOP_WAIT };
 	static const struct option options[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
@@ -174,7 +175,7 @@ static int parse(int argc, char **argv, struct run_options *o)
 		{ "charging", required_argument, NULL, OPT_CHARGING },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
-		{ "state-every", required_argument, NULL, OPT_STATE_EVERY },
+		{ "keyframe-every", required_argument, NULL, OPT_KEYFRAME_EVERY },
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
 		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
@@ -320,12 +321,12 @@ static int parse(int argc, char **argv, struct run_options *o)
 		case OPT_RECORD:
 			o->record = optarg;
 			break;
-		case OPT_STATE_EVERY:
+		case OPT_KEYFRAME_EVERY:
 			if (strcmp(optarg, "0") && (!fs_args_duration_ms(optarg, &ms) || ms > 86400000)) {
-				fs_error("--state-every: '%s' is not a duration such as 1s, 10s or 0", optarg);
+				fs_error("--keyframe-every: '%s' is not a duration such as 10s, 5m or 0", optarg);
 				return -EINVAL;
 			}
-			o->state_every = optarg;
+			o->keyframe_every = optarg;
 			break;
 		case OPT_SCENARIO:
 			o->scenario = optarg;
@@ -592,6 +593,64 @@ static void write_orphan_summary(const struct run_options *o, const struct child
 	json_decref(root);
 }
 
+static double timeval_s(struct timeval t)
+{
+	return (double)t.tv_sec + (double)t.tv_usec * 1e-6;
+}
+
+static json_t *usage_json(const struct rusage *u)
+{
+	double user = timeval_s(u->ru_utime), sys = timeval_s(u->ru_stime);
+	return json_pack("{s:f,s:f,s:f,s:I}", "cpu_user_seconds", user, "cpu_system_seconds", sys, "cpu_seconds",
+			 user + sys, "peak_rss_bytes", (json_int_t)u->ru_maxrss * 1024);
+}
+
+/*
+ * Add what each process of the run cost to the conductor's summary.json:
+ * CPU time and peak resident memory from wait4() when it ended (exact: the
+ * kernel's accounting over its whole life), and the launcher's own from
+ * getrusage(). The total's peak_rss_bytes sums the peaks, an upper bound on
+ * the memory the run held at any one time.
+ */
+static void add_process_usage(const struct run_options *o, const struct supervisor *sup)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/summary.json", o->out_dir);
+	json_t *root = json_load_file(path, 0, NULL);
+	json_t *procs = json_object();
+	if (!root || !procs) {
+		fs_warn("cannot add the processes' CPU time and memory to %s", path);
+		json_decref(root);
+		json_decref(procs);
+		return;
+	}
+	struct rusage self;
+	getrusage(RUSAGE_SELF, &self);
+	json_object_set_new(procs, "fleetsim", usage_json(&self));
+	double cpu = timeval_s(self.ru_utime) + timeval_s(self.ru_stime);
+	json_int_t rss = (json_int_t)self.ru_maxrss * 1024;
+	for (int i = 0; i < sup->count; i++) {
+		const struct child *c = &sup->children[i];
+		if (c->running) {
+			continue;
+		}
+		json_object_set_new(procs, c->name, usage_json(&c->usage));
+		cpu += timeval_s(c->usage.ru_utime) + timeval_s(c->usage.ru_stime);
+		rss += (json_int_t)c->usage.ru_maxrss * 1024;
+	}
+	json_object_set_new(root, "processes", procs);
+	json_object_set_new(root, "processes_total",
+			    json_pack("{s:f,s:I}", "cpu_seconds", cpu, "peak_rss_bytes_sum", rss));
+	struct fs_outfile out;
+	FILE *f = fs_outfile_open(&out, o->out_dir, "summary.json");
+	if (f && json_dumpf(root, f, JSON_INDENT(2) | JSON_SORT_KEYS) == 0) {
+		fs_outfile_commit(&out);
+	} else if (f) {
+		fs_outfile_abandon(&out);
+	}
+	json_decref(root);
+}
+
 static void free_args(char **pre, int npre, char **all)
 {
 	for (int i = 0; i < npre; i++) {
@@ -717,14 +776,6 @@ static int launch(const struct run_options *opts)
 	bool with_dispatch = executable_exists(dispatch_exe);
 	snprintf(production_exe, sizeof(production_exe), "%s/fs-production", dir);
 	bool with_production = executable_exists(production_exe);
-	uint64_t state_every_ms = 1;
-	if (with_dispatch && o.state_every && (!strcmp(o.state_every, "0") ||
-					       (fs_args_duration_ms(o.state_every, &state_every_ms) && !state_every_ms))) {
-		/* dispatch knows the fleet only from these batches: without them it matches nobody */
-		fs_error("--state-every 0: dispatch matches riders to vehicles from their state batches; "
-			 "give a period such as 1s or 10s");
-		return 2;
-	}
 	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (!executable_exists(needed[i])) {
@@ -875,10 +926,10 @@ static int launch(const struct run_options *opts)
 		if (o.fleet_csv) {
 			arg(&a, "--fleet-csv=%s", o.fleet_csv);
 		}
-		if (o.state_every) {
+		if (o.keyframe_every) {
 			uint64_t every_ms = 0;
-			fs_args_duration_ms(o.state_every, &every_ms);
-			arg(&a, "--publish-every-ms=%" PRIu64, every_ms);
+			fs_args_duration_ms(o.keyframe_every, &every_ms);
+			arg(&a, "--keyframe-every-ms=%" PRIu64, every_ms);
 		}
 		if (o.phase) {
 			arg(&a, "--phase=%s", o.phase);
@@ -1053,6 +1104,9 @@ static int launch(const struct run_options *opts)
 				fs_error("the recorder did not finish %s within 25 s", o.record);
 			}
 			supervisor_stop_all(sup, 1000);
+			if (o.out_dir) {
+				add_process_usage(&o, sup);
+			}
 			bool failed = false;
 			for (int i = 0; i < sup->count; i++) {
 				const struct child *c = &sup->children[i];

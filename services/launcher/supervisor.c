@@ -76,12 +76,14 @@ int supervisor_reap(struct supervisor *s, struct child **ret_ended, int max)
 {
 	int n = 0, status;
 	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	struct rusage usage;
+	while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
 		for (int i = 0; i < s->count; i++) {
 			struct child *c = &s->children[i];
 			if (c->pid == pid && c->running) {
 				c->running = false;
 				c->status = status;
+				c->usage = usage;
 				if (ret_ended && n < max) {
 					ret_ended[n] = c;
 				}
@@ -171,7 +173,8 @@ void supervisor_stop_all(struct supervisor *s, int grace_ms)
 	}
 	while (running_total(s)) {
 		int status;
-		pid_t pid = waitpid(-1, &status, 0);
+		struct rusage usage;
+		pid_t pid = wait4(-1, &status, 0, &usage);
 		if (pid < 0) {
 			break;
 		}
@@ -179,6 +182,7 @@ void supervisor_stop_all(struct supervisor *s, int grace_ms)
 			if (s->children[i].pid == pid) {
 				s->children[i].running = false;
 				s->children[i].status = status;
+				s->children[i].usage = usage;
 			}
 		}
 	}

@@ -10,6 +10,7 @@
 #define SUPERVISOR_H
 
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #define SUPERVISOR_MAX_CHILDREN 1100
@@ -28,6 +29,7 @@ struct child {
 	pid_t pid;
 	bool running;
 	int status; /* wait status once it ended */
+	struct rusage usage; /* once it ended: its CPU time and peak RSS (wait4) */
 };
 
 struct supervisor {

@@ -10,6 +10,7 @@
 #include "fs/rng.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "fs_production_msg.h"
 #include "production_node.h"
 
 #define MS_PER_DAY 86400000LL
@@ -42,6 +43,7 @@ struct production_node {
 	struct fs_scenario_event *pending;
 	size_t pending_count, pending_cap;
 	uint64_t events_applied, events_without_effect, events_refused;
+	struct fs_production_msg msg; /* encoding prod.delivery */
 };
 
 static void live_push(struct production_node *n, uint32_t id)
@@ -146,6 +148,7 @@ void production_node_destroy(struct production_node *n)
 	free(n->pending);
 	free(n->live);
 	free(n->vehicles);
+	fs_production_msg_finish(&n->msg);
 	free(n);
 }
 
@@ -209,37 +212,33 @@ static int publish_stage_counts(struct production_node *n, struct fs_participant
 	return rc;
 }
 
-static int publish_batch(struct fs_participant *p, Fleetsim__V1__DeliveryBatch *b)
+static int publish_batch(struct production_node *n, struct fs_participant *p, const struct fs_delivery_batch *b)
 {
+	if (fs_production_msg_encode_deliveries(&n->msg, b) < 0) {
+		return -ENOMEM;
+	}
 	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
 	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_DELIVERIES;
-	env.deliveries = b;
+	env.deliveries = &n->msg.batch;
 	return fs_participant_publish(p, NULL, &env);
 }
 
 /* @d: vehicle @id of programme @g as it arrives in (or, at the start, stands in) the detailed city on @day. */
-static void fill_delivery(struct production_node *n, Fleetsim__V1__Delivery *d, uint32_t id, uint16_t g, int32_t day)
+static void fill_delivery(struct production_node *n, struct fs_delivery *d, uint32_t id, uint16_t g, int32_t day)
 {
 	const struct fs_production_params *params = fs_production_params(n->model);
 	const struct fs_prod_programme *pg = &params->programmes[g];
 	const struct fs_prod_city *city = &params->cities[n->city];
 	int phase = fs_production_city_phase(city, day);
-	fleetsim__v1__delivery__init(d);
-	d->vehicle_id = id;
-	d->programme = (char *)pg->name;
-	d->oem = (char *)pg->oem;
-	d->model = (char *)pg->model;
-	d->city = (char *)city->name;
-	d->depot = n->cfg.depots ? id % n->cfg.depots : 0;
 	struct vehicle_info *vi = vehicle_info(n, id);
 	*vi = (struct vehicle_info){ .programme = g, .factory = pg->sw_version };
 	vi->sw = fs_production_vehicle_release(n->model, id, pg->sw_version, day); /* the flywheel's, if out */
-	d->sw_version = vi->sw;
-	d->battery_kwh = (float)pg->battery_kwh;
-	d->kwh_per_km = (float)pg->kwh_per_km;
-	d->max_charge_kw = (float)pg->max_charge_kw;
-	d->seats = pg->seats;
-	d->city_phase = phase < 0 ? 0 : (uint32_t)phase;
+	*d = (struct fs_delivery){
+		.vehicle_id = id, .programme = pg->name, .oem = pg->oem, .model = pg->model, .city = city->name,
+		.depot = n->cfg.depots ? id % n->cfg.depots : 0, .sw_version = vi->sw,
+		.city_phase = phase < 0 ? 0 : (uint32_t)phase, .battery_kwh = pg->battery_kwh,
+		.kwh_per_km = pg->kwh_per_km, .max_charge_kw = pg->max_charge_kw, .seats = pg->seats,
+	};
 }
 
 /*
@@ -273,21 +272,16 @@ static int publish_initial_fleet(struct production_node *n, struct fs_participan
 		rest[best] = -1;
 		given++;
 	}
-	Fleetsim__V1__Delivery *d = fs_xcalloc(total, sizeof(*d));
-	Fleetsim__V1__Delivery **dp = fs_xcalloc(total, sizeof(*dp));
+	struct fs_delivery *d = fs_xcalloc(total, sizeof(*d));
 	uint32_t id = 0;
 	for (uint16_t g = 0; g < s->programme_count; g++) {
 		for (uint32_t j = 0; j < share[g]; j++, id++) {
 			fill_delivery(n, &d[id], id, g, s->day);
-			dp[id] = &d[id];
 		}
 	}
-	Fleetsim__V1__DeliveryBatch b = FLEETSIM__V1__DELIVERY_BATCH__INIT;
-	b.n_in_service = total;
-	b.in_service = dp;
-	int rc = publish_batch(p, &b);
+	struct fs_delivery_batch b = { .in_service = d, .in_service_count = total };
+	int rc = publish_batch(n, p, &b);
 	free(d);
-	free(dp);
 	return rc;
 }
 
@@ -302,7 +296,7 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 		retired += n->log.retirements[i].count;
 	}
 	/* over the air: the vehicles already there that a release reached today */
-	Fleetsim__V1__SoftwareUpdate *ota = NULL, **otap = NULL;
+	struct fs_ota_update *ota = NULL;
 	size_t nota = 0, ota_cap = 0;
 	int32_t today = fs_production_day(n->model);
 	for (size_t i = n->live_head; i < n->live_n; i++) {
@@ -320,20 +314,12 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 				abort();
 			}
 		}
-		fleetsim__v1__software_update__init(&ota[nota]);
-		ota[nota].vehicle_id = n->live[i];
-		ota[nota].sw_version = sw;
-		nota++;
+		ota[nota++] = (struct fs_ota_update){ n->live[i], sw };
 	}
 	if (!count && !retired && !nota) {
 		return 0;
 	}
-	otap = fs_xcalloc(nota ? nota : 1, sizeof(*otap));
-	for (size_t i = 0; i < nota; i++) {
-		otap[i] = &ota[i];
-	}
-	Fleetsim__V1__Delivery *d = fs_xcalloc(count ? count : 1, sizeof(*d));
-	Fleetsim__V1__Delivery **dp = fs_xcalloc(count ? count : 1, sizeof(*dp));
+	struct fs_delivery *d = fs_xcalloc(count ? count : 1, sizeof(*d));
 	uint32_t *gone = fs_xcalloc(retired ? retired : 1, sizeof(*gone));
 	size_t k = 0;
 	for (size_t i = 0; i < n->log.delivery_count; i++) {
@@ -341,7 +327,6 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 		for (uint32_t j = 0; j < e->count; j++, k++) {
 			fill_delivery(n, &d[k], n->next_id++, e->programme, e->day);
 			d[k].build_day = e->build_day;
-			dp[k] = &d[k];
 			live_push(n, d[k].vehicle_id);
 		}
 	}
@@ -352,21 +337,14 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 			r++;
 		}
 	}
-	Fleetsim__V1__DeliveryBatch b = FLEETSIM__V1__DELIVERY_BATCH__INIT;
-	b.n_deliveries = count;
-	b.deliveries = dp;
-	b.n_retired_vehicle_ids = r;
-	b.retired_vehicle_ids = gone;
-	b.n_software_updates = nota;
-	b.software_updates = otap;
-	int rc = publish_batch(p, &b);
+	struct fs_delivery_batch b = { .deliveries = d, .delivery_count = count, .retired = gone, .retired_count = r,
+				       .updates = ota, .update_count = nota };
+	int rc = publish_batch(n, p, &b);
 	n->ota_updates += nota;
-	free(ota);
-	free(otap);
 	n->published_deliveries += count;
 	n->published_retirements += r;
+	free(ota);
 	free(d);
-	free(dp);
 	free(gone);
 	return rc;
 }

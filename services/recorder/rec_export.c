@@ -3,13 +3,26 @@
  * rec_export - one pass over a recording into a timeline CSV, trips GeoJSON
  * and the data of the KPI report.
  *
- * Vehicle state comes from veh.state batches (one per shard per tick, every
- * hosted vehicle): a vehicle's timeline row closes when its state changes in
- * a batch, so intervals are exact to the tick. Positions are metres east and
- * north of the batch's origin, turned into WGS84 with the same equirectangular
- * projection as the network (fs_projection_*). A trip is the stretch of
- * positions while a vehicle is IN_TRIP; kepler.gl's trip layer wants each
- * coordinate as [lon, lat, altitude, unix time in seconds].
+ * Vehicles publish records, not positions (docs/bus.md "Vehicle records"):
+ * a full record when a vehicle's state, job, flags or charge changed, a move
+ * when it entered a new segment, on veh.state in the tick it happened, and a
+ * keyframe of every vehicle on veh.snapshot now and then. The exporter keeps a
+ * mirror of each vehicle's last record (the codec, fs_vehicle_msg, decodes and
+ * merges them) and reads everything from it: a vehicle's timeline row closes
+ * when a record brings another state, so intervals are exact to the tick;
+ * distances are odometer differences; the report's fleet composition is the
+ * mirror's state counts (kept as records arrive) at every tick. Keyframes are
+ * records like the others, so they resynchronise a mirror that missed one and
+ * start it for a recording that begins mid-run.
+ *
+ * Positions are metres east and north of the batch's origin, turned into WGS84
+ * with the same equirectangular projection as the network (fs_projection_*).
+ * A record holds the position at its own time; the exporter has no network to
+ * place a vehicle between records, so a position read between records (an
+ * event's, the last stretch's end) is the last record's: at most the edge the
+ * vehicle is on behind. A trip is the stretch while a vehicle is IN_TRIP, one
+ * point per record; kepler.gl's trip layer wants each coordinate as [lon, lat,
+ * altitude, unix time in seconds] and draws straight lines between them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +34,31 @@
 #include "envelope.pb-c.h"
 #include "fs/calendar.h"
 #include "fs/network.h"
+#include "fs/vehicle.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
+#include "fs_vehicle_msg.h"
 #include "rec_export.h"
 
 #define MAX_VEHICLE_ID (16u << 20)
+#define MS_PER_HOUR 3600000.0
+#define REFUSED_LOGGED 10 /* refused batches named one by one; the rest only counted */
+
+_Static_assert(REC_STATES == FS_VEHICLE_STATE_COUNT, "the report has a series per vehicle state");
+
+#define DEFAULT_TICK_MS 1000 /* until a Tick says (docs/architecture.md "Lockstep") */
+#define HOLD_TICKS 2         /* how far a message may come behind a later tick's (handle_message) */
+/* ... but never more than this much held: a paused run repeats its keyframes at one simulated
+ * time for as long as the pause lasts (4 MB each at 100,000 vehicles) */
+#define HOLD_BYTES_MAX (128u << 20)
+
+enum topic_kind { TOPIC_STATE, TOPIC_SNAPSHOT, TOPIC_EVENT, TOPIC_KPI, TOPIC_TRIP, TOPIC_READY, TOPIC_TICK, TOPIC_COUNT };
+
+struct pending {
+	Fleetsim__V1__Envelope *env;
+	size_t bytes;             /* as recorded */
+	int topic;                /* enum topic_kind */
+};
 
 struct trip_point {
 	double lon, lat;
@@ -33,18 +66,17 @@ struct trip_point {
 };
 
 struct vstate {
+	struct fs_vehicle_record rec; /* the mirror: last full record, later moves merged in */
 	bool known;
-	uint8_t state;
-	int64_t since_ms;
-	double lat0, lon0, lat, lon;
-	float soc0, soc;
-	double x, y;              /* last position, metres, for distance */
-	double dist_m;
+	int64_t since_ms;         /* the current state stretch began */
+	double lat0, lon0;        /* NaN when off the network */
+	float soc0;
+	double odo0;              /* odometer at since_ms */
 	uint64_t job0;
 	struct trip_point *trip;  /* while IN_TRIP */
 	size_t n_trip, cap_trip;
 	uint64_t trip_job;
-	double trip_m;
+	double trip_odo0;
 };
 
 struct row {
@@ -71,12 +103,27 @@ struct exporter {
 	FILE *geo;
 	uint64_t trips_written;
 	struct rec_report rep;
-	int64_t cur_ms;
-	uint32_t cur_by_state[REC_STATES];
-	double cur_soc_sum;
-	uint64_t cur_soc_n;
+	struct fs_projection proj; /* of the batches' origin */
+	struct fs_vehicle_records records;
+	struct fs_vehicle_event *events;
+	size_t events_cap;
+	/* the fleet as the mirror has it, kept as records arrive */
+	uint32_t by_state[REC_STATES];
+	uint32_t known;
+	/* mean charge: soc_at(t) of a record is soc + soc_per_h * (t - soc_ms), so the sum over the
+	 * fleet is soc_base + soc_rate * (t - t0): two sums updated per record, not a pass per tick */
+	int64_t soc_t0_ms;
+	bool have_t0;
+	double soc_base, soc_rate;
+	int64_t cur_ms;           /* the tick whose sample is open */
 	bool have_cur;
 	uint64_t trips_done;
+	uint64_t refused, stale, unknown_moves, resynchronised;
+	int64_t last_ms;
+	uint64_t max_tick;
+	uint32_t tick_ms;         /* from the conductor's Tick */
+	struct pending *pending;  /* messages held until their tick is complete, in time order */
+	size_t n_pending, cap_pending, pending_bytes;
 };
 
 static const char *state_name(unsigned s)
@@ -129,28 +176,80 @@ static struct vstate *vehicle(struct exporter *x, uint32_t id)
 	return &x->veh[id];
 }
 
-static void close_interval(struct exporter *x, uint32_t id, struct vstate *v, int64_t end_ms)
+/* Where @r puts the vehicle, in WGS84; NaN when it is off the network. */
+static void record_latlon(const struct exporter *x, const struct fs_vehicle_record *r, double *lat, double *lon)
+{
+	if (r->edge == FS_NO_EDGE) {
+		*lat = *lon = NAN;
+		return;
+	}
+	fs_projection_to_latlon(&x->proj, (struct fs_point){ r->x, r->y }, lat, lon);
+}
+
+/*
+ * The odometer at @t_ms. A vehicle adds a segment's length to its odometer when
+ * it leaves the segment, so a record's odometer is the one at its segment's
+ * start, and the way along the segment comes on top.
+ */
+static double odometer_at(const struct fs_vehicle_record *r, int64_t t_ms)
+{
+	if (r->edge == FS_NO_EDGE) {
+		return r->odometer_m;
+	}
+	double along = fs_vehicle_record_offset_at(r, t_ms) - r->seg_from_m;
+	return r->odometer_m + (along > 0.0 ? along : 0.0);
+}
+
+/* Add (@sign 1) or take out (-1) a vehicle's record from the fleet's state counts and charge sums. */
+static void count_record(struct exporter *x, const struct fs_vehicle_record *r, int sign)
+{
+	if (!x->have_t0) {
+		x->soc_t0_ms = r->soc_ms;
+		x->have_t0 = true;
+	}
+	if (sign > 0) {
+		x->by_state[r->state]++;
+		x->known++;
+	} else {
+		x->by_state[r->state]--;
+		x->known--;
+	}
+	x->soc_base += sign * (r->soc - r->soc_per_h * (double)(r->soc_ms - x->soc_t0_ms) / MS_PER_HOUR);
+	x->soc_rate += sign * (double)r->soc_per_h;
+}
+
+/* The stretch of @v's current state ends at @end_ms, where @r (the record then) puts it. */
+static void close_interval(struct exporter *x, struct vstate *v, const struct fs_vehicle_record *r,
+			   int64_t end_ms)
 {
 	if (!x->o->timeline_csv) {
 		return;
 	}
-	struct row *r = new_row(x);
-	r->vid = id;
-	r->kind = 0;
-	r->state = v->state;
-	r->start_ms = v->since_ms;
-	r->end_ms = end_ms;
-	r->lat = v->lat0;
-	r->lon = v->lon0;
-	r->end_lat = v->lat;
-	r->end_lon = v->lon;
-	r->soc = v->soc0;
-	r->end_soc = v->soc;
-	r->dist_m = (float)v->dist_m;
-	r->job = v->job0;
+	struct row *row = new_row(x);
+	row->vid = r->id;
+	row->kind = 0;
+	row->state = v->rec.state;
+	row->start_ms = v->since_ms;
+	row->end_ms = end_ms;
+	row->lat = v->lat0;
+	row->lon = v->lon0;
+	record_latlon(x, r, &row->end_lat, &row->end_lon);
+	row->soc = v->soc0;
+	row->end_soc = (float)fs_vehicle_record_soc_at(r, end_ms);
+	row->dist_m = (float)(odometer_at(r, end_ms) - v->odo0);
+	row->job = v->job0;
 }
 
-static void write_trip(struct exporter *x, uint32_t id, struct vstate *v)
+static void open_interval(struct exporter *x, struct vstate *v, const struct fs_vehicle_record *r, int64_t t_ms)
+{
+	v->since_ms = t_ms;
+	record_latlon(x, r, &v->lat0, &v->lon0);
+	v->soc0 = (float)fs_vehicle_record_soc_at(r, t_ms);
+	v->odo0 = odometer_at(r, t_ms);
+	v->job0 = r->job_id;
+}
+
+static void write_trip(struct exporter *x, struct vstate *v, double end_odometer_m)
 {
 	if (!x->geo || v->n_trip < 2) {
 		v->n_trip = 0;
@@ -163,8 +262,8 @@ static void write_trip(struct exporter *x, uint32_t id, struct vstate *v)
 		"%s\n{\"type\":\"Feature\",\"properties\":{\"vehicle_id\":%u,\"job_id\":%" PRIu64
 		",\"start\":\"%s\",\"end\":\"%s\",\"duration_s\":%.0f,\"distance_m\":%.1f},"
 		"\"geometry\":{\"type\":\"LineString\",\"coordinates\":[",
-		x->trips_written ? "," : "", id, v->trip_job, a, b,
-		(double)(v->trip[v->n_trip - 1].t_ms - v->trip[0].t_ms) / 1000.0, v->trip_m);
+		x->trips_written ? "," : "", v->rec.id, v->trip_job, a, b,
+		(double)(v->trip[v->n_trip - 1].t_ms - v->trip[0].t_ms) / 1000.0, end_odometer_m - v->trip_odo0);
 	for (size_t i = 0; i < v->n_trip; i++) {
 		fprintf(x->geo, "%s[%.7f,%.7f,0,%.3f]", i ? "," : "", v->trip[i].lon, v->trip[i].lat,
 			(double)v->trip[i].t_ms / 1000.0);
@@ -174,8 +273,12 @@ static void write_trip(struct exporter *x, uint32_t id, struct vstate *v)
 	v->n_trip = 0;
 }
 
-static void trip_point(struct vstate *v, double lat, double lon, int64_t t_ms)
+/* A point of the trip where @r puts the vehicle at @t_ms (once per instant: kepler.gl wants time rising). */
+static void trip_point(struct exporter *x, struct vstate *v, const struct fs_vehicle_record *r, int64_t t_ms)
 {
+	if (!x->geo || r->edge == FS_NO_EDGE || (v->n_trip && v->trip[v->n_trip - 1].t_ms >= t_ms)) {
+		return;
+	}
 	if (v->n_trip == v->cap_trip) {
 		v->cap_trip = v->cap_trip ? 2 * v->cap_trip : 64;
 		v->trip = realloc(v->trip, v->cap_trip * sizeof(*v->trip));
@@ -184,114 +287,129 @@ static void trip_point(struct vstate *v, double lat, double lon, int64_t t_ms)
 			abort();
 		}
 	}
-	v->trip[v->n_trip++] = (struct trip_point){ lon, lat, t_ms };
+	struct trip_point *p = &v->trip[v->n_trip++];
+	record_latlon(x, r, &p->lat, &p->lon);
+	p->t_ms = t_ms;
 }
 
-/* Close the report's sample of the previous tick when time moves on. */
-static void sample(struct exporter *x, int64_t t_ms)
+/* The report's sample of the open tick, from the mirror as it stands. */
+static void close_sample(struct exporter *x)
 {
-	if (x->have_cur && t_ms == x->cur_ms) {
+	if (!x->have_cur) {
 		return;
 	}
-	if (x->have_cur) {
-		struct rec_series *s = &x->rep.fleet;
-		if (s->n == s->cap) {
-			s->cap = s->cap ? 2 * s->cap : 1024;
-			s->t_ms = realloc(s->t_ms, s->cap * sizeof(*s->t_ms));
-			s->by_state = realloc(s->by_state, s->cap * sizeof(*s->by_state));
-			s->mean_soc = realloc(s->mean_soc, s->cap * sizeof(*s->mean_soc));
-			s->trips_done = realloc(s->trips_done, s->cap * sizeof(*s->trips_done));
-			if (!s->t_ms || !s->by_state || !s->mean_soc || !s->trips_done) {
-				abort();
-			}
+	struct rec_series *s = &x->rep.fleet;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 1024;
+		s->t_ms = realloc(s->t_ms, s->cap * sizeof(*s->t_ms));
+		s->by_state = realloc(s->by_state, s->cap * sizeof(*s->by_state));
+		s->mean_soc = realloc(s->mean_soc, s->cap * sizeof(*s->mean_soc));
+		s->trips_done = realloc(s->trips_done, s->cap * sizeof(*s->trips_done));
+		if (!s->t_ms || !s->by_state || !s->mean_soc || !s->trips_done) {
+			abort();
 		}
-		s->t_ms[s->n] = x->cur_ms;
-		memcpy(s->by_state[s->n], x->cur_by_state, sizeof(x->cur_by_state));
-		s->mean_soc[s->n] = x->cur_soc_n ? (float)(x->cur_soc_sum / (double)x->cur_soc_n) : NAN;
-		s->trips_done[s->n] = (uint32_t)x->trips_done;
-		uint64_t total = 0;
-		for (int i = 0; i < REC_STATES; i++) {
-			total += x->cur_by_state[i];
-		}
-		if (total > x->rep.vehicles_max) {
-			x->rep.vehicles_max = total;
-		}
-		s->n++;
 	}
-	memset(x->cur_by_state, 0, sizeof(x->cur_by_state));
-	x->cur_soc_sum = 0;
-	x->cur_soc_n = 0;
+	s->t_ms[s->n] = x->cur_ms;
+	memcpy(s->by_state[s->n], x->by_state, sizeof(x->by_state));
+	double soc_sum = x->soc_base + x->soc_rate * (double)(x->cur_ms - x->soc_t0_ms) / MS_PER_HOUR;
+	s->mean_soc[s->n] = x->known ? (float)fmin(1.0, fmax(0.0, soc_sum / x->known)) : NAN;
+	s->trips_done[s->n] = (uint32_t)x->trips_done;
+	if (x->known > x->rep.vehicles_max) {
+		x->rep.vehicles_max = x->known;
+	}
+	s->n++;
+	x->have_cur = false;
+}
+
+/* Close the open tick's sample when time moves on past it. */
+static void sample(struct exporter *x, int64_t t_ms)
+{
+	if (x->have_cur && t_ms <= x->cur_ms) {
+		return;
+	}
+	close_sample(x);
 	x->cur_ms = t_ms;
 	x->have_cur = true;
 }
 
-static void handle_states(struct exporter *x, const Fleetsim__V1__Envelope *env)
+/* Does a keyframe's record @k say what the mirror @m has (state, job, where and how it moves)? */
+static bool mirror_agrees(const struct fs_vehicle_record *m, const struct fs_vehicle_record *k)
 {
-	const Fleetsim__V1__VehicleStateBatch *b = env->vehicle_states;
-	int64_t t = env->sim_time_ms;
-	sample(x, t);
-	struct fs_projection proj;
-	fs_projection_init(&proj, b->origin_lat, b->origin_lon);
-	size_t n = b->n_vehicle_id;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t id = b->vehicle_id[i];
-		unsigned st = i < b->n_state ? (unsigned)b->state[i] : 0;
-		double xm = i < b->n_x_m ? b->x_m[i] : 0, ym = i < b->n_y_m ? b->y_m[i] : 0;
-		float soc = i < b->n_soc ? b->soc[i] : NAN;
-		uint64_t job = i < b->n_job_id ? b->job_id[i] : 0;
-		double lat, lon;
-		fs_projection_to_latlon(&proj, (struct fs_point){ xm, ym }, &lat, &lon);
-		if (st < REC_STATES) {
-			x->cur_by_state[st]++;
-		}
-		if (!isnan(soc)) {
-			x->cur_soc_sum += soc;
-			x->cur_soc_n++;
-		}
-		struct vstate *v = vehicle(x, id);
-		if (!v) {
-			continue;
-		}
+	return m->state == k->state && m->job_id == k->job_id && m->edge == k->edge &&
+	       m->seg_start_ms == k->seg_start_ms && m->seg_end_ms == k->seg_end_ms &&
+	       m->seg_from_m == k->seg_from_m && m->seg_to_m == k->seg_to_m;
+}
+
+/*
+ * Bring vehicle @in->id's mirror up to @in: close and open state stretches,
+ * extend its trip. A @keyframe record the mirror disagrees with (a message
+ * lost on the way to the recorder) is counted: the mirror takes it all the same.
+ */
+static void apply_record(struct exporter *x, const struct fs_vehicle_record *in, bool keyframe)
+{
+	struct vstate *v = vehicle(x, in->id);
+	if (!v) {
+		return;
+	}
+	if (v->known && in->t_ms < v->rec.t_ms) {
+		x->stale++; /* older than what the mirror holds: nothing to learn */
+		return;
+	}
+	struct fs_vehicle_record r = v->rec;
+	if (fs_vehicle_record_merge(&r, v->known, in) < 0) {
+		x->unknown_moves++; /* a move before the vehicle's first full record (a recording begun mid-run) */
+		return;
+	}
+	if (keyframe && v->known && !mirror_agrees(&v->rec, in)) {
+		x->resynchronised++;
+	}
+	int64_t t = in->t_ms;
+	bool was_in_trip = v->known && v->rec.state == FS_VEHICLE_IN_TRIP;
+	if (!v->known || r.state != v->rec.state) {
 		if (v->known) {
-			double step = hypot(xm - v->x, ym - v->y);
-			v->dist_m += step;
-			if (v->state == FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP) {
-				v->trip_m += step;
+			close_interval(x, v, &r, t);
+			if (was_in_trip) {
+				trip_point(x, v, &r, t);
+				write_trip(x, v, odometer_at(&r, t));
 			}
 		}
-		v->x = xm;
-		v->y = ym;
-		if (!v->known || v->state != st) {
-			if (v->known) {
-				v->lat = lat;
-				v->lon = lon;
-				v->soc = soc;
-				close_interval(x, id, v, t);
-				if (v->state == FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP) {
-					trip_point(v, lat, lon, t);
-					write_trip(x, id, v);
-				}
-			}
-			v->known = true;
-			v->state = (uint8_t)st;
-			v->since_ms = t;
-			v->lat0 = lat;
-			v->lon0 = lon;
-			v->soc0 = soc;
-			v->dist_m = 0;
-			v->job0 = job;
-			if (st == FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP) {
-				v->n_trip = 0;
-				v->trip_m = 0;
-				v->trip_job = job;
-			}
+		open_interval(x, v, &r, t);
+		if (r.state == FS_VEHICLE_IN_TRIP) {
+			v->n_trip = 0;
+			v->trip_job = r.job_id;
+			v->trip_odo0 = odometer_at(&r, t);
 		}
-		v->lat = lat;
-		v->lon = lon;
-		v->soc = soc;
-		if (st == FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP) {
-			trip_point(v, lat, lon, t);
-		}
+	}
+	if (v->known) {
+		count_record(x, &v->rec, -1);
+	}
+	count_record(x, &r, 1);
+	v->rec = r;
+	v->known = true;
+	if (r.state == FS_VEHICLE_IN_TRIP) {
+		trip_point(x, v, &r, t);
+	}
+}
+
+static void refused(struct exporter *x, const Fleetsim__V1__Envelope *env, const char *topic, const char *why)
+{
+	if (x->refused++ < REFUSED_LOGGED) {
+		fs_warn("%s from %s, tick %" PRIu64 ": refused: %s", topic, env->sender ? env->sender : "?", env->tick,
+			why);
+	}
+}
+
+/* A record batch (veh.state: news of a tick; veh.snapshot: a keyframe of a shard). */
+static void handle_records(struct exporter *x, const Fleetsim__V1__Envelope *env, const char *topic)
+{
+	const char *why = fs_vehicle_msg_decode_records(env->vehicle_states, env->sim_time_ms, &x->records);
+	if (why) {
+		refused(x, env, topic, why);
+		return;
+	}
+	fs_projection_init(&x->proj, x->records.info.origin_lat, x->records.info.origin_lon);
+	for (size_t i = 0; i < x->records.count; i++) {
+		apply_record(x, &x->records.items[i], x->records.info.full);
 	}
 }
 
@@ -300,33 +418,35 @@ static void handle_events(struct exporter *x, const Fleetsim__V1__Envelope *env)
 	if (!x->o->timeline_csv) {
 		return;
 	}
-	const Fleetsim__V1__VehicleEventBatch *b = env->vehicle_events;
-	for (size_t i = 0; i < b->n_events; i++) {
-		const Fleetsim__V1__VehicleEvent *e = b->events[i];
+	size_t n;
+	const char *why = fs_vehicle_msg_decode_events(env->vehicle_events, &x->events, &x->events_cap, &n);
+	if (why) {
+		refused(x, env, "veh.event", why);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_vehicle_event *e = &x->events[i];
 		struct row *r = new_row(x);
 		r->vid = e->vehicle_id;
 		r->kind = 1;
-		r->event = (uint8_t)e->kind;
-		r->state = (uint8_t)e->to_state;
-		r->start_ms = e->sim_time_ms ? e->sim_time_ms : env->sim_time_ms;
+		r->event = e->kind;
+		r->state = e->to_state;
+		r->start_ms = e->time_ms ? e->time_ms : env->sim_time_ms;
 		r->end_ms = r->start_ms;
 		r->job = e->job_id;
 		r->value = e->value;
 		r->soc = NAN;
 		r->end_soc = NAN;
 		r->lat = NAN;
-		struct vstate *v = e->vehicle_id < x->n_veh ? &x->veh[e->vehicle_id] : NULL;
+		const struct vstate *v = e->vehicle_id < x->n_veh ? &x->veh[e->vehicle_id] : NULL;
 		if (v && v->known) {
-			r->lat = v->lat;
-			r->lon = v->lon;
-			r->soc = v->soc;
+			record_latlon(x, &v->rec, &r->lat, &r->lon);
+			r->soc = (float)fs_vehicle_record_soc_at(&v->rec, r->start_ms);
 		}
 		char detail[256];
-		if (e->kind == FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_STATE_CHANGED ||
-		    e->kind == FLEETSIM__V1__VEHICLE_EVENT_KIND__VEHICLE_EVENT_KIND_TRANSITION_REFUSED) {
-			snprintf(detail, sizeof(detail), "%s->%s%s%s", state_name((unsigned)e->from_state),
-				 state_name((unsigned)e->to_state), e->reason && *e->reason ? ": " : "",
-				 e->reason ? e->reason : "");
+		if (e->kind == FS_VEV_STATE_CHANGED || e->kind == FS_VEV_TRANSITION_REFUSED) {
+			snprintf(detail, sizeof(detail), "%s->%s%s%s", state_name(e->from_state), state_name(e->to_state),
+				 e->reason ? ": " : "", e->reason ? e->reason : "");
 		} else {
 			snprintf(detail, sizeof(detail), "%s", e->reason ? e->reason : "");
 		}
@@ -463,6 +583,153 @@ static void free_report(struct rec_report *rep)
 	free(rep->kpis);
 }
 
+static void note_ready(struct exporter *x, const Fleetsim__V1__Envelope *env)
+{
+	size_t len = strlen(x->rep.participants);
+	if (!strstr(x->rep.participants, env->sender) && len + strlen(env->sender) + 3 < sizeof(x->rep.participants)) {
+		snprintf(x->rep.participants + len, sizeof(x->rep.participants) - len, "%s%s", len ? ", " : "",
+			 env->sender);
+	}
+}
+
+/* Apply one message, in simulated-time order. Takes @p->env. */
+static void apply_message(struct exporter *x, struct pending *p)
+{
+	const Fleetsim__V1__Envelope *env = p->env;
+	if (env->sim_time_ms > 0) {
+		/* every tick has its Tick (ctl.tick), so the report has a sample per tick even
+		 * when no vehicle said anything new in it */
+		sample(x, env->sim_time_ms);
+	}
+	switch (p->topic) {
+	case TOPIC_STATE:
+	case TOPIC_SNAPSHOT:
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
+			handle_records(x, env, p->topic == TOPIC_STATE ? "veh.state" : "veh.snapshot");
+		}
+		break;
+	case TOPIC_EVENT:
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS) {
+			handle_events(x, env);
+		}
+		break;
+	case TOPIC_KPI:
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS) {
+			for (size_t i = 0; i < env->kpis->n_kpis; i++) {
+				const Fleetsim__V1__Kpi *k = env->kpis->kpis[i];
+				if (!k->scope || !*k->scope) {
+					add_kpi(x, k->name, env->sim_time_ms, k->value);
+				}
+			}
+		}
+		break;
+	case TOPIC_TRIP:
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS) {
+			for (size_t i = 0; i < env->trip_events->n_events; i++) {
+				x->trips_done += env->trip_events->events[i]->kind ==
+						 FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_DROPPED_OFF;
+			}
+		}
+		break;
+	case TOPIC_READY:
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
+			note_ready(x, env);
+		}
+		break;
+	default:
+		break;
+	}
+	fleetsim__v1__envelope__free_unpacked(p->env, NULL);
+}
+
+/* Apply the held messages stamped before @before_ms, oldest first, and more while too much is held. */
+static void release(struct exporter *x, int64_t before_ms)
+{
+	size_t k = 0;
+	while (k < x->n_pending &&
+	       (x->pending[k].env->sim_time_ms < before_ms || x->pending_bytes > HOLD_BYTES_MAX)) {
+		x->pending_bytes -= x->pending[k].bytes;
+		apply_message(x, &x->pending[k++]);
+	}
+	memmove(x->pending, x->pending + k, (x->n_pending - k) * sizeof(*x->pending));
+	x->n_pending -= k;
+}
+
+/* Hold @env in simulated-time order (then arrival order); usually it goes last. */
+static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
+{
+	if (x->n_pending == x->cap_pending) {
+		x->cap_pending = x->cap_pending ? 2 * x->cap_pending : 64;
+		x->pending = realloc(x->pending, x->cap_pending * sizeof(*x->pending));
+		if (!x->pending) {
+			fs_error("out of memory for the messages of a tick");
+			abort();
+		}
+	}
+	size_t at = x->n_pending;
+	while (at > 0 && x->pending[at - 1].env->sim_time_ms > env->sim_time_ms) {
+		at--;
+	}
+	memmove(x->pending + at + 1, x->pending + at, (x->n_pending - at) * sizeof(*x->pending));
+	x->pending[at] = (struct pending){ .env = env, .bytes = bytes, .topic = topic };
+	x->n_pending++;
+	x->pending_bytes += bytes;
+}
+
+static int topic_of(const char *topic)
+{
+	static const char *const names[] = {
+		[TOPIC_STATE] = "veh.state", [TOPIC_SNAPSHOT] = "veh.snapshot", [TOPIC_EVENT] = "veh.event",
+		[TOPIC_KPI] = "kpi", [TOPIC_TRIP] = "ride.trip", [TOPIC_READY] = "ctl.ready", [TOPIC_TICK] = "ctl.tick",
+	};
+	for (int i = 0; i < TOPIC_COUNT; i++) {
+		if (!strcmp(topic, names[i])) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/*
+ * One recorded message. The recording holds messages in the order the broker
+ * got them, and messages of different senders race there: a shard's records
+ * of tick n can come after another's of tick n+1 or after the conductor's
+ * Tick n+1 (in a run with dispatch, never after tick n+2: dispatch waits for
+ * every record of tick n before it finishes tick n+1). The exporter therefore
+ * holds messages for HOLD_TICKS ticks and applies them in simulated-time
+ * order, so the mirror at each sample is the fleet at that tick.
+ */
+static void handle_message(struct exporter *x, const char *topic, const struct fs_mcap_message *m)
+{
+	int kind = topic_of(topic);
+	if (kind < 0) {
+		return;
+	}
+	Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, m->size, m->data);
+	if (!env) {
+		return;
+	}
+	if (env->tick > x->max_tick) {
+		x->max_tick = env->tick;
+	}
+	if (kind == TOPIC_TICK && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START &&
+	    env->tick_start->tick_ms) {
+		x->tick_ms = env->tick_start->tick_ms;
+	}
+	if (env->sim_time_ms <= 0) {
+		apply_message(x, &(struct pending){ .env = env, .topic = kind }); /* before the run's clock */
+		return;
+	}
+	if (!x->rep.start_ms) {
+		x->rep.start_ms = env->sim_time_ms;
+	}
+	if (env->sim_time_ms > x->last_ms) {
+		x->last_ms = env->sim_time_ms;
+	}
+	hold(x, env, m->size, kind);
+	release(x, x->last_ms - HOLD_TICKS * (int64_t)x->tick_ms);
+}
+
 int rec_export(const char *path, const struct rec_export_options *opts)
 {
 	struct fs_error err = { "" };
@@ -471,7 +738,7 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 		fs_error("%s", err.message);
 		return -EIO;
 	}
-	struct exporter x = { .o = opts };
+	struct exporter x = { .o = opts, .tick_ms = DEFAULT_TICK_MS };
 	x.rep.source = path;
 	int status = 0;
 	if (opts->trips_geojson) {
@@ -485,70 +752,39 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	}
 	struct fs_mcap_message m;
 	int rc;
-	int64_t last_ms = 0;
-	uint64_t max_tick = 0;
 	while ((rc = fs_mcap_reader_next(rd, &m, &err)) == 1) {
 		x.rep.messages++;
-		const char *topic = m.channel->topic;
-		bool st = !strcmp(topic, "veh.state"), ev = !strcmp(topic, "veh.event"), kpi = !strcmp(topic, "kpi"),
-		     trip = !strcmp(topic, "ride.trip"), ready = !strcmp(topic, "ctl.ready");
-		if (!st && !ev && !kpi && !trip && !ready) {
-			continue;
-		}
-		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, m.size, m.data);
-		if (!env) {
-			continue;
-		}
-		if (env->sim_time_ms > last_ms) {
-			last_ms = env->sim_time_ms;
-		}
-		if (env->tick > max_tick) {
-			max_tick = env->tick;
-		}
-		if (!x.rep.start_ms && env->sim_time_ms > 0) {
-			x.rep.start_ms = env->sim_time_ms;
-		}
-		if (st && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES) {
-			handle_states(&x, env);
-		} else if (ev && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_EVENTS) {
-			handle_events(&x, env);
-		} else if (kpi && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS) {
-			for (size_t i = 0; i < env->kpis->n_kpis; i++) {
-				const Fleetsim__V1__Kpi *k = env->kpis->kpis[i];
-				if (!k->scope || !*k->scope) {
-					add_kpi(&x, k->name, env->sim_time_ms, k->value);
-				}
-			}
-		} else if (trip && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS) {
-			for (size_t i = 0; i < env->trip_events->n_events; i++) {
-				if (env->trip_events->events[i]->kind ==
-				    FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_DROPPED_OFF) {
-					x.trips_done++;
-				}
-			}
-		} else if (ready && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
-			size_t len = strlen(x.rep.participants);
-			if (!strstr(x.rep.participants, env->sender) && len + strlen(env->sender) + 3 < sizeof(x.rep.participants)) {
-				snprintf(x.rep.participants + len, sizeof(x.rep.participants) - len, "%s%s", len ? ", " : "",
-					 env->sender);
-			}
-		}
-		fleetsim__v1__envelope__free_unpacked(env, NULL);
+		handle_message(&x, m.channel->topic, &m);
 	}
 	if (rc < 0) {
 		fs_warn("%s (exported what came before)", err.message);
 	}
-	sample(&x, INT64_MIN); /* close the last tick's sample */
-	x.rep.end_ms = last_ms;
-	x.rep.ticks = max_tick + 1;
+	release(&x, INT64_MAX);
+	close_sample(&x);
+	if (x.refused) {
+		fs_warn("%" PRIu64 " vehicle batch(es) refused (see above)", x.refused);
+	}
+	if (x.unknown_moves) {
+		fs_info("%" PRIu64 " move(s) before their vehicle's first full record were skipped "
+			"(the recording began mid-run; keyframes on veh.snapshot fill in)", x.unknown_moves);
+	}
+	if (x.stale) {
+		fs_warn("%" PRIu64 " record(s) older than their vehicle's last were skipped", x.stale);
+	}
+	if (x.resynchronised) {
+		fs_warn("%" PRIu64 " keyframe record(s) disagreed with the vehicles' earlier records "
+			"(records lost before the recorder?); the keyframes were taken", x.resynchronised);
+	}
+	x.rep.end_ms = x.last_ms;
+	x.rep.ticks = x.max_tick + 1;
 	x.rep.trips = x.trips_done;
 	/* Open intervals and trips end with the recording. */
 	for (size_t id = 0; id < x.n_veh; id++) {
 		struct vstate *v = &x.veh[id];
 		if (v->known) {
-			close_interval(&x, (uint32_t)id, v, last_ms);
-			if (v->state == FLEETSIM__V1__VEHICLE_STATE__VEHICLE_STATE_IN_TRIP) {
-				write_trip(&x, (uint32_t)id, v);
+			close_interval(&x, v, &v->rec, x.last_ms);
+			if (v->rec.state == FS_VEHICLE_IN_TRIP) {
+				write_trip(&x, v, odometer_at(&v->rec, x.last_ms));
 			}
 		}
 		free(v->trip);
@@ -585,6 +821,9 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	}
 	free(x.rows);
 	free(x.veh);
+	free(x.events);
+	free(x.pending);
+	fs_vehicle_records_finish(&x.records);
 	free_report(&x.rep);
 	fs_mcap_reader_close(rd);
 	return status;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "fs/calendar.h"
 #include "fs/fleet_placement.h"
@@ -26,6 +27,8 @@
 #include "fs/route.h"
 #include "fs/weather.h"
 #include "fs_log.h"
+#include "fs_production_msg.h"
+#include "fs_ride_msg.h"
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_world.h"
@@ -117,7 +120,28 @@ struct vehicle_node {
 	int64_t last_keyframe_ms;
 	uint64_t keyframes;
 	struct fs_vehicle_msg msg;
+	/* The simulation's own cost, measured around it in every tick (results core_*): what the
+	 * process spends beyond it (bus, codec, lockstep) is the system's overhead. */
+	struct core_time { double cpu_s, wall_s; } core, advance, hash;
 };
+
+/* This thread's CPU time and the monotonic clock, in seconds. */
+static void core_clock(double *cpu_s, double *wall_s)
+{
+	struct timespec c, w;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
+	clock_gettime(CLOCK_MONOTONIC, &w);
+	*cpu_s = (double)c.tv_sec + (double)c.tv_nsec * 1e-9;
+	*wall_s = (double)w.tv_sec + (double)w.tv_nsec * 1e-9;
+}
+
+static void core_time_since(struct core_time *acc, double cpu0_s, double wall0_s)
+{
+	double cpu_s, wall_s;
+	core_clock(&cpu_s, &wall_s);
+	acc->cpu_s += cpu_s - cpu0_s;
+	acc->wall_s += wall_s - wall0_s;
+}
 
 static bool owns(const struct vehicle_node *n, uint32_t id)
 {
@@ -315,19 +339,14 @@ static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, c
 	} while (0)
 
 /* A delivery (or an initial vehicle's programme) for this shard; false if malformed. */
-static bool keep_delivery(struct vehicle_node *n, const Fleetsim__V1__Delivery *d, bool in_service)
+static void keep_delivery(struct vehicle_node *n, const struct fs_delivery *d, bool in_service)
 {
-	if (d->city_phase > FS_CITY_DRIVERLESS || !(d->battery_kwh >= 0 && d->battery_kwh < 10000) ||
-	    !(d->kwh_per_km >= 0 && d->kwh_per_km < 10) || !(d->max_charge_kw >= 0 && d->max_charge_kw < 10000)) {
-		return false;
-	}
 	GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
 	struct delivery *k = &n->deliveries[n->ndeliveries++];
 	*k = (struct delivery){ .id = d->vehicle_id, .depot = d->depot % n->world->depot_count, .phase = d->city_phase,
 				.sw_version = d->sw_version, .in_service = in_service, .battery_kwh = d->battery_kwh,
 				.kwh_per_km = d->kwh_per_km, .max_charge_kw = d->max_charge_kw, .seats = d->seats };
-	snprintf(k->programme, sizeof(k->programme), "%s", d->programme ? d->programme : "");
-	return true;
+	snprintf(k->programme, sizeof(k->programme), "%s", d->programme);
 }
 
 static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p, const struct fs_bus_message *msg)
@@ -335,9 +354,16 @@ static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p,
 	const Fleetsim__V1__DeliveryBatch *b = msg->env->deliveries;
 	for (size_t i = 0; i < b->n_deliveries + b->n_in_service; i++) {
 		bool in_service = i >= b->n_deliveries;
-		const Fleetsim__V1__Delivery *d = in_service ? b->in_service[i - b->n_deliveries] : b->deliveries[i];
-		if (owns(n, d->vehicle_id) && !keep_delivery(n, d, in_service)) {
-			fs_bus_reject(fs_participant_bus(p), msg, "delivery with an unknown city phase or a bad vehicle");
+		const Fleetsim__V1__Delivery *w = in_service ? b->in_service[i - b->n_deliveries] : b->deliveries[i];
+		if (!owns(n, w->vehicle_id)) {
+			continue; /* another shard's, which judges it */
+		}
+		struct fs_delivery d;
+		const char *why = fs_production_msg_decode_delivery(w, &d);
+		if (why) {
+			fs_bus_reject(fs_participant_bus(p), msg, why);
+		} else {
+			keep_delivery(n, &d, in_service);
 		}
 	}
 	for (size_t i = 0; i < b->n_software_updates; i++) {
@@ -523,44 +549,27 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS) {
 		return;
 	}
-	const struct fs_network *net = n->world->net;
+	const struct fs_ride_limits limits = { n->world->net->edge_count, n->world->depot_count };
 	for (size_t i = 0; i < env->jobs->n_jobs; i++) {
-		const Fleetsim__V1__Job *job = env->jobs->jobs[i];
-		if (!owns(n, job->vehicle_id)) {
+		if (!owns(n, env->jobs->jobs[i]->vehicle_id)) {
+			continue; /* another shard's, which judges it */
+		}
+		struct fs_dispatch_job job;
+		const char *why = fs_ride_msg_decode_job(env->jobs->jobs[i], &limits, &job);
+		if (why) {
+			fs_bus_reject(fs_participant_bus(p), msg, why);
 			continue;
 		}
-		if (!job->job_id || (job->n_stops == 0 && !job->replaces_current)) {
-			fs_bus_reject(fs_participant_bus(p), msg, "job without stops or id");
-			continue;
-		}
-		struct pending_job pj = { .vehicle_id = job->vehicle_id, .job_id = job->job_id,
-					  .request_id = job->n_stops ? job->stops[0]->request_id : 0,
-					  .kind = job->n_stops ? (int)job->stops[0]->kind : JOB_CANCEL };
-		bool valid = true;
-		for (size_t s = 0; s < job->n_stops && s < 2; s++) {
-			const Fleetsim__V1__Stop *stop = job->stops[s];
-			if (stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_CHARGE ||
-			    stop->kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_DEPOT) {
-				valid &= stop->depot < n->world->depot_count;
-				pj.depot = stop->depot;
+		struct pending_job pj = { .vehicle_id = job.vehicle_id, .job_id = job.job_id,
+					  .request_id = job.stop_count ? job.stops[0].request_id : 0,
+					  .kind = job.stop_count ? job.stops[0].kind : JOB_CANCEL };
+		for (uint32_t k = 0; k < job.stop_count; k++) {
+			const struct fs_dispatch_stop *st = &job.stops[k];
+			if (st->kind == FS_DISPATCH_STOP_CHARGE || st->kind == FS_DISPATCH_STOP_DEPOT) {
+				pj.depot = st->depot;
 			} else {
-				/* a place on an edge: an offset along it (clamped to its length) */
-				valid &= stop->place && stop->place->edge < net->edge_count && isfinite(stop->place->offset_m) &&
-					 stop->place->offset_m >= 0.0f;
-				if (valid) {
-					struct fs_road_pos *pos = s == 0 ? &pj.first : &pj.second;
-					pos->edge = stop->place->edge;
-					pos->offset_m = stop->place->offset_m;
-				}
+				*(k == 0 ? &pj.first : &pj.second) = (struct fs_road_pos){ st->edge, st->offset_m };
 			}
-		}
-		if (pj.kind == FLEETSIM__V1__STOP_KIND__STOP_KIND_PICKUP &&
-		    (job->n_stops < 2 || job->stops[1]->kind != FLEETSIM__V1__STOP_KIND__STOP_KIND_DROPOFF)) {
-			valid = false;
-		}
-		if (!valid) {
-			fs_bus_reject(fs_participant_bus(p), msg, "job with a bad stop (edge, offset or depot out of range)");
-			continue;
 		}
 		if (n->njobs == n->jobs_cap) {
 			n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 64;
@@ -929,6 +938,8 @@ static int apply_scenario(struct vehicle_node *n, uint64_t tick, int64_t now_ms,
 static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t now_ms)
 {
 	struct vehicle_node *n = ctx;
+	double core_cpu_s, core_wall_s;
+	core_clock(&core_cpu_s, &core_wall_s);
 	n->tick = tick;
 	n->now_ms = now_ms;
 	fs_vehicle_events_clear(&n->events);
@@ -948,9 +959,13 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	if (apply_scenario(n, tick, now_ms, &cond) < 0) {
 		return -ENOMEM;
 	}
+	double advance_cpu_s, advance_wall_s;
+	core_clock(&advance_cpu_s, &advance_wall_s);
+	/* (it advances the fleet to now first: the tick's events fall due here) */
 	if (fs_fleet_set_conditions(n->fleet, &cond, now_ms, &n->events) < 0) {
 		return -EINVAL;
 	}
+	core_time_since(&n->advance, advance_cpu_s, advance_wall_s);
 	add_deliveries(n, now_ms);
 	apply_ota(n, now_ms);
 	for (size_t i = 0; i < n->njobs; i++) {
@@ -958,12 +973,15 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 	}
 	n->njobs = 0;
 	retire(n, now_ms);
+	core_clock(&advance_cpu_s, &advance_wall_s);
 	if (fs_fleet_advance(n->fleet, now_ms, &n->events) < 0) {
 		fs_error("fleet time went backwards at tick %" PRIu64, tick);
 		return -EINVAL;
 	}
+	core_time_since(&n->advance, advance_cpu_s, advance_wall_s);
 	react(n, now_ms, 0);
 	start_mapping_drives(n, tick, now_ms);
+	core_time_since(&n->core, core_cpu_s, core_wall_s);
 	if (publish_events(n, p) < 0) {
 		return -EIO;
 	}
@@ -982,12 +1000,30 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 
 static uint64_t state_hash(void *ctx)
 {
-	const struct vehicle_node *n = ctx;
+	struct vehicle_node *n = ctx;
+	double cpu_s, wall_s;
+	core_clock(&cpu_s, &wall_s);
 	uint64_t h = fs_fleet_hash(n->fleet);
 	for (size_t i = 0; i < n->nretiring; i++) {
 		h += fs_mix64(0x7265746972656400ULL ^ n->retiring[i]); /* additive: shard-invariant */
 	}
+	core_time_since(&n->hash, cpu_s, wall_s);
 	return h;
+}
+
+/*
+ * The simulation's own time (docs/scale.md): core = each tick's work up to
+ * publishing (scenario, jobs and their routes, fs_fleet_advance, reactions)
+ * plus the state hash; advance (fs_fleet_set_conditions(), which advances the
+ * fleet to the tick's time, and fs_fleet_advance()) and hash are parts of it.
+ */
+static void report_core_time(const struct vehicle_node *n, struct fs_participant *p)
+{
+	fs_participant_add_result(p, "core_cpu_seconds", n->core.cpu_s + n->hash.cpu_s);
+	fs_participant_add_result(p, "core_wall_seconds", n->core.wall_s + n->hash.wall_s);
+	fs_participant_add_result(p, "core_advance_cpu_seconds", n->advance.cpu_s);
+	fs_participant_add_result(p, "core_advance_wall_seconds", n->advance.wall_s);
+	fs_participant_add_result(p, "core_hash_cpu_seconds", n->hash.cpu_s);
 }
 
 /* What each programme's vehicles did here: the vehicle they are and how it drove and charged. */
@@ -1073,6 +1109,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		fs_participant_add_result(p, "peak_rss_bytes", (double)ru.ru_maxrss * 1024.0);
 	}
+	report_core_time(n, p);
 	return 0;
 }
 

@@ -112,9 +112,32 @@ int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch
 
 /* ---- small rules -------------------------------------------------------------------------- */
 
-int dispatch_local_hour(const struct fs_dispatch *d, int64_t t_ms)
+/*
+ * The local hour of @t_ms. Asked for every vehicle state (the KPIs by hour), so
+ * the UTC span of the last answer's local hour is kept: inside it the answer is
+ * the same, as long as no offset change falls in it (checked at both ends; zones
+ * do not change their offset twice within an hour).
+ */
+int dispatch_local_hour(const struct fs_dispatch *cd, int64_t t_ms)
 {
-	return fs_calendar_second_of_day(fs_timezone_local_ms(d->w.tz, t_ms)) / 3600;
+	struct fs_dispatch *d = (struct fs_dispatch *)cd; /* the span is a cache, not state */
+	if (t_ms >= d->hour_span.from_ms && t_ms < d->hour_span.to_ms) {
+		return d->hour_span.hour;
+	}
+	int64_t local = fs_timezone_local_ms(d->w.tz, t_ms);
+	int hour = fs_calendar_second_of_day(local) / 3600;
+	int64_t into_hour = local % 3600000;
+	into_hour += into_hour < 0 ? 3600000 : 0;
+	int32_t off = fs_timezone_offset_s(d->w.tz, t_ms);
+	if (t_ms > INT64_MIN / 2 && t_ms < INT64_MAX / 2 && local == t_ms + (int64_t)off * 1000) {
+		int64_t from = t_ms - into_hour, to = from + 3600000;
+		if (fs_timezone_offset_s(d->w.tz, from) == off && fs_timezone_offset_s(d->w.tz, to - 1) == off) {
+			d->hour_span.from_ms = from;
+			d->hour_span.to_ms = to;
+			d->hour_span.hour = hour;
+		}
+	}
+	return hour;
 }
 
 uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)
@@ -547,6 +570,7 @@ void fs_dispatch_destroy(struct fs_dispatch *d)
 	free(d->ev);
 	free(d->queue);
 	free(d->zones);
+	dispatch_index_free(d);
 	free(d);
 }
 
@@ -605,6 +629,7 @@ void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32
 	if (claim == CLAIM_CHARGE) {
 		d->plugs_in_use[target]++;
 	}
+	dispatch_touch(d, v);
 }
 
 void dispatch_release(struct fs_dispatch *d, struct vrec *v)
@@ -617,6 +642,7 @@ void dispatch_release(struct fs_dispatch *d, struct vrec *v)
 	v->job_id = 0;
 	v->request = 0;
 	v->confirmed = false;
+	dispatch_touch(d, v);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -1072,6 +1098,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_re
 		view_record(d, v);
 		d->known++;
 		count_odd(d, v, +1);
+		dispatch_touch(d, v);
 		return 0;
 	}
 	if (r->t_ms < v->rec.t_ms) {
@@ -1107,6 +1134,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_re
 			}
 		}
 	}
+	dispatch_note_state(d, v); /* keep: the indexes of fs_dispatch_index.c follow every state */
 	return 0;
 }
 
@@ -1164,6 +1192,7 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 		r->odo_mark_m = v ? v->odo_m : 0.0;
 		if (owns) {
 			v->confirmed = true;
+			dispatch_touch(d, v);
 		}
 		te.kind = FS_DISPATCH_EV_ASSIGNED;
 		return dispatch_emit(out, &te);
@@ -1229,6 +1258,7 @@ static int apply_event(struct fs_dispatch *d, const struct fs_vehicle_event *e, 
 	if (e->kind == FS_VEV_CHARGE_REQUEST) {
 		if (v) {
 			v->charge_requested = true;
+			dispatch_touch(d, v);
 		}
 		return 0;
 	}
@@ -1336,6 +1366,9 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	if (!out || (d->now_ms != INT64_MIN && now_ms < d->now_ms)) {
 		return -EINVAL;
 	}
+	if (d->index_oom) {
+		return -ENOMEM;
+	}
 	struct fs_dispatch_step_stats local;
 	if (!stats) {
 		stats = &local;
@@ -1412,8 +1445,11 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 			}
 		}
 	}
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		struct vrec *v = &d->veh[id];
+	uint32_t nwatch;
+	dispatch_watch_list(d, &nwatch); /* every vehicle with a charge or reposition command, in id order */
+	stats->vehicles_examined += nwatch;
+	for (uint32_t i = 0; i < nwatch; i++) {
+		struct vrec *v = &d->veh[d->watch[i]];
 		if (v->known && (v->claim == CLAIM_CHARGE || v->claim == CLAIM_REPOSITION) && !v->confirmed &&
 		    now_ms - v->claim_ms >= offer_timeout) {
 			dispatch_release(d, v); /* refused or never started: not again at once */
@@ -1461,17 +1497,6 @@ uint64_t fs_dispatch_hash(const struct fs_dispatch *d)
 	for (size_t i = 0; i < d->nopen; i++) {
 		h += request_hash(&d->req[d->open[i] - 1]);
 	}
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		const struct vrec *v = &d->veh[id];
-		if (!v->known || (v->claim == CLAIM_NONE && v->queued_ms == NO_TIME && !v->charge_requested &&
-				  v->cooldown_until_ms <= d->now_ms)) {
-			continue;
-		}
-		uint64_t f[8] = { id, v->claim, v->target, v->job_id, v->request, (uint64_t)v->claim_ms,
-				  (uint64_t)v->queued_ms,
-				  (uint64_t)v->confirmed | (uint64_t)v->charge_requested << 1 |
-					  (v->cooldown_until_ms > d->now_ms ? (uint64_t)v->cooldown_until_ms << 2 : 0) };
-		h += XXH3_64bits(f, sizeof(f));
-	}
-	return h;
+	/* The cached terms are not part of the platform's state: refreshing them is not a change. */
+	return h + dispatch_vehicles_hash((struct fs_dispatch *)d);
 }

@@ -136,11 +136,14 @@ double fs_dispatch_expected_demand(const struct fs_dispatch *d, uint32_t zone, i
 
 /* Cars on a charger that the platform did not send (a car that ran flat at a depot plugs
  * itself in) still take a plug: count them at the nearest depot. */
-static void count_unplanned(struct fs_dispatch *d, uint32_t *extra)
+static void count_unplanned(struct fs_dispatch *d, uint32_t *extra, struct fs_dispatch_step_stats *stats)
 {
 	const struct fs_network *net = d->w.net;
-	for (uint32_t id = 0; id < d->nveh; id++) {
-		const struct vrec *v = &d->veh[id];
+	uint32_t nwatch;
+	const uint32_t *watch = dispatch_watch_list(d, &nwatch); /* every vehicle on a charger among them */
+	stats->vehicles_examined += nwatch;
+	for (uint32_t i = 0; i < nwatch; i++) {
+		const struct vrec *v = &d->veh[watch[i]];
 		if (!v->known || v->claim == CLAIM_CHARGE || v->s.state != FS_VEHICLE_CHARGING) {
 			continue;
 		}
@@ -165,9 +168,22 @@ static bool may_charge(const struct fs_dispatch *d, const struct vrec *v, int64_
 	       v->s.edge != FS_NO_EDGE && v->cooldown_until_ms <= now_ms;
 }
 
+static bool any_plug_free(const struct fs_dispatch *d, const uint32_t *extra)
+{
+	for (uint32_t k = 0; k < d->w.depot_count; k++) {
+		if (d->plugs_in_use[k] + extra[k] < d->plugs[k]) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The depot with a free plug nearest to @v in travel time; FS_DISPATCH_NONE if none is free. */
 static uint32_t pick_depot(struct fs_dispatch *d, const struct vrec *v, const uint32_t *extra, int64_t now_ms)
 {
+	if (!any_plug_free(d, extra)) {
+		return FS_DISPATCH_NONE; /* at the peaks, for every car of a long queue: no travel times needed */
+	}
 	const struct fs_network *net = d->w.net;
 	struct fs_road_pos targets[FS_DISPATCH_MAX_DEPOTS];
 	double times[FS_DISPATCH_MAX_DEPOTS];
@@ -244,20 +260,25 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		return 0;
 	}
 	uint32_t extra[FS_DISPATCH_MAX_DEPOTS] = { 0 };
-	count_unplanned(d, extra);
+	count_unplanned(d, extra, stats);
 	/* leave the queue: no longer able to go (a rider, a fault) or no longer in need */
 	size_t keep = 0;
 	for (size_t i = 0; i < d->nqueue; i++) {
 		struct vrec *v = &d->veh[d->queue[i]];
 		if (v->claim == CLAIM_CHARGE || !dispatch_needs_charge(d, v) || !dispatch_healthy(v)) {
 			v->queued_ms = NO_TIME;
+			dispatch_touch(d, v);
 			continue;
 		}
 		d->queue[keep++] = d->queue[i];
 	}
 	d->nqueue = keep;
-	/* join the queue, in id order */
-	for (uint32_t id = 0; id < d->nveh; id++) {
+	/* join the queue, in id order (every vehicle in need of a charger is watched) */
+	uint32_t nwatch;
+	dispatch_watch_list(d, &nwatch);
+	stats->vehicles_examined += nwatch;
+	for (uint32_t i = 0; i < nwatch; i++) {
+		uint32_t id = d->watch[i];
 		struct vrec *v = &d->veh[id];
 		if (v->queued_ms != NO_TIME || !may_charge(d, v, now_ms) || !dispatch_needs_charge(d, v) ||
 		    !dispatch_healthy(v)) {
@@ -273,6 +294,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 			d->queue_cap = cap ? cap * 2 : 64;
 		}
 		v->queued_ms = now_ms;
+		dispatch_touch(d, v);
 		if (v->in_pool) {
 			fs_spatial_remove(d->pool, id);
 			v->in_pool = false;
@@ -291,6 +313,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		}
 		d->counters.charge_queue_wait_s += (double)(now_ms - v->queued_ms) / MS_PER_S;
 		v->queued_ms = NO_TIME;
+		dispatch_touch(d, v);
 		int rc = send_to_charge(d, v, depot, now_ms, out);
 		if (rc < 0) {
 			return rc;
@@ -298,13 +321,15 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		stats->sent_to_charge++;
 	}
 	d->nqueue = keep;
-	/* off-peak top-ups on free plugs, lowest charge first */
-	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share) {
+	/* off-peak top-ups on free plugs, lowest charge first (with none free, no car would go: the
+	 * walk over the idle fleet is skipped) */
+	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share && any_plug_free(d, extra)) {
 		struct soc_key *keys = malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
 		if (!keys) {
 			return -ENOMEM;
 		}
 		uint32_t nkeys = 0, idle = 0;
+		stats->vehicles_examined += d->nveh;
 		for (uint32_t id = 0; id < d->nveh; id++) {
 			const struct vrec *v = &d->veh[id];
 			if (!may_charge(d, v, now_ms) || v->s.state != FS_VEHICLE_AVAILABLE || v->claim != CLAIM_NONE ||

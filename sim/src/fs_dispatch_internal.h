@@ -40,8 +40,15 @@ struct vrec {
 	uint8_t claim;             /* enum claim */
 	bool confirmed;            /* the vehicle started the command */
 	bool charge_requested;     /* it asked for a charger */
-	bool in_pool;              /* in the spatial index of matchable vehicles */
+	bool in_pool;              /* in the spatial index of matchable vehicles ... */
+	double pool_x, pool_y;     /* ... at this point */
 	bool known;
+	/* fs_dispatch_index.c: */
+	bool hash_dirty;           /* in dirty: its hash term is recomputed at the next hash */
+	bool cooling;              /* in cooling: its hash term changes when the cooldown ends */
+	bool watched;              /* in watch */
+	uint8_t hash_flags;        /* confirmed | charge_requested << 1 when hash_term was computed */
+	uint64_t hash_term;        /* its term of the state hash when last computed (0: none) */
 };
 
 enum job_kind {
@@ -117,6 +124,7 @@ struct fs_dispatch {
 	struct zone *zones;
 	int64_t observed_ms;       /* observed counts decayed up to here */
 	/* time */
+	struct { int64_t from_ms, to_ms; int hour; } hour_span; /* dispatch_local_hour()'s last hour */
 	int64_t now_ms;
 	int64_t first_ms;          /* first step, INT64_MIN before */
 	int64_t next_match_ms, next_rebalance_ms;
@@ -128,7 +136,34 @@ struct fs_dispatch {
 	uint32_t wait_hist[WAIT_BINS];
 	struct fs_dispatch_counters counters;
 	struct fs_path path;       /* scratch */
+	/* Vehicle indexes, so a step costs in proportion to the vehicles that changed or hold a
+	 * command, not to the fleet (fs_dispatch_index.c); each list has room for every vehicle. */
+	uint32_t *dirty;           /* vehicles changed since the last hash */
+	uint32_t *cooling;         /* vehicles whose hash term holds a cooldown still running */
+	uint32_t *watch;           /* dispatch_watch_needed() vehicles (and some that were) */
+	uint32_t *watch_tmp;       /* merge buffer */
+	uint32_t ndirty, ncooling, nwatch, watch_sorted, index_cap;
+	bool index_oom;            /* a list could not grow: the next step fails with -ENOMEM */
+	uint64_t veh_hash_sum;     /* sum of the vehicles' hash terms */
 };
+
+/* fs_dispatch_index.c */
+/** Call after any change to @v's command, queue place, cooldown or charge request. */
+void dispatch_touch(struct fs_dispatch *d, struct vrec *v);
+/**
+ * Call after a new state of @v (v->s) was applied; notes its confirmed and
+ * charge_requested flags too (what applying a state may change).
+ */
+void dispatch_note_state(struct fs_dispatch *d, struct vrec *v);
+/**
+ * The watched vehicles, in id order: every known vehicle with a charge or
+ * reposition command, in the charge queue, on a charger or in need of one
+ * (the only ones the per-step charging and command timeouts look at).
+ */
+const uint32_t *dispatch_watch_list(struct fs_dispatch *d, uint32_t *ret_count);
+/** The vehicles' part of fs_dispatch_hash(): refreshes the terms of changed vehicles. */
+uint64_t dispatch_vehicles_hash(struct fs_dispatch *d);
+void dispatch_index_free(struct fs_dispatch *d);
 
 /* fs_dispatch.c */
 struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id);

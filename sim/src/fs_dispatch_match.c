@@ -84,9 +84,16 @@ static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
 		struct vrec *v = &d->veh[id];
 		bool m = matchable(d, v, now_ms);
 		if (m) {
-			int rc = v->in_pool ? fs_spatial_move(d->pool, id, dispatch_view(d, v)->x, dispatch_view(d, v)->y)
-					    : fs_spatial_insert(d->pool, id, dispatch_view(d, v)->x, dispatch_view(d, v)->y);
+			const struct fs_dispatch_vehicle_state *at = dispatch_view(d, v);
+			if (v->in_pool && at->x == v->pool_x && at->y == v->pool_y) {
+				count++; /* standing where the pool has it: most of an idle fleet */
+				continue;
+			}
+			int rc = v->in_pool ? fs_spatial_move(d->pool, id, at->x, at->y)
+					    : fs_spatial_insert(d->pool, id, at->x, at->y);
 			v->in_pool = rc == 0;
+			v->pool_x = at->x;
+			v->pool_y = at->y;
 			count += v->in_pool;
 		} else if (v->in_pool) {
 			fs_spatial_remove(d->pool, id);

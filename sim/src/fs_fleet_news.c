@@ -83,13 +83,14 @@ static void consider(struct fs_fleet_news *n, const struct fs_fleet *fleet, cons
 		     uint32_t idx, int64_t now_ms)
 {
 	struct fs_vehicle_record r;
-	fs_vehicle_record_take(fs_fleet_vehicle(fleet, idx), net, now_ms, &r);
+	fs_vehicle_record_take_status(fs_fleet_vehicle(fleet, idx), net, now_ms, &r);
 	struct fs_vehicle_record *sent = &n->sent[idx];
 	bool known = n->sent_valid[idx];
 	if (known && !fs_vehicle_record_news(sent, &r)) {
 		return;
 	}
 	r.kind = known && fs_vehicle_record_only_moved(sent, &r) ? FS_VEHICLE_RECORD_MOVE : FS_VEHICLE_RECORD_FULL;
+	fs_vehicle_record_locate(&r, net);
 	fs_vehicle_record_merge(sent, known, &r);
 	n->sent_valid[idx] = 1;
 	n->out[n->nout++] = r;

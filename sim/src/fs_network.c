@@ -223,10 +223,47 @@ void fs_network_destroy(struct fs_network *net)
 	free(net->in_edges);
 	free(net->in_first);
 	free(net->shape);
+	free(net->shape_seg);
 	free(net->names);
 	free(net->in_largest_scc);
 	free(net->banned_turns);
 	free(net);
+}
+
+/*
+ * The shape's segment lengths and headings, and each edge's shape length
+ * (fs_network.shape_seg). Every builder gives each edge its own shape points;
+ * should two edges share one (a network cache written by something else), the
+ * values are not kept and positions are computed from the points.
+ */
+static int compute_shape_metrics(struct fs_network *net)
+{
+	struct fs_shape_seg *seg = malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
+	uint8_t *taken = calloc((size_t)net->shape_count + 1, 1);
+	if (!seg || !taken) {
+		free(seg);
+		free(taken);
+		return -ENOMEM;
+	}
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		const struct fs_edge *ed = &net->edges[e];
+		for (uint32_t i = 0; i < ed->shape_count; i++) {
+			if (taken[ed->shape_first + i]++) {
+				free(seg);
+				free(taken);
+				return 0;
+			}
+		}
+		for (uint32_t i = 1; i < ed->shape_count; i++) {
+			seg[ed->shape_first + i] = (struct fs_shape_seg){ fs_network_shape_seg_m(net, ed->shape_first + i),
+									  fs_network_shape_heading(net, ed->shape_first + i) };
+		}
+		/* (computed from the points: net->shape_seg is not set yet) */
+		seg[ed->shape_first] = (struct fs_shape_seg){ fs_network_edge_shape_m(net, e), 0.0 };
+	}
+	free(taken);
+	net->shape_seg = seg;
+	return 0;
 }
 
 static void compute_bbox(struct fs_network *net)
@@ -403,7 +440,7 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 	net->proj = *proj;
 	snprintf(net->source, sizeof(net->source), "%s", source ? source : "");
 	compute_bbox(net);
-	int64_t scc = fs_network_largest_scc(net, net->in_largest_scc);
+	int64_t scc = compute_shape_metrics(net) < 0 ? -ENOMEM : fs_network_largest_scc(net, net->in_largest_scc);
 	if (scc < 0) {
 		fs_network_destroy(net);
 		fs_netb_finish_free(b);
@@ -528,15 +565,12 @@ int fs_network_edge_point_at(const struct fs_network *net, uint32_t edge, double
 	}
 	const struct fs_edge *e = &net->edges[edge];
 	const struct fs_point *pts = net->shape + e->shape_first;
-	double shape_len = 0.0;
-	for (uint32_t i = 1; i < e->shape_count; i++) {
-		shape_len += hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
-	}
+	double shape_len = fs_network_edge_shape_m(net, edge);
 	double frac = e->length_m > 0.0f ? offset_m / e->length_m : 0.0;
 	frac = fmin(1.0, fmax(0.0, frac));
 	double want = frac * shape_len;
 	for (uint32_t i = 1; i < e->shape_count; i++) {
-		double seg = hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+		double seg = fs_network_shape_seg_m(net, e->shape_first + i);
 		if (want <= seg && seg > 0.0) {
 			double t = want / seg;
 			ret_point->x = pts[i - 1].x + t * (pts[i].x - pts[i - 1].x);

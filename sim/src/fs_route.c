@@ -539,7 +539,7 @@ static int ch_assemble(struct ch *ch, struct ctr *c, const uint32_t *rank)
 }
 
 static int ch_build(struct ch *ch, const struct fs_network *net, const double *class_weight,
-		    uint32_t settle_limit, uint32_t hop_limit)
+		    uint32_t settle_limit, uint32_t hop_limit, bool surface_only)
 {
 	struct ctr c = { .n = net->node_count, .settle_limit = settle_limit, .hop_limit = hop_limit };
 	uint32_t n = c.n;
@@ -567,7 +567,7 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 	/* Original edges; parallel edges keep the fastest, loops are useless. */
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_edge *edge = &net->edges[e];
-		if (edge->from == edge->to) {
+		if (edge->from == edge->to || (surface_only && fs_road_is_motorway(edge->road_class))) {
 			continue;
 		}
 		double w = (double)edge->travel_time_s * class_weight[edge->road_class];
@@ -751,7 +751,7 @@ struct fs_router *fs_router_create(const struct fs_network *net,
 		}
 		if (g == r->ch_count) {
 			if (ch_build(&r->ch[g], net, shape[h], opts->witness_settle_limit,
-				     opts->witness_hop_limit) < 0) {
+				     opts->witness_hop_limit, opts->surface_only) < 0) {
 				fs_error_set(err, -ENOMEM, "router: out of memory");
 				fs_router_destroy(r);
 				return NULL;
@@ -1156,7 +1156,8 @@ static double turn_seconds(const struct fs_router *r, uint32_t a, uint32_t b)
 
 static bool avoided(const struct fs_route_query *q, uint32_t edge)
 {
-	return q->avoid && q->avoid[edge];
+	return (q->avoid && q->avoid[edge]) ||
+	       (q->r->opts.surface_only && fs_road_is_motorway(q->r->net->edges[edge].road_class));
 }
 
 /* Edge @edge is reached at its end at @t over @parent; @estimate is what is left at least. */

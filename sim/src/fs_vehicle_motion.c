@@ -58,23 +58,19 @@ void vehicle_shape_point(const struct fs_network *net, uint32_t edge, double off
 	const struct fs_edge *e = &net->edges[edge];
 	const struct fs_point *pts = net->shape + e->shape_first;
 	uint32_t n = e->shape_count;
-	double shape_len = 0.0;
-	for (uint32_t i = 1; i < n; i++) {
-		shape_len += hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
-	}
+	double shape_len = fs_network_edge_shape_m(net, edge);
 	double frac = e->length_m > 0.0f ? offset_m / e->length_m : 0.0;
 	double want = fmin(1.0, fmax(0.0, frac)) * shape_len;
 	for (uint32_t i = 1; i < n; i++) {
-		double dx = pts[i].x - pts[i - 1].x, dy = pts[i].y - pts[i - 1].y;
-		double seg = hypot(dx, dy);
+		double seg = fs_network_shape_seg_m(net, e->shape_first + i);
 		if (seg <= 0.0) {
 			continue;
 		}
-		*heading = atan2(dy, dx);
+		*heading = fs_network_shape_heading(net, e->shape_first + i);
 		if (want <= seg || i == n - 1) {
 			double f = fmin(1.0, want / seg);
-			*x = pts[i - 1].x + f * dx;
-			*y = pts[i - 1].y + f * dy;
+			*x = pts[i - 1].x + f * (pts[i].x - pts[i - 1].x);
+			*y = pts[i - 1].y + f * (pts[i].y - pts[i - 1].y);
 			return;
 		}
 		want -= seg;

@@ -29,10 +29,17 @@
 int fs_vehicle_record_take(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
 			   struct fs_vehicle_record *ret)
 {
-	struct fs_vehicle_snapshot s;
-	bool on_road = fs_vehicle_snapshot(v, net, now_ms, &s) == 0;
+	fs_vehicle_record_take_status(v, net, now_ms, ret);
+	fs_vehicle_record_locate(ret, net);
+	return 0;
+}
+
+void fs_vehicle_record_take_status(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
+				   struct fs_vehicle_record *ret)
+{
 	double soc = fs_vehicle_soc(v, now_ms);
 	double later = fs_vehicle_soc(v, now_ms + SOC_RATE_WINDOW_MS);
+	bool on_road = v->edge != FS_NO_EDGE && v->edge < net->edge_count;
 	*ret = (struct fs_vehicle_record){
 		.t_ms = now_ms,
 		.soc_ms = now_ms,
@@ -48,12 +55,31 @@ int fs_vehicle_record_take(const struct fs_vehicle *v, const struct fs_network *
 		.seg_to_m = v->seg_to_m,
 		.soc = (float)soc,
 		.soc_per_h = (float)((later - soc) * (MS_PER_H / SOC_RATE_WINDOW_MS)),
-		.x = on_road ? (float)s.x : 0.0f,
-		.y = on_road ? (float)s.y : 0.0f,
 		.odd_flags = v->odd_flags,
 		.state = v->state,
 	};
-	return 0;
+}
+
+void fs_vehicle_record_locate(struct fs_vehicle_record *r, const struct fs_network *net)
+{
+	r->x = r->y = 0.0f;
+	if (r->edge == FS_NO_EDGE || r->edge >= net->edge_count) {
+		return;
+	}
+	double x, y, heading;
+	vehicle_shape_point(net, r->edge, fs_vehicle_record_offset_at(r, r->t_ms), &x, &y, &heading);
+	r->x = (float)x;
+	r->y = (float)y;
+}
+
+struct fs_vehicle_record fs_vehicle_record_standing(uint32_t id, int state, uint32_t edge, double offset_m, double x,
+						    double y, double soc, int64_t t_ms)
+{
+	return (struct fs_vehicle_record){
+		.t_ms = t_ms, .soc_ms = t_ms, .seg_start_ms = t_ms, .seg_end_ms = FS_NEVER_MS, .id = id, .edge = edge,
+		.seg_from_m = (float)offset_m, .seg_to_m = (float)offset_m, .soc = (float)soc, .x = (float)x,
+		.y = (float)y, .state = (uint8_t)state, .kind = FS_VEHICLE_RECORD_FULL,
+	};
 }
 
 double fs_vehicle_record_offset_at(const struct fs_vehicle_record *r, int64_t t_ms)

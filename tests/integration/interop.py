@@ -49,6 +49,7 @@ def endpoint(bus, which):
 # --- what Python publishes -------------------------------------------------
 
 def vehicle_states(pb):
+    """A shard's news of one tick: full records of vehicles that changed, moves of vehicles on a new edge."""
     env_pb2, veh, _, _ = pb
     env = env_pb2.Envelope(schema_version=1, sender=SENDER, seq=1, topic_seq=1, tick=42,
                            sim_time_ms=START_MS + 42000)
@@ -57,15 +58,32 @@ def vehicle_states(pb):
     b.shard_count = 4
     b.origin_lat = 33.749
     b.origin_lon = -84.388
-    b.full = True
     b.vehicle_id.extend([3, 7, 11, 100003])
     b.state.extend([veh.VEHICLE_STATE_AVAILABLE, veh.VEHICLE_STATE_IN_TRIP,
                     veh.VEHICLE_STATE_CHARGING, veh.VEHICLE_STATE_MINIMAL_RISK])
     b.x_m.extend([-1250.5, 0.25, 830.0, 12000.75])
     b.y_m.extend([310.125, -42.5, 7.0, -9000.0])
+    b.edge.extend([17, 4711, 0xFFFFFFFF, 90210])
     b.soc.extend([0.8125, 0.5, 0.1875, 0.03125])
-    b.speed_mps.extend([0.0, 13.5, 0.0, 0.0])
+    b.soc_per_h.extend([-0.00375, -0.125, 0.75, 0.0])
+    b.health_flags.extend([0, 0, 0, 2])
+    b.odd_flags.extend([0, 1, 0, 0])
     b.job_id.extend([0, 900000000001, 0, 0])
+    b.sw_version.extend([110, 110, 100, 120])
+    b.seg_from_m.extend([12.5, 0.0, 0.0, 80.25])
+    b.seg_to_m.extend([12.5, 151.375, 0.0, 80.25])
+    b.seg_start_ms.extend([-42000, -2345, 0, -600])
+    b.seg_end_ms.extend([0, 12000, 0, 0])
+    b.odometer_dm.extend([123456, 987654321, 0, 55])
+    b.move_vehicle_id.extend([15, 19])
+    b.move_edge.extend([4712, 33])
+    b.move_x_m.extend([-1100.0625, 5.5])
+    b.move_y_m.extend([310.5, -7.75])
+    b.move_seg_from_m.extend([0.0, 0.0])
+    b.move_seg_to_m.extend([88.125, 200.0])
+    b.move_seg_start_ms.extend([-999, -10])
+    b.move_seg_end_ms.extend([11001, 16001])
+    b.move_odometer_dm.extend([124970, 77])
     return "veh.state", env
 
 
@@ -163,7 +181,7 @@ def parse_echo(text):
     fields = {}
     for line in lines[2:]:
         s = line.strip()
-        if re.match(r"\(\d+ records\)", s):
+        if re.match(r"\(\d+ (move )?records\)", s):
             break
         if ":" in s:
             k, v = s.split(":", 1)
@@ -194,21 +212,35 @@ def cmd_check_echo(args):
         expect("shard_count", fields.get("shard_count") == [str(b.shard_count)])
         expect("origin_lat", fields.get("origin_lat") == [f"{b.origin_lat:.10g}"])  # doubles: %.10g
         expect("origin_lon", fields.get("origin_lon") == [f"{b.origin_lon:.10g}"])
-        expect("full", fields.get("full") == ["true"])
-        # The records table: a header row of column names, then one row per vehicle.
-        table_at = next(i for i, l in enumerate(lines) if re.match(r"\s*\(\d+ records\)", l))
-        expect("record count", lines[table_at].strip() == f"({len(b.vehicle_id)} records)")
-        columns = lines[table_at + 1].split()
-        rows = [dict(zip(columns, l.split())) for l in lines[table_at + 2:table_at + 2 + len(b.vehicle_id)]]
+        expect("full", "full" not in fields)  # news, not a keyframe: proto3 shows no false
         state_names = {v: k.replace("VEHICLE_STATE_", "") for k, v in
                        pb[1].VehicleState.items()}
-        for i, r in enumerate(rows):
+
+        def table(title, prefix, ids):
+            """The rows of the table headed `(N title)`: full records, then moves (columns without `move_`)."""
+            at = next((i for i, l in enumerate(lines) if l.strip() == f"({len(ids)} {title})"), None)
+            expect(f"table ({len(ids)} {title})", at is not None)
+            if at is None:
+                return []
+            columns = lines[at + 1].split()
+            expect(f"{title} columns", columns[:4] == ["vehicle_id"] + (["state", "x_m", "y_m"] if not prefix else
+                                                                        ["edge", "x_m", "y_m"]))
+            return [dict(zip(columns, l.split())) for l in lines[at + 2:at + 2 + len(ids)]]
+
+        # fleetctl prints floats with %.6g: the same text, or a different value
+        for i, r in enumerate(table("records", "", b.vehicle_id)):
             expect(f"row {i} vehicle_id", int(r["vehicle_id"]) == b.vehicle_id[i])
             expect(f"row {i} state", r["state"] == state_names[b.state[i]])
-            for col in ("x_m", "y_m", "soc", "speed_mps"):
-                # fleetctl prints floats with %.6g: the same text, or a different value
+            for col in ("x_m", "y_m", "soc", "soc_per_h", "seg_to_m"):
                 expect(f"row {i} {col}", r[col] == f"{getattr(b, col)[i]:.6g}")
-            expect(f"row {i} job_id", int(r["job_id"]) == b.job_id[i])
+            for col in ("edge", "job_id", "seg_start_ms", "seg_end_ms", "odometer_dm"):
+                expect(f"row {i} {col}", int(r[col]) == getattr(b, col)[i])
+        for i, r in enumerate(table("move records", "move_", b.move_vehicle_id)):
+            expect(f"move {i} vehicle_id", int(r["vehicle_id"]) == b.move_vehicle_id[i])
+            for col in ("x_m", "y_m", "seg_to_m"):
+                expect(f"move {i} {col}", r[col] == f"{getattr(b, 'move_' + col)[i]:.6g}")
+            for col in ("edge", "seg_start_ms", "seg_end_ms", "odometer_dm"):
+                expect(f"move {i} {col}", int(r[col]) == getattr(b, "move_" + col)[i])
     else:
         reqs = env.ride_requests.requests
         expect("type line", lines[1] == "fleetsim.v1.RideRequestBatch:")
@@ -238,10 +270,10 @@ def cmd_subscribe(args):
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.RCVHWM, 0)
     sub.setsockopt(zmq.LINGER, 0)
-    for t in ("veh.state", "ctl.tick", "ctl.done"):
+    for t in ("veh.state", "veh.snapshot", "ctl.tick", "ctl.done"):
         sub.setsockopt(zmq.SUBSCRIBE, t.encode())
     sub.connect(endpoint(args.bus, "watch"))  # reconnects until the broker binds
-    errors, states, ticks, dones = [], {}, 0, 0
+    errors, states, keyframes, ticks, dones = [], {}, {}, 0, 0
     last_seq, last_topic_seq = {}, {}
     saved = set()
     valid_states = set(veh.VehicleState.values())
@@ -252,7 +284,8 @@ def cmd_subscribe(args):
             errors.append(what)
 
     while time.monotonic() < deadline:
-        if all(len(states.get(f"vehicle-{s}", [])) >= args.count for s in range(args.shards)) and ticks >= args.count:
+        if ticks >= args.count and all(len(states.get(f"vehicle-{s}", [])) >= args.count and keyframes.get(f"vehicle-{s}")
+                                       and {f"vehicle-{s}", f"vehicle-{s}-moves"} <= saved for s in range(args.shards)):
             break
         if not sub.poll(100):
             continue
@@ -289,7 +322,7 @@ def cmd_subscribe(args):
             expect(f"{where}: payload {kind}", kind == "tick_done")
             expect(f"{where}: TickDone.tick", env.tick_done.tick == env.tick)
             dones += 1
-        elif topic == "veh.state":
+        elif topic in ("veh.state", "veh.snapshot"):
             expect(f"{where}: payload {kind}", kind == "vehicle_states")
             b = env.vehicle_states
             m = re.fullmatch(r"vehicle-(\d+)", env.sender)
@@ -299,38 +332,62 @@ def cmd_subscribe(args):
             shard = int(m[1])
             expect(f"{where}: shard {b.shard}", b.shard == shard)
             expect(f"{where}: shard_count {b.shard_count}", b.shard_count == args.shards)
-            n = len(b.vehicle_id)
-            expect(f"{where}: no vehicles", n > 0)
-            for name in ("state", "x_m", "y_m", "edge", "edge_offset_m", "soc", "speed_mps", "heading_rad",
-                         "health_flags", "odd_flags", "job_id", "sw_version"):
+            n, moves = len(b.vehicle_id), len(b.move_vehicle_id)
+            # docs/bus.md "Vehicle records": every array of a full record (of a move) has one value per record
+            for name in ("state", "x_m", "y_m", "edge", "soc", "soc_per_h", "health_flags", "odd_flags", "job_id",
+                         "sw_version", "seg_from_m", "seg_to_m", "seg_start_ms", "seg_end_ms", "odometer_dm"):
                 got = len(getattr(b, name))
-                expect(f"{where}: {name} has {got} of {n} records", got in (0, n))
-            expect(f"{where}: ids of another shard", all(v % args.shards == shard for v in b.vehicle_id))
-            expect(f"{where}: ids not unique", len(set(b.vehicle_id)) == n)
+                expect(f"{where}: {name} has {got} of {n} records", got == n)
+                if name in ("edge", "x_m", "y_m", "seg_from_m", "seg_to_m", "seg_start_ms", "seg_end_ms",
+                            "odometer_dm"):
+                    got = len(getattr(b, "move_" + name))
+                    expect(f"{where}: move_{name} has {got} of {moves} moves", got == moves)
+            ids = list(b.vehicle_id) + list(b.move_vehicle_id)
+            expect(f"{where}: no vehicles", ids)
+            expect(f"{where}: ids of another shard", all(v % args.shards == shard for v in ids))
+            expect(f"{where}: a vehicle twice", len(set(ids)) == len(ids))
             expect(f"{where}: state values", all(s in valid_states for s in b.state))
             expect(f"{where}: soc out of 0..1", all(0.0 <= s <= 1.0 for s in b.soc))
-            expect(f"{where}: x/y not finite", all(math.isfinite(v) for v in list(b.x_m) + list(b.y_m)))
+            expect(f"{where}: x/y not finite", all(math.isfinite(v) for v in
+                                                    list(b.x_m) + list(b.y_m) + list(b.move_x_m) + list(b.move_y_m)))
+            expect(f"{where}: negative offset on an edge", all(v >= 0.0 for v in
+                   list(b.seg_from_m) + list(b.seg_to_m) + list(b.move_seg_from_m) + list(b.move_seg_to_m)))
             expect(f"{where}: origin", abs(b.origin_lat) <= 90 and abs(b.origin_lon) <= 180
                    and (b.origin_lat, b.origin_lon) != (0.0, 0.0))
+            if topic == "veh.snapshot":
+                # a keyframe: every vehicle of the shard as a full record
+                expect(f"{where}: keyframe not full", b.full and moves == 0 and n == args.vehicles // args.shards)
+                keyframes.setdefault(env.sender, []).append(env.tick)
+                continue
+            expect(f"{where}: news marked full", not b.full)
             states.setdefault(env.sender, []).append(env.tick)
-            if env.sender not in saved:
-                base = os.path.join(args.out, env.sender)
+            # the bytes of a shard's first batch of full records and of its first with moves, for protoc
+            for suffix, has in (("", n), ("-moves", moves)):
+                name = env.sender + suffix
+                if name in saved or not has:
+                    continue
+                base = os.path.join(args.out, name)
                 open(base + ".bin", "wb").write(body)
                 with open(base + ".expect", "w") as f:
                     # what protoc --decode must show for these bytes
-                    f.write(f"sender={env.sender}\nseq={env.seq}\ntick={env.tick}\n"
-                            f"vehicle_id={n}\nfirst_id={b.vehicle_id[0]}\n")
-                saved.add(env.sender)
+                    f.write(f"sender={env.sender}\nseq={env.seq}\ntick={env.tick}\nvehicle_id={n}\n"
+                            f"first_id={b.vehicle_id[0] if n else ''}\nmove_vehicle_id={moves}\n"
+                            f"first_move_id={b.move_vehicle_id[0] if moves else ''}\n")
+                saved.add(name)
     sub.close()
     ctx.term()
     for s in range(args.shards):
         got = len(states.get(f"vehicle-{s}", []))
         expect(f"vehicle-{s}: {got} state batches, wanted {args.count}", got >= args.count)
+        expect(f"vehicle-{s}: no keyframe", keyframes.get(f"vehicle-{s}"))
+        expect(f"vehicle-{s}: no batch of full records and none with moves",
+               {f"vehicle-{s}", f"vehicle-{s}-moves"} <= saved)
     expect(f"{ticks} ticks seen", ticks >= args.count)
     if errors:
         print("interop: " + "\n  ".join(errors))
         return 1
-    print(f"decoded {sum(len(v) for v in states.values())} state batches from {len(states)} shards, "
+    print(f"decoded {sum(len(v) for v in states.values())} state batches and "
+          f"{sum(len(v) for v in keyframes.values())} keyframes from {len(states)} shards, "
           f"{ticks} ticks, {dones} tick-dones; every field checked")
     return 0
 
@@ -356,6 +413,7 @@ def main():
     p.add_argument("--gen", required=True)
     p.add_argument("--out", required=True, help="directory for the raw bytes of messages seen")
     p.add_argument("--shards", type=int, default=1)
+    p.add_argument("--vehicles", type=int, required=True, help="of the run, over all shards")
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args()

@@ -48,9 +48,12 @@ check "step the first tick" sh -c "\"$SVC/fleetctl\" --bus=\"$BUS\" step 1 >/dev
 wait $ECHO
 python3 - "$WORK/first.txt" >"$WORK/pos.txt" <<'PY'
 import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip() and l.split()[0].isdigit()]
+# the table of full records (tick 0 sends every vehicle), read by its column names
+lines = [l.split() for l in open(sys.argv[1]) if l.strip()]
+head = next(l for l in lines if l[:2] == ["vehicle_id", "state"])
+rows = [dict(zip(head, l)) for l in lines if l[0].isdigit()]
 for r in rows:
-    print(r[0], round(float(r[2])), round(float(r[3])), r[6][:4])
+    print(r["vehicle_id"], round(float(r["x_m"])), round(float(r["y_m"])), r["soc"][:4])
 PY
 diag "first positions: $(tr '\n' ';' <"$WORK/pos.txt")"
 check "vehicles start at the given nodes with the given charge" test "$(tr '\n' ';' <"$WORK/pos.txt")" = "0 0 0 0.9;1 600 0 0.8;2 0 600 0.7;3 600 600 0.95;"

@@ -56,6 +56,18 @@ show() {
 
 check "examples/default.yaml runs" sim default "$EX/default.yaml" --duration=10m
 
+# ---- the full-scale scenario (scripts/bench-scale runs it whole): it loads and runs, here with
+# 300 of its vehicles for two minutes; demand is the file's, sized to 100,000 vehicles ----
+check "examples/scale-100k.yaml runs (300 vehicles, 2 min)" sim scale-100k "$EX/scale-100k.yaml" --vehicles=300 --duration=2m
+check "... with the file's demand" python3 - "$WORK/scale-100k/summary.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["results"]
+print(f"# {r['dispatch']['requests']:.0f} requests in 2 min, {r['vehicle-0']['vehicles']:.0f} vehicles")
+# 2,200,000 a day: about 1,500 a minute at midnight (NYC profile), so thousands in two minutes
+sys.exit(0 if j["completed"] and r["vehicle-0"]["vehicles"] == 300 and r["dispatch"]["requests"] > 1000 else 1)
+PY
+
 # ---- storm over downtown: waits and cancellations rise, most of all in the zone ----
 pair storm-downtown
 show storm-downtown dispatch wait_mean_s wait_p95_s served cancelled declines handbacks \

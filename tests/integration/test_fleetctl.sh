@@ -32,8 +32,14 @@ check "speed 50 is acknowledged" sh -c "$CTL speed 50 | grep -q 'speed 50x'"
 check "speed with junk is a usage error" sh -c "! $CTL speed fast 2>/dev/null"
 check "resume is acknowledged" sh -c "$CTL resume | grep -q 'running from tick'"
 check "the run is running" wait_for state '^running'
-check "echo veh.state prints a decoded batch table" sh -c "$CTL echo veh.state -n 1 --timeout 5 --rows 3 | grep -q 'vehicle_id *state *x_m'"
-check "echo shows state names" sh -c "$CTL echo veh.state -n 1 --timeout 5 | grep -Eq 'AVAILABLE|REPOSITIONING'"
+# veh.state carries what changed: full records and moves (a vehicle on its next edge), each a table with positions
+records_table() {
+  $CTL echo veh.state -n 1 --timeout 5 --rows 3 >"$WORK/echo-state.txt" &&
+    grep -Eq '^  \([0-9]+ (move )?records\)$' "$WORK/echo-state.txt" &&
+    grep -Eq '^  vehicle_id +(state +x_m|edge +x_m) +y_m ' "$WORK/echo-state.txt"
+}
+check "echo veh.state prints decoded records with positions" records_table
+check "echo shows state names" sh -c "$CTL echo veh.snapshot -n 1 --timeout 10 | grep -Eq 'AVAILABLE|REPOSITIONING'"
 check "echo veh.event prints readable vehicle events" sh -c "$CTL echo veh.event -n 1 --timeout 10 | grep -Eq 'kind: (STATE_CHANGED|ARRIVED)'"
 check "topics lists veh.state with its type" sh -c "$CTL topics --window 1 | grep -q '^veh.state *fleetsim.v1.VehicleStateBatch'"
 check "hz measures veh.state" sh -c "$CTL hz veh.state --window 1 --timeout 2.5 | grep -q 'msg/s wall'"

@@ -88,34 +88,40 @@ wait "$BROKER_PID" 2>/dev/null
 
 # --- (b) fleetsim publishes, Python decodes ---
 bus=$(new_bus b-bus)
-# The subscriber connects first; ZeroMQ reconnects until the broker binds.
-"$PY" "$INTEROP" subscribe --bus="$bus" --gen="$GEN" --out="$WORK/b" --shards=2 --count=5 --timeout=40 \
+# The subscriber connects first; ZeroMQ reconnects until the broker binds. Data collection:
+# mapping drives keep vehicles on the move, so every shard sends moves from the first minute.
+"$PY" "$INTEROP" subscribe --bus="$bus" --gen="$GEN" --out="$WORK/b" --shards=2 --vehicles=40 --count=5 --timeout=40 \
   >"$WORK/b/subscribe.out" 2>&1 &
 spid=$!
 PIDS+=($spid)
 check "fleetsim run with 2 vehicle shards completes" \
-  "$SVC/fleetsim" run --bus="$bus" --out="$WORK/b/run" --seed=3 --shards=2 --vehicles=40 --duration=60 \
+  "$SVC/fleetsim" run --bus="$bus" --out="$WORK/b/run" --seed=3 --shards=2 --vehicles=40 --duration=60 --phase=data-collection \
   --speed=20 --start=2028-06-01T06:00:00Z --quiet
 check "Python decoded fleetsim's Tick, TickDone and VehicleStateBatch messages and checked every field" wait $spid
 diag "$(cat "$WORK/b/subscribe.out")"
 
 # protoc on the bytes fleetsim produced (saved by the Python subscriber)
-fleetsim_bytes() { # shard
-  local bin=$WORK/b/vehicle-$1.bin txt=$WORK/b/vehicle-$1.txt
+fleetsim_bytes() { # name: vehicle-N (its first batch of full records) or vehicle-N-moves (its first with moves)
+  local bin=$WORK/b/$1.bin txt=$WORK/b/$1.txt
   decode "$bin" >"$txt" || return 1
-  source "$WORK/b/vehicle-$1.expect" # sender, seq, tick, vehicle_id (count), first_id
+  source "$WORK/b/$1.expect" # sender, seq, tick, vehicle_id and move_vehicle_id (counts), first_id, first_move_id
   grep -q '^schema_version: 1$' "$txt" && grep -q "^sender: \"$sender\"$" "$txt" &&
     grep -q "^seq: $seq$" "$txt" && { [ "$tick" = 0 ] || grep -q "^tick: $tick$" "$txt"; } &&
     grep -q '^vehicle_states {$' "$txt" && grep -q "^  shard_count: 2$" "$txt" &&
     [ "$(grep -c '^  vehicle_id: ' "$txt")" = "$vehicle_id" ] &&
-    [ "$(grep -m1 '^  vehicle_id: ' "$txt")" = "  vehicle_id: $first_id" ]
+    [ "$(grep -c '^  move_vehicle_id: ' "$txt")" = "$move_vehicle_id" ] &&
+    { [ "$vehicle_id" = 0 ] || [ "$(grep -m1 '^  vehicle_id: ' "$txt")" = "  vehicle_id: $first_id" ]; } &&
+    { [ "$move_vehicle_id" = 0 ] || [ "$(grep -m1 '^  move_vehicle_id: ' "$txt")" = "  move_vehicle_id: $first_move_id" ]; }
 }
-check "protoc --decode reads vehicle-0's VehicleStateBatch bytes as Python did" fleetsim_bytes 0
-check "protoc --decode reads vehicle-1's VehicleStateBatch bytes as Python did" fleetsim_bytes 1
+check "protoc --decode reads vehicle-0's full records as Python did" fleetsim_bytes vehicle-0
+check "protoc --decode reads vehicle-1's full records as Python did" fleetsim_bytes vehicle-1
+check "protoc --decode reads vehicle-0's moves as Python did" fleetsim_bytes vehicle-0-moves
+check "protoc --decode reads vehicle-1's moves as Python did" fleetsim_bytes vehicle-1-moves
 tick_decoded() { decode "$WORK/b/tick.bin" | grep -q '^  tick_ms: 1000$'; }
 check "protoc decodes the conductor's Tick bytes" tick_decoded
+roundtrip_both() { roundtrip "$WORK/b/$1.bin" && roundtrip "$WORK/b/$1-moves.bin"; }
 check "fleetsim's (protobuf-c) bytes are canonical: protoc re-encodes them identically" \
-  roundtrip "$WORK/b/vehicle-0.bin"
+  roundtrip_both vehicle-0
 check "same for the conductor's Tick" roundtrip "$WORK/b/tick.bin"
 
 # --- (c) a lockstep participant in Python joins a `fleetsim run` ---------------

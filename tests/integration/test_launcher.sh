@@ -112,9 +112,14 @@ check "... naming the network's files and why" \
   grep -q "oneway-edges.csv: no road leads from any node and back to it" "$WORK/oneway.log"
 "$FLEETSIM" run --duration=soon 2>"$WORK/baddur.log"; rc=$?
 check "a bad --duration is a usage error (exit $rc)" test "$rc" -eq 2
-"$FLEETSIM" run --state-every=0 --duration=1m 2>"$WORK/nostate.log"; rc=$?
-check "--state-every 0 with dispatch is refused up front (exit $rc): dispatch would know no vehicle" \
-  sh -c "test $rc -eq 2 && grep -q 'state batches' '$WORK/nostate.log'"
+# Dispatch keeps its mirror from the vehicles' news: keyframes are for observers only.
+check "a run without keyframes" sim nokf --network=$NET --seed=3 --duration=20m --vehicles=60 --keyframe-every=0
+check "a run with a keyframe every second" sim kf1s --network=$NET --seed=3 --duration=20m --vehicles=60 \
+  --keyframe-every=1s
+check "without keyframes dispatch still serves riders" \
+  test "$(json "$WORK/nokf/summary.json" "j['results']['dispatch']['served'] > 10")" = True
+check "keyframes do not change the run: same digest with none and one every second" \
+  test "$(digest "$WORK/nokf")" = "$(digest "$WORK/kf1s")"
 # command-line values are range-checked like the file's, before anything starts
 timeout 20 "$FLEETSIM" run --duration=1e30 --bus="$(new_bus huge)" 2>"$WORK/hugedur.log"; rc=$?
 check "--duration 1e30 is refused up front (exit $rc)" test "$rc" -eq 2

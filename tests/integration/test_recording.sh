@@ -43,7 +43,8 @@ BUS=$(new_bus live)
 RUN_PID=$!
 PIDS+=($RUN_PID)
 wait_file "${BUS#ipc://}/tap"
-"$REC" --bus="$BUS" --out="$WORK/live.mcap" --ready-file="$WORK/live.ready" --exit-on-end -- \
+# 256 KiB chunks: the run's ~2 MB make several, for the checks of a damaged middle chunk and a cut file
+"$REC" --bus="$BUS" --out="$WORK/live.mcap" --ready-file="$WORK/live.ready" --exit-on-end --chunk-size=262144 -- \
   "${RUN_ARGS[@]}" 2>"$WORK/rec.log" &
 REC_PID=$!
 PIDS+=($REC_PID)
@@ -63,7 +64,13 @@ check "... and reports no lost message" grep -q " 0 lost (sequence gaps)" "$WORK
 "$TOOL" info "$WORK/live.mcap" >"$WORK/info.txt" 2>&1
 check "fleetctl info reads it" test $? -eq 0
 check "... with its summary" grep -q "^index: *summary present" "$WORK/info.txt"
-check "... 1800 ticks of 2 shards on veh.state" grep -Eq "^  \([0-9]+\) veh.state +3600 msgs" "$WORK/info.txt"
+# vehicles publish what changed (veh.state, not every tick) and a keyframe a simulated minute
+# (veh.snapshot: 30 per shard in 1800 s, more while the run was paused)
+count_of() { sed -n "s/^  ([0-9]*) $1 *\([0-9]*\) msgs.*/\1/p" "$WORK/info.txt"; }
+STATE_MSGS=$(count_of veh.state)
+check "... veh.state at most a batch per shard per tick ($STATE_MSGS of 3600)" \
+  test "${STATE_MSGS:-0}" -gt 0 -a "${STATE_MSGS:-0}" -le 3600
+check "... keyframes of 2 shards on veh.snapshot ($(count_of veh.snapshot))" test "$(count_of veh.snapshot)" -ge 60
 # 2 vehicle shards, dispatch and production: four TickDones a tick
 check "... every participant's TickDones" grep -Eq "^  \([0-9]+\) ctl.done +7200 msgs" "$WORK/info.txt"
 check "... the simulated span" grep -q "^duration: *29m59s (simulated)" "$WORK/info.txt"
@@ -79,8 +86,11 @@ if node_ready; then
     test "$(json "$WORK/node.json" "j['decoded'] == j['messages'] == int(j['statistics']['messageCount']) > 5000")" = True
   check "... channels listed with schema fleetsim.v1.Envelope" \
     test "$(json "$WORK/node.json" "j['channels']['veh.state']['schema'] == 'fleetsim.v1.Envelope' and j['channels']['veh.state']['payload'] == 'fleetsim.v1.VehicleStateBatch' and 'ctl.done' in j['channels']")" = True
-  check "... a vehicle batch decodes: 100 vehicles per shard" \
-    test "$(json "$WORK/node.json" "j['vehicleBatches'] == 3600 and j['maxBatchVehicles'] == 100 and j['firstBatch']['vehicles'] == 100")" = True
+  check "... vehicle batches decode: tick 0 has every vehicle of its shard, keyframes all 100 of theirs" \
+    test "$(json "$WORK/node.json" "j['vehicleBatches'] == $STATE_MSGS and j['firstBatch']['tick'] == 0 and j['firstBatch']['vehicles'] == 100 and j['keyframesFull'] == j['snapshotBatches'] >= 60 and j['keyframeMinVehicles'] == j['keyframeMaxVehicles'] == 100")" = True
+  # the bus carries changes: far fewer records than a record per vehicle per tick (360,000), moves among them
+  check "... veh.state carries news, not the fleet every tick" \
+    test "$(json "$WORK/node.json" "j['moves'] > 0 and j['maxBatchVehicles'] <= 100 and j['fullRecords'] + j['moves'] < 36000")" = True
   check "... log time is simulated time" \
     test "$(json "$WORK/node.json" "int(j['firstBatch']['logTime']) == int(j['firstBatch']['simTimeMs']) * 1000000 and j['logTimeOrdered']")" = True
   check "... the run metadata and the chunk index" \
@@ -159,7 +169,7 @@ BUS=$(new_bus scn)
 RUN_PID=$!
 PIDS+=($RUN_PID)
 wait_file "${BUS#ipc://}/tap"
-# --chunk-size 4096: every batch (~8 KB) is over half a chunk and is written without a copy
+# --chunk-size 4096: every keyframe (~4 KB) is over half a chunk and is written without a copy
 "$SVC/fleetctl" --bus="$BUS" record "$WORK/scn.mcap" --ready-file="$WORK/scn.ready" --exit-on-end --chunk-size=4096 -- \
   "${SCN_ARGS[@]}" 2>"$WORK/scn-rec.log" &
 REC_PID=$!
@@ -175,8 +185,8 @@ check "the scenario file is embedded" grep -q "attachments: 1" <("$TOOL" info "$
 check "replay of a scenario run whose file is gone: identical" grep -Eq "^identical: [0-9]+ state hashes" "$WORK/replay4.out"
 if node_ready; then
   mcap_check "$WORK/scn.mcap" indexed >"$WORK/scn-node.json" 2>&1 && mcap_check "$WORK/scn.mcap" stream >"$WORK/scn-stream.json" 2>&1
-  check "@mcap/core reads batches written as single-message chunks (indexes and CRCs)" \
-    test "$(json "$WORK/scn-node.json" "j['vehicleBatches'] == 600 and j['maxBatchVehicles'] == 100 and j['decoded'] == j['messages'] and j['chunkIndexes'] > 600")" = True
+  check "@mcap/core reads keyframes written as single-message chunks (indexes and CRCs)" \
+    test "$(json "$WORK/scn-node.json" "j['snapshotBatches'] >= 10 and j['keyframeMinVehicles'] == j['keyframeMaxVehicles'] == 100 and j['decoded'] == j['messages'] and j['chunkIndexes'] > j['snapshotBatches']")" = True
   check "... streaming, every CRC valid" test "$(json "$WORK/scn-stream.json" "j['complete'] and j['decoded'] == j['messages']")" = True
 fi
 
@@ -201,6 +211,17 @@ for v, rs in by.items():
         assert a['end_utc'] == b['start_utc'] and a['state'] != b['state'], (v, a, b)
     assert abs(sum(float(r['duration_s']) for r in rs) - 1799) < 1e-6, v
 PY
+# distances come from the vehicles' odometers: the stretches add up to what the vehicles drove
+# (plus the way along the edges they were on when the recording ended)
+check "timeline: distances add up to the vehicles' km driven" python3 - "$WORK/timeline.csv" "$WORK/live/summary.json" <<'PY'
+import csv, json, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['kind'] == 'state']
+km = sum(float(r['distance_m']) for r in rows) / 1000
+driven = sum(v['km_driven'] for k, v in json.load(open(sys.argv[2]))['results'].items() if k.startswith('vehicle-'))
+print(f"# timeline {km:.2f} km, vehicles {driven:.2f} km")
+assert driven > 50 and driven * 0.999 <= km <= driven * 1.03, (km, driven)
+PY
+check "report: a sample of the fleet at every tick" grep -q "report.png: report of 1800 ticks" "$WORK/export.out"
 check "GeoJSON: trips as LineStrings of [lon, lat, 0, unix time], time increasing" python3 - "$WORK/trips.geojson" <<'PY'
 import json, sys
 g = json.load(open(sys.argv[1]))
@@ -231,7 +252,7 @@ wait "$ECHO_PID"
 kill -TERM "$PLAY_PID"
 wait "$PLAY_PID"
 check "play republishes the recording" sh -c "test $? -eq 0 && grep -q '^played [1-9]' '$WORK/play.out'"
-check "... and fleetctl echo sees it as if live" grep -q "vehicle-1" "$WORK/echo.out"
+check "... and fleetctl echo sees it as if live" grep -q "^--- veh.state  from vehicle-[01] " "$WORK/echo.out"
 check "... from 10 minutes in" grep -q "2028-06-01T17:1" "$WORK/echo.out"
 kill "$BROKER_PID" 2>/dev/null
 
@@ -269,6 +290,14 @@ check "... and holds the ticks of the seconds it ran ($n messages)" test "${n:-0
 "$TOOL" recover "$WORK/crash.mcap" "$WORK/recovered.mcap" >/dev/null 2>&1
 check "recover writes an indexed copy" grep -q "^index: *summary present" <("$TOOL" info "$WORK/recovered.mcap")
 check "... with every message" grep -q "^messages: *$n\$" <("$TOOL" info "$WORK/recovered.mcap")
+# begun mid-run: the mirror starts from the first keyframe (a simulated minute at most)
+"$TOOL" export "$WORK/recovered.mcap" --timeline "$WORK/crash-timeline.csv" >"$WORK/crash-export.out" 2>&1
+check "export of a recording begun mid-run: every vehicle of the run, from the keyframes" python3 - "$WORK/crash-timeline.csv" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['kind'] == 'state']
+assert len({r['vehicle_id'] for r in rows}) == 500, len({r['vehicle_id'] for r in rows})
+PY
+check "... the keyframes agree with the records before them" sh -c "! grep -q 'disagreed' '$WORK/crash-export.out'"
 if node_ready; then
   mcap_check "$WORK/crash.mcap" stream >"$WORK/crash.json" 2>&1
   check "@mcap/core streams the cut file up to its last chunk, CRCs valid" \

@@ -20,6 +20,7 @@
 
 #include "fs_bus.h"
 #include "fs_control.h"
+#include "fs_vehicle_msg.h"
 
 static char dir[64], address[96];
 
@@ -184,11 +185,16 @@ static void published_watermarks_name_each_topic_once(void **state)
 	beat.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT;
 	beat.heartbeat = &hb;
 	assert_int_equal(fs_bus_publish(bus, NULL, &beat), 0); /* control: no watermark */
-	Fleetsim__V1__VehicleStateBatch states = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
+	/* a keyframe of the shard's one vehicle, as the vehicle codec makes it */
+	struct fs_vehicle_msg keyframe = { 0 };
+	struct fs_vehicle_batch_info info = { .shard = 3, .shard_count = 4, .full = true };
+	struct fs_vehicle_record car = fs_vehicle_record_standing(3, FS_VEHICLE_AVAILABLE, 0, 0.0, 0.0, 0.0, 1.0, 0);
+	assert_int_equal(fs_vehicle_msg_encode_records(&keyframe, &info, &car, 1, 0), 0);
 	Fleetsim__V1__Envelope snap = FLEETSIM__V1__ENVELOPE__INIT;
 	snap.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES;
-	snap.vehicle_states = &states;
+	snap.vehicle_states = &keyframe.batch;
 	assert_int_equal(fs_bus_publish(bus, "veh.snapshot", &snap), 0);
+	fs_vehicle_msg_finish(&keyframe);
 
 	assert_int_equal(fs_bus_published(bus, &w), 2);
 	assert_string_equal(w[0].topic, "veh.event");

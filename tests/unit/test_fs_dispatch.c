@@ -63,7 +63,6 @@ static void city_up(struct city *c)
 	fs_dispatch_params_defaults(&c->p);
 	c->p.rebalance_s = 0; /* tests that want it turn it on */
 	c->p.charging = false;
-	c->p.state_timeout_s = 86400.0; /* these tests report a vehicle when it changes, not every second */
 	/* riders wait up to the platform's patience and always come: tests of riders' own behaviour set it */
 	c->p.riders.patience_median_s = 86400.0;
 	c->p.riders.no_show_share = 0.0;
@@ -113,10 +112,9 @@ static uint32_t edge_into(const struct city *c, uint32_t n)
 static void vehicle_at(struct city *c, uint32_t id, uint32_t n, int64_t t, double soc, int state)
 {
 	uint32_t e = edge_into(c, n);
-	struct fs_dispatch_vehicle_state s = { .id = id, .state = (uint8_t)state, .edge = e,
-					       .offset_m = c->net->edges[e].length_m, .x = c->net->nodes[n].x,
-					       .y = c->net->nodes[n].y, .soc = soc };
-	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+	struct fs_vehicle_record s = fs_vehicle_record_standing(id, state, e, c->net->edges[e].length_m,
+								 c->net->nodes[n].x, c->net->nodes[n].y, soc, t);
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
 
 static uint64_t request_at(struct city *c, int64_t t, uint32_t from, uint32_t to)
@@ -145,9 +143,8 @@ static void vehicle_on(struct city *c, uint32_t id, uint32_t a, uint32_t b, doub
 	uint32_t e = edge_ab(c, a, b);
 	struct fs_point pt;
 	fs_network_edge_point_at(c->net, e, offset_m, &pt);
-	struct fs_dispatch_vehicle_state s = { .id = id, .state = FS_VEHICLE_AVAILABLE, .edge = e, .offset_m = offset_m,
-					       .x = pt.x, .y = pt.y, .soc = 0.9 };
-	assert_int_equal(fs_dispatch_update_vehicle(c->d, t, &s), 0);
+	struct fs_vehicle_record s = fs_vehicle_record_standing(id, FS_VEHICLE_AVAILABLE, e, offset_m, pt.x, pt.y, 0.9, t);
+	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
 
 /* A rider at (@x, @y) metres going to (@tx, @ty). */
@@ -523,19 +520,25 @@ static void greedy_uses_eta_and_batch_period(void **state)
 	city_down(&c);
 }
 
-/* A vehicle that stopped reporting (retired, gone) is not given work. */
-static void silent_vehicles_are_not_used(void **state)
+/*
+ * Vehicles send news, not heartbeats: a car parked since the morning is still
+ * there in the evening and gets the ride; one taken out of service does not.
+ */
+static void silent_vehicles_stay_where_they_stood(void **state)
 {
 	struct city c;
 	city_up(&c);
-	c.p.state_timeout_s = 10.0;
 	city_create(&c);
-	vehicle_at(&c, 0, node(1, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* nearer, silent from now on */
-	vehicle_at(&c, 1, node(6, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 0, node(1, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* nearer, retired at noon */
+	vehicle_at(&c, 1, node(6, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);  /* silent from now on */
+	vehicle_at(&c, 2, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
 	step(&c, T0);
-	vehicle_at(&c, 1, node(6, 0), T0 + 20 * S, 0.9, FS_VEHICLE_AVAILABLE);
-	uint64_t r = request_at(&c, T0 + 20 * S, node(0, 0), node(5, 5));
-	step(&c, T0 + 30 * S);
+	vehicle_at(&c, 0, node(1, 0), T0 + 4 * 3600 * S, 0.9, FS_VEHICLE_OUT_OF_SERVICE);
+	vehicle_at(&c, 2, node(2, 0), T0 + 4 * 3600 * S, 0.9, FS_VEHICLE_MAINTENANCE);
+	int64_t evening = T0 + 8 * 3600 * S;
+	fs_dispatch_set_fleet_time(c.d, evening);
+	uint64_t r = request_at(&c, evening, node(0, 0), node(5, 5));
+	step(&c, evening + 10 * S);
 	assert_non_null(job_for(&c, r));
 	assert_int_equal(job_for(&c, r)->vehicle_id, 1);
 	city_down(&c);
@@ -781,10 +784,10 @@ static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
 	vehicle_at(&c, 1, node(0, 0), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
 	/* heading east already: no turn about on the way */
 	uint32_t east = edge_ab(&c, node(6, 3), node(7, 3));
-	struct fs_dispatch_vehicle_state s2 = { .id = 2, .state = FS_VEHICLE_AVAILABLE, .edge = east,
-						.offset_m = c.net->edges[east].length_m, .x = c.net->nodes[node(7, 3)].x,
-						.y = c.net->nodes[node(7, 3)].y, .soc = 0.9 };
-	assert_int_equal(fs_dispatch_update_vehicle(c.d, T0 + 2 * S, &s2), 0);
+	struct fs_vehicle_record s2 = fs_vehicle_record_standing(2, FS_VEHICLE_AVAILABLE, east, c.net->edges[east].length_m,
+								  c.net->nodes[node(7, 3)].x, c.net->nodes[node(7, 3)].y,
+								  0.9, T0 + 2 * S);
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &s2), 0);
 	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(9, 9));
 	step(&c, T0 + 2 * S);
 	j = job_for(&c, near);
@@ -972,10 +975,11 @@ static void rejections(void **state)
 	assert_int_equal(fs_dispatch_request(c.d, r_long)->status, FS_DISPATCH_REJECTED);
 	assert_int_equal(fs_dispatch_request(c.d, r_ok)->status, FS_DISPATCH_REQUESTED);
 	/* at night a fleet whose ODD is daytime only serves nobody */
-	struct fs_dispatch_vehicle_state day = { .id = 0, .state = FS_VEHICLE_AVAILABLE, .edge = edge_into(&c, 0),
-						 .offset_m = 100, .soc = 1.0, .odd_flags = FS_ODD_DAYTIME_ONLY };
 	int64_t night = T0 + 11 * 3600 * S; /* 23:00 */
-	assert_int_equal(fs_dispatch_update_vehicle(c.d, night, &day), 0);
+	struct fs_vehicle_record day = fs_vehicle_record_standing(0, FS_VEHICLE_AVAILABLE, edge_into(&c, 0), 100, 0, 0,
+								   1.0, night);
+	day.odd_flags = FS_ODD_DAYTIME_ONLY;
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &day), 0);
 	uint64_t r_night = request_at(&c, night, node(0, 1), node(1, 1));
 	step(&c, night);
 	assert_int_equal(fs_dispatch_request(c.d, r_night)->reason, FS_DISPATCH_REASON_ODD);
@@ -1006,19 +1010,79 @@ static int charge_depot_of(const struct city *c, uint32_t vid)
 	return -1;
 }
 
+/* The small city with charging on, no off-peak top-ups, and one plug at each of two depots (corners). */
+static void charging_city_up(struct city *c)
+{
+	city_up(c);
+	c->p.charging = true;
+	c->p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
+	c->depots[0] = node(0, 0);
+	c->depots[1] = node(9, 9);
+	c->plugs[0] = c->plugs[1] = 1;
+	c->w.depot_nodes = c->depots;
+	c->w.depot_plugs = c->plugs;
+	c->w.depot_count = 2;
+	city_create(c);
+}
+
+/*
+ * A step costs what changed, not the fleet: with 100,000 idle cars, only those with a charge
+ * command, in the queue or in need of a charger are looked at by the charging pass and the
+ * command timeouts; the state hash follows the cars whose decisions change.
+ */
+static void step_looks_at_the_cars_concerned_not_the_fleet(void **state)
+{
+	struct city c;
+	charging_city_up(&c);
+	const uint32_t fleet = 100000;
+	for (uint32_t id = 0; id < fleet; id++) {
+		vehicle_at(&c, id, id % (COLS * COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	struct fs_dispatch_step_stats st = { 0 };
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0, &c.out, &st), 0);
+	assert_int_equal(st.vehicles_examined, 0);
+	uint64_t idle_hash = fs_dispatch_hash(c.d);
+	/* three cars run low: they are looked at, two go to the plugs, one waits in the queue */
+	vehicle_at(&c, 11, node(1, 0), T0 + S, 0.10, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 5000, node(2, 0), T0 + S, 0.12, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 77777, node(3, 0), T0 + S, 0.15, FS_VEHICLE_AVAILABLE);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + S, &c.out, &st), 0);
+	assert_int_equal(st.sent_to_charge, 2);
+	assert_true(st.vehicles_examined >= 3 && st.vehicles_examined <= 3 * 3);
+	assert_int_equal(fs_dispatch_charge_queue_length(c.d), 1);
+	assert_int_equal(charge_depot_of(&c, 11), 0);
+	assert_int_equal(charge_depot_of(&c, 5000), 1);
+	assert_true(fs_dispatch_hash(c.d) != idle_hash);
+	/* the first charges and is done: its plug goes to the third; the hash is back to the
+	 * idle fleet's once no car holds a decision */
+	vehicle_at(&c, 11, node(0, 1), T0 + 2 * S, 0.10, FS_VEHICLE_TO_CHARGER);
+	vehicle_at(&c, 5000, node(3, 1), T0 + 2 * S, 0.12, FS_VEHICLE_TO_CHARGER);
+	step(&c, T0 + 2 * S);
+	vehicle_at(&c, 11, node(0, 0), T0 + 100 * S, 0.50, FS_VEHICLE_CHARGING);
+	vehicle_at(&c, 5000, node(9, 9), T0 + 100 * S, 0.50, FS_VEHICLE_CHARGING);
+	step(&c, T0 + 100 * S);
+	vehicle_at(&c, 11, node(0, 0), T0 + 900 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	step(&c, T0 + 900 * S);
+	assert_int_equal(charge_depot_of(&c, 77777), 0);
+	vehicle_at(&c, 77777, node(0, 0), T0 + 901 * S, 0.50, FS_VEHICLE_CHARGING);
+	step(&c, T0 + 901 * S);
+	vehicle_at(&c, 5000, node(9, 9), T0 + 1800 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	vehicle_at(&c, 77777, node(0, 0), T0 + 1800 * S, 0.80, FS_VEHICLE_AVAILABLE);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + 1800 * S, &c.out, &st), 0);
+	assert_int_equal(fs_dispatch_hash(c.d), idle_hash);
+	fs_dispatch_output_clear(&c.out);
+	assert_int_equal(fs_dispatch_step(c.d, T0 + 1801 * S, &c.out, &st), 0);
+	assert_int_equal(st.vehicles_examined, 0);
+	city_down(&c);
+}
+
 static void charging_respects_plugs(void **state)
 {
 	struct city c;
-	city_up(&c);
-	c.p.charging = true;
-	c.p.offpeak_share = 0.0; /* no top-ups: only cars that need it */
-	c.depots[0] = node(0, 0);
-	c.depots[1] = node(9, 9);
-	c.plugs[0] = c.plugs[1] = 1;
-	c.w.depot_nodes = c.depots;
-	c.w.depot_plugs = c.plugs;
-	c.w.depot_count = 2;
-	city_create(&c);
+	charging_city_up(&c);
 	/* four cars low on energy near depot 0, one fine */
 	vehicle_at(&c, 0, node(1, 0), T0, 0.10, FS_VEHICLE_AVAILABLE);
 	vehicle_at(&c, 1, node(2, 0), T0, 0.12, FS_VEHICLE_AVAILABLE);
@@ -1625,7 +1689,7 @@ int main(void)
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
-		cmocka_unit_test(silent_vehicles_are_not_used),
+		cmocka_unit_test(silent_vehicles_stay_where_they_stood),
 		cmocka_unit_test(riders_cancel_at_patience),
 		cmocka_unit_test(riders_give_up_at_their_own_patience),
 		cmocka_unit_test(a_long_quote_makes_the_rider_cancel_once_assigned),
@@ -1643,6 +1707,7 @@ int main(void)
 		cmocka_unit_test(fleet_placement_csv),
 		cmocka_unit_test(comparison_mode_from_csv_files),
 		cmocka_unit_test(storm_cells_and_the_service_area_decide_what_is_offered),
+		cmocka_unit_test(step_looks_at_the_cars_concerned_not_the_fleet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

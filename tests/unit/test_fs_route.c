@@ -467,6 +467,69 @@ static void positions_equal_dijkstra(void **state)
 }
 
 /*
+ * Vehicles whose ODD excludes motorways: a hierarchy built without them gives
+ * the same routes as avoiding them on the full one (the turn-by-turn search
+ * decides those exactly), never drives one, and needs that slow search only
+ * where a turn rule is in the way, not wherever the fastest route takes a
+ * motorway.
+ */
+static void surface_routes_keep_off_motorways(void **state)
+{
+	struct fs_network *net = load("data/osm/columbus.osm.pbf");
+	struct fs_router_options opts;
+	fs_router_options_defaults(&opts);
+	struct fs_router *full = fs_router_create(net, &opts, NULL);
+	opts.surface_only = true;
+	struct fs_router *surface = fs_router_create(net, &opts, NULL);
+	assert_non_null(full);
+	assert_non_null(surface);
+	struct fs_route_query *avoiding = fs_route_query_create(full), *q = fs_route_query_create(surface);
+	uint8_t *motorway = calloc(net->edge_count, 1);
+	uint32_t motorways = 0;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		motorway[e] = fs_road_is_motorway(net->edges[e].road_class);
+		motorways += motorway[e];
+	}
+	assert_true(motorways > 100); /* Columbus has its interstates */
+	fs_route_query_avoid(avoiding, motorway);
+	struct fs_rng rng;
+	fs_rng_init(&rng, 11, FS_RNG_STREAM_TEST, 3);
+	struct fs_path path = { 0 }, ref_path = { 0 };
+	uint32_t n = quick() ? 200 : 1500, found = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fs_road_pos a, b;
+		do {
+			a = random_pos(&rng, net);
+		} while (motorway[a.edge]);
+		do {
+			b = random_pos(&rng, net);
+		} while (motorway[b.edge]);
+		double t, ref;
+		int rc = fs_route_positions(q, 8, a, b, &t, &path);
+		assert_int_equal(rc, fs_route_positions(avoiding, 8, a, b, &ref, &ref_path));
+		if (rc < 0) {
+			continue;
+		}
+		found++;
+		assert_close(t, ref);
+		for (uint32_t k = 0; k < path.count; k++) {
+			assert_false(motorway[path.edges[k]]);
+		}
+	}
+	assert_true(found > n / 2);
+	struct fs_route_stats st = fs_route_query_stats(q), old = fs_route_query_stats(avoiding);
+	assert_true(st.fallbacks * 4 < old.fallbacks);
+	free(motorway);
+	fs_path_finish(&path);
+	fs_path_finish(&ref_path);
+	fs_route_query_destroy(q);
+	fs_route_query_destroy(avoiding);
+	fs_router_destroy(surface);
+	fs_router_destroy(full);
+	fs_network_destroy(net);
+}
+
+/*
  * Many banned turns (a tenth of all, at random) on Atlanta: every route of
  * the hierarchy, checked and corrected, equals the turn-by-turn search, and
  * no route takes a banned turn.
@@ -822,6 +885,7 @@ int main(void)
 		cmocka_unit_test(atlanta_one_and_many),
 		cmocka_unit_test(columbus_one_and_many),
 		cmocka_unit_test(positions_equal_dijkstra),
+		cmocka_unit_test(surface_routes_keep_off_motorways),
 		cmocka_unit_test(random_banned_turns),
 		cmocka_unit_test(turn_restrictions_are_obeyed),
 		cmocka_unit_test(one_and_many_are_lower_bounds),

@@ -303,6 +303,10 @@ struct fs_dispatch_step_stats {
 	uint32_t batch_passes;    /* batch matcher: extra passes for riders the first left unmatched */
 	uint32_t repositioned;
 	uint32_t sent_to_charge;
+	/* vehicle records the per-step passes (command timeouts, charging) looked at: the vehicles
+	 * with a charge or reposition command, in the queue, on a charger or in need of one, not
+	 * the fleet (plus the idle fleet when off-peak top-ups run with a plug free) */
+	uint32_t vehicles_examined;
 	double candidates_us, eta_us, solve_us; /* matching phases, with clock_us */
 };
 

@@ -12,6 +12,7 @@
 #ifndef FS_NETWORK_H
 #define FS_NETWORK_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,6 +98,14 @@ struct fs_network {
 	uint32_t *in_first;        /* node_count + 1 entries */
 	struct fs_point *shape;    /* edge geometry, shared buffer */
 	uint32_t shape_count;
+	/* Derived from shape when the network is built (NULL on one assembled by hand):
+	 * shape_seg[k] is the length (hypot) and heading (atan2) of the segment ending at
+	 * shape point k, and at an edge's first point (which ends no segment) the edge's
+	 * shape length, its segment lengths summed in point order: the exact values
+	 * fs_network_shape_seg_m() and fs_network_edge_shape_m() would compute, next to
+	 * each other, so a position along an edge costs no square roots or arc tangents
+	 * and few cache misses (positions of 100,000 vehicles a tick). */
+	struct fs_shape_seg { double length_m, heading; } *shape_seg;
 	char *names;               /* NUL-separated road names; names[0] == '\0' */
 	uint32_t names_size;
 	struct fs_projection proj;
@@ -119,6 +128,38 @@ struct fs_road_pos {
 	uint32_t edge;
 	double offset_m;
 };
+
+/** Length of the shape segment ending at shape point @k (> 0: not an edge's first point). */
+static inline double fs_network_shape_seg_m(const struct fs_network *net, uint32_t k)
+{
+	if (net->shape_seg) {
+		return net->shape_seg[k].length_m;
+	}
+	return hypot(net->shape[k].x - net->shape[k - 1].x, net->shape[k].y - net->shape[k - 1].y);
+}
+
+/** Heading (radians, atan2(dy, dx)) of the shape segment ending at shape point @k. */
+static inline double fs_network_shape_heading(const struct fs_network *net, uint32_t k)
+{
+	if (net->shape_seg) {
+		return net->shape_seg[k].heading;
+	}
+	return atan2(net->shape[k].y - net->shape[k - 1].y, net->shape[k].x - net->shape[k - 1].x);
+}
+
+/** Length of @edge's shape: its segment lengths summed in point order. */
+static inline double fs_network_edge_shape_m(const struct fs_network *net, uint32_t edge)
+{
+	const struct fs_edge *e = &net->edges[edge];
+	if (net->shape_seg) {
+		return net->shape_seg[e->shape_first].length_m;
+	}
+	double sum = 0.0;
+	for (uint32_t i = 1; i < e->shape_count; i++) {
+		sum += fs_network_shape_seg_m(net, e->shape_first + i);
+	}
+	return sum;
+}
 
 /** Local projection about (@origin_lat, @origin_lon). */
 void fs_projection_init(struct fs_projection *proj, double origin_lat, double origin_lon);

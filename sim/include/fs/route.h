@@ -58,6 +58,11 @@ struct fs_router_options {
 	double uturn_penalty_s;
 	/* Route as if the network banned no turn (default false). */
 	bool ignore_banned_turns;
+	/* Route on surface roads only: never on a motorway or trunk (fs_road_is_motorway), for
+	 * vehicles whose ODD excludes them. A hierarchy without those roads finds such routes
+	 * directly; avoiding them with fs_route_query_avoid() on a full hierarchy makes every
+	 * route that would take one fall back to the turn-by-turn search. Default false. */
+	bool surface_only;
 };
 
 /* How often point-to-point routes of a workspace needed the turn-by-turn search. */

@@ -561,6 +561,14 @@ enum fs_vehicle_record_kind {
 /** The record of @v at @now_ms. Returns 0 (off the network: edge FS_NO_EDGE, x = y = 0). */
 int fs_vehicle_record_take(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
 			   struct fs_vehicle_record *ret);
+/** The same without x and y (the costly part: a walk along the edge's shape)... */
+void fs_vehicle_record_take_status(const struct fs_vehicle *v, const struct fs_network *net, int64_t now_ms,
+				   struct fs_vehicle_record *ret);
+/** ... which this adds: where @r puts the vehicle at r->t_ms. */
+void fs_vehicle_record_locate(struct fs_vehicle_record *r, const struct fs_network *net);
+/** A full record of vehicle @id standing (in @state) at @offset_m along @edge, at (@x, @y), from @t_ms. */
+struct fs_vehicle_record fs_vehicle_record_standing(uint32_t id, int state, uint32_t edge, double offset_m, double x,
+						    double y, double soc, int64_t t_ms);
 /** Offset along r->edge at @t_ms (>= r->t_ms), as the vehicle computes it. */
 double fs_vehicle_record_offset_at(const struct fs_vehicle_record *r, int64_t t_ms);
 /** Charge 0..1 at @t_ms, extrapolated from the record. */

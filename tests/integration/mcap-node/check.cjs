@@ -21,7 +21,8 @@ if (!file || !["indexed", "stream"].includes(mode)) {
 }
 
 const report = { mode, channels: {}, messages: 0, decoded: 0, schemas: [], vehicleBatches: 0, snapshotBatches: 0,
-  maxBatchVehicles: 0,
+  maxBatchVehicles: 0, fullRecords: 0, moves: 0, keyframesFull: 0, keyframeMinVehicles: null,
+  keyframeMaxVehicles: 0,
   firstBatch: null, tickDone: 0, statistics: null, chunkIndexes: 0, summary: false };
 const types = new Map(); // schema id -> protobufjs Type
 
@@ -45,17 +46,28 @@ function handle(channel, schema, message) {
   const env = Type.toObject(Type.decode(message.data), { longs: String, defaults: false });
   report.decoded++;
   const batch = env.vehicle_states ?? env.vehicleStates;
-  // veh.snapshot repeats the states while a run is paused: as many as the pause is long
-  if (batch && channel.topic === "veh.snapshot") report.snapshotBatches++;
-  if (batch && channel.topic !== "veh.snapshot") {
+  // veh.state: the records of vehicles that changed in a tick (full records and moves);
+  // veh.snapshot: keyframes of every vehicle of a shard, periodic and while a run is paused
+  if (batch) {
     const ids = batch.vehicle_id ?? batch.vehicleId ?? [];
-    report.vehicleBatches++;
-    report.maxBatchVehicles = Math.max(report.maxBatchVehicles, ids.length);
-    if (!report.firstBatch) {
-      const xs = batch.x_m ?? batch.xM ?? [];
-      report.firstBatch = { topic: channel.topic, sender: env.sender, tick: env.tick, shard: batch.shard ?? 0,
-        vehicles: ids.length, firstId: ids[0], firstX: xs[0], originLat: batch.origin_lat ?? batch.originLat,
-        logTime: String(message.logTime), simTimeMs: env.sim_time_ms ?? env.simTimeMs };
+    const moveIds = batch.move_vehicle_id ?? batch.moveVehicleId ?? [];
+    if (channel.topic === "veh.snapshot") {
+      report.snapshotBatches++;
+      if (batch.full) report.keyframesFull++;
+      report.keyframeMinVehicles = Math.min(report.keyframeMinVehicles ?? ids.length, ids.length);
+      report.keyframeMaxVehicles = Math.max(report.keyframeMaxVehicles, ids.length);
+    } else {
+      report.vehicleBatches++;
+      report.fullRecords += ids.length;
+      report.moves += moveIds.length;
+      report.maxBatchVehicles = Math.max(report.maxBatchVehicles, ids.length + moveIds.length);
+      if (!report.firstBatch) {
+        const xs = batch.x_m ?? batch.xM ?? [];
+        report.firstBatch = { topic: channel.topic, sender: env.sender, tick: env.tick ?? 0, shard: batch.shard ?? 0,
+          vehicles: ids.length, moves: moveIds.length, firstId: ids[0], firstX: xs[0],
+          originLat: batch.origin_lat ?? batch.originLat, logTime: String(message.logTime),
+          simTimeMs: env.sim_time_ms ?? env.simTimeMs };
+      }
     }
   }
   if (env.tick_done ?? env.tickDone) report.tickDone++;
