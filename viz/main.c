@@ -16,6 +16,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include <SDL_image.h>
+
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
@@ -73,6 +75,8 @@ static void usage(FILE *out)
 		"  --wait S            seconds to wait for the fleet with --screenshot (default 30)\n"
 		"  --screenshot-meta F with --screenshot: also write the view and the simulated time\n"
 		"                      of each shard's batch shown (key=value lines; used by tests)\n"
+		"  --screenshot-series K  with --screenshot: also save each of the last K frames as\n"
+		"                      FILE-1.png .. FILE-K.png (and their meta as F-1 .. F-K)\n"
 		"  --press KEYS        with --screenshot: press these keys, five frames apart, once every\n"
 		"                      shard has reported and control is ready (' ' pauses; for tests)\n"
 		"  --state-log FILE    append what every frame shows (display time, each vehicle's\n"
@@ -105,6 +109,7 @@ struct options {
 	double wait_s;
 	const char *screenshot_dir;
 	const char *screenshot_meta;
+	uint64_t series;
 	const char *press;
 	const char *state_log;
 	const char *scenario;
@@ -117,7 +122,7 @@ struct options {
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT,
+	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT, OPT_SERIES,
 	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE, OPT_PLAY };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
@@ -132,6 +137,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "heatmap", no_argument, NULL, OPT_HEATMAP },
 		{ "screenshot", required_argument, NULL, OPT_SHOT },
 		{ "frames", required_argument, NULL, OPT_FRAMES },
+		{ "screenshot-series", required_argument, NULL, OPT_SERIES },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "screenshot-dir", required_argument, NULL, OPT_SHOT_DIR },
 		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
@@ -192,6 +198,12 @@ static int parse(int argc, char **argv, struct options *o)
 		case OPT_SHOT:
 			o->screenshot = optarg;
 			break;
+		case OPT_SERIES:
+			if (!fs_args_u64(optarg, &o->series) || o->series < 1 || o->series > 1000) {
+				fs_error("--screenshot-series: '%s' is not a frame count (1..1000)", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_FRAMES:
 			if (!fs_args_u64(optarg, &o->frames) || o->frames < 1 || o->frames > 1000000) {
 				fs_error("--frames: '%s' is not a frame count (1..1000000)", optarg);
@@ -244,8 +256,12 @@ static int parse(int argc, char **argv, struct options *o)
 		fs_error("unexpected argument '%s' (try `fleet-viz --help`)", argv[optind]);
 		return -EINVAL;
 	}
-	if ((o->screenshot_meta || o->press) && !o->screenshot) {
-		fs_error("--screenshot-meta and --press go with --screenshot");
+	if ((o->screenshot_meta || o->press || o->series) && !o->screenshot) {
+		fs_error("--screenshot-meta, --screenshot-series and --press go with --screenshot");
+		return -EINVAL;
+	}
+	if (o->series > o->frames) {
+		fs_error("--screenshot-series %" PRIu64 " is more than --frames %" PRIu64, o->series, o->frames);
 		return -EINVAL;
 	}
 	return 0;
@@ -339,12 +355,49 @@ static int frame(struct viz_app *app, FILE *log, uint64_t *count)
 	return 0;
 }
 
+/*
+ * Keep frame @n of a --screenshot-series: its pixels in memory (a PNG takes
+ * longer to write than a frame lasts: consecutive frames are the point), its
+ * meta as META-n at once.
+ */
+static int keep_series(struct viz_app *app, struct viz_sdl *sdl, const struct options *o, uint64_t n,
+		       SDL_Surface **shots)
+{
+	char meta[PATH_MAX];
+	snprintf(meta, sizeof(meta), "%s-%" PRIu64, o->screenshot_meta ? o->screenshot_meta : "", n);
+	shots[n - 1] = viz_sdl_read_pixels(sdl);
+	if (!shots[n - 1] || (o->screenshot_meta && viz_app_write_meta(app, meta) < 0)) {
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Write the kept frames as FILE-1.png .. FILE-K.png (numbered before the extension) and free them. */
+static int write_series(const struct options *o, SDL_Surface **shots)
+{
+	int rc = 0;
+	const char *dot = strrchr(o->screenshot, '.');
+	int base = dot && !strchr(dot, '/') ? (int)(dot - o->screenshot) : (int)strlen(o->screenshot);
+	for (uint64_t n = 1; n <= o->series; n++) {
+		char png[PATH_MAX];
+		snprintf(png, sizeof(png), "%.*s-%" PRIu64 "%s", base, o->screenshot, n, o->screenshot + base);
+		if (shots[n - 1] && IMG_SavePNG(shots[n - 1], png) < 0) {
+			fs_error("cannot save %s: %s", png, IMG_GetError());
+			rc = -EIO;
+		}
+		SDL_FreeSurface(shots[n - 1]);
+		shots[n - 1] = NULL;
+	}
+	return rc;
+}
+
 /* Render once every shard's keyframe came, then save and leave (tests, README images). */
 static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct options *o, FILE *log)
 {
 	int64_t start = fs_clock_now_ms(), deadline = start + (int64_t)(o->wait_s * 1000), next = start;
 	uint64_t frames = 0, drawn = 0;
 	const char *press = o->press ? o->press : "";
+	SDL_Surface *shots[1000] = { 0 }; /* --screenshot-series, at most 1000 */
 	bool waited_out = false;
 	while (!stop) {
 		if (!handle_events(app)) {
@@ -388,9 +441,14 @@ static int run_screenshot(struct viz_app *app, struct viz_sdl *sdl, const struct
 		if (frame(app, log, &drawn) < 0) {
 			return 1;
 		}
+		if (o->series && !*press && frames + o->series >= o->frames &&
+		    keep_series(app, sdl, o, frames + o->series + 1 - o->frames, shots) < 0) {
+			return 1;
+		}
 		if (++frames >= o->frames && !*press) {
 			if (viz_app_screenshot(app, o->screenshot) < 0 ||
-			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0)) {
+			    (o->screenshot_meta && viz_app_write_meta(app, o->screenshot_meta) < 0) ||
+			    (o->series && write_series(o, shots) < 0)) {
 				return 1;
 			}
 			if (waited_out) {

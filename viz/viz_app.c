@@ -491,11 +491,16 @@ static void click(struct viz_app *app, int x, int y)
 static void screenshot_key(struct viz_app *app)
 {
 	char when[40], path[700];
-	int64_t t = viz_scene_time(app->scene);
+	struct viz_hud_input in = hud_input(app);
+	int64_t t = viz_hud_clock(&in);
 	if (t) {
+		/* The clock's time: the city's, with its offset so the name says whose. */
 		struct fs_civil_time c;
-		fs_calendar_from_ms(t, &c);
-		snprintf(when, sizeof(when), "%04d%02d%02d-%02d%02d%02d", c.year, c.month, c.day, c.hour, c.minute, c.second);
+		fs_calendar_from_ms(fs_timezone_local_ms(app->tz, t), &c);
+		int32_t off = fs_timezone_offset_s(app->tz, t) / 60;
+		int32_t a = off < 0 ? -off : off;
+		snprintf(when, sizeof(when), "%04d%02d%02d-%02d%02d%02d%c%02d%02d", c.year, c.month, c.day, c.hour, c.minute,
+			 c.second, off < 0 ? '-' : '+', a / 60, a % 60);
 	} else {
 		snprintf(when, sizeof(when), "no-data");
 	}
@@ -882,6 +887,11 @@ int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_
 		st.shard_count, shown, st.moves_ignored, app->refused, app->first_data_ms);
 	for (uint32_t s = 0; s < st.shard_count; s++) {
 		fprintf(f, "%s%" PRId64, s ? "," : "shards ", viz_scene_shard_time(app->scene, s));
+	}
+	fprintf(f, "%s", st.shard_count ? "\n" : "");
+	for (uint32_t s = 0; s < st.shard_count; s++) {
+		int64_t k = viz_scene_shard_keyframe_time(app->scene, s);
+		fprintf(f, "%s%" PRId64, s ? "," : "keyframes ", k == INT64_MIN ? 0 : k);
 	}
 	fprintf(f, "%s", st.shard_count ? "\n" : "");
 	for (uint32_t i = 0; i < n; i++) {

@@ -84,9 +84,11 @@ bool viz_app_control_ready(const struct viz_app *app);
 /**
  * Append what frame @frame (drawn at wall time @wall_ms) showed to @f: a line
  * "frame N wall W display D data T keyframed K/S shown M ignored I refused R
- * since A" (A: the time of the first vehicle batch applied), a line "shards T0,T1,..." (the newest batch time of each shard, once known),
- * then "v ID STATE X Y" per vehicle placed on the map (metres, at the display
- * time). For tests that follow the fleet frame by frame. Returns 0 or -EIO.
+ * since A" (A: the time of the first vehicle batch applied); once shards are
+ * known, "shards T0,T1,..." (each shard's newest batch time) and "keyframes
+ * K0,K1,..." (each shard's last keyframe time, 0 before one); then "v ID STATE
+ * X Y" per vehicle placed on the map (metres, at the display time). For tests
+ * that follow the fleet frame by frame. Returns 0 or -EIO.
  */
 int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_t wall_ms);
 /** True once every shard of the run has delivered a keyframe (the whole fleet is known). */

@@ -571,6 +571,7 @@ static void draw_help(struct viz_sdl *g, const struct viz_view *v)
 		{ "space", "pause / resume the run" },
 		{ ".", "step one tick (when paused)" },
 		{ "+ / -", "run faster / slower" },
+		{ "[ / ]", "playback: a minute back / on" },
 		{ "d", "demand heatmap" },
 		{ "t", "vehicle trails" },
 		{ "r", "waiting riders" },

@@ -1549,31 +1549,29 @@ struct viz_color viz_heat_color(int level)
 
 #define HEAT_UP 2 /* drawn cells per grid cell and axis (bilinear) */
 
-/* The grid smoothed with a 5 x 5 binomial kernel (a Gaussian of about one cell), separably. */
-static void heat_smooth(const float in[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float out[VIZ_HEAT_ROWS][VIZ_HEAT_COLS])
+/* One pass of a 5-tap binomial kernel along rows (@by_row) or columns of the grid. */
+static void heat_blur(const float in[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float out[VIZ_HEAT_ROWS][VIZ_HEAT_COLS],
+		      bool by_row)
 {
 	static const float k[5] = { 1 / 16.0f, 4 / 16.0f, 6 / 16.0f, 4 / 16.0f, 1 / 16.0f };
-	static float tmp[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
 	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
 		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
 			float v = 0;
 			for (int d = -2; d <= 2; d++) {
-				int cc = c + d;
-				v += cc >= 0 && cc < VIZ_HEAT_COLS ? k[d + 2] * in[r][cc] : 0;
-			}
-			tmp[r][c] = v;
-		}
-	}
-	for (int r = 0; r < VIZ_HEAT_ROWS; r++) {
-		for (int c = 0; c < VIZ_HEAT_COLS; c++) {
-			float v = 0;
-			for (int d = -2; d <= 2; d++) {
-				int rr = r + d;
-				v += rr >= 0 && rr < VIZ_HEAT_ROWS ? k[d + 2] * tmp[rr][c] : 0;
+				int rr = by_row ? r : r + d, cc = by_row ? c + d : c;
+				v += rr >= 0 && rr < VIZ_HEAT_ROWS && cc >= 0 && cc < VIZ_HEAT_COLS ? k[d + 2] * in[rr][cc] : 0;
 			}
 			out[r][c] = v;
 		}
 	}
+}
+
+/* The grid smoothed with a 5 x 5 binomial kernel (a Gaussian of about one cell), separably. */
+static void heat_smooth(const float in[VIZ_HEAT_ROWS][VIZ_HEAT_COLS], float out[VIZ_HEAT_ROWS][VIZ_HEAT_COLS])
+{
+	static float tmp[VIZ_HEAT_ROWS][VIZ_HEAT_COLS];
+	heat_blur(in, tmp, true);
+	heat_blur(tmp, out, false);
 }
 
 /* The smoothed grid at fractional cell (@fc, @fr), bilinear. */

@@ -7,22 +7,7 @@
 #  - its control keys pause the run and change its pace through the conductor;
 #  - killing it mid-run leaves the run alone: same run digest as without it.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
-
-VIZ=$BUILD/viz/fleet-viz
-PROBE=$BUILD/viz/tests/viz-probe
-CHECK=$BUILD/viz/tests/viz-check
-FLEETSIM=$SVC/fleetsim
-FLEETCTL=$SVC/fleetctl
-ATLANTA=$SRC/data/osm/atlanta.osm.pbf
-export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
-
-wait_running() { # bus: until its status says running (the limit is a hang guard)
-  for _ in $(seq 1200); do
-    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
 none_left() { # bus
   sleep 0.1
@@ -41,7 +26,7 @@ LAUNCHER=$!; PIDS+=($LAUNCHER)
 check "shot: the run starts" wait_running "$bus"
 "$PROBE" --bus="$bus" --out="$WORK/rec" >"$WORK/probe.out" 2>"$WORK/probe.err" &
 PROBE_PID=$!; PIDS+=($PROBE_PID)
-for _ in $(seq 1200); do grep -q ready "$WORK/probe.out" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q ready "$WORK/probe.out" && break; sleep 0.05; done
 "$VIZ" --bus="$bus" --headless --screenshot="$WORK/shot.png" --frames=20 --screenshot-meta="$WORK/shot.meta" \
   2>"$WORK/viz-shot.log"
 rc=$?
@@ -77,17 +62,14 @@ busA=$(new_bus alone)
   2>"$WORK/alone.log"
 check "kill: run without a viewer completes" test "$(json "$WORK/alone/summary.json" "j['completed']")" = True
 busB=$(new_bus watched)
-# Paused until the viewer is attached, then killed once the run is 10 ticks on: events, not a
-# clock, so a busy machine cannot let the 4-minute run end before the viewer is there.
 "$FLEETSIM" run --quiet --bus="$busB" --out="$WORK/watched" --seed=5 --duration=4m --phase=data-collection \
-  --speed=30 --paused 2>"$WORK/watched.log" &
+  --speed=30 2>"$WORK/watched.log" &
 LAUNCHER=$!; PIDS+=($LAUNCHER)
+wait_running "$busB"
 "$VIZ" --bus="$busB" --headless 2>"$WORK/viz-kill.log" &
 VIEWER=$!; PIDS+=($VIEWER)
-for _ in $(seq 1200); do grep -q "control keys ready" "$WORK/viz-kill.log" && break; sleep 0.05; done
-for _ in $(seq 1200); do "$FLEETCTL" --bus="$busB" resume >/dev/null 2>&1 && break; sleep 0.1; done
-tick_of() { status_of "$busB" | awk '$1 == "tick" { print $2; exit }'; }
-for _ in $(seq 1200); do t=$(tick_of); [ -n "$t" ] && [ "$t" -ge 10 ] && break; sleep 0.05; done
+for _ in $(seq 100); do grep -q "control keys ready" "$WORK/viz-kill.log" && break; sleep 0.05; done
+sleep 1
 check "kill: the viewer was watching when killed" grep -q "control keys ready" "$WORK/viz-kill.log"
 check "kill: the run was still going" grep -q '^state *running' <<<"$(status_of "$busB")"
 kill -9 "$VIEWER"; wait "$VIEWER" 2>/dev/null

@@ -6,13 +6,8 @@
 # frame is checked against the recording's own vehicle records placed at the
 # frame's time (viz-check reads the MCAP), and the timeline is on screen.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
+source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
-VIZ=$BUILD/viz/fleet-viz
-CHECK=$BUILD/viz/tests/viz-check
-PIXELS=$BUILD/viz/tests/viz-pixels
-FLEETSIM=$SVC/fleetsim
-ATLANTA=$SRC/data/osm/atlanta.osm.pbf
-export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
 START=1843473600000 # 2028-06-01T12:00:00Z, the default start
 ACCENT=120,200,255  # the timeline's played part
 

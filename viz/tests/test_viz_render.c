@@ -429,6 +429,7 @@ static void help_layers_and_screenshot_keys(void **state)
 	key(f, SDLK_s);
 	const char *toast = viz_app_toast(f->app);
 	assert_non_null(strstr(toast, "saved "));
+	assert_non_null(strstr(toast, "+0000.png")); /* the clock's offset: UTC here (no zone given) */
 	SDL_Surface *png = vt_load_png(toast + strlen("saved "));
 	assert_non_null(png);
 	assert_int_equal(png->w, 1280);

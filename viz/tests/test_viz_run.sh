@@ -8,21 +8,9 @@
 #    city.timezone), or the zone asked for;
 #  - when the run ends it stays open on the final state, saying so.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
+source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
-VIZ=$BUILD/viz/fleet-viz
-PIXELS=$BUILD/viz/tests/viz-pixels
-FLEETSIM=$SVC/fleetsim
-FLEETCTL=$SVC/fleetctl
-export FLEETSIM_CACHE=${FLEETSIM_CACHE:-$WORK/cache}
 REFUSAL=170,24,40 # viz_refusal_color()
-
-wait_running() { # bus
-  for _ in $(seq 300); do
-    "$FLEETCTL" --bus="$1" status 2>/dev/null | grep -q '^state *running' && return 0
-    sleep 0.05
-  done
-  return 1
-}
 
 # 1. A run on a grid, a viewer on the default network (Atlanta).
 bus=$(new_bus grid)

@@ -551,6 +551,23 @@ static void add_request(Fleetsim__V1__RideRequest *r, Fleetsim__V1__Place *p, ui
 	r->patience_s = patience_s;
 }
 
+/* @n riders asking at (@x, @y) at @t_ms (ids from @first_id, no patience given). */
+static void requests_at(struct fixture *f, int n, uint64_t first_id, float x, float y, int64_t t_ms)
+{
+	Fleetsim__V1__RideRequest r[8];
+	Fleetsim__V1__RideRequest *rp[8];
+	Fleetsim__V1__Place p[8];
+	assert_true(n <= 8);
+	for (int i = 0; i < n; i++) {
+		add_request(&r[i], &p[i], first_id + (uint64_t)i, 0, x, y, 0);
+		rp[i] = &r[i];
+	}
+	Fleetsim__V1__RideRequestBatch rb = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
+	rb.requests = rp;
+	rb.n_requests = (size_t)n;
+	assert_int_equal(viz_scene_apply_requests(f->scene, &rb, t_ms), 0);
+}
+
 static void riders_wait_until_their_outcome(void **state)
 {
 	struct fixture *f = *state;
@@ -635,17 +652,7 @@ static void riders_wait_until_their_outcome(void **state)
 static void riders_and_heatmap_are_drawn(void **state)
 {
 	struct fixture *f = *state;
-	Fleetsim__V1__RideRequest r[3];
-	Fleetsim__V1__RideRequest *rp[3];
-	Fleetsim__V1__Place p[3];
-	for (int i = 0; i < 3; i++) {
-		add_request(&r[i], &p[i], 7 + i, 0, 250, 150, 0);
-		rp[i] = &r[i];
-	}
-	Fleetsim__V1__RideRequestBatch rb = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
-	rb.requests = rp;
-	rb.n_requests = 3;
-	assert_int_equal(viz_scene_apply_requests(f->scene, &rb, 5000), 0);
+	requests_at(f, 3, 7, 250, 150, 5000);
 	struct viz_view v = make_view(800, 600, 0);
 	viz_view_fit(&v, 0, 0, 300, 200);
 	struct viz_layers layers = { .riders = true, .heatmap = true, .selected = VIZ_NO_VEHICLE };
@@ -713,17 +720,7 @@ static void heatmap_is_smooth_ordered_and_apart_from_the_states(void **state)
 		}
 	}
 	/* Smoothed: requests at one point colour a soft spot several grid cells wide, brightest in its middle. */
-	Fleetsim__V1__RideRequest r[4];
-	Fleetsim__V1__RideRequest *rp[4];
-	Fleetsim__V1__Place p[4];
-	for (int i = 0; i < 4; i++) {
-		add_request(&r[i], &p[i], 50 + i, 0, 150, 100, 0);
-		rp[i] = &r[i];
-	}
-	Fleetsim__V1__RideRequestBatch rb = FLEETSIM__V1__RIDE_REQUEST_BATCH__INIT;
-	rb.requests = rp;
-	rb.n_requests = 4;
-	assert_int_equal(viz_scene_apply_requests(f->scene, &rb, 5000), 0);
+	requests_at(f, 4, 50, 150, 100, 5000);
 	struct viz_view v = make_view(960, 640, 0);
 	viz_view_fit(&v, 0, 0, 300, 200);
 	struct viz_layers layers = { .heatmap = true, .selected = VIZ_NO_VEHICLE };

@@ -11,7 +11,8 @@
  * never from the viewer. Checks:
  *  (a) before the viewer holds a keyframe of every shard, it shows only
  *      vehicles whose full record came on veh.state since it attached (or
- *      none), never the whole fleet, each where its records put it;
+ *      none) or whose shard's keyframe came, never the whole fleet, each
+ *      where its records put it;
  *  (b) within one keyframe period of attaching it shows every vehicle of the
  *      run, and from then on exactly those, each where its records put it at
  *      the frame's display time (1 cm);
@@ -47,6 +48,7 @@ struct frame {
 	int64_t display_ms, data_ms, since_ms;
 	uint32_t keyframed, shards;
 	int64_t shard_ms[VT_MAX_SHARDS];
+	int64_t keyframe_ms[VT_MAX_SHARDS]; /* 0: the viewer has no keyframe of the shard yet */
 	struct shown *v;
 	size_t count, cap;
 };
@@ -61,7 +63,7 @@ struct last_seen {
 struct totals {
 	int64_t attach_ms, first_full_ms;
 	uint64_t frames, pre_frames, full_frames;
-	uint64_t pre_max_shown, pre_fleet_min;
+	uint64_t pre_max_shown, pre_fleet_min; /* the most shown before the keyframes; the run's fleet */
 	uint64_t pre_not_news, misplaced, unknown, missing, extra;
 	uint64_t smooth_checked, smooth_changed, smooth_on_road;
 	uint64_t between, between_advanced; /* consecutive frames without new data; ... showing a later time */
@@ -72,6 +74,7 @@ static bool read_frame(FILE *f, struct frame *fr, char **line, size_t *cap)
 {
 	fr->count = 0;
 	fr->shards = 0;
+	memset(fr->keyframe_ms, 0, sizeof(fr->keyframe_ms));
 	long pos = ftell(f);
 	bool have = false;
 	while (getline(line, cap, f) > 0) {
@@ -96,6 +99,13 @@ static bool read_frame(FILE *f, struct frame *fr, char **line, size_t *cap)
 			while (*p && fr->shards < VT_MAX_SHARDS) {
 				char *end;
 				fr->shard_ms[fr->shards++] = strtoll(p, &end, 10);
+				p = *end == ',' ? end + 1 : "";
+			}
+		} else if (have && !strncmp(l, "keyframes ", 10)) {
+			const char *p = l + 10;
+			for (uint32_t s = 0; *p && s < VT_MAX_SHARDS; s++) {
+				char *end;
+				fr->keyframe_ms[s] = strtoll(p, &end, 10);
 				p = *end == ',' ? end + 1 : "";
 			}
 		} else if (have && l[0] == 'v' && l[1] == ' ') {
@@ -146,6 +156,24 @@ static uint64_t on_map(const struct vt_mirror *m, int64_t t_ms)
 	return n;
 }
 
+/* The run's fleet: every vehicle some keyframe of the recording holds. */
+static uint64_t run_fleet(const struct vt_mirror *m)
+{
+	uint8_t *seen = calloc(m->cap ? m->cap : 1, 1);
+	uint64_t n = 0;
+	for (size_t i = 0; seen && i < m->nbatches; i++) {
+		for (size_t k = 0; m->batches[i].keyframe && k < m->batches[i].count; k++) {
+			uint32_t id = m->batches[i].items[k].id;
+			n += id < m->cap && !seen[id];
+			if (id < m->cap) {
+				seen[id] = 1;
+			}
+		}
+	}
+	free(seen);
+	return n;
+}
+
 static void check_frame(struct vt_mirror *m, const struct frame *fr, struct last_seen *last, uint8_t *mark,
 			uint64_t prev_frame, int64_t prev_display, struct totals *t)
 {
@@ -164,8 +192,8 @@ static void check_frame(struct vt_mirror *m, const struct frame *fr, struct last
 			t->misplaced++;
 		}
 		const struct vt_mirror_vehicle *v = &m->v[s->id];
-		if (!full && v->news_full_ms < t->attach_ms) {
-			t->pre_not_news++; /* shown without a full record seen since attaching */
+		if (!fr->keyframe_ms[v->shard] && v->news_full_ms < t->attach_ms) {
+			t->pre_not_news++; /* shown before its shard's keyframe without a full record since attaching */
 		}
 		/* (c): the same record as in the previous frame, and it moves the vehicle in between. */
 		struct last_seen *p = &last[s->id];
@@ -182,7 +210,6 @@ static void check_frame(struct vt_mirror *m, const struct frame *fr, struct last
 	if (!full) {
 		t->pre_frames++;
 		t->pre_max_shown = fr->count > t->pre_max_shown ? fr->count : t->pre_max_shown;
-		t->pre_fleet_min = fleet < t->pre_fleet_min ? fleet : t->pre_fleet_min;
 		return;
 	}
 	if (!t->first_full_ms) {
@@ -211,7 +238,7 @@ static int check_log(struct vt_mirror *m, const char *log_path, struct totals *t
 	uint8_t *mark = calloc(m->cap ? m->cap : 1, 1);
 	uint64_t prev_frame = 0;
 	int64_t prev_display = 0, prev_data = 0;
-	*t = (struct totals){ .pre_fleet_min = UINT64_MAX };
+	*t = (struct totals){ .pre_fleet_min = run_fleet(m) };
 	while (last && mark && read_frame(f, &fr, &line, &cap)) {
 		if (!fr.data_ms || !fr.shards) {
 			continue; /* nothing received yet */
@@ -308,7 +335,7 @@ int main(int argc, char **argv)
 	       " frames with it (%" PRIu64 " missing, %" PRIu64 " extra); %" PRIu64 " misplaced, %" PRIu64 " unknown;"
 	       " smooth %" PRIu64 "/%" PRIu64 " moved, %" PRIu64 " on their road; display time ran on in %" PRIu64
 	       " of %" PRIu64 " frames without new data; keyframes %" PRIu64 " vehicles, %" PRIu64 " off\n",
-	       t.frames, t.attach_ms, t.pre_frames, t.pre_max_shown, t.pre_fleet_min == UINT64_MAX ? 0 : t.pre_fleet_min,
+	       t.frames, t.attach_ms, t.pre_frames, t.pre_max_shown, t.pre_fleet_min,
 	       t.pre_not_news, (double)to_full / 1000.0, t.full_frames, t.missing, t.extra, t.misplaced, t.unknown,
 	       t.smooth_changed, t.smooth_checked, t.smooth_on_road, t.between_advanced, t.between, m.keyframe_checked,
 	       m.keyframe_mismatched);

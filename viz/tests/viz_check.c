@@ -8,7 +8,10 @@
  * the vehicles' states and positions at the display time come from the
  * probe's records up to those times (vt_mirror), not from the viewer. Exit 0
  * when every isolated vehicle shows its state colour where its records put
- * it, nothing else is state-coloured, roads and HUD are drawn.
+ * it, nothing else is state-coloured, roads and HUD are drawn. With
+ * --prev-png/--prev-meta (an earlier frame of the same viewer), it also counts
+ * the vehicles drawn in their colour where their records put them in both
+ * frames whose marker moved by a pixel or more (--min-moved: how many must).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -82,11 +85,78 @@ static int read_meta(const char *path, struct meta *m)
 	return m->view.scale > 0 && m->shards > 0 && m->shards <= MAX_SHARDS ? 0 : -EINVAL;
 }
 
+/* The vehicles the records put on the map at the frame @meta describes (the mirror advances to it). */
+static struct vt_vehicle *place_all(struct vt_mirror *m, const struct meta *meta, size_t *ret_n, size_t *ret_known)
+{
+	for (uint32_t s = 0; s < meta->shards; s++) {
+		vt_mirror_advance(m, s, meta->shard_ms[s]);
+	}
+	struct vt_vehicle *veh = malloc((m->cap ? m->cap : 1) * sizeof(*veh));
+	size_t n = 0, known = 0;
+	for (uint32_t id = 0; veh && id < m->cap; id++) {
+		double x, y;
+		known += m->v[id].have;
+		if (vt_mirror_place(m, id, meta->display_ms, &x, &y)) {
+			veh[n++] = (struct vt_vehicle){ id, m->v[id].rec.state, x, y };
+		}
+	}
+	*ret_n = n;
+	*ret_known = known;
+	return veh;
+}
+
+static void screen(const struct viz_view *v, const struct vt_vehicle *e, int *ret_x, int *ret_y)
+{
+	*ret_x = (int)floor(v->area.x + v->area.w / 2.0 + (e->x - v->cx) * v->scale);
+	*ret_y = (int)floor(v->area.y + v->area.h / 2.0 - (e->y - v->cy) * v->scale);
+}
+
+/* Drawn in its colour at its place, clear of other vehicles and of the HUD's bands. */
+static bool drawn_alone(const SDL_Surface *img, const struct meta *m, const struct vt_vehicle *veh, size_t n, size_t i)
+{
+	int x, y, ox, oy, marker = (int)viz_marker_size(&m->view);
+	screen(&m->view, &veh[i], &x, &y);
+	if (x < m->view.area.x + 20 || x >= m->view.width - 20 || y < 60 || y >= m->view.height - 90) {
+		return false;
+	}
+	for (size_t j = 0; j < n; j++) {
+		screen(&m->view, &veh[j], &ox, &oy);
+		if (j != i && abs(ox - x) <= 2 * marker && abs(oy - y) <= 2 * marker) {
+			return false;
+		}
+	}
+	return vt_is_color(vt_pixel(img, x, y), viz_state_color(veh[i].state));
+}
+
+/* Vehicles drawn alone and right in both frames whose marker moved by at least a pixel between them. */
+static size_t count_moved(const SDL_Surface *a, const struct meta *ma, const struct vt_vehicle *va, size_t na,
+			  const SDL_Surface *b, const struct meta *mb, const struct vt_vehicle *vb, size_t nb,
+			  size_t *ret_both)
+{
+	size_t moved = 0, both = 0;
+	for (size_t i = 0; i < nb; i++) {
+		size_t k = 0;
+		while (k < na && va[k].id != vb[i].id) {
+			k++;
+		}
+		if (k == na || !drawn_alone(a, ma, va, na, k) || !drawn_alone(b, mb, vb, nb, i)) {
+			continue;
+		}
+		int x0, y0, x1, y1;
+		screen(&ma->view, &va[k], &x0, &y0);
+		screen(&mb->view, &vb[i], &x1, &y1);
+		both++;
+		moved += x0 != x1 || y0 != y1;
+	}
+	*ret_both = both;
+	return moved;
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("viz-check", FS_LOG_WARNING);
-	const char *png = NULL, *meta_path = NULL, *record = NULL, *network = NULL;
-	uint64_t depots = 4, min_checked = 30;
+	const char *png = NULL, *meta_path = NULL, *record = NULL, *network = NULL, *prev_png = NULL, *prev_meta = NULL;
+	uint64_t depots = 4, min_checked = 30, min_moved = 0;
 	static const struct option options[] = {
 		{ "png", required_argument, NULL, 'p' },
 		{ "meta", required_argument, NULL, 'm' },
@@ -94,6 +164,9 @@ int main(int argc, char **argv)
 		{ "network", required_argument, NULL, 'n' },
 		{ "depots", required_argument, NULL, 'd' },
 		{ "min-checked", required_argument, NULL, 'c' },
+		{ "prev-png", required_argument, NULL, 'P' },
+		{ "prev-meta", required_argument, NULL, 'M' },
+		{ "min-moved", required_argument, NULL, 'v' },
 		{ 0 },
 	};
 	int opt;
@@ -116,6 +189,15 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			fs_args_u64(optarg, &min_checked);
+			break;
+		case 'P':
+			prev_png = optarg;
+			break;
+		case 'M':
+			prev_meta = optarg;
+			break;
+		case 'v':
+			fs_args_u64(optarg, &min_moved);
 			break;
 		default:
 			return 2;
@@ -140,20 +222,23 @@ int main(int argc, char **argv)
 		fs_error("%s: %s", record, strerror(-rc));
 		return 1;
 	}
+	struct meta pmeta;
+	struct vt_vehicle *pveh = NULL;
+	size_t pn = 0, pknown = 0;
+	SDL_Surface *pimg = NULL;
+	if (prev_png && prev_meta) {
+		if (read_meta(prev_meta, &pmeta) < 0 || !(pimg = vt_load_png(prev_png))) {
+			fs_error("%s / %s: not a fleet-viz frame", prev_png, prev_meta);
+			return 1;
+		}
+		pveh = place_all(&mirror, &pmeta, &pn, &pknown);
+	}
+	size_t n, known;
+	struct vt_vehicle *veh = place_all(&mirror, &meta, &n, &known);
 	for (uint32_t s = 0; s < meta.shards; s++) {
-		vt_mirror_advance(&mirror, s, meta.shard_ms[s]);
 		if (!mirror.keyframed[s]) {
 			fs_error("shard %u: the probe saw no keyframe up to %" PRId64, s, meta.shard_ms[s]);
 			return 1;
-		}
-	}
-	struct vt_vehicle *veh = malloc((mirror.cap ? mirror.cap : 1) * sizeof(*veh));
-	size_t n = 0, known = 0;
-	for (uint32_t id = 0; veh && id < mirror.cap; id++) {
-		double x, y;
-		known += mirror.v[id].have;
-		if (vt_mirror_place(&mirror, id, meta.display_ms, &x, &y)) {
-			veh[n++] = (struct vt_vehicle){ id, mirror.v[id].rec.state, x, y };
 		}
 	}
 	printf("# display %" PRId64 ": %zu vehicles known, %zu on the map; keyframes checked %" PRIu64
@@ -185,6 +270,14 @@ int main(int argc, char **argv)
 	vt_check_frame(img, &meta.view, world->net, veh, n, dep, world->depot_count, NULL, &r);
 	vt_report_print(stdout, &r);
 	bool ok = vt_report_ok(&r, (int)min_checked);
+	if (pimg) {
+		size_t both, moved = count_moved(pimg, &pmeta, pveh, pn, img, &meta, veh, n, &both);
+		printf("# from display %" PRId64 " to %" PRId64 ": %zu vehicles drawn alone and right in both frames, %zu "
+		       "moved a pixel or more\n", pmeta.display_ms, meta.display_ms, both, moved);
+		ok = ok && moved >= min_moved;
+		SDL_FreeSurface(pimg);
+		free(pveh);
+	}
 	SDL_FreeSurface(img);
 	vt_mirror_finish(&mirror);
 	fs_world_destroy(world);
