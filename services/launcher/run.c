@@ -1202,6 +1202,25 @@ out:
 	return status;
 }
 
+/*
+ * A run that ended by itself leaves the viewer open on its final state ("run
+ * ended") until the user closes it; a stop request (Ctrl-C, a signal) closes
+ * it with the rest.
+ */
+static void wait_for_viewer(struct supervisor *sup, struct child *viewer, bool stopping)
+{
+	if (!viewer || !viewer->running || stopping) {
+		return;
+	}
+	fs_info("the viewer shows the run's final state; close it (q) or press Ctrl-C to finish");
+	while (!supervisor_wait(sup, viewer, 200)) {
+		if (supervisor_take_stops(sup) > 0) {
+			return;
+		}
+		supervisor_relay_logs(sup, false);
+	}
+}
+
 static int launch(const struct run_options *opts)
 {
 	struct run_options o = *opts;
@@ -1265,6 +1284,7 @@ static int launch(const struct run_options *opts)
 		tty = false; /* no pipe: progress as whole lines, as into a file */
 	}
 	struct argv_builder a = { 0 };
+	struct child *viewer = NULL;
 	struct fs_bus *watch = NULL;
 	char keydir[64] = ""; /* a tcp run's own keys, removed after it */
 	const char *keys = o.keys_dir ? o.keys_dir : keydir;
@@ -1405,9 +1425,12 @@ static int launch(const struct run_options *opts)
 		arg(&a, "%s", viz_exe);
 		arg(&a, "--bus=%s", o.address);
 		arg(&a, "--network=%s", network);
-		struct child *c = supervisor_spawn(sup, "viewer", CHILD_OBSERVER, a.items);
+		if (o.scenario) {
+			arg(&a, "--scenario=%s", o.scenario); /* its clock: the city's time zone */
+		}
+		viewer = supervisor_spawn(sup, "viewer", CHILD_OBSERVER, a.items);
 		args_free(&a);
-		if (!c) {
+		if (!viewer) {
 			goto out;
 		}
 	}
@@ -1501,6 +1524,7 @@ static int launch(const struct run_options *opts)
 			if (recorder && recorder->running && !supervisor_wait(sup, recorder, 25000)) {
 				fs_error("the recorder did not finish %s within 25 s", o.record);
 			}
+			wait_for_viewer(sup, viewer, interrupted || stop_started_ms);
 			supervisor_stop_all(sup, 1000);
 			if (o.out_dir) {
 				add_process_usage(&o, sup);

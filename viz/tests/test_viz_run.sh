@@ -6,7 +6,8 @@
 #    of drawing them over the wrong streets;
 #  - its clock is the city's local time with its zone (the scenario's
 #    city.timezone), or the zone asked for;
-#  - when the run ends it stays open on the final state, saying so.
+#  - when the run ends it stays open on the final state, saying so; under
+#    `fleetsim run --viz` the launcher waits for it to be closed.
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
 source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
@@ -54,5 +55,23 @@ check "end: the viewer outlived the run (exit $rc)" test "$rc" -eq 0
 check "end: it shows the ended run" grep -qx 'run_state=5' "$WORK/end.meta"
 check "end: ... with its final fleet" grep -qx 'vehicles=50' "$WORK/end.meta"
 check "end: ... at the last tick's time" grep -qx 'clock=2028-06-01 08:01:39 Thu' "$WORK/end.meta"
+
+# 4. fleetsim run --viz: when the run ends by itself the viewer stays on its final state, and
+# the launcher waits for it (the results are written already); closing it ends the launcher.
+bus=$(new_bus launched)
+SDL_VIDEODRIVER=dummy "$FLEETSIM" run --viz --quiet --bus="$bus" --network=grid:6x6:200 --vehicles=5 \
+  --duration=2m --out="$WORK/launched" 2>"$WORK/launched.log" &
+LAUNCHER=$!; PIDS+=($LAUNCHER)
+ended() { [ -s "$WORK/launched/summary.json" ] && grep -q "the viewer shows the run's final state" "$WORK/launched.log"; }
+for _ in $(seq 1200); do ended && break; sleep 0.1; done
+check "--viz: the run ended, its summary written" test -s "$WORK/launched/summary.json"
+check "... the launcher says the viewer stays on the final state" grep -q "the viewer shows the run's final state" "$WORK/launched.log"
+sleep 1
+check "... and the viewer is still open" pgrep -f -- "fleet-viz --bus=$bus"
+pkill -TERM -f -- "fleet-viz --bus=$bus"
+wait "$LAUNCHER"; rc=$?
+check "closing the viewer ends the launcher (exit $rc)" test "$rc" -eq 0
+nothing_left() { sleep 0.2; ! pgrep -f -- "--bus=$1" >/dev/null; }
+check "... leaving nothing of the run" nothing_left "$bus"
 
 finish
