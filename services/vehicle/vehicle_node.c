@@ -1052,6 +1052,10 @@ static void report_programmes(struct vehicle_node *n, struct fs_participant *p)
 static int on_end(void *ctx, struct fs_participant *p)
 {
 	struct vehicle_node *n = ctx;
+	/* the final state, whole: for an observer that attached within the last keyframe period */
+	if (n->cfg.keyframe_every_ms && n->last_keyframe_ms != n->now_ms && publish_keyframe(n, p, n->now_ms) < 0) {
+		fs_warn("cannot publish the final keyframe");
+	}
 	const struct fs_fleet_stats *s = fs_fleet_stats(n->fleet);
 	uint32_t count = fs_fleet_count(n->fleet), no_motorway = 0;
 	for (uint32_t i = 0; i < count; i++) {
