@@ -152,6 +152,36 @@ bool pbprint_selected(const struct pbprint_options *opts, const char *prefix, co
 	return false;
 }
 
+/*
+ * Arrays named PREFIX_NAME beside an array NAME are a family of their own (a
+ * vehicle batch's moves beside its full records): the length of PREFIX_, or 0.
+ * Two families of equal length must not share a table: a row would mix them.
+ */
+static size_t family_len(const ProtobufCMessageDescriptor *d, const ProtobufCFieldDescriptor *f)
+{
+	for (const char *u = strchr(f->name, '_'); u; u = strchr(u + 1, '_')) {
+		const ProtobufCFieldDescriptor *g = protobuf_c_message_descriptor_get_field_by_name(d, u + 1);
+		if (g && g->label == PROTOBUF_C_LABEL_REPEATED) {
+			return (size_t)(u - f->name) + 1;
+		}
+	}
+	return 0;
+}
+
+/* The table is the family of the first non-empty array, in the message's field order. */
+static bool in_table_family(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *first = &d->fields[i];
+		if (first->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(first) && pbprint_count(msg, first) > 0) {
+			size_t a = family_len(d, first), b = family_len(d, f);
+			return a == b && !strncmp(first->name, f->name, a);
+		}
+	}
+	return true;
+}
+
 size_t pbprint_table(const ProtobufCMessage *msg, const struct pbprint_options *opts, const char *prefix,
 		     size_t *ret_len)
 {
@@ -160,7 +190,7 @@ size_t pbprint_table(const ProtobufCMessage *msg, const struct pbprint_options *
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if (f->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(f) && pbprint_count(msg, f) > 0 &&
-		    pbprint_selected(opts, prefix, f->name)) {
+		    pbprint_selected(opts, prefix, f->name) && in_table_family(msg, f)) {
 			if (!cols) {
 				len = pbprint_count(msg, f);
 			}
@@ -173,7 +203,8 @@ size_t pbprint_table(const ProtobufCMessage *msg, const struct pbprint_options *
 
 bool pbprint_in_table(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t len)
 {
-	return len && f->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(f) && pbprint_count(msg, f) == len;
+	return len && f->label == PROTOBUF_C_LABEL_REPEATED && pbprint_is_scalar(f) && pbprint_count(msg, f) == len &&
+	       in_table_family(msg, f);
 }
 
 void pbprint_value_text(const ProtobufCFieldDescriptor *f, const void *p, char *buf, size_t size)

@@ -18,6 +18,7 @@
 #include "pbprint.h"
 #include "ride.pb-c.h"
 #include "traffic.pb-c.h"
+#include "vehicle.pb-c.h"
 
 /* Print into a string (caller frees). */
 static char *printed(void (*print)(FILE *, const ProtobufCMessage *, const struct pbprint_options *),
@@ -138,6 +139,24 @@ static void struct_of_arrays_rows(void **state)
 	free(out);
 }
 
+/* A batch's moves (move_vehicle_id, ...) beside its full records never share their rows. */
+static void families_keep_their_own_rows(void **state)
+{
+	uint32_t ids[] = { 4 }, move_ids[] = { 9 }, edges[] = { 5 }, move_edges[] = { 6 };
+	Fleetsim__V1__VehicleStateBatch b = FLEETSIM__V1__VEHICLE_STATE_BATCH__INIT;
+	b.n_vehicle_id = b.n_edge = 1;
+	b.vehicle_id = ids;
+	b.edge = edges;
+	b.n_move_vehicle_id = b.n_move_edge = 1;
+	b.move_vehicle_id = move_ids;
+	b.move_edge = move_edges;
+	char *out = printed(text, &b.base, NULL);
+	assert_non_null(strstr(out, "vehicle_id  edge\n4           5\n"));
+	assert_null(strstr(out, "move_vehicle_id  ")); /* not a column of that table */
+	assert_non_null(strstr(out, "move_vehicle_id: [9]"));
+	free(out);
+}
+
 static void field_paths(void **state)
 {
 	char why[256];
@@ -159,6 +178,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero_fields_print),
+		cmocka_unit_test(families_keep_their_own_rows),
 		cmocka_unit_test(vehicle_filter_keeps_its_items),
 		cmocka_unit_test(struct_of_arrays_rows),
 		cmocka_unit_test(field_paths),
