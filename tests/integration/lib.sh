@@ -12,9 +12,14 @@ PIDS=()
 tap_n=0
 tap_failed=0
 
+# Only a process that is still our child is ours to kill: the pid of one that ended minutes ago
+# may be another test's or user's by now (pids wrap at /proc/sys/kernel/pid_max, 32768 here, in
+# about 3 minutes on a machine busy with tests).
+still_ours() { [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$$" ]; }
+
 cleanup() {
   for p in "${PIDS[@]:-}"; do
-    [ -n "$p" ] && kill -9 "$p" 2>/dev/null
+    [ -n "$p" ] && still_ours "$p" && kill -9 "$p" 2>/dev/null
   done
   wait 2>/dev/null
   # FS_TEST_KEEP_FAILED=1 (scripts/test-under-load sets it): a failed test's logs stay for a look
