@@ -212,7 +212,7 @@ def cmd_check_echo(args):
         expect("shard_count", fields.get("shard_count") == [str(b.shard_count)])
         expect("origin_lat", fields.get("origin_lat") == [f"{b.origin_lat:.10g}"])  # doubles: %.10g
         expect("origin_lon", fields.get("origin_lon") == [f"{b.origin_lon:.10g}"])
-        expect("full", "full" not in fields)  # news, not a keyframe: proto3 shows no false
+        expect("full", fields.get("full") == ["false"])  # news, not a keyframe (zeros are printed)
         state_names = {v: k.replace("VEHICLE_STATE_", "") for k, v in
                        pb[1].VehicleState.items()}
 
@@ -235,12 +235,15 @@ def cmd_check_echo(args):
                 expect(f"row {i} {col}", r[col] == f"{getattr(b, col)[i]:.6g}")
             for col in ("edge", "job_id", "seg_start_ms", "seg_end_ms", "odometer_dm"):
                 expect(f"row {i} {col}", int(r[col]) == getattr(b, col)[i])
-        for i, r in enumerate(table("move records", "move_", b.move_vehicle_id)):
-            expect(f"move {i} vehicle_id", int(r["vehicle_id"]) == b.move_vehicle_id[i])
-            for col in ("x_m", "y_m", "seg_to_m"):
-                expect(f"move {i} {col}", r[col] == f"{getattr(b, 'move_' + col)[i]:.6g}")
-            for col in ("edge", "seg_start_ms", "seg_end_ms", "odometer_dm"):
-                expect(f"move {i} {col}", int(r[col]) == getattr(b, "move_" + col)[i])
+        # the moves, a family of their own beside the full records' table, print as lists
+        def listed(name):
+            v = fields.get(name, [""])[0]
+            return [x.strip() for x in v.strip("[]").split(",")] if v.startswith("[") else []
+        expect("move vehicle ids", [int(x) for x in listed("move_vehicle_id")] == list(b.move_vehicle_id))
+        for col in ("x_m", "y_m", "seg_to_m"):
+            expect(f"moves {col}", listed("move_" + col) == [f"{x:.6g}" for x in getattr(b, "move_" + col)])
+        for col in ("edge", "seg_start_ms", "seg_end_ms", "odometer_dm"):
+            expect(f"moves {col}", [int(x) for x in listed("move_" + col)] == list(getattr(b, "move_" + col)))
     else:
         reqs = env.ride_requests.requests
         expect("type line", lines[1] == "fleetsim.v1.RideRequestBatch:")

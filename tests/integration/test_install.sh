@@ -160,6 +160,6 @@ check "completion: fleetctl re<TAB> ($(cat "$I/complete.fleetctl"))" \
   test "$(cat "$I/complete.fleetctl")" = "record recover resume"
 if [ "${FS_VIZ:-0}" = 1 ]; then
   check "completion: fleet-viz --scr<TAB>" \
-    test "$(cat "$I/complete.fleet-viz")" = "--screenshot --screenshot-dir --screenshot-meta"
+    test "$(cat "$I/complete.fleet-viz")" = "--screenshot --screenshot-dir --screenshot-meta --screenshot-series"
 fi
 finish
