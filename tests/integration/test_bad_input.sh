@@ -81,10 +81,11 @@ direct() {
   fi
   wait_bounded $cpid 300
   local rc=$? failed=0
-  [ $rc -eq 0 ] || { diag "$tag: conductor exited $rc"; failed=1; }
+  [ $rc -eq 0 ] || { diag "$tag: conductor exited $rc: $(tail -n 5 "$WORK/$tag/conductor.log")"; failed=1; }
   for p in "${ppids[@]}"; do
     wait_bounded "$p" 60 || { diag "$tag: a participant exited $?"; failed=1; }
   done
+  [ $failed -eq 0 ] || for n in alpha beta gamma; do diag "$n: $(tail -n 3 "$WORK/$tag/$n.log")"; done
   if [ -n "$gpid" ]; then
     wait_bounded "$gpid" 60 || { diag "$tag: garbage publisher exited $?"; failed=1; }
     if kill -0 "$epid" 2>/dev/null; then
