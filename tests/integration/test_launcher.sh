@@ -41,8 +41,8 @@ start_long() { # tag
   LAUNCHER=$!
   PIDS+=($LAUNCHER)
   for _ in $(seq 1200); do
-    "$SVC/fleetctl" --bus="$LONG_BUS" status >/dev/null 2>&1 && \
-      "$SVC/fleetctl" --bus="$LONG_BUS" status 2>/dev/null | grep -q '^state *running' && return 0
+    # running, and past tick 0 in the status the launcher reads (a kill at tick 0 has no tick to name)
+    "$SVC/fleetctl" --bus="$LONG_BUS" status 2>/dev/null | grep -q '^tick *[1-9]' && return 0
     sleep 0.05
   done
   return 1
