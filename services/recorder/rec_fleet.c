@@ -208,10 +208,9 @@ static void add_feature(struct rec_fleet *f, const struct fs_vehicle_record *r, 
 	const char *state = fs_vehicle_state_name(st);
 	buf_printf(&f->inner,
 		   "%s{\"type\":\"Feature\",\"id\":%" PRIu32 ",\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.6f,%.6f]},"
-		   "\"properties\":{\"name\":\"vehicle %" PRIu32 ": %s, %.0f %%\",\"vehicle_id\":%" PRIu32
-		   ",\"state\":\"%s\",\"soc\":%.3f,\"job_id\":%" PRIu64 ",\"style\":{\"color\":\"%s\"}}}",
-		   first ? "" : ",", r->id, lon, lat, r->id, state, soc * 100.0, r->id, state, soc, r->job_id,
-		   state_colors[st]);
+		   "\"properties\":{\"name\":\"vehicle %" PRIu32 ": %s, %.0f %%\",\"state\":\"%s\",\"soc\":%.3f,"
+		   "\"job_id\":%" PRIu64 ",\"style\":{\"color\":\"%s\"}}}",
+		   first ? "" : ",", r->id, lon, lat, r->id, state, soc * 100.0, state, soc, r->job_id, state_colors[st]);
 }
 
 /* The mirror at @t_ms into f->geojson and f->center; returns the number of vehicles drawn. */

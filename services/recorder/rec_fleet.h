@@ -8,7 +8,7 @@
  * the vehicle codec) and samples it every few simulated seconds into:
  *
  *   /fleet/geojson  foxglove.GeoJSON: a FeatureCollection, one Point per
- *                   vehicle on the network (WGS84 lon/lat) with its id, state,
+ *                   vehicle on the network (WGS84 lon/lat), its id the vehicle's, with state,
  *                   charge and job, a tooltip name and its fleet-viz colour;
  *   /fleet/center   foxglove.LocationFix: the fleet's mean position, with the
  *                   spread of the fleet (east/north variance, m^2) as its
@@ -36,10 +36,11 @@
 /* One sample every 5 simulated seconds [est]: moves a vehicle ~50 m between
  * map frames at city speeds; smaller makes files larger, larger makes the map jumpier. */
 #define REC_FLEET_EVERY_MS_DEFAULT 5000
-/* ... but no more than 100 vehicle points per simulated second on average
- * [est]: about 15 KB/s of JSON, 1.3 GB for a simulated day; a larger fleet is
- * sampled less often (1,000 vehicles every 10 s, 100,000 every 1,000 s). */
-#define REC_FLEET_POINTS_PER_S 100
+/* ... but no more than 50 vehicle points per simulated second on average
+ * [est]: a point is ~250 bytes of JSON, so ~12 KB/s, ~1 GB for a simulated day
+ * at most; a larger fleet is sampled less often (1,000 vehicles every 20 s,
+ * 100,000 every 2,000 s). */
+#define REC_FLEET_POINTS_PER_S 50
 
 /* JSON Schemas of the two message types (after github.com/foxglove/schemas, MIT). */
 extern const char rec_fleet_geojson_schema[];

@@ -65,7 +65,7 @@ static void usage(FILE *out)
 		"  --compression C     none (default) or zstd\n"
 		"  --fleet-every S     the fleet for Foxglove's Map panel (/fleet/geojson,\n"
 		"                      /fleet/center) every S simulated seconds; 0 = none\n"
-		"                      (default 5, less often for fleets over 500 vehicles)\n"
+		"                      (default 5, less often for fleets over 250 vehicles)\n"
 		"  --meta KEY=VALUE    add to the file's \"fleetsim.run\" metadata (repeatable)\n"
 		"  -- RUN-ARGS         the `fleetsim run` arguments of the run, kept in the\n"
 		"                      metadata so `fs-replay` can run it again; the file of\n"

@@ -33,9 +33,9 @@ function geojsonSample(topic, message) {
     s.lon = [Math.min(s.lon[0], lon), Math.max(s.lon[1], lon)];
     s.lat = [Math.min(s.lat[0], lat), Math.max(s.lat[1], lat)];
     const p = f.properties ?? {};
-    s.ids.push(p.vehicle_id);
+    s.ids.push(f.id);
     s.where = s.where ?? {};
-    s.where[p.vehicle_id] = [lon, lat, p.state];
+    s.where[f.id] = [lon, lat, p.state];
     s.states[p.state] = (s.states[p.state] ?? 0) + 1;
     if (!(p.soc >= 0 && p.soc <= 1)) s.socOk = false;
     if (typeof p.name === "string" && p.name.length && /^#[0-9a-f]{6}$/.test(p.style?.color ?? "")) s.named++;
