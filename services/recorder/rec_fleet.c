@@ -120,7 +120,7 @@ static void buf_json_string(struct buf *out, const struct buf *in)
 	out->len += 2;
 }
 
-struct rec_fleet *rec_fleet_new(int64_t every_ms, bool budget)
+struct rec_fleet *rec_fleet_create(int64_t every_ms, bool budget)
 {
 	struct rec_fleet *f = fs_xcalloc(1, sizeof(*f));
 	f->every_ms = every_ms > 0 ? every_ms : REC_FLEET_EVERY_MS_DEFAULT;
@@ -128,7 +128,7 @@ struct rec_fleet *rec_fleet_new(int64_t every_ms, bool budget)
 	return f;
 }
 
-void rec_fleet_free(struct rec_fleet *f)
+void rec_fleet_destroy(struct rec_fleet *f)
 {
 	if (!f) {
 		return;

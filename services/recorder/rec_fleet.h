@@ -62,8 +62,8 @@ struct rec_fleet_sample {
  * @every_ms: sampling interval; @budget: when true the interval grows with
  * the fleet (REC_FLEET_POINTS_PER_S), when false it is @every_ms exactly.
  */
-struct rec_fleet *rec_fleet_new(int64_t every_ms, bool budget);
-void rec_fleet_free(struct rec_fleet *f);
+struct rec_fleet *rec_fleet_create(int64_t every_ms, bool budget);
+void rec_fleet_destroy(struct rec_fleet *f);
 /**
  * The run's clock has reached @t_ms (a message stamped @t_ms is about to be
  * recorded): if a sample is due before it, fill @ret and return 1 (call again

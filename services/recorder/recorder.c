@@ -83,7 +83,7 @@ struct recorder *recorder_open(const char *path, const struct recorder_options *
 	fs_strmap_init(&r->channels, MAX_CHANNELS);
 	fs_strmap_init(&r->streams, MAX_STREAMS);
 	if (o.fleet_every_ms >= 0) {
-		r->fleet = rec_fleet_new(o.fleet_every_ms, o.fleet_every_ms == 0);
+		r->fleet = rec_fleet_create(o.fleet_every_ms, o.fleet_every_ms == 0);
 	}
 	r->fleet_channel[0] = r->fleet_channel[1] = -1;
 	if (r->schema_id < 0) {
@@ -457,7 +457,7 @@ int recorder_close(struct recorder *r)
 		fs_warn("%" PRIu64 " vehicle record batch(es) refused by the vehicle codec: recorded, not on the map",
 			rec_fleet_refused(r->fleet));
 	}
-	rec_fleet_free(r->fleet);
+	rec_fleet_destroy(r->fleet);
 	fs_strmap_finish(&r->channels);
 	fs_strmap_finish(&r->streams);
 	free(r->channel_seq);
