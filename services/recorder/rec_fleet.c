@@ -68,6 +68,8 @@ struct rec_fleet {
 	uint64_t refused;
 };
 
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	for (;;) {
