@@ -334,6 +334,13 @@ static bool live_run_on(const char *address)
 	return live;
 }
 
+/* Bus messages only: the derived Foxglove channels (/fleet/geojson, ...) are not envelopes. */
+static bool envelope_channel(const struct fs_mcap_reader *r, const struct fs_mcap_channel *c)
+{
+	const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
+	return s && !strcmp(s->name, RECORDER_SCHEMA_NAME);
+}
+
 static bool topic_selected(const char *topic, char **prefixes, size_t n)
 {
 	if (!strncmp(topic, "ctl.hello", 9)) {
@@ -497,7 +504,8 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		fs_mcap_reader_rewind(r);
 		wall0 = fs_clock_now_us();
 		while (!stop && (rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
-			if (m.log_time < from_ns || !topic_selected(m.channel->topic, prefixes, nprefix)) {
+			if (m.log_time < from_ns || !topic_selected(m.channel->topic, prefixes, nprefix) ||
+			    !envelope_channel(r, m.channel)) {
 				continue;
 			}
 			if (speed > 0) {

@@ -15,6 +15,7 @@
 #include "fs_strmap.h"
 #include "fs_topic.h"
 #include "rec_envelope.h"
+#include "rec_fleet.h"
 #include "recorder.h"
 
 /* The FileDescriptorSet of the proto/ files, generated at build time (embed.c). */
@@ -47,6 +48,9 @@ struct recorder {
 	int flush_ms;
 	int64_t chunk_opened_ms;   /* wall time of the first message of the open chunk */
 	struct recorder_stats stats;
+	struct rec_fleet *fleet;   /* NULL: no derived channels */
+	int fleet_channel[2];      /* /fleet/geojson, /fleet/center; -1 until first written */
+	uint32_t fleet_seq[2];
 };
 
 uint64_t recorder_wall_ns(void)
@@ -78,6 +82,10 @@ struct recorder *recorder_open(const char *path, const struct recorder_options *
 						 fs_descriptor_set_size);
 	fs_strmap_init(&r->channels, MAX_CHANNELS);
 	fs_strmap_init(&r->streams, MAX_STREAMS);
+	if (o.fleet_every_ms >= 0) {
+		r->fleet = rec_fleet_create(o.fleet_every_ms, o.fleet_every_ms == 0);
+	}
+	r->fleet_channel[0] = r->fleet_channel[1] = -1;
 	if (r->schema_id < 0) {
 		fs_error_set(err, r->schema_id, "%s: cannot register the schema", path);
 		fs_mcap_writer_abandon(w);
@@ -246,6 +254,81 @@ static int append(struct recorder *r, const char *topic, size_t topic_len, const
 	return 0;
 }
 
+/* A derived channel's schema and channel, registered when first written. */
+static int fleet_channel(struct recorder *r, int which)
+{
+	if (r->fleet_channel[which] >= 0) {
+		return r->fleet_channel[which];
+	}
+	static const struct {
+		const char *topic, *schema_name, *schema;
+	} kinds[2] = {
+		{ REC_FLEET_GEOJSON_TOPIC, REC_FLEET_GEOJSON_SCHEMA, rec_fleet_geojson_schema },
+		{ REC_FLEET_CENTER_TOPIC, REC_FLEET_LOCATION_SCHEMA, rec_fleet_location_schema },
+	};
+	int sid = fs_mcap_writer_add_schema(r->w, kinds[which].schema_name, "jsonschema", kinds[which].schema,
+					    strlen(kinds[which].schema));
+	if (sid < 0) {
+		return sid;
+	}
+	struct fs_mcap_kv meta[] = { { "derived_from", "veh.state veh.snapshot (docs/recording.md, Foxglove)" } };
+	int id = fs_mcap_writer_add_channel(r->w, (uint16_t)sid, kinds[which].topic, "json", meta, 1);
+	if (id >= 0) {
+		r->fleet_channel[which] = id;
+	}
+	return id;
+}
+
+static int write_derived(struct recorder *r, int which, const char *json, size_t len, uint64_t log_ns, uint64_t wall_ns)
+{
+	int id = fleet_channel(r, which);
+	if (id < 0) {
+		return id;
+	}
+	if (fs_mcap_writer_pending(r->w) == 0) {
+		r->chunk_opened_ms = fs_clock_now_ms();
+	}
+	int rc = fs_mcap_writer_write(r->w, (uint16_t)id, ++r->fleet_seq[which], log_ns, wall_ns, json, len);
+	return rc;
+}
+
+static int write_sample(struct recorder *r, const struct rec_fleet_sample *s, uint64_t wall_ns)
+{
+	uint64_t t = (uint64_t)s->t_ms * 1000000u;
+	int rc = write_derived(r, 0, s->geojson, s->geojson_len, t, wall_ns);
+	if (rc == 0 && s->center) {
+		rc = write_derived(r, 1, s->center, s->center_len, t, wall_ns);
+	}
+	r->stats.fleet_samples += rc == 0;
+	return rc;
+}
+
+/*
+ * The fleet's samples due before a message stamped @t_ms is recorded, then
+ * that message into the fleet's mirror if it carries vehicle records.
+ */
+static int observe_fleet(struct recorder *r, const char *topic, size_t topic_len, const uint8_t *data, size_t size,
+			 int64_t t_ms, uint64_t wall_ns)
+{
+	struct rec_fleet_sample s;
+	while (rec_fleet_due(r->fleet, t_ms, &s)) {
+		int rc = write_sample(r, &s, wall_ns);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	bool records = (topic_len == 9 && !memcmp(topic, "veh.state", 9)) ||
+		       (topic_len == 12 && !memcmp(topic, "veh.snapshot", 12));
+	if (records) {
+		Fleetsim__V1__Envelope *env = fleetsim__v1__envelope__unpack(NULL, size, data);
+		if (env) {
+			rec_fleet_apply(r->fleet, env);
+			fleetsim__v1__envelope__free_unpacked(env, NULL);
+		}
+	}
+	return 0;
+}
+
 static int release_held(struct recorder *r)
 {
 	int rc = 0;
@@ -287,6 +370,12 @@ int recorder_write(struct recorder *r, const char *topic, size_t topic_len, cons
 		if (!r->clock_known) {
 			r->clock_known = true;
 			int rc = release_held(r);
+			if (rc < 0) {
+				return rc;
+			}
+		}
+		if (r->fleet) {
+			int rc = observe_fleet(r, topic, topic_len, data, size, e.sim_time_ms, wall_ns);
 			if (rc < 0) {
 				return rc;
 			}
@@ -339,6 +428,16 @@ const struct recorder_stats *recorder_get_stats(const struct recorder *r)
 	return &r->stats;
 }
 
+int recorder_finish(struct recorder *r)
+{
+	int rc = release_held(r);
+	struct rec_fleet_sample s;
+	if (rc == 0 && r->fleet && r->clock_known && rec_fleet_final(r->fleet, (int64_t)(r->clock_ns / 1000000u), &s)) {
+		rc = write_sample(r, &s, recorder_wall_ns()); /* the fleet as the recording ends */
+	}
+	return rc;
+}
+
 int recorder_close(struct recorder *r)
 {
 	if (!r) {
@@ -346,7 +445,7 @@ int recorder_close(struct recorder *r)
 	}
 	int rc = 0;
 	if (r->w) {
-		rc = release_held(r);
+		rc = recorder_finish(r);
 		const struct fs_mcap_stats *ws = fs_mcap_writer_stats(r->w);
 		r->stats.chunks = ws->chunk_count;
 		int crc = fs_mcap_writer_close(r->w);
@@ -354,6 +453,11 @@ int recorder_close(struct recorder *r)
 	} else {
 		release_held(r);
 	}
+	if (r->fleet && rec_fleet_refused(r->fleet)) {
+		fs_warn("%" PRIu64 " vehicle record batch(es) refused by the vehicle codec: recorded, not on the map",
+			rec_fleet_refused(r->fleet));
+	}
+	rec_fleet_destroy(r->fleet);
 	fs_strmap_finish(&r->channels);
 	fs_strmap_finish(&r->streams);
 	free(r->channel_seq);

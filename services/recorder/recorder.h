@@ -14,6 +14,11 @@
  * the run's clock exists (hellos, readies before tick 0: simulated time 0)
  * are held back until the first stamped message and then logged at its time;
  * later unstamped messages (broker counters) get the latest simulated time.
+ *
+ * Besides the envelopes, the file gets the fleet in Foxglove's own schemas,
+ * derived from the vehicle records (rec_fleet.h), so a viewer's Map panel
+ * draws it; readers of envelopes skip channels whose schema is not
+ * RECORDER_SCHEMA_NAME.
  */
 #ifndef RECORDER_H
 #define RECORDER_H
@@ -33,6 +38,10 @@ struct recorder_options {
 	size_t chunk_bytes;                 /* 0 = 4 MiB */
 	enum fs_mcap_compression compression;
 	int flush_ms;                       /* write an open chunk at least this often; 0 = 1000 */
+	/* Derived Foxglove channels (/fleet/geojson, /fleet/center: rec_fleet.h), sampled every
+	 * this many simulated ms: 0 = REC_FLEET_EVERY_MS_DEFAULT, thinned for large fleets;
+	 * > 0 = exactly this; < 0 = none. */
+	int64_t fleet_every_ms;
 };
 
 struct recorder_stats {
@@ -40,6 +49,7 @@ struct recorder_stats {
 	uint64_t gaps;                      /* messages missing from (sender, topic) sequences */
 	uint64_t malformed;                 /* not an envelope: counted, not recorded */
 	uint64_t channels_full;             /* dropped: more topics than MCAP channel ids */
+	uint64_t fleet_samples;             /* of the derived Foxglove channels */
 	uint64_t chunks;
 	uint64_t file_bytes;
 	bool seen_end;                      /* ctl.end went by */
@@ -62,6 +72,8 @@ int recorder_write(struct recorder *r, const char *topic, size_t topic_len, cons
 /** Periodic work (call at least every flush_ms): writes an open chunk that is old enough. */
 int recorder_poll(struct recorder *r, int64_t now_ms);
 const struct recorder_stats *recorder_get_stats(const struct recorder *r);
+/** Write what is held and the fleet's last sample (recorder_close() does it too). Returns 0 or -errno. */
+int recorder_finish(struct recorder *r);
 /** Write everything held, the summary and the footer; free. Returns 0 or -errno (freed either way). */
 int recorder_close(struct recorder *r);
 /** CLOCK_REALTIME in ns. */

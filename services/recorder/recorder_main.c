@@ -66,6 +66,9 @@ static void usage(FILE *out)
 		"  --chunk-size N      chunk size in bytes (default 4194304)\n"
 		"  --flush-ms N        write an open chunk at least every N ms (default 1000)\n"
 		"  --compression C     none (default) or zstd\n"
+		"  --fleet-every S     the fleet for Foxglove's Map panel (/fleet/geojson,\n"
+		"                      /fleet/center) every S simulated seconds; 0 = none\n"
+		"                      (default 5, less often for fleets over 250 vehicles)\n"
 		"  --meta KEY=VALUE    add to the file's \"fleetsim.run\" metadata (repeatable)\n"
 		"  -- RUN-ARGS         the `fleetsim run` arguments of the run, kept in the\n"
 		"                      metadata so `fleetsim replay` can run it again; the file of\n"
@@ -226,7 +229,7 @@ int main(int argc, char **argv)
 	struct fs_mcap_kv meta[16];
 	size_t n_meta = 0;
 	uint64_t u;
-	enum { OPT_BUS = 256, OPT_OUT, OPT_NAME, OPT_READY, OPT_END, OPT_CHUNK, OPT_FLUSH, OPT_COMP, OPT_META };
+	enum { OPT_BUS = 256, OPT_OUT, OPT_NAME, OPT_READY, OPT_END, OPT_CHUNK, OPT_FLUSH, OPT_COMP, OPT_META, OPT_FLEET };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "out", required_argument, NULL, OPT_OUT },
@@ -237,6 +240,7 @@ int main(int argc, char **argv)
 		{ "flush-ms", required_argument, NULL, OPT_FLUSH },
 		{ "compression", required_argument, NULL, OPT_COMP },
 		{ "meta", required_argument, NULL, OPT_META },
+		{ "fleet-every", required_argument, NULL, OPT_FLEET },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -288,6 +292,13 @@ int main(int argc, char **argv)
 					 fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD) ? " or zstd" : " (zstd is not in this build)");
 				return 2;
 			}
+			break;
+		case OPT_FLEET:
+			if (!fs_args_u64(optarg, &u) || u > 86400) {
+				fs_error("--fleet-every: '%s' is not a number of simulated seconds (0..86400)", optarg);
+				return 2;
+			}
+			ro.fleet_every_ms = u ? (int64_t)u * 1000 : -1;
 			break;
 		case OPT_META: {
 			char *eq = strchr(optarg, '=');
@@ -432,8 +443,10 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 	double secs = (double)(fs_clock_now_ms() - started) / 1000.0;
+	rc = recorder_finish(s.rec);
 	const struct recorder_stats st = *recorder_get_stats(s.rec);
-	rc = recorder_close(s.rec);
+	int crc = recorder_close(s.rec);
+	rc = rc < 0 ? rc : crc;
 	s.rec = NULL;
 	if (rc < 0) {
 		fs_error("cannot finish %s: %s", out, strerror(-rc));
@@ -441,9 +454,10 @@ int main(int argc, char **argv)
 	}
 	if (!quiet) {
 		fs_info("recorded %" PRIu64 " messages (%.1f MB) in %" PRIu64 " chunks to %s in %.1f s; "
-			"%" PRIu64 " lost (sequence gaps), %" PRIu64 " malformed not recorded",
+			"%" PRIu64 " lost (sequence gaps), %" PRIu64 " malformed not recorded; "
+			"%" PRIu64 " fleet samples for Foxglove",
 			st.messages, (double)st.bytes / 1e6, st.chunks, out, secs, st.gaps,
-			st.malformed + s.malformed_frames);
+			st.malformed + s.malformed_frames, st.fleet_samples);
 	}
 	if (st.gaps) {
 		fs_warn("%" PRIu64 " message(s) were lost before reaching the recorder (see the warnings above)", st.gaps);

@@ -84,3 +84,15 @@ start_broker() { # bus [args...]
 leftovers() { # pattern (matched against full command lines)
   pgrep -f "$1" || true
 }
+
+# The reference MCAP reader (npm @mcap/core and the checks in tests/integration/mcap-node),
+# installed once per build directory from the committed lockfile. MCAP_NODE: where it is.
+MCAP_NODE=$BUILD/tests/integration/mcap-node
+mcap_node_ready() {
+  command -v node >/dev/null && command -v npm >/dev/null || { diag "node/npm missing (scripts/deps installs them)"; return 1; }
+  mkdir -p "$MCAP_NODE"
+  cp "$SRC"/tests/integration/mcap-node/{package.json,package-lock.json,*.cjs} "$MCAP_NODE/"
+  if [ ! -d "$MCAP_NODE/node_modules/@mcap/core" ]; then
+    (cd "$MCAP_NODE" && npm ci --no-audit --no-fund --ignore-scripts >"$WORK/npm.log" 2>&1) || { sed 's/^/# /' "$WORK/npm.log"; return 1; }
+  fi
+}

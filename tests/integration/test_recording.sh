@@ -20,19 +20,9 @@ printf 'demand: {trips_per_day: 4400}\n' >"$WORK/busy.yaml"
 RUN_ARGS=(--network=grid:12x12:150 --vehicles=200 --seed=11 --duration=1800 --start=2028-06-01T17:00:00Z --shards=2
   --scenario="$WORK/busy.yaml")
 
-# The reference reader, installed once per build directory from the committed lockfile.
-NODE_DIR=$BUILD/tests/integration/mcap-node
-node_ready() {
-  command -v node >/dev/null && command -v npm >/dev/null || { diag "node/npm missing (scripts/deps installs them)"; return 1; }
-  mkdir -p "$NODE_DIR"
-  cp "$SRC/tests/integration/mcap-node/package.json" "$SRC/tests/integration/mcap-node/package-lock.json" \
-    "$SRC/tests/integration/mcap-node/check.cjs" "$NODE_DIR/"
-  if [ ! -d "$NODE_DIR/node_modules/@mcap/core" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts >"$WORK/npm.log" 2>&1) || { sed 's/^/# /' "$WORK/npm.log"; return 1; }
-  fi
-}
+# The reference reader: mcap_node_ready (lib.sh) installs it once per build directory.
 # bounded: a reader that never returns fails its check instead of hanging the test
-mcap_check() { timeout 300 node "$NODE_DIR/check.cjs" "$@"; }
+mcap_check() { timeout 300 node "$MCAP_NODE/check.cjs" "$@"; }
 
 wait_file() { for _ in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.02; done; return 1; }
 ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" 2>&1 | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
@@ -80,7 +70,7 @@ check "... the run's arguments" grep -q '^run: .*"--shards=2"' "$WORK/info.txt"
 check "fleetctl info (through fleetctl)" sh -c '"$1" info "$2" >/dev/null' _ "$SVC/fleetctl" "$WORK/live.mcap"
 
 # ---- The independent reader ---------------------------------------------------
-if node_ready; then
+if mcap_node_ready; then
   mcap_check "$WORK/live.mcap" indexed >"$WORK/node.json" 2>"$WORK/node.err"
   check "@mcap/core opens the file with its indexes" test $? -eq 0
   sed 's/^/# /' "$WORK/node.err"
@@ -185,7 +175,7 @@ rm "$WORK/scn.yaml"
 check "the scenario file is embedded" grep -q "attachments: 1" <("$TOOL" info "$WORK/scn.mcap")
 "$REPLAY" "$WORK/scn.mcap" --verify >"$WORK/replay4.out" 2>&1
 check "replay of a scenario run whose file is gone: identical" grep -Eq "^identical: [0-9]+ state hashes" "$WORK/replay4.out"
-if node_ready; then
+if mcap_node_ready; then
   mcap_check "$WORK/scn.mcap" indexed >"$WORK/scn-node.json" 2>&1 && mcap_check "$WORK/scn.mcap" stream >"$WORK/scn-stream.json" 2>&1
   check "@mcap/core reads keyframes written as single-message chunks (indexes and CRCs)" \
     test "$(json "$WORK/scn-node.json" "j['snapshotBatches'] >= 10 and j['keyframeMinVehicles'] == j['keyframeMaxVehicles'] == 100 and j['decoded'] == j['messages'] and j['chunkIndexes'] > j['snapshotBatches']")" = True
@@ -300,7 +290,7 @@ rows = [r for r in csv.DictReader(open(sys.argv[1])) if r['kind'] == 'state']
 assert len({r['vehicle_id'] for r in rows}) == 500, len({r['vehicle_id'] for r in rows})
 PY
 check "... the keyframes agree with the records before them" sh -c "! grep -q 'disagreed' '$WORK/crash-export.out'"
-if node_ready; then
+if mcap_node_ready; then
   mcap_check "$WORK/crash.mcap" stream >"$WORK/crash.json" 2>&1
   check "@mcap/core streams the cut file up to its last chunk, CRCs valid" \
     test "$(json "$WORK/crash.json" "j['decoded'] == $n and not j['complete']")" = True

@@ -7,10 +7,12 @@
 //   stream   McapStreamReader: reads records in order, checks every CRC; for a
 //            file cut short (killed recorder) it reads up to the last record
 // Decodes every message with protobufjs from the FileDescriptorSet embedded as
-// the channel's schema and prints a JSON report on stdout.
+// the channel's schema (the derived Foxglove channels as JSON) and prints a
+// JSON report on stdout.
 "use strict";
 const fs = require("fs");
-const { McapIndexedReader, McapStreamReader } = require("@mcap/core");
+const { McapStreamReader } = require("@mcap/core");
+const { openIndexed } = require("./open.cjs");
 const protobuf = require("protobufjs");
 const descriptor = require("protobufjs/ext/descriptor");
 
@@ -42,6 +44,11 @@ function handle(channel, schema, message) {
   const c = report.channels[channel.topic] ??= { count: 0, schema: schema ? schema.name : null,
     encoding: channel.messageEncoding, payload: channel.metadata.get("payload") ?? null };
   c.count++;
+  if (schema && schema.encoding === "jsonschema") { // the derived Foxglove channels (/fleet/geojson, ...)
+    JSON.parse(new TextDecoder().decode(message.data));
+    report.decoded++;
+    return;
+  }
   const Type = typeFor(schema);
   const env = Type.toObject(Type.decode(message.data), { longs: String, defaults: false });
   report.decoded++;
@@ -74,17 +81,7 @@ function handle(channel, schema, message) {
 }
 
 async function indexed() {
-  const fd = await fs.promises.open(file, "r");
-  const size = (await fd.stat()).size;
-  const readable = {
-    size: async () => BigInt(size),
-    read: async (offset, length) => {
-      const buf = Buffer.alloc(Number(length));
-      await fd.read(buf, 0, Number(length), Number(offset));
-      return buf;
-    },
-  };
-  const reader = await McapIndexedReader.Initialize({ readable });
+  const { reader, close } = await openIndexed(file);
   report.summary = true;
   report.chunkIndexes = reader.chunkIndexes.length;
   if (reader.statistics) {
@@ -104,7 +101,7 @@ async function indexed() {
     handle(channel, reader.schemasById.get(channel.schemaId), message);
   }
   report.logTimeOrdered = ordered;
-  await fd.close();
+  await close();
 }
 
 function stream() {
