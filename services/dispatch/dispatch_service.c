@@ -49,6 +49,7 @@
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_vehicle_msg.h"
+#include "fs_workers.h"
 #include "fs_world.h"
 
 #define MAX_SURGE_GENERATORS 32
@@ -64,6 +65,10 @@ struct dispatch_service {
 	struct dispatch_config cfg;
 	struct fs_world *world;
 	struct fs_dispatch *d;
+	/* threads for the matching rounds' candidate searches: one per processor this process may
+	 * use (fs_workers_default_count()), each worker past the first with its own workspace */
+	struct fs_workers *workers;
+	struct fs_route_query *worker_queries[FS_WORKERS_MAX];
 	struct fs_demand *demand;
 	struct fs_demand_place *places;
 	size_t place_count;
@@ -182,6 +187,31 @@ static void weigh_places(struct dispatch_service *s)
 	}
 }
 
+/* Threads for @w's parallel work (fs_workers.h); one processor: none. */
+static int start_workers(struct dispatch_service *s, struct fs_dispatch_world *w)
+{
+	unsigned n = s->cfg.workers ? s->cfg.workers : fs_workers_default_count();
+	if (n < 2) {
+		return 0;
+	}
+	s->workers = fs_workers_create(n);
+	for (unsigned k = 1; s->workers && k < n; k++) {
+		if (!(s->worker_queries[k] = fs_route_query_create(s->world->router))) {
+			break;
+		}
+	}
+	if (!s->workers || !s->worker_queries[n - 1]) {
+		fs_error("dispatch: out of memory for %u worker threads", n);
+		return -ENOMEM;
+	}
+	w->parallel_for = fs_workers_for;
+	w->pool = s->workers;
+	w->worker_count = n;
+	w->worker_queries = s->worker_queries;
+	fs_debug("%u worker threads for the matching rounds", n);
+	return 0;
+}
+
 struct dispatch_service *dispatch_service_create(const struct dispatch_config *cfg)
 {
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
@@ -274,6 +304,9 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		.tz = &s->scn.tz,
 		.traffic = s->world->traffic,
 	};
+	if (start_workers(s, &w) < 0) {
+		goto fail;
+	}
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);
 	if (!s->d) {
 		fs_error("network %s: %s", cfg->network, err.message);
@@ -306,6 +339,10 @@ void dispatch_service_destroy(struct dispatch_service *s)
 		return;
 	}
 	fs_dispatch_destroy(s->d);
+	for (unsigned k = 1; k < FS_WORKERS_MAX; k++) {
+		fs_route_query_destroy(s->worker_queries[k]);
+	}
+	fs_workers_destroy(s->workers);
 	free(s->traffic_counts);
 	fs_traffic_msg_finish(&s->traffic_msg);
 	fs_weather_destroy(s->weather);

@@ -11,6 +11,7 @@
 #include "dispatch_service.h"
 #include "fs_args.h"
 #include "fs_data.h"
+#include "fs_workers.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_scenario_msg.h"
@@ -59,6 +60,8 @@ static void usage(FILE *out)
 		"  --rebalance-s S          rebalancing period, 0 = off (dispatch.rebalance)\n"
 		"  --charging yes|no        charging decisions (dispatch.charging)\n"
 		"  --kpi-every-s S          KPI snapshot period on topic kpi (default 60, 0 = off)\n"
+		"  --workers N              threads for the matching rounds (default: the processors this\n"
+		"                           process may use); results do not depend on it\n"
 		"  -h, --help               this text\n");
 }
 
@@ -92,7 +95,7 @@ int main(int argc, char **argv)
 	double x;
 	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_VEHICLES, OPT_NETWORK, OPT_DATA, OPT_OUT, OPT_MATCHER,
 	       OPT_BATCH, OPT_PATIENCE, OPT_CANDIDATES, OPT_DEMAND, OPT_DEMAND_CSV, OPT_PROFILE, OPT_FLEET_CSV,
-	       OPT_DEPOTS, OPT_PLUGS, OPT_REBALANCE, OPT_CHARGING, OPT_KPI, OPT_SCENARIO, OPT_PHASE };
+	       OPT_DEPOTS, OPT_PLUGS, OPT_REBALANCE, OPT_CHARGING, OPT_KPI, OPT_SCENARIO, OPT_PHASE, OPT_WORKERS };
 	static const struct option options[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
 		{ "name", required_argument, NULL, OPT_NAME },
@@ -114,6 +117,7 @@ int main(int argc, char **argv)
 		{ "rebalance-s", required_argument, NULL, OPT_REBALANCE },
 		{ "charging", required_argument, NULL, OPT_CHARGING },
 		{ "kpi-every-s", required_argument, NULL, OPT_KPI },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "scenario", required_argument, NULL, OPT_SCENARIO },
 		{ "phase", required_argument, NULL, OPT_PHASE },
 		{ "help", no_argument, NULL, 'h' },
@@ -155,8 +159,10 @@ int main(int argc, char **argv)
 		case OPT_DEPOTS:
 		case OPT_PLUGS:
 		case OPT_KPI:
+		case OPT_WORKERS:
 			if (!fs_args_u64(optarg, &u) || u > UINT32_MAX || (opt == OPT_CANDIDATES && (u < 1 || u > 1024)) ||
-			    (opt == OPT_DEPOTS && (u < 1 || u > FS_WORLD_MAX_DEPOTS)) || (opt == OPT_PLUGS && (u < 1 || u > UINT16_MAX))) {
+			    (opt == OPT_DEPOTS && (u < 1 || u > FS_WORLD_MAX_DEPOTS)) || (opt == OPT_PLUGS && (u < 1 || u > UINT16_MAX)) ||
+			    (opt == OPT_WORKERS && (u < 1 || u > FS_WORKERS_MAX))) {
 				fs_error("%s: '%s' is not a valid count", argv[optind - 1], optarg);
 				return 2;
 			}
@@ -164,6 +170,7 @@ int main(int argc, char **argv)
 			  : opt == OPT_CANDIDATES ? &cfg.params.candidates
 			  : opt == OPT_DEPOTS     ? &cfg.depots
 			  : opt == OPT_PLUGS      ? &plugs_per_depot
+			  : opt == OPT_WORKERS    ? &cfg.workers
 						  : &cfg.kpi_every_s) = (uint32_t)u;
 			g_vehicles |= opt == OPT_VEHICLES;
 			g_depots |= opt == OPT_DEPOTS;

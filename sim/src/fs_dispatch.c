@@ -13,6 +13,7 @@
  * junction is picked up at the start of the edge the trip leaves by, and set
  * down at the end of the edge it arrives by.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -64,6 +65,22 @@ static int grow(void **items, size_t size, size_t *cap, size_t need)
 	}
 	*items = p;
 	*cap = n;
+	return 0;
+}
+
+/* Room in the arrays kept beside the requests (by id - 1) for @need requests. */
+static int grow_request_sides(struct fs_dispatch *d, size_t need)
+{
+	if (need <= d->req_side_cap) {
+		return 0;
+	}
+	size_t cap = d->req_side_cap, cap2 = d->req_side_cap, cap3 = d->req_side_cap;
+	if (grow((void **)&d->req_term, sizeof(*d->req_term), &cap, need) < 0 ||
+	    grow((void **)&d->req_mark, sizeof(*d->req_mark), &cap2, need) < 0 ||
+	    grow((void **)&d->changed, sizeof(*d->changed), &cap3, need) < 0) {
+		return -ENOMEM;
+	}
+	d->req_side_cap = cap; /* (the three grow alike: each has at least cap) */
 	return 0;
 }
 
@@ -565,6 +582,9 @@ void fs_dispatch_destroy(struct fs_dispatch *d)
 	free(d->req);
 	free(d->open);
 	free(d->fresh);
+	free(d->req_term);
+	free(d->req_mark);
+	free(d->changed);
 	free(d->veh);
 	free(d->jobs);
 	free(d->ev);
@@ -774,6 +794,7 @@ static bool place_stops(struct fs_dispatch *d, struct fs_dispatch_request *r, st
 			struct fs_road_pos drop)
 {
 	choose_sides(d, r->t_request_ms, &pick, &drop);
+	dispatch_request_changed(d, r);
 	r->pickup_edge = pick.edge;
 	r->pickup_offset_m = (float)pick.offset_m;
 	r->dropoff_edge = drop.edge;
@@ -813,10 +834,12 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 	size_t cap = d->req_cap;
 	if (grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + 1) < 0 ||
 	    grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + 1) < 0 ||
-	    grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + 1) < 0) {
+	    grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + 1) < 0 ||
+	    grow_request_sides(d, d->nreq + 1) < 0) {
 		return -ENOMEM;
 	}
 	d->req_cap = cap;
+	d->req_mark[d->nreq] = 0;
 	struct fs_dispatch_request *r = &d->req[d->nreq];
 	struct fs_rider rider;
 	fs_rider_draw(&d->p.riders, d->p.seed, d->nreq + 1, &rider);
@@ -861,6 +884,8 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 			/* uses_motorway and surface_ok: plan_trip() */
 		}
 	}
+	d->req_term[r->id - 1] = request_hash(r);
+	d->open_hash += d->req_term[r->id - 1];
 	d->nreq++;
 	d->open[d->nopen++] = r->id;
 	d->fresh[d->nfresh++] = r->id;
@@ -882,6 +907,7 @@ static int finish(struct fs_dispatch *d, struct fs_dispatch_request *r, int stat
 		r->t_end_ms = t_ms;
 		kind = status == FS_DISPATCH_CANCELLED ? FS_DISPATCH_EV_CANCELLED : FS_DISPATCH_EV_REJECTED;
 	}
+	d->open_hash -= d->req_term[r->id - 1]; /* (a change marked before is skipped: final) */
 	d->closed_hash += request_hash(r);
 	if (status == FS_DISPATCH_DROPPED_OFF) {
 		double wait_s = (double)(r->t_arrive_ms - r->t_request_ms) / MS_PER_S;
@@ -903,8 +929,9 @@ static int finish(struct fs_dispatch *d, struct fs_dispatch_request *r, int stat
 }
 
 /* An offer or assignment fell through before the pickup: the rider waits again. */
-static void back_to_pool(struct fs_dispatch_request *r)
+static void back_to_pool(struct fs_dispatch *d, struct fs_dispatch_request *r)
 {
+	dispatch_request_changed(d, r);
 	r->status = FS_DISPATCH_REQUESTED;
 	r->vehicle_id = FS_DISPATCH_NONE;
 	r->job_id = 0;
@@ -1180,6 +1207,7 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 		d->counters.unknown_events += !answer;
 		return 0;
 	}
+	dispatch_request_changed(d, r); /* (most events change it) */
 	bool owns = v && v->claim == CLAIM_RIDE && v->job_id == e->job_id;
 	struct fs_dispatch_trip_event te = { .request_id = r->id, .t_ms = e->time_ms, .vehicle_id = e->vehicle_id };
 	switch (e->kind) {
@@ -1201,7 +1229,7 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 			break;
 		}
 		d->counters.declines++;
-		back_to_pool(r);
+		back_to_pool(d, r);
 		if (owns) {
 			dispatch_release(d, v);
 			v->cooldown_until_ms = e->time_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
@@ -1244,7 +1272,7 @@ static int apply_ride_event(struct fs_dispatch *d, const struct fs_vehicle_event
 			/* the car waited its time at the kerb and left: the rider never came */
 			return finish(d, r, FS_DISPATCH_CANCELLED, FS_DISPATCH_REASON_NO_SHOW, e->time_ms, out);
 		}
-		back_to_pool(r);
+		back_to_pool(d, r);
 		break;
 	default:
 		break;
@@ -1331,6 +1359,7 @@ static int cancel_on_the_way(struct fs_dispatch *d, struct fs_dispatch_request *
 
 static int admit(struct fs_dispatch *d, struct fs_dispatch_request *r, int64_t now_ms, struct fs_dispatch_output *out)
 {
+	dispatch_request_changed(d, r);
 	r->admitted = true;
 	d->waiting_admission--;
 	int reason = r->reason;
@@ -1411,7 +1440,14 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	/* admissions, timeouts, cancellations */
 	int64_t offer_timeout = (int64_t)(d->p.offer_timeout_s * MS_PER_S);
 	for (size_t i = 0; i < d->nopen; i++) {
+		if (dispatch_request_aboard(d, d->open[i])) {
+			continue; /* (without reading the request: most open ones are aboard) */
+		}
 		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
+		if (r->status == FS_DISPATCH_PICKED_UP && r->admitted) {
+			d->req_mark[r->id - 1] |= REQ_ABOARD; /* nothing below applies until it changes */
+			continue;
+		}
 		if (r->t_request_ms > now_ms) {
 			continue;
 		}
@@ -1430,7 +1466,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 				v->cooldown_until_ms = now_ms + (int64_t)(d->p.decline_cooldown_s * MS_PER_S);
 			}
 			d->counters.offer_timeouts++;
-			back_to_pool(r);
+			back_to_pool(d, r);
 		}
 		bool car_coming = r->status == FS_DISPATCH_ASSIGNED && r->t_arrive_ms == NO_TIME;
 		int64_t t = r->status == FS_DISPATCH_REQUESTED || car_coming ? give_up_ms(r, now_ms, car_coming)
@@ -1481,7 +1517,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 	/* keep only open requests in the open list (order kept: arrival) */
 	size_t keep = 0;
 	for (size_t i = 0; i < d->nopen; i++) {
-		if (!is_final(dispatch_req(d, d->open[i])->status)) {
+		if (dispatch_request_aboard(d, d->open[i]) || !is_final(dispatch_req(d, d->open[i])->status)) {
 			d->open[keep++] = d->open[i];
 		}
 	}
@@ -1491,12 +1527,43 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 
 /* ---- hash --------------------------------------------------------------------------------- */
 
+void dispatch_request_changed(struct fs_dispatch *d, const struct fs_dispatch_request *r)
+{
+	uint8_t *mark = &d->req_mark[r->id - 1];
+	if (!(*mark & REQ_CHANGED)) {
+		d->changed[d->nchanged++] = r->id; /* (room for every request: grow_request_sides()) */
+	}
+	*mark = REQ_CHANGED;
+}
+
+/* Rehash the open requests changed since the last call into open_hash. */
+static void refresh_open_hash(struct fs_dispatch *d)
+{
+	for (size_t i = 0; i < d->nchanged; i++) {
+		uint64_t id = d->changed[i];
+		d->req_mark[id - 1] &= (uint8_t)~REQ_CHANGED;
+		const struct fs_dispatch_request *r = &d->req[id - 1];
+		if (!is_final(r->status)) { /* a final one left open_hash in finish() */
+			uint64_t term = request_hash(r);
+			d->open_hash += term - d->req_term[id - 1];
+			d->req_term[id - 1] = term;
+		}
+	}
+	d->nchanged = 0;
+}
+
 uint64_t fs_dispatch_hash(const struct fs_dispatch *d)
 {
-	uint64_t h = d->closed_hash;
-	for (size_t i = 0; i < d->nopen; i++) {
-		h += request_hash(&d->req[d->open[i] - 1]);
-	}
 	/* The cached terms are not part of the platform's state: refreshing them is not a change. */
-	return h + dispatch_vehicles_hash((struct fs_dispatch *)d);
+	struct fs_dispatch *cache = (struct fs_dispatch *)d;
+	refresh_open_hash(cache);
+#ifndef NDEBUG
+	/* every change reached open_hash: the sum over the open list, as it is defined */
+	uint64_t all = 0;
+	for (size_t i = 0; i < d->nopen; i++) {
+		all += is_final(d->req[d->open[i] - 1].status) ? 0 : request_hash(&d->req[d->open[i] - 1]);
+	}
+	assert(all == d->open_hash);
+#endif
+	return d->closed_hash + d->open_hash + dispatch_vehicles_hash(cache);
 }

@@ -54,6 +54,7 @@ struct match {
 	uint8_t *taken;              /* per vehicle id */
 	uint32_t k;                  /* candidates searched per request */
 	const struct fs_dispatch_request *r; /* the request whose candidates are searched */
+	struct fs_route_query *query;       /* the hierarchy's workspace for pickup ETAs */
 	struct fs_spatial_hit *hits;
 	struct fs_road_pos *src;
 	double *eta;
@@ -127,7 +128,7 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 		m->src[i] = (struct fs_road_pos){ v->s.edge, dispatch_view(d, v)->offset_m };
 	}
 	/* to where the rider stands, on the side of the street the car stops on */
-	int rc = fs_route_many_to_one(d->w.query, m->hour, m->src, (uint32_t)n, dispatch_pickup(r), m->eta);
+	int rc = fs_route_many_to_one(m->query, m->hour, m->src, (uint32_t)n, dispatch_pickup(r), m->eta);
 	m->t_eta += clock_now(m) - t1;
 	if (rc < 0) {
 		return 0; /* a bad position: no candidates this round */
@@ -209,6 +210,7 @@ static int make_offer(struct fs_dispatch *d, struct fs_dispatch_request *r, stru
 	if (!job) {
 		return -ENOMEM;
 	}
+	dispatch_request_changed(d, r);
 	r->status = FS_DISPATCH_OFFERED;
 	r->vehicle_id = v->s.id;
 	r->job_id = job;
@@ -290,16 +292,126 @@ static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, stru
 }
 
 /* All waiting requests at once: the assignment with the least total cost. */
+/*
+ * The candidate searches of a round, spread over the world's workers: riders
+ * in chunks, each chunk's arcs kept apart and appended in chunk order, so
+ * m->arcs is what one thread makes riding through them in order. A search
+ * reads only what no search writes (the pool, the taken marks, the vehicles'
+ * views, filled in by sync_pool()) and routes in its worker's own workspace.
+ */
+#define CANDIDATE_CHUNK 32
+
+struct candidate_worker {
+	struct match m; /* the round's, with the worker's own buffers and workspace */
+	int rc;
+};
+
+struct candidate_loop {
+	const uint64_t *waiting;
+	uint32_t nwait;
+	struct candidate_worker *workers;
+	size_t *chunk_first; /* per chunk: its first arc in its worker's arcs, how many, which worker */
+	size_t *chunk_count;
+	unsigned *chunk_worker;
+};
+
+static void candidates_of_chunk(void *arg, size_t c, unsigned worker)
+{
+	struct candidate_loop *l = arg;
+	struct candidate_worker *w = &l->workers[worker];
+	size_t first = w->m.narcs;
+	uint32_t end = (c + 1) * CANDIDATE_CHUNK < l->nwait ? (uint32_t)((c + 1) * CANDIDATE_CHUNK) : l->nwait;
+	for (uint32_t row = (uint32_t)(c * CANDIDATE_CHUNK); row < end && w->rc == 0; row++) {
+		w->rc = candidates(&w->m, dispatch_req(w->m.d, l->waiting[row]), row);
+	}
+	l->chunk_first[c] = first;
+	l->chunk_count[c] = w->m.narcs - first;
+	l->chunk_worker[c] = worker;
+}
+
+static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint32_t nwait)
+{
+	const struct fs_dispatch_world *world = &m->d->w;
+	unsigned nw = world->worker_count;
+	size_t nchunks = (nwait + CANDIDATE_CHUNK - 1) / CANDIDATE_CHUNK;
+	struct candidate_worker *workers = calloc(nw, sizeof(*workers));
+	struct candidate_loop l = { .waiting = waiting, .nwait = nwait, .workers = workers,
+				    .chunk_first = malloc(nchunks * sizeof(size_t)),
+				    .chunk_count = malloc(nchunks * sizeof(size_t)),
+				    .chunk_worker = malloc(nchunks * sizeof(unsigned)) };
+	int rc = workers && l.chunk_first && l.chunk_count && l.chunk_worker ? 0 : -ENOMEM;
+	for (unsigned k = 0; rc == 0 && k < nw; k++) {
+		struct match *wm = &workers[k].m;
+		*wm = *m;
+		wm->arcs = NULL;
+		wm->narcs = wm->arcs_cap = 0;
+		wm->t_cand = wm->t_eta = 0.0;
+		wm->query = k ? world->worker_queries[k] : m->query;
+		fs_route_query_avoid(wm->query, fs_route_query_avoided(m->query));
+		wm->hits = malloc(m->k * sizeof(*wm->hits));
+		wm->src = malloc(m->k * sizeof(*wm->src));
+		wm->eta = malloc(m->k * sizeof(*wm->eta));
+		rc = wm->hits && wm->src && wm->eta ? 0 : -ENOMEM;
+	}
+	if (rc == 0) {
+		world->parallel_for(world->pool, nchunks, candidates_of_chunk, &l);
+		size_t total = m->narcs;
+		for (unsigned k = 0; k < nw; k++) {
+			rc = rc ? rc : workers[k].rc;
+			total += workers[k].m.narcs;
+			m->t_cand += workers[k].m.t_cand;
+			m->t_eta += workers[k].m.t_eta;
+		}
+		struct arc *a = rc || total <= m->arcs_cap ? m->arcs : realloc(m->arcs, total * sizeof(*a));
+		if (!a) {
+			rc = -ENOMEM;
+		} else if (rc == 0) {
+			m->arcs = a;
+			m->arcs_cap = total > m->arcs_cap ? total : m->arcs_cap;
+			for (size_t c = 0; c < nchunks; c++) {
+				memcpy(&m->arcs[m->narcs], &workers[l.chunk_worker[c]].m.arcs[l.chunk_first[c]],
+				       l.chunk_count[c] * sizeof(*a));
+				m->narcs += l.chunk_count[c];
+			}
+		}
+	}
+	for (unsigned k = 0; workers && k < nw; k++) {
+		free(workers[k].m.hits);
+		free(workers[k].m.src);
+		free(workers[k].m.eta);
+		free(workers[k].m.arcs);
+	}
+	free(workers);
+	free(l.chunk_first);
+	free(l.chunk_count);
+	free(l.chunk_worker);
+	return rc;
+}
+
+/* Every waiting rider's feasible (vehicle, ETA) pairs into m->arcs, row by row. */
+static int all_candidates(struct match *m, const uint64_t *waiting, uint32_t nwait)
+{
+	m->narcs = 0;
+	const struct fs_dispatch_world *world = &m->d->w;
+	if (world->parallel_for && world->worker_count > 1 && world->worker_queries && nwait >= 2 * CANDIDATE_CHUNK) {
+		return candidates_in_parallel(m, waiting, nwait);
+	}
+	for (uint32_t w = 0; w < nwait; w++) {
+		int rc = candidates(m, dispatch_req(m->d, waiting[w]), w);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int batch_pass(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
 		      struct fs_dispatch_step_stats *stats)
 {
 	struct fs_dispatch *d = m->d;
-	m->narcs = 0;
-	for (uint32_t w = 0; w < nwait; w++) {
-		int rc = candidates(m, dispatch_req(d, waiting[w]), w);
-		if (rc < 0) {
-			return rc;
-		}
+	int rc0 = all_candidates(m, waiting, nwait);
+	if (rc0 < 0) {
+		return rc0;
 	}
 	stats->arcs += (uint32_t)m->narcs;
 	if (!m->narcs) {
@@ -449,6 +561,9 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 	}
 	uint32_t nwait = 0;
 	for (size_t i = 0; i < d->nopen; i++) {
+		if (dispatch_request_aboard(d, d->open[i])) {
+			continue;
+		}
 		const struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
 		if (r->status == FS_DISPATCH_REQUESTED && r->admitted && r->t_request_ms <= now_ms) {
 			waiting[nwait++] = r->id;
@@ -460,7 +575,7 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 		return 0;
 	}
 	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us,
-			   .k = d->p.candidates };
+			   .k = d->p.candidates, .query = d->w.query };
 	double t0 = clock_now(&m);
 	stats->eligible = sync_pool(d, now_ms);
 	m.t_cand += clock_now(&m) - t0;

@@ -486,6 +486,63 @@ static void batch_serves_crowds_like_greedy(void **state)
 	assert_int_equal(offered[FS_DISPATCH_MATCH_BATCH], offered[FS_DISPATCH_MATCH_GREEDY]);
 }
 
+/* A parallel loop as adversarial as threads may be: items last to first, spread over three workers. */
+static void backwards_on_three_workers(void *pool, size_t n, void (*fn)(void *arg, size_t i, unsigned worker), void *arg)
+{
+	(void)pool;
+	for (size_t i = n; i-- > 0;) {
+		fn(arg, i, (unsigned)((i * 7) % 3));
+	}
+}
+
+/* The offers of a crowded round and the state hash after it, with and without workers. */
+static void crowded_round(bool parallel, struct fs_dispatch_offer *ret_offers, size_t *ret_count, uint64_t *ret_hash)
+{
+	struct city c;
+	city_up(&c);
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	if (parallel) {
+		c.w.parallel_for = backwards_on_three_workers;
+		c.w.worker_count = 3;
+		c.w.worker_queries = queries;
+	}
+	city_create(&c);
+	for (uint32_t id = 0; id < 40; id++) {
+		vehicle_at(&c, id, node((id * 3) % COLS, (id * 7) % COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	for (uint32_t k = 0; k < 300; k++) { /* more riders than cars, many chunks of candidate searches */
+		request_at(&c, T0 - 60 * S + k, node((k * 5) % COLS, (k * 3) % COLS), node((k * 2) % COLS, (k + 4) % COLS));
+	}
+	step(&c, T0);
+	assert_true(c.out.offer_count > 0 && c.out.offer_count <= 40);
+	memcpy(ret_offers, c.out.offers, c.out.offer_count * sizeof(*ret_offers));
+	*ret_count = c.out.offer_count;
+	*ret_hash = fs_dispatch_hash(c.d);
+	city_down(&c);
+	fs_route_query_destroy(queries[1]);
+	fs_route_query_destroy(queries[2]);
+}
+
+/*
+ * The candidate searches of a round may run on several workers in any order:
+ * the offers (who, to whom, at what ETA, in what order) are the same as on one.
+ */
+static void matching_on_workers_matches_as_on_one(void **state)
+{
+	struct fs_dispatch_offer one[40], many[40];
+	size_t n_one, n_many;
+	uint64_t h_one, h_many;
+	crowded_round(false, one, &n_one, &h_one);
+	crowded_round(true, many, &n_many, &h_many);
+	assert_int_equal(n_one, n_many);
+	for (size_t i = 0; i < n_one; i++) {
+		assert_int_equal(one[i].request_id, many[i].request_id);
+		assert_int_equal(one[i].vehicle_id, many[i].vehicle_id);
+		assert_true(one[i].pickup_eta_s == many[i].pickup_eta_s);
+	}
+	assert_true(h_one == h_many);
+}
+
 /* Greedy takes the smallest ETA, not the smallest straight line, and matches only every batch. */
 static void greedy_uses_eta_and_batch_period(void **state)
 {
@@ -1691,6 +1748,7 @@ int main(void)
 		cmocka_unit_test(batch_is_optimal_against_brute_force),
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
+		cmocka_unit_test(matching_on_workers_matches_as_on_one),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_stay_where_they_stood),
 		cmocka_unit_test(riders_cancel_at_patience),

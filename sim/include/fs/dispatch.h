@@ -175,6 +175,16 @@ struct fs_dispatch_world {
 	/* What the fleet's own traffic adds to the router's times (fs/traffic.h),
 	 * borrowed; NULL = nothing. Pickup ETAs are quoted with it, as driven. */
 	const struct fs_traffic *traffic;
+	/* Threads for work that splits into independent items (optional; NULL: one thread):
+	 * @parallel_for(@pool, n, fn, arg) calls fn(arg, i, worker) once for every i < n, on
+	 * workers numbered below @worker_count, worker 0 being the calling thread, and returns
+	 * when all are done. Worker w >= 1 routes with @worker_queries[w] (a workspace of the
+	 * router @query uses); worker 0 with @query. What the dispatcher computes does not depend
+	 * on any of this: items' results are merged in item order. */
+	void (*parallel_for)(void *pool, size_t n, void (*fn)(void *arg, size_t i, unsigned worker), void *arg);
+	void *pool;
+	unsigned worker_count;
+	struct fs_route_query *const *worker_queries;
 };
 
 /* A rider's request as it arrives. */
