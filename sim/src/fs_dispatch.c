@@ -332,23 +332,43 @@ bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v,
 	return true;
 }
 
-bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
-		     int64_t now_ms)
+uint8_t dispatch_ride_rain(const struct fs_dispatch *d, const struct fs_dispatch_request *r)
+{
+	if (!d->weather) {
+		return 0;
+	}
+	uint8_t a = rain_at(d, r->pickup_edge), b = rain_at(d, r->dropoff_edge);
+	uint8_t m = a > b ? a : b;
+	return r->trip_rain > m ? r->trip_rain : m;
+}
+
+bool dispatch_odd_ok_at(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
+			bool night, uint8_t ride_rain)
 {
 	if ((v->s.odd_flags & FS_ODD_NO_MOTORWAY) && !r->surface_ok) {
 		return false;
 	}
-	if ((v->s.odd_flags & FS_ODD_DAYTIME_ONLY) && dispatch_is_night(d, now_ms)) {
+	if ((v->s.odd_flags & FS_ODD_DAYTIME_ONLY) && night) {
 		return false;
 	}
-	if (d->weather && (!rain_ok(d, v, rain_at(d, r->pickup_edge)) || !rain_ok(d, v, rain_at(d, r->dropoff_edge)) ||
-			   !rain_ok(d, v, rain_at(d, v->s.edge)) || !rain_ok(d, v, r->trip_rain))) {
-		return false; /* the vehicle would refuse: it stands in, or the ride starts or ends in, bad weather */
+	if (d->weather) {
+		/* the vehicle would refuse if it stands in, or the ride starts, ends or passes through,
+		 * weather outside its ODD; within-ODD falls as rain grows, so the worst of them decides */
+		uint8_t here = rain_at(d, v->s.edge);
+		if (!rain_ok(d, v, here > ride_rain ? here : ride_rain)) {
+			return false;
+		}
 	}
 	if (r->trip_blocked) {
 		return false; /* no way around the closed roads and storm cells now */
 	}
 	return true;
+}
+
+bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
+		     int64_t now_ms)
+{
+	return dispatch_odd_ok_at(d, v, r, dispatch_is_night(d, now_ms), dispatch_ride_rain(d, r));
 }
 
 bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path)

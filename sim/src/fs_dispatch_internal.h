@@ -212,6 +212,12 @@ bool dispatch_energy_ok(const struct fs_dispatch *d, const struct vrec *v, doubl
 			const struct fs_dispatch_request *r);
 bool dispatch_odd_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
 		     int64_t now_ms);
+/* The same with what depends only on the ride and the time worked out once for many
+ * vehicles: dispatch_is_night() and dispatch_ride_rain() (the worst weather at its stops and
+ * on its trip). */
+bool dispatch_odd_ok_at(const struct fs_dispatch *d, const struct vrec *v, const struct fs_dispatch_request *r,
+			bool night, uint8_t ride_rain);
+uint8_t dispatch_ride_rain(const struct fs_dispatch *d, const struct fs_dispatch_request *r);
 bool dispatch_path_uses_motorway(const struct fs_network *net, const struct fs_path *path);
 /* Would fs-vehicle's fastest route from @v to the end of @target_edge stay in @v's ODD? */
 bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t target_edge, int64_t now_ms);

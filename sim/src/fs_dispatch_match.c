@@ -53,7 +53,9 @@ struct match {
 	uint32_t hour;
 	uint8_t *taken;              /* per vehicle id */
 	uint32_t k;                  /* candidates searched per request */
+	bool night;                  /* dispatch_is_night() now */
 	const struct fs_dispatch_request *r; /* the request whose candidates are searched */
+	uint8_t ride_rain;           /* dispatch_ride_rain() of r */
 	struct fs_route_query *query;       /* the hierarchy's workspace for pickup ETAs */
 	struct fs_spatial_hit *hits;
 	struct fs_road_pos *src;
@@ -108,7 +110,8 @@ static bool candidate_filter(void *user, uint32_t id)
 {
 	const struct match *m = user;
 	const struct vrec *v = &m->d->veh[id];
-	return !m->taken[id] && dispatch_odd_ok(m->d, v, m->r, m->now_ms) && dispatch_energy_ok(m->d, v, 0.0, m->r);
+	return !m->taken[id] && dispatch_odd_ok_at(m->d, v, m->r, m->night, m->ride_rain) &&
+	       dispatch_energy_ok(m->d, v, 0.0, m->r);
 }
 
 /* Feasible (vehicle, ETA) pairs of request @r into m->arcs, as row @row. */
@@ -117,6 +120,7 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 	struct fs_dispatch *d = m->d;
 	double t0 = clock_now(m);
 	m->r = r;
+	m->ride_rain = dispatch_ride_rain(d, r);
 	size_t n = fs_spatial_knn(d->pool, r->origin.x, r->origin.y, m->k, candidate_filter, m, m->hits);
 	double t1 = clock_now(m);
 	m->t_cand += t1 - t0;
@@ -575,7 +579,7 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 		return 0;
 	}
 	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us,
-			   .k = d->p.candidates, .query = d->w.query };
+			   .k = d->p.candidates, .query = d->w.query, .night = dispatch_is_night(d, now_ms) };
 	double t0 = clock_now(&m);
 	stats->eligible = sync_pool(d, now_ms);
 	m.t_cand += clock_now(&m) - t0;
