@@ -225,39 +225,58 @@ void fs_dispatch_set_weather(struct fs_dispatch *d, const struct fs_weather *wea
 }
 
 /*
- * Plan @r's trip into d->path as fs-vehicle will drive it now: around closed
+ * What placing and planning a rider's trip routes with: the main thread's
+ * workspaces (main_planner()) or a worker's, when a tick's new requests are
+ * planned in parallel (fs_dispatch_add_requests()). @closed is read once, before:
+ * plan_trip() lifts its workspace's closures for a moment.
+ */
+struct trip_planner {
+	struct fs_route_query *query;         /* the full hierarchy, avoiding @closed */
+	struct fs_route_query *surface_query; /* routes without motorways; may be NULL */
+	struct fs_path *path;                 /* the last trip planned */
+	const uint8_t *closed;                /* edges closed now, or NULL */
+};
+
+static struct trip_planner main_planner(struct fs_dispatch *d)
+{
+	return (struct trip_planner){ d->w.query, d->w.surface_query, &d->path, fs_route_query_avoided(d->w.query) };
+}
+
+/*
+ * Plan @r's trip into pl->path as fs-vehicle will drive it now: around closed
  * roads and storm cells. When there is no way around (a stop inside a storm
  * cell, a street cut off), the plain fastest route, with the trip marked
  * blocked until the roads change.
  */
-static int plan_trip(struct fs_dispatch *d, struct fs_dispatch_request *r, double *ret_time_s)
+static int plan_trip(const struct fs_dispatch *d, const struct trip_planner *pl, struct fs_dispatch_request *r,
+		     double *ret_time_s)
 {
-	struct fs_route_query *q = d->w.query;
+	struct fs_route_query *q = pl->query;
 	uint32_t hour = dispatch_hour(d, r->t_request_ms);
 	struct fs_road_pos from = dispatch_pickup(r), to = dispatch_dropoff(r);
-	d->path.count = 0;
+	pl->path->count = 0;
 	r->trip_blocked = false;
-	int rc = fs_route_positions(q, hour, from, to, ret_time_s, &d->path);
-	const uint8_t *avoid = fs_route_query_avoided(q);
+	int rc = fs_route_positions(q, hour, from, to, ret_time_s, pl->path);
+	const uint8_t *avoid = pl->closed;
 	if (rc == -ENOENT && avoid) {
 		fs_route_query_avoid(q, NULL);
-		d->path.count = 0;
-		rc = fs_route_positions(q, hour, from, to, ret_time_s, &d->path);
+		pl->path->count = 0;
+		rc = fs_route_positions(q, hour, from, to, ret_time_s, pl->path);
 		fs_route_query_avoid(q, avoid);
 		r->trip_blocked = rc == 0;
 	}
 	/* the router lets a route start and end on a closed edge; a car would refuse to */
 	r->trip_blocked |= rc == 0 && avoid && (avoid[from.edge] || avoid[to.edge]);
 	r->trip_rain = 0;
-	for (uint32_t k = 0; rc == 0 && d->weather && k < d->path.count; k++) {
-		uint8_t rain = fs_weather_zone_rain(d->weather, d->path.edges[k]);
+	for (uint32_t k = 0; rc == 0 && d->weather && k < pl->path->count; k++) {
+		uint8_t rain = fs_weather_zone_rain(d->weather, pl->path->edges[k]);
 		r->trip_rain = rain > r->trip_rain ? rain : r->trip_rain;
 	}
-	r->uses_motorway = rc == 0 && dispatch_path_uses_motorway(d->w.net, &d->path);
+	r->uses_motorway = rc == 0 && dispatch_path_uses_motorway(d->w.net, pl->path);
 	/* a vehicle whose ODD excludes motorways drives it on surface roads, if there are any */
 	double t;
 	r->surface_ok = rc == 0 && (!r->uses_motorway ||
-				    (d->w.surface_query && fs_route_positions(d->w.surface_query, hour, from, to, &t, NULL) == 0));
+				    (pl->surface_query && fs_route_positions(pl->surface_query, hour, from, to, &t, NULL) == 0));
 	r->trip_plan_version = d->roads_version;
 	return rc;
 }
@@ -268,8 +287,8 @@ void fs_dispatch_set_service_area(struct fs_dispatch *d, const uint8_t *node_in_
 }
 
 static int snap_place(const struct fs_dispatch *d, struct fs_point p, struct fs_road_pos *ret);
-static bool place_stops(struct fs_dispatch *d, struct fs_dispatch_request *r, struct fs_road_pos pick,
-			struct fs_road_pos drop);
+static bool place_stops(const struct fs_dispatch *d, const struct trip_planner *pl, struct fs_dispatch_request *r,
+			struct fs_road_pos pick, struct fs_road_pos drop);
 
 /*
  * When the roads changed (weather, closures), plan the open requests' trips
@@ -282,7 +301,8 @@ static void replan_open_trips(struct fs_dispatch *d)
 		return;
 	}
 	d->planned_version = d->roads_version;
-	const uint8_t *closed = fs_route_query_avoided(d->w.query);
+	struct trip_planner pl = main_planner(d);
+	const uint8_t *closed = pl.closed;
 	for (size_t i = 0; i < d->nopen; i++) {
 		struct fs_dispatch_request *r = dispatch_req(d, d->open[i]);
 		double t;
@@ -292,10 +312,11 @@ static void replan_open_trips(struct fs_dispatch *d)
 			if (closed && r->status == FS_DISPATCH_REQUESTED && (closed[r->pickup_edge] || closed[r->dropoff_edge])) {
 				struct fs_road_pos pick, drop;
 				if (snap_place(d, r->origin, &pick) == 0 && snap_place(d, r->dest, &drop) == 0) {
-					place_stops(d, r, pick, drop);
+					dispatch_request_changed(d, r);
+					place_stops(d, &pl, r, pick, drop);
 				}
 			}
-			plan_trip(d, r, &t);
+			plan_trip(d, &pl, r, &t);
 		}
 	}
 }
@@ -541,8 +562,11 @@ struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
 {
 	if (!world || !world->net || !world->query || !world->index || !world->in_scc ||
 	    world->depot_count > FS_DISPATCH_MAX_DEPOTS || (world->depot_count && (!world->depot_nodes || !world->depot_plugs)) ||
-	    (world->place_count && !world->places) || !(world->trips_per_day >= 0.0)) {
-		fs_error_set(err, -EINVAL, "dispatch: bad world (network, router, index, SCC mask, depots, places)");
+	    (world->place_count && !world->places) || !(world->trips_per_day >= 0.0) ||
+	    (world->parallel_for && (world->worker_count > FS_DISPATCH_MAX_WORKERS ||
+				     (world->worker_count > 1 && !world->worker_queries) ||
+				     (world->worker_count > 1 && world->surface_query && !world->worker_surface_queries)))) {
+		fs_error_set(err, -EINVAL, "dispatch: bad world (network, router, index, SCC mask, depots, places, workers)");
 		return NULL;
 	}
 	struct fs_dispatch *d = calloc(1, sizeof(*d));
@@ -718,16 +742,16 @@ static int snap_place(const struct fs_dispatch *d, struct fs_point p, struct fs_
 #define MAX_SIDES 16
 
 /* Is @e a place riders may be picked up or set down, like the snapped @like? (Open, no motorway unless @like is one.) */
-static bool stop_edge_ok(const struct fs_dispatch *d, uint32_t e, uint32_t like)
+static bool stop_edge_ok(const struct fs_dispatch *d, const uint8_t *closed, uint32_t e, uint32_t like)
 {
 	const struct fs_network *net = d->w.net;
-	const uint8_t *closed = fs_route_query_avoided(d->w.query);
 	return service_node(d, net->edges[e].from) && service_node(d, net->edges[e].to) && !(closed && closed[e]) &&
 	       (!fs_road_is_motorway(net->edges[e].road_class) || fs_road_is_motorway(net->edges[like].road_class));
 }
 
 /* The starts of the edges out of @v (@pickup) or the ends of those into it, where a car may stop. */
-static int junction_sides(const struct fs_dispatch *d, uint32_t v, uint32_t like, bool pickup, struct fs_road_pos *ret)
+static int junction_sides(const struct fs_dispatch *d, const uint8_t *closed, uint32_t v, uint32_t like, bool pickup,
+			  struct fs_road_pos *ret)
 {
 	const struct fs_network *net = d->w.net;
 	uint32_t first = pickup ? net->out_first[v] : net->in_first[v];
@@ -735,7 +759,7 @@ static int junction_sides(const struct fs_dispatch *d, uint32_t v, uint32_t like
 	int n = 0;
 	for (uint32_t k = first; k < last && n < MAX_SIDES; k++) {
 		uint32_t x = pickup ? k : net->in_edges[k];
-		if (stop_edge_ok(d, x, like)) {
+		if (stop_edge_ok(d, closed, x, like)) {
 			ret[n++] = (struct fs_road_pos){ x, pickup ? 0.0 : net->edges[x].length_m };
 		}
 	}
@@ -751,21 +775,22 @@ static int junction_sides(const struct fs_dispatch *d, uint32_t v, uint32_t like
  * junction. Returns how many (at least 1: @p itself when nothing near is
  * open, a rider in a storm cell, who waits).
  */
-static int stop_sides(const struct fs_dispatch *d, struct fs_road_pos p, bool pickup, struct fs_road_pos *ret)
+static int stop_sides(const struct fs_dispatch *d, const uint8_t *closed, struct fs_road_pos p, bool pickup,
+		      struct fs_road_pos *ret)
 {
 	const struct fs_network *net = d->w.net;
 	const struct fs_edge *e = &net->edges[p.edge];
 	bool at_from = p.offset_m <= AT_JUNCTION_M, at_to = p.offset_m >= e->length_m - AT_JUNCTION_M;
-	int n = at_from || at_to ? junction_sides(d, at_from ? e->from : e->to, p.edge, pickup, ret) : 0;
-	if (!n && stop_edge_ok(d, p.edge, p.edge)) {
+	int n = at_from || at_to ? junction_sides(d, closed, at_from ? e->from : e->to, p.edge, pickup, ret) : 0;
+	if (!n && stop_edge_ok(d, closed, p.edge, p.edge)) {
 		ret[n++] = p;
 	}
 	uint32_t r = fs_network_reverse_edge(net, p.edge);
-	if (!at_from && !at_to && r != UINT32_MAX && stop_edge_ok(d, r, p.edge)) {
+	if (!at_from && !at_to && r != UINT32_MAX && stop_edge_ok(d, closed, r, p.edge)) {
 		ret[n++] = (struct fs_road_pos){ r, fmax(0.0, net->edges[r].length_m - p.offset_m) };
 	}
 	if (!n && !at_from && !at_to) { /* the street is closed here: to its nearer junction */
-		n = junction_sides(d, p.offset_m < 0.5 * e->length_m ? e->from : e->to, p.edge, pickup, ret);
+		n = junction_sides(d, closed, p.offset_m < 0.5 * e->length_m ? e->from : e->to, p.edge, pickup, ret);
 	}
 	if (!n) {
 		ret[n++] = p;
@@ -779,15 +804,16 @@ static int stop_sides(const struct fs_dispatch *d, struct fs_road_pos p, bool pi
  * drives on and the rider crosses the street to it. Both stay as snapped
  * when no pair has a route.
  */
-static void choose_sides(struct fs_dispatch *d, int64_t t_ms, struct fs_road_pos *pick, struct fs_road_pos *drop)
+static void choose_sides(const struct fs_dispatch *d, const struct trip_planner *pl, int64_t t_ms,
+			 struct fs_road_pos *pick, struct fs_road_pos *drop)
 {
 	struct fs_road_pos p[MAX_SIDES], q[MAX_SIDES];
-	int np = stop_sides(d, *pick, true, p), nq = stop_sides(d, *drop, false, q);
+	int np = stop_sides(d, pl->closed, *pick, true, p), nq = stop_sides(d, pl->closed, *drop, false, q);
 	double best = INFINITY;
 	for (int i = 0; i < np; i++) {
 		for (int j = 0; j < nq; j++) {
 			double t;
-			if (fs_route_positions(d->w.query, dispatch_hour(d, t_ms), p[i], q[j], &t, NULL) == 0 && t < best) {
+			if (fs_route_positions(pl->query, dispatch_hour(d, t_ms), p[i], q[j], &t, NULL) == 0 && t < best) {
 				best = t;
 				*pick = p[i];
 				*drop = q[j];
@@ -810,11 +836,10 @@ static double path_metres(const struct fs_network *net, const struct fs_path *pa
 }
 
 /* Place the rider's pickup and drop-off; false when they are the same place. */
-static bool place_stops(struct fs_dispatch *d, struct fs_dispatch_request *r, struct fs_road_pos pick,
-			struct fs_road_pos drop)
+static bool place_stops(const struct fs_dispatch *d, const struct trip_planner *pl, struct fs_dispatch_request *r,
+			struct fs_road_pos pick, struct fs_road_pos drop)
 {
-	choose_sides(d, r->t_request_ms, &pick, &drop);
-	dispatch_request_changed(d, r);
+	choose_sides(d, pl, r->t_request_ms, &pick, &drop);
 	r->pickup_edge = pick.edge;
 	r->pickup_offset_m = (float)pick.offset_m;
 	r->dropoff_edge = drop.edge;
@@ -845,26 +870,38 @@ static uint64_t request_hash(const struct fs_dispatch_request *r)
 	return XXH3_64bits(f, sizeof(f));
 }
 
-int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_request_in *in)
+static bool request_in_ok(const struct fs_dispatch *d, const struct fs_dispatch_request_in *in, int64_t after_ms)
 {
-	if (!in || in->t_ms < 0 || !isfinite(in->origin.x) || !isfinite(in->origin.y) || !isfinite(in->dest.x) ||
-	    !isfinite(in->dest.y) || (d->nreq && in->t_ms < d->req[d->nreq - 1].t_request_ms)) {
-		return -EINVAL;
-	}
+	return in && in->t_ms >= 0 && isfinite(in->origin.x) && isfinite(in->origin.y) && isfinite(in->dest.x) &&
+	       isfinite(in->dest.y) && in->t_ms >= after_ms;
+}
+
+/* Room for @n more requests. */
+static int grow_requests(struct fs_dispatch *d, size_t n)
+{
 	size_t cap = d->req_cap;
-	if (grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + 1) < 0 ||
-	    grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + 1) < 0 ||
-	    grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + 1) < 0 ||
-	    grow_request_sides(d, d->nreq + 1) < 0) {
+	if (grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + n) < 0 ||
+	    grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + n) < 0 ||
+	    grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + n) < 0 ||
+	    grow_request_sides(d, d->nreq + n) < 0) {
 		return -ENOMEM;
 	}
 	d->req_cap = cap;
-	d->req_mark[d->nreq] = 0;
-	struct fs_dispatch_request *r = &d->req[d->nreq];
+	return 0;
+}
+
+/*
+ * Request @id as it arrives, its trip planned as fs-vehicle will drive it: the
+ * fastest route between the two stops. Reads @d only, so the requests of a tick
+ * can be planned on several workers.
+ */
+static void plan_request(const struct fs_dispatch *d, const struct trip_planner *pl,
+			 const struct fs_dispatch_request_in *in, uint64_t id, struct fs_dispatch_request *r)
+{
 	struct fs_rider rider;
-	fs_rider_draw(&d->p.riders, d->p.seed, d->nreq + 1, &rider);
+	fs_rider_draw(&d->p.riders, d->p.seed, id, &rider);
 	*r = (struct fs_dispatch_request){
-		.id = d->nreq + 1,
+		.id = id,
 		.demand_id = in->demand_id,
 		.t_request_ms = in->t_ms,
 		.t_offer_ms = NO_TIME, .t_assign_ms = NO_TIME, .t_arrive_ms = NO_TIME, .t_pickup_ms = NO_TIME,
@@ -889,29 +926,125 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 		.route_s = NAN,
 		.status = FS_DISPATCH_REQUESTED,
 	};
-	/* Plan the trip as fs-vehicle will drive it: fastest route between the two stops. */
-	const struct fs_network *net = d->w.net;
 	struct fs_road_pos pick, drop;
 	if (snap_place(d, in->origin, &pick) < 0 || snap_place(d, in->dest, &drop) < 0) {
 		r->reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
 	} else {
 		double t;
-		if (!place_stops(d, r, pick, drop) || plan_trip(d, r, &t) < 0) {
+		if (!place_stops(d, pl, r, pick, drop) || plan_trip(d, pl, r, &t) < 0) {
 			r->reason = FS_DISPATCH_REASON_NO_ROUTE;
 		} else {
-			r->route_m = (float)path_metres(net, &d->path, r->pickup_offset_m, r->dropoff_offset_m);
+			r->route_m = (float)path_metres(d->w.net, pl->path, r->pickup_offset_m, r->dropoff_offset_m);
 			r->route_s = (float)t;
 			/* uses_motorway and surface_ok: plan_trip() */
 		}
 	}
-	d->req_term[r->id - 1] = request_hash(r);
-	d->open_hash += d->req_term[r->id - 1];
+}
+
+/* Take the planned request @r in (room made by grow_requests()). */
+static void take_request(struct fs_dispatch *d, const struct fs_dispatch_request *r)
+{
+	d->req[d->nreq] = *r;
+	d->req_mark[d->nreq] = 0;
+	d->req_term[d->nreq] = request_hash(r);
+	d->open_hash += d->req_term[d->nreq];
 	d->nreq++;
 	d->open[d->nopen++] = r->id;
 	d->fresh[d->nfresh++] = r->id;
 	d->waiting_admission++;
 	dispatch_observe_request(d, r->zone, r->t_request_ms);
-	return (int64_t)r->id;
+}
+
+int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_request_in *in)
+{
+	if (!request_in_ok(d, in, d->nreq ? d->req[d->nreq - 1].t_request_ms : 0)) {
+		return -EINVAL;
+	}
+	if (grow_requests(d, 1) < 0) {
+		return -ENOMEM;
+	}
+	struct trip_planner pl = main_planner(d);
+	struct fs_dispatch_request r;
+	plan_request(d, &pl, in, d->nreq + 1, &r);
+	take_request(d, &r);
+	return (int64_t)r.id;
+}
+
+/* Planning a tick's requests on the world's workers (fs_dispatch_add_requests()). */
+struct request_loop {
+	const struct fs_dispatch *d;
+	const struct fs_dispatch_request_in *in;
+	struct fs_dispatch_request *planned;
+	struct trip_planner *planners; /* per worker */
+};
+
+static void plan_request_item(void *arg, size_t i, unsigned worker)
+{
+	struct request_loop *l = arg;
+	plan_request(l->d, &l->planners[worker], &l->in[i], l->d->nreq + 1 + i, &l->planned[i]);
+}
+
+/* Plan @n valid requests on the workers into @planned, as one thread would. */
+static int plan_in_parallel(struct fs_dispatch *d, const struct fs_dispatch_request_in *in, size_t n,
+			    struct fs_dispatch_request *planned)
+{
+	const struct fs_dispatch_world *w = &d->w;
+	struct trip_planner planners[FS_DISPATCH_MAX_WORKERS];
+	struct fs_path paths[FS_DISPATCH_MAX_WORKERS] = { { 0 } };
+	unsigned nw = w->worker_count < FS_DISPATCH_MAX_WORKERS ? w->worker_count : FS_DISPATCH_MAX_WORKERS;
+	planners[0] = main_planner(d);
+	for (unsigned k = 1; k < nw; k++) {
+		planners[k] = (struct trip_planner){ w->worker_queries[k],
+						     w->worker_surface_queries ? w->worker_surface_queries[k] : NULL,
+						     &paths[k], planners[0].closed };
+		fs_route_query_avoid(planners[k].query, planners[0].closed);
+		if (planners[k].surface_query && w->surface_query) {
+			fs_route_query_avoid(planners[k].surface_query, fs_route_query_avoided(w->surface_query));
+		}
+	}
+	struct request_loop l = { .d = d, .in = in, .planned = planned, .planners = planners };
+	w->parallel_for(w->pool, n, plan_request_item, &l);
+	for (unsigned k = 1; k < nw; k++) {
+		fs_path_finish(&paths[k]);
+	}
+	return 0;
+}
+
+int fs_dispatch_add_requests(struct fs_dispatch *d, const struct fs_dispatch_request_in *in, size_t n,
+			     size_t *ret_failed)
+{
+	/* the valid prefix: what adding them one by one would take before refusing one */
+	size_t ok = 0;
+	for (int64_t after = d->nreq ? d->req[d->nreq - 1].t_request_ms : 0; ok < n; ok++) {
+		if (!request_in_ok(d, &in[ok], after)) {
+			break;
+		}
+		after = in[ok].t_ms;
+	}
+	const struct fs_dispatch_world *w = &d->w;
+	bool parallel = w->parallel_for && w->worker_count > 1 && w->worker_queries && ok >= 4;
+	struct fs_dispatch_request *planned = parallel ? malloc(ok * sizeof(*planned)) : NULL;
+	if (grow_requests(d, ok) < 0 || (parallel && !planned)) {
+		free(planned);
+		*ret_failed = 0;
+		return -ENOMEM;
+	}
+	if (parallel) {
+		plan_in_parallel(d, in, ok, planned);
+		for (size_t i = 0; i < ok; i++) {
+			take_request(d, &planned[i]);
+		}
+		free(planned);
+	} else {
+		for (size_t i = 0; i < ok; i++) {
+			struct trip_planner pl = main_planner(d);
+			struct fs_dispatch_request r;
+			plan_request(d, &pl, &in[i], d->nreq + 1, &r);
+			take_request(d, &r);
+		}
+	}
+	*ret_failed = ok;
+	return ok < n ? -EINVAL : 0;
 }
 
 /* The request ends: count its final hash once and for all. */

@@ -336,7 +336,7 @@ static void candidates_of_chunk(void *arg, size_t c, unsigned worker)
 static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint32_t nwait)
 {
 	const struct fs_dispatch_world *world = &m->d->w;
-	unsigned nw = world->worker_count;
+	unsigned nw = world->worker_count < FS_DISPATCH_MAX_WORKERS ? world->worker_count : FS_DISPATCH_MAX_WORKERS;
 	size_t nchunks = (nwait + CANDIDATE_CHUNK - 1) / CANDIDATE_CHUNK;
 	struct candidate_worker *workers = calloc(nw, sizeof(*workers));
 	struct candidate_loop l = { .waiting = waiting, .nwait = nwait, .workers = workers,

@@ -543,6 +543,77 @@ static void matching_on_workers_matches_as_on_one(void **state)
 	assert_true(h_one == h_many);
 }
 
+/* A tick's requests added @how: 0 one by one, 1 together, 2 together on (adversarial) workers. */
+static void add_a_ticks_requests(int how, struct fs_dispatch_request *ret, size_t *ret_added, uint64_t *ret_hash)
+{
+	struct city c;
+	city_up(&c);
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	if (how == 2) {
+		c.w.parallel_for = backwards_on_three_workers;
+		c.w.worker_count = 3;
+		c.w.worker_queries = queries;
+	}
+	city_create(&c);
+	struct fs_dispatch_request_in in[120];
+	for (uint32_t k = 0; k < 120; k++) {
+		/* riders mid-block and at corners, some going nowhere (the same place) */
+		struct fs_point a = point_of(&c, node((k * 3) % COLS, (k * 7) % COLS));
+		struct fs_point b = point_of(&c, node((k * 5) % COLS, (k + 2) % COLS));
+		a.x += (double)(k % 4) * 20.0;
+		in[k] = (struct fs_dispatch_request_in){ .demand_id = k, .t_ms = T0 + k * 100, .origin = a, .dest = b };
+	}
+	in[100].t_ms = T0; /* out of order: refused, with what follows */
+	size_t added = 0;
+	if (how == 0) {
+		while (added < 120 && fs_dispatch_add_request(c.d, &in[added]) > 0) {
+			added++;
+		}
+	} else {
+		size_t failed;
+		assert_int_equal(fs_dispatch_add_requests(c.d, in, 120, &failed), -EINVAL);
+		added = failed;
+	}
+	*ret_added = added;
+	for (size_t i = 0; i < added; i++) {
+		ret[i] = *fs_dispatch_request(c.d, i + 1);
+	}
+	*ret_hash = fs_dispatch_hash(c.d);
+	city_down(&c);
+	fs_route_query_destroy(queries[1]);
+	fs_route_query_destroy(queries[2]);
+}
+
+/* A tick's requests added together, on workers or not, are planned as added one by one. */
+static void a_ticks_requests_together_are_planned_alike(void **state)
+{
+	static struct fs_dispatch_request r[3][120];
+	size_t n[3];
+	uint64_t h[3];
+	for (int how = 0; how < 3; how++) {
+		add_a_ticks_requests(how, r[how], &n[how], &h[how]);
+	}
+	assert_int_equal(n[0], 100);
+	for (int how = 1; how < 3; how++) {
+		assert_int_equal(n[how], n[0]);
+		assert_true(h[how] == h[0]);
+		for (size_t i = 0; i < n[0]; i++) {
+			const struct fs_dispatch_request *a = &r[0][i], *b = &r[how][i];
+			assert_int_equal(a->id, b->id);
+			assert_int_equal(a->pickup_edge, b->pickup_edge);
+			assert_int_equal(a->dropoff_edge, b->dropoff_edge);
+			assert_true(a->pickup_offset_m == b->pickup_offset_m && a->dropoff_offset_m == b->dropoff_offset_m);
+			assert_true(memcmp(&a->route_s, &b->route_s, sizeof(a->route_s)) == 0);
+			assert_true(memcmp(&a->route_m, &b->route_m, sizeof(a->route_m)) == 0);
+			assert_int_equal(a->reason, b->reason);
+			assert_int_equal(a->rider_shows, b->rider_shows);
+			assert_true(a->rider_patience_s == b->rider_patience_s);
+			assert_int_equal(a->surface_ok, b->surface_ok);
+			assert_int_equal(a->uses_motorway, b->uses_motorway);
+		}
+	}
+}
+
 /* Greedy takes the smallest ETA, not the smallest straight line, and matches only every batch. */
 static void greedy_uses_eta_and_batch_period(void **state)
 {
@@ -1749,6 +1820,7 @@ int main(void)
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
 		cmocka_unit_test(matching_on_workers_matches_as_on_one),
+		cmocka_unit_test(a_ticks_requests_together_are_planned_alike),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_stay_where_they_stood),
 		cmocka_unit_test(riders_cancel_at_patience),
