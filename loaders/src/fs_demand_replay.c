@@ -14,7 +14,8 @@
 
 #include "fs/calendar.h"
 #include "fs/demand.h"
-#include "fs_demand_internal.h"
+#include "fs/demand_load.h"
+#include "fs_demand_csv.h"
 
 #define METRES_PER_MILE 1609.344
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs_demand_internal.h - shared by the fs_demand*.c files, not installed.
+ * fs_demand_csv.h - the CSV row reader the demand and fleet loaders share
+ * (not installed).
  *
  * A CSV row reader over libcsv that knows where each record starts (line)
  * and where each field starts (column), so loaders can say
  * "file:line:column: what is wrong". '#' lines and blank lines between
  * records are skipped.
  */
-#ifndef FS_DEMAND_INTERNAL_H
-#define FS_DEMAND_INTERNAL_H
+#ifndef FS_DEMAND_CSV_H
+#define FS_DEMAND_CSV_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs_demand_profile - demand profiles derived from real trip records, their
- * CSV form, zone tables, zone weights and the zone travel model.
+ * fs_demand_profile_csv - demand profiles derived from real trip records
+ * (NYC TLC, Chicago taxi CSVs), the profile's own CSV form, zone tables and
+ * zone weights. The profile itself and the travel model are sim/ (fs/demand.h).
  *
  * Derivation keeps every kept record's distance and duration so the
  * quantiles are exact; the histograms use fixed bins that are fine where
@@ -16,15 +17,14 @@
 
 #include "fs/calendar.h"
 #include "fs/demand.h"
-#include "fs_demand_internal.h"
+#include "fs/demand_load.h"
+#include "fs_demand_csv.h"
 
 #define METRES_PER_MILE 1609.344
 #define EARTH_RADIUS_M 6371008.8 /* mean Earth radius, as data/README.md's graph lengths */
 #define MIN_DURATION_S 30.0      /* drop rule: < 0.5 min */
 #define MAX_DURATION_S 10800.0   /* drop rule: > 3 h */
 #define DETOUR_MIN_BEELINE_M 2000.0 /* centroid noise is small against 2 km */
-
-const double fs_demand_quantile_p[FS_DEMAND_QUANTILES] = { 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99 };
 
 /* Bin edges in miles for trip lengths and minutes for durations. */
 static void length_edges(struct fs_demand_histogram *h)
@@ -834,6 +834,32 @@ out:
 	return r;
 }
 
+struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
+				   const struct fs_demand_place *places, size_t n,
+				   struct fs_error *err)
+{
+	if (params->profile) {
+		return fs_demand_create_from_profile(params, places, n, err);
+	}
+	if (!params->profile_path) {
+		fs_error_set(err, -EINVAL, "demand: no profile and no profile_path");
+		return NULL;
+	}
+	struct fs_demand_profile *profile = malloc(sizeof(*profile)); /* ~7 KB: not on the stack */
+	if (!profile) {
+		fs_error_set(err, -ENOMEM, "demand: out of memory");
+		return NULL;
+	}
+	struct fs_demand *d = NULL;
+	if (fs_demand_profile_load(params->profile_path, profile, err) == 0) {
+		struct fs_demand_params with = *params;
+		with.profile = profile;
+		d = fs_demand_create_from_profile(&with, places, n, err);
+	}
+	free(profile);
+	return d;
+}
+
 /* ---- zone tables ---- */
 
 struct zone_loader {
@@ -1081,36 +1107,4 @@ int fs_demand_zone_weights_load(const char *path, struct fs_demand_zone_weight *
 	*ret_weights = l.w;
 	*ret_count = l.n;
 	return 0;
-}
-
-/* ---- travel model ---- */
-
-int fs_demand_travel_model_init(struct fs_demand_travel_model *m,
-				const struct fs_demand_profile *p, const struct fs_timezone *tz)
-{
-	if (!(p->detour_factor >= 1.0)) {
-		return -EINVAL;
-	}
-	for (int h = 0; h < 24; h++) {
-		if (!(p->hour_speed_mps[h] > 0.0)) {
-			return -EINVAL;
-		}
-	}
-	m->detour_factor = p->detour_factor;
-	memcpy(m->hour_speed_mps, p->hour_speed_mps, sizeof(m->hour_speed_mps));
-	m->tz = tz;
-	return 0;
-}
-
-double fs_demand_travel_distance_m(const struct fs_demand_travel_model *m, struct fs_point a,
-				   struct fs_point b)
-{
-	return hypot(b.x - a.x, b.y - a.y) * m->detour_factor;
-}
-
-double fs_demand_travel_time_s(const struct fs_demand_travel_model *m, struct fs_point a,
-			       struct fs_point b, int64_t t_ms)
-{
-	int hour = fs_calendar_second_of_day(fs_timezone_local_ms(m->tz, t_ms)) / 3600;
-	return fs_demand_travel_distance_m(m, a, b) / m->hour_speed_mps[hour];
 }

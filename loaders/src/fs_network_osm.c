@@ -29,7 +29,9 @@
 #include <readosm.h>
 
 #include "fs/network.h"
-#include "fs_network_internal.h"
+#include "fs/network_build.h"
+#include "fs/network_load.h"
+#include "fs_network_files.h"
 
 #define KMH_PER_MPH 1.609344 /* international mile */
 #define NONE UINT32_MAX

@@ -39,7 +39,9 @@
 #include <xxhash.h>
 
 #include "fs/network.h"
-#include "fs_network_internal.h"
+#include "fs/network_build.h"
+#include "fs/network_load.h"
+#include "fs_network_files.h"
 
 #define FS_CACHE_MAGIC "FSNET\r\n\x1a"
 #define FS_CACHE_VERSION 2u /* 2: banned turns */

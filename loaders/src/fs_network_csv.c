@@ -21,7 +21,9 @@
 #include <csv.h>
 
 #include "fs/network.h"
-#include "fs_network_internal.h"
+#include "fs/network_build.h"
+#include "fs/network_load.h"
+#include "fs_network_files.h"
 
 #define MAX_FIELDS 8
 

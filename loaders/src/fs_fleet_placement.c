@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "fs/fleet_placement.h"
-#include "fs_demand_internal.h"
+#include "fs/fleet_placement_load.h"
+#include "fs_demand_csv.h"
 
 struct node_key {
 	int64_t id;

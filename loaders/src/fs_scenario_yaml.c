@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs_scenario - read a scenario YAML file with a strict schema.
+ * fs_scenario_yaml - read a scenario YAML file with a strict schema into a
+ * struct fs_scenario (fs/scenario_load.h; the scenario itself is sim/).
  *
  * libyaml's document API gives a node tree with a start mark per node, so
  * every complaint points at the offending key or value as
@@ -28,8 +29,10 @@
 
 #include "fs/calendar.h"
 #include "fs/geofence.h"
+#include "fs/geofence_load.h"
 #include "fs/scenario.h"
-#include "fs_scenario_internal.h"
+#include "fs/scenario_load.h"
+#include "fs/timezone_load.h"
 
 struct loader {
 	const char *name;
@@ -98,20 +101,6 @@ static bool is_null(const yaml_node_t *n)
 {
 	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       (!strcmp(text(n), "") || !strcmp(text(n), "~") || !strcmp(text(n), "null"));
-}
-
-bool fs_scenario_word_in(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	if (!n) {
-		return false; /* strstr() finds "" everywhere and the loop would not advance */
-	}
-	for (const char *p = list; (p = strstr(p, word)); p += n) {
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
-			return true;
-		}
-	}
-	return false;
 }
 
 /* A mapping whose keys are all scalars from @allowed (space separated), none twice. */
@@ -1860,6 +1849,19 @@ static int load_document(struct loader *L, const char *text_in, size_t len)
 	}
 	yaml_parser_delete(&parser);
 	return rc < 0 ? rc : 0;
+}
+
+int fs_scenario_defaults(struct fs_scenario *sc)
+{
+	struct fs_timezone tz;
+	int rc = fs_timezone_load(FS_TZ_DIR, FS_SCENARIO_DEFAULT_TIMEZONE, &tz, NULL);
+	if (rc < 0) {
+		memset(sc, 0, sizeof(*sc));
+		return rc;
+	}
+	rc = fs_scenario_defaults_with_tz(sc, &tz);
+	fs_timezone_finish(&tz);
+	return rc;
 }
 
 int fs_scenario_load_string(const char *text_in, size_t len, const char *name, const char *base_dir,

@@ -19,7 +19,6 @@
 #include "fs/calendar.h"
 #include "fs/rng.h"
 #include "fs/scenario.h"
-#include "fs_scenario_internal.h"
 
 static const char *const type_names[FS_SCN_EVENT_TYPE_COUNT] = {
 	[FS_SCN_EVENT_WEATHER] = "weather",
@@ -792,21 +791,6 @@ int fs_scenario_event_format(const struct fs_scenario *sc, const struct fs_scena
 		put(t, "duration", "%" PRIu64 "ms", e->duration_ticks * sc->tick_ms);
 	}
 	return 0;
-}
-
-bool fs_scenario_event_equal(const struct fs_scenario_event *a, const struct fs_scenario_event *b)
-{
-	return a->type == b->type && a->apply_tick == b->apply_tick && a->duration_ticks == b->duration_ticks &&
-	       !strcmp(a->zone, b->zone) && a->severity == b->severity && a->geofence_mode == b->geofence_mode &&
-	       a->speed_factor == b->speed_factor && a->multiplier == b->multiplier && !strcmp(a->way, b->way) &&
-	       a->edge_count == b->edge_count && !memcmp(a->edges, b->edges, a->edge_count * sizeof(a->edges[0])) &&
-	       a->vehicle_count == b->vehicle_count &&
-	       !memcmp(a->vehicles, b->vehicles, a->vehicle_count * sizeof(a->vehicles[0])) && a->share == b->share &&
-	       a->device == b->device && a->device_index == b->device_index && a->health == b->health &&
-	       a->version == b->version && a->depot == b->depot && a->plugs == b->plugs &&
-	       !strcmp(a->programme, b->programme) && !strcmp(a->plant, b->plant) && a->factor == b->factor &&
-	       a->built_from_ms == b->built_from_ms && a->built_to_ms == b->built_to_ms &&
-	       a->recall_action == b->recall_action;
 }
 
 static uint64_t hash_str(uint64_t h, const char *s)

@@ -24,6 +24,9 @@
  * tries the place whose distance is nearest the last L is taken.
  * Places sit in a static uniform grid; the band is scanned row by row over
  * only the cells that meet the annulus, in a fixed order, twice (sum, pick).
+ *
+ * Also the zone travel model (distance and time from a profile's detour
+ * factor and hourly speeds).
  */
 #include <errno.h>
 #include <math.h>
@@ -37,6 +40,8 @@
 #define ARRIVAL_BITS 24
 #define MAX_ARRIVALS ((1u << ARRIVAL_BITS) - 2)
 #define MAX_BUCKET (INT64_C(1) << 39)
+
+const double fs_demand_quantile_p[FS_DEMAND_QUANTILES] = { 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99 };
 
 struct fs_demand {
 	struct fs_demand_profile profile;
@@ -176,9 +181,9 @@ static int build_grid(struct fs_demand *d)
 	return 0;
 }
 
-struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
-				   const struct fs_demand_place *places, size_t n,
-				   struct fs_error *err)
+struct fs_demand *fs_demand_create_from_profile(const struct fs_demand_params *params,
+						const struct fs_demand_place *places, size_t n,
+						struct fs_error *err)
 {
 	const struct fs_demand_params *p = params;
 	if (!(p->trips_per_day >= 0.0) || !isfinite(p->trips_per_day) || !(p->band_rel >= 0.0) ||
@@ -196,14 +201,11 @@ struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
 		fs_error_set(err, -ENOMEM, "demand: out of memory");
 		return NULL;
 	}
-	if (p->profile) {
-		d->profile = *p->profile;
-	} else if (!p->profile_path) {
-		fs_error_set(err, -EINVAL, "demand: no profile and no profile_path");
-		goto out_destroy;
-	} else if (fs_demand_profile_load(p->profile_path, &d->profile, err) < 0) {
+	if (!p->profile) {
+		fs_error_set(err, -EINVAL, "demand: no profile");
 		goto out_destroy;
 	}
+	d->profile = *p->profile;
 	const struct fs_demand_profile *pr = &d->profile;
 	if (pr->slots_per_day == 0 || pr->slots_per_day > FS_DEMAND_MAX_SLOTS ||
 	    1440 % pr->slots_per_day != 0 || pr->length_m.bin_count == 0 ||
@@ -549,4 +551,36 @@ void fs_demand_places_label(struct fs_demand_place *places, size_t n, const stru
 					 ? fs_geofence_zone_id(fs_geofence_zone(g, z))
 					 : FS_DEMAND_NO_ZONE;
 	}
+}
+
+/* ---- travel model ---- */
+
+int fs_demand_travel_model_init(struct fs_demand_travel_model *m,
+				const struct fs_demand_profile *p, const struct fs_timezone *tz)
+{
+	if (!(p->detour_factor >= 1.0)) {
+		return -EINVAL;
+	}
+	for (int h = 0; h < 24; h++) {
+		if (!(p->hour_speed_mps[h] > 0.0)) {
+			return -EINVAL;
+		}
+	}
+	m->detour_factor = p->detour_factor;
+	memcpy(m->hour_speed_mps, p->hour_speed_mps, sizeof(m->hour_speed_mps));
+	m->tz = tz;
+	return 0;
+}
+
+double fs_demand_travel_distance_m(const struct fs_demand_travel_model *m, struct fs_point a,
+				   struct fs_point b)
+{
+	return hypot(b.x - a.x, b.y - a.y) * m->detour_factor;
+}
+
+double fs_demand_travel_time_s(const struct fs_demand_travel_model *m, struct fs_point a,
+			       struct fs_point b, int64_t t_ms)
+{
+	int hour = fs_calendar_second_of_day(fs_timezone_local_ms(m->tz, t_ms)) / 3600;
+	return fs_demand_travel_distance_m(m, a, b) / m->hour_speed_mps[hour];
 }

@@ -16,7 +16,7 @@
 
 #include <csv.h>
 
-#include "fs_demand_internal.h"
+#include "fs_demand_csv.h"
 
 struct reader {
 	const char *path;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs_scenario_defaults - the default scenario, and the plumbing of struct
- * fs_scenario (finish, copy, compare, look-ups).
+ * fs_scenario (finish, copy, compare, look-ups, the word lists of events).
  *
  * The values here are the ones examples/default.yaml writes out with their
  * sources (tests/unit/test_fs_scenario.c loads that file and compares it with
@@ -15,6 +15,20 @@
 
 #include "fs/calendar.h"
 #include "fs/scenario.h"
+
+bool fs_scenario_word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	if (!n) {
+		return false; /* strstr() finds "" everywhere and the loop would not advance */
+	}
+	for (const char *p = list; (p = strstr(p, word)); p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
 
 const char *fs_scenario_phase_name(int phase)
 {
@@ -67,7 +81,7 @@ static int add_zone(struct fs_scenario *sc, const char *name, const double *latl
 	return 0;
 }
 
-int fs_scenario_defaults(struct fs_scenario *sc)
+int fs_scenario_defaults_with_tz(struct fs_scenario *sc, const struct fs_timezone *tz)
 {
 	memset(sc, 0, sizeof(*sc));
 	snprintf(sc->base_dir, sizeof(sc->base_dir), ".");
@@ -81,11 +95,9 @@ int fs_scenario_defaults(struct fs_scenario *sc)
 	snprintf(sc->map, sizeof(sc->map), "atlanta");
 	snprintf(sc->geofence, sizeof(sc->geofence), "atlanta");
 	/* Atlanta keeps New York's clock: EST, EDT from the 2nd Sunday of March to the 1st of November */
-	snprintf(sc->timezone, sizeof(sc->timezone), "America/New_York");
-	int rc = fs_timezone_load(FS_TZ_DIR, sc->timezone, &sc->tz, NULL);
-	if (rc < 0) {
-		fs_scenario_finish(sc);
-		return rc;
+	snprintf(sc->timezone, sizeof(sc->timezone), FS_SCENARIO_DEFAULT_TIMEZONE);
+	if (fs_timezone_copy(&sc->tz, tz) < 0) {
+		goto fail;
 	}
 	sc->zones = calloc(4, sizeof(*sc->zones));
 	sc->depots = calloc(4, sizeof(*sc->depots));
@@ -204,6 +216,21 @@ int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src)
 			return false;                                                                         \
 		}                                                                                             \
 	} while (0)
+
+bool fs_scenario_event_equal(const struct fs_scenario_event *a, const struct fs_scenario_event *b)
+{
+	return a->type == b->type && a->apply_tick == b->apply_tick && a->duration_ticks == b->duration_ticks &&
+	       !strcmp(a->zone, b->zone) && a->severity == b->severity && a->geofence_mode == b->geofence_mode &&
+	       a->speed_factor == b->speed_factor && a->multiplier == b->multiplier && !strcmp(a->way, b->way) &&
+	       a->edge_count == b->edge_count && !memcmp(a->edges, b->edges, a->edge_count * sizeof(a->edges[0])) &&
+	       a->vehicle_count == b->vehicle_count &&
+	       !memcmp(a->vehicles, b->vehicles, a->vehicle_count * sizeof(a->vehicles[0])) && a->share == b->share &&
+	       a->device == b->device && a->device_index == b->device_index && a->health == b->health &&
+	       a->version == b->version && a->depot == b->depot && a->plugs == b->plugs &&
+	       !strcmp(a->programme, b->programme) && !strcmp(a->plant, b->plant) && a->factor == b->factor &&
+	       a->built_from_ms == b->built_from_ms && a->built_to_ms == b->built_to_ms &&
+	       a->recall_action == b->recall_action;
+}
 
 static bool params_equal(const struct fs_vehicle_params *a, const struct fs_vehicle_params *b, const char **ret_field)
 {

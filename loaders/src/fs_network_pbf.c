@@ -21,7 +21,9 @@
 
 #include <zlib.h>
 
-#include "fs_network_internal.h"
+#include "fs/network_build.h"
+#include "fs/network_load.h"
+#include "fs_network_files.h"
 
 #define MAX_HEADER_BYTES (64 * 1024)        /* fileformat.proto: BlobHeader < 64 KiB */
 #define MAX_BLOB_BYTES (32 * 1024 * 1024)   /* fileformat.proto: Blob < 32 MiB */
