@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs_vehicle - the lifecycle state machine, events, initialisation and the
- * canonical state hash of one vehicle.
+ * fs_vehicle - the lifecycle state machine, initialisation and the
+ * canonical state hash of one vehicle (its event list: fs_vehicle_events.c).
  *
  * The transition table below is the whole set of legal moves; guards then
  * check what the table cannot (a job, a depot, the platform's health, the
@@ -18,56 +18,6 @@
 
 #include "fs/vehicle.h"
 #include "fs_vehicle_internal.h"
-
-/* ---- events ------------------------------------------------------------- */
-
-void fs_vehicle_events_push(struct fs_vehicle_events *ev, const struct fs_vehicle_event *e)
-{
-	if (!ev) {
-		return;
-	}
-	if (ev->count == ev->capacity) {
-		size_t cap = ev->capacity ? ev->capacity * 2 : 64;
-		struct fs_vehicle_event *items = realloc(ev->items, cap * sizeof(*items));
-		if (!items) {
-			ev->dropped++;
-			return;
-		}
-		ev->items = items;
-		ev->capacity = cap;
-	}
-	ev->items[ev->count++] = *e;
-}
-
-void fs_vehicle_events_clear(struct fs_vehicle_events *ev)
-{
-	ev->count = 0;
-	ev->dropped = 0;
-}
-
-void fs_vehicle_events_finish(struct fs_vehicle_events *ev)
-{
-	free(ev->items);
-	*ev = (struct fs_vehicle_events){ 0 };
-}
-
-void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
-		   const char *reason)
-{
-	if (!ev) {
-		return;
-	}
-	struct fs_vehicle_event e = {
-		.time_ms = t,
-		.job_id = v->job_id,
-		.reason = reason,
-		.vehicle_id = v->id,
-		.kind = (uint8_t)kind,
-		.from_state = v->state,
-		.to_state = v->state,
-	};
-	fs_vehicle_events_push(ev, &e);
-}
 
 static const char *const state_names[FS_VEHICLE_STATE_COUNT] = {
 	[FS_VEHICLE_UNSPECIFIED] = "unspecified",
