@@ -292,6 +292,17 @@ static uint32_t binomial(struct fs_rng *r, uint32_t n, double p)
 
 /* ---- calendar of the plan ---------------------------------------------------------- */
 
+uint32_t fs_production_integrator_capacity(const struct fs_prod_integrator *in, int32_t day)
+{
+	uint32_t cap = 0;
+	for (uint32_t i = 0; i < in->line_count && i < FS_PROD_LINES_MAX; i++) {
+		if (in->lines[i].start_day <= day) {
+			cap += in->lines[i].per_day;
+		}
+	}
+	return cap;
+}
+
 int32_t fs_production_day_from_ms(int64_t ms)
 {
 	int64_t d = ms / 86400000;

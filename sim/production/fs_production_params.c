@@ -57,17 +57,6 @@ void fs_production_programme_use_integrator(struct fs_prod_programme *g, const c
 	g->integration_per_day = 0; /* the site's lines are the capacity */
 }
 
-uint32_t fs_production_integrator_capacity(const struct fs_prod_integrator *in, int32_t day)
-{
-	uint32_t cap = 0;
-	for (uint32_t i = 0; i < in->line_count && i < FS_PROD_LINES_MAX; i++) {
-		if (in->lines[i].start_day <= day) {
-			cap += in->lines[i].per_day;
-		}
-	}
-	return cap;
-}
-
 void fs_production_programme_vehicle_defaults(struct fs_prod_programme *g)
 {
 	g->battery_kwh = 100.0;  /* DOMAIN: 100 kWh usable (= fs_vehicle_params_defaults()) */
