@@ -162,3 +162,37 @@ void dispatch_index_free(struct fs_dispatch *d)
 	free(d->watch);
 	free(d->watch_tmp);
 }
+
+/* ---- claims: a vehicle's claim changes what the index must look at ---- */
+
+void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,
+			uint64_t request, int64_t now_ms)
+{
+	if (v->claim == CLAIM_CHARGE && d->plugs_in_use[v->target] > 0) {
+		d->plugs_in_use[v->target]--;
+	}
+	v->claim = (uint8_t)claim;
+	v->target = target;
+	v->job_id = job;
+	v->request = request;
+	v->claim_ms = now_ms;
+	v->cmd_ms = now_ms;
+	v->confirmed = false;
+	if (claim == CLAIM_CHARGE) {
+		d->plugs_in_use[target]++;
+	}
+	dispatch_touch(d, v);
+}
+
+void dispatch_release(struct fs_dispatch *d, struct vrec *v)
+{
+	if (v->claim == CLAIM_CHARGE && d->plugs_in_use[v->target] > 0) {
+		d->plugs_in_use[v->target]--;
+	}
+	v->claim = CLAIM_NONE;
+	v->target = 0;
+	v->job_id = 0;
+	v->request = 0;
+	v->confirmed = false;
+	dispatch_touch(d, v);
+}

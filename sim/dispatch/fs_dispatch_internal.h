@@ -165,8 +165,9 @@ const uint32_t *dispatch_watch_list(struct fs_dispatch *d, uint32_t *ret_count);
 uint64_t dispatch_vehicles_hash(struct fs_dispatch *d);
 void dispatch_index_free(struct fs_dispatch *d);
 
-/* fs_dispatch.c */
-struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id);
+/* fs_dispatch_common.c */
+/* Grow *@items (of @size bytes each) to hold @need; 0 or -ENOMEM. */
+int dispatch_grow(void **items, size_t size, size_t *cap, size_t need);
 struct fs_dispatch_request *dispatch_req(struct fs_dispatch *d, uint64_t id);
 uint64_t dispatch_new_job(struct fs_dispatch *d, int kind, uint32_t vehicle, uint64_t request);
 int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_event *e);
@@ -195,12 +196,17 @@ bool dispatch_route_in_odd(struct fs_dispatch *d, const struct vrec *v, uint32_t
 struct fs_route_query *dispatch_query_for(const struct fs_dispatch *d, const struct vrec *v);
 /* Does @path stay out of every zone's weather outside @v's ODD? */
 bool dispatch_path_weather_ok(const struct fs_dispatch *d, const struct vrec *v, const struct fs_path *path);
+struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge);
+/* Where the rider of @r is picked up (fs_dispatch_common.c) and set down (fs_dispatch.c). */
+struct fs_road_pos dispatch_pickup(const struct fs_dispatch_request *r);
+
+/* fs_dispatch_index.c: claims (a claim changes what the index looks at) */
 void dispatch_set_claim(struct fs_dispatch *d, struct vrec *v, int claim, uint32_t target, uint64_t job,
 			uint64_t request, int64_t now_ms);
 void dispatch_release(struct fs_dispatch *d, struct vrec *v);
-struct fs_point dispatch_edge_end(const struct fs_network *net, uint32_t edge);
-/* Where the rider of @r is picked up and set down. */
-struct fs_road_pos dispatch_pickup(const struct fs_dispatch_request *r);
+
+/* fs_dispatch.c */
+struct vrec *dispatch_vehicle(struct fs_dispatch *d, uint32_t id);
 struct fs_road_pos dispatch_dropoff(const struct fs_dispatch_request *r);
 /* The end node of @p's edge nearer to it. */
 uint32_t dispatch_nearer_node(const struct fs_network *net, struct fs_road_pos p);
