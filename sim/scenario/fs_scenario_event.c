@@ -33,22 +33,6 @@ static const char *const type_names[FS_SCN_EVENT_TYPE_COUNT] = {
 	[FS_SCN_EVENT_CALIBRATION_SPIKE] = "calibration_spike",
 };
 
-/* Keys each type accepts besides the time keys (at, from, tick, until, for, duration). */
-static const char *const type_keys[FS_SCN_EVENT_TYPE_COUNT] = {
-	[FS_SCN_EVENT_WEATHER] = "zone severity speed_factor",
-	[FS_SCN_EVENT_GEOFENCE] = "zone mode",
-	[FS_SCN_EVENT_DEMAND_SURGE] = "zone multiplier",
-	[FS_SCN_EVENT_ROAD_CLOSURE] = "edges way",
-	[FS_SCN_EVENT_DEVICE_FAULT] = "vehicles share device index health",
-	[FS_SCN_EVENT_SOFTWARE_UPDATE] = "vehicles share version",
-	[FS_SCN_EVENT_DEPOT_OUTAGE] = "depot plugs",
-	[FS_SCN_EVENT_SUPPLIER_SHORTAGE] = "programme plant factor",
-	[FS_SCN_EVENT_RECALL] = "programme built share action",
-	[FS_SCN_EVENT_CALIBRATION_SPIKE] = "programme factor",
-};
-
-static const char *const time_keys = "at from tick until for duration";
-
 static const char *const severity_names[] = { "none", "light", "heavy", "storm" };
 /* Link speed factor per severity when the event gives none [est]: the FHWA
  * road-weather literature reports arterial speed drops of a few % in light
@@ -355,325 +339,437 @@ static uint64_t ticks_up(uint64_t ms, uint32_t tick_ms)
 	return ms / tick_ms + (ms % tick_ms != 0);
 }
 
+/* ---- the keys of an event ---- */
+
+enum key {
+	K_AT, K_TICK, K_UNTIL, K_DUR, K_VEHICLES, K_SHARE, K_EDGES, K_WAY, K_ZONE, K_SEVERITY, K_SPEED,
+	K_MULTIPLIER, K_VERSION, K_DEVICE, K_INDEX, K_HEALTH, K_DEPOT, K_PLUGS, K_PROGRAMME, K_PLANT,
+	K_FACTOR, K_BUILT, K_ACTION, K_MODE, K_COUNT,
+};
+
+/* Key names and where they go: "from" is "at", "duration" is "for". */
+static const struct {
+	const char *name;
+	enum key key;
+} key_names[] = {
+	{ "at", K_AT }, { "from", K_AT }, { "tick", K_TICK }, { "until", K_UNTIL }, { "for", K_DUR },
+	{ "duration", K_DUR }, { "vehicles", K_VEHICLES }, { "share", K_SHARE }, { "edges", K_EDGES },
+	{ "way", K_WAY }, { "zone", K_ZONE }, { "severity", K_SEVERITY }, { "speed_factor", K_SPEED },
+	{ "multiplier", K_MULTIPLIER }, { "version", K_VERSION }, { "device", K_DEVICE },
+	{ "index", K_INDEX }, { "health", K_HEALTH }, { "depot", K_DEPOT }, { "plugs", K_PLUGS },
+	{ "programme", K_PROGRAMME }, { "plant", K_PLANT }, { "factor", K_FACTOR }, { "built", K_BUILT },
+	{ "action", K_ACTION }, { "mode", K_MODE },
+};
+
+/* An event's keys by meaning (NULL: not given), and its window (until or for, may be NULL). */
+struct keys {
+	const struct fs_scenario_kv *k[K_COUNT];
+	const struct fs_scenario_kv *window;
+};
+
+/* ---- what each type of event says ---- */
+
+static int parse_weather(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *zone = k->k[K_ZONE], *severity = k->k[K_SEVERITY], *speed = k->k[K_SPEED];
+	int rc;
+	if (!zone || !severity) {
+		return fail_kv(c, NULL, false, "a weather event needs %s", !zone ? "a zone" : "a severity");
+	}
+	if ((rc = check_zone(c, zone, true)) < 0 || (rc = copy_name(c, zone, e->zone)) < 0) {
+		return rc;
+	}
+	int s = name_index(severity_names, 4, severity->value);
+	if (s < 0) {
+		return fail_kv(c, severity, false, "severity: '%s' is not none, light, heavy or storm", severity->value);
+	}
+	e->severity = (uint8_t)s;
+	e->speed_factor = severity_speed[s];
+	if (speed && (rc = parse_range(c, speed, 0, 1, true, false, &e->speed_factor)) < 0) {
+		return rc;
+	}
+	return 0;
+}
+
+static int parse_geofence(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *zone = k->k[K_ZONE], *mode = k->k[K_MODE];
+	int rc;
+	if (!zone) {
+		return fail_kv(c, NULL, false, "a geofence event needs a zone");
+	}
+	if ((rc = check_zone(c, zone, false)) < 0 || (rc = copy_name(c, zone, e->zone)) < 0) {
+		return rc;
+	}
+	if (mode) {
+		int m = name_index(mode_names, 3, mode->value);
+		if (m < 0) {
+			return fail_kv(c, mode, false, "mode: '%s' is not set, add or remove", mode->value);
+		}
+		e->geofence_mode = (uint8_t)m;
+	}
+	return 0;
+}
+
+static int parse_demand_surge(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *zone = k->k[K_ZONE], *multiplier = k->k[K_MULTIPLIER];
+	int rc;
+	if (!zone || !multiplier) {
+		return fail_kv(c, NULL, false, "a demand_surge event needs %s", !zone ? "a zone" : "a multiplier");
+	}
+	if (!k->window) {
+		return fail_kv(c, NULL, false, "a demand_surge event needs a window (until or for)");
+	}
+	if ((rc = check_zone(c, zone, true)) < 0 || (rc = copy_name(c, zone, e->zone)) < 0 ||
+	    (rc = parse_range(c, multiplier, 0, 100, true, false, &e->multiplier)) < 0) {
+		return rc;
+	}
+	return 0;
+}
+
+static int parse_road_closure(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *edges = k->k[K_EDGES], *way = k->k[K_WAY];
+	int rc;
+	if (!!edges == !!way) {
+		return fail_kv(c, edges, true, "a road_closure event needs either edges or way");
+	}
+	if (edges && (rc = parse_id_list(c, edges, e->edges, &e->edge_count)) < 0) {
+		return rc;
+	}
+	if (way && (rc = copy_name(c, way, e->way)) < 0) {
+		return rc;
+	}
+	return 0;
+}
+
+/* Which vehicles a device fault or a software update reaches: a list or a share of the fleet. */
+static int parse_vehicles(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *vehicles = k->k[K_VEHICLES], *share = k->k[K_SHARE];
+	int rc;
+	if (vehicles && share) {
+		return fail_kv(c, share, true, "give either vehicles or share, not both");
+	}
+	if (vehicles && (rc = parse_id_list(c, vehicles, e->vehicles, &e->vehicle_count)) < 0) {
+		return rc;
+	}
+	if (share && (rc = parse_range(c, share, 0, 1, true, false, &e->share)) < 0) {
+		return rc;
+	}
+	return 0;
+}
+
+static int parse_device_fault(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *device = k->k[K_DEVICE], *index = k->k[K_INDEX], *health = k->k[K_HEALTH];
+	int rc = parse_vehicles(c, k, e);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!k->k[K_VEHICLES] && !k->k[K_SHARE]) {
+		return fail_kv(c, NULL, false, "a device_fault event needs vehicles or a share");
+	}
+	if (!device) {
+		return fail_kv(c, NULL, false, "a device_fault event needs a device");
+	}
+	int d = name_index(device_names, FS_DEVICE_KIND_COUNT, device->value);
+	if (d < 0) {
+		return fail_kv(c, device, false, "device: '%s' is not camera, radar, lidar, ultrasonic or thor",
+			       device->value);
+	}
+	e->device = (uint8_t)d;
+	e->device_index = 0;
+	if (index && !strcmp(index->value, "all")) {
+		e->device_index = -1;
+	} else if (index) {
+		uint64_t v;
+		if (!parse_u64(index->value, &v) || v >= fs_platform_kind_size(d)) {
+			return fail_kv(c, index, false, "index: '%s' is not 'all' or 0..%u for a %s", index->value,
+				       fs_platform_kind_size(d) - 1, device->value);
+		}
+		e->device_index = (int16_t)v;
+	}
+	e->health = FS_HEALTH_FAILED;
+	if (health) {
+		int h = name_index(health_names, 3, health->value);
+		if (h < 0) {
+			return fail_kv(c, health, false, "health: '%s' is not ok, degraded or failed", health->value);
+		}
+		e->health = (uint8_t)h;
+	}
+	return 0;
+}
+
+static int parse_software_update(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *version = k->k[K_VERSION];
+	int rc = parse_vehicles(c, k, e);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!version) {
+		return fail_kv(c, NULL, false, "a software_update event needs a version");
+	}
+	if (!fs_scenario_parse_version(version->value, &e->version)) {
+		return fail_kv(c, version, false, "version: '%s' is not a release such as 1.2", version->value);
+	}
+	if (fs_scenario_sw_find(c->sc, e->version) < 0) {
+		return fail_kv(c, version, false, "version: release %s is not among fleet.software (add it there first)",
+			       version->value);
+	}
+	if (!k->k[K_VEHICLES] && !k->k[K_SHARE]) {
+		e->share = 1.0;
+	}
+	return 0;
+}
+
+static int parse_depot_outage(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario *sc = c->sc;
+	const struct fs_scenario_kv *depot = k->k[K_DEPOT], *plugs = k->k[K_PLUGS];
+	if (!depot) {
+		return fail_kv(c, NULL, false, "a depot_outage event needs a depot (name or index)");
+	}
+	uint64_t d;
+	if (parse_u64(depot->value, &d)) {
+		if (d >= sc->depot_count) {
+			return fail_kv(c, depot, false, "depot: index %" PRIu64 " but the city has %zu depot(s)", d,
+				       sc->depot_count);
+		}
+		e->depot = (int32_t)d;
+	} else {
+		for (size_t i = 0; i < sc->depot_count; i++) {
+			if (!strcmp(sc->depots[i].name, depot->value)) {
+				e->depot = (int32_t)i;
+			}
+		}
+		if (e->depot < 0) {
+			return fail_kv(c, depot, false, "depot: no depot named '%s'", depot->value);
+		}
+	}
+	if (plugs) {
+		uint64_t p;
+		if (!parse_u64(plugs->value, &p) || p > sc->depots[e->depot].plugs) {
+			return fail_kv(c, plugs, false, "plugs: '%s' is not 0 (all) .. %u", plugs->value,
+				       sc->depots[e->depot].plugs);
+		}
+		e->plugs = (uint32_t)p;
+	}
+	return 0;
+}
+
+/* The programme and plant a production event names (a calibration spike may name none). */
+static int parse_programme(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *programme = k->k[K_PROGRAMME], *plant = k->k[K_PLANT];
+	if (!programme && e->type != FS_SCN_EVENT_CALIBRATION_SPIKE) {
+		return fail_kv(c, NULL, false, "a %s event needs a programme", type_names[e->type]);
+	}
+	int pi = -1;
+	if (programme) {
+		pi = fs_scenario_programme_find(c->sc, programme->value);
+		if (pi < 0) {
+			return fail_kv(c, programme, false, "unknown programme '%s' (see production.programmes)",
+				       programme->value);
+		}
+		copy_name(c, programme, e->programme);
+	}
+	if (plant) {
+		if (pi < 0) {
+			return fail_kv(c, plant, true, "plant needs a programme");
+		}
+		bool found = false;
+		const struct fs_prod_programme *g = &c->sc->production.programmes[pi];
+		for (uint32_t i = 0; i < g->plant_count; i++) {
+			found |= !strcmp(g->plants[i].name, plant->value);
+		}
+		if (!found) {
+			return fail_kv(c, plant, false, "programme '%s' has no plant '%s'", e->programme, plant->value);
+		}
+		copy_name(c, plant, e->plant);
+	}
+	return 0;
+}
+
+/* A production event that scales a rate by a factor in [lo, hi] over a window. */
+static int parse_factor_event(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e,
+			      const char *factor_means, double lo, double hi, bool lo_open, bool hi_open)
+{
+	int rc = parse_programme(c, k, e);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!k->k[K_FACTOR]) {
+		return fail_kv(c, NULL, false, "a %s event needs a factor (%s)", type_names[e->type], factor_means);
+	}
+	if (!k->window) {
+		return fail_kv(c, NULL, false, "a %s event needs a window (until or for)", type_names[e->type]);
+	}
+	return parse_range(c, k->k[K_FACTOR], lo, hi, lo_open, hi_open, &e->factor);
+}
+
+static int parse_supplier_shortage(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	return parse_factor_event(c, k, e, "plant rate x factor", 0, 1, false, true);
+}
+
+static int parse_calibration_spike(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	return parse_factor_event(c, k, e, "failure share x factor", 1, 100, true, false);
+}
+
+static int parse_recall(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *built = k->k[K_BUILT], *share = k->k[K_SHARE], *action = k->k[K_ACTION];
+	int rc = parse_programme(c, k, e);
+	if (rc < 0) {
+		return rc;
+	}
+	if (!built) {
+		return fail_kv(c, NULL, false, "a recall event needs built: [first day, last day]");
+	}
+	if ((rc = parse_built(c, built, &e->built_from_ms, &e->built_to_ms)) < 0) {
+		return rc;
+	}
+	e->share = 1.0;
+	if (share && (rc = parse_range(c, share, 0, 1, true, false, &e->share)) < 0) {
+		return rc;
+	}
+	if (action) {
+		static const char *const actions[] = { "rework", "retire" };
+		int a = name_index(actions, 2, action->value);
+		if (a < 0) {
+			return fail_kv(c, action, false, "action: '%s' is not rework or retire", action->value);
+		}
+		e->recall_action = (uint8_t)a;
+	}
+	return 0;
+}
+
+/* Each type: the keys it accepts besides the time keys, and what reads them. */
+static const struct {
+	const char *keys;
+	int (*parse)(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e);
+} kinds[FS_SCN_EVENT_TYPE_COUNT] = {
+	[FS_SCN_EVENT_WEATHER] = { "zone severity speed_factor", parse_weather },
+	[FS_SCN_EVENT_GEOFENCE] = { "zone mode", parse_geofence },
+	[FS_SCN_EVENT_DEMAND_SURGE] = { "zone multiplier", parse_demand_surge },
+	[FS_SCN_EVENT_ROAD_CLOSURE] = { "edges way", parse_road_closure },
+	[FS_SCN_EVENT_DEVICE_FAULT] = { "vehicles share device index health", parse_device_fault },
+	[FS_SCN_EVENT_SOFTWARE_UPDATE] = { "vehicles share version", parse_software_update },
+	[FS_SCN_EVENT_DEPOT_OUTAGE] = { "depot plugs", parse_depot_outage },
+	[FS_SCN_EVENT_SUPPLIER_SHORTAGE] = { "programme plant factor", parse_supplier_shortage },
+	[FS_SCN_EVENT_RECALL] = { "programme built share action", parse_recall },
+	[FS_SCN_EVENT_CALIBRATION_SPIKE] = { "programme factor", parse_calibration_spike },
+};
+
+static const char *const time_keys = "at from tick until for duration";
+
+/* ---- reading an event ---- */
+
+static int unknown_type(const struct ctx *c, const char *type_name)
+{
+	char all[256] = "";
+	for (int t = 1; t < FS_SCN_EVENT_TYPE_COUNT; t++) {
+		size_t len = strlen(all);
+		snprintf(all + len, sizeof(all) - len, "%s%s", t > 1 ? ", " : "", type_names[t]);
+	}
+	return fail_kv(c, NULL, false, "unknown event type '%s' (known: %s)", type_name ? type_name : "", all);
+}
+
+/* Sort @kv into @ret by meaning; an unknown or repeated key is an error. */
+static int sort_keys(const struct ctx *c, int type, const struct fs_scenario_kv *kv, size_t n, struct keys *ret)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct fs_scenario_kv *k = &kv[i];
+		if (!fs_scenario_word_in(kinds[type].keys, k->key) && !fs_scenario_word_in(time_keys, k->key)) {
+			return fail_kv(c, k, true, "unknown key '%s' for a %s event (expected: %s, %s)", k->key,
+				       type_names[type], kinds[type].keys, time_keys);
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(kv[j].key, k->key)) {
+				return fail_kv(c, k, true, "key '%s' given twice", k->key);
+			}
+		}
+		for (size_t j = 0; j < sizeof(key_names) / sizeof(key_names[0]); j++) {
+			if (!strcmp(k->key, key_names[j].name)) {
+				ret->k[key_names[j].key] = k; /* "at" then "from": the later one counts */
+				break;
+			}
+		}
+	}
+	ret->window = ret->k[K_UNTIL] ? ret->k[K_UNTIL] : ret->k[K_DUR];
+	return 0;
+}
+
+/* When: the apply tick from at/from or tick, the length from until or for. */
+static int parse_when(const struct ctx *c, const struct keys *k, struct fs_scenario_event *e)
+{
+	const struct fs_scenario_kv *at = k->k[K_AT], *tick = k->k[K_TICK], *until = k->k[K_UNTIL], *dur = k->k[K_DUR];
+	uint32_t tick_ms = c->sc->tick_ms;
+	uint64_t from_ms = 0;
+	int rc;
+	if (at && tick) {
+		return fail_kv(c, tick, true, "give either a time (%s) or a tick, not both", at->key);
+	}
+	if (at) {
+		if ((rc = parse_time(c, at, &from_ms)) < 0) {
+			return rc;
+		}
+		e->apply_tick = ticks_up(from_ms, tick_ms);
+	} else if (tick) {
+		uint64_t t;
+		if (!parse_u64(tick->value, &t) || t == FS_SCN_NEXT_TICK) {
+			return fail_kv(c, tick, false, "tick: '%s' is not a tick number", tick->value);
+		}
+		e->apply_tick = t;
+		from_ms = t * tick_ms;
+	}
+	if (until && dur) {
+		return fail_kv(c, dur, true, "give either until or %s, not both", dur->key);
+	}
+	if (until) {
+		uint64_t until_ms;
+		if (!at && !tick) {
+			return fail_kv(c, until, true, "until needs a start (at/from or tick)");
+		}
+		if ((rc = parse_time(c, until, &until_ms)) < 0) {
+			return rc;
+		}
+		if (until_ms <= from_ms) {
+			return fail_kv(c, until, false, "until must be after the start of the event");
+		}
+		e->duration_ticks = ticks_up(until_ms - from_ms, tick_ms);
+	} else if (dur) {
+		uint64_t ms;
+		if (!fs_scenario_parse_duration_ms(dur->value, &ms) || ms == 0) {
+			return fail_kv(c, dur, false, "%s: '%s' is not a positive duration such as 90s, 15m, 2h", dur->key,
+				       dur->value);
+		}
+		e->duration_ticks = ticks_up(ms, tick_ms);
+	}
+	return 0;
+}
+
 int fs_scenario_event_parse(const struct fs_scenario *sc, const char *type_name, const struct fs_scenario_kv *kv,
 			    size_t n, const struct fs_scenario_event_source *src, struct fs_scenario_event *ret,
 			    struct fs_error *err)
 {
 	struct ctx c = { .sc = sc, .src = src, .err = err };
 	struct fs_scenario_event e = { .apply_tick = FS_SCN_NEXT_TICK, .depot = -1 };
-	int rc;
 	if (!sc || sc->tick_ms == 0) {
 		return fs_error_set(err, -EINVAL, "event: no scenario to validate against");
 	}
 	e.type = (uint8_t)fs_scenario_event_type_from_name(type_name);
 	if (e.type == FS_SCN_EVENT_NONE) {
-		char all[256] = "";
-		for (int t = 1; t < FS_SCN_EVENT_TYPE_COUNT; t++) {
-			size_t len = strlen(all);
-			snprintf(all + len, sizeof(all) - len, "%s%s", t > 1 ? ", " : "", type_names[t]);
-		}
-		return fail_kv(&c, NULL, false, "unknown event type '%s' (known: %s)", type_name ? type_name : "",
-			       all);
+		return unknown_type(&c, type_name);
 	}
-	const struct fs_scenario_kv *at = NULL, *until = NULL, *dur = NULL, *tick = NULL;
-	const struct fs_scenario_kv *vehicles = NULL, *share = NULL, *edges = NULL, *way = NULL, *zone = NULL,
-				    *severity = NULL, *speed = NULL, *multiplier = NULL, *version = NULL,
-				    *device = NULL, *index = NULL, *health = NULL, *depot = NULL, *plugs = NULL,
-				    *programme = NULL, *plant = NULL, *factor = NULL, *built = NULL, *action = NULL,
-				    *mode = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const struct fs_scenario_kv *k = &kv[i];
-		if (!fs_scenario_word_in(type_keys[e.type], k->key) && !fs_scenario_word_in(time_keys, k->key)) {
-			return fail_kv(&c, k, true, "unknown key '%s' for a %s event (expected: %s, %s)", k->key,
-				       type_names[e.type], type_keys[e.type], time_keys);
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(kv[j].key, k->key)) {
-				return fail_kv(&c, k, true, "key '%s' given twice", k->key);
-			}
-		}
-#define TAKE(name, var) else if (!strcmp(k->key, name)) var = k
-		if (0) {
-		}
-		TAKE("at", at); TAKE("from", at); TAKE("tick", tick); TAKE("until", until); TAKE("for", dur);
-		TAKE("duration", dur); TAKE("vehicles", vehicles); TAKE("share", share); TAKE("edges", edges);
-		TAKE("way", way); TAKE("zone", zone); TAKE("severity", severity); TAKE("speed_factor", speed);
-		TAKE("multiplier", multiplier); TAKE("version", version); TAKE("device", device);
-		TAKE("index", index); TAKE("health", health); TAKE("depot", depot); TAKE("plugs", plugs);
-		TAKE("programme", programme); TAKE("plant", plant); TAKE("factor", factor);
-		TAKE("built", built); TAKE("action", action); TAKE("mode", mode);
-#undef TAKE
-	}
-	/* when */
-	uint64_t from_ms = 0;
-	if (at && tick) {
-		return fail_kv(&c, tick, true, "give either a time (%s) or a tick, not both", at->key);
-	}
-	if (at) {
-		if ((rc = parse_time(&c, at, &from_ms)) < 0) {
-			return rc;
-		}
-		e.apply_tick = ticks_up(from_ms, sc->tick_ms);
-	} else if (tick) {
-		uint64_t t;
-		if (!parse_u64(tick->value, &t) || t == FS_SCN_NEXT_TICK) {
-			return fail_kv(&c, tick, false, "tick: '%s' is not a tick number", tick->value);
-		}
-		e.apply_tick = t;
-		from_ms = t * sc->tick_ms;
-	}
-	if (until && dur) {
-		return fail_kv(&c, dur, true, "give either until or %s, not both", dur->key);
-	}
-	if (until) {
-		uint64_t until_ms;
-		if (!at && !tick) {
-			return fail_kv(&c, until, true, "until needs a start (at/from or tick)");
-		}
-		if ((rc = parse_time(&c, until, &until_ms)) < 0) {
-			return rc;
-		}
-		if (until_ms <= from_ms) {
-			return fail_kv(&c, until, false, "until must be after the start of the event");
-		}
-		e.duration_ticks = ticks_up(until_ms - from_ms, sc->tick_ms);
-	} else if (dur) {
-		uint64_t ms;
-		if (!fs_scenario_parse_duration_ms(dur->value, &ms) || ms == 0) {
-			return fail_kv(&c, dur, false, "%s: '%s' is not a positive duration such as 90s, 15m, 2h", dur->key,
-				       dur->value);
-		}
-		e.duration_ticks = ticks_up(ms, sc->tick_ms);
-	}
-	const struct fs_scenario_kv *window = until ? until : dur;
-
-	/* what */
-	switch (e.type) {
-	case FS_SCN_EVENT_WEATHER: {
-		if (!zone || !severity) {
-			return fail_kv(&c, NULL, false, "a weather event needs %s", !zone ? "a zone" : "a severity");
-		}
-		if ((rc = check_zone(&c, zone, true)) < 0 || (rc = copy_name(&c, zone, e.zone)) < 0) {
-			return rc;
-		}
-		int s = name_index(severity_names, 4, severity->value);
-		if (s < 0) {
-			return fail_kv(&c, severity, false, "severity: '%s' is not none, light, heavy or storm",
-				       severity->value);
-		}
-		e.severity = (uint8_t)s;
-		e.speed_factor = severity_speed[s];
-		if (speed && (rc = parse_range(&c, speed, 0, 1, true, false, &e.speed_factor)) < 0) {
-			return rc;
-		}
-		break;
-	}
-	case FS_SCN_EVENT_GEOFENCE: {
-		if (!zone) {
-			return fail_kv(&c, NULL, false, "a geofence event needs a zone");
-		}
-		if ((rc = check_zone(&c, zone, false)) < 0 || (rc = copy_name(&c, zone, e.zone)) < 0) {
-			return rc;
-		}
-		if (mode) {
-			int m = name_index(mode_names, 3, mode->value);
-			if (m < 0) {
-				return fail_kv(&c, mode, false, "mode: '%s' is not set, add or remove", mode->value);
-			}
-			e.geofence_mode = (uint8_t)m;
-		}
-		break;
-	}
-	case FS_SCN_EVENT_DEMAND_SURGE:
-		if (!zone || !multiplier) {
-			return fail_kv(&c, NULL, false, "a demand_surge event needs %s", !zone ? "a zone" : "a multiplier");
-		}
-		if (!window) {
-			return fail_kv(&c, NULL, false, "a demand_surge event needs a window (until or for)");
-		}
-		if ((rc = check_zone(&c, zone, true)) < 0 || (rc = copy_name(&c, zone, e.zone)) < 0 ||
-		    (rc = parse_range(&c, multiplier, 0, 100, true, false, &e.multiplier)) < 0) {
-			return rc;
-		}
-		break;
-	case FS_SCN_EVENT_ROAD_CLOSURE:
-		if (!!edges == !!way) {
-			return fail_kv(&c, edges, true, "a road_closure event needs either edges or way");
-		}
-		if (edges && (rc = parse_id_list(&c, edges, e.edges, &e.edge_count)) < 0) {
-			return rc;
-		}
-		if (way && (rc = copy_name(&c, way, e.way)) < 0) {
-			return rc;
-		}
-		break;
-	case FS_SCN_EVENT_DEVICE_FAULT:
-	case FS_SCN_EVENT_SOFTWARE_UPDATE:
-		if (vehicles && share) {
-			return fail_kv(&c, share, true, "give either vehicles or share, not both");
-		}
-		if (vehicles && (rc = parse_id_list(&c, vehicles, e.vehicles, &e.vehicle_count)) < 0) {
-			return rc;
-		}
-		if (share && (rc = parse_range(&c, share, 0, 1, true, false, &e.share)) < 0) {
-			return rc;
-		}
-		if (e.type == FS_SCN_EVENT_DEVICE_FAULT) {
-			if (!vehicles && !share) {
-				return fail_kv(&c, NULL, false, "a device_fault event needs vehicles or a share");
-			}
-			if (!device) {
-				return fail_kv(&c, NULL, false, "a device_fault event needs a device");
-			}
-			int d = name_index(device_names, FS_DEVICE_KIND_COUNT, device->value);
-			if (d < 0) {
-				return fail_kv(&c, device, false,
-					       "device: '%s' is not camera, radar, lidar, ultrasonic or thor", device->value);
-			}
-			e.device = (uint8_t)d;
-			e.device_index = 0;
-			if (index && !strcmp(index->value, "all")) {
-				e.device_index = -1;
-			} else if (index) {
-				uint64_t v;
-				if (!parse_u64(index->value, &v) || v >= fs_platform_kind_size(d)) {
-					return fail_kv(&c, index, false, "index: '%s' is not 'all' or 0..%u for a %s",
-						       index->value, fs_platform_kind_size(d) - 1, device->value);
-				}
-				e.device_index = (int16_t)v;
-			}
-			e.health = FS_HEALTH_FAILED;
-			if (health) {
-				int h = name_index(health_names, 3, health->value);
-				if (h < 0) {
-					return fail_kv(&c, health, false, "health: '%s' is not ok, degraded or failed",
-						       health->value);
-				}
-				e.health = (uint8_t)h;
-			}
-		} else {
-			if (!version) {
-				return fail_kv(&c, NULL, false, "a software_update event needs a version");
-			}
-			if (!fs_scenario_parse_version(version->value, &e.version)) {
-				return fail_kv(&c, version, false, "version: '%s' is not a release such as 1.2",
-					       version->value);
-			}
-			if (fs_scenario_sw_find(sc, e.version) < 0) {
-				return fail_kv(&c, version, false,
-					       "version: release %s is not among fleet.software (add it there first)",
-					       version->value);
-			}
-			if (!vehicles && !share) {
-				e.share = 1.0;
-			}
-		}
-		break;
-	case FS_SCN_EVENT_DEPOT_OUTAGE: {
-		if (!depot) {
-			return fail_kv(&c, NULL, false, "a depot_outage event needs a depot (name or index)");
-		}
-		uint64_t d;
-		if (parse_u64(depot->value, &d)) {
-			if (d >= sc->depot_count) {
-				return fail_kv(&c, depot, false, "depot: index %" PRIu64 " but the city has %zu depot(s)", d,
-					       sc->depot_count);
-			}
-			e.depot = (int32_t)d;
-		} else {
-			for (size_t i = 0; i < sc->depot_count; i++) {
-				if (!strcmp(sc->depots[i].name, depot->value)) {
-					e.depot = (int32_t)i;
-				}
-			}
-			if (e.depot < 0) {
-				return fail_kv(&c, depot, false, "depot: no depot named '%s'", depot->value);
-			}
-		}
-		if (plugs) {
-			uint64_t p;
-			if (!parse_u64(plugs->value, &p) || p > sc->depots[e.depot].plugs) {
-				return fail_kv(&c, plugs, false, "plugs: '%s' is not 0 (all) .. %u", plugs->value,
-					       sc->depots[e.depot].plugs);
-			}
-			e.plugs = (uint32_t)p;
-		}
-		break;
-	}
-	case FS_SCN_EVENT_SUPPLIER_SHORTAGE:
-	case FS_SCN_EVENT_RECALL:
-	case FS_SCN_EVENT_CALIBRATION_SPIKE: {
-		if (!programme && e.type != FS_SCN_EVENT_CALIBRATION_SPIKE) {
-			return fail_kv(&c, NULL, false, "a %s event needs a programme", type_names[e.type]);
-		}
-		int pi = -1;
-		if (programme) {
-			pi = fs_scenario_programme_find(sc, programme->value);
-			if (pi < 0) {
-				return fail_kv(&c, programme, false, "unknown programme '%s' (see production.programmes)",
-					       programme->value);
-			}
-			copy_name(&c, programme, e.programme);
-		}
-		if (plant) {
-			if (pi < 0) {
-				return fail_kv(&c, plant, true, "plant needs a programme");
-			}
-			bool found = false;
-			const struct fs_prod_programme *g = &sc->production.programmes[pi];
-			for (uint32_t i = 0; i < g->plant_count; i++) {
-				found |= !strcmp(g->plants[i].name, plant->value);
-			}
-			if (!found) {
-				return fail_kv(&c, plant, false, "programme '%s' has no plant '%s'", e.programme, plant->value);
-			}
-			copy_name(&c, plant, e.plant);
-		}
-		if (e.type == FS_SCN_EVENT_SUPPLIER_SHORTAGE) {
-			if (!factor) {
-				return fail_kv(&c, NULL, false, "a supplier_shortage event needs a factor (plant rate x factor)");
-			}
-			if (!window) {
-				return fail_kv(&c, NULL, false, "a supplier_shortage event needs a window (until or for)");
-			}
-			if ((rc = parse_range(&c, factor, 0, 1, false, true, &e.factor)) < 0) {
-				return rc;
-			}
-		} else if (e.type == FS_SCN_EVENT_CALIBRATION_SPIKE) {
-			if (!factor) {
-				return fail_kv(&c, NULL, false,
-					       "a calibration_spike event needs a factor (failure share x factor)");
-			}
-			if (!window) {
-				return fail_kv(&c, NULL, false, "a calibration_spike event needs a window (until or for)");
-			}
-			if ((rc = parse_range(&c, factor, 1, 100, true, false, &e.factor)) < 0) {
-				return rc;
-			}
-		} else {
-			if (!built) {
-				return fail_kv(&c, NULL, false, "a recall event needs built: [first day, last day]");
-			}
-			if ((rc = parse_built(&c, built, &e.built_from_ms, &e.built_to_ms)) < 0) {
-				return rc;
-			}
-			e.share = 1.0;
-			if (share && (rc = parse_range(&c, share, 0, 1, true, false, &e.share)) < 0) {
-				return rc;
-			}
-			if (action) {
-				static const char *const actions[] = { "rework", "retire" };
-				int a = name_index(actions, 2, action->value);
-				if (a < 0) {
-					return fail_kv(&c, action, false, "action: '%s' is not rework or retire", action->value);
-				}
-				e.recall_action = (uint8_t)a;
-			}
-		}
-		break;
-	}
-	default:
-		break;
+	struct keys k = { { 0 } };
+	int rc = sort_keys(&c, e.type, kv, n, &k);
+	if (rc < 0 || (rc = parse_when(&c, &k, &e)) < 0 || (rc = kinds[e.type].parse(&c, &k, &e)) < 0) {
+		return rc;
 	}
 	*ret = e;
 	return 0;
