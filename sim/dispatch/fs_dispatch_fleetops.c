@@ -415,30 +415,37 @@ static bool idle_for_rebalancing(const struct fs_dispatch *d, const struct vrec 
 	       !dispatch_needs_charge(d, v) && v->cooldown_until_ms <= now_ms;
 }
 
-int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
-		       struct fs_dispatch_step_stats *stats)
+/* One rebalancing pass: the idle supply per zone, the cars that may leave
+ * (rows: movers[0..nrows)), the places below target they may go to
+ * (slots), and the sparse distance matrix between them. */
+struct rebalance {
+	double *supply;          /* per zone */
+	double total_supply;
+	struct mover *movers;    /* idle long enough, by zone then longest idle */
+	uint32_t nmovers, nrows;
+	uint32_t *slot_zone;     /* per slot */
+	uint32_t nslots;
+	uint32_t *row_first, *col, *choice;
+	double *cost, *unassigned;
+	struct ranked *near;
+};
+
+static void rebalance_free(struct rebalance *rb)
 {
-	uint32_t nz = fs_dispatch_zone_count(d);
-	double observed_total = 0.0;
-	for (uint32_t z = 0; z < nz; z++) {
-		observed_total += d->zones[z].observed;
-	}
-	double expected = expected_total(d, now_ms, d->p.horizon_s);
-	if (!(expected > 0.0)) {
-		return 0;
-	}
-	int rc = -ENOMEM;
-	double *supply = calloc(nz, sizeof(*supply));
-	struct mover *movers = malloc((d->nveh ? d->nveh : 1) * sizeof(*movers));
-	uint32_t *slot_zone = NULL, *row_first = NULL, *col = NULL, *choice = NULL;
-	double *cost = NULL, *unassigned = NULL;
-	struct ranked *near = NULL;
-	if (!supply || !movers) {
-		goto out;
-	}
-	/* supply: idle cars where they are, repositioning cars where they go */
-	uint32_t nmovers = 0;
-	double total_supply = 0.0;
+	free(rb->supply);
+	free(rb->movers);
+	free(rb->slot_zone);
+	free(rb->row_first);
+	free(rb->col);
+	free(rb->cost);
+	free(rb->unassigned);
+	free(rb->choice);
+	free(rb->near);
+}
+
+/* supply: idle cars where they are, repositioning cars where they go */
+static void count_supply(struct fs_dispatch *d, int64_t now_ms, struct rebalance *rb)
+{
 	int64_t min_idle = (int64_t)(d->p.min_idle_s * MS_PER_S);
 	for (uint32_t id = 0; id < d->nveh; id++) {
 		const struct vrec *v = &d->veh[id];
@@ -446,79 +453,83 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 			continue;
 		}
 		if (v->claim == CLAIM_REPOSITION) {
-			supply[v->target] += 1.0;
-			total_supply += 1.0;
+			rb->supply[v->target] += 1.0;
+			rb->total_supply += 1.0;
 		} else if (idle_for_rebalancing(d, v, now_ms)) {
 			struct fs_point p = { dispatch_view(d, v)->x, dispatch_view(d, v)->y };
 			uint32_t z = fs_dispatch_zone_of(d, p);
-			supply[z] += 1.0;
-			total_supply += 1.0;
+			rb->supply[z] += 1.0;
+			rb->total_supply += 1.0;
 			if (now_ms - v->idle_since_ms >= min_idle) {
-				movers[nmovers++] = (struct mover){ v->idle_since_ms, id, z };
+				rb->movers[rb->nmovers++] = (struct mover){ v->idle_since_ms, id, z };
 			}
 		}
 	}
-	if (!nmovers) {
-		rc = 0;
-		goto out;
-	}
-	qsort(movers, nmovers, sizeof(*movers), compare_movers);
-	/* targets: the demand expected over the horizon, scaled down to the idle fleet when it
-	 * is short, so that only real gaps pull cars (no churn while supply is ample) */
-	uint32_t nslots = 0, nrows = 0;
-	slot_zone = malloc((size_t)(total_supply + 1.0) * sizeof(*slot_zone));
-	if (!slot_zone) {
-		goto out;
+}
+
+/* targets: the demand expected over the horizon, scaled down to the idle fleet when it
+ * is short, so that only real gaps pull cars (no churn while supply is ample). Leaves
+ * nrows or nslots 0 when no zone is off its target. */
+static int place_targets(struct fs_dispatch *d, double expected, double observed_total, struct rebalance *rb)
+{
+	uint32_t nz = fs_dispatch_zone_count(d);
+	rb->slot_zone = malloc((size_t)(rb->total_supply + 1.0) * sizeof(*rb->slot_zone));
+	if (!rb->slot_zone) {
+		return -ENOMEM;
 	}
 	double share_total = 0.0;
 	for (uint32_t z = 0; z < nz; z++) {
 		share_total += d->zones[z].stop_edge != FS_DISPATCH_NONE ? zone_share(d, z, observed_total) : 0.0;
 	}
 	if (!(share_total > 0.0)) {
-		rc = 0;
-		goto out;
+		return 0;
 	}
-	double scale = fmin(1.0, total_supply / expected);
+	double scale = fmin(1.0, rb->total_supply / expected);
 	uint32_t w = 0;
 	for (uint32_t z = 0; z < nz; z++) {
 		double share = d->zones[z].stop_edge != FS_DISPATCH_NONE ? zone_share(d, z, observed_total) / share_total : 0.0;
 		double target = expected * share * scale;
 		/* leavers: above the target rounded up, the longest idle first */
-		double surplus = supply[z] - ceil(target);
+		double surplus = rb->supply[z] - ceil(target);
 		uint32_t first = w;
-		while (w < nmovers && movers[w].zone == z) {
+		while (w < rb->nmovers && rb->movers[w].zone == z) {
 			w++;
 		}
 		for (uint32_t k = first; k < w && surplus >= 1.0; k++, surplus -= 1.0) {
-			movers[nrows++] = movers[k]; /* compacts in place: nrows <= k */
+			rb->movers[rb->nrows++] = rb->movers[k]; /* compacts in place: nrows <= k */
 		}
 		/* room: below the target rounded to the nearest car */
-		for (double deficit = round(target) - supply[z]; deficit >= 1.0 && nslots < (uint32_t)total_supply; deficit -= 1.0) {
-			slot_zone[nslots++] = z;
+		for (double deficit = round(target) - rb->supply[z];
+		     deficit >= 1.0 && rb->nslots < (uint32_t)rb->total_supply; deficit -= 1.0) {
+			rb->slot_zone[rb->nslots++] = z;
 		}
 	}
-	if (!nrows || !nslots) {
-		rc = 0;
-		goto out;
-	}
-	/* least total distance, moves no longer than max_reposition_m; each car may take a slot
-	 * of its nearest zones below target (REBALANCE_ARCS slots at most: the matrix stays sparse) */
+	return 0;
+}
+
+/* least total distance, moves no longer than max_reposition_m; each car may take a slot
+ * of its nearest zones below target (REBALANCE_ARCS slots at most: the matrix stays sparse) */
+static int build_arcs(struct fs_dispatch *d, struct rebalance *rb)
+{
+	uint32_t nrows = rb->nrows, nslots = rb->nslots;
 	size_t narcs = (size_t)nrows * (nslots < REBALANCE_ARCS ? nslots : REBALANCE_ARCS);
-	row_first = malloc(((size_t)nrows + 1) * sizeof(*row_first));
-	col = malloc(narcs * sizeof(*col));
-	cost = malloc(narcs * sizeof(*cost));
-	unassigned = malloc((size_t)nrows * sizeof(*unassigned));
-	choice = malloc((size_t)nrows * sizeof(*choice));
-	near = malloc(((size_t)(nslots > nrows ? nslots : nrows)) * sizeof(*near));
-	if (!row_first || !col || !cost || !unassigned || !choice || !near) {
-		goto out;
+	rb->row_first = malloc(((size_t)nrows + 1) * sizeof(*rb->row_first));
+	rb->col = malloc(narcs * sizeof(*rb->col));
+	rb->cost = malloc(narcs * sizeof(*rb->cost));
+	rb->unassigned = malloc((size_t)nrows * sizeof(*rb->unassigned));
+	rb->choice = malloc((size_t)nrows * sizeof(*rb->choice));
+	rb->near = malloc(((size_t)(nslots > nrows ? nslots : nrows)) * sizeof(*rb->near));
+	if (!rb->row_first || !rb->col || !rb->cost || !rb->unassigned || !rb->choice || !rb->near) {
+		return -ENOMEM;
 	}
 	const struct fs_network *net = d->w.net;
+	const uint32_t *slot_zone = rb->slot_zone;
+	struct ranked *near = rb->near;
 	uint32_t n = 0;
 	for (uint32_t r = 0; r < nrows; r++) {
-		const struct vrec *v = &d->veh[movers[r].id];
-		row_first[r] = n;
-		unassigned[r] = d->p.max_reposition_m;
+		const struct vrec *v = &d->veh[rb->movers[r].id];
+		rb->row_first[r] = n;
+		rb->unassigned[r] = d->p.max_reposition_m;
 		uint32_t nnear = 0;
 		for (uint32_t s0 = 0; s0 < nslots; s0++) {
 			if (s0 > 0 && slot_zone[s0] == slot_zone[s0 - 1]) {
@@ -531,35 +542,39 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 			}
 		}
 		qsort(near, nnear, sizeof(*near), compare_ranked);
-		for (uint32_t k = 0; k < nnear && n - row_first[r] < REBALANCE_ARCS; k++) {
+		for (uint32_t k = 0; k < nnear && n - rb->row_first[r] < REBALANCE_ARCS; k++) {
 			for (uint32_t s1 = near[k].index;
-			     s1 < nslots && slot_zone[s1] == slot_zone[near[k].index] && n - row_first[r] < REBALANCE_ARCS;
+			     s1 < nslots && slot_zone[s1] == slot_zone[near[k].index] && n - rb->row_first[r] < REBALANCE_ARCS;
 			     s1++) {
-				col[n] = s1;
-				cost[n] = near[k].key;
+				rb->col[n] = s1;
+				rb->cost[n] = near[k].key;
 				n++;
 			}
 		}
 	}
-	row_first[nrows] = n;
-	struct fs_dispatch_assign_problem prob = { .rows = nrows, .cols = nslots, .row_first = row_first,
-						   .col = col, .cost = cost, .unassigned_cost = unassigned };
-	if ((rc = fs_dispatch_assign_solve(&prob, choice, NULL)) < 0) {
-		goto out;
-	}
-	uint32_t limit = (uint32_t)floor(d->p.max_move_share * total_supply);
+	rb->row_first[nrows] = n;
+	return 0;
+}
+
+/* Send the chosen moves, at most max_move_share of the supply: over the limit, the
+ * shortest moves go. */
+static int send_moves(struct fs_dispatch *d, int64_t now_ms, struct rebalance *rb, struct fs_dispatch_output *out,
+		      struct fs_dispatch_step_stats *stats)
+{
+	const struct fs_network *net = d->w.net;
+	struct ranked *near = rb->near;
+	uint32_t limit = (uint32_t)floor(d->p.max_move_share * rb->total_supply);
 	if (limit < 1) {
 		limit = 1;
 	}
-	/* over the limit: the shortest moves go */
 	uint32_t nmoves = 0;
-	for (uint32_t r = 0; r < nrows; r++) {
-		if (choice[r] == FS_DISPATCH_NONE) {
+	for (uint32_t r = 0; r < rb->nrows; r++) {
+		if (rb->choice[r] == FS_DISPATCH_NONE) {
 			continue;
 		}
-		for (uint32_t k = row_first[r]; k < row_first[r + 1]; k++) {
-			if (col[k] == choice[r]) {
-				near[nmoves++] = (struct ranked){ cost[k], r };
+		for (uint32_t k = rb->row_first[r]; k < rb->row_first[r + 1]; k++) {
+			if (rb->col[k] == rb->choice[r]) {
+				near[nmoves++] = (struct ranked){ rb->cost[k], r };
 				break;
 			}
 		}
@@ -567,8 +582,8 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 	qsort(near, nmoves, sizeof(*near), compare_ranked);
 	for (uint32_t m = 0; m < nmoves && m < limit; m++) {
 		uint32_t r = near[m].index;
-		struct vrec *v = &d->veh[movers[r].id];
-		uint32_t z = slot_zone[choice[r]];
+		struct vrec *v = &d->veh[rb->movers[r].id];
+		uint32_t z = rb->slot_zone[rb->choice[r]];
 		if (!dispatch_route_in_odd(d, v, d->zones[z].stop_edge, now_ms)) {
 			continue; /* fs-vehicle would refuse the drive */
 		}
@@ -577,8 +592,7 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 		}
 		uint64_t job = dispatch_new_job(d, JOB_REPOSITION, v->s.id, 0);
 		if (!job) {
-			rc = -ENOMEM;
-			goto out;
+			return -ENOMEM;
 		}
 		dispatch_set_claim(d, v, CLAIM_REPOSITION, z, job, 0, now_ms);
 		struct fs_dispatch_job j = { .job_id = job, .vehicle_id = v->s.id, .stop_count = 1 };
@@ -586,22 +600,53 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 		j.stops[0] = (struct fs_dispatch_stop){ .kind = FS_DISPATCH_STOP_REPOSITION, .edge = e,
 							.offset_m = net->edges[e].length_m,
 							.point = dispatch_edge_end(net, e) };
-		if ((rc = dispatch_emit_job(out, &j)) < 0) {
-			goto out;
+		int rc = dispatch_emit_job(out, &j);
+		if (rc < 0) {
+			return rc;
 		}
 		d->counters.repositions++;
 		stats->repositioned++;
 	}
+	return 0;
+}
+
+int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
+		       struct fs_dispatch_step_stats *stats)
+{
+	uint32_t nz = fs_dispatch_zone_count(d);
+	double observed_total = 0.0;
+	for (uint32_t z = 0; z < nz; z++) {
+		observed_total += d->zones[z].observed;
+	}
+	double expected = expected_total(d, now_ms, d->p.horizon_s);
+	if (!(expected > 0.0)) {
+		return 0;
+	}
+	struct rebalance rb = { .supply = calloc(nz, sizeof(*rb.supply)),
+				.movers = malloc((d->nveh ? d->nveh : 1) * sizeof(*rb.movers)) };
+	int rc = -ENOMEM;
+	if (!rb.supply || !rb.movers) {
+		goto out;
+	}
+	count_supply(d, now_ms, &rb);
 	rc = 0;
+	if (!rb.nmovers) {
+		goto out;
+	}
+	qsort(rb.movers, rb.nmovers, sizeof(*rb.movers), compare_movers);
+	if ((rc = place_targets(d, expected, observed_total, &rb)) < 0 || !rb.nrows || !rb.nslots) {
+		goto out;
+	}
+	if ((rc = build_arcs(d, &rb)) < 0) {
+		goto out;
+	}
+	struct fs_dispatch_assign_problem prob = { .rows = rb.nrows, .cols = rb.nslots, .row_first = rb.row_first,
+						   .col = rb.col, .cost = rb.cost, .unassigned_cost = rb.unassigned };
+	if ((rc = fs_dispatch_assign_solve(&prob, rb.choice, NULL)) < 0) {
+		goto out;
+	}
+	rc = send_moves(d, now_ms, &rb, out, stats);
 out:
-	free(supply);
-	free(movers);
-	free(slot_zone);
-	free(row_first);
-	free(col);
-	free(cost);
-	free(unassigned);
-	free(choice);
-	free(near);
+	rebalance_free(&rb);
 	return rc;
 }
