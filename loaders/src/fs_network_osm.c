@@ -660,28 +660,11 @@ static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, c
 }
 
 /* Steps 1-4 of the file comment; the ways' references become node indices in place. */
-static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, struct fs_error *err)
+/* Resolve every way's refs into @ref_idx (NONE: missing, NONE - 1: an immediate
+ * repeat, skipped), and mark in @uses the graph nodes (2): nodes shared by two
+ * kept ways or met twice, and the ends of each run of resolved refs. */
+static void mark_graph_nodes(struct osm_ctx *ctx, uint32_t *ref_idx, uint8_t *uses)
 {
-	struct fs_netb *b = ctx->b;
-	uint32_t *ref_idx = NULL, *graph_id = NULL, *way_edges = NULL;
-	uint8_t *uses = NULL;
-	struct fs_point *pts = NULL;
-	uint32_t pts_cap = 0;
-	bool sorted = true;
-	for (uint32_t i = 1; i < ctx->node_count && sorted; i++) {
-		sorted = ctx->nodes[i - 1].id < ctx->nodes[i].id;
-	}
-	if (!sorted) {
-		qsort(ctx->nodes, ctx->node_count, sizeof(*ctx->nodes), cmp_node);
-	}
-	ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
-	uses = calloc((size_t)ctx->node_count + 1, 1);
-	graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
-	way_edges = malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
-	if (!ref_idx || !uses || !graph_id || !way_edges) {
-		goto out_nomem;
-	}
-	/* Resolve refs, drop immediate repeats, count uses; 2 = junction. */
 	for (uint32_t w = 0; w < ctx->way_count; w++) {
 		const struct osm_way *way = &ctx->ways[w];
 		uint32_t prev = NONE;
@@ -722,7 +705,11 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 			run++;
 		}
 	}
-	/* Graph nodes in OSM id order; project about the bbox centre of used nodes. */
+}
+
+/* The projection about the bbox centre of the used nodes; false when none is used. */
+static bool project_used_nodes(const struct osm_ctx *ctx, const uint8_t *uses, struct fs_projection *ret)
+{
 	double min_lat = INFINITY, max_lat = -INFINITY, min_lon = INFINITY, max_lon = -INFINITY;
 	for (uint32_t v = 0; v < ctx->node_count; v++) {
 		if (uses[v]) {
@@ -733,26 +720,21 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 		}
 	}
 	if (min_lat > max_lat) {
-		fs_error_set(err, -EINVAL, "%s: no drivable roads (highway=* ways with known nodes)",
-			     path);
-		goto out_free;
+		return false;
 	}
-	struct fs_projection proj;
-	fs_projection_init(&proj, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2);
-	for (uint32_t v = 0; v < ctx->node_count; v++) {
-		graph_id[v] = NONE;
-		if (uses[v] >= 2) {
-			const struct osm_node *o = &ctx->nodes[v];
-			struct fs_point p = fs_projection_to_xy(&proj, o->lat, o->lon);
-			struct fs_node node = { p.x, p.y, o->lat, o->lon, o->id };
-			graph_id[v] = b->node_count;
-			if (fs_netb_add_node(b, &node) < 0) {
-				goto out_nomem;
-			}
-		}
-	}
-	/* Cut every run at graph nodes; way w's edges are [way_edges[w], way_edges[w + 1]). */
-	for (uint32_t w = 0; w < ctx->way_count; w++) {
+	fs_projection_init(ret, (min_lat + max_lat) / 2, (min_lon + max_lon) / 2);
+	return true;
+}
+
+/* Cut every run at graph nodes; way w's edges are [way_edges[w], way_edges[w + 1]). */
+static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t *graph_id,
+		    const struct fs_projection *proj, uint32_t *way_edges)
+{
+	struct fs_netb *b = ctx->b;
+	struct fs_point *pts = NULL;
+	uint32_t pts_cap = 0;
+	int rc = 0;
+	for (uint32_t w = 0; w < ctx->way_count && rc == 0; w++) {
 		const struct osm_way *way = &ctx->ways[w];
 		uint32_t start = NONE, prev = NONE, count = 0;
 		uint16_t control_fwd = 0, control_bwd = 0;
@@ -768,8 +750,8 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 				continue;
 			}
 			const struct osm_node *o = &ctx->nodes[v];
-			if (grow((void **)&pts, &pts_cap, (uint64_t)count + 1, sizeof(*pts)) < 0) {
-				goto out_nomem;
+			if ((rc = grow((void **)&pts, &pts_cap, (uint64_t)count + 1, sizeof(*pts))) < 0) {
+				break;
 			}
 			if (start == NONE) {
 				/* A run always starts at a graph node (its first resolved ref). */
@@ -783,15 +765,15 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 				length += fs_geo_distance_m(ctx->nodes[prev].lat, ctx->nodes[prev].lon,
 							    o->lat, o->lon);
 			}
-			pts[count++] = fs_projection_to_xy(&proj, o->lat, o->lon);
+			pts[count++] = fs_projection_to_xy(proj, o->lat, o->lon);
 			prev = v;
 			if (graph_id[v] != NONE && count > 1) {
-				if (emit_edges(b, way, graph_id[start], graph_id[v], length, pts,
-					       count, control_fwd, control_bwd) < 0) {
-					goto out_nomem;
+				if ((rc = emit_edges(b, way, graph_id[start], graph_id[v], length, pts,
+						     count, control_fwd, control_bwd)) < 0) {
+					break;
 				}
 				start = v;
-				pts[0] = fs_projection_to_xy(&proj, o->lat, o->lon);
+				pts[0] = fs_projection_to_xy(proj, o->lat, o->lon);
 				count = 1;
 				length = 0.0;
 				control_fwd = 0;
@@ -802,15 +784,57 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 		}
 	}
 	way_edges[ctx->way_count] = b->edge_count;
-	if (resolve_restrictions(ctx, graph_id, way_edges) < 0) {
+	free(pts);
+	return rc < 0 ? -ENOMEM : 0;
+}
+
+static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, struct fs_error *err)
+{
+	struct fs_netb *b = ctx->b;
+	bool sorted = true;
+	for (uint32_t i = 1; i < ctx->node_count && sorted; i++) {
+		sorted = ctx->nodes[i - 1].id < ctx->nodes[i].id;
+	}
+	if (!sorted) {
+		qsort(ctx->nodes, ctx->node_count, sizeof(*ctx->nodes), cmp_node);
+	}
+	uint32_t *ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
+	uint8_t *uses = calloc((size_t)ctx->node_count + 1, 1);
+	uint32_t *graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
+	uint32_t *way_edges = malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
+	struct fs_network *net = NULL;
+	struct fs_projection proj;
+	if (!ref_idx || !uses || !graph_id || !way_edges) {
+		goto out_nomem;
+	}
+	mark_graph_nodes(ctx, ref_idx, uses);
+	/* Graph nodes in OSM id order; project about the bbox centre of used nodes. */
+	if (!project_used_nodes(ctx, uses, &proj)) {
+		fs_error_set(err, -EINVAL, "%s: no drivable roads (highway=* ways with known nodes)",
+			     path);
+		goto out_free;
+	}
+	for (uint32_t v = 0; v < ctx->node_count; v++) {
+		graph_id[v] = NONE;
+		if (uses[v] >= 2) {
+			const struct osm_node *o = &ctx->nodes[v];
+			struct fs_point p = fs_projection_to_xy(&proj, o->lat, o->lon);
+			struct fs_node node = { p.x, p.y, o->lat, o->lon, o->id };
+			graph_id[v] = b->node_count;
+			if (fs_netb_add_node(b, &node) < 0) {
+				goto out_nomem;
+			}
+		}
+	}
+	if (cut_ways(ctx, ref_idx, graph_id, &proj, way_edges) < 0 ||
+	    resolve_restrictions(ctx, graph_id, way_edges) < 0) {
 		goto out_nomem;
 	}
 	free(ref_idx);
 	free(uses);
 	free(graph_id);
 	free(way_edges);
-	free(pts);
-	struct fs_network *net = fs_netb_build(b, &proj, path);
+	net = fs_netb_build(b, &proj, path);
 	if (!net) {
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
@@ -823,7 +847,6 @@ out_free:
 	free(uses);
 	free(graph_id);
 	free(way_edges);
-	free(pts);
 	fs_netb_finish_free(b);
 	return NULL;
 }
