@@ -448,6 +448,173 @@ static int read_clock(struct loader *L, const yaml_node_t *city)
 	return 0;
 }
 
+/* city.map: a network spec whose files are resolved against the scenario's folder */
+static int read_city_map(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc;
+	if (!strncmp(sc->map, "csv:", 4)) {
+		/* csv:NODES,EDGES: resolve both files */
+		char *comma = strchr(sc->map + 4, ',');
+		if (!comma) {
+			return fail(L, n, "map: expected csv:NODES.csv,EDGES.csv");
+		}
+		char nodes[FS_SCN_PATH_MAX], edges[FS_SCN_PATH_MAX];
+		snprintf(nodes, sizeof(nodes), "%.*s", (int)(comma - sc->map - 4), sc->map + 4);
+		snprintf(edges, sizeof(edges), "%s", comma + 1);
+		if ((rc = resolve_path(L, n, "map", nodes, sizeof(nodes))) < 0 ||
+		    (rc = resolve_path(L, n, "map", edges, sizeof(edges))) < 0) {
+			return rc;
+		}
+		if ((size_t)snprintf(sc->map, sizeof(sc->map), "csv:%s,%s", nodes, edges) >= sizeof(sc->map)) {
+			return fail(L, n, "map: path too long");
+		}
+	} else if (!strncmp(sc->map, "grid:", 5)) {
+		/* checked by the network loader */
+	} else if (looks_like_path(sc->map) && (rc = resolve_path(L, n, "map", sc->map, sizeof(sc->map))) < 0) {
+		return rc;
+	} else if (!sc->map[0]) {
+		return fail(L, n, "map: empty");
+	}
+	return 0;
+}
+
+/* city.zones: the named polygons events and the geofence refer to */
+static int read_city_zones(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc;
+	if ((rc = need_list(L, n, "zones")) < 0) {
+		return rc;
+	}
+	free_zones(sc);
+	size_t count = list_len(n);
+	if (count > FS_SCN_ZONES_MAX) {
+		return fail(L, list_item(L, n, FS_SCN_ZONES_MAX), "zones: at most %d", FS_SCN_ZONES_MAX);
+	}
+	sc->zones = calloc(count ? count : 1, sizeof(*sc->zones));
+	if (!sc->zones) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = read_zone(L, list_item(L, n, i), &sc->zones[i])) < 0) {
+			return rc;
+		}
+		sc->zone_count++;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(sc->zones[j].name, sc->zones[i].name)) {
+				return fail(L, list_item(L, n, i), "zone '%s' defined twice", sc->zones[i].name);
+			}
+		}
+	}
+	return 0;
+}
+
+/* city.geofence: a zone, an inline polygon or a GeoJSON file */
+static int read_city_geofence(struct loader *L, const yaml_node_t *city, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc;
+	sc->geofence[0] = sc->geofence_zone[0] = '\0';
+	if (n->type == YAML_MAPPING_NODE) {
+		if ((rc = check_map(L, n, "geofence", "zone polygon")) < 0) {
+			return rc;
+		}
+		const yaml_node_t *z = find(L, n, "zone"), *p = find(L, n, "polygon");
+		if (!!z == !!p) {
+			return fail(L, n, "geofence: give either zone or polygon");
+		}
+		if (z) {
+			if ((rc = get_string(L, n, "zone", sc->geofence_zone, sizeof(sc->geofence_zone))) < 0) {
+				return rc;
+			}
+			if (!fs_scenario_zone_find(sc, sc->geofence_zone)) {
+				return fail(L, z, "geofence: unknown zone '%s'", sc->geofence_zone);
+			}
+		} else {
+			/* an inline service area becomes the zone "service-area" */
+			struct fs_scenario_zone *zs = realloc(sc->zones, (sc->zone_count + 1) * sizeof(*zs));
+			if (!zs) {
+				return -ENOMEM;
+			}
+			sc->zones = zs;
+			struct fs_scenario_zone *zone = &sc->zones[sc->zone_count];
+			memset(zone, 0, sizeof(*zone));
+			snprintf(zone->name, sizeof(zone->name), "service-area");
+			if (fs_scenario_zone_find(sc, "service-area")) {
+				return fail(L, p, "geofence: a zone named service-area exists already");
+			}
+			if ((rc = parse_polygon(L, p, "polygon", &zone->latlon, &zone->count)) < 0) {
+				return rc;
+			}
+			sc->zone_count++;
+			snprintf(sc->geofence_zone, sizeof(sc->geofence_zone), "service-area");
+		}
+	} else {
+		if ((rc = get_string(L, city, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
+			return rc;
+		}
+		if (!sc->geofence[0]) {
+			return fail(L, n, "geofence: empty (leave it out for the whole map)");
+		}
+		if (looks_like_path(sc->geofence) &&
+		    (rc = resolve_path(L, n, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
+			return rc;
+		}
+		if (looks_like_path(sc->geofence) && (rc = check_geojson(L, n, sc->geofence)) < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* city.depots: where cars charge */
+static int read_city_depots(struct loader *L, const yaml_node_t *n)
+{
+	struct fs_scenario *sc = L->sc;
+	int rc;
+	if ((rc = need_list(L, n, "depots")) < 0) {
+		return rc;
+	}
+	size_t count = list_len(n);
+	if (count < 1 || count > 64) {
+		return fail(L, n, "depots: a city needs 1 to 64 depots");
+	}
+	free(sc->depots);
+	sc->depot_count = 0;
+	sc->depots = calloc(count, sizeof(*sc->depots));
+	if (!sc->depots) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *d = list_item(L, n, i);
+		struct fs_scenario_depot *dep = &sc->depots[i];
+		snprintf(dep->name, sizeof(dep->name), "depot-%zu", i);
+		dep->plugs = 20;
+		dep->plug_kw = 150.0;
+		if ((rc = check_map(L, d, "a depot", "name at plugs plug_kw")) < 0 ||
+		    (rc = get_string(L, d, "name", dep->name, sizeof(dep->name))) < 0 ||
+		    (rc = get_u32(L, d, "plugs", 0, 10000, &dep->plugs)) < 0 ||
+		    (rc = get_double(L, d, "plug_kw", 0, 1000, true, &dep->plug_kw)) < 0) {
+			return rc;
+		}
+		const yaml_node_t *at = find(L, d, "at");
+		if (at) {
+			if ((rc = parse_latlon(L, at, "at", &dep->lat, &dep->lon)) < 0) {
+				return rc;
+			}
+			dep->placed = true;
+		}
+		sc->depot_count++;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(sc->depots[j].name, dep->name)) {
+				return fail(L, d, "depot '%s' defined twice", dep->name);
+			}
+		}
+	}
+	return 0;
+}
+
 static int read_city(struct loader *L, const yaml_node_t *city)
 {
 	struct fs_scenario *sc = L->sc;
@@ -460,151 +627,20 @@ static int read_city(struct loader *L, const yaml_node_t *city)
 		return rc;
 	}
 	const yaml_node_t *n;
-	if ((n = find(L, city, "map"))) {
-		if (!strncmp(sc->map, "csv:", 4)) {
-			/* csv:NODES,EDGES: resolve both files */
-			char *comma = strchr(sc->map + 4, ',');
-			if (!comma) {
-				return fail(L, n, "map: expected csv:NODES.csv,EDGES.csv");
-			}
-			char nodes[FS_SCN_PATH_MAX], edges[FS_SCN_PATH_MAX];
-			snprintf(nodes, sizeof(nodes), "%.*s", (int)(comma - sc->map - 4), sc->map + 4);
-			snprintf(edges, sizeof(edges), "%s", comma + 1);
-			if ((rc = resolve_path(L, n, "map", nodes, sizeof(nodes))) < 0 ||
-			    (rc = resolve_path(L, n, "map", edges, sizeof(edges))) < 0) {
-				return rc;
-			}
-			if ((size_t)snprintf(sc->map, sizeof(sc->map), "csv:%s,%s", nodes, edges) >= sizeof(sc->map)) {
-				return fail(L, n, "map: path too long");
-			}
-		} else if (!strncmp(sc->map, "grid:", 5)) {
-			/* checked by the network loader */
-		} else if (looks_like_path(sc->map) && (rc = resolve_path(L, n, "map", sc->map, sizeof(sc->map))) < 0) {
-			return rc;
-		} else if (!sc->map[0]) {
-			return fail(L, n, "map: empty");
-		}
+	if ((n = find(L, city, "map")) && (rc = read_city_map(L, n)) < 0) {
+		return rc;
 	}
 	if ((rc = read_clock(L, city)) < 0) {
 		return rc;
 	}
-	if ((n = find(L, city, "zones"))) {
-		if ((rc = need_list(L, n, "zones")) < 0) {
-			return rc;
-		}
-		free_zones(sc);
-		size_t count = list_len(n);
-		if (count > FS_SCN_ZONES_MAX) {
-			return fail(L, list_item(L, n, FS_SCN_ZONES_MAX), "zones: at most %d", FS_SCN_ZONES_MAX);
-		}
-		sc->zones = calloc(count ? count : 1, sizeof(*sc->zones));
-		if (!sc->zones) {
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < count; i++) {
-			if ((rc = read_zone(L, list_item(L, n, i), &sc->zones[i])) < 0) {
-				return rc;
-			}
-			sc->zone_count++;
-			for (size_t j = 0; j < i; j++) {
-				if (!strcmp(sc->zones[j].name, sc->zones[i].name)) {
-					return fail(L, list_item(L, n, i), "zone '%s' defined twice", sc->zones[i].name);
-				}
-			}
-		}
+	if ((n = find(L, city, "zones")) && (rc = read_city_zones(L, n)) < 0) {
+		return rc;
 	}
-	if ((n = find(L, city, "geofence"))) {
-		sc->geofence[0] = sc->geofence_zone[0] = '\0';
-		if (n->type == YAML_MAPPING_NODE) {
-			if ((rc = check_map(L, n, "geofence", "zone polygon")) < 0) {
-				return rc;
-			}
-			const yaml_node_t *z = find(L, n, "zone"), *p = find(L, n, "polygon");
-			if (!!z == !!p) {
-				return fail(L, n, "geofence: give either zone or polygon");
-			}
-			if (z) {
-				if ((rc = get_string(L, n, "zone", sc->geofence_zone, sizeof(sc->geofence_zone))) < 0) {
-					return rc;
-				}
-				if (!fs_scenario_zone_find(sc, sc->geofence_zone)) {
-					return fail(L, z, "geofence: unknown zone '%s'", sc->geofence_zone);
-				}
-			} else {
-				/* an inline service area becomes the zone "service-area" */
-				struct fs_scenario_zone *zs = realloc(sc->zones, (sc->zone_count + 1) * sizeof(*zs));
-				if (!zs) {
-					return -ENOMEM;
-				}
-				sc->zones = zs;
-				struct fs_scenario_zone *zone = &sc->zones[sc->zone_count];
-				memset(zone, 0, sizeof(*zone));
-				snprintf(zone->name, sizeof(zone->name), "service-area");
-				if (fs_scenario_zone_find(sc, "service-area")) {
-					return fail(L, p, "geofence: a zone named service-area exists already");
-				}
-				if ((rc = parse_polygon(L, p, "polygon", &zone->latlon, &zone->count)) < 0) {
-					return rc;
-				}
-				sc->zone_count++;
-				snprintf(sc->geofence_zone, sizeof(sc->geofence_zone), "service-area");
-			}
-		} else {
-			if ((rc = get_string(L, city, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
-				return rc;
-			}
-			if (!sc->geofence[0]) {
-				return fail(L, n, "geofence: empty (leave it out for the whole map)");
-			}
-			if (looks_like_path(sc->geofence) &&
-			    (rc = resolve_path(L, n, "geofence", sc->geofence, sizeof(sc->geofence))) < 0) {
-				return rc;
-			}
-			if (looks_like_path(sc->geofence) && (rc = check_geojson(L, n, sc->geofence)) < 0) {
-				return rc;
-			}
-		}
+	if ((n = find(L, city, "geofence")) && (rc = read_city_geofence(L, city, n)) < 0) {
+		return rc;
 	}
-	if ((n = find(L, city, "depots"))) {
-		if ((rc = need_list(L, n, "depots")) < 0) {
-			return rc;
-		}
-		size_t count = list_len(n);
-		if (count < 1 || count > 64) {
-			return fail(L, n, "depots: a city needs 1 to 64 depots");
-		}
-		free(sc->depots);
-		sc->depot_count = 0;
-		sc->depots = calloc(count, sizeof(*sc->depots));
-		if (!sc->depots) {
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < count; i++) {
-			const yaml_node_t *d = list_item(L, n, i);
-			struct fs_scenario_depot *dep = &sc->depots[i];
-			snprintf(dep->name, sizeof(dep->name), "depot-%zu", i);
-			dep->plugs = 20;
-			dep->plug_kw = 150.0;
-			if ((rc = check_map(L, d, "a depot", "name at plugs plug_kw")) < 0 ||
-			    (rc = get_string(L, d, "name", dep->name, sizeof(dep->name))) < 0 ||
-			    (rc = get_u32(L, d, "plugs", 0, 10000, &dep->plugs)) < 0 ||
-			    (rc = get_double(L, d, "plug_kw", 0, 1000, true, &dep->plug_kw)) < 0) {
-				return rc;
-			}
-			const yaml_node_t *at = find(L, d, "at");
-			if (at) {
-				if ((rc = parse_latlon(L, at, "at", &dep->lat, &dep->lon)) < 0) {
-					return rc;
-				}
-				dep->placed = true;
-			}
-			sc->depot_count++;
-			for (size_t j = 0; j < i; j++) {
-				if (!strcmp(sc->depots[j].name, dep->name)) {
-					return fail(L, d, "depot '%s' defined twice", dep->name);
-				}
-			}
-		}
+	if ((n = find(L, city, "depots")) && (rc = read_city_depots(L, n)) < 0) {
+		return rc;
 	}
 	return 0;
 }
