@@ -139,11 +139,11 @@ int fs_scenario_defaults_with_tz(struct fs_scenario *sc, const struct fs_timezon
 	fs_traffic_params_defaults(&sc->traffic);
 	sc->rebalance_s = 120.0;    /* [est] as fs_dispatch_params_defaults() */
 	sc->charging = true;
-	/* riders: one source of truth, sim/src/fs_rider.c */
+	/* riders: one source of truth, sim/demand/fs_rider.c */
 	fs_rider_params_defaults(&sc->riders);
-	/* vehicle model: one source of truth, sim/src/fs_vehicle_params.c */
+	/* vehicle model: one source of truth, sim/vehicle/fs_vehicle_params.c */
 	fs_vehicle_params_defaults(&sc->vehicle);
-	/* production and rollout: one source of truth, sim/src/fs_production_params.c */
+	/* production and rollout: one source of truth, sim/production/fs_production_params.c */
 	fs_production_params_defaults(&sc->production);
 	return 0;
 fail:

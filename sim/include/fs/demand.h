@@ -8,8 +8,9 @@
  * Profiles: share of trips per time-of-day slot, trip-length and duration
  * histograms, quantiles, detour factor and hourly speeds. They are derived
  * from the NYC TLC and Chicago samples in data/ by fs_demand_profile_from_*
- * and committed as data/demand/<name>_profile.csv (docs/demand.md); the
- * generator loads data/demand/nyc2019_profile.csv unless told otherwise.
+ * and committed as data/demand/<name>_profile.csv (docs/demand.md);
+ * fs_demand_create() (loaders) reads data/demand/nyc2019_profile.csv unless
+ * given a profile.
  *
  * Generation is a pure function of (seed, substream, params, places, window):
  * time is cut into fixed 60 s buckets aligned to t = 0, each with its own
