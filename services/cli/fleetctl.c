@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fs/calendar.h"
+#include "fs/scenario_load.h"
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"

@@ -33,6 +33,7 @@
 #include "fs/calendar.h"
 #include "fs/production.h"
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fs_args.h"
 #include "fs_clock.h"
 #include "fs_log.h"

@@ -16,10 +16,13 @@
 #include <cmocka.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/dispatch.h"
 #include "fs/dispatch_loop.h"
 #include "fs/fleet_placement.h"
+#include "fs/fleet_placement_load.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
 #include "fs/scenario.h"
