@@ -152,6 +152,9 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 		if (o->given) {
 			*o->given = true;
 		}
+		if (o->text) {
+			*o->text = optarg;
+		}
 	}
 	if (!spec->operands && !spec->operands_ignored && optind < argc) {
 		fs_error("unexpected argument '%s'%s", argv[optind], spec->unexpected_suffix ? spec->unexpected_suffix : "");

@@ -61,6 +61,7 @@ struct fs_opt {
 	const char *(*choice_name)(int index); /* FS_OPT_CHOICE: NULL past the last */
 	int (*call)(void *target, const char *arg);
 	int short_name;     /* also -C (0: none) */
+	const char **text;  /* also the argument as typed, once checked (may be NULL) */
 };
 
 struct fs_service_spec {
