@@ -947,7 +947,6 @@ static int write_chart(const struct options *o, const struct fs_production_param
 		.kpi_right_unit = { any_trips ? "trips" : "km", "% served", "% of fleet" },
 		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs" : "no runs (--no-detail)" },
 		.kpi_right_max = { 0, 100, 100 }, /* shares, % */
-		.font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 	};
 	for (size_t k = 0; k < noem && k < CHART_STACK_MAX; k++) {
 		c.stack[k] = (struct chart_series){ .name = oem_names[k], .y = stack + k * n,
