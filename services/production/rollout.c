@@ -135,108 +135,59 @@ static int parse_month(const char *text, int64_t *ret)
 	return fs_calendar_parse(text, ret);
 }
 
+static int take_window(void *target, const char *arg)
+{
+	uint64_t *ms = target;
+	if (!fs_args_duration_ms(arg, ms) || *ms == 0 || *ms > 7 * 86400000ULL) {
+		fs_error("--window: '%s' is not a duration such as 2h or 1d (at most 7d)", arg);
+		return 2;
+	}
+	return 0;
+}
+
+static int take_window_start(void *target, const char *arg)
+{
+	int hh, mm;
+	char junk;
+	if (sscanf(arg, "%d:%d%c", &hh, &mm, &junk) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
+		fs_error("--window-start: '%s' is not HH:MM", arg);
+		return 2;
+	}
+	*(int *)target = hh * 3600 + mm * 60;
+	return 0;
+}
+
+/* 0, 1 after --help, or -EINVAL (said why). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_FROM = 256, OPT_TO, OPT_CADENCE, OPT_OUT, OPT_SEED, OPT_CITY, OPT_WINDOW, OPT_WSTART, OPT_JOBS,
-	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET, OPT_SCENARIO, OPT_RESUME };
-	static const struct option options[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "cadence", required_argument, NULL, OPT_CADENCE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "city", required_argument, NULL, OPT_CITY },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ "window-start", required_argument, NULL, OPT_WSTART },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "no-detail", no_argument, NULL, OPT_NO_DETAIL },
-		{ "fleetsim", required_argument, NULL, OPT_FLEETSIM },
-		{ "tick-ms", required_argument, NULL, OPT_TICK },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "resume", no_argument, NULL, OPT_RESUME },
-		{ "help", no_argument, NULL, 'h' },
+	const char *from = "2027-01", *to = "2030-12";
+	bool no_detail = false;
+	const struct fs_opt opts[] = {
+		{ "from", FS_OPT_STRING, &from },
+		{ "to", FS_OPT_STRING, &to },
+		{ "cadence", FS_OPT_STRING, &o->cadence },
+		{ "out", FS_OPT_STRING, &o->out_dir },
+		{ "seed", FS_OPT_U64, &o->seed, .what = "a non-negative integer" },
+		{ "city", FS_OPT_STRING, &o->city },
+		{ "window", FS_OPT_CALL, &o->window_ms, .call = take_window },
+		{ "window-start", FS_OPT_CALL, &o->window_start_s, .call = take_window_start },
+		{ "jobs", FS_OPT_U64, &o->jobs, .min = 1, .max = 64, .what = "1..64" },
+		{ "no-detail", FS_OPT_SET, &no_detail },
+		{ "fleetsim", FS_OPT_STRING, &o->fleetsim },
+		{ "tick-ms", FS_OPT_U64, &o->tick_ms, .min = 1, .max = 3600000, .what = "1..3600000" },
+		{ "quiet", FS_OPT_SET, &o->quiet },
+		{ "scenario", FS_OPT_STRING, &o->scenario },
+		{ "resume", FS_OPT_SET, &o->resume },
 		{ 0 },
 	};
-	const char *from = "2027-01", *to = "2030-12";
-	int opt, hh, mm;
+	const struct fs_service_spec spec = { .program = "fleetsim rollout", .usage = usage, .opts = opts,
+					      .unexpected_suffix = " (try --help)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc == 0 ? 1 : -EINVAL;
+	}
+	o->detail = !no_detail;
 	char junk;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_FROM:
-			from = optarg;
-			break;
-		case OPT_TO:
-			to = optarg;
-			break;
-		case OPT_CADENCE:
-			o->cadence = optarg;
-			break;
-		case OPT_OUT:
-			o->out_dir = optarg;
-			break;
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &o->seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_CITY:
-			o->city = optarg;
-			break;
-		case OPT_WINDOW:
-			if (!fs_args_duration_ms(optarg, &o->window_ms) || o->window_ms == 0 ||
-			    o->window_ms > 7 * 86400000ULL) {
-				fs_error("--window: '%s' is not a duration such as 2h or 1d (at most 7d)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_WSTART:
-			if (sscanf(optarg, "%d:%d%c", &hh, &mm, &junk) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
-				fs_error("--window-start: '%s' is not HH:MM", optarg);
-				return -EINVAL;
-			}
-			o->window_start_s = hh * 3600 + mm * 60;
-			break;
-		case OPT_JOBS:
-			if (!fs_args_u64(optarg, &o->jobs) || o->jobs == 0 || o->jobs > 64) {
-				fs_error("--jobs: '%s' is not 1..64", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_NO_DETAIL:
-			o->detail = false;
-			break;
-		case OPT_FLEETSIM:
-			o->fleetsim = optarg;
-			break;
-		case OPT_TICK:
-			if (!fs_args_u64(optarg, &o->tick_ms) || o->tick_ms == 0 || o->tick_ms > 3600000) {
-				fs_error("--tick-ms: '%s' is not 1..3600000", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case OPT_SCENARIO:
-			o->scenario = optarg;
-			break;
-		case OPT_RESUME:
-			o->resume = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			fs_args_try_help("fleetsim rollout");
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s' (try --help)", argv[optind]);
-		return -EINVAL;
-	}
 	if (parse_month(from, &o->from_ms) < 0) {
 		fs_error("--from: '%s' is not a date such as 2027-01", from);
 		return -EINVAL;
