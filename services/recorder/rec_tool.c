@@ -33,18 +33,13 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_service.h"
 #include "fs_mcap.h"
 #include "fs_paths.h"
 #include "rec_export.h"
 #include "recorder.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -357,6 +352,74 @@ static bool topic_selected(const char *topic, char **prefixes, size_t n)
 	return false;
 }
 
+/* --from: a duration into the recording or a date-time; false after saying why. */
+static bool play_from(const char *from, const struct fs_mcap_stats *st, uint64_t *ret_ns)
+{
+	uint64_t ms;
+	int64_t abs_ms;
+	if (fs_args_duration_ms(from, &ms)) {
+		*ret_ns = st->message_start_time + ms * 1000000u;
+	} else if (fs_calendar_parse(from, &abs_ms) == 0 && abs_ms > 0) {
+		*ret_ns = (uint64_t)abs_ms * 1000000u;
+	} else {
+		fs_error("--from: '%s' is not a duration (90s, 15m) or a date-time", from);
+		return false;
+	}
+	return true;
+}
+
+struct play {
+	struct fs_mcap_reader *r;
+	void *pub;
+	uint64_t from_ns;
+	double speed; /* 0 = as fast as possible */
+	bool loop;
+	char **prefixes;
+	size_t nprefix;
+	uint64_t sent, bytes;
+	int64_t wall0; /* when the last pass started */
+};
+
+/* Publish the selected envelopes paced by their time, once or (--loop) until stopped. 0, or -1 (said why). */
+static int play_messages(struct play *p)
+{
+	struct fs_error err = { "" };
+	do {
+		struct fs_mcap_message m;
+		int rc = 0;
+		fs_mcap_reader_rewind(p->r);
+		p->wall0 = fs_clock_now_us();
+		while (!stop && (rc = fs_mcap_reader_next(p->r, &m, &err)) == 1) {
+			if (m.log_time < p->from_ns || !topic_selected(m.channel->topic, p->prefixes, p->nprefix) ||
+			    !envelope_channel(p->r, m.channel)) {
+				continue;
+			}
+			if (p->speed > 0) {
+				int64_t due = p->wall0 + (int64_t)((double)(m.log_time - p->from_ns) / 1000.0 / p->speed);
+				int64_t wait = due - fs_clock_now_us();
+				while (wait > 0 && !stop) {
+					usleep(wait > 100000 ? 100000 : (useconds_t)wait);
+					wait = due - fs_clock_now_us();
+				}
+			}
+			const char *topic = m.channel->topic;
+			if (zmq_send(p->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0 || zmq_send(p->pub, m.data, m.size, 0) < 0) {
+				if (errno == EINTR) {
+					continue;
+				}
+				fs_error("cannot publish: %s", zmq_strerror(errno));
+				return -1;
+			}
+			p->sent++;
+			p->bytes += m.size;
+		}
+		if (rc < 0) {
+			fs_warn("%s (played what came before)", err.message);
+		}
+	} while (p->loop && !stop);
+	return 0;
+}
+
 static int cmd_play(const char *global_bus, int argc, char **argv)
 {
 	const char *address = global_bus, *from = NULL, *topics = NULL;
@@ -440,19 +503,10 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		fs_warn("%s", err.message);
 	}
 	uint64_t from_ns = st.message_start_time;
-	if (from) {
-		uint64_t ms;
-		int64_t abs_ms;
-		if (fs_args_duration_ms(from, &ms)) {
-			from_ns = st.message_start_time + ms * 1000000u;
-		} else if (fs_calendar_parse(from, &abs_ms) == 0 && abs_ms > 0) {
-			from_ns = (uint64_t)abs_ms * 1000000u;
-		} else {
-			fs_error("--from: '%s' is not a duration (90s, 15m) or a date-time", from);
-			fs_mcap_reader_close(r);
-			free(topics_copy);
-			return 2;
-		}
+	if (from && !play_from(from, &st, &from_ns)) {
+		fs_mcap_reader_close(r);
+		free(topics_copy);
+		return 2;
 	}
 	pid_t broker = 0;
 	if (broker_up(address) && live_run_on(address)) {
@@ -484,11 +538,7 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		goto out;
 	}
 	usleep(200000); /* the connection must be up before the first message, or it is lost */
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	uint64_t sent = 0, bytes = 0;
-	int64_t wall0 = fs_clock_now_us();
+	fs_service_catch_stop(&stop);
 	char when[48];
 	format_ns(from_ns, when, sizeof(when));
 	char pace[48];
@@ -498,41 +548,13 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		snprintf(pace, sizeof(pace), "as fast as possible");
 	}
 	fs_info("playing %s onto %s from %s, %s", path, address, when, pace);
-	do {
-		struct fs_mcap_message m;
-		int rc = 0;
-		fs_mcap_reader_rewind(r);
-		wall0 = fs_clock_now_us();
-		while (!stop && (rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
-			if (m.log_time < from_ns || !topic_selected(m.channel->topic, prefixes, nprefix) ||
-			    !envelope_channel(r, m.channel)) {
-				continue;
-			}
-			if (speed > 0) {
-				int64_t due = wall0 + (int64_t)((double)(m.log_time - from_ns) / 1000.0 / speed);
-				int64_t wait = due - fs_clock_now_us();
-				while (wait > 0 && !stop) {
-					usleep(wait > 100000 ? 100000 : (useconds_t)wait);
-					wait = due - fs_clock_now_us();
-				}
-			}
-			const char *topic = m.channel->topic;
-			if (zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE) < 0 || zmq_send(pub, m.data, m.size, 0) < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				fs_error("cannot publish: %s", zmq_strerror(errno));
-				goto out;
-			}
-			sent++;
-			bytes += m.size;
-		}
-		if (rc < 0) {
-			fs_warn("%s (played what came before)", err.message);
-		}
-	} while (loop && !stop);
-	double secs = (double)(fs_clock_now_us() - wall0) / 1e6;
-	printf("played %" PRIu64 " messages (%.1f MB) in %.1f s\n", sent, (double)bytes / 1e6, secs);
+	struct play play = { .r = r, .pub = pub, .from_ns = from_ns, .speed = speed, .loop = loop,
+			     .prefixes = prefixes, .nprefix = nprefix };
+	if (play_messages(&play) < 0) {
+		goto out;
+	}
+	double secs = (double)(fs_clock_now_us() - play.wall0) / 1e6;
+	printf("played %" PRIu64 " messages (%.1f MB) in %.1f s\n", play.sent, (double)play.bytes / 1e6, secs);
 	status = 0;
 out:
 	zmq_close(pub);
