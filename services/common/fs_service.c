@@ -146,7 +146,12 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 		}
 		char typed[80];
 		snprintf(typed, sizeof(typed), "--%s", o->name);
-		if (!take(o, optarg, o->as_given ? argv[optind - 1] : typed)) {
+		/* as typed: "--x=5" is one word; in "--x 5" the value is a word of its own */
+		const char *as_typed = argv[optind - 1];
+		if (optarg == as_typed && optind >= 2) {
+			as_typed = argv[optind - 2];
+		}
+		if (!take(o, optarg, o->as_given ? as_typed : typed)) {
 			return 2;
 		}
 		if (o->given) {

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fs/scenario.h"
@@ -21,7 +23,7 @@ struct args {
 	const char *bus, *text;
 	bool set, seed_given, count_given;
 	uint64_t seed;
-	uint32_t count;
+	uint32_t count, limit;
 	double seconds;
 	int choice, phase;
 };
@@ -44,6 +46,7 @@ static int parse(struct args *a, int argc, char **argv, int *ret_optind, bool op
 		{ "seconds", FS_OPT_DOUBLE, &a->seconds, .lo_open = true, .hi = 60, .what = "a positive time" },
 		{ "colour", FS_OPT_CHOICE, &a->choice, .choices = colours, .text = &a->text, .what = "red or green" },
 		{ "phase", FS_OPT_CHOICE, &a->phase, .choice_name = fs_scenario_phase_name, .what = "a phase" },
+		{ "limit", FS_OPT_U32, &a->limit, .min = 1, .max = 9, .what = "a limit", .as_given = true },
 		{ 0 },
 	};
 	const struct fs_service_spec spec = { .program = "test", .usage = usage, .opts = opts, .operands = operands };
@@ -95,6 +98,38 @@ static void bad_values_are_usage_errors(void **state)
 	assert_int_equal(parse(&a, 2, unknown, NULL, false), 2);
 }
 
+/* What parse() of @argv says on stderr, into @buf. */
+static void error_of(char **argv, int argc, char *buf, size_t size)
+{
+	char path[] = "/tmp/fs-test-service-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	struct args a = { 0 };
+	assert_int_equal(parse(&a, argc, argv, NULL, false), 2);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ssize_t n = pread(fd, buf, size - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+}
+
+/* An option whose error names it as typed names the option, not its value. */
+static void errors_name_the_option_as_typed(void **state)
+{
+	char out[512];
+	char *apart[] = { "test", "--limit", "0", NULL };
+	error_of(apart, 3, out, sizeof(out));
+	assert_non_null(strstr(out, "--limit: '0' is not a limit"));
+	char *joined[] = { "test", "--limit=10", NULL };
+	error_of(joined, 2, out, sizeof(out));
+	assert_non_null(strstr(out, "--limit=10: '10' is not a limit"));
+}
+
 static void help_and_operands(void **state)
 {
 	char *help[] = { "test", "--seed", "1", "-h", NULL };
@@ -141,6 +176,7 @@ int main(void)
 		cmocka_unit_test(options_land_in_their_targets),
 		cmocka_unit_test(a_flag_not_given_is_not_marked),
 		cmocka_unit_test(bad_values_are_usage_errors),
+		cmocka_unit_test(errors_name_the_option_as_typed),
 		cmocka_unit_test(help_and_operands),
 		cmocka_unit_test(the_scenario_fills_in_what_no_flag_gave),
 	};
