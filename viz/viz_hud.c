@@ -268,7 +268,7 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		wc = in->play->paused ? warn_amber : accent;
 	}
 	tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
-	if (in->play) {
+	if (in->play && !in->play_on_bus) {
 		format_speed(in->play->rate, a, sizeof(a));
 		snprintf(c, sizeof(c), "   %s", a);
 		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, white, c);
@@ -364,7 +364,7 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 
 	/* Footer: where we listen and how we are doing. */
 	float fy = (float)height - 2 * (float)sh - 8;
-	if (in->play) {
+	if (in->play && !in->play_on_bus) {
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
 	} else if (in->bus_address) {
 		format_count(in->gaps, a, sizeof(a));
@@ -374,7 +374,9 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
 	}
 	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
-		 in->play ? "keys drive the timeline" : in->control_ready ? "control ready" : "control not connected",
+		 in->play && !in->play_on_bus ? "keys drive the timeline"
+		 : in->control_ready	      ? (in->play ? "keys drive the playback" : "control ready")
+					      : "control not connected",
 		 in->frame_ms);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
 }
@@ -684,7 +686,8 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 	const struct viz_run *run = viz_scene_run(in->scene);
 	if (run->state == VIZ_RUN_ENDED || run->state == VIZ_RUN_ENDING) {
 		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 },
-			    "the run has ended: its final state  \xc2\xb7  q closes the viewer");
+			    run->playback ? "the playback has ended: its last picture  \xc2\xb7  q closes the viewer"
+					  : "the run has ended: its final state  \xc2\xb7  q closes the viewer");
 	}
 	if (in->toast && in->toast[0]) {
 		int w, h;
