@@ -545,7 +545,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		case 'h':
 			printf("Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
 			       "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
-			       "runs until Ctrl-C or --timeout.\n");
+			       "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
 			return 0;
 		default:
 			return fs_args_try_help(argv[0]);
@@ -614,7 +614,11 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		}
 	}
 	fs_bus_close(bus);
-	return total ? 0 : 1;
+	if (!total && timeout > 0) {
+		fs_error("no message on '%s' within %g s", argv[optind], timeout);
+		return 1;
+	}
+	return 0; /* Ctrl-C ends it, as echo */
 }
 
 static const char *state_name(Fleetsim__V1__RunState s)
