@@ -13,7 +13,10 @@
  * news merge, as the viewer does: fs_vehicle_record_merge()) follows what
  * was played, or walked over by a seek, and becomes one keyframe per shard at
  * the position when the state must be re-established. Seeking back rewinds
- * and walks the recording again from its start; seeking forward walks on.
+ * and walks the recording again from its start; seeking forward walks on. A
+ * walk decodes a sender's vehicle messages only from its last keyframe before
+ * the target (their times, per sender, come from a pass over the file at
+ * open), so it costs reading the file, not decoding it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +48,13 @@ struct mirror {
 	bool known;
 };
 
+/* When a sender's keyframes were recorded: a seek decodes only what follows the last one before it. */
+struct keyframes {
+	char sender[64];
+	int64_t *ms;
+	size_t n, cap;
+};
+
 struct player {
 	const struct rec_play_options *o;
 	struct fs_mcap_reader *r;
@@ -71,6 +81,8 @@ struct player {
 	struct fs_vehicle_record *out;
 	size_t out_cap;
 	uint64_t refused;
+	struct keyframes *kf;
+	size_t n_kf;
 	/* reporting */
 	uint64_t sent, bytes;
 	int64_t status_us, status_pos_ms, repeat_us;
@@ -129,6 +141,56 @@ static bool read_next(struct player *p)
 	}
 }
 
+static void *xrealloc(void *ptr, size_t size)
+{
+	void *q = realloc(ptr, size);
+	if (!q) {
+		fs_error("out of memory for the playback's vehicles");
+		abort();
+	}
+	return q;
+}
+
+/* @e's sender's keyframe times (added if new); NULL for a sender name too long to track. */
+static struct keyframes *keyframes_of(struct player *p, const struct rec_envelope *e)
+{
+	if (e->sender_len >= sizeof(p->kf->sender)) {
+		return NULL;
+	}
+	for (size_t i = 0; i < p->n_kf; i++) {
+		if (strlen(p->kf[i].sender) == e->sender_len && !memcmp(p->kf[i].sender, e->sender, e->sender_len)) {
+			return &p->kf[i];
+		}
+	}
+	p->kf = xrealloc(p->kf, (p->n_kf + 1) * sizeof(*p->kf));
+	struct keyframes *k = &p->kf[p->n_kf++];
+	*k = (struct keyframes){ 0 };
+	memcpy(k->sender, e->sender, e->sender_len);
+	return k;
+}
+
+/*
+ * True if a seek to @t_ms can leave the vehicle message @e (at @msg_ms) out of
+ * the mirror: a keyframe of its sender at or before @t_ms, and after it, replaces it.
+ */
+static bool superseded(struct player *p, const struct rec_envelope *e, int64_t msg_ms, int64_t t_ms)
+{
+	struct keyframes *k = keyframes_of(p, e);
+	if (!k) {
+		return false;
+	}
+	size_t lo = 0, hi = k->n; /* the first keyframe after t_ms */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (k->ms[mid] <= t_ms) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo > 0 && msg_ms < k->ms[lo - 1];
+}
+
 /* A pass over the file: its span and ticks, from the envelopes alone. */
 static int scan(struct player *p)
 {
@@ -143,6 +205,16 @@ static int scan(struct player *p)
 			p->first_tick = tick;
 		}
 		p->end_tick = tick > p->end_tick ? tick : p->end_tick;
+		if (!strcmp(p->next.channel->topic, "veh.snapshot")) {
+			struct keyframes *k = keyframes_of(p, &p->next_env);
+			if (k && k->n == k->cap) {
+				k->cap = k->cap ? 2 * k->cap : 64;
+				k->ms = xrealloc(k->ms, k->cap * sizeof(*k->ms));
+			}
+			if (k) {
+				k->ms[k->n++] = t; /* in file order, which is time order for one sender */
+			}
+		}
 	}
 	fs_mcap_reader_rewind(p->r);
 	if (p->start_ms == INT64_MAX) {
@@ -153,16 +225,6 @@ static int scan(struct player *p)
 }
 
 /* ---- the vehicles' mirror ---- */
-
-static void *xrealloc(void *ptr, size_t size)
-{
-	void *q = realloc(ptr, size);
-	if (!q) {
-		fs_error("out of memory for the playback's vehicles");
-		abort();
-	}
-	return q;
-}
 
 static struct mirror *slot(struct player *p, uint32_t id)
 {
@@ -274,14 +336,17 @@ static void reanchor(struct player *p)
 	p->anchor_ms = p->pos_ms;
 }
 
-/* The held message as played (@publish) or walked over (a seek): tick, mirror, bus. Then the next. */
-static int take_next(struct player *p, bool publish)
+/*
+ * The held message as played (@publish) or walked over by a seek to @seek_ms:
+ * tick, mirror, bus. Then the next.
+ */
+static int take_next(struct player *p, bool publish, int64_t seek_ms)
 {
 	const char *topic = p->next.channel->topic;
 	if (p->next_env.tick > p->tick) {
 		p->tick = p->next_env.tick;
 	}
-	if (vehicle_topic(topic)) {
+	if (vehicle_topic(topic) && (publish || !superseded(p, &p->next_env, log_ms(&p->next), seek_ms))) {
 		mirror_apply(p, p->next.data, p->next.size);
 	}
 	if (publish && selected(p->o, topic)) {
@@ -308,7 +373,7 @@ static void seek(struct player *p, int64_t t_ms)
 		read_next(p);
 	}
 	while (p->have_next && log_ms(&p->next) <= t_ms) {
-		take_next(p, false);
+		take_next(p, false, t_ms);
 	}
 	p->pos_ms = t_ms;
 	p->at_end = !p->have_next;
@@ -339,7 +404,7 @@ static int advance(struct player *p)
 			return 0;
 		}
 		int64_t t = log_ms(&p->next);
-		int rc = take_next(p, true);
+		int rc = take_next(p, true, 0);
 		if (rc < 0) {
 			return rc;
 		}
@@ -545,6 +610,10 @@ static void player_finish(struct player *p)
 	fs_vehicle_msg_finish(&p->enc);
 	free(p->out);
 	free(p->veh);
+	for (size_t i = 0; i < p->n_kf; i++) {
+		free(p->kf[i].ms);
+	}
+	free(p->kf);
 }
 
 int rec_play(const struct rec_play_options *o, volatile sig_atomic_t *stop)

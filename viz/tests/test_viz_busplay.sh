@@ -61,10 +61,13 @@ ctl seek 2027-01-01T00:00:00Z >/dev/null 2>&1
 check "seek before the recording: to its start (tick 0)" wait_status '^tick *0 of'
 ctl seek 5m >/dev/null 2>&1
 check "seek 5m again" wait_status '^tick *300 of'
+# between two keyframes (one a simulated minute): the vehicles are the 12:05 keyframe plus 30 s of news
+ctl seek +30s >/dev/null 2>&1
+check "seek +30s: 12:05:30" wait_status '^tick *330 of'
 ctl seek soon >"$WORK/bad.out" 2>&1
 check "seek to no time: usage error (exit $?)" grep -q "is not a time" "$WORK/bad.out"
 
-# 4. A viewer attached to the paused playback: the vehicles as at 12:05 (from the playback's
+# 4. A viewer attached to the paused playback: the vehicles as at 12:05:30 (from the playback's
 # keyframes, repeated while paused), its status and timeline on the HUD.
 "$VIZ" --bus="$BUS" --headless --screenshot="$WORK/paused.png" --screenshot-meta="$WORK/paused.meta" \
   --frames=30 2>"$WORK/viz-paused.log"
@@ -73,27 +76,27 @@ diag "$(grep '^play_\|^run_\|^display_ms\|^vehicles' "$WORK/paused.meta" | tr '\
 check "viewer: a playback on the bus" grep -qx 'play_source=bus' "$WORK/paused.meta"
 check "viewer: the recording's span" \
   test "$(meta "$WORK/paused.meta" play_start_ms)" = $START -a "$(meta "$WORK/paused.meta" play_end_ms)" = $((START + 599000))
-check "viewer: at 12:05, paused (state and tick from the playback's status)" \
-  test "$(meta "$WORK/paused.meta" play_position_ms)" = $((START + 300000)) -a \
+check "viewer: at 12:05:30, paused (state and tick from the playback's status)" \
+  test "$(meta "$WORK/paused.meta" play_position_ms)" = $((START + 330000)) -a \
   "$(meta "$WORK/paused.meta" play_paused)" = 1 -a "$(meta "$WORK/paused.meta" run_state)" = 3 -a \
-  "$(meta "$WORK/paused.meta" run_tick)" = 300
+  "$(meta "$WORK/paused.meta" run_tick)" = 330
 check "viewer: every vehicle of both shards" grep -qx 'vehicles=100' "$WORK/paused.meta"
 "$CHECK" --png="$WORK/paused.png" --meta="$WORK/paused.meta" --record="$WORK/run.mcap" --network="$ATLANTA" \
   --min-checked=20 >"$WORK/check.out" 2>&1
 rc=$?
 sed 's/^/# /' "$WORK/check.out"
-check "viewer: every vehicle drawn where the recording has it at 12:05" test $rc -eq 0
+check "viewer: every vehicle drawn where the recording has it at 12:05:30" test $rc -eq 0
 played=$("$PIXELS" --png="$WORK/paused.png" --color=$ACCENT --rect=316,762,764,10)
 diag "timeline: $played played pixels"
-check "viewer: the timeline shows half played (5 of 10 minutes)" test "$played" -ge 3200 -a "$played" -le 4400
+check "viewer: the timeline shows 5.5 of 10 minutes played" test "$played" -ge 3700 -a "$played" -le 4700
 
 # 5. The viewer's keys: ] seeks a minute on, space resumes; the playback answers.
 "$VIZ" --bus="$BUS" --headless --screenshot="$WORK/keys.png" --screenshot-meta="$WORK/keys.meta" \
   --frames=300 --press='] ' 2>"$WORK/viz-keys.log"
 check "keys: fleet-viz ran (exit $?)" test -s "$WORK/keys.png"
 diag "$(grep '^play_\|^answer\|^run_' "$WORK/keys.meta" | tr '\n' ' ')"
-check "keys: the playback's answer reached the viewer" grep -q '^answer=playback: playing from tick 360' "$WORK/keys.meta"
-check "keys: ] moved it to 12:06 and space resumed it" wait_status '^state *running \(playback\)'
+check "keys: the playback's answer reached the viewer" grep -q '^answer=playback: playing from tick 390' "$WORK/keys.meta"
+check "keys: ] moved it to 12:06:30 and space resumed it" wait_status '^state *running \(playback\)'
 check "keys: the player logged both commands from fleet-viz" \
   test "$(grep -c 'command from fleet-viz' "$WORK/play.log")" -ge 2
 
