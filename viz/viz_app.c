@@ -575,6 +575,98 @@ static void screenshot_key(struct viz_app *app)
 	}
 }
 
+/* A key press; false for the one that quits. */
+static bool handle_key(struct viz_app *app, SDL_Keycode k)
+{
+	double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
+	if ((app->player && play_key(app, k)) || (bus_playback(app) && bus_play_key(app, k))) {
+		return true;
+	}
+	switch (k) {
+	case SDLK_q:
+		return false;
+	case SDLK_h:
+	case SDLK_F1:
+		app->help = !app->help;
+		break;
+	case SDLK_ESCAPE:
+		if (app->help) {
+			app->help = false;
+		} else {
+			app->layers.selected = VIZ_NO_VEHICLE;
+			app->following = false;
+		}
+		break;
+	case SDLK_PAGEUP:
+	case SDLK_z:
+		zoom(app, 1.5, cx, cy);
+		break;
+	case SDLK_PAGEDOWN:
+	case SDLK_x:
+		zoom(app, 1 / 1.5, cx, cy);
+		break;
+	case SDLK_LEFT:
+	case SDLK_RIGHT:
+	case SDLK_UP:
+	case SDLK_DOWN:
+		viz_view_pan(&app->view, k == SDLK_LEFT ? 120 : k == SDLK_RIGHT ? -120 : 0,
+			     k == SDLK_UP ? 120 : k == SDLK_DOWN ? -120 : 0);
+		app->following = false;
+		app->view_changed_ms = app->now_ms;
+		break;
+	case SDLK_c:
+	case SDLK_HOME:
+		fit_city(app);
+		break;
+	case SDLK_f:
+		if (app->layers.selected != VIZ_NO_VEHICLE) {
+			app->following = !app->following;
+		} else {
+			toast(app, "click a vehicle first, then f follows it");
+		}
+		break;
+	case SDLK_d:
+		app->layers.heatmap = !app->layers.heatmap;
+		toast(app, "demand heatmap %s", app->layers.heatmap ? "on" : "off");
+		break;
+	case SDLK_t:
+		app->layers.trails = !app->layers.trails;
+		toast(app, "trails %s", app->layers.trails ? "on" : "off");
+		break;
+	case SDLK_r:
+		app->layers.riders = !app->layers.riders;
+		toast(app, "waiting riders %s", app->layers.riders ? "shown" : "hidden");
+		break;
+	case SDLK_s:
+		screenshot_key(app);
+		break;
+	case SDLK_SPACE: {
+		bool paused = viz_scene_run(app->scene)->state == VIZ_RUN_PAUSED;
+		send_command(app,
+			     paused ? FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME
+				    : FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE,
+			     0, paused ? "resume" : "pause");
+		break;
+	}
+	case SDLK_PERIOD:
+	case SDLK_KP_PERIOD:
+		send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, 0, "step");
+		break;
+	case SDLK_PLUS:
+	case SDLK_EQUALS:
+	case SDLK_KP_PLUS:
+		change_speed(app, +1);
+		break;
+	case SDLK_MINUS:
+	case SDLK_KP_MINUS:
+		change_speed(app, -1);
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
 bool viz_app_handle_event(struct viz_app *app, const SDL_Event *ev)
 {
 	switch (ev->type) {
@@ -632,99 +724,8 @@ bool viz_app_handle_event(struct viz_app *app, const SDL_Event *ev)
 		}
 		break;
 	}
-	case SDL_KEYDOWN: {
-		SDL_Keycode k = ev->key.keysym.sym;
-		double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
-		if (app->player && play_key(app, k)) {
-			break;
-		}
-		if (bus_playback(app) && bus_play_key(app, k)) {
-			break;
-		}
-		switch (k) {
-		case SDLK_q:
-			return false;
-		case SDLK_h:
-		case SDLK_F1:
-			app->help = !app->help;
-			break;
-		case SDLK_ESCAPE:
-			if (app->help) {
-				app->help = false;
-			} else {
-				app->layers.selected = VIZ_NO_VEHICLE;
-				app->following = false;
-			}
-			break;
-		case SDLK_PAGEUP:
-		case SDLK_z:
-			zoom(app, 1.5, cx, cy);
-			break;
-		case SDLK_PAGEDOWN:
-		case SDLK_x:
-			zoom(app, 1 / 1.5, cx, cy);
-			break;
-		case SDLK_LEFT:
-		case SDLK_RIGHT:
-		case SDLK_UP:
-		case SDLK_DOWN:
-			viz_view_pan(&app->view, k == SDLK_LEFT ? 120 : k == SDLK_RIGHT ? -120 : 0,
-				     k == SDLK_UP ? 120 : k == SDLK_DOWN ? -120 : 0);
-			app->following = false;
-			app->view_changed_ms = app->now_ms;
-			break;
-		case SDLK_c:
-		case SDLK_HOME:
-			fit_city(app);
-			break;
-		case SDLK_f:
-			if (app->layers.selected != VIZ_NO_VEHICLE) {
-				app->following = !app->following;
-			} else {
-				toast(app, "click a vehicle first, then f follows it");
-			}
-			break;
-		case SDLK_d:
-			app->layers.heatmap = !app->layers.heatmap;
-			toast(app, "demand heatmap %s", app->layers.heatmap ? "on" : "off");
-			break;
-		case SDLK_t:
-			app->layers.trails = !app->layers.trails;
-			toast(app, "trails %s", app->layers.trails ? "on" : "off");
-			break;
-		case SDLK_r:
-			app->layers.riders = !app->layers.riders;
-			toast(app, "waiting riders %s", app->layers.riders ? "shown" : "hidden");
-			break;
-		case SDLK_s:
-			screenshot_key(app);
-			break;
-		case SDLK_SPACE: {
-			bool paused = viz_scene_run(app->scene)->state == VIZ_RUN_PAUSED;
-			send_command(app,
-				     paused ? FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME
-					    : FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE,
-				     0, paused ? "resume" : "pause");
-			break;
-		}
-		case SDLK_PERIOD:
-		case SDLK_KP_PERIOD:
-			send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, 0, "step");
-			break;
-		case SDLK_PLUS:
-		case SDLK_EQUALS:
-		case SDLK_KP_PLUS:
-			change_speed(app, +1);
-			break;
-		case SDLK_MINUS:
-		case SDLK_KP_MINUS:
-			change_speed(app, -1);
-			break;
-		default:
-			break;
-		}
-		break;
-	}
+	case SDL_KEYDOWN:
+		return handle_key(app, ev->key.keysym.sym);
 	default:
 		break;
 	}
