@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/rng.h"
 
 static double now_s(void)

@@ -26,11 +26,14 @@
 
 #include "fs/calendar.h"
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/dispatch.h"
 #include "fs/dispatch_loop.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
+#include "fs/timezone_load.h"
 
 static double now_us(void)
 {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
 

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
 #include "fs/vehicle.h"

@@ -195,7 +195,7 @@ def netgenerate_grid(a, path, junction_type):
                  "--seed", str(a.seed), "-o", path])
 
 
-# fleetsim's speeds where OSM has no maxspeed (fs_osm_params_defaults(), sim/src/fs_network_osm.c),
+# fleetsim's speeds where OSM has no maxspeed (fs_osm_params_defaults(), loaders/src/fs_network_osm.c),
 # given to SUMO too; and the ways both keep: fleetsim drives service roads that SUMO's
 # type map closes to cars, so those (and every class outside this list) are left out.
 FLEETSIM_KMH = {"motorway": 97, "trunk": 72, "primary": 56, "secondary": 48, "tertiary": 40,

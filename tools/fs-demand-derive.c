@@ -22,8 +22,11 @@
 #include <string.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/geofence.h"
+#include "fs/geofence_load.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 
 static void usage(void)
 {

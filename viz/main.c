@@ -23,8 +23,11 @@
 #include "fs_clock.h"
 #include "fs_data.h"
 #include "fs_log.h"
+#include "fs_service.h"
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fs/timezone.h"
+#include "fs/timezone_load.h"
 #include "fs_world.h"
 #include "viz_app.h"
 #include "viz_scene.h"
@@ -33,12 +36,6 @@
 #define FRAME_MS 16 /* ~60 frames per second */
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -490,6 +487,58 @@ static int run_interactive(struct viz_app *app, struct viz_sdl *sdl, FILE *log)
 	return 0;
 }
 
+/* What a viewer holds open. */
+struct viewer {
+	struct fs_world *world;
+	struct viz_scene *scene;
+	struct viz_sdl *sdl;
+	struct viz_app *app;
+};
+
+/* The map, the window and the viewer on the bus (or a recording): 0, or -1 (said why). */
+static int viewer_open(struct viewer *v, const struct options *o, const char *network, const struct fs_timezone *tz)
+{
+	v->world = fs_world_load(network, (uint32_t)o->depots);
+	if (!v->world) {
+		return -1;
+	}
+	v->scene = viz_scene_create(v->world->net, v->world->depot_nodes, v->world->depot_count);
+	if (!v->scene) {
+		fs_error("out of memory building the scene");
+		return -1;
+	}
+	char title[PATH_MAX + 64];
+	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o->play ? o->play : o->bus);
+	struct viz_sdl_options so = { .width = (int)o->width, .height = (int)o->height, .headless = o->headless,
+				      .software = o->software, .font_path = o->font, .title = title };
+	v->sdl = viz_sdl_create(&so);
+	if (!v->sdl) {
+		return -1;
+	}
+	struct viz_app_options ao = { .bus_address = o->play ? NULL : o->bus, .play_path = o->play,
+				      .screenshot_dir = o->screenshot_dir, .trails = o->trails, .heatmap = o->heatmap, .tz = tz };
+	v->app = viz_app_create(&ao, v->scene, v->sdl);
+	if (!v->app) {
+		return -1;
+	}
+	if (o->select_given) {
+		viz_app_select(v->app, (uint32_t)o->select);
+	}
+	const char *renderer, *driver;
+	viz_sdl_describe(v->sdl, &renderer, &driver);
+	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o->play ? o->play : o->bus, network,
+		v->world->net->edge_count, renderer, driver);
+	return 0;
+}
+
+static void viewer_close(struct viewer *v)
+{
+	viz_app_destroy(v->app);
+	viz_sdl_destroy(v->sdl);
+	viz_scene_destroy(v->scene);
+	fs_world_destroy(v->world);
+}
+
 int main(int argc, char **argv)
 {
 	fs_log_init("fleet-viz", FS_LOG_INFO);
@@ -506,64 +555,28 @@ int main(int argc, char **argv)
 		o.bus = fs_bus_default_address(address, sizeof(address));
 	}
 	resolve_network(o.network, network, sizeof(network));
-
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	fs_service_catch_stop(&stop);
 	SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1"); /* ours above stop the loop */
 
 	struct fs_timezone tz = { 0 };
 	if (load_clock(&o, &tz) < 0) {
 		return 2;
 	}
-	int status = 1;
 	FILE *log = NULL;
 	if (o.state_log && !(log = fopen(o.state_log, "w"))) {
 		fs_error("cannot write %s: %s", o.state_log, strerror(errno));
 		return 1;
 	}
-	struct fs_world *world = fs_world_load(network, (uint32_t)o.depots);
-	if (!world) {
-		return 1;
+	int status = 1;
+	struct viewer v = { 0 };
+	if (viewer_open(&v, &o, network, &tz) == 0) {
+		status = o.screenshot ? run_screenshot(v.app, v.sdl, &o, log) : run_interactive(v.app, v.sdl, log);
 	}
-	struct viz_scene *scene = viz_scene_create(world->net, world->depot_nodes, world->depot_count);
-	struct viz_sdl *sdl = NULL;
-	struct viz_app *app = NULL;
-	if (!scene) {
-		fs_error("out of memory building the scene");
-		goto out;
-	}
-	char title[PATH_MAX + 64];
-	snprintf(title, sizeof(title), "fleet-viz - %s - %s", network, o.play ? o.play : o.bus);
-	struct viz_sdl_options so = { .width = (int)o.width, .height = (int)o.height, .headless = o.headless,
-				      .software = o.software, .font_path = o.font, .title = title };
-	sdl = viz_sdl_create(&so);
-	if (!sdl) {
-		goto out;
-	}
-	struct viz_app_options ao = { .bus_address = o.play ? NULL : o.bus, .play_path = o.play,
-				      .screenshot_dir = o.screenshot_dir, .trails = o.trails, .heatmap = o.heatmap, .tz = &tz };
-	app = viz_app_create(&ao, scene, sdl);
-	if (!app) {
-		goto out;
-	}
-	if (o.select_given) {
-		viz_app_select(app, (uint32_t)o.select);
-	}
-	const char *renderer, *driver;
-	viz_sdl_describe(sdl, &renderer, &driver);
-	fs_info("watching %s (network %s, %u roads) with the %s renderer on %s", o.play ? o.play : o.bus, network,
-		world->net->edge_count, renderer, driver);
-	status = o.screenshot ? run_screenshot(app, sdl, &o, log) : run_interactive(app, sdl, log);
-out:
 	if (log && fclose(log) != 0) {
 		fs_error("cannot write %s", o.state_log);
 		status = 1;
 	}
-	viz_app_destroy(app);
-	viz_sdl_destroy(sdl);
-	viz_scene_destroy(scene);
-	fs_world_destroy(world);
+	viewer_close(&v);
 	fs_timezone_finish(&tz);
 	return status;
 }

@@ -575,7 +575,7 @@ static void screenshot_key(struct viz_app *app)
 	}
 }
 
-/* A key press; false for the one that quits. */
+/* A key: false to quit. */
 static bool handle_key(struct viz_app *app, SDL_Keycode k)
 {
 	double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;

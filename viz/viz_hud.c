@@ -207,38 +207,12 @@ static void draw_chart(struct viz_sdl *g, const struct viz_hud_input *in, float 
 	}
 }
 
-static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int height)
+/* The run's state and pace, and its progress through the ticks, from @y; returns the y below. */
+static float draw_run_state(struct viz_sdl *g, const struct viz_hud_input *in, float x, float w, float y)
 {
-	const struct viz_scene *s = in->scene;
-	const struct viz_run *run = viz_scene_run(s);
-	struct viz_stats st;
-	viz_scene_stats(s, &st);
-	char a[40], b[40], c[200];
-	float x = PAD, right = VIZ_HUD_PANEL_W - PAD, w = right - x, y = 10;
+	const struct viz_run *run = viz_scene_run(in->scene);
 	int lh = viz_sdl_line_height(g, VIZ_FONT_NORMAL), sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
-
-	viz_sdl_fill_rect(g, 0, 0, VIZ_HUD_PANEL_W, (float)height, panel_bg);
-	viz_sdl_line(g, VIZ_HUD_PANEL_W, 0, VIZ_HUD_PANEL_W, (float)height, edge_line);
-
-	float tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, accent, "fleetsim");
-	if (in->city && in->city[0]) {
-		snprintf(c, sizeof(c), "  %s", in->city);
-		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, grey, c);
-	}
-	y += (float)lh + 2;
-	int64_t now = viz_hud_clock(in);
-	if (now) {
-		viz_hud_format_time(now, in->tz, c, sizeof(c));
-		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, white, c);
-		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE);
-		viz_hud_format_zone(now, in->tz, c, sizeof(c));
-		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c); /* whose clock: the city's local time */
-		y += (float)sh + 2;
-	} else {
-		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, dim, "waiting for the run");
-		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + (float)sh + 4;
-	}
-
+	char a[40], b[40], c[200];
 	/* Run state and pace. */
 	const char *word = "NO STATUS";
 	struct viz_color wc = dim;
@@ -267,7 +241,7 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		word = in->play->at_end ? "END OF RECORDING" : in->play->paused ? "PLAYBACK PAUSED" : "PLAYBACK";
 		wc = in->play->paused ? warn_amber : accent;
 	}
-	tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
+	float tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
 	if (in->play && !in->play_on_bus) {
 		format_speed(in->play->rate, a, sizeof(a));
 		snprintf(c, sizeof(c), "   %s", a);
@@ -296,6 +270,64 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	} else {
 		y += (float)sh + 9;
 	}
+
+	return y;
+}
+
+/* Footer: where we listen and how we are doing. */
+static void draw_footer(struct viz_sdl *g, const struct viz_hud_input *in, float x, int height)
+{
+	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+	char a[40], c[200];
+	float fy = (float)height - 2 * (float)sh - 8;
+	if (in->play && !in->play_on_bus) {
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
+	} else if (in->bus_address) {
+		format_count(in->gaps, a, sizeof(a));
+		snprintf(c, sizeof(c), "%s  \xc2\xb7  %s lost", in->bus_address, a);
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, in->gaps ? warn_amber : dim, c);
+	} else {
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
+	}
+	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
+		 in->play && !in->play_on_bus ? "keys drive the timeline"
+		 : in->control_ready	      ? (in->play ? "keys drive the playback" : "control ready")
+					      : "control not connected",
+		 in->frame_ms);
+	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
+}
+
+static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int height)
+{
+	struct viz_stats st;
+	viz_scene_stats(in->scene, &st);
+	char a[40], b[40], c[200];
+	float x = PAD, right = VIZ_HUD_PANEL_W - PAD, w = right - x, y = 10;
+	int lh = viz_sdl_line_height(g, VIZ_FONT_NORMAL), sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
+
+	viz_sdl_fill_rect(g, 0, 0, VIZ_HUD_PANEL_W, (float)height, panel_bg);
+	viz_sdl_line(g, VIZ_HUD_PANEL_W, 0, VIZ_HUD_PANEL_W, (float)height, edge_line);
+
+	float tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, accent, "fleetsim");
+	if (in->city && in->city[0]) {
+		snprintf(c, sizeof(c), "  %s", in->city);
+		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, grey, c);
+	}
+	y += (float)lh + 2;
+	int64_t now = viz_hud_clock(in);
+	if (now) {
+		viz_hud_format_time(now, in->tz, c, sizeof(c));
+		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, white, c);
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE);
+		viz_hud_format_zone(now, in->tz, c, sizeof(c));
+		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c); /* whose clock: the city's local time */
+		y += (float)sh + 2;
+	} else {
+		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, dim, "waiting for the run");
+		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE) + (float)sh + 4;
+	}
+
+	y = draw_run_state(g, in, x, w, y);
 
 	/* Fleet and the legend, which doubles as vehicles by state. */
 	y += 4;
@@ -362,23 +394,7 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 	}
 	draw_chart(g, in, x, y, w, ch, VIZ_SERIES_UTILISATION, "utilisation (rider jobs)", a);
 
-	/* Footer: where we listen and how we are doing. */
-	float fy = (float)height - 2 * (float)sh - 8;
-	if (in->play && !in->play_on_bus) {
-		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
-	} else if (in->bus_address) {
-		format_count(in->gaps, a, sizeof(a));
-		snprintf(c, sizeof(c), "%s  \xc2\xb7  %s lost", in->bus_address, a);
-		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, in->gaps ? warn_amber : dim, c);
-	} else {
-		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
-	}
-	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
-		 in->play && !in->play_on_bus ? "keys drive the timeline"
-		 : in->control_ready	      ? (in->play ? "keys drive the playback" : "control ready")
-					      : "control not connected",
-		 in->frame_ms);
-	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
+	draw_footer(g, in, x, height);
 }
 
 static void draw_scale_bar(struct viz_sdl *g, const struct viz_view *v)

@@ -1715,6 +1715,82 @@ static void draw_riders(const struct viz_scene *s, const struct viz_view *view, 
 }
 
 /* Vehicles bucketed by state (counting sort of visible vehicle positions). */
+/*
+ * Each visible vehicle's trail (s->scratch marks the visible ones), as
+ * squares in buckets of (state, older half / newer half).
+ */
+static void draw_trails(struct viz_scene *s, const struct viz_view *view, uint32_t visible, float size,
+			struct viz_draw_list *l)
+{
+	/* A point budget keeps big fleets smooth: at 100,000 visible vehicles the
+	 * trails shorten to the last few positions. */
+	uint32_t max_age = visible ? TRAIL_POINT_BUDGET / visible + 1 : VIZ_TRAIL_LEN;
+	max_age = max_age < 3 ? 3 : max_age > VIZ_TRAIL_LEN ? VIZ_TRAIL_LEN : max_age;
+	/* Buckets (state, older half / newer half), filled in two passes like the markers. */
+	uint32_t tcount[2 * VIZ_STATE_COUNT] = { 0 }, tfill[2 * VIZ_STATE_COUNT];
+	size_t total_points = 0;
+	uint32_t i = 0;
+	for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+		const struct shard *d = &s->shards[sh];
+		for (uint32_t k = 0; k < d->count; k++, i++) {
+			uint32_t len = d->v[k].trail_len < max_age ? d->v[k].trail_len : max_age;
+			if (!s->scratch[i] || len < 2) {
+				continue;
+			}
+			uint32_t older = len / 2; /* ages (len+1)/2+1 .. len */
+			tcount[2 * d->v[k].state] += older;
+			tcount[2 * d->v[k].state + 1] += len - 1 - older;
+			total_points += len - 1;
+		}
+	}
+	/* Small squares rather than 1 px points, so the trail reads over a road line. */
+	float dot = size >= 9 ? 3 : 2;
+	if (total_points && GROW(l, rects, nrects, rects_cap, total_points)) {
+		uint32_t base = (uint32_t)l->nrects, acc = 0;
+		for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
+			tfill[b] = base + acc;
+			acc += tcount[b];
+		}
+		i = 0;
+		for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
+			const struct shard *d = &s->shards[sh];
+			for (uint32_t k = 0; k < d->count; k++, i++) {
+				const struct viz_vehicle *v = &d->v[k];
+				uint32_t len = v->trail_len < max_age ? v->trail_len : max_age;
+				if (!s->scratch[i] || len < 2) {
+					continue;
+				}
+				/* age 1 = newest (the vehicle itself, skipped) ... len = oldest drawn */
+				for (uint32_t age = 2; age <= len; age++) {
+					const struct viz_fpoint *p =
+						&d->trail[(size_t)k * VIZ_TRAIL_LEN + (v->trail_head + VIZ_TRAIL_LEN - age) % VIZ_TRAIL_LEN];
+					float x, y;
+					viz_view_to_screen(view, p->x, p->y, &x, &y);
+					uint32_t b = 2 * v->state + (age > (len + 1) / 2 ? 0 : 1);
+					l->rects[tfill[b]++] = (struct viz_rect){ x - dot / 2, y - dot / 2, dot, dot };
+				}
+			}
+		}
+		l->nrects += total_points;
+		for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
+			if (!tcount[b]) {
+				continue;
+			}
+			/* Faded by mixing with the background here, not by alpha blending:
+			 * the software renderer blends at a fraction of the speed. */
+			struct viz_color c = viz_state_color(b / 2), bg = viz_background_color(), m = c;
+			int keep = b % 2 == 0 ? 35 : 60; /* percent of the state colour: older fainter */
+			m.r = (uint8_t)((c.r * keep + bg.r * (100 - keep)) / 100);
+			m.g = (uint8_t)((c.g * keep + bg.g * (100 - keep)) / 100);
+			m.b = (uint8_t)((c.b * keep + bg.b * (100 - keep)) / 100);
+			struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, m, false, tfill[b] - tcount[b]);
+			if (cmd) {
+				cmd->count = tcount[b];
+			}
+		}
+	}
+}
+
 static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view *view,
 			  const struct viz_layers *layers, struct viz_draw_list *l)
 {
@@ -1751,73 +1827,7 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 		}
 	}
 	if (layers->trails) {
-		/* A point budget keeps big fleets smooth: at 100,000 visible vehicles the
-		 * trails shorten to the last few positions. */
-		uint32_t max_age = visible ? TRAIL_POINT_BUDGET / visible + 1 : VIZ_TRAIL_LEN;
-		max_age = max_age < 3 ? 3 : max_age > VIZ_TRAIL_LEN ? VIZ_TRAIL_LEN : max_age;
-		/* Buckets (state, older half / newer half), filled in two passes like the markers. */
-		uint32_t tcount[2 * VIZ_STATE_COUNT] = { 0 }, tfill[2 * VIZ_STATE_COUNT];
-		size_t total_points = 0;
-		i = 0;
-		for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
-			const struct shard *d = &s->shards[sh];
-			for (uint32_t k = 0; k < d->count; k++, i++) {
-				uint32_t len = d->v[k].trail_len < max_age ? d->v[k].trail_len : max_age;
-				if (!s->scratch[i] || len < 2) {
-					continue;
-				}
-				uint32_t older = len / 2; /* ages (len+1)/2+1 .. len */
-				tcount[2 * d->v[k].state] += older;
-				tcount[2 * d->v[k].state + 1] += len - 1 - older;
-				total_points += len - 1;
-			}
-		}
-		/* Small squares rather than 1 px points, so the trail reads over a road line. */
-		float dot = size >= 9 ? 3 : 2;
-		if (total_points && GROW(l, rects, nrects, rects_cap, total_points)) {
-			uint32_t base = (uint32_t)l->nrects, acc = 0;
-			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
-				tfill[b] = base + acc;
-				acc += tcount[b];
-			}
-			i = 0;
-			for (uint32_t sh = 0; sh < VIZ_MAX_SHARDS; sh++) {
-				const struct shard *d = &s->shards[sh];
-				for (uint32_t k = 0; k < d->count; k++, i++) {
-					const struct viz_vehicle *v = &d->v[k];
-					uint32_t len = v->trail_len < max_age ? v->trail_len : max_age;
-					if (!s->scratch[i] || len < 2) {
-						continue;
-					}
-					/* age 1 = newest (the vehicle itself, skipped) ... len = oldest drawn */
-					for (uint32_t age = 2; age <= len; age++) {
-						const struct viz_fpoint *p =
-							&d->trail[(size_t)k * VIZ_TRAIL_LEN + (v->trail_head + VIZ_TRAIL_LEN - age) % VIZ_TRAIL_LEN];
-						float x, y;
-						viz_view_to_screen(view, p->x, p->y, &x, &y);
-						uint32_t b = 2 * v->state + (age > (len + 1) / 2 ? 0 : 1);
-						l->rects[tfill[b]++] = (struct viz_rect){ x - dot / 2, y - dot / 2, dot, dot };
-					}
-				}
-			}
-			l->nrects += total_points;
-			for (uint32_t b = 0; b < 2 * VIZ_STATE_COUNT; b++) {
-				if (!tcount[b]) {
-					continue;
-				}
-				/* Faded by mixing with the background here, not by alpha blending:
-				 * the software renderer blends at a fraction of the speed. */
-				struct viz_color c = viz_state_color(b / 2), bg = viz_background_color(), m = c;
-				int keep = b % 2 == 0 ? 35 : 60; /* percent of the state colour: older fainter */
-				m.r = (uint8_t)((c.r * keep + bg.r * (100 - keep)) / 100);
-				m.g = (uint8_t)((c.g * keep + bg.g * (100 - keep)) / 100);
-				m.b = (uint8_t)((c.b * keep + bg.b * (100 - keep)) / 100);
-				struct viz_cmd *cmd = add_cmd(l, VIZ_PRIM_RECTS, m, false, tfill[b] - tcount[b]);
-				if (cmd) {
-					cmd->count = tcount[b];
-				}
-			}
-		}
+		draw_trails(s, view, visible, size, l);
 	}
 	/* Arrows pointing along the heading when zoomed in and few are visible; squares otherwise. */
 	bool arrows = size >= 9 && visible <= 20000;

@@ -35,7 +35,6 @@
  * the conductor stops the run if NAME is one of its participants.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +51,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_service.h"
 #include "fs_topic.h"
 
 #define STATS_EVERY_MS 1000
@@ -100,12 +100,6 @@ struct broker {
 };
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -602,203 +596,185 @@ static int setup_curve(struct broker *b, const struct curve_options *co, void *c
 	return rc;
 }
 
-int main(int argc, char **argv)
-{
-	fs_log_init("fs-broker", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-broker")) {
-		return 0;
-	}
-	argv[0] = (char *)"fs-broker"; /* getopt names the program in its one-line complaint */
-	struct broker b = { .max_message_bytes = FS_BUS_MAX_MESSAGE_DEFAULT };
+/* The command line. */
+struct broker_args {
 	char address[FS_BUS_ADDRESS_MAX];
-	fs_bus_default_address(address, sizeof(address));
-	uint64_t watch_hwm = 10000, tap_hwm = 1000000, u;
-	struct curve_options co = { 0 };
-	enum { OPT_BUS = 256, OPT_MAX, OPT_WATCH, OPT_TAP, OPT_ALLOW, OPT_CURVE_SECRET, OPT_CURVE_DIR, OPT_OPEN_WATCH };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "curve-secret", required_argument, NULL, OPT_CURVE_SECRET },
-		{ "curve-dir", required_argument, NULL, OPT_CURVE_DIR },
-		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
-		{ "max-message", required_argument, NULL, OPT_MAX },
-		{ "watch-hwm", required_argument, NULL, OPT_WATCH },
-		{ "tap-hwm", required_argument, NULL, OPT_TAP },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			snprintf(address, sizeof(address), "%s", optarg);
-			break;
-		case OPT_MAX:
-			if (!fs_args_u64(optarg, &u) || u < 1024 || (int64_t)u > HARD_MAX_MESSAGE) {
-				fs_error("--max-message: '%s' is not a size in bytes (1024..%" PRId64 ")", optarg,
-					 HARD_MAX_MESSAGE);
-				return 2;
-			}
-			b.max_message_bytes = u;
-			break;
-		case OPT_WATCH:
-		case OPT_TAP:
-			if (!fs_args_u64(optarg, &u) || u == 0 || u > INT32_MAX) {
-				fs_error("%s: '%s' is not a positive number of messages", argv[optind - 1], optarg);
-				return 2;
-			}
-			*(opt == OPT_WATCH ? &watch_hwm : &tap_hwm) = u;
-			break;
-		case OPT_ALLOW:
-			if (co.allow_file_count == MAX_ALLOW_FILES) {
-				fs_error("--allow: at most %d files", MAX_ALLOW_FILES);
-				return 2;
-			}
-			co.allow_files[co.allow_file_count++] = optarg;
-			break;
-		case OPT_CURVE_SECRET:
-			co.secret_file = optarg;
-			break;
-		case OPT_CURVE_DIR:
-			co.dir = optarg;
-			break;
-		case OPT_OPEN_WATCH:
-			b.open_watch = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help("fs-broker");
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s'", argv[optind]);
+	const char *bus;
+	uint64_t max_message_bytes, watch_hwm, tap_hwm;
+	bool open_watch;
+	struct curve_options co;
+};
+
+static int add_allow(void *target, const char *file)
+{
+	struct curve_options *co = target;
+	if (co->allow_file_count == MAX_ALLOW_FILES) {
+		fs_error("--allow: at most %d files", MAX_ALLOW_FILES);
 		return 2;
 	}
-	if (fs_bus_dir_check(address, true, NULL) < 0) {
+	co->allow_files[co->allow_file_count++] = file;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct broker_args *a)
+{
+	char max_what[64];
+	snprintf(max_what, sizeof(max_what), "a size in bytes (1024..%" PRId64 ")", HARD_MAX_MESSAGE);
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_STRING, &a->bus },
+		{ "allow", FS_OPT_CALL, &a->co, .call = add_allow },
+		{ "curve-secret", FS_OPT_STRING, &a->co.secret_file },
+		{ "curve-dir", FS_OPT_STRING, &a->co.dir },
+		{ "open-watch", FS_OPT_SET, &a->open_watch },
+		{ "max-message", FS_OPT_U64, &a->max_message_bytes, .min = 1024, .max = HARD_MAX_MESSAGE, .what = max_what },
+		{ "watch-hwm", FS_OPT_U64, &a->watch_hwm, .min = 1, .max = INT32_MAX, .what = "a positive number of messages",
+		  .as_given = true },
+		{ "tap-hwm", FS_OPT_U64, &a->tap_hwm, .min = 1, .max = INT32_MAX, .what = "a positive number of messages",
+		  .as_given = true },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "fs-broker", .usage = usage, .opts = opts };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	if (a->bus) {
+		snprintf(a->address, sizeof(a->address), "%s", a->bus);
+	}
+	if (fs_bus_dir_check(a->address, true, NULL) < 0) {
 		return 1; /* not a private directory of ours: said why */
 	}
-	bool tcp = !strncmp(address, "tcp://", 6);
-	if (!tcp && (co.allow_file_count || co.secret_file || co.dir || b.open_watch)) {
+	bool tcp = !strncmp(a->address, "tcp://", 6);
+	if (!tcp && (a->co.allow_file_count || a->co.secret_file || a->co.dir || a->open_watch)) {
 		fs_warn("--allow, --curve-secret, --curve-dir and --open-watch apply to tcp buses only; ignored on %s",
-			address);
+			a->address);
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	return FS_SERVICE_GO_ON;
+}
 
-	int status = 1;
-	b.ctx = zmq_ctx_new();
-	b.front = zmq_socket(b.ctx, ZMQ_XSUB);
-	b.sub = zmq_socket(b.ctx, ZMQ_XPUB);
-	b.watch = zmq_socket(b.ctx, ZMQ_XPUB);
-	b.tap = zmq_socket(b.ctx, ZMQ_PUB);
-	void *all[] = { b.front, b.sub, b.watch, b.tap };
+/* The four endpoints, their limits and (tcp) CURVE, bound. Returns 0, 1, or 2 (bad keys). */
+static int broker_open(struct broker *b, const struct broker_args *a)
+{
+	b->ctx = zmq_ctx_new();
+	b->front = zmq_socket(b->ctx, ZMQ_XSUB);
+	b->sub = zmq_socket(b->ctx, ZMQ_XPUB);
+	b->watch = zmq_socket(b->ctx, ZMQ_XPUB);
+	b->tap = zmq_socket(b->ctx, ZMQ_PUB);
+	void *all[] = { b->front, b->sub, b->watch, b->tap };
 	for (int i = 0; i < 4; i++) {
 		set_int(all[i], ZMQ_LINGER, 0);
 	}
 	int64_t hard_max = HARD_MAX_MESSAGE;
-	zmq_setsockopt(b.front, ZMQ_MAXMSGSIZE, &hard_max, sizeof(hard_max));
+	zmq_setsockopt(b->front, ZMQ_MAXMSGSIZE, &hard_max, sizeof(hard_max));
 	int64_t max_subscription = MAX_SUBSCRIPTION_MESSAGE;
 	for (int i = 1; i < 4; i++) {
 		zmq_setsockopt(all[i], ZMQ_MAXMSGSIZE, &max_subscription, sizeof(max_subscription));
 	}
-	set_int(b.front, ZMQ_RCVHWM, 0);
-	set_int(b.sub, ZMQ_SNDHWM, 0);
-	set_int(b.sub, ZMQ_XPUB_NODROP, 1);
-	set_int(b.watch, ZMQ_SNDHWM, (int)watch_hwm);
-	set_int(b.tap, ZMQ_SNDHWM, (int)tap_hwm);
-	if (tcp && setup_curve(&b, &co, all) < 0) {
-		status = 2;
-		goto out;
+	set_int(b->front, ZMQ_RCVHWM, 0);
+	set_int(b->sub, ZMQ_SNDHWM, 0);
+	set_int(b->sub, ZMQ_XPUB_NODROP, 1);
+	set_int(b->watch, ZMQ_SNDHWM, (int)a->watch_hwm);
+	set_int(b->tap, ZMQ_SNDHWM, (int)a->tap_hwm);
+	if (!strncmp(a->address, "tcp://", 6) && setup_curve(b, &a->co, all) < 0) {
+		return 2;
 	}
-	if (bind_endpoint(b.front, address, FS_BUS_EP_PUB) < 0 || bind_endpoint(b.sub, address, FS_BUS_EP_SUB) < 0 ||
-	    bind_endpoint(b.watch, address, FS_BUS_EP_WATCH) < 0 || bind_endpoint(b.tap, address, FS_BUS_EP_TAP) < 0) {
-		goto out;
+	const char *address = a->address;
+	if (bind_endpoint(b->front, address, FS_BUS_EP_PUB) < 0 || bind_endpoint(b->sub, address, FS_BUS_EP_SUB) < 0 ||
+	    bind_endpoint(b->watch, address, FS_BUS_EP_WATCH) < 0 || bind_endpoint(b->tap, address, FS_BUS_EP_TAP) < 0) {
+		return 1;
 	}
 	/* Subscribe the XSUB to everything: publishers never filter (see above). */
 	const uint8_t subscribe_all = 1;
-	zmq_send(b.front, &subscribe_all, 1, 0);
+	zmq_send(b->front, &subscribe_all, 1, 0);
 	fs_debug("listening on %s", address);
+	return 0;
+}
 
+/* Forward until a stop signal: 0, or -1 when the sockets fail (logged). */
+static int broker_serve(struct broker *b)
+{
 	int64_t next_stats = fs_clock_now_ms() + STATS_EVERY_MS;
 	while (!stop) {
 		zmq_pollitem_t items[] = {
-			{ .socket = b.front, .events = ZMQ_POLLIN },
-			{ .socket = b.sub, .events = ZMQ_POLLIN },
-			{ .socket = b.watch, .events = ZMQ_POLLIN },
-			{ .socket = b.zap, .events = ZMQ_POLLIN },
-			{ .socket = b.monitor[0], .events = ZMQ_POLLIN },
-			{ .socket = b.monitor[1], .events = ZMQ_POLLIN },
-			{ .socket = b.monitor[2], .events = ZMQ_POLLIN },
-			{ .socket = b.monitor[3], .events = ZMQ_POLLIN },
+			{ .socket = b->front, .events = ZMQ_POLLIN },
+			{ .socket = b->sub, .events = ZMQ_POLLIN },
+			{ .socket = b->watch, .events = ZMQ_POLLIN },
+			{ .socket = b->zap, .events = ZMQ_POLLIN },
+			{ .socket = b->monitor[0], .events = ZMQ_POLLIN },
+			{ .socket = b->monitor[1], .events = ZMQ_POLLIN },
+			{ .socket = b->monitor[2], .events = ZMQ_POLLIN },
+			{ .socket = b->monitor[3], .events = ZMQ_POLLIN },
 		};
 		long wait = (long)(next_stats - fs_clock_now_ms());
-		if (zmq_poll(items, b.zap ? 8 : 3, wait > 0 ? wait : 0) < 0) {
+		if (zmq_poll(items, b->zap ? 8 : 3, wait > 0 ? wait : 0) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
 			fs_error("poll failed: %s", zmq_strerror(errno));
-			goto out;
+			return -1;
 		}
 		if (items[0].revents & ZMQ_POLLIN) {
 			/* Bounded burst so subscription traffic and stats still get a turn. */
 			for (int i = 0; i < 4096 && !stop; i++) {
-				int rc = forward(&b);
+				int rc = forward(b);
 				if (rc == 0) {
 					break;
 				}
 				if (rc == 2) {
-					publish_stats(&b); /* final counters for the summary */
+					publish_stats(b); /* final counters for the summary */
 				}
 				if (rc < 0 && rc != -EINTR) {
 					fs_error("receive failed: %s", zmq_strerror(-rc));
-					goto out;
+					return -1;
 				}
 			}
 		}
 		if (items[1].revents & ZMQ_POLLIN) {
-			discard(b.sub);
+			discard(b->sub);
 		}
 		if (items[2].revents & ZMQ_POLLIN) {
-			discard(b.watch);
+			discard(b->watch);
 		}
-		if (b.zap && items[3].revents & ZMQ_POLLIN) {
-			for (int i = 0; i < 64 && handle_zap(&b); i++) {
+		if (b->zap && items[3].revents & ZMQ_POLLIN) {
+			for (int i = 0; i < 64 && handle_zap(b); i++) {
 			}
 		}
-		for (int i = 0; b.zap && i < FS_BUS_EP_COUNT; i++) {
+		for (int i = 0; b->zap && i < FS_BUS_EP_COUNT; i++) {
 			if (items[4 + i].revents & ZMQ_POLLIN) {
-				handle_monitor(&b, i);
+				handle_monitor(b, i);
 			}
 		}
 		if (fs_clock_now_ms() >= next_stats) {
-			publish_stats(&b);
+			publish_stats(b);
 			next_stats = fs_clock_now_ms() + STATS_EVERY_MS;
 		}
 	}
-	status = 0;
 	fs_debug("forwarded %" PRIu64 " messages (%" PRIu64 " bytes); dropped %" PRIu64 " malformed, %" PRIu64
 		 " oversize",
-		 b.msgs, b.bytes, b.malformed, b.oversize);
-out:
-	if (b.zap) {
-		zmq_close(b.zap);
+		 b->msgs, b->bytes, b->malformed, b->oversize);
+	return 0;
+}
+
+/* Close everything; on ipc, remove the bus's sockets and directory. */
+static void broker_close(struct broker *b, const char *address)
+{
+	if (b->zap) {
+		zmq_close(b->zap);
 	}
 	for (int i = 0; i < FS_BUS_EP_COUNT; i++) {
-		if (b.monitor[i]) {
-			zmq_close(b.monitor[i]);
+		if (b->monitor[i]) {
+			zmq_close(b->monitor[i]);
 		}
 	}
+	void *all[] = { b->front, b->sub, b->watch, b->tap };
 	for (int i = 0; i < 4; i++) {
 		if (all[i]) {
 			zmq_close(all[i]);
 		}
 	}
-	zmq_ctx_term(b.ctx);
-	free(b.allow);
-	free(b.peers);
+	zmq_ctx_term(b->ctx);
+	free(b->allow);
+	free(b->peers);
 	if (!strncmp(address, "ipc://", 6)) {
 		char endpoint[FS_BUS_ADDRESS_MAX];
 		for (int w = 0; w < FS_BUS_EP_COUNT; w++) {
@@ -808,5 +784,26 @@ out:
 		}
 		rmdir(address + 6);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	if (fs_service_begin(argc, argv, "fs-broker")) {
+		return 0;
+	}
+	struct broker_args a = { .max_message_bytes = FS_BUS_MAX_MESSAGE_DEFAULT, .watch_hwm = 10000,
+				 .tap_hwm = 1000000 };
+	fs_bus_default_address(a.address, sizeof(a.address));
+	int rc = parse_args(argc, argv, &a);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	fs_service_catch_stop(&stop);
+	struct broker b = { .max_message_bytes = a.max_message_bytes, .open_watch = a.open_watch };
+	int status = broker_open(&b, &a);
+	if (status == 0) {
+		status = broker_serve(&b) < 0 ? 1 : 0;
+	}
+	broker_close(&b, a.address);
 	return status;
 }

@@ -19,23 +19,19 @@
 #include <unistd.h>
 
 #include "fs/calendar.h"
+#include "fs/scenario_load.h"
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_paths.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "pbprint.h"
 
 static volatile sig_atomic_t stop;
 /* --curve-server / --curve-secret (else $FLEETSIM_CURVE_SERVER / $FLEETSIM_CURVE_SECRET) */
 static const char *curve_server, *curve_secret;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -1109,23 +1105,23 @@ static int run_sibling(const char *program, const char *display, const char *com
 	return 1;
 }
 
-int main(int argc, char **argv)
+/*
+ * The options before the command (--bus, --curve-server, --curve-secret,
+ * --help): FS_SERVICE_GO_ON with *@ret_command the command's index, or the
+ * exit status.
+ */
+static int parse_global(int argc, char **argv, const char **ret_address, int *ret_command)
 {
-	fs_log_init("fleetctl", FS_LOG_WARNING);
-	if (fs_args_version(argc, argv, "fleetctl")) {
-		return 0;
-	}
-	const char *address = NULL;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
-			address = argv[i + 1];
+			*ret_address = argv[i + 1];
 			i += 2;
 		} else if (!strncmp(argv[i], "--bus=", 6)) {
-			address = argv[i] + 6;
+			*ret_address = argv[i] + 6;
 			i++;
 		} else if ((!strcmp(argv[i], "--curve-server") || !strcmp(argv[i], "--curve-secret")) && i + 1 < argc) {
 			*(!strcmp(argv[i], "--curve-server") ? &curve_server : &curve_secret) = argv[i + 1];
@@ -1145,45 +1141,67 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	const char *cmd = argv[i];
-	int sub_argc = argc - i;
-	char **sub_argv = argv + i;
-	char full_name[64];
-	snprintf(full_name, sizeof(full_name), "fleetctl %s", cmd);
-	sub_argv[0] = full_name; /* getopt names the command in its one-line complaints */
-	fs_log_init(full_name, FS_LOG_WARNING); /* and so do our messages: "fleetctl echo: error: ..." */
+	*ret_command = i;
+	return FS_SERVICE_GO_ON;
+}
+
+/* Run command argv[0] ("fleetctl CMD" by now, @cmd its name): its exit status. */
+static int run_command(const char *cmd, const char *address, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		Fleetsim__V1__CommandKind kind;
+	} controls[] = {
+		{ "pause", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE },
+		{ "resume", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME },
+		{ "step", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP },
+		{ "speed", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED },
+		{ "stop", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP },
+		{ "seek", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK },
+	};
+	for (size_t k = 0; k < sizeof(controls) / sizeof(controls[0]); k++) {
+		if (!strcmp(cmd, controls[k].name)) {
+			return cmd_control(address, controls[k].kind, argc, argv);
+		}
+	}
 	if (!strcmp(cmd, "topics")) {
-		return cmd_topics(address, sub_argc, sub_argv);
+		return cmd_topics(address, argc, argv);
 	} else if (!strcmp(cmd, "echo")) {
-		return cmd_echo(address, sub_argc, sub_argv);
+		return cmd_echo(address, argc, argv);
 	} else if (!strcmp(cmd, "hz")) {
-		return cmd_hz(address, sub_argc, sub_argv);
+		return cmd_hz(address, argc, argv);
 	} else if (!strcmp(cmd, "status")) {
-		return cmd_status(address, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "pause")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "resume")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "step")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "speed")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "stop")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP, sub_argc, sub_argv);
-	} else if (!strcmp(cmd, "seek")) {
-		return cmd_control(address, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK, sub_argc, sub_argv);
+		return cmd_status(address, argc, argv);
 	} else if (!strcmp(cmd, "inject")) {
-		return cmd_inject(address, sub_argc, sub_argv);
+		return cmd_inject(address, argc, argv);
 	} else if (!strcmp(cmd, "record")) {
-		return run_sibling("fs-recorder", "fleetctl record", NULL, address, sub_argc, sub_argv);
+		return run_sibling("fs-recorder", "fleetctl record", NULL, address, argc, argv);
 	} else if (!strcmp(cmd, "info") || !strcmp(cmd, "play") || !strcmp(cmd, "export") || !strcmp(cmd, "recover")) {
-		return run_sibling("fs-rec", "fleetctl", cmd, !strcmp(cmd, "play") ? address : NULL, sub_argc, sub_argv);
+		return run_sibling("fs-rec", "fleetctl", cmd, !strcmp(cmd, "play") ? address : NULL, argc, argv);
 	} else if (!strcmp(cmd, "keygen")) {
-		return cmd_keygen(sub_argc, sub_argv);
+		return cmd_keygen(argc, argv);
 	}
 	fs_error("unknown command '%s' (try `fleetctl --help`)", cmd);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	fs_log_init("fleetctl", FS_LOG_WARNING);
+	if (fs_args_version(argc, argv, "fleetctl")) {
+		return 0;
+	}
+	const char *address = NULL;
+	int command = 0;
+	int rc = parse_global(argc, argv, &address, &command);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	fs_service_catch_stop(&stop);
+	const char *cmd = argv[command];
+	char full_name[64];
+	snprintf(full_name, sizeof(full_name), "fleetctl %s", cmd);
+	argv[command] = full_name; /* getopt names the command in its one-line complaints */
+	fs_log_init(full_name, FS_LOG_WARNING); /* and so do our messages: "fleetctl echo: error: ..." */
+	return run_command(cmd, address, argc - command, argv + command);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "fs/calendar.h"
+#include "fs/scenario_load.h"
+#include "fs/timezone_load.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 

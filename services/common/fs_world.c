@@ -11,6 +11,8 @@
 
 #include "fs/calendar.h"
 #include "fs/demand.h"
+#include "fs/demand_load.h"
+#include "fs/network_load.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
 #include "fs_data.h"

@@ -29,7 +29,6 @@
  * the same message at the same point and give the same digest.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -49,6 +48,7 @@
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "control_hub.h"
 #include "lockstep_stats.h"
 #include "tick_inputs.h"
@@ -163,12 +163,6 @@ static void on_abort(int sig)
 	(void)sig;
 	abort_signal = 1;
 	stop_signal = 1;
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_signal = stop_signal ? 2 : 1;
 }
 
 static void usage(FILE *out)
@@ -1318,187 +1312,223 @@ static void end_run(struct conductor *c)
 	publish_status(c);
 }
 
-int main(int argc, char **argv)
+/* The command line, before the scenario fills in what it does not say. */
+struct conductor_args {
+	const char *bus, *participants, *start, *scenario;
+	uint64_t duration_ms, ready_timeout_s, stop_wait_s;
+	int control; /* 0 socket, 1 bus */
+	bool paused, no_file_events;
+	bool seed, start_given, duration, tick; /* given: they override the scenario */
+};
+
+static int parse_duration(void *target, const char *arg)
 {
-	fs_log_init("fs-conductor", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-conductor")) {
-		return 0;
-	}
-	argv[0] = (char *)"fs-conductor"; /* getopt names the program in its one-line complaint */
-	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000, .use_control_socket = true,
-			       .stop_wait_ms = STOP_WAIT_MS_DEFAULT };
-	uint64_t duration_ms = 3600000, u;
-	const char *participants = NULL, *start = "2028-06-01T12:00:00Z", *scenario = NULL;
-	bool start_paused = false, seed_given = false, start_given = false, duration_given = false, tick_given = false,
-	     file_events = true;
-	enum { OPT_BUS = 256, OPT_PARTS, OPT_SEED, OPT_START, OPT_DURATION, OPT_TICK, OPT_SPEED, OPT_PAUSED,
-	       OPT_READY, OPT_OUT, OPT_SCENARIO, OPT_CONTROL, OPT_NO_EVENTS, OPT_STOP_WAIT, OPT_VEHICLES };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "participants", required_argument, NULL, OPT_PARTS },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "start", required_argument, NULL, OPT_START },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "tick-ms", required_argument, NULL, OPT_TICK },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "paused", no_argument, NULL, OPT_PAUSED },
-		{ "ready-timeout", required_argument, NULL, OPT_READY },
-		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
-		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "control", required_argument, NULL, OPT_CONTROL },
-		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			c.address = optarg;
-			break;
-		case OPT_PARTS:
-			participants = optarg;
-			break;
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &c.seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return 2;
-			}
-			seed_given = true;
-			break;
-		case OPT_START:
-			start = optarg;
-			start_given = true;
-			break;
-		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &duration_ms) || duration_ms == 0 ||
-			    duration_ms > FS_SCN_DURATION_MAX_MS) {
-				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
-					 "or 1d",
-					 optarg);
-				return 2;
-			}
-			duration_given = true;
-			break;
-		case OPT_TICK:
-			if (!fs_args_u64(optarg, &u) || u == 0 || u > 3600000) {
-				fs_error("--tick-ms: '%s' is not a tick length in ms (1..3600000)", optarg);
-				return 2;
-			}
-			c.tick_ms = (uint32_t)u;
-			tick_given = true;
-			break;
-		case OPT_SPEED:
-			if (!fs_args_speed(optarg, &c.speed)) {
-				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
-				return 2;
-			}
-			break;
-		case OPT_PAUSED:
-			start_paused = true;
-			break;
-		case OPT_READY:
-			if (!fs_args_u64(optarg, &u) || u == 0 || u > 86400) {
-				fs_error("--ready-timeout: '%s' is not a number of seconds (1..86400)", optarg);
-				return 2;
-			}
-			c.ready_timeout_ms = (int)(u * 1000);
-			break;
-		case OPT_VEHICLES:
-			if (!fs_args_u64(optarg, &c.fleet_ids) || c.fleet_ids > UINT32_MAX) {
-				fs_error("--vehicles: '%s' is not a fleet size", optarg);
-				return 2;
-			}
-			c.fleet_known = true;
-			break;
-		case OPT_STOP_WAIT:
-			if (!fs_args_u64(optarg, &u) || u > 3600) {
-				fs_error("--stop-wait: '%s' is not a number of seconds (0..3600)", optarg);
-				return 2;
-			}
-			c.stop_wait_ms = (int)(u * 1000);
-			break;
-		case OPT_OUT:
-			c.out_dir = optarg;
-			break;
-		case OPT_SCENARIO:
-			scenario = optarg;
-			break;
-		case OPT_NO_EVENTS:
-			file_events = false;
-			break;
-		case OPT_CONTROL:
-			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
-				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
-				return 2;
-			}
-			c.use_control_socket = !strcmp(optarg, "socket");
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help("fs-conductor");
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s'", argv[optind]);
+	uint64_t *ms = target;
+	if (!fs_args_duration_ms(arg, ms) || *ms == 0 || *ms > FS_SCN_DURATION_MAX_MS) {
+		fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h or 1d", arg);
 		return 2;
 	}
-	if (!participants) {
+	return 0;
+}
+
+static int parse_speed(void *target, const char *arg)
+{
+	if (!fs_args_speed(arg, target)) {
+		fs_error("--speed: '%s' is not 'max' or a positive factor", arg);
+		return 2;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct conductor *c, struct conductor_args *a)
+{
+	static const char *const controls[] = { "socket", "bus", NULL };
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_STRING, &a->bus },
+		{ "participants", FS_OPT_STRING, &a->participants },
+		{ "seed", FS_OPT_U64, &c->seed, &a->seed, .what = "a non-negative integer" },
+		{ "start", FS_OPT_STRING, &a->start, &a->start_given },
+		{ "duration", FS_OPT_CALL, &a->duration_ms, &a->duration, .call = parse_duration },
+		{ "tick-ms", FS_OPT_U32, &c->tick_ms, &a->tick, .min = 1, .max = 3600000,
+		  .what = "a tick length in ms (1..3600000)" },
+		{ "speed", FS_OPT_CALL, &c->speed, .call = parse_speed },
+		{ "paused", FS_OPT_SET, &a->paused },
+		{ "ready-timeout", FS_OPT_U64, &a->ready_timeout_s, .min = 1, .max = 86400,
+		  .what = "a number of seconds (1..86400)" },
+		{ "stop-wait", FS_OPT_U64, &a->stop_wait_s, .max = 3600, .what = "a number of seconds (0..3600)" },
+		{ "vehicles", FS_OPT_U64, &c->fleet_ids, &c->fleet_known, .max = UINT32_MAX, .what = "a fleet size" },
+		{ "out", FS_OPT_STRING, &c->out_dir },
+		{ "scenario", FS_OPT_STRING, &a->scenario },
+		{ "control", FS_OPT_CHOICE, &a->control, .choices = controls, .what = "'socket' or 'bus'" },
+		{ "no-scenario-events", FS_OPT_SET, &a->no_file_events },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "fs-conductor", .usage = usage, .opts = opts };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	c->address = (char *)a->bus;
+	c->use_control_socket = a->control == 0;
+	c->paused = a->paused;
+	c->stop_wait_ms = (int)(a->stop_wait_s * 1000);
+	if (a->ready_timeout_s) {
+		c->ready_timeout_ms = (int)(a->ready_timeout_s * 1000);
+	}
+	if (!a->participants) {
 		fs_error("--participants is required");
 		return 2;
 	}
-	if (c.out_dir && fs_outfile_check_dir("--out", c.out_dir) < 0) {
+	if (c->out_dir && fs_outfile_check_dir("--out", c->out_dir) < 0) {
 		return 2; /* before the run, not after it */
 	}
-	if (fs_calendar_parse(start, &c.start_ms) < 0) {
-		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", start);
+	if (fs_calendar_parse(a->start, &c->start_ms) < 0) {
+		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", a->start);
 		return 2;
 	}
-	if (fs_scenario_msg_load(scenario, &c.scenario) < 0) {
-		return 2;
+	return FS_SERVICE_GO_ON;
+}
+
+/* The file's values unless a flag overrides them, its events checked against the run. */
+static int merge_scenario(struct conductor *c, const struct conductor_args *a)
+{
+	uint64_t duration_ms = a->duration_ms;
+	if (a->no_file_events) {
+		c->scenario.event_count = 0; /* the rules stay: injected events are still checked with them */
 	}
-	if (!file_events) {
-		c.scenario.event_count = 0; /* the rules stay: injected events are still checked with them */
+	if (a->scenario) {
+		c->seed = a->seed ? c->seed : c->scenario.seed;
+		c->start_ms = a->start_given ? c->start_ms : c->scenario.start_ms;
+		duration_ms = a->duration ? duration_ms : c->scenario.duration_ms;
+		c->tick_ms = a->tick ? c->tick_ms : c->scenario.tick_ms;
 	}
-	if (scenario) { /* the file's values, unless a flag overrides them */
-		c.seed = seed_given ? c.seed : c.scenario.seed;
-		c.start_ms = start_given ? c.start_ms : c.scenario.start_ms;
-		duration_ms = duration_given ? duration_ms : c.scenario.duration_ms;
-		c.tick_ms = tick_given ? c.tick_ms : c.scenario.tick_ms;
-	}
-	c.duration_ticks = (duration_ms + c.tick_ms - 1) / c.tick_ms;
+	c->duration_ticks = (duration_ms + c->tick_ms - 1) / c->tick_ms;
 	/* The file's events were timed with its start and tick: they must be the run's. */
-	if (c.scenario.event_count && (c.scenario.start_ms != c.start_ms || c.scenario.tick_ms != c.tick_ms)) {
+	if (c->scenario.event_count && (c->scenario.start_ms != c->start_ms || c->scenario.tick_ms != c->tick_ms)) {
 		fs_error("%s: its events are timed from start %s with tick %u ms; the run's --start/--tick-ms "
-			 "differ (change them in the file)", scenario, start, c.scenario.tick_ms);
-		fs_scenario_finish(&c.scenario);
-		return 2;
+			 "differ (change them in the file)", a->scenario, a->start, c->scenario.tick_ms);
+		return -EINVAL;
 	}
-	c.scenario.start_ms = c.start_ms;
-	c.scenario.tick_ms = c.tick_ms;
-	c.scenario.duration_ms = duration_ms;
-	for (size_t i = 0; i < c.scenario.event_count; i++) {
-		if (c.scenario.events[i].apply_tick >= c.duration_ticks) {
-			fs_warn("%s: events from tick %" PRIu64 " on fall after the run's end", scenario,
-				c.scenario.events[i].apply_tick);
+	c->scenario.start_ms = c->start_ms;
+	c->scenario.tick_ms = c->tick_ms;
+	c->scenario.duration_ms = duration_ms;
+	for (size_t i = 0; i < c->scenario.event_count; i++) {
+		if (c->scenario.events[i].apply_tick >= c->duration_ticks) {
+			fs_warn("%s: events from tick %" PRIu64 " on fall after the run's end", a->scenario,
+				c->scenario.events[i].apply_tick);
 			break;
 		}
 	}
+	return 0;
+}
+
+/* Connect, wait for every participant, run the ticks, end: the exit status. */
+static int conduct(struct conductor *c)
+{
+	struct fs_bus_options bopts = { .address = c->address, .name = NAME, .mode = FS_BUS_PARTICIPANT };
+	c->bus = fs_bus_connect(&bopts);
+	if (!c->bus) {
+		return 1;
+	}
+	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "ctl.lost", "kpi/broker",
+			       "scn.cmd", "prod.delivery" };
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		fs_bus_subscribe(c->bus, subs[i]);
+	}
+	if (fs_bus_handshake(c->bus, 20000) < 0) {
+		fs_error("no answer from the broker");
+		return 1;
+	}
+	if (c->use_control_socket) {
+		char address[FS_BUS_ADDRESS_MAX];
+		c->hub = control_hub_open(c->address ? c->address : fs_bus_default_address(address, sizeof(address)),
+					  c->nparts, c->bus, &control_ops, c);
+	}
+	int rc = wait_ready(c);
+	if (rc < 0) {
+		/* No tick ran; still say why in summary.json, and let the ready ones leave now. */
+		c->run_ended_us = fs_clock_now_us();
+		end_run(c);
+		return write_summary(c, false) < 0 ? 1 : c->peer_lost ? EXIT_NOT_ANSWERED : rc == -EINTR ? 0 : 3;
+	}
+	size_t on_socket = c->on_control_socket = control_hub_bound_count(c->hub);
+	for (size_t i = 0; i < c->nparts; i++) {
+		c->parts[i].on_control = control_hub_bound(c->hub, i);
+	}
+	if (on_socket == c->nparts) {
+		/* Every TickDone comes on the control socket: stop waking up for the bus copies. */
+		zmq_setsockopt(fs_bus_socket(c->bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
+		fs_info("lockstep on the control socket for all %zu participant(s)", c->nparts);
+	} else if (c->hub) {
+		fs_info("lockstep on the control socket for %zu of %zu participant(s), the others on the bus", on_socket,
+			c->nparts);
+	} else {
+		fs_info("lockstep on the bus for all %zu participant(s)", c->nparts);
+	}
+	fs_info("%zu participant(s) ready; running %" PRIu64 " tick(s) of %u ms", c->nparts, c->duration_ticks,
+		c->tick_ms);
+	if (run(c) < 0) {
+		return 1;
+	}
+	end_run(c);
+	bool completed = c->tick >= c->duration_ticks;
+	int status = write_summary(c, completed) < 0 ? 1 : someone_did_not_answer(c) ? EXIT_NOT_ANSWERED : 0;
+	char digest[17];
+	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c->digest));
+	fs_info("run %s after %" PRIu64 " ticks; digest %s", completed ? "complete" : "ended", c->tick, digest);
+	return status;
+}
+
+static void free_participants(struct conductor *c)
+{
+	for (size_t i = 0; i < c->nparts; i++) {
+		free(c->parts[i].name);
+		free(c->parts[i].role);
+		free(c->parts[i].done_copy);
+		json_decref(c->parts[i].results);
+	}
+	free(c->parts);
+	c->parts = NULL;
+	c->nparts = 0;
+}
+
+static void conductor_finish(struct conductor *c)
+{
+	if (c->bus && stop_signal) {
+		fs_bus_set_linger(c->bus, 0); /* being torn down: do not wait for delivery */
+	}
+	control_hub_close(c->hub);
+	fs_bus_close(c->bus);
+	tick_inputs_finish(&c->inputs);
+	XXH3_freeState(c->digest);
+	free_participants(c);
+	free(c->roles);
+	json_decref(c->broker_stats);
+	lockstep_stats_finish(&c->lockstep);
+	fs_scenario_finish(&c->scenario);
+}
+
+int main(int argc, char **argv)
+{
+	if (fs_service_begin(argc, argv, "fs-conductor")) {
+		return 0;
+	}
+	struct conductor c = { .tick_ms = 1000, .ready_timeout_ms = 60000 };
+	struct conductor_args a = { .duration_ms = 3600000, .start = "2028-06-01T12:00:00Z",
+				    .stop_wait_s = STOP_WAIT_MS_DEFAULT / 1000 };
+	int rc = parse_args(argc, argv, &c, &a);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	if (fs_scenario_msg_load(a.scenario, &c.scenario) < 0) {
+		return 2;
+	}
 	/* Last of the checks, so the early exits above own nothing to free. */
-	if (parse_participants(&c, participants) < 0 || c.nparts == 0) {
-		for (size_t i = 0; i < c.nparts; i++) {
-			free(c.parts[i].name);
-			free(c.parts[i].role);
-		}
-		free(c.parts);
+	if (merge_scenario(&c, &a) < 0 || parse_participants(&c, a.participants) < 0 || c.nparts == 0) {
+		free_participants(&c);
 		fs_scenario_finish(&c.scenario);
 		return 2;
 	}
-	c.paused = start_paused;
 	build_roles(&c);
 	lockstep_stats_init(&c.lockstep);
 	c.digest = XXH3_createState();
@@ -1506,80 +1536,8 @@ int main(int argc, char **argv)
 
 	struct sigaction sa_abort = { .sa_handler = on_abort };
 	sigaction(SIGUSR1, &sa_abort, NULL);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	int status = 1;
-	struct fs_bus_options bopts = { .address = c.address, .name = NAME, .mode = FS_BUS_PARTICIPANT };
-	c.bus = fs_bus_connect(&bopts);
-	if (!c.bus) {
-		goto out;
-	}
-	const char *subs[] = { "ctl.ready", "ctl.done", "ctl.cmd", "ctl.bye", "ctl.heartbeat", "ctl.lost", "kpi/broker",
-			       "scn.cmd", "prod.delivery" };
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		fs_bus_subscribe(c.bus, subs[i]);
-	}
-	if (fs_bus_handshake(c.bus, 20000) < 0) {
-		fs_error("no answer from the broker");
-		goto out;
-	}
-	if (c.use_control_socket) {
-		char address[FS_BUS_ADDRESS_MAX];
-		c.hub = control_hub_open(c.address ? c.address : fs_bus_default_address(address, sizeof(address)),
-					 c.nparts, c.bus, &control_ops, &c);
-	}
-	int rc = wait_ready(&c);
-	if (rc < 0) {
-		/* No tick ran; still say why in summary.json, and let the ready ones leave now. */
-		c.run_ended_us = fs_clock_now_us();
-		end_run(&c);
-		status = write_summary(&c, false) < 0 ? 1 : c.peer_lost ? EXIT_NOT_ANSWERED : rc == -EINTR ? 0 : 3;
-		goto out;
-	}
-	size_t on_socket = c.on_control_socket = control_hub_bound_count(c.hub);
-	for (size_t i = 0; i < c.nparts; i++) {
-		c.parts[i].on_control = control_hub_bound(c.hub, i);
-	}
-	if (on_socket == c.nparts) {
-		/* Every TickDone comes on the control socket: stop waking up for the bus copies. */
-		zmq_setsockopt(fs_bus_socket(c.bus), ZMQ_UNSUBSCRIBE, "ctl.done", 8);
-		fs_info("lockstep on the control socket for all %zu participant(s)", c.nparts);
-	} else if (c.hub) {
-		fs_info("lockstep on the control socket for %zu of %zu participant(s), the others on the bus", on_socket,
-			c.nparts);
-	} else {
-		fs_info("lockstep on the bus for all %zu participant(s)", c.nparts);
-	}
-	fs_info("%zu participant(s) ready; running %" PRIu64 " tick(s) of %u ms", c.nparts, c.duration_ticks, c.tick_ms);
-	if (run(&c) < 0) {
-		goto out;
-	}
-	end_run(&c);
-	bool completed = c.tick >= c.duration_ticks;
-	status = write_summary(&c, completed) < 0 ? 1 : someone_did_not_answer(&c) ? EXIT_NOT_ANSWERED : 0;
-	char digest[17];
-	snprintf(digest, sizeof(digest), "%016" PRIx64, XXH3_64bits_digest(c.digest));
-	fs_info("run %s after %" PRIu64 " ticks; digest %s", completed ? "complete" : "ended", c.tick, digest);
-out:
-	if (c.bus && stop_signal) {
-		fs_bus_set_linger(c.bus, 0); /* being torn down: do not wait for delivery */
-	}
-	control_hub_close(c.hub);
-	fs_bus_close(c.bus);
-	tick_inputs_finish(&c.inputs);
-	XXH3_freeState(c.digest);
-	for (size_t i = 0; i < c.nparts; i++) {
-		free(c.parts[i].name);
-		free(c.parts[i].role);
-		free(c.parts[i].done_copy);
-		json_decref(c.parts[i].results);
-	}
-	free(c.parts);
-	free(c.roles);
-	json_decref(c.broker_stats);
-	lockstep_stats_finish(&c.lockstep);
-	fs_scenario_finish(&c.scenario);
+	fs_service_catch_stop(&stop_signal);
+	int status = conduct(&c);
+	conductor_finish(&c);
 	return status;
 }

@@ -37,11 +37,15 @@
 #include "dispatch_service.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/fleet_placement.h"
+#include "fs/fleet_placement_load.h"
 #include "fs/geofence.h"
+#include "fs/geofence_load.h"
 #include "fs/rng.h"
 #include "fs/closures.h"
 #include "fs/route.h"
+#include "fs/scenario_load.h"
 #include "fs/weather.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
@@ -49,6 +53,7 @@
 #include "fs_scenario_msg.h"
 #include "fs_traffic_msg.h"
 #include "fs_vehicle_msg.h"
+#include "fs_workers.h"
 #include "fs_world.h"
 
 #define MAX_SURGE_GENERATORS 32
@@ -64,6 +69,13 @@ struct dispatch_service {
 	struct dispatch_config cfg;
 	struct fs_world *world;
 	struct fs_dispatch *d;
+	/* threads for the matching rounds' candidate searches: one per processor this process may
+	 * use (fs_workers_default_count()), each worker past the first with its own workspace */
+	struct fs_workers *workers;
+	struct fs_route_query *worker_queries[FS_WORKERS_MAX];
+	struct fs_route_query *worker_surface_queries[FS_WORKERS_MAX];
+	struct fs_dispatch_request_in *pending; /* a tick's requests, added together */
+	size_t npending, pending_cap;
 	struct fs_demand *demand;
 	struct fs_demand_place *places;
 	size_t place_count;
@@ -182,6 +194,33 @@ static void weigh_places(struct dispatch_service *s)
 	}
 }
 
+/* Threads for @w's parallel work (fs_workers.h); one processor: none. */
+static int start_workers(struct dispatch_service *s, struct fs_dispatch_world *w)
+{
+	unsigned n = s->cfg.workers ? s->cfg.workers : fs_workers_default_count();
+	if (n < 2) {
+		return 0;
+	}
+	s->workers = fs_workers_create(n);
+	bool ok = s->workers != NULL;
+	for (unsigned k = 1; ok && k < n; k++) {
+		s->worker_queries[k] = fs_route_query_create(s->world->router);
+		s->worker_surface_queries[k] = w->surface_query ? fs_route_query_create(s->world->surface_router) : NULL;
+		ok = s->worker_queries[k] && (!w->surface_query || s->worker_surface_queries[k]);
+	}
+	if (!ok) {
+		fs_error("dispatch: out of memory for %u worker threads", n);
+		return -ENOMEM;
+	}
+	w->parallel_for = fs_workers_for;
+	w->pool = s->workers;
+	w->worker_count = n;
+	w->worker_queries = s->worker_queries;
+	w->worker_surface_queries = w->surface_query ? s->worker_surface_queries : NULL;
+	fs_debug("%u worker threads for the matching rounds", n);
+	return 0;
+}
+
 struct dispatch_service *dispatch_service_create(const struct dispatch_config *cfg)
 {
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
@@ -274,6 +313,9 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 		.tz = &s->scn.tz,
 		.traffic = s->world->traffic,
 	};
+	if (start_workers(s, &w) < 0) {
+		goto fail;
+	}
 	s->d = fs_dispatch_create(&w, &cfg->params, &err);
 	if (!s->d) {
 		fs_error("network %s: %s", cfg->network, err.message);
@@ -306,6 +348,12 @@ void dispatch_service_destroy(struct dispatch_service *s)
 		return;
 	}
 	fs_dispatch_destroy(s->d);
+	for (unsigned k = 1; k < FS_WORKERS_MAX; k++) {
+		fs_route_query_destroy(s->worker_queries[k]);
+		fs_route_query_destroy(s->worker_surface_queries[k]);
+	}
+	free(s->pending);
+	fs_workers_destroy(s->workers);
 	free(s->traffic_counts);
 	fs_traffic_msg_finish(&s->traffic_msg);
 	fs_weather_destroy(s->weather);
@@ -665,17 +713,24 @@ static struct fs_point along_the_streets(const struct dispatch_service *s, struc
 	return fs_network_point_near_junction(s->world->net, s->world->stop_index, at.x, at.y, u, v, &p) == 0 ? p : at;
 }
 
+/* Queue @q for this tick's fs_dispatch_add_requests(). */
 static int add_request(struct dispatch_service *s, const struct fs_demand_request *q)
 {
-	struct fs_dispatch_request_in in = { .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
-	if (s->demand) { /* replayed requests are where their records say */
-		in.origin = along_the_streets(s, q->origin, q->id, 0);
-		in.dest = along_the_streets(s, q->dest, q->id, 1);
+	if (s->npending == s->pending_cap) {
+		size_t cap = s->pending_cap ? s->pending_cap * 2 : 64;
+		struct fs_dispatch_request_in *p = realloc(s->pending, cap * sizeof(*p));
+		if (!p) {
+			fs_error("demand: out of memory");
+			return -ENOMEM;
+		}
+		s->pending = p;
+		s->pending_cap = cap;
 	}
-	int64_t rc = fs_dispatch_add_request(s->d, &in);
-	if (rc < 0) {
-		fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", q->id, q->t_ms, strerror((int)-rc));
-		return (int)rc;
+	struct fs_dispatch_request_in *in = &s->pending[s->npending++];
+	*in = (struct fs_dispatch_request_in){ .demand_id = q->id, .t_ms = q->t_ms, .origin = q->origin, .dest = q->dest };
+	if (s->demand) { /* replayed requests are where their records say */
+		in->origin = along_the_streets(s, q->origin, q->id, 0);
+		in->dest = along_the_streets(s, q->dest, q->id, 1);
 	}
 	return 0;
 }
@@ -689,7 +744,7 @@ static int compare_requests(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int add_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
+static int queue_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
 {
 	if (!s->demand) {
 		size_t i = s->replay_next;
@@ -780,6 +835,23 @@ static int add_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
 		}
 	}
 	return 0;
+}
+
+/* The requests of [t0, t1) to the platform, planned together (on its workers). */
+static int add_requests(struct dispatch_service *s, int64_t t0, int64_t t1)
+{
+	s->npending = 0;
+	int rc = queue_requests(s, t0, t1);
+	if (rc < 0 || s->npending == 0) {
+		return rc;
+	}
+	size_t failed;
+	rc = fs_dispatch_add_requests(s->d, s->pending, s->npending, &failed);
+	if (rc < 0) {
+		const struct fs_dispatch_request_in *in = &s->pending[failed];
+		fs_error("request %" PRIu64 " at %" PRId64 " ms: %s", in->demand_id, in->t_ms, strerror(-rc));
+	}
+	return rc;
 }
 
 /* Plugs in service: the scenario's, minus the outages in force. */

@@ -27,6 +27,7 @@ struct dispatch_config {
 	uint16_t plugs[FS_WORLD_MAX_DEPOTS];         /* DC plugs per depot */
 	double demand_per_day;      /* generated requests per day */
 	uint32_t kpi_every_s;       /* KpiSnapshot period in simulated seconds; 0 = never */
+	uint32_t workers;           /* threads for matching (fs_workers.h); 0 = fs_workers_default_count() */
 	struct fs_dispatch_params params;
 	const struct fs_scenario *scenario; /* zones and depots of the timed events (copied) */
 };

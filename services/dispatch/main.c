@@ -2,7 +2,6 @@
 /* fs-dispatch - the ride platform: requests, matching, rebalancing, charging, KPIs. */
 #include <errno.h>
 #include <limits.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +13,10 @@
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
+#include "fs_workers.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -59,293 +54,192 @@ static void usage(FILE *out)
 		"  --rebalance-s S          rebalancing period, 0 = off (dispatch.rebalance)\n"
 		"  --charging yes|no        charging decisions (dispatch.charging)\n"
 		"  --kpi-every-s S          KPI snapshot period on topic kpi (default 60, 0 = off)\n"
+		"  --workers N              threads for the matching rounds and new requests (default:\n"
+		"                           the processors this process may use); results do not depend on it\n"
 		"  -h, --help               this text\n");
 }
 
-static bool positive_seconds(const char *opt, const char *text, double *ret, bool zero_ok)
+/* The command line, before the scenario fills in what it does not say. */
+struct dispatch_args {
+	struct dispatch_config cfg;
+	const char *bus, *name, *scenario, *data_dir;
+	uint32_t plugs_per_depot; /* 0: the scenario's per depot */
+	int phase;                /* -1: the scenario's */
+	int matcher, charging;    /* FS_DISPATCH_MATCH_*, 0 no / 1 yes: when given */
+	bool seed, vehicles, depots, matcher_given, batch, patience, demand, rebalance, charging_given; /* given */
+	char profile[PATH_MAX], replay[PATH_MAX];
+};
+
+
+/* Each depot's plugs: the flag's, else the scenario's (depots it does not describe get the last one's). */
+static int merge_depots(struct dispatch_args *a, const struct fs_scenario *sc)
 {
-	double v;
-	if (!fs_args_double(text, &v) || v < 0 || (!zero_ok && v == 0) || v > 86400.0 * 365) {
-		fs_error("%s: '%s' is not a %s number of seconds", opt, text, zero_ok ? "non-negative" : "positive");
-		return false;
+	struct dispatch_config *c = &a->cfg;
+	if (!a->depots) {
+		c->depots = sc->depot_count ? (uint32_t)sc->depot_count : 1;
 	}
-	*ret = v;
-	return true;
+	if (c->depots > FS_WORLD_MAX_DEPOTS) {
+		fs_error("%u depots: at most %d", c->depots, FS_WORLD_MAX_DEPOTS);
+		return -EINVAL;
+	}
+	for (uint32_t k = 0; k < c->depots; k++) {
+		uint32_t plugs = a->plugs_per_depot ? a->plugs_per_depot
+				 : sc->depot_count ? sc->depots[k < sc->depot_count ? k : sc->depot_count - 1].plugs
+						   : 1;
+		c->plugs[k] = (uint16_t)(plugs > UINT16_MAX ? UINT16_MAX : plugs);
+	}
+	return 0;
+}
+
+/* The scenario's settings where no flag gave one; the vehicle model always from it. */
+static int merge_scenario(void *args, const struct fs_scenario *sc)
+{
+	struct dispatch_args *a = args;
+	struct dispatch_config *c = &a->cfg;
+	struct fs_dispatch_params *p = &c->params;
+	c->seed = a->seed ? c->seed : sc->seed;
+	c->vehicles = a->vehicles ? c->vehicles : sc->fleet_size;
+	if (merge_depots(a, sc) < 0) {
+		return -EINVAL;
+	}
+	if (!a->matcher_given) {
+		p->matcher = sc->matcher == FS_SCN_MATCHER_GREEDY ? FS_DISPATCH_MATCH_GREEDY : FS_DISPATCH_MATCH_BATCH;
+	}
+	if (!a->batch && sc->batch_s > 0) {
+		p->batch_s = sc->batch_s;
+	}
+	if (!a->patience && sc->patience_s > 0) {
+		p->patience_s = sc->patience_s;
+	}
+	p->rebalance_s = a->rebalance ? p->rebalance_s : sc->rebalance_s;
+	p->charging = a->charging_given ? p->charging : sc->charging;
+	/* the city's demand, whatever the fleet: a fleet too small leaves riders waiting */
+	c->demand_per_day = a->demand ? c->demand_per_day : sc->trips_per_day;
+	if (!c->profile) {
+		if (strchr(sc->demand_profile, '/')) {
+			snprintf(a->profile, sizeof(a->profile), "%s", sc->demand_profile);
+		} else {
+			snprintf(a->profile, sizeof(a->profile), "%s/demand/%s_profile.csv", a->data_dir, sc->demand_profile);
+		}
+		c->profile = a->profile;
+	}
+	if (!c->demand_csv && sc->demand_replay[0]) {
+		snprintf(a->replay, sizeof(a->replay), "%s", sc->demand_replay);
+		c->demand_csv = a->replay;
+	}
+	c->data_dir = a->data_dir;
+	if ((a->phase < 0 ? sc->phase : a->phase) == FS_CITY_DATA_COLLECTION) {
+		/* human-driven mapping drives: the platform offers no rides in the city yet */
+		fs_info("city phase data-collection: no rider requests");
+		c->demand_per_day = 0;
+		c->demand_csv = NULL;
+	}
+	p->battery_kwh = sc->vehicle.battery_kwh;
+	p->kwh_per_km = sc->vehicle.kwh_per_km;
+	p->av_stack_kw = sc->vehicle.av_stack_kw;
+	p->job_reserve_soc = sc->vehicle.job_reserve_soc;
+	p->charge_target_soc = sc->vehicle.charge_target_soc;
+	p->max_rain = sc->vehicle.max_rain;
+	p->seed = c->seed; /* the riders' draws, as the vehicle nodes make them */
+	p->riders = sc->riders;
+	p->max_wait_s = sc->vehicle.max_wait_s; /* how long a car waits at the kerb */
+	c->scenario = sc;
+	if (p->max_pickup_eta_s > p->patience_s) {
+		p->max_pickup_eta_s = p->patience_s; /* never quote past the rider's patience */
+	}
+	return 0;
+}
+
+/* The options, then the scenario under them: FS_SERVICE_GO_ON with @sc loaded, or the exit status. */
+static int configure(int argc, char **argv, struct dispatch_args *a, struct fs_scenario *sc)
+{
+	static const char *const matchers[] = { "batch", "greedy", NULL }; /* FS_DISPATCH_MATCH_* order */
+	static const char *const no_yes[] = { "no", "yes", NULL };
+	struct dispatch_config *c = &a->cfg;
+	const double year_s = 86400.0 * 365;
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_STRING, &a->bus },
+		{ "name", FS_OPT_STRING, &a->name },
+		{ "seed", FS_OPT_U64, &c->seed, &a->seed, .what = "a non-negative integer" },
+		{ "vehicles", FS_OPT_U32, &c->vehicles, &a->vehicles, .what = "a valid count", .as_given = true },
+		{ "network", FS_OPT_STRING, &c->network },
+		{ "data", FS_OPT_STRING, &a->data_dir },
+		{ "out", FS_OPT_STRING, &c->out_dir },
+		{ "matcher", FS_OPT_CHOICE, &a->matcher, &a->matcher_given, .choices = matchers, .what = "batch or greedy" },
+		{ "batch-s", FS_OPT_DOUBLE, &c->params.batch_s, &a->batch, .lo_open = true, .hi = year_s,
+		  .what = "a positive number of seconds" },
+		{ "patience-s", FS_OPT_DOUBLE, &c->params.patience_s, &a->patience, .lo_open = true, .hi = year_s,
+		  .what = "a positive number of seconds" },
+		{ "candidates", FS_OPT_U32, &c->params.candidates, .min = 1, .max = 1024, .what = "a valid count",
+		  .as_given = true },
+		{ "demand-per-day", FS_OPT_DOUBLE, &c->demand_per_day, &a->demand, .hi = 1e9,
+		  .what = "a number of requests per day" },
+		{ "demand-csv", FS_OPT_STRING, &c->demand_csv },
+		{ "profile", FS_OPT_STRING, &c->profile },
+		{ "fleet-csv", FS_OPT_STRING, &c->fleet_csv },
+		{ "depots", FS_OPT_U32, &c->depots, &a->depots, .min = 1, .max = FS_WORLD_MAX_DEPOTS,
+		  .what = "a valid count", .as_given = true },
+		{ "plugs-per-depot", FS_OPT_U32, &a->plugs_per_depot, .min = 1, .max = UINT16_MAX, .what = "a valid count",
+		  .as_given = true },
+		{ "rebalance-s", FS_OPT_DOUBLE, &c->params.rebalance_s, &a->rebalance, .hi = year_s,
+		  .what = "a non-negative number of seconds" },
+		{ "charging", FS_OPT_CHOICE, &a->charging, &a->charging_given, .choices = no_yes, .what = "yes or no" },
+		{ "kpi-every-s", FS_OPT_U32, &c->kpi_every_s, .what = "a valid count", .as_given = true },
+		{ "workers", FS_OPT_U32, &c->workers, .min = 1, .max = FS_WORKERS_MAX, .what = "a valid count",
+		  .as_given = true },
+		{ "scenario", FS_OPT_STRING, &a->scenario },
+		{ "phase", FS_OPT_CHOICE, &a->phase, .choice_name = fs_scenario_phase_name,
+		  .what = "data-collection, supervised or driverless" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "fs-dispatch", .usage = usage, .opts = opts,
+					      .unexpected_suffix = " (try --help)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	c->params.matcher = a->matcher == 1 ? FS_DISPATCH_MATCH_GREEDY : FS_DISPATCH_MATCH_BATCH;
+	c->params.charging = a->charging == 1;
+	if (!c->network) {
+		fs_error("--network is required");
+		return 2;
+	}
+	if (c->out_dir && fs_outfile_check_dir("--out", c->out_dir) < 0) {
+		return 2; /* before the run, not after it */
+	}
+	if (!a->data_dir) {
+		a->data_dir = fs_data_dir();
+	}
+	/* the scenario first (its file:line:column errors stop us here), then the flags */
+	return fs_service_scenario(a->scenario, sc, merge_scenario, a) == 0 ? FS_SERVICE_GO_ON : 2;
 }
 
 int main(int argc, char **argv)
 {
-	fs_log_init("fs-dispatch", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-dispatch")) {
+	if (fs_service_begin(argc, argv, "fs-dispatch")) {
 		return 0;
 	}
-	argv[0] = (char *)"fs-dispatch"; /* getopt names the program in its one-line complaint */
-	struct dispatch_config cfg = { .kpi_every_s = 60 }; /* the issue: a snapshot per simulated minute */
-	fs_dispatch_params_defaults(&cfg.params);
-	const char *address = NULL, *name = "dispatch", *scenario = NULL, *data_dir = NULL;
-	uint32_t plugs_per_depot = 0;
-	int phase = -1;
-	/* what the command line sets; the rest comes from the scenario */
-	bool g_seed = false, g_vehicles = false, g_depots = false, g_matcher = false, g_batch = false,
-	     g_patience = false, g_demand = false, g_rebalance = false, g_charging = false;
-	uint64_t u;
-	double x;
-	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_VEHICLES, OPT_NETWORK, OPT_DATA, OPT_OUT, OPT_MATCHER,
-	       OPT_BATCH, OPT_PATIENCE, OPT_CANDIDATES, OPT_DEMAND, OPT_DEMAND_CSV, OPT_PROFILE, OPT_FLEET_CSV,
-	       OPT_DEPOTS, OPT_PLUGS, OPT_REBALANCE, OPT_CHARGING, OPT_KPI, OPT_SCENARIO, OPT_PHASE };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
-		{ "network", required_argument, NULL, OPT_NETWORK },
-		{ "data", required_argument, NULL, OPT_DATA },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "matcher", required_argument, NULL, OPT_MATCHER },
-		{ "batch-s", required_argument, NULL, OPT_BATCH },
-		{ "patience-s", required_argument, NULL, OPT_PATIENCE },
-		{ "candidates", required_argument, NULL, OPT_CANDIDATES },
-		{ "demand-per-day", required_argument, NULL, OPT_DEMAND },
-		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
-		{ "depots", required_argument, NULL, OPT_DEPOTS },
-		{ "plugs-per-depot", required_argument, NULL, OPT_PLUGS },
-		{ "rebalance-s", required_argument, NULL, OPT_REBALANCE },
-		{ "charging", required_argument, NULL, OPT_CHARGING },
-		{ "kpi-every-s", required_argument, NULL, OPT_KPI },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "phase", required_argument, NULL, OPT_PHASE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			address = optarg;
-			break;
-		case OPT_NAME:
-			name = optarg;
-			break;
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &cfg.seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return 2;
-			}
-			g_seed = true;
-			break;
-		case OPT_SCENARIO:
-			scenario = optarg;
-			break;
-		case OPT_PHASE:
-			if (!strcmp(optarg, "data-collection")) {
-				phase = FS_CITY_DATA_COLLECTION;
-			} else if (!strcmp(optarg, "supervised")) {
-				phase = FS_CITY_SUPERVISED;
-			} else if (!strcmp(optarg, "driverless")) {
-				phase = FS_CITY_DRIVERLESS;
-			} else {
-				fs_error("--phase: '%s' is not data-collection, supervised or driverless", optarg);
-				return 2;
-			}
-			break;
-		case OPT_VEHICLES:
-		case OPT_CANDIDATES:
-		case OPT_DEPOTS:
-		case OPT_PLUGS:
-		case OPT_KPI:
-			if (!fs_args_u64(optarg, &u) || u > UINT32_MAX || (opt == OPT_CANDIDATES && (u < 1 || u > 1024)) ||
-			    (opt == OPT_DEPOTS && (u < 1 || u > FS_WORLD_MAX_DEPOTS)) || (opt == OPT_PLUGS && (u < 1 || u > UINT16_MAX))) {
-				fs_error("%s: '%s' is not a valid count", argv[optind - 1], optarg);
-				return 2;
-			}
-			*(opt == OPT_VEHICLES     ? &cfg.vehicles
-			  : opt == OPT_CANDIDATES ? &cfg.params.candidates
-			  : opt == OPT_DEPOTS     ? &cfg.depots
-			  : opt == OPT_PLUGS      ? &plugs_per_depot
-						  : &cfg.kpi_every_s) = (uint32_t)u;
-			g_vehicles |= opt == OPT_VEHICLES;
-			g_depots |= opt == OPT_DEPOTS;
-			break;
-		case OPT_NETWORK:
-			cfg.network = optarg;
-			break;
-		case OPT_DATA:
-			data_dir = optarg;
-			break;
-		case OPT_OUT:
-			cfg.out_dir = optarg;
-			break;
-		case OPT_MATCHER:
-			if (!strcmp(optarg, "batch")) {
-				cfg.params.matcher = FS_DISPATCH_MATCH_BATCH;
-			} else if (!strcmp(optarg, "greedy")) {
-				cfg.params.matcher = FS_DISPATCH_MATCH_GREEDY;
-			} else {
-				fs_error("--matcher: '%s' is not batch or greedy", optarg);
-				return 2;
-			}
-			g_matcher = true;
-			break;
-		case OPT_BATCH:
-			if (!positive_seconds("--batch-s", optarg, &cfg.params.batch_s, false)) {
-				return 2;
-			}
-			g_batch = true;
-			break;
-		case OPT_PATIENCE:
-			if (!positive_seconds("--patience-s", optarg, &cfg.params.patience_s, false)) {
-				return 2;
-			}
-			g_patience = true;
-			break;
-		case OPT_REBALANCE:
-			if (!positive_seconds("--rebalance-s", optarg, &cfg.params.rebalance_s, true)) {
-				return 2;
-			}
-			g_rebalance = true;
-			break;
-		case OPT_DEMAND:
-			if (!fs_args_double(optarg, &x) || x < 0 || x > 1e9) {
-				fs_error("--demand-per-day: '%s' is not a number of requests per day", optarg);
-				return 2;
-			}
-			cfg.demand_per_day = x;
-			g_demand = true;
-			break;
-		case OPT_DEMAND_CSV:
-			cfg.demand_csv = optarg;
-			break;
-		case OPT_PROFILE:
-			cfg.profile = optarg;
-			break;
-		case OPT_FLEET_CSV:
-			cfg.fleet_csv = optarg;
-			break;
-		case OPT_CHARGING:
-			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
-				fs_error("--charging: '%s' is not yes or no", optarg);
-				return 2;
-			}
-			cfg.params.charging = !strcmp(optarg, "yes");
-			g_charging = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help("fs-dispatch");
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s' (try --help)", argv[optind]);
-		return 2;
-	}
-	if (!cfg.network) {
-		fs_error("--network is required");
-		return 2;
-	}
-	if (cfg.out_dir && fs_outfile_check_dir("--out", cfg.out_dir) < 0) {
-		return 2; /* before the run, not after it */
-	}
-	/* the scenario first (its file:line:column errors stop us here), then the flags */
-	if (!data_dir) {
-		data_dir = fs_data_dir();
-	}
+	struct dispatch_args a = { .cfg.kpi_every_s = 60, /* the issue: a snapshot per simulated minute */
+				   .name = "dispatch", .phase = -1 };
+	fs_dispatch_params_defaults(&a.cfg.params);
 	struct fs_scenario sc;
-	if (fs_scenario_msg_load(scenario, &sc) < 0) {
-		return 2;
+	int rc = configure(argc, argv, &a, &sc);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	char profile[PATH_MAX], replay[PATH_MAX];
-	if (!g_seed) {
-		cfg.seed = sc.seed;
-	}
-	if (!g_vehicles) {
-		cfg.vehicles = sc.fleet_size;
-	}
-	if (!g_depots) {
-		cfg.depots = sc.depot_count ? (uint32_t)sc.depot_count : 1;
-	}
-	if (cfg.depots > FS_WORLD_MAX_DEPOTS) {
-		fs_error("%u depots: at most %d", cfg.depots, FS_WORLD_MAX_DEPOTS);
-		fs_scenario_finish(&sc);
-		return 2;
-	}
-	for (uint32_t k = 0; k < cfg.depots; k++) {
-		/* depots the scenario does not describe get the last one's plugs */
-		uint32_t plugs = plugs_per_depot ? plugs_per_depot
-				 : sc.depot_count ? sc.depots[k < sc.depot_count ? k : sc.depot_count - 1].plugs
-						  : 1;
-		cfg.plugs[k] = (uint16_t)(plugs > UINT16_MAX ? UINT16_MAX : plugs);
-	}
-	if (!g_matcher) {
-		cfg.params.matcher = sc.matcher == FS_SCN_MATCHER_GREEDY ? FS_DISPATCH_MATCH_GREEDY : FS_DISPATCH_MATCH_BATCH;
-	}
-	if (!g_batch && sc.batch_s > 0) {
-		cfg.params.batch_s = sc.batch_s;
-	}
-	if (!g_patience && sc.patience_s > 0) {
-		cfg.params.patience_s = sc.patience_s;
-	}
-	if (!g_rebalance) {
-		cfg.params.rebalance_s = sc.rebalance_s;
-	}
-	if (!g_charging) {
-		cfg.params.charging = sc.charging;
-	}
-	if (!g_demand) {
-		/* the city's demand, whatever the fleet: a fleet too small leaves riders waiting */
-		cfg.demand_per_day = sc.trips_per_day;
-	}
-	if (!cfg.profile) {
-		if (strchr(sc.demand_profile, '/')) {
-			snprintf(profile, sizeof(profile), "%s", sc.demand_profile);
-		} else {
-			snprintf(profile, sizeof(profile), "%s/demand/%s_profile.csv", data_dir, sc.demand_profile);
-		}
-		cfg.profile = profile;
-	}
-	if (!cfg.demand_csv && sc.demand_replay[0]) {
-		snprintf(replay, sizeof(replay), "%s", sc.demand_replay);
-		cfg.demand_csv = replay;
-	}
-	cfg.data_dir = data_dir;
-	if ((phase < 0 ? sc.phase : phase) == FS_CITY_DATA_COLLECTION) {
-		/* human-driven mapping drives: the platform offers no rides in the city yet */
-		fs_info("city phase data-collection: no rider requests");
-		cfg.demand_per_day = 0;
-		cfg.demand_csv = NULL;
-	}
-	cfg.params.battery_kwh = sc.vehicle.battery_kwh;
-	cfg.params.kwh_per_km = sc.vehicle.kwh_per_km;
-	cfg.params.av_stack_kw = sc.vehicle.av_stack_kw;
-	cfg.params.job_reserve_soc = sc.vehicle.job_reserve_soc;
-	cfg.params.charge_target_soc = sc.vehicle.charge_target_soc;
-	cfg.params.max_rain = sc.vehicle.max_rain;
-	cfg.params.seed = cfg.seed; /* the riders' draws, as the vehicle nodes make them */
-	cfg.params.riders = sc.riders;
-	cfg.params.max_wait_s = sc.vehicle.max_wait_s; /* how long a car waits at the kerb */
-	cfg.scenario = &sc;
-	if (cfg.params.max_pickup_eta_s > cfg.params.patience_s) {
-		cfg.params.max_pickup_eta_s = cfg.params.patience_s; /* never quote past the rider's patience */
-	}
-	fs_log_init(name, FS_LOG_INFO);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	fs_service_start(a.name, &stop);
 
 	/* inputs are read and checked here, before the run: bad files stop us with file:line */
-	struct dispatch_service *s = dispatch_service_create(&cfg);
+	struct dispatch_service *s = dispatch_service_create(&a.cfg);
 	fs_scenario_finish(&sc); /* the service keeps its own copy */
 	if (!s) {
 		return 1;
 	}
 	static const char *const subs[] = { "veh.state", "veh.event", FS_SCENARIO_APPLY_TOPIC, NULL };
 	struct fs_participant_config pcfg = {
-		.address = address, .name = name, .role = "dispatch", .shard = 0, .shard_count = 1, .subscriptions = subs,
+		.address = a.bus, .name = a.name, .role = "dispatch", .shard = 0, .shard_count = 1, .subscriptions = subs,
 	};
-	int rc = fs_participant_run(&pcfg, &dispatch_service_ops, s, &stop);
+	int status = fs_service_participate(&pcfg, &dispatch_service_ops, s, &stop);
 	dispatch_service_destroy(s);
-	return rc == 0 || rc == -EINTR ? 0 : 1;
+	return status;
 }

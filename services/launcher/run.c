@@ -32,14 +32,11 @@
 #include "fs_outfile.h"
 #include "fs_paths.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "launcher.h"
+#include "run_plan.h"
 #include "supervisor.h"
 
-/* [est] Each shard is a process with its own copy of the road network; more than there are
- * cores only adds lockstep overhead. 256 starts in 3 s on a 6x6 grid (2 cores). */
-#define MAX_SHARDS 256
-#define MAX_ARGS 64
-#define MAX_REMOTE (MAX_SHARDS + 2) /* every shard, dispatch and production */
 /*
  * How a run ends (docs/architecture.md "Supervision"). A stop: the conductor
  * waits --stop-wait for the tick in flight and 15 s for the participants'
@@ -50,48 +47,6 @@
 #define PARTICIPANT_EXIT_MS 2000      /* after the conductor ended: answering ones have said Bye by then */
 #define ABORT_CONDUCTOR_WAIT_MS 4000  /* a process died: the conductor waits 2 s for Byes, then writes */
 #define STOP_GRACE_MS 3000            /* SIGTERM to SIGKILL: a participant writes its outputs meanwhile */
-
-struct run_options {
-	char address[FS_BUS_ADDRESS_MAX];
-	bool address_given;
-	uint64_t seed;
-	const char *duration;
-	const char *start;
-	uint64_t tick_ms;
-	const char *speed;
-	uint64_t shards;
-	uint64_t vehicles;
-	const char *network;
-	const char *out_dir;
-	bool paused;
-	bool quiet;
-	bool viz;
-	const char *phase;
-	const char *matcher;
-	const char *rebalance_s; /* dispatch: rebalancing period, 0 = off */
-	const char *charging;    /* dispatch: yes or no */
-	const char *scenario;
-	bool no_scenario_events; /* the file's settings without its timed events */
-	const char *keyframe_every;
-	const char *record;
-	const char *fleet_csv;
-	const char *demand_csv;
-	const char *allow[16]; /* tcp: operators' public keys allowed to publish */
-	int nallow;
-	bool open_watch;
-	const char *control;  /* lockstep path: socket (default on ipc) or bus */
-	uint64_t stop_wait_s; /* a stop waits this long for the tick in flight */
-	const char *external[16]; /* NAME:ROLE participants started by the user, not by us */
-	int nexternal;
-	const char *remote[MAX_REMOTE]; /* our participants that join from other hosts (`fleetsim join`) */
-	int nremote;
-	char *remote_lists[16]; /* the --remote values the names point into (free_options()) */
-	int nremote_lists;
-	const char *keys_dir; /* tcp: the run's CURVE keys, kept for the hosts that join */
-	uint64_t ready_timeout_s; /* how long the run waits for every participant to be ready */
-	int user_argc;      /* the run's arguments as given, for the recording */
-	char **user_argv;
-};
 
 static void usage(FILE *out)
 {
@@ -195,251 +150,101 @@ static int add_remote(struct run_options *o, const char *arg)
 	return 0;
 }
 
-static bool is_remote(const struct run_options *o, const char *name)
+static int take_duration(void *target, const char *arg)
 {
-	for (int i = 0; i < o->nremote; i++) {
-		if (!strcmp(o->remote[i], name)) {
-			return true;
-		}
+	uint64_t ms;
+	if (!fs_args_duration_ms(arg, &ms) || ms == 0 || ms > FS_SCN_DURATION_MAX_MS) {
+		fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h or 1d (as in a "
+			 "scenario file)",
+			 arg);
+		return 2;
 	}
-	return false;
+	*(const char **)target = arg;
+	return 0;
 }
 
-static int parse(int argc, char **argv, struct run_options *o)
+static int take_start(void *target, const char *arg)
 {
-	enum { OPT_SEED = 256, OPT_DURATION, OPT_START, OPT_TICK, OPT_SPEED, OPT_SHARDS, OPT_VEHICLES,
-	       OPT_NETWORK, OPT_OUT, OPT_BUS, OPT_PAUSED, OPT_QUIET, OPT_VIZ, OPT_PHASE, OPT_MATCHER, OPT_REBALANCE, OPT_CHARGING, OPT_SCENARIO, OPT_KEYFRAME_EVERY, OPT_RECORD, OPT_FLEET_CSV, OPT_DEMAND_CSV, OPT_ALLOW, OPT_OPEN_WATCH, OPT_CONTROL, OPT_PARTICIPANT, OPT_NO_EVENTS, OPT_STOP_WAIT };
-	enum { OPT_REMOTE = 512, OPT_KEYS, OPT_READY_TIMEOUT }; /* several hosts (docs/cluster.md) */
-	static const struct option options[] = {
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "start", required_argument, NULL, OPT_START },
-		{ "tick-ms", required_argument, NULL, OPT_TICK },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "shards", required_argument, NULL, OPT_SHARDS },
-		{ "vehicles", required_argument, NULL, OPT_VEHICLES },
-		{ "network", required_argument, NULL, OPT_NETWORK },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "paused", no_argument, NULL, OPT_PAUSED },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "viz", no_argument, NULL, OPT_VIZ },
-		{ "phase", required_argument, NULL, OPT_PHASE },
-		{ "matcher", required_argument, NULL, OPT_MATCHER },
-		{ "rebalance-s", required_argument, NULL, OPT_REBALANCE },
-		{ "charging", required_argument, NULL, OPT_CHARGING },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
-		{ "keyframe-every", required_argument, NULL, OPT_KEYFRAME_EVERY },
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "fleet-csv", required_argument, NULL, OPT_FLEET_CSV },
-		{ "demand-csv", required_argument, NULL, OPT_DEMAND_CSV },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "open-watch", no_argument, NULL, OPT_OPEN_WATCH },
-		{ "control", required_argument, NULL, OPT_CONTROL },
-		{ "participant", required_argument, NULL, OPT_PARTICIPANT },
-		{ "stop-wait", required_argument, NULL, OPT_STOP_WAIT },
-		{ "remote", required_argument, NULL, OPT_REMOTE },
-		{ "keys", required_argument, NULL, OPT_KEYS },
-		{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	uint64_t ms;
-	double speed, seconds;
 	int64_t start_ms;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &o->seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_DURATION:
-			if (!fs_args_duration_ms(optarg, &ms) || ms == 0 || ms > FS_SCN_DURATION_MAX_MS) {
-				fs_error("--duration: '%s' is not a duration of 1 ms to 100 years such as 3600, 90m, 2h "
-					 "or 1d (as in a scenario file)",
-					 optarg);
-				return -EINVAL;
-			}
-			o->duration = optarg;
-			break;
-		case OPT_START:
-			if (fs_calendar_parse(optarg, &start_ms) < 0) {
-				fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", optarg);
-				return -EINVAL;
-			}
-			o->start = optarg;
-			break;
-		case OPT_TICK:
-			if (!fs_args_u64(optarg, &o->tick_ms) || o->tick_ms == 0 || o->tick_ms > 3600000) {
-				fs_error("--tick-ms: '%s' is not a tick length in ms (1..3600000)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_SPEED:
-			if (!fs_args_speed(optarg, &speed)) {
-				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
-				return -EINVAL;
-			}
-			o->speed = optarg;
-			break;
-		case OPT_SHARDS:
-			if (!fs_args_u64(optarg, &o->shards) || o->shards == 0 || o->shards > MAX_SHARDS) {
-				fs_error("--shards: '%s' is not a process count (1..%d)", optarg, MAX_SHARDS);
-				return -EINVAL;
-			}
-			break;
-		case OPT_VEHICLES:
-			if (!fs_args_u64(optarg, &o->vehicles) || o->vehicles > 1000000) {
-				fs_error("--vehicles: '%s' is not a fleet size (0..1000000)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_NETWORK:
-			o->network = optarg;
-			break;
-		case OPT_OUT:
-			o->out_dir = optarg;
-			break;
-		case OPT_BUS:
-			if (fs_bus_endpoint(optarg, FS_BUS_EP_PUB, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
-				fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT",
-					 optarg);
-				return -EINVAL;
-			}
-			snprintf(o->address, sizeof(o->address), "%s", optarg);
-			o->address_given = true;
-			break;
-		case OPT_PAUSED:
-			o->paused = true;
-			break;
-		case OPT_PARTICIPANT: {
-			const char *colon = strchr(optarg, ':');
-			size_t name_len = colon ? (size_t)(colon - optarg) : 0;
-			if (!colon || !name_len || !colon[1] || strchr(colon + 1, ':') || strchr(optarg, ',') ||
-			    !fs_topic_valid(optarg, strlen(optarg)) || name_len >= 100 ||
-			    (name_len == 9 && !strncmp(optarg, "conductor", 9))) {
-				fs_error("--participant: '%s' is not NAME:ROLE (printable, no spaces or commas; "
-					 "not the conductor)", optarg);
-				return -EINVAL;
-			}
-			if (o->nexternal >= 16) {
-				fs_error("--participant: at most 16");
-				return -EINVAL;
-			}
-			o->external[o->nexternal++] = optarg;
-			break;
-		}
-		case OPT_REMOTE:
-			if (add_remote(o, optarg) < 0) {
-				return -EINVAL;
-			}
-			break;
-		case OPT_KEYS:
-			o->keys_dir = optarg;
-			break;
-		case OPT_READY_TIMEOUT:
-			if (!fs_args_u64(optarg, &o->ready_timeout_s) || o->ready_timeout_s == 0 ||
-			    o->ready_timeout_s > 86400) {
-				fs_error("--ready-timeout: '%s' is not a number of seconds (1..86400)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_STOP_WAIT:
-			if (!fs_args_u64(optarg, &o->stop_wait_s) || o->stop_wait_s > 3600) {
-				fs_error("--stop-wait: '%s' is not a number of seconds (0..3600)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_CONTROL:
-			if (strcmp(optarg, "socket") && strcmp(optarg, "bus")) {
-				fs_error("--control: '%s' is not 'socket' or 'bus'", optarg);
-				return -EINVAL;
-			}
-			o->control = optarg;
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case OPT_VIZ:
-			o->viz = true;
-			break;
-		case OPT_PHASE:
-			if (strcmp(optarg, "data-collection") && strcmp(optarg, "supervised") && strcmp(optarg, "driverless")) {
-				fs_error("--phase: '%s' is not data-collection, supervised or driverless", optarg);
-				return -EINVAL;
-			}
-			o->phase = optarg;
-			break;
-		case OPT_ALLOW:
-			if (o->nallow >= 16) {
-				fs_error("--allow: at most 16 files");
-				return -EINVAL;
-			}
-			o->allow[o->nallow++] = optarg;
-			break;
-		case OPT_OPEN_WATCH:
-			o->open_watch = true;
-			break;
-		case OPT_DEMAND_CSV:
-			o->demand_csv = optarg;
-			break;
-		case OPT_FLEET_CSV:
-			o->fleet_csv = optarg;
-			break;
-		case OPT_RECORD:
-			o->record = optarg;
-			break;
-		case OPT_KEYFRAME_EVERY:
-			if (strcmp(optarg, "0") && (!fs_args_duration_ms(optarg, &ms) || ms > 86400000)) {
-				fs_error("--keyframe-every: '%s' is not a duration such as 10s, 5m or 0", optarg);
-				return -EINVAL;
-			}
-			o->keyframe_every = optarg;
-			break;
-		case OPT_SCENARIO:
-			o->scenario = optarg;
-			break;
-		case OPT_NO_EVENTS:
-			o->no_scenario_events = true;
-			break;
-		case OPT_MATCHER:
-			if (strcmp(optarg, "batch") && strcmp(optarg, "greedy")) {
-				fs_error("--matcher: '%s' is not batch or greedy", optarg);
-				return -EINVAL;
-			}
-			o->matcher = optarg;
-			break;
-		case OPT_REBALANCE:
-			if (!fs_args_double(optarg, &seconds) || !(seconds >= 0) || seconds > 86400) {
-				fs_error("--rebalance-s: '%s' is not a number of seconds (0 = off, at most 86400)", optarg);
-				return -EINVAL;
-			}
-			o->rebalance_s = optarg;
-			break;
-		case OPT_CHARGING:
-			if (strcmp(optarg, "yes") && strcmp(optarg, "no")) {
-				fs_error("--charging: '%s' is not yes or no", optarg);
-				return -EINVAL;
-			}
-			o->charging = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			fs_args_try_help("fleetsim run");
-			return -EINVAL;
-		}
+	if (fs_calendar_parse(arg, &start_ms) < 0) {
+		fs_error("--start: '%s' is not a date-time such as 2028-06-01T06:00:00Z", arg);
+		return 2;
 	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s' (try `fleetsim run --help`)", argv[optind]);
-		return -EINVAL;
+	*(const char **)target = arg;
+	return 0;
+}
+
+static int take_speed(void *target, const char *arg)
+{
+	double speed;
+	if (!fs_args_speed(arg, &speed)) {
+		fs_error("--speed: '%s' is not 'max' or a positive factor", arg);
+		return 2;
 	}
+	*(const char **)target = arg;
+	return 0;
+}
+
+static int take_bus(void *target, const char *arg)
+{
+	struct run_options *o = target;
+	if (fs_bus_endpoint(arg, FS_BUS_EP_PUB, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT", arg);
+		return 2;
+	}
+	snprintf(o->address, sizeof(o->address), "%s", arg);
+	o->address_given = true;
+	return 0;
+}
+
+static int take_participant(void *target, const char *arg)
+{
+	struct run_options *o = target;
+	const char *colon = strchr(arg, ':');
+	size_t name_len = colon ? (size_t)(colon - arg) : 0;
+	if (!colon || !name_len || !colon[1] || strchr(colon + 1, ':') || strchr(arg, ',') ||
+	    !fs_topic_valid(arg, strlen(arg)) || name_len >= 100 || (name_len == 9 && !strncmp(arg, "conductor", 9))) {
+		fs_error("--participant: '%s' is not NAME:ROLE (printable, no spaces or commas; not the conductor)", arg);
+		return 2;
+	}
+	if (o->nexternal >= 16) {
+		fs_error("--participant: at most 16");
+		return 2;
+	}
+	o->external[o->nexternal++] = arg;
+	return 0;
+}
+
+static int take_remote(void *target, const char *arg)
+{
+	return add_remote(target, arg) < 0 ? 2 : 0;
+}
+
+static int take_allow(void *target, const char *arg)
+{
+	struct run_options *o = target;
+	if (o->nallow >= 16) {
+		fs_error("--allow: at most 16 files");
+		return 2;
+	}
+	o->allow[o->nallow++] = arg;
+	return 0;
+}
+
+static int take_keyframe_every(void *target, const char *arg)
+{
+	uint64_t ms;
+	if (strcmp(arg, "0") && (!fs_args_duration_ms(arg, &ms) || ms > 86400000)) {
+		fs_error("--keyframe-every: '%s' is not a duration such as 10s, 5m or 0", arg);
+		return 2;
+	}
+	*(const char **)target = arg;
+	return 0;
+}
+
+/* What the options say together: the remote participants are the run's, one vehicle per shard at least. */
+static int check_options(const struct run_options *o)
+{
 	for (int i = 0; i < o->nremote; i++) {
 		uint64_t k;
 		const char *r = o->remote[i];
@@ -459,125 +264,66 @@ static int parse(int argc, char **argv, struct run_options *o)
 	return 0;
 }
 
-/* Argument vector builder for child processes. */
-struct argv_builder {
-	char *items[MAX_ARGS + 1];
-	int count;
-};
-
-static void arg(struct argv_builder *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct argv_builder *a, const char *fmt, ...)
+/* The options of `fleetsim run`: 0, 1 after --help, or -EINVAL (said why). */
+static int parse(int argc, char **argv, struct run_options *o)
 {
-	if (a->count >= MAX_ARGS) {
-		fs_error("internal: too many arguments");
-		abort();
+	static const char *const controls[] = { "socket", "bus", NULL };
+	static const char *const matchers[] = { "batch", "greedy", NULL };
+	static const char *const yes_no[] = { "yes", "no", NULL };
+	char shards_what[48];
+	snprintf(shards_what, sizeof(shards_what), "a process count (1..%d)", MAX_SHARDS);
+	int choice;
+	double seconds;
+	const struct fs_opt opts[] = {
+		{ "seed", FS_OPT_U64, &o->seed, .what = "a non-negative integer" },
+		{ "duration", FS_OPT_CALL, &o->duration, .call = take_duration },
+		{ "start", FS_OPT_CALL, &o->start, .call = take_start },
+		{ "tick-ms", FS_OPT_U64, &o->tick_ms, .min = 1, .max = 3600000, .what = "a tick length in ms (1..3600000)" },
+		{ "speed", FS_OPT_CALL, &o->speed, .call = take_speed },
+		{ "shards", FS_OPT_U64, &o->shards, .min = 1, .max = MAX_SHARDS, .what = shards_what },
+		{ "vehicles", FS_OPT_U64, &o->vehicles, .max = 1000000, .what = "a fleet size (0..1000000)" },
+		{ "network", FS_OPT_STRING, &o->network },
+		{ "out", FS_OPT_STRING, &o->out_dir },
+		{ "bus", FS_OPT_CALL, o, .call = take_bus },
+		{ "paused", FS_OPT_SET, &o->paused },
+		{ "quiet", FS_OPT_SET, &o->quiet },
+		{ "viz", FS_OPT_SET, &o->viz },
+		{ "phase", FS_OPT_CHOICE, &choice, .choice_name = fs_scenario_phase_name, .text = &o->phase,
+		  .what = "data-collection, supervised or driverless" },
+		{ "matcher", FS_OPT_CHOICE, &choice, .choices = matchers, .text = &o->matcher, .what = "batch or greedy" },
+		{ "rebalance-s", FS_OPT_DOUBLE, &seconds, .hi = 86400, .text = &o->rebalance_s,
+		  .what = "a number of seconds (0 = off, at most 86400)" },
+		{ "charging", FS_OPT_CHOICE, &choice, .choices = yes_no, .text = &o->charging, .what = "yes or no" },
+		{ "scenario", FS_OPT_STRING, &o->scenario },
+		{ "no-scenario-events", FS_OPT_SET, &o->no_scenario_events },
+		{ "keyframe-every", FS_OPT_CALL, &o->keyframe_every, .call = take_keyframe_every },
+		{ "record", FS_OPT_STRING, &o->record },
+		{ "fleet-csv", FS_OPT_STRING, &o->fleet_csv },
+		{ "demand-csv", FS_OPT_STRING, &o->demand_csv },
+		{ "allow", FS_OPT_CALL, o, .call = take_allow },
+		{ "open-watch", FS_OPT_SET, &o->open_watch },
+		{ "control", FS_OPT_CHOICE, &choice, .choices = controls, .text = &o->control, .what = "'socket' or 'bus'" },
+		{ "participant", FS_OPT_CALL, o, .call = take_participant },
+		{ "stop-wait", FS_OPT_U64, &o->stop_wait_s, .max = 3600, .what = "a number of seconds (0..3600)" },
+		/* several hosts (docs/cluster.md) */
+		{ "remote", FS_OPT_CALL, o, .call = take_remote },
+		{ "keys", FS_OPT_STRING, &o->keys_dir },
+		{ "ready-timeout", FS_OPT_U64, &o->ready_timeout_s, .min = 1, .max = 86400,
+		  .what = "a number of seconds (1..86400)" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "fleetsim run", .usage = usage, .opts = opts,
+					      .unexpected_suffix = " (try `fleetsim run --help`)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc == 0 ? 1 : -EINVAL;
 	}
-	/* sized to fit: the participant list of a many-shard run is longer than any path */
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	char *buf = fs_xcalloc((size_t)(n > 0 ? n : 0) + 1, 1);
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)(n > 0 ? n : 0) + 1, fmt, ap);
-	va_end(ap);
-	a->items[a->count++] = buf;
-	a->items[a->count] = NULL;
-}
-
-static void args_free(struct argv_builder *a)
-{
-	for (int i = 0; i < a->count; i++) {
-		free(a->items[i]);
-	}
-	a->count = 0;
-}
-
-/* "FLAG=VALUE" when there is a value. */
-static void arg_if(struct argv_builder *a, const char *flag, const char *value)
-{
-	if (value) {
-		arg(a, "%s=%s", flag, value);
-	}
-}
-
-/* A vehicle shard's command line (`fleetsim run` starts it; `fleetsim join` runs it on another host). */
-static void vehicle_args(struct argv_builder *a, const struct run_options *o, const char *network,
-			 uint64_t shard, bool with_dispatch)
-{
-	char exe[PATH_MAX];
-	fs_paths_helper("fs-vehicle", exe, sizeof(exe));
-	arg(a, "%s", exe);
-	arg(a, "--bus=%s", o->address);
-	arg(a, "--name=vehicle-%" PRIu64, shard);
-	arg(a, "--seed=%" PRIu64, o->seed);
-	arg(a, "--shard=%" PRIu64, shard);
-	arg(a, "--shards=%" PRIu64, o->shards);
-	arg(a, "--vehicles=%" PRIu64, o->vehicles);
-	arg(a, "--network=%s", network);
-	arg(a, "--self-charge=%s", with_dispatch ? "no" : "yes");
-	arg(a, "--data=%s", launcher_data_dir());
-	arg_if(a, "--fleet-csv", o->fleet_csv);
-	if (o->keyframe_every) {
-		uint64_t every_ms = 0;
-		fs_args_duration_ms(o->keyframe_every, &every_ms);
-		arg(a, "--keyframe-every-ms=%" PRIu64, every_ms);
-	}
-	arg_if(a, "--phase", o->phase);
-	arg_if(a, "--scenario", o->scenario);
-	arg_if(a, "--out", o->out_dir);
-}
-
-static void dispatch_args(struct argv_builder *a, const struct run_options *o, const char *network)
-{
-	char exe[PATH_MAX];
-	fs_paths_helper("fs-dispatch", exe, sizeof(exe));
-	arg(a, "%s", exe);
-	arg(a, "--bus=%s", o->address);
-	arg(a, "--name=dispatch");
-	arg(a, "--seed=%" PRIu64, o->seed);
-	arg(a, "--vehicles=%" PRIu64, o->vehicles);
-	arg(a, "--network=%s", network);
-	arg(a, "--data=%s", launcher_data_dir());
-	arg_if(a, "--phase", o->phase);
-	arg_if(a, "--fleet-csv", o->fleet_csv);
-	arg_if(a, "--demand-csv", o->demand_csv);
-	arg_if(a, "--matcher", o->matcher);
-	arg_if(a, "--rebalance-s", o->rebalance_s);
-	arg_if(a, "--charging", o->charging);
-	arg_if(a, "--scenario", o->scenario);
-	arg_if(a, "--out", o->out_dir);
-}
-
-/* Deliveries continue the vehicle ids after the initial fleet. */
-static void production_args(struct argv_builder *a, const struct run_options *o)
-{
-	char exe[PATH_MAX];
-	fs_paths_helper("fs-production", exe, sizeof(exe));
-	arg(a, "%s", exe);
-	arg(a, "--bus=%s", o->address);
-	arg(a, "--name=production");
-	arg(a, "--seed=%" PRIu64, o->seed);
-	arg(a, "--first-vehicle-id=%" PRIu64, o->vehicles);
-	arg_if(a, "--scenario", o->scenario);
-	if (o->no_scenario_events) {
-		arg(a, "--no-scenario-events"); /* then the file's production events are its plan */
-	}
+	return check_options(o);
 }
 
 static bool executable_exists(const char *path)
 {
 	return access(path, X_OK) == 0;
-}
-
-/* Resolve a city name to its shipped OSM file; anything else passes through. */
-static void resolve_network(const char *spec, char *buf, size_t size)
-{
-	if (!spec || !strcmp(spec, "atlanta") || !strcmp(spec, "columbus")) {
-		snprintf(buf, size, "%s/osm/%s.osm.pbf", launcher_data_dir(), spec ? spec : "atlanta");
-	} else {
-		snprintf(buf, size, "%s", spec);
-	}
 }
 
 /*
@@ -925,57 +671,6 @@ static void free_options(struct run_options *o)
 static int launch(const struct run_options *opts);
 
 /*
- * The recorder starts before the conductor and says when it is subscribed to
- * the tap (a ready file), so tick 0 and everything after it are recorded. It
- * keeps the run's arguments (and scenario file) so `fleetsim replay` can re-run it.
- */
-static struct child *start_recorder(struct supervisor *sup, const struct run_options *o)
-{
-	char exe[PATH_MAX], ready[PATH_MAX], ready_dir[64] = "/tmp/fleetsim-recorder-XXXXXX";
-	fs_paths_helper("fs-recorder", exe, sizeof(exe));
-	/* in a directory of our own: a name in /tmp itself could be planted (as a link) by another user */
-	if (!mkdtemp(ready_dir)) {
-		fs_error("cannot make a private directory in /tmp for the recorder: %s", strerror(errno));
-		return NULL;
-	}
-	snprintf(ready, sizeof(ready), "%s/ready", ready_dir);
-	struct argv_builder a = { 0 };
-	arg(&a, "%s", exe);
-	arg(&a, "--bus=%s", o->address);
-	arg(&a, "--out=%s", o->record);
-	arg(&a, "--ready-file=%s", ready);
-	arg(&a, "--exit-on-end");
-	arg(&a, "--");
-	for (int i = 0; i < o->user_argc; i++) {
-		const char *u = o->user_argv[i];
-		if (!strcmp(u, "--record")) {
-			i++; /* and its value */
-			continue;
-		}
-		if (!strncmp(u, "--record=", 9)) {
-			continue;
-		}
-		arg(&a, "%s", u);
-	}
-	struct child *c = supervisor_spawn(sup, "recorder", CHILD_RECORDER, a.items);
-	args_free(&a);
-	int64_t deadline = fs_clock_now_ms() + 10000;
-	while (c && access(ready, F_OK) != 0) {
-		if (fs_clock_now_ms() >= deadline || supervisor_wait(sup, c, 10)) {
-			char why[128] = "did not get ready in 10 s";
-			if (!c->running) {
-				supervisor_describe(c->status, why, sizeof(why));
-			}
-			fs_error("the recorder for %s %s", o->record, why);
-			c = NULL;
-		}
-	}
-	unlink(ready);
-	rmdir(ready_dir);
-	return c;
-}
-
-/*
  * The run's settings: a scenario file's (else the defaults, examples/default.yaml)
  * first, so flags on the command line win. Returns 0, 1 after --help, or -EINVAL
  * (said why). The options point into *@ret_pre and *@ret_all (free_args()).
@@ -1123,7 +818,7 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	char dispatch_exe[PATH_MAX];
 	fs_paths_helper("fs-dispatch", dispatch_exe, sizeof(dispatch_exe));
 	resolve_network(o.network, network, sizeof(network));
-	struct argv_builder a = { 0 };
+	struct plan_argv a = { 0 };
 	if (!o.address_given || strncmp(o.address, "tcp://", 6)) {
 		fs_error("join: --bus tcp://HOST:PORT is required (the run's broker, on another host)");
 	} else if (!getenv(FS_BUS_ENV_CURVE_SECRET) || !getenv(FS_BUS_ENV_CURVE_SERVER)) {
@@ -1132,11 +827,11 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	} else if (!strchr(network, ':') && access(network, R_OK) < 0) {
 		fs_error("--network: cannot read %s on this host: %s", network, strerror(errno));
 	} else if (!strcmp(role, "vehicle")) {
-		vehicle_args(&a, &o, network, k, executable_exists(dispatch_exe));
+		plan_vehicle_argv(&a, &o, network, k, executable_exists(dispatch_exe));
 	} else if (!strcmp(role, "dispatch")) {
-		dispatch_args(&a, &o, network);
+		plan_dispatch_argv(&a, &o, network);
 	} else {
-		production_args(&a, &o);
+		plan_production_argv(&a, &o);
 	}
 	if (a.count) {
 		fs_info("joining the run on %s as %s", o.address, a.items[2] + strlen("--name="));
@@ -1145,7 +840,7 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 		fs_error("cannot run %s: %s", a.items[0], strerror(errno));
 	}
 	int status = a.count ? 1 : 2;
-	args_free(&a);
+	plan_argv_free(&a);
 	free_options(&o);
 	free_args(pre, npre, all);
 	return status;
@@ -1221,395 +916,404 @@ static void wait_for_viewer(struct supervisor *sup, struct child *viewer, bool s
 	}
 }
 
-static int launch(const struct run_options *opts)
+/* A run being launched: what it holds, and what its supervision tracks. */
+struct launch {
+	struct run_options o;
+	struct run_programs progs;
+	char network[PATH_MAX];
+	struct supervisor *sup;
+	struct child *conductor, *recorder, *viewer;
+	struct fs_bus *watch;
+	bool tcp, tty, interrupted;
+	int lock_fd, dir_fd;       /* the ipc bus's lock and directory, -1 on tcp */
+	char keydir[64];           /* a tcp run's own keys, removed after it ("" for none) */
+	const char *keys;          /* the key directory in use (tcp) */
+	char ready_dir[64];        /* the recorder's ready file's private directory ("" for none) */
+	char ready[PATH_MAX];
+	int64_t participant_exit_ms, stop_started_ms, last_progress_ms;
+	uint64_t last_tick;        /* from the conductor's status: for a summary if it dies */
+	bool run_ending;           /* End was published: participants leave as they finish their outputs */
+	struct progress pg;
+};
+
+/* The programs of the run, its network and its --out: 0, or the exit status (said why). */
+static int check_inputs(struct launch *l)
 {
-	struct run_options o = *opts;
-	if (!o.address_given) {
-		fs_bus_default_address(o.address, sizeof(o.address));
-	}
-	char broker_exe[PATH_MAX], conductor_exe[PATH_MAX], vehicle_exe[PATH_MAX], dispatch_exe[PATH_MAX],
-		production_exe[PATH_MAX], network[PATH_MAX];
-	fs_paths_helper("fs-broker", broker_exe, sizeof(broker_exe));
-	fs_paths_helper("fs-conductor", conductor_exe, sizeof(conductor_exe));
-	fs_paths_helper("fs-vehicle", vehicle_exe, sizeof(vehicle_exe));
-	fs_paths_helper("fs-dispatch", dispatch_exe, sizeof(dispatch_exe));
+	struct run_options *o = &l->o;
+	char vehicle[PATH_MAX], dispatch[PATH_MAX], production[PATH_MAX];
+	fs_paths_helper("fs-broker", l->progs.broker, sizeof(l->progs.broker));
+	fs_paths_helper("fs-conductor", l->progs.conductor, sizeof(l->progs.conductor));
+	fs_paths_helper("fs-recorder", l->progs.recorder, sizeof(l->progs.recorder));
+	fs_paths_helper("fs-vehicle", vehicle, sizeof(vehicle));
+	fs_paths_helper("fs-dispatch", dispatch, sizeof(dispatch));
+	fs_paths_helper("fs-production", production, sizeof(production));
 	/* Services join the run as they are built; none is ever imitated. */
-	bool with_dispatch = executable_exists(dispatch_exe);
-	fs_paths_helper("fs-production", production_exe, sizeof(production_exe));
-	bool with_production = executable_exists(production_exe);
-	const char *needed[] = { broker_exe, conductor_exe, vehicle_exe };
+	l->progs.with_dispatch = executable_exists(dispatch);
+	l->progs.with_production = executable_exists(production);
+	const char *needed[] = { l->progs.broker, l->progs.conductor, vehicle };
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (!executable_exists(needed[i])) {
 			fs_error("cannot find %s (is the build complete?)", needed[i]);
 			return 1;
 		}
 	}
-	char viz_exe[PATH_MAX];
-	fs_paths_program("fleet-viz", viz_exe, sizeof(viz_exe));
-	if (o.viz && !executable_exists(viz_exe)) {
+	fs_paths_program("fleet-viz", l->progs.viewer, sizeof(l->progs.viewer));
+	if (o->viz && !executable_exists(l->progs.viewer)) {
 		fs_error("--viz: cannot find fleet-viz (built only where SDL2, SDL2_ttf and SDL2_image are found)");
 		return 2;
 	}
-	resolve_network(o.network, network, sizeof(network));
-	if (!strchr(network, ':') && access(network, R_OK) < 0) {
-		fs_error("--network: cannot read %s: %s", network, strerror(errno));
+	resolve_network(o->network, l->network, sizeof(l->network));
+	if (!strchr(l->network, ':') && access(l->network, R_OK) < 0) {
+		fs_error("--network: cannot read %s: %s", l->network, strerror(errno));
 		return 2;
 	}
-	if (o.out_dir && fs_outfile_check_dir("--out", o.out_dir) < 0) {
+	if (o->out_dir && fs_outfile_check_dir("--out", o->out_dir) < 0) {
 		return 2; /* a file, /dev/null, a read-only place: said now, not after the run */
 	}
-
-	if ((o.nremote || o.keys_dir) && strncmp(o.address, "tcp://", 6)) {
+	if ((o->nremote || o->keys_dir) && strncmp(o->address, "tcp://", 6)) {
 		fs_error("--remote and --keys need a tcp bus (--bus tcp://HOST:PORT): other hosts join over tcp");
 		return 2;
 	}
-	if (o.nremote && !o.quiet) {
+	if (o->nremote && !o->quiet) {
 		fs_info("waiting for %d participant(s) to join from other hosts (`fleetsim join`), at most %" PRIu64
-			" s", o.nremote, o.ready_timeout_s ? o.ready_timeout_s : 60);
+			" s", o->nremote, o->ready_timeout_s ? o->ready_timeout_s : 60);
 	}
-	int dir_fd;
-	int lock_fd = lock_bus(o.address, &dir_fd);
-	if (lock_fd == -2) {
-		return 1;
-	}
-	struct supervisor *sup = fs_xcalloc(1, sizeof(*sup));
-	if (supervisor_init(sup) < 0) {
-		fs_error("cannot set up signal handling: %s", strerror(errno));
-		free(sup);
-		return 1;
-	}
-	int status = 1;
-	bool interrupted = false, tty = isatty(STDERR_FILENO) && !o.quiet;
-	if (tty && supervisor_capture_logs(sup) < 0) {
-		tty = false; /* no pipe: progress as whole lines, as into a file */
-	}
-	struct argv_builder a = { 0 };
-	struct child *viewer = NULL;
-	struct fs_bus *watch = NULL;
-	char keydir[64] = ""; /* a tcp run's own keys, removed after it */
-	const char *keys = o.keys_dir ? o.keys_dir : keydir;
+	return 0;
+}
 
-	/* A tcp bus is always CURVE: the run's processes share a key pair made
-	 * for this run; operators are admitted by --allow. */
-	bool tcp = !strncmp(o.address, "tcp://", 6);
-	if (tcp) {
-		if (!zmq_has("curve")) {
-			fs_error("a tcp bus needs CURVE, which this libzmq lacks (install libzmq with libsodium)");
-			goto out;
+/*
+ * A tcp bus is always CURVE: the run's processes share a key pair made for
+ * this run (or kept in --keys DIR), found through the environment they
+ * inherit; operators are admitted by --allow. 0 or -1 (said why).
+ */
+static int make_keys(struct launch *l)
+{
+	l->keys = l->o.keys_dir ? l->o.keys_dir : l->keydir;
+	if (!zmq_has("curve")) {
+		fs_error("a tcp bus needs CURVE, which this libzmq lacks (install libzmq with libsodium)");
+		return -1;
+	}
+	if (l->o.keys_dir) {
+		if (run_keys(l->o.keys_dir) < 0) {
+			return -1;
 		}
-		if (o.keys_dir) {
-			if (run_keys(o.keys_dir) < 0) {
-				goto out;
+	} else {
+		snprintf(l->keydir, sizeof(l->keydir), "/tmp/fleetsim-keys-XXXXXX");
+		if (!mkdtemp(l->keydir) || fs_bus_keygen(l->keydir, "run", NULL) < 0) {
+			fs_error("cannot make the run's CURVE keys in /tmp");
+			l->keydir[0] = '\0';
+			return -1;
+		}
+	}
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/run.secret", l->keys);
+	setenv("FLEETSIM_CURVE_SECRET", path, 1);
+	snprintf(path, sizeof(path), "%s/broker.pub", l->keys);
+	setenv("FLEETSIM_CURVE_SERVER", path, 1);
+	return 0;
+}
+
+/* The recorder's ready file goes in a directory of our own: a name in /tmp itself could be planted (as a link). */
+static int make_ready_dir(struct launch *l)
+{
+	snprintf(l->ready_dir, sizeof(l->ready_dir), "/tmp/fleetsim-recorder-XXXXXX");
+	if (!mkdtemp(l->ready_dir)) {
+		fs_error("cannot make a private directory in /tmp for the recorder: %s", strerror(errno));
+		l->ready_dir[0] = '\0';
+		return -1;
+	}
+	snprintf(l->ready, sizeof(l->ready), "%s/ready", l->ready_dir);
+	return 0;
+}
+
+/* The recorder says when it is subscribed to the tap: until then the run must not start. */
+static bool wait_recorder(struct launch *l, struct child *c)
+{
+	int64_t deadline = fs_clock_now_ms() + 10000;
+	while (c && access(l->ready, F_OK) != 0) {
+		if (fs_clock_now_ms() >= deadline || supervisor_wait(l->sup, c, 10)) {
+			char why[128] = "did not get ready in 10 s";
+			if (!c->running) {
+				supervisor_describe(c->status, why, sizeof(why));
 			}
-		} else {
-			snprintf(keydir, sizeof(keydir), "/tmp/fleetsim-keys-XXXXXX");
-			if (!mkdtemp(keydir) || fs_bus_keygen(keydir, "run", NULL) < 0) {
-				fs_error("cannot make the run's CURVE keys in /tmp");
-				keydir[0] = '\0';
-				goto out;
-			}
-		}
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/run.secret", keys);
-		setenv("FLEETSIM_CURVE_SECRET", path, 1);
-		snprintf(path, sizeof(path), "%s/broker.pub", keys);
-		setenv("FLEETSIM_CURVE_SERVER", path, 1);
-	}
-	arg(&a, "%s", broker_exe);
-	arg(&a, "--bus=%s", o.address);
-	if (tcp) {
-		arg(&a, "--curve-dir=%s", keys);
-		arg(&a, "--allow=%s/run.pub", keys);
-		for (int i = 0; i < o.nallow; i++) {
-			arg(&a, "--allow=%s", o.allow[i]);
-		}
-		if (o.open_watch) {
-			arg(&a, "--open-watch");
+			fs_error("the recorder for %s %s", l->o.record, why);
+			c = NULL;
 		}
 	}
-	struct child *broker = supervisor_spawn(sup, "broker", CHILD_BROKER, a.items);
-	args_free(&a);
-	if (!broker || !wait_for_broker(sup, broker, o.address, keys)) {
-		char why[128];
-		fs_error("the broker did not start on %s%s%s", o.address, broker && !broker->running ? ": it " : "",
-			 broker && !broker->running ? supervisor_describe(broker->status, why, sizeof(why)) : "");
-		goto out;
-	}
+	unlink(l->ready);
+	rmdir(l->ready_dir);
+	l->ready_dir[0] = '\0';
+	return c != NULL;
+}
 
-	struct child *recorder = NULL;
-	if (o.record && !(recorder = start_recorder(sup, &o))) {
-		goto out;
-	}
-
-	/* The participant set, fixed for the whole run. */
-	char participants[MAX_SHARDS * 24 + 256 + 16 * 128] = "";
-	for (uint64_t i = 0; i < o.shards; i++) {
-		size_t len = strlen(participants);
-		snprintf(participants + len, sizeof(participants) - len, "%svehicle-%" PRIu64 ":vehicle", i ? "," : "", i);
-	}
-	if (with_dispatch) {
-		strcat(participants, ",dispatch:dispatch");
-	}
-	if (with_production) {
-		strcat(participants, ",production:production");
-	}
-	for (int i = 0; i < o.nexternal; i++) {
-		size_t len = strlen(participants);
-		snprintf(participants + len, sizeof(participants) - len, ",%s", o.external[i]);
-	}
-	arg(&a, "%s", conductor_exe);
-	arg(&a, "--bus=%s", o.address);
-	arg(&a, "--participants=%s", participants);
-	arg(&a, "--seed=%" PRIu64, o.seed);
-	arg(&a, "--start=%s", o.start);
-	arg(&a, "--duration=%s", o.duration);
-	arg(&a, "--tick-ms=%" PRIu64, o.tick_ms);
-	arg(&a, "--speed=%s", o.speed);
-	if (o.paused) {
-		arg(&a, "--paused");
-	}
-	if (o.control) {
-		arg(&a, "--control=%s", o.control);
-	}
-	arg(&a, "--stop-wait=%" PRIu64, o.stop_wait_s);
-	if (o.ready_timeout_s) {
-		arg(&a, "--ready-timeout=%" PRIu64, o.ready_timeout_s);
-	}
-	arg(&a, "--vehicles=%" PRIu64, o.vehicles);
-	if (o.scenario) {
-		arg(&a, "--scenario=%s", o.scenario);
-	}
-	if (o.no_scenario_events) {
-		arg(&a, "--no-scenario-events");
-	}
-	if (o.out_dir) {
-		arg(&a, "--out=%s", o.out_dir);
-	}
-	struct child *conductor = supervisor_spawn(sup, "conductor", CHILD_CONDUCTOR, a.items);
-	args_free(&a);
-	if (!conductor) {
-		goto out;
-	}
-	for (uint64_t i = 0; i < o.shards; i++) {
-		char name[32];
-		snprintf(name, sizeof(name), "vehicle-%" PRIu64, i);
-		if (is_remote(&o, name)) {
-			continue; /* it joins from its host */
+/* Start the plan's children in order, each once the one before it is ready where that matters. 0 or -1. */
+static int spawn(struct launch *l, const struct run_plan *plan)
+{
+	for (int i = 0; i < plan->count; i++) {
+		const struct plan_child *pc = &plan->children[i];
+		struct child *c = supervisor_spawn(l->sup, pc->name, pc->kind, pc->argv.items);
+		if (pc->kind == CHILD_BROKER && (!c || !wait_for_broker(l->sup, c, l->o.address, l->keys))) {
+			char why[128];
+			fs_error("the broker did not start on %s%s%s", l->o.address, c && !c->running ? ": it " : "",
+				 c && !c->running ? supervisor_describe(c->status, why, sizeof(why)) : "");
+			return -1;
 		}
-		vehicle_args(&a, &o, network, i, with_dispatch);
-		struct child *c = supervisor_spawn(sup, name, CHILD_PARTICIPANT, a.items);
-		args_free(&a);
+		if (pc->kind == CHILD_RECORDER && !wait_recorder(l, c)) {
+			return -1;
+		}
 		if (!c) {
-			goto out;
+			return -1;
 		}
+		l->recorder = pc->kind == CHILD_RECORDER ? c : l->recorder;
+		l->conductor = pc->kind == CHILD_CONDUCTOR ? c : l->conductor;
+		l->viewer = pc->kind == CHILD_OBSERVER ? c : l->viewer;
 	}
-	if (with_dispatch && !is_remote(&o, "dispatch")) {
-		dispatch_args(&a, &o, network);
-		struct child *c = supervisor_spawn(sup, "dispatch", CHILD_PARTICIPANT, a.items);
-		args_free(&a);
-		if (!c) {
-			goto out;
-		}
-	}
-	if (with_production && !is_remote(&o, "production")) {
-		production_args(&a, &o);
-		struct child *c = supervisor_spawn(sup, "production", CHILD_PARTICIPANT, a.items);
-		args_free(&a);
-		if (!c) {
-			goto out;
-		}
-	}
+	return 0;
+}
 
-	if (o.viz) {
-		/* An observer: it can neither slow the run nor stop it by closing. */
-		arg(&a, "%s", viz_exe);
-		arg(&a, "--bus=%s", o.address);
-		arg(&a, "--network=%s", network);
-		if (o.scenario) {
-			arg(&a, "--scenario=%s", o.scenario); /* its clock: the city's time zone */
-		}
-		viewer = supervisor_spawn(sup, "viewer", CHILD_OBSERVER, a.items);
-		args_free(&a);
-		if (!viewer) {
-			goto out;
-		}
-	}
-
-	/* Progress comes from the conductor's status messages, as an observer. */
-	struct fs_bus_options wopts = { .address = o.address, .name = "launcher", .mode = FS_BUS_OBSERVER,
-					.observer_hwm = 100 };
+/* Progress comes from the conductor's status messages, as an observer. */
+static void watch_run(struct launch *l)
+{
 	char wname[48];
 	snprintf(wname, sizeof(wname), "launcher-%d", (int)getpid());
-	wopts.name = wname;
-	watch = fs_bus_connect(&wopts);
-	if (watch) {
-		fs_bus_subscribe(watch, "ctl.status");
-		fs_bus_subscribe(watch, "ctl.end");
+	struct fs_bus_options wopts = { .address = l->o.address, .name = wname, .mode = FS_BUS_OBSERVER,
+					.observer_hwm = 100 };
+	l->watch = fs_bus_connect(&wopts);
+	if (l->watch) {
+		fs_bus_subscribe(l->watch, "ctl.status");
+		fs_bus_subscribe(l->watch, "ctl.end");
 	}
-	if (!o.quiet) {
-		fs_info("run on %s: %" PRIu64 " vehicle shard(s), network %s, seed %" PRIu64, o.address, o.shards, network,
-			o.seed);
+	if (!l->o.quiet) {
+		fs_info("run on %s: %" PRIu64 " vehicle shard(s), network %s, seed %" PRIu64, l->o.address, l->o.shards,
+			l->network, l->o.seed);
 	}
-	if (tcp) {
+	if (l->tcp) {
 		fs_info("tcp bus with CURVE: operators need FLEETSIM_CURVE_SERVER=%s/broker.pub and a secret key "
-			"whose public key was given with --allow", keys);
+			"whose public key was given with --allow", l->keys);
 	}
+}
 
-	int64_t participant_exit_ms = 0, stop_started_ms = 0;
-	uint64_t last_tick = 0; /* from the conductor's status: for a summary if it dies */
-	bool run_ending = false; /* End was published: participants leave as they finish their outputs */
-	int64_t last_progress_ms = 0;
-	struct progress pg = { 0 };
+/* Stop signals go to the conductor; one that does not end the run in time is aborted. -1: aborted. */
+static int handle_stops(struct launch *l)
+{
+	for (int stops = supervisor_take_stops(l->sup); stops > 0 && l->conductor->running; stops--) {
+		ask_to_stop(l->conductor, &l->o, &l->stop_started_ms, l->tty);
+		l->interrupted = true;
+	}
+	if (l->stop_started_ms && l->conductor->running &&
+	    fs_clock_now_ms() - l->stop_started_ms > ((int64_t)l->o.stop_wait_s * 1000 + STOP_BACKSTOP_MS)) {
+		fs_error("%sthe conductor did not end the run %" PRIu64 " s after the stop; aborting it",
+			 l->tty ? "\n" : "", l->o.stop_wait_s + STOP_BACKSTOP_MS / 1000);
+		abort_run(l->sup, l->conductor);
+		return -1;
+	}
+	return 0;
+}
+
+/* Children that ended: expected, or a reason to stop the run (-1: aborted). */
+static int handle_ended(struct launch *l)
+{
+	struct child *ended[SUPERVISOR_MAX_CHILDREN];
+	int n = supervisor_reap(l->sup, ended, SUPERVISOR_MAX_CHILDREN);
+	for (int i = 0; i < n; i++) {
+		struct child *c = ended[i];
+		bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
+		char why[128];
+		if (c->kind == CHILD_CONDUCTOR && (clean || conductor_not_answered(c))) {
+			continue; /* the run is over, summary written; the participants follow */
+		}
+		if (c->kind == CHILD_PARTICIPANT && clean) {
+			if (!l->participant_exit_ms) {
+				l->participant_exit_ms = fs_clock_now_ms();
+			}
+			continue;
+		}
+		if (c->kind == CHILD_RECORDER && clean && !l->conductor->running) {
+			continue; /* it finished the file after End */
+		}
+		if (c->kind == CHILD_OBSERVER) {
+			fs_warn("%s (pid %d) %s; the run goes on", c->name, (int)c->pid,
+				supervisor_describe(c->status, why, sizeof(why)));
+			continue;
+		}
+		fs_error("%s%s (pid %d) %s; stopping the run", l->tty ? "\n" : "", c->name, (int)c->pid,
+			 supervisor_describe(c->status, why, sizeof(why)));
+		abort_run(l->sup, l->conductor);
+		if (c == l->conductor && l->o.out_dir && WIFSIGNALED(c->status)) {
+			/* killed: it wrote nothing (one that exited wrote its own, e.g. participants not ready) */
+			write_orphan_summary(&l->o, c, l->last_tick);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* The conductor ended the run: let the others finish, say how it went. The exit status. */
+static int finish_run(struct launch *l)
+{
+	struct supervisor *sup = l->sup;
+	/* Normal end: participants exit right after their Bye; the conductor waited for those. */
+	wait_participants(sup, PARTICIPANT_EXIT_MS);
+	if (supervisor_running(sup, CHILD_PARTICIPANT)) {
+		fs_error("participants still running %d s after the run ended: stopping them", PARTICIPANT_EXIT_MS / 1000);
+	}
+	if (l->recorder && l->recorder->running && !supervisor_wait(sup, l->recorder, 25000)) {
+		fs_error("the recorder did not finish %s within 25 s", l->o.record);
+	}
+	wait_for_viewer(sup, l->viewer, l->interrupted || l->stop_started_ms);
+	supervisor_stop_all(sup, 1000);
+	if (l->o.out_dir) {
+		add_process_usage(&l->o, sup);
+	}
+	bool failed = false;
+	for (int i = 0; i < sup->count; i++) {
+		const struct child *c = &sup->children[i];
+		if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR || c->kind == CHILD_RECORDER) &&
+		    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
+			char why[128];
+			if (c == l->conductor && conductor_not_answered(c)) {
+				fs_error("the run ended without an answer from some participants "
+					 "(summary.json \"not_answered\")");
+			} else {
+				fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,
+					 supervisor_describe(c->status, why, sizeof(why)));
+			}
+			failed = true;
+		}
+	}
+	if (!l->o.quiet) {
+		show_final_progress(sup, &l->pg, l->o.tick_ms, l->tty, l->interrupted || l->stop_started_ms);
+	}
+	if (!failed && l->o.out_dir && !l->o.quiet) {
+		fs_info("results in %s/summary.json", l->o.out_dir);
+	}
+	return failed ? 1 : l->interrupted ? 130 : 0;
+}
+
+/* The conductor's status messages: whether the run is ending, and the progress line. */
+static void read_status(struct launch *l)
+{
+	struct fs_bus_message *msg = NULL, *keep = NULL;
+	const Fleetsim__V1__Status *latest = NULL;
+	while (fs_bus_recv(l->watch, &msg, 0) == 0) {
+		const Fleetsim__V1__Envelope *env = msg->env;
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
+		    (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
+		     env->status->state >= FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING)) {
+			l->run_ending = true;
+		}
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
+			l->pg.tick = env->end->ticks; /* for the final line */
+			l->pg.sim_time_ms = env->sim_time_ms;
+		}
+		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
+			fs_bus_message_free(keep);
+			keep = msg;
+			latest = env->status;
+			l->last_tick = latest->tick;
+		} else {
+			fs_bus_message_free(msg);
+		}
+	}
+	int64_t now = fs_clock_now_ms();
+	if (latest && !l->o.quiet && (l->tty || now - l->last_progress_ms >= 10000)) {
+		show_progress(l->sup, &l->pg, latest, l->tty);
+		l->last_progress_ms = now;
+	}
+	fs_bus_message_free(keep);
+}
+
+/* Watch the run until it ends, whatever ends it: the exit status. */
+static int supervise(struct launch *l)
+{
 	for (;;) {
 		zmq_pollitem_t items[3] = {
-			{ .fd = sup->signal_fd, .events = ZMQ_POLLIN },
-			{ .fd = sup->log_fd, .events = ZMQ_POLLIN },
-			{ .socket = watch ? fs_bus_socket(watch) : NULL, .events = ZMQ_POLLIN },
+			{ .fd = l->sup->signal_fd, .events = ZMQ_POLLIN },
+			{ .fd = l->sup->log_fd, .events = ZMQ_POLLIN },
+			{ .socket = l->watch ? fs_bus_socket(l->watch) : NULL, .events = ZMQ_POLLIN },
 		};
-		zmq_poll(items, watch ? 3 : 2, 200);
-		supervisor_relay_logs(sup, false);
-		for (int stops = supervisor_take_stops(sup); stops > 0 && conductor->running; stops--) {
-			ask_to_stop(conductor, &o, &stop_started_ms, tty);
-			interrupted = true;
+		zmq_poll(items, l->watch ? 3 : 2, 200);
+		supervisor_relay_logs(l->sup, false);
+		if (handle_stops(l) < 0 || handle_ended(l) < 0) {
+			return 1;
 		}
-		if (stop_started_ms && conductor->running &&
-		    fs_clock_now_ms() - stop_started_ms > ((int64_t)o.stop_wait_s * 1000 + STOP_BACKSTOP_MS)) {
-			fs_error("%sthe conductor did not end the run %" PRIu64 " s after the stop; aborting it",
-				 tty ? "\n" : "", o.stop_wait_s + STOP_BACKSTOP_MS / 1000);
-			abort_run(sup, conductor);
-			status = 1;
-			goto out;
+		if (!l->conductor->running) {
+			return finish_run(l);
 		}
-		struct child *ended[SUPERVISOR_MAX_CHILDREN];
-		int n = supervisor_reap(sup, ended, SUPERVISOR_MAX_CHILDREN);
-		for (int i = 0; i < n; i++) {
-			struct child *c = ended[i];
-			bool clean = WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
-			if (c->kind == CHILD_CONDUCTOR && (clean || conductor_not_answered(c))) {
-				continue; /* the run is over, summary written; the participants follow */
-			}
-			if (c->kind == CHILD_PARTICIPANT && clean) {
-				if (!participant_exit_ms) {
-					participant_exit_ms = fs_clock_now_ms();
-				}
-				continue;
-			}
-			if (c->kind == CHILD_RECORDER && clean && !conductor->running) {
-				continue; /* it finished the file after End */
-			}
-			if (c->kind == CHILD_OBSERVER) {
-				char why[128];
-				fs_warn("%s (pid %d) %s; the run goes on", c->name, (int)c->pid,
-					supervisor_describe(c->status, why, sizeof(why)));
-				continue;
-			}
-			char why[128];
-			fs_error("%s%s (pid %d) %s; stopping the run", tty ? "\n" : "", c->name, (int)c->pid,
-				 supervisor_describe(c->status, why, sizeof(why)));
-			abort_run(sup, conductor);
-			if (c == conductor && o.out_dir && WIFSIGNALED(c->status)) {
-				/* killed: it wrote nothing (one that exited wrote its own, e.g. participants not ready) */
-				write_orphan_summary(&o, c, last_tick);
-			}
-			status = 1;
-			goto out;
+		if (l->participant_exit_ms && !l->run_ending && fs_clock_now_ms() - l->participant_exit_ms > 5000) {
+			fs_error("%sa participant exited but the run did not end; stopping the run", l->tty ? "\n" : "");
+			abort_run(l->sup, l->conductor);
+			return 1;
 		}
-		if (!conductor->running) {
-			/* Normal end: participants exit right after their Bye; the conductor waited for those. */
-			wait_participants(sup, PARTICIPANT_EXIT_MS);
-			if (supervisor_running(sup, CHILD_PARTICIPANT)) {
-				fs_error("participants still running %d s after the run ended: stopping them",
-					 PARTICIPANT_EXIT_MS / 1000);
-			}
-			if (recorder && recorder->running && !supervisor_wait(sup, recorder, 25000)) {
-				fs_error("the recorder did not finish %s within 25 s", o.record);
-			}
-			wait_for_viewer(sup, viewer, interrupted || stop_started_ms);
-			supervisor_stop_all(sup, 1000);
-			if (o.out_dir) {
-				add_process_usage(&o, sup);
-			}
-			bool failed = false;
-			for (int i = 0; i < sup->count; i++) {
-				const struct child *c = &sup->children[i];
-				if ((c->kind == CHILD_PARTICIPANT || c->kind == CHILD_CONDUCTOR || c->kind == CHILD_RECORDER) &&
-				    (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)) {
-					char why[128];
-					if (c == conductor && conductor_not_answered(c)) {
-						fs_error("the run ended without an answer from some participants "
-							 "(summary.json \"not_answered\")");
-					} else {
-						fs_error("%s (pid %d) %s at the end of the run", c->name, (int)c->pid,
-							 supervisor_describe(c->status, why, sizeof(why)));
-					}
-					failed = true;
-				}
-			}
-			status = failed ? 1 : interrupted ? 130 : 0;
-			if (!o.quiet) {
-				show_final_progress(sup, &pg, o.tick_ms, tty, interrupted || stop_started_ms);
-			}
-			if (!failed && o.out_dir && !o.quiet) {
-				fs_info("results in %s/summary.json", o.out_dir);
-			}
-			goto out;
-		}
-		if (participant_exit_ms && !run_ending && fs_clock_now_ms() - participant_exit_ms > 5000) {
-			fs_error("%sa participant exited but the run did not end; stopping the run", tty ? "\n" : "");
-			abort_run(sup, conductor);
-			status = 1;
-			goto out;
-		}
-		if (watch && (items[2].revents & ZMQ_POLLIN || fs_bus_has_pending(watch))) {
-			struct fs_bus_message *msg = NULL;
-			const Fleetsim__V1__Status *latest = NULL;
-			struct fs_bus_message *keep = NULL;
-			while (fs_bus_recv(watch, &msg, 0) == 0) {
-				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
-				    (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
-				     msg->env->status->state >= FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING)) {
-					run_ending = true;
-				}
-				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
-					pg.tick = msg->env->end->ticks; /* for the final line */
-					pg.sim_time_ms = msg->env->sim_time_ms;
-				}
-				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
-					fs_bus_message_free(keep);
-					keep = msg;
-					latest = msg->env->status;
-					last_tick = latest->tick;
-				} else {
-					fs_bus_message_free(msg);
-				}
-			}
-			int64_t now = fs_clock_now_ms();
-			if (latest && !o.quiet && (tty || now - last_progress_ms >= 10000)) {
-				show_progress(sup, &pg, latest, tty);
-				last_progress_ms = now;
-			}
-			fs_bus_message_free(keep);
+		if (l->watch && (items[2].revents & ZMQ_POLLIN || fs_bus_has_pending(l->watch))) {
+			read_status(l);
 		}
 	}
-out:
-	fs_bus_close(watch);
-	supervisor_stop_all(sup, 1000);
-	supervisor_finish(sup);
-	free(sup);
-	if (lock_fd >= 0) {
+}
+
+/* Everything of the run goes: its processes, sockets, lock and keys. */
+static void launch_finish(struct launch *l)
+{
+	fs_bus_close(l->watch);
+	supervisor_stop_all(l->sup, 1000);
+	supervisor_finish(l->sup);
+	free(l->sup);
+	if (l->lock_fd >= 0) {
 		/* everything of the run is gone: its sockets (a killed conductor's ctl too), the lock */
-		fs_bus_dir_remove(o.address, dir_fd);
-		close(lock_fd);
-		close(dir_fd);
+		fs_bus_dir_remove(l->o.address, l->dir_fd);
+		close(l->lock_fd);
+		close(l->dir_fd);
 	}
-	if (keydir[0]) {
+	if (l->keydir[0]) {
 		static const char *const files[] = { "run.pub", "run.secret", "broker.pub", "broker.secret" };
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			char path[PATH_MAX];
-			snprintf(path, sizeof(path), "%s/%s", keydir, files[i]);
+			snprintf(path, sizeof(path), "%s/%s", l->keydir, files[i]);
 			unlink(path);
 		}
-		rmdir(keydir);
+		rmdir(l->keydir);
 	}
+	if (l->ready_dir[0]) {
+		rmdir(l->ready_dir);
+	}
+}
+
+/* Plan the run, start it, supervise it: the exit status. */
+static int launch(const struct run_options *opts)
+{
+	struct launch l = { .o = *opts, .lock_fd = -1, .dir_fd = -1 };
+	if (!l.o.address_given) {
+		fs_bus_default_address(l.o.address, sizeof(l.o.address));
+	}
+	int status = check_inputs(&l);
+	if (status) {
+		return status;
+	}
+	l.lock_fd = lock_bus(l.o.address, &l.dir_fd);
+	if (l.lock_fd == -2) {
+		return 1;
+	}
+	l.sup = fs_xcalloc(1, sizeof(*l.sup));
+	if (supervisor_init(l.sup) < 0) {
+		fs_error("cannot set up signal handling: %s", strerror(errno));
+		free(l.sup);
+		return 1;
+	}
+	l.tty = isatty(STDERR_FILENO) && !l.o.quiet;
+	if (l.tty && supervisor_capture_logs(l.sup) < 0) {
+		l.tty = false; /* no pipe: progress as whole lines, as into a file */
+	}
+	l.tcp = !strncmp(l.o.address, "tcp://", 6);
+	struct run_plan plan = { 0 };
+	status = 1;
+	if ((!l.tcp || make_keys(&l) == 0) && (!l.o.record || make_ready_dir(&l) == 0) &&
+	    run_plan_build(&plan, &l.o, &l.progs, l.network, l.tcp ? l.keys : NULL, l.ready) == 0 &&
+	    spawn(&l, &plan) == 0) {
+		run_plan_finish(&plan);
+		watch_run(&l);
+		status = supervise(&l);
+	}
+	run_plan_finish(&plan);
+	launch_finish(&l);
 	return status;
 }

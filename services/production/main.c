@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fs-production - the production service: OEM ramps, integration and deliveries. */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +10,10 @@
 #include "fs_args.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "production_node.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -52,114 +45,84 @@ static void usage(FILE *out)
 		"  -h, --help               this text\n");
 }
 
-int main(int argc, char **argv)
+struct production_args {
+	struct production_node_config cfg;
+	const char *bus, *name, *scenario, *out;
+	bool file_events_in_plan; /* --no-scenario-events */
+};
+
+static int parse_args(int argc, char **argv, struct production_args *a)
 {
-	fs_log_init("fs-production", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-production")) {
-		return 0;
-	}
-	argv[0] = (char *)"fs-production"; /* getopt names the program in its one-line complaint */
-	struct production_node_config cfg = { .seed = 1, .city = "atlanta", .depots = 4 };
-	const char *address = NULL, *name = "production", *scenario = NULL;
-	bool file_events_in_plan = false;
-	uint64_t u;
-	enum { OPT_BUS = 256, OPT_NAME, OPT_SEED, OPT_CITY, OPT_FIRST_ID, OPT_DEPOTS, OPT_OUT, OPT_SCENARIO, OPT_NO_EVENTS };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "city", required_argument, NULL, OPT_CITY },
-		{ "first-vehicle-id", required_argument, NULL, OPT_FIRST_ID },
-		{ "depots", required_argument, NULL, OPT_DEPOTS },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "no-scenario-events", no_argument, NULL, OPT_NO_EVENTS },
-		{ "help", no_argument, NULL, 'h' },
+	struct production_node_config *c = &a->cfg;
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_STRING, &a->bus },
+		{ "name", FS_OPT_STRING, &a->name },
+		{ "seed", FS_OPT_U64, &c->seed, .what = "a non-negative integer" },
+		{ "city", FS_OPT_STRING, &c->city },
+		{ "first-vehicle-id", FS_OPT_U32, &c->first_vehicle_id, .max = UINT32_MAX / 2, .what = "a count",
+		  .as_given = true },
+		{ "depots", FS_OPT_U32, &c->depots, .min = 1, .max = UINT32_MAX / 2, .what = "a count", .as_given = true },
+		{ "out", FS_OPT_STRING, &a->out }, /* accepted for symmetry: results go to summary.json */
+		{ "scenario", FS_OPT_STRING, &a->scenario },
+		{ "no-scenario-events", FS_OPT_SET, &a->file_events_in_plan },
 		{ 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			address = optarg;
-			break;
-		case OPT_NAME:
-			name = optarg;
-			break;
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &cfg.seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return 2;
-			}
-			break;
-		case OPT_CITY:
-			cfg.city = optarg;
-			break;
-		case OPT_FIRST_ID:
-		case OPT_DEPOTS:
-			if (!fs_args_u64(optarg, &u) || u > UINT32_MAX / 2 || (opt == OPT_DEPOTS && u == 0)) {
-				fs_error("%s: '%s' is not a count", argv[optind - 1], optarg);
-				return 2;
-			}
-			*(opt == OPT_FIRST_ID ? &cfg.first_vehicle_id : &cfg.depots) = (uint32_t)u;
-			break;
-		case OPT_OUT:
-			break;
-		case OPT_SCENARIO:
-			scenario = optarg;
-			break;
-		case OPT_NO_EVENTS:
-			file_events_in_plan = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help("fs-production");
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
-	fs_log_init(name, FS_LOG_INFO);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	const struct fs_service_spec spec = { .program = "fs-production", .usage = usage, .opts = opts };
+	return fs_service_parse(&spec, argc, argv, NULL);
+}
 
-	/* The scenario (or the defaults, which are the same plan): the model's
-	 * params, and the rules to validate the scheduled events with. */
-	struct fs_scenario sc;
-	if (fs_scenario_msg_load(scenario, &sc) < 0) {
-		return 2; /* the loader said where and why */
-	}
+/*
+ * The scenario (or the defaults, which are the same plan): the model's
+ * params, and the rules to validate the scheduled events with. The file's
+ * production events reach us from the conductor at their ticks, as injected
+ * ones do (production_node.h): not twice. Unless the conductor schedules none
+ * of them: then they are the plan's history.
+ */
+static struct production_node *create_node(struct production_args *a, const struct fs_scenario *sc)
+{
 	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
 	struct fs_error err = { { 0 } };
-	if (fs_production_params_from_scenario(&sc, params, &err) < 0) {
-		fs_error("%s: %s", scenario ? scenario : "defaults", err.message);
-		fs_scenario_finish(&sc);
+	if (fs_production_params_from_scenario(sc, params, &err) < 0) {
+		fs_error("%s: %s", a->scenario ? a->scenario : "defaults", err.message);
 		free(params);
-		return 2;
+		return NULL;
 	}
-	/* The file's production events reach us from the conductor at their
-	 * ticks, as injected ones do (production_node.h): not twice. Unless the
-	 * conductor schedules none of them: then they are the plan's history. */
-	if (!file_events_in_plan) {
+	if (!a->file_events_in_plan) {
 		params->disruption_count = 0;
 	}
-	cfg.scenario = &sc;
-	struct production_node *node = production_node_create(&cfg, params);
+	a->cfg.scenario = sc;
+	struct production_node *node = production_node_create(&a->cfg, params);
 	free(params);
+	return node;
+}
+
+int main(int argc, char **argv)
+{
+	if (fs_service_begin(argc, argv, "fs-production")) {
+		return 0;
+	}
+	struct production_args a = { .cfg = { .seed = 1, .city = "atlanta", .depots = 4 }, .name = "production" };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	fs_service_start(a.name, &stop);
+
+	struct fs_scenario sc;
+	if (fs_scenario_msg_load(a.scenario, &sc) < 0) {
+		return 2; /* the loader said where and why */
+	}
+	struct production_node *node = create_node(&a, &sc);
 	fs_scenario_finish(&sc);
 	if (!node) {
 		return 2;
 	}
 	static const char *const subs[] = { "scn.cmd", NULL };
 	struct fs_participant_config pcfg = {
-		.address = address, .name = name, .role = "production", .shard = 0, .shard_count = 1,
+		.address = a.bus, .name = a.name, .role = "production", .shard = 0, .shard_count = 1,
 		.subscriptions = subs,
 	};
-	int rc = fs_participant_run(&pcfg, &production_node_ops, node, &stop);
+	int status = fs_service_participate(&pcfg, &production_node_ops, node, &stop);
 	production_node_destroy(node);
-	return rc == 0 || rc == -EINTR ? 0 : 1;
+	return status;
 }

@@ -8,6 +8,7 @@
 
 #include "fs/production.h"
 #include "fs/rng.h"
+#include "fs/scenario_load.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 #include "fs_production_msg.h"

@@ -33,10 +33,12 @@
 #include "fs/calendar.h"
 #include "fs/production.h"
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fs_args.h"
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_paths.h"
+#include "fs_service.h"
 #include "rollout.h"
 
 extern char **environ;
@@ -63,12 +65,6 @@ struct options {
 
 /* Ctrl-C or SIGTERM: no new runs; those running stop (and say so), then the CSV and chart are written. */
 static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 /* The fleet's software at a sample: the data flywheel's releases over the air. */
 struct sw_mix {
@@ -140,108 +136,59 @@ static int parse_month(const char *text, int64_t *ret)
 	return fs_calendar_parse(text, ret);
 }
 
+static int take_window(void *target, const char *arg)
+{
+	uint64_t *ms = target;
+	if (!fs_args_duration_ms(arg, ms) || *ms == 0 || *ms > 7 * 86400000ULL) {
+		fs_error("--window: '%s' is not a duration such as 2h or 1d (at most 7d)", arg);
+		return 2;
+	}
+	return 0;
+}
+
+static int take_window_start(void *target, const char *arg)
+{
+	int hh, mm;
+	char junk;
+	if (sscanf(arg, "%d:%d%c", &hh, &mm, &junk) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
+		fs_error("--window-start: '%s' is not HH:MM", arg);
+		return 2;
+	}
+	*(int *)target = hh * 3600 + mm * 60;
+	return 0;
+}
+
+/* 0, 1 after --help, or -EINVAL (said why). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_FROM = 256, OPT_TO, OPT_CADENCE, OPT_OUT, OPT_SEED, OPT_CITY, OPT_WINDOW, OPT_WSTART, OPT_JOBS,
-	       OPT_NO_DETAIL, OPT_FLEETSIM, OPT_TICK, OPT_QUIET, OPT_SCENARIO, OPT_RESUME };
-	static const struct option options[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "cadence", required_argument, NULL, OPT_CADENCE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "city", required_argument, NULL, OPT_CITY },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ "window-start", required_argument, NULL, OPT_WSTART },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "no-detail", no_argument, NULL, OPT_NO_DETAIL },
-		{ "fleetsim", required_argument, NULL, OPT_FLEETSIM },
-		{ "tick-ms", required_argument, NULL, OPT_TICK },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "resume", no_argument, NULL, OPT_RESUME },
-		{ "help", no_argument, NULL, 'h' },
+	const char *from = "2027-01", *to = "2030-12";
+	bool no_detail = false;
+	const struct fs_opt opts[] = {
+		{ "from", FS_OPT_STRING, &from },
+		{ "to", FS_OPT_STRING, &to },
+		{ "cadence", FS_OPT_STRING, &o->cadence },
+		{ "out", FS_OPT_STRING, &o->out_dir },
+		{ "seed", FS_OPT_U64, &o->seed, .what = "a non-negative integer" },
+		{ "city", FS_OPT_STRING, &o->city },
+		{ "window", FS_OPT_CALL, &o->window_ms, .call = take_window },
+		{ "window-start", FS_OPT_CALL, &o->window_start_s, .call = take_window_start },
+		{ "jobs", FS_OPT_U64, &o->jobs, .min = 1, .max = 64, .what = "1..64" },
+		{ "no-detail", FS_OPT_SET, &no_detail },
+		{ "fleetsim", FS_OPT_STRING, &o->fleetsim },
+		{ "tick-ms", FS_OPT_U64, &o->tick_ms, .min = 1, .max = 3600000, .what = "1..3600000" },
+		{ "quiet", FS_OPT_SET, &o->quiet },
+		{ "scenario", FS_OPT_STRING, &o->scenario },
+		{ "resume", FS_OPT_SET, &o->resume },
 		{ 0 },
 	};
-	const char *from = "2027-01", *to = "2030-12";
-	int opt, hh, mm;
+	const struct fs_service_spec spec = { .program = "fleetsim rollout", .usage = usage, .opts = opts,
+					      .unexpected_suffix = " (try --help)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc == 0 ? 1 : -EINVAL;
+	}
+	o->detail = !no_detail;
 	char junk;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_FROM:
-			from = optarg;
-			break;
-		case OPT_TO:
-			to = optarg;
-			break;
-		case OPT_CADENCE:
-			o->cadence = optarg;
-			break;
-		case OPT_OUT:
-			o->out_dir = optarg;
-			break;
-		case OPT_SEED:
-			if (!fs_args_u64(optarg, &o->seed)) {
-				fs_error("--seed: '%s' is not a non-negative integer", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_CITY:
-			o->city = optarg;
-			break;
-		case OPT_WINDOW:
-			if (!fs_args_duration_ms(optarg, &o->window_ms) || o->window_ms == 0 ||
-			    o->window_ms > 7 * 86400000ULL) {
-				fs_error("--window: '%s' is not a duration such as 2h or 1d (at most 7d)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_WSTART:
-			if (sscanf(optarg, "%d:%d%c", &hh, &mm, &junk) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59) {
-				fs_error("--window-start: '%s' is not HH:MM", optarg);
-				return -EINVAL;
-			}
-			o->window_start_s = hh * 3600 + mm * 60;
-			break;
-		case OPT_JOBS:
-			if (!fs_args_u64(optarg, &o->jobs) || o->jobs == 0 || o->jobs > 64) {
-				fs_error("--jobs: '%s' is not 1..64", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_NO_DETAIL:
-			o->detail = false;
-			break;
-		case OPT_FLEETSIM:
-			o->fleetsim = optarg;
-			break;
-		case OPT_TICK:
-			if (!fs_args_u64(optarg, &o->tick_ms) || o->tick_ms == 0 || o->tick_ms > 3600000) {
-				fs_error("--tick-ms: '%s' is not 1..3600000", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case OPT_SCENARIO:
-			o->scenario = optarg;
-			break;
-		case OPT_RESUME:
-			o->resume = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			fs_args_try_help("fleetsim rollout");
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s' (try --help)", argv[optind]);
-		return -EINVAL;
-	}
 	if (parse_month(from, &o->from_ms) < 0) {
 		fs_error("--from: '%s' is not a date such as 2027-01", from);
 		return -EINVAL;
@@ -952,7 +899,6 @@ static int write_chart(const struct options *o, const struct fs_production_param
 		.kpi_right_unit = { any_trips ? "trips" : "km", "% served", "% of fleet" },
 		.kpi_empty_note = { NULL, o->detail ? "no wait / served KPIs in these runs" : "no runs (--no-detail)" },
 		.kpi_right_max = { 0, 100, 100 }, /* shares, % */
-		.font_path = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 	};
 	for (size_t k = 0; k < noem && k < CHART_STACK_MAX; k++) {
 		c.stack[k] = (struct chart_series){ .name = oem_names[k], .y = stack + k * n,
@@ -992,13 +938,130 @@ static int write_chart(const struct options *o, const struct fs_production_param
 #endif
 }
 
+/* The plan, its model, and the samples along it. */
+struct rollout {
+	struct fs_production_params *params;
+	struct fs_vehicle_params vehicle; /* the releases' rates and ODD, for the fleet's software */
+	struct fs_production *model;
+	int city;
+	int32_t *days;
+	struct sample *samples;
+	size_t n;
+};
+
+/* The fleetsim that runs the samples, and the folders: 0, or the exit status (said why). */
+static int prepare(const struct options *o, char *fleetsim, size_t size)
+{
+	if (o->fleetsim) {
+		snprintf(fleetsim, size, "%s", o->fleetsim);
+	} else {
+		fs_paths_program("fleetsim", fleetsim, size);
+	}
+	if (o->detail && access(fleetsim, X_OK) < 0) {
+		fs_error("cannot run %s (use --fleetsim PATH or --no-detail)", fleetsim);
+		return 1;
+	}
+	if (mkdir(o->out_dir, 0755) < 0 && errno != EEXIST) {
+		fs_error("--out: cannot create %s: %s", o->out_dir, strerror(errno));
+		return 2;
+	}
+	char runs[PATH_MAX];
+	snprintf(runs, sizeof(runs), "%s/runs", o->out_dir);
+	if (o->detail && mkdir(runs, 0755) < 0 && errno != EEXIST) {
+		fs_error("cannot create %s: %s", runs, strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+/* The model's fleet at every sample date (the sampled runs add the rest): 0, or the exit status (said why). */
+static int model_samples(const struct options *o, struct rollout *r)
+{
+	r->params = fs_xcalloc(1, sizeof(*r->params));
+	struct fs_error err = { { 0 } };
+	if (load_plan(o, r->params, &r->vehicle, &err) < 0) {
+		fs_error("%s", err.message);
+		return 2;
+	}
+	r->model = fs_production_create(r->params, o->seed, &err);
+	if (!r->model) {
+		fs_error("production model: %s", err.message);
+		return 2;
+	}
+	r->city = fs_production_find_city(r->model, o->city);
+	if (r->city < 0) {
+		fs_error("--city: '%s' is not a city of the rollout plan", o->city);
+		return 2;
+	}
+	r->n = sample_days(o, &r->days);
+	if (!r->n) {
+		fs_error("no sample date between --from and --to");
+		return 2;
+	}
+	r->samples = fs_xcalloc(r->n, sizeof(*r->samples));
+	uint64_t prev_delivered = 0, prev_retired = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct sample *s = &r->samples[i];
+		s->day = r->days[i];
+		s->start_ms = (int64_t)r->days[i] * 86400000LL + (int64_t)o->window_start_s * 1000;
+		/* The fleet in place when the window starts: every day whose midnight is
+		 * before it (the production service's rule for a run's past). */
+		if (fs_production_advance(r->model, fs_production_day_from_ms(s->start_ms - 1), NULL) < 0) {
+			fs_error("out of memory");
+			return 1;
+		}
+		fs_production_get_stats(r->model, &s->stats);
+		s->target = fs_production_target_fleet(r->params, s->day);
+		s->deliveries = s->stats.delivered - prev_delivered;
+		s->retirements = s->stats.retired - prev_retired;
+		prev_delivered = s->stats.delivered;
+		prev_retired = s->stats.retired;
+		s->vehicles = s->stats.cities[r->city].in_service;
+		software_mix(&s->stats, r->params, &r->vehicle, &s->sw);
+		s->phase = s->stats.cities[r->city].phase;
+		s->trips = s->wait_p50_s = s->wait_p95_s = s->served_share = s->utilisation = s->km = NAN;
+		s->requests = s->open_at_end = s->run_latest_share = s->run_no_motorway_share = s->run_disengagements = NAN;
+	}
+	return 0;
+}
+
+/* The last line: how far an interrupted rollout got, or what it cost. The exit status. */
+static int report(const struct options *o, const struct rollout *r, int status, int64_t t0, double model_s)
+{
+	size_t ran = 0;
+	double run_wall = 0;
+	for (size_t i = 0; o->detail && i < r->n; i++) {
+		if (r->samples[i].ran && !r->samples[i].resumed) {
+			ran++;
+			run_wall += r->samples[i].wall_s;
+		}
+	}
+	double wall = (double)(fs_clock_now_us() - t0) / 1e6;
+	if (interrupted) {
+		size_t done = 0, todo = 0;
+		for (size_t i = 0; i < r->n; i++) {
+			done += r->samples[i].ran && r->samples[i].run_ok;
+			todo += r->samples[i].vehicles > 0;
+		}
+		fs_info("interrupted: %zu of %zu sampled runs done, in %s/rollout.csv and rollout.png; the same command "
+			"with --resume runs the other %zu", done, todo, o->out_dir, todo - done);
+		return 130;
+	}
+	if (!o->quiet) {
+		fs_info("%zu samples, %zu runs; wall %.1f s (model %.3f s); per sampled run %.2f s of its own wall, "
+			"%.2f s of the total; results in %s/rollout.csv and rollout.png",
+			r->n, ran, wall, model_s, ran ? run_wall / (double)ran : 0.0, ran ? wall / (double)ran : 0.0,
+			o->out_dir);
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	fs_log_init("fleetsim rollout", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-rollout")) {
+	if (fs_service_begin(argc, argv, "fs-rollout")) {
 		return 0;
 	}
-	argv[0] = (char *)"fleetsim rollout"; /* getopt names the program in its one-line complaint */
+	fs_service_rename(argv, "fleetsim rollout");
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct options o = { .cadence = "monthly", .out_dir = "rollout-out", .seed = 1, .city = "atlanta",
 			     .window_ms = 2 * 3600000ULL, .window_start_s = 12 * 3600, .tick_ms = 1000,
@@ -1008,120 +1071,33 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	char fleetsim[PATH_MAX];
-	if (o.fleetsim) {
-		snprintf(fleetsim, sizeof(fleetsim), "%s", o.fleetsim);
-	} else {
-		fs_paths_program("fleetsim", fleetsim, sizeof(fleetsim));
+	if ((rc = prepare(&o, fleetsim, sizeof(fleetsim))) != 0) {
+		return rc;
 	}
-	if (o.detail && access(fleetsim, X_OK) < 0) {
-		fs_error("cannot run %s (use --fleetsim PATH or --no-detail)", fleetsim);
-		return 1;
-	}
-	if (mkdir(o.out_dir, 0755) < 0 && errno != EEXIST) {
-		fs_error("--out: cannot create %s: %s", o.out_dir, strerror(errno));
-		return 2;
-	}
-	char runs[PATH_MAX];
-	snprintf(runs, sizeof(runs), "%s/runs", o.out_dir);
-	if (o.detail && mkdir(runs, 0755) < 0 && errno != EEXIST) {
-		fs_error("cannot create %s: %s", runs, strerror(errno));
-		return 2;
-	}
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	sigaction(SIGPIPE, &sa, NULL);
-	struct sigaction stop_sa = { .sa_handler = on_signal }; /* no SA_RESTART: waitpid() returns to look */
-	sigaction(SIGINT, &stop_sa, NULL);
-	sigaction(SIGTERM, &stop_sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fs_service_catch_stop(&interrupted); /* no SA_RESTART: waitpid() returns to look */
 
 	int64_t t0 = fs_clock_now_us();
-	struct fs_production_params *params = fs_xcalloc(1, sizeof(*params));
-	struct fs_vehicle_params vehicle; /* the releases' rates and ODD, for the fleet's software */
-	struct fs_error err = { { 0 } };
-	if (load_plan(&o, params, &vehicle, &err) < 0) {
-		fs_error("%s", err.message);
-		return 2;
-	}
-	struct fs_production *model = fs_production_create(params, o.seed, &err);
-	if (!model) {
-		fs_error("production model: %s", err.message);
-		return 2;
-	}
-	int city = fs_production_find_city(model, o.city);
-	if (city < 0) {
-		fs_error("--city: '%s' is not a city of the rollout plan", o.city);
-		return 2;
-	}
-	int32_t *days;
-	size_t n = sample_days(&o, &days);
-	if (!n) {
-		fs_error("no sample date between --from and --to");
-		return 2;
-	}
-	struct sample *samples = fs_xcalloc(n, sizeof(*samples));
-	uint64_t prev_delivered = 0, prev_retired = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct sample *s = &samples[i];
-		s->day = days[i];
-		s->start_ms = (int64_t)days[i] * 86400000LL + (int64_t)o.window_start_s * 1000;
-		/* The fleet in place when the window starts: every day whose midnight is
-		 * before it (the production service's rule for a run's past). */
-		if (fs_production_advance(model, fs_production_day_from_ms(s->start_ms - 1), NULL) < 0) {
-			fs_error("out of memory");
-			return 1;
-		}
-		fs_production_get_stats(model, &s->stats);
-		s->target = fs_production_target_fleet(params, s->day);
-		s->deliveries = s->stats.delivered - prev_delivered;
-		s->retirements = s->stats.retired - prev_retired;
-		prev_delivered = s->stats.delivered;
-		prev_retired = s->stats.retired;
-		s->vehicles = s->stats.cities[city].in_service;
-		software_mix(&s->stats, params, &vehicle, &s->sw);
-		s->phase = s->stats.cities[city].phase;
-		s->trips = s->wait_p50_s = s->wait_p95_s = s->served_share = s->utilisation = s->km = NAN;
-		s->requests = s->open_at_end = s->run_latest_share = s->run_no_motorway_share = s->run_disengagements = NAN;
+	struct rollout r = { 0 };
+	if ((rc = model_samples(&o, &r)) != 0) {
+		return rc;
 	}
 	double model_s = (double)(fs_clock_now_us() - t0) / 1e6;
 	int status = 0;
-	size_t ran = 0;
-	double run_wall = 0;
 	if (o.detail) {
 		if (!o.quiet) {
 			fs_info("production model: %zu samples in %.3f s; running %s with up to %" PRIu64 " at once",
-				n, model_s, o.city, o.jobs);
+				r.n, model_s, o.city, o.jobs);
 		}
-		if (run_all(&o, samples, n, fleetsim) < 0) {
-			status = 1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (samples[i].ran && !samples[i].resumed) {
-				ran++;
-				run_wall += samples[i].wall_s;
-			}
-		}
+		status = run_all(&o, r.samples, r.n, fleetsim) < 0 ? 1 : 0;
 	}
-	if (write_csv(&o, params, samples, n, city) < 0 || write_chart(&o, params, samples, n, city) < 0) {
+	if (write_csv(&o, r.params, r.samples, r.n, r.city) < 0 || write_chart(&o, r.params, r.samples, r.n, r.city) < 0) {
 		status = 1;
 	}
-	double wall = (double)(fs_clock_now_us() - t0) / 1e6;
-	if (interrupted) {
-		size_t done = 0, todo = 0;
-		for (size_t i = 0; i < n; i++) {
-			done += samples[i].ran && samples[i].run_ok;
-			todo += samples[i].vehicles > 0;
-		}
-		fs_info("interrupted: %zu of %zu sampled runs done, in %s/rollout.csv and rollout.png; the same command "
-			"with --resume runs the other %zu", done, todo, o.out_dir, todo - done);
-		status = 130;
-	} else if (!o.quiet) {
-		fs_info("%zu samples, %zu runs; wall %.1f s (model %.3f s); per sampled run %.2f s of its own wall, "
-			"%.2f s of the total; results in %s/rollout.csv and rollout.png",
-			n, ran, wall, model_s, ran ? run_wall / (double)ran : 0.0, ran ? wall / (double)ran : 0.0,
-			o.out_dir);
-	}
-	free(samples);
-	free(days);
-	free(params);
-	fs_production_destroy(model);
+	status = report(&o, &r, status, t0, model_s);
+	free(r.samples);
+	free(r.days);
+	free(r.params);
+	fs_production_destroy(r.model);
 	return status;
 }

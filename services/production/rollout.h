@@ -39,7 +39,6 @@ struct chart {
 	size_t kpi_count[CHART_PANELS];
 	const char *kpi_empty_note[CHART_PANELS]; /* shown when a panel has no values at all */
 	double kpi_right_max[CHART_PANELS];       /* > 0: the right axis always spans [0, this] (a share in %) */
-	const char *font_path;
 };
 
 /**
@@ -50,8 +49,8 @@ struct chart {
 double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *ret_step);
 
 /**
- * Render @c to a PNG at @path (SDL2 software surface, SDL2_ttf text, SDL2_image
- * IMG_SavePNG). Returns 0, or -1 with a reason in @err.
+ * Render @c to a PNG at @path (fs_chart: cairo, fonts by fontconfig).
+ * Returns 0, or -1 with a reason in @err.
  */
 int rollout_chart_write(const struct chart *c, const char *path, char *err, size_t err_size);
 

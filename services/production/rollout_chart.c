@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rollout_chart - the rollout chart as a PNG, drawn on an SDL2 software
- * surface (no window, no renderer): fleet by OEM stacked over time with the
- * target curve on top, and two panels of the city simulated in detail below.
+ * rollout_chart - the rollout chart as a PNG (fs_chart: cairo, fontconfig):
+ * fleet by OEM stacked over time with the target curve on top, and three
+ * panels below: the city simulated in detail (two) and the fleet's software.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -38,85 +38,27 @@ double rollout_chart_axis(double data_max, double fixed_max, int ticks, double *
 }
 
 #ifdef FS_ROLLOUT_PNG
-#include <SDL.h>
-#include <SDL_image.h>
-#include <SDL_ttf.h>
-
 #include "fs/calendar.h"
+#include "fs_chart.h"
 
 #define W 1400
 #define H 940
 
-struct canvas {
-	SDL_Surface *s;
-	TTF_Font *font, *small, *bold;
+/* The type sizes (pixels) and weights of the chart. */
+struct font {
+	double size;
+	bool bold;
 };
+static const struct font TEXT = { 16, false }, SMALL = { 13, false }, BOLD = { 17, true }, TITLE = { 22, true };
 
 struct rect {
 	int x0, y0, x1, y1;
 };
 
-static void put(struct canvas *cv, int x, int y, uint32_t rgb)
+static void text(struct fs_chart *cv, struct font f, const char *str, int x, int y, uint32_t rgb,
+		 enum fs_chart_align al)
 {
-	if (x < 0 || y < 0 || x >= cv->s->w || y >= cv->s->h) {
-		return;
-	}
-	uint32_t *row = (uint32_t *)((uint8_t *)cv->s->pixels + (size_t)y * cv->s->pitch);
-	row[x] = 0xff000000u | rgb;
-}
-
-static void fill(struct canvas *cv, int x0, int y0, int x1, int y1, uint32_t rgb)
-{
-	SDL_Rect r = { x0, y0, x1 - x0, y1 - y0 };
-	if (r.w > 0 && r.h > 0) {
-		SDL_FillRect(cv->s, &r, 0xff000000u | rgb);
-	}
-}
-
-/* Bresenham, @thick pixels wide; @dash > 0: on/off every @dash steps. */
-static void line(struct canvas *cv, int x0, int y0, int x1, int y1, uint32_t rgb, int thick, int dash)
-{
-	int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
-	int err = dx + dy, step = 0;
-	for (;;) {
-		if (!dash || (step / dash) % 2 == 0) {
-			for (int a = -(thick / 2); a <= (thick - 1) / 2; a++) {
-				for (int b = -(thick / 2); b <= (thick - 1) / 2; b++) {
-					put(cv, x0 + a, y0 + b, rgb);
-				}
-			}
-		}
-		step++;
-		if (x0 == x1 && y0 == y1) {
-			break;
-		}
-		int e2 = 2 * err;
-		if (e2 >= dy) {
-			err += dy;
-			x0 += sx;
-		}
-		if (e2 <= dx) {
-			err += dx;
-			y0 += sy;
-		}
-	}
-}
-
-enum align { LEFT, CENTER, RIGHT };
-
-static void text(struct canvas *cv, TTF_Font *font, const char *str, int x, int y, uint32_t rgb, enum align al)
-{
-	if (!str || !*str) {
-		return;
-	}
-	SDL_Color c = { (uint8_t)(rgb >> 16), (uint8_t)(rgb >> 8), (uint8_t)rgb, 255 };
-	SDL_Surface *t = TTF_RenderUTF8_Blended(font, str, c);
-	if (!t) {
-		return;
-	}
-	SDL_Rect dst = { al == LEFT ? x : al == CENTER ? x - t->w / 2 : x - t->w, y, t->w, t->h };
-	SDL_BlitSurface(t, NULL, cv->s, &dst);
-	SDL_FreeSurface(t);
+	fs_chart_text(cv, x, y, al, f.size, f.bold, rgb, str);
 }
 
 static void format_count(double v, char *buf, size_t size)
@@ -143,27 +85,11 @@ static int ypix(const struct rect *r, double v, double vmax)
 	return r->y1 - (int)lround(v / vmax * (r->y1 - r->y0));
 }
 
-/* Frame, grid, year ticks and value ticks (left; right if @rmax > 0). */
-static void axes(struct canvas *cv, const struct xaxis *xa, double lmax, double lstep, double rmax, double rstep,
-		 const char *lunit, const char *runit)
+/* Month and year ticks along the bottom of @xa: years always, quarters or months on shorter spans. */
+static void time_ticks(struct fs_chart *cv, const struct xaxis *xa)
 {
 	const struct rect *r = &xa->r;
-	fill(cv, r->x0, r->y0, r->x1, r->y1, 0xfbfbfb);
 	char buf[32];
-	for (double v = 0; v <= lmax + lstep / 2; v += lstep) {
-		int y = ypix(r, v, lmax);
-		line(cv, r->x0, y, r->x1, y, 0xe2e2e2, 1, 0);
-		format_count(v, buf, sizeof(buf));
-		text(cv, cv->small, buf, r->x0 - 6, y - 8, 0x404040, RIGHT);
-	}
-	if (rmax > 0) {
-		for (double v = 0; v <= rmax + rstep / 2; v += rstep) {
-			format_count(v, buf, sizeof(buf));
-			text(cv, cv->small, buf, r->x1 + 6, ypix(r, v, rmax) - 8, 0x404040, LEFT);
-		}
-		text(cv, cv->small, runit, r->x1 + 6, r->y0 - 22, 0x404040, LEFT);
-	}
-	text(cv, cv->small, lunit, r->x0 - 6, r->y0 - 22, 0x404040, RIGHT);
 	struct fs_civil_time t0, t1;
 	fs_calendar_from_ms((int64_t)xa->d0 * 86400000LL, &t0);
 	fs_calendar_from_ms((int64_t)xa->d1 * 86400000LL, &t1);
@@ -177,16 +103,40 @@ static void axes(struct canvas *cv, const struct xaxis *xa, double lmax, double 
 			int x = xpix(xa, d);
 			bool year = m == 1;
 			if (year || (span_months <= 24 && (m - 1) % 3 == 0) || span_months <= 8) {
-				line(cv, x, r->y0, x, r->y1, year ? 0xd0d0d0 : 0xeaeaea, 1, 0);
+				fs_chart_line(cv, x, r->y0, x, r->y1, year ? 0xd0d0d0 : 0xeaeaea, 1, 0);
 				snprintf(buf, sizeof(buf), year ? "%d" : "%d-%02d", y, m);
-				text(cv, cv->small, buf, x, r->y1 + 4, 0x404040, CENTER);
+				text(cv, SMALL, buf, x, r->y1 + 4, 0x404040, FS_CHART_CENTER);
 			}
 		}
 	}
-	line(cv, r->x0, r->y1, r->x1, r->y1, 0x606060, 1, 0);
-	line(cv, r->x0, r->y0, r->x0, r->y1, 0x606060, 1, 0);
+}
+
+/* Frame, grid, year ticks and value ticks (left; right if @rmax > 0). */
+static void axes(struct fs_chart *cv, const struct xaxis *xa, double lmax, double lstep, double rmax, double rstep,
+		 const char *lunit, const char *runit)
+{
+	const struct rect *r = &xa->r;
+	fs_chart_fill(cv, r->x0, r->y0, r->x1, r->y1, 0xfbfbfb);
+	char buf[32];
+	for (double v = 0; v <= lmax + lstep / 2; v += lstep) {
+		int y = ypix(r, v, lmax);
+		fs_chart_line(cv, r->x0, y, r->x1, y, 0xe2e2e2, 1, 0);
+		format_count(v, buf, sizeof(buf));
+		text(cv, SMALL, buf, r->x0 - 6, y - 8, 0x404040, FS_CHART_RIGHT);
+	}
 	if (rmax > 0) {
-		line(cv, r->x1, r->y0, r->x1, r->y1, 0x606060, 1, 0);
+		for (double v = 0; v <= rmax + rstep / 2; v += rstep) {
+			format_count(v, buf, sizeof(buf));
+			text(cv, SMALL, buf, r->x1 + 6, ypix(r, v, rmax) - 8, 0x404040, FS_CHART_LEFT);
+		}
+		text(cv, SMALL, runit, r->x1 + 6, r->y0 - 22, 0x404040, FS_CHART_LEFT);
+	}
+	text(cv, SMALL, lunit, r->x0 - 6, r->y0 - 22, 0x404040, FS_CHART_RIGHT);
+	time_ticks(cv, xa);
+	fs_chart_line(cv, r->x0, r->y1, r->x1, r->y1, 0x606060, 1, 0);
+	fs_chart_line(cv, r->x0, r->y0, r->x0, r->y1, 0x606060, 1, 0);
+	if (rmax > 0) {
+		fs_chart_line(cv, r->x1, r->y0, r->x1, r->y1, 0x606060, 1, 0);
 	}
 }
 
@@ -208,26 +158,24 @@ static double interp(const double *x, const double *y, size_t n, double day)
 	return y[n - 1];
 }
 
-static void polyline(struct canvas *cv, const struct xaxis *xa, const double *x, const struct chart_series *s,
+/* @s against @vmax (values above it drawn at the top), each sample marked. */
+static void polyline(struct fs_chart *cv, const struct xaxis *xa, const double *x, const struct chart_series *s,
 		     size_t n, double vmax, int thick)
 {
-	int px = 0, py = 0;
-	bool have = false;
+	double *px = calloc(n ? n : 1, sizeof(double)), *py = calloc(n ? n : 1, sizeof(double));
+	if (!px || !py) {
+		free(px);
+		free(py);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		double v = s->y[i];
-		if (isnan(v)) {
-			have = false;
-			continue;
-		}
-		int cx = xpix(xa, x[i]), cy = ypix(&xa->r, v < vmax ? v : vmax, vmax);
-		if (have) {
-			line(cv, px, py, cx, cy, s->rgb, thick, s->dashed ? 6 : 0);
-		}
-		fill(cv, cx - 2, cy - 2, cx + 3, cy + 3, s->rgb); /* the sample itself */
-		px = cx;
-		py = cy;
-		have = true;
+		px[i] = xpix(xa, x[i]);
+		py[i] = isnan(v) ? NAN : ypix(&xa->r, v < vmax ? v : vmax, vmax);
 	}
+	fs_chart_polyline(cv, px, py, n, s->rgb, thick, s->dashed ? 6 : 0, 5);
+	free(px);
+	free(py);
 }
 
 static double series_max(const struct chart_series *s, size_t n)
@@ -251,17 +199,18 @@ static bool series_empty(const struct chart_series *s, size_t n)
 	return true;
 }
 
-static void legend_item(struct canvas *cv, int x, int y, const struct chart_series *s, bool box)
+static void legend_item(struct fs_chart *cv, int x, int y, const struct chart_series *s, bool box)
 {
 	if (box) {
-		fill(cv, x, y + 3, x + 14, y + 15, s->rgb);
+		fs_chart_fill(cv, x, y + 3, x + 14, y + 15, s->rgb);
 	} else {
-		line(cv, x, y + 9, x + 18, y + 9, s->rgb, 3, s->dashed ? 4 : 0);
+		fs_chart_line(cv, x, y + 9, x + 18, y + 9, s->rgb, 3, s->dashed ? 4 : 0);
 	}
-	text(cv, cv->small, s->name, x + 24, y, 0x202020, LEFT);
+	text(cv, SMALL, s->name, x + 24, y, 0x202020, FS_CHART_LEFT);
 }
 
-static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxis *xa)
+/* The fleet stacked by OEM, one pixel column at a time; returns the value axis's top. */
+static double draw_stack(struct fs_chart *cv, const struct chart *c, const struct xaxis *xa)
 {
 	double top = 0;
 	for (size_t i = 0; i < c->n; i++) {
@@ -277,7 +226,6 @@ static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxi
 	double vmax, step = nice_step(top * 1.05, 6, &vmax);
 	axes(cv, xa, vmax, step, 0, 0, "vehicles", NULL);
 	const struct rect *r = &xa->r;
-	/* stacked areas, one pixel column at a time */
 	for (int x = r->x0 + 1; x < r->x1; x++) {
 		double day = xa->d0 + (double)(x - r->x0) / (r->x1 - r->x0) * (xa->d1 - xa->d0);
 		if (day < c->x_day[0] || day > c->x_day[c->n - 1]) {
@@ -288,17 +236,24 @@ static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxi
 			double v = interp(c->x_day, c->stack[k].y, c->n, day);
 			int y0 = ypix(r, base, vmax), y1 = ypix(r, base + v, vmax);
 			if (y1 < y0) {
-				line(cv, x, y0 - 1, x, y1, c->stack[k].rgb, 1, 0);
+				fs_chart_fill(cv, x, y1, x + 1, y0, c->stack[k].rgb);
 			}
 			base += v;
 		}
 	}
+	return vmax;
+}
+
+static void draw_top(struct fs_chart *cv, const struct chart *c, const struct xaxis *xa)
+{
+	double vmax = draw_stack(cv, c, xa);
 	if (c->target.y) {
 		polyline(cv, xa, c->x_day, &c->target, c->n, vmax, 2);
 	}
 	/* legend, right of the panel, top-down in stacking order reversed */
+	const struct rect *r = &xa->r;
 	int ly = r->y0;
-	text(cv, cv->bold, "Fleet by OEM", r->x1 + 20, ly, 0x202020, LEFT);
+	text(cv, BOLD, "Fleet by OEM", r->x1 + 20, ly, 0x202020, FS_CHART_LEFT);
 	ly += 26;
 	for (size_t k = c->stack_count; k-- > 0;) {
 		legend_item(cv, r->x1 + 20, ly, &c->stack[k], true);
@@ -315,19 +270,19 @@ static void draw_top(struct canvas *cv, const struct chart *c, const struct xaxi
 		last += c->stack[k].y[c->n - 1];
 	}
 	snprintf(buf, sizeof(buf), "fleet at the end: %.0f", last);
-	text(cv, cv->font, buf, r->x1 + 20, ly + 14, 0x202020, LEFT);
+	text(cv, TEXT, buf, r->x1 + 20, ly + 14, 0x202020, FS_CHART_LEFT);
 	/* releases of the driving software, where they went out */
 	for (size_t k = 0; k < c->marker_count; k++) {
 		if (c->markers[k].day < xa->d0 || c->markers[k].day > xa->d1) {
 			continue;
 		}
 		int x = xpix(xa, c->markers[k].day);
-		line(cv, x, r->y0, x, r->y1, 0x7a3db8, 1, 4);
-		text(cv, cv->small, c->markers[k].label, x + 3, r->y0 + 2, 0x7a3db8, LEFT);
+		fs_chart_line(cv, x, r->y0, x, r->y1, 0x7a3db8, 1, 4);
+		text(cv, SMALL, c->markers[k].label, x + 3, r->y0 + 2, 0x7a3db8, FS_CHART_LEFT);
 	}
 }
 
-static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const struct xaxis *xa)
+static void draw_kpi(struct fs_chart *cv, const struct chart *c, int panel, const struct xaxis *xa)
 {
 	size_t n = c->n;
 	double lmax = 0, rmax = 0;
@@ -347,13 +302,12 @@ static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const 
 		rm = rollout_chart_axis(rmax, c->kpi_right_max[panel], 4, &rs);
 	}
 	axes(cv, xa, lm, ls, right ? rm : 0, rs, c->kpi_left_unit[panel], c->kpi_right_unit[panel]);
-	text(cv, cv->bold, c->kpi_title[panel], xa->r.x0, xa->r.y0 - 50, 0x202020, LEFT);
+	text(cv, BOLD, c->kpi_title[panel], xa->r.x0, xa->r.y0 - 50, 0x202020, FS_CHART_LEFT);
 	int lx = xa->r.x0, ly = xa->r.y1 + 26;
 	for (size_t k = 0; k < c->kpi_count[panel]; k++) {
 		const struct chart_series *s = &c->kpi[panel][k];
 		polyline(cv, xa, c->x_day, s, n, s->right_axis ? rm : lm, 2);
-		int w = 0;
-		TTF_SizeUTF8(cv->small, s->name, &w, NULL);
+		int w = (int)ceil(fs_chart_text_width(cv, SMALL.size, SMALL.bold, s->name));
 		if (lx > xa->r.x0 && lx + w + 24 > xa->r.x1 + 40) { /* the next row */
 			lx = xa->r.x0;
 			ly += 20;
@@ -362,73 +316,41 @@ static void draw_kpi(struct canvas *cv, const struct chart *c, int panel, const 
 		lx += w + 44;
 	}
 	if (!any && c->kpi_empty_note[panel]) {
-		text(cv, cv->font, c->kpi_empty_note[panel], (xa->r.x0 + xa->r.x1) / 2, (xa->r.y0 + xa->r.y1) / 2 - 10,
-		     0x808080, CENTER);
+		text(cv, TEXT, c->kpi_empty_note[panel], (xa->r.x0 + xa->r.x1) / 2, (xa->r.y0 + xa->r.y1) / 2 - 10,
+		     0x808080, FS_CHART_CENTER);
 	}
 }
 
 int rollout_chart_write(const struct chart *c, const char *path, char *err, size_t err_size)
 {
-	int rc = -1;
-	struct canvas cv = { 0 };
 	if (c->n == 0) {
 		snprintf(err, err_size, "no data to chart");
 		return -1;
 	}
-	if (TTF_Init() < 0) {
-		snprintf(err, err_size, "TTF_Init: %s", TTF_GetError());
+	struct fs_chart *cv = fs_chart_create(W, H);
+	if (!cv) {
+		snprintf(err, err_size, "cannot make a %dx%d picture", W, H);
 		return -1;
 	}
-	cv.font = TTF_OpenFont(c->font_path, 16);
-	cv.small = TTF_OpenFont(c->font_path, 13);
-	cv.bold = TTF_OpenFont(c->font_path, 17);
-	if (!cv.font || !cv.small || !cv.bold) {
-		snprintf(err, err_size, "cannot open font %s: %s", c->font_path, TTF_GetError());
-		goto out;
-	}
-	TTF_SetFontStyle(cv.bold, TTF_STYLE_BOLD);
-	cv.s = SDL_CreateRGBSurfaceWithFormat(0, W, H, 32, SDL_PIXELFORMAT_ARGB8888);
-	if (!cv.s) {
-		snprintf(err, err_size, "SDL_CreateRGBSurfaceWithFormat: %s", SDL_GetError());
-		goto out;
-	}
-	fill(&cv, 0, 0, W, H, 0xffffff);
-	TTF_Font *title = TTF_OpenFont(c->font_path, 22);
-	if (title) {
-		TTF_SetFontStyle(title, TTF_STYLE_BOLD);
-		text(&cv, title, c->title, 24, 14, 0x101010, LEFT);
-		TTF_CloseFont(title);
-	}
-	text(&cv, cv.font, c->subtitle, 24, 46, 0x505050, LEFT);
+	text(cv, TITLE, c->title, 24, 14, 0x101010, FS_CHART_LEFT);
+	text(cv, TEXT, c->subtitle, 24, 46, 0x505050, FS_CHART_LEFT);
 	double d0 = c->x_day[0], d1 = c->x_day[c->n - 1];
 	if (d1 <= d0) {
 		d1 = d0 + 1;
 	}
 	struct xaxis top = { d0, d1, { 90, 110, 1110, 480 } };
-	draw_top(&cv, c, &top);
+	draw_top(cv, c, &top);
 	static const int panel_x[CHART_PANELS][2] = { { 70, 380 }, { 490, 800 }, { 990, 1300 } };
 	for (int k = 0; k < CHART_PANELS; k++) {
 		struct xaxis xa = { d0, d1, { panel_x[k][0], 610, panel_x[k][1], 850 } };
-		draw_kpi(&cv, c, k, &xa);
+		draw_kpi(cv, c, k, &xa);
 	}
-	if (IMG_SavePNG(cv.s, path) < 0) {
-		snprintf(err, err_size, "IMG_SavePNG: %s", IMG_GetError());
-		goto out;
+	int rc = fs_chart_write_png(cv, path);
+	if (rc < 0) {
+		snprintf(err, err_size, "cannot write the PNG");
 	}
-	rc = 0;
-out:
-	SDL_FreeSurface(cv.s);
-	if (cv.font) {
-		TTF_CloseFont(cv.font);
-	}
-	if (cv.small) {
-		TTF_CloseFont(cv.small);
-	}
-	if (cv.bold) {
-		TTF_CloseFont(cv.bold);
-	}
-	TTF_Quit();
-	return rc;
+	fs_chart_destroy(cv);
+	return rc < 0 ? -1 : 0;
 }
 
 #else
@@ -437,7 +359,7 @@ int rollout_chart_write(const struct chart *c, const char *path, char *err, size
 {
 	(void)c;
 	(void)path;
-	snprintf(err, err_size, "built without SDL2, SDL2_ttf and SDL2_image");
+	snprintf(err, err_size, "built without cairo");
 	return -1;
 }
 

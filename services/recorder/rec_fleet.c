@@ -15,6 +15,7 @@
 
 /* Vehicle ids are dense from 0; a larger one is a bad record, not a fleet to allocate for. */
 #define MAX_VEHICLE_ID (1u << 24)
+#define REC_FLEET_MAX_CATCH_UP 1000 /* samples made up for at once (1000 x 5 s: 83 simulated minutes) */
 
 /* github.com/foxglove/schemas, schemas/jsonschema/GeoJSON.json and LocationFix.json (MIT). */
 const char rec_fleet_geojson_schema[] =
@@ -274,7 +275,11 @@ int rec_fleet_due(struct rec_fleet *f, int64_t t_ms, struct rec_fleet_sample *re
 		interval = align_up(thinned > interval ? thinned : interval, f->every_ms);
 	}
 	f->next_ms = at + interval;
-	if (f->next_ms < t_ms) { /* the clock jumped: one sample for the gap, then on the grid again */
+	/* Messages of one tick from different publishers reach the tap in any order, and on a
+	 * loaded machine one publisher can be several ticks ahead of another: a sample for every
+	 * grid time crossed (the caller loops). Only a real jump of the clock (a recording of
+	 * another run appended, a clock far off) gets one sample for the gap, then the grid again. */
+	if (t_ms - f->next_ms > REC_FLEET_MAX_CATCH_UP * interval) {
 		f->next_ms += (t_ms - f->next_ms + interval - 1) / interval * interval;
 	}
 	return 1;

@@ -34,6 +34,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_service.h"
 #include "fs_mcap.h"
 #include "fs_paths.h"
 #include "rec_export.h"
@@ -41,12 +42,6 @@
 #include "recorder.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -455,9 +450,7 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 	if (fs_bus_dir_check(o.address, false, NULL) < 0) {
 		goto out; /* said why */
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	fs_service_catch_stop(&stop);
 	status = rec_play(&o, &stop);
 out:
 	free(topics_copy);

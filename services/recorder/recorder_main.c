@@ -17,7 +17,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_service.h"
 #include "recorder.h"
 
 #define HANDSHAKE_MS 10000
@@ -38,12 +38,6 @@
 #define DRAIN_MS 1000         /* on a signal: take what is queued for at most this long */
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* "fleetctl record" when run so (fleetctl execs us with that argv[0]), else our own name. */
 static const char *program = "fs-recorder";
@@ -213,216 +207,185 @@ static int handshake(struct session *s)
 	return stop ? -EINTR : -ETIMEDOUT;
 }
 
-int main(int argc, char **argv)
-{
-	if (!strcmp(argv[0], "fleetctl record")) {
-		program = argv[0];
-	}
-	argv[0] = (char *)program; /* getopt names the program in its one-line complaint */
-	fs_log_init(program, FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-recorder")) {
-		return 0;
-	}
-	const char *address = NULL, *out = NULL, *ready_file = NULL, *name = NULL;
-	bool exit_on_end = false, quiet = false;
-	struct recorder_options ro = { 0 };
+/* The command line. */
+struct recorder_args {
+	const char *bus, *out, *ready_file, *name;
+	bool exit_on_end, quiet, fleet_given;
+	uint64_t chunk_bytes, flush_ms, fleet_every_s;
+	struct recorder_options ro;
 	struct fs_mcap_kv meta[16];
-	size_t n_meta = 0;
-	uint64_t u;
-	enum { OPT_BUS = 256, OPT_OUT, OPT_NAME, OPT_READY, OPT_END, OPT_CHUNK, OPT_FLUSH, OPT_COMP, OPT_META, OPT_FLEET };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "name", required_argument, NULL, OPT_NAME },
-		{ "ready-file", required_argument, NULL, OPT_READY },
-		{ "exit-on-end", no_argument, NULL, OPT_END },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "flush-ms", required_argument, NULL, OPT_FLUSH },
-		{ "compression", required_argument, NULL, OPT_COMP },
-		{ "meta", required_argument, NULL, OPT_META },
-		{ "fleet-every", required_argument, NULL, OPT_FLEET },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+	size_t n_meta;
+	int run_argc;    /* the run's arguments, after "--" */
+	char **run_argv;
+	char address[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX], name_buf[64];
+};
+
+static int parse_compression(void *target, const char *arg)
+{
+	enum fs_mcap_compression *compression = target;
+	if (!strcmp(arg, "none")) {
+		*compression = FS_MCAP_COMPRESSION_NONE;
+	} else if (!strcmp(arg, "zstd") && fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD)) {
+		*compression = FS_MCAP_COMPRESSION_ZSTD;
+	} else {
+		fs_error("--compression: '%s' is not none%s", arg,
+			 fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD) ? " or zstd" : " (zstd is not in this build)");
+		return 2;
+	}
+	return 0;
+}
+
+static int add_meta(void *target, const char *arg)
+{
+	struct recorder_args *a = target;
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || a->n_meta == 16) {
+		fs_error("--meta: '%s' is not KEY=VALUE (at most 16)", arg);
+		return 2;
+	}
+	*eq = '\0'; /* in argv: the key and the value stay where they are */
+	a->meta[a->n_meta++] = (struct fs_mcap_kv){ arg, eq + 1 };
+	return 0;
+}
+
+/* Options and FILE before "--", the run's arguments after it. */
+static int parse_args(int argc, char **argv, struct recorder_args *a)
+{
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_STRING, &a->bus },
+		{ "out", FS_OPT_STRING, &a->out },
+		{ "name", FS_OPT_STRING, &a->name },
+		{ "ready-file", FS_OPT_STRING, &a->ready_file },
+		{ "exit-on-end", FS_OPT_SET, &a->exit_on_end },
+		{ "chunk-size", FS_OPT_U64, &a->chunk_bytes, .min = 1024, .max = (uint64_t)1 << 30,
+		  .what = "a size in bytes (1024..1073741824)" },
+		{ "flush-ms", FS_OPT_U64, &a->flush_ms, .min = 1, .max = 3600000, .what = "a time in ms (1..3600000)" },
+		{ "compression", FS_OPT_CALL, &a->ro.compression, .call = parse_compression },
+		{ "meta", FS_OPT_CALL, a, .call = add_meta },
+		{ "fleet-every", FS_OPT_U64, &a->fleet_every_s, &a->fleet_given, .max = 86400,
+		  .what = "a number of simulated seconds (0..86400)" },
+		{ "quiet", FS_OPT_SET, &a->quiet, .short_name = 'q' },
 		{ 0 },
 	};
-	/* Options and FILE come before "--"; the run's arguments after it. */
 	int dd = 1;
 	while (dd < argc && strcmp(argv[dd], "--")) {
 		dd++;
 	}
-	int opt;
-	while ((opt = getopt_long(dd, argv, "hq", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			address = optarg;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_NAME:
-			name = optarg;
-			break;
-		case OPT_READY:
-			ready_file = optarg;
-			break;
-		case OPT_END:
-			exit_on_end = true;
-			break;
-		case OPT_CHUNK:
-			if (!fs_args_u64(optarg, &u) || u < 1024 || u > ((uint64_t)1 << 30)) {
-				fs_error("--chunk-size: '%s' is not a size in bytes (1024..1073741824)", optarg);
-				return 2;
-			}
-			ro.chunk_bytes = (size_t)u;
-			break;
-		case OPT_FLUSH:
-			if (!fs_args_u64(optarg, &u) || u == 0 || u > 3600000) {
-				fs_error("--flush-ms: '%s' is not a time in ms (1..3600000)", optarg);
-				return 2;
-			}
-			ro.flush_ms = (int)u;
-			break;
-		case OPT_COMP:
-			if (!strcmp(optarg, "none")) {
-				ro.compression = FS_MCAP_COMPRESSION_NONE;
-			} else if (!strcmp(optarg, "zstd") && fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD)) {
-				ro.compression = FS_MCAP_COMPRESSION_ZSTD;
-			} else {
-				fs_error("--compression: '%s' is not none%s", optarg,
-					 fs_mcap_compression_supported(FS_MCAP_COMPRESSION_ZSTD) ? " or zstd" : " (zstd is not in this build)");
-				return 2;
-			}
-			break;
-		case OPT_FLEET:
-			if (!fs_args_u64(optarg, &u) || u > 86400) {
-				fs_error("--fleet-every: '%s' is not a number of simulated seconds (0..86400)", optarg);
-				return 2;
-			}
-			ro.fleet_every_ms = u ? (int64_t)u * 1000 : -1;
-			break;
-		case OPT_META: {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || n_meta == 16) {
-				fs_error("--meta: '%s' is not KEY=VALUE (at most 16)", optarg);
-				return 2;
-			}
-			*eq = '\0';
-			meta[n_meta++] = (struct fs_mcap_kv){ optarg, eq + 1 };
-			break;
-		}
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help(program);
-		}
+	const struct fs_service_spec spec = { .program = program, .usage = usage, .opts = opts, .operands = true };
+	int operand = 0;
+	int rc = fs_service_parse(&spec, dd, argv, &operand);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (!out && optind < dd) {
-		out = argv[optind++]; /* fs-recorder FILE */
+	a->ro.chunk_bytes = (size_t)a->chunk_bytes;
+	a->ro.flush_ms = (int)a->flush_ms;
+	if (a->fleet_given) {
+		a->ro.fleet_every_ms = a->fleet_every_s ? (int64_t)a->fleet_every_s * 1000 : -1;
 	}
-	if (optind < dd) {
-		fs_error("unexpected argument '%s' (the run's arguments go after --)", argv[optind]);
+	if (!a->out && operand < dd) {
+		a->out = argv[operand++]; /* fs-recorder FILE */
+	}
+	if (operand < dd) {
+		fs_error("unexpected argument '%s' (the run's arguments go after --)", argv[operand]);
 		return 2;
 	}
-	if (!out) {
+	if (!a->out) {
 		fs_error("which file? (`%s FILE`; try --help)", program);
 		return 2;
 	}
-	int run_argc = dd < argc ? argc - dd - 1 : 0;
-	char **run_argv = argv + (dd < argc ? dd + 1 : argc);
-	char addr_buf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX], name_buf[64];
-	if (!address) {
-		address = fs_bus_default_address(addr_buf, sizeof(addr_buf));
+	a->run_argc = dd < argc ? argc - dd - 1 : 0;
+	a->run_argv = argv + (dd < argc ? dd + 1 : argc);
+	if (!a->bus) {
+		a->bus = fs_bus_default_address(a->address, sizeof(a->address));
 	}
-	if (fs_bus_endpoint(address, FS_BUS_EP_TAP, endpoint, sizeof(endpoint)) < 0) {
-		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", address);
+	if (fs_bus_endpoint(a->bus, FS_BUS_EP_TAP, a->endpoint, sizeof(a->endpoint)) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", a->bus);
 		return 2;
 	}
-	if (fs_bus_dir_check(address, false, NULL) < 0) {
+	if (fs_bus_dir_check(a->bus, false, NULL) < 0) {
 		return 1; /* the tap is not connected through a directory someone else controls */
 	}
-	if (!name) {
-		snprintf(name_buf, sizeof(name_buf), "recorder-%d", (int)getpid());
-		name = name_buf;
+	if (!a->name) {
+		snprintf(a->name_buf, sizeof(a->name_buf), "recorder-%d", (int)getpid());
+		a->name = a->name_buf;
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	return FS_SERVICE_GO_ON;
+}
 
-	int status = 1;
-	struct session s = { .name = name };
+/* The file, the tap, the bus, and proof the tap is live; then the ready file. 0 or -1 (said why). */
+static int session_open(struct session *s, const struct recorder_args *a)
+{
 	struct fs_error err = { "" };
-	s.rec = recorder_open(out, &ro, &err);
-	if (!s.rec) {
+	s->rec = recorder_open(a->out, &a->ro, &err);
+	if (!s->rec) {
 		fs_error("%s", err.message);
-		return 1;
+		return -1;
 	}
-	int rc = recorder_add_run(s.rec, run_argc, run_argv, meta, n_meta);
+	int rc = recorder_add_run(s->rec, a->run_argc, a->run_argv, a->meta, a->n_meta);
 	if (rc < 0) {
-		fs_error("%s: cannot write the run metadata: %s", out, strerror(-rc));
-		goto out;
+		fs_error("%s: cannot write the run metadata: %s", a->out, strerror(-rc));
+		return -1;
 	}
-	s.ctx = zmq_ctx_new();
-	s.tap = zmq_socket(s.ctx, ZMQ_SUB);
+	s->ctx = zmq_ctx_new();
+	s->tap = zmq_socket(s->ctx, ZMQ_SUB);
 	int zero = 0, big = 8 << 20;
-	zmq_setsockopt(s.tap, ZMQ_RCVHWM, &zero, sizeof(zero)); /* never drop on our side */
-	zmq_setsockopt(s.tap, ZMQ_LINGER, &zero, sizeof(zero));
-	zmq_setsockopt(s.tap, ZMQ_RCVBUF, &big, sizeof(big));
-	zmq_setsockopt(s.tap, ZMQ_SUBSCRIBE, "", 0);
-	if (zmq_connect(s.tap, endpoint) < 0) {
-		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
-		goto out;
+	zmq_setsockopt(s->tap, ZMQ_RCVHWM, &zero, sizeof(zero)); /* never drop on our side */
+	zmq_setsockopt(s->tap, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(s->tap, ZMQ_RCVBUF, &big, sizeof(big));
+	zmq_setsockopt(s->tap, ZMQ_SUBSCRIBE, "", 0);
+	if (zmq_connect(s->tap, a->endpoint) < 0) {
+		fs_error("cannot connect to %s: %s", a->endpoint, zmq_strerror(errno));
+		return -1;
 	}
-	struct fs_bus_options bo = { .address = address, .name = name, .mode = FS_BUS_OBSERVER, .observer_hwm = 1 };
-	s.bus = fs_bus_connect(&bo);
-	if (!s.bus) {
-		goto out;
+	struct fs_bus_options bo = { .address = a->bus, .name = a->name, .mode = FS_BUS_OBSERVER, .observer_hwm = 1 };
+	s->bus = fs_bus_connect(&bo);
+	if (!s->bus) {
+		return -1;
 	}
-	fs_bus_set_linger(s.bus, 0);
-	rc = handshake(&s);
+	fs_bus_set_linger(s->bus, 0);
+	rc = handshake(s);
 	if (rc < 0) {
 		if (rc != -EINTR) {
-			fs_error("no broker answers on %s (is a simulation running? --bus?)", address);
+			fs_error("no broker answers on %s (is a simulation running? --bus?)", a->bus);
 		}
-		goto out;
+		return -1;
 	}
-	if (ready_file) {
-		int fd = open(ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (a->ready_file) {
+		int fd = open(a->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			fs_error("cannot create %s: %s", ready_file, strerror(errno));
-			goto out;
+			fs_error("cannot create %s: %s", a->ready_file, strerror(errno));
+			return -1;
 		}
 		dprintf(fd, "%d\n", (int)getpid());
 		close(fd);
 	}
-	if (!quiet) {
-		fs_info("recording %s to %s", address, out);
-	}
+	return 0;
+}
+
+/* Record until a signal, or (--exit-on-end) the run ended and went quiet. 0 or -1 (said why). */
+static int record(struct session *s, const struct recorder_args *a)
+{
 	int64_t started = fs_clock_now_ms(), last_msg = started, end_seen_at = 0;
 	while (!stop) {
-		zmq_pollitem_t item = { .socket = s.tap, .events = ZMQ_POLLIN };
+		zmq_pollitem_t item = { .socket = s->tap, .events = ZMQ_POLLIN };
 		if (zmq_poll(&item, 1, 100) < 0 && errno != EINTR) {
 			fs_error("poll failed: %s", zmq_strerror(errno));
-			goto out;
+			return -1;
 		}
 		int news = 0;
-		int n = drain(&s, 4096, &news);
-		if (n < 0) {
-			goto out;
+		if (drain(s, 4096, &news) < 0) {
+			return -1;
 		}
 		int64_t now = fs_clock_now_ms();
 		if (news > 0) {
 			last_msg = now;
 		}
-		if ((rc = recorder_poll(s.rec, now)) < 0) {
+		int rc = recorder_poll(s->rec, now);
+		if (rc < 0) {
 			fs_error("cannot write the recording: %s", strerror(-rc));
-			goto out;
+			return -1;
 		}
-		if (exit_on_end && recorder_get_stats(s.rec)->seen_end) {
+		if (a->exit_on_end && recorder_get_stats(s->rec)->seen_end) {
 			if (!end_seen_at) {
 				end_seen_at = now;
 			}
@@ -431,38 +394,69 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	return 0;
+}
+
+/* Take what is still queued, close the file, report. The exit status. */
+static int session_finish(struct session *s, const struct recorder_args *a, int64_t started)
+{
 	/* Stopped: what the broker already sent is still worth keeping. */
 	int64_t drain_until = fs_clock_now_ms() + DRAIN_MS;
 	while (fs_clock_now_ms() < drain_until) {
-		zmq_pollitem_t item = { .socket = s.tap, .events = ZMQ_POLLIN };
+		zmq_pollitem_t item = { .socket = s->tap, .events = ZMQ_POLLIN };
 		zmq_poll(&item, 1, 50);
-		int n = drain(&s, 4096, NULL);
-		if (n <= 0) {
+		if (drain(s, 4096, NULL) <= 0) {
 			break;
 		}
 	}
-	status = 0;
+	int status = 0;
 	double secs = (double)(fs_clock_now_ms() - started) / 1000.0;
-	rc = recorder_finish(s.rec);
-	const struct recorder_stats st = *recorder_get_stats(s.rec);
-	int crc = recorder_close(s.rec);
+	int rc = recorder_finish(s->rec);
+	const struct recorder_stats st = *recorder_get_stats(s->rec);
+	int crc = recorder_close(s->rec);
 	rc = rc < 0 ? rc : crc;
-	s.rec = NULL;
+	s->rec = NULL;
 	if (rc < 0) {
-		fs_error("cannot finish %s: %s", out, strerror(-rc));
+		fs_error("cannot finish %s: %s", a->out, strerror(-rc));
 		status = 1;
 	}
-	if (!quiet) {
+	if (!a->quiet) {
 		fs_info("recorded %" PRIu64 " messages (%.1f MB) in %" PRIu64 " chunks to %s in %.1f s; "
 			"%" PRIu64 " lost (sequence gaps), %" PRIu64 " malformed not recorded; "
 			"%" PRIu64 " fleet samples for Foxglove",
-			st.messages, (double)st.bytes / 1e6, st.chunks, out, secs, st.gaps,
-			st.malformed + s.malformed_frames, st.fleet_samples);
+			st.messages, (double)st.bytes / 1e6, st.chunks, a->out, secs, st.gaps,
+			st.malformed + s->malformed_frames, st.fleet_samples);
 	}
 	if (st.gaps) {
 		fs_warn("%" PRIu64 " message(s) were lost before reaching the recorder (see the warnings above)", st.gaps);
 	}
-out:
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (fs_service_begin_as(argc, argv, "fs-recorder", "fleetctl record", &program)) {
+		return 0;
+	}
+	struct recorder_args a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	fs_service_catch_stop(&stop);
+	signal(SIGPIPE, SIG_IGN);
+
+	int status = 1;
+	struct session s = { .name = a.name };
+	if (session_open(&s, &a) == 0) {
+		if (!a.quiet) {
+			fs_info("recording %s to %s", a.bus, a.out);
+		}
+		int64_t started = fs_clock_now_ms();
+		if (record(&s, &a) == 0) {
+			status = session_finish(&s, &a, started);
+		}
+	}
 	recorder_close(s.rec);
 	fs_bus_close(s.bus);
 	if (s.tap) {

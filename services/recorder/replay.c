@@ -31,9 +31,9 @@
  */
 #define _XOPEN_SOURCE 700 /* nftw() */
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -51,6 +51,7 @@
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_paths.h"
+#include "fs_service.h"
 #include "recorder.h"
 
 #define MAX_RUN_ARGS 96
@@ -64,12 +65,6 @@ enum replay_status {
 };
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 struct done_rec {
 	uint64_t tick;
@@ -698,252 +693,285 @@ static void remove_dir(const char *dir)
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+struct replay_args {
+	bool verify;
+	const char *keep, *file;
+	double timeout_s;
+	int n_override;   /* replacement run arguments, after "--" */
+	char **override;
+};
+
+/* Options and FILE before "--", replacement run arguments after it. */
+static int parse_args(int argc, char **argv, struct replay_args *a)
 {
-	if (!strcmp(argv[0], "fleetsim replay")) {
-		program = argv[0];
-	}
-	argv[0] = (char *)program; /* getopt names the program in its one-line complaint */
-	fs_log_init(program, FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fs-replay")) {
-		return 0;
-	}
-	bool verify = false;
-	const char *keep = NULL;
-	double timeout_s = 1800;
-	static const struct option options[] = {
-		{ "verify", no_argument, NULL, 'v' },
-		{ "keep", required_argument, NULL, 'k' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "verify", FS_OPT_SET, &a->verify },
+		{ "keep", FS_OPT_STRING, &a->keep },
+		{ "timeout", FS_OPT_DOUBLE, &a->timeout_s, .lo_open = true, .hi = DBL_MAX,
+		  .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	/* Options and FILE come before "--"; replacement run arguments after it. */
 	int dd = 1;
 	while (dd < argc && strcmp(argv[dd], "--")) {
 		dd++;
 	}
-	int opt;
-	while ((opt = getopt_long(dd, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
-			verify = true;
-			break;
-		case 'k':
-			keep = optarg;
-			break;
-		case 't':
-			if (!fs_args_double(optarg, &timeout_s) || timeout_s <= 0) {
-				fs_error("--timeout: '%s' is not a positive number of seconds", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return fs_args_try_help(program);
-		}
+	const struct fs_service_spec spec = { .program = program, .usage = usage, .opts = opts, .operands = true };
+	int operand = 0;
+	int rc = fs_service_parse(&spec, dd, argv, &operand);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	const char *file = optind < dd ? argv[optind++] : NULL;
-	if (optind < dd) {
-		fs_error("unexpected argument '%s' (run arguments go after --)", argv[optind]);
+	a->file = operand < dd ? argv[operand++] : NULL;
+	if (operand < dd) {
+		fs_error("unexpected argument '%s' (run arguments go after --)", argv[operand]);
 		return 2;
 	}
-	int n_override = dd < argc ? argc - dd - 1 : 0;
-	char **override = dd < argc ? argv + dd + 1 : NULL;
-	if (!file || !verify) {
+	a->n_override = dd < argc ? argc - dd - 1 : 0;
+	a->override = dd < argc ? argv + dd + 1 : NULL;
+	if (!a->file || !a->verify) {
 		fs_error("give a recording and --verify (try --help)");
 		return 2;
 	}
-	struct recording rec = { 0 };
-	if (read_recording(file, &rec) < 0) {
-		return REPLAY_CANNOT;
-	}
-	int status = REPLAY_CANNOT;
-	struct run run = { 0 };
-	struct verify v = { .rec = &rec };
-	if (rec.damaged) {
+	return FS_SERVICE_GO_ON;
+}
+
+/* Can this recording be replayed at all? FS_SERVICE_GO_ON, or the exit status (said why). */
+static int check_recording(const struct recording *rec, const struct replay_args *a)
+{
+	if (rec->damaged) {
 		/* What comes after the damage is unknown: a verdict on the rest would be a guess. */
 		printf("DAMAGED: %s\nreplay: the recording cannot be verified (%zu state hashes read before the "
 		       "damage)\n",
-		       rec.damage, rec.n_done);
-		status = REPLAY_DAMAGED;
-		goto out_free;
+		       rec->damage, rec->n_done);
+		return REPLAY_DAMAGED;
 	}
-	if (!rec.any_done) {
-		fs_error("%s has no TickDone messages: nothing to verify", file);
-		goto out_free;
+	if (!rec->any_done) {
+		fs_error("%s has no TickDone messages: nothing to verify", a->file);
+		return REPLAY_CANNOT;
 	}
-	if (n_override <= 0 && (!rec.argv || !json_array_size(rec.argv))) {
+	if (a->n_override <= 0 && (!rec->argv || !json_array_size(rec->argv))) {
 		fs_error("%s does not say how its run was started (record with `fleetsim run --record`, "
 			 "or give the run's arguments after --)",
-			 file);
-		goto out_free;
+			 a->file);
+		return REPLAY_CANNOT;
 	}
-	if (n_override <= 0 && rec.argv) {
+	if (a->n_override <= 0 && rec->argv) {
 		size_t k;
 		json_t *arg;
-		json_array_foreach(rec.argv, k, arg)
+		json_array_foreach(rec->argv, k, arg)
 		{
 			const char *text = json_string_value(arg);
 			if (text && !strncmp(text, "--participant", 13)) {
-				const char *value = strchr(text, '=') ? "" : json_string_value(json_array_get(rec.argv, k + 1));
+				const char *value = strchr(text, '=') ? "" : json_string_value(json_array_get(rec->argv, k + 1));
 				fs_error("%s: its run had a participant started outside fleetsim (%s%s%s): a replay "
 					 "cannot start it, so it cannot reproduce the run",
-					 file, text, value && *value ? " " : "", value ? value : "");
-				goto out_free;
+					 a->file, text, value && *value ? " " : "", value ? value : "");
+				return REPLAY_CANNOT;
 			}
 		}
 	}
-	size_t expected = 0;
-	for (size_t i = 0; i < rec.n_done && rec.done[i].tick == rec.done[0].tick; i++) {
-		expected++;
-	}
-	fs_info("%s: %zu state hashes of ticks 0..%" PRIu64 " from %zu participant(s), %zu live command(s)%s", file,
-		rec.n_done, rec.max_tick, expected, rec.n_inj, rec.truncated ? " (recording cut short)" : "");
-	if (!make_dir(keep, run.dir, sizeof(run.dir))) {
-		fs_error("cannot create a directory for the replay");
-		goto out_free;
-	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	run.pid = start_run(&rec, n_override, override, &run);
-	if (run.pid < 0) {
-		goto out_free;
-	}
-	/* Attach once the broker is up; lossless, like a participant, so no TickDone is missed. */
+	return FS_SERVICE_GO_ON;
+}
+
+/*
+ * Attach to the replay's bus once the broker is up, lossless, like a
+ * participant, so no TickDone is missed; then wait for the conductor. The
+ * conductor subscribes before its own handshake and reports status only
+ * after it: its first status proves our commands will reach it.
+ */
+static int attach(struct verify *v, struct run *run)
+{
 	char tap[PATH_MAX + 16];
-	snprintf(tap, sizeof(tap), "%s/bus/tap", run.dir);
+	snprintf(tap, sizeof(tap), "%s/bus/tap", run->dir);
 	int64_t deadline = fs_clock_now_ms() + 30000;
-	while (access(tap, F_OK) < 0 && fs_clock_now_ms() < deadline && run_alive(&run, NULL)) {
+	while (access(tap, F_OK) < 0 && fs_clock_now_ms() < deadline && run_alive(run, NULL)) {
 		usleep(10000);
 	}
-	struct fs_bus_options bo = { .address = run.bus, .name = "replay", .mode = FS_BUS_PARTICIPANT };
-	v.bus = fs_bus_connect(&bo);
-	if (!v.bus) {
-		goto out_stop;
+	struct fs_bus_options bo = { .address = run->bus, .name = "replay", .mode = FS_BUS_PARTICIPANT };
+	v->bus = fs_bus_connect(&bo);
+	if (!v->bus) {
+		return -1;
 	}
 	const char *subs[] = { "ctl.done", "ctl.tick", "ctl.end", "ctl.ack", "scn.ack", "scn.cmd/apply", "ctl.status" };
 	for (size_t i = 0; i < sizeof(subs) / sizeof(*subs); i++) {
-		fs_bus_subscribe(v.bus, subs[i]);
+		fs_bus_subscribe(v->bus, subs[i]);
 	}
-	if (fs_bus_handshake(v.bus, 30000) < 0) {
+	if (fs_bus_handshake(v->bus, 30000) < 0) {
 		fs_error("the replay's bus did not answer");
-		goto out_stop;
+		return -1;
 	}
-	/*
-	 * The conductor subscribes before its own handshake and reports status only
-	 * after it: its first status proves our commands will reach it.
-	 */
 	bool conductor_up = false;
 	int64_t up_deadline = fs_clock_now_ms() + 30000;
-	while (!conductor_up && !stop && fs_clock_now_ms() < up_deadline && run_alive(&run, NULL)) {
+	while (!conductor_up && !stop && fs_clock_now_ms() < up_deadline && run_alive(run, NULL)) {
 		struct fs_bus_message *msg = NULL;
-		if (fs_bus_recv(v.bus, &msg, 100) == 0) {
+		if (fs_bus_recv(v->bus, &msg, 100) == 0) {
 			conductor_up = msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
 				       !strcmp(msg->env->sender, "conductor");
-			handle(&v, msg);
+			handle(v, msg);
 			fs_bus_message_free(msg);
 		}
 	}
 	if (!conductor_up) {
 		fs_error("the replay's conductor did not come up:");
-		show_log(&run);
-		goto out_stop;
+		show_log(run);
+		return -1;
 	}
-	if (reinject(&v, &run) < 0) {
-		goto out_stop;
-	}
-	if (send_command(&v, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, &run) != 0) {
-		fs_error("the replay's conductor did not resume");
-		goto out_stop;
-	}
+	return 0;
+}
+
+/*
+ * Compare the run's TickDones as they come until it is past the last
+ * recorded tick, diverged, or ended; then what is queued. 0, or -1 (said why).
+ */
+static int follow(struct verify *v, struct run *run, double timeout_s)
+{
 	int64_t give_up = fs_clock_now_ms() + (int64_t)(timeout_s * 1000);
 	int run_status = 0;
 	bool exited = false;
 	while (!stop) {
 		if (fs_clock_now_ms() > give_up) {
-			fs_error("timed out after %g s at tick %" PRIu64, timeout_s, v.current_tick);
-			goto out_stop;
+			fs_error("timed out after %g s at tick %" PRIu64, timeout_s, v->current_tick);
+			return -1;
 		}
 		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(v.bus, &msg, 200);
+		int rc = fs_bus_recv(v->bus, &msg, 200);
 		if (rc == 0) {
-			handle(&v, msg);
+			handle(v, msg);
 			fs_bus_message_free(msg);
-		} else if (!run_alive(&run, &run_status)) {
+		} else if (!run_alive(run, &run_status)) {
 			exited = true;
 			break;
 		}
 		/* Everything recorded is compared once the run is past the last recorded tick. */
-		bool past = v.current_tick > rec.max_tick;
-		if (v.diverged && v.current_tick > v.first_bad_tick + 1) {
+		bool past = v->current_tick > v->rec->max_tick;
+		if (v->diverged && v->current_tick > v->first_bad_tick + 1) {
 			break; /* every TickDone of the bad tick is in: its tick is over */
 		}
-		if (past || v.ended) {
+		if (past || v->ended) {
 			break;
 		}
 	}
-	if (exited && !v.ended && (!WIFEXITED(run_status) || WEXITSTATUS(run_status) != 0)) {
+	if (exited && !v->ended && (!WIFEXITED(run_status) || WEXITSTATUS(run_status) != 0)) {
 		fs_error("the replayed run failed:");
-		show_log(&run);
-		goto out_stop;
+		show_log(run);
+		return -1;
 	}
 	/* Drain what is already queued (the last tick's TickDones). */
 	struct fs_bus_message *msg = NULL;
-	while (fs_bus_recv(v.bus, &msg, 300) == 0) {
-		handle(&v, msg);
+	while (fs_bus_recv(v->bus, &msg, 300) == 0) {
+		handle(v, msg);
 		fs_bus_message_free(msg);
 	}
+	return 0;
+}
+
+/* Say what the comparison found; the exit status. */
+static int verdict(const struct verify *v, size_t expected)
+{
+	const struct recording *rec = v->rec;
+	int status;
 	uint64_t missing = 0;
-	for (size_t i = 0; i < rec.n_done; i++) {
-		missing += !rec.done[i].seen && (!v.diverged || rec.done[i].tick <= v.first_bad_tick);
+	for (size_t i = 0; i < rec->n_done; i++) {
+		missing += !rec->done[i].seen && (!v->diverged || rec->done[i].tick <= v->first_bad_tick);
 	}
-	if (v.diverged) {
-		printf("DIVERGED at tick %" PRIu64 ":\n%s\n", v.first_bad_tick, v.bad);
-		if (v.events_differ) {
+	if (v->diverged) {
+		printf("DIVERGED at tick %" PRIu64 ":\n%s\n", v->first_bad_tick, v->bad);
+		if (v->events_differ) {
 			printf("note: the scenario events applied at tick %" PRIu64
 			       " differ from the recorded ones (scn.cmd/apply)\n",
-			       v.events_diff_tick);
+			       v->events_diff_tick);
 		}
 		printf("replay: %" PRIu64 " state hashes compared up to tick %" PRIu64 ", %" PRIu64 " differ\n",
-		       v.compared, v.first_bad_tick, v.mismatched_hashes);
+		       v->compared, v->first_bad_tick, v->mismatched_hashes);
 		status = REPLAY_DIVERGED;
 	} else if (missing) {
 		printf("INCOMPLETE: %" PRIu64 " recorded state hashes were never produced by the replay "
 		       "(it ended at tick %" PRIu64 ")\n",
-		       missing, v.current_tick);
+		       missing, v->current_tick);
 		status = REPLAY_DIVERGED;
-	} else if (v.events_differ) {
+	} else if (v->events_differ) {
 		printf("DIVERGED: the scenario events applied at tick %" PRIu64 " differ from the recorded ones, "
 		       "though every state hash matched\n",
-		       v.events_diff_tick);
+		       v->events_diff_tick);
 		status = REPLAY_DIVERGED;
-	} else if (rec.truncated) {
+	} else if (rec->truncated) {
 		printf("identical as far as it was recorded: %" PRIu64 " state hashes of ticks 0..%" PRIu64
 		       " (%zu participant(s)) match; the recording was cut short after byte %" PRIu64
 		       " (its recorder stopped before the run ended), so later ticks were not checked\n",
-		       v.compared, rec.max_tick, expected, rec.valid_bytes);
+		       v->compared, rec->max_tick, expected, rec->valid_bytes);
 		status = REPLAY_IDENTICAL_AS_FAR_AS_RECORDED;
 	} else {
 		printf("identical: %" PRIu64 " state hashes of ticks 0..%" PRIu64 " (%zu participant(s)) match the "
 		       "recording\n",
-		       v.compared, rec.max_tick, expected);
+		       v->compared, rec->max_tick, expected);
 		status = REPLAY_IDENTICAL;
 	}
-	if (v.unrecorded) {
+	if (v->unrecorded) {
 		printf("note: %" PRIu64 " state hashes of the replay were not in the recording (lost while recording)\n",
-		       v.unrecorded);
+		       v->unrecorded);
 	}
-out_stop:
+	return status;
+}
+
+/* Start the run, attach, inject the recorded commands, resume, compare: the exit status. */
+static int replay(struct recording *rec, const struct replay_args *a, struct run *run)
+{
+	size_t expected = 0;
+	for (size_t i = 0; i < rec->n_done && rec->done[i].tick == rec->done[0].tick; i++) {
+		expected++;
+	}
+	fs_info("%s: %zu state hashes of ticks 0..%" PRIu64 " from %zu participant(s), %zu live command(s)%s", a->file,
+		rec->n_done, rec->max_tick, expected, rec->n_inj, rec->truncated ? " (recording cut short)" : "");
+	if (!make_dir(a->keep, run->dir, sizeof(run->dir))) {
+		fs_error("cannot create a directory for the replay");
+		return REPLAY_CANNOT;
+	}
+	fs_service_catch_stop(&stop);
+	run->pid = start_run(rec, a->n_override, a->override, run);
+	if (run->pid < 0) {
+		return REPLAY_CANNOT;
+	}
+	int status = REPLAY_CANNOT;
+	struct verify v = { .rec = rec };
+	if (attach(&v, run) < 0 || reinject(&v, run) < 0) {
+		goto out;
+	}
+	if (send_command(&v, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, run) != 0) {
+		fs_error("the replay's conductor did not resume");
+		goto out;
+	}
+	if (follow(&v, run, a->timeout_s) == 0) {
+		status = verdict(&v, expected);
+	}
+out:
 	fs_bus_close(v.bus);
-	stop_run(&run);
-	if (!keep && run.dir[0]) {
-		remove_dir(run.dir);
+	stop_run(run);
+	if (!a->keep && run->dir[0]) {
+		remove_dir(run->dir);
 	}
-out_free:
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (fs_service_begin_as(argc, argv, "fs-replay", "fleetsim replay", &program)) {
+		return 0;
+	}
+	struct replay_args a = { .timeout_s = 1800 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
+	}
+	struct recording rec = { 0 };
+	if (read_recording(a.file, &rec) < 0) {
+		return REPLAY_CANNOT;
+	}
+	int status = check_recording(&rec, &a);
+	if (status == FS_SERVICE_GO_ON) {
+		struct run run = { 0 };
+		status = replay(&rec, &a, &run);
+	}
 	free_recording(&rec);
 	return status;
 }

@@ -21,7 +21,9 @@
 
 #include "fs/calendar.h"
 #include "fs/fleet_placement.h"
+#include "fs/fleet_placement_load.h"
 #include "fs/rng.h"
+#include "fs/scenario_load.h"
 #include "fs/vehicle.h"
 #include "fs/closures.h"
 #include "fs/route.h"

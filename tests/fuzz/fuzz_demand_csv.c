@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

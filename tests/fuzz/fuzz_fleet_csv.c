@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs/fleet_placement.h"
+#include "fs/fleet_placement_load.h"
 #include "fs/network.h"
 #include "fuzz_util.h"
 

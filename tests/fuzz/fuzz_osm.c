@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

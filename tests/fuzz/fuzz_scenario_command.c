@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fs_scenario_msg.h"
 #include "fuzz_util.h"
 #include "scenario.pb-c.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fs/timezone.h"
+#include "fs/timezone_load.h"
 #include "fuzz_util.h"
 
 #define MAX_OFFSET_S (26 * 3600)

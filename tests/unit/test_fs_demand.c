@@ -20,9 +20,11 @@
 #include <cmocka.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/geofence.h"
 #include "fs/network.h"
 #include "fs/rng.h"
+#include "fs/timezone_load.h"
 
 #define MILE 1609.344
 

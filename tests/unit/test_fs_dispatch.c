@@ -16,10 +16,13 @@
 #include <cmocka.h>
 
 #include "fs/demand.h"
+#include "fs/demand_load.h"
 #include "fs/dispatch.h"
 #include "fs/dispatch_loop.h"
 #include "fs/fleet_placement.h"
+#include "fs/fleet_placement_load.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
 #include "fs/scenario.h"
@@ -484,6 +487,134 @@ static void batch_serves_crowds_like_greedy(void **state)
 	}
 	assert_int_equal(offered[FS_DISPATCH_MATCH_GREEDY], 60);
 	assert_int_equal(offered[FS_DISPATCH_MATCH_BATCH], offered[FS_DISPATCH_MATCH_GREEDY]);
+}
+
+/* A parallel loop as adversarial as threads may be: items last to first, spread over three workers. */
+static void backwards_on_three_workers(void *pool, size_t n, void (*fn)(void *arg, size_t i, unsigned worker), void *arg)
+{
+	(void)pool;
+	for (size_t i = n; i-- > 0;) {
+		fn(arg, i, (unsigned)((i * 7) % 3));
+	}
+}
+
+/* The offers of a crowded round and the state hash after it, with and without workers. */
+static void crowded_round(bool parallel, struct fs_dispatch_offer *ret_offers, size_t *ret_count, uint64_t *ret_hash)
+{
+	struct city c;
+	city_up(&c);
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	if (parallel) {
+		c.w.parallel_for = backwards_on_three_workers;
+		c.w.worker_count = 3;
+		c.w.worker_queries = queries;
+	}
+	city_create(&c);
+	for (uint32_t id = 0; id < 40; id++) {
+		vehicle_at(&c, id, node((id * 3) % COLS, (id * 7) % COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	for (uint32_t k = 0; k < 300; k++) { /* more riders than cars, many chunks of candidate searches */
+		request_at(&c, T0 - 60 * S + k, node((k * 5) % COLS, (k * 3) % COLS), node((k * 2) % COLS, (k + 4) % COLS));
+	}
+	step(&c, T0);
+	assert_true(c.out.offer_count > 0 && c.out.offer_count <= 40);
+	memcpy(ret_offers, c.out.offers, c.out.offer_count * sizeof(*ret_offers));
+	*ret_count = c.out.offer_count;
+	*ret_hash = fs_dispatch_hash(c.d);
+	city_down(&c);
+	fs_route_query_destroy(queries[1]);
+	fs_route_query_destroy(queries[2]);
+}
+
+/*
+ * The candidate searches of a round may run on several workers in any order:
+ * the offers (who, to whom, at what ETA, in what order) are the same as on one.
+ */
+static void matching_on_workers_matches_as_on_one(void **state)
+{
+	struct fs_dispatch_offer one[40], many[40];
+	size_t n_one, n_many;
+	uint64_t h_one, h_many;
+	crowded_round(false, one, &n_one, &h_one);
+	crowded_round(true, many, &n_many, &h_many);
+	assert_int_equal(n_one, n_many);
+	for (size_t i = 0; i < n_one; i++) {
+		assert_int_equal(one[i].request_id, many[i].request_id);
+		assert_int_equal(one[i].vehicle_id, many[i].vehicle_id);
+		assert_true(one[i].pickup_eta_s == many[i].pickup_eta_s);
+	}
+	assert_true(h_one == h_many);
+}
+
+/* A tick's requests added @how: 0 one by one, 1 together, 2 together on (adversarial) workers. */
+static void add_a_ticks_requests(int how, struct fs_dispatch_request *ret, size_t *ret_added, uint64_t *ret_hash)
+{
+	struct city c;
+	city_up(&c);
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	if (how == 2) {
+		c.w.parallel_for = backwards_on_three_workers;
+		c.w.worker_count = 3;
+		c.w.worker_queries = queries;
+	}
+	city_create(&c);
+	struct fs_dispatch_request_in in[120];
+	for (uint32_t k = 0; k < 120; k++) {
+		/* riders mid-block and at corners, some going nowhere (the same place) */
+		struct fs_point a = point_of(&c, node((k * 3) % COLS, (k * 7) % COLS));
+		struct fs_point b = point_of(&c, node((k * 5) % COLS, (k + 2) % COLS));
+		a.x += (double)(k % 4) * 20.0;
+		in[k] = (struct fs_dispatch_request_in){ .demand_id = k, .t_ms = T0 + k * 100, .origin = a, .dest = b };
+	}
+	in[100].t_ms = T0; /* out of order: refused, with what follows */
+	size_t added = 0;
+	if (how == 0) {
+		while (added < 120 && fs_dispatch_add_request(c.d, &in[added]) > 0) {
+			added++;
+		}
+	} else {
+		size_t failed;
+		assert_int_equal(fs_dispatch_add_requests(c.d, in, 120, &failed), -EINVAL);
+		added = failed;
+	}
+	*ret_added = added;
+	for (size_t i = 0; i < added; i++) {
+		ret[i] = *fs_dispatch_request(c.d, i + 1);
+	}
+	*ret_hash = fs_dispatch_hash(c.d);
+	city_down(&c);
+	fs_route_query_destroy(queries[1]);
+	fs_route_query_destroy(queries[2]);
+}
+
+/* A tick's requests added together, on workers or not, are planned as added one by one. */
+static void a_ticks_requests_together_are_planned_alike(void **state)
+{
+	static struct fs_dispatch_request r[3][120];
+	size_t n[3];
+	uint64_t h[3];
+	for (int how = 0; how < 3; how++) {
+		add_a_ticks_requests(how, r[how], &n[how], &h[how]);
+	}
+	assert_int_equal(n[0], 100);
+	for (int how = 1; how < 3; how++) {
+		assert_int_equal(n[how], n[0]);
+		assert_true(h[how] == h[0]);
+		for (size_t i = 0; i < n[0]; i++) {
+			const struct fs_dispatch_request *a = &r[0][i], *b = &r[how][i];
+			assert_int_equal(a->id, b->id);
+			assert_int_equal(a->pickup_edge, b->pickup_edge);
+			assert_int_equal(a->dropoff_edge, b->dropoff_edge);
+			assert_true(a->pickup_offset_m == b->pickup_offset_m && a->dropoff_offset_m == b->dropoff_offset_m);
+			assert_true(memcmp(&a->route_s, &b->route_s, sizeof(a->route_s)) == 0);
+			assert_true(memcmp(&a->route_m, &b->route_m, sizeof(a->route_m)) == 0);
+			assert_int_equal(a->reason, b->reason);
+			assert_int_equal(a->rider_shows, b->rider_shows);
+			assert_true(a->rider_patience_s == b->rider_patience_s);
+			assert_int_equal(a->surface_ok, b->surface_ok);
+			assert_int_equal(a->uses_motorway, b->uses_motorway);
+		}
+	}
 }
 
 /* Greedy takes the smallest ETA, not the smallest straight line, and matches only every batch. */
@@ -1691,6 +1822,8 @@ int main(void)
 		cmocka_unit_test(batch_is_optimal_against_brute_force),
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
+		cmocka_unit_test(matching_on_workers_matches_as_on_one),
+		cmocka_unit_test(a_ticks_requests_together_are_planned_alike),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),
 		cmocka_unit_test(silent_vehicles_stay_where_they_stood),
 		cmocka_unit_test(riders_cancel_at_patience),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fs/geofence.h"
+#include "fs/geofence_load.h"
 #include "fs/network.h"
 #include "fs/rng.h"
 

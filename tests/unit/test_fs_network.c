@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 
 /* ---- helpers -------------------------------------------------------------- */

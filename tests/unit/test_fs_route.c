@@ -18,6 +18,7 @@
 
 #include "fs/closures.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
 

@@ -19,6 +19,7 @@
 #include "fs/calendar.h"
 #include "fs/production.h"
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 
 static char tmpdir[256];
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fs/scenario_load.h"
 #include "fs_scenario_msg.h"
 
 static void file_events_survive_the_wire(void **state)

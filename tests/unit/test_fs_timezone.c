@@ -18,6 +18,7 @@
 
 #include "fs/calendar.h"
 #include "fs/timezone.h"
+#include "fs/timezone_load.h"
 
 static int64_t ms(const char *utc)
 {

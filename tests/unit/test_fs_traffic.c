@@ -14,6 +14,7 @@
 
 #include "fs/demand.h"
 #include "fs/network.h"
+#include "fs/network_load.h"
 #include "fs/traffic.h"
 
 /* A signalised crossing of a primary road (nodes 1-2-3, signal at 2) and a

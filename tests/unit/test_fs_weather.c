@@ -18,6 +18,7 @@
 
 #include "fs/network.h"
 #include "fs/scenario.h"
+#include "fs/scenario_load.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
 #include "vehicle_test_util.h"

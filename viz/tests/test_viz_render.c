@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "fs/timezone.h"
+#include "fs/timezone_load.h"
 #include "fs_vehicle_msg.h"
 #include "fs_world.h"
 #include "viz_app.h"

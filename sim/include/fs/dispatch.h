@@ -175,7 +175,21 @@ struct fs_dispatch_world {
 	/* What the fleet's own traffic adds to the router's times (fs/traffic.h),
 	 * borrowed; NULL = nothing. Pickup ETAs are quoted with it, as driven. */
 	const struct fs_traffic *traffic;
+	/* Threads for work that splits into independent items (optional; NULL: one thread):
+	 * @parallel_for(@pool, n, fn, arg) calls fn(arg, i, worker) once for every i < n, on
+	 * workers numbered below @worker_count, worker 0 being the calling thread, and returns
+	 * when all are done. Worker w >= 1 routes with @worker_queries[w] and
+	 * @worker_surface_queries[w] (workspaces of the routers of @query and @surface_query);
+	 * worker 0 with those two. What the dispatcher computes does not depend
+	 * on any of this: items' results are merged in item order. */
+	void (*parallel_for)(void *pool, size_t n, void (*fn)(void *arg, size_t i, unsigned worker), void *arg);
+	void *pool;
+	unsigned worker_count; /* at most FS_DISPATCH_MAX_WORKERS are used */
+	struct fs_route_query *const *worker_queries;
+	struct fs_route_query *const *worker_surface_queries; /* as surface_query; NULL if that is */
 };
+
+#define FS_DISPATCH_MAX_WORKERS 16
 
 /* A rider's request as it arrives. */
 struct fs_dispatch_request_in {
@@ -362,6 +376,14 @@ const struct fs_dispatch_params *fs_dispatch_get_params(const struct fs_dispatch
  * time or point) / -ENOMEM. Requests must come in non-decreasing time order.
  */
 int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_request_in *req);
+/**
+ * fs_dispatch_add_request() for @n requests (a tick's), their trips planned on
+ * the world's workers when it has them; the same requests, ids and plans as
+ * adding them one by one. Returns 0, or -EINVAL when @in[*@ret_failed] is
+ * refused (those before it are added), or -ENOMEM (none added, *@ret_failed = 0).
+ */
+int fs_dispatch_add_requests(struct fs_dispatch *d, const struct fs_dispatch_request_in *in, size_t n,
+			     size_t *ret_failed);
 
 /**
  * A vehicle's record (fs/vehicle.h: sent when it says something new; a move

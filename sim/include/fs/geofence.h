@@ -65,15 +65,15 @@ int fs_geofence_add_zone(struct fs_geofence *g, int64_t id, const char *name,
 			 enum fs_geofence_coords coords, const struct fs_geofence_polygon *polygons,
 			 size_t polygon_count, struct fs_error *err);
 
-/**
- * Add every Polygon/MultiPolygon of the GeoJSON file @path as a zone. The id
- * is the feature's "id" or its property "id", "location_id", "LocationID" or
- * "OBJECTID" (an integer or a numeric string), else the zone's index; the
- * name is property "name" or "zone". All or nothing: on error no zone is
- * added and @err reads "path:line:column: what is wrong". Returns the number
- * of zones added, -EINVAL (bad content), -ENOENT/-EIO (cannot read), -ENOMEM.
- */
-int fs_geofence_load_geojson(struct fs_geofence *g, const char *path, struct fs_error *err);
+/* Where a set stood, for undoing a batch of fs_geofence_add_zone() calls. */
+struct fs_geofence_mark {
+	size_t zone_count;
+	bool have_proj; /* whether the projection was fixed */
+};
+/** The set as it stands now. */
+struct fs_geofence_mark fs_geofence_get_mark(const struct fs_geofence *g);
+/** Drop the zones added since @mark and unfix a projection fixed since. */
+void fs_geofence_rollback(struct fs_geofence *g, struct fs_geofence_mark mark);
 
 /** Number of zones. */
 size_t fs_geofence_zone_count(const struct fs_geofence *g);

@@ -265,30 +265,6 @@ bool fs_production_params_equal(const struct fs_production_params *a, const stru
 /** "smoothstep", "logistic", "linear"; NULL for an unknown curve. */
 const char *fs_production_curve_name(int curve);
 
-struct fs_scenario;
-struct fs_scenario_event;
-
-/**
- * The production params a scenario file describes (fs/scenario.h): its
- * `production` and `rollout` sections are a struct fs_production_params
- * already (sc->production), to which this adds the file's production events
- * (supplier_shortage, recall, calibration_spike; tick -> day through the
- * scenario's start and tick) as disruptions, then validates. For the shipped
- * examples/default.yaml the result equals fs_production_params_defaults().
- * Returns 0 or -EINVAL with @err.
- */
-int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_production_params *ret,
-				       struct fs_error *err);
-
-/**
- * One production event of @sc (file or live injection) as a disruption: it
- * starts on the day of the event's tick (sc->start_ms + apply_tick * tick_ms)
- * and ends after its window; a recall with rework grounds vehicles for the
- * programme's rework_days. 0 or -EINVAL.
- */
-int fs_production_disruption_from_event(const struct fs_scenario *sc, const struct fs_scenario_event *e,
-					struct fs_prod_disruption *ret, struct fs_error *err);
-
 /**
  * Check @p: names unique and non-empty, durations >= 1, shares in [0,1],
  * disruptions naming existing programmes/plants. Returns 0 or -EINVAL with

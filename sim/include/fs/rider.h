@@ -18,7 +18,7 @@
  * a cancellation just after the car is assigned. Boarding and alighting times
  * are log-normal (right-skewed, like the pick-up and drop-off dwell times
  * measured at the kerb); the parameters are a median and a 95th percentile.
- * Sources of the defaults: sim/src/fs_rider.c and docs/dispatch.md "Riders".
+ * Sources of the defaults: sim/demand/fs_rider.c and docs/dispatch.md "Riders".
  */
 #ifndef FS_RIDER_H
 #define FS_RIDER_H

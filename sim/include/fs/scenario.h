@@ -210,30 +210,21 @@ struct fs_scenario {
 	size_t event_count;
 };
 
+/* The default city's clock (Atlanta keeps New York's): the zone a caller
+ * reads for fs_scenario_defaults_with_tz(). */
+#define FS_SCENARIO_DEFAULT_TIMEZONE "America/New_York"
+
 /**
  * Fill @sc with the defaults: what examples/default.yaml says, each value
- * commented there with its source. The default time zone is read from the
- * system tz database (FS_TZ_DIR, package tzdata). Returns 0, -ENOMEM, or
- * -ENOENT / -EIO / -EINVAL when that zone cannot be read (then @sc is empty).
- * Release with fs_scenario_finish().
+ * commented there with its source; @tz is the default zone
+ * (FS_SCENARIO_DEFAULT_TIMEZONE, copied). Returns 0 or -ENOMEM (then @sc is
+ * empty). fs_scenario_defaults() (fs/scenario_load.h) reads the zone from the
+ * system tz database first. Release with fs_scenario_finish().
  */
-int fs_scenario_defaults(struct fs_scenario *sc);
+int fs_scenario_defaults_with_tz(struct fs_scenario *sc, const struct fs_timezone *tz);
 
 /** Free what @sc holds and zero it; NULL is a no-op. */
 void fs_scenario_finish(struct fs_scenario *sc);
-
-/**
- * Read @path into @sc (defaults first, then the file's values). On error @sc
- * is left empty (finished) and @err reads "path:line:column: reason".
- * Returns 0, -EINVAL (bad content), -ENOENT/-EIO (cannot read), -ENOMEM.
- */
-int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err);
-
-/**
- * The same from @len bytes of YAML at @text; @name is used in messages and
- * @base_dir for relative paths (NULL = "."). */
-int fs_scenario_load_string(const char *text, size_t len, const char *name, const char *base_dir,
-			    struct fs_scenario *sc, struct fs_error *err);
 
 /** Deep copy of @src into @dst (which is overwritten). 0 or -ENOMEM. */
 int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src);
@@ -336,33 +327,34 @@ bool fs_scenario_event_starts(const struct fs_scenario_event *e, uint64_t tick);
 bool fs_scenario_event_ends(const struct fs_scenario_event *e, uint64_t tick);
 
 /**
+ * The production params a scenario file describes (fs/scenario.h): its
+ * `production` and `rollout` sections are a struct fs_production_params
+ * already (sc->production), to which this adds the file's production events
+ * (supplier_shortage, recall, calibration_spike; tick -> day through the
+ * scenario's start and tick) as disruptions, then validates. For the shipped
+ * examples/default.yaml the result equals fs_production_params_defaults().
+ * Returns 0 or -EINVAL with @err.
+ */
+int fs_production_params_from_scenario(const struct fs_scenario *sc, struct fs_production_params *ret,
+				       struct fs_error *err);
+
+/**
+ * One production event of @sc (file or live injection) as a disruption: it
+ * starts on the day of the event's tick (sc->start_ms + apply_tick * tick_ms)
+ * and ends after its window; a recall with rework grounds vehicles for the
+ * programme's rework_days. 0 or -EINVAL.
+ */
+int fs_production_disruption_from_event(const struct fs_scenario *sc, const struct fs_scenario_event *e,
+					struct fs_prod_disruption *ret, struct fs_error *err);
+
+/** Is @word one of the space-separated words of @list? Never for an empty word. */
+bool fs_scenario_word_in(const char *list, const char *word);
+
+/**
  * Add @e to @sc's events keeping them sorted by apply_tick (after any with the
  * same tick). 0 or -ENOMEM.
  */
 int fs_scenario_add_event(struct fs_scenario *sc, const struct fs_scenario_event *e);
-
-/* Events as written, not yet validated (what `fleetctl inject FILE` sends). */
-struct fs_scenario_raw_event {
-	char *type;
-	struct fs_scenario_kv *kv;      /* keys and values owned by the list */
-	size_t count;
-	unsigned line, column;
-};
-
-struct fs_scenario_raw_events {
-	struct fs_scenario_raw_event *items;
-	size_t count;
-};
-
-/**
- * Read the `events:` list of the YAML file @path as key/value strings, lists
- * flattened to "a,b,c" (the form the bus carries), without validating them
- * against a scenario: the receiver does, with its own. Other top-level keys
- * are ignored. Returns 0, -EINVAL ("path:line:column: reason"), -ENOENT,
- * -EIO or -ENOMEM. Free with fs_scenario_raw_events_finish().
- */
-int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events *ret, struct fs_error *err);
-void fs_scenario_raw_events_finish(struct fs_scenario_raw_events *r);
 
 /** Parse "1.2" (or "120") as a software version number (120). false if malformed. */
 bool fs_scenario_parse_version(const char *text, uint32_t *ret);

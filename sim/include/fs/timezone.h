@@ -4,7 +4,7 @@
  * the IANA time zone database (the system's tzdata) or a fixed offset.
  *
  * A zone is read once, by the scenario loader, from its TZif file
- * (RFC 8536) into a table of transitions plus the POSIX TZ rule the file
+ * (RFC 8536; fs/timezone_load.h in loaders/) into a table of transitions plus the POSIX TZ rule the file
  * ends with (which gives the offsets after its last transition, every year
  * on). Looking up an offset is then a pure function of the table and the
  * instant: no environment (TZ), no process-wide state, no locking, so every
@@ -20,9 +20,6 @@
 
 #include "fs/error.h"
 
-#ifndef FS_TZ_DIR
-#define FS_TZ_DIR "/usr/share/zoneinfo" /* the tzdata package's zoneinfo */
-#endif
 #define FS_TZ_NAME_MAX 64
 
 /* One end of daylight time in a POSIX TZ rule: a day of the year and a local time. */
@@ -55,22 +52,6 @@ struct fs_timezone {
 
 /** A zone of one fixed offset (no allocation; fs_timezone_finish() is still fine). */
 void fs_timezone_fixed(struct fs_timezone *tz, int32_t offset_s);
-
-/**
- * Parse the TZif data @data (@len bytes, versions 1-4) of the zone @name into
- * @ret. Zones with leap seconds ("right/...") are refused. Returns 0, -EINVAL
- * with the reason in @err, or -ENOMEM. Free with fs_timezone_finish().
- */
-int fs_timezone_parse_tzif(const uint8_t *data, size_t len, const char *name, struct fs_timezone *ret,
-			   struct fs_error *err);
-
-/**
- * Read zone @name ("America/New_York") from the directory @zoneinfo_dir
- * (FS_TZ_DIR). A name that is not a plain relative path of letters, digits,
- * '_', '-', '+' and '/' is -EINVAL; a zone that is not there -ENOENT; then as
- * fs_timezone_parse_tzif(). @err says which.
- */
-int fs_timezone_load(const char *zoneinfo_dir, const char *name, struct fs_timezone *ret, struct fs_error *err);
 
 /** Free what @tz holds and zero it; NULL is a no-op. */
 void fs_timezone_finish(struct fs_timezone *tz);

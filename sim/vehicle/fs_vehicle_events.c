@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs_vehicle_events - the list of what happened to vehicles in a step
+ * (transitions, refusals, faults), which the state machine and the platform
+ * both append to.
+ */
+#include <stdlib.h>
+
+#include "fs/vehicle.h"
+#include "fs_vehicle_internal.h"
+
+void fs_vehicle_events_push(struct fs_vehicle_events *ev, const struct fs_vehicle_event *e)
+{
+	if (!ev) {
+		return;
+	}
+	if (ev->count == ev->capacity) {
+		size_t cap = ev->capacity ? ev->capacity * 2 : 64;
+		struct fs_vehicle_event *items = realloc(ev->items, cap * sizeof(*items));
+		if (!items) {
+			ev->dropped++;
+			return;
+		}
+		ev->items = items;
+		ev->capacity = cap;
+	}
+	ev->items[ev->count++] = *e;
+}
+
+void fs_vehicle_events_clear(struct fs_vehicle_events *ev)
+{
+	ev->count = 0;
+	ev->dropped = 0;
+}
+
+void fs_vehicle_events_finish(struct fs_vehicle_events *ev)
+{
+	free(ev->items);
+	*ev = (struct fs_vehicle_events){ 0 };
+}
+
+void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
+		   const char *reason)
+{
+	if (!ev) {
+		return;
+	}
+	struct fs_vehicle_event e = {
+		.time_ms = t,
+		.job_id = v->job_id,
+		.reason = reason,
+		.vehicle_id = v->id,
+		.kind = (uint8_t)kind,
+		.from_state = v->state,
+		.to_state = v->state,
+	};
+	fs_vehicle_events_push(ev, &e);
+}
