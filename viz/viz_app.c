@@ -230,14 +230,17 @@ static void toast(struct viz_app *app, const char *fmt, ...)
 	app->toast_until_ms = app->now_ms + TOAST_MS;
 }
 
-static void send_command(struct viz_app *app, Fleetsim__V1__CommandKind kind, double speed, const char *what)
+/* A recording played onto the bus (`fleetctl play`): its status says so, and keys drive it by commands. */
+static bool bus_playback(const struct viz_app *app)
 {
-	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
-	cmd.kind = kind;
-	cmd.speed = speed;
-	cmd.steps = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ? 1 : 0;
-	cmd.command_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)fs_clock_now_us() << 8) ^ ++app->command_seq;
-	int rc = app->sink.send(app->sink.ctx, &cmd);
+	return !app->player && viz_scene_run(app->scene)->playback;
+}
+
+/* Send @cmd (its id is set here) and wait for its answer (toasts say what happened). */
+static void dispatch(struct viz_app *app, Fleetsim__V1__Command *cmd, const char *what)
+{
+	cmd->command_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)fs_clock_now_us() << 8) ^ ++app->command_seq;
+	int rc = app->sink.send(app->sink.ctx, cmd);
 	if (rc < 0) {
 		toast(app, "%s: not sent (%s)", what,
 		      rc == -ENOTCONN ? "not connected to a simulation yet" : strerror(-rc));
@@ -252,8 +255,29 @@ static void send_command(struct viz_app *app, Fleetsim__V1__CommandKind kind, do
 			}
 		}
 	}
-	*slot = (struct pending_command){ .id = cmd.command_id, .sent_ms = app->now_ms, .active = true };
+	*slot = (struct pending_command){ .id = cmd->command_id, .sent_ms = app->now_ms, .active = true };
 	toast(app, "%s...", what);
+}
+
+static void send_command(struct viz_app *app, Fleetsim__V1__CommandKind kind, double speed, const char *what)
+{
+	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
+	cmd.kind = kind;
+	cmd.speed = speed;
+	cmd.steps = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ? 1 : 0;
+	dispatch(app, &cmd, what);
+}
+
+/* A playback on the bus: move it to @t_ms (the player clamps it to the recording). */
+static void send_seek(struct viz_app *app, int64_t t_ms)
+{
+	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
+	cmd.kind = FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK;
+	cmd.sim_time_ms = t_ms;
+	char what[64], when[32];
+	viz_hud_format_time(t_ms, app->tz, when, sizeof(when));
+	snprintf(what, sizeof(what), "seek to %s", when);
+	dispatch(app, &cmd, what);
 }
 
 static void handle_ack(struct viz_app *app, const Fleetsim__V1__CommandAck *ack)
@@ -261,10 +285,11 @@ static void handle_ack(struct viz_app *app, const Fleetsim__V1__CommandAck *ack)
 	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
 		if (app->pending[i].active && app->pending[i].id == ack->command_id) {
 			app->pending[i].active = false;
+			const char *who = viz_scene_run(app->scene)->playback ? "playback" : "conductor";
 			if (ack->accepted) {
-				toast(app, "conductor: %s", ack->reason ? ack->reason : "ok");
+				toast(app, "%s: %s", who, ack->reason ? ack->reason : "ok");
 			} else {
-				toast(app, "conductor refused: %s", ack->reason ? ack->reason : "?");
+				toast(app, "%s refused: %s", who, ack->reason ? ack->reason : "?");
 			}
 			snprintf(app->last_answer, sizeof(app->last_answer), "%s", app->toast);
 		}
@@ -276,7 +301,8 @@ static void check_timeouts(struct viz_app *app)
 	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
 		if (app->pending[i].active && app->now_ms - app->pending[i].sent_ms > ACK_TIMEOUT_MS) {
 			app->pending[i].active = false;
-			toast(app, "no answer from the conductor within %d s", ACK_TIMEOUT_MS / 1000);
+			toast(app, "no answer from the %s within %d s",
+			      viz_scene_run(app->scene)->playback ? "playback" : "conductor", ACK_TIMEOUT_MS / 1000);
 		}
 	}
 }
@@ -376,7 +402,8 @@ static struct viz_hud_input hud_input(const struct viz_app *app)
 		.frame_ms = app->frame_ms,
 		.gaps = bs ? bs->gaps : 0,
 		.refused = app->refused,
-		.play = app->player ? &app->play : NULL,
+		.play = app->player || bus_playback(app) ? &app->play : NULL,
+		.play_on_bus = bus_playback(app),
 	};
 }
 
@@ -461,11 +488,36 @@ static bool play_key(struct viz_app *app, SDL_Keycode k)
 	return true;
 }
 
+/*
+ * Keys of a playback on the bus that differ from a run's: `[` / `]` seek a
+ * minute (sent to the player); space at the end starts from the beginning.
+ * Space, `.`, `+` and `-` otherwise go as to a conductor, which the player
+ * answers. Returns false for keys it does not take.
+ */
+static bool bus_play_key(struct viz_app *app, SDL_Keycode k)
+{
+	switch (k) {
+	case SDLK_LEFTBRACKET:
+	case SDLK_RIGHTBRACKET:
+		send_seek(app, app->play.position_ms + (k == SDLK_LEFTBRACKET ? -60000 : 60000));
+		return true;
+	case SDLK_SPACE:
+		if (!app->play.at_end) {
+			return false;
+		}
+		send_seek(app, app->play.start_ms);
+		send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, 0, "play from the start");
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool on_timeline(const struct viz_app *app, int x, int y)
 {
 	struct viz_rect r;
 	viz_hud_timeline_rect(&app->view, &r);
-	return app->player && x >= r.x - 4 && x <= r.x + r.w + 4 && y >= r.y - 6 && y <= r.y + r.h + 6;
+	return (app->player || bus_playback(app)) && x >= r.x - 4 && x <= r.x + r.w + 4 && y >= r.y - 6 && y <= r.y + r.h + 6;
 }
 
 static void click(struct viz_app *app, int x, int y)
@@ -474,7 +526,12 @@ static void click(struct viz_app *app, int x, int y)
 		struct viz_rect r;
 		viz_hud_timeline_rect(&app->view, &r);
 		double f = fmin(1, fmax(0, (x - r.x) / r.w));
-		play_seek(app, app->play.start_ms + (int64_t)llround(f * (double)(app->play.end_ms - app->play.start_ms)));
+		int64_t t = app->play.start_ms + (int64_t)llround(f * (double)(app->play.end_ms - app->play.start_ms));
+		if (app->player) {
+			play_seek(app, t);
+		} else {
+			send_seek(app, t);
+		}
 		return;
 	}
 	if (in_ui(app, x, y)) {
@@ -522,7 +579,7 @@ static void screenshot_key(struct viz_app *app)
 static bool handle_key(struct viz_app *app, SDL_Keycode k)
 {
 	double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
-	if (app->player && play_key(app, k)) {
+	if ((app->player && play_key(app, k)) || (bus_playback(app) && bus_play_key(app, k))) {
 		return true;
 	}
 	switch (k) {
@@ -768,6 +825,19 @@ void *viz_app_bus_socket(struct viz_app *app)
 	return app->bus ? fs_bus_socket(app->bus) : NULL;
 }
 
+/* The timeline of a playback on the bus, from its status and what the frame shows. */
+static void playback_state(const struct viz_run *run, int64_t shown_ms, struct viz_player_state *ret)
+{
+	int64_t at = shown_ms ? shown_ms : run->sim_time_ms;
+	at = at < run->play_start_ms ? run->play_start_ms : at > run->play_end_ms ? run->play_end_ms : at;
+	*ret = (struct viz_player_state){ .start_ms = run->play_start_ms,
+					  .end_ms = run->play_end_ms,
+					  .position_ms = at,
+					  .rate = run->speed,
+					  .paused = run->state != VIZ_RUN_RUNNING,
+					  .at_end = run->state != VIZ_RUN_RUNNING && at >= run->play_end_ms };
+}
+
 void viz_app_render(struct viz_app *app, int64_t now_ms)
 {
 	int64_t t0 = fs_clock_now_us();
@@ -785,8 +855,11 @@ void viz_app_render(struct viz_app *app, int64_t now_ms)
 	} else {
 		const struct viz_run *run = viz_scene_run(app->scene);
 		bool running = !run->have_status || run->state == VIZ_RUN_RUNNING;
-		viz_scene_place(app->scene, viz_clock_frame(&app->clock, now_ms, running,
-							    run->have_status ? run->sim_real_ratio : 0));
+		int64_t shown = viz_clock_frame(&app->clock, now_ms, running, run->have_status ? run->sim_real_ratio : 0);
+		viz_scene_place(app->scene, shown);
+		if (run->playback) {
+			playback_state(run, shown, &app->play);
+		}
 	}
 	if (app->following) {
 		const struct viz_vehicle *v = viz_scene_find(app->scene, app->layers.selected);
@@ -861,7 +934,8 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 		viz_hud_format_zone(viz_hud_clock(&in), app->tz, zone, sizeof(zone));
 	}
 	fprintf(f, "clock=%s\nzone=%s\n", clock, zone); /* what the HUD's clock says */
-	if (app->player) {
+	if (app->player || bus_playback(app)) {
+		fprintf(f, "play_source=%s\n", app->player ? "file" : "bus");
 		fprintf(f, "play_start_ms=%" PRId64 "\nplay_end_ms=%" PRId64 "\nplay_position_ms=%" PRId64
 			   "\nplay_rate=%g\nplay_paused=%d\nplay_at_end=%d\n",
 			app->play.start_ms, app->play.end_ms, app->play.position_ms, app->play.rate, app->play.paused,
@@ -909,11 +983,15 @@ int viz_app_log_frame(const struct viz_app *app, FILE *f, uint64_t frame, int64_
 
 bool viz_app_playback(const struct viz_app *app, struct viz_player_state *ret)
 {
-	if (!app->player) {
-		return false;
+	if (app->player) {
+		viz_player_get(app->player, ret);
+		return true;
 	}
-	viz_player_get(app->player, ret);
-	return true;
+	if (bus_playback(app)) {
+		*ret = app->play; /* as of the last frame */
+		return true;
+	}
+	return false;
 }
 
 bool viz_app_wrong_network(const struct viz_app *app)

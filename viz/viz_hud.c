@@ -242,7 +242,7 @@ static float draw_run_state(struct viz_sdl *g, const struct viz_hud_input *in, f
 		wc = in->play->paused ? warn_amber : accent;
 	}
 	float tx = x + (float)viz_sdl_text(g, VIZ_FONT_NORMAL, x, y, wc, word);
-	if (in->play) {
+	if (in->play && !in->play_on_bus) {
 		format_speed(in->play->rate, a, sizeof(a));
 		snprintf(c, sizeof(c), "   %s", a);
 		viz_sdl_text(g, VIZ_FONT_NORMAL, tx, y, white, c);
@@ -280,7 +280,7 @@ static void draw_footer(struct viz_sdl *g, const struct viz_hud_input *in, float
 	int sh = viz_sdl_line_height(g, VIZ_FONT_SMALL);
 	char a[40], c[200];
 	float fy = (float)height - 2 * (float)sh - 8;
-	if (in->play) {
+	if (in->play && !in->play_on_bus) {
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "playing a recording");
 	} else if (in->bus_address) {
 		format_count(in->gaps, a, sizeof(a));
@@ -290,7 +290,9 @@ static void draw_footer(struct viz_sdl *g, const struct viz_hud_input *in, float
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, fy, dim, "no bus");
 	}
 	snprintf(c, sizeof(c), "%s  \xc2\xb7  %.1f ms/frame  \xc2\xb7  h: help",
-		 in->play ? "keys drive the timeline" : in->control_ready ? "control ready" : "control not connected",
+		 in->play && !in->play_on_bus ? "keys drive the timeline"
+		 : in->control_ready	      ? (in->play ? "keys drive the playback" : "control ready")
+					      : "control not connected",
 		 in->frame_ms);
 	viz_sdl_text(g, VIZ_FONT_SMALL, x, fy + (float)sh + 2, dim, c);
 }
@@ -700,7 +702,8 @@ void viz_hud_draw(struct viz_sdl *g, const struct viz_hud_input *in)
 	const struct viz_run *run = viz_scene_run(in->scene);
 	if (run->state == VIZ_RUN_ENDED || run->state == VIZ_RUN_ENDING) {
 		draw_banner(g, v, by, (struct viz_color){ 40, 44, 60, 230 },
-			    "the run has ended: its final state  \xc2\xb7  q closes the viewer");
+			    run->playback ? "the playback has ended: its last picture  \xc2\xb7  q closes the viewer"
+					  : "the run has ended: its final state  \xc2\xb7  q closes the viewer");
 	}
 	if (in->toast && in->toast[0]) {
 		int w, h;

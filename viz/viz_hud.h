@@ -34,6 +34,7 @@ struct viz_hud_input {
 	uint64_t gaps;             /* messages the observer lost (bounded queue) */
 	uint64_t refused;          /* messages the viewer refused */
 	const struct viz_player_state *play; /* playing a recording (its timeline), NULL when live */
+	bool play_on_bus;          /* ... played onto the bus by `fleetctl play`: keys send it commands */
 };
 
 /** Draw the HUD for @in over what is already drawn. */

@@ -1226,6 +1226,9 @@ void viz_scene_apply_status(struct viz_scene *s, const Fleetsim__V1__Status *st)
 	s->run.speed = st->speed;
 	s->run.sim_real_ratio = st->sim_real_ratio;
 	s->run.have_status = true;
+	s->run.playback = st->playback != NULL;
+	s->run.play_start_ms = st->playback ? st->playback->start_ms : 0;
+	s->run.play_end_ms = st->playback ? st->playback->end_ms : 0;
 	if (st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING || st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED) {
 		viz_scene_advance(s, st->sim_time_ms);
 	}

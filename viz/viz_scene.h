@@ -176,6 +176,8 @@ struct viz_run {
 	double speed;            /* requested factor, 0 = max */
 	double sim_real_ratio;
 	bool have_status;
+	bool playback;                  /* the status is a recording's playback (`fleetctl play`), not a run */
+	int64_t play_start_ms, play_end_ms; /* ... and the recording's span */
 };
 
 /* A chart's samples, oldest first from @first, one per simulated minute, each with its time. */

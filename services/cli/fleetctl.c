@@ -50,13 +50,16 @@ static void usage(FILE *out)
 		"  step [N]            run N ticks (default 1), then pause\n"
 		"  speed X|max         pace at X times real time, or as fast as possible\n"
 		"  stop                end the run after the current tick (results are written)\n"
+		"  seek T              a playback (`fleetctl play`): move to T into the recording (15m),\n"
+		"                      to +T / -T from where it is, or to a date-time\n"
 		"  inject FILE         send the events: of a scenario file to the running simulation;\n"
 		"                      offsets (at: 10m) count from now [--from-start]\n"
 		"  inject --event TYPE [--tick N] KEY=VALUE...\n"
 		"                      send one event (e.g. --event weather zone=downtown severity=storm for=30m)\n"
 		"  record FILE         record every bus message into an MCAP file (Ctrl-C ends it)\n"
 		"  info FILE           channels, message counts, time span of a recording\n"
-		"  play FILE           republish a recording onto the bus [--speed X] [--from T]\n"
+		"  play FILE           republish a recording onto the bus, driven like a run (pause,\n"
+		"                      resume, step, speed, seek, stop) [--speed X] [--from T] [--hold]\n"
 		"  export FILE         --timeline CSV, --geojson trips, --report PNG of a recording\n"
 		"  recover IN OUT      rewrite a cut-short recording with an index\n"
 		"  keygen [DIR] [--name NAME]\n"
@@ -538,7 +541,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		case 'h':
 			printf("Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
 			       "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
-			       "runs until Ctrl-C or --timeout.\n");
+			       "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
 			return 0;
 		default:
 			return fs_args_try_help(argv[0]);
@@ -607,7 +610,11 @@ static int cmd_hz(const char *address, int argc, char **argv)
 		}
 	}
 	fs_bus_close(bus);
-	return total ? 0 : 1;
+	if (!total && timeout > 0) {
+		fs_error("no message on '%s' within %g s", argv[optind], timeout);
+		return 1;
+	}
+	return 0; /* Ctrl-C ends it, as echo */
 }
 
 static const char *state_name(Fleetsim__V1__RunState s)
@@ -628,11 +635,25 @@ static const char *state_name(Fleetsim__V1__RunState s)
 	}
 }
 
+/* What a playback (`fleetctl play`) adds to its status: the recording, its span, where it is. */
+static void print_playback(const Fleetsim__V1__Status *st)
+{
+	const Fleetsim__V1__PlaybackStatus *pb = st->playback;
+	char a[32], b[32];
+	fs_calendar_format(pb->start_ms, a, sizeof(a));
+	fs_calendar_format(pb->end_ms, b, sizeof(b));
+	double span = (double)(pb->end_ms - pb->start_ms);
+	printf("playback     %s\n", pb->file);
+	printf("span         %s .. %s, at %.0f %%\n", a, b,
+	       span > 0 ? 100.0 * (double)(st->sim_time_ms - pb->start_ms) / span : 100.0);
+}
+
 static int cmd_status(const char *address, int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("Usage: fleetctl status\nThe conductor's view: run state, tick, simulated time, "
-		       "speed, participants and their message counters.\n");
+		       "speed, participants and their message counters;\nof a playback (`fleetctl play`): "
+		       "the recording, its span and where it is.\n");
 		return 0;
 	}
 	if (extra_arguments(argc, argv, 0)) {
@@ -669,13 +690,21 @@ static int cmd_status(const char *address, int argc, char **argv)
 	const Fleetsim__V1__Status *st = msg->env->status;
 	char when[32];
 	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
-	printf("state        %s\n", state_name(st->state));
+	printf("state        %s%s\n", state_name(st->state), st->playback ? " (playback)" : "");
+	if (st->playback) {
+		print_playback(st);
+	}
 	printf("tick         %" PRIu64 " of %" PRIu64 "\n", st->tick, st->duration_ticks);
 	printf("sim time     %s\n", when);
 	if (st->speed > 0) {
 		printf("speed        %gx real time requested, %.1fx measured\n", st->speed, st->sim_real_ratio);
 	} else {
 		printf("speed        max, %.1fx real time measured\n", st->sim_real_ratio);
+	}
+	if (st->playback) {
+		fs_bus_message_free(msg); /* a playback has no lockstep and no participants */
+		fs_bus_close(bus);
+		return 0;
 	}
 	printf("lockstep     p50 %" PRIu64 " us, p99 %" PRIu64 " us per tick\n", st->lockstep_p50_us,
 	       st->lockstep_p99_us);
@@ -695,19 +724,67 @@ static int cmd_status(const char *address, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Where `fleetctl seek @text` goes, from the playback's status: 15m into the
+ * recording, +1m / -30s from its position, or a date-time. Returns 0, 1 (no
+ * playback answers: said why) or 2 (@text is no time).
+ */
+static int seek_target(struct fs_bus *bus, const char *address, const char *text, int64_t *ret_ms)
+{
+	fs_bus_subscribe(bus, "ctl.status");
+	struct fs_bus_message *msg = NULL;
+	int64_t deadline = fs_clock_now_ms() + 3000;
+	while (!stop && fs_clock_now_ms() < deadline && fs_bus_recv(bus, &msg, 200) != 0) {
+	}
+	if (!msg) {
+		fs_error("no status on %s within 3 s: nothing plays there", address ? address : "the bus");
+		return 1;
+	}
+	const Fleetsim__V1__Status *st = msg->env->status;
+	int rc = 0;
+	uint64_t d;
+	int64_t at;
+	if (!st->playback) {
+		fs_error("the bus has a live run (%s at tick %" PRIu64 "): a run cannot seek, only a recording played "
+			 "with `fleetctl play`", msg->env->sender, st->tick);
+		rc = 1;
+	} else if ((text[0] == '+' || text[0] == '-') && fs_args_duration_ms(text + 1, &d)) {
+		*ret_ms = st->sim_time_ms + (text[0] == '+' ? (int64_t)d : -(int64_t)d);
+	} else if (fs_args_duration_ms(text, &d)) {
+		*ret_ms = st->playback->start_ms + (int64_t)d;
+	} else if (fs_calendar_parse(text, &at) == 0) {
+		*ret_ms = at;
+	} else {
+		fs_error("seek: '%s' is not a time: 15m (into the recording), +1m or -30s (from where it is), or a "
+			 "date-time (2028-06-01T12:05:00Z)", text);
+		rc = 2;
+	}
+	fs_bus_message_free(msg);
+	return rc;
+}
+
 static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int argc, char **argv)
 {
 	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
 	cmd.kind = kind;
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: %s\nSent to the conductor; prints its answer and exits 1 if refused.\n",
+		if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK) {
+			printf("Usage: fleetctl seek T\nMove a playback (`fleetctl play`) to T: a duration into the "
+			       "recording (15m),\n+T or -T from where it is (+1m, -30s), or a date-time "
+			       "(2028-06-01T12:05:00Z).\nThe vehicles are shown as they were then. Prints the "
+			       "playback's answer; exits 1 if\nrefused or if the bus has a live run (a run cannot "
+			       "seek).\n");
+			return 0;
+		}
+		printf("Usage: %s\nSent to the conductor (or a playback); prints its answer and exits 1 if refused.\n",
 		       kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP    ? "fleetctl step [N]"
 		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "fleetctl speed X|max"
 										: argv[0]);
 		return 0;
 	}
 	bool takes_value = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ||
-			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED;
+			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ||
+			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK;
 	if (extra_arguments(argc, argv, takes_value ? 1 : 0)) {
 		return 2;
 	}
@@ -722,10 +799,20 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 			fs_error("speed: give a positive factor (e.g. 60) or 'max'");
 			return 2;
 		}
+	} else if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK && argc < 2) {
+		fs_error("seek: where to? 15m (into the recording), +1m or -30s (from where it is), or a date-time");
+		return 2;
 	}
 	struct fs_bus *bus = NULL;
 	if (attach_checked(address, &bus)) {
 		return 1;
+	}
+	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK) {
+		int rc = seek_target(bus, address, argv[1], &cmd.sim_time_ms);
+		if (rc) {
+			fs_bus_close(bus);
+			return rc;
+		}
 	}
 	fs_bus_subscribe(bus, "ctl.ack");
 	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
@@ -746,7 +833,7 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 			continue;
 		}
 		const Fleetsim__V1__CommandAck *ack = msg->env->command_ack;
-		if (ack->command_id == cmd.command_id) {
+		if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK && ack->command_id == cmd.command_id) {
 			answered = true;
 			if (ack->accepted) {
 				printf("%s\n", ack->reason);
@@ -1070,6 +1157,7 @@ static int run_command(const char *cmd, const char *address, int argc, char **ar
 		{ "step", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP },
 		{ "speed", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED },
 		{ "stop", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP },
+		{ "seek", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK },
 	};
 	for (size_t k = 0; k < sizeof(controls) / sizeof(controls[0]); k++) {
 		if (!strcmp(cmd, controls[k].name)) {

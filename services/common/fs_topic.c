@@ -14,7 +14,7 @@ static const struct fs_topic_info topics[] = {
 	{ "ctl.done", P(TICK_DONE), D(tick_done), "participant finished a tick, with state hash" },
 	{ "ctl.heartbeat", P(HEARTBEAT), D(heartbeat), "participant alive while waiting" },
 	{ "ctl.status", P(STATUS), D(status), "conductor run status (wall-clock paced)" },
-	{ "ctl.cmd", P(COMMAND), D(command), "pause / resume / step / speed / stop" },
+	{ "ctl.cmd", P(COMMAND), D(command), "pause / resume / step / speed / stop (seek: a playback)" },
 	{ "ctl.ack", P(COMMAND_ACK), D(command_ack), "conductor's answer to a command" },
 	{ "ctl.end", P(END), D(end), "the run is over" },
 	{ "ctl.bye", P(BYE), D(bye), "participant's final counters and results" },

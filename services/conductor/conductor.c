@@ -333,6 +333,10 @@ static void handle_command(struct conductor *c, const char *sender, const Fleets
 		snprintf(c->end_reason, sizeof(c->end_reason), "stopped by %s", sender);
 		snprintf(reason, sizeof(reason), "stopping after tick %" PRIu64, c->tick);
 		break;
+	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK:
+		ok = false; /* a run computes each tick from the last: only a playback (`fleetctl play`) can seek */
+		snprintf(reason, sizeof(reason), "a live run cannot seek (only a recording played with `fleetctl play`)");
+		break;
 	default:
 		ok = false;
 		snprintf(reason, sizeof(reason), "unknown command kind %d", (int)cmd->kind);

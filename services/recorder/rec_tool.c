@@ -11,7 +11,8 @@
  *   recover IN OUT        rewrite what IN holds into OUT with a summary and indexes
  *   play FILE             republish the recorded envelopes onto a bus, paced by
  *                         their simulated time, so the viewer and `fleetctl echo`
- *                         see the run as if live
+ *                         see the run as if live; it reports status and takes
+ *                         commands like a conductor (rec_play.c)
  *   export FILE ...       per-vehicle timeline CSV, trips GeoJSON, KPI report PNG
  */
 #include <errno.h>
@@ -37,6 +38,7 @@
 #include "fs_mcap.h"
 #include "fs_paths.h"
 #include "rec_export.h"
+#include "rec_play.h"
 #include "recorder.h"
 
 static volatile sig_atomic_t stop;
@@ -50,8 +52,9 @@ static void usage(FILE *out)
 		"  info FILE [--scan]          channels, message counts, time span of a recording\n"
 		"  recover IN OUT              rewrite a recording (e.g. of a killed recorder) with\n"
 		"                              a summary and indexes\n"
-		"  play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR]\n"
-		"                              republish a recording onto a bus as if live\n"
+		"  play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR] [--paused] [--hold]\n"
+		"                              republish a recording onto a bus as if live, driven\n"
+		"                              like a run (fleetctl pause|resume|step|speed|seek|stop)\n"
 		"  export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
 		"                              per-vehicle timeline, trips for kepler.gl, KPI report\n"
 		"\n"
@@ -318,9 +321,10 @@ static bool live_run_on(const char *address)
 		}
 		const Fleetsim__V1__Status *st = msg->env->status;
 		if (st && st->state < FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED) {
-			fs_error("a run is live on %s (%s at tick %" PRIu64 "): playing a recording there would mix "
-				 "its messages into that run; play onto a bus of its own (--bus ipc:///tmp/replay)",
-				 address, msg->env->sender, st->tick);
+			fs_error("a %s is live on %s (%s at tick %" PRIu64 "): playing a recording there would mix "
+				 "its messages into that %s; play onto a bus of its own (--bus ipc:///tmp/replay)",
+				 st->playback ? "playback" : "run", address, msg->env->sender, st->tick,
+				 st->playback ? "playback" : "run");
 			live = true;
 		}
 		fs_bus_message_free(msg);
@@ -329,108 +333,18 @@ static bool live_run_on(const char *address)
 	return live;
 }
 
-/* Bus messages only: the derived Foxglove channels (/fleet/geojson, ...) are not envelopes. */
-static bool envelope_channel(const struct fs_mcap_reader *r, const struct fs_mcap_channel *c)
-{
-	const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
-	return s && !strcmp(s->name, RECORDER_SCHEMA_NAME);
-}
-
-static bool topic_selected(const char *topic, char **prefixes, size_t n)
-{
-	if (!strncmp(topic, "ctl.hello", 9)) {
-		return false; /* handshakes of the recorded run's clients: not part of its story */
-	}
-	if (!n) {
-		return true;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!strncmp(topic, prefixes[i], strlen(prefixes[i]))) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* --from: a duration into the recording or a date-time; false after saying why. */
-static bool play_from(const char *from, const struct fs_mcap_stats *st, uint64_t *ret_ns)
-{
-	uint64_t ms;
-	int64_t abs_ms;
-	if (fs_args_duration_ms(from, &ms)) {
-		*ret_ns = st->message_start_time + ms * 1000000u;
-	} else if (fs_calendar_parse(from, &abs_ms) == 0 && abs_ms > 0) {
-		*ret_ns = (uint64_t)abs_ms * 1000000u;
-	} else {
-		fs_error("--from: '%s' is not a duration (90s, 15m) or a date-time", from);
-		return false;
-	}
-	return true;
-}
-
-struct play {
-	struct fs_mcap_reader *r;
-	void *pub;
-	uint64_t from_ns;
-	double speed; /* 0 = as fast as possible */
-	bool loop;
-	char **prefixes;
-	size_t nprefix;
-	uint64_t sent, bytes;
-	int64_t wall0; /* when the last pass started */
-};
-
-/* Publish the selected envelopes paced by their time, once or (--loop) until stopped. 0, or -1 (said why). */
-static int play_messages(struct play *p)
-{
-	struct fs_error err = { "" };
-	do {
-		struct fs_mcap_message m;
-		int rc = 0;
-		fs_mcap_reader_rewind(p->r);
-		p->wall0 = fs_clock_now_us();
-		while (!stop && (rc = fs_mcap_reader_next(p->r, &m, &err)) == 1) {
-			if (m.log_time < p->from_ns || !topic_selected(m.channel->topic, p->prefixes, p->nprefix) ||
-			    !envelope_channel(p->r, m.channel)) {
-				continue;
-			}
-			if (p->speed > 0) {
-				int64_t due = p->wall0 + (int64_t)((double)(m.log_time - p->from_ns) / 1000.0 / p->speed);
-				int64_t wait = due - fs_clock_now_us();
-				while (wait > 0 && !stop) {
-					usleep(wait > 100000 ? 100000 : (useconds_t)wait);
-					wait = due - fs_clock_now_us();
-				}
-			}
-			const char *topic = m.channel->topic;
-			if (zmq_send(p->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0 || zmq_send(p->pub, m.data, m.size, 0) < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				fs_error("cannot publish: %s", zmq_strerror(errno));
-				return -1;
-			}
-			p->sent++;
-			p->bytes += m.size;
-		}
-		if (rc < 0) {
-			fs_warn("%s (played what came before)", err.message);
-		}
-	} while (p->loop && !stop);
-	return 0;
-}
-
 static int cmd_play(const char *global_bus, int argc, char **argv)
 {
-	const char *address = global_bus, *from = NULL, *topics = NULL;
-	double speed = 1;
-	bool loop = false;
+	const char *from = NULL, *topics = NULL;
+	struct rec_play_options o = { .address = global_bus, .speed = 1 };
 	static const struct option options[] = {
 		{ "speed", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "topics", required_argument, NULL, 't' },
 		{ "bus", required_argument, NULL, 'b' },
 		{ "loop", no_argument, NULL, 'l' },
+		{ "hold", no_argument, NULL, 'H' },
+		{ "paused", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -439,7 +353,7 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (!fs_args_speed(optarg, &speed)) {
+			if (!fs_args_speed(optarg, &o.speed)) {
 				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
 				return 2;
 			}
@@ -451,21 +365,40 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 			topics = optarg;
 			break;
 		case 'b':
-			address = optarg;
+			o.address = optarg;
 			break;
 		case 'l':
-			loop = true;
+			o.loop = true;
+			break;
+		case 'H':
+			o.hold = true;
+			break;
+		case 'p':
+			o.paused = true;
 			break;
 		case 'h':
-			printf("Usage: fleetctl play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR] [--loop]\n"
+			printf("Usage: fleetctl play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR]\n"
+			       "                     [--paused] [--hold] [--loop]\n"
 			       "Republish the envelopes of a recording onto a bus, paced by their simulated\n"
 			       "time at X times real time (default 1; max = no pacing), so `fleet-viz`,\n"
-			       "`fleetctl echo` and other observers show the run as if live. --from starts at\n"
-			       "T into the recording (90s, 15m, 2h) or at a date-time (2028-06-01T08:00:00Z).\n"
-			       "--topics keeps topics starting with one of the prefixes (e.g. veh.,kpi).\n"
+			       "`fleetctl echo` and other observers show the run as if live. The playback\n"
+			       "reports status like a run's conductor (`fleetctl status`: playback, tick,\n"
+			       "simulated time, pace, the recording's span) and takes its commands:\n"
+			       "`fleetctl pause|resume|step [N]|speed X|stop` and `fleetctl seek T`; a viewer\n"
+			       "on the bus shows its timeline and drives it with its keys. After a seek, and\n"
+			       "every second while paused, it publishes a keyframe of every shard as of the\n"
+			       "position (veh.snapshot), rebuilt from the recording's keyframes and news.\n"
+			       "  --from T    start T into the recording (90s, 15m, 2h) or at a date-time\n"
+			       "              (2028-06-01T08:00:00Z)\n"
+			       "  --topics P  republish only topics starting with one of the prefixes (veh.,kpi)\n"
+			       "  --paused    start paused (resume, step or seek to go on)\n"
+			       "  --hold      at the end, stay on the last position until `fleetctl stop` or\n"
+			       "              Ctrl-C (seek back to play again); without it play exits there\n"
+			       "  --loop      at the end, start again\n"
 			       "Starts a broker on the bus if none is running there, and refuses a bus where\n"
-			       "a run is live (its conductor reports status): the recording's senders would\n"
-			       "collide with the run's. Handshake hellos of the recorded run are not replayed.\n");
+			       "a run (or another playback) is live: the recording's senders would collide\n"
+			       "with the run's. The recorded run's handshakes, status and commands are not\n"
+			       "replayed: the playback answers for itself.\n");
 			return 0;
 		default:
 			return fs_args_try_help(argv[0]);
@@ -475,91 +408,51 @@ static int cmd_play(const char *global_bus, int argc, char **argv)
 		fs_error("play: give one recording (see --help)");
 		return 2;
 	}
-	const char *path = argv[optind];
+	o.path = argv[optind];
 	char abuf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX];
-	if (!address) {
-		address = fs_bus_default_address(abuf, sizeof(abuf));
+	if (!o.address) {
+		o.address = fs_bus_default_address(abuf, sizeof(abuf));
 	}
-	if (fs_bus_endpoint(address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
-		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", address);
+	if (fs_bus_endpoint(o.address, FS_BUS_EP_PUB, endpoint, sizeof(endpoint)) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR or tcp://HOST:PORT", o.address);
 		return 2;
+	}
+	if (from) {
+		uint64_t ms;
+		if (fs_args_duration_ms(from, &ms)) {
+			o.from_ms = (int64_t)ms;
+			o.from_offset = true;
+		} else if (fs_calendar_parse(from, &o.from_ms) < 0 || o.from_ms <= 0) {
+			fs_error("--from: '%s' is not a duration (90s, 15m) or a date-time", from);
+			return 2;
+		}
 	}
 	char *prefixes[64];
-	size_t nprefix = 0;
 	char *topics_copy = topics ? fs_xstrdup(topics) : NULL;
-	for (char *save = NULL, *t = topics_copy ? strtok_r(topics_copy, ",", &save) : NULL; t && nprefix < 64;
+	for (char *save = NULL, *t = topics_copy ? strtok_r(topics_copy, ",", &save) : NULL; t && o.nprefix < 64;
 	     t = strtok_r(NULL, ",", &save)) {
-		prefixes[nprefix++] = t;
+		prefixes[o.nprefix++] = t;
 	}
-	struct fs_error err = { "" };
-	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
-	if (!r) {
-		fs_error("%s", err.message);
-		free(topics_copy);
-		return 1;
-	}
-	struct fs_mcap_stats st;
-	if (fs_mcap_reader_stats(r, false, &st, &err) < 0) {
-		fs_warn("%s", err.message);
-	}
-	uint64_t from_ns = st.message_start_time;
-	if (from && !play_from(from, &st, &from_ns)) {
-		fs_mcap_reader_close(r);
-		free(topics_copy);
-		return 2;
-	}
-	pid_t broker = 0;
-	if (broker_up(address) && live_run_on(address)) {
-		fs_mcap_reader_close(r);
-		free(topics_copy);
-		return 1;
-	}
-	if (!broker_up(address)) {
-		broker = start_broker(address);
-		if (broker <= 0 || !broker_up(address)) {
-			fs_error("no broker on %s and cannot start one", address);
-			fs_mcap_reader_close(r);
-			free(topics_copy);
-			return 1;
-		}
-		fs_info("started a broker on %s", address);
-	}
-	void *ctx = zmq_ctx_new();
-	void *pub = zmq_socket(ctx, ZMQ_PUB);
-	int zero = 0, linger = 2000;
-	zmq_setsockopt(pub, ZMQ_SNDHWM, &zero, sizeof(zero));
-	zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
+	o.prefixes = prefixes;
 	int status = 1;
-	if (fs_bus_dir_check(address, false, NULL) < 0) {
+	pid_t broker = 0;
+	if (broker_up(o.address) && live_run_on(o.address)) {
+		goto out;
+	}
+	if (!broker_up(o.address)) {
+		broker = start_broker(o.address);
+		if (broker <= 0 || !broker_up(o.address)) {
+			fs_error("no broker on %s and cannot start one", o.address);
+			goto out;
+		}
+		fs_info("started a broker on %s", o.address);
+	}
+	if (fs_bus_dir_check(o.address, false, NULL) < 0) {
 		goto out; /* said why */
 	}
-	if (zmq_connect(pub, endpoint) < 0) {
-		fs_error("cannot connect to %s: %s", endpoint, zmq_strerror(errno));
-		goto out;
-	}
-	usleep(200000); /* the connection must be up before the first message, or it is lost */
 	fs_service_catch_stop(&stop);
-	char when[48];
-	format_ns(from_ns, when, sizeof(when));
-	char pace[48];
-	if (speed > 0) {
-		snprintf(pace, sizeof(pace), "at %gx real time", speed);
-	} else {
-		snprintf(pace, sizeof(pace), "as fast as possible");
-	}
-	fs_info("playing %s onto %s from %s, %s", path, address, when, pace);
-	struct play play = { .r = r, .pub = pub, .from_ns = from_ns, .speed = speed, .loop = loop,
-			     .prefixes = prefixes, .nprefix = nprefix };
-	if (play_messages(&play) < 0) {
-		goto out;
-	}
-	double secs = (double)(fs_clock_now_us() - play.wall0) / 1e6;
-	printf("played %" PRIu64 " messages (%.1f MB) in %.1f s\n", play.sent, (double)play.bytes / 1e6, secs);
-	status = 0;
+	status = rec_play(&o, &stop);
 out:
-	zmq_close(pub);
-	zmq_ctx_term(ctx);
-	fs_mcap_reader_close(r);
 	free(topics_copy);
 	if (broker > 0) {
 		usleep(300000); /* observers take the last messages */

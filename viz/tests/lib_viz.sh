@@ -16,3 +16,15 @@ wait_running() { # bus: until the conductor reports the run running (the limit i
   done
   return 1
 }
+
+# Playback tests (viz_play, viz_busplay): the default start (2028-06-01T12:00:00Z, tick 0; ticks are
+# 1 s), the colour of a timeline's played part, a key of a --screenshot-meta file.
+START=1843473600000
+ACCENT=120,200,255
+meta() { # file key
+  sed -n "s/^$2=//p" "$1"
+}
+record_run() { # FILE: a 10-minute, 2-shard data-collection run of 100 vehicles recorded into FILE
+  "$FLEETSIM" run --quiet --bus="$(new_bus rec)" --shards=2 --vehicles=100 --speed=max --duration=10m \
+    --phase=data-collection --record="$1" >"$WORK/run.log" 2>&1
+}

@@ -8,15 +8,7 @@
 source "${FS_SOURCE_ROOT:?}/tests/integration/lib.sh"
 source "${FS_SOURCE_ROOT:?}/viz/tests/lib_viz.sh"
 
-START=1843473600000 # 2028-06-01T12:00:00Z, the default start
-ACCENT=120,200,255  # the timeline's played part
-
-meta() { # file key
-  sed -n "s/^$2=//p" "$1"
-}
-
-"$FLEETSIM" run --quiet --bus="$(new_bus rec)" --shards=2 --vehicles=100 --speed=max --duration=10m \
-  --phase=data-collection --record="$WORK/run.mcap" >"$WORK/run.log" 2>&1
+record_run "$WORK/run.mcap"
 check "a 10-minute run recorded" test -s "$WORK/run.mcap"
 
 play() { # name keys [frames]
