@@ -1645,3 +1645,42 @@ const struct fs_mcap_attachment *fs_mcap_reader_attachment(const struct fs_mcap_
 {
 	return index < r->n_attachments ? &r->attachments[index] : NULL;
 }
+
+/* ---- copying a recording ---- */
+
+void fs_mcap_copy_init(struct fs_mcap_copy *c)
+{
+	memset(c->schema, -1, sizeof(c->schema));
+	memset(c->channel, -1, sizeof(c->channel));
+}
+
+int fs_mcap_copy_channel(struct fs_mcap_copy *c, const struct fs_mcap_reader *r, struct fs_mcap_writer *w,
+			 const struct fs_mcap_channel *ch)
+{
+	if (c->channel[ch->id] >= 0) {
+		return c->channel[ch->id];
+	}
+	int sid = 0;
+	const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, ch->schema_id);
+	if (s) {
+		if (c->schema[s->id] < 0) {
+			c->schema[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
+		}
+		sid = c->schema[s->id];
+	}
+	c->channel[ch->id] = fs_mcap_writer_add_channel(w, (uint16_t)(sid > 0 ? sid : 0), ch->topic,
+							 ch->message_encoding, ch->metadata, ch->n_metadata);
+	return c->channel[ch->id];
+}
+
+void fs_mcap_copy_extras(const struct fs_mcap_reader *r, struct fs_mcap_writer *w)
+{
+	for (size_t i = 0; i < r->n_metadata; i++) {
+		const struct fs_mcap_metadata *md = &r->metadata[i];
+		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
+	}
+	for (size_t i = 0; i < r->n_attachments; i++) {
+		const struct fs_mcap_attachment *a = &r->attachments[i];
+		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
+	}
+}
