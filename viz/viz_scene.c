@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
 #include "fs_vehicle_msg.h"
 #include "viz_scene.h"
 
@@ -183,27 +184,9 @@ void viz_draw_list_finish(struct viz_draw_list *l)
 	*l = (struct viz_draw_list){ 0 };
 }
 
-/* Make room for @more items in an array of @size-byte items. */
-static bool grow(void **items, size_t *cap, size_t count, size_t more, size_t size)
-{
-	if (count + more <= *cap) {
-		return true;
-	}
-	size_t n = *cap ? *cap : 256;
-	while (n < count + more) {
-		n *= 2;
-	}
-	void *p = realloc(*items, n * size);
-	if (!p) {
-		return false;
-	}
-	*items = p;
-	*cap = n;
-	return true;
-}
-
+/* Room for @more items in a draw list's array; a list that cannot grow is marked failed. */
 #define GROW(list, arr, n, cap, more) \
-	(grow((void **)&(list)->arr, &(list)->cap, (list)->n, (more), sizeof(*(list)->arr)) || ((list)->failed = true, false))
+	(FS_GROW((list)->arr, (list)->cap, (list)->n + (more)) == 0 || ((list)->failed = true, false))
 
 static struct viz_cmd *add_cmd(struct viz_draw_list *l, enum viz_prim prim, struct viz_color c, bool blend,
 			       uint32_t first)
@@ -1072,7 +1055,7 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 			if (s->nhealth >= MAX_HEALTH) {
 				continue;
 			}
-			if (!grow((void **)&s->health, &s->health_cap, s->nhealth, 1, sizeof(*s->health))) {
+			if (FS_GROW(s->health, s->health_cap, s->nhealth + 1) < 0) {
 				return -ENOMEM;
 			}
 			slot = s->nhealth;
@@ -1133,7 +1116,7 @@ int viz_scene_apply_requests(struct viz_scene *s, const Fleetsim__V1__RideReques
 		if (map_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
 			continue;
 		}
-		if (!grow((void **)&s->riders, &s->riders_cap, s->nriders, 1, sizeof(*s->riders))) {
+		if (FS_GROW(s->riders, s->riders_cap, s->nriders + 1) < 0) {
 			return -ENOMEM;
 		}
 		if (map_put(&s->rider_index, r->request_id, s->nriders) < 0) {
@@ -1720,14 +1703,9 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 	if (!total) {
 		return;
 	}
-	if (s->scratch_cap < total) {
-		uint32_t *p = realloc(s->scratch, (size_t)total * sizeof(*p));
-		if (!p) {
-			l->failed = true;
-			return;
-		}
-		s->scratch = p;
-		s->scratch_cap = total;
+	if (FS_GROW(s->scratch, s->scratch_cap, total) < 0) {
+		l->failed = true;
+		return;
 	}
 	float size = viz_marker_size(view), half = size / 2;
 	uint32_t counts[VIZ_STATE_COUNT] = { 0 }, visible = 0;

@@ -216,14 +216,7 @@ static void note_peer(struct broker *b, const zmq_msg_t *topic, int fd)
 		p = b->peers[i].fd == fd ? &b->peers[i] : NULL;
 	}
 	if (!p) {
-		if (b->npeers == b->peers_cap) {
-			b->peers_cap = b->peers_cap ? b->peers_cap * 2 : 16;
-			b->peers = realloc(b->peers, b->peers_cap * sizeof(*b->peers));
-			if (!b->peers) {
-				fs_error("out of memory for the peer table");
-				abort();
-			}
-		}
+		fs_xgrow(b->peers, b->peers_cap, b->npeers + 1);
 		p = &b->peers[b->npeers++];
 		*p = (struct peer){ .fd = fd };
 		struct sockaddr_storage sa;

@@ -592,16 +592,7 @@ static void note_published(struct fs_bus *bus, const char *topic, size_t topic_l
 			return;
 		}
 	}
-	if (bus->published_len == bus->published_cap) {
-		size_t cap = bus->published_cap ? bus->published_cap * 2 : 8;
-		struct fs_bus_watermark *n = realloc(bus->published, cap * sizeof(*n));
-		if (!n) {
-			fs_error("out of memory for published topics");
-			abort();
-		}
-		bus->published = n;
-		bus->published_cap = cap;
-	}
+	fs_xgrow(bus->published, bus->published_cap, bus->published_len + 1);
 	struct fs_bus_watermark *w = &bus->published[bus->published_len++];
 	memcpy(w->topic, topic, topic_len + 1);
 	w->topic_seq = topic_seq;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
 #include "fs_vehicle_msg.h"
 
 #define DM_PER_M 10.0
@@ -295,14 +296,8 @@ const char *fs_vehicle_msg_decode_records(const Fleetsim__V1__VehicleStateBatch 
 		return "a batch with a non-finite origin";
 	}
 	size_t n = b->n_vehicle_id, moves = b->n_move_vehicle_id;
-	if (n + moves > out->cap) {
-		size_t cap = n + moves + (n + moves) / 2 + 16;
-		struct fs_vehicle_record *items = realloc(out->items, cap * sizeof(*items));
-		if (!items) {
-			return "out of memory";
-		}
-		out->items = items;
-		out->cap = cap;
+	if (FS_GROW(out->items, out->cap, n + moves) < 0) {
+		return "out of memory";
 	}
 	const char *why = decode_full(b, t_ms, out->items);
 	if (!why) {
@@ -328,14 +323,8 @@ const char *fs_vehicle_msg_decode_events(const Fleetsim__V1__VehicleEventBatch *
 					 size_t *cap, size_t *ret_count)
 {
 	*ret_count = 0;
-	if (b->n_events > *cap) {
-		size_t c = b->n_events + b->n_events / 2 + 16;
-		struct fs_vehicle_event *items = realloc(*out, c * sizeof(*items));
-		if (!items) {
-			return "out of memory";
-		}
-		*out = items;
-		*cap = c;
+	if (FS_GROW(*out, *cap, b->n_events) < 0) {
+		return "out of memory";
 	}
 	for (size_t i = 0; i < b->n_events; i++) {
 		const Fleetsim__V1__VehicleEvent *e = b->events[i];

@@ -379,14 +379,7 @@ static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 	struct dispatch_service *s = ctx;
 	if (e->type == FS_SCN_EVENT_WEATHER || e->type == FS_SCN_EVENT_ROAD_CLOSURE || e->type == FS_SCN_EVENT_GEOFENCE) {
 		/* the vehicles drive in it; the platform plans as they will drive */
-		if (s->nmap == s->map_cap) {
-			s->map_cap = s->map_cap ? s->map_cap * 2 : 8;
-			s->map_events = realloc(s->map_events, s->map_cap * sizeof(*s->map_events));
-			if (!s->map_events) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
+		fs_xgrow(s->map_events, s->map_cap, s->nmap + 1);
 		s->map_events[s->nmap++] = *e;
 		s->scn_applied++;
 		return;
@@ -400,14 +393,7 @@ static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 		se.ring = s->zone_rings[z - s->scn.zones];
 		se.nring = z->count;
 	}
-	if (s->nscn == s->scn_cap) {
-		s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
-		s->events_in_force = realloc(s->events_in_force, s->scn_cap * sizeof(*s->events_in_force));
-		if (!s->events_in_force) {
-			fs_error("out of memory");
-			abort();
-		}
-	}
+	fs_xgrow(s->events_in_force, s->scn_cap, s->nscn + 1);
 	s->events_in_force[s->nscn++] = se;
 	s->scn_applied++;
 }

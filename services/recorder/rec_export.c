@@ -143,14 +143,7 @@ static const char *event_name(unsigned k)
 
 static struct row *new_row(struct exporter *x)
 {
-	if (x->n_rows == x->cap_rows) {
-		x->cap_rows = x->cap_rows ? 2 * x->cap_rows : 4096;
-		x->rows = realloc(x->rows, x->cap_rows * sizeof(*x->rows));
-		if (!x->rows) {
-			fs_error("out of memory for the timeline");
-			abort();
-		}
-	}
+	fs_xgrow(x->rows, x->cap_rows, x->n_rows + 1);
 	struct row *r = &x->rows[x->n_rows++];
 	memset(r, 0, sizeof(*r));
 	r->order = x->order++;
@@ -162,19 +155,7 @@ static struct vstate *vehicle(struct exporter *x, uint32_t id)
 	if (id >= MAX_VEHICLE_ID) {
 		return NULL;
 	}
-	if (id >= x->n_veh) {
-		size_t n = x->n_veh ? x->n_veh : 1024;
-		while (n <= id) {
-			n *= 2;
-		}
-		x->veh = realloc(x->veh, n * sizeof(*x->veh));
-		if (!x->veh) {
-			fs_error("out of memory for vehicles");
-			abort();
-		}
-		memset(x->veh + x->n_veh, 0, (n - x->n_veh) * sizeof(*x->veh));
-		x->n_veh = n;
-	}
+	fs_xgrow_zeroed(x->veh, x->n_veh, (size_t)id + 1);
 	return &x->veh[id];
 }
 
@@ -281,14 +262,7 @@ static void trip_point(struct exporter *x, struct vstate *v, const struct fs_veh
 	if (!x->geo || r->edge == FS_NO_EDGE || (v->n_trip && v->trip[v->n_trip - 1].t_ms >= t_ms)) {
 		return;
 	}
-	if (v->n_trip == v->cap_trip) {
-		v->cap_trip = v->cap_trip ? 2 * v->cap_trip : 64;
-		v->trip = realloc(v->trip, v->cap_trip * sizeof(*v->trip));
-		if (!v->trip) {
-			fs_error("out of memory for trips");
-			abort();
-		}
-	}
+	fs_xgrow(v->trip, v->cap_trip, v->n_trip + 1);
 	struct trip_point *p = &v->trip[v->n_trip++];
 	record_latlon(x, r, &p->lat, &p->lon);
 	p->t_ms = t_ms;
@@ -677,14 +651,7 @@ static void release(struct exporter *x, int64_t before_ms)
  */
 static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
 {
-	if (x->n_pending == x->cap_pending) {
-		x->cap_pending = x->cap_pending ? 2 * x->cap_pending : 64;
-		x->pending = realloc(x->pending, x->cap_pending * sizeof(*x->pending));
-		if (!x->pending) {
-			fs_error("out of memory for the messages of a tick");
-			abort();
-		}
-	}
+	fs_xgrow(x->pending, x->cap_pending, x->n_pending + 1);
 	size_t at = x->n_pending;
 	while (at > 0 && (x->pending[at - 1].env->sim_time_ms > env->sim_time_ms ||
 			  (x->pending[at - 1].env->sim_time_ms == env->sim_time_ms && x->pending[at - 1].topic > topic))) {

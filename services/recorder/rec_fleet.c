@@ -153,19 +153,7 @@ static struct mirror *slot(struct rec_fleet *f, uint32_t id)
 	if (id >= MAX_VEHICLE_ID) {
 		return NULL;
 	}
-	if (id >= f->n_veh) {
-		size_t n = f->n_veh ? f->n_veh : 1024;
-		while (n <= id) {
-			n *= 2;
-		}
-		f->veh = realloc(f->veh, n * sizeof(*f->veh));
-		if (!f->veh) {
-			fs_error("out of memory for the fleet's mirror");
-			abort();
-		}
-		memset(f->veh + f->n_veh, 0, (n - f->n_veh) * sizeof(*f->veh));
-		f->n_veh = n;
-	}
+	fs_xgrow_zeroed(f->veh, f->n_veh, (size_t)id + 1);
 	return &f->veh[id];
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fs_clock.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
 #include "fs_topic.h"
@@ -187,17 +188,8 @@ static int channel_for(struct recorder *r, const char *topic, size_t len)
 		return id;
 	}
 	*slot = (uint64_t)id + 1;
-	if ((size_t)id >= r->n_channel_seq) {
-		size_t n = r->n_channel_seq ? 2 * r->n_channel_seq : 64;
-		while (n <= (size_t)id) {
-			n *= 2;
-		}
-		r->channel_seq = realloc(r->channel_seq, n * sizeof(*r->channel_seq));
-		if (!r->channel_seq) {
-			return -ENOMEM;
-		}
-		memset(r->channel_seq + r->n_channel_seq, 0, (n - r->n_channel_seq) * sizeof(*r->channel_seq));
-		r->n_channel_seq = n;
+	if (FS_GROW_ZEROED(r->channel_seq, r->n_channel_seq, (size_t)id + 1) < 0) {
+		return -ENOMEM;
 	}
 	return id;
 }

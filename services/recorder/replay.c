@@ -209,13 +209,7 @@ static int read_recording(const char *path, struct recording *r)
 		}
 		bool keep = false;
 		if (done && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE) {
-			if (r->n_done == r->cap_done) {
-				r->cap_done = r->cap_done ? 2 * r->cap_done : 1024;
-				r->done = realloc(r->done, r->cap_done * sizeof(*r->done));
-				if (!r->done) {
-					abort();
-				}
-			}
+			fs_xgrow(r->done, r->cap_done, r->n_done + 1);
 			struct done_rec *d = &r->done[r->n_done++];
 			memset(d, 0, sizeof(*d));
 			d->tick = env->tick_done->tick;
