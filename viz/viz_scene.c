@@ -437,12 +437,13 @@ struct shard {
 	struct viz_vehicle *v;
 	struct fs_vehicle_record *rec; /* each vehicle's last record, moves merged: parallel to v */
 	struct viz_fpoint *trail; /* cap * VIZ_TRAIL_LEN */
-	uint32_t count, cap;
+	uint32_t count;
+	size_t cap;
 	/* the arrays of the keyframe before: the next keyframe is built in them, then swapped */
 	struct viz_vehicle *spare_v;
 	struct fs_vehicle_record *spare_rec;
 	struct viz_fpoint *spare_trail;
-	uint32_t spare_cap;
+	size_t spare_cap;
 	struct u64map index;      /* id -> position in v, valid if index_valid */
 	bool index_valid;
 	bool seen;
@@ -702,27 +703,12 @@ static int shard_index(struct shard *sh)
 
 static int shard_reserve(struct shard *sh, uint32_t n)
 {
-	if (n <= sh->cap) {
-		return 0;
-	}
-	uint32_t cap = n + n / 4 + 16;
-	struct viz_vehicle *v = realloc(sh->v, cap * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
-	}
-	sh->v = v;
-	struct fs_vehicle_record *r = realloc(sh->rec, cap * sizeof(*r));
-	if (!r) {
-		return -ENOMEM;
-	}
-	sh->rec = r;
-	struct viz_fpoint *t = realloc(sh->trail, (size_t)cap * VIZ_TRAIL_LEN * sizeof(*t));
-	if (!t) {
-		return -ENOMEM;
-	}
-	sh->trail = t;
-	sh->cap = cap;
-	return 0;
+	const struct fs_grow_array arrays[] = {
+		FS_GROW_ARRAY(sh->v),
+		FS_GROW_ARRAY(sh->rec),
+		{ (void **)&sh->trail, VIZ_TRAIL_LEN * sizeof(*sh->trail) },
+	};
+	return fs_grow_parallel(&sh->cap, n, arrays, 3);
 }
 
 static void trail_push(struct viz_vehicle *v, struct viz_fpoint *trail, int64_t now_ms)
@@ -784,26 +770,15 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 	while (n < in->count && in->items[n].kind != FS_VEHICLE_RECORD_MOVE) {
 		n++; /* full records come first */
 	}
-	if (n > sh->spare_cap) {
-		/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
-		 * in fresh memory each time costs more in page faults than in work. */
-		size_t cap = n + n / 4 + 16;
-		void *a = realloc(sh->spare_v, cap * sizeof(*sh->spare_v));
-		if (a) {
-			sh->spare_v = a;
-		}
-		void *b = realloc(sh->spare_rec, cap * sizeof(*sh->spare_rec));
-		if (b) {
-			sh->spare_rec = b;
-		}
-		void *c = realloc(sh->spare_trail, cap * VIZ_TRAIL_LEN * sizeof(*sh->spare_trail));
-		if (c) {
-			sh->spare_trail = c;
-		}
-		if (!a || !b || !c) {
-			return -ENOMEM;
-		}
-		sh->spare_cap = (uint32_t)cap;
+	/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
+	 * in fresh memory each time costs more in page faults than in work. */
+	const struct fs_grow_array spares[] = {
+		FS_GROW_ARRAY(sh->spare_v),
+		FS_GROW_ARRAY(sh->spare_rec),
+		{ (void **)&sh->spare_trail, VIZ_TRAIL_LEN * sizeof(*sh->spare_trail) },
+	};
+	if (fs_grow_parallel(&sh->spare_cap, n, spares, 3) < 0) {
+		return -ENOMEM;
 	}
 	struct viz_vehicle *nv = sh->spare_v;
 	struct fs_vehicle_record *nr = sh->spare_rec;
@@ -831,7 +806,7 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 	sh->spare_v = sh->v;
 	sh->spare_rec = sh->rec;
 	sh->spare_trail = sh->trail;
-	uint32_t cap = sh->cap;
+	size_t cap = sh->cap;
 	sh->v = nv;
 	sh->rec = nr;
 	sh->trail = nt;

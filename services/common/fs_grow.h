@@ -55,4 +55,34 @@ static inline int fs_grow_zeroed(void **items, size_t *cap, size_t need, size_t 
 #define FS_GROW(arr, cap, need) fs_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 #define FS_GROW_ZEROED(arr, cap, need) fs_grow_zeroed((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
+/* One of several parallel arrays sharing a capacity (a struct of arrays). */
+struct fs_grow_array {
+	void **items;
+	size_t size; /* bytes per item */
+};
+
+#define FS_GROW_ARRAY(arr) { (void **)&(arr), sizeof(*(arr)) }
+
+/**
+ * Make room for @need items in each of the @n parallel @arrays, whose shared
+ * capacity is *@cap. Returns 0, or -ENOMEM with *@cap as it was (the arrays
+ * grown before the failure keep their larger, still valid, allocation).
+ */
+static inline int fs_grow_parallel(size_t *cap, size_t need, const struct fs_grow_array *arrays, size_t n)
+{
+	if (need <= *cap) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t c = *cap;
+		if (fs_grow(arrays[i].items, &c, need, arrays[i].size) < 0) {
+			return -ENOMEM;
+		}
+		if (i + 1 == n) {
+			*cap = c;
+		}
+	}
+	return 0;
+}
+
 #endif

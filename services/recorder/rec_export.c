@@ -35,6 +35,7 @@
 #include "fs/calendar.h"
 #include "fs/network.h"
 #include "fs/vehicle.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_vehicle_msg.h"
@@ -275,15 +276,10 @@ static void close_sample(struct exporter *x)
 		return;
 	}
 	struct rec_series *s = &x->rep.fleet;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->t_ms = realloc(s->t_ms, s->cap * sizeof(*s->t_ms));
-		s->by_state = realloc(s->by_state, s->cap * sizeof(*s->by_state));
-		s->mean_soc = realloc(s->mean_soc, s->cap * sizeof(*s->mean_soc));
-		s->trips_done = realloc(s->trips_done, s->cap * sizeof(*s->trips_done));
-		if (!s->t_ms || !s->by_state || !s->mean_soc || !s->trips_done) {
-			abort();
-		}
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(s->t_ms), FS_GROW_ARRAY(s->by_state),
+						FS_GROW_ARRAY(s->mean_soc), FS_GROW_ARRAY(s->trips_done) };
+	if (fs_grow_parallel(&s->cap, s->n + 1, arrays, 4) < 0) {
+		abort();
 	}
 	s->t_ms[s->n] = x->cur_ms;
 	memcpy(s->by_state[s->n], x->by_state, sizeof(x->by_state));
@@ -462,13 +458,9 @@ static void add_kpi(struct exporter *x, const char *name, int64_t t, double valu
 		memset(k, 0, sizeof(*k));
 		snprintf(k->name, sizeof(k->name), "%s", name);
 	}
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 256;
-		k->t_ms = realloc(k->t_ms, k->cap * sizeof(*k->t_ms));
-		k->v = realloc(k->v, k->cap * sizeof(*k->v));
-		if (!k->t_ms || !k->v) {
-			abort();
-		}
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(k->t_ms), FS_GROW_ARRAY(k->v) };
+	if (fs_grow_parallel(&k->cap, k->n + 1, arrays, 2) < 0) {
+		abort();
 	}
 	k->t_ms[k->n] = t;
 	k->v[k->n++] = value;
