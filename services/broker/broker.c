@@ -459,43 +459,18 @@ static bool handle_zap(struct broker *b)
 /* Handshake failures on endpoint @ep (monitor events: [event u16, value u32][endpoint]). */
 static void handle_monitor(struct broker *b, int ep)
 {
-	for (int n = 0; n < 64; n++) {
-		zmq_msg_t frame;
-		zmq_msg_init(&frame);
-		if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&frame);
-			return;
+	struct fs_bus_monitor_event ev;
+	for (int n = 0; n < 64 && fs_bus_monitor_read(b->monitor[ep], &ev); n++) {
+		if (ev.event == ZMQ_EVENT_DISCONNECTED && ep == FS_BUS_EP_PUB) {
+			peer_lost(b, (int)ev.value); /* the value of a disconnection is the connection's descriptor */
 		}
-		bool more = zmq_msg_more(&frame);
-		uint16_t event = 0;
-		uint32_t value = 0;
-		if (zmq_msg_size(&frame) >= 6) {
-			memcpy(&event, zmq_msg_data(&frame), sizeof(event));
-			memcpy(&value, (const char *)zmq_msg_data(&frame) + 2, sizeof(value));
-		}
-		bool failed = event && event != ZMQ_EVENT_DISCONNECTED;
-		if (event == ZMQ_EVENT_DISCONNECTED && ep == FS_BUS_EP_PUB) {
-			peer_lost(b, (int)value); /* the value of a disconnection is the connection's descriptor */
-		}
-		zmq_msg_close(&frame);
-		char peer[96] = "";
-		if (more) { /* the endpoint frame: the broker's own address, for the log */
-			zmq_msg_init(&frame);
-			if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) >= 0) {
-				size_t len = zmq_msg_size(&frame) < sizeof(peer) - 1 ? zmq_msg_size(&frame) : sizeof(peer) - 1;
-				memcpy(peer, zmq_msg_data(&frame), len);
-				for (size_t i = 0; i < len; i++) {
-					peer[i] = peer[i] >= 0x20 && peer[i] < 0x7f ? peer[i] : '?';
-				}
-			}
-			zmq_msg_close(&frame);
-		}
-		if (failed) {
+		if (ev.event && ev.event != ZMQ_EVENT_DISCONNECTED) {
 			b->handshake_failed++;
 			if (fs_log_should(b->handshake_failed)) {
+				/* the endpoint is the broker's own address, for the log */
 				fs_warn("refused a client on the %s endpoint %s: its security handshake failed (no CURVE, or "
 					"not this broker's public key) [%" PRIu64 " so far]",
-					domains[ep], peer, b->handshake_failed);
+					domains[ep], ev.endpoint, b->handshake_failed);
 			}
 		}
 	}
