@@ -51,6 +51,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_topic.h"
 
@@ -161,29 +162,20 @@ static void send_own(struct broker *b, const char *topic, Fleetsim__V1__Envelope
 /* Broker counters as a KPI snapshot from sender "broker" on topic kpi/broker. */
 static void publish_stats(struct broker *b)
 {
-	enum { NKPI = 10 };
-	Fleetsim__V1__Kpi k[NKPI];
-	Fleetsim__V1__Kpi *kp[NKPI];
-	const char *names[NKPI] = { "msgs_forwarded", "bytes_forwarded", "dropped_malformed", "dropped_oversize",
-				    "max_message_bytes", "auth_accepted", "auth_denied", "auth_denied_pub",
-				    "auth_handshake_failed", "peers_lost" };
-	double values[NKPI] = { (double)b->msgs, (double)b->bytes, (double)b->malformed, (double)b->oversize,
-				(double)b->max_message_bytes, (double)b->auth_accepted, (double)b->auth_denied,
-				(double)b->auth_denied_ep[FS_BUS_EP_PUB], (double)b->handshake_failed,
-				(double)b->peers_lost };
-	for (int i = 0; i < NKPI; i++) {
-		fleetsim__v1__kpi__init(&k[i]);
-		k[i].name = (char *)names[i];
-		k[i].value = values[i];
-		kp[i] = &k[i];
-	}
-	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
-	snap.n_kpis = NKPI;
-	snap.kpis = kp;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
-	env.kpis = &snap;
-	send_own(b, "kpi/broker", &env, ++b->stats_seq);
+	const struct fs_kpi kpis[] = {
+		{ "msgs_forwarded", (double)b->msgs },
+		{ "bytes_forwarded", (double)b->bytes },
+		{ "dropped_malformed", (double)b->malformed },
+		{ "dropped_oversize", (double)b->oversize },
+		{ "max_message_bytes", (double)b->max_message_bytes },
+		{ "auth_accepted", (double)b->auth_accepted },
+		{ "auth_denied", (double)b->auth_denied },
+		{ "auth_denied_pub", (double)b->auth_denied_ep[FS_BUS_EP_PUB] },
+		{ "auth_handshake_failed", (double)b->handshake_failed },
+		{ "peers_lost", (double)b->peers_lost },
+	};
+	struct fs_kpi_msg m;
+	send_own(b, "kpi/broker", fs_kpi_msg_encode(&m, kpis, sizeof(kpis) / sizeof(kpis[0])), ++b->stats_seq);
 }
 
 /* One message of the broker's own to every output (sub, watch, tap). */

@@ -43,6 +43,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
+#include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_ride_msg.h"
@@ -498,14 +499,12 @@ static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
 	return fs_participant_publish(p, NULL, &env);
 }
 
-#define MAX_KPIS 24
-
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 {
 	struct fs_dispatch_kpi k;
 	fs_dispatch_settle(s->d);
 	fs_dispatch_kpi_running(s->d, &k);
-	struct { const char *name; double value; } list[MAX_KPIS] = {
+	struct fs_kpi list[FS_KPI_MSG_MAX] = {
 		{ "requests", (double)k.requests },
 		{ "served", (double)k.served },
 		{ "cancelled", (double)k.cancelled },
@@ -530,26 +529,8 @@ static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 	}
 	list[n].name = "charge.plugs_in_use";
 	list[n++].value = in_use;
-	Fleetsim__V1__Kpi kpis[MAX_KPIS], *kp[MAX_KPIS];
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(list[i].value)) {
-			continue; /* not defined yet (no served trip, no distance) */
-		}
-		fleetsim__v1__kpi__init(&kpis[m]);
-		kpis[m].name = (char *)list[i].name;
-		kpis[m].value = list[i].value;
-		kpis[m].scope = (char *)"";
-		kp[m] = &kpis[m];
-		m++;
-	}
-	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
-	snap.n_kpis = m;
-	snap.kpis = kp;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
-	env.kpis = &snap;
-	return fs_participant_publish(p, NULL, &env);
+	struct fs_kpi_msg m;
+	return fs_participant_publish(p, NULL, fs_kpi_msg_encode(&m, list, n));
 }
 
 /* ---- the fleet's own traffic ------------------------------------------------------------------ */
