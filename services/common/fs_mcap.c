@@ -1009,18 +1009,16 @@ static void free_kv(struct fs_mcap_kv *kv, size_t n)
 	free(kv);
 }
 
+static int cmp_channel_id(const void *key, const void *item)
+{
+	uint16_t a = *(const uint16_t *)key, b = ((const struct fs_mcap_channel *)item)->id;
+	return (a > b) - (a < b);
+}
+
+/* Channels are kept ordered by id, each id once (parse_channel). */
 static struct fs_mcap_channel *find_channel(const struct fs_mcap_reader *r, uint16_t id)
 {
-	size_t lo = 0, hi = r->n_channels;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (r->channels[mid].id < id) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return lo < r->n_channels && r->channels[lo].id == id ? &r->channels[lo] : NULL;
+	return r->n_channels ? bsearch(&id, r->channels, r->n_channels, sizeof(*r->channels), cmp_channel_id) : NULL;
 }
 
 const struct fs_mcap_schema *fs_mcap_reader_schema(const struct fs_mcap_reader *r, uint16_t id)
