@@ -232,91 +232,46 @@ const char *viz_state_name(uint32_t state)
 	return state < VIZ_STATE_COUNT ? state_names[state] : state_names[0];
 }
 
+/*
+ * How each road class is drawn: colour, line width (px), rank in the drawing
+ * order (minor roads first so major ones lie on top) and the scale (px/m)
+ * below which it is left out (a city-wide view of service roads is noise).
+ */
+struct road_style {
+	struct viz_color color;
+	uint8_t width, rank;
+	double min_scale;
+};
+
+static const struct road_style road_styles[FS_ROAD_CLASS_COUNT] = {
+	[FS_ROAD_MOTORWAY] = { { 178, 122, 64, 255 }, 3, 6, 0.0 },
+	[FS_ROAD_TRUNK] = { { 168, 138, 82, 255 }, 3, 6, 0.0 },
+	[FS_ROAD_PRIMARY] = { { 150, 152, 164, 255 }, 2, 4, 0.0 },
+	[FS_ROAD_SECONDARY] = { { 122, 125, 138, 255 }, 2, 3, 0.0 },
+	[FS_ROAD_TERTIARY] = { { 98, 101, 114, 255 }, 1, 2, 0.0 },
+	[FS_ROAD_UNCLASSIFIED] = { { 74, 77, 88, 255 }, 1, 1, 0.015 },
+	[FS_ROAD_RESIDENTIAL] = { { 74, 77, 88, 255 }, 1, 1, 0.015 },
+	[FS_ROAD_LIVING_STREET] = { { 56, 59, 68, 255 }, 1, 0, 0.05 },
+	[FS_ROAD_SERVICE] = { { 56, 59, 68, 255 }, 1, 0, 0.05 },
+	[FS_ROAD_MOTORWAY_LINK] = { { 178, 122, 64, 255 }, 2, 5, 0.0 },
+	[FS_ROAD_TRUNK_LINK] = { { 168, 138, 82, 255 }, 2, 5, 0.0 },
+	[FS_ROAD_PRIMARY_LINK] = { { 150, 152, 164, 255 }, 1, 4, 0.0 },
+	[FS_ROAD_SECONDARY_LINK] = { { 122, 125, 138, 255 }, 1, 3, 0.0 },
+	[FS_ROAD_TERTIARY_LINK] = { { 98, 101, 114, 255 }, 1, 2, 0.0 },
+	[FS_ROAD_OTHER] = { { 84, 84, 94, 255 }, 1, 1, 0.015 },
+};
+
+/* A class this build does not know: drawn last, thin, grey. */
+static const struct road_style unknown_road = { { 84, 84, 94, 255 }, 1, 6, 0.0 };
+
+static const struct road_style *road_style(uint32_t cls)
+{
+	return cls < FS_ROAD_CLASS_COUNT ? &road_styles[cls] : &unknown_road;
+}
+
 struct viz_color viz_road_color(uint32_t cls)
 {
-	switch (cls) {
-	case FS_ROAD_MOTORWAY:
-	case FS_ROAD_MOTORWAY_LINK:
-		return (struct viz_color){ 178, 122, 64, 255 };
-	case FS_ROAD_TRUNK:
-	case FS_ROAD_TRUNK_LINK:
-		return (struct viz_color){ 168, 138, 82, 255 };
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_PRIMARY_LINK:
-		return (struct viz_color){ 150, 152, 164, 255 };
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_SECONDARY_LINK:
-		return (struct viz_color){ 122, 125, 138, 255 };
-	case FS_ROAD_TERTIARY:
-	case FS_ROAD_TERTIARY_LINK:
-		return (struct viz_color){ 98, 101, 114, 255 };
-	case FS_ROAD_RESIDENTIAL:
-	case FS_ROAD_UNCLASSIFIED:
-		return (struct viz_color){ 74, 77, 88, 255 };
-	case FS_ROAD_SERVICE:
-	case FS_ROAD_LIVING_STREET:
-		return (struct viz_color){ 56, 59, 68, 255 };
-	default:
-		return (struct viz_color){ 84, 84, 94, 255 };
-	}
-}
-
-static int road_width(uint32_t cls)
-{
-	switch (cls) {
-	case FS_ROAD_MOTORWAY:
-	case FS_ROAD_TRUNK:
-		return 3;
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_MOTORWAY_LINK:
-	case FS_ROAD_TRUNK_LINK:
-		return 2;
-	default:
-		return 1;
-	}
-}
-
-/* Drawing order: minor roads first so major ones lie on top. */
-static int road_rank(uint32_t cls)
-{
-	switch (cls) {
-	case FS_ROAD_SERVICE:
-	case FS_ROAD_LIVING_STREET:
-		return 0;
-	case FS_ROAD_RESIDENTIAL:
-	case FS_ROAD_UNCLASSIFIED:
-	case FS_ROAD_OTHER:
-		return 1;
-	case FS_ROAD_TERTIARY:
-	case FS_ROAD_TERTIARY_LINK:
-		return 2;
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_SECONDARY_LINK:
-		return 3;
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_PRIMARY_LINK:
-		return 4;
-	case FS_ROAD_TRUNK_LINK:
-	case FS_ROAD_MOTORWAY_LINK:
-		return 5;
-	default:
-		return 6; /* motorway, trunk */
-	}
-}
-
-/* Below this scale (px/m) the class is left out: a city-wide view of
- * service roads is noise. */
-static double road_min_scale(uint32_t cls)
-{
-	switch (road_rank(cls)) {
-	case 0:
-		return 0.05;
-	case 1:
-		return 0.015;
-	default:
-		return 0.0;
-	}
+	return road_style(cls)->color;
 }
 
 struct viz_color viz_background_color(void)
@@ -521,7 +476,7 @@ struct viz_scene {
 static int cmp_road(const void *a, const void *b)
 {
 	const struct road *x = a, *y = b;
-	int rx = road_rank(x->cls), ry = road_rank(y->cls);
+	int rx = road_style(x->cls)->rank, ry = road_style(y->cls)->rank;
 	if (rx != ry) {
 		return rx - ry;
 	}
@@ -1456,7 +1411,7 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 	for (uint32_t r = 0; r < s->nroads; r++) {
 		const struct road *rd = &s->roads[r];
 		if (rd->max_x < x0 - pad || rd->min_x > x1 + pad || rd->max_y < y0 - pad || rd->min_y > y1 + pad ||
-		    view->scale < road_min_scale(rd->cls)) {
+		    view->scale < road_style(rd->cls)->min_scale) {
 			continue;
 		}
 		const struct fs_edge *e = &net->edges[rd->edge];
@@ -1483,7 +1438,7 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 			return;
 		}
 		cmd->count = (uint32_t)l->npoints - first;
-		cmd->width = (uint8_t)(road_width(rd->cls) + widen);
+		cmd->width = (uint8_t)(road_style(rd->cls)->width + widen);
 	}
 }
 
