@@ -43,6 +43,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
+#include "fs_grow.h"
 #include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
@@ -430,12 +431,8 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 	if (!n) {
 		return 0;
 	}
-	if (n > s->requests_cap) {
-		s->requests_cap = n + n / 2;
-		s->requests = realloc(s->requests, s->requests_cap * sizeof(*s->requests));
-		if (!s->requests) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(s->requests, s->requests_cap, n) < 0) {
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, s->out.new_requests[i]);
@@ -451,10 +448,7 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 	if (fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
-	env.ride_requests = &s->ride_msg.requests;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
@@ -465,10 +459,7 @@ static int publish_trip_events(struct dispatch_service *s, struct fs_participant
 	if (fs_ride_msg_encode_trip_events(&s->ride_msg, s->out.events, s->out.event_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
-	env.trip_events = &s->ride_msg.trips;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
@@ -479,10 +470,7 @@ static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
 	if (fs_ride_msg_encode_offers(&s->ride_msg, s->out.offers, s->out.offer_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
-	env.ride_offers = &s->ride_msg.offers;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
@@ -493,10 +481,7 @@ static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
 	if (fs_ride_msg_encode_jobs(&s->ride_msg, s->out.jobs, s->out.job_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
-	env.jobs = &s->ride_msg.jobs;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
