@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "fs_grow.h"
+#include "fs_idmap.h"
 #include "fs_vehicle_msg.h"
 #include "viz_scene.h"
 
-#define MAP_EMPTY UINT64_MAX
 #define MAX_KPIS 128
 #define KPI_NAME_MAX 48
 #define MAX_RIDERS 1000000u
@@ -32,140 +32,6 @@
 #define SERIES_STEP_MS (60 * 1000)
 #define TRAIL_STEP_MS 1000
 #define TRAIL_POINT_BUDGET 250000u /* trail points per frame at most */
-
-/* ---- a small open-addressing map, u64 -> u32 (linear probing, backward-shift delete) ---- */
-
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;
-	uint32_t cap; /* power of two or 0 */
-	uint32_t count;
-};
-
-static uint32_t map_slot(uint64_t key, uint32_t cap)
-{
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	key ^= key >> 33;
-	return (uint32_t)key & (cap - 1);
-}
-
-static void map_finish(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	*m = (struct u64map){ 0 };
-}
-
-static void map_clear(struct u64map *m)
-{
-	for (uint32_t i = 0; i < m->cap; i++) {
-		m->keys[i] = MAP_EMPTY;
-	}
-	m->count = 0;
-}
-
-static int map_reserve(struct u64map *m, uint32_t want)
-{
-	if ((uint64_t)want * 10 < (uint64_t)m->cap * 7) {
-		return 0;
-	}
-	uint32_t cap = m->cap ? m->cap : 64;
-	while ((uint64_t)want * 10 >= (uint64_t)cap * 7) {
-		cap *= 2;
-	}
-	uint64_t *keys = malloc(cap * sizeof(*keys));
-	uint32_t *vals = malloc(cap * sizeof(*vals));
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < cap; i++) {
-		keys[i] = MAP_EMPTY;
-	}
-	for (uint32_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] == MAP_EMPTY) {
-			continue;
-		}
-		uint32_t s = map_slot(m->keys[i], cap);
-		while (keys[s] != MAP_EMPTY) {
-			s = (s + 1) & (cap - 1);
-		}
-		keys[s] = m->keys[i];
-		vals[s] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-static bool map_get(const struct u64map *m, uint64_t key, uint32_t *ret)
-{
-	if (!m->cap || key == MAP_EMPTY) {
-		return false;
-	}
-	for (uint32_t s = map_slot(key, m->cap);; s = (s + 1) & (m->cap - 1)) {
-		if (m->keys[s] == key) {
-			*ret = m->vals[s];
-			return true;
-		}
-		if (m->keys[s] == MAP_EMPTY) {
-			return false;
-		}
-	}
-}
-
-static int map_put(struct u64map *m, uint64_t key, uint32_t val)
-{
-	if (key == MAP_EMPTY) {
-		return -EINVAL;
-	}
-	int rc = map_reserve(m, m->count + 1);
-	if (rc < 0) {
-		return rc;
-	}
-	uint32_t s = map_slot(key, m->cap);
-	while (m->keys[s] != MAP_EMPTY && m->keys[s] != key) {
-		s = (s + 1) & (m->cap - 1);
-	}
-	if (m->keys[s] == MAP_EMPTY) {
-		m->count++;
-	}
-	m->keys[s] = key;
-	m->vals[s] = val;
-	return 0;
-}
-
-static void map_del(struct u64map *m, uint64_t key)
-{
-	if (!m->cap || key == MAP_EMPTY) {
-		return;
-	}
-	uint32_t mask = m->cap - 1, s = map_slot(key, m->cap);
-	while (m->keys[s] != key) {
-		if (m->keys[s] == MAP_EMPTY) {
-			return;
-		}
-		s = (s + 1) & mask;
-	}
-	/* Backward shift: pull later members of the probe run into the hole. */
-	uint32_t hole = s;
-	for (uint32_t j = (hole + 1) & mask; m->keys[j] != MAP_EMPTY; j = (j + 1) & mask) {
-		uint32_t home = map_slot(m->keys[j], m->cap);
-		bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-		if (movable) {
-			m->keys[hole] = m->keys[j];
-			m->vals[hole] = m->vals[j];
-			hole = j;
-		}
-	}
-	m->keys[hole] = MAP_EMPTY;
-	m->count--;
-}
 
 /* ---- draw lists ---- */
 
@@ -399,7 +265,7 @@ struct shard {
 	struct fs_vehicle_record *spare_rec;
 	struct viz_fpoint *spare_trail;
 	size_t spare_cap;
-	struct u64map index;      /* id -> position in v, valid if index_valid */
+	struct fs_idmap index;      /* id -> position in v, valid if index_valid */
 	bool index_valid;
 	bool seen;
 	bool keyframed;           /* a keyframe arrived: every vehicle of the shard is known */
@@ -443,12 +309,12 @@ struct viz_scene {
 	int64_t display_ms;            /* of the last placement */
 	uint32_t place_cursor;         /* where the next frame's placement window starts */
 
-	struct u64map health_index;    /* vehicle id -> health slot */
+	struct fs_idmap health_index;    /* vehicle id -> health slot */
 	struct health *health;
 	uint32_t nhealth;
 	size_t health_cap;
 
-	struct u64map rider_index;     /* request id -> riders slot */
+	struct fs_idmap rider_index;     /* request id -> riders slot */
 	struct rider *riders;
 	uint32_t nriders;
 	size_t riders_cap;
@@ -568,7 +434,7 @@ static void shard_reset(struct shard *sh)
 	free(sh->spare_v);
 	free(sh->spare_rec);
 	free(sh->spare_trail);
-	map_finish(&sh->index);
+	fs_idmap_finish(&sh->index);
 	*sh = (struct shard){ 0 };
 }
 
@@ -585,9 +451,9 @@ void viz_scene_destroy(struct viz_scene *s)
 	free(s->shards);
 	free(s->roads);
 	free(s->depots);
-	map_finish(&s->health_index);
+	fs_idmap_finish(&s->health_index);
 	free(s->health);
-	map_finish(&s->rider_index);
+	fs_idmap_finish(&s->rider_index);
 	free(s->riders);
 	free(s->scratch);
 	fs_vehicle_records_finish(&s->decoded);
@@ -608,9 +474,9 @@ static void scene_reset_run(struct viz_scene *s)
 	}
 	memset(s->prefix, 0, sizeof(s->prefix));
 	s->shard_count = 0;
-	map_finish(&s->health_index);
+	fs_idmap_finish(&s->health_index);
 	s->nhealth = 0;
-	map_finish(&s->rider_index);
+	fs_idmap_finish(&s->rider_index);
 	s->nriders = 0;
 	s->requests = s->served = s->cancelled = s->rejected = 0;
 	s->nwaits = s->wait_head = 0;
@@ -641,14 +507,14 @@ static int shard_index(struct shard *sh)
 		return 0;
 	}
 	if (sh->index.cap) {
-		map_clear(&sh->index);
+		fs_idmap_clear(&sh->index);
 	}
-	int rc = map_reserve(&sh->index, sh->count);
+	int rc = fs_idmap_reserve(&sh->index, sh->count);
 	if (rc < 0) {
 		return rc;
 	}
 	for (uint32_t i = 0; i < sh->count; i++) {
-		if ((rc = map_put(&sh->index, sh->v[i].id, i)) < 0) {
+		if ((rc = fs_idmap_put(&sh->index, sh->v[i].id, i)) < 0) {
 			return rc;
 		}
 	}
@@ -744,7 +610,7 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 		if (i < sh->count && sh->v[i].id == r->id) {
 			old = (uint32_t)i;
 		} else if (sh->count && shard_index(sh) == 0) {
-			map_get(&sh->index, r->id, &old);
+			fs_idmap_get(&sh->index, r->id, &old);
 		}
 		nr[i] = *r;
 		if (old != UINT32_MAX) {
@@ -787,13 +653,13 @@ static int apply_news(struct shard *sh, const struct fs_vehicle_records *in, uin
 	for (size_t i = 0; i < in->count; i++) {
 		const struct fs_vehicle_record *r = &in->items[i];
 		uint32_t at;
-		bool known = map_get(&sh->index, r->id, &at);
+		bool known = fs_idmap_get(&sh->index, r->id, &at);
 		if (!known && r->kind == FS_VEHICLE_RECORD_MOVE) {
 			(*moves_ignored)++;
 			continue;
 		}
 		if (!known) {
-			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = map_put(&sh->index, r->id, sh->count)) < 0) {
+			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = fs_idmap_put(&sh->index, r->id, sh->count)) < 0) {
 				return rc;
 			}
 			at = sh->count++;
@@ -981,7 +847,7 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 			continue;
 		}
 		uint32_t slot;
-		if (!map_get(&s->health_index, e->vehicle_id, &slot)) {
+		if (!fs_idmap_get(&s->health_index, e->vehicle_id, &slot)) {
 			if (s->nhealth >= MAX_HEALTH) {
 				continue;
 			}
@@ -989,7 +855,7 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 				return -ENOMEM;
 			}
 			slot = s->nhealth;
-			if (map_put(&s->health_index, e->vehicle_id, slot) < 0) {
+			if (fs_idmap_put(&s->health_index, e->vehicle_id, slot) < 0) {
 				return -ENOMEM;
 			}
 			memset(&s->health[slot], 0, sizeof(s->health[slot]));
@@ -1003,7 +869,7 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 bool viz_scene_device_health(const struct viz_scene *s, uint32_t id, uint8_t ret[VIZ_DEVICE_COUNT])
 {
 	uint32_t slot;
-	if (!map_get(&s->health_index, id, &slot)) {
+	if (!fs_idmap_get(&s->health_index, id, &slot)) {
 		memset(ret, 0, VIZ_DEVICE_COUNT);
 		return false;
 	}
@@ -1023,11 +889,11 @@ static void heat_cell(const struct viz_scene *s, double x, double y, int *ret_c,
 
 static void rider_remove(struct viz_scene *s, uint32_t slot)
 {
-	map_del(&s->rider_index, s->riders[slot].id);
+	fs_idmap_del(&s->rider_index, s->riders[slot].id);
 	uint32_t last = --s->nriders;
 	if (slot != last) {
 		s->riders[slot] = s->riders[last];
-		map_put(&s->rider_index, s->riders[slot].id, slot); /* replaces: cannot fail to allocate */
+		fs_idmap_put(&s->rider_index, s->riders[slot].id, slot); /* replaces: cannot fail to allocate */
 	}
 }
 
@@ -1043,13 +909,13 @@ int viz_scene_apply_requests(struct viz_scene *s, const Fleetsim__V1__RideReques
 		heat_cell(s, r->origin->x_m, r->origin->y_m, &c, &row);
 		s->heat[row][c] += 1.0f;
 		uint32_t slot;
-		if (map_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
+		if (fs_idmap_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
 			continue;
 		}
 		if (FS_GROW(s->riders, s->riders_cap, s->nriders + 1) < 0) {
 			return -ENOMEM;
 		}
-		if (map_put(&s->rider_index, r->request_id, s->nriders) < 0) {
+		if (fs_idmap_put(&s->rider_index, r->request_id, s->nriders) < 0) {
 			return -ENOMEM;
 		}
 		int64_t asked = r->requested_ms ? r->requested_ms : sim_time_ms;
@@ -1081,7 +947,7 @@ void viz_scene_apply_trips(struct viz_scene *s, const Fleetsim__V1__TripEventBat
 	for (size_t i = 0; i < b->n_events; i++) {
 		const Fleetsim__V1__TripEvent *e = b->events[i];
 		uint32_t slot;
-		bool waiting = map_get(&s->rider_index, e->request_id, &slot);
+		bool waiting = fs_idmap_get(&s->rider_index, e->request_id, &slot);
 		switch (e->kind) {
 		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_PICKED_UP:
 			if (waiting) {
@@ -1340,7 +1206,7 @@ static bool locate(const struct viz_scene *s, uint32_t id, uint32_t *ret_shard, 
 		const struct shard *sh = &s->shards[i];
 		uint32_t at = UINT32_MAX;
 		if (sh->index_valid) {
-			map_get(&sh->index, id, &at);
+			fs_idmap_get(&sh->index, id, &at);
 		} else {
 			for (uint32_t k = 0; k < sh->count && at == UINT32_MAX; k++) {
 				at = sh->v[k].id == id ? k : UINT32_MAX;
