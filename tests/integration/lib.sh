@@ -47,13 +47,14 @@ digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
 # ctl ARGS...: fleetctl on the test's bus $BUS, its output as TAP comments; fleetctl's exit status.
 ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
 
-# end_run_of CONDUCTOR_PID PID...: wait for a run's conductor and its other processes, then stop
-# the run's broker ($BPID); returns the conductor's exit status.
+# end_run_of BROKER_PID CONDUCTOR_PID [PID...]: wait for a run's conductor and the other
+# processes named, then stop the run's broker; returns the conductor's exit status.
 end_run_of() {
-  wait "$1"; local rc=$?
-  shift
+  local broker=$1
+  wait "$2"; local rc=$?
+  shift 2
   for p in "$@"; do wait "$p"; done
-  kill "$BPID" 2>/dev/null
+  kill "$broker" 2>/dev/null
   return $rc
 }
 

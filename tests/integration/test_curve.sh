@@ -45,7 +45,7 @@ start_run() { # tag [broker args] -> BUS, BPID, CPID, VPID; SCN = scenario args 
 }
 
 end_run() {
-  end_run_of "$CPID" "$VPID"; local rc=$?
+  end_run_of "$BPID" "$CPID" "$VPID"; local rc=$?
   wait "$BPID" 2>/dev/null
   return $rc
 }

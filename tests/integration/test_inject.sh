@@ -22,7 +22,7 @@ start_run() { # tag [conductor/vehicle args...] -> BUS, CPID, VPID
   PIDS+=($VPID)
 }
 
-end_run() { end_run_of "$CPID" "$VPID"; }
+end_run() { end_run_of "$BPID" "$CPID" "$VPID"; }
 
 # A: paused, stepped to tick 30, events injected live, resumed.
 start_run live --paused

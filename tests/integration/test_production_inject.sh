@@ -23,7 +23,7 @@ start_run() { # tag [conductor and production args...] -> BUS, CPID, PPID_
   PIDS+=($PPID_)
 }
 
-end_run() { end_run_of "$CPID" "$PPID_"; }
+end_run() { end_run_of "$BPID" "$CPID" "$PPID_"; }
 result() { json "$WORK/$1/summary.json" "int(j['results']['production']['$2'])"; }
 
 # Tick 290 is 2028-06-03 12:20 (10-minute ticks from 06:00 on June 1st): June 3rd
