@@ -27,6 +27,7 @@
 #include <zstd.h>
 #endif
 
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 
@@ -43,20 +44,7 @@ struct buf {
 
 static void buf_reserve(struct buf *b, size_t more)
 {
-	if (b->len + more <= b->cap) {
-		return;
-	}
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more) {
-		cap *= 2;
-	}
-	uint8_t *p = realloc(b->data, cap);
-	if (!p) {
-		fs_error("out of memory (%zu bytes for an MCAP buffer)", cap);
-		abort();
-	}
-	b->data = p;
-	b->cap = cap;
+	fs_xgrow(b->data, b->cap, b->len + more);
 }
 
 static void put(struct buf *b, const void *data, size_t n)
@@ -429,21 +417,13 @@ int fs_mcap_writer_write(struct fs_mcap_writer *w, uint16_t channel_id, uint32_t
 		c->written = true;
 	}
 	if (c->n_idx == 0) {
-		if (w->n_chunk_channels == w->cap_chunk_channels) {
-			w->cap_chunk_channels = w->cap_chunk_channels ? 2 * w->cap_chunk_channels : 16;
-			w->chunk_channels = realloc(w->chunk_channels, w->cap_chunk_channels * sizeof(uint16_t));
-			if (!w->chunk_channels) {
-				return -ENOMEM;
-			}
+		if (FS_GROW(w->chunk_channels, w->cap_chunk_channels, w->n_chunk_channels + 1) < 0) {
+			return -ENOMEM;
 		}
 		w->chunk_channels[w->n_chunk_channels++] = channel_id;
 	}
-	if (c->n_idx == c->cap_idx) {
-		c->cap_idx = c->cap_idx ? 2 * c->cap_idx : 64;
-		c->idx = realloc(c->idx, c->cap_idx * sizeof(*c->idx));
-		if (!c->idx) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(c->idx, c->cap_idx, c->n_idx + 1) < 0) {
+		return -ENOMEM;
 	}
 	c->idx[c->n_idx++] = (struct index_entry){ log_time, b->len };
 	size_t at = begin_record(b, FS_MCAP_OP_MESSAGE);
@@ -608,12 +588,8 @@ int fs_mcap_writer_flush(struct fs_mcap_writer *w)
 		free(ci.index_offsets);
 		return rc;
 	}
-	if (w->n_chunks == w->cap_chunks) {
-		w->cap_chunks = w->cap_chunks ? 2 * w->cap_chunks : 64;
-		w->chunks = realloc(w->chunks, w->cap_chunks * sizeof(*w->chunks));
-		if (!w->chunks) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(w->chunks, w->cap_chunks, w->n_chunks + 1) < 0) {
+		return -ENOMEM;
 	}
 	w->chunks[w->n_chunks++] = ci;
 	w->stats.chunk_count = (uint32_t)w->n_chunks;

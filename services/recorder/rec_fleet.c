@@ -84,16 +84,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = b->cap ? 2 * b->cap : 65536;
-		while (cap - b->len <= (size_t)n) {
-			cap *= 2;
-		}
-		b->p = realloc(b->p, cap);
-		if (!b->p) {
-			fs_error("out of memory for the fleet's GeoJSON");
-			abort();
-		}
-		b->cap = cap;
+		fs_xgrow(b->p, b->cap, b->len + (size_t)n + 1);
 	}
 }
 
@@ -103,14 +94,7 @@ static void buf_json_string(struct buf *out, const struct buf *in)
 	out->len = 0;
 	buf_printf(out, "{\"geojson\":\"");
 	size_t need = out->len + 2 * in->len + 3;
-	if (need > out->cap) {
-		out->p = realloc(out->p, need);
-		if (!out->p) {
-			fs_error("out of memory for the fleet's GeoJSON");
-			abort();
-		}
-		out->cap = need;
-	}
+	fs_xgrow(out->p, out->cap, need);
 	for (size_t i = 0; i < in->len; i++) {
 		char c = in->p[i];
 		if (c == '"' || c == '\\') {

@@ -140,13 +140,10 @@ int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_
 	char *data = NULL;
 	size_t size = 0, cap = 0;
 	for (;;) {
-		if (size == cap) {
-			cap = cap ? 2 * cap : 65536;
-			data = realloc(data, cap);
-			if (!data) {
-				fclose(f);
-				return -ENOMEM;
-			}
+		if (FS_GROW(data, cap, size + 65536) < 0) {
+			free(data);
+			fclose(f);
+			return -ENOMEM;
 		}
 		size_t k = fread(data + size, 1, cap - size, f);
 		size += k;

@@ -26,6 +26,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_production_msg.h"
 #include "fs_ride_msg.h"
@@ -788,14 +789,8 @@ static int publish_news(struct vehicle_node *n, struct fs_participant *p, int64_
 static int publish_keyframe(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
 {
 	uint32_t count = fs_fleet_count(n->fleet);
-	if (count > n->keyframe_cap) {
-		size_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *k = realloc(n->keyframe, cap * sizeof(*k));
-		if (!k) {
-			return -ENOMEM;
-		}
-		n->keyframe = k;
-		n->keyframe_cap = cap;
+	if (FS_GROW(n->keyframe, n->keyframe_cap, count) < 0) {
+		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		fs_vehicle_record_take(fs_fleet_vehicle(n->fleet, i), n->world->net, now_ms, &n->keyframe[i]);
