@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
+#include "fs_idmap.h"
 #include "fs_vehicle_msg.h"
 #include "viz_scene.h"
 
-#define MAP_EMPTY UINT64_MAX
 #define MAX_KPIS 128
 #define KPI_NAME_MAX 48
 #define MAX_RIDERS 1000000u
@@ -31,140 +32,6 @@
 #define SERIES_STEP_MS (60 * 1000)
 #define TRAIL_STEP_MS 1000
 #define TRAIL_POINT_BUDGET 250000u /* trail points per frame at most */
-
-/* ---- a small open-addressing map, u64 -> u32 (linear probing, backward-shift delete) ---- */
-
-struct u64map {
-	uint64_t *keys;
-	uint32_t *vals;
-	uint32_t cap; /* power of two or 0 */
-	uint32_t count;
-};
-
-static uint32_t map_slot(uint64_t key, uint32_t cap)
-{
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdULL;
-	key ^= key >> 33;
-	return (uint32_t)key & (cap - 1);
-}
-
-static void map_finish(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	*m = (struct u64map){ 0 };
-}
-
-static void map_clear(struct u64map *m)
-{
-	for (uint32_t i = 0; i < m->cap; i++) {
-		m->keys[i] = MAP_EMPTY;
-	}
-	m->count = 0;
-}
-
-static int map_reserve(struct u64map *m, uint32_t want)
-{
-	if ((uint64_t)want * 10 < (uint64_t)m->cap * 7) {
-		return 0;
-	}
-	uint32_t cap = m->cap ? m->cap : 64;
-	while ((uint64_t)want * 10 >= (uint64_t)cap * 7) {
-		cap *= 2;
-	}
-	uint64_t *keys = malloc(cap * sizeof(*keys));
-	uint32_t *vals = malloc(cap * sizeof(*vals));
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < cap; i++) {
-		keys[i] = MAP_EMPTY;
-	}
-	for (uint32_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] == MAP_EMPTY) {
-			continue;
-		}
-		uint32_t s = map_slot(m->keys[i], cap);
-		while (keys[s] != MAP_EMPTY) {
-			s = (s + 1) & (cap - 1);
-		}
-		keys[s] = m->keys[i];
-		vals[s] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-static bool map_get(const struct u64map *m, uint64_t key, uint32_t *ret)
-{
-	if (!m->cap || key == MAP_EMPTY) {
-		return false;
-	}
-	for (uint32_t s = map_slot(key, m->cap);; s = (s + 1) & (m->cap - 1)) {
-		if (m->keys[s] == key) {
-			*ret = m->vals[s];
-			return true;
-		}
-		if (m->keys[s] == MAP_EMPTY) {
-			return false;
-		}
-	}
-}
-
-static int map_put(struct u64map *m, uint64_t key, uint32_t val)
-{
-	if (key == MAP_EMPTY) {
-		return -EINVAL;
-	}
-	int rc = map_reserve(m, m->count + 1);
-	if (rc < 0) {
-		return rc;
-	}
-	uint32_t s = map_slot(key, m->cap);
-	while (m->keys[s] != MAP_EMPTY && m->keys[s] != key) {
-		s = (s + 1) & (m->cap - 1);
-	}
-	if (m->keys[s] == MAP_EMPTY) {
-		m->count++;
-	}
-	m->keys[s] = key;
-	m->vals[s] = val;
-	return 0;
-}
-
-static void map_del(struct u64map *m, uint64_t key)
-{
-	if (!m->cap || key == MAP_EMPTY) {
-		return;
-	}
-	uint32_t mask = m->cap - 1, s = map_slot(key, m->cap);
-	while (m->keys[s] != key) {
-		if (m->keys[s] == MAP_EMPTY) {
-			return;
-		}
-		s = (s + 1) & mask;
-	}
-	/* Backward shift: pull later members of the probe run into the hole. */
-	uint32_t hole = s;
-	for (uint32_t j = (hole + 1) & mask; m->keys[j] != MAP_EMPTY; j = (j + 1) & mask) {
-		uint32_t home = map_slot(m->keys[j], m->cap);
-		bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-		if (movable) {
-			m->keys[hole] = m->keys[j];
-			m->vals[hole] = m->vals[j];
-			hole = j;
-		}
-	}
-	m->keys[hole] = MAP_EMPTY;
-	m->count--;
-}
 
 /* ---- draw lists ---- */
 
@@ -183,27 +50,9 @@ void viz_draw_list_finish(struct viz_draw_list *l)
 	*l = (struct viz_draw_list){ 0 };
 }
 
-/* Make room for @more items in an array of @size-byte items. */
-static bool grow(void **items, size_t *cap, size_t count, size_t more, size_t size)
-{
-	if (count + more <= *cap) {
-		return true;
-	}
-	size_t n = *cap ? *cap : 256;
-	while (n < count + more) {
-		n *= 2;
-	}
-	void *p = realloc(*items, n * size);
-	if (!p) {
-		return false;
-	}
-	*items = p;
-	*cap = n;
-	return true;
-}
-
+/* Room for @more items in a draw list's array; a list that cannot grow is marked failed. */
 #define GROW(list, arr, n, cap, more) \
-	(grow((void **)&(list)->arr, &(list)->cap, (list)->n, (more), sizeof(*(list)->arr)) || ((list)->failed = true, false))
+	(FS_GROW((list)->arr, (list)->cap, (list)->n + (more)) == 0 || ((list)->failed = true, false))
 
 static struct viz_cmd *add_cmd(struct viz_draw_list *l, enum viz_prim prim, struct viz_color c, bool blend,
 			       uint32_t first)
@@ -249,91 +98,46 @@ const char *viz_state_name(uint32_t state)
 	return state < VIZ_STATE_COUNT ? state_names[state] : state_names[0];
 }
 
+/*
+ * How each road class is drawn: colour, line width (px), rank in the drawing
+ * order (minor roads first so major ones lie on top) and the scale (px/m)
+ * below which it is left out (a city-wide view of service roads is noise).
+ */
+struct road_style {
+	struct viz_color color;
+	uint8_t width, rank;
+	double min_scale;
+};
+
+static const struct road_style road_styles[FS_ROAD_CLASS_COUNT] = {
+	[FS_ROAD_MOTORWAY] = { { 178, 122, 64, 255 }, 3, 6, 0.0 },
+	[FS_ROAD_TRUNK] = { { 168, 138, 82, 255 }, 3, 6, 0.0 },
+	[FS_ROAD_PRIMARY] = { { 150, 152, 164, 255 }, 2, 4, 0.0 },
+	[FS_ROAD_SECONDARY] = { { 122, 125, 138, 255 }, 2, 3, 0.0 },
+	[FS_ROAD_TERTIARY] = { { 98, 101, 114, 255 }, 1, 2, 0.0 },
+	[FS_ROAD_UNCLASSIFIED] = { { 74, 77, 88, 255 }, 1, 1, 0.015 },
+	[FS_ROAD_RESIDENTIAL] = { { 74, 77, 88, 255 }, 1, 1, 0.015 },
+	[FS_ROAD_LIVING_STREET] = { { 56, 59, 68, 255 }, 1, 0, 0.05 },
+	[FS_ROAD_SERVICE] = { { 56, 59, 68, 255 }, 1, 0, 0.05 },
+	[FS_ROAD_MOTORWAY_LINK] = { { 178, 122, 64, 255 }, 2, 5, 0.0 },
+	[FS_ROAD_TRUNK_LINK] = { { 168, 138, 82, 255 }, 2, 5, 0.0 },
+	[FS_ROAD_PRIMARY_LINK] = { { 150, 152, 164, 255 }, 1, 4, 0.0 },
+	[FS_ROAD_SECONDARY_LINK] = { { 122, 125, 138, 255 }, 1, 3, 0.0 },
+	[FS_ROAD_TERTIARY_LINK] = { { 98, 101, 114, 255 }, 1, 2, 0.0 },
+	[FS_ROAD_OTHER] = { { 84, 84, 94, 255 }, 1, 1, 0.015 },
+};
+
+/* A class this build does not know: drawn last, thin, grey. */
+static const struct road_style unknown_road = { { 84, 84, 94, 255 }, 1, 6, 0.0 };
+
+static const struct road_style *road_style(uint32_t cls)
+{
+	return cls < FS_ROAD_CLASS_COUNT ? &road_styles[cls] : &unknown_road;
+}
+
 struct viz_color viz_road_color(uint32_t cls)
 {
-	switch (cls) {
-	case FS_ROAD_MOTORWAY:
-	case FS_ROAD_MOTORWAY_LINK:
-		return (struct viz_color){ 178, 122, 64, 255 };
-	case FS_ROAD_TRUNK:
-	case FS_ROAD_TRUNK_LINK:
-		return (struct viz_color){ 168, 138, 82, 255 };
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_PRIMARY_LINK:
-		return (struct viz_color){ 150, 152, 164, 255 };
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_SECONDARY_LINK:
-		return (struct viz_color){ 122, 125, 138, 255 };
-	case FS_ROAD_TERTIARY:
-	case FS_ROAD_TERTIARY_LINK:
-		return (struct viz_color){ 98, 101, 114, 255 };
-	case FS_ROAD_RESIDENTIAL:
-	case FS_ROAD_UNCLASSIFIED:
-		return (struct viz_color){ 74, 77, 88, 255 };
-	case FS_ROAD_SERVICE:
-	case FS_ROAD_LIVING_STREET:
-		return (struct viz_color){ 56, 59, 68, 255 };
-	default:
-		return (struct viz_color){ 84, 84, 94, 255 };
-	}
-}
-
-static int road_width(uint32_t cls)
-{
-	switch (cls) {
-	case FS_ROAD_MOTORWAY:
-	case FS_ROAD_TRUNK:
-		return 3;
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_MOTORWAY_LINK:
-	case FS_ROAD_TRUNK_LINK:
-		return 2;
-	default:
-		return 1;
-	}
-}
-
-/* Drawing order: minor roads first so major ones lie on top. */
-static int road_rank(uint32_t cls)
-{
-	switch (cls) {
-	case FS_ROAD_SERVICE:
-	case FS_ROAD_LIVING_STREET:
-		return 0;
-	case FS_ROAD_RESIDENTIAL:
-	case FS_ROAD_UNCLASSIFIED:
-	case FS_ROAD_OTHER:
-		return 1;
-	case FS_ROAD_TERTIARY:
-	case FS_ROAD_TERTIARY_LINK:
-		return 2;
-	case FS_ROAD_SECONDARY:
-	case FS_ROAD_SECONDARY_LINK:
-		return 3;
-	case FS_ROAD_PRIMARY:
-	case FS_ROAD_PRIMARY_LINK:
-		return 4;
-	case FS_ROAD_TRUNK_LINK:
-	case FS_ROAD_MOTORWAY_LINK:
-		return 5;
-	default:
-		return 6; /* motorway, trunk */
-	}
-}
-
-/* Below this scale (px/m) the class is left out: a city-wide view of
- * service roads is noise. */
-static double road_min_scale(uint32_t cls)
-{
-	switch (road_rank(cls)) {
-	case 0:
-		return 0.05;
-	case 1:
-		return 0.015;
-	default:
-		return 0.0;
-	}
+	return road_style(cls)->color;
 }
 
 struct viz_color viz_background_color(void)
@@ -454,13 +258,14 @@ struct shard {
 	struct viz_vehicle *v;
 	struct fs_vehicle_record *rec; /* each vehicle's last record, moves merged: parallel to v */
 	struct viz_fpoint *trail; /* cap * VIZ_TRAIL_LEN */
-	uint32_t count, cap;
+	uint32_t count;
+	size_t cap;
 	/* the arrays of the keyframe before: the next keyframe is built in them, then swapped */
 	struct viz_vehicle *spare_v;
 	struct fs_vehicle_record *spare_rec;
 	struct viz_fpoint *spare_trail;
-	uint32_t spare_cap;
-	struct u64map index;      /* id -> position in v, valid if index_valid */
+	size_t spare_cap;
+	struct fs_idmap index;      /* id -> position in v, valid if index_valid */
 	bool index_valid;
 	bool seen;
 	bool keyframed;           /* a keyframe arrived: every vehicle of the shard is known */
@@ -504,12 +309,12 @@ struct viz_scene {
 	int64_t display_ms;            /* of the last placement */
 	uint32_t place_cursor;         /* where the next frame's placement window starts */
 
-	struct u64map health_index;    /* vehicle id -> health slot */
+	struct fs_idmap health_index;    /* vehicle id -> health slot */
 	struct health *health;
 	uint32_t nhealth;
 	size_t health_cap;
 
-	struct u64map rider_index;     /* request id -> riders slot */
+	struct fs_idmap rider_index;     /* request id -> riders slot */
 	struct rider *riders;
 	uint32_t nriders;
 	size_t riders_cap;
@@ -537,7 +342,7 @@ struct viz_scene {
 static int cmp_road(const void *a, const void *b)
 {
 	const struct road *x = a, *y = b;
-	int rx = road_rank(x->cls), ry = road_rank(y->cls);
+	int rx = road_style(x->cls)->rank, ry = road_style(y->cls)->rank;
 	if (rx != ry) {
 		return rx - ry;
 	}
@@ -629,7 +434,7 @@ static void shard_reset(struct shard *sh)
 	free(sh->spare_v);
 	free(sh->spare_rec);
 	free(sh->spare_trail);
-	map_finish(&sh->index);
+	fs_idmap_finish(&sh->index);
 	*sh = (struct shard){ 0 };
 }
 
@@ -646,9 +451,9 @@ void viz_scene_destroy(struct viz_scene *s)
 	free(s->shards);
 	free(s->roads);
 	free(s->depots);
-	map_finish(&s->health_index);
+	fs_idmap_finish(&s->health_index);
 	free(s->health);
-	map_finish(&s->rider_index);
+	fs_idmap_finish(&s->rider_index);
 	free(s->riders);
 	free(s->scratch);
 	fs_vehicle_records_finish(&s->decoded);
@@ -669,9 +474,9 @@ static void scene_reset_run(struct viz_scene *s)
 	}
 	memset(s->prefix, 0, sizeof(s->prefix));
 	s->shard_count = 0;
-	map_finish(&s->health_index);
+	fs_idmap_finish(&s->health_index);
 	s->nhealth = 0;
-	map_finish(&s->rider_index);
+	fs_idmap_finish(&s->rider_index);
 	s->nriders = 0;
 	s->requests = s->served = s->cancelled = s->rejected = 0;
 	s->nwaits = s->wait_head = 0;
@@ -702,14 +507,14 @@ static int shard_index(struct shard *sh)
 		return 0;
 	}
 	if (sh->index.cap) {
-		map_clear(&sh->index);
+		fs_idmap_clear(&sh->index);
 	}
-	int rc = map_reserve(&sh->index, sh->count);
+	int rc = fs_idmap_reserve(&sh->index, sh->count);
 	if (rc < 0) {
 		return rc;
 	}
 	for (uint32_t i = 0; i < sh->count; i++) {
-		if ((rc = map_put(&sh->index, sh->v[i].id, i)) < 0) {
+		if ((rc = fs_idmap_put(&sh->index, sh->v[i].id, i)) < 0) {
 			return rc;
 		}
 	}
@@ -719,27 +524,12 @@ static int shard_index(struct shard *sh)
 
 static int shard_reserve(struct shard *sh, uint32_t n)
 {
-	if (n <= sh->cap) {
-		return 0;
-	}
-	uint32_t cap = n + n / 4 + 16;
-	struct viz_vehicle *v = realloc(sh->v, cap * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
-	}
-	sh->v = v;
-	struct fs_vehicle_record *r = realloc(sh->rec, cap * sizeof(*r));
-	if (!r) {
-		return -ENOMEM;
-	}
-	sh->rec = r;
-	struct viz_fpoint *t = realloc(sh->trail, (size_t)cap * VIZ_TRAIL_LEN * sizeof(*t));
-	if (!t) {
-		return -ENOMEM;
-	}
-	sh->trail = t;
-	sh->cap = cap;
-	return 0;
+	const struct fs_grow_array arrays[] = {
+		FS_GROW_ARRAY(sh->v),
+		FS_GROW_ARRAY(sh->rec),
+		{ (void **)&sh->trail, VIZ_TRAIL_LEN * sizeof(*sh->trail) },
+	};
+	return fs_grow_parallel(&sh->cap, n, arrays, 3);
 }
 
 static void trail_push(struct viz_vehicle *v, struct viz_fpoint *trail, int64_t now_ms)
@@ -801,26 +591,15 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 	while (n < in->count && in->items[n].kind != FS_VEHICLE_RECORD_MOVE) {
 		n++; /* full records come first */
 	}
-	if (n > sh->spare_cap) {
-		/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
-		 * in fresh memory each time costs more in page faults than in work. */
-		size_t cap = n + n / 4 + 16;
-		void *a = realloc(sh->spare_v, cap * sizeof(*sh->spare_v));
-		if (a) {
-			sh->spare_v = a;
-		}
-		void *b = realloc(sh->spare_rec, cap * sizeof(*sh->spare_rec));
-		if (b) {
-			sh->spare_rec = b;
-		}
-		void *c = realloc(sh->spare_trail, cap * VIZ_TRAIL_LEN * sizeof(*sh->spare_trail));
-		if (c) {
-			sh->spare_trail = c;
-		}
-		if (!a || !b || !c) {
-			return -ENOMEM;
-		}
-		sh->spare_cap = (uint32_t)cap;
+	/* Grown with room, and reused keyframe after keyframe: a 100,000-vehicle keyframe
+	 * in fresh memory each time costs more in page faults than in work. */
+	const struct fs_grow_array spares[] = {
+		FS_GROW_ARRAY(sh->spare_v),
+		FS_GROW_ARRAY(sh->spare_rec),
+		{ (void **)&sh->spare_trail, VIZ_TRAIL_LEN * sizeof(*sh->spare_trail) },
+	};
+	if (fs_grow_parallel(&sh->spare_cap, n, spares, 3) < 0) {
+		return -ENOMEM;
 	}
 	struct viz_vehicle *nv = sh->spare_v;
 	struct fs_vehicle_record *nr = sh->spare_rec;
@@ -831,7 +610,7 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 		if (i < sh->count && sh->v[i].id == r->id) {
 			old = (uint32_t)i;
 		} else if (sh->count && shard_index(sh) == 0) {
-			map_get(&sh->index, r->id, &old);
+			fs_idmap_get(&sh->index, r->id, &old);
 		}
 		nr[i] = *r;
 		if (old != UINT32_MAX) {
@@ -848,7 +627,7 @@ static int apply_keyframe(struct shard *sh, const struct fs_vehicle_records *in)
 	sh->spare_v = sh->v;
 	sh->spare_rec = sh->rec;
 	sh->spare_trail = sh->trail;
-	uint32_t cap = sh->cap;
+	size_t cap = sh->cap;
 	sh->v = nv;
 	sh->rec = nr;
 	sh->trail = nt;
@@ -874,13 +653,13 @@ static int apply_news(struct shard *sh, const struct fs_vehicle_records *in, uin
 	for (size_t i = 0; i < in->count; i++) {
 		const struct fs_vehicle_record *r = &in->items[i];
 		uint32_t at;
-		bool known = map_get(&sh->index, r->id, &at);
+		bool known = fs_idmap_get(&sh->index, r->id, &at);
 		if (!known && r->kind == FS_VEHICLE_RECORD_MOVE) {
 			(*moves_ignored)++;
 			continue;
 		}
 		if (!known) {
-			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = map_put(&sh->index, r->id, sh->count)) < 0) {
+			if ((rc = shard_reserve(sh, sh->count + 1)) < 0 || (rc = fs_idmap_put(&sh->index, r->id, sh->count)) < 0) {
 				return rc;
 			}
 			at = sh->count++;
@@ -1068,15 +847,15 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 			continue;
 		}
 		uint32_t slot;
-		if (!map_get(&s->health_index, e->vehicle_id, &slot)) {
+		if (!fs_idmap_get(&s->health_index, e->vehicle_id, &slot)) {
 			if (s->nhealth >= MAX_HEALTH) {
 				continue;
 			}
-			if (!grow((void **)&s->health, &s->health_cap, s->nhealth, 1, sizeof(*s->health))) {
+			if (FS_GROW(s->health, s->health_cap, s->nhealth + 1) < 0) {
 				return -ENOMEM;
 			}
 			slot = s->nhealth;
-			if (map_put(&s->health_index, e->vehicle_id, slot) < 0) {
+			if (fs_idmap_put(&s->health_index, e->vehicle_id, slot) < 0) {
 				return -ENOMEM;
 			}
 			memset(&s->health[slot], 0, sizeof(s->health[slot]));
@@ -1090,7 +869,7 @@ int viz_scene_apply_events(struct viz_scene *s, const Fleetsim__V1__VehicleEvent
 bool viz_scene_device_health(const struct viz_scene *s, uint32_t id, uint8_t ret[VIZ_DEVICE_COUNT])
 {
 	uint32_t slot;
-	if (!map_get(&s->health_index, id, &slot)) {
+	if (!fs_idmap_get(&s->health_index, id, &slot)) {
 		memset(ret, 0, VIZ_DEVICE_COUNT);
 		return false;
 	}
@@ -1110,11 +889,11 @@ static void heat_cell(const struct viz_scene *s, double x, double y, int *ret_c,
 
 static void rider_remove(struct viz_scene *s, uint32_t slot)
 {
-	map_del(&s->rider_index, s->riders[slot].id);
+	fs_idmap_del(&s->rider_index, s->riders[slot].id);
 	uint32_t last = --s->nriders;
 	if (slot != last) {
 		s->riders[slot] = s->riders[last];
-		map_put(&s->rider_index, s->riders[slot].id, slot); /* replaces: cannot fail to allocate */
+		fs_idmap_put(&s->rider_index, s->riders[slot].id, slot); /* replaces: cannot fail to allocate */
 	}
 }
 
@@ -1130,13 +909,13 @@ int viz_scene_apply_requests(struct viz_scene *s, const Fleetsim__V1__RideReques
 		heat_cell(s, r->origin->x_m, r->origin->y_m, &c, &row);
 		s->heat[row][c] += 1.0f;
 		uint32_t slot;
-		if (map_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
+		if (fs_idmap_get(&s->rider_index, r->request_id, &slot) || s->nriders >= MAX_RIDERS) {
 			continue;
 		}
-		if (!grow((void **)&s->riders, &s->riders_cap, s->nriders, 1, sizeof(*s->riders))) {
+		if (FS_GROW(s->riders, s->riders_cap, s->nriders + 1) < 0) {
 			return -ENOMEM;
 		}
-		if (map_put(&s->rider_index, r->request_id, s->nriders) < 0) {
+		if (fs_idmap_put(&s->rider_index, r->request_id, s->nriders) < 0) {
 			return -ENOMEM;
 		}
 		int64_t asked = r->requested_ms ? r->requested_ms : sim_time_ms;
@@ -1168,7 +947,7 @@ void viz_scene_apply_trips(struct viz_scene *s, const Fleetsim__V1__TripEventBat
 	for (size_t i = 0; i < b->n_events; i++) {
 		const Fleetsim__V1__TripEvent *e = b->events[i];
 		uint32_t slot;
-		bool waiting = map_get(&s->rider_index, e->request_id, &slot);
+		bool waiting = fs_idmap_get(&s->rider_index, e->request_id, &slot);
 		switch (e->kind) {
 		case FLEETSIM__V1__TRIP_EVENT_KIND__TRIP_EVENT_KIND_PICKED_UP:
 			if (waiting) {
@@ -1430,7 +1209,7 @@ static bool locate(const struct viz_scene *s, uint32_t id, uint32_t *ret_shard, 
 		const struct shard *sh = &s->shards[i];
 		uint32_t at = UINT32_MAX;
 		if (sh->index_valid) {
-			map_get(&sh->index, id, &at);
+			fs_idmap_get(&sh->index, id, &at);
 		} else {
 			for (uint32_t k = 0; k < sh->count && at == UINT32_MAX; k++) {
 				at = sh->v[k].id == id ? k : UINT32_MAX;
@@ -1501,7 +1280,7 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 	for (uint32_t r = 0; r < s->nroads; r++) {
 		const struct road *rd = &s->roads[r];
 		if (rd->max_x < x0 - pad || rd->min_x > x1 + pad || rd->max_y < y0 - pad || rd->min_y > y1 + pad ||
-		    view->scale < road_min_scale(rd->cls)) {
+		    view->scale < road_style(rd->cls)->min_scale) {
 			continue;
 		}
 		const struct fs_edge *e = &net->edges[rd->edge];
@@ -1528,7 +1307,7 @@ void viz_scene_draw_roads(const struct viz_scene *s, const struct viz_view *view
 			return;
 		}
 		cmd->count = (uint32_t)l->npoints - first;
-		cmd->width = (uint8_t)(road_width(rd->cls) + widen);
+		cmd->width = (uint8_t)(road_style(rd->cls)->width + widen);
 	}
 }
 
@@ -1799,14 +1578,9 @@ static void draw_vehicles(const struct viz_scene *s_const, const struct viz_view
 	if (!total) {
 		return;
 	}
-	if (s->scratch_cap < total) {
-		uint32_t *p = realloc(s->scratch, (size_t)total * sizeof(*p));
-		if (!p) {
-			l->failed = true;
-			return;
-		}
-		s->scratch = p;
-		s->scratch_cap = total;
+	if (FS_GROW(s->scratch, s->scratch_cap, total) < 0) {
+		l->failed = true;
+		return;
 	}
 	float size = viz_marker_size(view), half = size / 2;
 	uint32_t counts[VIZ_STATE_COUNT] = { 0 }, visible = 0;

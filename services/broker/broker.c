@@ -50,6 +50,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_service.h"
 #include "fs_topic.h"
@@ -155,29 +156,20 @@ static void send_own(struct broker *b, const char *topic, Fleetsim__V1__Envelope
 /* Broker counters as a KPI snapshot from sender "broker" on topic kpi/broker. */
 static void publish_stats(struct broker *b)
 {
-	enum { NKPI = 10 };
-	Fleetsim__V1__Kpi k[NKPI];
-	Fleetsim__V1__Kpi *kp[NKPI];
-	const char *names[NKPI] = { "msgs_forwarded", "bytes_forwarded", "dropped_malformed", "dropped_oversize",
-				    "max_message_bytes", "auth_accepted", "auth_denied", "auth_denied_pub",
-				    "auth_handshake_failed", "peers_lost" };
-	double values[NKPI] = { (double)b->msgs, (double)b->bytes, (double)b->malformed, (double)b->oversize,
-				(double)b->max_message_bytes, (double)b->auth_accepted, (double)b->auth_denied,
-				(double)b->auth_denied_ep[FS_BUS_EP_PUB], (double)b->handshake_failed,
-				(double)b->peers_lost };
-	for (int i = 0; i < NKPI; i++) {
-		fleetsim__v1__kpi__init(&k[i]);
-		k[i].name = (char *)names[i];
-		k[i].value = values[i];
-		kp[i] = &k[i];
-	}
-	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
-	snap.n_kpis = NKPI;
-	snap.kpis = kp;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
-	env.kpis = &snap;
-	send_own(b, "kpi/broker", &env, ++b->stats_seq);
+	const struct fs_kpi kpis[] = {
+		{ "msgs_forwarded", (double)b->msgs },
+		{ "bytes_forwarded", (double)b->bytes },
+		{ "dropped_malformed", (double)b->malformed },
+		{ "dropped_oversize", (double)b->oversize },
+		{ "max_message_bytes", (double)b->max_message_bytes },
+		{ "auth_accepted", (double)b->auth_accepted },
+		{ "auth_denied", (double)b->auth_denied },
+		{ "auth_denied_pub", (double)b->auth_denied_ep[FS_BUS_EP_PUB] },
+		{ "auth_handshake_failed", (double)b->handshake_failed },
+		{ "peers_lost", (double)b->peers_lost },
+	};
+	struct fs_kpi_msg m;
+	send_own(b, "kpi/broker", fs_kpi_msg_encode(&m, kpis, sizeof(kpis) / sizeof(kpis[0])), ++b->stats_seq);
 }
 
 /* One message of the broker's own to every output (sub, watch, tap). */
@@ -210,14 +202,7 @@ static void note_peer(struct broker *b, const zmq_msg_t *topic, int fd)
 		p = b->peers[i].fd == fd ? &b->peers[i] : NULL;
 	}
 	if (!p) {
-		if (b->npeers == b->peers_cap) {
-			b->peers_cap = b->peers_cap ? b->peers_cap * 2 : 16;
-			b->peers = realloc(b->peers, b->peers_cap * sizeof(*b->peers));
-			if (!b->peers) {
-				fs_error("out of memory for the peer table");
-				abort();
-			}
-		}
+		fs_xgrow(b->peers, b->peers_cap, b->npeers + 1);
 		p = &b->peers[b->npeers++];
 		*p = (struct peer){ .fd = fd };
 		struct sockaddr_storage sa;
@@ -460,43 +445,18 @@ static bool handle_zap(struct broker *b)
 /* Handshake failures on endpoint @ep (monitor events: [event u16, value u32][endpoint]). */
 static void handle_monitor(struct broker *b, int ep)
 {
-	for (int n = 0; n < 64; n++) {
-		zmq_msg_t frame;
-		zmq_msg_init(&frame);
-		if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&frame);
-			return;
+	struct fs_bus_monitor_event ev;
+	for (int n = 0; n < 64 && fs_bus_monitor_read(b->monitor[ep], &ev); n++) {
+		if (ev.event == ZMQ_EVENT_DISCONNECTED && ep == FS_BUS_EP_PUB) {
+			peer_lost(b, (int)ev.value); /* the value of a disconnection is the connection's descriptor */
 		}
-		bool more = zmq_msg_more(&frame);
-		uint16_t event = 0;
-		uint32_t value = 0;
-		if (zmq_msg_size(&frame) >= 6) {
-			memcpy(&event, zmq_msg_data(&frame), sizeof(event));
-			memcpy(&value, (const char *)zmq_msg_data(&frame) + 2, sizeof(value));
-		}
-		bool failed = event && event != ZMQ_EVENT_DISCONNECTED;
-		if (event == ZMQ_EVENT_DISCONNECTED && ep == FS_BUS_EP_PUB) {
-			peer_lost(b, (int)value); /* the value of a disconnection is the connection's descriptor */
-		}
-		zmq_msg_close(&frame);
-		char peer[96] = "";
-		if (more) { /* the endpoint frame: the broker's own address, for the log */
-			zmq_msg_init(&frame);
-			if (zmq_msg_recv(&frame, b->monitor[ep], ZMQ_DONTWAIT) >= 0) {
-				size_t len = zmq_msg_size(&frame) < sizeof(peer) - 1 ? zmq_msg_size(&frame) : sizeof(peer) - 1;
-				memcpy(peer, zmq_msg_data(&frame), len);
-				for (size_t i = 0; i < len; i++) {
-					peer[i] = peer[i] >= 0x20 && peer[i] < 0x7f ? peer[i] : '?';
-				}
-			}
-			zmq_msg_close(&frame);
-		}
-		if (failed) {
+		if (ev.event && ev.event != ZMQ_EVENT_DISCONNECTED) {
 			b->handshake_failed++;
 			if (fs_log_should(b->handshake_failed)) {
+				/* the endpoint is the broker's own address, for the log */
 				fs_warn("refused a client on the %s endpoint %s: its security handshake failed (no CURVE, or "
 					"not this broker's public key) [%" PRIu64 " so far]",
-					domains[ep], peer, b->handshake_failed);
+					domains[ep], ev.endpoint, b->handshake_failed);
 			}
 		}
 	}

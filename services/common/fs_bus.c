@@ -400,25 +400,48 @@ static int setup_tcp(struct fs_bus *bus)
 	return 0;
 }
 
+int fs_bus_monitor_read(void *monitor, struct fs_bus_monitor_event *ret)
+{
+	/* [event u16, value u32][endpoint] */
+	zmq_msg_t frame;
+	zmq_msg_init(&frame);
+	if (zmq_msg_recv(&frame, monitor, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&frame);
+		return 0;
+	}
+	*ret = (struct fs_bus_monitor_event){ 0 };
+	bool more = zmq_msg_more(&frame);
+	if (zmq_msg_size(&frame) >= 2) {
+		memcpy(&ret->event, zmq_msg_data(&frame), sizeof(ret->event));
+	}
+	if (zmq_msg_size(&frame) >= 6) {
+		memcpy(&ret->value, (const char *)zmq_msg_data(&frame) + 2, sizeof(ret->value));
+	}
+	zmq_msg_close(&frame);
+	for (bool first = true; more; first = false) {
+		zmq_msg_init(&frame);
+		if (zmq_msg_recv(&frame, monitor, ZMQ_DONTWAIT) < 0) {
+			more = false;
+		} else {
+			more = zmq_msg_more(&frame);
+			size_t len = zmq_msg_size(&frame);
+			len = len < sizeof(ret->endpoint) - 1 ? len : sizeof(ret->endpoint) - 1;
+			for (size_t i = 0; first && i < len; i++) {
+				char c = ((const char *)zmq_msg_data(&frame))[i];
+				ret->endpoint[i] = c >= 0x20 && c < 0x7f ? c : '?';
+			}
+		}
+		zmq_msg_close(&frame);
+	}
+	return 1;
+}
+
 int fs_bus_auth_status(struct fs_bus *bus)
 {
 	for (int i = 0; i < 2; i++) {
-		if (!bus->monitor[i]) {
-			continue;
-		}
-		for (;;) {
-			zmq_msg_t frame;
-			zmq_msg_init(&frame);
-			if (zmq_msg_recv(&frame, bus->monitor[i], ZMQ_DONTWAIT) < 0) {
-				zmq_msg_close(&frame);
-				break;
-			}
-			/* [event u16, value u32][endpoint] */
-			bool more = zmq_msg_more(&frame);
-			uint16_t event = 0;
-			if (zmq_msg_size(&frame) >= 2) {
-				memcpy(&event, zmq_msg_data(&frame), sizeof(event));
-			}
+		struct fs_bus_monitor_event ev;
+		while (bus->monitor[i] && fs_bus_monitor_read(bus->monitor[i], &ev)) {
+			uint16_t event = ev.event;
 			if (event == ZMQ_EVENT_DISCONNECTED) {
 				/* before the handshake it is a refusal, which the other events report */
 				bus->link_lost |= bus->handshake_done;
@@ -431,16 +454,6 @@ int fs_bus_auth_status(struct fs_bus *bus)
 					 * sealed for another key (a wrong broker public key) */
 					bus->auth_status = -EPROTO;
 				}
-			}
-			zmq_msg_close(&frame);
-			while (more) {
-				zmq_msg_init(&frame);
-				if (zmq_msg_recv(&frame, bus->monitor[i], ZMQ_DONTWAIT) < 0) {
-					more = false;
-				} else {
-					more = zmq_msg_more(&frame);
-				}
-				zmq_msg_close(&frame);
 			}
 		}
 	}
@@ -592,16 +605,7 @@ static void note_published(struct fs_bus *bus, const char *topic, size_t topic_l
 			return;
 		}
 	}
-	if (bus->published_len == bus->published_cap) {
-		size_t cap = bus->published_cap ? bus->published_cap * 2 : 8;
-		struct fs_bus_watermark *n = realloc(bus->published, cap * sizeof(*n));
-		if (!n) {
-			fs_error("out of memory for published topics");
-			abort();
-		}
-		bus->published = n;
-		bus->published_cap = cap;
-	}
+	fs_xgrow(bus->published, bus->published_cap, bus->published_len + 1);
 	struct fs_bus_watermark *w = &bus->published[bus->published_len++];
 	memcpy(w->topic, topic, topic_len + 1);
 	w->topic_seq = topic_seq;

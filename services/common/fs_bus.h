@@ -212,6 +212,16 @@ int fs_bus_auth_status(struct fs_bus *bus);
  */
 bool fs_bus_link_lost(struct fs_bus *bus);
 
+/* One event of a ZeroMQ socket monitor (zmq_socket_monitor()). */
+struct fs_bus_monitor_event {
+	uint16_t event;     /* ZMQ_EVENT_*; 0 if the frame was too short */
+	uint32_t value;     /* e.g. the connection's descriptor of a disconnection */
+	char endpoint[96];  /* the monitored socket's address, unprintable bytes as '?' */
+};
+
+/** Read one event from the monitor socket @monitor without waiting: 1 with *@ret filled, 0 if none is queued. */
+int fs_bus_monitor_read(void *monitor, struct fs_bus_monitor_event *ret);
+
 /**
  * A CURVE key in Z85 into @ret: @spec itself when it is a 40-character Z85
  * key, else the file @spec names (the first line that is not blank or a

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
 #include "fs_log.h"
 
 static char program_name[64] = "fleetsim";
@@ -65,4 +66,12 @@ char *fs_xstrdup_at(const char *s, const char *file, int line)
 		abort();
 	}
 	return p;
+}
+
+void fs_xgrow_at(void **items, size_t *cap, size_t need, size_t size, bool zeroed, const char *file, int line)
+{
+	if ((zeroed ? fs_grow_zeroed : fs_grow)(items, cap, need, size) < 0) {
+		fprintf(stderr, "%s: out of memory at %s:%d\n", program_name, file, line);
+		abort();
+	}
 }

@@ -27,6 +27,7 @@
 #include <zstd.h>
 #endif
 
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 
@@ -43,20 +44,7 @@ struct buf {
 
 static void buf_reserve(struct buf *b, size_t more)
 {
-	if (b->len + more <= b->cap) {
-		return;
-	}
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + more) {
-		cap *= 2;
-	}
-	uint8_t *p = realloc(b->data, cap);
-	if (!p) {
-		fs_error("out of memory (%zu bytes for an MCAP buffer)", cap);
-		abort();
-	}
-	b->data = p;
-	b->cap = cap;
+	fs_xgrow(b->data, b->cap, b->len + more);
 }
 
 static void put(struct buf *b, const void *data, size_t n)
@@ -429,21 +417,13 @@ int fs_mcap_writer_write(struct fs_mcap_writer *w, uint16_t channel_id, uint32_t
 		c->written = true;
 	}
 	if (c->n_idx == 0) {
-		if (w->n_chunk_channels == w->cap_chunk_channels) {
-			w->cap_chunk_channels = w->cap_chunk_channels ? 2 * w->cap_chunk_channels : 16;
-			w->chunk_channels = realloc(w->chunk_channels, w->cap_chunk_channels * sizeof(uint16_t));
-			if (!w->chunk_channels) {
-				return -ENOMEM;
-			}
+		if (FS_GROW(w->chunk_channels, w->cap_chunk_channels, w->n_chunk_channels + 1) < 0) {
+			return -ENOMEM;
 		}
 		w->chunk_channels[w->n_chunk_channels++] = channel_id;
 	}
-	if (c->n_idx == c->cap_idx) {
-		c->cap_idx = c->cap_idx ? 2 * c->cap_idx : 64;
-		c->idx = realloc(c->idx, c->cap_idx * sizeof(*c->idx));
-		if (!c->idx) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(c->idx, c->cap_idx, c->n_idx + 1) < 0) {
+		return -ENOMEM;
 	}
 	c->idx[c->n_idx++] = (struct index_entry){ log_time, b->len };
 	size_t at = begin_record(b, FS_MCAP_OP_MESSAGE);
@@ -608,12 +588,8 @@ int fs_mcap_writer_flush(struct fs_mcap_writer *w)
 		free(ci.index_offsets);
 		return rc;
 	}
-	if (w->n_chunks == w->cap_chunks) {
-		w->cap_chunks = w->cap_chunks ? 2 * w->cap_chunks : 64;
-		w->chunks = realloc(w->chunks, w->cap_chunks * sizeof(*w->chunks));
-		if (!w->chunks) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(w->chunks, w->cap_chunks, w->n_chunks + 1) < 0) {
+		return -ENOMEM;
 	}
 	w->chunks[w->n_chunks++] = ci;
 	w->stats.chunk_count = (uint32_t)w->n_chunks;
@@ -1009,18 +985,16 @@ static void free_kv(struct fs_mcap_kv *kv, size_t n)
 	free(kv);
 }
 
+static int cmp_channel_id(const void *key, const void *item)
+{
+	uint16_t a = *(const uint16_t *)key, b = ((const struct fs_mcap_channel *)item)->id;
+	return (a > b) - (a < b);
+}
+
+/* Channels are kept ordered by id, each id once (parse_channel). */
 static struct fs_mcap_channel *find_channel(const struct fs_mcap_reader *r, uint16_t id)
 {
-	size_t lo = 0, hi = r->n_channels;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (r->channels[mid].id < id) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return lo < r->n_channels && r->channels[lo].id == id ? &r->channels[lo] : NULL;
+	return r->n_channels ? bsearch(&id, r->channels, r->n_channels, sizeof(*r->channels), cmp_channel_id) : NULL;
 }
 
 const struct fs_mcap_schema *fs_mcap_reader_schema(const struct fs_mcap_reader *r, uint16_t id)
@@ -1644,4 +1618,43 @@ size_t fs_mcap_reader_attachment_count(const struct fs_mcap_reader *r)
 const struct fs_mcap_attachment *fs_mcap_reader_attachment(const struct fs_mcap_reader *r, size_t index)
 {
 	return index < r->n_attachments ? &r->attachments[index] : NULL;
+}
+
+/* ---- copying a recording ---- */
+
+void fs_mcap_copy_init(struct fs_mcap_copy *c)
+{
+	memset(c->schema, -1, sizeof(c->schema));
+	memset(c->channel, -1, sizeof(c->channel));
+}
+
+int fs_mcap_copy_channel(struct fs_mcap_copy *c, const struct fs_mcap_reader *r, struct fs_mcap_writer *w,
+			 const struct fs_mcap_channel *ch)
+{
+	if (c->channel[ch->id] >= 0) {
+		return c->channel[ch->id];
+	}
+	int sid = 0;
+	const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, ch->schema_id);
+	if (s) {
+		if (c->schema[s->id] < 0) {
+			c->schema[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
+		}
+		sid = c->schema[s->id];
+	}
+	c->channel[ch->id] = fs_mcap_writer_add_channel(w, (uint16_t)(sid > 0 ? sid : 0), ch->topic,
+							 ch->message_encoding, ch->metadata, ch->n_metadata);
+	return c->channel[ch->id];
+}
+
+void fs_mcap_copy_extras(const struct fs_mcap_reader *r, struct fs_mcap_writer *w)
+{
+	for (size_t i = 0; i < r->n_metadata; i++) {
+		const struct fs_mcap_metadata *md = &r->metadata[i];
+		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
+	}
+	for (size_t i = 0; i < r->n_attachments; i++) {
+		const struct fs_mcap_attachment *a = &r->attachments[i];
+		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
+	}
 }

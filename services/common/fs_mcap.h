@@ -194,4 +194,23 @@ const struct fs_mcap_attachment *fs_mcap_reader_attachment(const struct fs_mcap_
 /** Chunk compression names seen ("" = none), for info output: a static string. */
 const char *fs_mcap_compression_name(enum fs_mcap_compression c);
 
+/*
+ * Copying a recording (fleetctl recover, the tests' tamper tool): the new
+ * file's schema and channel ids are given as the reader first meets them.
+ */
+struct fs_mcap_copy {
+	int schema[65536];  /* reader's schema id -> writer's; -1 = not registered yet */
+	int channel[65536]; /* reader's channel id -> writer's */
+};
+
+void fs_mcap_copy_init(struct fs_mcap_copy *c);
+/**
+ * The writer's id of the reader's channel @ch, registering it (and its
+ * schema) on first use. Returns the id (>= 0) or -errno.
+ */
+int fs_mcap_copy_channel(struct fs_mcap_copy *c, const struct fs_mcap_reader *r, struct fs_mcap_writer *w,
+			 const struct fs_mcap_channel *ch);
+/** Write the metadata and attachments @r has seen into @w. */
+void fs_mcap_copy_extras(const struct fs_mcap_reader *r, struct fs_mcap_writer *w);
+
 #endif

@@ -62,15 +62,7 @@ int fs_participant_publish(struct fs_participant *p, const char *topic, Fleetsim
 
 void fs_participant_add_result(struct fs_participant *p, const char *key, double value)
 {
-	if (p->results_len == p->results_cap) {
-		p->results_cap = p->results_cap ? p->results_cap * 2 : 16;
-		struct result *r = realloc(p->results, p->results_cap * sizeof(*r));
-		if (!r) {
-			fs_error("out of memory for results");
-			abort();
-		}
-		p->results = r;
-	}
+	fs_xgrow(p->results, p->results_cap, p->results_len + 1);
 	p->results[p->results_len++] = (struct result){ fs_xstrdup(key), value };
 }
 
@@ -90,15 +82,7 @@ static int compare_messages(const void *a, const void *b)
 
 static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg)
 {
-	if (p->inbox_len == p->inbox_cap) {
-		p->inbox_cap = p->inbox_cap ? p->inbox_cap * 2 : 64;
-		struct fs_bus_message **n = realloc(p->inbox, p->inbox_cap * sizeof(*n));
-		if (!n) {
-			fs_error("out of memory for the inbox");
-			abort();
-		}
-		p->inbox = n;
-	}
+	fs_xgrow(p->inbox, p->inbox_cap, p->inbox_len + 1);
 	p->inbox[p->inbox_len++] = msg;
 }
 

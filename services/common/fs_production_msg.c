@@ -10,35 +10,15 @@
 #include <string.h>
 
 #include "fs/vehicle.h"
+#include "fs_grow.h"
 #include "fs_production_msg.h"
 
 static int reserve(struct fs_production_msg *m, size_t deliveries, size_t updates)
 {
-	if (deliveries > m->d_cap) {
-		size_t cap = deliveries + deliveries / 2 + 16;
-		void *a = realloc(m->d, cap * sizeof(*m->d)), *b;
-		if (!a) {
-			return -ENOMEM;
-		}
-		m->d = a;
-		if (!(b = realloc(m->dp, cap * sizeof(*m->dp)))) {
-			return -ENOMEM;
-		}
-		m->dp = b;
-		m->d_cap = cap;
-	}
-	if (updates > m->u_cap) {
-		size_t cap = updates + updates / 2 + 16;
-		void *a = realloc(m->u, cap * sizeof(*m->u)), *b;
-		if (!a) {
-			return -ENOMEM;
-		}
-		m->u = a;
-		if (!(b = realloc(m->up, cap * sizeof(*m->up)))) {
-			return -ENOMEM;
-		}
-		m->up = b;
-		m->u_cap = cap;
+	const struct fs_grow_array d[] = { FS_GROW_ARRAY(m->d), FS_GROW_ARRAY(m->dp) };
+	const struct fs_grow_array u[] = { FS_GROW_ARRAY(m->u), FS_GROW_ARRAY(m->up) };
+	if (fs_grow_parallel(&m->d_cap, deliveries, d, 2) < 0 || fs_grow_parallel(&m->u_cap, updates, u, 2) < 0) {
+		return -ENOMEM;
 	}
 	return 0;
 }

@@ -78,6 +78,9 @@ int fs_ride_msg_encode_requests(struct fs_ride_msg *m, const struct fs_ride_requ
 	fleetsim__v1__ride_request_batch__init(&m->requests);
 	m->requests.n_requests = count;
 	m->requests.requests = rp;
+	fleetsim__v1__envelope__init(&m->env);
+	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
+	m->env.ride_requests = &m->requests;
 	return 0;
 }
 
@@ -98,6 +101,9 @@ int fs_ride_msg_encode_offers(struct fs_ride_msg *m, const struct fs_dispatch_of
 	fleetsim__v1__ride_offer_batch__init(&m->offers);
 	m->offers.n_offers = count;
 	m->offers.offers = op;
+	fleetsim__v1__envelope__init(&m->env);
+	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
+	m->env.ride_offers = &m->offers;
 	return 0;
 }
 
@@ -140,6 +146,9 @@ int fs_ride_msg_encode_jobs(struct fs_ride_msg *m, const struct fs_dispatch_job 
 	fleetsim__v1__job_batch__init(&m->jobs);
 	m->jobs.n_jobs = count;
 	m->jobs.jobs = jp;
+	fleetsim__v1__envelope__init(&m->env);
+	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
+	m->env.jobs = &m->jobs;
 	return 0;
 }
 
@@ -163,6 +172,9 @@ int fs_ride_msg_encode_trip_events(struct fs_ride_msg *m, const struct fs_dispat
 	fleetsim__v1__trip_event_batch__init(&m->trips);
 	m->trips.n_events = count;
 	m->trips.events = ep;
+	fleetsim__v1__envelope__init(&m->env);
+	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
+	m->env.trip_events = &m->trips;
 	return 0;
 }
 

@@ -31,11 +31,12 @@ struct fs_ride_msg {
 	Fleetsim__V1__RideOfferBatch offers;
 	Fleetsim__V1__JobBatch jobs;
 	Fleetsim__V1__TripEventBatch trips;
+	Fleetsim__V1__Envelope env; /* the envelope of the batch encoded last, ready to publish */
 	char *scratch;
 	size_t used, cap;
 };
 
-/* Each fills its batch in @m (valid until the next call on @m); 0 or -ENOMEM. */
+/* Each fills its batch and @m->env around it (valid until the next call on @m); 0 or -ENOMEM. */
 int fs_ride_msg_encode_requests(struct fs_ride_msg *m, const struct fs_ride_request *requests, size_t count);
 int fs_ride_msg_encode_offers(struct fs_ride_msg *m, const struct fs_dispatch_offer *offers, size_t count);
 int fs_ride_msg_encode_jobs(struct fs_ride_msg *m, const struct fs_dispatch_job *jobs, size_t count);

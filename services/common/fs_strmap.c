@@ -1,91 +1,82 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fs_strmap - small string-keyed counters. */
+/* fs_strmap - small string-keyed counters (see fs_strmap.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
+#include "fs_grow.h"
 #include "fs_strmap.h"
+
+#define NO_ENTRY UINT32_MAX
 
 void fs_strmap_init(struct fs_strmap *map, size_t max_count)
 {
 	memset(map, 0, sizeof(*map));
-	map->max_count = max_count;
+	map->max_count = max_count < NO_ENTRY ? max_count : NO_ENTRY - 1;
 }
 
 void fs_strmap_finish(struct fs_strmap *map)
 {
-	for (size_t i = 0; i < map->capacity; i++) {
-		free(map->slots[i].key);
+	for (size_t i = 0; i < map->count; i++) {
+		free(map->entries[i].key);
 	}
-	free(map->slots);
+	free(map->entries);
+	fs_idmap_finish(&map->index);
 	memset(map, 0, sizeof(*map));
 }
 
-static struct fs_strmap_entry *probe(struct fs_strmap_entry *slots, size_t capacity, uint64_t hash,
-				     const char *key, size_t key_len)
+/* The index key of @hash: every value but the one fs_idmap reserves. */
+static uint64_t index_key(uint64_t hash)
 {
-	size_t mask = capacity - 1;
-	for (size_t i = hash & mask;; i = (i + 1) & mask) {
-		struct fs_strmap_entry *e = &slots[i];
-		if (!e->key || (e->hash == hash && e->key_len == key_len && !memcmp(e->key, key, key_len))) {
+	return hash == FS_IDMAP_EMPTY ? hash - 1 : hash;
+}
+
+static struct fs_strmap_entry *lookup(const struct fs_strmap *map, uint64_t hash, const char *key, size_t key_len)
+{
+	uint32_t i;
+	if (!fs_idmap_get(&map->index, index_key(hash), &i)) {
+		return NULL;
+	}
+	for (; i != NO_ENTRY; i = map->entries[i].next) {
+		struct fs_strmap_entry *e = &map->entries[i];
+		if (e->hash == hash && e->key_len == key_len && !memcmp(e->key, key, key_len)) {
 			return e;
 		}
 	}
+	return NULL;
 }
 
 uint64_t *fs_strmap_find(const struct fs_strmap *map, const char *key, size_t key_len)
 {
-	if (!map->capacity) {
-		return NULL;
-	}
-	struct fs_strmap_entry *e = probe(map->slots, map->capacity, XXH3_64bits(key, key_len), key, key_len);
-	return e->key ? &e->value : NULL;
-}
-
-static int grow(struct fs_strmap *map)
-{
-	size_t capacity = map->capacity ? map->capacity * 2 : 16;
-	struct fs_strmap_entry *slots = calloc(capacity, sizeof(*slots));
-	if (!slots) {
-		return -1;
-	}
-	for (size_t i = 0; i < map->capacity; i++) {
-		struct fs_strmap_entry *old = &map->slots[i];
-		if (old->key) {
-			*probe(slots, capacity, old->hash, old->key, old->key_len) = *old;
-		}
-	}
-	free(map->slots);
-	map->slots = slots;
-	map->capacity = capacity;
-	return 0;
+	struct fs_strmap_entry *e = lookup(map, XXH3_64bits(key, key_len), key, key_len);
+	return e ? &e->value : NULL;
 }
 
 uint64_t *fs_strmap_get(struct fs_strmap *map, const char *key, size_t key_len)
 {
 	uint64_t hash = XXH3_64bits(key, key_len);
-	if (map->capacity) {
-		struct fs_strmap_entry *e = probe(map->slots, map->capacity, hash, key, key_len);
-		if (e->key) {
-			return &e->value;
-		}
+	struct fs_strmap_entry *e = lookup(map, hash, key, key_len);
+	if (e) {
+		return &e->value;
 	}
-	if (map->count >= map->max_count) {
+	if (map->count >= map->max_count || FS_GROW(map->entries, map->cap, map->count + 1) < 0) {
 		return NULL;
 	}
-	if ((map->count + 1) * 2 > map->capacity && grow(map) < 0) {
+	char *copy = malloc(key_len + 1);
+	if (!copy) {
 		return NULL;
 	}
-	struct fs_strmap_entry *e = probe(map->slots, map->capacity, hash, key, key_len);
-	e->key = malloc(key_len + 1);
-	if (!e->key) {
+	memcpy(copy, key, key_len);
+	copy[key_len] = '\0';
+	uint32_t at = (uint32_t)map->count, next;
+	if (!fs_idmap_get(&map->index, index_key(hash), &next)) {
+		next = NO_ENTRY;
+	}
+	if (fs_idmap_put(&map->index, index_key(hash), at) < 0) {
+		free(copy);
 		return NULL;
 	}
-	memcpy(e->key, key, key_len);
-	e->key[key_len] = '\0';
-	e->key_len = key_len;
-	e->hash = hash;
-	e->value = 0;
+	map->entries[at] = (struct fs_strmap_entry){ .key = copy, .key_len = key_len, .hash = hash, .next = next };
 	map->count++;
-	return &e->value;
+	return &map->entries[at].value;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
 #include "fs_traffic_msg.h"
 
 int fs_traffic_msg_encode(struct fs_traffic_msg *m, const uint32_t *counts, uint32_t slot_count)
@@ -12,18 +13,9 @@ int fs_traffic_msg_encode(struct fs_traffic_msg *m, const uint32_t *counts, uint
 	for (uint32_t s = 0; s < slot_count; s++) {
 		n += counts[s] != 0;
 	}
-	if (n > m->cap) {
-		uint32_t *a = realloc(m->slots, (size_t)n * sizeof(*a));
-		if (!a) {
-			return -ENOMEM;
-		}
-		m->slots = a;
-		uint32_t *b = realloc(m->vehicles, (size_t)n * sizeof(*b));
-		if (!b) {
-			return -ENOMEM;
-		}
-		m->vehicles = b;
-		m->cap = n;
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(m->slots), FS_GROW_ARRAY(m->vehicles) };
+	if (fs_grow_parallel(&m->cap, n, arrays, 2) < 0) {
+		return -ENOMEM;
 	}
 	n = 0;
 	for (uint32_t s = 0; s < slot_count; s++) {

@@ -16,7 +16,7 @@
 struct fs_traffic_msg {
 	Fleetsim__V1__TrafficState state;
 	uint32_t *slots, *vehicles;
-	uint32_t cap;
+	size_t cap;
 };
 
 /**

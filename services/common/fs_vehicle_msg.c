@@ -13,34 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs_grow.h"
 #include "fs_vehicle_msg.h"
 
 #define DM_PER_M 10.0
 
 static int grow_full(struct fs_vehicle_msg *m, size_t n)
 {
-	if (n <= m->cap) {
-		return 0;
-	}
-	size_t cap = n + n / 2 + 16;
-#define GROW(f) do { void *p = realloc(m->f, cap * sizeof(*m->f)); if (!p) return -ENOMEM; m->f = p; } while (0)
-	GROW(id); GROW(edge); GROW(health); GROW(odd); GROW(sw); GROW(state); GROW(x); GROW(y); GROW(soc);
-	GROW(soc_rate); GROW(from); GROW(to); GROW(start); GROW(end); GROW(odo); GROW(job);
-	m->cap = cap;
-	return 0;
+	const struct fs_grow_array arrays[] = {
+		FS_GROW_ARRAY(m->id),    FS_GROW_ARRAY(m->edge),  FS_GROW_ARRAY(m->health),   FS_GROW_ARRAY(m->odd),
+		FS_GROW_ARRAY(m->sw),    FS_GROW_ARRAY(m->state), FS_GROW_ARRAY(m->x),        FS_GROW_ARRAY(m->y),
+		FS_GROW_ARRAY(m->soc),   FS_GROW_ARRAY(m->soc_rate), FS_GROW_ARRAY(m->from),  FS_GROW_ARRAY(m->to),
+		FS_GROW_ARRAY(m->start), FS_GROW_ARRAY(m->end),   FS_GROW_ARRAY(m->odo),      FS_GROW_ARRAY(m->job),
+	};
+	return fs_grow_parallel(&m->cap, n, arrays, sizeof(arrays) / sizeof(arrays[0]));
 }
 
 static int grow_moves(struct fs_vehicle_msg *m, size_t n)
 {
-	if (n <= m->move_cap) {
-		return 0;
-	}
-	size_t cap = n + n / 2 + 16;
-	GROW(move_id); GROW(move_edge); GROW(move_x); GROW(move_y); GROW(move_from); GROW(move_to);
-	GROW(move_start); GROW(move_end); GROW(move_odo);
-#undef GROW
-	m->move_cap = cap;
-	return 0;
+	const struct fs_grow_array arrays[] = {
+		FS_GROW_ARRAY(m->move_id),    FS_GROW_ARRAY(m->move_edge), FS_GROW_ARRAY(m->move_x),
+		FS_GROW_ARRAY(m->move_y),     FS_GROW_ARRAY(m->move_from), FS_GROW_ARRAY(m->move_to),
+		FS_GROW_ARRAY(m->move_start), FS_GROW_ARRAY(m->move_end),  FS_GROW_ARRAY(m->move_odo),
+	};
+	return fs_grow_parallel(&m->move_cap, n, arrays, sizeof(arrays) / sizeof(arrays[0]));
 }
 
 /* Segment end on the wire: 0 for standing for good, else its length + 1. */
@@ -144,18 +140,9 @@ int fs_vehicle_msg_encode_records(struct fs_vehicle_msg *m, const struct fs_vehi
 int fs_vehicle_msg_encode_events(struct fs_vehicle_msg *m, uint32_t shard, const struct fs_vehicle_event *events,
 				 size_t count)
 {
-	if (count > m->event_cap) {
-		size_t cap = count + count / 2 + 16;
-		void *a = realloc(m->ev, cap * sizeof(*m->ev)), *b;
-		if (!a) {
-			return -ENOMEM;
-		}
-		m->ev = a;
-		if (!(b = realloc(m->evp, cap * sizeof(*m->evp)))) {
-			return -ENOMEM;
-		}
-		m->evp = b;
-		m->event_cap = cap;
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(m->ev), FS_GROW_ARRAY(m->evp) };
+	if (fs_grow_parallel(&m->event_cap, count, arrays, 2) < 0) {
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
 		const struct fs_vehicle_event *e = &events[i];
@@ -295,14 +282,8 @@ const char *fs_vehicle_msg_decode_records(const Fleetsim__V1__VehicleStateBatch 
 		return "a batch with a non-finite origin";
 	}
 	size_t n = b->n_vehicle_id, moves = b->n_move_vehicle_id;
-	if (n + moves > out->cap) {
-		size_t cap = n + moves + (n + moves) / 2 + 16;
-		struct fs_vehicle_record *items = realloc(out->items, cap * sizeof(*items));
-		if (!items) {
-			return "out of memory";
-		}
-		out->items = items;
-		out->cap = cap;
+	if (FS_GROW(out->items, out->cap, n + moves) < 0) {
+		return "out of memory";
 	}
 	const char *why = decode_full(b, t_ms, out->items);
 	if (!why) {
@@ -328,14 +309,8 @@ const char *fs_vehicle_msg_decode_events(const Fleetsim__V1__VehicleEventBatch *
 					 size_t *cap, size_t *ret_count)
 {
 	*ret_count = 0;
-	if (b->n_events > *cap) {
-		size_t c = b->n_events + b->n_events / 2 + 16;
-		struct fs_vehicle_event *items = realloc(*out, c * sizeof(*items));
-		if (!items) {
-			return "out of memory";
-		}
-		*out = items;
-		*cap = c;
+	if (FS_GROW(*out, *cap, b->n_events) < 0) {
+		return "out of memory";
 	}
 	for (size_t i = 0; i < b->n_events; i++) {
 		const Fleetsim__V1__VehicleEvent *e = b->events[i];

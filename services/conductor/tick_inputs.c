@@ -12,15 +12,7 @@ bool tick_inputs_add(struct tick_inputs *t, const char *sender, const char *topi
 	if (!len || len >= FS_TOPIC_MAX || !fs_topic_valid(topic, len) || fs_topic_is_control(topic)) {
 		return false;
 	}
-	if (t->len == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 32;
-		struct tick_input *n = realloc(t->items, t->cap * sizeof(*n));
-		if (!n) {
-			fs_error("out of memory for tick inputs");
-			abort();
-		}
-		t->items = n;
-	}
+	fs_xgrow(t->items, t->cap, t->len + 1);
 	struct tick_input *in = &t->items[t->len++];
 	in->sender = sender;
 	memcpy(in->topic, topic, len + 1);

@@ -47,6 +47,8 @@
 #include "fs/route.h"
 #include "fs/scenario_load.h"
 #include "fs/weather.h"
+#include "fs_grow.h"
+#include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_ride_msg.h"
@@ -427,14 +429,7 @@ static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 	struct dispatch_service *s = ctx;
 	if (e->type == FS_SCN_EVENT_WEATHER || e->type == FS_SCN_EVENT_ROAD_CLOSURE || e->type == FS_SCN_EVENT_GEOFENCE) {
 		/* the vehicles drive in it; the platform plans as they will drive */
-		if (s->nmap == s->map_cap) {
-			s->map_cap = s->map_cap ? s->map_cap * 2 : 8;
-			s->map_events = realloc(s->map_events, s->map_cap * sizeof(*s->map_events));
-			if (!s->map_events) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
+		fs_xgrow(s->map_events, s->map_cap, s->nmap + 1);
 		s->map_events[s->nmap++] = *e;
 		s->scn_applied++;
 		return;
@@ -448,14 +443,7 @@ static void keep_scenario_event(void *ctx, const struct fs_scenario_event *e)
 		se.ring = s->zone_rings[z - s->scn.zones];
 		se.nring = z->count;
 	}
-	if (s->nscn == s->scn_cap) {
-		s->scn_cap = s->scn_cap ? s->scn_cap * 2 : 8;
-		s->events_in_force = realloc(s->events_in_force, s->scn_cap * sizeof(*s->events_in_force));
-		if (!s->events_in_force) {
-			fs_error("out of memory");
-			abort();
-		}
-	}
+	fs_xgrow(s->events_in_force, s->scn_cap, s->nscn + 1);
 	s->events_in_force[s->nscn++] = se;
 	s->scn_applied++;
 }
@@ -491,12 +479,8 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 	if (!n) {
 		return 0;
 	}
-	if (n > s->requests_cap) {
-		s->requests_cap = n + n / 2;
-		s->requests = realloc(s->requests, s->requests_cap * sizeof(*s->requests));
-		if (!s->requests) {
-			return -ENOMEM;
-		}
+	if (FS_GROW(s->requests, s->requests_cap, n) < 0) {
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct fs_dispatch_request *r = fs_dispatch_request(s->d, s->out.new_requests[i]);
@@ -512,10 +496,7 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 	if (fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
-	env.ride_requests = &s->ride_msg.requests;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
@@ -526,10 +507,7 @@ static int publish_trip_events(struct dispatch_service *s, struct fs_participant
 	if (fs_ride_msg_encode_trip_events(&s->ride_msg, s->out.events, s->out.event_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
-	env.trip_events = &s->ride_msg.trips;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
@@ -540,10 +518,7 @@ static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
 	if (fs_ride_msg_encode_offers(&s->ride_msg, s->out.offers, s->out.offer_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
-	env.ride_offers = &s->ride_msg.offers;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
 
 static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
@@ -554,20 +529,15 @@ static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
 	if (fs_ride_msg_encode_jobs(&s->ride_msg, s->out.jobs, s->out.job_count) < 0) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
-	env.jobs = &s->ride_msg.jobs;
-	return fs_participant_publish(p, NULL, &env);
+	return fs_participant_publish(p, NULL, &s->ride_msg.env);
 }
-
-#define MAX_KPIS 24
 
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 {
 	struct fs_dispatch_kpi k;
 	fs_dispatch_settle(s->d);
 	fs_dispatch_kpi_running(s->d, &k);
-	struct { const char *name; double value; } list[MAX_KPIS] = {
+	struct fs_kpi list[FS_KPI_MSG_MAX] = {
 		{ "requests", (double)k.requests },
 		{ "served", (double)k.served },
 		{ "cancelled", (double)k.cancelled },
@@ -592,26 +562,8 @@ static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
 	}
 	list[n].name = "charge.plugs_in_use";
 	list[n++].value = in_use;
-	Fleetsim__V1__Kpi kpis[MAX_KPIS], *kp[MAX_KPIS];
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(list[i].value)) {
-			continue; /* not defined yet (no served trip, no distance) */
-		}
-		fleetsim__v1__kpi__init(&kpis[m]);
-		kpis[m].name = (char *)list[i].name;
-		kpis[m].value = list[i].value;
-		kpis[m].scope = (char *)"";
-		kp[m] = &kpis[m];
-		m++;
-	}
-	Fleetsim__V1__KpiSnapshot snap = FLEETSIM__V1__KPI_SNAPSHOT__INIT;
-	snap.n_kpis = m;
-	snap.kpis = kp;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS;
-	env.kpis = &snap;
-	return fs_participant_publish(p, NULL, &env);
+	struct fs_kpi_msg m;
+	return fs_participant_publish(p, NULL, fs_kpi_msg_encode(&m, list, n));
 }
 
 /* ---- the fleet's own traffic ------------------------------------------------------------------ */

@@ -55,14 +55,7 @@ static void live_push(struct production_node *n, uint32_t id)
 			n->live_n -= n->live_head;
 			n->live_head = 0;
 		}
-		if (n->live_n == n->live_cap) {
-			n->live_cap = n->live_cap ? n->live_cap * 2 : 1024;
-			n->live = realloc(n->live, n->live_cap * sizeof(*n->live));
-			if (!n->live) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
+		fs_xgrow(n->live, n->live_cap, n->live_n + 1);
 	}
 	n->live[n->live_n++] = id;
 }
@@ -70,19 +63,11 @@ static void live_push(struct production_node *n, uint32_t id)
 static struct vehicle_info *vehicle_info(struct production_node *n, uint32_t id)
 {
 	if (id >= n->vehicles_cap) {
-		size_t cap = n->vehicles_cap ? n->vehicles_cap : 1024;
-		while (cap <= id) {
-			cap *= 2;
-		}
-		n->vehicles = realloc(n->vehicles, cap * sizeof(*n->vehicles));
-		if (!n->vehicles) {
-			fs_error("out of memory");
-			abort();
-		}
-		for (size_t i = n->vehicles_cap; i < cap; i++) {
+		size_t old = n->vehicles_cap;
+		fs_xgrow(n->vehicles, n->vehicles_cap, (size_t)id + 1);
+		for (size_t i = old; i < n->vehicles_cap; i++) {
 			n->vehicles[i] = (struct vehicle_info){ .programme = NO_PROGRAMME };
 		}
-		n->vehicles_cap = cap;
 	}
 	return &n->vehicles[id];
 }
@@ -307,14 +292,7 @@ static int publish_deliveries(struct production_node *n, struct fs_participant *
 			continue;
 		}
 		vi->sw = sw;
-		if (nota == ota_cap) {
-			ota_cap = ota_cap ? ota_cap * 2 : 64;
-			ota = realloc(ota, ota_cap * sizeof(*ota));
-			if (!ota) {
-				fs_error("out of memory");
-				abort();
-			}
-		}
+		fs_xgrow(ota, ota_cap, nota + 1);
 		ota[nota++] = (struct fs_ota_update){ n->live[i], sw };
 	}
 	if (!count && !retired && !nota) {
@@ -363,14 +341,7 @@ static void keep_event(void *ctx, const struct fs_scenario_event *e)
 	if (!is_production_event(e->type)) {
 		return;
 	}
-	if (n->pending_count == n->pending_cap) {
-		n->pending_cap = n->pending_cap ? n->pending_cap * 2 : 8;
-		n->pending = realloc(n->pending, n->pending_cap * sizeof(*n->pending));
-		if (!n->pending) {
-			fs_error("out of memory");
-			abort();
-		}
-	}
+	fs_xgrow(n->pending, n->pending_cap, n->pending_count + 1);
 	n->pending[n->pending_count++] = *e;
 }
 

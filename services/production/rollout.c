@@ -247,13 +247,7 @@ static size_t sample_days(const struct options *o, int32_t **ret)
 		if (d > last) {
 			break;
 		}
-		if (n == cap) {
-			cap *= 2;
-			days = realloc(days, cap * sizeof(*days));
-			if (!days) {
-				abort();
-			}
-		}
+		fs_xgrow(days, cap, n + 1);
 		days[n++] = d;
 	}
 	*ret = days;

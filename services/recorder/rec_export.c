@@ -35,6 +35,7 @@
 #include "fs/calendar.h"
 #include "fs/network.h"
 #include "fs/vehicle.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_vehicle_msg.h"
@@ -143,14 +144,7 @@ static const char *event_name(unsigned k)
 
 static struct row *new_row(struct exporter *x)
 {
-	if (x->n_rows == x->cap_rows) {
-		x->cap_rows = x->cap_rows ? 2 * x->cap_rows : 4096;
-		x->rows = realloc(x->rows, x->cap_rows * sizeof(*x->rows));
-		if (!x->rows) {
-			fs_error("out of memory for the timeline");
-			abort();
-		}
-	}
+	fs_xgrow(x->rows, x->cap_rows, x->n_rows + 1);
 	struct row *r = &x->rows[x->n_rows++];
 	memset(r, 0, sizeof(*r));
 	r->order = x->order++;
@@ -162,19 +156,7 @@ static struct vstate *vehicle(struct exporter *x, uint32_t id)
 	if (id >= MAX_VEHICLE_ID) {
 		return NULL;
 	}
-	if (id >= x->n_veh) {
-		size_t n = x->n_veh ? x->n_veh : 1024;
-		while (n <= id) {
-			n *= 2;
-		}
-		x->veh = realloc(x->veh, n * sizeof(*x->veh));
-		if (!x->veh) {
-			fs_error("out of memory for vehicles");
-			abort();
-		}
-		memset(x->veh + x->n_veh, 0, (n - x->n_veh) * sizeof(*x->veh));
-		x->n_veh = n;
-	}
+	fs_xgrow_zeroed(x->veh, x->n_veh, (size_t)id + 1);
 	return &x->veh[id];
 }
 
@@ -281,14 +263,7 @@ static void trip_point(struct exporter *x, struct vstate *v, const struct fs_veh
 	if (!x->geo || r->edge == FS_NO_EDGE || (v->n_trip && v->trip[v->n_trip - 1].t_ms >= t_ms)) {
 		return;
 	}
-	if (v->n_trip == v->cap_trip) {
-		v->cap_trip = v->cap_trip ? 2 * v->cap_trip : 64;
-		v->trip = realloc(v->trip, v->cap_trip * sizeof(*v->trip));
-		if (!v->trip) {
-			fs_error("out of memory for trips");
-			abort();
-		}
-	}
+	fs_xgrow(v->trip, v->cap_trip, v->n_trip + 1);
 	struct trip_point *p = &v->trip[v->n_trip++];
 	record_latlon(x, r, &p->lat, &p->lon);
 	p->t_ms = t_ms;
@@ -301,15 +276,10 @@ static void close_sample(struct exporter *x)
 		return;
 	}
 	struct rec_series *s = &x->rep.fleet;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->t_ms = realloc(s->t_ms, s->cap * sizeof(*s->t_ms));
-		s->by_state = realloc(s->by_state, s->cap * sizeof(*s->by_state));
-		s->mean_soc = realloc(s->mean_soc, s->cap * sizeof(*s->mean_soc));
-		s->trips_done = realloc(s->trips_done, s->cap * sizeof(*s->trips_done));
-		if (!s->t_ms || !s->by_state || !s->mean_soc || !s->trips_done) {
-			abort();
-		}
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(s->t_ms), FS_GROW_ARRAY(s->by_state),
+						FS_GROW_ARRAY(s->mean_soc), FS_GROW_ARRAY(s->trips_done) };
+	if (fs_grow_parallel(&s->cap, s->n + 1, arrays, 4) < 0) {
+		abort();
 	}
 	s->t_ms[s->n] = x->cur_ms;
 	memcpy(s->by_state[s->n], x->by_state, sizeof(x->by_state));
@@ -488,13 +458,9 @@ static void add_kpi(struct exporter *x, const char *name, int64_t t, double valu
 		memset(k, 0, sizeof(*k));
 		snprintf(k->name, sizeof(k->name), "%s", name);
 	}
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 256;
-		k->t_ms = realloc(k->t_ms, k->cap * sizeof(*k->t_ms));
-		k->v = realloc(k->v, k->cap * sizeof(*k->v));
-		if (!k->t_ms || !k->v) {
-			abort();
-		}
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(k->t_ms), FS_GROW_ARRAY(k->v) };
+	if (fs_grow_parallel(&k->cap, k->n + 1, arrays, 2) < 0) {
+		abort();
 	}
 	k->t_ms[k->n] = t;
 	k->v[k->n++] = value;
@@ -677,14 +643,7 @@ static void release(struct exporter *x, int64_t before_ms)
  */
 static void hold(struct exporter *x, Fleetsim__V1__Envelope *env, size_t bytes, int topic)
 {
-	if (x->n_pending == x->cap_pending) {
-		x->cap_pending = x->cap_pending ? 2 * x->cap_pending : 64;
-		x->pending = realloc(x->pending, x->cap_pending * sizeof(*x->pending));
-		if (!x->pending) {
-			fs_error("out of memory for the messages of a tick");
-			abort();
-		}
-	}
+	fs_xgrow(x->pending, x->cap_pending, x->n_pending + 1);
 	size_t at = x->n_pending;
 	while (at > 0 && (x->pending[at - 1].env->sim_time_ms > env->sim_time_ms ||
 			  (x->pending[at - 1].env->sim_time_ms == env->sim_time_ms && x->pending[at - 1].topic > topic))) {

@@ -85,16 +85,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = b->cap ? 2 * b->cap : 65536;
-		while (cap - b->len <= (size_t)n) {
-			cap *= 2;
-		}
-		b->p = realloc(b->p, cap);
-		if (!b->p) {
-			fs_error("out of memory for the fleet's GeoJSON");
-			abort();
-		}
-		b->cap = cap;
+		fs_xgrow(b->p, b->cap, b->len + (size_t)n + 1);
 	}
 }
 
@@ -104,14 +95,7 @@ static void buf_json_string(struct buf *out, const struct buf *in)
 	out->len = 0;
 	buf_printf(out, "{\"geojson\":\"");
 	size_t need = out->len + 2 * in->len + 3;
-	if (need > out->cap) {
-		out->p = realloc(out->p, need);
-		if (!out->p) {
-			fs_error("out of memory for the fleet's GeoJSON");
-			abort();
-		}
-		out->cap = need;
-	}
+	fs_xgrow(out->p, out->cap, need);
 	for (size_t i = 0; i < in->len; i++) {
 		char c = in->p[i];
 		if (c == '"' || c == '\\') {
@@ -154,19 +138,7 @@ static struct mirror *slot(struct rec_fleet *f, uint32_t id)
 	if (id >= MAX_VEHICLE_ID) {
 		return NULL;
 	}
-	if (id >= f->n_veh) {
-		size_t n = f->n_veh ? f->n_veh : 1024;
-		while (n <= id) {
-			n *= 2;
-		}
-		f->veh = realloc(f->veh, n * sizeof(*f->veh));
-		if (!f->veh) {
-			fs_error("out of memory for the fleet's mirror");
-			abort();
-		}
-		memset(f->veh + f->n_veh, 0, (n - f->n_veh) * sizeof(*f->veh));
-		f->n_veh = n;
-	}
+	fs_xgrow_zeroed(f->veh, f->n_veh, (size_t)id + 1);
 	return &f->veh[id];
 }
 

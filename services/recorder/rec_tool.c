@@ -213,30 +213,15 @@ static int cmd_recover(int argc, char **argv)
 		fs_mcap_reader_close(r);
 		return 1;
 	}
-	/* Ids in the new file: schemas and channels registered as first met. */
-	int schema_map[65536], channel_map[65536];
-	memset(schema_map, -1, sizeof(schema_map));
-	memset(channel_map, -1, sizeof(channel_map));
+	static struct fs_mcap_copy copy; /* 512 KiB: not on the stack */
+	fs_mcap_copy_init(&copy);
 	struct fs_mcap_message m;
 	int rc;
 	uint64_t n = 0;
 	while ((rc = fs_mcap_reader_next(r, &m, &err)) == 1) {
-		const struct fs_mcap_channel *c = m.channel;
-		if (channel_map[c->id] < 0) {
-			int sid = 0;
-			const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
-			if (s) {
-				if (schema_map[s->id] < 0) {
-					schema_map[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
-				}
-				sid = schema_map[s->id];
-			}
-			channel_map[c->id] = fs_mcap_writer_add_channel(w, (uint16_t)(sid > 0 ? sid : 0), c->topic,
-									c->message_encoding, c->metadata, c->n_metadata);
-		}
-		if (channel_map[c->id] < 0 ||
-		    fs_mcap_writer_write(w, (uint16_t)channel_map[c->id], m.sequence, m.log_time, m.publish_time, m.data,
-					 m.size) < 0) {
+		int channel = fs_mcap_copy_channel(&copy, r, w, m.channel);
+		if (channel < 0 ||
+		    fs_mcap_writer_write(w, (uint16_t)channel, m.sequence, m.log_time, m.publish_time, m.data, m.size) < 0) {
 			rc = -EIO;
 			break;
 		}
@@ -245,14 +230,7 @@ static int cmd_recover(int argc, char **argv)
 	if (rc < 0) {
 		fs_warn("%s: stopped there; %" PRIu64 " messages before it are kept", err.message[0] ? err.message : "write failed", n);
 	}
-	for (size_t i = 0; i < fs_mcap_reader_metadata_count(r); i++) {
-		const struct fs_mcap_metadata *md = fs_mcap_reader_metadata(r, i);
-		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
-	}
-	for (size_t i = 0; i < fs_mcap_reader_attachment_count(r); i++) {
-		const struct fs_mcap_attachment *a = fs_mcap_reader_attachment(r, i);
-		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
-	}
+	fs_mcap_copy_extras(r, w);
 	uint64_t valid = 0;
 	bool truncated = fs_mcap_reader_truncated(r, &valid);
 	fs_mcap_reader_close(r);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fs_clock.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
 #include "fs_topic.h"
@@ -139,13 +140,10 @@ int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_
 	char *data = NULL;
 	size_t size = 0, cap = 0;
 	for (;;) {
-		if (size == cap) {
-			cap = cap ? 2 * cap : 65536;
-			data = realloc(data, cap);
-			if (!data) {
-				fclose(f);
-				return -ENOMEM;
-			}
+		if (FS_GROW(data, cap, size + 65536) < 0) {
+			free(data);
+			fclose(f);
+			return -ENOMEM;
 		}
 		size_t k = fread(data + size, 1, cap - size, f);
 		size += k;
@@ -187,17 +185,8 @@ static int channel_for(struct recorder *r, const char *topic, size_t len)
 		return id;
 	}
 	*slot = (uint64_t)id + 1;
-	if ((size_t)id >= r->n_channel_seq) {
-		size_t n = r->n_channel_seq ? 2 * r->n_channel_seq : 64;
-		while (n <= (size_t)id) {
-			n *= 2;
-		}
-		r->channel_seq = realloc(r->channel_seq, n * sizeof(*r->channel_seq));
-		if (!r->channel_seq) {
-			return -ENOMEM;
-		}
-		memset(r->channel_seq + r->n_channel_seq, 0, (n - r->n_channel_seq) * sizeof(*r->channel_seq));
-		r->n_channel_seq = n;
+	if (FS_GROW_ZEROED(r->channel_seq, r->n_channel_seq, (size_t)id + 1) < 0) {
+		return -ENOMEM;
 	}
 	return id;
 }

@@ -93,9 +93,9 @@ struct recording {
 	struct done_rec *done;
 	size_t n_done, cap_done;
 	struct injected *inj;
-	size_t n_inj;
+	size_t n_inj, cap_inj;
 	struct applied *applied;
-	size_t n_applied;
+	size_t n_applied, cap_applied;
 	char participants[64][64];
 	size_t n_participants;
 	bool ended;
@@ -204,13 +204,7 @@ static int read_recording(const char *path, struct recording *r)
 		}
 		bool keep = false;
 		if (done && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE) {
-			if (r->n_done == r->cap_done) {
-				r->cap_done = r->cap_done ? 2 * r->cap_done : 1024;
-				r->done = realloc(r->done, r->cap_done * sizeof(*r->done));
-				if (!r->done) {
-					abort();
-				}
-			}
+			fs_xgrow(r->done, r->cap_done, r->n_done + 1);
 			struct done_rec *d = &r->done[r->n_done++];
 			memset(d, 0, sizeof(*d));
 			d->tick = env->tick_done->tick;
@@ -224,10 +218,7 @@ static int read_recording(const char *path, struct recording *r)
 		} else if (ready && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
 			add_participant(r, env->sender);
 		} else if (cmd && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
-			r->inj = realloc(r->inj, (r->n_inj + 1) * sizeof(*r->inj));
-			if (!r->inj) {
-				abort();
-			}
+			fs_xgrow(r->inj, r->cap_inj, r->n_inj + 1);
 			struct injected *in = &r->inj[r->n_inj++];
 			memset(in, 0, sizeof(*in));
 			in->command_id = env->scenario_command->command_id;
@@ -245,10 +236,7 @@ static int read_recording(const char *path, struct recording *r)
 				}
 			}
 		} else if (apply && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
-			r->applied = realloc(r->applied, (r->n_applied + 1) * sizeof(*r->applied));
-			if (!r->applied) {
-				abort();
-			}
+			fs_xgrow(r->applied, r->cap_applied, r->n_applied + 1);
 			struct applied *a = &r->applied[r->n_applied++];
 			a->tick = applied_tick(env);
 			a->size = fleetsim__v1__scenario_command__get_packed_size(env->scenario_command);

@@ -28,6 +28,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
+#include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_production_msg.h"
 #include "fs_ride_msg.h"
@@ -153,14 +154,7 @@ static bool owns(const struct vehicle_node *n, uint32_t id)
 
 static void push_idle(struct vehicle_node *n, uint32_t id)
 {
-	if (n->nidle == n->idle_cap) {
-		n->idle_cap = n->idle_cap ? n->idle_cap * 2 : 256;
-		n->idle = realloc(n->idle, n->idle_cap * sizeof(*n->idle));
-		if (!n->idle) {
-			fs_error("out of memory");
-			abort();
-		}
-	}
+	fs_xgrow(n->idle, n->idle_cap, n->nidle + 1);
 	n->idle[n->nidle++] = id;
 }
 
@@ -330,22 +324,10 @@ static void receive_scenario(struct vehicle_node *n, struct fs_participant *p, c
 	fs_scenario_msg_receive(fs_participant_bus(p), &n->scn, msg, keep_scenario_event, n);
 }
 
-#define GROW_ARRAY(ptr, len, cap)                                                    \
-	do {                                                                         \
-		if ((len) == (cap)) {                                                \
-			(cap) = (cap) ? (cap) * 2 : 64;                              \
-			(ptr) = realloc((ptr), (cap) * sizeof(*(ptr)));              \
-			if (!(ptr)) {                                                \
-				fs_error("out of memory");                           \
-				abort();                                             \
-			}                                                            \
-		}                                                                    \
-	} while (0)
-
 /* A delivery (or an initial vehicle's programme) for this shard; false if malformed. */
 static void keep_delivery(struct vehicle_node *n, const struct fs_delivery *d, bool in_service)
 {
-	GROW_ARRAY(n->deliveries, n->ndeliveries, n->deliveries_cap);
+	fs_xgrow(n->deliveries, n->deliveries_cap, n->ndeliveries + 1);
 	struct delivery *k = &n->deliveries[n->ndeliveries++];
 	*k = (struct delivery){ .id = d->vehicle_id, .depot = d->depot % n->world->depot_count, .phase = d->city_phase,
 				.sw_version = d->sw_version, .in_service = in_service, .battery_kwh = d->battery_kwh,
@@ -373,13 +355,13 @@ static void receive_deliveries(struct vehicle_node *n, struct fs_participant *p,
 	for (size_t i = 0; i < b->n_software_updates; i++) {
 		const Fleetsim__V1__SoftwareUpdate *u = b->software_updates[i];
 		if (owns(n, u->vehicle_id)) {
-			GROW_ARRAY(n->ota, n->nota, n->ota_cap);
+			fs_xgrow(n->ota, n->ota_cap, n->nota + 1);
 			n->ota[n->nota++] = (struct ota){ u->vehicle_id, u->sw_version };
 		}
 	}
 	for (size_t i = 0; i < b->n_retired_vehicle_ids; i++) {
 		if (owns(n, b->retired_vehicle_ids[i])) {
-			GROW_ARRAY(n->retiring, n->nretiring, n->retiring_cap);
+			fs_xgrow(n->retiring, n->retiring_cap, n->nretiring + 1);
 			n->retiring[n->nretiring++] = b->retired_vehicle_ids[i];
 		}
 	}
@@ -811,14 +793,8 @@ static int publish_news(struct vehicle_node *n, struct fs_participant *p, int64_
 static int publish_keyframe(struct vehicle_node *n, struct fs_participant *p, int64_t now_ms)
 {
 	uint32_t count = fs_fleet_count(n->fleet);
-	if (count > n->keyframe_cap) {
-		size_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *k = realloc(n->keyframe, cap * sizeof(*k));
-		if (!k) {
-			return -ENOMEM;
-		}
-		n->keyframe = k;
-		n->keyframe_cap = cap;
+	if (FS_GROW(n->keyframe, n->keyframe_cap, count) < 0) {
+		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		fs_vehicle_record_take(fs_fleet_vehicle(n->fleet, i), n->world->net, now_ms, &n->keyframe[i]);

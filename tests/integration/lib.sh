@@ -42,6 +42,21 @@ finish() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
 # json FILE EXPR: evaluate a Python expression on the parsed file, bound to j.
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# digest NAME: the run digest of the run whose --out was $WORK/NAME.
+digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
+# ctl ARGS...: fleetctl on the test's bus $BUS, its output as TAP comments; fleetctl's exit status.
+ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
+
+# end_run_of BROKER_PID CONDUCTOR_PID [PID...]: wait for a run's conductor and the other
+# processes named, then stop the run's broker; returns the conductor's exit status.
+end_run_of() {
+  local broker=$1
+  wait "$2"; local rc=$?
+  shift 2
+  for p in "$@"; do wait "$p"; done
+  kill "$broker" 2>/dev/null
+  return $rc
+}
 
 free_ports() { # N: the first of N consecutive free tcp ports on 127.0.0.1
   python3 - "$1" <<'PY'

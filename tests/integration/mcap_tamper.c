@@ -130,25 +130,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.message);
 		return 1;
 	}
-	int channel_map[65536];
-	int schema_map[65536];
-	memset(channel_map, -1, sizeof(channel_map));
-	memset(schema_map, -1, sizeof(schema_map));
+	static struct fs_mcap_copy copy; /* 512 KiB: not on the stack */
+	fs_mcap_copy_init(&copy);
 	int changed = 0;
 	struct fs_mcap_message m;
 	while (fs_mcap_reader_next(r, &m, &err) == 1) {
 		const struct fs_mcap_channel *c = m.channel;
-		if (channel_map[c->id] < 0) {
-			const struct fs_mcap_schema *s = fs_mcap_reader_schema(r, c->schema_id);
-			if (schema_map[s->id] < 0) {
-				schema_map[s->id] = fs_mcap_writer_add_schema(w, s->name, s->encoding, s->data, s->size);
-			}
-			channel_map[c->id] = fs_mcap_writer_add_channel(w, (uint16_t)schema_map[s->id], c->topic,
-									c->message_encoding, c->metadata, c->n_metadata);
-		}
+		int channel = fs_mcap_copy_channel(&copy, r, w, c);
 		const uint8_t *data = m.data;
 		size_t size = m.size;
-		uint8_t *copy = NULL;
+		uint8_t *repacked = NULL;
 		bool done = sender && !strcmp(c->topic, "ctl.done");
 		bool cmd = key && !changed && !strcmp(c->topic, "scn.cmd");
 		if (done || cmd) {
@@ -169,24 +160,17 @@ int main(int argc, char **argv)
 			}
 			if (hit) {
 				size = fleetsim__v1__envelope__get_packed_size(env);
-				copy = malloc(size);
-				fleetsim__v1__envelope__pack(env, copy);
-				data = copy;
+				repacked = malloc(size);
+				fleetsim__v1__envelope__pack(env, repacked);
+				data = repacked;
 				changed++;
 			}
 			fleetsim__v1__envelope__free_unpacked(env, NULL);
 		}
-		fs_mcap_writer_write(w, (uint16_t)channel_map[c->id], m.sequence, m.log_time, m.publish_time, data, size);
-		free(copy);
+		fs_mcap_writer_write(w, (uint16_t)channel, m.sequence, m.log_time, m.publish_time, data, size);
+		free(repacked);
 	}
-	for (size_t i = 0; i < fs_mcap_reader_metadata_count(r); i++) {
-		const struct fs_mcap_metadata *md = fs_mcap_reader_metadata(r, i);
-		fs_mcap_writer_add_metadata(w, md->name, md->kv, md->n);
-	}
-	for (size_t i = 0; i < fs_mcap_reader_attachment_count(r); i++) {
-		const struct fs_mcap_attachment *a = fs_mcap_reader_attachment(r, i);
-		fs_mcap_writer_add_attachment(w, a->name, a->media_type, a->log_time, a->data, a->size);
-	}
+	fs_mcap_copy_extras(r, w);
 	fs_mcap_reader_close(r);
 	if (fs_mcap_writer_close(w) < 0 || !changed) {
 		fprintf(stderr, "fs-mcap-tamper: %s\n", changed ? "cannot write" : "nothing matched");

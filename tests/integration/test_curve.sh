@@ -45,9 +45,7 @@ start_run() { # tag [broker args] -> BUS, BPID, CPID, VPID; SCN = scenario args 
 }
 
 end_run() {
-  wait "$CPID"; local rc=$?
-  wait "$VPID"
-  kill "$BPID" 2>/dev/null
+  end_run_of "$BPID" "$CPID" "$VPID"; local rc=$?
   wait "$BPID" 2>/dev/null
   return $rc
 }
@@ -70,7 +68,6 @@ wait_tick() { # key tick
   for _ in $(seq 1200); do raw_as "$1" status 2>/dev/null | grep -q "^tick *$2 " && return 0; sleep 0.1; done
   return 1
 }
-digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
 broker_kpi() { json "$WORK/$1/summary.json" "int(j['broker']['$2'])"; }
 
 # A: the operator steps and injects; an intruder tries to.

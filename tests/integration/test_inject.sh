@@ -22,15 +22,7 @@ start_run() { # tag [conductor/vehicle args...] -> BUS, CPID, VPID
   PIDS+=($VPID)
 }
 
-end_run() {
-  wait "$CPID"; local rc=$?
-  wait "$VPID"
-  kill "$BPID" 2>/dev/null
-  return $rc
-}
-
-ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
-digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
+end_run() { end_run_of "$BPID" "$CPID" "$VPID"; }
 
 # A: paused, stepped to tick 30, events injected live, resumed.
 start_run live --paused

@@ -33,10 +33,7 @@ run() {
       ${gamma_path[@]+"${gamma_path[@]}"} &
   fi
   PIDS+=($!)
-  wait $cpid
-  local rc=$?
-  kill "$bpid" 2>/dev/null
-  return $rc
+  end_run_of "$bpid" "$cpid"
 }
 
 check "run completes (seed 7)" run a 7

@@ -23,15 +23,7 @@ start_run() { # tag [conductor and production args...] -> BUS, CPID, PPID_
   PIDS+=($PPID_)
 }
 
-end_run() {
-  wait "$CPID"; local rc=$?
-  wait "$PPID_"
-  kill "$BPID" 2>/dev/null
-  return $rc
-}
-
-ctl() { "$SVC/fleetctl" --bus="$BUS" "$@" | sed "s/^/# /"; return "${PIPESTATUS[0]}"; }
-digest() { json "$WORK/$1/summary.json" "j['run_digest']"; }
+end_run() { end_run_of "$BPID" "$CPID" "$PPID_"; }
 result() { json "$WORK/$1/summary.json" "int(j['results']['production']['$2'])"; }
 
 # Tick 290 is 2028-06-03 12:20 (10-minute ticks from 06:00 on June 1st): June 3rd

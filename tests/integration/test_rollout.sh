@@ -33,10 +33,7 @@ prod_run() { # tag seed -> $WORK/tag/summary.json
   "$SVC/fs-production" --bus="$bus" --name=production --seed="$seed" --first-vehicle-id=300 \
     2>"$WORK/$tag/production.log" &
   PIDS+=($!)
-  wait $cpid
-  local rc=$?
-  kill "$bpid" 2>/dev/null
-  return $rc
+  end_run_of "$bpid" "$cpid"
 }
 
 check "fs-production runs 10 days in lockstep" prod_run p1 4

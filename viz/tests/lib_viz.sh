@@ -28,3 +28,16 @@ record_run() { # FILE: a 10-minute, 2-shard data-collection run of 100 vehicles 
   "$FLEETSIM" run --quiet --bus="$(new_bus rec)" --shards=2 --vehicles=100 --speed=max --duration=10m \
     --phase=data-collection --record="$1" >"$WORK/run.log" 2>&1
 }
+
+# start_probed_run BUS DURATION LOG: a data-collection run on BUS (2 shards, 300 vehicles, 10x real
+# time; $LAUNCHER, its stderr in LOG) and, once it runs, viz-probe recording it into $WORK/rec
+# ($PROBE_PID, its output in $WORK/probe.out). Returns 1 if the run does not start.
+start_probed_run() {
+  "$FLEETSIM" run --quiet --bus="$1" --shards=2 --vehicles=300 --speed=10 --duration="$2" \
+    --phase=data-collection 2>"$3" &
+  LAUNCHER=$!; PIDS+=($LAUNCHER)
+  wait_running "$1" || return 1
+  "$PROBE" --bus="$1" --out="$WORK/rec" >"$WORK/probe.out" 2>"$WORK/probe.err" &
+  PROBE_PID=$!; PIDS+=($PROBE_PID)
+  for _ in $(seq 200); do grep -q ready "$WORK/probe.out" && break; sleep 0.05; done # attached
+}

@@ -31,13 +31,7 @@ wait_for() { # seconds command...
 
 # Data collection: every vehicle drives (moves), some change state (full records: charging).
 bus=$(new_bus attach)
-"$FLEETSIM" run --quiet --bus="$bus" --shards=2 --vehicles=300 --speed=10 --duration=20m --phase=data-collection \
-  2>"$WORK/run.log" &
-LAUNCHER=$!; PIDS+=($LAUNCHER)
-check "the run starts" wait_running "$bus"
-"$PROBE" --bus="$bus" --out="$WORK/rec" >"$WORK/probe.out" 2>"$WORK/probe.err" &
-PROBE_PID=$!; PIDS+=($PROBE_PID)
-wait_for 10 grep -q ready "$WORK/probe.out"
+check "the run starts" start_probed_run "$bus" 20m "$WORK/run.log"
 # The probe holds a keyframe of both shards; then attach right after the next one, so the viewer
 # has most of a keyframe period with news only.
 check "the probe saw keyframes of both shards" wait_for 30 keyframes_seen 2

@@ -20,13 +20,7 @@ status_of() { # bus
 
 # 1. The screenshot against the probe's record of the same batches (2 shards).
 bus=$(new_bus shot)
-"$FLEETSIM" run --quiet --bus="$bus" --shards=2 --vehicles=300 --speed=10 --duration=30m --phase=data-collection \
-  2>"$WORK/shot-run.log" &
-LAUNCHER=$!; PIDS+=($LAUNCHER)
-check "shot: the run starts" wait_running "$bus"
-"$PROBE" --bus="$bus" --out="$WORK/rec" >"$WORK/probe.out" 2>"$WORK/probe.err" &
-PROBE_PID=$!; PIDS+=($PROBE_PID)
-for _ in $(seq 200); do grep -q ready "$WORK/probe.out" && break; sleep 0.05; done
+check "shot: the run starts" start_probed_run "$bus" 30m "$WORK/shot-run.log"
 "$VIZ" --bus="$bus" --headless --screenshot="$WORK/shot.png" --frames=20 --screenshot-meta="$WORK/shot.meta" \
   2>"$WORK/viz-shot.log"
 rc=$?

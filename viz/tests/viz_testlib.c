@@ -173,6 +173,25 @@ static bool covered(const struct viz_view *v, const struct viz_rect *avoid, doub
 	       y < avoid->y + avoid->h + pad;
 }
 
+/* Whether screen point (@x, @y) is within @clear px of a vehicle (at @sx, @sy) or 12 px of a depot. */
+static bool near_drawn(const struct viz_view *v, const double *sx, const double *sy, size_t n,
+		       const struct viz_fpoint *depots, size_t ndepots, double x, double y, double clear)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fabs(sx[i] - x) < clear && fabs(sy[i] - y) < clear) {
+			return true;
+		}
+	}
+	for (size_t d = 0; d < ndepots; d++) {
+		double dx, dy;
+		to_screen(v, depots[d].x, depots[d].y, &dx, &dy);
+		if (fabs(dx - x) < 12 && fabs(dy - y) < 12) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void vt_check_frame(const SDL_Surface *img, const struct viz_view *v, const struct fs_network *net,
 		    const struct vt_vehicle *veh, size_t n, const struct viz_fpoint *depots, size_t ndepots,
 		    const struct viz_rect *avoid, struct vt_report *r)
@@ -219,16 +238,7 @@ void vt_check_frame(const SDL_Surface *img, const struct viz_view *v, const stru
 			if (covered(v, avoid, x, y, 2)) {
 				continue;
 			}
-			bool near = false;
-			for (size_t i = 0; i < n && !near; i++) {
-				near = fabs(sx[i] - x) < clear && fabs(sy[i] - y) < clear;
-			}
-			for (size_t d = 0; d < ndepots && !near; d++) {
-				double dx, dy;
-				to_screen(v, depots[d].x, depots[d].y, &dx, &dy);
-				near = fabs(dx - x) < 12 && fabs(dy - y) < 12;
-			}
-			if (near) {
+			if (near_drawn(v, sx, sy, n, depots, ndepots, x, y, clear)) {
 				continue;
 			}
 			r->empty_checked++;
@@ -248,16 +258,7 @@ void vt_check_frame(const SDL_Surface *img, const struct viz_view *v, const stru
 		if (covered(v, avoid, mx, my, 3)) {
 			continue;
 		}
-		bool near = false;
-		for (size_t i = 0; i < n && !near; i++) {
-			near = fabs(sx[i] - mx) < marker + 3 && fabs(sy[i] - my) < marker + 3;
-		}
-		for (size_t d = 0; d < ndepots && !near; d++) {
-			double dx, dy;
-			to_screen(v, depots[d].x, depots[d].y, &dx, &dy);
-			near = fabs(dx - mx) < 12 && fabs(dy - my) < 12;
-		}
-		if (near) {
+		if (near_drawn(v, sx, sy, n, depots, ndepots, mx, my, marker + 3)) {
 			continue;
 		}
 		r->roads_checked++;
