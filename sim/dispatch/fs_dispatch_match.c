@@ -367,12 +367,15 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 			m->t_eta += workers[k].m.t_eta;
 		}
 		struct arc *a = rc || total <= m->arcs_cap ? m->arcs : realloc(m->arcs, total * sizeof(*a));
-		if (!a) {
+		if (!a && total > 0) {
 			rc = -ENOMEM;
 		} else if (rc == 0) {
 			m->arcs = a;
 			m->arcs_cap = total > m->arcs_cap ? total : m->arcs_cap;
 			for (size_t c = 0; c < nchunks; c++) {
+				if (!l.chunk_count[c]) {
+					continue; /* (its worker may have no arcs at all: no buffer) */
+				}
 				memcpy(&m->arcs[m->narcs], &workers[l.chunk_worker[c]].m.arcs[l.chunk_first[c]],
 				       l.chunk_count[c] * sizeof(*a));
 				m->narcs += l.chunk_count[c];
