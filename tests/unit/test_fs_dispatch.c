@@ -524,7 +524,9 @@ static void crowded_round(bool parallel, bool no_arcs, struct fs_dispatch_offer 
 	}
 	step(&c, T0);
 	assert_true(no_arcs ? c.out.offer_count == 0 : c.out.offer_count > 0 && c.out.offer_count <= 40);
-	memcpy(ret_offers, c.out.offers, c.out.offer_count * sizeof(*ret_offers));
+	if (c.out.offer_count) {
+		memcpy(ret_offers, c.out.offers, c.out.offer_count * sizeof(*ret_offers));
+	}
 	*ret_count = c.out.offer_count;
 	*ret_hash = fs_dispatch_hash(c.d);
 	city_down(&c);
