@@ -40,6 +40,9 @@ _fleetsim_value()
 	--cadence) COMPREPLY=($(compgen -W "monthly quarterly weekly" -- "$cur")) ;;
 	--compression) COMPREPLY=($(compgen -W "none zstd" -- "$cur")) ;;
 	--speed) COMPREPLY=($(compgen -W "max" -- "$cur")) ;;
+	--timezone) # the system's tz database (package tzdata): Area/City names, and UTC
+		COMPREPLY=($(compgen -W "UTC $(cd /usr/share/zoneinfo 2>/dev/null &&
+			find [A-Z]*/ -type f 2>/dev/null | grep -v '^posix/\|^right/')" -- "$cur")) ;;
 	--out | --keep | --screenshot-dir | --record | --scenario | --fleet-csv | --demand-csv | \
 		--allow | --font | --screenshot | --screenshot-meta | --fleetsim | --timeline | --geojson | \
 		--report | --curve-secret | --curve-server)

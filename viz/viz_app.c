@@ -931,7 +931,7 @@ int viz_app_write_meta(const struct viz_app *app, const char *path)
 	char clock[64] = "", zone[96] = "";
 	if (viz_hud_clock(&in)) {
 		viz_hud_format_time(viz_hud_clock(&in), app->tz, clock, sizeof(clock));
-		viz_hud_format_zone(viz_hud_clock(&in), app->tz, zone, sizeof(zone));
+		fs_timezone_describe(app->tz, viz_hud_clock(&in), zone, sizeof(zone));
 	}
 	fprintf(f, "clock=%s\nzone=%s\n", clock, zone); /* what the HUD's clock says */
 	if (app->player || bus_playback(app)) {

@@ -35,18 +35,6 @@ void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, si
 		 days[t.weekday % 7]);
 }
 
-void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size)
-{
-	int32_t off = fs_timezone_offset_s(tz, ms);
-	int32_t a = off < 0 ? -off : off;
-	char hm[16] = "";
-	if (off) {
-		snprintf(hm, sizeof(hm), a % 3600 ? "%c%d:%02d" : "%c%d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-	}
-	const char *name = tz && tz->name[0] ? tz->name : "";
-	snprintf(buf, size, "UTC%s%s%s", hm, name[0] ? " " : "", name);
-}
-
 void viz_hud_format_duration(double s, char *buf, size_t size)
 {
 	if (isnan(s) || s < 0) {
@@ -99,20 +87,13 @@ static int text_right(struct viz_sdl *g, enum viz_font f, float right, float y, 
 
 int viz_hud_time_ticks(int64_t t0_ms, int64_t t1_ms, const struct fs_timezone *tz, int max, int64_t *ret)
 {
-	static const int64_t steps_min[] = { 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440 };
-	int64_t local0 = fs_timezone_local_ms(tz, t0_ms), local1 = fs_timezone_local_ms(tz, t1_ms);
-	for (size_t k = 0; k < sizeof(steps_min) / sizeof(steps_min[0]) && local0 >= 0; k++) {
-		int64_t step = steps_min[k] * 60000, first = (local0 + step - 1) / step * step;
-		if (first > local1 || (local1 - first) / step + 1 > max) {
-			continue;
-		}
-		int n = 0;
-		for (int64_t t = first; t <= local1; t += step) {
-			ret[n++] = fs_timezone_utc_ms(tz, t);
-		}
-		return n;
+	int64_t first, step = fs_timezone_axis_step(tz, t0_ms, t1_ms, 5 * 60000, max, &first);
+	int64_t local1 = fs_timezone_local_ms(tz, t1_ms);
+	int n = 0;
+	for (int64_t t = first; t <= local1 && n < max; t += step) {
+		ret[n++] = fs_timezone_utc_ms(tz, t);
 	}
-	return 0;
+	return n;
 }
 
 static void format_value(enum viz_series_kind kind, double v, char *buf, size_t size)
@@ -319,7 +300,7 @@ static void draw_panel(struct viz_sdl *g, const struct viz_hud_input *in, int he
 		viz_hud_format_time(now, in->tz, c, sizeof(c));
 		viz_sdl_text(g, VIZ_FONT_LARGE, x, y, white, c);
 		y += (float)viz_sdl_line_height(g, VIZ_FONT_LARGE);
-		viz_hud_format_zone(now, in->tz, c, sizeof(c));
+		fs_timezone_describe(in->tz, now, c, sizeof(c));
 		viz_sdl_text(g, VIZ_FONT_SMALL, x, y, grey, c); /* whose clock: the city's local time */
 		y += (float)sh + 2;
 	} else {

@@ -51,13 +51,12 @@ bool viz_hud_inspector_rect(const struct viz_hud_input *in, struct viz_rect *ret
 /* Text helpers, pure (tested): */
 /** "2028-06-01 02:42:10 Thu": the wall clock of @tz (NULL: UTC) at simulated Unix ms @ms. */
 void viz_hud_format_time(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size);
-/** "UTC-4 America/New_York", "UTC+5:30", "UTC": @tz's offset at @ms and its name. */
-void viz_hud_format_zone(int64_t ms, const struct fs_timezone *tz, char *buf, size_t size);
 /** "3:12" (m:ss) or "1:02:03" (h:mm:ss) for @seconds; "-" when NAN. */
 void viz_hud_format_duration(double seconds, char *buf, size_t size);
 /**
  * Up to @max chart ticks at round local times of @tz (every 5, 10, 15, 30
- * min, 1, 2, 3, 6, 12 or 24 h: the shortest step that fits) within
+ * min, 1, 2, 3, 6, 12 h, 1, 2, 7 d: the shortest step that fits;
+ * fs_timezone_axis_step()) within
  * [@t0_ms, @t1_ms], as simulated Unix ms in @ret. Returns how many.
  */
 int viz_hud_time_ticks(int64_t t0_ms, int64_t t1_ms, const struct fs_timezone *tz, int max, int64_t *ret);

@@ -997,6 +997,16 @@ static void put_time(FILE *f, const struct dispatch_service *s, int64_t t_ms)
 	}
 }
 
+/* ",2028-06-01T08:14:03-04:00": @t_ms on the city's clock (ISO 8601 with offset); empty if never reached */
+static void put_local_time(FILE *f, const struct dispatch_service *s, int64_t t_ms)
+{
+	char b[40];
+	fputc(',', f);
+	if (t_ms >= 0) {
+		fputs(fs_timezone_format_iso(&s->scn.tz, t_ms, b, sizeof(b)), f);
+	}
+}
+
 static void put_num(FILE *f, double v, int decimals)
 {
 	if (isfinite(v)) {
@@ -1062,13 +1072,14 @@ static int write_trips(const struct dispatch_service *s)
 	}
 	char start[32];
 	fs_calendar_format(s->start_ms, start, sizeof(start));
-	/* times: seconds since the run's start (summary.json "start"), empty if never reached */
+	/* times: seconds since the run's start (summary.json "start"), empty if never reached;
+	 * *_local: the same instants on the city's clock, ISO 8601 with the offset in force */
 	fputs("request_id,demand_id,status,reason,t_request_s,t_offer_s,t_assign_s,t_arrive_s,t_pickup_s,"
 	      "t_dropoff_s,t_end_s,vehicle_id,offers,wait_s,in_vehicle_s,offer_eta_s,origin_x_m,origin_y_m,"
 	      "dest_x_m,dest_y_m,origin_zone,pickup_edge,pickup_offset_m,pickup_x_m,pickup_y_m,dropoff_edge,"
 	      "dropoff_offset_m,dropoff_x_m,dropoff_y_m,beeline_m,route_m,route_s,pickup_m,trip_m,uses_motorway,"
 	      "rider_patience_s,rider_board_s,rider_alight_s,rider_no_show,origin_lat,origin_lon,dest_lat,dest_lon,"
-	      "pickup_lat,pickup_lon,dropoff_lat,dropoff_lon\n",
+	      "pickup_lat,pickup_lon,dropoff_lat,dropoff_lon,request_local,pickup_local,dropoff_local\n",
 	      f);
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1113,6 +1124,9 @@ static int write_trips(const struct dispatch_service *s)
 		put_latlon(f, net, &r->dest);
 		put_latlon(f, net, place_point(net, r->pickup_edge, r->pickup_offset_m, &pickup) ? &pickup : NULL);
 		put_latlon(f, net, place_point(net, r->dropoff_edge, r->dropoff_offset_m, &dropoff) ? &dropoff : NULL);
+		put_local_time(f, s, r->t_request_ms);
+		put_local_time(f, s, r->t_pickup_ms);
+		put_local_time(f, s, r->t_dropoff_ms);
 		fputc('\n', f);
 	}
 	return close_out(&out);
@@ -1145,10 +1159,17 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 	if (!f) {
 		return -EIO;
 	}
-	fprintf(f, "hour,%s", kpi_header);
+	/* the hour a request was made on the city's clock (local_hour), and which clock that is */
+	const char *zone = s->scn.tz.name[0] ? s->scn.tz.name : "";
+	char fixed[32] = "";
+	if (!zone[0]) {
+		fs_timezone_describe(&s->scn.tz, s->start_ms, fixed, sizeof(fixed));
+		zone = fixed;
+	}
+	fprintf(f, "local_hour,timezone,%s", kpi_header);
 	for (int h = 0; h < 24; h++) {
-		char key[8];
-		snprintf(key, sizeof(key), "%02d", h);
+		char key[96];
+		snprintf(key, sizeof(key), "%02d,%s", h, zone);
 		put_kpi_row(f, key, &by_hour[h]);
 	}
 	int rc = close_out(&out);

@@ -34,12 +34,15 @@
 #include "envelope.pb-c.h"
 #include "fs/calendar.h"
 #include "fs/network.h"
+#include "fs/scenario_load.h"
+#include "fs/timezone_load.h"
 #include "fs/vehicle.h"
 #include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_vehicle_msg.h"
 #include "rec_export.h"
+#include "recorder.h"
 
 #define MAX_VEHICLE_ID (16u << 20)
 #define MS_PER_HOUR 3600000.0
@@ -500,16 +503,19 @@ static int write_timeline(struct exporter *x, const char *path)
 		return -errno;
 	}
 	qsort(x->rows, x->n_rows, sizeof(*x->rows), cmp_row);
-	fprintf(f, "vehicle_id,kind,start_utc,end_utc,duration_s,state,event,lat,lon,end_lat,end_lon,soc,end_soc,"
-		   "distance_m,job_id,value,detail\n");
+	/* start_local/end_local: ISO 8601 with the offset of the run's clock (x->rep.tz) */
+	fprintf(f, "vehicle_id,kind,start_utc,end_utc,start_local,end_local,duration_s,state,event,lat,lon,end_lat,"
+		   "end_lon,soc,end_soc,distance_m,job_id,value,detail\n");
 	for (size_t i = 0; i < x->n_rows; i++) {
 		const struct row *r = &x->rows[i];
-		char a[32], b[32] = "";
+		char a[32], b[32] = "", la[32], lb[32] = "";
 		fs_calendar_format(r->start_ms, a, sizeof(a));
+		fs_timezone_format_iso(x->rep.tz, r->start_ms, la, sizeof(la));
 		if (r->kind == 0) {
 			fs_calendar_format(r->end_ms, b, sizeof(b));
+			fs_timezone_format_iso(x->rep.tz, r->end_ms, lb, sizeof(lb));
 		}
-		fprintf(f, "%u,%s,%s,%s,", r->vid, r->kind ? "event" : "state", a, b);
+		fprintf(f, "%u,%s,%s,%s,%s,%s,", r->vid, r->kind ? "event" : "state", a, b, la, lb);
 		if (r->kind == 0) {
 			fprintf(f, "%.3f", (double)(r->end_ms - r->start_ms) / 1000.0);
 		}
@@ -710,6 +716,58 @@ static void handle_message(struct exporter *x, const char *topic, const struct f
 	release(x, x->last_ms - HOLD_TICKS * (int64_t)x->tick_ms);
 }
 
+/*
+ * The clock of the exports' local times: --timezone, else the city's of the
+ * scenario the run was started with (metadata "fleetsim.run" written by
+ * `fleetsim run --record`: its embedded scenario.yaml, or the defaults when it
+ * had none), else UTC. Metadata is complete once the reader has walked the
+ * file. Returns 0, or -EINVAL after saying why (a bad --timezone).
+ */
+static int recording_clock(const struct fs_mcap_reader *rd, const char *zone, struct fs_timezone *ret,
+			   const char **ret_source)
+{
+	struct fs_error err = { "" };
+	if (zone) {
+		*ret_source = "from --timezone";
+		if (!strcmp(zone, "UTC")) {
+			fs_timezone_fixed(ret, 0);
+			return 0;
+		}
+		if (fs_timezone_load(FS_TZ_DIR, zone, ret, &err) < 0) {
+			fs_error("--timezone: %s", err.message);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	*ret_source = "the recording names no scenario: --timezone sets a clock";
+	fs_timezone_fixed(ret, 0);
+	if (!fs_mcap_reader_metadata_get(rd, RECORDER_RUN_METADATA, "argv")) {
+		return 0;
+	}
+	const struct fs_mcap_attachment *yaml = NULL;
+	for (size_t i = 0; i < fs_mcap_reader_attachment_count(rd); i++) {
+		if (!strcmp(fs_mcap_reader_attachment(rd, i)->name, "scenario.yaml")) {
+			yaml = fs_mcap_reader_attachment(rd, i);
+		}
+	}
+	struct fs_scenario sc;
+	int rc = yaml ? fs_scenario_load_string((const char *)yaml->data, yaml->size, "scenario.yaml (in the recording)",
+						fs_mcap_reader_metadata_get(rd, RECORDER_RUN_METADATA, "cwd"), &sc, &err)
+		      : fs_scenario_defaults(&sc);
+	if (rc < 0) {
+		fs_warn("local times in UTC: %s", yaml ? err.message : "the default time zone cannot be read (package tzdata)");
+		return 0;
+	}
+	struct fs_timezone tz;
+	if (fs_timezone_copy(&tz, &sc.tz) == 0) {
+		fs_timezone_finish(ret);
+		*ret = tz;
+		*ret_source = yaml ? "the city's, from the run's scenario" : "the city's, from the default scenario";
+	}
+	fs_scenario_finish(&sc);
+	return 0;
+}
+
 int rec_export(const char *path, const struct rec_export_options *opts)
 {
 	struct fs_error err = { "" };
@@ -720,6 +778,11 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	}
 	struct exporter x = { .o = opts, .tick_ms = DEFAULT_TICK_MS };
 	x.rep.source = path;
+	struct fs_timezone clock = { .name = "" };
+	if (opts->timezone && recording_clock(rd, opts->timezone, &clock, &x.rep.tz_source) < 0) {
+		fs_mcap_reader_close(rd);
+		return -EINVAL;
+	}
 	int status = 0;
 	if (opts->trips_geojson) {
 		x.geo = fopen(opts->trips_geojson, "w");
@@ -741,6 +804,10 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	}
 	release(&x, INT64_MAX);
 	close_sample(&x);
+	if (!opts->timezone) {
+		recording_clock(rd, NULL, &clock, &x.rep.tz_source);
+	}
+	x.rep.tz = &clock;
 	if (x.refused) {
 		fs_warn("%" PRIu64 " vehicle batch(es) refused (see above)", x.refused);
 	}
@@ -805,6 +872,7 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	free(x.pending);
 	fs_vehicle_records_finish(&x.records);
 	free_report(&x.rep);
+	fs_timezone_finish(&clock);
 	fs_mcap_reader_close(rd);
 	return status;
 }

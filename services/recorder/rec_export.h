@@ -9,10 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/timezone.h"
+
 struct rec_export_options {
 	const char *timeline_csv;  /* may be NULL */
 	const char *trips_geojson; /* may be NULL */
 	const char *report_png;    /* may be NULL */
+	const char *timezone;      /* the clock of local times: an IANA zone or "UTC"; NULL = the run's city's */
 };
 
 /** Read @path once and write the requested files. Returns 0 or -errno (logged). */
@@ -44,14 +47,15 @@ struct rec_report {
 	uint64_t messages, ticks, trips, vehicles_max;
 	char participants[256];
 	int64_t start_ms, end_ms;
+	const struct fs_timezone *tz; /* the local clock of the axes and heading (NULL = UTC) */
+	const char *tz_source;        /* where it comes from, as the heading says it */
 };
 
 /**
- * The time axis of a report over [@t0_ms, @t1_ms]: a round step (1, 2, 5,
- * 10, 15, 30 s or min, 1, 2, 3, 6, 12 h, 1, 2, 7 d) giving at most @max_ticks
- * ticks, and the first multiple of it (UTC) at or after @t0_ms.
+ * A time-axis label of report.png for the tick at @t_ms, on @tz's clock:
+ * "07:30", "07:30:15" for steps under a minute, "2028-06-01" from a day up.
  */
-int64_t rec_report_time_step(int64_t t0_ms, int64_t t1_ms, int max_ticks, int64_t *ret_first_ms);
+void rec_report_tick_label(const struct fs_timezone *tz, int64_t t_ms, int64_t step_ms, char *buf, size_t size);
 /** A readable legend name for one of dispatch's KPI names ("wait.p50_s" -> "median wait"). */
 const char *rec_report_kpi_label(const char *name);
 

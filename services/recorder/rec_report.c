@@ -12,24 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/calendar.h"
+#include "fs/timezone.h"
 #include "rec_export.h"
 
-int64_t rec_report_time_step(int64_t t0_ms, int64_t t1_ms, int max_ticks, int64_t *ret_first_ms)
+void rec_report_tick_label(const struct fs_timezone *tz, int64_t t_ms, int64_t step_ms, char *buf, size_t size)
 {
-	static const int64_t steps_s[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
-					   21600, 43200, 86400, 172800, 604800 };
-	int64_t span = t1_ms > t0_ms ? t1_ms - t0_ms : 1, step = 0;
-	for (size_t i = 0; i < sizeof(steps_s) / sizeof(steps_s[0]) && !step; i++) {
-		if (span / (steps_s[i] * 1000) + 1 <= max_ticks) {
-			step = steps_s[i] * 1000;
-		}
+	char b[32];
+	/* "YYYY-MM-DDTHH:MM:SSZ" of the local clock: HH:MM, with seconds for steps under a minute, the date from a day up */
+	fs_calendar_format(fs_timezone_local_ms(tz, t_ms), b, sizeof(b));
+	if (step_ms >= 86400000) {
+		b[10] = '\0';
+		snprintf(buf, size, "%s", b);
+		return;
 	}
-	if (!step) {
-		step = (span / max_ticks / 604800000 + 1) * 604800000; /* weeks */
-	}
-	int64_t first = t0_ms / step * step;
-	*ret_first_ms = first < t0_ms ? first + step : first;
-	return step;
+	b[step_ms < 60000 ? 19 : 16] = '\0';
+	snprintf(buf, size, "%s", b + 11);
 }
 
 const char *rec_report_kpi_label(const char *name)
@@ -52,7 +50,6 @@ const char *rec_report_kpi_label(const char *name)
 }
 
 #ifdef FS_REC_PNG
-#include "fs/calendar.h"
 #include "fs_chart.h"
 
 #define W 1400
@@ -115,28 +112,27 @@ static double nice_max(double v)
 	return 10 * e;
 }
 
-/* Ticks on round times (12:00, 12:30, ...), in UTC, which the axis says. */
-static void time_ticks(struct fs_chart *cv, const struct panel *p)
+/* Ticks on round times (12:00, 12:30, ...) of the run's local clock, which the axis names. */
+static void time_ticks(struct fs_chart *cv, const struct panel *p, const struct rec_report *rep)
 {
-	int64_t first, step = rec_report_time_step(p->t0, p->t1, (p->x1 - p->x0) / 70, &first);
-	for (int64_t t = first; t <= p->t1; t += step) {
-		char b[32];
-		fs_calendar_format(t, b, sizeof(b));
-		/* "YYYY-MM-DDTHH:MM:SSZ": HH:MM, with seconds for steps under a minute, the date from a day up */
-		b[step < 60000 ? 19 : 16] = '\0';
-		const char *label = step >= 86400000 ? b : b + 11;
-		if (step >= 86400000) {
-			b[10] = '\0';
-		}
+	int64_t first, step = fs_timezone_axis_step(rep->tz, p->t0, p->t1, 1000, (p->x1 - p->x0) / 70, &first);
+	for (int64_t local = first; local <= fs_timezone_local_ms(rep->tz, p->t1); local += step) {
+		int64_t t = fs_timezone_utc_ms(rep->tz, local);
+		char label[32];
+		rec_report_tick_label(rep->tz, t, step, label, sizeof(label));
 		int x = px(p, t);
 		fs_chart_line(cv, x, p->y0, x, p->y1, 0xeeeeee, 1, 0);
 		fs_chart_line(cv, x, p->y1, x, p->y1 + 4, 0x757575, 1, 0);
 		text(cv, SMALL, x, p->y1 + 6, FS_CHART_CENTER, 0x616161, label);
 	}
-	text(cv, SMALL, p->x1, p->y1 + 22, FS_CHART_RIGHT, 0x616161, "simulated time, UTC");
+	char zone[96], caption[128];
+	fs_timezone_describe(rep->tz, p->t0, zone, sizeof(zone));
+	snprintf(caption, sizeof(caption), "simulated time, %s", zone);
+	text(cv, SMALL, p->x1, p->y1 + 22, FS_CHART_RIGHT, 0x616161, caption);
 }
 
-static void frame(struct fs_chart *cv, const struct panel *p, const char *title, const char *unit)
+static void frame(struct fs_chart *cv, const struct panel *p, const struct rec_report *rep, const char *title,
+		  const char *unit)
 {
 	fs_chart_fill(cv, p->x0, p->y0, p->x1, p->y1, 0xfafafa);
 	text(cv, TEXT, p->x0, p->y0 - 26, FS_CHART_LEFT, 0x212121, title);
@@ -152,7 +148,7 @@ static void frame(struct fs_chart *cv, const struct panel *p, const char *title,
 		}
 		text(cv, SMALL, p->x0 - 6, y - 8, FS_CHART_RIGHT, 0x616161, b);
 	}
-	time_ticks(cv, p);
+	time_ticks(cv, p, rep);
 	fs_chart_line(cv, p->x0, p->y1, p->x1, p->y1, 0x757575, 1, 0);
 	fs_chart_line(cv, p->x0, p->y0, p->x0, p->y1, 0x757575, 1, 0);
 }
@@ -187,17 +183,20 @@ static const struct rec_kpi_series *kpi(const struct rec_report *rep, const char
 
 static void heading(struct fs_chart *cv, const struct rec_report *rep)
 {
-	char b[512], t0[32], t1[32];
-	fs_calendar_format(rep->start_ms, t0, sizeof(t0));
-	fs_calendar_format(rep->end_ms, t1, sizeof(t1));
-	text(cv, BIG, 40, 18, FS_CHART_LEFT, 0x212121, "fleetsim run report");
-	snprintf(b, sizeof(b), "%s  |  %s to %s (simulated, UTC), %llu ticks  |  %llu messages", rep->source, t0, t1,
+	char b[640], t0[32], t1[32], zone[96];
+	fs_timezone_format_iso(rep->tz, rep->start_ms, t0, sizeof(t0));
+	fs_timezone_format_iso(rep->tz, rep->end_ms, t1, sizeof(t1));
+	fs_timezone_describe(rep->tz, rep->start_ms, zone, sizeof(zone));
+	text(cv, BIG, 40, 12, FS_CHART_LEFT, 0x212121, "fleetsim run report");
+	snprintf(b, sizeof(b), "%s  |  %s to %s (simulated)  |  %llu ticks  |  %llu messages", rep->source, t0, t1,
 		 (unsigned long long)rep->ticks, (unsigned long long)rep->messages);
-	text(cv, TEXT, 40, 58, FS_CHART_LEFT, 0x424242, b);
+	text(cv, TEXT, 40, 50, FS_CHART_LEFT, 0x424242, b);
+	snprintf(b, sizeof(b), "times on the clock %s (%s)", zone, rep->tz_source);
+	text(cv, TEXT, 40, 72, FS_CHART_LEFT, 0x424242, b);
 	snprintf(b, sizeof(b), "vehicles: up to %llu  |  trips completed: %llu  |  participants: %s",
 		 (unsigned long long)rep->vehicles_max, (unsigned long long)rep->trips,
 		 rep->participants[0] ? rep->participants : "-");
-	text(cv, TEXT, 40, 82, FS_CHART_LEFT, 0x424242, b);
+	text(cv, TEXT, 40, 94, FS_CHART_LEFT, 0x424242, b);
 }
 
 /* Fleet by state, stacked, with its legend. */
@@ -205,7 +204,7 @@ static void fleet_panel(struct fs_chart *cv, const struct rec_report *rep, int64
 {
 	const struct rec_series *s = &rep->fleet;
 	struct panel p = { 110, 150, W - 290, 530, ta, tb, 0, nice_max((double)rep->vehicles_max) };
-	frame(cv, &p, "Fleet by state", "");
+	frame(cv, &p, rep, "Fleet by state", "");
 	for (size_t i = 0; i < s->n; i++) {
 		int xa = px(&p, s->t_ms[i]);
 		int xb = i + 1 < s->n ? px(&p, s->t_ms[i + 1]) : xa + 1;
@@ -242,7 +241,7 @@ static void wait_panel(struct fs_chart *cv, const struct rec_report *rep, struct
 		}
 	}
 	u.v1 = nice_max(vmax);
-	frame(cv, &u, "Rider wait (dispatch KPIs)", " s");
+	frame(cv, &u, rep, "Rider wait (dispatch KPIs)", " s");
 	int lx = u.x0 + 10;
 	for (int i = 0; i < 3; i++) {
 		const struct rec_kpi_series *k = kpi(rep, names[i]);
@@ -284,11 +283,11 @@ static void draw(struct fs_chart *cv, const struct rec_report *rep)
 	}
 	int top = 620, bottom = 930, wpanel = (W - 110 - 60 - 2 * 90) / 3;
 	struct panel q = { 110, top, 110 + wpanel, bottom, ta, tb, 0, 100 };
-	frame(cv, &q, "Mean state of charge", " %");
+	frame(cv, &q, rep, "Mean state of charge", " %");
 	plot(cv, &q, s->t_ms, soc, s->n, 0x43a047);
 	struct panel r = { q.x1 + 90, top, q.x1 + 90 + wpanel, bottom, ta, tb, 0,
 			   nice_max(s->n ? trips[s->n - 1] : 0) };
-	frame(cv, &r, "Trips completed", "");
+	frame(cv, &r, rep, "Trips completed", "");
 	plot(cv, &r, s->t_ms, trips, s->n, 0x1e88e5);
 	wait_panel(cv, rep, (struct panel){ r.x1 + 90, top, r.x1 + 90 + wpanel, bottom, ta, tb, 0, 0 });
 	free(soc);

@@ -449,6 +449,7 @@ static int cmd_export(int argc, char **argv)
 		{ "timeline", required_argument, NULL, 't' },
 		{ "geojson", required_argument, NULL, 'g' },
 		{ "report", required_argument, NULL, 'r' },
+		{ "timezone", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -465,8 +466,12 @@ static int cmd_export(int argc, char **argv)
 		case 'r':
 			o.report_png = optarg;
 			break;
+		case 'z':
+			o.timezone = optarg;
+			break;
 		case 'h':
 			printf("Usage: fleetctl export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
+			       "                            [--timezone ZONE]\n"
 			       "  --timeline  per-vehicle timeline: one row per stretch of constant state\n"
 			       "              (start, end, duration, position, charge, distance) and one per\n"
 			       "              vehicle event, ordered by vehicle then time\n"
@@ -475,6 +480,9 @@ static int cmd_export(int argc, char **argv)
 			       "              which kepler.gl's trip layer animates\n"
 			       "  --report    KPI report of the run as a PNG: fleet by state, charge, trips,\n"
 			       "              dispatch KPIs over simulated time\n"
+			       "  --timezone  the clock of the report's axes and the timeline's start_local/\n"
+			       "              end_local: an IANA zone (America/Chicago) or UTC; default the\n"
+			       "              city's of the run's scenario (kept in the recording)\n"
 			       "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");
 			return 0;
 		default:

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,4 +184,63 @@ int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms)
 		return t;
 	}
 	return add_sat(local_ms, -(int64_t)before * 1000); /* the skipped hour */
+}
+
+/* The first multiple of @step at or after @t (negative times too). */
+static int64_t ceil_to(int64_t t, int64_t step)
+{
+	return -floor_div(-t, step) * step;
+}
+
+void fs_timezone_describe(const struct fs_timezone *tz, int64_t t_ms, char *buf, size_t size)
+{
+	int32_t off = fs_timezone_offset_s(tz, t_ms);
+	int32_t a = off < 0 ? -off : off;
+	char hm[16] = "";
+	if (off) {
+		snprintf(hm, sizeof(hm), a % 3600 ? "%c%d:%02d" : "%c%d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	}
+	const char *name = tz && tz->name[0] ? tz->name : "";
+	snprintf(buf, size, "UTC%s%s%s", hm, name[0] ? " " : "", name);
+}
+
+char *fs_timezone_format_iso(const struct fs_timezone *tz, int64_t t_ms, char *buf, size_t size)
+{
+	int32_t off = fs_timezone_offset_s(tz, t_ms);
+	int32_t a = off < 0 ? -off : off;
+	struct fs_civil_time c;
+	fs_calendar_from_ms(add_sat(t_ms, (int64_t)off * 1000), &c);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", c.year, c.month, c.day, c.hour, c.minute,
+		 c.second, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	return buf;
+}
+
+int64_t fs_timezone_axis_step(const struct fs_timezone *tz, int64_t t0_ms, int64_t t1_ms, int64_t min_step_ms,
+			      int max, int64_t *ret_first_local_ms)
+{
+	static const int64_t steps_s[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800,
+					   21600, 43200, 86400, 172800, 604800 };
+	const int64_t week = 604800000;
+	int64_t local0 = fs_timezone_local_ms(tz, t0_ms), local1 = fs_timezone_local_ms(tz, t1_ms);
+	if (local1 < local0) {
+		local1 = local0;
+	}
+	if (max < 1) {
+		max = 1;
+	}
+	int64_t step = 0;
+	for (size_t i = 0; i < sizeof(steps_s) / sizeof(steps_s[0]) && !step; i++) {
+		int64_t s = steps_s[i] * 1000;
+		if (s >= min_step_ms && (local1 - ceil_to(local0, s)) / s + 1 <= max) {
+			step = s;
+		}
+	}
+	if (!step) { /* whole weeks, as many as keep the ticks to max */
+		step = ((local1 - local0) / max / week + 1) * week;
+		if (step < min_step_ms) {
+			step = (min_step_ms + week - 1) / week * week;
+		}
+	}
+	*ret_first_local_ms = ceil_to(local0, step);
+	return step;
 }

@@ -169,7 +169,8 @@ $CTL stop >/dev/null
 wait "$RUN"
 # ---- exports --------------------------------------------------------------------
 # Atlanta (a network with a place on Earth): positions as WGS84 too, counts as integers
-"$SVC/fleetsim" run --quiet --duration=1h --out="$WORK/atl" --bus="ipc://$WORK/atl/bus" 2>"$WORK/atl.log"
+"$SVC/fleetsim" run --quiet --duration=1h --out="$WORK/atl" --bus="ipc://$WORK/atl/bus" \
+  --record="$WORK/atl.mcap" 2>"$WORK/atl.log"
 check "trips.csv: latitude/longitude of origin, destination, pickup and drop-off, in Atlanta" python3 - "$WORK/atl" <<'PY'
 import csv, math, sys
 rows = list(csv.DictReader(open(sys.argv[1] + "/trips.csv")))
@@ -194,6 +195,56 @@ zones = {z["zone"]: z for z in csv.DictReader(open(sys.argv[1] + "/dispatch_by_s
 d = zones["downtown"]  # Five Points, downtown Atlanta: 33.754 N, 84.391 W
 assert abs(float(d["lat"]) - 33.754) < 0.01 and abs(float(d["lon"]) + 84.391) < 0.01, d
 PY
+# times on the city's clock, with its zone: checked against Python's own tz database reader (zoneinfo)
+check "trips.csv: request/pickup/dropoff_local are the run's instants on Atlanta's clock (-04:00 in June)" \
+  python3 - "$WORK/atl" <<'PY'
+import csv, datetime, json, sys
+from zoneinfo import ZoneInfo
+start = datetime.datetime.fromisoformat(json.load(open(sys.argv[1] + "/summary.json"))["start"].replace("Z", "+00:00"))
+rows = list(csv.DictReader(open(sys.argv[1] + "/trips.csv")))
+assert rows
+for r in rows:
+    for t, local in (("t_request_s", "request_local"), ("t_pickup_s", "pickup_local"), ("t_dropoff_s", "dropoff_local")):
+        if not r[t]:
+            assert r[local] == "", (t, r[local])
+            continue
+        want = (start + datetime.timedelta(seconds=float(r[t]))).astimezone(ZoneInfo("America/New_York"))
+        got = datetime.datetime.fromisoformat(r[local])
+        assert got.utcoffset() == want.utcoffset() and abs((got - want).total_seconds()) < 1, (r[local], want)
+        assert r[local].endswith("-04:00"), r[local]
+PY
+check "dispatch_by_hour.csv: the hours are Atlanta's (08 local for a run from 12:00 UTC), and it says so" \
+  python3 - "$WORK/atl/dispatch_by_hour.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 24 and all(r["timezone"] == "America/New_York" for r in rows), rows[0]
+busy = [r["local_hour"] for r in rows if int(r["requests"])]
+assert busy == ["08"], busy
+PY
+"$SVC/fleetctl" export "$WORK/atl.mcap" --timeline "$WORK/atl-tl.csv" --report "$WORK/atl-report.png" >/dev/null 2>&1
+check "export: the timeline's start_local/end_local are on the run's city's clock" python3 - "$WORK/atl-tl.csv" <<'PY'
+import csv, datetime, sys
+from zoneinfo import ZoneInfo
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert rows
+for r in rows:
+    for utc, local in (("start_utc", "start_local"), ("end_utc", "end_local")):
+        if r[utc]:
+            want = datetime.datetime.fromisoformat(r[utc].replace("Z", "+00:00")).astimezone(ZoneInfo("America/New_York"))
+            assert datetime.datetime.fromisoformat(r[local]) == want and want.utcoffset().total_seconds() == -4 * 3600
+PY
+"$SVC/fleetctl" export "$WORK/atl.mcap" --timeline "$WORK/atl-tl-in.csv" --timezone Asia/Kolkata >/dev/null 2>&1
+check "export --timezone Asia/Kolkata: local times at +05:30" python3 - "$WORK/atl-tl-in.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert rows and all(r["start_local"].endswith("+05:30") for r in rows)
+PY
+"$SVC/fleetctl" export "$WORK/atl.mcap" --report "$WORK/x.png" --timezone Nowhere/Foo >/dev/null 2>"$WORK/badtz.err"
+rc=$?
+sed 's/^/# /' "$WORK/badtz.err"
+check "export --timezone Nowhere/Foo: refused (exit $rc), naming the option, no report written" \
+  test "$rc" -ne 0 -a ! -e "$WORK/x.png" -a -n "$(grep -- "--timezone" "$WORK/badtz.err")"
+
 check "summary.json: counts are integers (\"requests\": 12, not 12.0)" python3 - "$WORK/atl/summary.json" <<'PY'
 import json, re, sys
 raw = open(sys.argv[1]).read()

@@ -54,6 +54,33 @@ static void new_york_2028(void **state)
 	fs_timezone_finish(&tz);
 }
 
+/* What exports write: an instant readers parse back, and the clock named as people say it. */
+static void local_time_as_written(void **state)
+{
+	struct fs_timezone tz;
+	load("America/New_York", &tz);
+	char buf[40];
+	assert_string_equal(fs_timezone_format_iso(&tz, ms("2028-06-01T06:00:19Z"), buf, sizeof(buf)),
+			    "2028-06-01T02:00:19-04:00");
+	assert_string_equal(fs_timezone_format_iso(&tz, ms("2028-01-01T00:00:00Z"), buf, sizeof(buf)),
+			    "2027-12-31T19:00:00-05:00");
+	fs_timezone_describe(&tz, ms("2028-01-01T00:00:00Z"), buf, sizeof(buf));
+	assert_string_equal(buf, "UTC-5 America/New_York");
+	fs_timezone_finish(&tz);
+	assert_string_equal(fs_timezone_format_iso(NULL, ms("2028-06-01T06:00:19Z"), buf, sizeof(buf)),
+			    "2028-06-01T06:00:19+00:00");
+	fs_timezone_describe(NULL, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC");
+	fs_timezone_fixed(&tz, 19800); /* India */
+	assert_string_equal(fs_timezone_format_iso(&tz, ms("2028-06-01T06:00:19Z"), buf, sizeof(buf)),
+			    "2028-06-01T11:30:19+05:30");
+	fs_timezone_describe(&tz, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "UTC+5:30");
+	fs_timezone_fixed(&tz, -(3 * 3600 + 30 * 60)); /* Newfoundland standard time */
+	assert_string_equal(fs_timezone_format_iso(&tz, ms("2028-01-01T00:00:00Z"), buf, sizeof(buf)),
+			    "2027-12-31T20:30:00-03:30");
+}
+
 /* Past the file's last transition the footer's rule decides, every year on. */
 static void rule_after_the_table(void **state)
 {
@@ -302,6 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(new_york_2028),
 		cmocka_unit_test(rule_after_the_table),
+		cmocka_unit_test(local_time_as_written),
 		cmocka_unit_test(wall_clock_to_utc),
 		cmocka_unit_test(agrees_with_the_c_library),
 		cmocka_unit_test(slim_and_version_one_files),

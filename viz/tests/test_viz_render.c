@@ -450,7 +450,7 @@ static void hud_text_formats(void **state)
 	char buf[64];
 	viz_hud_format_time(1843452019000, NULL, buf, sizeof(buf)); /* 2028-06-01 06:00:19 UTC, a Thursday */
 	assert_string_equal(buf, "2028-06-01 06:00:19 Thu");
-	viz_hud_format_zone(1843452019000, NULL, buf, sizeof(buf));
+	fs_timezone_describe(NULL, 1843452019000, buf, sizeof(buf));
 	assert_string_equal(buf, "UTC");
 	/* The city's clock: Atlanta on daylight time in June, standard time in January. */
 	struct fs_timezone tz;
@@ -458,11 +458,11 @@ static void hud_text_formats(void **state)
 	assert_int_equal(fs_timezone_load(FS_TZ_DIR, "America/New_York", &tz, &err), 0);
 	viz_hud_format_time(1843452019000, &tz, buf, sizeof(buf));
 	assert_string_equal(buf, "2028-06-01 02:00:19 Thu");
-	viz_hud_format_zone(1843452019000, &tz, buf, sizeof(buf));
+	fs_timezone_describe(&tz, 1843452019000, buf, sizeof(buf));
 	assert_string_equal(buf, "UTC-4 America/New_York");
 	viz_hud_format_time(1830297600000, &tz, buf, sizeof(buf)); /* 2028-01-01 00:00 UTC */
 	assert_string_equal(buf, "2027-12-31 19:00:00 Fri");
-	viz_hud_format_zone(1830297600000, &tz, buf, sizeof(buf));
+	fs_timezone_describe(&tz, 1830297600000, buf, sizeof(buf));
 	assert_string_equal(buf, "UTC-5 America/New_York");
 	/* Chart ticks at round local times: 10:05 to 12:40 in New York (14:05 to 16:40 UTC) -> 11:00, 12:00. */
 	int64_t ticks[4], t0 = 1843481100000; /* 2028-06-01 14:05 UTC */
@@ -475,7 +475,7 @@ static void hud_text_formats(void **state)
 	assert_int_equal(ticks[3], t0 + 55 * 60000);
 	fs_timezone_finish(&tz);
 	fs_timezone_fixed(&tz, 19800); /* a fixed offset: India */
-	viz_hud_format_zone(0, &tz, buf, sizeof(buf));
+	fs_timezone_describe(&tz, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "UTC+5:30");
 	viz_hud_format_duration(192, buf, sizeof(buf));
 	assert_string_equal(buf, "3:12");

@@ -72,4 +72,26 @@ int64_t fs_timezone_local_ms(const struct fs_timezone *tz, int64_t t_ms);
  */
 int64_t fs_timezone_utc_ms(const struct fs_timezone *tz, int64_t local_ms);
 
+/**
+ * The clock in force at @t_ms, as readers say it: "UTC-5 America/New_York",
+ * "UTC+5:30" (a fixed offset), "UTC" (@tz NULL or offset 0 without a name).
+ */
+void fs_timezone_describe(const struct fs_timezone *tz, int64_t t_ms, char *buf, size_t size);
+/**
+ * @t_ms as ISO 8601 / RFC 3339 local time with its offset, "2028-06-01T02:00:19-04:00"
+ * (at least 26 bytes; "+00:00" for UTC), which spreadsheets, pandas, kepler.gl and
+ * QGIS read as an instant. Returns @buf.
+ */
+char *fs_timezone_format_iso(const struct fs_timezone *tz, int64_t t_ms, char *buf, size_t size);
+/**
+ * A time axis over [@t0_ms, @t1_ms] on round local times of @tz's clock: the
+ * shortest step of 1, 2, 5, 10, 15, 30 s or min, 1, 2, 3, 6, 12 h, 1, 2, 7 d
+ * (then whole weeks) that is at least @min_step_ms and puts at most @max ticks
+ * in the span. The ticks are @ret_first_local_ms + k * step (k = 0, 1, ... while
+ * at most fs_timezone_local_ms(@tz, @t1_ms)), in local Unix-style ms: read
+ * each back with fs_timezone_utc_ms(). Returns the step in ms; @max >= 1.
+ */
+int64_t fs_timezone_axis_step(const struct fs_timezone *tz, int64_t t0_ms, int64_t t1_ms, int64_t min_step_ms,
+			      int max, int64_t *ret_first_local_ms);
+
 #endif
