@@ -98,7 +98,7 @@ uint32_t dispatch_hour(const struct fs_dispatch *d, int64_t t_ms)
 
 bool dispatch_is_night(const struct fs_dispatch *d, int64_t t_ms)
 {
-	int h = fs_calendar_second_of_day(t_ms) / 3600; /* fs-vehicle's rule, UTC-based day */
+	int h = dispatch_local_hour(d, t_ms); /* the city's clock, as fs-vehicle reads it */
 	return h < d->p.night_end_h || h >= d->p.night_start_h;
 }
 

@@ -1137,6 +1137,44 @@ static void rejections(void **state)
 	city_down(&c);
 }
 
+/*
+ * Night is the city's: a daytime-only vehicle in a city five hours behind UTC
+ * serves a rider at 23:00 UTC (18:00 local) and not one at 04:00 UTC (23:00
+ * local), as the vehicle itself would accept and refuse them (fs-vehicle reads
+ * the same clock).
+ */
+static void night_by_the_city_clock(void **state)
+{
+	struct city c;
+	city_up(&c);
+	struct fs_timezone tz;
+	fs_timezone_fixed(&tz, -5 * 3600);
+	c.w.tz = &tz;
+	city_create(&c);
+	int64_t evening = T0 + 11 * 3600 * S; /* 23:00 UTC, 18:00 local */
+	struct fs_vehicle_record v = fs_vehicle_record_standing(0, FS_VEHICLE_AVAILABLE, edge_into(&c, 0), 100, 0, 0,
+								 1.0, evening);
+	v.odd_flags = FS_ODD_DAYTIME_ONLY;
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &v), 0);
+	uint64_t r_evening = request_at(&c, evening, node(0, 1), node(1, 1));
+	step(&c, evening);
+	assert_non_null(job_for(&c, r_evening));
+	assert_int_not_equal(fs_dispatch_request(c.d, r_evening)->reason, FS_DISPATCH_REASON_ODD);
+	city_down(&c);
+
+	city_up(&c);
+	c.w.tz = &tz;
+	city_create(&c);
+	int64_t late = T0 + 16 * 3600 * S; /* 04:00 UTC, 23:00 local */
+	v = fs_vehicle_record_standing(0, FS_VEHICLE_AVAILABLE, edge_into(&c, 0), 100, 0, 0, 1.0, late);
+	v.odd_flags = FS_ODD_DAYTIME_ONLY;
+	assert_int_equal(fs_dispatch_update_vehicle(c.d, &v), 0);
+	uint64_t r_late = request_at(&c, late, node(0, 1), node(1, 1));
+	step(&c, late);
+	assert_int_equal(fs_dispatch_request(c.d, r_late)->reason, FS_DISPATCH_REASON_ODD);
+	city_down(&c);
+}
+
 /* ---- charging --------------------------------------------------------------------------------- */
 
 static bool is_charge_job(const struct fs_dispatch_job *j, uint32_t vid)
@@ -1845,6 +1883,7 @@ int main(void)
 		cmocka_unit_test(matchers_rank_by_the_drive_around_a_closure),
 		cmocka_unit_test(lifecycle_and_outcomes),
 		cmocka_unit_test(rejections),
+		cmocka_unit_test(night_by_the_city_clock),
 		cmocka_unit_test(charging_respects_plugs),
 		cmocka_unit_test(rebalancing_moves_idle_cars_to_demand),
 		cmocka_unit_test(order_of_reports_does_not_matter),
