@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"  --bus ADDR               bus address\n"
 		"  --name NAME              participant name (default production)\n"
 		"  --seed N                 run seed (default 1)\n"
-		"  --city NAME              city simulated in detail (default atlanta)\n"
+		"  --city NAME              city simulated in detail (default: the scenario's\n"
+		"                           city.name; one outside the plan gets no deliveries)\n"
 		"  --first-vehicle-id N     id of the first delivered vehicle: the run's initial\n"
 		"                           fleet size, so new ids follow the vehicle nodes' own\n"
 		"                           (default 0)\n"
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 	if (fs_service_begin(argc, argv, "fs-production")) {
 		return 0;
 	}
-	struct production_args a = { .cfg = { .seed = 1, .city = "atlanta", .depots = 4 }, .name = "production" };
+	struct production_args a = { .cfg = { .seed = 1, .depots = 4 }, .name = "production" };
 	int rc = parse_args(argc, argv, &a);
 	if (rc != FS_SERVICE_GO_ON) {
 		return rc;

@@ -107,12 +107,21 @@ struct production_node *production_node_create(const struct production_node_conf
 		fs_error("production model: %s", err.message);
 		goto fail;
 	}
-	n->city = fs_production_find_city(n->model, cfg->city);
-	if (n->city < 0) {
+	/* the city simulated in detail: --city, else the scenario's (city.name) */
+	const char *city = cfg->city ? cfg->city : n->scn.city;
+	n->city = fs_production_find_city(n->model, city);
+	if (n->city < 0 && cfg->city) {
 		fs_error("--city: '%s' is not a city of the rollout plan", cfg->city);
 		goto fail;
 	}
-	n->log.city_filter = (uint16_t)n->city;
+	if (n->city < 0) {
+		/* The plan has no launch there: no vehicle of the plan is delivered, retired or
+		 * updated in the run's fleet; the plan itself still runs (prod.stage, results). */
+		fs_info("%s is not a city of the rollout plan: production runs the plan and delivers nothing "
+			"to the run's fleet", city);
+	} else {
+		n->log.city_filter = (uint16_t)n->city;
+	}
 	n->next_id = cfg->first_vehicle_id;
 	for (uint32_t id = 0; id < cfg->first_vehicle_id; id++) {
 		live_push(n, id); /* the run's initial fleet: the oldest vehicles */
@@ -420,12 +429,12 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		for (uint32_t g = 0; g < s->programme_count; g++) {
 			memcpy(n->prev_entered[g], s->programmes[g].entered, sizeof(n->prev_entered[g]));
 		}
-		if (s->cities[n->city].fleet != n->cfg.first_vehicle_id) {
+		if (n->city >= 0 && s->cities[n->city].fleet != n->cfg.first_vehicle_id) {
 			fs_info("%s: the run's %u vehicles stand for the plan's %u there on this day",
 				fs_production_params(n->model)->cities[n->city].name, n->cfg.first_vehicle_id,
 				s->cities[n->city].fleet);
 		}
-		int rc = publish_initial_fleet(n, p, s);
+		int rc = n->city >= 0 ? publish_initial_fleet(n, p, s) : 0;
 		free(s);
 		if (rc < 0) {
 			return -EIO;
@@ -436,13 +445,13 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		return 0;
 	}
 	fs_prod_log_clear(&n->log);
-	int64_t days = fs_production_advance(n->model, today, &n->log);
+	int64_t days = fs_production_advance(n->model, today, n->city >= 0 ? &n->log : NULL);
 	if (days < 0) {
 		fs_error("out of memory in the production model");
 		return -ENOMEM;
 	}
 	n->days += (uint64_t)days;
-	if (publish_deliveries(n, p) < 0 || publish_stage_counts(n, p) < 0) {
+	if ((n->city >= 0 && publish_deliveries(n, p) < 0) || publish_stage_counts(n, p) < 0) {
 		return -EIO;
 	}
 	return 0;
@@ -478,9 +487,11 @@ static int on_end(void *ctx, struct fs_participant *p)
 	 * vehicles there at the start) plus what was delivered, minus what retired. The plan's
 	 * figures for that city are reported beside it, under their own names. */
 	fs_participant_add_result(p, "detailed_city_fleet", (double)(n->live_n - n->live_head));
-	fs_participant_add_result(p, "detailed_city_plan_fleet", s->cities[n->city].fleet);
-	fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
-	fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
+	if (n->city >= 0) {
+		fs_participant_add_result(p, "detailed_city_plan_fleet", s->cities[n->city].fleet);
+		fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
+		fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
+	}
 	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
 	fs_participant_add_result(p, "ota_updates_published", (double)n->ota_updates);
 	fs_participant_add_result(p, "flywheel_data_pb", s->flywheel.data_pb);

@@ -32,7 +32,7 @@
 
 struct production_node_config {
 	uint64_t seed;
-	const char *city;           /* the city simulated in detail (default "atlanta") */
+	const char *city;           /* the city simulated in detail; NULL = the scenario's city.name */
 	uint32_t first_vehicle_id;  /* = the run's initial fleet size (ids below are the vehicle nodes') */
 	uint32_t depots;            /* depots of the detailed city; delivery depot = id % depots */
 	const struct fs_scenario *scenario; /* validates scheduled events (copied); NULL = defaults */

@@ -76,4 +76,22 @@ sed 's/tick: 290/tick: 434/' "$WORK/shortage.yaml" > "$WORK/later.yaml"
 SCN_PROD=--scenario="$WORK/later.yaml" start_run later --scenario="$WORK/later.yaml"
 check "run D completes" end_run
 check "a day later, another digest" test "$(digest later)" != "$(digest file)"
+
+# E: the city simulated in detail is the scenario's. Atlanta (run C, the defaults) gets the
+# plan's deliveries; Columbus has no launch in the plan, so its run's fleet gets none, while
+# the plan itself runs as before.
+cat > "$WORK/columbus.yaml" <<'YAML'
+start: 2028-06-01T06:00:00Z
+tick: 10m
+duration: 10d
+city:
+  name: columbus
+YAML
+SCN_PROD=--scenario="$WORK/columbus.yaml" start_run columbus --scenario="$WORK/columbus.yaml"
+check "run E (Columbus) completes" end_run
+diag "deliveries published: $(result none deliveries_published) in Atlanta, $(result columbus deliveries_published) in Columbus"
+check "Atlanta's run fleet gets the plan's deliveries" test "$(result none deliveries_published)" -gt 0
+check "Columbus, outside the plan, gets none, and production says why" \
+  test "$(result columbus deliveries_published)" = 0 -a -n "$(grep 'columbus is not a city of the rollout plan' "$WORK/columbus.production.log")"
+check "... while the plan builds as much as with Atlanta" test "$(result columbus built)" = "$built_none"
 finish
