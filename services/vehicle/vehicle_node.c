@@ -930,7 +930,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 				      .traffic = n->world->traffic };
 	/* Night by the city's clock (the scenario's time zone), as demand and dispatch see it. */
 	uint32_t hour = fs_world_hour(n->world, now_ms);
-	cond.night = hour < 6 || hour >= 21;
+	cond.night = hour < FS_NIGHT_END_H || hour >= FS_NIGHT_START_H;
 	if (n->traffic_changed || hour != n->traffic_hour) {
 		fs_traffic_update(n->world->traffic, hour, n->traffic_counts);
 		n->traffic_changed = false;

@@ -24,8 +24,8 @@ void fs_dispatch_params_defaults(struct fs_dispatch_params *p)
 	p->decline_cooldown_s = 60.0;  /* [est] */
 	p->max_snap_m = 250.0;         /* [est] a rider walks ~3 min to the kerb */
 	p->energy_speed_mps = 16.7;    /* [est] 60 km/h, above every urban class default (primary 56) */
-	p->night_start_h = 21;         /* fs-vehicle's night: hour < 6 or >= 21 */
-	p->night_end_h = 6;
+	p->night_start_h = FS_NIGHT_START_H; /* fs-vehicle's night (fs/vehicle.h) */
+	p->night_end_h = FS_NIGHT_END_H;
 	p->charging = true;
 	p->charge_soc = 0.25;          /* [est] act before the vehicle's own 20 % request mark */
 	p->opportunistic_soc = 0.60;   /* [est] top up off-peak if below 60 % */

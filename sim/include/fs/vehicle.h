@@ -118,10 +118,16 @@ struct fs_weather;
 struct fs_traffic;
 
 /* What the world is like now; set on the fleet by the service each tick. */
+/* Night for FS_ODD_DAYTIME_ONLY: local hours [FS_NIGHT_START_H, 24) and [0, FS_NIGHT_END_H)
+ * of the city's clock [est: a summer night, the same all year and in every city; it understates
+ * night in winter, when Atlanta's sun sets before 18:00; moves what daytime-only cars serve]. */
+#define FS_NIGHT_START_H 21
+#define FS_NIGHT_END_H 6
+
 struct fs_conditions {
 	double travel_time_factor; /* city-wide multiplier on link travel times, > 0 (1 = free flow) */
 	uint8_t rain;              /* enum fs_rain, city-wide */
-	bool night;
+	bool night;                /* FS_NIGHT_START_H to FS_NIGHT_END_H, local */
 	/* Weather over zones (fs/weather.h), borrowed; NULL = none. Where it is
 	 * worse than the city-wide values above, it wins on that edge. */
 	const struct fs_weather *weather;
