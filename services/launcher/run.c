@@ -197,6 +197,17 @@ static int take_bus(void *target, const char *arg)
 	return 0;
 }
 
+/* @arg onto @list, which has room for @room; 2 after saying @full when it has none left. */
+static int append_arg(const char **list, int *n, size_t room, const char *full, const char *arg)
+{
+	if ((size_t)*n >= room) {
+		fs_error("%s", full);
+		return 2;
+	}
+	list[(*n)++] = arg;
+	return 0;
+}
+
 static int take_participant(void *target, const char *arg)
 {
 	struct run_options *o = target;
@@ -207,12 +218,8 @@ static int take_participant(void *target, const char *arg)
 		fs_error("--participant: '%s' is not NAME:ROLE (printable, no spaces or commas; not the conductor)", arg);
 		return 2;
 	}
-	if (o->nexternal >= 16) {
-		fs_error("--participant: at most 16");
-		return 2;
-	}
-	o->external[o->nexternal++] = arg;
-	return 0;
+	return append_arg(o->external, &o->nexternal, sizeof(o->external) / sizeof(o->external[0]),
+			  "--participant: at most 16", arg);
 }
 
 static int take_remote(void *target, const char *arg)
@@ -223,12 +230,8 @@ static int take_remote(void *target, const char *arg)
 static int take_allow(void *target, const char *arg)
 {
 	struct run_options *o = target;
-	if (o->nallow >= 16) {
-		fs_error("--allow: at most 16 files");
-		return 2;
-	}
-	o->allow[o->nallow++] = arg;
-	return 0;
+	return append_arg(o->allow, &o->nallow, sizeof(o->allow) / sizeof(o->allow[0]), "--allow: at most 16 files",
+			  arg);
 }
 
 static int take_keyframe_every(void *target, const char *arg)
