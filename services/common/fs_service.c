@@ -171,6 +171,20 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 	return FS_SERVICE_GO_ON;
 }
 
+int fs_service_parse_before_dashes(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind,
+				   int *ret_dashes)
+{
+	int dd = 1;
+	while (dd < argc && strcmp(argv[dd], "--")) {
+		dd++;
+	}
+	int rc = fs_service_parse(spec, dd, argv, ret_optind);
+	if (rc == FS_SERVICE_GO_ON) {
+		*ret_dashes = dd;
+	}
+	return rc;
+}
+
 static volatile sig_atomic_t *stop_flag;
 
 static void on_stop_signal(int sig)

@@ -99,6 +99,13 @@ void fs_service_rename(char **argv, const char *name);
  * gets the index of the first operand.
  */
 int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind);
+/**
+ * As fs_service_parse(), for a program whose arguments after a "--" are
+ * another command line: reads the options before it. *@ret_dashes gets the
+ * index of the "--" in @argv (@argc when there is none).
+ */
+int fs_service_parse_before_dashes(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind,
+				   int *ret_dashes);
 
 struct fs_scenario;
 
