@@ -44,10 +44,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_clock.h"
 #include "envelope.pb-c.h"
 #include "fs/rng.h"
 #include "fs_vehicle_msg.h"
@@ -69,13 +69,6 @@ static void die(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void set_int(void *s, int opt, int v)
@@ -225,7 +218,7 @@ static int subscriber(const struct tp_run *r, int id)
 		}
 		expected++;
 		if (expected == r->count) {
-			send_ack(push, id, ACK_DONE, expected, now_ns(), errors);
+			send_ack(push, id, ACK_DONE, expected, bench_now_ns(), errors);
 		} else if (expected % credit_every == 0) {
 			send_ack(push, id, ACK_CREDIT, expected, 0, 0);
 		}
@@ -273,7 +266,7 @@ static int publisher(const struct tp_run *r, int out)
 	}
 	char topic[64];
 	uint64_t sent = 0, acked = 0, acked_by[MAX_SUBS] = { 0 };
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	while (sent < r->count) {
 		while (sent < r->count && sent - acked < r->window) {
 			int n = snprintf(topic, sizeof(topic), TOPIC_BASE "%016" PRIx64, sent);
@@ -366,13 +359,13 @@ static double codec_us(const uint8_t *body, size_t len, bool unpack)
 	int rounds = len > (1 << 20) ? 15 : len > 16384 ? 301 : 5001;
 	double *t = calloc((size_t)rounds, sizeof(*t));
 	for (int i = 0; i < rounds; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		if (unpack) {
 			fleetsim__v1__envelope__free_unpacked(fleetsim__v1__envelope__unpack(NULL, len, body), NULL);
 		} else if (fleetsim__v1__envelope__pack(env, out) != len) {
 			die("re-encoding changed the size");
 		}
-		t[i] = (double)(now_ns() - t0) / 1e3;
+		t[i] = (double)(bench_now_ns() - t0) / 1e3;
 	}
 	double m = median(t, rounds);
 	free(t);
@@ -692,13 +685,13 @@ static double pipe_round_trip_us(int rounds)
 		}
 		_exit(0);
 	}
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (int i = 0; i < rounds; i++) {
 		if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) {
 			die("pipe ping-pong failed");
 		}
 	}
-	int64_t t1 = now_ns();
+	int64_t t1 = bench_now_ns();
 	waitpid(pid, NULL, 0);
 	close(ping[0]);
 	close(ping[1]);
@@ -737,13 +730,13 @@ static double zmq_round_trip_us(int rounds)
 	int64_t t0 = 0;
 	for (int i = 0; i < rounds + 100; i++) {
 		if (i == 100) {
-			t0 = now_ns(); /* after the connection is up and warm */
+			t0 = bench_now_ns(); /* after the connection is up and warm */
 		}
 		if (zmq_send(s, &c, 1, 0) != 1 || zmq_recv(s, &c, 1, 0) != 1) {
 			die("zmq ping-pong failed");
 		}
 	}
-	int64_t t1 = now_ns();
+	int64_t t1 = bench_now_ns();
 	waitpid(pid, NULL, 0);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
