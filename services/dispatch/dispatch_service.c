@@ -473,6 +473,12 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 
 /* ---- messages out ---------------------------------------------------------------------------- */
 
+/* Publishes the batch an fs_ride_msg_encode_*() call put in s->ride_msg; @encoded: what that call returned. */
+static int publish_ride_msg(struct dispatch_service *s, struct fs_participant *p, int encoded)
+{
+	return encoded < 0 ? encoded : fs_participant_publish(p, NULL, &s->ride_msg.env);
+}
+
 static int publish_requests(struct dispatch_service *s, struct fs_participant *p)
 {
 	size_t n = s->out.new_count;
@@ -493,43 +499,21 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 			.dest_zone = fs_dispatch_zone_of(s->d, r->dest), .patience_s = (uint32_t)lround(r->patience_s),
 		};
 	}
-	if (fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
+	return publish_ride_msg(s, p, fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n));
 }
 
-static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
+/* The step's new requests, trip events, offers and jobs: a batch of each kind that has any. */
+static int publish_step(struct dispatch_service *s, struct fs_participant *p)
 {
-	if (!s->out.event_count) {
-		return 0;
+	const struct fs_dispatch_output *o = &s->out;
+	struct fs_ride_msg *m = &s->ride_msg;
+	if (publish_requests(s, p) < 0 ||
+	    (o->event_count && publish_ride_msg(s, p, fs_ride_msg_encode_trip_events(m, o->events, o->event_count)) < 0) ||
+	    (o->offer_count && publish_ride_msg(s, p, fs_ride_msg_encode_offers(m, o->offers, o->offer_count)) < 0) ||
+	    (o->job_count && publish_ride_msg(s, p, fs_ride_msg_encode_jobs(m, o->jobs, o->job_count)) < 0)) {
+		return -EIO;
 	}
-	if (fs_ride_msg_encode_trip_events(&s->ride_msg, s->out.events, s->out.event_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
-}
-
-static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
-{
-	if (!s->out.offer_count) {
-		return 0;
-	}
-	if (fs_ride_msg_encode_offers(&s->ride_msg, s->out.offers, s->out.offer_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
-}
-
-static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
-{
-	if (!s->out.job_count) {
-		return 0;
-	}
-	if (fs_ride_msg_encode_jobs(&s->ride_msg, s->out.jobs, s->out.job_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
+	return 0;
 }
 
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
@@ -961,8 +945,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		fs_error("dispatch step at tick %" PRIu64 ": %s", tick, strerror(-rc));
 		return rc;
 	}
-	if (publish_requests(s, p) < 0 || publish_trip_events(s, p) < 0 || publish_offers(s, p) < 0 ||
-	    publish_jobs(s, p) < 0) {
+	if (publish_step(s, p) < 0) {
 		return -EIO;
 	}
 	if (now_ms >= s->next_traffic_ms) {
