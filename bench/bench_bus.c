@@ -52,11 +52,11 @@
 #include "fs/rng.h"
 #include "fs_vehicle_msg.h"
 #include "fs_bus.h"
+#include "fs_paths.h"
 
 #define MAX_REPS 15
 #define TOPIC_BASE "veh.state/"
 
-static char self_dir[PATH_MAX];
 static char work_dir[] = "/tmp/fsbench.XXXXXX";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -618,7 +618,7 @@ static void table(const char *bus, pid_t broker, bool codec, int nsubs, bool qui
 static void throughput(bool quick, int reps, const char *only)
 {
 	char broker_exe[PATH_MAX + 32], bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX];
-	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", fs_paths_exe_dir());
 	snprintf(bus, sizeof(bus), "ipc://%s/bus", work_dir);
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
 	snprintf(log, sizeof(log), "%s/broker.log", work_dir);
@@ -753,9 +753,9 @@ struct lockstep_figures {
 static struct lockstep_figures lockstep_run(uint64_t ticks, int nparts, const char *control)
 {
 	char broker_exe[PATH_MAX + 32], conductor_exe[PATH_MAX + 32], part_exe[PATH_MAX + 32];
-	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
-	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", self_dir);
-	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", self_dir);
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", fs_paths_exe_dir());
+	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", fs_paths_exe_dir());
+	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", fs_paths_exe_dir());
 	char bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX], tap[PATH_MAX];
 	snprintf(bus, sizeof(bus), "ipc://%s/lockstep-%s", work_dir, control);
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
@@ -921,12 +921,6 @@ int main(int argc, char **argv)
 	if (nparts < 1 || nparts > 64 || reps < 1 || reps > MAX_REPS || !ticks) {
 		die("bad arguments");
 	}
-	ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
-	if (n <= 0) {
-		die("cannot find my own path");
-	}
-	self_dir[n] = '\0';
-	*strrchr(self_dir, '/') = '\0';
 	if (!mkdtemp(work_dir)) {
 		die("mkdtemp: %s", strerror(errno));
 	}
