@@ -681,7 +681,7 @@ static int launch(const struct run_options *opts);
  * first, so flags on the command line win. Returns 0, 1 after --help, or -EINVAL
  * (said why). The options point into @args; unload_options() frees both, whatever it returned.
  */
-static int load_options(int argc, char **argv, struct run_options *o, struct run_args *args)
+static int read_options(int argc, char **argv, struct run_options *o, struct run_args *args)
 {
 	*o = (struct run_options){ .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
 				   .speed = "max", .shards = 1, .stop_wait_s = 10 };
@@ -717,14 +717,27 @@ static int load_options(int argc, char **argv, struct run_options *o, struct run
 	return parse(argc + npre, all, o);
 }
 
+/*
+ * read_options() for a command: FS_SERVICE_GO_ON with the options (unload_options()
+ * frees them), or the command's exit status, 0 after --help or 2 after saying why.
+ */
+static int load_options(int argc, char **argv, struct run_options *o, struct run_args *args)
+{
+	int rc = read_options(argc, argv, o, args);
+	if (rc) {
+		unload_options(o, args);
+		return rc > 0 ? 0 : 2;
+	}
+	return FS_SERVICE_GO_ON;
+}
+
 int launcher_run(int argc, char **argv)
 {
 	struct run_options o;
 	struct run_args args;
 	int rc = load_options(argc, argv, &o, &args);
-	if (rc) {
-		unload_options(&o, &args);
-		return rc > 0 ? 0 : 2;
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	o.user_argc = argc - 1;
 	o.user_argv = argv + 1;
@@ -794,9 +807,8 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	struct run_options o;
 	struct run_args args;
 	int rc = load_options(argc, argv, &o, &args);
-	if (rc) {
-		unload_options(&o, &args);
-		return rc > 0 ? 0 : 2;
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	char secret[PATH_MAX] = "", server[PATH_MAX] = "", network[PATH_MAX];
 	if (keys) {
