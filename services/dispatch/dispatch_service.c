@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1101,24 +1102,61 @@ static int write_trips(const struct dispatch_service *s)
 	return close_out(&out);
 }
 
-static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
+/* A field of struct fs_dispatch_kpi by name: a count (uint64_t) or a value (double). */
+struct kpi_field {
+	const char *name;
+	size_t offset;
+	int decimals; /* of a value in the CSV files; -1: a count */
+};
+
+#define KPI_COUNT(field) { #field, offsetof(struct fs_dispatch_kpi, field), -1 }
+#define KPI_VALUE(field, decimals) { #field, offsetof(struct fs_dispatch_kpi, field), decimals }
+#define KPI_FIELDS(table) (sizeof(table) / sizeof((table)[0]))
+
+/* The KPI columns of the dispatch_by_*.csv files, after the columns that say whose row it is. */
+static const struct kpi_field kpi_columns[] = {
+	KPI_COUNT(requests),
+	KPI_COUNT(served),
+	KPI_COUNT(cancelled),
+	KPI_COUNT(rejected),
+	KPI_COUNT(open),
+	KPI_VALUE(wait_mean_s, 1),
+	KPI_VALUE(wait_p50_s, 1),
+	KPI_VALUE(wait_p90_s, 1),
+	KPI_VALUE(wait_p95_s, 1),
+	KPI_VALUE(in_vehicle_mean_s, 1),
+	{ "km", offsetof(struct fs_dispatch_kpi, km_total), 2 },
+	KPI_VALUE(empty_km_share, 4),
+	KPI_VALUE(utilisation, 4),
+	KPI_VALUE(trips_per_vehicle_day, 2),
+};
+
+static double kpi_get(const struct fs_dispatch_kpi *k, const struct kpi_field *field)
 {
-	fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, key, k->requests, k->served, k->cancelled,
-		k->rejected, k->open);
-	put_num(f, k->wait_mean_s, 1);
-	put_num(f, k->wait_p50_s, 1);
-	put_num(f, k->wait_p90_s, 1);
-	put_num(f, k->wait_p95_s, 1);
-	put_num(f, k->in_vehicle_mean_s, 1);
-	put_num(f, k->km_total, 2);
-	put_num(f, k->empty_km_share, 4);
-	put_num(f, k->utilisation, 4);
-	put_num(f, k->trips_per_vehicle_day, 2);
-	fputc('\n', f);
+	const char *at = (const char *)k + field->offset;
+	return field->decimals < 0 ? (double)*(const uint64_t *)at : *(const double *)at;
 }
 
-static const char kpi_header[] = "requests,served,cancelled,rejected,open,wait_mean_s,wait_p50_s,wait_p90_s,"
-				 "wait_p95_s,in_vehicle_mean_s,km,empty_km_share,utilisation,trips_per_vehicle_day\n";
+static void put_kpi_header(FILE *f)
+{
+	for (size_t i = 0; i < KPI_FIELDS(kpi_columns); i++) {
+		fprintf(f, "%s%c", kpi_columns[i].name, i + 1 < KPI_FIELDS(kpi_columns) ? ',' : '\n');
+	}
+}
+
+static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
+{
+	fputs(key, f);
+	for (size_t i = 0; i < KPI_FIELDS(kpi_columns); i++) {
+		const struct kpi_field *c = &kpi_columns[i];
+		if (c->decimals < 0) {
+			fprintf(f, ",%" PRIu64, *(const uint64_t *)((const char *)k + c->offset));
+		} else {
+			put_num(f, kpi_get(k, c), c->decimals);
+		}
+	}
+	fputc('\n', f);
+}
 
 static int write_groups(const struct dispatch_service *s, const struct fs_dispatch_kpi *by_hour,
 			const struct fs_dispatch_kpi *by_zone)
@@ -1128,7 +1166,8 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 	if (!f) {
 		return -EIO;
 	}
-	fprintf(f, "hour,%s", kpi_header);
+	fputs("hour,", f);
+	put_kpi_header(f);
 	for (int h = 0; h < 24; h++) {
 		char key[8];
 		snprintf(key, sizeof(key), "%02d", h);
@@ -1143,7 +1182,8 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 	const struct fs_network *net = s->world->net;
 	uint32_t nz = fs_dispatch_zone_count(s->d);
 	uint32_t cols = (uint32_t)ceil(fmax(net->max_x - net->min_x, 1.0) / s->cfg.params.cell_m);
-	fprintf(f, "zone,x_m,y_m,lat,lon,%s", kpi_header);
+	fputs("zone,x_m,y_m,lat,lon,", f);
+	put_kpi_header(f);
 	for (uint32_t z = 0; z < nz; z++) {
 		if (!by_zone[z].requests) {
 			continue;
@@ -1163,6 +1203,33 @@ static void result(struct fs_participant *p, const char *key, double value)
 		fs_participant_add_result(p, key, value);
 	}
 }
+
+/* The KPIs of the whole run in its results (summary.json), by their field names. */
+static const struct kpi_field kpi_results[] = {
+	KPI_COUNT(requests),
+	KPI_COUNT(served),
+	KPI_COUNT(cancelled),
+	KPI_COUNT(rejected),
+	KPI_COUNT(open),
+	KPI_COUNT(cancelled_before_assignment),
+	KPI_COUNT(cancelled_after_assignment),
+	KPI_COUNT(cancelled_no_show),
+	KPI_COUNT(cancelled_aborted),
+	KPI_VALUE(wait_mean_s, 0),
+	KPI_VALUE(wait_p50_s, 0),
+	KPI_VALUE(wait_p90_s, 0),
+	KPI_VALUE(wait_p95_s, 0),
+	KPI_VALUE(wait_max_s, 0),
+	KPI_VALUE(in_vehicle_mean_s, 0),
+	KPI_VALUE(pickup_eta_mean_s, 0),
+	KPI_VALUE(trip_km_mean, 0),
+	KPI_VALUE(km_total, 0),
+	KPI_VALUE(km_empty, 0),
+	KPI_VALUE(empty_km_share, 0),
+	KPI_VALUE(vehicle_hours, 0),
+	KPI_VALUE(utilisation, 0),
+	KPI_VALUE(trips_per_vehicle_day, 0),
+};
 
 struct zone_select {
 	const struct fs_point *ring;
@@ -1189,7 +1256,8 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 		if (!f) {
 			return -EIO;
 		}
-		fprintf(f, "zone,lat,lon,%s", kpi_header); /* lat,lon: the zone's polygon's vertex mean */
+		fputs("zone,lat,lon,", f); /* lat,lon: the zone's polygon's vertex mean */
+		put_kpi_header(f);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < s->scn.zone_count && rc == 0; i++) {
@@ -1237,15 +1305,9 @@ static int on_end(void *ctx, struct fs_participant *p)
 		return -ENOMEM;
 	}
 	const struct fs_dispatch_counters *c = fs_dispatch_get_counters(s->d);
-	result(p, "requests", (double)k.requests);
-	result(p, "served", (double)k.served);
-	result(p, "cancelled", (double)k.cancelled);
-	result(p, "rejected", (double)k.rejected);
-	result(p, "open", (double)k.open);
-	result(p, "cancelled_before_assignment", (double)k.cancelled_before_assignment);
-	result(p, "cancelled_after_assignment", (double)k.cancelled_after_assignment);
-	result(p, "cancelled_no_show", (double)k.cancelled_no_show);
-	result(p, "cancelled_aborted", (double)k.cancelled_aborted);
+	for (size_t i = 0; i < KPI_FIELDS(kpi_results); i++) {
+		result(p, kpi_results[i].name, kpi_get(&k, &kpi_results[i]));
+	}
 	uint64_t rejected_by[FS_DISPATCH_REASON_COUNT] = { 0 };
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1259,21 +1321,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 		snprintf(key, sizeof(key), "rejected_%s", fs_dispatch_reason_name(reason));
 		result(p, key, (double)rejected_by[reason]);
 	}
-	result(p, "wait_mean_s", k.wait_mean_s);
-	result(p, "wait_p50_s", k.wait_p50_s);
-	result(p, "wait_p90_s", k.wait_p90_s);
-	result(p, "wait_p95_s", k.wait_p95_s);
-	result(p, "wait_max_s", k.wait_max_s);
-	result(p, "in_vehicle_mean_s", k.in_vehicle_mean_s);
-	result(p, "pickup_eta_mean_s", k.pickup_eta_mean_s);
-	result(p, "trip_km_mean", k.trip_km_mean);
-	result(p, "km_total", k.km_total);
-	result(p, "km_empty", k.km_empty);
-	result(p, "empty_km_share", k.empty_km_share);
-	result(p, "vehicle_hours", k.vehicle_hours);
-	result(p, "utilisation", k.utilisation);
 	result(p, "busy_share", k.vehicle_hours > 0 ? k.busy_hours / k.vehicle_hours : NAN);
-	result(p, "trips_per_vehicle_day", k.trips_per_vehicle_day);
 	result(p, "offers", (double)c->offers);
 	result(p, "declines", (double)c->declines);
 	result(p, "offer_timeouts", (double)c->offer_timeouts);
