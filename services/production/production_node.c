@@ -8,7 +8,6 @@
 
 #include "fs/production.h"
 #include "fs/rng.h"
-#include "fs/scenario_load.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
 #include "fs_production_msg.h"
@@ -97,8 +96,7 @@ struct production_node *production_node_create(const struct production_node_conf
 	struct production_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
 	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
-	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&n->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
 	struct fs_error err = { { 0 } };
