@@ -46,7 +46,6 @@
 #include "fs/rng.h"
 #include "fs/closures.h"
 #include "fs/route.h"
-#include "fs/scenario_load.h"
 #include "fs/weather.h"
 #include "fs_grow.h"
 #include "fs_kpi_msg.h"
@@ -229,16 +228,11 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
 	struct fs_error err = { "" };
-	if (cfg->scenario ? fs_scenario_copy(&s->scn, cfg->scenario) < 0 : fs_scenario_defaults(&s->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&s->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
 	s->cfg.scenario = NULL; /* the copy in s->scn is ours */
-	struct fs_traffic_params traffic;
-	if (fs_world_traffic_params(&s->scn, cfg->data_dir, cfg->profile, &traffic) < 0) {
-		goto fail;
-	}
-	s->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &s->scn.tz);
+	s->world = fs_world_load_scenario(cfg->network, cfg->depots, &s->scn, cfg->data_dir, cfg->profile);
 	if (!s->world) {
 		goto fail;
 	}
@@ -1328,13 +1322,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	result(p, "handbacks", (double)c->handbacks);
 	result(p, "match_rounds", (double)c->match_rounds);
 	result(p, "pickup_eta_corrections", (double)c->pickup_eta_corrections);
-	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
-	 * on all roads, and on surface roads only (ODDs without motorways) */
-	struct fs_route_stats rs = fs_route_query_stats(s->world->query), ss = fs_route_query_stats(s->world->surface_query);
-	result(p, "routes", (double)rs.routes);
-	result(p, "route_turn_searches", (double)rs.fallbacks);
-	result(p, "surface_routes", (double)ss.routes);
-	result(p, "surface_route_turn_searches", (double)ss.fallbacks);
+	fs_world_add_route_results(s->world, p);
 	result(p, "repositions", (double)c->repositions);
 	result(p, "charge_jobs", (double)c->charge_jobs);
 	result(p, "charge_opportunistic", (double)c->opportunistic_charges);

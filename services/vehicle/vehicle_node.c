@@ -23,7 +23,6 @@
 #include "fs/fleet_placement.h"
 #include "fs/fleet_placement_load.h"
 #include "fs/rng.h"
-#include "fs/scenario_load.h"
 #include "fs/vehicle.h"
 #include "fs/closures.h"
 #include "fs/route.h"
@@ -162,15 +161,10 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 {
 	struct vehicle_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
-	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&n->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
-	struct fs_traffic_params traffic;
-	if (fs_world_traffic_params(&n->scn, cfg->data_dir, NULL, &traffic) < 0) {
-		goto fail;
-	}
-	n->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &n->scn.tz);
+	n->world = fs_world_load_scenario(cfg->network, cfg->depots, &n->scn, cfg->data_dir, NULL);
 	if (!n->world) {
 		goto fail;
 	}
@@ -1050,14 +1044,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 	fs_participant_add_result(p, "driving_hours", s->driving_hours);
 	fs_participant_add_result(p, "jobs_completed", (double)s->jobs_completed);
 	fs_participant_add_result(p, "jobs_refused", (double)n->refused_jobs);
-	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
-	 * on all roads, and on surface roads only (ODDs without motorways) */
-	struct fs_route_stats rs = fs_route_query_stats(n->world->query);
-	struct fs_route_stats ss = fs_route_query_stats(n->world->surface_query);
-	fs_participant_add_result(p, "routes", (double)rs.routes);
-	fs_participant_add_result(p, "route_turn_searches", (double)rs.fallbacks);
-	fs_participant_add_result(p, "surface_routes", (double)ss.routes);
-	fs_participant_add_result(p, "surface_route_turn_searches", (double)ss.fallbacks);
+	fs_world_add_route_results(n->world, p);
 	fs_participant_add_result(p, "faults", (double)s->faults);
 	fs_participant_add_result(p, "remote_assist_requests", (double)s->ra_requests);
 	fs_participant_add_result(p, "disengagements", (double)s->disengagements);
