@@ -207,6 +207,13 @@ void fs_service_start(const char *name, volatile sig_atomic_t *stop)
 	fs_service_catch_stop(stop);
 }
 
+void fs_service_add_results(struct fs_participant *p, const struct fs_service_result *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fs_participant_add_result(p, results[i].key, results[i].value);
+	}
+}
+
 int fs_service_participate(const struct fs_participant_config *cfg, const struct fs_participant_ops *ops, void *ctx,
 			   volatile sig_atomic_t *stop)
 {
