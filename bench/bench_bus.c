@@ -76,6 +76,17 @@ static void set_int(void *s, int opt, int v)
 	zmq_setsockopt(s, opt, &v, sizeof(v));
 }
 
+/* A socket of @type that lingers @linger_ms on close; @hwm (ZMQ_SNDHWM, ZMQ_RCVHWM or 0: none) set to 0, no limit. */
+static void *open_socket(void *ctx, int type, int hwm, int linger_ms)
+{
+	void *s = zmq_socket(ctx, type);
+	if (hwm) {
+		set_int(s, hwm, 0);
+	}
+	set_int(s, ZMQ_LINGER, linger_ms);
+	return s;
+}
+
 /* ---- 1. throughput ----------------------------------------------------- */
 
 /* A VehicleStateBatch envelope of @vehicles full records (realistic field mix; a keyframe). */
@@ -177,11 +188,8 @@ static void send_ack(void *push, int sub, enum ack_kind kind, uint64_t count, in
 static int subscriber(const struct tp_run *r, int id)
 {
 	void *ctx = zmq_ctx_new();
-	void *sub = zmq_socket(ctx, ZMQ_SUB);
-	void *push = zmq_socket(ctx, ZMQ_PUSH);
-	set_int(sub, ZMQ_RCVHWM, 0);
-	set_int(sub, ZMQ_LINGER, 0);
-	set_int(push, ZMQ_LINGER, 2000);
+	void *sub = open_socket(ctx, ZMQ_SUB, ZMQ_RCVHWM, 0);
+	void *push = open_socket(ctx, ZMQ_PUSH, 0, 2000);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC_BASE, strlen(TOPIC_BASE));
 	if (zmq_connect(sub, r->data_ep[id]) < 0 || zmq_connect(push, r->ack_ep) < 0) {
 		return 1;
@@ -241,11 +249,8 @@ static void no_free(void *data, void *hint)
 static int publisher(const struct tp_run *r, int out)
 {
 	void *ctx = zmq_ctx_new();
-	void *pub = zmq_socket(ctx, ZMQ_PUB);
-	void *pull = zmq_socket(ctx, ZMQ_PULL);
-	set_int(pub, ZMQ_SNDHWM, 0);
-	set_int(pub, ZMQ_LINGER, 0);
-	set_int(pull, ZMQ_LINGER, 0);
+	void *pub = open_socket(ctx, ZMQ_PUB, ZMQ_SNDHWM, 0);
+	void *pull = open_socket(ctx, ZMQ_PULL, 0, 0);
 	if (zmq_bind(pull, r->ack_ep) < 0) {
 		return 1;
 	}
@@ -514,13 +519,9 @@ static const struct {
 static int plain_proxy(const char *front_ep, const char *back_ep)
 {
 	void *ctx = zmq_ctx_new();
-	void *xsub = zmq_socket(ctx, ZMQ_XSUB);
-	void *xpub = zmq_socket(ctx, ZMQ_XPUB);
-	set_int(xsub, ZMQ_RCVHWM, 0);
-	set_int(xpub, ZMQ_SNDHWM, 0);
+	void *xsub = open_socket(ctx, ZMQ_XSUB, ZMQ_RCVHWM, 0);
+	void *xpub = open_socket(ctx, ZMQ_XPUB, ZMQ_SNDHWM, 0);
 	set_int(xpub, ZMQ_XPUB_NODROP, 1);
-	set_int(xsub, ZMQ_LINGER, 0);
-	set_int(xpub, ZMQ_LINGER, 0);
 	if (zmq_bind(xsub, front_ep) < 0 || zmq_bind(xpub, back_ep) < 0) {
 		return 1;
 	}
@@ -709,8 +710,7 @@ static double zmq_round_trip_us(int rounds)
 	char c = 0;
 	if (pid == 0) {
 		void *ctx = zmq_ctx_new();
-		void *s = zmq_socket(ctx, ZMQ_PAIR);
-		set_int(s, ZMQ_LINGER, 0);
+		void *s = open_socket(ctx, ZMQ_PAIR, 0, 0);
 		zmq_connect(s, ep);
 		for (int i = 0; i < rounds + 100; i++) {
 			if (zmq_recv(s, &c, 1, 0) != 1 || zmq_send(s, &c, 1, 0) != 1) {
@@ -722,8 +722,7 @@ static double zmq_round_trip_us(int rounds)
 		_exit(0);
 	}
 	void *ctx = zmq_ctx_new();
-	void *s = zmq_socket(ctx, ZMQ_PAIR);
-	set_int(s, ZMQ_LINGER, 0);
+	void *s = open_socket(ctx, ZMQ_PAIR, 0, 0);
 	if (zmq_bind(s, ep) < 0) {
 		die("bind %s: %s", ep, zmq_strerror(errno));
 	}
