@@ -44,19 +44,19 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_clock.h"
 #include "envelope.pb-c.h"
 #include "fs/rng.h"
 #include "fs_vehicle_msg.h"
 #include "fs_bus.h"
+#include "fs_paths.h"
 
 #define MAX_REPS 15
 #define TOPIC_BASE "veh.state/"
 
-static char self_dir[PATH_MAX];
 static char work_dir[] = "/tmp/fsbench.XXXXXX";
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -71,16 +71,20 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void set_int(void *s, int opt, int v)
 {
 	zmq_setsockopt(s, opt, &v, sizeof(v));
+}
+
+/* A socket of @type that lingers @linger_ms on close; @hwm (ZMQ_SNDHWM, ZMQ_RCVHWM or 0: none) set to 0, no limit. */
+static void *open_socket(void *ctx, int type, int hwm, int linger_ms)
+{
+	void *s = zmq_socket(ctx, type);
+	if (hwm) {
+		set_int(s, hwm, 0);
+	}
+	set_int(s, ZMQ_LINGER, linger_ms);
+	return s;
 }
 
 /* ---- 1. throughput ----------------------------------------------------- */
@@ -184,11 +188,8 @@ static void send_ack(void *push, int sub, enum ack_kind kind, uint64_t count, in
 static int subscriber(const struct tp_run *r, int id)
 {
 	void *ctx = zmq_ctx_new();
-	void *sub = zmq_socket(ctx, ZMQ_SUB);
-	void *push = zmq_socket(ctx, ZMQ_PUSH);
-	set_int(sub, ZMQ_RCVHWM, 0);
-	set_int(sub, ZMQ_LINGER, 0);
-	set_int(push, ZMQ_LINGER, 2000);
+	void *sub = open_socket(ctx, ZMQ_SUB, ZMQ_RCVHWM, 0);
+	void *push = open_socket(ctx, ZMQ_PUSH, 0, 2000);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TOPIC_BASE, strlen(TOPIC_BASE));
 	if (zmq_connect(sub, r->data_ep[id]) < 0 || zmq_connect(push, r->ack_ep) < 0) {
 		return 1;
@@ -225,7 +226,7 @@ static int subscriber(const struct tp_run *r, int id)
 		}
 		expected++;
 		if (expected == r->count) {
-			send_ack(push, id, ACK_DONE, expected, now_ns(), errors);
+			send_ack(push, id, ACK_DONE, expected, bench_now_ns(), errors);
 		} else if (expected % credit_every == 0) {
 			send_ack(push, id, ACK_CREDIT, expected, 0, 0);
 		}
@@ -248,11 +249,8 @@ static void no_free(void *data, void *hint)
 static int publisher(const struct tp_run *r, int out)
 {
 	void *ctx = zmq_ctx_new();
-	void *pub = zmq_socket(ctx, ZMQ_PUB);
-	void *pull = zmq_socket(ctx, ZMQ_PULL);
-	set_int(pub, ZMQ_SNDHWM, 0);
-	set_int(pub, ZMQ_LINGER, 0);
-	set_int(pull, ZMQ_LINGER, 0);
+	void *pub = open_socket(ctx, ZMQ_PUB, ZMQ_SNDHWM, 0);
+	void *pull = open_socket(ctx, ZMQ_PULL, 0, 0);
 	if (zmq_bind(pull, r->ack_ep) < 0) {
 		return 1;
 	}
@@ -273,7 +271,7 @@ static int publisher(const struct tp_run *r, int out)
 	}
 	char topic[64];
 	uint64_t sent = 0, acked = 0, acked_by[MAX_SUBS] = { 0 };
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	while (sent < r->count) {
 		while (sent < r->count && sent - acked < r->window) {
 			int n = snprintf(topic, sizeof(topic), TOPIC_BASE "%016" PRIx64, sent);
@@ -366,13 +364,13 @@ static double codec_us(const uint8_t *body, size_t len, bool unpack)
 	int rounds = len > (1 << 20) ? 15 : len > 16384 ? 301 : 5001;
 	double *t = calloc((size_t)rounds, sizeof(*t));
 	for (int i = 0; i < rounds; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		if (unpack) {
 			fleetsim__v1__envelope__free_unpacked(fleetsim__v1__envelope__unpack(NULL, len, body), NULL);
 		} else if (fleetsim__v1__envelope__pack(env, out) != len) {
 			die("re-encoding changed the size");
 		}
-		t[i] = (double)(now_ns() - t0) / 1e3;
+		t[i] = (double)(bench_now_ns() - t0) / 1e3;
 	}
 	double m = median(t, rounds);
 	free(t);
@@ -521,13 +519,9 @@ static const struct {
 static int plain_proxy(const char *front_ep, const char *back_ep)
 {
 	void *ctx = zmq_ctx_new();
-	void *xsub = zmq_socket(ctx, ZMQ_XSUB);
-	void *xpub = zmq_socket(ctx, ZMQ_XPUB);
-	set_int(xsub, ZMQ_RCVHWM, 0);
-	set_int(xpub, ZMQ_SNDHWM, 0);
+	void *xsub = open_socket(ctx, ZMQ_XSUB, ZMQ_RCVHWM, 0);
+	void *xpub = open_socket(ctx, ZMQ_XPUB, ZMQ_SNDHWM, 0);
 	set_int(xpub, ZMQ_XPUB_NODROP, 1);
-	set_int(xsub, ZMQ_LINGER, 0);
-	set_int(xpub, ZMQ_LINGER, 0);
 	if (zmq_bind(xsub, front_ep) < 0 || zmq_bind(xpub, back_ep) < 0) {
 		return 1;
 	}
@@ -625,7 +619,7 @@ static void table(const char *bus, pid_t broker, bool codec, int nsubs, bool qui
 static void throughput(bool quick, int reps, const char *only)
 {
 	char broker_exe[PATH_MAX + 32], bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX];
-	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", fs_paths_exe_dir());
 	snprintf(bus, sizeof(bus), "ipc://%s/bus", work_dir);
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
 	snprintf(log, sizeof(log), "%s/broker.log", work_dir);
@@ -692,13 +686,13 @@ static double pipe_round_trip_us(int rounds)
 		}
 		_exit(0);
 	}
-	int64_t t0 = now_ns();
+	int64_t t0 = bench_now_ns();
 	for (int i = 0; i < rounds; i++) {
 		if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) {
 			die("pipe ping-pong failed");
 		}
 	}
-	int64_t t1 = now_ns();
+	int64_t t1 = bench_now_ns();
 	waitpid(pid, NULL, 0);
 	close(ping[0]);
 	close(ping[1]);
@@ -716,8 +710,7 @@ static double zmq_round_trip_us(int rounds)
 	char c = 0;
 	if (pid == 0) {
 		void *ctx = zmq_ctx_new();
-		void *s = zmq_socket(ctx, ZMQ_PAIR);
-		set_int(s, ZMQ_LINGER, 0);
+		void *s = open_socket(ctx, ZMQ_PAIR, 0, 0);
 		zmq_connect(s, ep);
 		for (int i = 0; i < rounds + 100; i++) {
 			if (zmq_recv(s, &c, 1, 0) != 1 || zmq_send(s, &c, 1, 0) != 1) {
@@ -729,21 +722,20 @@ static double zmq_round_trip_us(int rounds)
 		_exit(0);
 	}
 	void *ctx = zmq_ctx_new();
-	void *s = zmq_socket(ctx, ZMQ_PAIR);
-	set_int(s, ZMQ_LINGER, 0);
+	void *s = open_socket(ctx, ZMQ_PAIR, 0, 0);
 	if (zmq_bind(s, ep) < 0) {
 		die("bind %s: %s", ep, zmq_strerror(errno));
 	}
 	int64_t t0 = 0;
 	for (int i = 0; i < rounds + 100; i++) {
 		if (i == 100) {
-			t0 = now_ns(); /* after the connection is up and warm */
+			t0 = bench_now_ns(); /* after the connection is up and warm */
 		}
 		if (zmq_send(s, &c, 1, 0) != 1 || zmq_recv(s, &c, 1, 0) != 1) {
 			die("zmq ping-pong failed");
 		}
 	}
-	int64_t t1 = now_ns();
+	int64_t t1 = bench_now_ns();
 	waitpid(pid, NULL, 0);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
@@ -760,9 +752,9 @@ struct lockstep_figures {
 static struct lockstep_figures lockstep_run(uint64_t ticks, int nparts, const char *control)
 {
 	char broker_exe[PATH_MAX + 32], conductor_exe[PATH_MAX + 32], part_exe[PATH_MAX + 32];
-	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", self_dir);
-	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", self_dir);
-	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", self_dir);
+	snprintf(broker_exe, sizeof(broker_exe), "%s/../services/fs-broker", fs_paths_exe_dir());
+	snprintf(conductor_exe, sizeof(conductor_exe), "%s/../services/fs-conductor", fs_paths_exe_dir());
+	snprintf(part_exe, sizeof(part_exe), "%s/fs-bench-participant", fs_paths_exe_dir());
 	char bus[FS_BUS_ADDRESS_MAX], bus_arg[FS_BUS_ADDRESS_MAX + 8], log[PATH_MAX], tap[PATH_MAX];
 	snprintf(bus, sizeof(bus), "ipc://%s/lockstep-%s", work_dir, control);
 	snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", bus);
@@ -928,12 +920,6 @@ int main(int argc, char **argv)
 	if (nparts < 1 || nparts > 64 || reps < 1 || reps > MAX_REPS || !ticks) {
 		die("bad arguments");
 	}
-	ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
-	if (n <= 0) {
-		die("cannot find my own path");
-	}
-	self_dir[n] = '\0';
-	*strrchr(self_dir, '/') = '\0';
 	if (!mkdtemp(work_dir)) {
 		die("mkdtemp: %s", strerror(errno));
 	}

@@ -7,18 +7,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
 #include "fs/rng.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int run(const char *name, size_t n, double w, double h, double per_day)
 {
@@ -39,12 +32,12 @@ static int run(const char *name, size_t n, double w, double h, double per_day)
 		return 1;
 	}
 	struct fs_demand_batch b = { 0 };
-	double t = now_s();
+	double t = bench_now_s();
 	/* One simulated day in 1 s slices, as a 1 Hz simulation would ask. */
 	for (int64_t s = 0; s < 86400; s++) {
 		fs_demand_generate(d, s * 1000, (s + 1) * 1000, &b);
 	}
-	double dt = now_s() - t;
+	double dt = bench_now_s() - t;
 	double sum = 0;
 	for (size_t i = 0; i < b.count; i++) {
 		sum += b.items[i].beeline_m;

@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
@@ -34,13 +34,6 @@
 #include "fs/rng.h"
 #include "fs/route.h"
 #include "fs/timezone_load.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 static void die(const char *what, const struct fs_error *err)
 {
@@ -64,7 +57,7 @@ static void city_load(struct city *c, const char *path, uint16_t plugs)
 {
 	struct fs_error err = { "" };
 	memset(c, 0, sizeof(*c));
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	c->net = fs_network_load(path, &err);
 	if (!c->net) {
 		die(path, &err);
@@ -108,7 +101,7 @@ static void city_load(struct city *c, const char *path, uint16_t plugs)
 		c->plugs[k] = plugs;
 	}
 	printf("%s: %u nodes, %u edges, loaded and contracted in %.1f s\n", path, c->net->node_count,
-	       c->net->edge_count, (now_us() - t0) / 1e6);
+	       c->net->edge_count, (bench_now_us() - t0) / 1e6);
 }
 
 static void city_free(struct city *c)
@@ -169,13 +162,13 @@ static struct round_figures one_round(struct city *c, int matcher, uint32_t vehi
 		}
 	}
 	struct fs_dispatch_output out = { 0 };
-	struct fs_dispatch_step_stats st = { .clock_us = now_us };
-	double t0 = now_us();
+	struct fs_dispatch_step_stats st = { .clock_us = bench_now_us };
+	double t0 = bench_now_us();
 	if (fs_dispatch_step(d, t, &out, &st) < 0) {
 		die("step", NULL);
 	}
 	struct round_figures f = { .cand_us = st.candidates_us, .eta_us = st.eta_us, .solve_us = st.solve_us,
-				   .total_us = now_us() - t0, .waiting = st.waiting, .assigned = st.assigned,
+				   .total_us = bench_now_us() - t0, .waiting = st.waiting, .assigned = st.assigned,
 				   .arcs = st.arcs };
 	for (size_t i = 0; i < out.offer_count; i++) {
 		f.eta_sum_s += out.offers[i].pickup_eta_s;
@@ -264,13 +257,13 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	if (!l) {
 		die("loop", &err);
 	}
-	double t0 = now_us();
+	double t0 = bench_now_us();
 	for (int t = 0; t < 12 * 3600; t++) {
 		if (fs_dispatch_loop_tick(l, NULL) < 0) {
 			die("tick", NULL);
 		}
 	}
-	struct loop_figures f = { .wall_s = (now_us() - t0) / 1e6 };
+	struct loop_figures f = { .wall_s = (bench_now_us() - t0) / 1e6 };
 	if (fs_dispatch_kpi(fs_dispatch_loop_dispatch(l), &f.k, NULL, NULL) < 0) {
 		die("kpi", NULL);
 	}

@@ -37,6 +37,7 @@
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_log.h"
+#include "fs_paths.h"
 #include "recorder.h"
 
 #define TOPIC "veh.state"
@@ -336,14 +337,8 @@ int main(int argc, char **argv)
 			die("unknown option", argv[i]);
 		}
 	}
-	char self[PATH_MAX], broker[PATH_MAX + 32], tmp[] = "/tmp/bench_recorder.XXXXXX";
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		die("cannot find", "myself");
-	}
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	snprintf(broker, sizeof(broker), "%s/../services/fs-broker", self);
+	char broker[PATH_MAX + 32], tmp[] = "/tmp/bench_recorder.XXXXXX";
+	snprintf(broker, sizeof(broker), "%s/../services/fs-broker", fs_paths_exe_dir());
 	if (access(broker, X_OK) < 0) {
 		die("cannot find", broker);
 	}

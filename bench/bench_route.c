@@ -13,20 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "fs/network.h"
 #include "fs/network_load.h"
 #include "fs/rng.h"
 #include "fs/route.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const struct fs_error *err)
 {
@@ -52,9 +45,9 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 	struct fs_network *net = NULL;
 	for (int i = 0; i < 3; i++) {
 		fs_network_destroy(net);
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		net = fs_network_load_osm(osm, &err);
-		cold = fmin(cold, now_s() - t0);
+		cold = fmin(cold, bench_now_s() - t0);
 		if (!net) {
 			die(osm, &err);
 		}
@@ -63,9 +56,9 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 		die(cache, &err);
 	}
 	for (int i = 0; i < 5; i++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		struct fs_network *back = fs_network_load_cache(cache, &err);
-		cached = fmin(cached, now_s() - t0);
+		cached = fmin(cached, bench_now_s() - t0);
 		if (!back) {
 			die(cache, &err);
 		}
@@ -80,9 +73,9 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 	}
 	unlink(cache);
 
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	struct fs_router *r = fs_router_create(net, NULL, &err);
-	double build = now_s() - t0;
+	double build = bench_now_s() - t0;
 	if (!r) {
 		die("router", &err);
 	}
@@ -111,22 +104,22 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 		dst[i] = (uint32_t)fs_rng_below(&rng, net->node_count);
 	}
 	double sum = 0.0, t;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint32_t i = 0; i < pairs; i++) {
 		if (fs_route_nodes(q, 8, src[i], dst[i], &t, NULL) == 0) {
 			sum += t;
 		}
 	}
-	double ch_s = (now_s() - t0) / pairs;
+	double ch_s = (bench_now_s() - t0) / pairs;
 	const uint32_t dpairs = net->node_count > 10000 ? 500 : 3000;
 	double dsum = 0.0, chk = 0.0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint32_t i = 0; i < dpairs; i++) {
 		if (fs_router_dijkstra(q, 8, src[i], dst[i], &t, NULL) == 0) {
 			dsum += t;
 		}
 	}
-	double dij_s = (now_s() - t0) / dpairs;
+	double dij_s = (bench_now_s() - t0) / dpairs;
 	for (uint32_t i = 0; i < dpairs; i++) {
 		if (fs_route_nodes(q, 8, src[i], dst[i], &t, NULL) == 0) {
 			chk += t;
@@ -142,14 +135,14 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 	struct fs_path path = { 0 };
 	const uint32_t ppairs = 100000;
 	uint64_t edges_out = 0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint32_t i = 0; i < ppairs; i++) {
 		struct fs_road_pos a = random_pos(&rng, net), b = random_pos(&rng, net);
 		if (fs_route_positions(q, 8, a, b, &t, &path) == 0) {
 			edges_out += path.count;
 		}
 	}
-	double pos_s = (now_s() - t0) / ppairs;
+	double pos_s = (bench_now_s() - t0) / ppairs;
 	printf("p2p positions+path  %8.0f queries/s  (%.2f us each, %.0f edges per path)\n",
 	       1.0 / pos_s, pos_s * 1e6, (double)edges_out / ppairs);
 	fs_path_finish(&path);
@@ -165,29 +158,29 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 	for (int c = 0; c < CALLS; c++) {
 		targets[c] = random_pos(&rng, net);
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (int c = 0; c < CALLS; c++) {
 		fs_route_many_to_one(q, 8, many, MANY, targets[c], times);
 	}
-	double m2o = (now_s() - t0) / CALLS;
-	t0 = now_s();
+	double m2o = (bench_now_s() - t0) / CALLS;
+	t0 = bench_now_s();
 	for (int c = 0; c < CALLS; c++) {
 		fs_route_one_to_many(q, 8, targets[c], many, MANY, times);
 	}
-	double o2m = (now_s() - t0) / CALLS;
+	double o2m = (bench_now_s() - t0) / CALLS;
 	const uint32_t few = 10;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (int c = 0; c < CALLS; c++) {
 		fs_route_many_to_one(q, 8, many, few, targets[c], times);
 	}
-	double m2o_few = (now_s() - t0) / CALLS;
-	t0 = now_s();
+	double m2o_few = (bench_now_s() - t0) / CALLS;
+	t0 = bench_now_s();
 	for (int c = 0; c < 5; c++) {
 		for (uint32_t i = 0; i < MANY; i++) {
 			fs_route_positions(q, 8, many[i], targets[c], &t, NULL);
 		}
 	}
-	double separate = (now_s() - t0) / 5;
+	double separate = (bench_now_s() - t0) / 5;
 	printf("many-to-one 1000    %8.3f ms per call, %.3f us per source (%.0fx faster than %d "
 	       "separate queries: %.1f ms)\n",
 	       m2o * 1e3, m2o * 1e6 / MANY, separate / m2o, MANY, separate * 1e3);
@@ -200,7 +193,7 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 	struct fs_network_index *idx = fs_network_index_create(net, false);
 	const uint32_t snaps = 200000;
 	double dist_sum = 0.0;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint32_t i = 0; i < snaps; i++) {
 		double x = net->min_x + fs_rng_uniform(&rng) * (net->max_x - net->min_x);
 		double y = net->min_y + fs_rng_uniform(&rng) * (net->max_y - net->min_y);
@@ -210,7 +203,7 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 			dist_sum += dist;
 		}
 	}
-	double snap_s = (now_s() - t0) / snaps;
+	double snap_s = (bench_now_s() - t0) / snaps;
 	printf("snap                %8.0f points/s (%.2f us each, mean distance %.0f m)\n",
 	       1.0 / snap_s, snap_s * 1e6, dist_sum / snaps);
 	fs_network_index_destroy(idx);
@@ -228,9 +221,9 @@ static void bench_city(const char *root, const char *name, const char *rel, cons
 			opts.time_factor[h][FS_ROAD_MOTORWAY_LINK] = 2.5;
 		}
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	struct fs_router *r2 = fs_router_create(net, &opts, &err);
-	double build2 = now_s() - t0;
+	double build2 = bench_now_s() - t0;
 	if (!r2) {
 		die("router (profile)", &err);
 	}

@@ -6,20 +6,13 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "fs/rng.h"
 #include "fs/spatial.h"
 
 #define N 100000
 #define SIDE 30000.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double xs[N], ys[N];
 
@@ -50,15 +43,15 @@ int main(void)
 		xs[i] = SIDE * fs_rng_uniform(&rng);
 		ys[i] = SIDE * fs_rng_uniform(&rng);
 	}
-	double t = now_s();
+	double t = bench_now_s();
 	for (unsigned i = 0; i < N; i++) {
 		fs_spatial_insert(s, i, xs[i], ys[i]);
 	}
-	double insert_s = now_s() - t;
+	double insert_s = bench_now_s() - t;
 
 	/* Ticks: every vehicle moves up to 10 m in x and y (~10 m/s over 1 s). */
 	enum { TICKS = 20 };
-	t = now_s();
+	t = bench_now_s();
 	for (int k = 0; k < TICKS; k++) {
 		for (unsigned i = 0; i < N; i++) {
 			xs[i] += 20.0 * (fs_rng_uniform(&rng) - 0.5);
@@ -66,7 +59,7 @@ int main(void)
 			fs_spatial_move(s, i, xs[i], ys[i]);
 		}
 	}
-	double tick_s = (now_s() - t) / TICKS;
+	double tick_s = (bench_now_s() - t) / TICKS;
 
 	enum { Q = 100000, QB = 500 };
 	struct fs_spatial_hit hits[10];
@@ -75,35 +68,35 @@ int main(void)
 		qx[q] = SIDE * fs_rng_uniform(&rng);
 		qy[q] = SIDE * fs_rng_uniform(&rng);
 	}
-	t = now_s();
+	t = bench_now_s();
 	size_t found = 0;
 	for (int q = 0; q < Q; q++) {
 		found += fs_spatial_knn(s, qx[q], qy[q], 10, NULL, NULL, hits);
 	}
-	double knn10_s = (now_s() - t) / Q;
-	t = now_s();
+	double knn10_s = (bench_now_s() - t) / Q;
+	t = bench_now_s();
 	for (int q = 0; q < Q; q++) {
 		found += fs_spatial_knn(s, qx[q], qy[q], 1, NULL, NULL, hits);
 	}
-	double knn1_s = (now_s() - t) / Q;
+	double knn1_s = (bench_now_s() - t) / Q;
 	unsigned brute[QB], mismatch = 0;
-	t = now_s();
+	t = bench_now_s();
 	for (int q = 0; q < QB; q++) {
 		brute[q] = brute_nearest(qx[q], qy[q]);
 	}
-	double brute_s = (now_s() - t) / QB;
+	double brute_s = (bench_now_s() - t) / QB;
 	for (int q = 0; q < QB; q++) {
 		fs_spatial_knn(s, qx[q], qy[q], 1, NULL, NULL, hits);
 		mismatch += hits[0].id != brute[q];
 	}
 	struct fs_spatial_hits rh = { 0 };
-	t = now_s();
+	t = bench_now_s();
 	size_t in_radius = 0;
 	for (int q = 0; q < Q / 10; q++) {
 		int n = fs_spatial_radius(s, qx[q], qy[q], 500.0, NULL, NULL, &rh);
 		in_radius += n > 0 ? (size_t)n : 0;
 	}
-	double radius_s = (now_s() - t) / (Q / 10);
+	double radius_s = (bench_now_s() - t) / (Q / 10);
 
 	printf("fs_spatial, %d points in %.0f x %.0f km, 100 m cells (one run)\n", N, SIDE / 1000,
 	       SIDE / 1000);

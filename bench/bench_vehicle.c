@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "fs/network.h"
 #include "fs/network_load.h"
 #include "fs/rng.h"
@@ -33,13 +33,6 @@
 
 #define DEPOTS 16
 #define HOUR 8
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const char *why)
 {
@@ -187,13 +180,13 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 
 	double t_core = 0, t_disp = 0, t_snap = 0, t_snap_max = 0;
 	uint64_t events = 0, sweeps = 0;
-	double t_start = now_s();
+	double t_start = bench_now_s();
 	for (int64_t s = 0; s <= 3600; s++) {
 		int64_t t = s * 1000;
 		fs_vehicle_events_clear(&ev);
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		fs_fleet_advance(b.fleet, t, &ev);
-		double t1 = now_s();
+		double t1 = bench_now_s();
 		t_core += t1 - t0;
 		events += ev.count;
 		/* first jobs staggered over five minutes, then event-driven */
@@ -221,7 +214,7 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 			b.todo_count = b.later_count;
 			b.later_count = 0;
 		}
-		double t2 = now_s();
+		double t2 = bench_now_s();
 		t_disp += t2 - t1;
 		if (s % 60 == 30) {
 			double x = 0;
@@ -231,7 +224,7 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 					x += snap.x;
 				}
 			}
-			double dt = now_s() - t2;
+			double dt = bench_now_s() - t2;
 			t_snap += dt;
 			t_snap_max = fmax(t_snap_max, dt);
 			sweeps++;
@@ -240,7 +233,7 @@ static void run(const char *city, const struct fs_network *net, const struct fs_
 			}
 		}
 	}
-	double wall = now_s() - t_start;
+	double wall = bench_now_s() - t_start;
 	const struct fs_fleet_stats *st = fs_fleet_stats(b.fleet);
 	size_t mem = fs_fleet_memory_bytes(b.fleet);
 	printf("%s, %u vehicles, 1 simulated hour in 1-s ticks:\n", city, n);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+
 #define MAX_PORTS 8
 #define CHUNK 65536
 
@@ -47,13 +49,6 @@ struct flow {
 };
 
 static int64_t delay_ns;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -129,7 +124,7 @@ static void arm(int timer, int64_t due)
 {
 	struct itimerspec its = { 0 };
 	if (due != INT64_MAX) {
-		int64_t wait = due - now_ns();
+		int64_t wait = due - bench_now_ns();
 		wait = wait > 1000 ? wait : 1000;
 		its.it_value.tv_sec = wait / 1000000000;
 		its.it_value.tv_nsec = wait % 1000000000;
@@ -175,7 +170,7 @@ int main(int argc, char **argv)
 		if (n < 0 && errno != EINTR) {
 			die("epoll_wait");
 		}
-		int64_t now = now_ns();
+		int64_t now = bench_now_ns();
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag == UINT64_MAX) {
@@ -225,7 +220,7 @@ int main(int argc, char **argv)
 				f->tail = c;
 			}
 		}
-		now = now_ns();
+		now = bench_now_ns();
 		for (int i = 0; i < nflows; i++) {
 			if (flows[i] && !flows[i]->closed) {
 				flush(flows[i], now);

@@ -37,9 +37,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "bench_clock.h"
 
 #define MAX_PARTS 64
 
@@ -61,13 +62,6 @@ static void die(const char *what)
 {
 	perror(what);
 	_exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void set_int(void *s, int opt, int v)
@@ -298,7 +292,7 @@ static void coord_join(struct coord *c)
 	while (got < c->nparts) {
 		zmq_send(c->out, &(struct msg){ 'T', 0, 0 }, sizeof(struct msg), 0);
 		zmq_pollitem_t it = { .socket = c->in, .events = ZMQ_POLLIN };
-		for (int64_t until = now_ns() + 20000000; got < c->nparts && now_ns() < until;) {
+		for (int64_t until = bench_now_ns() + 20000000; got < c->nparts && bench_now_ns() < until;) {
 			struct msg d;
 			if (zmq_poll(&it, 1, 5) > 0 && zmq_recv(c->in, &d, sizeof(d), 0) == (int)sizeof(d) &&
 			    d.id < MAX_PARTS && !seen[d.id]) {
@@ -345,12 +339,12 @@ static void coordinator_main(const struct mode *m, int nparts, uint64_t ticks, i
 		die("malloc");
 	}
 	for (uint64_t k = 1; k <= ticks; k++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = bench_now_ns();
 		coord_send(&c, &(struct msg){ 'T', 0, k });
 		for (int got = 0; got < nparts;) {
 			got += coord_recv(&c, k);
 		}
-		lat[k - 1] = now_ns() - t0;
+		lat[k - 1] = bench_now_ns() - t0;
 	}
 	/* PUB/SUB has no delivery guarantee to a participant that is slow to
 	 * read: repeat End */

@@ -576,6 +576,13 @@ static void screenshot_key(struct viz_app *app)
 }
 
 /* A key: false to quit. */
+/* Shows or hides a layer and says which: "@what @on" or "@what @off". */
+static void toggle_layer(struct viz_app *app, bool *layer, const char *what, const char *on, const char *off)
+{
+	*layer = !*layer;
+	toast(app, "%s %s", what, *layer ? on : off);
+}
+
 static bool handle_key(struct viz_app *app, SDL_Keycode k)
 {
 	double cx = app->view.area.x + app->view.area.w / 2, cy = app->view.area.y + app->view.area.h / 2;
@@ -626,16 +633,13 @@ static bool handle_key(struct viz_app *app, SDL_Keycode k)
 		}
 		break;
 	case SDLK_d:
-		app->layers.heatmap = !app->layers.heatmap;
-		toast(app, "demand heatmap %s", app->layers.heatmap ? "on" : "off");
+		toggle_layer(app, &app->layers.heatmap, "demand heatmap", "on", "off");
 		break;
 	case SDLK_t:
-		app->layers.trails = !app->layers.trails;
-		toast(app, "trails %s", app->layers.trails ? "on" : "off");
+		toggle_layer(app, &app->layers.trails, "trails", "on", "off");
 		break;
 	case SDLK_r:
-		app->layers.riders = !app->layers.riders;
-		toast(app, "waiting riders %s", app->layers.riders ? "shown" : "hidden");
+		toggle_layer(app, &app->layers.riders, "waiting riders", "shown", "hidden");
 		break;
 	case SDLK_s:
 		screenshot_key(app);

@@ -195,9 +195,9 @@ struct fs_mcap_writer {
 	enum fs_mcap_compression compression;
 	int zstd_level;
 	struct wschema *schemas; /* id = index + 1 */
-	size_t n_schemas;
+	size_t n_schemas, cap_schemas;
 	struct wchannel *channels; /* id = index */
-	size_t n_channels;
+	size_t n_channels, cap_channels;
 	struct buf chunk;
 	uint64_t chunk_start, chunk_end;
 	uint64_t chunk_messages;
@@ -206,7 +206,7 @@ struct fs_mcap_writer {
 	struct chunk_index *chunks;
 	size_t n_chunks, cap_chunks;
 	struct named_offset *metadata, *attachments;
-	size_t n_metadata, n_attachments;
+	size_t n_metadata, cap_metadata, n_attachments, cap_attachments;
 	struct buf scratch;
 	struct buf compressed;
 	const uint8_t *tail;      /* data of a large message, written after chunk.data without a copy */
@@ -315,12 +315,10 @@ int fs_mcap_writer_add_schema(struct fs_mcap_writer *w, const char *name, const 
 	if (w->n_schemas >= UINT16_MAX || size > UINT32_MAX) {
 		return -ENOSPC;
 	}
-	struct wschema *s = realloc(w->schemas, (w->n_schemas + 1) * sizeof(*s));
-	if (!s) {
+	if (FS_GROW(w->schemas, w->cap_schemas, w->n_schemas + 1) < 0) {
 		return -ENOMEM;
 	}
-	w->schemas = s;
-	s = &w->schemas[w->n_schemas];
+	struct wschema *s = &w->schemas[w->n_schemas];
 	memset(s, 0, sizeof(*s));
 	s->name = fs_xstrdup(name);
 	s->encoding = fs_xstrdup(encoding);
@@ -344,12 +342,10 @@ int fs_mcap_writer_add_channel(struct fs_mcap_writer *w, uint16_t schema_id, con
 	if (schema_id > w->n_schemas) {
 		return -EINVAL;
 	}
-	struct wchannel *c = realloc(w->channels, (w->n_channels + 1) * sizeof(*c));
-	if (!c) {
+	if (FS_GROW(w->channels, w->cap_channels, w->n_channels + 1) < 0) {
 		return -ENOMEM;
 	}
-	w->channels = c;
-	c = &w->channels[w->n_channels];
+	struct wchannel *c = &w->channels[w->n_channels];
 	memset(c, 0, sizeof(*c));
 	c->schema_id = schema_id;
 	c->topic = fs_xstrdup(topic);
@@ -614,18 +610,29 @@ const struct fs_mcap_stats *fs_mcap_writer_stats(const struct fs_mcap_writer *w)
 	return &w->stats;
 }
 
-static int add_named(struct named_offset **list, size_t *n, const char *name, const char *media_type,
+static int add_named(struct named_offset **list, size_t *n, size_t *cap, const char *name, const char *media_type,
 		     uint64_t offset, uint64_t length, uint64_t log_time, uint64_t data_size)
 {
-	struct named_offset *l = realloc(*list, (*n + 1) * sizeof(*l));
-	if (!l) {
+	if (FS_GROW(*list, *cap, *n + 1) < 0) {
 		return -ENOMEM;
 	}
-	*list = l;
-	l[*n] = (struct named_offset){ fs_xstrdup(name), media_type ? fs_xstrdup(media_type) : NULL, offset, length,
+	(*list)[*n] = (struct named_offset){ fs_xstrdup(name), media_type ? fs_xstrdup(media_type) : NULL, offset, length,
 				       log_time, data_size };
 	(*n)++;
 	return 0;
+}
+
+/* Ends the record begun at @at in the scratch buffer and writes the buffer; the record's length for its index. */
+static int write_indexed(struct fs_mcap_writer *w, size_t at, uint64_t *ret_length)
+{
+	struct buf *b = &w->scratch;
+	uint64_t length = end_record(b, at);
+	int rc = write_all(w, b->data, b->len, true);
+	b->len = 0;
+	if (rc == 0) {
+		*ret_length = length;
+	}
+	return rc;
 }
 
 int fs_mcap_writer_add_metadata(struct fs_mcap_writer *w, const char *name, const struct fs_mcap_kv *kv, size_t n)
@@ -635,15 +642,13 @@ int fs_mcap_writer_add_metadata(struct fs_mcap_writer *w, const char *name, cons
 	size_t at = begin_record(b, FS_MCAP_OP_METADATA);
 	put_str(b, name);
 	put_kv_map(b, kv, n);
-	uint64_t length = end_record(b, at);
-	uint64_t offset = w->offset;
-	int rc = write_all(w, b->data, b->len, true);
-	b->len = 0;
+	uint64_t offset = w->offset, length = 0;
+	int rc = write_indexed(w, at, &length);
 	if (rc < 0) {
 		return rc;
 	}
 	w->stats.metadata_count++;
-	return add_named(&w->metadata, &w->n_metadata, name, NULL, offset, length, 0, 0);
+	return add_named(&w->metadata, &w->n_metadata, &w->cap_metadata, name, NULL, offset, length, 0, 0);
 }
 
 int fs_mcap_writer_add_attachment(struct fs_mcap_writer *w, const char *name, const char *media_type,
@@ -661,15 +666,13 @@ int fs_mcap_writer_add_attachment(struct fs_mcap_writer *w, const char *name, co
 	/* The CRC covers every field before it. */
 	uint32_t crc = crc_of(b->data + at + 8, b->len - at - 8);
 	put_u32(b, crc);
-	uint64_t length = end_record(b, at);
-	uint64_t offset = w->offset;
-	int rc = write_all(w, b->data, b->len, true);
-	b->len = 0;
+	uint64_t offset = w->offset, length = 0;
+	int rc = write_indexed(w, at, &length);
 	if (rc < 0) {
 		return rc;
 	}
 	w->stats.attachment_count++;
-	return add_named(&w->attachments, &w->n_attachments, name, media_type, offset, length, log_time, size);
+	return add_named(&w->attachments, &w->n_attachments, &w->cap_attachments, name, media_type, offset, length, log_time, size);
 }
 
 static void free_writer(struct fs_mcap_writer *w)
@@ -727,6 +730,97 @@ struct group {
 	uint64_t start, length;
 };
 
+/* The summary section as it is built in memory: its records in b, one group per record kind. */
+struct summary {
+	struct buf *b;
+	uint64_t start;     /* the section's offset in the file: b's offsets count from it */
+	size_t group_start; /* where in b the group being written began */
+	struct group groups[6];
+	int n_groups;
+};
+
+/* Closes the group of @opcode records written since the last one; an empty group gets no Summary Offset. */
+static void summary_group_end(struct summary *s, uint8_t opcode)
+{
+	if (s->b->len > s->group_start) {
+		s->groups[s->n_groups++] =
+			(struct group){ opcode, s->start + s->group_start, s->b->len - s->group_start };
+	}
+	s->group_start = s->b->len;
+}
+
+static void put_statistics(struct buf *b, const struct fs_mcap_writer *w)
+{
+	size_t at = begin_record(b, FS_MCAP_OP_STATISTICS);
+	put_u64(b, w->stats.message_count);
+	put_u16(b, (uint16_t)w->n_schemas);
+	put_u32(b, (uint32_t)w->n_channels);
+	put_u32(b, w->stats.attachment_count);
+	put_u32(b, w->stats.metadata_count);
+	put_u32(b, (uint32_t)w->n_chunks);
+	put_u64(b, w->stats.message_start_time);
+	put_u64(b, w->stats.message_end_time);
+	size_t mat = begin_prefixed32(b);
+	for (size_t i = 0; i < w->n_channels; i++) {
+		if (w->channels[i].count) {
+			put_u16(b, (uint16_t)i);
+			put_u64(b, w->channels[i].count);
+		}
+	}
+	end_prefixed32(b, mat);
+	end_record(b, at);
+}
+
+static void put_metadata_indexes(struct buf *b, const struct fs_mcap_writer *w)
+{
+	for (size_t i = 0; i < w->n_metadata; i++) {
+		size_t at = begin_record(b, FS_MCAP_OP_METADATA_INDEX);
+		put_u64(b, w->metadata[i].offset);
+		put_u64(b, w->metadata[i].length);
+		put_str(b, w->metadata[i].name);
+		end_record(b, at);
+	}
+}
+
+static void put_attachment_indexes(struct buf *b, const struct fs_mcap_writer *w)
+{
+	for (size_t i = 0; i < w->n_attachments; i++) {
+		const struct named_offset *a = &w->attachments[i];
+		size_t at = begin_record(b, FS_MCAP_OP_ATTACHMENT_INDEX);
+		put_u64(b, a->offset);
+		put_u64(b, a->length);
+		put_u64(b, a->log_time);
+		put_u64(b, a->log_time);
+		put_u64(b, a->data_size);
+		put_str(b, a->name);
+		put_str(b, a->media_type);
+		end_record(b, at);
+	}
+}
+
+static void put_chunk_indexes(struct buf *b, const struct fs_mcap_writer *w)
+{
+	for (size_t i = 0; i < w->n_chunks; i++) {
+		const struct chunk_index *ci = &w->chunks[i];
+		size_t at = begin_record(b, FS_MCAP_OP_CHUNK_INDEX);
+		put_u64(b, ci->start_time);
+		put_u64(b, ci->end_time);
+		put_u64(b, ci->offset);
+		put_u64(b, ci->length);
+		size_t mat = begin_prefixed32(b);
+		for (size_t k = 0; k < ci->n; k++) {
+			put_u16(b, ci->channel_ids[k]);
+			put_u64(b, ci->index_offsets[k]);
+		}
+		end_prefixed32(b, mat);
+		put_u64(b, ci->index_length);
+		put_str(b, fs_mcap_compression_name(w->compression));
+		put_u64(b, ci->compressed_size);
+		put_u64(b, ci->uncompressed_size);
+		end_record(b, at);
+	}
+}
+
 int fs_mcap_writer_close(struct fs_mcap_writer *w)
 {
 	int rc = fs_mcap_writer_flush(w);
@@ -747,98 +841,29 @@ int fs_mcap_writer_close(struct fs_mcap_writer *w)
 
 	/* Summary: built in memory, offsets relative to summary_start. */
 	uint64_t summary_start = w->offset;
-	struct group groups[6];
-	int ngroups = 0;
-	size_t gstart = b->len;
+	struct summary sum = { .b = b, .start = summary_start };
 	for (size_t i = 0; i < w->n_schemas; i++) {
 		put_schema(b, (uint16_t)(i + 1), &w->schemas[i]);
 	}
-	if (b->len > gstart) {
-		groups[ngroups++] = (struct group){ FS_MCAP_OP_SCHEMA, summary_start + gstart, b->len - gstart };
-	}
-	gstart = b->len;
+	summary_group_end(&sum, FS_MCAP_OP_SCHEMA);
 	for (size_t i = 0; i < w->n_channels; i++) {
 		put_channel(b, (uint16_t)i, &w->channels[i]);
 	}
-	if (b->len > gstart) {
-		groups[ngroups++] = (struct group){ FS_MCAP_OP_CHANNEL, summary_start + gstart, b->len - gstart };
-	}
-	gstart = b->len;
-	at = begin_record(b, FS_MCAP_OP_STATISTICS);
-	put_u64(b, w->stats.message_count);
-	put_u16(b, (uint16_t)w->n_schemas);
-	put_u32(b, (uint32_t)w->n_channels);
-	put_u32(b, w->stats.attachment_count);
-	put_u32(b, w->stats.metadata_count);
-	put_u32(b, (uint32_t)w->n_chunks);
-	put_u64(b, w->stats.message_start_time);
-	put_u64(b, w->stats.message_end_time);
-	size_t mat = begin_prefixed32(b);
-	for (size_t i = 0; i < w->n_channels; i++) {
-		if (w->channels[i].count) {
-			put_u16(b, (uint16_t)i);
-			put_u64(b, w->channels[i].count);
-		}
-	}
-	end_prefixed32(b, mat);
-	end_record(b, at);
-	groups[ngroups++] = (struct group){ FS_MCAP_OP_STATISTICS, summary_start + gstart, b->len - gstart };
-	gstart = b->len;
-	for (size_t i = 0; i < w->n_metadata; i++) {
-		at = begin_record(b, FS_MCAP_OP_METADATA_INDEX);
-		put_u64(b, w->metadata[i].offset);
-		put_u64(b, w->metadata[i].length);
-		put_str(b, w->metadata[i].name);
-		end_record(b, at);
-	}
-	if (b->len > gstart) {
-		groups[ngroups++] = (struct group){ FS_MCAP_OP_METADATA_INDEX, summary_start + gstart, b->len - gstart };
-	}
-	gstart = b->len;
-	for (size_t i = 0; i < w->n_attachments; i++) {
-		const struct named_offset *a = &w->attachments[i];
-		at = begin_record(b, FS_MCAP_OP_ATTACHMENT_INDEX);
-		put_u64(b, a->offset);
-		put_u64(b, a->length);
-		put_u64(b, a->log_time);
-		put_u64(b, a->log_time);
-		put_u64(b, a->data_size);
-		put_str(b, a->name);
-		put_str(b, a->media_type);
-		end_record(b, at);
-	}
-	if (b->len > gstart) {
-		groups[ngroups++] = (struct group){ FS_MCAP_OP_ATTACHMENT_INDEX, summary_start + gstart, b->len - gstart };
-	}
-	gstart = b->len;
-	for (size_t i = 0; i < w->n_chunks; i++) {
-		const struct chunk_index *ci = &w->chunks[i];
-		at = begin_record(b, FS_MCAP_OP_CHUNK_INDEX);
-		put_u64(b, ci->start_time);
-		put_u64(b, ci->end_time);
-		put_u64(b, ci->offset);
-		put_u64(b, ci->length);
-		mat = begin_prefixed32(b);
-		for (size_t k = 0; k < ci->n; k++) {
-			put_u16(b, ci->channel_ids[k]);
-			put_u64(b, ci->index_offsets[k]);
-		}
-		end_prefixed32(b, mat);
-		put_u64(b, ci->index_length);
-		put_str(b, fs_mcap_compression_name(w->compression));
-		put_u64(b, ci->compressed_size);
-		put_u64(b, ci->uncompressed_size);
-		end_record(b, at);
-	}
-	if (b->len > gstart) {
-		groups[ngroups++] = (struct group){ FS_MCAP_OP_CHUNK_INDEX, summary_start + gstart, b->len - gstart };
-	}
+	summary_group_end(&sum, FS_MCAP_OP_CHANNEL);
+	put_statistics(b, w);
+	summary_group_end(&sum, FS_MCAP_OP_STATISTICS);
+	put_metadata_indexes(b, w);
+	summary_group_end(&sum, FS_MCAP_OP_METADATA_INDEX);
+	put_attachment_indexes(b, w);
+	summary_group_end(&sum, FS_MCAP_OP_ATTACHMENT_INDEX);
+	put_chunk_indexes(b, w);
+	summary_group_end(&sum, FS_MCAP_OP_CHUNK_INDEX);
 	uint64_t summary_offset_start = summary_start + b->len;
-	for (int i = 0; i < ngroups; i++) {
+	for (int i = 0; i < sum.n_groups; i++) {
 		at = begin_record(b, FS_MCAP_OP_SUMMARY_OFFSET);
-		put_u8(b, groups[i].opcode);
-		put_u64(b, groups[i].start);
-		put_u64(b, groups[i].length);
+		put_u8(b, sum.groups[i].opcode);
+		put_u64(b, sum.groups[i].start);
+		put_u64(b, sum.groups[i].length);
 		end_record(b, at);
 	}
 	at = begin_record(b, FS_MCAP_OP_FOOTER);
@@ -883,13 +908,13 @@ struct fs_mcap_reader {
 	bool have_stats;
 	struct fs_mcap_stats stats;
 	struct fs_mcap_schema *schemas;
-	size_t n_schemas;
+	size_t n_schemas, cap_schemas;
 	struct fs_mcap_channel *channels; /* sorted by id */
-	size_t n_channels;
+	size_t n_channels, cap_channels;
 	struct fs_mcap_metadata *metadata;
-	size_t n_metadata;
+	size_t n_metadata, cap_metadata;
 	struct fs_mcap_attachment *attachments;
-	size_t n_attachments;
+	size_t n_attachments, cap_attachments;
 	uint64_t last_metadata_offset, last_attachment_offset; /* dedupe on rewind */
 	struct rchunk chunk;
 	bool counting;            /* fill channel message counts while walking */
@@ -955,7 +980,7 @@ static int get_kv_map(struct cur *c, struct fs_mcap_kv **ret, size_t *ret_n)
 	}
 	struct cur m = { p, bytes, false };
 	struct fs_mcap_kv *kv = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	while (m.left && !m.bad) {
 		char *k = get_str(&m);
 		char *v = get_str(&m);
@@ -964,11 +989,7 @@ static int get_kv_map(struct cur *c, struct fs_mcap_kv **ret, size_t *ret_n)
 			free(v);
 			break;
 		}
-		kv = realloc(kv, (n + 1) * sizeof(*kv));
-		if (!kv) {
-			fs_error("out of memory");
-			abort();
-		}
+		fs_xgrow(kv, cap, n + 1);
 		kv[n++] = (struct fs_mcap_kv){ k, v };
 	}
 	*ret = kv;
@@ -1024,10 +1045,7 @@ static int parse_schema(struct fs_mcap_reader *r, struct cur *c)
 		free(enc);
 		return 0;
 	}
-	r->schemas = realloc(r->schemas, (r->n_schemas + 1) * sizeof(*r->schemas));
-	if (!r->schemas) {
-		abort();
-	}
+	fs_xgrow(r->schemas, r->cap_schemas, r->n_schemas + 1);
 	r->schemas[r->n_schemas++] = (struct fs_mcap_schema){ id, name, enc, data, n };
 	return 0;
 }
@@ -1052,10 +1070,7 @@ static int parse_channel(struct fs_mcap_reader *r, struct cur *c)
 		free_kv(ch.metadata, ch.n_metadata);
 		return 0;
 	}
-	r->channels = realloc(r->channels, (r->n_channels + 1) * sizeof(*r->channels));
-	if (!r->channels) {
-		abort();
-	}
+	fs_xgrow(r->channels, r->cap_channels, r->n_channels + 1);
 	size_t i = r->n_channels;
 	while (i > 0 && r->channels[i - 1].id > ch.id) {
 		r->channels[i] = r->channels[i - 1];
@@ -1078,10 +1093,7 @@ static int parse_metadata(struct fs_mcap_reader *r, struct cur *c, uint64_t offs
 		free_kv(m.kv, m.n);
 		return -EBADMSG;
 	}
-	r->metadata = realloc(r->metadata, (r->n_metadata + 1) * sizeof(*r->metadata));
-	if (!r->metadata) {
-		abort();
-	}
+	fs_xgrow(r->metadata, r->cap_metadata, r->n_metadata + 1);
 	r->metadata[r->n_metadata++] = m;
 	r->last_metadata_offset = offset;
 	return 0;
@@ -1107,10 +1119,7 @@ static int parse_attachment(struct fs_mcap_reader *r, struct cur *c, uint64_t of
 		free(a.media_type);
 		return -EBADMSG;
 	}
-	r->attachments = realloc(r->attachments, (r->n_attachments + 1) * sizeof(*r->attachments));
-	if (!r->attachments) {
-		abort();
-	}
+	fs_xgrow(r->attachments, r->cap_attachments, r->n_attachments + 1);
 	r->attachments[r->n_attachments++] = a;
 	r->last_attachment_offset = offset;
 	return 0;

@@ -38,10 +38,23 @@ static void *scratch_get(struct fs_ride_msg *m, size_t n)
 	return p;
 }
 
-/* Bytes a batch of @count items of @item bytes, each with @extra bytes of children, takes. */
-static size_t batch_bytes(size_t count, size_t item, size_t extra)
+/*
+ * Room for a batch of @count items of @item bytes, each with @extra bytes of
+ * children; returns the batch's array of @count item pointers, NULL without memory.
+ */
+static void *batch_begin(struct fs_ride_msg *m, size_t count, size_t item, size_t extra)
 {
-	return count * ((item + 15) / 16 * 16 + 16 + extra) + 64;
+	if (scratch_reset(m, count * ((item + 15) / 16 * 16 + 16 + extra) + 64) < 0) {
+		return NULL;
+	}
+	return scratch_get(m, count * sizeof(void *));
+}
+
+/* @m->env, empty but for its payload case; the caller points the payload at its batch. */
+static void envelope_begin(struct fs_ride_msg *m, Fleetsim__V1__Envelope__PayloadCase payload)
+{
+	fleetsim__v1__envelope__init(&m->env);
+	m->env.payload_case = payload;
 }
 
 static Fleetsim__V1__Place *place(struct fs_ride_msg *m, struct fs_road_pos pos, struct fs_point pt)
@@ -57,10 +70,10 @@ static Fleetsim__V1__Place *place(struct fs_ride_msg *m, struct fs_road_pos pos,
 
 int fs_ride_msg_encode_requests(struct fs_ride_msg *m, const struct fs_ride_request *requests, size_t count)
 {
-	if (scratch_reset(m, batch_bytes(count, sizeof(Fleetsim__V1__RideRequest), 2 * 48)) < 0) {
+	Fleetsim__V1__RideRequest **rp = batch_begin(m, count, sizeof(**rp), 2 * 48);
+	if (!rp) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__RideRequest **rp = scratch_get(m, count * sizeof(*rp));
 	for (size_t i = 0; i < count; i++) {
 		const struct fs_ride_request *r = &requests[i];
 		Fleetsim__V1__RideRequest *q = scratch_get(m, sizeof(*q));
@@ -78,18 +91,17 @@ int fs_ride_msg_encode_requests(struct fs_ride_msg *m, const struct fs_ride_requ
 	fleetsim__v1__ride_request_batch__init(&m->requests);
 	m->requests.n_requests = count;
 	m->requests.requests = rp;
-	fleetsim__v1__envelope__init(&m->env);
-	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS;
+	envelope_begin(m, FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_REQUESTS);
 	m->env.ride_requests = &m->requests;
 	return 0;
 }
 
 int fs_ride_msg_encode_offers(struct fs_ride_msg *m, const struct fs_dispatch_offer *offers, size_t count)
 {
-	if (scratch_reset(m, batch_bytes(count, sizeof(Fleetsim__V1__RideOffer), 0)) < 0) {
+	Fleetsim__V1__RideOffer **op = batch_begin(m, count, sizeof(**op), 0);
+	if (!op) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__RideOffer **op = scratch_get(m, count * sizeof(*op));
 	for (size_t i = 0; i < count; i++) {
 		Fleetsim__V1__RideOffer *o = scratch_get(m, sizeof(*o));
 		fleetsim__v1__ride_offer__init(o);
@@ -101,8 +113,7 @@ int fs_ride_msg_encode_offers(struct fs_ride_msg *m, const struct fs_dispatch_of
 	fleetsim__v1__ride_offer_batch__init(&m->offers);
 	m->offers.n_offers = count;
 	m->offers.offers = op;
-	fleetsim__v1__envelope__init(&m->env);
-	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS;
+	envelope_begin(m, FLEETSIM__V1__ENVELOPE__PAYLOAD_RIDE_OFFERS);
 	m->env.ride_offers = &m->offers;
 	return 0;
 }
@@ -115,10 +126,10 @@ static bool at_a_depot(int kind)
 int fs_ride_msg_encode_jobs(struct fs_ride_msg *m, const struct fs_dispatch_job *jobs, size_t count)
 {
 	size_t per_stop = sizeof(Fleetsim__V1__Stop) + 16 + sizeof(void *) + sizeof(Fleetsim__V1__Place) + 16;
-	if (scratch_reset(m, batch_bytes(count, sizeof(Fleetsim__V1__Job), 2 * per_stop + 16)) < 0) {
+	Fleetsim__V1__Job **jp = batch_begin(m, count, sizeof(**jp), 2 * per_stop + 16);
+	if (!jp) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__Job **jp = scratch_get(m, count * sizeof(*jp));
 	for (size_t i = 0; i < count; i++) {
 		const struct fs_dispatch_job *job = &jobs[i];
 		Fleetsim__V1__Job *j = scratch_get(m, sizeof(*j));
@@ -146,18 +157,17 @@ int fs_ride_msg_encode_jobs(struct fs_ride_msg *m, const struct fs_dispatch_job 
 	fleetsim__v1__job_batch__init(&m->jobs);
 	m->jobs.n_jobs = count;
 	m->jobs.jobs = jp;
-	fleetsim__v1__envelope__init(&m->env);
-	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS;
+	envelope_begin(m, FLEETSIM__V1__ENVELOPE__PAYLOAD_JOBS);
 	m->env.jobs = &m->jobs;
 	return 0;
 }
 
 int fs_ride_msg_encode_trip_events(struct fs_ride_msg *m, const struct fs_dispatch_trip_event *events, size_t count)
 {
-	if (scratch_reset(m, batch_bytes(count, sizeof(Fleetsim__V1__TripEvent), 0)) < 0) {
+	Fleetsim__V1__TripEvent **ep = batch_begin(m, count, sizeof(**ep), 0);
+	if (!ep) {
 		return -ENOMEM;
 	}
-	Fleetsim__V1__TripEvent **ep = scratch_get(m, count * sizeof(*ep));
 	for (size_t i = 0; i < count; i++) {
 		const struct fs_dispatch_trip_event *e = &events[i];
 		Fleetsim__V1__TripEvent *t = scratch_get(m, sizeof(*t));
@@ -172,8 +182,7 @@ int fs_ride_msg_encode_trip_events(struct fs_ride_msg *m, const struct fs_dispat
 	fleetsim__v1__trip_event_batch__init(&m->trips);
 	m->trips.n_events = count;
 	m->trips.events = ep;
-	fleetsim__v1__envelope__init(&m->env);
-	m->env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS;
+	envelope_begin(m, FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS);
 	m->env.trip_events = &m->trips;
 	return 0;
 }

@@ -125,6 +125,15 @@ int fs_scenario_msg_load(const char *path, struct fs_scenario *sc)
 	return rc;
 }
 
+int fs_scenario_msg_copy(struct fs_scenario *dst, const struct fs_scenario *src)
+{
+	int rc = src ? fs_scenario_copy(dst, src) : fs_scenario_defaults(dst);
+	if (rc < 0) {
+		fs_error("out of memory for the scenario");
+	}
+	return rc;
+}
+
 int fs_scenario_run_argv(const struct fs_scenario *sc, char **ret, int max)
 {
 	char start[32], buf[FS_SCN_PATH_MAX + 32];

@@ -56,6 +56,11 @@ int fs_scenario_msg_event_parse(const struct fs_scenario *sc, const Fleetsim__V1
  * when @path is NULL. Logs the file:line:column error and returns -errno.
  */
 int fs_scenario_msg_load(const char *path, struct fs_scenario *sc);
+/**
+ * A service's own copy of the run's scenario: @src, or the defaults when
+ * @src is NULL. Returns 0, or -errno after saying so.
+ */
+int fs_scenario_msg_copy(struct fs_scenario *dst, const struct fs_scenario *src);
 
 /**
  * The scheduled events of @msg (FS_SCENARIO_APPLY_TOPIC from the conductor),

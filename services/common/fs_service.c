@@ -171,6 +171,20 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 	return FS_SERVICE_GO_ON;
 }
 
+int fs_service_parse_before_dashes(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind,
+				   int *ret_dashes)
+{
+	int dd = 1;
+	while (dd < argc && strcmp(argv[dd], "--")) {
+		dd++;
+	}
+	int rc = fs_service_parse(spec, dd, argv, ret_optind);
+	if (rc == FS_SERVICE_GO_ON) {
+		*ret_dashes = dd;
+	}
+	return rc;
+}
+
 static volatile sig_atomic_t *stop_flag;
 
 static void on_stop_signal(int sig)
@@ -191,6 +205,13 @@ void fs_service_start(const char *name, volatile sig_atomic_t *stop)
 {
 	fs_log_init(name, FS_LOG_INFO);
 	fs_service_catch_stop(stop);
+}
+
+void fs_service_add_results(struct fs_participant *p, const struct fs_service_result *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fs_participant_add_result(p, results[i].key, results[i].value);
+	}
 }
 
 int fs_service_participate(const struct fs_participant_config *cfg, const struct fs_participant_ops *ops, void *ctx,

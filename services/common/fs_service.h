@@ -99,6 +99,13 @@ void fs_service_rename(char **argv, const char *name);
  * gets the index of the first operand.
  */
 int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind);
+/**
+ * As fs_service_parse(), for a program whose arguments after a "--" are
+ * another command line: reads the options before it. *@ret_dashes gets the
+ * index of the "--" in @argv (@argc when there is none).
+ */
+int fs_service_parse_before_dashes(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind,
+				   int *ret_dashes);
 
 struct fs_scenario;
 
@@ -121,6 +128,17 @@ void fs_service_catch_stop(volatile sig_atomic_t *stop);
  * "vehicle-3") and a stop signal sets *@stop (fs_service_catch_stop()).
  */
 void fs_service_start(const char *name, volatile sig_atomic_t *stop);
+
+/** A figure a service reports at the end of the run, by name (its results in summary.json). */
+struct fs_service_result {
+	const char *key;
+	double value;
+};
+
+/** fs_participant_add_result() of each of the @n @results, in order. */
+void fs_service_add_results(struct fs_participant *p, const struct fs_service_result *results, size_t n);
+/** fs_service_add_results() of a whole array. */
+#define FS_SERVICE_RESULTS(p, array) fs_service_add_results((p), (array), sizeof(array) / sizeof((array)[0]))
 
 /** Run the lockstep loop until the run ends or *@stop; the exit status (0 or 1). */
 int fs_service_participate(const struct fs_participant_config *cfg, const struct fs_participant_ops *ops, void *ctx,

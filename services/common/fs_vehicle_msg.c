@@ -53,6 +53,27 @@ static uint64_t wire_odometer(double m)
 	return m > 0.0 && isfinite(m) ? (uint64_t)llround(m * DM_PER_M) : 0;
 }
 
+/* The columns of a move record, which a full record has too: where the vehicle is, its segment, its odometer. */
+struct motion_columns {
+	uint32_t *id, *edge;
+	float *x, *y, *from, *to;
+	int64_t *start;
+	uint64_t *end, *odo;
+};
+
+static void put_motion(const struct motion_columns *c, size_t i, const struct fs_vehicle_record *r, int64_t t_ms)
+{
+	c->id[i] = r->id;
+	c->edge[i] = r->edge;
+	c->x[i] = r->x;
+	c->y[i] = r->y;
+	c->from[i] = r->seg_from_m;
+	c->to[i] = r->seg_to_m;
+	c->start[i] = r->seg_start_ms - t_ms;
+	c->end[i] = wire_end(r);
+	c->odo[i] = wire_odometer(r->odometer_m);
+}
+
 int fs_vehicle_msg_encode_records(struct fs_vehicle_msg *m, const struct fs_vehicle_batch_info *info,
 				  const struct fs_vehicle_record *records, size_t count, int64_t t_ms)
 {
@@ -63,38 +84,24 @@ int fs_vehicle_msg_encode_records(struct fs_vehicle_msg *m, const struct fs_vehi
 	if (grow_full(m, count - moves) < 0 || grow_moves(m, moves) < 0) {
 		return -ENOMEM;
 	}
+	const struct motion_columns full = { m->id, m->edge, m->x, m->y, m->from, m->to, m->start, m->end, m->odo };
+	const struct motion_columns move = { m->move_id, m->move_edge,  m->move_x,   m->move_y,  m->move_from,
+					     m->move_to, m->move_start, m->move_end, m->move_odo };
 	size_t k = 0, j = 0;
 	for (size_t i = 0; i < count; i++) {
 		const struct fs_vehicle_record *r = &records[i];
 		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
-			m->move_id[j] = r->id;
-			m->move_edge[j] = r->edge;
-			m->move_x[j] = r->x;
-			m->move_y[j] = r->y;
-			m->move_from[j] = r->seg_from_m;
-			m->move_to[j] = r->seg_to_m;
-			m->move_start[j] = r->seg_start_ms - t_ms;
-			m->move_end[j] = wire_end(r);
-			m->move_odo[j] = wire_odometer(r->odometer_m);
-			j++;
+			put_motion(&move, j++, r, t_ms);
 			continue;
 		}
-		m->id[k] = r->id;
+		put_motion(&full, k, r, t_ms);
 		m->state[k] = (Fleetsim__V1__VehicleState)r->state;
-		m->x[k] = r->x;
-		m->y[k] = r->y;
-		m->edge[k] = r->edge;
 		m->soc[k] = r->soc;
 		m->soc_rate[k] = r->soc_per_h;
 		m->health[k] = r->health_flags;
 		m->odd[k] = r->odd_flags;
 		m->job[k] = r->job_id;
 		m->sw[k] = r->sw_version;
-		m->from[k] = r->seg_from_m;
-		m->to[k] = r->seg_to_m;
-		m->start[k] = r->seg_start_ms - t_ms;
-		m->end[k] = wire_end(r);
-		m->odo[k] = wire_odometer(r->odometer_m);
 		k++;
 	}
 	Fleetsim__V1__VehicleStateBatch *b = &m->batch;

@@ -17,6 +17,7 @@
 #include "fs/weather.h"
 #include "fs_data.h"
 #include "fs_log.h"
+#include "fs_participant.h"
 #include "fs_world.h"
 
 const char *fs_world_cache_dir(char *buf, size_t size)
@@ -255,6 +256,25 @@ struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
 fail:
 	fs_world_destroy(w);
 	return NULL;
+}
+
+struct fs_world *fs_world_load_scenario(const char *spec, uint32_t depots, const struct fs_scenario *sc,
+					const char *data_dir, const char *demand_profile)
+{
+	struct fs_traffic_params traffic;
+	if (fs_world_traffic_params(sc, data_dir, demand_profile, &traffic) < 0) {
+		return NULL;
+	}
+	return fs_world_load_traffic(spec, depots, &traffic, &sc->tz);
+}
+
+void fs_world_add_route_results(const struct fs_world *w, struct fs_participant *p)
+{
+	struct fs_route_stats rs = fs_route_query_stats(w->query), ss = fs_route_query_stats(w->surface_query);
+	fs_participant_add_result(p, "routes", (double)rs.routes);
+	fs_participant_add_result(p, "route_turn_searches", (double)rs.fallbacks);
+	fs_participant_add_result(p, "surface_routes", (double)ss.routes);
+	fs_participant_add_result(p, "surface_route_turn_searches", (double)ss.fallbacks);
 }
 
 void fs_world_update_roads(struct fs_world *w, const struct fs_weather *weather, uint8_t max_rain,

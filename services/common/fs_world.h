@@ -69,7 +69,21 @@ struct fs_world *fs_world_load_traffic(const char *spec, uint32_t depots,
  */
 int fs_world_traffic_params(const struct fs_scenario *sc, const char *data_dir,
 			    const char *demand_profile, struct fs_traffic_params *ret);
+/**
+ * The world of a service in the run of @sc: fs_world_load_traffic() with
+ * fs_world_traffic_params() (@data_dir, @demand_profile as there) and the
+ * scenario's time zone (@sc must outlive the world). NULL after saying why.
+ */
+struct fs_world *fs_world_load_scenario(const char *spec, uint32_t depots, const struct fs_scenario *sc,
+					const char *data_dir, const char *demand_profile);
 void fs_world_destroy(struct fs_world *world);
+struct fs_participant;
+/**
+ * The routes this process planned on @world as @p's results: point-to-point
+ * routes, and how many needed the turn-by-turn search, on all roads and on
+ * surface roads only (docs/world.md).
+ */
+void fs_world_add_route_results(const struct fs_world *world, struct fs_participant *p);
 struct fs_weather;
 
 /**

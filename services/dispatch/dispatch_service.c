@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,6 @@
 #include "fs/rng.h"
 #include "fs/closures.h"
 #include "fs/route.h"
-#include "fs/scenario_load.h"
 #include "fs/weather.h"
 #include "fs_grow.h"
 #include "fs_kpi_msg.h"
@@ -228,16 +228,11 @@ struct dispatch_service *dispatch_service_create(const struct dispatch_config *c
 	struct dispatch_service *s = fs_xcalloc(1, sizeof(*s));
 	s->cfg = *cfg;
 	struct fs_error err = { "" };
-	if (cfg->scenario ? fs_scenario_copy(&s->scn, cfg->scenario) < 0 : fs_scenario_defaults(&s->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&s->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
 	s->cfg.scenario = NULL; /* the copy in s->scn is ours */
-	struct fs_traffic_params traffic;
-	if (fs_world_traffic_params(&s->scn, cfg->data_dir, cfg->profile, &traffic) < 0) {
-		goto fail;
-	}
-	s->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &s->scn.tz);
+	s->world = fs_world_load_scenario(cfg->network, cfg->depots, &s->scn, cfg->data_dir, cfg->profile);
 	if (!s->world) {
 		goto fail;
 	}
@@ -473,6 +468,12 @@ static void on_message(void *ctx, struct fs_participant *p, const struct fs_bus_
 
 /* ---- messages out ---------------------------------------------------------------------------- */
 
+/* Publishes the batch an fs_ride_msg_encode_*() call put in s->ride_msg; @encoded: what that call returned. */
+static int publish_ride_msg(struct dispatch_service *s, struct fs_participant *p, int encoded)
+{
+	return encoded < 0 ? encoded : fs_participant_publish(p, NULL, &s->ride_msg.env);
+}
+
 static int publish_requests(struct dispatch_service *s, struct fs_participant *p)
 {
 	size_t n = s->out.new_count;
@@ -493,43 +494,21 @@ static int publish_requests(struct dispatch_service *s, struct fs_participant *p
 			.dest_zone = fs_dispatch_zone_of(s->d, r->dest), .patience_s = (uint32_t)lround(r->patience_s),
 		};
 	}
-	if (fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
+	return publish_ride_msg(s, p, fs_ride_msg_encode_requests(&s->ride_msg, s->requests, n));
 }
 
-static int publish_trip_events(struct dispatch_service *s, struct fs_participant *p)
+/* The step's new requests, trip events, offers and jobs: a batch of each kind that has any. */
+static int publish_step(struct dispatch_service *s, struct fs_participant *p)
 {
-	if (!s->out.event_count) {
-		return 0;
+	const struct fs_dispatch_output *o = &s->out;
+	struct fs_ride_msg *m = &s->ride_msg;
+	if (publish_requests(s, p) < 0 ||
+	    (o->event_count && publish_ride_msg(s, p, fs_ride_msg_encode_trip_events(m, o->events, o->event_count)) < 0) ||
+	    (o->offer_count && publish_ride_msg(s, p, fs_ride_msg_encode_offers(m, o->offers, o->offer_count)) < 0) ||
+	    (o->job_count && publish_ride_msg(s, p, fs_ride_msg_encode_jobs(m, o->jobs, o->job_count)) < 0)) {
+		return -EIO;
 	}
-	if (fs_ride_msg_encode_trip_events(&s->ride_msg, s->out.events, s->out.event_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
-}
-
-static int publish_offers(struct dispatch_service *s, struct fs_participant *p)
-{
-	if (!s->out.offer_count) {
-		return 0;
-	}
-	if (fs_ride_msg_encode_offers(&s->ride_msg, s->out.offers, s->out.offer_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
-}
-
-static int publish_jobs(struct dispatch_service *s, struct fs_participant *p)
-{
-	if (!s->out.job_count) {
-		return 0;
-	}
-	if (fs_ride_msg_encode_jobs(&s->ride_msg, s->out.jobs, s->out.job_count) < 0) {
-		return -ENOMEM;
-	}
-	return fs_participant_publish(p, NULL, &s->ride_msg.env);
+	return 0;
 }
 
 static int publish_kpis(struct dispatch_service *s, struct fs_participant *p)
@@ -961,8 +940,7 @@ static int on_tick(void *ctx, struct fs_participant *p, uint64_t tick, int64_t n
 		fs_error("dispatch step at tick %" PRIu64 ": %s", tick, strerror(-rc));
 		return rc;
 	}
-	if (publish_requests(s, p) < 0 || publish_trip_events(s, p) < 0 || publish_offers(s, p) < 0 ||
-	    publish_jobs(s, p) < 0) {
+	if (publish_step(s, p) < 0) {
 		return -EIO;
 	}
 	if (now_ms >= s->next_traffic_ms) {
@@ -1132,24 +1110,61 @@ static int write_trips(const struct dispatch_service *s)
 	return close_out(&out);
 }
 
-static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
+/* A field of struct fs_dispatch_kpi by name: a count (uint64_t) or a value (double). */
+struct kpi_field {
+	const char *name;
+	size_t offset;
+	int decimals; /* of a value in the CSV files; -1: a count */
+};
+
+#define KPI_COUNT(field) { #field, offsetof(struct fs_dispatch_kpi, field), -1 }
+#define KPI_VALUE(field, decimals) { #field, offsetof(struct fs_dispatch_kpi, field), decimals }
+#define KPI_FIELDS(table) (sizeof(table) / sizeof((table)[0]))
+
+/* The KPI columns of the dispatch_by_*.csv files, after the columns that say whose row it is. */
+static const struct kpi_field kpi_columns[] = {
+	KPI_COUNT(requests),
+	KPI_COUNT(served),
+	KPI_COUNT(cancelled),
+	KPI_COUNT(rejected),
+	KPI_COUNT(open),
+	KPI_VALUE(wait_mean_s, 1),
+	KPI_VALUE(wait_p50_s, 1),
+	KPI_VALUE(wait_p90_s, 1),
+	KPI_VALUE(wait_p95_s, 1),
+	KPI_VALUE(in_vehicle_mean_s, 1),
+	{ "km", offsetof(struct fs_dispatch_kpi, km_total), 2 },
+	KPI_VALUE(empty_km_share, 4),
+	KPI_VALUE(utilisation, 4),
+	KPI_VALUE(trips_per_vehicle_day, 2),
+};
+
+static double kpi_get(const struct fs_dispatch_kpi *k, const struct kpi_field *field)
 {
-	fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, key, k->requests, k->served, k->cancelled,
-		k->rejected, k->open);
-	put_num(f, k->wait_mean_s, 1);
-	put_num(f, k->wait_p50_s, 1);
-	put_num(f, k->wait_p90_s, 1);
-	put_num(f, k->wait_p95_s, 1);
-	put_num(f, k->in_vehicle_mean_s, 1);
-	put_num(f, k->km_total, 2);
-	put_num(f, k->empty_km_share, 4);
-	put_num(f, k->utilisation, 4);
-	put_num(f, k->trips_per_vehicle_day, 2);
-	fputc('\n', f);
+	const char *at = (const char *)k + field->offset;
+	return field->decimals < 0 ? (double)*(const uint64_t *)at : *(const double *)at;
 }
 
-static const char kpi_header[] = "requests,served,cancelled,rejected,open,wait_mean_s,wait_p50_s,wait_p90_s,"
-				 "wait_p95_s,in_vehicle_mean_s,km,empty_km_share,utilisation,trips_per_vehicle_day\n";
+static void put_kpi_header(FILE *f)
+{
+	for (size_t i = 0; i < KPI_FIELDS(kpi_columns); i++) {
+		fprintf(f, "%s%c", kpi_columns[i].name, i + 1 < KPI_FIELDS(kpi_columns) ? ',' : '\n');
+	}
+}
+
+static void put_kpi_row(FILE *f, const char *key, const struct fs_dispatch_kpi *k)
+{
+	fputs(key, f);
+	for (size_t i = 0; i < KPI_FIELDS(kpi_columns); i++) {
+		const struct kpi_field *c = &kpi_columns[i];
+		if (c->decimals < 0) {
+			fprintf(f, ",%" PRIu64, *(const uint64_t *)((const char *)k + c->offset));
+		} else {
+			put_num(f, kpi_get(k, c), c->decimals);
+		}
+	}
+	fputc('\n', f);
+}
 
 static int write_groups(const struct dispatch_service *s, const struct fs_dispatch_kpi *by_hour,
 			const struct fs_dispatch_kpi *by_zone)
@@ -1166,7 +1181,8 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 		fs_timezone_describe(&s->scn.tz, s->start_ms, fixed, sizeof(fixed));
 		zone = fixed;
 	}
-	fprintf(f, "local_hour,timezone,%s", kpi_header);
+	fputs("local_hour,timezone,", f);
+	put_kpi_header(f);
 	for (int h = 0; h < 24; h++) {
 		char key[96];
 		snprintf(key, sizeof(key), "%02d,%s", h, zone);
@@ -1181,7 +1197,8 @@ static int write_groups(const struct dispatch_service *s, const struct fs_dispat
 	const struct fs_network *net = s->world->net;
 	uint32_t nz = fs_dispatch_zone_count(s->d);
 	uint32_t cols = (uint32_t)ceil(fmax(net->max_x - net->min_x, 1.0) / s->cfg.params.cell_m);
-	fprintf(f, "zone,x_m,y_m,lat,lon,%s", kpi_header);
+	fputs("zone,x_m,y_m,lat,lon,", f);
+	put_kpi_header(f);
 	for (uint32_t z = 0; z < nz; z++) {
 		if (!by_zone[z].requests) {
 			continue;
@@ -1201,6 +1218,33 @@ static void result(struct fs_participant *p, const char *key, double value)
 		fs_participant_add_result(p, key, value);
 	}
 }
+
+/* The KPIs of the whole run in its results (summary.json), by their field names. */
+static const struct kpi_field kpi_results[] = {
+	KPI_COUNT(requests),
+	KPI_COUNT(served),
+	KPI_COUNT(cancelled),
+	KPI_COUNT(rejected),
+	KPI_COUNT(open),
+	KPI_COUNT(cancelled_before_assignment),
+	KPI_COUNT(cancelled_after_assignment),
+	KPI_COUNT(cancelled_no_show),
+	KPI_COUNT(cancelled_aborted),
+	KPI_VALUE(wait_mean_s, 0),
+	KPI_VALUE(wait_p50_s, 0),
+	KPI_VALUE(wait_p90_s, 0),
+	KPI_VALUE(wait_p95_s, 0),
+	KPI_VALUE(wait_max_s, 0),
+	KPI_VALUE(in_vehicle_mean_s, 0),
+	KPI_VALUE(pickup_eta_mean_s, 0),
+	KPI_VALUE(trip_km_mean, 0),
+	KPI_VALUE(km_total, 0),
+	KPI_VALUE(km_empty, 0),
+	KPI_VALUE(empty_km_share, 0),
+	KPI_VALUE(vehicle_hours, 0),
+	KPI_VALUE(utilisation, 0),
+	KPI_VALUE(trips_per_vehicle_day, 0),
+};
 
 struct zone_select {
 	const struct fs_point *ring;
@@ -1227,7 +1271,8 @@ static int zone_kpis(const struct dispatch_service *s, struct fs_participant *p)
 		if (!f) {
 			return -EIO;
 		}
-		fprintf(f, "zone,lat,lon,%s", kpi_header); /* lat,lon: the zone's polygon's vertex mean */
+		fputs("zone,lat,lon,", f); /* lat,lon: the zone's polygon's vertex mean */
+		put_kpi_header(f);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < s->scn.zone_count && rc == 0; i++) {
@@ -1275,15 +1320,9 @@ static int on_end(void *ctx, struct fs_participant *p)
 		return -ENOMEM;
 	}
 	const struct fs_dispatch_counters *c = fs_dispatch_get_counters(s->d);
-	result(p, "requests", (double)k.requests);
-	result(p, "served", (double)k.served);
-	result(p, "cancelled", (double)k.cancelled);
-	result(p, "rejected", (double)k.rejected);
-	result(p, "open", (double)k.open);
-	result(p, "cancelled_before_assignment", (double)k.cancelled_before_assignment);
-	result(p, "cancelled_after_assignment", (double)k.cancelled_after_assignment);
-	result(p, "cancelled_no_show", (double)k.cancelled_no_show);
-	result(p, "cancelled_aborted", (double)k.cancelled_aborted);
+	for (size_t i = 0; i < KPI_FIELDS(kpi_results); i++) {
+		result(p, kpi_results[i].name, kpi_get(&k, &kpi_results[i]));
+	}
 	uint64_t rejected_by[FS_DISPATCH_REASON_COUNT] = { 0 };
 	uint64_t n = fs_dispatch_request_count(s->d);
 	for (uint64_t id = 1; id <= n; id++) {
@@ -1297,34 +1336,14 @@ static int on_end(void *ctx, struct fs_participant *p)
 		snprintf(key, sizeof(key), "rejected_%s", fs_dispatch_reason_name(reason));
 		result(p, key, (double)rejected_by[reason]);
 	}
-	result(p, "wait_mean_s", k.wait_mean_s);
-	result(p, "wait_p50_s", k.wait_p50_s);
-	result(p, "wait_p90_s", k.wait_p90_s);
-	result(p, "wait_p95_s", k.wait_p95_s);
-	result(p, "wait_max_s", k.wait_max_s);
-	result(p, "in_vehicle_mean_s", k.in_vehicle_mean_s);
-	result(p, "pickup_eta_mean_s", k.pickup_eta_mean_s);
-	result(p, "trip_km_mean", k.trip_km_mean);
-	result(p, "km_total", k.km_total);
-	result(p, "km_empty", k.km_empty);
-	result(p, "empty_km_share", k.empty_km_share);
-	result(p, "vehicle_hours", k.vehicle_hours);
-	result(p, "utilisation", k.utilisation);
 	result(p, "busy_share", k.vehicle_hours > 0 ? k.busy_hours / k.vehicle_hours : NAN);
-	result(p, "trips_per_vehicle_day", k.trips_per_vehicle_day);
 	result(p, "offers", (double)c->offers);
 	result(p, "declines", (double)c->declines);
 	result(p, "offer_timeouts", (double)c->offer_timeouts);
 	result(p, "handbacks", (double)c->handbacks);
 	result(p, "match_rounds", (double)c->match_rounds);
 	result(p, "pickup_eta_corrections", (double)c->pickup_eta_corrections);
-	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
-	 * on all roads, and on surface roads only (ODDs without motorways) */
-	struct fs_route_stats rs = fs_route_query_stats(s->world->query), ss = fs_route_query_stats(s->world->surface_query);
-	result(p, "routes", (double)rs.routes);
-	result(p, "route_turn_searches", (double)rs.fallbacks);
-	result(p, "surface_routes", (double)ss.routes);
-	result(p, "surface_route_turn_searches", (double)ss.fallbacks);
+	fs_world_add_route_results(s->world, p);
 	result(p, "repositions", (double)c->repositions);
 	result(p, "charge_jobs", (double)c->charge_jobs);
 	result(p, "charge_opportunistic", (double)c->opportunistic_charges);

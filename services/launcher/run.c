@@ -197,6 +197,17 @@ static int take_bus(void *target, const char *arg)
 	return 0;
 }
 
+/* @arg onto @list, which has room for @room; 2 after saying @full when it has none left. */
+static int append_arg(const char **list, int *n, size_t room, const char *full, const char *arg)
+{
+	if ((size_t)*n >= room) {
+		fs_error("%s", full);
+		return 2;
+	}
+	list[(*n)++] = arg;
+	return 0;
+}
+
 static int take_participant(void *target, const char *arg)
 {
 	struct run_options *o = target;
@@ -207,12 +218,8 @@ static int take_participant(void *target, const char *arg)
 		fs_error("--participant: '%s' is not NAME:ROLE (printable, no spaces or commas; not the conductor)", arg);
 		return 2;
 	}
-	if (o->nexternal >= 16) {
-		fs_error("--participant: at most 16");
-		return 2;
-	}
-	o->external[o->nexternal++] = arg;
-	return 0;
+	return append_arg(o->external, &o->nexternal, sizeof(o->external) / sizeof(o->external[0]),
+			  "--participant: at most 16", arg);
 }
 
 static int take_remote(void *target, const char *arg)
@@ -223,12 +230,8 @@ static int take_remote(void *target, const char *arg)
 static int take_allow(void *target, const char *arg)
 {
 	struct run_options *o = target;
-	if (o->nallow >= 16) {
-		fs_error("--allow: at most 16 files");
-		return 2;
-	}
-	o->allow[o->nallow++] = arg;
-	return 0;
+	return append_arg(o->allow, &o->nallow, sizeof(o->allow) / sizeof(o->allow[0]), "--allow: at most 16 files",
+			  arg);
 }
 
 static int take_keyframe_every(void *target, const char *arg)
@@ -651,21 +654,24 @@ static void add_process_usage(const struct run_options *o, const struct supervis
 	json_decref(root);
 }
 
-static void free_args(char **pre, int npre, char **all)
-{
-	for (int i = 0; i < npre; i++) {
-		free(pre[i]);
-	}
-	free(all);
-}
+/* The run's command line as parse() reads it: the options point into it. */
+struct run_args {
+	char *pre[32]; /* the scenario's settings as flags (owned) */
+	int npre;
+	char **all;    /* argv[0], pre, then the user's arguments */
+};
 
-/* What parse() allocated (the --remote lists). */
-static void free_options(struct run_options *o)
+/* What load_options() allocated: @args, and parse()'s --remote lists in @o. */
+static void unload_options(struct run_options *o, struct run_args *args)
 {
 	for (int i = 0; i < o->nremote_lists; i++) {
 		free(o->remote_lists[i]);
 	}
 	o->nremote_lists = 0;
+	for (int i = 0; i < args->npre; i++) {
+		free(args->pre[i]);
+	}
+	free(args->all);
 }
 
 static int launch(const struct run_options *opts);
@@ -673,14 +679,13 @@ static int launch(const struct run_options *opts);
 /*
  * The run's settings: a scenario file's (else the defaults, examples/default.yaml)
  * first, so flags on the command line win. Returns 0, 1 after --help, or -EINVAL
- * (said why). The options point into *@ret_pre and *@ret_all (free_args()).
+ * (said why). The options point into @args; unload_options() frees both, whatever it returned.
  */
-static int load_options(int argc, char **argv, struct run_options *o, char **pre, int *ret_npre, char ***ret_all)
+static int read_options(int argc, char **argv, struct run_options *o, struct run_args *args)
 {
 	*o = (struct run_options){ .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
 				   .speed = "max", .shards = 1, .stop_wait_s = 10 };
-	*ret_npre = 0;
-	*ret_all = NULL;
+	*args = (struct run_args){ .npre = 0 };
 	const char *scenario_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
@@ -693,7 +698,7 @@ static int load_options(int argc, char **argv, struct run_options *o, char **pre
 	if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
 		return -EINVAL; /* the loader said where and why */
 	}
-	int npre = fs_scenario_run_argv(&sc, pre, 32);
+	int npre = fs_scenario_run_argv(&sc, args->pre, (int)(sizeof(args->pre) / sizeof(args->pre[0])));
 	fs_scenario_finish(&sc);
 	if (npre < 0) {
 		fs_error("%s: cannot turn the scenario into run settings", scenario_path ? scenario_path : "the defaults");
@@ -702,32 +707,42 @@ static int load_options(int argc, char **argv, struct run_options *o, char **pre
 	char **all = fs_xcalloc((size_t)(argc + npre + 1), sizeof(char *));
 	all[0] = argv[0];
 	for (int i = 0; i < npre; i++) {
-		all[1 + i] = pre[i];
+		all[1 + i] = args->pre[i];
 	}
 	for (int i = 1; i < argc; i++) {
 		all[npre + i] = argv[i];
 	}
-	*ret_npre = npre;
-	*ret_all = all;
+	args->npre = npre;
+	args->all = all;
 	return parse(argc + npre, all, o);
+}
+
+/*
+ * read_options() for a command: FS_SERVICE_GO_ON with the options (unload_options()
+ * frees them), or the command's exit status, 0 after --help or 2 after saying why.
+ */
+static int load_options(int argc, char **argv, struct run_options *o, struct run_args *args)
+{
+	int rc = read_options(argc, argv, o, args);
+	if (rc) {
+		unload_options(o, args);
+		return rc > 0 ? 0 : 2;
+	}
+	return FS_SERVICE_GO_ON;
 }
 
 int launcher_run(int argc, char **argv)
 {
 	struct run_options o;
-	char *pre[32], **all;
-	int npre;
-	int rc = load_options(argc, argv, &o, pre, &npre, &all);
-	if (rc) {
-		free_options(&o);
-		free_args(pre, npre, all);
-		return rc > 0 ? 0 : 2;
+	struct run_args args;
+	int rc = load_options(argc, argv, &o, &args);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	o.user_argc = argc - 1;
 	o.user_argv = argv + 1;
 	int status = launch(&o);
-	free_options(&o);
-	free_args(pre, npre, all);
+	unload_options(&o, &args);
 	return status;
 }
 
@@ -790,13 +805,10 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 		     const char *broker_key)
 {
 	struct run_options o;
-	char *pre[32], **all;
-	int npre;
-	int rc = load_options(argc, argv, &o, pre, &npre, &all);
-	if (rc) {
-		free_options(&o);
-		free_args(pre, npre, all);
-		return rc > 0 ? 0 : 2;
+	struct run_args args;
+	int rc = load_options(argc, argv, &o, &args);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	char secret[PATH_MAX] = "", server[PATH_MAX] = "", network[PATH_MAX];
 	if (keys) {
@@ -841,8 +853,7 @@ static int join_exec(int argc, char **argv, const char *role, uint64_t k, const 
 	}
 	int status = a.count ? 1 : 2;
 	plan_argv_free(&a);
-	free_options(&o);
-	free_args(pre, npre, all);
+	unload_options(&o, &args);
 	return status;
 }
 

@@ -8,9 +8,9 @@
 
 #include "fs/production.h"
 #include "fs/rng.h"
-#include "fs/scenario_load.h"
 #include "fs_log.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "fs_production_msg.h"
 #include "production_node.h"
 
@@ -97,8 +97,7 @@ struct production_node *production_node_create(const struct production_node_conf
 	struct production_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
 	n->cfg.scenario = NULL; /* the copy in n->scn is ours */
-	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&n->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
 	struct fs_error err = { { 0 } };
@@ -476,31 +475,37 @@ static int on_end(void *ctx, struct fs_participant *p)
 	const struct fs_production_params *params = fs_production_params(n->model);
 	struct fs_production_stats *s = fs_xcalloc(1, sizeof(*s));
 	fs_production_get_stats(n->model, s);
-	fs_participant_add_result(p, "day", s->day);
-	fs_participant_add_result(p, "days_simulated_in_run", (double)n->days);
-	fs_participant_add_result(p, "fleet", s->fleet);
-	fs_participant_add_result(p, "built", (double)s->built);
-	fs_participant_add_result(p, "delivered", (double)s->delivered);
-	fs_participant_add_result(p, "retired", (double)s->retired);
-	fs_participant_add_result(p, "scrapped", (double)s->scrapped);
-	/* The detailed city as it drives: the run's own fleet (its --vehicles stand for the plan's
-	 * vehicles there at the start) plus what was delivered, minus what retired. The plan's
-	 * figures for that city are reported beside it, under their own names. */
-	fs_participant_add_result(p, "detailed_city_fleet", (double)(n->live_n - n->live_head));
+	const struct fs_service_result results[] = {
+		{ "day", s->day },
+		{ "days_simulated_in_run", (double)n->days },
+		{ "fleet", s->fleet },
+		{ "built", (double)s->built },
+		{ "delivered", (double)s->delivered },
+		{ "retired", (double)s->retired },
+		{ "scrapped", (double)s->scrapped },
+		/* The detailed city as it drives: the run's own fleet (its --vehicles stand for the plan's
+		 * vehicles there at the start) plus what was delivered, minus what retired. The plan's
+		 * figures for that city are reported beside it, under their own names. */
+		{ "detailed_city_fleet", (double)(n->live_n - n->live_head) },
+		{ "deliveries_published", (double)n->published_deliveries },
+		{ "ota_updates_published", (double)n->ota_updates },
+		{ "flywheel_data_pb", s->flywheel.data_pb },
+		{ "sw_latest", s->flywheel.latest },
+		{ "retirements_published", (double)n->published_retirements },
+		{ "scenario_events_applied", (double)n->events_applied },
+		{ "scenario_events_without_effect", (double)n->events_without_effect },
+		{ "scenario_events_refused", (double)n->events_refused },
+		{ "disruptions", fs_production_params(n->model)->disruption_count },
+	};
+	FS_SERVICE_RESULTS(p, results);
 	if (n->city >= 0) {
-		fs_participant_add_result(p, "detailed_city_plan_fleet", s->cities[n->city].fleet);
-		fs_participant_add_result(p, "detailed_city_plan_in_service", s->cities[n->city].in_service);
-		fs_participant_add_result(p, "detailed_city_phase", s->cities[n->city].phase);
+		const struct fs_service_result plan[] = {
+			{ "detailed_city_plan_fleet", s->cities[n->city].fleet },
+			{ "detailed_city_plan_in_service", s->cities[n->city].in_service },
+			{ "detailed_city_phase", s->cities[n->city].phase },
+		};
+		FS_SERVICE_RESULTS(p, plan);
 	}
-	fs_participant_add_result(p, "deliveries_published", (double)n->published_deliveries);
-	fs_participant_add_result(p, "ota_updates_published", (double)n->ota_updates);
-	fs_participant_add_result(p, "flywheel_data_pb", s->flywheel.data_pb);
-	fs_participant_add_result(p, "sw_latest", s->flywheel.latest);
-	fs_participant_add_result(p, "retirements_published", (double)n->published_retirements);
-	fs_participant_add_result(p, "scenario_events_applied", (double)n->events_applied);
-	fs_participant_add_result(p, "scenario_events_without_effect", (double)n->events_without_effect);
-	fs_participant_add_result(p, "scenario_events_refused", (double)n->events_refused);
-	fs_participant_add_result(p, "disruptions", fs_production_params(n->model)->disruption_count);
 	for (uint32_t c = 0; c < s->city_count; c++) {
 		add_key(p, "fleet_city_", params->cities[c].name, s->cities[c].fleet);
 	}

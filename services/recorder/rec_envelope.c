@@ -58,12 +58,6 @@ int rec_envelope_peek(const uint8_t *data, size_t size, struct rec_envelope *ret
 				e.sim_time_ms = (int64_t)v;
 			}
 			break;
-		case 1: /* 64-bit */
-			if (end - p < 8) {
-				return -EBADMSG;
-			}
-			p += 8;
-			break;
 		case 2: /* length-delimited */
 			if (varint(&p, end, &v) < 0 || v > (uint64_t)(end - p)) {
 				return -EBADMSG;
@@ -76,11 +70,13 @@ int rec_envelope_peek(const uint8_t *data, size_t size, struct rec_envelope *ret
 			}
 			p += v;
 			break;
+		case 1: /* 64-bit */
 		case 5: /* 32-bit */
-			if (end - p < 4) {
+			v = (key & 7) == 1 ? 8 : 4;
+			if ((uint64_t)(end - p) < v) {
 				return -EBADMSG;
 			}
-			p += 4;
+			p += v;
 			break;
 		default:
 			return -EBADMSG;

@@ -700,13 +700,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 		  .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	int dd = 1;
-	while (dd < argc && strcmp(argv[dd], "--")) {
-		dd++;
-	}
 	const struct fs_service_spec spec = { .program = program, .usage = usage, .opts = opts, .operands = true };
-	int operand = 0;
-	int rc = fs_service_parse(&spec, dd, argv, &operand);
+	int operand = 0, dd = 0;
+	int rc = fs_service_parse_before_dashes(&spec, argc, argv, &operand, &dd);
 	if (rc != FS_SERVICE_GO_ON) {
 		return rc;
 	}

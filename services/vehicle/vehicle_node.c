@@ -23,7 +23,6 @@
 #include "fs/fleet_placement.h"
 #include "fs/fleet_placement_load.h"
 #include "fs/rng.h"
-#include "fs/scenario_load.h"
 #include "fs/vehicle.h"
 #include "fs/closures.h"
 #include "fs/route.h"
@@ -33,6 +32,7 @@
 #include "fs_production_msg.h"
 #include "fs_ride_msg.h"
 #include "fs_scenario_msg.h"
+#include "fs_service.h"
 #include "fs_traffic_msg.h"
 #include "fs_world.h"
 #include "fs_vehicle_msg.h"
@@ -162,15 +162,10 @@ struct vehicle_node *vehicle_node_create(const struct vehicle_node_config *cfg)
 {
 	struct vehicle_node *n = fs_xcalloc(1, sizeof(*n));
 	n->cfg = *cfg;
-	if (cfg->scenario ? fs_scenario_copy(&n->scn, cfg->scenario) < 0 : fs_scenario_defaults(&n->scn) < 0) {
-		fs_error("out of memory for the scenario");
+	if (fs_scenario_msg_copy(&n->scn, cfg->scenario) < 0) {
 		goto fail;
 	}
-	struct fs_traffic_params traffic;
-	if (fs_world_traffic_params(&n->scn, cfg->data_dir, NULL, &traffic) < 0) {
-		goto fail;
-	}
-	n->world = fs_world_load_traffic(cfg->network, cfg->depots, &traffic, &n->scn.tz);
+	n->world = fs_world_load_scenario(cfg->network, cfg->depots, &n->scn, cfg->data_dir, NULL);
 	if (!n->world) {
 		goto fail;
 	}
@@ -1041,36 +1036,35 @@ static int on_end(void *ctx, struct fs_participant *p)
 	for (uint32_t i = 0; i < count; i++) {
 		no_motorway += (fs_fleet_vehicle(n->fleet, i)->odd_flags & FS_ODD_NO_MOTORWAY) != 0;
 	}
-	fs_participant_add_result(p, "vehicles", count);
-	/* at the end: vehicles that drive surface roads only (their release or faults exclude motorways) */
-	fs_participant_add_result(p, "vehicles_no_motorway", no_motorway);
-	fs_participant_add_result(p, "vehicles_delivered", (double)n->delivered);
-	fs_participant_add_result(p, "vehicles_retired", (double)n->retired);
-	fs_participant_add_result(p, "km_driven", s->km_driven);
-	fs_participant_add_result(p, "driving_hours", s->driving_hours);
-	fs_participant_add_result(p, "jobs_completed", (double)s->jobs_completed);
-	fs_participant_add_result(p, "jobs_refused", (double)n->refused_jobs);
-	/* point-to-point routes planned, and how many needed the turn-by-turn search (docs/world.md):
-	 * on all roads, and on surface roads only (ODDs without motorways) */
-	struct fs_route_stats rs = fs_route_query_stats(n->world->query);
-	struct fs_route_stats ss = fs_route_query_stats(n->world->surface_query);
-	fs_participant_add_result(p, "routes", (double)rs.routes);
-	fs_participant_add_result(p, "route_turn_searches", (double)rs.fallbacks);
-	fs_participant_add_result(p, "surface_routes", (double)ss.routes);
-	fs_participant_add_result(p, "surface_route_turn_searches", (double)ss.fallbacks);
-	fs_participant_add_result(p, "faults", (double)s->faults);
-	fs_participant_add_result(p, "remote_assist_requests", (double)s->ra_requests);
-	fs_participant_add_result(p, "disengagements", (double)s->disengagements);
-	fs_participant_add_result(p, "minimal_risk_stops", (double)s->minimal_risk);
-	fs_participant_add_result(p, "tows", (double)s->tows);
-	fs_participant_add_result(p, "strandings", (double)s->strandings);
-	fs_participant_add_result(p, "charges", (double)s->charges);
-	fs_participant_add_result(p, "charged_kwh", s->charged_kwh);
-	fs_participant_add_result(p, "logged_gb", s->logged_gb);
-	fs_participant_add_result(p, "uploaded_gb", s->uploaded_gb);
-	fs_participant_add_result(p, "scenario_events_applied", (double)n->scn_applied);
-	fs_participant_add_result(p, "scenario_events_not_for_vehicles", (double)n->scn_ignored);
-	fs_participant_add_result(p, "faults_injected", (double)n->scn_faults_injected);
+	const struct fs_service_result fleet[] = {
+		{ "vehicles", count },
+		/* at the end: vehicles that drive surface roads only (their release or faults exclude motorways) */
+		{ "vehicles_no_motorway", no_motorway },
+		{ "vehicles_delivered", (double)n->delivered },
+		{ "vehicles_retired", (double)n->retired },
+		{ "km_driven", s->km_driven },
+		{ "driving_hours", s->driving_hours },
+		{ "jobs_completed", (double)s->jobs_completed },
+		{ "jobs_refused", (double)n->refused_jobs },
+	};
+	FS_SERVICE_RESULTS(p, fleet);
+	fs_world_add_route_results(n->world, p);
+	const struct fs_service_result events[] = {
+		{ "faults", (double)s->faults },
+		{ "remote_assist_requests", (double)s->ra_requests },
+		{ "disengagements", (double)s->disengagements },
+		{ "minimal_risk_stops", (double)s->minimal_risk },
+		{ "tows", (double)s->tows },
+		{ "strandings", (double)s->strandings },
+		{ "charges", (double)s->charges },
+		{ "charged_kwh", s->charged_kwh },
+		{ "logged_gb", s->logged_gb },
+		{ "uploaded_gb", s->uploaded_gb },
+		{ "scenario_events_applied", (double)n->scn_applied },
+		{ "scenario_events_not_for_vehicles", (double)n->scn_ignored },
+		{ "faults_injected", (double)n->scn_faults_injected },
+	};
+	FS_SERVICE_RESULTS(p, events);
 	report_programmes(n, p);
 	fs_participant_add_result(p, "ota_updates_applied", (double)n->ota_applied);
 	for (uint32_t k = 0; k < n->params.sw_count; k++) { /* at the end, by release (e.g. vehicles_sw_120) */
