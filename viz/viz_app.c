@@ -739,6 +739,11 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 		if (app->refused_why) {
 			return -EINVAL;
 		}
+		if (kind == FS_CONTROL_STATUS) {
+			viz_scene_apply_status(app->scene, &app->ctl_in.status);
+		} else {
+			handle_ack(app, &app->ctl_in.command_ack);
+		}
 	}
 	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
@@ -760,14 +765,8 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS:
 		viz_scene_apply_trips(app->scene, env->trip_events);
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS:
-		viz_scene_apply_status(app->scene, &app->ctl_in.status); /* decoded above */
-		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		viz_scene_apply_kpis(app->scene, env->kpis);
-		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK:
-		handle_ack(app, &app->ctl_in.command_ack);
 		break;
 	default:
 		break;
