@@ -54,7 +54,7 @@
 #include "lockstep_stats.h"
 #include "tick_inputs.h"
 
-#define NAME "conductor"
+#define NAME FS_CONTROL_CONDUCTOR /* who starts ticks and ends runs, to the control codec */
 #define STATUS_EVERY_MS 250
 #define STALL_WARN_MS 10000
 #define BYE_TIMEOUT_MS 15000 /* after End: for the participants to write their outputs and say Bye */
