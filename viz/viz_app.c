@@ -48,6 +48,8 @@ struct pending_command {
 };
 
 struct viz_app {
+	struct fs_control_msg ctl_out; /* commands to the conductor or playback */
+	struct fs_control_in ctl_in;   /* its Status and CommandAcks */
 	struct viz_scene *scene;
 	struct viz_sdl *sdl;
 	struct fs_bus *bus;
@@ -61,6 +63,7 @@ struct viz_app {
 	bool connected;
 	uint64_t refused;
 	bool told_network;          /* the wrong-network refusal was logged */
+	const char *refused_why;    /* why viz_app_ingest() refused the last message it refused */
 	struct viz_clock clock;     /* which simulated time a frame shows */
 	struct viz_player *player;  /* playing a recording: its position is the display time */
 	int64_t first_data_ms;      /* the first vehicle batch applied (for the state log) */
@@ -89,16 +92,13 @@ struct viz_app {
 	uint32_t screenshots;
 };
 
-static int bus_send(void *ctx, const Fleetsim__V1__Command *cmd)
+static int bus_send(void *ctx, const struct fs_control_command *cmd)
 {
 	struct viz_app *app = ctx;
 	if (!app->bus || !app->control_ready) {
 		return -ENOTCONN;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND;
-	env.command = (Fleetsim__V1__Command *)cmd;
-	return fs_bus_publish(app->bus, NULL, &env);
+	return fs_bus_publish(app->bus, NULL, fs_control_msg_encode_command(&app->ctl_out, cmd));
 }
 
 static void city_name(const char *source, char *buf, size_t size)
@@ -190,6 +190,8 @@ void viz_app_destroy(struct viz_app *app)
 	viz_player_close(app->player);
 	viz_draw_list_finish(&app->roads);
 	viz_draw_list_finish(&app->dynamic);
+	fs_control_msg_finish(&app->ctl_out);
+	fs_control_in_finish(&app->ctl_in);
 	free(app);
 }
 
@@ -237,7 +239,7 @@ static bool bus_playback(const struct viz_app *app)
 }
 
 /* Send @cmd (its id is set here) and wait for its answer (toasts say what happened). */
-static void dispatch(struct viz_app *app, Fleetsim__V1__Command *cmd, const char *what)
+static void dispatch(struct viz_app *app, struct fs_control_command *cmd, const char *what)
 {
 	cmd->command_id = ((uint64_t)getpid() << 32) ^ ((uint64_t)fs_clock_now_us() << 8) ^ ++app->command_seq;
 	int rc = app->sink.send(app->sink.ctx, cmd);
@@ -259,28 +261,23 @@ static void dispatch(struct viz_app *app, Fleetsim__V1__Command *cmd, const char
 	toast(app, "%s...", what);
 }
 
-static void send_command(struct viz_app *app, Fleetsim__V1__CommandKind kind, double speed, const char *what)
+static void send_command(struct viz_app *app, enum fs_command_kind kind, double speed, const char *what)
 {
-	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
-	cmd.kind = kind;
-	cmd.speed = speed;
-	cmd.steps = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ? 1 : 0;
+	struct fs_control_command cmd = { .kind = kind, .speed = speed, .steps = kind == FS_COMMAND_STEP ? 1 : 0 };
 	dispatch(app, &cmd, what);
 }
 
 /* A playback on the bus: move it to @t_ms (the player clamps it to the recording). */
 static void send_seek(struct viz_app *app, int64_t t_ms)
 {
-	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
-	cmd.kind = FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK;
-	cmd.sim_time_ms = t_ms;
+	struct fs_control_command cmd = { .kind = FS_COMMAND_SEEK, .sim_time_ms = t_ms };
 	char what[64], when[32];
 	viz_hud_format_time(t_ms, app->tz, when, sizeof(when));
 	snprintf(what, sizeof(what), "seek to %s", when);
 	dispatch(app, &cmd, what);
 }
 
-static void handle_ack(struct viz_app *app, const Fleetsim__V1__CommandAck *ack)
+static void handle_ack(struct viz_app *app, const struct fs_control_command_ack *ack)
 {
 	for (size_t i = 0; i < sizeof(app->pending) / sizeof(app->pending[0]); i++) {
 		if (app->pending[i].active && app->pending[i].id == ack->command_id) {
@@ -351,7 +348,7 @@ static void change_speed(struct viz_app *app, int dir)
 	} else {
 		snprintf(what, sizeof(what), "speed max");
 	}
-	send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED, target, what);
+	send_command(app, FS_COMMAND_SPEED, target, what);
 }
 
 static void fit_city(struct viz_app *app)
@@ -506,7 +503,7 @@ static bool bus_play_key(struct viz_app *app, SDL_Keycode k)
 			return false;
 		}
 		send_seek(app, app->play.start_ms);
-		send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, 0, "play from the start");
+		send_command(app, FS_COMMAND_RESUME, 0, "play from the start");
 		return true;
 	default:
 		return false;
@@ -647,14 +644,14 @@ static bool handle_key(struct viz_app *app, SDL_Keycode k)
 	case SDLK_SPACE: {
 		bool paused = viz_scene_run(app->scene)->state == VIZ_RUN_PAUSED;
 		send_command(app,
-			     paused ? FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME
-				    : FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE,
+			     paused ? FS_COMMAND_RESUME
+				    : FS_COMMAND_PAUSE,
 			     0, paused ? "resume" : "pause");
 		break;
 	}
 	case SDLK_PERIOD:
 	case SDLK_KP_PERIOD:
-		send_command(app, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP, 0, "step");
+		send_command(app, FS_COMMAND_STEP, 0, "step");
 		break;
 	case SDLK_PLUS:
 	case SDLK_EQUALS:
@@ -740,6 +737,18 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 {
 	(void)topic;
 	int rc = 0;
+	enum fs_control_kind kind = fs_control_msg_kind(env);
+	if (kind == FS_CONTROL_STATUS || kind == FS_CONTROL_COMMAND_ACK) {
+		app->refused_why = fs_control_msg_decode(env, &app->ctl_in);
+		if (app->refused_why) {
+			return -EINVAL;
+		}
+		if (kind == FS_CONTROL_STATUS) {
+			viz_scene_apply_status(app->scene, &app->ctl_in.status);
+		} else {
+			handle_ack(app, &app->ctl_in.command_ack);
+		}
+	}
 	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_VEHICLE_STATES:
 		rc = viz_scene_apply_states(app->scene, env->vehicle_states, env->sim_time_ms);
@@ -760,20 +769,17 @@ int viz_app_ingest(struct viz_app *app, const char *topic, const Fleetsim__V1__E
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TRIP_EVENTS:
 		viz_scene_apply_trips(app->scene, env->trip_events);
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS:
-		viz_scene_apply_status(app->scene, env->status);
-		break;
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		viz_scene_apply_kpis(app->scene, env->kpis);
-		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK:
-		handle_ack(app, env->command_ack);
 		break;
 	default:
 		break;
 	}
 	if (rc == -ENOMEM) {
 		fs_error("out of memory applying a %s message", topic);
+	}
+	if (rc == -EINVAL || rc == -EXDEV) {
+		app->refused_why = viz_scene_refusal(app->scene);
 	}
 	if (rc == 0 || rc == -EXDEV) {
 		app->connected = true; /* the run answers, even if on another network */
@@ -813,7 +819,7 @@ int viz_app_poll_bus(struct viz_app *app, int budget_ms)
 		app->now_ms = fs_clock_now_ms();
 		if (viz_app_ingest(app, msg->topic, msg->env) == -EINVAL) {
 			app->refused++;
-			fs_bus_reject(app->bus, msg, viz_scene_refusal(app->scene));
+			fs_bus_reject(app->bus, msg, app->refused_why);
 		}
 		fs_bus_message_free(msg);
 		applied++;

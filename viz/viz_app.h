@@ -28,7 +28,7 @@ struct fs_bus;
 /* Where commands for the conductor go; the default publishes them on the bus. */
 struct viz_command_sink {
 	/* Send @cmd (its command_id is set). Returns 0 or -errno. */
-	int (*send)(void *ctx, const Fleetsim__V1__Command *cmd);
+	int (*send)(void *ctx, const struct fs_control_command *cmd);
 	void *ctx;
 };
 

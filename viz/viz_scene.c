@@ -991,11 +991,11 @@ void viz_scene_apply_trips(struct viz_scene *s, const Fleetsim__V1__TripEventBat
 	}
 }
 
-void viz_scene_apply_status(struct viz_scene *s, const Fleetsim__V1__Status *st)
+void viz_scene_apply_status(struct viz_scene *s, const struct fs_control_status *st)
 {
 	static const enum viz_run_state map[] = { VIZ_RUN_UNKNOWN, VIZ_RUN_WAITING, VIZ_RUN_RUNNING,
 						  VIZ_RUN_PAUSED, VIZ_RUN_ENDING, VIZ_RUN_ENDED };
-	if (s->run.have_status && st->tick + 1 < s->run.tick && st->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED) {
+	if (s->run.have_status && st->tick + 1 < s->run.tick && st->state != FS_RUN_ENDED) {
 		scene_reset_run(s); /* a new run on the same bus */
 	}
 	s->run.state = (uint32_t)st->state < sizeof(map) / sizeof(map[0]) ? map[st->state] : VIZ_RUN_UNKNOWN;
@@ -1008,7 +1008,7 @@ void viz_scene_apply_status(struct viz_scene *s, const Fleetsim__V1__Status *st)
 	s->run.playback = st->playback != NULL;
 	s->run.play_start_ms = st->playback ? st->playback->start_ms : 0;
 	s->run.play_end_ms = st->playback ? st->playback->end_ms : 0;
-	if (st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING || st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED) {
+	if (st->state == FS_RUN_RUNNING || st->state == FS_RUN_PAUSED) {
 		viz_scene_advance(s, st->sim_time_ms);
 	}
 }

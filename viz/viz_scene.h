@@ -34,6 +34,7 @@
 #include "envelope.pb-c.h"
 #include "fs/network.h"
 #include "fs/vehicle.h"
+#include "fs_control_msg.h"
 
 #define VIZ_STATE_COUNT 13     /* fleetsim.v1.VehicleState values 0..12 */
 #define VIZ_DEVICE_COUNT 38    /* Hyperion 10: 14 cameras, 9 radars, 1 lidar, 12 ultrasonics, 2 Thor */
@@ -244,7 +245,7 @@ int viz_scene_apply_requests(struct viz_scene *scene, const Fleetsim__V1__RideRe
 			     int64_t sim_time_ms);
 /** Trip lifecycle: pickups end waits (and give wait times), outcomes count. */
 void viz_scene_apply_trips(struct viz_scene *scene, const Fleetsim__V1__TripEventBatch *batch);
-void viz_scene_apply_status(struct viz_scene *scene, const Fleetsim__V1__Status *status);
+void viz_scene_apply_status(struct viz_scene *scene, const struct fs_control_status *status);
 /** Whole-run KPIs (scope ""), by name; later snapshots replace earlier values. */
 void viz_scene_apply_kpis(struct viz_scene *scene, const Fleetsim__V1__KpiSnapshot *snapshot);
 /**

@@ -50,6 +50,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_service.h"
@@ -238,15 +239,14 @@ static void peer_lost(struct broker *b, int fd)
 		/* observers (fleetctl) come and go: the conductor says it when a participant is lost */
 		fs_debug("lost %s at %s: its connection closed or stopped answering heartbeats", lost.name,
 			 lost.address);
-		Fleetsim__V1__PeerLost pl = FLEETSIM__V1__PEER_LOST__INIT;
-		pl.participant = lost.name;
-		pl.address = lost.address;
-		pl.reason = (char *)"its connection to the broker closed (process ended) or stopped answering "
-				    "heartbeats (host or network gone)";
-		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_PEER_LOST;
-		env.peer_lost = &pl;
-		send_own(b, "ctl.lost", &env, ++b->lost_seq);
+		const struct fs_control_peer_lost pl = {
+			.participant = lost.name,
+			.address = lost.address,
+			.reason = "its connection to the broker closed (process ended) or stopped answering heartbeats "
+				  "(host or network gone)",
+		};
+		struct fs_control_msg m = { 0 }; /* a PeerLost has no arrays: nothing to finish */
+		send_own(b, "ctl.lost", fs_control_msg_encode_peer_lost(&m, &pl), ++b->lost_seq);
 		return;
 	}
 }

@@ -23,6 +23,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_paths.h"
 #include "fs_scenario_msg.h"
@@ -617,18 +618,18 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	return 0; /* Ctrl-C ends it, as echo */
 }
 
-static const char *state_name(Fleetsim__V1__RunState s)
+static const char *state_name(enum fs_run_state s)
 {
 	switch (s) {
-	case FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING:
+	case FS_RUN_WAITING:
 		return "waiting for participants";
-	case FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING:
+	case FS_RUN_RUNNING:
 		return "running";
-	case FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED:
+	case FS_RUN_PAUSED:
 		return "paused";
-	case FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING:
+	case FS_RUN_ENDING:
 		return "ending";
-	case FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED:
+	case FS_RUN_ENDED:
 		return "ended";
 	default:
 		return "unknown";
@@ -636,9 +637,9 @@ static const char *state_name(Fleetsim__V1__RunState s)
 }
 
 /* What a playback (`fleetctl play`) adds to its status: the recording, its span, where it is. */
-static void print_playback(const Fleetsim__V1__Status *st)
+static void print_playback(const struct fs_control_status *st)
 {
-	const Fleetsim__V1__PlaybackStatus *pb = st->playback;
+	const struct fs_control_playback *pb = st->playback;
 	char a[32], b[32];
 	fs_calendar_format(pb->start_ms, a, sizeof(a));
 	fs_calendar_format(pb->end_ms, b, sizeof(b));
@@ -687,7 +688,14 @@ static int cmd_status(const char *address, int argc, char **argv)
 		fs_bus_close(bus);
 		return 1;
 	}
-	const Fleetsim__V1__Status *st = msg->env->status;
+	struct fs_control_in in = { 0 };
+	const char *refused = fs_control_msg_decode(msg->env, &in);
+	if (refused || in.kind != FS_CONTROL_STATUS) {
+		fs_error("%s's status refused: %s", msg->env->sender, refused ? refused : "not a Status");
+		rc = 1;
+		goto out;
+	}
+	const struct fs_control_status *st = &in.status;
 	char when[32];
 	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
 	printf("state        %s%s\n", state_name(st->state), st->playback ? " (playback)" : "");
@@ -702,26 +710,25 @@ static int cmd_status(const char *address, int argc, char **argv)
 		printf("speed        max, %.1fx real time measured\n", st->sim_real_ratio);
 	}
 	if (st->playback) {
-		fs_bus_message_free(msg); /* a playback has no lockstep and no participants */
-		fs_bus_close(bus);
-		return 0;
+		goto out; /* a playback has no lockstep and no participants */
 	}
 	printf("lockstep     p50 %" PRIu64 " us, p99 %" PRIu64 " us per tick\n", st->lockstep_p50_us,
 	       st->lockstep_p99_us);
 	printf("\n%-16s %-10s %-6s %-7s %10s %10s %12s %6s %8s\n", "PARTICIPANT", "ROLE", "READY", "TICKS", "DONE", "SENT",
 	       "RECEIVED", "GAPS", "DROPPED");
 	for (size_t i = 0; i < st->n_participants; i++) {
-		const Fleetsim__V1__ParticipantStatus *p = st->participants[i];
-		const Fleetsim__V1__ClientStats *s = p->stats;
-		uint64_t dropped = s ? s->malformed + s->unknown + s->oversize + s->rejected : 0;
+		const struct fs_control_participant *p = &st->participants[i];
+		const struct fs_bus_stats *s = &p->stats.bus;
+		uint64_t dropped = s->malformed + s->unknown + s->oversize + s->rejected;
 		printf("%-16s %-10s %-6s %-8s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %6" PRIu64 " %8" PRIu64 "\n",
 		       p->participant, p->role, p->ready ? "yes" : "no", p->control_socket ? "socket" : "bus",
-		       p->last_done_tick, s ? s->msgs_sent : 0,
-		       s ? s->msgs_received : 0, s ? s->gaps : 0, dropped);
+		       p->last_done_tick, s->msgs_sent, s->msgs_received, s->gaps, dropped);
 	}
+out:
+	fs_control_in_finish(&in);
 	fs_bus_message_free(msg);
 	fs_bus_close(bus);
-	return 0;
+	return rc;
 }
 
 /*
@@ -740,11 +747,16 @@ static int seek_target(struct fs_bus *bus, const char *address, const char *text
 		fs_error("no status on %s within 3 s: nothing plays there", address ? address : "the bus");
 		return 1;
 	}
-	const Fleetsim__V1__Status *st = msg->env->status;
+	struct fs_control_in in = { 0 };
+	const char *refused = fs_control_msg_decode(msg->env, &in);
+	const struct fs_control_status *st = &in.status;
 	int rc = 0;
 	uint64_t d;
 	int64_t at;
-	if (!st->playback) {
+	if (refused || in.kind != FS_CONTROL_STATUS) {
+		fs_error("%s's status refused: %s", msg->env->sender, refused ? refused : "not a Status");
+		rc = 1;
+	} else if (!st->playback) {
 		fs_error("the bus has a live run (%s at tick %" PRIu64 "): a run cannot seek, only a recording played "
 			 "with `fleetctl play`", msg->env->sender, st->tick);
 		rc = 1;
@@ -759,16 +771,16 @@ static int seek_target(struct fs_bus *bus, const char *address, const char *text
 			 "date-time (2028-06-01T12:05:00Z)", text);
 		rc = 2;
 	}
+	fs_control_in_finish(&in);
 	fs_bus_message_free(msg);
 	return rc;
 }
 
-static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int argc, char **argv)
+static int cmd_control(const char *address, enum fs_command_kind kind, int argc, char **argv)
 {
-	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
-	cmd.kind = kind;
+	struct fs_control_command cmd = { .kind = kind };
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK) {
+		if (kind == FS_COMMAND_SEEK) {
 			printf("Usage: fleetctl seek T\nMove a playback (`fleetctl play`) to T: a duration into the "
 			       "recording (15m),\n+T or -T from where it is (+1m, -30s), or a date-time "
 			       "(2028-06-01T12:05:00Z).\nThe vehicles are shown as they were then. Prints the "
@@ -777,29 +789,29 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 			return 0;
 		}
 		printf("Usage: %s\nSent to the conductor (or a playback); prints its answer and exits 1 if refused.\n",
-		       kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP    ? "fleetctl step [N]"
-		       : kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ? "fleetctl speed X|max"
+		       kind == FS_COMMAND_STEP    ? "fleetctl step [N]"
+		       : kind == FS_COMMAND_SPEED ? "fleetctl speed X|max"
 										: argv[0]);
 		return 0;
 	}
-	bool takes_value = kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP ||
-			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED ||
-			   kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK;
+	bool takes_value = kind == FS_COMMAND_STEP ||
+			   kind == FS_COMMAND_SPEED ||
+			   kind == FS_COMMAND_SEEK;
 	if (extra_arguments(argc, argv, takes_value ? 1 : 0)) {
 		return 2;
 	}
-	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP) {
+	if (kind == FS_COMMAND_STEP) {
 		cmd.steps = 1;
 		if (argc > 1 && (!fs_args_u64(argv[1], &cmd.steps) || cmd.steps == 0)) {
 			fs_error("step: '%s' is not a positive number of ticks", argv[1]);
 			return 2;
 		}
-	} else if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED) {
+	} else if (kind == FS_COMMAND_SPEED) {
 		if (argc < 2 || !fs_args_speed(argv[1], &cmd.speed)) {
 			fs_error("speed: give a positive factor (e.g. 60) or 'max'");
 			return 2;
 		}
-	} else if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK && argc < 2) {
+	} else if (kind == FS_COMMAND_SEEK && argc < 2) {
 		fs_error("seek: where to? 15m (into the recording), +1m or -30s (from where it is), or a date-time");
 		return 2;
 	}
@@ -807,7 +819,7 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 	if (attach_checked(address, &bus)) {
 		return 1;
 	}
-	if (kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK) {
+	if (kind == FS_COMMAND_SEEK) {
 		int rc = seek_target(bus, address, argv[1], &cmd.sim_time_ms);
 		if (rc) {
 			fs_bus_close(bus);
@@ -816,10 +828,9 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 	}
 	fs_bus_subscribe(bus, "ctl.ack");
 	cmd.command_id = ((uint64_t)getpid() << 20) ^ (uint64_t)fs_clock_now_us();
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND;
-	env.command = &cmd;
-	if (fs_bus_publish(bus, NULL, &env) < 0) {
+	struct fs_control_msg out = { 0 }; /* a Command has no arrays: nothing to finish */
+	struct fs_control_in in = { 0 };
+	if (fs_bus_publish(bus, NULL, fs_control_msg_encode_command(&out, &cmd)) < 0) {
 		fs_error("cannot send the command");
 		fs_bus_close(bus);
 		return 1;
@@ -832,8 +843,9 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 		if (fs_bus_recv(bus, &msg, 200) != 0) {
 			continue;
 		}
-		const Fleetsim__V1__CommandAck *ack = msg->env->command_ack;
-		if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK && ack->command_id == cmd.command_id) {
+		const struct fs_control_command_ack *ack = &in.command_ack;
+		if (fs_control_msg_kind(msg->env) == FS_CONTROL_COMMAND_ACK && !fs_control_msg_decode(msg->env, &in) &&
+		    ack->command_id == cmd.command_id) {
 			answered = true;
 			if (ack->accepted) {
 				printf("%s\n", ack->reason);
@@ -847,6 +859,7 @@ static int cmd_control(const char *address, Fleetsim__V1__CommandKind kind, int 
 	if (!answered && !stop) {
 		fs_error("no answer from the conductor within 3 s");
 	}
+	fs_control_in_finish(&in);
 	fs_bus_close(bus);
 	return status;
 }
@@ -1150,14 +1163,14 @@ static int run_command(const char *cmd, const char *address, int argc, char **ar
 {
 	static const struct {
 		const char *name;
-		Fleetsim__V1__CommandKind kind;
+		enum fs_command_kind kind;
 	} controls[] = {
-		{ "pause", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE },
-		{ "resume", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME },
-		{ "step", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP },
-		{ "speed", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED },
-		{ "stop", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP },
-		{ "seek", FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK },
+		{ "pause", FS_COMMAND_PAUSE },
+		{ "resume", FS_COMMAND_RESUME },
+		{ "step", FS_COMMAND_STEP },
+		{ "speed", FS_COMMAND_SPEED },
+		{ "stop", FS_COMMAND_STOP },
+		{ "seek", FS_COMMAND_SEEK },
 	};
 	for (size_t k = 0; k < sizeof(controls) / sizeof(controls[0]); k++) {
 		if (!strcmp(cmd, controls[k].name)) {

@@ -20,6 +20,7 @@
 
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
 
@@ -987,12 +988,9 @@ int fs_bus_handshake(struct fs_bus *bus, int timeout_ms)
 	uint64_t nonce = (uint64_t)fs_clock_now_us() ^ ((uint64_t)getpid() << 32);
 	int64_t deadline = fs_clock_now_ms() + timeout_ms;
 	while (fs_clock_now_ms() < deadline) {
-		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-		Fleetsim__V1__Hello hello = FLEETSIM__V1__HELLO__INIT;
-		hello.nonce = nonce;
-		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_HELLO;
-		env.hello = &hello;
-		if ((rc = fs_bus_publish(bus, topic, &env)) < 0) {
+		struct fs_control_msg m = { 0 }; /* a Hello has no arrays: nothing to finish */
+		const struct fs_control_hello hello = { nonce };
+		if ((rc = fs_bus_publish(bus, topic, fs_control_msg_encode_hello(&m, &hello))) < 0) {
 			return rc;
 		}
 		int64_t retry = fs_clock_now_ms() + 25;
@@ -1001,9 +999,9 @@ int fs_bus_handshake(struct fs_bus *bus, int timeout_ms)
 			/* Read the socket directly: pending messages are what we queue here. */
 			rc = receive_one(bus, &msg);
 			if (rc == 1) {
-				if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_HELLO &&
-				    !strcmp(msg->env->sender, bus->name)) {
-					bool ours = msg->env->hello->nonce == nonce;
+				struct fs_control_in in = { 0 }; /* a Hello has no arrays: nothing to finish */
+				if (fs_control_msg_kind(msg->env) == FS_CONTROL_HELLO && !strcmp(msg->env->sender, bus->name)) {
+					bool ours = !fs_control_msg_decode(msg->env, &in) && in.hello.nonce == nonce;
 					fs_bus_message_free(msg);
 					if (ours) {
 						bus->handshake_done = true;
@@ -1049,15 +1047,3 @@ const struct fs_bus_stats *fs_bus_get_stats(const struct fs_bus *bus)
 	return &bus->stats;
 }
 
-void fs_bus_stats_to_proto(const struct fs_bus_stats *s, Fleetsim__V1__ClientStats *ret)
-{
-	ret->msgs_sent = s->msgs_sent;
-	ret->bytes_sent = s->bytes_sent;
-	ret->msgs_received = s->msgs_received;
-	ret->bytes_received = s->bytes_received;
-	ret->gaps = s->gaps;
-	ret->malformed = s->malformed;
-	ret->unknown = s->unknown;
-	ret->oversize = s->oversize;
-	ret->rejected = s->rejected;
-}

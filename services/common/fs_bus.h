@@ -194,7 +194,6 @@ const char *fs_bus_name(const struct fs_bus *bus);
 const struct fs_bus_stats *fs_bus_get_stats(const struct fs_bus *bus);
 /** Count and log (rate limited) a valid message the caller refuses. */
 void fs_bus_reject(struct fs_bus *bus, const struct fs_bus_message *msg, const char *why);
-void fs_bus_stats_to_proto(const struct fs_bus_stats *stats, Fleetsim__V1__ClientStats *ret);
 
 /**
  * The broker's verdict on this client's CURVE key so far: 0 (accepted, not

@@ -10,18 +10,13 @@
 
 #include "fs_clock.h"
 #include "fs_control.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_participant.h"
 
-#define CONDUCTOR "conductor"
 #define READY_RESEND_MS 250
 #define HEARTBEAT_MS 1000
 #define INPUT_STALL_WARN_MS 10000
-
-struct result {
-	char *key;
-	double value;
-};
 
 struct fs_participant {
 	const struct fs_participant_config *cfg;
@@ -36,9 +31,14 @@ struct fs_participant {
 	uint64_t next_tick;   /* the tick we expect next */
 	bool started;
 	uint64_t input_waits;  /* ticks whose inputs were still on the way when the Tick came */
-	struct result *results;
+	struct fs_control_result *results; /* keys owned */
 	size_t results_len, results_cap;
 	struct fs_bus_message *pending_end; /* an End that came while a tick waited for its inputs */
+	struct fs_control_msg out;    /* what we send: Ready, Heartbeat, TickDone, Bye */
+	struct fs_control_in in;      /* the Tick or End being handled */
+	struct fs_control_in waiting; /* a Tick or End that came while the tick waited for its inputs */
+	struct fs_control_watermark *published; /* TickDone's, from fs_bus_published() */
+	size_t published_cap;
 };
 
 struct fs_bus *fs_participant_bus(struct fs_participant *p)
@@ -63,7 +63,7 @@ int fs_participant_publish(struct fs_participant *p, const char *topic, Fleetsim
 void fs_participant_add_result(struct fs_participant *p, const char *key, double value)
 {
 	fs_xgrow(p->results, p->results_cap, p->results_len + 1);
-	p->results[p->results_len++] = (struct result){ fs_xstrdup(key), value };
+	p->results[p->results_len++] = (struct fs_control_result){ fs_xstrdup(key), value };
 }
 
 static int compare_messages(const void *a, const void *b)
@@ -87,11 +87,11 @@ static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg)
 }
 
 /* Is @msg among what @inputs name (its sender's topic up to the watermark)? */
-static bool named_by(const struct fs_bus_message *msg, Fleetsim__V1__TopicWatermark *const *inputs, size_t n_inputs)
+static bool named_by(const struct fs_bus_message *msg, const struct fs_control_watermark *inputs, size_t n_inputs)
 {
 	for (size_t i = 0; i < n_inputs; i++) {
-		const Fleetsim__V1__TopicWatermark *w = inputs[i];
-		if (w->sender && w->topic && !strcmp(w->sender, msg->env->sender) && !strcmp(w->topic, msg->topic)) {
+		const struct fs_control_watermark *w = &inputs[i];
+		if (!strcmp(w->sender, msg->env->sender) && !strcmp(w->topic, msg->topic)) {
 			return msg->env->topic_seq <= w->topic_seq;
 		}
 	}
@@ -106,7 +106,7 @@ static bool named_by(const struct fs_bus_message *msg, Fleetsim__V1__TopicWaterm
  * only the watermarks tell them apart, not whether the Tick came first.
  */
 static void apply_inbox(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx, uint64_t tick,
-			Fleetsim__V1__TopicWatermark *const *inputs, size_t n_inputs)
+			const struct fs_control_watermark *inputs, size_t n_inputs)
 {
 	if (p->inbox_len > 1) {
 		qsort(p->inbox, p->inbox_len, sizeof(*p->inbox), compare_messages);
@@ -167,20 +167,14 @@ static void send_control(struct fs_participant *p, const char *topic, const Flee
 
 static int publish_ready(struct fs_participant *p, bool on_control)
 {
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__Ready ready = FLEETSIM__V1__READY__INIT;
-	ready.participant = (char *)p->cfg->name;
-	ready.role = (char *)p->cfg->role;
-	ready.pid = (uint32_t)getpid();
-	ready.shard = p->cfg->shard;
-	ready.shard_count = p->cfg->shard_count;
-	ready.version = (char *)FS_VERSION;
-	ready.control_socket = p->control_fd >= 0;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_READY;
-	env.ready = &ready;
-	int rc = fs_participant_publish(p, NULL, &env);
+	const struct fs_control_ready ready = {
+		.participant = p->cfg->name, .role = p->cfg->role, .version = FS_VERSION, .pid = (uint32_t)getpid(),
+		.shard = p->cfg->shard, .shard_count = p->cfg->shard_count, .control_socket = p->control_fd >= 0,
+	};
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_ready(&p->out, &ready);
+	int rc = fs_participant_publish(p, NULL, env);
 	if (rc == 0 && on_control) {
-		send_control(p, "ctl.ready", &env);
+		send_control(p, "ctl.ready", env);
 	}
 	return rc;
 }
@@ -223,12 +217,14 @@ static void inbox_push(struct fs_participant *p, struct fs_bus_message *msg);
 static void take_while_waiting(struct fs_participant *p, struct fs_bus_message *msg)
 {
 	const Fleetsim__V1__Envelope *env = msg->env;
+	enum fs_control_kind kind = fs_control_msg_kind(env);
 	if (!strcmp(env->sender, p->cfg->name)) {
 		fs_bus_message_free(msg);
-	} else if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START ||
-		   env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
-		if (strcmp(env->sender, CONDUCTOR) || env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
-		    env->tick_start->tick >= p->next_tick) {
+	} else if (kind == FS_CONTROL_TICK || kind == FS_CONTROL_END) {
+		const char *why = fs_control_msg_decode(env, &p->waiting);
+		if (why) {
+			fs_bus_reject(p->bus, msg, why);
+		} else if (kind == FS_CONTROL_END || p->waiting.tick.tick >= p->next_tick) {
 			fs_bus_reject(p->bus, msg, "control message while waiting for a tick's inputs");
 		}
 		fs_bus_message_free(msg);
@@ -254,9 +250,8 @@ static int next_message(struct fs_participant *p, struct fs_bus_message **ret, b
  */
 static bool end_while_waiting(struct fs_participant *p, struct fs_bus_message *msg, bool waiting_for_end)
 {
-	const Fleetsim__V1__Envelope *env = msg->env;
-	if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_END || strcmp(env->sender, CONDUCTOR)) {
-		return false;
+	if (fs_control_msg_kind(msg->env) != FS_CONTROL_END || fs_control_msg_decode(msg->env, &p->waiting)) {
+		return false; /* a refused one is counted by take_while_waiting() */
 	}
 	if (waiting_for_end || p->pending_end) {
 		fs_bus_message_free(msg); /* the other copy (bus or control socket) of the End being handled */
@@ -266,13 +261,13 @@ static bool end_while_waiting(struct fs_participant *p, struct fs_bus_message *m
 	return true;
 }
 
-static int wait_inputs(struct fs_participant *p, uint64_t tick, Fleetsim__V1__TopicWatermark *const *inputs,
+static int wait_inputs(struct fs_participant *p, uint64_t tick, const struct fs_control_watermark *inputs,
 		       size_t n_inputs, bool for_end)
 {
 	bool counted = false;
 	for (size_t i = 0; i < n_inputs; i++) {
-		const Fleetsim__V1__TopicWatermark *w = inputs[i];
-		if (!w->sender || !w->topic || !strcmp(w->sender, p->cfg->name) || !subscribed(p, w->topic)) {
+		const struct fs_control_watermark *w = &inputs[i];
+		if (!strcmp(w->sender, p->cfg->name) || !subscribed(p, w->topic)) {
 			continue;
 		}
 		int64_t since = fs_clock_now_ms(), warn_at = since + INPUT_STALL_WARN_MS;
@@ -312,17 +307,30 @@ static int wait_inputs(struct fs_participant *p, uint64_t tick, Fleetsim__V1__To
 
 static int publish_heartbeat(struct fs_participant *p)
 {
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__Heartbeat hb = FLEETSIM__V1__HEARTBEAT__INIT;
-	hb.participant = (char *)p->cfg->name;
-	hb.waiting_for_tick = p->next_tick;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT;
-	env.heartbeat = &hb;
-	return fs_participant_publish(p, NULL, &env);
+	const struct fs_control_heartbeat hb = { p->cfg->name, p->next_tick };
+	return fs_participant_publish(p, NULL, fs_control_msg_encode_heartbeat(&p->out, &hb));
+}
+
+/* Our counters as a TickDone or Bye reports them. */
+static struct fs_control_stats own_stats(const struct fs_participant *p)
+{
+	return (struct fs_control_stats){ *fs_bus_get_stats(p->bus), p->input_waits };
+}
+
+/* What we published since the last TickDone: what our peers wait for before tick n+1. */
+static size_t take_published(struct fs_participant *p)
+{
+	const struct fs_bus_watermark *published;
+	size_t n = fs_bus_published(p->bus, &published);
+	fs_xgrow(p->published, p->published_cap, n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		p->published[i] = (struct fs_control_watermark){ NULL, published[i].topic, published[i].topic_seq };
+	}
+	return n;
 }
 
 static int run_tick(struct fs_participant *p, const struct fs_participant_ops *ops, void *ctx,
-		    const Fleetsim__V1__Tick *tick, bool from_control)
+		    const struct fs_control_tick *tick, bool from_control)
 {
 	int64_t started_us = fs_clock_now_us();
 	p->next_tick = tick->tick + 1; /* from now on, copies of this Tick are duplicates */
@@ -338,31 +346,20 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 		fs_error("%s: tick %" PRIu64 " failed (%d)", p->cfg->name, tick->tick, rc);
 		return rc < 0 ? rc : -EIO;
 	}
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__TickDone done = FLEETSIM__V1__TICK_DONE__INIT;
-	Fleetsim__V1__ClientStats stats = FLEETSIM__V1__CLIENT_STATS__INIT;
-	done.tick = tick->tick;
-	done.state_hash = ops->state_hash ? ops->state_hash(ctx) : 0;
-	/* Counted before this message is sent, so the figure is stable run to run. */
-	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &stats);
-	stats.input_waits = p->input_waits;
-	done.stats = &stats;
-	/* What we published since the last TickDone: what our peers wait for before tick n+1. */
-	const struct fs_bus_watermark *published;
-	size_t n_published = fs_bus_published(p->bus, &published);
-	Fleetsim__V1__TopicWatermark *marks = fs_xcalloc(n_published ? n_published : 1, sizeof(*marks));
-	Fleetsim__V1__TopicWatermark **markp = fs_xcalloc(n_published ? n_published : 1, sizeof(*markp));
-	for (size_t i = 0; i < n_published; i++) {
-		fleetsim__v1__topic_watermark__init(&marks[i]);
-		marks[i].topic = (char *)published[i].topic;
-		marks[i].topic_seq = published[i].topic_seq;
-		markp[i] = &marks[i];
-	}
-	done.n_published = n_published;
-	done.published = markp;
+	size_t n_published = take_published(p); /* may move p->published */
+	struct fs_control_tick_done done = {
+		.tick = tick->tick,
+		.state_hash = ops->state_hash ? ops->state_hash(ctx) : 0,
+		.has_stats = true,
+		.stats = own_stats(p), /* counted before this message is sent, so the figure is stable run to run */
+		.published = p->published,
+		.n_published = n_published,
+	};
 	done.work_us = (uint64_t)(fs_clock_now_us() - started_us);
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE;
-	env.tick_done = &done;
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_tick_done(&p->out, &done);
+	if (!env) {
+		return -ENOMEM;
+	}
 	/*
 	 * Answered the way the Tick came. On the control socket only: the
 	 * conductor copies it to the bus for observers (recorder, replay), one
@@ -371,59 +368,37 @@ static int run_tick(struct fs_participant *p, const struct fs_participant_ops *o
 	 * conductor has not bound our connection (it came too late, after tick
 	 * 0 started): it expects the TickDone on the bus.
 	 */
-	if (from_control && control_sends(p) && fs_bus_stamp(p->bus, NULL, &env)) {
-		send_control(p, "ctl.done", &env);
-		rc = control_sends(p) ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", &env);
+	if (from_control && control_sends(p) && fs_bus_stamp(p->bus, NULL, env)) {
+		send_control(p, "ctl.done", env);
+		rc = control_sends(p) ? 0 : fs_bus_send_stamped(p->bus, "ctl.done", env);
 	} else {
-		rc = fs_participant_publish(p, NULL, &env);
+		rc = fs_participant_publish(p, NULL, env);
 	}
 	if (rc == 0) {
 		fs_bus_clear_published(p->bus);
 	} else {
 		fs_error("%s: cannot send TickDone: %s", p->cfg->name, strerror(-rc));
 	}
-	free(marks);
-	free(markp);
 	return rc;
 }
 
 static int say_bye(struct fs_participant *p)
 {
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__Bye bye = FLEETSIM__V1__BYE__INIT;
-	Fleetsim__V1__ClientStats stats = FLEETSIM__V1__CLIENT_STATS__INIT;
-	Fleetsim__V1__KeyValue *kv = calloc(p->results_len ? p->results_len : 1, sizeof(*kv));
-	Fleetsim__V1__KeyValue **kvp = calloc(p->results_len ? p->results_len : 1, sizeof(*kvp));
-	if (!kv || !kvp) {
-		free(kv);
-		free(kvp);
+	const struct fs_control_bye bye = { .participant = p->cfg->name, .has_stats = true, .stats = own_stats(p),
+					    .results = p->results, .n_results = p->results_len };
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_bye(&p->out, &bye);
+	if (!env) {
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < p->results_len; i++) {
-		fleetsim__v1__key_value__init(&kv[i]);
-		kv[i].key = p->results[i].key;
-		kv[i].value = p->results[i].value;
-		kvp[i] = &kv[i];
-	}
-	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &stats);
-	stats.input_waits = p->input_waits;
-	bye.participant = (char *)p->cfg->name;
-	bye.stats = &stats;
-	bye.n_results = p->results_len;
-	bye.results = kvp;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE;
-	env.bye = &bye;
 	/* On the control socket too, when we have one: the results reach the conductor even if the
 	 * broker died. (Closing still lingers for the bus: our last tick's data may be queued there.) */
 	int rc;
-	if (control_sends(p) && fs_bus_stamp(p->bus, NULL, &env)) {
-		send_control(p, "ctl.bye", &env);
-		rc = fs_bus_send_stamped(p->bus, "ctl.bye", &env);
+	if (control_sends(p) && fs_bus_stamp(p->bus, NULL, env)) {
+		send_control(p, "ctl.bye", env);
+		rc = fs_bus_send_stamped(p->bus, "ctl.bye", env);
 	} else {
-		rc = fs_participant_publish(p, NULL, &env);
+		rc = fs_participant_publish(p, NULL, env);
 	}
-	free(kv);
-	free(kvp);
 	return rc;
 }
 
@@ -436,13 +411,19 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 		fs_bus_message_free(msg); /* our own output, echoed by the broker */
 		return 0;
 	}
-	switch (env->payload_case) {
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START: {
-		if (strcmp(env->sender, CONDUCTOR)) {
-			fs_bus_reject(p->bus, msg, "only the conductor starts ticks");
-			break;
+	enum fs_control_kind kind = fs_control_msg_kind(env);
+	if (kind == FS_CONTROL_TICK || kind == FS_CONTROL_END) {
+		const char *why = fs_control_msg_decode(env, &p->in);
+		if (why) {
+			fs_bus_reject(p->bus, msg, why);
+			fs_bus_message_free(msg);
+			return 0;
 		}
-		if (env->tick_start->tick < p->next_tick) {
+	}
+	switch (kind) {
+	case FS_CONTROL_TICK: {
+		const struct fs_control_tick *tick = &p->in.tick;
+		if (tick->tick < p->next_tick) {
 			break; /* the other copy (bus or control socket) of a Tick already taken */
 		}
 		if (from_control && !p->bus_ticks_off) {
@@ -451,23 +432,19 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			zmq_setsockopt(fs_bus_socket(p->bus), ZMQ_UNSUBSCRIBE, "ctl.end", 7);
 			p->bus_ticks_off = true;
 		}
-		if (env->tick_start->tick != p->next_tick) {
+		if (tick->tick != p->next_tick) {
 			char why[96];
-			snprintf(why, sizeof(why), "tick %" PRIu64 " out of order, expected %" PRIu64,
-				 env->tick_start->tick, p->next_tick);
+			snprintf(why, sizeof(why), "tick %" PRIu64 " out of order, expected %" PRIu64, tick->tick,
+				 p->next_tick);
 			fs_bus_reject(p->bus, msg, why);
 			break;
 		}
-		int rc = run_tick(p, ops, ctx, env->tick_start, from_control);
+		int rc = run_tick(p, ops, ctx, tick, from_control);
 		fs_bus_message_free(msg);
 		return rc < 0 ? rc : 0;
 	}
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_END:
-		if (strcmp(env->sender, CONDUCTOR)) {
-			fs_bus_reject(p->bus, msg, "only the conductor ends the run");
-			break;
-		}
-		int rc = wait_inputs(p, p->next_tick, env->end->inputs, env->end->n_inputs, true);
+	case FS_CONTROL_END: {
+		int rc = wait_inputs(p, p->next_tick, p->in.end.inputs, p->in.end.n_inputs, true);
 		fs_bus_message_free(msg);
 		if (rc < 0) {
 			return rc;
@@ -477,6 +454,7 @@ static int handle(struct fs_participant *p, const struct fs_participant_ops *ops
 			fs_error("%s: could not finish its outputs", p->cfg->name);
 		}
 		return say_bye(p) < 0 ? -EIO : 1;
+	}
 	default:
 		if (from_control) {
 			fs_bus_reject(p->bus, msg, "not a control message");
@@ -668,8 +646,12 @@ out:
 	}
 	free(p.inbox);
 	fs_bus_message_free(p.pending_end);
+	fs_control_msg_finish(&p.out);
+	fs_control_in_finish(&p.in);
+	fs_control_in_finish(&p.waiting);
+	free(p.published);
 	for (size_t i = 0; i < p.results_len; i++) {
-		free(p.results[i].key);
+		free((char *)p.results[i].key);
 	}
 	free(p.results);
 	if (p.control_fd >= 0) {

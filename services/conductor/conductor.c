@@ -45,6 +45,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
 #include "fs_scenario_msg.h"
@@ -53,7 +54,7 @@
 #include "lockstep_stats.h"
 #include "tick_inputs.h"
 
-#define NAME "conductor"
+#define NAME FS_CONTROL_CONDUCTOR /* who starts ticks and ends runs, to the control codec */
 #define STATUS_EVERY_MS 250
 #define STALL_WARN_MS 10000
 #define BYE_TIMEOUT_MS 15000 /* after End: for the participants to write their outputs and say Bye */
@@ -80,7 +81,7 @@ struct participant {
 	bool has_done;
 	uint64_t work_us;
 	uint64_t work_total_us; /* sum over ticks: where the run's wall time goes */
-	Fleetsim__V1__ClientStats stats;
+	struct fs_control_stats stats;
 	json_t *results; /* from Bye */
 	bool gone;       /* closed its control connection before End: it died */
 	bool bye_on_control;
@@ -118,7 +119,7 @@ struct conductor {
 	const char *out_dir;
 	int ready_timeout_ms;
 
-	Fleetsim__V1__RunState state;
+	enum fs_run_state state;
 	uint64_t tick;         /* current (in flight) or next tick */
 	bool in_flight;
 	size_t pending_done;
@@ -149,6 +150,8 @@ struct conductor {
 	uint64_t scn_accepted, scn_refused, events_applied;
 	uint64_t forged_done;        /* TickDones on the bus under the name of a participant on the control socket */
 	bool peer_lost;              /* the broker lost a participant's connection (tcp): the run failed */
+	struct fs_control_msg out;   /* what we send: Tick, End, Status, CommandAck */
+	struct fs_control_in in;     /* the control message being handled */
 };
 
 /* SIGINT/SIGTERM: 1 = stop at the next tick boundary (waiting --stop-wait for
@@ -221,7 +224,6 @@ static int parse_participants(struct conductor *c, const char *list)
 		}
 		c->parts = realloc(c->parts, (c->nparts + 1) * sizeof(*c->parts));
 		c->parts[c->nparts] = (struct participant){ .name = fs_xstrdup(item), .role = fs_xstrdup(colon + 1) };
-		fleetsim__v1__client_stats__init(&c->parts[c->nparts].stats);
 		c->nparts++;
 	}
 	free(copy);
@@ -273,15 +275,9 @@ static void publish(struct conductor *c, Fleetsim__V1__Envelope *env)
 
 static void send_ack(struct conductor *c, uint64_t id, const char *requester, bool ok, const char *reason)
 {
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__CommandAck ack = FLEETSIM__V1__COMMAND_ACK__INIT;
-	ack.command_id = id;
-	ack.requester = (char *)requester;
-	ack.accepted = ok;
-	ack.reason = (char *)reason;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK;
-	env.command_ack = &ack;
-	publish(c, &env);
+	const struct fs_control_command_ack ack = { .command_id = id, .requester = requester, .reason = reason,
+						    .accepted = ok };
+	publish(c, fs_control_msg_encode_command_ack(&c->out, &ack));
 }
 
 static void reanchor(struct conductor *c)
@@ -290,23 +286,23 @@ static void reanchor(struct conductor *c)
 	c->anchor_tick = c->tick;
 }
 
-static void handle_command(struct conductor *c, const char *sender, const Fleetsim__V1__Command *cmd)
+static void handle_command(struct conductor *c, const char *sender, const struct fs_control_command *cmd)
 {
 	char reason[128] = "";
 	bool ok = true;
 	switch (cmd->kind) {
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE:
+	case FS_COMMAND_PAUSE:
 		c->paused = true;
 		c->steps_left = 0;
 		snprintf(reason, sizeof(reason), "paused at tick %" PRIu64, c->tick);
 		break;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME:
+	case FS_COMMAND_RESUME:
 		c->paused = false;
 		c->steps_left = 0;
 		reanchor(c);
 		snprintf(reason, sizeof(reason), "running from tick %" PRIu64, c->tick);
 		break;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP: {
+	case FS_COMMAND_STEP: {
 		uint64_t n = cmd->steps ? cmd->steps : 1;
 		c->steps_left = n;
 		c->paused = false;
@@ -314,12 +310,7 @@ static void handle_command(struct conductor *c, const char *sender, const Fleets
 		snprintf(reason, sizeof(reason), "stepping %" PRIu64 " tick(s) from tick %" PRIu64, n, c->tick);
 		break;
 	}
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED:
-		if (!isfinite(cmd->speed) || cmd->speed < 0) {
-			ok = false;
-			snprintf(reason, sizeof(reason), "speed must be a positive factor or 0 (max)");
-			break;
-		}
+	case FS_COMMAND_SPEED: /* finite and >= 0: the codec refuses others */
 		c->speed = cmd->speed;
 		reanchor(c);
 		if (c->speed > 0) {
@@ -328,12 +319,12 @@ static void handle_command(struct conductor *c, const char *sender, const Fleets
 			snprintf(reason, sizeof(reason), "speed max");
 		}
 		break;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP:
+	case FS_COMMAND_STOP:
 		c->stop_requested = true;
 		snprintf(c->end_reason, sizeof(c->end_reason), "stopped by %s", sender);
 		snprintf(reason, sizeof(reason), "stopping after tick %" PRIu64, c->tick);
 		break;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK:
+	case FS_COMMAND_SEEK:
 		ok = false; /* a run computes each tick from the last: only a playback (`fleetctl play`) can seek */
 		snprintf(reason, sizeof(reason), "a live run cannot seek (only a recording played with `fleetctl play`)");
 		break;
@@ -381,8 +372,8 @@ static void handle_scenario_command(struct conductor *c, const char *sender, con
 	if (n == 0 || n > 1024) {
 		ok = false;
 		snprintf(reason, sizeof(reason), "a scenario command needs 1 to 1024 events, not %zu", n);
-	} else if (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING &&
-		   c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+	} else if (c->state != FS_RUN_RUNNING &&
+		   c->state != FS_RUN_WAITING) {
 		ok = false;
 		snprintf(reason, sizeof(reason), "the run is over");
 	} else if (from_tick > c->duration_ticks) {
@@ -478,7 +469,7 @@ static void publish_due_events(struct conductor *c)
  * The watermarks for the next Tick or End: every TickDone's of the last
  * tick, and what the conductor itself published since the last Tick.
  */
-static size_t take_inputs(struct conductor *c, Fleetsim__V1__TopicWatermark ***ret)
+static size_t take_inputs(struct conductor *c, const struct fs_control_watermark **ret)
 {
 	const struct fs_bus_watermark *own;
 	size_t n = fs_bus_published(c->bus, &own);
@@ -486,7 +477,7 @@ static size_t take_inputs(struct conductor *c, Fleetsim__V1__TopicWatermark ***r
 		tick_inputs_add(&c->inputs, NAME, own[i].topic, own[i].topic_seq);
 	}
 	fs_bus_clear_published(c->bus);
-	return tick_inputs_proto(&c->inputs, ret);
+	return tick_inputs_view(&c->inputs, ret);
 }
 
 /* A Tick or End, already on the bus, to the participants on the control socket. */
@@ -524,16 +515,19 @@ static void copy_done_to_bus(struct conductor *c)
 
 static void start_tick(struct conductor *c)
 {
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__Tick tick = FLEETSIM__V1__TICK__INIT;
-	tick.tick = c->tick;
-	tick.sim_time_ms = sim_time_of(c, c->tick);
-	tick.tick_ms = c->tick_ms;
-	tick.last = c->tick + 1 >= c->duration_ticks;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START;
-	env.tick_start = &tick;
+	struct fs_control_tick tick = {
+		.tick = c->tick,
+		.sim_time_ms = sim_time_of(c, c->tick),
+		.tick_ms = c->tick_ms,
+		.last = c->tick + 1 >= c->duration_ticks,
+	};
 	publish_due_events(c); /* before the Tick: delivered to on_message ahead of on_tick */
 	tick.n_inputs = take_inputs(c, &tick.inputs);
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_tick(&c->out, &tick);
+	if (!env) {
+		fs_error("out of memory for tick %" PRIu64, c->tick);
+		abort();
+	}
 	for (size_t i = 0; i < c->nparts; i++) {
 		c->parts[i].done = false;
 	}
@@ -545,10 +539,10 @@ static void start_tick(struct conductor *c)
 	}
 	fs_bus_set_clock(c->bus, c->tick, tick.sim_time_ms);
 	/* the participants first: the bus copies are for observers, off the critical path */
-	const char *topic = fs_bus_stamp(c->bus, NULL, &env);
-	send_control(c, topic, &env);
+	const char *topic = fs_bus_stamp(c->bus, NULL, env);
+	send_control(c, topic, env);
 	copy_done_to_bus(c);
-	int rc = fs_bus_send_stamped(c->bus, topic, &env);
+	int rc = fs_bus_send_stamped(c->bus, topic, env);
 	if (rc < 0) {
 		fs_error("cannot publish tick %" PRIu64 ": %s", c->tick, strerror(-rc));
 	}
@@ -591,7 +585,6 @@ static void finish_tick(struct conductor *c)
 
 static void handle_done(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
-	const Fleetsim__V1__TickDone *done = msg->env->tick_done;
 	struct participant *p = find(c, msg->env->sender);
 	if (!p) {
 		fs_bus_reject(c->bus, msg, "not a participant of this run");
@@ -611,6 +604,12 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		}
 		return;
 	}
+	const char *refused = fs_control_msg_decode(msg->env, &c->in);
+	if (refused) {
+		fs_bus_reject(c->bus, msg, refused);
+		return;
+	}
+	const struct fs_control_tick_done *done = &c->in.tick_done;
 	if (c->tick_abandoned && done->tick == c->tick) {
 		return; /* late for the tick the run ended without: it is alive, its Bye will follow */
 	}
@@ -634,7 +633,7 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 		c->done_copies_due = true;
 	}
 	for (size_t i = 0; i < done->n_published; i++) {
-		const Fleetsim__V1__TopicWatermark *w = done->published[i];
+		const struct fs_control_watermark *w = &done->published[i];
 		if (!tick_inputs_add(&c->inputs, p->name, w->topic, w->topic_seq)) {
 			fs_bus_reject(c->bus, msg, "TickDone announces an invalid or control topic (ignored)");
 		}
@@ -644,10 +643,8 @@ static void handle_done(struct conductor *c, const struct fs_bus_message *msg, b
 	p->last_done_tick = done->tick;
 	p->work_us = done->work_us;
 	p->work_total_us += done->work_us;
-	if (done->stats) {
-		p->stats = *done->stats;
-		p->stats.base.unknown_fields = NULL;
-		p->stats.base.n_unknown_fields = 0;
+	if (done->has_stats) {
+		p->stats = done->stats;
 	}
 	if (--c->pending_done == 0) {
 		finish_tick(c);
@@ -669,7 +666,7 @@ static json_t *json_result(double v)
 
 static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
-	const Fleetsim__V1__Bye *bye = msg->env->bye;
+	const struct fs_control_bye *bye = &c->in.bye;
 	struct participant *p = find(c, msg->env->sender);
 	if (p && !from_control && control_hub_bound(c->hub, (size_t)(p - c->parts))) {
 		return; /* the observers' copy: ours comes on the control socket, also when the broker is gone */
@@ -683,15 +680,13 @@ static void handle_bye(struct conductor *c, const struct fs_bus_message *msg, bo
 	}
 	p->bye = true;
 	p->bye_on_control = from_control;
-	if (bye->stats) {
-		p->stats = *bye->stats;
-		p->stats.base.unknown_fields = NULL;
-		p->stats.base.n_unknown_fields = 0;
+	if (bye->has_stats) {
+		p->stats = bye->stats;
 	}
 	p->results = json_object();
 	for (size_t i = 0; i < bye->n_results; i++) {
-		if (bye->results[i]->key && isfinite(bye->results[i]->value)) {
-			json_object_set_new(p->results, bye->results[i]->key, json_result(bye->results[i]->value));
+		if (isfinite(bye->results[i].value)) { /* not finite: not defined */
+			json_object_set_new(p->results, bye->results[i].key, json_result(bye->results[i].value));
 		}
 	}
 }
@@ -719,14 +714,10 @@ static void handle_broker_kpis(struct conductor *c, const struct fs_bus_message 
  */
 static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__PeerLost *lost = msg->env->peer_lost;
+	const struct fs_control_peer_lost *lost = &c->in.peer_lost; /* from the broker: the codec checked */
 	struct participant *p = lost->participant ? find(c, lost->participant) : NULL;
-	if (strcmp(msg->env->sender, "broker")) {
-		fs_bus_reject(c->bus, msg, "ctl.lost not from the broker");
-		return;
-	}
-	if (!p || p->bye || (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING &&
-			     c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING)) {
+	if (!p || p->bye || (c->state != FS_RUN_WAITING &&
+			     c->state != FS_RUN_RUNNING)) {
 		return; /* an observer, or one that already left after End */
 	}
 	char address[64] = "?";
@@ -735,7 +726,7 @@ static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *m
 		address[i + 1] = '\0';
 	}
 	p->gone = true;
-	if (c->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+	if (c->state == FS_RUN_WAITING) {
 		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s before tick 0", address);
 	} else {
 		snprintf(p->not_answered, sizeof(p->not_answered), "lost at %s during tick %" PRIu64, address, c->tick);
@@ -755,54 +746,86 @@ static void handle_peer_lost(struct conductor *c, const struct fs_bus_message *m
 /* The participant a Ready speaks for, or NULL (rejected, counted). */
 static struct participant *ready_participant(struct conductor *c, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__Envelope *env = msg->env;
-	struct participant *p = find(c, env->ready->participant);
-	if (!p || strcmp(env->sender, env->ready->participant)) {
+	const char *refused = fs_control_msg_decode(msg->env, &c->in);
+	if (refused) {
+		fs_bus_reject(c->bus, msg, refused);
+		return NULL;
+	}
+	const struct fs_control_ready *ready = &c->in.ready; /* from the participant it names: the codec checked */
+	struct participant *p = find(c, ready->participant);
+	if (!p) {
 		fs_bus_reject(c->bus, msg, "not a participant of this run");
 		return NULL;
 	}
-	if (strcmp(p->role, env->ready->role)) {
+	if (strcmp(p->role, ready->role)) {
 		fs_bus_reject(c->bus, msg, "role differs from the one the run was launched with");
 		return NULL;
 	}
 	return p;
 }
 
+static void handle_data(struct conductor *c, const struct fs_bus_message *msg);
+
 static void handle_message(struct conductor *c, const struct fs_bus_message *msg, bool from_control)
 {
 	const Fleetsim__V1__Envelope *env = msg->env;
-	if (from_control && env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_READY &&
-	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE &&
-	    env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE) {
+	enum fs_control_kind kind = fs_control_msg_kind(env);
+	if (from_control && kind != FS_CONTROL_READY && kind != FS_CONTROL_TICK_DONE && kind != FS_CONTROL_BYE) {
 		fs_bus_reject(c->bus, msg, "not a control message");
 		return;
 	}
-	switch (env->payload_case) {
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_READY: {
+	/* What we act on is decoded here; a TickDone after its sender is known (handle_done()). */
+	const char *refused = NULL;
+	if (kind == FS_CONTROL_BYE || kind == FS_CONTROL_COMMAND || kind == FS_CONTROL_PEER_LOST) {
+		refused = fs_control_msg_decode(env, &c->in);
+	}
+	if (refused) {
+		fs_bus_reject(c->bus, msg, refused);
+		if (kind == FS_CONTROL_COMMAND) {
+			send_ack(c, c->in.command.command_id, env->sender, false, refused); /* its sender waits */
+		}
+		return;
+	}
+	switch (kind) {
+	case FS_CONTROL_READY: {
 		struct participant *p = ready_participant(c, msg);
 		if (!p) {
 			break;
 		}
 		/* Said on the bus, but we have not seen it on the control socket yet: wait for that. */
-		if (!from_control && env->ready->control_socket && c->hub &&
+		if (!from_control && c->in.ready.control_socket && c->hub &&
 		    !control_hub_bound(c->hub, (size_t)(p - c->parts))) {
 			break;
 		}
 		if (!p->ready) {
 			p->ready = true;
-			fs_debug("%s ready (pid %u)", p->name, env->ready->pid);
+			fs_debug("%s ready (pid %u)", p->name, c->in.ready.pid);
 		}
 		break;
 	}
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE:
+	case FS_CONTROL_TICK_DONE:
 		handle_done(c, msg, from_control);
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_BYE:
+	case FS_CONTROL_BYE:
 		handle_bye(c, msg, from_control);
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND:
-		handle_command(c, env->sender, env->command);
+	case FS_CONTROL_COMMAND:
+		handle_command(c, env->sender, &c->in.command);
 		break;
+	case FS_CONTROL_PEER_LOST:
+		handle_peer_lost(c, msg);
+		break;
+	default:
+		handle_data(c, msg);
+		break;
+	}
+}
+
+/* The other families' messages the conductor reads. */
+static void handle_data(struct conductor *c, const struct fs_bus_message *msg)
+{
+	const Fleetsim__V1__Envelope *env = msg->env;
+	switch (env->payload_case) {
 	case FLEETSIM__V1__ENVELOPE__PAYLOAD_KPIS:
 		handle_broker_kpis(c, msg);
 		break;
@@ -819,11 +842,6 @@ static void handle_message(struct conductor *c, const struct fs_bus_message *msg
 			handle_scenario_command(c, env->sender, env->scenario_command);
 		}
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_PEER_LOST:
-		handle_peer_lost(c, msg);
-		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_HEARTBEAT:
-		break;
 	default:
 		break;
 	}
@@ -835,7 +853,7 @@ static long control_identify(void *ctx, const struct fs_bus_message *msg)
 {
 	struct conductor *c = ctx;
 	struct participant *p = ready_participant(c, msg);
-	if (p && c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING) {
+	if (p && c->state != FS_RUN_WAITING) {
 		/* the participant set and its paths are fixed at tick 0 */
 		fs_bus_reject(c->bus, msg, "control connection after the run started");
 		return -1;
@@ -856,8 +874,8 @@ static void control_message(void *ctx, size_t index, const struct fs_bus_message
 static void control_closed(void *ctx, size_t index)
 {
 	struct conductor *c = ctx;
-	if (c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING &&
-	    c->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING) {
+	if (c->state != FS_RUN_WAITING &&
+	    c->state != FS_RUN_RUNNING) {
 		return; /* after End: participants leave */
 	}
 	/* It died (the launcher stops the run) or is about to: nobody closes a live one's. */
@@ -908,49 +926,42 @@ static void publish_status(struct conductor *c)
 	c->last_status_us = now;
 	c->last_status_tick = c->tick;
 
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__Status st = FLEETSIM__V1__STATUS__INIT;
-	Fleetsim__V1__ClientStats own = FLEETSIM__V1__CLIENT_STATS__INIT;
-	Fleetsim__V1__ParticipantStatus *ps = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*ps));
-	Fleetsim__V1__ParticipantStatus **psp = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*psp));
+	struct fs_control_participant *ps = fs_xcalloc(c->nparts ? c->nparts : 1, sizeof(*ps));
 	for (size_t i = 0; i < c->nparts; i++) {
-		fleetsim__v1__participant_status__init(&ps[i]);
-		ps[i].participant = c->parts[i].name;
-		ps[i].role = c->parts[i].role;
-		ps[i].ready = c->parts[i].ready;
-		ps[i].last_done_tick = c->parts[i].last_done_tick;
-		ps[i].stats = &c->parts[i].stats;
-		ps[i].control_socket = control_hub_bound(c->hub, i);
-		psp[i] = &ps[i];
+		ps[i] = (struct fs_control_participant){
+			.participant = c->parts[i].name, .role = c->parts[i].role, .ready = c->parts[i].ready,
+			.control_socket = control_hub_bound(c->hub, i), .last_done_tick = c->parts[i].last_done_tick,
+			.stats = c->parts[i].stats,
+		};
 	}
-	fs_bus_stats_to_proto(fs_bus_get_stats(c->bus), &own);
-	st.state = c->paused && c->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING
-			   ? FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED
-			   : c->state;
-	st.tick = c->tick;
-	st.sim_time_ms = sim_time_of(c, c->tick);
-	st.speed = c->speed;
-	st.sim_real_ratio = c->ratio;
-	st.duration_ticks = c->duration_ticks;
-	st.n_participants = c->nparts;
-	st.participants = psp;
-	st.conductor_stats = &own;
-	st.lockstep_p50_us = lockstep_stats_percentile(&c->lockstep, 0.5, false);
-	st.lockstep_p99_us = lockstep_stats_percentile(&c->lockstep, 0.99, false);
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS;
-	env.status = &st;
-	publish(c, &env);
+	const struct fs_control_status st = {
+		.state = c->paused && c->state == FS_RUN_RUNNING ? FS_RUN_PAUSED : c->state,
+		.tick = c->tick,
+		.duration_ticks = c->duration_ticks,
+		.sim_time_ms = sim_time_of(c, c->tick),
+		.speed = c->speed,
+		.sim_real_ratio = c->ratio,
+		.participants = ps,
+		.n_participants = c->nparts,
+		.conductor_stats = { .bus = *fs_bus_get_stats(c->bus) },
+		.lockstep_p50_us = lockstep_stats_percentile(&c->lockstep, 0.5, false),
+		.lockstep_p99_us = lockstep_stats_percentile(&c->lockstep, 0.99, false),
+	};
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_status(&c->out, &st);
+	if (env) {
+		publish(c, env);
+	}
 	free(ps);
-	free(psp);
 }
 
-static json_t *stats_json(const Fleetsim__V1__ClientStats *s)
+static json_t *stats_json(const struct fs_control_stats *s)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "msgs_sent", (json_int_t)s->msgs_sent,
-			 "bytes_sent", (json_int_t)s->bytes_sent, "msgs_received", (json_int_t)s->msgs_received,
-			 "bytes_received", (json_int_t)s->bytes_received, "gaps", (json_int_t)s->gaps,
-			 "malformed", (json_int_t)s->malformed, "unknown", (json_int_t)s->unknown, "oversize",
-			 (json_int_t)s->oversize, "rejected", (json_int_t)s->rejected, "input_waits",
+	const struct fs_bus_stats *b = &s->bus;
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "msgs_sent", (json_int_t)b->msgs_sent,
+			 "bytes_sent", (json_int_t)b->bytes_sent, "msgs_received", (json_int_t)b->msgs_received,
+			 "bytes_received", (json_int_t)b->bytes_received, "gaps", (json_int_t)b->gaps,
+			 "malformed", (json_int_t)b->malformed, "unknown", (json_int_t)b->unknown, "oversize",
+			 (json_int_t)b->oversize, "rejected", (json_int_t)b->rejected, "input_waits",
 			 (json_int_t)s->input_waits);
 }
 
@@ -997,12 +1008,10 @@ static int write_summary(struct conductor *c, bool completed)
 				      "overhead_p50_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.5, true),
 				      "overhead_p99_us", (json_int_t)lockstep_stats_percentile(&c->lockstep, 0.99, true)));
 	json_t *parts = json_object(), *results = json_object();
-	Fleetsim__V1__ClientStats total = FLEETSIM__V1__CLIENT_STATS__INIT;
-	const struct fs_bus_stats *own = fs_bus_get_stats(c->bus);
-	Fleetsim__V1__ClientStats mine = FLEETSIM__V1__CLIENT_STATS__INIT;
-	fs_bus_stats_to_proto(own, &mine);
+	struct fs_control_stats total = { 0 };
+	const struct fs_control_stats mine = { .bus = *fs_bus_get_stats(c->bus) };
 	for (size_t i = 0; i <= c->nparts; i++) {
-		const Fleetsim__V1__ClientStats *s = i < c->nparts ? &c->parts[i].stats : &mine;
+		const struct fs_control_stats *s = i < c->nparts ? &c->parts[i].stats : &mine;
 		json_t *o = stats_json(s);
 		if (i < c->nparts) {
 			json_object_set_new(o, "role", json_string(c->parts[i].role));
@@ -1015,20 +1024,21 @@ static int write_summary(struct conductor *c, bool completed)
 		} else {
 			json_object_set_new(parts, NAME, o);
 		}
-		total.msgs_sent += s->msgs_sent;
-		total.bytes_sent += s->bytes_sent;
-		total.msgs_received += s->msgs_received;
-		total.bytes_received += s->bytes_received;
-		total.gaps += s->gaps;
-		total.malformed += s->malformed;
-		total.unknown += s->unknown;
-		total.oversize += s->oversize;
-		total.rejected += s->rejected;
+		total.bus.msgs_sent += s->bus.msgs_sent;
+		total.bus.bytes_sent += s->bus.bytes_sent;
+		total.bus.msgs_received += s->bus.msgs_received;
+		total.bus.bytes_received += s->bus.bytes_received;
+		total.bus.gaps += s->bus.gaps;
+		total.bus.malformed += s->bus.malformed;
+		total.bus.unknown += s->bus.unknown;
+		total.bus.oversize += s->bus.oversize;
+		total.bus.rejected += s->bus.rejected;
 		total.input_waits += s->input_waits;
 	}
 	json_t *tot = stats_json(&total);
 	json_object_set_new(tot, "dropped",
-			    json_integer((json_int_t)(total.malformed + total.unknown + total.oversize + total.rejected)));
+			    json_integer((json_int_t)(total.bus.malformed + total.bus.unknown + total.bus.oversize +
+						      total.bus.rejected)));
 	json_object_set_new(root, "participants", parts);
 	json_object_set_new(root, "totals", tot);
 	json_object_set_new(root, "broker", c->broker_stats ? json_incref(c->broker_stats) : json_object());
@@ -1055,7 +1065,7 @@ static int write_summary(struct conductor *c, bool completed)
 static int wait_ready(struct conductor *c)
 {
 	int64_t deadline = fs_clock_now_ms() + c->ready_timeout_ms, grace_end = 0;
-	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING;
+	c->state = FS_RUN_WAITING;
 	for (;;) {
 		size_t ready = 0;
 		for (size_t i = 0; i < c->nparts; i++) {
@@ -1170,7 +1180,7 @@ static bool stop_now(struct conductor *c)
 
 static int run(struct conductor *c)
 {
-	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING;
+	c->state = FS_RUN_RUNNING;
 	reanchor(c);
 	int64_t last_progress_us = fs_clock_now_us(), next_stall_warn = 0;
 	while (c->tick < c->duration_ticks) {
@@ -1280,22 +1290,22 @@ static bool someone_did_not_answer(const struct conductor *c)
 
 static void end_run(struct conductor *c)
 {
-	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	Fleetsim__V1__End end = FLEETSIM__V1__END__INIT;
-	end.ticks = c->tick;
-	end.reason = c->end_reason;
+	c->state = FS_RUN_ENDING;
+	struct fs_control_end end = { .ticks = c->tick, .reason = c->end_reason };
 	end.n_inputs = take_inputs(c, &end.inputs);
 	if (abort_signal) {
 		/* A process died (maybe the broker): what it owed may never come, so nobody waits for it. */
 		end.n_inputs = 0;
 	}
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_END;
-	env.end = &end;
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_end(&c->out, &end);
+	if (!env) {
+		fs_error("out of memory for End");
+		abort();
+	}
 	copy_done_to_bus(c);
-	const char *topic = fs_bus_stamp(c->bus, NULL, &env);
-	send_control(c, topic, &env);
-	if (fs_bus_send_stamped(c->bus, topic, &env) < 0) {
+	const char *topic = fs_bus_stamp(c->bus, NULL, env);
+	send_control(c, topic, env);
+	if (fs_bus_send_stamped(c->bus, topic, env) < 0) {
 		fs_error("cannot publish End");
 	}
 	tick_inputs_clear(&c->inputs);
@@ -1308,7 +1318,7 @@ static void end_run(struct conductor *c)
 			break;
 		}
 	}
-	c->state = FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED;
+	c->state = FS_RUN_ENDED;
 	publish_status(c);
 }
 
@@ -1500,6 +1510,8 @@ static void conductor_finish(struct conductor *c)
 	control_hub_close(c->hub);
 	fs_bus_close(c->bus);
 	tick_inputs_finish(&c->inputs);
+	fs_control_msg_finish(&c->out);
+	fs_control_in_finish(&c->in);
 	XXH3_freeState(c->digest);
 	free_participants(c);
 	free(c->roles);

@@ -11,6 +11,7 @@
 
 #include "control_hub.h"
 #include "fs_control.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 
 /* Connections accepted but not yet bound; more than this at once is not a run's participants. */
@@ -27,6 +28,7 @@ struct control_hub {
 	int *unbound;
 	size_t n_unbound;
 	zmq_pollitem_t *items; /* bus socket, listener, unbound, bound */
+	struct fs_control_in first; /* a new connection's first message */
 };
 
 struct control_hub *control_hub_open(const char *address, size_t nparts, struct fs_bus *bus,
@@ -76,6 +78,7 @@ void control_hub_close(struct control_hub *hub)
 	free(hub->fds);
 	free(hub->unbound);
 	free(hub->items);
+	fs_control_in_finish(&hub->first);
 	free(hub);
 }
 
@@ -143,10 +146,13 @@ static void read_unbound(struct control_hub *hub, size_t i)
 	long index = -1;
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
-	if (msg->env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
+	const char *refused = fs_control_msg_decode(msg->env, &hub->first);
+	if (hub->first.kind != FS_CONTROL_READY) {
 		fs_bus_reject(hub->bus, msg, "a control connection must begin with Ready");
+	} else if (refused) {
+		fs_bus_reject(hub->bus, msg, refused);
 	} else if (getsockopt(hub->unbound[i], SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
-		   cred.pid != (pid_t)msg->env->ready->pid) {
+		   cred.pid != (pid_t)hub->first.ready.pid) {
 		/* a participant is who it says only if the kernel agrees on the pid */
 		fs_bus_reject(hub->bus, msg, "Ready's pid is not the pid of the connecting process");
 	} else {

@@ -20,23 +20,13 @@ bool tick_inputs_add(struct tick_inputs *t, const char *sender, const char *topi
 	return true;
 }
 
-size_t tick_inputs_proto(struct tick_inputs *t, Fleetsim__V1__TopicWatermark ***ret)
+size_t tick_inputs_view(struct tick_inputs *t, const struct fs_control_watermark **ret)
 {
-	if (t->len > t->marks_cap) {
-		free(t->marks);
-		free(t->mark_ptrs);
-		t->marks_cap = t->len;
-		t->marks = fs_xcalloc(t->marks_cap, sizeof(*t->marks));
-		t->mark_ptrs = fs_xcalloc(t->marks_cap, sizeof(*t->mark_ptrs));
-	}
+	fs_xgrow(t->marks, t->marks_cap, t->len ? t->len : 1);
 	for (size_t i = 0; i < t->len; i++) {
-		fleetsim__v1__topic_watermark__init(&t->marks[i]);
-		t->marks[i].sender = (char *)t->items[i].sender;
-		t->marks[i].topic = t->items[i].topic;
-		t->marks[i].topic_seq = t->items[i].topic_seq;
-		t->mark_ptrs[i] = &t->marks[i];
+		t->marks[i] = (struct fs_control_watermark){ t->items[i].sender, t->items[i].topic, t->items[i].topic_seq };
 	}
-	*ret = t->mark_ptrs;
+	*ret = t->marks;
 	return t->len;
 }
 
@@ -49,6 +39,5 @@ void tick_inputs_finish(struct tick_inputs *t)
 {
 	free(t->items);
 	free(t->marks);
-	free(t->mark_ptrs);
 	*t = (struct tick_inputs){ 0 };
 }

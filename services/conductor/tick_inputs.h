@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control.pb-c.h"
+#include "fs_control_msg.h"
 #include "fs_topic.h"
 
 struct tick_input {
@@ -26,8 +26,7 @@ struct tick_input {
 struct tick_inputs {
 	struct tick_input *items;
 	size_t len, cap;
-	Fleetsim__V1__TopicWatermark *marks; /* tick_inputs_proto()'s view */
-	Fleetsim__V1__TopicWatermark **mark_ptrs;
+	struct fs_control_watermark *marks; /* tick_inputs_view()'s */
 	size_t marks_cap;
 };
 
@@ -36,8 +35,8 @@ struct tick_inputs {
  * adds nothing) for a topic that is not valid or is a control topic.
  */
 bool tick_inputs_add(struct tick_inputs *t, const char *sender, const char *topic, uint64_t topic_seq);
-/** The collected inputs as protobuf fields, valid until the next clear or add. */
-size_t tick_inputs_proto(struct tick_inputs *t, Fleetsim__V1__TopicWatermark ***ret);
+/** The collected inputs as a Tick's watermarks, valid until the next clear or add. */
+size_t tick_inputs_view(struct tick_inputs *t, const struct fs_control_watermark **ret);
 void tick_inputs_clear(struct tick_inputs *t);
 void tick_inputs_finish(struct tick_inputs *t);
 

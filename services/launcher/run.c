@@ -27,6 +27,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs/scenario.h"
 #include "fs_log.h"
 #include "fs_outfile.h"
@@ -444,10 +445,10 @@ static void format_wall(double s, char *buf, size_t size)
 }
 
 /* "ETA 1:05" from the ticks done in the last 5-10 s of wall time; "" before there is a rate. */
-static void progress_eta(struct progress *pg, const Fleetsim__V1__Status *st, int64_t now, char *buf, size_t size)
+static void progress_eta(struct progress *pg, const struct fs_control_status *st, int64_t now, char *buf, size_t size)
 {
 	buf[0] = '\0';
-	if (st->state != FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING) {
+	if (st->state != FS_RUN_RUNNING) {
 		pg->sample_ms[0] = pg->sample_ms[1] = 0; /* a pause is no part of the rate */
 		return;
 	}
@@ -467,7 +468,7 @@ static void progress_eta(struct progress *pg, const Fleetsim__V1__Status *st, in
 	snprintf(buf, size, "  ETA %s", left);
 }
 
-static void show_progress(struct supervisor *sup, struct progress *pg, const Fleetsim__V1__Status *st, bool tty)
+static void show_progress(struct supervisor *sup, struct progress *pg, const struct fs_control_status *st, bool tty)
 {
 	int64_t now = fs_clock_now_ms();
 	if (!pg->start_ms) {
@@ -480,11 +481,11 @@ static void show_progress(struct supervisor *sup, struct progress *pg, const Fle
 	fs_calendar_format(st->sim_time_ms, when, sizeof(when));
 	size_t ready = 0;
 	for (size_t i = 0; i < st->n_participants; i++) {
-		ready += st->participants[i]->ready;
+		ready += st->participants[i].ready;
 	}
-	const char *state = st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED    ? "paused"
-			    : st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_WAITING ? "waiting"
-			    : st->state == FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING ? "running"
+	const char *state = st->state == FS_RUN_PAUSED    ? "paused"
+			    : st->state == FS_RUN_WAITING ? "waiting"
+			    : st->state == FS_RUN_RUNNING ? "running"
 										      : "ending";
 	double pct = st->duration_ticks ? 100.0 * (double)st->tick / (double)st->duration_ticks : 0;
 	if (st->speed > 0) {
@@ -945,6 +946,7 @@ struct launch {
 	uint64_t last_tick;        /* from the conductor's status: for a summary if it dies */
 	bool run_ending;           /* End was published: participants leave as they finish their outputs */
 	struct progress pg;
+	struct fs_control_in in; /* the conductor's last Status or End */
 };
 
 /* The programs of the run, its network and its --out: 0, or the exit status (said why). */
@@ -1205,30 +1207,31 @@ static int finish_run(struct launch *l)
 static void read_status(struct launch *l)
 {
 	struct fs_bus_message *msg = NULL, *keep = NULL;
-	const Fleetsim__V1__Status *latest = NULL;
 	while (fs_bus_recv(l->watch, &msg, 0) == 0) {
-		const Fleetsim__V1__Envelope *env = msg->env;
-		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END ||
-		    (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
-		     env->status->state >= FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDING)) {
+		enum fs_control_kind kind = fs_control_msg_kind(msg->env);
+		const char *refused = kind == FS_CONTROL_END || kind == FS_CONTROL_STATUS
+					      ? fs_control_msg_decode(msg->env, &l->in)
+					      : NULL;
+		if (refused) {
+			fs_bus_reject(l->watch, msg, refused);
+		} else if (kind == FS_CONTROL_END) {
 			l->run_ending = true;
-		}
-		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
-			l->pg.tick = env->end->ticks; /* for the final line */
-			l->pg.sim_time_ms = env->sim_time_ms;
-		}
-		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
+			l->pg.tick = l->in.end.ticks; /* for the final line */
+			l->pg.sim_time_ms = msg->env->sim_time_ms;
+		} else if (kind == FS_CONTROL_STATUS) {
+			l->run_ending |= l->in.status.state >= FS_RUN_ENDING;
+			l->last_tick = l->in.status.tick;
 			fs_bus_message_free(keep);
 			keep = msg;
-			latest = env->status;
-			l->last_tick = latest->tick;
-		} else {
-			fs_bus_message_free(msg);
+			continue;
 		}
+		fs_bus_message_free(msg);
 	}
 	int64_t now = fs_clock_now_ms();
-	if (latest && !l->o.quiet && (l->tty || now - l->last_progress_ms >= 10000)) {
-		show_progress(l->sup, &l->pg, latest, l->tty);
+	/* the latest Status, decoded again: an End may have come after it */
+	if (keep && !fs_control_msg_decode(keep->env, &l->in) && !l->o.quiet &&
+	    (l->tty || now - l->last_progress_ms >= 10000)) {
+		show_progress(l->sup, &l->pg, &l->in.status, l->tty);
 		l->last_progress_ms = now;
 	}
 	fs_bus_message_free(keep);
@@ -1266,6 +1269,7 @@ static int supervise(struct launch *l)
 static void launch_finish(struct launch *l)
 {
 	fs_bus_close(l->watch);
+	fs_control_in_finish(&l->in);
 	supervisor_stop_all(l->sup, 1000);
 	supervisor_finish(l->sup);
 	free(l->sup);

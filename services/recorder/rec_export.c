@@ -37,6 +37,7 @@
 #include "fs/scenario_load.h"
 #include "fs/timezone_load.h"
 #include "fs/vehicle.h"
+#include "fs_control_msg.h"
 #include "fs_grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
@@ -110,6 +111,7 @@ struct exporter {
 	struct rec_report rep;
 	struct fs_projection proj; /* of the batches' origin */
 	struct fs_vehicle_records records;
+	struct fs_control_in ctl; /* a Ready or Tick being read */
 	struct fs_vehicle_event *events;
 	size_t events_cap;
 	/* the fleet as the mirror has it, kept as records arrive */
@@ -618,7 +620,7 @@ static void apply_message(struct exporter *x, struct pending *p)
 		}
 		break;
 	case TOPIC_READY:
-		if (env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
+		if (fs_control_msg_kind(env) == FS_CONTROL_READY && !fs_control_msg_decode(env, &x->ctl)) {
 			note_ready(x, env);
 		}
 		break;
@@ -697,9 +699,8 @@ static void handle_message(struct exporter *x, const char *topic, const struct f
 	if (env->tick > x->max_tick) {
 		x->max_tick = env->tick;
 	}
-	if (kind == TOPIC_TICK && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START &&
-	    env->tick_start->tick_ms) {
-		x->tick_ms = env->tick_start->tick_ms;
+	if (kind == TOPIC_TICK && fs_control_msg_kind(env) == FS_CONTROL_TICK && !fs_control_msg_decode(env, &x->ctl)) {
+		x->tick_ms = x->ctl.tick.tick_ms; /* never 0: the codec refuses that */
 		x->tick_known = true;
 	}
 	if (env->sim_time_ms <= 0) {
@@ -871,6 +872,7 @@ int rec_export(const char *path, const struct rec_export_options *opts)
 	free(x.events);
 	free(x.pending);
 	fs_vehicle_records_finish(&x.records);
+	fs_control_in_finish(&x.ctl);
 	free_report(&x.rep);
 	fs_timezone_finish(&clock);
 	fs_mcap_reader_close(rd);

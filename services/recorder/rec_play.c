@@ -28,6 +28,7 @@
 #include "fs/calendar.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_vehicle_msg.h"
@@ -57,6 +58,8 @@ struct keyframes {
 
 struct player {
 	const struct rec_play_options *o;
+	struct fs_control_msg ctl_out; /* our Status and CommandAcks */
+	struct fs_control_in ctl_in;   /* a Command */
 	struct fs_mcap_reader *r;
 	struct fs_bus *bus;
 	int64_t start_ms, end_ms;    /* the recording's span: its envelopes' log times */
@@ -438,29 +441,21 @@ static void publish_status(struct player *p, bool ended)
 	}
 	p->status_us = now;
 	p->status_pos_ms = p->pos_ms;
-	Fleetsim__V1__PlaybackStatus pb = FLEETSIM__V1__PLAYBACK_STATUS__INIT;
-	pb.file = (char *)p->o->path;
-	pb.start_ms = p->start_ms;
-	pb.end_ms = p->end_ms;
-	pb.first_tick = p->first_tick;
-	Fleetsim__V1__ClientStats own = FLEETSIM__V1__CLIENT_STATS__INIT;
-	fs_bus_stats_to_proto(fs_bus_get_stats(p->bus), &own);
-	Fleetsim__V1__Status st = FLEETSIM__V1__STATUS__INIT;
-	st.state = ended      ? FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED
-		   : p->paused || p->at_end ? FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED
-					    : FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING;
-	st.tick = p->tick;
-	st.sim_time_ms = p->pos_ms;
-	st.speed = p->speed;
-	st.sim_real_ratio = p->paused || p->at_end ? 0 : p->ratio;
-	st.duration_ticks = p->end_tick;
-	st.conductor_stats = &own;
-	st.playback = &pb;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS;
-	env.status = &st;
+	const struct fs_control_playback pb = { .file = p->o->path, .start_ms = p->start_ms, .end_ms = p->end_ms,
+						.first_tick = p->first_tick };
+	const struct fs_control_status st = {
+		.state = ended ? FS_RUN_ENDED : p->paused || p->at_end ? FS_RUN_PAUSED : FS_RUN_RUNNING,
+		.tick = p->tick,
+		.duration_ticks = p->end_tick,
+		.sim_time_ms = p->pos_ms,
+		.speed = p->speed,
+		.sim_real_ratio = p->paused || p->at_end ? 0 : p->ratio,
+		.conductor_stats = { .bus = *fs_bus_get_stats(p->bus) },
+		.playback = &pb,
+	};
 	fs_bus_set_clock(p->bus, p->tick, p->pos_ms);
-	if (fs_bus_publish(p->bus, NULL, &env) < 0) {
+	Fleetsim__V1__Envelope *env = fs_control_msg_encode_status(&p->ctl_out, &st);
+	if (!env || fs_bus_publish(p->bus, NULL, env) < 0) {
 		fs_warn("cannot publish the playback's status");
 	}
 }
@@ -472,24 +467,24 @@ static void describe_position(const struct player *p, char *buf, size_t size)
 	snprintf(buf, size, "tick %" PRIu64 ", %s", p->tick, when);
 }
 
-static bool handle_command(struct player *p, const Fleetsim__V1__Command *cmd, char *reason, size_t size)
+static bool handle_command(struct player *p, const struct fs_control_command *cmd, char *reason, size_t size)
 {
 	char where[64];
 	switch (cmd->kind) {
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE:
+	case FS_COMMAND_PAUSE:
 		p->paused = true;
 		p->step_to = 0;
 		describe_position(p, where, sizeof(where));
 		snprintf(reason, size, "playback paused at %s", where);
 		return true;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME:
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP:
+	case FS_COMMAND_RESUME:
+	case FS_COMMAND_STEP:
 		if (p->at_end) {
 			snprintf(reason, size, "at the end of the recording: seek back first (fleetctl seek)");
 			return false;
 		}
 		p->paused = false;
-		p->step_to = cmd->kind == FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP
+		p->step_to = cmd->kind == FS_COMMAND_STEP
 				     ? p->tick + (cmd->steps ? cmd->steps : 1)
 				     : 0;
 		reanchor(p);
@@ -500,11 +495,7 @@ static bool handle_command(struct player *p, const Fleetsim__V1__Command *cmd, c
 			snprintf(reason, size, "playing from %s", where);
 		}
 		return true;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED:
-		if (!isfinite(cmd->speed) || cmd->speed < 0) {
-			snprintf(reason, size, "speed must be a positive factor or 0 (max)");
-			return false;
-		}
+	case FS_COMMAND_SPEED: /* finite and >= 0: the codec refuses others */
 		p->speed = cmd->speed;
 		reanchor(p);
 		if (p->speed > 0) {
@@ -513,11 +504,11 @@ static bool handle_command(struct player *p, const Fleetsim__V1__Command *cmd, c
 			snprintf(reason, size, "playback as fast as possible");
 		}
 		return true;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STOP:
+	case FS_COMMAND_STOP:
 		p->stop = true;
 		snprintf(reason, size, "playback stopping");
 		return true;
-	case FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SEEK:
+	case FS_COMMAND_SEEK:
 		seek(p, cmd->sim_time_ms);
 		describe_position(p, where, sizeof(where));
 		snprintf(reason, size, "playback at %s%s", where, p->at_end ? " (the end)" : "");
@@ -531,18 +522,19 @@ static bool handle_command(struct player *p, const Fleetsim__V1__Command *cmd, c
 static void answer(struct player *p, const struct fs_bus_message *msg)
 {
 	char reason[160];
-	bool ok = handle_command(p, msg->env->command, reason, sizeof(reason));
-	fs_info("%s from %s: %s", ok ? "command" : "refused command", msg->env->sender, reason);
-	Fleetsim__V1__CommandAck ack = FLEETSIM__V1__COMMAND_ACK__INIT;
-	ack.command_id = msg->env->command->command_id;
-	ack.requester = msg->env->sender;
-	ack.accepted = ok;
-	ack.reason = reason;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK;
-	env.command_ack = &ack;
+	const char *refused = fs_control_msg_decode(msg->env, &p->ctl_in);
+	bool ok = false;
+	if (refused) {
+		fs_bus_reject(p->bus, msg, refused);
+		snprintf(reason, sizeof(reason), "%s", refused); /* its sender waits for an answer */
+	} else {
+		ok = handle_command(p, &p->ctl_in.command, reason, sizeof(reason));
+		fs_info("%s from %s: %s", ok ? "command" : "refused command", msg->env->sender, reason);
+	}
+	const struct fs_control_command_ack ack = { .command_id = p->ctl_in.command.command_id,
+						    .requester = msg->env->sender, .reason = reason, .accepted = ok };
 	fs_bus_set_clock(p->bus, p->tick, p->pos_ms);
-	if (fs_bus_publish(p->bus, NULL, &env) < 0) {
+	if (fs_bus_publish(p->bus, NULL, fs_control_msg_encode_command_ack(&p->ctl_out, &ack)) < 0) {
 		fs_warn("cannot answer %s", msg->env->sender);
 	}
 	publish_status(p, false); /* observers see the change at once */
@@ -594,7 +586,7 @@ static int turn(struct player *p)
 	struct fs_bus_message *msg = NULL;
 	rc = fs_bus_recv(p->bus, &msg, wait_ms(p));
 	if (rc == 0) {
-		if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND) {
+		if (fs_control_msg_kind(msg->env) == FS_CONTROL_COMMAND) {
 			answer(p, msg);
 		}
 		fs_bus_message_free(msg);
@@ -608,6 +600,8 @@ static void player_finish(struct player *p)
 {
 	fs_vehicle_records_finish(&p->decoded);
 	fs_vehicle_msg_finish(&p->enc);
+	fs_control_msg_finish(&p->ctl_out);
+	fs_control_in_finish(&p->ctl_in);
 	free(p->out);
 	free(p->veh);
 	for (size_t i = 0; i < p->n_kf; i++) {

@@ -33,6 +33,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_service.h"
 #include "fs_mcap.h"
@@ -291,14 +292,16 @@ static bool live_run_on(const char *address)
 	fs_bus_set_linger(bus, 0);
 	fs_bus_subscribe(bus, "ctl.status");
 	bool live = false;
+	struct fs_control_in in = { 0 };
 	int64_t deadline = fs_clock_now_ms() + 1000;
 	while (!live && fs_clock_now_ms() < deadline) {
 		struct fs_bus_message *msg = NULL;
 		if (fs_bus_recv(bus, &msg, 100) != 0) {
 			continue;
 		}
-		const Fleetsim__V1__Status *st = msg->env->status;
-		if (st && st->state < FLEETSIM__V1__RUN_STATE__RUN_STATE_ENDED) {
+		const struct fs_control_status *st = &in.status;
+		if (fs_control_msg_kind(msg->env) == FS_CONTROL_STATUS && !fs_control_msg_decode(msg->env, &in) &&
+		    st->state < FS_RUN_ENDED) {
 			fs_error("a %s is live on %s (%s at tick %" PRIu64 "): playing a recording there would mix "
 				 "its messages into that %s; play onto a bus of its own (--bus ipc:///tmp/replay)",
 				 st->playback ? "playback" : "run", address, msg->env->sender, st->tick,
@@ -307,6 +310,7 @@ static bool live_run_on(const char *address)
 		}
 		fs_bus_message_free(msg);
 	}
+	fs_control_in_finish(&in);
 	fs_bus_close(bus);
 	return live;
 }

@@ -28,6 +28,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_service.h"
 #include "recorder.h"
@@ -169,12 +170,9 @@ static int handshake(struct session *s)
 	int64_t deadline = fs_clock_now_ms() + HANDSHAKE_MS;
 	uint64_t seen_before = 0;
 	while (!stop && fs_clock_now_ms() < deadline) {
-		Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-		Fleetsim__V1__Hello hello = FLEETSIM__V1__HELLO__INIT;
-		hello.nonce = (uint64_t)getpid();
-		env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_HELLO;
-		env.hello = &hello;
-		int rc = fs_bus_publish(s->bus, topic, &env);
+		struct fs_control_msg m = { 0 }; /* a Hello has no arrays: nothing to finish */
+		const struct fs_control_hello hello = { (uint64_t)getpid() };
+		int rc = fs_bus_publish(s->bus, topic, fs_control_msg_encode_hello(&m, &hello));
 		if (rc < 0) {
 			return rc;
 		}

@@ -48,6 +48,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_paths.h"
@@ -179,6 +180,36 @@ static void add_participant(struct recording *r, const char *name)
 	}
 }
 
+/* A recorded TickDone, Ready or End: what the replay compares with. False if the codec refuses it. */
+static bool read_control(struct recording *r, const Fleetsim__V1__Envelope *env, struct fs_control_in *in,
+			 const char *path, const char *topic, uint64_t offset)
+{
+	const char *refused = fs_control_msg_decode(env, in);
+	if (refused) {
+		fs_warn("%s: a refused message on %s (byte %" PRIu64 ") skipped: %s", path, topic, offset, refused);
+		return false;
+	}
+	if (in->kind == FS_CONTROL_TICK_DONE) {
+		fs_xgrow(r->done, r->cap_done, r->n_done + 1);
+		struct done_rec *d = &r->done[r->n_done++];
+		memset(d, 0, sizeof(*d));
+		d->tick = in->tick_done.tick;
+		d->hash = in->tick_done.state_hash;
+		snprintf(d->sender, sizeof(d->sender), "%s", env->sender);
+		add_participant(r, env->sender);
+		if (!r->any_done || d->tick > r->max_tick) {
+			r->max_tick = d->tick;
+		}
+		r->any_done = true;
+	} else if (in->kind == FS_CONTROL_READY) {
+		add_participant(r, env->sender);
+	} else if (in->kind == FS_CONTROL_END) {
+		r->ended = true;
+		r->end_ticks = in->end.ticks;
+	}
+	return true;
+}
+
 static int read_recording(const char *path, struct recording *r)
 {
 	struct fs_error err = { "" };
@@ -188,6 +219,7 @@ static int read_recording(const char *path, struct recording *r)
 		return -1;
 	}
 	struct fs_mcap_message m;
+	struct fs_control_in ctl = { 0 };
 	int rc;
 	while ((rc = fs_mcap_reader_next(rd, &m, &err)) == 1) {
 		const char *topic = m.channel->topic;
@@ -203,20 +235,10 @@ static int read_recording(const char *path, struct recording *r)
 			continue;
 		}
 		bool keep = false;
-		if (done && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE) {
-			fs_xgrow(r->done, r->cap_done, r->n_done + 1);
-			struct done_rec *d = &r->done[r->n_done++];
-			memset(d, 0, sizeof(*d));
-			d->tick = env->tick_done->tick;
-			d->hash = env->tick_done->state_hash;
-			snprintf(d->sender, sizeof(d->sender), "%s", env->sender);
-			add_participant(r, env->sender);
-			if (!r->any_done || d->tick > r->max_tick) {
-				r->max_tick = d->tick;
-			}
-			r->any_done = true;
-		} else if (ready && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_READY) {
-			add_participant(r, env->sender);
+		enum fs_control_kind kind = fs_control_msg_kind(env);
+		if ((done && kind == FS_CONTROL_TICK_DONE) || (ready && kind == FS_CONTROL_READY) ||
+		    (end && kind == FS_CONTROL_END)) {
+			read_control(r, env, &ctl, path, topic, m.offset);
 		} else if (cmd && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND) {
 			fs_xgrow(r->inj, r->cap_inj, r->n_inj + 1);
 			struct injected *in = &r->inj[r->n_inj++];
@@ -242,9 +264,6 @@ static int read_recording(const char *path, struct recording *r)
 			a->size = fleetsim__v1__scenario_command__get_packed_size(env->scenario_command);
 			a->bytes = fs_xcalloc(1, a->size ? a->size : 1);
 			fleetsim__v1__scenario_command__pack(env->scenario_command, a->bytes);
-		} else if (end && env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_END) {
-			r->ended = true;
-			r->end_ticks = env->end->ticks;
 		}
 		if (!keep) {
 			fleetsim__v1__envelope__free_unpacked(env, NULL);
@@ -270,6 +289,7 @@ static int read_recording(const char *path, struct recording *r)
 		}
 	}
 	fs_mcap_reader_close(rd);
+	fs_control_in_finish(&ctl);
 	qsort(r->done, r->n_done, sizeof(*r->done), cmp_done);
 	return 0;
 }
@@ -474,11 +494,13 @@ struct verify {
 	size_t done_in_tick;
 	uint64_t current_tick;
 	bool ended;
+	struct fs_control_msg out; /* the commands we send */
+	struct fs_control_in in;   /* the control message being read */
 };
 
 static void check_done(struct verify *v, const struct fs_bus_message *msg)
 {
-	const Fleetsim__V1__TickDone *d = msg->env->tick_done;
+	const struct fs_control_tick_done *d = &v->in.tick_done;
 	if (v->diverged && d->tick > v->first_bad_tick) {
 		return;
 	}
@@ -529,20 +551,26 @@ static void check_applied(struct verify *v, const struct fs_bus_message *msg)
 
 static void handle(struct verify *v, struct fs_bus_message *msg)
 {
-	switch (msg->env->payload_case) {
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_DONE:
+	const char *refused = fs_control_msg_decode(msg->env, &v->in);
+	if (refused) {
+		fs_bus_reject(v->bus, msg, refused);
+		return;
+	}
+	switch (v->in.kind) {
+	case FS_CONTROL_TICK_DONE:
 		check_done(v, msg);
 		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND:
-		if (!strcmp(msg->topic, "scn.cmd/apply")) {
+	case FS_CONTROL_TICK:
+		v->current_tick = v->in.tick.tick;
+		break;
+	case FS_CONTROL_END:
+		v->ended = true;
+		break;
+	case FS_CONTROL_NONE:
+		if (msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_SCENARIO_COMMAND &&
+		    !strcmp(msg->topic, "scn.cmd/apply")) {
 			check_applied(v, msg);
 		}
-		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_TICK_START:
-		v->current_tick = msg->env->tick_start->tick;
-		break;
-	case FLEETSIM__V1__ENVELOPE__PAYLOAD_END:
-		v->ended = true;
 		break;
 	default:
 		break;
@@ -563,10 +591,11 @@ static int wait_ack(struct verify *v, uint64_t id, bool scenario, char *reason, 
 		    e->scenario_ack->command_id == id && !strcmp(e->scenario_ack->requester, fs_bus_name(v->bus))) {
 			snprintf(reason, size, "%s", e->scenario_ack->reason);
 			result = e->scenario_ack->accepted ? 0 : 1;
-		} else if (!scenario && e->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK &&
-			   e->command_ack->command_id == id && !strcmp(e->command_ack->requester, fs_bus_name(v->bus))) {
-			snprintf(reason, size, "%s", e->command_ack->reason);
-			result = e->command_ack->accepted ? 0 : 1;
+		} else if (!scenario && fs_control_msg_kind(e) == FS_CONTROL_COMMAND_ACK &&
+			   !fs_control_msg_decode(e, &v->in) && v->in.command_ack.command_id == id &&
+			   !strcmp(v->in.command_ack.requester, fs_bus_name(v->bus))) {
+			snprintf(reason, size, "%s", v->in.command_ack.reason);
+			result = v->in.command_ack.accepted ? 0 : 1;
 		} else {
 			handle(v, msg);
 		}
@@ -579,16 +608,11 @@ static int wait_ack(struct verify *v, uint64_t id, bool scenario, char *reason, 
 	return -ETIMEDOUT;
 }
 
-static int send_command(struct verify *v, Fleetsim__V1__CommandKind kind, struct run *run)
+static int send_command(struct verify *v, enum fs_command_kind kind, struct run *run)
 {
 	static uint64_t next_id = 1;
-	Fleetsim__V1__Command cmd = FLEETSIM__V1__COMMAND__INIT;
-	cmd.command_id = next_id++;
-	cmd.kind = kind;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND;
-	env.command = &cmd;
-	int rc = fs_bus_publish(v->bus, NULL, &env);
+	const struct fs_control_command cmd = { .command_id = next_id++, .kind = kind };
+	int rc = fs_bus_publish(v->bus, NULL, fs_control_msg_encode_command(&v->out, &cmd));
 	if (rc < 0) {
 		return rc;
 	}
@@ -790,7 +814,7 @@ static int attach(struct verify *v, struct run *run)
 	while (!conductor_up && !stop && fs_clock_now_ms() < up_deadline && run_alive(run, NULL)) {
 		struct fs_bus_message *msg = NULL;
 		if (fs_bus_recv(v->bus, &msg, 100) == 0) {
-			conductor_up = msg->env->payload_case == FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS &&
+			conductor_up = fs_control_msg_kind(msg->env) == FS_CONTROL_STATUS &&
 				       !strcmp(msg->env->sender, "conductor");
 			handle(v, msg);
 			fs_bus_message_free(msg);
@@ -921,7 +945,7 @@ static int replay(struct recording *rec, const struct replay_args *a, struct run
 	if (attach(&v, run) < 0 || reinject(&v, run) < 0) {
 		goto out;
 	}
-	if (send_command(&v, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME, run) != 0) {
+	if (send_command(&v, FS_COMMAND_RESUME, run) != 0) {
 		fs_error("the replay's conductor did not resume");
 		goto out;
 	}
@@ -930,6 +954,8 @@ static int replay(struct recording *rec, const struct replay_args *a, struct run
 	}
 out:
 	fs_bus_close(v.bus);
+	fs_control_msg_finish(&v.out);
+	fs_control_in_finish(&v.in);
 	stop_run(run);
 	if (!a->keep && run->dir[0]) {
 		remove_dir(run->dir);

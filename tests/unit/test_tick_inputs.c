@@ -17,32 +17,32 @@
 static void inputs_keep_sender_topic_and_sequence(void **state)
 {
 	struct tick_inputs t = { 0 };
-	Fleetsim__V1__TopicWatermark **w;
-	assert_int_equal(tick_inputs_proto(&t, &w), 0);
+	const struct fs_control_watermark *w;
+	assert_int_equal(tick_inputs_view(&t, &w), 0);
 	assert_true(tick_inputs_add(&t, "vehicle-0", "veh.state", 41));
 	assert_true(tick_inputs_add(&t, "dispatch", "ride.job/0/", 7));
 	assert_true(tick_inputs_add(&t, "conductor", "scn.cmd/apply", 2));
-	assert_int_equal(tick_inputs_proto(&t, &w), 3);
-	assert_string_equal(w[0]->sender, "vehicle-0");
-	assert_string_equal(w[0]->topic, "veh.state");
-	assert_int_equal(w[0]->topic_seq, 41);
-	assert_string_equal(w[1]->topic, "ride.job/0/");
-	assert_string_equal(w[2]->sender, "conductor");
+	assert_int_equal(tick_inputs_view(&t, &w), 3);
+	assert_string_equal(w[0].sender, "vehicle-0");
+	assert_string_equal(w[0].topic, "veh.state");
+	assert_int_equal(w[0].topic_seq, 41);
+	assert_string_equal(w[1].topic, "ride.job/0/");
+	assert_string_equal(w[2].sender, "conductor");
 	tick_inputs_clear(&t);
-	assert_int_equal(tick_inputs_proto(&t, &w), 0);
+	assert_int_equal(tick_inputs_view(&t, &w), 0);
 	/* grows past its first allocation */
 	for (uint64_t i = 0; i < 1000; i++) {
 		assert_true(tick_inputs_add(&t, "vehicle-1", "veh.event", i + 1));
 	}
-	assert_int_equal(tick_inputs_proto(&t, &w), 1000);
-	assert_int_equal(w[999]->topic_seq, 1000);
+	assert_int_equal(tick_inputs_view(&t, &w), 1000);
+	assert_int_equal(w[999].topic_seq, 1000);
 	tick_inputs_finish(&t);
 }
 
 static void control_topics_and_bad_names_are_refused(void **state)
 {
 	struct tick_inputs t = { 0 };
-	Fleetsim__V1__TopicWatermark **w;
+	const struct fs_control_watermark *w;
 	assert_false(tick_inputs_add(&t, "vehicle-0", "ctl.done", 3));  /* no one waits for control */
 	assert_false(tick_inputs_add(&t, "vehicle-0", "ctl.heartbeat", 9));
 	assert_false(tick_inputs_add(&t, "vehicle-0", "", 1));
@@ -53,7 +53,7 @@ static void control_topics_and_bad_names_are_refused(void **state)
 	memset(long_topic, 'v', sizeof(long_topic) - 1);
 	long_topic[sizeof(long_topic) - 1] = '\0';
 	assert_false(tick_inputs_add(&t, "vehicle-0", long_topic, 1));
-	assert_int_equal(tick_inputs_proto(&t, &w), 0);
+	assert_int_equal(tick_inputs_view(&t, &w), 0);
 	tick_inputs_finish(&t);
 }
 

@@ -44,12 +44,13 @@ struct fixture {
 	size_t nveh;
 	struct viz_fpoint depots[FS_WORLD_MAX_DEPOTS];
 	char dir[256];
-	Fleetsim__V1__Command cmds[MAX_CMDS];
+	struct fs_control_command cmds[MAX_CMDS];
+	struct fs_control_msg ctl; /* the Status and CommandAcks fed to the app */
 	size_t ncmds;
 	int64_t now_ms;
 };
 
-static int capture(void *ctx, const Fleetsim__V1__Command *cmd)
+static int capture(void *ctx, const struct fs_control_command *cmd)
 {
 	struct fixture *f = ctx;
 	if (f->ncmds < MAX_CMDS) {
@@ -123,6 +124,7 @@ static int teardown(void **state)
 		fprintf(stderr, "# could not remove %s\n", f->dir);
 	}
 	free(f->veh);
+	fs_control_msg_finish(&f->ctl);
 	free(f);
 	return 0;
 }
@@ -332,53 +334,41 @@ static void drag_pans_without_selecting(void **state)
 	SDL_FreeSurface(img);
 }
 
-static void status(struct fixture *f, Fleetsim__V1__RunState state, double speed, double ratio)
+static void status(struct fixture *f, enum fs_run_state state, double speed, double ratio)
 {
-	Fleetsim__V1__Status st = FLEETSIM__V1__STATUS__INIT;
-	st.state = state;
-	st.tick = 100;
-	st.duration_ticks = 1800;
-	st.sim_time_ms = viz_scene_time(f->scene);
-	st.speed = speed;
-	st.sim_real_ratio = ratio;
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS;
-	env.status = &st;
-	assert_int_equal(viz_app_ingest(f->app, "ctl.status", &env), 0);
+	const struct fs_control_status st = { .state = state, .tick = 100, .duration_ticks = 1800,
+					      .sim_time_ms = viz_scene_time(f->scene), .speed = speed,
+					      .sim_real_ratio = ratio };
+	assert_int_equal(viz_app_ingest(f->app, "ctl.status", fs_control_msg_encode_status(&f->ctl, &st)), 0);
 }
 
 static void control_keys_send_commands(void **state)
 {
 	struct fixture *f = *state;
-	status(f, FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING, 60, 58);
+	status(f, FS_RUN_RUNNING, 60, 58);
 	key(f, SDLK_SPACE);
 	assert_int_equal(f->ncmds, 1);
-	assert_int_equal(f->cmds[0].kind, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_PAUSE);
-	status(f, FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED, 60, 0);
+	assert_int_equal(f->cmds[0].kind, FS_COMMAND_PAUSE);
+	status(f, FS_RUN_PAUSED, 60, 0);
 	key(f, SDLK_SPACE);
-	assert_int_equal(f->cmds[1].kind, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_RESUME);
+	assert_int_equal(f->cmds[1].kind, FS_COMMAND_RESUME);
 	key(f, SDLK_PERIOD);
-	assert_int_equal(f->cmds[2].kind, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_STEP);
+	assert_int_equal(f->cmds[2].kind, FS_COMMAND_STEP);
 	assert_int_equal(f->cmds[2].steps, 1);
 	key(f, SDLK_PLUS);
-	assert_int_equal(f->cmds[3].kind, FLEETSIM__V1__COMMAND_KIND__COMMAND_KIND_SPEED);
+	assert_int_equal(f->cmds[3].kind, FS_COMMAND_SPEED);
 	assert_float_equal(f->cmds[3].speed, 120, 1e-9);
 	key(f, SDLK_MINUS);
 	assert_float_equal(f->cmds[4].speed, 30, 1e-9);
 	/* Distinct ids, and the conductor's answer is shown. */
 	assert_int_not_equal(f->cmds[3].command_id, f->cmds[4].command_id);
-	Fleetsim__V1__CommandAck ack = FLEETSIM__V1__COMMAND_ACK__INIT;
-	ack.command_id = f->cmds[4].command_id;
-	ack.accepted = true;
-	ack.reason = "speed 30x real time";
-	Fleetsim__V1__Envelope env = FLEETSIM__V1__ENVELOPE__INIT;
-	env.payload_case = FLEETSIM__V1__ENVELOPE__PAYLOAD_COMMAND_ACK;
-	env.command_ack = &ack;
-	assert_int_equal(viz_app_ingest(f->app, "ctl.ack", &env), 0);
+	const struct fs_control_command_ack ack = { .command_id = f->cmds[4].command_id, .requester = "viz-test",
+						    .reason = "speed 30x real time", .accepted = true };
+	assert_int_equal(viz_app_ingest(f->app, "ctl.ack", fs_control_msg_encode_command_ack(&f->ctl, &ack)), 0);
 	SDL_FreeSurface(render(f));
 	assert_non_null(strstr(viz_app_toast(f->app), "speed 30x real time"));
 	/* At max pace '+' has nowhere to go; '-' steps below what the run achieves. */
-	status(f, FLEETSIM__V1__RUN_STATE__RUN_STATE_RUNNING, 0, 450);
+	status(f, FS_RUN_RUNNING, 0, 450);
 	key(f, SDLK_PLUS);
 	assert_int_equal(f->ncmds, 5);
 	key(f, SDLK_MINUS);

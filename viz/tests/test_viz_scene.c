@@ -931,13 +931,8 @@ static void charts_sample_each_simulated_minute(void **state)
 static void status_is_kept(void **state)
 {
 	struct fixture *f = *state;
-	Fleetsim__V1__Status st = FLEETSIM__V1__STATUS__INIT;
-	st.state = FLEETSIM__V1__RUN_STATE__RUN_STATE_PAUSED;
-	st.tick = 42;
-	st.sim_time_ms = 1843500000000;
-	st.speed = 60;
-	st.sim_real_ratio = 59.5;
-	st.duration_ticks = 7200;
+	const struct fs_control_status st = { .state = FS_RUN_PAUSED, .tick = 42, .sim_time_ms = 1843500000000,
+					      .speed = 60, .sim_real_ratio = 59.5, .duration_ticks = 7200 };
 	viz_scene_apply_status(f->scene, &st);
 	const struct viz_run *run = viz_scene_run(f->scene);
 	assert_true(run->have_status);

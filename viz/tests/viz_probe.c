@@ -21,6 +21,7 @@
 #include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
+#include "fs_control_msg.h"
 #include "fs_log.h"
 #include "viz_testlib.h"
 
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 		size_t slot = MAX_SHARDS;
 		if (keyframe) {
 			slot = env->vehicle_states->shard < MAX_SHARDS ? env->vehicle_states->shard : MAX_SHARDS;
-		} else if (env->payload_case != FLEETSIM__V1__ENVELOPE__PAYLOAD_STATUS) {
+		} else if (fs_control_msg_kind(env) != FS_CONTROL_STATUS) {
 			fs_bus_message_free(msg);
 			continue;
 		}
