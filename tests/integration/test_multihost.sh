@@ -25,6 +25,11 @@ RUN=(--network=grid:10x10:200 --vehicles=40 --shards=2 --seed=7 --phase=driverle
 PORT=7100
 declare -A A_OF=([b]=10.201.1.1 [c]=10.201.2.1 [d]=10.201.3.1) HOST_IP=([b]=10.201.1.2 [c]=10.201.2.2 [d]=10.201.3.2)
 
+# pids_on HOST PATTERN: the processes in host HOST's namespace whose command line matches. pgrep
+# alone, even run inside the namespace, sees every process of the machine (a network namespace
+# does not hide processes): another test's vehicle-1 would match too.
+pids_on() { pgrep -f -- "$2" | grep -xFf <(ip netns pids "$NS$1") || true; }
+
 teardown() {
   for h in a b c d; do
     for p in $(ip netns pids "$NS$h" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
@@ -140,7 +145,7 @@ ready_c() { for _ in $(seq 300); do status_a | grep -qE "^vehicle-1 +vehicle +ye
 start_run early 10h
 join early c 10h --keys="$WORK/keys" --role=vehicle --shard=1/2
 check "run 1b waits, vehicle-1 ready on host c" ready_c
-kill -9 $(on c pgrep -f -- "fs-vehicle .*--name=vehicle-1 ")
+kill -9 $(pids_on c "fs-vehicle .*--name=vehicle-1 ")
 T0=$(date +%s%3N)
 check "killing vehicle-1 before tick 0 stops the run within 5 s" stopped_within 5
 check "... exit status 1, summary.json: lost before tick 0, the others never ready" \
@@ -150,7 +155,7 @@ check "... exit status 1, summary.json: lost before tick 0, the others never rea
 start_run kill 10h --speed=200
 join_all kill 10h
 check "run 2 is ticking on four hosts" wait_ticking
-VICTIM=$(on c pgrep -f -- "fs-vehicle .*--name=vehicle-1 ")
+VICTIM=$(pids_on c "fs-vehicle .*--name=vehicle-1 ")
 diag "vehicle-1 on host c: pid ${VICTIM:-none}"
 kill -9 $VICTIM
 T0=$(date +%s%3N)
