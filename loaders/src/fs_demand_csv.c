@@ -16,6 +16,7 @@
 
 #include <csv.h>
 
+#include "fs/alloc.h"
 #include "fs_demand_csv.h"
 
 struct reader {
@@ -43,7 +44,7 @@ static void on_field(void *data, size_t len, void *user)
 	}
 	if (r->count == r->cap) {
 		size_t cap = r->cap ? 2 * r->cap : 32;
-		size_t *o = realloc(r->offsets, cap * sizeof(*o));
+		size_t *o = fs_realloc(r->offsets, cap * sizeof(*o));
 		if (!o) {
 			r->status = -ENOMEM;
 			return;
@@ -56,7 +57,7 @@ static void on_field(void *data, size_t len, void *user)
 		while (cap < r->buf_len + len + 1) {
 			cap *= 2;
 		}
-		char *b = realloc(r->buf, cap);
+		char *b = fs_realloc(r->buf, cap);
 		if (!b) {
 			r->status = -ENOMEM;
 			return;
@@ -80,7 +81,7 @@ static void on_record(int c, void *user)
 		return;
 	}
 	if (r->count > r->fields_cap) {
-		const char **f = realloc(r->fields, r->count * sizeof(*f));
+		const char **f = fs_realloc(r->fields, r->count * sizeof(*f));
 		if (!f) {
 			r->status = -ENOMEM;
 			return;
@@ -135,8 +136,8 @@ int fs_demand_csv_read(const char *path, fs_demand_csv_row_fn fn, void *user, st
 			if (blank_or_comment(line)) {
 				continue;
 			}
-			free(first);
-			first = strdup(line);
+			fs_free(first);
+			first = fs_strdup(line);
 			if (!first) {
 				r.status = -ENOMEM;
 				break;
@@ -173,11 +174,11 @@ int fs_demand_csv_read(const char *path, fs_demand_csv_row_fn fn, void *user, st
 	}
 	csv_free(&p);
 	fclose(fp);
-	free(line);
-	free(first);
-	free(r.buf);
-	free(r.offsets);
-	free(r.fields);
+	fs_free(line);
+	fs_free(first);
+	fs_free(r.buf);
+	fs_free(r.offsets);
+	fs_free(r.fields);
 	return r.status;
 }
 

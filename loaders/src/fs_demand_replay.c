@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
@@ -40,7 +41,7 @@ static int append(struct replay *r, const struct fs_demand_request *req)
 	struct fs_demand_batch *b = r->out;
 	if (b->count == b->capacity) {
 		size_t cap = b->capacity ? 2 * b->capacity : 256;
-		struct fs_demand_request *items = realloc(b->items, cap * sizeof(*items));
+		struct fs_demand_request *items = fs_realloc(b->items, cap * sizeof(*items));
 		if (!items) {
 			return -ENOMEM;
 		}

@@ -28,6 +28,7 @@
 #include <expat.h>
 #include <readosm.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -108,7 +109,7 @@ static int grow(void **array, uint32_t *cap, uint64_t need, size_t elem)
 	if (n > UINT32_MAX - 1) {
 		n = UINT32_MAX - 1;
 	}
-	void *p = realloc(*array, (size_t)n * elem);
+	void *p = fs_realloc(*array, (size_t)n * elem);
 	if (!p) {
 		return -ENOMEM;
 	}
@@ -628,7 +629,7 @@ static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, c
 		return 0;
 	}
 	struct fs_netb *b = ctx->b;
-	struct way_key *keys = malloc(((size_t)ctx->way_count + 1) * sizeof(*keys));
+	struct way_key *keys = fs_malloc(((size_t)ctx->way_count + 1) * sizeof(*keys));
 	if (!keys) {
 		return -ENOMEM;
 	}
@@ -649,13 +650,13 @@ static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, c
 		for (uint32_t f = way_edges[wf]; f < way_edges[wf + 1]; f++) {
 			for (uint32_t t = way_edges[wt]; t < way_edges[wt + 1] && b->edges[f].to == g; t++) {
 				if (b->edges[t].from == g && fs_netb_add_turn(b, f, t, r->only) < 0) {
-					free(keys);
+					fs_free(keys);
 					return -ENOMEM;
 				}
 			}
 		}
 	}
-	free(keys);
+	fs_free(keys);
 	return 0;
 }
 
@@ -784,7 +785,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 		}
 	}
 	way_edges[ctx->way_count] = b->edge_count;
-	free(pts);
+	fs_free(pts);
 	return rc < 0 ? -ENOMEM : 0;
 }
 
@@ -798,10 +799,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	if (!sorted) {
 		qsort(ctx->nodes, ctx->node_count, sizeof(*ctx->nodes), cmp_node);
 	}
-	uint32_t *ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
-	uint8_t *uses = calloc((size_t)ctx->node_count + 1, 1);
-	uint32_t *graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
-	uint32_t *way_edges = malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
+	uint32_t *ref_idx = fs_malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
+	uint8_t *uses = fs_calloc((size_t)ctx->node_count + 1, 1);
+	uint32_t *graph_id = fs_malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
+	uint32_t *way_edges = fs_malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
 	struct fs_network *net = NULL;
 	struct fs_projection proj;
 	if (!ref_idx || !uses || !graph_id || !way_edges) {
@@ -830,10 +831,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	    resolve_restrictions(ctx, graph_id, way_edges) < 0) {
 		goto out_nomem;
 	}
-	free(ref_idx);
-	free(uses);
-	free(graph_id);
-	free(way_edges);
+	fs_free(ref_idx);
+	fs_free(uses);
+	fs_free(graph_id);
+	fs_free(way_edges);
 	net = fs_netb_build(b, &proj, path);
 	if (!net) {
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
@@ -843,10 +844,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 out_nomem:
 	fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 out_free:
-	free(ref_idx);
-	free(uses);
-	free(graph_id);
-	free(way_edges);
+	fs_free(ref_idx);
+	fs_free(uses);
+	fs_free(graph_id);
+	fs_free(way_edges);
 	fs_netb_finish_free(b);
 	return NULL;
 }
@@ -856,7 +857,7 @@ out_free:
 static struct fs_network *keep_used_nodes(struct fs_network *net, bool largest_scc_only,
 					  struct fs_error *err)
 {
-	uint8_t *keep = malloc((size_t)net->node_count + 1);
+	uint8_t *keep = fs_malloc((size_t)net->node_count + 1);
 	if (!keep) {
 		goto out_nomem;
 	}
@@ -868,11 +869,11 @@ static struct fs_network *keep_used_nodes(struct fs_network *net, bool largest_s
 		all = all && keep[v];
 	}
 	if (all) {
-		free(keep);
+		fs_free(keep);
 		return net;
 	}
 	struct fs_network *sub = fs_network_subset(net, keep);
-	free(keep);
+	fs_free(keep);
 	if (!sub) {
 		goto out_nomem;
 	}
@@ -939,17 +940,17 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 	if (net) {
 		net = keep_used_nodes(net, params->largest_scc_only, err);
 	}
-	free(ctx.nodes);
-	free(ctx.ways);
-	free(ctx.refs);
-	free(ctx.restrictions);
+	fs_free(ctx.nodes);
+	fs_free(ctx.ways);
+	fs_free(ctx.refs);
+	fs_free(ctx.restrictions);
 	return net;
 
 out_free:
-	free(ctx.nodes);
-	free(ctx.ways);
-	free(ctx.refs);
-	free(ctx.restrictions);
+	fs_free(ctx.nodes);
+	fs_free(ctx.ways);
+	fs_free(ctx.refs);
+	fs_free(ctx.restrictions);
 	fs_netb_finish_free(&b);
 	return NULL;
 }

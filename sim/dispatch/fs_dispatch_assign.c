@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/dispatch.h"
 
 #define NONE UINT32_MAX
@@ -60,7 +61,7 @@ static int heap_push(struct solver *s, struct heap_item it)
 {
 	if (s->heap_len == s->heap_cap) {
 		size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-		struct heap_item *h = realloc(s->heap, cap * sizeof(*h));
+		struct heap_item *h = fs_realloc(s->heap, cap * sizeof(*h));
 		if (!h) {
 			return -ENOMEM;
 		}
@@ -208,15 +209,15 @@ int fs_dispatch_assign_solve(const struct fs_dispatch_assign_problem *p, uint32_
 	}
 	struct solver s = { .p = p, .ncols = p->cols + p->rows };
 	size_t nc = s.ncols ? s.ncols : 1, nr = p->rows ? p->rows : 1;
-	s.u = calloc(nr, sizeof(*s.u));
-	s.v = calloc(nc, sizeof(*s.v));
-	s.spc = malloc(nc * sizeof(*s.spc));
-	s.row4col = malloc(nc * sizeof(*s.row4col));
-	s.col4row = malloc(nr * sizeof(*s.col4row));
-	s.path = malloc(nc * sizeof(*s.path));
-	s.col_done = calloc(nc, 1);
-	s.scanned_rows = malloc(nr * sizeof(*s.scanned_rows));
-	s.touched_cols = malloc(nc * sizeof(*s.touched_cols));
+	s.u = fs_calloc(nr, sizeof(*s.u));
+	s.v = fs_calloc(nc, sizeof(*s.v));
+	s.spc = fs_malloc(nc * sizeof(*s.spc));
+	s.row4col = fs_malloc(nc * sizeof(*s.row4col));
+	s.col4row = fs_malloc(nr * sizeof(*s.col4row));
+	s.path = fs_malloc(nc * sizeof(*s.path));
+	s.col_done = fs_calloc(nc, 1);
+	s.scanned_rows = fs_malloc(nr * sizeof(*s.scanned_rows));
+	s.touched_cols = fs_malloc(nc * sizeof(*s.touched_cols));
 	int rc = 0;
 	if (!s.u || !s.v || !s.spc || !s.row4col || !s.col4row || !s.path || !s.col_done || !s.scanned_rows ||
 	    !s.touched_cols) {
@@ -256,15 +257,15 @@ int fs_dispatch_assign_solve(const struct fs_dispatch_assign_problem *p, uint32_
 		*ret_cost = total;
 	}
 out:
-	free(s.u);
-	free(s.v);
-	free(s.spc);
-	free(s.row4col);
-	free(s.col4row);
-	free(s.path);
-	free(s.col_done);
-	free(s.scanned_rows);
-	free(s.touched_cols);
-	free(s.heap);
+	fs_free(s.u);
+	fs_free(s.v);
+	fs_free(s.spc);
+	fs_free(s.row4col);
+	fs_free(s.col4row);
+	fs_free(s.path);
+	fs_free(s.col_done);
+	fs_free(s.scanned_rows);
+	fs_free(s.touched_cols);
+	fs_free(s.heap);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/weather.h"
 #include "fs_dispatch_internal.h"
@@ -26,7 +27,7 @@ int dispatch_grow(void **items, size_t size, size_t *cap, size_t need)
 	while (n < need) {
 		n *= 2;
 	}
-	void *p = realloc(*items, n * size);
+	void *p = fs_realloc(*items, n * size);
 	if (!p) {
 		return -ENOMEM;
 	}

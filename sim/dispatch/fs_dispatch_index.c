@@ -22,6 +22,7 @@
 
 #include <xxhash.h>
 
+#include "fs/alloc.h"
 #include "fs_dispatch_internal.h"
 
 static bool grow_lists(struct fs_dispatch *d)
@@ -29,7 +30,7 @@ static bool grow_lists(struct fs_dispatch *d)
 	uint32_t cap = d->veh_cap > d->nveh ? d->veh_cap : d->nveh;
 	uint32_t **lists[] = { &d->dirty, &d->cooling, &d->watch, &d->watch_tmp };
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		uint32_t *l = realloc(*lists[i], (size_t)cap * sizeof(**lists[i]));
+		uint32_t *l = fs_realloc(*lists[i], (size_t)cap * sizeof(**lists[i]));
 		if (!l) {
 			d->index_oom = true;
 			return false;
@@ -157,10 +158,10 @@ uint64_t dispatch_vehicles_hash(struct fs_dispatch *d)
 
 void dispatch_index_free(struct fs_dispatch *d)
 {
-	free(d->dirty);
-	free(d->cooling);
-	free(d->watch);
-	free(d->watch_tmp);
+	fs_free(d->dirty);
+	fs_free(d->cooling);
+	fs_free(d->watch);
+	fs_free(d->watch_tmp);
 }
 
 /* ---- claims: a vehicle's claim changes what the index must look at ---- */

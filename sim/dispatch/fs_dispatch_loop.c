@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/dispatch_loop.h"
 #include "fs/rng.h"
@@ -54,7 +55,7 @@ static int grow(void **items, size_t size, size_t *cap, size_t need)
 	while (n < need) {
 		n *= 2;
 	}
-	void *p = realloc(*items, n * size);
+	void *p = fs_realloc(*items, n * size);
 	if (!p) {
 		return -ENOMEM;
 	}
@@ -106,7 +107,7 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 		fs_error_set(err, -EINVAL, "dispatch loop: bad configuration (a depot, times, plug power)");
 		return NULL;
 	}
-	struct fs_dispatch_loop *l = calloc(1, sizeof(*l));
+	struct fs_dispatch_loop *l = fs_calloc(1, sizeof(*l));
 	if (!l) {
 		fs_error_set(err, -ENOMEM, "dispatch loop: out of memory");
 		return NULL;
@@ -129,7 +130,7 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 	l->cfg.vehicle = &l->vp;
 	const struct fs_dispatch_world *w = cfg->world;
 	const struct fs_network *net = w->net;
-	l->service_edges = malloc((net->edge_count ? net->edge_count : 1) * sizeof(*l->service_edges));
+	l->service_edges = fs_malloc((net->edge_count ? net->edge_count : 1) * sizeof(*l->service_edges));
 	if (!l->service_edges) {
 		fs_error_set(err, -ENOMEM, "dispatch loop: out of memory");
 		goto fail;
@@ -183,11 +184,11 @@ void fs_dispatch_loop_destroy(struct fs_dispatch_loop *l)
 	fs_demand_batch_finish(&l->batch);
 	fs_path_finish(&l->path);
 	fs_path_finish(&l->trip);
-	free(l->service_edges);
-	free(l->jobs);
-	free(l->reported);
-	free(l->states);
-	free(l);
+	fs_free(l->service_edges);
+	fs_free(l->jobs);
+	fs_free(l->reported);
+	fs_free(l->states);
+	fs_free(l);
 }
 
 int64_t fs_dispatch_loop_now(const struct fs_dispatch_loop *l)

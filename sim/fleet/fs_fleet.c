@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
 #include "fs_vehicle_internal.h"
@@ -104,22 +105,22 @@ static int grow_hash(struct fs_fleet *f, uint32_t cap)
 	if (cap <= f->hash_cap) {
 		return 0;
 	}
-	uint64_t *h = realloc(f->vhash, (size_t)cap * sizeof(*h));
+	uint64_t *h = fs_realloc(f->vhash, (size_t)cap * sizeof(*h));
 	if (!h) {
 		return -ENOMEM;
 	}
 	f->vhash = h;
-	uint8_t *d = realloc(f->dirty, cap);
+	uint8_t *d = fs_realloc(f->dirty, cap);
 	if (!d) {
 		return -ENOMEM;
 	}
 	f->dirty = d;
-	uint32_t *l = realloc(f->dirty_list, (size_t)cap * sizeof(*l));
+	uint32_t *l = fs_realloc(f->dirty_list, (size_t)cap * sizeof(*l));
 	if (!l) {
 		return -ENOMEM;
 	}
 	f->dirty_list = l;
-	l = realloc(f->touched_list, (size_t)cap * sizeof(*l));
+	l = fs_realloc(f->touched_list, (size_t)cap * sizeof(*l));
 	if (!l) {
 		return -ENOMEM;
 	}
@@ -236,7 +237,7 @@ static int arena_reserve(struct fs_fleet *f, size_t n)
 	if (cap > UINT32_MAX) {
 		return -ENOMEM;
 	}
-	uint32_t *a = malloc(cap * sizeof(*a));
+	uint32_t *a = fs_malloc(cap * sizeof(*a));
 	if (!a) {
 		return -ENOMEM;
 	}
@@ -257,7 +258,7 @@ static int arena_reserve(struct fs_fleet *f, size_t n)
 		v->trip_off = (uint32_t)used;
 		used += v->trip_len;
 	}
-	free(f->arena);
+	fs_free(f->arena);
 	f->arena = a;
 	f->arena_cap = cap;
 	f->arena_used = used;
@@ -1244,7 +1245,7 @@ struct fs_fleet *fs_fleet_create(const struct fs_network *net, const struct fs_v
 	    !(params->battery_kwh > 0.0)) {
 		return NULL;
 	}
-	struct fs_fleet *f = calloc(1, sizeof(*f));
+	struct fs_fleet *f = fs_calloc(1, sizeof(*f));
 	if (!f) {
 		return NULL;
 	}
@@ -1261,15 +1262,15 @@ void fs_fleet_destroy(struct fs_fleet *f)
 	if (!f) {
 		return;
 	}
-	free(f->v);
-	free(f->heap);
-	free(f->vhash);
-	free(f->dirty);
-	free(f->dirty_list);
-	free(f->touched_list);
-	free(f->arena);
-	free(f->depots);
-	free(f);
+	fs_free(f->v);
+	fs_free(f->heap);
+	fs_free(f->vhash);
+	fs_free(f->dirty);
+	fs_free(f->dirty_list);
+	fs_free(f->touched_list);
+	fs_free(f->arena);
+	fs_free(f->depots);
+	fs_free(f);
 }
 
 int fs_fleet_add_depot(struct fs_fleet *f, uint32_t node, uint16_t plugs, double plug_kw)
@@ -1281,7 +1282,7 @@ int fs_fleet_add_depot(struct fs_fleet *f, uint32_t node, uint16_t plugs, double
 	}
 	if (f->depot_count == f->depot_cap) {
 		uint32_t cap = f->depot_cap ? 2 * f->depot_cap : 8;
-		struct depot *d = realloc(f->depots, cap * sizeof(*d));
+		struct depot *d = fs_realloc(f->depots, cap * sizeof(*d));
 		if (!d) {
 			return -ENOMEM;
 		}
@@ -1322,13 +1323,13 @@ int fs_fleet_reserve(struct fs_fleet *f, uint32_t count)
 	if (count >= NO_INDEX) {
 		return -ENOMEM;
 	}
-	struct fs_vehicle *v = realloc(f->v, (size_t)count * sizeof(*v));
+	struct fs_vehicle *v = fs_realloc(f->v, (size_t)count * sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	f->v = v;
 	f->cap = count;
-	struct heap_entry *h = realloc(f->heap, (size_t)count * sizeof(*h));
+	struct heap_entry *h = fs_realloc(f->heap, (size_t)count * sizeof(*h));
 	if (!h) {
 		return -ENOMEM; /* fs_fleet_add() retries the heap */
 	}
@@ -1359,7 +1360,7 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 	}
 	if (f->count == f->cap) {
 		uint32_t cap = f->cap ? f->cap + f->cap / 2 : 64;
-		struct fs_vehicle *v = realloc(f->v, cap * sizeof(*v));
+		struct fs_vehicle *v = fs_realloc(f->v, cap * sizeof(*v));
 		if (!v) {
 			return -ENOMEM;
 		}
@@ -1367,7 +1368,7 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 		f->cap = cap;
 	}
 	if (f->heap_cap < f->cap) {
-		struct heap_entry *h = realloc(f->heap, f->cap * sizeof(*h));
+		struct heap_entry *h = fs_realloc(f->heap, f->cap * sizeof(*h));
 		if (!h) {
 			return -ENOMEM;
 		}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/vehicle.h"
 
 struct fs_fleet_news {
@@ -31,7 +32,7 @@ struct fs_fleet_news {
 
 struct fs_fleet_news *fs_fleet_news_create(void)
 {
-	struct fs_fleet_news *n = calloc(1, sizeof(*n));
+	struct fs_fleet_news *n = fs_calloc(1, sizeof(*n));
 	if (n) {
 		n->next_sweep_ms = INT64_MIN;
 	}
@@ -43,22 +44,22 @@ void fs_fleet_news_destroy(struct fs_fleet_news *n)
 	if (!n) {
 		return;
 	}
-	free(n->sent);
-	free(n->sent_valid);
-	free(n->out);
-	free(n);
+	fs_free(n->sent);
+	fs_free(n->sent_valid);
+	fs_free(n->out);
+	fs_free(n);
 }
 
 static int reserve(struct fs_fleet_news *n, uint32_t count)
 {
 	if (count > n->sent_cap) {
 		uint32_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *s = realloc(n->sent, (size_t)cap * sizeof(*s));
+		struct fs_vehicle_record *s = fs_realloc(n->sent, (size_t)cap * sizeof(*s));
 		if (!s) {
 			return -ENOMEM;
 		}
 		n->sent = s;
-		uint8_t *v = realloc(n->sent_valid, cap);
+		uint8_t *v = fs_realloc(n->sent_valid, cap);
 		if (!v) {
 			return -ENOMEM;
 		}
@@ -68,7 +69,7 @@ static int reserve(struct fs_fleet_news *n, uint32_t count)
 	}
 	if (count > n->out_cap) {
 		size_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *r = realloc(n->out, cap * sizeof(*r));
+		struct fs_vehicle_record *r = fs_realloc(n->out, cap * sizeof(*r));
 		if (!r) {
 			return -ENOMEM;
 		}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/scenario.h"
 
@@ -70,7 +71,7 @@ static const double zone_westside[] = { /* West End, Vine City, English Avenue *
 static int add_zone(struct fs_scenario *sc, const char *name, const double *latlon, size_t doubles)
 {
 	struct fs_scenario_zone *z = &sc->zones[sc->zone_count];
-	z->latlon = malloc(doubles * sizeof(double));
+	z->latlon = fs_malloc(doubles * sizeof(double));
 	if (!z->latlon) {
 		return -ENOMEM;
 	}
@@ -99,8 +100,8 @@ int fs_scenario_defaults_with_tz(struct fs_scenario *sc, const struct fs_timezon
 	if (fs_timezone_copy(&sc->tz, tz) < 0) {
 		goto fail;
 	}
-	sc->zones = calloc(4, sizeof(*sc->zones));
-	sc->depots = calloc(4, sizeof(*sc->depots));
+	sc->zones = fs_calloc(4, sizeof(*sc->zones));
+	sc->depots = fs_calloc(4, sizeof(*sc->depots));
 	if (!sc->zones || !sc->depots) {
 		goto fail;
 	}
@@ -157,12 +158,12 @@ void fs_scenario_finish(struct fs_scenario *sc)
 		return;
 	}
 	for (size_t i = 0; sc->zones && i < sc->zone_count; i++) {
-		free(sc->zones[i].latlon);
+		fs_free(sc->zones[i].latlon);
 	}
-	free(sc->zones);
-	free(sc->depots);
-	free(sc->zone_weights);
-	free(sc->events);
+	fs_free(sc->zones);
+	fs_free(sc->depots);
+	fs_free(sc->zone_weights);
+	fs_free(sc->events);
 	fs_timezone_finish(&sc->tz);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -172,7 +173,7 @@ static void *dup_array(const void *src, size_t count, size_t size, bool *failed)
 	if (!count) {
 		return NULL;
 	}
-	void *p = malloc(count * size);
+	void *p = fs_malloc(count * size);
 	if (!p) {
 		*failed = true;
 		return NULL;
@@ -345,7 +346,7 @@ int fs_scenario_path(const struct fs_scenario *sc, const char *spec, char *buf, 
 
 int fs_scenario_add_event(struct fs_scenario *sc, const struct fs_scenario_event *e)
 {
-	struct fs_scenario_event *n = realloc(sc->events, (sc->event_count + 1) * sizeof(*n));
+	struct fs_scenario_event *n = fs_realloc(sc->events, (sc->event_count + 1) * sizeof(*n));
 	if (!n) {
 		return -ENOMEM;
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/geofence.h"
 #include "fs/weather.h"
 
@@ -72,7 +73,7 @@ static int find_zone_edges(struct fs_weather *w, const struct fs_scenario_zone *
 		}
 		if (out->count == cap) {
 			cap = cap ? 2 * cap : 256;
-			uint32_t *p = realloc(out->edges, cap * sizeof(*p));
+			uint32_t *p = fs_realloc(out->edges, cap * sizeof(*p));
 			if (!p) {
 				fs_geofence_destroy(g);
 				return fs_error_set(err, -ENOMEM, "out of memory");
@@ -88,7 +89,7 @@ static int find_zone_edges(struct fs_weather *w, const struct fs_scenario_zone *
 struct fs_weather *fs_weather_create(const struct fs_network *net, const struct fs_scenario *sc,
 				     struct fs_error *err)
 {
-	struct fs_weather *w = calloc(1, sizeof(*w));
+	struct fs_weather *w = fs_calloc(1, sizeof(*w));
 	if (!w) {
 		fs_error_set(err, -ENOMEM, "out of memory");
 		return NULL;
@@ -96,9 +97,9 @@ struct fs_weather *fs_weather_create(const struct fs_network *net, const struct 
 	w->net = net;
 	w->city_speed_factor = 1.0;
 	size_t nz = sc ? sc->zone_count : 0;
-	w->zones = calloc(nz ? nz : 1, sizeof(*w->zones));
-	w->edge_rain = calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_rain));
-	w->edge_factor = calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_factor));
+	w->zones = fs_calloc(nz ? nz : 1, sizeof(*w->zones));
+	w->edge_rain = fs_calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_rain));
+	w->edge_factor = fs_calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_factor));
 	if (!w->zones || !w->edge_rain || !w->edge_factor) {
 		fs_error_set(err, -ENOMEM, "out of memory");
 		fs_weather_destroy(w);
@@ -121,14 +122,14 @@ void fs_weather_destroy(struct fs_weather *w)
 		return;
 	}
 	for (size_t i = 0; i < w->zone_count; i++) {
-		free(w->zones[i].edges);
+		fs_free(w->zones[i].edges);
 	}
-	free(w->zones);
-	free(w->edge_rain);
-	free(w->edge_factor);
-	free(w->cells);
-	free(w->next);
-	free(w);
+	fs_free(w->zones);
+	fs_free(w->edge_rain);
+	fs_free(w->edge_factor);
+	fs_free(w->cells);
+	fs_free(w->next);
+	fs_free(w);
 }
 
 static int32_t zone_index(const struct fs_weather *w, const char *name)
@@ -178,7 +179,7 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 		}
 		if (count == w->next_cap) {
 			size_t cap = w->next_cap ? 2 * w->next_cap : 8;
-			struct cell *p = realloc(w->next, cap * sizeof(*p));
+			struct cell *p = fs_realloc(w->next, cap * sizeof(*p));
 			if (!p) {
 				return -ENOMEM;
 			}

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "fs/alloc.h"
 #include "fs/vehicle.h"
 #include "fs_vehicle_internal.h"
 
@@ -16,7 +17,7 @@ void fs_vehicle_events_push(struct fs_vehicle_events *ev, const struct fs_vehicl
 	}
 	if (ev->count == ev->capacity) {
 		size_t cap = ev->capacity ? ev->capacity * 2 : 64;
-		struct fs_vehicle_event *items = realloc(ev->items, cap * sizeof(*items));
+		struct fs_vehicle_event *items = fs_realloc(ev->items, cap * sizeof(*items));
 		if (!items) {
 			ev->dropped++;
 			return;
@@ -35,7 +36,7 @@ void fs_vehicle_events_clear(struct fs_vehicle_events *ev)
 
 void fs_vehicle_events_finish(struct fs_vehicle_events *ev)
 {
-	free(ev->items);
+	fs_free(ev->items);
 	*ev = (struct fs_vehicle_events){ 0 };
 }
 

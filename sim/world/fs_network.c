@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 
@@ -72,7 +73,7 @@ static int grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
 	if (n > UINT32_MAX) {
 		n = UINT32_MAX;
 	}
-	void *p = realloc(*array, (size_t)n * elem);
+	void *p = fs_realloc(*array, (size_t)n * elem);
 	if (!p) {
 		return -ENOMEM;
 	}
@@ -94,12 +95,12 @@ int fs_netb_init(struct fs_netb *b)
 
 void fs_netb_finish_free(struct fs_netb *b)
 {
-	free(b->nodes);
-	free(b->edges);
-	free(b->shape);
-	free(b->names);
-	free(b->name_slots);
-	free(b->turns);
+	fs_free(b->nodes);
+	fs_free(b->edges);
+	fs_free(b->shape);
+	fs_free(b->names);
+	fs_free(b->name_slots);
+	fs_free(b->turns);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -155,7 +156,7 @@ static uint32_t hash_str(const char *s)
 
 static int rehash_names(struct fs_netb *b, uint32_t cap)
 {
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	uint32_t *slots = fs_calloc(cap, sizeof(*slots));
 	if (!slots) {
 		return -ENOMEM;
 	}
@@ -170,7 +171,7 @@ static int rehash_names(struct fs_netb *b, uint32_t cap)
 		}
 		slots[h] = off;
 	}
-	free(b->name_slots);
+	fs_free(b->name_slots);
 	b->name_slots = slots;
 	b->name_slot_cap = cap;
 	return 0;
@@ -216,17 +217,17 @@ void fs_network_destroy(struct fs_network *net)
 	if (!net) {
 		return;
 	}
-	free(net->nodes);
-	free(net->edges);
-	free(net->out_first);
-	free(net->in_edges);
-	free(net->in_first);
-	free(net->shape);
-	free(net->shape_seg);
-	free(net->names);
-	free(net->in_largest_scc);
-	free(net->banned_turns);
-	free(net);
+	fs_free(net->nodes);
+	fs_free(net->edges);
+	fs_free(net->out_first);
+	fs_free(net->in_edges);
+	fs_free(net->in_first);
+	fs_free(net->shape);
+	fs_free(net->shape_seg);
+	fs_free(net->names);
+	fs_free(net->in_largest_scc);
+	fs_free(net->banned_turns);
+	fs_free(net);
 }
 
 /*
@@ -237,19 +238,19 @@ void fs_network_destroy(struct fs_network *net)
  */
 static int compute_shape_metrics(struct fs_network *net)
 {
-	struct fs_shape_seg *seg = malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
-	uint8_t *taken = calloc((size_t)net->shape_count + 1, 1);
+	struct fs_shape_seg *seg = fs_malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
+	uint8_t *taken = fs_calloc((size_t)net->shape_count + 1, 1);
 	if (!seg || !taken) {
-		free(seg);
-		free(taken);
+		fs_free(seg);
+		fs_free(taken);
 		return -ENOMEM;
 	}
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_edge *ed = &net->edges[e];
 		for (uint32_t i = 0; i < ed->shape_count; i++) {
 			if (taken[ed->shape_first + i]++) {
-				free(seg);
-				free(taken);
+				fs_free(seg);
+				fs_free(taken);
 				return 0;
 			}
 		}
@@ -260,7 +261,7 @@ static int compute_shape_metrics(struct fs_network *net)
 		/* (computed from the points: net->shape_seg is not set yet) */
 		seg[ed->shape_first] = (struct fs_shape_seg){ fs_network_edge_shape_m(net, e), 0.0 };
 	}
-	free(taken);
+	fs_free(taken);
 	net->shape_seg = seg;
 	return 0;
 }
@@ -321,7 +322,7 @@ static bool meets(const struct fs_network *net, struct fs_turn t)
 static int build_turns(struct fs_network *net, struct fs_netb *b)
 {
 	uint32_t cap = 0;
-	struct fs_turn *only = malloc(((size_t)b->turn_count + 1) * sizeof(*only));
+	struct fs_turn *only = fs_malloc(((size_t)b->turn_count + 1) * sizeof(*only));
 	uint32_t nonly = 0;
 	if (!only) {
 		return -ENOMEM;
@@ -359,7 +360,7 @@ static int build_turns(struct fs_network *net, struct fs_netb *b)
 		}
 		i = k;
 	}
-	free(only);
+	fs_free(only);
 	if (net->banned_turn_count) {
 		qsort(net->banned_turns, net->banned_turn_count, sizeof(*net->banned_turns), compare_turns);
 		uint32_t keep = 1;
@@ -373,25 +374,25 @@ static int build_turns(struct fs_network *net, struct fs_netb *b)
 	return 0;
 
 out_nomem:
-	free(only);
+	fs_free(only);
 	return -ENOMEM;
 }
 
 struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *proj,
 				 const char *source)
 {
-	struct fs_network *net = calloc(1, sizeof(*net));
+	struct fs_network *net = fs_calloc(1, sizeof(*net));
 	uint32_t n = b->node_count, m = b->edge_count;
 	if (!net) {
 		goto out_free_builder;
 	}
 	net->node_count = n;
 	net->edge_count = m;
-	net->out_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	net->in_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	net->in_edges = malloc(((size_t)m + 1) * sizeof(uint32_t));
-	net->edges = malloc(((size_t)m + 1) * sizeof(struct fs_edge));
-	net->in_largest_scc = calloc((size_t)n + 1, 1);
+	net->out_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	net->in_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	net->in_edges = fs_malloc(((size_t)m + 1) * sizeof(uint32_t));
+	net->edges = fs_malloc(((size_t)m + 1) * sizeof(struct fs_edge));
+	net->in_largest_scc = fs_calloc((size_t)n + 1, 1);
 	if (!net->out_first || !net->in_first || !net->in_edges || !net->edges ||
 	    !net->in_largest_scc) {
 		goto out_free_net;
@@ -405,7 +406,7 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 		net->out_first[v + 1] += net->out_first[v];
 		net->in_first[v + 1] += net->in_first[v];
 	}
-	uint32_t *fill = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	uint32_t *fill = fs_malloc(((size_t)n + 1) * sizeof(uint32_t));
 	if (!fill) {
 		goto out_free_net;
 	}
@@ -421,11 +422,11 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 	for (uint32_t e = 0; e < m; e++) {
 		net->in_edges[fill[net->edges[e].to]++] = e;
 	}
-	free(fill);
+	fs_free(fill);
 	if (build_turns(net, b) < 0) {
 		goto out_free_net;
 	}
-	free(b->edges);
+	fs_free(b->edges);
 	b->edges = NULL;
 
 	net->nodes = b->nodes;
@@ -461,9 +462,9 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 {
 	struct fs_netb b;
 	uint32_t *new_edge = NULL;
-	uint32_t *new_id = malloc(((size_t)net->node_count + 1) * sizeof(uint32_t));
+	uint32_t *new_id = fs_malloc(((size_t)net->node_count + 1) * sizeof(uint32_t));
 	if (!new_id || fs_netb_init(&b) < 0) {
-		free(new_id);
+		fs_free(new_id);
 		return NULL;
 	}
 	for (uint32_t v = 0; v < net->node_count; v++) {
@@ -475,7 +476,7 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			}
 		}
 	}
-	new_edge = malloc(((size_t)net->edge_count + 1) * sizeof(uint32_t));
+	new_edge = fs_malloc(((size_t)net->edge_count + 1) * sizeof(uint32_t));
 	if (!new_edge) {
 		goto out_fail;
 	}
@@ -505,13 +506,13 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			goto out_fail;
 		}
 	}
-	free(new_id);
-	free(new_edge);
+	fs_free(new_id);
+	fs_free(new_edge);
 	return fs_netb_build(&b, &net->proj, net->source);
 
 out_fail:
-	free(new_id);
-	free(new_edge);
+	fs_free(new_id);
+	fs_free(new_edge);
 	fs_netb_finish_free(&b);
 	return NULL;
 }
@@ -593,13 +594,13 @@ int64_t fs_network_largest_scc(const struct fs_network *net, uint8_t *ret_mask)
 	if (n == 0) {
 		return 0;
 	}
-	uint32_t *index = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *low = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *stack = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *frame_v = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *frame_it = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *comp = malloc((size_t)n * sizeof(uint32_t));
-	uint8_t *on_stack = calloc(n, 1);
+	uint32_t *index = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *low = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *stack = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *frame_v = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *frame_it = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *comp = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint8_t *on_stack = fs_calloc(n, 1);
 	int64_t ret = -ENOMEM;
 	if (!index || !low || !stack || !frame_v || !frame_it || !comp || !on_stack) {
 		goto out_free;
@@ -661,13 +662,13 @@ int64_t fs_network_largest_scc(const struct fs_network *net, uint8_t *ret_mask)
 	}
 	ret = best_size;
 out_free:
-	free(index);
-	free(low);
-	free(stack);
-	free(frame_v);
-	free(frame_it);
-	free(comp);
-	free(on_stack);
+	fs_free(index);
+	fs_free(low);
+	fs_free(stack);
+	fs_free(frame_v);
+	fs_free(frame_it);
+	fs_free(comp);
+	fs_free(on_stack);
 	return ret;
 }
 

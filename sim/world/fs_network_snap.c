@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 
 #define MAX_CELLS_PER_AXIS 4096
@@ -38,9 +39,9 @@ void fs_network_index_destroy(struct fs_network_index *idx)
 	if (!idx) {
 		return;
 	}
-	free(idx->cell_first);
-	free(idx->refs);
-	free(idx);
+	fs_free(idx->cell_first);
+	fs_free(idx->refs);
+	fs_free(idx);
 }
 
 static bool eligible(const struct fs_network *net, uint32_t e, bool largest_scc_only, const uint8_t *include)
@@ -83,7 +84,7 @@ struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 struct fs_network_index *fs_network_index_create_for(const struct fs_network *net, bool largest_scc_only,
 						     const uint8_t *include)
 {
-	struct fs_network_index *idx = calloc(1, sizeof(*idx));
+	struct fs_network_index *idx = fs_calloc(1, sizeof(*idx));
 	if (!idx) {
 		return NULL;
 	}
@@ -103,7 +104,7 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 	idx->nx = (uint32_t)(w / cell) + 1;
 	idx->ny = (uint32_t)(h / cell) + 1;
 	size_t cells = (size_t)idx->nx * idx->ny;
-	idx->cell_first = calloc(cells + 1, sizeof(uint32_t));
+	idx->cell_first = fs_calloc(cells + 1, sizeof(uint32_t));
 	if (!idx->cell_first) {
 		goto out_fail;
 	}
@@ -130,10 +131,10 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 	for (size_t c = 0; c < cells; c++) {
 		idx->cell_first[c + 1] += idx->cell_first[c];
 	}
-	idx->refs = malloc((size_t)(total + 1) * sizeof(*idx->refs));
-	uint32_t *fill = malloc((cells + 1) * sizeof(uint32_t));
+	idx->refs = fs_malloc((size_t)(total + 1) * sizeof(*idx->refs));
+	uint32_t *fill = fs_malloc((cells + 1) * sizeof(uint32_t));
 	if (!idx->refs || !fill) {
-		free(fill);
+		fs_free(fill);
 		goto out_fail;
 	}
 	memcpy(fill, idx->cell_first, cells * sizeof(uint32_t));
@@ -152,7 +153,7 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 			}
 		}
 	}
-	free(fill);
+	fs_free(fill);
 	return idx;
 
 out_fail:

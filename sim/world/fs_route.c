@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/route.h"
 
 #define NONE UINT32_MAX
@@ -107,7 +108,7 @@ static int heap_reserve(struct lheap *h, uint64_t need)
 	if (cap > UINT32_MAX) {
 		return -ENOMEM;
 	}
-	struct qitem *a = realloc(h->a, (size_t)cap * sizeof(*a));
+	struct qitem *a = fs_realloc(h->a, (size_t)cap * sizeof(*a));
 	if (!a) {
 		return -ENOMEM;
 	}
@@ -204,7 +205,7 @@ static int vec_push(struct vec *v, struct adj x)
 {
 	if (v->n == v->cap) {
 		uint32_t cap = v->cap ? v->cap * 2 : 4;
-		struct adj *a = realloc(v->a, cap * sizeof(*a));
+		struct adj *a = fs_realloc(v->a, cap * sizeof(*a));
 		if (!a) {
 			return -ENOMEM;
 		}
@@ -233,7 +234,7 @@ static int ctr_new_edge(struct ctr *c, uint32_t from, uint32_t to, double w, uin
 		if (cap >= NONE) {
 			return -ENOMEM;
 		}
-		struct cedge *e = realloc(c->e, (size_t)cap * sizeof(*e));
+		struct cedge *e = fs_realloc(c->e, (size_t)cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}
@@ -448,37 +449,35 @@ static void pq_down(struct ctr *c, uint32_t i)
 
 static void ctr_free(struct ctr *c)
 {
-	if (c->out) {
-		for (uint32_t v = 0; v < c->n; v++) {
-			free(c->out[v].a);
-			free(c->in[v].a);
-		}
+	for (uint32_t v = 0; v < c->n; v++) {
+		fs_free(c->out ? c->out[v].a : NULL);
+		fs_free(c->in ? c->in[v].a : NULL);
 	}
-	free(c->out);
-	free(c->in);
-	free(c->e);
-	free(c->contracted);
-	free(c->level);
-	free(c->dist);
-	free(c->stamp);
-	free(c->target_stamp);
-	free(c->hops);
-	free(c->heap.a);
-	free(c->pq);
-	free(c->pq_pos);
-	free(c->prio);
-	free(c->nbr);
+	fs_free(c->out);
+	fs_free(c->in);
+	fs_free(c->e);
+	fs_free(c->contracted);
+	fs_free(c->level);
+	fs_free(c->dist);
+	fs_free(c->stamp);
+	fs_free(c->target_stamp);
+	fs_free(c->hops);
+	fs_free(c->heap.a);
+	fs_free(c->pq);
+	fs_free(c->pq_pos);
+	fs_free(c->prio);
+	fs_free(c->nbr);
 }
 
 static void ch_free(struct ch *ch)
 {
-	free(ch->id_of);
-	free(ch->node_of);
-	free(ch->up_first);
-	free(ch->up);
-	free(ch->down_first);
-	free(ch->down);
-	free(ch->edges);
+	fs_free(ch->id_of);
+	fs_free(ch->node_of);
+	fs_free(ch->up_first);
+	fs_free(ch->up);
+	fs_free(ch->down_first);
+	fs_free(ch->down);
+	fs_free(ch->edges);
 	memset(ch, 0, sizeof(*ch));
 }
 
@@ -488,17 +487,17 @@ static int ch_assemble(struct ch *ch, struct ctr *c, const uint32_t *rank)
 	uint32_t n = c->n;
 	ch->n = n;
 	ch->edge_count = c->m;
-	ch->id_of = malloc(((size_t)n + 1) * sizeof(uint32_t));
-	ch->node_of = malloc(((size_t)n + 1) * sizeof(uint32_t));
-	ch->up_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	ch->down_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	ch->edges = malloc(((size_t)c->m + 1) * sizeof(struct ch_edge));
-	ch->up = malloc(((size_t)c->m + 1) * sizeof(struct arc));
-	ch->down = malloc(((size_t)c->m + 1) * sizeof(struct arc));
-	uint32_t *fill = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	ch->id_of = fs_malloc(((size_t)n + 1) * sizeof(uint32_t));
+	ch->node_of = fs_malloc(((size_t)n + 1) * sizeof(uint32_t));
+	ch->up_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	ch->down_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	ch->edges = fs_malloc(((size_t)c->m + 1) * sizeof(struct ch_edge));
+	ch->up = fs_malloc(((size_t)c->m + 1) * sizeof(struct arc));
+	ch->down = fs_malloc(((size_t)c->m + 1) * sizeof(struct arc));
+	uint32_t *fill = fs_malloc(((size_t)n + 1) * sizeof(uint32_t));
 	if (!ch->id_of || !ch->node_of || !ch->up_first || !ch->down_first || !ch->edges ||
 	    !ch->up || !ch->down || !fill) {
-		free(fill);
+		fs_free(fill);
 		return -ENOMEM;
 	}
 	for (uint32_t v = 0; v < n; v++) {
@@ -534,7 +533,7 @@ static int ch_assemble(struct ch *ch, struct ctr *c, const uint32_t *rank)
 			ch->down[fill[e->to]++] = (struct arc){ e->from, i, c->e[i].w };
 		}
 	}
-	free(fill);
+	fs_free(fill);
 	return 0;
 }
 
@@ -546,19 +545,19 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 	uint32_t *rank = NULL;
 	int rc = -ENOMEM;
 	memcpy(ch->class_weight, class_weight, sizeof(ch->class_weight));
-	c.out = calloc((size_t)n + 1, sizeof(*c.out));
-	c.in = calloc((size_t)n + 1, sizeof(*c.in));
-	c.contracted = calloc((size_t)n + 1, 1);
-	c.level = calloc((size_t)n + 1, sizeof(*c.level));
-	c.dist = malloc(((size_t)n + 1) * sizeof(*c.dist));
-	c.stamp = calloc((size_t)n + 1, sizeof(*c.stamp));
-	c.target_stamp = calloc((size_t)n + 1, sizeof(*c.target_stamp));
-	c.hops = calloc((size_t)n + 1, sizeof(*c.hops));
-	c.pq = malloc(((size_t)n + 1) * sizeof(*c.pq));
-	c.pq_pos = malloc(((size_t)n + 1) * sizeof(*c.pq_pos));
-	c.prio = malloc(((size_t)n + 1) * sizeof(*c.prio));
-	c.nbr = malloc(((size_t)n + 1) * sizeof(*c.nbr));
-	rank = malloc(((size_t)n + 1) * sizeof(*rank));
+	c.out = fs_calloc((size_t)n + 1, sizeof(*c.out));
+	c.in = fs_calloc((size_t)n + 1, sizeof(*c.in));
+	c.contracted = fs_calloc((size_t)n + 1, 1);
+	c.level = fs_calloc((size_t)n + 1, sizeof(*c.level));
+	c.dist = fs_malloc(((size_t)n + 1) * sizeof(*c.dist));
+	c.stamp = fs_calloc((size_t)n + 1, sizeof(*c.stamp));
+	c.target_stamp = fs_calloc((size_t)n + 1, sizeof(*c.target_stamp));
+	c.hops = fs_calloc((size_t)n + 1, sizeof(*c.hops));
+	c.pq = fs_malloc(((size_t)n + 1) * sizeof(*c.pq));
+	c.pq_pos = fs_malloc(((size_t)n + 1) * sizeof(*c.pq_pos));
+	c.prio = fs_malloc(((size_t)n + 1) * sizeof(*c.prio));
+	c.nbr = fs_malloc(((size_t)n + 1) * sizeof(*c.nbr));
+	rank = fs_malloc(((size_t)n + 1) * sizeof(*rank));
 	if (!c.out || !c.in || !c.contracted || !c.level || !c.dist || !c.stamp ||
 	    !c.target_stamp || !c.hops ||
 	    !c.pq || !c.pq_pos || !c.prio || !c.nbr || !rank) {
@@ -635,13 +634,13 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 				pq_down(&c, c.pq_pos[x]);
 			}
 		}
-		free(c.in[v].a);
-		free(c.out[v].a);
+		fs_free(c.in[v].a);
+		fs_free(c.out[v].a);
 		c.in[v] = c.out[v] = (struct vec){ 0 };
 	}
 	rc = ch_assemble(ch, &c, rank);
 out:
-	free(rank);
+	fs_free(rank);
 	ctr_free(&c);
 	if (rc < 0) {
 		ch_free(ch);
@@ -682,7 +681,7 @@ void fs_router_destroy(struct fs_router *router)
 	for (uint32_t i = 0; i < router->ch_count; i++) {
 		ch_free(&router->ch[i]);
 	}
-	free(router);
+	fs_free(router);
 }
 
 struct fs_router *fs_router_create(const struct fs_network *net,
@@ -714,7 +713,7 @@ struct fs_router *fs_router_create(const struct fs_network *net,
 			}
 		}
 	}
-	struct fs_router *r = calloc(1, sizeof(*r));
+	struct fs_router *r = fs_calloc(1, sizeof(*r));
 	if (!r) {
 		fs_error_set(err, -ENOMEM, "router: out of memory");
 		return NULL;
@@ -849,56 +848,56 @@ void fs_route_query_destroy(struct fs_route_query *q)
 	if (!q) {
 		return;
 	}
-	free(q->df);
-	free(q->db);
-	free(q->sf);
-	free(q->sb);
-	free(q->pf);
-	free(q->pb);
-	free(q->hf.a);
-	free(q->hb.a);
-	free(q->sweep);
-	free(q->stack);
-	free(q->chain);
+	fs_free(q->df);
+	fs_free(q->db);
+	fs_free(q->sf);
+	fs_free(q->sb);
+	fs_free(q->pf);
+	fs_free(q->pb);
+	fs_free(q->hf.a);
+	fs_free(q->hb.a);
+	fs_free(q->sweep);
+	fs_free(q->stack);
+	fs_free(q->chain);
 	fs_path_finish(&q->scratch);
-	free(q->de);
-	free(q->se);
-	free(q->pe);
-	free(q->he.a);
-	free(q->fst);
-	free(q->bst);
-	free(q->fseed);
-	free(q->bseed);
-	free(q);
+	fs_free(q->de);
+	fs_free(q->se);
+	fs_free(q->pe);
+	fs_free(q->he.a);
+	fs_free(q->fst);
+	fs_free(q->bst);
+	fs_free(q->fseed);
+	fs_free(q->bseed);
+	fs_free(q);
 }
 
 struct fs_route_query *fs_route_query_create(const struct fs_router *router)
 {
-	struct fs_route_query *q = calloc(1, sizeof(*q));
+	struct fs_route_query *q = fs_calloc(1, sizeof(*q));
 	if (!q) {
 		return NULL;
 	}
 	size_t n = (size_t)router->net->node_count + 1;
 	q->r = router;
 	q->n = router->net->node_count;
-	q->df = malloc(n * sizeof(double));
-	q->db = malloc(n * sizeof(double));
-	q->sf = calloc(n, sizeof(uint32_t));
-	q->sb = calloc(n, sizeof(uint32_t));
-	q->pf = malloc(n * sizeof(uint32_t));
-	q->pb = malloc(n * sizeof(uint32_t));
-	q->sweep = malloc(n * sizeof(double));
+	q->df = fs_malloc(n * sizeof(double));
+	q->db = fs_malloc(n * sizeof(double));
+	q->sf = fs_calloc(n, sizeof(uint32_t));
+	q->sb = fs_calloc(n, sizeof(uint32_t));
+	q->pf = fs_malloc(n * sizeof(uint32_t));
+	q->pb = fs_malloc(n * sizeof(uint32_t));
+	q->sweep = fs_malloc(n * sizeof(double));
 	size_t m = (size_t)router->net->edge_count + 1;
-	q->stack = malloc(2 * n * sizeof(uint32_t));
-	q->chain = malloc((n + m) * sizeof(uint32_t)); /* a turn-by-turn path may pass a node twice */
-	q->de = malloc(m * sizeof(double));
-	q->se = calloc(m, sizeof(uint32_t));
-	q->pe = malloc(m * sizeof(uint32_t));
+	q->stack = fs_malloc(2 * n * sizeof(uint32_t));
+	q->chain = fs_malloc((n + m) * sizeof(uint32_t)); /* a turn-by-turn path may pass a node twice */
+	q->de = fs_malloc(m * sizeof(double));
+	q->se = fs_calloc(m, sizeof(uint32_t));
+	q->pe = fs_malloc(m * sizeof(uint32_t));
 	size_t d = router->max_degree, states = d + d * d + 1; /* SEED_DEPTH 2 */
-	q->fst = malloc(states * sizeof(*q->fst));
-	q->bst = malloc(states * sizeof(*q->bst));
-	q->fseed = malloc(states * sizeof(*q->fseed));
-	q->bseed = malloc(states * sizeof(*q->bseed));
+	q->fst = fs_malloc(states * sizeof(*q->fst));
+	q->bst = fs_malloc(states * sizeof(*q->bst));
+	q->fseed = fs_malloc(states * sizeof(*q->fseed));
+	q->bseed = fs_malloc(states * sizeof(*q->bseed));
 	/* A lazy heap holds at most one entry per relaxed arc (or turn) plus the sources. */
 	uint64_t cap = (uint64_t)router->max_arcs + router->net->edge_count + 2;
 	uint64_t cap_e = router->transitions + router->net->edge_count + 2;
@@ -914,7 +913,7 @@ struct fs_route_query *fs_route_query_create(const struct fs_router *router)
 
 void fs_path_finish(struct fs_path *path)
 {
-	free(path->edges);
+	fs_free(path->edges);
 	*path = (struct fs_path){ 0 };
 }
 
@@ -922,7 +921,7 @@ static int path_push(struct fs_path *path, uint32_t edge)
 {
 	if (path->count == path->capacity) {
 		uint32_t cap = path->capacity ? path->capacity * 2 : 64;
-		uint32_t *e = realloc(path->edges, cap * sizeof(*e));
+		uint32_t *e = fs_realloc(path->edges, cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}

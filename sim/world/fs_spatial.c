@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/spatial.h"
 
 #define NO_CELL UINT32_MAX
@@ -69,7 +70,7 @@ struct fs_spatial *fs_spatial_create(double min_x, double min_y, double max_x, d
 		}
 		cell_m *= 2.0;
 	}
-	struct fs_spatial *s = calloc(1, sizeof(*s));
+	struct fs_spatial *s = fs_calloc(1, sizeof(*s));
 	if (!s) {
 		return NULL;
 	}
@@ -79,9 +80,9 @@ struct fs_spatial *fs_spatial_create(double min_x, double min_y, double max_x, d
 	s->inv_cell = 1.0 / cell_m;
 	s->nx = (uint32_t)nxf;
 	s->ny = (uint32_t)nyf;
-	s->cells = calloc((size_t)s->nx * s->ny, sizeof(*s->cells));
+	s->cells = fs_calloc((size_t)s->nx * s->ny, sizeof(*s->cells));
 	if (!s->cells) {
-		free(s);
+		fs_free(s);
 		return NULL;
 	}
 	return s;
@@ -93,11 +94,11 @@ void fs_spatial_destroy(struct fs_spatial *s)
 		return;
 	}
 	for (size_t i = 0; i < (size_t)s->nx * s->ny; i++) {
-		free(s->cells[i].entries);
+		fs_free(s->cells[i].entries);
 	}
-	free(s->cells);
-	free(s->slots);
-	free(s);
+	fs_free(s->cells);
+	fs_free(s->slots);
+	fs_free(s);
 }
 
 static uint32_t clamp_index(double v, uint32_t n)
@@ -146,7 +147,7 @@ static int reserve_slots(struct fs_spatial *s, uint32_t id)
 	if (want > UINT32_MAX) {
 		want = UINT32_MAX;
 	}
-	struct slot *slots = realloc(s->slots, (size_t)want * sizeof(*slots));
+	struct slot *slots = fs_realloc(s->slots, (size_t)want * sizeof(*slots));
 	if (!slots) {
 		return -ENOMEM;
 	}
@@ -164,7 +165,7 @@ static int cell_append(struct fs_spatial *s, uint32_t c, uint32_t id, double x, 
 	struct cell *cell = &s->cells[c];
 	if (cell->count == cell->capacity) {
 		uint32_t cap = cell->capacity ? cell->capacity * 2 : 4;
-		struct entry *e = realloc(cell->entries, (size_t)cap * sizeof(*e));
+		struct entry *e = fs_realloc(cell->entries, (size_t)cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}
@@ -231,7 +232,7 @@ int fs_spatial_move(struct fs_spatial *s, uint32_t id, double x, double y)
 	struct cell *to = &s->cells[c];
 	if (to->count == to->capacity) {
 		uint32_t cap = to->capacity ? to->capacity * 2 : 4;
-		struct entry *e = realloc(to->entries, (size_t)cap * sizeof(*e));
+		struct entry *e = fs_realloc(to->entries, (size_t)cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}
@@ -448,7 +449,7 @@ int fs_spatial_radius(const struct fs_spatial *s, double x, double y, double rad
 				if (hits->count == hits->capacity) {
 					size_t cap = hits->capacity ? hits->capacity * 2 : 64;
 					struct fs_spatial_hit *h =
-						realloc(hits->items, cap * sizeof(*h));
+						fs_realloc(hits->items, cap * sizeof(*h));
 					if (!h) {
 						hits->count = 0;
 						return -ENOMEM;
@@ -475,6 +476,6 @@ void fs_spatial_hits_finish(struct fs_spatial_hits *hits)
 	if (!hits) {
 		return;
 	}
-	free(hits->items);
+	fs_free(hits->items);
 	*hits = (struct fs_spatial_hits){ 0 };
 }
