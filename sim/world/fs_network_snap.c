@@ -75,6 +75,37 @@ static struct cell_box segment_cells(const struct fs_network_index *idx, struct 
 	};
 }
 
+/*
+ * Every (cell, segment) pair of the index's edges: without @fill, counted into
+ * cell_first[cell + 1] (returns how many); with it, stored at refs[fill[cell]++].
+ */
+static uint64_t walk_cells(struct fs_network_index *idx, const struct fs_network *net, bool largest_scc_only,
+			   const uint8_t *include, uint32_t *fill)
+{
+	uint64_t total = 0;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (!eligible(net, e, largest_scc_only, include)) {
+			continue;
+		}
+		const struct fs_point *p = net->shape + net->edges[e].shape_first;
+		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
+			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
+			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
+				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
+					size_t c = (size_t)cy * idx->nx + cx;
+					if (fill) {
+						idx->refs[fill[c]++] = (struct seg_ref){ e, s };
+					} else {
+						idx->cell_first[c + 1]++;
+					}
+					total++;
+				}
+			}
+		}
+	}
+	return total;
+}
+
 struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 						 bool largest_scc_only)
 {
@@ -109,22 +140,7 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 		goto out_fail;
 	}
 	/* Count, prefix-sum, fill: the same walk twice. */
-	uint64_t total = 0;
-	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only, include)) {
-			continue;
-		}
-		const struct fs_point *p = net->shape + net->edges[e].shape_first;
-		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
-			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
-			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
-				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
-					idx->cell_first[(size_t)cy * idx->nx + cx + 1]++;
-					total++;
-				}
-			}
-		}
-	}
+	uint64_t total = walk_cells(idx, net, largest_scc_only, include, NULL);
 	if (total >= UINT32_MAX) {
 		goto out_fail;
 	}
@@ -138,21 +154,7 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 		goto out_fail;
 	}
 	memcpy(fill, idx->cell_first, cells * sizeof(uint32_t));
-	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only, include)) {
-			continue;
-		}
-		const struct fs_point *p = net->shape + net->edges[e].shape_first;
-		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
-			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
-			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
-				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
-					uint32_t c = cy * idx->nx + cx;
-					idx->refs[fill[c]++] = (struct seg_ref){ e, s };
-				}
-			}
-		}
-	}
+	walk_cells(idx, net, largest_scc_only, include, fill);
 	fs_free(fill);
 	return idx;
 
