@@ -19,6 +19,7 @@
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 #define METRES_PER_MILE 1609.344
@@ -157,14 +158,8 @@ static const char *const chi_cols[] = { "trip_start_timestamp", "trip_seconds", 
 
 static int push_double(double **arr, size_t *n, size_t *cap, double v)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 4096;
-		double *a = fs_realloc(*arr, c * sizeof(*a));
-		if (!a) {
-			return -ENOMEM;
-		}
-		*arr = a;
-		*cap = c;
+	if (fs_grow((void **)arr, cap, *n + 1, sizeof(**arr)) < 0) {
+		return -ENOMEM;
 	}
 	(*arr)[(*n)++] = v;
 	return 0;
@@ -892,20 +887,9 @@ static int on_zone_row(void *user, const struct fs_demand_csv_row *row)
 		return 0;
 	}
 	struct fs_demand_zones *z = l->z;
-	if (z->count == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct fs_demand_zone *nz = fs_realloc(z->zones, cap * sizeof(*nz));
-		unsigned *nl = fs_realloc(l->lines, cap * sizeof(*nl));
-		if (nz) {
-			z->zones = nz;
-		}
-		if (nl) {
-			l->lines = nl;
-		}
-		if (!nz || !nl) {
-			return -ENOMEM;
-		}
-		l->cap = cap;
+	const struct fs_grow_array rows[] = { FS_GROW_ARRAY(z->zones), FS_GROW_ARRAY(l->lines) };
+	if (fs_grow_parallel(&l->cap, z->count + 1, rows, 2) < 0) {
+		return -ENOMEM;
 	}
 	struct fs_demand_zone *zone = &z->zones[z->count];
 	memset(zone, 0, sizeof(*zone));
@@ -1080,14 +1064,8 @@ static int on_weight_row(void *user, const struct fs_demand_csv_row *row)
 						  i ? "weight >= 0" : "zone id");
 		}
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct fs_demand_zone_weight *nw = fs_realloc(l->w, cap * sizeof(*nw));
-		if (!nw) {
-			return -ENOMEM;
-		}
-		l->w = nw;
-		l->cap = cap;
+	if (FS_GROW(l->w, l->cap, l->n + 1) < 0) {
+		return -ENOMEM;
 	}
 	l->w[l->n++] = (struct fs_demand_zone_weight){ (int64_t)v[0], v[1], v[2] };
 	return 0;

@@ -8,6 +8,7 @@
 #include "fs/alloc.h"
 #include "fs/fleet_placement.h"
 #include "fs/fleet_placement_load.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 struct node_key {
@@ -134,20 +135,9 @@ static int on_row(void *user, const struct fs_demand_csv_row *row)
 						  row->fields[l->col_soc]);
 		}
 	}
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct fs_fleet_placement *items = fs_realloc(l->items, cap * sizeof(*items));
-		unsigned *lines = fs_realloc(l->lines, cap * sizeof(*lines));
-		if (items) {
-			l->items = items;
-		}
-		if (lines) {
-			l->lines = lines;
-		}
-		if (!items || !lines) {
-			return -ENOMEM;
-		}
-		l->cap = cap;
+	const struct fs_grow_array rows[] = { FS_GROW_ARRAY(l->items), FS_GROW_ARRAY(l->lines) };
+	if (fs_grow_parallel(&l->cap, l->count + 1, rows, 2) < 0) {
+		return -ENOMEM;
 	}
 	l->lines[l->count] = row->line;
 	l->items[l->count++] = (struct fs_fleet_placement){

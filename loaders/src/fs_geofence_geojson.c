@@ -19,6 +19,7 @@
 #include "fs/alloc.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
+#include "fs/grow.h"
 
 struct jstep {
 	const char *key; /* NULL: array index */
@@ -208,21 +209,6 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-#define GROW(arr, count, cap)                                                          \
-	((count) < (cap) ? 0 : grow((void **)&(arr), &(cap), sizeof(*(arr))))
-
-static int grow(void **arr, size_t *cap, size_t elem)
-{
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *p = fs_realloc(*arr, ncap * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static int read_ring(struct gj *c, const json_t *ring)
 {
 	if (!json_is_array(ring)) {
@@ -232,7 +218,7 @@ static int read_ring(struct gj *c, const json_t *ring)
 	if (n < 4) {
 		return gj_fail(c, "ring has %zu positions; a closed ring needs at least 4", n);
 	}
-	if (GROW(c->rings, c->ring_count, c->ring_cap) < 0) {
+	if (FS_GROW(c->rings, c->ring_cap, c->ring_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	size_t first = c->coord_count;
@@ -249,7 +235,7 @@ static int read_ring(struct gj *c, const json_t *ring)
 			return gj_fail(c, "position [%g, %g] is not a longitude, latitude pair", lon, lat);
 		}
 		pop(c);
-		if (GROW(c->coords, c->coord_count * 2, c->coord_cap) < 0) {
+		if (FS_GROW(c->coords, c->coord_cap, 2 * c->coord_count + 2) < 0) {
 			return -ENOMEM;
 		}
 		c->coords[2 * c->coord_count] = lon;
@@ -277,7 +263,7 @@ static int read_polygon(struct gj *c, const json_t *rings)
 	if (json_array_size(rings) == 0) {
 		return gj_fail(c, "polygon has no rings");
 	}
-	if (GROW(c->polys, c->poly_count, c->poly_cap) < 0) {
+	if (FS_GROW(c->polys, c->poly_cap, c->poly_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	size_t first = c->ring_count;

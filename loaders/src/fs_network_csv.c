@@ -21,6 +21,7 @@
 #include <csv.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -237,7 +238,7 @@ struct csv_ctx {
 	struct fs_netb *b;
 	const struct fs_projection *proj;
 	struct id_line *ids; /* sorted by id after the node file */
-	uint32_t id_cap;
+	size_t id_cap;
 };
 
 static int on_node_row(struct csv_reader *r, void *user)
@@ -249,14 +250,8 @@ static int on_node_row(struct csv_reader *r, void *user)
 		return r->rc;
 	}
 	fs_projection_to_latlon(ctx->proj, (struct fs_point){ node.x, node.y }, &node.lat, &node.lon);
-	if (ctx->b->node_count >= ctx->id_cap) {
-		uint32_t cap = ctx->id_cap ? ctx->id_cap * 2 : 1024;
-		struct id_line *ids = fs_realloc(ctx->ids, cap * sizeof(*ids));
-		if (!ids) {
-			return fail(r, -ENOMEM, 0, "out of memory");
-		}
-		ctx->ids = ids;
-		ctx->id_cap = cap;
+	if (FS_GROW(ctx->ids, ctx->id_cap, (size_t)ctx->b->node_count + 1) < 0) {
+		return fail(r, -ENOMEM, 0, "out of memory");
 	}
 	ctx->ids[ctx->b->node_count] = (struct id_line){ node.osm_id, ctx->b->node_count, r->row_line };
 	if (fs_netb_add_node(ctx->b, &node) < 0) {

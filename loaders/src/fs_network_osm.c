@@ -29,6 +29,7 @@
 #include <readosm.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -82,41 +83,21 @@ struct osm_ctx {
 	const struct fs_osm_params *params;
 	struct fs_netb *b;
 	struct osm_node *nodes;
-	uint32_t node_count, node_cap;
+	uint32_t node_count;
+	size_t node_cap;
 	struct osm_way *ways;
-	uint32_t way_count, way_cap;
+	uint32_t way_count;
+	size_t way_cap;
 	int64_t *refs;
-	uint32_t ref_count, ref_cap;
+	uint32_t ref_count;
+	size_t ref_cap;
 	struct osm_restriction *restrictions;
-	uint32_t restriction_count, restriction_cap;
+	uint32_t restriction_count;
+	size_t restriction_cap;
 	bool nomem;
 	uint64_t off_globe;     /* nodes with coordinates no place on Earth has: a corrupt file */
 	int64_t first_off_globe;
 };
-
-static int grow(void **array, uint32_t *cap, uint64_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	if (need >= UINT32_MAX) {
-		return -ENOMEM;
-	}
-	uint64_t n = *cap ? *cap : 1024;
-	while (n < need) {
-		n *= 2;
-	}
-	if (n > UINT32_MAX - 1) {
-		n = UINT32_MAX - 1;
-	}
-	void *p = fs_realloc(*array, (size_t)n * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*array = p;
-	*cap = (uint32_t)n;
-	return 0;
-}
 
 static const char *tag(const readosm_tag *tags, int count, const char *key)
 {
@@ -209,8 +190,7 @@ static int on_node(const void *user, const readosm_node *node)
 		}
 		return READOSM_OK; /* reported once the file is read */
 	}
-	if (grow((void **)&ctx->nodes, &ctx->node_cap, (uint64_t)ctx->node_count + 1,
-		 sizeof(*ctx->nodes)) < 0) {
+	if (ctx->node_count + 1 >= UINT32_MAX || FS_GROW(ctx->nodes, ctx->node_cap, ctx->node_count + 1) < 0) {
 		ctx->nomem = true;
 		return READOSM_ABORT;
 	}
@@ -280,10 +260,9 @@ static int on_way(const void *user, const readosm_way *way)
 		name = tag(tags, nt, "ref");
 	}
 	if (fs_netb_intern_name(ctx->b, name, &w.name) < 0 ||
-	    grow((void **)&ctx->ways, &ctx->way_cap, (uint64_t)ctx->way_count + 1,
-		 sizeof(*ctx->ways)) < 0 ||
-	    grow((void **)&ctx->refs, &ctx->ref_cap, (uint64_t)ctx->ref_count + way->node_ref_count,
-		 sizeof(*ctx->refs)) < 0) {
+	    ctx->way_count + 1 >= UINT32_MAX || FS_GROW(ctx->ways, ctx->way_cap, ctx->way_count + 1) < 0 ||
+	    (uint64_t)ctx->ref_count + way->node_ref_count >= UINT32_MAX ||
+	    FS_GROW(ctx->refs, ctx->ref_cap, (size_t)ctx->ref_count + way->node_ref_count) < 0) {
 		ctx->nomem = true;
 		return READOSM_ABORT;
 	}
@@ -377,8 +356,8 @@ static int on_relation(const void *user, const readosm_relation *rel)
 			if (t->member_type != READOSM_MEMBER_WAY || !t->role || strcmp(t->role, "to")) {
 				continue;
 			}
-			if (grow((void **)&ctx->restrictions, &ctx->restriction_cap, (uint64_t)ctx->restriction_count + 1,
-				 sizeof(*ctx->restrictions)) < 0) {
+			if (ctx->restriction_count + 1 >= UINT32_MAX ||
+			    FS_GROW(ctx->restrictions, ctx->restriction_cap, ctx->restriction_count + 1) < 0) {
 				ctx->nomem = true;
 				return READOSM_ABORT;
 			}
@@ -541,6 +520,18 @@ static uint32_t find_node(const struct osm_ctx *ctx, int64_t id)
 	return lo < ctx->node_count && ctx->nodes[lo].id == id ? lo : NONE;
 }
 
+/* Add @e from @from to @to along @pts: its own copy of the shape points, then the edge. */
+static int add_directed(struct fs_netb *b, struct fs_edge *e, uint32_t from, uint32_t to, uint8_t lanes,
+			uint16_t flags, const struct fs_point *pts)
+{
+	e->from = from;
+	e->to = to;
+	e->lanes = lanes;
+	e->flags = flags;
+	e->shape_first = b->shape_count;
+	return fs_netb_add_shape(b, pts, e->shape_count) < 0 || fs_netb_add_edge(b, e) < 0 ? -ENOMEM : 0;
+}
+
 /* @control_fwd/@control_bwd: signs and signals met driving along / against the way. */
 static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from, uint32_t to,
 		      double length_m, struct fs_point *pts, uint32_t count, uint16_t control_fwd,
@@ -557,15 +548,8 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 		.shape_count = count,
 	};
 	e.travel_time_s = e.length_m / e.speed_mps;
-	if (w->dir >= 0) {
-		e.from = from;
-		e.to = to;
-		e.lanes = w->lanes_fwd;
-		e.flags = w->flags | control_fwd;
-		e.shape_first = b->shape_count;
-		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
-			return -ENOMEM;
-		}
+	if (w->dir >= 0 && add_directed(b, &e, from, to, w->lanes_fwd, w->flags | control_fwd, pts) < 0) {
+		return -ENOMEM;
 	}
 	if (w->dir <= 0) {
 		for (uint32_t i = 0; i < count / 2; i++) {
@@ -573,14 +557,7 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 			pts[i] = pts[count - 1 - i];
 			pts[count - 1 - i] = t;
 		}
-		e.from = to;
-		e.to = from;
-		e.lanes = w->lanes_bwd;
-		e.flags = w->flags | control_bwd;
-		e.shape_first = b->shape_count;
-		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
-			return -ENOMEM;
-		}
+		return add_directed(b, &e, to, from, w->lanes_bwd, w->flags | control_bwd, pts);
 	}
 	return 0;
 }
@@ -733,7 +710,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 {
 	struct fs_netb *b = ctx->b;
 	struct fs_point *pts = NULL;
-	uint32_t pts_cap = 0;
+	size_t pts_cap = 0;
 	int rc = 0;
 	for (uint32_t w = 0; w < ctx->way_count && rc == 0; w++) {
 		const struct osm_way *way = &ctx->ways[w];
@@ -751,7 +728,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 				continue;
 			}
 			const struct osm_node *o = &ctx->nodes[v];
-			if ((rc = grow((void **)&pts, &pts_cap, (uint64_t)count + 1, sizeof(*pts))) < 0) {
+			if ((rc = FS_GROW(pts, pts_cap, (size_t)count + 1)) < 0) {
 				break;
 			}
 			if (start == NONE) {

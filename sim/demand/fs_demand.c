@@ -36,6 +36,7 @@
 #include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
+#include "fs/grow.h"
 #include "fs/rng.h"
 
 #define ARRIVAL_BITS 24
@@ -409,20 +410,7 @@ double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofe
 
 static int batch_reserve(struct fs_demand_batch *b, size_t more)
 {
-	if (b->count + more <= b->capacity) {
-		return 0;
-	}
-	size_t cap = b->capacity ? b->capacity : 256;
-	while (cap < b->count + more) {
-		cap *= 2;
-	}
-	struct fs_demand_request *items = fs_realloc(b->items, cap * sizeof(*items));
-	if (!items) {
-		return -ENOMEM;
-	}
-	b->items = items;
-	b->capacity = cap;
-	return 0;
+	return FS_GROW(b->items, b->capacity, b->count + more);
 }
 
 static int u32_cmp(const void *pa, const void *pb)

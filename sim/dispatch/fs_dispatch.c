@@ -25,6 +25,7 @@
 
 #include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/grow.h"
 #include "fs/weather.h"
 #include "fs_dispatch_internal.h"
 
@@ -59,9 +60,9 @@ static int grow_request_sides(struct fs_dispatch *d, size_t need)
 		return 0;
 	}
 	size_t cap = d->req_side_cap, cap2 = d->req_side_cap, cap3 = d->req_side_cap;
-	if (dispatch_grow((void **)&d->req_term, sizeof(*d->req_term), &cap, need) < 0 ||
-	    dispatch_grow((void **)&d->req_mark, sizeof(*d->req_mark), &cap2, need) < 0 ||
-	    dispatch_grow((void **)&d->changed, sizeof(*d->changed), &cap3, need) < 0) {
+	if (FS_GROW(d->req_term, cap, need) < 0 ||
+	    FS_GROW(d->req_mark, cap2, need) < 0 ||
+	    FS_GROW(d->changed, cap3, need) < 0) {
 		return -ENOMEM;
 	}
 	d->req_side_cap = cap; /* (the three grow alike: each has at least cap) */
@@ -607,9 +608,9 @@ static bool request_in_ok(const struct fs_dispatch *d, const struct fs_dispatch_
 static int grow_requests(struct fs_dispatch *d, size_t n)
 {
 	size_t cap = d->req_cap;
-	if (dispatch_grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + n) < 0 ||
-	    dispatch_grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + n) < 0 ||
-	    dispatch_grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + n) < 0 ||
+	if (FS_GROW(d->req, cap, d->nreq + n) < 0 ||
+	    FS_GROW(d->open, d->open_cap, d->nopen + n) < 0 ||
+	    FS_GROW(d->fresh, d->fresh_cap, d->nfresh + n) < 0 ||
 	    grow_request_sides(d, d->nreq + n) < 0) {
 		return -ENOMEM;
 	}
@@ -995,7 +996,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_re
 		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
 			return -ENOENT;
 		}
-		if (r->id >= UINT32_MAX / 2 || dispatch_grow((void **)&d->veh, sizeof(*d->veh), &cap, (size_t)r->id + 1) < 0) {
+		if (r->id >= UINT32_MAX / 2 || FS_GROW(d->veh, cap, (size_t)r->id + 1) < 0) {
 			return -ENOMEM;
 		}
 		memset(d->veh + d->nveh, 0, (r->id + 1 - d->nveh) * sizeof(*d->veh));
@@ -1059,7 +1060,7 @@ int fs_dispatch_add_events(struct fs_dispatch *d, const struct fs_vehicle_event 
 	if (count && !events) {
 		return -EINVAL;
 	}
-	if (dispatch_grow((void **)&d->ev, sizeof(*d->ev), &d->ev_cap, d->nev + count) < 0) {
+	if (FS_GROW(d->ev, d->ev_cap, d->nev + count) < 0) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -1303,7 +1304,7 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 		return rc;
 	}
 	/* new requests are announced */
-	if (dispatch_grow((void **)&out->new_requests, sizeof(*out->new_requests), &out->new_cap, out->new_count + d->nfresh) < 0) {
+	if (FS_GROW(out->new_requests, out->new_cap, out->new_count + d->nfresh) < 0) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->nfresh; i++) {

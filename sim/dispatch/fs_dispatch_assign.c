@@ -25,6 +25,8 @@
 
 #include "fs/alloc.h"
 #include "fs/dispatch.h"
+#include "fs/grow.h"
+#include "fs/heap.h"
 
 #define NONE UINT32_MAX
 
@@ -46,7 +48,7 @@ struct solver {
 	size_t heap_len, heap_cap;
 };
 
-static bool item_less(const struct heap_item *a, const struct heap_item *b)
+static inline bool item_less(void *ctx, const struct heap_item *a, const struct heap_item *b)
 {
 	if (a->dist != b->dist) {
 		return a->dist < b->dist;
@@ -57,53 +59,15 @@ static bool item_less(const struct heap_item *a, const struct heap_item *b)
 	return a->col < b->col;
 }
 
+FS_HEAP_DEFINE(item_heap, void, struct heap_item, item_less, FS_HEAP_STORE)
+
 static int heap_push(struct solver *s, struct heap_item it)
 {
-	if (s->heap_len == s->heap_cap) {
-		size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-		struct heap_item *h = fs_realloc(s->heap, cap * sizeof(*h));
-		if (!h) {
-			return -ENOMEM;
-		}
-		s->heap = h;
-		s->heap_cap = cap;
+	if (FS_GROW(s->heap, s->heap_cap, s->heap_len + 1) < 0) {
+		return -ENOMEM;
 	}
-	size_t i = s->heap_len++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!item_less(&it, &s->heap[parent])) {
-			break;
-		}
-		s->heap[i] = s->heap[parent];
-		i = parent;
-	}
-	s->heap[i] = it;
+	item_heap_push(NULL, s->heap, &s->heap_len, it);
 	return 0;
-}
-
-static struct heap_item heap_pop(struct solver *s)
-{
-	struct heap_item top = s->heap[0];
-	struct heap_item last = s->heap[--s->heap_len];
-	size_t i = 0, n = s->heap_len;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n) {
-			break;
-		}
-		if (c + 1 < n && item_less(&s->heap[c + 1], &s->heap[c])) {
-			c++;
-		}
-		if (!item_less(&s->heap[c], &last)) {
-			break;
-		}
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (n) {
-		s->heap[i] = last;
-	}
-	return top;
 }
 
 /* Relax the arc (row i -> column j, cost c) at distance min_val. */
@@ -147,7 +111,7 @@ static int augment(struct solver *s, uint32_t cur)
 		struct heap_item top;
 		do {
 			/* never empty: the row's private column is always reachable */
-			top = heap_pop(s);
+			top = item_heap_pop(NULL, s->heap, &s->heap_len);
 		} while (s->col_done[top.col] || top.dist != s->spc[top.col]);
 		uint32_t j = top.col;
 		min_val = top.dist;

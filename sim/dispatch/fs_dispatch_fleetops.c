@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs_dispatch_internal.h"
 
 #define OBSERVED_TAU_S 3600.0 /* memory of the learnt demand: one hour */
@@ -285,14 +286,8 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		    !dispatch_healthy(v)) {
 			continue;
 		}
-		size_t cap = d->queue_cap;
-		if (cap < d->nqueue + 1) {
-			uint32_t *q = fs_realloc(d->queue, (cap ? cap * 2 : 64) * sizeof(*q));
-			if (!q) {
-				return -ENOMEM;
-			}
-			d->queue = q;
-			d->queue_cap = cap ? cap * 2 : 64;
+		if (FS_GROW(d->queue, d->queue_cap, d->nqueue + 1) < 0) {
+			return -ENOMEM;
 		}
 		v->queued_ms = now_ms;
 		dispatch_touch(d, v);

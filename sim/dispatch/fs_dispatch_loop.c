@@ -17,6 +17,7 @@
 #include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/dispatch_loop.h"
+#include "fs/grow.h"
 #include "fs/rng.h"
 
 #define UNLIMITED_PLUGS 65535
@@ -45,24 +46,6 @@ struct fs_dispatch_loop {
 	struct fs_demand_batch batch;
 	struct fs_path path, trip;
 };
-
-static int grow(void **items, size_t size, size_t *cap, size_t need)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		n *= 2;
-	}
-	void *p = fs_realloc(*items, n * size);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*items = p;
-	*cap = n;
-	return 0;
-}
 
 static uint32_t world_hour(int64_t t_ms)
 {
@@ -331,7 +314,7 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 		return -EINVAL;
 	}
 	/* what dispatch will read at the next tick */
-	if (grow((void **)&l->reported, sizeof(*l->reported), &l->reported_cap, l->events.count) < 0) {
+	if (FS_GROW(l->reported, l->reported_cap, l->events.count) < 0) {
 		return -ENOMEM;
 	}
 	if (l->events.count) {
@@ -340,7 +323,7 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 	l->nreported = l->events.count;
 	const struct fs_vehicle_record *news;
 	long n = fs_fleet_news_take(l->news, l->fleet, l->cfg.world->net, l->now_ms, &news);
-	if (n < 0 || grow((void **)&l->states, sizeof(*l->states), &l->states_cap, (size_t)n) < 0) {
+	if (n < 0 || FS_GROW(l->states, l->states_cap, (size_t)n) < 0) {
 		return -ENOMEM;
 	}
 	for (long i = 0; i < n; i++) {
@@ -373,7 +356,7 @@ int fs_dispatch_loop_tick(struct fs_dispatch_loop *l, struct fs_dispatch_step_st
 		}
 	}
 	/* ... while the fleet applies the jobs dispatch produced then */
-	if (grow((void **)&l->jobs, sizeof(*l->jobs), &l->jobs_cap, l->out.job_count) < 0) {
+	if (FS_GROW(l->jobs, l->jobs_cap, l->out.job_count) < 0) {
 		return -ENOMEM;
 	}
 	if (l->out.job_count) {

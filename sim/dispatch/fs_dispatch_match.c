@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/traffic.h"
 #include "fs_dispatch_internal.h"
 
@@ -150,14 +151,8 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 		    !dispatch_energy_ok(d, v, eta, r)) {
 			continue;
 		}
-		if (m->narcs == m->arcs_cap) {
-			size_t cap = m->arcs_cap ? m->arcs_cap * 2 : 256;
-			struct arc *a = fs_realloc(m->arcs, cap * sizeof(*a));
-			if (!a) {
-				return -ENOMEM;
-			}
-			m->arcs = a;
-			m->arcs_cap = cap;
+		if (FS_GROW(m->arcs, m->arcs_cap, m->narcs + 1) < 0) {
+			return -ENOMEM;
 		}
 		m->arcs[m->narcs++] = (struct arc){ .row = row, .vehicle = m->hits[i].id, .eta_s = eta };
 	}

@@ -35,6 +35,7 @@
 #include <xxhash.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/production.h"
 #include "fs/rng.h"
 #include "fs_production_internal.h"
@@ -142,17 +143,7 @@ static int lots_reserve(struct lots *l, size_t extra)
 			return 0;
 		}
 	}
-	size_t cap = l->cap ? l->cap * 2 : 16;
-	while (cap < l->n + extra) {
-		cap *= 2;
-	}
-	struct lot *v = fs_realloc(l->v, cap * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
-	}
-	l->v = v;
-	l->cap = cap;
-	return 0;
+	return FS_GROW(l->v, l->cap, l->n + extra);
 }
 
 static bool lot_same(const struct lot *a, const struct lot *b)
@@ -698,15 +689,9 @@ static void log_delivery(struct fs_production *prod, struct fs_prod_log *log, co
 	if (!log || (log->city_filter != FS_PROD_NO_CITY && log->city_filter != d->city)) {
 		return;
 	}
-	if (log->delivery_count == log->delivery_cap) {
-		size_t cap = log->delivery_cap ? log->delivery_cap * 2 : 64;
-		struct fs_prod_delivery *v = fs_realloc(log->deliveries, cap * sizeof(*v));
-		if (!v) {
-			prod->oom = true;
-			return;
-		}
-		log->deliveries = v;
-		log->delivery_cap = cap;
+	if (FS_GROW(log->deliveries, log->delivery_cap, log->delivery_count + 1) < 0) {
+		prod->oom = true;
+		return;
 	}
 	log->deliveries[log->delivery_count++] = *d;
 }
@@ -717,15 +702,9 @@ static void log_retirement(struct fs_production *prod, struct fs_prod_log *log, 
 	if (!log || !count || (log->city_filter != FS_PROD_NO_CITY && log->city_filter != city)) {
 		return;
 	}
-	if (log->retirement_count == log->retirement_cap) {
-		size_t cap = log->retirement_cap ? log->retirement_cap * 2 : 64;
-		struct fs_prod_retirement *v = fs_realloc(log->retirements, cap * sizeof(*v));
-		if (!v) {
-			prod->oom = true;
-			return;
-		}
-		log->retirements = v;
-		log->retirement_cap = cap;
+	if (FS_GROW(log->retirements, log->retirement_cap, log->retirement_count + 1) < 0) {
+		prod->oom = true;
+		return;
 	}
 	log->retirements[log->retirement_count++] =
 		(struct fs_prod_retirement){ .day = day, .programme = programme, .city = city, .count = count,

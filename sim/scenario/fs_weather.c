@@ -14,6 +14,7 @@
 
 #include "fs/alloc.h"
 #include "fs/geofence.h"
+#include "fs/grow.h"
 #include "fs/weather.h"
 
 /* One weather event in force, reduced to what the picture depends on. */
@@ -64,21 +65,16 @@ static int find_zone_edges(struct fs_weather *w, const struct fs_scenario_zone *
 	const struct fs_geofence_zone *gz = fs_geofence_zone(g, 0);
 	double x0, y0, x1, y1;
 	fs_geofence_zone_bounds(gz, &x0, &y0, &x1, &y1);
-	uint32_t cap = 0;
+	size_t cap = 0;
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_node *a = &net->nodes[net->edges[e].from], *b = &net->nodes[net->edges[e].to];
 		double mx = 0.5 * (a->x + b->x), my = 0.5 * (a->y + b->y);
 		if (mx < x0 || mx > x1 || my < y0 || my > y1 || !fs_geofence_zone_contains(gz, mx, my)) {
 			continue;
 		}
-		if (out->count == cap) {
-			cap = cap ? 2 * cap : 256;
-			uint32_t *p = fs_realloc(out->edges, cap * sizeof(*p));
-			if (!p) {
-				fs_geofence_destroy(g);
-				return fs_error_set(err, -ENOMEM, "out of memory");
-			}
-			out->edges = p;
+		if (FS_GROW(out->edges, cap, (size_t)out->count + 1) < 0) {
+			fs_geofence_destroy(g);
+			return fs_error_set(err, -ENOMEM, "out of memory");
 		}
 		out->edges[out->count++] = e;
 	}
@@ -177,14 +173,8 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 			w->unknown_zones += fs_scenario_event_starts(e, tick); /* once, when it starts */
 			continue;
 		}
-		if (count == w->next_cap) {
-			size_t cap = w->next_cap ? 2 * w->next_cap : 8;
-			struct cell *p = fs_realloc(w->next, cap * sizeof(*p));
-			if (!p) {
-				return -ENOMEM;
-			}
-			w->next = p;
-			w->next_cap = cap;
+		if (FS_GROW(w->next, w->next_cap, count + 1) < 0) {
+			return -ENOMEM;
 		}
 		double sf = e->speed_factor > 0.0 && e->speed_factor <= 1.0 ? e->speed_factor : 1.0;
 		w->next[count++] = (struct cell){ z, e->severity, sf };

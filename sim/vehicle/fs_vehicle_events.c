@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/vehicle.h"
 #include "fs_vehicle_internal.h"
 
@@ -15,15 +16,9 @@ void fs_vehicle_events_push(struct fs_vehicle_events *ev, const struct fs_vehicl
 	if (!ev) {
 		return;
 	}
-	if (ev->count == ev->capacity) {
-		size_t cap = ev->capacity ? ev->capacity * 2 : 64;
-		struct fs_vehicle_event *items = fs_realloc(ev->items, cap * sizeof(*items));
-		if (!items) {
-			ev->dropped++;
-			return;
-		}
-		ev->items = items;
-		ev->capacity = cap;
+	if (FS_GROW(ev->items, ev->capacity, ev->count + 1) < 0) {
+		ev->dropped++;
+		return;
 	}
 	ev->items[ev->count++] = *e;
 }
@@ -41,7 +36,7 @@ void fs_vehicle_events_finish(struct fs_vehicle_events *ev)
 }
 
 void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
-		   const char *reason)
+		   const char *reason, double value)
 {
 	if (!ev) {
 		return;
@@ -49,6 +44,7 @@ void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int
 	struct fs_vehicle_event e = {
 		.time_ms = t,
 		.job_id = v->job_id,
+		.value = value,
 		.reason = reason,
 		.vehicle_id = v->id,
 		.kind = (uint8_t)kind,

@@ -24,6 +24,7 @@
 
 #include "fs/alloc.h"
 #include "fs/geofence.h"
+#include "fs/grow.h"
 
 #define MAX_SLABS 8192u
 
@@ -364,14 +365,8 @@ int fs_geofence_add_zone(struct fs_geofence *g, int64_t id, const char *name,
 		fs_projection_init(&g->proj, 0.5 * (lat0 + lat1), 0.5 * (lon0 + lon1));
 		g->have_proj = true;
 	}
-	if (g->count == g->capacity) {
-		size_t cap = g->capacity ? 2 * g->capacity : 16;
-		struct fs_geofence_zone **zones = fs_realloc(g->zones, cap * sizeof(*zones));
-		if (!zones) {
-			return -ENOMEM;
-		}
-		g->zones = zones;
-		g->capacity = cap;
+	if (FS_GROW(g->zones, g->capacity, g->count + 1) < 0) {
+		return -ENOMEM;
 	}
 	struct fs_geofence_zone *z = fs_calloc(1, sizeof(*z));
 	if (!z) {

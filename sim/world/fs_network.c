@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
+#include "fs/idmap.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 
@@ -61,31 +63,10 @@ double fs_geo_distance_m(double lat1, double lon1, double lat2, double lon2)
 
 /* ---- builder ------------------------------------------------------------ */
 
-static int grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	uint64_t n = *cap ? *cap : 64;
-	while (n < need) {
-		n *= 2;
-	}
-	if (n > UINT32_MAX) {
-		n = UINT32_MAX;
-	}
-	void *p = fs_realloc(*array, (size_t)n * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*array = p;
-	*cap = (uint32_t)n;
-	return 0;
-}
-
 int fs_netb_init(struct fs_netb *b)
 {
 	memset(b, 0, sizeof(*b));
-	if (grow((void **)&b->names, &b->names_cap, 64, 1) < 0) {
+	if (FS_GROW(b->names, b->names_cap, 64) < 0) {
 		return -ENOMEM;
 	}
 	b->names[0] = '\0';
@@ -99,7 +80,10 @@ void fs_netb_finish_free(struct fs_netb *b)
 	fs_free(b->edges);
 	fs_free(b->shape);
 	fs_free(b->names);
-	fs_free(b->name_slots);
+	if (b->name_index) {
+		fs_idmap_finish(b->name_index);
+		fs_free(b->name_index);
+	}
 	fs_free(b->turns);
 	memset(b, 0, sizeof(*b));
 }
@@ -107,7 +91,7 @@ void fs_netb_finish_free(struct fs_netb *b)
 int fs_netb_add_node(struct fs_netb *b, const struct fs_node *node)
 {
 	if (b->node_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->nodes, &b->node_cap, b->node_count + 1, sizeof(*b->nodes)) < 0) {
+	    FS_GROW(b->nodes, b->node_cap, b->node_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->nodes[b->node_count++] = *node;
@@ -117,7 +101,7 @@ int fs_netb_add_node(struct fs_netb *b, const struct fs_node *node)
 int fs_netb_add_shape(struct fs_netb *b, const struct fs_point *pts, uint32_t count)
 {
 	if ((uint64_t)b->shape_count + count >= UINT32_MAX ||
-	    grow((void **)&b->shape, &b->shape_cap, b->shape_count + count, sizeof(*b->shape)) < 0) {
+	    FS_GROW(b->shape, b->shape_cap, b->shape_count + count) < 0) {
 		return -ENOMEM;
 	}
 	memcpy(b->shape + b->shape_count, pts, count * sizeof(*pts));
@@ -128,7 +112,7 @@ int fs_netb_add_shape(struct fs_netb *b, const struct fs_point *pts, uint32_t co
 int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge)
 {
 	if (b->edge_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->edges, &b->edge_cap, b->edge_count + 1, sizeof(*b->edges)) < 0) {
+	    FS_GROW(b->edges, b->edge_cap, b->edge_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->edges[b->edge_count++] = *edge;
@@ -138,43 +122,26 @@ int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge)
 int fs_netb_add_turn(struct fs_netb *b, uint32_t from, uint32_t to, bool only)
 {
 	if (b->turn_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->turns, &b->turn_cap, b->turn_count + 1, sizeof(*b->turns)) < 0) {
+	    FS_GROW(b->turns, b->turn_cap, b->turn_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->turns[b->turn_count++] = (struct fs_netb_turn){ from, to, only };
 	return 0;
 }
 
-static uint32_t hash_str(const char *s)
+/* The index key of @name: FNV-1a (64 bits); on a collision, the next key up. */
+static uint64_t name_key(const char *name)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	uint64_t h = 14695981039346656037ULL;
+	for (; *name; name++) {
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
 	}
 	return h;
 }
 
-static int rehash_names(struct fs_netb *b, uint32_t cap)
+static uint64_t next_key(uint64_t key)
 {
-	uint32_t *slots = fs_calloc(cap, sizeof(*slots));
-	if (!slots) {
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < b->name_slot_cap; i++) {
-		uint32_t off = b->name_slots[i];
-		if (!off) {
-			continue;
-		}
-		uint32_t h = hash_str(b->names + off) & (cap - 1);
-		while (slots[h]) {
-			h = (h + 1) & (cap - 1);
-		}
-		slots[h] = off;
-	}
-	fs_free(b->name_slots);
-	b->name_slots = slots;
-	b->name_slot_cap = cap;
-	return 0;
+	return key + 1 == FS_IDMAP_EMPTY ? 0 : key + 1;
 }
 
 int fs_netb_intern_name(struct fs_netb *b, const char *name, uint32_t *ret_offset)
@@ -183,29 +150,26 @@ int fs_netb_intern_name(struct fs_netb *b, const char *name, uint32_t *ret_offse
 		*ret_offset = 0;
 		return 0;
 	}
-	if ((b->name_slot_used + 1) * 2 > b->name_slot_cap &&
-	    rehash_names(b, b->name_slot_cap ? b->name_slot_cap * 2 : 256) < 0) {
+	if (!b->name_index && !(b->name_index = fs_calloc(1, sizeof(*b->name_index)))) {
 		return -ENOMEM;
 	}
-	uint32_t mask = b->name_slot_cap - 1;
-	uint32_t h = hash_str(name) & mask;
-	while (b->name_slots[h]) {
-		if (!strcmp(b->names + b->name_slots[h], name)) {
-			*ret_offset = b->name_slots[h];
+	uint64_t key = name_key(name);
+	uint32_t off;
+	for (; fs_idmap_get(b->name_index, key, &off); key = next_key(key)) {
+		if (!strcmp(b->names + off, name)) {
+			*ret_offset = off;
 			return 0;
 		}
-		h = (h + 1) & mask;
 	}
 	size_t len = strlen(name) + 1;
 	if ((uint64_t)b->names_size + len >= UINT32_MAX ||
-	    grow((void **)&b->names, &b->names_cap, b->names_size + (uint32_t)len, 1) < 0) {
+	    FS_GROW(b->names, b->names_cap, b->names_size + (uint32_t)len) < 0 ||
+	    fs_idmap_put(b->name_index, key, b->names_size) < 0) {
 		return -ENOMEM;
 	}
-	uint32_t off = b->names_size;
+	off = b->names_size;
 	memcpy(b->names + off, name, len);
 	b->names_size += (uint32_t)len;
-	b->name_slots[h] = off;
-	b->name_slot_used++;
 	*ret_offset = off;
 	return 0;
 }
@@ -299,9 +263,9 @@ static int compare_turns(const void *a, const void *b)
 	return (x->to > y->to) - (x->to < y->to);
 }
 
-static int push_turn(struct fs_network *net, uint32_t *cap, uint32_t from, uint32_t to)
+static int push_turn(struct fs_network *net, size_t *cap, uint32_t from, uint32_t to)
 {
-	if (grow((void **)&net->banned_turns, cap, net->banned_turn_count + 1, sizeof(*net->banned_turns)) < 0) {
+	if (fs_grow((void **)&net->banned_turns, cap, net->banned_turn_count + 1, sizeof(*net->banned_turns)) < 0) {
 		return -ENOMEM;
 	}
 	net->banned_turns[net->banned_turn_count++] = (struct fs_turn){ from, to };
@@ -321,7 +285,7 @@ static bool meets(const struct fs_network *net, struct fs_turn t)
  */
 static int build_turns(struct fs_network *net, struct fs_netb *b)
 {
-	uint32_t cap = 0;
+	size_t cap = 0;
 	struct fs_turn *only = fs_malloc(((size_t)b->turn_count + 1) * sizeof(*only));
 	uint32_t nonly = 0;
 	if (!only) {

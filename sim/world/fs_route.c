@@ -38,6 +38,8 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
+#include "fs/heap.h"
 #include "fs/route.h"
 
 #define NONE UINT32_MAX
@@ -52,69 +54,32 @@ struct qitem {
 	uint32_t node;
 };
 
-/* Binary min-heap with lazy deletion (stale entries are skipped on pop). */
+static inline bool qitem_less(void *ctx, const struct qitem *a, const struct qitem *b)
+{
+	return a->key < b->key;
+}
+
+FS_HEAP_DEFINE(qheap, void, struct qitem, qitem_less, FS_HEAP_STORE)
+
+/* Min-heap with lazy deletion (stale entries are skipped on pop); room is reserved before pushing. */
 struct lheap {
 	struct qitem *a;
-	uint32_t n, cap;
+	size_t n, cap;
 };
 
 static inline void heap_push(struct lheap *h, double key, uint32_t node)
 {
-	uint32_t i = h->n++;
-	while (i > 0) {
-		uint32_t p = (i - 1) / 2;
-		if (h->a[p].key <= key) {
-			break;
-		}
-		h->a[i] = h->a[p];
-		i = p;
-	}
-	h->a[i] = (struct qitem){ key, node };
+	qheap_push(NULL, h->a, &h->n, (struct qitem){ key, node });
 }
 
 static inline struct qitem heap_pop(struct lheap *h)
 {
-	struct qitem top = h->a[0], last = h->a[--h->n];
-	uint32_t i = 0, n = h->n;
-	for (;;) {
-		uint32_t c = 2 * i + 1;
-		if (c >= n) {
-			break;
-		}
-		if (c + 1 < n && h->a[c + 1].key < h->a[c].key) {
-			c++;
-		}
-		if (last.key <= h->a[c].key) {
-			break;
-		}
-		h->a[i] = h->a[c];
-		i = c;
-	}
-	if (n) {
-		h->a[i] = last;
-	}
-	return top;
+	return qheap_pop(NULL, h->a, &h->n);
 }
 
 static int heap_reserve(struct lheap *h, uint64_t need)
 {
-	if (need <= h->cap) {
-		return 0;
-	}
-	uint64_t cap = h->cap ? h->cap : 256;
-	while (cap < need) {
-		cap *= 2;
-	}
-	if (cap > UINT32_MAX) {
-		return -ENOMEM;
-	}
-	struct qitem *a = fs_realloc(h->a, (size_t)cap * sizeof(*a));
-	if (!a) {
-		return -ENOMEM;
-	}
-	h->a = a;
-	h->cap = (uint32_t)cap;
-	return 0;
+	return FS_GROW(h->a, h->cap, need);
 }
 
 /* ---- the hierarchy ------------------------------------------------------------ */
@@ -196,7 +161,8 @@ struct ctr {
 	struct lheap heap;
 	uint32_t settle_limit, hop_limit;
 	/* priority queue: indexed binary heap over nodes */
-	uint32_t *pq, *pq_pos, pq_n;
+	uint32_t *pq, *pq_pos;
+	size_t pq_n;
 	double *prio;
 	uint32_t *nbr; /* scratch: neighbours of the node being contracted */
 };
@@ -402,50 +368,18 @@ static int ctr_priority(struct ctr *c, uint32_t v, double *ret)
 }
 
 /* Indexed min-heap on c->prio, ties broken by node id (deterministic order). */
-static inline bool pq_less(const struct ctr *c, uint32_t a, uint32_t b)
+static inline bool pq_less(const struct ctr *c, const uint32_t *a, const uint32_t *b)
 {
-	return c->prio[a] < c->prio[b] || (c->prio[a] == c->prio[b] && a < b);
+	return c->prio[*a] < c->prio[*b] || (c->prio[*a] == c->prio[*b] && *a < *b);
 }
 
-static void pq_place(struct ctr *c, uint32_t i, uint32_t v)
+static inline void pq_place(struct ctr *c, uint32_t *pq, size_t i, uint32_t v)
 {
-	c->pq[i] = v;
-	c->pq_pos[v] = i;
+	pq[i] = v;
+	c->pq_pos[v] = (uint32_t)i;
 }
 
-static void pq_up(struct ctr *c, uint32_t i)
-{
-	uint32_t v = c->pq[i];
-	while (i > 0) {
-		uint32_t p = (i - 1) / 2;
-		if (!pq_less(c, v, c->pq[p])) {
-			break;
-		}
-		pq_place(c, i, c->pq[p]);
-		i = p;
-	}
-	pq_place(c, i, v);
-}
-
-static void pq_down(struct ctr *c, uint32_t i)
-{
-	uint32_t v = c->pq[i];
-	for (;;) {
-		uint32_t k = 2 * i + 1;
-		if (k >= c->pq_n) {
-			break;
-		}
-		if (k + 1 < c->pq_n && pq_less(c, c->pq[k + 1], c->pq[k])) {
-			k++;
-		}
-		if (!pq_less(c, c->pq[k], v)) {
-			break;
-		}
-		pq_place(c, i, c->pq[k]);
-		i = k;
-	}
-	pq_place(c, i, v);
-}
+FS_HEAP_DEFINE(pq, struct ctr, uint32_t, pq_less, pq_place)
 
 static void ctr_free(struct ctr *c)
 {
@@ -578,18 +512,14 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 		if (ctr_priority(&c, v, &c.prio[v]) < 0) {
 			goto out;
 		}
-		pq_place(&c, v, v);
+		pq_place(&c, c.pq, v, v);
 	}
 	c.pq_n = n;
 	for (uint32_t i = n / 2; i-- > 0;) {
-		pq_down(&c, i);
+		pq_down(&c, c.pq, c.pq_n, i);
 	}
 	for (uint32_t next = 0; next < n; next++) {
-		uint32_t v = c.pq[0];
-		pq_place(&c, 0, c.pq[--c.pq_n]);
-		if (c.pq_n) {
-			pq_down(&c, 0);
-		}
+		uint32_t v = pq_pop(&c, c.pq, &c.pq_n);
 		struct sim s;
 		if (ctr_process(&c, v, true, &s) < 0) {
 			goto out;
@@ -629,9 +559,9 @@ static int ch_build(struct ch *ch, const struct fs_network *net, const double *c
 				goto out;
 			}
 			if (c.prio[x] < old) {
-				pq_up(&c, c.pq_pos[x]);
+				pq_up(&c, c.pq, c.pq_pos[x]);
 			} else {
-				pq_down(&c, c.pq_pos[x]);
+				pq_down(&c, c.pq, c.pq_n, c.pq_pos[x]);
 			}
 		}
 		fs_free(c.in[v].a);
@@ -919,14 +849,8 @@ void fs_path_finish(struct fs_path *path)
 
 static int path_push(struct fs_path *path, uint32_t edge)
 {
-	if (path->count == path->capacity) {
-		uint32_t cap = path->capacity ? path->capacity * 2 : 64;
-		uint32_t *e = fs_realloc(path->edges, cap * sizeof(*e));
-		if (!e) {
-			return -ENOMEM;
-		}
-		path->edges = e;
-		path->capacity = cap;
+	if (FS_GROW(path->edges, path->capacity, (size_t)path->count + 1) < 0) {
+		return -ENOMEM;
 	}
 	path->edges[path->count++] = edge;
 	return 0;
@@ -940,17 +864,90 @@ static void new_round(uint32_t *round, uint32_t *stamps, uint32_t n)
 	}
 }
 
-/* Start a hierarchy search at @seeds (several on one node keep the least weight). */
-static void plant(const struct seed *seeds, uint32_t count, double *dist, uint32_t *stamp, uint32_t round,
-		  uint32_t *parent, struct lheap *h)
+/*
+ * One direction of an upward search: forward ones follow the up arcs and are
+ * stalled by the down arcs (stored at the lower end, they lead up against the
+ * search's direction); backward ones the other way round.
+ */
+struct side {
+	struct lheap *heap;
+	double *dist;
+	uint32_t *stamp, *parent;
+	uint32_t round;
+	const uint32_t *own_first, *stall_first;
+	const struct arc *own, *stall;
+};
+
+/* Start @forward's side of a search on @ch at @seeds (several on one node keep the least weight). */
+static struct side side_start(struct fs_route_query *q, const struct ch *ch, bool forward, const struct seed *seeds,
+			      uint32_t count)
 {
+	struct side sd = {
+		.heap = forward ? &q->hf : &q->hb,
+		.dist = forward ? q->df : q->db,
+		.stamp = forward ? q->sf : q->sb,
+		.parent = forward ? q->pf : q->pb,
+		.own_first = forward ? ch->up_first : ch->down_first,
+		.own = forward ? ch->up : ch->down,
+		.stall_first = forward ? ch->down_first : ch->up_first,
+		.stall = forward ? ch->down : ch->up,
+	};
+	uint32_t *round = forward ? &q->rf : &q->rb;
+	new_round(round, sd.stamp, q->n);
+	sd.round = *round;
+	sd.heap->n = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t v = seeds[i].node;
-		if (stamp[v] != round || seeds[i].w < dist[v]) {
-			dist[v] = seeds[i].w;
-			stamp[v] = round;
-			parent[v] = NONE;
-			heap_push(h, seeds[i].w, v);
+		if (sd.stamp[v] != sd.round || seeds[i].w < sd.dist[v]) {
+			sd.dist[v] = seeds[i].w;
+			sd.stamp[v] = sd.round;
+			sd.parent[v] = NONE;
+			heap_push(sd.heap, seeds[i].w, v);
+		}
+	}
+	return sd;
+}
+
+/* The side as a finished search left it, to meet from the other side. */
+static struct side side_done(struct fs_route_query *q, bool forward)
+{
+	return (struct side){ .dist = forward ? q->df : q->db, .stamp = forward ? q->sf : q->sb,
+			      .round = forward ? q->rf : q->rb };
+}
+
+/* A popped label that a shorter one of the same node came before. */
+static inline bool stale(const struct side *sd, struct qitem it)
+{
+	return it.key > sd->dist[it.node];
+}
+
+/* Node @it reached from one side meets @other's search: keep the shorter meeting. */
+static inline void meet_at(const struct side *other, struct qitem it, double *best, uint32_t *meet)
+{
+	if (other->stamp[it.node] == other->round && it.key + other->dist[it.node] < *best) {
+		*best = it.key + other->dist[it.node];
+		*meet = it.node;
+	}
+}
+
+/* Settle @it: unless a shorter path reaches it from above (stall on demand), relax its arcs. */
+static inline void expand(struct side *sd, struct qitem it)
+{
+	uint32_t u = it.node;
+	for (uint32_t i = sd->stall_first[u]; i < sd->stall_first[u + 1]; i++) {
+		const struct arc *a = &sd->stall[i];
+		if (sd->stamp[a->head] == sd->round && sd->dist[a->head] + a->w < it.key) {
+			return;
+		}
+	}
+	for (uint32_t i = sd->own_first[u]; i < sd->own_first[u + 1]; i++) {
+		const struct arc *a = &sd->own[i];
+		double nd = it.key + a->w;
+		if (sd->stamp[a->head] != sd->round || nd < sd->dist[a->head]) {
+			sd->dist[a->head] = nd;
+			sd->stamp[a->head] = sd->round;
+			sd->parent[a->head] = a->edge;
+			heap_push(sd->heap, nd, a->head);
 		}
 	}
 }
@@ -962,85 +959,22 @@ static void plant(const struct seed *seeds, uint32_t count, double *dist, uint32
 static double ch_search(struct fs_route_query *q, const struct ch *ch, const struct seed *fs, uint32_t nf,
 			const struct seed *bs, uint32_t nb, uint32_t *ret_meet)
 {
-	new_round(&q->rf, q->sf, q->n);
-	new_round(&q->rb, q->sb, q->n);
-	const uint32_t rf = q->rf, rb = q->rb;
-	double *df = q->df, *db = q->db;
-	uint32_t *sf = q->sf, *sb = q->sb;
-	q->hf.n = q->hb.n = 0;
-	plant(fs, nf, df, sf, rf, q->pf, &q->hf);
-	plant(bs, nb, db, sb, rb, q->pb, &q->hb);
+	struct side f = side_start(q, ch, true, fs, nf), b = side_start(q, ch, false, bs, nb);
 	double best = INFINITY;
 	uint32_t meet = NONE;
-	while (q->hf.n || q->hb.n) {
-		double min_f = q->hf.n ? q->hf.a[0].key : INFINITY;
-		double min_b = q->hb.n ? q->hb.a[0].key : INFINITY;
+	while (f.heap->n || b.heap->n) {
+		double min_f = f.heap->n ? f.heap->a[0].key : INFINITY;
+		double min_b = b.heap->n ? b.heap->a[0].key : INFINITY;
 		if (fmin(min_f, min_b) >= best) {
 			break;
 		}
-		if (min_f <= min_b) {
-			struct qitem it = heap_pop(&q->hf);
-			uint32_t u = it.node;
-			if (it.key > df[u]) {
-				continue;
-			}
-			if (sb[u] == rb && it.key + db[u] < best) {
-				best = it.key + db[u];
-				meet = u;
-			}
-			bool stalled = false;
-			for (uint32_t i = ch->down_first[u]; i < ch->down_first[u + 1]; i++) {
-				const struct arc *a = &ch->down[i];
-				if (sf[a->head] == rf && df[a->head] + a->w < it.key) {
-					stalled = true;
-					break;
-				}
-			}
-			if (stalled) {
-				continue;
-			}
-			for (uint32_t i = ch->up_first[u]; i < ch->up_first[u + 1]; i++) {
-				const struct arc *a = &ch->up[i];
-				double nd = it.key + a->w;
-				if (sf[a->head] != rf || nd < df[a->head]) {
-					df[a->head] = nd;
-					sf[a->head] = rf;
-					q->pf[a->head] = a->edge;
-					heap_push(&q->hf, nd, a->head);
-				}
-			}
-		} else {
-			struct qitem it = heap_pop(&q->hb);
-			uint32_t u = it.node;
-			if (it.key > db[u]) {
-				continue;
-			}
-			if (sf[u] == rf && it.key + df[u] < best) {
-				best = it.key + df[u];
-				meet = u;
-			}
-			bool stalled = false;
-			for (uint32_t i = ch->up_first[u]; i < ch->up_first[u + 1]; i++) {
-				const struct arc *a = &ch->up[i];
-				if (sb[a->head] == rb && db[a->head] + a->w < it.key) {
-					stalled = true;
-					break;
-				}
-			}
-			if (stalled) {
-				continue;
-			}
-			for (uint32_t i = ch->down_first[u]; i < ch->down_first[u + 1]; i++) {
-				const struct arc *a = &ch->down[i];
-				double nd = it.key + a->w;
-				if (sb[a->head] != rb || nd < db[a->head]) {
-					db[a->head] = nd;
-					sb[a->head] = rb;
-					q->pb[a->head] = a->edge;
-					heap_push(&q->hb, nd, a->head);
-				}
-			}
+		struct side *me = min_f <= min_b ? &f : &b, *other = me == &f ? &b : &f;
+		struct qitem it = heap_pop(me->heap);
+		if (stale(me, it)) {
+			continue;
 		}
+		meet_at(other, it, &best, &meet);
+		expand(me, it);
 	}
 	*ret_meet = meet;
 	return best;
@@ -1562,39 +1496,11 @@ int fs_route_positions(struct fs_route_query *q, uint32_t hour, struct fs_road_p
 static void upward_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			  bool forward)
 {
-	uint32_t *round = forward ? &q->rf : &q->rb;
-	uint32_t *stamp = forward ? q->sf : q->sb;
-	double *dist = forward ? q->df : q->db;
-	struct lheap *h = forward ? &q->hf : &q->hb;
-	const uint32_t *own_first = forward ? ch->up_first : ch->down_first;
-	const struct arc *own = forward ? ch->up : ch->down;
-	const uint32_t *other_first = forward ? ch->down_first : ch->up_first;
-	const struct arc *other = forward ? ch->down : ch->up;
-	new_round(round, stamp, q->n);
-	const uint32_t rd = *round;
-	h->n = 0;
-	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
-	while (h->n) {
-		struct qitem it = heap_pop(h);
-		uint32_t u = it.node;
-		if (it.key > dist[u]) {
-			continue;
-		}
-		bool stalled = false;
-		for (uint32_t i = other_first[u]; i < other_first[u + 1] && !stalled; i++) {
-			stalled = stamp[other[i].head] == rd && dist[other[i].head] + other[i].w < it.key;
-		}
-		if (stalled) {
-			continue;
-		}
-		for (uint32_t i = own_first[u]; i < own_first[u + 1]; i++) {
-			const struct arc *a = &own[i];
-			double nd = it.key + a->w;
-			if (stamp[a->head] != rd || nd < dist[a->head]) {
-				dist[a->head] = nd;
-				stamp[a->head] = rd;
-				heap_push(h, nd, a->head);
-			}
+	struct side sd = side_start(q, ch, forward, seeds, count);
+	while (sd.heap->n) {
+		struct qitem it = heap_pop(sd.heap);
+		if (!stale(&sd, it)) {
+			expand(&sd, it);
 		}
 	}
 }
@@ -1604,50 +1510,20 @@ static void upward_search(struct fs_route_query *q, const struct ch *ch, const s
 static double pruned_search(struct fs_route_query *q, const struct ch *ch, const struct seed *seeds, uint32_t count,
 			    bool forward)
 {
-	uint32_t *round = forward ? &q->rf : &q->rb;
-	uint32_t *stamp = forward ? q->sf : q->sb;
-	double *dist = forward ? q->df : q->db;
-	const uint32_t other_round = forward ? q->rb : q->rf;
-	const uint32_t *other_stamp = forward ? q->sb : q->sf;
-	const double *other_dist = forward ? q->db : q->df;
-	struct lheap *h = forward ? &q->hf : &q->hb;
-	const uint32_t *own_first = forward ? ch->up_first : ch->down_first;
-	const struct arc *own = forward ? ch->up : ch->down;
-	const uint32_t *stall_first = forward ? ch->down_first : ch->up_first;
-	const struct arc *stall = forward ? ch->down : ch->up;
-	new_round(round, stamp, q->n);
-	const uint32_t rd = *round;
-	h->n = 0;
-	plant(seeds, count, dist, stamp, rd, forward ? q->pf : q->pb, h);
+	struct side other = side_done(q, !forward);
+	struct side sd = side_start(q, ch, forward, seeds, count);
 	double best = INFINITY;
-	while (h->n) {
-		struct qitem it = heap_pop(h);
-		uint32_t u = it.node;
+	uint32_t meet = NONE;
+	while (sd.heap->n) {
+		struct qitem it = heap_pop(sd.heap);
 		if (it.key >= best) {
 			break;
 		}
-		if (it.key > dist[u]) {
+		if (stale(&sd, it)) {
 			continue;
 		}
-		if (other_stamp[u] == other_round && it.key + other_dist[u] < best) {
-			best = it.key + other_dist[u];
-		}
-		bool stalled = false;
-		for (uint32_t i = stall_first[u]; i < stall_first[u + 1] && !stalled; i++) {
-			stalled = stamp[stall[i].head] == rd && dist[stall[i].head] + stall[i].w < it.key;
-		}
-		if (stalled) {
-			continue;
-		}
-		for (uint32_t i = own_first[u]; i < own_first[u + 1]; i++) {
-			const struct arc *a = &own[i];
-			double nd = it.key + a->w;
-			if (stamp[a->head] != rd || nd < dist[a->head]) {
-				dist[a->head] = nd;
-				stamp[a->head] = rd;
-				heap_push(h, nd, a->head);
-			}
-		}
+		meet_at(&other, it, &best, &meet);
+		expand(&sd, it);
 	}
 	return best;
 }

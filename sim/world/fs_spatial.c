@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/heap.h"
 #include "fs/spatial.h"
 
 #define NO_CELL UINT32_MAX
@@ -291,51 +292,27 @@ static int hit_cmp(const void *pa, const void *pb)
 	return worse(b, a) ? -1 : 0;
 }
 
-/* Max-heap of the k best (worst on top); dist_m holds squared distances. */
+static inline bool worse_first(void *ctx, const struct fs_spatial_hit *a, const struct fs_spatial_hit *b)
+{
+	return worse(a, b);
+}
+
+FS_HEAP_DEFINE(hit_heap, void, struct fs_spatial_hit, worse_first, FS_HEAP_STORE)
+
+/* The k best so far, the worst on top; dist_m holds squared distances. */
 struct heap {
 	struct fs_spatial_hit *h;
 	size_t n, k;
 };
 
-static void heap_sift_down(struct heap *hp, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < hp->n && worse(&hp->h[l], &hp->h[m])) {
-			m = l;
-		}
-		if (r < hp->n && worse(&hp->h[r], &hp->h[m])) {
-			m = r;
-		}
-		if (m == i) {
-			return;
-		}
-		struct fs_spatial_hit t = hp->h[i];
-		hp->h[i] = hp->h[m];
-		hp->h[m] = t;
-		i = m;
-	}
-}
-
 static void heap_offer(struct heap *hp, uint32_t id, double d2)
 {
 	struct fs_spatial_hit cand = { .id = id, .dist_m = d2 };
 	if (hp->n < hp->k) {
-		size_t i = hp->n++;
-		hp->h[i] = cand;
-		while (i > 0) {
-			size_t p = (i - 1) / 2;
-			if (!worse(&hp->h[i], &hp->h[p])) {
-				break;
-			}
-			struct fs_spatial_hit t = hp->h[i];
-			hp->h[i] = hp->h[p];
-			hp->h[p] = t;
-			i = p;
-		}
+		hit_heap_push(NULL, hp->h, &hp->n, cand);
 	} else if (worse(&hp->h[0], &cand)) {
 		hp->h[0] = cand;
-		heap_sift_down(hp, 0);
+		hit_heap_down(NULL, hp->h, hp->n, 0);
 	}
 }
 
