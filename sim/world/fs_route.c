@@ -952,6 +952,16 @@ static inline void expand(struct side *sd, struct qitem it)
 	}
 }
 
+/* Settle the least label of @me's queue, meeting @other's search on the way. */
+static inline void meet_step(struct side *me, const struct side *other, double *best, uint32_t *meet)
+{
+	struct qitem it = heap_pop(me->heap);
+	if (!stale(me, it)) {
+		meet_at(other, it, best, meet);
+		expand(me, it);
+	}
+}
+
 /*
  * Bidirectional upward search from the forward seeds @fs to the backward
  * seeds @bs (query ids); sets *ret_meet (NONE if they never meet).
@@ -968,13 +978,12 @@ static double ch_search(struct fs_route_query *q, const struct ch *ch, const str
 		if (fmin(min_f, min_b) >= best) {
 			break;
 		}
-		struct side *me = min_f <= min_b ? &f : &b, *other = me == &f ? &b : &f;
-		struct qitem it = heap_pop(me->heap);
-		if (stale(me, it)) {
-			continue;
+		/* two calls, not one through a pointer chosen here: each side stays in registers */
+		if (min_f <= min_b) {
+			meet_step(&f, &b, &best, &meet);
+		} else {
+			meet_step(&b, &f, &best, &meet);
 		}
-		meet_at(other, it, &best, &meet);
-		expand(me, it);
 	}
 	*ret_meet = meet;
 	return best;
