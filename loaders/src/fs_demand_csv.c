@@ -17,6 +17,7 @@
 #include <csv.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 struct reader {
@@ -42,28 +43,9 @@ static void on_field(void *data, size_t len, void *user)
 	if (r->status < 0) {
 		return;
 	}
-	if (r->count == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 32;
-		size_t *o = fs_realloc(r->offsets, cap * sizeof(*o));
-		if (!o) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->offsets = o;
-		r->cap = cap;
-	}
-	if (r->buf_len + len + 1 > r->buf_cap) {
-		size_t cap = r->buf_cap ? r->buf_cap : 256;
-		while (cap < r->buf_len + len + 1) {
-			cap *= 2;
-		}
-		char *b = fs_realloc(r->buf, cap);
-		if (!b) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->buf = b;
-		r->buf_cap = cap;
+	if (FS_GROW(r->offsets, r->cap, r->count + 1) < 0 || FS_GROW(r->buf, r->buf_cap, r->buf_len + len + 1) < 0) {
+		r->status = -ENOMEM;
+		return;
 	}
 	if (len) {
 		memcpy(r->buf + r->buf_len, data, len);
@@ -80,14 +62,9 @@ static void on_record(int c, void *user)
 	if (r->status < 0) {
 		return;
 	}
-	if (r->count > r->fields_cap) {
-		const char **f = fs_realloc(r->fields, r->count * sizeof(*f));
-		if (!f) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->fields = f;
-		r->fields_cap = r->count;
+	if (FS_GROW(r->fields, r->fields_cap, r->count) < 0) {
+		r->status = -ENOMEM;
+		return;
 	}
 	for (size_t i = 0; i < r->count; i++) {
 		r->fields[i] = r->buf + r->offsets[i];
