@@ -177,9 +177,23 @@ static uint16_t node_control(const readosm_node *node)
 	return !strcmp(highway, "give_way") ? FS_EDGE_GIVE_WAY : 0;
 }
 
+/*
+ * Out of memory in a callback: the load fails, but the parse goes on (each
+ * callback then returns at once), because readosm 1.1 does not free its XML
+ * parser when a callback aborts it.
+ */
+static int out_of_memory(struct osm_ctx *ctx)
+{
+	ctx->nomem = true;
+	return READOSM_OK;
+}
+
 static int on_node(const void *user, const readosm_node *node)
 {
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
+	if (ctx->nomem) {
+		return READOSM_OK;
+	}
 	if (node->latitude == READOSM_UNDEFINED || node->longitude == READOSM_UNDEFINED ||
 	    !isfinite(node->latitude) || !isfinite(node->longitude)) {
 		return READOSM_OK; /* a deleted or incomplete node: ways that use it are split */
@@ -191,8 +205,7 @@ static int on_node(const void *user, const readosm_node *node)
 		return READOSM_OK; /* reported once the file is read */
 	}
 	if (ctx->node_count + 1 >= UINT32_MAX || FS_GROW(ctx->nodes, ctx->node_cap, ctx->node_count + 1) < 0) {
-		ctx->nomem = true;
-		return READOSM_ABORT;
+		return out_of_memory(ctx);
 	}
 	ctx->nodes[ctx->node_count++] = (struct osm_node){
 		.id = node->id,
@@ -213,7 +226,7 @@ static int on_way(const void *user, const readosm_way *way)
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
 	const readosm_tag *tags = way->tags;
 	int nt = way->tag_count;
-	if (way->node_ref_count < 2) {
+	if (ctx->nomem || way->node_ref_count < 2) {
 		return READOSM_OK;
 	}
 	int road_class = fs_road_class_from_name(tag(tags, nt, "highway"));
@@ -263,8 +276,7 @@ static int on_way(const void *user, const readosm_way *way)
 	    ctx->way_count + 1 >= UINT32_MAX || FS_GROW(ctx->ways, ctx->way_cap, ctx->way_count + 1) < 0 ||
 	    (uint64_t)ctx->ref_count + way->node_ref_count >= UINT32_MAX ||
 	    FS_GROW(ctx->refs, ctx->ref_cap, (size_t)ctx->ref_count + way->node_ref_count) < 0) {
-		ctx->nomem = true;
-		return READOSM_ABORT;
+		return out_of_memory(ctx);
 	}
 	w.ref_first = ctx->ref_count;
 	w.ref_count = (uint32_t)way->node_ref_count;
@@ -325,7 +337,7 @@ static int on_relation(const void *user, const readosm_relation *rel)
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
 	const char *type = tag(rel->tags, rel->tag_count, "type");
 	const char *value = type && !strcmp(type, "restriction") ? restriction_value(rel->tags, rel->tag_count) : NULL;
-	if (!value || exempts_cars(tag(rel->tags, rel->tag_count, "except"))) {
+	if (ctx->nomem || !value || exempts_cars(tag(rel->tags, rel->tag_count, "except"))) {
 		return READOSM_OK;
 	}
 	int64_t via = 0;
@@ -358,8 +370,7 @@ static int on_relation(const void *user, const readosm_relation *rel)
 			}
 			if (ctx->restriction_count + 1 >= UINT32_MAX ||
 			    FS_GROW(ctx->restrictions, ctx->restriction_cap, ctx->restriction_count + 1) < 0) {
-				ctx->nomem = true;
-				return READOSM_ABORT;
+				return out_of_memory(ctx);
 			}
 			ctx->restrictions[ctx->restriction_count++] =
 				(struct osm_restriction){ f->id, via, t->id, value[0] == 'o' };
@@ -371,7 +382,8 @@ static int on_relation(const void *user, const readosm_relation *rel)
 static int on_plain_node(void *user, int64_t id, double lat, double lon)
 {
 	readosm_node node = { .id = id, .latitude = lat, .longitude = lon };
-	return on_node(user, &node) == READOSM_OK ? 0 : -ENOMEM;
+	on_node(user, &node);
+	return ((const struct osm_ctx *)user)->nomem ? -ENOMEM : 0; /* our own reader stops at once */
 }
 
 struct xml_check {

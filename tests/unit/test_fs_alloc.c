@@ -20,8 +20,11 @@
 
 #include "fs/alloc.h"
 #include "fs/dispatch.h"
+#include "fs/geofence.h"
+#include "fs/geofence_load.h"
 #include "fs/network.h"
 #include "fs/network_load.h"
+#include "fs/production.h"
 #include "fs/route.h"
 #include "fs/scenario_load.h"
 #include "fs/vehicle.h"
@@ -146,6 +149,77 @@ static void csv_network(void **state)
 	rmdir(tmp_dir);
 }
 
+/* walk() over the file @rel of the source tree (its path is @fn's argument). */
+static long walk_file(attempt_fn fn, const char *rel)
+{
+	char path[1024];
+	const char *root = getenv("FS_SOURCE_ROOT");
+	snprintf(path, sizeof(path), "%s/%s", root ? root : ".", rel);
+	return walk(fn, path);
+}
+
+/* walk() on a 5 x 5 grid city (the network is @fn's argument). */
+static long walk_grid(attempt_fn fn)
+{
+	struct fs_network *net = fs_network_grid(5, 5, 100.0, 10.0, NULL);
+	assert_non_null(net);
+	long n = walk(fn, net);
+	fs_network_destroy(net);
+	return n;
+}
+
+/* An OSM file with turn restrictions, all of it (not only the largest component). */
+static int osm_attempt(void *arg)
+{
+	struct fs_osm_params params;
+	fs_osm_params_defaults(&params);
+	params.largest_scc_only = false;
+	struct fs_error err = { "" };
+	struct fs_network *net = fs_network_load_osm_with(arg, &params, &err);
+	int rc = created(net, &err);
+	fs_network_destroy(net);
+	return rc;
+}
+
+static void osm_network(void **state)
+{
+	(void)state;
+	assert_true(walk_file(osm_attempt, "tests/data/turn_restrictions.osm") > 10);
+}
+
+/* The snapping index of a grid and the service-area geofence of Atlanta. */
+static int index_attempt(void *arg)
+{
+	const struct fs_network *net = arg;
+	struct fs_network_index *idx = fs_network_index_create(net, true);
+	fs_network_index_destroy(idx);
+	return idx ? 0 : -ENOMEM;
+}
+
+static void network_index(void **state)
+{
+	(void)state;
+	assert_true(walk_grid(index_attempt) > 2);
+}
+
+static int geofence_attempt(void *arg)
+{
+	struct fs_geofence *g = fs_geofence_create(NULL);
+	if (!g) {
+		return -ENOMEM;
+	}
+	struct fs_error err = { "" };
+	int rc = fs_geofence_load_geojson(g, arg, &err); /* the zones it added */
+	fs_geofence_destroy(g);
+	return rc < 0 ? rc : 0;
+}
+
+static void geofence_load(void **state)
+{
+	(void)state;
+	assert_true(walk_file(geofence_attempt, "data/geofence/atlanta.geojson") > 5);
+}
+
 /* Build the hierarchy of a grid and route across it with a fresh workspace. */
 static int route_attempt(void *arg)
 {
@@ -169,10 +243,7 @@ static int route_attempt(void *arg)
 static void router_and_route(void **state)
 {
 	(void)state;
-	struct fs_network *net = fs_network_grid(5, 5, 100.0, 10.0, NULL);
-	assert_non_null(net);
-	assert_true(walk(route_attempt, net) > 10);
-	fs_network_destroy(net);
+	assert_true(walk_grid(route_attempt) > 10);
 }
 
 /* ---- scenario ------------------------------------------------------------------ */
@@ -192,10 +263,38 @@ static int scenario_attempt(void *arg)
 static void scenario_load(void **state)
 {
 	(void)state;
-	const char *root = getenv("FS_SOURCE_ROOT");
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/examples/storm-downtown.yaml", root ? root : ".");
-	assert_true(walk(scenario_attempt, path) > 10);
+	assert_true(walk_file(scenario_attempt, "examples/default.yaml") > 10);
+	assert_true(walk_file(scenario_attempt, "examples/storm-downtown.yaml") > 10);
+}
+
+/* ---- production ---------------------------------------------------------------- */
+
+/* The default programmes over their first two years, every delivery logged. */
+static int production_attempt(void *arg)
+{
+	(void)arg;
+	struct fs_production_params p;
+	fs_production_params_defaults(&p);
+	struct fs_error err = { "" };
+	struct fs_production *prod = fs_production_create(&p, 3, &err);
+	int rc = created(prod, &err);
+	if (rc < 0) {
+		return rc;
+	}
+	struct fs_prod_log log = { .city_filter = FS_PROD_NO_CITY };
+	int64_t days = fs_production_advance(prod, p.start_day + 730, &log);
+	if (days >= 0 && log.delivery_count == 0) {
+		fail_msg("two years of production delivered nothing");
+	}
+	fs_prod_log_finish(&log);
+	fs_production_destroy(prod);
+	return days < 0 ? (int)days : 0;
+}
+
+static void production_run(void **state)
+{
+	(void)state;
+	assert_true(walk(production_attempt, NULL) > 5);
 }
 
 /* ---- fleet and dispatch -------------------------------------------------------- */
@@ -222,10 +321,7 @@ static int fleet_attempt(void *arg)
 static void fleet_create(void **state)
 {
 	(void)state;
-	struct fs_network *net = fs_network_grid(5, 5, 100.0, 10.0, NULL);
-	assert_non_null(net);
-	assert_true(walk(fleet_attempt, net) > 5);
-	fs_network_destroy(net);
+	assert_true(walk_grid(fleet_attempt) > 5);
 }
 
 struct city {
@@ -300,8 +396,12 @@ int main(void)
 		cmocka_unit_test(the_hook_fails_one_allocation_then_none),
 		cmocka_unit_test(grid_network),
 		cmocka_unit_test(csv_network),
+		cmocka_unit_test(osm_network),
+		cmocka_unit_test(network_index),
+		cmocka_unit_test(geofence_load),
 		cmocka_unit_test(router_and_route),
 		cmocka_unit_test(scenario_load),
+		cmocka_unit_test(production_run),
 		cmocka_unit_test(fleet_create),
 		cmocka_unit_test(dispatch_create_and_match),
 	};
