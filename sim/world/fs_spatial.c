@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/heap.h"
 #include "fs/spatial.h"
 
@@ -423,16 +424,9 @@ int fs_spatial_radius(const struct fs_spatial *s, double x, double y, double rad
 				if (d2 > r2 || (filter && !filter(user, e->id))) {
 					continue;
 				}
-				if (hits->count == hits->capacity) {
-					size_t cap = hits->capacity ? hits->capacity * 2 : 64;
-					struct fs_spatial_hit *h =
-						fs_realloc(hits->items, cap * sizeof(*h));
-					if (!h) {
-						hits->count = 0;
-						return -ENOMEM;
-					}
-					hits->items = h;
-					hits->capacity = cap;
+				if (FS_GROW(hits->items, hits->capacity, hits->count + 1) < 0) {
+					hits->count = 0;
+					return -ENOMEM;
 				}
 				hits->items[hits->count++] =
 					(struct fs_spatial_hit){ .id = e->id, .dist_m = d2 };
