@@ -151,7 +151,8 @@ struct fs_dispatch {
 	uint32_t *cooling;         /* vehicles whose hash term holds a cooldown still running */
 	uint32_t *watch;           /* dispatch_watch_needed() vehicles (and some that were) */
 	uint32_t *watch_tmp;       /* merge buffer */
-	uint32_t ndirty, ncooling, nwatch, watch_sorted, index_cap;
+	uint32_t ndirty, ncooling, nwatch, watch_sorted;
+	size_t index_cap;
 	bool index_oom;            /* a list could not grow: the next step fails with -ENOMEM */
 	uint64_t veh_hash_sum;     /* sum of the vehicles' hash terms */
 };

@@ -9,7 +9,10 @@
  * out-of-memory path of a build, a load or a create can be walked one by one
  * (tests/unit/test_fs_alloc.c): each must return -ENOMEM (or NULL) and leave
  * nothing allocated. scripts/check-house fails the build's 'house' test when
- * a sim/ source other than sim/base/fs_alloc.c calls the C library directly.
+ * a sim/ or loaders/ source other than sim/base/fs_alloc.c calls the C
+ * library's allocator directly. What the format libraries the loaders use
+ * (libyaml, expat, readosm, jansson, libcsv) and getline() allocate inside
+ * themselves does not come through here.
  */
 #ifndef FS_ALLOC_H
 #define FS_ALLOC_H
