@@ -312,8 +312,7 @@ static void heap_offer(struct heap *hp, uint32_t id, double d2)
 	if (hp->n < hp->k) {
 		hit_heap_push(NULL, hp->h, &hp->n, cand);
 	} else if (worse(&hp->h[0], &cand)) {
-		hp->h[0] = cand;
-		hit_heap_down(NULL, hp->h, hp->n, 0);
+		hit_heap_down_from(NULL, hp->h, hp->n, 0, cand); /* in place of the worst */
 	}
 }
 

@@ -16,6 +16,8 @@
  * FS_HEAP_DEFINE(name, ctx_type, type, less, place) defines, static inline:
  *   size_t name_up(ctx_type *ctx, type *items, size_t i)    after items[i] became less: its new index
  *   size_t name_down(ctx_type *ctx, type *items, size_t count, size_t i)   ... greater
+ *   size_t name_up_from(ctx, items, i, e), name_down_from(ctx, items, count, i, e): the same
+ *          for @e put into the hole at @i (what push, pop and remove are made of)
  *   void   name_push(ctx_type *ctx, type *items, size_t *count, type e)    room for one more is the owner's
  *   type   name_pop(ctx_type *ctx, type *items, size_t *count)             the least; *count > 0
  *   void   name_remove(ctx_type *ctx, type *items, size_t *count, size_t i)
@@ -37,9 +39,9 @@
 #define FS_HEAP_FN static inline __attribute__((unused))
 
 #define FS_HEAP_DEFINE(name, ctx_type, type, less, place)                                     \
-	FS_HEAP_FN size_t name##_up(ctx_type *ctx, type *items, size_t i)                   \
+	/* @e into the hole at @i, moving up past greater parents; its final index */           \
+	FS_HEAP_FN size_t name##_up_from(ctx_type *ctx, type *items, size_t i, type e)          \
 	{                                                                                       \
-		type e = items[i];                                                              \
 		while (i > 0) {                                                                 \
 			size_t parent = (i - 1) / 2;                                            \
 			if (!less(ctx, &e, &items[parent])) {                                   \
@@ -51,9 +53,9 @@
 		place(ctx, items, i, e);                                                        \
 		return i;                                                                       \
 	}                                                                                       \
-	FS_HEAP_FN size_t name##_down(ctx_type *ctx, type *items, size_t count, size_t i)   \
+	/* @e into the hole at @i, moving down past lesser children; its final index */         \
+	FS_HEAP_FN size_t name##_down_from(ctx_type *ctx, type *items, size_t count, size_t i, type e) \
 	{                                                                                       \
-		type e = items[i];                                                              \
 		for (;;) {                                                                      \
 			size_t child = 2 * i + 1;                                               \
 			if (child >= count) {                                                   \
@@ -71,25 +73,30 @@
 		place(ctx, items, i, e);                                                        \
 		return i;                                                                       \
 	}                                                                                       \
-	FS_HEAP_FN void name##_push(ctx_type *ctx, type *items, size_t *count, type e)      \
+	FS_HEAP_FN size_t name##_up(ctx_type *ctx, type *items, size_t i)                       \
 	{                                                                                       \
-		items[*count] = e;                                                              \
-		name##_up(ctx, items, (*count)++);                                              \
+		return name##_up_from(ctx, items, i, items[i]);                                 \
 	}                                                                                       \
-	FS_HEAP_FN type name##_pop(ctx_type *ctx, type *items, size_t *count)               \
+	FS_HEAP_FN size_t name##_down(ctx_type *ctx, type *items, size_t count, size_t i)       \
+	{                                                                                       \
+		return name##_down_from(ctx, items, count, i, items[i]);                        \
+	}                                                                                       \
+	FS_HEAP_FN void name##_push(ctx_type *ctx, type *items, size_t *count, type e)          \
+	{                                                                                       \
+		name##_up_from(ctx, items, (*count)++, e);                                      \
+	}                                                                                       \
+	FS_HEAP_FN type name##_pop(ctx_type *ctx, type *items, size_t *count)                   \
 	{                                                                                       \
 		type top = items[0];                                                            \
 		if (--*count > 0) {                                                             \
-			items[0] = items[*count];                                               \
-			name##_down(ctx, items, *count, 0);                                     \
+			name##_down_from(ctx, items, *count, 0, items[*count]);                 \
 		}                                                                               \
 		return top;                                                                     \
 	}                                                                                       \
-	FS_HEAP_FN void name##_remove(ctx_type *ctx, type *items, size_t *count, size_t i)  \
+	FS_HEAP_FN void name##_remove(ctx_type *ctx, type *items, size_t *count, size_t i)      \
 	{                                                                                       \
 		if (i < --*count) {                                                             \
-			items[i] = items[*count];                                               \
-			name##_up(ctx, items, name##_down(ctx, items, *count, i));              \
+			name##_up(ctx, items, name##_down_from(ctx, items, *count, i, items[*count])); \
 		}                                                                               \
 	}
 
