@@ -16,6 +16,8 @@
 
 #include <csv.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 struct reader {
@@ -41,28 +43,9 @@ static void on_field(void *data, size_t len, void *user)
 	if (r->status < 0) {
 		return;
 	}
-	if (r->count == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 32;
-		size_t *o = realloc(r->offsets, cap * sizeof(*o));
-		if (!o) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->offsets = o;
-		r->cap = cap;
-	}
-	if (r->buf_len + len + 1 > r->buf_cap) {
-		size_t cap = r->buf_cap ? r->buf_cap : 256;
-		while (cap < r->buf_len + len + 1) {
-			cap *= 2;
-		}
-		char *b = realloc(r->buf, cap);
-		if (!b) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->buf = b;
-		r->buf_cap = cap;
+	if (FS_GROW(r->offsets, r->cap, r->count + 1) < 0 || FS_GROW(r->buf, r->buf_cap, r->buf_len + len + 1) < 0) {
+		r->status = -ENOMEM;
+		return;
 	}
 	if (len) {
 		memcpy(r->buf + r->buf_len, data, len);
@@ -79,14 +62,9 @@ static void on_record(int c, void *user)
 	if (r->status < 0) {
 		return;
 	}
-	if (r->count > r->fields_cap) {
-		const char **f = realloc(r->fields, r->count * sizeof(*f));
-		if (!f) {
-			r->status = -ENOMEM;
-			return;
-		}
-		r->fields = f;
-		r->fields_cap = r->count;
+	if (FS_GROW(r->fields, r->fields_cap, r->count) < 0) {
+		r->status = -ENOMEM;
+		return;
 	}
 	for (size_t i = 0; i < r->count; i++) {
 		r->fields[i] = r->buf + r->offsets[i];
@@ -135,8 +113,8 @@ int fs_demand_csv_read(const char *path, fs_demand_csv_row_fn fn, void *user, st
 			if (blank_or_comment(line)) {
 				continue;
 			}
-			free(first);
-			first = strdup(line);
+			fs_free(first);
+			first = fs_strdup(line);
 			if (!first) {
 				r.status = -ENOMEM;
 				break;
@@ -173,11 +151,11 @@ int fs_demand_csv_read(const char *path, fs_demand_csv_row_fn fn, void *user, st
 	}
 	csv_free(&p);
 	fclose(fp);
-	free(line);
-	free(first);
-	free(r.buf);
-	free(r.offsets);
-	free(r.fields);
+	fs_free(line);
+	fs_free(first);
+	fs_free(r.buf);
+	fs_free(r.offsets);
+	fs_free(r.fields);
 	return r.status;
 }
 

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 #define METRES_PER_MILE 1609.344
@@ -156,14 +158,8 @@ static const char *const chi_cols[] = { "trip_start_timestamp", "trip_seconds", 
 
 static int push_double(double **arr, size_t *n, size_t *cap, double v)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 4096;
-		double *a = realloc(*arr, c * sizeof(*a));
-		if (!a) {
-			return -ENOMEM;
-		}
-		*arr = a;
-		*cap = c;
+	if (fs_grow((void **)arr, cap, *n + 1, sizeof(**arr)) < 0) {
+		return -ENOMEM;
 	}
 	(*arr)[(*n)++] = v;
 	return 0;
@@ -393,11 +389,11 @@ static void profile_start(struct fs_demand_profile *p, const char *name)
 
 static void acc_free(struct acc *a)
 {
-	free(a->len);
-	free(a->dur);
-	free(a->ratio);
-	free(a->zone_o);
-	free(a->zone_d);
+	fs_free(a->len);
+	fs_free(a->dur);
+	fs_free(a->ratio);
+	fs_free(a->zone_o);
+	fs_free(a->zone_d);
 }
 
 static int run(struct acc *a, const char *const *paths, size_t n, struct fs_error *err)
@@ -452,7 +448,7 @@ static void profile_finish(struct acc *a)
 int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
 			       struct fs_demand_profile *ret_profile, struct fs_error *err)
 {
-	struct fs_demand_profile *p = malloc(sizeof(*p));
+	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -464,14 +460,14 @@ int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
 		*ret_profile = *p;
 	}
 	acc_free(&a);
-	free(p);
+	fs_free(p);
 	return r;
 }
 
 int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
 				   struct fs_demand_profile *ret_profile, struct fs_error *err)
 {
-	struct fs_demand_profile *p = malloc(sizeof(*p));
+	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -485,7 +481,7 @@ int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
 		*ret_profile = *p;
 	}
 	acc_free(&a);
-	free(p);
+	fs_free(p);
 	return r;
 }
 
@@ -493,7 +489,7 @@ int fs_demand_detour_from_tlc(const char *const *paths, size_t n,
 			      const struct fs_demand_zones *zones, double min_beeline_m,
 			      struct fs_demand_detour *ret, struct fs_error *err)
 {
-	struct fs_demand_profile *p = malloc(sizeof(*p));
+	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -511,7 +507,7 @@ int fs_demand_detour_from_tlc(const char *const *paths, size_t n,
 		ret->median_ratio = median_of(a.ratio, a.nr);
 	}
 	acc_free(&a);
-	free(p);
+	fs_free(p);
 	return r;
 }
 
@@ -520,11 +516,11 @@ int fs_demand_zone_weights_from_tlc(const char *const *paths, size_t n,
 				    struct fs_demand_zone_weight **ret_weights, size_t *ret_count,
 				    struct fs_error *err)
 {
-	struct fs_demand_profile *p = malloc(sizeof(*p));
+	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	struct acc a = { .kind = SOURCE_TLC, .p = p, .err = err, .zones = zones,
 			 .min_beeline_m = INFINITY };
-	a.zone_o = calloc(zones->count ? zones->count : 1, sizeof(double));
-	a.zone_d = calloc(zones->count ? zones->count : 1, sizeof(double));
+	a.zone_o = fs_calloc(zones->count ? zones->count : 1, sizeof(double));
+	a.zone_d = fs_calloc(zones->count ? zones->count : 1, sizeof(double));
 	int r = -ENOMEM;
 	if (!p || !a.zone_o || !a.zone_d) {
 		fs_error_set(err, r, "out of memory");
@@ -537,7 +533,7 @@ int fs_demand_zone_weights_from_tlc(const char *const *paths, size_t n,
 	}
 	normalise(a.zone_o, zones->count);
 	normalise(a.zone_d, zones->count);
-	struct fs_demand_zone_weight *w = calloc(zones->count ? zones->count : 1, sizeof(*w));
+	struct fs_demand_zone_weight *w = fs_calloc(zones->count ? zones->count : 1, sizeof(*w));
 	if (!w) {
 		r = fs_error_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -549,7 +545,7 @@ int fs_demand_zone_weights_from_tlc(const char *const *paths, size_t n,
 	*ret_count = zones->count;
 out:
 	acc_free(&a);
-	free(p);
+	fs_free(p);
 	return r;
 }
 
@@ -793,7 +789,7 @@ static int shares_sum_to_one(double *v, size_t n, const char *what, const char *
 int fs_demand_profile_load(const char *path, struct fs_demand_profile *ret_profile,
 			   struct fs_error *err)
 {
-	struct fs_demand_profile *p = calloc(1, sizeof(*p));
+	struct fs_demand_profile *p = fs_calloc(1, sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -830,7 +826,7 @@ int fs_demand_profile_load(const char *path, struct fs_demand_profile *ret_profi
 		*ret_profile = *p;
 	}
 out:
-	free(p);
+	fs_free(p);
 	return r;
 }
 
@@ -845,7 +841,7 @@ struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
 		fs_error_set(err, -EINVAL, "demand: no profile and no profile_path");
 		return NULL;
 	}
-	struct fs_demand_profile *profile = malloc(sizeof(*profile)); /* ~7 KB: not on the stack */
+	struct fs_demand_profile *profile = fs_malloc(sizeof(*profile)); /* ~7 KB: not on the stack */
 	if (!profile) {
 		fs_error_set(err, -ENOMEM, "demand: out of memory");
 		return NULL;
@@ -856,7 +852,7 @@ struct fs_demand *fs_demand_create(const struct fs_demand_params *params,
 		with.profile = profile;
 		d = fs_demand_create_from_profile(&with, places, n, err);
 	}
-	free(profile);
+	fs_free(profile);
 	return d;
 }
 
@@ -891,20 +887,9 @@ static int on_zone_row(void *user, const struct fs_demand_csv_row *row)
 		return 0;
 	}
 	struct fs_demand_zones *z = l->z;
-	if (z->count == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct fs_demand_zone *nz = realloc(z->zones, cap * sizeof(*nz));
-		unsigned *nl = realloc(l->lines, cap * sizeof(*nl));
-		if (nz) {
-			z->zones = nz;
-		}
-		if (nl) {
-			l->lines = nl;
-		}
-		if (!nz || !nl) {
-			return -ENOMEM;
-		}
-		l->cap = cap;
+	const struct fs_grow_array rows[] = { FS_GROW_ARRAY(z->zones), FS_GROW_ARRAY(l->lines) };
+	if (fs_grow_parallel(&l->cap, z->count + 1, rows, 2) < 0) {
+		return -ENOMEM;
 	}
 	struct fs_demand_zone *zone = &z->zones[z->count];
 	memset(zone, 0, sizeof(*zone));
@@ -977,9 +962,9 @@ int fs_demand_zones_load(const char *path, const struct fs_projection *proj,
 			}
 		}
 	}
-	free(l.lines);
+	fs_free(l.lines);
 	if (r < 0) {
-		free(z.zones);
+		fs_free(z.zones);
 		return r;
 	}
 	if (proj) {
@@ -1007,7 +992,7 @@ void fs_demand_zones_finish(struct fs_demand_zones *zones)
 	if (!zones) {
 		return;
 	}
-	free(zones->zones);
+	fs_free(zones->zones);
 	*zones = (struct fs_demand_zones){ 0 };
 }
 
@@ -1079,14 +1064,8 @@ static int on_weight_row(void *user, const struct fs_demand_csv_row *row)
 						  i ? "weight >= 0" : "zone id");
 		}
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct fs_demand_zone_weight *nw = realloc(l->w, cap * sizeof(*nw));
-		if (!nw) {
-			return -ENOMEM;
-		}
-		l->w = nw;
-		l->cap = cap;
+	if (FS_GROW(l->w, l->cap, l->n + 1) < 0) {
+		return -ENOMEM;
 	}
 	l->w[l->n++] = (struct fs_demand_zone_weight){ (int64_t)v[0], v[1], v[2] };
 	return 0;
@@ -1101,7 +1080,7 @@ int fs_demand_zone_weights_load(const char *path, struct fs_demand_zone_weight *
 		r = fs_error_at(err, -EINVAL, path, 0, 0, "no zone weights");
 	}
 	if (r < 0) {
-		free(l.w);
+		fs_free(l.w);
 		return r;
 	}
 	*ret_weights = l.w;

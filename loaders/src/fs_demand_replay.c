@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
 #include "fs/demand_load.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 #define METRES_PER_MILE 1609.344
@@ -38,14 +40,8 @@ struct replay {
 static int append(struct replay *r, const struct fs_demand_request *req)
 {
 	struct fs_demand_batch *b = r->out;
-	if (b->count == b->capacity) {
-		size_t cap = b->capacity ? 2 * b->capacity : 256;
-		struct fs_demand_request *items = realloc(b->items, cap * sizeof(*items));
-		if (!items) {
-			return -ENOMEM;
-		}
-		b->items = items;
-		b->capacity = cap;
+	if (FS_GROW(b->items, b->capacity, b->count + 1) < 0) {
+		return -ENOMEM;
 	}
 	b->items[b->count++] = *req;
 	return 0;

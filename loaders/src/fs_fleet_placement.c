@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/fleet_placement.h"
 #include "fs/fleet_placement_load.h"
+#include "fs/grow.h"
 #include "fs_demand_csv.h"
 
 struct node_key {
@@ -133,20 +135,9 @@ static int on_row(void *user, const struct fs_demand_csv_row *row)
 						  row->fields[l->col_soc]);
 		}
 	}
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct fs_fleet_placement *items = realloc(l->items, cap * sizeof(*items));
-		unsigned *lines = realloc(l->lines, cap * sizeof(*lines));
-		if (items) {
-			l->items = items;
-		}
-		if (lines) {
-			l->lines = lines;
-		}
-		if (!items || !lines) {
-			return -ENOMEM;
-		}
-		l->cap = cap;
+	const struct fs_grow_array rows[] = { FS_GROW_ARRAY(l->items), FS_GROW_ARRAY(l->lines) };
+	if (fs_grow_parallel(&l->cap, l->count + 1, rows, 2) < 0) {
+		return -ENOMEM;
 	}
 	l->lines[l->count] = row->line;
 	l->items[l->count++] = (struct fs_fleet_placement){
@@ -174,7 +165,7 @@ int fs_fleet_placement_load_csv(const char *path, const struct fs_network *net, 
 		has_ids = net->nodes[v].osm_id >= 0;
 	}
 	if (has_ids) {
-		l.keys = malloc((net->node_count ? net->node_count : 1) * sizeof(*l.keys));
+		l.keys = fs_malloc((net->node_count ? net->node_count : 1) * sizeof(*l.keys));
 		if (!l.keys) {
 			return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 		}
@@ -192,7 +183,7 @@ int fs_fleet_placement_load_csv(const char *path, const struct fs_network *net, 
 	}
 	if (rc == 0) {
 		/* ids 0..n-1 exactly once: the first row of each id, by id */
-		size_t *first = malloc((l.count ? l.count : 1) * sizeof(*first));
+		size_t *first = fs_malloc((l.count ? l.count : 1) * sizeof(*first));
 		if (!first) {
 			rc = fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 		}
@@ -211,15 +202,15 @@ int fs_fleet_placement_load_csv(const char *path, const struct fs_network *net, 
 				first[id] = i;
 			}
 		}
-		free(first);
+		fs_free(first);
 		if (rc == 0 && l.count > 1) { /* qsort() must not be given NULL, even for 0 items */
 			qsort(l.items, l.count, sizeof(*l.items), compare_placements);
 		}
 	}
-	free(l.keys);
-	free(l.lines);
+	fs_free(l.keys);
+	fs_free(l.lines);
 	if (rc < 0) {
-		free(l.items);
+		fs_free(l.items);
 		return rc;
 	}
 	*ret = l.items;

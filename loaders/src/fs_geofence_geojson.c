@@ -16,8 +16,10 @@
 
 #include <jansson.h>
 
+#include "fs/alloc.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
+#include "fs/grow.h"
 
 struct jstep {
 	const char *key; /* NULL: array index */
@@ -207,21 +209,6 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-#define GROW(arr, count, cap)                                                          \
-	((count) < (cap) ? 0 : grow((void **)&(arr), &(cap), sizeof(*(arr))))
-
-static int grow(void **arr, size_t *cap, size_t elem)
-{
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, ncap * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static int read_ring(struct gj *c, const json_t *ring)
 {
 	if (!json_is_array(ring)) {
@@ -231,7 +218,7 @@ static int read_ring(struct gj *c, const json_t *ring)
 	if (n < 4) {
 		return gj_fail(c, "ring has %zu positions; a closed ring needs at least 4", n);
 	}
-	if (GROW(c->rings, c->ring_count, c->ring_cap) < 0) {
+	if (FS_GROW(c->rings, c->ring_cap, c->ring_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	size_t first = c->coord_count;
@@ -248,7 +235,7 @@ static int read_ring(struct gj *c, const json_t *ring)
 			return gj_fail(c, "position [%g, %g] is not a longitude, latitude pair", lon, lat);
 		}
 		pop(c);
-		if (GROW(c->coords, c->coord_count * 2, c->coord_cap) < 0) {
+		if (FS_GROW(c->coords, c->coord_cap, 2 * c->coord_count + 2) < 0) {
 			return -ENOMEM;
 		}
 		c->coords[2 * c->coord_count] = lon;
@@ -276,7 +263,7 @@ static int read_polygon(struct gj *c, const json_t *rings)
 	if (json_array_size(rings) == 0) {
 		return gj_fail(c, "polygon has no rings");
 	}
-	if (GROW(c->polys, c->poly_count, c->poly_cap) < 0) {
+	if (FS_GROW(c->polys, c->poly_cap, c->poly_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	size_t first = c->ring_count;
@@ -371,8 +358,8 @@ static bool integer_of(const json_t *v, int64_t *ret)
 
 static int add_geometry(struct fs_geofence *g, struct gj *c, int64_t id, const char *name)
 {
-	struct fs_geofence_ring *rings = malloc(c->ring_count * sizeof(*rings));
-	struct fs_geofence_polygon *polys = malloc(c->poly_count * sizeof(*polys));
+	struct fs_geofence_ring *rings = fs_malloc(c->ring_count * sizeof(*rings));
+	struct fs_geofence_polygon *polys = fs_malloc(c->poly_count * sizeof(*polys));
 	int r = -ENOMEM;
 	if (rings && polys) {
 		for (size_t i = 0; i < c->ring_count; i++) {
@@ -389,8 +376,8 @@ static int add_geometry(struct fs_geofence *g, struct gj *c, int64_t id, const c
 			r = gj_fail(c, "%s", inner.message);
 		}
 	}
-	free(rings);
-	free(polys);
+	fs_free(rings);
+	fs_free(polys);
 	return r < 0 ? r : 0;
 }
 
@@ -442,7 +429,7 @@ static int read_file(const char *path, char **ret_text, size_t *ret_len, struct 
 		return fs_error_at(err, -e, path, 0, 0, "cannot open: %s", strerror(e));
 	}
 	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
+	char *buf = fs_malloc(cap);
 	for (;;) {
 		if (!buf) {
 			fclose(fp);
@@ -453,16 +440,16 @@ static int read_file(const char *path, char **ret_text, size_t *ret_len, struct 
 			break;
 		}
 		cap *= 2;
-		char *nb = realloc(buf, cap);
+		char *nb = fs_realloc(buf, cap);
 		if (!nb) {
-			free(buf);
+			fs_free(buf);
 		}
 		buf = nb;
 	}
 	bool failed = ferror(fp);
 	fclose(fp);
 	if (failed) {
-		free(buf);
+		fs_free(buf);
 		return fs_error_at(err, -EIO, path, 0, 0, "read error");
 	}
 	*ret_text = buf;
@@ -483,7 +470,7 @@ int fs_geofence_load_geojson(struct fs_geofence *g, const char *path, struct fs_
 	if (!root) {
 		r = fs_error_at(err, -EINVAL, path, (unsigned)(jerr.line > 0 ? jerr.line : 0),
 				(unsigned)(jerr.column > 0 ? jerr.column : 0), "%s", jerr.text);
-		free(text);
+		fs_free(text);
 		return r;
 	}
 	struct gj c = { .path = path, .text = text, .len = len, .err = err };
@@ -532,10 +519,10 @@ int fs_geofence_load_geojson(struct fs_geofence *g, const char *path, struct fs_
 	} else {
 		r = (int)(fs_geofence_zone_count(g) - before.zone_count);
 	}
-	free(c.coords);
-	free(c.rings);
-	free(c.polys);
+	fs_free(c.coords);
+	fs_free(c.rings);
+	fs_free(c.polys);
 	json_decref(root);
-	free(text);
+	fs_free(text);
 	return r;
 }

@@ -38,6 +38,7 @@
 
 #include <xxhash.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -184,10 +185,10 @@ int fs_file_identity(const char *path, uint64_t *ret_size, uint64_t *ret_hash,
 		return fs_error_set(err, -errno, "%s: %s", path, strerror(errno));
 	}
 	XXH3_state_t *st = XXH3_createState();
-	uint8_t *buf = malloc(1 << 16);
+	uint8_t *buf = fs_malloc(1 << 16);
 	if (!st || !buf) {
 		XXH3_freeState(st);
-		free(buf);
+		fs_free(buf);
 		fclose(f);
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
@@ -204,7 +205,7 @@ int fs_file_identity(const char *path, uint64_t *ret_size, uint64_t *ret_hash,
 		*ret_hash = XXH3_64bits_digest(st);
 	}
 	XXH3_freeState(st);
-	free(buf);
+	fs_free(buf);
 	fclose(f);
 	return rc;
 }
@@ -222,7 +223,7 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 	if (total > SIZE_MAX / 2) {
 		return fs_error_set(err, -EFBIG, "%s: network too large for a cache", path);
 	}
-	uint8_t *buf = malloc((size_t)total);
+	uint8_t *buf = fs_malloc((size_t)total);
 	if (!buf) {
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
@@ -286,10 +287,10 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 
 	/* Write beside the target and rename, so a reader never sees half a file. */
 	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
+	char *tmp = fs_malloc(plen + 16);
 	int rc = 0;
 	if (!tmp) {
-		free(buf);
+		fs_free(buf);
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
@@ -314,8 +315,8 @@ int fs_network_save_cache_with(const struct fs_network *net, const char *path,
 		unlink(tmp);
 	}
 out:
-	free(tmp);
-	free(buf);
+	fs_free(tmp);
+	fs_free(buf);
 	return rc;
 }
 
@@ -337,15 +338,15 @@ static int decode_content(struct fs_netb *b, struct rbuf *r, uint32_t nodes, uin
 			  uint32_t shapes, uint32_t names_size, const char *path,
 			  struct fs_error *err)
 {
-	b->nodes = malloc(((size_t)nodes + 1) * sizeof(*b->nodes));
-	b->edges = malloc(((size_t)edges + 1) * sizeof(*b->edges));
-	b->shape = malloc(((size_t)shapes + 1) * sizeof(*b->shape));
-	char *names = malloc((size_t)names_size + 1);
+	b->nodes = fs_malloc(((size_t)nodes + 1) * sizeof(*b->nodes));
+	b->edges = fs_malloc(((size_t)edges + 1) * sizeof(*b->edges));
+	b->shape = fs_malloc(((size_t)shapes + 1) * sizeof(*b->shape));
+	char *names = fs_malloc((size_t)names_size + 1);
 	if (!b->nodes || !b->edges || !b->shape || !names) {
-		free(names);
+		fs_free(names);
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
-	free(b->names);
+	fs_free(b->names);
 	b->names = names;
 	b->names_size = b->names_cap = names_size;
 	b->node_count = b->node_cap = nodes;
@@ -489,7 +490,7 @@ struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_
 		fs_error_set(err, -EINVAL, "%s: corrupt network cache (sizes disagree)", path);
 		return NULL;
 	}
-	uint8_t *body = malloc((size_t)content + 1);
+	uint8_t *body = fs_malloc((size_t)content + 1);
 	if (!body) {
 		fclose(f);
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
@@ -498,30 +499,30 @@ struct fs_network *fs_network_load_cache_with(const char *path, const struct fs_
 	got = fread(body, 1, (size_t)content + 1, f);
 	fclose(f);
 	if (got != content) {
-		free(body);
+		fs_free(body);
 		fs_error_set(err, -EINVAL, "%s: %s network cache (%zu content bytes, header says %" PRIu64 ")",
 			     path, got < content ? "truncated" : "oversized", got, content);
 		return NULL;
 	}
 	if (XXH3_64bits(body, (size_t)content) != content_hash) {
-		free(body);
+		fs_free(body);
 		fs_error_set(err, -EINVAL, "%s: corrupt network cache (content checksum mismatch)", path);
 		return NULL;
 	}
 	struct fs_netb b;
 	if (fs_netb_init(&b) < 0) {
-		free(body);
+		fs_free(body);
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 		return NULL;
 	}
 	r.p = body;
 	if (decode_content(&b, &r, nodes, edges, shapes, names_size, path, err) < 0 ||
 	    decode_turns(&b, &r, turns, path, err) < 0) {
-		free(body);
+		fs_free(body);
 		fs_netb_finish_free(&b);
 		return NULL;
 	}
-	free(body);
+	fs_free(body);
 	struct fs_network *net = fs_netb_build(&b, &proj, source);
 	if (!net) {
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
@@ -546,7 +547,7 @@ struct fs_network *fs_network_load_cached(const char *osm_path, const char *cach
 	const char *base = strrchr(osm_path, '/');
 	base = base ? base + 1 : osm_path;
 	size_t len = strlen(cache_dir) + strlen(base) + 8;
-	char *cache = malloc(len);
+	char *cache = fs_malloc(len);
 	if (!cache) {
 		fs_error_set(err, -ENOMEM, "%s: out of memory", osm_path);
 		return NULL;
@@ -554,7 +555,7 @@ struct fs_network *fs_network_load_cached(const char *osm_path, const char *cach
 	snprintf(cache, len, "%s/%s.fsnet", cache_dir, base);
 	struct fs_network *net = fs_network_load_cache_with(cache, &id, NULL);
 	if (net) {
-		free(cache);
+		fs_free(cache);
 		if (ret_cache_status) {
 			*ret_cache_status = 1;
 		}
@@ -568,6 +569,6 @@ struct fs_network *fs_network_load_cached(const char *osm_path, const char *cach
 			*ret_cache_status = rc;
 		}
 	}
-	free(cache);
+	fs_free(cache);
 	return net;
 }

@@ -20,6 +20,8 @@
 
 #include <csv.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -87,14 +89,14 @@ static void on_field(void *data, size_t len, void *user)
 	}
 	for (unsigned c = 0; c < MAX_FIELDS && r->spec->columns[c]; c++) {
 		if (r->index[c] == (int)f) {
-			char *copy = malloc(len + 1);
+			char *copy = fs_malloc(len + 1);
 			if (!copy) {
 				fail(r, -ENOMEM, 0, "out of memory");
 				return;
 			}
 			memcpy(copy, data, len);
 			copy[len] = '\0';
-			free(r->fields[c]);
+			fs_free(r->fields[c]);
 			r->fields[c] = copy;
 		}
 	}
@@ -128,7 +130,7 @@ static void on_row_end(int c, void *user)
 	}
 	r->on_row(r, r->ctx);
 	for (unsigned k = 0; k < MAX_FIELDS; k++) {
-		free(r->fields[k]);
+		fs_free(r->fields[k]);
 		r->fields[k] = NULL;
 	}
 }
@@ -170,11 +172,11 @@ static int read_csv(const char *path, const struct csv_spec *spec,
 		fs_error_set(err, -EINVAL, "%s: empty file (expected a header row)", path);
 		r.rc = -EINVAL;
 	}
-	free(line);
+	fs_free(line);
 	csv_free(&p);
 	fclose(f);
 	for (unsigned k = 0; k < MAX_FIELDS; k++) {
-		free(r.fields[k]);
+		fs_free(r.fields[k]);
 	}
 	return r.rc;
 }
@@ -236,7 +238,7 @@ struct csv_ctx {
 	struct fs_netb *b;
 	const struct fs_projection *proj;
 	struct id_line *ids; /* sorted by id after the node file */
-	uint32_t id_cap;
+	size_t id_cap;
 };
 
 static int on_node_row(struct csv_reader *r, void *user)
@@ -248,14 +250,8 @@ static int on_node_row(struct csv_reader *r, void *user)
 		return r->rc;
 	}
 	fs_projection_to_latlon(ctx->proj, (struct fs_point){ node.x, node.y }, &node.lat, &node.lon);
-	if (ctx->b->node_count >= ctx->id_cap) {
-		uint32_t cap = ctx->id_cap ? ctx->id_cap * 2 : 1024;
-		struct id_line *ids = realloc(ctx->ids, cap * sizeof(*ids));
-		if (!ids) {
-			return fail(r, -ENOMEM, 0, "out of memory");
-		}
-		ctx->ids = ids;
-		ctx->id_cap = cap;
+	if (FS_GROW(ctx->ids, ctx->id_cap, (size_t)ctx->b->node_count + 1) < 0) {
+		return fail(r, -ENOMEM, 0, "out of memory");
 	}
 	ctx->ids[ctx->b->node_count] = (struct id_line){ node.osm_id, ctx->b->node_count, r->row_line };
 	if (fs_netb_add_node(ctx->b, &node) < 0) {
@@ -376,7 +372,7 @@ struct fs_network *fs_network_load_csv(const char *nodes_csv, const char *edges_
 	if (read_csv(edges_csv, &edge_spec, on_edge_row, &ctx, err) < 0) {
 		goto out_free;
 	}
-	free(ctx.ids);
+	fs_free(ctx.ids);
 	char source[256];
 	snprintf(source, sizeof(source), "csv:%s,%s", nodes_csv, edges_csv);
 	struct fs_network *net = fs_netb_build(&b, &proj, source);
@@ -386,7 +382,7 @@ struct fs_network *fs_network_load_csv(const char *nodes_csv, const char *edges_
 	return net;
 
 out_free:
-	free(ctx.ids);
+	fs_free(ctx.ids);
 	fs_netb_finish_free(&b);
 	return NULL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 #include "fs/network_load.h"
 
@@ -45,13 +46,13 @@ struct fs_network *fs_network_load(const char *spec, struct fs_error *err)
 			return NULL;
 		}
 		size_t len = (size_t)(comma - (spec + 4));
-		char *nodes = strndup(spec + 4, len);
+		char *nodes = fs_strndup(spec + 4, len);
 		if (!nodes) {
 			fs_error_set(err, -ENOMEM, "%s: out of memory", spec);
 			return NULL;
 		}
 		struct fs_network *net = fs_network_load_csv(nodes, comma + 1, err);
-		free(nodes);
+		fs_free(nodes);
 		return net;
 	}
 	if (has_suffix(spec, ".fsnet")) {

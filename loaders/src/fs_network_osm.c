@@ -28,6 +28,8 @@
 #include <expat.h>
 #include <readosm.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
@@ -81,41 +83,21 @@ struct osm_ctx {
 	const struct fs_osm_params *params;
 	struct fs_netb *b;
 	struct osm_node *nodes;
-	uint32_t node_count, node_cap;
+	uint32_t node_count;
+	size_t node_cap;
 	struct osm_way *ways;
-	uint32_t way_count, way_cap;
+	uint32_t way_count;
+	size_t way_cap;
 	int64_t *refs;
-	uint32_t ref_count, ref_cap;
+	uint32_t ref_count;
+	size_t ref_cap;
 	struct osm_restriction *restrictions;
-	uint32_t restriction_count, restriction_cap;
+	uint32_t restriction_count;
+	size_t restriction_cap;
 	bool nomem;
 	uint64_t off_globe;     /* nodes with coordinates no place on Earth has: a corrupt file */
 	int64_t first_off_globe;
 };
-
-static int grow(void **array, uint32_t *cap, uint64_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	if (need >= UINT32_MAX) {
-		return -ENOMEM;
-	}
-	uint64_t n = *cap ? *cap : 1024;
-	while (n < need) {
-		n *= 2;
-	}
-	if (n > UINT32_MAX - 1) {
-		n = UINT32_MAX - 1;
-	}
-	void *p = realloc(*array, (size_t)n * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*array = p;
-	*cap = (uint32_t)n;
-	return 0;
-}
 
 static const char *tag(const readosm_tag *tags, int count, const char *key)
 {
@@ -195,9 +177,23 @@ static uint16_t node_control(const readosm_node *node)
 	return !strcmp(highway, "give_way") ? FS_EDGE_GIVE_WAY : 0;
 }
 
+/*
+ * Out of memory in a callback: the load fails, but the parse goes on (each
+ * callback then returns at once), because readosm 1.1 does not free its XML
+ * parser when a callback aborts it.
+ */
+static int out_of_memory(struct osm_ctx *ctx)
+{
+	ctx->nomem = true;
+	return READOSM_OK;
+}
+
 static int on_node(const void *user, const readosm_node *node)
 {
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
+	if (ctx->nomem) {
+		return READOSM_OK;
+	}
 	if (node->latitude == READOSM_UNDEFINED || node->longitude == READOSM_UNDEFINED ||
 	    !isfinite(node->latitude) || !isfinite(node->longitude)) {
 		return READOSM_OK; /* a deleted or incomplete node: ways that use it are split */
@@ -208,10 +204,8 @@ static int on_node(const void *user, const readosm_node *node)
 		}
 		return READOSM_OK; /* reported once the file is read */
 	}
-	if (grow((void **)&ctx->nodes, &ctx->node_cap, (uint64_t)ctx->node_count + 1,
-		 sizeof(*ctx->nodes)) < 0) {
-		ctx->nomem = true;
-		return READOSM_ABORT;
+	if (ctx->node_count + 1 >= UINT32_MAX || FS_GROW(ctx->nodes, ctx->node_cap, ctx->node_count + 1) < 0) {
+		return out_of_memory(ctx);
 	}
 	ctx->nodes[ctx->node_count++] = (struct osm_node){
 		.id = node->id,
@@ -232,7 +226,7 @@ static int on_way(const void *user, const readosm_way *way)
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
 	const readosm_tag *tags = way->tags;
 	int nt = way->tag_count;
-	if (way->node_ref_count < 2) {
+	if (ctx->nomem || way->node_ref_count < 2) {
 		return READOSM_OK;
 	}
 	int road_class = fs_road_class_from_name(tag(tags, nt, "highway"));
@@ -279,12 +273,10 @@ static int on_way(const void *user, const readosm_way *way)
 		name = tag(tags, nt, "ref");
 	}
 	if (fs_netb_intern_name(ctx->b, name, &w.name) < 0 ||
-	    grow((void **)&ctx->ways, &ctx->way_cap, (uint64_t)ctx->way_count + 1,
-		 sizeof(*ctx->ways)) < 0 ||
-	    grow((void **)&ctx->refs, &ctx->ref_cap, (uint64_t)ctx->ref_count + way->node_ref_count,
-		 sizeof(*ctx->refs)) < 0) {
-		ctx->nomem = true;
-		return READOSM_ABORT;
+	    ctx->way_count + 1 >= UINT32_MAX || FS_GROW(ctx->ways, ctx->way_cap, ctx->way_count + 1) < 0 ||
+	    (uint64_t)ctx->ref_count + way->node_ref_count >= UINT32_MAX ||
+	    FS_GROW(ctx->refs, ctx->ref_cap, (size_t)ctx->ref_count + way->node_ref_count) < 0) {
+		return out_of_memory(ctx);
 	}
 	w.ref_first = ctx->ref_count;
 	w.ref_count = (uint32_t)way->node_ref_count;
@@ -345,7 +337,7 @@ static int on_relation(const void *user, const readosm_relation *rel)
 	struct osm_ctx *ctx = (struct osm_ctx *)user;
 	const char *type = tag(rel->tags, rel->tag_count, "type");
 	const char *value = type && !strcmp(type, "restriction") ? restriction_value(rel->tags, rel->tag_count) : NULL;
-	if (!value || exempts_cars(tag(rel->tags, rel->tag_count, "except"))) {
+	if (ctx->nomem || !value || exempts_cars(tag(rel->tags, rel->tag_count, "except"))) {
 		return READOSM_OK;
 	}
 	int64_t via = 0;
@@ -376,10 +368,9 @@ static int on_relation(const void *user, const readosm_relation *rel)
 			if (t->member_type != READOSM_MEMBER_WAY || !t->role || strcmp(t->role, "to")) {
 				continue;
 			}
-			if (grow((void **)&ctx->restrictions, &ctx->restriction_cap, (uint64_t)ctx->restriction_count + 1,
-				 sizeof(*ctx->restrictions)) < 0) {
-				ctx->nomem = true;
-				return READOSM_ABORT;
+			if (ctx->restriction_count + 1 >= UINT32_MAX ||
+			    FS_GROW(ctx->restrictions, ctx->restriction_cap, ctx->restriction_count + 1) < 0) {
+				return out_of_memory(ctx);
 			}
 			ctx->restrictions[ctx->restriction_count++] =
 				(struct osm_restriction){ f->id, via, t->id, value[0] == 'o' };
@@ -391,7 +382,8 @@ static int on_relation(const void *user, const readosm_relation *rel)
 static int on_plain_node(void *user, int64_t id, double lat, double lon)
 {
 	readosm_node node = { .id = id, .latitude = lat, .longitude = lon };
-	return on_node(user, &node) == READOSM_OK ? 0 : -ENOMEM;
+	on_node(user, &node);
+	return ((const struct osm_ctx *)user)->nomem ? -ENOMEM : 0; /* our own reader stops at once */
 }
 
 struct xml_check {
@@ -540,6 +532,18 @@ static uint32_t find_node(const struct osm_ctx *ctx, int64_t id)
 	return lo < ctx->node_count && ctx->nodes[lo].id == id ? lo : NONE;
 }
 
+/* Add @e from @from to @to along @pts: its own copy of the shape points, then the edge. */
+static int add_directed(struct fs_netb *b, struct fs_edge *e, uint32_t from, uint32_t to, uint8_t lanes,
+			uint16_t flags, const struct fs_point *pts)
+{
+	e->from = from;
+	e->to = to;
+	e->lanes = lanes;
+	e->flags = flags;
+	e->shape_first = b->shape_count;
+	return fs_netb_add_shape(b, pts, e->shape_count) < 0 || fs_netb_add_edge(b, e) < 0 ? -ENOMEM : 0;
+}
+
 /* @control_fwd/@control_bwd: signs and signals met driving along / against the way. */
 static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from, uint32_t to,
 		      double length_m, struct fs_point *pts, uint32_t count, uint16_t control_fwd,
@@ -556,15 +560,8 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 		.shape_count = count,
 	};
 	e.travel_time_s = e.length_m / e.speed_mps;
-	if (w->dir >= 0) {
-		e.from = from;
-		e.to = to;
-		e.lanes = w->lanes_fwd;
-		e.flags = w->flags | control_fwd;
-		e.shape_first = b->shape_count;
-		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
-			return -ENOMEM;
-		}
+	if (w->dir >= 0 && add_directed(b, &e, from, to, w->lanes_fwd, w->flags | control_fwd, pts) < 0) {
+		return -ENOMEM;
 	}
 	if (w->dir <= 0) {
 		for (uint32_t i = 0; i < count / 2; i++) {
@@ -572,14 +569,7 @@ static int emit_edges(struct fs_netb *b, const struct osm_way *w, uint32_t from,
 			pts[i] = pts[count - 1 - i];
 			pts[count - 1 - i] = t;
 		}
-		e.from = to;
-		e.to = from;
-		e.lanes = w->lanes_bwd;
-		e.flags = w->flags | control_bwd;
-		e.shape_first = b->shape_count;
-		if (fs_netb_add_shape(b, pts, count) < 0 || fs_netb_add_edge(b, &e) < 0) {
-			return -ENOMEM;
-		}
+		return add_directed(b, &e, to, from, w->lanes_bwd, w->flags | control_bwd, pts);
 	}
 	return 0;
 }
@@ -628,7 +618,7 @@ static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, c
 		return 0;
 	}
 	struct fs_netb *b = ctx->b;
-	struct way_key *keys = malloc(((size_t)ctx->way_count + 1) * sizeof(*keys));
+	struct way_key *keys = fs_malloc(((size_t)ctx->way_count + 1) * sizeof(*keys));
 	if (!keys) {
 		return -ENOMEM;
 	}
@@ -649,13 +639,13 @@ static int resolve_restrictions(struct osm_ctx *ctx, const uint32_t *graph_id, c
 		for (uint32_t f = way_edges[wf]; f < way_edges[wf + 1]; f++) {
 			for (uint32_t t = way_edges[wt]; t < way_edges[wt + 1] && b->edges[f].to == g; t++) {
 				if (b->edges[t].from == g && fs_netb_add_turn(b, f, t, r->only) < 0) {
-					free(keys);
+					fs_free(keys);
 					return -ENOMEM;
 				}
 			}
 		}
 	}
-	free(keys);
+	fs_free(keys);
 	return 0;
 }
 
@@ -732,7 +722,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 {
 	struct fs_netb *b = ctx->b;
 	struct fs_point *pts = NULL;
-	uint32_t pts_cap = 0;
+	size_t pts_cap = 0;
 	int rc = 0;
 	for (uint32_t w = 0; w < ctx->way_count && rc == 0; w++) {
 		const struct osm_way *way = &ctx->ways[w];
@@ -750,7 +740,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 				continue;
 			}
 			const struct osm_node *o = &ctx->nodes[v];
-			if ((rc = grow((void **)&pts, &pts_cap, (uint64_t)count + 1, sizeof(*pts))) < 0) {
+			if ((rc = FS_GROW(pts, pts_cap, (size_t)count + 1)) < 0) {
 				break;
 			}
 			if (start == NONE) {
@@ -784,7 +774,7 @@ static int cut_ways(struct osm_ctx *ctx, const uint32_t *ref_idx, const uint32_t
 		}
 	}
 	way_edges[ctx->way_count] = b->edge_count;
-	free(pts);
+	fs_free(pts);
 	return rc < 0 ? -ENOMEM : 0;
 }
 
@@ -798,10 +788,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	if (!sorted) {
 		qsort(ctx->nodes, ctx->node_count, sizeof(*ctx->nodes), cmp_node);
 	}
-	uint32_t *ref_idx = malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
-	uint8_t *uses = calloc((size_t)ctx->node_count + 1, 1);
-	uint32_t *graph_id = malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
-	uint32_t *way_edges = malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
+	uint32_t *ref_idx = fs_malloc(((size_t)ctx->ref_count + 1) * sizeof(*ref_idx));
+	uint8_t *uses = fs_calloc((size_t)ctx->node_count + 1, 1);
+	uint32_t *graph_id = fs_malloc(((size_t)ctx->node_count + 1) * sizeof(*graph_id));
+	uint32_t *way_edges = fs_malloc(((size_t)ctx->way_count + 1) * sizeof(*way_edges));
 	struct fs_network *net = NULL;
 	struct fs_projection proj;
 	if (!ref_idx || !uses || !graph_id || !way_edges) {
@@ -830,10 +820,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 	    resolve_restrictions(ctx, graph_id, way_edges) < 0) {
 		goto out_nomem;
 	}
-	free(ref_idx);
-	free(uses);
-	free(graph_id);
-	free(way_edges);
+	fs_free(ref_idx);
+	fs_free(uses);
+	fs_free(graph_id);
+	fs_free(way_edges);
 	net = fs_netb_build(b, &proj, path);
 	if (!net) {
 		fs_error_set(err, -ENOMEM, "%s: out of memory", path);
@@ -843,10 +833,10 @@ static struct fs_network *build_graph(struct osm_ctx *ctx, const char *path, str
 out_nomem:
 	fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 out_free:
-	free(ref_idx);
-	free(uses);
-	free(graph_id);
-	free(way_edges);
+	fs_free(ref_idx);
+	fs_free(uses);
+	fs_free(graph_id);
+	fs_free(way_edges);
 	fs_netb_finish_free(b);
 	return NULL;
 }
@@ -856,7 +846,7 @@ out_free:
 static struct fs_network *keep_used_nodes(struct fs_network *net, bool largest_scc_only,
 					  struct fs_error *err)
 {
-	uint8_t *keep = malloc((size_t)net->node_count + 1);
+	uint8_t *keep = fs_malloc((size_t)net->node_count + 1);
 	if (!keep) {
 		goto out_nomem;
 	}
@@ -868,11 +858,11 @@ static struct fs_network *keep_used_nodes(struct fs_network *net, bool largest_s
 		all = all && keep[v];
 	}
 	if (all) {
-		free(keep);
+		fs_free(keep);
 		return net;
 	}
 	struct fs_network *sub = fs_network_subset(net, keep);
-	free(keep);
+	fs_free(keep);
 	if (!sub) {
 		goto out_nomem;
 	}
@@ -939,17 +929,17 @@ struct fs_network *fs_network_load_osm_with(const char *path, const struct fs_os
 	if (net) {
 		net = keep_used_nodes(net, params->largest_scc_only, err);
 	}
-	free(ctx.nodes);
-	free(ctx.ways);
-	free(ctx.refs);
-	free(ctx.restrictions);
+	fs_free(ctx.nodes);
+	fs_free(ctx.ways);
+	fs_free(ctx.refs);
+	fs_free(ctx.restrictions);
 	return net;
 
 out_free:
-	free(ctx.nodes);
-	free(ctx.ways);
-	free(ctx.refs);
-	free(ctx.restrictions);
+	fs_free(ctx.nodes);
+	fs_free(ctx.ways);
+	fs_free(ctx.refs);
+	fs_free(ctx.restrictions);
 	fs_netb_finish_free(&b);
 	return NULL;
 }

@@ -21,6 +21,7 @@
 
 #include <zlib.h>
 
+#include "fs/alloc.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
 #include "fs_network_files.h"
@@ -379,15 +380,15 @@ static int read_file(const char *path, uint8_t **ret_data, size_t *ret_size, str
 		return fs_error_set(err, -errno, "%s: %s", path, strerror(errno));
 	}
 	size_t cap = 1 << 20, size = 0;
-	uint8_t *data = malloc(cap);
+	uint8_t *data = fs_malloc(cap);
 	while (data) {
 		size += fread(data + size, 1, cap - size, f);
 		if (size < cap) {
 			break;
 		}
-		uint8_t *bigger = realloc(data, cap * 2);
+		uint8_t *bigger = fs_realloc(data, cap * 2);
 		if (!bigger) {
-			free(data);
+			fs_free(data);
 			data = NULL;
 			break;
 		}
@@ -400,7 +401,7 @@ static int read_file(const char *path, uint8_t **ret_data, size_t *ret_size, str
 		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	if (failed) {
-		free(data);
+		fs_free(data);
 		return fs_error_set(err, -EIO, "%s: read error", path);
 	}
 	*ret_data = data;
@@ -503,7 +504,7 @@ int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, str
 				goto out;
 			}
 			if (raw_size > raw_cap) {
-				uint8_t *bigger = realloc(raw, raw_size ? raw_size : 1);
+				uint8_t *bigger = fs_realloc(raw, raw_size ? raw_size : 1);
 				if (!bigger) {
 					rc = fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 					goto out;
@@ -537,7 +538,7 @@ int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, str
 		rc = fs_error_set(err, -EINVAL, "%s: empty file", path);
 	}
 out:
-	free(raw);
-	free(data);
+	fs_free(raw);
+	fs_free(data);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
@@ -357,13 +358,13 @@ static int parse_polygon(struct loader *L, const yaml_node_t *n, const char *key
 	if (count < 3) {
 		return fail(L, n, "%s: a polygon needs at least 3 [lat, lon] points", key);
 	}
-	double *pts = malloc(2 * count * sizeof(double));
+	double *pts = fs_malloc(2 * count * sizeof(double));
 	if (!pts) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
 		if ((rc = parse_latlon(L, list_item(L, n, i), key, &pts[2 * i], &pts[2 * i + 1])) < 0) {
-			free(pts);
+			fs_free(pts);
 			return rc;
 		}
 	}
@@ -396,9 +397,9 @@ static int read_zone(struct loader *L, const yaml_node_t *n, struct fs_scenario_
 static void free_zones(struct fs_scenario *sc)
 {
 	for (size_t i = 0; i < sc->zone_count; i++) {
-		free(sc->zones[i].latlon);
+		fs_free(sc->zones[i].latlon);
 	}
-	free(sc->zones);
+	fs_free(sc->zones);
 	sc->zones = NULL;
 	sc->zone_count = 0;
 }
@@ -492,7 +493,7 @@ static int read_city_zones(struct loader *L, const yaml_node_t *n)
 	if (count > FS_SCN_ZONES_MAX) {
 		return fail(L, list_item(L, n, FS_SCN_ZONES_MAX), "zones: at most %d", FS_SCN_ZONES_MAX);
 	}
-	sc->zones = calloc(count ? count : 1, sizeof(*sc->zones));
+	sc->zones = fs_calloc(count ? count : 1, sizeof(*sc->zones));
 	if (!sc->zones) {
 		return -ENOMEM;
 	}
@@ -533,7 +534,7 @@ static int read_city_geofence(struct loader *L, const yaml_node_t *city, const y
 			}
 		} else {
 			/* an inline service area becomes the zone "service-area" */
-			struct fs_scenario_zone *zs = realloc(sc->zones, (sc->zone_count + 1) * sizeof(*zs));
+			struct fs_scenario_zone *zs = fs_realloc(sc->zones, (sc->zone_count + 1) * sizeof(*zs));
 			if (!zs) {
 				return -ENOMEM;
 			}
@@ -580,9 +581,9 @@ static int read_city_depots(struct loader *L, const yaml_node_t *n)
 	if (count < 1 || count > 64) {
 		return fail(L, n, "depots: a city needs 1 to 64 depots");
 	}
-	free(sc->depots);
+	fs_free(sc->depots);
 	sc->depot_count = 0;
-	sc->depots = calloc(count, sizeof(*sc->depots));
+	sc->depots = fs_calloc(count, sizeof(*sc->depots));
 	if (!sc->depots) {
 		return -ENOMEM;
 	}
@@ -774,9 +775,9 @@ static int read_demand(struct loader *L, const yaml_node_t *d)
 			return fail(L, n, "zone_weights: expected a mapping zone: weight, found %s", kind_name(n));
 		}
 		size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-		free(sc->zone_weights);
+		fs_free(sc->zone_weights);
 		sc->zone_weight_count = 0;
-		sc->zone_weights = calloc(count ? count : 1, sizeof(*sc->zone_weights));
+		sc->zone_weights = fs_calloc(count ? count : 1, sizeof(*sc->zone_weights));
 		if (!sc->zone_weights) {
 			return -ENOMEM;
 		}
@@ -1449,7 +1450,7 @@ static int join_list(struct loader *L, const yaml_node_t *key, const yaml_node_t
 		}
 		len += item->data.scalar.length + 1;
 	}
-	char *s = calloc(1, len), *end = s;
+	char *s = fs_calloc(1, len), *end = s;
 	if (!s) {
 		return -ENOMEM;
 	}
@@ -1489,8 +1490,8 @@ static int event_kv(struct loader *L, const yaml_node_t *n, const yaml_node_t **
 		return fail(L, node(L, n->data.mapping.pairs.start[FS_SCN_EVENT_KEYS_MAX].key),
 			    "an event: more than %d keys", FS_SCN_EVENT_KEYS_MAX);
 	}
-	struct fs_scenario_kv *kv = calloc(count, sizeof(*kv));
-	char **joined = calloc(count, sizeof(*joined));
+	struct fs_scenario_kv *kv = fs_calloc(count, sizeof(*kv));
+	char **joined = fs_calloc(count, sizeof(*joined));
 	size_t k = 0;
 	*ret_type = type;
 	*ret_kv = kv;
@@ -1536,10 +1537,10 @@ out:
 static void free_event_kv(struct fs_scenario_kv *kv, char **joined, size_t count)
 {
 	for (size_t i = 0; joined && i < count; i++) {
-		free(joined[i]);
+		fs_free(joined[i]);
 	}
-	free(joined);
-	free(kv);
+	fs_free(joined);
+	fs_free(kv);
 }
 
 static int read_event(struct loader *L, const yaml_node_t *n)
@@ -1584,7 +1585,7 @@ out:
  */
 static int sort_events(struct fs_scenario_event *ev, size_t n)
 {
-	struct fs_scenario_event *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	struct fs_scenario_event *tmp = fs_malloc((n ? n : 1) * sizeof(*tmp));
 	if (!tmp) {
 		return -ENOMEM;
 	}
@@ -1610,7 +1611,7 @@ static int sort_events(struct fs_scenario_event *ev, size_t n)
 	if (from != ev) {
 		memcpy(ev, from, n * sizeof(*ev));
 	}
-	free(tmp);
+	fs_free(tmp);
 	return 0;
 }
 
@@ -1623,7 +1624,7 @@ static int read_events(struct loader *L, const yaml_node_t *list)
 	}
 	struct fs_scenario *sc = L->sc;
 	size_t n = list_len(list);
-	struct fs_scenario_event *ev = realloc(sc->events, (sc->event_count + n + 1) * sizeof(*ev));
+	struct fs_scenario_event *ev = fs_realloc(sc->events, (sc->event_count + n + 1) * sizeof(*ev));
 	if (!ev) {
 		return -ENOMEM;
 	}
@@ -1734,7 +1735,7 @@ static int place(struct builder *b, int id, const yaml_event_t *ev, const yaml_c
 		if (b->n_anchors == FS_SCN_ANCHORS_MAX) {
 			return fail_at(b->L, ev->start_mark, "more than %d anchors (&name) in the file", FS_SCN_ANCHORS_MAX);
 		}
-		b->anchors[b->n_anchors].name = strdup((const char *)anchor);
+		b->anchors[b->n_anchors].name = fs_strdup((const char *)anchor);
 		if (!b->anchors[b->n_anchors].name) {
 			return -ENOMEM;
 		}
@@ -1881,7 +1882,7 @@ static int load_document(struct loader *L, const char *text_in, size_t len)
 		rc = fs_error_set(L->err, -ENOMEM, "%s: out of memory", L->name);
 	}
 	for (size_t i = 0; i < b.n_anchors; i++) {
-		free(b.anchors[i].name);
+		fs_free(b.anchors[i].name);
 	}
 	yaml_parser_delete(&parser);
 	return rc < 0 ? rc : 0;
@@ -1941,13 +1942,13 @@ static int read_whole(const char *path, char **ret_buf, size_t *ret_len, struct 
 		if (len == cap) {
 			cap = cap ? cap * 2 : 65536;
 			if (cap > (64u << 20)) {
-				free(buf);
+				fs_free(buf);
 				fclose(f);
 				return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
 			}
-			char *n = realloc(buf, cap);
+			char *n = fs_realloc(buf, cap);
 			if (!n) {
-				free(buf);
+				fs_free(buf);
 				fclose(f);
 				return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
 			}
@@ -1962,7 +1963,7 @@ static int read_whole(const char *path, char **ret_buf, size_t *ret_len, struct 
 	bool bad = ferror(f);
 	fclose(f);
 	if (bad) {
-		free(buf);
+		fs_free(buf);
 		return fs_error_set(err, -EIO, "%s: read error", path);
 	}
 	*ret_buf = buf;
@@ -1987,7 +1988,7 @@ int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *
 		snprintf(dir, sizeof(dir), ".");
 	}
 	rc = fs_scenario_load_string(buf, len, path, dir, sc, err);
-	free(buf);
+	fs_free(buf);
 	return rc;
 }
 
@@ -1999,13 +2000,13 @@ void fs_scenario_raw_events_finish(struct fs_scenario_raw_events *r)
 	for (size_t i = 0; i < r->count; i++) {
 		struct fs_scenario_raw_event *e = &r->items[i];
 		for (size_t k = 0; k < e->count; k++) {
-			free((char *)e->kv[k].key);
-			free((char *)e->kv[k].value);
+			fs_free((char *)e->kv[k].key);
+			fs_free((char *)e->kv[k].value);
 		}
-		free(e->kv);
-		free(e->type);
+		fs_free(e->kv);
+		fs_free(e->type);
 	}
-	free(r->items);
+	fs_free(r->items);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -2017,15 +2018,15 @@ static int copy_raw(struct loader *L, const yaml_node_t *n, struct fs_scenario_r
 	size_t k = 0;
 	int rc = event_kv(L, n, &type, &kv, &joined, &k);
 	if (rc == 0) {
-		out->type = strdup(text(type));
-		out->kv = calloc(k ? k : 1, sizeof(*out->kv));
+		out->type = fs_strdup(text(type));
+		out->kv = fs_calloc(k ? k : 1, sizeof(*out->kv));
 		out->line = (unsigned)n->start_mark.line + 1;
 		out->column = (unsigned)n->start_mark.column + 1;
 		rc = out->type && out->kv ? 0 : -ENOMEM;
 		for (size_t i = 0; rc == 0 && i < k; i++) {
 			out->kv[i] = kv[i];
-			out->kv[i].key = strdup(kv[i].key);
-			out->kv[i].value = strdup(kv[i].value);
+			out->kv[i].key = fs_strdup(kv[i].key);
+			out->kv[i].value = fs_strdup(kv[i].value);
 			out->count++;
 			rc = out->kv[i].key && out->kv[i].value ? 0 : -ENOMEM;
 		}
@@ -2050,7 +2051,7 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 		if (L.have_doc) {
 			yaml_document_delete(&L.doc);
 		}
-		free(buf);
+		fs_free(buf);
 		return rc;
 	}
 	yaml_node_t *root = L.have_doc ? yaml_document_get_root_node(&L.doc) : NULL;
@@ -2059,7 +2060,7 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 		rc = fs_error_at(err, -EINVAL, path, 1, 1, "no events: list in the file");
 	} else if ((rc = need_list(&L, events, "events")) == 0) {
 		size_t n = list_len(events);
-		ret->items = calloc(n ? n : 1, sizeof(*ret->items));
+		ret->items = fs_calloc(n ? n : 1, sizeof(*ret->items));
 		rc = ret->items ? 0 : -ENOMEM;
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			rc = copy_raw(&L, list_item(&L, events, i), &ret->items[i]);
@@ -2073,7 +2074,7 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 	if (L.have_doc) {
 		yaml_document_delete(&L.doc);
 	}
-	free(buf);
+	fs_free(buf);
 	if (rc < 0) {
 		fs_scenario_raw_events_finish(ret);
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/timezone.h"
 #include "fs/timezone_load.h"
@@ -216,8 +217,8 @@ static int read_block(const uint8_t *p, const struct tzif_header *h, size_t time
 		offset[k] = off;
 	}
 	tz->initial_offset_s = offset[0]; /* RFC 8536: before the first transition, type 0 */
-	tz->at_s = malloc((h->times ? h->times : 1) * sizeof(*tz->at_s));
-	tz->offset_s = malloc((h->times ? h->times : 1) * sizeof(*tz->offset_s));
+	tz->at_s = fs_malloc((h->times ? h->times : 1) * sizeof(*tz->at_s));
+	tz->offset_s = fs_malloc((h->times ? h->times : 1) * sizeof(*tz->offset_s));
 	if (!tz->at_s || !tz->offset_s) {
 		return -ENOMEM;
 	}
@@ -337,7 +338,7 @@ int fs_timezone_load(const char *zoneinfo_dir, const char *name, struct fs_timez
 				    "system's tz database, package tzdata)",
 				    name, path, strerror(e));
 	}
-	uint8_t *buf = malloc(MAX_FILE_LEN);
+	uint8_t *buf = fs_malloc(MAX_FILE_LEN);
 	if (!buf) {
 		fclose(f);
 		return fs_error_set(err, -ENOMEM, "time zone %s: out of memory", name);
@@ -347,6 +348,6 @@ int fs_timezone_load(const char *zoneinfo_dir, const char *name, struct fs_timez
 	fclose(f);
 	int rc = failed ? fs_error_set(err, -EIO, "time zone %s: cannot read %s (or larger than 1 MiB)", name, path)
 			: fs_timezone_parse_tzif(buf, len, name, ret, err);
-	free(buf);
+	fs_free(buf);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/timezone.h"
 
@@ -29,8 +30,8 @@ void fs_timezone_finish(struct fs_timezone *tz)
 	if (!tz) {
 		return;
 	}
-	free(tz->at_s);
-	free(tz->offset_s);
+	fs_free(tz->at_s);
+	fs_free(tz->offset_s);
 	*tz = (struct fs_timezone){ 0 };
 }
 
@@ -40,8 +41,8 @@ int fs_timezone_copy(struct fs_timezone *dst, const struct fs_timezone *src)
 	t.at_s = NULL;
 	t.offset_s = NULL;
 	if (src->count) {
-		t.at_s = malloc(src->count * sizeof(*t.at_s));
-		t.offset_s = malloc(src->count * sizeof(*t.offset_s));
+		t.at_s = fs_malloc(src->count * sizeof(*t.at_s));
+		t.offset_s = fs_malloc(src->count * sizeof(*t.offset_s));
 		if (!t.at_s || !t.offset_s) {
 			fs_timezone_finish(&t);
 			return -ENOMEM;

@@ -33,8 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/demand.h"
+#include "fs/grow.h"
 #include "fs/rng.h"
 
 #define ARRIVAL_BITS 24
@@ -93,7 +95,7 @@ void fs_demand_batch_finish(struct fs_demand_batch *b)
 	if (!b) {
 		return;
 	}
-	free(b->items);
+	fs_free(b->items);
 	*b = (struct fs_demand_batch){ 0 };
 }
 
@@ -102,13 +104,13 @@ void fs_demand_destroy(struct fs_demand *d)
 	if (!d) {
 		return;
 	}
-	free(d->places);
-	free(d->origin_cum);
-	free(d->dest_w);
-	free(d->cell_first);
-	free(d->cell_items);
+	fs_free(d->places);
+	fs_free(d->origin_cum);
+	fs_free(d->dest_w);
+	fs_free(d->cell_first);
+	fs_free(d->cell_items);
 	fs_timezone_finish(&d->tz);
-	free(d);
+	fs_free(d);
 }
 
 const struct fs_demand_profile *fs_demand_profile(const struct fs_demand *d)
@@ -159,11 +161,11 @@ static int build_grid(struct fs_demand *d)
 	d->nx = (uint32_t)floor((max_x - d->min_x) * d->inv_cell) + 1;
 	d->ny = (uint32_t)floor((max_y - d->min_y) * d->inv_cell) + 1;
 	size_t cells = (size_t)d->nx * d->ny;
-	d->cell_first = calloc(cells + 1, sizeof(*d->cell_first));
-	d->cell_items = malloc(d->n * sizeof(*d->cell_items));
-	uint32_t *fill = malloc(cells * sizeof(*fill));
+	d->cell_first = fs_calloc(cells + 1, sizeof(*d->cell_first));
+	d->cell_items = fs_malloc(d->n * sizeof(*d->cell_items));
+	uint32_t *fill = fs_malloc(cells * sizeof(*fill));
 	if (!d->cell_first || !d->cell_items || !fill) {
-		free(fill);
+		fs_free(fill);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->n; i++) {
@@ -177,7 +179,7 @@ static int build_grid(struct fs_demand *d)
 		size_t c = (size_t)grid_row(d, d->places[i].y) * d->nx + grid_col(d, d->places[i].x);
 		d->cell_items[fill[c]++] = (uint32_t)i;
 	}
-	free(fill);
+	fs_free(fill);
 	return 0;
 }
 
@@ -196,7 +198,7 @@ struct fs_demand *fs_demand_create_from_profile(const struct fs_demand_params *p
 		fs_error_set(err, -EINVAL, "demand: needs 1 to 2^32-2 places, got %zu", n);
 		return NULL;
 	}
-	struct fs_demand *d = calloc(1, sizeof(*d));
+	struct fs_demand *d = fs_calloc(1, sizeof(*d));
 	if (!d) {
 		fs_error_set(err, -ENOMEM, "demand: out of memory");
 		return NULL;
@@ -233,9 +235,9 @@ struct fs_demand *fs_demand_create_from_profile(const struct fs_demand_params *p
 				: 1.0;
 
 	d->n = n;
-	d->places = malloc(n * sizeof(*d->places));
-	d->origin_cum = malloc(n * sizeof(*d->origin_cum));
-	d->dest_w = malloc(n * sizeof(*d->dest_w));
+	d->places = fs_malloc(n * sizeof(*d->places));
+	d->origin_cum = fs_malloc(n * sizeof(*d->origin_cum));
+	d->dest_w = fs_malloc(n * sizeof(*d->dest_w));
 	if (!d->places || !d->origin_cum || !d->dest_w) {
 		fs_error_set(err, -ENOMEM, "demand: out of memory");
 		goto out_destroy;
@@ -408,20 +410,7 @@ double fs_demand_internal_share(const struct fs_demand *d, const struct fs_geofe
 
 static int batch_reserve(struct fs_demand_batch *b, size_t more)
 {
-	if (b->count + more <= b->capacity) {
-		return 0;
-	}
-	size_t cap = b->capacity ? b->capacity : 256;
-	while (cap < b->count + more) {
-		cap *= 2;
-	}
-	struct fs_demand_request *items = realloc(b->items, cap * sizeof(*items));
-	if (!items) {
-		return -ENOMEM;
-	}
-	b->items = items;
-	b->capacity = cap;
-	return 0;
+	return FS_GROW(b->items, b->capacity, b->count + more);
 }
 
 static int u32_cmp(const void *pa, const void *pb)
@@ -457,13 +446,13 @@ int64_t fs_demand_generate(const struct fs_demand *d, int64_t t0_ms, int64_t t1_
 			k = MAX_ARRIVALS;
 		}
 		if (k > offsets_cap) {
-			uint32_t *o = malloc(k * sizeof(*o));
+			uint32_t *o = fs_malloc(k * sizeof(*o));
 			if (!o) {
 				r = -ENOMEM;
 				break;
 			}
 			if (offsets != local) {
-				free(offsets);
+				fs_free(offsets);
 			}
 			offsets = o;
 			offsets_cap = k;
@@ -500,7 +489,7 @@ int64_t fs_demand_generate(const struct fs_demand *d, int64_t t0_ms, int64_t t1_
 		}
 	}
 	if (offsets != local) {
-		free(offsets);
+		fs_free(offsets);
 	}
 	if (r < 0) {
 		out->count = before;
@@ -517,16 +506,16 @@ int fs_demand_places_from_network(const struct fs_network *net, bool scc_only,
 	uint8_t *mask = NULL;
 	const uint8_t *in_scc = net->in_largest_scc;
 	if (scc_only && !in_scc) {
-		mask = malloc(net->node_count ? net->node_count : 1);
+		mask = fs_malloc(net->node_count ? net->node_count : 1);
 		if (!mask || fs_network_largest_scc(net, mask) < 0) {
-			free(mask);
+			fs_free(mask);
 			return -ENOMEM;
 		}
 		in_scc = mask;
 	}
-	struct fs_demand_place *p = malloc((net->node_count ? net->node_count : 1) * sizeof(*p));
+	struct fs_demand_place *p = fs_malloc((net->node_count ? net->node_count : 1) * sizeof(*p));
 	if (!p) {
-		free(mask);
+		fs_free(mask);
 		return -ENOMEM;
 	}
 	size_t n = 0;
@@ -537,7 +526,7 @@ int fs_demand_places_from_network(const struct fs_network *net, bool scc_only,
 		p[n++] = (struct fs_demand_place){ .x = net->nodes[i].x, .y = net->nodes[i].y,
 						   .zone = FS_DEMAND_NO_ZONE, .weight = 1.0 };
 	}
-	free(mask);
+	fs_free(mask);
 	*ret_places = p;
 	*ret_count = n;
 	return 0;

@@ -17,12 +17,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xxhash.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/grow.h"
 #include "fs/weather.h"
 #include "fs_dispatch_internal.h"
 
@@ -57,9 +60,9 @@ static int grow_request_sides(struct fs_dispatch *d, size_t need)
 		return 0;
 	}
 	size_t cap = d->req_side_cap, cap2 = d->req_side_cap, cap3 = d->req_side_cap;
-	if (dispatch_grow((void **)&d->req_term, sizeof(*d->req_term), &cap, need) < 0 ||
-	    dispatch_grow((void **)&d->req_mark, sizeof(*d->req_mark), &cap2, need) < 0 ||
-	    dispatch_grow((void **)&d->changed, sizeof(*d->changed), &cap3, need) < 0) {
+	if (FS_GROW(d->req_term, cap, need) < 0 ||
+	    FS_GROW(d->req_mark, cap2, need) < 0 ||
+	    FS_GROW(d->changed, cap3, need) < 0) {
 		return -ENOMEM;
 	}
 	d->req_side_cap = cap; /* (the three grow alike: each has at least cap) */
@@ -75,10 +78,10 @@ void fs_dispatch_output_clear(struct fs_dispatch_output *out)
 
 void fs_dispatch_output_finish(struct fs_dispatch_output *out)
 {
-	free(out->jobs);
-	free(out->events);
-	free(out->offers);
-	free(out->new_requests);
+	fs_free(out->jobs);
+	fs_free(out->events);
+	fs_free(out->offers);
+	fs_free(out->new_requests);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -142,6 +145,9 @@ static int plan_trip(const struct fs_dispatch *d, const struct trip_planner *pl,
 		fs_route_query_avoid(q, avoid);
 		r->trip_blocked = rc == 0;
 	}
+	if (rc == -ENOMEM) {
+		return rc; /* still planned for the roads of before: tried again */
+	}
 	/* the router lets a route start and end on a closed edge; a car would refuse to */
 	r->trip_blocked |= rc == 0 && avoid && (avoid[from.edge] || avoid[to.edge]);
 	r->trip_rain = 0;
@@ -152,8 +158,12 @@ static int plan_trip(const struct fs_dispatch *d, const struct trip_planner *pl,
 	r->uses_motorway = rc == 0 && dispatch_path_uses_motorway(d->w.net, pl->path);
 	/* a vehicle whose ODD excludes motorways drives it on surface roads, if there are any */
 	double t;
-	r->surface_ok = rc == 0 && (!r->uses_motorway ||
-				    (pl->surface_query && fs_route_positions(pl->surface_query, hour, from, to, &t, NULL) == 0));
+	int surface_rc = !r->uses_motorway || !pl->surface_query ? 0 :
+			 fs_route_positions(pl->surface_query, hour, from, to, &t, NULL);
+	if (surface_rc == -ENOMEM) {
+		return surface_rc;
+	}
+	r->surface_ok = rc == 0 && (!r->uses_motorway || (pl->surface_query && surface_rc == 0));
 	r->trip_plan_version = d->roads_version;
 	return rc;
 }
@@ -172,12 +182,11 @@ static bool place_stops(const struct fs_dispatch *d, const struct trip_planner *
  * again: fs-vehicle refuses a ride whose route crosses a storm or a closed
  * road, so offering one it cannot drive around would only earn a decline.
  */
-static void replan_open_trips(struct fs_dispatch *d)
+static int replan_open_trips(struct fs_dispatch *d)
 {
 	if (d->planned_version == d->roads_version) {
-		return;
+		return 0;
 	}
-	d->planned_version = d->roads_version;
 	struct trip_planner pl = main_planner(d);
 	const uint8_t *closed = pl.closed;
 	for (size_t i = 0; i < d->nopen; i++) {
@@ -193,9 +202,13 @@ static void replan_open_trips(struct fs_dispatch *d)
 					place_stops(d, &pl, r, pick, drop);
 				}
 			}
-			plan_trip(d, &pl, r, &t);
+			if (plan_trip(d, &pl, r, &t) == -ENOMEM) {
+				return -ENOMEM; /* the next step goes on from this request */
+			}
 		}
 	}
+	d->planned_version = d->roads_version;
+	return 0;
 }
 
 
@@ -279,10 +292,10 @@ static int init_zones(struct fs_dispatch *d, struct fs_error *err)
 	d->zone_cols = (uint32_t)cols;
 	d->zone_rows = (uint32_t)rows;
 	uint32_t n = d->zone_cols * d->zone_rows;
-	d->zones = calloc(n, sizeof(*d->zones));
-	double *best = malloc(n * sizeof(*best));
+	d->zones = fs_calloc(n, sizeof(*d->zones));
+	double *best = fs_malloc(n * sizeof(*best));
 	if (!d->zones || !best) {
-		free(best);
+		fs_free(best);
 		return fs_error_set(err, -ENOMEM, "dispatch: out of memory");
 	}
 	for (uint32_t z = 0; z < n; z++) {
@@ -305,7 +318,7 @@ static int init_zones(struct fs_dispatch *d, struct fs_error *err)
 			d->zones[z].node = v;
 		}
 	}
-	free(best);
+	fs_free(best);
 	for (uint32_t z = 0; z < n; z++) {
 		if (d->zones[z].node != FS_DISPATCH_NONE) {
 			d->zones[z].stop_edge = dispatch_edge_into(d, d->zones[z].node);
@@ -340,7 +353,7 @@ struct fs_dispatch *fs_dispatch_create(const struct fs_dispatch_world *world,
 		fs_error_set(err, -EINVAL, "dispatch: bad world (network, router, index, SCC mask, depots, places, workers)");
 		return NULL;
 	}
-	struct fs_dispatch *d = calloc(1, sizeof(*d));
+	struct fs_dispatch *d = fs_calloc(1, sizeof(*d));
 	if (!d) {
 		fs_error_set(err, -ENOMEM, "dispatch: out of memory");
 		return NULL;
@@ -394,19 +407,19 @@ void fs_dispatch_destroy(struct fs_dispatch *d)
 	}
 	fs_spatial_destroy(d->pool);
 	fs_path_finish(&d->path);
-	free(d->req);
-	free(d->open);
-	free(d->fresh);
-	free(d->req_term);
-	free(d->req_mark);
-	free(d->changed);
-	free(d->veh);
-	free(d->jobs);
-	free(d->ev);
-	free(d->queue);
-	free(d->zones);
+	fs_free(d->req);
+	fs_free(d->open);
+	fs_free(d->fresh);
+	fs_free(d->req_term);
+	fs_free(d->req_mark);
+	fs_free(d->changed);
+	fs_free(d->veh);
+	fs_free(d->jobs);
+	fs_free(d->ev);
+	fs_free(d->queue);
+	fs_free(d->zones);
 	dispatch_index_free(d);
-	free(d);
+	fs_free(d);
 }
 
 const struct fs_dispatch_params *fs_dispatch_get_params(const struct fs_dispatch *d)
@@ -595,9 +608,9 @@ static bool request_in_ok(const struct fs_dispatch *d, const struct fs_dispatch_
 static int grow_requests(struct fs_dispatch *d, size_t n)
 {
 	size_t cap = d->req_cap;
-	if (dispatch_grow((void **)&d->req, sizeof(*d->req), &cap, d->nreq + n) < 0 ||
-	    dispatch_grow((void **)&d->open, sizeof(*d->open), &d->open_cap, d->nopen + n) < 0 ||
-	    dispatch_grow((void **)&d->fresh, sizeof(*d->fresh), &d->fresh_cap, d->nfresh + n) < 0 ||
+	if (FS_GROW(d->req, cap, d->nreq + n) < 0 ||
+	    FS_GROW(d->open, d->open_cap, d->nopen + n) < 0 ||
+	    FS_GROW(d->fresh, d->fresh_cap, d->nfresh + n) < 0 ||
 	    grow_request_sides(d, d->nreq + n) < 0) {
 		return -ENOMEM;
 	}
@@ -610,8 +623,8 @@ static int grow_requests(struct fs_dispatch *d, size_t n)
  * fastest route between the two stops. Reads @d only, so the requests of a tick
  * can be planned on several workers.
  */
-static void plan_request(const struct fs_dispatch *d, const struct trip_planner *pl,
-			 const struct fs_dispatch_request_in *in, uint64_t id, struct fs_dispatch_request *r)
+static int plan_request(const struct fs_dispatch *d, const struct trip_planner *pl,
+			const struct fs_dispatch_request_in *in, uint64_t id, struct fs_dispatch_request *r)
 {
 	struct fs_rider rider;
 	fs_rider_draw(&d->p.riders, d->p.seed, id, &rider);
@@ -646,7 +659,10 @@ static void plan_request(const struct fs_dispatch *d, const struct trip_planner 
 		r->reason = FS_DISPATCH_REASON_OUTSIDE_AREA;
 	} else {
 		double t;
-		if (!place_stops(d, pl, r, pick, drop) || plan_trip(d, pl, r, &t) < 0) {
+		int rc = place_stops(d, pl, r, pick, drop) ? plan_trip(d, pl, r, &t) : -ENOENT;
+		if (rc == -ENOMEM) {
+			return rc;
+		} else if (rc < 0) {
 			r->reason = FS_DISPATCH_REASON_NO_ROUTE;
 		} else {
 			r->route_m = (float)path_metres(d->w.net, pl->path, r->pickup_offset_m, r->dropoff_offset_m);
@@ -654,6 +670,7 @@ static void plan_request(const struct fs_dispatch *d, const struct trip_planner 
 			/* uses_motorway and surface_ok: plan_trip() */
 		}
 	}
+	return 0;
 }
 
 /* Take the planned request @r in (room made by grow_requests()). */
@@ -680,7 +697,9 @@ int64_t fs_dispatch_add_request(struct fs_dispatch *d, const struct fs_dispatch_
 	}
 	struct trip_planner pl = main_planner(d);
 	struct fs_dispatch_request r;
-	plan_request(d, &pl, in, d->nreq + 1, &r);
+	if (plan_request(d, &pl, in, d->nreq + 1, &r) < 0) {
+		return -ENOMEM;
+	}
 	take_request(d, &r);
 	return (int64_t)r.id;
 }
@@ -691,12 +710,15 @@ struct request_loop {
 	const struct fs_dispatch_request_in *in;
 	struct fs_dispatch_request *planned;
 	struct trip_planner *planners; /* per worker */
+	atomic_bool out_of_memory;
 };
 
 static void plan_request_item(void *arg, size_t i, unsigned worker)
 {
 	struct request_loop *l = arg;
-	plan_request(l->d, &l->planners[worker], &l->in[i], l->d->nreq + 1 + i, &l->planned[i]);
+	if (plan_request(l->d, &l->planners[worker], &l->in[i], l->d->nreq + 1 + i, &l->planned[i]) < 0) {
+		atomic_store(&l->out_of_memory, true);
+	}
 }
 
 /* Plan @n valid requests on the workers into @planned, as one thread would. */
@@ -722,7 +744,7 @@ static int plan_in_parallel(struct fs_dispatch *d, const struct fs_dispatch_requ
 	for (unsigned k = 1; k < nw; k++) {
 		fs_path_finish(&paths[k]);
 	}
-	return 0;
+	return atomic_load(&l.out_of_memory) ? -ENOMEM : 0;
 }
 
 int fs_dispatch_add_requests(struct fs_dispatch *d, const struct fs_dispatch_request_in *in, size_t n,
@@ -738,25 +760,23 @@ int fs_dispatch_add_requests(struct fs_dispatch *d, const struct fs_dispatch_req
 	}
 	const struct fs_dispatch_world *w = &d->w;
 	bool parallel = w->parallel_for && w->worker_count > 1 && w->worker_queries && ok >= 4;
-	struct fs_dispatch_request *planned = parallel ? malloc(ok * sizeof(*planned)) : NULL;
-	if (grow_requests(d, ok) < 0 || (parallel && !planned)) {
-		free(planned);
-		*ret_failed = 0;
-		return -ENOMEM;
+	/* all are planned before any is taken, so that out of memory adds none */
+	struct fs_dispatch_request *planned = ok ? fs_malloc(ok * sizeof(*planned)) : NULL;
+	int rc = grow_requests(d, ok) < 0 || (ok && !planned) ? -ENOMEM : 0;
+	if (rc == 0 && parallel) {
+		rc = plan_in_parallel(d, in, ok, planned);
 	}
-	if (parallel) {
-		plan_in_parallel(d, in, ok, planned);
-		for (size_t i = 0; i < ok; i++) {
-			take_request(d, &planned[i]);
-		}
-		free(planned);
-	} else {
-		for (size_t i = 0; i < ok; i++) {
-			struct trip_planner pl = main_planner(d);
-			struct fs_dispatch_request r;
-			plan_request(d, &pl, &in[i], d->nreq + 1, &r);
-			take_request(d, &r);
-		}
+	for (size_t i = 0; rc == 0 && !parallel && i < ok; i++) {
+		struct trip_planner pl = main_planner(d);
+		rc = plan_request(d, &pl, &in[i], d->nreq + 1 + i, &planned[i]);
+	}
+	for (size_t i = 0; rc == 0 && i < ok; i++) {
+		take_request(d, &planned[i]);
+	}
+	fs_free(planned);
+	if (rc < 0) {
+		*ret_failed = 0;
+		return rc;
 	}
 	*ret_failed = ok;
 	return ok < n ? -EINVAL : 0;
@@ -976,7 +996,7 @@ int fs_dispatch_update_vehicle(struct fs_dispatch *d, const struct fs_vehicle_re
 		if (r->kind == FS_VEHICLE_RECORD_MOVE) {
 			return -ENOENT;
 		}
-		if (r->id >= UINT32_MAX / 2 || dispatch_grow((void **)&d->veh, sizeof(*d->veh), &cap, (size_t)r->id + 1) < 0) {
+		if (r->id >= UINT32_MAX / 2 || FS_GROW(d->veh, cap, (size_t)r->id + 1) < 0) {
 			return -ENOMEM;
 		}
 		memset(d->veh + d->nveh, 0, (r->id + 1 - d->nveh) * sizeof(*d->veh));
@@ -1040,7 +1060,7 @@ int fs_dispatch_add_events(struct fs_dispatch *d, const struct fs_vehicle_event 
 	if (count && !events) {
 		return -EINVAL;
 	}
-	if (dispatch_grow((void **)&d->ev, sizeof(*d->ev), &d->ev_cap, d->nev + count) < 0) {
+	if (FS_GROW(d->ev, d->ev_cap, d->nev + count) < 0) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -1279,10 +1299,12 @@ int fs_dispatch_step(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_o
 		d->next_rebalance_ms = now_ms + (int64_t)(d->p.rebalance_s * MS_PER_S);
 	}
 	d->now_ms = now_ms;
-	int rc = 0;
-	replan_open_trips(d);
+	int rc = replan_open_trips(d);
+	if (rc < 0) {
+		return rc;
+	}
 	/* new requests are announced */
-	if (dispatch_grow((void **)&out->new_requests, sizeof(*out->new_requests), &out->new_cap, out->new_count + d->nfresh) < 0) {
+	if (FS_GROW(out->new_requests, out->new_cap, out->new_count + d->nfresh) < 0) {
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < d->nfresh; i++) {

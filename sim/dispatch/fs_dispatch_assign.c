@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/dispatch.h"
+#include "fs/grow.h"
+#include "fs/heap.h"
 
 #define NONE UINT32_MAX
 
@@ -45,7 +48,7 @@ struct solver {
 	size_t heap_len, heap_cap;
 };
 
-static bool item_less(const struct heap_item *a, const struct heap_item *b)
+static inline bool item_less(void *ctx, const struct heap_item *a, const struct heap_item *b)
 {
 	if (a->dist != b->dist) {
 		return a->dist < b->dist;
@@ -56,53 +59,15 @@ static bool item_less(const struct heap_item *a, const struct heap_item *b)
 	return a->col < b->col;
 }
 
+FS_HEAP_DEFINE(item_heap, void, struct heap_item, item_less, FS_HEAP_STORE)
+
 static int heap_push(struct solver *s, struct heap_item it)
 {
-	if (s->heap_len == s->heap_cap) {
-		size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-		struct heap_item *h = realloc(s->heap, cap * sizeof(*h));
-		if (!h) {
-			return -ENOMEM;
-		}
-		s->heap = h;
-		s->heap_cap = cap;
+	if (FS_GROW(s->heap, s->heap_cap, s->heap_len + 1) < 0) {
+		return -ENOMEM;
 	}
-	size_t i = s->heap_len++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!item_less(&it, &s->heap[parent])) {
-			break;
-		}
-		s->heap[i] = s->heap[parent];
-		i = parent;
-	}
-	s->heap[i] = it;
+	item_heap_push(NULL, s->heap, &s->heap_len, it);
 	return 0;
-}
-
-static struct heap_item heap_pop(struct solver *s)
-{
-	struct heap_item top = s->heap[0];
-	struct heap_item last = s->heap[--s->heap_len];
-	size_t i = 0, n = s->heap_len;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n) {
-			break;
-		}
-		if (c + 1 < n && item_less(&s->heap[c + 1], &s->heap[c])) {
-			c++;
-		}
-		if (!item_less(&s->heap[c], &last)) {
-			break;
-		}
-		s->heap[i] = s->heap[c];
-		i = c;
-	}
-	if (n) {
-		s->heap[i] = last;
-	}
-	return top;
 }
 
 /* Relax the arc (row i -> column j, cost c) at distance min_val. */
@@ -146,7 +111,7 @@ static int augment(struct solver *s, uint32_t cur)
 		struct heap_item top;
 		do {
 			/* never empty: the row's private column is always reachable */
-			top = heap_pop(s);
+			top = item_heap_pop(NULL, s->heap, &s->heap_len);
 		} while (s->col_done[top.col] || top.dist != s->spc[top.col]);
 		uint32_t j = top.col;
 		min_val = top.dist;
@@ -208,15 +173,15 @@ int fs_dispatch_assign_solve(const struct fs_dispatch_assign_problem *p, uint32_
 	}
 	struct solver s = { .p = p, .ncols = p->cols + p->rows };
 	size_t nc = s.ncols ? s.ncols : 1, nr = p->rows ? p->rows : 1;
-	s.u = calloc(nr, sizeof(*s.u));
-	s.v = calloc(nc, sizeof(*s.v));
-	s.spc = malloc(nc * sizeof(*s.spc));
-	s.row4col = malloc(nc * sizeof(*s.row4col));
-	s.col4row = malloc(nr * sizeof(*s.col4row));
-	s.path = malloc(nc * sizeof(*s.path));
-	s.col_done = calloc(nc, 1);
-	s.scanned_rows = malloc(nr * sizeof(*s.scanned_rows));
-	s.touched_cols = malloc(nc * sizeof(*s.touched_cols));
+	s.u = fs_calloc(nr, sizeof(*s.u));
+	s.v = fs_calloc(nc, sizeof(*s.v));
+	s.spc = fs_malloc(nc * sizeof(*s.spc));
+	s.row4col = fs_malloc(nc * sizeof(*s.row4col));
+	s.col4row = fs_malloc(nr * sizeof(*s.col4row));
+	s.path = fs_malloc(nc * sizeof(*s.path));
+	s.col_done = fs_calloc(nc, 1);
+	s.scanned_rows = fs_malloc(nr * sizeof(*s.scanned_rows));
+	s.touched_cols = fs_malloc(nc * sizeof(*s.touched_cols));
 	int rc = 0;
 	if (!s.u || !s.v || !s.spc || !s.row4col || !s.col4row || !s.path || !s.col_done || !s.scanned_rows ||
 	    !s.touched_cols) {
@@ -256,15 +221,15 @@ int fs_dispatch_assign_solve(const struct fs_dispatch_assign_problem *p, uint32_
 		*ret_cost = total;
 	}
 out:
-	free(s.u);
-	free(s.v);
-	free(s.spc);
-	free(s.row4col);
-	free(s.col4row);
-	free(s.path);
-	free(s.col_done);
-	free(s.scanned_rows);
-	free(s.touched_cols);
-	free(s.heap);
+	fs_free(s.u);
+	fs_free(s.v);
+	fs_free(s.spc);
+	fs_free(s.row4col);
+	fs_free(s.col4row);
+	fs_free(s.path);
+	fs_free(s.col_done);
+	fs_free(s.scanned_rows);
+	fs_free(s.touched_cols);
+	fs_free(s.heap);
 	return rc;
 }

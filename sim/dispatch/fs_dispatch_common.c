@@ -12,32 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/grow.h"
 #include "fs/weather.h"
 #include "fs_dispatch_internal.h"
 
-/* Grow *@items (of @size bytes each) to hold @need; 0 or -ENOMEM. */
-int dispatch_grow(void **items, size_t size, size_t *cap, size_t need)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	size_t n = *cap ? *cap : 16;
-	while (n < need) {
-		n *= 2;
-	}
-	void *p = realloc(*items, n * size);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*items = p;
-	*cap = n;
-	return 0;
-}
-
 int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_event *e)
 {
-	if (dispatch_grow((void **)&out->events, sizeof(*out->events), &out->event_cap, out->event_count + 1) < 0) {
+	if (FS_GROW(out->events, out->event_cap, out->event_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	out->events[out->event_count++] = *e;
@@ -46,7 +29,7 @@ int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_
 
 int dispatch_emit_job(struct fs_dispatch_output *out, const struct fs_dispatch_job *job)
 {
-	if (dispatch_grow((void **)&out->jobs, sizeof(*out->jobs), &out->job_cap, out->job_count + 1) < 0) {
+	if (FS_GROW(out->jobs, out->job_cap, out->job_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	out->jobs[out->job_count++] = *job;
@@ -55,7 +38,7 @@ int dispatch_emit_job(struct fs_dispatch_output *out, const struct fs_dispatch_j
 
 int dispatch_emit_offer(struct fs_dispatch_output *out, const struct fs_dispatch_offer *o)
 {
-	if (dispatch_grow((void **)&out->offers, sizeof(*out->offers), &out->offer_cap, out->offer_count + 1) < 0) {
+	if (FS_GROW(out->offers, out->offer_cap, out->offer_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	out->offers[out->offer_count++] = *o;
@@ -292,7 +275,7 @@ uint32_t fs_dispatch_zone_of(const struct fs_dispatch *d, struct fs_point p)
 uint64_t dispatch_new_job(struct fs_dispatch *d, int kind, uint32_t vehicle, uint64_t request)
 {
 	size_t cap = d->jobs_cap;
-	if (dispatch_grow((void **)&d->jobs, sizeof(*d->jobs), &cap, d->njobs + 1) < 0) {
+	if (FS_GROW(d->jobs, cap, d->njobs + 1) < 0) {
 		return 0;
 	}
 	d->jobs_cap = cap;

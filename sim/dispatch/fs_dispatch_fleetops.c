@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs_dispatch_internal.h"
 
 #define OBSERVED_TAU_S 3600.0 /* memory of the learnt demand: one hour */
@@ -284,14 +286,8 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 		    !dispatch_healthy(v)) {
 			continue;
 		}
-		size_t cap = d->queue_cap;
-		if (cap < d->nqueue + 1) {
-			uint32_t *q = realloc(d->queue, (cap ? cap * 2 : 64) * sizeof(*q));
-			if (!q) {
-				return -ENOMEM;
-			}
-			d->queue = q;
-			d->queue_cap = cap ? cap * 2 : 64;
+		if (FS_GROW(d->queue, d->queue_cap, d->nqueue + 1) < 0) {
+			return -ENOMEM;
 		}
 		v->queued_ms = now_ms;
 		dispatch_touch(d, v);
@@ -324,7 +320,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 	/* off-peak top-ups on free plugs, lowest charge first (with none free, no car would go: the
 	 * walk over the idle fleet is skipped) */
 	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share && any_plug_free(d, extra)) {
-		struct soc_key *keys = malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
+		struct soc_key *keys = fs_malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
 		if (!keys) {
 			return -ENOMEM;
 		}
@@ -352,14 +348,14 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 			}
 			int rc = send_to_charge(d, v, depot, now_ms, out);
 			if (rc < 0) {
-				free(keys);
+				fs_free(keys);
 				return rc;
 			}
 			idle--;
 			d->counters.opportunistic_charges++;
 			stats->sent_to_charge++;
 		}
-		free(keys);
+		fs_free(keys);
 	}
 	for (uint32_t k = 0; k < d->w.depot_count; k++) {
 		uint32_t used = d->plugs_in_use[k] + extra[k];
@@ -432,15 +428,15 @@ struct rebalance {
 
 static void rebalance_free(struct rebalance *rb)
 {
-	free(rb->supply);
-	free(rb->movers);
-	free(rb->slot_zone);
-	free(rb->row_first);
-	free(rb->col);
-	free(rb->cost);
-	free(rb->unassigned);
-	free(rb->choice);
-	free(rb->near);
+	fs_free(rb->supply);
+	fs_free(rb->movers);
+	fs_free(rb->slot_zone);
+	fs_free(rb->row_first);
+	fs_free(rb->col);
+	fs_free(rb->cost);
+	fs_free(rb->unassigned);
+	fs_free(rb->choice);
+	fs_free(rb->near);
 }
 
 /* supply: idle cars where they are, repositioning cars where they go */
@@ -473,7 +469,7 @@ static void count_supply(struct fs_dispatch *d, int64_t now_ms, struct rebalance
 static int place_targets(struct fs_dispatch *d, double expected, double observed_total, struct rebalance *rb)
 {
 	uint32_t nz = fs_dispatch_zone_count(d);
-	rb->slot_zone = malloc((size_t)(rb->total_supply + 1.0) * sizeof(*rb->slot_zone));
+	rb->slot_zone = fs_malloc((size_t)(rb->total_supply + 1.0) * sizeof(*rb->slot_zone));
 	if (!rb->slot_zone) {
 		return -ENOMEM;
 	}
@@ -513,12 +509,12 @@ static int build_arcs(struct fs_dispatch *d, struct rebalance *rb)
 {
 	uint32_t nrows = rb->nrows, nslots = rb->nslots;
 	size_t narcs = (size_t)nrows * (nslots < REBALANCE_ARCS ? nslots : REBALANCE_ARCS);
-	rb->row_first = malloc(((size_t)nrows + 1) * sizeof(*rb->row_first));
-	rb->col = malloc(narcs * sizeof(*rb->col));
-	rb->cost = malloc(narcs * sizeof(*rb->cost));
-	rb->unassigned = malloc((size_t)nrows * sizeof(*rb->unassigned));
-	rb->choice = malloc((size_t)nrows * sizeof(*rb->choice));
-	rb->near = malloc(((size_t)(nslots > nrows ? nslots : nrows)) * sizeof(*rb->near));
+	rb->row_first = fs_malloc(((size_t)nrows + 1) * sizeof(*rb->row_first));
+	rb->col = fs_malloc(narcs * sizeof(*rb->col));
+	rb->cost = fs_malloc(narcs * sizeof(*rb->cost));
+	rb->unassigned = fs_malloc((size_t)nrows * sizeof(*rb->unassigned));
+	rb->choice = fs_malloc((size_t)nrows * sizeof(*rb->choice));
+	rb->near = fs_malloc(((size_t)(nslots > nrows ? nslots : nrows)) * sizeof(*rb->near));
 	if (!rb->row_first || !rb->col || !rb->cost || !rb->unassigned || !rb->choice || !rb->near) {
 		return -ENOMEM;
 	}
@@ -622,8 +618,8 @@ int dispatch_rebalance(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch
 	if (!(expected > 0.0)) {
 		return 0;
 	}
-	struct rebalance rb = { .supply = calloc(nz, sizeof(*rb.supply)),
-				.movers = malloc((d->nveh ? d->nveh : 1) * sizeof(*rb.movers)) };
+	struct rebalance rb = { .supply = fs_calloc(nz, sizeof(*rb.supply)),
+				.movers = fs_malloc((d->nveh ? d->nveh : 1) * sizeof(*rb.movers)) };
 	int rc = -ENOMEM;
 	if (!rb.supply || !rb.movers) {
 		goto out;

@@ -22,21 +22,19 @@
 
 #include <xxhash.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs_dispatch_internal.h"
 
+/* Room in the index's lists for every vehicle the table has room for. */
 static bool grow_lists(struct fs_dispatch *d)
 {
-	uint32_t cap = d->veh_cap > d->nveh ? d->veh_cap : d->nveh;
-	uint32_t **lists[] = { &d->dirty, &d->cooling, &d->watch, &d->watch_tmp };
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		uint32_t *l = realloc(*lists[i], (size_t)cap * sizeof(**lists[i]));
-		if (!l) {
-			d->index_oom = true;
-			return false;
-		}
-		*lists[i] = l;
+	const struct fs_grow_array lists[] = { FS_GROW_ARRAY(d->dirty), FS_GROW_ARRAY(d->cooling),
+					       FS_GROW_ARRAY(d->watch), FS_GROW_ARRAY(d->watch_tmp) };
+	if (fs_grow_parallel(&d->index_cap, d->veh_cap > d->nveh ? d->veh_cap : d->nveh, lists, 4) < 0) {
+		d->index_oom = true;
+		return false;
 	}
-	d->index_cap = cap;
 	return true;
 }
 
@@ -157,10 +155,10 @@ uint64_t dispatch_vehicles_hash(struct fs_dispatch *d)
 
 void dispatch_index_free(struct fs_dispatch *d)
 {
-	free(d->dirty);
-	free(d->cooling);
-	free(d->watch);
-	free(d->watch_tmp);
+	fs_free(d->dirty);
+	fs_free(d->cooling);
+	fs_free(d->watch);
+	fs_free(d->watch_tmp);
 }
 
 /* ---- claims: a vehicle's claim changes what the index must look at ---- */

@@ -151,7 +151,8 @@ struct fs_dispatch {
 	uint32_t *cooling;         /* vehicles whose hash term holds a cooldown still running */
 	uint32_t *watch;           /* dispatch_watch_needed() vehicles (and some that were) */
 	uint32_t *watch_tmp;       /* merge buffer */
-	uint32_t ndirty, ncooling, nwatch, watch_sorted, index_cap;
+	uint32_t ndirty, ncooling, nwatch, watch_sorted;
+	size_t index_cap;
 	bool index_oom;            /* a list could not grow: the next step fails with -ENOMEM */
 	uint64_t veh_hash_sum;     /* sum of the vehicles' hash terms */
 };
@@ -190,8 +191,6 @@ uint64_t dispatch_vehicles_hash(struct fs_dispatch *d);
 void dispatch_index_free(struct fs_dispatch *d);
 
 /* fs_dispatch_common.c */
-/* Grow *@items (of @size bytes each) to hold @need; 0 or -ENOMEM. */
-int dispatch_grow(void **items, size_t size, size_t *cap, size_t need);
 struct fs_dispatch_request *dispatch_req(struct fs_dispatch *d, uint64_t id);
 uint64_t dispatch_new_job(struct fs_dispatch *d, int kind, uint32_t vehicle, uint64_t request);
 int dispatch_emit(struct fs_dispatch_output *out, const struct fs_dispatch_trip_event *e);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs_dispatch_internal.h"
 
 struct keyed {
@@ -120,13 +121,13 @@ int fs_dispatch_kpi(const struct fs_dispatch *d, struct fs_dispatch_kpi *total, 
 	for (uint64_t i = 0; i < d->nreq; i++) {
 		served += d->req[i].status == FS_DISPATCH_DROPPED_OFF;
 	}
-	struct keyed *all = malloc((served ? served : 1) * sizeof(*all));
-	struct keyed *hour = by_hour ? malloc((served ? served : 1) * sizeof(*hour)) : NULL;
-	struct keyed *zone = by_zone ? malloc((served ? served : 1) * sizeof(*zone)) : NULL;
+	struct keyed *all = fs_malloc((served ? served : 1) * sizeof(*all));
+	struct keyed *hour = by_hour ? fs_malloc((served ? served : 1) * sizeof(*hour)) : NULL;
+	struct keyed *zone = by_zone ? fs_malloc((served ? served : 1) * sizeof(*zone)) : NULL;
 	if (!all || (by_hour && !hour) || (by_zone && !zone)) {
-		free(all);
-		free(hour);
-		free(zone);
+		fs_free(all);
+		fs_free(hour);
+		fs_free(zone);
 		return -ENOMEM;
 	}
 	struct fs_dispatch_kpi t = { 0 };
@@ -185,9 +186,9 @@ int fs_dispatch_kpi(const struct fs_dispatch *d, struct fs_dispatch_kpi *total, 
 			by_zone[z].empty_km_share = by_zone[z].utilisation = by_zone[z].trips_per_vehicle_day = NAN;
 		}
 	}
-	free(all);
-	free(hour);
-	free(zone);
+	fs_free(all);
+	fs_free(hour);
+	fs_free(zone);
 	return 0;
 }
 
@@ -195,7 +196,7 @@ int fs_dispatch_kpi_select(const struct fs_dispatch *d,
 			   bool (*select)(const struct fs_dispatch_request *r, void *ctx), void *ctx,
 			   struct fs_dispatch_kpi *ret)
 {
-	struct keyed *waits = malloc((d->n_served ? d->n_served : 1) * sizeof(*waits));
+	struct keyed *waits = fs_malloc((d->n_served ? d->n_served : 1) * sizeof(*waits));
 	if (!waits) {
 		return -ENOMEM;
 	}
@@ -215,7 +216,7 @@ int fs_dispatch_kpi_select(const struct fs_dispatch *d,
 	group_quantiles(waits, n, &k, 1);
 	finish_kpi(&k);
 	k.empty_km_share = k.utilisation = k.trips_per_vehicle_day = NAN; /* vehicle figures are city-wide */
-	free(waits);
+	fs_free(waits);
 	*ret = k;
 	return 0;
 }

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
 #include "fs/dispatch_loop.h"
+#include "fs/grow.h"
 #include "fs/rng.h"
 
 #define UNLIMITED_PLUGS 65535
@@ -44,24 +46,6 @@ struct fs_dispatch_loop {
 	struct fs_demand_batch batch;
 	struct fs_path path, trip;
 };
-
-static int grow(void **items, size_t size, size_t *cap, size_t need)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	size_t n = *cap ? *cap : 64;
-	while (n < need) {
-		n *= 2;
-	}
-	void *p = realloc(*items, n * size);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*items = p;
-	*cap = n;
-	return 0;
-}
 
 static uint32_t world_hour(int64_t t_ms)
 {
@@ -106,7 +90,7 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 		fs_error_set(err, -EINVAL, "dispatch loop: bad configuration (a depot, times, plug power)");
 		return NULL;
 	}
-	struct fs_dispatch_loop *l = calloc(1, sizeof(*l));
+	struct fs_dispatch_loop *l = fs_calloc(1, sizeof(*l));
 	if (!l) {
 		fs_error_set(err, -ENOMEM, "dispatch loop: out of memory");
 		return NULL;
@@ -129,7 +113,7 @@ struct fs_dispatch_loop *fs_dispatch_loop_create(const struct fs_dispatch_loop_c
 	l->cfg.vehicle = &l->vp;
 	const struct fs_dispatch_world *w = cfg->world;
 	const struct fs_network *net = w->net;
-	l->service_edges = malloc((net->edge_count ? net->edge_count : 1) * sizeof(*l->service_edges));
+	l->service_edges = fs_malloc((net->edge_count ? net->edge_count : 1) * sizeof(*l->service_edges));
 	if (!l->service_edges) {
 		fs_error_set(err, -ENOMEM, "dispatch loop: out of memory");
 		goto fail;
@@ -183,11 +167,11 @@ void fs_dispatch_loop_destroy(struct fs_dispatch_loop *l)
 	fs_demand_batch_finish(&l->batch);
 	fs_path_finish(&l->path);
 	fs_path_finish(&l->trip);
-	free(l->service_edges);
-	free(l->jobs);
-	free(l->reported);
-	free(l->states);
-	free(l);
+	fs_free(l->service_edges);
+	fs_free(l->jobs);
+	fs_free(l->reported);
+	fs_free(l->states);
+	fs_free(l);
 }
 
 int64_t fs_dispatch_loop_now(const struct fs_dispatch_loop *l)
@@ -330,7 +314,7 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 		return -EINVAL;
 	}
 	/* what dispatch will read at the next tick */
-	if (grow((void **)&l->reported, sizeof(*l->reported), &l->reported_cap, l->events.count) < 0) {
+	if (FS_GROW(l->reported, l->reported_cap, l->events.count) < 0) {
 		return -ENOMEM;
 	}
 	if (l->events.count) {
@@ -339,7 +323,7 @@ static int fleet_tick(struct fs_dispatch_loop *l)
 	l->nreported = l->events.count;
 	const struct fs_vehicle_record *news;
 	long n = fs_fleet_news_take(l->news, l->fleet, l->cfg.world->net, l->now_ms, &news);
-	if (n < 0 || grow((void **)&l->states, sizeof(*l->states), &l->states_cap, (size_t)n) < 0) {
+	if (n < 0 || FS_GROW(l->states, l->states_cap, (size_t)n) < 0) {
 		return -ENOMEM;
 	}
 	for (long i = 0; i < n; i++) {
@@ -372,7 +356,7 @@ int fs_dispatch_loop_tick(struct fs_dispatch_loop *l, struct fs_dispatch_step_st
 		}
 	}
 	/* ... while the fleet applies the jobs dispatch produced then */
-	if (grow((void **)&l->jobs, sizeof(*l->jobs), &l->jobs_cap, l->out.job_count) < 0) {
+	if (FS_GROW(l->jobs, l->jobs_cap, l->out.job_count) < 0) {
 		return -ENOMEM;
 	}
 	if (l->out.job_count) {

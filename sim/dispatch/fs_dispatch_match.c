@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/traffic.h"
 #include "fs_dispatch_internal.h"
 
@@ -79,8 +81,8 @@ static bool matchable(const struct fs_dispatch *d, const struct vrec *v, int64_t
 	       !dispatch_needs_charge(d, v) && v->queued_ms == NO_TIME;
 }
 
-/* Bring the spatial pool in line with who may be matched now. */
-static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
+/* Bring the spatial pool in line with who may be matched now: 0 with *@ret_count in it, or -ENOMEM. */
+static int sync_pool(struct fs_dispatch *d, int64_t now_ms, uint32_t *ret_count)
 {
 	uint32_t count = 0;
 	for (uint32_t id = 0; id < d->nveh; id++) {
@@ -94,6 +96,9 @@ static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
 			}
 			int rc = v->in_pool ? fs_spatial_move(d->pool, id, at->x, at->y)
 					    : fs_spatial_insert(d->pool, id, at->x, at->y);
+			if (rc == -ENOMEM) {
+				return rc; /* the pool has the vehicle where it had it, or not at all */
+			}
 			v->in_pool = rc == 0;
 			v->pool_x = at->x;
 			v->pool_y = at->y;
@@ -103,7 +108,8 @@ static uint32_t sync_pool(struct fs_dispatch *d, int64_t now_ms)
 			v->in_pool = false;
 		}
 	}
-	return count;
+	*ret_count = count;
+	return 0;
 }
 
 static bool candidate_filter(void *user, uint32_t id)
@@ -145,14 +151,8 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 		    !dispatch_energy_ok(d, v, eta, r)) {
 			continue;
 		}
-		if (m->narcs == m->arcs_cap) {
-			size_t cap = m->arcs_cap ? m->arcs_cap * 2 : 256;
-			struct arc *a = realloc(m->arcs, cap * sizeof(*a));
-			if (!a) {
-				return -ENOMEM;
-			}
-			m->arcs = a;
-			m->arcs_cap = cap;
+		if (FS_GROW(m->arcs, m->arcs_cap, m->narcs + 1) < 0) {
+			return -ENOMEM;
 		}
 		m->arcs[m->narcs++] = (struct arc){ .row = row, .vehicle = m->hits[i].id, .eta_s = eta };
 	}
@@ -338,11 +338,11 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 	const struct fs_dispatch_world *world = &m->d->w;
 	unsigned nw = world->worker_count < FS_DISPATCH_MAX_WORKERS ? world->worker_count : FS_DISPATCH_MAX_WORKERS;
 	size_t nchunks = (nwait + CANDIDATE_CHUNK - 1) / CANDIDATE_CHUNK;
-	struct candidate_worker *workers = calloc(nw, sizeof(*workers));
+	struct candidate_worker *workers = fs_calloc(nw, sizeof(*workers));
 	struct candidate_loop l = { .waiting = waiting, .nwait = nwait, .workers = workers,
-				    .chunk_first = malloc(nchunks * sizeof(size_t)),
-				    .chunk_count = malloc(nchunks * sizeof(size_t)),
-				    .chunk_worker = malloc(nchunks * sizeof(unsigned)) };
+				    .chunk_first = fs_malloc(nchunks * sizeof(size_t)),
+				    .chunk_count = fs_malloc(nchunks * sizeof(size_t)),
+				    .chunk_worker = fs_malloc(nchunks * sizeof(unsigned)) };
 	int rc = workers && l.chunk_first && l.chunk_count && l.chunk_worker ? 0 : -ENOMEM;
 	for (unsigned k = 0; rc == 0 && k < nw; k++) {
 		struct match *wm = &workers[k].m;
@@ -352,9 +352,9 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 		wm->t_cand = wm->t_eta = 0.0;
 		wm->query = k ? world->worker_queries[k] : m->query;
 		fs_route_query_avoid(wm->query, fs_route_query_avoided(m->query));
-		wm->hits = malloc(m->k * sizeof(*wm->hits));
-		wm->src = malloc(m->k * sizeof(*wm->src));
-		wm->eta = malloc(m->k * sizeof(*wm->eta));
+		wm->hits = fs_malloc(m->k * sizeof(*wm->hits));
+		wm->src = fs_malloc(m->k * sizeof(*wm->src));
+		wm->eta = fs_malloc(m->k * sizeof(*wm->eta));
 		rc = wm->hits && wm->src && wm->eta ? 0 : -ENOMEM;
 	}
 	if (rc == 0) {
@@ -366,7 +366,7 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 			m->t_cand += workers[k].m.t_cand;
 			m->t_eta += workers[k].m.t_eta;
 		}
-		struct arc *a = rc || total <= m->arcs_cap ? m->arcs : realloc(m->arcs, total * sizeof(*a));
+		struct arc *a = rc || total <= m->arcs_cap ? m->arcs : fs_realloc(m->arcs, total * sizeof(*a));
 		if (!a && total > 0) {
 			rc = -ENOMEM;
 		} else if (rc == 0) {
@@ -383,15 +383,15 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 		}
 	}
 	for (unsigned k = 0; workers && k < nw; k++) {
-		free(workers[k].m.hits);
-		free(workers[k].m.src);
-		free(workers[k].m.eta);
-		free(workers[k].m.arcs);
+		fs_free(workers[k].m.hits);
+		fs_free(workers[k].m.src);
+		fs_free(workers[k].m.eta);
+		fs_free(workers[k].m.arcs);
 	}
-	free(workers);
-	free(l.chunk_first);
-	free(l.chunk_count);
-	free(l.chunk_worker);
+	fs_free(workers);
+	fs_free(l.chunk_first);
+	fs_free(l.chunk_count);
+	fs_free(l.chunk_worker);
 	return rc;
 }
 
@@ -426,14 +426,14 @@ static int batch_pass(struct match *m, uint64_t *waiting, uint32_t nwait, struct
 	}
 	double t0 = clock_now(m);
 	int rc = -ENOMEM;
-	uint32_t *col_of_vehicle = malloc((size_t)d->nveh * sizeof(*col_of_vehicle));
-	uint32_t *vehicle_of_col = malloc(m->narcs * sizeof(*vehicle_of_col));
-	uint32_t *row_first = malloc(((size_t)nwait + 1) * sizeof(*row_first));
-	uint32_t *col = malloc(m->narcs * sizeof(*col));
-	double *cost = malloc(m->narcs * sizeof(*cost));
-	size_t *arc_of = malloc(m->narcs * sizeof(*arc_of));
-	double *unassigned = malloc((size_t)nwait * sizeof(*unassigned));
-	uint32_t *choice = malloc((size_t)nwait * sizeof(*choice));
+	uint32_t *col_of_vehicle = fs_malloc((size_t)d->nveh * sizeof(*col_of_vehicle));
+	uint32_t *vehicle_of_col = fs_malloc(m->narcs * sizeof(*vehicle_of_col));
+	uint32_t *row_first = fs_malloc(((size_t)nwait + 1) * sizeof(*row_first));
+	uint32_t *col = fs_malloc(m->narcs * sizeof(*col));
+	double *cost = fs_malloc(m->narcs * sizeof(*cost));
+	size_t *arc_of = fs_malloc(m->narcs * sizeof(*arc_of));
+	double *unassigned = fs_malloc((size_t)nwait * sizeof(*unassigned));
+	uint32_t *choice = fs_malloc((size_t)nwait * sizeof(*choice));
 	if (!col_of_vehicle || !vehicle_of_col || !row_first || !col || !cost || !arc_of || !unassigned || !choice) {
 		goto out;
 	}
@@ -513,14 +513,14 @@ static int batch_pass(struct match *m, uint64_t *waiting, uint32_t nwait, struct
 	}
 	rc = 0;
 out:
-	free(col_of_vehicle);
-	free(vehicle_of_col);
-	free(row_first);
-	free(col);
-	free(cost);
-	free(arc_of);
-	free(unassigned);
-	free(choice);
+	fs_free(col_of_vehicle);
+	fs_free(vehicle_of_col);
+	fs_free(row_first);
+	fs_free(col);
+	fs_free(cost);
+	fs_free(arc_of);
+	fs_free(unassigned);
+	fs_free(choice);
 	return rc;
 }
 
@@ -562,7 +562,7 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 	d->counters.match_rounds++;
 	stats->matched = true;
 	/* waiting riders, in arrival order */
-	uint64_t *waiting = malloc((d->nopen ? d->nopen : 1) * sizeof(*waiting));
+	uint64_t *waiting = fs_malloc((d->nopen ? d->nopen : 1) * sizeof(*waiting));
 	if (!waiting) {
 		return -ENOMEM;
 	}
@@ -578,21 +578,25 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 	}
 	stats->waiting = nwait;
 	if (!nwait) {
-		free(waiting);
+		fs_free(waiting);
 		return 0;
 	}
 	struct match m = { .d = d, .now_ms = now_ms, .hour = dispatch_hour(d, now_ms), .clock_us = stats->clock_us,
 			   .k = d->p.candidates, .query = d->w.query, .night = dispatch_is_night(d, now_ms) };
 	double t0 = clock_now(&m);
-	stats->eligible = sync_pool(d, now_ms);
+	int rc = sync_pool(d, now_ms, &stats->eligible);
 	m.t_cand += clock_now(&m) - t0;
-	int rc = -ENOMEM;
-	m.taken = calloc(d->nveh ? d->nveh : 1, 1);
+	if (rc < 0) {
+		fs_free(waiting);
+		return rc;
+	}
+	rc = -ENOMEM;
+	m.taken = fs_calloc(d->nveh ? d->nveh : 1, 1);
 	uint32_t kmax = d->p.matcher == FS_DISPATCH_MATCH_BATCH && d->p.candidates < MAX_CANDIDATES ? MAX_CANDIDATES
 														: d->p.candidates;
-	m.hits = malloc(kmax * sizeof(*m.hits));
-	m.src = malloc(kmax * sizeof(*m.src));
-	m.eta = malloc(kmax * sizeof(*m.eta));
+	m.hits = fs_malloc(kmax * sizeof(*m.hits));
+	m.src = fs_malloc(kmax * sizeof(*m.src));
+	m.eta = fs_malloc(kmax * sizeof(*m.eta));
 	if (m.taken && m.hits && m.src && m.eta) {
 		rc = stats->eligible == 0 ? 0
 		     : d->p.matcher == FS_DISPATCH_MATCH_GREEDY ? match_greedy(&m, waiting, nwait, out, stats)
@@ -601,11 +605,11 @@ int dispatch_match(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_out
 	stats->candidates_us = m.t_cand;
 	stats->eta_us = m.t_eta;
 	stats->solve_us = m.t_solve;
-	free(m.taken);
-	free(m.hits);
-	free(m.src);
-	free(m.eta);
-	free(m.arcs);
-	free(waiting);
+	fs_free(m.taken);
+	fs_free(m.hits);
+	fs_free(m.src);
+	fs_free(m.eta);
+	fs_free(m.arcs);
+	fs_free(waiting);
 	return rc;
 }

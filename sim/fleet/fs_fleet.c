@@ -27,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
+#include "fs/heap.h"
 #include "fs/vehicle.h"
 #include "fs/weather.h"
 #include "fs_vehicle_internal.h"
@@ -60,11 +63,13 @@ struct fs_fleet {
 	struct fs_vehicle *v;
 	uint32_t count, cap;
 	struct heap_entry *heap;
-	uint32_t heap_count, heap_cap;
+	size_t heap_count;
+	uint32_t heap_cap;
 	uint32_t *arena;
 	size_t arena_used, arena_cap;
 	struct depot *depots;
-	uint32_t depot_count, depot_cap;
+	uint32_t depot_count;
+	size_t depot_cap;
 	struct fs_conditions cond;
 	uint64_t weather_version; /* of cond.weather, to notice a change of zone weather */
 	struct fs_zone zone;
@@ -104,22 +109,22 @@ static int grow_hash(struct fs_fleet *f, uint32_t cap)
 	if (cap <= f->hash_cap) {
 		return 0;
 	}
-	uint64_t *h = realloc(f->vhash, (size_t)cap * sizeof(*h));
+	uint64_t *h = fs_realloc(f->vhash, (size_t)cap * sizeof(*h));
 	if (!h) {
 		return -ENOMEM;
 	}
 	f->vhash = h;
-	uint8_t *d = realloc(f->dirty, cap);
+	uint8_t *d = fs_realloc(f->dirty, cap);
 	if (!d) {
 		return -ENOMEM;
 	}
 	f->dirty = d;
-	uint32_t *l = realloc(f->dirty_list, (size_t)cap * sizeof(*l));
+	uint32_t *l = fs_realloc(f->dirty_list, (size_t)cap * sizeof(*l));
 	if (!l) {
 		return -ENOMEM;
 	}
 	f->dirty_list = l;
-	l = realloc(f->touched_list, (size_t)cap * sizeof(*l));
+	l = fs_realloc(f->touched_list, (size_t)cap * sizeof(*l));
 	if (!l) {
 		return -ENOMEM;
 	}
@@ -132,50 +137,19 @@ static int grow_hash(struct fs_fleet *f, uint32_t cap)
 
 /* ---- heap ------------------------------------------------------------------- */
 
-static bool before(const struct heap_entry *a, const struct heap_entry *b)
+static inline bool before(const struct fs_fleet *f, const struct heap_entry *a, const struct heap_entry *b)
 {
 	return a->t < b->t || (a->t == b->t && a->id < b->id);
 }
 
-static void heap_put(struct fs_fleet *f, uint32_t pos, struct heap_entry e)
+/* Store @e at @pos and tell its vehicle where it stands. */
+static inline void heap_put(struct fs_fleet *f, struct heap_entry *heap, size_t pos, struct heap_entry e)
 {
-	f->heap[pos] = e;
-	f->v[e.idx].heap_pos = pos;
+	heap[pos] = e;
+	f->v[e.idx].heap_pos = (uint32_t)pos;
 }
 
-static void sift_up(struct fs_fleet *f, uint32_t pos)
-{
-	struct heap_entry e = f->heap[pos];
-	while (pos > 0) {
-		uint32_t parent = (pos - 1) / 2;
-		if (!before(&e, &f->heap[parent])) {
-			break;
-		}
-		heap_put(f, pos, f->heap[parent]);
-		pos = parent;
-	}
-	heap_put(f, pos, e);
-}
-
-static void sift_down(struct fs_fleet *f, uint32_t pos)
-{
-	struct heap_entry e = f->heap[pos];
-	for (;;) {
-		uint32_t c = 2 * pos + 1;
-		if (c >= f->heap_count) {
-			break;
-		}
-		if (c + 1 < f->heap_count && before(&f->heap[c + 1], &f->heap[c])) {
-			c++;
-		}
-		if (!before(&f->heap[c], &e)) {
-			break;
-		}
-		heap_put(f, pos, f->heap[c]);
-		pos = c;
-	}
-	heap_put(f, pos, e);
-}
+FS_HEAP_DEFINE(vheap, struct fs_fleet, struct heap_entry, before, heap_put)
 
 /* Key vehicle @idx at @t (FS_NEVER_MS: out of the heap). Capacity is reserved in fs_fleet_add(). */
 static void heap_set(struct fs_fleet *f, uint32_t idx, int64_t t)
@@ -183,30 +157,22 @@ static void heap_set(struct fs_fleet *f, uint32_t idx, int64_t t)
 	struct fs_vehicle *v = &f->v[idx];
 	uint32_t pos = v->heap_pos;
 	if (t == FS_NEVER_MS) {
-		if (pos == NO_INDEX) {
-			return;
-		}
-		v->heap_pos = NO_INDEX;
-		struct heap_entry last = f->heap[--f->heap_count];
-		if (pos < f->heap_count) {
-			heap_put(f, pos, last);
-			sift_down(f, pos);
-			sift_up(f, f->v[last.idx].heap_pos);
+		if (pos != NO_INDEX) {
+			v->heap_pos = NO_INDEX;
+			vheap_remove(f, f->heap, &f->heap_count, pos);
 		}
 		return;
 	}
 	if (pos == NO_INDEX) {
-		pos = f->heap_count++;
-		heap_put(f, pos, (struct heap_entry){ t, v->id, idx });
-		sift_up(f, pos);
+		vheap_push(f, f->heap, &f->heap_count, (struct heap_entry){ t, v->id, idx });
 		return;
 	}
 	int64_t old = f->heap[pos].t;
 	f->heap[pos].t = t;
 	if (t < old) {
-		sift_up(f, pos);
+		vheap_up(f, f->heap, pos);
 	} else if (t > old) {
-		sift_down(f, pos);
+		vheap_down(f, f->heap, f->heap_count, pos);
 	}
 }
 
@@ -236,7 +202,7 @@ static int arena_reserve(struct fs_fleet *f, size_t n)
 	if (cap > UINT32_MAX) {
 		return -ENOMEM;
 	}
-	uint32_t *a = malloc(cap * sizeof(*a));
+	uint32_t *a = fs_malloc(cap * sizeof(*a));
 	if (!a) {
 		return -ENOMEM;
 	}
@@ -257,7 +223,7 @@ static int arena_reserve(struct fs_fleet *f, size_t n)
 		v->trip_off = (uint32_t)used;
 		used += v->trip_len;
 	}
-	free(f->arena);
+	fs_free(f->arena);
 	f->arena = a;
 	f->arena_cap = cap;
 	f->arena_used = used;
@@ -305,25 +271,6 @@ static void trip_clear(struct fs_vehicle *v)
 static uint32_t index_of(const struct fs_fleet *f, const struct fs_vehicle *v)
 {
 	return (uint32_t)(v - f->v);
-}
-
-static void push(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
-		 const char *reason, double value)
-{
-	if (!ev) {
-		return;
-	}
-	struct fs_vehicle_event e = {
-		.time_ms = t,
-		.job_id = v->job_id,
-		.value = value,
-		.reason = reason,
-		.vehicle_id = v->id,
-		.kind = (uint8_t)kind,
-		.from_state = v->state,
-		.to_state = v->state,
-	};
-	fs_vehicle_events_push(ev, &e);
 }
 
 /* A command the vehicle's state does not allow: report it like a refused transition. */
@@ -548,7 +495,7 @@ static void upload_flush(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	if (gb > 0.0) {
 		v->uploaded_gb += gb;
 		f->stats.uploaded_gb += gb;
-		push(ev, v, t, FS_VEV_DATA_UPLOADED, "uploaded at depot", gb);
+		vehicle_event(ev, v, t, FS_VEV_DATA_UPLOADED, "uploaded at depot", gb);
 	}
 }
 
@@ -598,7 +545,7 @@ static void apply_software(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	/* new release, new rates: the remaining distances are redrawn (memoryless) */
 	vehicle_draw_ra(v);
 	vehicle_draw_diseng(v);
-	push(ev, v, t, FS_VEV_SOFTWARE_UPDATED, "over-the-air update", v->params->sw[v->sw].version);
+	vehicle_event(ev, v, t, FS_VEV_SOFTWARE_UPDATED, "over-the-air update", v->params->sw[v->sw].version);
 	platform_changed(f, v, t, ev);
 }
 
@@ -639,7 +586,7 @@ static void hand_back(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, const
 	if (!v->job_id) {
 		return;
 	}
-	push(ev, v, t, FS_VEV_JOB_HANDED_BACK, why, 0.0);
+	vehicle_event(ev, v, t, FS_VEV_JOB_HANDED_BACK, why, 0.0);
 	v->job_id = 0;
 	v->flags &= (uint16_t)~FS_VF_AUTO_BOARD;
 	trip_clear(v);
@@ -749,7 +696,7 @@ static void start_tow(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, const
 	f->stats.tows++;
 	hand_back(f, v, t, why, ev);
 	route_clear(v);
-	push(ev, v, t, FS_VEV_REMOTE_ASSIST, "tow dispatched", 0.0);
+	vehicle_event(ev, v, t, FS_VEV_REMOTE_ASSIST, "tow dispatched", 0.0);
 }
 
 /* Pull over and stop at @t. Off the road (depot states) a stop means nothing:
@@ -784,7 +731,7 @@ static void enter_mrc(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, uint8
 		start_tow(f, v, t, "stranded: battery empty", ev);
 		return;
 	}
-	push(ev, v, t, FS_VEV_REMOTE_ASSIST, "minimal-risk stop: assistance requested", 0.0);
+	vehicle_event(ev, v, t, FS_VEV_REMOTE_ASSIST, "minimal-risk stop: assistance requested", 0.0);
 	v->timer_ms = add_ms(t, v->params->ra_response_s * MS_PER_S);
 }
 
@@ -840,7 +787,7 @@ static void on_mrc_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 	if (fs_platform_clear_degraded(&v->platform)) {
 		acct(f, v, t);
 		vehicle_fault_redraw(v);
-		push(ev, v, t, FS_VEV_DEVICE_HEALTH, "remote assistance reset degraded devices", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_DEVICE_HEALTH, "remote assistance reset degraded devices", 0.0);
 		platform_changed(f, v, t, ev);
 	}
 	v->mrc_cause &= (uint8_t)~FS_MRC_SOFTWARE;
@@ -858,7 +805,7 @@ static void on_mrc_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 		}
 		v->mrc_cause &= (uint8_t)~FS_MRC_ODD;
 	}
-	push(ev, v, t, FS_VEV_REMOTE_ASSIST, "remote assistance cleared the stop", 0.0);
+	vehicle_event(ev, v, t, FS_VEV_REMOTE_ASSIST, "remote assistance cleared the stop", 0.0);
 	resume(f, v, t, ev);
 }
 
@@ -868,13 +815,13 @@ static void platform_changed(struct fs_fleet *f, struct fs_vehicle *v, int64_t t
 			     struct fs_vehicle_events *ev)
 {
 	if (vehicle_refresh_odd(v)) {
-		push(ev, v, t, FS_VEV_ODD_CHANGED, "restrictions changed", v->odd_flags);
+		vehicle_event(ev, v, t, FS_VEV_ODD_CHANGED, "restrictions changed", v->odd_flags);
 	}
 	struct fs_platform_assessment a;
 	fs_platform_assess(&v->platform, v->params, &a);
 	if (a.needs_depot && !(v->flags & FS_VF_MAINT_REQUESTED)) {
 		v->flags |= FS_VF_MAINT_REQUESTED;
-		push(ev, v, t, FS_VEV_MAINTENANCE_REQUEST, "failed hardware needs a depot", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_MAINTENANCE_REQUEST, "failed hardware needs a depot", 0.0);
 	} else if (!a.needs_depot) {
 		v->flags &= (uint16_t)~FS_VF_MAINT_REQUESTED;
 	}
@@ -885,7 +832,7 @@ static void platform_changed(struct fs_fleet *f, struct fs_vehicle *v, int64_t t
 			/* a person on board takes over: the disengagement the DMV counts */
 			v->diseng_count++;
 			f->stats.disengagements++;
-			push(ev, v, t, FS_VEV_DISENGAGEMENT, "device faults: driver took over", 0.0);
+			vehicle_event(ev, v, t, FS_VEV_DISENGAGEMENT, "device faults: driver took over", 0.0);
 		}
 	}
 	odd_check(f, v, t, ev);
@@ -946,7 +893,7 @@ static void arrive(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct f
 	route_clear(v);
 	switch (v->state) {
 	case FS_VEHICLE_TO_PICKUP:
-		push(ev, v, t, FS_VEV_ARRIVED, "at pickup", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_ARRIVED, "at pickup", 0.0);
 		if (go(f, v, FS_VEHICLE_WAITING_FOR_RIDER, t, "at pickup", ev) == 0) {
 			v->timer_ms = add_ms(t, (v->flags & FS_VF_AUTO_BOARD)
 							? v->board_dwell_ms
@@ -954,7 +901,7 @@ static void arrive(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct f
 		}
 		break;
 	case FS_VEHICLE_IN_TRIP:
-		push(ev, v, t, FS_VEV_ARRIVED, "at drop-off", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_ARRIVED, "at drop-off", 0.0);
 		f->stats.jobs_completed++;
 		v->job_id = 0;
 		if (v->alight_s) {
@@ -968,18 +915,18 @@ static void arrive(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct f
 		if (v->flags & FS_VF_TO_MAINTENANCE) {
 			v->flags &= (uint16_t)~FS_VF_TO_MAINTENANCE;
 			park_at_depot(f, v, v->depot);
-			push(ev, v, t, FS_VEV_ARRIVED, "at depot for maintenance", 0.0);
+			vehicle_event(ev, v, t, FS_VEV_ARRIVED, "at depot for maintenance", 0.0);
 			if (go(f, v, FS_VEHICLE_MAINTENANCE, t, "maintenance", ev) == 0) {
 				start_maintenance(f, v, t);
 			}
 			break;
 		}
-		push(ev, v, t, FS_VEV_ARRIVED, "repositioned", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_ARRIVED, "repositioned", 0.0);
 		go(f, v, FS_VEHICLE_AVAILABLE, t, "repositioned", ev);
 		break;
 	case FS_VEHICLE_TO_CHARGER:
 		park_at_depot(f, v, v->depot);
-		push(ev, v, t, FS_VEV_ARRIVED, "at depot to charge", 0.0);
+		vehicle_event(ev, v, t, FS_VEV_ARRIVED, "at depot to charge", 0.0);
 		plug_request(f, v, t, ev);
 		break;
 	default:
@@ -999,7 +946,7 @@ static void on_timer(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, struct
 			}
 		} else {
 			v->flags |= FS_VF_COMMISSIONED;
-			push(ev, v, t, FS_VEV_COMMISSIONED, "acceptance passed", 0.0);
+			vehicle_event(ev, v, t, FS_VEV_COMMISSIONED, "acceptance passed", 0.0);
 			go(f, v, FS_VEHICLE_AVAILABLE, t, "commissioned", ev);
 		}
 		break;
@@ -1058,13 +1005,13 @@ static bool software_events(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 			v->diseng_count++;
 			f->stats.disengagements++;
 			if (v->phase == FS_CITY_DRIVERLESS) {
-				push(ev, v, t, FS_VEV_DISENGAGEMENT, "software disengagement", 0.0);
+				vehicle_event(ev, v, t, FS_VEV_DISENGAGEMENT, "software disengagement", 0.0);
 				enter_mrc(f, v, t, FS_MRC_SOFTWARE, "software disengagement", ev);
 				if (v->state == FS_VEHICLE_MINIMAL_RISK) {
 					return true;
 				}
 			} else {
-				push(ev, v, t, FS_VEV_DISENGAGEMENT, "safety driver took over", 0.0);
+				vehicle_event(ev, v, t, FS_VEV_DISENGAGEMENT, "safety driver took over", 0.0);
 			}
 		}
 	}
@@ -1073,7 +1020,7 @@ static bool software_events(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
 		if (v->phase == FS_CITY_DRIVERLESS) {
 			v->ra_count++;
 			f->stats.ra_requests++;
-			push(ev, v, t, FS_VEV_REMOTE_ASSIST, "guidance request", 0.0);
+			vehicle_event(ev, v, t, FS_VEV_REMOTE_ASSIST, "guidance request", 0.0);
 			hold(v, t, add_ms(t, v->params->ra_session_s * MS_PER_S));
 			if (fs_platform_clear_degraded(&v->platform)) {
 				vehicle_fault_redraw(v);
@@ -1094,7 +1041,7 @@ static void charge_request(struct fs_fleet *f, struct fs_vehicle *v, int64_t t, 
 	v->flags |= FS_VF_CHARGE_REQUESTED;
 	f->stats.charge_requests++;
 	vstats(f, v)->charge_requests++;
-	push(ev, v, t, FS_VEV_CHARGE_REQUEST, why, v->battery_kwh / v->params->battery_kwh);
+	vehicle_event(ev, v, t, FS_VEV_CHARGE_REQUEST, why, v->battery_kwh / v->params->battery_kwh);
 }
 
 static void on_segment_end(struct fs_fleet *f, struct fs_vehicle *v, int64_t t,
@@ -1244,7 +1191,7 @@ struct fs_fleet *fs_fleet_create(const struct fs_network *net, const struct fs_v
 	    !(params->battery_kwh > 0.0)) {
 		return NULL;
 	}
-	struct fs_fleet *f = calloc(1, sizeof(*f));
+	struct fs_fleet *f = fs_calloc(1, sizeof(*f));
 	if (!f) {
 		return NULL;
 	}
@@ -1261,15 +1208,15 @@ void fs_fleet_destroy(struct fs_fleet *f)
 	if (!f) {
 		return;
 	}
-	free(f->v);
-	free(f->heap);
-	free(f->vhash);
-	free(f->dirty);
-	free(f->dirty_list);
-	free(f->touched_list);
-	free(f->arena);
-	free(f->depots);
-	free(f);
+	fs_free(f->v);
+	fs_free(f->heap);
+	fs_free(f->vhash);
+	fs_free(f->dirty);
+	fs_free(f->dirty_list);
+	fs_free(f->touched_list);
+	fs_free(f->arena);
+	fs_free(f->depots);
+	fs_free(f);
 }
 
 int fs_fleet_add_depot(struct fs_fleet *f, uint32_t node, uint16_t plugs, double plug_kw)
@@ -1279,14 +1226,8 @@ int fs_fleet_add_depot(struct fs_fleet *f, uint32_t node, uint16_t plugs, double
 	    !(plug_kw > 0.0) || f->depot_count >= FS_NO_DEPOT) {
 		return -EINVAL;
 	}
-	if (f->depot_count == f->depot_cap) {
-		uint32_t cap = f->depot_cap ? 2 * f->depot_cap : 8;
-		struct depot *d = realloc(f->depots, cap * sizeof(*d));
-		if (!d) {
-			return -ENOMEM;
-		}
-		f->depots = d;
-		f->depot_cap = cap;
+	if (FS_GROW(f->depots, f->depot_cap, (size_t)f->depot_count + 1) < 0) {
+		return -ENOMEM;
 	}
 	f->depots[f->depot_count] = (struct depot){
 		.node = node,
@@ -1322,13 +1263,13 @@ int fs_fleet_reserve(struct fs_fleet *f, uint32_t count)
 	if (count >= NO_INDEX) {
 		return -ENOMEM;
 	}
-	struct fs_vehicle *v = realloc(f->v, (size_t)count * sizeof(*v));
+	struct fs_vehicle *v = fs_realloc(f->v, (size_t)count * sizeof(*v));
 	if (!v) {
 		return -ENOMEM;
 	}
 	f->v = v;
 	f->cap = count;
-	struct heap_entry *h = realloc(f->heap, (size_t)count * sizeof(*h));
+	struct heap_entry *h = fs_realloc(f->heap, (size_t)count * sizeof(*h));
 	if (!h) {
 		return -ENOMEM; /* fs_fleet_add() retries the heap */
 	}
@@ -1359,7 +1300,7 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 	}
 	if (f->count == f->cap) {
 		uint32_t cap = f->cap ? f->cap + f->cap / 2 : 64;
-		struct fs_vehicle *v = realloc(f->v, cap * sizeof(*v));
+		struct fs_vehicle *v = fs_realloc(f->v, cap * sizeof(*v));
 		if (!v) {
 			return -ENOMEM;
 		}
@@ -1367,7 +1308,7 @@ int fs_fleet_add(struct fs_fleet *f, const struct fs_vehicle_init *init, int64_t
 		f->cap = cap;
 	}
 	if (f->heap_cap < f->cap) {
-		struct heap_entry *h = realloc(f->heap, f->cap * sizeof(*h));
+		struct heap_entry *h = fs_realloc(f->heap, f->cap * sizeof(*h));
 		if (!h) {
 			return -ENOMEM;
 		}
@@ -1561,7 +1502,7 @@ int fs_fleet_assign(struct fs_fleet *f, uint32_t id, const struct fs_job *job, i
 		v->job_id = 0;
 		return end(f, v, r);
 	}
-	push(ev, v, now_ms, FS_VEV_JOB_ACCEPTED, NULL, 0.0);
+	vehicle_event(ev, v, now_ms, FS_VEV_JOB_ACCEPTED, NULL, 0.0);
 	uint32_t n1 = job->to_pickup_len + (first != FS_NO_EDGE);
 	v->path_off = off;
 	v->path_len = n1;

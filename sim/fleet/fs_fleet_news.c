@@ -17,12 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/vehicle.h"
 
 struct fs_fleet_news {
 	struct fs_vehicle_record *sent; /* by fleet index */
 	uint8_t *sent_valid;
-	uint32_t sent_cap;
+	size_t sent_cap;
 	struct fs_vehicle_record *out;
 	size_t nout, out_cap;
 	int64_t next_sweep_ms;
@@ -31,7 +33,7 @@ struct fs_fleet_news {
 
 struct fs_fleet_news *fs_fleet_news_create(void)
 {
-	struct fs_fleet_news *n = calloc(1, sizeof(*n));
+	struct fs_fleet_news *n = fs_calloc(1, sizeof(*n));
 	if (n) {
 		n->next_sweep_ms = INT64_MIN;
 	}
@@ -43,37 +45,21 @@ void fs_fleet_news_destroy(struct fs_fleet_news *n)
 	if (!n) {
 		return;
 	}
-	free(n->sent);
-	free(n->sent_valid);
-	free(n->out);
-	free(n);
+	fs_free(n->sent);
+	fs_free(n->sent_valid);
+	fs_free(n->out);
+	fs_free(n);
 }
 
 static int reserve(struct fs_fleet_news *n, uint32_t count)
 {
-	if (count > n->sent_cap) {
-		uint32_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *s = realloc(n->sent, (size_t)cap * sizeof(*s));
-		if (!s) {
-			return -ENOMEM;
-		}
-		n->sent = s;
-		uint8_t *v = realloc(n->sent_valid, cap);
-		if (!v) {
-			return -ENOMEM;
-		}
-		memset(v + n->sent_cap, 0, cap - n->sent_cap);
-		n->sent_valid = v;
-		n->sent_cap = cap;
+	size_t old = n->sent_cap;
+	const struct fs_grow_array sent[] = { FS_GROW_ARRAY(n->sent), FS_GROW_ARRAY(n->sent_valid) };
+	if (fs_grow_parallel(&n->sent_cap, count, sent, 2) < 0 || FS_GROW(n->out, n->out_cap, count) < 0) {
+		return -ENOMEM;
 	}
-	if (count > n->out_cap) {
-		size_t cap = count + count / 2 + 16;
-		struct fs_vehicle_record *r = realloc(n->out, cap * sizeof(*r));
-		if (!r) {
-			return -ENOMEM;
-		}
-		n->out = r;
-		n->out_cap = cap;
+	if (n->sent_cap > old) {
+		memset(n->sent_valid + old, 0, n->sent_cap - old); /* nothing sent yet from the new places */
 	}
 	return 0;
 }

@@ -34,6 +34,8 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/production.h"
 #include "fs/rng.h"
 #include "fs_production_internal.h"
@@ -141,17 +143,7 @@ static int lots_reserve(struct lots *l, size_t extra)
 			return 0;
 		}
 	}
-	size_t cap = l->cap ? l->cap * 2 : 16;
-	while (cap < l->n + extra) {
-		cap *= 2;
-	}
-	struct lot *v = realloc(l->v, cap * sizeof(*v));
-	if (!v) {
-		return -ENOMEM;
-	}
-	l->v = v;
-	l->cap = cap;
-	return 0;
+	return FS_GROW(l->v, l->cap, l->n + extra);
 }
 
 static bool lot_same(const struct lot *a, const struct lot *b)
@@ -179,7 +171,7 @@ static void lots_push(struct fs_production *prod, struct lots *l, struct lot lot
 
 static void lots_free(struct lots *l)
 {
-	free(l->v);
+	fs_free(l->v);
 	*l = (struct lots){ 0 };
 }
 
@@ -576,7 +568,7 @@ struct fs_production *fs_production_create(const struct fs_production_params *pa
 	if (!params || fs_production_params_validate(params, err) < 0) {
 		return NULL;
 	}
-	struct fs_production *prod = calloc(1, sizeof(*prod));
+	struct fs_production *prod = fs_calloc(1, sizeof(*prod));
 	if (!prod) {
 		fs_error_set(err, -ENOMEM, "production: out of memory");
 		return NULL;
@@ -622,7 +614,7 @@ void fs_production_destroy(struct fs_production *prod)
 		lots_free(&prod->city[c].fleet);
 	}
 	lots_free(&prod->tmp);
-	free(prod);
+	fs_free(prod);
 }
 
 const struct fs_production_params *fs_production_params(const struct fs_production *prod)
@@ -685,8 +677,8 @@ void fs_prod_log_clear(struct fs_prod_log *log)
 
 void fs_prod_log_finish(struct fs_prod_log *log)
 {
-	free(log->deliveries);
-	free(log->retirements);
+	fs_free(log->deliveries);
+	fs_free(log->retirements);
 	log->deliveries = NULL;
 	log->retirements = NULL;
 	log->delivery_count = log->delivery_cap = log->retirement_count = log->retirement_cap = 0;
@@ -697,15 +689,9 @@ static void log_delivery(struct fs_production *prod, struct fs_prod_log *log, co
 	if (!log || (log->city_filter != FS_PROD_NO_CITY && log->city_filter != d->city)) {
 		return;
 	}
-	if (log->delivery_count == log->delivery_cap) {
-		size_t cap = log->delivery_cap ? log->delivery_cap * 2 : 64;
-		struct fs_prod_delivery *v = realloc(log->deliveries, cap * sizeof(*v));
-		if (!v) {
-			prod->oom = true;
-			return;
-		}
-		log->deliveries = v;
-		log->delivery_cap = cap;
+	if (FS_GROW(log->deliveries, log->delivery_cap, log->delivery_count + 1) < 0) {
+		prod->oom = true;
+		return;
 	}
 	log->deliveries[log->delivery_count++] = *d;
 }
@@ -716,15 +702,9 @@ static void log_retirement(struct fs_production *prod, struct fs_prod_log *log, 
 	if (!log || !count || (log->city_filter != FS_PROD_NO_CITY && log->city_filter != city)) {
 		return;
 	}
-	if (log->retirement_count == log->retirement_cap) {
-		size_t cap = log->retirement_cap ? log->retirement_cap * 2 : 64;
-		struct fs_prod_retirement *v = realloc(log->retirements, cap * sizeof(*v));
-		if (!v) {
-			prod->oom = true;
-			return;
-		}
-		log->retirements = v;
-		log->retirement_cap = cap;
+	if (FS_GROW(log->retirements, log->retirement_cap, log->retirement_count + 1) < 0) {
+		prod->oom = true;
+		return;
 	}
 	log->retirements[log->retirement_count++] =
 		(struct fs_prod_retirement){ .day = day, .programme = programme, .city = city, .count = count,

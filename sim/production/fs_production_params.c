@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fs/calendar.h"
+#include "fs/equal.h"
 #include "fs/production.h"
 
 static int32_t day_of(int y, int m, int d)
@@ -323,23 +324,13 @@ const char *fs_production_curve_name(int curve)
 	}
 }
 
-#define DIFF(cond, name)                                                                                      \
-	do {                                                                                                  \
-		if (cond) {                                                                                   \
-			if (ret_field) {                                                                      \
-				*ret_field = name;                                                            \
-			}                                                                                     \
-			return false;                                                                         \
-		}                                                                                             \
-	} while (0)
-
 bool fs_production_params_equal(const struct fs_production_params *a, const struct fs_production_params *b,
 				const char **ret_field)
 {
 	/* Field by field, names as strings: memcmp would compare padding and the
 	 * bytes after a name's terminator. */
-#define F(f) DIFF(a->f != b->f, #f)
-#define S(f) DIFF(strncmp(a->f, b->f, FS_PROD_NAME_MAX), #f)
+#define F(f) FS_EQUAL_DIFF(a->f != b->f, #f)
+#define S(f) FS_EQUAL_DIFF(strncmp(a->f, b->f, FS_PROD_NAME_MAX), #f)
 	F(programme_count); F(city_count); F(disruption_count); F(integrator_count); F(start_day); F(target_fleet);
 	F(target_rate_per_year); F(target_mid_day);
 	F(flywheel.km_per_vehicle_day); F(flywheel.gb_per_km); F(flywheel.cadence_days); F(flywheel.train_days);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/closures.h"
 
 struct fs_closures {
@@ -23,12 +24,12 @@ struct fs_closures {
 
 struct fs_closures *fs_closures_create(const struct fs_network *net)
 {
-	struct fs_closures *c = calloc(1, sizeof(*c));
+	struct fs_closures *c = fs_calloc(1, sizeof(*c));
 	size_t n = net->edge_count ? net->edge_count : 1;
 	if (c) {
 		c->net = net;
-		c->mask = calloc(n, 1);
-		c->next = calloc(n, 1);
+		c->mask = fs_calloc(n, 1);
+		c->next = fs_calloc(n, 1);
 	}
 	if (!c || !c->mask || !c->next) {
 		fs_closures_destroy(c);
@@ -40,9 +41,9 @@ struct fs_closures *fs_closures_create(const struct fs_network *net)
 void fs_closures_destroy(struct fs_closures *c)
 {
 	if (c) {
-		free(c->mask);
-		free(c->next);
-		free(c);
+		fs_free(c->mask);
+		fs_free(c->next);
+		fs_free(c);
 	}
 }
 

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/equal.h"
 #include "fs/scenario.h"
 
 bool fs_scenario_word_in(const char *list, const char *word)
@@ -70,7 +72,7 @@ static const double zone_westside[] = { /* West End, Vine City, English Avenue *
 static int add_zone(struct fs_scenario *sc, const char *name, const double *latlon, size_t doubles)
 {
 	struct fs_scenario_zone *z = &sc->zones[sc->zone_count];
-	z->latlon = malloc(doubles * sizeof(double));
+	z->latlon = fs_malloc(doubles * sizeof(double));
 	if (!z->latlon) {
 		return -ENOMEM;
 	}
@@ -99,8 +101,8 @@ int fs_scenario_defaults_with_tz(struct fs_scenario *sc, const struct fs_timezon
 	if (fs_timezone_copy(&sc->tz, tz) < 0) {
 		goto fail;
 	}
-	sc->zones = calloc(4, sizeof(*sc->zones));
-	sc->depots = calloc(4, sizeof(*sc->depots));
+	sc->zones = fs_calloc(4, sizeof(*sc->zones));
+	sc->depots = fs_calloc(4, sizeof(*sc->depots));
 	if (!sc->zones || !sc->depots) {
 		goto fail;
 	}
@@ -157,12 +159,12 @@ void fs_scenario_finish(struct fs_scenario *sc)
 		return;
 	}
 	for (size_t i = 0; sc->zones && i < sc->zone_count; i++) {
-		free(sc->zones[i].latlon);
+		fs_free(sc->zones[i].latlon);
 	}
-	free(sc->zones);
-	free(sc->depots);
-	free(sc->zone_weights);
-	free(sc->events);
+	fs_free(sc->zones);
+	fs_free(sc->depots);
+	fs_free(sc->zone_weights);
+	fs_free(sc->events);
 	fs_timezone_finish(&sc->tz);
 	memset(sc, 0, sizeof(*sc));
 }
@@ -172,7 +174,7 @@ static void *dup_array(const void *src, size_t count, size_t size, bool *failed)
 	if (!count) {
 		return NULL;
 	}
-	void *p = malloc(count * size);
+	void *p = fs_malloc(count * size);
 	if (!p) {
 		*failed = true;
 		return NULL;
@@ -207,16 +209,6 @@ int fs_scenario_copy(struct fs_scenario *dst, const struct fs_scenario *src)
 	return 0;
 }
 
-#define DIFF(cond, name)                                                                                      \
-	do {                                                                                                  \
-		if (cond) {                                                                                   \
-			if (ret_field) {                                                                      \
-				*ret_field = name;                                                            \
-			}                                                                                     \
-			return false;                                                                         \
-		}                                                                                             \
-	} while (0)
-
 bool fs_scenario_event_equal(const struct fs_scenario_event *a, const struct fs_scenario_event *b)
 {
 	return a->type == b->type && a->apply_tick == b->apply_tick && a->duration_ticks == b->duration_ticks &&
@@ -235,7 +227,7 @@ bool fs_scenario_event_equal(const struct fs_scenario_event *a, const struct fs_
 static bool params_equal(const struct fs_vehicle_params *a, const struct fs_vehicle_params *b, const char **ret_field)
 {
 	/* Field by field (not memcmp: padding). */
-#define F(f) DIFF(a->f != b->f, "vehicle." #f)
+#define F(f) FS_EQUAL_DIFF(a->f != b->f, "vehicle." #f)
 	F(battery_kwh); F(kwh_per_km); F(av_stack_kw); F(max_charge_kw); F(charge_efficiency);
 	F(taper_start_soc); F(taper_end_fraction); F(charge_target_soc); F(charge_request_soc);
 	F(job_reserve_soc); F(plan_speed_kmh); F(commissioning_h); F(commissioning_fail_prob); F(rework_h);
@@ -254,10 +246,10 @@ static bool params_equal(const struct fs_vehicle_params *a, const struct fs_vehi
 
 bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b, const char **ret_field)
 {
-#define F(f) DIFF(a->f != b->f, #f)
-#define S(f) DIFF(strcmp(a->f, b->f), #f)
+#define F(f) FS_EQUAL_DIFF(a->f != b->f, #f)
+#define S(f) FS_EQUAL_DIFF(strcmp(a->f, b->f), #f)
 	F(seed); F(start_ms); F(duration_ms); F(tick_ms); S(city); S(map); S(geofence); S(geofence_zone);
-	S(timezone); F(utc_offset_s); DIFF(!fs_timezone_equal(&a->tz, &b->tz), "tz"); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
+	S(timezone); F(utc_offset_s); FS_EQUAL_DIFF(!fs_timezone_equal(&a->tz, &b->tz), "tz"); F(zone_count); F(depot_count); F(fleet_size); F(shards); F(phase);
 	F(city_trips_per_day); F(market_share); F(trips_per_day); S(demand_profile); S(demand_replay); F(zone_weight_count); F(patience_s); F(matcher);
 	F(batch_s); F(rebalance_s); F(charging); F(event_count); S(speed_profile);
 	F(traffic.congestion_level); F(traffic.profile_congestion_level); F(traffic.signal_cycle_s); F(traffic.signal_green_major); F(traffic.signal_green_minor);
@@ -273,7 +265,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 	}
 	for (size_t i = 0; i < a->zone_count; i++) {
 		S(zones[i].name); F(zones[i].count);
-		DIFF(memcmp(a->zones[i].latlon, b->zones[i].latlon, 2 * a->zones[i].count * sizeof(double)),
+		FS_EQUAL_DIFF(memcmp(a->zones[i].latlon, b->zones[i].latlon, 2 * a->zones[i].count * sizeof(double)),
 		     "zones[].polygon");
 	}
 	for (size_t i = 0; i < a->depot_count; i++) {
@@ -290,7 +282,7 @@ bool fs_scenario_equal(const struct fs_scenario *a, const struct fs_scenario *b,
 		return false; /* field names relative to the production params */
 	}
 	for (size_t i = 0; i < a->event_count; i++) {
-		DIFF(!fs_scenario_event_equal(&a->events[i], &b->events[i]), "events[]");
+		FS_EQUAL_DIFF(!fs_scenario_event_equal(&a->events[i], &b->events[i]), "events[]");
 	}
 #undef F
 #undef S
@@ -345,7 +337,7 @@ int fs_scenario_path(const struct fs_scenario *sc, const char *spec, char *buf, 
 
 int fs_scenario_add_event(struct fs_scenario *sc, const struct fs_scenario_event *e)
 {
-	struct fs_scenario_event *n = realloc(sc->events, (sc->event_count + 1) * sizeof(*n));
+	struct fs_scenario_event *n = fs_realloc(sc->events, (sc->event_count + 1) * sizeof(*n));
 	if (!n) {
 		return -ENOMEM;
 	}

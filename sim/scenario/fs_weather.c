@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/geofence.h"
+#include "fs/grow.h"
 #include "fs/weather.h"
 
 /* One weather event in force, reduced to what the picture depends on. */
@@ -63,21 +65,16 @@ static int find_zone_edges(struct fs_weather *w, const struct fs_scenario_zone *
 	const struct fs_geofence_zone *gz = fs_geofence_zone(g, 0);
 	double x0, y0, x1, y1;
 	fs_geofence_zone_bounds(gz, &x0, &y0, &x1, &y1);
-	uint32_t cap = 0;
+	size_t cap = 0;
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_node *a = &net->nodes[net->edges[e].from], *b = &net->nodes[net->edges[e].to];
 		double mx = 0.5 * (a->x + b->x), my = 0.5 * (a->y + b->y);
 		if (mx < x0 || mx > x1 || my < y0 || my > y1 || !fs_geofence_zone_contains(gz, mx, my)) {
 			continue;
 		}
-		if (out->count == cap) {
-			cap = cap ? 2 * cap : 256;
-			uint32_t *p = realloc(out->edges, cap * sizeof(*p));
-			if (!p) {
-				fs_geofence_destroy(g);
-				return fs_error_set(err, -ENOMEM, "out of memory");
-			}
-			out->edges = p;
+		if (FS_GROW(out->edges, cap, (size_t)out->count + 1) < 0) {
+			fs_geofence_destroy(g);
+			return fs_error_set(err, -ENOMEM, "out of memory");
 		}
 		out->edges[out->count++] = e;
 	}
@@ -88,7 +85,7 @@ static int find_zone_edges(struct fs_weather *w, const struct fs_scenario_zone *
 struct fs_weather *fs_weather_create(const struct fs_network *net, const struct fs_scenario *sc,
 				     struct fs_error *err)
 {
-	struct fs_weather *w = calloc(1, sizeof(*w));
+	struct fs_weather *w = fs_calloc(1, sizeof(*w));
 	if (!w) {
 		fs_error_set(err, -ENOMEM, "out of memory");
 		return NULL;
@@ -96,9 +93,9 @@ struct fs_weather *fs_weather_create(const struct fs_network *net, const struct 
 	w->net = net;
 	w->city_speed_factor = 1.0;
 	size_t nz = sc ? sc->zone_count : 0;
-	w->zones = calloc(nz ? nz : 1, sizeof(*w->zones));
-	w->edge_rain = calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_rain));
-	w->edge_factor = calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_factor));
+	w->zones = fs_calloc(nz ? nz : 1, sizeof(*w->zones));
+	w->edge_rain = fs_calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_rain));
+	w->edge_factor = fs_calloc(net->edge_count ? net->edge_count : 1, sizeof(*w->edge_factor));
 	if (!w->zones || !w->edge_rain || !w->edge_factor) {
 		fs_error_set(err, -ENOMEM, "out of memory");
 		fs_weather_destroy(w);
@@ -121,14 +118,14 @@ void fs_weather_destroy(struct fs_weather *w)
 		return;
 	}
 	for (size_t i = 0; i < w->zone_count; i++) {
-		free(w->zones[i].edges);
+		fs_free(w->zones[i].edges);
 	}
-	free(w->zones);
-	free(w->edge_rain);
-	free(w->edge_factor);
-	free(w->cells);
-	free(w->next);
-	free(w);
+	fs_free(w->zones);
+	fs_free(w->edge_rain);
+	fs_free(w->edge_factor);
+	fs_free(w->cells);
+	fs_free(w->next);
+	fs_free(w);
 }
 
 static int32_t zone_index(const struct fs_weather *w, const char *name)
@@ -176,14 +173,8 @@ int fs_weather_update(struct fs_weather *w, const struct fs_scenario_event *even
 			w->unknown_zones += fs_scenario_event_starts(e, tick); /* once, when it starts */
 			continue;
 		}
-		if (count == w->next_cap) {
-			size_t cap = w->next_cap ? 2 * w->next_cap : 8;
-			struct cell *p = realloc(w->next, cap * sizeof(*p));
-			if (!p) {
-				return -ENOMEM;
-			}
-			w->next = p;
-			w->next_cap = cap;
+		if (FS_GROW(w->next, w->next_cap, count + 1) < 0) {
+			return -ENOMEM;
 		}
 		double sf = e->speed_factor > 0.0 && e->speed_factor <= 1.0 ? e->speed_factor : 1.0;
 		w->next[count++] = (struct cell){ z, e->severity, sf };

@@ -6,6 +6,8 @@
  */
 #include <stdlib.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
 #include "fs/vehicle.h"
 #include "fs_vehicle_internal.h"
 
@@ -14,15 +16,9 @@ void fs_vehicle_events_push(struct fs_vehicle_events *ev, const struct fs_vehicl
 	if (!ev) {
 		return;
 	}
-	if (ev->count == ev->capacity) {
-		size_t cap = ev->capacity ? ev->capacity * 2 : 64;
-		struct fs_vehicle_event *items = realloc(ev->items, cap * sizeof(*items));
-		if (!items) {
-			ev->dropped++;
-			return;
-		}
-		ev->items = items;
-		ev->capacity = cap;
+	if (FS_GROW(ev->items, ev->capacity, ev->count + 1) < 0) {
+		ev->dropped++;
+		return;
 	}
 	ev->items[ev->count++] = *e;
 }
@@ -35,12 +31,12 @@ void fs_vehicle_events_clear(struct fs_vehicle_events *ev)
 
 void fs_vehicle_events_finish(struct fs_vehicle_events *ev)
 {
-	free(ev->items);
+	fs_free(ev->items);
 	*ev = (struct fs_vehicle_events){ 0 };
 }
 
 void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
-		   const char *reason)
+		   const char *reason, double value)
 {
 	if (!ev) {
 		return;
@@ -48,6 +44,7 @@ void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int
 	struct fs_vehicle_event e = {
 		.time_ms = t,
 		.job_id = v->job_id,
+		.value = value,
 		.reason = reason,
 		.vehicle_id = v->id,
 		.kind = (uint8_t)kind,

@@ -16,9 +16,9 @@
 
 /* ---- fs_vehicle.c ---- */
 
-/* Append an event about @v. */
+/* Append an event about @v (@ev may be NULL: none is kept); @value as the kind defines it. */
 void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
-		   const char *reason);
+		   const char *reason, double value);
 /* fs_vehicle_transition() with a reason carried on the state-changed event. */
 int vehicle_go(struct fs_vehicle *v, int to, int64_t t, const char *why,
 	       struct fs_vehicle_events *ev);

@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/geofence.h"
+#include "fs/grow.h"
 
 #define MAX_SLABS 8192u
 
@@ -75,9 +77,9 @@ static uint32_t slab_of(const struct poly *p, double y)
 
 static void poly_finish(struct poly *p)
 {
-	free(p->edges);
-	free(p->slab_first);
-	free(p->slab_edges);
+	fs_free(p->edges);
+	fs_free(p->slab_first);
+	fs_free(p->slab_edges);
 }
 
 static void set_slabs(struct poly *p, uint32_t count)
@@ -107,8 +109,8 @@ static int poly_index(struct poly *p)
 		}
 		slabs /= 2;
 	}
-	p->slab_first = calloc((size_t)slabs + 1, sizeof(*p->slab_first));
-	p->slab_edges = malloc((size_t)total * sizeof(*p->slab_edges));
+	p->slab_first = fs_calloc((size_t)slabs + 1, sizeof(*p->slab_first));
+	p->slab_edges = fs_malloc((size_t)total * sizeof(*p->slab_edges));
 	if (!p->slab_first || !p->slab_edges) {
 		return -ENOMEM;
 	}
@@ -121,7 +123,7 @@ static int poly_index(struct poly *p)
 	for (uint32_t s = 0; s < slabs; s++) {
 		p->slab_first[s + 1] += p->slab_first[s];
 	}
-	uint32_t *fill = malloc((size_t)slabs * sizeof(*fill));
+	uint32_t *fill = fs_malloc((size_t)slabs * sizeof(*fill));
 	if (!fill) {
 		return -ENOMEM;
 	}
@@ -132,7 +134,7 @@ static int poly_index(struct poly *p)
 			p->slab_edges[fill[s]++] = i;
 		}
 	}
-	free(fill);
+	fs_free(fill);
 	return 0;
 }
 
@@ -165,14 +167,14 @@ static void zone_free(struct fs_geofence_zone *z)
 	for (size_t i = 0; i < z->poly_count; i++) {
 		poly_finish(&z->polys[i]);
 	}
-	free(z->polys);
-	free(z->name);
-	free(z);
+	fs_free(z->polys);
+	fs_free(z->name);
+	fs_free(z);
 }
 
 struct fs_geofence *fs_geofence_create(const struct fs_projection *proj)
 {
-	struct fs_geofence *g = calloc(1, sizeof(*g));
+	struct fs_geofence *g = fs_calloc(1, sizeof(*g));
 	if (!g) {
 		return NULL;
 	}
@@ -191,8 +193,8 @@ void fs_geofence_destroy(struct fs_geofence *g)
 	for (size_t i = 0; i < g->count; i++) {
 		zone_free(g->zones[i]);
 	}
-	free(g->zones);
-	free(g);
+	fs_free(g->zones);
+	fs_free(g);
 }
 
 const struct fs_projection *fs_geofence_projection(const struct fs_geofence *g)
@@ -303,7 +305,7 @@ static int build_poly(const struct fs_geofence *g, enum fs_geofence_coords coord
 	if (total > UINT32_MAX / 16) {
 		return -ENOMEM;
 	}
-	p->edges = malloc(total * sizeof(*p->edges));
+	p->edges = fs_malloc(total * sizeof(*p->edges));
 	if (!p->edges) {
 		return -ENOMEM;
 	}
@@ -363,23 +365,17 @@ int fs_geofence_add_zone(struct fs_geofence *g, int64_t id, const char *name,
 		fs_projection_init(&g->proj, 0.5 * (lat0 + lat1), 0.5 * (lon0 + lon1));
 		g->have_proj = true;
 	}
-	if (g->count == g->capacity) {
-		size_t cap = g->capacity ? 2 * g->capacity : 16;
-		struct fs_geofence_zone **zones = realloc(g->zones, cap * sizeof(*zones));
-		if (!zones) {
-			return -ENOMEM;
-		}
-		g->zones = zones;
-		g->capacity = cap;
+	if (FS_GROW(g->zones, g->capacity, g->count + 1) < 0) {
+		return -ENOMEM;
 	}
-	struct fs_geofence_zone *z = calloc(1, sizeof(*z));
+	struct fs_geofence_zone *z = fs_calloc(1, sizeof(*z));
 	if (!z) {
 		return -ENOMEM;
 	}
 	z->id = id;
 	z->index = g->count;
-	z->name = strdup(name ? name : "");
-	z->polys = calloc(polygon_count, sizeof(*z->polys));
+	z->name = fs_strdup(name ? name : "");
+	z->polys = fs_calloc(polygon_count, sizeof(*z->polys));
 	if (!z->name || !z->polys) {
 		goto out_free_zone;
 	}
@@ -508,7 +504,7 @@ static void tlist_add(struct tlist *l, double t)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap * 2;
-		double *nt = l->t == l->local ? malloc(cap * sizeof(*nt)) : realloc(l->t, cap * sizeof(*nt));
+		double *nt = l->t == l->local ? fs_malloc(cap * sizeof(*nt)) : fs_realloc(l->t, cap * sizeof(*nt));
 		if (!nt) {
 			l->failed = true;
 			return;
@@ -608,7 +604,7 @@ bool fs_geofence_segment_inside(const struct fs_geofence_zone *z, struct fs_poin
 		}
 	}
 	if (l.t != l.local) {
-		free(l.t);
+		fs_free(l.t);
 	}
 	return inside; /* out of memory answers "not inside": the safe side */
 }

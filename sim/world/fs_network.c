@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
+#include "fs/idmap.h"
 #include "fs/network.h"
 #include "fs/network_build.h"
 
@@ -60,31 +63,10 @@ double fs_geo_distance_m(double lat1, double lon1, double lat2, double lon2)
 
 /* ---- builder ------------------------------------------------------------ */
 
-static int grow(void **array, uint32_t *cap, uint32_t need, size_t elem)
-{
-	if (need <= *cap) {
-		return 0;
-	}
-	uint64_t n = *cap ? *cap : 64;
-	while (n < need) {
-		n *= 2;
-	}
-	if (n > UINT32_MAX) {
-		n = UINT32_MAX;
-	}
-	void *p = realloc(*array, (size_t)n * elem);
-	if (!p) {
-		return -ENOMEM;
-	}
-	*array = p;
-	*cap = (uint32_t)n;
-	return 0;
-}
-
 int fs_netb_init(struct fs_netb *b)
 {
 	memset(b, 0, sizeof(*b));
-	if (grow((void **)&b->names, &b->names_cap, 64, 1) < 0) {
+	if (FS_GROW(b->names, b->names_cap, 64) < 0) {
 		return -ENOMEM;
 	}
 	b->names[0] = '\0';
@@ -94,19 +76,22 @@ int fs_netb_init(struct fs_netb *b)
 
 void fs_netb_finish_free(struct fs_netb *b)
 {
-	free(b->nodes);
-	free(b->edges);
-	free(b->shape);
-	free(b->names);
-	free(b->name_slots);
-	free(b->turns);
+	fs_free(b->nodes);
+	fs_free(b->edges);
+	fs_free(b->shape);
+	fs_free(b->names);
+	if (b->name_index) {
+		fs_idmap_finish(b->name_index);
+		fs_free(b->name_index);
+	}
+	fs_free(b->turns);
 	memset(b, 0, sizeof(*b));
 }
 
 int fs_netb_add_node(struct fs_netb *b, const struct fs_node *node)
 {
 	if (b->node_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->nodes, &b->node_cap, b->node_count + 1, sizeof(*b->nodes)) < 0) {
+	    FS_GROW(b->nodes, b->node_cap, b->node_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->nodes[b->node_count++] = *node;
@@ -116,7 +101,7 @@ int fs_netb_add_node(struct fs_netb *b, const struct fs_node *node)
 int fs_netb_add_shape(struct fs_netb *b, const struct fs_point *pts, uint32_t count)
 {
 	if ((uint64_t)b->shape_count + count >= UINT32_MAX ||
-	    grow((void **)&b->shape, &b->shape_cap, b->shape_count + count, sizeof(*b->shape)) < 0) {
+	    FS_GROW(b->shape, b->shape_cap, b->shape_count + count) < 0) {
 		return -ENOMEM;
 	}
 	memcpy(b->shape + b->shape_count, pts, count * sizeof(*pts));
@@ -127,7 +112,7 @@ int fs_netb_add_shape(struct fs_netb *b, const struct fs_point *pts, uint32_t co
 int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge)
 {
 	if (b->edge_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->edges, &b->edge_cap, b->edge_count + 1, sizeof(*b->edges)) < 0) {
+	    FS_GROW(b->edges, b->edge_cap, b->edge_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->edges[b->edge_count++] = *edge;
@@ -137,43 +122,26 @@ int fs_netb_add_edge(struct fs_netb *b, const struct fs_edge *edge)
 int fs_netb_add_turn(struct fs_netb *b, uint32_t from, uint32_t to, bool only)
 {
 	if (b->turn_count == UINT32_MAX - 1 ||
-	    grow((void **)&b->turns, &b->turn_cap, b->turn_count + 1, sizeof(*b->turns)) < 0) {
+	    FS_GROW(b->turns, b->turn_cap, b->turn_count + 1) < 0) {
 		return -ENOMEM;
 	}
 	b->turns[b->turn_count++] = (struct fs_netb_turn){ from, to, only };
 	return 0;
 }
 
-static uint32_t hash_str(const char *s)
+/* The index key of @name: FNV-1a (64 bits); on a collision, the next key up. */
+static uint64_t name_key(const char *name)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s; s++) {
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	uint64_t h = 14695981039346656037ULL;
+	for (; *name; name++) {
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
 	}
 	return h;
 }
 
-static int rehash_names(struct fs_netb *b, uint32_t cap)
+static uint64_t next_key(uint64_t key)
 {
-	uint32_t *slots = calloc(cap, sizeof(*slots));
-	if (!slots) {
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < b->name_slot_cap; i++) {
-		uint32_t off = b->name_slots[i];
-		if (!off) {
-			continue;
-		}
-		uint32_t h = hash_str(b->names + off) & (cap - 1);
-		while (slots[h]) {
-			h = (h + 1) & (cap - 1);
-		}
-		slots[h] = off;
-	}
-	free(b->name_slots);
-	b->name_slots = slots;
-	b->name_slot_cap = cap;
-	return 0;
+	return key + 1 == FS_IDMAP_EMPTY ? 0 : key + 1;
 }
 
 int fs_netb_intern_name(struct fs_netb *b, const char *name, uint32_t *ret_offset)
@@ -182,29 +150,26 @@ int fs_netb_intern_name(struct fs_netb *b, const char *name, uint32_t *ret_offse
 		*ret_offset = 0;
 		return 0;
 	}
-	if ((b->name_slot_used + 1) * 2 > b->name_slot_cap &&
-	    rehash_names(b, b->name_slot_cap ? b->name_slot_cap * 2 : 256) < 0) {
+	if (!b->name_index && !(b->name_index = fs_calloc(1, sizeof(*b->name_index)))) {
 		return -ENOMEM;
 	}
-	uint32_t mask = b->name_slot_cap - 1;
-	uint32_t h = hash_str(name) & mask;
-	while (b->name_slots[h]) {
-		if (!strcmp(b->names + b->name_slots[h], name)) {
-			*ret_offset = b->name_slots[h];
+	uint64_t key = name_key(name);
+	uint32_t off;
+	for (; fs_idmap_get(b->name_index, key, &off); key = next_key(key)) {
+		if (!strcmp(b->names + off, name)) {
+			*ret_offset = off;
 			return 0;
 		}
-		h = (h + 1) & mask;
 	}
 	size_t len = strlen(name) + 1;
 	if ((uint64_t)b->names_size + len >= UINT32_MAX ||
-	    grow((void **)&b->names, &b->names_cap, b->names_size + (uint32_t)len, 1) < 0) {
+	    FS_GROW(b->names, b->names_cap, b->names_size + (uint32_t)len) < 0 ||
+	    fs_idmap_put(b->name_index, key, b->names_size) < 0) {
 		return -ENOMEM;
 	}
-	uint32_t off = b->names_size;
+	off = b->names_size;
 	memcpy(b->names + off, name, len);
 	b->names_size += (uint32_t)len;
-	b->name_slots[h] = off;
-	b->name_slot_used++;
 	*ret_offset = off;
 	return 0;
 }
@@ -216,17 +181,17 @@ void fs_network_destroy(struct fs_network *net)
 	if (!net) {
 		return;
 	}
-	free(net->nodes);
-	free(net->edges);
-	free(net->out_first);
-	free(net->in_edges);
-	free(net->in_first);
-	free(net->shape);
-	free(net->shape_seg);
-	free(net->names);
-	free(net->in_largest_scc);
-	free(net->banned_turns);
-	free(net);
+	fs_free(net->nodes);
+	fs_free(net->edges);
+	fs_free(net->out_first);
+	fs_free(net->in_edges);
+	fs_free(net->in_first);
+	fs_free(net->shape);
+	fs_free(net->shape_seg);
+	fs_free(net->names);
+	fs_free(net->in_largest_scc);
+	fs_free(net->banned_turns);
+	fs_free(net);
 }
 
 /*
@@ -237,19 +202,19 @@ void fs_network_destroy(struct fs_network *net)
  */
 static int compute_shape_metrics(struct fs_network *net)
 {
-	struct fs_shape_seg *seg = malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
-	uint8_t *taken = calloc((size_t)net->shape_count + 1, 1);
+	struct fs_shape_seg *seg = fs_malloc(((size_t)net->shape_count + 1) * sizeof(*seg));
+	uint8_t *taken = fs_calloc((size_t)net->shape_count + 1, 1);
 	if (!seg || !taken) {
-		free(seg);
-		free(taken);
+		fs_free(seg);
+		fs_free(taken);
 		return -ENOMEM;
 	}
 	for (uint32_t e = 0; e < net->edge_count; e++) {
 		const struct fs_edge *ed = &net->edges[e];
 		for (uint32_t i = 0; i < ed->shape_count; i++) {
 			if (taken[ed->shape_first + i]++) {
-				free(seg);
-				free(taken);
+				fs_free(seg);
+				fs_free(taken);
 				return 0;
 			}
 		}
@@ -260,7 +225,7 @@ static int compute_shape_metrics(struct fs_network *net)
 		/* (computed from the points: net->shape_seg is not set yet) */
 		seg[ed->shape_first] = (struct fs_shape_seg){ fs_network_edge_shape_m(net, e), 0.0 };
 	}
-	free(taken);
+	fs_free(taken);
 	net->shape_seg = seg;
 	return 0;
 }
@@ -298,9 +263,9 @@ static int compare_turns(const void *a, const void *b)
 	return (x->to > y->to) - (x->to < y->to);
 }
 
-static int push_turn(struct fs_network *net, uint32_t *cap, uint32_t from, uint32_t to)
+static int push_turn(struct fs_network *net, size_t *cap, uint32_t from, uint32_t to)
 {
-	if (grow((void **)&net->banned_turns, cap, net->banned_turn_count + 1, sizeof(*net->banned_turns)) < 0) {
+	if (fs_grow((void **)&net->banned_turns, cap, net->banned_turn_count + 1, sizeof(*net->banned_turns)) < 0) {
 		return -ENOMEM;
 	}
 	net->banned_turns[net->banned_turn_count++] = (struct fs_turn){ from, to };
@@ -320,8 +285,8 @@ static bool meets(const struct fs_network *net, struct fs_turn t)
  */
 static int build_turns(struct fs_network *net, struct fs_netb *b)
 {
-	uint32_t cap = 0;
-	struct fs_turn *only = malloc(((size_t)b->turn_count + 1) * sizeof(*only));
+	size_t cap = 0;
+	struct fs_turn *only = fs_malloc(((size_t)b->turn_count + 1) * sizeof(*only));
 	uint32_t nonly = 0;
 	if (!only) {
 		return -ENOMEM;
@@ -359,7 +324,7 @@ static int build_turns(struct fs_network *net, struct fs_netb *b)
 		}
 		i = k;
 	}
-	free(only);
+	fs_free(only);
 	if (net->banned_turn_count) {
 		qsort(net->banned_turns, net->banned_turn_count, sizeof(*net->banned_turns), compare_turns);
 		uint32_t keep = 1;
@@ -373,25 +338,25 @@ static int build_turns(struct fs_network *net, struct fs_netb *b)
 	return 0;
 
 out_nomem:
-	free(only);
+	fs_free(only);
 	return -ENOMEM;
 }
 
 struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *proj,
 				 const char *source)
 {
-	struct fs_network *net = calloc(1, sizeof(*net));
+	struct fs_network *net = fs_calloc(1, sizeof(*net));
 	uint32_t n = b->node_count, m = b->edge_count;
 	if (!net) {
 		goto out_free_builder;
 	}
 	net->node_count = n;
 	net->edge_count = m;
-	net->out_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	net->in_first = calloc((size_t)n + 1, sizeof(uint32_t));
-	net->in_edges = malloc(((size_t)m + 1) * sizeof(uint32_t));
-	net->edges = malloc(((size_t)m + 1) * sizeof(struct fs_edge));
-	net->in_largest_scc = calloc((size_t)n + 1, 1);
+	net->out_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	net->in_first = fs_calloc((size_t)n + 1, sizeof(uint32_t));
+	net->in_edges = fs_malloc(((size_t)m + 1) * sizeof(uint32_t));
+	net->edges = fs_malloc(((size_t)m + 1) * sizeof(struct fs_edge));
+	net->in_largest_scc = fs_calloc((size_t)n + 1, 1);
 	if (!net->out_first || !net->in_first || !net->in_edges || !net->edges ||
 	    !net->in_largest_scc) {
 		goto out_free_net;
@@ -405,7 +370,7 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 		net->out_first[v + 1] += net->out_first[v];
 		net->in_first[v + 1] += net->in_first[v];
 	}
-	uint32_t *fill = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	uint32_t *fill = fs_malloc(((size_t)n + 1) * sizeof(uint32_t));
 	if (!fill) {
 		goto out_free_net;
 	}
@@ -421,11 +386,11 @@ struct fs_network *fs_netb_build(struct fs_netb *b, const struct fs_projection *
 	for (uint32_t e = 0; e < m; e++) {
 		net->in_edges[fill[net->edges[e].to]++] = e;
 	}
-	free(fill);
+	fs_free(fill);
 	if (build_turns(net, b) < 0) {
 		goto out_free_net;
 	}
-	free(b->edges);
+	fs_free(b->edges);
 	b->edges = NULL;
 
 	net->nodes = b->nodes;
@@ -461,9 +426,9 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 {
 	struct fs_netb b;
 	uint32_t *new_edge = NULL;
-	uint32_t *new_id = malloc(((size_t)net->node_count + 1) * sizeof(uint32_t));
+	uint32_t *new_id = fs_malloc(((size_t)net->node_count + 1) * sizeof(uint32_t));
 	if (!new_id || fs_netb_init(&b) < 0) {
-		free(new_id);
+		fs_free(new_id);
 		return NULL;
 	}
 	for (uint32_t v = 0; v < net->node_count; v++) {
@@ -475,7 +440,7 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			}
 		}
 	}
-	new_edge = malloc(((size_t)net->edge_count + 1) * sizeof(uint32_t));
+	new_edge = fs_malloc(((size_t)net->edge_count + 1) * sizeof(uint32_t));
 	if (!new_edge) {
 		goto out_fail;
 	}
@@ -505,13 +470,13 @@ struct fs_network *fs_network_subset(const struct fs_network *net, const uint8_t
 			goto out_fail;
 		}
 	}
-	free(new_id);
-	free(new_edge);
+	fs_free(new_id);
+	fs_free(new_edge);
 	return fs_netb_build(&b, &net->proj, net->source);
 
 out_fail:
-	free(new_id);
-	free(new_edge);
+	fs_free(new_id);
+	fs_free(new_edge);
 	fs_netb_finish_free(&b);
 	return NULL;
 }
@@ -593,13 +558,13 @@ int64_t fs_network_largest_scc(const struct fs_network *net, uint8_t *ret_mask)
 	if (n == 0) {
 		return 0;
 	}
-	uint32_t *index = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *low = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *stack = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *frame_v = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *frame_it = malloc((size_t)n * sizeof(uint32_t));
-	uint32_t *comp = malloc((size_t)n * sizeof(uint32_t));
-	uint8_t *on_stack = calloc(n, 1);
+	uint32_t *index = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *low = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *stack = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *frame_v = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *frame_it = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint32_t *comp = fs_malloc((size_t)n * sizeof(uint32_t));
+	uint8_t *on_stack = fs_calloc(n, 1);
 	int64_t ret = -ENOMEM;
 	if (!index || !low || !stack || !frame_v || !frame_it || !comp || !on_stack) {
 		goto out_free;
@@ -661,13 +626,13 @@ int64_t fs_network_largest_scc(const struct fs_network *net, uint8_t *ret_mask)
 	}
 	ret = best_size;
 out_free:
-	free(index);
-	free(low);
-	free(stack);
-	free(frame_v);
-	free(frame_it);
-	free(comp);
-	free(on_stack);
+	fs_free(index);
+	fs_free(low);
+	fs_free(stack);
+	fs_free(frame_v);
+	fs_free(frame_it);
+	fs_free(comp);
+	fs_free(on_stack);
 	return ret;
 }
 

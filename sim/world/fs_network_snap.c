@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/network.h"
 
 #define MAX_CELLS_PER_AXIS 4096
@@ -38,9 +39,9 @@ void fs_network_index_destroy(struct fs_network_index *idx)
 	if (!idx) {
 		return;
 	}
-	free(idx->cell_first);
-	free(idx->refs);
-	free(idx);
+	fs_free(idx->cell_first);
+	fs_free(idx->refs);
+	fs_free(idx);
 }
 
 static bool eligible(const struct fs_network *net, uint32_t e, bool largest_scc_only, const uint8_t *include)
@@ -74,6 +75,37 @@ static struct cell_box segment_cells(const struct fs_network_index *idx, struct 
 	};
 }
 
+/*
+ * Every (cell, segment) pair of the index's edges: without @fill, counted into
+ * cell_first[cell + 1] (returns how many); with it, stored at refs[fill[cell]++].
+ */
+static uint64_t walk_cells(struct fs_network_index *idx, const struct fs_network *net, bool largest_scc_only,
+			   const uint8_t *include, uint32_t *fill)
+{
+	uint64_t total = 0;
+	for (uint32_t e = 0; e < net->edge_count; e++) {
+		if (!eligible(net, e, largest_scc_only, include)) {
+			continue;
+		}
+		const struct fs_point *p = net->shape + net->edges[e].shape_first;
+		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
+			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
+			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
+				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
+					size_t c = (size_t)cy * idx->nx + cx;
+					if (fill) {
+						idx->refs[fill[c]++] = (struct seg_ref){ e, s };
+					} else {
+						idx->cell_first[c + 1]++;
+					}
+					total++;
+				}
+			}
+		}
+	}
+	return total;
+}
+
 struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 						 bool largest_scc_only)
 {
@@ -83,7 +115,7 @@ struct fs_network_index *fs_network_index_create(const struct fs_network *net,
 struct fs_network_index *fs_network_index_create_for(const struct fs_network *net, bool largest_scc_only,
 						     const uint8_t *include)
 {
-	struct fs_network_index *idx = calloc(1, sizeof(*idx));
+	struct fs_network_index *idx = fs_calloc(1, sizeof(*idx));
 	if (!idx) {
 		return NULL;
 	}
@@ -103,56 +135,27 @@ struct fs_network_index *fs_network_index_create_for(const struct fs_network *ne
 	idx->nx = (uint32_t)(w / cell) + 1;
 	idx->ny = (uint32_t)(h / cell) + 1;
 	size_t cells = (size_t)idx->nx * idx->ny;
-	idx->cell_first = calloc(cells + 1, sizeof(uint32_t));
+	idx->cell_first = fs_calloc(cells + 1, sizeof(uint32_t));
 	if (!idx->cell_first) {
 		goto out_fail;
 	}
 	/* Count, prefix-sum, fill: the same walk twice. */
-	uint64_t total = 0;
-	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only, include)) {
-			continue;
-		}
-		const struct fs_point *p = net->shape + net->edges[e].shape_first;
-		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
-			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
-			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
-				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
-					idx->cell_first[(size_t)cy * idx->nx + cx + 1]++;
-					total++;
-				}
-			}
-		}
-	}
+	uint64_t total = walk_cells(idx, net, largest_scc_only, include, NULL);
 	if (total >= UINT32_MAX) {
 		goto out_fail;
 	}
 	for (size_t c = 0; c < cells; c++) {
 		idx->cell_first[c + 1] += idx->cell_first[c];
 	}
-	idx->refs = malloc((size_t)(total + 1) * sizeof(*idx->refs));
-	uint32_t *fill = malloc((cells + 1) * sizeof(uint32_t));
+	idx->refs = fs_malloc((size_t)(total + 1) * sizeof(*idx->refs));
+	uint32_t *fill = fs_malloc((cells + 1) * sizeof(uint32_t));
 	if (!idx->refs || !fill) {
-		free(fill);
+		fs_free(fill);
 		goto out_fail;
 	}
 	memcpy(fill, idx->cell_first, cells * sizeof(uint32_t));
-	for (uint32_t e = 0; e < net->edge_count; e++) {
-		if (!eligible(net, e, largest_scc_only, include)) {
-			continue;
-		}
-		const struct fs_point *p = net->shape + net->edges[e].shape_first;
-		for (uint32_t s = 0; s + 1 < net->edges[e].shape_count; s++) {
-			struct cell_box box = segment_cells(idx, p[s], p[s + 1]);
-			for (uint32_t cy = box.y0; cy <= box.y1; cy++) {
-				for (uint32_t cx = box.x0; cx <= box.x1; cx++) {
-					uint32_t c = cy * idx->nx + cx;
-					idx->refs[fill[c]++] = (struct seg_ref){ e, s };
-				}
-			}
-		}
-	}
-	free(fill);
+	walk_cells(idx, net, largest_scc_only, include, fill);
+	fs_free(fill);
 	return idx;
 
 out_fail:

@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
+#include "fs/grow.h"
+#include "fs/heap.h"
 #include "fs/spatial.h"
 
 #define NO_CELL UINT32_MAX
@@ -69,7 +72,7 @@ struct fs_spatial *fs_spatial_create(double min_x, double min_y, double max_x, d
 		}
 		cell_m *= 2.0;
 	}
-	struct fs_spatial *s = calloc(1, sizeof(*s));
+	struct fs_spatial *s = fs_calloc(1, sizeof(*s));
 	if (!s) {
 		return NULL;
 	}
@@ -79,9 +82,9 @@ struct fs_spatial *fs_spatial_create(double min_x, double min_y, double max_x, d
 	s->inv_cell = 1.0 / cell_m;
 	s->nx = (uint32_t)nxf;
 	s->ny = (uint32_t)nyf;
-	s->cells = calloc((size_t)s->nx * s->ny, sizeof(*s->cells));
+	s->cells = fs_calloc((size_t)s->nx * s->ny, sizeof(*s->cells));
 	if (!s->cells) {
-		free(s);
+		fs_free(s);
 		return NULL;
 	}
 	return s;
@@ -93,11 +96,11 @@ void fs_spatial_destroy(struct fs_spatial *s)
 		return;
 	}
 	for (size_t i = 0; i < (size_t)s->nx * s->ny; i++) {
-		free(s->cells[i].entries);
+		fs_free(s->cells[i].entries);
 	}
-	free(s->cells);
-	free(s->slots);
-	free(s);
+	fs_free(s->cells);
+	fs_free(s->slots);
+	fs_free(s);
 }
 
 static uint32_t clamp_index(double v, uint32_t n)
@@ -146,7 +149,7 @@ static int reserve_slots(struct fs_spatial *s, uint32_t id)
 	if (want > UINT32_MAX) {
 		want = UINT32_MAX;
 	}
-	struct slot *slots = realloc(s->slots, (size_t)want * sizeof(*slots));
+	struct slot *slots = fs_realloc(s->slots, (size_t)want * sizeof(*slots));
 	if (!slots) {
 		return -ENOMEM;
 	}
@@ -164,7 +167,7 @@ static int cell_append(struct fs_spatial *s, uint32_t c, uint32_t id, double x, 
 	struct cell *cell = &s->cells[c];
 	if (cell->count == cell->capacity) {
 		uint32_t cap = cell->capacity ? cell->capacity * 2 : 4;
-		struct entry *e = realloc(cell->entries, (size_t)cap * sizeof(*e));
+		struct entry *e = fs_realloc(cell->entries, (size_t)cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}
@@ -231,7 +234,7 @@ int fs_spatial_move(struct fs_spatial *s, uint32_t id, double x, double y)
 	struct cell *to = &s->cells[c];
 	if (to->count == to->capacity) {
 		uint32_t cap = to->capacity ? to->capacity * 2 : 4;
-		struct entry *e = realloc(to->entries, (size_t)cap * sizeof(*e));
+		struct entry *e = fs_realloc(to->entries, (size_t)cap * sizeof(*e));
 		if (!e) {
 			return -ENOMEM;
 		}
@@ -290,51 +293,26 @@ static int hit_cmp(const void *pa, const void *pb)
 	return worse(b, a) ? -1 : 0;
 }
 
-/* Max-heap of the k best (worst on top); dist_m holds squared distances. */
+static inline bool worse_first(void *ctx, const struct fs_spatial_hit *a, const struct fs_spatial_hit *b)
+{
+	return worse(a, b);
+}
+
+FS_HEAP_DEFINE(hit_heap, void, struct fs_spatial_hit, worse_first, FS_HEAP_STORE)
+
+/* The k best so far, the worst on top; dist_m holds squared distances. */
 struct heap {
 	struct fs_spatial_hit *h;
 	size_t n, k;
 };
 
-static void heap_sift_down(struct heap *hp, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < hp->n && worse(&hp->h[l], &hp->h[m])) {
-			m = l;
-		}
-		if (r < hp->n && worse(&hp->h[r], &hp->h[m])) {
-			m = r;
-		}
-		if (m == i) {
-			return;
-		}
-		struct fs_spatial_hit t = hp->h[i];
-		hp->h[i] = hp->h[m];
-		hp->h[m] = t;
-		i = m;
-	}
-}
-
 static void heap_offer(struct heap *hp, uint32_t id, double d2)
 {
 	struct fs_spatial_hit cand = { .id = id, .dist_m = d2 };
 	if (hp->n < hp->k) {
-		size_t i = hp->n++;
-		hp->h[i] = cand;
-		while (i > 0) {
-			size_t p = (i - 1) / 2;
-			if (!worse(&hp->h[i], &hp->h[p])) {
-				break;
-			}
-			struct fs_spatial_hit t = hp->h[i];
-			hp->h[i] = hp->h[p];
-			hp->h[p] = t;
-			i = p;
-		}
+		hit_heap_push(NULL, hp->h, &hp->n, cand);
 	} else if (worse(&hp->h[0], &cand)) {
-		hp->h[0] = cand;
-		heap_sift_down(hp, 0);
+		hit_heap_down_from(NULL, hp->h, hp->n, 0, cand); /* in place of the worst */
 	}
 }
 
@@ -445,16 +423,9 @@ int fs_spatial_radius(const struct fs_spatial *s, double x, double y, double rad
 				if (d2 > r2 || (filter && !filter(user, e->id))) {
 					continue;
 				}
-				if (hits->count == hits->capacity) {
-					size_t cap = hits->capacity ? hits->capacity * 2 : 64;
-					struct fs_spatial_hit *h =
-						realloc(hits->items, cap * sizeof(*h));
-					if (!h) {
-						hits->count = 0;
-						return -ENOMEM;
-					}
-					hits->items = h;
-					hits->capacity = cap;
+				if (FS_GROW(hits->items, hits->capacity, hits->count + 1) < 0) {
+					hits->count = 0;
+					return -ENOMEM;
 				}
 				hits->items[hits->count++] =
 					(struct fs_spatial_hit){ .id = e->id, .dist_m = d2 };
@@ -475,6 +446,6 @@ void fs_spatial_hits_finish(struct fs_spatial_hits *hits)
 	if (!hits) {
 		return;
 	}
-	free(hits->items);
+	fs_free(hits->items);
 	*hits = (struct fs_spatial_hits){ 0 };
 }

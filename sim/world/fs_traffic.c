@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/alloc.h"
 #include "fs/demand.h"
 #include "fs/traffic.h"
 
@@ -413,7 +414,7 @@ struct fs_traffic *fs_traffic_create(const struct fs_network *net, const struct 
 		fs_error_set(err, -EINVAL, "traffic: %s", why);
 		return NULL;
 	}
-	struct fs_traffic *t = calloc(1, sizeof(*t));
+	struct fs_traffic *t = fs_calloc(1, sizeof(*t));
 	if (!t) {
 		goto nomem;
 	}
@@ -429,12 +430,12 @@ struct fs_traffic *fs_traffic_create(const struct fs_network *net, const struct 
 	if ((uint64_t)t->cols * t->rows * TRAFFIC_GROUPS > (1u << 24)) {
 		fs_error_set(err, -EINVAL, "traffic: %u x %u cells of %.0f m are too many; use larger cells",
 			     t->cols, t->rows, p->cell_m);
-		free(t);
+		fs_free(t);
 		return NULL;
 	}
 	t->slot_count = t->cols * t->rows * TRAFFIC_GROUPS;
-	t->edge_slot = malloc((net->edge_count ? net->edge_count : 1) * sizeof(*t->edge_slot));
-	t->slots = calloc(t->slot_count, sizeof(*t->slots));
+	t->edge_slot = fs_malloc((net->edge_count ? net->edge_count : 1) * sizeof(*t->edge_slot));
+	t->slots = fs_calloc(t->slot_count, sizeof(*t->slots));
 	if (!t->edge_slot || !t->slots) {
 		fs_traffic_destroy(t);
 		goto nomem;
@@ -452,9 +453,9 @@ void fs_traffic_destroy(struct fs_traffic *t)
 	if (!t) {
 		return;
 	}
-	free(t->edge_slot);
-	free(t->slots);
-	free(t);
+	fs_free(t->edge_slot);
+	fs_free(t->slots);
+	fs_free(t);
 }
 
 uint32_t fs_traffic_slot_count(const struct fs_traffic *t)

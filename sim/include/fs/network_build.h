@@ -12,9 +12,12 @@
 #define FS_NETWORK_BUILD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/network.h"
+
+struct fs_idmap;
 
 /* A turn restriction in builder edge ids: ban @from -> @to, or with @only,
  * every turn from @from except onto @to (and @from's other only-targets). */
@@ -25,17 +28,21 @@ struct fs_netb_turn {
 
 struct fs_netb {
 	struct fs_node *nodes;
-	uint32_t node_count, node_cap;
+	uint32_t node_count;
+	size_t node_cap;
 	struct fs_edge *edges;
-	uint32_t edge_count, edge_cap;
+	uint32_t edge_count;
+	size_t edge_cap;
 	struct fs_point *shape;
-	uint32_t shape_count, shape_cap;
+	uint32_t shape_count;
+	size_t shape_cap;
 	char *names;
-	uint32_t names_size, names_cap;
-	uint32_t *name_slots; /* open addressing over names offsets, 0 = empty */
-	uint32_t name_slot_cap, name_slot_used;
+	uint32_t names_size;
+	size_t names_cap;
+	struct fs_idmap *name_index; /* a hash of a name -> its offset (fs/idmap.h) */
 	struct fs_netb_turn *turns;
-	uint32_t turn_count, turn_cap;
+	uint32_t turn_count;
+	size_t turn_cap;
 };
 
 /** Start an empty builder (names[0] = '\0' is reserved for "unnamed"). */

@@ -76,7 +76,7 @@ struct fs_route_stats {
 struct fs_path {
 	uint32_t *edges;
 	uint32_t count;
-	uint32_t capacity;
+	size_t capacity;
 };
 
 /** Fill @opts with the defaults above. */
