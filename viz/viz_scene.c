@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_grow.h"
-#include "fs_idmap.h"
+#include "fs/grow.h"
+#include "fs/idmap.h"
 #include "fs_vehicle_msg.h"
 #include "viz_scene.h"
 

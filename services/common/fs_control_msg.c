@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fs_control_msg - the control message family's codec (see fs_control_msg.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 
 #include "fs_control_msg.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 
 /* ---- encoding ---------------------------------------------------------------------------------- */
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_log.h"
 
 static char program_name[64] = "fleetsim";

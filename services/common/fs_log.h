@@ -39,7 +39,7 @@ void *fs_xcalloc_at(size_t n, size_t size, const char *file, int line);
 char *fs_xstrdup_at(const char *s, const char *file, int line);
 #define fs_xcalloc(n, size) fs_xcalloc_at((n), (size), __FILE__, __LINE__)
 #define fs_xstrdup(s) fs_xstrdup_at((s), __FILE__, __LINE__)
-/** FS_GROW (fs_grow.h) that aborts with file:line on failure; _zeroed zeroes the new items. */
+/** FS_GROW (fs/grow.h) that aborts with file:line on failure; _zeroed zeroes the new items. */
 void fs_xgrow_at(void **items, size_t *cap, size_t need, size_t size, bool zeroed, const char *file, int line);
 #define fs_xgrow(arr, cap, need) \
 	fs_xgrow_at((void **)&(arr), &(cap), (need), sizeof(*(arr)), false, __FILE__, __LINE__)

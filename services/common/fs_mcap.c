@@ -27,7 +27,7 @@
 #include <zstd.h>
 #endif
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 

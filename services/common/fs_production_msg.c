@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fs/vehicle.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_production_msg.h"
 
 static int reserve(struct fs_production_msg *m, size_t deliveries, size_t updates)

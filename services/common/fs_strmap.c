@@ -4,7 +4,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_strmap.h"
 
 #define NO_ENTRY UINT32_MAX

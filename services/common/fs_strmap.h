@@ -4,7 +4,7 @@
  *
  * Keys come from the network (sender and topic names), so the map refuses to
  * grow past its cap instead of letting a flood of invented names eat memory.
- * The entries are an array in insertion order; the hash map of fs_idmap.h
+ * The entries are an array in insertion order; the hash map of fs/idmap.h
  * finds them by the key's 64-bit hash (XXH3), and entries whose hashes are
  * equal are chained, so two keys never share a value.
  */
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fs_idmap.h"
+#include "fs/idmap.h"
 
 struct fs_strmap_entry {
 	char *key;

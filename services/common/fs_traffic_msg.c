@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_traffic_msg.h"
 
 int fs_traffic_msg_encode(struct fs_traffic_msg *m, const uint32_t *counts, uint32_t slot_count)

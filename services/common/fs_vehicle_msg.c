@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_vehicle_msg.h"
 
 #define DM_PER_M 10.0

@@ -47,7 +47,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_kpi_msg.h"
 #include "fs_log.h"
 #include "fs_outfile.h"

@@ -38,7 +38,7 @@
 #include "fs/timezone_load.h"
 #include "fs/vehicle.h"
 #include "fs_control_msg.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_mcap.h"
 #include "fs_vehicle_msg.h"

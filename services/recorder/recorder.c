@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fs_clock.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
 #include "fs_topic.h"

@@ -27,7 +27,7 @@
 #include "fs/closures.h"
 #include "fs/route.h"
 #include "fs/weather.h"
-#include "fs_grow.h"
+#include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_production_msg.h"
 #include "fs_ride_msg.h"

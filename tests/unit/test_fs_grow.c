@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The growable array of the services and the viewer (services/common/fs_grow.h):
+ * The growable array (fs/grow.h, sim/base) as the services and the viewer use it:
  * room for what is asked, contents kept across growth, new items zeroed when
  * asked, parallel arrays grown to one capacity, and a request too large for
  * memory refused with everything left as it was.
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fs_grow.h"
+#include "fs/grow.h"
 
 static void appending_keeps_every_item(void **state)
 {

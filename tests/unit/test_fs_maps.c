@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fs_idmap.h"
+#include "fs/idmap.h"
 #include "fs_strmap.h"
 
 static void idmap_keeps_keys_through_growth_and_deletion(void **state)
