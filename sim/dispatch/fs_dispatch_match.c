@@ -58,6 +58,11 @@ struct match {
 	bool night;                  /* dispatch_is_night() now */
 	const struct fs_dispatch_request *r; /* the request whose candidates are searched */
 	uint8_t ride_rain;           /* dispatch_ride_rain() of r */
+	/* searches from the vehicles (batch_pass_from_vehicles): */
+	const uint64_t *waiting;     /* the pass's riders, by row */
+	const uint32_t *cars;        /* the pass's free vehicles, when it searches from them */
+	struct fs_spatial *riders;   /* the riders' pickups, indexed by row */
+	const struct vrec *car;      /* the vehicle whose riders are searched */
 	struct fs_route_query *query;       /* the hierarchy's workspace for pickup ETAs */
 	struct fs_spatial_hit *hits;
 	struct fs_road_pos *src;
@@ -120,6 +125,30 @@ static bool candidate_filter(void *user, uint32_t id)
 	       dispatch_energy_ok(m->d, v, 0.0, m->r);
 }
 
+/* May the pass's vehicle m->car serve this round's rider @row? (The mirror of candidate_filter.) */
+static bool rider_filter(void *user, uint32_t row)
+{
+	const struct match *m = user;
+	const struct fs_dispatch_request *r = dispatch_req(m->d, m->waiting[row]);
+	return dispatch_odd_ok_at(m->d, m->car, r, m->night, dispatch_ride_rain(m->d, r)) &&
+	       dispatch_energy_ok(m->d, m->car, 0.0, r);
+}
+
+/* Keep the pair (@row, @vehicle) at pickup ETA @eta if the rider and the battery allow it. */
+static int add_arc(struct match *m, const struct fs_dispatch_request *r, uint32_t row, uint32_t vehicle, double eta)
+{
+	double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
+	if (!(eta <= m->d->p.max_pickup_eta_s) || waited_s + eta > (double)r->patience_s ||
+	    !dispatch_energy_ok(m->d, &m->d->veh[vehicle], eta, r)) {
+		return 0;
+	}
+	if (FS_GROW(m->arcs, m->arcs_cap, m->narcs + 1) < 0) {
+		return -ENOMEM;
+	}
+	m->arcs[m->narcs++] = (struct arc){ .row = row, .vehicle = vehicle, .eta_s = eta };
+	return 0;
+}
+
 /* Feasible (vehicle, ETA) pairs of request @r into m->arcs, as row @row. */
 static int candidates(struct match *m, const struct fs_dispatch_request *r, uint32_t row)
 {
@@ -143,18 +172,42 @@ static int candidates(struct match *m, const struct fs_dispatch_request *r, uint
 	if (rc < 0) {
 		return 0; /* a bad position: no candidates this round */
 	}
-	double waited_s = (double)(m->now_ms - r->t_request_ms) / MS_PER_S;
 	for (size_t i = 0; i < n; i++) {
-		const struct vrec *v = &d->veh[m->hits[i].id];
-		double eta = m->eta[i];
-		if (!(eta <= d->p.max_pickup_eta_s) || waited_s + eta > (double)r->patience_s ||
-		    !dispatch_energy_ok(d, v, eta, r)) {
-			continue;
+		if ((rc = add_arc(m, r, row, m->hits[i].id, m->eta[i])) < 0) {
+			return rc;
 		}
-		if (FS_GROW(m->arcs, m->arcs_cap, m->narcs + 1) < 0) {
-			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Feasible (rider, ETA) pairs of the free vehicle @id, its m->k nearest riders, into m->arcs. */
+static int rider_candidates(struct match *m, uint32_t id)
+{
+	struct fs_dispatch *d = m->d;
+	const struct vrec *v = &d->veh[id];
+	double t0 = clock_now(m);
+	const struct fs_dispatch_vehicle_state *at = dispatch_view(d, v);
+	m->car = v;
+	size_t n = fs_spatial_knn(m->riders, at->x, at->y, m->k, rider_filter, m, m->hits);
+	double t1 = clock_now(m);
+	m->t_cand += t1 - t0;
+	if (!n) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		m->src[i] = dispatch_pickup(dispatch_req(d, m->waiting[m->hits[i].id])); /* the targets */
+	}
+	struct fs_road_pos from = { v->s.edge, at->offset_m };
+	int rc = fs_route_one_to_many(m->query, m->hour, from, m->src, (uint32_t)n, m->eta);
+	m->t_eta += clock_now(m) - t1;
+	if (rc < 0) {
+		return 0; /* a bad position: no candidates this round */
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t row = m->hits[i].id;
+		if ((rc = add_arc(m, dispatch_req(d, m->waiting[row]), row, id, m->eta[i])) < 0) {
+			return rc;
 		}
-		m->arcs[m->narcs++] = (struct arc){ .row = row, .vehicle = m->hits[i].id, .eta_s = eta };
 	}
 	return 0;
 }
@@ -295,15 +348,28 @@ static int match_greedy(struct match *m, uint64_t *waiting, uint32_t nwait, stru
 	return 0;
 }
 
-/* All waiting requests at once: the assignment with the least total cost. */
 /*
- * The candidate searches of a round, spread over the world's workers: riders
- * in chunks, each chunk's arcs kept apart and appended in chunk order, so
- * m->arcs is what one thread makes riding through them in order. A search
- * reads only what no search writes (the pool, the taken marks, the vehicles'
- * views, filled in by sync_pool()) and routes in its worker's own workspace.
+ * The candidate searches of a round, spread over the world's workers: the
+ * searches (from riders or from vehicles) in chunks, each chunk's arcs kept
+ * apart and appended in chunk order, so m->arcs is what one thread makes
+ * running them in order. A search reads only what no search writes (the
+ * pool, the taken marks, the vehicles' views, filled in by sync_pool(), the
+ * riders' index) and routes in its worker's own workspace.
  */
 #define CANDIDATE_CHUNK 32
+
+/* Search @i of a pass: rider row @i's vehicles or free vehicle m->cars[@i]'s riders. */
+typedef int (*search_fn)(struct match *m, uint32_t i);
+
+static int search_from_rider(struct match *m, uint32_t i)
+{
+	return candidates(m, dispatch_req(m->d, m->waiting[i]), i);
+}
+
+static int search_from_vehicle(struct match *m, uint32_t i)
+{
+	return rider_candidates(m, m->cars[i]);
+}
 
 struct candidate_worker {
 	struct match m; /* the round's, with the worker's own buffers and workspace */
@@ -311,8 +377,8 @@ struct candidate_worker {
 };
 
 struct candidate_loop {
-	const uint64_t *waiting;
-	uint32_t nwait;
+	search_fn search;
+	uint32_t count;
 	struct candidate_worker *workers;
 	size_t *chunk_first; /* per chunk: its first arc in its worker's arcs, how many, which worker */
 	size_t *chunk_count;
@@ -324,22 +390,22 @@ static void candidates_of_chunk(void *arg, size_t c, unsigned worker)
 	struct candidate_loop *l = arg;
 	struct candidate_worker *w = &l->workers[worker];
 	size_t first = w->m.narcs;
-	uint32_t end = (c + 1) * CANDIDATE_CHUNK < l->nwait ? (uint32_t)((c + 1) * CANDIDATE_CHUNK) : l->nwait;
-	for (uint32_t row = (uint32_t)(c * CANDIDATE_CHUNK); row < end && w->rc == 0; row++) {
-		w->rc = candidates(&w->m, dispatch_req(w->m.d, l->waiting[row]), row);
+	uint32_t end = (c + 1) * CANDIDATE_CHUNK < l->count ? (uint32_t)((c + 1) * CANDIDATE_CHUNK) : l->count;
+	for (uint32_t i = (uint32_t)(c * CANDIDATE_CHUNK); i < end && w->rc == 0; i++) {
+		w->rc = l->search(&w->m, i);
 	}
 	l->chunk_first[c] = first;
 	l->chunk_count[c] = w->m.narcs - first;
 	l->chunk_worker[c] = worker;
 }
 
-static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint32_t nwait)
+static int candidates_in_parallel(struct match *m, search_fn search, uint32_t count)
 {
 	const struct fs_dispatch_world *world = &m->d->w;
 	unsigned nw = world->worker_count < FS_DISPATCH_MAX_WORKERS ? world->worker_count : FS_DISPATCH_MAX_WORKERS;
-	size_t nchunks = (nwait + CANDIDATE_CHUNK - 1) / CANDIDATE_CHUNK;
+	size_t nchunks = (count + CANDIDATE_CHUNK - 1) / CANDIDATE_CHUNK;
 	struct candidate_worker *workers = fs_calloc(nw, sizeof(*workers));
-	struct candidate_loop l = { .waiting = waiting, .nwait = nwait, .workers = workers,
+	struct candidate_loop l = { .search = search, .count = count, .workers = workers,
 				    .chunk_first = fs_malloc(nchunks * sizeof(size_t)),
 				    .chunk_count = fs_malloc(nchunks * sizeof(size_t)),
 				    .chunk_worker = fs_malloc(nchunks * sizeof(unsigned)) };
@@ -395,16 +461,16 @@ static int candidates_in_parallel(struct match *m, const uint64_t *waiting, uint
 	return rc;
 }
 
-/* Every waiting rider's feasible (vehicle, ETA) pairs into m->arcs, row by row. */
-static int all_candidates(struct match *m, const uint64_t *waiting, uint32_t nwait)
+/* The pass's feasible pairs into m->arcs, from @count searches of @search, in order. */
+static int all_candidates(struct match *m, search_fn search, uint32_t count)
 {
 	m->narcs = 0;
 	const struct fs_dispatch_world *world = &m->d->w;
-	if (world->parallel_for && world->worker_count > 1 && world->worker_queries && nwait >= 2 * CANDIDATE_CHUNK) {
-		return candidates_in_parallel(m, waiting, nwait);
+	if (world->parallel_for && world->worker_count > 1 && world->worker_queries && count >= 2 * CANDIDATE_CHUNK) {
+		return candidates_in_parallel(m, search, count);
 	}
-	for (uint32_t w = 0; w < nwait; w++) {
-		int rc = candidates(m, dispatch_req(m->d, waiting[w]), w);
+	for (uint32_t i = 0; i < count; i++) {
+		int rc = search(m, i);
 		if (rc < 0) {
 			return rc;
 		}
@@ -412,11 +478,83 @@ static int all_candidates(struct match *m, const uint64_t *waiting, uint32_t nwa
 	return 0;
 }
 
+static int compare_arc_rows(const void *a, const void *b)
+{
+	const struct arc *x = a, *y = b;
+	if (x->row != y->row) {
+		return x->row < y->row ? -1 : 1;
+	}
+	return x->vehicle < y->vehicle ? -1 : x->vehicle > y->vehicle;
+}
+
+/* Every free vehicle's riders: the arcs grouped by row, as batch_pass() reads them. */
+static int candidates_from_vehicles(struct match *m, const uint64_t *waiting, uint32_t nwait, const uint32_t *cars,
+				    uint32_t ncars, struct fs_dispatch_step_stats *stats)
+{
+	const struct fs_network *net = m->d->w.net;
+	double area = fmax(net->max_x - net->min_x, 1.0) * fmax(net->max_y - net->min_y, 1.0);
+	double cell = fmin(fmax(sqrt(area / nwait), 100.0), 500.0); /* about the riders' spacing */
+	m->riders = fs_spatial_create(net->min_x, net->min_y, net->max_x, net->max_y, cell);
+	if (!m->riders) {
+		return -ENOMEM;
+	}
+	int rc = 0;
+	for (uint32_t row = 0; row < nwait && rc == 0; row++) {
+		const struct fs_dispatch_request *r = dispatch_req(m->d, waiting[row]);
+		rc = fs_spatial_insert(m->riders, row, r->origin.x, r->origin.y);
+		rc = rc == -ENOMEM ? rc : 0; /* a rider off the map is found by no vehicle */
+	}
+	if (rc == 0) {
+		m->cars = cars;
+		rc = all_candidates(m, search_from_vehicle, ncars);
+	}
+	if (rc == 0 && m->narcs > 1) {
+		qsort(m->arcs, m->narcs, sizeof(*m->arcs), compare_arc_rows);
+	}
+	fs_spatial_destroy(m->riders);
+	m->riders = NULL;
+	stats->passes_from_vehicles++;
+	return rc;
+}
+
+/*
+ * A pass's feasible pairs into m->arcs, searched from the smaller side. Riders
+ * that outnumber the free vehicles (an overloaded city: tens of thousands
+ * waiting, a few hundred cars freed a round) can take at most one vehicle
+ * each, yet a search from every rider routes riders x candidates pickups a
+ * round, and again every round they wait. Then each free vehicle searches
+ * its m->k nearest riders instead (the same rule mirrored: same feasibility,
+ * one one-to-many ETA query a vehicle), and the passes double the riders
+ * searched for the vehicles a pass left free.
+ */
+static int pass_candidates(struct match *m, const uint64_t *waiting, uint32_t nwait,
+			   struct fs_dispatch_step_stats *stats)
+{
+	struct fs_dispatch *d = m->d;
+	m->waiting = waiting;
+	uint32_t *cars = fs_malloc(((size_t)nwait < d->nveh ? nwait : d->nveh) * sizeof(*cars) + sizeof(*cars));
+	if (!cars) {
+		return -ENOMEM;
+	}
+	uint32_t ncars = 0;
+	for (uint32_t id = 0; id < d->nveh && ncars < nwait; id++) {
+		if (d->veh[id].in_pool && !m->taken[id]) {
+			cars[ncars++] = id;
+		}
+	}
+	m->narcs = 0;
+	int rc = ncars == 0      ? 0 /* every car taken: nothing to search */
+		 : ncars < nwait ? candidates_from_vehicles(m, waiting, nwait, cars, ncars, stats)
+				 : all_candidates(m, search_from_rider, nwait);
+	fs_free(cars);
+	return rc;
+}
+
 static int batch_pass(struct match *m, uint64_t *waiting, uint32_t nwait, struct fs_dispatch_output *out,
 		      struct fs_dispatch_step_stats *stats)
 {
 	struct fs_dispatch *d = m->d;
-	int rc0 = all_candidates(m, waiting, nwait);
+	int rc0 = pass_candidates(m, waiting, nwait, stats);
 	if (rc0 < 0) {
 		return rc0;
 	}

@@ -489,6 +489,39 @@ static void batch_serves_crowds_like_greedy(void **state)
 	assert_int_equal(offered[FS_DISPATCH_MATCH_BATCH], offered[FS_DISPATCH_MATCH_GREEDY]);
 }
 
+/*
+ * An overloaded round: 600 riders wait, 30 cars are free. At most 30 can be matched, and every
+ * car is: the round searches from the cars (each its nearest riders), so its pairs number about
+ * cars x candidates, not riders x candidates (4,800 when it searched from every rider).
+ */
+static void an_overloaded_round_searches_from_the_cars(void **state)
+{
+	struct city c;
+	city_up(&c);
+	city_create(&c);
+	for (uint32_t id = 0; id < 30; id++) {
+		vehicle_at(&c, id, node((id * 3) % COLS, (id * 7) % COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
+	}
+	for (uint32_t k = 0; k < 600; k++) { /* across the grid: never where they stand */
+		uint32_t col = (k * 5 + k / COLS) % COLS, row = (k * 3 + k / COLS) % COLS;
+		request_at(&c, T0 - 60 * S + k, node(col, row), node(COLS - 1 - col, COLS - 1 - row));
+	}
+	fs_dispatch_output_clear(&c.out);
+	struct fs_dispatch_step_stats st = { 0 };
+	assert_int_equal(fs_dispatch_step(c.d, T0, &c.out, &st), 0);
+	assert_int_equal(st.waiting, 600);
+	assert_int_equal(c.out.offer_count, 30);
+	assert_true(st.passes_from_vehicles >= 1);
+	assert_true(st.arcs < 600);
+	for (uint32_t i = 0; i < c.out.job_count; i++) { /* no car twice */
+		for (uint32_t j = i + 1; j < c.out.job_count; j++) {
+			assert_int_not_equal(c.out.jobs[i].vehicle_id, c.out.jobs[j].vehicle_id);
+		}
+	}
+	assert_outcomes_add_up(c.d);
+	city_down(&c);
+}
+
 /* A parallel loop as adversarial as threads may be: items last to first, spread over three workers. */
 static void backwards_on_three_workers(void *pool, size_t n, void (*fn)(void *arg, size_t i, unsigned worker), void *arg)
 {
@@ -499,8 +532,8 @@ static void backwards_on_three_workers(void *pool, size_t n, void (*fn)(void *ar
 }
 
 /* The offers of a crowded round and the state hash after it, with and without workers. */
-static void crowded_round(bool parallel, bool no_arcs, struct fs_dispatch_offer *ret_offers, size_t *ret_count,
-			  uint64_t *ret_hash)
+static void crowded_round(bool parallel, bool no_arcs, uint32_t ncars, uint32_t nriders,
+			  struct fs_dispatch_offer *ret_offers, size_t *ret_count, uint64_t *ret_hash)
 {
 	struct city c;
 	city_up(&c);
@@ -514,16 +547,16 @@ static void crowded_round(bool parallel, bool no_arcs, struct fs_dispatch_offer 
 		c.p.max_pickup_eta_s = 0.001; /* no car is that close: every search finds candidates, no pair */
 	}
 	city_create(&c);
-	for (uint32_t id = 0; id < 40; id++) {
+	for (uint32_t id = 0; id < ncars; id++) {
 		uint32_t col = no_arcs ? COLS - 1 : (id * 3) % COLS; /* (riders never in the last column) */
 		vehicle_at(&c, id, node(col, (id * 7) % COLS), T0, 0.9, FS_VEHICLE_AVAILABLE);
 	}
-	for (uint32_t k = 0; k < 300; k++) { /* more riders than cars, many chunks of candidate searches */
+	for (uint32_t k = 0; k < nriders; k++) { /* many chunks of candidate searches */
 		request_at(&c, T0 - 60 * S + k, node((k * 5) % (COLS - 1), (k * 3) % COLS),
 			   node((k * 2) % COLS, (k + 4) % COLS));
 	}
 	step(&c, T0);
-	assert_true(no_arcs ? c.out.offer_count == 0 : c.out.offer_count > 0 && c.out.offer_count <= 40);
+	assert_true(no_arcs ? c.out.offer_count == 0 : c.out.offer_count > 0 && c.out.offer_count <= ncars);
 	if (c.out.offer_count) {
 		memcpy(ret_offers, c.out.offers, c.out.offer_count * sizeof(*ret_offers));
 	}
@@ -540,19 +573,24 @@ static void crowded_round(bool parallel, bool no_arcs, struct fs_dispatch_offer 
  */
 static void matching_on_workers_matches_as_on_one(void **state)
 {
-	struct fs_dispatch_offer one[40], many[40];
+	/* searched from the riders (more cars) and from the cars (more riders) */
+	static const uint32_t shapes[2][2] = { { 300, 100 }, { 80, 300 } };
+	struct fs_dispatch_offer one[300], many[300];
 	size_t n_one, n_many;
 	uint64_t h_one, h_many;
-	for (int no_arcs = 0; no_arcs < 2; no_arcs++) { /* (and a round where no search finds a pair) */
-		crowded_round(false, no_arcs, one, &n_one, &h_one);
-		crowded_round(true, no_arcs, many, &n_many, &h_many);
-		assert_int_equal(n_one, n_many);
-		for (size_t i = 0; i < n_one; i++) {
-			assert_int_equal(one[i].request_id, many[i].request_id);
-			assert_int_equal(one[i].vehicle_id, many[i].vehicle_id);
-			assert_true(one[i].pickup_eta_s == many[i].pickup_eta_s);
+	for (int shape = 0; shape < 2; shape++) {
+		for (int no_arcs = 0; no_arcs < 2; no_arcs++) { /* (and a round where no search finds a pair) */
+			uint32_t ncars = shapes[shape][0], nriders = shapes[shape][1];
+			crowded_round(false, no_arcs, ncars, nriders, one, &n_one, &h_one);
+			crowded_round(true, no_arcs, ncars, nriders, many, &n_many, &h_many);
+			assert_int_equal(n_one, n_many);
+			for (size_t i = 0; i < n_one; i++) {
+				assert_int_equal(one[i].request_id, many[i].request_id);
+				assert_int_equal(one[i].vehicle_id, many[i].vehicle_id);
+				assert_true(one[i].pickup_eta_s == many[i].pickup_eta_s);
+			}
+			assert_true(h_one == h_many);
 		}
-		assert_true(h_one == h_many);
 	}
 }
 
@@ -1870,6 +1908,7 @@ int main(void)
 		cmocka_unit_test(batch_is_optimal_against_brute_force),
 		cmocka_unit_test(greedy_and_batch_on_a_street),
 		cmocka_unit_test(batch_serves_crowds_like_greedy),
+		cmocka_unit_test(an_overloaded_round_searches_from_the_cars),
 		cmocka_unit_test(matching_on_workers_matches_as_on_one),
 		cmocka_unit_test(a_ticks_requests_together_are_planned_alike),
 		cmocka_unit_test(greedy_uses_eta_and_batch_period),

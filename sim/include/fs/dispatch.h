@@ -315,6 +315,7 @@ struct fs_dispatch_step_stats {
 	uint32_t arcs;            /* feasible (request, vehicle) pairs */
 	uint32_t assigned;
 	uint32_t batch_passes;    /* batch matcher: extra passes for riders the first left unmatched */
+	uint32_t passes_from_vehicles; /* batch matcher: passes searched from the free vehicles (fewer than riders) */
 	uint32_t repositioned;
 	uint32_t sent_to_charge;
 	/* vehicle records the per-step passes (command timeouts, charging) looked at: the vehicles
