@@ -526,27 +526,65 @@ static int stop_sides(const struct fs_dispatch *d, const uint8_t *closed, struct
 	return n;
 }
 
+/* A pair of places and the lower bound of its trip: the order choose_sides() routes them in. */
+struct side_pair {
+	double bound_s;
+	uint16_t index; /* i * nq + j */
+};
+
+static int compare_side_pairs(const void *a, const void *b)
+{
+	const struct side_pair *x = a, *y = b;
+	if (x->bound_s != y->bound_s) {
+		return x->bound_s < y->bound_s ? -1 : 1;
+	}
+	return (x->index > y->index) - (x->index < y->index);
+}
+
 /*
  * Where the trip starts and ends: of the places stop_sides() offers, the pair
  * with the fastest trip (ties: the first). The car pulls over on the side it
  * drives on and the rider crosses the street to it. Both stay as snapped
  * when no pair has a route.
+ *
+ * A rider at a junction has a place on every street out of it, so the pairs
+ * can number dozens; each trip is routed exactly only while its lower bound
+ * (the hierarchy's one-to-many times, fs/route.h: turns, closures and storms
+ * can only add time) could still beat or tie the best trip routed so far. The
+ * choice is the one routing every pair would make.
  */
+#define SIDE_BOUND_SLACK_S 1e-6 /* rounding between the bound's sum and the route's */
+
 static void choose_sides(const struct fs_dispatch *d, const struct trip_planner *pl, int64_t t_ms,
 			 struct fs_road_pos *pick, struct fs_road_pos *drop)
 {
 	struct fs_road_pos p[MAX_SIDES], q[MAX_SIDES];
 	int np = stop_sides(d, pl->closed, *pick, true, p), nq = stop_sides(d, pl->closed, *drop, false, q);
-	double best = INFINITY;
+	uint32_t hour = dispatch_hour(d, t_ms);
+	struct side_pair pairs[MAX_SIDES * MAX_SIDES];
+	double bound[MAX_SIDES];
+	int n = 0;
 	for (int i = 0; i < np; i++) {
+		bool bounded = np * nq > 1 && fs_route_one_to_many(pl->query, hour, p[i], q, (uint32_t)nq, bound) == 0;
 		for (int j = 0; j < nq; j++) {
-			double t;
-			if (fs_route_positions(pl->query, dispatch_hour(d, t_ms), p[i], q[j], &t, NULL) == 0 && t < best) {
-				best = t;
-				*pick = p[i];
-				*drop = q[j];
-			}
+			pairs[n++] = (struct side_pair){ bounded ? bound[j] : 0.0, (uint16_t)(i * nq + j) };
 		}
+	}
+	qsort(pairs, (size_t)n, sizeof(*pairs), compare_side_pairs);
+	double best = INFINITY;
+	int best_index = -1;
+	for (int k = 0; k < n && !(pairs[k].bound_s > best + SIDE_BOUND_SLACK_S); k++) {
+		int i = pairs[k].index / nq, j = pairs[k].index % nq;
+		double t;
+		if (fs_route_positions(pl->query, hour, p[i], q[j], &t, NULL) == 0 &&
+		    (t < best || (t == best && pairs[k].index < best_index))) {
+			best = t;
+			best_index = pairs[k].index;
+		}
+	}
+	if (best_index >= 0) {
+		*pick = p[best_index / nq];
+		*drop = q[best_index % nq];
 	}
 }
 
