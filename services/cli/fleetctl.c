@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -516,39 +517,27 @@ static int cmd_topics(const char *address, int argc, char **argv)
 	return 0;
 }
 
+static void hz_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
+		     "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
+		     "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
+}
+
 static int cmd_hz(const char *address, int argc, char **argv)
 {
 	double window = 5, timeout = 0;
-	static const struct option options[] = {
-		{ "window", required_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "window", FS_OPT_DOUBLE, &window, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
+		{ "timeout", FS_OPT_DOUBLE, &timeout, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'w':
-			if (parse_timeout(optarg, &window) < 0) {
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_timeout(optarg, &timeout) < 0) {
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
-			       "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
-			       "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int topic = 0;
+	int rc = fs_service_parse_command(opts, hz_usage, argc, argv, &topic);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (optind >= argc) {
+	if (topic >= argc) {
 		fs_error("hz: which topic?");
 		return 2;
 	}
@@ -556,7 +545,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	if (!bus) {
 		return 1;
 	}
-	fs_bus_subscribe(bus, argv[optind]);
+	fs_bus_subscribe(bus, argv[topic]);
 	int64_t end = timeout > 0 ? fs_clock_now_us() + (int64_t)(timeout * 1e6) : INT64_MAX;
 	int64_t window_start = fs_clock_now_us(), last_us = 0;
 	int64_t first_sim = -1, last_sim = 0;
@@ -567,7 +556,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	double min_dt = INFINITY, max_dt = 0, mean_dt = 0, m2_dt = 0;
 	while (!stop && fs_clock_now_us() < end) {
 		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(bus, &msg, 100);
+		rc = fs_bus_recv(bus, &msg, 100);
 		int64_t now = fs_clock_now_us();
 		if (rc == 0) {
 			if (last_us) {
@@ -595,10 +584,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 				double sim_s = (double)(last_sim - first_sim) / 1000.0;
 				printf("%s: %.2f msg/s wall, %.3f msg per simulated s; interval min %.4fs max %.4fs "
 				       "std %.4fs; window %" PRIu64 " msgs\n",
-				       argv[optind], (double)count / secs, sim_s > 0 ? (double)(count - 1) / sim_s : 0.0,
+				       argv[topic], (double)count / secs, sim_s > 0 ? (double)(count - 1) / sim_s : 0.0,
 				       min_dt, max_dt, sd, count);
 			} else {
-				printf("%s: %" PRIu64 " message(s) in %.1f s\n", argv[optind], count, secs);
+				printf("%s: %" PRIu64 " message(s) in %.1f s\n", argv[topic], count, secs);
 			}
 			fflush(stdout);
 			window_start = now;
@@ -612,7 +601,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	}
 	fs_bus_close(bus);
 	if (!total && timeout > 0) {
-		fs_error("no message on '%s' within %g s", argv[optind], timeout);
+		fs_error("no message on '%s' within %g s", argv[topic], timeout);
 		return 1;
 	}
 	return 0; /* Ctrl-C ends it, as echo */
@@ -896,6 +885,25 @@ static Fleetsim__V1__ScenarioEvent *raw_event(const char *type, const struct fs_
 	return e;
 }
 
+static void inject_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl inject [--from-start] FILE\n"
+		     "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
+		     "Send scenario events to the running simulation and print the conductor's answer;\n"
+		     "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
+		     "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
+		     "\n"
+		     "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
+		     "the run starts, so a file's events play out as written whenever it is injected;\n"
+		     "with --from-start offsets count from the run's start, as in a scenario file. A\n"
+		     "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
+		     "moment either way. Without a time an event applies at the next tick.\n"
+		     "\n"
+		     "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
+		     "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
+		     "calibration_spike).\n");
+}
+
 /*
  * The conductor validates with the run's scenario (zones, releases, depots,
  * start and tick), so fleetctl sends the events as written and reports the
@@ -910,62 +918,26 @@ static int cmd_inject(const char *address, int argc, char **argv)
 	uint64_t tick = 0;
 	double timeout = 5;
 	bool from_start = false;
-	static const struct option options[] = {
-		{ "event", required_argument, NULL, 'e' },
-		{ "tick", required_argument, NULL, 'k' },
-		{ "from-start", no_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "event", FS_OPT_STRING, &type },
+		{ "tick", FS_OPT_U64, &tick, .min = 1, .what = "a tick number (>= 1; leave it out for the next tick)" },
+		{ "from-start", FS_OPT_SET, &from_start },
+		{ "timeout", FS_OPT_DOUBLE, &timeout, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'e':
-			type = optarg;
-			break;
-		case 'k':
-			if (!fs_args_u64(optarg, &tick) || tick == 0) {
-				fs_error("--tick: '%s' is not a tick number (>= 1; leave it out for the next tick)", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			from_start = true;
-			break;
-		case 't':
-			if (parse_timeout(optarg, &timeout) < 0) {
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("Usage: fleetctl inject [--from-start] FILE\n"
-			       "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
-			       "Send scenario events to the running simulation and print the conductor's answer;\n"
-			       "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
-			       "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
-			       "\n"
-			       "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
-			       "the run starts, so a file's events play out as written whenever it is injected;\n"
-			       "with --from-start offsets count from the run's start, as in a scenario file. A\n"
-			       "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
-			       "moment either way. Without a time an event applies at the next tick.\n"
-			       "\n"
-			       "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
-			       "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
-			       "calibration_spike).\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	const struct fs_service_spec spec = { .program = argv[0], .usage = inject_usage, .opts = opts, .operands = true,
+					      .in_order = true };
+	int first = 0;
+	int rc = fs_service_parse(&spec, argc, argv, &first);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	Fleetsim__V1__ScenarioCommand cmd = FLEETSIM__V1__SCENARIO_COMMAND__INIT;
 	struct fs_scenario_raw_events raw = { 0 };
 	struct fs_scenario_kv kv[64];
 	if (type) {
 		size_t n = 0;
-		for (int i = optind; i < argc; i++) {
+		for (int i = first; i < argc; i++) {
 			char *eq = strchr(argv[i], '=');
 			if (!eq || eq == argv[i] || n == 64) {
 				fs_error("inject: '%s' is not KEY=VALUE", argv[i]);
@@ -978,7 +950,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 		cmd.events[0] = raw_event(type, kv, n, tick);
 		cmd.n_events = 1;
 	} else {
-		if (optind + 1 != argc) {
+		if (first + 1 != argc) {
 			fs_error("inject: give one FILE, or --event TYPE KEY=VALUE... (see --help)");
 			return 2;
 		}
@@ -987,7 +959,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 			return 2;
 		}
 		struct fs_error err = { "" };
-		if (fs_scenario_read_raw_events(argv[optind], &raw, &err) < 0) {
+		if (fs_scenario_read_raw_events(argv[first], &raw, &err) < 0) {
 			fs_error("%s", err.message);
 			return 1;
 		}
@@ -1046,41 +1018,42 @@ out:
 	return status;
 }
 
+static void keygen_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl keygen [DIR] [--name NAME]\n"
+		     "Write a new CURVE key pair in Z85: DIR/NAME.pub, the public key to add to the\n"
+		     "broker's --allow list, and DIR/NAME.secret (mode 0600), for FLEETSIM_CURVE_SECRET\n"
+		     "or --curve-secret. DIR defaults to the current directory (created 0700 if\n"
+		     "missing), NAME to fleetctl; existing files are never overwritten.\n");
+}
+
+static int take_key_name(void *target, const char *arg)
+{
+	if (!*arg || strchr(arg, '/')) {
+		fs_error("--name: '%s' is not a file name", arg);
+		return 2;
+	}
+	*(const char **)target = arg;
+	return 0;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *name = "fleetctl";
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "name", FS_OPT_CALL, &name, .call = take_key_name },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (!*optarg || strchr(optarg, '/')) {
-				fs_error("--name: '%s' is not a file name", optarg);
-				return 2;
-			}
-			name = optarg;
-			break;
-		case 'h':
-			printf("Usage: fleetctl keygen [DIR] [--name NAME]\n"
-			       "Write a new CURVE key pair in Z85: DIR/NAME.pub, the public key to add to the\n"
-			       "broker's --allow list, and DIR/NAME.secret (mode 0600), for FLEETSIM_CURVE_SECRET\n"
-			       "or --curve-secret. DIR defaults to the current directory (created 0700 if\n"
-			       "missing), NAME to fleetctl; existing files are never overwritten.\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int first = 0;
+	int rc = fs_service_parse_command(opts, keygen_usage, argc, argv, &first);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (argc - optind > 1) {
+	if (argc - first > 1) {
 		fs_error("keygen: give at most one directory");
 		return 2;
 	}
-	const char *dir = optind < argc ? argv[optind] : ".";
+	const char *dir = first < argc ? argv[first] : ".";
 	char public_key[FS_BUS_KEY_Z85 + 1];
 	if (fs_bus_keygen(dir, name, public_key) < 0) {
 		return 1;

@@ -147,6 +147,45 @@ static void help_and_operands(void **state)
 	assert_string_equal(file[first], "file.mcap"); /* getopt moved it after the options */
 }
 
+/* fleetctl inject --event TYPE KEY=VALUE...: what follows the first operand is operands, "-"s and all. */
+static void in_order_options_end_at_the_first_operand(void **state)
+{
+	bool set = false;
+	uint64_t seed = 0;
+	const struct fs_opt opts[] = {
+		{ "set", FS_OPT_SET, &set },
+		{ "seed", FS_OPT_U64, &seed, .what = "a seed" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "test", .usage = usage, .opts = opts, .operands = true,
+					      .in_order = true };
+	char *argv[] = { "test", "--set", "key=value", "--seed", "5", NULL };
+	int first = 0;
+	assert_int_equal(fs_service_parse(&spec, 5, argv, &first), FS_SERVICE_GO_ON);
+	assert_true(set);
+	assert_int_equal(seed, 0);
+	assert_int_equal(first, 2);
+	assert_string_equal(argv[3], "--seed"); /* not moved: an operand */
+}
+
+static void speed_is_a_positive_factor_or_max(void **state)
+{
+	double speed = 1;
+	const struct fs_opt opts[] = {
+		{ "speed", FS_OPT_CALL, &speed, .call = fs_service_take_speed },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "test", .usage = usage, .opts = opts };
+	char *fast[] = { "test", "--speed", "60", NULL };
+	assert_int_equal(fs_service_parse(&spec, 3, fast, NULL), FS_SERVICE_GO_ON);
+	assert_true(speed == 60);
+	char *max[] = { "test", "--speed=max", NULL };
+	assert_int_equal(fs_service_parse(&spec, 2, max, NULL), FS_SERVICE_GO_ON);
+	assert_true(speed == 0);
+	char *zero[] = { "test", "--speed", "0", NULL };
+	assert_int_equal(fs_service_parse(&spec, 3, zero, NULL), 2);
+}
+
 static int merge_seed(void *args, const struct fs_scenario *sc)
 {
 	struct args *a = args;
@@ -178,6 +217,8 @@ int main(void)
 		cmocka_unit_test(bad_values_are_usage_errors),
 		cmocka_unit_test(errors_name_the_option_as_typed),
 		cmocka_unit_test(help_and_operands),
+		cmocka_unit_test(in_order_options_end_at_the_first_operand),
+		cmocka_unit_test(speed_is_a_positive_factor_or_max),
 		cmocka_unit_test(the_scenario_fills_in_what_no_flag_gave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
