@@ -1103,22 +1103,9 @@ static int parse_global(int argc, char **argv, const char **ret_address, int *re
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
-			*ret_address = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--bus=", 6)) {
-			*ret_address = argv[i] + 6;
-			i++;
-		} else if ((!strcmp(argv[i], "--curve-server") || !strcmp(argv[i], "--curve-secret")) && i + 1 < argc) {
-			*(!strcmp(argv[i], "--curve-server") ? &curve_server : &curve_secret) = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--curve-server=", 15)) {
-			curve_server = argv[i] + 15;
-			i++;
-		} else if (!strncmp(argv[i], "--curve-secret=", 15)) {
-			curve_secret = argv[i] + 15;
-			i++;
-		} else {
+		} else if (!fs_args_value(argc, argv, &i, "--bus", ret_address) &&
+			   !fs_args_value(argc, argv, &i, "--curve-server", &curve_server) &&
+			   !fs_args_value(argc, argv, &i, "--curve-secret", &curve_secret)) {
 			fs_error("unknown option '%s'", argv[i]);
 			return fs_args_try_help("fleetctl");
 		}

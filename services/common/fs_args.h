@@ -25,6 +25,14 @@ bool fs_args_speed(const char *text, double *ret);
 bool fs_args_version(int argc, char **argv, const char *program);
 
 /**
+ * The options before a command (`fleetctl --bus ADDR echo`), read by hand as
+ * getopt would take the command's own for its: if argv[*@i] is "@name VALUE"
+ * (VALUE a word of its own) or "@name=VALUE", *@ret gets VALUE, *@i moves
+ * past it and the answer is true.
+ */
+bool fs_args_value(int argc, char **argv, int *i, const char *name, const char **ret);
+
+/**
  * After getopt_long() refused an option (it printed one line naming it, with
  * argv[0] as the program: set that to the full command, e.g. "fleetctl echo"):
  * add where help is, instead of the whole help text. Returns 2, the exit

@@ -471,13 +471,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
-			bus = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--bus=", 6)) {
-			bus = argv[i] + 6;
-			i++;
-		} else {
+		} else if (!fs_args_value(argc, argv, &i, "--bus", &bus)) {
 			fs_error("unknown option '%s'", argv[i]);
 			return fs_args_try_help(argv[0]);
 		}

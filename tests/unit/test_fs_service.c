@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fs/scenario.h"
+#include "fs_args.h"
 #include "fs_service.h"
 
 struct args {
@@ -186,6 +187,26 @@ static void speed_is_a_positive_factor_or_max(void **state)
 	assert_int_equal(fs_service_parse(&spec, 3, zero, NULL), 2);
 }
 
+/* fleetctl's and fs-rec's options before the command: --bus ADDR, --bus=ADDR; a last --bus has no value. */
+static void an_option_before_the_command_takes_its_value(void **state)
+{
+	char *argv[] = { "fleetctl", "--bus", "ipc:///a", "--curve-server=KEY", "--busy=1", "--bus", NULL };
+	const char *bus = NULL, *key = NULL;
+	int i = 1;
+	assert_true(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_string_equal(bus, "ipc:///a");
+	assert_int_equal(i, 3);
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_true(fs_args_value(6, argv, &i, "--curve-server", &key));
+	assert_string_equal(key, "KEY");
+	assert_int_equal(i, 4);
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus)); /* --busy is another option */
+	i = 5;
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_int_equal(i, 5);
+	assert_string_equal(bus, "ipc:///a");
+}
+
 static int merge_seed(void *args, const struct fs_scenario *sc)
 {
 	struct args *a = args;
@@ -219,6 +240,7 @@ int main(void)
 		cmocka_unit_test(help_and_operands),
 		cmocka_unit_test(in_order_options_end_at_the_first_operand),
 		cmocka_unit_test(speed_is_a_positive_factor_or_max),
+		cmocka_unit_test(an_option_before_the_command_takes_its_value),
 		cmocka_unit_test(the_scenario_fills_in_what_no_flag_gave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
