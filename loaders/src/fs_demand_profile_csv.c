@@ -445,35 +445,21 @@ static void profile_finish(struct acc *a)
 	}
 }
 
-int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
-			       struct fs_demand_profile *ret_profile, struct fs_error *err)
+/*
+ * The profile of the trips of @paths, records of @kind. Where records give
+ * both ends (Chicago's centroids) the detour factor is the median of route
+ * over beeline for trips of at least @min_beeline_m; TLC's name zones, not
+ * places, and leave it 0.
+ */
+static int profile_from(enum source_kind kind, const char *name, double min_beeline_m, const char *const *paths,
+			size_t n, struct fs_demand_profile *ret_profile, struct fs_error *err)
 {
 	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
-	profile_start(p, "nyc_tlc");
-	struct acc a = { .kind = SOURCE_TLC, .p = p, .err = err };
-	int r = run(&a, paths, n, err);
-	if (r == 0) {
-		profile_finish(&a);
-		*ret_profile = *p;
-	}
-	acc_free(&a);
-	fs_free(p);
-	return r;
-}
-
-int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
-				   struct fs_demand_profile *ret_profile, struct fs_error *err)
-{
-	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
-	if (!p) {
-		return fs_error_set(err, -ENOMEM, "out of memory");
-	}
-	profile_start(p, "chicago");
-	struct acc a = { .kind = SOURCE_CHICAGO, .p = p, .err = err,
-			 .min_beeline_m = DETOUR_MIN_BEELINE_M };
+	profile_start(p, name);
+	struct acc a = { .kind = kind, .p = p, .err = err, .min_beeline_m = min_beeline_m };
 	int r = run(&a, paths, n, err);
 	if (r == 0) {
 		profile_finish(&a);
@@ -483,6 +469,18 @@ int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
 	acc_free(&a);
 	fs_free(p);
 	return r;
+}
+
+int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
+			       struct fs_demand_profile *ret_profile, struct fs_error *err)
+{
+	return profile_from(SOURCE_TLC, "nyc_tlc", 0.0, paths, n, ret_profile, err);
+}
+
+int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
+				   struct fs_demand_profile *ret_profile, struct fs_error *err)
+{
+	return profile_from(SOURCE_CHICAGO, "chicago", DETOUR_MIN_BEELINE_M, paths, n, ret_profile, err);
 }
 
 int fs_demand_detour_from_tlc(const char *const *paths, size_t n,
