@@ -1326,6 +1326,15 @@ static uint32_t grounded(const struct fs_production *prod, uint16_t c)
 	return n;
 }
 
+uint64_t fs_production_stats_in_stage(const struct fs_production_stats *s, int stage)
+{
+	uint64_t n = 0;
+	for (uint32_t g = 0; g < s->programme_count; g++) {
+		n += s->programmes[g].in_stage[stage];
+	}
+	return n;
+}
+
 void fs_production_get_stats(const struct fs_production *prod, struct fs_production_stats *ret)
 {
 	const struct fs_production_params *p = &prod->params;
