@@ -29,6 +29,7 @@
 
 #include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/file_load.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
 #include "fs/scenario.h"
@@ -1929,56 +1930,17 @@ int fs_scenario_load_string(const char *text_in, size_t len, const char *name, c
 	return rc;
 }
 
-static int read_whole(const char *path, char **ret_buf, size_t *ret_len, struct fs_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		return fs_error_set(err, e == ENOENT ? -ENOENT : -EIO, "%s: cannot open: %s", path, strerror(e));
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if (cap > (64u << 20)) {
-				fs_free(buf);
-				fclose(f);
-				return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
-			}
-			char *n = fs_realloc(buf, cap);
-			if (!n) {
-				fs_free(buf);
-				fclose(f);
-				return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
-			}
-			buf = n;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0) {
-			break;
-		}
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		fs_free(buf);
-		return fs_error_set(err, -EIO, "%s: read error", path);
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	memset(sc, 0, sizeof(*sc));
-	int rc = read_whole(path, &buf, &len, err);
+	int rc = fs_file_load(path, (size_t)64 << 20, &buf, &len, err);
+	if (rc == -EFBIG) {
+		return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
+	}
 	if (rc < 0) {
-		return rc;
+		return rc == -ENOENT || rc == -ENOMEM ? rc : -EIO; /* the codes fs/scenario_load.h promises */
 	}
 	char dir[FS_SCN_PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -2041,9 +2003,12 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 	memset(ret, 0, sizeof(*ret));
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = read_whole(path, &buf, &len, err);
+	int rc = fs_file_load(path, (size_t)64 << 20, &buf, &len, err);
+	if (rc == -EFBIG) {
+		return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
+	}
 	if (rc < 0) {
-		return rc;
+		return rc == -ENOENT || rc == -ENOMEM ? rc : -EIO; /* the codes fs/scenario_load.h promises */
 	}
 	struct loader L = { .name = path, .err = err };
 	rc = load_document(&L, buf, len);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "fs_clock.h"
+#include "fs/alloc.h"
+#include "fs/file_load.h"
 #include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
@@ -132,28 +134,19 @@ int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_
 	if (rc < 0 || !scenario) {
 		return rc;
 	}
-	FILE *f = fopen(scenario, "rb");
-	if (!f) {
-		fs_warn("cannot embed the scenario %s: %s (replay will need the file)", scenario, strerror(errno));
+	char *data = NULL;
+	size_t size = 0;
+	struct fs_error err = { "" };
+	rc = fs_file_load(scenario, 0, &data, &size, &err);
+	if (rc == -ENOMEM) {
+		return rc;
+	}
+	if (rc < 0) {
+		fs_warn("cannot embed the scenario (%s); replay will need the file", err.message);
 		return 0;
 	}
-	char *data = NULL;
-	size_t size = 0, cap = 0;
-	for (;;) {
-		if (FS_GROW(data, cap, size + 65536) < 0) {
-			free(data);
-			fclose(f);
-			return -ENOMEM;
-		}
-		size_t k = fread(data + size, 1, cap - size, f);
-		size += k;
-		if (k == 0) {
-			break;
-		}
-	}
-	fclose(f);
 	rc = fs_mcap_writer_add_attachment(r->w, "scenario.yaml", "application/yaml", 0, data, size);
-	free(data);
+	fs_free(data);
 	return rc;
 }
 
