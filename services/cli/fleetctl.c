@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -207,97 +206,64 @@ static int echo_add_fields(struct echo_options *o, char *list)
 	return 0;
 }
 
-static void echo_usage(void)
+static void echo_usage(FILE *out)
 {
-	printf("Usage: fleetctl echo TOPIC [-n COUNT] [--timeout S] [--field PATH]... [--vehicle ID]\n"
-	       "                    [--rows N] [--csv | --json]\n"
-	       "Print each message on TOPIC, decoded.\n"
-	       "\n"
-	       "TOPIC: a topic name matches that topic only (kpi, not kpi/broker); end it with * for\n"
-	       "every topic that starts so (kpi* also gets kpi/broker); a name that is no topic is a\n"
-	       "prefix too (veh: veh.state, veh.event, veh.snapshot).\n"
-	       "  -n COUNT        stop after COUNT messages (after the filter)\n"
-	       "  --timeout S     stop after S seconds; exit 1 if nothing was printed\n"
-	       "  --field PATH    print only this field of the payload (a.b for nested ones and the\n"
-	       "                  items of a list; repeatable or comma-separated: --field vehicle_id,soc)\n"
-	       "  --vehicle ID    only what concerns vehicle ID: messages whose vehicle_id is ID, the\n"
-	       "                  records or items of a batch whose vehicle_id is ID; others are skipped\n"
-	       "  --rows N        rows of a table, items of a list to show (default 20, 0 = all; text)\n"
-	       "  --csv           one CSV row per record (a batch's table or list, else the message):\n"
-	       "                  topic,sender,tick,sim_time_utc then the fields; a header line whenever\n"
-	       "                  the columns change\n"
-	       "  --json          one JSON object per message (JSON Lines): topic, sender, seq, tick,\n"
-	       "                  sim_time_ms, sim_time_utc, type, payload (fields by their proto names)\n"
-	       "Every field prints, zeros included. Text tables fit the terminal's width ($COLUMNS);\n"
-	       "the columns left out are named. Times are simulated UTC; messages outside simulated\n"
-	       "time (the broker's kpi/broker counters) have none.\n");
+	fprintf(out, "Usage: fleetctl echo TOPIC [-n COUNT] [--timeout S] [--field PATH]... [--vehicle ID]\n"
+		     "                    [--rows N] [--csv | --json]\n"
+		     "Print each message on TOPIC, decoded.\n"
+		     "\n"
+		     "TOPIC: a topic name matches that topic only (kpi, not kpi/broker); end it with * for\n"
+		     "every topic that starts so (kpi* also gets kpi/broker); a name that is no topic is a\n"
+		     "prefix too (veh: veh.state, veh.event, veh.snapshot).\n"
+		     "  -n COUNT        stop after COUNT messages (after the filter); also --count COUNT\n"
+		     "  --timeout S     stop after S seconds; exit 1 if nothing was printed\n"
+		     "  --field PATH    print only this field of the payload (a.b for nested ones and the\n"
+		     "                  items of a list; repeatable or comma-separated: --field vehicle_id,soc)\n"
+		     "  --vehicle ID    only what concerns vehicle ID: messages whose vehicle_id is ID, the\n"
+		     "                  records or items of a batch whose vehicle_id is ID; others are skipped\n"
+		     "  --rows N        rows of a table, items of a list to show (default 20, 0 = all; text)\n"
+		     "  --csv           one CSV row per record (a batch's table or list, else the message):\n"
+		     "                  topic,sender,tick,sim_time_utc then the fields; a header line whenever\n"
+		     "                  the columns change\n"
+		     "  --json          one JSON object per message (JSON Lines): topic, sender, seq, tick,\n"
+		     "                  sim_time_ms, sim_time_utc, type, payload (fields by their proto names)\n"
+		     "Every field prints, zeros included. Text tables fit the terminal's width ($COLUMNS);\n"
+		     "the columns left out are named. Times are simulated UTC; messages outside simulated\n"
+		     "time (the broker's kpi/broker counters) have none.\n");
 }
 
-static int echo_parse(int argc, char **argv, struct echo_options *o)
+static int take_fields(void *target, const char *arg)
 {
-	enum { OPT_ROWS = 256, OPT_TIMEOUT, OPT_FIELD, OPT_VEHICLE, OPT_CSV, OPT_JSON };
-	static const struct option options[] = {
-		{ "rows", required_argument, NULL, OPT_ROWS },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "field", required_argument, NULL, OPT_FIELD },
-		{ "vehicle", required_argument, NULL, OPT_VEHICLE },
-		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
+	return echo_add_fields(target, (char *)arg) < 0 ? 2 : 0; /* @arg is argv's: split in place */
+}
+
+/* FS_SERVICE_GO_ON with *@ret_topic the index of the topic argument, or the exit status. */
+static int echo_parse(int argc, char **argv, struct echo_options *o, int *ret_topic)
+{
+	uint64_t rows = o->print.max_rows;
+	bool csv = false, json = false;
+	const struct fs_opt opts[] = {
+		{ "count", FS_OPT_U64, &o->count, .what = "a count", .as_given = true, .short_name = 'n' },
+		{ "rows", FS_OPT_U64, &rows, .what = "a count" },
+		{ "timeout", FS_OPT_DOUBLE, &o->timeout, .lo_open = true, .hi = DBL_MAX,
+		  .what = "a positive number of seconds" },
+		{ "field", FS_OPT_CALL, o, .call = take_fields },
+		{ "vehicle", FS_OPT_U64, &o->vehicle, &o->by_vehicle, .what = "a vehicle id" },
+		{ "csv", FS_OPT_SET, &csv },
+		{ "json", FS_OPT_SET, &json },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "n:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (!fs_args_u64(optarg, &o->count)) {
-				fs_error("-n: '%s' is not a count", optarg);
-				return 2;
-			}
-			break;
-		case OPT_ROWS: {
-			uint64_t rows;
-			if (!fs_args_u64(optarg, &rows)) {
-				fs_error("--rows: '%s' is not a count", optarg);
-				return 2;
-			}
-			o->print.max_rows = (size_t)rows;
-			break;
-		}
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &o->timeout) < 0) {
-				return 2;
-			}
-			break;
-		case OPT_FIELD:
-			if (echo_add_fields(o, optarg) < 0) {
-				return 2;
-			}
-			break;
-		case OPT_VEHICLE:
-			if (!fs_args_u64(optarg, &o->vehicle)) {
-				fs_error("--vehicle: '%s' is not a vehicle id", optarg);
-				return 2;
-			}
-			o->by_vehicle = true;
-			break;
-		case OPT_CSV:
-		case OPT_JSON:
-			if (o->format != ECHO_TEXT) {
-				fs_error("echo: give --csv or --json, not both");
-				return 2;
-			}
-			o->format = opt == OPT_CSV ? ECHO_CSV : ECHO_JSON;
-			break;
-		case 'h':
-			echo_usage();
-			return 0;
-		default:
-			return fs_args_try_help("fleetctl echo");
-		}
+	int rc = fs_service_parse_command(opts, echo_usage, argc, argv, ret_topic);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	return -1;
+	if (csv && json) {
+		fs_error("echo: give --csv or --json, not both");
+		return 2;
+	}
+	o->format = csv ? ECHO_CSV : json ? ECHO_JSON : ECHO_TEXT;
+	o->print.max_rows = (size_t)rows;
+	return FS_SERVICE_GO_ON;
 }
 
 /*
@@ -362,16 +328,17 @@ static bool echo_print(const struct fs_bus_message *msg, struct echo_options *o,
 static int cmd_echo(const char *address, int argc, char **argv)
 {
 	struct echo_options o = { .print = { .max_rows = 20 } };
-	int rc = echo_parse(argc, argv, &o);
-	if (rc >= 0) {
+	int first = 0;
+	int rc = echo_parse(argc, argv, &o, &first);
+	if (rc != FS_SERVICE_GO_ON) {
 		return rc;
 	}
-	if (optind >= argc) {
+	if (first >= argc) {
 		fs_error("echo: which topic? (`fleetctl topics` lists them)");
 		return 2;
 	}
 	struct echo_topic topic;
-	if (echo_topic_parse(argv[optind], &topic) < 0) {
+	if (echo_topic_parse(argv[first], &topic) < 0) {
 		return 2;
 	}
 	for (size_t i = 0; topic.info && i < o.print.n_fields; i++) {
@@ -422,7 +389,7 @@ static int cmd_echo(const char *address, int argc, char **argv)
 	}
 	fs_bus_close(bus);
 	if (!seen && o.timeout > 0) {
-		fs_error("no message on '%s'%s within %g s", argv[optind], o.by_vehicle ? " about that vehicle" : "",
+		fs_error("no message on '%s'%s within %g s", argv[first], o.by_vehicle ? " about that vehicle" : "",
 			 o.timeout);
 		return 1;
 	}
