@@ -147,15 +147,21 @@ static int need_scalar(struct loader *L, const yaml_node_t *n, const char *key, 
 	return 0;
 }
 
+/* The scalar under @key in @map, or NULL: absent (*@rc 0) or not @expected, a scalar (*@rc the error). */
+static const yaml_node_t *get_scalar(struct loader *L, const yaml_node_t *map, const char *key, const char *expected,
+				     int *rc)
+{
+	const yaml_node_t *n = find(L, map, key);
+	*rc = n ? need_scalar(L, n, key, expected) : 0;
+	return *rc == 0 ? n : NULL;
+}
+
 static int get_double(struct loader *L, const yaml_node_t *map, const char *key, double lo, double hi, bool lo_open,
 		      double *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a number", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a number");
-	if (rc < 0) {
 		return rc;
 	}
 	char *end;
@@ -173,12 +179,9 @@ static int get_double(struct loader *L, const yaml_node_t *map, const char *key,
 
 static int get_u64(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi, uint64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "an integer", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "an integer");
-	if (rc < 0) {
 		return rc;
 	}
 	const char *t = text(n);
@@ -205,12 +208,9 @@ static int get_u32(struct loader *L, const yaml_node_t *map, const char *key, ui
 
 static int get_string(struct loader *L, const yaml_node_t *map, const char *key, char *buf, size_t size)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a string", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a string");
-	if (rc < 0) {
 		return rc;
 	}
 	if (strlen(text(n)) >= size) {
@@ -223,12 +223,9 @@ static int get_string(struct loader *L, const yaml_node_t *map, const char *key,
 static int get_duration_ms(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi,
 			   uint64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a duration", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a duration");
-	if (rc < 0) {
 		return rc;
 	}
 	uint64_t v;
@@ -244,12 +241,9 @@ static int get_duration_ms(struct loader *L, const yaml_node_t *map, const char 
 
 static int get_date(struct loader *L, const yaml_node_t *map, const char *key, int64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a date", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a date");
-	if (rc < 0) {
 		return rc;
 	}
 	if (fs_calendar_parse(text(n), ret) < 0) {
@@ -262,12 +256,9 @@ static int get_date(struct loader *L, const yaml_node_t *map, const char *key, i
 static int get_enum(struct loader *L, const yaml_node_t *map, const char *key, const char *const *names, int count,
 		    int *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a name", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a name");
-	if (rc < 0) {
 		return rc;
 	}
 	char all[200] = "";
