@@ -18,6 +18,7 @@
 
 #include <SDL_image.h>
 
+#include "fs_args.h"
 #include "fs_bus.h"
 #include "fs_clock.h"
 #include "fs_data.h"
@@ -125,9 +126,6 @@ static int take_bus(void *target, const char *arg)
 	return 0;
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* FS_SERVICE_GO_ON, or the exit status (0 after --help, 2 after a usage error). */
 static int parse(int argc, char **argv, struct options *o)
 {
@@ -135,7 +133,7 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "bus", FS_OPT_CALL, &o->bus, .call = take_bus },
 		{ "network", FS_OPT_STRING, &o->network },
 		{ "depots", FS_OPT_U64, &o->depots, .min = 1, .max = FS_WORLD_MAX_DEPOTS,
-		  .what = "a depot count (1.." STR(FS_WORLD_MAX_DEPOTS) ")" },
+		  .what = "a depot count (1.." FS_ARGS_STR(FS_WORLD_MAX_DEPOTS) ")" },
 		{ "width", FS_OPT_U64, &o->width, .min = 320, .max = 16384, .what = "a size in pixels (320..16384)" },
 		{ "height", FS_OPT_U64, &o->height, .min = 320, .max = 16384, .what = "a size in pixels (320..16384)" },
 		{ "headless", FS_OPT_SET, &o->headless },

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/** The digits of a number macro, for an option's "is not WHAT": FS_ARGS_STR(MAX_REPS) is "15". */
+#define FS_ARGS_STR_(x) #x
+#define FS_ARGS_STR(x) FS_ARGS_STR_(x)
+
 /** Parse a non-negative integer (decimal); false on junk or overflow. */
 bool fs_args_u64(const char *text, uint64_t *ret);
 /** Parse a finite double. */
