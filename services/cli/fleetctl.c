@@ -130,15 +130,6 @@ static int attach_checked(const char *address, struct fs_bus **ret)
 	return 0;
 }
 
-static int parse_timeout(const char *text, double *ret)
-{
-	if (!fs_args_double(text, ret) || *ret <= 0) {
-		fs_error("--timeout: '%s' is not a positive number of seconds", text);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* How echo picks messages: `veh.state` exactly; `veh` (no such topic) or `kpi*` by prefix. */
 struct echo_topic {
 	char name[FS_TOPIC_MAX];
@@ -416,24 +407,24 @@ struct topic_rate {
 	const struct fs_topic_info *info;
 };
 
+static void topics_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl topics [--window S]\nListen for S seconds (default 2) and list the topics "
+		     "seen, then the known topics that were silent.\n");
+}
+
 static int cmd_topics(const char *address, int argc, char **argv)
 {
 	double window = 2.0;
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: fleetctl topics [--window S]\nListen for S seconds (default 2) and list the topics "
-		       "seen, then the known topics that were silent.\n");
-		return 0;
-	}
-	if (argc > 1 && !strcmp(argv[1], "--window")) {
-		if (argc < 3 || parse_timeout(argv[2], &window) < 0) {
-			return 2;
-		}
-		argc -= 2;
-		argv += 2;
-		argv[0] = (char *)"fleetctl topics";
-	}
-	if (extra_arguments(argc, argv, 0)) {
-		return 2;
+	const struct fs_opt opts[] = {
+		{ "window", FS_OPT_DOUBLE, &window, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = argv[0], .usage = topics_usage, .opts = opts,
+					      .unexpected_suffix = " (try --help)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	struct fs_bus *bus = NULL;
 	if (attach_checked(address, &bus)) {
