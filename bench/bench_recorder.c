@@ -38,6 +38,7 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_paths.h"
+#include "pb_wire.h" /* tests/integration */
 #include "recorder.h"
 
 #define TOPIC "veh.state"
@@ -63,18 +64,6 @@ static void die(const char *what, const char *arg)
 	exit(1);
 }
 
-/* Varint and field helpers for building envelopes around a pre-packed payload. */
-static size_t varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /*
  * Envelope bytes as fs_bus_publish() makes them (fields in number order):
  * header fields 1-6, then the payload (field 30, VehicleStateBatch).
@@ -83,21 +72,21 @@ static size_t envelope_head(uint8_t *p, uint64_t seq, uint64_t tick, int64_t sim
 {
 	size_t n = 0;
 	p[n++] = 1 << 3; /* schema_version */
-	n += varint(p + n, 1);
+	n += pb_wire_varint(p + n, 1);
 	p[n++] = 2 << 3 | 2; /* sender */
 	p[n++] = 9;
 	memcpy(p + n, "vehicle-0", 9);
 	n += 9;
 	p[n++] = 3 << 3;
-	n += varint(p + n, seq);
+	n += pb_wire_varint(p + n, seq);
 	p[n++] = 4 << 3;
-	n += varint(p + n, seq);
+	n += pb_wire_varint(p + n, seq);
 	p[n++] = 5 << 3;
-	n += varint(p + n, tick);
+	n += pb_wire_varint(p + n, tick);
 	p[n++] = 6 << 3;
-	n += varint(p + n, (uint64_t)sim_ms);
-	n += varint(p + n, 30 << 3 | 2);
-	n += varint(p + n, payload_size);
+	n += pb_wire_varint(p + n, (uint64_t)sim_ms);
+	n += pb_wire_varint(p + n, 30 << 3 | 2);
+	n += pb_wire_varint(p + n, payload_size);
 	return n;
 }
 
