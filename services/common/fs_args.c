@@ -128,6 +128,17 @@ bool fs_args_value(int argc, char **argv, int *i, const char *name, const char *
 	return false;
 }
 
+const char *fs_args_last_value(int argc, char **argv, const char *name)
+{
+	const char *value = NULL;
+	for (int i = 0; i < argc;) {
+		if (!fs_args_value(argc, argv, &i, name, &value)) {
+			i++;
+		}
+	}
+	return value;
+}
+
 int fs_args_try_help(const char *command)
 {
 	fprintf(stderr, "Try '%s --help' for more information.\n", command);

@@ -29,12 +29,15 @@ bool fs_args_speed(const char *text, double *ret);
 bool fs_args_version(int argc, char **argv, const char *program);
 
 /**
- * The options before a command (`fleetctl --bus ADDR echo`), read by hand as
- * getopt would take the command's own for its: if argv[*@i] is "@name VALUE"
- * (VALUE a word of its own) or "@name=VALUE", *@ret gets VALUE, *@i moves
- * past it and the answer is true.
+ * One option read by hand, where getopt cannot be (the options before a
+ * command, `fleetctl --bus ADDR echo`; a look for --scenario in a command
+ * line that is passed on): if argv[*@i] is "@name VALUE" (VALUE a word of
+ * its own) or "@name=VALUE", *@ret gets VALUE, *@i moves past it and the
+ * answer is true.
  */
 bool fs_args_value(int argc, char **argv, int *i, const char *name, const char **ret);
+/** The VALUE of the last "@name VALUE" or "@name=VALUE" among the @argc words of @argv, or NULL. */
+const char *fs_args_last_value(int argc, char **argv, const char *name);
 
 /**
  * After getopt_long() refused an option (it printed one line naming it, with

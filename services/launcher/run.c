@@ -687,14 +687,7 @@ static int read_options(int argc, char **argv, struct run_options *o, struct run
 	*o = (struct run_options){ .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
 				   .speed = "max", .shards = 1, .stop_wait_s = 10 };
 	*args = (struct run_args){ .npre = 0 };
-	const char *scenario_path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
-			scenario_path = argv[i + 1];
-		} else if (!strncmp(argv[i], "--scenario=", 11)) {
-			scenario_path = argv[i] + 11;
-		}
-	}
+	const char *scenario_path = fs_args_last_value(argc - 1, argv + 1, "--scenario");
 	struct fs_scenario sc;
 	if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
 		return -EINVAL; /* the loader said where and why */

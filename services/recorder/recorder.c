@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_args.h"
 #include "fs_clock.h"
 #include "fs/alloc.h"
 #include "fs/file_load.h"
@@ -102,15 +103,10 @@ struct recorder *recorder_open(const char *path, const struct recorder_options *
 int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_mcap_kv *extra, size_t n_extra)
 {
 	json_t *args = json_array();
-	const char *scenario = NULL;
 	for (int i = 0; i < argc; i++) {
 		json_array_append_new(args, json_string(argv[i]));
-		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
-			scenario = argv[i + 1];
-		} else if (!strncmp(argv[i], "--scenario=", 11)) {
-			scenario = argv[i] + 11;
-		}
 	}
+	const char *scenario = fs_args_last_value(argc, argv, "--scenario");
 	char *argv_json = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
 	char cwd[PATH_MAX] = "", host[256] = "", started[32];

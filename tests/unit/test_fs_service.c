@@ -207,6 +207,17 @@ static void an_option_before_the_command_takes_its_value(void **state)
 	assert_string_equal(bus, "ipc:///a");
 }
 
+/* The launcher's and the recorder's look for the run's scenario: the last one given, either spelling. */
+static void the_last_value_of_an_option_is_found(void **state)
+{
+	char *argv[] = { "--seed", "1", "--scenario", "a.yaml", "--shards=2", "--scenario=b.yaml", "--scenario", NULL };
+	assert_string_equal(fs_args_last_value(6, argv, "--scenario"), "b.yaml");
+	assert_string_equal(fs_args_last_value(4, argv, "--scenario"), "a.yaml");
+	assert_string_equal(fs_args_last_value(7, argv, "--scenario"), "b.yaml"); /* a last --scenario has no value */
+	assert_null(fs_args_last_value(2, argv, "--scenario"));
+	assert_null(fs_args_last_value(7, argv, "--shard"));
+}
+
 static int merge_seed(void *args, const struct fs_scenario *sc)
 {
 	struct args *a = args;
@@ -241,6 +252,7 @@ int main(void)
 		cmocka_unit_test(in_order_options_end_at_the_first_operand),
 		cmocka_unit_test(speed_is_a_positive_factor_or_max),
 		cmocka_unit_test(an_option_before_the_command_takes_its_value),
+		cmocka_unit_test(the_last_value_of_an_option_is_found),
 		cmocka_unit_test(the_scenario_fills_in_what_no_flag_gave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
