@@ -761,22 +761,6 @@ static void join_usage(FILE *out)
 		"Exit status: the participant's (0 the run ended; 1 refused, lost the bus, or failed).\n");
 }
 
-/* One join-only option at argv[*i] (--role, --shard, --keys, --key, --broker-key, =VALUE or VALUE); NULL if not one. */
-static const char *join_option(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n)) {
-		return NULL;
-	}
-	if (argv[*i][n] == '=') {
-		return argv[*i] + n + 1;
-	}
-	if (argv[*i][n] == '\0' && *i + 1 < argc) {
-		return argv[++*i];
-	}
-	return NULL;
-}
-
 /* "K/N" with 0 <= K < N <= MAX_SHARDS. */
 static bool parse_shard(const char *text, uint64_t *k, uint64_t *n)
 {
@@ -857,24 +841,17 @@ int launcher_join(int argc, char **argv)
 	char **rest = fs_xcalloc((size_t)argc + 2, sizeof(char *));
 	int nrest = 0;
 	rest[nrest++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		const char *v;
+	for (int i = 1; i < argc;) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			join_usage(stdout);
 			free(rest);
 			return 0;
-		} else if ((v = join_option(argc, argv, &i, "--role"))) {
-			role = v;
-		} else if ((v = join_option(argc, argv, &i, "--shard"))) {
-			shard = v;
-		} else if ((v = join_option(argc, argv, &i, "--keys"))) {
-			keys = v;
-		} else if ((v = join_option(argc, argv, &i, "--key"))) {
-			key = v;
-		} else if ((v = join_option(argc, argv, &i, "--broker-key"))) {
-			broker_key = v;
-		} else {
-			rest[nrest++] = argv[i];
+		}
+		/* join's own options; the rest goes to `fleetsim run` */
+		if (!fs_args_value(argc, argv, &i, "--role", &role) && !fs_args_value(argc, argv, &i, "--shard", &shard) &&
+		    !fs_args_value(argc, argv, &i, "--keys", &keys) && !fs_args_value(argc, argv, &i, "--key", &key) &&
+		    !fs_args_value(argc, argv, &i, "--broker-key", &broker_key)) {
+			rest[nrest++] = argv[i++];
 		}
 	}
 	uint64_t k = 0, n = 0;
