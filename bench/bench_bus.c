@@ -31,7 +31,6 @@
  * ../services/fs-conductor, ./fs-bench-participant).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -52,7 +51,9 @@
 #include "fs/rng.h"
 #include "fs_vehicle_msg.h"
 #include "fs_bus.h"
+#include "fs_args.h"
 #include "fs_paths.h"
+#include "fs_service.h"
 
 #define MAX_REPS 15
 #define TOPIC_BASE "veh.state/"
@@ -866,59 +867,38 @@ static void remove_work_dir(void)
 	}
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: bench_bus [--quick] [--part 1|2] [--size '1 KiB'|'64 KiB'|'4 MiB'] [--ticks N]\n"
+		     "                 [--participants N] [--reps N]\n");
+}
+
 int main(int argc, char **argv)
 {
+	fs_service_rename(argv, "bench_bus");
 	bool quick = getenv("FS_BENCH_QUICK") != NULL;
 	uint64_t ticks = 0;
-	int nparts = 6, reps = 0, part = 0;
+	uint32_t nparts = 6, reps = 0, part = 0;
 	const char *only = NULL;
-	static const struct option options[] = {
-		{ "quick", no_argument, NULL, 'q' },
-		{ "ticks", required_argument, NULL, 't' },
-		{ "participants", required_argument, NULL, 'p' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "part", required_argument, NULL, 'P' },
-		{ "size", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "quick", FS_OPT_SET, &quick },
+		{ "ticks", FS_OPT_U64, &ticks, .what = "a tick count" },
+		{ "participants", FS_OPT_U32, &nparts, .min = 1, .max = 64, .what = "1..64" },
+		{ "reps", FS_OPT_U32, &reps, .max = MAX_REPS, .what = "a count up to " FS_ARGS_STR(MAX_REPS) },
+		{ "part", FS_OPT_U32, &part, .min = 1, .max = 2, .what = "1 or 2" },
+		{ "size", FS_OPT_STRING, &only },
 		{ 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'q':
-			quick = true;
-			break;
-		case 't':
-			ticks = strtoull(optarg, NULL, 10);
-			break;
-		case 'p':
-			nparts = atoi(optarg);
-			break;
-		case 'r':
-			reps = atoi(optarg);
-			break;
-		case 'P':
-			part = atoi(optarg);
-			break;
-		case 's':
-			only = optarg;
-			break;
-		case 'h':
-			printf("Usage: bench_bus [--quick] [--part 1|2] [--size '1 KiB'|'64 KiB'|'4 MiB'] [--ticks N]\n"
-			       "                 [--participants N] [--reps N]\n");
-			return 0;
-		default:
-			return 2;
-		}
+	const struct fs_service_spec spec = { .program = "bench_bus", .usage = usage, .opts = opts };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	if (!ticks) {
 		ticks = quick ? 2000 : 20000;
 	}
 	if (!reps) {
 		reps = quick ? 1 : 5;
-	}
-	if (nparts < 1 || nparts > 64 || reps < 1 || reps > MAX_REPS || !ticks) {
-		die("bad arguments");
 	}
 	if (!mkdtemp(work_dir)) {
 		die("mkdtemp: %s", strerror(errno));
@@ -930,10 +910,10 @@ int main(int argc, char **argv)
 	printf("bench_bus: %ld cores, load average %.2f at start (other work on the machine shows in these figures)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load[0]);
 	if (part != 2) {
-		throughput(quick, reps, only);
+		throughput(quick, (int)reps, only);
 	}
 	if (part != 1) {
-		lockstep(ticks, nparts);
+		lockstep(ticks, (int)nparts);
 	}
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "fs/rng.h"
 #include "fs/route.h"
 #include "fs/timezone_load.h"
+#include "routing_city.h" /* tests/unit: the tests' city, here on a shipped network */
 
 static void die(const char *what, const struct fs_error *err)
 {
@@ -42,11 +43,7 @@ static void die(const char *what, const struct fs_error *err)
 }
 
 struct city {
-	struct fs_network *net;
-	struct fs_router *router;
-	struct fs_route_query *q;
-	struct fs_network_index *idx;
-	uint8_t *scc;
+	struct routing_city roads;
 	uint32_t *service_edges, nservice;
 	uint32_t *service_nodes, nnodes;
 	uint32_t depots[4];
@@ -58,40 +55,35 @@ static void city_load(struct city *c, const char *path, uint16_t plugs)
 	struct fs_error err = { "" };
 	memset(c, 0, sizeof(*c));
 	double t0 = bench_now_us();
-	c->net = fs_network_load(path, &err);
-	if (!c->net) {
+	struct fs_network *net = fs_network_load(path, &err);
+	if (!net) {
 		die(path, &err);
 	}
-	c->router = fs_router_create(c->net, NULL, &err);
-	if (!c->router) {
-		die("router", &err);
+	if (routing_city_up(&c->roads, net, &err) < 0) {
+		die("router, index or largest SCC", &err);
 	}
-	c->q = fs_route_query_create(c->router);
-	c->idx = fs_network_index_create(c->net, true);
-	c->scc = calloc(c->net->node_count, 1);
-	c->service_edges = malloc(c->net->edge_count * sizeof(*c->service_edges));
-	c->service_nodes = malloc(c->net->node_count * sizeof(*c->service_nodes));
-	if (!c->q || !c->idx || !c->scc || !c->service_edges || !c->service_nodes ||
-	    fs_network_largest_scc(c->net, c->scc) <= 0) {
+	c->service_edges = malloc(c->roads.net->edge_count * sizeof(*c->service_edges));
+	c->service_nodes = malloc(c->roads.net->node_count * sizeof(*c->service_nodes));
+	if (!c->service_edges || !c->service_nodes) {
 		die("world", NULL);
 	}
-	for (uint32_t e = 0; e < c->net->edge_count; e++) {
-		if (c->scc[c->net->edges[e].from] && c->scc[c->net->edges[e].to]) {
+	for (uint32_t e = 0; e < c->roads.net->edge_count; e++) {
+		if (c->roads.scc[c->roads.net->edges[e].from] && c->roads.scc[c->roads.net->edges[e].to]) {
 			c->service_edges[c->nservice++] = e;
 		}
 	}
-	for (uint32_t v = 0; v < c->net->node_count; v++) {
-		if (c->scc[v]) {
+	for (uint32_t v = 0; v < c->roads.net->node_count; v++) {
+		if (c->roads.scc[v]) {
 			c->service_nodes[c->nnodes++] = v;
 		}
 	}
 	/* four depots on a 2 x 2 pattern, as fs_world places them */
 	for (uint32_t k = 0; k < 4; k++) {
-		double x = c->net->min_x + ((k % 2) + 0.5) / 2 * (c->net->max_x - c->net->min_x);
-		double y = c->net->min_y + ((k / 2) + 0.5) / 2 * (c->net->max_y - c->net->min_y);
+		double x = c->roads.net->min_x + ((k % 2) + 0.5) / 2 * (c->roads.net->max_x - c->roads.net->min_x);
+		double y = c->roads.net->min_y + ((k / 2) + 0.5) / 2 * (c->roads.net->max_y - c->roads.net->min_y);
 		double best = INFINITY;
 		for (uint32_t i = 0; i < c->nnodes; i++) {
-			const struct fs_node *n = &c->net->nodes[c->service_nodes[i]];
+			const struct fs_node *n = &c->roads.net->nodes[c->service_nodes[i]];
 			double d = hypot(n->x - x, n->y - y);
 			if (d < best) {
 				best = d;
@@ -100,17 +92,13 @@ static void city_load(struct city *c, const char *path, uint16_t plugs)
 		}
 		c->plugs[k] = plugs;
 	}
-	printf("%s: %u nodes, %u edges, loaded and contracted in %.1f s\n", path, c->net->node_count,
-	       c->net->edge_count, (bench_now_us() - t0) / 1e6);
+	printf("%s: %u nodes, %u edges, loaded and contracted in %.1f s\n", path, c->roads.net->node_count,
+	       c->roads.net->edge_count, (bench_now_us() - t0) / 1e6);
 }
 
 static void city_free(struct city *c)
 {
-	fs_network_index_destroy(c->idx);
-	fs_route_query_destroy(c->q);
-	fs_router_destroy(c->router);
-	fs_network_destroy(c->net);
-	free(c->scc);
+	routing_city_down(&c->roads);
 	free(c->service_edges);
 	free(c->service_nodes);
 }
@@ -125,7 +113,7 @@ struct round_figures {
 
 static struct round_figures one_round(struct city *c, int matcher, uint32_t vehicles, uint32_t riders, uint64_t seed)
 {
-	struct fs_dispatch_world w = { .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc };
+	struct fs_dispatch_world w = { .net = c->roads.net, .query = c->roads.q, .index = c->roads.idx, .in_scc = c->roads.scc };
 	struct fs_dispatch_params p;
 	fs_dispatch_params_defaults(&p);
 	p.matcher = matcher;
@@ -142,9 +130,9 @@ static struct round_figures one_round(struct city *c, int matcher, uint32_t vehi
 		struct fs_rng r;
 		fs_rng_init(&r, seed, FS_RNG_STREAM_VEHICLE_PLACEMENT, id);
 		uint32_t e = c->service_edges[fs_rng_below(&r, c->nservice)];
-		double off = fs_rng_uniform(&r) * c->net->edges[e].length_m;
+		double off = fs_rng_uniform(&r) * c->roads.net->edges[e].length_m;
 		struct fs_point pt;
-		fs_network_edge_point_at(c->net, e, off, &pt);
+		fs_network_edge_point_at(c->roads.net, e, off, &pt);
 		struct fs_vehicle_record s = fs_vehicle_record_standing(id, FS_VEHICLE_AVAILABLE, e, off, pt.x, pt.y, 0.8, t);
 		if (fs_dispatch_update_vehicle(d, &s) < 0) {
 			die("vehicle", NULL);
@@ -153,8 +141,8 @@ static struct round_figures one_round(struct city *c, int matcher, uint32_t vehi
 	for (uint32_t i = 0; i < riders; i++) {
 		struct fs_rng r;
 		fs_rng_init(&r, seed, FS_RNG_STREAM_RIDERS, i);
-		const struct fs_node *a = &c->net->nodes[c->service_nodes[fs_rng_below(&r, c->nnodes)]];
-		const struct fs_node *b = &c->net->nodes[c->service_nodes[fs_rng_below(&r, c->nnodes)]];
+		const struct fs_node *a = &c->roads.net->nodes[c->service_nodes[fs_rng_below(&r, c->nnodes)]];
+		const struct fs_node *b = &c->roads.net->nodes[c->service_nodes[fs_rng_below(&r, c->nnodes)]];
 		struct fs_dispatch_request_in in = { .demand_id = i, .t_ms = t - 15000, .origin = { a->x, a->y },
 						     .dest = { b->x, b->y } };
 		if (fs_dispatch_add_request(d, &in) < 0) {
@@ -242,7 +230,7 @@ static struct loop_figures run_loop(struct city *c, int matcher, uint32_t vehicl
 	if (!dem) {
 		die("demand", &err);
 	}
-	struct fs_dispatch_world w = { .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc,
+	struct fs_dispatch_world w = { .net = c->roads.net, .query = c->roads.q, .index = c->roads.idx, .in_scc = c->roads.scc,
 				       .depot_nodes = c->depots, .depot_plugs = c->plugs, .depot_count = 4,
 				       .places = places, .place_count = nplaces, .profile = profile,
 				       .trips_per_day = trips_per_day, .tz = &tz };
@@ -282,7 +270,7 @@ static void batch_against_greedy(struct city *c)
 	}
 	struct fs_demand_place *places;
 	size_t nplaces;
-	if (fs_demand_places_from_network(c->net, true, &places, &nplaces) < 0) {
+	if (fs_demand_places_from_network(c->roads.net, true, &places, &nplaces) < 0) {
 		die("places", NULL);
 	}
 	const double demand = 6600.0; /* examples/default.yaml: 300 vehicles x 22 trips a day */

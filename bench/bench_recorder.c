@@ -38,6 +38,8 @@
 #include "fs_clock.h"
 #include "fs_log.h"
 #include "fs_paths.h"
+#include "fs_service.h"
+#include "pb_wire.h" /* tests/integration */
 #include "recorder.h"
 
 #define TOPIC "veh.state"
@@ -63,18 +65,6 @@ static void die(const char *what, const char *arg)
 	exit(1);
 }
 
-/* Varint and field helpers for building envelopes around a pre-packed payload. */
-static size_t varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /*
  * Envelope bytes as fs_bus_publish() makes them (fields in number order):
  * header fields 1-6, then the payload (field 30, VehicleStateBatch).
@@ -83,21 +73,21 @@ static size_t envelope_head(uint8_t *p, uint64_t seq, uint64_t tick, int64_t sim
 {
 	size_t n = 0;
 	p[n++] = 1 << 3; /* schema_version */
-	n += varint(p + n, 1);
+	n += pb_wire_varint(p + n, 1);
 	p[n++] = 2 << 3 | 2; /* sender */
 	p[n++] = 9;
 	memcpy(p + n, "vehicle-0", 9);
 	n += 9;
 	p[n++] = 3 << 3;
-	n += varint(p + n, seq);
+	n += pb_wire_varint(p + n, seq);
 	p[n++] = 4 << 3;
-	n += varint(p + n, seq);
+	n += pb_wire_varint(p + n, seq);
 	p[n++] = 5 << 3;
-	n += varint(p + n, tick);
+	n += pb_wire_varint(p + n, tick);
 	p[n++] = 6 << 3;
-	n += varint(p + n, (uint64_t)sim_ms);
-	n += varint(p + n, 30 << 3 | 2);
-	n += varint(p + n, payload_size);
+	n += pb_wire_varint(p + n, (uint64_t)sim_ms);
+	n += pb_wire_varint(p + n, 30 << 3 | 2);
+	n += pb_wire_varint(p + n, payload_size);
 	return n;
 }
 
@@ -321,21 +311,29 @@ static void run(const char *broker_exe, const char *dir, uint32_t vehicles, uint
 	free(payloads);
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: bench_recorder [--messages-10k N] [--messages-100k N] [--dir DIR]\n"
+		     "Batches of 10,000 and 100,000 vehicles (default 1000 and 200 of them) through fs-broker,\n"
+		     "to a bus subscriber and the recorder; the recording goes to DIR (default a new /tmp one).\n");
+}
+
 int main(int argc, char **argv)
 {
+	fs_service_rename(argv, "bench_recorder");
 	fs_log_init("bench_recorder", FS_LOG_WARNING);
 	uint64_t m10k = 1000, m100k = 200;
 	const char *dir = NULL;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--messages-10k")) {
-			m10k = strtoull(argv[i + 1], NULL, 10);
-		} else if (!strcmp(argv[i], "--messages-100k")) {
-			m100k = strtoull(argv[i + 1], NULL, 10);
-		} else if (!strcmp(argv[i], "--dir")) {
-			dir = argv[i + 1];
-		} else {
-			die("unknown option", argv[i]);
-		}
+	const struct fs_opt opts[] = {
+		{ "messages-10k", FS_OPT_U64, &m10k, .what = "a message count" },
+		{ "messages-100k", FS_OPT_U64, &m100k, .what = "a message count" },
+		{ "dir", FS_OPT_STRING, &dir },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "bench_recorder", .usage = usage, .opts = opts };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	char broker[PATH_MAX + 32], tmp[] = "/tmp/bench_recorder.XXXXXX";
 	snprintf(broker, sizeof(broker), "%s/../services/fs-broker", fs_paths_exe_dir());

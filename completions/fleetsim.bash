@@ -50,7 +50,7 @@ _fleetsim_value()
 	--seed | --duration | --start | --tick-ms | --shards | --vehicles | --rebalance-s | --keyframe-every | \
 		--bus | --participant | --stop-wait | --from | --to | --city | --window | --window-start | \
 		--jobs | --timeout | --depots | --width | --height | --frames | --wait | --press | --select | \
-		--rows | --name | --meta | --topics | --event | --tick | -n)
+		--rows | --name | --meta | --topics | --event | --tick | -n | --count)
 		COMPREPLY=() ;; # a value of the user's own
 	*) return 1 ;;
 	esac

@@ -37,26 +37,42 @@ static void usage(void)
 	exit(2);
 }
 
+struct flag {
+	const char *name; /* "--name" */
+	const char **value;
+};
+
+/*
+ * "--NAME VALUE" pairs from argv[@i] on, each VALUE into its flag's value
+ * (usage() on an unknown flag): the index of the first argument after them.
+ */
+static int read_flags(int argc, char **argv, int i, const struct flag *flags)
+{
+	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		const struct flag *f = flags;
+		while (f->name && strcmp(argv[i], f->name) != 0) {
+			f++;
+		}
+		if (!f->name) {
+			usage();
+		}
+		*f->value = argv[i + 1];
+	}
+	return i;
+}
+
 /* The area's first zone, the network's places in it, and the share of trips that stay inside. */
 static int reach(int argc, char **argv)
 {
-	const char *network = NULL, *area_path = NULL, *profile = NULL;
-	unsigned long samples = 1000000;
-	for (int i = 2; i < argc; i += 2) {
-		if (i + 1 >= argc) {
-			usage();
-		} else if (strcmp(argv[i], "--network") == 0) {
-			network = argv[i + 1];
-		} else if (strcmp(argv[i], "--area") == 0) {
-			area_path = argv[i + 1];
-		} else if (strcmp(argv[i], "--profile") == 0) {
-			profile = argv[i + 1];
-		} else if (strcmp(argv[i], "--samples") == 0) {
-			samples = strtoul(argv[i + 1], NULL, 10);
-		} else {
-			usage();
-		}
+	const char *network = NULL, *area_path = NULL, *profile = NULL, *samples_text = NULL;
+	const struct flag flags[] = {
+		{ "--network", &network }, { "--area", &area_path }, { "--profile", &profile },
+		{ "--samples", &samples_text }, { NULL, NULL },
+	};
+	if (read_flags(argc, argv, 2, flags) != argc) {
+		usage();
 	}
+	unsigned long samples = samples_text ? strtoul(samples_text, NULL, 10) : 1000000;
 	if (!network || !area_path || !profile || samples == 0 || samples > UINT32_MAX) {
 		usage();
 	}
@@ -141,20 +157,11 @@ int main(int argc, char **argv)
 		usage();
 	}
 	const char *name = NULL, *out = NULL, *zones_path = NULL, *weights_path = NULL;
-	int i = 2;
-	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-		if (strcmp(argv[i], "--name") == 0) {
-			name = argv[i + 1];
-		} else if (strcmp(argv[i], "--out") == 0) {
-			out = argv[i + 1];
-		} else if (strcmp(argv[i], "--zones") == 0) {
-			zones_path = argv[i + 1];
-		} else if (strcmp(argv[i], "--zone-weights") == 0) {
-			weights_path = argv[i + 1];
-		} else {
-			usage();
-		}
-	}
+	const struct flag flags[] = {
+		{ "--name", &name }, { "--out", &out }, { "--zones", &zones_path }, { "--zone-weights", &weights_path },
+		{ NULL, NULL },
+	};
+	int i = read_flags(argc, argv, 2, flags);
 	if (!name || !out || i >= argc || (weights_path && !zones_path) || (!nyc && zones_path)) {
 		usage();
 	}

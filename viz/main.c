@@ -7,7 +7,7 @@
  * due, so messages are taken as they come and the frame rate holds.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <float.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -116,152 +116,60 @@ struct options {
 	bool select_given;
 };
 
+static int take_bus(void *target, const char *arg)
+{
+	if (fs_bus_endpoint(arg, FS_BUS_EP_WATCH, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
+		fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT", arg);
+		return 2;
+	}
+	*(const char **)target = arg;
+	return 0;
+}
+
+/* FS_SERVICE_GO_ON, or the exit status (0 after --help, 2 after a usage error). */
 static int parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_BUS = 256, OPT_NETWORK, OPT_DEPOTS, OPT_WIDTH, OPT_HEIGHT, OPT_HEADLESS, OPT_SOFTWARE, OPT_FONT,
-	       OPT_TRAILS, OPT_HEATMAP, OPT_SHOT, OPT_FRAMES, OPT_WAIT, OPT_SHOT_DIR, OPT_SHOT_META, OPT_PRESS, OPT_SELECT, OPT_SERIES,
-	       OPT_STATE_LOG, OPT_SCENARIO, OPT_TIMEZONE, OPT_PLAY };
-	static const struct option options[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "network", required_argument, NULL, OPT_NETWORK },
-		{ "depots", required_argument, NULL, OPT_DEPOTS },
-		{ "width", required_argument, NULL, OPT_WIDTH },
-		{ "height", required_argument, NULL, OPT_HEIGHT },
-		{ "headless", no_argument, NULL, OPT_HEADLESS },
-		{ "software", no_argument, NULL, OPT_SOFTWARE },
-		{ "font", required_argument, NULL, OPT_FONT },
-		{ "trails", no_argument, NULL, OPT_TRAILS },
-		{ "heatmap", no_argument, NULL, OPT_HEATMAP },
-		{ "screenshot", required_argument, NULL, OPT_SHOT },
-		{ "frames", required_argument, NULL, OPT_FRAMES },
-		{ "screenshot-series", required_argument, NULL, OPT_SERIES },
-		{ "wait", required_argument, NULL, OPT_WAIT },
-		{ "screenshot-dir", required_argument, NULL, OPT_SHOT_DIR },
-		{ "screenshot-meta", required_argument, NULL, OPT_SHOT_META },
-		{ "press", required_argument, NULL, OPT_PRESS },
-		{ "select", required_argument, NULL, OPT_SELECT },
-		{ "state-log", required_argument, NULL, OPT_STATE_LOG },
-		{ "scenario", required_argument, NULL, OPT_SCENARIO },
-		{ "timezone", required_argument, NULL, OPT_TIMEZONE },
-		{ "play", required_argument, NULL, OPT_PLAY },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "bus", FS_OPT_CALL, &o->bus, .call = take_bus },
+		{ "network", FS_OPT_STRING, &o->network },
+		{ "depots", FS_OPT_U64, &o->depots, .min = 1, .max = FS_WORLD_MAX_DEPOTS,
+		  .what = "a depot count (1.." FS_ARGS_STR(FS_WORLD_MAX_DEPOTS) ")" },
+		{ "width", FS_OPT_U64, &o->width, .min = 320, .max = 16384, .what = "a size in pixels (320..16384)" },
+		{ "height", FS_OPT_U64, &o->height, .min = 320, .max = 16384, .what = "a size in pixels (320..16384)" },
+		{ "headless", FS_OPT_SET, &o->headless },
+		{ "software", FS_OPT_SET, &o->software },
+		{ "font", FS_OPT_STRING, &o->font },
+		{ "trails", FS_OPT_SET, &o->trails },
+		{ "heatmap", FS_OPT_SET, &o->heatmap },
+		{ "screenshot", FS_OPT_STRING, &o->screenshot },
+		{ "frames", FS_OPT_U64, &o->frames, .min = 1, .max = 1000000, .what = "a frame count (1..1000000)" },
+		{ "screenshot-series", FS_OPT_U64, &o->series, .min = 1, .max = 1000, .what = "a frame count (1..1000)" },
+		{ "wait", FS_OPT_DOUBLE, &o->wait_s, .hi = DBL_MAX, .what = "a number of seconds" },
+		{ "screenshot-dir", FS_OPT_STRING, &o->screenshot_dir },
+		{ "screenshot-meta", FS_OPT_STRING, &o->screenshot_meta },
+		{ "press", FS_OPT_STRING, &o->press },
+		{ "select", FS_OPT_U64, &o->select, &o->select_given, .max = UINT32_MAX - 1, .what = "a vehicle id" },
+		{ "state-log", FS_OPT_STRING, &o->state_log },
+		{ "scenario", FS_OPT_STRING, &o->scenario },
+		{ "timezone", FS_OPT_STRING, &o->timezone },
+		{ "play", FS_OPT_STRING, &o->play },
 		{ 0 },
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_BUS:
-			if (fs_bus_endpoint(optarg, FS_BUS_EP_WATCH, (char[FS_BUS_ADDRESS_MAX]){ 0 }, FS_BUS_ADDRESS_MAX) < 0) {
-				fs_error("--bus: '%s' is not ipc://DIR (short enough for a socket path) or tcp://HOST:PORT",
-					 optarg);
-				return -EINVAL;
-			}
-			o->bus = optarg;
-			break;
-		case OPT_NETWORK:
-			o->network = optarg;
-			break;
-		case OPT_DEPOTS:
-			if (!fs_args_u64(optarg, &o->depots) || o->depots < 1 || o->depots > FS_WORLD_MAX_DEPOTS) {
-				fs_error("--depots: '%s' is not a depot count (1..%d)", optarg, FS_WORLD_MAX_DEPOTS);
-				return -EINVAL;
-			}
-			break;
-		case OPT_WIDTH:
-		case OPT_HEIGHT: {
-			uint64_t *v = opt == OPT_WIDTH ? &o->width : &o->height;
-			if (!fs_args_u64(optarg, v) || *v < 320 || *v > 16384) {
-				fs_error("%s: '%s' is not a size in pixels (320..16384)", opt == OPT_WIDTH ? "--width" : "--height",
-					 optarg);
-				return -EINVAL;
-			}
-			break;
-		}
-		case OPT_HEADLESS:
-			o->headless = true;
-			break;
-		case OPT_SOFTWARE:
-			o->software = true;
-			break;
-		case OPT_FONT:
-			o->font = optarg;
-			break;
-		case OPT_TRAILS:
-			o->trails = true;
-			break;
-		case OPT_HEATMAP:
-			o->heatmap = true;
-			break;
-		case OPT_SHOT:
-			o->screenshot = optarg;
-			break;
-		case OPT_SERIES:
-			if (!fs_args_u64(optarg, &o->series) || o->series < 1 || o->series > 1000) {
-				fs_error("--screenshot-series: '%s' is not a frame count (1..1000)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_FRAMES:
-			if (!fs_args_u64(optarg, &o->frames) || o->frames < 1 || o->frames > 1000000) {
-				fs_error("--frames: '%s' is not a frame count (1..1000000)", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_WAIT:
-			if (!fs_args_double(optarg, &o->wait_s) || o->wait_s < 0) {
-				fs_error("--wait: '%s' is not a number of seconds", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_SHOT_DIR:
-			o->screenshot_dir = optarg;
-			break;
-		case OPT_SHOT_META:
-			o->screenshot_meta = optarg;
-			break;
-		case OPT_PRESS:
-			o->press = optarg;
-			break;
-		case OPT_STATE_LOG:
-			o->state_log = optarg;
-			break;
-		case OPT_SCENARIO:
-			o->scenario = optarg;
-			break;
-		case OPT_TIMEZONE:
-			o->timezone = optarg;
-			break;
-		case OPT_PLAY:
-			o->play = optarg;
-			break;
-		case OPT_SELECT:
-			if (!fs_args_u64(optarg, &o->select) || o->select >= UINT32_MAX) {
-				fs_error("--select: '%s' is not a vehicle id", optarg);
-				return -EINVAL;
-			}
-			o->select_given = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fs_error("unexpected argument '%s' (try `fleet-viz --help`)", argv[optind]);
-		return -EINVAL;
+	const struct fs_service_spec spec = { .program = "fleet-viz", .usage = usage, .opts = opts,
+					      .unexpected_suffix = " (try `fleet-viz --help`)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	if ((o->screenshot_meta || o->press || o->series) && !o->screenshot) {
 		fs_error("--screenshot-meta, --screenshot-series and --press go with --screenshot");
-		return -EINVAL;
+		return 2;
 	}
 	if (o->series > o->frames) {
 		fs_error("--screenshot-series %" PRIu64 " is more than --frames %" PRIu64, o->series, o->frames);
-		return -EINVAL;
+		return 2;
 	}
-	return 0;
+	return FS_SERVICE_GO_ON;
 }
 
 /*
@@ -541,14 +449,13 @@ static void viewer_close(struct viewer *v)
 
 int main(int argc, char **argv)
 {
-	fs_log_init("fleet-viz", FS_LOG_INFO);
-	if (fs_args_version(argc, argv, "fleet-viz")) {
+	if (fs_service_begin(argc, argv, "fleet-viz")) {
 		return 0;
 	}
 	struct options o = { .network = "atlanta", .depots = 4, .width = 1280, .height = 800, .frames = 1, .wait_s = 30 };
 	int rc = parse(argc, argv, &o);
-	if (rc) {
-		return rc > 0 ? 0 : 2;
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	char address[FS_BUS_ADDRESS_MAX], network[PATH_MAX];
 	if (!o.bus && !o.play) {

@@ -206,6 +206,19 @@ int fs_demand_csv_find(const struct fs_demand_csv_row *header, const char *name)
 	return -1;
 }
 
+int fs_demand_csv_columns(const struct fs_demand_csv_row *header, const char *const *names, int count,
+			  uint32_t required, int *ret_cols, struct fs_error *err)
+{
+	for (int i = 0; i < count; i++) {
+		ret_cols[i] = fs_demand_csv_find(header, names[i]);
+		if (ret_cols[i] < 0 && (required >> i & 1u)) {
+			return fs_error_at(err, -EINVAL, header->path, header->line, 0, "header has no column \"%s\"",
+					   names[i]);
+		}
+	}
+	return 0;
+}
+
 bool fs_demand_csv_double(const char *s, double *ret)
 {
 	if (!*s) {

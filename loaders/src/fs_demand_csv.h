@@ -42,6 +42,15 @@ int fs_demand_csv_fail(const struct fs_demand_csv_row *row, size_t field, struct
 /** Index of the header field named @name, or -1. */
 int fs_demand_csv_find(const struct fs_demand_csv_row *header, const char *name);
 
+/**
+ * The indexes of the @count columns @names in the header row @header into
+ * @ret_cols (-1: absent). Those whose bit is set in @required (bit i:
+ * names[i]) must be there: 0, or -EINVAL with "path:line: header has no
+ * column "NAME"" for the first one missing.
+ */
+int fs_demand_csv_columns(const struct fs_demand_csv_row *header, const char *const *names, int count,
+			  uint32_t required, int *ret_cols, struct fs_error *err);
+
 /** Parse a whole field as a finite double. */
 bool fs_demand_csv_double(const char *s, double *ret);
 

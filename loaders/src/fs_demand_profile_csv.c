@@ -221,18 +221,13 @@ static int zone_field(const struct acc *a, const struct fs_demand_csv_row *row, 
 	return 0;
 }
 
+/* The columns @names; the first @required must be there. */
 static int header(struct acc *a, const struct fs_demand_csv_row *row, const char *const *names,
 		  int count, int required)
 {
-	for (int i = 0; i < count; i++) {
-		a->col[i] = fs_demand_csv_find(row, names[i]);
-		if (a->col[i] < 0 && i < required) {
-			return fs_error_at(a->err, -EINVAL, row->path, row->line, 0,
-					   "header has no column \"%s\"", names[i]);
-		}
-	}
-	a->have_header = true;
-	return 0;
+	int rc = fs_demand_csv_columns(row, names, count, (1u << required) - 1, a->col, a->err);
+	a->have_header = rc == 0;
+	return rc;
 }
 
 /* Filters and accumulates one trip; returns true when kept. */
@@ -445,35 +440,21 @@ static void profile_finish(struct acc *a)
 	}
 }
 
-int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
-			       struct fs_demand_profile *ret_profile, struct fs_error *err)
+/*
+ * The profile of the trips of @paths, records of @kind. Where records give
+ * both ends (Chicago's centroids) the detour factor is the median of route
+ * over beeline for trips of at least @min_beeline_m; TLC's name zones, not
+ * places, and leave it 0.
+ */
+static int profile_from(enum source_kind kind, const char *name, double min_beeline_m, const char *const *paths,
+			size_t n, struct fs_demand_profile *ret_profile, struct fs_error *err)
 {
 	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
 	if (!p) {
 		return fs_error_set(err, -ENOMEM, "out of memory");
 	}
-	profile_start(p, "nyc_tlc");
-	struct acc a = { .kind = SOURCE_TLC, .p = p, .err = err };
-	int r = run(&a, paths, n, err);
-	if (r == 0) {
-		profile_finish(&a);
-		*ret_profile = *p;
-	}
-	acc_free(&a);
-	fs_free(p);
-	return r;
-}
-
-int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
-				   struct fs_demand_profile *ret_profile, struct fs_error *err)
-{
-	struct fs_demand_profile *p = fs_malloc(sizeof(*p));
-	if (!p) {
-		return fs_error_set(err, -ENOMEM, "out of memory");
-	}
-	profile_start(p, "chicago");
-	struct acc a = { .kind = SOURCE_CHICAGO, .p = p, .err = err,
-			 .min_beeline_m = DETOUR_MIN_BEELINE_M };
+	profile_start(p, name);
+	struct acc a = { .kind = kind, .p = p, .err = err, .min_beeline_m = min_beeline_m };
 	int r = run(&a, paths, n, err);
 	if (r == 0) {
 		profile_finish(&a);
@@ -483,6 +464,18 @@ int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
 	acc_free(&a);
 	fs_free(p);
 	return r;
+}
+
+int fs_demand_profile_from_tlc(const char *const *paths, size_t n,
+			       struct fs_demand_profile *ret_profile, struct fs_error *err)
+{
+	return profile_from(SOURCE_TLC, "nyc_tlc", 0.0, paths, n, ret_profile, err);
+}
+
+int fs_demand_profile_from_chicago(const char *const *paths, size_t n,
+				   struct fs_demand_profile *ret_profile, struct fs_error *err)
+{
+	return profile_from(SOURCE_CHICAGO, "chicago", DETOUR_MIN_BEELINE_M, paths, n, ret_profile, err);
 }
 
 int fs_demand_detour_from_tlc(const char *const *paths, size_t n,
@@ -876,15 +869,10 @@ static int on_zone_row(void *user, const struct fs_demand_csv_row *row)
 {
 	struct zone_loader *l = user;
 	if (!l->have_header) {
-		for (int i = 0; i < 8; i++) {
-			l->col[i] = fs_demand_csv_find(row, zone_cols[i]);
-			if (l->col[i] < 0 && (i == ZC_ID || i == ZC_LON || i == ZC_LAT)) {
-				return fs_error_at(l->err, -EINVAL, row->path, row->line, 0,
-						   "header has no column \"%s\"", zone_cols[i]);
-			}
-		}
-		l->have_header = true;
-		return 0;
+		int rc = fs_demand_csv_columns(row, zone_cols, 8, 1u << ZC_ID | 1u << ZC_LON | 1u << ZC_LAT, l->col,
+					       l->err);
+		l->have_header = rc == 0;
+		return rc;
 	}
 	struct fs_demand_zones *z = l->z;
 	const struct fs_grow_array rows[] = { FS_GROW_ARRAY(z->zones), FS_GROW_ARRAY(l->lines) };
@@ -1041,15 +1029,9 @@ static int on_weight_row(void *user, const struct fs_demand_csv_row *row)
 	struct weight_loader *l = user;
 	static const char *const names[] = { "zone", "origin", "dest" };
 	if (!l->have_header) {
-		for (int i = 0; i < 3; i++) {
-			l->col[i] = fs_demand_csv_find(row, names[i]);
-			if (l->col[i] < 0) {
-				return fs_error_at(l->err, -EINVAL, row->path, row->line, 0,
-						   "header has no column \"%s\"", names[i]);
-			}
-		}
-		l->have_header = true;
-		return 0;
+		int rc = fs_demand_csv_columns(row, names, 3, 0x7, l->col, l->err);
+		l->have_header = rc == 0;
+		return rc;
 	}
 	double v[3];
 	for (int i = 0; i < 3; i++) {

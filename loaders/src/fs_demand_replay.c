@@ -170,15 +170,9 @@ static int on_tlc_row(void *user, const struct fs_demand_csv_row *row)
 {
 	struct replay *r = user;
 	if (!r->have_header) {
-		for (int i = 0; i < 5; i++) {
-			r->col[i] = fs_demand_csv_find(row, tlc_cols[i]);
-			if (r->col[i] < 0) {
-				return fs_error_at(r->err, -EINVAL, row->path, row->line, 0,
-						   "header has no column \"%s\"", tlc_cols[i]);
-			}
-		}
-		r->have_header = true;
-		return 0;
+		int rc = fs_demand_csv_columns(row, tlc_cols, 5, 0x1f, r->col, r->err);
+		r->have_header = rc == 0;
+		return rc;
 	}
 	const char *f[5];
 	for (int i = 0; i < 5; i++) {

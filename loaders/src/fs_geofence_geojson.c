@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "fs/alloc.h"
+#include "fs/file_load.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
 #include "fs/grow.h"
@@ -421,47 +422,11 @@ static int read_feature(struct fs_geofence *g, struct gj *c, const json_t *f)
 	return r;
 }
 
-static int read_file(const char *path, char **ret_text, size_t *ret_len, struct fs_error *err)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		int e = errno;
-		return fs_error_at(err, -e, path, 0, 0, "cannot open: %s", strerror(e));
-	}
-	size_t cap = 1 << 16, len = 0;
-	char *buf = fs_malloc(cap);
-	for (;;) {
-		if (!buf) {
-			fclose(fp);
-			return fs_error_at(err, -ENOMEM, path, 0, 0, "out of memory");
-		}
-		len += fread(buf + len, 1, cap - len, fp);
-		if (len < cap) {
-			break;
-		}
-		cap *= 2;
-		char *nb = fs_realloc(buf, cap);
-		if (!nb) {
-			fs_free(buf);
-		}
-		buf = nb;
-	}
-	bool failed = ferror(fp);
-	fclose(fp);
-	if (failed) {
-		fs_free(buf);
-		return fs_error_at(err, -EIO, path, 0, 0, "read error");
-	}
-	*ret_text = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int fs_geofence_load_geojson(struct fs_geofence *g, const char *path, struct fs_error *err)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int r = read_file(path, &text, &len, err);
+	int r = fs_file_load(path, 0, &text, &len, err);
 	if (r < 0) {
 		return r;
 	}

@@ -65,25 +65,27 @@ static void put_u8(struct wbuf *w, uint8_t v)
 	*w->p++ = v;
 }
 
-static void put_u16(struct wbuf *w, uint16_t v)
+/* The low @bytes bytes of @v, least significant first. */
+static void put_le(struct wbuf *w, uint64_t v, int bytes)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < bytes; i++) {
 		*w->p++ = (uint8_t)(v >> (8 * i));
 	}
+}
+
+static void put_u16(struct wbuf *w, uint16_t v)
+{
+	put_le(w, v, 2);
 }
 
 static void put_u32(struct wbuf *w, uint32_t v)
 {
-	for (int i = 0; i < 4; i++) {
-		*w->p++ = (uint8_t)(v >> (8 * i));
-	}
+	put_le(w, v, 4);
 }
 
 static void put_u64(struct wbuf *w, uint64_t v)
 {
-	for (int i = 0; i < 8; i++) {
-		*w->p++ = (uint8_t)(v >> (8 * i));
-	}
+	put_le(w, v, 8);
 }
 
 static void put_f32(struct wbuf *w, float v)
@@ -109,31 +111,30 @@ static uint8_t get_u8(struct rbuf *r)
 	return *r->p++;
 }
 
+/* @bytes bytes, least significant first. */
+static uint64_t get_le(struct rbuf *r, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++) {
+		v |= (uint64_t)r->p[i] << (8 * i);
+	}
+	r->p += bytes;
+	return v;
+}
+
 static uint16_t get_u16(struct rbuf *r)
 {
-	uint16_t v = (uint16_t)(r->p[0] | r->p[1] << 8);
-	r->p += 2;
-	return v;
+	return (uint16_t)get_le(r, 2);
 }
 
 static uint32_t get_u32(struct rbuf *r)
 {
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++) {
-		v |= (uint32_t)r->p[i] << (8 * i);
-	}
-	r->p += 4;
-	return v;
+	return (uint32_t)get_le(r, 4);
 }
 
 static uint64_t get_u64(struct rbuf *r)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++) {
-		v |= (uint64_t)r->p[i] << (8 * i);
-	}
-	r->p += 8;
-	return v;
+	return get_le(r, 8);
 }
 
 static float get_f32(struct rbuf *r)

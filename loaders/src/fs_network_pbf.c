@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "fs/alloc.h"
+#include "fs/file_load.h"
 #include "fs/network_build.h"
 #include "fs/network_load.h"
 #include "fs_network_files.h"
@@ -373,50 +374,16 @@ static int scan_primitive_block(struct pb blk, fs_osm_pbf_node_fn on_node, void 
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **ret_data, size_t *ret_size, struct fs_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		return fs_error_set(err, -errno, "%s: %s", path, strerror(errno));
-	}
-	size_t cap = 1 << 20, size = 0;
-	uint8_t *data = fs_malloc(cap);
-	while (data) {
-		size += fread(data + size, 1, cap - size, f);
-		if (size < cap) {
-			break;
-		}
-		uint8_t *bigger = fs_realloc(data, cap * 2);
-		if (!bigger) {
-			fs_free(data);
-			data = NULL;
-			break;
-		}
-		data = bigger;
-		cap *= 2;
-	}
-	int failed = ferror(f);
-	fclose(f);
-	if (!data) {
-		return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
-	}
-	if (failed) {
-		fs_free(data);
-		return fs_error_set(err, -EIO, "%s: read error", path);
-	}
-	*ret_data = data;
-	*ret_size = size;
-	return 0;
-}
-
 int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, struct fs_error *err)
 {
-	uint8_t *data = NULL, *raw = NULL;
+	uint8_t *raw = NULL;
 	size_t size = 0, off = 0, raw_cap = 0;
-	int rc = read_file(path, &data, &size, err);
+	char *file = NULL;
+	int rc = fs_file_load(path, 0, &file, &size, err);
 	if (rc < 0) {
 		return rc;
 	}
+	const uint8_t *data = (const uint8_t *)file;
 	uint32_t block = 0;
 	bool seen_header = false;
 	for (; off < size; block++) {
@@ -539,6 +506,6 @@ int fs_osm_pbf_scan(const char *path, fs_osm_pbf_node_fn on_node, void *ctx, str
 	}
 out:
 	fs_free(raw);
-	fs_free(data);
+	fs_free(file);
 	return rc;
 }

@@ -29,6 +29,7 @@
 
 #include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/file_load.h"
 #include "fs/geofence.h"
 #include "fs/geofence_load.h"
 #include "fs/scenario.h"
@@ -146,15 +147,21 @@ static int need_scalar(struct loader *L, const yaml_node_t *n, const char *key, 
 	return 0;
 }
 
+/* The scalar under @key in @map, or NULL: absent (*@rc 0) or not @expected, a scalar (*@rc the error). */
+static const yaml_node_t *get_scalar(struct loader *L, const yaml_node_t *map, const char *key, const char *expected,
+				     int *rc)
+{
+	const yaml_node_t *n = find(L, map, key);
+	*rc = n ? need_scalar(L, n, key, expected) : 0;
+	return *rc == 0 ? n : NULL;
+}
+
 static int get_double(struct loader *L, const yaml_node_t *map, const char *key, double lo, double hi, bool lo_open,
 		      double *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a number", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a number");
-	if (rc < 0) {
 		return rc;
 	}
 	char *end;
@@ -172,12 +179,9 @@ static int get_double(struct loader *L, const yaml_node_t *map, const char *key,
 
 static int get_u64(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi, uint64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "an integer", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "an integer");
-	if (rc < 0) {
 		return rc;
 	}
 	const char *t = text(n);
@@ -204,12 +208,9 @@ static int get_u32(struct loader *L, const yaml_node_t *map, const char *key, ui
 
 static int get_string(struct loader *L, const yaml_node_t *map, const char *key, char *buf, size_t size)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a string", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a string");
-	if (rc < 0) {
 		return rc;
 	}
 	if (strlen(text(n)) >= size) {
@@ -222,12 +223,9 @@ static int get_string(struct loader *L, const yaml_node_t *map, const char *key,
 static int get_duration_ms(struct loader *L, const yaml_node_t *map, const char *key, uint64_t lo, uint64_t hi,
 			   uint64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a duration", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a duration");
-	if (rc < 0) {
 		return rc;
 	}
 	uint64_t v;
@@ -243,12 +241,9 @@ static int get_duration_ms(struct loader *L, const yaml_node_t *map, const char 
 
 static int get_date(struct loader *L, const yaml_node_t *map, const char *key, int64_t *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a date", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a date");
-	if (rc < 0) {
 		return rc;
 	}
 	if (fs_calendar_parse(text(n), ret) < 0) {
@@ -261,12 +256,9 @@ static int get_date(struct loader *L, const yaml_node_t *map, const char *key, i
 static int get_enum(struct loader *L, const yaml_node_t *map, const char *key, const char *const *names, int count,
 		    int *ret)
 {
-	const yaml_node_t *n = find(L, map, key);
+	int rc;
+	const yaml_node_t *n = get_scalar(L, map, key, "a name", &rc);
 	if (!n) {
-		return 0;
-	}
-	int rc = need_scalar(L, n, key, "a name");
-	if (rc < 0) {
 		return rc;
 	}
 	char all[200] = "";
@@ -1929,56 +1921,17 @@ int fs_scenario_load_string(const char *text_in, size_t len, const char *name, c
 	return rc;
 }
 
-static int read_whole(const char *path, char **ret_buf, size_t *ret_len, struct fs_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		return fs_error_set(err, e == ENOENT ? -ENOENT : -EIO, "%s: cannot open: %s", path, strerror(e));
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if (cap > (64u << 20)) {
-				fs_free(buf);
-				fclose(f);
-				return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
-			}
-			char *n = fs_realloc(buf, cap);
-			if (!n) {
-				fs_free(buf);
-				fclose(f);
-				return fs_error_set(err, -ENOMEM, "%s: out of memory", path);
-			}
-			buf = n;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0) {
-			break;
-		}
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		fs_free(buf);
-		return fs_error_set(err, -EIO, "%s: read error", path);
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int fs_scenario_load(const char *path, struct fs_scenario *sc, struct fs_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	memset(sc, 0, sizeof(*sc));
-	int rc = read_whole(path, &buf, &len, err);
+	int rc = fs_file_load(path, (size_t)64 << 20, &buf, &len, err);
+	if (rc == -EFBIG) {
+		return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
+	}
 	if (rc < 0) {
-		return rc;
+		return rc == -ENOENT || rc == -ENOMEM ? rc : -EIO; /* the codes fs/scenario_load.h promises */
 	}
 	char dir[FS_SCN_PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -2041,9 +1994,12 @@ int fs_scenario_read_raw_events(const char *path, struct fs_scenario_raw_events 
 	memset(ret, 0, sizeof(*ret));
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = read_whole(path, &buf, &len, err);
+	int rc = fs_file_load(path, (size_t)64 << 20, &buf, &len, err);
+	if (rc == -EFBIG) {
+		return fs_error_set(err, -EINVAL, "%s: larger than 64 MiB; not a scenario", path);
+	}
 	if (rc < 0) {
-		return rc;
+		return rc == -ENOENT || rc == -ENOMEM ? rc : -EIO; /* the codes fs/scenario_load.h promises */
 	}
 	struct loader L = { .name = path, .err = err };
 	rc = load_document(&L, buf, len);

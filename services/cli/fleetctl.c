@@ -8,7 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -130,15 +130,6 @@ static int attach_checked(const char *address, struct fs_bus **ret)
 	return 0;
 }
 
-static int parse_timeout(const char *text, double *ret)
-{
-	if (!fs_args_double(text, ret) || *ret <= 0) {
-		fs_error("--timeout: '%s' is not a positive number of seconds", text);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* How echo picks messages: `veh.state` exactly; `veh` (no such topic) or `kpi*` by prefix. */
 struct echo_topic {
 	char name[FS_TOPIC_MAX];
@@ -206,97 +197,64 @@ static int echo_add_fields(struct echo_options *o, char *list)
 	return 0;
 }
 
-static void echo_usage(void)
+static void echo_usage(FILE *out)
 {
-	printf("Usage: fleetctl echo TOPIC [-n COUNT] [--timeout S] [--field PATH]... [--vehicle ID]\n"
-	       "                    [--rows N] [--csv | --json]\n"
-	       "Print each message on TOPIC, decoded.\n"
-	       "\n"
-	       "TOPIC: a topic name matches that topic only (kpi, not kpi/broker); end it with * for\n"
-	       "every topic that starts so (kpi* also gets kpi/broker); a name that is no topic is a\n"
-	       "prefix too (veh: veh.state, veh.event, veh.snapshot).\n"
-	       "  -n COUNT        stop after COUNT messages (after the filter)\n"
-	       "  --timeout S     stop after S seconds; exit 1 if nothing was printed\n"
-	       "  --field PATH    print only this field of the payload (a.b for nested ones and the\n"
-	       "                  items of a list; repeatable or comma-separated: --field vehicle_id,soc)\n"
-	       "  --vehicle ID    only what concerns vehicle ID: messages whose vehicle_id is ID, the\n"
-	       "                  records or items of a batch whose vehicle_id is ID; others are skipped\n"
-	       "  --rows N        rows of a table, items of a list to show (default 20, 0 = all; text)\n"
-	       "  --csv           one CSV row per record (a batch's table or list, else the message):\n"
-	       "                  topic,sender,tick,sim_time_utc then the fields; a header line whenever\n"
-	       "                  the columns change\n"
-	       "  --json          one JSON object per message (JSON Lines): topic, sender, seq, tick,\n"
-	       "                  sim_time_ms, sim_time_utc, type, payload (fields by their proto names)\n"
-	       "Every field prints, zeros included. Text tables fit the terminal's width ($COLUMNS);\n"
-	       "the columns left out are named. Times are simulated UTC; messages outside simulated\n"
-	       "time (the broker's kpi/broker counters) have none.\n");
+	fprintf(out, "Usage: fleetctl echo TOPIC [-n COUNT] [--timeout S] [--field PATH]... [--vehicle ID]\n"
+		     "                    [--rows N] [--csv | --json]\n"
+		     "Print each message on TOPIC, decoded.\n"
+		     "\n"
+		     "TOPIC: a topic name matches that topic only (kpi, not kpi/broker); end it with * for\n"
+		     "every topic that starts so (kpi* also gets kpi/broker); a name that is no topic is a\n"
+		     "prefix too (veh: veh.state, veh.event, veh.snapshot).\n"
+		     "  -n COUNT        stop after COUNT messages (after the filter); also --count COUNT\n"
+		     "  --timeout S     stop after S seconds; exit 1 if nothing was printed\n"
+		     "  --field PATH    print only this field of the payload (a.b for nested ones and the\n"
+		     "                  items of a list; repeatable or comma-separated: --field vehicle_id,soc)\n"
+		     "  --vehicle ID    only what concerns vehicle ID: messages whose vehicle_id is ID, the\n"
+		     "                  records or items of a batch whose vehicle_id is ID; others are skipped\n"
+		     "  --rows N        rows of a table, items of a list to show (default 20, 0 = all; text)\n"
+		     "  --csv           one CSV row per record (a batch's table or list, else the message):\n"
+		     "                  topic,sender,tick,sim_time_utc then the fields; a header line whenever\n"
+		     "                  the columns change\n"
+		     "  --json          one JSON object per message (JSON Lines): topic, sender, seq, tick,\n"
+		     "                  sim_time_ms, sim_time_utc, type, payload (fields by their proto names)\n"
+		     "Every field prints, zeros included. Text tables fit the terminal's width ($COLUMNS);\n"
+		     "the columns left out are named. Times are simulated UTC; messages outside simulated\n"
+		     "time (the broker's kpi/broker counters) have none.\n");
 }
 
-static int echo_parse(int argc, char **argv, struct echo_options *o)
+static int take_fields(void *target, const char *arg)
 {
-	enum { OPT_ROWS = 256, OPT_TIMEOUT, OPT_FIELD, OPT_VEHICLE, OPT_CSV, OPT_JSON };
-	static const struct option options[] = {
-		{ "rows", required_argument, NULL, OPT_ROWS },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "field", required_argument, NULL, OPT_FIELD },
-		{ "vehicle", required_argument, NULL, OPT_VEHICLE },
-		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
+	return echo_add_fields(target, (char *)arg) < 0 ? 2 : 0; /* @arg is argv's: split in place */
+}
+
+/* FS_SERVICE_GO_ON with *@ret_topic the index of the topic argument, or the exit status. */
+static int echo_parse(int argc, char **argv, struct echo_options *o, int *ret_topic)
+{
+	uint64_t rows = o->print.max_rows;
+	bool csv = false, json = false;
+	const struct fs_opt opts[] = {
+		{ "count", FS_OPT_U64, &o->count, .what = "a count", .as_given = true, .short_name = 'n' },
+		{ "rows", FS_OPT_U64, &rows, .what = "a count" },
+		{ "timeout", FS_OPT_DOUBLE, &o->timeout, .lo_open = true, .hi = DBL_MAX,
+		  .what = "a positive number of seconds" },
+		{ "field", FS_OPT_CALL, o, .call = take_fields },
+		{ "vehicle", FS_OPT_U64, &o->vehicle, &o->by_vehicle, .what = "a vehicle id" },
+		{ "csv", FS_OPT_SET, &csv },
+		{ "json", FS_OPT_SET, &json },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "n:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (!fs_args_u64(optarg, &o->count)) {
-				fs_error("-n: '%s' is not a count", optarg);
-				return 2;
-			}
-			break;
-		case OPT_ROWS: {
-			uint64_t rows;
-			if (!fs_args_u64(optarg, &rows)) {
-				fs_error("--rows: '%s' is not a count", optarg);
-				return 2;
-			}
-			o->print.max_rows = (size_t)rows;
-			break;
-		}
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &o->timeout) < 0) {
-				return 2;
-			}
-			break;
-		case OPT_FIELD:
-			if (echo_add_fields(o, optarg) < 0) {
-				return 2;
-			}
-			break;
-		case OPT_VEHICLE:
-			if (!fs_args_u64(optarg, &o->vehicle)) {
-				fs_error("--vehicle: '%s' is not a vehicle id", optarg);
-				return 2;
-			}
-			o->by_vehicle = true;
-			break;
-		case OPT_CSV:
-		case OPT_JSON:
-			if (o->format != ECHO_TEXT) {
-				fs_error("echo: give --csv or --json, not both");
-				return 2;
-			}
-			o->format = opt == OPT_CSV ? ECHO_CSV : ECHO_JSON;
-			break;
-		case 'h':
-			echo_usage();
-			return 0;
-		default:
-			return fs_args_try_help("fleetctl echo");
-		}
+	int rc = fs_service_parse_command(opts, echo_usage, argc, argv, ret_topic);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	return -1;
+	if (csv && json) {
+		fs_error("echo: give --csv or --json, not both");
+		return 2;
+	}
+	o->format = csv ? ECHO_CSV : json ? ECHO_JSON : ECHO_TEXT;
+	o->print.max_rows = (size_t)rows;
+	return FS_SERVICE_GO_ON;
 }
 
 /*
@@ -361,16 +319,17 @@ static bool echo_print(const struct fs_bus_message *msg, struct echo_options *o,
 static int cmd_echo(const char *address, int argc, char **argv)
 {
 	struct echo_options o = { .print = { .max_rows = 20 } };
-	int rc = echo_parse(argc, argv, &o);
-	if (rc >= 0) {
+	int first = 0;
+	int rc = echo_parse(argc, argv, &o, &first);
+	if (rc != FS_SERVICE_GO_ON) {
 		return rc;
 	}
-	if (optind >= argc) {
+	if (first >= argc) {
 		fs_error("echo: which topic? (`fleetctl topics` lists them)");
 		return 2;
 	}
 	struct echo_topic topic;
-	if (echo_topic_parse(argv[optind], &topic) < 0) {
+	if (echo_topic_parse(argv[first], &topic) < 0) {
 		return 2;
 	}
 	for (size_t i = 0; topic.info && i < o.print.n_fields; i++) {
@@ -421,7 +380,7 @@ static int cmd_echo(const char *address, int argc, char **argv)
 	}
 	fs_bus_close(bus);
 	if (!seen && o.timeout > 0) {
-		fs_error("no message on '%s'%s within %g s", argv[optind], o.by_vehicle ? " about that vehicle" : "",
+		fs_error("no message on '%s'%s within %g s", argv[first], o.by_vehicle ? " about that vehicle" : "",
 			 o.timeout);
 		return 1;
 	}
@@ -448,24 +407,24 @@ struct topic_rate {
 	const struct fs_topic_info *info;
 };
 
+static void topics_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl topics [--window S]\nListen for S seconds (default 2) and list the topics "
+		     "seen, then the known topics that were silent.\n");
+}
+
 static int cmd_topics(const char *address, int argc, char **argv)
 {
 	double window = 2.0;
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: fleetctl topics [--window S]\nListen for S seconds (default 2) and list the topics "
-		       "seen, then the known topics that were silent.\n");
-		return 0;
-	}
-	if (argc > 1 && !strcmp(argv[1], "--window")) {
-		if (argc < 3 || parse_timeout(argv[2], &window) < 0) {
-			return 2;
-		}
-		argc -= 2;
-		argv += 2;
-		argv[0] = (char *)"fleetctl topics";
-	}
-	if (extra_arguments(argc, argv, 0)) {
-		return 2;
+	const struct fs_opt opts[] = {
+		{ "window", FS_OPT_DOUBLE, &window, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = argv[0], .usage = topics_usage, .opts = opts,
+					      .unexpected_suffix = " (try --help)" };
+	int rc = fs_service_parse(&spec, argc, argv, NULL);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	struct fs_bus *bus = NULL;
 	if (attach_checked(address, &bus)) {
@@ -516,39 +475,27 @@ static int cmd_topics(const char *address, int argc, char **argv)
 	return 0;
 }
 
+static void hz_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
+		     "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
+		     "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
+}
+
 static int cmd_hz(const char *address, int argc, char **argv)
 {
 	double window = 5, timeout = 0;
-	static const struct option options[] = {
-		{ "window", required_argument, NULL, 'w' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "window", FS_OPT_DOUBLE, &window, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
+		{ "timeout", FS_OPT_DOUBLE, &timeout, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'w':
-			if (parse_timeout(optarg, &window) < 0) {
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_timeout(optarg, &timeout) < 0) {
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("Usage: fleetctl hz TOPIC [--window S] [--timeout S]\n"
-			       "Rate of TOPIC in wall time and per simulated second, printed every S s (default 5);\n"
-			       "runs until Ctrl-C (exit 0) or --timeout (exit 1 if nothing came).\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int topic = 0;
+	int rc = fs_service_parse_command(opts, hz_usage, argc, argv, &topic);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (optind >= argc) {
+	if (topic >= argc) {
 		fs_error("hz: which topic?");
 		return 2;
 	}
@@ -556,7 +503,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	if (!bus) {
 		return 1;
 	}
-	fs_bus_subscribe(bus, argv[optind]);
+	fs_bus_subscribe(bus, argv[topic]);
 	int64_t end = timeout > 0 ? fs_clock_now_us() + (int64_t)(timeout * 1e6) : INT64_MAX;
 	int64_t window_start = fs_clock_now_us(), last_us = 0;
 	int64_t first_sim = -1, last_sim = 0;
@@ -567,7 +514,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	double min_dt = INFINITY, max_dt = 0, mean_dt = 0, m2_dt = 0;
 	while (!stop && fs_clock_now_us() < end) {
 		struct fs_bus_message *msg = NULL;
-		int rc = fs_bus_recv(bus, &msg, 100);
+		rc = fs_bus_recv(bus, &msg, 100);
 		int64_t now = fs_clock_now_us();
 		if (rc == 0) {
 			if (last_us) {
@@ -595,10 +542,10 @@ static int cmd_hz(const char *address, int argc, char **argv)
 				double sim_s = (double)(last_sim - first_sim) / 1000.0;
 				printf("%s: %.2f msg/s wall, %.3f msg per simulated s; interval min %.4fs max %.4fs "
 				       "std %.4fs; window %" PRIu64 " msgs\n",
-				       argv[optind], (double)count / secs, sim_s > 0 ? (double)(count - 1) / sim_s : 0.0,
+				       argv[topic], (double)count / secs, sim_s > 0 ? (double)(count - 1) / sim_s : 0.0,
 				       min_dt, max_dt, sd, count);
 			} else {
-				printf("%s: %" PRIu64 " message(s) in %.1f s\n", argv[optind], count, secs);
+				printf("%s: %" PRIu64 " message(s) in %.1f s\n", argv[topic], count, secs);
 			}
 			fflush(stdout);
 			window_start = now;
@@ -612,7 +559,7 @@ static int cmd_hz(const char *address, int argc, char **argv)
 	}
 	fs_bus_close(bus);
 	if (!total && timeout > 0) {
-		fs_error("no message on '%s' within %g s", argv[optind], timeout);
+		fs_error("no message on '%s' within %g s", argv[topic], timeout);
 		return 1;
 	}
 	return 0; /* Ctrl-C ends it, as echo */
@@ -896,6 +843,25 @@ static Fleetsim__V1__ScenarioEvent *raw_event(const char *type, const struct fs_
 	return e;
 }
 
+static void inject_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl inject [--from-start] FILE\n"
+		     "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
+		     "Send scenario events to the running simulation and print the conductor's answer;\n"
+		     "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
+		     "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
+		     "\n"
+		     "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
+		     "the run starts, so a file's events play out as written whenever it is injected;\n"
+		     "with --from-start offsets count from the run's start, as in a scenario file. A\n"
+		     "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
+		     "moment either way. Without a time an event applies at the next tick.\n"
+		     "\n"
+		     "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
+		     "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
+		     "calibration_spike).\n");
+}
+
 /*
  * The conductor validates with the run's scenario (zones, releases, depots,
  * start and tick), so fleetctl sends the events as written and reports the
@@ -910,62 +876,26 @@ static int cmd_inject(const char *address, int argc, char **argv)
 	uint64_t tick = 0;
 	double timeout = 5;
 	bool from_start = false;
-	static const struct option options[] = {
-		{ "event", required_argument, NULL, 'e' },
-		{ "tick", required_argument, NULL, 'k' },
-		{ "from-start", no_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "event", FS_OPT_STRING, &type },
+		{ "tick", FS_OPT_U64, &tick, .min = 1, .what = "a tick number (>= 1; leave it out for the next tick)" },
+		{ "from-start", FS_OPT_SET, &from_start },
+		{ "timeout", FS_OPT_DOUBLE, &timeout, .lo_open = true, .hi = DBL_MAX, .what = "a positive number of seconds" },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'e':
-			type = optarg;
-			break;
-		case 'k':
-			if (!fs_args_u64(optarg, &tick) || tick == 0) {
-				fs_error("--tick: '%s' is not a tick number (>= 1; leave it out for the next tick)", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			from_start = true;
-			break;
-		case 't':
-			if (parse_timeout(optarg, &timeout) < 0) {
-				return 2;
-			}
-			break;
-		case 'h':
-			printf("Usage: fleetctl inject [--from-start] FILE\n"
-			       "       fleetctl inject --event TYPE [--tick N] [KEY=VALUE...]\n"
-			       "Send scenario events to the running simulation and print the conductor's answer;\n"
-			       "exit 1 if it refuses them (the reason says why) or does not answer within --timeout\n"
-			       "(default 5 s). FILE is YAML with an events: list as in a scenario file.\n"
-			       "\n"
-			       "When: an offset (at: 10m, from: 20m, until: 1h10m) counts from now, the next tick\n"
-			       "the run starts, so a file's events play out as written whenever it is injected;\n"
-			       "with --from-start offsets count from the run's start, as in a scenario file. A\n"
-			       "date-time (at: 2028-06-01T21:20:00Z) or a tick (tick: 600, --tick N) is that\n"
-			       "moment either way. Without a time an event applies at the next tick.\n"
-			       "\n"
-			       "Types and keys: docs/scenario.md (weather, geofence, demand_surge, road_closure,\n"
-			       "device_fault, software_update, depot_outage, supplier_shortage, recall,\n"
-			       "calibration_spike).\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	const struct fs_service_spec spec = { .program = argv[0], .usage = inject_usage, .opts = opts, .operands = true,
+					      .in_order = true };
+	int first = 0;
+	int rc = fs_service_parse(&spec, argc, argv, &first);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
 	Fleetsim__V1__ScenarioCommand cmd = FLEETSIM__V1__SCENARIO_COMMAND__INIT;
 	struct fs_scenario_raw_events raw = { 0 };
 	struct fs_scenario_kv kv[64];
 	if (type) {
 		size_t n = 0;
-		for (int i = optind; i < argc; i++) {
+		for (int i = first; i < argc; i++) {
 			char *eq = strchr(argv[i], '=');
 			if (!eq || eq == argv[i] || n == 64) {
 				fs_error("inject: '%s' is not KEY=VALUE", argv[i]);
@@ -978,7 +908,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 		cmd.events[0] = raw_event(type, kv, n, tick);
 		cmd.n_events = 1;
 	} else {
-		if (optind + 1 != argc) {
+		if (first + 1 != argc) {
 			fs_error("inject: give one FILE, or --event TYPE KEY=VALUE... (see --help)");
 			return 2;
 		}
@@ -987,7 +917,7 @@ static int cmd_inject(const char *address, int argc, char **argv)
 			return 2;
 		}
 		struct fs_error err = { "" };
-		if (fs_scenario_read_raw_events(argv[optind], &raw, &err) < 0) {
+		if (fs_scenario_read_raw_events(argv[first], &raw, &err) < 0) {
 			fs_error("%s", err.message);
 			return 1;
 		}
@@ -1046,41 +976,42 @@ out:
 	return status;
 }
 
+static void keygen_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl keygen [DIR] [--name NAME]\n"
+		     "Write a new CURVE key pair in Z85: DIR/NAME.pub, the public key to add to the\n"
+		     "broker's --allow list, and DIR/NAME.secret (mode 0600), for FLEETSIM_CURVE_SECRET\n"
+		     "or --curve-secret. DIR defaults to the current directory (created 0700 if\n"
+		     "missing), NAME to fleetctl; existing files are never overwritten.\n");
+}
+
+static int take_key_name(void *target, const char *arg)
+{
+	if (!*arg || strchr(arg, '/')) {
+		fs_error("--name: '%s' is not a file name", arg);
+		return 2;
+	}
+	*(const char **)target = arg;
+	return 0;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
 	const char *name = "fleetctl";
-	static const struct option options[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "name", FS_OPT_CALL, &name, .call = take_key_name },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (!*optarg || strchr(optarg, '/')) {
-				fs_error("--name: '%s' is not a file name", optarg);
-				return 2;
-			}
-			name = optarg;
-			break;
-		case 'h':
-			printf("Usage: fleetctl keygen [DIR] [--name NAME]\n"
-			       "Write a new CURVE key pair in Z85: DIR/NAME.pub, the public key to add to the\n"
-			       "broker's --allow list, and DIR/NAME.secret (mode 0600), for FLEETSIM_CURVE_SECRET\n"
-			       "or --curve-secret. DIR defaults to the current directory (created 0700 if\n"
-			       "missing), NAME to fleetctl; existing files are never overwritten.\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int first = 0;
+	int rc = fs_service_parse_command(opts, keygen_usage, argc, argv, &first);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (argc - optind > 1) {
+	if (argc - first > 1) {
 		fs_error("keygen: give at most one directory");
 		return 2;
 	}
-	const char *dir = optind < argc ? argv[optind] : ".";
+	const char *dir = first < argc ? argv[first] : ".";
 	char public_key[FS_BUS_KEY_Z85 + 1];
 	if (fs_bus_keygen(dir, name, public_key) < 0) {
 		return 1;
@@ -1130,22 +1061,9 @@ static int parse_global(int argc, char **argv, const char **ret_address, int *re
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
-			*ret_address = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--bus=", 6)) {
-			*ret_address = argv[i] + 6;
-			i++;
-		} else if ((!strcmp(argv[i], "--curve-server") || !strcmp(argv[i], "--curve-secret")) && i + 1 < argc) {
-			*(!strcmp(argv[i], "--curve-server") ? &curve_server : &curve_secret) = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--curve-server=", 15)) {
-			curve_server = argv[i] + 15;
-			i++;
-		} else if (!strncmp(argv[i], "--curve-secret=", 15)) {
-			curve_secret = argv[i] + 15;
-			i++;
-		} else {
+		} else if (!fs_args_value(argc, argv, &i, "--bus", ret_address) &&
+			   !fs_args_value(argc, argv, &i, "--curve-server", &curve_server) &&
+			   !fs_args_value(argc, argv, &i, "--curve-secret", &curve_secret)) {
 			fs_error("unknown option '%s'", argv[i]);
 			return fs_args_try_help("fleetctl");
 		}

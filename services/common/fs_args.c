@@ -111,6 +111,34 @@ bool fs_args_version(int argc, char **argv, const char *program)
 	return false;
 }
 
+bool fs_args_value(int argc, char **argv, int *i, const char *name, const char **ret)
+{
+	const char *arg = argv[*i];
+	size_t len = strlen(name);
+	if (!strcmp(arg, name) && *i + 1 < argc) {
+		*ret = argv[*i + 1];
+		*i += 2;
+		return true;
+	}
+	if (!strncmp(arg, name, len) && arg[len] == '=') {
+		*ret = arg + len + 1;
+		*i += 1;
+		return true;
+	}
+	return false;
+}
+
+const char *fs_args_last_value(int argc, char **argv, const char *name)
+{
+	const char *value = NULL;
+	for (int i = 0; i < argc;) {
+		if (!fs_args_value(argc, argv, &i, name, &value)) {
+			i++;
+		}
+	}
+	return value;
+}
+
 int fs_args_try_help(const char *command)
 {
 	fprintf(stderr, "Try '%s --help' for more information.\n", command);

@@ -6,6 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/** The digits of a number macro, for an option's "is not WHAT": FS_ARGS_STR(MAX_REPS) is "15". */
+#define FS_ARGS_STR_(x) #x
+#define FS_ARGS_STR(x) FS_ARGS_STR_(x)
+
 /** Parse a non-negative integer (decimal); false on junk or overflow. */
 bool fs_args_u64(const char *text, uint64_t *ret);
 /** Parse a finite double. */
@@ -23,6 +27,17 @@ bool fs_args_speed(const char *text, double *ret);
  * program answers --version so, wherever it stands among the options.
  */
 bool fs_args_version(int argc, char **argv, const char *program);
+
+/**
+ * One option read by hand, where getopt cannot be (the options before a
+ * command, `fleetctl --bus ADDR echo`; a look for --scenario in a command
+ * line that is passed on): if argv[*@i] is "@name VALUE" (VALUE a word of
+ * its own) or "@name=VALUE", *@ret gets VALUE, *@i moves past it and the
+ * answer is true.
+ */
+bool fs_args_value(int argc, char **argv, int *i, const char *name, const char **ret);
+/** The VALUE of the last "@name VALUE" or "@name=VALUE" among the @argc words of @argv, or NULL. */
+const char *fs_args_last_value(int argc, char **argv, const char *name);
 
 /**
  * After getopt_long() refused an option (it printed one line naming it, with

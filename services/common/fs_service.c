@@ -106,11 +106,20 @@ static bool take(const struct fs_opt *o, const char *arg, const char *typed)
 	return true;
 }
 
+int fs_service_take_speed(void *target, const char *arg)
+{
+	if (!fs_args_speed(arg, target)) {
+		fs_error("--speed: '%s' is not 'max' or a positive factor", arg);
+		return 2;
+	}
+	return 0;
+}
+
 int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind)
 {
 	struct option longs[MAX_OPTS + 2];
-	char shorts[2 * MAX_OPTS + 2] = "h";
-	size_t n = 0, ns = 1;
+	char shorts[2 * MAX_OPTS + 3] = "+h";
+	size_t n = 0, ns = 2;
 	for (const struct fs_opt *o = spec->opts; o->name; o++, n++) {
 		if (n == MAX_OPTS) {
 			abort(); /* programmer error: a table this long wants another layout */
@@ -125,11 +134,12 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 		}
 	}
 	shorts[ns] = '\0';
+	const char *getopt_shorts = spec->in_order ? shorts : shorts + 1; /* "+": stop at the first operand */
 	longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longs[n] = (struct option){ 0 };
 	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+	optind = 0; /* 0, not 1: glibc then reads the ordering ("+") of this call afresh */
+	while ((opt = getopt_long(argc, argv, getopt_shorts, longs, NULL)) != -1) {
 		const struct fs_opt *o = NULL;
 		if (opt >= 256) {
 			o = &spec->opts[opt - 256];
@@ -169,6 +179,13 @@ int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, 
 		*ret_optind = optind;
 	}
 	return FS_SERVICE_GO_ON;
+}
+
+int fs_service_parse_command(const struct fs_opt *opts, void (*usage)(FILE *out), int argc, char **argv,
+			     int *ret_optind)
+{
+	const struct fs_service_spec spec = { .program = argv[0], .usage = usage, .opts = opts, .operands = true };
+	return fs_service_parse(&spec, argc, argv, ret_optind);
 }
 
 int fs_service_parse_before_dashes(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind,

@@ -64,6 +64,9 @@ struct fs_opt {
 	const char **text;  /* also the argument as typed, once checked (may be NULL) */
 };
 
+/** An FS_OPT_CALL for --speed X|max: the pace (a double: X, or 0 for max) into target. */
+int fs_service_take_speed(void *target, const char *arg);
+
 struct fs_service_spec {
 	const char *program;        /* in "Try 'PROGRAM --help'" */
 	void (*usage)(FILE *out);   /* --help and -h print it on stdout */
@@ -75,6 +78,7 @@ struct fs_service_spec {
 	const char *unexpected_suffix;
 	bool operands;              /* the caller takes the operands */
 	bool operands_ignored;      /* no check at all (kept for fs-vehicle's command line) */
+	bool in_order;              /* the options end at the first operand (all after it are operands) */
 };
 
 /**
@@ -99,6 +103,13 @@ void fs_service_rename(char **argv, const char *name);
  * gets the index of the first operand.
  */
 int fs_service_parse(const struct fs_service_spec *spec, int argc, char **argv, int *ret_optind);
+/**
+ * fs_service_parse() for a command of a program with several (fleetctl hz,
+ * fs-rec info): it goes by argv[0] ("fleetctl hz"), @usage answers --help,
+ * and the caller takes the operands from *@ret_optind.
+ */
+int fs_service_parse_command(const struct fs_opt *opts, void (*usage)(FILE *out), int argc, char **argv,
+			     int *ret_optind);
 /**
  * As fs_service_parse(), for a program whose arguments after a "--" are
  * another command line: reads the options before it. *@ret_dashes gets the

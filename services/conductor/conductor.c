@@ -1341,15 +1341,6 @@ static int parse_duration(void *target, const char *arg)
 	return 0;
 }
 
-static int parse_speed(void *target, const char *arg)
-{
-	if (!fs_args_speed(arg, target)) {
-		fs_error("--speed: '%s' is not 'max' or a positive factor", arg);
-		return 2;
-	}
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct conductor *c, struct conductor_args *a)
 {
 	static const char *const controls[] = { "socket", "bus", NULL };
@@ -1361,7 +1352,7 @@ static int parse_args(int argc, char **argv, struct conductor *c, struct conduct
 		{ "duration", FS_OPT_CALL, &a->duration_ms, &a->duration, .call = parse_duration },
 		{ "tick-ms", FS_OPT_U32, &c->tick_ms, &a->tick, .min = 1, .max = 3600000,
 		  .what = "a tick length in ms (1..3600000)" },
-		{ "speed", FS_OPT_CALL, &c->speed, .call = parse_speed },
+		{ "speed", FS_OPT_CALL, &c->speed, .call = fs_service_take_speed },
 		{ "paused", FS_OPT_SET, &a->paused },
 		{ "ready-timeout", FS_OPT_U64, &a->ready_timeout_s, .min = 1, .max = 86400,
 		  .what = "a number of seconds (1..86400)" },

@@ -687,14 +687,7 @@ static int read_options(int argc, char **argv, struct run_options *o, struct run
 	*o = (struct run_options){ .seed = 1, .duration = "1h", .start = "2028-06-01T12:00:00Z", .tick_ms = 1000,
 				   .speed = "max", .shards = 1, .stop_wait_s = 10 };
 	*args = (struct run_args){ .npre = 0 };
-	const char *scenario_path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
-			scenario_path = argv[i + 1];
-		} else if (!strncmp(argv[i], "--scenario=", 11)) {
-			scenario_path = argv[i] + 11;
-		}
-	}
+	const char *scenario_path = fs_args_last_value(argc - 1, argv + 1, "--scenario");
 	struct fs_scenario sc;
 	if (fs_scenario_msg_load(scenario_path, &sc) < 0) {
 		return -EINVAL; /* the loader said where and why */
@@ -766,22 +759,6 @@ static void join_usage(FILE *out)
 		"  --broker-key KEY    the broker's public key instead (Z85 or a file)\n"
 		"\n"
 		"Exit status: the participant's (0 the run ended; 1 refused, lost the bus, or failed).\n");
-}
-
-/* One join-only option at argv[*i] (--role, --shard, --keys, --key, --broker-key, =VALUE or VALUE); NULL if not one. */
-static const char *join_option(int argc, char **argv, int *i, const char *name)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n)) {
-		return NULL;
-	}
-	if (argv[*i][n] == '=') {
-		return argv[*i] + n + 1;
-	}
-	if (argv[*i][n] == '\0' && *i + 1 < argc) {
-		return argv[++*i];
-	}
-	return NULL;
 }
 
 /* "K/N" with 0 <= K < N <= MAX_SHARDS. */
@@ -864,24 +841,17 @@ int launcher_join(int argc, char **argv)
 	char **rest = fs_xcalloc((size_t)argc + 2, sizeof(char *));
 	int nrest = 0;
 	rest[nrest++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		const char *v;
+	for (int i = 1; i < argc;) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			join_usage(stdout);
 			free(rest);
 			return 0;
-		} else if ((v = join_option(argc, argv, &i, "--role"))) {
-			role = v;
-		} else if ((v = join_option(argc, argv, &i, "--shard"))) {
-			shard = v;
-		} else if ((v = join_option(argc, argv, &i, "--keys"))) {
-			keys = v;
-		} else if ((v = join_option(argc, argv, &i, "--key"))) {
-			key = v;
-		} else if ((v = join_option(argc, argv, &i, "--broker-key"))) {
-			broker_key = v;
-		} else {
-			rest[nrest++] = argv[i];
+		}
+		/* join's own options; the rest goes to `fleetsim run` */
+		if (!fs_args_value(argc, argv, &i, "--role", &role) && !fs_args_value(argc, argv, &i, "--shard", &shard) &&
+		    !fs_args_value(argc, argv, &i, "--keys", &keys) && !fs_args_value(argc, argv, &i, "--key", &key) &&
+		    !fs_args_value(argc, argv, &i, "--broker-key", &broker_key)) {
+			rest[nrest++] = argv[i++];
 		}
 	}
 	uint64_t k = 0, n = 0;

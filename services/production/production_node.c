@@ -523,11 +523,7 @@ static int on_end(void *ctx, struct fs_participant *p)
 		if (st == FS_PROD_STAGE_RETIRED) {
 			continue;
 		}
-		double total = 0;
-		for (uint32_t g = 0; g < s->programme_count; g++) {
-			total += s->programmes[g].in_stage[st];
-		}
-		add_key(p, "vehicles_", fs_production_stage_name(st), total);
+		add_key(p, "vehicles_", fs_production_stage_name(st), (double)fs_production_stats_in_stage(s, st));
 	}
 	free(s);
 	return 0;

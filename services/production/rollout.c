@@ -742,11 +742,7 @@ static int write_csv(const struct options *o, const struct fs_production_params 
 			if (stg == FS_PROD_STAGE_RETIRED) {
 				continue;
 			}
-			uint64_t v = 0;
-			for (uint32_t g = 0; g < st->programme_count; g++) {
-				v += st->programmes[g].in_stage[stg];
-			}
-			fprintf(f, ",%" PRIu64, v);
+			fprintf(f, ",%" PRIu64, fs_production_stats_in_stage(st, stg));
 		}
 		for (uint32_t k = 0; k < st->integrator_count; k++) {
 			const struct fs_prod_integrator_stats *is = &st->integrators[k];

@@ -16,7 +16,6 @@
  *   export FILE ...       per-vehicle timeline CSV, trips GeoJSON, KPI report PNG
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -89,35 +88,32 @@ static void format_duration(double s, char *buf, size_t size)
 	}
 }
 
+static void info_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl info FILE [--scan]\n"
+		     "Channels, message counts and time span of a recording. The summary section is\n"
+		     "used when present (--scan counts by reading every chunk instead); a file\n"
+		     "without one (a recorder killed mid-run) is read chunk by chunk up to where it\n"
+		     "was cut, and `fleetctl recover` rewrites it with an index.\n");
+}
+
 static int cmd_info(int argc, char **argv)
 {
 	bool scan = false;
-	static const struct option options[] = {
-		{ "scan", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "scan", FS_OPT_SET, &scan },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		if (opt == 's') {
-			scan = true;
-		} else if (opt == 'h') {
-			printf("Usage: fleetctl info FILE [--scan]\n"
-			       "Channels, message counts and time span of a recording. The summary section is\n"
-			       "used when present (--scan counts by reading every chunk instead); a file\n"
-			       "without one (a recorder killed mid-run) is read chunk by chunk up to where it\n"
-			       "was cut, and `fleetctl recover` rewrites it with an index.\n");
-			return 0;
-		} else {
-			return fs_args_try_help(argv[0]);
-		}
+	int file = 0;
+	int rc = fs_service_parse_command(opts, info_usage, argc, argv, &file);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (optind + 1 != argc) {
+	if (file + 1 != argc) {
 		fs_error("info: give one recording (see --help)");
 		return 2;
 	}
-	const char *path = argv[optind];
+	const char *path = argv[file];
 	struct fs_error err = { "" };
 	struct fs_mcap_reader *r = fs_mcap_reader_open(path, &err);
 	if (!r) {
@@ -126,7 +122,7 @@ static int cmd_info(int argc, char **argv)
 	}
 	bool summary = fs_mcap_reader_has_summary(r);
 	struct fs_mcap_stats st;
-	int rc = fs_mcap_reader_stats(r, scan || !summary, &st, &err);
+	rc = fs_mcap_reader_stats(r, scan || !summary, &st, &err);
 	if (rc < 0) {
 		fs_error("%s (counts below stop there)", err.message);
 	}
@@ -315,82 +311,56 @@ static bool live_run_on(const char *address)
 	return live;
 }
 
+static void play_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR]\n"
+		     "                     [--paused] [--hold] [--loop]\n"
+		     "Republish the envelopes of a recording onto a bus, paced by their simulated\n"
+		     "time at X times real time (default 1; max = no pacing), so `fleet-viz`,\n"
+		     "`fleetctl echo` and other observers show the run as if live. The playback\n"
+		     "reports status like a run's conductor (`fleetctl status`: playback, tick,\n"
+		     "simulated time, pace, the recording's span) and takes its commands:\n"
+		     "`fleetctl pause|resume|step [N]|speed X|stop` and `fleetctl seek T`; a viewer\n"
+		     "on the bus shows its timeline and drives it with its keys. After a seek, and\n"
+		     "every second while paused, it publishes a keyframe of every shard as of the\n"
+		     "position (veh.snapshot), rebuilt from the recording's keyframes and news.\n"
+		     "  --from T    start T into the recording (90s, 15m, 2h) or at a date-time\n"
+		     "              (2028-06-01T08:00:00Z)\n"
+		     "  --topics P  republish only topics starting with one of the prefixes (veh.,kpi)\n"
+		     "  --paused    start paused (resume, step or seek to go on)\n"
+		     "  --hold      at the end, stay on the last position until `fleetctl stop` or\n"
+		     "              Ctrl-C (seek back to play again); without it play exits there\n"
+		     "  --loop      at the end, start again\n"
+		     "Starts a broker on the bus if none is running there, and refuses a bus where\n"
+		     "a run (or another playback) is live: the recording's senders would collide\n"
+		     "with the run's. The recorded run's handshakes, status and commands are not\n"
+		     "replayed: the playback answers for itself.\n");
+}
+
 static int cmd_play(const char *global_bus, int argc, char **argv)
 {
 	const char *from = NULL, *topics = NULL;
 	struct rec_play_options o = { .address = global_bus, .speed = 1 };
-	static const struct option options[] = {
-		{ "speed", required_argument, NULL, 's' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "topics", required_argument, NULL, 't' },
-		{ "bus", required_argument, NULL, 'b' },
-		{ "loop", no_argument, NULL, 'l' },
-		{ "hold", no_argument, NULL, 'H' },
-		{ "paused", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "speed", FS_OPT_CALL, &o.speed, .call = fs_service_take_speed },
+		{ "from", FS_OPT_STRING, &from },
+		{ "topics", FS_OPT_STRING, &topics },
+		{ "bus", FS_OPT_STRING, &o.address },
+		{ "loop", FS_OPT_SET, &o.loop },
+		{ "hold", FS_OPT_SET, &o.hold },
+		{ "paused", FS_OPT_SET, &o.paused },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			if (!fs_args_speed(optarg, &o.speed)) {
-				fs_error("--speed: '%s' is not 'max' or a positive factor", optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			from = optarg;
-			break;
-		case 't':
-			topics = optarg;
-			break;
-		case 'b':
-			o.address = optarg;
-			break;
-		case 'l':
-			o.loop = true;
-			break;
-		case 'H':
-			o.hold = true;
-			break;
-		case 'p':
-			o.paused = true;
-			break;
-		case 'h':
-			printf("Usage: fleetctl play FILE [--speed X|max] [--from T] [--topics P,...] [--bus ADDR]\n"
-			       "                     [--paused] [--hold] [--loop]\n"
-			       "Republish the envelopes of a recording onto a bus, paced by their simulated\n"
-			       "time at X times real time (default 1; max = no pacing), so `fleet-viz`,\n"
-			       "`fleetctl echo` and other observers show the run as if live. The playback\n"
-			       "reports status like a run's conductor (`fleetctl status`: playback, tick,\n"
-			       "simulated time, pace, the recording's span) and takes its commands:\n"
-			       "`fleetctl pause|resume|step [N]|speed X|stop` and `fleetctl seek T`; a viewer\n"
-			       "on the bus shows its timeline and drives it with its keys. After a seek, and\n"
-			       "every second while paused, it publishes a keyframe of every shard as of the\n"
-			       "position (veh.snapshot), rebuilt from the recording's keyframes and news.\n"
-			       "  --from T    start T into the recording (90s, 15m, 2h) or at a date-time\n"
-			       "              (2028-06-01T08:00:00Z)\n"
-			       "  --topics P  republish only topics starting with one of the prefixes (veh.,kpi)\n"
-			       "  --paused    start paused (resume, step or seek to go on)\n"
-			       "  --hold      at the end, stay on the last position until `fleetctl stop` or\n"
-			       "              Ctrl-C (seek back to play again); without it play exits there\n"
-			       "  --loop      at the end, start again\n"
-			       "Starts a broker on the bus if none is running there, and refuses a bus where\n"
-			       "a run (or another playback) is live: the recording's senders would collide\n"
-			       "with the run's. The recorded run's handshakes, status and commands are not\n"
-			       "replayed: the playback answers for itself.\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int file = 0;
+	int rc = fs_service_parse_command(opts, play_usage, argc, argv, &file);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (optind + 1 != argc) {
+	if (file + 1 != argc) {
 		fs_error("play: give one recording (see --help)");
 		return 2;
 	}
-	o.path = argv[optind];
+	o.path = argv[file];
 	char abuf[FS_BUS_ADDRESS_MAX], endpoint[FS_BUS_ADDRESS_MAX];
 	if (!o.address) {
 		o.address = fs_bus_default_address(abuf, sizeof(abuf));
@@ -446,58 +416,44 @@ out:
 
 /* ---------------------------------------------------------------- export */
 
+static void export_usage(FILE *out)
+{
+	fprintf(out, "Usage: fleetctl export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
+		     "                            [--timezone ZONE]\n"
+		     "  --timeline  per-vehicle timeline: one row per stretch of constant state\n"
+		     "              (start, end, duration, position, charge, distance) and one per\n"
+		     "              vehicle event, ordered by vehicle then time\n"
+		     "  --geojson   trips as LineString features with [lon, lat, 0, unix_time]\n"
+		     "              coordinates (at each of the vehicle's records while IN_TRIP),\n"
+		     "              which kepler.gl's trip layer animates\n"
+		     "  --report    KPI report of the run as a PNG: fleet by state, charge, trips,\n"
+		     "              dispatch KPIs over simulated time\n"
+		     "  --timezone  the clock of the report's axes and the timeline's start_local/\n"
+		     "              end_local: an IANA zone (America/Chicago) or UTC; default the\n"
+		     "              city's of the run's scenario (kept in the recording)\n"
+		     "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	struct rec_export_options o = { 0 };
-	static const struct option options[] = {
-		{ "timeline", required_argument, NULL, 't' },
-		{ "geojson", required_argument, NULL, 'g' },
-		{ "report", required_argument, NULL, 'r' },
-		{ "timezone", required_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' },
+	const struct fs_opt opts[] = {
+		{ "timeline", FS_OPT_STRING, &o.timeline_csv },
+		{ "geojson", FS_OPT_STRING, &o.trips_geojson },
+		{ "report", FS_OPT_STRING, &o.report_png },
+		{ "timezone", FS_OPT_STRING, &o.timezone },
 		{ 0 },
 	};
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-		switch (opt) {
-		case 't':
-			o.timeline_csv = optarg;
-			break;
-		case 'g':
-			o.trips_geojson = optarg;
-			break;
-		case 'r':
-			o.report_png = optarg;
-			break;
-		case 'z':
-			o.timezone = optarg;
-			break;
-		case 'h':
-			printf("Usage: fleetctl export FILE [--timeline OUT.csv] [--geojson OUT.geojson] [--report OUT.png]\n"
-			       "                            [--timezone ZONE]\n"
-			       "  --timeline  per-vehicle timeline: one row per stretch of constant state\n"
-			       "              (start, end, duration, position, charge, distance) and one per\n"
-			       "              vehicle event, ordered by vehicle then time\n"
-			       "  --geojson   trips as LineString features with [lon, lat, 0, unix_time]\n"
-			       "              coordinates (at each of the vehicle's records while IN_TRIP),\n"
-			       "              which kepler.gl's trip layer animates\n"
-			       "  --report    KPI report of the run as a PNG: fleet by state, charge, trips,\n"
-			       "              dispatch KPIs over simulated time\n"
-			       "  --timezone  the clock of the report's axes and the timeline's start_local/\n"
-			       "              end_local: an IANA zone (America/Chicago) or UTC; default the\n"
-			       "              city's of the run's scenario (kept in the recording)\n"
-			       "trips.csv itself comes from dispatch (`fleetsim run --out DIR`).\n");
-			return 0;
-		default:
-			return fs_args_try_help(argv[0]);
-		}
+	int file = 0;
+	int rc = fs_service_parse_command(opts, export_usage, argc, argv, &file);
+	if (rc != FS_SERVICE_GO_ON) {
+		return rc;
 	}
-	if (optind + 1 != argc || (!o.timeline_csv && !o.trips_geojson && !o.report_png)) {
+	if (file + 1 != argc || (!o.timeline_csv && !o.trips_geojson && !o.report_png)) {
 		fs_error("export: give one recording and at least one of --timeline, --geojson, --report");
 		return 2;
 	}
-	return rec_export(argv[optind], &o) < 0 ? 1 : 0;
+	return rec_export(argv[file], &o) < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -515,13 +471,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
-			bus = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--bus=", 6)) {
-			bus = argv[i] + 6;
-			i++;
-		} else {
+		} else if (!fs_args_value(argc, argv, &i, "--bus", &bus)) {
 			fs_error("unknown option '%s'", argv[i]);
 			return fs_args_try_help(argv[0]);
 		}

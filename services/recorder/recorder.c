@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_args.h"
 #include "fs_clock.h"
+#include "fs/alloc.h"
+#include "fs/file_load.h"
 #include "fs/grow.h"
 #include "fs_log.h"
 #include "fs_strmap.h"
@@ -100,15 +103,10 @@ struct recorder *recorder_open(const char *path, const struct recorder_options *
 int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_mcap_kv *extra, size_t n_extra)
 {
 	json_t *args = json_array();
-	const char *scenario = NULL;
 	for (int i = 0; i < argc; i++) {
 		json_array_append_new(args, json_string(argv[i]));
-		if (!strcmp(argv[i], "--scenario") && i + 1 < argc) {
-			scenario = argv[i + 1];
-		} else if (!strncmp(argv[i], "--scenario=", 11)) {
-			scenario = argv[i] + 11;
-		}
 	}
+	const char *scenario = fs_args_last_value(argc, argv, "--scenario");
 	char *argv_json = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
 	char cwd[PATH_MAX] = "", host[256] = "", started[32];
@@ -132,28 +130,19 @@ int recorder_add_run(struct recorder *r, int argc, char **argv, const struct fs_
 	if (rc < 0 || !scenario) {
 		return rc;
 	}
-	FILE *f = fopen(scenario, "rb");
-	if (!f) {
-		fs_warn("cannot embed the scenario %s: %s (replay will need the file)", scenario, strerror(errno));
+	char *data = NULL;
+	size_t size = 0;
+	struct fs_error err = { "" };
+	rc = fs_file_load(scenario, 0, &data, &size, &err);
+	if (rc == -ENOMEM) {
+		return rc;
+	}
+	if (rc < 0) {
+		fs_warn("cannot embed the scenario (%s); replay will need the file", err.message);
 		return 0;
 	}
-	char *data = NULL;
-	size_t size = 0, cap = 0;
-	for (;;) {
-		if (FS_GROW(data, cap, size + 65536) < 0) {
-			free(data);
-			fclose(f);
-			return -ENOMEM;
-		}
-		size_t k = fread(data + size, 1, cap - size, f);
-		size += k;
-		if (k == 0) {
-			break;
-		}
-	}
-	fclose(f);
 	rc = fs_mcap_writer_add_attachment(r->w, "scenario.yaml", "application/yaml", 0, data, size);
-	free(data);
+	fs_free(data);
 	return rc;
 }
 

@@ -241,18 +241,22 @@ static int send_to_charge(struct fs_dispatch *d, struct vrec *v, uint32_t depot,
 	return dispatch_emit_job(out, &j);
 }
 
-struct soc_key {
-	double soc;
-	uint32_t id;
+/*
+ * A sort key with an index: vehicles by charge, zones by distance,
+ * moves by length.
+ */
+struct ranked {
+	double key;
+	uint32_t index;
 };
 
-static int compare_soc_keys(const void *a, const void *b)
+static int compare_ranked(const void *a, const void *b)
 {
-	const struct soc_key *x = a, *y = b;
-	if (x->soc != y->soc) {
-		return x->soc < y->soc ? -1 : 1;
+	const struct ranked *x = a, *y = b;
+	if (x->key != y->key) {
+		return x->key < y->key ? -1 : 1;
 	}
-	return x->id < y->id ? -1 : x->id > y->id;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
 int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_output *out,
@@ -320,7 +324,7 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 	/* off-peak top-ups on free plugs, lowest charge first (with none free, no car would go: the
 	 * walk over the idle fleet is skipped) */
 	if (d->nqueue == 0 && hour_share(d, now_ms) < d->p.offpeak_share && any_plug_free(d, extra)) {
-		struct soc_key *keys = fs_malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
+		struct ranked *keys = fs_malloc((d->nveh ? d->nveh : 1) * sizeof(*keys));
 		if (!keys) {
 			return -ENOMEM;
 		}
@@ -335,13 +339,13 @@ int dispatch_charge(struct fs_dispatch *d, int64_t now_ms, struct fs_dispatch_ou
 			idle++;
 			if (dispatch_view(d, v)->soc < d->p.opportunistic_soc &&
 			    now_ms - v->idle_since_ms >= (int64_t)(d->p.min_idle_s * MS_PER_S)) {
-				keys[nkeys++] = (struct soc_key){ dispatch_view(d, v)->soc, id };
+				keys[nkeys++] = (struct ranked){ dispatch_view(d, v)->soc, id };
 			}
 		}
-		qsort(keys, nkeys, sizeof(*keys), compare_soc_keys);
+		qsort(keys, nkeys, sizeof(*keys), compare_ranked);
 		double needed = expected_total(d, now_ms, d->p.horizon_s);
 		for (uint32_t k = 0; k < nkeys && (double)idle - 1.0 > needed; k++) {
-			struct vrec *v = &d->veh[keys[k].id];
+			struct vrec *v = &d->veh[keys[k].index];
 			uint32_t depot = pick_depot(d, v, extra, now_ms);
 			if (depot == FS_DISPATCH_NONE) {
 				break;
@@ -387,21 +391,6 @@ static int compare_movers(const void *a, const void *b)
 }
 
 #define REBALANCE_ARCS 32
-
-/* A sort key with an index: zones by distance, moves by length. */
-struct ranked {
-	double key;
-	uint32_t index;
-};
-
-static int compare_ranked(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-	if (x->key != y->key) {
-		return x->key < y->key ? -1 : 1;
-	}
-	return x->index < y->index ? -1 : x->index > y->index;
-}
 
 static bool idle_for_rebalancing(const struct fs_dispatch *d, const struct vrec *v, int64_t now_ms)
 {

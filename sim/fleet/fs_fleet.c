@@ -277,14 +277,7 @@ static uint32_t index_of(const struct fs_fleet *f, const struct fs_vehicle *v)
 static void refuse(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int to,
 		   const char *why)
 {
-	if (!ev) {
-		return;
-	}
-	struct fs_vehicle_event e = {
-		.time_ms = t, .job_id = v->job_id, .reason = why, .vehicle_id = v->id,
-		.kind = FS_VEV_TRANSITION_REFUSED, .from_state = v->state, .to_state = (uint8_t)to,
-	};
-	fs_vehicle_events_push(ev, &e);
+	vehicle_transition_event(ev, v, t, FS_VEV_TRANSITION_REFUSED, v->state, (uint8_t)to, why);
 }
 
 static int64_t add_ms(int64_t t, double ms)
@@ -662,14 +655,7 @@ static void finish_maintenance(struct fs_fleet *f, struct fs_vehicle *v, int64_t
 			int kind;
 			unsigned idx;
 			platform_device(d, &kind, &idx);
-			struct fs_vehicle_event e = {
-				.time_ms = t, .job_id = v->job_id, .reason = "repaired",
-				.vehicle_id = v->id, .kind = FS_VEV_DEVICE_HEALTH,
-				.from_state = v->state, .to_state = v->state,
-				.device = (uint8_t)kind, .device_index = (uint8_t)idx,
-				.health = FS_HEALTH_OK,
-			};
-			fs_vehicle_events_push(ev, &e);
+			vehicle_device_event(ev, v, t, "repaired", kind, idx, FS_HEALTH_OK);
 		}
 	}
 	acct(f, v, t);
@@ -1771,15 +1757,7 @@ int fs_fleet_inject_fault(struct fs_fleet *f, uint32_t id, int kind, unsigned in
 	if (fs_platform_set(&v->platform, kind, index, health) < 0) {
 		return end(f, v, -EINVAL);
 	}
-	if (ev) {
-		struct fs_vehicle_event e = {
-			.time_ms = now_ms, .job_id = v->job_id, .reason = "injected",
-			.vehicle_id = v->id, .kind = FS_VEV_DEVICE_HEALTH,
-			.from_state = v->state, .to_state = v->state,
-			.device = (uint8_t)kind, .device_index = (uint8_t)index, .health = (uint8_t)health,
-		};
-		fs_vehicle_events_push(ev, &e);
-	}
+	vehicle_device_event(ev, v, now_ms, "injected", kind, index, health);
 	vehicle_fault_redraw(v);
 	platform_changed(f, v, now_ms, ev);
 	return end(f, v, 0);

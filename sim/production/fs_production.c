@@ -439,15 +439,33 @@ static int find_integrator(const struct fs_production_params *p, const char *nam
 	return -1;
 }
 
+/*
+ * The name of item @i of a list of @kind ("programme", "city"), whose items
+ * stand @stride bytes apart from the first one's name @first: 0, or -EINVAL
+ * when it is empty, unterminated (in @size bytes) or an earlier item's.
+ */
+static int check_name(const char *kind, uint32_t i, const char *name, size_t size, const char *first, size_t stride,
+		      struct fs_error *err)
+{
+	if (!name[0] || !memchr(name, 0, size)) {
+		return fs_error_set(err, -EINVAL, "%s %u: empty or unterminated name", kind, i);
+	}
+	for (uint32_t j = 0; j < i; j++) {
+		if (!strcmp(first + j * stride, name)) {
+			return fs_error_set(err, -EINVAL, "%s '%s': defined twice", kind, name);
+		}
+	}
+	return 0;
+}
+
 static int validate_integrators(const struct fs_production_params *p, struct fs_error *err)
 {
 	for (uint32_t i = 0; i < p->integrator_count; i++) {
 		const struct fs_prod_integrator *in = &p->integrators[i];
-		if (!in->name[0] || !memchr(in->name, 0, sizeof(in->name))) {
-			return fs_error_set(err, -EINVAL, "integrator %u: empty or unterminated name", i);
-		}
-		if (find_integrator(p, in->name) != (int)i) {
-			return fs_error_set(err, -EINVAL, "integrator '%s': defined twice", in->name);
+		int rc = check_name("integrator", i, in->name, sizeof(in->name), p->integrators[0].name,
+				    sizeof(*in), err);
+		if (rc < 0) {
+			return rc;
 		}
 		if (in->line_count > FS_PROD_LINES_MAX) {
 			return fs_error_set(err, -EINVAL, "integrator '%s': at most %d lines", in->name, FS_PROD_LINES_MAX);
@@ -476,13 +494,9 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 	}
 	for (uint32_t i = 0; i < p->programme_count; i++) {
 		const struct fs_prod_programme *g = &p->programmes[i];
-		if (!g->name[0] || !memchr(g->name, 0, sizeof(g->name))) {
-			return fs_error_set(err, -EINVAL, "programme %u: empty or unterminated name", i);
-		}
-		for (uint32_t j = 0; j < i; j++) {
-			if (!strcmp(p->programmes[j].name, g->name)) {
-				return fs_error_set(err, -EINVAL, "programme '%s': defined twice", g->name);
-			}
+		int rc = check_name("programme", i, g->name, sizeof(g->name), p->programmes[0].name, sizeof(*g), err);
+		if (rc < 0) {
+			return rc;
 		}
 		if (g->plant_count == 0 || g->plant_count > FS_PROD_PLANTS_MAX) {
 			return fs_error_set(err, -EINVAL, "programme '%s': needs 1..%d plants", g->name,
@@ -518,13 +532,9 @@ int fs_production_params_validate(const struct fs_production_params *p, struct f
 	}
 	for (uint32_t i = 0; i < p->city_count; i++) {
 		const struct fs_prod_city *c = &p->cities[i];
-		if (!c->name[0] || !memchr(c->name, 0, sizeof(c->name))) {
-			return fs_error_set(err, -EINVAL, "city %u: empty or unterminated name", i);
-		}
-		for (uint32_t j = 0; j < i; j++) {
-			if (!strcmp(p->cities[j].name, c->name)) {
-				return fs_error_set(err, -EINVAL, "city '%s': defined twice", c->name);
-			}
+		int rc = check_name("city", i, c->name, sizeof(c->name), p->cities[0].name, sizeof(*c), err);
+		if (rc < 0) {
+			return rc;
 		}
 		if (!c->transit_days || !c->commissioning_days) {
 			return fs_error_set(err, -EINVAL, "city '%s': transit_days and commissioning_days must be >= 1",
@@ -1312,6 +1322,15 @@ static uint32_t grounded(const struct fs_production *prod, uint16_t c)
 		if (cs->fleet.v[i].hold_until > prod->day) {
 			n += cs->fleet.v[i].count;
 		}
+	}
+	return n;
+}
+
+uint64_t fs_production_stats_in_stage(const struct fs_production_stats *s, int stage)
+{
+	uint64_t n = 0;
+	for (uint32_t g = 0; g < s->programme_count; g++) {
+		n += s->programmes[g].in_stage[stage];
 	}
 	return n;
 }

@@ -174,6 +174,18 @@ static int name_index(const char *const *names, size_t count, const char *value)
 	return -1;
 }
 
+/* @kv's value, one of the @count @names, as its index into *@ret: 0, or an error saying it is not @what. */
+static int parse_name(const struct ctx *c, const struct fs_scenario_kv *kv, const char *const *names, size_t count,
+		      const char *what, uint8_t *ret)
+{
+	int i = name_index(names, count, kv->value);
+	if (i < 0) {
+		return fail_kv(c, kv, false, "%s: '%s' is not %s", kv->key, kv->value, what);
+	}
+	*ret = (uint8_t)i;
+	return 0;
+}
+
 static bool parse_double(const char *text, double *ret)
 {
 	char *end;
@@ -379,12 +391,10 @@ static int parse_weather(const struct ctx *c, const struct keys *k, struct fs_sc
 	if ((rc = check_zone(c, zone, true)) < 0 || (rc = copy_name(c, zone, e->zone)) < 0) {
 		return rc;
 	}
-	int s = name_index(severity_names, 4, severity->value);
-	if (s < 0) {
-		return fail_kv(c, severity, false, "severity: '%s' is not none, light, heavy or storm", severity->value);
+	if ((rc = parse_name(c, severity, severity_names, 4, "none, light, heavy or storm", &e->severity)) < 0) {
+		return rc;
 	}
-	e->severity = (uint8_t)s;
-	e->speed_factor = severity_speed[s];
+	e->speed_factor = severity_speed[e->severity];
 	if (speed && (rc = parse_range(c, speed, 0, 1, true, false, &e->speed_factor)) < 0) {
 		return rc;
 	}
@@ -401,12 +411,8 @@ static int parse_geofence(const struct ctx *c, const struct keys *k, struct fs_s
 	if ((rc = check_zone(c, zone, false)) < 0 || (rc = copy_name(c, zone, e->zone)) < 0) {
 		return rc;
 	}
-	if (mode) {
-		int m = name_index(mode_names, 3, mode->value);
-		if (m < 0) {
-			return fail_kv(c, mode, false, "mode: '%s' is not set, add or remove", mode->value);
-		}
-		e->geofence_mode = (uint8_t)m;
+	if (mode && (rc = parse_name(c, mode, mode_names, 3, "set, add or remove", &e->geofence_mode)) < 0) {
+		return rc;
 	}
 	return 0;
 }
@@ -474,30 +480,24 @@ static int parse_device_fault(const struct ctx *c, const struct keys *k, struct 
 	if (!device) {
 		return fail_kv(c, NULL, false, "a device_fault event needs a device");
 	}
-	int d = name_index(device_names, FS_DEVICE_KIND_COUNT, device->value);
-	if (d < 0) {
-		return fail_kv(c, device, false, "device: '%s' is not camera, radar, lidar, ultrasonic or thor",
-			       device->value);
+	if ((rc = parse_name(c, device, device_names, FS_DEVICE_KIND_COUNT, "camera, radar, lidar, ultrasonic or thor",
+			     &e->device)) < 0) {
+		return rc;
 	}
-	e->device = (uint8_t)d;
 	e->device_index = 0;
 	if (index && !strcmp(index->value, "all")) {
 		e->device_index = -1;
 	} else if (index) {
 		uint64_t v;
-		if (!parse_u64(index->value, &v) || v >= fs_platform_kind_size(d)) {
+		if (!parse_u64(index->value, &v) || v >= fs_platform_kind_size(e->device)) {
 			return fail_kv(c, index, false, "index: '%s' is not 'all' or 0..%u for a %s", index->value,
-				       fs_platform_kind_size(d) - 1, device->value);
+				       fs_platform_kind_size(e->device) - 1, device->value);
 		}
 		e->device_index = (int16_t)v;
 	}
 	e->health = FS_HEALTH_FAILED;
-	if (health) {
-		int h = name_index(health_names, 3, health->value);
-		if (h < 0) {
-			return fail_kv(c, health, false, "health: '%s' is not ok, degraded or failed", health->value);
-		}
-		e->health = (uint8_t)h;
+	if (health && (rc = parse_name(c, health, health_names, 3, "ok, degraded or failed", &e->health)) < 0) {
+		return rc;
 	}
 	return 0;
 }
@@ -639,11 +639,9 @@ static int parse_recall(const struct ctx *c, const struct keys *k, struct fs_sce
 	}
 	if (action) {
 		static const char *const actions[] = { "rework", "retire" };
-		int a = name_index(actions, 2, action->value);
-		if (a < 0) {
-			return fail_kv(c, action, false, "action: '%s' is not rework or retire", action->value);
+		if ((rc = parse_name(c, action, actions, 2, "rework or retire", &e->recall_action)) < 0) {
+			return rc;
 		}
-		e->recall_action = (uint8_t)a;
 	}
 	return 0;
 }

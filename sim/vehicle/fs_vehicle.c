@@ -181,18 +181,8 @@ int vehicle_go(struct fs_vehicle *v, int to, int64_t t, const char *why,
 	}
 	const char *refusal = fs_vehicle_transition_refusal(v, to);
 	if (refusal) {
-		if (ev) {
-			struct fs_vehicle_event e = {
-				.time_ms = t,
-				.job_id = v->job_id,
-				.reason = refusal,
-				.vehicle_id = v->id,
-				.kind = FS_VEV_TRANSITION_REFUSED,
-				.from_state = v->state,
-				.to_state = (uint8_t)(to > 0 && to < FS_VEHICLE_STATE_COUNT ? to : 0),
-			};
-			fs_vehicle_events_push(ev, &e);
-		}
+		vehicle_transition_event(ev, v, t, FS_VEV_TRANSITION_REFUSED, v->state,
+					 (uint8_t)(to > 0 && to < FS_VEHICLE_STATE_COUNT ? to : 0), refusal);
 		return -EPERM;
 	}
 	vehicle_account(v, t);
@@ -203,18 +193,7 @@ int vehicle_go(struct fs_vehicle *v, int to, int64_t t, const char *why,
 	}
 	v->state = (uint8_t)to;
 	v->state_since_ms = t;
-	if (ev) {
-		struct fs_vehicle_event e = {
-			.time_ms = t,
-			.job_id = v->job_id,
-			.reason = why,
-			.vehicle_id = v->id,
-			.kind = FS_VEV_STATE_CHANGED,
-			.from_state = from,
-			.to_state = (uint8_t)to,
-		};
-		fs_vehicle_events_push(ev, &e);
-	}
+	vehicle_transition_event(ev, v, t, FS_VEV_STATE_CHANGED, from, (uint8_t)to, why);
 	return 0;
 }
 

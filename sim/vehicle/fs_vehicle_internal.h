@@ -19,6 +19,12 @@
 /* Append an event about @v (@ev may be NULL: none is kept); @value as the kind defines it. */
 void vehicle_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
 		   const char *reason, double value);
+/* A state change of @v (@kind FS_VEV_STATE_CHANGED, or FS_VEV_TRANSITION_REFUSED) from @from to @to. */
+void vehicle_transition_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, int kind,
+			      uint8_t from, uint8_t to, const char *reason);
+/* Device @kind number @index of @v is now @health (FS_VEV_DEVICE_HEALTH). */
+void vehicle_device_event(struct fs_vehicle_events *ev, const struct fs_vehicle *v, int64_t t, const char *reason,
+			  int kind, unsigned index, int health);
 /* fs_vehicle_transition() with a reason carried on the state-changed event. */
 int vehicle_go(struct fs_vehicle *v, int to, int64_t t, const char *why,
 	       struct fs_vehicle_events *ev);

@@ -322,21 +322,7 @@ unsigned vehicle_fault_apply(struct fs_vehicle *v, int64_t t, struct fs_vehicle_
 			to = fs_rng_uniform(&v->fault_rng) * all < deg ? FS_HEALTH_DEGRADED : FS_HEALTH_FAILED;
 		}
 		platform_set_global(&v->platform, pick, to);
-		if (ev) {
-			struct fs_vehicle_event e = {
-				.time_ms = t,
-				.job_id = v->job_id,
-				.reason = to == FS_HEALTH_FAILED ? "device failed" : "device degraded",
-				.vehicle_id = v->id,
-				.kind = FS_VEV_DEVICE_HEALTH,
-				.from_state = v->state,
-				.to_state = v->state,
-				.device = (uint8_t)kind,
-				.device_index = (uint8_t)idx,
-				.health = (uint8_t)to,
-			};
-			fs_vehicle_events_push(ev, &e);
-		}
+		vehicle_device_event(ev, v, t, to == FS_HEALTH_FAILED ? "device failed" : "device degraded", kind, idx, to);
 	}
 	vehicle_fault_redraw(v);
 	return pick;

@@ -1603,77 +1603,68 @@ static double via_sweep(const struct fs_route_query *q, const struct seed *seeds
  * and exact for most routes. The fixed end's states seed one full upward
  * search (and the PHAST sweep); each other end its own pruned search.
  */
-int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct fs_road_pos *sources,
-			 uint32_t count, struct fs_road_pos target, double *ret_times_s)
+static int one_end_fixed(struct fs_route_query *q, uint32_t hour, struct fs_road_pos fixed, bool fixed_is_source,
+			 const struct fs_road_pos *others, uint32_t count, double *ret_times_s)
 {
 	const struct fs_router *r = q->r;
 	const struct fs_network *net = r->net;
-	if (check_positions(net, hour, sources, count, target) < 0) {
+	if (check_positions(net, hour, others, count, fixed) < 0) {
 		return -EINVAL;
 	}
+	/* The source's states search forward (q->fst, q->fseed), the target's backward (q->bst, q->bseed). */
+	const bool fwd = fixed_is_source;
+	struct end_state *fixed_st = fwd ? q->fst : q->bst, *other_st = fwd ? q->bst : q->fst;
+	struct seed *fixed_seed = fwd ? q->fseed : q->bseed, *other_seed = fwd ? q->bseed : q->fseed;
 	const struct ch *ch = &r->ch[r->hour_ch[hour]];
 	const double scale = r->hour_scale[hour];
-	const double b = clamp_offset(net, target);
-	const double head = edge_time(r, hour, target.edge, 0.0, b);
-	uint32_t nb = end_states(q, hour, target.edge, false, q->bst);
-	uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
-	upward_search(q, ch, q->bseed, nbs, false);
+	const double f = clamp_offset(net, fixed);
+	/* the fixed end's own stretch: from the source to its edge's end, or from the target's edge's start */
+	const double fixed_s = fwd ? edge_time(r, hour, fixed.edge, f, net->edges[fixed.edge].length_m)
+				   : edge_time(r, hour, fixed.edge, 0.0, f);
+	uint32_t nfixed = end_states(q, hour, fixed.edge, fwd, fixed_st);
+	uint32_t nfixed_seeds = seeds_from(q, ch, hour, fixed_st, nfixed, fwd, fixed_seed);
+	upward_search(q, ch, fixed_seed, nfixed_seeds, fwd);
 	bool sweep = use_sweep(count, q->n);
 	if (sweep) {
-		phast_sweep(q, ch, false);
+		phast_sweep(q, ch, fwd);
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		const struct fs_road_pos *src = &sources[i];
-		double a = clamp_offset(net, *src);
-		if (src->edge == target.edge && a <= b) {
-			ret_times_s[i] = edge_time(r, hour, target.edge, a, b);
+		const struct fs_road_pos *other = &others[i];
+		double o = clamp_offset(net, *other);
+		double a = fwd ? f : o, b = fwd ? o : f;
+		if (other->edge == fixed.edge && a <= b) {
+			ret_times_s[i] = edge_time(r, hour, fixed.edge, a, b);
 			continue;
 		}
-		uint32_t nf = end_states(q, hour, src->edge, true, q->fst), fi, bj;
-		double best = pair_ends(q, src->edge, nf, target.edge, nb, &fi, &bj);
-		uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
-		double d = sweep ? via_sweep(q, q->fseed, nfs) : nfs && nbs ? pruned_search(q, ch, q->fseed, nfs, true) : INFINITY;
+		uint32_t nother = end_states(q, hour, other->edge, !fwd, other_st), fi, bj;
+		double best = fwd ? pair_ends(q, fixed.edge, nfixed, other->edge, nother, &fi, &bj)
+				  : pair_ends(q, other->edge, nother, fixed.edge, nfixed, &fi, &bj);
+		uint32_t nother_seeds = seeds_from(q, ch, hour, other_st, nother, !fwd, other_seed);
+		double d = sweep ? via_sweep(q, other_seed, nother_seeds)
+			   : nother_seeds && nfixed_seeds ? pruned_search(q, ch, other_seed, nother_seeds, !fwd)
+			   : INFINITY;
 		best = fmin(best, d * scale);
-		ret_times_s[i] = isinf(best) ? INFINITY
-					     : edge_time(r, hour, src->edge, a, net->edges[src->edge].length_m) + best + head;
+		if (isinf(best)) {
+			ret_times_s[i] = INFINITY;
+		} else if (fwd) {
+			ret_times_s[i] = fixed_s + best + edge_time(r, hour, other->edge, 0.0, o);
+		} else {
+			ret_times_s[i] = edge_time(r, hour, other->edge, o, net->edges[other->edge].length_m) + best + fixed_s;
+		}
 	}
 	return 0;
+}
+
+int fs_route_many_to_one(struct fs_route_query *q, uint32_t hour, const struct fs_road_pos *sources,
+			 uint32_t count, struct fs_road_pos target, double *ret_times_s)
+{
+	return one_end_fixed(q, hour, target, false, sources, count, ret_times_s);
 }
 
 int fs_route_one_to_many(struct fs_route_query *q, uint32_t hour, struct fs_road_pos source,
 			 const struct fs_road_pos *targets, uint32_t count, double *ret_times_s)
 {
-	const struct fs_router *r = q->r;
-	const struct fs_network *net = r->net;
-	if (check_positions(net, hour, targets, count, source) < 0) {
-		return -EINVAL;
-	}
-	const struct ch *ch = &r->ch[r->hour_ch[hour]];
-	const double scale = r->hour_scale[hour];
-	const double a = clamp_offset(net, source);
-	const double tail = edge_time(r, hour, source.edge, a, net->edges[source.edge].length_m);
-	uint32_t nf = end_states(q, hour, source.edge, true, q->fst);
-	uint32_t nfs = seeds_from(q, ch, hour, q->fst, nf, true, q->fseed);
-	upward_search(q, ch, q->fseed, nfs, true);
-	bool sweep = use_sweep(count, q->n);
-	if (sweep) {
-		phast_sweep(q, ch, true);
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		const struct fs_road_pos *dst = &targets[i];
-		double b = clamp_offset(net, *dst);
-		if (dst->edge == source.edge && a <= b) {
-			ret_times_s[i] = edge_time(r, hour, source.edge, a, b);
-			continue;
-		}
-		uint32_t nb = end_states(q, hour, dst->edge, false, q->bst), fi, bj;
-		double best = pair_ends(q, source.edge, nf, dst->edge, nb, &fi, &bj);
-		uint32_t nbs = seeds_from(q, ch, hour, q->bst, nb, false, q->bseed);
-		double d = sweep ? via_sweep(q, q->bseed, nbs) : nfs && nbs ? pruned_search(q, ch, q->bseed, nbs, false) : INFINITY;
-		best = fmin(best, d * scale);
-		ret_times_s[i] = isinf(best) ? INFINITY : tail + best + edge_time(r, hour, dst->edge, 0.0, b);
-	}
-	return 0;
+	return one_end_fixed(q, hour, source, true, targets, count, ret_times_s);
 }
 
 /* ---- reference Dijkstra ---------------------------------------------------------- */

@@ -162,9 +162,9 @@ static int reserve_slots(struct fs_spatial *s, uint32_t id)
 	return 0;
 }
 
-static int cell_append(struct fs_spatial *s, uint32_t c, uint32_t id, double x, double y)
+/* Room in @cell for one more entry: 0, or -ENOMEM with the cell as it was. */
+static int cell_reserve(struct cell *cell)
 {
-	struct cell *cell = &s->cells[c];
 	if (cell->count == cell->capacity) {
 		uint32_t cap = cell->capacity ? cell->capacity * 2 : 4;
 		struct entry *e = fs_realloc(cell->entries, (size_t)cap * sizeof(*e));
@@ -173,6 +173,15 @@ static int cell_append(struct fs_spatial *s, uint32_t c, uint32_t id, double x, 
 		}
 		cell->entries = e;
 		cell->capacity = cap;
+	}
+	return 0;
+}
+
+static int cell_append(struct fs_spatial *s, uint32_t c, uint32_t id, double x, double y)
+{
+	struct cell *cell = &s->cells[c];
+	if (cell_reserve(cell) < 0) {
+		return -ENOMEM;
 	}
 	cell->entries[cell->count] = (struct entry){ .x = x, .y = y, .id = id };
 	s->slots[id].cell = c;
@@ -231,15 +240,8 @@ int fs_spatial_move(struct fs_spatial *s, uint32_t id, double x, double y)
 		return 0;
 	}
 	/* Make room first so a failed allocation leaves the point where it was. */
-	struct cell *to = &s->cells[c];
-	if (to->count == to->capacity) {
-		uint32_t cap = to->capacity ? to->capacity * 2 : 4;
-		struct entry *e = fs_realloc(to->entries, (size_t)cap * sizeof(*e));
-		if (!e) {
-			return -ENOMEM;
-		}
-		to->entries = e;
-		to->capacity = cap;
+	if (cell_reserve(&s->cells[c]) < 0) {
+		return -ENOMEM;
 	}
 	cell_unlink(s, id);
 	return cell_append(s, c, id, x, y); /* cannot fail: room reserved */

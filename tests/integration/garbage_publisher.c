@@ -48,6 +48,7 @@
 #include "fs_control.h"
 #include "fs_log.h"
 #include "fs_topic.h"
+#include "pb_wire.h"
 
 #define MAX_SPOOF 64
 #define MAX_OVERSIZE 8
@@ -230,17 +231,6 @@ static void random_bytes(struct garbage *g, uint8_t *buf, size_t len)
 	}
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /*
  * A valid envelope for @topic's payload type whose payload carries @pad bytes
  * in an unknown field (protobuf keeps those): valid protobuf of any size.
@@ -252,12 +242,12 @@ static uint8_t *make_padded(struct garbage *g, const struct fs_topic_info *info,
 	size_t head_len;
 	uint8_t *head = pack(&env, &head_len); /* no payload yet */
 	uint8_t inner_head[16];
-	size_t inner_head_len = put_varint(inner_head, (1000u << 3) | 2); /* field 1000, length-delimited */
-	inner_head_len += put_varint(inner_head + inner_head_len, pad);
+	size_t inner_head_len = pb_wire_varint(inner_head, (1000u << 3) | 2); /* field 1000, length-delimited */
+	inner_head_len += pb_wire_varint(inner_head + inner_head_len, pad);
 	size_t inner_len = inner_head_len + pad;
 	uint8_t outer_head[16];
-	size_t outer_head_len = put_varint(outer_head, ((uint64_t)info->payload << 3) | 2);
-	outer_head_len += put_varint(outer_head + outer_head_len, inner_len);
+	size_t outer_head_len = pb_wire_varint(outer_head, ((uint64_t)info->payload << 3) | 2);
+	outer_head_len += pb_wire_varint(outer_head + outer_head_len, inner_len);
 	size_t total = head_len + outer_head_len + inner_len;
 	uint8_t *buf = malloc(total);
 	if (!buf) {
@@ -396,7 +386,7 @@ static void send_meaning(struct garbage *g)
 	uint8_t future[300];
 	memcpy(future, head, len);
 	free(head);
-	size_t n = len + put_varint(future + len, (99u << 3) | 2);
+	size_t n = len + pb_wire_varint(future + len, (99u << 3) | 2);
 	future[n++] = 0;
 	send2(g, "ctl.tick", 8, future, n);
 	send2(g, "veh.event", 9, future, n);

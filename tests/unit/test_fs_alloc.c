@@ -30,6 +30,7 @@
 #include "fs/route.h"
 #include "fs/scenario_load.h"
 #include "fs/vehicle.h"
+#include "routing_city.h"
 #include "vehicle_test_util.h"
 
 #define T0 1843560000000LL /* 2028-06-01T12:00:00Z */
@@ -384,18 +385,10 @@ static void fleet_create(void **state)
 	assert_true(walk_grid(fleet_attempt) > 5);
 }
 
-struct city {
-	struct fs_network *net;
-	struct fs_router *router;
-	struct fs_route_query *q;
-	struct fs_network_index *idx;
-	uint8_t *scc;
-};
-
 /* Create a dispatcher, tell it of two vehicles and a rider, and match them. */
 static int dispatch_attempt(void *arg)
 {
-	const struct city *c = arg;
+	const struct routing_city *c = arg;
 	struct fs_dispatch_world w = { .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc };
 	struct fs_dispatch_params p;
 	fs_dispatch_params_defaults(&p);
@@ -434,20 +427,10 @@ static int dispatch_attempt(void *arg)
 static void dispatch_create_and_match(void **state)
 {
 	(void)state;
-	struct city c = { .net = fs_network_grid(5, 5, 100.0, 10.0, NULL) };
-	assert_non_null(c.net);
-	c.router = fs_router_create(c.net, NULL, NULL);
-	c.q = fs_route_query_create(c.router);
-	c.idx = fs_network_index_create(c.net, true);
-	c.scc = calloc(c.net->node_count, 1);
-	assert_true(c.router && c.q && c.idx && c.scc);
-	assert_true(fs_network_largest_scc(c.net, c.scc) == 25);
+	struct routing_city c;
+	assert_true(routing_city_up(&c, fs_network_grid(5, 5, 100.0, 10.0, NULL), NULL) == 25);
 	assert_true(walk(dispatch_attempt, &c) > 10);
-	free(c.scc);
-	fs_network_index_destroy(c.idx);
-	fs_route_query_destroy(c.q);
-	fs_router_destroy(c.router);
-	fs_network_destroy(c.net);
+	routing_city_down(&c);
 }
 
 int main(void)

@@ -36,11 +36,43 @@ static void growing_keeps_items_and_zeroes_new_ones(void **state)
 		assert_int_equal(a[i], i * 7);
 	}
 	size_t old = cap;
+	assert_int_equal(FS_GROW(a, cap, 10), 0); /* room already: nothing moves */
+	assert_int_equal(cap, old);
 	assert_int_equal(FS_GROW_ZEROED(a, cap, old + 1), 0);
+	assert_int_equal(a[999], 999 * 7); /* kept by a zeroed growth */
 	for (size_t i = old; i < cap; i++) {
 		assert_int_equal(a[i], 0);
 	}
 	fs_free(a);
+
+	uint64_t *z = NULL;
+	size_t zcap = 0;
+	assert_int_equal(FS_GROW_ZEROED(z, zcap, 3), 0); /* the first growth zeroes too */
+	for (size_t i = 0; i < zcap; i++) {
+		assert_int_equal(z[i], 0);
+	}
+	fs_free(z);
+}
+
+static void parallel_arrays_share_one_capacity(void **state)
+{
+	(void)state;
+	double *x = NULL;
+	uint8_t *kind = NULL;
+	size_t cap = 0;
+	const struct fs_grow_array arrays[] = { FS_GROW_ARRAY(x), FS_GROW_ARRAY(kind) };
+	for (size_t n = 1; n <= 300; n++) {
+		assert_int_equal(fs_grow_parallel(&cap, n, arrays, 2), 0);
+		x[n - 1] = (double)n;
+		kind[n - 1] = (uint8_t)n;
+	}
+	assert_true(cap >= 300);
+	for (size_t n = 1; n <= 300; n++) {
+		assert_true(x[n - 1] == (double)n);
+		assert_int_equal(kind[n - 1], (uint8_t)n);
+	}
+	fs_free(x);
+	fs_free(kind);
 }
 
 static void growing_out_of_memory_leaves_the_array(void **state)
@@ -58,6 +90,8 @@ static void growing_out_of_memory_leaves_the_array(void **state)
 	assert_int_equal(a[15], 42);
 	assert_int_equal(FS_GROW(a, cap, SIZE_MAX / 4), -ENOMEM); /* too large to count in bytes */
 	assert_int_equal(cap, 16);
+	assert_ptr_equal(a, before);
+	assert_int_equal(a[15], 42);
 	fs_free(a);
 
 	double *x = NULL;
@@ -185,6 +219,7 @@ static void the_map_keeps_colliding_keys_apart(void **state)
 	for (uint64_t key = 0; key < 5000; key++) {
 		assert_int_equal(fs_idmap_put(&m, key * 64, (uint32_t)key), 0); /* ids that share low bits */
 	}
+	assert_int_equal(m.count, 5000);
 	for (uint64_t key = 0; key < 5000; key += 3) {
 		fs_idmap_del(&m, key * 64);
 	}
@@ -239,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(growing_keeps_items_and_zeroes_new_ones),
+		cmocka_unit_test(parallel_arrays_share_one_capacity),
 		cmocka_unit_test(growing_out_of_memory_leaves_the_array),
 		cmocka_unit_test(the_heap_pops_in_order),
 		cmocka_unit_test(an_indexed_heap_follows_changed_and_removed_keys),

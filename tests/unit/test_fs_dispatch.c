@@ -27,6 +27,7 @@
 #include "fs/route.h"
 #include "fs/scenario.h"
 #include "fs/weather.h"
+#include "routing_city.h"
 
 #define COLS 10
 #define T0 1843560000000LL /* 2028-06-01T12:00:00Z: daytime */
@@ -35,11 +36,7 @@
 /* ---- a small city: 10 x 10 grid, 100 m blocks at 10 m/s (10 s an edge) ------------------- */
 
 struct city {
-	struct fs_network *net;
-	struct fs_router *router;
-	struct fs_route_query *q;
-	struct fs_network_index *idx;
-	uint8_t *scc;
+	struct routing_city roads;
 	uint32_t depots[2];
 	uint16_t plugs[2];
 	struct fs_demand_place *places;
@@ -54,15 +51,9 @@ struct city {
 static void city_up(struct city *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->net = fs_network_grid(COLS, COLS, 100.0, 10.0, NULL);
-	assert_non_null(c->net);
-	c->router = fs_router_create(c->net, NULL, NULL);
-	assert_non_null(c->router);
-	c->q = fs_route_query_create(c->router);
-	c->idx = fs_network_index_create(c->net, true);
-	c->scc = calloc(c->net->node_count, 1);
-	assert_true(fs_network_largest_scc(c->net, c->scc) == COLS * COLS);
-	c->w = (struct fs_dispatch_world){ .net = c->net, .query = c->q, .index = c->idx, .in_scc = c->scc };
+	assert_true(routing_city_up(&c->roads, fs_network_grid(COLS, COLS, 100.0, 10.0, NULL), NULL) == COLS * COLS);
+	c->w = (struct fs_dispatch_world){ .net = c->roads.net, .query = c->roads.q, .index = c->roads.idx,
+					   .in_scc = c->roads.scc };
 	fs_dispatch_params_defaults(&c->p);
 	c->p.rebalance_s = 0; /* tests that want it turn it on */
 	c->p.charging = false;
@@ -84,11 +75,7 @@ static void city_down(struct city *c)
 {
 	fs_dispatch_destroy(c->d);
 	fs_dispatch_output_finish(&c->out);
-	fs_network_index_destroy(c->idx);
-	fs_route_query_destroy(c->q);
-	fs_router_destroy(c->router);
-	fs_network_destroy(c->net);
-	free(c->scc);
+	routing_city_down(&c->roads);
 	free(c->places);
 }
 
@@ -99,14 +86,14 @@ static uint32_t node(uint32_t col, uint32_t row)
 
 static struct fs_point point_of(const struct city *c, uint32_t n)
 {
-	return (struct fs_point){ c->net->nodes[n].x, c->net->nodes[n].y };
+	return (struct fs_point){ c->roads.net->nodes[n].x, c->roads.net->nodes[n].y };
 }
 
 static uint32_t edge_into(const struct city *c, uint32_t n)
 {
 	uint32_t best = UINT32_MAX;
-	for (uint32_t k = c->net->in_first[n]; k < c->net->in_first[n + 1]; k++) {
-		best = c->net->in_edges[k] < best ? c->net->in_edges[k] : best;
+	for (uint32_t k = c->roads.net->in_first[n]; k < c->roads.net->in_first[n + 1]; k++) {
+		best = c->roads.net->in_edges[k] < best ? c->roads.net->in_edges[k] : best;
 	}
 	return best;
 }
@@ -115,8 +102,8 @@ static uint32_t edge_into(const struct city *c, uint32_t n)
 static void vehicle_at(struct city *c, uint32_t id, uint32_t n, int64_t t, double soc, int state)
 {
 	uint32_t e = edge_into(c, n);
-	struct fs_vehicle_record s = fs_vehicle_record_standing(id, state, e, c->net->edges[e].length_m,
-								 c->net->nodes[n].x, c->net->nodes[n].y, soc, t);
+	struct fs_vehicle_record s = fs_vehicle_record_standing(id, state, e, c->roads.net->edges[e].length_m,
+								 c->roads.net->nodes[n].x, c->roads.net->nodes[n].y, soc, t);
 	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
 
@@ -131,8 +118,8 @@ static uint64_t request_at(struct city *c, int64_t t, uint32_t from, uint32_t to
 
 static uint32_t edge_ab(const struct city *c, uint32_t a, uint32_t b)
 {
-	for (uint32_t e = c->net->out_first[a]; e < c->net->out_first[a + 1]; e++) {
-		if (c->net->edges[e].to == b) {
+	for (uint32_t e = c->roads.net->out_first[a]; e < c->roads.net->out_first[a + 1]; e++) {
+		if (c->roads.net->edges[e].to == b) {
 			return e;
 		}
 	}
@@ -145,7 +132,7 @@ static void vehicle_on(struct city *c, uint32_t id, uint32_t a, uint32_t b, doub
 {
 	uint32_t e = edge_ab(c, a, b);
 	struct fs_point pt;
-	fs_network_edge_point_at(c->net, e, offset_m, &pt);
+	fs_network_edge_point_at(c->roads.net, e, offset_m, &pt);
 	struct fs_vehicle_record s = fs_vehicle_record_standing(id, FS_VEHICLE_AVAILABLE, e, offset_m, pt.x, pt.y, 0.9, t);
 	assert_int_equal(fs_dispatch_update_vehicle(c->d, &s), 0);
 }
@@ -317,10 +304,10 @@ static void assign_edge_cases(void **state)
 static double eta_ref(struct city *c, uint32_t vnode, const struct fs_dispatch_request *req)
 {
 	uint32_t e = edge_into(c, vnode);
-	struct fs_road_pos from = { e, c->net->edges[e].length_m };
+	struct fs_road_pos from = { e, c->roads.net->edges[e].length_m };
 	struct fs_road_pos to = { req->pickup_edge, req->pickup_offset_m };
 	double t;
-	assert_int_equal(fs_route_positions(c->q, 12, from, to, &t, NULL), 0);
+	assert_int_equal(fs_route_positions(c->roads.q, 12, from, to, &t, NULL), 0);
 	return t;
 }
 
@@ -537,7 +524,7 @@ static void crowded_round(bool parallel, bool no_arcs, uint32_t ncars, uint32_t 
 {
 	struct city c;
 	city_up(&c);
-	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.roads.router), fs_route_query_create(c.roads.router) };
 	if (parallel) {
 		c.w.parallel_for = backwards_on_three_workers;
 		c.w.worker_count = 3;
@@ -599,7 +586,7 @@ static void add_a_ticks_requests(int how, struct fs_dispatch_request *ret, size_
 {
 	struct city c;
 	city_up(&c);
-	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.router), fs_route_query_create(c.router) };
+	struct fs_route_query *queries[3] = { NULL, fs_route_query_create(c.roads.router), fs_route_query_create(c.roads.router) };
 	if (how == 2) {
 		c.w.parallel_for = backwards_on_three_workers;
 		c.w.worker_count = 3;
@@ -672,17 +659,17 @@ static void greedy_uses_eta_and_batch_period(void **state)
 	city_up(&c);
 	c.p.matcher = FS_DISPATCH_MATCH_GREEDY;
 	/* cut the street between x=2 and x=3 on row 0 (both directions): a detour around the block */
-	for (uint32_t e = 0; e < c.net->edge_count; e++) {
-		const struct fs_edge *ed = &c.net->edges[e];
+	for (uint32_t e = 0; e < c.roads.net->edge_count; e++) {
+		const struct fs_edge *ed = &c.roads.net->edges[e];
 		if ((ed->from == node(2, 0) && ed->to == node(3, 0)) || (ed->from == node(3, 0) && ed->to == node(2, 0))) {
-			c.net->edges[e].travel_time_s = 1000.0f;
+			c.roads.net->edges[e].travel_time_s = 1000.0f;
 		}
 	}
-	fs_route_query_destroy(c.q);
-	fs_router_destroy(c.router);
-	c.router = fs_router_create(c.net, NULL, NULL);
-	c.q = fs_route_query_create(c.router);
-	c.w.query = c.q;
+	fs_route_query_destroy(c.roads.q);
+	fs_router_destroy(c.roads.router);
+	c.roads.router = fs_router_create(c.roads.net, NULL, NULL);
+	c.roads.q = fs_route_query_create(c.roads.router);
+	c.w.query = c.roads.q;
 	city_create(&c);
 	vehicle_at(&c, 0, node(2, 0), T0, 0.9, FS_VEHICLE_AVAILABLE); /* 100 m away, but the street is cut */
 	vehicle_on(&c, 1, node(3, 3), node(3, 2), 100.0, T0);         /* 200 m away, straight down */
@@ -779,12 +766,12 @@ static void offers_quote_the_detour_around_a_closure(void **state)
 	struct city c;
 	city_up(&c);
 	city_create(&c);
-	uint8_t *closed = calloc(c.net->edge_count, 1);
-	for (uint32_t e = 0; e < c.net->edge_count; e++) {
-		const struct fs_edge *ed = &c.net->edges[e];
+	uint8_t *closed = calloc(c.roads.net->edge_count, 1);
+	for (uint32_t e = 0; e < c.roads.net->edge_count; e++) {
+		const struct fs_edge *ed = &c.roads.net->edges[e];
 		closed[e] = (ed->from == node(1, 0) && ed->to == node(2, 0)) || (ed->from == node(2, 0) && ed->to == node(1, 0));
 	}
-	fs_route_query_avoid(c.q, closed);
+	fs_route_query_avoid(c.roads.q, closed);
 	fs_dispatch_set_weather(c.d, NULL); /* the roads changed: replan */
 	vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
 	uint64_t r = request_at(&c, T0, node(3, 0), node(9, 9));
@@ -793,7 +780,7 @@ static void offers_quote_the_detour_around_a_closure(void **state)
 	assert_int_equal(c.out.offer_count, 1);
 	/* straight along row 0 it would be 30 s; around the closed block (up, along, down) 50 s */
 	assert_true(fabs(c.out.offers[0].pickup_eta_s - 50.0) < 1.0);
-	fs_route_query_avoid(c.q, NULL);
+	fs_route_query_avoid(c.roads.q, NULL);
 	free(closed);
 	city_down(&c);
 }
@@ -811,13 +798,13 @@ static void matchers_rank_by_the_drive_around_a_closure(void **state)
 		city_up(&c);
 		c.p.matcher = matchers[i];
 		city_create(&c);
-		uint8_t *closed = calloc(c.net->edge_count, 1);
-		for (uint32_t e = 0; e < c.net->edge_count; e++) {
-			const struct fs_edge *ed = &c.net->edges[e];
+		uint8_t *closed = calloc(c.roads.net->edge_count, 1);
+		for (uint32_t e = 0; e < c.roads.net->edge_count; e++) {
+			const struct fs_edge *ed = &c.roads.net->edges[e];
 			closed[e] = (ed->from == node(3, 0) && ed->to == node(4, 0)) ||
 				    (ed->from == node(4, 0) && ed->to == node(3, 0));
 		}
-		fs_route_query_avoid(c.q, closed);
+		fs_route_query_avoid(c.roads.q, closed);
 		fs_dispatch_set_weather(c.d, NULL);
 		vehicle_on(&c, 1, node(0, 0), node(1, 0), 0.0, T0);   /* at the corner, facing east */
 		vehicle_on(&c, 2, node(7, 9), node(7, 8), 100.0, T0); /* eight blocks north, facing south */
@@ -830,7 +817,7 @@ static void matchers_rank_by_the_drive_around_a_closure(void **state)
 		assert_true(fabs(c.out.offers[0].pickup_eta_s - 80.0) < 1.0);
 		assert_int_equal(fs_dispatch_get_counters(c.d)->pickup_eta_corrections, 1);
 		/* with the road open again, car 1 is nearest and nothing is corrected */
-		fs_route_query_avoid(c.q, NULL);
+		fs_route_query_avoid(c.roads.q, NULL);
 		fs_dispatch_set_weather(c.d, NULL);
 		vehicle_on(&c, 3, node(0, 0), node(1, 0), 0.0, T0 + 10 * S);
 		uint64_t r2 = request_at(&c, T0 + 10 * S, node(7, 0), node(9, 9));
@@ -966,8 +953,8 @@ static void a_long_quote_makes_the_rider_cancel_once_assigned(void **state)
 	vehicle_at(&c, 1, node(0, 0), T0 + 2 * S, 0.9, FS_VEHICLE_AVAILABLE);
 	/* heading east already: no turn about on the way */
 	uint32_t east = edge_ab(&c, node(6, 3), node(7, 3));
-	struct fs_vehicle_record s2 = fs_vehicle_record_standing(2, FS_VEHICLE_AVAILABLE, east, c.net->edges[east].length_m,
-								  c.net->nodes[node(7, 3)].x, c.net->nodes[node(7, 3)].y,
+	struct fs_vehicle_record s2 = fs_vehicle_record_standing(2, FS_VEHICLE_AVAILABLE, east, c.roads.net->edges[east].length_m,
+								  c.roads.net->nodes[node(7, 3)].x, c.roads.net->nodes[node(7, 3)].y,
 								  0.9, T0 + 2 * S);
 	assert_int_equal(fs_dispatch_update_vehicle(c.d, &s2), 0);
 	uint64_t near = request_at(&c, T0 + 2 * S, node(9, 3), node(9, 9));
@@ -1527,7 +1514,7 @@ static void closed_loop_outcomes_add_up(void **state)
 		const char *root = getenv("FS_SOURCE_ROOT");
 		snprintf(profile, sizeof(profile), "%s/data/demand/nyc2019_profile.csv", root ? root : ".");
 		assert_int_equal(fs_demand_profile_load(profile, &c.profile, &err), 0);
-		assert_int_equal(fs_demand_places_from_network(c.net, true, &c.places, &c.nplaces), 0);
+		assert_int_equal(fs_demand_places_from_network(c.roads.net, true, &c.places, &c.nplaces), 0);
 		struct fs_demand_params dp;
 		fs_demand_params_defaults(&dp);
 		dp.seed = 5;
@@ -1689,25 +1676,25 @@ static void comparison_mode_from_csv_files(void **state)
 	struct fs_error err = { "" };
 	struct city c;
 	memset(&c, 0, sizeof(c));
-	c.net = fs_network_load(spec, &err);
-	if (!c.net) {
+	c.roads.net = fs_network_load(spec, &err);
+	if (!c.roads.net) {
 		fail_msg("%s", err.message);
 	}
-	c.router = fs_router_create(c.net, NULL, NULL);
-	c.q = fs_route_query_create(c.router);
-	c.idx = fs_network_index_create(c.net, true);
-	c.scc = calloc(c.net->node_count, 1);
-	assert_int_equal(fs_network_largest_scc(c.net, c.scc), 25);
+	c.roads.router = fs_router_create(c.roads.net, NULL, NULL);
+	c.roads.q = fs_route_query_create(c.roads.router);
+	c.roads.idx = fs_network_index_create(c.roads.net, true);
+	c.roads.scc = calloc(c.roads.net->node_count, 1);
+	assert_int_equal(fs_network_largest_scc(c.roads.net, c.roads.scc), 25);
 	c.depots[0] = 12; /* the middle node */
 	c.plugs[0] = 2;
-	c.w = (struct fs_dispatch_world){ .net = c.net, .query = c.q, .index = c.idx, .in_scc = c.scc,
+	c.w = (struct fs_dispatch_world){ .net = c.roads.net, .query = c.roads.q, .index = c.roads.idx, .in_scc = c.roads.scc,
 					  .depot_nodes = c.depots, .depot_plugs = c.plugs, .depot_count = 1 };
 	fs_dispatch_params_defaults(&c.p);
 	c.p.charging = false;
 	c.p.rebalance_s = 0; /* a comparison with a simulator that does not rebalance */
 	struct fs_fleet_placement *fleet = NULL;
 	size_t nfleet = 0;
-	assert_int_equal(fs_fleet_placement_load_csv(fpath, c.net, c.scc, &fleet, &nfleet, &err), 0);
+	assert_int_equal(fs_fleet_placement_load_csv(fpath, c.roads.net, c.roads.scc, &fleet, &nfleet, &err), 0);
 	assert_int_equal(nfleet, 3);
 	struct fs_demand_batch replay = { 0 };
 	struct fs_demand_replay_params rp = { .t_offset_ms = T0 };
@@ -1722,11 +1709,11 @@ static void comparison_mode_from_csv_files(void **state)
 	for (uint32_t i = 0; i < 3; i++) {
 		const struct fs_vehicle *v = fs_fleet_vehicle(fs_dispatch_loop_fleet(l), i);
 		assert_int_equal(v->edge, fleet[i].pos.edge);
-		assert_int_equal(c.net->edges[v->edge].to, fleet[i].node);
-		assert_true(fabs(v->seg_to_m - c.net->edges[v->edge].length_m) < 1e-3);
+		assert_int_equal(c.roads.net->edges[v->edge].to, fleet[i].node);
+		assert_true(fabs(v->seg_to_m - c.roads.net->edges[v->edge].length_m) < 1e-3);
 		assert_true(fabs(fs_vehicle_soc(v, T0) - fleet[i].soc) < 1e-9);
 	}
-	assert_int_equal(c.net->nodes[fleet[0].node].osm_id, 524);
+	assert_int_equal(c.roads.net->nodes[fleet[0].node].osm_id, 524);
 	for (int t = 0; t < 1200; t++) {
 		assert_int_equal(fs_dispatch_loop_tick(l, NULL), 0);
 	}
@@ -1800,9 +1787,9 @@ static void pickups_and_dropoffs_where_the_rider_is(void **state)
 		assert_int_equal(fs_dispatch_loop_tick(l, NULL), 0);
 		const struct fs_vehicle *v = fs_fleet_vehicle(fleet, 0);
 		if (v->state == FS_VEHICLE_WAITING_FOR_RIDER) {
-			assert_int_equal(fs_vehicle_position(v, c.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
+			assert_int_equal(fs_vehicle_position(v, c.roads.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
 			assert_true(hypot(x - 350.0, y - 500.0) < 0.5); /* where the rider stands ... */
-			assert_true(to_junction(c.net, x, y) > 49.0);  /* ... not at a junction */
+			assert_true(to_junction(c.roads.net, x, y) > 49.0);  /* ... not at a junction */
 			waited = true;
 		}
 	}
@@ -1818,7 +1805,7 @@ static void pickups_and_dropoffs_where_the_rider_is(void **state)
 	assert_true(fabs(r->route_s - 77.0) < 0.01);
 	assert_true(fabs(r->trip_m - 770.0) < 15.0); /* driven, from the 1 Hz states */
 	const struct fs_vehicle *v = fs_fleet_vehicle(fleet, 0);
-	assert_int_equal(fs_vehicle_position(v, c.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
+	assert_int_equal(fs_vehicle_position(v, c.roads.net, fs_dispatch_loop_now(l), &x, &y, NULL, NULL), 0);
 	assert_true(hypot(x - 720.0, y - 100.0) < 0.5);
 	fs_dispatch_loop_destroy(l);
 	city_down(&c);
@@ -1837,26 +1824,26 @@ static void storm_cells_and_the_service_area_decide_what_is_offered(void **state
 	double latlon[8];
 	const double box[4][2] = { { 250, 250 }, { 650, 250 }, { 650, 650 }, { 250, 650 } };
 	for (int i = 0; i < 4; i++) {
-		fs_projection_to_latlon(&c.net->proj, (struct fs_point){ box[i][0], box[i][1] }, &latlon[2 * i],
+		fs_projection_to_latlon(&c.roads.net->proj, (struct fs_point){ box[i][0], box[i][1] }, &latlon[2 * i],
 					&latlon[2 * i + 1]);
 	}
 	zone.latlon = latlon;
 	sc.zones = &zone;
 	sc.zone_count = 1;
 	struct fs_error err = { "" };
-	struct fs_weather *w = fs_weather_create(c.net, &sc, &err);
+	struct fs_weather *w = fs_weather_create(c.roads.net, &sc, &err);
 	assert_non_null(w);
 	struct fs_scenario_event storm = { .type = FS_SCN_EVENT_WEATHER, .zone = "middle", .severity = FS_RAIN_STORM,
 					   .speed_factor = 0.6 };
 	assert_int_equal(fs_weather_update(w, &storm, 1, 0), 1);
-	uint8_t *impassable = calloc(c.net->edge_count, 1);
+	uint8_t *impassable = calloc(c.roads.net->edge_count, 1);
 	uint32_t storm_edges = 0; /* as fs_world_update_roads() marks them */
-	for (uint32_t e = 0; e < c.net->edge_count; e++) {
+	for (uint32_t e = 0; e < c.roads.net->edge_count; e++) {
 		impassable[e] = fs_weather_zone_rain(w, e) > c.p.max_rain;
 		storm_edges += impassable[e];
 	}
 	assert_true(storm_edges > 0);
-	fs_route_query_avoid(c.q, impassable);
+	fs_route_query_avoid(c.roads.q, impassable);
 	fs_dispatch_set_weather(c.d, w);
 
 	vehicle_at(&c, 1, node(0, 0), T0, 0.9, FS_VEHICLE_AVAILABLE);
@@ -1873,14 +1860,14 @@ static void storm_cells_and_the_service_area_decide_what_is_offered(void **state
 
 	/* the storm passes: the rider inside is offered the free car */
 	assert_int_equal(fs_weather_update(w, &storm, 0, 10), 1);
-	fs_route_query_avoid(c.q, NULL);
+	fs_route_query_avoid(c.roads.q, NULL);
 	fs_dispatch_set_weather(c.d, w);
 	step(&c, T0 + 60 * S); /* the next matching round */
 	assert_non_null(job_for(&c, inside));
 
 	/* the service area loses column 0: a new rider there is refused as outside it */
-	uint8_t *area = malloc(c.net->node_count);
-	for (uint32_t n = 0; n < c.net->node_count; n++) {
+	uint8_t *area = malloc(c.roads.net->node_count);
+	for (uint32_t n = 0; n < c.roads.net->node_count; n++) {
 		area[n] = n % COLS != 0;
 	}
 	fs_dispatch_set_service_area(c.d, area);

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The hash maps of the services and the viewer: fs_idmap (64-bit keys, the
- * viewer's id indexes) keeps every key through growth and deletions (which
- * shift probe runs back), and fs_strmap (the bus's and the recorder's
- * sender/topic counters, built on it) tells apart keys that differ only
- * after a NUL byte and refuses new keys past its cap.
+ * The string map of the services: fs_strmap (the bus's and the recorder's
+ * sender/topic counters, built on fs_idmap, whose own test is in
+ * test_fs_containers.c) tells apart keys that differ only after a NUL byte
+ * and refuses new keys past its cap.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,38 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fs/idmap.h"
 #include "fs_strmap.h"
-
-static void idmap_keeps_keys_through_growth_and_deletion(void **state)
-{
-	(void)state;
-	struct fs_idmap m = { 0 };
-	enum { N = 5000 };
-	for (uint64_t k = 0; k < N; k++) {
-		assert_int_equal(fs_idmap_put(&m, k * 64, (uint32_t)k), 0); /* ids that share low bits */
-	}
-	assert_int_equal(m.count, N);
-	for (uint64_t k = 0; k < N; k += 3) {
-		fs_idmap_del(&m, k * 64);
-	}
-	for (uint64_t k = 0; k < N; k++) {
-		uint32_t v = UINT32_MAX;
-		bool there = fs_idmap_get(&m, k * 64, &v);
-		assert_int_equal(there, k % 3 != 0);
-		if (there) {
-			assert_int_equal(v, k);
-		}
-	}
-	assert_int_equal(fs_idmap_put(&m, 64, 7), 0); /* replaces */
-	uint32_t v;
-	assert_true(fs_idmap_get(&m, 64, &v));
-	assert_int_equal(v, 7);
-	assert_int_equal(fs_idmap_put(&m, FS_IDMAP_EMPTY, 1), -EINVAL);
-	fs_idmap_clear(&m);
-	assert_false(fs_idmap_get(&m, 64, &v));
-	fs_idmap_finish(&m);
-}
 
 static void strmap_keys_differ_past_a_nul(void **state)
 {
@@ -89,7 +56,6 @@ static void strmap_refuses_new_keys_past_its_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(idmap_keeps_keys_through_growth_and_deletion),
 		cmocka_unit_test(strmap_keys_differ_past_a_nul),
 		cmocka_unit_test(strmap_refuses_new_keys_past_its_cap),
 	};

@@ -956,6 +956,22 @@ static void scenario_programmes_and_cities_default_like_the_code(void **state)
 	assert_non_null(strstr(err.message, "n.yaml:3:48: integrator: 'acme' is not one of production.integrators"));
 }
 
+/* The summary's and rollout.csv's vehicles per stage: every programme's, the others' ignored. */
+static void stage_counts_add_up_over_programmes(void **state)
+{
+	(void)state;
+	struct fs_production_stats *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	s->programme_count = 2;
+	s->programmes[0].in_stage[FS_PROD_STAGE_BUILD] = 3;
+	s->programmes[1].in_stage[FS_PROD_STAGE_BUILD] = 4000000000u;
+	s->programmes[2].in_stage[FS_PROD_STAGE_BUILD] = 7; /* past programme_count */
+	s->programmes[1].in_stage[FS_PROD_STAGE_RETIRED] = 5;
+	assert_int_equal(fs_production_stats_in_stage(s, FS_PROD_STAGE_BUILD), 4000000003ull);
+	assert_int_equal(fs_production_stats_in_stage(s, FS_PROD_STAGE_RETIRED), 5);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -981,6 +997,7 @@ int main(void)
 		cmocka_unit_test(scenario_files_drive_the_model),
 		cmocka_unit_test(default_scenario_is_the_code_defaults),
 		cmocka_unit_test(scenario_programmes_and_cities_default_like_the_code),
+		cmocka_unit_test(stage_counts_add_up_over_programmes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

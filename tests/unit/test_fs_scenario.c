@@ -16,7 +16,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fs/alloc.h"
 #include "fs/calendar.h"
+#include "fs/file_load.h"
 #include "fs/production.h"
 #include "fs/scenario.h"
 #include "fs/scenario_load.h"
@@ -542,6 +544,36 @@ static void outsized_files_are_refused_at_the_limit(void **state)
 	free(keys);
 }
 
+/* fs_file_load(), what the YAML, GeoJSON and PBF loaders read files with: every byte, or why not. */
+static void a_file_loads_whole_or_says_why(void **state)
+{
+	size_t n = 200000; /* past a few growths of the buffer */
+	char *text = malloc(n + 1);
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++) {
+		text[i] = (char)('a' + i % 26);
+	}
+	text[n] = '\0';
+	const char *path = write_file("whole.txt", text);
+	char *got = NULL;
+	size_t len = 0;
+	struct fs_error err = { "" };
+	assert_int_equal(fs_file_load(path, 0, &got, &len, &err), 0);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, text, n);
+	fs_free(got);
+	assert_int_equal(fs_file_load(path, n, &got, &len, &err), -EFBIG); /* at the limit: refused */
+	assert_non_null(strstr(err.message, "whole.txt: 200000 bytes or larger"));
+	assert_int_equal(fs_file_load(path, n + 1, &got, &len, &err), 0); /* below it: whole */
+	assert_int_equal(len, n);
+	fs_free(got);
+	char missing[640];
+	snprintf(missing, sizeof(missing), "%s/none.txt", tmpdir);
+	assert_int_equal(fs_file_load(missing, 0, &got, &len, &err), -ENOENT);
+	assert_non_null(strstr(err.message, "none.txt: cannot open: "));
+	free(text);
+}
+
 /* At the limit a file loads, fast, its events sorted by tick and in file order within one. */
 static void many_events_load_sorted(void **state)
 {
@@ -584,6 +616,7 @@ int main(void)
 		cmocka_unit_test(string_loader_and_empty),
 		cmocka_unit_test(outsized_files_are_refused_at_the_limit),
 		cmocka_unit_test(many_events_load_sorted),
+		cmocka_unit_test(a_file_loads_whole_or_says_why),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

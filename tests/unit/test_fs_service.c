@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fs/scenario.h"
+#include "fs_args.h"
 #include "fs_service.h"
 
 struct args {
@@ -147,6 +148,76 @@ static void help_and_operands(void **state)
 	assert_string_equal(file[first], "file.mcap"); /* getopt moved it after the options */
 }
 
+/* fleetctl inject --event TYPE KEY=VALUE...: what follows the first operand is operands, "-"s and all. */
+static void in_order_options_end_at_the_first_operand(void **state)
+{
+	bool set = false;
+	uint64_t seed = 0;
+	const struct fs_opt opts[] = {
+		{ "set", FS_OPT_SET, &set },
+		{ "seed", FS_OPT_U64, &seed, .what = "a seed" },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "test", .usage = usage, .opts = opts, .operands = true,
+					      .in_order = true };
+	char *argv[] = { "test", "--set", "key=value", "--seed", "5", NULL };
+	int first = 0;
+	assert_int_equal(fs_service_parse(&spec, 5, argv, &first), FS_SERVICE_GO_ON);
+	assert_true(set);
+	assert_int_equal(seed, 0);
+	assert_int_equal(first, 2);
+	assert_string_equal(argv[3], "--seed"); /* not moved: an operand */
+}
+
+static void speed_is_a_positive_factor_or_max(void **state)
+{
+	double speed = 1;
+	const struct fs_opt opts[] = {
+		{ "speed", FS_OPT_CALL, &speed, .call = fs_service_take_speed },
+		{ 0 },
+	};
+	const struct fs_service_spec spec = { .program = "test", .usage = usage, .opts = opts };
+	char *fast[] = { "test", "--speed", "60", NULL };
+	assert_int_equal(fs_service_parse(&spec, 3, fast, NULL), FS_SERVICE_GO_ON);
+	assert_true(speed == 60);
+	char *max[] = { "test", "--speed=max", NULL };
+	assert_int_equal(fs_service_parse(&spec, 2, max, NULL), FS_SERVICE_GO_ON);
+	assert_true(speed == 0);
+	char *zero[] = { "test", "--speed", "0", NULL };
+	assert_int_equal(fs_service_parse(&spec, 3, zero, NULL), 2);
+}
+
+/* fleetctl's and fs-rec's options before the command: --bus ADDR, --bus=ADDR; a last --bus has no value. */
+static void an_option_before_the_command_takes_its_value(void **state)
+{
+	char *argv[] = { "fleetctl", "--bus", "ipc:///a", "--curve-server=KEY", "--busy=1", "--bus", NULL };
+	const char *bus = NULL, *key = NULL;
+	int i = 1;
+	assert_true(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_string_equal(bus, "ipc:///a");
+	assert_int_equal(i, 3);
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_true(fs_args_value(6, argv, &i, "--curve-server", &key));
+	assert_string_equal(key, "KEY");
+	assert_int_equal(i, 4);
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus)); /* --busy is another option */
+	i = 5;
+	assert_false(fs_args_value(6, argv, &i, "--bus", &bus));
+	assert_int_equal(i, 5);
+	assert_string_equal(bus, "ipc:///a");
+}
+
+/* The launcher's and the recorder's look for the run's scenario: the last one given, either spelling. */
+static void the_last_value_of_an_option_is_found(void **state)
+{
+	char *argv[] = { "--seed", "1", "--scenario", "a.yaml", "--shards=2", "--scenario=b.yaml", "--scenario", NULL };
+	assert_string_equal(fs_args_last_value(6, argv, "--scenario"), "b.yaml");
+	assert_string_equal(fs_args_last_value(4, argv, "--scenario"), "a.yaml");
+	assert_string_equal(fs_args_last_value(7, argv, "--scenario"), "b.yaml"); /* a last --scenario has no value */
+	assert_null(fs_args_last_value(2, argv, "--scenario"));
+	assert_null(fs_args_last_value(7, argv, "--shard"));
+}
+
 static int merge_seed(void *args, const struct fs_scenario *sc)
 {
 	struct args *a = args;
@@ -178,6 +249,10 @@ int main(void)
 		cmocka_unit_test(bad_values_are_usage_errors),
 		cmocka_unit_test(errors_name_the_option_as_typed),
 		cmocka_unit_test(help_and_operands),
+		cmocka_unit_test(in_order_options_end_at_the_first_operand),
+		cmocka_unit_test(speed_is_a_positive_factor_or_max),
+		cmocka_unit_test(an_option_before_the_command_takes_its_value),
+		cmocka_unit_test(the_last_value_of_an_option_is_found),
 		cmocka_unit_test(the_scenario_fills_in_what_no_flag_gave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

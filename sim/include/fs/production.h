@@ -406,6 +406,8 @@ struct fs_production_stats {
 
 /** Fill @ret with the counts after the last simulated day. */
 void fs_production_get_stats(const struct fs_production *prod, struct fs_production_stats *ret);
+/** The vehicles of every programme in @stage (RETIRED: retired so far). */
+uint64_t fs_production_stats_in_stage(const struct fs_production_stats *s, int stage);
 
 /** Index of programme / city @name, or -ENOENT. */
 int fs_production_find_programme(const struct fs_production *prod, const char *name);
